@@ -1,0 +1,211 @@
+import ConfigFormats
+import Diagnosis
+import NodeFiles
+
+/// What `detect-cni` needs besides the node's files.
+public struct DetectionInput: Sendable {
+    public var root: NodeRoot
+    /// The live kernel's uplink and devices (empty when judging a copied tree).
+    public var kernel: KernelView
+    /// The uplink MTU to judge against, overriding the kernel's.
+    public var uplinkMTU: Int?
+
+    public init(root: NodeRoot, kernel: KernelView = KernelView(), uplinkMTU: Int? = nil) {
+        self.root = root
+        self.kernel = kernel
+        self.uplinkMTU = uplinkMTU
+    }
+}
+
+/// Reads a node the way its container runtime does and says which CNI configuration is active,
+/// what it sets up, and everything wrong with it.
+public enum CNIDetector {
+    public static func detect(_ input: DetectionInput) -> DetectCNIReport {
+        let root = input.root
+        var findings: [Finding] = []
+
+        let kubelet = KubeletReader.read(root: root, findings: &findings)
+        let runtime = chooseRuntime(kubelet: kubelet, root: root, findings: &findings)
+
+        // The conf dir, listed as libcni lists it.
+        var readings: [ConfigFileReading] = []
+        var ignored: [String] = []
+        let entries: [DirectoryEntry]
+        do {
+            entries = try root.list(runtime.confDir)
+        } catch {
+            entries = []
+            findings.append(Finding(.nodeFileUnreadable, .error, "The CNI conf dir \(runtime.confDir) cannot be listed.",
+                                    hop: runtime.confDir, evidence: [error.description],
+                                    remedy: error.reason == .permissionDenied ? "Run netdoctor as root." : "Check the directory."))
+        }
+        var context = FamilyContext(flannelBackend: NodeMTU.flannelBackend(root: root), liveDevices: input.kernel.devices)
+        var rawFiles: [(DirectoryEntry, Result<[UInt8], NodeFileError>)] = []
+        for entry in entries {
+            if entry.status?.isDirectory == true { continue }
+            guard LibCNI.isConfigFile(entry.name) else {
+                ignored.append(entry.name)
+                continue
+            }
+            rawFiles.append((entry, Result { () throws(NodeFileError) in try root.read(entry.nodePath) }))
+        }
+        // First pass for multus: the networks of the dir by file name.
+        for (entry, bytes) in rawFiles {
+            if case .success(let b) = bytes, case let loaded = LibCNI.load(bytes: b, fileName: entry.name),
+               loaded.isValid, let network = loaded.network {
+                context.siblings[entry.name] = network
+            }
+        }
+        for (entry, bytes) in rawFiles {
+            switch bytes {
+            case .success(let b): readings.append(.judge(bytes: b, nodePath: entry.nodePath, context: context))
+            case .failure(let error): readings.append(.unreadable(nodePath: entry.nodePath, error: error.description))
+            }
+        }
+        if !ignored.isEmpty {
+            findings.append(Finding(.cniConfigIgnored, .info,
+                                    "\(ignored.count) file\(ignored.count == 1 ? "" : "s") in \(runtime.confDir) \(ignored.count == 1 ? "is" : "are") not loaded by libcni (not .conf, .conflist or .json).",
+                                    hop: runtime.confDir, evidence: ignored.map { "\(NodeRoot.join(runtime.confDir, $0)) (ignored)" },
+                                    remedy: "Nothing to do; remove leftovers (templates, backups) to avoid confusion."))
+        }
+
+        let binaries = BinaryLookup(root: root, directories: runtime.binDirs)
+        let outcome = RuntimeLoad.simulate(runtime: runtime, readings: readings, binaries: binaries)
+        findings += outcome.findings
+
+        var report = DetectCNIReport(root: root.displayPath, runtime: runtime, kubelet: kubelet, files: readings,
+                                     ignoredFiles: ignored, active: outcome.active, loadedNetworks: outcome.loaded,
+                                     uplink: nil, mtu: nil, findings: [])
+        if let active = outcome.active {
+            findings += judgeActive(active, readings: readings, outcome: outcome, runtime: runtime,
+                                    binaries: binaries, input: input, report: &report)
+        } else if !readings.isEmpty, runtime.confTemplate == nil {
+            // Describe what the runtime would have taken, for the operator's orientation.
+            report.wouldBeActive = readings.first
+        }
+        if readings.isEmpty, let template = runtime.confTemplate {
+            findings.append(Finding(.cniNoConfig, .info,
+                                    "containerd writes the CNI config itself from \(template) once the node has a podCIDR.",
+                                    hop: runtime.configPath, evidence: ["conf_template = \"\(template)\""],
+                                    remedy: "Make sure the node gets a podCIDR (kube-controller-manager --allocate-node-cidrs)."))
+        }
+        findings += cacheFindings(root: root, active: outcome.active)
+        report.findings = findings
+        return report
+    }
+
+    /// Picks the runtime the kubelet talks to, and reads its config.
+    static func chooseRuntime(kubelet: KubeletSettings, root: NodeRoot, findings: inout [Finding]) -> RuntimeSettings {
+        let containerdPath = ContainerdConfigReader.candidatePaths.first { root.status($0) != nil }
+        let crioPresent = root.status(CRIOConfigReader.mainPath) != nil
+            || ((try? root.list(CRIOConfigReader.dropInDir)) ?? []).contains { $0.name.hasSuffix(".conf") }
+        let wanted = kubelet.endpointRuntime
+        let name: RuntimeSettings.Name
+        switch wanted {
+        case .containerd?: name = .containerd
+        case .crio?: name = .crio
+        default: name = containerdPath != nil ? .containerd : crioPresent ? .crio : .unknown
+        }
+        if let wanted, wanted != .unknown {
+            let configured = wanted == .containerd ? containerdPath != nil : crioPresent
+            let other = wanted == .containerd ? crioPresent : containerdPath != nil
+            if !configured && other {
+                findings.append(Finding(.runtimeMismatch, .error,
+                                        "The kubelet talks to \(wanted.rawValue), but this node is configured for \(wanted == .containerd ? "cri-o" : "containerd").",
+                                        hop: "kubelet", evidence: ["containerRuntimeEndpoint: \(kubelet.containerRuntimeEndpoint ?? "")",
+                                                                   wanted == .containerd ? "no containerd config; \(CRIOConfigReader.mainPath) present" : "no CRI-O config; \(containerdPath ?? "") present"],
+                                        remedy: "Point containerRuntimeEndpoint at the runtime that is installed."))
+            }
+        }
+        switch name {
+        case .containerd:
+            if let containerdPath { return ContainerdConfigReader.read(path: containerdPath, root: root, findings: &findings) }
+            return RuntimeSettings.defaults(.containerd)
+        case .crio:
+            return CRIOConfigReader.read(root: root, findings: &findings)
+        case .unknown:
+            return RuntimeSettings.defaults(.unknown)
+        }
+    }
+
+    static func judgeActive(_ active: ConfigFileReading, readings: [ConfigFileReading], outcome: RuntimeLoad.Outcome,
+                            runtime: RuntimeSettings, binaries: BinaryLookup, input: DetectionInput,
+                            report: inout DetectCNIReport) -> [Finding] {
+        var findings = active.problems
+        guard let network = active.network, let family = active.family else { return findings }
+        let file = active.nodePath
+
+        // Binaries of the chain (and of multus's delegate).
+        let required = BinaryLookup.requiredTypes(network, delegate: family.delegate?.types ?? [])
+        let missing = binaries.missing(required)
+        for (type, outcome) in missing {
+            var evidence = runtime.binDirs.map { "\(NodeRoot.join($0, type)): not found" }
+            if case .notExecutable(let path) = outcome { evidence = ["\(path): not executable"] }
+            findings.append(Finding(.cniBinaryMissing, .error,
+                                    "The active network needs the plugin \(type), which is not in the runtime's bin dirs: every pod sandbox will fail.",
+                                    hop: file, evidence: evidence,
+                                    remedy: "Install \(type) into \(runtime.binDirs.joined(separator: " or ")) (the CNI's install container, or containernetworking-plugins)."))
+        }
+        if !missing.isEmpty {
+            if let healthy = readings.first(where: { other in
+                other.nodePath != file && other.isLoadable && other.network.map { binaries.missing(BinaryLookup.requiredTypes($0)).isEmpty } == true
+                    && other.family?.family != "loopback"
+            }) {
+                findings.append(Finding(.cniStaleConfig, .error,
+                                        "\(active.fileName) wins, but its CNI (\(family.family ?? "unknown")) is not installed here, while \(healthy.fileName) (\(healthy.family?.family ?? "unknown")) is.",
+                                        hop: file,
+                                        evidence: ["missing: \(missing.map(\.type).joined(separator: ", "))",
+                                                   "\(healthy.fileName): every plugin present"],
+                                        remedy: "Remove \(file), a leftover of a previous CNI, so that \(healthy.fileName) wins."))
+            }
+        }
+        if network.types.allSatisfy({ $0 == "loopback" }) {
+            findings.append(Finding(.cniLoopbackOnly, .error, "The active network \(active.fileName) only sets up loopback: pods get no network interface.",
+                                    hop: file, evidence: ["plugins: \(network.types.joined(separator: ", "))"],
+                                    remedy: "Install the pod network's config so that it sorts before \(active.fileName)."))
+        }
+
+        // MTU: what pods get, and whether the uplink carries it.
+        let mtu = NodeMTU.effective(family: family, root: input.root)
+        report.mtu = mtu
+        let uplink: Sourced<Int>? = input.uplinkMTU.map { Sourced($0, "--uplink-mtu") }
+            ?? input.kernel.uplink.map { Sourced($0.mtu, "\($0.device), the default route's device") }
+        report.uplink = uplink
+        if let mtu, let uplink, let overhead = family.encapsulation.value.overhead(family: family.family) {
+            if mtu.value > uplink.value - overhead {
+                let encapsulation = family.encapsulation.value
+                findings.append(Finding(.cniMTUTooLarge, .error,
+                                        "Pods get MTU \(mtu.value), but the uplink carries \(uplink.value)\(overhead > 0 ? " minus \(overhead) bytes of \(encapsulation.rawValue) overhead = \(uplink.value - overhead)" : ""): large packets will be dropped.",
+                                        hop: file,
+                                        evidence: ["pod MTU \(mtu.value) from \(mtu.source)", "uplink MTU \(uplink.value) from \(uplink.source)",
+                                                   "\(encapsulation.rawValue) overhead \(overhead) (\(family.encapsulation.source))"],
+                                        remedy: "Set the CNI's MTU to \(uplink.value - overhead) or less (\(mtuRemedy(family.family)))."))
+            }
+        }
+        return findings
+    }
+
+    static func mtuRemedy(_ family: String?) -> String {
+        switch family {
+        case "flannel", "canal": "flannel: net-conf.json Backend MTU, or the interface MTU flannel derives it from"
+        case "calico": "calico: veth_mtu in the calico-config ConfigMap, or the Installation's calicoNetwork.mtu"
+        case "cilium": "cilium: the mtu Helm value"
+        default: "the mtu key of the plugin"
+        }
+    }
+
+    /// Pods that the result cache says were wired by a network that is no longer the active one.
+    static func cacheFindings(root: NodeRoot, active: ConfigFileReading?) -> [Finding] {
+        guard let activeName = active?.network?.name else { return [] }
+        let entries = CacheEntry.readAll(root: root)
+        let primary = entries.filter { $0.entry.ifName == "eth0" }
+        let stale = primary.filter { $0.entry.networkName != nil && $0.entry.networkName != activeName }
+        guard !stale.isEmpty else { return [] }
+        let names = Set(stale.compactMap(\.entry.networkName)).sorted()
+        return [Finding(.cniStaleConfig, .warning,
+                        "\(stale.count) pod\(stale.count == 1 ? " was" : "s were") set up by network \(names.joined(separator: ", ")), not by the active \(activeName): they keep the old wiring until recreated.",
+                        hop: CacheEntry.resultsDirectory,
+                        evidence: stale.prefix(5).map { "\($0.path): \($0.entry.pod ?? "?") on \($0.entry.networkName ?? "?")" },
+                        remedy: "Recreate those pods (or drain and reboot the node) after a CNI change.")]
+    }
+}

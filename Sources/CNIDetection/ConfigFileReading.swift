@@ -1,0 +1,243 @@
+import ConfigFormats
+import Diagnosis
+
+/// One file of the conf dir, read as libcni reads it and judged on its own: what it is, whether
+/// the runtime can load it, and what is wrong with it. Whether a problem matters depends on
+/// whether the runtime uses the file; the detector decides that.
+public struct ConfigFileReading: Sendable {
+    public var nodePath: String
+    public var fileName: String
+    public var loaded: LoadedConfig
+    public var family: FamilyReading?
+    /// Problems found in the file, at the severity they have when the file is the active one.
+    public var problems: [Finding]
+    /// Set when the file could not be read at all.
+    public var readError: String?
+
+    public var network: NetworkConfig? { loaded.network }
+    public var isLoadable: Bool { readError == nil && loaded.isValid }
+
+    /// Reads and judges one file's bytes.
+    public static func judge(bytes: [UInt8], nodePath: String, context: FamilyContext) -> ConfigFileReading {
+        let fileName = String(nodePath.split(separator: "/").last ?? Substring(nodePath))
+        let loaded = LibCNI.load(bytes: bytes, fileName: fileName)
+        var reading = ConfigFileReading(nodePath: nodePath, fileName: fileName, loaded: loaded, family: nil,
+                                        problems: [], readError: nil)
+        if let network = loaded.network {
+            reading.family = CNIFamily.read(network, fileName: fileName, context: context)
+        }
+        reading.problems = ConfigChecks.problems(of: reading, text: String(decoding: bytes, as: UTF8.self))
+        return reading
+    }
+
+    /// A file that exists but could not be read.
+    public static func unreadable(nodePath: String, error: String) -> ConfigFileReading {
+        let fileName = String(nodePath.split(separator: "/").last ?? Substring(nodePath))
+        var reading = ConfigFileReading(nodePath: nodePath, fileName: fileName,
+                                        loaded: LoadedConfig(network: nil, error: LoadError(message: error, position: nil), strict: false),
+                                        family: nil, problems: [], readError: error)
+        reading.problems = [Finding(.nodeFileUnreadable, .error, "\(nodePath) cannot be read.", hop: nodePath,
+                                    evidence: [error], remedy: "Run as root, or fix the file.")]
+        return reading
+    }
+}
+
+/// Checks on one configuration file, independent of the rest of the node.
+enum ConfigChecks {
+    /// Plugins that only modify what an interface plugin made; alone they give a pod nothing.
+    static let metaPlugins: Set<String> = ["tuning", "portmap", "bandwidth", "firewall", "sbr", "vrf", "egress-cni", "egress-v4-cni"]
+    /// Interface plugins that need an IPAM section to give the pod an address.
+    static let pluginsNeedingIPAM: Set<String> = ["bridge", "ptp", "macvlan", "ipvlan"]
+    /// Plugins that parse a string mtu themselves.
+    static let stringMTUPlugins: Set<String> = ["aws-cni", "egress-cni", "egress-v4-cni"]
+
+    static func problems(of reading: ConfigFileReading, text: String) -> [Finding] {
+        var found: [Finding] = []
+        let file = reading.nodePath
+        if let error = reading.loaded.error {
+            let position = error.position.map { "\(file):\($0.line):\($0.column): " } ?? "\(file): "
+            found.append(Finding(.cniConfigInvalid, .error, "\(file) is not a configuration libcni can load.",
+                                 hop: file, evidence: [position + error.message],
+                                 remedy: error.position != nil
+                                    ? "Fix the JSON at line \(error.position!.line), column \(error.position!.column)."
+                                    : "Add what libcni requires (a network name, a plugin type, a non-empty plugins list)."))
+        }
+        let placeholders = Placeholders.find(in: text)
+        if !placeholders.isEmpty {
+            found.append(Finding(.cniTemplateUnrendered, .error,
+                                 "\(file) still holds template placeholders: its values are not what the installer meant.",
+                                 hop: file, evidence: placeholders.prefix(4).map { "\(file):\($0.line): \($0.text)" },
+                                 remedy: "Let the CNI's installer render the file, or fill in the values."))
+        }
+        guard let network = reading.network else { return found }
+        found += versionProblems(network, file: file, strict: reading.loaded.strict)
+        found += repeatedKeyProblems(network.raw, path: "", file: file)
+        found += mtuProblems(network, family: reading.family, file: file)
+        found += chainProblems(network, family: reading.family, file: file)
+        found += subnetProblems(reading.family?.subnets ?? [], file: file)
+        for (i, plugin) in network.plugins.enumerated() where plugin.raw["capabilities"]?["snat"] != nil {
+            found.append(Finding(.cniConfigSuspicious, .info,
+                                 "plugins[\(i)] (\(plugin.type ?? "?")) puts snat inside capabilities, where it means nothing.",
+                                 hop: file, evidence: ["plugins[\(i)].capabilities.snat"],
+                                 remedy: "portmap's snat option is a top-level key of the plugin: move it there."))
+        }
+        return found
+    }
+
+    static func versionProblems(_ network: NetworkConfig, file: String, strict: Bool) -> [Finding] {
+        var found: [Finding] = []
+        let chained = network.plugins.count > 1
+        guard let version = network.cniVersion else {
+            found.append(Finding(chained ? .cniVersionUnsupported : .cniConfigSuspicious, chained ? .error : .info,
+                                 "\(file) has no cniVersion: libcni treats it as 0.1.0\(chained ? ", too old for a plugin chain" : "").",
+                                 hop: file, evidence: ["no top-level \"cniVersion\""],
+                                 remedy: "Add \"cniVersion\": \"1.0.0\" (or the highest the installed plugins support)."))
+            return found
+        }
+        if !LibCNI.supportedVersions.contains(version) {
+            found.append(Finding(.cniVersionUnsupported, .error,
+                                 "\(file) asks for cniVersion \(version), which libcni does not know.",
+                                 hop: file, evidence: ["\"cniVersion\": \"\(version)\"", "libcni accepts \(LibCNI.supportedVersions.joined(separator: " "))"],
+                                 remedy: "Use one of \(LibCNI.supportedVersions.joined(separator: ", ")) that the plugins support."))
+        } else if chained && LibCNI.versionLess(version, "0.3.0") {
+            found.append(Finding(.cniVersionUnsupported, .error,
+                                 "\(file) chains \(network.plugins.count) plugins at cniVersion \(version); chaining needs 0.3.0 or later (prevResult).",
+                                 hop: file, evidence: ["\"cniVersion\": \"\(version)\"", "plugins: \(network.types.joined(separator: ", "))"],
+                                 remedy: "Raise cniVersion to 0.3.1 or later."))
+        }
+        if !network.cniVersions.isEmpty {
+            found.append(Finding(.cniConfigSuspicious, .info,
+                                 "\(file) lists cniVersions (spec 1.1): libcni 1.2 or later picks the highest it supports; older runtimes use cniVersion \(version).",
+                                 hop: file, evidence: ["\"cniVersions\": [\(network.cniVersions.joined(separator: ", "))]"]))
+        }
+        return found
+    }
+
+    static func repeatedKeyProblems(_ object: ConfigObject, path: String, file: String) -> [Finding] {
+        var found: [Finding] = []
+        for (key, lines) in object.repeatedKeys {
+            let values = object.members.filter { $0.key == key }.map { JSONWriter.write($0.value, pretty: false) }
+            found.append(Finding(.cniConfigSuspicious, .warning,
+                                 "\(file) sets \(path)\(key) \(lines.count) times; libcni (Go) keeps the last value, other parsers may not.",
+                                 hop: file, evidence: zip(lines, values).map { "\(file):\($0): \"\(key)\": \($1)" },
+                                 remedy: "Keep one \"\(key)\"."))
+        }
+        for member in object.members {
+            if let inner = member.value.object {
+                found += repeatedKeyProblems(inner, path: path + member.key + ".", file: file)
+            }
+            for (i, element) in (member.value.array ?? []).enumerated() {
+                if let inner = element.object {
+                    found += repeatedKeyProblems(inner, path: "\(path)\(member.key)[\(i)].", file: file)
+                }
+            }
+        }
+        return found
+    }
+
+    static func mtuProblems(_ network: NetworkConfig, family: FamilyReading?, file: String) -> [Finding] {
+        var found: [Finding] = []
+        for (i, plugin) in network.plugins.enumerated() {
+            guard let mtu = plugin.mtu else { continue }
+            if mtu.writtenAsString, mtu.value != nil {
+                let tolerated = stringMTUPlugins.contains(plugin.type ?? "")
+                found.append(Finding(.cniConfigSuspicious, tolerated ? .info : .warning,
+                                     "plugins[\(i)] (\(plugin.type ?? "?")) gives mtu as a string \"\(mtu.text)\"\(tolerated ? "; \(plugin.type!) parses it" : ": most plugins expect a number and fail")",
+                                     hop: file, evidence: ["\"mtu\": \"\(mtu.text)\""], remedy: "Write \"mtu\": \(mtu.text)."))
+            }
+            if let value = mtu.value, value > 0, value < 1280 {
+                found.append(Finding(.cniMTUTooSmall, .warning,
+                                     "plugins[\(i)] (\(plugin.type ?? "?")) sets mtu \(value), unusually small: IPv6 needs 1280 and throughput suffers.",
+                                     hop: file, evidence: ["\"mtu\": \(mtu.text)"],
+                                     remedy: "Use the largest MTU the path carries (netdoctor mtu-probe measures it)."))
+            }
+        }
+        return found
+    }
+
+    static func chainProblems(_ network: NetworkConfig, family: FamilyReading?, file: String) -> [Finding] {
+        var found: [Finding] = []
+        let types = network.types
+        guard let first = types.first else { return found }
+        if metaPlugins.contains(first) {
+            found.append(Finding(.cniChainIncomplete, .error,
+                                 "\(file) starts with \(first), a meta plugin: alone it creates no interface and no address.",
+                                 hop: file, evidence: ["plugins: \(types.joined(separator: " → "))"],
+                                 remedy: "Put an interface plugin (bridge, ptp, the CNI's own) first and chain \(first) after it."))
+        }
+        if let primary = network.primary, pluginsNeedingIPAM.contains(first) {
+            if primary.ipamType == nil {
+                found.append(Finding(.cniChainIncomplete, .error, "\(first) in \(file) has no ipam section: pods get no address.",
+                                     hop: file, evidence: ["plugins[0] has no \"ipam\".type"],
+                                     remedy: "Add an ipam section (host-local with the node's pod subnet)."))
+            } else if primary.ipamType == "host-local", primary.subnets.isEmpty,
+                      primary.raw["ipam"]?["ranges"] == nil {
+                found.append(Finding(.cniChainIncomplete, family?.family == "kube-router" ? .warning : .error,
+                                     "host-local in \(file) has no subnet or ranges\(family?.family == "kube-router" ? " yet (kube-router inserts the node's podCIDR when it starts)" : ""): it cannot allocate addresses.",
+                                     hop: file, evidence: ["ipam: {\"type\": \"host-local\"} without subnet/ranges"],
+                                     remedy: "Give host-local the node's pod subnet, or start the agent that fills it in."))
+            }
+        }
+        let portmapAware = !["multus", "loopback"].contains(family?.family ?? "") && !metaPlugins.contains(first)
+        if portmapAware && !types.contains("portmap") && !["cilium", "ovn-kubernetes", "kube-ovn"].contains(family?.family ?? "") {
+            found.append(Finding(.cniChainIncomplete, .info, "\(file) chains no portmap plugin: hostPort does not work for its pods.",
+                                 hop: file, evidence: ["plugins: \(types.joined(separator: " → "))"],
+                                 remedy: "Append {\"type\": \"portmap\", \"capabilities\": {\"portMappings\": true}} if pods use hostPort."))
+        }
+        return found
+    }
+
+    static func subnetProblems(_ subnets: [String], file: String) -> [Finding] {
+        subnets.compactMap { subnet in
+            guard let prefix = IPPrefix.parse(subnet) else { return nil }
+            guard !prefix.isPrivateRange else { return nil }
+            return Finding(.cniConfigSuspicious, .warning,
+                           "The pod subnet \(subnet) in \(file) is not a private address range: pods may shadow real hosts.",
+                           hop: file, evidence: ["ipam subnet \(subnet)"],
+                           remedy: "Use a private range (RFC 1918, or an IPv6 ULA fd00::/8).")
+        }
+    }
+}
+
+/// Unrendered template markers: `__NAME__`, `{{ … }}`, `${name}`, `$1`, bare `@name`.
+enum Placeholders {
+    static func find(in text: String) -> [(line: Int, text: String)] {
+        var found: [(Int, String)] = []
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = String(raw)
+            if line.contains("{{") || line.contains("${") || hasDunder(line) || hasBareSigil(line) {
+                found.append((i + 1, line.trimmingCharacters()))
+            }
+        }
+        return found
+    }
+
+    /// `__UPPER_CASE__`, as calico and aws-vpc-cni templates write placeholders.
+    private static func hasDunder(_ line: String) -> Bool {
+        let chars = Array(line)
+        var i = 0
+        while i + 4 < chars.count {
+            if chars[i] == "_", chars[i + 1] == "_", chars[i + 2].isUppercase {
+                var j = i + 2
+                while j < chars.count, chars[j].isUppercase || chars[j] == "_" || chars[j].isNumber { j += 1 }
+                if j - i >= 5, chars[j - 1] == "_", chars[j - 2] == "_" { return true }
+                i = j
+            } else {
+                i += 1
+            }
+        }
+        return false
+    }
+
+    /// `$2` or `@mtu` outside a string: shell and netd placeholders.
+    private static func hasBareSigil(_ line: String) -> Bool {
+        var inString = false
+        var previous: Character = " "
+        for ch in line {
+            if ch == "\"" && previous != "\\" { inString.toggle() }
+            if !inString && (ch == "$" || ch == "@") { return true }
+            previous = ch
+        }
+        return false
+    }
+}

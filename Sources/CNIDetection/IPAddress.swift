@@ -1,0 +1,69 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+
+/// An IPv4 or IPv6 address as bytes, parsed with inet_pton so it accepts exactly what the
+/// kernel's tools accept.
+public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
+    public var bytes: [UInt8]
+    public var isIPv4: Bool { bytes.count == 4 }
+
+    public static func parse(_ text: String) -> IPAddress? {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 {
+            return IPAddress(bytes: withUnsafeBytes(of: &v4) { Array($0) })
+        }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, text, &v6) == 1 {
+            return IPAddress(bytes: withUnsafeBytes(of: &v6) { Array($0) })
+        }
+        return nil
+    }
+
+    public var description: String {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        bytes.withUnsafeBytes { raw in
+            _ = inet_ntop(isIPv4 ? AF_INET : AF_INET6, raw.baseAddress, &buffer, socklen_t(buffer.count))
+        }
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// An address prefix such as 10.244.1.0/24.
+public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
+    public var address: IPAddress
+    public var length: Int
+
+    public static func parse(_ text: String) -> IPPrefix? {
+        let parts = text.split(separator: "/", maxSplits: 1)
+        guard let address = IPAddress.parse(String(parts[0])) else { return nil }
+        let max = address.isIPv4 ? 32 : 128
+        let length = parts.count == 2 ? Int(parts[1]) : max
+        guard let length, (0...max).contains(length) else { return nil }
+        return IPPrefix(address: address, length: length)
+    }
+
+    public func contains(_ other: IPAddress) -> Bool {
+        guard other.isIPv4 == address.isIPv4 else { return false }
+        var bits = length
+        for (a, b) in zip(address.bytes, other.bytes) {
+            if bits <= 0 { return true }
+            let mask: UInt8 = bits >= 8 ? 0xFF : ~(0xFF >> UInt8(bits))
+            if a & mask != b & mask { return false }
+            bits -= 8
+        }
+        return true
+    }
+
+    /// RFC 1918, RFC 6598 (CGNAT), link-local, loopback, and IPv6 ULA/link-local: the ranges a
+    /// pod network is expected to use.
+    public var isPrivateRange: Bool {
+        let privates = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
+                        "127.0.0.0/8", "fc00::/7", "fe80::/10"].compactMap(IPPrefix.parse)
+        return privates.contains { $0.length <= length && $0.contains(address) }
+    }
+
+    public var description: String { "\(address)/\(length)" }
+}

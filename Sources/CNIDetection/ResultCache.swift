@@ -1,0 +1,107 @@
+import ConfigFormats
+import NodeFiles
+
+/// One libcni result-cache file (`/var/lib/cni/results/<network>-<containerID>-<ifname>`, kind
+/// cniCacheV1): which pod, which network and chain, which addresses. This is how netdoctor
+/// finds pods without the API server.
+public struct CacheEntry: Sendable, Equatable {
+    public var kind: String?
+    public var containerID: String?
+    public var networkName: String?
+    public var ifName: String?
+    /// The network namespace path as the runtime wrote it (libcni ≥ 1.2 only).
+    public var netns: String?
+    public var podNamespace: String?
+    public var podName: String?
+    /// Plugin types of the cached config (base64 in the file).
+    public var types: [String]
+    public var cniVersion: String?
+    /// Addresses with prefix length, from `result.ips` (or 0.2.0's ip4/ip6).
+    public var ips: [String]
+    public var gateway: String?
+    /// What is wrong with the entry, for the report.
+    public var problems: [String]
+
+    public var pod: String? {
+        guard let podName else { return nil }
+        return podNamespace.map { "\($0)/\(podName)" } ?? podName
+    }
+
+    public var isValid: Bool { kind == "cniCacheV1" && containerID != nil && networkName != nil && ifName != nil }
+
+    /// Reads a cache file's bytes; nil when it is not JSON at all.
+    public static func parse(bytes: [UInt8]) -> CacheEntry? {
+        guard let object = (try? JSONParser.parse(bytes: bytes))?.object else { return nil }
+        var entry = CacheEntry(kind: object["kind"]?.string, containerID: object["containerId"]?.string,
+                               networkName: object["networkName"]?.string, ifName: object["ifName"]?.string,
+                               netns: object["netns"]?.string, podNamespace: nil, podName: nil, types: [],
+                               cniVersion: nil, ips: [], gateway: nil, problems: [])
+        var argCount: [String: Int] = [:]
+        for pair in object["cniArgs"]?.array ?? [] {
+            guard let kv = pair.array, kv.count == 2, let key = kv[0].string, let value = kv[1].string else { continue }
+            argCount[key, default: 0] += 1
+            if key == "K8S_POD_NAMESPACE" { entry.podNamespace = value }
+            if key == "K8S_POD_NAME" { entry.podName = value }
+        }
+        if argCount.values.contains(where: { $0 > 1 }) { entry.problems.append("cniArgs repeats keys") }
+        if let encoded = object["config"]?.string, let decoded = Base64.decode(encoded),
+           let config = (try? JSONParser.parse(bytes: decoded))?.object {
+            let network = NetworkConfig(document: config, asList: config["plugins"] != nil)
+            entry.types = network.types
+            entry.cniVersion = network.cniVersion
+        }
+        let result = object["result"]?.object ?? object
+        if let version = result["cniVersion"]?.string { entry.cniVersion = version }
+        for ip in result["ips"]?.array ?? [] {
+            if let address = ip["address"]?.string { entry.ips.append(address) }
+            if entry.gateway == nil, let gw = ip["gateway"]?.string { entry.gateway = gw }
+        }
+        for legacy in ["ip4", "ip6"] {
+            guard let block = result[legacy]?.object else { continue }
+            if let address = block["ip"]?.string { entry.ips.append(address) }
+            if entry.gateway == nil, let gw = block["gateway"]?.string { entry.gateway = gw }
+            entry.problems.append("result in CNI 0.1.0/0.2.0 format (\(legacy))")
+        }
+        if !entry.isValid { entry.problems.append("incomplete cache entry (kind, containerId, networkName or ifName missing)") }
+        return entry
+    }
+
+    public static let resultsDirectory = "/var/lib/cni/results"
+
+    /// Every parsable entry of a node's result cache.
+    public static func readAll(root: NodeRoot) -> [(path: String, entry: CacheEntry)] {
+        ((try? root.list(resultsDirectory)) ?? []).compactMap { file in
+            guard file.status?.isRegularFile == true, let bytes = try? root.read(file.nodePath),
+                  let entry = parse(bytes: bytes) else { return nil }
+            return (file.nodePath, entry)
+        }
+    }
+}
+
+/// Standard base64 (as Go marshals []byte), padding optional.
+enum Base64 {
+    static func decode(_ text: String) -> [UInt8]? {
+        var out: [UInt8] = []
+        var buffer: UInt32 = 0
+        var bits = 0
+        for byte in text.utf8 {
+            let value: UInt8
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = byte - UInt8(ascii: "A")
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): value = byte - UInt8(ascii: "a") + 26
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte - UInt8(ascii: "0") + 52
+            case UInt8(ascii: "+"), UInt8(ascii: "-"): value = 62
+            case UInt8(ascii: "/"), UInt8(ascii: "_"): value = 63
+            case UInt8(ascii: "="), 0x0A, 0x0D: continue
+            default: return nil
+            }
+            buffer = (buffer << 6) | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8((buffer >> UInt32(bits)) & 0xFF))
+            }
+        }
+        return out
+    }
+}

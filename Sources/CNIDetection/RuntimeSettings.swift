@@ -1,0 +1,240 @@
+import ConfigFormats
+import Diagnosis
+import NodeFiles
+
+/// The container runtime's CNI settings: where it reads network configs and plugin binaries,
+/// and how many networks it loads. Defaults fill what the config leaves out.
+public struct RuntimeSettings: Sendable, Equatable {
+    public enum Name: String, Sendable { case containerd, crio = "cri-o", unknown }
+
+    public var name: Name
+    /// The main config file as named on the node, nil when none was found.
+    public var configPath: String?
+    /// containerd's config format version (1, 2, 3); nil for CRI-O.
+    public var configVersion: Int?
+    public var confDir: String
+    public var binDirs: [String]
+    /// containerd's max_conf_num (0 = all); nil for CRI-O, which has no such key.
+    public var maxConfNum: Int?
+    /// containerd's conf_template: containerd writes the CNI config itself from it.
+    public var confTemplate: String?
+    /// CRI-O's cni_default_network ("" or nil = the first found).
+    public var defaultNetwork: String?
+    /// Whether the config has a CNI section at all (else every value is a default).
+    public var cniSectionPresent: Bool
+    /// Files that were read, in order (the main config, then imports or drop-ins).
+    public var filesRead: [String]
+
+    public static let defaultConfDir = "/etc/cni/net.d"
+    public static let defaultBinDir = "/opt/cni/bin"
+
+    public static func defaults(_ name: Name) -> RuntimeSettings {
+        RuntimeSettings(name: name, configPath: nil, configVersion: nil,
+                        confDir: name == .crio ? "/etc/cni/net.d/" : defaultConfDir,
+                        binDirs: [name == .crio ? "/opt/cni/bin/" : defaultBinDir],
+                        maxConfNum: name == .crio ? nil : 1, confTemplate: nil, defaultNetwork: nil,
+                        cniSectionPresent: false, filesRead: [])
+    }
+}
+
+/// Reads containerd's config.toml (format versions 1 to 3, with imports).
+public enum ContainerdConfigReader {
+    /// Where containerd's config lives: the standard path, and k3s's.
+    public static let candidatePaths = ["/etc/containerd/config.toml",
+                                        "/var/lib/rancher/k3s/agent/etc/containerd/config.toml"]
+
+    /// The CNI section of each format version.
+    static func cniSection(version: Int) -> [String] {
+        switch version {
+        case 1: ["plugins", "cri", "cni"]
+        case 2: ["plugins", "io.containerd.grpc.v1.cri", "cni"]
+        default: ["plugins", "io.containerd.cri.v1.runtime", "cni"]
+        }
+    }
+
+    public static func read(path: String, root: NodeRoot, findings: inout [Finding]) -> RuntimeSettings {
+        var settings = RuntimeSettings.defaults(.containerd)
+        settings.configPath = path
+        guard let document = parse(path: path, root: root, findings: &findings) else { return settings }
+        settings.filesRead.append(path)
+        apply(document, path: path, to: &settings, findings: &findings)
+        // `imports` (v2+) are merged over the main file, in order; a glob names several files.
+        for pattern in document["imports"]?.array?.compactMap(\.string) ?? [] {
+            for file in expand(pattern, relativeTo: path, root: root) {
+                guard let imported = parse(path: file, root: root, findings: &findings) else { continue }
+                settings.filesRead.append(file)
+                apply(imported, path: file, to: &settings, findings: &findings, isImport: true)
+            }
+        }
+        return settings
+    }
+
+    static func parse(path: String, root: NodeRoot, findings: inout [Finding]) -> ConfigValue? {
+        let text: String
+        do {
+            text = try root.readText(path)
+        } catch {
+            findings.append(unreadable(error, as: .runtimeConfigInvalid, what: "containerd config"))
+            return nil
+        }
+        do {
+            return try TOMLReader.parse(text)
+        } catch {
+            findings.append(Finding(.runtimeConfigInvalid, .error,
+                                    "containerd's config \(path) does not parse: containerd will not start with it.",
+                                    hop: path, evidence: ["\(path):\(error.line):\(error.column): \(error.message)"]
+                                        + placeholderEvidence(text),
+                                    remedy: "Fix the TOML at line \(error.line) (render templates and shell variables first), then restart containerd."))
+            return nil
+        }
+    }
+
+    static func apply(_ document: ConfigValue, path: String, to settings: inout RuntimeSettings,
+                      findings: inout [Finding], isImport: Bool = false) {
+        let version = document["version"]?.int ?? (isImport ? settings.configVersion ?? 1 : 1)
+        if !isImport || document["version"] != nil { settings.configVersion = version }
+        let sectionPath = cniSection(version: version)
+        var section: ConfigValue? = document
+        for key in sectionPath { section = section?[key] }
+        if version == 1 && !isImport {
+            findings.append(Finding(.runtimeConfigDeprecated, .warning,
+                                    "\(path) is a version-1 containerd config ([plugins.cri]); containerd 2.x rejects it.",
+                                    hop: path, evidence: ["no top-level version key, or version = 1"],
+                                    remedy: "Add version = 2 and move settings to [plugins.\"io.containerd.grpc.v1.cri\"], or run `containerd config migrate`."))
+        }
+        // CNI keys under another version's section are silently ignored by containerd.
+        for other in [1, 2, 3] where other != version {
+            var misplaced: ConfigValue? = document
+            for key in cniSection(version: other) { misplaced = misplaced?[key] }
+            if misplaced?.object != nil, !(version >= 3 && other >= 3) {
+                findings.append(Finding(.runtimeConfigDeprecated, .error,
+                                        "\(path) sets CNI options in the version-\(other) section, but declares version \(version): containerd ignores them.",
+                                        hop: path,
+                                        evidence: ["[\(cniSection(version: other).joined(separator: "."))] present, config version \(version)"],
+                                        remedy: "Move the keys to [\(cniSection(version: version).joined(separator: "."))]."))
+            }
+        }
+        guard let cni = section?.object else { return }
+        settings.cniSectionPresent = true
+        if let dir = cni["conf_dir"]?.string, !dir.isEmpty { settings.confDir = dir }
+        if let max = cni["max_conf_num"]?.int { settings.maxConfNum = max }
+        if let template = cni["conf_template"]?.string, !template.isEmpty { settings.confTemplate = template }
+        let binDirs = cni["bin_dirs"]?.array?.compactMap(\.string).filter { !$0.isEmpty }
+        if let binDir = cni["bin_dir"]?.string, !binDir.isEmpty {
+            if version >= 3 {
+                findings.append(Finding(.runtimeConfigDeprecated, .warning,
+                                        "bin_dir is deprecated since containerd 2.1; use bin_dirs.",
+                                        hop: path, evidence: ["\(path): bin_dir = \"\(binDir)\""],
+                                        remedy: "Replace bin_dir with bin_dirs = [\"\(binDir)\"]."))
+            }
+            settings.binDirs = (binDirs?.isEmpty == false && version >= 3) ? binDirs! : [binDir]
+        } else if let binDirs, !binDirs.isEmpty {
+            settings.binDirs = binDirs
+        }
+    }
+
+    /// Expands an imports entry: relative paths are relative to the config's directory, and a
+    /// `*` in the last component matches like a shell glob (sorted).
+    static func expand(_ pattern: String, relativeTo config: String, root: NodeRoot) -> [String] {
+        let base = String(config[..<(config.lastIndex(of: "/") ?? config.startIndex)])
+        let absolute = pattern.hasPrefix("/") ? pattern : NodeRoot.join(base.isEmpty ? "/" : base, pattern)
+        guard absolute.contains("*") else { return [absolute] }
+        let slash = absolute.lastIndex(of: "/")!
+        let dir = String(absolute[..<slash])
+        let glob = String(absolute[absolute.index(after: slash)...])
+        let entries = (try? root.list(dir.isEmpty ? "/" : dir)) ?? []
+        return entries.filter { $0.status?.isRegularFile == true && Glob.matches(glob, $0.name) }.map(\.nodePath)
+    }
+}
+
+/// Reads CRI-O's crio.conf and its crio.conf.d drop-ins (later files override earlier keys).
+public enum CRIOConfigReader {
+    public static let mainPath = "/etc/crio/crio.conf"
+    public static let dropInDir = "/etc/crio/crio.conf.d"
+
+    public static func read(root: NodeRoot, findings: inout [Finding]) -> RuntimeSettings {
+        var settings = RuntimeSettings.defaults(.crio)
+        var files: [String] = []
+        if let status = root.status(mainPath) {
+            if status.isRegularFile {
+                files.append(mainPath)
+            } else {
+                findings.append(unreadable(NodeFileError(path: mainPath, reason: status.isDirectory ? .isDirectory : .notRegularFile),
+                                           as: .runtimeConfigInvalid, what: "CRI-O config"))
+            }
+        }
+        let dropIns = ((try? root.list(dropInDir)) ?? []).filter { $0.name.hasSuffix(".conf") && $0.status?.isRegularFile == true }
+        files += dropIns.map(\.nodePath)
+        settings.configPath = files.first
+        for file in files {
+            let text: String
+            do { text = try root.readText(file) } catch {
+                findings.append(unreadable(error, as: .runtimeConfigInvalid, what: "CRI-O config"))
+                continue
+            }
+            let document: ConfigValue
+            do { document = try TOMLReader.parse(text) } catch {
+                findings.append(Finding(.runtimeConfigInvalid, .error,
+                                        "CRI-O's config \(file) does not parse: CRI-O will not start with it.",
+                                        hop: file, evidence: ["\(file):\(error.line):\(error.column): \(error.message)"],
+                                        remedy: "Fix the TOML at line \(error.line), then restart crio."))
+                continue
+            }
+            settings.filesRead.append(file)
+            guard let network = document["crio"]?["network"]?.object else { continue }
+            settings.cniSectionPresent = true
+            if let dir = network["network_dir"]?.string, !dir.isEmpty { settings.confDir = dir }
+            if let dirs = network["plugin_dirs"]?.array?.compactMap(\.string), !dirs.isEmpty {
+                settings.binDirs = dirs
+            } else if let dir = network["plugin_dir"]?.string, !dir.isEmpty {
+                settings.binDirs = [dir]
+                findings.append(Finding(.runtimeConfigDeprecated, .warning,
+                                        "\(file) uses the legacy key plugin_dir; current CRI-O reads plugin_dirs (a list).",
+                                        hop: file, evidence: ["[crio.network] plugin_dir = \"\(dir)\""],
+                                        remedy: "Replace it with plugin_dirs = [\"\(dir)\"]."))
+            }
+            if let name = network["cni_default_network"]?.string { settings.defaultNetwork = name.isEmpty ? nil : name }
+        }
+        return settings
+    }
+}
+
+/// Shell-style matching of one path component (`*`, `?`), enough for imports and drop-in globs.
+enum Glob {
+    static func matches(_ pattern: String, _ name: String) -> Bool {
+        let p = Array(pattern), n = Array(name)
+        var pi = 0, ni = 0, star = -1, mark = 0
+        while ni < n.count {
+            if pi < p.count, p[pi] == "?" || p[pi] == n[ni] { pi += 1; ni += 1 }
+            else if pi < p.count, p[pi] == "*" { star = pi; mark = ni; pi += 1 }
+            else if star >= 0 { pi = star + 1; mark += 1; ni = mark }
+            else { return false }
+        }
+        while pi < p.count, p[pi] == "*" { pi += 1 }
+        return pi == p.count
+    }
+}
+
+/// A finding for a node file that exists but cannot be read.
+func unreadable(_ error: NodeFileError, as code: FindingCode, what: String) -> Finding {
+    Finding(error.reason == .notFound ? code : .nodeFileUnreadable, .error,
+            "The \(what) \(error.path) cannot be read.", hop: error.path, evidence: [error.description],
+            remedy: error.reason == .permissionDenied ? "Run netdoctor as root." : "Check the file; netdoctor reads regular files up to 1 MiB.")
+}
+
+/// Lines that still carry template or shell placeholders, as evidence of why a file breaks.
+func placeholderEvidence(_ text: String) -> [String] {
+    var evidence: [String] = []
+    for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+    where line.contains("${") || line.contains("{{") {
+        evidence.append("line \(i + 1): \(line.trimmingSpacesAndTabs()) (unrendered placeholder)")
+        if evidence.count == 3 { break }
+    }
+    return evidence
+}
+
+extension Substring {
+    func trimmingSpacesAndTabs() -> String {
+        String(self).trimmingCharacters()
+    }
+}

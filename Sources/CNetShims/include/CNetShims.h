@@ -1,0 +1,33 @@
+// Kernel interfaces that Swift's Glibc module does not export: setns and CLONE_NEWNET
+// (hidden behind _GNU_SOURCE), the CMSG_* macros (function-like, so not imported), and the
+// netlink/error-queue UAPI headers. No logic lives here: each function only forwards.
+#ifndef CNETSHIMS_H
+#define CNETSHIMS_H
+
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/if_link.h>
+#include <linux/neighbour.h>
+#include <linux/errqueue.h>
+#include <linux/net_namespace.h>
+
+/// CLONE_NEWNET as a plain constant, for setns(2).
+extern const int cns_clone_newnet;
+
+/// setns(2) with _GNU_SOURCE defined.
+int cns_setns(int fd, int nstype);
+
+/// unshare(2) with _GNU_SOURCE defined.
+int cns_unshare(int flags);
+
+/// gettid(2): which thread we are on, for /proc/thread-self checks.
+int cns_gettid(void);
+
+struct cmsghdr *cns_cmsg_firsthdr(struct msghdr *msg);
+struct cmsghdr *cns_cmsg_nxthdr(struct msghdr *msg, struct cmsghdr *cmsg);
+unsigned char *cns_cmsg_data(struct cmsghdr *cmsg);
+size_t cns_cmsg_space(size_t length);
+size_t cns_cmsg_len(size_t length);
+
+#endif

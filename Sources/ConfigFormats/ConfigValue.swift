@@ -1,0 +1,121 @@
+/// A parsed configuration document, whatever its syntax (JSON, YAML, TOML): the one tree the
+/// readers of CNI, kubelet and runtime files walk. Objects keep every key in file order, and a
+/// lookup returns the last value of a repeated key, as Go's encoding/json and libcni do.
+public enum ConfigValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    /// The number as written, so that `1.0` and `1` can be told apart when it matters.
+    case number(Double, text: String)
+    case string(String)
+    case array([ConfigValue])
+    case object(ConfigObject)
+
+    public subscript(key: String) -> ConfigValue? {
+        if case .object(let object) = self { return object[key] }
+        return nil
+    }
+
+    public var string: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    public var bool: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
+    public var double: Double? {
+        if case .number(let d, _) = self { return d }
+        return nil
+    }
+
+    /// An integral number; nil for fractions and non-numbers.
+    public var int: Int? {
+        guard case .number(let d, _) = self, d.rounded() == d, abs(d) < 1e15 else { return nil }
+        return Int(d)
+    }
+
+    public var array: [ConfigValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+
+    public var object: ConfigObject? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
+
+    public var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
+
+    /// A short name of the kind of value, for messages ("expected a string, found an array").
+    public var kindName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+}
+
+/// The members of an object in file order. Repeated keys are all kept; lookups see the last.
+public struct ConfigObject: Sendable, Equatable {
+    public struct Member: Sendable, Equatable {
+        public var key: String
+        public var value: ConfigValue
+        /// 1-based line where the key starts; 0 when the format does not tell.
+        public var line: Int
+        public init(key: String, value: ConfigValue, line: Int = 0) {
+            self.key = key
+            self.value = value
+            self.line = line
+        }
+    }
+
+    public var members: [Member]
+
+    public init(_ members: [Member] = []) { self.members = members }
+
+    public subscript(key: String) -> ConfigValue? {
+        members.last(where: { $0.key == key })?.value
+    }
+
+    /// Keys in first-appearance order, each once.
+    public var keys: [String] {
+        var seen = Set<String>()
+        return members.compactMap { seen.insert($0.key).inserted ? $0.key : nil }
+    }
+
+    /// Keys that appear more than once, with every line they appear on.
+    public var repeatedKeys: [(key: String, lines: [Int])] {
+        var lines: [String: [Int]] = [:]
+        for member in members { lines[member.key, default: []].append(member.line) }
+        return keys.compactMap { key in
+            let at = lines[key]!
+            return at.count > 1 ? (key, at) : nil
+        }
+    }
+}
+
+/// Where a document stopped making sense: 1-based line and column (in bytes), and what was wrong.
+public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public var line: Int
+    public var column: Int
+
+    public init(message: String, line: Int, column: Int) {
+        self.message = message
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String {
+        line > 0 ? "line \(line), column \(column): \(message)" : message
+    }
+}

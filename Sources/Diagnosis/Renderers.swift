@@ -1,0 +1,73 @@
+import ConfigFormats
+
+/// The contract's JSON document: one object on stdout, nothing else.
+public enum JSONReportRenderer {
+    public static func render(_ report: some Report) -> String {
+        JSONWriter.write(report.json) + "\n"
+    }
+}
+
+/// The human report: the command's facts, then each finding with its evidence and remedy,
+/// then a one-line summary.
+public enum HumanReportRenderer {
+    public static func render(_ report: some Report, style: TextStyle) -> String {
+        var out = ""
+        for section in report.humanSections(style: style) {
+            out += style.bold(section.title) + "\n"
+            let width = min(24, section.rows.map(\.label.count).max() ?? 0)
+            for row in section.rows {
+                let label = row.label.padding(toLength: width)
+                let lines = row.value.split(separator: "\n", omittingEmptySubsequences: false)
+                out += "  " + style.dim(label) + "  " + (lines.first.map(String.init) ?? "") + "\n"
+                for more in lines.dropFirst() {
+                    out += "  " + String(repeating: " ", count: width) + "  " + more + "\n"
+                }
+            }
+            out += "\n"
+        }
+        let findings = report.sortedFindings
+        if !findings.isEmpty {
+            out += style.bold("Findings") + "\n"
+            for finding in findings {
+                out += render(finding, style: style)
+            }
+            out += "\n"
+        }
+        out += summary(findings, style: style) + "\n"
+        return out
+    }
+
+    public static func render(_ finding: Finding, style: TextStyle) -> String {
+        let mark: String
+        switch finding.severity {
+        case .error: mark = style.red("✘ error  ")
+        case .warning: mark = style.yellow("! warning")
+        case .info: mark = style.cyan("i info   ")
+        }
+        var out = "  \(mark) \(style.bold(finding.code.rawValue))  \(finding.message)\n"
+        if let hop = finding.hop { out += "      " + style.dim("where: ") + hop + "\n" }
+        for line in finding.evidence { out += "      " + style.dim("seen:  ") + line + "\n" }
+        if let remedy = finding.remedy { out += "      " + style.dim("fix:   ") + remedy + "\n" }
+        return out
+    }
+
+    static func summary(_ findings: [Finding], style: TextStyle) -> String {
+        let errors = findings.filter { $0.severity == .error }.count
+        let warnings = findings.filter { $0.severity == .warning }.count
+        let notes = findings.filter { $0.severity == .info }.count
+        if errors == 0 && warnings == 0 {
+            return style.green("✔ no problems found") + (notes > 0 ? " (\(plural(notes, "note")))" : "")
+        }
+        let text = [errors > 0 ? plural(errors, "error") : nil, warnings > 0 ? plural(warnings, "warning") : nil,
+                    notes > 0 ? plural(notes, "note") : nil].compactMap { $0 }.joined(separator: ", ")
+        return errors > 0 ? style.red("✘ " + text) : style.yellow("! " + text)
+    }
+
+    static func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
+}
+
+extension String {
+    func padding(toLength length: Int) -> String {
+        count >= length ? self : self + String(repeating: " ", count: length - count)
+    }
+}

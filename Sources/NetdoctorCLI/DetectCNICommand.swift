@@ -1,0 +1,34 @@
+import ArgumentParser
+import CNIDetection
+import NodeFiles
+
+struct DetectCNICommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detect-cni",
+        abstract: "Which CNI config the runtime really loads, its chain, IPAM, MTU, encapsulation, and every problem.",
+        discussion: """
+        Reads, under --root, the container runtime's config (containerd config.toml v1-v3 with imports, \
+        CRI-O crio.conf and crio.conf.d), the kubelet's unit, drop-ins, flags files and configuration, \
+        and the CNI conf dir in libcni's byte order. Says which file wins and why, what containerd or \
+        CRI-O will do with broken files, whether every plugin binary is present, and whether the pod \
+        MTU fits the uplink (read from this namespace's default route, or --uplink-mtu).
+        Exit status: 0 healthy, 1 a problem of severity error, 2 bad input, 3 not allowed.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Judge the pod MTU against this uplink MTU instead of the default route device's.", valueName: "bytes"))
+    var uplinkMTU: Int?
+
+    func validate() throws {
+        if let mtu = uplinkMTU, !(68...65535).contains(mtu) {
+            throw ValidationError("--uplink-mtu must be between 68 and 65535")
+        }
+    }
+
+    func run() throws {
+        let root = try global.requireRoot()
+        let report = CNIDetector.detect(DetectionInput(root: root, kernel: KernelView.current(), uplinkMTU: uplinkMTU))
+        try global.emit(report)
+    }
+}

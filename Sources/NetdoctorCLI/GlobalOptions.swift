@@ -1,0 +1,65 @@
+import ArgumentParser
+import Diagnosis
+import NodeFiles
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+
+/// How reports are printed.
+public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case human, json
+}
+
+/// The contract's options, accepted by every subcommand.
+public struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Prefix for every node file read (env NETDOCTOR_ROOT).", valueName: "dir"),
+            completion: .directory)
+    var root: String?
+
+    @Option(name: [.short, .long], help: "Output format: human or json (one JSON document on stdout).")
+    var output: OutputFormat = .human
+
+    @Flag(name: .long, help: "Plain text without colour (also when NO_COLOR is set).")
+    var noColor = false
+
+    public init() {}
+
+    /// --root, else NETDOCTOR_ROOT, else "/".
+    var nodeRoot: NodeRoot {
+        NodeRoot(root ?? getenv("NETDOCTOR_ROOT").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/")
+    }
+
+    /// Checks that the root exists before any command reads under it.
+    func requireRoot() throws -> NodeRoot {
+        let root = nodeRoot
+        guard root.exists else {
+            throw CLIError(.badInput, "the node root \(root.displayPath) does not exist or is not a directory (check --root / NETDOCTOR_ROOT)")
+        }
+        return root
+    }
+
+    /// Prints a report in the chosen format and ends with the contract's exit status.
+    func emit(_ report: some Report) throws {
+        switch output {
+        case .json: writeStandardOutput(JSONReportRenderer.render(report))
+        case .human: writeStandardOutput(HumanReportRenderer.render(report, style: .forStandardOutput(noColorFlag: noColor)))
+        }
+        if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
+    }
+}
+
+/// Writes all of a string to stdout, even when it is a pipe that takes it in pieces.
+func writeStandardOutput(_ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let n = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            return  // a closed pipe (`| head`): nothing more to say
+        }
+        bytes = bytes.dropFirst(n)
+    }
+}

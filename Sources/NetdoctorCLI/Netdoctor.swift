@@ -1,0 +1,63 @@
+import ArgumentParser
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+
+/// The root command. Every subcommand takes the global options (--root, --output, --no-color).
+public struct Netdoctor: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "netdoctor",
+        abstract: "Explains Kubernetes pod networking failures on a node.",
+        discussion: """
+        Runs on the node (or in a privileged pod with the node's root at --root), needs no API server, \
+        and works for any CNI. Exit status: 0 healthy, 1 a problem found, 2 bad usage or input, \
+        3 the environment does not allow it.
+        """,
+        version: "0.1.0",
+        subcommands: [DetectCNICommand.self, ExplainCommand.self])
+
+    public init() {}
+
+    /// Parses, runs, and exits with the contract's status: usage errors are 2, not
+    /// ArgumentParser's 64, and failures print one line on stderr.
+    public static func runAndExit(arguments: [String]? = nil) -> Never {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            Glibc.exit(0)
+        } catch let error as CLIError {
+            fail(error.message, status: error.kind.rawValue)
+        } catch let error as ExitCode {
+            Glibc.exit(error.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if code == .success {
+                if !message.isEmpty { writeStandardOutput(message + "\n") }
+                Glibc.exit(0)
+            }
+            FileHandleStandardError.write(message + "\n")
+            Glibc.exit(2)
+        }
+    }
+
+    static func fail(_ message: String, status: Int32) -> Never {
+        FileHandleStandardError.write("netdoctor: \(message)\n")
+        Glibc.exit(status)
+    }
+}
+
+/// stderr without Foundation.
+enum FileHandleStandardError {
+    static func write(_ text: String) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+            if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
+            bytes = bytes.dropFirst(n)
+        }
+    }
+}

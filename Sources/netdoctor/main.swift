@@ -1,0 +1,3 @@
+import NetdoctorCLI
+
+Netdoctor.runAndExit()
