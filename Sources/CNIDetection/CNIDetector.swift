@@ -9,11 +9,14 @@ public struct DetectionInput: Sendable {
     public var kernel: KernelView
     /// The uplink MTU to judge against, overriding the kernel's.
     public var uplinkMTU: Int?
+    /// Whether to ask the active chain's plugins which versions they support (CNI VERSION).
+    public var queryPlugins: Bool
 
-    public init(root: NodeRoot, kernel: KernelView = KernelView(), uplinkMTU: Int? = nil) {
+    public init(root: NodeRoot, kernel: KernelView = KernelView(), uplinkMTU: Int? = nil, queryPlugins: Bool = true) {
         self.root = root
         self.kernel = kernel
         self.uplinkMTU = uplinkMTU
+        self.queryPlugins = queryPlugins
     }
 }
 
@@ -26,6 +29,13 @@ public enum CNIDetector {
 
         let kubelet = KubeletReader.read(root: root, findings: &findings)
         let runtime = chooseRuntime(kubelet: kubelet, root: root, findings: &findings)
+        if let systemd = runtime.systemdCgroup, let driver = kubelet.cgroupDriver, !driver.isEmpty,
+           (driver == "systemd") != systemd {
+            findings.append(Finding(.runtimeConfigSuspicious, .warning,
+                                    "The kubelet's cgroupDriver is \(driver), but containerd's runc uses SystemdCgroup = \(systemd): the two must agree.",
+                                    hop: runtime.configPath, evidence: ["kubelet cgroupDriver: \(driver)", "containerd SystemdCgroup = \(systemd)"],
+                                    remedy: "Use the systemd driver on both (cgroup v2 nodes), or cgroupfs on both."))
+        }
 
         // The conf dir, listed as libcni lists it.
         var readings: [ConfigFileReading] = []
@@ -158,6 +168,9 @@ public enum CNIDetector {
                                                    "\(healthy.fileName): every plugin present"],
                                         remedy: "Remove \(file), a leftover of a previous CNI, so that \(healthy.fileName) wins."))
             }
+        }
+        if input.queryPlugins {
+            findings += PluginVersions.check(network, file: file, binaries: binaries)
         }
         if network.types.allSatisfy({ $0 == "loopback" }) {
             findings.append(Finding(.cniLoopbackOnly, .error, "The active network \(active.fileName) only sets up loopback: pods get no network interface.",

@@ -70,8 +70,9 @@ public enum CNIFamily {
                     reading.subnets = inner.subnets
                     reading.encapsulation = inner.encapsulation
                 } else {
-                    reading.encapsulation = defaultEncapsulation(family: d.family, network: nil, context: context)
-                    if d.family == "flannel" { reading.ipamType = "host-local" }
+                    // Only the file name is known: its family, not how it is set up.
+                    reading.encapsulation = Sourced(.unknown, "clusterNetwork \(d.source) is not on this node")
+                    reading.ipamType = nil
                 }
             }
             return reading
@@ -129,9 +130,10 @@ public enum CNIFamily {
             }
             return Sourced(.vxlan, "flannel's default backend (vxlan); net-conf.json not visible here")
         case "calico":
-            // calico.yaml's install-cni writes `nodename`; its default IP pool uses IP-in-IP. The
-            // operator writes neither, and its Installation resource decides.
-            if network?.primary?.raw["nodename"] != nil {
+            // calico.yaml's install-cni writes `nodename` (or etcd_endpoints for the etcd flavour);
+            // its default IP pool uses IP-in-IP. The operator writes neither, and its
+            // Installation resource decides.
+            if let raw = network?.primary?.raw, raw["nodename"] != nil || raw["etcd_endpoints"] != nil {
                 return Sourced(.ipip, "calico.yaml's default IP pool (IPIP Always)")
             }
             return Sourced(.unknown, "decided by calico's IP pools (operator Installation), not by this file")

@@ -15,12 +15,15 @@ public struct ConfigFileReading: Sendable {
     public var readError: String?
 
     public var network: NetworkConfig? { loaded.network }
+    /// Whether libcni loads it (the runtime then calls its plugins).
     public var isLoadable: Bool { readError == nil && loaded.isValid }
+    /// Whether it is a usable network config: loadable, with no template placeholder left.
+    public var isUsable: Bool { isLoadable && !problems.contains { $0.code == .cniTemplateUnrendered } }
 
     /// Reads and judges one file's bytes.
     public static func judge(bytes: [UInt8], nodePath: String, context: FamilyContext) -> ConfigFileReading {
         let fileName = String(nodePath.split(separator: "/").last ?? Substring(nodePath))
-        let loaded = LibCNI.load(bytes: bytes, fileName: fileName)
+        let loaded = LibCNI.load(bytes: bytes, fileName: intendedName(fileName, bytes: bytes))
         var reading = ConfigFileReading(nodePath: nodePath, fileName: fileName, loaded: loaded, family: nil,
                                         problems: [], readError: nil)
         if let network = loaded.network {
@@ -28,6 +31,15 @@ public struct ConfigFileReading: Sendable {
         }
         reading.problems = ConfigChecks.problems(of: reading, text: String(decoding: bytes, as: UTF8.self))
         return reading
+    }
+
+    /// The name a file had before it was renamed away or templated (`10-calico.conflist.cilium_bak`,
+    /// `cni.template`), so that its content is read as what it was meant to be.
+    static func intendedName(_ fileName: String, bytes: [UInt8]) -> String {
+        if LibCNI.isConfigFile(fileName) { return fileName }
+        if fileName.contains(".conflist") { return "intended.conflist" }
+        if fileName.contains(".conf") || fileName.contains(".json") { return "intended.conf" }
+        return String(decoding: bytes, as: UTF8.self).contains("\"plugins\"") ? "intended.conflist" : "intended.conf"
     }
 
     /// A file that exists but could not be read.
@@ -48,6 +60,9 @@ enum ConfigChecks {
     static let metaPlugins: Set<String> = ["tuning", "portmap", "bandwidth", "firewall", "sbr", "vrf", "egress-cni", "egress-v4-cni"]
     /// Interface plugins that need an IPAM section to give the pod an address.
     static let pluginsNeedingIPAM: Set<String> = ["bridge", "ptp", "macvlan", "ipvlan"]
+    /// Pod networks whose manifests chain portmap for hostPort.
+    static let portmapFamilies: Set<String> = ["flannel", "canal", "calico", "weave", "kube-router", "kindnet", "gke-netd",
+                                               "antrea", "aws-vpc-cni", "containerd-net"]
     /// Plugins that parse a string mtu themselves.
     static let stringMTUPlugins: Set<String> = ["aws-cni", "egress-cni", "egress-v4-cni"]
 
@@ -75,11 +90,46 @@ enum ConfigChecks {
         found += mtuProblems(network, family: reading.family, file: file)
         found += chainProblems(network, family: reading.family, file: file)
         found += subnetProblems(reading.family?.subnets ?? [], file: file)
+        found += pluginKeyProblems(network, family: reading.family, file: file)
         for (i, plugin) in network.plugins.enumerated() where plugin.raw["capabilities"]?["snat"] != nil {
             found.append(Finding(.cniConfigSuspicious, .info,
                                  "plugins[\(i)] (\(plugin.type ?? "?")) puts snat inside capabilities, where it means nothing.",
                                  hop: file, evidence: ["plugins[\(i)].capabilities.snat"],
                                  remedy: "portmap's snat option is a top-level key of the plugin: move it there."))
+        }
+        return found
+    }
+
+    static func pluginKeyProblems(_ network: NetworkConfig, family: FamilyReading?, file: String) -> [Finding] {
+        var found: [Finding] = []
+        for (i, plugin) in network.plugins.enumerated() {
+            if plugin.raw["runtimeConfig"] != nil {
+                found.append(Finding(.cniConfigSuspicious, .info,
+                                     "plugins[\(i)] (\(plugin.type ?? "?")) has a static runtimeConfig: the runtime normally injects it per pod from capabilities, and this one applies to every pod.",
+                                     hop: file, evidence: ["plugins[\(i)].runtimeConfig: \(JSONWriter.write(plugin.raw["runtimeConfig"]!, pretty: false))"],
+                                     remedy: "Declare the capability (e.g. \"capabilities\": {\"bandwidth\": true}) and let pod annotations set the values."))
+            }
+            if let ipam = plugin.raw["ipam"]?.object, ipam.members.isEmpty {
+                found.append(Finding(.cniConfigSuspicious, .info,
+                                     "plugins[\(i)] (\(plugin.type ?? "?")) has an empty ipam section: addresses come from the plugin's own controller, not an IPAM plugin.",
+                                     hop: file, evidence: ["plugins[\(i)].ipam: {}"]))
+            }
+        }
+        // Products that moved to .conflist: a leftover single-plugin file sorts before the new
+        // one ("05-cilium-cni.conf" < "05-cilium.conflist", "10-weave.conf" < "10-weave.conflist").
+        if network.fromSinglePlugin, let name = family?.family, ["cilium", "weave"].contains(name) {
+            found.append(Finding(.cniConfigSuspicious, .warning,
+                                 "\(file) is a legacy single-plugin .conf of \(name), which now writes a .conflist; a leftover .conf sorts before it and wins.",
+                                 hop: file, evidence: ["single-plugin config of type \(network.types.first ?? "?")"],
+                                 remedy: "Remove it if \(name) has written its .conflist."))
+        }
+        if family?.family == "multus", let delegate = network.primary?.raw["delegates"]?.array?.first?.object {
+            let inner = NetworkConfig(document: delegate, asList: delegate["plugins"] != nil)
+            found += mtuProblems(inner, family: nil, file: file).map {
+                var f = $0
+                f.message = "delegates[0]: " + f.message
+                return f
+            }
         }
         return found
     }
@@ -178,8 +228,8 @@ enum ConfigChecks {
                                      remedy: "Give host-local the node's pod subnet, or start the agent that fills it in."))
             }
         }
-        let portmapAware = !["multus", "loopback"].contains(family?.family ?? "") && !metaPlugins.contains(first)
-        if portmapAware && !types.contains("portmap") && !["cilium", "ovn-kubernetes", "kube-ovn"].contains(family?.family ?? "") {
+        // Products whose hostPort support is the portmap plugin; cilium, OVN and others do it themselves.
+        if let family = family?.family, portmapFamilies.contains(family), !types.contains("portmap") {
             found.append(Finding(.cniChainIncomplete, .info, "\(file) chains no portmap plugin: hostPort does not work for its pods.",
                                  hop: file, evidence: ["plugins: \(types.joined(separator: " → "))"],
                                  remedy: "Append {\"type\": \"portmap\", \"capabilities\": {\"portMappings\": true}} if pods use hostPort."))

@@ -18,6 +18,8 @@ public struct KubeletSettings: Sendable, Equatable {
     public var flags: CommandLineFlags
     /// Files that were read, in order.
     public var filesRead: [String]
+    /// EnvironmentFile= paths the unit names, present or not.
+    public var environmentFiles: [String] = []
 
     public init() {
         flags = CommandLineFlags()
@@ -90,6 +92,7 @@ public enum KubeletReader {
                 case "EnvironmentFile":
                     let optional = directive.value.hasPrefix("-")
                     let path = optional ? String(directive.value.dropFirst()) : directive.value
+                    settings.environmentFiles.append(path)
                     if let env = readEnvironment(path, root: root, required: !optional, settings: &settings, findings: &findings) {
                         for assignment in env.assignments { variables[assignment.key] = assignment.value }
                     }
@@ -120,7 +123,13 @@ public enum KubeletReader {
         checkFlags(settings.flags, findings: &findings)
 
         let configPath = settings.flags["--config"] ?? configCandidates.first { root.status($0)?.isRegularFile == true }
-        if let configPath {
+        settings.configPath = configPath
+        if let named = settings.flags["--config"], root.status(named) == nil {
+            findings.append(Finding(.kubeletConfigInvalid, .error,
+                                    "The kubelet is started with --config \(named), which does not exist: it will not start.",
+                                    hop: named, evidence: ["--config=\(named)", "\(named): no such file"],
+                                    remedy: "Write the KubeletConfiguration there (kubeadm join does) or fix the flag."))
+        } else if let configPath {
             settings.configPath = configPath
             if let object = readConfiguration(configPath, root: root, findings: &findings) {
                 settings.filesRead.append(configPath)
@@ -144,6 +153,19 @@ public enum KubeletReader {
             }
         }
         settings.apply(flags: settings.flags)
+        let anchor = settings.configPath.flatMap { settings.filesRead.contains($0) ? $0 : nil } ?? settings.filesRead.last
+        if let anchor, settings.clusterDNS?.isEmpty ?? true, settings.filesRead.contains(settings.configPath ?? "") {
+            findings.append(Finding(.kubeletConfigSuspicious, .warning,
+                                    "No clusterDNS is set: pods with dnsPolicy ClusterFirst fall back to the node's resolv.conf and cannot resolve Services.",
+                                    hop: anchor, evidence: ["clusterDNS missing from \(settings.filesRead.joined(separator: ", "))"],
+                                    remedy: "Set clusterDNS to the cluster DNS Service IP (kubeadm and most installers write it)."))
+        }
+        if let anchor, settings.containerRuntimeEndpoint == nil, anchor == settings.configPath {
+            findings.append(Finding(.kubeletConfigSuspicious, .info,
+                                    "No container runtime endpoint is set: the kubelet uses its default, unix:///run/containerd/containerd.sock.",
+                                    hop: anchor, evidence: ["neither containerRuntimeEndpoint nor --container-runtime-endpoint in \(settings.filesRead.joined(separator: ", "))"],
+                                    remedy: "Set containerRuntimeEndpoint in the KubeletConfiguration when the runtime is not containerd."))
+        }
         return settings
     }
 

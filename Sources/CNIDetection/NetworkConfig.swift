@@ -31,7 +31,8 @@ public struct PluginConfig: Sendable, Equatable {
                 if let s = range["subnet"]?.string, !found.contains(s) { found.append(s) }
             }
         }
-        return found
+        // An unrendered template leaves blanks where the node's subnet goes.
+        return found.filter { !$0.trimmingCharacters().isEmpty }
     }
 }
 

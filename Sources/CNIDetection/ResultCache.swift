@@ -61,6 +61,7 @@ public struct CacheEntry: Sendable, Equatable {
             if let address = block["ip"]?.string { entry.ips.append(address) }
             if entry.gateway == nil, let gw = block["gateway"]?.string { entry.gateway = gw }
             entry.problems.append("result in CNI 0.1.0/0.2.0 format (\(legacy))")
+            if entry.cniVersion == nil { entry.cniVersion = "0.2.0" }
         }
         if !entry.isValid { entry.problems.append("incomplete cache entry (kind, containerId, networkName or ifName missing)") }
         return entry

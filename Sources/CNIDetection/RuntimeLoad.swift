@@ -104,11 +104,17 @@ enum RuntimeLoad {
                          winner: ConfigFileReading?, reason: String) -> [Finding] {
         guard let winner else { return [] }
         let delegateFile = winner.family?.delegate?.source
+        var notes: [Finding] = []
+        if let delegate = readings.first(where: { $0.fileName == delegateFile }) {
+            notes.append(Finding(.cniMultipleConfigs, .info,
+                                 "\(delegate.fileName) is not the runtime's pod network: multus (\(winner.fileName)) wins and delegates to it as its cluster network.",
+                                 hop: delegate.nodePath, evidence: ["clusterNetwork of \(winner.fileName): \(delegateFile!)"]))
+        }
         let others = readings.filter {
             $0.nodePath != winner.nodePath && $0.family?.family != "loopback" && $0.fileName != delegateFile
                 && $0.readError == nil && $0.network != nil
         }
-        guard !others.isEmpty else { return [] }
+        guard !others.isEmpty else { return notes }
         var evidence = ["\(winner.fileName) wins: \(reason)"]
         for other in others {
             var line = "\(other.fileName): \(other.family?.family ?? "unknown")"
@@ -118,7 +124,7 @@ enum RuntimeLoad {
             evidence.append(line)
         }
         let families = Set(others.compactMap { $0.family?.family } + [winner.family?.family ?? ""])
-        return [Finding(.cniMultipleConfigs, families.count > 1 ? .warning : .info,
+        return notes + [Finding(.cniMultipleConfigs, families.count > 1 ? .warning : .info,
                         "\(readings.count) network configs in \(runtime.confDir); \(winner.fileName) is the pod network.",
                         hop: runtime.confDir, evidence: evidence,
                         remedy: "Remove the configs of CNIs no longer in use\(runtime.name == .crio ? ", or set cni_default_network" : "").")]

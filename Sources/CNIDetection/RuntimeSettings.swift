@@ -24,6 +24,12 @@ public struct RuntimeSettings: Sendable, Equatable {
     public var cniSectionPresent: Bool
     /// Files that were read, in order (the main config, then imports or drop-ins).
     public var filesRead: [String]
+    /// containerd's runc SystemdCgroup option, for comparing with the kubelet's cgroupDriver.
+    public var systemdCgroup: Bool?
+    /// Whether the runtime can parse its config (false: it will not start with it).
+    public var configParses = true
+    /// For a config that does not parse: the CNI values its lines meant to set.
+    public var intended: [String: String] = [:]
 
     public static let defaultConfDir = "/etc/cni/net.d"
     public static let defaultBinDir = "/opt/cni/bin"
@@ -55,7 +61,13 @@ public enum ContainerdConfigReader {
     public static func read(path: String, root: NodeRoot, findings: inout [Finding]) -> RuntimeSettings {
         var settings = RuntimeSettings.defaults(.containerd)
         settings.configPath = path
-        guard let document = parse(path: path, root: root, findings: &findings) else { return settings }
+        guard let document = parse(path: path, root: root, findings: &findings) else {
+            settings.configParses = false
+            if let text = try? root.readText(path) {
+                settings.intended = LenientTOML.assignments(in: text, keys: ["version", "conf_dir", "bin_dir", "max_conf_num", "conf_template"])
+            }
+            return settings
+        }
         settings.filesRead.append(path)
         apply(document, path: path, to: &settings, findings: &findings)
         // `imports` (v2+) are merged over the main file, in order; a glob names several files.
@@ -114,23 +126,58 @@ public enum ContainerdConfigReader {
                                         remedy: "Move the keys to [\(cniSection(version: version).joined(separator: "."))]."))
             }
         }
+        var cri: ConfigValue? = document
+        for key in sectionPath.dropLast() { cri = cri?[key] }
+        if let systemd = cri?["containerd"]?["runtimes"]?["runc"]?["options"]?["SystemdCgroup"]?.bool {
+            settings.systemdCgroup = systemd
+        }
+        // v2 keeps sandbox_image in the CRI section; v3 moved it to the images plugin.
+        let sandbox = cri?["sandbox_image"]?.string ?? document["plugins"]?["io.containerd.cri.v1.images"]?["pinned_images"]?["sandbox"]?.string
+        if let sandbox, !sandbox.contains("/"), !sandbox.contains(":") {
+            findings.append(Finding(.runtimeConfigSuspicious, .warning,
+                                    "sandbox_image \"\(sandbox)\" in \(path) is not an image reference (an unrendered placeholder?): pod sandboxes cannot start.",
+                                    hop: path, evidence: ["sandbox_image = \"\(sandbox)\""],
+                                    remedy: "Set it to the pause image, e.g. registry.k8s.io/pause:3.10."))
+        }
         guard let cni = section?.object else { return }
         settings.cniSectionPresent = true
         if let dir = cni["conf_dir"]?.string, !dir.isEmpty { settings.confDir = dir }
         if let max = cni["max_conf_num"]?.int { settings.maxConfNum = max }
         if let template = cni["conf_template"]?.string, !template.isEmpty { settings.confTemplate = template }
         let binDirs = cni["bin_dirs"]?.array?.compactMap(\.string).filter { !$0.isEmpty }
+        // bin_dirs came with containerd 2.1, which deprecated bin_dir; a config with only bin_dir
+        // is right for 2.0, one with both keeps a deprecated key beside its replacement.
+        if let binDir = cni["bin_dir"]?.string, binDirs != nil, version >= 3 {
+            findings.append(Finding(.runtimeConfigDeprecated, .warning,
+                                    "\(path) sets both bin_dir and bin_dirs; bin_dir is deprecated since containerd 2.1.",
+                                    hop: path, evidence: ["bin_dir = \"\(binDir)\"", "bin_dirs = [\(binDirs!.map { "\"\($0)\"" }.joined(separator: ", "))]"],
+                                    remedy: "Remove bin_dir and keep bin_dirs."))
+        }
         if let binDir = cni["bin_dir"]?.string, !binDir.isEmpty {
-            if version >= 3 {
-                findings.append(Finding(.runtimeConfigDeprecated, .warning,
-                                        "bin_dir is deprecated since containerd 2.1; use bin_dirs.",
-                                        hop: path, evidence: ["\(path): bin_dir = \"\(binDir)\""],
-                                        remedy: "Replace bin_dir with bin_dirs = [\"\(binDir)\"]."))
-            }
             settings.binDirs = (binDirs?.isEmpty == false && version >= 3) ? binDirs! : [binDir]
         } else if let binDirs, !binDirs.isEmpty {
             settings.binDirs = binDirs
         }
+        if let template = settings.confTemplate {
+            findings.append(Finding(.cniConfTemplate, .info,
+                                    "containerd writes the CNI config itself from \(template) once the node has a podCIDR.",
+                                    hop: path, evidence: ["conf_template = \"\(template)\""],
+                                    remedy: "If the conf dir stays empty, check that the node has a podCIDR (kube-controller-manager --allocate-node-cidrs)."))
+        }
+        nonDefaultDirectories(settings, path: path, findings: &findings)
+    }
+
+    static func nonDefaultDirectories(_ settings: RuntimeSettings, path: String, findings: inout [Finding]) {
+        let normal = { (p: String) in NodeRoot.normalize(p) }
+        var evidence: [String] = []
+        if normal(settings.confDir) != RuntimeSettings.defaultConfDir { evidence.append("conf dir \(settings.confDir)") }
+        let bins = settings.binDirs.filter { normal($0) != RuntimeSettings.defaultBinDir }
+        if !bins.isEmpty { evidence.append("bin dirs \(bins.joined(separator: ", "))") }
+        guard !evidence.isEmpty else { return }
+        findings.append(Finding(.cniDirsNonDefault, .info,
+                                "The runtime uses non-default CNI directories: tools and installers that look only at /etc/cni/net.d and /opt/cni/bin find nothing.",
+                                hop: path, evidence: evidence,
+                                remedy: "Install CNI configs and plugins where the runtime looks."))
     }
 
     /// Expands an imports entry: relative paths are relative to the config's directory, and a
@@ -174,6 +221,7 @@ public enum CRIOConfigReader {
             }
             let document: ConfigValue
             do { document = try TOMLReader.parse(text) } catch {
+                settings.configParses = false
                 findings.append(Finding(.runtimeConfigInvalid, .error,
                                         "CRI-O's config \(file) does not parse: CRI-O will not start with it.",
                                         hop: file, evidence: ["\(file):\(error.line):\(error.column): \(error.message)"],

@@ -47,6 +47,9 @@ public struct JSONParser {
     private mutating func parseValue(depth: Int) throws(ParseError) -> ConfigValue {
         guard depth < Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth) levels") }
         guard let byte = current else { throw error("unexpected end of JSON input") }
+        if mode == .lenient, byte == UInt8(ascii: ",") || byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
+            return .null  // the value was a template action, now blanked
+        }
         switch byte {
         case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
         case UInt8(ascii: "["): return try parseArray(depth: depth + 1)

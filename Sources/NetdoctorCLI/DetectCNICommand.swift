@@ -20,6 +20,9 @@ struct DetectCNICommand: ParsableCommand {
     @Option(help: ArgumentHelp("Judge the pod MTU against this uplink MTU instead of the default route device's.", valueName: "bytes"))
     var uplinkMTU: Int?
 
+    @Flag(help: "Do not run the active chain's plugins with CNI_COMMAND=VERSION to check their supported versions.")
+    var noPluginQuery = false
+
     func validate() throws {
         if let mtu = uplinkMTU, !(68...65535).contains(mtu) {
             throw ValidationError("--uplink-mtu must be between 68 and 65535")
@@ -28,7 +31,8 @@ struct DetectCNICommand: ParsableCommand {
 
     func run() throws {
         let root = try global.requireRoot()
-        let report = CNIDetector.detect(DetectionInput(root: root, kernel: KernelView.current(), uplinkMTU: uplinkMTU))
+        let report = CNIDetector.detect(DetectionInput(root: root, kernel: KernelView.current(), uplinkMTU: uplinkMTU,
+                                                           queryPlugins: !noPluginQuery))
         try global.emit(report)
     }
 }

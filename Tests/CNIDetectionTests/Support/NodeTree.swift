@@ -1,0 +1,109 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import NodeFiles
+
+/// A throw-away node file tree for tests: files written where a node keeps them, removed on deinit.
+final class NodeTree {
+    let path: String
+    var root: NodeRoot { NodeRoot(path) }
+
+    init() {
+        var template = Array("/tmp/netdoctor-node-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(made != nil, "mkdtemp failed")
+        path = String(decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    deinit { Self.removeTree(path) }
+
+    /// Writes a file at a node path, creating its directories.
+    @discardableResult
+    func write(_ nodePath: String, _ text: String, mode: mode_t = 0o644) -> NodeTree {
+        write(nodePath, bytes: Array(text.utf8), mode: mode)
+    }
+
+    @discardableResult
+    func write(_ nodePath: String, bytes: [UInt8], mode: mode_t = 0o644) -> NodeTree {
+        let host = path + NodeRoot.normalize(nodePath)
+        makeDirectories(String(host[..<host.lastIndex(of: "/")!]))
+        let fd = open(host, O_WRONLY | O_CREAT | O_TRUNC, mode)
+        precondition(fd >= 0, "cannot write \(host)")
+        _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        fchmod(fd, mode)
+        close(fd)
+        return self
+    }
+
+    /// Empty executables standing for plugin binaries.
+    @discardableResult
+    func plugins(_ names: [String], in dir: String = "/opt/cni/bin") -> NodeTree {
+        for name in names { write(NodeRoot.join(dir, name), "#!/bin/sh\nexit 0\n", mode: 0o755) }
+        return self
+    }
+
+    @discardableResult
+    func directory(_ nodePath: String) -> NodeTree {
+        makeDirectories(path + NodeRoot.normalize(nodePath))
+        return self
+    }
+
+    @discardableResult
+    func symlink(_ nodePath: String, to target: String) -> NodeTree {
+        let host = path + NodeRoot.normalize(nodePath)
+        makeDirectories(String(host[..<host.lastIndex(of: "/")!]))
+        Glibc.symlink(target, host)
+        return self
+    }
+
+    func chmod(_ nodePath: String, _ mode: mode_t) {
+        Glibc.chmod(path + NodeRoot.normalize(nodePath), mode)
+    }
+
+    private func makeDirectories(_ host: String) {
+        var current = ""
+        for part in host.split(separator: "/") {
+            current += "/" + part
+            mkdir(current, 0o755)
+        }
+    }
+
+    static func removeTree(_ host: String) {
+        guard let dir = opendir(host) else { unlink(host); return }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name == "." || name == ".." { continue }
+            let child = host + "/" + name
+            var st = stat()
+            if lstat(child, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+                Glibc.chmod(child, 0o755)
+                removeTree(child)
+            } else {
+                unlink(child)
+            }
+        }
+        closedir(dir)
+        rmdir(host)
+    }
+}
+
+/// Reads a file of the repository or the shared corpus.
+enum Repository {
+    /// The repository's root, from this file's path.
+    static let root: String = {
+        var parts = #filePath.split(separator: "/").map(String.init)
+        while let last = parts.last, last != "Tests" { parts.removeLast() }
+        parts.removeLast()
+        return "/" + parts.joined(separator: "/")
+    }()
+
+    /// `../shared/corpus` beside the repository, or NETDOCTOR_CORPUS.
+    static var corpus: String {
+        if let env = getenv("NETDOCTOR_CORPUS") { return String(cString: env) }
+        return root + "/../shared/corpus"
+    }
+
+    static func read(_ hostPath: String) -> [UInt8]? {
+        try? NodeRoot("/").read(hostPath, limit: 64 << 20)
+    }
+}
