@@ -35,6 +35,6 @@ let package = Package(
         .executableTarget(name: "ConfigFuzzer", dependencies: ["ConfigFormats", "CNIDetection", "NodeFiles"]),
         .testTarget(name: "ConfigFormatsTests", dependencies: ["ConfigFormats"]),
         .testTarget(name: "CNIDetectionTests", dependencies: ["CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles"]),
-        .testTarget(name: "NetdoctorCLITests", dependencies: ["Diagnosis"]),
+        .testTarget(name: "NetdoctorCLITests", dependencies: ["Diagnosis", "NodeFiles", "ConfigFormats"]),
     ]
 )

@@ -78,6 +78,7 @@ public enum ContainerdConfigReader {
                 apply(imported, path: file, to: &settings, findings: &findings, isImport: true)
             }
         }
+        describe(settings, path: path, findings: &findings)
         return settings
     }
 
@@ -158,6 +159,10 @@ public enum ContainerdConfigReader {
         } else if let binDirs, !binDirs.isEmpty {
             settings.binDirs = binDirs
         }
+    }
+
+    /// Notes on the merged settings, once every file is read.
+    static func describe(_ settings: RuntimeSettings, path: String, findings: inout [Finding]) {
         if let template = settings.confTemplate {
             findings.append(Finding(.cniConfTemplate, .info,
                                     "containerd writes the CNI config itself from \(template) once the node has a podCIDR.",
@@ -243,6 +248,7 @@ public enum CRIOConfigReader {
             }
             if let name = network["cni_default_network"]?.string { settings.defaultNetwork = name.isEmpty ? nil : name }
         }
+        if let first = settings.configPath { ContainerdConfigReader.nonDefaultDirectories(settings, path: first, findings: &findings) }
         return settings
     }
 }

@@ -76,6 +76,9 @@ public struct ConfigObject: Sendable, Equatable {
             self.value = value
             self.line = line
         }
+
+        /// Where a member stood is not part of what it says.
+        public static func == (a: Member, b: Member) -> Bool { a.key == b.key && a.value == b.value }
     }
 
     public var members: [Member]

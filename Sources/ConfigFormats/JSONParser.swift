@@ -97,7 +97,11 @@ public struct JSONParser {
             let value = try parseValue(depth: depth)
             members.append(.init(key: key, value: value, line: keyLine))
             try skipWhitespace()
-            if mode == .lenient { skipBareWords() ; try skipWhitespace() }
+            if mode == .lenient {
+                if bareWordIsKey() { continue }  // a missing comma before an unquoted key
+                skipBareWords()
+                try skipWhitespace()
+            }
             switch current {
             case UInt8(ascii: ","):
                 advance()
@@ -280,6 +284,15 @@ public struct JSONParser {
     }
 
     private mutating func skipBareWord() -> Bool { bareWord() != nil }
+
+    /// Whether a bare word here is followed by a colon: an unquoted key, not a stray word.
+    private func bareWordIsKey() -> Bool {
+        var i = index
+        while i < bytes.count, isBareWordByte(bytes[i]) { i += 1 }
+        guard i > index else { return false }
+        while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x09 || bytes[i] == 0x0A || bytes[i] == 0x0D { i += 1 }
+        return i < bytes.count && bytes[i] == UInt8(ascii: ":")
+    }
 
     /// Skips bare words (and the blanks between them) where a separator was expected.
     private mutating func skipBareWords() {

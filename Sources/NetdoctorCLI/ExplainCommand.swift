@@ -25,7 +25,7 @@ struct ExplainCommand: ParsableCommand {
             \(entry.code)  (\(entry.area)\(entry.inContract ? "" : ", netdoctor's addition"))
             Means:       \(entry.meaning)
             Decided by:  \(entry.decidedBy)
-            What to do:  \(entry.remedy)
+            What to do:  \(entry.remedy)\n
 
             """)
             return

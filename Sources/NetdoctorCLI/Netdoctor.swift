@@ -33,20 +33,26 @@ public struct Netdoctor: ParsableCommand {
         } catch let error as ExitCode {
             Glibc.exit(error.rawValue)
         } catch {
-            let code = exitCode(for: error)
-            let message = fullMessage(for: error)
-            if code == .success {
+            if exitCode(for: error) == .success {
+                let message = fullMessage(for: error)  // --help, --version, completion scripts
                 if !message.isEmpty { writeStandardOutput(message + "\n") }
                 Glibc.exit(0)
             }
-            FileHandleStandardError.write(message + "\n")
-            Glibc.exit(2)
+            // Bad usage: one line, the contract's status 2 (not ArgumentParser's 64).
+            let firstLine = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
+            fail("\(firstLine.replacingPrefix("Error: ", with: "")) (see 'netdoctor --help')", status: 2)
         }
     }
 
     static func fail(_ message: String, status: Int32) -> Never {
         FileHandleStandardError.write("netdoctor: \(message)\n")
         Glibc.exit(status)
+    }
+}
+
+extension String {
+    func replacingPrefix(_ prefix: String, with replacement: String) -> String {
+        hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
     }
 }
 

@@ -4,30 +4,38 @@
 @preconcurrency import Musl
 #endif
 
-/// Runs a program with a given environment and standard input, collects its output, and kills
-/// it when it overruns its time. Used for read-only queries such as a CNI plugin's VERSION.
+/// Runs a program with a given environment and standard input, collects its output and error
+/// streams, and kills it when it overruns its time. netdoctor uses it for read-only queries
+/// such as a CNI plugin's VERSION; tests use it to run the netdoctor binary.
 public enum ChildProcess {
     public struct Result: Sendable, Equatable {
         public var status: Int32
         public var output: [UInt8]
+        public var errorOutput: [UInt8]
         public var timedOut: Bool
+
+        public var outputText: String { String(decoding: output, as: UTF8.self) }
+        public var errorText: String { String(decoding: errorOutput, as: UTF8.self) }
     }
 
-    public static func run(_ path: String, arguments: [String] = [], environment: [String], input: [UInt8],
-                           timeoutMilliseconds: Int32 = 2000, outputLimit: Int = 1 << 20) -> Result? {
-        var stdinPipe: [Int32] = [0, 0]
-        var stdoutPipe: [Int32] = [0, 0]
-        guard closeOnExecPipe(&stdinPipe) else { return nil }
-        guard closeOnExecPipe(&stdoutPipe) else {
-            close(stdinPipe[0]); close(stdinPipe[1])
-            return nil
+    public static func run(_ path: String, arguments: [String] = [], environment: [String], input: [UInt8] = [],
+                           timeoutMilliseconds: Int32 = 2000, outputLimit: Int = 16 << 20) -> Result? {
+        var pipes: [[Int32]] = []
+        for _ in 0..<3 {
+            var fds: [Int32] = [0, 0]
+            guard pipe(&fds) == 0 else { pipes.forEach { close($0[0]); close($0[1]) }; return nil }
+            // Close-on-exec (pipe2 is hidden behind _GNU_SOURCE); dup2 clears it on the child's copies.
+            _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+            pipes.append(fds)
         }
+        let (stdinPipe, stdoutPipe, stderrPipe) = (pipes[0], pipes[1], pipes[2])
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
 
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
@@ -37,47 +45,60 @@ public enum ChildProcess {
         }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, path, &actions, nil, argv, envp)
-        close(stdinPipe[0])
-        close(stdoutPipe[1])
+        close(stdinPipe[0]); close(stdoutPipe[1]); close(stderrPipe[1])
         guard spawned == 0 else {
-            close(stdinPipe[1]); close(stdoutPipe[0])
+            close(stdinPipe[1]); close(stdoutPipe[0]); close(stderrPipe[0])
             return nil
         }
-        // Small inputs fit the pipe buffer; a plugin that never reads cannot block us.
-        _ = input.withUnsafeBytes { write(stdinPipe[1], $0.baseAddress, min($0.count, 65536)) }
+        writeWithoutSIGPIPE(stdinPipe[1], input)
         close(stdinPipe[1])
 
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 16384)
+        var output: [UInt8] = [], errorOutput: [UInt8] = []
+        var open: [Int32] = [stdoutPipe[0], stderrPipe[0]]
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let deadline = monotonicMilliseconds() + Int64(timeoutMilliseconds)
         var timedOut = false
-        var remaining = timeoutMilliseconds
-        while true {
-            var fds = pollfd(fd: stdoutPipe[0], events: Int16(POLLIN), revents: 0)
-            let started = monotonicMilliseconds()
-            let ready = poll(&fds, 1, remaining)
-            remaining -= Int32(monotonicMilliseconds() - started)
-            if ready < 0 && errno == EINTR { continue }
-            if ready <= 0 || remaining <= 0 { timedOut = ready == 0 || remaining <= 0; break }
-            let n = buffer.withUnsafeMutableBytes { read(stdoutPipe[0], $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            output.append(contentsOf: buffer[..<n])
-            if output.count > outputLimit { break }
+        while !open.isEmpty {
+            let remaining = deadline - monotonicMilliseconds()
+            if remaining <= 0 { timedOut = true; break }
+            var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            let ready = poll(&fds, nfds_t(fds.count), Int32(remaining))
+            if ready < 0 { if errno == EINTR { continue }; break }
+            for fd in fds where fd.revents != 0 {
+                let n = buffer.withUnsafeMutableBytes { read(fd.fd, $0.baseAddress, $0.count) }
+                if n <= 0 {
+                    open.removeAll { $0 == fd.fd }
+                    continue
+                }
+                if fd.fd == stdoutPipe[0] { output.append(contentsOf: buffer[..<n]) } else { errorOutput.append(contentsOf: buffer[..<n]) }
+            }
+            if output.count + errorOutput.count > outputLimit { timedOut = true; break }
         }
-        close(stdoutPipe[0])
+        close(stdoutPipe[0]); close(stderrPipe[0])
         if timedOut { kill(pid, SIGKILL) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Result(status: exitStatus, output: output, timedOut: timedOut)
+        return Result(status: exitStatus, output: output, errorOutput: errorOutput, timedOut: timedOut)
     }
 
-    /// pipe(2) with both ends close-on-exec (pipe2 is hidden behind _GNU_SOURCE); dup2 in the
-    /// child clears the flag on the copies it keeps.
-    static func closeOnExecPipe(_ fds: inout [Int32]) -> Bool {
-        guard pipe(&fds) == 0 else { return false }
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
-        return true
+    /// Writes the child's input. A child that exits without reading makes the write raise
+    /// SIGPIPE, which would kill us: block it on this thread and swallow the one we caused.
+    /// Inputs here fit the pipe buffer, so a child that never reads cannot block us either.
+    static func writeWithoutSIGPIPE(_ fd: Int32, _ input: [UInt8]) {
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        var previous = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, &previous)
+        _ = input.withUnsafeBytes { write(fd, $0.baseAddress, min($0.count, 65536)) }
+        var pending = sigset_t()
+        sigpending(&pending)
+        if sigismember(&pending, SIGPIPE) == 1 {
+            var now = timespec()
+            _ = sigtimedwait(&pipeSignal, nil, &now)
+        }
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
     }
 
     static func monotonicMilliseconds() -> Int64 {

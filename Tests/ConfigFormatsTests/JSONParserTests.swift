@@ -1,0 +1,88 @@
+import ConfigFormats
+import Testing
+
+@Suite("JSON parser")
+struct JSONParserTests {
+    @Test("reads every kind of value, keeping key order")
+    func values() throws {
+        let value = try JSONParser.parse(#"{"b": 1, "a": [true, false, null, -2.5e3, "x\u00e9\n"], "c": {}}"#)
+        #expect(value.object?.keys == ["b", "a", "c"])
+        #expect(value["b"]?.int == 1)
+        #expect(value["a"]?.array?.count == 5)
+        #expect(value["a"]?.array?[3].double == -2500)
+        #expect(value["a"]?.array?[4].string == "xé\n")
+        #expect(value["c"]?.object?.members.isEmpty == true)
+    }
+
+    @Test("a repeated key keeps the last value, as Go does, and is reported with its lines")
+    func repeatedKeys() throws {
+        let value = try JSONParser.parse("{\n\"cniVersion\": \"0.2.0\",\n\"cniVersion\": \"0.3.1\"\n}")
+        #expect(value["cniVersion"]?.string == "0.3.1")
+        let repeated = try #require(value.object?.repeatedKeys.first)
+        #expect(repeated.key == "cniVersion")
+        #expect(repeated.lines == [2, 3])
+    }
+
+    @Test("errors carry line and column", arguments: [
+        ("{\n  \"a\": 1,\n}", 3, 1, "looking for beginning of object key string"),
+        ("{\"a\": 1 // x\n}", 1, 9, "after object key:value pair"),
+        ("{\"a\": [1, 2,]}", 1, 13, "looking for beginning of value"),
+        ("{\n  allow: false\n}", 2, 3, "looking for beginning of object key string"),
+        ("{\"a\": tru}", 1, 7, "looking for beginning of value"),
+        ("{\"a\": \"x", 1, 9, "unexpected end of JSON input"),
+        ("", 1, 1, "unexpected end of JSON input"),
+        ("{} {}", 1, 4, "after top-level value"),
+        ("{\"a\": 01}", 1, 8, "after object key:value pair"),
+        ("{\"a\": \"\u{01}\"}", 1, 8, "in string literal"),
+    ])
+    func errorPositions(text: String, line: Int, column: Int, message: String) {
+        do {
+            _ = try JSONParser.parse(text)
+            Issue.record("parsed \(text)")
+        } catch {
+            #expect(error.line == line)
+            #expect(error.column == column)
+            #expect(error.message.contains(message), "\(error.message)")
+        }
+    }
+
+    @Test("nesting is bounded, so hostile input cannot exhaust the stack")
+    func depth() {
+        let deep = String(repeating: "[", count: 100_000)
+        #expect(throws: ParseError.self) { try JSONParser.parse(deep) }
+    }
+
+    @Test("surrogate pairs and a byte-order mark")
+    func unicode() throws {
+        #expect(try JSONParser.parse(#""\ud83d\ude00""#).string == "😀")
+        #expect(try JSONParser.parse(bytes: [0xEF, 0xBB, 0xBF] + Array("1".utf8)).int == 1)
+    }
+
+    @Test("lenient mode recovers what broken and templated files mean")
+    func lenient() throws {
+        let text = """
+        {
+          // comment
+          "name": "k8s",
+          "plugins": [
+            { "type": "calico", "mtu": __CNI_MTU__, "ipam": {"type": "calico-ipam"}, },
+            { "type": "portmap", "enable": {{.Debug | js }}, }
+          ]
+          unquoted: true
+        }
+        """
+        #expect(throws: ParseError.self) { try JSONParser.parse(text) }
+        let value = try JSONParser.parse(text, mode: .lenient)
+        #expect(value["plugins"]?.array?.compactMap { $0["type"]?.string } == ["calico", "portmap"])
+        #expect(value["plugins"]?.array?.first?["mtu"]?.isNull == true)
+        #expect(value["unquoted"]?.bool == true)
+    }
+
+    @Test("writer round-trips and escapes")
+    func writer() throws {
+        let text = #"{"a":[1,2.50,"q\"\\\n\u0001"],"b":null,"c":{"d":false}}"#
+        let value = try JSONParser.parse(text)
+        #expect(JSONWriter.write(value, pretty: false) == text)
+        #expect(try JSONParser.parse(JSONWriter.write(value)) == value)
+    }
+}
