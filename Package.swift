@@ -33,8 +33,10 @@ let package = Package(
         .executableTarget(name: "netdoctor", dependencies: ["NetdoctorCLI"]),
         // Built only by scripts/fuzz, with -sanitize=fuzzer; replays files when built plainly.
         .executableTarget(name: "ConfigFuzzer", dependencies: ["ConfigFormats", "CNIDetection", "NodeFiles"]),
+        // Throw-away node trees and repository paths, shared by the test targets.
+        .target(name: "TestSupport", dependencies: ["NodeFiles"], path: "Tests/TestSupport"),
         .testTarget(name: "ConfigFormatsTests", dependencies: ["ConfigFormats"]),
-        .testTarget(name: "CNIDetectionTests", dependencies: ["CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles"]),
-        .testTarget(name: "NetdoctorCLITests", dependencies: ["Diagnosis", "NodeFiles", "ConfigFormats"]),
+        .testTarget(name: "CNIDetectionTests", dependencies: ["CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "TestSupport"]),
+        .testTarget(name: "NetdoctorCLITests", dependencies: ["Diagnosis", "NodeFiles", "ConfigFormats", "TestSupport"]),
     ]
 )

@@ -1,6 +1,7 @@
 import CNIDetection
 import Diagnosis
 import NodeFiles
+import TestSupport
 import Testing
 
 @Suite("Shared corpus, as MANIFEST.json expects")

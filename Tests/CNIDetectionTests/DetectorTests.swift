@@ -5,6 +5,7 @@ import CNIDetection
 import ConfigFormats
 import Diagnosis
 import NodeFiles
+import TestSupport
 import Testing
 
 @Suite("detect-cni on realistic node trees")

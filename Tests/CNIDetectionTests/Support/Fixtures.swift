@@ -1,6 +1,7 @@
 import CNIDetection
 import Diagnosis
 import NodeFiles
+import TestSupport
 
 /// Small, realistic node pieces for the detector tests.
 enum Fixtures {

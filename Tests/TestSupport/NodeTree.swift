@@ -4,11 +4,11 @@
 import NodeFiles
 
 /// A throw-away node file tree for tests: files written where a node keeps them, removed on deinit.
-final class NodeTree {
-    let path: String
-    var root: NodeRoot { NodeRoot(path) }
+public final class NodeTree {
+    public let path: String
+    public var root: NodeRoot { NodeRoot(path) }
 
-    init() {
+    public init() {
         var template = Array("/tmp/netdoctor-node-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(made != nil, "mkdtemp failed")
@@ -19,12 +19,12 @@ final class NodeTree {
 
     /// Writes a file at a node path, creating its directories.
     @discardableResult
-    func write(_ nodePath: String, _ text: String, mode: mode_t = 0o644) -> NodeTree {
+    public func write(_ nodePath: String, _ text: String, mode: mode_t = 0o644) -> NodeTree {
         write(nodePath, bytes: Array(text.utf8), mode: mode)
     }
 
     @discardableResult
-    func write(_ nodePath: String, bytes: [UInt8], mode: mode_t = 0o644) -> NodeTree {
+    public func write(_ nodePath: String, bytes: [UInt8], mode: mode_t = 0o644) -> NodeTree {
         let host = path + NodeRoot.normalize(nodePath)
         makeDirectories(String(host[..<host.lastIndex(of: "/")!]))
         let fd = open(host, O_WRONLY | O_CREAT | O_TRUNC, mode)
@@ -37,26 +37,26 @@ final class NodeTree {
 
     /// Empty executables standing for plugin binaries.
     @discardableResult
-    func plugins(_ names: [String], in dir: String = "/opt/cni/bin") -> NodeTree {
+    public func plugins(_ names: [String], in dir: String = "/opt/cni/bin") -> NodeTree {
         for name in names { write(NodeRoot.join(dir, name), "#!/bin/sh\nexit 0\n", mode: 0o755) }
         return self
     }
 
     @discardableResult
-    func directory(_ nodePath: String) -> NodeTree {
+    public func directory(_ nodePath: String) -> NodeTree {
         makeDirectories(path + NodeRoot.normalize(nodePath))
         return self
     }
 
     @discardableResult
-    func symlink(_ nodePath: String, to target: String) -> NodeTree {
+    public func symlink(_ nodePath: String, to target: String) -> NodeTree {
         let host = path + NodeRoot.normalize(nodePath)
         makeDirectories(String(host[..<host.lastIndex(of: "/")!]))
         Glibc.symlink(target, host)
         return self
     }
 
-    func chmod(_ nodePath: String, _ mode: mode_t) {
+    public func chmod(_ nodePath: String, _ mode: mode_t) {
         Glibc.chmod(path + NodeRoot.normalize(nodePath), mode)
     }
 
@@ -68,7 +68,7 @@ final class NodeTree {
         }
     }
 
-    static func removeTree(_ host: String) {
+    public static func removeTree(_ host: String) {
         guard let dir = opendir(host) else { unlink(host); return }
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
@@ -88,9 +88,9 @@ final class NodeTree {
 }
 
 /// Reads a file of the repository or the shared corpus.
-enum Repository {
+public enum Repository {
     /// The repository's root, from this file's path.
-    static let root: String = {
+    public static let root: String = {
         var parts = #filePath.split(separator: "/").map(String.init)
         while let last = parts.last, last != "Tests" { parts.removeLast() }
         parts.removeLast()
@@ -98,12 +98,12 @@ enum Repository {
     }()
 
     /// `../shared/corpus` beside the repository, or NETDOCTOR_CORPUS.
-    static var corpus: String {
+    public static var corpus: String {
         if let env = getenv("NETDOCTOR_CORPUS") { return String(cString: env) }
         return root + "/../shared/corpus"
     }
 
-    static func read(_ hostPath: String) -> [UInt8]? {
+    public static func read(_ hostPath: String) -> [UInt8]? {
         try? NodeRoot("/").read(hostPath, limit: 64 << 20)
     }
 }

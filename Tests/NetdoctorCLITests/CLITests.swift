@@ -1,0 +1,147 @@
+import ConfigFormats
+import NodeFiles
+import TestSupport
+import Testing
+
+/// The built binary, run as a user would run it.
+enum Binary {
+    static let path: String = {
+        for candidate in [Repository.root + "/.build/debug/netdoctor", Repository.root + "/.build/release/netdoctor"]
+        where NodeRoot("/").status(candidate)?.isExecutable == true {
+            return candidate
+        }
+        return Repository.root + "/.build/debug/netdoctor"
+    }()
+
+    static func run(_ arguments: [String], environment: [String] = [], timeout: Int32 = 20_000) throws -> ChildProcess.Result {
+        try #require(ChildProcess.run(path, arguments: arguments, environment: ["PATH=/usr/bin:/bin"] + environment,
+                                      timeoutMilliseconds: timeout), "cannot run \(path)")
+    }
+}
+
+@Suite("The netdoctor command line")
+struct CLITests {
+    @Test("--help and --version exit 0")
+    func help() throws {
+        let help = try Binary.run(["--help"])
+        #expect(help.status == 0)
+        #expect(help.outputText.contains("detect-cni"))
+        let version = try Binary.run(["--version"])
+        #expect(version.status == 0)
+        #expect(!version.outputText.isEmpty)
+    }
+
+    @Test("bad usage: one line on stderr, exit 2", arguments: [
+        ["detect-cni", "--bogus"], ["no-such-command"], ["detect-cni", "--output", "xml"], ["detect-cni", "--uplink-mtu", "5"],
+        ["explain", "NOT_A_CODE"],
+    ])
+    func badUsage(arguments: [String]) throws {
+        let result = try Binary.run(arguments)
+        #expect(result.status == 2)
+        #expect(result.output.isEmpty)
+        let lines = result.errorText.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.errorText)")
+        #expect(lines.first?.hasPrefix("netdoctor: ") == true)
+    }
+
+    @Test("a node root that does not exist is bad input (2), by flag or NETDOCTOR_ROOT")
+    func missingRoot() throws {
+        let byFlag = try Binary.run(["detect-cni", "--root", "/nonexistent/node"])
+        #expect(byFlag.status == 2)
+        #expect(byFlag.errorText.contains("/nonexistent/node"))
+        let byEnv = try Binary.run(["detect-cni"], environment: ["NETDOCTOR_ROOT=/nonexistent/env"])
+        #expect(byEnv.status == 2)
+        #expect(byEnv.errorText.contains("/nonexistent/env"))
+    }
+
+    @Test("--output json: one JSON document on stdout with the contract's keys; exit 0 when healthy")
+    func json() throws {
+        let tree = healthyNode()
+        let result = try Binary.run(["detect-cni", "--root", tree.path, "-o", "json", "--uplink-mtu", "1500"])
+        #expect(result.status == 0, "\(result.outputText)")
+        #expect(result.errorOutput.isEmpty)
+        let value = try JSONParser.parse(bytes: result.output)
+        #expect(value["command"]?.string == "detect-cni")
+        #expect(value["cni"]?.string == "bridge")
+        #expect(value["activeConfig"]?.string == "/etc/cni/net.d/10-lab.conflist")
+        #expect(value["plugins"]?.array?.compactMap(\.string) == ["bridge", "portmap"])
+        #expect(value["mtu"]?.int == 1450)
+        #expect(value["encapsulation"]?.string == "none")
+        #expect(value["runtime"]?["name"]?.string == "containerd")
+        #expect(value["runtime"]?["binDirs"]?.array?.count == 1)
+        #expect(value["kubelet"]?["clusterDNS"]?.array?.first?.string == "10.96.0.10")
+        for finding in value["findings"]?.array ?? [] {
+            #expect(finding.object?.keys == ["code", "severity", "message", "hop", "evidence", "remedy"])
+        }
+    }
+
+    @Test("NETDOCTOR_ROOT is used when --root is absent")
+    func environmentRoot() throws {
+        let tree = healthyNode()
+        let result = try Binary.run(["detect-cni", "-o", "json", "--uplink-mtu", "1500"], environment: ["NETDOCTOR_ROOT=\(tree.path)"])
+        #expect(result.status == 0)
+        #expect(try JSONParser.parse(bytes: result.output)["root"]?.string == tree.path)
+    }
+
+    @Test("a problem of severity error exits 1, and the human report shows evidence and remedy without colour codes")
+    func humanReport() throws {
+        let tree = healthyNode()
+        tree.write("/etc/cni/net.d/00-broken.conflist", "{\"name\": \"x\",}")
+        let result = try Binary.run(["detect-cni", "--root", tree.path, "--uplink-mtu", "1500"], environment: ["NO_COLOR=1"])
+        #expect(result.status == 1)
+        #expect(result.outputText.contains("CNI_CONFIG_INVALID"))
+        #expect(result.outputText.contains("seen:  /etc/cni/net.d/00-broken.conflist:1:"))
+        #expect(result.outputText.contains("fix:"))
+        #expect(!result.outputText.contains("\u{1B}["))
+    }
+
+    @Test("completion scripts match what the current build generates", arguments: [
+        ("bash", "completions/netdoctor.bash"), ("zsh", "completions/_netdoctor"), ("fish", "completions/netdoctor.fish"),
+    ])
+    func completions(shell: String, file: String) throws {
+        let generated = try Binary.run(["--generate-completion-script", shell])
+        #expect(generated.status == 0)
+        let committed = try #require(Repository.read(Repository.root + "/" + file), "\(file) is missing")
+        #expect(generated.output == committed, "\(file) is stale: run scripts/gen-docs")
+    }
+
+    @Test("docs/findings.md is the catalogue the binary prints, and the man page covers every command")
+    func docs() throws {
+        let generated = try Binary.run(["explain", "--markdown"])
+        let committed = try #require(Repository.read(Repository.root + "/docs/findings.md"))
+        #expect(generated.output == committed, "docs/findings.md is stale: run scripts/gen-docs")
+        let manual = String(decoding: try #require(Repository.read(Repository.root + "/docs/netdoctor.1")), as: UTF8.self)
+        let help = try Binary.run(["--experimental-dump-help"])
+        let tool = try JSONParser.parse(bytes: help.output)
+        for command in tool["command"]?["subcommands"]?.array ?? [] {
+            let name = try #require(command["commandName"]?.string)
+            #expect(manual.contains(name), "man page lacks \(name): run scripts/gen-docs")
+            for argument in command["arguments"]?.array ?? [] {
+                if let long = argument["names"]?.array?.first(where: { $0["kind"]?.string == "long" })?["name"]?.string {
+                    #expect(manual.contains(" -\(long)"), "man page lacks --\(long) of \(name)")
+                }
+            }
+        }
+    }
+
+    @Test("explain prints a code's entry")
+    func explain() throws {
+        let result = try Binary.run(["explain", "cni_binary_missing"])
+        #expect(result.status == 0)
+        #expect(result.outputText.hasPrefix("CNI_BINARY_MISSING"))
+        #expect(result.outputText.contains("What to do:"))
+    }
+
+    func healthyNode() -> NodeTree {
+        NodeTree()
+            .write("/etc/containerd/config.toml", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".cni]\n  bin_dir = \"/opt/cni/bin\"\n")
+            .write("/var/lib/kubelet/config.yaml", "kind: KubeletConfiguration\nclusterDNS: [10.96.0.10]\ncontainerRuntimeEndpoint: unix:///run/containerd/containerd.sock\n")
+            .write("/etc/cni/net.d/10-lab.conflist", """
+            {"cniVersion": "1.0.0", "name": "lab", "plugins": [
+              {"type": "bridge", "bridge": "cni0", "isGateway": true, "mtu": 1450,
+               "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.244.1.0/24"}]]}},
+              {"type": "portmap", "capabilities": {"portMappings": true}}]}
+            """)
+            .plugins(["bridge", "host-local", "portmap"])
+    }
+}
