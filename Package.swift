@@ -2,7 +2,7 @@
 import PackageDescription
 
 // netdoctor: a thin executable over libraries with one job each.
-//   ConfigFormats   JSON (with positions), YAML, TOML, systemd units and env files → one value tree
+//   ConfigFormats   JSON and TOML (with positions), YAML, systemd units and env files → one value tree
 //   NodeFiles       the node's files under --root, read safely; the live kernel's uplink
 //   Diagnosis       Finding, the finding catalogue, Report, human and JSON renderers
 //   CNIDetection    the runtime's and kubelet's view of CNI: detect-cni
@@ -17,12 +17,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .target(name: "CNetShims"),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
-        .target(name: "ConfigFormats", dependencies: ["Yams", "TOMLKit"]),
+        .target(name: "ConfigFormats", dependencies: ["Yams"]),
         .target(name: "NodeFiles"),
         .target(name: "Diagnosis", dependencies: ["ConfigFormats"]),
         .target(name: "CNIDetection", dependencies: ["ConfigFormats", "NodeFiles", "Diagnosis"]),

@@ -98,3 +98,79 @@ struct OtherFormatsTests {
         #expect(flags["--pod-cidr"] == "10.0.0.0/24")
     }
 }
+
+@Suite("TOML parser")
+struct TOMLParserTests {
+    @Test("the TOML that containerd and CRI-O configs use")
+    func document() throws {
+        let value = try TOMLReader.parse("""
+        # containerd
+        version = 3
+        imports = ["/etc/containerd/conf.d/*.toml", 'lit\\eral']
+        root = "/var/lib/containerd"
+        [grpc]
+          address = "/run/containerd/containerd.sock"
+          max_recv_message_size = 16_777_216
+        [plugins]
+          [plugins.'io.containerd.cri.v1.runtime']
+            enable_selinux = false
+            [plugins.'io.containerd.cri.v1.runtime'.cni]
+              bin_dirs = [
+                "/opt/cni/bin",  # comment
+                "/usr/libexec/cni",
+              ]
+              conf_dir = "/etc/cni/net.d"
+              max_conf_num = 1
+        [[proxy_plugins.x]]
+          type = "snapshot"
+        [[proxy_plugins.x]]
+          type = "content"
+        [timeouts]
+          "io.containerd.timeout.shim.cleanup" = "5s"
+        inline = { a = 1, b.c = "d" }
+        when = 1979-05-27T07:32:00Z
+        hex = 0xff
+        float = -1.5e3
+        multi = \"\"\"
+        one \\
+          two\"\"\"
+        lit = '''
+        raw\\n'''
+        """)
+        let cni = value["plugins"]?["io.containerd.cri.v1.runtime"]?["cni"]
+        #expect(value["version"]?.int == 3)
+        #expect(value["imports"]?.array?.compactMap(\.string) == ["/etc/containerd/conf.d/*.toml", "lit\\eral"])
+        #expect(value["grpc"]?["max_recv_message_size"]?.int == 16_777_216)
+        #expect(cni?["bin_dirs"]?.array?.compactMap(\.string) == ["/opt/cni/bin", "/usr/libexec/cni"])
+        #expect(cni?["max_conf_num"]?.int == 1)
+        #expect(value["proxy_plugins"]?["x"]?.array?.count == 2)
+        #expect(value["timeouts"]?["io.containerd.timeout.shim.cleanup"]?.string == "5s")
+        #expect(value["timeouts"]?["inline"]?["b"]?["c"]?.string == "d")
+        #expect(value["timeouts"]?["when"]?.string == "1979-05-27T07:32:00Z")
+        #expect(value["timeouts"]?["hex"]?.int == 255)
+        #expect(value["timeouts"]?["float"]?.double == -1500)
+        #expect(value["timeouts"]?["multi"]?.string == "one two")
+        #expect(value["timeouts"]?["lit"]?.string == "raw\\n")
+    }
+
+    @Test("invalid TOML gives line and column", arguments: [
+        ("a = 1\na = 2\n", 2, "duplicate key"),
+        ("[t]\n[t]\n", 2, "defined twice"),
+        ("bin_dir = ${cni_bin_dir}\n", 1, "invalid value"),
+        ("conf_dir = \"{{ .Dir }}\"\nmax = {{ .N }}\n", 2, "expected a key"),
+        ("[\n{\"path\": 1}\n", 1, "expected a key"),
+        ("a = \"unterminated\n", 1, "newline"),
+        ("a = [1, 2\n", 2, "unterminated array"),
+        ("a = 07\n", 1, "invalid value"),
+        ("a = 1 b = 2\n", 1, "end of the line"),
+    ])
+    func errors(text: String, line: Int, message: String) {
+        do {
+            _ = try TOMLReader.parse(text)
+            Issue.record("parsed \(text)")
+        } catch {
+            #expect(error.line == line, "\(error)")
+            #expect(error.message.contains(message), "\(error.message)")
+        }
+    }
+}

@@ -1,0 +1,43 @@
+// libFuzzer target over every parser netdoctor runs on node files. scripts/fuzz builds it with
+// -sanitize=fuzzer -DFUZZING, where libFuzzer supplies main(); a plain build replays the files
+// named on the command line through the same entry point, to reproduce a crash.
+import CNIDetection
+import ConfigFormats
+import NodeFiles
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    let text = String(decoding: bytes, as: UTF8.self)
+    _ = try? JSONParser.parse(bytes: bytes)
+    _ = try? JSONParser.parse(bytes: bytes, mode: .lenient)
+    for name in ["x.conflist", "x.conf"] {
+        _ = ConfigFileReading.judge(bytes: bytes, nodePath: "/etc/cni/net.d/" + name, context: FamilyContext())
+    }
+    _ = CacheEntry.parse(bytes: bytes)
+    _ = try? FlannelNetConf.parse(bytes: bytes)
+    _ = try? YAMLReader.parse(text)
+    _ = try? TOMLReader.parse(text)
+    _ = EnvironmentFile.parse(text)
+    _ = SystemdUnit.parse(text)
+    _ = CommandLineFlags(words: ShellWords.split(ShellWords.expand(text, variables: ["A": "b"])))
+    return 0
+}
+
+#if FUZZING
+// SwiftPM links an executable's entry point as `<module>_main`; with libFuzzer, that entry hands
+// control to libFuzzer's driver, which parses its flags and calls fuzzOneInput.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
+
+@_cdecl("ConfigFuzzer_main")
+public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var arguments = argv
+    return LLVMFuzzerRunDriver(&count, &arguments, fuzzOneInput)
+}
+#endif
