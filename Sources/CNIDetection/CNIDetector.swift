@@ -50,26 +50,28 @@ public enum CNIDetector {
                                     remedy: error.reason == .permissionDenied ? "Run netdoctor as root." : "Check the directory."))
         }
         var context = FamilyContext(flannelBackend: NodeMTU.flannelBackend(root: root), liveDevices: input.kernel.devices)
-        var rawFiles: [(DirectoryEntry, Result<[UInt8], NodeFileError>)] = []
+        var rawFiles: [(DirectoryEntry, Result<([UInt8], LoadedConfig), NodeFileError>)] = []
         for entry in entries {
             if entry.status?.isDirectory == true { continue }
             guard LibCNI.isConfigFile(entry.name) else {
                 ignored.append(entry.name)
                 continue
             }
-            rawFiles.append((entry, Result { () throws(NodeFileError) in try root.read(entry.nodePath) }))
+            rawFiles.append((entry, Result { () throws(NodeFileError) in
+                let bytes = try root.read(entry.nodePath)
+                return (bytes, LibCNI.load(bytes: bytes, fileName: entry.name))
+            }))
         }
-        // First pass for multus: the networks of the dir by file name.
-        for (entry, bytes) in rawFiles {
-            if case .success(let b) = bytes, case let loaded = LibCNI.load(bytes: b, fileName: entry.name),
-               loaded.isValid, let network = loaded.network {
-                context.siblings[entry.name] = network
-            }
+        // Every network of the dir by file name, for multus's clusterNetwork.
+        for case (let entry, .success((_, let loaded))) in rawFiles where loaded.isValid {
+            context.siblings[entry.name] = loaded.network
         }
-        for (entry, bytes) in rawFiles {
-            switch bytes {
-            case .success(let b): readings.append(.judge(bytes: b, nodePath: entry.nodePath, context: context))
-            case .failure(let error): readings.append(.unreadable(nodePath: entry.nodePath, error: error.description))
+        for (entry, file) in rawFiles {
+            switch file {
+            case .success((let bytes, let loaded)):
+                readings.append(ConfigFileReading.judge(bytes: bytes, nodePath: entry.nodePath, loaded: loaded, context: context))
+            case .failure(let error):
+                readings.append(.unreadable(nodePath: entry.nodePath, error: error.description))
             }
         }
         if !ignored.isEmpty {

@@ -23,13 +23,19 @@ public struct ConfigFileReading: Sendable {
     /// Reads and judges one file's bytes.
     public static func judge(bytes: [UInt8], nodePath: String, context: FamilyContext) -> ConfigFileReading {
         let fileName = String(nodePath.split(separator: "/").last ?? Substring(nodePath))
-        let loaded = LibCNI.load(bytes: bytes, fileName: intendedName(fileName, bytes: bytes))
+        return judge(bytes: bytes, nodePath: nodePath, loaded: LibCNI.load(bytes: bytes, fileName: intendedName(fileName, bytes: bytes)),
+                     context: context)
+    }
+
+    /// Judges a file already loaded (the detector loads every file first, to know the siblings).
+    static func judge(bytes: [UInt8], nodePath: String, loaded: LoadedConfig, context: FamilyContext) -> ConfigFileReading {
+        let fileName = String(nodePath.split(separator: "/").last ?? Substring(nodePath))
         var reading = ConfigFileReading(nodePath: nodePath, fileName: fileName, loaded: loaded, family: nil,
                                         problems: [], readError: nil)
         if let network = loaded.network {
             reading.family = CNIFamily.read(network, fileName: fileName, context: context)
         }
-        reading.problems = ConfigChecks.problems(of: reading, text: String(decoding: bytes, as: UTF8.self))
+        reading.problems = ConfigChecks.problems(of: reading, bytes: bytes)
         return reading
     }
 
@@ -66,7 +72,7 @@ enum ConfigChecks {
     /// Plugins that parse a string mtu themselves.
     static let stringMTUPlugins: Set<String> = ["aws-cni", "egress-cni", "egress-v4-cni"]
 
-    static func problems(of reading: ConfigFileReading, text: String) -> [Finding] {
+    static func problems(of reading: ConfigFileReading, bytes: [UInt8]) -> [Finding] {
         var found: [Finding] = []
         let file = reading.nodePath
         if let error = reading.loaded.error {
@@ -77,7 +83,7 @@ enum ConfigChecks {
                                     ? "Fix the JSON at line \(error.position!.line), column \(error.position!.column)."
                                     : "Add what libcni requires (a network name, a plugin type, a non-empty plugins list)."))
         }
-        let placeholders = Placeholders.find(in: text)
+        let placeholders = Placeholders.find(in: bytes)
         if !placeholders.isEmpty {
             found.append(Finding(.cniTemplateUnrendered, .error,
                                  "\(file) still holds template placeholders: its values are not what the installer meant.",
@@ -249,45 +255,47 @@ enum ConfigChecks {
     }
 }
 
-/// Unrendered template markers: `__NAME__`, `{{ … }}`, `${name}`, `$1`, bare `@name`.
+/// Unrendered template markers: `__NAME__`, `{{ … }}`, `${name}`, and `$1` or `@name` outside a
+/// string. Scans bytes once: conf dirs can hold hundreds of files.
 enum Placeholders {
-    static func find(in text: String) -> [(line: Int, text: String)] {
+    static func find(in bytes: [UInt8]) -> [(line: Int, text: String)] {
         var found: [(Int, String)] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = String(raw)
-            if line.contains("{{") || line.contains("${") || hasDunder(line) || hasBareSigil(line) {
-                found.append((i + 1, line.trimmingCharacters()))
+        var lineNumber = 1
+        var start = 0
+        for i in 0...bytes.count where i == bytes.count || bytes[i] == 0x0A {
+            if start < i, hasPlaceholder(bytes[start..<i]) {
+                found.append((lineNumber, String(decoding: bytes[start..<i], as: UTF8.self).trimmingCharacters()))
             }
+            lineNumber += 1
+            start = i + 1
         }
         return found
     }
 
-    /// `__UPPER_CASE__`, as calico and aws-vpc-cni templates write placeholders.
-    private static func hasDunder(_ line: String) -> Bool {
-        let chars = Array(line)
-        var i = 0
-        while i + 4 < chars.count {
-            if chars[i] == "_", chars[i + 1] == "_", chars[i + 2].isUppercase {
-                var j = i + 2
-                while j < chars.count, chars[j].isUppercase || chars[j] == "_" || chars[j].isNumber { j += 1 }
-                if j - i >= 5, chars[j - 1] == "_", chars[j - 2] == "_" { return true }
-                i = j
-            } else {
-                i += 1
-            }
+    private static func hasPlaceholder(_ line: ArraySlice<UInt8>) -> Bool {
+        var inString = false
+        var previous: UInt8 = 0
+        var i = line.startIndex
+        while i < line.endIndex {
+            let c = line[i]
+            let next: UInt8 = i + 1 < line.endIndex ? line[i + 1] : 0
+            if c == UInt8(ascii: "\""), previous != UInt8(ascii: "\\") { inString.toggle() }
+            if c == UInt8(ascii: "{"), next == UInt8(ascii: "{") { return true }
+            if c == UInt8(ascii: "$"), next == UInt8(ascii: "{") { return true }
+            if !inString, c == UInt8(ascii: "$") || c == UInt8(ascii: "@") { return true }
+            if c == UInt8(ascii: "_"), next == UInt8(ascii: "_"), isDunder(line, from: i) { return true }
+            previous = c
+            i += 1
         }
         return false
     }
 
-    /// `$2` or `@mtu` outside a string: shell and netd placeholders.
-    private static func hasBareSigil(_ line: String) -> Bool {
-        var inString = false
-        var previous: Character = " "
-        for ch in line {
-            if ch == "\"" && previous != "\\" { inString.toggle() }
-            if !inString && (ch == "$" || ch == "@") { return true }
-            previous = ch
-        }
-        return false
+    /// `__UPPER_CASE__`, as calico and aws-vpc-cni templates write placeholders.
+    private static func isDunder(_ line: ArraySlice<UInt8>, from start: Int) -> Bool {
+        var j = start + 2
+        guard j < line.endIndex, line[j] >= UInt8(ascii: "A"), line[j] <= UInt8(ascii: "Z") else { return false }
+        while j < line.endIndex, (line[j] >= UInt8(ascii: "A") && line[j] <= UInt8(ascii: "Z")) || line[j] == UInt8(ascii: "_")
+            || (line[j] >= UInt8(ascii: "0") && line[j] <= UInt8(ascii: "9")) { j += 1 }
+        return j - start >= 5 && line[j - 1] == UInt8(ascii: "_") && line[j - 2] == UInt8(ascii: "_")
     }
 }
