@@ -5,7 +5,14 @@ import PackageDescription
 //   ConfigFormats   JSON and TOML (with positions), YAML, systemd units and env files → one value tree
 //   NodeFiles       the node's files under --root, read safely; the live kernel's uplink
 //   Diagnosis       Finding, the finding catalogue, Report, human and JSON renderers
+//   NetAddress      IP addresses, prefixes and link-layer addresses
+//   NetlinkCodec    rtnetlink messages as bytes in, typed values out (no I/O)
+//   NetSystem       namespaces (opened, identified), the namespace thread, sysctls, system errors
+//   Netlink         the rtnetlink socket: dumps, lookups, sequence checks, extended acks
+//   KernelState     one namespace's links, addresses, routes, neighbours, FDB and sysctls; namespaces found
 //   CNIDetection    the runtime's and kubelet's view of CNI: detect-cni
+//   Pods            pods of this node from libcni's result cache, and their namespaces
+//   Inspection      inspect: a namespace's view with names resolved, a pod's host side, its report
 //   NetdoctorCLI    argument parsing, global options, exit statuses
 //   CNetShims       C: setns, CLONE_NEWNET, CMSG_*, netlink headers (no logic)
 //   CPcap           libpcap, found through pkg-config
@@ -24,9 +31,16 @@ let package = Package(
         .target(name: "ConfigFormats", dependencies: ["Yams"]),
         .target(name: "NodeFiles"),
         .target(name: "Diagnosis", dependencies: ["ConfigFormats"]),
-        .target(name: "CNIDetection", dependencies: ["ConfigFormats", "NodeFiles", "Diagnosis"]),
+        .target(name: "NetAddress"),
+        .target(name: "NetlinkCodec", dependencies: ["NetAddress"]),
+        .target(name: "NetSystem", dependencies: ["CNetShims"]),
+        .target(name: "Netlink", dependencies: ["NetlinkCodec", "NetSystem", "CNetShims"]),
+        .target(name: "KernelState", dependencies: ["Netlink", "NetlinkCodec", "NetSystem", "NetAddress", "NodeFiles"]),
+        .target(name: "CNIDetection", dependencies: ["ConfigFormats", "NodeFiles", "Diagnosis", "NetAddress"]),
+        .target(name: "Pods", dependencies: ["CNIDetection", "KernelState", "NetAddress", "NetSystem", "NodeFiles"]),
+        .target(name: "Inspection", dependencies: ["KernelState", "Pods", "Diagnosis", "ConfigFormats", "Netlink", "NetlinkCodec", "NetSystem", "NetAddress"]),
         .target(name: "NetdoctorCLI", dependencies: [
-            "CNIDetection", "Diagnosis", "NodeFiles",
+            "CNIDetection", "Diagnosis", "NodeFiles", "Inspection", "KernelState", "Netlink", "NetSystem", "Pods",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "netdoctor", dependencies: ["NetdoctorCLI"]),

@@ -1,3 +1,4 @@
+import NetAddress
 import ConfigFormats
 import Diagnosis
 

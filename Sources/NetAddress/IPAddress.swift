@@ -67,3 +67,35 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(address)/\(length)" }
 }
+
+extension IPAddress {
+    /// 4 or 16 bytes as they come off the wire; nil for other lengths.
+    public init?(wire bytes: some Collection<UInt8>) {
+        guard bytes.count == 4 || bytes.count == 16 else { return nil }
+        self.bytes = Array(bytes)
+    }
+
+    public var isUnspecified: Bool { bytes.allSatisfy { $0 == 0 } }
+}
+
+/// An Ethernet (or other link-layer) address, printed as ip prints it.
+public struct LinkAddress: Sendable, Hashable, CustomStringConvertible {
+    public var bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public static func parse(_ text: String) -> LinkAddress? {
+        let parts = text.split(separator: ":")
+        guard parts.count >= 1 else { return nil }
+        var bytes: [UInt8] = []
+        for part in parts {
+            guard part.count <= 2, let b = UInt8(part, radix: 16) else { return nil }
+            bytes.append(b)
+        }
+        return LinkAddress(bytes)
+    }
+
+    public var description: String {
+        bytes.map { b in (b < 16 ? "0" : "") + String(b, radix: 16) }.joined(separator: ":")
+    }
+}

@@ -1,0 +1,129 @@
+import ConfigFormats
+import Diagnosis
+import KernelState
+import Pods
+
+/// The answer of `inspect`: a namespace as the kernel sees it, and for a pod its host side.
+public struct InspectReport: Report {
+    public let command = "inspect"
+    public var target: String
+    public var view: NamespaceView
+    public var pod: Pod?
+    /// For a pod: its eth0's host-side veth in the node's namespace, and what serves it there.
+    public var hostSide: HostSide?
+    public var findings: [Finding]
+
+    public struct HostSide: Sendable {
+        public var namespace: String
+        public var interface: InterfaceView
+        /// The bridge the veth is a port of, if any.
+        public var bridge: InterfaceView?
+        /// Node routes that send traffic into the veth (routed CNIs: /32 per pod).
+        public var routes: [RouteView]
+    }
+
+    public var jsonFields: [(String, ConfigValue)] {
+        var fields: [(String, ConfigValue)] = [
+            ("target", .string(target)),
+            ("namespace", .fields(["name": .string(view.namespace.name), "path": .string(view.namespace.path),
+                                   "inode": .int(Int(view.namespace.identity.inode))])),
+        ]
+        if let pod {
+            fields.append(("pod", .fields([
+                "namespace": .text(pod.namespace), "name": .string(pod.name), "containerID": .string(pod.containerID),
+                "ips": .texts(pod.attachments.flatMap(\.ips)), "netns": .text(pod.netnsPath),
+                "networks": .texts(pod.attachments.compactMap(\.networkName)),
+            ])))
+        }
+        fields += [
+            ("interfaces", .array(view.interfaces.map(interfaceJSON))),
+            ("routes", .array(view.routes.filter { $0.table == 254 }.map(routeJSON))),
+            ("otherRoutes", .array(view.routes.filter { $0.table != 254 }.map(routeJSON))),
+            ("neighbors", .array(view.neighbors.map { n in
+                .fields(["address": .string(n.address), "lladdr": .text(n.linkAddress), "interface": .string(n.interface),
+                         "state": .texts(n.state)])
+            })),
+            ("forwardingDatabase", .array(view.forwardingDatabase.map { e in
+                .fields(["mac": .string(e.mac), "destination": .text(e.destination), "interface": .string(e.interface)])
+            })),
+            ("sysctls", .fields(view.state.sysctls.keys.sorted().map { ($0, .string(view.state.sysctls[$0]!)) })),
+        ]
+        if let hostSide {
+            fields.append(("hostSide", .fields([
+                "namespace": .string(hostSide.namespace),
+                "interface": interfaceJSON(hostSide.interface),
+                "bridge": hostSide.bridge.map(interfaceJSON) ?? .null,
+                "routes": .array(hostSide.routes.map(routeJSON)),
+            ])))
+        }
+        return fields
+    }
+
+    func interfaceJSON(_ i: InterfaceView) -> ConfigValue {
+        .fields([
+            "name": .string(i.name), "index": .int(Int(i.index)), "kind": .string(i.kind), "mtu": .int(i.mtu),
+            "up": .bool(i.up), "operState": .string(i.operState), "mac": .text(i.mac), "addresses": .texts(i.addresses),
+            "peer": i.peer.map { .fields(["namespace": .string($0.namespace), "interface": .string($0.interface)]) } ?? .null,
+            "master": .text(i.master), "details": .text(i.details),
+        ])
+    }
+
+    func routeJSON(_ r: RouteView) -> ConfigValue {
+        .fields(["destination": .string(r.destination), "gateway": .text(r.gateway), "interface": .text(r.interface),
+                 "table": .int(Int(r.table)), "mtu": .int(r.mtu), "source": .text(r.source), "type": .string(r.type),
+                 "scope": .string(r.scope)])
+    }
+
+    public func humanSections(style: TextStyle) -> [HumanSection] {
+        var sections: [HumanSection] = []
+        var head: [(String, String)] = [("namespace", "\(view.namespace.name)  \(view.namespace.path)  net:[\(view.namespace.identity.inode)]")]
+        if let pod {
+            head.insert(("pod", style.bold(pod.fullName) + "  sandbox \(pod.containerID.prefix(12))"), at: 0)
+            head.append(("networks", pod.attachments.map { "\($0.networkName ?? "?") → \($0.ifName ?? "?") \($0.ips.joined(separator: " "))" }
+                .joined(separator: "\n")))
+        }
+        sections.append(HumanSection(pod == nil ? "Node \(target)" : "Pod", rows: head))
+        sections.append(HumanSection("Interfaces", rows: view.interfaces.map { i in
+            (String(i.index), interfaceLine(i, style: style))
+        }))
+        sections.append(HumanSection("Routes", rows: view.routes.map { r in (r.table == 254 ? "main" : "table \(r.table)", routeLine(r)) }))
+        if !view.neighbors.isEmpty {
+            sections.append(HumanSection("Neighbours", rows: view.neighbors.map { n in
+                (n.address, "dev \(n.interface)\(n.linkAddress.map { " lladdr \($0)" } ?? "") \(n.state.joined(separator: ","))")
+            }))
+        }
+        if !view.forwardingDatabase.isEmpty {
+            sections.append(HumanSection("Overlay forwarding", rows: view.forwardingDatabase.map { e in
+                (e.mac, "dev \(e.interface)\(e.destination.map { " dst \($0)" } ?? "")")
+            }))
+        }
+        if let hostSide {
+            var rows: [(String, String)] = [("veth", "\(hostSide.namespace):" + interfaceLine(hostSide.interface, style: style))]
+            if let bridge = hostSide.bridge { rows.append(("bridge", interfaceLine(bridge, style: style))) }
+            for route in hostSide.routes { rows.append(("route", routeLine(route))) }
+            sections.append(HumanSection("Host side", rows: rows))
+        }
+        let keys = ["net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter", "net.ipv4.conf.all.forwarding"]
+        sections.append(HumanSection("Forwarding", rows: keys.compactMap { k in view.state.sysctls[k].map { (k, $0) } }))
+        return sections
+    }
+
+    func interfaceLine(_ i: InterfaceView, style: TextStyle) -> String {
+        var parts = [style.bold(i.name), i.kind, "mtu \(i.mtu.map(String.init) ?? "?")", i.up ? style.green(i.operState) : style.red("DOWN")]
+        parts += i.addresses
+        if let master = i.master { parts.append("master \(master)") }
+        if let peer = i.peer { parts.append("peer \(peer.namespace):\(peer.interface)") }
+        if let details = i.details { parts.append(details) }
+        return parts.joined(separator: "  ")
+    }
+
+    func routeLine(_ r: RouteView) -> String {
+        var parts = [r.type == "unicast" ? r.destination : "\(r.type) \(r.destination)"]
+        if let gw = r.gateway { parts.append("via \(gw)") }
+        if let dev = r.interface { parts.append("dev \(dev)") }
+        if r.scope != "global" { parts.append("scope \(r.scope)") }
+        if let src = r.source { parts.append("src \(src)") }
+        if let mtu = r.mtu { parts.append("mtu \(mtu)") }
+        return parts.joined(separator: " ")
+    }
+}

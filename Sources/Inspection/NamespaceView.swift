@@ -1,0 +1,158 @@
+import KernelState
+import NetAddress
+import Netlink
+import NetlinkCodec
+import NetSystem
+
+/// One interface as inspect reports it: the kernel's facts with names resolved (master, veth
+/// peer and the namespace it lives in).
+public struct InterfaceView: Sendable, Equatable {
+    public struct Peer: Sendable, Equatable {
+        public var namespace: String
+        public var interface: String
+        public var index: Int32
+    }
+
+    public var name: String
+    public var index: Int32
+    public var kind: String
+    public var mtu: Int?
+    public var up: Bool
+    public var operState: String
+    public var mac: String?
+    public var addresses: [String]
+    public var master: String?
+    public var peer: Peer?
+    /// Overlay details: "vni 1 local 192.168.100.1 port 8472 dev eth0".
+    public var details: String?
+}
+
+/// A route as inspect reports it.
+public struct RouteView: Sendable, Equatable {
+    public var destination: String
+    public var gateway: String?
+    public var interface: String?
+    public var table: UInt32
+    public var mtu: Int?
+    public var source: String?
+    public var type: String
+    public var scope: String
+}
+
+public struct NeighborView: Sendable, Equatable {
+    public var address: String
+    public var linkAddress: String?
+    public var interface: String
+    public var state: [String]
+}
+
+/// A VXLAN forwarding entry: which MAC is behind which remote VTEP.
+public struct ForwardingEntryView: Sendable, Equatable {
+    public var mac: String
+    public var destination: String?
+    public var interface: String
+}
+
+/// A namespace's state with indexes turned into names, ready for a report.
+public struct NamespaceView: Sendable {
+    public var namespace: KnownNamespace
+    public var state: NamespaceState
+    public var interfaces: [InterfaceView]
+    public var routes: [RouteView]
+    public var neighbors: [NeighborView]
+    public var forwardingDatabase: [ForwardingEntryView]
+
+    /// Reads `namespace` and resolves every veth peer through the directory.
+    public static func read(_ namespace: KnownNamespace, directory: NamespaceDirectory,
+                            peerStates: inout [NetNamespace.Identity: NamespaceState]) throws -> NamespaceView {
+        let opened = try directory.open(namespace)
+        let socket = try RouteSocket.open(in: namespace.name == "node" ? nil : opened)
+        let sysctls = try NamespaceThread.shared.run(in: opened) { NamespaceReader.sysctlsHere() }
+        let state = try NamespaceReader.read(socket: socket, sysctls: sysctls)
+        peerStates[namespace.identity] = state
+        let interfaces = state.links.map { link in
+            interfaceView(link, state: state, namespace: namespace, directory: directory, socket: socket, peerStates: &peerStates)
+        }
+        let name = { (index: Int32?) in index.flatMap { state.link(index: $0)?.name } }
+        let routes = state.routes.filter { $0.table != Route.localTable }.map { route in
+            RouteView(destination: route.destinationText, gateway: route.gateway.map(\.description),
+                      interface: name(route.outputIndex) ?? route.nextHops.first.flatMap { name($0.outputIndex) },
+                      table: route.table, mtu: route.mtu.map(Int.init), source: route.preferredSource.map(\.description),
+                      type: routeTypeName(route.type), scope: scopeName(route.scope))
+        }
+        // As `ip neigh` shows them: NOARP pseudo-entries (loopback, multicast) left out.
+        let neighbors = state.neighbors.compactMap { n -> NeighborView? in
+            guard let address = n.destination, !n.state.contains(.noARP) else { return nil }
+            return NeighborView(address: address.description, linkAddress: n.linkAddress?.description,
+                                interface: name(n.interfaceIndex) ?? "if\(n.interfaceIndex)", state: n.state.names)
+        }
+        let fdb = state.forwardingDatabase.compactMap { entry -> ForwardingEntryView? in
+            guard let mac = entry.linkAddress else { return nil }
+            return ForwardingEntryView(mac: mac.description, destination: entry.destination?.description,
+                                       interface: name(entry.interfaceIndex) ?? "if\(entry.interfaceIndex)")
+        }
+        return NamespaceView(namespace: namespace, state: state, interfaces: interfaces, routes: routes,
+                             neighbors: neighbors, forwardingDatabase: fdb)
+    }
+
+    static func interfaceView(_ link: Link, state: NamespaceState, namespace: KnownNamespace, directory: NamespaceDirectory,
+                              socket: RouteSocket, peerStates: inout [NetNamespace.Identity: NamespaceState]) -> InterfaceView {
+        var peer: InterfaceView.Peer? = nil
+        if link.kind == "veth", let peerIndex = link.linkIndex {
+            if let nsid = link.linkNetnsID, nsid >= 0 {
+                if let other = directory.resolve(nsid: nsid, seenFrom: namespace, socket: socket) {
+                    let otherState = peerStates[other.identity] ?? {
+                        let state = (try? directory.open(other)).flatMap { try? NamespaceReader.read($0) }
+                        if let state { peerStates[other.identity] = state }
+                        return state
+                    }()
+                    peer = .init(namespace: other.name, interface: otherState?.link(index: peerIndex)?.name ?? "if\(peerIndex)",
+                                 index: peerIndex)
+                } else {
+                    peer = .init(namespace: "nsid \(nsid)", interface: "if\(peerIndex)", index: peerIndex)
+                }
+            } else if let local = state.link(index: peerIndex) {
+                peer = .init(namespace: namespace.name, interface: local.name, index: peerIndex)
+            }
+        }
+        var details: String? = nil
+        if let vxlan = link.vxlan {
+            details = ["vni \(vxlan.vni.map(String.init) ?? "?")", vxlan.local.map { "local \($0)" },
+                       vxlan.port.map { "port \($0)" }, vxlan.underlayIndex.flatMap { state.link(index: Int32($0))?.name }.map { "dev \($0)" },
+                       vxlan.learning == false ? "nolearning" : nil].compactMap { $0 }.joined(separator: " ")
+        } else if let geneve = link.geneve {
+            details = ["vni \(geneve.vni.map(String.init) ?? "?")", geneve.remote.map { "remote \($0)" }, geneve.port.map { "port \($0)" }]
+                .compactMap { $0 }.joined(separator: " ")
+        } else if let tunnel = link.tunnel {
+            details = [tunnel.local.map { "local \($0)" }, tunnel.remote.map { "remote \($0)" }].compactMap { $0 }.joined(separator: " ")
+        }
+        let kind = link.kind ?? (link.flags & Link.iffLoopback != 0 ? "loopback" : "device")
+        return InterfaceView(name: link.name, index: link.index, kind: kind, mtu: link.mtu.map(Int.init), up: link.isUp,
+                             operState: link.operState.name, mac: link.address?.description,
+                             addresses: state.addresses(of: link.index).compactMap(\.cidr),
+                             master: link.masterIndex.flatMap { state.link(index: $0)?.name }, peer: peer,
+                             details: details?.isEmpty == true ? nil : details)
+    }
+
+    static func routeTypeName(_ type: UInt8) -> String {
+        switch type {
+        case 1: "unicast"
+        case 2: "local"
+        case 3: "broadcast"
+        case 6: "blackhole"
+        case 7: "unreachable"
+        case 8: "prohibit"
+        default: "type \(type)"
+        }
+    }
+
+    static func scopeName(_ scope: UInt8) -> String {
+        switch scope {
+        case 0: "global"
+        case 200: "site"
+        case 253: "link"
+        case 254: "host"
+        default: String(scope)
+        }
+    }
+}

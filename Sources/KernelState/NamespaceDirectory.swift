@@ -1,0 +1,95 @@
+import Netlink
+import NetlinkCodec
+import NetSystem
+import NodeFiles
+
+/// A network namespace netdoctor knows of: by name (`ip netns`), the node's own, or a process's.
+public struct KnownNamespace: Sendable, Hashable {
+    /// How people name it: "node", a netns name, or "pid 1234".
+    public var name: String
+    /// The path to open on this machine.
+    public var path: String
+    public var identity: NetNamespace.Identity
+}
+
+/// Finds the namespaces of a node: named ones under `--root` and as named on the node
+/// (/var/run/netns, /run/netns), the one netdoctor runs in ("node"), and those of processes.
+public final class NamespaceDirectory: @unchecked Sendable {
+    public let root: NodeRoot
+    public private(set) var known: [KnownNamespace] = []
+    /// For each namespace (by identity), the namespaces its nsids name.
+    private var nsidMaps: [NetNamespace.Identity: [Int32: KnownNamespace]] = [:]
+
+    static let namedDirectories = ["/var/run/netns", "/run/netns"]
+
+    public init(root: NodeRoot, includeProcesses: Bool = true) {
+        self.root = root
+        var seen = Set<NetNamespace.Identity>()
+        func add(_ name: String, _ path: String) {
+            guard let identity = NetNamespace.identity(of: path), seen.insert(identity).inserted else { return }
+            known.append(KnownNamespace(name: name, path: path, identity: identity))
+        }
+        // The main thread never changes namespace (the namespace thread does), so /proc/self is the node.
+        add("node", "/proc/self/ns/net")
+        let hostRoot = NodeRoot("/")
+        for directory in Self.namedDirectories {
+            for base in root.prefix.isEmpty ? [hostRoot] : [root, hostRoot] {
+                for entry in (try? base.list(directory)) ?? [] {
+                    add(entry.name, base.prefix + entry.nodePath)
+                }
+            }
+        }
+        if includeProcesses {
+            for entry in (try? hostRoot.list("/proc")) ?? [] where entry.name.allSatisfy(\.isNumber) {
+                add("pid \(entry.name)", "/proc/\(entry.name)/ns/net")
+            }
+        }
+    }
+
+    public var node: KnownNamespace { known[0] }
+
+    public func named(_ name: String) -> KnownNamespace? { known.first { $0.name == name } }
+
+    public func find(identity: NetNamespace.Identity) -> KnownNamespace? { known.first { $0.identity == identity } }
+
+    /// The namespace at a path found in a node file (a cache's netns): under --root first, then
+    /// as written. nil when neither exists.
+    public func namespace(atNodePath path: String) -> KnownNamespace? {
+        for candidate in root.prefix.isEmpty ? [path] : [root.prefix + NodeRoot.normalize(path), path] {
+            if let identity = NetNamespace.identity(of: candidate) {
+                return find(identity: identity)
+                    ?? KnownNamespace(name: String(path.split(separator: "/").last ?? Substring(path)), path: candidate, identity: identity)
+            }
+        }
+        return nil
+    }
+
+    public func open(_ namespace: KnownNamespace) throws(SystemError) -> NetNamespace {
+        let opened = try NetNamespace(path: namespace.path, displayPath: namespace.name)
+        // A name can be reused by a new namespace between listing and opening.
+        guard opened.identity == namespace.identity else {
+            throw SystemError("open namespace", errno: ENOENT, context: "\(namespace.name) was replaced")
+        }
+        return opened
+    }
+
+    /// Which namespace an IFLA_LINK_NETNSID seen from `namespace` names, asking that namespace's
+    /// kernel for the id it gives every known namespace (RTM_GETNSID with NETNSA_FD).
+    public func resolve(nsid: Int32, seenFrom namespace: KnownNamespace, socket: RouteSocket) -> KnownNamespace? {
+        if nsidMaps[namespace.identity] == nil {
+            var map: [Int32: KnownNamespace] = [:]
+            for candidate in known where candidate.identity != namespace.identity {
+                guard let opened = try? open(candidate),
+                      let reply = try? socket.request(RouteRequest.namespaceID(fd: opened.fd)),
+                      let id = try? NamespaceID(reply), id.nsid >= 0 else { continue }
+                map[id.nsid] = candidate
+            }
+            nsidMaps[namespace.identity] = map
+        }
+        return nsidMaps[namespace.identity]?[nsid]
+    }
+}
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif

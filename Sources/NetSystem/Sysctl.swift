@@ -1,0 +1,37 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+
+/// Reads /proc/sys/net values. The kernel serves them for the namespace of the thread that opens
+/// the file, so call this inside `NamespaceThread.run(in:)` for another namespace.
+public enum Sysctl {
+    /// A value such as "net.ipv4.ip_forward" or "net.ipv4.conf.eth0.rp_filter"; nil when absent.
+    public static func read(_ name: String) -> String? {
+        let path = "/proc/sys/" + name.split(separator: ".").joined(separator: "/")
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = retryingOnInterrupt { buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+        guard n > 0 else { return nil }
+        var text = String(decoding: buffer[..<n], as: UTF8.self)
+        while text.last?.isWhitespace == true { text.removeLast() }
+        return text
+    }
+}
+
+extension Sysctl {
+    /// The interfaces /proc/sys/net/ipv4/conf lists in the calling thread's namespace.
+    public static func interfaces() -> [String] {
+        guard let dir = opendir("/proc/sys/net/ipv4/conf") else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name != "." && name != ".." && name != "all" && name != "default" { names.append(name) }
+        }
+        return names.sorted()
+    }
+}

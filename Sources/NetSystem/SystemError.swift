@@ -1,0 +1,42 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+
+/// A failed system call: which operation, on what, and errno.
+public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var operation: String
+    public var errno: Int32
+    public var context: String?
+
+    public init(_ operation: String, errno: Int32, context: String? = nil) {
+        self.operation = operation
+        self.errno = errno
+        self.context = context
+    }
+
+    /// The current errno of a call that just failed.
+    public static func last(_ operation: String, context: String? = nil) -> SystemError {
+        SystemError(operation, errno: Glibc.errno, context: context)
+    }
+
+    /// Missing privileges: the contract's exit status 3, not a bug.
+    public var isPermission: Bool { errno == EPERM || errno == EACCES }
+    /// The thing is gone (a namespace that vanished, an interface deleted meanwhile).
+    public var isGone: Bool { errno == ENOENT || errno == ENODEV || errno == ESRCH }
+
+    public var description: String {
+        let what = String(cString: strerror(errno))
+        return "\(operation)\(context.map { " \($0)" } ?? ""): \(what)"
+    }
+}
+
+/// Retries a call interrupted by a signal, as every blocking call here must.
+@inline(__always)
+func retryingOnInterrupt<T: BinaryInteger>(_ call: () -> T) -> T {
+    while true {
+        let result = call()
+        if result >= 0 || errno != EINTR { return result }
+    }
+}

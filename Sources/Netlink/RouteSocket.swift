@@ -1,0 +1,157 @@
+import CNetShims
+import NetlinkCodec
+import NetSystem
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+
+/// An rtnetlink socket bound to the namespace it was opened in. Open it with
+/// `RouteSocket.open(in:)` to talk to another namespace; use it from any thread afterwards.
+public final class RouteSocket: @unchecked Sendable {
+    public let fd: Int32
+    public private(set) var portID: UInt32 = 0
+    private var sequence: UInt32 = 0
+    /// How long a reply may take before netdoctor gives up (ms).
+    public var timeoutMilliseconds: Int32 = 5000
+
+    /// Opens a socket in the calling thread's namespace.
+    public init() throws(NetlinkError) {
+        let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0 /* NETLINK_ROUTE */)
+        if fd < 0 { throw .system(.last("socket(AF_NETLINK)")) }
+        self.fd = fd
+        // Large dumps (thousands of routes) arrive in bursts; a big buffer avoids ENOBUFS.
+        var size: Int32 = 4 << 20
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var on: Int32 = 1
+        setsockopt(fd, 270 /* SOL_NETLINK */, 11 /* NETLINK_EXT_ACK */, &on, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, 270, 12 /* NETLINK_GET_STRICT_CHK */, &on, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_nl()
+        address.nl_family = sa_family_t(AF_NETLINK)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_nl>.size)) }
+        }
+        if bound != 0 {
+            let error = SystemError.last("bind(AF_NETLINK)")
+            close(fd)
+            throw .system(error)
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_nl>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        portID = address.nl_pid
+    }
+
+    deinit { close(fd) }
+
+    /// Opens a socket inside `namespace` (on the namespace thread); it stays bound there.
+    public static func open(in namespace: NetNamespace?, thread: NamespaceThread = .shared) throws -> RouteSocket {
+        guard let namespace else { return try RouteSocket() }
+        return try thread.run(in: namespace) { try RouteSocket() }
+    }
+
+    /// Sends a dump request and collects every reply until NLMSG_DONE, retrying when the kernel
+    /// says the dump was interrupted by a change.
+    public func dump(_ request: NetlinkMessage, attempts: Int = 5) throws(NetlinkError) -> [NetlinkMessage] {
+        var lastInterrupted = false
+        for _ in 0..<attempts {
+            let (messages, interrupted) = try exchange(request, expectMultipart: true)
+            if !interrupted { return messages }
+            lastInterrupted = true
+        }
+        throw lastInterrupted ? .dumpInterrupted : .system(SystemError("netlink dump", errno: EAGAIN))
+    }
+
+    /// Sends a request that has one answer (a route lookup, RTM_GETNSID).
+    public func request(_ message: NetlinkMessage) throws(NetlinkError) -> NetlinkMessage {
+        let (messages, _) = try exchange(message, expectMultipart: false)
+        guard let first = messages.first else { throw .protocolViolation("no reply") }
+        return first
+    }
+
+    private func exchange(_ message: NetlinkMessage, expectMultipart: Bool) throws(NetlinkError) -> ([NetlinkMessage], Bool) {
+        sequence &+= 1
+        var outgoing = message
+        outgoing.sequence = sequence
+        let bytes = outgoing.encoded
+        var kernel = sockaddr_nl()
+        kernel.nl_family = sa_family_t(AF_NETLINK)
+        let sent = withUnsafePointer(to: &kernel) { address in
+            address.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddress in
+                bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, sockaddress, socklen_t(MemoryLayout<sockaddr_nl>.size)) }
+            }
+        }
+        if sent < 0 { throw .system(.last("send(netlink)")) }
+
+        var replies: [NetlinkMessage] = []
+        var interrupted = false
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, timeoutMilliseconds)
+            if ready < 0 { if errno == EINTR { continue }; throw .system(.last("poll(netlink)")) }
+            if ready == 0 { throw .timedOut(milliseconds: timeoutMilliseconds) }
+            // Peek the size first so no datagram is ever truncated.
+            let size = recv(fd, nil, 0, Int32(MSG_PEEK | MSG_TRUNC))
+            if size < 0 { if errno == EINTR { continue }; throw .system(.last("recv(netlink)")) }
+            if size > buffer.count { buffer = [UInt8](repeating: 0, count: size) }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 { if errno == EINTR { continue }; throw .system(.last("recv(netlink)")) }
+            let messages: [NetlinkMessage]
+            do { messages = try NetlinkMessage.parseAll(Array(buffer[..<n])) } catch { throw .malformed(error) }
+            for reply in messages {
+                // Messages for other requests (or from other senders) are not ours.
+                guard reply.sequence == sequence, reply.portID == portID || reply.portID == 0 else { continue }
+                if reply.flags.contains(.dumpInterrupted) { interrupted = true }
+                switch reply.type {
+                case .done:
+                    return (replies, interrupted)
+                case .error:
+                    let error: NetlinkErrorMessage
+                    do { error = try NetlinkErrorMessage(reply) } catch { throw .malformed(error) }
+                    if error.errno == 0 { return (replies, interrupted) }
+                    throw .kernel(errno: error.errno, message: error.extAckMessage)
+                case .overrun:
+                    throw .system(SystemError("netlink dump", errno: ENOBUFS))
+                default:
+                    replies.append(reply)
+                    if !expectMultipart && !reply.flags.contains(.multipart) { return (replies, interrupted) }
+                }
+            }
+        }
+    }
+}
+
+/// What can go wrong talking to the kernel over netlink, readable for a person.
+public enum NetlinkError: Error, Sendable, CustomStringConvertible {
+    case system(SystemError)
+    /// The kernel refused the request: errno and its extended-ack text.
+    case kernel(errno: Int32, message: String?)
+    case malformed(NetlinkDecodeError)
+    case dumpInterrupted
+    case timedOut(milliseconds: Int32)
+    case protocolViolation(String)
+
+    public var description: String {
+        switch self {
+        case .system(let error): error.description
+        case .kernel(let code, let message):
+            "the kernel refused the request: \(String(cString: strerror(code)))" + (message.map { " (\($0))" } ?? "")
+        case .malformed(let error): error.description
+        case .dumpInterrupted: "the kernel kept interrupting the dump (state changing too fast)"
+        case .timedOut(let ms): "no answer from the kernel within \(ms) ms"
+        case .protocolViolation(let what): "unexpected netlink reply: \(what)"
+        }
+    }
+
+    public var isPermission: Bool {
+        switch self {
+        case .system(let e): e.isPermission
+        case .kernel(let code, _): code == EPERM || code == EACCES
+        default: false
+        }
+    }
+}

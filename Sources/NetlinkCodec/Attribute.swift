@@ -1,0 +1,49 @@
+/// One netlink attribute (struct nlattr / rtattr): a type and its payload. Unknown attributes
+/// are kept as they are, so nothing the kernel said is lost.
+public struct Attribute: Sendable, Equatable {
+    /// The type without the NLA_F_NESTED and NLA_F_NET_BYTEORDER bits.
+    public var type: UInt16
+    public var isNested: Bool
+    public var payload: [UInt8]
+
+    public init(type: UInt16, isNested: Bool = false, payload: [UInt8]) {
+        self.type = type
+        self.isNested = isNested
+        self.payload = payload
+    }
+
+    /// The attributes packed in `bytes` (RTA_NEXT), each aligned to 4 bytes.
+    public static func parseAll(_ bytes: ArraySlice<UInt8>) throws(NetlinkDecodeError) -> [Attribute] {
+        var attributes: [Attribute] = []
+        var offset = bytes.startIndex
+        while offset + 4 <= bytes.endIndex {
+            let r = WireReader(bytes[offset...])
+            let length = Int(r.u16(0))
+            let rawType = r.u16(2)
+            guard length >= 4 else { throw NetlinkDecodeError("attribute length \(length) shorter than its header", offset: offset) }
+            guard offset + length <= bytes.endIndex else {
+                throw NetlinkDecodeError("attribute of type \(rawType & 0x3FFF) runs past its message", offset: offset)
+            }
+            attributes.append(Attribute(type: rawType & 0x3FFF, isNested: rawType & 0x8000 != 0,
+                                        payload: Array(bytes[(offset + 4)..<(offset + length)])))
+            offset += align4(length)
+        }
+        return attributes
+    }
+
+    /// The attributes nested in this one.
+    public func nested() throws(NetlinkDecodeError) -> [Attribute] { try Attribute.parseAll(payload[...]) }
+
+    /// A NUL-terminated string payload.
+    public var string: String { String(decoding: payload.prefix(while: { $0 != 0 }), as: UTF8.self) }
+    public var u8: UInt8? { payload.count >= 1 ? payload[0] : nil }
+    public var u16: UInt16? { payload.count >= 2 ? WireReader(payload[...]).u16(0) : nil }
+    public var u32: UInt32? { payload.count >= 4 ? WireReader(payload[...]).u32(0) : nil }
+    public var i32: Int32? { payload.count >= 4 ? WireReader(payload[...]).i32(0) : nil }
+    public var u16BigEndian: UInt16? { payload.count >= 2 ? WireReader(payload[...]).u16BigEndian(0) : nil }
+}
+
+extension Array where Element == Attribute {
+    /// The last attribute of a type (the kernel sends each once; a repeat replaces).
+    public func first(_ type: UInt16) -> Attribute? { last { $0.type == type } }
+}
