@@ -13,6 +13,7 @@ import PackageDescription
 //   CNIDetection    the runtime's and kubelet's view of CNI: detect-cni
 //   Pods            pods of this node from libcni's result cache, and their namespaces
 //   Inspection      inspect: a namespace's view with names resolved, a pod's host side, its report
+//   Lab             the two-node lab in namespaces, wired by the real CNI plugins, and its faults
 //   NetdoctorCLI    argument parsing, global options, exit statuses
 //   CNetShims       C: setns, CLONE_NEWNET, CMSG_*, netlink headers (no logic)
 //   CPcap           libpcap, found through pkg-config
@@ -38,9 +39,10 @@ let package = Package(
         .target(name: "KernelState", dependencies: ["Netlink", "NetlinkCodec", "NetSystem", "NetAddress", "NodeFiles"]),
         .target(name: "CNIDetection", dependencies: ["ConfigFormats", "NodeFiles", "Diagnosis", "NetAddress"]),
         .target(name: "Pods", dependencies: ["CNIDetection", "KernelState", "NetAddress", "NetSystem", "NodeFiles"]),
+        .target(name: "Lab", dependencies: ["ConfigFormats", "NodeFiles"]),
         .target(name: "Inspection", dependencies: ["KernelState", "Pods", "Diagnosis", "ConfigFormats", "Netlink", "NetlinkCodec", "NetSystem", "NetAddress"]),
         .target(name: "NetdoctorCLI", dependencies: [
-            "CNIDetection", "Diagnosis", "NodeFiles", "Inspection", "KernelState", "Netlink", "NetSystem", "Pods",
+            "CNIDetection", "Diagnosis", "NodeFiles", "Inspection", "KernelState", "Lab", "Netlink", "NetSystem", "Pods",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "netdoctor", dependencies: ["NetdoctorCLI"]),

@@ -184,7 +184,7 @@ public enum CNIDetector {
         let mtu = NodeMTU.effective(family: family, root: input.root)
         report.mtu = mtu
         let uplink: Sourced<Int>? = input.uplinkMTU.map { Sourced($0, "--uplink-mtu") }
-            ?? input.kernel.uplink.map { Sourced($0.mtu, "\($0.device), the default route's device") }
+            ?? input.kernel.uplink.map { Sourced($0.mtu, "\($0.device) on this node") }
         report.uplink = uplink
         if let mtu, let uplink, let overhead = family.encapsulation.value.overhead(family: family.family) {
             if mtu.value > uplink.value - overhead {

@@ -175,6 +175,11 @@ public enum CNIFamily {
             candidates = [("antrea-tun0", .geneve)]
         case "weave":
             candidates = [("vxlan-6784", .vxlan)]
+        case "bridge", "ptp", "macvlan", "ipvlan", "kube-router", "containerd-net", "crio-bridge", nil:
+            // Reference plugins carry no overlay of their own; one set up beside them (a flannel
+            // daemon, OVS) shows as a well-known device.
+            candidates = [("flannel.1", .vxlan), ("flannel.ipip", .ipip), ("flannel-wg", .wireguard), ("vxlan.calico", .vxlan),
+                          ("vxlan_sys_4789", .vxlan), ("genev_sys_6081", .geneve)]
         default:
             candidates = []
         }

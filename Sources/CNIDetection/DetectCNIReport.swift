@@ -100,6 +100,7 @@ public struct DetectCNIReport: Report {
             network.append(("MTU", mtu.map { "\($0.value) (from \($0.source))" }
                             ?? (family.configuredMTU == 0 ? "0 in the conf: detected at runtime, not visible here" : "not set: the plugin decides")))
             if let uplink { network.append(("uplink MTU", "\(uplink.value) (\(uplink.source))")) }
+            else { network.append(("uplink MTU", "not known (no default route, no NIC; --uplink-mtu sets it)")) }
             network.append(("encapsulation", "\(family.encapsulation.value.rawValue) (\(family.encapsulation.source))"))
         } else {
             network.append(("CNI", style.red("none loaded")))

@@ -34,6 +34,25 @@ public struct KernelView: Sendable, Equatable {
                 break
             }
         }
+        if view.uplink == nil {
+            // No default route (an isolated node, the lab): as Calico does, the smallest MTU of
+            // the up interfaces named like NICs.
+            for name in view.devices.sorted() where looksLikeNIC(name) {
+                guard let flags = try? system.readText("/sys/class/net/\(name)/flags"),
+                      let value = Int(flags.filter { $0.isHexDigit || $0 == "x" }.dropFirst(2), radix: 16), value & 1 == 1,
+                      let text = try? system.readText("/sys/class/net/\(name)/mtu"), let mtu = Int(text.filter { $0.isNumber })
+                else { continue }
+                if view.uplink == nil || mtu < view.uplink!.mtu { view.uplink = (name, mtu) }
+            }
+        }
         return view
+    }
+
+    /// Calico's default mtuIfacePattern: ^((en|wl|ww|sl|ib)[Pcopsvx].*|(eth|wlan|wwan).*)
+    static func looksLikeNIC(_ name: String) -> Bool {
+        for prefix in ["eth", "wlan", "wwan"] where name.hasPrefix(prefix) { return true }
+        let chars = Array(name)
+        guard chars.count >= 3 else { return false }
+        return ["en", "wl", "ww", "sl", "ib"].contains(String(chars[0...1])) && "Pcopsvx".contains(chars[2])
     }
 }

@@ -25,13 +25,7 @@ public final class NodeTree {
 
     @discardableResult
     public func write(_ nodePath: String, bytes: [UInt8], mode: mode_t = 0o644) -> NodeTree {
-        let host = path + NodeRoot.normalize(nodePath)
-        makeDirectories(String(host[..<host.lastIndex(of: "/")!]))
-        let fd = open(host, O_WRONLY | O_CREAT | O_TRUNC, mode)
-        precondition(fd >= 0, "cannot write \(host)")
-        _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        fchmod(fd, mode)
-        close(fd)
+        precondition(FileTree.write(path + NodeRoot.normalize(nodePath), bytes: bytes, mode: mode), "cannot write \(nodePath)")
         return self
     }
 
@@ -44,14 +38,14 @@ public final class NodeTree {
 
     @discardableResult
     public func directory(_ nodePath: String) -> NodeTree {
-        makeDirectories(path + NodeRoot.normalize(nodePath))
+        FileTree.makeDirectories(path + NodeRoot.normalize(nodePath))
         return self
     }
 
     @discardableResult
     public func symlink(_ nodePath: String, to target: String) -> NodeTree {
         let host = path + NodeRoot.normalize(nodePath)
-        makeDirectories(String(host[..<host.lastIndex(of: "/")!]))
+        FileTree.makeDirectories(String(host[..<host.lastIndex(of: "/")!]))
         Glibc.symlink(target, host)
         return self
     }
@@ -60,31 +54,7 @@ public final class NodeTree {
         Glibc.chmod(path + NodeRoot.normalize(nodePath), mode)
     }
 
-    private func makeDirectories(_ host: String) {
-        var current = ""
-        for part in host.split(separator: "/") {
-            current += "/" + part
-            mkdir(current, 0o755)
-        }
-    }
-
-    public static func removeTree(_ host: String) {
-        guard let dir = opendir(host) else { unlink(host); return }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name == "." || name == ".." { continue }
-            let child = host + "/" + name
-            var st = stat()
-            if lstat(child, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
-                Glibc.chmod(child, 0o755)
-                removeTree(child)
-            } else {
-                unlink(child)
-            }
-        }
-        closedir(dir)
-        rmdir(host)
-    }
+    public static func removeTree(_ host: String) { FileTree.remove(host) }
 }
 
 /// Reads a file of the repository or the shared corpus.

@@ -1,0 +1,202 @@
+import ConfigFormats
+import NodeFiles
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// A fault `lab break` injects: one per finding code of the contract, so that every diagnosis
+/// netdoctor makes can be seen on a real (if small) network. The probe path they break is
+/// pod-a → pod-c (across nodes) unless the description says otherwise.
+public enum LabFault: String, Sendable, CaseIterable {
+    case linkDown = "LINK_DOWN"
+    case noRoute = "NO_ROUTE"
+    case ipForwardDisabled = "IP_FORWARD_DISABLED"
+    case neighborFailed = "NEIGHBOR_FAILED"
+    case neighborMACMismatch = "NEIGHBOR_MAC_MISMATCH"
+    case bridgePortMissing = "BRIDGE_PORT_MISSING"
+    case overlayFDBMissing = "OVERLAY_FDB_MISSING"
+    case firewallDrop = "FIREWALL_DROP"
+    case duplicateIP = "DUPLICATE_IP"
+    case mtuMismatch = "MTU_MISMATCH"
+    case pmtuBlackhole = "PMTU_BLACKHOLE"
+    case lostBeyondNode = "LOST_BEYOND_NODE"
+    case replyMissing = "REPLY_MISSING"
+    case portClosed = "PORT_CLOSED"
+    case cniNoConfig = "CNI_NO_CONFIG"
+    case cniConfigInvalid = "CNI_CONFIG_INVALID"
+    case cniVersionUnsupported = "CNI_VERSION_UNSUPPORTED"
+    case cniBinaryMissing = "CNI_BINARY_MISSING"
+    case cniMultipleConfigs = "CNI_MULTIPLE_CONFIGS"
+    case cniStaleConfig = "CNI_STALE_CONFIG"
+    case runtimeConfigInvalid = "RUNTIME_CONFIG_INVALID"
+    case kubeletConfigInvalid = "KUBELET_CONFIG_INVALID"
+    case cniMTUTooLarge = "CNI_MTU_TOO_LARGE"
+
+    public var summary: String {
+        switch self {
+        case .linkDown: "node1: pod-a's host-side veth set down"
+        case .noRoute: "node1: the route to node2's pod subnet deleted"
+        case .ipForwardDisabled: "node1: net.ipv4.ip_forward=0"
+        case .neighborFailed: "node1: the next hop towards node2's pods never answers ARP"
+        case .neighborMACMismatch: "pod-a: a permanent neighbour entry gives its gateway a wrong MAC"
+        case .bridgePortMissing: "node1: pod-a's host-side veth detached from cni0 (overlay)"
+        case .overlayFDBMissing: "node1: flannel.1's forwarding entry for node2 deleted (overlay)"
+        case .firewallDrop: "node1: an iptables FORWARD rule drops pod-a → pod-c"
+        case .duplicateIP: "node1: another interface on cni0 claims pod-b's address (overlay)"
+        case .mtuMismatch: "pod-a's MTU above what the path carries"
+        case .pmtuBlackhole: "as MTU_MISMATCH, and node1 drops ICMP \"fragmentation needed\""
+        case .lostBeyondNode: "node2: an iptables FORWARD rule drops traffic to pod-c"
+        case .replyMissing: "pod-b drops every packet it sends (probe pod-a → pod-b)"
+        case .portClosed: "pod-a's HTTP server stopped (probe TCP port 80)"
+        case .cniNoConfig: "node1: the conf dir emptied (config renamed to .bak)"
+        case .cniConfigInvalid: "node1: a broken 00-broken.conflist sorts first"
+        case .cniVersionUnsupported: "node1: cniVersion 1.1.0, which the installed plugins do not support"
+        case .cniBinaryMissing: "node1: the portmap plugin removed from the bin dir"
+        case .cniMultipleConfigs: "node1: a second network config (20-leftover.conflist) beside the active one"
+        case .cniStaleConfig: "node1: a leftover 05-calico.conflist wins while calico is not installed"
+        case .runtimeConfigInvalid: "node1: containerd's config.toml no longer parses"
+        case .kubeletConfigInvalid: "node1: the kubelet's config.yaml no longer parses"
+        case .cniMTUTooLarge: "node1: the CNI config's mtu above the uplink minus the overlay"
+        }
+    }
+
+    /// Faults that need a bridge and an overlay.
+    public var needsOverlay: Bool { [.bridgePortMissing, .overlayFDBMissing, .duplicateIP].contains(self) }
+}
+
+extension Lab {
+    /// Injects a fault into the running lab.
+    public func inject(_ fault: LabFault, state: inout LabState) throws(LabError) {
+        if fault.needsOverlay && plan.topology != .overlay {
+            throw LabError("\(fault.rawValue) needs the overlay topology (lab up --topology overlay)")
+        }
+        let node1 = plan.nodes[0], node2 = plan.nodes[1]
+        let podA = try attachment(plan.pod("pod-a")!), podB = try attachment(plan.pod("pod-b")!),
+            podC = try attachment(plan.pod("pod-c")!)
+        let root1 = plan.nodeRoot(node1)
+        let n1 = node1.namespace
+        switch fault {
+        case .linkDown:
+            try Shell.run(["ip", "-n", n1, "link", "set", podA.hostInterface, "down"])
+        case .noRoute:
+            try Shell.run(["ip", "-n", n1, "route", "del", node2.podSubnet])
+        case .ipForwardDisabled:
+            try Shell.inNamespace(n1, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"])
+        case .neighborFailed:
+            switch plan.topology {
+            case .overlay:
+                // Without its permanent entry, the VTEP address is resolved by ARP on a
+                // nolearning VXLAN device: nobody answers.
+                try Shell.run(["ip", "-n", n1, "neigh", "del", node2.vtepAddress, "dev", "flannel.1"])
+            case .routed:
+                try Shell.run(["ip", "-n", n1, "route", "replace", node2.podSubnet, "via", "192.168.77.99", "dev", "eth0"])
+            }
+        case .neighborMACMismatch:
+            try Shell.run(["ip", "-n", plan.pod("pod-a")!.namespace, "neigh", "replace", node1.podGateway,
+                           "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud", "permanent"])
+        case .bridgePortMissing:
+            try Shell.run(["ip", "-n", n1, "link", "set", podA.hostInterface, "nomaster"])
+        case .overlayFDBMissing:
+            try Shell.run(["bridge", "-n", n1, "fdb", "del", node2.vtepMAC, "dev", "flannel.1", "dst", node2.underlayAddress])
+        case .firewallDrop:
+            try Shell.inNamespace(n1, ["iptables", "-I", "FORWARD", "-s", podA.address, "-d", podC.address,
+                                       "-m", "comment", "--comment", "netdoctor lab: FIREWALL_DROP", "-j", "DROP"])
+        case .duplicateIP:
+            let ns = "\(plan.prefix)-dup"
+            try Shell.run(["ip", "netns", "add", ns])
+            try Shell.run(["ip", "-n", n1, "link", "add", "\(plan.prefix)-dup0", "type", "veth", "peer", "name", "eth0", "netns", ns])
+            try Shell.run(["ip", "-n", n1, "link", "set", "\(plan.prefix)-dup0", "master", "cni0", "up"])
+            try Shell.run(["ip", "-n", ns, "addr", "add", "\(podB.address)/24", "dev", "eth0"])
+            try Shell.run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+        case .mtuMismatch, .pmtuBlackhole:
+            try raisePodMTU(podA)
+            if fault == .pmtuBlackhole {
+                for chain in ["OUTPUT", "FORWARD"] {
+                    try Shell.inNamespace(n1, ["iptables", "-I", chain, "-p", "icmp", "--icmp-type", "fragmentation-needed",
+                                               "-m", "comment", "--comment", "netdoctor lab: PMTU_BLACKHOLE", "-j", "DROP"])
+                }
+            }
+        case .lostBeyondNode:
+            try Shell.inNamespace(node2.namespace, ["iptables", "-I", "FORWARD", "-d", podC.address,
+                                                    "-m", "comment", "--comment", "netdoctor lab: LOST_BEYOND_NODE", "-j", "DROP"])
+        case .replyMissing:
+            try Shell.inNamespace(plan.pod("pod-b")!.namespace, ["iptables", "-I", "OUTPUT",
+                                                                 "-m", "comment", "--comment", "netdoctor lab: REPLY_MISSING", "-j", "DROP"])
+        case .portClosed:
+            if let pid = state.serverPID { kill(pid, SIGTERM); var s: Int32 = 0; usleep(100_000); _ = waitpid(pid, &s, WNOHANG) }
+            state.serverPID = nil
+        case .cniNoConfig:
+            let path = "\(root1)/etc/cni/net.d/\(plan.configFileName)"
+            guard rename(path, path + ".bak") == 0 else { throw LabError("cannot move \(path)") }
+        case .cniConfigInvalid:
+            try LabFiles.write("\(root1)/etc/cni/net.d/00-broken.conflist", "{\n  \"cniVersion\": \"1.0.0\",\n  \"name\": \"broken\",\n  \"plugins\": [{\"type\": \"bridge\",}]\n}\n")
+        case .cniVersionUnsupported:
+            try LabFiles.write("\(root1)/etc/cni/net.d/\(plan.configFileName)",
+                               plan.networkConfig(for: node1).replacingFirst("\"cniVersion\": \"1.0.0\"", with: "\"cniVersion\": \"1.1.0\""))
+        case .cniBinaryMissing:
+            unlink("\(root1)/opt/cni/bin/portmap")
+        case .cniMultipleConfigs:
+            try LabFiles.write("\(root1)/etc/cni/net.d/20-leftover.conflist", """
+            {"cniVersion": "1.0.0", "name": "leftover", "plugins": [{"type": "macvlan", "master": "eth0",
+              "ipam": {"type": "host-local", "subnet": "10.99.0.0/24"}}]}
+
+            """)
+        case .cniStaleConfig:
+            try LabFiles.write("\(root1)/etc/cni/net.d/05-calico.conflist", """
+            {"name": "k8s-pod-network", "cniVersion": "0.3.1", "plugins": [
+              {"type": "calico", "nodename": "node1", "mtu": 0, "ipam": {"type": "calico-ipam"}},
+              {"type": "portmap", "snat": true, "capabilities": {"portMappings": true}}]}
+
+            """)
+        case .runtimeConfigInvalid:
+            let path = "\(root1)/etc/containerd/config.toml"
+            try LabFiles.write(path, (LabFiles.read(path) ?? "") + "[plugins.\"io.containerd.grpc.v1.cri\".cni\n  bin_dir = ${cni_bin_dir}\n")
+        case .kubeletConfigInvalid:
+            let path = "\(root1)/var/lib/kubelet/config.yaml"
+            try LabFiles.write(path, (LabFiles.read(path) ?? "") + "clusterDNS: [10.96.0.10\n")
+        case .cniMTUTooLarge:
+            let wanted = plan.topology == .overlay ? LabPlan.overlayMTU : LabPlan.underlayMTU
+            try LabFiles.write("\(root1)/etc/cni/net.d/\(plan.configFileName)",
+                               plan.networkConfig(for: node1).replacingFirst("\"mtu\": \(wanted)", with: "\"mtu\": 9000"))
+        }
+        state.faults.append(fault.rawValue)
+        try save(state)
+    }
+
+    /// pod-a's eth0 and host veth above the path: 1500 over the 1450 overlay; on the routed
+    /// topology the underlay is lowered to 1400 under 1500-byte pods.
+    func raisePodMTU(_ podA: PodAttachment) throws(LabError) {
+        let n1 = plan.nodes[0].namespace
+        switch plan.topology {
+        case .overlay:
+            try Shell.run(["ip", "-n", n1, "link", "set", podA.hostInterface, "mtu", "1500"])
+            try Shell.run(["ip", "-n", plan.pod("pod-a")!.namespace, "link", "set", "eth0", "mtu", "1500"])
+        case .routed:
+            for node in plan.nodes { try Shell.run(["ip", "-n", node.namespace, "link", "set", "eth0", "mtu", "1400"]) }
+        }
+    }
+
+    /// A pod's address and host-side veth, from the result its runtime cached.
+    public struct PodAttachment: Sendable {
+        public var address: String
+        public var hostInterface: String
+    }
+
+    public func attachment(_ pod: LabPlan.Pod) throws(LabError) -> PodAttachment {
+        let node = plan.node(pod.node)!
+        let path = "\(plan.nodeRoot(node))/var/lib/cni/results/\(plan.networkName)-\(pod.containerID)-eth0"
+        guard let text = LabFiles.read(path), let entry = try? JSONParser.parse(text),
+              let address = entry["result"]?["ips"]?.array?.first?["address"]?.string,
+              let host = entry["result"]?["interfaces"]?.array?.last(where: { $0["sandbox"] == nil || $0["sandbox"]?.string == "" })?["name"]?.string
+        else { throw LabError("no cached result for \(pod.name) in \(path): is the lab up?") }
+        return PodAttachment(address: String(address.split(separator: "/")[0]), hostInterface: host)
+    }
+}
+
+extension String {
+    func replacingFirst(_ target: String, with replacement: String) -> String {
+        guard let range = range(of: target) else { return self }
+        return replacingCharacters(in: range, with: replacement)
+    }
+}

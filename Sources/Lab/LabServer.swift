@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// The lab's stand-in for nginx in pod-a: answers HTTP/1.1 GET on a port, `/` with a line and
+/// `/large` with 64 KiB (large responses are what MTU problems break). One connection at a
+/// time, each bounded by a receive timeout; SIGTERM ends it.
+public enum LabServer {
+    public static func run(port: UInt16) -> Never {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { fail("socket") }
+        var on: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr = in_addr(s_addr: 0)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 64) == 0 else { fail("bind/listen on port \(port)") }
+        signal(SIGPIPE, SIG_IGN)
+        let large = [UInt8](repeating: UInt8(ascii: "x"), count: 65536)
+        while true {
+            let client = accept(fd, nil, nil)
+            if client < 0 { continue }
+            var timeout = timeval(tv_sec: 2, tv_usec: 0)
+            setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+            let request = n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : ""
+            let body: [UInt8] = request.hasPrefix("GET /large") ? large : Array("hello from the netdoctor lab\n".utf8)
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+            let response = Array(head.utf8) + body
+            var sent = 0
+            while sent < response.count {
+                let m = response[sent...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, 0) }
+                if m <= 0 { break }
+                sent += m
+            }
+            close(client)
+        }
+    }
+
+    static func fail(_ what: String) -> Never {
+        let message = "netdoctor lab serve: \(what): \(String(cString: strerror(errno)))\n"
+        _ = message.withCString { write(2, $0, strlen($0)) }
+        exit(3)
+    }
+}

@@ -1,0 +1,178 @@
+import ArgumentParser
+import ConfigFormats
+import Diagnosis
+import Lab
+import NodeFiles
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+extension LabPlan.Topology: ExpressibleByArgument {}
+extension LabFault: ExpressibleByArgument {}
+
+struct LabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "A two-node pod network in network namespaces, wired by the real CNI plugins, to try every command on.",
+        discussion: """
+        `lab up` builds node1 and node2 (namespaces \(LabPlan.defaultPrefix)-node1/2, joined by an underlay link) \
+        and pods pod-a and pod-b on node1 and pod-c on node2, by running the CNI reference plugins in \
+        \(Lab.pluginDirectory) as containerd does, with node file trees under \(LabPlan.stateDirectory)/NODE. \
+        pod-a serves HTTP on port 80. `lab exec node1 -- netdoctor …` runs a command as if on node1. \
+        Everything the lab makes carries its prefix; `lab down` removes all of it. Needs root.
+        """,
+        subcommands: [Up.self, Down.self, Status.self, Break.self, Exec.self, Serve.self])
+
+    struct Up: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Build the lab (an existing one is removed first).")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: "overlay: a bridge per node and VXLAN between nodes (flannel-like); routed: point-to-point veths and node routes (kindnet/calico-like).")
+        var topology: LabPlan.Topology = .overlay
+
+        func run() throws {
+            let lab = Lab(plan: LabPlan(topology: topology))
+            do {
+                _ = try lab.up(netdoctorPath: selfPath())
+            } catch {
+                throw CLIError(.environment, "lab up: \(error)")
+            }
+            try global.emit(LabStatusReport.current())
+        }
+    }
+
+    struct Down: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove everything the lab made.")
+
+        func run() throws {
+            guard getuid() == 0 else { throw CLIError(.environment, "lab down: run as root") }
+            if let (lab, state) = Lab.current() {
+                lab.down(state: state)
+            } else {
+                Lab(plan: LabPlan(topology: .overlay)).down(state: nil)
+            }
+            let left = Lab.namespaces(prefix: LabPlan.defaultPrefix)
+            if !left.isEmpty { throw CLIError(.environment, "lab down: namespaces left behind: \(left.joined(separator: ", "))") }
+            writeStandardOutput("lab removed\n")
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show what the lab has: nodes, pods, addresses, faults.")
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws { try global.emit(LabStatusReport.current()) }
+    }
+
+    struct Break: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Inject a fault: one per finding code.",
+            discussion: "Faults:\n" + LabFault.allCases.map { "  \($0.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0)) \($0.summary)" }
+                .joined(separator: "\n") + "\n`lab up` again gives a healthy lab.")
+
+        @Argument(help: "The fault, named by the finding code it causes.")
+        var fault: LabFault
+
+        func run() throws {
+            guard var (lab, state) = Lab.current() else { throw CLIError(.environment, "lab break: no lab is up (netdoctor lab up)") }
+            do {
+                try lab.inject(fault, state: &state)
+            } catch {
+                throw CLIError(.environment, "lab break \(fault.rawValue): \(error)")
+            }
+            writeStandardOutput("\(fault.rawValue): \(fault.summary)\n")
+        }
+    }
+
+    struct Exec: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a command as if on a lab node: in its namespace, with NETDOCTOR_ROOT at its file tree.",
+            discussion: "Example: netdoctor lab exec node1 -- netdoctor trace pod-a pod-c")
+
+        @Argument(help: "node1 or node2")
+        var node: String
+
+        @Argument(parsing: .captureForPassthrough, help: "The command (a leading `netdoctor` runs this binary).")
+        var command: [String] = []
+
+        func run() throws {
+            guard let (lab, _) = Lab.current() else { throw CLIError(.environment, "lab exec: no lab is up (netdoctor lab up)") }
+            guard let plannedNode = lab.plan.node(node) else { throw CLIError(.badInput, "lab exec: no node \(node) (node1 or node2)") }
+            var words = command.first == "--" ? Array(command.dropFirst()) : command
+            guard !words.isEmpty else { throw CLIError(.badInput, "lab exec: no command given") }
+            if words[0] == "netdoctor" { words[0] = selfPath() }
+            let argv = ["ip", "netns", "exec", plannedNode.namespace, "env", "NETDOCTOR_ROOT=\(lab.plan.nodeRoot(plannedNode))"] + words
+            let cArguments = argv.map { strdup($0) } + [nil]
+            execvp("ip", cArguments)
+            throw CLIError(.environment, "lab exec: cannot run ip: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    struct Serve: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The lab's HTTP server (started by lab up).", shouldDisplay: false)
+
+        @Option var port: UInt16 = 80
+
+        func run() throws { LabServer.run(port: port) }
+    }
+}
+
+/// This binary's own path, to run it again inside a namespace.
+func selfPath() -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    return n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+}
+
+/// `lab status` as a report: the plan, what exists of it, and findings for what is missing.
+struct LabStatusReport: Report {
+    let command = "lab"
+    var topology: String?
+    var faults: [String]
+    var nodes: [(name: String, namespace: String, root: String, exists: Bool)]
+    var pods: [(name: String, node: String, namespace: String, address: String?, hostInterface: String?, exists: Bool)]
+    var serverRunning: Bool
+    var findings: [Finding]
+
+    static func current() -> LabStatusReport {
+        guard let (lab, state) = Lab.current() else {
+            let left = Lab.namespaces(prefix: LabPlan.defaultPrefix)
+            return LabStatusReport(topology: nil, faults: [], nodes: [], pods: [], serverRunning: false,
+                                   findings: left.isEmpty ? [] : [Finding(.nodeFileUnreadable, .warning, "Lab namespaces exist without a lab state file.",
+                                                                          evidence: left, remedy: "netdoctor lab down")])
+        }
+        let existing = Set(Lab.namespaces(prefix: lab.plan.prefix))
+        let nodes = lab.plan.nodes.map { ($0.name, $0.namespace, lab.plan.nodeRoot($0), existing.contains($0.namespace)) }
+        let pods = lab.plan.pods.map { pod in
+            let attachment = try? lab.attachment(pod)
+            return (pod.name, pod.node, pod.namespace, attachment?.address, attachment?.hostInterface, existing.contains(pod.namespace))
+        }
+        let running = state.serverPID.map { kill($0, 0) == 0 } ?? false
+        var findings: [Finding] = []
+        for (name, _, namespace, _, _, exists) in pods where !exists {
+            findings.append(Finding(.linkDown, .error, "\(name)'s namespace \(namespace) is missing.", hop: namespace, remedy: "netdoctor lab up"))
+        }
+        return LabStatusReport(topology: state.topology, faults: state.faults, nodes: nodes, pods: pods, serverRunning: running, findings: findings)
+    }
+
+    var jsonFields: [(String, ConfigValue)] {
+        [("topology", .text(topology)), ("faults", .texts(faults)),
+         ("nodes", .array(nodes.map { .fields(["name": .string($0.name), "namespace": .string($0.namespace), "root": .string($0.root), "exists": .bool($0.exists)]) })),
+         ("pods", .array(pods.map { .fields(["name": .string($0.name), "node": .string($0.node), "namespace": .string($0.namespace),
+                                             "address": .text($0.address), "hostInterface": .text($0.hostInterface), "exists": .bool($0.exists)]) })),
+         ("httpServer", .bool(serverRunning))]
+    }
+
+    func humanSections(style: TextStyle) -> [HumanSection] {
+        guard let topology else { return [HumanSection("Lab", rows: [("state", "not up (netdoctor lab up)")])] }
+        return [
+            HumanSection("Lab (\(topology))", rows: [("faults", faults.isEmpty ? "none" : faults.joined(separator: ", ")),
+                                                     ("pod-a HTTP :80", serverRunning ? style.green("running") : "stopped")]),
+            HumanSection("Nodes", rows: nodes.map { ($0.name, "\($0.exists ? style.green("up") : style.red("missing"))  netns \($0.namespace)  --root \($0.root)") }),
+            HumanSection("Pods", rows: pods.map { ($0.name, "\($0.exists ? style.green("up") : style.red("missing"))  on \($0.node)  \($0.address ?? "?")  netns \($0.namespace)  host side \($0.hostInterface ?? "?")") }),
+        ]
+    }
+}
