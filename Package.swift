@@ -53,5 +53,7 @@ let package = Package(
         .testTarget(name: "ConfigFormatsTests", dependencies: ["ConfigFormats"]),
         .testTarget(name: "CNIDetectionTests", dependencies: ["CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "TestSupport"]),
         .testTarget(name: "NetdoctorCLITests", dependencies: ["Diagnosis", "NodeFiles", "ConfigFormats", "TestSupport"]),
+        // Real namespaces, veths, bridges, VXLAN and the CNI plugins: root only, and never skipped on CI.
+        .testTarget(name: "PrivilegedTests", dependencies: ["ConfigFormats", "NodeFiles", "TestSupport"]),
     ]
 )

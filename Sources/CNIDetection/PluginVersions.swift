@@ -16,19 +16,23 @@ enum PluginVersions {
         return answer["supportedVersions"]?.array?.compactMap(\.string)
     }
 
-    /// CNI_VERSION_UNSUPPORTED for each plugin of the chain that does not support the version.
+    /// CNI_VERSION_UNSUPPORTED when plugins of the chain do not support the version: one
+    /// finding, a line of evidence per plugin.
     static func check(_ network: NetworkConfig, file: String, binaries: BinaryLookup) -> [Finding] {
         guard let version = LibCNI.effectiveVersion(network) else { return [] }
-        var findings: [Finding] = []
+        var refusing: [(type: String, path: String, supported: [String])] = []
         for type in BinaryLookup.requiredTypes(network) {
             guard case .found(let path) = binaries.find(type),
                   let supported = supported(binary: path, version: version, root: binaries.root),
                   !supported.contains(version) else { continue }
-            findings.append(Finding(.cniVersionUnsupported, .error,
-                                    "The installed \(type) does not support cniVersion \(version): every pod fails with \"incompatible CNI versions\".",
-                                    hop: file, evidence: ["\(path) (CNI_COMMAND=VERSION) supports \(supported.joined(separator: ", "))"],
-                                    remedy: "Set cniVersion to \(supported.last ?? "a supported version"), or upgrade the plugins."))
+            refusing.append((type, path, supported))
         }
-        return findings
+        guard !refusing.isEmpty else { return [] }
+        let best = refusing.map { Set($0.supported) }.reduce(Set(LibCNI.supportedVersions)) { $0.intersection($1) }
+            .max(by: LibCNI.versionLess)
+        return [Finding(.cniVersionUnsupported, .error,
+                        "The installed \(refusing.map(\.type).joined(separator: ", ")) \(refusing.count == 1 ? "does" : "do") not support cniVersion \(version): every pod fails with \"incompatible CNI versions\".",
+                        hop: file, evidence: refusing.map { "\($0.path) (CNI_COMMAND=VERSION) supports \($0.supported.joined(separator: ", "))" },
+                        remedy: "Set cniVersion to \(best ?? "a version they support"), or upgrade the plugins.")]
     }
 }

@@ -71,11 +71,26 @@ public struct CacheEntry: Sendable, Equatable {
 
     /// Every parsable entry of a node's result cache.
     public static func readAll(root: NodeRoot) -> [(path: String, entry: CacheEntry)] {
-        ((try? root.list(resultsDirectory)) ?? []).compactMap { file in
-            guard file.status?.isRegularFile == true, let bytes = try? root.read(file.nodePath),
-                  let entry = parse(bytes: bytes) else { return nil }
-            return (file.nodePath, entry)
+        readAllReportingDenied(root: root).entries
+    }
+
+    /// The entries, and the files that could not be read for lack of permission (the cache is
+    /// 0600 root: without root, pods are invisible, which is not the same as absent).
+    public static func readAllReportingDenied(root: NodeRoot) -> (entries: [(path: String, entry: CacheEntry)], denied: [String]) {
+        var entries: [(String, CacheEntry)] = []
+        var denied: [String] = []
+        let files: [DirectoryEntry]
+        do { files = try root.list(resultsDirectory) } catch {
+            return ([], error.reason == .permissionDenied ? [resultsDirectory] : [])
         }
+        for file in files where file.status?.isRegularFile == true {
+            do {
+                if let entry = parse(bytes: try root.read(file.nodePath)) { entries.append((file.nodePath, entry)) }
+            } catch {
+                if error.reason == .permissionDenied { denied.append(file.nodePath) }
+            }
+        }
+        return (entries, denied)
     }
 }
 

@@ -47,7 +47,7 @@ extension CLIError {
     init(kernelError error: any Error, doing what: String) {
         switch error {
         case let error as PodLookupError:
-            self.init(error.kind == .namespaceGone ? .environment : .badInput, error.message)
+            self.init(error.kind == .namespaceGone || error.kind == .permissionDenied ? .environment : .badInput, error.message)
         case let error as SystemError where error.isPermission:
             self.init(.environment, "\(what): \(error) — run as root (CAP_NET_ADMIN and CAP_SYS_ADMIN are needed to enter namespaces)")
         case let error as SystemError where error.isGone || error.errno == 22:

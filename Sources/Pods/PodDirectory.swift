@@ -25,7 +25,7 @@ public struct Pod: Sendable, Equatable {
 
 /// Why a pod could not be resolved, with the contract's exit status.
 public struct PodLookupError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable { case unknown, ambiguous, namespaceGone }
+    public enum Kind: Sendable { case unknown, ambiguous, namespaceGone, permissionDenied }
     public var kind: Kind
     public var message: String
     public var description: String { message }
@@ -34,11 +34,15 @@ public struct PodLookupError: Error, Sendable, CustomStringConvertible {
 /// The pods of a node, read from `var/lib/cni/results` under --root.
 public struct PodDirectory: Sendable {
     public let pods: [Pod]
+    /// Cache files that could not be read for lack of permission.
+    public let denied: [String]
 
     public init(root: NodeRoot) {
         var byContainer: [String: Pod] = [:]
         var order: [String] = []
-        for (_, entry) in CacheEntry.readAll(root: root) {
+        let cache = CacheEntry.readAllReportingDenied(root: root)
+        denied = cache.denied
+        for (_, entry) in cache.entries {
             guard entry.kind == "cniCacheV1", let id = entry.containerID, let name = entry.podName else { continue }
             if byContainer[id] == nil {
                 order.append(id)
@@ -61,6 +65,10 @@ public struct PodDirectory: Sendable {
             matches = pods.filter { $0.name == query }
         }
         if matches.count == 1 { return matches[0] }
+        if matches.isEmpty, let first = denied.first {
+            throw PodLookupError(kind: .permissionDenied,
+                                 message: "cannot read the CNI result cache (\(first): permission denied): run as root to find pods")
+        }
         if matches.isEmpty {
             let known = pods.prefix(8).map(\.fullName).joined(separator: ", ")
             throw PodLookupError(kind: .unknown,

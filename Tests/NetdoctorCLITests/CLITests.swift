@@ -3,22 +3,6 @@ import NodeFiles
 import TestSupport
 import Testing
 
-/// The built binary, run as a user would run it.
-enum Binary {
-    static let path: String = {
-        for candidate in [Repository.root + "/.build/debug/netdoctor", Repository.root + "/.build/release/netdoctor"]
-        where NodeRoot("/").status(candidate)?.isExecutable == true {
-            return candidate
-        }
-        return Repository.root + "/.build/debug/netdoctor"
-    }()
-
-    static func run(_ arguments: [String], environment: [String] = [], timeout: Int32 = 20_000) throws -> ChildProcess.Result {
-        try #require(ChildProcess.run(path, arguments: arguments, environment: ["PATH=/usr/bin:/bin"] + environment,
-                                      timeoutMilliseconds: timeout), "cannot run \(path)")
-    }
-}
-
 @Suite("The netdoctor command line")
 struct CLITests {
     @Test("--help and --version exit 0")

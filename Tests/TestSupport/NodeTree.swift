@@ -77,3 +77,27 @@ public enum Repository {
         try? NodeRoot("/").read(hostPath, limit: 64 << 20)
     }
 }
+
+/// The built binary, run as a user would run it.
+public enum Binary {
+    public static let path: String = {
+        for candidate in [Repository.root + "/.build/debug/netdoctor", Repository.root + "/.build/release/netdoctor"]
+        where NodeRoot("/").status(candidate)?.isExecutable == true {
+            return candidate
+        }
+        return Repository.root + "/.build/debug/netdoctor"
+    }()
+
+    public static func run(_ arguments: [String], environment: [String] = [], timeout: Int32 = 20_000) throws -> ChildProcess.Result {
+        guard let result = ChildProcess.run(path, arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"] + environment,
+                                            timeoutMilliseconds: timeout) else { throw TestFailure("cannot run \(path)") }
+        return result
+    }
+}
+
+
+/// A failure of the test's own machinery.
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
