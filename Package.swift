@@ -47,7 +47,7 @@ let package = Package(
         ]),
         .executableTarget(name: "netdoctor", dependencies: ["NetdoctorCLI"]),
         // Built only by scripts/fuzz, with -sanitize=fuzzer; replays files when built plainly.
-        .executableTarget(name: "ConfigFuzzer", dependencies: ["ConfigFormats", "CNIDetection", "NodeFiles"]),
+        .executableTarget(name: "ParserFuzzer", dependencies: ["ConfigFormats", "CNIDetection", "NodeFiles", "NetlinkCodec"]),
         // Throw-away node trees and repository paths, shared by the test targets.
         .target(name: "TestSupport", dependencies: ["NodeFiles"], path: "Tests/TestSupport"),
         .testTarget(name: "ConfigFormatsTests", dependencies: ["ConfigFormats"]),

@@ -25,7 +25,8 @@ public enum Inspector {
             let hostView = try NamespaceView.read(hostNamespace, directory: directory, peerStates: &states)
             if let veth = hostView.interfaces.first(where: { $0.index == peer.index }) {
                 let bridge = veth.master.flatMap { m in hostView.interfaces.first { $0.name == m } }
-                let routes = hostView.routes.filter { $0.interface == veth.name && $0.table == Route.mainTable }
+                // Routes into the veth, leaving out the fe80::/64 every interface has.
+                let routes = hostView.routes.filter { $0.interface == veth.name && $0.table == Route.mainTable && !$0.destination.hasPrefix("fe80:") }
                 report.hostSide = .init(namespace: hostNamespace.name, interface: veth, bridge: bridge, routes: routes)
             }
         }

@@ -5,7 +5,8 @@ import Testing
 
 /// The lab built with the real CNI plugins, and `inspect` checked against iproute2 on every pod
 /// and node. One suite, serialized: the lab is one per machine.
-@Suite("Privileged: lab and inspect", .serialized, .enabled(if: Privilege.shouldRun))
+extension PrivilegedSuite {
+@Suite("Privileged: lab and inspect")
 struct LabInspectTests {
     static let pods = ["pod-a", "pod-b", "pod-c"]
 
@@ -154,6 +155,7 @@ struct LabInspectTests {
         let args = value["cniArgs"]?.array ?? []
         return try #require(args.first { $0.array?.first?.string == "K8S_POD_NAME" }?.array?.last?.string)
     }
+}
 }
 
 extension String {

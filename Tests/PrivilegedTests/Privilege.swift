@@ -40,3 +40,7 @@ func sh(_ arguments: [String], timeout: Int32 = 30_000) throws -> String {
     }
     return result.outputText
 }
+
+/// Every privileged test, one at a time: the lab is one per machine.
+@Suite("Privileged", .serialized, .enabled(if: Privilege.shouldRun))
+struct PrivilegedSuite {}

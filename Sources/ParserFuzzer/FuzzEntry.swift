@@ -1,8 +1,10 @@
-// libFuzzer target over every parser netdoctor runs on node files. scripts/fuzz builds it with
+// libFuzzer target over every parser netdoctor runs on untrusted bytes: node files and the
+// kernel's netlink messages. scripts/fuzz builds it with
 // -sanitize=fuzzer -DFUZZING, where libFuzzer supplies main(); a plain build replays the files
 // named on the command line through the same entry point, to reproduce a crash.
 import CNIDetection
 import ConfigFormats
+import NetlinkCodec
 import NodeFiles
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -21,6 +23,16 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = EnvironmentFile.parse(text)
     _ = SystemdUnit.parse(text)
     _ = CommandLineFlags(words: ShellWords.split(ShellWords.expand(text, variables: ["A": "b"])))
+    if let messages = try? NetlinkMessage.parseAll(bytes) {
+        for message in messages {
+            _ = try? Link(message)
+            _ = try? InterfaceAddress(message)
+            _ = try? Route(message)
+            _ = try? Neighbor(message)
+            _ = try? NamespaceID(message)
+            _ = try? NetlinkErrorMessage(message)
+        }
+    }
     return 0
 }
 
@@ -34,7 +46,7 @@ func LLVMFuzzerRunDriver(
     _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
 ) -> CInt
 
-@_cdecl("ConfigFuzzer_main")
+@_cdecl("ParserFuzzer_main")
 public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
     var count = argc
     var arguments = argv
