@@ -173,13 +173,13 @@ _netdoctor() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    detect-cni|explain|help)
+    detect-cni|inspect|lab|explain|help)
         # Offer subcommand argument completions
         "_netdoctor_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'detect-cni explain help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'detect-cni inspect lab explain help' -- "${cur}"))
         ;;
     esac
 }
@@ -205,6 +205,125 @@ _netdoctor_detect-cni() {
         return
         ;;
     esac
+}
+
+_netdoctor_inspect() {
+    repeating_flags=()
+    non_repeating_flags=(--no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root -o --output)
+    __netdoctor_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __netdoctor_add_completions -d
+        return
+        ;;
+    '-o'|'--output')
+        __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    esac
+}
+
+_netdoctor_lab() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __netdoctor_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    up|down|status|break|exec)
+        # Offer subcommand argument completions
+        "_netdoctor_lab_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'up down status break exec' -- "${cur}"))
+        ;;
+    esac
+}
+
+_netdoctor_lab_up() {
+    repeating_flags=()
+    non_repeating_flags=(--no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root -o --output --topology)
+    __netdoctor_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __netdoctor_add_completions -d
+        return
+        ;;
+    '-o'|'--output')
+        __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--topology')
+        __netdoctor_add_completions -W 'overlay'$'\n''routed'
+        return
+        ;;
+    esac
+}
+
+_netdoctor_lab_down() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __netdoctor_offer_flags_options 0
+}
+
+_netdoctor_lab_status() {
+    repeating_flags=()
+    non_repeating_flags=(--no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root -o --output)
+    __netdoctor_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __netdoctor_add_completions -d
+        return
+        ;;
+    '-o'|'--output')
+        __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    esac
+}
+
+_netdoctor_lab_break() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __netdoctor_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __netdoctor_add_completions -W 'LINK_DOWN'$'\n''NO_ROUTE'$'\n''IP_FORWARD_DISABLED'$'\n''NEIGHBOR_FAILED'$'\n''NEIGHBOR_MAC_MISMATCH'$'\n''BRIDGE_PORT_MISSING'$'\n''OVERLAY_FDB_MISSING'$'\n''FIREWALL_DROP'$'\n''DUPLICATE_IP'$'\n''MTU_MISMATCH'$'\n''PMTU_BLACKHOLE'$'\n''LOST_BEYOND_NODE'$'\n''REPLY_MISSING'$'\n''PORT_CLOSED'$'\n''CNI_NO_CONFIG'$'\n''CNI_CONFIG_INVALID'$'\n''CNI_VERSION_UNSUPPORTED'$'\n''CNI_BINARY_MISSING'$'\n''CNI_MULTIPLE_CONFIGS'$'\n''CNI_STALE_CONFIG'$'\n''RUNTIME_CONFIG_INVALID'$'\n''KUBELET_CONFIG_INVALID'$'\n''CNI_MTU_TOO_LARGE'
+        return
+        ;;
+    esac
+}
+
+_netdoctor_lab_exec() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __netdoctor_offer_flags_options -1
 }
 
 _netdoctor_explain() {

@@ -27,14 +27,14 @@ public final class NamespaceThread: @unchecked Sendable {
     public init() {}
 
     /// Runs `body` inside `namespace` and returns its result; the caller blocks until it is done.
-    public func run<T>(in namespace: NetNamespace, _ body: () throws -> T) throws -> T {
-        try withoutActuallyEscaping(body) { escapable in
-            let completion = Completion<T>()
-            try enqueue {
-                completion.finish(self.enterAndRun(namespace, escapable))
-            }
-            return try completion.wait().get()
+    /// (`body` is escaping because the worker thread still holds the job for an instant after
+    /// signalling completion; a non-escaping closure would trip Swift's escape check.)
+    public func run<T>(in namespace: NetNamespace, _ body: @escaping () throws -> T) throws -> T {
+        let completion = Completion<T>()
+        try enqueue {
+            completion.finish(self.enterAndRun(namespace, body))
         }
+        return try completion.wait().get()
     }
 
     /// The same, for async callers: the work still runs on the dedicated thread.

@@ -86,14 +86,16 @@ struct CLITests {
         let generated = try Binary.run(["--generate-completion-script", shell])
         #expect(generated.status == 0)
         let committed = try #require(Repository.read(Repository.root + "/" + file), "\(file) is missing")
-        #expect(generated.output == committed, "\(file) is stale: run scripts/gen-docs")
+        let upToDate = generated.output == committed
+        #expect(upToDate, "\(file) is stale: run scripts/gen-docs")
     }
 
     @Test("docs/findings.md is the catalogue the binary prints, and the man page covers every command")
     func docs() throws {
         let generated = try Binary.run(["explain", "--markdown"])
         let committed = try #require(Repository.read(Repository.root + "/docs/findings.md"))
-        #expect(generated.output == committed, "docs/findings.md is stale: run scripts/gen-docs")
+        let upToDate = generated.output == committed
+        #expect(upToDate, "docs/findings.md is stale: run scripts/gen-docs")
         let manual = String(decoding: try #require(Repository.read(Repository.root + "/docs/netdoctor.1")), as: UTF8.self)
         let help = try Binary.run(["--experimental-dump-help"])
         let tool = try JSONParser.parse(bytes: help.output)
