@@ -45,7 +45,7 @@ let package = Package(
             "CNIDetection", "Diagnosis", "NodeFiles", "Inspection", "KernelState", "Lab", "Netlink", "NetSystem", "Pods",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "netdoctor", dependencies: ["NetdoctorCLI"]),
+        .executableTarget(name: "netdoctor", dependencies: ["NetdoctorCLI", "CNetShims"]),
         // Built only by scripts/fuzz, with -sanitize=fuzzer; replays files when built plainly.
         .executableTarget(name: "ParserFuzzer", dependencies: ["ConfigFormats", "CNIDetection", "NodeFiles", "NetlinkCodec"]),
         // Throw-away node trees and repository paths, shared by the test targets.

@@ -2,67 +2,96 @@
 /// two-space indentation, and numbers as written when they were read.
 public enum JSONWriter {
     public static func write(_ value: ConfigValue, pretty: Bool = true) -> String {
-        var out = ""
+        String(decoding: bytes(value, pretty: pretty), as: UTF8.self)
+    }
+
+    /// The document as UTF-8 bytes, for writing straight to a file descriptor.
+    public static func bytes(_ value: ConfigValue, pretty: Bool = true) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 16)
         write(value, into: &out, indent: pretty ? 0 : nil)
         return out
     }
 
-    private static func write(_ value: ConfigValue, into out: inout String, indent: Int?) {
+    // Bytes, not String appends: reports of big namespaces hold tens of thousands of routes.
+    private static func write(_ value: ConfigValue, into out: inout [UInt8], indent: Int?) {
         switch value {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
+        case .null: out += "null".utf8
+        case .bool(let b): out += (b ? "true" : "false").utf8
         case .number(let d, let text):
-            if !text.isEmpty { out += text }
-            else if d.isFinite, d.rounded() == d, abs(d) < 1e15 { out += String(Int(d)) }
-            else if d.isFinite { out += String(d) }
-            else { out += "null" }
+            if !text.isEmpty { out += text.utf8 }
+            else if d.isFinite, d.rounded() == d, abs(d) < 1e15 { out += String(Int(d)).utf8 }
+            else if d.isFinite { out += String(d).utf8 }
+            else { out += "null".utf8 }
         case .string(let s): writeString(s, into: &out)
         case .array(let elements):
-            if elements.isEmpty { out += "[]"; return }
-            out += "["
-            for (i, element) in elements.enumerated() {
-                if i > 0 { out += "," }
-                newline(&out, indent.map { $0 + 1 })
-                write(element, into: &out, indent: indent.map { $0 + 1 })
+            if elements.isEmpty { out += "[]".utf8; return }
+            out.append(UInt8(ascii: "["))
+            let inner = indent.map { $0 + 1 }
+            for i in elements.indices {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                newline(&out, inner)
+                write(elements[i], into: &out, indent: inner)
             }
             newline(&out, indent)
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let object):
-            if object.members.isEmpty { out += "{}"; return }
-            out += "{"
-            for (i, member) in object.members.enumerated() {
-                if i > 0 { out += "," }
-                newline(&out, indent.map { $0 + 1 })
-                writeString(member.key, into: &out)
-                out += indent == nil ? ":" : ": "
-                write(member.value, into: &out, indent: indent.map { $0 + 1 })
+            if object.members.isEmpty { out += "{}".utf8; return }
+            out.append(UInt8(ascii: "{"))
+            let inner = indent.map { $0 + 1 }
+            let members = object.members
+            for i in members.indices {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                newline(&out, inner)
+                writeString(members[i].key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                if indent != nil { out.append(UInt8(ascii: " ")) }
+                write(members[i].value, into: &out, indent: inner)
             }
             newline(&out, indent)
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func newline(_ out: inout String, _ indent: Int?) {
+    private static func newline(_ out: inout [UInt8], _ indent: Int?) {
         guard let indent else { return }
-        out += "\n" + String(repeating: "  ", count: indent)
+        out.append(0x0A)
+        for _ in 0..<(indent * 2) { out.append(0x20) }
     }
 
-    private static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20 || c.value == 0x7F:
-                let hex = String(c.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    private static func writeString(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var s = s
+        // Most strings need no escaping: copy their bytes whole.
+        let copied: Bool = s.withUTF8 { bytes in
+            guard !bytes.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+                return false
+            }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copied {
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        let utf8 = s.utf8
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += "\\\"".utf8
+            case UInt8(ascii: "\\"): out += "\\\\".utf8
+            case 0x0A: out += "\\n".utf8
+            case 0x0D: out += "\\r".utf8
+            case 0x09: out += "\\t".utf8
+            case 0..<0x20, 0x7F:
+                out += "\\u00".utf8
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            default: out.append(byte)
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }
 
@@ -86,7 +115,10 @@ extension ConfigValue {
 
     /// An object from key/value pairs in the order given.
     public static func fields(_ pairs: KeyValuePairs<String, ConfigValue>) -> ConfigValue {
-        .object(ConfigObject(pairs.map { .init(key: $0.key, value: $0.value) }))
+        var members: [ConfigObject.Member] = []
+        members.reserveCapacity(pairs.count)
+        for (key, value) in pairs { members.append(ConfigObject.Member(key: key, value: value)) }
+        return .object(ConfigObject(members))
     }
 
     public static func fields(_ pairs: [(String, ConfigValue)]) -> ConfigValue {

@@ -2,8 +2,15 @@ import ConfigFormats
 
 /// The contract's JSON document: one object on stdout, nothing else.
 public enum JSONReportRenderer {
-    public static func render(_ report: some Report) -> String {
-        JSONWriter.write(report.json) + "\n"
+    /// Indented for a person at a terminal, compact for a program reading a pipe.
+    public static func render(_ report: some Report, pretty: Bool = true) -> String {
+        String(decoding: bytes(report, pretty: pretty), as: UTF8.self)
+    }
+
+    public static func bytes(_ report: some Report, pretty: Bool = true) -> [UInt8] {
+        var out = JSONWriter.bytes(report.json, pretty: pretty)
+        out.append(0x0A)
+        return out
     }
 }
 

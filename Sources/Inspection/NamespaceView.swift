@@ -66,14 +66,16 @@ public struct NamespaceView: Sendable {
     public static func read(_ namespace: KnownNamespace, directory: NamespaceDirectory,
                             peerStates: inout [NetNamespace.Identity: NamespaceState]) throws -> NamespaceView {
         let opened = try directory.open(namespace)
-        let socket = try RouteSocket.open(in: namespace.name == "node" ? nil : opened)
-        let sysctls = try NamespaceThread.shared.run(in: opened) { NamespaceReader.sysctlsHere() }
-        let state = try NamespaceReader.read(socket: socket, sysctls: sysctls)
+        let isNode = namespace.name == "node"
+        let socket = try RouteSocket.open(in: isNode ? nil : opened)
+        let state = try NamespaceReader.read(socket: socket) { body in
+            isNode ? body() : try NamespaceThread.shared.run(in: opened, body)
+        }
         peerStates[namespace.identity] = state
         let interfaces = state.links.map { link in
             interfaceView(link, state: state, namespace: namespace, directory: directory, socket: socket, peerStates: &peerStates)
         }
-        let name = { (index: Int32?) in index.flatMap { state.link(index: $0)?.name } }
+        let name = { (index: Int32?) in index.flatMap { state.name(ofIndex: $0) } }
         let routes = state.routes.filter { $0.table != Route.localTable }.map { route in
             RouteView(destination: route.destinationText, gateway: route.gateway.map(\.description),
                       interface: name(route.outputIndex) ?? route.nextHops.first.flatMap { name($0.outputIndex) },

@@ -16,7 +16,14 @@ public struct KnownNamespace: Sendable, Hashable {
 /// (/var/run/netns, /run/netns), the one netdoctor runs in ("node"), and those of processes.
 public final class NamespaceDirectory: @unchecked Sendable {
     public let root: NodeRoot
-    public private(set) var known: [KnownNamespace] = []
+    private var named: [KnownNamespace] = []
+    private var processesScanned: Bool
+    /// Every namespace found: named ones first; those of processes are looked up the first time
+    /// they are needed (a /proc walk costs milliseconds on a busy node).
+    public var known: [KnownNamespace] {
+        if !processesScanned { scanProcesses() }
+        return named
+    }
     /// For each namespace (by identity), the namespaces its nsids name.
     private var nsidMaps: [NetNamespace.Identity: [Int32: KnownNamespace]] = [:]
 
@@ -24,10 +31,12 @@ public final class NamespaceDirectory: @unchecked Sendable {
 
     public init(root: NodeRoot, includeProcesses: Bool = true) {
         self.root = root
+        processesScanned = !includeProcesses
         var seen = Set<NetNamespace.Identity>()
+        var found: [KnownNamespace] = []
         func add(_ name: String, _ path: String) {
             guard let identity = NetNamespace.identity(of: path), seen.insert(identity).inserted else { return }
-            known.append(KnownNamespace(name: name, path: path, identity: identity))
+            found.append(KnownNamespace(name: name, path: path, identity: identity))
         }
         // The main thread never changes namespace (the namespace thread does), so /proc/self is the node.
         add("node", "/proc/self/ns/net")
@@ -39,18 +48,26 @@ public final class NamespaceDirectory: @unchecked Sendable {
                 }
             }
         }
-        if includeProcesses {
-            for entry in (try? hostRoot.list("/proc")) ?? [] where entry.name.allSatisfy(\.isNumber) {
-                add("pid \(entry.name)", "/proc/\(entry.name)/ns/net")
-            }
+        named = found
+    }
+
+    private func scanProcesses() {
+        processesScanned = true
+        var seen = Set(named.map(\.identity))
+        for entry in (try? NodeRoot("/").list("/proc")) ?? [] where entry.name.allSatisfy(\.isNumber) {
+            let path = "/proc/\(entry.name)/ns/net"
+            guard let identity = NetNamespace.identity(of: path), seen.insert(identity).inserted else { continue }
+            named.append(KnownNamespace(name: "pid \(entry.name)", path: path, identity: identity))
         }
     }
 
-    public var node: KnownNamespace { known[0] }
+    public var node: KnownNamespace { named[0] }
 
-    public func named(_ name: String) -> KnownNamespace? { known.first { $0.name == name } }
+    public func named(_ name: String) -> KnownNamespace? { named.first { $0.name == name } ?? known.first { $0.name == name } }
 
-    public func find(identity: NetNamespace.Identity) -> KnownNamespace? { known.first { $0.identity == identity } }
+    public func find(identity: NetNamespace.Identity) -> KnownNamespace? {
+        named.first { $0.identity == identity } ?? known.first { $0.identity == identity }
+    }
 
     /// The namespace at a path found in a node file (a cache's netns): under --root first, then
     /// as written. nil when neither exists.

@@ -15,9 +15,31 @@ public struct NamespaceState: Sendable {
     /// net.ipv4.ip_forward, net.ipv4.conf.*.rp_filter and .forwarding, by sysctl name.
     public var sysctls: [String: String]
 
-    public func link(index: Int32) -> Link? { links.first { $0.index == index } }
+    /// Links and addresses by interface index: big namespaces have thousands of each.
+    private let linksByIndex: [Int32: Int]
+    private let addressesByIndex: [Int32: [Int]]
+
+    public init(links: [Link], addresses: [InterfaceAddress], routes: [Route], neighbors: [Neighbor],
+                forwardingDatabase: [Neighbor], sysctls: [String: String]) {
+        self.links = links
+        self.addresses = addresses
+        self.routes = routes
+        self.neighbors = neighbors
+        self.forwardingDatabase = forwardingDatabase
+        self.sysctls = sysctls
+        var byIndex: [Int32: Int] = [:]
+        for (i, link) in links.enumerated() { byIndex[link.index] = i }
+        linksByIndex = byIndex
+        var addressIndex: [Int32: [Int]] = [:]
+        for (i, address) in addresses.enumerated() { addressIndex[address.interfaceIndex, default: []].append(i) }
+        addressesByIndex = addressIndex
+    }
+
+    public func link(index: Int32) -> Link? { linksByIndex[index].map { links[$0] } }
+    /// An interface's name without copying its whole Link (routes ask this thousands of times).
+    public func name(ofIndex index: Int32) -> String? { linksByIndex[index].map { links[$0].name } }
     public func link(named name: String) -> Link? { links.first { $0.name == name } }
-    public func addresses(of index: Int32) -> [InterfaceAddress] { addresses.filter { $0.interfaceIndex == index } }
+    public func addresses(of index: Int32) -> [InterfaceAddress] { (addressesByIndex[index] ?? []).map { addresses[$0] } }
 
     /// Main-table routes, as `ip route` shows them.
     public var mainRoutes: [Route] { routes.filter { $0.table == Route.mainTable } }
@@ -27,40 +49,45 @@ public struct NamespaceState: Sendable {
 
 /// Reads a namespace's state over rtnetlink and procfs.
 public enum NamespaceReader {
-    /// Opens a socket inside `namespace` (nil: the caller's own), reads the sysctls there, and
-    /// dumps everything from this thread.
+    /// Opens a socket inside `namespace` (nil: the caller's own), dumps everything, and reads the
+    /// sysctls there (procfs answers for the namespace of the thread that opens the file).
     public static func read(_ namespace: NetNamespace?, thread: NamespaceThread = .shared) throws -> NamespaceState {
-        let (socket, sysctls): (RouteSocket, [String: String])
-        if let namespace {
-            (socket, sysctls) = try thread.run(in: namespace) { (try RouteSocket(), sysctlsHere()) }
-        } else {
-            (socket, sysctls) = (try RouteSocket(), sysctlsHere())
+        let socket = try RouteSocket.open(in: namespace, thread: thread)
+        return try read(socket: socket) { body in
+            if let namespace { return try thread.run(in: namespace, body) }
+            return try body()
         }
-        return try read(socket: socket, sysctls: sysctls)
     }
 
-    /// Dumps everything over a socket already open in the namespace.
-    public static func read(socket: RouteSocket, sysctls: [String: String]) throws -> NamespaceState {
-        let links = try socket.dump(RouteRequest.dump(.getLink)).filter { $0.type == .newLink }.map { try Link($0) }
-        let addresses = try socket.dump(RouteRequest.dump(.getAddress)).filter { $0.type == .newAddress }.map { try InterfaceAddress($0) }
-        let routes = try socket.dump(RouteRequest.dump(.getRoute)).filter { $0.type == .newRoute }.map { try Route($0) }
+    /// Dumps everything over a socket already open in the namespace; `inNamespace` runs a piece
+    /// of work there (for the sysctls).
+    public static func read(socket: RouteSocket,
+                            inNamespace: (@escaping () -> [String: String]) throws -> [String: String]) throws -> NamespaceState {
+        // One pass per dump: big namespaces send tens of thousands of messages.
+        let links = try socket.dump(RouteRequest.dump(.getLink)).compactMap { $0.type == .newLink ? try Link($0) : nil }
+        let addresses = try socket.dump(RouteRequest.dump(.getAddress)).compactMap { $0.type == .newAddress ? try InterfaceAddress($0) : nil }
+        let routes = try socket.dump(RouteRequest.dump(.getRoute)).compactMap { $0.type == .newRoute ? try Route($0) : nil }
         let neighbors = try socket.dump(RouteRequest.dump(.getNeighbor, family: .unspecified))
-            .filter { $0.type == .newNeighbor }.map { try Neighbor($0) }
+            .compactMap { $0.type == .newNeighbor ? try Neighbor($0) : nil }
+        // Per-interface values for every interface of a small namespace (a pod, a node); in a big
+        // one, thousands of veths would cost thousands of procfs reads, so only the others.
+        let interfaces = links.filter { links.count <= 64 || $0.kind != "veth" }.map(\.name)
+        let sysctls = try inNamespace { sysctlsHere(interfaces: interfaces) }
         return NamespaceState(links: links, addresses: addresses, routes: routes,
                               neighbors: neighbors.filter { $0.family != Neighbor.familyBridge },
                               forwardingDatabase: neighbors.filter { $0.family == Neighbor.familyBridge },
                               sysctls: sysctls)
     }
 
-    /// net.ipv4.ip_forward and the per-interface forwarding and rp_filter values, read in the
-    /// calling thread's namespace.
-    public static func sysctlsHere() -> [String: String] {
+    /// net.ipv4.ip_forward and friends, and per-interface forwarding, rp_filter and proxy_arp for
+    /// `interfaces`, read in the calling thread's namespace.
+    public static func sysctlsHere(interfaces: [String]) -> [String: String] {
         var values: [String: String] = [:]
         for name in ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.conf.all.rp_filter",
                      "net.ipv4.conf.all.forwarding", "net.ipv4.conf.default.rp_filter"] {
             values[name] = Sysctl.read(name)
         }
-        for interface in Sysctl.interfaces() {
+        for interface in interfaces {
             for key in ["rp_filter", "forwarding", "proxy_arp"] {
                 let name = "net.ipv4.conf.\(interface).\(key)"
                 values[name] = Sysctl.read(name)

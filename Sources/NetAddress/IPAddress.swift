@@ -4,11 +4,42 @@
 @preconcurrency import Musl
 #endif
 
-/// An IPv4 or IPv6 address as bytes, parsed with inet_pton so it accepts exactly what the
-/// kernel's tools accept.
+/// An IPv4 or IPv6 address, parsed with inet_pton so it accepts exactly what the kernel's tools
+/// accept. Stored inline (no heap allocation): a route dump holds tens of thousands of them.
 public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
-    public var bytes: [UInt8]
-    public var isIPv4: Bool { bytes.count == 4 }
+    /// The address bytes in network order, left-aligned (IPv4 uses the first 4).
+    private var high: UInt64
+    private var low: UInt64
+    public let isIPv4: Bool
+
+    public init(bytes: [UInt8]) {
+        precondition(bytes.count == 4 || bytes.count == 16, "an IP address has 4 or 16 bytes")
+        self.init(unchecked: bytes[...])
+    }
+
+    /// Concrete, not generic: called for every address of a dump, across modules, where a
+    /// generic initialiser would not be specialised.
+    private init(unchecked bytes: ArraySlice<UInt8>) {
+        isIPv4 = bytes.count == 4
+        var h: UInt64 = 0, l: UInt64 = 0
+        var i = 0
+        for b in bytes {
+            if i < 8 { h |= UInt64(b) << UInt64(56 - 8 * i) } else { l |= UInt64(b) << UInt64(56 - 8 * (i - 8)) }
+            i += 1
+        }
+        high = h
+        low = l
+    }
+
+    /// The 4 or 16 bytes, in network order.
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(16)
+        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: high >> UInt64(56 - 8 * i))) }
+        if isIPv4 { return Array(out.prefix(4)) }
+        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: low >> UInt64(56 - 8 * i))) }
+        return out
+    }
 
     public static func parse(_ text: String) -> IPAddress? {
         var v4 = in_addr()
@@ -23,9 +54,14 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
+        if isIPv4 {
+            // The common case, without inet_ntop's buffers: "10.244.1.2".
+            let v = UInt32(truncatingIfNeeded: high >> 32)
+            return "\(v >> 24).\((v >> 16) & 0xFF).\((v >> 8) & 0xFF).\(v & 0xFF)"
+        }
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         bytes.withUnsafeBytes { raw in
-            _ = inet_ntop(isIPv4 ? AF_INET : AF_INET6, raw.baseAddress, &buffer, socklen_t(buffer.count))
+            _ = inet_ntop(AF_INET6, raw.baseAddress, &buffer, socklen_t(buffer.count))
         }
         return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
@@ -70,12 +106,12 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
 
 extension IPAddress {
     /// 4 or 16 bytes as they come off the wire; nil for other lengths.
-    public init?(wire bytes: some Collection<UInt8>) {
+    public init?(wire bytes: ArraySlice<UInt8>) {
         guard bytes.count == 4 || bytes.count == 16 else { return nil }
-        self.bytes = Array(bytes)
+        self.init(unchecked: bytes)
     }
 
-    public var isUnspecified: Bool { bytes.allSatisfy { $0 == 0 } }
+    public var isUnspecified: Bool { high == 0 && low == 0 }
 }
 
 /// An Ethernet (or other link-layer) address, printed as ip prints it.

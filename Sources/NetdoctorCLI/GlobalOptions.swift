@@ -44,7 +44,7 @@ public struct GlobalOptions: ParsableArguments {
     /// Prints a report in the chosen format and ends with the contract's exit status.
     func emit(_ report: some Report) throws {
         switch output {
-        case .json: writeStandardOutput(JSONReportRenderer.render(report))
+        case .json: writeStandardOutput(bytes: JSONReportRenderer.bytes(report, pretty: isatty(STDOUT_FILENO) != 0))
         case .human: writeStandardOutput(HumanReportRenderer.render(report, style: .forStandardOutput(noColorFlag: noColor)))
         }
         if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
@@ -53,7 +53,11 @@ public struct GlobalOptions: ParsableArguments {
 
 /// Writes all of a string to stdout, even when it is a pipe that takes it in pieces.
 func writeStandardOutput(_ text: String) {
-    var bytes = Array(text.utf8)[...]
+    writeStandardOutput(bytes: Array(text.utf8))
+}
+
+func writeStandardOutput(bytes all: [UInt8]) {
+    var bytes = all[...]
     while !bytes.isEmpty {
         let n = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
         if n < 0 {

@@ -11,16 +11,19 @@ public struct InterfaceAddress: Sendable, Equatable {
     /// IFA_ADDRESS: the peer on point-to-point links.
     public var peer: IPAddress?
     public var label: String?
-    public var attributes: [Attribute]
+    /// The attributes exactly as received (unknown ones included), decoded on demand.
+    public var rawAttributes: ArraySlice<UInt8>
+    public var attributes: [Attribute] { (try? Attribute.parseAll(rawAttributes)) ?? [] }
 
     public init(_ message: NetlinkMessage) throws(NetlinkDecodeError) {
         guard message.payload.count >= 8 else { throw NetlinkDecodeError("ifaddrmsg shorter than 8 bytes", offset: 0) }
-        let r = WireReader(message.payload[...])
+        let r = WireReader(message.payload)
         family = r.u8(0)
         prefixLength = r.u8(1)
         scope = r.u8(3)
         interfaceIndex = r.i32(4)
-        attributes = try Attribute.parseAll(message.payload[8...])
+        rawAttributes = message.payload.dropFirst(8)
+        let attributes = try Attribute.parseAll(rawAttributes)
         let ifaAddress = attributes.first(1).flatMap { IPAddress(wire: $0.payload) }
         let ifaLocal = attributes.first(2).flatMap { IPAddress(wire: $0.payload) }
         address = ifaLocal ?? ifaAddress

@@ -4,9 +4,10 @@ public struct Attribute: Sendable, Equatable {
     /// The type without the NLA_F_NESTED and NLA_F_NET_BYTEORDER bits.
     public var type: UInt16
     public var isNested: Bool
-    public var payload: [UInt8]
+    /// A slice of the message it came in (no copy).
+    public var payload: ArraySlice<UInt8>
 
-    public init(type: UInt16, isNested: Bool = false, payload: [UInt8]) {
+    public init(type: UInt16, isNested: Bool = false, payload: ArraySlice<UInt8>) {
         self.type = type
         self.isNested = isNested
         self.payload = payload
@@ -25,22 +26,22 @@ public struct Attribute: Sendable, Equatable {
                 throw NetlinkDecodeError("attribute of type \(rawType & 0x3FFF) runs past its message", offset: offset)
             }
             attributes.append(Attribute(type: rawType & 0x3FFF, isNested: rawType & 0x8000 != 0,
-                                        payload: Array(bytes[(offset + 4)..<(offset + length)])))
+                                        payload: bytes[(offset + 4)..<(offset + length)]))
             offset += align4(length)
         }
         return attributes
     }
 
     /// The attributes nested in this one.
-    public func nested() throws(NetlinkDecodeError) -> [Attribute] { try Attribute.parseAll(payload[...]) }
+    public func nested() throws(NetlinkDecodeError) -> [Attribute] { try Attribute.parseAll(payload) }
 
     /// A NUL-terminated string payload.
     public var string: String { String(decoding: payload.prefix(while: { $0 != 0 }), as: UTF8.self) }
-    public var u8: UInt8? { payload.count >= 1 ? payload[0] : nil }
-    public var u16: UInt16? { payload.count >= 2 ? WireReader(payload[...]).u16(0) : nil }
-    public var u32: UInt32? { payload.count >= 4 ? WireReader(payload[...]).u32(0) : nil }
-    public var i32: Int32? { payload.count >= 4 ? WireReader(payload[...]).i32(0) : nil }
-    public var u16BigEndian: UInt16? { payload.count >= 2 ? WireReader(payload[...]).u16BigEndian(0) : nil }
+    public var u8: UInt8? { payload.first }
+    public var u16: UInt16? { payload.count >= 2 ? WireReader(payload).u16(0) : nil }
+    public var u32: UInt32? { payload.count >= 4 ? WireReader(payload).u32(0) : nil }
+    public var i32: Int32? { payload.count >= 4 ? WireReader(payload).i32(0) : nil }
+    public var u16BigEndian: UInt16? { payload.count >= 2 ? WireReader(payload).u16BigEndian(0) : nil }
 }
 
 extension Array where Element == Attribute {

@@ -24,8 +24,9 @@ public struct Link: Sendable, Equatable {
     public var vxlan: VXLANInfo?
     public var geneve: GeneveInfo?
     public var tunnel: TunnelInfo?
-    /// Every attribute as received, unknown ones included.
-    public var attributes: [Attribute]
+    /// The attributes exactly as received (unknown ones included), decoded on demand.
+    public var rawAttributes: ArraySlice<UInt8>
+    public var attributes: [Attribute] { (try? Attribute.parseAll(rawAttributes)) ?? [] }
 
     public static let iffUp: UInt32 = 0x1
     public static let iffLoopback: UInt32 = 0x8
@@ -54,14 +55,15 @@ public struct Link: Sendable, Equatable {
 
     public init(_ message: NetlinkMessage) throws(NetlinkDecodeError) {
         guard message.payload.count >= 16 else { throw NetlinkDecodeError("ifinfomsg shorter than 16 bytes", offset: 0) }
-        let r = WireReader(message.payload[...])
+        let r = WireReader(message.payload)
         hardwareType = r.u16(2)
         index = r.i32(4)
         flags = r.u32(8)
-        attributes = try Attribute.parseAll(message.payload[16...])
+        rawAttributes = message.payload.dropFirst(16)
+        let attributes = try Attribute.parseAll(rawAttributes)
         name = attributes.first(3)?.string ?? ""
         mtu = attributes.first(4)?.u32
-        address = attributes.first(1).flatMap { $0.payload.isEmpty ? nil : LinkAddress($0.payload) }
+        address = attributes.first(1).flatMap { $0.payload.isEmpty ? nil : LinkAddress(Array($0.payload)) }
         linkIndex = attributes.first(5)?.i32
         masterIndex = attributes.first(10)?.i32
         operState = OperState(rawValue: attributes.first(16)?.u8 ?? 0) ?? .unknown

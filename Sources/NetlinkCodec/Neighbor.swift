@@ -13,7 +13,9 @@ public struct Neighbor: Sendable, Equatable {
     /// NDA_MASTER: the bridge of an FDB entry.
     public var masterIndex: Int32?
     public var vni: UInt32?
-    public var attributes: [Attribute]
+    /// The attributes exactly as received (unknown ones included), decoded on demand.
+    public var rawAttributes: ArraySlice<UInt8>
+    public var attributes: [Attribute] { (try? Attribute.parseAll(rawAttributes)) ?? [] }
 
     public static let familyBridge: UInt8 = 7
 
@@ -45,14 +47,15 @@ public struct Neighbor: Sendable, Equatable {
 
     public init(_ message: NetlinkMessage) throws(NetlinkDecodeError) {
         guard message.payload.count >= 12 else { throw NetlinkDecodeError("ndmsg shorter than 12 bytes", offset: 0) }
-        let r = WireReader(message.payload[...])
+        let r = WireReader(message.payload)
         family = r.u8(0)
         interfaceIndex = r.i32(4)
         state = State(rawValue: r.u16(8))
         flags = r.u8(10)
-        attributes = try Attribute.parseAll(message.payload[12...])
+        rawAttributes = message.payload.dropFirst(12)
+        let attributes = try Attribute.parseAll(rawAttributes)
         destination = attributes.first(1).flatMap { IPAddress(wire: $0.payload) }
-        linkAddress = attributes.first(2).map { LinkAddress($0.payload) }
+        linkAddress = attributes.first(2).map { LinkAddress(Array($0.payload)) }
         vni = attributes.first(7)?.u32
         masterIndex = attributes.first(9)?.i32
     }
@@ -64,6 +67,6 @@ public struct NamespaceID: Sendable, Equatable {
 
     public init(_ message: NetlinkMessage) throws(NetlinkDecodeError) {
         guard message.payload.count >= 4 else { throw NetlinkDecodeError("rtgenmsg shorter than 4 bytes", offset: 0) }
-        nsid = try Attribute.parseAll(message.payload[4...]).first(1)?.i32 ?? -1
+        nsid = try Attribute.parseAll(message.payload.dropFirst(4)).first(1)?.i32 ?? -1
     }
 }

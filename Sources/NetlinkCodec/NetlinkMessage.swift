@@ -70,14 +70,19 @@ public struct NetlinkMessage: Sendable, Equatable {
     public var flags: MessageFlags
     public var sequence: UInt32
     public var portID: UInt32
-    public var payload: [UInt8]
+    /// A slice of the datagram it came in: decoding copies nothing until a value is made.
+    public var payload: ArraySlice<UInt8>
 
     public init(type: MessageType, flags: MessageFlags, sequence: UInt32 = 0, portID: UInt32 = 0, payload: [UInt8] = []) {
+        self.init(type: type, flags: flags, sequence: sequence, portID: portID, slice: payload[...])
+    }
+
+    init(type: MessageType, flags: MessageFlags, sequence: UInt32, portID: UInt32, slice: ArraySlice<UInt8>) {
         self.type = type
         self.flags = flags
         self.sequence = sequence
         self.portID = portID
-        self.payload = payload
+        self.payload = slice
     }
 
     public static let headerSize = 16
@@ -108,7 +113,7 @@ public struct NetlinkMessage: Sendable, Equatable {
             }
             messages.append(NetlinkMessage(type: MessageType(rawValue: r.u16(4)), flags: MessageFlags(rawValue: r.u16(6)),
                                            sequence: r.u32(8), portID: r.u32(12),
-                                           payload: Array(bytes[(offset + headerSize)..<(offset + length)])))
+                                           slice: bytes[(offset + headerSize)..<(offset + length)]))
             offset += align4(length)
         }
         if offset < bytes.count && bytes.count - offset >= 4 && bytes[offset...].contains(where: { $0 != 0 }) {
@@ -129,7 +134,7 @@ public struct NetlinkErrorMessage: Sendable, Equatable {
 
     public init(_ message: NetlinkMessage) throws(NetlinkDecodeError) {
         guard message.payload.count >= 4 else { throw NetlinkDecodeError("NLMSG_ERROR without errno", offset: 0) }
-        let r = WireReader(message.payload[...])
+        let r = WireReader(message.payload)
         errno = -r.i32(0)
         guard message.flags.contains(.ackTLVs) else { return }
         // The original request follows: its header only when capped, else all of it.
@@ -138,7 +143,7 @@ public struct NetlinkErrorMessage: Sendable, Equatable {
             skip = 4 + align4(Int(r.u32(4)))
         }
         guard skip <= message.payload.count else { return }
-        for attribute in try Attribute.parseAll(message.payload[skip...]) {
+        for attribute in try Attribute.parseAll(message.payload.dropFirst(skip)) {
             switch attribute.type {
             case 1: extAckMessage = attribute.string
             case 2: extAckOffset = attribute.u32

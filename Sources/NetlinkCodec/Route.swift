@@ -19,23 +19,31 @@ public struct Route: Sendable, Equatable {
     public var priority: UInt32?
     /// RTAX_MTU from RTA_METRICS: the route MTU (a cached PMTU on a lookup).
     public var mtu: UInt32?
-    /// Next hops of a multipath route: (gateway, interface).
-    public var nextHops: [(gateway: IPAddress?, outputIndex: Int32)]
-    public var attributes: [Attribute]
+    /// Next hops of a multipath route.
+    public var nextHops: [NextHop]
+
+    public struct NextHop: Sendable, Equatable {
+        public var gateway: IPAddress?
+        public var outputIndex: Int32
+    }
+    /// The attributes exactly as received (unknown ones included), decoded on demand.
+    public var rawAttributes: ArraySlice<UInt8>
+    public var attributes: [Attribute] { (try? Attribute.parseAll(rawAttributes)) ?? [] }
 
     public static let mainTable: UInt32 = 254
     public static let localTable: UInt32 = 255
 
     public init(_ message: NetlinkMessage) throws(NetlinkDecodeError) {
         guard message.payload.count >= 12 else { throw NetlinkDecodeError("rtmsg shorter than 12 bytes", offset: 0) }
-        let r = WireReader(message.payload[...])
+        let r = WireReader(message.payload)
         family = r.u8(0)
         destinationLength = r.u8(1)
         protocolID = r.u8(5)
         scope = r.u8(6)
         type = r.u8(7)
         flags = r.u32(8)
-        attributes = try Attribute.parseAll(message.payload[12...])
+        rawAttributes = message.payload.dropFirst(12)
+        let attributes = try Attribute.parseAll(rawAttributes)
         table = attributes.first(15)?.u32 ?? UInt32(r.u8(4))
         destination = attributes.first(1).flatMap { IPAddress(wire: $0.payload) }
         source = attributes.first(2).flatMap { IPAddress(wire: $0.payload) }
@@ -49,7 +57,7 @@ public struct Route: Sendable, Equatable {
         if let multipath = attributes.first(9) {
             // struct rtnexthop { len u16, flags u8, hops u8, ifindex i32 } + attributes
             var offset = 0
-            let bytes = multipath.payload
+            let bytes = Array(multipath.payload)
             while offset + 8 <= bytes.count {
                 let nr = WireReader(bytes[offset...])
                 let length = Int(nr.u16(0))
@@ -57,13 +65,13 @@ public struct Route: Sendable, Equatable {
                     throw NetlinkDecodeError("rtnexthop length \(length) out of range", offset: offset)
                 }
                 let hopAttributes = try Attribute.parseAll(bytes[(offset + 8)..<(offset + length)])
-                nextHops.append((hopAttributes.first(5).flatMap { IPAddress(wire: $0.payload) }, nr.i32(4)))
+                nextHops.append(NextHop(gateway: hopAttributes.first(5).flatMap { IPAddress(wire: $0.payload) }, outputIndex: nr.i32(4)))
                 offset += align4(length)
             }
         }
     }
 
-    public static func == (a: Route, b: Route) -> Bool { a.attributes == b.attributes && a.flags == b.flags && a.type == b.type }
+    public static func == (a: Route, b: Route) -> Bool { a.rawAttributes == b.rawAttributes && a.flags == b.flags && a.type == b.type }
 
     /// "default", or "10.244.2.0/24", as ip prints it.
     public var destinationText: String {

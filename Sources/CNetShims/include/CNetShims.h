@@ -11,6 +11,7 @@
 #include <linux/neighbour.h>
 #include <linux/errqueue.h>
 #include <linux/net_namespace.h>
+#include <malloc.h>  /* mallopt: not in Swift's Glibc module */
 
 /// CLONE_NEWNET as a plain constant, for setns(2).
 extern const int cns_clone_newnet;
