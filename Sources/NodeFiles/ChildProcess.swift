@@ -37,14 +37,10 @@ public enum ChildProcess {
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
 
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup($0) } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        let spawned = withCStrings([path] + arguments, environment) { argv, envp in
+            posix_spawn(&pid, path, &actions, nil, argv, envp)
+        }
         close(stdinPipe[0]); close(stdoutPipe[1]); close(stderrPipe[1])
         guard spawned == 0 else {
             close(stdinPipe[1]); close(stdoutPipe[0]); close(stderrPipe[0])
@@ -112,14 +108,23 @@ public enum ChildProcess {
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
         posix_spawnattr_setflags(&attributes, Int16(0x80))  // POSIX_SPAWN_SETSID: not in our session
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        var pid: pid_t = 0
+        let spawned = withCStrings([path] + arguments, environment) { argv, envp in
+            posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        }
+        return spawned == 0 ? pid : nil
+    }
+
+    /// argv and envp as NULL-terminated C arrays for the duration of `body`.
+    static func withCStrings<R>(_ arguments: [String], _ environment: [String],
+                                _ body: ([UnsafeMutablePointer<CChar>?], [UnsafeMutablePointer<CChar>?]) -> R) -> R {
+        let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
-        var pid: pid_t = 0
-        return posix_spawn(&pid, path, &actions, &attributes, argv, envp) == 0 ? pid : nil
+        return body(argv, envp)
     }
 
     static func monotonicMilliseconds() -> Int64 {

@@ -80,7 +80,7 @@ struct CLITests {
     }
 
     @Test("completion scripts match what the current build generates", arguments: [
-        ("bash", "completions/netdoctor.bash"), ("zsh", "completions/_netdoctor"), ("fish", "completions/netdoctor.fish"),
+        ("bash", "completions/netdoctor.bash"), ("zsh", "completions/netdoctor.zsh"), ("fish", "completions/netdoctor.fish"),
     ])
     func completions(shell: String, file: String) throws {
         let generated = try Binary.run(["--generate-completion-script", shell])
