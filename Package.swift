@@ -55,6 +55,6 @@ let package = Package(
         .testTarget(name: "CNIDetectionTests", dependencies: ["CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "TestSupport"]),
         .testTarget(name: "NetdoctorCLITests", dependencies: ["Diagnosis", "NodeFiles", "ConfigFormats", "TestSupport"]),
         // Real namespaces, veths, bridges, VXLAN and the CNI plugins: root only, and never skipped on CI.
-        .testTarget(name: "PrivilegedTests", dependencies: ["ConfigFormats", "NodeFiles", "NetSystem", "TestSupport"]),
+        .testTarget(name: "PrivilegedTests", dependencies: ["ConfigFormats", "NodeFiles", "NetSystem", "Netlink", "NetlinkCodec", "NetAddress", "TestSupport"]),
     ]
 )
