@@ -13,6 +13,8 @@ import PackageDescription
 //   CNIDetection    the runtime's and kubelet's view of CNI: detect-cni
 //   Pods            pods of this node from libcni's result cache, and their namespaces
 //   Inspection      inspect: a namespace's view with names resolved, a pod's host side, its report
+//   PathMTU         mtu-probe: DF probes by bisection, the error queue, interface MTUs along the path
+//   Firewall        iptables rules and their packet counters, per namespace
 //   Lab             the two-node lab in namespaces, wired by the real CNI plugins, and its faults
 //   NetdoctorCLI    argument parsing, global options, exit statuses
 //   CNetShims       C: setns, CLONE_NEWNET, CMSG_*, netlink headers (no logic)
@@ -40,9 +42,12 @@ let package = Package(
         .target(name: "CNIDetection", dependencies: ["ConfigFormats", "NodeFiles", "Diagnosis", "NetAddress"]),
         .target(name: "Pods", dependencies: ["CNIDetection", "KernelState", "NetAddress", "NetSystem", "NodeFiles"]),
         .target(name: "Lab", dependencies: ["ConfigFormats", "NodeFiles"]),
+        .target(name: "Firewall", dependencies: ["NetSystem", "NodeFiles"]),
+        .target(name: "PathMTU", dependencies: ["CNetShims", "NetAddress", "NetSystem", "KernelState", "Netlink", "NetlinkCodec",
+                                                "Pods", "Diagnosis", "ConfigFormats", "Inspection", "CNIDetection", "NodeFiles", "Firewall"]),
         .target(name: "Inspection", dependencies: ["KernelState", "Pods", "Diagnosis", "ConfigFormats", "Netlink", "NetlinkCodec", "NetSystem", "NetAddress"]),
         .target(name: "NetdoctorCLI", dependencies: [
-            "CNIDetection", "Diagnosis", "NodeFiles", "Inspection", "KernelState", "Lab", "Netlink", "NetSystem", "Pods",
+            "CNIDetection", "Diagnosis", "NodeFiles", "Inspection", "KernelState", "Lab", "Netlink", "NetSystem", "Pods", "PathMTU", "NetAddress",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "netdoctor", dependencies: ["NetdoctorCLI", "CNetShims"]),
@@ -51,6 +56,7 @@ let package = Package(
         // Throw-away node trees and repository paths, shared by the test targets.
         .target(name: "TestSupport", dependencies: ["NodeFiles"], path: "Tests/TestSupport"),
         .testTarget(name: "ConfigFormatsTests", dependencies: ["ConfigFormats"]),
+        .testTarget(name: "PathMTUTests", dependencies: ["PathMTU", "NetAddress"]),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "CNIDetectionTests", dependencies: ["CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "TestSupport"]),
         .testTarget(name: "NetdoctorCLITests", dependencies: ["Diagnosis", "NodeFiles", "ConfigFormats", "TestSupport"]),

@@ -200,7 +200,7 @@ public enum CNIDetector {
         return findings
     }
 
-    static func mtuRemedy(_ family: String?) -> String {
+    public static func mtuRemedy(_ family: String?) -> String {
         switch family {
         case "flannel", "canal": "flannel: net-conf.json Backend MTU, or the interface MTU flannel derives it from"
         case "calico": "calico: veth_mtu in the calico-config ConfigMap, or the Installation's calicoNetwork.mtu"

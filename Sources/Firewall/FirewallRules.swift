@@ -1,0 +1,62 @@
+import NetSystem
+import NodeFiles
+
+/// One iptables rule with its counters, as `iptables-save -c` prints it.
+public struct FirewallRule: Sendable, Equatable {
+    public var table: String
+    public var chain: String
+    /// The rule as iptables-save writes it after the chain name ("-s 10.0.0.1/32 -j DROP").
+    public var specification: String
+    public var packets: UInt64
+    public var bytes: UInt64
+
+    /// DROP or REJECT: the rule ends a packet's way.
+    public var drops: Bool {
+        specification.hasSuffix("-j DROP") || specification.contains("-j DROP ") || specification.contains("-j REJECT")
+    }
+
+    public var text: String { "-t \(table) -A \(chain) \(specification)" }
+}
+
+/// Reads a namespace's iptables rules with their packet counters. iptables-save is the kernel's
+/// own reader (legacy or nf_tables flavour); running it changes nothing.
+public enum FirewallReader {
+    /// Rules of every table, or nil when iptables-save is not installed or fails.
+    public static func read(in namespace: NetNamespace?, thread: NamespaceThread = .shared) -> [FirewallRule]? {
+        guard let tool = ["/usr/sbin/iptables-save", "/sbin/iptables-save", "/usr/bin/iptables-save"]
+            .first(where: { NodeRoot("/").status($0)?.isExecutable == true }) else { return nil }
+        let run = { ChildProcess.run(tool, arguments: ["-c"], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], timeoutMilliseconds: 5000) }
+        // A child process starts in the namespace of the thread that spawns it.
+        let result = namespace.map { ns in try? thread.run(in: ns) { run() } } ?? run()
+        guard let result, result.status == 0 else { return nil }
+        return parse(result.outputText)
+    }
+
+    /// `*filter`, `:CHAIN POLICY [p:b]`, `[p:b] -A CHAIN spec`.
+    public static func parse(_ text: String) -> [FirewallRule] {
+        var rules: [FirewallRule] = []
+        var table = ""
+        for raw in text.split(separator: "\n") {
+            let line = Substring(raw)
+            if line.hasPrefix("*") { table = String(line.dropFirst()); continue }
+            guard line.hasPrefix("[") , let close = line.firstIndex(of: "]") else { continue }
+            let counters = line[line.index(after: line.startIndex)..<close].split(separator: ":")
+            let rest = line[line.index(after: close)...].drop(while: { $0 == " " })
+            guard rest.hasPrefix("-A "), counters.count == 2 else { continue }
+            let afterA = rest.dropFirst(3)
+            let chainEnd = afterA.firstIndex(of: " ") ?? afterA.endIndex
+            rules.append(FirewallRule(table: table, chain: String(afterA[..<chainEnd]),
+                                      specification: String(afterA[chainEnd...].drop(while: { $0 == " " })),
+                                      packets: UInt64(counters[0]) ?? 0, bytes: UInt64(counters[1]) ?? 0))
+        }
+        return rules
+    }
+
+    /// Rules that drop ICMP "fragmentation needed" (type 3 code 4): they break PMTU discovery.
+    public static func icmpTooBigDrops(_ rules: [FirewallRule]) -> [FirewallRule] {
+        rules.filter { rule in
+            rule.drops && rule.specification.contains("icmp")
+                && (rule.specification.contains("fragmentation-needed") || rule.specification.contains("--icmp-type 3/4"))
+        }
+    }
+}
