@@ -173,13 +173,13 @@ _netdoctor() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    detect-cni|inspect|lab|explain|help)
+    detect-cni|inspect|mtu-probe|lab|explain|help)
         # Offer subcommand argument completions
         "_netdoctor_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'detect-cni inspect lab explain help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'detect-cni inspect mtu-probe lab explain help' -- "${cur}"))
         ;;
     esac
 }
@@ -222,6 +222,36 @@ _netdoctor_inspect() {
         ;;
     '-o'|'--output')
         __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    esac
+}
+
+_netdoctor_mtu-probe() {
+    repeating_flags=()
+    non_repeating_flags=(--no-color --verbose --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root -o --output --timeout --protocol --port)
+    __netdoctor_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __netdoctor_add_completions -d
+        return
+        ;;
+    '-o'|'--output')
+        __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--protocol')
+        __netdoctor_add_completions -W 'icmp'$'\n''udp'
+        return
+        ;;
+    '--port')
         return
         ;;
     esac

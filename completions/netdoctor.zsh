@@ -52,6 +52,7 @@ _netdoctor() {
         local -ar subcommands=(
             'detect-cni:Which CNI config the runtime really loads, its chain, IPAM, MTU, encapsulation, and every problem.'
             'inspect:A pod'\''s (or the node'\''s) network namespace as the kernel sees it.'
+            'mtu-probe:The real path MTU between pods, MTU mismatches and PMTU black holes.'
             'lab:A two-node pod network in network namespaces, wired by the real CNI plugins, to try every command on.'
             'explain:What a finding code means, how netdoctor decides it, and what to do.'
             'help:Show subcommand help information.'
@@ -60,7 +61,7 @@ _netdoctor() {
         ;;
     arg)
         case "${words[1]}" in
-        detect-cni|inspect|lab|explain|help)
+        detect-cni|inspect|mtu-probe|lab|explain|help)
             "_netdoctor_${words[1]}" && ret=0
             ;;
         esac
@@ -95,6 +96,28 @@ _netdoctor_inspect() {
         '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
         '--no-color[Plain text without colour (also when NO_COLOR is set).]'
         ':target:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_netdoctor_mtu-probe() {
+    local -i ret=1
+    local -ar ___output=('human' 'json')
+    local -ar ___protocol=('icmp' 'udp')
+    local -ar arg_specs=(
+        '--root[Prefix for every node file read (env NETDOCTOR_ROOT).]:dir:_files -/'
+        '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
+        '--no-color[Plain text without colour (also when NO_COLOR is set).]'
+        ':src:'
+        ':dst:'
+        '--timeout[How long to wait for each probe'\''s fate, in milliseconds.]:ms:'
+        '--protocol[icmp\: echo requests (default; their replies are not rate-limited); udp\: to a closed port, as tracepath does.]:protocol:{__netdoctor_complete "${___protocol[@]}"}'
+        '--port[The UDP port probed with --protocol udp (a closed port\: the destination answers ICMP port unreachable).]:port:'
+        '--verbose[Show every probe and interface in the human output.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -55,9 +55,19 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         if isIPv4 {
-            // The common case, without inet_ntop's buffers: "10.244.1.2".
+            // The common case, written digit by digit: route dumps print tens of thousands.
             let v = UInt32(truncatingIfNeeded: high >> 32)
-            return "\(v >> 24).\((v >> 16) & 0xFF).\((v >> 8) & 0xFF).\(v & 0xFF)"
+            return String(unsafeUninitializedCapacity: 15) { buffer in
+                var n = 0
+                for shift in [24, 16, 8, 0] as [UInt32] {
+                    let octet = (v >> shift) & 0xFF
+                    if octet >= 100 { buffer[n] = UInt8(48 + octet / 100); n += 1 }
+                    if octet >= 10 { buffer[n] = UInt8(48 + octet / 10 % 10); n += 1 }
+                    buffer[n] = UInt8(48 + octet % 10); n += 1
+                    if shift > 0 { buffer[n] = UInt8(ascii: "."); n += 1 }
+                }
+                return n
+            }
         }
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         bytes.withUnsafeBytes { raw in

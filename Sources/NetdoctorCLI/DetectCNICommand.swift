@@ -33,6 +33,6 @@ struct DetectCNICommand: ParsableCommand {
         let root = try global.requireRoot()
         let report = CNIDetector.detect(DetectionInput(root: root, kernel: KernelView.current(), uplinkMTU: uplinkMTU,
                                                            queryPlugins: !noPluginQuery))
-        try global.emit(report)
+        global.emit(report)
     }
 }

@@ -41,13 +41,15 @@ public struct GlobalOptions: ParsableArguments {
         return root
     }
 
-    /// Prints a report in the chosen format and ends with the contract's exit status.
-    func emit(_ report: some Report) throws {
+    /// Prints a report in the chosen format and ends the process with the contract's exit
+    /// status. Output is the last thing a command does, so it exits here rather than spend time
+    /// tearing down what it read (a big namespace's dump is tens of thousands of values).
+    func emit(_ report: some Report) -> Never {
         switch output {
         case .json: writeStandardOutput(bytes: JSONReportRenderer.bytes(report, pretty: isatty(STDOUT_FILENO) != 0))
         case .human: writeStandardOutput(HumanReportRenderer.render(report, style: .forStandardOutput(noColorFlag: noColor)))
         }
-        if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
+        Glibc.exit(report.exitStatus)
     }
 }
 

@@ -38,7 +38,7 @@ struct InspectCommand: ParsableCommand {
         } catch {
             throw CLIError(kernelError: error, doing: "inspect \(target)")
         }
-        try global.emit(report)
+        global.emit(report)
     }
 }
 

@@ -39,7 +39,7 @@ struct LabCommand: ParsableCommand {
             } catch {
                 throw CLIError(.environment, "lab up: \(error)")
             }
-            try global.emit(LabStatusReport.current())
+            global.emit(LabStatusReport.current())
         }
     }
 
@@ -64,7 +64,7 @@ struct LabCommand: ParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        func run() throws { try global.emit(LabStatusReport.current()) }
+        func run() throws { global.emit(LabStatusReport.current()) }
     }
 
     struct Break: ParsableCommand {

@@ -81,7 +81,7 @@ struct MTUProbeCommand: ParsableCommand {
         if paths.isEmpty {
             throw CLIError(.badInput, "mtu-probe: nothing to probe (no pods in the CNI result cache; name a source and a destination)")
         }
-        try global.emit(MTUProbeReport(paths: paths, findings: findings, verbose: verbose))
+        global.emit(MTUProbeReport(paths: paths, findings: findings, verbose: verbose))
     }
 
     func resolveSource(_ name: String, pods: PodDirectory, directory: NamespaceDirectory) throws -> ProbeSource {

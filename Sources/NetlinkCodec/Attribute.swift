@@ -32,6 +32,23 @@ public struct Attribute: Sendable, Equatable {
         return attributes
     }
 
+    /// Calls `body` with each attribute's type and payload, without building an array: for
+    /// messages decoded by the ten thousand.
+    @inlinable
+    public static func forEach(in bytes: ArraySlice<UInt8>, _ body: (UInt16, ArraySlice<UInt8>) throws(NetlinkDecodeError) -> Void) throws(NetlinkDecodeError) {
+        var offset = bytes.startIndex
+        while offset + 4 <= bytes.endIndex {
+            let length = Int(bytes[offset]) | Int(bytes[offset + 1]) << 8
+            let rawType = UInt16(bytes[offset + 2]) | UInt16(bytes[offset + 3]) << 8
+            guard length >= 4 else { throw NetlinkDecodeError("attribute length \(length) shorter than its header", offset: offset) }
+            guard offset + length <= bytes.endIndex else {
+                throw NetlinkDecodeError("attribute of type \(rawType & 0x3FFF) runs past its message", offset: offset)
+            }
+            try body(rawType & 0x3FFF, bytes[(offset + 4)..<(offset + length)])
+            offset += (length + 3) & ~3
+        }
+    }
+
     /// The attributes nested in this one.
     public func nested() throws(NetlinkDecodeError) -> [Attribute] { try Attribute.parseAll(payload) }
 

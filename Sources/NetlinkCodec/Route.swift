@@ -43,21 +43,43 @@ public struct Route: Sendable, Equatable {
         type = r.u8(7)
         flags = r.u32(8)
         rawAttributes = message.payload.dropFirst(12)
-        let attributes = try Attribute.parseAll(rawAttributes)
-        table = attributes.first(15)?.u32 ?? UInt32(r.u8(4))
-        destination = attributes.first(1).flatMap { IPAddress(wire: $0.payload) }
-        source = attributes.first(2).flatMap { IPAddress(wire: $0.payload) }
-        inputIndex = attributes.first(3)?.i32
-        outputIndex = attributes.first(4)?.i32
-        gateway = attributes.first(5).flatMap { IPAddress(wire: $0.payload) }
-        priority = attributes.first(6)?.u32
-        preferredSource = attributes.first(7).flatMap { IPAddress(wire: $0.payload) }
-        mtu = try attributes.first(8)?.nested().first(2)?.u32
+        var table: UInt32? = nil, destination: IPAddress? = nil, source: IPAddress? = nil, inputIndex: Int32? = nil
+        var outputIndex: Int32? = nil, gateway: IPAddress? = nil, priority: UInt32? = nil, preferredSource: IPAddress? = nil
+        var metrics: ArraySlice<UInt8>? = nil, multipathPayload: ArraySlice<UInt8>? = nil
+        func u32(_ p: ArraySlice<UInt8>) -> UInt32? { p.count >= 4 ? WireReader(p).u32(0) : nil }
+        try Attribute.forEach(in: rawAttributes) { type, payload in
+            switch type {
+            case 1: destination = IPAddress(wire: payload)
+            case 2: source = IPAddress(wire: payload)
+            case 3: inputIndex = u32(payload).map { Int32(bitPattern: $0) }
+            case 4: outputIndex = u32(payload).map { Int32(bitPattern: $0) }
+            case 5: gateway = IPAddress(wire: payload)
+            case 6: priority = u32(payload)
+            case 7: preferredSource = IPAddress(wire: payload)
+            case 8: metrics = payload
+            case 9: multipathPayload = payload
+            case 15: table = u32(payload)
+            default: break
+            }
+        }
+        self.table = table ?? UInt32(r.u8(4))
+        self.destination = destination
+        self.source = source
+        self.inputIndex = inputIndex
+        self.outputIndex = outputIndex
+        self.gateway = gateway
+        self.priority = priority
+        self.preferredSource = preferredSource
+        var mtu: UInt32? = nil
+        if let metrics {
+            try Attribute.forEach(in: metrics) { type, payload in if type == 2 { mtu = u32(payload) } }
+        }
+        self.mtu = mtu
         nextHops = []
-        if let multipath = attributes.first(9) {
+        if let multipathPayload {
             // struct rtnexthop { len u16, flags u8, hops u8, ifindex i32 } + attributes
             var offset = 0
-            let bytes = Array(multipath.payload)
+            let bytes = Array(multipathPayload)
             while offset + 8 <= bytes.count {
                 let nr = WireReader(bytes[offset...])
                 let length = Int(nr.u16(0))
