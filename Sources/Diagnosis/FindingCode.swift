@@ -48,4 +48,5 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let replyMissing = FindingCode(rawValue: "REPLY_MISSING")
     public static let portClosed = FindingCode(rawValue: "PORT_CLOSED")
     public static let probeNoAnswer = FindingCode(rawValue: "PROBE_NO_ANSWER")
+    public static let captureDropped = FindingCode(rawValue: "CAPTURE_DROPPED")
 }

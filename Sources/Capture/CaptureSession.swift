@@ -1,0 +1,139 @@
+import KernelState
+import NetSystem
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// Where to capture: an interface in a namespace, named as the pcapng file names it
+/// ("pod-a:eth0", "node:cni0").
+public struct CapturePoint: Sendable {
+    public var name: String
+    public var interface: String
+    /// nil: the namespace netdoctor runs in.
+    public var namespace: NetNamespace?
+
+    public init(name: String, interface: String, namespace: NetNamespace?) {
+        self.name = name
+        self.interface = interface
+        self.namespace = namespace
+    }
+}
+
+/// Captures at several points at once: each handle is activated inside its namespace on the
+/// namespace thread, then read by a capture thread of its own; packets from all points meet
+/// in one queue, which the caller drains in time order.
+public final class CaptureSession: @unchecked Sendable {
+    public let points: [CapturePoint]
+    public let handles: [PcapHandle]
+    private let lock = SessionLock()
+    private var pending: [Packet] = []
+    private var stopping = false
+    private var running = 0
+    private var failures: [String] = []
+
+    /// Opens every point; nothing is captured until `start()`. Throws on the first point that
+    /// cannot be opened (an unknown interface, a bad filter, no privileges).
+    public init(points: [CapturePoint], filter: String?, bufferBytes: Int32 = 4 << 20) throws {
+        self.points = points
+        var handles: [PcapHandle] = []
+        for point in points {
+            let open = { () throws -> PcapHandle in try PcapHandle(interface: point.interface, filter: filter, bufferBytes: bufferBytes) }
+            do {
+                handles.append(try point.namespace.map { try NamespaceThread.shared.run(in: $0, open) } ?? open())
+            } catch let error as CaptureError {
+                throw CaptureError(kind: error.kind, message: "\(point.name): \(error.message)")
+            }
+        }
+        self.handles = handles
+    }
+
+    /// Starts one capture thread per point.
+    public func start() {
+        for index in handles.indices {
+            lock.lock(); running += 1; lock.unlock()
+            let box = Unmanaged.passRetained(CaptureThreadContext(session: self, index: index))
+            var thread = pthread_t()
+            let status = pthread_create(&thread, nil, { raw in
+                let context = Unmanaged<CaptureThreadContext>.fromOpaque(raw!).takeRetainedValue()
+                context.session.captureLoop(context.index)
+                return nil
+            }, box.toOpaque())
+            if status != 0 {
+                box.release()
+                lock.lock(); running -= 1; failures.append("cannot start a capture thread"); lock.unlock()
+            } else {
+                pthread_detach(thread)
+            }
+        }
+    }
+
+    private func captureLoop(_ index: Int) {
+        let handle = handles[index]
+        var poller = pollfd(fd: handle.fd, events: Int16(POLLIN), revents: 0)
+        while true {
+            lock.lock()
+            let stop = stopping
+            lock.unlock()
+            var batch: [Packet] = []
+            let healthy = handle.drain { packet in
+                var p = packet
+                p.point = index
+                batch.append(p)
+            }
+            if !batch.isEmpty { lock.lock(); pending += batch; lock.unlock() }
+            if stop || !healthy {
+                lock.lock()
+                if !healthy && !stop { failures.append("\(points[index].name): the capture ended (interface gone?)") }
+                running -= 1
+                lock.unlock()
+                return
+            }
+            // Short waits: a stop request is seen within 50 ms, and every packet already queued
+            // is read (drain above) before the thread ends.
+            poller.revents = 0
+            _ = poll(&poller, 1, 50)
+        }
+    }
+
+    /// Packets captured so far, handed over once each.
+    public func take() -> [Packet] {
+        lock.lock()
+        defer { lock.unlock() }
+        let taken = pending
+        pending.removeAll(keepingCapacity: true)
+        return taken
+    }
+
+    /// Asks every capture thread to read what is left and end; waits for them (bounded).
+    public func stop(timeoutMilliseconds: Int = 2000) {
+        lock.lock(); stopping = true; lock.unlock()
+        var waited = 0
+        while waited < timeoutMilliseconds {
+            lock.lock(); let left = running; lock.unlock()
+            if left == 0 { return }
+            usleep(5000)
+            waited += 5
+        }
+    }
+
+    public var problems: [String] { lock.lock(); defer { lock.unlock() }; return failures }
+}
+
+final class CaptureThreadContext {
+    let session: CaptureSession
+    let index: Int
+    init(session: CaptureSession, index: Int) {
+        self.session = session
+        self.index = index
+    }
+}
+
+/// A mutex at a stable address.
+final class SessionLock: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    init() { pthread_mutex_init(mutex, nil) }
+    deinit { pthread_mutex_destroy(mutex); mutex.deallocate() }
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+}

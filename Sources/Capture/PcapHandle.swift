@@ -1,0 +1,107 @@
+import CPcap
+import NetSystem
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// Why a capture point could not be opened or read, with the contract's exit status.
+public struct CaptureError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable { case badFilter, noSuchInterface, permission, other }
+    public var kind: Kind
+    public var message: String
+    public var description: String { message }
+}
+
+/// One libpcap handle, activated inside its namespace (pcap_activate creates the packet socket,
+/// which stays bound to the namespace it was made in) and then read from any one thread.
+public final class PcapHandle: @unchecked Sendable {
+    let pcap: OpaquePointer
+    public let linkType: Int32
+    public let snapLength: Int32
+    public let fd: Int32
+
+    /// Opens `interface` in the calling thread's namespace. Immediate mode (each packet as it
+    /// comes, TPACKET_V2), a large buffer for bursts, nanosecond timestamps, non-blocking reads.
+    public init(interface: String, filter: String?, snapLength: Int32 = 262_144, bufferBytes: Int32 = 4 << 20) throws(CaptureError) {
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+        guard let pcap = pcap_create(interface, &errbuf) else {
+            throw CaptureError(kind: .other, message: "\(interface): \(String(cString: errbuf))")
+        }
+        pcap_set_snaplen(pcap, snapLength)
+        pcap_set_promisc(pcap, 1)
+        pcap_set_immediate_mode(pcap, 1)
+        pcap_set_buffer_size(pcap, bufferBytes)
+        pcap_set_tstamp_precision(pcap, Int32(PCAP_TSTAMP_PRECISION_NANO))
+        let status = pcap_activate(pcap)
+        if status < 0 {
+            let detail = String(cString: pcap_geterr(pcap))
+            pcap_close(pcap)
+            switch status {
+            case PCAP_ERROR_NO_SUCH_DEVICE:
+                throw CaptureError(kind: .noSuchInterface, message: "no interface \(interface) here")
+            case PCAP_ERROR_PERM_DENIED:
+                throw CaptureError(kind: .permission, message: "capturing on \(interface) needs CAP_NET_RAW (run as root): \(detail)")
+            default:
+                throw CaptureError(kind: .other, message: "cannot capture on \(interface): \(detail)")
+            }
+        }
+        if let filter, !filter.isEmpty {
+            var program = bpf_program()
+            guard pcap_compile(pcap, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+                let detail = String(cString: pcap_geterr(pcap))
+                pcap_close(pcap)
+                throw CaptureError(kind: .badFilter, message: "bad capture filter \"\(filter)\": \(detail)")
+            }
+            let set = pcap_setfilter(pcap, &program)
+            pcap_freecode(&program)
+            guard set == 0 else {
+                let detail = String(cString: pcap_geterr(pcap))
+                pcap_close(pcap)
+                throw CaptureError(kind: .other, message: "cannot set the filter on \(interface): \(detail)")
+            }
+        }
+        pcap_setnonblock(pcap, 1, &errbuf)
+        self.pcap = pcap
+        linkType = pcap_datalink(pcap)
+        self.snapLength = pcap_snapshot(pcap)
+        fd = pcap_get_selectable_fd(pcap)
+    }
+
+    deinit { pcap_close(pcap) }
+
+    /// Every packet waiting now (non-blocking).
+    func drain(into sink: (Packet) -> Void) -> Bool {
+        var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
+        var data: UnsafePointer<UInt8>? = nil
+        while true {
+            let status = pcap_next_ex(pcap, &header, &data)
+            if status == 1, let header, let data {
+                let h = header.pointee
+                sink(Packet(seconds: Int64(h.ts.tv_sec), nanoseconds: Int64(h.ts.tv_usec),
+                            originalLength: Int(h.len), bytes: Array(UnsafeBufferPointer(start: data, count: Int(h.caplen)))))
+                continue
+            }
+            return status >= 0  // 0: nothing more now; <0: error or break
+        }
+    }
+
+    /// The kernel's counts: packets received by the filter, dropped for lack of buffer space.
+    public var statistics: (received: UInt64, dropped: UInt64, interfaceDropped: UInt64) {
+        var stats = pcap_stat()
+        guard pcap_stats(pcap, &stats) == 0 else { return (0, 0, 0) }
+        return (UInt64(stats.ps_recv), UInt64(stats.ps_drop), UInt64(stats.ps_ifdrop))
+    }
+}
+
+/// One captured packet: when (nanoseconds), how long it was, what was kept of it.
+public struct Packet: Sendable {
+    public var seconds: Int64
+    public var nanoseconds: Int64
+    public var originalLength: Int
+    public var bytes: [UInt8]
+    /// Which capture point saw it (index into the session's points).
+    public var point: Int = 0
+
+    public var timestamp: Int64 { seconds * 1_000_000_000 + nanoseconds }
+}

@@ -1,0 +1,168 @@
+import ArgumentParser
+import Capture
+import ConfigFormats
+import Diagnosis
+import KernelState
+import NetSystem
+import Pods
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// Set by SIGINT or SIGTERM; the capture loop ends cleanly when it sees it.
+nonisolated(unsafe) private var captureStopRequested: sig_atomic_t = 0
+
+struct CaptureCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capture",
+        abstract: "libpcap capture in pod and node namespaces, several points at once, pcapng files.",
+        discussion: """
+        Each TARGET is a pod (its eth0), POD:IFACE, or node:IFACE (the namespace netdoctor runs in). \
+        The pcap handle is activated inside the target's namespace, then read by a capture thread \
+        of its own; one pcap-filter expression applies to every point. Without --write, one line per \
+        packet (time, point, addresses, protocol, length) and at the end each point's counts with \
+        the kernel's received and dropped figures. With --write, a pcapng file with one interface \
+        per point (named pod-a:eth0, node:cni0, …), packets in time order, and the kernel's counts; \
+        Wireshark and tshark read it. Ends on --count, --duration, Ctrl-C or SIGTERM, always with a \
+        complete file.
+        Exit status: 0, 2 bad filter, unknown pod or interface, unwritable file, 3 missing privileges.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("POD, POD:IFACE or node:IFACE; several at once.", valueName: "target"))
+    var targets: [String]
+
+    @Option(help: "A pcap-filter expression (as tcpdump takes), applied at every point.")
+    var filter: String?
+
+    @Option(help: "Stop after this many packets (over all points).")
+    var count: Int?
+
+    @Option(help: ArgumentHelp("Stop after this many seconds.", valueName: "seconds"))
+    var duration: Double?
+
+    @Option(help: ArgumentHelp("Write a pcapng file instead of printing packets.", valueName: "file"), completion: .file())
+    var write: String?
+
+    @Option(help: ArgumentHelp("The kernel buffer per point, in MiB (larger for floods).", valueName: "MiB"))
+    var bufferSize: Int32 = 4
+
+    func validate() throws {
+        if targets.isEmpty { throw ValidationError("name at least one target (POD, POD:IFACE or node:IFACE)") }
+        if let count, count <= 0 { throw ValidationError("--count must be positive") }
+        if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
+        if !(1...1024).contains(bufferSize) { throw ValidationError("--buffer-size must be between 1 and 1024 MiB") }
+    }
+
+    func run() throws {
+        let root = try global.requireRoot()
+        let directory = NamespaceDirectory(root: root)
+        let pods = PodDirectory(root: root)
+        let points: [CapturePoint]
+        let session: CaptureSession
+        do {
+            points = try targets.map { try point(for: $0, pods: pods, directory: directory) }
+            session = try CaptureSession(points: points, filter: filter, bufferBytes: bufferSize << 20)
+        } catch let error as CaptureError {
+            throw CLIError(error.kind == .permission ? .environment : .badInput, "capture: \(error.message)")
+        } catch {
+            throw CLIError(kernelError: error, doing: "capture")
+        }
+        // The file is created only once every point is open: a bad target leaves nothing behind.
+        var writer: PcapNGWriter? = nil
+        if let write {
+            do {
+                writer = try PcapNGWriter(path: write, interfaces: zip(points, session.handles).map { ($0.name, $1.linkType, $1.snapLength) })
+            } catch {
+                throw CLIError(.badInput, "capture: \(error.message)")
+            }
+        }
+        signal(SIGINT) { _ in captureStopRequested = 1 }
+        signal(SIGTERM) { _ in captureStopRequested = 1 }
+        let live = writer == nil && global.output == .human
+        // As tcpdump says "listening on": every point is capturing from here on.
+        FileHandleStandardError.write("netdoctor: capturing at \(points.map(\.name).joined(separator: ", "))\(filter.map { " (filter: \($0))" } ?? "")\n")
+        let style = TextStyle.forStandardOutput(noColorFlag: global.noColor)
+        let outcome: CaptureRun.Outcome
+        do {
+            outcome = try CaptureRun(count: count, durationSeconds: duration).run(session, shouldStop: { captureStopRequested != 0 }) { packet in
+                if let writer { try writer.write(packet) }
+                if live {
+                    let handle = session.handles[packet.point]
+                    writeStandardOutput("\(Self.clock(packet)) \(style.cyan(points[packet.point].name)) "
+                                        + PacketSummary.describe(packet.bytes, linkType: handle.linkType, length: packet.originalLength) + "\n")
+                }
+            }
+            try writer?.finish(statistics: session.handles.map { ($0.statistics.received, $0.statistics.dropped) },
+                               timestamp: Int64(time(nil)) * 1_000_000_000)
+        } catch let error as CaptureError {
+            throw CLIError(.environment, "capture: \(error.message)")
+        }
+        global.emit(CaptureReport(points: points, handles: session.handles, outcome: outcome, file: write,
+                                  problems: session.problems))
+    }
+
+    /// POD, POD:IFACE, node:IFACE.
+    func point(for target: String, pods: PodDirectory, directory: NamespaceDirectory) throws -> CapturePoint {
+        let parts = target.split(separator: ":", maxSplits: 1).map(String.init)
+        let (who, interface) = parts.count == 2 ? (parts[0], parts[1]) : (target, "eth0")
+        if who == "node" {
+            return CapturePoint(name: "node:\(interface)", interface: interface, namespace: nil)
+        }
+        let pod = try pods.find(who)
+        let known = try PodDirectory.namespace(of: pod, directory: directory)
+        return CapturePoint(name: "\(pod.name):\(interface)", interface: interface, namespace: try directory.open(known))
+    }
+
+    /// hh:mm:ss.nnnnnnnnn (UTC), as tcpdump prints times.
+    static func clock(_ packet: Packet) -> String {
+        let day = packet.seconds % 86_400
+        let parts = [day / 3600, day / 60 % 60, day % 60].map { ($0 < 10 ? "0" : "") + String($0) }
+        let fraction = String(packet.nanoseconds)
+        return parts.joined(separator: ":") + "." + String(repeating: "0", count: max(0, 9 - fraction.count)) + fraction
+    }
+}
+
+/// What `capture` reports at the end: per point, the packets it saw and the kernel's counts.
+struct CaptureReport: Report {
+    let command = "capture"
+    var points: [CapturePoint]
+    var handles: [PcapHandle]
+    var outcome: CaptureRun.Outcome
+    var file: String?
+    var problems: [String]
+
+    var findings: [Finding] {
+        var findings: [Finding] = []
+        for (index, point) in points.enumerated() where outcome.statistics[index].dropped > 0 {
+            findings.append(Finding(.captureDropped, .warning,
+                                    "The kernel dropped \(outcome.statistics[index].dropped) packets at \(point.name) before netdoctor could read them.",
+                                    hop: point.name, evidence: ["pcap_stats: received \(outcome.statistics[index].received), dropped \(outcome.statistics[index].dropped)"],
+                                    remedy: "Narrow the filter, or capture fewer points at once."))
+        }
+        for problem in problems {
+            findings.append(Finding(.captureDropped, .warning, problem))
+        }
+        return findings
+    }
+
+    var jsonFields: [(String, ConfigValue)] {
+        [("file", .text(file)), ("packets", .int(outcome.delivered)), ("ended", .string(outcome.reason)),
+         ("points", .array(points.indices.map { i in
+            .fields(["name": .string(points[i].name), "interface": .string(points[i].interface),
+                     "linkType": .int(Int(handles[i].linkType)), "packets": .int(outcome.perPoint[i]),
+                     "received": .int(Int(outcome.statistics[i].received)), "dropped": .int(Int(outcome.statistics[i].dropped))])
+         }))]
+    }
+
+    func humanSections(style: TextStyle) -> [HumanSection] {
+        var rows = points.indices.map { i in
+            (points[i].name, "\(outcome.perPoint[i]) packets; kernel: \(outcome.statistics[i].received) received, \(outcome.statistics[i].dropped) dropped")
+        }
+        rows.append(("ended", outcome.reason))
+        if let file { rows.append(("file", "\(file) (pcapng, \(outcome.delivered) packets)")) }
+        return [HumanSection("Capture", rows: rows)]
+    }
+}
