@@ -103,5 +103,13 @@ public struct Packet: Sendable {
     /// Which capture point saw it (index into the session's points).
     public var point: Int = 0
 
+    public init(seconds: Int64, nanoseconds: Int64, originalLength: Int, bytes: [UInt8], point: Int = 0) {
+        self.seconds = seconds
+        self.nanoseconds = nanoseconds
+        self.originalLength = originalLength
+        self.bytes = bytes
+        self.point = point
+    }
+
     public var timestamp: Int64 { seconds * 1_000_000_000 + nanoseconds }
 }

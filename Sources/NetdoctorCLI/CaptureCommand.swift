@@ -81,6 +81,12 @@ struct CaptureCommand: ParsableCommand {
         }
         signal(SIGINT) { _ in captureStopRequested = 1 }
         signal(SIGTERM) { _ in captureStopRequested = 1 }
+        // A parent may have started us with them blocked; Ctrl-C must work.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGINT)
+        sigaddset(&stopSignals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         let live = writer == nil && global.output == .human
         // As tcpdump says "listening on": every point is capturing from here on.
         FileHandleStandardError.write("netdoctor: capturing at \(points.map(\.name).joined(separator: ", "))\(filter.map { " (filter: \($0))" } ?? "")\n")

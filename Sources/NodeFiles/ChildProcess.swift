@@ -37,9 +37,13 @@ public enum ChildProcess {
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
 
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        resetSignals(&attributes)
         var pid: pid_t = 0
         let spawned = withCStrings([path] + arguments, environment) { argv, envp in
-            posix_spawn(&pid, path, &actions, nil, argv, envp)
+            posix_spawn(&pid, path, &actions, &attributes, argv, envp)
         }
         close(stdinPipe[0]); close(stdoutPipe[1]); close(stderrPipe[1])
         guard spawned == 0 else {
@@ -107,12 +111,25 @@ public enum ChildProcess {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(0x80))  // POSIX_SPAWN_SETSID: not in our session
+        resetSignals(&attributes, extraFlags: 0x80)  // POSIX_SPAWN_SETSID: not in our session
         var pid: pid_t = 0
         let spawned = withCStrings([path] + arguments, environment) { argv, envp in
             posix_spawn(&pid, path, &actions, &attributes, argv, envp)
         }
         return spawned == 0 ? pid : nil
+    }
+
+    /// The child starts with no signal blocked and the usual ones at their defaults, whatever
+    /// this process (a test runner, a thread with signals masked) has.
+    static func resetSignals(_ attributes: inout posix_spawnattr_t, extraFlags: Int16 = 0) {
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGINT, SIGTERM, SIGPIPE, SIGQUIT] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) | extraFlags)
     }
 
     /// argv and envp as NULL-terminated C arrays for the duration of `body`.
