@@ -90,9 +90,10 @@ public final class CaptureSession: @unchecked Sendable {
                 return
             }
             // Short waits: a stop request is seen within 50 ms, and every packet already queued
-            // is read (drain above) before the thread ends.
+            // is read (drain above) before the thread ends. After a wake-up, a millisecond's
+            // pause lets a burst gather: one wake-up per burst, not per packet, under a flood.
             poller.revents = 0
-            _ = poll(&poller, 1, 50)
+            if poll(&poller, 1, 50) > 0 { usleep(1000) }
         }
     }
 

@@ -41,14 +41,21 @@ public final class PcapNGWriter {
 
     deinit { close(fd) }
 
+    /// An enhanced packet block, written straight into the output buffer (a flood writes tens of
+    /// thousands a second).
     public func write(_ packet: Packet) throws(CaptureError) {
-        var epb = BlockBuilder(type: 6)
+        let padded = (packet.bytes.count + 3) & ~3
+        let total = UInt32(32 + padded)
         let ts = UInt64(max(0, packet.timestamp))
-        epb.u32(UInt32(packet.point))
-        epb.u32(UInt32(ts >> 32)); epb.u32(UInt32(ts & 0xFFFF_FFFF))
-        epb.u32(UInt32(packet.bytes.count)); epb.u32(UInt32(packet.originalLength))
-        epb.bytes(packet.bytes)
-        buffer += epb.finish()
+        for word in [6, total, UInt32(packet.point), UInt32(ts >> 32), UInt32(ts & 0xFFFF_FFFF),
+                     UInt32(packet.bytes.count), UInt32(packet.originalLength)] as [UInt32] {
+            buffer.append(UInt8(word & 0xFF)); buffer.append(UInt8((word >> 8) & 0xFF))
+            buffer.append(UInt8((word >> 16) & 0xFF)); buffer.append(UInt8(word >> 24))
+        }
+        buffer.append(contentsOf: packet.bytes)
+        for _ in packet.bytes.count..<padded { buffer.append(0) }
+        buffer.append(UInt8(total & 0xFF)); buffer.append(UInt8((total >> 8) & 0xFF))
+        buffer.append(UInt8((total >> 16) & 0xFF)); buffer.append(UInt8(total >> 24))
         packetsWritten += 1
         if buffer.count > 1 << 20 { try flush() }
     }
