@@ -36,7 +36,10 @@ public struct CaptureRun {
         session.start()
 
         func release(upTo cutoff: Int64?) throws -> Bool {
-            held.sort { $0.timestamp < $1.timestamp }
+            // Each point's packets come in order; only packets of several points need sorting.
+            if held.indices.dropFirst().contains(where: { held[$0].timestamp < held[$0 - 1].timestamp }) {
+                held.sort { $0.timestamp < $1.timestamp }
+            }
             var released = 0
             for packet in held {
                 if let cutoff, packet.timestamp >= cutoff { break }
@@ -50,9 +53,11 @@ public struct CaptureRun {
             return count.map { delivered >= $0 } ?? false
         }
 
+        // One point's packets are already in order: nothing to wait for.
+        let window = session.points.count > 1 ? reorderWindowNanoseconds : 0
         while true {
             held += session.take()
-            if try release(upTo: realtimeNanoseconds() - reorderWindowNanoseconds) { reason = "\(delivered) packets"; break }
+            if try release(upTo: realtimeNanoseconds() - window) { reason = "\(delivered) packets"; break }
             if shouldStop() { reason = "interrupted"; break }
             if let deadline, realtimeNanoseconds() >= deadline { reason = "\(durationSeconds!) s elapsed"; break }
             if !session.problems.isEmpty && session.points.count == 1 { reason = session.problems.joined(separator: "; "); break }

@@ -34,11 +34,13 @@ public final class CaptureSession: @unchecked Sendable {
 
     /// Opens every point; nothing is captured until `start()`. Throws on the first point that
     /// cannot be opened (an unknown interface, a bad filter, no privileges).
-    public init(points: [CapturePoint], filter: String?, bufferBytes: Int32 = 4 << 20) throws {
+    public init(points: [CapturePoint], filter: String?, bufferBytes: Int32 = 4 << 20, immediate: Bool = true) throws {
         self.points = points
         var handles: [PcapHandle] = []
         for point in points {
-            let open = { () throws -> PcapHandle in try PcapHandle(interface: point.interface, filter: filter, bufferBytes: bufferBytes) }
+            let open = { () throws -> PcapHandle in
+                try PcapHandle(interface: point.interface, filter: filter, bufferBytes: bufferBytes, immediate: immediate)
+            }
             do {
                 handles.append(try point.namespace.map { try NamespaceThread.shared.run(in: $0, open) } ?? open())
             } catch let error as CaptureError {
@@ -76,11 +78,7 @@ public final class CaptureSession: @unchecked Sendable {
             let stop = stopping
             lock.unlock()
             var batch: [Packet] = []
-            let healthy = handle.drain { packet in
-                var p = packet
-                p.point = index
-                batch.append(p)
-            }
+            let healthy = handle.drain(point: index, into: &batch)
             if !batch.isEmpty { lock.lock(); pending += batch; lock.unlock() }
             if stop || !healthy {
                 lock.lock()

@@ -27,8 +27,8 @@ public struct PacketFields: Sendable, Equatable {
     public var inner: [PacketFields] = []
 
     /// Parses a frame of the given link type (Ethernet, Linux cooked v1/v2, raw IP).
-    public static func parse(_ bytes: [UInt8], linkType: Int32) -> PacketFields? {
-        let b = bytes[...]
+    public static func parse(_ bytes: ArraySlice<UInt8>, linkType: Int32) -> PacketFields? {
+        let b = bytes
         switch linkType {
         case 1: return ethernet(b)
         case 113: return b.count >= 16 ? network(u16(b, 14), b.dropFirst(16)) : nil

@@ -1,6 +1,6 @@
 /// One line about a packet, as tcpdump would say it, written from its parsed fields.
 public enum PacketSummary {
-    public static func describe(_ bytes: [UInt8], linkType: Int32, length: Int) -> String {
+    public static func describe(_ bytes: ArraySlice<UInt8>, linkType: Int32, length: Int) -> String {
         guard let fields = PacketFields.parse(bytes, linkType: linkType) else { return "link type \(linkType), length \(length)" }
         return "\(describe(fields)), length \(length)"
     }

@@ -47,15 +47,14 @@ public final class PcapNGWriter {
         let padded = (packet.bytes.count + 3) & ~3
         let total = UInt32(32 + padded)
         let ts = UInt64(max(0, packet.timestamp))
-        for word in [6, total, UInt32(packet.point), UInt32(ts >> 32), UInt32(ts & 0xFFFF_FFFF),
-                     UInt32(packet.bytes.count), UInt32(packet.originalLength)] as [UInt32] {
-            buffer.append(UInt8(word & 0xFF)); buffer.append(UInt8((word >> 8) & 0xFF))
-            buffer.append(UInt8((word >> 16) & 0xFF)); buffer.append(UInt8(word >> 24))
-        }
+        // The block's seven header words, little-endian, in one append.
+        let header: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
+            (6, total, UInt32(packet.point), UInt32(ts >> 32), UInt32(ts & 0xFFFF_FFFF),
+             UInt32(packet.bytes.count), UInt32(packet.originalLength))
+        withUnsafeBytes(of: header) { buffer.append(contentsOf: $0) }
         buffer.append(contentsOf: packet.bytes)
-        for _ in packet.bytes.count..<padded { buffer.append(0) }
-        buffer.append(UInt8(total & 0xFF)); buffer.append(UInt8((total >> 8) & 0xFF))
-        buffer.append(UInt8((total >> 16) & 0xFF)); buffer.append(UInt8(total >> 24))
+        if padded > packet.bytes.count { buffer.append(contentsOf: repeatElement(0, count: padded - packet.bytes.count)) }
+        withUnsafeBytes(of: total) { buffer.append(contentsOf: $0) }
         packetsWritten += 1
         if buffer.count > 1 << 20 { try flush() }
     }

@@ -47,7 +47,10 @@ struct CaptureCommand: ParsableCommand {
     var write: String?
 
     @Option(help: ArgumentHelp("The kernel buffer per point, in MiB (larger for floods).", valueName: "MiB"))
-    var bufferSize: Int32 = 4
+    var bufferSize: Int32 = 8
+
+    @Flag(help: "With --write, still hand over each packet as it comes (immediate mode) instead of in blocks.")
+    var immediate = false
 
     func validate() throws {
         if targets.isEmpty { throw ValidationError("name at least one target (POD, POD:IFACE or node:IFACE)") }
@@ -64,7 +67,9 @@ struct CaptureCommand: ParsableCommand {
         let session: CaptureSession
         do {
             points = try targets.map { try point(for: $0, pods: pods, directory: directory) }
-            session = try CaptureSession(points: points, filter: filter, bufferBytes: bufferSize << 20)
+            // Printing packets wants each as it comes; a file, like tcpdump -w, takes blocks.
+            session = try CaptureSession(points: points, filter: filter, bufferBytes: bufferSize << 20,
+                                         immediate: write == nil || immediate)
         } catch let error as CaptureError {
             throw CLIError(error.kind == .permission ? .environment : .badInput, "capture: \(error.message)")
         } catch {

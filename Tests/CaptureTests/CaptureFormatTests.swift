@@ -30,18 +30,18 @@ enum Frames {
 struct CaptureFormatTests {
     @Test("an echo request: addresses, type, id and sequence")
     func echo() throws {
-        let fields = try #require(PacketFields.parse(Frames.echoRequest, linkType: 1))
+        let fields = try #require(PacketFields.parse(Frames.echoRequest[...], linkType: 1))
         #expect(fields.source == IPAddress.parse("10.244.1.2"))
         #expect(fields.destination == IPAddress.parse("10.244.2.2"))
         #expect(fields.icmpType == 8)
         #expect(fields.echoID == 0x1234)
         #expect(fields.echoSequence == 7)
-        #expect(PacketSummary.describe(Frames.echoRequest, linkType: 1, length: 98) == "10.244.1.2 > 10.244.2.2 ICMP echo request id 4660 seq 7, length 98")
+        #expect(PacketSummary.describe(Frames.echoRequest[...], linkType: 1, length: 98) == "10.244.1.2 > 10.244.2.2 ICMP echo request id 4660 seq 7, length 98")
     }
 
     @Test("VXLAN: the outer UDP and the frame it carries")
     func vxlan() throws {
-        let fields = try #require(PacketFields.parse(Frames.vxlan, linkType: 1))
+        let fields = try #require(PacketFields.parse(Frames.vxlan[...], linkType: 1))
         #expect(fields.destinationPort == 8472)
         #expect(fields.vxlanVNI == 1)
         #expect(fields.innermost.echoSequence == 7)
@@ -51,8 +51,8 @@ struct CaptureFormatTests {
     @Test("truncated frames are described, never a crash")
     func truncated() {
         for cut in 0..<Frames.vxlan.count {
-            _ = PacketSummary.describe(Array(Frames.vxlan.prefix(cut)), linkType: 1, length: cut)
-            _ = PacketSummary.describe(Array(Frames.vxlan.prefix(cut)), linkType: 113, length: cut)
+            _ = PacketSummary.describe(Frames.vxlan.prefix(cut), linkType: 1, length: cut)
+            _ = PacketSummary.describe(Frames.vxlan.prefix(cut), linkType: 113, length: cut)
         }
     }
 
@@ -63,9 +63,9 @@ struct CaptureFormatTests {
         let tree = NodeTree()
         let path = tree.path + "/out.pcapng"
         let writer = try PcapNGWriter(path: path, interfaces: [("pod-a:eth0", 1, 262_144), ("node:eth0", 1, 262_144)])
-        var first = Packet(seconds: 1_700_000_000, nanoseconds: 123_456_789, originalLength: Frames.echoRequest.count, bytes: Frames.echoRequest)
+        var first = Packet(seconds: 1_700_000_000, nanoseconds: 123_456_789, originalLength: Frames.echoRequest.count, bytes: Frames.echoRequest[...])
         first.point = 0
-        var second = Packet(seconds: 1_700_000_000, nanoseconds: 223_456_789, originalLength: Frames.vxlan.count, bytes: Frames.vxlan)
+        var second = Packet(seconds: 1_700_000_000, nanoseconds: 223_456_789, originalLength: Frames.vxlan.count, bytes: Frames.vxlan[...])
         second.point = 1
         try writer.write(first)
         try writer.write(second)
