@@ -173,13 +173,13 @@ _netdoctor() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    detect-cni|inspect|mtu-probe|lab|explain|help)
+    detect-cni|inspect|mtu-probe|capture|lab|explain|help)
         # Offer subcommand argument completions
         "_netdoctor_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'detect-cni inspect mtu-probe lab explain help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'detect-cni inspect mtu-probe capture lab explain help' -- "${cur}"))
         ;;
     esac
 }
@@ -252,6 +252,42 @@ _netdoctor_mtu-probe() {
         return
         ;;
     '--port')
+        return
+        ;;
+    esac
+}
+
+_netdoctor_capture() {
+    repeating_flags=()
+    non_repeating_flags=(--no-color --immediate --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root -o --output --filter --count --duration --write --buffer-size)
+    __netdoctor_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __netdoctor_add_completions -d
+        return
+        ;;
+    '-o'|'--output')
+        __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--filter')
+        return
+        ;;
+    '--count')
+        return
+        ;;
+    '--duration')
+        return
+        ;;
+    '--write')
+        __netdoctor_add_completions -f
+        return
+        ;;
+    '--buffer-size')
         return
         ;;
     esac
