@@ -34,6 +34,19 @@ public struct CaptureRun {
         let deadline = durationSeconds.map { started + Int64($0 * 1e9) }
         var reason = "stopped"
         session.start()
+        if session.isDirect {
+            // The capture thread writes; this one only watches the stop conditions.
+            while true {
+                if let count, session.directCount >= count { reason = "\(count) packets"; break }
+                if shouldStop() { reason = "interrupted"; break }
+                if let deadline, realtimeNanoseconds() >= deadline { reason = "\(durationSeconds!) s elapsed"; break }
+                if !session.problems.isEmpty { reason = session.problems.joined(separator: "; "); break }
+                usleep(20_000)
+            }
+            session.stop()
+            let written = session.directCount
+            return Outcome(delivered: written, perPoint: [written], statistics: session.handles.map(\.statistics), reason: reason)
+        }
 
         func release(upTo cutoff: Int64?) throws -> Bool {
             // Each point's packets come in order; only packets of several points need sorting.

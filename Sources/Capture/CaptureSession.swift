@@ -31,6 +31,10 @@ public final class CaptureSession: @unchecked Sendable {
     private var stopping = false
     private var running = 0
     private var failures: [String] = []
+    /// One point to a file: the capture thread writes packet blocks itself (no merge needed).
+    private var directWriter: PcapNGWriter?
+    private var directLimit: Int?
+    private(set) var directWritten = 0
 
     /// Opens every point; nothing is captured until `start()`. Throws on the first point that
     /// cannot be opened (an unknown interface, a bad filter, no privileges).
@@ -49,6 +53,15 @@ public final class CaptureSession: @unchecked Sendable {
         }
         self.handles = handles
     }
+
+    /// For a single point: its capture thread writes straight to `writer`, up to `limit` packets.
+    public func writeDirectly(to writer: PcapNGWriter, limit: Int?) {
+        precondition(points.count == 1, "a direct write needs a single point")
+        directWriter = writer
+        directLimit = limit
+    }
+
+    var isDirect: Bool { directWriter != nil }
 
     /// Starts one capture thread per point.
     public func start() {
@@ -77,9 +90,22 @@ public final class CaptureSession: @unchecked Sendable {
             lock.lock()
             let stop = stopping
             lock.unlock()
-            var batch: [Packet] = []
-            let healthy = handle.drain(point: index, into: &batch)
-            if !batch.isEmpty { lock.lock(); pending += batch; lock.unlock() }
+            let healthy: Bool
+            if let writer = directWriter {
+                var written = 0
+                healthy = handle.drainRaw { seconds, nanoseconds, length, bytes in
+                    if let limit = directLimit, directWritten + written >= limit { return false }
+                    do { try writer.write(point: 0, timestamp: seconds * 1_000_000_000 + nanoseconds, originalLength: length, bytes: bytes) }
+                    catch { lock.lock(); failures.append("\(error)"); lock.unlock(); return false }
+                    written += 1
+                    return true
+                }
+                lock.lock(); directWritten += written; lock.unlock()
+            } else {
+                var batch: [Packet] = []
+                healthy = handle.drain(point: index, into: &batch)
+                if !batch.isEmpty { lock.lock(); pending += batch; lock.unlock() }
+            }
             if stop || !healthy {
                 lock.lock()
                 if !healthy && !stop { failures.append("\(points[index].name): the capture ended (interface gone?)") }
@@ -117,6 +143,9 @@ public final class CaptureSession: @unchecked Sendable {
     }
 
     public var problems: [String] { lock.lock(); defer { lock.unlock() }; return failures }
+
+    /// Packets written by the direct path so far.
+    var directCount: Int { lock.lock(); defer { lock.unlock() }; return directWritten }
 }
 
 final class CaptureThreadContext {

@@ -98,6 +98,21 @@ public final class PcapHandle: @unchecked Sendable {
         return status >= 0  // 0: nothing more now; <0: error or break
     }
 
+    /// Every packet waiting now, handed to `body` straight from libpcap's buffer (valid only
+    /// during the call): the single-point path to a file copies nothing else.
+    func drainRaw(_ body: (Int64, Int64, Int, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
+        var data: UnsafePointer<UInt8>? = nil
+        while true {
+            let status = pcap_next_ex(pcap, &header, &data)
+            guard status == 1, let header, let data else { return status >= 0 }
+            let h = header.pointee
+            if !body(Int64(h.ts.tv_sec), Int64(h.ts.tv_usec), Int(h.len), UnsafeBufferPointer(start: data, count: Int(h.caplen))) {
+                return true
+            }
+        }
+    }
+
     /// The kernel's counts: packets received by the filter, dropped for lack of buffer space.
     public var statistics: (received: UInt64, dropped: UInt64, interfaceDropped: UInt64) {
         var stats = pcap_stat()

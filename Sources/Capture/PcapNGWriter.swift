@@ -44,16 +44,21 @@ public final class PcapNGWriter {
     /// An enhanced packet block, written straight into the output buffer (a flood writes tens of
     /// thousands a second).
     public func write(_ packet: Packet) throws(CaptureError) {
-        let padded = (packet.bytes.count + 3) & ~3
+        try packet.bytes.withUnsafeBufferPointer { bytes throws(CaptureError) in
+            try write(point: packet.point, timestamp: packet.timestamp, originalLength: packet.originalLength, bytes: bytes)
+        }
+    }
+
+    public func write(point: Int, timestamp: Int64, originalLength: Int, bytes: UnsafeBufferPointer<UInt8>) throws(CaptureError) {
+        let padded = (bytes.count + 3) & ~3
         let total = UInt32(32 + padded)
-        let ts = UInt64(max(0, packet.timestamp))
+        let ts = UInt64(max(0, timestamp))
         // The block's seven header words, little-endian, in one append.
         let header: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
-            (6, total, UInt32(packet.point), UInt32(ts >> 32), UInt32(ts & 0xFFFF_FFFF),
-             UInt32(packet.bytes.count), UInt32(packet.originalLength))
+            (6, total, UInt32(point), UInt32(ts >> 32), UInt32(ts & 0xFFFF_FFFF), UInt32(bytes.count), UInt32(originalLength))
         withUnsafeBytes(of: header) { buffer.append(contentsOf: $0) }
-        buffer.append(contentsOf: packet.bytes)
-        if padded > packet.bytes.count { buffer.append(contentsOf: repeatElement(0, count: padded - packet.bytes.count)) }
+        buffer.append(contentsOf: bytes)
+        if padded > bytes.count { buffer.append(contentsOf: repeatElement(0, count: padded - bytes.count)) }
         withUnsafeBytes(of: total) { buffer.append(contentsOf: $0) }
         packetsWritten += 1
         if buffer.count > 1 << 20 { try flush() }
