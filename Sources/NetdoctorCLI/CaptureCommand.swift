@@ -62,7 +62,8 @@ struct CaptureCommand: ParsableCommand {
     func run() throws {
         let root = try global.requireRoot()
         let directory = NamespaceDirectory(root: root)
-        let pods = PodDirectory(root: root)
+        // The result cache is read only when a target names a pod.
+        let pods = targets.allSatisfy { $0.hasPrefix("node:") } ? PodDirectory(pods: []) : PodDirectory(root: root)
         let points: [CapturePoint]
         let session: CaptureSession
         do {

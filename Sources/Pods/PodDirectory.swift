@@ -37,6 +37,12 @@ public struct PodDirectory: Sendable {
     /// Cache files that could not be read for lack of permission.
     public let denied: [String]
 
+    /// A directory of the given pods (none: for commands that name no pod).
+    public init(pods: [Pod]) {
+        self.pods = pods
+        denied = []
+    }
+
     public init(root: NodeRoot) {
         var byContainer: [String: Pod] = [:]
         var order: [String] = []
