@@ -92,15 +92,19 @@ public final class CaptureSession: @unchecked Sendable {
             lock.unlock()
             let healthy: Bool
             if let writer = directWriter {
-                var written = 0
+                // The count is kept locally (the callback escapes into pcap_dispatch) and added up after.
+                let tally = DirectTally(limit: directLimit.map { $0 - directCount })
                 healthy = handle.drainRaw { seconds, nanoseconds, length, bytes in
-                    if let limit = directLimit, directWritten + written >= limit { return false }
+                    if let limit = tally.limit, tally.written >= limit { return false }
                     do { try writer.write(point: 0, timestamp: seconds * 1_000_000_000 + nanoseconds, originalLength: length, bytes: bytes) }
-                    catch { lock.lock(); failures.append("\(error)"); lock.unlock(); return false }
-                    written += 1
+                    catch { tally.failure = "\(error)"; return false }
+                    tally.written += 1
                     return true
                 }
-                lock.lock(); directWritten += written; lock.unlock()
+                lock.lock()
+                directWritten += tally.written
+                if let failure = tally.failure { failures.append(failure) }
+                lock.unlock()
             } else {
                 var batch: [Packet] = []
                 healthy = handle.drain(point: index, into: &batch)
@@ -182,4 +186,12 @@ extension CaptureSession {
         }
         return seen
     }
+}
+
+/// Packets written by one direct drain, and why it stopped early.
+final class DirectTally {
+    let limit: Int?
+    var written = 0
+    var failure: String?
+    init(limit: Int?) { self.limit = limit }
 }

@@ -100,17 +100,22 @@ public final class PcapHandle: @unchecked Sendable {
 
     /// Every packet waiting now, handed to `body` straight from libpcap's buffer (valid only
     /// during the call): the single-point path to a file copies nothing else.
-    func drainRaw(_ body: (Int64, Int64, Int, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
-        var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
-        var data: UnsafePointer<UInt8>? = nil
-        while true {
-            let status = pcap_next_ex(pcap, &header, &data)
-            guard status == 1, let header, let data else { return status >= 0 }
+    /// pcap_dispatch, not pcap_next_ex: a whole kernel block per call instead of a call (and a
+    /// ring check) per packet.
+    func drainRaw(_ body: @escaping (Int64, Int64, Int, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        let context = DispatchContext(body: body, pcap: pcap)
+        let unmanaged = Unmanaged.passRetained(context)
+        defer { unmanaged.release() }
+        let user = UnsafeMutableRawPointer(unmanaged.toOpaque()).assumingMemoryBound(to: UInt8.self)
+        let status = pcap_dispatch(pcap, -1, { user, header, data in
+            guard let user, let header, let data else { return }
+            let context = Unmanaged<DispatchContext>.fromOpaque(UnsafeRawPointer(user)).takeUnretainedValue()
             let h = header.pointee
-            if !body(Int64(h.ts.tv_sec), Int64(h.ts.tv_usec), Int(h.len), UnsafeBufferPointer(start: data, count: Int(h.caplen))) {
-                return true
+            if !context.body(Int64(h.ts.tv_sec), Int64(h.ts.tv_usec), Int(h.len), UnsafeBufferPointer(start: data, count: Int(h.caplen))) {
+                pcap_breakloop(context.pcap)
             }
-        }
+        }, user)
+        return status >= 0 || status == PCAP_ERROR_BREAK
     }
 
     /// The kernel's counts: packets received by the filter, dropped for lack of buffer space.
@@ -140,4 +145,14 @@ public struct Packet: Sendable {
     }
 
     public var timestamp: Int64 { seconds * 1_000_000_000 + nanoseconds }
+}
+
+/// What a pcap_dispatch callback needs: the closure to call, and the handle to stop.
+final class DispatchContext {
+    let body: (Int64, Int64, Int, UnsafeBufferPointer<UInt8>) -> Bool
+    let pcap: OpaquePointer
+    init(body: @escaping (Int64, Int64, Int, UnsafeBufferPointer<UInt8>) -> Bool, pcap: OpaquePointer) {
+        self.body = body
+        self.pcap = pcap
+    }
 }

@@ -25,7 +25,8 @@ struct LabCommand: ParsableCommand {
         subcommands: [Up.self, Down.self, Status.self, Break.self, Exec.self, Serve.self])
 
     struct Up: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Build the lab (an existing one is removed first).")
+        static let configuration = CommandConfiguration(
+            commandName: "up", abstract: "Build the lab (an existing one is removed first).")
 
         @OptionGroup var global: GlobalOptions
 
@@ -44,7 +45,8 @@ struct LabCommand: ParsableCommand {
     }
 
     struct Down: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove everything the lab made.")
+        static let configuration = CommandConfiguration(
+            commandName: "down", abstract: "Remove everything the lab made.")
 
         func run() throws {
             guard getuid() == 0 else { throw CLIError(.environment, "lab down: run as root") }
@@ -60,7 +62,8 @@ struct LabCommand: ParsableCommand {
     }
 
     struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show what the lab has: nodes, pods, addresses, faults.")
+        static let configuration = CommandConfiguration(
+            commandName: "status", abstract: "Show what the lab has: nodes, pods, addresses, faults.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -69,6 +72,7 @@ struct LabCommand: ParsableCommand {
 
     struct Break: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "break",
             abstract: "Inject a fault: one per finding code.",
             discussion: "Faults:\n" + LabFault.allCases.map { "  \($0.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0)) \($0.summary)" }
                 .joined(separator: "\n") + "\n`lab up` again gives a healthy lab.")
@@ -89,6 +93,7 @@ struct LabCommand: ParsableCommand {
 
     struct Exec: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "exec",
             abstract: "Run a command as if on a lab node: in its namespace, with NETDOCTOR_ROOT at its file tree.",
             discussion: "Example: netdoctor lab exec node1 -- netdoctor trace pod-a pod-c")
 
@@ -112,7 +117,8 @@ struct LabCommand: ParsableCommand {
     }
 
     struct Serve: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The lab's HTTP server (started by lab up).", shouldDisplay: false)
+        static let configuration = CommandConfiguration(
+            commandName: "serve", abstract: "The lab's HTTP server (started by lab up).", shouldDisplay: false)
 
         @Option var port: UInt16 = 80
 
