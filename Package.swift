@@ -14,6 +14,7 @@ import PackageDescription
 //   Pods            pods of this node from libcni's result cache, and their namespaces
 //   Inspection      inspect: a namespace's view with names resolved, a pod's host side, its report
 //   PathMTU         mtu-probe: DF probes by bisection, the error queue, interface MTUs along the path
+//   Trace           trace: the path hop by hop, static checks, a probe captured at every hop, the verdict
 //   Capture         libpcap at several points in several namespaces at once, pcapng files, packet summaries
 //   Firewall        iptables rules and their packet counters, per namespace
 //   Lab             the two-node lab in namespaces, wired by the real CNI plugins, and its faults
@@ -43,13 +44,15 @@ let package = Package(
         .target(name: "CNIDetection", dependencies: ["ConfigFormats", "NodeFiles", "Diagnosis", "NetAddress"]),
         .target(name: "Pods", dependencies: ["CNIDetection", "KernelState", "NetAddress", "NetSystem", "NodeFiles"]),
         .target(name: "Lab", dependencies: ["ConfigFormats", "NodeFiles"]),
+        .target(name: "Trace", dependencies: ["Capture", "Diagnosis", "Firewall", "KernelState", "NetAddress", "Netlink", "NetlinkCodec",
+                                              "NetSystem", "PathMTU", "Pods", "Inspection", "ConfigFormats"]),
         .target(name: "Firewall", dependencies: ["NetSystem", "NodeFiles"]),
         .target(name: "Capture", dependencies: ["CPcap", "NetSystem", "KernelState", "NetAddress"]),
         .target(name: "PathMTU", dependencies: ["CNetShims", "NetAddress", "NetSystem", "KernelState", "Netlink", "NetlinkCodec",
                                                 "Pods", "Diagnosis", "ConfigFormats", "Inspection", "CNIDetection", "NodeFiles", "Firewall"]),
         .target(name: "Inspection", dependencies: ["KernelState", "Pods", "Diagnosis", "ConfigFormats", "Netlink", "NetlinkCodec", "NetSystem", "NetAddress"]),
         .target(name: "NetdoctorCLI", dependencies: [
-            "CNIDetection", "Diagnosis", "NodeFiles", "Inspection", "KernelState", "Lab", "Netlink", "NetSystem", "Pods", "PathMTU", "NetAddress", "Capture",
+            "CNIDetection", "Diagnosis", "NodeFiles", "Inspection", "KernelState", "Lab", "Netlink", "NetSystem", "Pods", "PathMTU", "NetAddress", "Capture", "Trace",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "netdoctor", dependencies: ["NetdoctorCLI", "CNetShims"]),

@@ -173,13 +173,13 @@ _netdoctor() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    detect-cni|inspect|mtu-probe|capture|lab|explain|help)
+    detect-cni|inspect|mtu-probe|trace|capture|lab|explain|help)
         # Offer subcommand argument completions
         "_netdoctor_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'detect-cni inspect mtu-probe capture lab explain help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'detect-cni inspect mtu-probe trace capture lab explain help' -- "${cur}"))
         ;;
     esac
 }
@@ -252,6 +252,36 @@ _netdoctor_mtu-probe() {
         return
         ;;
     '--port')
+        return
+        ;;
+    esac
+}
+
+_netdoctor_trace() {
+    repeating_flags=()
+    non_repeating_flags=(--no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root -o --output --port --protocol --timeout)
+    __netdoctor_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __netdoctor_add_completions -d
+        return
+        ;;
+    '-o'|'--output')
+        __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--port')
+        return
+        ;;
+    '--protocol')
+        __netdoctor_add_completions -W 'icmp'$'\n''tcp'$'\n''udp'
+        return
+        ;;
+    '--timeout')
         return
         ;;
     esac

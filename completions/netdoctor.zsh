@@ -53,6 +53,7 @@ _netdoctor() {
             'detect-cni:Which CNI config the runtime really loads, its chain, IPAM, MTU, encapsulation, and every problem.'
             'inspect:A pod'\''s (or the node'\''s) network namespace as the kernel sees it.'
             'mtu-probe:The real path MTU between pods, MTU mismatches and PMTU black holes.'
+            'trace:Can SRC reach DST, and if not, where and why.'
             'capture:libpcap capture in pod and node namespaces, several points at once, pcapng files.'
             'lab:A two-node pod network in network namespaces, wired by the real CNI plugins, to try every command on.'
             'explain:What a finding code means, how netdoctor decides it, and what to do.'
@@ -62,7 +63,7 @@ _netdoctor() {
         ;;
     arg)
         case "${words[1]}" in
-        detect-cni|inspect|mtu-probe|capture|lab|explain|help)
+        detect-cni|inspect|mtu-probe|trace|capture|lab|explain|help)
             "_netdoctor_${words[1]}" && ret=0
             ;;
         esac
@@ -119,6 +120,27 @@ _netdoctor_mtu-probe() {
         '--protocol[icmp\: echo requests (default; their replies are not rate-limited); udp\: to a closed port, as tracepath does.]:protocol:{__netdoctor_complete "${___protocol[@]}"}'
         '--port[The UDP port probed with --protocol udp (a closed port\: the destination answers ICMP port unreachable).]:port:'
         '--verbose[Show every probe and interface in the human output.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_netdoctor_trace() {
+    local -i ret=1
+    local -ar ___output=('human' 'json')
+    local -ar ___protocol=('icmp' 'tcp' 'udp')
+    local -ar arg_specs=(
+        '--root[Prefix for every node file read (env NETDOCTOR_ROOT).]:dir:_files -/'
+        '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
+        '--no-color[Plain text without colour (also when NO_COLOR is set).]'
+        ':src:'
+        ':dst:'
+        '--port[Probe this port (TCP by default when given).]:port:'
+        '--protocol[icmp, tcp or udp.]:protocol:{__netdoctor_complete "${___protocol[@]}"}'
+        '--timeout[How long the probe waits for an answer, in milliseconds.]:ms:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

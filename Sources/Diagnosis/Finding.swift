@@ -61,6 +61,8 @@ public protocol Report: Sendable {
     var jsonFields: [(String, ConfigValue)] { get }
     /// The facts section of the human output, as label/value rows.
     func humanSections(style: TextStyle) -> [HumanSection]
+    /// The contract's exit status for this report (default: 1 when any finding is an error).
+    var exitStatus: Int32 { get }
 }
 
 /// A titled block of label/value rows in the human output.

@@ -69,13 +69,16 @@ public enum NamespaceReader {
         let routes = try socket.dump(RouteRequest.dump(.getRoute)).compactMap { $0.type == .newRoute ? try Route($0) : nil }
         let neighbors = try socket.dump(RouteRequest.dump(.getNeighbor, family: .unspecified))
             .compactMap { $0.type == .newNeighbor ? try Neighbor($0) : nil }
+        // The bridge forwarding database answers only a dump asked for with AF_BRIDGE.
+        let forwarding = try socket.dump(RouteRequest.dump(.getNeighbor, family: .bridge))
+            .compactMap { $0.type == .newNeighbor ? try Neighbor($0) : nil }
         // Per-interface values for every interface of a small namespace (a pod, a node); in a big
         // one, thousands of veths would cost thousands of procfs reads, so only the others.
         let interfaces = links.filter { links.count <= 64 || $0.kind != "veth" }.map(\.name)
         let sysctls = try inNamespace { sysctlsHere(interfaces: interfaces) }
         return NamespaceState(links: links, addresses: addresses, routes: routes,
                               neighbors: neighbors.filter { $0.family != Neighbor.familyBridge },
-                              forwardingDatabase: neighbors.filter { $0.family == Neighbor.familyBridge },
+                              forwardingDatabase: forwarding.filter { $0.family == Neighbor.familyBridge },
                               sysctls: sysctls)
     }
 

@@ -49,8 +49,8 @@ public final class ProbeSocket: ProbeTransport, @unchecked Sendable {
     public let method: ProbeMethod
     let fd: Int32
     /// Echo identifier and sequence, to tell our replies from other ICMP on a raw socket.
-    let identifier = UInt16.random(in: 1...UInt16.max)
-    var sequence: UInt16 = 0
+    public let identifier = UInt16.random(in: 1...UInt16.max)
+    public private(set) var sequence: UInt16 = 0
     var isIPv4: Bool { destination.isIPv4 }
     /// IP header plus UDP or ICMP header, subtracted from a probe's size to get its payload.
     var headerBytes: Int { (isIPv4 ? 20 : 40) + 8 }

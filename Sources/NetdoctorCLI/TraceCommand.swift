@@ -1,0 +1,75 @@
+import ArgumentParser
+import KernelState
+import NetAddress
+import Pods
+import Trace
+
+extension TraceProtocol: ExpressibleByArgument {}
+
+struct TraceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trace",
+        abstract: "Can SRC reach DST, and if not, where and why.",
+        discussion: """
+        SRC is a pod of this node; DST a pod of this node or any IP (a pod elsewhere is reached \
+        through this node, which is where the view ends). The path is built from the kernel's state \
+        (routes, veth peers, bridge, overlay device and its forwarding entry, underlay), each hop is \
+        checked (link state, routes both ways, forwarding, neighbours, bridge membership, overlay FDB, \
+        duplicate addresses), then a probe (ICMP echo, or with --port a TCP SYN or UDP datagram) is \
+        sent from SRC while libpcap captures at every hop and iptables counters are read before and \
+        after. The verdict names the hop and the reason, with evidence.
+        Exit status: 0 reachable, 1 not (or a problem found), 2 unknown pod, 3 missing privileges.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The source pod (NAME, NAMESPACE/NAME or IP).", valueName: "src"))
+    var source: String
+
+    @Argument(help: ArgumentHelp("The destination: a pod or an IP.", valueName: "dst"))
+    var destination: String
+
+    @Option(help: "Probe this port (TCP by default when given).")
+    var port: UInt16?
+
+    @Option(name: .customLong("protocol"), help: "icmp, tcp or udp.")
+    var proto: TraceProtocol?
+
+    @Option(help: ArgumentHelp("How long the probe waits for an answer, in milliseconds.", valueName: "ms"))
+    var timeout: Int32 = 1000
+
+    func validate() throws {
+        guard (50...30_000).contains(timeout) else { throw ValidationError("--timeout must be between 50 and 30000 ms") }
+        if proto == .icmp, port != nil { throw ValidationError("--port goes with --protocol tcp or udp") }
+    }
+
+    func run() throws {
+        let root = try global.requireRoot()
+        let directory = NamespaceDirectory(root: root)
+        let pods = PodDirectory(root: root)
+        let report: TraceReport
+        do {
+            let sourcePod = try pods.find(source)
+            guard let sourceAddress = sourcePod.addresses.first(where: \.isIPv4) else {
+                throw CLIError(.badInput, "\(sourcePod.fullName) has no IPv4 address in the CNI result cache")
+            }
+            let (name, address, pod) = try resolveDestination(pods)
+            let tracer = Tracer(directory: directory, timeoutMilliseconds: timeout, proto: proto ?? (port == nil ? .icmp : .tcp), port: port)
+            report = try tracer.trace(TraceEnds(source: sourcePod, sourceAddress: sourceAddress, destinationName: name,
+                                               destinationAddress: address, destinationPod: pod))
+        } catch {
+            throw CLIError(kernelError: error, doing: "trace")
+        }
+        global.emit(report)
+    }
+
+    func resolveDestination(_ pods: PodDirectory) throws -> (String, IPAddress, Pod?) {
+        if let address = IPAddress.parse(destination) {
+            let pod = pods.pods.first { $0.addresses.contains(address) }
+            return (pod.map { "\($0.fullName) (\(address))" } ?? destination, address, pod)
+        }
+        let pod = try pods.find(destination)
+        guard let address = pod.addresses.first(where: \.isIPv4) else { throw CLIError(.badInput, "\(pod.fullName) has no IPv4 address") }
+        return ("\(pod.fullName) (\(address))", address, pod)
+    }
+}

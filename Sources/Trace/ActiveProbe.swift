@@ -1,0 +1,118 @@
+import Capture
+import KernelState
+import NetAddress
+import NetSystem
+import PathMTU
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// What the probe itself found, before the packets are read.
+struct ProbeResult {
+    enum Kind { case answered, refused, silent, unreachable(String) }
+    var kind: Kind
+    var description: String
+    var reachable: Bool { if case .answered = kind { return true }; return false }
+    var portClosed: Bool { if case .refused = kind { return true }; return false }
+}
+
+/// Sends one probe from the source namespace while capturing at every hop.
+enum ActiveProbe {
+    static func run(from source: NamespaceSnapshot, ends: TraceEnds, hops: inout [TraceHop], proto: TraceProtocol, port: UInt16?,
+                    timeoutMilliseconds: Int32, directory: NamespaceDirectory) throws -> ProbeResult {
+        let points = hops.map { hop in
+            CapturePoint(name: hop.name, interface: hop.interface,
+                         namespace: hop.namespace.name == "node" ? nil : (try? directory.open(hop.namespace)))
+        }
+        var filter = "icmp or arp or udp port 8472 or udp port 4789"
+        if let port, proto != .icmp { filter += " or \(proto.rawValue) port \(port)" }
+        let session = try? CaptureSession(points: points, filter: filter, bufferBytes: 2 << 20)
+        session?.start()
+        usleep(20_000)
+
+        var result: ProbeResult
+        var matchRequest: (PacketFields) -> Bool
+        var matchReply: (PacketFields) -> Bool
+        let destination = ends.destinationAddress
+        switch proto {
+        case .icmp, .udp where port == nil:
+            let socket = try NamespaceThread.shared.run(in: source.opened) { try ProbeSocket(destination: destination, port: 33434, method: .icmp) }
+            let outcome = socket.probe(size: 84, timeoutMilliseconds: timeoutMilliseconds)
+            let sequence = socket.sequence
+            result = describe(outcome, proto: "ICMP echo")
+            matchRequest = { $0.icmpType == 8 && $0.echoSequence == sequence && $0.destination == destination }
+            matchReply = { $0.icmpType == 0 && $0.echoSequence == sequence && $0.source == destination }
+        case .udp:
+            let socket = try NamespaceThread.shared.run(in: source.opened) { try ProbeSocket(destination: destination, port: port!, method: .udp) }
+            let outcome = socket.probe(size: 64, timeoutMilliseconds: timeoutMilliseconds)
+            result = describe(outcome, proto: "UDP to port \(port!)")
+            if case .passed = outcome { result = ProbeResult(kind: .answered, description: "UDP to port \(port!): answered") }
+            matchRequest = { $0.ipProtocol == 17 && $0.destination == destination && $0.destinationPort == port }
+            matchReply = { ($0.ipProtocol == 17 && $0.source == destination && $0.sourcePort == port) || ($0.icmpType == 3 && $0.source == destination) }
+        case .tcp:
+            let p = port ?? 80
+            result = try TCPProbe.connect(from: source.opened, to: destination, port: p, timeoutMilliseconds: timeoutMilliseconds)
+            matchRequest = { $0.ipProtocol == 6 && $0.destination == destination && $0.destinationPort == p && ($0.tcpFlags ?? 0) & 0x12 == 0x02 }
+            matchReply = { $0.ipProtocol == 6 && $0.source == destination && $0.sourcePort == p && (($0.tcpFlags ?? 0) & 0x12 == 0x12 || ($0.tcpFlags ?? 0) & 0x04 != 0) }
+        }
+
+        usleep(60_000)  // let the last packets reach every capture thread
+        session?.stop()
+        let packets = session?.take() ?? []
+        if let session {
+            for index in hops.indices {
+                let seen = packets.filter { $0.point == index }.compactMap { PacketFields.parse($0.bytes, linkType: session.handles[index].linkType)?.innermost }
+                hops[index].requestSeen = seen.contains(where: matchRequest)
+                hops[index].replySeen = seen.contains(where: matchReply)
+            }
+        }
+        return result
+    }
+
+    static func describe(_ outcome: ProbeOutcome, proto: String) -> ProbeResult {
+        switch outcome {
+        case .passed: return ProbeResult(kind: .answered, description: "\(proto): answered")
+        case .silent: return ProbeResult(kind: .silent, description: "\(proto): no answer")
+        case .fragmentationNeeded(let from, let mtu):
+            return ProbeResult(kind: .unreachable("fragmentation needed from \(from.map(\.description) ?? "?"), mtu \(mtu)"),
+                               description: "\(proto): ICMP fragmentation needed, mtu \(mtu)")
+        case .localLimit(let mtu): return ProbeResult(kind: .unreachable("local MTU \(mtu)"), description: "\(proto): refused locally, mtu \(mtu)")
+        case .unreachable(let from, let type, let code, _):
+            return ProbeResult(kind: .unreachable("ICMP type \(type) code \(code) from \(from.map(\.description) ?? "?")"),
+                               description: "\(proto): ICMP type \(type) code \(code) from \(from.map(\.description) ?? "?")")
+        }
+    }
+}
+
+/// A TCP handshake from the source namespace: SYN-ACK (open), RST (closed) or silence.
+enum TCPProbe {
+    static func connect(from namespace: NetNamespace, to destination: IPAddress, port: UInt16, timeoutMilliseconds: Int32) throws -> ProbeResult {
+        let fd: Int32 = try NamespaceThread.shared.run(in: namespace) {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            if fd < 0 { throw SystemError.last("socket(TCP)") }
+            return fd
+        }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        destination.bytes.withUnsafeBytes { raw in withUnsafeMutableBytes(of: &address.sin_addr) { $0.copyMemory(from: raw) } }
+        let started = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if started != 0 && errno != EINPROGRESS { return ProbeResult(kind: .unreachable(String(cString: strerror(errno))), description: "TCP to port \(port): \(String(cString: strerror(errno)))") }
+        var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        guard poll(&poller, 1, timeoutMilliseconds) > 0 else {
+            return ProbeResult(kind: .silent, description: "TCP SYN to port \(port): no answer in \(timeoutMilliseconds) ms")
+        }
+        var error: Int32 = 0
+        var length = socklen_t(4)
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+        switch error {
+        case 0: return ProbeResult(kind: .answered, description: "TCP SYN to port \(port): SYN-ACK (open)")
+        case ECONNREFUSED: return ProbeResult(kind: .refused, description: "TCP SYN to port \(port): reset (closed)")
+        default: return ProbeResult(kind: .unreachable(String(cString: strerror(error))), description: "TCP SYN to port \(port): \(String(cString: strerror(error)))")
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Diagnosis
+import NetAddress
+
+/// Combines what the kernel's state predicted with what the packets did into the findings that
+/// explain the outcome.
+enum Verdict {
+    static func explain(ends: TraceEnds, hops: [TraceHop], outcome: inout ProbeResult, findings: [Finding], remoteVTEP: IPAddress?,
+                        hasLocalDestination: Bool) -> [Finding] {
+        var findings = findings
+        let lastRequest = hops.lastIndex { $0.requestSeen == true }
+        let where_ = lastRequest.map { hops[$0].name } ?? "nowhere"
+        if outcome.reachable {
+            // Static predictions the packets contradict are not errors any more.
+            return findings.map { finding in
+                guard finding.severity == .error, [.linkDown, .noRoute, .neighborFailed, .overlayFDBMissing].contains(finding.code) else { return finding }
+                var f = finding
+                f.severity = .warning
+                f.evidence.append("but the probe was answered")
+                return f
+            }
+        }
+        if outcome.portClosed {
+            findings.append(Finding(.portClosed, .error, "\(ends.destinationName) answered the TCP SYN with a reset: nothing listens on that port.",
+                                    hop: hops.last?.name, evidence: [outcome.description],
+                                    remedy: "Start the service, or probe the port it listens on."))
+            return findings
+        }
+        let explained = findings.contains { $0.severity == .error }
+        if let last = lastRequest {
+            let tail = hops[last]
+            if hasLocalDestination, tail.role == .destination {
+                if !explained {
+                    findings.append(Finding(.replyMissing, .error, "The request reached \(ends.destinationName), and no reply left it.",
+                                            hop: tail.name, evidence: ["request seen at \(tail.name)", "no reply seen at any hop", outcome.description],
+                                            remedy: "Check \(ends.destinationName)'s own firewall (iptables -L OUTPUT in its namespace) and that it answers."))
+                }
+            } else if tail.role == .underlay, !hasLocalDestination, !hops.contains(where: { $0.replySeen == true }) {
+                let via = remoteVTEP.map { " for \($0)" } ?? ""
+                findings.append(Finding(.lostBeyondNode, explained ? .warning : .error,
+                                        "The request left this node\(via) and nothing came back: the fault is past this node.",
+                                        hop: tail.name,
+                                        evidence: ["request seen at every hop up to \(tail.name)", hops.contains { $0.role == .overlay } ? "encapsulated (VXLAN) on \(tail.interface)" : "routed on \(tail.interface)",
+                                                   outcome.description],
+                                        remedy: "Run netdoctor on the node\(remoteVTEP.map { " at \($0)" } ?? "") (inspect and trace there; check its FORWARD chain, routes and the destination pod)."))
+            } else if !explained {
+                findings.append(Finding(.noRoute, .error, "The request got as far as \(tail.name) and no further, with no rule or state to blame found.",
+                                        hop: tail.name, evidence: hops.map { "\($0.name): request \(($0.requestSeen ?? false) ? "seen" : "not seen")" } + [outcome.description],
+                                        remedy: "Inspect the next hop's namespace (netdoctor inspect) and its firewall."))
+            }
+        } else if !explained {
+            findings.append(Finding(.noRoute, .error, "The request never left \(ends.source.name) (seen \(where_)).",
+                                    hop: hops.first?.name, evidence: [outcome.description],
+                                    remedy: "Inspect \(ends.source.name)'s routes and neighbours (netdoctor inspect \(ends.source.name))."))
+        }
+        return findings
+    }
+}
