@@ -1,4 +1,5 @@
 import ArgumentParser
+import CNIDetection
 import KernelState
 import NetAddress
 import Pods
@@ -54,7 +55,9 @@ struct TraceCommand: ParsableCommand {
                 throw CLIError(.badInput, "\(sourcePod.fullName) has no IPv4 address in the CNI result cache")
             }
             let (name, address, pod) = try resolveDestination(pods)
-            let tracer = Tracer(directory: directory, timeoutMilliseconds: timeout, proto: proto ?? (port == nil ? .icmp : .tcp), port: port)
+            let remedy = CNIDetector.mtuRemedy(CNIDetector.detect(DetectionInput(root: root, queryPlugins: false)).family?.family)
+            let tracer = Tracer(directory: directory, timeoutMilliseconds: timeout, proto: proto ?? (port == nil ? .icmp : .tcp), port: port,
+                                mtuRemedy: remedy)
             report = try tracer.trace(TraceEnds(source: sourcePod, sourceAddress: sourceAddress, destinationName: name,
                                                destinationAddress: address, destinationPod: pod))
         } catch {
@@ -68,7 +71,12 @@ struct TraceCommand: ParsableCommand {
             let pod = pods.pods.first { $0.addresses.contains(address) }
             return (pod.map { "\($0.fullName) (\(address))" } ?? destination, address, pod)
         }
-        let pod = try pods.find(destination)
+        let found: Result<Pod, PodLookupError> = Result { () throws(PodLookupError) -> Pod in try pods.find(destination) }
+        if case .failure(let error) = found, error.kind == .unknown {
+            // Without the API server a pod of another node has no name here, only its IP.
+            throw PodLookupError(kind: .unknown, message: error.message + "; for a pod on another node, give its IP")
+        }
+        let pod = try found.get()
         guard let address = pod.addresses.first(where: \.isIPv4) else { throw CLIError(.badInput, "\(pod.fullName) has no IPv4 address") }
         return ("\(pod.fullName) (\(address))", address, pod)
     }

@@ -29,6 +29,11 @@ public struct PodLookupError: Error, Sendable, CustomStringConvertible {
     public var kind: Kind
     public var message: String
     public var description: String { message }
+
+    public init(kind: Kind, message: String) {
+        self.kind = kind
+        self.message = message
+    }
 }
 
 /// The pods of a node, read from `var/lib/cni/results` under --root.

@@ -47,12 +47,12 @@ enum NodeChecks {
         guard let entry = snapshot.state.neighbors.first(where: { $0.destination == address && $0.interfaceIndex == link.index }) else { return [] }
         if entry.state.isBroken {
             return [Finding(.neighborFailed, .error, "\(address) does not answer ARP on \(link.name) in \(snapshot.known.name) (\(entry.state.names.joined(separator: ","))).",
-                            hop: "\(snapshot.known.name):\(link.name)", evidence: ["\(address) dev \(link.name) \(entry.state.names.joined(separator: ","))"],
+                            hop: "\(snapshot.label):\(link.name)", evidence: ["\(address) dev \(link.name) \(entry.state.names.joined(separator: ","))"],
                             remedy: "Check that the next hop \(address) exists and is up on that segment (and the route that names it).")]
         }
         if let expectedMAC, let mac = entry.linkAddress, mac != expectedMAC {
-            return [Finding(.neighborMACMismatch, .error, "\(snapshot.known.name) sends to \(address) at \(mac), but \(address) is \(expectedMAC).",
-                            hop: "\(snapshot.known.name):\(link.name)",
+            return [Finding(.neighborMACMismatch, .error, "\(snapshot.label) sends to \(address) at \(mac), but \(address) is \(expectedMAC).",
+                            hop: "\(snapshot.label):\(link.name)",
                             evidence: ["\(address) dev \(link.name) lladdr \(mac) \(entry.state.names.joined(separator: ","))", "the next hop's MAC: \(expectedMAC)"],
                             remedy: "ip\(snapshot.known.name == "node" ? "" : " -n \(snapshot.known.name)") neigh del \(address) dev \(link.name), and find what set it (a static entry, a duplicate IP).")]
         }

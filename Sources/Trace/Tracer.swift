@@ -23,12 +23,15 @@ public struct Tracer {
     public var timeoutMilliseconds: Int32
     public var proto: TraceProtocol
     public var port: UInt16?
+    /// How to fix the pod MTU with this node's CNI, for MTU findings.
+    public var mtuRemedy: String
 
-    public init(directory: NamespaceDirectory, timeoutMilliseconds: Int32, proto: TraceProtocol, port: UInt16?) {
+    public init(directory: NamespaceDirectory, timeoutMilliseconds: Int32, proto: TraceProtocol, port: UInt16?, mtuRemedy: String) {
         self.directory = directory
         self.timeoutMilliseconds = timeoutMilliseconds
         self.proto = proto
         self.port = port
+        self.mtuRemedy = mtuRemedy
     }
 
     public func trace(_ ends: TraceEnds) throws -> TraceReport {
@@ -66,6 +69,7 @@ public struct Tracer {
         }
 
         var remoteVTEP: IPAddress? = nil
+        var nextHop: (address: IPAddress, link: Link)? = nil
         var destinationSnapshot: NamespaceSnapshot? = nil
         if let node, let hostVeth {
             findings += NodeChecks.forwarding(node)
@@ -88,17 +92,20 @@ public struct Tracer {
                     } else if role == .underlay, let gateway = forward.gateway {
                         findings += NodeChecks.neighbor(gateway, on: out, in: node)
                         remoteVTEP = gateway
+                        nextHop = (gateway, out)
                     }
                 }
-            } else {
+            } else if node.state.ipForwarding != false {
+                // With forwarding off every input lookup fails: IP_FORWARD_DISABLED says it already.
                 findings.append(Finding(.noRoute, .error, "The node has no route to \(ends.destinationAddress) for traffic from \(ends.source.name).",
                                         hop: node.known.name, evidence: ["route lookup for \(ends.destinationAddress) from \(ends.sourceAddress) in via \(hostVeth.name): none"],
                                         remedy: "Restore the route the CNI installs for that subnet (restart its agent), then trace again."))
             }
             // A local destination: its host side and eth0, and the way back.
-            if let destinationPod = ends.destinationPod,
-               let destinationKnown = try? PodDirectory.namespace(of: destinationPod, directory: directory),
-               let snapshot = try? NamespaceSnapshot.read(destinationKnown, label: destinationPod.name, directory: directory) {
+            // A destination pod whose namespace is gone is an error of its own, not a lost packet.
+            if let destinationPod = ends.destinationPod {
+                let destinationKnown = try PodDirectory.namespace(of: destinationPod, directory: directory)
+                let snapshot = try NamespaceSnapshot.read(destinationKnown, label: destinationPod.name, directory: directory)
                 destinationSnapshot = snapshot
                 snapshots.append(snapshot)
                 let back = snapshot.lookup(ends.sourceAddress)
@@ -134,12 +141,38 @@ public struct Tracer {
             for (rule, delta) in FirewallDelta.drops(before: firewallBefore[i], after: firewallAfter[i]) {
                 findings.append(Finding(.firewallDrop, .error,
                                         "An iptables rule in \(snapshot.known.name) dropped the probe: table \(rule.table), chain \(rule.chain).",
-                                        hop: snapshot.known.name, evidence: ["\(rule.text)  (+\(delta) packets during the probe)"],
+                                        hop: snapshot.label, evidence: ["\(rule.text)  (+\(delta) packets during the probe)"],
                                         remedy: "Remove or fix that rule (or the policy that wrote it)."))
             }
+        }
+        // A next hop nobody had asked for before has a neighbour entry only now, after the probe.
+        if !outcome.reachable, let nextHop, let node, !findings.contains(where: { $0.code == .neighborFailed }),
+           let neighbors = try? node.socket.dump(RouteRequest.dump(.getNeighbor, family: .unspecified))
+               .compactMap({ $0.type == .newNeighbor ? try Neighbor($0) : nil }) {
+            var refreshed = node
+            refreshed.state.neighbors = neighbors
+            findings += NodeChecks.neighbor(nextHop.address, on: nextHop.link, in: refreshed)
+        }
+        // Small probes crossing says little about large ones: measure the path MTU with DF probes.
+        if outcome.reachable, ends.destinationPod?.fullName != ends.source.fullName {
+            findings += measureMTU(ends, sourceNamespace: sourceKnown)
         }
         findings = Verdict.explain(ends: ends, hops: hops, outcome: &outcome, findings: findings, remoteVTEP: remoteVTEP,
                                    hasLocalDestination: destinationSnapshot != nil)
         return TraceReport(ends: ends, hops: hops, reachable: outcome.reachable, probe: outcome.description, findings: findings)
+    }
+
+    /// MTU_MISMATCH and PMTU_BLACKHOLE from a path MTU search between the two ends.
+    func measureMTU(_ ends: TraceEnds, sourceNamespace: KnownNamespace) -> [Finding] {
+        let prober = MTUProber(directory: directory, timeoutMilliseconds: min(timeoutMilliseconds, 300))
+        guard let path = try? prober.probe(from: ProbeSource(name: ends.source.name, namespace: sourceNamespace, pod: ends.source),
+                                           to: ends.destinationAddress, named: ends.destinationName) else { return [] }
+        // mtu-probe names hops by namespace; a trace names them by pod, where the MTU is set.
+        let sourceHop = "\(ends.source.name):\(path.interfaces.first { $0.role == .source }?.name ?? "eth0")"
+        return prober.findings(for: path, remedy: mtuRemedy).filter { $0.code != .probeNoAnswer }.map {
+            var finding = $0
+            finding.hop = sourceHop
+            return finding
+        }
     }
 }

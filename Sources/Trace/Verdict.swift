@@ -29,11 +29,11 @@ enum Verdict {
         if let last = lastRequest {
             let tail = hops[last]
             if hasLocalDestination, tail.role == .destination {
-                if !explained {
-                    findings.append(Finding(.replyMissing, .error, "The request reached \(ends.destinationName), and no reply left it.",
-                                            hop: tail.name, evidence: ["request seen at \(tail.name)", "no reply seen at any hop", outcome.description],
-                                            remedy: "Check \(ends.destinationName)'s own firewall (iptables -L OUTPUT in its namespace) and that it answers."))
-                }
+                // The symptom stays an error even when a cause was found: it says where to look.
+                findings.append(Finding(.replyMissing, .error, "The request reached \(ends.destinationName), and no reply left it.",
+                                        hop: tail.name, evidence: ["request seen at \(tail.name)", "no reply seen at any hop", outcome.description],
+                                        remedy: explained ? "See the other findings: they name what stops the reply."
+                                            : "Check \(ends.destinationName)'s own firewall (iptables -L OUTPUT in its namespace) and that it answers."))
             } else if tail.role == .underlay, !hasLocalDestination, !hops.contains(where: { $0.replySeen == true }) {
                 let via = remoteVTEP.map { " for \($0)" } ?? ""
                 findings.append(Finding(.lostBeyondNode, explained ? .warning : .error,

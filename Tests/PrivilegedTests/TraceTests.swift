@@ -1,0 +1,149 @@
+import ConfigFormats
+import NodeFiles
+import TestSupport
+import Testing
+
+extension PrivilegedSuite {
+@Suite("Privileged: trace on the lab")
+struct TraceTests {
+    /// pod-c lives on node2: from node1 it is a remote endpoint, named by its IP.
+    static func podC(_ topology: String) -> String { topology == "overlay" ? "10.244.2.2" : "10.245.2.2" }
+
+    func trace(_ arguments: [String]) throws -> (status: Int32, json: ConfigValue, seconds: Double) {
+        let started = Clock.now()
+        let result = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "trace"] + arguments + ["-o", "json"], timeout: 60_000)
+        let seconds = Clock.now() - started
+        #expect(result.errorText.isEmpty, "\(arguments): \(result.errorText)")
+        return (result.status, try JSONParser.parse(bytes: result.output), seconds)
+    }
+
+    func errors(_ json: ConfigValue) -> [(code: String, hop: String)] {
+        (json["findings"]?.array ?? []).compactMap { finding in
+            guard finding["severity"]?.string == "error", let code = finding["code"]?.string else { return nil }
+            return (code, finding["hop"]?.string ?? "")
+        }
+    }
+
+    func fresh(_ topology: String) throws {
+        let up = try Binary.run(["lab", "up", "--topology", topology], timeout: 120_000)
+        try #require(up.status == 0, "lab up: \(up.errorText)")
+    }
+
+    @Test("healthy paths: same node, cross node, TCP to pod-a's port 80; every hop sees request and reply; no error",
+          arguments: ["overlay", "routed"])
+    func healthy(topology: String) throws {
+        try Privilege.require()
+        try fresh(topology)
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        for arguments in [["pod-a", "pod-b"], ["pod-a", Self.podC(topology)], ["pod-b", "pod-a", "--port", "80"]] {
+            let (status, json, _) = try trace(arguments)
+            #expect(status == 0, "\(topology) \(arguments)")
+            #expect(json["reachable"]?.bool == true)
+            #expect(errors(json).isEmpty, "\(topology) \(arguments): \(errors(json))")
+            let hops = json["hops"]?.array ?? []
+            #expect(hops.count >= 3, "\(topology) \(arguments): \(hops.count) hops")
+            for hop in hops {
+                // A remote destination's reply is seen on this node's hops too: every hop carries both.
+                #expect(hop["requestSeen"]?.bool == true && hop["replySeen"]?.bool == true, "\(topology) \(arguments): \(hop["name"]?.string ?? "?")")
+            }
+        }
+        let closed = try trace(["pod-b", "pod-a", "--port", "81"])
+        #expect(closed.status == 1)
+        #expect(closed.json["reachable"]?.bool == false)
+        #expect(errors(closed.json).map(\.code) == ["PORT_CLOSED"])
+        #expect(errors(closed.json).first?.hop == "pod-a:eth0")
+    }
+
+    /// A fault, the trace that shows it, and what the verdict must say.
+    struct Case: Sendable, CustomTestStringConvertible {
+        var fault: String
+        var topology: String
+        var arguments: [String]
+        var reachable: Bool
+        /// The hop the fault's finding names (a prefix: host-side veth names are random).
+        var hop: String
+        /// Other error codes the same fault rightly brings (a cause and its symptom).
+        var companions: Set<String> = []
+        var testDescription: String { "\(topology) \(fault)" }
+    }
+
+    static let cases: [Case] = ["overlay", "routed"].flatMap { topology -> [Case] in
+        let c = podC(topology)
+        var cases = [
+            Case(fault: "LINK_DOWN", topology: topology, arguments: ["pod-a", c], reachable: false, hop: "node:veth"),
+            Case(fault: "NO_ROUTE", topology: topology, arguments: ["pod-a", c], reachable: false, hop: "node"),
+            Case(fault: "IP_FORWARD_DISABLED", topology: topology, arguments: ["pod-a", c], reachable: false, hop: "node"),
+            Case(fault: "NEIGHBOR_FAILED", topology: topology, arguments: ["pod-a", c], reachable: false,
+                 hop: topology == "overlay" ? "node:flannel.1" : "node:eth0"),
+            Case(fault: "NEIGHBOR_MAC_MISMATCH", topology: topology, arguments: ["pod-a", c], reachable: false, hop: "pod-a:eth0"),
+            Case(fault: "FIREWALL_DROP", topology: topology, arguments: ["pod-a", c], reachable: false, hop: "node"),
+            Case(fault: "MTU_MISMATCH", topology: topology, arguments: ["pod-a", c], reachable: true, hop: "pod-a:eth0"),
+            Case(fault: "PMTU_BLACKHOLE", topology: topology, arguments: ["pod-a", c], reachable: true, hop: "pod-a:eth0",
+                 companions: ["MTU_MISMATCH"]),
+            Case(fault: "LOST_BEYOND_NODE", topology: topology, arguments: ["pod-a", c], reachable: false, hop: "node:eth0"),
+            Case(fault: "REPLY_MISSING", topology: topology, arguments: ["pod-a", "pod-b"], reachable: false, hop: "pod-b:eth0",
+                 companions: ["FIREWALL_DROP"]),
+            Case(fault: "PORT_CLOSED", topology: topology, arguments: ["pod-b", "pod-a", "--port", "80"], reachable: false, hop: "pod-a:eth0"),
+        ]
+        if topology == "overlay" {
+            cases += [
+                Case(fault: "BRIDGE_PORT_MISSING", topology: topology, arguments: ["pod-a", c], reachable: false, hop: "node:veth"),
+                Case(fault: "OVERLAY_FDB_MISSING", topology: topology, arguments: ["pod-a", c], reachable: false, hop: "node:flannel.1"),
+                Case(fault: "DUPLICATE_IP", topology: topology, arguments: ["pod-a", "pod-b"], reachable: true, hop: "node"),
+            ]
+        }
+        return cases
+    }
+
+    @Test("every path fault lab break offers, both topologies: the verdict, the code and the hop", arguments: cases)
+    func fault(_ c: Case) throws {
+        try Privilege.require()
+        try fresh(c.topology)
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        let broken = try Binary.run(["lab", "break", c.fault])
+        try #require(broken.status == 0, "lab break \(c.fault): \(broken.errorText)")
+        let (status, json, _) = try trace(c.arguments + ["--timeout", "500"])
+        #expect(status == 1)
+        #expect(json["reachable"]?.bool == c.reachable)
+        let found = errors(json)
+        #expect(found.contains { $0.code == c.fault && $0.hop.hasPrefix(c.hop) }, "\(c.fault) at \(c.hop)?: \(found)")
+        // No error that the fault does not explain: a false alarm beside the right one misleads too.
+        #expect(Set(found.map(\.code)).subtracting([c.fault]).isSubset(of: c.companions), "\(found)")
+    }
+
+    @Test("bad input: unknown pods and a remote pod by name (2), a gone namespace and no privileges (3); waits are bounded")
+    func badInput() throws {
+        try Privilege.require()
+        try fresh("overlay")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        let unknown = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "trace", "no-such-pod", "pod-b"])
+        #expect(unknown.status == 2)
+        #expect(unknown.errorText == "netdoctor: no pod no-such-pod on this node (pods here: default/pod-b, default/pod-a)\n"
+                || unknown.errorText.split(separator: "\n").count == 1)
+        let remoteByName = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "trace", "pod-a", "pod-c"])
+        #expect(remoteByName.status == 2)
+        #expect(remoteByName.errorText.contains("give its IP"))
+        let remoteSource = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "trace", "10.244.2.2", "pod-a"])
+        #expect(remoteSource.status == 2)
+        let badTimeout = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "trace", "pod-a", "pod-b", "--timeout", "0"])
+        #expect(badTimeout.status == 2)
+
+        // Nothing answers 10.99.99.99 (the node routes it nowhere): the verdict still comes, in bounded time.
+        let (status, json, seconds) = try trace(["pod-a", "10.99.99.99", "--timeout", "200"])
+        #expect(status == 1)
+        #expect(json["reachable"]?.bool == false)
+        #expect(seconds < 3, "\(seconds) s")
+
+        let unprivileged = try Binary.run(["lab", "exec", "node1", "--", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                           "--inh-caps=-all", Binary.path, "trace", "pod-a", "pod-b"])
+        #expect(unprivileged.status == 3, "\(unprivileged.status) \(unprivileged.errorText)")
+        #expect(unprivileged.errorText.split(separator: "\n").count == 1)
+
+        // pod-b's namespace removed under the cache: one line, exit 3.
+        _ = try sh(["ip", "netns", "del", "ndlab-pod-b"])
+        let gone = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "trace", "pod-a", "pod-b"])
+        #expect(gone.status == 3, "\(gone.status) \(gone.errorText)")
+        #expect(gone.errorText.contains("is gone") && gone.errorText.split(separator: "\n").count == 1)
+    }
+}
+}
