@@ -1,3 +1,4 @@
+import Dispatch
 import KernelState
 import NetSystem
 
@@ -35,23 +36,51 @@ public final class CaptureSession: @unchecked Sendable {
     private var directWriter: PcapNGWriter?
     private var directLimit: Int?
     private(set) var directWritten = 0
+    /// A pipe written once by `stop()` and never read: its read end stays readable, so every
+    /// capture thread's poll returns at once instead of at its next timeout.
+    private let wakeup: (read: Int32, write: Int32) = {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { return (-1, -1) }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        return (ends[0], ends[1])
+    }()
 
     /// Opens every point; nothing is captured until `start()`. Throws on the first point that
     /// cannot be opened (an unknown interface, a bad filter, no privileges).
     public init(points: [CapturePoint], filter: String?, bufferBytes: Int32 = 4 << 20, immediate: Bool = true) throws {
         self.points = points
-        var handles: [PcapHandle] = []
-        for point in points {
+        // Activating a packet socket costs the kernel a grace period or two (ring set-up, hook
+        // registration): tens of milliseconds each, so the points are opened side by side, each
+        // on a namespace worker thread. Each worker writes its own slot only.
+        let slots = UnsafeMutableBufferPointer<Result<PcapHandle, any Error>?>.allocate(capacity: points.count)
+        slots.initialize(repeating: nil)
+        defer { slots.deallocate() }
+        nonisolated(unsafe) let output = slots
+        DispatchQueue.concurrentPerform(iterations: points.count) { index in
+            let point = points[index]
             let open = { () throws -> PcapHandle in
                 try PcapHandle(interface: point.interface, filter: filter, bufferBytes: bufferBytes, immediate: immediate)
             }
+            output[index] = Result { try point.namespace.map { try NamespaceThread.worker(index).run(in: $0, open) } ?? open() }
+        }
+        var handles: [PcapHandle] = []
+        for (point, opened) in zip(points, slots) {
             do {
-                handles.append(try point.namespace.map { try NamespaceThread.shared.run(in: $0, open) } ?? open())
+                handles.append(try opened!.get())
             } catch let error as CaptureError {
                 throw CaptureError(kind: error.kind, message: "\(point.name): \(error.message)")
             }
         }
         self.handles = handles
+    }
+
+    /// Closes every handle at once (each close waits for the kernel's grace period too). Call
+    /// after `stop()`; the session captures nothing afterwards.
+    public func close() {
+        lock.lock(); let left = running; lock.unlock()
+        guard left == 0 else { return }  // a capture thread still reads: leave it to deinit
+        let handles = self.handles
+        DispatchQueue.concurrentPerform(iterations: handles.count) { handles[$0].close() }
     }
 
     /// For a single point: its capture thread writes straight to `writer`, up to `limit` packets.
@@ -85,7 +114,7 @@ public final class CaptureSession: @unchecked Sendable {
 
     private func captureLoop(_ index: Int) {
         let handle = handles[index]
-        var poller = pollfd(fd: handle.fd, events: Int16(POLLIN), revents: 0)
+        var pollers = [pollfd(fd: handle.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)]
         while true {
             lock.lock()
             let stop = stopping
@@ -117,11 +146,12 @@ public final class CaptureSession: @unchecked Sendable {
                 lock.unlock()
                 return
             }
-            // Short waits: a stop request is seen within 50 ms, and every packet already queued
-            // is read (drain above) before the thread ends. After a wake-up, a millisecond's
-            // pause lets a burst gather: one wake-up per burst, not per packet, under a flood.
-            poller.revents = 0
-            if poll(&poller, 1, 50) > 0 { usleep(1000) }
+            // A stop request wakes the poll (and the 50 ms cap bounds a missed one); every packet
+            // already queued is read (drain above) before the thread ends. After a packet, a
+            // millisecond's pause lets a burst gather: one wake-up per burst, not per packet.
+            pollers[0].revents = 0
+            pollers[1].revents = 0
+            if poll(&pollers, 2, 50) > 0, pollers[0].revents != 0 { usleep(1000) }
         }
     }
 
@@ -137,6 +167,8 @@ public final class CaptureSession: @unchecked Sendable {
     /// Asks every capture thread to read what is left and end; waits for them (bounded).
     public func stop(timeoutMilliseconds: Int = 2000) {
         lock.lock(); stopping = true; lock.unlock()
+        var one: UInt8 = 1
+        _ = write(wakeup.write, &one, 1)
         var waited = 0
         while waited < timeoutMilliseconds {
             lock.lock(); let left = running; lock.unlock()
@@ -144,6 +176,10 @@ public final class CaptureSession: @unchecked Sendable {
             usleep(5000)
             waited += 5
         }
+    }
+
+    deinit {
+        if wakeup.read >= 0 { Glibc.close(wakeup.read); Glibc.close(wakeup.write) }
     }
 
     public var problems: [String] { lock.lock(); defer { lock.unlock() }; return failures }

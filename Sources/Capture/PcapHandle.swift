@@ -73,7 +73,16 @@ public final class PcapHandle: @unchecked Sendable {
         fd = pcap_get_selectable_fd(pcap)
     }
 
-    deinit { pcap_close(pcap) }
+    private var isClosed = false
+
+    /// Closes the handle now rather than at deinit; reading it afterwards is a bug.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        pcap_close(pcap)
+    }
+
+    deinit { close() }
 
     /// Every packet waiting now (non-blocking), their bytes copied into one shared buffer per
     /// call: one allocation for a burst, not one per packet.

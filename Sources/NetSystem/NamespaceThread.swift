@@ -17,6 +17,13 @@ import CNetShims
 public final class NamespaceThread: @unchecked Sendable {
     public static let shared = NamespaceThread()
 
+    /// A few more threads, for work that must run side by side in several namespaces (opening a
+    /// capture handle in each hop's namespace): a fixed set, so no call leaves a thread behind.
+    public static let workers: [NamespaceThread] = (0..<8).map { _ in NamespaceThread() }
+
+    /// The worker for the `index`th of several parallel jobs.
+    public static func worker(_ index: Int) -> NamespaceThread { workers[index % workers.count] }
+
     private let signal = ConditionLock()
     private var jobs: [() -> Void] = []
     private var running = false

@@ -29,7 +29,7 @@ enum ActiveProbe {
         if let port, proto != .icmp { filter += " or \(proto.rawValue) port \(port)" }
         let session = try? CaptureSession(points: points, filter: filter, bufferBytes: 2 << 20)
         session?.start()
-        usleep(20_000)
+        usleep(2_000)  // the capture threads reach their first poll
 
         var result: ProbeResult
         var matchRequest: (PacketFields) -> Bool
@@ -57,9 +57,12 @@ enum ActiveProbe {
             matchReply = { $0.ipProtocol == 6 && $0.source == destination && $0.sourcePort == p && (($0.tcpFlags ?? 0) & 0x12 == 0x12 || ($0.tcpFlags ?? 0) & 0x04 != 0) }
         }
 
-        usleep(60_000)  // let the last packets reach every capture thread
+        // A packet is in every ring it passed before the probe socket sees the answer; a short
+        // grace covers copies still on another CPU's backlog.
+        usleep(10_000)
         session?.stop()
         let packets = session?.take() ?? []
+        session?.close()
         if let session {
             for index in hops.indices {
                 let seen = packets.filter { $0.point == index }.compactMap { PacketFields.parse($0.bytes, linkType: session.handles[index].linkType)?.innermost }

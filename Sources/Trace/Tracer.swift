@@ -133,10 +133,11 @@ public struct Tracer {
         }
 
         // The probe, with captures at every hop and firewall counters around it.
-        let firewallBefore = snapshots.map { FirewallReader.read(in: $0.known.name == "node" ? nil : $0.opened) ?? [] }
+        let firewallNamespaces = snapshots.map { $0.known.name == "node" ? nil : $0.opened }
+        let firewallBefore = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
         var outcome = try ActiveProbe.run(from: source, ends: ends, hops: &hops, proto: proto, port: port,
                                           timeoutMilliseconds: timeoutMilliseconds, directory: directory)
-        let firewallAfter = snapshots.map { FirewallReader.read(in: $0.known.name == "node" ? nil : $0.opened) ?? [] }
+        let firewallAfter = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
         for (i, snapshot) in snapshots.enumerated() {
             for (rule, delta) in FirewallDelta.drops(before: firewallBefore[i], after: firewallAfter[i]) {
                 findings.append(Finding(.firewallDrop, .error,
