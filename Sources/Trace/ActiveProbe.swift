@@ -27,7 +27,7 @@ enum ActiveProbe {
         }
         var filter = "icmp or arp or udp port 8472 or udp port 4789"
         if let port, proto != .icmp { filter += " or \(proto.rawValue) port \(port)" }
-        let session = try? CaptureSession(points: points, filter: filter, bufferBytes: 2 << 20)
+        let session = try? CaptureSession(points: points, filter: filter, bufferBytes: 256 << 10)
         session?.start()
         usleep(2_000)  // the capture threads reach their first poll
 

@@ -111,6 +111,22 @@ struct TraceTests {
         #expect(Set(found.map(\.code)).subtracting([c.fault]).isSubset(of: c.companions), "\(found)")
     }
 
+    @Test("LOST_BEYOND_NODE's advice works: traced from node2, the FORWARD rule that drops the reply is named")
+    func otherSide() throws {
+        try Privilege.require()
+        try fresh("overlay")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try #require(try Binary.run(["lab", "break", "LOST_BEYOND_NODE"]).status == 0)
+        let result = try Binary.run(["lab", "exec", "node2", "--", "netdoctor", "trace", "pod-c", "10.244.1.2", "--timeout", "500", "-o", "json"],
+                                    timeout: 60_000)
+        #expect(result.status == 1)
+        let json = try JSONParser.parse(bytes: result.output)
+        #expect(json["reachable"]?.bool == false)
+        let drop = (json["findings"]?.array ?? []).first { $0["code"]?.string == "FIREWALL_DROP" }
+        #expect(drop?["hop"]?.string == "node")
+        #expect(drop?["evidence"]?.array?.first?.string?.contains("-A FORWARD -d 10.244.2.2/32") == true)
+    }
+
     @Test("bad input: unknown pods and a remote pod by name (2), a gone namespace and no privileges (3); waits are bounded")
     func badInput() throws {
         try Privilege.require()
