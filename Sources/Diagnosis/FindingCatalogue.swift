@@ -188,7 +188,7 @@ public enum FindingCatalogue {
               decidedBy: "UDP probes to a closed port get neither ICMP port unreachable nor a reply, from the largest size down to 576 bytes.",
               remedy: "Check reachability first (netdoctor trace); the destination must answer UDP to a closed port with ICMP port unreachable.",
               inContract: false),
-        Entry(code: .captureDropped, area: "capture",
+        Entry(code: .captureDropped, area: "capture, trace",
               meaning: "The kernel dropped packets at a capture point before netdoctor read them (its buffer was full), or a point stopped capturing.",
               decidedBy: "pcap_stats after the capture; a capture thread that ended early.",
               remedy: "Narrow the filter or capture fewer points at once; check that the interface still exists.",

@@ -13,6 +13,8 @@ struct ProbeResult {
     enum Kind { case answered, refused, silent, unreachable(String) }
     var kind: Kind
     var description: String
+    /// Capture points that could not be opened or stopped early: their hops saw nothing.
+    var captureProblems: [String] = []
     var reachable: Bool { if case .answered = kind { return true }; return false }
     var portClosed: Bool { if case .refused = kind { return true }; return false }
 }
@@ -27,7 +29,15 @@ enum ActiveProbe {
         }
         var filter = "icmp or arp or udp port 8472 or udp port 4789"
         if let port, proto != .icmp { filter += " or \(proto.rawValue) port \(port)" }
-        let session = try? CaptureSession(points: points, filter: filter, bufferBytes: 256 << 10)
+        // Without captures the probe still answers reachable or not; the hops just stay unknown.
+        let session: CaptureSession?
+        var captureProblems: [String] = []
+        do {
+            session = try CaptureSession(points: points, filter: filter, bufferBytes: 256 << 10)
+        } catch {
+            session = nil
+            captureProblems.append("no capture: \(error)")
+        }
         session?.start()
         usleep(2_000)  // the capture threads reach their first poll
 
@@ -62,6 +72,7 @@ enum ActiveProbe {
         usleep(10_000)
         session?.stop()
         let packets = session?.take() ?? []
+        captureProblems += session?.problems ?? []
         session?.close()
         if let session {
             for index in hops.indices {
@@ -70,6 +81,7 @@ enum ActiveProbe {
                 hops[index].replySeen = seen.contains(where: matchReply)
             }
         }
+        result.captureProblems = captureProblems
         return result
     }
 

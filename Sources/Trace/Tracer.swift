@@ -82,6 +82,15 @@ public struct Tracer {
                     if out.index != hostVeth.masterIndex {
                         hops.append(TraceHop(name: "\(node.known.name):\(out.name)", namespace: node.known, interface: out.name, role: role, link: out))
                     }
+                    // Replies come back in on the same device: the node must route them to the pod.
+                    if ends.destinationPod == nil,
+                       node.lookup(ends.sourceAddress, source: ends.destinationAddress, input: out.index) == nil {
+                        findings.append(Finding(.noRoute, .error,
+                                                "Replies from \(ends.destinationAddress) arriving on \(out.name) have no route to \(ends.source.name) (\(ends.sourceAddress)).",
+                                                hop: "\(node.known.name):\(out.name)",
+                                                evidence: ["route lookup for \(ends.sourceAddress) from \(ends.destinationAddress) in via \(out.name): none"],
+                                                remedy: "Restore the route to this node's pod subnet (the CNI's bridge or per-pod route), and check rp_filter on \(out.name)."))
+                    }
                     if role == .overlay {
                         let (overlayFindings, vtep, underlay) = NodeChecks.overlay(out, route: forward, node: node)
                         findings += overlayFindings
@@ -157,6 +166,11 @@ public struct Tracer {
         // Small probes crossing says little about large ones: measure the path MTU with DF probes.
         if outcome.reachable, ends.destinationPod?.fullName != ends.source.fullName {
             findings += measureMTU(ends, sourceNamespace: sourceKnown)
+        }
+        if !outcome.captureProblems.isEmpty {
+            findings.append(Finding(.captureDropped, .warning, "Some hops were not watched for the whole probe: what they saw is incomplete.",
+                                    hop: nil, evidence: outcome.captureProblems,
+                                    remedy: "Trace again; if an interface vanished, inspect the pod (netdoctor inspect) to see what changed."))
         }
         findings = Verdict.explain(ends: ends, hops: hops, outcome: &outcome, findings: findings, remoteVTEP: remoteVTEP,
                                    hasLocalDestination: destinationSnapshot != nil)

@@ -111,6 +111,45 @@ struct TraceTests {
         #expect(Set(found.map(\.code)).subtracting([c.fault]).isSubset(of: c.companions), "\(found)")
     }
 
+    @Test("the way back: the node's route to pod-a deleted, replies arrive and go nowhere: NO_ROUTE where they come in",
+          arguments: [("overlay", "10.244.1.0/24", "node:flannel.1"), ("routed", "10.245.1.2", "node:eth0")])
+    func replyRoute(topology: String, route: String, hop: String) throws {
+        try Privilege.require()
+        try fresh(topology)
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        _ = try sh(["ip", "-n", "ndlab-node1", "route", "del", route])
+        let (status, json, _) = try trace(["pod-a", Self.podC(topology), "--timeout", "300"])
+        #expect(status == 1)
+        #expect(json["reachable"]?.bool == false)
+        #expect(errors(json).map(\.code) == ["NO_ROUTE"])
+        #expect(errors(json).first?.hop == hop)
+        // The packets agree: the reply reached the node, and not pod-a.
+        let hops = json["hops"]?.array ?? []
+        #expect(hops.first { $0["name"]?.string == hop }?["replySeen"]?.bool == true)
+        #expect(hops.first?["replySeen"]?.bool == false)
+    }
+
+    @Test("a hop's interface deleted mid-trace: a verdict still, and a warning that the hop's capture ended early")
+    func vanishingHop() throws {
+        try Privilege.require()
+        try fresh("overlay")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try #require(try Binary.run(["lab", "break", "REPLY_MISSING"]).status == 0)
+        let status = try Binary.run(["lab", "status", "-o", "json"])
+        let pods = try JSONParser.parse(bytes: status.output)["pods"]?.array ?? []
+        let veth = try #require(pods.first { $0["name"]?.string == "pod-b" }?["hostInterface"]?.string)
+        let script = "(sleep 0.4; ip -n ndlab-node1 link del \(veth)) & exec \(Binary.path) lab exec node1 -- netdoctor trace pod-a pod-b --timeout 1500 -o json"
+        let result = try #require(ChildProcess.run("/bin/sh", arguments: ["-c", script], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+                                                   timeoutMilliseconds: 30_000))
+        #expect(result.status == 1, "\(result.errorText)")
+        #expect(result.errorText.isEmpty)
+        let json = try JSONParser.parse(bytes: result.output)
+        #expect(json["reachable"]?.bool == false)
+        let warning = (json["findings"]?.array ?? []).first { $0["code"]?.string == "CAPTURE_DROPPED" }
+        #expect(warning?["severity"]?.string == "warning")
+        #expect(warning?["evidence"]?.array?.contains { $0.string?.contains(veth) == true } == true)
+    }
+
     @Test("LOST_BEYOND_NODE's advice works: traced from node2, the FORWARD rule that drops the reply is named")
     func otherSide() throws {
         try Privilege.require()
