@@ -47,7 +47,10 @@ public final class CaptureSession: @unchecked Sendable {
 
     /// Opens every point; nothing is captured until `start()`. Throws on the first point that
     /// cannot be opened (an unknown interface, a bad filter, no privileges).
-    public init(points: [CapturePoint], filter: String?, bufferBytes: Int32 = 4 << 20, immediate: Bool = true) throws {
+    /// `snapLength` bounds the bytes kept per packet; in immediate mode it also sizes every ring
+    /// slot, so a small buffer holds few full-size slots.
+    public init(points: [CapturePoint], filter: String?, bufferBytes: Int32 = 4 << 20, immediate: Bool = true,
+                snapLength: Int32 = 262_144) throws {
         self.points = points
         // Activating a packet socket costs the kernel a grace period or two (ring set-up, hook
         // registration): tens of milliseconds each, so the points are opened side by side, each
@@ -59,7 +62,7 @@ public final class CaptureSession: @unchecked Sendable {
         DispatchQueue.concurrentPerform(iterations: points.count) { index in
             let point = points[index]
             let open = { () throws -> PcapHandle in
-                try PcapHandle(interface: point.interface, filter: filter, bufferBytes: bufferBytes, immediate: immediate)
+                try PcapHandle(interface: point.interface, filter: filter, snapLength: snapLength, bufferBytes: bufferBytes, immediate: immediate)
             }
             output[index] = Result { try point.namespace.map { try NamespaceThread.worker(index).run(in: $0, open) } ?? open() }
         }

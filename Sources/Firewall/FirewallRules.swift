@@ -2,21 +2,45 @@ import Dispatch
 import NetSystem
 import NodeFiles
 
-/// One iptables rule with its counters, as `iptables-save -c` prints it.
+/// One firewall rule (or a chain's policy) with its packet counter, from iptables-save or nft.
 public struct FirewallRule: Sendable, Equatable {
+    public enum Origin: Sendable, Equatable {
+        /// A rule as iptables-save writes it.
+        case iptables
+        /// A built-in chain's policy (`:FORWARD DROP [p:b]`): packets no rule decided on.
+        case iptablesPolicy
+        /// A rule of a native nftables table, from `nft -j list ruleset`.
+        case nftables
+    }
+
+    /// "filter" for iptables; "inet filter" (family and name) for nftables.
     public var table: String
     public var chain: String
-    /// The rule as iptables-save writes it after the chain name ("-s 10.0.0.1/32 -j DROP").
+    /// iptables: the rule after the chain name ("-s 10.0.0.1/32 -j DROP") or the policy ("DROP");
+    /// nftables: "handle N: " and the rule's expressions in nft's words.
     public var specification: String
     public var packets: UInt64
     public var bytes: UInt64
+    public var origin: Origin = .iptables
 
-    /// DROP or REJECT: the rule ends a packet's way.
+    /// DROP or REJECT: the rule (or policy) ends a packet's way.
     public var drops: Bool {
-        specification.hasSuffix("-j DROP") || specification.contains("-j DROP ") || specification.contains("-j REJECT")
+        switch origin {
+        case .iptables:
+            specification.hasSuffix("-j DROP") || specification.contains("-j DROP ") || specification.contains("-j REJECT")
+        case .iptablesPolicy: specification == "DROP"
+        case .nftables: specification.hasSuffix(" drop") || specification.contains(" reject")
+        }
     }
 
-    public var text: String { "-t \(table) -A \(chain) \(specification)" }
+    /// The rule in the words of the tool that shows it.
+    public var text: String {
+        switch origin {
+        case .iptables: "-t \(table) -A \(chain) \(specification)"
+        case .iptablesPolicy: "-t \(table) -P \(chain) \(specification) (the chain's policy)"
+        case .nftables: "nft table \(table) chain \(chain) \(specification)"
+        }
+    }
 }
 
 /// Reads a namespace's iptables rules with their packet counters. iptables-save is the kernel's
@@ -33,7 +57,8 @@ public enum FirewallReader {
         return parse(result.outputText)
     }
 
-    /// The rules of several namespaces at once (nil: the caller's). Each iptables-save takes tens
+    /// The rules of several namespaces at once (nil: the caller's): iptables-save's, and those of
+    /// native nftables tables. Each iptables-save takes tens
     /// of milliseconds, mostly process start; run side by side, a path of five namespaces costs
     /// about one. Each namespace gets a worker thread to spawn from, so none waits on another.
     public static func readAll(in namespaces: [NetNamespace?]) -> [[FirewallRule]?] {
@@ -45,7 +70,10 @@ public enum FirewallReader {
         nonisolated(unsafe) let output = slots
         DispatchQueue.concurrentPerform(iterations: namespaces.count) { index in
             // The Dispatch worker only waits: the setns happens on the NamespaceThread.
-            output[index] = read(in: namespaces[index], thread: .worker(index))
+            let thread = NamespaceThread.worker(index)
+            let iptables = read(in: namespaces[index], thread: thread)
+            let nftables = NftablesReader.read(in: namespaces[index], thread: thread)
+            output[index] = iptables == nil && nftables == nil ? nil : (iptables ?? []) + (nftables ?? [])
         }
         return Array(slots)
     }
@@ -57,6 +85,17 @@ public enum FirewallReader {
         for raw in text.split(separator: "\n") {
             let line = Substring(raw)
             if line.hasPrefix("*") { table = String(line.dropFirst()); continue }
+            if line.hasPrefix(":") {
+                // ":FORWARD DROP [12:960]": a built-in chain's policy and what it decided.
+                let parts = line.dropFirst().split(separator: " ")
+                if parts.count == 3, parts[1] != "-", parts[2].hasPrefix("[") {
+                    let counters = parts[2].dropFirst().dropLast().split(separator: ":")
+                    rules.append(FirewallRule(table: table, chain: String(parts[0]), specification: String(parts[1]),
+                                              packets: counters.first.flatMap { UInt64($0) } ?? 0,
+                                              bytes: counters.last.flatMap { UInt64($0) } ?? 0, origin: .iptablesPolicy))
+                }
+                continue
+            }
             guard line.hasPrefix("[") , let close = line.firstIndex(of: "]") else { continue }
             let counters = line[line.index(after: line.startIndex)..<close].split(separator: ":")
             let rest = line[line.index(after: close)...].drop(while: { $0 == " " })

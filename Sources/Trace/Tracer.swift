@@ -149,10 +149,16 @@ public struct Tracer {
         let firewallAfter = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
         for (i, snapshot) in snapshots.enumerated() {
             for (rule, delta) in FirewallDelta.drops(before: firewallBefore[i], after: firewallAfter[i]) {
-                findings.append(Finding(.firewallDrop, .error,
-                                        "An iptables rule in \(snapshot.known.name) dropped the probe: table \(rule.table), chain \(rule.chain).",
-                                        hop: snapshot.label, evidence: ["\(rule.text)  (+\(delta) packets during the probe)"],
-                                        remedy: "Remove or fix that rule (or the policy that wrote it)."))
+                let what = switch rule.origin {
+                case .iptables: "An iptables rule in \(snapshot.label) dropped the probe: table \(rule.table), chain \(rule.chain)."
+                case .iptablesPolicy: "The \(rule.chain) chain's policy (\(rule.specification)) in \(snapshot.label) dropped the probe: no rule of table \(rule.table) accepted it."
+                case .nftables: "An nftables rule in \(snapshot.label) dropped the probe: table \(rule.table), chain \(rule.chain)."
+                }
+                let remedy = rule.origin == .iptablesPolicy
+                    ? "Add the ACCEPT rule the CNI needs for pod traffic in \(rule.chain) (flannel and most CNIs add one for the pod CIDR), or change the policy."
+                    : "Remove or fix that rule (or the policy that wrote it)."
+                findings.append(Finding(.firewallDrop, .error, what, hop: snapshot.label,
+                                        evidence: ["\(rule.text)  (+\(delta) packets during the probe)"], remedy: remedy))
             }
         }
         // A next hop nobody had asked for before has a neighbour entry only now, after the probe.

@@ -150,6 +150,27 @@ struct TraceTests {
         #expect(warning?["evidence"]?.array?.contains { $0.string?.contains(veth) == true } == true)
     }
 
+    @Test("drops beyond iptables rules: a chain's DROP policy, a native nftables rule; each named with its counter",
+          arguments: [
+            (["iptables", "-P", "FORWARD", "DROP"], "-t filter -P FORWARD DROP (the chain's policy)"),
+            (["nft", "add table inet ndtest; add chain inet ndtest forward_check { type filter hook forward priority 0; };"
+                + " add rule inet ndtest forward_check ip daddr 10.244.2.2 counter drop"],
+             "nft table inet ndtest chain forward_check handle 2: ip daddr 10.244.2.2 drop"),
+          ])
+    func otherDrops(command: [String], text: String) throws {
+        try Privilege.require()
+        try fresh("overlay")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        _ = try sh(["ip", "netns", "exec", "ndlab-node1"] + command)
+        let (status, json, _) = try trace(["pod-a", "10.244.2.2", "--timeout", "300"])
+        #expect(status == 1)
+        #expect(json["reachable"]?.bool == false)
+        #expect(errors(json).map(\.code) == ["FIREWALL_DROP"])
+        let drop = (json["findings"]?.array ?? []).first { $0["code"]?.string == "FIREWALL_DROP" }
+        #expect(drop?["hop"]?.string == "node")
+        #expect(drop?["evidence"]?.array?.first?.string == "\(text)  (+1 packets during the probe)")
+    }
+
     @Test("LOST_BEYOND_NODE's advice works: traced from node2, the FORWARD rule that drops the reply is named")
     func otherSide() throws {
         try Privilege.require()

@@ -1,0 +1,70 @@
+import ConfigFormats
+import NetSystem
+import NodeFiles
+
+/// Reads the rules of native nftables tables with their counters (`nft -j list ruleset`): what
+/// iptables-save cannot show (kube-proxy's nftables mode, Cilium's or an operator's own tables).
+/// The tables iptables-nft writes (ip/ip6 filter, nat, mangle, raw, security) are left to
+/// iptables-save, which prints them in the words an operator knows. Only rules with a `counter`
+/// statement count packets, so only they can be caught dropping the probe.
+public enum NftablesReader {
+    /// Native tables' rules, or nil when nft is not installed or fails.
+    public static func read(in namespace: NetNamespace?, thread: NamespaceThread = .shared) -> [FirewallRule]? {
+        guard let tool = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first(where: { NodeRoot("/").status($0)?.isExecutable == true }) else {
+            return nil
+        }
+        let run = { ChildProcess.run(tool, arguments: ["-j", "list", "ruleset"], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+                                     timeoutMilliseconds: 5000) }
+        // A child process starts in the namespace of the thread that spawns it.
+        let result = namespace.map { ns in try? thread.run(in: ns) { run() } } ?? run()
+        guard let result, result.status == 0 else { return nil }
+        return parse(json: result.output)
+    }
+
+    static let iptablesTables: Set<String> = ["filter", "nat", "mangle", "raw", "security"]
+
+    /// The rules of `nft -j list ruleset` output that carry a counter; [] for anything unreadable.
+    public static func parse(json: [UInt8]) -> [FirewallRule] {
+        guard let items = (try? JSONParser.parse(bytes: json))?["nftables"]?.array else { return [] }
+        return items.compactMap { item -> FirewallRule? in
+            guard let rule = item["rule"], let family = rule["family"]?.string, let table = rule["table"]?.string,
+                  let chain = rule["chain"]?.string, let expressions = rule["expr"]?.array else { return nil }
+            if ["ip", "ip6"].contains(family), iptablesTables.contains(table) { return nil }
+            guard let counter = expressions.lazy.compactMap({ $0["counter"] }).first else { return nil }
+            let words = expressions.compactMap(describe)
+            return FirewallRule(table: "\(family) \(table)", chain: chain,
+                                specification: "handle \(rule["handle"]?.int ?? 0): " + words.joined(separator: " "),
+                                packets: UInt64(counter["packets"]?.int ?? 0), bytes: UInt64(counter["bytes"]?.int ?? 0),
+                                origin: .nftables)
+        }
+    }
+
+    /// One expression in nft's own words, as far as a reader needs them; the verdict last.
+    static func describe(_ expression: ConfigValue) -> String? {
+        guard let member = expression.object?.members.first else { return nil }
+        switch member.key {
+        case "match":
+            let op = member.value["op"]?.string ?? "=="
+            let left = operand(member.value["left"])
+            let right = operand(member.value["right"])
+            return op == "==" || op == "in" ? "\(left) \(right)" : "\(left) \(op) \(right)"
+        case "counter": return nil
+        case "drop", "accept", "return", "continue": return member.key
+        case "reject": return "reject"
+        case "jump", "goto": return "\(member.key) \(member.value["target"]?.string ?? "?")"
+        default: return member.key
+        }
+    }
+
+    static func operand(_ value: ConfigValue?) -> String {
+        guard let value else { return "?" }
+        if let text = value.string { return text }
+        if case .number(_, let text) = value { return text }
+        if let payload = value["payload"] { return "\(payload["protocol"]?.string ?? "?") \(payload["field"]?.string ?? "?")" }
+        if let meta = value["meta"] { return "meta \(meta["key"]?.string ?? "?")" }
+        if let prefix = value["prefix"] { return "\(operand(prefix["addr"]))/\(prefix["len"]?.int ?? 0)" }
+        if let set = value["set"]?.array { return "{ " + set.map { operand($0) }.joined(separator: ", ") + " }" }
+        if let range = value["range"]?.array, range.count == 2 { return "\(operand(range[0]))-\(operand(range[1]))" }
+        return "…"
+    }
+}

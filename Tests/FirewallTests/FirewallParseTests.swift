@@ -1,0 +1,55 @@
+import Firewall
+import TestSupport
+import Testing
+
+/// Parsers over output captured from the real tools (iptables-save -c on the lab's node1;
+/// nft -j list ruleset in a namespace holding a native table and an iptables-nft rule).
+@Suite("Firewall rules and counters")
+struct FirewallParseTests {
+    func fixture(_ name: String) throws -> [UInt8] {
+        try #require(Repository.read(Repository.root + "/Tests/FirewallTests/Fixtures/\(name)"), "fixture \(name)")
+    }
+
+    @Test("iptables-save -c: rules with their counters, in their table and chain; policies of built-in chains")
+    func iptablesSave() throws {
+        let rules = FirewallReader.parse(String(decoding: try fixture("iptables-save-c.txt"), as: UTF8.self))
+        let drop = try #require(rules.first { $0.origin == .iptables && $0.drops })
+        #expect(drop.table == "filter" && drop.chain == "FORWARD")
+        #expect(drop.packets == 1 && drop.bytes == 84)
+        #expect(drop.text == "-t filter -A FORWARD -s 10.244.1.2/32 -d 10.244.2.2/32 -m comment --comment \"netdoctor lab: FIREWALL_DROP\" -j DROP")
+        // MASQUERADE and ACCEPT end nothing; user chains ("-") have no policy.
+        #expect(rules.filter(\.drops).count == 2)  // the rule, and FORWARD's DROP policy
+        #expect(!rules.contains { $0.chain.hasPrefix("CNI-") && $0.origin == .iptablesPolicy })
+        #expect(rules.filter { $0.table == "nat" && $0.origin == .iptables }.count == 6)
+    }
+
+    @Test("a chain's policy counts what no rule decided: FORWARD DROP [2:168]")
+    func policy() throws {
+        let rules = FirewallReader.parse(String(decoding: try fixture("iptables-save-policy.txt"), as: UTF8.self))
+        let forward = try #require(rules.first { $0.origin == .iptablesPolicy && $0.chain == "FORWARD" })
+        #expect(forward.drops && forward.packets == 2 && forward.bytes == 168)
+        #expect(forward.text == "-t filter -P FORWARD DROP (the chain's policy)")
+        #expect(rules.first { $0.origin == .iptablesPolicy && $0.chain == "INPUT" }?.drops == false)
+    }
+
+    @Test("nft -j: native tables' counted rules in nft's words; iptables-nft's own tables left to iptables-save")
+    func nftables() throws {
+        let rules = NftablesReader.parse(json: try fixture("nft-ruleset.json"))
+        #expect(rules.map(\.table) == ["inet ndtest", "inet ndtest", "inet ndtest"])
+        #expect(rules.map(\.specification) == [
+            "handle 2: ip daddr 10.244.2.2 tcp dport 80 drop",
+            "handle 3: meta iifname cni0 ip saddr 10.244.0.0/16 reject",
+            "handle 4: meta l4proto icmp accept",
+        ])
+        #expect(rules.map(\.drops) == [true, true, false])
+        #expect(rules[1].packets == 5 && rules[1].bytes == 300)
+        #expect(rules[0].text == "nft table inet ndtest chain forward_check handle 2: ip daddr 10.244.2.2 tcp dport 80 drop")
+    }
+
+    @Test("unreadable nft output is no rules, not a crash")
+    func garbage() {
+        #expect(NftablesReader.parse(json: Array("{\"nftables\": [".utf8)).isEmpty)
+        #expect(NftablesReader.parse(json: Array("[]".utf8)).isEmpty)
+        #expect(FirewallReader.parse(":FORWARD\n[x:y] -A\n*").isEmpty)
+    }
+}
