@@ -56,12 +56,10 @@ enum ActiveProbe {
             matchRequest = { $0.icmpType == 8 && $0.echoSequence == sequence && $0.destination == destination }
             matchReply = { $0.icmpType == 0 && $0.echoSequence == sequence && $0.source == destination }
         case .udp:
-            let socket = try NamespaceThread.shared.run(in: source.opened) { try ProbeSocket(destination: destination, port: port!, method: .udp) }
-            let outcome = socket.probe(size: 64, timeoutMilliseconds: timeoutMilliseconds)
-            result = describe(outcome, proto: "UDP to port \(port!)")
-            if case .passed = outcome { result = ProbeResult(kind: .answered, description: "UDP to port \(port!): answered") }
-            matchRequest = { $0.ipProtocol == 17 && $0.destination == destination && $0.destinationPort == port }
-            matchReply = { ($0.ipProtocol == 17 && $0.source == destination && $0.sourcePort == port) || ($0.icmpType == 3 && $0.source == destination) }
+            let p = port!
+            result = try UDPProbe.send(from: source.opened, to: destination, port: p, timeoutMilliseconds: timeoutMilliseconds)
+            matchRequest = { $0.ipProtocol == 17 && $0.destination == destination && $0.destinationPort == p }
+            matchReply = { ($0.ipProtocol == 17 && $0.source == destination && $0.sourcePort == p) || ($0.icmpType == 3 && $0.source == destination) }
         case .tcp:
             let p = port ?? 80
             result = try TCPProbe.connect(from: source.opened, to: destination, port: p, timeoutMilliseconds: timeoutMilliseconds)
@@ -130,6 +128,45 @@ enum TCPProbe {
         case 0: return ProbeResult(kind: .answered, description: "TCP SYN to port \(port): SYN-ACK (open)")
         case ECONNREFUSED: return ProbeResult(kind: .refused, description: "TCP SYN to port \(port): reset (closed)")
         default: return ProbeResult(kind: .unreachable(String(cString: strerror(error))), description: "TCP SYN to port \(port): \(String(cString: strerror(error)))")
+        }
+    }
+}
+
+/// One UDP datagram from the source namespace on a connected socket: the kernel reports an ICMP
+/// port unreachable for it as ECONNREFUSED (nothing listens), other ICMP errors likewise, and a
+/// datagram back means a service answered. Silence is ambiguous for UDP: many services ignore a
+/// datagram they cannot parse, so the captures, not the socket, tell where it went.
+enum UDPProbe {
+    static func send(from namespace: NetNamespace, to destination: IPAddress, port: UInt16, timeoutMilliseconds: Int32) throws -> ProbeResult {
+        let fd: Int32 = try NamespaceThread.shared.run(in: namespace) {
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            if fd < 0 { throw SystemError.last("socket(UDP)") }
+            return fd
+        }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        destination.bytes.withUnsafeBytes { raw in withUnsafeMutableBytes(of: &address.sin_addr) { $0.copyMemory(from: raw) } }
+        let what = "UDP to port \(port)"
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        let payload: [UInt8] = Array("netdoctor trace".utf8)
+        if connected != 0 || Glibc.send(fd, payload, payload.count, 0) < 0 {
+            let reason = String(cString: strerror(errno))
+            return ProbeResult(kind: .unreachable(reason), description: "\(what): \(reason)")
+        }
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, timeoutMilliseconds) > 0 else {
+            return ProbeResult(kind: .silent, description: "\(what): no answer in \(timeoutMilliseconds) ms (a UDP service may ignore the probe)")
+        }
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        let received = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+        if received >= 0 { return ProbeResult(kind: .answered, description: "\(what): a datagram came back") }
+        switch errno {
+        case ECONNREFUSED: return ProbeResult(kind: .refused, description: "\(what): ICMP port unreachable (closed)")
+        case let error: return ProbeResult(kind: .unreachable(String(cString: strerror(error))), description: "\(what): \(String(cString: strerror(error)))")
         }
     }
 }

@@ -20,8 +20,9 @@ enum Verdict {
             }
         }
         if outcome.portClosed {
-            findings.append(Finding(.portClosed, .error, "\(ends.destinationName) answered the TCP SYN with a reset: nothing listens on that port.",
-                                    hop: hops.last?.name, evidence: [outcome.description],
+            let answer = outcome.description.hasPrefix("UDP") ? "UDP datagram with ICMP port unreachable" : "TCP SYN with a reset"
+            findings.append(Finding(.portClosed, .error, "\(ends.destinationName) answered the \(answer): nothing listens on that port.",
+                                    hop: hasLocalDestination ? hops.last?.name : ends.destinationName, evidence: [outcome.description],
                                     remedy: "Start the service, or probe the port it listens on."))
             return findings
         }

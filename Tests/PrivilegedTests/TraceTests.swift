@@ -52,6 +52,14 @@ struct TraceTests {
         #expect(closed.json["reachable"]?.bool == false)
         #expect(errors(closed.json).map(\.code) == ["PORT_CLOSED"])
         #expect(errors(closed.json).first?.hop == "pod-a:eth0")
+        // UDP: the closed port's ICMP port unreachable, from a local pod and from one across the overlay.
+        for (destination, hop) in [("pod-a", "pod-a:eth0"), (Self.podC(topology), Self.podC(topology))] {
+            let udp = try trace(["pod-b", destination, "--port", "53", "--protocol", "udp"])
+            #expect(udp.status == 1)
+            #expect(udp.json["probe"]?.string == "UDP to port 53: ICMP port unreachable (closed)")
+            #expect(errors(udp.json).map(\.code) == ["PORT_CLOSED"])
+            #expect(errors(udp.json).first?.hop == hop)
+        }
     }
 
     /// A fault, the trace that shows it, and what the verdict must say.
