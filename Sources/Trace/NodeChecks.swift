@@ -1,5 +1,4 @@
 import Diagnosis
-import Firewall
 import KernelState
 import NetAddress
 import NetlinkCodec
@@ -101,17 +100,5 @@ enum NodeChecks {
         return [Finding(.duplicateIP, .error, "\(address) is held by more than one interface on this segment: ARP answers race.",
                         hop: "\(node.known.name)", evidence: ["expected: \(expected.name) \(expectedMAC)"] + owners.map { "also: \($0)" },
                         remedy: "Remove the duplicate address (an IPAM leak, a static address) and flush the neighbour caches.")]
-    }
-}
-
-/// Rules whose counters rose during the probe and that drop or reject.
-enum FirewallDelta {
-    static func drops(before: [FirewallRule], after: [FirewallRule]) -> [(FirewallRule, UInt64)] {
-        var earlier: [String: UInt64] = [:]
-        for rule in before { earlier[rule.text] = rule.packets }
-        return after.compactMap { rule in
-            guard rule.drops, let was = earlier[rule.text] ?? Optional(0), rule.packets > was else { return nil }
-            return (rule, rule.packets - was)
-        }
     }
 }

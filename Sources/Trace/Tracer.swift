@@ -1,17 +1,11 @@
-import Capture
 import Diagnosis
 import Firewall
 import KernelState
 import NetAddress
 import Netlink
 import NetlinkCodec
-import NetSystem
 import PathMTU
 import Pods
-
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#endif
 
 /// What a trace probes with.
 public enum TraceProtocol: String, Sendable, CaseIterable { case icmp, tcp, udp }
@@ -35,134 +29,22 @@ public struct Tracer {
     }
 
     public func trace(_ ends: TraceEnds) throws -> TraceReport {
-        var findings: [Finding] = []
-        let sourceKnown = try PodDirectory.namespace(of: ends.source, directory: directory)
-        let source = try NamespaceSnapshot.read(sourceKnown, label: ends.source.name, directory: directory)
-        var hops: [TraceHop] = []
-        var snapshots: [NamespaceSnapshot] = [source]
-
-        // The source pod: its route and interface.
-        guard let route = source.lookup(ends.destinationAddress) else {
-            findings.append(Finding(.noRoute, .error, "\(ends.source.name) has no route to \(ends.destinationAddress).",
-                                    hop: "\(ends.source.name)", evidence: ["route lookup for \(ends.destinationAddress) in \(sourceKnown.name): none"],
-                                    remedy: "Check the pod's routes (the CNI's IPAM routes give it a default via the gateway)."))
-            return TraceReport(ends: ends, hops: hops, reachable: false, probe: "no probe sent", findings: findings)
+        var walk = try PathWalk.walk(ends, directory: directory)
+        guard walk.sourceHasRoute else {
+            return TraceReport(ends: ends, hops: walk.hops, reachable: false, probe: "no probe sent", findings: walk.findings)
         }
-        let eth0 = route.outputIndex.flatMap { source.state.link(index: $0) }
-        if let eth0 { hops.append(TraceHop(name: "\(ends.source.name):\(eth0.name)", namespace: sourceKnown, interface: eth0.name, role: .source, link: eth0)) }
-
-        // Its veth's host side, and the node from there.
-        var node: NamespaceSnapshot? = nil
-        var hostVeth: Link? = nil
-        if let eth0, eth0.kind == "veth", let peerIndex = eth0.linkIndex, let nsid = eth0.linkNetnsID, nsid >= 0,
-           let hostKnown = directory.resolve(nsid: nsid, seenFrom: sourceKnown, socket: source.socket) {
-            let snapshot = try NamespaceSnapshot.read(hostKnown, label: hostKnown.name, directory: directory)
-            node = snapshot
-            snapshots.append(snapshot)
-            hostVeth = snapshot.state.link(index: peerIndex)
-            if let hostVeth {
-                hops.append(TraceHop(name: "\(hostKnown.name):\(hostVeth.name)", namespace: hostKnown, interface: hostVeth.name, role: .hostSide, link: hostVeth))
-                if let master = hostVeth.masterIndex, let bridge = snapshot.state.link(index: master) {
-                    hops.append(TraceHop(name: "\(hostKnown.name):\(bridge.name)", namespace: hostKnown, interface: bridge.name, role: .bridge, link: bridge))
-                }
-            }
-        }
-
-        var remoteVTEP: IPAddress? = nil
-        var nextHop: (address: IPAddress, link: Link)? = nil
-        var destinationSnapshot: NamespaceSnapshot? = nil
-        if let node, let hostVeth {
-            findings += NodeChecks.forwarding(node)
-            findings += NodeChecks.bridgePort(hostVeth, node: node)
-            if let forward = node.lookup(ends.destinationAddress, source: ends.sourceAddress, input: hostVeth.index) {
-                let out = forward.outputIndex.flatMap { node.state.link(index: $0) }
-                if let out, out.index != hostVeth.masterIndex || ends.destinationPod == nil {
-                    let role: TraceHop.Role = ["vxlan", "geneve", "ipip", "wireguard"].contains(out.kind ?? "") ? .overlay
-                        : (ends.destinationPod == nil ? .underlay : .output)
-                    if out.index != hostVeth.masterIndex {
-                        hops.append(TraceHop(name: "\(node.known.name):\(out.name)", namespace: node.known, interface: out.name, role: role, link: out))
-                    }
-                    // Replies come back in on the same device: the node must route them to the pod.
-                    if ends.destinationPod == nil,
-                       node.lookup(ends.sourceAddress, source: ends.destinationAddress, input: out.index) == nil {
-                        findings.append(Finding(.noRoute, .error,
-                                                "Replies from \(ends.destinationAddress) arriving on \(out.name) have no route to \(ends.source.name) (\(ends.sourceAddress)).",
-                                                hop: "\(node.known.name):\(out.name)",
-                                                evidence: ["route lookup for \(ends.sourceAddress) from \(ends.destinationAddress) in via \(out.name): none"],
-                                                remedy: "Restore the route to this node's pod subnet (the CNI's bridge or per-pod route), and check rp_filter on \(out.name)."))
-                    }
-                    if role == .overlay {
-                        let (overlayFindings, vtep, underlay) = NodeChecks.overlay(out, route: forward, node: node)
-                        findings += overlayFindings
-                        remoteVTEP = vtep
-                        if let underlay {
-                            hops.append(TraceHop(name: "\(node.known.name):\(underlay.name)", namespace: node.known, interface: underlay.name, role: .underlay, link: underlay))
-                        }
-                    } else if role == .underlay, let gateway = forward.gateway {
-                        findings += NodeChecks.neighbor(gateway, on: out, in: node)
-                        remoteVTEP = gateway
-                        nextHop = (gateway, out)
-                    }
-                }
-            } else if node.state.ipForwarding != false {
-                // With forwarding off every input lookup fails: IP_FORWARD_DISABLED says it already.
-                findings.append(Finding(.noRoute, .error, "The node has no route to \(ends.destinationAddress) for traffic from \(ends.source.name).",
-                                        hop: node.known.name, evidence: ["route lookup for \(ends.destinationAddress) from \(ends.sourceAddress) in via \(hostVeth.name): none"],
-                                        remedy: "Restore the route the CNI installs for that subnet (restart its agent), then trace again."))
-            }
-            // A local destination: its host side and eth0, and the way back.
-            // A destination pod whose namespace is gone is an error of its own, not a lost packet.
-            if let destinationPod = ends.destinationPod {
-                let destinationKnown = try PodDirectory.namespace(of: destinationPod, directory: directory)
-                let snapshot = try NamespaceSnapshot.read(destinationKnown, label: destinationPod.name, directory: directory)
-                destinationSnapshot = snapshot
-                snapshots.append(snapshot)
-                let back = snapshot.lookup(ends.sourceAddress)
-                let destinationEth0 = snapshot.state.links.first { $0.name == (destinationPod.primary.ifName ?? "eth0") }
-                if let destinationEth0, let peer = destinationEth0.linkIndex, let hostSide = node.state.link(index: peer) {
-                    hops.append(TraceHop(name: "\(node.known.name):\(hostSide.name)", namespace: node.known, interface: hostSide.name,
-                                         role: .destinationHostSide, link: hostSide))
-                    findings += NodeChecks.bridgePort(hostSide, node: node)
-                }
-                if let destinationEth0 {
-                    hops.append(TraceHop(name: "\(destinationPod.name):\(destinationEth0.name)", namespace: destinationKnown,
-                                         interface: destinationEth0.name, role: .destination, link: destinationEth0))
-                }
-                if back == nil {
-                    findings.append(Finding(.noRoute, .error, "\(destinationPod.name) has no route back to \(ends.sourceAddress): replies cannot leave.",
-                                            hop: destinationPod.name, evidence: ["route lookup for \(ends.sourceAddress) in \(destinationKnown.name): none"],
-                                            remedy: "Restore the pod's default route via its gateway."))
-                }
-                findings += NodeChecks.duplicateAddress(ends.destinationAddress, expected: destinationEth0, source: source, node: node, directory: directory)
-            }
-        }
-        findings += NodeChecks.links(hops)
-        if let gateway = route.gateway ?? (route.outputIndex != nil ? ends.destinationAddress : nil), let eth0 {
-            findings += NodeChecks.neighbor(gateway, on: eth0, in: source, expectedMAC: NodeChecks.expectedMAC(of: gateway, node: node, hostVeth: hostVeth))
-        }
-
+        var findings = walk.findings
         // The probe, with captures at every hop and firewall counters around it.
-        let firewallNamespaces = snapshots.map { $0.known.name == "node" ? nil : $0.opened }
+        let firewallNamespaces = walk.snapshots.map { $0.known.name == "node" ? nil : $0.opened }
         let firewallBefore = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
-        var outcome = try ActiveProbe.run(from: source, ends: ends, hops: &hops, proto: proto, port: port,
+        var outcome = try ActiveProbe.run(from: walk.source, ends: ends, hops: &walk.hops, proto: proto, port: port,
                                           timeoutMilliseconds: timeoutMilliseconds, directory: directory)
         let firewallAfter = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
-        for (i, snapshot) in snapshots.enumerated() {
-            for (rule, delta) in FirewallDelta.drops(before: firewallBefore[i], after: firewallAfter[i]) {
-                let what = switch rule.origin {
-                case .iptables: "An iptables rule in \(snapshot.label) dropped the probe: table \(rule.table), chain \(rule.chain)."
-                case .iptablesPolicy: "The \(rule.chain) chain's policy (\(rule.specification)) in \(snapshot.label) dropped the probe: no rule of table \(rule.table) accepted it."
-                case .nftables: "An nftables rule in \(snapshot.label) dropped the probe: table \(rule.table), chain \(rule.chain)."
-                }
-                let remedy = rule.origin == .iptablesPolicy
-                    ? "Add the ACCEPT rule the CNI needs for pod traffic in \(rule.chain) (flannel and most CNIs add one for the pod CIDR), or change the policy."
-                    : "Remove or fix that rule (or the policy that wrote it)."
-                findings.append(Finding(.firewallDrop, .error, what, hop: snapshot.label,
-                                        evidence: ["\(rule.text)  (+\(delta) packets during the probe)"], remedy: remedy))
-            }
+        for (i, snapshot) in walk.snapshots.enumerated() {
+            findings += FirewallDelta.findings(before: firewallBefore[i], after: firewallAfter[i], in: snapshot.label)
         }
         // A next hop nobody had asked for before has a neighbour entry only now, after the probe.
-        if !outcome.reachable, let nextHop, let node, !findings.contains(where: { $0.code == .neighborFailed }),
+        if !outcome.reachable, let nextHop = walk.nextHop, let node = walk.node, !findings.contains(where: { $0.code == .neighborFailed }),
            let neighbors = try? node.socket.dump(RouteRequest.dump(.getNeighbor, family: .unspecified))
                .compactMap({ $0.type == .newNeighbor ? try Neighbor($0) : nil }) {
             var refreshed = node
@@ -171,16 +53,16 @@ public struct Tracer {
         }
         // Small probes crossing says little about large ones: measure the path MTU with DF probes.
         if outcome.reachable, ends.destinationPod?.fullName != ends.source.fullName {
-            findings += measureMTU(ends, sourceNamespace: sourceKnown)
+            findings += measureMTU(ends, sourceNamespace: walk.sourceNamespace)
         }
         if !outcome.captureProblems.isEmpty {
             findings.append(Finding(.captureDropped, .warning, "Some hops were not watched for the whole probe: what they saw is incomplete.",
                                     hop: nil, evidence: outcome.captureProblems,
                                     remedy: "Trace again; if an interface vanished, inspect the pod (netdoctor inspect) to see what changed."))
         }
-        findings = Verdict.explain(ends: ends, hops: hops, outcome: &outcome, findings: findings, remoteVTEP: remoteVTEP,
-                                   hasLocalDestination: destinationSnapshot != nil)
-        return TraceReport(ends: ends, hops: hops, reachable: outcome.reachable, probe: outcome.description, findings: findings)
+        findings = Verdict.explain(ends: ends, hops: walk.hops, outcome: &outcome, findings: findings, remoteVTEP: walk.remoteVTEP,
+                                   hasLocalDestination: walk.hasLocalDestination)
+        return TraceReport(ends: ends, hops: walk.hops, reachable: outcome.reachable, probe: outcome.description, findings: findings)
     }
 
     /// MTU_MISMATCH and PMTU_BLACKHOLE from a path MTU search between the two ends.

@@ -1,0 +1,29 @@
+import Diagnosis
+import Firewall
+
+/// Firewall rules whose drop counters moved while the probe was out: the rule that ate it.
+enum FirewallDelta {
+    static func drops(before: [FirewallRule], after: [FirewallRule]) -> [(FirewallRule, UInt64)] {
+        var earlier: [String: UInt64] = [:]
+        for rule in before { earlier[rule.text] = rule.packets }
+        return after.compactMap { rule in
+            guard rule.drops, let was = earlier[rule.text] ?? Optional(0), rule.packets > was else { return nil }
+            return (rule, rule.packets - was)
+        }
+    }
+
+    /// FIREWALL_DROP for each such rule or policy of one namespace, in its own tool's words.
+    static func findings(before: [FirewallRule], after: [FirewallRule], in label: String) -> [Finding] {
+        drops(before: before, after: after).map { rule, delta in
+            let what = switch rule.origin {
+            case .iptables: "An iptables rule in \(label) dropped the probe: table \(rule.table), chain \(rule.chain)."
+            case .iptablesPolicy: "The \(rule.chain) chain's policy (\(rule.specification)) in \(label) dropped the probe: no rule of table \(rule.table) accepted it."
+            case .nftables: "An nftables rule in \(label) dropped the probe: table \(rule.table), chain \(rule.chain)."
+            }
+            let remedy = rule.origin == .iptablesPolicy
+                ? "Add the ACCEPT rule the CNI needs for pod traffic in \(rule.chain) (flannel and most CNIs add one for the pod CIDR), or change the policy."
+                : "Remove or fix that rule (or the policy that wrote it)."
+            return Finding(.firewallDrop, .error, what, hop: label, evidence: ["\(rule.text)  (+\(delta) packets during the probe)"], remedy: remedy)
+        }
+    }
+}
