@@ -16,7 +16,7 @@ import PackageDescription
 //   PathMTU         mtu-probe: DF probes by bisection, the error queue, interface MTUs along the path
 //   Trace           trace: the path hop by hop, static checks, a probe captured at every hop, the verdict
 //   Capture         libpcap at several points in several namespaces at once, pcapng files, packet summaries
-//   Firewall        iptables rules and their packet counters, per namespace
+//   Firewall        iptables rules, chain policies and nftables rules with their packet counters, per namespace
 //   Lab             the two-node lab in namespaces, wired by the real CNI plugins, and its faults
 //   NetdoctorCLI    argument parsing, global options, exit statuses
 //   CNetShims       C: setns, CLONE_NEWNET, CMSG_*, netlink headers (no logic)
