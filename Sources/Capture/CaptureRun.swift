@@ -41,7 +41,10 @@ public struct CaptureRun {
                 if shouldStop() { reason = "interrupted"; break }
                 if let deadline, realtimeNanoseconds() >= deadline { reason = "\(durationSeconds!) s elapsed"; break }
                 if !session.problems.isEmpty { reason = session.problems.joined(separator: "; "); break }
-                usleep(20_000)
+                // Nothing to merge here: check the stop conditions ten times a second (a signal or
+                // the count is seen within 100 ms), and wake for the deadline on time.
+                let untilDeadline = deadline.map { max(0, ($0 - realtimeNanoseconds()) / 1000) } ?? 100_000
+                usleep(UInt32(min(100_000, untilDeadline)))
             }
             session.stop()
             let written = session.directCount

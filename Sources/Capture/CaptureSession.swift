@@ -36,6 +36,8 @@ public final class CaptureSession: @unchecked Sendable {
     private var directWriter: PcapNGWriter?
     private var directLimit: Int?
     private(set) var directWritten = 0
+    /// Block mode (TPACKET_V3): the kernel wakes a reader once per filled or timed-out block.
+    private let immediate: Bool
     /// A pipe written once by `stop()` and never read: its read end stays readable, so every
     /// capture thread's poll returns at once instead of at its next timeout.
     private let wakeup: (read: Int32, write: Int32) = {
@@ -52,6 +54,7 @@ public final class CaptureSession: @unchecked Sendable {
     public init(points: [CapturePoint], filter: String?, bufferBytes: Int32 = 4 << 20, immediate: Bool = true,
                 snapLength: Int32 = 262_144) throws {
         self.points = points
+        self.immediate = immediate
         // Activating a packet socket costs the kernel a grace period or two (ring set-up, hook
         // registration): tens of milliseconds each, so the points are opened side by side, each
         // on a namespace worker thread. Each worker writes its own slot only.
@@ -149,12 +152,13 @@ public final class CaptureSession: @unchecked Sendable {
                 lock.unlock()
                 return
             }
-            // A stop request wakes the poll (and the 50 ms cap bounds a missed one); every packet
-            // already queued is read (drain above) before the thread ends. After a packet, a
-            // millisecond's pause lets a burst gather: one wake-up per burst, not per packet.
+            // A stop request wakes the poll (the cap only bounds a missed one); every packet
+            // already queued is read (drain above) before the thread ends. In immediate mode,
+            // after a packet, a millisecond's pause lets a burst gather: one wake-up per burst,
+            // not per packet. Block mode needs no pause: the kernel batches already.
             pollers[0].revents = 0
             pollers[1].revents = 0
-            if poll(&pollers, 2, 50) > 0, pollers[0].revents != 0 { usleep(1000) }
+            if poll(&pollers, 2, 500) > 0, immediate, pollers[0].revents != 0 { usleep(1000) }
         }
     }
 
