@@ -138,7 +138,7 @@ complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_op
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor trace" o output' -s 'o' -l 'output' -d 'Output format: human or json (one JSON document on stdout).' -rfka 'human json'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor trace" no-color' -l 'no-color' -d 'Plain text without colour (also when NO_COLOR is set).'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor trace" port' -l 'port' -d 'Probe this port (TCP by default when given).' -rfka ''
-complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor trace" protocol' -l 'protocol' -d 'icmp, tcp or udp.' -rfka 'icmp tcp udp'
+complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor trace" protocol' -l 'protocol' -d 'icmp (default), tcp (default with --port; port 80 without one) or udp (needs --port).' -rfka 'icmp tcp udp'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor trace" timeout' -l 'timeout' -d 'How long the probe waits for an answer, in milliseconds.' -rfka ''
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor trace" version' -l 'version' -d 'Show the version.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor trace" h help' -s 'h' -l 'help' -d 'Show help information.'

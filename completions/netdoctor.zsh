@@ -139,7 +139,7 @@ _netdoctor_trace() {
         ':src:'
         ':dst:'
         '--port[Probe this port (TCP by default when given).]:port:'
-        '--protocol[icmp, tcp or udp.]:protocol:{__netdoctor_complete "${___protocol[@]}"}'
+        '--protocol[icmp (default), tcp (default with --port; port 80 without one) or udp (needs --port).]:protocol:{__netdoctor_complete "${___protocol[@]}"}'
         '--timeout[How long the probe waits for an answer, in milliseconds.]:ms:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'

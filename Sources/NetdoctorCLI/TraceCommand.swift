@@ -33,7 +33,7 @@ struct TraceCommand: ParsableCommand {
     @Option(help: "Probe this port (TCP by default when given).")
     var port: UInt16?
 
-    @Option(name: .customLong("protocol"), help: "icmp, tcp or udp.")
+    @Option(name: .customLong("protocol"), help: "icmp (default), tcp (default with --port; port 80 without one) or udp (needs --port).")
     var proto: TraceProtocol?
 
     @Option(help: ArgumentHelp("How long the probe waits for an answer, in milliseconds.", valueName: "ms"))
@@ -42,6 +42,7 @@ struct TraceCommand: ParsableCommand {
     func validate() throws {
         guard (50...30_000).contains(timeout) else { throw ValidationError("--timeout must be between 50 and 30000 ms") }
         if proto == .icmp, port != nil { throw ValidationError("--port goes with --protocol tcp or udp") }
+        if proto == .udp, port == nil { throw ValidationError("--protocol udp needs --port (the service's port)") }
     }
 
     func run() throws {

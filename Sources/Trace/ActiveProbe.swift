@@ -48,7 +48,7 @@ enum ActiveProbe {
         var matchReply: (PacketFields) -> Bool
         let destination = ends.destinationAddress
         switch proto {
-        case .icmp, .udp where port == nil:
+        case .icmp:
             let socket = try NamespaceThread.shared.run(in: source.opened) { try ProbeSocket(destination: destination, port: 33434, method: .icmp) }
             let outcome = socket.probe(size: 84, timeoutMilliseconds: timeoutMilliseconds)
             let sequence = socket.sequence
@@ -56,7 +56,7 @@ enum ActiveProbe {
             matchRequest = { $0.icmpType == 8 && $0.echoSequence == sequence && $0.destination == destination }
             matchReply = { $0.icmpType == 0 && $0.echoSequence == sequence && $0.source == destination }
         case .udp:
-            let p = port!
+            let p = port ?? 53  // the command insists on --port; a library caller gets DNS's
             result = try UDPProbe.send(from: source.opened, to: destination, port: p, timeoutMilliseconds: timeoutMilliseconds)
             matchRequest = { $0.ipProtocol == 17 && $0.destination == destination && $0.destinationPort == p }
             matchReply = { ($0.ipProtocol == 17 && $0.source == destination && $0.sourcePort == p) || ($0.icmpType == 3 && $0.source == destination) }

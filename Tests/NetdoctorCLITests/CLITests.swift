@@ -18,6 +18,8 @@ struct CLITests {
     @Test("bad usage: one line on stderr, exit 2", arguments: [
         ["detect-cni", "--bogus"], ["no-such-command"], ["detect-cni", "--output", "xml"], ["detect-cni", "--uplink-mtu", "5"],
         ["explain", "NOT_A_CODE"],
+        ["trace", "pod-a"], ["trace", "pod-a", "pod-b", "--protocol", "udp"], ["trace", "pod-a", "pod-b", "--port", "80", "--protocol", "icmp"],
+        ["trace", "pod-a", "pod-b", "--timeout", "0"],
     ])
     func badUsage(arguments: [String]) throws {
         let result = try Binary.run(arguments)
