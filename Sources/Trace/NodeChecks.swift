@@ -84,7 +84,7 @@ enum NodeChecks {
     }
 
     /// Another interface on the segment answers for the destination's address.
-    static func duplicateAddress(_ address: IPAddress, expected: Link?, source: NamespaceSnapshot, node: NamespaceSnapshot,
+    static func duplicateAddress(_ address: IPAddress, expected: Link?, owner: String, source: NamespaceSnapshot, node: NamespaceSnapshot,
                                  directory: NamespaceDirectory) -> [Finding] {
         guard let expected, let expectedMAC = expected.address else { return [] }
         var owners: [String] = []
@@ -98,7 +98,7 @@ enum NodeChecks {
         }
         guard !owners.isEmpty else { return [] }
         return [Finding(.duplicateIP, .error, "\(address) is held by more than one interface on this segment: ARP answers race.",
-                        hop: "\(node.known.name)", evidence: ["expected: \(expected.name) \(expectedMAC)"] + owners.map { "also: \($0)" },
+                        hop: "\(node.known.name)", evidence: ["expected: \(owner):\(expected.name) \(expectedMAC)"] + owners.map { "also: \($0)" },
                         remedy: "Remove the duplicate address (an IPAM leak, a static address) and flush the neighbour caches.")]
     }
 }

@@ -123,7 +123,7 @@ struct PathWalk {
                                             hop: destinationPod.name, evidence: ["route lookup for \(ends.sourceAddress) in \(destinationKnown.name): none"],
                                             remedy: "Restore the pod's default route via its gateway."))
                 }
-                findings += NodeChecks.duplicateAddress(ends.destinationAddress, expected: destinationEth0, source: source, node: node, directory: directory)
+                findings += NodeChecks.duplicateAddress(ends.destinationAddress, expected: destinationEth0, owner: destinationPod.name, source: source, node: node, directory: directory)
             }
         }
         findings += NodeChecks.links(hops)
