@@ -57,6 +57,14 @@ public enum FirewallReader {
         return parse(result.outputText)
     }
 
+    /// iptables-save's rules and policies and native nftables rules of one namespace, or nil when
+    /// neither tool can tell.
+    public static func readEverything(in namespace: NetNamespace?, thread: NamespaceThread = .shared) -> [FirewallRule]? {
+        let iptables = read(in: namespace, thread: thread)
+        let nftables = NftablesReader.read(in: namespace, thread: thread)
+        return iptables == nil && nftables == nil ? nil : (iptables ?? []) + (nftables ?? [])
+    }
+
     /// The rules of several namespaces at once (nil: the caller's): iptables-save's, and those of
     /// native nftables tables. Each iptables-save takes tens
     /// of milliseconds, mostly process start; run side by side, a path of five namespaces costs
@@ -70,10 +78,7 @@ public enum FirewallReader {
         nonisolated(unsafe) let output = slots
         DispatchQueue.concurrentPerform(iterations: namespaces.count) { index in
             // The Dispatch worker only waits: the setns happens on the NamespaceThread.
-            let thread = NamespaceThread.worker(index)
-            let iptables = read(in: namespaces[index], thread: thread)
-            let nftables = NftablesReader.read(in: namespaces[index], thread: thread)
-            output[index] = iptables == nil && nftables == nil ? nil : (iptables ?? []) + (nftables ?? [])
+            output[index] = readEverything(in: namespaces[index], thread: .worker(index))
         }
         return Array(slots)
     }
@@ -113,7 +118,8 @@ public enum FirewallReader {
     public static func icmpTooBigDrops(_ rules: [FirewallRule]) -> [FirewallRule] {
         rules.filter { rule in
             rule.drops && rule.specification.contains("icmp")
-                && (rule.specification.contains("fragmentation-needed") || rule.specification.contains("--icmp-type 3/4"))
+                && (rule.specification.contains("fragmentation-needed") || rule.specification.contains("--icmp-type 3/4")
+                    || rule.specification.contains("frag-needed"))  // nft's word
         }
     }
 }

@@ -67,8 +67,7 @@ public enum NamespaceReader {
         let links = try socket.dump(RouteRequest.dump(.getLink)).compactMap { $0.type == .newLink ? try Link($0) : nil }
         let addresses = try socket.dump(RouteRequest.dump(.getAddress)).compactMap { $0.type == .newAddress ? try InterfaceAddress($0) : nil }
         let routes = try socket.dump(RouteRequest.dump(.getRoute)).compactMap { $0.type == .newRoute ? try Route($0) : nil }
-        let neighbors = try socket.dump(RouteRequest.dump(.getNeighbor, family: .unspecified))
-            .compactMap { $0.type == .newNeighbor ? try Neighbor($0) : nil }
+        let neighbors = try readNeighbors(socket: socket)
         // The bridge forwarding database answers only a dump asked for with AF_BRIDGE.
         let forwarding = try socket.dump(RouteRequest.dump(.getNeighbor, family: .bridge))
             .compactMap { $0.type == .newNeighbor ? try Neighbor($0) : nil }
@@ -80,6 +79,11 @@ public enum NamespaceReader {
                               neighbors: neighbors.filter { $0.family != Neighbor.familyBridge },
                               forwardingDatabase: forwarding.filter { $0.family == Neighbor.familyBridge },
                               sysctls: sysctls)
+    }
+
+    /// ARP/NDP entries and bridge FDB entries alike (AF_UNSPEC): callers split them by family.
+    public static func readNeighbors(socket: RouteSocket) throws -> [Neighbor] {
+        try socket.dump(RouteRequest.dump(.getNeighbor, family: .unspecified)).compactMap { $0.type == .newNeighbor ? try Neighbor($0) : nil }
     }
 
     /// net.ipv4.ip_forward and friends, and per-interface forwarding, rp_filter and proxy_arp for

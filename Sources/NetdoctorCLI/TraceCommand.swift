@@ -56,9 +56,9 @@ struct TraceCommand: ParsableCommand {
                 throw CLIError(.badInput, "\(sourcePod.fullName) has no IPv4 address in the CNI result cache")
             }
             let (name, address, pod) = try resolveDestination(pods)
-            let remedy = CNIDetector.mtuRemedy(CNIDetector.detect(DetectionInput(root: root, queryPlugins: false)).family?.family)
-            let tracer = Tracer(directory: directory, timeoutMilliseconds: timeout, proto: proto ?? (port == nil ? .icmp : .tcp), port: port,
-                                mtuRemedy: remedy)
+            let tracer = Tracer(directory: directory, timeoutMilliseconds: timeout, proto: proto ?? (port == nil ? .icmp : .tcp), port: port) {
+                CNIDetector.mtuRemedy(CNIDetector.detect(DetectionInput(root: root, queryPlugins: false)).family?.family)
+            }
             report = try tracer.trace(TraceEnds(source: sourcePod, sourceAddress: sourceAddress, destinationName: name,
                                                destinationAddress: address, destinationPod: pod))
         } catch {

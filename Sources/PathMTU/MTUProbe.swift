@@ -120,7 +120,7 @@ public struct MTUProber {
 
     /// Rules on this node that drop ICMP "fragmentation needed", with their counters.
     func blackholeCulprits() -> [String]? {
-        guard let rules = FirewallReader.read(in: nil) else { return nil }
+        guard let rules = FirewallReader.readEverything(in: nil) else { return nil }
         let drops = FirewallReader.icmpTooBigDrops(rules)
         return drops.isEmpty ? nil : drops.map { "node firewall drops ICMP fragmentation-needed: \($0.text) (\($0.packets) packets)" }
     }

@@ -40,8 +40,8 @@ enum ActiveProbe {
             session = nil
             captureProblems.append("no capture: \(error)")
         }
+        // Packets queue in each ring from activation on: no need to wait for the threads.
         session?.start()
-        usleep(2_000)  // the capture threads reach their first poll
 
         var result: ProbeResult
         var matchRequest: (PacketFields) -> Bool

@@ -17,10 +17,11 @@ public struct Tracer {
     public var timeoutMilliseconds: Int32
     public var proto: TraceProtocol
     public var port: UInt16?
-    /// How to fix the pod MTU with this node's CNI, for MTU findings.
-    public var mtuRemedy: String
+    /// How to fix the pod MTU with this node's CNI, for MTU findings: asked only when there is one
+    /// (it reads the node's CNI config).
+    public var mtuRemedy: () -> String
 
-    public init(directory: NamespaceDirectory, timeoutMilliseconds: Int32, proto: TraceProtocol, port: UInt16?, mtuRemedy: String) {
+    public init(directory: NamespaceDirectory, timeoutMilliseconds: Int32, proto: TraceProtocol, port: UInt16?, mtuRemedy: @escaping () -> String) {
         self.directory = directory
         self.timeoutMilliseconds = timeoutMilliseconds
         self.proto = proto
@@ -45,10 +46,9 @@ public struct Tracer {
         }
         // A next hop nobody had asked for before has a neighbour entry only now, after the probe.
         if !outcome.reachable, let nextHop = walk.nextHop, let node = walk.node, !findings.contains(where: { $0.code == .neighborFailed }),
-           let neighbors = try? node.socket.dump(RouteRequest.dump(.getNeighbor, family: .unspecified))
-               .compactMap({ $0.type == .newNeighbor ? try Neighbor($0) : nil }) {
+           let neighbors = try? NamespaceReader.readNeighbors(socket: node.socket) {
             var refreshed = node
-            refreshed.state.neighbors = neighbors
+            refreshed.state.neighbors = neighbors.filter { $0.family != Neighbor.familyBridge }
             findings += NodeChecks.neighbor(nextHop.address, on: nextHop.link, in: refreshed)
         }
         // Small probes crossing says little about large ones: measure the path MTU with DF probes.
@@ -72,7 +72,7 @@ public struct Tracer {
                                            to: ends.destinationAddress, named: ends.destinationName) else { return [] }
         // mtu-probe names hops by namespace; a trace names them by pod, where the MTU is set.
         let sourceHop = "\(ends.source.name):\(path.interfaces.first { $0.role == .source }?.name ?? "eth0")"
-        return prober.findings(for: path, remedy: mtuRemedy).filter { $0.code != .probeNoAnswer }.map {
+        return prober.findings(for: path, remedy: mtuRemedy()).filter { $0.code != .probeNoAnswer }.map {
             var finding = $0
             finding.hop = sourceHop
             return finding

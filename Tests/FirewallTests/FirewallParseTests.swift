@@ -46,6 +46,15 @@ struct FirewallParseTests {
         #expect(rules[0].text == "nft table inet ndtest chain forward_check handle 2: ip daddr 10.244.2.2 tcp dport 80 drop")
     }
 
+    @Test("an nft rule dropping ICMP fragmentation-needed is seen as breaking PMTU discovery, as the iptables one is")
+    func nftFragNeeded() {
+        // `nft -j list ruleset` for: icmp type destination-unreachable icmp code frag-needed counter drop
+        let json = #"{"nftables": [{"rule": {"family": "inet", "table": "t", "chain": "f", "handle": 2, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "icmp", "field": "type"}}, "right": "destination-unreachable"}}, {"match": {"op": "==", "left": {"payload": {"protocol": "icmp", "field": "code"}}, "right": "frag-needed"}}, {"counter": {"packets": 3, "bytes": 1680}}, {"drop": null}]}}]}"#
+        let rules = NftablesReader.parse(json: Array(json.utf8))
+        #expect(rules.map(\.specification) == ["handle 2: icmp type destination-unreachable icmp code frag-needed drop"])
+        #expect(FirewallReader.icmpTooBigDrops(rules).count == 1)
+    }
+
     @Test("unreadable nft output is no rules, not a crash")
     func garbage() {
         #expect(NftablesReader.parse(json: Array("{\"nftables\": [".utf8)).isEmpty)
