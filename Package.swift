@@ -17,6 +17,8 @@ import PackageDescription
 //   Trace           trace: the path hop by hop, static checks, a probe captured at every hop, the verdict
 //   Capture         libpcap at several points in several namespaces at once, pcapng files, packet summaries
 //   Firewall        iptables rules, chain policies and nftables rules with their packet counters, per namespace
+//   Agent           netdoctor agent: the node agent's HTTP/JSON API (auth, TLS, limits, metrics) over SwiftNIO
+//   AgentClient     the caller's side of that API: trace and mtu-probe ask the remote node's agent
 //   Lab             the two-node lab in namespaces, wired by the real CNI plugins, and its faults
 //   NetdoctorCLI    argument parsing, global options, exit statuses
 //   CNetShims       C: setns, CLONE_NEWNET, CMSG_*, netlink headers (no logic)
@@ -29,6 +31,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .target(name: "CNetShims"),
@@ -51,7 +55,18 @@ let package = Package(
         .target(name: "PathMTU", dependencies: ["CNetShims", "NetAddress", "NetSystem", "KernelState", "Netlink", "NetlinkCodec",
                                                 "Pods", "Diagnosis", "ConfigFormats", "Inspection", "CNIDetection", "NodeFiles", "Firewall"]),
         .target(name: "Inspection", dependencies: ["KernelState", "Pods", "Diagnosis", "ConfigFormats", "Netlink", "NetlinkCodec", "NetSystem", "NetAddress"]),
+        .target(name: "Agent", dependencies: [
+            "Trace", "Inspection", "Capture", "Firewall", "PathMTU", "KernelState", "Pods", "Diagnosis", "ConfigFormats", "NetAddress", "NetSystem", "Netlink", "NetlinkCodec",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
+        .target(name: "AgentClient", dependencies: [
+            "Trace", "ConfigFormats", "NetAddress",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         .target(name: "NetdoctorCLI", dependencies: [
+            "Agent", "AgentClient",
             "CNIDetection", "Diagnosis", "NodeFiles", "Inspection", "KernelState", "Lab", "Netlink", "NetSystem", "Pods", "PathMTU", "NetAddress", "Capture", "Trace",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -38,6 +38,14 @@ public struct Finding: Sendable, Hashable {
         self.remedy = remedy
     }
 
+    /// A finding read back from its JSON (as a remote agent sends it); nil when it is not one.
+    public init?(json: ConfigValue) {
+        guard let code = json["code"]?.string, let severity = json["severity"]?.string.flatMap(Severity.init(rawValue:)),
+              let message = json["message"]?.string else { return nil }
+        self.init(FindingCode(rawValue: code), severity, message, hop: json["hop"]?.string,
+                  evidence: json["evidence"]?.array?.compactMap(\.string) ?? [], remedy: json["remedy"]?.string)
+    }
+
     /// The contract's JSON shape; these keys must not change.
     public var json: ConfigValue {
         .fields([

@@ -49,4 +49,5 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let portClosed = FindingCode(rawValue: "PORT_CLOSED")
     public static let probeNoAnswer = FindingCode(rawValue: "PROBE_NO_ANSWER")
     public static let captureDropped = FindingCode(rawValue: "CAPTURE_DROPPED")
+    public static let agentUnreachable = FindingCode(rawValue: "AGENT_UNREACHABLE")
 }

@@ -10,6 +10,12 @@ public struct KnownNamespace: Sendable, Hashable {
     /// The path to open on this machine.
     public var path: String
     public var identity: NetNamespace.Identity
+
+    public init(name: String, path: String, identity: NetNamespace.Identity) {
+        self.name = name
+        self.path = path
+        self.identity = identity
+    }
 }
 
 /// Finds the namespaces of a node: named ones under `--root` and as named on the node

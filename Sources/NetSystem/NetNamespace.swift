@@ -17,6 +17,11 @@ public final class NetNamespace: @unchecked Sendable, CustomStringConvertible {
         public var device: UInt64
         public var inode: UInt64
         public var description: String { "net:[\(inode)]" }
+
+        public init(device: UInt64, inode: UInt64) {
+            self.device = device
+            self.inode = inode
+        }
     }
 
     /// Opens a namespace file; ENOENT when it is gone, EINVAL-like when the file is no namespace.

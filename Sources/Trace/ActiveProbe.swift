@@ -15,6 +15,8 @@ struct ProbeResult {
     var description: String
     /// Capture points that could not be opened or stopped early: their hops saw nothing.
     var captureProblems: [String] = []
+    /// How the request and reply look, once sent (the ICMP sequence is known only then).
+    var signature: ProbeSignature? = nil
     var reachable: Bool { if case .answered = kind { return true }; return false }
     var portClosed: Bool { if case .refused = kind { return true }; return false }
 }
@@ -27,15 +29,15 @@ enum ActiveProbe {
             CapturePoint(name: hop.name, interface: hop.interface,
                          namespace: hop.namespace.name == "node" ? nil : (try? directory.open(hop.namespace)))
         }
-        var filter = "icmp or arp or udp port 8472 or udp port 4789"
-        if let port, proto != .icmp { filter += " or \(proto.rawValue) port \(port)" }
+        var signature = ProbeSignature(proto: proto, source: ends.sourceAddress, destination: ends.destinationAddress,
+                                       port: proto == .icmp ? nil : port ?? (proto == .udp ? 53 : 80), echoSequence: nil)
         // Without captures the probe still answers reachable or not; the hops just stay unknown.
         let session: CaptureSession?
         var captureProblems: [String] = []
         do {
             // Headers are all a verdict needs (VXLAN's inner ones end within 110 bytes): short
             // slots make a small ring hold hundreds of packets, and cost less to set up.
-            session = try CaptureSession(points: points, filter: filter, bufferBytes: 256 << 10, snapLength: 256)
+            session = try CaptureSession(points: points, filter: signature.captureFilter, bufferBytes: 256 << 10, snapLength: 256)
         } catch {
             session = nil
             captureProblems.append("no capture: \(error)")
@@ -44,28 +46,20 @@ enum ActiveProbe {
         session?.start()
 
         var result: ProbeResult
-        var matchRequest: (PacketFields) -> Bool
-        var matchReply: (PacketFields) -> Bool
         let destination = ends.destinationAddress
         switch proto {
         case .icmp:
             let socket = try NamespaceThread.shared.run(in: source.opened) { try ProbeSocket(destination: destination, port: 33434, method: .icmp) }
             let outcome = socket.probe(size: 84, timeoutMilliseconds: timeoutMilliseconds)
-            let sequence = socket.sequence
+            signature.echoSequence = socket.sequence
             result = describe(outcome, proto: "ICMP echo")
-            matchRequest = { $0.icmpType == 8 && $0.echoSequence == sequence && $0.destination == destination }
-            matchReply = { $0.icmpType == 0 && $0.echoSequence == sequence && $0.source == destination }
         case .udp:
-            let p = port ?? 53  // the command insists on --port; a library caller gets DNS's
-            result = try UDPProbe.send(from: source.opened, to: destination, port: p, timeoutMilliseconds: timeoutMilliseconds)
-            matchRequest = { $0.ipProtocol == 17 && $0.destination == destination && $0.destinationPort == p }
-            matchReply = { ($0.ipProtocol == 17 && $0.source == destination && $0.sourcePort == p) || ($0.icmpType == 3 && $0.source == destination) }
+            // The command insists on --port; a library caller gets DNS's.
+            result = try UDPProbe.send(from: source.opened, to: destination, port: signature.port!, timeoutMilliseconds: timeoutMilliseconds)
         case .tcp:
-            let p = port ?? 80
-            result = try TCPProbe.connect(from: source.opened, to: destination, port: p, timeoutMilliseconds: timeoutMilliseconds)
-            matchRequest = { $0.ipProtocol == 6 && $0.destination == destination && $0.destinationPort == p && ($0.tcpFlags ?? 0) & 0x12 == 0x02 }
-            matchReply = { $0.ipProtocol == 6 && $0.source == destination && $0.sourcePort == p && (($0.tcpFlags ?? 0) & 0x12 == 0x12 || ($0.tcpFlags ?? 0) & 0x04 != 0) }
+            result = try TCPProbe.connect(from: source.opened, to: destination, port: signature.port!, timeoutMilliseconds: timeoutMilliseconds)
         }
+        result.signature = signature
 
         // A packet is in every ring it passed before the probe socket sees the answer; a short
         // grace covers copies still on another CPU's backlog.
@@ -74,15 +68,18 @@ enum ActiveProbe {
         let packets = session?.take() ?? []
         captureProblems += session?.problems ?? []
         session?.close()
-        if let session {
-            for index in hops.indices {
-                let seen = packets.filter { $0.point == index }.compactMap { PacketFields.parse($0.bytes, linkType: session.handles[index].linkType)?.innermost }
-                hops[index].requestSeen = seen.contains(where: matchRequest)
-                hops[index].replySeen = seen.contains(where: matchReply)
-            }
-        }
+        if let session { mark(&hops, packets: packets, linkTypes: session.handles.map(\.linkType), signature: signature) }
         result.captureProblems = captureProblems
         return result
+    }
+
+    /// Which hops saw the request and which the reply; hop i is capture point i.
+    static func mark(_ hops: inout [TraceHop], packets: [Packet], linkTypes: [Int32], signature: ProbeSignature) {
+        for index in hops.indices where index < linkTypes.count {
+            let seen = packets.filter { $0.point == index }.compactMap { PacketFields.parse($0.bytes, linkType: linkTypes[index])?.innermost }
+            hops[index].requestSeen = seen.contains(where: signature.isRequest)
+            hops[index].replySeen = seen.contains(where: signature.isReply)
+        }
     }
 
     static func describe(_ outcome: ProbeOutcome, proto: String) -> ProbeResult {

@@ -8,7 +8,8 @@ enum NodeChecks {
     static func links(_ hops: [TraceHop]) -> [Finding] {
         hops.compactMap { hop in
             guard let link = hop.link, !link.isUp || link.operState == .down || link.operState == .lowerLayerDown else { return nil }
-            return Finding(.linkDown, .error, "\(hop.interface) in \(hop.namespace.name) is down: the path is cut there.",
+            let place = hop.node.map { "\(hop.namespace.name) on \($0)" } ?? hop.namespace.name
+            return Finding(.linkDown, .error, "\(hop.interface) in \(place) is down: the path is cut there.",
                            hop: hop.name, evidence: ["\(hop.interface): \(link.isUp ? "up" : "IFF_UP not set"), operstate \(link.operState.name)"],
                            remedy: "ip\(hop.namespace.name == "node" ? "" : " -n \(hop.namespace.name)") link set \(hop.interface) up, and find what set it down.")
         }

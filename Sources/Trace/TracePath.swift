@@ -19,6 +19,12 @@ public struct TraceHop: Sendable {
     public var link: Link?
     public var requestSeen: Bool?
     public var replySeen: Bool?
+    /// The node whose namespace this is, when it is not this one (a hop its agent watched).
+    public var node: String? = nil
+    /// A remote hop's MTU (its link is not readable here).
+    public var remoteMTU: UInt32? = nil
+
+    public var mtu: UInt32? { link?.mtu ?? remoteMTU }
 }
 
 /// A namespace read once for the trace: its socket, state and identity.

@@ -20,12 +20,16 @@ public struct Tracer {
     /// How to fix the pod MTU with this node's CNI, for MTU findings: asked only when there is one
     /// (it reads the node's CNI config).
     public var mtuRemedy: () -> String
+    /// The remote node's agent, for a destination past this node; nil: this node's view only.
+    public var agents: AgentLocator?
 
-    public init(directory: NamespaceDirectory, timeoutMilliseconds: Int32, proto: TraceProtocol, port: UInt16?, mtuRemedy: @escaping () -> String) {
+    public init(directory: NamespaceDirectory, timeoutMilliseconds: Int32, proto: TraceProtocol, port: UInt16?, agents: AgentLocator? = nil,
+                mtuRemedy: @escaping () -> String) {
         self.directory = directory
         self.timeoutMilliseconds = timeoutMilliseconds
         self.proto = proto
         self.port = port
+        self.agents = agents
         self.mtuRemedy = mtuRemedy
     }
 
@@ -35,11 +39,18 @@ public struct Tracer {
             return TraceReport(ends: ends, hops: walk.hops, reachable: false, probe: "no probe sent", findings: walk.findings)
         }
         var findings = walk.findings
+        // The remote node's half, watched by its agent from before the probe leaves.
+        let (remoteCall, agentFindings) = RemoteHalfCall.start(walk: walk, ends: ends, locate: agents,
+                                                               windowMilliseconds: Int(timeoutMilliseconds) + 5000)
+        findings += agentFindings
         // The probe, with captures at every hop and firewall counters around it.
         let firewallNamespaces = walk.snapshots.map { $0.known.name == "node" ? nil : $0.opened }
         let firewallBefore = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
-        var outcome = try ActiveProbe.run(from: walk.source, ends: ends, hops: &walk.hops, proto: proto, port: port,
-                                          timeoutMilliseconds: timeoutMilliseconds, directory: directory)
+        let probed = Result { try ActiveProbe.run(from: walk.source, ends: ends, hops: &walk.hops, proto: proto, port: port,
+                                                  timeoutMilliseconds: timeoutMilliseconds, directory: directory) }
+        let (remote, remoteFindings) = remoteCall?.finish(signature: try? probed.get().signature) ?? (nil, [])
+        var outcome = try probed.get()
+        findings += remoteFindings + (remote?.findings ?? [])
         let firewallAfter = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
         for (i, snapshot) in walk.snapshots.enumerated() {
             findings += FirewallDelta.findings(before: firewallBefore[i], after: firewallAfter[i], in: snapshot.label)
@@ -55,14 +66,16 @@ public struct Tracer {
         if outcome.reachable, ends.destinationPod?.fullName != ends.source.fullName {
             findings += measureMTU(ends, sourceNamespace: walk.sourceNamespace)
         }
+        outcome.captureProblems += remote?.problems ?? []
         if !outcome.captureProblems.isEmpty {
             findings.append(Finding(.captureDropped, .warning, "Some hops were not watched for the whole probe: what they saw is incomplete.",
                                     hop: nil, evidence: outcome.captureProblems,
                                     remedy: "Trace again; if an interface vanished, inspect the pod (netdoctor inspect) to see what changed."))
         }
-        findings = Verdict.explain(ends: ends, hops: walk.hops, outcome: &outcome, findings: findings, remoteVTEP: walk.remoteVTEP,
-                                   hasLocalDestination: walk.hasLocalDestination)
-        return TraceReport(ends: ends, hops: walk.hops, reachable: outcome.reachable, probe: outcome.description, findings: findings)
+        let hops = walk.hops + (remote?.hops ?? [])
+        findings = Verdict.explain(ends: ends, hops: hops, outcome: &outcome, findings: findings, remoteVTEP: walk.remoteVTEP,
+                                   hasDestination: walk.hasLocalDestination || remote?.hasDestination == true, remoteNode: remote?.node)
+        return TraceReport(ends: ends, hops: hops, reachable: outcome.reachable, probe: outcome.description, findings: findings)
     }
 
     /// MTU_MISMATCH and PMTU_BLACKHOLE from a path MTU search between the two ends.

@@ -4,8 +4,9 @@ import NetAddress
 /// Combines what the kernel's state predicted with what the packets did into the findings that
 /// explain the outcome.
 enum Verdict {
+    /// `remoteNode` names the node whose agent watched the remote half (its hops are in `hops`).
     static func explain(ends: TraceEnds, hops: [TraceHop], outcome: inout ProbeResult, findings: [Finding], remoteVTEP: IPAddress?,
-                        hasLocalDestination: Bool) -> [Finding] {
+                        hasDestination: Bool, remoteNode: String?) -> [Finding] {
         var findings = findings
         let lastRequest = hops.lastIndex { $0.requestSeen == true }
         let where_ = lastRequest.map { hops[$0].name } ?? "nowhere"
@@ -22,23 +23,25 @@ enum Verdict {
         if outcome.portClosed {
             let answer = outcome.description.hasPrefix("UDP") ? "UDP datagram with ICMP port unreachable" : "TCP SYN with a reset"
             findings.append(Finding(.portClosed, .error, "\(ends.destinationName) answered the \(answer): nothing listens on that port.",
-                                    hop: hasLocalDestination ? hops.last?.name : ends.destinationName, evidence: [outcome.description],
+                                    hop: hasDestination ? hops.last?.name : ends.destinationName, evidence: [outcome.description],
                                     remedy: "Start the service, or probe the port it listens on."))
             return findings
         }
         let explained = findings.contains { $0.severity == .error }
         if let last = lastRequest {
             let tail = hops[last]
-            if hasLocalDestination, tail.role == .destination {
+            if tail.role == .destination {
                 // The symptom stays an error even when a cause was found: it says where to look.
                 findings.append(Finding(.replyMissing, .error, "The request reached \(ends.destinationName), and no reply left it.",
                                         hop: tail.name, evidence: ["request seen at \(tail.name)", "no reply seen at any hop", outcome.description],
                                         remedy: explained ? "See the other findings: they name what stops the reply."
                                             : "Check \(ends.destinationName)'s own firewall (iptables -L OUTPUT in its namespace) and that it answers."))
-            } else if tail.role == .underlay, !hasLocalDestination, !hops.contains(where: { $0.replySeen == true }) {
+            } else if tail.role == .underlay, tail.node == nil, !hops.contains(where: { $0.replySeen == true }) {
                 let via = remoteVTEP.map { " for \($0)" } ?? ""
+                let beyond = remoteNode.map { "never reached \($0) (its agent saw nothing arrive): the fault is between the nodes." }
+                    ?? "nothing came back: the fault is past this node."
                 findings.append(Finding(.lostBeyondNode, explained ? .warning : .error,
-                                        "The request left this node\(via) and nothing came back: the fault is past this node.",
+                                        "The request left this node\(via) and \(beyond)",
                                         hop: tail.name,
                                         evidence: ["request seen at every hop up to \(tail.name)", hops.contains { $0.role == .overlay } ? "encapsulated (VXLAN) on \(tail.interface)" : "routed on \(tail.interface)",
                                                    outcome.description],

@@ -1,0 +1,104 @@
+import ConfigFormats
+import Diagnosis
+import KernelState
+import NetAddress
+import NetSystem
+
+/// What the local trace asks the remote node's agent: watch the path from where the packet
+/// arrives (the node address it was sent to, encapsulated or not) to the destination pod, and
+/// back.
+public struct RemoteTraceRequest: Sendable, Equatable {
+    public var sourceAddress: IPAddress
+    public var destinationAddress: IPAddress
+    /// The remote node's address this node sends to (the FDB entry's dst, or the gateway).
+    public var nodeAddress: IPAddress
+    /// True when the packet arrives inside VXLAN (or another overlay) rather than routed.
+    public var encapsulated: Bool
+    /// How long the remote captures may stay open before the agent closes them itself.
+    public var windowMilliseconds: Int
+
+    public init(sourceAddress: IPAddress, destinationAddress: IPAddress, nodeAddress: IPAddress, encapsulated: Bool, windowMilliseconds: Int) {
+        self.sourceAddress = sourceAddress
+        self.destinationAddress = destinationAddress
+        self.nodeAddress = nodeAddress
+        self.encapsulated = encapsulated
+        self.windowMilliseconds = windowMilliseconds
+    }
+
+    public var json: ConfigValue {
+        .fields(["source": .string(sourceAddress.description), "destination": .string(destinationAddress.description),
+                 "nodeAddress": .string(nodeAddress.description), "encapsulated": .bool(encapsulated),
+                 "windowMilliseconds": .int(windowMilliseconds)])
+    }
+
+    public init?(json: ConfigValue) {
+        guard let source = json["source"]?.string.flatMap(IPAddress.parse), let destination = json["destination"]?.string.flatMap(IPAddress.parse),
+              let node = json["nodeAddress"]?.string.flatMap(IPAddress.parse) else { return nil }
+        self.init(sourceAddress: source, destinationAddress: destination, nodeAddress: node,
+                  encapsulated: json["encapsulated"]?.bool ?? false, windowMilliseconds: json["windowMilliseconds"]?.int ?? 5000)
+    }
+}
+
+/// The remote node's half of the path as its agent sees it: hops in the order the request
+/// crosses them, what each saw, and the findings there.
+public struct RemoteHalfView: Sendable {
+    public var node: String
+    public var hops: [TraceHop]
+    public var findings: [Finding]
+    /// Capture points that could not be watched for the whole probe.
+    public var problems: [String]
+    /// True when the destination pod was found on that node.
+    public var hasDestination: Bool
+
+    public init(node: String, hops: [TraceHop], findings: [Finding], problems: [String], hasDestination: Bool) {
+        self.node = node
+        self.hops = hops
+        self.findings = findings
+        self.problems = problems
+        self.hasDestination = hasDestination
+    }
+
+    public var json: ConfigValue {
+        .fields(["node": .string(node), "hasDestination": .bool(hasDestination),
+                 "hops": .array(hops.map { hop in
+                     .fields(["name": .string(hop.name), "namespace": .string(hop.namespace.name), "interface": .string(hop.interface),
+                              "role": .string(hop.role.rawValue), "mtu": .int(hop.link?.mtu.map(Int.init)),
+                              "up": .flag(hop.link.map { $0.isUp && $0.operState != .down && $0.operState != .lowerLayerDown }),
+                              "requestSeen": .flag(hop.requestSeen), "replySeen": .flag(hop.replySeen)])
+                 }),
+                 "findings": .array(findings.map(\.json)), "problems": .texts(problems)])
+    }
+
+    /// Read back on the caller's side: the hops carry the remote node's name, and no link
+    /// (their namespaces are not on this machine), but their MTU.
+    public init?(json: ConfigValue) {
+        guard let node = json["node"]?.string, let hops = json["hops"]?.array else { return nil }
+        self.node = node
+        self.hasDestination = json["hasDestination"]?.bool ?? false
+        self.hops = hops.compactMap { hop in
+            guard let name = hop["name"]?.string, let interface = hop["interface"]?.string,
+                  let role = hop["role"]?.string.flatMap(TraceHop.Role.init(rawValue:)) else { return nil }
+            let namespace = KnownNamespace(name: hop["namespace"]?.string ?? "?", path: "", identity: .init(device: 0, inode: 0))
+            var remote = TraceHop(name: name, namespace: namespace, interface: interface, role: role, link: nil,
+                                  requestSeen: hop["requestSeen"]?.bool, replySeen: hop["replySeen"]?.bool)
+            remote.node = node
+            remote.remoteMTU = hop["mtu"]?.int.flatMap(UInt32.init(exactly:))
+            return remote
+        }
+        self.findings = json["findings"]?.array?.compactMap(Finding.init(json:)) ?? []
+        self.problems = json["problems"]?.array?.compactMap(\.string) ?? []
+    }
+}
+
+/// The remote node's agent, as the trace sees it; the transport (HTTP/JSON, TLS, token) lives
+/// in AgentClient. Every call is bounded in time and throws when the agent cannot answer.
+public protocol RemoteNodeAgent: Sendable {
+    /// Where it was reached, for messages ("192.168.77.2:9449").
+    var endpoint: String { get }
+    /// The static view of the remote half, and captures and firewall counters started there.
+    func prepare(_ request: RemoteTraceRequest) throws -> (session: String, view: RemoteHalfView)
+    /// Ends the session: captures stopped, counters read again, each hop marked.
+    func finish(session: String, signature: ProbeSignature) throws -> RemoteHalfView
+    /// The static view only (hops with their MTUs, and the checks), for mtu-probe.
+    func path(_ request: RemoteTraceRequest) throws -> RemoteHalfView
+}

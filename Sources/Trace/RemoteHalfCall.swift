@@ -1,0 +1,52 @@
+import Diagnosis
+import NetAddress
+
+/// Finds the agent of the node a packet leaves for: given that node's address (the overlay's FDB
+/// entry or the route's gateway), a client for its agent; nil when no agent may be asked (no
+/// token configured), which the trace reports instead of guessing.
+public typealias AgentLocator = @Sendable (IPAddress) -> Result<any RemoteNodeAgent, RemoteHalfError>
+
+/// The trace's conversation with the remote node's agent, and the findings that say when that
+/// half could not be seen.
+struct RemoteHalfCall {
+    var agent: any RemoteNodeAgent
+    var session: String
+    var view: RemoteHalfView
+
+    /// Asks the agent to watch its half before the probe leaves; the local view alone when not.
+    static func start(walk: PathWalk, ends: TraceEnds, locate: AgentLocator?, windowMilliseconds: Int) -> (RemoteHalfCall?, [Finding]) {
+        guard let locate, ends.destinationPod == nil, let nodeAddress = walk.remoteVTEP,
+              walk.hops.last?.role == .underlay else { return (nil, []) }
+        let agent: any RemoteNodeAgent
+        switch locate(nodeAddress) {
+        case .success(let found): agent = found
+        case .failure(let why):
+            return (nil, [unreachable("No agent was asked about the node at \(nodeAddress): \(why).", severity: .info, evidence: [])])
+        }
+        let request = RemoteTraceRequest(sourceAddress: ends.sourceAddress, destinationAddress: ends.destinationAddress, nodeAddress: nodeAddress,
+                                         encapsulated: walk.hops.contains { $0.role == .overlay }, windowMilliseconds: windowMilliseconds)
+        do {
+            let (session, view) = try agent.prepare(request)
+            return (RemoteHalfCall(agent: agent, session: session, view: view), [])
+        } catch {
+            return (nil, [unreachable("The agent of the node at \(nodeAddress) could not be asked: its half of the path is not seen.",
+                                      severity: .warning, evidence: ["\(agent.endpoint): \(error)"])])
+        }
+    }
+
+    /// The remote half with what its hops saw; nil (and a warning) when the agent stopped answering.
+    func finish(signature: ProbeSignature?) -> (RemoteHalfView?, [Finding]) {
+        guard let signature else { return (nil, []) }
+        do {
+            return (try agent.finish(session: session, signature: signature), [])
+        } catch {
+            return (nil, [Self.unreachable("The agent on \(view.node) stopped answering during the trace: its half of the path is not seen.",
+                                           severity: .warning, evidence: ["\(agent.endpoint): \(error)"])])
+        }
+    }
+
+    static func unreachable(_ message: String, severity: Severity, evidence: [String]) -> Finding {
+        Finding(.agentUnreachable, severity, message + " The verdict is this node's view alone.", hop: nil, evidence: evidence,
+                remedy: "Run the netdoctor agent on that node (deploy/daemonset.yaml, or lab up --agents), give this command its token (--token-file), or name it with --agent ADDR:PORT.")
+    }
+}
