@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "Trace", dependencies: ["Capture", "Diagnosis", "Firewall", "KernelState", "NetAddress", "Netlink", "NetlinkCodec",
                                               "NetSystem", "PathMTU", "Pods", "Inspection", "ConfigFormats"]),
         .target(name: "Firewall", dependencies: ["ConfigFormats", "NetSystem", "NodeFiles"]),
-        .target(name: "Capture", dependencies: ["CPcap", "NetSystem", "KernelState", "NetAddress"]),
+        .target(name: "Capture", dependencies: ["CPcap", "NetSystem", "KernelState", "NetAddress", "Pods", "Diagnosis", "ConfigFormats"]),
         .target(name: "PathMTU", dependencies: ["CNetShims", "NetAddress", "NetSystem", "KernelState", "Netlink", "NetlinkCodec",
                                                 "Pods", "Diagnosis", "ConfigFormats", "Inspection", "CNIDetection", "NodeFiles", "Firewall"]),
         .target(name: "Inspection", dependencies: ["KernelState", "Pods", "Diagnosis", "ConfigFormats", "Netlink", "NetlinkCodec", "NetSystem", "NetAddress"]),

@@ -67,7 +67,7 @@ struct CaptureCommand: ParsableCommand {
         let points: [CapturePoint]
         let session: CaptureSession
         do {
-            points = try targets.map { try point(for: $0, pods: pods, directory: directory) }
+            points = try targets.map { try CapturePoint.target($0, pods: pods, directory: directory) }
             // Printing packets wants each as it comes; a file, like tcpdump -w, takes blocks.
             session = try CaptureSession(points: points, filter: filter, bufferBytes: bufferSize << 20,
                                          immediate: write == nil || immediate)
@@ -118,65 +118,11 @@ struct CaptureCommand: ParsableCommand {
                                   problems: session.problems))
     }
 
-    /// POD, POD:IFACE, node:IFACE.
-    func point(for target: String, pods: PodDirectory, directory: NamespaceDirectory) throws -> CapturePoint {
-        let parts = target.split(separator: ":", maxSplits: 1).map(String.init)
-        let (who, interface) = parts.count == 2 ? (parts[0], parts[1]) : (target, "eth0")
-        if who == "node" {
-            return CapturePoint(name: "node:\(interface)", interface: interface, namespace: nil)
-        }
-        let pod = try pods.find(who)
-        let known = try PodDirectory.namespace(of: pod, directory: directory)
-        return CapturePoint(name: "\(pod.name):\(interface)", interface: interface, namespace: try directory.open(known))
-    }
-
     /// hh:mm:ss.nnnnnnnnn (UTC), as tcpdump prints times.
     static func clock(_ packet: Packet) -> String {
         let day = packet.seconds % 86_400
         let parts = [day / 3600, day / 60 % 60, day % 60].map { ($0 < 10 ? "0" : "") + String($0) }
         let fraction = String(packet.nanoseconds)
         return parts.joined(separator: ":") + "." + String(repeating: "0", count: max(0, 9 - fraction.count)) + fraction
-    }
-}
-
-/// What `capture` reports at the end: per point, the packets it saw and the kernel's counts.
-struct CaptureReport: Report {
-    let command = "capture"
-    var points: [CapturePoint]
-    var handles: [PcapHandle]
-    var outcome: CaptureRun.Outcome
-    var file: String?
-    var problems: [String]
-
-    var findings: [Finding] {
-        var findings: [Finding] = []
-        for (index, point) in points.enumerated() where outcome.statistics[index].dropped > 0 {
-            findings.append(Finding(.captureDropped, .warning,
-                                    "The kernel dropped \(outcome.statistics[index].dropped) packets at \(point.name) before netdoctor could read them.",
-                                    hop: point.name, evidence: ["pcap_stats: received \(outcome.statistics[index].received), dropped \(outcome.statistics[index].dropped)"],
-                                    remedy: "Narrow the filter, or capture fewer points at once."))
-        }
-        for problem in problems {
-            findings.append(Finding(.captureDropped, .warning, problem))
-        }
-        return findings
-    }
-
-    var jsonFields: [(String, ConfigValue)] {
-        [("file", .text(file)), ("packets", .int(outcome.delivered)), ("ended", .string(outcome.reason)),
-         ("points", .array(points.indices.map { i in
-            .fields(["name": .string(points[i].name), "interface": .string(points[i].interface),
-                     "linkType": .int(Int(handles[i].linkType)), "packets": .int(outcome.perPoint[i]),
-                     "received": .int(Int(outcome.statistics[i].received)), "dropped": .int(Int(outcome.statistics[i].dropped))])
-         }))]
-    }
-
-    func humanSections(style: TextStyle) -> [HumanSection] {
-        var rows = points.indices.map { i in
-            (points[i].name, "\(outcome.perPoint[i]) packets; kernel: \(outcome.statistics[i].received) received, \(outcome.statistics[i].dropped) dropped")
-        }
-        rows.append(("ended", outcome.reason))
-        if let file { rows.append(("file", "\(file) (pcapng, \(outcome.delivered) packets)")) }
-        return [HumanSection("Capture", rows: rows)]
     }
 }

@@ -49,12 +49,12 @@ public struct ProbeSignature: Sendable, Equatable {
         return filter
     }
 
-    var json: ConfigValue {
+    public var json: ConfigValue {
         .fields(["protocol": .string(proto.rawValue), "source": .string(source.description), "destination": .string(destination.description),
                  "port": .int(port.map(Int.init)), "echoSequence": .int(echoSequence.map(Int.init))])
     }
 
-    init?(json: ConfigValue) {
+    public init?(json: ConfigValue) {
         guard let proto = json["protocol"]?.string.flatMap(TraceProtocol.init(rawValue:)),
               let source = json["source"]?.string.flatMap(IPAddress.parse), let destination = json["destination"]?.string.flatMap(IPAddress.parse)
         else { return nil }

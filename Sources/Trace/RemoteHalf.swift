@@ -4,6 +4,11 @@ import KernelState
 import NetAddress
 import NetSystem
 
+/// Where a node's agent listens unless told otherwise: the node's address, this port.
+public enum AgentDefaults {
+    public static let port = 9449
+}
+
 /// What the local trace asks the remote node's agent: watch the path from where the packet
 /// arrives (the node address it was sent to, encapsulated or not) to the destination pod, and
 /// back.

@@ -1,0 +1,106 @@
+import ConfigFormats
+import Synchronization
+
+/// The agent's routes, its authentication and its limits. Deciding what a request may do is
+/// cheap and happens where it arrives; the work itself runs on a worker thread
+/// (`AgentEndpoints`), never on the event loop.
+final class AgentAPI: Sendable {
+    enum Endpoint: String, Sendable, CaseIterable {
+        case health = "/healthz", ready = "/readyz", metrics = "/metrics", info = "/v1/info"
+        case inspect = "/v1/inspect", route = "/v1/route", neighbors = "/v1/neighbors", fdb = "/v1/fdb", firewall = "/v1/firewall"
+        case capture = "/v1/capture", mtuProbe = "/v1/mtu-probe"
+        case tracePath = "/v1/trace/path", traceStart = "/v1/trace/sessions", traceFinish = "/v1/trace/sessions/{id}/finish"
+
+        var method: String {
+            switch self {
+            case .capture, .mtuProbe, .tracePath, .traceStart, .traceFinish: "POST"
+            default: "GET"
+            }
+        }
+
+        /// Kubelet probes carry no token: the health checks say nothing but "ok".
+        var needsToken: Bool { self != .health && self != .ready }
+    }
+
+    let settings: AgentSettings
+    let metrics = AgentMetrics()
+    let log: AgentLog
+    let sessions: TraceSessions
+    let endpoints: AgentEndpoints
+    /// Set once the listener is bound and the node's namespace answers netlink.
+    let isReady = Atomic(false)
+
+    init(settings: AgentSettings) {
+        self.settings = settings
+        log = AgentLog(node: settings.nodeName)
+        sessions = TraceSessions(limit: settings.limits.maxTraceSessions)
+        endpoints = AgentEndpoints(settings: settings, sessions: sessions)
+    }
+
+    /// Which endpoint serves this request, or why it is refused before any work.
+    func admit(method: String, path: String, authorization: String?) -> Result<Endpoint, AgentFailure> {
+        guard let endpoint = Self.endpoint(for: path) else { return .failure(AgentFailure(404, "no such endpoint: \(path)")) }
+        guard method == endpoint.method || (method == "HEAD" && endpoint.method == "GET") else {
+            return .failure(AgentFailure(405, "\(path) takes \(endpoint.method)", headers: [("Allow", endpoint.method)]))
+        }
+        if endpoint.needsToken, let refusal = checkToken(authorization) {
+            metrics.rejected("unauthorized")
+            return .failure(refusal)
+        }
+        return .success(endpoint)
+    }
+
+    static func endpoint(for path: String) -> Endpoint? {
+        if let exact = Endpoint(rawValue: path), exact != .traceFinish { return exact }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.count == 6, parts[1] == "v1", parts[2] == "trace", parts[3] == "sessions", !parts[4].isEmpty, parts[5] == "finish" { return .traceFinish }
+        return nil
+    }
+
+    /// nil when the bearer token matches; compared in constant time.
+    func checkToken(_ authorization: String?) -> AgentFailure? {
+        guard let authorization, authorization.hasPrefix("Bearer ") else {
+            return AgentFailure(401, "a bearer token is required (Authorization: Bearer TOKEN)", headers: [("WWW-Authenticate", "Bearer realm=\"netdoctor-agent\"")])
+        }
+        let given = Array(authorization.utf8.dropFirst(7))
+        let expected = settings.token
+        var difference = UInt8(given.count == expected.count ? 0 : 1)
+        for i in 0..<expected.count { difference |= expected[i] ^ (i < given.count ? given[i] : 0) }
+        guard difference == 0 else {
+            return AgentFailure(401, "the bearer token is not valid", headers: [("WWW-Authenticate", "Bearer realm=\"netdoctor-agent\", error=\"invalid_token\"")])
+        }
+        return nil
+    }
+
+    /// Runs on a worker thread: the endpoint's work, as an answer (errors included).
+    func perform(_ endpoint: Endpoint, _ request: AgentRequest) -> AgentResponse {
+        do {
+            switch endpoint {
+            case .health: return .text("ok\n")
+            case .ready: return isReady.load(ordering: .relaxed) ? .text("ready\n") : .text("not ready\n", status: 503)
+            case .metrics: return .text(metrics.text, contentType: "text/plain; version=0.0.4; charset=utf-8")
+            case .info: return .json(endpoints.info())
+            case .inspect: return try endpoints.inspect(request)
+            case .route: return try endpoints.route(request)
+            case .neighbors: return try endpoints.neighbors(request)
+            case .fdb: return try endpoints.forwardingDatabase(request)
+            case .firewall: return try endpoints.firewall(request)
+            case .capture: return try endpoints.capture(request)
+            case .mtuProbe: return try endpoints.mtuProbe(request)
+            case .tracePath: return try endpoints.tracePath(request)
+            case .traceStart:
+                let response = try endpoints.traceStart(request)
+                metrics.setSessions(sessions.count)
+                return response
+            case .traceFinish:
+                let response = try endpoints.traceFinish(request, id: String(request.path.split(separator: "/")[3]))
+                metrics.setSessions(sessions.count)
+                return response
+            }
+        } catch let failure as AgentFailure {
+            return .failure(failure)
+        } catch {
+            return .failure(AgentEndpoints.failure(for: error))
+        }
+    }
+}

@@ -1,0 +1,248 @@
+import Capture
+import CNIDetection
+import ConfigFormats
+import Diagnosis
+import Firewall
+import Inspection
+import KernelState
+import NetAddress
+import Netlink
+import NetlinkCodec
+import NetSystem
+import PathMTU
+import Pods
+import Synchronization
+import Trace
+
+/// The work behind each route: the same libraries the commands use, read-only, each call
+/// bounded. Runs on worker threads; namespace work goes through the namespace threads.
+final class AgentEndpoints: Sendable {
+    let settings: AgentSettings
+    let sessions: TraceSessions
+    private let capturesRunning = Mutex(0)
+
+    init(settings: AgentSettings, sessions: TraceSessions) {
+        self.settings = settings
+        self.sessions = sessions
+    }
+
+    func info() -> ConfigValue {
+        let limits = settings.limits
+        return .fields(["node": .string(settings.nodeName), "api": .string("v1"), "tls": .bool(settings.tlsCertificatePath != nil),
+                        "limits": .fields(["maxBodyBytes": .int(limits.maxBodyBytes), "maxCaptureMilliseconds": .int(limits.maxCaptureMilliseconds),
+                                           "maxCapturePackets": .int(limits.maxCapturePackets), "maxConcurrentCaptures": .int(limits.maxConcurrentCaptures),
+                                           "maxTraceSessions": .int(limits.maxTraceSessions), "requestTimeoutSeconds": .int(Int(limits.requestTimeoutSeconds))])])
+    }
+
+    // MARK: reading state
+
+    func inspect(_ request: AgentRequest) throws -> AgentResponse {
+        let target = request.query["target"] ?? "node"
+        let directory = NamespaceDirectory(root: settings.root)
+        let report = target == "node" ? try Inspector.inspectNode(directory: directory)
+            : try Inspector.inspectPod(try PodDirectory(root: settings.root).find(target), directory: directory)
+        return AgentResponse(status: 200, body: JSONReportRenderer.bytes(report, pretty: false))
+    }
+
+    /// The route the kernel picks for DESTINATION (from SOURCE, arriving on INPUT) in TARGET.
+    func route(_ request: AgentRequest) throws -> AgentResponse {
+        guard let destination = IPAddress.parse(try request.parameter("destination")) else { throw AgentFailure(400, "destination is not an IP address") }
+        let source = try request.query["source"].map { text throws(AgentFailure) -> IPAddress in
+            guard let address = IPAddress.parse(text) else { throw AgentFailure(400, "source is not an IP address") }
+            return address
+        }
+        let (label, namespace) = try open(request.query["target"] ?? "node")
+        let socket = try RouteSocket.open(in: namespace)
+        let state = try NamespaceReader.read(socket: socket) { body in try namespace.map { try NamespaceThread.shared.run(in: $0, body) } ?? body() }
+        var input: Int32? = nil
+        if let name = request.query["input"] {
+            guard let link = state.link(named: name) else { throw AgentFailure(404, "no interface \(name) in \(label)") }
+            input = link.index
+        }
+        let found = (try? socket.request(RouteRequest.lookup(destination: destination, source: source, inputIndex: input))).flatMap { try? Route($0) }
+        let route: ConfigValue = found.map { route in
+            .fields(["type": .int(Int(route.type)), "table": .int(Int(route.table)), "gateway": .text(route.gateway?.description),
+                     "device": .text(route.outputIndex.flatMap(state.name(ofIndex:))), "preferredSource": .text(route.preferredSource?.description),
+                     "mtu": .int(route.mtu.map(Int.init))])
+        } ?? .null
+        return .json(.fields(["target": .string(label), "destination": .string(destination.description), "route": route]))
+    }
+
+    func neighbors(_ request: AgentRequest) throws -> AgentResponse {
+        let (label, state) = try read(request.query["target"] ?? "node")
+        let address = request.query["address"].flatMap(IPAddress.parse)
+        let entries = state.neighbors.filter { $0.family != Neighbor.familyBridge && (address == nil || $0.destination == address) }
+        return .json(.fields(["target": .string(label), "neighbors": .array(entries.map { entry in
+            .fields(["address": .text(entry.destination?.description), "device": .text(state.name(ofIndex: entry.interfaceIndex)),
+                     "lladdr": .text(entry.linkAddress?.description), "state": .texts(entry.state.names)])
+        })]))
+    }
+
+    func forwardingDatabase(_ request: AgentRequest) throws -> AgentResponse {
+        let (label, state) = try read(request.query["target"] ?? "node")
+        let mac = request.query["lladdr"].flatMap(LinkAddress.parse)
+        let entries = state.forwardingDatabase.filter { mac == nil || $0.linkAddress == mac }
+        return .json(.fields(["target": .string(label), "fdb": .array(entries.map { entry in
+            .fields(["lladdr": .text(entry.linkAddress?.description), "device": .text(state.name(ofIndex: entry.interfaceIndex)),
+                     "dst": .text(entry.destination?.description), "vni": .int(entry.vni.map(Int.init)), "state": .texts(entry.state.names)])
+        })]))
+    }
+
+    func firewall(_ request: AgentRequest) throws -> AgentResponse {
+        let (label, namespace) = try open(request.query["target"] ?? "node")
+        guard let rules = FirewallReader.readEverything(in: namespace) else {
+            throw AgentFailure(500, "neither iptables-save nor nft could be run in \(label)")
+        }
+        return .json(.fields(["target": .string(label), "rules": .array(rules.map { rule in
+            .fields(["table": .string(rule.table), "chain": .string(rule.chain), "rule": .string(rule.text),
+                     "packets": .int(Int(clamping: rule.packets)), "bytes": .int(Int(clamping: rule.bytes)), "drops": .bool(rule.drops)])
+        })]))
+    }
+
+    // MARK: active work
+
+    /// A bounded capture: summaries of what each point saw, and the kernel's counts.
+    func capture(_ request: AgentRequest) throws -> AgentResponse {
+        let body = try request.json()
+        let limits = settings.limits
+        guard let targets = body["targets"]?.array?.compactMap(\.string), !targets.isEmpty, targets.count <= 8 else {
+            throw AgentFailure(400, "targets: one to eight capture targets (POD, POD:IFACE, node:IFACE)")
+        }
+        let duration = body["durationMilliseconds"]?.int ?? 1000
+        guard duration > 0, duration <= limits.maxCaptureMilliseconds else {
+            throw AgentFailure(400, "durationMilliseconds must be between 1 and \(limits.maxCaptureMilliseconds) (this agent's limit)")
+        }
+        let count = body["count"]?.int
+        if let count, count <= 0 || count > limits.maxCapturePackets {
+            throw AgentFailure(400, "count must be between 1 and \(limits.maxCapturePackets)")
+        }
+        guard takeCaptureSlot() else { throw AgentFailure(429, "\(limits.maxConcurrentCaptures) captures are already running on this node", headers: [("Retry-After", "1")]) }
+        defer { capturesRunning.withLock { $0 -= 1 } }
+        let directory = NamespaceDirectory(root: settings.root)
+        let pods = targets.allSatisfy { $0.hasPrefix("node:") } ? PodDirectory(pods: []) : PodDirectory(root: settings.root)
+        let points = try targets.map { try CapturePoint.target($0, pods: pods, directory: directory) }
+        let session: CaptureSession
+        do {
+            session = try CaptureSession(points: points, filter: body["filter"]?.string, bufferBytes: 2 << 20)
+        } catch let error as CaptureError {
+            throw AgentFailure(error.kind == .permission ? 500 : 400, error.message)
+        }
+        var packets: [ConfigValue] = []
+        let limit = count ?? limits.maxCapturePackets
+        let outcome = CaptureRun(count: limit, durationSeconds: Double(duration) / 1000).run(session, shouldStop: { false }) { packet in
+            let handle = session.handles[packet.point]
+            packets.append(.fields(["time": .string("\(packet.seconds).\(packet.nanoseconds)"), "point": .string(points[packet.point].name),
+                                    "summary": .string(PacketSummary.describe(packet.bytes, linkType: handle.linkType, length: packet.originalLength))]))
+        }
+        session.close()
+        let report = CaptureReport(points: points, handles: session.handles, outcome: outcome, file: nil, problems: session.problems)
+        var fields = report.jsonFields
+        fields.append(("packetSummaries", .array(packets)))
+        fields.append(("findings", .array(report.findings.map(\.json))))
+        return .json(.fields([("command", .string("capture"))] + fields))
+    }
+
+    private func takeCaptureSlot() -> Bool {
+        capturesRunning.withLock { running in
+            guard running < settings.limits.maxConcurrentCaptures else { return false }
+            running += 1
+            return true
+        }
+    }
+
+    /// mtu-probe from a pod (or the node) of this node.
+    func mtuProbe(_ request: AgentRequest) throws -> AgentResponse {
+        let body = try request.json()
+        guard let sourceName = body["source"]?.string, let destinationText = body["destination"]?.string else {
+            throw AgentFailure(400, "source and destination are required")
+        }
+        let timeout = body["timeoutMilliseconds"]?.int ?? 300
+        guard (20...2000).contains(timeout) else { throw AgentFailure(400, "timeoutMilliseconds must be between 20 and 2000") }
+        let directory = NamespaceDirectory(root: settings.root)
+        let pods = PodDirectory(root: settings.root)
+        let source: ProbeSource
+        if sourceName == "node" {
+            source = ProbeSource(name: "node", namespace: directory.node, pod: nil)
+        } else {
+            let pod = try pods.find(sourceName)
+            source = ProbeSource(name: pod.fullName, namespace: try PodDirectory.namespace(of: pod, directory: directory), pod: pod)
+        }
+        let address = try IPAddress.parse(destinationText) ?? {
+            let pod = try pods.find(destinationText)
+            guard let address = pod.addresses.first(where: \.isIPv4) else { throw AgentFailure(400, "\(pod.fullName) has no IPv4 address") }
+            return address
+        }()
+        let prober = MTUProber(directory: directory, timeoutMilliseconds: Int32(timeout))
+        let path = try prober.probe(from: source, to: address, named: destinationText)
+        let remedy = CNIDetector.mtuRemedy(CNIDetector.detect(DetectionInput(root: settings.root, queryPlugins: false)).family?.family)
+        let report = MTUProbeReport(paths: [path], findings: prober.findings(for: path, remedy: remedy), verbose: true)
+        return AgentResponse(status: 200, body: JSONReportRenderer.bytes(report, pretty: false))
+    }
+
+    // MARK: the remote half of a trace
+
+    func tracePath(_ request: AgentRequest) throws -> AgentResponse {
+        let trace = try traceRequest(request)
+        let view = try RemoteHalfSession.path(trace, nodeName: settings.nodeName, directory: NamespaceDirectory(root: settings.root),
+                                              pods: PodDirectory(root: settings.root))
+        return .json(view.json)
+    }
+
+    func traceStart(_ request: AgentRequest) throws -> AgentResponse {
+        let trace = try traceRequest(request)
+        guard trace.windowMilliseconds > 0, trace.windowMilliseconds <= settings.limits.maxTraceWindowMilliseconds else {
+            throw AgentFailure(400, "windowMilliseconds must be between 1 and \(settings.limits.maxTraceWindowMilliseconds)")
+        }
+        guard sessions.hasRoom else { throw AgentFailure(429, "\(sessions.limit) trace sessions are already open on this node", headers: [("Retry-After", "1")]) }
+        let session = try RemoteHalfSession(trace, nodeName: settings.nodeName, directory: NamespaceDirectory(root: settings.root),
+                                            pods: PodDirectory(root: settings.root))
+        guard let id = sessions.add(session, windowMilliseconds: trace.windowMilliseconds) else {
+            throw AgentFailure(429, "\(sessions.limit) trace sessions are already open on this node", headers: [("Retry-After", "1")])
+        }
+        return .json(.fields(["session": .string(id), "view": session.view.json]), status: 201)
+    }
+
+    func traceFinish(_ request: AgentRequest, id: String) throws -> AgentResponse {
+        guard let signature = ProbeSignature(json: try request.json()) else { throw AgentFailure(400, "the body must describe the probe (protocol, source, destination)") }
+        guard let session = sessions.take(id) else { throw AgentFailure(404, "no open trace session \(id) (finished, or past its window)") }
+        return .json(try session.finish(signature: signature).json)
+    }
+
+    private func traceRequest(_ request: AgentRequest) throws -> RemoteTraceRequest {
+        guard let trace = RemoteTraceRequest(json: try request.json()) else {
+            throw AgentFailure(400, "the body must name source, destination and nodeAddress as IP addresses")
+        }
+        return trace
+    }
+
+    // MARK: helpers
+
+    /// "node" or a pod of this node: its label and namespace (nil: the agent's own, the node's).
+    private func open(_ target: String) throws -> (String, NetNamespace?) {
+        if target == "node" { return ("node", nil) }
+        let directory = NamespaceDirectory(root: settings.root)
+        let pod = try PodDirectory(root: settings.root).find(target)
+        return (pod.fullName, try directory.open(try PodDirectory.namespace(of: pod, directory: directory)))
+    }
+
+    private func read(_ target: String) throws -> (String, NamespaceState) {
+        let (label, namespace) = try open(target)
+        return (label, try NamespaceReader.read(namespace))
+    }
+
+    /// What a library's error means for the caller.
+    static func failure(for error: any Error) -> AgentFailure {
+        switch error {
+        case let error as PodLookupError:
+            switch error.kind {
+            case .unknown: return AgentFailure(404, error.message)
+            case .ambiguous: return AgentFailure(409, error.message)
+            case .namespaceGone: return AgentFailure(410, error.message)
+            case .permissionDenied: return AgentFailure(500, error.message)
+            }
+        case let error as RemoteHalfError: return AgentFailure(422, error.description)
+        case let error as SystemError where error.isGone: return AgentFailure(410, "\(error): the namespace went away")
+        default: return AgentFailure(500, "\(error)")
+        }
+    }
+}

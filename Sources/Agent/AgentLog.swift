@@ -1,0 +1,35 @@
+import ConfigFormats
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// Structured logs: one JSON object per line on stderr, as log collectors (Fluent Bit, Loki's
+/// promtail, `kubectl logs | jq`) read them.
+struct AgentLog: Sendable {
+    var node: String
+
+    func info(_ event: String, _ fields: [(String, ConfigValue)] = []) { write("info", event, fields) }
+    func warning(_ event: String, _ fields: [(String, ConfigValue)] = []) { write("warning", event, fields) }
+    func error(_ event: String, _ fields: [(String, ConfigValue)] = []) { write("error", event, fields) }
+
+    private func write(_ level: String, _ event: String, _ fields: [(String, ConfigValue)]) {
+        var pairs: [(String, ConfigValue)] = [("time", .string(Self.now())), ("level", .string(level)), ("node", .string(node)), ("event", .string(event))]
+        pairs += fields
+        let line = JSONWriter.bytes(.fields(pairs), pretty: false) + [10]
+        line.withUnsafeBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// RFC 3339 UTC with milliseconds.
+    static func now() -> String {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        var seconds = spec.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let millis = Int(spec.tv_nsec / 1_000_000)
+        let fraction = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(fraction)Z"
+    }
+}

@@ -1,0 +1,92 @@
+import ConfigFormats
+
+/// A request as the agent's routes see it: already read whole, within the size limit.
+struct AgentRequest: Sendable {
+    var method: String
+    var path: String
+    var query: [String: String]
+    var body: [UInt8]
+
+    init(method: String, uri: String, body: [UInt8]) {
+        self.method = method
+        self.body = body
+        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        path = String(parts.first ?? "")
+        var query: [String: String] = [:]
+        if parts.count == 2 {
+            for pair in parts[1].split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                query[Self.unescape(kv[0])] = kv.count == 2 ? Self.unescape(kv[1]) : ""
+            }
+        }
+        self.query = query
+    }
+
+    /// The body as JSON; a malformed one is the caller's error (400).
+    func json() throws(AgentFailure) -> ConfigValue {
+        guard !body.isEmpty else { throw AgentFailure(400, "the request needs a JSON body") }
+        do {
+            return try JSONParser.parse(String(decoding: body, as: UTF8.self))
+        } catch {
+            throw AgentFailure(400, "malformed JSON body: \(error)")
+        }
+    }
+
+    /// A required query parameter.
+    func parameter(_ name: String) throws(AgentFailure) -> String {
+        guard let value = query[name], !value.isEmpty else { throw AgentFailure(400, "missing query parameter \(name)") }
+        return value
+    }
+
+    /// %XX and + as in form encoding; a bad escape is kept as written.
+    static func unescape(_ text: Substring) -> String {
+        var bytes: [UInt8] = []
+        var utf8 = Array(text.utf8)[...]
+        while let byte = utf8.popFirst() {
+            if byte == UInt8(ascii: "+") {
+                bytes.append(UInt8(ascii: " "))
+            } else if byte == UInt8(ascii: "%"), utf8.count >= 2, let value = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16) {
+                bytes.append(value)
+                utf8 = utf8.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// An answer: a status, a content type and bytes (JSON unless the route says otherwise).
+struct AgentResponse: Sendable {
+    var status: Int
+    var contentType = "application/json"
+    var body: [UInt8]
+    var headers: [(String, String)] = []
+
+    static func json(_ value: ConfigValue, status: Int = 200) -> AgentResponse {
+        AgentResponse(status: status, body: JSONWriter.bytes(value, pretty: false) + [10])
+    }
+
+    static func text(_ text: String, status: Int = 200, contentType: String = "text/plain; charset=utf-8") -> AgentResponse {
+        AgentResponse(status: status, contentType: contentType, body: Array(text.utf8))
+    }
+
+    static func failure(_ failure: AgentFailure) -> AgentResponse {
+        var response = json(.fields(["error": .string(failure.message), "status": .int(failure.status)]), status: failure.status)
+        response.headers = failure.headers
+        return response
+    }
+}
+
+/// A request refused or failed, with the HTTP status that says why.
+struct AgentFailure: Error, Sendable {
+    var status: Int
+    var message: String
+    var headers: [(String, String)] = []
+
+    init(_ status: Int, _ message: String, headers: [(String, String)] = []) {
+        self.status = status
+        self.message = message
+        self.headers = headers
+    }
+}

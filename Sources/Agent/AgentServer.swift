@@ -1,0 +1,240 @@
+import ConfigFormats
+import Dispatch
+import Netlink
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+public struct AgentStartError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+/// `netdoctor agent`: HTTP/1.1 (TLS when given a certificate) on one event loop, the work on a
+/// small pool of worker threads. Runs until SIGTERM or SIGINT.
+public final class AgentServer: Sendable {
+    let api: AgentAPI
+    let settings: AgentSettings
+
+    public init(settings: AgentSettings) {
+        self.settings = settings
+        api = AgentAPI(settings: settings)
+    }
+
+    public func run() throws {
+        let tls = try makeTLSContext()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let pool = NIOThreadPool(numberOfThreads: settings.limits.workerThreads)
+        pool.start()
+        defer {
+            try? pool.syncShutdownGracefully()
+            try? group.syncShutdownGracefully()
+        }
+        let api = self.api
+        let limits = settings.limits
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+                    try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(limits.idleTimeoutSeconds)))
+                    try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try pipeline.addHandler(AgentHTTPHandler(api: api, pool: pool))
+                }
+            }
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+        let channel: Channel
+        do {
+            channel = try bootstrap.bind(host: settings.host, port: settings.port).wait()
+        } catch {
+            throw AgentStartError(description: "cannot listen on \(settings.host):\(settings.port): \(error)")
+        }
+        // Ready once the node's namespace answers netlink: what every endpoint needs.
+        api.isReady.store((try? RouteSocket.open(in: nil)) != nil, ordering: .relaxed)
+        api.log.info("listening", [("address", .string("\(settings.host):\(settings.port)")), ("tls", .bool(tls != nil)),
+                                   ("root", .string(settings.root.prefix.isEmpty ? "/" : settings.root.prefix))])
+        // Sessions nobody finished are closed at their deadline.
+        let sweeper = channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            pool.submit { _ in
+                let expired = api.sessions.expire()
+                if expired > 0 {
+                    api.metrics.setSessions(api.sessions.count)
+                    api.log.warning("trace sessions expired", [("count", .int(expired))])
+                }
+            }
+        }
+        let stop = Self.onTerminationSignals {
+            api.log.info("stopping")
+            channel.close(promise: nil)
+        }
+        try channel.closeFuture.wait()
+        sweeper.cancel()
+        stop.forEach { $0.cancel() }
+    }
+
+    func makeTLSContext() throws -> NIOSSLContext? {
+        switch (settings.tlsCertificatePath, settings.tlsKeyPath) {
+        case (nil, nil): return nil
+        case (let certificate?, let key?):
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+                var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
+                                                                             privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+                configuration.minimumTLSVersion = .tlsv12
+                return try NIOSSLContext(configuration: configuration)
+            } catch {
+                throw AgentStartError(description: "cannot load the TLS certificate or key (\(certificate), \(key)): \(error)")
+            }
+        default:
+            throw AgentStartError(description: "--tls-cert and --tls-key go together")
+        }
+    }
+
+    /// SIGTERM (the kubelet stopping the pod) and SIGINT end the agent cleanly.
+    static func onTerminationSignals(_ action: @escaping @Sendable () -> Void) -> [DispatchSourceSignal] {
+        [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: action)
+            source.resume()
+            return source
+        }
+    }
+}
+
+/// One connection: collects each request (bounded), admits or refuses it, hands the work to a
+/// worker thread and writes the answer, or 504 when the work overruns its time.
+final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let api: AgentAPI
+    private let pool: NIOThreadPool
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    /// The current request was already answered (refused early): ignore the rest of it.
+    private var answered = false
+
+    init(api: AgentAPI, pool: NIOThreadPool) {
+        self.api = api
+        self.pool = pool
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body = context.channel.allocator.buffer(capacity: 0)
+            answered = false
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > api.settings.limits.maxBodyBytes {
+                refuseTooLarge(context: context, head: head)
+            }
+        case .body(var chunk):
+            guard !answered, let head else { return }
+            if (body?.readableBytes ?? 0) + chunk.readableBytes > api.settings.limits.maxBodyBytes {
+                refuseTooLarge(context: context, head: head)
+            } else {
+                body?.writeBuffer(&chunk)
+            }
+        case .end:
+            guard !answered, let head else { return }
+            let bytes = body.map { Array($0.readableBytesView) } ?? []
+            self.head = nil
+            body = nil
+            dispatch(context: context, head: head, body: bytes)
+        }
+    }
+
+    private func refuseTooLarge(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        answered = true
+        api.metrics.rejected("too_large")
+        // The rest of the body is not read: the connection closes after the answer.
+        respond(context: context, head: head, route: "-", started: .now(), keepAlive: false,
+                .failure(AgentFailure(413, "the request body is larger than \(api.settings.limits.maxBodyBytes) bytes")))
+    }
+
+    private func dispatch(context: ChannelHandlerContext, head: HTTPRequestHead, body: [UInt8]) {
+        let started = NIODeadline.now()
+        let keepAlive = head.isKeepAlive
+        let endpoint: AgentAPI.Endpoint
+        switch api.admit(method: head.method.rawValue, path: String(head.uri.split(separator: "?").first ?? ""),
+                         authorization: head.headers.first(name: "authorization")) {
+        case .failure(let failure):
+            respond(context: context, head: head, route: "-", started: started, keepAlive: keepAlive, .failure(failure))
+            return
+        case .success(let found):
+            endpoint = found
+        }
+        guard api.metrics.enter(limit: api.settings.limits.maxConcurrentRequests) else {
+            api.metrics.rejected("overloaded")
+            respond(context: context, head: head, route: endpoint.rawValue, started: started, keepAlive: keepAlive,
+                    .failure(AgentFailure(503, "too many requests in progress", headers: [("Retry-After", "1")])))
+            return
+        }
+        let request = AgentRequest(method: head.method.rawValue, uri: head.uri, body: body)
+        let api = self.api
+        let work = pool.runIfActive(eventLoop: context.eventLoop) { api.perform(endpoint, request) }
+        work.whenComplete { _ in api.metrics.leave() }
+        // The answer, or 504 if the work overruns: whichever comes first is written.
+        let timeout = context.eventLoop.makePromise(of: AgentResponse.self)
+        let timer = context.eventLoop.scheduleTask(in: .seconds(api.settings.limits.requestTimeoutSeconds)) {
+            timeout.succeed(.failure(AgentFailure(504, "the request took longer than \(api.settings.limits.requestTimeoutSeconds) s")))
+        }
+        work.whenComplete { result in
+            timer.cancel()
+            switch result {
+            case .success(let response): timeout.succeed(response)
+            case .failure(let error): timeout.succeed(.failure(AgentFailure(500, "\(error)")))
+            }
+        }
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        timeout.futureResult.whenSuccess { response in
+            let (handler, context) = bound.value
+            handler.respond(context: context, head: head, route: endpoint.rawValue, started: started, keepAlive: keepAlive, response)
+        }
+    }
+
+    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, route: String, started: NIODeadline, keepAlive: Bool,
+                         _ response: AgentResponse) {
+        var headers = HTTPHeaders([("Content-Type", response.contentType), ("Content-Length", String(response.body.count))])
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
+        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .init(statusCode: response.status), headers: headers))),
+                      promise: nil)
+        if head.method != .HEAD {
+            var buffer = context.channel.allocator.buffer(capacity: response.body.count)
+            buffer.writeBytes(response.body)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            if !keepAlive { channel.close(promise: nil) }
+        }
+        let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
+        api.metrics.record(route: route, method: head.method.rawValue, status: response.status, seconds: seconds)
+        let fields: [(String, ConfigValue)] = [("method", .string(head.method.rawValue)), ("path", .string(String(head.uri.prefix(200)))),
+                                               ("status", .int(response.status)), ("durationMs", .number(seconds * 1000, text: String(Int(seconds * 1000)))),
+                                               ("peer", .text(channel.remoteAddress?.description))]
+        if response.status >= 500 { api.log.error("request", fields) } else if response.status >= 400 { api.log.warning("request", fields) } else { api.log.info("request", fields) }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // TLS handshakes that fail, resets: the connection ends; the agent goes on.
+        api.log.warning("connection error", [("error", .string("\(error)")), ("peer", .text(context.channel.remoteAddress?.description))])
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,53 @@
+import NodeFiles
+
+/// How `netdoctor agent` runs: where it listens, who may call it, and how much any caller may ask.
+public struct AgentSettings: Sendable {
+    public var host: String
+    public var port: Int
+    /// The bearer token every request but the health checks must carry.
+    public var token: [UInt8]
+    /// PEM files; both or neither. Without them the agent speaks plain HTTP.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    /// How hops and findings name this node for callers on other nodes.
+    public var nodeName: String
+    public var root: NodeRoot
+    public var limits: AgentLimits
+
+    public init(host: String, port: Int, token: [UInt8], tlsCertificatePath: String?, tlsKeyPath: String?, nodeName: String, root: NodeRoot,
+                limits: AgentLimits = AgentLimits()) {
+        self.host = host
+        self.port = port
+        self.token = token
+        self.tlsCertificatePath = tlsCertificatePath
+        self.tlsKeyPath = tlsKeyPath
+        self.nodeName = nodeName
+        self.root = root
+        self.limits = limits
+    }
+}
+
+/// Every request is bounded: in size, in time, and in how many run at once.
+public struct AgentLimits: Sendable {
+    /// A request body larger than this is refused (413) before it is read.
+    public var maxBodyBytes = 64 << 10
+    /// Captures: the longest one, and the most packets one returns.
+    public var maxCaptureMilliseconds = 10_000
+    public var maxCapturePackets = 2_000
+    /// Requests being worked on at once; more get 503 at once rather than queueing.
+    public var maxConcurrentRequests = 64
+    /// Captures running at once (each holds packet sockets and a thread): more get 429.
+    public var maxConcurrentCaptures = 2
+    /// Trace sessions open at once (captures waiting for a caller's probe): more get 429.
+    public var maxTraceSessions = 8
+    /// The longest a trace session may stay open before the agent ends it itself.
+    public var maxTraceWindowMilliseconds = 35_000
+    /// A request not answered in this time gets 504 (the work itself is bounded too).
+    public var requestTimeoutSeconds: Int64 = 30
+    /// A connection that sends nothing for this long is closed (slow or stuck clients).
+    public var idleTimeoutSeconds: Int64 = 15
+    /// Threads for the blocking work (netlink, namespaces, captures).
+    public var workerThreads = 8
+
+    public init() {}
+}

@@ -1,2 +1,0 @@
-import NIOSSL
-enum ClientPlaceholder {}
