@@ -25,8 +25,8 @@ public struct Lab: Sendable {
     // MARK: up
 
     /// Builds the lab; an existing one is removed first. `netdoctorPath` is the binary that serves
-    /// HTTP in pod-a.
-    public func up(netdoctorPath: String) throws(LabError) -> LabState {
+    /// HTTP in pod-a and, with `agents`, runs `netdoctor agent` on each node.
+    public func up(netdoctorPath: String, agents: Bool = false) throws(LabError) -> LabState {
         try Self.checkPrerequisites()
         if let existing = Self.current() { existing.lab.down(state: existing.state) }
         Self.removeNamespaces(prefix: plan.prefix)
@@ -37,6 +37,7 @@ public struct Lab: Sendable {
             for node in plan.nodes { try writeNodeFiles(node) }
             for pod in plan.pods { try addPod(pod) }
             state.serverPID = try startServer(netdoctorPath: netdoctorPath)
+            if agents { state.agentPIDs = try startAgents(netdoctorPath: netdoctorPath) }
             try save(state)
         } catch {
             down(state: state)
@@ -177,16 +178,21 @@ public struct Lab: Sendable {
     /// Removes everything the lab made: its processes, its namespaces (and with them every link,
     /// route and firewall rule inside), its files.
     public func down(state: LabState?) {
-        if let pid = state?.serverPID, pid > 0 {
-            kill(pid, SIGTERM)
-            var status: Int32 = 0
-            for _ in 0..<50 where waitpid(pid, &status, WNOHANG) == 0 { usleep(10_000) }
-            kill(pid, SIGKILL)
-            _ = waitpid(pid, &status, WNOHANG)
+        for pid in [state?.serverPID].compactMap({ $0 }) + (state?.agentPIDs.values.map { $0 } ?? []) where pid > 0 {
+            Self.stop(pid)
         }
         Self.killProcesses(inNamespacesWithPrefix: plan.prefix)
         Self.removeNamespaces(prefix: plan.prefix)
         FileTree.remove(LabPlan.stateDirectory)
+    }
+
+    /// SIGTERM, a moment to finish, then SIGKILL.
+    static func stop(_ pid: Int32) {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        for _ in 0..<50 where waitpid(pid, &status, WNOHANG) == 0 && kill(pid, 0) == 0 { usleep(10_000) }
+        kill(pid, SIGKILL)
+        _ = waitpid(pid, &status, WNOHANG)
     }
 
     /// Lab namespaces still present.
@@ -213,23 +219,29 @@ public struct LabState: Sendable, Equatable {
     public var prefix: String
     public var serverPID: Int32?
     public var faults: [String]
+    /// `netdoctor agent` on each node, by node name (lab up --agents).
+    public var agentPIDs: [String: Int32] = [:]
 
     public var json: String {
         JSONWriter.write(.fields(["topology": .string(topology), "prefix": .string(prefix),
-                                  "serverPID": .int(serverPID.map(Int.init)), "faults": .texts(faults)])) + "\n"
+                                  "serverPID": .int(serverPID.map(Int.init)), "faults": .texts(faults),
+                                  "agents": .fields(agentPIDs.sorted { $0.key < $1.key }.map { ($0.key, .int(Int($0.value))) })])) + "\n"
     }
 
-    public init(topology: String, prefix: String, serverPID: Int32?, faults: [String]) {
+    public init(topology: String, prefix: String, serverPID: Int32?, faults: [String], agentPIDs: [String: Int32] = [:]) {
         self.topology = topology
         self.prefix = prefix
         self.serverPID = serverPID
         self.faults = faults
+        self.agentPIDs = agentPIDs
     }
 
     init?(json: String) {
         guard let value = try? JSONParser.parse(json), let topology = value["topology"]?.string,
               let prefix = value["prefix"]?.string else { return nil }
+        var agents: [String: Int32] = [:]
+        for member in value["agents"]?.object?.members ?? [] { if let pid = member.value.int { agents[member.key] = Int32(pid) } }
         self.init(topology: topology, prefix: prefix, serverPID: value["serverPID"]?.int.map(Int32.init),
-                  faults: value["faults"]?.array?.compactMap(\.string) ?? [])
+                  faults: value["faults"]?.array?.compactMap(\.string) ?? [], agentPIDs: agents)
     }
 }

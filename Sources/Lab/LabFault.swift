@@ -61,13 +61,33 @@ public enum LabFault: String, Sendable, CaseIterable {
         }
     }
 
+    /// Faults that can be injected on node2 instead (`lab break FAULT --node node2`): the remote
+    /// half of pod-a → pod-c, which only node2's agent can see.
+    public var node2Summary: String? {
+        switch self {
+        case .linkDown: "node2: pod-c's host-side veth set down"
+        case .noRoute: "node2: the route back to node1's pod subnet deleted"
+        case .ipForwardDisabled: "node2: net.ipv4.ip_forward=0"
+        case .firewallDrop: "node2: an iptables FORWARD rule drops ICMP to pod-c"
+        default: nil
+        }
+    }
+
     /// Faults that need a bridge and an overlay.
     public var needsOverlay: Bool { [.bridgePortMissing, .overlayFDBMissing, .duplicateIP].contains(self) }
 }
 
 extension Lab {
-    /// Injects a fault into the running lab.
-    public func inject(_ fault: LabFault, state: inout LabState) throws(LabError) {
+    /// Injects a fault into the running lab: on node1 (or where its summary says), or with
+    /// `node` "node2", the node2 variant.
+    public func inject(_ fault: LabFault, node: String? = nil, state: inout LabState) throws(LabError) {
+        if let node, node != "node1" {
+            guard node == "node2" else { throw LabError("no node \(node) (node1 or node2)") }
+            try injectOnNode2(fault)
+            state.faults.append("\(fault.rawValue)@node2")
+            try save(state)
+            return
+        }
         if fault.needsOverlay && plan.topology != .overlay {
             throw LabError("\(fault.rawValue) needs the overlay topology (lab up --topology overlay)")
         }
@@ -162,6 +182,27 @@ extension Lab {
         }
         state.faults.append(fault.rawValue)
         try save(state)
+    }
+
+    func injectOnNode2(_ fault: LabFault) throws(LabError) {
+        guard fault.node2Summary != nil else { throw LabError("\(fault.rawValue) has no node2 variant (those with one: LINK_DOWN, NO_ROUTE, IP_FORWARD_DISABLED, FIREWALL_DROP)") }
+        let node1 = plan.nodes[0], node2 = plan.nodes[1]
+        let podC = try attachment(plan.pod("pod-c")!)
+        let n2 = node2.namespace
+        switch fault {
+        case .linkDown:
+            try Shell.run(["ip", "-n", n2, "link", "set", podC.hostInterface, "down"])
+        case .noRoute:
+            try Shell.run(["ip", "-n", n2, "route", "del", node1.podSubnet])
+        case .ipForwardDisabled:
+            try Shell.inNamespace(n2, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"])
+        case .firewallDrop:
+            // By source too on node1; here the source may arrive masqueraded (the CNI's ipMasq).
+            try Shell.inNamespace(n2, ["iptables", "-I", "FORWARD", "-d", podC.address, "-p", "icmp",
+                                       "-m", "comment", "--comment", "netdoctor lab: FIREWALL_DROP on node2", "-j", "DROP"])
+        default:
+            break
+        }
     }
 
     /// pod-a's eth0 and host veth above the path: 1500 over the 1450 overlay; on the routed

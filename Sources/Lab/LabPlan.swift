@@ -38,6 +38,8 @@ public struct LabPlan: Sendable, Equatable {
     public var configFileName: String { topology == .overlay ? "10-lab-overlay.conflist" : "10-lab-routed.conflist" }
     public static let stateDirectory = "/var/lib/netdoctor-lab"
     public static let defaultPrefix = "ndlab"
+    /// Where the lab's agents listen: netdoctor's default agent port.
+    public static let agentPort = 9449
     public static let overlayMTU = 1450
     public static let underlayMTU = 1500
     public static let vxlanPort = 8472

@@ -33,10 +33,13 @@ struct LabCommand: ParsableCommand {
         @Option(help: "overlay: a bridge per node and VXLAN between nodes (flannel-like); routed: point-to-point veths and node routes (kindnet/calico-like).")
         var topology: LabPlan.Topology = .overlay
 
+        @Flag(help: "Also run `netdoctor agent` on each node (port \(LabPlan.agentPort), a token in \(Lab.agentTokenPath)): cross-node traces then see both nodes.")
+        var agents = false
+
         func run() throws {
             let lab = Lab(plan: LabPlan(topology: topology))
             do {
-                _ = try lab.up(netdoctorPath: selfPath())
+                _ = try lab.up(netdoctorPath: selfPath(), agents: agents)
             } catch {
                 throw CLIError(.environment, "lab up: \(error)")
             }
@@ -75,19 +78,25 @@ struct LabCommand: ParsableCommand {
             commandName: "break",
             abstract: "Inject a fault: one per finding code.",
             discussion: "Faults:\n" + LabFault.allCases.map { "  \($0.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0)) \($0.summary)" }
+                .joined(separator: "\n") + "\nWith --node node2 (the remote half, seen by node2's agent):\n"
+                + LabFault.allCases.compactMap { fault in fault.node2Summary.map { "  \(fault.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0)) \($0)" } }
                 .joined(separator: "\n") + "\n`lab up` again gives a healthy lab.")
 
         @Argument(help: "The fault, named by the finding code it causes.")
         var fault: LabFault
 
+        @Option(help: "node2: inject the fault's node2 variant.")
+        var node: String?
+
         func run() throws {
             guard var (lab, state) = Lab.current() else { throw CLIError(.environment, "lab break: no lab is up (netdoctor lab up)") }
+            if let node, node != "node1", node != "node2" { throw CLIError(.badInput, "lab break: no node \(node) (node1 or node2)") }
             do {
-                try lab.inject(fault, state: &state)
+                try lab.inject(fault, node: node, state: &state)
             } catch {
                 throw CLIError(.environment, "lab break \(fault.rawValue): \(error)")
             }
-            writeStandardOutput("\(fault.rawValue): \(fault.summary)\n")
+            writeStandardOutput("\(fault.rawValue): \(node == "node2" ? fault.node2Summary ?? "" : fault.summary)\n")
         }
     }
 
@@ -109,7 +118,9 @@ struct LabCommand: ParsableCommand {
             var words = command.first == "--" ? Array(command.dropFirst()) : command
             guard !words.isEmpty else { throw CLIError(.badInput, "lab exec: no command given") }
             if words[0] == "netdoctor" { words[0] = selfPath() }
-            let argv = ["ip", "netns", "exec", plannedNode.namespace, "env", "NETDOCTOR_ROOT=\(lab.plan.nodeRoot(plannedNode))"] + words
+            // The agents' token, so that a trace from one node can ask the other's agent.
+            let token = access(Lab.agentTokenPath, R_OK) == 0 ? ["NETDOCTOR_TOKEN_FILE=\(Lab.agentTokenPath)"] : []
+            let argv = ["ip", "netns", "exec", plannedNode.namespace, "env", "NETDOCTOR_ROOT=\(lab.plan.nodeRoot(plannedNode))"] + token + words
             let cArguments = argv.map { strdup($0) } + [nil]
             execvp("ip", cArguments)
             throw CLIError(.environment, "lab exec: cannot run ip: \(String(cString: strerror(errno)))")
@@ -141,6 +152,7 @@ struct LabStatusReport: Report {
     var nodes: [(name: String, namespace: String, root: String, exists: Bool)]
     var pods: [(name: String, node: String, namespace: String, address: String?, hostInterface: String?, exists: Bool)]
     var serverRunning: Bool
+    var agents: [(node: String, pid: Int32, running: Bool)] = []
     var findings: [Finding]
 
     static func current() -> LabStatusReport {
@@ -161,7 +173,9 @@ struct LabStatusReport: Report {
         for (name, _, namespace, _, _, exists) in pods where !exists {
             findings.append(Finding(.linkDown, .error, "\(name)'s namespace \(namespace) is missing.", hop: namespace, remedy: "netdoctor lab up"))
         }
-        return LabStatusReport(topology: state.topology, faults: state.faults, nodes: nodes, pods: pods, serverRunning: running, findings: findings)
+        let agents = state.agentPIDs.sorted { $0.key < $1.key }.map { ($0.key, $0.value, kill($0.value, 0) == 0) }
+        return LabStatusReport(topology: state.topology, faults: state.faults, nodes: nodes, pods: pods, serverRunning: running, agents: agents,
+                               findings: findings)
     }
 
     var jsonFields: [(String, ConfigValue)] {
@@ -169,14 +183,17 @@ struct LabStatusReport: Report {
          ("nodes", .array(nodes.map { .fields(["name": .string($0.name), "namespace": .string($0.namespace), "root": .string($0.root), "exists": .bool($0.exists)]) })),
          ("pods", .array(pods.map { .fields(["name": .string($0.name), "node": .string($0.node), "namespace": .string($0.namespace),
                                              "address": .text($0.address), "hostInterface": .text($0.hostInterface), "exists": .bool($0.exists)]) })),
-         ("httpServer", .bool(serverRunning))]
+         ("httpServer", .bool(serverRunning)),
+         ("agents", .array(agents.map { .fields(["node": .string($0.node), "pid": .int(Int($0.pid)), "running": .bool($0.running)]) }))]
     }
 
     func humanSections(style: TextStyle) -> [HumanSection] {
         guard let topology else { return [HumanSection("Lab", rows: [("state", "not up (netdoctor lab up)")])] }
         return [
             HumanSection("Lab (\(topology))", rows: [("faults", faults.isEmpty ? "none" : faults.joined(separator: ", ")),
-                                                     ("pod-a HTTP :80", serverRunning ? style.green("running") : "stopped")]),
+                                                     ("pod-a HTTP :80", serverRunning ? style.green("running") : "stopped"),
+                                                     ("agents", agents.isEmpty ? "none (lab up --agents)"
+                                                        : agents.map { "\($0.node) \($0.running ? style.green("running") : style.red("stopped"))" }.joined(separator: ", "))]),
             HumanSection("Nodes", rows: nodes.map { ($0.name, "\($0.exists ? style.green("up") : style.red("missing"))  netns \($0.namespace)  --root \($0.root)") }),
             HumanSection("Pods", rows: pods.map { ($0.name, "\($0.exists ? style.green("up") : style.red("missing"))  on \($0.node)  \($0.address ?? "?")  netns \($0.namespace)  host side \($0.hostInterface ?? "?")") }),
         ]

@@ -17,7 +17,7 @@ public struct Netdoctor: ParsableCommand {
         3 the environment does not allow it.
         """,
         version: "0.1.0",
-        subcommands: [DetectCNICommand.self, InspectCommand.self, MTUProbeCommand.self, TraceCommand.self, CaptureCommand.self, LabCommand.self,
+        subcommands: [DetectCNICommand.self, InspectCommand.self, MTUProbeCommand.self, TraceCommand.self, CaptureCommand.self, AgentCommand.self, LabCommand.self,
                       ExplainCommand.self])
 
     public init() {}

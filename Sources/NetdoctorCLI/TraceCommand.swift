@@ -12,8 +12,11 @@ struct TraceCommand: ParsableCommand {
         commandName: "trace",
         abstract: "Can SRC reach DST, and if not, where and why.",
         discussion: """
-        SRC is a pod of this node; DST a pod of this node or any IP (a pod elsewhere is reached \
-        through this node, which is where the view ends). The path is built from the kernel's state \
+        SRC is a pod of this node; DST a pod of this node or any IP. For a pod on another node, \
+        that node's agent (netdoctor agent, found at the node's address from the overlay's FDB entry \
+        or the route's gateway, or at --agent) watches the remote half at the same moment: its \
+        hops, checks and firewall counters join the verdict. Without an agent the view ends at \
+        this node, and the report says so. The path is built from the kernel's state \
         (routes, veth peers, bridge, overlay device and its forwarding entry, underlay), each hop is \
         checked (link state, routes both ways, forwarding, neighbours, bridge membership, overlay FDB, \
         duplicate addresses), then a probe (ICMP echo, or with --port a TCP SYN or UDP datagram) is \
@@ -23,6 +26,7 @@ struct TraceCommand: ParsableCommand {
         """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup(title: "Remote node") var agents: AgentOptions
 
     @Argument(help: ArgumentHelp("The source pod (NAME, NAMESPACE/NAME or IP).", valueName: "src"))
     var source: String
@@ -56,7 +60,8 @@ struct TraceCommand: ParsableCommand {
                 throw CLIError(.badInput, "\(sourcePod.fullName) has no IPv4 address in the CNI result cache")
             }
             let (name, address, pod) = try resolveDestination(pods)
-            let tracer = Tracer(directory: directory, timeoutMilliseconds: timeout, proto: proto ?? (port == nil ? .icmp : .tcp), port: port) {
+            let tracer = Tracer(directory: directory, timeoutMilliseconds: timeout, proto: proto ?? (port == nil ? .icmp : .tcp), port: port,
+                                agents: agents.locator()) {
                 CNIDetector.mtuRemedy(CNIDetector.detect(DetectionInput(root: root, queryPlugins: false)).family?.family)
             }
             report = try tracer.trace(TraceEnds(source: sourcePod, sourceAddress: sourceAddress, destinationName: name,

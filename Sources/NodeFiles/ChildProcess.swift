@@ -103,11 +103,19 @@ public enum ChildProcess {
 
     /// Starts a program in its own session with stdio on /dev/null and does not wait for it:
     /// a daemon such as the lab's HTTP server. Returns its pid.
-    public static func spawnDetached(_ path: String, arguments: [String], environment: [String]) -> pid_t? {
+    /// `log`: a file its stdout and stderr are appended to (else /dev/null).
+    public static func spawnDetached(_ path: String, arguments: [String], environment: [String], log: String? = nil) -> pid_t? {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        for fd: Int32 in 1...2 {
+            if let log {
+                posix_spawn_file_actions_addopen(&actions, fd, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+            } else {
+                posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_WRONLY, 0)
+            }
+        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

@@ -25,25 +25,10 @@ struct ProbeResult {
 enum ActiveProbe {
     static func run(from source: NamespaceSnapshot, ends: TraceEnds, hops: inout [TraceHop], proto: TraceProtocol, port: UInt16?,
                     timeoutMilliseconds: Int32, directory: NamespaceDirectory) throws -> ProbeResult {
-        let points = hops.map { hop in
-            CapturePoint(name: hop.name, interface: hop.interface,
-                         namespace: hop.namespace.name == "node" ? nil : (try? directory.open(hop.namespace)))
-        }
         var signature = ProbeSignature(proto: proto, source: ends.sourceAddress, destination: ends.destinationAddress,
                                        port: proto == .icmp ? nil : port ?? (proto == .udp ? 53 : 80), echoSequence: nil)
         // Without captures the probe still answers reachable or not; the hops just stay unknown.
-        let session: CaptureSession?
-        var captureProblems: [String] = []
-        do {
-            // Headers are all a verdict needs (VXLAN's inner ones end within 110 bytes): short
-            // slots make a small ring hold hundreds of packets, and cost less to set up.
-            session = try CaptureSession(points: points, filter: signature.captureFilter, bufferBytes: 256 << 10, snapLength: 256)
-        } catch {
-            session = nil
-            captureProblems.append("no capture: \(error)")
-        }
-        // Packets queue in each ring from activation on: no need to wait for the threads.
-        session?.start()
+        var capture = HopCapture(hops: hops, filter: signature.captureFilter, directory: directory)
 
         var result: ProbeResult
         let destination = ends.destinationAddress
@@ -64,22 +49,9 @@ enum ActiveProbe {
         // A packet is in every ring it passed before the probe socket sees the answer; a short
         // grace covers copies still on another CPU's backlog.
         usleep(10_000)
-        session?.stop()
-        let packets = session?.take() ?? []
-        captureProblems += session?.problems ?? []
-        session?.close()
-        if let session { mark(&hops, packets: packets, linkTypes: session.handles.map(\.linkType), signature: signature) }
-        result.captureProblems = captureProblems
+        capture.finish(&hops, signature: signature)
+        result.captureProblems = capture.problems
         return result
-    }
-
-    /// Which hops saw the request and which the reply; hop i is capture point i.
-    static func mark(_ hops: inout [TraceHop], packets: [Packet], linkTypes: [Int32], signature: ProbeSignature) {
-        for index in hops.indices where index < linkTypes.count {
-            let seen = packets.filter { $0.point == index }.compactMap { PacketFields.parse($0.bytes, linkType: linkTypes[index])?.innermost }
-            hops[index].requestSeen = seen.contains(where: signature.isRequest)
-            hops[index].replySeen = seen.contains(where: signature.isReply)
-        }
     }
 
     static func describe(_ outcome: ProbeOutcome, proto: String) -> ProbeResult {

@@ -5,12 +5,22 @@ import NetlinkCodec
 
 /// Static checks on the kernel state along the path.
 enum NodeChecks {
+    /// LINK_DOWN for each hop that is down. A link set down (IFF_UP cleared) takes its veth peer
+    /// and a bridge it was the only port of with it: those follow from it, and are its evidence
+    /// rather than errors of their own.
     static func links(_ hops: [TraceHop]) -> [Finding] {
-        hops.compactMap { hop in
-            guard let link = hop.link, !link.isUp || link.operState == .down || link.operState == .lowerLayerDown else { return nil }
+        let down = hops.filter { hop in
+            guard let link = hop.link else { return false }
+            return !link.isUp || link.operState == .down || link.operState == .lowerLayerDown
+        }
+        let causes = down.filter { !$0.link!.isUp }
+        let consequences = causes.isEmpty ? [] : down.filter { $0.link!.isUp }
+        return (causes.isEmpty ? down : causes).map { hop in
+            let link = hop.link!
             let place = hop.node.map { "\(hop.namespace.name) on \($0)" } ?? hop.namespace.name
+            let followers = consequences.map { "\($0.name): up, operstate \($0.link!.operState.name) (follows)" }
             return Finding(.linkDown, .error, "\(hop.interface) in \(place) is down: the path is cut there.",
-                           hop: hop.name, evidence: ["\(hop.interface): \(link.isUp ? "up" : "IFF_UP not set"), operstate \(link.operState.name)"],
+                           hop: hop.name, evidence: ["\(hop.interface): \(link.isUp ? "up" : "IFF_UP not set"), operstate \(link.operState.name)"] + followers,
                            remedy: "ip\(hop.namespace.name == "node" ? "" : " -n \(hop.namespace.name)") link set \(hop.interface) up, and find what set it down.")
         }
     }

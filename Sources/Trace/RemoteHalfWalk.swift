@@ -119,12 +119,11 @@ struct RemoteHalfWalk {
 public final class RemoteHalfSession: @unchecked Sendable {
     public let node: String
     /// The static view, sent back when the session starts.
-    public var view: RemoteHalfView { walk.view(node: node, problems: problems) }
+    public var view: RemoteHalfView { walk.view(node: node, problems: capture.problems) }
     private var walk: RemoteHalfWalk
-    private let capture: CaptureSession?
+    private var capture: HopCapture
     private let firewallNamespaces: [NetNamespace?]
     private let firewallBefore: [[FirewallRule]]
-    private var problems: [String] = []
     private let ended = Mutex(false)
 
     /// The static view only: no capture, no counters (mtu-probe's question).
@@ -135,18 +134,9 @@ public final class RemoteHalfSession: @unchecked Sendable {
     public init(_ request: RemoteTraceRequest, nodeName: String, directory: NamespaceDirectory, pods: PodDirectory) throws {
         node = nodeName
         walk = try RemoteHalfWalk.walk(request, nodeName: nodeName, directory: directory, pods: pods)
-        let points = walk.hops.map { hop in
-            CapturePoint(name: hop.name, interface: hop.interface, namespace: hop.namespace.name == "node" ? nil : (try? directory.open(hop.namespace)))
-        }
         let signature = ProbeSignature(proto: .icmp, source: request.sourceAddress, destination: request.destinationAddress, port: nil, echoSequence: nil)
-        do {
-            // Every protocol's packets: the caller says which probe it sent only at the end.
-            capture = try CaptureSession(points: points, filter: signature.captureFilter + " or tcp or udp", bufferBytes: 256 << 10, snapLength: 256)
-        } catch {
-            capture = nil
-            problems.append("no capture on \(nodeName): \(error)")
-        }
-        capture?.start()
+        // Every protocol's packets: the caller says which probe it sent only at the end.
+        capture = HopCapture(hops: walk.hops, filter: signature.captureFilter + " or tcp or udp", directory: directory, label: nodeName)
         firewallNamespaces = walk.snapshots.map { $0.snapshot.known.name == "node" ? nil : $0.snapshot.opened }
         firewallBefore = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
     }
@@ -155,11 +145,7 @@ public final class RemoteHalfSession: @unchecked Sendable {
     public func finish(signature: ProbeSignature) throws -> RemoteHalfView {
         guard claim() else { throw RemoteHalfError("the session already ended") }
         usleep(5_000)
-        capture?.stop()
-        let packets = capture?.take() ?? []
-        problems += capture?.problems ?? []
-        capture?.close()
-        if let capture { ActiveProbe.mark(&walk.hops, packets: packets, linkTypes: capture.handles.map(\.linkType), signature: signature) }
+        capture.finish(&walk.hops, signature: signature)
         let firewallAfter = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
         for (i, namespace) in walk.snapshots.enumerated() {
             walk.findings += FirewallDelta.findings(before: firewallBefore[i], after: firewallAfter[i], in: namespace.label)
@@ -170,8 +156,7 @@ public final class RemoteHalfSession: @unchecked Sendable {
     /// Ends a session nobody finished (its caller went away): captures closed.
     public func abandon() {
         guard claim() else { return }
-        capture?.stop()
-        capture?.close()
+        capture.abandon()
     }
 
     /// True for the one caller that ends the session.

@@ -38,8 +38,11 @@ enum Verdict {
                                             : "Check \(ends.destinationName)'s own firewall (iptables -L OUTPUT in its namespace) and that it answers."))
             } else if tail.role == .underlay, tail.node == nil, !hops.contains(where: { $0.replySeen == true }) {
                 let via = remoteVTEP.map { " for \($0)" } ?? ""
-                let beyond = remoteNode.map { "never reached \($0) (its agent saw nothing arrive): the fault is between the nodes." }
-                    ?? "nothing came back: the fault is past this node."
+                // Only a watched remote underlay that saw nothing says the packet never arrived.
+                let remoteUnderlay = hops.first { $0.node != nil && $0.role == .underlay }
+                let beyond = remoteUnderlay?.requestSeen == false
+                    ? "never reached \(remoteNode ?? "the remote node") (its agent saw nothing arrive on \(remoteUnderlay!.interface)): the fault is between the nodes."
+                    : "nothing came back: the fault is past this node."
                 findings.append(Finding(.lostBeyondNode, explained ? .warning : .error,
                                         "The request left this node\(via) and \(beyond)",
                                         hop: tail.name,

@@ -1,0 +1,43 @@
+import NodeFiles
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+extension Lab {
+    /// The token the lab's agents require; `lab exec` hands its path to commands it runs.
+    public static let agentTokenPath = LabPlan.stateDirectory + "/agent-token"
+
+    /// Where an agent's JSON log lines go.
+    public static func agentLogPath(_ node: String) -> String { LabPlan.stateDirectory + "/agent-\(node).log" }
+
+    /// `netdoctor agent` in each node's namespace, on its underlay address and the default port,
+    /// with the node's file tree as --root: what the DaemonSet does on a real cluster.
+    func startAgents(netdoctorPath: String) throws(LabError) -> [String: Int32] {
+        var random = SystemRandomNumberGenerator()
+        let token = (0..<4).map { _ in String(random.next() as UInt64, radix: 16) }.joined()
+        try LabFiles.write(Self.agentTokenPath, token + "\n")
+        chmod(Self.agentTokenPath, 0o600)
+        guard let ip = Shell.find("ip") else { throw LabError("ip is not installed") }
+        var pids: [String: Int32] = [:]
+        for node in plan.nodes {
+            let arguments = ["netns", "exec", node.namespace, netdoctorPath, "agent", "--root", plan.nodeRoot(node),
+                             "--listen", "\(node.underlayAddress):\(LabPlan.agentPort)", "--token-file", Self.agentTokenPath, "--node-name", node.name]
+            guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment, log: Self.agentLogPath(node.name)) else {
+                throw LabError("cannot start the agent on \(node.name)")
+            }
+            pids[node.name] = pid
+        }
+        // Wait until both listen, so that a trace right after `lab up` finds them.
+        for node in plan.nodes {
+            var listening = false
+            for _ in 0..<250 where !listening {
+                let out = (try? Shell.run(["ip", "netns", "exec", node.namespace, "ss", "-Hltn", "sport", "= :\(LabPlan.agentPort)"])) ?? ""
+                listening = !out.isEmpty
+                if !listening { usleep(20_000) }
+            }
+            if !listening { throw LabError("the agent on \(node.name) did not start listening (see \(Self.agentLogPath(node.name)))") }
+        }
+        return pids
+    }
+}

@@ -1,0 +1,113 @@
+import Agent
+import ArgumentParser
+import NodeFiles
+import Trace
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+struct AgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Serve this node's view to netdoctor on other nodes (cluster mode; runs as a DaemonSet).",
+        discussion: """
+        A long-running, read-only node agent speaking HTTP/JSON (HTTPS with --tls-cert/--tls-key). \
+        Every request but /healthz and /readyz must carry the bearer token read from --token-file \
+        (env NETDOCTOR_TOKEN_FILE). It serves inspect (/v1/inspect), route, neighbour and FDB lookups \
+        (/v1/route, /v1/neighbors, /v1/fdb), firewall counters (/v1/firewall), bounded captures \
+        (/v1/capture), MTU probes (/v1/mtu-probe) and the remote half of a cross-node trace \
+        (/v1/trace/…); metrics in Prometheus format at /metrics; one JSON log line per request on \
+        stderr. Requests are bounded in size, time and concurrency. `trace` and `mtu-probe` on \
+        another node find this agent at the node's address, port \(AgentDefaults.port). See docs/agent.md.
+        Exit status: 0 after SIGTERM/SIGINT, 2 bad options or token file, 3 cannot listen.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Address and port to listen on (the node's address; 0.0.0.0 for all).", valueName: "addr:port"))
+    var listen: String = "0.0.0.0:\(AgentDefaults.port)"
+
+    @Option(help: ArgumentHelp("File holding the bearer token callers must send (env NETDOCTOR_TOKEN_FILE).", valueName: "file"),
+            completion: .file())
+    var tokenFile: String?
+
+    @Option(help: ArgumentHelp("PEM certificate (chain) to serve HTTPS with.", valueName: "file"), completion: .file())
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("PEM private key of --tls-cert.", valueName: "file"), completion: .file())
+    var tlsKey: String?
+
+    @Option(help: ArgumentHelp("How this node is named in other nodes' traces (env NODE_NAME; default: the host name).", valueName: "name"))
+    var nodeName: String?
+
+    @Option(help: ArgumentHelp("The longest capture a caller may ask for, in seconds.", valueName: "s"))
+    var maxCaptureSeconds: Int = 10
+
+    @Option(help: ArgumentHelp("Captures that may run at once.", valueName: "n"))
+    var maxCaptures: Int = 2
+
+    func validate() throws {
+        guard (1...300).contains(maxCaptureSeconds) else { throw ValidationError("--max-capture-seconds must be between 1 and 300") }
+        guard (1...16).contains(maxCaptures) else { throw ValidationError("--max-captures must be between 1 and 16") }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+    }
+
+    func run() throws {
+        let root = try global.requireRoot()
+        guard let (host, port) = AgentEndpointText.parse(listen) else {
+            throw CLIError(.badInput, "agent: --listen wants ADDR:PORT (e.g. 10.0.0.5:\(AgentDefaults.port)), not \(listen)")
+        }
+        let token = try AgentToken.read(tokenFile, doing: "agent")
+        var limits = AgentLimits()
+        limits.maxCaptureMilliseconds = maxCaptureSeconds * 1000
+        limits.maxConcurrentCaptures = maxCaptures
+        let settings = AgentSettings(host: host, port: port, token: token, tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey,
+                                     nodeName: nodeName ?? environment("NODE_NAME") ?? hostName(), root: root, limits: limits)
+        do {
+            try AgentServer(settings: settings).run()
+        } catch let error as AgentStartError {
+            throw CLIError(.environment, "agent: \(error)")
+        }
+    }
+
+    func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "node" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+func environment(_ name: String) -> String? {
+    getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+}
+
+/// The shared bearer token: from a file (a mounted Secret), trimmed of surrounding whitespace.
+enum AgentToken {
+    static let environmentName = "NETDOCTOR_TOKEN_FILE"
+
+    /// The file named, else NETDOCTOR_TOKEN_FILE's; nil when neither is set.
+    static func path(_ option: String?) -> String? { option ?? environment(environmentName) }
+
+    static func read(_ option: String?, doing what: String) throws -> [UInt8] {
+        guard let path = path(option) else {
+            throw CLIError(.badInput, "\(what): a token file is required (--token-file or \(environmentName))")
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try NodeRoot("/").read(path, limit: 4096)
+        } catch {
+            throw CLIError(.badInput, "\(what): cannot read the token file: \(error)")
+        }
+        let token = Array(String(decoding: bytes, as: UTF8.self).trimmingWhitespace.utf8)
+        guard token.count >= 16 else { throw CLIError(.badInput, "\(what): the token in \(path) is shorter than 16 characters") }
+        return token
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }
+        return String(drop(while: isSpace).reversed().drop(while: isSpace).reversed())
+    }
+}

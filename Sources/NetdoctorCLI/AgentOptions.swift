@@ -1,0 +1,54 @@
+import AgentClient
+import ArgumentParser
+import NetAddress
+import Trace
+
+/// How `trace` and `mtu-probe` reach the remote node's agent.
+struct AgentOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The remote node's agent, when not at that node's address and port \(AgentDefaults.port).", valueName: "addr:port"))
+    var agent: String?
+
+    @Flag(help: "Do not ask the remote node's agent: this node's view only.")
+    var noAgent = false
+
+    @Option(help: ArgumentHelp("The agents' bearer token (env NETDOCTOR_TOKEN_FILE).", valueName: "file"), completion: .file())
+    var tokenFile: String?
+
+    @Option(help: ArgumentHelp("CA bundle to verify the agents' HTTPS certificates by (env NETDOCTOR_TLS_CA); without it, plain HTTP.", valueName: "file"),
+            completion: .file())
+    var tlsCA: String?
+
+    @Option(help: ArgumentHelp("The name in the agents' certificate, when it is not the node's IP.", valueName: "name"))
+    var tlsServerName: String?
+
+    func validate() throws {
+        if let agent, AgentEndpointText.parse(agent) == nil { throw ValidationError("--agent wants ADDR:PORT, not \(agent)") }
+    }
+
+    /// Where the agent of the node at an address is, and how to talk to it; nil with --no-agent.
+    func locator() -> AgentLocator? {
+        if noAgent { return nil }
+        let tokenPath = AgentToken.path(tokenFile)
+        let explicit = agent.flatMap(AgentEndpointText.parse)
+        let token = Result { try AgentToken.read(tokenFile, doing: "agent") }
+        let ca = tlsCA ?? environment("NETDOCTOR_TLS_CA"), serverName = tlsServerName
+        return { nodeAddress in
+            guard tokenPath != nil else { return .failure(RemoteHalfError("no agent token (--token-file or \(AgentToken.environmentName))")) }
+            let settings: AgentClientSettings
+            switch token {
+            case .success(let bytes): settings = AgentClientSettings(token: bytes, caPath: ca, serverName: serverName)
+            case .failure(let error): return .failure(RemoteHalfError("\(error)"))
+            }
+            let (host, port) = explicit ?? (nodeAddress.description, AgentDefaults.port)
+            do {
+                return .success(try AgentClient(host: host, port: port, settings: settings))
+            } catch {
+                return .failure(RemoteHalfError("\(error)"))
+            }
+        }
+    }
+}
+
+enum AgentEndpointText {
+    static func parse(_ text: String) -> (host: String, port: Int)? { AgentClient.parseEndpoint(text) }
+}

@@ -1,0 +1,51 @@
+import Capture
+import KernelState
+
+/// Captures at the hops of a path, for one probe: a point on every hop whose interface is up
+/// (libpcap cannot open a down one, and nothing crosses it anyway), then what each saw.
+struct HopCapture {
+    let session: CaptureSession?
+    /// Which hop each capture point watches.
+    let watched: [Int]
+    private(set) var problems: [String] = []
+
+    init(hops: [TraceHop], filter: String, directory: NamespaceDirectory, label: String? = nil) {
+        watched = hops.indices.filter { hops[$0].link?.isUp != false }
+        let points = watched.map { index in
+            let hop = hops[index]
+            return CapturePoint(name: hop.name, interface: hop.interface,
+                                namespace: hop.namespace.name == "node" ? nil : (try? directory.open(hop.namespace)))
+        }
+        do {
+            // Headers are all a verdict needs (VXLAN's inner ones end within 110 bytes): short
+            // slots make a small ring hold hundreds of packets, and cost less to set up.
+            session = points.isEmpty ? nil : try CaptureSession(points: points, filter: filter, bufferBytes: 256 << 10, snapLength: 256)
+        } catch {
+            session = nil
+            problems.append("no capture\(label.map { " on \($0)" } ?? ""): \(error)")
+        }
+        // Packets queue in each ring from activation on: no need to wait for the threads.
+        session?.start()
+    }
+
+    /// Stops, and marks on each watched hop whether the request and the reply went by.
+    mutating func finish(_ hops: inout [TraceHop], signature: ProbeSignature) {
+        guard let session else { return }
+        session.stop()
+        let packets = session.take()
+        problems += session.problems
+        session.close()
+        for (point, index) in watched.enumerated() {
+            let linkType = session.handles[point].linkType
+            let seen = packets.filter { $0.point == point }.compactMap { PacketFields.parse($0.bytes, linkType: linkType)?.innermost }
+            hops[index].requestSeen = seen.contains(where: signature.isRequest)
+            hops[index].replySeen = seen.contains(where: signature.isReply)
+        }
+    }
+
+    /// Ends the captures without reading them.
+    func abandon() {
+        session?.stop()
+        session?.close()
+    }
+}
