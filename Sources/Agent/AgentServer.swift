@@ -57,7 +57,9 @@ public final class AgentServer: Sendable {
         }
         // Ready once the node's namespace answers netlink: what every endpoint needs.
         api.isReady.store((try? RouteSocket.open(in: nil)) != nil, ordering: .relaxed)
-        api.log.info("listening", [("address", .string("\(settings.host):\(settings.port)")), ("tls", .bool(tls != nil)),
+        // The port actually bound (the one asked for, or the kernel's pick for port 0).
+        let port = channel.localAddress?.port ?? settings.port
+        api.log.info("listening", [("address", .string("\(settings.host):\(port)")), ("port", .int(port)), ("tls", .bool(tls != nil)),
                                    ("root", .string(settings.root.prefix.isEmpty ? "/" : settings.root.prefix))])
         // Sessions nobody finished are closed at their deadline.
         let sweeper = channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in

@@ -25,7 +25,7 @@ struct AgentCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Address and port to listen on (the node's address; 0.0.0.0 for all).", valueName: "addr:port"))
+    @Option(help: ArgumentHelp("Address and port to listen on (the node's address; 0.0.0.0 for all; port 0: any free port, logged).", valueName: "addr:port"))
     var listen: String = "0.0.0.0:\(AgentDefaults.port)"
 
     @Option(help: ArgumentHelp("File holding the bearer token callers must send (env NETDOCTOR_TOKEN_FILE).", valueName: "file"),
@@ -55,7 +55,9 @@ struct AgentCommand: ParsableCommand {
 
     func run() throws {
         let root = try global.requireRoot()
-        guard let (host, port) = AgentEndpointText.parse(listen) else {
+        guard let (host, port) = AgentEndpointText.parse(listen.hasSuffix(":0") ? String(listen.dropLast()) + "1" : listen).map({
+            (host: $0.host, port: listen.hasSuffix(":0") ? 0 : $0.port)
+        }) else {
             throw CLIError(.badInput, "agent: --listen wants ADDR:PORT (e.g. 10.0.0.5:\(AgentDefaults.port)), not \(listen)")
         }
         let token = try AgentToken.read(tokenFile, doing: "agent")
