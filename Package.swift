@@ -74,7 +74,7 @@ let package = Package(
         // Built only by scripts/fuzz, with -sanitize=fuzzer; replays files when built plainly.
         .executableTarget(name: "ParserFuzzer", dependencies: ["ConfigFormats", "CNIDetection", "NodeFiles", "NetlinkCodec"]),
         // Throw-away node trees and repository paths, shared by the test targets.
-        .target(name: "TestSupport", dependencies: ["NodeFiles"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["NodeFiles", "ConfigFormats"], path: "Tests/TestSupport"),
         .testTarget(name: "ConfigFormatsTests", dependencies: ["ConfigFormats"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PathMTUTests", dependencies: ["PathMTU", "NetAddress"]),

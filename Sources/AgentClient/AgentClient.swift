@@ -130,7 +130,9 @@ public final class AgentClient: RemoteNodeAgent {
         do {
             channel = try bootstrap.connect(host: host, port: port).wait()
         } catch {
-            throw AgentCallError(status: nil, description: "cannot connect to the agent at \(endpoint): \(error)")
+            let failure = AgentCallError(status: nil, description: "cannot connect to the agent at \(endpoint): \(error)")
+            answer.fail(failure)  // every promise is completed, whatever happens
+            throw failure
         }
         defer { channel.close(promise: nil) }
         let timeout = settings.timeoutMilliseconds, endpoint = self.endpoint

@@ -66,7 +66,7 @@ public enum LabFault: String, Sendable, CaseIterable {
     public var node2Summary: String? {
         switch self {
         case .linkDown: "node2: pod-c's host-side veth set down"
-        case .noRoute: "node2: the route back to node1's pod subnet deleted"
+        case .noRoute: "pod-c: its default route deleted (no way back for replies)"
         case .ipForwardDisabled: "node2: net.ipv4.ip_forward=0"
         case .firewallDrop: "node2: an iptables FORWARD rule drops ICMP to pod-c"
         default: nil
@@ -186,14 +186,16 @@ extension Lab {
 
     func injectOnNode2(_ fault: LabFault) throws(LabError) {
         guard fault.node2Summary != nil else { throw LabError("\(fault.rawValue) has no node2 variant (those with one: LINK_DOWN, NO_ROUTE, IP_FORWARD_DISABLED, FIREWALL_DROP)") }
-        let node1 = plan.nodes[0], node2 = plan.nodes[1]
+        let node2 = plan.nodes[1]
         let podC = try attachment(plan.pod("pod-c")!)
         let n2 = node2.namespace
         switch fault {
         case .linkDown:
             try Shell.run(["ip", "-n", n2, "link", "set", podC.hostInterface, "down"])
         case .noRoute:
-            try Shell.run(["ip", "-n", n2, "route", "del", node1.podSubnet])
+            // Not node2's route to node1's pods: the CNI masquerades pod traffic leaving node1,
+            // so replies go to node1's own address, which needs no pod route.
+            try Shell.run(["ip", "-n", plan.pod("pod-c")!.namespace, "route", "del", "default"])
         case .ipForwardDisabled:
             try Shell.inNamespace(n2, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"])
         case .firewallDrop:

@@ -1,5 +1,6 @@
 import Capture
 import KernelState
+import NetAddress
 
 /// Captures at the hops of a path, for one probe: a point on every hop whose interface is up
 /// (libpcap cannot open a down one, and nothing crosses it anyway), then what each saw.
@@ -28,9 +29,12 @@ struct HopCapture {
         session?.start()
     }
 
-    /// Stops, and marks on each watched hop whether the request and the reply went by.
-    mutating func finish(_ hops: inout [TraceHop], signature: ProbeSignature) {
-        guard let session else { return }
+    /// Stops, and marks on each watched hop whether the request and the reply went by. Returns
+    /// the source addresses the request was seen with (after any masquerading on the way).
+    @discardableResult
+    mutating func finish(_ hops: inout [TraceHop], signature: ProbeSignature) -> [IPAddress] {
+        guard let session else { return [] }
+        var sources: [IPAddress] = []
         session.stop()
         let packets = session.take()
         problems += session.problems
@@ -38,9 +42,12 @@ struct HopCapture {
         for (point, index) in watched.enumerated() {
             let linkType = session.handles[point].linkType
             let seen = packets.filter { $0.point == point }.compactMap { PacketFields.parse($0.bytes, linkType: linkType)?.innermost }
-            hops[index].requestSeen = seen.contains(where: signature.isRequest)
+            let requests = seen.filter(signature.isRequest)
+            hops[index].requestSeen = !requests.isEmpty
             hops[index].replySeen = seen.contains(where: signature.isReply)
+            for source in requests.compactMap(\.source) where !sources.contains(source) { sources.append(source) }
         }
+        return sources
     }
 
     /// Ends the captures without reading them.

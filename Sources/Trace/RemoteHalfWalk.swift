@@ -27,6 +27,8 @@ struct RemoteHalfWalk {
     /// The namespaces read (node first), with the label their findings carry.
     var snapshots: [(snapshot: NamespaceSnapshot, label: String)]
     var hasDestination: Bool
+    var replies: ReplyRoutes?
+    var replyFindings: [Finding]
 
     static func walk(_ request: RemoteTraceRequest, nodeName: String, directory: NamespaceDirectory, pods: PodDirectory) throws -> RemoteHalfWalk {
         let node = try NamespaceSnapshot.read(directory.node, label: nodeName, directory: directory)
@@ -80,37 +82,65 @@ struct RemoteHalfWalk {
 
         // The destination pod, its host side, and the way back.
         var hasDestination = false
+        var replies: ReplyRoutes? = nil
         if let pod = pods.pods.first(where: { $0.addresses.contains(destination) }) {
             let podKnown = try PodDirectory.namespace(of: pod, directory: directory)
             let podSnapshot = try NamespaceSnapshot.read(podKnown, label: pod.name, directory: directory)
             snapshots.append((podSnapshot, pod.name))
             hasDestination = true
             let eth0 = podSnapshot.state.links.first { $0.name == (pod.primary.ifName ?? "eth0") }
-            if let eth0, let peer = eth0.linkIndex, let hostSide = node.state.link(index: peer) {
+            let hostSide = eth0?.linkIndex.flatMap { node.state.link(index: $0) }
+            if let hostSide {
                 hops.append(hop(hostSide, .destinationHostSide, in: node, label: nodeName))
                 findings += NodeChecks.bridgePort(hostSide, node: named)
-                if forwarding, node.lookup(source, source: destination, input: hostSide.index) == nil {
-                    findings.append(Finding(.noRoute, .error, "Replies from \(pod.name) arriving on \(hostSide.name) have no route back to \(source) on \(nodeName).",
-                                            hop: "\(nodeName):\(hostSide.name)",
-                                            evidence: ["route lookup for \(source) from \(destination) in via \(hostSide.name) on \(nodeName): none"],
-                                            remedy: "Restore \(nodeName)'s route to the source's pod subnet (the overlay's or the node route the CNI installs)."))
-                }
             }
             if let eth0 {
                 hops.append(hop(eth0, .destination, in: podSnapshot, label: pod.name))
-                if podSnapshot.lookup(source) == nil {
-                    findings.append(Finding(.noRoute, .error, "\(pod.name) on \(nodeName) has no route back to \(source): replies cannot leave.",
-                                            hop: "\(pod.name):\(eth0.name)", evidence: ["route lookup for \(source) in \(podKnown.name) on \(nodeName): none"],
-                                            remedy: "Restore the pod's default route via its gateway."))
-                }
+                replies = ReplyRoutes(node: node, nodeName: nodeName, forwarding: forwarding, hostSide: hostSide, pod: podSnapshot,
+                                      podName: pod.name, eth0: eth0, destination: destination)
             }
         }
         findings += NodeChecks.links(hops)
-        return RemoteHalfWalk(hops: hops, findings: findings, snapshots: snapshots, hasDestination: hasDestination)
+        return RemoteHalfWalk(hops: hops, findings: findings, snapshots: snapshots, hasDestination: hasDestination, replies: replies,
+                              replyFindings: replies?.check(to: source) ?? [])
+    }
+
+    /// The source replies go to is the one the request arrived with: a CNI that masquerades
+    /// pod traffic leaving its node (ipMasq) makes that the sending node's address.
+    mutating func repliesGo(to seenSource: IPAddress) {
+        if let replies { replyFindings = replies.check(to: seenSource) }
     }
 
     func view(node: String, problems: [String] = []) -> RemoteHalfView {
-        RemoteHalfView(node: node, hops: hops, findings: findings, problems: problems, hasDestination: hasDestination)
+        RemoteHalfView(node: node, hops: hops, findings: findings + replyFindings, problems: problems, hasDestination: hasDestination)
+    }
+}
+
+/// The way a destination pod's replies go back: the pod's own route, then the node's for
+/// packets arriving from the pod's veth.
+struct ReplyRoutes {
+    var node: NamespaceSnapshot
+    var nodeName: String
+    var forwarding: Bool
+    var hostSide: Link?
+    var pod: NamespaceSnapshot
+    var podName: String
+    var eth0: Link
+    var destination: IPAddress
+
+    func check(to source: IPAddress) -> [Finding] {
+        var findings: [Finding] = []
+        if pod.lookup(source) == nil {
+            findings.append(Finding(.noRoute, .error, "\(podName) on \(nodeName) has no route back to \(source): replies cannot leave.",
+                                    hop: "\(podName):\(eth0.name)", evidence: ["route lookup for \(source) in \(pod.known.name) on \(nodeName): none"],
+                                    remedy: "Restore the pod's default route via its gateway."))
+        } else if forwarding, let hostSide, node.lookup(source, source: destination, input: hostSide.index) == nil {
+            findings.append(Finding(.noRoute, .error, "Replies from \(podName) arriving on \(hostSide.name) have no route back to \(source) on \(nodeName).",
+                                    hop: "\(nodeName):\(hostSide.name)",
+                                    evidence: ["route lookup for \(source) from \(destination) in via \(hostSide.name) on \(nodeName): none"],
+                                    remedy: "Restore \(nodeName)'s route to the source's pod subnet (the overlay's or the node route the CNI installs)."))
+        }
+        return findings
     }
 }
 
@@ -145,7 +175,8 @@ public final class RemoteHalfSession: @unchecked Sendable {
     public func finish(signature: ProbeSignature) throws -> RemoteHalfView {
         guard claim() else { throw RemoteHalfError("the session already ended") }
         usleep(5_000)
-        capture.finish(&walk.hops, signature: signature)
+        let sources = capture.finish(&walk.hops, signature: signature)
+        if let arrived = sources.first, arrived != signature.source { walk.repliesGo(to: arrived) }
         let firewallAfter = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
         for (i, namespace) in walk.snapshots.enumerated() {
             walk.findings += FirewallDelta.findings(before: firewallBefore[i], after: firewallAfter[i], in: namespace.label)

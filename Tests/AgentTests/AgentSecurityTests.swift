@@ -122,34 +122,3 @@ struct AgentSecurityTests {
         #expect(taken.errorText.split(separator: "\n").count == 1)
     }
 }
-
-extension RawHTTP {
-    /// `count` connections opened and sent at once, then each answer's status (0: none).
-    static func many(port: Int, count: Int, _ request: String) throws -> [Int] {
-        var sockets: [Int32] = []
-        defer { sockets.forEach { close($0) } }
-        for _ in 0..<count {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = loopback(port)
-            var timeout = timeval(tv_sec: 30, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { throw TestFailure("connect: \(errno)") }
-            sockets.append(fd)
-        }
-        for fd in sockets { _ = request.utf8CString.withUnsafeBytes { send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) } }
-        return sockets.map { fd in
-            var received: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let n = recv(fd, &buffer, buffer.count, 0)
-                if n <= 0 { break }
-                received += buffer[..<n]
-            }
-            let line = String(decoding: received.prefix(64), as: UTF8.self)
-            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-        }
-    }
-}

@@ -3,18 +3,17 @@
 #endif
 import ConfigFormats
 import NodeFiles
-import TestSupport
 
 /// `netdoctor agent` started for a test on loopback, with a token and a throw-away node root;
 /// stopped (SIGTERM) by `stop()`.
-final class RunningAgent {
-    static let token = "test-token-0123456789abcdef"
-    let port: Int
-    let pid: pid_t
-    let tree: NodeTree
-    let logPath: String
+public final class RunningAgent {
+    public static let token = "test-token-0123456789abcdef"
+    public let port: Int
+    public let pid: pid_t
+    public let tree: NodeTree
+    public let logPath: String
 
-    init(extraArguments: [String] = []) throws {
+    public init(extraArguments: [String] = []) throws {
         tree = NodeTree()
         tree.write("/etc/netdoctor/token", Self.token + "\n", mode: 0o600)
         logPath = tree.path + "/agent.log"
@@ -37,17 +36,17 @@ final class RunningAgent {
         port = bound
     }
 
-    var isRunning: Bool {
+    public var isRunning: Bool {
         var status: Int32 = 0
         return waitpid(pid, &status, WNOHANG) == 0
     }
 
     /// The agent's log lines (JSON) so far.
-    var log: String { String(decoding: (try? NodeRoot("/").read(logPath, limit: 64 << 20)) ?? [], as: UTF8.self) }
+    public var log: String { String(decoding: (try? NodeRoot("/").read(logPath, limit: 64 << 20)) ?? [], as: UTF8.self) }
 
     /// SIGTERM, and the exit status it ended with.
     @discardableResult
-    func stop() -> Int32 {
+    public func stop() -> Int32 {
         kill(pid, SIGTERM)
         var status: Int32 = 0
         for _ in 0..<200 {
@@ -60,7 +59,7 @@ final class RunningAgent {
     }
 
     /// Memory the agent holds now (VmRSS, KiB).
-    var residentKiB: Int? {
+    public var residentKiB: Int? {
         guard let bytes = try? NodeRoot("/").read("/proc/\(pid)/status") else { return nil }
         let line = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
         return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") }
@@ -68,14 +67,14 @@ final class RunningAgent {
 }
 
 /// HTTP/1.1 over a plain socket, byte for byte as written: for requests no proper client sends.
-enum RawHTTP {
-    struct Answer {
-        var status: Int
-        var head: String
-        var body: String
+public enum RawHTTP {
+    public struct Answer {
+        public var status: Int
+        public var head: String
+        public var body: String
     }
 
-    static func loopback(_ port: Int) -> sockaddr_in {
+    public static func loopback(_ port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -83,11 +82,11 @@ enum RawHTTP {
         return address
     }
 
-    static func exchange(port: Int, _ request: String) throws -> Answer {
+    public static func exchange(port: Int, _ request: String) throws -> Answer {
         try exchange(port: port, bytes: Array(request.utf8))
     }
 
-    static func exchange(port: Int, bytes: [UInt8], timeoutSeconds: Int = 10) throws -> Answer {
+    public static func exchange(port: Int, bytes: [UInt8], timeoutSeconds: Int = 10) throws -> Answer {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket") }
         defer { close(fd) }
@@ -118,13 +117,44 @@ enum RawHTTP {
         return Answer(status: status, head: head, body: String(text[headEnd.upperBound...]))
     }
 
-    static func get(port: Int, _ path: String, token: String? = RunningAgent.token) throws -> Answer {
+    public static func get(port: Int, _ path: String, token: String? = RunningAgent.token) throws -> Answer {
         let auth = token.map { "Authorization: Bearer \($0)\r\n" } ?? ""
         return try exchange(port: port, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(auth)Connection: close\r\n\r\n")
     }
 
-    static func post(port: Int, _ path: String, body: String, token: String? = RunningAgent.token) throws -> Answer {
+    public static func post(port: Int, _ path: String, body: String, token: String? = RunningAgent.token) throws -> Answer {
         let auth = token.map { "Authorization: Bearer \($0)\r\n" } ?? ""
         return try exchange(port: port, "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(auth)Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+    }
+}
+
+extension RawHTTP {
+    /// `count` connections opened and sent at once, then each answer's status (0: none).
+    public static func many(port: Int, count: Int, _ request: String) throws -> [Int] {
+        var sockets: [Int32] = []
+        defer { sockets.forEach { close($0) } }
+        for _ in 0..<count {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = loopback(port)
+            var timeout = timeval(tv_sec: 30, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { throw TestFailure("connect: \(errno)") }
+            sockets.append(fd)
+        }
+        for fd in sockets { _ = request.utf8CString.withUnsafeBytes { send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) } }
+        return sockets.map { fd in
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { break }
+                received += buffer[..<n]
+            }
+            let line = String(decoding: received.prefix(64), as: UTF8.self)
+            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        }
     }
 }
