@@ -73,6 +73,15 @@ public final class AgentClient: RemoteNodeAgent {
         return (String(host), port)
     }
 
+    /// The socket error under NIO's wrapping ("Connection refused (errno: 111)").
+    static func reason(_ error: any Error) -> String {
+        if let connection = error as? NIOConnectionError, let first = connection.connectionErrors.first {
+            return reason(first.error)
+        }
+        if let io = error as? IOError, let cut = io.description.firstRange(of: "(error set): ") { return String(io.description[cut.upperBound...]) }
+        return "\(error)"
+    }
+
     // MARK: RemoteNodeAgent
 
     public func prepare(_ request: RemoteTraceRequest) throws -> (session: String, view: RemoteHalfView) {
@@ -130,7 +139,7 @@ public final class AgentClient: RemoteNodeAgent {
         do {
             channel = try bootstrap.connect(host: host, port: port).wait()
         } catch {
-            let failure = AgentCallError(status: nil, description: "cannot connect to the agent at \(endpoint): \(error)")
+            let failure = AgentCallError(status: nil, description: "cannot connect to the agent at \(endpoint): \(Self.reason(error))")
             answer.fail(failure)  // every promise is completed, whatever happens
             throw failure
         }

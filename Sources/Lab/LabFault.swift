@@ -69,6 +69,7 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .noRoute: "pod-c: its default route deleted (no way back for replies)"
         case .ipForwardDisabled: "node2: net.ipv4.ip_forward=0"
         case .firewallDrop: "node2: an iptables FORWARD rule drops ICMP to pod-c"
+        case .mtuMismatch: "pod-c: MTU 9000 on its eth0 and host veth, far above the path"
         default: nil
         }
     }
@@ -185,7 +186,7 @@ extension Lab {
     }
 
     func injectOnNode2(_ fault: LabFault) throws(LabError) {
-        guard fault.node2Summary != nil else { throw LabError("\(fault.rawValue) has no node2 variant (those with one: LINK_DOWN, NO_ROUTE, IP_FORWARD_DISABLED, FIREWALL_DROP)") }
+        guard fault.node2Summary != nil else { throw LabError("\(fault.rawValue) has no node2 variant (those with one: LINK_DOWN, NO_ROUTE, IP_FORWARD_DISABLED, FIREWALL_DROP, MTU_MISMATCH)") }
         let node2 = plan.nodes[1]
         let podC = try attachment(plan.pod("pod-c")!)
         let n2 = node2.namespace
@@ -202,6 +203,9 @@ extension Lab {
             // By source too on node1; here the source may arrive masqueraded (the CNI's ipMasq).
             try Shell.inNamespace(n2, ["iptables", "-I", "FORWARD", "-d", podC.address, "-p", "icmp",
                                        "-m", "comment", "--comment", "netdoctor lab: FIREWALL_DROP on node2", "-j", "DROP"])
+        case .mtuMismatch:
+            try Shell.run(["ip", "-n", n2, "link", "set", podC.hostInterface, "mtu", "9000"])
+            try Shell.run(["ip", "-n", plan.pod("pod-c")!.namespace, "link", "set", "eth0", "mtu", "9000"])
         default:
             break
         }

@@ -6,6 +6,7 @@ import Diagnosis
 import KernelState
 import NetAddress
 import PathMTU
+import Trace
 import Pods
 
 struct MTUProbeCommand: ParsableCommand {
@@ -27,6 +28,7 @@ struct MTUProbeCommand: ParsableCommand {
         """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup(title: "Remote node") var agents: AgentOptions
 
     @Argument(help: ArgumentHelp("Where probes start: a pod (NAME, NAMESPACE/NAME, IP) or `node`.", valueName: "src"))
     var source: String?
@@ -70,9 +72,16 @@ struct MTUProbeCommand: ParsableCommand {
             }
             for source in sources {
                 for target in try targets(for: source, pods: pods) {
-                    let path = try prober.probe(from: source, to: target.address, named: target.name)
-                    paths.append(path)
+                    var path = try prober.probe(from: source, to: target.address, named: target.name)
                     findings += prober.findings(for: path, remedy: remedy)
+                    // A destination on another node: its agent reports the remote half's MTUs.
+                    if self.source != nil, let pod = source.pod, !pods.pods.contains(where: { $0.addresses.contains(target.address) }) {
+                        let (interfaces, remoteFindings) = RemotePathMTU.check(path, from: pod, prober: prober, directory: directory,
+                                                                               locate: agents.locator(), remedy: remedy)
+                        path.interfaces += interfaces
+                        findings += remoteFindings
+                    }
+                    paths.append(path)
                 }
             }
         } catch {

@@ -118,6 +118,20 @@ public struct MTUProber {
         return findings
     }
 
+    /// MTU_MISMATCH on the remote node: its destination pod allows more than the measured path
+    /// carries, so its large replies (a TCP peer's full segments) do not come back whole.
+    public func remoteFindings(for path: ProbedPath, remote: [PathInterface], node: String, remedy: String) -> [Finding] {
+        guard let pmtu = path.measurement.pathMTU else { return [] }
+        return remote.filter { $0.role == .destination && $0.mtu > pmtu }.map { interface in
+            Finding(.mtuMismatch, .error,
+                    "\(interface.name) of \(interface.namespace) on \(node) allows \(interface.mtu) bytes, but the path back to \(path.source) carries \(pmtu): its replies above \(pmtu) bytes do not arrive whole.",
+                    hop: "\(interface.namespace):\(interface.name)",
+                    evidence: ["path MTU \(pmtu) measured from \(path.source)", "\(interface.label) (reported by \(node)'s agent)"]
+                        + remote.map { "on \(node): \($0.label)" },
+                    remedy: "Set the pod MTU on \(node) to \(pmtu) (\(remedy)).")
+        }
+    }
+
     /// Rules on this node that drop ICMP "fragmentation needed", with their counters.
     func blackholeCulprits() -> [String]? {
         guard let rules = FirewallReader.readEverything(in: nil) else { return nil }

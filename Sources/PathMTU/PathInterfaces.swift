@@ -8,6 +8,8 @@ import NetSystem
 public struct PathInterface: Sendable, Equatable {
     public enum Role: String, Sendable {
         case source, route, hostSide = "host side", bridge, overlay, underlay, output
+        /// On the remote node, as its agent reported: the destination pod's interface, and the others.
+        case destination, remote
     }
 
     public var namespace: String
@@ -23,6 +25,15 @@ public struct PathInterface: Sendable, Equatable {
     public var carries: Int { mtu }
 
     public var label: String { "\(namespace):\(name) (\(kind)) \(mtu)" }
+
+    public init(namespace: String, name: String, kind: String, mtu: Int, role: Role, overhead: Int? = nil) {
+        self.namespace = namespace
+        self.name = name
+        self.kind = kind
+        self.mtu = mtu
+        self.role = role
+        self.overhead = overhead
+    }
 }
 
 /// Walks this node's part of the path from a namespace towards a destination, as the kernel

@@ -64,7 +64,7 @@ public struct Tracer {
         }
         // Small probes crossing says little about large ones: measure the path MTU with DF probes.
         if outcome.reachable, ends.destinationPod?.fullName != ends.source.fullName {
-            findings += measureMTU(ends, sourceNamespace: walk.sourceNamespace)
+            findings += measureMTU(ends, sourceNamespace: walk.sourceNamespace, remote: remote)
         }
         outcome.captureProblems += remote?.problems ?? []
         if !outcome.captureProblems.isEmpty {
@@ -79,16 +79,19 @@ public struct Tracer {
     }
 
     /// MTU_MISMATCH and PMTU_BLACKHOLE from a path MTU search between the two ends.
-    func measureMTU(_ ends: TraceEnds, sourceNamespace: KnownNamespace) -> [Finding] {
+    func measureMTU(_ ends: TraceEnds, sourceNamespace: KnownNamespace, remote: RemoteHalfView?) -> [Finding] {
         let prober = MTUProber(directory: directory, timeoutMilliseconds: min(timeoutMilliseconds, 300))
         guard let path = try? prober.probe(from: ProbeSource(name: ends.source.name, namespace: sourceNamespace, pod: ends.source),
                                            to: ends.destinationAddress, named: ends.destinationName) else { return [] }
         // mtu-probe names hops by namespace; a trace names them by pod, where the MTU is set.
         let sourceHop = "\(ends.source.name):\(path.interfaces.first { $0.role == .source }?.name ?? "eth0")"
-        return prober.findings(for: path, remedy: mtuRemedy()).filter { $0.code != .probeNoAnswer }.map {
+        let local = prober.findings(for: path, remedy: mtuRemedy()).filter { $0.code != .probeNoAnswer }.map {
             var finding = $0
             finding.hop = sourceHop
             return finding
         }
+        // The destination on the remote node, with the MTU its agent reported.
+        guard let remote else { return local }
+        return local + prober.remoteFindings(for: path, remote: remote.pathInterfaces, node: remote.node, remedy: mtuRemedy())
     }
 }

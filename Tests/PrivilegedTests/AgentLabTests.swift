@@ -88,6 +88,26 @@ struct AgentLabTests {
         #expect(!findings(json).contains { $0.code == "LOST_BEYOND_NODE" || $0.code == "AGENT_UNREACHABLE" }, "\(c): \(findings(json))")
     }
 
+    @Test("pod-c's MTU above the path on node2: mtu-probe and trace name it at pod-c, from node2's agent's report", arguments: ["overlay", "routed"])
+    func remoteMTU(topology: String) throws {
+        try Privilege.require()
+        try up(topology)
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        _ = try Binary.run(["lab", "break", "MTU_MISMATCH", "--node", "node2"])
+        let probe = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "mtu-probe", "pod-a", Self.podC(topology), "-o", "json"], timeout: 60_000)
+        #expect(probe.status == 1, "\(probe.errorText)")
+        let json = try JSONParser.parse(bytes: probe.output)
+        #expect(findings(json, severity: "error").map(\.code) == ["MTU_MISMATCH"])
+        #expect(findings(json, severity: "error").first?.hop == "pod-c:eth0")
+        let interfaces = json["paths"]?.array?.first?["interfaces"]?.array ?? []
+        #expect(interfaces.contains { $0["role"]?.string == "destination" && $0["mtu"]?.int == 9000 && $0["namespace"]?.string == "pod-c" })
+        let (status, trace) = try trace(["pod-a", Self.podC(topology)])
+        #expect(status == 1)
+        #expect(trace["reachable"]?.bool == true)
+        #expect(findings(trace, severity: "error").map(\.code) == ["MTU_MISMATCH"])
+        #expect(findings(trace, severity: "error").first?.hop == "pod-c:eth0")
+    }
+
     @Test("node2's agent stopped mid-trace: the trace ends on time with this node's view, and says so; a trace after finds no agent")
     func agentStopsMidTrace() throws {
         try Privilege.require()
