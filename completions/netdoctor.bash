@@ -173,13 +173,13 @@ _netdoctor() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    detect-cni|inspect|mtu-probe|trace|capture|lab|explain|help)
+    detect-cni|inspect|mtu-probe|trace|capture|agent|lab|explain|help)
         # Offer subcommand argument completions
         "_netdoctor_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'detect-cni inspect mtu-probe trace capture lab explain help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'detect-cni inspect mtu-probe trace capture agent lab explain help' -- "${cur}"))
         ;;
     esac
 }
@@ -229,9 +229,9 @@ _netdoctor_inspect() {
 
 _netdoctor_mtu-probe() {
     repeating_flags=()
-    non_repeating_flags=(--no-color --verbose --version -h --help)
+    non_repeating_flags=(--no-color --no-agent --verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output --timeout --protocol --port)
+    non_repeating_options=(--root -o --output --agent --token-file --tls-ca --tls-server-name --timeout --protocol --port)
     __netdoctor_offer_flags_options 2
 
     # Offer option value completions
@@ -242,6 +242,20 @@ _netdoctor_mtu-probe() {
         ;;
     '-o'|'--output')
         __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--agent')
+        return
+        ;;
+    '--token-file')
+        __netdoctor_add_completions -f
+        return
+        ;;
+    '--tls-ca')
+        __netdoctor_add_completions -f
+        return
+        ;;
+    '--tls-server-name')
         return
         ;;
     '--timeout')
@@ -259,9 +273,9 @@ _netdoctor_mtu-probe() {
 
 _netdoctor_trace() {
     repeating_flags=()
-    non_repeating_flags=(--no-color --version -h --help)
+    non_repeating_flags=(--no-color --no-agent --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output --port --protocol --timeout)
+    non_repeating_options=(--root -o --output --agent --token-file --tls-ca --tls-server-name --port --protocol --timeout)
     __netdoctor_offer_flags_options 2
 
     # Offer option value completions
@@ -272,6 +286,20 @@ _netdoctor_trace() {
         ;;
     '-o'|'--output')
         __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--agent')
+        return
+        ;;
+    '--token-file')
+        __netdoctor_add_completions -f
+        return
+        ;;
+    '--tls-ca')
+        __netdoctor_add_completions -f
+        return
+        ;;
+    '--tls-server-name')
         return
         ;;
     '--port')
@@ -323,6 +351,50 @@ _netdoctor_capture() {
     esac
 }
 
+_netdoctor_agent() {
+    repeating_flags=()
+    non_repeating_flags=(--no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root -o --output --listen --token-file --tls-cert --tls-key --node-name --max-capture-seconds --max-captures)
+    __netdoctor_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __netdoctor_add_completions -d
+        return
+        ;;
+    '-o'|'--output')
+        __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--listen')
+        return
+        ;;
+    '--token-file')
+        __netdoctor_add_completions -f
+        return
+        ;;
+    '--tls-cert')
+        __netdoctor_add_completions -f
+        return
+        ;;
+    '--tls-key')
+        __netdoctor_add_completions -f
+        return
+        ;;
+    '--node-name')
+        return
+        ;;
+    '--max-capture-seconds')
+        return
+        ;;
+    '--max-captures')
+        return
+        ;;
+    esac
+}
+
 _netdoctor_lab() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
@@ -348,7 +420,7 @@ _netdoctor_lab() {
 
 _netdoctor_lab_up() {
     repeating_flags=()
-    non_repeating_flags=(--no-color --version -h --help)
+    non_repeating_flags=(--no-color --agents --version -h --help)
     repeating_options=()
     non_repeating_options=(--root -o --output --topology)
     __netdoctor_offer_flags_options 0
@@ -402,8 +474,15 @@ _netdoctor_lab_break() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=()
+    non_repeating_options=(--node)
     __netdoctor_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--node')
+        return
+        ;;
+    esac
 
     # Offer positional completions
     case "${positional_number}" in

@@ -55,6 +55,7 @@ _netdoctor() {
             'mtu-probe:The real path MTU between pods, MTU mismatches and PMTU black holes.'
             'trace:Can SRC reach DST, and if not, where and why.'
             'capture:libpcap capture in pod and node namespaces, several points at once, pcapng files.'
+            'agent:Serve this node'\''s view to netdoctor on other nodes (cluster mode; runs as a DaemonSet).'
             'lab:A two-node pod network in network namespaces, wired by the real CNI plugins, to try every command on.'
             'explain:What a finding code means, how netdoctor decides it, and what to do.'
             'help:Show subcommand help information.'
@@ -63,7 +64,7 @@ _netdoctor() {
         ;;
     arg)
         case "${words[1]}" in
-        detect-cni|inspect|mtu-probe|trace|capture|lab|explain|help)
+        detect-cni|inspect|mtu-probe|trace|capture|agent|lab|explain|help)
             "_netdoctor_${words[1]}" && ret=0
             ;;
         esac
@@ -114,6 +115,11 @@ _netdoctor_mtu-probe() {
         '--root[Prefix for every node file read (env NETDOCTOR_ROOT).]:dir:_files -/'
         '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
         '--no-color[Plain text without colour (also when NO_COLOR is set).]'
+        '--agent[The remote node'\''s agent, when not at that node'\''s address and port 9449.]:addr\:port:'
+        '--no-agent[Do not ask the remote node'\''s agent\: this node'\''s view only.]'
+        '--token-file[The agents'\'' bearer token (env NETDOCTOR_TOKEN_FILE).]:file:_files'
+        '--tls-ca[CA bundle to verify the agents'\'' HTTPS certificates by (env NETDOCTOR_TLS_CA); without it, plain HTTP.]:file:_files'
+        '--tls-server-name[The name in the agents'\'' certificate, when it is not the node'\''s IP.]:name:'
         ':src:'
         ':dst:'
         '--timeout[How long to wait for each probe'\''s fate, in milliseconds.]:ms:'
@@ -136,6 +142,11 @@ _netdoctor_trace() {
         '--root[Prefix for every node file read (env NETDOCTOR_ROOT).]:dir:_files -/'
         '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
         '--no-color[Plain text without colour (also when NO_COLOR is set).]'
+        '--agent[The remote node'\''s agent, when not at that node'\''s address and port 9449.]:addr\:port:'
+        '--no-agent[Do not ask the remote node'\''s agent\: this node'\''s view only.]'
+        '--token-file[The agents'\'' bearer token (env NETDOCTOR_TOKEN_FILE).]:file:_files'
+        '--tls-ca[CA bundle to verify the agents'\'' HTTPS certificates by (env NETDOCTOR_TLS_CA); without it, plain HTTP.]:file:_files'
+        '--tls-server-name[The name in the agents'\'' certificate, when it is not the node'\''s IP.]:name:'
         ':src:'
         ':dst:'
         '--port[Probe this port (TCP by default when given).]:port:'
@@ -163,6 +174,28 @@ _netdoctor_capture() {
         '--write[Write a pcapng file instead of printing packets.]:file:_files'
         '--buffer-size[The kernel buffer per point, in MiB (larger for floods).]:MiB:'
         '--immediate[With --write, still hand over each packet as it comes (immediate mode) instead of in blocks.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_netdoctor_agent() {
+    local -i ret=1
+    local -ar ___output=('human' 'json')
+    local -ar arg_specs=(
+        '--root[Prefix for every node file read (env NETDOCTOR_ROOT).]:dir:_files -/'
+        '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
+        '--no-color[Plain text without colour (also when NO_COLOR is set).]'
+        '--listen[Address and port to listen on (the node'\''s address; 0.0.0.0 for all; port 0\: any free port, logged).]:addr\:port:'
+        '--token-file[File holding the bearer token callers must send (env NETDOCTOR_TOKEN_FILE).]:file:_files'
+        '--tls-cert[PEM certificate (chain) to serve HTTPS with.]:file:_files'
+        '--tls-key[PEM private key of --tls-cert.]:file:_files'
+        '--node-name[How this node is named in other nodes'\'' traces (env NODE_NAME; default\: the host name).]:name:'
+        '--max-capture-seconds[The longest capture a caller may ask for, in seconds.]:s:'
+        '--max-captures[Captures that may run at once.]:n:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -212,6 +245,7 @@ _netdoctor_lab_up() {
         '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
         '--no-color[Plain text without colour (also when NO_COLOR is set).]'
         '--topology[overlay\: a bridge per node and VXLAN between nodes (flannel-like); routed\: point-to-point veths and node routes (kindnet/calico-like).]:topology:{__netdoctor_complete "${___topology[@]}"}'
+        '--agents[Also run `netdoctor agent` on each node (port 9449, a token in /var/lib/netdoctor-lab/agent-token)\: cross-node traces then see both nodes.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -251,6 +285,7 @@ _netdoctor_lab_break() {
     local -ar _fault=('LINK_DOWN' 'NO_ROUTE' 'IP_FORWARD_DISABLED' 'NEIGHBOR_FAILED' 'NEIGHBOR_MAC_MISMATCH' 'BRIDGE_PORT_MISSING' 'OVERLAY_FDB_MISSING' 'FIREWALL_DROP' 'DUPLICATE_IP' 'MTU_MISMATCH' 'PMTU_BLACKHOLE' 'LOST_BEYOND_NODE' 'REPLY_MISSING' 'PORT_CLOSED' 'CNI_NO_CONFIG' 'CNI_CONFIG_INVALID' 'CNI_VERSION_UNSUPPORTED' 'CNI_BINARY_MISSING' 'CNI_MULTIPLE_CONFIGS' 'CNI_STALE_CONFIG' 'RUNTIME_CONFIG_INVALID' 'KUBELET_CONFIG_INVALID' 'CNI_MTU_TOO_LARGE')
     local -ar arg_specs=(
         ':fault:{__netdoctor_complete "${_fault[@]}"}'
+        '--node[node2\: inject the fault'\''s node2 variant.]:node:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
