@@ -26,7 +26,7 @@ enum ActiveProbe {
     static func run(from source: NamespaceSnapshot, ends: TraceEnds, hops: inout [TraceHop], proto: TraceProtocol, port: UInt16?,
                     timeoutMilliseconds: Int32, directory: NamespaceDirectory) throws -> ProbeResult {
         var signature = ProbeSignature(proto: proto, source: ends.sourceAddress, destination: ends.destinationAddress,
-                                       port: proto == .icmp ? nil : port ?? (proto == .udp ? 53 : 80), echoSequence: nil)
+                                       port: ProbeSignature.port(for: proto, given: port), echoSequence: nil)
         // Without captures the probe still answers reachable or not; the hops just stay unknown.
         var capture = HopCapture(hops: hops, filter: signature.captureFilter, directory: directory)
 
@@ -39,7 +39,6 @@ enum ActiveProbe {
             signature.echoSequence = socket.sequence
             result = describe(outcome, proto: "ICMP echo")
         case .udp:
-            // The command insists on --port; a library caller gets DNS's.
             result = try UDPProbe.send(from: source.opened, to: destination, port: signature.port!, timeoutMilliseconds: timeoutMilliseconds)
         case .tcp:
             result = try TCPProbe.connect(from: source.opened, to: destination, port: signature.port!, timeoutMilliseconds: timeoutMilliseconds)

@@ -21,6 +21,12 @@ public struct ProbeSignature: Sendable, Equatable {
         self.echoSequence = echoSequence
     }
 
+    /// The port a probe of `proto` goes to: none for ICMP; the command insists on one for UDP
+    /// (a library caller gets DNS's), and TCP defaults to HTTP's.
+    static func port(for proto: TraceProtocol, given: UInt16?) -> UInt16? {
+        proto == .icmp ? nil : given ?? (proto == .udp ? 53 : 80)
+    }
+
     public func isRequest(_ packet: PacketFields) -> Bool {
         guard packet.destination == destination else { return false }
         switch proto {

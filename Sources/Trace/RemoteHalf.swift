@@ -21,26 +21,41 @@ public struct RemoteTraceRequest: Sendable, Equatable {
     public var encapsulated: Bool
     /// How long the remote captures may stay open before the agent closes them itself.
     public var windowMilliseconds: Int
+    /// The probe to come, so that the remote captures take only its packets (the ICMP sequence
+    /// is known only once it is sent: `finish` brings it).
+    public var proto: TraceProtocol
+    public var port: UInt16?
 
-    public init(sourceAddress: IPAddress, destinationAddress: IPAddress, nodeAddress: IPAddress, encapsulated: Bool, windowMilliseconds: Int) {
+    public init(sourceAddress: IPAddress, destinationAddress: IPAddress, nodeAddress: IPAddress, encapsulated: Bool, windowMilliseconds: Int,
+                proto: TraceProtocol = .icmp, port: UInt16? = nil) {
         self.sourceAddress = sourceAddress
         self.destinationAddress = destinationAddress
         self.nodeAddress = nodeAddress
         self.encapsulated = encapsulated
         self.windowMilliseconds = windowMilliseconds
+        self.proto = proto
+        self.port = port
     }
 
     public var json: ConfigValue {
         .fields(["source": .string(sourceAddress.description), "destination": .string(destinationAddress.description),
                  "nodeAddress": .string(nodeAddress.description), "encapsulated": .bool(encapsulated),
-                 "windowMilliseconds": .int(windowMilliseconds)])
+                 "windowMilliseconds": .int(windowMilliseconds), "protocol": .string(proto.rawValue), "port": .int(port.map(Int.init))])
     }
 
     public init?(json: ConfigValue) {
         guard let source = json["source"]?.string.flatMap(IPAddress.parse), let destination = json["destination"]?.string.flatMap(IPAddress.parse),
               let node = json["nodeAddress"]?.string.flatMap(IPAddress.parse) else { return nil }
+        let proto = json["protocol"].map { $0.string.flatMap(TraceProtocol.init(rawValue:)) } ?? .icmp
+        guard let proto else { return nil }
         self.init(sourceAddress: source, destinationAddress: destination, nodeAddress: node,
-                  encapsulated: json["encapsulated"]?.bool ?? false, windowMilliseconds: json["windowMilliseconds"]?.int ?? 5000)
+                  encapsulated: json["encapsulated"]?.bool ?? false, windowMilliseconds: json["windowMilliseconds"]?.int ?? 5000,
+                  proto: proto, port: json["port"]?.int.flatMap(UInt16.init(exactly:)))
+    }
+
+    /// What the probe will look like, but for its ICMP sequence.
+    var expectedSignature: ProbeSignature {
+        ProbeSignature(proto: proto, source: sourceAddress, destination: destinationAddress, port: proto == .icmp ? nil : port, echoSequence: nil)
     }
 }
 

@@ -14,7 +14,8 @@ struct RemoteHalfCall {
     var view: RemoteHalfView
 
     /// Asks the agent to watch its half before the probe leaves; the local view alone when not.
-    static func start(walk: PathWalk, ends: TraceEnds, locate: AgentLocator?, windowMilliseconds: Int) -> (RemoteHalfCall?, [Finding]) {
+    static func start(walk: PathWalk, ends: TraceEnds, locate: AgentLocator?, windowMilliseconds: Int, proto: TraceProtocol,
+                      port: UInt16?) -> (RemoteHalfCall?, [Finding]) {
         guard let locate, ends.destinationPod == nil, let nodeAddress = walk.remoteVTEP,
               walk.hops.last?.role == .underlay else { return (nil, []) }
         let agent: any RemoteNodeAgent
@@ -24,7 +25,8 @@ struct RemoteHalfCall {
             return (nil, [unreachable("No agent was asked about the node at \(nodeAddress): \(why).", severity: .info, evidence: [])])
         }
         let request = RemoteTraceRequest(sourceAddress: ends.sourceAddress, destinationAddress: ends.destinationAddress, nodeAddress: nodeAddress,
-                                         encapsulated: walk.hops.contains { $0.role == .overlay }, windowMilliseconds: windowMilliseconds)
+                                         encapsulated: walk.hops.contains { $0.role == .overlay }, windowMilliseconds: windowMilliseconds,
+                                         proto: proto, port: port)
         do {
             let (session, view) = try agent.prepare(request)
             return (RemoteHalfCall(agent: agent, session: session, view: view), [])

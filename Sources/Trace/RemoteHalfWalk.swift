@@ -164,9 +164,7 @@ public final class RemoteHalfSession: @unchecked Sendable {
     public init(_ request: RemoteTraceRequest, nodeName: String, directory: NamespaceDirectory, pods: PodDirectory) throws {
         node = nodeName
         walk = try RemoteHalfWalk.walk(request, nodeName: nodeName, directory: directory, pods: pods)
-        let signature = ProbeSignature(proto: .icmp, source: request.sourceAddress, destination: request.destinationAddress, port: nil, echoSequence: nil)
-        // Every protocol's packets: the caller says which probe it sent only at the end.
-        capture = HopCapture(hops: walk.hops, filter: signature.captureFilter + " or tcp or udp", directory: directory, label: nodeName)
+        capture = HopCapture(hops: walk.hops, filter: request.expectedSignature.captureFilter, directory: directory, label: nodeName)
         firewallNamespaces = walk.snapshots.map { $0.snapshot.known.name == "node" ? nil : $0.snapshot.opened }
         firewallBefore = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
     }

@@ -41,7 +41,8 @@ public struct Tracer {
         var findings = walk.findings
         // The remote node's half, watched by its agent from before the probe leaves.
         let (remoteCall, agentFindings) = RemoteHalfCall.start(walk: walk, ends: ends, locate: agents,
-                                                               windowMilliseconds: Int(timeoutMilliseconds) + 5000)
+                                                               windowMilliseconds: Int(timeoutMilliseconds) + 5000, proto: proto,
+                                                               port: ProbeSignature.port(for: proto, given: port))
         findings += agentFindings
         // The probe, with captures at every hop and firewall counters around it.
         let firewallNamespaces = walk.snapshots.map { $0.known.name == "node" ? nil : $0.opened }
