@@ -74,7 +74,9 @@ public enum HumanReportRenderer {
 }
 
 extension String {
-    func padding(toLength length: Int) -> String {
+    /// Spaces on the right up to `length` characters (Foundation's padding bridges through
+    /// NSString: measurable at every start when a command's help text uses it).
+    public func padding(toLength length: Int) -> String {
         count >= length ? self : self + String(repeating: " ", count: length - count)
     }
 }

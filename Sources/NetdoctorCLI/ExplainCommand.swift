@@ -31,7 +31,7 @@ struct ExplainCommand: ParsableCommand {
             return
         }
         for entry in FindingCatalogue.entries {
-            writeStandardOutput("\(entry.code.rawValue.padding(toLength: 26, withPad: " ", startingAt: 0)) \(entry.area)\n")
+            writeStandardOutput("\(entry.code.rawValue.padding(toLength: 26)) \(entry.area)\n")
         }
     }
 }

@@ -77,9 +77,9 @@ struct LabCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "break",
             abstract: "Inject a fault: one per finding code.",
-            discussion: "Faults:\n" + LabFault.allCases.map { "  \($0.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0)) \($0.summary)" }
+            discussion: "Faults:\n" + LabFault.allCases.map { "  \($0.rawValue.padding(toLength: 24)) \($0.summary)" }
                 .joined(separator: "\n") + "\nWith --node node2 (the remote half, seen by node2's agent):\n"
-                + LabFault.allCases.compactMap { fault in fault.node2Summary.map { "  \(fault.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0)) \($0)" } }
+                + LabFault.allCases.compactMap { fault in fault.node2Summary.map { "  \(fault.rawValue.padding(toLength: 24)) \($0)" } }
                 .joined(separator: "\n") + "\n`lab up` again gives a healthy lab.")
 
         @Argument(help: "The fault, named by the finding code it causes.")

@@ -25,8 +25,10 @@ public struct Netdoctor: ParsableCommand {
     /// Parses, runs, and exits with the contract's status: usage errors are 2, not
     /// ArgumentParser's 64, and failures print one line on stderr.
     public static func runAndExit(arguments: [String]? = nil) -> Never {
+        let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
+        let parser: any ParsableCommand.Type = directlyParsed(arguments) ?? Self.self
         do {
-            var command = try parseAsRoot(arguments)
+            var command = try parser == Self.self ? parseAsRoot(arguments) : parser.parseAsRoot(Array(arguments.dropFirst()))
             try command.run()
             Glibc.exit(0)
         } catch let error as CLIError {
@@ -34,15 +36,31 @@ public struct Netdoctor: ParsableCommand {
         } catch let error as ExitCode {
             Glibc.exit(error.rawValue)
         } catch {
-            if exitCode(for: error) == .success {
-                let message = fullMessage(for: error)  // --help, --version, completion scripts
+            if parser.exitCode(for: error) == .success {
+                let message = parser.fullMessage(for: error)  // --help, --version, completion scripts
                 if !message.isEmpty { writeStandardOutput(message + "\n") }
                 Glibc.exit(0)
             }
             // Bad usage: one line, the contract's status 2 (not ArgumentParser's 64).
-            let firstLine = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
+            let firstLine = parser.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
             fail("\(firstLine.replacingPrefix("Error: ", with: "")) (see 'netdoctor --help')", status: 2)
         }
+    }
+
+    /// Commands with no subcommands of their own, parsed on their own rather than through the
+    /// root. Parsing through the root builds the whole command tree first (every subcommand's
+    /// configuration, every option group reflected): about a millisecond at every start, which
+    /// a capture pays against tcpdump. Help, version and completions keep the root's path, so
+    /// their text names `netdoctor`.
+    static let leafCommands: [String: any ParsableCommand.Type] = [
+        "capture": CaptureCommand.self, "trace": TraceCommand.self, "inspect": InspectCommand.self, "mtu-probe": MTUProbeCommand.self,
+        "detect-cni": DetectCNICommand.self, "agent": AgentCommand.self, "explain": ExplainCommand.self,
+    ]
+
+    static func directlyParsed(_ arguments: [String]) -> (any ParsableCommand.Type)? {
+        guard let name = arguments.first, let leaf = leafCommands[name] else { return nil }
+        let special: Set<String> = ["-h", "--help", "-help", "help", "--version", "--generate-completion-script", "--experimental-dump-help"]
+        return arguments.contains(where: special.contains) ? nil : leaf
     }
 
     static func fail(_ message: String, status: Int32) -> Never {
