@@ -31,6 +31,11 @@ struct AgentTLSTests {
         return tree
     }
 
+    /// An agent serving `certificate` (a file in the certificates' folder) with their one key.
+    func agent(serving certificate: String, from certificates: NodeTree) throws -> RunningAgent {
+        try RunningAgent(extraArguments: ["--tls-cert", certificates.path + "/" + certificate, "--tls-key", certificates.path + "/agent.key"])
+    }
+
     func client(_ agent: RunningAgent, ca: String?, name: String? = nil) throws -> AgentClient {
         try AgentClient(host: "127.0.0.1", port: agent.port,
                         settings: AgentClientSettings(token: Array(RunningAgent.token.utf8), caPath: ca, serverName: name, timeoutMilliseconds: 3000))
@@ -40,7 +45,7 @@ struct AgentTLSTests {
     func verifiedByAddress() throws {
         let certificates = try Self.certificates()
         let dir = certificates.path
-        let agent = try RunningAgent(extraArguments: ["--tls-cert", dir + "/agent.pem", "--tls-key", dir + "/agent.key"])
+        let agent = try agent(serving: "agent.pem", from: certificates)
         defer { agent.stop() }
         let info = try client(agent, ca: dir + "/ca.pem").call("GET", "/v1/info")
         #expect(info["node"]?.string == "test-node")
@@ -63,7 +68,7 @@ struct AgentTLSTests {
     func verifiedByName() throws {
         let certificates = try Self.certificates()
         let dir = certificates.path
-        let agent = try RunningAgent(extraArguments: ["--tls-cert", dir + "/named.pem", "--tls-key", dir + "/agent.key"])
+        let agent = try agent(serving: "named.pem", from: certificates)
         defer { agent.stop() }
         #expect(try client(agent, ca: dir + "/ca.pem", name: "netdoctor-agent").call("GET", "/v1/info")["node"]?.string == "test-node")
         #expect(throws: AgentCallError.self) { try client(agent, ca: dir + "/ca.pem").call("GET", "/v1/info") }

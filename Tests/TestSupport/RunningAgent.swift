@@ -87,34 +87,51 @@ public enum RawHTTP {
     }
 
     public static func exchange(port: Int, bytes: [UInt8], timeoutSeconds: Int = 10) throws -> Answer {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket") }
+        let fd = try connected(port: port, timeoutSeconds: timeoutSeconds)
         defer { close(fd) }
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = loopback(port)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw TestFailure("connect: \(errno)") }
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if n <= 0 { break }  // the agent may close early (a refused body): read what it said
             sent += n
         }
+        let text = String(decoding: readAll(fd), as: UTF8.self)
+        guard let headEnd = text.firstRange(of: "\r\n\r\n") else { throw TestFailure("no HTTP answer: \(text.prefix(200))") }
+        let head = String(text[..<headEnd.lowerBound])
+        return Answer(status: status(of: head), head: head, body: String(text[headEnd.upperBound...]))
+    }
+
+    /// A TCP connection to the loopback port, with a receive timeout.
+    static func connected(port: Int, timeoutSeconds: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = loopback(port)
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            close(fd)
+            throw TestFailure("connect: \(errno)")
+        }
+        return fd
+    }
+
+    /// Everything until the peer closes (or the receive timeout).
+    static func readAll(_ fd: Int32) -> [UInt8] {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = recv(fd, &buffer, buffer.count, 0)
-            if n <= 0 { break }
+            if n <= 0 { return received }
             received += buffer[..<n]
         }
-        let text = String(decoding: received, as: UTF8.self)
-        guard let headEnd = text.range(of: "\r\n\r\n") else { throw TestFailure("no HTTP answer: \(text.prefix(200))") }
-        let head = String(text[..<headEnd.lowerBound])
-        let status = head.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-        return Answer(status: status, head: head, body: String(text[headEnd.upperBound...]))
+    }
+
+    /// The status code of an HTTP/1.1 answer's first line; 0 when there is none.
+    static func status<S: StringProtocol>(of head: S) -> Int {
+        head.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
     }
 
     public static func get(port: Int, _ path: String, token: String? = RunningAgent.token) throws -> Answer {
@@ -133,28 +150,8 @@ extension RawHTTP {
     public static func many(port: Int, count: Int, _ request: String) throws -> [Int] {
         var sockets: [Int32] = []
         defer { sockets.forEach { close($0) } }
-        for _ in 0..<count {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = loopback(port)
-            var timeout = timeval(tv_sec: 30, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { throw TestFailure("connect: \(errno)") }
-            sockets.append(fd)
-        }
+        for _ in 0..<count { sockets.append(try connected(port: port, timeoutSeconds: 30)) }
         for fd in sockets { _ = request.utf8CString.withUnsafeBytes { send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) } }
-        return sockets.map { fd in
-            var received: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let n = recv(fd, &buffer, buffer.count, 0)
-                if n <= 0 { break }
-                received += buffer[..<n]
-            }
-            let line = String(decoding: received.prefix(64), as: UTF8.self)
-            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-        }
+        return sockets.map { status(of: String(decoding: readAll($0).prefix(64), as: UTF8.self)) }
     }
 }
