@@ -141,6 +141,63 @@ struct AgentLabTests {
         #expect(findings(after).contains { $0.code == "LOST_BEYOND_NODE" })
     }
 
+    /// A request to node1's agent from inside node1's namespace, as another node would send it.
+    func ask(_ path: String, body: String? = nil) throws -> ConfigValue {
+        let token = try sh(["cat", "/var/lib/netdoctor-lab/agent-token"]).split(separator: "\n")[0]
+        var arguments = ["ip", "netns", "exec", "ndlab-node1", "curl", "-sS", "--max-time", "10", "-H", "Authorization: Bearer \(token)"]
+        if let body { arguments += ["-H", "Content-Type: application/json", "--data", body] }
+        return try JSONParser.parse(try sh(arguments + ["http://192.168.77.1:9449" + path]))
+    }
+
+    @Test("every endpoint on a lab node's agent: inspect, route, neighbour and FDB lookups, firewall counters, an MTU probe, a capture")
+    func endpoints() throws {
+        try Privilege.require()
+        try up("overlay")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        let inspect = try ask("/v1/inspect?target=pod-a")
+        #expect(inspect["command"]?.string == "inspect")
+        #expect(inspect["interfaces"]?.array?.contains { $0["name"]?.string == "eth0" } == true)
+        #expect(try ask("/v1/route?destination=10.244.2.2")["route"]?["device"]?.string == "flannel.1")
+        #expect(try ask("/v1/route?destination=10.244.1.1&target=pod-a")["route"]?["device"]?.string == "eth0")
+        let neighbor = try ask("/v1/neighbors?address=10.244.2.0")["neighbors"]?.array?.first
+        #expect(neighbor?["device"]?.string == "flannel.1")
+        #expect(neighbor?["lladdr"]?.string != nil)
+        #expect(try ask("/v1/fdb")["fdb"]?.array?.contains { $0["dst"]?.string == "192.168.77.2" && $0["device"]?.string == "flannel.1" } == true)
+        // The bridge plugin's ipMasq rules, with their counters.
+        let rules = try ask("/v1/firewall")["rules"]?.array ?? []
+        #expect(rules.contains { $0["table"]?.string == "nat" && $0["rule"]?.string?.contains("MASQUERADE") == true && $0["packets"]?.int != nil })
+        let probe = try ask("/v1/mtu-probe", body: "{\"source\": \"pod-a\", \"destination\": \"10.244.2.2\"}")
+        #expect(probe["paths"]?.array?.first?["pathMTU"]?.int == 1450)
+        // A capture while pod-a pings pod-b.
+        let pinger = try #require(ChildProcess.spawnDetached("/usr/bin/ip", arguments: ["netns", "exec", "ndlab-pod-a", "ping", "-c", "8", "-i", "0.2", "10.244.1.3"],
+                                                            environment: ["PATH=/usr/bin:/bin"]))
+        let capture = try ask("/v1/capture", body: "{\"targets\": [\"pod-a\"], \"filter\": \"icmp\", \"durationMilliseconds\": 1200}")
+        var exit: Int32 = 0
+        waitpid(pinger, &exit, 0)
+        #expect((capture["packets"]?.int ?? 0) >= 2, "\(capture)")
+        #expect(capture["packetSummaries"]?.array?.first?["point"]?.string == "pod-a:eth0")
+        let metrics = try sh(["ip", "netns", "exec", "ndlab-node1", "curl", "-sS", "-H",
+                              "Authorization: Bearer \(try sh(["cat", "/var/lib/netdoctor-lab/agent-token"]).split(separator: "\n")[0])",
+                              "http://192.168.77.1:9449/metrics"])
+        #expect(metrics.contains("netdoctor_agent_requests_total{route=\"/v1/capture\",method=\"POST\",code=\"200\"} 1"))
+    }
+
+    @Test("--agent names the agent; a wrong one is AGENT_UNREACHABLE with the local verdict; --no-agent asks none")
+    func agentOption() throws {
+        try Privilege.require()
+        try up("routed")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        _ = try Binary.run(["lab", "break", "FIREWALL_DROP", "--node", "node2"])
+        let named = try trace(["pod-a", Self.podC("routed"), "--timeout", "300", "--agent", "192.168.77.2:9449"])
+        #expect(findings(named.json, severity: "error").map(\.code) == ["FIREWALL_DROP"])
+        let wrong = try trace(["pod-a", Self.podC("routed"), "--timeout", "300", "--agent", "192.168.77.2:9"])
+        #expect(findings(wrong.json, severity: "warning").contains { $0.code == "AGENT_UNREACHABLE" })
+        #expect(findings(wrong.json).contains { $0.code == "LOST_BEYOND_NODE" })
+        let none = try trace(["pod-a", Self.podC("routed"), "--timeout", "300", "--no-agent"])
+        #expect(!findings(none.json).contains { $0.code == "AGENT_UNREACHABLE" })
+        #expect(findings(none.json).contains { $0.code == "LOST_BEYOND_NODE" })
+    }
+
     @Test("captures: the agent runs at most its limit at once (429 for more), each bounded in time, and keeps serving")
     func captureLimit() throws {
         try Privilege.require()
