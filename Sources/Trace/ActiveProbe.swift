@@ -15,16 +15,17 @@ struct ProbeResult {
     var description: String
     /// Capture points that could not be opened or stopped early: their hops saw nothing.
     var captureProblems: [String] = []
-    /// How the request and reply look, once sent (the ICMP sequence is known only then).
-    var signature: ProbeSignature? = nil
     var reachable: Bool { if case .answered = kind { return true }; return false }
     var portClosed: Bool { if case .refused = kind { return true }; return false }
 }
 
 /// Sends one probe from the source namespace while capturing at every hop.
 enum ActiveProbe {
+    /// `beforeProbe` runs once the captures are open and just before the probe leaves;
+    /// `afterProbe` as soon as its fate is known, before the captures are read.
     static func run(from source: NamespaceSnapshot, ends: TraceEnds, hops: inout [TraceHop], proto: TraceProtocol, port: UInt16?,
-                    timeoutMilliseconds: Int32, directory: NamespaceDirectory) throws -> ProbeResult {
+                    timeoutMilliseconds: Int32, directory: NamespaceDirectory, beforeProbe: () -> Void = {},
+                    afterProbe: (ProbeSignature) -> Void = { _ in }) throws -> ProbeResult {
         var signature = ProbeSignature(proto: proto, source: ends.sourceAddress, destination: ends.destinationAddress,
                                        port: ProbeSignature.port(for: proto, given: port), echoSequence: nil)
         // Without captures the probe still answers reachable or not; the hops just stay unknown.
@@ -32,6 +33,7 @@ enum ActiveProbe {
 
         var result: ProbeResult
         let destination = ends.destinationAddress
+        beforeProbe()
         switch proto {
         case .icmp:
             let socket = try NamespaceThread.shared.run(in: source.opened) { try ProbeSocket(destination: destination, port: 33434, method: .icmp) }
@@ -43,7 +45,7 @@ enum ActiveProbe {
         case .tcp:
             result = try TCPProbe.connect(from: source.opened, to: destination, port: signature.port!, timeoutMilliseconds: timeoutMilliseconds)
         }
-        result.signature = signature
+        afterProbe(signature)
 
         // A packet is in every ring it passed before the probe socket sees the answer; a short
         // grace covers copies still on another CPU's backlog.

@@ -8,25 +8,29 @@ public typealias AgentLocator = @Sendable (IPAddress) -> Result<any RemoteNodeAg
 
 /// The trace's conversation with the remote node's agent, and the findings that say when that
 /// half could not be seen.
-struct RemoteHalfCall {
+struct RemoteHalfCall: Sendable {
     var agent: any RemoteNodeAgent
     var session: String
     var view: RemoteHalfView
 
+    /// What to ask the agent of the node the packet leaves for; nil when the destination is on
+    /// this node, or the path does not leave it.
+    static func request(walk: PathWalk, ends: TraceEnds, windowMilliseconds: Int, proto: TraceProtocol, port: UInt16?) -> RemoteTraceRequest? {
+        guard ends.destinationPod == nil, let nodeAddress = walk.remoteVTEP, walk.hops.last?.role == .underlay else { return nil }
+        return RemoteTraceRequest(sourceAddress: ends.sourceAddress, destinationAddress: ends.destinationAddress, nodeAddress: nodeAddress,
+                                  encapsulated: walk.hops.contains { $0.role == .overlay }, windowMilliseconds: windowMilliseconds,
+                                  proto: proto, port: port)
+    }
+
     /// Asks the agent to watch its half before the probe leaves; the local view alone when not.
-    static func start(walk: PathWalk, ends: TraceEnds, locate: AgentLocator?, windowMilliseconds: Int, proto: TraceProtocol,
-                      port: UInt16?) -> (RemoteHalfCall?, [Finding]) {
-        guard let locate, ends.destinationPod == nil, let nodeAddress = walk.remoteVTEP,
-              walk.hops.last?.role == .underlay else { return (nil, []) }
+    static func open(_ request: RemoteTraceRequest, locate: AgentLocator) -> (RemoteHalfCall?, [Finding]) {
+        let nodeAddress = request.nodeAddress
         let agent: any RemoteNodeAgent
         switch locate(nodeAddress) {
         case .success(let found): agent = found
         case .failure(let why):
             return (nil, [unreachable("No agent was asked about the node at \(nodeAddress): \(why).", severity: .info, evidence: [])])
         }
-        let request = RemoteTraceRequest(sourceAddress: ends.sourceAddress, destinationAddress: ends.destinationAddress, nodeAddress: nodeAddress,
-                                         encapsulated: walk.hops.contains { $0.role == .overlay }, windowMilliseconds: windowMilliseconds,
-                                         proto: proto, port: port)
         do {
             let (session, view) = try agent.prepare(request)
             return (RemoteHalfCall(agent: agent, session: session, view: view), [])
@@ -37,8 +41,7 @@ struct RemoteHalfCall {
     }
 
     /// The remote half with what its hops saw; nil (and a warning) when the agent stopped answering.
-    func finish(signature: ProbeSignature?) -> (RemoteHalfView?, [Finding]) {
-        guard let signature else { return (nil, []) }
+    func finish(signature: ProbeSignature) -> (RemoteHalfView?, [Finding]) {
         do {
             return (try agent.finish(session: session, signature: signature), [])
         } catch {

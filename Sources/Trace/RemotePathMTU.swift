@@ -12,18 +12,18 @@ public enum RemotePathMTU {
     /// destination on this node.
     public static func check(_ path: ProbedPath, from pod: Pod, prober: MTUProber, directory: NamespaceDirectory, locate: AgentLocator?,
                              remedy: String) -> (interfaces: [PathInterface], findings: [Finding]) {
-        guard let locate, let sourceAddress = pod.addresses.first(where: \.isIPv4),
-              let walk = try? PathWalk.walk(TraceEnds(source: pod, sourceAddress: sourceAddress, destinationName: path.destination,
-                                                      destinationAddress: path.destinationAddress, destinationPod: nil), directory: directory),
-              let nodeAddress = walk.remoteVTEP, walk.hops.last?.role == .underlay else { return ([], []) }
+        guard let locate, let sourceAddress = pod.addresses.first(where: \.isIPv4) else { return ([], []) }
+        let ends = TraceEnds(source: pod, sourceAddress: sourceAddress, destinationName: path.destination,
+                             destinationAddress: path.destinationAddress, destinationPod: nil)
+        guard let walk = try? PathWalk.walk(ends, directory: directory),
+              let request = RemoteHalfCall.request(walk: walk, ends: ends, windowMilliseconds: 0, proto: .icmp, port: nil) else { return ([], []) }
+        let nodeAddress = request.nodeAddress
         let agent: any RemoteNodeAgent
         switch locate(nodeAddress) {
         case .success(let found): agent = found
         case .failure(let why):
             return ([], [RemoteHalfCall.unreachable("No agent was asked about the node at \(nodeAddress): \(why).", severity: .info, evidence: [])])
         }
-        let request = RemoteTraceRequest(sourceAddress: sourceAddress, destinationAddress: path.destinationAddress, nodeAddress: nodeAddress,
-                                         encapsulated: walk.hops.contains { $0.role == .overlay }, windowMilliseconds: 0)
         do {
             let view = try agent.path(request)
             let interfaces = view.pathInterfaces

@@ -39,19 +39,27 @@ public struct Tracer {
             return TraceReport(ends: ends, hops: walk.hops, reachable: false, probe: "no probe sent", findings: walk.findings)
         }
         var findings = walk.findings
-        // The remote node's half, watched by its agent from before the probe leaves.
-        let (remoteCall, agentFindings) = RemoteHalfCall.start(walk: walk, ends: ends, locate: agents,
-                                                               windowMilliseconds: Int(timeoutMilliseconds) + 5000, proto: proto,
-                                                               port: ProbeSignature.port(for: proto, given: port))
-        findings += agentFindings
+        // The remote node's half, watched by its agent from before the probe leaves. Its two
+        // calls run beside this node's own set-up and tear-down (each costs the remote kernel
+        // what the local captures cost this one).
+        let remoteRequest = agents == nil ? nil
+            : RemoteHalfCall.request(walk: walk, ends: ends, windowMilliseconds: Int(timeoutMilliseconds) + 5000, proto: proto,
+                                     port: ProbeSignature.port(for: proto, given: port))
+        let opening = remoteRequest.map { request in Pending { [agents] in RemoteHalfCall.open(request, locate: agents!) } }
+        var finishing: Pending<(RemoteHalfView?, [Finding])>? = nil
         // The probe, with captures at every hop and firewall counters around it.
         let firewallNamespaces = walk.snapshots.map { $0.known.name == "node" ? nil : $0.opened }
         let firewallBefore = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
-        let probed = Result { try ActiveProbe.run(from: walk.source, ends: ends, hops: &walk.hops, proto: proto, port: port,
-                                                  timeoutMilliseconds: timeoutMilliseconds, directory: directory) }
-        let (remote, remoteFindings) = remoteCall?.finish(signature: try? probed.get().signature) ?? (nil, [])
+        let probed = Result {
+            try ActiveProbe.run(from: walk.source, ends: ends, hops: &walk.hops, proto: proto, port: port, timeoutMilliseconds: timeoutMilliseconds,
+                                directory: directory, beforeProbe: { _ = opening?.wait() }, afterProbe: { signature in
+                if let call = opening?.wait().0 { finishing = Pending { call.finish(signature: signature) } }
+            })
+        }
+        let (_, agentFindings) = opening?.wait() ?? (nil, [])
+        let (remote, remoteFindings) = finishing?.wait() ?? (nil, [])
         var outcome = try probed.get()
-        findings += remoteFindings + (remote?.findings ?? [])
+        findings += agentFindings + remoteFindings + (remote?.findings ?? [])
         let firewallAfter = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
         for (i, snapshot) in walk.snapshots.enumerated() {
             findings += FirewallDelta.findings(before: firewallBefore[i], after: firewallAfter[i], in: snapshot.label)
