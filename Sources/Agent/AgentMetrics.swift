@@ -14,6 +14,8 @@ final class AgentMetrics: Sendable {
         var requests: [String: UInt64] = [:]
         var durations: [String: Histogram] = [:]
         var rejected: [String: UInt64] = [:]
+        /// Answers with an error status, by route and by whose fault: client (4xx) or server (5xx).
+        var errors: [String: UInt64] = [:]
         var inFlight = 0
         var sessions = 0
     }
@@ -24,6 +26,7 @@ final class AgentMetrics: Sendable {
     func record(route: String, method: String, status: Int, seconds: Double) {
         state.withLock { state in
             state.requests["route=\"\(route)\",method=\"\(method)\",code=\"\(status)\"", default: 0] += 1
+            if status >= 400 { state.errors["route=\"\(route)\",kind=\"\(status >= 500 ? "server" : "client")\"", default: 0] += 1 }
             var histogram = state.durations[route] ?? Histogram()
             for (i, bound) in Self.buckets.enumerated() where seconds <= bound { histogram.counts[i] += 1 }
             histogram.sum += seconds
@@ -52,6 +55,9 @@ final class AgentMetrics: Sendable {
             var out = "# HELP netdoctor_agent_requests_total Requests answered, by route, method and status code.\n"
             out += "# TYPE netdoctor_agent_requests_total counter\n"
             for (labels, count) in state.requests.sorted(by: { $0.key < $1.key }) { out += "netdoctor_agent_requests_total{\(labels)} \(count)\n" }
+            out += "# HELP netdoctor_agent_request_errors_total Requests answered with an error: client (4xx) or server (5xx).\n"
+            out += "# TYPE netdoctor_agent_request_errors_total counter\n"
+            for (labels, count) in state.errors.sorted(by: { $0.key < $1.key }) { out += "netdoctor_agent_request_errors_total{\(labels)} \(count)\n" }
             out += "# HELP netdoctor_agent_request_duration_seconds Time from a request's last byte to its answer.\n"
             out += "# TYPE netdoctor_agent_request_duration_seconds histogram\n"
             for (route, histogram) in state.durations.sorted(by: { $0.key < $1.key }) {

@@ -18,7 +18,8 @@ public struct TraceReport: Report {
          ("reachable", .bool(reachable)), ("probe", .string(probe)),
          ("hops", .array(hops.map { hop in
             .fields(["name": .string(hop.name), "namespace": .string(hop.namespace.name), "interface": .string(hop.interface),
-                     "role": .string(hop.role.rawValue), "requestSeen": .flag(hop.requestSeen), "replySeen": .flag(hop.replySeen)])
+                     "role": .string(hop.role.rawValue), "requestSeen": .flag(hop.requestSeen), "replySeen": .flag(hop.replySeen),
+                     "node": .text(hop.node)])
          }))]
     }
 

@@ -95,6 +95,7 @@ struct AgentSecurityTests {
         #expect(metrics.head.contains("text/plain; version=0.0.4"))
         #expect(metrics.body.contains("netdoctor_agent_requests_total{route=\"/v1/info\",method=\"GET\",code=\"200\"} 1"))
         #expect(metrics.body.contains("netdoctor_agent_rejected_total{reason=\"unauthorized\"} 1"))
+        #expect(metrics.body.contains("netdoctor_agent_request_errors_total{route=\"-\",kind=\"client\"} 1"))
         #expect(metrics.body.contains("netdoctor_agent_request_duration_seconds_bucket{route=\"/v1/info\",le=\"+Inf\"} 1"))
         #expect(agent.stop() == 0, "SIGTERM ends the agent cleanly")
         let lines = agent.log.split(separator: "\n")

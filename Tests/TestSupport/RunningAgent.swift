@@ -12,6 +12,7 @@ public final class RunningAgent {
     public let pid: pid_t
     public let tree: NodeTree
     public let logPath: String
+    private var stopped: Int32?
 
     public init(extraArguments: [String] = []) throws {
         tree = NodeTree()
@@ -44,18 +45,25 @@ public final class RunningAgent {
     /// The agent's log lines (JSON) so far.
     public var log: String { String(decoding: (try? NodeRoot("/").read(logPath, limit: 64 << 20)) ?? [], as: UTF8.self) }
 
-    /// SIGTERM, and the exit status it ended with.
+    /// SIGTERM, and the exit status it ended with (the first call; later ones return it again).
     @discardableResult
     public func stop() -> Int32 {
+        if let stopped { return stopped }
         kill(pid, SIGTERM)
         var status: Int32 = 0
+        var exit: Int32 = -1
         for _ in 0..<200 {
-            if waitpid(pid, &status, WNOHANG) == pid { return (status >> 8) & 0xff }
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid { exit = (status >> 8) & 0xff; break }
+            if reaped < 0 { break }  // already reaped
             usleep(10_000)
         }
-        kill(pid, SIGKILL)
-        waitpid(pid, &status, 0)
-        return -1
+        if exit < 0 {
+            kill(pid, SIGKILL)
+            waitpid(pid, &status, 0)
+        }
+        stopped = exit
+        return exit
     }
 
     /// Memory the agent holds now (VmRSS, KiB).
