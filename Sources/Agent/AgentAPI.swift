@@ -29,6 +29,8 @@ final class AgentAPI: Sendable {
     let endpoints: AgentEndpoints
     /// Set once the listener is bound and the node's namespace answers netlink.
     let isReady = Atomic(false)
+    /// Connections open now.
+    let connections = Atomic(0)
 
     init(settings: AgentSettings) {
         self.settings = settings

@@ -40,7 +40,14 @@ public final class AgentServer: Sendable {
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                // Over the limit: closed before any byte is read.
+                let open = api.connections.wrappingAdd(1, ordering: .relaxed).newValue
+                channel.closeFuture.whenComplete { _ in api.connections.wrappingSubtract(1, ordering: .relaxed) }
+                guard open <= limits.maxConnections else {
+                    api.metrics.rejected("too_many_connections")
+                    return channel.close()
+                }
+                return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
                     try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(limits.idleTimeoutSeconds)))

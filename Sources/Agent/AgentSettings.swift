@@ -44,6 +44,8 @@ public struct AgentLimits: Sendable {
     public var maxTraceWindowMilliseconds = 35_000
     /// A request not answered in this time gets 504 (the work itself is bounded too).
     public var requestTimeoutSeconds: Int64 = 30
+    /// Connections open at once; more are closed as they arrive (a flood of idle sockets).
+    public var maxConnections = 512
     /// A connection that sends nothing for this long is closed (slow or stuck clients).
     public var idleTimeoutSeconds: Int64 = 15
     /// Threads for the blocking work (netlink, namespaces, captures).

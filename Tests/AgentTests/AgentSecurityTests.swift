@@ -84,6 +84,25 @@ struct AgentSecurityTests {
         #expect(try RawHTTP.get(port: agent.port, "/v1/info").status == 200)
     }
 
+    @Test("600 idle connections: those past the agent's 512 are closed at once; when they go, it serves again")
+    func connectionFlood() throws {
+        let agent = try RunningAgent()
+        defer { agent.stop() }
+        var sockets: [Int32] = []
+        defer { sockets.forEach { close($0) } }
+        for _ in 0..<600 { sockets.append(try RawHTTP.connected(port: agent.port, timeoutSeconds: 5)) }
+        usleep(300_000)
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let closed = sockets.filter { recv($0, &buffer, buffer.count, Int32(MSG_DONTWAIT)) == 0 }.count
+        #expect(closed >= 80 && closed <= 100, "\(closed) closed")
+        sockets.forEach { close($0) }
+        sockets = []
+        usleep(200_000)
+        #expect(try RawHTTP.get(port: agent.port, "/v1/info").status == 200)
+        #expect(try RawHTTP.get(port: agent.port, "/metrics").body.contains("netdoctor_agent_rejected_total{reason=\"too_many_connections\"}"))
+        #expect(agent.isRunning)
+    }
+
     @Test("metrics count requests by route and code, and refusals; every log line is JSON")
     func metricsAndLogs() throws {
         let agent = try RunningAgent()

@@ -110,7 +110,7 @@ public enum RawHTTP {
     }
 
     /// A TCP connection to the loopback port, with a receive timeout.
-    static func connected(port: Int, timeoutSeconds: Int) throws -> Int32 {
+    public static func connected(port: Int, timeoutSeconds: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
