@@ -234,7 +234,8 @@ extension CaptureSession {
 /// Packets written by one direct drain, and why it stopped early.
 final class DirectTally {
     let limit: Int?
-    var written = 0
+    /// Touched once a packet by the capture thread alone: no dynamic exclusivity checks.
+    @exclusivity(unchecked) var written = 0
     var failure: String?
     init(limit: Int?) { self.limit = limit }
 }

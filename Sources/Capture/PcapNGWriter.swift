@@ -9,8 +9,15 @@
 public final class PcapNGWriter {
     let fd: Int32
     public let path: String
-    private var buffer: [UInt8] = []
-    private(set) public var packetsWritten = 0
+    /// Output not yet written: raw memory, so that the per-packet path is a few stores and
+    /// copies, with no array growth, uniqueness or exclusivity checks (a flood writes tens of
+    /// thousands of blocks a second; only the capture thread writes packets).
+    private let buffer: UnsafeMutableRawPointer
+    private static let flushAt = 1 << 20
+    /// Room for one more block past `flushAt`: the largest packet (snap length ≤ 256 KiB) and its header.
+    private static let capacity = flushAt + (256 << 10) + 64
+    @exclusivity(unchecked) private var used = 0
+    @exclusivity(unchecked) private(set) public var packetsWritten = 0
 
     /// Creates the file (0644, truncating). Throws with a readable message when it cannot.
     public init(path: String, interfaces: [(name: String, linkType: Int32, snapLength: Int32)]) throws(CaptureError) {
@@ -20,13 +27,14 @@ public final class PcapNGWriter {
         }
         self.fd = fd
         self.path = path
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.capacity, alignment: 8)
         var shb = BlockBuilder(type: 0x0A0D_0D0A)
         shb.u32(0x1A2B_3C4D)
         shb.u16(1); shb.u16(0)
         shb.u64(UInt64.max)  // section length unknown
         shb.option(4, Array("netdoctor".utf8))  // shb_userappl
         shb.endOptions()
-        buffer += shb.finish()
+        append(shb.finish())
         for interface in interfaces {
             var idb = BlockBuilder(type: 1)
             idb.u16(UInt16(truncatingIfNeeded: interface.linkType)); idb.u16(0)
@@ -34,12 +42,27 @@ public final class PcapNGWriter {
             idb.option(2, Array(interface.name.utf8))  // if_name
             idb.option(9, [9])  // if_tsresol: 10^-9 s
             idb.endOptions()
-            buffer += idb.finish()
+            append(idb.finish())
         }
         try flush()
     }
 
-    deinit { close(fd) }
+    deinit {
+        close(fd)
+        buffer.deallocate()
+    }
+
+    /// A whole block built by BlockBuilder (headers and statistics, not the per-packet path).
+    private func append(_ block: [UInt8]) {
+        var rest = block[...]
+        while !rest.isEmpty {
+            if used == Self.capacity { try? flush() }
+            let n = min(rest.count, Self.capacity - used)
+            rest.prefix(n).withUnsafeBytes { (buffer + used).copyMemory(from: $0.baseAddress!, byteCount: n) }
+            used += n
+            rest = rest.dropFirst(n)
+        }
+    }
 
     /// An enhanced packet block, written straight into the output buffer (a flood writes tens of
     /// thousands a second).
@@ -50,18 +73,25 @@ public final class PcapNGWriter {
     }
 
     public func write(point: Int, timestamp: Int64, originalLength: Int, bytes: UnsafeBufferPointer<UInt8>) throws(CaptureError) {
-        let padded = (bytes.count + 3) & ~3
+        let count = min(bytes.count, 256 << 10)
+        let padded = (count + 3) & ~3
         let total = UInt32(32 + padded)
         let ts = UInt64(max(0, timestamp))
-        // The block's seven header words, little-endian, in one append.
+        // The block's seven header words, the data, zero padding, the length again: little-endian.
+        var at = buffer + used
         let header: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
-            (6, total, UInt32(point), UInt32(ts >> 32), UInt32(ts & 0xFFFF_FFFF), UInt32(bytes.count), UInt32(originalLength))
-        withUnsafeBytes(of: header) { buffer.append(contentsOf: $0) }
-        buffer.append(contentsOf: bytes)
-        if padded > bytes.count { buffer.append(contentsOf: repeatElement(0, count: padded - bytes.count)) }
-        withUnsafeBytes(of: total) { buffer.append(contentsOf: $0) }
+            (UInt32(6).littleEndian, total.littleEndian, UInt32(point).littleEndian, UInt32(ts >> 32).littleEndian,
+             UInt32(ts & 0xFFFF_FFFF).littleEndian, UInt32(count).littleEndian, UInt32(truncatingIfNeeded: originalLength).littleEndian)
+        withUnsafeBytes(of: header) { at.copyMemory(from: $0.baseAddress!, byteCount: 28) }
+        at += 28
+        if let base = bytes.baseAddress, count > 0 { at.copyMemory(from: base, byteCount: count) }
+        at += count
+        if padded > count { at.initializeMemory(as: UInt8.self, repeating: 0, count: padded - count) }
+        at += padded - count
+        at.storeBytes(of: total.littleEndian, as: UInt32.self)
+        used += Int(total)
         packetsWritten += 1
-        if buffer.count > 1 << 20 { try flush() }
+        if used > Self.flushAt { try flush() }
     }
 
     /// Interface statistics (isb_ifrecv, isb_ifdrop) for each point, then everything to disk.
@@ -76,23 +106,23 @@ public final class PcapNGWriter {
             isb.option(4, recv.body)
             isb.option(5, drop.body)
             isb.endOptions()
-            buffer += isb.finish()
+            append(isb.finish())
         }
         try flush()
         fsync(fd)
     }
 
     func flush() throws(CaptureError) {
-        var remaining = buffer[...]
-        while !remaining.isEmpty {
-            let n = remaining.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        var done = 0
+        while done < used {
+            let n = Glibc.write(fd, buffer + done, used - done)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw CaptureError(kind: .other, message: "cannot write \(path): \(String(cString: strerror(errno)))")
             }
-            remaining = remaining.dropFirst(n)
+            done += n
         }
-        buffer.removeAll(keepingCapacity: true)
+        used = 0
     }
 }
 
