@@ -10,10 +10,12 @@ final class AgentAPI: Sendable {
         case inspect = "/v1/inspect", route = "/v1/route", neighbors = "/v1/neighbors", fdb = "/v1/fdb", firewall = "/v1/firewall"
         case capture = "/v1/capture", mtuProbe = "/v1/mtu-probe"
         case tracePath = "/v1/trace/path", traceStart = "/v1/trace/sessions", traceFinish = "/v1/trace/sessions/{id}/finish"
+        case traceAbandon = "/v1/trace/sessions/{id}"
 
         var method: String {
             switch self {
             case .capture, .mtuProbe, .tracePath, .traceStart, .traceFinish: "POST"
+            case .traceAbandon: "DELETE"
             default: "GET"
             }
         }
@@ -53,10 +55,11 @@ final class AgentAPI: Sendable {
     }
 
     static func endpoint(for path: String) -> Endpoint? {
-        if let exact = Endpoint(rawValue: path), exact != .traceFinish { return exact }
+        if let exact = Endpoint(rawValue: path), exact != .traceFinish, exact != .traceAbandon { return exact }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        if parts.count == 6, parts[1] == "v1", parts[2] == "trace", parts[3] == "sessions", !parts[4].isEmpty, parts[5] == "finish" { return .traceFinish }
-        return nil
+        guard parts.count >= 5, parts[1] == "v1", parts[2] == "trace", parts[3] == "sessions", !parts[4].isEmpty else { return nil }
+        if parts.count == 5 { return .traceAbandon }
+        return parts.count == 6 && parts[5] == "finish" ? .traceFinish : nil
     }
 
     /// nil when the bearer token matches; compared in constant time.
@@ -96,6 +99,10 @@ final class AgentAPI: Sendable {
                 return response
             case .traceFinish:
                 let response = try endpoints.traceFinish(request, id: String(request.path.split(separator: "/")[3]))
+                metrics.setSessions(sessions.count)
+                return response
+            case .traceAbandon:
+                let response = try endpoints.traceAbandon(id: String(request.path.split(separator: "/")[3]))
                 metrics.setSessions(sessions.count)
                 return response
             }

@@ -208,6 +208,13 @@ final class AgentEndpoints: Sendable {
         return .json(try session.finish(signature: signature).json)
     }
 
+    /// The caller's probe never left (it failed before): the session's captures close now.
+    func traceAbandon(id: String) throws -> AgentResponse {
+        guard let session = sessions.take(id) else { throw AgentFailure(404, "no open trace session \(id) (finished, or past its window)") }
+        session.abandon()
+        return AgentResponse(status: 204, contentType: "application/json", body: [])
+    }
+
     private func traceRequest(_ request: AgentRequest) throws -> RemoteTraceRequest {
         guard let trace = RemoteTraceRequest(json: try request.json()) else {
             throw AgentFailure(400, "the body must name source, destination and nodeAddress as IP addresses")

@@ -211,12 +211,13 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, route: String, started: NIODeadline, keepAlive: Bool,
                          _ response: AgentResponse) {
-        var headers = HTTPHeaders([("Content-Type", response.contentType), ("Content-Length", String(response.body.count))])
+        // 204 carries no body, and so no Content-Length either (RFC 9110).
+        var headers = HTTPHeaders(response.status == 204 ? [] : [("Content-Type", response.contentType), ("Content-Length", String(response.body.count))])
         for (name, value) in response.headers { headers.add(name: name, value: value) }
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .init(statusCode: response.status), headers: headers))),
                       promise: nil)
-        if head.method != .HEAD {
+        if head.method != .HEAD && response.status != 204 {
             var buffer = context.channel.allocator.buffer(capacity: response.body.count)
             buffer.writeBytes(response.body)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)

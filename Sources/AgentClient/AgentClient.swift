@@ -98,6 +98,11 @@ public final class AgentClient: RemoteNodeAgent {
         return view
     }
 
+    public func abandon(session: String) throws {
+        let (status, _) = try exchange(method: "DELETE", path: "/v1/trace/sessions/\(session)", body: [])
+        guard status == 204 else { throw AgentCallError(status: status, description: "HTTP \(status)") }
+    }
+
     public func path(_ request: RemoteTraceRequest) throws -> RemoteHalfView {
         let answer = try call("POST", "/v1/trace/path", body: request.json)
         guard let view = RemoteHalfView(json: answer) else { throw AgentCallError(status: 200, description: "the agent's answer is not a path view") }

@@ -119,6 +119,8 @@ public protocol RemoteNodeAgent: Sendable {
     func prepare(_ request: RemoteTraceRequest) throws -> (session: String, view: RemoteHalfView)
     /// Ends the session: captures stopped, counters read again, each hop marked.
     func finish(session: String, signature: ProbeSignature) throws -> RemoteHalfView
+    /// Ends the session without a probe (it could not be sent): the captures close now.
+    func abandon(session: String) throws
     /// The static view only (hops with their MTUs, and the checks), for mtu-probe.
     func path(_ request: RemoteTraceRequest) throws -> RemoteHalfView
 }

@@ -50,6 +50,9 @@ struct RemoteHalfCall: Sendable {
         }
     }
 
+    /// The probe never left: the remote captures need not wait out their window.
+    func abandon() { try? agent.abandon(session: session) }
+
     static func unreachable(_ message: String, severity: Severity, evidence: [String]) -> Finding {
         Finding(.agentUnreachable, severity, message + " The verdict is this node's view alone.", hop: nil, evidence: evidence,
                 remedy: "Run the netdoctor agent on that node (deploy/daemonset.yaml, or lab up --agents), give this command its token (--token-file), or name it with --agent ADDR:PORT.")

@@ -56,7 +56,8 @@ public struct Tracer {
                 if let call = opening?.wait().0 { finishing = Pending { call.finish(signature: signature) } }
             })
         }
-        let (_, agentFindings) = opening?.wait() ?? (nil, [])
+        let (opened, agentFindings) = opening?.wait() ?? (nil, [])
+        if finishing == nil { opened?.abandon() }  // the probe failed before it left
         let (remote, remoteFindings) = finishing?.wait() ?? (nil, [])
         var outcome = try probed.get()
         findings += agentFindings + remoteFindings + (remote?.findings ?? [])

@@ -180,6 +180,16 @@ struct AgentLabTests {
                               "Authorization: Bearer \(try sh(["cat", "/var/lib/netdoctor-lab/agent-token"]).split(separator: "\n")[0])",
                               "http://192.168.77.1:9449/metrics"])
         #expect(metrics.contains("netdoctor_agent_requests_total{route=\"/v1/capture\",method=\"POST\",code=\"200\"} 1"))
+        // A session opened and abandoned (the caller's probe never left): gone at once.
+        let opened = try ask("/v1/trace/sessions", body: "{\"source\": \"10.244.2.2\", \"destination\": \"10.244.1.2\", \"nodeAddress\": \"192.168.77.1\", \"encapsulated\": true, \"windowMilliseconds\": 5000}")
+        let session = try #require(opened["session"]?.string)
+        #expect(opened["view"]?["hops"]?.array?.last?["name"]?.string == "pod-a:eth0")
+        let token = try sh(["cat", "/var/lib/netdoctor-lab/agent-token"]).split(separator: "\n")[0]
+        let deleted = try sh(["ip", "netns", "exec", "ndlab-node1", "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE",
+                              "-H", "Authorization: Bearer \(token)", "http://192.168.77.1:9449/v1/trace/sessions/\(session)"])
+        #expect(deleted == "204")
+        let finish = try ask("/v1/trace/sessions/\(session)/finish", body: "{\"protocol\": \"icmp\", \"source\": \"10.244.2.2\", \"destination\": \"10.244.1.2\"}")
+        #expect(finish["status"]?.int == 404)
     }
 
     @Test("--agent names the agent; a wrong one is AGENT_UNREACHABLE with the local verdict; --no-agent asks none")
