@@ -50,4 +50,5 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let probeNoAnswer = FindingCode(rawValue: "PROBE_NO_ANSWER")
     public static let captureDropped = FindingCode(rawValue: "CAPTURE_DROPPED")
     public static let agentUnreachable = FindingCode(rawValue: "AGENT_UNREACHABLE")
+    public static let firewallUnreadable = FindingCode(rawValue: "FIREWALL_UNREADABLE")
 }

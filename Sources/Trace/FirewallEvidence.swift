@@ -12,6 +12,17 @@ enum FirewallDelta {
         }
     }
 
+    /// A warning for each namespace whose rules could not be read at all: silence there is not
+    /// evidence of no drop.
+    static func unreadable(_ rules: [[FirewallRule]?], labels: [String]) -> [Finding] {
+        zip(rules, labels).compactMap { rules, label in
+            guard rules == nil else { return nil }
+            return Finding(.firewallUnreadable, .warning, "The firewall of \(label) could not be read: a rule dropping the probe there would go unnamed.",
+                           hop: label, evidence: ["iptables-save -c and nft -j list ruleset: neither ran in \(label)"],
+                           remedy: "Install iptables (and nftables) where netdoctor runs, or read that namespace's rules by hand.")
+        }
+    }
+
     /// FIREWALL_DROP for each such rule or policy of one namespace, in its own tool's words.
     static func findings(before: [FirewallRule], after: [FirewallRule], in label: String) -> [Finding] {
         drops(before: before, after: after).map { rule, delta in

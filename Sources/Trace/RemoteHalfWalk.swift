@@ -166,7 +166,9 @@ public final class RemoteHalfSession: @unchecked Sendable {
         walk = try RemoteHalfWalk.walk(request, nodeName: nodeName, directory: directory, pods: pods)
         capture = HopCapture(hops: walk.hops, filter: request.expectedSignature.captureFilter, directory: directory, label: nodeName)
         firewallNamespaces = walk.snapshots.map { $0.snapshot.known.name == "node" ? nil : $0.snapshot.opened }
-        firewallBefore = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
+        let firewallRead = FirewallReader.readAll(in: firewallNamespaces)
+        walk.findings += FirewallDelta.unreadable(firewallRead, labels: walk.snapshots.map(\.label))
+        firewallBefore = firewallRead.map { $0 ?? [] }
     }
 
     /// Stops the captures, reads the counters again, and marks what each hop saw of the probe.

@@ -49,7 +49,9 @@ public struct Tracer {
         var finishing: Pending<(RemoteHalfView?, [Finding])>? = nil
         // The probe, with captures at every hop and firewall counters around it.
         let firewallNamespaces = walk.snapshots.map { $0.known.name == "node" ? nil : $0.opened }
-        let firewallBefore = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
+        let firewallRead = FirewallReader.readAll(in: firewallNamespaces)
+        findings += FirewallDelta.unreadable(firewallRead, labels: walk.snapshots.map(\.label))
+        let firewallBefore = firewallRead.map { $0 ?? [] }
         let probed = Result {
             try ActiveProbe.run(from: walk.source, ends: ends, hops: &walk.hops, proto: proto, port: port, timeoutMilliseconds: timeoutMilliseconds,
                                 directory: directory, beforeProbe: { _ = opening?.wait() }, afterProbe: { signature in

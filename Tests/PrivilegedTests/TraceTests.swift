@@ -195,6 +195,24 @@ struct TraceTests {
         #expect(drop?["evidence"]?.array?.first?.string?.contains("-A FORWARD -d 10.244.2.2/32") == true)
     }
 
+    @Test("no firewall tools where the trace runs: a verdict still, and a warning for each namespace whose rules it could not read")
+    func firewallUnreadable() throws {
+        try Privilege.require()
+        try fresh("overlay")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        // In a mount namespace of its own, iptables-save and nft are /bin/false.
+        let script = "mount --bind /bin/false \"$(readlink -f /usr/sbin/iptables-save)\" && mount --bind /bin/false /usr/sbin/nft && "
+            + "exec \(Binary.path) lab exec node1 -- netdoctor trace pod-a pod-b -o json"
+        let result = try #require(ChildProcess.run("/usr/bin/unshare", arguments: ["--mount", "--propagation", "private", "/bin/sh", "-c", script],
+                                                   environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], timeoutMilliseconds: 60_000))
+        #expect(result.status == 0, "\(result.errorText)")
+        let json = try JSONParser.parse(bytes: result.output)
+        #expect(json["reachable"]?.bool == true)
+        let unreadable = (json["findings"]?.array ?? []).filter { $0["code"]?.string == "FIREWALL_UNREADABLE" }
+        #expect(Set(unreadable.compactMap { $0["hop"]?.string }) == ["pod-a", "node", "pod-b"], "\(unreadable)")
+        #expect(unreadable.allSatisfy { $0["severity"]?.string == "warning" })
+    }
+
     @Test("bad input: unknown pods and a remote pod by name (2), a gone namespace and no privileges (3); waits are bounded")
     func badInput() throws {
         try Privilege.require()
