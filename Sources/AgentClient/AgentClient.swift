@@ -57,22 +57,6 @@ public final class AgentClient: RemoteNodeAgent {
         }
     }
 
-    /// ADDR:PORT, [V6]:PORT, or ADDR alone (the default port).
-    public static func parseEndpoint(_ text: String) -> (host: String, port: Int)? {
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-            let host = String(text[text.index(after: text.startIndex)..<close])
-            let rest = text[text.index(after: close)...]
-            if rest.isEmpty { return (host, AgentDefaults.port) }
-            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (1...65535).contains(port) else { return nil }
-            return (host, port)
-        }
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard let host = parts.first, !host.isEmpty else { return nil }
-        if parts.count == 1 { return (String(host), AgentDefaults.port) }
-        guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) else { return nil }
-        return (String(host), port)
-    }
-
     /// The socket error under NIO's wrapping ("Connection refused (errno: 111)").
     static func reason(_ error: any Error) -> String {
         if let connection = error as? NIOConnectionError, let first = connection.connectionErrors.first {

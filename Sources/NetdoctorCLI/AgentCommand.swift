@@ -55,9 +55,7 @@ struct AgentCommand: ParsableCommand {
 
     func run() throws {
         let root = try global.requireRoot()
-        guard let (host, port) = AgentEndpointText.parse(listen.hasSuffix(":0") ? String(listen.dropLast()) + "1" : listen).map({
-            (host: $0.host, port: listen.hasSuffix(":0") ? 0 : $0.port)
-        }) else {
+        guard let (host, port) = AgentDefaults.endpoint(listen, allowingPortZero: true) else {
             throw CLIError(.badInput, "agent: --listen wants ADDR:PORT (e.g. 10.0.0.5:\(AgentDefaults.port)), not \(listen)")
         }
         let token = try AgentToken.read(tokenFile, doing: "agent")

@@ -22,14 +22,14 @@ struct AgentOptions: ParsableArguments {
     var tlsServerName: String?
 
     func validate() throws {
-        if let agent, AgentEndpointText.parse(agent) == nil { throw ValidationError("--agent wants ADDR:PORT, not \(agent)") }
+        if let agent, AgentDefaults.endpoint(agent) == nil { throw ValidationError("--agent wants ADDR:PORT, not \(agent)") }
     }
 
     /// Where the agent of the node at an address is, and how to talk to it; nil with --no-agent.
     func locator() -> AgentLocator? {
         if noAgent { return nil }
         let tokenPath = AgentToken.path(tokenFile)
-        let explicit = agent.flatMap(AgentEndpointText.parse)
+        let explicit = agent.flatMap { AgentDefaults.endpoint($0) }
         let token = Result { try AgentToken.read(tokenFile, doing: "agent") }
         let ca = tlsCA ?? environment("NETDOCTOR_TLS_CA"), serverName = tlsServerName
         return { nodeAddress in
@@ -47,8 +47,4 @@ struct AgentOptions: ParsableArguments {
             }
         }
     }
-}
-
-enum AgentEndpointText {
-    static func parse(_ text: String) -> (host: String, port: Int)? { AgentClient.parseEndpoint(text) }
 }

@@ -52,14 +52,22 @@ public struct Netdoctor: ParsableCommand {
     /// configuration, every option group reflected): about a millisecond at every start, which
     /// a capture pays against tcpdump. Help, version and completions keep the root's path, so
     /// their text names `netdoctor`.
-    static let leafCommands: [String: any ParsableCommand.Type] = [
-        "capture": CaptureCommand.self, "trace": TraceCommand.self, "inspect": InspectCommand.self, "mtu-probe": MTUProbeCommand.self,
-        "detect-cni": DetectCNICommand.self, "agent": AgentCommand.self, "explain": ExplainCommand.self,
-    ]
+    static func leafCommand(_ name: String) -> (any ParsableCommand.Type)? {
+        switch name {
+        case "capture": CaptureCommand.self
+        case "trace": TraceCommand.self
+        case "inspect": InspectCommand.self
+        case "mtu-probe": MTUProbeCommand.self
+        case "detect-cni": DetectCNICommand.self
+        case "agent": AgentCommand.self
+        case "explain": ExplainCommand.self
+        default: nil
+        }
+    }
 
     static func directlyParsed(_ arguments: [String]) -> (any ParsableCommand.Type)? {
-        guard let name = arguments.first, let leaf = leafCommands[name] else { return nil }
-        let special: Set<String> = ["-h", "--help", "-help", "help", "--version", "--generate-completion-script", "--experimental-dump-help"]
+        guard let name = arguments.first, let leaf = leafCommand(name) else { return nil }
+        let special = ["-h", "--help", "-help", "help", "--version", "--generate-completion-script", "--experimental-dump-help"]
         return arguments.contains(where: special.contains) ? nil : leaf
     }
 

@@ -7,6 +7,24 @@ import NetSystem
 /// Where a node's agent listens unless told otherwise: the node's address, this port.
 public enum AgentDefaults {
     public static let port = 9449
+
+    /// ADDR:PORT, [V6]:PORT, or ADDR alone (the default port). Port 0 ("any free port") only
+    /// where the agent listens.
+    public static func endpoint(_ text: String, allowingPortZero: Bool = false) -> (host: String, port: Int)? {
+        let host: Substring, rest: Substring
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = text[text.index(after: text.startIndex)..<close]
+            rest = text[text.index(after: close)...]
+        } else {
+            let colon = text.firstIndex(of: ":") ?? text.endIndex
+            host = text[..<colon]
+            rest = text[colon...]
+        }
+        guard !host.isEmpty else { return nil }
+        if rest.isEmpty { return (String(host), port) }
+        guard rest.hasPrefix(":"), let number = Int(rest.dropFirst()), ((allowingPortZero ? 0 : 1)...65535).contains(number) else { return nil }
+        return (String(host), number)
+    }
 }
 
 /// What the local trace asks the remote node's agent: watch the path from where the packet

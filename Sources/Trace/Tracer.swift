@@ -42,10 +42,11 @@ public struct Tracer {
         // The remote node's half, watched by its agent from before the probe leaves. Its two
         // calls run beside this node's own set-up and tear-down (each costs the remote kernel
         // what the local captures cost this one).
-        let remoteRequest = agents == nil ? nil
-            : RemoteHalfCall.request(walk: walk, ends: ends, windowMilliseconds: Int(timeoutMilliseconds) + 5000, proto: proto,
-                                     port: ProbeSignature.port(for: proto, given: port))
-        let opening = remoteRequest.map { request in Pending { [agents] in RemoteHalfCall.open(request, locate: agents!) } }
+        let opening = agents.flatMap { locate in
+            RemoteHalfCall.request(walk: walk, ends: ends, windowMilliseconds: Int(timeoutMilliseconds) + 5000, proto: proto,
+                                   port: ProbeSignature.port(for: proto, given: port))
+                .map { request in Pending { RemoteHalfCall.open(request, locate: locate) } }
+        }
         var finishing: Pending<(RemoteHalfView?, [Finding])>? = nil
         // The probe, with captures at every hop and firewall counters around it.
         let firewallNamespaces = walk.snapshots.map { $0.known.name == "node" ? nil : $0.opened }
