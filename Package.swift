@@ -11,7 +11,8 @@ import PackageDescription
 //   Netlink         the rtnetlink socket: dumps, lookups, sequence checks, extended acks
 //   KernelState     one namespace's links, addresses, routes, neighbours, FDB and sysctls; namespaces found
 //   CNIDetection    the runtime's and kubelet's view of CNI: detect-cni
-//   Pods            pods of this node from libcni's result cache, and their namespaces
+//   CRI             the container runtime's CRI API over its Unix socket (gRPC; Swift generated from cri-api's proto)
+//   Pods            pods of this node: the runtime's sandboxes and libcni's result cache, merged; their namespaces
 //   Inspection      inspect: a namespace's view with names resolved, a pod's host side, its report
 //   PathMTU         mtu-probe: DF probes by bisection, the error queue, interface MTUs along the path
 //   Trace           trace: the path hop by hop, static checks, a probe captured at every hop, the verdict
@@ -33,6 +34,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
     ],
     targets: [
         .target(name: "CNetShims"),
@@ -46,8 +51,15 @@ let package = Package(
         .target(name: "Netlink", dependencies: ["NetlinkCodec", "NetSystem", "CNetShims"]),
         .target(name: "KernelState", dependencies: ["Netlink", "NetlinkCodec", "NetSystem", "NetAddress", "NodeFiles"]),
         .target(name: "CNIDetection", dependencies: ["ConfigFormats", "NodeFiles", "Diagnosis", "NetAddress"]),
-        .target(name: "Pods", dependencies: ["CNIDetection", "KernelState", "NetAddress", "NetSystem", "NodeFiles"]),
-        .target(name: "Lab", dependencies: ["ConfigFormats", "NodeFiles"]),
+        .target(name: "CRI", dependencies: [
+            "ConfigFormats", "NodeFiles",
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], exclude: ["Generated/README.md"]),
+        .target(name: "Pods", dependencies: ["CNIDetection", "CRI", "Diagnosis", "KernelState", "NetAddress", "NetSystem", "NodeFiles"]),
+        .target(name: "Lab", dependencies: ["ConfigFormats", "CRI", "NodeFiles"]),
         .target(name: "Trace", dependencies: ["Capture", "Diagnosis", "Firewall", "KernelState", "NetAddress", "Netlink", "NetlinkCodec",
                                               "NetSystem", "PathMTU", "Pods", "Inspection", "ConfigFormats"]),
         .target(name: "Firewall", dependencies: ["ConfigFormats", "NetSystem", "NodeFiles"]),

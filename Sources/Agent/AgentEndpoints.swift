@@ -39,8 +39,12 @@ final class AgentEndpoints: Sendable {
     func inspect(_ request: AgentRequest) throws -> AgentResponse {
         let target = request.query["target"] ?? "node"
         let directory = NamespaceDirectory(root: settings.root)
-        let report = target == "node" ? try Inspector.inspectNode(directory: directory)
-            : try Inspector.inspectPod(try PodDirectory(root: settings.root).find(target), directory: directory)
+        if target == "node" {
+            return AgentResponse(status: 200, body: JSONReportRenderer.bytes(try Inspector.inspectNode(directory: directory), pretty: false))
+        }
+        let pods = settings.pods()
+        let pod = try pods.find(target)
+        let report = PodSourcedReport(try Inspector.inspectPod(pod, directory: directory), pods: [pod], directory: pods)
         return AgentResponse(status: 200, body: JSONReportRenderer.bytes(report, pretty: false))
     }
 
@@ -119,7 +123,7 @@ final class AgentEndpoints: Sendable {
         guard takeCaptureSlot() else { throw AgentFailure(429, "\(limits.maxConcurrentCaptures) captures are already running on this node", headers: [("Retry-After", "1")]) }
         defer { capturesRunning.withLock { $0 -= 1 } }
         let directory = NamespaceDirectory(root: settings.root)
-        let pods = targets.allSatisfy { $0.hasPrefix("node:") } ? PodDirectory(pods: []) : PodDirectory(root: settings.root)
+        let pods = targets.allSatisfy { $0.hasPrefix("node:") } ? PodDirectory(pods: []) : settings.pods()
         let points = try targets.map { try CapturePoint.target($0, pods: pods, directory: directory) }
         let session: CaptureSession
         do {
@@ -159,7 +163,7 @@ final class AgentEndpoints: Sendable {
         let timeout = body["timeoutMilliseconds"]?.int ?? 300
         guard (20...2000).contains(timeout) else { throw AgentFailure(400, "timeoutMilliseconds must be between 20 and 2000") }
         let directory = NamespaceDirectory(root: settings.root)
-        let pods = PodDirectory(root: settings.root)
+        let pods = settings.pods()
         let source: ProbeSource
         if sourceName == "node" {
             source = ProbeSource(name: "node", namespace: directory.node, pod: nil)
@@ -169,7 +173,7 @@ final class AgentEndpoints: Sendable {
         }
         let address = try IPAddress.parse(destinationText) ?? {
             let pod = try pods.find(destinationText)
-            guard let address = pod.addresses.first(where: \.isIPv4) else { throw AgentFailure(400, "\(pod.fullName) has no IPv4 address") }
+            guard let address = pod.primaryAddress() else { throw AgentFailure(400, "\(pod.fullName) has no IPv4 address") }
             return address
         }()
         let prober = MTUProber(directory: directory, timeoutMilliseconds: Int32(timeout))
@@ -184,7 +188,7 @@ final class AgentEndpoints: Sendable {
     func tracePath(_ request: AgentRequest) throws -> AgentResponse {
         let trace = try traceRequest(request)
         let view = try RemoteHalfSession.path(trace, nodeName: settings.nodeName, directory: NamespaceDirectory(root: settings.root),
-                                              pods: PodDirectory(root: settings.root))
+                                              pods: settings.pods())
         return .json(view.json)
     }
 
@@ -195,7 +199,7 @@ final class AgentEndpoints: Sendable {
         }
         guard sessions.hasRoom else { throw AgentFailure(429, "\(sessions.limit) trace sessions are already open on this node", headers: [("Retry-After", "1")]) }
         let session = try RemoteHalfSession(trace, nodeName: settings.nodeName, directory: NamespaceDirectory(root: settings.root),
-                                            pods: PodDirectory(root: settings.root))
+                                            pods: settings.pods())
         guard let id = sessions.add(session, windowMilliseconds: trace.windowMilliseconds) else {
             throw AgentFailure(429, "\(sessions.limit) trace sessions are already open on this node", headers: [("Retry-After", "1")])
         }
@@ -228,7 +232,7 @@ final class AgentEndpoints: Sendable {
     private func open(_ target: String) throws -> (String, NetNamespace?) {
         if target == "node" { return ("node", nil) }
         let directory = NamespaceDirectory(root: settings.root)
-        let pod = try PodDirectory(root: settings.root).find(target)
+        let pod = try settings.pods().find(target)
         return (pod.fullName, try directory.open(try PodDirectory.namespace(of: pod, directory: directory)))
     }
 
@@ -245,6 +249,7 @@ final class AgentEndpoints: Sendable {
             case .unknown: return AgentFailure(404, error.message)
             case .ambiguous: return AgentFailure(409, error.message)
             case .namespaceGone: return AgentFailure(410, error.message)
+            case .namespaceMismatch: return AgentFailure(409, error.message)
             case .permissionDenied: return AgentFailure(500, error.message)
             }
         case let error as RemoteHalfError: return AgentFailure(422, error.description)
@@ -252,4 +257,9 @@ final class AgentEndpoints: Sendable {
         default: return AgentFailure(500, "\(error)")
         }
     }
+}
+
+extension AgentSettings {
+    /// The node's pods for one request: the runtime's, merged with libcni's cache.
+    func pods() -> PodDirectory { PodDirectory.load(root: root, endpoint: runtimeEndpoint) }
 }

@@ -12,10 +12,12 @@ public struct AgentSettings: Sendable {
     /// How hops and findings name this node for callers on other nodes.
     public var nodeName: String
     public var root: NodeRoot
+    /// The runtime's CRI socket as given (--runtime-endpoint); nil: the kubelet's, under root.
+    public var runtimeEndpoint: String?
     public var limits: AgentLimits
 
     public init(host: String, port: Int, token: [UInt8], tlsCertificatePath: String?, tlsKeyPath: String?, nodeName: String, root: NodeRoot,
-                limits: AgentLimits = AgentLimits()) {
+                runtimeEndpoint: String? = nil, limits: AgentLimits = AgentLimits()) {
         self.host = host
         self.port = port
         self.token = token
@@ -23,6 +25,7 @@ public struct AgentSettings: Sendable {
         self.tlsKeyPath = tlsKeyPath
         self.nodeName = nodeName
         self.root = root
+        self.runtimeEndpoint = runtimeEndpoint
         self.limits = limits
     }
 }

@@ -1,4 +1,5 @@
 import ConfigFormats
+import NetAddress
 import NodeFiles
 
 /// One libcni result-cache file (`/var/lib/cni/results/<network>-<containerID>-<ifname>`, kind
@@ -9,8 +10,12 @@ public struct CacheEntry: Sendable, Equatable {
     public var containerID: String?
     public var networkName: String?
     public var ifName: String?
-    /// The network namespace path as the runtime wrote it (libcni ≥ 1.2 only).
+    /// The network namespace path: the top-level `netns` (libcni ≥ 1.2), else the `sandbox` of
+    /// the interface the result's IPs point at (every libcni; containerd 1.6 and 1.7 write only
+    /// that), else the one interface that has a sandbox.
     public var netns: String?
+    /// Interfaces of the result (host side and pod side, as the plugins reported them).
+    public var interfaces: [CachedInterface] = []
     public var podNamespace: String?
     public var podName: String?
     /// Plugin types of the cached config (base64 in the file).
@@ -28,6 +33,20 @@ public struct CacheEntry: Sendable, Equatable {
     }
 
     public var isValid: Bool { kind == "cniCacheV1" && containerID != nil && networkName != nil && ifName != nil }
+
+    /// The runtime's own loopback attachment (containerd's `cni-loopback` network on `lo`, with
+    /// 127.0.0.1/8 and ::1/128): it shares the pod's arguments but is not the pod's network, so it
+    /// names neither the pod's addresses nor its interface.
+    public var isRuntimeLoopback: Bool { ifName == "lo" || (!types.isEmpty && types.allSatisfy { $0 == "loopback" }) }
+
+    /// The addresses without their prefix length; entries that are not addresses are left out.
+    public var addresses: [IPAddress] { ips.compactMap(Self.address(ofCIDR:)) }
+
+    /// "10.244.1.2/24" → 10.244.1.2; nil for "", "/", "garbage/24".
+    public static func address(ofCIDR text: String) -> IPAddress? {
+        guard let head = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first else { return nil }
+        return IPAddress.parse(String(head))
+    }
 
     /// Reads a cache file's bytes; nil when it is not JSON at all.
     public static func parse(bytes: [UInt8]) -> CacheEntry? {
@@ -52,9 +71,23 @@ public struct CacheEntry: Sendable, Equatable {
         }
         let result = object["result"]?.object ?? object
         if let version = result["cniVersion"]?.string { entry.cniVersion = version }
+        entry.interfaces = (result["interfaces"]?.array ?? []).map {
+            CachedInterface(name: $0["name"]?.string, mac: $0["mac"]?.string, sandbox: $0["sandbox"]?.string)
+        }
+        var sandboxOfIPs: String?
         for ip in result["ips"]?.array ?? [] {
             if let address = ip["address"]?.string { entry.ips.append(address) }
             if entry.gateway == nil, let gw = ip["gateway"]?.string { entry.gateway = gw }
+            if sandboxOfIPs == nil, let index = ip["interface"]?.int, entry.interfaces.indices.contains(index) {
+                sandboxOfIPs = entry.interfaces[index].sandbox.flatMap { $0.isEmpty ? nil : $0 }
+            }
+        }
+        if entry.netns?.isEmpty != false {
+            let sandboxes = Set(entry.interfaces.compactMap(\.sandbox).filter { !$0.isEmpty })
+            entry.netns = sandboxOfIPs ?? (sandboxes.count == 1 ? sandboxes.first : nil)
+            if sandboxOfIPs == nil, sandboxes.count > 1 {
+                entry.problems.append("the result names \(sandboxes.count) sandboxes and no IP says which is the pod's")
+            }
         }
         for legacy in ["ip4", "ip6"] {
             guard let block = result[legacy]?.object else { continue }
@@ -92,6 +125,13 @@ public struct CacheEntry: Sendable, Equatable {
         }
         return (entries, denied)
     }
+}
+
+/// An interface of a cached result: `sandbox` is set on the pod side (the namespace path).
+public struct CachedInterface: Sendable, Equatable {
+    public var name: String?
+    public var mac: String?
+    public var sandbox: String?
 }
 
 /// Standard base64 (as Go marshals []byte), padding optional.

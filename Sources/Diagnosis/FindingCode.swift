@@ -32,6 +32,11 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let kubeletFlagRemoved = FindingCode(rawValue: "KUBELET_FLAG_REMOVED")
     public static let kubeletConfigSuspicious = FindingCode(rawValue: "KUBELET_CONFIG_SUSPICIOUS")
     public static let nodeFileUnreadable = FindingCode(rawValue: "NODE_FILE_UNREADABLE")
+    // Pods: the runtime (CRI) and libcni's cache
+    public static let runtimeUnreachable = FindingCode(rawValue: "RUNTIME_UNREACHABLE")
+    public static let podCacheStale = FindingCode(rawValue: "POD_CACHE_STALE")
+    public static let podCacheMissing = FindingCode(rawValue: "POD_CACHE_MISSING")
+    public static let podSourcesDisagree = FindingCode(rawValue: "POD_SOURCES_DISAGREE")
     // Path (inspect, trace, mtu-probe)
     public static let linkDown = FindingCode(rawValue: "LINK_DOWN")
     public static let noRoute = FindingCode(rawValue: "NO_ROUTE")

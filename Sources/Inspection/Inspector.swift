@@ -20,7 +20,7 @@ public enum Inspector {
         var states: [NetNamespace.Identity: NamespaceState] = [:]
         let view = try NamespaceView.read(namespace, directory: directory, peerStates: &states)
         var report = InspectReport(target: pod.fullName, view: view, pod: pod, hostSide: nil, findings: [])
-        let eth0 = view.interfaces.first { $0.name == (pod.primary.ifName ?? "eth0") }
+        let eth0 = view.interfaces.first { $0.name == pod.primaryInterface }
         if let peer = eth0?.peer, let hostNamespace = directory.named(peer.namespace) ?? directory.known.first(where: { $0.name == peer.namespace }) {
             let hostView = try NamespaceView.read(hostNamespace, directory: directory, peerStates: &states)
             if let veth = hostView.interfaces.first(where: { $0.index == peer.index }) {

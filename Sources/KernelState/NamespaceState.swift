@@ -59,6 +59,12 @@ public enum NamespaceReader {
         }
     }
 
+    /// Only the addresses of a namespace (one dump): enough to tell whose namespace it is.
+    public static func addresses(_ namespace: NetNamespace, thread: NamespaceThread = .shared) throws -> [InterfaceAddress] {
+        let socket = try RouteSocket.open(in: namespace, thread: thread)
+        return try socket.dump(RouteRequest.dump(.getAddress)).compactMap { $0.type == .newAddress ? try InterfaceAddress($0) : nil }
+    }
+
     /// Dumps everything over a socket already open in the namespace; `inNamespace` runs a piece
     /// of work there (for the sysctls).
     public static func read(socket: RouteSocket,

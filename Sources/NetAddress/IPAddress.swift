@@ -83,8 +83,8 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
     public var length: Int
 
     public static func parse(_ text: String) -> IPPrefix? {
-        let parts = text.split(separator: "/", maxSplits: 1)
-        guard let address = IPAddress.parse(String(parts[0])) else { return nil }
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let head = parts.first, let address = IPAddress.parse(String(head)) else { return nil }
         let max = address.isIPv4 ? 32 : 128
         let length = parts.count == 2 ? Int(parts[1]) : max
         guard let length, (0...max).contains(length) else { return nil }
@@ -122,6 +122,9 @@ extension IPAddress {
     }
 
     public var isUnspecified: Bool { high == 0 && low == 0 }
+
+    /// 127.0.0.0/8 or ::1: an address that never leaves its namespace.
+    public var isLoopback: Bool { isIPv4 ? high >> 56 == 127 : high == 0 && low == 1 }
 }
 
 /// An Ethernet (or other link-layer) address, printed as ip prints it.

@@ -63,7 +63,8 @@ struct AgentCommand: ParsableCommand {
         limits.maxCaptureMilliseconds = maxCaptureSeconds * 1000
         limits.maxConcurrentCaptures = maxCaptures
         let settings = AgentSettings(host: host, port: port, token: token, tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey,
-                                     nodeName: nodeName ?? environment("NODE_NAME") ?? hostName(), root: root, limits: limits)
+                                     nodeName: nodeName ?? environment("NODE_NAME") ?? hostName(), root: root,
+                                     runtimeEndpoint: global.runtimeEndpointGiven, limits: limits)
         do {
             try AgentServer(settings: settings).run()
         } catch let error as AgentStartError {

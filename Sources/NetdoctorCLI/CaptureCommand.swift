@@ -62,8 +62,8 @@ struct CaptureCommand: ParsableCommand {
     func run() throws {
         let root = try global.requireRoot()
         let directory = NamespaceDirectory(root: root)
-        // The result cache is read only when a target names a pod.
-        let pods = targets.allSatisfy { $0.hasPrefix("node:") } ? PodDirectory(pods: []) : PodDirectory(root: root)
+        // The runtime and the result cache are asked only when a target names a pod.
+        let pods = targets.allSatisfy { $0.hasPrefix("node:") } ? PodDirectory(pods: []) : global.pods(root)
         let points: [CapturePoint]
         let session: CaptureSession
         do {
@@ -114,8 +114,9 @@ struct CaptureCommand: ParsableCommand {
         } catch let error as CaptureError {
             throw CLIError(.environment, "capture: \(error.message)")
         }
-        global.emit(CaptureReport(points: points, handles: session.handles, outcome: outcome, file: write,
-                                  problems: session.problems))
+        global.emit(PodSourcedReport(CaptureReport(points: points, handles: session.handles, outcome: outcome, file: write,
+                                                   problems: session.problems),
+                                     pods: points.compactMap(\.pod), directory: pods))
     }
 
     /// hh:mm:ss.nnnnnnnnn (UTC), as tcpdump prints times.

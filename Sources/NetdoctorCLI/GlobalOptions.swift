@@ -1,6 +1,7 @@
 import ArgumentParser
 import Diagnosis
 import NodeFiles
+import Pods
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -25,11 +26,25 @@ public struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Plain text without colour (also when NO_COLOR is set).")
     var noColor = false
 
+    @Option(name: .long, help: ArgumentHelp("The container runtime's CRI socket, as unix:///path (env NETDOCTOR_RUNTIME_ENDPOINT; default: the kubelet's, under --root).",
+                                            valueName: "endpoint"))
+    var runtimeEndpoint: String?
+
     public init() {}
 
     /// --root, else NETDOCTOR_ROOT, else "/".
     var nodeRoot: NodeRoot {
         NodeRoot(root ?? getenv("NETDOCTOR_ROOT").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/")
+    }
+
+    /// --runtime-endpoint, else NETDOCTOR_RUNTIME_ENDPOINT; nil: the kubelet's, under --root.
+    var runtimeEndpointGiven: String? {
+        runtimeEndpoint ?? getenv("NETDOCTOR_RUNTIME_ENDPOINT").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The node's pods: the runtime's when it answers, merged with libcni's cache.
+    func pods(_ root: NodeRoot) -> PodDirectory {
+        PodDirectory.load(root: root, endpoint: runtimeEndpointGiven)
     }
 
     /// Checks that the root exists before any command reads under it.

@@ -13,8 +13,9 @@ struct InspectCommand: ParsableCommand {
         Reads the namespace over rtnetlink: interfaces (kind, MTU, state, addresses, bridge, veth peer \
         and the namespace it lives in), routes of every table, neighbours, the overlay forwarding \
         database, and the forwarding sysctls. For a pod, also its host-side veth and the bridge or \
-        routes that serve it. Pods are found in libcni's result cache under --root, by NAME, \
-        NAMESPACE/NAME or IP.
+        routes that serve it. Pods are found by NAME, NAMESPACE/NAME or IP: from the container \
+        runtime over CRI when its socket answers (--runtime-endpoint, else the kubelet's), merged \
+        with libcni's result cache under --root; from the cache alone otherwise, and the report says so.
         Exit status: 0, 1 when something on the pod's path is down, 2 unknown or ambiguous pod, \
         3 missing privileges or a namespace that is gone.
         """)
@@ -27,14 +28,18 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let root = try global.requireRoot()
         let directory = NamespaceDirectory(root: root)
-        let report: InspectReport
-        do {
-            if target == "node" {
-                report = try Inspector.inspectNode(directory: directory)
-            } else {
-                let pod = try PodDirectory(root: root).find(target)
-                report = try Inspector.inspectPod(pod, directory: directory)
+        if target == "node" {
+            do {
+                global.emit(try Inspector.inspectNode(directory: directory))
+            } catch {
+                throw CLIError(kernelError: error, doing: "inspect \(target)")
             }
+        }
+        let pods = global.pods(root)
+        let report: PodSourcedReport<InspectReport>
+        do {
+            let pod = try pods.find(target)
+            report = PodSourcedReport(try Inspector.inspectPod(pod, directory: directory), pods: [pod], directory: pods)
         } catch {
             throw CLIError(kernelError: error, doing: "inspect \(target)")
         }
@@ -47,7 +52,7 @@ extension CLIError {
     init(kernelError error: any Error, doing what: String) {
         switch error {
         case let error as PodLookupError:
-            self.init(error.kind == .namespaceGone || error.kind == .permissionDenied ? .environment : .badInput, error.message)
+            self.init([.namespaceGone, .permissionDenied, .namespaceMismatch].contains(error.kind) ? .environment : .badInput, error.message)
         case let error as SystemError where error.isPermission:
             self.init(.environment, "\(what): \(error) — run as root (CAP_NET_ADMIN and CAP_SYS_ADMIN are needed to enter namespaces)")
         case let error as SystemError where error.isGone || error.errno == 22:

@@ -55,7 +55,7 @@ struct MTUProbeCommand: ParsableCommand {
     func run() throws {
         let root = try global.requireRoot()
         let directory = NamespaceDirectory(root: root)
-        let pods = PodDirectory(root: root)
+        let pods = global.pods(root)
         let prober = MTUProber(directory: directory, timeoutMilliseconds: timeout, port: port, method: method)
         let remedy = CNIDetector.mtuRemedy(CNIDetector.detect(DetectionInput(root: root, queryPlugins: false)).family?.family)
         var paths: [ProbedPath] = []
@@ -75,7 +75,7 @@ struct MTUProbeCommand: ParsableCommand {
                     var path = try prober.probe(from: source, to: target.address, named: target.name)
                     findings += prober.findings(for: path, remedy: remedy)
                     // A destination on another node: its agent reports the remote half's MTUs.
-                    if self.source != nil, let pod = source.pod, !pods.pods.contains(where: { $0.addresses.contains(target.address) }) {
+                    if self.source != nil, let pod = source.pod, pods.pod(holding: target.address) == nil {
                         let (interfaces, remoteFindings) = RemotePathMTU.check(path, from: pod, prober: prober, directory: directory,
                                                                                locate: agents.locator(), remedy: remedy)
                         path.interfaces += interfaces
@@ -88,9 +88,10 @@ struct MTUProbeCommand: ParsableCommand {
             throw CLIError(kernelError: error, doing: "mtu-probe")
         }
         if paths.isEmpty {
-            throw CLIError(.badInput, "mtu-probe: nothing to probe (no pods in the CNI result cache; name a source and a destination)")
+            throw CLIError(.badInput, "mtu-probe: nothing to probe (no pods on this node; name a source and a destination)")
         }
-        global.emit(MTUProbeReport(paths: paths, findings: findings, verbose: verbose))
+        let named = self.source == nil ? [] : ([source, destination].compactMap { $0 }.compactMap { try? pods.find($0) })
+        global.emit(PodSourcedReport(MTUProbeReport(paths: paths, findings: findings, verbose: verbose), pods: named, directory: pods))
     }
 
     func resolveSource(_ name: String, pods: PodDirectory, directory: NamespaceDirectory) throws -> ProbeSource {
@@ -103,18 +104,18 @@ struct MTUProbeCommand: ParsableCommand {
     func targets(for source: ProbeSource, pods: PodDirectory) throws -> [Sweep.Target] {
         if let destination {
             if let address = IPAddress.parse(destination) {
-                let pod = pods.pods.first { $0.addresses.contains(address) }
+                let pod = pods.pod(holding: address)
                 return [Sweep.Target(name: pod.map { "\($0.fullName) (\(address))" } ?? destination, address: address)]
             }
             let pod = try pods.find(destination)
-            guard let address = pod.addresses.first(where: \.isIPv4) ?? pod.addresses.first else {
-                throw CLIError(.badInput, "\(pod.fullName) has no address in the CNI result cache")
+            guard let address = pod.primaryAddress() ?? pod.addresses.first else {
+                throw CLIError(.badInput, "\(pod.fullName) has no address (from \(pod.sourceDescription))")
             }
             return [Sweep.Target(name: "\(pod.fullName) (\(address))", address: address)]
         }
         var targets = Sweep.remoteTargets(node: try NamespaceReader.read(nil))
         if let other = pods.pods.first(where: { $0.containerID != source.pod?.containerID }),
-           let address = other.addresses.first(where: \.isIPv4) {
+           let address = other.primaryAddress() {
             targets.append(Sweep.Target(name: "\(other.fullName) (\(address))", address: address))
         }
         return targets

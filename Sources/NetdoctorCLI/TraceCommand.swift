@@ -52,20 +52,21 @@ struct TraceCommand: ParsableCommand {
     func run() throws {
         let root = try global.requireRoot()
         let directory = NamespaceDirectory(root: root)
-        let pods = PodDirectory(root: root)
-        let report: TraceReport
+        let pods = global.pods(root)
+        let report: PodSourcedReport<TraceReport>
         do {
             let sourcePod = try pods.find(source)
-            guard let sourceAddress = sourcePod.addresses.first(where: \.isIPv4) else {
-                throw CLIError(.badInput, "\(sourcePod.fullName) has no IPv4 address in the CNI result cache")
+            guard let sourceAddress = sourcePod.primaryAddress() else {
+                throw CLIError(.badInput, "\(sourcePod.fullName) has no IPv4 address (from \(sourcePod.sourceDescription))")
             }
             let (name, address, pod) = try resolveDestination(pods)
             let tracer = Tracer(directory: directory, timeoutMilliseconds: timeout, proto: proto ?? (port == nil ? .icmp : .tcp), port: port,
                                 agents: agents.locator()) {
                 CNIDetector.mtuRemedy(CNIDetector.detect(DetectionInput(root: root, queryPlugins: false)).family?.family)
             }
-            report = try tracer.trace(TraceEnds(source: sourcePod, sourceAddress: sourceAddress, destinationName: name,
-                                               destinationAddress: address, destinationPod: pod))
+            let traced = try tracer.trace(TraceEnds(source: sourcePod, sourceAddress: sourceAddress, destinationName: name,
+                                                   destinationAddress: address, destinationPod: pod))
+            report = PodSourcedReport(traced, pods: [sourcePod] + [pod].compactMap { $0 }, directory: pods)
         } catch {
             throw CLIError(kernelError: error, doing: "trace")
         }
@@ -74,7 +75,7 @@ struct TraceCommand: ParsableCommand {
 
     func resolveDestination(_ pods: PodDirectory) throws -> (String, IPAddress, Pod?) {
         if let address = IPAddress.parse(destination) {
-            let pod = pods.pods.first { $0.addresses.contains(address) }
+            let pod = pods.pod(holding: address)
             return (pod.map { "\($0.fullName) (\(address))" } ?? destination, address, pod)
         }
         let found: Result<Pod, PodLookupError> = Result { () throws(PodLookupError) -> Pod in try pods.find(destination) }
@@ -83,7 +84,7 @@ struct TraceCommand: ParsableCommand {
             throw PodLookupError(kind: .unknown, message: error.message + "; for a pod on another node, give its IP")
         }
         let pod = try found.get()
-        guard let address = pod.addresses.first(where: \.isIPv4) else { throw CLIError(.badInput, "\(pod.fullName) has no IPv4 address") }
+        guard let address = pod.primaryAddress() else { throw CLIError(.badInput, "\(pod.fullName) has no IPv4 address") }
         return ("\(pod.fullName) (\(address))", address, pod)
     }
 }

@@ -1,31 +1,14 @@
 import CNIDetection
+import CRI
+import Diagnosis
 import KernelState
 import NetAddress
 import NetSystem
 import NodeFiles
 
-/// A pod on this node, as libcni's result cache records it.
-public struct Pod: Sendable, Equatable {
-    public var namespace: String?
-    public var name: String
-    /// The sandbox (pause container) ID.
-    public var containerID: String
-    /// Interfaces of the pod from every network (eth0 first).
-    public var attachments: [CacheEntry]
-    /// The netns path as the runtime recorded it; nil in caches older than libcni 1.2.
-    public var netnsPath: String?
-
-    public var fullName: String { namespace.map { "\($0)/\(name)" } ?? name }
-    public var primary: CacheEntry { attachments.first { $0.ifName == "eth0" } ?? attachments[0] }
-    /// Addresses without prefix length, every attachment's.
-    public var addresses: [IPAddress] {
-        attachments.flatMap(\.ips).compactMap { IPAddress.parse(String($0.split(separator: "/")[0])) }
-    }
-}
-
 /// Why a pod could not be resolved, with the contract's exit status.
 public struct PodLookupError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable { case unknown, ambiguous, namespaceGone, permissionDenied }
+    public enum Kind: Sendable { case unknown, ambiguous, namespaceGone, permissionDenied, namespaceMismatch }
     public var kind: Kind
     public var message: String
     public var description: String { message }
@@ -36,76 +19,155 @@ public struct PodLookupError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// The pods of a node, read from `var/lib/cni/results` under --root.
+/// The pods of a node: the runtime's sandboxes (over CRI) when it answers, libcni's result
+/// cache always, one merged into the other; what the two sources say against each other is kept
+/// as findings.
 public struct PodDirectory: Sendable {
     public let pods: [Pod]
     /// Cache files that could not be read for lack of permission.
     public let denied: [String]
+    /// How the runtime was asked, and what it answered.
+    public let runtime: RuntimeStatus
+    /// Cache entries of sandboxes the runtime does not run (or runs not ready): their pods are
+    /// gone or stopped, so they name nothing; kept to say so when asked for one.
+    public let stale: [Pod]
+    /// What the sources say against each other, for the whole node.
+    public let crossCheck: [PodNote]
 
     /// A directory of the given pods (none: for commands that name no pod).
     public init(pods: [Pod]) {
-        self.pods = pods
-        denied = []
+        self.init(pods: pods, denied: [], runtime: .notAsked, stale: [], crossCheck: [])
     }
 
+    init(pods: [Pod], denied: [String], runtime: RuntimeStatus, stale: [Pod], crossCheck: [PodNote]) {
+        self.pods = pods
+        self.denied = denied
+        self.runtime = runtime
+        self.stale = stale
+        self.crossCheck = crossCheck
+    }
+
+    /// The pods of libcni's result cache alone (no runtime asked).
     public init(root: NodeRoot) {
-        var byContainer: [String: Pod] = [:]
-        var order: [String] = []
         let cache = CacheEntry.readAllReportingDenied(root: root)
-        denied = cache.denied
-        for (_, entry) in cache.entries {
-            guard entry.kind == "cniCacheV1", let id = entry.containerID, let name = entry.podName else { continue }
-            if byContainer[id] == nil {
-                order.append(id)
-                byContainer[id] = Pod(namespace: entry.podNamespace, name: name, containerID: id, attachments: [], netnsPath: nil)
-            }
-            byContainer[id]!.attachments.append(entry)
-            if byContainer[id]!.netnsPath == nil { byContainer[id]!.netnsPath = entry.netns }
+        self.init(pods: Self.cachePods(cache.entries.map(\.entry)), denied: cache.denied, runtime: .notAsked, stale: [], crossCheck: [])
+    }
+
+    /// Asks the runtime (at `endpoint`, else the kubelet's, else the runtimes' default sockets
+    /// under `root`) and reads the cache; the runtime's answer wins where both speak.
+    public static func load(root: NodeRoot, endpoint given: String? = nil, budget: Duration = RuntimeClient.defaultBudget) -> PodDirectory {
+        let cache = CacheEntry.readAllReportingDenied(root: root)
+        let cached = cachePods(cache.entries.map(\.entry))
+        guard let endpoint = RuntimeStatus.endpoint(root: root, given: given) else {
+            return PodDirectory(pods: cached, denied: cache.denied, runtime: .noEndpoint(given: given), stale: [], crossCheck: [])
         }
-        pods = order.map { byContainer[$0]! }
+        let inventory: RuntimeInventory
+        do {
+            inventory = try RuntimeClient.inventory(endpoint, budget: budget)
+        } catch {
+            return PodDirectory(pods: cached, denied: cache.denied, runtime: .unavailable(endpoint, error), stale: [], crossCheck: [])
+        }
+        let merged = PodMerge(cached: cached, inventory: inventory)
+        return PodDirectory(pods: merged.pods, denied: cache.denied, runtime: .answered(endpoint, inventory),
+                            stale: merged.stale, crossCheck: merged.notes)
+    }
+
+    /// Groups cache entries by sandbox: one pod each, its attachments ordered, loopback apart.
+    static func cachePods(_ entries: [CacheEntry]) -> [Pod] {
+        var byContainer: [String: [CacheEntry]] = [:]
+        var order: [String] = []
+        for entry in entries {
+            guard entry.kind == "cniCacheV1", let id = entry.containerID, entry.podName != nil else { continue }
+            if byContainer[id] == nil { order.append(id) }
+            byContainer[id, default: []].append(entry)
+        }
+        return order.compactMap { id in
+            guard let entries = byContainer[id], let first = entries.first, let name = first.podName else { return nil }
+            let (attachments, loopback) = Pod.arrange(entries)
+            let netns = (attachments + [loopback].compactMap { $0 }).lazy.compactMap(\.netns).first
+            return Pod(namespace: first.podNamespace, name: name, containerID: id, attachments: attachments, loopback: loopback,
+                       netnsPath: netns)
+        }
     }
 
     /// `pod-a`, `NAMESPACE/pod-a`, or one of the pod's IPs.
     public func find(_ query: String) throws(PodLookupError) -> Pod {
-        let matches: [Pod]
-        if let address = IPAddress.parse(query) {
-            matches = pods.filter { $0.addresses.contains(address) }
-        } else if query.contains("/") {
-            matches = pods.filter { $0.fullName == query }
-        } else {
-            matches = pods.filter { $0.name == query }
-        }
+        let matches = Self.matching(query, in: pods)
         if matches.count == 1 { return matches[0] }
-        if matches.isEmpty, let first = denied.first {
+        if matches.isEmpty, let first = denied.first, runtime.inventory == nil {
             throw PodLookupError(kind: .permissionDenied,
                                  message: "cannot read the CNI result cache (\(first): permission denied): run as root to find pods")
         }
+        if matches.isEmpty, let gone = Self.matching(query, in: stale).first {
+            throw PodLookupError(kind: .unknown,
+                                 message: "\(gone.fullName) is only in libcni's result cache: the runtime (\(runtime.endpointName)) runs no ready sandbox \(gone.containerID.prefix(13)) (a stale entry of a deleted or stopped pod)")
+        }
         if matches.isEmpty {
             let known = pods.prefix(8).map(\.fullName).joined(separator: ", ")
+            let empty = runtime.inventory == nil ? " (the CNI result cache is empty)" : " (the runtime runs no pod sandbox)"
             throw PodLookupError(kind: .unknown,
-                                 message: "no pod \(query) on this node" + (pods.isEmpty ? " (the CNI result cache is empty)" : " (pods here: \(known)\(pods.count > 8 ? ", …" : ""))"))
+                                 message: "no pod \(query) on this node" + (pods.isEmpty ? empty : " (pods here: \(known)\(pods.count > 8 ? ", …" : ""))"))
         }
         throw PodLookupError(kind: .ambiguous,
                              message: "\(query) names \(matches.count) pods: \(matches.map(\.fullName).joined(separator: ", ")); say NAMESPACE/NAME")
     }
 
-    /// The pod's network namespace: the cached netns path (under --root first, then as written),
-    /// or, for older caches, the namespace that holds the pod's IP.
+    /// The pod that holds an address, if any.
+    public func pod(holding address: IPAddress) -> Pod? { pods.first { $0.addresses.contains(address) } }
+
+    static func matching(_ query: String, in pods: [Pod]) -> [Pod] {
+        if let address = IPAddress.parse(query) { return pods.filter { $0.addresses.contains(address) } }
+        if query.contains("/") { return pods.filter { $0.fullName == query } }
+        return pods.filter { $0.name == query }
+    }
+
+    /// What a report about these pods should say of where they came from: the runtime's state
+    /// when it did not answer, and what the sources disagree on for these pods.
+    public func notes(about named: [Pod]) -> [Finding] {
+        let notes = runtime.finding.map { [$0] } ?? []
+        let ids = Set(named.map(\.containerID))
+        return notes + crossCheck.filter { !$0.sandboxes.isDisjoint(with: ids) }.map(\.finding)
+    }
+}
+
+extension PodDirectory {
+    /// The pod's network namespace: the runtime's or the cache's path (under --root first, then
+    /// as written), or, when neither names one, the namespace that holds the pod's address. A
+    /// namespace that does not hold the pod's address is never taken for the pod's.
     public static func namespace(of pod: Pod, directory: NamespaceDirectory) throws(PodLookupError) -> KnownNamespace {
         if let path = pod.netnsPath {
             guard let found = directory.namespace(atNodePath: path) else {
                 throw PodLookupError(kind: .namespaceGone,
-                                     message: "the network namespace of \(pod.fullName) (\(path)) is gone: the cache entry is stale (the pod was deleted or its sandbox recreated)")
+                                     message: "the network namespace of \(pod.fullName) (\(path)) is gone: \(pod.source == .cache ? "the cache entry is stale (the pod was deleted or its sandbox recreated)" : "the sandbox is being torn down")")
             }
+            try verify(found, holds: pod, directory: directory)
             return found
         }
         let wanted = Set(pod.addresses)
+        guard !wanted.isEmpty else {
+            throw PodLookupError(kind: .namespaceGone,
+                                 message: "\(pod.fullName) has neither a namespace path nor an address in \(pod.sourceDescription): netdoctor cannot tell which namespace is the pod's")
+        }
         for candidate in directory.known where candidate.name != "node" {
-            guard let opened = try? directory.open(candidate),
-                  let state = try? NamespaceReader.read(opened) else { continue }
-            if state.addresses.contains(where: { $0.address.map(wanted.contains) == true }) { return candidate }
+            guard let opened = try? directory.open(candidate), let addresses = try? NamespaceReader.addresses(opened) else { continue }
+            if addresses.contains(where: { $0.address.map(wanted.contains) == true }) { return candidate }
         }
         throw PodLookupError(kind: .namespaceGone,
                              message: "no network namespace on this node holds \(pod.fullName)'s address \(pod.addresses.map(\.description).joined(separator: ", ")) (the cache has no netns path, and the pod is gone)")
     }
+
+    /// The namespace must hold the pod's primary address: a path reused by another sandbox, or a
+    /// cache that names another pod's namespace, must not make netdoctor look at the wrong pod.
+    static func verify(_ namespace: KnownNamespace, holds pod: Pod, directory: NamespaceDirectory) throws(PodLookupError) {
+        guard let address = pod.primaryAddress() ?? pod.addresses.first,
+              let opened = try? directory.open(namespace), let addresses = try? NamespaceReader.addresses(opened) else { return }
+        let held = addresses.compactMap(\.address)
+        guard !held.contains(address) else { return }
+        throw PodLookupError(kind: .namespaceMismatch,
+                             message: "\(pod.fullName)'s namespace \(pod.netnsPath ?? namespace.name) does not hold its address \(address) (it holds \(held.filter { !$0.isLoopback }.map(\.description).joined(separator: ", ").ifEmpty("no address but loopback"))): \(pod.sourceDescription) and the kernel disagree, so netdoctor will not guess which namespace is the pod's")
+    }
+}
+
+extension String {
+    func ifEmpty(_ replacement: String) -> String { isEmpty ? replacement : self }
 }

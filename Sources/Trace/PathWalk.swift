@@ -108,7 +108,7 @@ struct PathWalk {
                 destinationSnapshot = snapshot
                 snapshots.append(snapshot)
                 let back = snapshot.lookup(ends.sourceAddress)
-                let destinationEth0 = snapshot.state.links.first { $0.name == (destinationPod.primary.ifName ?? "eth0") }
+                let destinationEth0 = snapshot.state.links.first { $0.name == destinationPod.primaryInterface }
                 if let destinationEth0, let peer = destinationEth0.linkIndex, let hostSide = node.state.link(index: peer) {
                     hops.append(TraceHop(name: "\(node.known.name):\(hostSide.name)", namespace: node.known, interface: hostSide.name,
                                          role: .destinationHostSide, link: hostSide))

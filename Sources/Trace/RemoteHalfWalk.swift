@@ -88,7 +88,7 @@ struct RemoteHalfWalk {
             let podSnapshot = try NamespaceSnapshot.read(podKnown, label: pod.name, directory: directory)
             snapshots.append((podSnapshot, pod.name))
             hasDestination = true
-            let eth0 = podSnapshot.state.links.first { $0.name == (pod.primary.ifName ?? "eth0") }
+            let eth0 = podSnapshot.state.links.first { $0.name == pod.primaryInterface }
             let hostSide = eth0?.linkIndex.flatMap { node.state.link(index: $0) }
             if let hostSide {
                 hops.append(hop(hostSide, .destinationHostSide, in: node, label: nodeName))

@@ -12,7 +12,7 @@ public enum RemotePathMTU {
     /// destination on this node.
     public static func check(_ path: ProbedPath, from pod: Pod, prober: MTUProber, directory: NamespaceDirectory, locate: AgentLocator?,
                              remedy: String) -> (interfaces: [PathInterface], findings: [Finding]) {
-        guard let locate, let sourceAddress = pod.addresses.first(where: \.isIPv4) else { return ([], []) }
+        guard let locate, let sourceAddress = pod.primaryAddress() else { return ([], []) }
         let ends = TraceEnds(source: pod, sourceAddress: sourceAddress, destinationName: path.destination,
                              destinationAddress: path.destinationAddress, destinationPod: nil)
         guard let walk = try? PathWalk.walk(ends, directory: directory),

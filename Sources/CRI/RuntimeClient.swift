@@ -1,0 +1,207 @@
+import ConfigFormats
+import Dispatch
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import GRPCProtobuf
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// A pod sandbox as the runtime reports it (ListPodSandbox + PodSandboxStatus, verbose).
+public struct RuntimeSandbox: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var namespace: String
+    public var uid: String
+    public var ready: Bool
+    /// The primary IP first, then the additional ones, as the runtime gives them.
+    public var ips: [String]
+    /// The network namespace path from the verbose info's runtime spec; nil for host-network
+    /// pods and when the runtime does not say.
+    public var netnsPath: String?
+}
+
+/// What the runtime answered: who it is, and its sandboxes.
+public struct RuntimeInventory: Sendable, Equatable {
+    public var runtimeName: String
+    public var runtimeVersion: String
+    public var apiVersion: String
+    public var sandboxes: [RuntimeSandbox]
+}
+
+/// Why the runtime could not be asked, in words an operator can act on.
+public struct RuntimeQueryError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable { case noSocket, notListening, timedOut, failed }
+    public var kind: Kind
+    public var message: String
+    public var description: String { message }
+}
+
+/// Read-only CRI calls over the runtime's Unix socket (gRPC, HTTP/2): Version, ListPodSandbox,
+/// PodSandboxStatus. Works for containerd and CRI-O alike. Every call is bounded by one total
+/// time budget: a runtime that hangs or answers garbage is an error, never a wait.
+public enum RuntimeClient {
+    /// The whole inquiry's budget by default (a node of 110 pods answers in tens of milliseconds).
+    public static let defaultBudget: Duration = .seconds(3)
+    /// The largest answer accepted (a ListPodSandbox of thousands of sandboxes is a few MiB).
+    static let maxResponseBytes = 8 << 20
+
+    /// Version only (detect-cni).
+    public static func version(_ endpoint: RuntimeEndpoint, budget: Duration = defaultBudget)
+        throws(RuntimeQueryError) -> (name: String, version: String, apiVersion: String) {
+        try call(endpoint, budget: budget) { service, options in
+            let answer = try await service.version(.with { $0.version = "v1" }, options: options)
+            return (answer.runtimeName, answer.runtimeVersion, answer.runtimeApiVersion)
+        }
+    }
+
+    /// Version, every sandbox, and each ready sandbox's verbose status.
+    public static func inventory(_ endpoint: RuntimeEndpoint, budget: Duration = defaultBudget) throws(RuntimeQueryError) -> RuntimeInventory {
+        try call(endpoint, budget: budget) { service, options in
+            let version = try await service.version(.with { $0.version = "v1" }, options: options)
+            let listed = try await service.listPodSandbox(Runtime_V1_ListPodSandboxRequest(), options: options)
+            var sandboxes: [RuntimeSandbox] = []
+            for item in listed.items {
+                var sandbox = RuntimeSandbox(id: item.id, name: item.metadata.name, namespace: item.metadata.namespace,
+                                             uid: item.metadata.uid, ready: item.state == .sandboxReady, ips: [], netnsPath: nil)
+                if sandbox.ready {
+                    let status = try await service.podSandboxStatus(.with { $0.podSandboxID = item.id; $0.verbose = true },
+                                                                    options: options)
+                    let network = status.status.network
+                    sandbox.ips = ([network.ip] + network.additionalIps.map(\.ip)).filter { !$0.isEmpty }
+                    sandbox.netnsPath = SandboxInfo.networkNamespacePath(status.info)
+                }
+                sandboxes.append(sandbox)
+            }
+            return RuntimeInventory(runtimeName: version.runtimeName, runtimeVersion: version.runtimeVersion,
+                                    apiVersion: version.runtimeApiVersion, sandboxes: sandboxes)
+        }
+    }
+
+    typealias Service = Runtime_V1_RuntimeService.Client<HTTP2ClientTransport.Posix>
+
+    /// Runs `body` against the runtime and waits for it on this thread, at most `budget`.
+    static func call<T: Sendable>(_ endpoint: RuntimeEndpoint, budget: Duration,
+                                  _ body: @escaping @Sendable (Service, CallOptions) async throws -> T) throws(RuntimeQueryError) -> T {
+        try checkListening(endpoint)
+        let transport: HTTP2ClientTransport.Posix
+        do {
+            transport = try .http2NIOPosix(target: .unixDomainSocket(path: endpoint.socketPath), transportSecurity: .plaintext)
+        } catch {
+            throw RuntimeQueryError(kind: .failed, message: "cannot use the runtime endpoint \(endpoint.named): \(error)")
+        }
+        var options = CallOptions.defaults
+        options.timeout = budget
+        options.waitForReady = false
+        options.maxResponseMessageBytes = maxResponseBytes
+        let options_ = options
+        let outcome = Outcome<T>()
+        let task = Task {
+            do {
+                let value = try await withGRPCClient(transport: transport) { client in
+                    try await body(Service(wrapping: client), options_)
+                }
+                outcome.finish(.success(value))
+            } catch {
+                outcome.finish(.failure(error))
+            }
+        }
+        // The RPCs carry the deadline; this wait is the backstop for a connection that never
+        // completes its HTTP/2 handshake.
+        guard let result = outcome.wait(for: budget + .milliseconds(500)) else {
+            task.cancel()
+            throw RuntimeQueryError(kind: .timedOut, message: "the runtime at \(endpoint.named) did not answer within \(budget)")
+        }
+        switch result {
+        case .success(let value): return value
+        case .failure(let error as RPCError) where error.code == .deadlineExceeded:
+            throw RuntimeQueryError(kind: .timedOut, message: "the runtime at \(endpoint.named) did not answer within \(budget)")
+        case .failure(let error as RPCError):
+            throw RuntimeQueryError(kind: .failed, message: "the runtime at \(endpoint.named) answered CRI with \(error.code): \(Printable.line(error.message))")
+        case .failure(let error):
+            throw RuntimeQueryError(kind: .failed, message: "the runtime at \(endpoint.named) failed: \(Printable.line(String(describing: error)))")
+        }
+    }
+
+    /// A quick connect before gRPC, which would otherwise retry a refused socket until its deadline.
+    static func checkListening(_ endpoint: RuntimeEndpoint) throws(RuntimeQueryError) {
+        guard endpoint.socketExists else {
+            throw RuntimeQueryError(kind: .noSocket, message: "no runtime socket at \(endpoint.socketPath)")
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(endpoint.socketPath.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw RuntimeQueryError(kind: .failed, message: "the runtime socket path \(endpoint.socketPath) is too long")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if result != 0 && (errno == ECONNREFUSED || errno == ENOENT) {
+            throw RuntimeQueryError(kind: .notListening, message: "nothing listens on the runtime socket \(endpoint.socketPath)")
+        }
+    }
+}
+
+/// One result handed from a task to a waiting thread.
+final class Outcome<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLockLike()
+    private var result: Result<T, any Error>?
+    private let done = DispatchSemaphore(value: 0)
+
+    func finish(_ value: Result<T, any Error>) {
+        lock.locked { result = value }
+        done.signal()
+    }
+
+    func wait(for budget: Duration) -> Result<T, any Error>? {
+        let (seconds, attoseconds) = budget.components
+        let nanos = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        guard done.wait(timeout: .now() + .nanoseconds(nanos)) == .success else { return nil }
+        return lock.locked { result }
+    }
+}
+
+/// A pthread mutex, so this target needs no Foundation.
+final class NSLockLike: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func locked<R>(_ body: () -> R) -> R {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return body()
+    }
+}
+
+/// The verbose status's `info` map: JSON the runtime writes (containerd's sandbox_info.go,
+/// CRI-O's sandbox_status.go), with the sandbox's OCI runtime spec inside.
+public enum SandboxInfo {
+    /// `info.runtimeSpec.linux.namespaces[type=network].path`; nil when absent or not JSON.
+    public static func networkNamespacePath(_ info: [String: String]) -> String? {
+        guard let text = info["info"], text.utf8.count <= RuntimeClient.maxResponseBytes,
+              let document = try? JSONParser.parse(text) else { return nil }
+        for namespace in document["runtimeSpec"]?["linux"]?["namespaces"]?.array ?? [] {
+            if namespace["type"]?.string == "network", let path = namespace["path"]?.string, !path.isEmpty { return path }
+        }
+        return nil
+    }
+}
+
+/// Text from the runtime, made safe for one line of output.
+enum Printable {
+    static func line(_ text: String, limit: Int = 300) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars.prefix(limit) {
+            if scalar.value < 0x20 || scalar.value == 0x7F { out += "\\u{\(String(scalar.value, radix: 16))}" } else { out.unicodeScalars.append(scalar) }
+        }
+        return out
+    }
+}

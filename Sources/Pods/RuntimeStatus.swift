@@ -1,0 +1,63 @@
+import CNIDetection
+import CRI
+import Diagnosis
+import NodeFiles
+
+/// Whether the container runtime was asked for the node's pods, where, and what came of it.
+public enum RuntimeStatus: Sendable {
+    /// The command needed no pods.
+    case notAsked
+    /// No endpoint given, none in the kubelet's config, no runtime socket at a default path.
+    case noEndpoint(given: String?)
+    case unavailable(RuntimeEndpoint, RuntimeQueryError)
+    case answered(RuntimeEndpoint, RuntimeInventory)
+
+    public var inventory: RuntimeInventory? {
+        if case .answered(_, let inventory) = self { return inventory }
+        return nil
+    }
+
+    public var endpointName: String {
+        switch self {
+        case .answered(let endpoint, _), .unavailable(let endpoint, _): endpoint.named
+        case .noEndpoint(let given): given ?? "none"
+        case .notAsked: "not asked"
+        }
+    }
+
+    /// The endpoint to ask: the operator's (--runtime-endpoint, NETDOCTOR_RUNTIME_ENDPOINT) as
+    /// written; else the kubelet's containerRuntimeEndpoint under --root; else the first runtime
+    /// default socket present under --root.
+    public static func endpoint(root: NodeRoot, given: String?) -> RuntimeEndpoint? {
+        if let given, !given.isEmpty { return RuntimeEndpoint.given(given) }
+        var ignored: [Finding] = []
+        if let named = KubeletReader.read(root: root, findings: &ignored).containerRuntimeEndpoint,
+           let endpoint = RuntimeEndpoint.onNode(named, root: root) {
+            return endpoint
+        }
+        return RuntimeEndpoint.defaults.lazy.compactMap { RuntimeEndpoint.onNode($0, root: root) }.first(where: \.socketExists)
+    }
+
+    /// What a report says when pods came from the cache alone: a note when there is no socket
+    /// to ask (a support bundle, a pod without the socket mounted), a warning when a runtime
+    /// socket is there but did not answer.
+    public var finding: Finding? {
+        switch self {
+        case .notAsked, .answered: return nil
+        case .noEndpoint(let given):
+            return Finding(.runtimeUnreachable, .info,
+                           "No container runtime socket to ask: pods were read from libcni's result cache alone.",
+                           hop: "runtime", evidence: [given.map { "--runtime-endpoint \($0) is not a unix socket path" }
+                                                        ?? "no containerRuntimeEndpoint in the kubelet's config and no socket at \(RuntimeEndpoint.defaults.joined(separator: ", "))"],
+                           remedy: "Mount the runtime's socket (e.g. /run/containerd/containerd.sock) under --root, or give --runtime-endpoint.")
+        case .unavailable(let endpoint, let error):
+            let quiet = error.kind == .noSocket
+            return Finding(.runtimeUnreachable, quiet ? .info : .warning,
+                           quiet ? "The runtime's socket \(endpoint.named) is not here: pods were read from libcni's result cache alone."
+                                 : "The container runtime at \(endpoint.named) did not answer: pods were read from libcni's result cache alone, which may name pods that are gone.",
+                           hop: "runtime", evidence: [error.message],
+                           remedy: quiet ? "Mount the runtime's socket under --root (the DaemonSet's optional runtime-socket volume), or give --runtime-endpoint."
+                                         : "Check that the runtime is running and healthy (crictl version); netdoctor retries on its next run.")
+        }
+    }
+}
