@@ -30,6 +30,40 @@ public struct RuntimeInventory: Sendable, Equatable {
     public var sandboxes: [RuntimeSandbox]
 }
 
+/// The three answers an inventory is made of, as protobuf messages.
+public struct RuntimeAnswers: Sendable {
+    public var version: Runtime_V1_VersionResponse
+    public var list: Runtime_V1_ListPodSandboxResponse
+    public var statuses: [Runtime_V1_PodSandboxStatusResponse]
+
+    public init(version: Runtime_V1_VersionResponse, list: Runtime_V1_ListPodSandboxResponse, statuses: [Runtime_V1_PodSandboxStatusResponse]) {
+        self.version = version
+        self.list = list
+        self.statuses = statuses
+    }
+}
+
+extension RuntimeInventory {
+    /// The sandboxes from the answers: identity from the list, addresses and namespace from the
+    /// status of each ready one (a sandbox without a status answer keeps neither).
+    public init(_ answers: RuntimeAnswers) {
+        let statuses = Dictionary(answers.statuses.map { ($0.status.id, $0) }, uniquingKeysWith: { first, _ in first })
+        runtimeName = answers.version.runtimeName
+        runtimeVersion = answers.version.runtimeVersion
+        apiVersion = answers.version.runtimeApiVersion
+        sandboxes = answers.list.items.map { item in
+            var sandbox = RuntimeSandbox(id: item.id, name: item.metadata.name, namespace: item.metadata.namespace,
+                                         uid: item.metadata.uid, ready: item.state == .sandboxReady, ips: [], netnsPath: nil)
+            if sandbox.ready, let status = statuses[item.id] {
+                let network = status.status.network
+                sandbox.ips = ([network.ip] + network.additionalIps.map(\.ip)).filter { !$0.isEmpty }
+                sandbox.netnsPath = SandboxInfo.networkNamespacePath(status.info)
+            }
+            return sandbox
+        }
+    }
+}
+
 /// Why the runtime could not be asked, in words an operator can act on.
 public struct RuntimeQueryError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable { case noSocket, notListening, timedOut, failed }
@@ -58,24 +92,19 @@ public enum RuntimeClient {
 
     /// Version, every sandbox, and each ready sandbox's verbose status.
     public static func inventory(_ endpoint: RuntimeEndpoint, budget: Duration = defaultBudget) throws(RuntimeQueryError) -> RuntimeInventory {
+        RuntimeInventory(try answers(endpoint, budget: budget))
+    }
+
+    /// The runtime's answers as they came (the lab records them as test fixtures).
+    public static func answers(_ endpoint: RuntimeEndpoint, budget: Duration = defaultBudget) throws(RuntimeQueryError) -> RuntimeAnswers {
         try call(endpoint, budget: budget) { service, options in
             let version = try await service.version(.with { $0.version = "v1" }, options: options)
             let listed = try await service.listPodSandbox(Runtime_V1_ListPodSandboxRequest(), options: options)
-            var sandboxes: [RuntimeSandbox] = []
-            for item in listed.items {
-                var sandbox = RuntimeSandbox(id: item.id, name: item.metadata.name, namespace: item.metadata.namespace,
-                                             uid: item.metadata.uid, ready: item.state == .sandboxReady, ips: [], netnsPath: nil)
-                if sandbox.ready {
-                    let status = try await service.podSandboxStatus(.with { $0.podSandboxID = item.id; $0.verbose = true },
-                                                                    options: options)
-                    let network = status.status.network
-                    sandbox.ips = ([network.ip] + network.additionalIps.map(\.ip)).filter { !$0.isEmpty }
-                    sandbox.netnsPath = SandboxInfo.networkNamespacePath(status.info)
-                }
-                sandboxes.append(sandbox)
+            var statuses: [Runtime_V1_PodSandboxStatusResponse] = []
+            for item in listed.items where item.state == .sandboxReady {
+                statuses.append(try await service.podSandboxStatus(.with { $0.podSandboxID = item.id; $0.verbose = true }, options: options))
             }
-            return RuntimeInventory(runtimeName: version.runtimeName, runtimeVersion: version.runtimeVersion,
-                                    apiVersion: version.runtimeApiVersion, sandboxes: sandboxes)
+            return RuntimeAnswers(version: version, list: listed, statuses: statuses)
         }
     }
 

@@ -35,8 +35,10 @@ public struct Lab: Sendable {
             try buildNodes()
             try wireNodes()
             for node in plan.nodes { try writeNodeFiles(node) }
-            for pod in plan.pods { try addPod(pod) }
-            state.serverPID = try startServer(netdoctorPath: netdoctorPath)
+            try startRuntimes(state: &state)
+            try save(state)
+            for pod in plan.pods { try runPod(pod, state: &state) }
+            state.serverPID = try startServer(netdoctorPath: netdoctorPath, state: state)
             if agents { state.agentPIDs = try startAgents(netdoctorPath: netdoctorPath) }
             try save(state)
         } catch {
@@ -48,7 +50,8 @@ public struct Lab: Sendable {
 
     static func checkPrerequisites() throws(LabError) {
         guard getuid() == 0 else { throw LabError("the lab creates network namespaces: run as root") }
-        for tool in ["ip", "bridge", "iptables", "sysctl"] where Shell.find(tool) == nil {
+        for tool in ["ip", "bridge", "iptables", "sysctl", "containerd", "runc", "ctr", "nsenter", "unshare", "tar", "sha256sum"]
+        where Shell.find(tool) == nil {
             throw LabError("\(tool) is not installed (run scripts/setup)")
         }
         for plugin in ["bridge", "ptp", "host-local", "portmap", "loopback"]
@@ -99,28 +102,16 @@ public struct Lab: Sendable {
         }
     }
 
-    /// The node's file tree: runtime and kubelet config, the conf dir, the plugins, flannel's
-    /// subnet.env; what --root points at.
+    /// The node's file tree: kubelet config, the conf dir, the plugins, flannel's subnet.env
+    /// (the runtime's config is written by NodeRuntime); what --root points at.
     func writeNodeFiles(_ node: LabPlan.Node) throws(LabError) {
         let root = plan.nodeRoot(node)
-        try LabFiles.write("\(root)/etc/containerd/config.toml", """
-        version = 2
-        [plugins."io.containerd.grpc.v1.cri"]
-          sandbox_image = "registry.k8s.io/pause:3.10"
-          [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-            SystemdCgroup = true
-          [plugins."io.containerd.grpc.v1.cri".cni]
-            bin_dir = "/opt/cni/bin"
-            conf_dir = "/etc/cni/net.d"
-            max_conf_num = 1
-
-        """)
         try LabFiles.write("\(root)/var/lib/kubelet/config.yaml", """
         apiVersion: kubelet.config.k8s.io/v1beta1
         kind: KubeletConfiguration
-        cgroupDriver: systemd
+        cgroupDriver: cgroupfs
         clusterDNS:
-        - 10.96.0.10
+        - \(LabPlan.clusterDNS)
         clusterDomain: cluster.local
         containerRuntimeEndpoint: unix:///run/containerd/containerd.sock
         podCIDR: \(node.podSubnet)
@@ -146,24 +137,36 @@ public struct Lab: Sendable {
         FileTree.makeDirectories("\(root)/var/lib/cni/results")
     }
 
-    func addPod(_ pod: LabPlan.Pod) throws(LabError) {
-        guard let node = plan.node(pod.node) else { return }
-        try Shell.run(["ip", "netns", "add", pod.namespace])
-        try Shell.run(["ip", "-n", pod.namespace, "link", "set", "lo", "up"])
-        let runtime = RuntimeEmulator(plan: plan, node: node, binDirectory: "\(plan.nodeRoot(node))/opt/cni/bin")
-        _ = try runtime.add(pod)
+    /// A containerd per node, started side by side, with the pause image imported into each.
+    func startRuntimes(state: inout LabState) throws(LabError) {
+        state.createdMountPoints = NodeRuntime(plan: plan, node: plan.nodes[0]).missingMountPoints()
+        for node in plan.nodes {
+            let pid = try NodeRuntime(plan: plan, node: node).start()
+            state.runtimePIDs[node.name] = pid
+            state.runtimeMountNamespaces[node.name] = NodeRuntime.mountNamespace(of: pid)
+        }
+        let archive = try PauseImage.build(in: LabPlan.stateDirectory)
+        for node in plan.nodes { try PauseImage.importArchive(archive, socket: NodeRuntime(plan: plan, node: node).endpoint.socketPath) }
     }
 
-    func startServer(netdoctorPath: String) throws(LabError) -> Int32? {
-        guard let pod = plan.pods.first(where: \.serves) else { return nil }
+    /// The kubelet's part: RunPodSandbox on the pod's node. The runtime makes the namespace,
+    /// calls the CNI plugins and writes libcni's cache itself.
+    func runPod(_ pod: LabPlan.Pod, state: inout LabState) throws(LabError) {
+        guard let node = plan.node(pod.node) else { return }
+        state.pods[pod.name] = try NodeRuntime(plan: plan, node: node).run(pod)
+        try save(state)
+    }
+
+    func startServer(netdoctorPath: String, state: LabState) throws(LabError) -> Int32? {
+        guard let pod = plan.pods.first(where: \.serves), let netns = state.pods[pod.name]?.netnsName else { return nil }
         guard let ip = Shell.find("ip"),
-              let pid = ChildProcess.spawnDetached(ip, arguments: ["netns", "exec", pod.namespace, netdoctorPath, "lab", "serve", "--port", "80"],
+              let pid = ChildProcess.spawnDetached(ip, arguments: ["netns", "exec", netns, netdoctorPath, "lab", "serve", "--port", "80"],
                                                    environment: Shell.environment) else {
             throw LabError("cannot start the HTTP server in \(pod.name)")
         }
         // Wait until it listens, so that a test right after `lab up` finds it.
         for _ in 0..<50 {
-            if let out = try? Shell.run(["ip", "netns", "exec", pod.namespace, "ss", "-Hltn", "sport", "= :80"]), !out.isEmpty { return pid }
+            if let out = try? Shell.run(["ip", "netns", "exec", netns, "ss", "-Hltn", "sport", "= :80"]), !out.isEmpty { return pid }
             usleep(20_000)
         }
         return pid
@@ -175,15 +178,40 @@ public struct Lab: Sendable {
 
     // MARK: down
 
-    /// Removes everything the lab made: its processes, its namespaces (and with them every link,
-    /// route and firewall rule inside), its files.
+    /// Removes everything the lab made: its processes, its pods (through their runtime, as the
+    /// kubelet would), the runtimes and their shims, its namespaces (and with them every link,
+    /// route and firewall rule inside), its files and the mount points it had to create.
     public func down(state: LabState?) {
         for pid in [state?.serverPID].compactMap({ $0 }) + (state?.agentPIDs.values.map { $0 } ?? []) where pid > 0 {
             Self.stop(pid)
         }
+        if let state { stopRuntimes(state) }
         Self.killProcesses(inNamespacesWithPrefix: plan.prefix)
         Self.removeNamespaces(prefix: plan.prefix)
+        for mountPoint in state?.createdMountPoints ?? [] { rmdir(mountPoint) }
         FileTree.remove(LabPlan.stateDirectory)
+    }
+
+    /// Each pod removed by its runtime (CNI DEL, namespace unmounted, pause stopped), then the
+    /// runtime and anything left in its mount namespace; a pod namespace left behind (its
+    /// runtime died) is emptied and deleted.
+    func stopRuntimes(_ state: LabState) {
+        for pod in plan.pods {
+            guard let running = state.pods[pod.name], let node = plan.node(pod.node) else { continue }
+            if state.runtimePIDs[node.name].map({ kill($0, 0) == 0 }) == true { NodeRuntime(plan: plan, node: node).remove(running) }
+        }
+        for node in plan.nodes {
+            if let pid = state.runtimePIDs[node.name] { Self.stop(pid) }
+            if let namespace = state.runtimeMountNamespaces[node.name] {
+                for pid in NodeRuntime.processes(inMountNamespace: namespace) { Self.stop(pid) }
+            }
+        }
+        for running in state.pods.values where LabFiles.exists("/run/netns/\(running.netnsName)") {
+            for pid in ((try? Shell.run(["ip", "netns", "pids", running.netnsName])) ?? "").split(separator: "\n").compactMap({ Int32($0) }) {
+                kill(pid, SIGKILL)
+            }
+            Shell.attempt(["ip", "netns", "del", running.netnsName])
+        }
     }
 
     /// SIGTERM, a moment to finish, then SIGKILL.
@@ -221,11 +249,33 @@ public struct LabState: Sendable, Equatable {
     public var faults: [String]
     /// `netdoctor agent` on each node, by node name (lab up --agents).
     public var agentPIDs: [String: Int32] = [:]
+    /// Each node's containerd, and the mount namespace it and its shims run in.
+    public var runtimePIDs: [String: Int32] = [:]
+    public var runtimeMountNamespaces: [String: String] = [:]
+    /// The pods as their runtime made them, by pod name.
+    public var pods: [String: LabPodState] = [:]
+    /// Host directories made as mount points for the runtimes (removed by down).
+    public var createdMountPoints: [String] = []
 
     public var json: String {
         JSONWriter.write(.fields(["topology": .string(topology), "prefix": .string(prefix),
                                   "serverPID": .int(serverPID.map(Int.init)), "faults": .texts(faults),
-                                  "agents": .fields(agentPIDs.sorted { $0.key < $1.key }.map { ($0.key, .int(Int($0.value))) })])) + "\n"
+                                  "agents": Self.pidFields(agentPIDs), "runtimes": Self.pidFields(runtimePIDs),
+                                  "runtimeMountNamespaces": .fields(runtimeMountNamespaces.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }),
+                                  "pods": .fields(pods.sorted { $0.key < $1.key }.map {
+                                      ($0.key, .fields(["sandboxID": .string($0.value.sandboxID), "netns": .string($0.value.netnsPath)]))
+                                  }),
+                                  "createdMountPoints": .texts(createdMountPoints)])) + "\n"
+    }
+
+    static func pidFields(_ pids: [String: Int32]) -> ConfigValue {
+        .fields(pids.sorted { $0.key < $1.key }.map { ($0.key, .int(Int($0.value))) })
+    }
+
+    static func pids(_ value: ConfigValue?) -> [String: Int32] {
+        var pids: [String: Int32] = [:]
+        for member in value?.object?.members ?? [] { if let pid = member.value.int { pids[member.key] = Int32(pid) } }
+        return pids
     }
 
     public init(topology: String, prefix: String, serverPID: Int32?, faults: [String], agentPIDs: [String: Int32] = [:]) {
@@ -239,9 +289,14 @@ public struct LabState: Sendable, Equatable {
     init?(json: String) {
         guard let value = try? JSONParser.parse(json), let topology = value["topology"]?.string,
               let prefix = value["prefix"]?.string else { return nil }
-        var agents: [String: Int32] = [:]
-        for member in value["agents"]?.object?.members ?? [] { if let pid = member.value.int { agents[member.key] = Int32(pid) } }
         self.init(topology: topology, prefix: prefix, serverPID: value["serverPID"]?.int.map(Int32.init),
-                  faults: value["faults"]?.array?.compactMap(\.string) ?? [], agentPIDs: agents)
+                  faults: value["faults"]?.array?.compactMap(\.string) ?? [], agentPIDs: Self.pids(value["agents"]))
+        runtimePIDs = Self.pids(value["runtimes"])
+        for member in value["runtimeMountNamespaces"]?.object?.members ?? [] { runtimeMountNamespaces[member.key] = member.value.string }
+        for member in value["pods"]?.object?.members ?? [] {
+            guard let id = member.value["sandboxID"]?.string, let netns = member.value["netns"]?.string else { continue }
+            pods[member.key] = LabPodState(sandboxID: id, netnsPath: netns)
+        }
+        createdMountPoints = value["createdMountPoints"]?.array?.compactMap(\.string) ?? []
     }
 }

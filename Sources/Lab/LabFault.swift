@@ -84,7 +84,7 @@ extension Lab {
     public func inject(_ fault: LabFault, node: String? = nil, state: inout LabState) throws(LabError) {
         if let node, node != "node1" {
             guard node == "node2" else { throw LabError("no node \(node) (node1 or node2)") }
-            try injectOnNode2(fault)
+            try injectOnNode2(fault, state: state)
             state.faults.append("\(fault.rawValue)@node2")
             try save(state)
             return
@@ -93,8 +93,8 @@ extension Lab {
             throw LabError("\(fault.rawValue) needs the overlay topology (lab up --topology overlay)")
         }
         let node1 = plan.nodes[0], node2 = plan.nodes[1]
-        let podA = try attachment(plan.pod("pod-a")!), podB = try attachment(plan.pod("pod-b")!),
-            podC = try attachment(plan.pod("pod-c")!)
+        let podA = try attachment("pod-a", state: state), podB = try attachment("pod-b", state: state),
+            podC = try attachment("pod-c", state: state)
         let root1 = plan.nodeRoot(node1)
         let n1 = node1.namespace
         switch fault {
@@ -114,7 +114,7 @@ extension Lab {
                 try Shell.run(["ip", "-n", n1, "route", "replace", node2.podSubnet, "via", "192.168.77.99", "dev", "eth0"])
             }
         case .neighborMACMismatch:
-            try Shell.run(["ip", "-n", plan.pod("pod-a")!.namespace, "neigh", "replace", node1.podGateway,
+            try Shell.run(["ip", "-n", podA.netns, "neigh", "replace", node1.podGateway,
                            "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud", "permanent"])
         case .bridgePortMissing:
             try Shell.run(["ip", "-n", n1, "link", "set", podA.hostInterface, "nomaster"])
@@ -142,7 +142,7 @@ extension Lab {
             try Shell.inNamespace(node2.namespace, ["iptables", "-I", "FORWARD", "-d", podC.address,
                                                     "-m", "comment", "--comment", "netdoctor lab: LOST_BEYOND_NODE", "-j", "DROP"])
         case .replyMissing:
-            try Shell.inNamespace(plan.pod("pod-b")!.namespace, ["iptables", "-I", "OUTPUT",
+            try Shell.inNamespace(podB.netns, ["iptables", "-I", "OUTPUT",
                                                                  "-m", "comment", "--comment", "netdoctor lab: REPLY_MISSING", "-j", "DROP"])
         case .portClosed:
             if let pid = state.serverPID { kill(pid, SIGTERM); var s: Int32 = 0; usleep(100_000); _ = waitpid(pid, &s, WNOHANG) }
@@ -185,10 +185,10 @@ extension Lab {
         try save(state)
     }
 
-    func injectOnNode2(_ fault: LabFault) throws(LabError) {
+    func injectOnNode2(_ fault: LabFault, state: LabState) throws(LabError) {
         guard fault.node2Summary != nil else { throw LabError("\(fault.rawValue) has no node2 variant (those with one: LINK_DOWN, NO_ROUTE, IP_FORWARD_DISABLED, FIREWALL_DROP, MTU_MISMATCH)") }
         let node2 = plan.nodes[1]
-        let podC = try attachment(plan.pod("pod-c")!)
+        let podC = try attachment("pod-c", state: state)
         let n2 = node2.namespace
         switch fault {
         case .linkDown:
@@ -196,7 +196,7 @@ extension Lab {
         case .noRoute:
             // Not node2's route to node1's pods: the CNI masquerades pod traffic leaving node1,
             // so replies go to node1's own address, which needs no pod route.
-            try Shell.run(["ip", "-n", plan.pod("pod-c")!.namespace, "route", "del", "default"])
+            try Shell.run(["ip", "-n", podC.netns, "route", "del", "default"])
         case .ipForwardDisabled:
             try Shell.inNamespace(n2, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"])
         case .firewallDrop:
@@ -205,7 +205,7 @@ extension Lab {
                                        "-m", "comment", "--comment", "netdoctor lab: FIREWALL_DROP on node2", "-j", "DROP"])
         case .mtuMismatch:
             try Shell.run(["ip", "-n", n2, "link", "set", podC.hostInterface, "mtu", "9000"])
-            try Shell.run(["ip", "-n", plan.pod("pod-c")!.namespace, "link", "set", "eth0", "mtu", "9000"])
+            try Shell.run(["ip", "-n", podC.netns, "link", "set", "eth0", "mtu", "9000"])
         default:
             break
         }
@@ -218,26 +218,32 @@ extension Lab {
         switch plan.topology {
         case .overlay:
             try Shell.run(["ip", "-n", n1, "link", "set", podA.hostInterface, "mtu", "1500"])
-            try Shell.run(["ip", "-n", plan.pod("pod-a")!.namespace, "link", "set", "eth0", "mtu", "1500"])
+            try Shell.run(["ip", "-n", podA.netns, "link", "set", "eth0", "mtu", "1500"])
         case .routed:
             for node in plan.nodes { try Shell.run(["ip", "-n", node.namespace, "link", "set", "eth0", "mtu", "1400"]) }
         }
     }
 
-    /// A pod's address and host-side veth, from the result its runtime cached.
+    /// A pod's address, host-side veth and namespace: from the result its runtime cached in
+    /// libcni's cache (its pod network, not the runtime's loopback) and the sandbox it made.
     public struct PodAttachment: Sendable {
         public var address: String
         public var hostInterface: String
+        /// The pod's namespace as `ip netns` names it (containerd's cni-…).
+        public var netns: String
     }
 
-    public func attachment(_ pod: LabPlan.Pod) throws(LabError) -> PodAttachment {
-        let node = plan.node(pod.node)!
-        let path = "\(plan.nodeRoot(node))/var/lib/cni/results/\(plan.networkName)-\(pod.containerID)-eth0"
+    public func attachment(_ name: String, state: LabState) throws(LabError) -> PodAttachment {
+        guard let pod = plan.pod(name), let node = plan.node(pod.node), let running = state.pods[name] else {
+            throw LabError("\(name) is not running: is the lab up?")
+        }
+        let path = "\(plan.nodeRoot(node))/var/lib/cni/results/\(plan.networkName)-\(running.sandboxID)-eth0"
         guard let text = LabFiles.read(path), let entry = try? JSONParser.parse(text),
-              let address = entry["result"]?["ips"]?.array?.first?["address"]?.string,
+              let cidr = entry["result"]?["ips"]?.array?.first?["address"]?.string,
+              let address = cidr.split(separator: "/", omittingEmptySubsequences: false).first,
               let host = entry["result"]?["interfaces"]?.array?.last(where: { $0["sandbox"] == nil || $0["sandbox"]?.string == "" })?["name"]?.string
-        else { throw LabError("no cached result for \(pod.name) in \(path): is the lab up?") }
-        return PodAttachment(address: String(address.split(separator: "/")[0]), hostInterface: host)
+        else { throw LabError("no cached result for \(name) in \(path): is the lab up?") }
+        return PodAttachment(address: String(address), hostInterface: host, netns: running.netnsName)
     }
 }
 

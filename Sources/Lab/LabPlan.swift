@@ -20,11 +20,12 @@ public struct LabPlan: Sendable, Equatable {
         public var vtepMAC: String
     }
 
+    /// A pod the lab asks the node's runtime for; its sandbox ID and network namespace are the
+    /// runtime's to choose (LabState keeps them).
     public struct Pod: Sendable, Equatable {
         public var name: String          // pod-a
         public var node: String          // node1
-        public var namespace: String     // ndlab-pod-a
-        public var containerID: String
+        public var uid: String           // stable, as the API server would give one
         public var serves: Bool          // pod-a answers HTTP on port 80, as nginx would
     }
 
@@ -43,6 +44,10 @@ public struct LabPlan: Sendable, Equatable {
     public static let overlayMTU = 1450
     public static let underlayMTU = 1500
     public static let vxlanPort = 8472
+    /// The Kubernetes namespace of the lab's pods, and the cluster DNS the kubelet would hand them.
+    public static let podNamespace = "default"
+    public static let clusterDNS = "10.96.0.10"
+    public static let dnsSearches = ["default.svc.cluster.local", "svc.cluster.local", "cluster.local"]
 
     public init(topology: Topology, prefix: String = LabPlan.defaultPrefix) {
         self.topology = topology
@@ -54,8 +59,7 @@ public struct LabPlan: Sendable, Equatable {
                  vtepMAC: "0e:6e:64:00:00:0\(i)")
         }
         pods = [("pod-a", "node1", true), ("pod-b", "node1", false), ("pod-c", "node2", false)].map { name, node, serves in
-            Pod(name: name, node: node, namespace: "\(prefix)-\(name)", containerID: Self.containerID(for: "\(prefix)-\(name)"),
-                serves: serves)
+            Pod(name: name, node: node, uid: Self.uid(for: "\(prefix)-\(name)"), serves: serves)
         }
     }
 
@@ -65,8 +69,14 @@ public struct LabPlan: Sendable, Equatable {
     /// Where a node's file tree lives (its --root).
     public func nodeRoot(_ node: Node) -> String { "\(Self.stateDirectory)/\(node.name)" }
 
-    /// A stable 64-hex-digit sandbox ID, as containerd's are.
-    static func containerID(for name: String) -> String {
+    /// A stable pod UID (8-4-4-4-12 hex digits).
+    static func uid(for name: String) -> String {
+        let hex = Array(hexDigits(for: name))
+        return [hex[0..<8], hex[8..<12], hex[12..<16], hex[16..<20], hex[20..<32]].map { String($0) }.joined(separator: "-")
+    }
+
+    /// 64 hex digits from a name (FNV-1a, four rounds).
+    static func hexDigits(for name: String) -> String {
         var hash: UInt64 = 0xcbf29ce484222325
         var out = ""
         for round in 0..<4 {
@@ -84,7 +94,7 @@ public struct LabPlan: Sendable, Equatable {
     public func networkConfig(for node: Node) -> String {
         let ipam = """
         "ipam": {"type": "host-local", "ranges": [[{"subnet": "\(node.podSubnet)", "gateway": "\(node.podGateway)"}]], \
-        "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "\(nodeRoot(node))/var/lib/cni/networks"}
+        "routes": [{"dst": "0.0.0.0/0"}]}
         """
         let main: String
         switch topology {

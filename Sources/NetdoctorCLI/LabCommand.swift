@@ -16,11 +16,14 @@ struct LabCommand: ParsableCommand {
         commandName: "lab",
         abstract: "A two-node pod network in network namespaces, wired by the real CNI plugins, to try every command on.",
         discussion: """
-        `lab up` builds node1 and node2 (namespaces \(LabPlan.defaultPrefix)-node1/2, joined by an underlay link) \
-        and pods pod-a and pod-b on node1 and pod-c on node2, by running the CNI reference plugins in \
-        \(Lab.pluginDirectory) as containerd does, with node file trees under \(LabPlan.stateDirectory)/NODE. \
-        pod-a serves HTTP on port 80. `lab exec node1 -- netdoctor …` runs a command as if on node1. \
-        Everything the lab makes carries its prefix; `lab down` removes all of it. Needs root.
+        `lab up` builds node1 and node2 (namespaces \(LabPlan.defaultPrefix)-node1/2, joined by an underlay link), \
+        each with its own containerd (Debian's containerd and runc, its config, root, state and socket in the \
+        node's file tree under \(LabPlan.stateDirectory)/NODE, in a mount namespace of its own), and asks \
+        them over CRI, as a kubelet does, for pods pod-a and pod-b on node1 and pod-c on node2: containerd \
+        makes each pod's namespace, runs the CNI reference plugins from \(Lab.pluginDirectory) and writes \
+        libcni's cache itself. The pause image is built from a tiny static program and imported; nothing \
+        is pulled. pod-a serves HTTP on port 80. `lab exec node1 -- netdoctor …` runs a command as if on \
+        node1, `lab exec pod-a -- …` inside pod-a's namespace. `lab down` removes all of it. Needs root.
         """,
         subcommands: [Up.self, Down.self, Status.self, Break.self, Exec.self, Serve.self])
 
@@ -103,24 +106,30 @@ struct LabCommand: ParsableCommand {
     struct Exec: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "exec",
-            abstract: "Run a command as if on a lab node: in its namespace, with NETDOCTOR_ROOT at its file tree.",
-            discussion: "Example: netdoctor lab exec node1 -- netdoctor trace pod-a pod-c")
+            abstract: "Run a command as if on a lab node (in its namespace, with NETDOCTOR_ROOT at its file tree) or in a pod.",
+            discussion: "Example: netdoctor lab exec node1 -- netdoctor trace pod-a pod-c; netdoctor lab exec pod-a -- ping -c1 10.244.1.3")
 
-        @Argument(help: "node1 or node2")
+        @Argument(help: "node1, node2, or a pod (pod-a, pod-b, pod-c)")
         var node: String
 
         @Argument(parsing: .captureForPassthrough, help: "The command (a leading `netdoctor` runs this binary).")
         var command: [String] = []
 
         func run() throws {
-            guard let (lab, _) = Lab.current() else { throw CLIError(.environment, "lab exec: no lab is up (netdoctor lab up)") }
-            guard let plannedNode = lab.plan.node(node) else { throw CLIError(.badInput, "lab exec: no node \(node) (node1 or node2)") }
+            guard let (lab, state) = Lab.current() else { throw CLIError(.environment, "lab exec: no lab is up (netdoctor lab up)") }
             var words = command.first == "--" ? Array(command.dropFirst()) : command
             guard !words.isEmpty else { throw CLIError(.badInput, "lab exec: no command given") }
             if words[0] == "netdoctor" { words[0] = selfPath() }
-            // The agents' token, so that a trace from one node can ask the other's agent.
-            let token = access(Lab.agentTokenPath, R_OK) == 0 ? ["NETDOCTOR_TOKEN_FILE=\(Lab.agentTokenPath)"] : []
-            let argv = ["ip", "netns", "exec", plannedNode.namespace, "env", "NETDOCTOR_ROOT=\(lab.plan.nodeRoot(plannedNode))"] + token + words
+            let argv: [String]
+            if let plannedNode = lab.plan.node(node) {
+                // The agents' token, so that a trace from one node can ask the other's agent.
+                let token = access(Lab.agentTokenPath, R_OK) == 0 ? ["NETDOCTOR_TOKEN_FILE=\(Lab.agentTokenPath)"] : []
+                argv = ["ip", "netns", "exec", plannedNode.namespace, "env", "NETDOCTOR_ROOT=\(lab.plan.nodeRoot(plannedNode))"] + token + words
+            } else if let pod = state.pods[node] {
+                argv = ["ip", "netns", "exec", pod.netnsName] + words
+            } else {
+                throw CLIError(.badInput, "lab exec: no node or pod \(node) (node1, node2, \(lab.plan.pods.map(\.name).joined(separator: ", ")))")
+            }
             let cArguments = argv.map { strdup($0) } + [nil]
             execvp("ip", cArguments)
             throw CLIError(.environment, "lab exec: cannot run ip: \(String(cString: strerror(errno)))")
@@ -150,8 +159,9 @@ struct LabStatusReport: Report {
     var topology: String?
     var faults: [String]
     var nodes: [(name: String, namespace: String, root: String, exists: Bool)]
-    var pods: [(name: String, node: String, namespace: String, address: String?, hostInterface: String?, exists: Bool)]
+    var pods: [(name: String, node: String, namespace: String, sandboxID: String?, address: String?, hostInterface: String?, exists: Bool)]
     var serverRunning: Bool
+    var runtimes: [(node: String, pid: Int32, running: Bool)] = []
     var agents: [(node: String, pid: Int32, running: Bool)] = []
     var findings: [Finding]
 
@@ -165,25 +175,32 @@ struct LabStatusReport: Report {
         let existing = Set(Lab.namespaces(prefix: lab.plan.prefix))
         let nodes = lab.plan.nodes.map { ($0.name, $0.namespace, lab.plan.nodeRoot($0), existing.contains($0.namespace)) }
         let pods = lab.plan.pods.map { pod in
-            let attachment = try? lab.attachment(pod)
-            return (pod.name, pod.node, pod.namespace, attachment?.address, attachment?.hostInterface, existing.contains(pod.namespace))
+            let running = state.pods[pod.name]
+            let attachment = try? lab.attachment(pod.name, state: state)
+            let netns = running?.netnsName ?? "?"
+            return (pod.name, pod.node, netns, running?.sandboxID, attachment?.address, attachment?.hostInterface,
+                    access("/run/netns/\(netns)", F_OK) == 0)
         }
         let running = state.serverPID.map { kill($0, 0) == 0 } ?? false
         var findings: [Finding] = []
-        for (name, _, namespace, _, _, exists) in pods where !exists {
+        for (name, _, namespace, _, _, _, exists) in pods where !exists {
             findings.append(Finding(.linkDown, .error, "\(name)'s namespace \(namespace) is missing.", hop: namespace, remedy: "netdoctor lab up"))
         }
         let agents = state.agentPIDs.sorted { $0.key < $1.key }.map { ($0.key, $0.value, kill($0.value, 0) == 0) }
-        return LabStatusReport(topology: state.topology, faults: state.faults, nodes: nodes, pods: pods, serverRunning: running, agents: agents,
-                               findings: findings)
+        let runtimes = state.runtimePIDs.sorted { $0.key < $1.key }.map { ($0.key, $0.value, kill($0.value, 0) == 0) }
+        return LabStatusReport(topology: state.topology, faults: state.faults, nodes: nodes, pods: pods, serverRunning: running,
+                               runtimes: runtimes, agents: agents, findings: findings)
     }
 
     var jsonFields: [(String, ConfigValue)] {
         [("topology", .text(topology)), ("faults", .texts(faults)),
          ("nodes", .array(nodes.map { .fields(["name": .string($0.name), "namespace": .string($0.namespace), "root": .string($0.root), "exists": .bool($0.exists)]) })),
          ("pods", .array(pods.map { .fields(["name": .string($0.name), "node": .string($0.node), "namespace": .string($0.namespace),
-                                             "address": .text($0.address), "hostInterface": .text($0.hostInterface), "exists": .bool($0.exists)]) })),
+                                             "sandboxID": .text($0.sandboxID), "address": .text($0.address), "hostInterface": .text($0.hostInterface),
+                                             "exists": .bool($0.exists)]) })),
          ("httpServer", .bool(serverRunning)),
+         ("runtimes", .array(runtimes.map { .fields(["node": .string($0.node), "name": .string("containerd"), "pid": .int(Int($0.pid)),
+                                                     "running": .bool($0.running)]) })),
          ("agents", .array(agents.map { .fields(["node": .string($0.node), "pid": .int(Int($0.pid)), "running": .bool($0.running)]) }))]
     }
 
@@ -192,6 +209,8 @@ struct LabStatusReport: Report {
         return [
             HumanSection("Lab (\(topology))", rows: [("faults", faults.isEmpty ? "none" : faults.joined(separator: ", ")),
                                                      ("pod-a HTTP :80", serverRunning ? style.green("running") : "stopped"),
+                                                     ("runtimes", runtimes.map { "containerd on \($0.node) \($0.running ? style.green("running") : style.red("stopped"))" }
+                                                        .joined(separator: ", ")),
                                                      ("agents", agents.isEmpty ? "none (lab up --agents)"
                                                         : agents.map { "\($0.node) \($0.running ? style.green("running") : style.red("stopped"))" }.joined(separator: ", "))]),
             HumanSection("Nodes", rows: nodes.map { ($0.name, "\($0.exists ? style.green("up") : style.red("missing"))  netns \($0.namespace)  --root \($0.root)") }),

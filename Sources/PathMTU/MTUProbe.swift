@@ -22,6 +22,18 @@ public struct ProbedPath: Sendable {
     /// The MTU the source sends with: its outgoing interface's.
     public var interfaceMTU: Int? { interfaces.first { $0.role == .source }?.mtu ?? measurement.localMTU }
     public var expectedMTU: Int? { PathWalker.expectedMTU(interfaces) }
+
+    /// The largest packet IP carries at all: 65535 bytes in IPv4 (its total length field), 65535
+    /// plus the 40-byte header in IPv6. An interface that allows more (lo's 65536) cannot send
+    /// more, so a path over lo, or between two addresses of one namespace, is never a mismatch.
+    public static func largestPacket(ipv4: Bool) -> Int { ipv4 ? 65_535 : 65_535 + 40 }
+
+    /// How many bytes the source interface allows beyond what the path carries; nil when none.
+    public var mtuExcess: Int? {
+        guard let interfaceMTU, let pmtu = measurement.pathMTU else { return nil }
+        let excess = min(interfaceMTU, Self.largestPacket(ipv4: destinationAddress.isIPv4)) - pmtu
+        return excess > 0 ? excess : nil
+    }
 }
 
 /// Where a probe starts: a pod's namespace or the node's.
@@ -104,12 +116,12 @@ public struct MTUProber {
                                     hop: where_, evidence: evidence + hops,
                                     remedy: "Let ICMP type 3 code 4 through (it is how senders learn the path MTU), and set the pod MTU to \(pmtu) or less (\(remedy))."))
         }
-        if let interfaceMTU = path.interfaceMTU, interfaceMTU > pmtu {
+        if let interfaceMTU = path.interfaceMTU, let excess = path.mtuExcess {
             let source = path.interfaces.first { $0.role == .source }
             var evidence = ["path MTU \(pmtu) measured", "\(source?.label ?? "the source interface") allows \(interfaceMTU)"]
             if case .icmp(let from, let mtu) = m.verdict { evidence.append("ICMP fragmentation needed from \(from.map(\.description) ?? "a hop"), mtu \(mtu)") }
             findings.append(Finding(.mtuMismatch, .error,
-                                    "\(source.map { "\($0.name) in \($0.namespace)" } ?? path.source) allows \(interfaceMTU) bytes, but the path to \(path.destination) carries \(pmtu): \(interfaceMTU - pmtu) bytes too many.",
+                                    "\(source.map { "\($0.name) in \($0.namespace)" } ?? path.source) allows \(interfaceMTU) bytes, but the path to \(path.destination) carries \(pmtu): \(excess) bytes too many.",
                                     hop: source.map { "\($0.namespace):\($0.name)" } ?? path.source,
                                     // The black hole's finding already lists the probes.
                                     evidence: evidence + hops + (findings.isEmpty ? probes : []),

@@ -68,7 +68,7 @@ public struct MTUProbeReport: Report {
             switch m.verdict {
             case .clean: line += "  " + style.green("✔ clean")
             case .icmp(let from, let mtu):
-                line += (path.interfaceMTU ?? 0) > (m.pathMTU ?? 0) ? "  " + style.red("✘ MTU mismatch") : "  " + style.green("✔")
+                line += path.mtuExcess != nil ? "  " + style.red("✘ MTU mismatch") : "  " + style.green("✔")
                 line += " (ICMP frag needed from \(from.map(\.description) ?? "?"), mtu \(mtu))"
             case .blackhole: line += "  " + style.red("✘ black hole above \(m.pathMTU ?? 0)")
             case .noAnswer(let why): line += "  " + style.red("✘ \(why)")
