@@ -19,6 +19,24 @@ public struct DetectCNIReport: Report {
     public var findings: [Finding]
     /// When nothing loads: the file the runtime tried first, described for orientation.
     public var wouldBeActive: ConfigFileReading?
+    /// The runtime asked over CRI: its endpoint and, when it answered, who it is.
+    public var runtimeAnswer: RuntimeAnswer?
+
+    /// What the runtime said of itself over CRI (Version).
+    public struct RuntimeAnswer: Sendable {
+        public var endpoint: String
+        /// nil when it did not answer.
+        public var name: String?
+        public var version: String?
+        public var apiVersion: String?
+
+        public init(endpoint: String, name: String?, version: String?, apiVersion: String?) {
+            self.endpoint = endpoint
+            self.name = name
+            self.version = version
+            self.apiVersion = apiVersion
+        }
+    }
 
     public var family: FamilyReading? { active?.family }
 
@@ -54,6 +72,10 @@ public struct DetectCNIReport: Report {
                 "maxConfNum": .int(runtime.maxConfNum),
                 "confTemplate": .text(runtime.confTemplate),
                 "defaultNetwork": .text(runtime.defaultNetwork),
+                "endpoint": .text(runtimeAnswer?.endpoint),
+                "answering": runtimeAnswer?.name.map { name in
+                    .fields(["name": .string(name), "version": .text(runtimeAnswer?.version), "apiVersion": .text(runtimeAnswer?.apiVersion)])
+                } ?? .null,
             ])),
             ("kubelet", .fields([
                 "configPath": .text(kubelet.configPath),
@@ -114,6 +136,10 @@ public struct DetectCNIReport: Report {
             ("bin dirs", runtime.binDirs.joined(separator: ", ")),
         ]
         if let d = runtime.defaultNetwork { runtimeRows.append(("default network", d)) }
+        if let answer = runtimeAnswer {
+            runtimeRows.append(("endpoint", answer.endpoint + "  " + (answer.name.map { style.green("answers: \($0) \(answer.version ?? "")") + " (CRI \(answer.apiVersion ?? "?"))" }
+                                                                      ?? style.dim("does not answer"))))
+        }
         var kubeletRows: [(String, String)] = [("config", kubelet.configPath ?? "not found")]
         if let e = kubelet.containerRuntimeEndpoint { kubeletRows.append(("runtime endpoint", e)) }
         if let c = kubelet.podCIDR { kubeletRows.append(("podCIDR", c)) }

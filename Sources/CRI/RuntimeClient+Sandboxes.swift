@@ -12,14 +12,18 @@ extension RuntimeClient {
         public var dnsServers: [String]
         public var dnsSearches: [String]
         public var labels: [String: String]
+        /// The cgroup the sandbox's cgroups go under (cgroupfs syntax), as the kubelet's pod cgroup.
+        public var cgroupParent: String
 
-        public init(name: String, namespace: String, uid: String, dnsServers: [String], dnsSearches: [String], labels: [String: String]) {
+        public init(name: String, namespace: String, uid: String, dnsServers: [String], dnsSearches: [String], labels: [String: String],
+                    cgroupParent: String) {
             self.name = name
             self.namespace = namespace
             self.uid = uid
             self.dnsServers = dnsServers
             self.dnsSearches = dnsSearches
             self.labels = labels
+            self.cgroupParent = cgroupParent
         }
     }
 
@@ -42,7 +46,7 @@ extension RuntimeClient {
                     $0.options = ["ndots:5"]
                 }
                 config.labels = request.labels
-                config.linux = Runtime_V1_LinuxPodSandboxConfig()
+                config.linux = .with { $0.cgroupParent = request.cgroupParent }
             }
         }
         return try call(endpoint, budget: budget) { service, options in

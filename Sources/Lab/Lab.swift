@@ -188,7 +188,7 @@ public struct Lab: Sendable {
         if let state { stopRuntimes(state) }
         Self.killProcesses(inNamespacesWithPrefix: plan.prefix)
         Self.removeNamespaces(prefix: plan.prefix)
-        for mountPoint in state?.createdMountPoints ?? [] { rmdir(mountPoint) }
+        for mountPoint in (state?.createdMountPoints ?? []).reversed() { rmdir(mountPoint) }
         FileTree.remove(LabPlan.stateDirectory)
     }
 
@@ -206,6 +206,7 @@ public struct Lab: Sendable {
                 for pid in NodeRuntime.processes(inMountNamespace: namespace) { Self.stop(pid) }
             }
         }
+        defer { for node in plan.nodes { NodeRuntime(plan: plan, node: node).removeCgroups() } }
         for running in state.pods.values where LabFiles.exists("/run/netns/\(running.netnsName)") {
             for pid in ((try? Shell.run(["ip", "netns", "pids", running.netnsName])) ?? "").split(separator: "\n").compactMap({ Int32($0) }) {
                 kill(pid, SIGKILL)

@@ -70,9 +70,18 @@ struct NodeRuntime {
         """
     }
 
-    /// Host directories that must exist as mount points and did not: made here, removed by down.
+    /// Host directories that must exist as mount points and do not (with their missing
+    /// parents, outermost first): the start script makes them, down removes them, innermost first.
     func missingMountPoints() -> [String] {
-        Self.boundPaths.map { "/" + $0 }.filter { !LabFiles.exists($0) }
+        var missing: [String] = []
+        for path in Self.boundPaths {
+            var prefix = ""
+            for component in path.split(separator: "/") {
+                prefix += "/" + component
+                if !LabFiles.exists(prefix) && !missing.contains(prefix) { missing.append(prefix) }
+            }
+        }
+        return missing
     }
 
     /// Starts containerd; returns its pid once its socket answers CRI.
@@ -117,7 +126,7 @@ struct NodeRuntime {
     func run(_ pod: LabPlan.Pod) throws(LabError) -> LabPodState {
         let request = RuntimeClient.SandboxRequest(name: pod.name, namespace: LabPlan.podNamespace, uid: pod.uid,
                                                    dnsServers: [LabPlan.clusterDNS], dnsSearches: LabPlan.dnsSearches,
-                                                   labels: ["app": pod.name])
+                                                   labels: ["app": pod.name], cgroupParent: "/" + cgroupParent)
         let id: String
         do {
             id = try RuntimeClient.runPodSandbox(endpoint, request)
@@ -129,6 +138,22 @@ struct NodeRuntime {
             throw LabError("\(node.name)'s containerd does not report \(pod.name)'s sandbox \(id.prefix(13)) and its namespace")
         }
         return LabPodState(sandboxID: id, netnsPath: netns)
+    }
+
+    /// The cgroup the node's pods go under, so that down can remove what runc leaves.
+    var cgroupParent: String { node.namespace }
+
+    /// Removes the node's cgroups in every hierarchy (v1 controllers, or the v2 root): what a
+    /// sandbox killed without its runtime leaves, then the parent itself.
+    func removeCgroups() {
+        let base = "/sys/fs/cgroup"
+        let hierarchies = [base] + (((try? NodeRoot("/").list(base)) ?? []).filter { $0.status?.isDirectory == true }.map { "\(base)/\($0.name)" })
+        for hierarchy in hierarchies {
+            let parent = "\(hierarchy)/\(cgroupParent)"
+            guard LabFiles.exists(parent) else { continue }
+            for child in (try? NodeRoot("/").list(parent)) ?? [] where child.status?.isDirectory == true { rmdir("\(parent)/\(child.name)") }
+            rmdir(parent)
+        }
     }
 
     /// StopPodSandbox and RemovePodSandbox: the runtime tears the pod's network down itself (CNI DEL).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CNIDetection
 import NodeFiles
+import Pods
 
 struct DetectCNICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +12,9 @@ struct DetectCNICommand: ParsableCommand {
         CRI-O crio.conf and crio.conf.d), the kubelet's unit, drop-ins, flags files and configuration, \
         and the CNI conf dir in libcni's byte order. Says which file wins and why, what containerd or \
         CRI-O will do with broken files, whether every plugin binary is present, and whether the pod \
-        MTU fits the uplink (read from this namespace's default route, or --uplink-mtu).
+        MTU fits the uplink (read from this namespace's default route, or --uplink-mtu). Asks the \
+        runtime over CRI (read-only) which runtime answers on its endpoint, and checks its pods \
+        against libcni's result cache.
         Exit status: 0 healthy, 1 a problem of severity error, 2 bad input, 3 not allowed.
         """)
 
@@ -31,8 +34,12 @@ struct DetectCNICommand: ParsableCommand {
 
     func run() throws {
         let root = try global.requireRoot()
-        let report = CNIDetector.detect(DetectionInput(root: root, kernel: KernelView.current(), uplinkMTU: uplinkMTU,
-                                                           queryPlugins: !noPluginQuery))
+        var report = CNIDetector.detect(DetectionInput(root: root, kernel: KernelView.current(), uplinkMTU: uplinkMTU,
+                                                       queryPlugins: !noPluginQuery))
+        // The runtime over CRI: who answers, and what it and libcni's cache say of the pods.
+        let pods = global.pods(root)
+        report.runtimeAnswer = pods.runtime.answer
+        report.findings += pods.nodeFindings
         global.emit(report)
     }
 }

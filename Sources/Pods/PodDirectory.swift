@@ -121,6 +121,9 @@ public struct PodDirectory: Sendable {
         return pods.filter { $0.name == query }
     }
 
+    /// What detect-cni says of the node's pods: the runtime's state and every disagreement.
+    public var nodeFindings: [Finding] { (runtime.finding.map { [$0] } ?? []) + crossCheck.map(\.finding) }
+
     /// What a report about these pods should say of where they came from: the runtime's state
     /// when it did not answer, and what the sources disagree on for these pods.
     public func notes(about named: [Pod]) -> [Finding] {

@@ -17,6 +17,17 @@ public enum RuntimeStatus: Sendable {
         return nil
     }
 
+    /// For detect-cni: the endpoint and who answered on it.
+    public var answer: DetectCNIReport.RuntimeAnswer? {
+        switch self {
+        case .answered(let endpoint, let inventory):
+            DetectCNIReport.RuntimeAnswer(endpoint: endpoint.named, name: inventory.runtimeName, version: inventory.runtimeVersion,
+                                          apiVersion: inventory.apiVersion)
+        case .unavailable(let endpoint, _): DetectCNIReport.RuntimeAnswer(endpoint: endpoint.named, name: nil, version: nil, apiVersion: nil)
+        case .noEndpoint, .notAsked: nil
+        }
+    }
+
     public var endpointName: String {
         switch self {
         case .answered(let endpoint, _), .unavailable(let endpoint, _): endpoint.named

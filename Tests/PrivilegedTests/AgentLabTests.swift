@@ -169,7 +169,7 @@ struct AgentLabTests {
         let probe = try ask("/v1/mtu-probe", body: "{\"source\": \"pod-a\", \"destination\": \"10.244.2.2\"}")
         #expect(probe["paths"]?.array?.first?["pathMTU"]?.int == 1450)
         // A capture while pod-a pings pod-b.
-        let pinger = try #require(ChildProcess.spawnDetached("/usr/bin/ip", arguments: ["netns", "exec", "ndlab-pod-a", "ping", "-c", "8", "-i", "0.2", "10.244.1.3"],
+        let pinger = try #require(ChildProcess.spawnDetached(Binary.path, arguments: ["lab", "exec", "pod-a", "--", "ping", "-c", "8", "-i", "0.2", "10.244.1.3"],
                                                             environment: ["PATH=/usr/bin:/bin"]))
         let capture = try ask("/v1/capture", body: "{\"targets\": [\"pod-a\"], \"filter\": \"icmp\", \"durationMilliseconds\": 1200}")
         var exit: Int32 = 0

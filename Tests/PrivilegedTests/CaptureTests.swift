@@ -38,7 +38,7 @@ struct CaptureLabTests {
         let file = NodeTree()
         let path = file.path + "/one.pcapng"
         let (status, stdout) = try capture(["pod-a", "--filter", "icmp", "--write", path, "-o", "json"],
-                                           traffic: "ip netns exec ndlab-pod-a ping -c 4 -i 0.1 10.244.1.3 >/dev/null")
+                                           traffic: "\(Binary.path) lab exec pod-a -- ping -c 4 -i 0.1 10.244.1.3 >/dev/null")
         #expect(status.hasPrefix("0"))
         #expect(try JSONParser.parse(stdout)["packets"]?.int == 8)
         let frames = try tshark(path, ["frame.interface_name", "icmp.type"])
@@ -56,7 +56,7 @@ struct CaptureLabTests {
         let path = file.path + "/four.pcapng"
         let (status, _) = try capture(["pod-a", "node:cni0", "node:flannel.1", "node:eth0", "--filter", "icmp or udp port 8472",
                                        "--count", "24", "--write", path],
-                                      traffic: "ip netns exec ndlab-pod-a ping -c 3 -i 0.1 10.244.2.2 >/dev/null", signal: nil)
+                                      traffic: "\(Binary.path) lab exec pod-a -- ping -c 3 -i 0.1 10.244.2.2 >/dev/null", signal: nil)
         #expect(status.hasPrefix("0"))
         let frames = try tshark(path, ["frame.interface_name", "frame.time_epoch", "vxlan.vni", "icmp.type"])
         #expect(frames.count == 24)
@@ -78,7 +78,7 @@ struct CaptureLabTests {
         let file = NodeTree()
         let path = file.path + "/int.pcapng"
         let (status, _) = try capture(["pod-a", "node:eth0", "--filter", "icmp or udp port 8472", "--write", path],
-                                      traffic: "ip netns exec ndlab-pod-a ping -c 20 -i 0.02 10.244.2.2 >/dev/null", signal: signal)
+                                      traffic: "\(Binary.path) lab exec pod-a -- ping -c 20 -i 0.02 10.244.2.2 >/dev/null", signal: signal)
         #expect(status.hasPrefix("0"))
         let frames = try tshark(path, ["frame.interface_name"])
         #expect(frames.filter { $0[0] == "pod-a:eth0" }.count == 40)

@@ -100,16 +100,27 @@ struct LabInspectTests {
         #expect(stableMine.isSubset(of: stableIP) || stableIP.isSubset(of: stableMine), "\(namespace) neighbours: \(stableMine) vs \(stableIP)")
     }
 
-    @Test("lab up then lab down leaves no namespace, link, file or process behind")
+    @Test("lab up then lab down leaves no namespace, link, file, mount, cgroup or process (containerd, shim, pause) behind")
     func cleanTeardown() throws {
         try Privilege.require()
         let before = try sh(["ip", "-o", "link", "show"]).split(separator: "\n").count
+        let namespacesBefore = try sh(["ip", "netns", "list"])
+        let start = Clock.now()
         let up = try Binary.run(["lab", "up"], timeout: 120_000)
         #expect(up.status == 0, "\(up.errorText)")
-        #expect(try sh(["ip", "netns", "list"]).contains("ndlab-pod-a"))
+        #expect(Clock.now() - start < 15, "lab up took \(Clock.now() - start) s")
+        let podA = try labPod("pod-a")
+        #expect(podA.netns.hasPrefix("cni-"), "containerd names pod namespaces cni-…: \(podA.netns)")
+        #expect(try sh(["ip", "netns", "list"]).contains(podA.netns))
+        #expect(try sh(["ps", "-eo", "args"]).contains("containerd-shim-runc-v2"))
         let down = try Binary.run(["lab", "down"])
         #expect(down.status == 0, "\(down.errorText)")
-        #expect(!(try sh(["ip", "netns", "list"]).contains("ndlab")))
+        #expect(try sh(["ip", "netns", "list"]) == namespacesBefore)
+        let processes = try sh(["ps", "-eo", "stat=,args="]).split(separator: "\n").filter { !$0.hasPrefix("Z") }
+        #expect(!processes.contains { $0.contains("containerd") || $0.hasSuffix("/pause") }, "\(processes)")
+        #expect(!(try sh(["cat", "/proc/self/mountinfo"]).contains("netdoctor-lab")))
+        #expect(try sh(["find", "/sys/fs/cgroup", "-maxdepth", "2", "-name", "ndlab-*"]).isEmpty)
+
         #expect(try sh(["ip", "-o", "link", "show"]).split(separator: "\n").count == before)
         #expect(NodeRoot("/").status("/var/lib/netdoctor-lab") == nil)
         #expect(!(try sh(["ps", "-eo", "args"]).contains("lab serve")))

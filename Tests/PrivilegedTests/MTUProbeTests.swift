@@ -55,7 +55,7 @@ struct MTUProbeTests {
         defer { _ = try? Binary.run(["lab", "down"]) }
         _ = try Binary.run(["lab", "break", "MTU_MISMATCH"])
         // Teach the kernel the smaller PMTU first, as an earlier ping or run would.
-        _ = try? sh(["ip", "netns", "exec", "ndlab-pod-a", "ping", "-c", "2", "-W", "1", "-M", "do", "-s", "\(interfaceMTU - 28)", destination])
+        _ = try? sh([Binary.path, "lab", "exec", "pod-a", "--", "ping", "-c", "2", "-W", "1", "-M", "do", "-s", "\(interfaceMTU - 28)", destination])
         for _ in 0..<2 {
             let (status, json, _) = try probe(["pod-a", destination])
             #expect(status == 1)

@@ -1,3 +1,4 @@
+import ConfigFormats
 import NodeFiles
 import TestSupport
 import Testing
@@ -44,3 +45,12 @@ func sh(_ arguments: [String], timeout: Int32 = 30_000) throws -> String {
 /// Every privileged test, one at a time: the lab is one per machine.
 @Suite("Privileged", .serialized, .enabled(if: Privilege.shouldRun))
 struct PrivilegedSuite {}
+
+/// A lab pod as its runtime made it (from `lab status`): the name `ip netns` knows its
+/// namespace by (containerd's cni-…) and its sandbox ID.
+func labPod(_ name: String) throws -> (netns: String, sandboxID: String) {
+    let status = try JSONParser.parse(bytes: try Binary.run(["lab", "status", "-o", "json"]).output)
+    guard let pod = status["pods"]?.array?.first(where: { $0["name"]?.string == name }),
+          let netns = pod["namespace"]?.string, let id = pod["sandboxID"]?.string else { throw TestFailure("lab status names no pod \(name)") }
+    return (netns, id)
+}
