@@ -95,6 +95,9 @@ let package = Package(
         .testTarget(name: "CNIDetectionTests", dependencies: ["CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "TestSupport"]),
         // The agent on loopback, unprivileged: authentication, TLS, limits, bad requests.
         .testTarget(name: "AgentTests", dependencies: ["AgentClient", "Trace", "ConfigFormats", "NodeFiles", "TestSupport"]),
+        // Pods from libcni's cache (the shared corpus) and from the runtime (CRI answers recorded from the lab).
+        .testTarget(name: "PodsTests", dependencies: ["Pods", "CRI", "CNIDetection", "NodeFiles", "NetAddress", "TestSupport"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "NetdoctorCLITests", dependencies: ["Diagnosis", "NodeFiles", "ConfigFormats", "TestSupport"]),
         // Real namespaces, veths, bridges, VXLAN and the CNI plugins: root only, and never skipped on CI.
         .testTarget(name: "PrivilegedTests", dependencies: ["ConfigFormats", "NodeFiles", "NetSystem", "Netlink", "NetlinkCodec", "NetAddress", "TestSupport"]),

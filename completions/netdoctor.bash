@@ -188,7 +188,7 @@ _netdoctor_detect-cni() {
     repeating_flags=()
     non_repeating_flags=(--no-color --no-plugin-query --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output --uplink-mtu)
+    non_repeating_options=(--root -o --output --runtime-endpoint --uplink-mtu)
     __netdoctor_offer_flags_options 0
 
     # Offer option value completions
@@ -201,6 +201,9 @@ _netdoctor_detect-cni() {
         __netdoctor_add_completions -W 'human'$'\n''json'
         return
         ;;
+    '--runtime-endpoint')
+        return
+        ;;
     '--uplink-mtu')
         return
         ;;
@@ -211,7 +214,7 @@ _netdoctor_inspect() {
     repeating_flags=()
     non_repeating_flags=(--no-color --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output)
+    non_repeating_options=(--root -o --output --runtime-endpoint)
     __netdoctor_offer_flags_options 1
 
     # Offer option value completions
@@ -224,6 +227,9 @@ _netdoctor_inspect() {
         __netdoctor_add_completions -W 'human'$'\n''json'
         return
         ;;
+    '--runtime-endpoint')
+        return
+        ;;
     esac
 }
 
@@ -231,7 +237,7 @@ _netdoctor_mtu-probe() {
     repeating_flags=()
     non_repeating_flags=(--no-color --no-agent --verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output --agent --token-file --tls-ca --tls-server-name --timeout --protocol --port)
+    non_repeating_options=(--root -o --output --runtime-endpoint --agent --token-file --tls-ca --tls-server-name --timeout --protocol --port)
     __netdoctor_offer_flags_options 2
 
     # Offer option value completions
@@ -242,6 +248,9 @@ _netdoctor_mtu-probe() {
         ;;
     '-o'|'--output')
         __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--runtime-endpoint')
         return
         ;;
     '--agent')
@@ -275,7 +284,7 @@ _netdoctor_trace() {
     repeating_flags=()
     non_repeating_flags=(--no-color --no-agent --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output --agent --token-file --tls-ca --tls-server-name --port --protocol --timeout)
+    non_repeating_options=(--root -o --output --runtime-endpoint --agent --token-file --tls-ca --tls-server-name --port --protocol --timeout)
     __netdoctor_offer_flags_options 2
 
     # Offer option value completions
@@ -286,6 +295,9 @@ _netdoctor_trace() {
         ;;
     '-o'|'--output')
         __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--runtime-endpoint')
         return
         ;;
     '--agent')
@@ -319,7 +331,7 @@ _netdoctor_capture() {
     repeating_flags=()
     non_repeating_flags=(--no-color --immediate --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output --filter --count --duration --write --buffer-size)
+    non_repeating_options=(--root -o --output --runtime-endpoint --filter --count --duration --write --buffer-size)
     __netdoctor_offer_flags_options -1
 
     # Offer option value completions
@@ -330,6 +342,9 @@ _netdoctor_capture() {
         ;;
     '-o'|'--output')
         __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--runtime-endpoint')
         return
         ;;
     '--filter')
@@ -355,7 +370,7 @@ _netdoctor_agent() {
     repeating_flags=()
     non_repeating_flags=(--no-color --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output --listen --token-file --tls-cert --tls-key --node-name --max-capture-seconds --max-captures)
+    non_repeating_options=(--root -o --output --runtime-endpoint --listen --token-file --tls-cert --tls-key --node-name --max-capture-seconds --max-captures)
     __netdoctor_offer_flags_options 0
 
     # Offer option value completions
@@ -366,6 +381,9 @@ _netdoctor_agent() {
         ;;
     '-o'|'--output')
         __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--runtime-endpoint')
         return
         ;;
     '--listen')
@@ -422,7 +440,7 @@ _netdoctor_lab_up() {
     repeating_flags=()
     non_repeating_flags=(--no-color --agents --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output --topology)
+    non_repeating_options=(--root -o --output --runtime-endpoint --topology)
     __netdoctor_offer_flags_options 0
 
     # Offer option value completions
@@ -433,6 +451,9 @@ _netdoctor_lab_up() {
         ;;
     '-o'|'--output')
         __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--runtime-endpoint')
         return
         ;;
     '--topology')
@@ -454,7 +475,7 @@ _netdoctor_lab_status() {
     repeating_flags=()
     non_repeating_flags=(--no-color --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output)
+    non_repeating_options=(--root -o --output --runtime-endpoint)
     __netdoctor_offer_flags_options 0
 
     # Offer option value completions
@@ -465,6 +486,9 @@ _netdoctor_lab_status() {
         ;;
     '-o'|'--output')
         __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--runtime-endpoint')
         return
         ;;
     esac

@@ -25,7 +25,7 @@ struct LabCommand: ParsableCommand {
         is pulled. pod-a serves HTTP on port 80. `lab exec node1 -- netdoctor …` runs a command as if on \
         node1, `lab exec pod-a -- …` inside pod-a's namespace. `lab down` removes all of it. Needs root.
         """,
-        subcommands: [Up.self, Down.self, Status.self, Break.self, Exec.self, Serve.self])
+        subcommands: [Up.self, Down.self, Status.self, Break.self, Exec.self, Serve.self, RecordCRI.self])
 
     struct Up: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -133,6 +133,22 @@ struct LabCommand: ParsableCommand {
             let cArguments = argv.map { strdup($0) } + [nil]
             execvp("ip", cArguments)
             throw CLIError(.environment, "lab exec: cannot run ip: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    struct RecordCRI: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "record-cri", abstract: "Write node1's containerd's CRI answers as bytes (test fixtures).", shouldDisplay: false)
+
+        @Argument var directory: String
+
+        func run() throws {
+            guard let (lab, _) = Lab.current() else { throw CLIError(.environment, "lab record-cri: no lab is up (netdoctor lab up)") }
+            do {
+                writeStandardOutput(try lab.recordRuntimeAnswers(into: directory).joined(separator: "\n") + "\n")
+            } catch {
+                throw CLIError(.environment, "lab record-cri: \(error)")
+            }
         }
     }
 

@@ -141,7 +141,7 @@ extension PodDirectory {
         if let path = pod.netnsPath {
             guard let found = directory.namespace(atNodePath: path) else {
                 throw PodLookupError(kind: .namespaceGone,
-                                     message: "the network namespace of \(pod.fullName) (\(path)) is gone: \(pod.source == .cache ? "the cache entry is stale (the pod was deleted or its sandbox recreated)" : "the sandbox is being torn down")")
+                                     message: "the network namespace of \(pod.fullName) (\(path)) is gone: \(pod.source == .cache ? "the cache entry is stale (the pod was deleted or its sandbox recreated)" : "though \(pod.runtime?.name ?? "the runtime") still lists the sandbox (it is being torn down, or its namespace was removed under it)")")
             }
             try verify(found, holds: pod, directory: directory)
             return found

@@ -257,6 +257,7 @@ struct CorpusHarness {
         compare("ips", e["ips"]?.array?.compactMap(\.string), cache.ips, &misses)
         compare("cniVersion", e["cniVersion"]?.string, cache.cniVersion, &misses)
         if let pod = e["pod"]?.string { compare("pod", pod, cache.pod, &misses) }
+        if let netns = e["netns"]?.string { compare("netns", netns, cache.netns, &misses) }
         if e["gateway"] != nil { compare("gateway", e["gateway"]?.string, cache.gateway, &misses) }
         comparedProblems(e, cache.problems.map { Finding(.cniConfigSuspicious, .info, $0) }, &misses)
         return misses

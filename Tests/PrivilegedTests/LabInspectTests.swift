@@ -24,13 +24,14 @@ struct LabInspectTests {
         for pod in Self.pods {
             let node = pod == "pod-c" ? "node2" : "node1"
             let report = try inspect(node: node, target: pod)
-            try compare(report, namespace: "ndlab-\(pod)")
+            let netns = try labPod(pod).netns
+            try compare(report, namespace: netns)
             // The pod's eth0 peer is its host-side veth, in the node's namespace.
             let eth0 = try #require(report["interfaces"]?.array?.first { $0["name"]?.string == "eth0" })
             let host = try #require(report["hostSide"]?["interface"])
             #expect(eth0["peer"]?["namespace"]?.string == "node")
             #expect(eth0["peer"]?["interface"]?.string == host["name"]?.string)
-            #expect(host["peer"]?["namespace"]?.string == "ndlab-\(pod)")
+            #expect(host["peer"]?["namespace"]?.string == netns)
             if topology == "overlay" {
                 #expect(host["master"]?.string == "cni0")
                 #expect(report["hostSide"]?["bridge"]?["name"]?.string == "cni0")
@@ -140,17 +141,23 @@ struct LabInspectTests {
         let results = "/var/lib/netdoctor-lab/node1/var/lib/cni/results"
         let entry = try #require((try? NodeRoot("/").list(results))?.first { $0.name.contains("lab-overlay") })
         let text = try NodeRoot("/").readText(entry.nodePath)
-        let copy = text.replacingAll("\"default\"", "\"other\"").replacingAll("/var/run/netns/ndlab-", "/var/run/netns/ndlab-gone-")
+        let copy = text.replacingAll("\"default\"", "\"other\"").replacingAll("/var/run/netns/cni-", "/var/run/netns/cni-gone-")
             .replacingAll(String(entry.name.split(separator: "-")[2]), "feedface")
         FileTree.write(results + "/lab-overlay-feedface-eth0", bytes: Array(copy.utf8))
         let ambiguousName = try podNameOf(text)
-        let ambiguous = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "inspect", ambiguousName])
+        // The runtime runs no sandbox "feedface": the copy is a stale entry, named as such.
+        let onlyCached = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "inspect", "other/\(ambiguousName)"])
+        #expect(onlyCached.status == 2, "\(onlyCached.errorText)")
+        #expect(onlyCached.errorText.contains("only in libcni's result cache"))
+        // The cache alone (no runtime socket) cannot tell: ambiguous, and the copy's namespace is gone.
+        let cacheOnly = ["--runtime-endpoint", "unix:///nonexistent.sock"]
+        let ambiguous = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "inspect", ambiguousName] + cacheOnly)
         #expect(ambiguous.status == 2, "\(ambiguous.errorText)")
         #expect(ambiguous.errorText.contains("other/\(ambiguousName)"))
-        let qualified = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "inspect", "default/\(ambiguousName)", "-o", "json"])
+        let qualified = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "inspect", "default/\(ambiguousName)", "-o", "json"] + cacheOnly)
         #expect(qualified.status == 0)
         // The copy's namespace does not exist: a stale cache entry.
-        let stale = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "inspect", "other/\(ambiguousName)"])
+        let stale = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "inspect", "other/\(ambiguousName)"] + cacheOnly)
         #expect(stale.status == 3)
         #expect(stale.errorText.contains("is gone"))
 

@@ -20,7 +20,7 @@ struct MTUProbeTests {
 
     /// tracepath's "pmtu N", where it can tell.
     func tracepath(from pod: String, to address: String) throws -> Int? {
-        let out = try sh(["timeout", "5", "ip", "netns", "exec", "ndlab-\(pod)", "tracepath", "-n", address])
+        let out = try sh(["timeout", "5", "ip", "netns", "exec", try labPod(pod).netns, "tracepath", "-n", address])
         guard let range = out.range(of: "Resume: pmtu ") else { return nil }
         return Int(out[range.upperBound...].prefix { $0.isNumber })
     }

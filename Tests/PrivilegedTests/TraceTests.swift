@@ -242,7 +242,7 @@ struct TraceTests {
         #expect(unprivileged.errorText.split(separator: "\n").count == 1)
 
         // pod-b's namespace removed under the cache: one line, exit 3.
-        _ = try sh(["ip", "netns", "del", "ndlab-pod-b"])
+        _ = try sh(["ip", "netns", "del", try labPod("pod-b").netns])
         let gone = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "trace", "pod-a", "pod-b"])
         #expect(gone.status == 3, "\(gone.status) \(gone.errorText)")
         #expect(gone.errorText.contains("is gone") && gone.errorText.split(separator: "\n").count == 1)

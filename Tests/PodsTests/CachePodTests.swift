@@ -1,0 +1,98 @@
+import CNIDetection
+import NetAddress
+import NodeFiles
+import Pods
+import TestSupport
+import Testing
+
+/// Pods read from libcni's result cache as each libcni writes it: on the shared corpus's real
+/// files (containerd 1.6.20 with libcni 1.1.2; multus) and on a libcni ≥ 1.2 entry.
+@Suite("Pods from libcni's result cache")
+struct CachePodTests {
+    /// A node tree whose result cache holds these corpus files.
+    func node(_ corpusFiles: [String]) throws -> NodeTree {
+        let tree = NodeTree()
+        for file in corpusFiles {
+            let bytes = try #require(Repository.read(Repository.corpus + "/" + file), "corpus file \(file)")
+            _ = tree.write("/var/lib/cni/results/" + String(file.split(separator: "/").last!), bytes: bytes, mode: 0o600)
+        }
+        return tree
+    }
+
+    static let containerd = ["cache/containerd-1.6.20/results/containerd-net-2a6a62661366b4acea8695030b119ad5a7278fe8a0f7b1504902ebc321bb8cd3-eth0",
+                             "cache/containerd-1.6.20/results/cni-loopback-2a6a62661366b4acea8695030b119ad5a7278fe8a0f7b1504902ebc321bb8cd3-lo"]
+
+    @Test("containerd 1.6.20's two entries: one pod, its namespace from the interfaces' sandbox, loopback kept apart")
+    func containerd16() throws {
+        let tree = try node(Self.containerd)
+        let pods = PodDirectory(root: tree.root)
+        #expect(pods.pods.count == 1)
+        let pod = try pods.find("kube-system/coredns-5d78c9869d-x7k2p")
+        #expect(pod.source == .cache)
+        #expect(pod.netnsPath == "/var/run/netns/cni-dd49d6eb-e481-0ba7-9c93-70984bbfd317")
+        #expect(pod.addresses == [IPAddress.parse("10.88.0.4")!])
+        #expect(pod.primaryAddress() == IPAddress.parse("10.88.0.4"))
+        #expect(pod.primaryInterface == "eth0")
+        #expect(pod.attachments.map(\.networkName) == ["containerd-net"])
+        #expect(pod.loopback?.networkName == "cni-loopback")
+        #expect(pod.loopback?.isRuntimeLoopback == true)
+        #expect(pod.attachments.first?.isRuntimeLoopback == false)
+        // Named by its IP, by its bare name; never by the loopback addresses every pod has.
+        #expect(try pods.find("10.88.0.4").containerID == pod.containerID)
+        #expect(try pods.find("coredns-5d78c9869d-x7k2p").containerID == pod.containerID)
+        #expect(throws: PodLookupError.self) { try pods.find("127.0.0.1") }
+        #expect(throws: PodLookupError.self) { try pods.find("::1") }
+    }
+
+    @Test("the loopback entry alone: the pod is named and located, with no address")
+    func loopbackOnly() throws {
+        let tree = try node([Self.containerd[1]])
+        let pod = try PodDirectory(root: tree.root).find("coredns-5d78c9869d-x7k2p")
+        #expect(pod.attachments.isEmpty)
+        #expect(pod.addresses.isEmpty)
+        #expect(pod.netnsPath == "/var/run/netns/cni-dd49d6eb-e481-0ba7-9c93-70984bbfd317")
+    }
+
+    @Test("a libcni ≥ 1.2 entry: the top-level netns wins")
+    func libcni12() throws {
+        let entry = """
+        {"kind":"cniCacheV1","containerId":"c0ffee","config":"","ifName":"eth0","networkName":"k8s-pod-network",
+         "netns":"/var/run/netns/cni-1234","cniArgs":[["K8S_POD_NAMESPACE","web"],["K8S_POD_NAME","front-1"]],
+         "result":{"cniVersion":"1.1.0","interfaces":[{"name":"cali0123","mac":"ee:ee:ee:ee:ee:ee"},
+                                                      {"name":"eth0","sandbox":"/var/run/netns/cni-other"}],
+                   "ips":[{"address":"192.168.7.9/32","interface":1},{"address":"fd00::7:9/128","interface":1}]}}
+        """
+        let tree = NodeTree().write("/var/lib/cni/results/k8s-pod-network-c0ffee-eth0", entry, mode: 0o600)
+        let pod = try PodDirectory(root: tree.root).find("web/front-1")
+        #expect(pod.netnsPath == "/var/run/netns/cni-1234")
+        #expect(pod.addresses.map(\.description) == ["192.168.7.9", "fd00::7:9"])
+        #expect(pod.primaryAddress(ipv4: false)?.description == "fd00::7:9")
+    }
+
+    @Test("a multus pod: two attachments with their own interface and network, the cluster network first")
+    func multus() throws {
+        let tree = try node(["cache/multus-test/results/macvlan-conf-1-3f6940ab5ab43bc522569d15b23f8c1bbde1d7678b080398506924fc01d72755-net1",
+                             "cache/multus-test/results/cbr0-3f6940ab5ab43bc522569d15b23f8c1bbde1d7678b080398506924fc01d72755-eth0"])
+        let pod = try PodDirectory(root: tree.root).find("default/macvlan")
+        #expect(pod.attachments.map(\.ifName) == ["eth0", "net1"])
+        #expect(pod.attachments.map(\.networkName) == ["cbr0", "macvlan-conf-1"])
+        #expect(pod.primaryAddress()?.description == "10.244.1.4")
+        #expect(pod.addresses.map(\.description) == ["10.244.1.4", "10.1.1.101"])
+        #expect(try PodDirectory(root: tree.root).find("10.1.1.101").name == "macvlan")
+    }
+
+    @Test("hostile addresses never crash: empty, slash, garbage")
+    func hostileAddresses() throws {
+        for address in ["", "/", "//", "garbage/24", "10.0.0.1/", "/24"] {
+            let entry = """
+            {"kind":"cniCacheV1","containerId":"e","networkName":"n","ifName":"eth0","cniArgs":[["K8S_POD_NAME","evil"]],
+             "result":{"ips":[{"address":"\(address)","interface":7}],"interfaces":[]}}
+            """
+            let tree = NodeTree().write("/var/lib/cni/results/n-e-eth0", entry, mode: 0o600)
+            let pods = PodDirectory(root: tree.root)
+            #expect(throws: PodLookupError.self) { try pods.find("10.77.1.2") }
+            let pod = try pods.find("evil")
+            #expect(pod.addresses.count <= 1)
+        }
+    }
+}
