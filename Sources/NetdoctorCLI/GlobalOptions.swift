@@ -26,7 +26,7 @@ public struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Plain text without colour (also when NO_COLOR is set).")
     var noColor = false
 
-    @Option(name: .long, help: ArgumentHelp("The container runtime's CRI socket, as unix:///path (env NETDOCTOR_RUNTIME_ENDPOINT; default: the kubelet's, under --root).",
+    @Option(name: .long, help: ArgumentHelp("The container runtime's CRI socket, unix:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default: the kubelet's, under --root).",
                                             valueName: "endpoint"))
     var runtimeEndpoint: String?
 

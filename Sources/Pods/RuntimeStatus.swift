@@ -37,10 +37,10 @@ public enum RuntimeStatus: Sendable {
     }
 
     /// The endpoint to ask: the operator's (--runtime-endpoint, NETDOCTOR_RUNTIME_ENDPOINT) as
-    /// written; else the kubelet's containerRuntimeEndpoint under --root; else the first runtime
-    /// default socket present under --root.
+    /// written, `none` for no runtime at all; else the kubelet's containerRuntimeEndpoint under
+    /// --root; else the first runtime default socket present under --root.
     public static func endpoint(root: NodeRoot, given: String?) -> RuntimeEndpoint? {
-        if let given, !given.isEmpty { return RuntimeEndpoint.given(given) }
+        if let given, !given.isEmpty { return given == "none" ? nil : RuntimeEndpoint.given(given) }
         var ignored: [Finding] = []
         if let named = KubeletReader.read(root: root, findings: &ignored).containerRuntimeEndpoint,
            let endpoint = RuntimeEndpoint.onNode(named, root: root) {
@@ -58,7 +58,7 @@ public enum RuntimeStatus: Sendable {
         case .noEndpoint(let given):
             return Finding(.runtimeUnreachable, .info,
                            "No container runtime socket to ask: pods were read from libcni's result cache alone.",
-                           hop: "runtime", evidence: [given.map { "--runtime-endpoint \($0) is not a unix socket path" }
+                           hop: "runtime", evidence: [given.map { $0 == "none" ? "--runtime-endpoint none" : "--runtime-endpoint \($0) is not a unix socket path" }
                                                         ?? "no containerRuntimeEndpoint in the kubelet's config and no socket at \(RuntimeEndpoint.defaults.joined(separator: ", "))"],
                            remedy: "Mount the runtime's socket (e.g. /run/containerd/containerd.sock) under --root, or give --runtime-endpoint.")
         case .unavailable(let endpoint, let error):
