@@ -1,9 +1,11 @@
-// libFuzzer target over every parser netdoctor runs on untrusted bytes: node files and the
-// kernel's netlink messages. scripts/fuzz builds it with
+// libFuzzer target over every parser netdoctor runs on untrusted bytes: node files, the
+// kernel's netlink messages and the container runtime's CRI answers. scripts/fuzz builds it with
 // -sanitize=fuzzer -DFUZZING, where libFuzzer supplies main(); a plain build replays the files
 // named on the command line through the same entry point, to reproduce a crash.
 import CNIDetection
+import CRI
 import ConfigFormats
+import Pods
 import NetlinkCodec
 import NodeFiles
 
@@ -16,7 +18,18 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for name in ["x.conflist", "x.conf"] {
         _ = ConfigFileReading.judge(bytes: bytes, nodePath: "/etc/cni/net.d/" + name, context: FamilyContext())
     }
-    _ = CacheEntry.parse(bytes: bytes)
+    if let entry = CacheEntry.parse(bytes: bytes) {
+        // A pod made of this entry: its addresses, attachments and lookups by every form.
+        let pods = PodDirectory(cacheEntries: [entry, entry])
+        for pod in pods.pods { _ = (pod.addresses, pod.primaryAddress(), pod.primaryInterface, pod.sourceJSON) }
+        for query in ["10.0.0.1", "::1", "a/b", entry.podName ?? "x"] { _ = try? pods.find(query) }
+    }
+    // The runtime's answers (protobuf off its socket) and the verbose info's JSON.
+    if let list = try? Runtime_V1_ListPodSandboxResponse(serializedBytes: bytes),
+       let status = try? Runtime_V1_PodSandboxStatusResponse(serializedBytes: bytes) {
+        _ = RuntimeInventory(RuntimeAnswers(version: Runtime_V1_VersionResponse(), list: list, statuses: [status]))
+    }
+    _ = SandboxInfo.networkNamespacePath(["info": text])
     _ = try? FlannelNetConf.parse(bytes: bytes)
     _ = try? YAMLReader.parse(text)
     _ = try? TOMLReader.parse(text)

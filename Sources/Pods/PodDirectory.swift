@@ -47,6 +47,11 @@ public struct PodDirectory: Sendable {
         self.crossCheck = crossCheck
     }
 
+    /// The pods of these cache entries (no runtime asked).
+    public init(cacheEntries: [CacheEntry]) {
+        self.init(pods: Self.cachePods(cacheEntries), denied: [], runtime: .notAsked, stale: [], crossCheck: [])
+    }
+
     /// The pods of libcni's result cache alone (no runtime asked).
     public init(root: NodeRoot) {
         let cache = CacheEntry.readAllReportingDenied(root: root)

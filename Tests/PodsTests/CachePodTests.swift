@@ -96,3 +96,21 @@ struct CachePodTests {
         }
     }
 }
+
+extension CachePodTests {
+    @Test("a CRI-O-shaped entry (spec-built: no CRI-O here): /var/run/netns/<uuid> without cni- prefix, no IgnoreUnknown")
+    func crio() throws {
+        let entry = """
+        {"kind":"cniCacheV1","containerId":"5f1d","config":"","ifName":"eth0","networkName":"crio",
+         "netns":"/var/run/netns/0a8b7c6d-1e2f-4a5b-8c9d-0e1f2a3b4c5d",
+         "cniArgs":[["K8S_POD_NAMESPACE","db"],["K8S_POD_NAME","pg-0"],["K8S_POD_INFRA_CONTAINER_ID","5f1d"],["K8S_POD_UID","u"]],
+         "result":{"cniVersion":"1.0.0","interfaces":[{"name":"cni0"},{"name":"veth1"},{"name":"eth0","sandbox":"/var/run/netns/0a8b7c6d-1e2f-4a5b-8c9d-0e1f2a3b4c5d"}],
+                   "ips":[{"address":"10.85.0.12/16","gateway":"10.85.0.1","interface":2}]}}
+        """
+        let tree = NodeTree().write("/var/lib/cni/results/crio-5f1d-eth0", entry, mode: 0o600)
+        let pod = try PodDirectory(root: tree.root).find("db/pg-0")
+        #expect(pod.netnsPath == "/var/run/netns/0a8b7c6d-1e2f-4a5b-8c9d-0e1f2a3b4c5d")
+        #expect(pod.primaryAddress()?.description == "10.85.0.12")
+        #expect(pod.attachments.first?.gateway == "10.85.0.1")
+    }
+}

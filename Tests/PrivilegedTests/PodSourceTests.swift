@@ -61,6 +61,53 @@ struct PodSourceTests {
         #expect(detect["runtime"]?["answering"]?["version"]?.string?.isEmpty == false)
     }
 
+    @Test("trace, mtu-probe and capture name the right pod, namespace, addresses and host veth, by NAMESPACE/NAME, NAME and IP",
+          arguments: ["overlay", "routed"])
+    func everyCommand(topology: String) throws {
+        try Privilege.require()
+        _ = try Binary.run(["lab", "up", "--topology", topology], timeout: 120_000)
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        let subnet = topology == "overlay" ? "10.244" : "10.245"
+        let status = try JSONParser.parse(bytes: try Binary.run(["lab", "status", "-o", "json"]).output)
+        func host(_ pod: String) -> String? { status["pods"]?.array?.first { $0["name"]?.string == pod }?["hostInterface"]?.string }
+        let podA = try labPod("pod-a"), podB = try labPod("pod-b")
+        func run(_ arguments: [String]) throws -> ConfigValue {
+            let result = try Binary.run(["lab", "exec", "node1", "--", "netdoctor"] + arguments + ["-o", "json"], timeout: 60_000)
+            #expect(result.status == 0, "\(arguments): \(result.errorText)")
+            return try JSONParser.parse(bytes: result.output)
+        }
+        func expectNamed(_ json: ConfigValue, _ expected: [(name: String, netns: String, address: String)]) {
+            let pods = json["pods"]?.array ?? []
+            #expect(pods.count == expected.count, "\(pods)")
+            for (pod, want) in zip(pods, expected) {
+                #expect(pod["name"]?.string == want.name)
+                #expect(pod["source"]?.string == "runtime")
+                #expect(pod["netns"]?.string == "/var/run/netns/\(want.netns)")
+                #expect(pod["addresses"]?.array?.compactMap(\.string) == [want.address])
+            }
+        }
+        let a = ("default/pod-a", podA.netns, "\(subnet).1.2"), b = ("default/pod-b", podB.netns, "\(subnet).1.3")
+        // trace: by NAMESPACE/NAME to a bare NAME, and by IP to IP; its hops name both host veths.
+        for (source, destination) in [("default/pod-a", "pod-b"), ("\(subnet).1.2", "\(subnet).1.3")] {
+            let trace = try run(["trace", source, destination])
+            expectNamed(trace, [a, b])
+            let interfaces = trace["hops"]?.array?.compactMap { $0["interface"]?.string } ?? []
+            #expect(interfaces.contains(host("pod-a") ?? "?") && interfaces.contains(host("pod-b") ?? "?"), "\(interfaces)")
+            #expect(trace["hops"]?.array?.first?["namespace"]?.string == podA.netns)
+        }
+        // mtu-probe: a bare NAME to NAMESPACE/NAME.
+        expectNamed(try run(["mtu-probe", "pod-a", "default/pod-b"]), [a, b])
+        // capture: a pod by IP, its own eth0 in its own namespace.
+        let capture = try run(["capture", "\(subnet).1.3", "--duration", "0.3"])
+        expectNamed(capture, [b])
+        #expect(capture["points"]?.array?.first?["name"]?.string == "pod-b:eth0")
+        // The cache alone (no runtime asked) names the same pods, and the reports say where from.
+        let cacheOnly = try run(["trace", "pod-a", "pod-b", "--runtime-endpoint", "none"])
+        #expect(cacheOnly["reachable"]?.bool == true)
+        #expect(cacheOnly["pods"]?.array?.allSatisfy { $0["source"]?.string == "cache" } == true)
+        #expect(cacheOnly["findings"]?.array?.contains { $0["code"]?.string == "RUNTIME_UNREACHABLE" && $0["severity"]?.string == "info" } == true)
+    }
+
     @Test("without a runtime socket the cache alone names the pod (namespace from its interfaces' sandbox, else by IP), and says so")
     func cacheAlone() throws {
         try Privilege.require()
