@@ -59,7 +59,7 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Generated/README.md"]),
         .target(name: "Pods", dependencies: ["CNIDetection", "CRI", "Diagnosis", "KernelState", "NetAddress", "NetSystem", "NodeFiles"]),
-        .target(name: "Lab", dependencies: ["ConfigFormats", "CRI", "NodeFiles"]),
+        .target(name: "Lab", dependencies: ["ConfigFormats", "CRI", "NodeFiles", "Pods"]),
         .target(name: "Trace", dependencies: ["Capture", "Diagnosis", "Firewall", "KernelState", "NetAddress", "Netlink", "NetlinkCodec",
                                               "NetSystem", "PathMTU", "Pods", "Inspection", "ConfigFormats"]),
         .target(name: "Firewall", dependencies: ["ConfigFormats", "NetSystem", "NodeFiles"]),

@@ -39,6 +39,10 @@ public struct CacheEntry: Sendable, Equatable {
     /// names neither the pod's addresses nor its interface.
     public var isRuntimeLoopback: Bool { ifName == "lo" || (!types.isEmpty && types.allSatisfy { $0 == "loopback" }) }
 
+    /// The host side of the attachment as the plugins reported it: the last interface without a
+    /// sandbox (bridge results list the bridge, then the host veth; ptp only the host veth).
+    public var hostSideInterface: String? { interfaces.last { $0.sandbox?.isEmpty != false }?.name }
+
     /// The addresses without their prefix length; entries that are not addresses are left out.
     public var addresses: [IPAddress] { ips.compactMap(Self.address(ofCIDR:)) }
 

@@ -1,5 +1,6 @@
 import ConfigFormats
 import NodeFiles
+import Pods
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -237,13 +238,12 @@ extension Lab {
         guard let pod = plan.pod(name), let node = plan.node(pod.node), let running = state.pods[name] else {
             throw LabError("\(name) is not running: is the lab up?")
         }
-        let path = "\(plan.nodeRoot(node))/var/lib/cni/results/\(plan.networkName)-\(running.sandboxID)-eth0"
-        guard let text = LabFiles.read(path), let entry = try? JSONParser.parse(text),
-              let cidr = entry["result"]?["ips"]?.array?.first?["address"]?.string,
-              let address = cidr.split(separator: "/", omittingEmptySubsequences: false).first,
-              let host = entry["result"]?["interfaces"]?.array?.last(where: { $0["sandbox"] == nil || $0["sandbox"]?.string == "" })?["name"]?.string
-        else { throw LabError("no cached result for \(name) in \(path): is the lab up?") }
-        return PodAttachment(address: String(address), hostInterface: host, netns: running.netnsName)
+        // The pod as netdoctor's commands see it, from the cache its runtime wrote.
+        let cached = PodDirectory(root: NodeRoot(plan.nodeRoot(node))).pods.first { $0.containerID == running.sandboxID }
+        guard let address = cached?.primaryAddress(), let host = cached?.primary?.hostSideInterface else {
+            throw LabError("no cached result for \(name) (sandbox \(running.sandboxID.prefix(13))) on \(node.name): is the lab up?")
+        }
+        return PodAttachment(address: address.description, hostInterface: host, netns: running.netnsName)
     }
 }
 
