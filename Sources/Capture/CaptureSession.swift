@@ -136,7 +136,7 @@ public final class CaptureSession: @unchecked Sendable {
                 healthy = handle.drainRaw { seconds, nanoseconds, length, bytes in
                     if let limit = tally.limit, tally.written >= limit { return false }
                     do { try writer.write(point: 0, timestamp: seconds * 1_000_000_000 + nanoseconds, originalLength: length, bytes: bytes) }
-                    catch { tally.failure = "\(error)"; return false }
+                    catch { tally.failure = (error as? CaptureError)?.message ?? "\(error)"; return false }
                     tally.written += 1
                     return true
                 }
@@ -144,6 +144,11 @@ public final class CaptureSession: @unchecked Sendable {
                 directWritten += tally.written
                 if let failure = tally.failure { failures.append(failure) }
                 lock.unlock()
+                // A file that cannot be written ends this point's capture (the run sees why).
+                if tally.failure != nil {
+                    lock.lock(); running -= 1; lock.unlock()
+                    return
+                }
             } else {
                 var batch: [Packet] = []
                 healthy = handle.drain(point: index, into: &batch)

@@ -18,6 +18,14 @@ public final class PcapNGWriter {
     private static let capacity = flushAt + (256 << 10) + 64
     @exclusivity(unchecked) private var used = 0
     @exclusivity(unchecked) private(set) public var packetsWritten = 0
+    /// Bytes on disk so far: always whole blocks.
+    private var fileLength = 0
+    /// Packets on disk so far (whole blocks).
+    private(set) public var packetsOnDisk = 0
+    @exclusivity(unchecked) private var packetsBuffered = 0
+    /// The first write error (ENOSPC, EIO, EPIPE): from then on the writer takes nothing more,
+    /// and the file ends at the last whole block that reached it.
+    private(set) public var failure: CaptureError?
 
     /// Creates the file (0644, truncating). Throws with a readable message when it cannot.
     public init(path: String, interfaces: [(name: String, linkType: Int32, snapLength: Int32)]) throws(CaptureError) {
@@ -55,8 +63,8 @@ public final class PcapNGWriter {
     /// A whole block built by BlockBuilder (headers and statistics, not the per-packet path).
     private func append(_ block: [UInt8]) {
         var rest = block[...]
-        while !rest.isEmpty {
-            if used == Self.capacity { try? flush() }
+        while !rest.isEmpty, failure == nil {
+            if used == Self.capacity { try? flush(); continue }
             let n = min(rest.count, Self.capacity - used)
             rest.prefix(n).withUnsafeBytes { (buffer + used).copyMemory(from: $0.baseAddress!, byteCount: n) }
             used += n
@@ -73,6 +81,8 @@ public final class PcapNGWriter {
     }
 
     public func write(point: Int, timestamp: Int64, originalLength: Int, bytes: UnsafeBufferPointer<UInt8>) throws(CaptureError) {
+        // After a failed write the buffer is not drained: nothing more may go into it.
+        if let failure { throw failure }
         let count = min(bytes.count, 256 << 10)
         let padded = (count + 3) & ~3
         let total = UInt32(32 + padded)
@@ -91,11 +101,13 @@ public final class PcapNGWriter {
         at.storeBytes(of: total.littleEndian, as: UInt32.self)
         used += Int(total)
         packetsWritten += 1
+        packetsBuffered += 1
         if used > Self.flushAt { try flush() }
     }
 
     /// Interface statistics (isb_ifrecv, isb_ifdrop) for each point, then everything to disk.
     public func finish(statistics: [(received: UInt64, dropped: UInt64)], timestamp: Int64) throws(CaptureError) {
+        if let failure { throw failure }
         for (index, stats) in statistics.enumerated() {
             var isb = BlockBuilder(type: 5)
             let ts = UInt64(max(0, timestamp))
@@ -113,16 +125,41 @@ public final class PcapNGWriter {
     }
 
     func flush() throws(CaptureError) {
+        if let failure { throw failure }
         var done = 0
         while done < used {
             let n = Glibc.write(fd, buffer + done, used - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CaptureError(kind: .other, message: "cannot write \(path): \(String(cString: strerror(errno)))")
+            if n <= 0 {
+                if n < 0 && errno == EINTR { continue }
+                let error = n < 0 ? errno : EIO
+                fail(afterWriting: done, errno: error)
+                throw failure ?? CaptureError(kind: .other, message: "cannot write \(path)")
             }
             done += n
         }
+        fileLength += used
+        packetsOnDisk += packetsBuffered
+        packetsBuffered = 0
         used = 0
+    }
+
+    /// Cuts the file back to the last whole block that reached it (a partial write can end in the
+    /// middle of a packet) and refuses everything after.
+    private func fail(afterWriting written: Int, errno error: Int32) {
+        var boundary = 0
+        while boundary + 12 <= written {
+            let type = UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: boundary, as: UInt32.self))
+            let length = Int(UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: boundary + 4, as: UInt32.self)))
+            guard length >= 12, boundary + length <= written else { break }
+            if type == 6 { packetsOnDisk += 1 }
+            boundary += length
+        }
+        fileLength += boundary
+        _ = ftruncate(fd, off_t(fileLength))
+        used = 0
+        packetsBuffered = 0
+        failure = CaptureError(kind: .other,
+                               message: "cannot write \(path): \(String(cString: strerror(error))); it keeps the first \(packetsOnDisk) packets, each whole")
     }
 }
 

@@ -24,9 +24,12 @@ struct CaptureCommand: ParsableCommand {
         packet (time, point, addresses, protocol, length) and at the end each point's counts with \
         the kernel's received and dropped figures. With --write, a pcapng file with one interface \
         per point (named pod-a:eth0, node:cni0, …), packets in time order, and the kernel's counts; \
-        Wireshark and tshark read it. Ends on --count, --duration, Ctrl-C or SIGTERM, always with a \
-        complete file.
-        Exit status: 0, 2 bad filter, unknown pod or interface, unwritable file, 3 missing privileges.
+        Wireshark and tshark read it. Ends on --count (1 to 1,000,000,000), --duration (more than 0, \
+        at most 604800 s, a week), Ctrl-C (SIGINT), SIGTERM, SIGHUP (a closed terminal), or a closed \
+        standard output (`| head`), always with a complete file. A file that cannot be written \
+        (full disk, I/O error) ends the capture with exit 3; the file keeps every whole packet before it.
+        Exit status: 0, 2 bad filter, unknown pod or interface, unwritable file, bad --count or \
+        --duration, 3 missing privileges or a write that failed.
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -52,10 +55,16 @@ struct CaptureCommand: ParsableCommand {
     @Flag(help: "With --write, still hand over each packet as it comes (immediate mode) instead of in blocks.")
     var immediate = false
 
+    static let maxCount = 1_000_000_000
+    static let maxDuration = 604_800.0
+
     func validate() throws {
         if targets.isEmpty { throw ValidationError("name at least one target (POD, POD:IFACE or node:IFACE)") }
-        if let count, count <= 0 { throw ValidationError("--count must be positive") }
-        if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
+        if let count, !(1...Self.maxCount).contains(count) { throw ValidationError("--count must be between 1 and \(Self.maxCount)") }
+        // nan, inf and the huge ones would overflow the deadline's arithmetic.
+        if let duration, !(duration.isFinite && duration > 0 && duration <= Self.maxDuration) {
+            throw ValidationError("--duration must be a number of seconds above 0 and at most \(Int(Self.maxDuration)) (a week)")
+        }
         if !(1...1024).contains(bufferSize) { throw ValidationError("--buffer-size must be between 1 and 1024 MiB") }
     }
 
@@ -85,13 +94,14 @@ struct CaptureCommand: ParsableCommand {
                 throw CLIError(.badInput, "capture: \(error.message)")
             }
         }
-        signal(SIGINT) { _ in captureStopRequested = 1 }
-        signal(SIGTERM) { _ in captureStopRequested = 1 }
+        // A closed terminal (SIGHUP) ends it like Ctrl-C, as tcpdump does: the file is kept whole.
+        for stop in [SIGINT, SIGTERM, SIGHUP] { signal(stop) { _ in captureStopRequested = 1 } }
         // A parent may have started us with them blocked; Ctrl-C must work.
         var stopSignals = sigset_t()
         sigemptyset(&stopSignals)
         sigaddset(&stopSignals, SIGINT)
         sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGHUP)
         pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         let live = writer == nil && global.output == .human
         // One point to a file: its capture thread writes the blocks itself, as tcpdump -w does.
@@ -105,8 +115,11 @@ struct CaptureCommand: ParsableCommand {
                 if let writer { try writer.write(packet) }
                 if live {
                     let handle = session.handles[packet.point]
-                    writeStandardOutput("\(Self.clock(packet)) \(style.cyan(points[packet.point].name)) "
-                                        + PacketSummary.describe(packet.bytes, linkType: handle.linkType, length: packet.originalLength) + "\n")
+                    // Nobody reads any more (`| head` ended): stop, as tcpdump does.
+                    if !writeStandardOutput("\(Self.clock(packet)) \(style.cyan(points[packet.point].name)) "
+                                            + PacketSummary.describe(packet.bytes, linkType: handle.linkType, length: packet.originalLength) + "\n") {
+                        captureStopRequested = 1
+                    }
                 }
             }
             try writer?.finish(statistics: session.handles.map { ($0.statistics.received, $0.statistics.dropped) },

@@ -68,19 +68,23 @@ public struct GlobalOptions: ParsableArguments {
     }
 }
 
-/// Writes all of a string to stdout, even when it is a pipe that takes it in pieces.
-func writeStandardOutput(_ text: String) {
+/// Writes all of a string to stdout, even when it is a pipe that takes it in pieces; false when
+/// nobody reads any more (a closed pipe: `| head` ended).
+@discardableResult
+func writeStandardOutput(_ text: String) -> Bool {
     writeStandardOutput(bytes: Array(text.utf8))
 }
 
-func writeStandardOutput(bytes all: [UInt8]) {
+@discardableResult
+func writeStandardOutput(bytes all: [UInt8]) -> Bool {
     var bytes = all[...]
     while !bytes.isEmpty {
         let n = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
         if n < 0 {
             if errno == EINTR { continue }
-            return  // a closed pipe (`| head`): nothing more to say
+            return false
         }
         bytes = bytes.dropFirst(n)
     }
+    return true
 }

@@ -20,6 +20,11 @@ struct CLITests {
         ["explain", "NOT_A_CODE"],
         ["trace", "pod-a"], ["trace", "pod-a", "pod-b", "--protocol", "udp"], ["trace", "pod-a", "pod-b", "--port", "80", "--protocol", "icmp"],
         ["trace", "pod-a", "pod-b", "--timeout", "0"],
+        // HOSTILE-INPUT 9: only finite, bounded stop conditions.
+        ["capture", "node:lo", "--duration", "nan"], ["capture", "node:lo", "--duration", "inf"],
+        ["capture", "node:lo", "--duration", "1e10"], ["capture", "node:lo", "--duration", "9000000000"],
+        ["capture", "node:lo", "--duration", "1e300"], ["capture", "node:lo", "--duration", "-1"],
+        ["capture", "node:lo", "--count", "0"], ["capture", "node:lo", "--count", "2000000000"],
     ])
     func badUsage(arguments: [String]) throws {
         let result = try Binary.run(arguments)

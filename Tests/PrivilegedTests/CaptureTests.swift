@@ -70,7 +70,7 @@ struct CaptureLabTests {
         #expect(times == times.sorted())
     }
 
-    @Test("SIGINT and SIGTERM mid-capture keep every packet, and the file is complete", arguments: ["INT", "TERM"])
+    @Test("SIGINT, SIGTERM and SIGHUP mid-capture keep every packet, and the file is complete", arguments: ["INT", "TERM", "HUP"])
     func interrupted(signal: String) throws {
         try Privilege.require()
         _ = try Binary.run(["lab", "up"], timeout: 120_000)
@@ -85,6 +85,56 @@ struct CaptureLabTests {
         #expect(frames.filter { $0[0] == "node:eth0" }.count == 40)
         let info = try sh(["capinfos", "-M", path])
         #expect(info.contains("pcapng"))
+    }
+
+    @Test("a closed standard output (| head) ends a live capture, as tcpdump does")
+    func closedOutput() throws {
+        try Privilege.require()
+        _ = try Binary.run(["lab", "up"], timeout: 120_000)
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        let started = Clock.now()
+        let script = """
+        '\(Binary.path)' lab exec pod-b -- ping -i 0.05 -w 10 10.244.1.2 >/dev/null 2>&1 & ping=$!
+        timeout 15 '\(Binary.path)' lab exec node1 -- netdoctor capture pod-a --filter icmp | head -n 2 >/dev/null
+        echo "${PIPESTATUS[0]}"
+        kill $ping 2>/dev/null; true
+        """
+        let status = try sh(["bash", "-c", script], timeout: 30_000)
+        #expect(status.hasPrefix("0"), "capture exit \(status) (124: still running at 15 s)")
+        #expect(Clock.now() - started < 10)
+    }
+
+    @Test("a full disk under a flood (HOSTILE-INPUT 1): exit 3, one line, a valid file of whole packets, bounded memory",
+          arguments: [["pod-a"], ["pod-a", "pod-b"]])
+    func fullDisk(targets: [String]) throws {
+        try Privilege.require()
+        _ = try Binary.run(["lab", "up"], timeout: 120_000)
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        let tree = NodeTree()
+        let mount = tree.path + "/full"
+        _ = try sh(["mkdir", "-p", mount])
+        _ = try sh(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mount])
+        defer { _ = try? sh(["umount", mount]) }
+        let file = mount + "/x.pcapng"
+        let script = """
+        '\(Binary.path)' lab exec pod-b -- ping -f -w 8 -s 1400 10.244.1.2 >/dev/null 2>&1 &
+        /usr/bin/time -f %M -o '\(tree.path)/rss' '\(Binary.path)' lab exec node1 -- netdoctor capture \(targets.joined(separator: " ")) \
+          --write '\(file)' --duration 8 2>'\(tree.path)/err'; echo $? > '\(tree.path)/rc'
+        wait
+        """
+        _ = try sh(["sh", "-c", script], timeout: 60_000)
+        let status = try NodeRoot("/").readText(tree.path + "/rc").split(separator: "\n").first.map(String.init)
+        let stderr = try NodeRoot("/").readText(tree.path + "/err")
+        #expect(status == "3", "\(stderr)")
+        let lines = stderr.split(separator: "\n").filter { !$0.hasPrefix("netdoctor: capturing at") }
+        #expect(lines.count == 1 && lines[0].contains("No space left on device") && lines[0].contains("packets, each whole"), "\(stderr)")
+        // tshark reads the file to its end without complaint: whole blocks only.
+        let read = ChildProcess.run("/usr/bin/tshark", arguments: ["-r", file], environment: ["PATH=/usr/bin:/bin"], timeoutMilliseconds: 60_000)
+        let complaints = (read?.errorText ?? "").split(separator: "\n").filter { !$0.contains("Running as user") }
+        #expect(read?.status == 0 && complaints.isEmpty, "\(complaints)")
+        #expect((read?.outputText.split(separator: "\n").count ?? 0) > 100)
+        let rss = Int(try NodeRoot("/").readText(tree.path + "/rss").split(separator: "\n").last ?? "") ?? .max
+        #expect(rss < 200_000, "peak RSS \(rss) KiB")
     }
 
     @Test("bad input: a bad filter, an unknown pod or interface, an unwritable file (2), no privileges (3); no file left")
