@@ -253,6 +253,7 @@ final class AgentEndpoints: Sendable {
             case .permissionDenied: return AgentFailure(500, error.message)
             }
         case let error as RemoteHalfError: return AgentFailure(422, error.description)
+        case let error as SystemError where error.isNotANamespace: return AgentFailure(422, "\(error)")
         case let error as SystemError where error.isGone: return AgentFailure(410, "\(error): the namespace went away")
         default: return AgentFailure(500, "\(error)")
         }

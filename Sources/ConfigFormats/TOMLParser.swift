@@ -64,7 +64,8 @@ public struct TOMLParser {
                 }
                 table = child
             case .tables(let list)? where !last:
-                table = list.last!
+                guard let latest = list.items.last else { throw ParseError(message: "empty array of tables \(key)", line: startLine, column: startColumn) }
+                table = latest
             default:
                 throw ParseError(message: "key \(key) is already a value, not a table", line: startLine, column: startColumn)
             }
@@ -87,16 +88,17 @@ public struct TOMLParser {
             switch table.entries[key] {
             case nil:
                 let child = TOMLTable(kind: .explicit)
-                table.insert(key, last ? .tables([child]) : .table(TOMLTable(kind: .implicit)))
+                table.insert(key, last ? .tables(TOMLTableList([child])) : .table(TOMLTable(kind: .implicit)))
                 if case .table(let t)? = table.entries[key] { table = t } else { table = child }
-            case .tables(var list)?:
+            case .tables(let list)?:
+                // The list is shared, not copied: each [[t]] costs O(1), not the whole list again.
                 if last {
                     let child = TOMLTable(kind: .explicit)
-                    list.append(child)
-                    table.entries[key] = .tables(list)
+                    list.items.append(child)
                     table = child
                 } else {
-                    table = list.last!
+                    guard let latest = list.items.last else { throw ParseError(message: "empty array of tables \(key)", line: startLine, column: startColumn) }
+                    table = latest
                 }
             case .table(let child)? where !last:
                 table = child
@@ -108,13 +110,15 @@ public struct TOMLParser {
         try skipToLineEnd()
     }
 
-    private mutating func parseKeyValue(into table: TOMLTable, inline: Bool) throws(ParseError) {
+    /// `depth`: how deep in inline tables this key sits (a nested inline table must not start
+    /// counting again, or 250,000 `{a=` overflow the stack).
+    private mutating func parseKeyValue(into table: TOMLTable, inline: Bool, depth: Int = 0) throws(ParseError) {
         let (startLine, startColumn) = position
         let keys = try parseKey()
         skipBlanks()
         try expect("=", "after a key")
         skipBlanks()
-        let value = try parseValue(depth: 0)
+        let value = try parseValue(depth: depth)
         var target = table
         for key in keys.dropLast() {
             switch target.entries[key] {
@@ -128,7 +132,7 @@ public struct TOMLParser {
                 throw ParseError(message: "key \(key) cannot be extended with a dotted key", line: startLine, column: startColumn)
             }
         }
-        let last = keys.last!
+        guard let last = keys.last else { throw ParseError(message: "empty key", line: startLine, column: startColumn) }
         guard target.entries[last] == nil else {
             throw ParseError(message: "duplicate key \(keys.joined(separator: "."))", line: startLine, column: startColumn)
         }
@@ -154,9 +158,16 @@ public struct TOMLParser {
                 throw error("expected a key, found \(describe(c))")
             }
             skipBlanks()
-            if peek() == ascii(".") { advance() } else { return keys }
+            guard peek() == ascii(".") else { return keys }
+            // Each part is a table: 50,000 parts would nest 50,000 tables (and their release
+            // recurses as deep). Real configs use a handful.
+            guard keys.count < Self.maximumKeyParts else { throw error("a key of more than \(Self.maximumKeyParts) dotted parts") }
+            advance()
         }
     }
+
+    /// The most parts a dotted key or a table header may have.
+    public static let maximumKeyParts = 64
 
     private func isBareKeyByte(_ c: UInt8) -> Bool {
         (c >= ascii("a") && c <= ascii("z")) || (c >= ascii("A") && c <= ascii("Z")) || (c >= ascii("0") && c <= ascii("9"))
@@ -214,7 +225,7 @@ public struct TOMLParser {
         if peek() == ascii("}") { advance(); return table.value(depth: depth) }
         while true {
             skipBlanks()
-            try parseKeyValue(into: table, inline: true)
+            try parseKeyValue(into: table, inline: true, depth: depth)
             skipBlanks()
             switch peek() {
             case ascii(",")?: advance()
@@ -467,7 +478,7 @@ private final class TOMLTable {
     enum Entry {
         case value(ConfigValue)
         case table(TOMLTable)
-        case tables([TOMLTable])
+        case tables(TOMLTableList)
     }
 
     var kind: Kind
@@ -485,12 +496,18 @@ private final class TOMLTable {
         guard depth < JSONParser.maximumDepth else { return .null }
         return .object(ConfigObject(order.map { key in
             let value: ConfigValue
-            switch entries[key]! {
+            switch entries[key] ?? .value(.null) {
             case .value(let v): value = v
             case .table(let t): value = t.value(depth: depth + 1)
-            case .tables(let list): value = .array(list.map { $0.value(depth: depth + 1) })
+            case .tables(let list): value = .array(list.items.map { $0.value(depth: depth + 1) })
             }
             return ConfigObject.Member(key: key, value: value)
         }))
     }
+}
+
+/// An array of tables, shared by reference so that appending to it does not copy it.
+private final class TOMLTableList {
+    var items: [TOMLTable]
+    init(_ items: [TOMLTable]) { self.items = items }
 }

@@ -13,11 +13,23 @@ public enum YAMLReader {
             throw ParseError(message: String(describing: error), line: 0, column: 0)
         }
         guard let node else { return .null }
-        return convert(node, depth: 0)
+        var budget = maximumValues
+        guard let value = convert(node, depth: 0, budget: &budget) else {
+            throw ParseError(message: "the document expands to more than \(maximumValues) values (YAML aliases repeating aliases?): refused",
+                             line: 0, column: 0)
+        }
+        return value
     }
 
-    private static func convert(_ node: Node, depth: Int) -> ConfigValue {
-        // Aliases can make a small document expand without bound; configs never nest this deep.
+    /// The most values a document may expand to. Aliases let 1 KB name billions of values (an
+    /// alias bomb); a kubelet config has hundreds.
+    public static let maximumValues = 200_000
+
+    /// nil when the budget runs out: the document is refused whole, never half-read.
+    private static func convert(_ node: Node, depth: Int, budget: inout Int) -> ConfigValue? {
+        budget -= 1
+        guard budget >= 0 else { return nil }
+        // Configs never nest this deep.
         guard depth < JSONParser.maximumDepth else { return .null }
         switch node {
         case .scalar(let scalar):
@@ -29,12 +41,18 @@ public enum YAMLReader {
             }
             return .string(scalar.string)
         case .sequence(let sequence):
-            return .array(sequence.map { convert($0, depth: depth + 1) })
+            var items: [ConfigValue] = []
+            for item in sequence {
+                guard let value = convert(item, depth: depth + 1, budget: &budget) else { return nil }
+                items.append(value)
+            }
+            return .array(items)
         case .mapping(let mapping):
             var members: [ConfigObject.Member] = []
             for (key, value) in mapping {
                 let name = key.string ?? key.scalar?.string ?? ""
-                members.append(.init(key: name, value: convert(value, depth: depth + 1), line: key.mark?.line ?? 0))
+                guard let converted = convert(value, depth: depth + 1, budget: &budget) else { return nil }
+                members.append(.init(key: name, value: converted, line: key.mark?.line ?? 0))
             }
             return .object(ConfigObject(members))
         case .alias:

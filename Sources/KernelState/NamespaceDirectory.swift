@@ -76,13 +76,21 @@ public final class NamespaceDirectory: @unchecked Sendable {
     }
 
     /// The namespace at a path found in a node file (a cache's netns): under --root first, then
-    /// as written. nil when neither exists.
-    public func namespace(atNodePath path: String) -> KnownNamespace? {
-        for candidate in root.prefix.isEmpty ? [path] : [root.prefix + NodeRoot.normalize(path), path] {
-            if let identity = NetNamespace.identity(of: candidate) {
-                return find(identity: identity)
-                    ?? KnownNamespace(name: String(path.split(separator: "/").last ?? Substring(path)), path: candidate, identity: identity)
+    /// as written. A relative path is the node's, from its `/` (where runtimes run), never
+    /// netdoctor's working directory. nil when neither exists; throws when it cannot be looked at
+    /// (permission denied is not "gone").
+    public func namespace(atNodePath path: String) throws(SystemError) -> KnownNamespace? {
+        let nodePath = NodeRoot.normalize(path)
+        let candidates = root.prefix.isEmpty ? [nodePath] : [root.prefix + nodePath, nodePath]
+        for candidate in candidates {
+            var st = stat()
+            guard stat(candidate, &st) == 0 else {
+                if errno == EACCES || errno == EPERM { throw SystemError.last("stat namespace", context: path) }
+                continue
             }
+            let identity = NetNamespace.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+            return find(identity: identity)
+                ?? KnownNamespace(name: String(nodePath.split(separator: "/").last ?? Substring(nodePath)), path: candidate, identity: identity)
         }
         return nil
     }

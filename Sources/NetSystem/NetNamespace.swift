@@ -1,3 +1,5 @@
+import CNetShims
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -24,15 +26,23 @@ public final class NetNamespace: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
-    /// Opens a namespace file; ENOENT when it is gone, EINVAL-like when the file is no namespace.
+    /// Opens a namespace file without blocking (a FIFO with no writer would block forever) and
+    /// checks that it is one: a file of nsfs whose type is a network namespace. ENOENT when it is
+    /// gone; `isNotANamespace` for a FIFO, a device, a directory, a regular file or another kind
+    /// of namespace.
     public init(path: String, displayPath: String? = nil) throws(SystemError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw .last("open namespace", context: displayPath ?? path) }
+        let name = displayPath ?? path
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        if fd < 0 { throw .last("open namespace", context: name) }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
-            let error = SystemError.last("stat namespace", context: displayPath ?? path)
+            let error = SystemError.last("stat namespace", context: name)
             close(fd)
             throw error
+        }
+        if let wrong = Self.notANetworkNamespace(fd: fd, status: st) {
+            close(fd)
+            throw SystemError("open namespace", errno: EINVAL, context: name, detail: "not a network namespace (\(wrong))")
         }
         self.fd = fd
         self.path = displayPath ?? path
@@ -40,6 +50,26 @@ public final class NetNamespace: @unchecked Sendable, CustomStringConvertible {
     }
 
     deinit { close(fd) }
+
+    /// nsfs's magic (linux/magic.h) and NS_GET_NSTYPE (linux/nsfs.h: _IO(0xb7, 0x3)).
+    static let nsfsMagic = 0x6e73_6673
+    static let getNamespaceType: UInt = 0xb703
+
+    /// What the open file is, when it is not a network namespace; nil when it is one.
+    static func notANetworkNamespace(fd: Int32, status st: stat) -> String? {
+        switch st.st_mode & S_IFMT {
+        case S_IFIFO: return "a FIFO"
+        case S_IFDIR: return "a directory"
+        case S_IFCHR, S_IFBLK: return "a device"
+        case S_IFSOCK: return "a socket"
+        default: break
+        }
+        var fs = statfs()
+        if fstatfs(fd, &fs) == 0, Int(fs.f_type) != nsfsMagic { return "a regular file" }
+        let type = ioctl(fd, getNamespaceType)
+        if type >= 0, type != cns_clone_newnet { return "another kind of namespace" }
+        return nil
+    }
 
     /// The namespace of the calling thread (not /proc/self, which is the main thread's).
     public static func current() throws(SystemError) -> NetNamespace {

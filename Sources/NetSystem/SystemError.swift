@@ -9,12 +9,20 @@ public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
     public var operation: String
     public var errno: Int32
     public var context: String?
+    /// Said instead of strerror when the call worked but its object is not what was expected
+    /// (a FIFO where a namespace should be).
+    public var detail: String?
 
-    public init(_ operation: String, errno: Int32, context: String? = nil) {
+    public init(_ operation: String, errno: Int32, context: String? = nil, detail: String? = nil) {
         self.operation = operation
         self.errno = errno
         self.context = context
+        self.detail = detail
     }
+
+    /// A path that names something other than a network namespace: bad input, not a namespace
+    /// that went away.
+    public var isNotANamespace: Bool { detail != nil && operation == "open namespace" }
 
     /// The current errno of a call that just failed.
     public static func last(_ operation: String, context: String? = nil) -> SystemError {
@@ -27,7 +35,7 @@ public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
     public var isGone: Bool { errno == ENOENT || errno == ENODEV || errno == ESRCH }
 
     public var description: String {
-        let what = String(cString: strerror(errno))
+        let what = detail ?? String(cString: strerror(errno))
         return "\(operation)\(context.map { " \($0)" } ?? ""): \(what)"
     }
 }

@@ -53,6 +53,8 @@ extension CLIError {
         switch error {
         case let error as PodLookupError:
             self.init([.namespaceGone, .permissionDenied, .namespaceMismatch].contains(error.kind) ? .environment : .badInput, error.message)
+        case let error as SystemError where error.isNotANamespace:
+            self.init(.badInput, "\(what): \(error): the node's records name something that is not a network namespace")
         case let error as SystemError where error.isPermission:
             self.init(.environment, "\(what): \(error) — run as root (CAP_NET_ADMIN and CAP_SYS_ADMIN are needed to enter namespaces)")
         case let error as SystemError where error.isGone || error.errno == 22:

@@ -144,7 +144,13 @@ extension PodDirectory {
     /// namespace that does not hold the pod's address is never taken for the pod's.
     public static func namespace(of pod: Pod, directory: NamespaceDirectory) throws(PodLookupError) -> KnownNamespace {
         if let path = pod.netnsPath {
-            guard let found = directory.namespace(atNodePath: path) else {
+            let located: KnownNamespace?
+            do {
+                located = try directory.namespace(atNodePath: path)
+            } catch {
+                throw PodLookupError(kind: .permissionDenied, message: "cannot look at \(pod.fullName)'s namespace \(path): \(error.description): run as root")
+            }
+            guard let found = located else {
                 throw PodLookupError(kind: .namespaceGone,
                                      message: "the network namespace of \(pod.fullName) (\(path)) is gone: \(pod.source == .cache ? "the cache entry is stale (the pod was deleted or its sandbox recreated)" : "though \(pod.runtime?.name ?? "the runtime") still lists the sandbox (it is being torn down, or its namespace was removed under it)")")
             }

@@ -132,6 +132,36 @@ struct PodSourceTests {
         try expectPodB(json, source: "runtime")
     }
 
+    @Test("a cache whose namespace is not one (HOSTILE-INPUT 6, 21): a FIFO, a file, a directory, a device, another namespace kind, a relative path; one line each, no hang")
+    func notANamespace() throws {
+        try Privilege.require()
+        _ = try Binary.run(["lab", "up"], timeout: 120_000)
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        let tree = NodeTree()
+        _ = try sh(["mkfifo", tree.path + "/fifo"])
+        _ = tree.write("/file", "x").directory("/dir")
+        let podB = try labPod("pod-b")
+        let entry = "\(Self.results)/lab-overlay-\(podB.sandboxID)-eth0"
+        let original = try NodeRoot("/").readText(entry)
+        let cases: [(String, Int32, String)] = [
+            (tree.path + "/fifo", 2, "a FIFO"), (tree.path + "/file", 2, "a regular file"), (tree.path + "/dir", 2, "a directory"),
+            ("/dev/zero", 2, "a device"), ("/proc/self/ns/mnt", 2, "another kind of namespace"),
+            // Relative: the node's path from its /, never netdoctor's working directory (here /,
+            // where "proc/1/ns/net" would be the node's own namespace, which lacks pod-b's IP).
+            ("proc/1/ns/net", 3, "does not hold its address"),
+        ]
+        for (path, status, says) in cases {
+            let text = original.replacingOccurrences(of: "/var/run/netns/\(podB.netns)", with: path)
+            FileTree.write(entry, bytes: Array(text.utf8), mode: 0o600)
+            let started = Clock.now()
+            let result = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "inspect", "pod-b", "--runtime-endpoint", "none"])
+            #expect(Clock.now() - started < 5, "\(path): \(Clock.now() - started) s")
+            #expect(result.status == status, "\(path): \(result.status) \(result.errorText)")
+            #expect(result.errorText.contains(says), "\(path): \(result.errorText)")
+            #expect(result.errorText.split(separator: "\n").count == 1, "\(result.errorText)")
+        }
+    }
+
     @Test("a runtime that hangs: a warning within its budget, and the cache names the pods")
     func hangingRuntime() throws {
         try Privilege.require()

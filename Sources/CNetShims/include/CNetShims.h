@@ -12,6 +12,7 @@
 #include <linux/errqueue.h>
 #include <linux/net_namespace.h>
 #include <malloc.h>  /* mallopt: not in Swift's Glibc module */
+#include <sys/vfs.h> /* fstatfs: is a namespace path on nsfs */
 
 /// CLONE_NEWNET as a plain constant, for setns(2).
 extern const int cns_clone_newnet;
