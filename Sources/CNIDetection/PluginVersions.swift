@@ -6,11 +6,15 @@ import NodeFiles
 /// does (CNI_COMMAND=VERSION: read-only by the spec), so an incompatible cniVersion is caught
 /// before a pod fails with "incompatible CNI versions".
 enum PluginVersions {
-    static func supported(binary nodePath: String, version: String, root: NodeRoot) -> [String]? {
+    /// Each plugin's answer time, and the whole query's: 50 plugins that sleep cost 3 s, not 100.
+    static let perPluginMilliseconds: Int32 = 2000
+    static let budgetMilliseconds: Int64 = 3000
+
+    static func supported(binary nodePath: String, version: String, root: NodeRoot, timeoutMilliseconds: Int32) -> [String]? {
         guard let host = try? root.resolve(nodePath) else { return nil }
         let input = Array("{\"cniVersion\":\"\(version)\"}".utf8)
         guard let result = ChildProcess.run(host, environment: ["CNI_COMMAND=VERSION", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
-                                            input: input, timeoutMilliseconds: 2000),
+                                            input: input, timeoutMilliseconds: timeoutMilliseconds),
               result.status == 0, !result.timedOut,
               let answer = try? JSONParser.parse(bytes: result.output) else { return nil }
         return answer["supportedVersions"]?.array?.compactMap(\.string)
@@ -21,9 +25,13 @@ enum PluginVersions {
     static func check(_ network: NetworkConfig, file: String, binaries: BinaryLookup) -> [Finding] {
         guard let version = LibCNI.effectiveVersion(network) else { return [] }
         var refusing: [(type: String, path: String, supported: [String])] = []
+        let deadline = ChildProcess.monotonicMilliseconds() + budgetMilliseconds
         for type in BinaryLookup.requiredTypes(network) {
+            let left = deadline - ChildProcess.monotonicMilliseconds()
+            guard left > 0 else { break }
             guard case .found(let path) = binaries.find(type),
-                  let supported = supported(binary: path, version: version, root: binaries.root),
+                  let supported = supported(binary: path, version: version, root: binaries.root,
+                                            timeoutMilliseconds: Int32(min(Int64(perPluginMilliseconds), left))),
                   !supported.contains(version) else { continue }
             refusing.append((type, path, supported))
         }

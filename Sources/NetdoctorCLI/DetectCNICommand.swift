@@ -26,7 +26,17 @@ struct DetectCNICommand: ParsableCommand {
     @Flag(help: "Do not run the active chain's plugins with CNI_COMMAND=VERSION to check their supported versions.")
     var noPluginQuery = false
 
+    @Flag(help: "Run them also under a --root other than / (a tree you trust: its programs run as you).")
+    var queryPlugins = false
+
+    /// The plugins are programs of the tree: run on the live node (--root /) unless told not to,
+    /// elsewhere (a support bundle, a mount) only when asked.
+    func shouldQueryPlugins(_ root: NodeRoot) -> Bool {
+        !noPluginQuery && (queryPlugins || root.prefix.isEmpty)
+    }
+
     func validate() throws {
+        if noPluginQuery && queryPlugins { throw ValidationError("--no-plugin-query and --query-plugins contradict each other") }
         if let mtu = uplinkMTU, !(68...65535).contains(mtu) {
             throw ValidationError("--uplink-mtu must be between 68 and 65535")
         }
@@ -35,7 +45,7 @@ struct DetectCNICommand: ParsableCommand {
     func run() throws {
         let root = try global.requireRoot()
         var report = CNIDetector.detect(DetectionInput(root: root, kernel: KernelView.current(), uplinkMTU: uplinkMTU,
-                                                       queryPlugins: !noPluginQuery))
+                                                       queryPlugins: shouldQueryPlugins(root)))
         // The runtime over CRI: who answers, and what it and libcni's cache say of the pods.
         let pods = global.pods(root)
         report.runtimeAnswer = pods.runtime.answer

@@ -40,7 +40,9 @@ public enum ChildProcess {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        resetSignals(&attributes)
+        // A process group of its own, so that an overrun kills whatever it started too.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        resetSignals(&attributes, extraFlags: Int16(POSIX_SPAWN_SETPGROUP))
         var pid: pid_t = 0
         let spawned = withCStrings([path] + arguments, environment) { argv, envp in
             posix_spawn(&pid, path, &actions, &attributes, argv, envp)
@@ -75,7 +77,7 @@ public enum ChildProcess {
             if output.count + errorOutput.count > outputLimit { timedOut = true; break }
         }
         close(stdoutPipe[0]); close(stderrPipe[0])
-        if timedOut { kill(pid, SIGKILL) }
+        if timedOut { kill(-pid, SIGKILL) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
@@ -152,7 +154,7 @@ public enum ChildProcess {
         return body(argv, envp)
     }
 
-    static func monotonicMilliseconds() -> Int64 {
+    public static func monotonicMilliseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000

@@ -55,7 +55,7 @@ struct LabFaultTests {
         defer { _ = try? Binary.run(["lab", "down"]) }
         let broken = try Binary.run(["lab", "break", fault])
         try #require(broken.status == 0, "\(broken.errorText)")
-        let (status, json) = try run("node1", ["detect-cni"])
+        let (status, json) = try run("node1", ["detect-cni", "--query-plugins"])
         #expect(codes(json).contains(code), "\(fault): \(codes(json))")
         if code != "CNI_MULTIPLE_CONFIGS" { #expect(status == 1) }
         // node2 is untouched.

@@ -1,0 +1,55 @@
+import NodeFiles
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// Node trees that attack (HOSTILE-INPUT.md): the binary answers each with its documented exit
+/// status and one line, in bounded time and memory.
+@Suite("Hostile node trees")
+struct HostileNodeTests {
+    /// A node whose chain has `count` plugins, each a script that records it ran and starts a
+    /// grandchild that would outlive it.
+    func node(plugins count: Int, sleeping: Bool) -> NodeTree {
+        let types = (0..<count).map { "p\($0)" }
+        let tree = NodeTree()
+            .write("/etc/containerd/config.toml", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".cni]\n  bin_dir = \"/opt/cni/bin\"\n")
+            .write("/etc/cni/net.d/10-x.conflist", """
+            {"cniVersion": "1.0.0", "name": "x", "plugins": [\(types.map { "{\"type\": \"\($0)\"}" }.joined(separator: ","))]}
+            """)
+        for type in types {
+            _ = tree.write("/opt/cni/bin/\(type)", """
+            #!/bin/sh
+            echo ran >> '\(tree.path)/EXECUTED'
+            \(sleeping ? "sleep 300 & sleep 300" : "echo '{\"cniVersion\":\"1.0.0\",\"supportedVersions\":[\"1.0.0\"]}'")
+            """, mode: 0o755)
+        }
+        return tree
+    }
+
+    @Test("detect-cni runs no program from a --root other than / unless asked (HOSTILE-INPUT 13)")
+    func noProgramsFromTheTree() throws {
+        let tree = node(plugins: 2, sleeping: false)
+        let result = try Binary.run(["detect-cni", "--root", tree.path, "--uplink-mtu", "1500"])
+        #expect(result.status == 0, "\(result.errorText)")
+        #expect(NodeRoot("/").status(tree.path + "/EXECUTED") == nil)
+        _ = try Binary.run(["detect-cni", "--root", tree.path, "--uplink-mtu", "1500", "--query-plugins"])
+        #expect(NodeRoot("/").status(tree.path + "/EXECUTED") != nil)
+    }
+
+    @Test("asked to, the plugins run within one total budget and nothing they started survives")
+    func pluginBudget() throws {
+        let tree = node(plugins: 20, sleeping: true)
+        var start = timespec(), end = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        let result = try Binary.run(["detect-cni", "--root", tree.path, "--uplink-mtu", "1500", "--query-plugins"], timeout: 30_000)
+        clock_gettime(CLOCK_MONOTONIC, &end)
+        #expect(!result.timedOut)
+        #expect(end.tv_sec - start.tv_sec < 6, "\(end.tv_sec - start.tv_sec) s")
+        usleep(200_000)
+        let left = ChildProcess.run("/usr/bin/pgrep", arguments: ["-f", "^sleep 300$"], environment: [])?.outputText ?? ""
+        #expect(left.isEmpty, "survivors: \(left)")
+    }
+}
