@@ -186,7 +186,7 @@ _netdoctor() {
 
 _netdoctor_detect-cni() {
     repeating_flags=()
-    non_repeating_flags=(--no-color --no-plugin-query --version -h --help)
+    non_repeating_flags=(--no-color --no-plugin-query --query-plugins --version -h --help)
     repeating_options=()
     non_repeating_options=(--root -o --output --runtime-endpoint --uplink-mtu)
     __netdoctor_offer_flags_options 0

@@ -23,7 +23,7 @@ function __netdoctor_parse_tokens -S
         __netdoctor_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'detect-cni'
-            __netdoctor_parse_subcommand 0 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'uplink-mtu=' 'no-plugin-query' 'version' 'h/help'
+            __netdoctor_parse_subcommand 0 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'uplink-mtu=' 'no-plugin-query' 'query-plugins' 'version' 'h/help'
         case 'inspect'
             __netdoctor_parse_subcommand 1 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'version' 'h/help'
         case 'mtu-probe'
@@ -122,6 +122,7 @@ complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_op
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor detect-cni" runtime-endpoint' -l 'runtime-endpoint' -d 'The container runtime\'s CRI socket, unix:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default: the kubelet\'s, under --root).' -rfka ''
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor detect-cni" uplink-mtu' -l 'uplink-mtu' -d 'Judge the pod MTU against this uplink MTU instead of the default route device\'s.' -rfka ''
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor detect-cni" no-plugin-query' -l 'no-plugin-query' -d 'Do not run the active chain\'s plugins with CNI_COMMAND=VERSION to check their supported versions.'
+complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor detect-cni" query-plugins' -l 'query-plugins' -d 'Run them also under a --root other than / (a tree you trust: its programs run as you).'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor detect-cni" version' -l 'version' -d 'Show the version.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor detect-cni" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor inspect" root' -l 'root' -d 'Prefix for every node file read (env NETDOCTOR_ROOT).' -rfa '(__netdoctor_complete_directories)'

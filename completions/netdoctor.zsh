@@ -84,6 +84,7 @@ _netdoctor_detect-cni() {
         '--runtime-endpoint[The container runtime'\''s CRI socket, unix\:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default\: the kubelet'\''s, under --root).]:endpoint:'
         '--uplink-mtu[Judge the pod MTU against this uplink MTU instead of the default route device'\''s.]:bytes:'
         '--no-plugin-query[Do not run the active chain'\''s plugins with CNI_COMMAND=VERSION to check their supported versions.]'
+        '--query-plugins[Run them also under a --root other than / (a tree you trust\: its programs run as you).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -181,7 +181,8 @@ public enum CNIDetector {
         }
 
         // MTU: what pods get, and whether the uplink carries it.
-        let mtu = NodeMTU.effective(family: family, root: input.root)
+        let (mtu, mtuFileFindings) = NodeMTU.effective(family: family, root: input.root)
+        findings += mtuFileFindings
         report.mtu = mtu
         let uplink: Sourced<Int>? = input.uplinkMTU.map { Sourced($0, "--uplink-mtu") }
             ?? input.kernel.uplink.map { Sourced($0.mtu, "\($0.device) on this node") }

@@ -49,7 +49,7 @@ public enum CNIFamily {
                                     subnets: network.primary?.subnets ?? [])
         if types.first == "flannel" {
             let delegate = network.primary?.raw["delegate"]?.object
-            reading.ipamType = delegate?["ipam"]?["type"]?.string ?? "host-local"
+            reading.ipamType = delegate?.field("ipam")?.field("type")?.string ?? "host-local"
             reading.configuredMTU = delegate?["mtu"]?.int ?? reading.configuredMTU
         }
         if types.contains("cilium-cni"), let first = types.first, first != "cilium-cni" {
@@ -148,7 +148,7 @@ public enum CNIFamily {
         case "ovn-kubernetes": return Sourced(.geneve, "OVN's geneve overlay")
         case "aws-vpc-cni": return Sourced(.none, "VPC-routed pod addresses")
         case "azure-cni":
-            if network?.primary?.raw["ipam"]?["mode"]?.string == "overlay" {
+            if network?.primary?.raw.field("ipam")?.field("mode")?.string == "overlay" {
                 return Sourced(.unknown, "Azure CNI Overlay: carried by Azure's network, not stated here")
             }
             return Sourced(.none, "VNet-routed pod addresses")
@@ -195,7 +195,7 @@ public enum CNIFamily {
         -> (network: NetworkConfig?, family: String?, source: String)? {
         let raw = network.primary?.raw ?? network.raw
         if let first = raw["delegates"]?.array?.first?.object {
-            let delegate = NetworkConfig(document: first, asList: first["plugins"] != nil)
+            let delegate = NetworkConfig(document: first, asList: first.field("plugins") != nil)
             return (delegate, familyName(delegate, fileName: ""), "delegates[0]")
         }
         guard let cluster = raw["clusterNetwork"]?.string else { return nil }

@@ -95,6 +95,7 @@ enum ConfigChecks {
         found += versionProblems(network, file: file, strict: reading.loaded.strict)
         found += repeatedKeyProblems(network.raw, path: "", file: file)
         found += mtuProblems(network, family: reading.family, file: file)
+        found += PluginRules.problems(network, file: file)
         found += chainProblems(network, family: reading.family, file: file)
         found += subnetProblems(reading.family?.subnets ?? [], file: file)
         found += pluginKeyProblems(network, family: reading.family, file: file)
@@ -116,7 +117,7 @@ enum ConfigChecks {
                                      hop: file, evidence: ["plugins[\(i)].runtimeConfig: \(JSONWriter.write(plugin.raw["runtimeConfig"]!, pretty: false))"],
                                      remedy: "Declare the capability (e.g. \"capabilities\": {\"bandwidth\": true}) and let pod annotations set the values."))
             }
-            if let ipam = plugin.raw["ipam"]?.object, ipam.members.isEmpty {
+            if let ipam = plugin.raw.field("ipam")?.object, ipam.members.isEmpty {
                 found.append(Finding(.cniConfigSuspicious, .info,
                                      "plugins[\(i)] (\(plugin.type ?? "?")) has an empty ipam section: addresses come from the plugin's own controller, not an IPAM plugin.",
                                      hop: file, evidence: ["plugins[\(i)].ipam: {}"]))
@@ -131,7 +132,7 @@ enum ConfigChecks {
                                  remedy: "Remove it if \(name) has written its .conflist."))
         }
         if family?.family == "multus", let delegate = network.primary?.raw["delegates"]?.array?.first?.object {
-            let inner = NetworkConfig(document: delegate, asList: delegate["plugins"] != nil)
+            let inner = NetworkConfig(document: delegate, asList: delegate.field("plugins") != nil)
             found += mtuProblems(inner, family: nil, file: file).map {
                 var f = $0
                 f.message = "delegates[0]: " + f.message
@@ -170,14 +171,27 @@ enum ConfigChecks {
         return found
     }
 
+    /// At most this many repeated keys are reported per object, and this many places each: a
+    /// file of 45,000 repeated keys is one finding of bounded size, in linear time.
+    static let repeatedKeysReported = 16
+    static let placesReported = 8
+
     static func repeatedKeyProblems(_ object: ConfigObject, path: String, file: String) -> [Finding] {
         var found: [Finding] = []
-        for (key, lines) in object.repeatedKeys {
-            let values = object.members.filter { $0.key == key }.map { JSONWriter.write($0.value, pretty: false) }
+        var byKey: [String: [ConfigObject.Member]] = [:]
+        for member in object.members { byKey[member.key, default: []].append(member) }
+        let repeated = object.keys.filter { (byKey[$0]?.count ?? 0) > 1 }
+        for key in repeated.prefix(repeatedKeysReported) {
+            let members = byKey[key] ?? []
+            var evidence = members.prefix(placesReported).map { "\(file):\($0.line): \"\(Printable.line(key))\": \(Printable.line(JSONWriter.write($0.value, pretty: false), limit: 120))" }
+            if members.count > placesReported { evidence.append("… \(members.count - placesReported) more") }
             found.append(Finding(.cniConfigSuspicious, .warning,
-                                 "\(file) sets \(path)\(key) \(lines.count) times; libcni (Go) keeps the last value, other parsers may not.",
-                                 hop: file, evidence: zip(lines, values).map { "\(file):\($0): \"\(key)\": \($1)" },
-                                 remedy: "Keep one \"\(key)\"."))
+                                 "\(file) sets \(path)\(Printable.line(key)) \(members.count) times; libcni (Go) keeps the last value, other parsers may not.",
+                                 hop: file, evidence: evidence, remedy: "Keep one \"\(Printable.line(key))\"."))
+        }
+        if repeated.count > repeatedKeysReported {
+            found.append(Finding(.cniConfigSuspicious, .warning, "\(file) repeats \(repeated.count - repeatedKeysReported) more keys in \(path.isEmpty ? "the top level" : path).",
+                                 hop: file, remedy: "Keep one of each key."))
         }
         for member in object.members {
             if let inner = member.value.object {
@@ -228,7 +242,7 @@ enum ConfigChecks {
                                      hop: file, evidence: ["plugins[0] has no \"ipam\".type"],
                                      remedy: "Add an ipam section (host-local with the node's pod subnet)."))
             } else if primary.ipamType == "host-local", primary.subnets.isEmpty,
-                      primary.raw["ipam"]?["ranges"] == nil {
+                      primary.raw.field("ipam")?.field("ranges") == nil {
                 found.append(Finding(.cniChainIncomplete, family?.family == "kube-router" ? .warning : .error,
                                      "host-local in \(file) has no subnet or ranges\(family?.family == "kube-router" ? " yet (kube-router inserts the node's podCIDR when it starts)" : ""): it cannot allocate addresses.",
                                      hop: file, evidence: ["ipam: {\"type\": \"host-local\"} without subnet/ranges"],

@@ -45,15 +45,15 @@ public enum LibCNI {
     static func validate(_ object: ConfigObject, asList: Bool) -> LoadError? {
         if asList {
             let prefix = "error parsing configuration list"
-            guard let name = object["name"] else { return .init(message: "\(prefix): no name", position: nil) }
+            guard let name = object.field("name") else { return .init(message: "\(prefix): no name", position: nil) }
             guard name.string != nil else { return .init(message: "\(prefix): invalid name type \(goType(name))", position: nil) }
-            if let v = object["cniVersion"], v.string == nil {
+            if let v = object.field("cniVersion"), v.string == nil {
                 return .init(message: "\(prefix): invalid cniVersion type \(goType(v))", position: nil)
             }
-            if let d = object["disableCheck"], d.bool == nil, !["true", "false"].contains(d.string?.lowercased() ?? "") {
+            if let d = object.field("disableCheck"), d.bool == nil, !["true", "false"].contains(d.string?.lowercased() ?? "") {
                 return .init(message: "\(prefix): invalid disableCheck value \(goType(d))", position: nil)
             }
-            guard let plugins = object["plugins"] else { return .init(message: "\(prefix): no 'plugins' key", position: nil) }
+            guard let plugins = object.field("plugins") else { return .init(message: "\(prefix): no 'plugins' key", position: nil) }
             guard let list = plugins.array else {
                 return .init(message: "\(prefix): invalid 'plugins' type \(goType(plugins))", position: nil)
             }
@@ -71,7 +71,7 @@ public enum LibCNI {
     }
 
     static func validatePlugin(_ object: ConfigObject) -> String? {
-        guard let type = object["type"] else { return "error parsing configuration: missing 'type'" }
+        guard let type = object.field("type") else { return "error parsing configuration: missing 'type'" }
         guard type.string != nil else {
             return "error parsing configuration: json: cannot unmarshal \(goType(type)) into Go struct field NetConf.type of type string"
         }

@@ -13,11 +13,12 @@ public struct PluginConfig: Sendable, Equatable {
 
     init(_ object: ConfigObject) {
         raw = object
-        type = object["type"]?.string
-        let ipam = object["ipam"]?.object
-        ipamType = ipam?["type"]?.string
-        mtu = object["mtu"].flatMap(MTUSetting.init)
-        bridge = object["bridge"]?.string
+        // Plugins decode their config into Go structs: field names match case-insensitively.
+        type = object.field("type")?.string
+        let ipam = object.field("ipam")?.object
+        ipamType = ipam?.field("type")?.string
+        mtu = object.field("mtu").flatMap(MTUSetting.init)
+        bridge = object.field("bridge")?.string
         subnets = ipam.map(Self.subnets(inIPAM:)) ?? []
     }
 
@@ -25,10 +26,10 @@ public struct PluginConfig: Sendable, Equatable {
     /// `{subnet}` objects.
     static func subnets(inIPAM ipam: ConfigObject) -> [String] {
         var found: [String] = []
-        if let s = ipam["subnet"]?.string { found.append(s) }
-        for set in ipam["ranges"]?.array ?? [] {
+        if let s = ipam.field("subnet")?.string { found.append(s) }
+        for set in ipam.field("ranges")?.array ?? [] {
             for range in set.array ?? [set] {
-                if let s = range["subnet"]?.string, !found.contains(s) { found.append(s) }
+                if let s = range.field("subnet")?.string, !found.contains(s) { found.append(s) }
             }
         }
         // An unrendered template leaves blanks where the node's subnet goes.
@@ -74,18 +75,18 @@ public struct NetworkConfig: Sendable, Equatable {
     /// Reads a parsed document as libcni would read a file of this kind, without judging it.
     init(document object: ConfigObject, asList: Bool) {
         raw = object
-        name = object["name"]?.string
-        cniVersion = object["cniVersion"]?.string
-        cniVersions = object["cniVersions"]?.array?.compactMap(\.string) ?? []
+        name = object.field("name")?.string
+        cniVersion = object.field("cniVersion")?.string
+        cniVersions = object.field("cniVersions")?.array?.compactMap(\.string) ?? []
         if asList {
-            plugins = (object["plugins"]?.array ?? []).compactMap { $0.object.map(PluginConfig.init) }
+            plugins = (object.field("plugins")?.array ?? []).compactMap { $0.object.map(PluginConfig.init) }
             fromSinglePlugin = false
-        } else if object["type"] != nil || object["plugins"] == nil {
+        } else if object.field("type") != nil || object.field("plugins") == nil {
             plugins = [PluginConfig(object)]
             fromSinglePlugin = true
         } else {
             // A conflist in a .conf file: libcni rejects it, but its intent is the list.
-            plugins = (object["plugins"]?.array ?? []).compactMap { $0.object.map(PluginConfig.init) }
+            plugins = (object.field("plugins")?.array ?? []).compactMap { $0.object.map(PluginConfig.init) }
             fromSinglePlugin = false
         }
     }

@@ -1,4 +1,5 @@
 import ConfigFormats
+import Diagnosis
 import NodeFiles
 
 /// Where the pod MTU really comes from when the conf does not state it: flannel's subnet.env,
@@ -8,20 +9,39 @@ enum NodeMTU {
     static let calicoMTUFile = "/var/lib/calico/mtu"
     static let flannelNetConf = ["/etc/kube-flannel/net-conf.json", "/run/flannel/net-conf.json"]
 
-    static func effective(family: FamilyReading, root: NodeRoot) -> Sourced<Int>? {
+    /// The MTU and where it came from; a node file whose value is no MTU is a finding, never
+    /// read as some other number (`-1` as 1, `1e3` as 13).
+    static func effective(family: FamilyReading, root: NodeRoot) -> (mtu: Sourced<Int>?, findings: [Finding]) {
         let name = family.family == "multus" ? family.delegate?.family : family.family
         if let configured = family.configuredMTU, configured > 0 {
-            return Sourced(configured, "the CNI config")
+            return (Sourced(configured, "the CNI config"), [])
         }
-        if name == "flannel" || name == "canal", let env = flannelEnvironment(root: root),
-           let mtu = env["FLANNEL_MTU"].flatMap({ Int($0) }) {
-            return Sourced(mtu, "\(flannelSubnetEnv) (FLANNEL_MTU)")
+        if name == "flannel" || name == "canal", let env = flannelEnvironment(root: root), let text = env["FLANNEL_MTU"] {
+            let source = "\(flannelSubnetEnv) (FLANNEL_MTU)"
+            guard let mtu = strict(text) else { return (nil, [invalid(text, source: flannelSubnetEnv, key: "FLANNEL_MTU=")]) }
+            return (Sourced(mtu, source), [])
         }
-        if name == "calico" || name == "canal",
-           let text = try? root.readText(calicoMTUFile), let mtu = Int(text.filter { $0.isNumber }) {
-            return Sourced(mtu, "\(calicoMTUFile) (calico's auto-detected MTU, used when the conf says 0)")
+        if name == "calico" || name == "canal", let text = try? root.readText(calicoMTUFile) {
+            guard let mtu = strict(text) else { return (nil, [invalid(text, source: calicoMTUFile, key: "")]) }
+            return (Sourced(mtu, "\(calicoMTUFile) (calico's auto-detected MTU, used when the conf says 0)"), [])
         }
-        return nil
+        return (nil, [])
+    }
+
+    /// Decimal digits only (surrounding blanks and a newline allowed), 68 to 65535: what the
+    /// daemons write and the kernel accepts.
+    static func strict(_ text: String) -> Int? {
+        let trimmed = text.trimmingCharacters()
+        guard !trimmed.isEmpty, trimmed.count <= 5, trimmed.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let value = Int(trimmed), (68...65535).contains(value) else { return nil }
+        return value
+    }
+
+    static func invalid(_ text: String, source: String, key: String) -> Finding {
+        Finding(.cniConfigInvalid, .error,
+                "\(source) gives pods an MTU that is no MTU: the CNI sets up every pod with it, or fails.",
+                hop: source, evidence: ["\(source): \(key)\(Printable.line(text.trimmingCharacters(), limit: 80))", "an MTU is a whole number from 68 to 65535"],
+                remedy: "Fix or remove the file; the CNI's daemon writes it when it starts (restart it).")
     }
 
     static func flannelEnvironment(root: NodeRoot) -> EnvironmentFile? {

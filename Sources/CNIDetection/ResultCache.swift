@@ -69,7 +69,7 @@ public struct CacheEntry: Sendable, Equatable {
         if argCount.values.contains(where: { $0 > 1 }) { entry.problems.append("cniArgs repeats keys") }
         if let encoded = object["config"]?.string, let decoded = Base64.decode(encoded),
            let config = (try? JSONParser.parse(bytes: decoded))?.object {
-            let network = NetworkConfig(document: config, asList: config["plugins"] != nil)
+            let network = NetworkConfig(document: config, asList: config.field("plugins") != nil)
             entry.types = network.types
             entry.cniVersion = network.cniVersion
         }

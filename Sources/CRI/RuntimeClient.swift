@@ -223,14 +223,3 @@ public enum SandboxInfo {
         return nil
     }
 }
-
-/// Text from the runtime, made safe for one line of output.
-enum Printable {
-    static func line(_ text: String, limit: Int = 300) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars.prefix(limit) {
-            if scalar.value < 0x20 || scalar.value == 0x7F { out += "\\u{\(String(scalar.value, radix: 16))}" } else { out.unicodeScalars.append(scalar) }
-        }
-        return out
-    }
-}

@@ -1,3 +1,4 @@
+import ConfigFormats
 import NetAddress
 import KernelState
 import Pods
@@ -16,6 +17,7 @@ extension CapturePoint {
         let pod = try pods.find(who)
         let interface = named ?? pod.primaryInterface
         let known = try PodDirectory.namespace(of: pod, directory: directory)
-        return CapturePoint(name: "\(pod.name):\(interface)", interface: interface, namespace: try directory.open(known), pod: pod)
+        // The name is printed and written into the file: a pod name cannot carry control characters there.
+        return CapturePoint(name: Printable.line("\(pod.name):\(interface)"), interface: interface, namespace: try directory.open(known), pod: pod)
     }
 }

@@ -15,6 +15,12 @@ public enum ConfigValue: Sendable, Equatable {
         return nil
     }
 
+    /// A Go struct field's value as encoding/json fills it (see ConfigObject.field).
+    public func field(_ name: String) -> ConfigValue? {
+        if case .object(let object) = self { return object.field(name) }
+        return nil
+    }
+
     public var string: String? {
         if case .string(let s) = self { return s }
         return nil
@@ -87,6 +93,26 @@ public struct ConfigObject: Sendable, Equatable {
 
     public subscript(key: String) -> ConfigValue? {
         members.last(where: { $0.key == key })?.value
+    }
+
+    /// The value Go's encoding/json puts in a struct field tagged `name`: the last member whose
+    /// key matches it exactly or case-insensitively (golang/go#43664: `"Type"` fills `type`, and
+    /// of `"type"` and `"Type"` the later wins). libcni and the plugins decode CNI configs so.
+    public func field(_ name: String) -> ConfigValue? {
+        let wanted = Self.folded(name)
+        return members.last(where: { $0.key == name || Self.folded($0.key) == wanted })?.value
+    }
+
+    /// Simple case folding as Go's EqualFold does it, for the keys configs use.
+    static func folded(_ key: String) -> String {
+        String(String.UnicodeScalarView(key.unicodeScalars.map { scalar -> Unicode.Scalar in
+            switch scalar.value {
+            case 0x212A: return "k"  // KELVIN SIGN folds to k
+            case 0x017F: return "s"  // LATIN SMALL LETTER LONG S folds to s
+            default: return scalar.properties.lowercaseMapping.unicodeScalars.count == 1
+                ? scalar.properties.lowercaseMapping.unicodeScalars.first! : scalar
+            }
+        }))
     }
 
     /// Keys in first-appearance order, each once.

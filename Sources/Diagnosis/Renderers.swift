@@ -15,20 +15,18 @@ public enum JSONReportRenderer {
 }
 
 /// The human report: the command's facts, then each finding with its evidence and remedy,
-/// then a one-line summary.
+/// then a one-line summary. Every piece of text is one line: control characters in it (from node
+/// files, pod names, runtime answers) are escaped here, the one place all human output passes;
+/// only this style's own colour codes are kept.
 public enum HumanReportRenderer {
     public static func render(_ report: some Report, style: TextStyle) -> String {
         var out = ""
+        let safe = { (text: String) in Printable.escaping(text, keeping: style.codes) }
         for section in report.humanSections(style: style) {
-            out += style.bold(section.title) + "\n"
+            out += style.bold(safe(section.title)) + "\n"
             let width = min(24, section.rows.map(\.label.count).max() ?? 0)
             for row in section.rows {
-                let label = row.label.padding(toLength: width)
-                let lines = row.value.split(separator: "\n", omittingEmptySubsequences: false)
-                out += "  " + style.dim(label) + "  " + (lines.first.map(String.init) ?? "") + "\n"
-                for more in lines.dropFirst() {
-                    out += "  " + String(repeating: " ", count: width) + "  " + more + "\n"
-                }
+                out += "  " + style.dim(safe(row.label).padding(toLength: width)) + "  " + safe(row.value) + "\n"
             }
             out += "\n"
         }
@@ -51,10 +49,10 @@ public enum HumanReportRenderer {
         case .warning: mark = style.yellow("! warning")
         case .info: mark = style.cyan("i info   ")
         }
-        var out = "  \(mark) \(style.bold(finding.code.rawValue))  \(finding.message)\n"
-        if let hop = finding.hop { out += "      " + style.dim("where: ") + hop + "\n" }
-        for line in finding.evidence { out += "      " + style.dim("seen:  ") + line + "\n" }
-        if let remedy = finding.remedy { out += "      " + style.dim("fix:   ") + remedy + "\n" }
+        var out = "  \(mark) \(style.bold(Printable.line(finding.code.rawValue)))  \(Printable.line(finding.message))\n"
+        if let hop = finding.hop { out += "      " + style.dim("where: ") + Printable.line(hop) + "\n" }
+        for line in finding.evidence { out += "      " + style.dim("seen:  ") + Printable.line(line) + "\n" }
+        if let remedy = finding.remedy { out += "      " + style.dim("fix:   ") + Printable.line(remedy) + "\n" }
         return out
     }
 

@@ -28,6 +28,9 @@ public struct TextStyle: Sendable {
     public func green(_ s: String) -> String { wrap(s, "32") }
     public func cyan(_ s: String) -> String { wrap(s, "36") }
 
+    /// The escape sequences this style writes: the only ones a human report keeps.
+    public var codes: [String] { colored ? ["1", "2", "31", "33", "32", "36", "0"].map { "\u{1B}[\($0)m" } : [] }
+
     private func wrap(_ s: String, _ code: String) -> String {
         colored ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s
     }

@@ -79,8 +79,9 @@ public struct InspectReport: Report {
         var head: [(String, String)] = [("namespace", "\(view.namespace.name)  \(view.namespace.path)  net:[\(view.namespace.identity.inode)]")]
         if let pod {
             head.insert(("pod", style.bold(pod.fullName) + "  sandbox \(pod.containerID.prefix(12))"), at: 0)
-            head.append(("networks", pod.attachments.map { "\($0.networkName ?? "?") → \($0.ifName ?? "?") \($0.ips.joined(separator: " "))" }
-                .joined(separator: "\n")))
+            for (i, attachment) in pod.attachments.enumerated() {
+                head.append((i == 0 ? "networks" : "", "\(attachment.networkName ?? "?") → \(attachment.ifName ?? "?") \(attachment.ips.joined(separator: " "))"))
+            }
         }
         sections.append(HumanSection(pod == nil ? "Node \(target)" : "Pod", rows: head))
         sections.append(HumanSection("Interfaces", rows: view.interfaces.map { i in

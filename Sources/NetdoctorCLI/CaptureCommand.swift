@@ -107,7 +107,7 @@ struct CaptureCommand: ParsableCommand {
         // One point to a file: its capture thread writes the blocks itself, as tcpdump -w does.
         if let writer, points.count == 1 { session.writeDirectly(to: writer, limit: count) }
         // As tcpdump says "listening on": every point is capturing from here on.
-        FileHandleStandardError.write("netdoctor: capturing at \(points.map(\.name).joined(separator: ", "))\(filter.map { " (filter: \($0))" } ?? "")\n")
+        FileHandleStandardError.write("netdoctor: " + Printable.line("capturing at \(points.map(\.name).joined(separator: ", "))\(filter.map { " (filter: \($0))" } ?? "")") + "\n")
         let style = TextStyle.forStandardOutput(noColorFlag: global.noColor)
         let outcome: CaptureRun.Outcome
         do {

@@ -1,3 +1,4 @@
+import ConfigFormats
 import ArgumentParser
 
 #if canImport(Glibc)
@@ -72,7 +73,8 @@ public struct Netdoctor: ParsableCommand {
     }
 
     static func fail(_ message: String, status: Int32) -> Never {
-        FileHandleStandardError.write("netdoctor: \(message)\n")
+        // One line, whatever a pod name or node file put in the message.
+        FileHandleStandardError.write("netdoctor: \(Printable.line(message))\n")
         Glibc.exit(status)
     }
 }

@@ -74,11 +74,11 @@ public struct MTUProbeReport: Report {
             case .noAnswer(let why): line += "  " + style.red("✘ \(why)")
             }
             line += style.dim("  (\(m.probes.count) probe\(m.probes.count == 1 ? "" : "s"), \(m.probes.map(\.milliseconds).reduce(0, +)) ms)")
-            if verbose {
-                line += "\n" + path.interfaces.map { "  " + $0.label + ($0.role == .underlay ? " − \($0.overhead ?? 0)" : "") }.joined(separator: "\n")
-                line += "\n" + m.probes.map { "  " + MTUProber.describe($0) }.joined(separator: "\n")
-            }
             rows.append((path.source + " →", line))
+            if verbose {
+                rows += path.interfaces.map { ("", "  " + $0.label + ($0.role == .underlay ? " − \($0.overhead ?? 0)" : "")) }
+                rows += m.probes.map { ("", "  " + MTUProber.describe($0)) }
+            }
         }
         return [HumanSection("Path MTU", rows: rows.isEmpty ? [("(no path)", "")] : rows)]
     }
