@@ -370,7 +370,7 @@ _netdoctor_agent() {
     repeating_flags=()
     non_repeating_flags=(--no-color --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output --runtime-endpoint --listen --token-file --tls-cert --tls-key --node-name --max-capture-seconds --max-captures)
+    non_repeating_options=(--root -o --output --runtime-endpoint --listen --token-file --tls-cert --tls-key --node-name --max-capture-seconds --max-captures --read-timeout)
     __netdoctor_offer_flags_options 0
 
     # Offer option value completions
@@ -408,6 +408,9 @@ _netdoctor_agent() {
         return
         ;;
     '--max-captures')
+        return
+        ;;
+    '--read-timeout')
         return
         ;;
     esac

@@ -33,7 +33,7 @@ function __netdoctor_parse_tokens -S
         case 'capture'
             __netdoctor_parse_subcommand -r 1 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'filter=' 'count=' 'duration=' 'write=' 'buffer-size=' 'immediate' 'version' 'h/help'
         case 'agent'
-            __netdoctor_parse_subcommand 0 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'listen=' 'token-file=' 'tls-cert=' 'tls-key=' 'node-name=' 'max-capture-seconds=' 'max-captures=' 'version' 'h/help'
+            __netdoctor_parse_subcommand 0 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'listen=' 'token-file=' 'tls-cert=' 'tls-key=' 'node-name=' 'max-capture-seconds=' 'max-captures=' 'read-timeout=' 'version' 'h/help'
         case 'lab'
             __netdoctor_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
@@ -183,6 +183,7 @@ complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_op
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor agent" node-name' -l 'node-name' -d 'How this node is named in other nodes\' traces (env NODE_NAME; default: the host name).' -rfka ''
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor agent" max-capture-seconds' -l 'max-capture-seconds' -d 'The longest capture a caller may ask for, in seconds.' -rfka ''
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor agent" max-captures' -l 'max-captures' -d 'Captures that may run at once.' -rfka ''
+complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor agent" read-timeout' -l 'read-timeout' -d 'Seconds a request\'s head and body may take to arrive (slow clients are cut off).' -rfka ''
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor agent" version' -l 'version' -d 'Show the version.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor agent" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab" version' -l 'version' -d 'Show the version.'

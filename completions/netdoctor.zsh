@@ -203,6 +203,7 @@ _netdoctor_agent() {
         '--node-name[How this node is named in other nodes'\'' traces (env NODE_NAME; default\: the host name).]:name:'
         '--max-capture-seconds[The longest capture a caller may ask for, in seconds.]:s:'
         '--max-captures[Captures that may run at once.]:n:'
+        '--read-timeout[Seconds a request'\''s head and body may take to arrive (slow clients are cut off).]:s:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -1,4 +1,6 @@
 import ConfigFormats
+import Dispatch
+import NIOCore
 import Synchronization
 
 /// The agent's routes, its authentication and its limits. Deciding what a request may do is
@@ -33,6 +35,10 @@ final class AgentAPI: Sendable {
     let isReady = Atomic(false)
     /// Connections open now.
     let connections = Atomic(0)
+    /// Connections that have not sent an authenticated request yet, oldest first.
+    let unauthenticated = UnauthenticatedConnections()
+    /// 401s are logged at most once a second.
+    let unauthorizedLogGate = LogGate(everyNanoseconds: 1_000_000_000)
 
     init(settings: AgentSettings) {
         self.settings = settings
@@ -62,9 +68,10 @@ final class AgentAPI: Sendable {
         return parts.count == 6 && parts[5] == "finish" ? .traceFinish : nil
     }
 
-    /// nil when the bearer token matches; compared in constant time.
+    /// nil when the bearer token matches; compared in constant time. The scheme is matched
+    /// case-insensitively (RFC 9110 §11.1).
     func checkToken(_ authorization: String?) -> AgentFailure? {
-        guard let authorization, authorization.hasPrefix("Bearer ") else {
+        guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
             return AgentFailure(401, "a bearer token is required (Authorization: Bearer TOKEN)", headers: [("WWW-Authenticate", "Bearer realm=\"netdoctor-agent\"")])
         }
         let given = Array(authorization.utf8.dropFirst(7))
@@ -110,6 +117,44 @@ final class AgentAPI: Sendable {
             return .failure(failure)
         } catch {
             return .failure(AgentEndpoints.failure(for: error))
+        }
+    }
+}
+
+/// The connections that have not authenticated yet, in the order they came: the ones a flood of
+/// slow or idle connections is made of, and so the ones closed first when room is needed.
+final class UnauthenticatedConnections: Sendable {
+    private let entries = Mutex<[(id: ObjectIdentifier, channel: any Channel)]>([])
+
+    var count: Int { entries.withLock { $0.count } }
+
+    func add(_ channel: any Channel) { entries.withLock { $0.append((ObjectIdentifier(channel), channel)) } }
+
+    func remove(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        entries.withLock { $0.removeAll { $0.id == id } }
+    }
+
+    /// Takes the oldest out, for the caller to close.
+    func evictOldest() -> (any Channel)? {
+        entries.withLock { $0.isEmpty ? nil : $0.removeFirst().channel }
+    }
+}
+
+/// Lets one log line through per interval, and says how many it held back since the last.
+final class LogGate: Sendable {
+    private let state = Mutex<(last: UInt64, held: Int)>((0, 0))
+    private let interval: UInt64
+
+    init(everyNanoseconds interval: UInt64) { self.interval = interval }
+
+    /// The number held back since the last line, when this one may go; nil when it may not.
+    func pass() -> Int? {
+        let now = DispatchTime.now().uptimeNanoseconds
+        return state.withLock { state in
+            guard state.last == 0 || now - state.last >= interval else { state.held += 1; return nil }
+            defer { state = (now, 0) }
+            return state.held
         }
     }
 }

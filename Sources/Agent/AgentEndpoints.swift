@@ -74,7 +74,7 @@ final class AgentEndpoints: Sendable {
 
     func neighbors(_ request: AgentRequest) throws -> AgentResponse {
         let (label, state) = try read(request.query["target"] ?? "node")
-        let address = request.query["address"].flatMap(IPAddress.parse)
+        let address = try request.parameter("address", as: IPAddress.parse, what: "an IP address")
         let entries = state.neighbors.filter { $0.family != Neighbor.familyBridge && (address == nil || $0.destination == address) }
         return .json(.fields(["target": .string(label), "neighbors": .array(entries.map { entry in
             .fields(["address": .text(entry.destination?.description), "device": .text(state.name(ofIndex: entry.interfaceIndex)),
@@ -84,7 +84,7 @@ final class AgentEndpoints: Sendable {
 
     func forwardingDatabase(_ request: AgentRequest) throws -> AgentResponse {
         let (label, state) = try read(request.query["target"] ?? "node")
-        let mac = request.query["lladdr"].flatMap(LinkAddress.parse)
+        let mac = try request.parameter("lladdr", as: LinkAddress.parse, what: "a link-layer address")
         let entries = state.forwardingDatabase.filter { mac == nil || $0.linkAddress == mac }
         return .json(.fields(["target": .string(label), "fdb": .array(entries.map { entry in
             .fields(["lladdr": .text(entry.linkAddress?.description), "device": .text(state.name(ofIndex: entry.interfaceIndex)),
@@ -109,17 +109,14 @@ final class AgentEndpoints: Sendable {
     func capture(_ request: AgentRequest) throws -> AgentResponse {
         let body = try request.json()
         let limits = settings.limits
-        guard let targets = body["targets"]?.array?.compactMap(\.string), !targets.isEmpty, targets.count <= 8 else {
+        guard let list = body["targets"]?.array, let targets = Optional(list.compactMap(\.string)), targets.count == list.count,
+              !targets.isEmpty, targets.count <= 8 else {
             throw AgentFailure(400, "targets: one to eight capture targets (POD, POD:IFACE, node:IFACE)")
         }
-        let duration = body["durationMilliseconds"]?.int ?? 1000
-        guard duration > 0, duration <= limits.maxCaptureMilliseconds else {
-            throw AgentFailure(400, "durationMilliseconds must be between 1 and \(limits.maxCaptureMilliseconds) (this agent's limit)")
-        }
-        let count = body["count"]?.int
-        if let count, count <= 0 || count > limits.maxCapturePackets {
-            throw AgentFailure(400, "count must be between 1 and \(limits.maxCapturePackets)")
-        }
+        let duration = try body.wholeNumber("durationMilliseconds", in: 1...limits.maxCaptureMilliseconds, limit: "this agent's limit") ?? 1000
+        let count = try body.wholeNumber("count", in: 1...limits.maxCapturePackets, limit: "this agent's limit")
+        let filter = try body.text("filter")
+        if targets.contains(where: { $0.contains("\0") }) { throw AgentFailure(400, "a capture target holds a NUL byte") }
         guard takeCaptureSlot() else { throw AgentFailure(429, "\(limits.maxConcurrentCaptures) captures are already running on this node", headers: [("Retry-After", "1")]) }
         defer { capturesRunning.withLock { $0 -= 1 } }
         let directory = NamespaceDirectory(root: settings.root)
@@ -127,7 +124,7 @@ final class AgentEndpoints: Sendable {
         let points = try targets.map { try CapturePoint.target($0, pods: pods, directory: directory) }
         let session: CaptureSession
         do {
-            session = try CaptureSession(points: points, filter: body["filter"]?.string, bufferBytes: 2 << 20)
+            session = try CaptureSession(points: points, filter: filter, bufferBytes: 2 << 20)
         } catch let error as CaptureError {
             throw AgentFailure(error.kind == .permission ? 500 : 400, error.message)
         }
@@ -160,8 +157,7 @@ final class AgentEndpoints: Sendable {
         guard let sourceName = body["source"]?.string, let destinationText = body["destination"]?.string else {
             throw AgentFailure(400, "source and destination are required")
         }
-        let timeout = body["timeoutMilliseconds"]?.int ?? 300
-        guard (20...2000).contains(timeout) else { throw AgentFailure(400, "timeoutMilliseconds must be between 20 and 2000") }
+        let timeout = try body.wholeNumber("timeoutMilliseconds", in: 20...2000) ?? 300
         let directory = NamespaceDirectory(root: settings.root)
         let pods = settings.pods()
         let source: ProbeSource
@@ -177,6 +173,11 @@ final class AgentEndpoints: Sendable {
             return address
         }()
         let prober = MTUProber(directory: directory, timeoutMilliseconds: Int32(timeout))
+        // A probe is sent to one host: broadcast, multicast and 0.0.0.0 are the caller's error (not a 500).
+        let first = address.bytes.first ?? 0
+        guard !address.isUnspecified, address.description != "255.255.255.255", !(address.isIPv4 ? (224...239).contains(first) : first == 0xFF) else {
+            throw AgentFailure(400, "destination \(address) is not one host (broadcast, multicast or unspecified)")
+        }
         let path = try prober.probe(from: source, to: address, named: destinationText)
         let remedy = CNIDetector.mtuRemedy(CNIDetector.detect(DetectionInput(root: settings.root, queryPlugins: false)).family?.family)
         let report = MTUProbeReport(paths: [path], findings: prober.findings(for: path, remedy: remedy), verbose: true)
@@ -220,7 +221,10 @@ final class AgentEndpoints: Sendable {
     }
 
     private func traceRequest(_ request: AgentRequest) throws -> RemoteTraceRequest {
-        guard let trace = RemoteTraceRequest(json: try request.json()) else {
+        let body = try request.json()
+        _ = try body.wholeNumber("windowMilliseconds", in: 1...settings.limits.maxTraceWindowMilliseconds)
+        _ = try body.wholeNumber("port", in: 0...65535)
+        guard let trace = RemoteTraceRequest(json: body) else {
             throw AgentFailure(400, "the body must name source, destination and nodeAddress as IP addresses")
         }
         return trace

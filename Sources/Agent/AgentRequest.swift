@@ -38,6 +38,14 @@ struct AgentRequest: Sendable {
         return value
     }
 
+    /// An optional query parameter that must parse when given (an address filter that does not
+    /// parse must not quietly filter nothing).
+    func parameter<T>(_ name: String, as parse: (String) -> T?, what: String) throws(AgentFailure) -> T? {
+        guard let text = query[name] else { return nil }
+        guard let value = parse(text) else { throw AgentFailure(400, "\(name) is not \(what)") }
+        return value
+    }
+
     /// %XX and + as in form encoding; a bad escape is kept as written.
     static func unescape(_ text: Substring) -> String {
         var bytes: [UInt8] = []
@@ -53,6 +61,25 @@ struct AgentRequest: Sendable {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension ConfigValue {
+    /// An optional whole number within `range`: absent is nil; anything else (a fraction, a
+    /// string, 1e20) is the caller's error, never quietly the default.
+    func wholeNumber(_ key: String, in range: ClosedRange<Int>, limit: String? = nil) throws(AgentFailure) -> Int? {
+        guard let value = self[key], !value.isNull else { return nil }
+        guard let number = value.int, range.contains(number) else {
+            throw AgentFailure(400, "\(key) must be a whole number from \(range.lowerBound) to \(range.upperBound)\(limit.map { " (\($0))" } ?? "")")
+        }
+        return number
+    }
+
+    /// An optional string: absent is nil; another type, or one with a NUL (cut by C), is an error.
+    func text(_ key: String) throws(AgentFailure) -> String? {
+        guard let value = self[key], !value.isNull else { return nil }
+        guard let text = value.string, !text.contains("\0") else { throw AgentFailure(400, "\(key) must be a string") }
+        return text
     }
 }
 

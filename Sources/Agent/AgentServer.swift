@@ -31,7 +31,9 @@ public final class AgentServer: Sendable {
         let pool = NIOThreadPool(numberOfThreads: settings.limits.workerThreads)
         pool.start()
         defer {
-            try? pool.syncShutdownGracefully()
+            // A request stuck in the kernel (a namespace that hangs) must not hold up SIGTERM:
+            // the pool is told to stop, not waited for; the process ends right after.
+            pool.shutdownGracefully { _ in }
             try? group.syncShutdownGracefully()
         }
         let api = self.api
@@ -40,13 +42,23 @@ public final class AgentServer: Sendable {
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                // Over the limit: closed before any byte is read.
                 let open = api.connections.wrappingAdd(1, ordering: .relaxed).newValue
-                channel.closeFuture.whenComplete { _ in api.connections.wrappingSubtract(1, ordering: .relaxed) }
-                guard open <= limits.maxConnections else {
-                    api.metrics.rejected("too_many_connections")
-                    return channel.close()
+                channel.closeFuture.whenComplete { _ in
+                    api.connections.wrappingSubtract(1, ordering: .relaxed)
+                    api.unauthenticated.remove(channel)
                 }
+                // Room is made by closing the oldest connection that has not authenticated, so a
+                // flood of slow or idle ones cannot keep probes and callers out.
+                if open > limits.maxConnections || api.unauthenticated.count >= limits.maxUnauthenticatedConnections {
+                    if let oldest = api.unauthenticated.evictOldest() {
+                        api.metrics.rejected("evicted_unauthenticated")
+                        oldest.close(promise: nil)
+                    } else if open > limits.maxConnections {
+                        api.metrics.rejected("too_many_connections")
+                        return channel.close()
+                    }
+                }
+                api.unauthenticated.add(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
@@ -68,6 +80,8 @@ public final class AgentServer: Sendable {
         let port = channel.localAddress?.port ?? settings.port
         api.log.info("listening", [("address", .string("\(settings.host):\(port)")), ("port", .int(port)), ("tls", .bool(tls != nil)),
                                    ("root", .string(settings.root.prefix.isEmpty ? "/" : settings.root.prefix))])
+        for warning in settings.startupWarnings { api.log.warning(warning, []) }
+        if let expired = Self.expiredCertificate(settings.tlsCertificatePath) { api.log.warning(expired, []) }
         // Sessions nobody finished are closed at their deadline.
         let sweeper = channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
             pool.submit { _ in
@@ -105,6 +119,13 @@ public final class AgentServer: Sendable {
         }
     }
 
+    /// A served certificate past its notAfter: clients refuse it, so the log says why traces fail.
+    static func expiredCertificate(_ path: String?) -> String? {
+        guard let path, let leaf = try? NIOSSLCertificate.fromPEMFile(path).first, let notAfter = leaf.notValidAfter as time_t?,
+              notAfter < time(nil) else { return nil }
+        return "the TLS certificate \(path) expired (notAfter \(notAfter) s since 1970): callers refuse it"
+    }
+
     /// SIGTERM (the kubelet stopping the pod) and SIGINT end the agent cleanly.
     static func onTerminationSignals(_ action: @escaping @Sendable () -> Void) -> [DispatchSourceSignal] {
         [SIGTERM, SIGINT].map { number in
@@ -129,10 +150,30 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var body: ByteBuffer?
     /// The current request was already answered (refused early): ignore the rest of it.
     private var answered = false
+    /// A request is being worked on: silence from the client is expected (it waits).
+    private var working = false
+    /// Closes the connection when a request does not arrive whole in time (slowloris).
+    private var readDeadline: Scheduled<Void>?
 
     init(api: AgentAPI, pool: NIOThreadPool) {
         self.api = api
         self.pool = pool
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { armReadDeadline(context: context) }
+
+    func handlerRemoved(context: ChannelHandlerContext) { readDeadline?.cancel() }
+
+    /// From the connection's start, or the previous answer, the next request must be read whole
+    /// within the limit, however slowly its bytes trickle in.
+    private func armReadDeadline(context: ChannelHandlerContext) {
+        readDeadline?.cancel()
+        let channel = context.channel
+        let api = self.api
+        readDeadline = context.eventLoop.scheduleTask(in: .seconds(api.settings.limits.requestReadTimeoutSeconds)) {
+            api.metrics.rejected("read_timeout")
+            channel.close(promise: nil)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -153,6 +194,7 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         case .end:
             guard !answered, let head else { return }
+            readDeadline?.cancel()
             let bytes = body.map { Array($0.readableBytesView) } ?? []
             self.head = nil
             body = nil
@@ -180,6 +222,14 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .success(let found):
             endpoint = found
         }
+        if endpoint.needsToken { api.unauthenticated.remove(context.channel) }
+        // Liveness and readiness are answered here, at once: no worker, no in-flight limit, so a
+        // burst of heavy work cannot make the kubelet restart a healthy agent.
+        if endpoint == .health || endpoint == .ready {
+            let request = AgentRequest(method: head.method.rawValue, uri: head.uri, body: body)
+            respond(context: context, head: head, route: endpoint.rawValue, started: started, keepAlive: keepAlive, api.perform(endpoint, request))
+            return
+        }
         guard api.metrics.enter(limit: api.settings.limits.maxConcurrentRequests) else {
             api.metrics.rejected("overloaded")
             respond(context: context, head: head, route: endpoint.rawValue, started: started, keepAlive: keepAlive,
@@ -188,6 +238,7 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let request = AgentRequest(method: head.method.rawValue, uri: head.uri, body: body)
         let api = self.api
+        working = true
         let work = pool.runIfActive(eventLoop: context.eventLoop) { api.perform(endpoint, request) }
         work.whenComplete { _ in api.metrics.leave() }
         // The answer, or 504 if the work overruns: whichever comes first is written.
@@ -223,20 +274,36 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         }
         let channel = context.channel
+        // Whether the answer reached a client that still listens: logged as it was.
+        let delivered = channel.isActive
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             if !keepAlive { channel.close(promise: nil) }
         }
+        working = false
+        if keepAlive && delivered { armReadDeadline(context: context) }
         let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
-        api.metrics.record(route: route, method: head.method.rawValue, status: response.status, seconds: seconds)
-        let fields: [(String, ConfigValue)] = [("method", .string(head.method.rawValue)), ("path", .string(String(head.uri.prefix(200)))),
+        api.metrics.record(route: route, method: head.method.rawValue, status: delivered ? response.status : 499, seconds: seconds)
+        var fields: [(String, ConfigValue)] = [("method", .string(head.method.rawValue)), ("path", .string(String(head.uri.prefix(200)))),
                                                ("status", .int(response.status)), ("durationMs", .number(seconds * 1000, text: String(Int(seconds * 1000)))),
                                                ("peer", .text(channel.remoteAddress?.description))]
+        guard delivered else {
+            fields.append(("delivered", .bool(false)))
+            api.log.warning("the client left before its answer", fields)
+            return
+        }
+        // Refusals of requests without a token come in floods: every one is counted in the
+        // metrics, at most one a second is logged (with how many were not).
+        if response.status == 401 {
+            guard let suppressed = api.unauthorizedLogGate.pass() else { return }
+            fields.append(("suppressed", .int(suppressed)))
+        }
         if response.status >= 500 { api.log.error("request", fields) } else if response.status >= 400 { api.log.warning("request", fields) } else { api.log.info("request", fields) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
+            // A client waiting for its answer is silent by design: the work has its own deadline (504).
+            if !working { context.close(promise: nil) }
         } else {
             context.fireUserInboundEventTriggered(event)
         }

@@ -15,6 +15,8 @@ public struct AgentSettings: Sendable {
     /// The runtime's CRI socket as given (--runtime-endpoint); nil: the kubelet's, under root.
     public var runtimeEndpoint: String?
     public var limits: AgentLimits
+    /// Said in the log when the agent starts (a token file others may read).
+    public var startupWarnings: [String] = []
 
     public init(host: String, port: Int, token: [UInt8], tlsCertificatePath: String?, tlsKeyPath: String?, nodeName: String, root: NodeRoot,
                 runtimeEndpoint: String? = nil, limits: AgentLimits = AgentLimits()) {
@@ -49,8 +51,15 @@ public struct AgentLimits: Sendable {
     public var requestTimeoutSeconds: Int64 = 30
     /// Connections open at once; more are closed as they arrive (a flood of idle sockets).
     public var maxConnections = 512
-    /// A connection that sends nothing for this long is closed (slow or stuck clients).
+    /// A connection that sends nothing for this long between requests is closed.
     public var idleTimeoutSeconds: Int64 = 15
+    /// A request's head and body must arrive whole within this time of the connection opening
+    /// (or of the previous answer): one header byte every few seconds (slowloris) is cut off.
+    public var requestReadTimeoutSeconds: Int64 = 10
+    /// Connections that have not yet sent an authenticated request, at most: past it the oldest
+    /// of them is closed to make room, so they can never hold every slot (probes and callers
+    /// with a token always get in).
+    public var maxUnauthenticatedConnections = 256
     /// Threads for the blocking work (netlink, namespaces, captures).
     public var workerThreads = 8
 

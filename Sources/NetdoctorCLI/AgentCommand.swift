@@ -47,9 +47,13 @@ struct AgentCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Captures that may run at once.", valueName: "n"))
     var maxCaptures: Int = 2
 
+    @Option(help: ArgumentHelp("Seconds a request's head and body may take to arrive (slow clients are cut off).", valueName: "s"))
+    var readTimeout: Int = 10
+
     func validate() throws {
         guard (1...300).contains(maxCaptureSeconds) else { throw ValidationError("--max-capture-seconds must be between 1 and 300") }
         guard (1...16).contains(maxCaptures) else { throw ValidationError("--max-captures must be between 1 and 16") }
+        guard (1...60).contains(readTimeout) else { throw ValidationError("--read-timeout must be between 1 and 60") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
     }
 
@@ -58,13 +62,22 @@ struct AgentCommand: ParsableCommand {
         guard let (host, port) = AgentDefaults.endpoint(listen, allowingPortZero: true) else {
             throw CLIError(.badInput, "agent: --listen wants ADDR:PORT (e.g. 10.0.0.5:\(AgentDefaults.port)), not \(listen)")
         }
-        let token = try AgentToken.read(tokenFile, doing: "agent")
+        let (token, warnings) = try AgentToken.readChecked(tokenFile, doing: "agent")
+        // Key and certificate are read whole at start: a FIFO or device there would block it forever.
+        for file in [tlsCert, tlsKey].compactMap({ $0 }) {
+            var st = stat()
+            guard stat(AgentToken.absolute(file), &st) == 0 else { throw CLIError(.badInput, "agent: cannot read \(file): \(String(cString: strerror(errno)))") }
+            guard st.st_mode & S_IFMT == S_IFREG else { throw CLIError(.badInput, "agent: \(file) is not a regular file") }
+        }
         var limits = AgentLimits()
         limits.maxCaptureMilliseconds = maxCaptureSeconds * 1000
         limits.maxConcurrentCaptures = maxCaptures
-        let settings = AgentSettings(host: host, port: port, token: token, tlsCertificatePath: tlsCert, tlsKeyPath: tlsKey,
+        limits.requestReadTimeoutSeconds = Int64(readTimeout)
+        var settings = AgentSettings(host: host, port: port, token: token, tlsCertificatePath: tlsCert.map(AgentToken.absolute),
+                                     tlsKeyPath: tlsKey.map(AgentToken.absolute),
                                      nodeName: nodeName ?? environment("NODE_NAME") ?? hostName(), root: root,
                                      runtimeEndpoint: global.runtimeEndpointGiven, limits: limits)
+        settings.startupWarnings = warnings
         do {
             try AgentServer(settings: settings).run()
         } catch let error as AgentStartError {
@@ -91,18 +104,46 @@ enum AgentToken {
     static func path(_ option: String?) -> String? { option ?? environment(environmentName) }
 
     static func read(_ option: String?, doing what: String) throws -> [UInt8] {
-        guard let path = path(option) else {
+        try readChecked(option, doing: what).token
+    }
+
+    /// The token, and what is wrong with how it is kept (a file others may read). A path is the
+    /// operator's: relative to the working directory, not to the node's root.
+    static func readChecked(_ option: String?, doing what: String) throws -> (token: [UInt8], warnings: [String]) {
+        guard let given = path(option) else {
             throw CLIError(.badInput, "\(what): a token file is required (--token-file or \(environmentName))")
         }
+        let path = absolute(given)
         let bytes: [UInt8]
         do {
             bytes = try NodeRoot("/").read(path, limit: 4096)
         } catch {
             throw CLIError(.badInput, "\(what): cannot read the token file: \(error)")
         }
-        let token = Array(String(decoding: bytes, as: UTF8.self).trimmingWhitespace.utf8)
-        guard token.count >= 16 else { throw CLIError(.badInput, "\(what): the token in \(path) is shorter than 16 characters") }
-        return token
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw CLIError(.badInput, "\(what): the token in \(given) is not UTF-8 text")
+        }
+        let token = Array(text.trimmingWhitespace.utf8)
+        // What a client can send in an Authorization header: visible ASCII (RFC 6750's token68 and more).
+        guard token.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw CLIError(.badInput, "\(what): the token in \(given) holds spaces, control characters or non-ASCII bytes no client can send")
+        }
+        guard token.count >= 16 else { throw CLIError(.badInput, "\(what): the token in \(given) is shorter than 16 characters") }
+        var warnings: [String] = []
+        var st = stat()
+        if stat(path, &st) == 0, st.st_mode & 0o077 != 0 {
+            warnings.append("the token file \(given) is readable by others (mode \(String(st.st_mode & 0o777, radix: 8))): chmod 600 it")
+        }
+        return (token, warnings)
+    }
+
+    /// An operator's path, made absolute from the working directory.
+    static func absolute(_ path: String) -> String {
+        guard !path.hasPrefix("/") else { return path }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return path }
+        let directory = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return directory == "/" ? "/" + path : directory + "/" + path
     }
 }
 
