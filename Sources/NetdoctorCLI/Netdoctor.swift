@@ -33,7 +33,7 @@ public struct Netdoctor: ParsableCommand {
             try command.run()
             Glibc.exit(0)
         } catch let error as CLIError {
-            fail(error.message, status: error.kind.rawValue)
+            fail(error.message, status: error.kind.rawValue, arguments: arguments)
         } catch let error as ExitCode {
             Glibc.exit(error.rawValue)
         } catch {
@@ -44,7 +44,7 @@ public struct Netdoctor: ParsableCommand {
             }
             // Bad usage: one line, the contract's status 2 (not ArgumentParser's 64).
             let firstLine = parser.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
-            fail("\(firstLine.replacingPrefix("Error: ", with: "")) (see 'netdoctor --help')", status: 2)
+            fail("\(firstLine.replacingPrefix("Error: ", with: "")) (see 'netdoctor --help')", status: 2, arguments: arguments)
         }
     }
 
@@ -72,10 +72,29 @@ public struct Netdoctor: ParsableCommand {
         return arguments.contains(where: special.contains) ? nil : leaf
     }
 
-    static func fail(_ message: String, status: Int32) -> Never {
+    static func fail(_ message: String, status: Int32, arguments: [String] = []) -> Never {
         // One line, whatever a pod name or node file put in the message.
         FileHandleStandardError.write("netdoctor: \(Printable.line(message))\n")
+        // With --output json, stdout still carries one document: a `| jq` pipeline sees the error.
+        if wantsJSON(arguments) {
+            let command = arguments.first { leafCommand($0) != nil || $0 == "lab" } ?? "netdoctor"
+            let document: ConfigValue = .fields([
+                ("schemaVersion", .int(1)), ("command", .string(command)),
+                ("error", .fields([("message", .string(message)), ("exitStatus", .int(Int(status)))])), ("findings", .array([])),
+            ])
+            writeStandardOutput(bytes: JSONWriter.bytes(document, pretty: false) + [0x0A])
+        }
         Glibc.exit(status)
+    }
+
+    /// -o json, -ojson, --output json or --output=json anywhere before a `--`.
+    static func wantsJSON(_ arguments: [String]) -> Bool {
+        let words = arguments.prefix { $0 != "--" }
+        for (i, word) in words.enumerated() {
+            if word == "-ojson" || word == "--output=json" { return true }
+            if word == "-o" || word == "--output", i + 1 < words.count, words[words.startIndex + i + 1] == "json" { return true }
+        }
+        return false
     }
 }
 

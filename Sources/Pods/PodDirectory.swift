@@ -33,18 +33,21 @@ public struct PodDirectory: Sendable {
     public let stale: [Pod]
     /// What the sources say against each other, for the whole node.
     public let crossCheck: [PodNote]
+    /// Where the node's files are (to tell which cached namespaces still exist).
+    let root: NodeRoot?
 
     /// A directory of the given pods (none: for commands that name no pod).
     public init(pods: [Pod]) {
         self.init(pods: pods, denied: [], runtime: .notAsked, stale: [], crossCheck: [])
     }
 
-    init(pods: [Pod], denied: [String], runtime: RuntimeStatus, stale: [Pod], crossCheck: [PodNote]) {
+    init(pods: [Pod], denied: [String], runtime: RuntimeStatus, stale: [Pod], crossCheck: [PodNote], root: NodeRoot? = nil) {
         self.pods = pods
         self.denied = denied
         self.runtime = runtime
         self.stale = stale
         self.crossCheck = crossCheck
+        self.root = root
     }
 
     /// The pods of these cache entries (no runtime asked).
@@ -55,7 +58,8 @@ public struct PodDirectory: Sendable {
     /// The pods of libcni's result cache alone (no runtime asked).
     public init(root: NodeRoot) {
         let cache = CacheEntry.readAllReportingDenied(root: root)
-        self.init(pods: Self.cachePods(cache.entries.map(\.entry)), denied: cache.denied, runtime: .notAsked, stale: [], crossCheck: [])
+        self.init(pods: Self.cachePods(cache.entries.map(\.entry)), denied: cache.denied, runtime: .notAsked, stale: [], crossCheck: [],
+                  root: root)
     }
 
     /// Asks the runtime (at `endpoint`, else the kubelet's, else the runtimes' default sockets
@@ -64,17 +68,17 @@ public struct PodDirectory: Sendable {
         let cache = CacheEntry.readAllReportingDenied(root: root)
         let cached = cachePods(cache.entries.map(\.entry))
         guard let endpoint = RuntimeStatus.endpoint(root: root, given: given) else {
-            return PodDirectory(pods: cached, denied: cache.denied, runtime: .noEndpoint(given: given), stale: [], crossCheck: [])
+            return PodDirectory(pods: cached, denied: cache.denied, runtime: .noEndpoint(given: given), stale: [], crossCheck: [], root: root)
         }
         let inventory: RuntimeInventory
         do {
             inventory = try RuntimeClient.inventory(endpoint, budget: budget)
         } catch {
-            return PodDirectory(pods: cached, denied: cache.denied, runtime: .unavailable(endpoint, error), stale: [], crossCheck: [])
+            return PodDirectory(pods: cached, denied: cache.denied, runtime: .unavailable(endpoint, error), stale: [], crossCheck: [], root: root)
         }
         let merged = PodMerge(cached: cached, inventory: inventory)
         return PodDirectory(pods: merged.pods, denied: cache.denied, runtime: .answered(endpoint, inventory),
-                            stale: merged.stale, crossCheck: merged.notes)
+                            stale: merged.stale, crossCheck: merged.notes, root: root)
     }
 
     /// Groups cache entries by sandbox: one pod each, its attachments ordered, loopback apart.
@@ -97,7 +101,15 @@ public struct PodDirectory: Sendable {
 
     /// `pod-a`, `NAMESPACE/pod-a`, or one of the pod's IPs.
     public func find(_ query: String) throws(PodLookupError) -> Pod {
-        let matches = Self.matching(query, in: pods)
+        var matches = Self.matching(query, in: pods)
+        // One pod twice (a stale entry of an old sandbox beside the live one, the runtime not
+        // asked): the sandbox whose namespace still exists is the pod.
+        if matches.count > 1, Set(matches.map(\.fullName)).count == 1 {
+            let alive = matches.filter { $0.netnsPath.map(namespaceExists) ?? false }
+            if alive.count == 1 { return alive[0] }
+            throw PodLookupError(kind: .ambiguous,
+                                 message: "\(matches[0].fullName) names \(matches.count) sandboxes in libcni's cache (\(matches.map { String($0.containerID.prefix(13)) }.joined(separator: ", "))) and \(alive.isEmpty ? "none" : "more than one") of their namespaces exists: stale entries; the runtime (\(runtime.endpointName)) would say which runs")
+        }
         if matches.count == 1 { return matches[0] }
         if matches.isEmpty, let first = denied.first, runtime.inventory == nil {
             throw PodLookupError(kind: .permissionDenied,
@@ -115,6 +127,12 @@ public struct PodDirectory: Sendable {
         }
         throw PodLookupError(kind: .ambiguous,
                              message: "\(query) names \(matches.count) pods: \(matches.map(\.fullName).joined(separator: ", ")); say NAMESPACE/NAME")
+    }
+
+    /// Whether a namespace path of the node exists (under --root first, then as written).
+    func namespaceExists(_ path: String) -> Bool {
+        let nodePath = NodeRoot.normalize(path)
+        return [root.map { $0.prefix + nodePath }, nodePath].compactMap { $0 }.contains { NetNamespace.identity(of: $0) != nil }
     }
 
     /// The pod that holds an address, if any.

@@ -1,3 +1,4 @@
+import ConfigFormats
 import NodeFiles
 import TestSupport
 import Testing
@@ -51,5 +52,35 @@ struct HostileNodeTests {
         usleep(200_000)
         let left = ChildProcess.run("/usr/bin/pgrep", arguments: ["-f", "^sleep 300$"], environment: [])?.outputText ?? ""
         #expect(left.isEmpty, "survivors: \(left)")
+    }
+}
+
+extension HostileNodeTests {
+    @Test("with --output json a failure is still one JSON document on stdout, and one line on stderr")
+    func jsonOnError() throws {
+        for arguments in [["inspect", "no-such-pod", "-o", "json"], ["-o", "json", "trace", "a", "b"].dropFirst(2) + ["-o", "json"],
+                          ["detect-cni", "--root", "/nonexistent", "--output=json"]] {
+            let result = try Binary.run(Array(arguments))
+            #expect(result.status == 2 || result.status == 3, "\(arguments): \(result.status)")
+            let document = try JSONParser.parse(bytes: result.output)
+            #expect(document["error"]?["exitStatus"]?.int == Int(result.status))
+            #expect(document["findings"]?.array?.isEmpty == true)
+            #expect(document["command"]?.string == arguments.first { !$0.hasPrefix("-") }, "\(document)")
+            #expect(result.errorText.split(separator: "\n").count == 1)
+        }
+    }
+
+    @Test("a pod name with terminal escapes and a newline cannot forge output (HOSTILE-INPUT 10)")
+    func escapes() throws {
+        let tree = NodeTree().write("/var/lib/cni/results/n-c-eth0", """
+            {"kind":"cniCacheV1","containerId":"c","networkName":"n","ifName":"eth0","netns":"/nonexistent",
+             "cniArgs":[["K8S_POD_NAMESPACE","\\u001b[2J\\u001b]0;pwned\\u0007ns\\nnetdoctor: fake line"],["K8S_POD_NAME","p"]],
+             "result":{"ips":[{"address":"10.1.1.1/24"}]}}
+            """, mode: 0o600)
+        let result = try Binary.run(["inspect", "nopod", "--root", tree.path])
+        #expect(result.status == 2)
+        #expect(result.errorText.split(separator: "\n").count == 1, "\(result.errorText)")
+        #expect(!result.errorOutput.contains(0x1B) && !result.errorOutput.contains(0x07))
+        #expect(result.errorText.contains("\\u{1b}[2J"))
     }
 }

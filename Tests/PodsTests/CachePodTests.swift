@@ -114,3 +114,25 @@ extension CachePodTests {
         #expect(pod.attachments.first?.gateway == "10.85.0.1")
     }
 }
+
+extension CachePodTests {
+    @Test("one pod twice, an old sandbox's entry beside the live one (HOSTILE-INPUT 18): the live namespace wins; else the sandboxes are listed")
+    func staleTwin() throws {
+        func entry(_ id: String, netns: String) -> String {
+            """
+            {"kind":"cniCacheV1","containerId":"\(id)","networkName":"n","ifName":"eth0","netns":"\(netns)",
+             "cniArgs":[["K8S_POD_NAMESPACE","default"],["K8S_POD_NAME","pod1"]],"result":{"ips":[{"address":"10.77.1.2/24"}]}}
+            """
+        }
+        let tree = NodeTree()
+            .write("/var/lib/cni/results/n-old-eth0", entry("0ld0ld0ld0ld0ld", netns: "/var/run/netns/gone"), mode: 0o600)
+            .write("/var/lib/cni/results/n-new-eth0", entry("11ve11ve11ve", netns: "/proc/self/ns/net"), mode: 0o600)
+        #expect(try PodDirectory(root: tree.root).find("default/pod1").containerID == "11ve11ve11ve")
+        #expect(try PodDirectory(root: tree.root).find("pod1").containerID == "11ve11ve11ve")
+        let bothGone = NodeTree()
+            .write("/var/lib/cni/results/n-a-eth0", entry("aaaaaaaaaaaaaa", netns: "/var/run/netns/gone1"), mode: 0o600)
+            .write("/var/lib/cni/results/n-b-eth0", entry("bbbbbbbbbbbbbb", netns: "/var/run/netns/gone2"), mode: 0o600)
+        let error = #expect(throws: PodLookupError.self) { try PodDirectory(root: bothGone.root).find("default/pod1") }
+        #expect(error?.message.contains("aaaaaaaaaaaaa") == true && error?.message.contains("bbbbbbbbbbbbb") == true, "\(error?.message ?? "")")
+    }
+}
