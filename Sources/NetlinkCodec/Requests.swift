@@ -37,8 +37,10 @@ public enum RouteRequest {
         w.u8(destination.isIPv4 ? 32 : 128)  // dst_len
         w.u8(source == nil ? 0 : (destination.isIPv4 ? 32 : 128))
         w.u8(0); w.u8(0); w.u8(0); w.u8(0); w.u8(0)
-        // RTM_F_LOOKUP_TABLE reports the table; RTM_F_FIB_MATCH returns the matching FIB entry.
-        w.u32(0x1000 | (fibMatch ? 0x2000 : 0))
+        // RTM_F_FIB_MATCH returns the matching FIB entry. RTM_F_LOOKUP_TABLE (reports the table)
+        // only for IPv4: under strict checking IPv6 refuses it with EINVAL (iproute2 guards it
+        // the same way, ip/iproute.c).
+        w.u32((destination.isIPv4 ? 0x1000 : 0) | (fibMatch ? 0x2000 : 0))
         w.attribute(1, destination.bytes)
         if let source { w.attribute(2, source.bytes) }
         if let inputIndex { w.attribute(3, u32: UInt32(bitPattern: inputIndex)) }

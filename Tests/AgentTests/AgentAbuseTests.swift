@@ -123,3 +123,18 @@ struct AgentAbuseTests {
         #expect(again.log.contains("readable by others"), "\(again.log)")
     }
 }
+
+extension AgentAbuseTests {
+    @Test("/v1/route?destination=::1 answers the route ip -6 route get gives (REVIEW §6.2: IPv6 lookups failed under strict checking)")
+    func ipv6Route() throws {
+        let agent = try RunningAgent()
+        defer { agent.stop() }
+        let answer = try RawHTTP.get(port: agent.port, "/v1/route?destination=::1")
+        #expect(answer.status == 200, "\(answer.body)")
+        let route = try JSONParser.parse(answer.body)["route"]
+        #expect(route?.isNull == false, "\(answer.body)")
+        let ip = ChildProcess.run("/usr/bin/ip", arguments: ["-6", "-j", "route", "get", "::1"], environment: [])?.outputText ?? ""
+        #expect(ip.contains("\"dev\":\"lo\""), "\(ip)")
+        #expect(answer.body.contains("\"lo\""), "\(answer.body)")
+    }
+}

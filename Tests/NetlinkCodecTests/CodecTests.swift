@@ -44,7 +44,7 @@ struct CodecTests {
         #expect(down.operState == .down)
         #expect(down.linkNetnsID == nil)
         #expect(down.linkIndex == byName["down1"]?.index)
-        #expect(byName["lo"]?.flags ?? 0 & Link.iffLoopback != 0)
+        #expect(((byName["lo"]?.flags ?? 0) & Link.iffLoopback) != 0)
         // Unknown attributes are kept: every attribute the kernel sent is there.
         #expect(uplink.attributes.count > 20)
     }
@@ -148,10 +148,21 @@ struct CodecTests {
     @Test("every truncation of a real dump is rejected cleanly")
     func truncations() throws {
         let bytes = try #require(Repository.read(Repository.root + "/Tests/NetlinkCodecTests/Fixtures/link-dump.bin"))
+        let whole = try NetlinkMessage.parseAll(bytes)
+        // Where each message ends: a cut there leaves whole messages, anywhere else inside one.
+        var ends = Set<Int>([0])
+        var offset = 0
+        for message in whole { offset += message.encoded.count; ends.insert(offset) }
+        var refused = 0
         for cut in stride(from: 1, to: bytes.count, by: 7) {
-            if let messages = try? NetlinkMessage.parseAll(Array(bytes.prefix(cut))) {
+            do {
+                let messages = try NetlinkMessage.parseAll(Array(bytes.prefix(cut)))
+                #expect(ends.contains(cut) || messages.count < whole.count, "a cut at \(cut) parsed as whole")
                 for message in messages where message.type == .newLink { _ = try? Link(message) }
+            } catch {
+                refused += 1
             }
         }
+        #expect(refused > 0, "no cut inside a message was refused")
     }
 }
