@@ -122,22 +122,34 @@ final class AgentAPI: Sendable {
 }
 
 /// The connections that have not authenticated yet, in the order they came: the ones a flood of
-/// slow or idle connections is made of, and so the ones closed first when room is needed.
+/// slow or idle connections is made of, and so the ones closed first when room is needed; those
+/// that never completed a request (slowloris) before those that asked only for /healthz.
 final class UnauthenticatedConnections: Sendable {
-    private let entries = Mutex<[(id: ObjectIdentifier, channel: any Channel)]>([])
+    private let entries = Mutex<[(id: ObjectIdentifier, channel: any Channel, answered: Bool)]>([])
 
     var count: Int { entries.withLock { $0.count } }
 
-    func add(_ channel: any Channel) { entries.withLock { $0.append((ObjectIdentifier(channel), channel)) } }
+    func add(_ channel: any Channel) { entries.withLock { $0.append((ObjectIdentifier(channel), channel, false)) } }
 
     func remove(_ channel: any Channel) {
         let id = ObjectIdentifier(channel)
         entries.withLock { $0.removeAll { $0.id == id } }
     }
 
-    /// Takes the oldest out, for the caller to close.
+    /// The connection completed a request that needs no token (a probe).
+    func answered(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        entries.withLock { entries in
+            if let i = entries.firstIndex(where: { $0.id == id }) { entries[i].answered = true }
+        }
+    }
+
+    /// Takes the oldest out, for the caller to close: one that never completed a request first.
     func evictOldest() -> (any Channel)? {
-        entries.withLock { $0.isEmpty ? nil : $0.removeFirst().channel }
+        entries.withLock { entries in
+            guard let i = entries.firstIndex(where: { !$0.answered }) ?? entries.indices.first else { return nil }
+            return entries.remove(at: i).channel
+        }
     }
 }
 

@@ -222,7 +222,7 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .success(let found):
             endpoint = found
         }
-        if endpoint.needsToken { api.unauthenticated.remove(context.channel) }
+        if endpoint.needsToken { api.unauthenticated.remove(context.channel) } else { api.unauthenticated.answered(context.channel) }
         // Liveness and readiness are answered here, at once: no worker, no in-flight limit, so a
         // burst of heavy work cannot make the kubelet restart a healthy agent.
         if endpoint == .health || endpoint == .ready {

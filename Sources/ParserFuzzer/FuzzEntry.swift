@@ -5,7 +5,9 @@
 import CNIDetection
 import CRI
 import ConfigFormats
+import Diagnosis
 import Pods
+import Trace
 import NetlinkCodec
 import NodeFiles
 
@@ -30,6 +32,13 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = RuntimeInventory(RuntimeAnswers(version: Runtime_V1_VersionResponse(), list: list, statuses: [status]))
     }
     _ = SandboxInfo.networkNamespacePath(["info": text])
+    // What another node's agent is sent and answers (every agent request body, the remote half).
+    if let json = try? JSONParser.parse(bytes: bytes) {
+        _ = RemoteTraceRequest(json: json)
+        _ = ProbeSignature(json: json)
+        _ = RemoteHalfView(json: json)
+        _ = Finding(json: json)
+    }
     _ = try? FlannelNetConf.parse(bytes: bytes)
     _ = try? YAMLReader.parse(text)
     _ = try? TOMLReader.parse(text)
