@@ -530,10 +530,25 @@ _netdoctor_lab_exec() {
 
 _netdoctor_explain() {
     repeating_flags=()
-    non_repeating_flags=(--markdown --version -h --help)
+    non_repeating_flags=(--no-color --markdown --version -h --help)
     repeating_options=()
-    non_repeating_options=()
+    non_repeating_options=(--root -o --output --runtime-endpoint)
     __netdoctor_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __netdoctor_add_completions -d
+        return
+        ;;
+    '-o'|'--output')
+        __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--runtime-endpoint')
+        return
+        ;;
+    esac
 }
 
 _netdoctor_help() {

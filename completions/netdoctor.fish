@@ -49,7 +49,7 @@ function __netdoctor_parse_tokens -S
                 __netdoctor_parse_subcommand -r 2 'version' 'h/help'
             end
         case 'explain'
-            __netdoctor_parse_subcommand 1 'markdown' 'version' 'h/help'
+            __netdoctor_parse_subcommand 1 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'markdown' 'version' 'h/help'
         case 'help'
             __netdoctor_parse_subcommand -r 1 'version'
         end
@@ -215,6 +215,10 @@ complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_op
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab break" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab exec" version' -l 'version' -d 'Show the version.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab exec" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor explain" root' -l 'root' -d 'Prefix for every node file read (env NETDOCTOR_ROOT).' -rfa '(__netdoctor_complete_directories)'
+complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor explain" o output' -s 'o' -l 'output' -d 'Output format: human or json (one JSON document on stdout).' -rfka 'human json'
+complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor explain" no-color' -l 'no-color' -d 'Plain text without colour (also when NO_COLOR is set).'
+complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor explain" runtime-endpoint' -l 'runtime-endpoint' -d 'The container runtime\'s CRI socket, unix:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default: the kubelet\'s, under --root).' -rfka ''
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor explain" markdown' -l 'markdown' -d 'Print the whole catalogue as Markdown (docs/findings.md).'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor explain" version' -l 'version' -d 'Show the version.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor explain" h help' -s 'h' -l 'help' -d 'Show help information.'

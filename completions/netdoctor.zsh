@@ -319,7 +319,12 @@ _netdoctor_lab_exec() {
 
 _netdoctor_explain() {
     local -i ret=1
+    local -ar ___output=('human' 'json')
     local -ar arg_specs=(
+        '--root[Prefix for every node file read (env NETDOCTOR_ROOT).]:dir:_files -/'
+        '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
+        '--no-color[Plain text without colour (also when NO_COLOR is set).]'
+        '--runtime-endpoint[The container runtime'\''s CRI socket, unix\:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default\: the kubelet'\''s, under --root).]:endpoint:'
         ':code:'
         '--markdown[Print the whole catalogue as Markdown (docs/findings.md).]'
         '--version[Show the version.]'

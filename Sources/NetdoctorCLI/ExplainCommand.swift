@@ -6,6 +6,9 @@ struct ExplainCommand: ParsableCommand {
         commandName: "explain",
         abstract: "What a finding code means, how netdoctor decides it, and what to do.")
 
+    /// Accepted like every subcommand's (the catalogue reads no node file).
+    @OptionGroup var global: GlobalOptions
+
     @Argument(help: "A finding code (e.g. CNI_BINARY_MISSING); all codes when omitted.")
     var code: String?
 

@@ -138,3 +138,23 @@ extension AgentAbuseTests {
         #expect(answer.body.contains("\"lo\""), "\(answer.body)")
     }
 }
+
+extension AgentAbuseTests {
+    @Test("a cache entry whose netns is a FIFO on the agent's node (HOSTILE-INPUT 6): each request answers at once, the agent keeps serving")
+    func fifoNamespace() throws {
+        let agent = try RunningAgent()
+        defer { agent.stop() }
+        _ = ChildProcess.run("/usr/bin/mkfifo", arguments: [agent.tree.path + "/fifo"], environment: [])
+        agent.tree.write("/var/lib/cni/results/n-f-eth0", """
+            {"kind":"cniCacheV1","containerId":"f","networkName":"n","ifName":"eth0","netns":"/fifo",
+             "cniArgs":[["K8S_POD_NAMESPACE","default"],["K8S_POD_NAME","evil"]],"result":{"ips":[{"address":"10.66.0.2/24"}]}}
+            """, mode: 0o600)
+        for _ in 0..<12 {
+            let answer = try RawHTTP.get(port: agent.port, "/v1/inspect?target=evil")
+            #expect(answer.status == 422 || answer.status == 410, "\(answer.status) \(answer.body)")
+        }
+        #expect(try RawHTTP.get(port: agent.port, "/healthz", token: nil).status == 200)
+        #expect(try RawHTTP.get(port: agent.port, "/v1/info").status == 200)
+        #expect(agent.stop() == 0)
+    }
+}

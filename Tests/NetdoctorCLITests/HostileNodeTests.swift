@@ -84,3 +84,36 @@ extension HostileNodeTests {
         #expect(result.errorText.contains("\\u{1b}[2J"))
     }
 }
+
+extension HostileNodeTests {
+    @Test("a YAML alias bomb in the kubelet config (HOSTILE-INPUT 5): detect-cni answers at once in bounded memory")
+    func aliasBomb() throws {
+        var lines = ["kind: KubeletConfiguration", #"a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]"#]
+        for i in 1..<10 { lines.append("a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ",") + "]") }
+        let tree = NodeTree().write("/var/lib/kubelet/config.yaml", lines.joined(separator: "\n"))
+        let rssFile = tree.path + "/rss"
+        let result = try #require(ChildProcess.run("/usr/bin/time", arguments: ["-f", "%M", "-o", rssFile, Binary.path, "detect-cni", "--root", tree.path,
+                                                                                "--uplink-mtu", "1500", "-o", "json"],
+                                                   environment: ["PATH=/usr/bin:/bin"], timeoutMilliseconds: 20_000))
+        #expect(!result.timedOut)
+        #expect(try JSONParser.parse(bytes: result.output)["findings"]?.array?.contains { $0["code"]?.string == "KUBELET_CONFIG_INVALID" } == true)
+        let rss = Int((try NodeRoot("/").readText(rssFile)).split(separator: "\n").last ?? "") ?? .max
+        #expect(rss < 200_000, "peak RSS \(rss) KiB")
+    }
+
+    @Test("an agent whose TLS key is a FIFO says so at once instead of blocking (HOSTILE-INPUT 20)")
+    func fifoKey() throws {
+        let tree = NodeTree().write("/token", "test-token-0123456789abcdef\n", mode: 0o600).write("/cert.pem", "x")
+        _ = ChildProcess.run("/usr/bin/mkfifo", arguments: [tree.path + "/key.pem"], environment: [])
+        let result = try Binary.run(["agent", "--listen", "127.0.0.1:0", "--token-file", tree.path + "/token",
+                                     "--tls-cert", tree.path + "/cert.pem", "--tls-key", tree.path + "/key.pem"], timeout: 10_000)
+        #expect(!result.timedOut)
+        #expect(result.status == 2, "\(result.errorText)")
+        #expect(result.errorText.contains("not a regular file"))
+    }
+
+    @Test("explain takes the global options like every subcommand")
+    func explainGlobals() throws {
+        #expect(try Binary.run(["explain", "LINK_DOWN", "--root", "/", "-o", "json", "--no-color"]).status == 0)
+    }
+}
