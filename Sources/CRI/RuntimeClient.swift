@@ -120,16 +120,12 @@ public enum RuntimeClient {
         } catch {
             throw RuntimeQueryError(kind: .failed, message: "cannot use the runtime endpoint \(endpoint.named): \(error)")
         }
-        var options = CallOptions.defaults
-        options.timeout = budget
-        options.waitForReady = false
-        options.maxResponseMessageBytes = maxResponseBytes
-        let options_ = options
+        let options = callOptions(budget)
         let outcome = Outcome<T>()
         let task = Task {
             do {
                 let value = try await withGRPCClient(transport: transport) { client in
-                    try await body(Service(wrapping: client), options_)
+                    try await body(Service(wrapping: client), options)
                 }
                 outcome.finish(.success(value))
             } catch {
@@ -151,6 +147,16 @@ public enum RuntimeClient {
         case .failure(let error):
             throw RuntimeQueryError(kind: .failed, message: "the runtime at \(endpoint.named) failed: \(Printable.line(String(describing: error)))")
         }
+    }
+
+    /// Every call: the whole budget as its deadline, failing at once rather than waiting for a
+    /// connection to become ready, and a bounded answer.
+    static func callOptions(_ budget: Duration) -> CallOptions {
+        var options = CallOptions.defaults
+        options.timeout = budget
+        options.waitForReady = false
+        options.maxResponseMessageBytes = maxResponseBytes
+        return options
     }
 
     /// A quick connect before gRPC, which would otherwise retry a refused socket until its deadline.
@@ -181,7 +187,7 @@ public enum RuntimeClient {
 
 /// One result handed from a task to a waiting thread.
 final class Outcome<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLockLike()
+    private let lock = Lock()
     private var result: Result<T, any Error>?
     private let done = DispatchSemaphore(value: 0)
 
@@ -199,7 +205,7 @@ final class Outcome<T: Sendable>: @unchecked Sendable {
 }
 
 /// A pthread mutex, so this target needs no Foundation.
-final class NSLockLike: @unchecked Sendable {
+final class Lock: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     init() { pthread_mutex_init(&mutex, nil) }
     deinit { pthread_mutex_destroy(&mutex) }
