@@ -101,7 +101,7 @@ public struct PodDirectory: Sendable {
 
     /// `pod-a`, `NAMESPACE/pod-a`, or one of the pod's IPs.
     public func find(_ query: String) throws(PodLookupError) -> Pod {
-        var matches = Self.matching(query, in: pods)
+        let matches = Self.matching(query, in: pods)
         // One pod twice (a stale entry of an old sandbox beside the live one, the runtime not
         // asked): the sandbox whose namespace still exists is the pod.
         if matches.count > 1, Set(matches.map(\.fullName)).count == 1 {

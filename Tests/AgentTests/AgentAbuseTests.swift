@@ -118,7 +118,10 @@ struct AgentAbuseTests {
         let loose = try RunningAgent(extraArguments: [])
         defer { loose.stop() }
         chmod(loose.tree.path + "/etc/netdoctor/token", 0o644)
-        let again = try RunningAgent(extraArguments: ["--token-file", "../../" + String(loose.tree.path.dropFirst()) + "/etc/netdoctor/token"])
+        var cwd = [CChar](repeating: 0, count: 4096)
+        let depth = String(cString: getcwd(&cwd, cwd.count)).split(separator: "/").count
+        let relative = String(repeating: "../", count: depth) + String(loose.tree.path.dropFirst()) + "/etc/netdoctor/token"
+        let again = try RunningAgent(extraArguments: ["--token-file", relative])
         defer { again.stop() }
         #expect(again.log.contains("readable by others"), "\(again.log)")
     }
