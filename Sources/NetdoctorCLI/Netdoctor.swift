@@ -26,7 +26,7 @@ public struct Netdoctor: ParsableCommand {
     /// Parses, runs, and exits with the contract's status: usage errors are 2, not
     /// ArgumentParser's 64, and failures print one line on stderr.
     public static func runAndExit(arguments: [String]? = nil) -> Never {
-        let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
+        let arguments = globalOptionsAfterSubcommand(arguments ?? Array(CommandLine.arguments.dropFirst()))
         let parser: any ParsableCommand.Type = directlyParsed(arguments) ?? Self.self
         do {
             var command = try parser == Self.self ? parseAsRoot(arguments) : parser.parseAsRoot(Array(arguments.dropFirst()))
@@ -87,11 +87,39 @@ public struct Netdoctor: ParsableCommand {
         Glibc.exit(status)
     }
 
-    /// -o json, -ojson, --output json or --output=json anywhere before a `--`.
+    /// `netdoctor --root /host trace a b` as `netdoctor trace a b --root /host`: operators put
+    /// global flags first (kubectl does). Only the leading global options move, to just after
+    /// the subcommand; nothing past it is touched.
+    static func globalOptionsAfterSubcommand(_ arguments: [String]) -> [String] {
+        let withValue: Set<String> = ["--root", "-o", "--output", "--runtime-endpoint"]
+        let flags: Set<String> = ["--no-color"]
+        var leading: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let word = arguments[i]
+            let name = String(word.split(separator: "=", maxSplits: 1).first ?? "")
+            if flags.contains(word) {
+                leading.append(word); i += 1
+            } else if withValue.contains(word), i + 1 < arguments.count {
+                leading += [word, arguments[i + 1]]; i += 2
+            } else if word.hasPrefix("--"), word.contains("="), withValue.contains(name) {
+                leading.append(word); i += 1
+            } else {
+                break
+            }
+        }
+        // lab's own subcommands do not all take them (lab exec passes its words on): left as typed.
+        guard !leading.isEmpty, i < arguments.count, arguments[i] != "lab" else { return arguments }
+        var rest = Array(arguments[i...])
+        rest.insert(contentsOf: leading, at: 1)
+        return rest
+    }
+
+    /// -o json, --output json or --output=json anywhere before a `--`.
     static func wantsJSON(_ arguments: [String]) -> Bool {
         let words = arguments.prefix { $0 != "--" }
         for (i, word) in words.enumerated() {
-            if word == "-ojson" || word == "--output=json" { return true }
+            if word == "--output=json" { return true }
             if word == "-o" || word == "--output", i + 1 < words.count, words[words.startIndex + i + 1] == "json" { return true }
         }
         return false

@@ -117,3 +117,16 @@ extension HostileNodeTests {
         #expect(try Binary.run(["explain", "LINK_DOWN", "--root", "/", "-o", "json", "--no-color"]).status == 0)
     }
 }
+
+extension HostileNodeTests {
+    @Test("global options before the subcommand work as after it (kubectl's habit)")
+    func globalsFirst() throws {
+        let tree = NodeTree()
+        let first = try Binary.run(["--root", tree.path, "-o", "json", "--no-color", "detect-cni", "--uplink-mtu", "1500"])
+        let last = try Binary.run(["detect-cni", "--uplink-mtu", "1500", "--root", tree.path, "-o", "json", "--no-color"])
+        #expect(first.status == last.status)
+        #expect(try JSONParser.parse(bytes: first.output)["root"]?.string == tree.path)
+        #expect(try Binary.run(["--output=json", "--runtime-endpoint", "none", "explain", "LINK_DOWN"]).status == 0)
+        #expect(try Binary.run(["--root", tree.path, "inspect", "nopod"]).status == 2)
+    }
+}
