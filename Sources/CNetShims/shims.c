@@ -1,14 +1,10 @@
 #define _GNU_SOURCE
 #include <sched.h>
-#include <unistd.h>
-#include <sys/syscall.h>
 #include "CNetShims.h"
 
 const int cns_clone_newnet = CLONE_NEWNET;
 
 int cns_setns(int fd, int nstype) { return setns(fd, nstype); }
-int cns_unshare(int flags) { return unshare(flags); }
-int cns_gettid(void) { return (int)syscall(SYS_gettid); }
 
 struct cmsghdr *cns_cmsg_firsthdr(struct msghdr *msg) { return CMSG_FIRSTHDR(msg); }
 struct cmsghdr *cns_cmsg_nxthdr(struct msghdr *msg, struct cmsghdr *cmsg) { return CMSG_NXTHDR(msg, cmsg); }

@@ -222,24 +222,6 @@ final class SessionLock: @unchecked Sendable {
     func unlock() { pthread_mutex_unlock(mutex) }
 }
 
-extension CaptureSession {
-    /// For the trace engine: capture at `points` with one filter for `seconds` (or until
-    /// `stopWhen` says the packets seen suffice), and return each point's packets, parsed.
-    public static func observe(points: [CapturePoint], filter: String?, seconds: Double,
-                               stopWhen: ([[PacketFields]]) -> Bool = { _ in false }) throws -> [[PacketFields]] {
-        let session = try CaptureSession(points: points, filter: filter)
-        var seen = [[PacketFields]](repeating: [], count: points.count)
-        var stop = false
-        _ = CaptureRun(count: nil, durationSeconds: seconds).run(session, shouldStop: { stop }) { packet in
-            if let fields = PacketFields.parse(packet.bytes, linkType: session.handles[packet.point].linkType) {
-                seen[packet.point].append(fields)
-                stop = stopWhen(seen)
-            }
-        }
-        return seen
-    }
-}
-
 /// Packets written by one direct drain, and why it stopped early.
 final class DirectTally {
     let limit: Int?

@@ -21,17 +21,3 @@ public enum Sysctl {
         return text
     }
 }
-
-extension Sysctl {
-    /// The interfaces /proc/sys/net/ipv4/conf lists in the calling thread's namespace.
-    public static func interfaces() -> [String] {
-        guard let dir = opendir("/proc/sys/net/ipv4/conf") else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name != "." && name != ".." && name != "all" && name != "default" { names.append(name) }
-        }
-        return names.sorted()
-    }
-}

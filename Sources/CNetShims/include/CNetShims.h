@@ -20,12 +20,6 @@ extern const int cns_clone_newnet;
 /// setns(2) with _GNU_SOURCE defined.
 int cns_setns(int fd, int nstype);
 
-/// unshare(2) with _GNU_SOURCE defined.
-int cns_unshare(int flags);
-
-/// gettid(2): which thread we are on, for /proc/thread-self checks.
-int cns_gettid(void);
-
 struct cmsghdr *cns_cmsg_firsthdr(struct msghdr *msg);
 struct cmsghdr *cns_cmsg_nxthdr(struct msghdr *msg, struct cmsghdr *cmsg);
 unsigned char *cns_cmsg_data(struct cmsghdr *cmsg);
