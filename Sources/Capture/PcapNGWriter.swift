@@ -24,8 +24,9 @@ public final class PcapNGWriter {
     private(set) public var packetsOnDisk = 0
     @exclusivity(unchecked) private var packetsBuffered = 0
     /// The first write error (ENOSPC, EIO, EPIPE): from then on the writer takes nothing more,
-    /// and the file ends at the last whole block that reached it.
-    private(set) public var failure: CaptureError?
+    /// and the file ends at the last whole block that reached it. Read on every packet by the one
+    /// thread that writes: no dynamic exclusivity check.
+    @exclusivity(unchecked) private(set) public var failure: CaptureError?
 
     /// Creates the file (0644, truncating). Throws with a readable message when it cannot.
     public init(path: String, interfaces: [(name: String, linkType: Int32, snapLength: Int32)]) throws(CaptureError) {

@@ -99,8 +99,18 @@ public struct ConfigObject: Sendable, Equatable {
     /// key matches it exactly or case-insensitively (golang/go#43664: `"Type"` fills `type`, and
     /// of `"type"` and `"Type"` the later wins). libcni and the plugins decode CNI configs so.
     public func field(_ name: String) -> ConfigValue? {
-        let wanted = Self.folded(name)
-        return members.last(where: { $0.key == name || Self.folded($0.key) == wanted })?.value
+        members.last(where: { Self.sameField($0.key, name) })?.value
+    }
+
+    /// Equal, or equal but for case: bytewise for ASCII keys (every CNI key), folded otherwise.
+    static func sameField(_ key: String, _ name: String) -> Bool {
+        if key == name { return true }
+        let (k, n) = (key.utf8, name.utf8)
+        if k.allSatisfy({ $0 < 0x80 }) && n.allSatisfy({ $0 < 0x80 }) {
+            guard k.count == n.count else { return false }
+            return zip(k, n).allSatisfy { ($0 | 0x20) == ($1 | 0x20) && (($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A || $0 == $1) }
+        }
+        return folded(key) == folded(name)
     }
 
     /// Simple case folding as Go's EqualFold does it, for the keys configs use.
