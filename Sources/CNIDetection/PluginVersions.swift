@@ -14,7 +14,7 @@ enum PluginVersions {
         guard let host = try? root.resolve(nodePath) else { return nil }
         let input = Array("{\"cniVersion\":\"\(version)\"}".utf8)
         guard let result = ChildProcess.run(host, environment: ["CNI_COMMAND=VERSION", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
-                                            input: input, timeoutMilliseconds: timeoutMilliseconds),
+                                            input: input, timeoutMilliseconds: timeoutMilliseconds, endGroup: true),
               result.status == 0, !result.timedOut,
               let answer = try? JSONParser.parse(bytes: result.output) else { return nil }
         return answer["supportedVersions"]?.array?.compactMap(\.string)

@@ -18,8 +18,10 @@ public enum ChildProcess {
         public var errorText: String { String(decoding: errorOutput, as: UTF8.self) }
     }
 
+    /// `endGroup`: when it is done (or overran), kill whatever it started in its process group
+    /// too, such as a plugin that left a process behind.
     public static func run(_ path: String, arguments: [String] = [], environment: [String], input: [UInt8] = [],
-                           timeoutMilliseconds: Int32 = 2000, outputLimit: Int = 16 << 20) -> Result? {
+                           timeoutMilliseconds: Int32 = 2000, outputLimit: Int = 16 << 20, endGroup: Bool = false) -> Result? {
         var pipes: [[Int32]] = []
         for _ in 0..<3 {
             var fds: [Int32] = [0, 0]
@@ -80,6 +82,7 @@ public enum ChildProcess {
         if timedOut { kill(-pid, SIGKILL) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if endGroup { kill(-pid, SIGKILL) }
         let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return Result(status: exitStatus, output: output, errorOutput: errorOutput, timedOut: timedOut)
     }

@@ -49,8 +49,12 @@ struct HostileNodeTests {
         clock_gettime(CLOCK_MONOTONIC, &end)
         #expect(!result.timedOut)
         #expect(end.tv_sec - start.tv_sec < 6, "\(end.tv_sec - start.tv_sec) s")
-        usleep(200_000)
-        let left = ChildProcess.run("/usr/bin/pgrep", arguments: ["-f", "^sleep 300$"], environment: [])?.outputText ?? ""
+        // A SIGKILLed process may take a moment to leave the process table on a loaded machine.
+        var left = "?"
+        for _ in 0..<20 where !left.isEmpty {
+            usleep(100_000)
+            left = ChildProcess.run("/usr/bin/pgrep", arguments: ["-f", "^sleep 300$"], environment: [])?.outputText ?? ""
+        }
         #expect(left.isEmpty, "survivors: \(left)")
     }
 }
