@@ -3,6 +3,7 @@ import Dispatch
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import GRPCProtobuf
+import Synchronization
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -186,13 +187,12 @@ public enum RuntimeClient {
 }
 
 /// One result handed from a task to a waiting thread.
-final class Outcome<T: Sendable>: @unchecked Sendable {
-    private let lock = Lock()
-    private var result: Result<T, any Error>?
+final class Outcome<T: Sendable>: Sendable {
+    private let result = Mutex<Result<T, any Error>?>(nil)
     private let done = DispatchSemaphore(value: 0)
 
     func finish(_ value: Result<T, any Error>) {
-        lock.locked { result = value }
+        result.withLock { $0 = value }
         done.signal()
     }
 
@@ -200,19 +200,7 @@ final class Outcome<T: Sendable>: @unchecked Sendable {
         let (seconds, attoseconds) = budget.components
         let nanos = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
         guard done.wait(timeout: .now() + .nanoseconds(nanos)) == .success else { return nil }
-        return lock.locked { result }
-    }
-}
-
-/// A pthread mutex, so this target needs no Foundation.
-final class Lock: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func locked<R>(_ body: () -> R) -> R {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return body()
+        return result.withLock { $0 }
     }
 }
 

@@ -47,7 +47,7 @@ struct DetectCNICommand: ParsableCommand {
         var report = CNIDetector.detect(DetectionInput(root: root, kernel: KernelView.current(), uplinkMTU: uplinkMTU,
                                                        queryPlugins: shouldQueryPlugins(root)))
         // The runtime over CRI: who answers, and what it and libcni's cache say of the pods.
-        let pods = global.pods(root)
+        let pods = global.pods(root, kubelet: report.kubelet)
         report.runtimeAnswer = pods.runtime.answer
         report.findings += pods.nodeFindings
         global.emit(report)

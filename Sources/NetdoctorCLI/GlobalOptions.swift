@@ -1,4 +1,5 @@
 import ArgumentParser
+import CNIDetection
 import Diagnosis
 import NodeFiles
 import Pods
@@ -42,9 +43,10 @@ public struct GlobalOptions: ParsableArguments {
         runtimeEndpoint ?? getenv("NETDOCTOR_RUNTIME_ENDPOINT").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    /// The node's pods: the runtime's when it answers, merged with libcni's cache.
-    func pods(_ root: NodeRoot) -> PodDirectory {
-        PodDirectory.load(root: root, endpoint: runtimeEndpointGiven)
+    /// The node's pods: the runtime's when it answers, merged with libcni's cache. `kubelet`:
+    /// its settings when already read (they name the runtime's endpoint).
+    func pods(_ root: NodeRoot, kubelet: KubeletSettings? = nil) -> PodDirectory {
+        PodDirectory.load(root: root, endpoint: runtimeEndpointGiven, kubelet: kubelet)
     }
 
     /// Checks that the root exists before any command reads under it.

@@ -64,10 +64,11 @@ public struct PodDirectory: Sendable {
 
     /// Asks the runtime (at `endpoint`, else the kubelet's, else the runtimes' default sockets
     /// under `root`) and reads the cache; the runtime's answer wins where both speak.
-    public static func load(root: NodeRoot, endpoint given: String? = nil, budget: Duration = RuntimeClient.defaultBudget) -> PodDirectory {
+    public static func load(root: NodeRoot, endpoint given: String? = nil, kubelet: KubeletSettings? = nil,
+                            budget: Duration = RuntimeClient.defaultBudget) -> PodDirectory {
         let cache = CacheEntry.readAllReportingDenied(root: root)
         let cached = cachePods(cache.entries.map(\.entry))
-        guard let endpoint = RuntimeStatus.endpoint(root: root, given: given) else {
+        guard let endpoint = RuntimeStatus.endpoint(root: root, given: given, kubelet: kubelet) else {
             return PodDirectory(pods: cached, denied: cache.denied, runtime: .noEndpoint(given: given), stale: [], crossCheck: [], root: root)
         }
         let inventory: RuntimeInventory

@@ -39,10 +39,11 @@ public enum RuntimeStatus: Sendable {
     /// The endpoint to ask: the operator's (--runtime-endpoint, NETDOCTOR_RUNTIME_ENDPOINT) as
     /// written, `none` for no runtime at all; else the kubelet's containerRuntimeEndpoint under
     /// --root; else the first runtime default socket present under --root.
-    public static func endpoint(root: NodeRoot, given: String?) -> RuntimeEndpoint? {
+    /// `kubelet`: the kubelet's settings when the caller has read them already (detect-cni).
+    public static func endpoint(root: NodeRoot, given: String?, kubelet: KubeletSettings? = nil) -> RuntimeEndpoint? {
         if let given, !given.isEmpty { return given == "none" ? nil : RuntimeEndpoint.given(given) }
         var ignored: [Finding] = []
-        if let named = KubeletReader.read(root: root, findings: &ignored).containerRuntimeEndpoint,
+        if let named = (kubelet ?? KubeletReader.read(root: root, findings: &ignored)).containerRuntimeEndpoint,
            let endpoint = RuntimeEndpoint.onNode(named, root: root) {
             return endpoint
         }
