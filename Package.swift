@@ -13,9 +13,15 @@ import PackageDescription
 //   CNIDetection    the runtime's and kubelet's view of CNI: detect-cni
 //   CRI             the container runtime's CRI API over its Unix socket (gRPC; Swift generated from cri-api's proto)
 //   Pods            pods of this node: the runtime's sandboxes and libcni's result cache, merged; their namespaces
+//   PathFacts       a path's facts, gathered once: namespaces opened and read once (NamespaceHandle), the
+//                   kernel's answers to route lookups (RouteOracle), one walker; live, recorded or replayed
+//   Checks          pure checks over those facts: one file per finding code (family), for trace,
+//                   inspect and the agent alike
 //   Inspection      inspect: a namespace's view with names resolved, a pod's host side, its report
 //   PathMTU         mtu-probe: DF probes by bisection, the error queue, interface MTUs along the path
-//   Trace           trace: the path hop by hop, static checks, a probe captured at every hop, the verdict
+//   Trace           trace: gather, judge, a probe captured at every hop, the verdict; the remote half
+//   Session         NodeSession: what one command or agent request knows of the node, and the
+//                   operations the CLI and the agent share
 //   Capture         libpcap at several points in several namespaces at once, pcapng files, packet summaries
 //   Firewall        iptables rules, chain policies and nftables rules with their packet counters, per namespace
 //   Agent           netdoctor agent: the node agent's HTTP/JSON API (auth, TLS, limits, metrics) over SwiftNIO
@@ -59,16 +65,22 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Generated/README.md"]),
         .target(name: "Pods", dependencies: ["CNIDetection", "CRI", "Diagnosis", "KernelState", "NetAddress", "NetSystem", "NodeFiles"]),
-        .target(name: "Lab", dependencies: ["ConfigFormats", "CRI", "NodeFiles", "Pods"]),
-        .target(name: "Trace", dependencies: ["Capture", "Diagnosis", "Firewall", "KernelState", "NetAddress", "Netlink", "NetlinkCodec",
-                                              "NetSystem", "PathMTU", "Pods", "Inspection", "ConfigFormats"]),
+        .target(name: "Lab", dependencies: ["ConfigFormats", "CRI", "Diagnosis", "NodeFiles", "Pods"]),
+        .target(name: "PathFacts", dependencies: ["CNetShims", "KernelState", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles", "Pods"]),
+        .target(name: "Checks", dependencies: ["Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
+        .target(name: "Trace", dependencies: ["Capture", "Checks", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
+                                              "NetSystem", "PathFacts", "PathMTU", "Pods"]),
+        .target(name: "Session", dependencies: ["CNIDetection", "Diagnosis", "Inspection", "KernelState", "NetAddress", "NodeFiles",
+                                                "PathFacts", "PathMTU", "Pods", "Trace"]),
         .target(name: "Firewall", dependencies: ["ConfigFormats", "NetSystem", "NodeFiles"]),
         .target(name: "Capture", dependencies: ["CPcap", "NetSystem", "KernelState", "NetAddress", "Pods", "Diagnosis", "ConfigFormats"]),
-        .target(name: "PathMTU", dependencies: ["CNetShims", "NetAddress", "NetSystem", "KernelState", "Netlink", "NetlinkCodec",
-                                                "Pods", "Diagnosis", "ConfigFormats", "Inspection", "CNIDetection", "NodeFiles", "Firewall"]),
-        .target(name: "Inspection", dependencies: ["KernelState", "Pods", "Diagnosis", "ConfigFormats", "Netlink", "NetlinkCodec", "NetSystem", "NetAddress"]),
+        .target(name: "PathMTU", dependencies: ["CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec",
+                                                "NetSystem", "PathFacts", "Pods"]),
+        .target(name: "Inspection", dependencies: ["Checks", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "Netlink", "NetlinkCodec",
+                                                   "NetSystem", "NodeFiles", "PathFacts", "Pods"]),
         .target(name: "Agent", dependencies: [
-            "Trace", "Inspection", "Capture", "Firewall", "PathMTU", "KernelState", "Pods", "Diagnosis", "ConfigFormats", "NetAddress", "NetSystem", "Netlink", "NetlinkCodec",
+            "Capture", "CNIDetection", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetSystem", "NodeFiles",
+            "PathFacts", "PathMTU", "Pods", "Session", "Trace",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
@@ -79,7 +91,8 @@ let package = Package(
         ]),
         .target(name: "NetdoctorCLI", dependencies: [
             "Agent", "AgentClient",
-            "CNIDetection", "Diagnosis", "NodeFiles", "Inspection", "KernelState", "Lab", "Netlink", "NetSystem", "Pods", "PathMTU", "NetAddress", "Capture", "Trace",
+            "CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "Inspection", "KernelState", "Lab", "Netlink", "NetSystem", "Pods", "PathMTU",
+            "NetAddress", "Capture", "Session", "Trace",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "netdoctor", dependencies: ["NetdoctorCLI", "CNetShims"]),
@@ -98,6 +111,10 @@ let package = Package(
         .testTarget(name: "AgentTests", dependencies: ["AgentClient", "Trace", "ConfigFormats", "NodeFiles", "TestSupport"]),
         // Pods from libcni's cache (the shared corpus) and from the runtime (CRI answers recorded from the lab).
         .testTarget(name: "PodsTests", dependencies: ["Pods", "CRI", "CNIDetection", "NodeFiles", "NetAddress", "TestSupport"],
+                    exclude: ["Fixtures"]),
+        // trace's gathering and checks on facts recorded from the lab (scripts/record-path-facts), without root.
+        .testTarget(name: "TraceChecksTests", dependencies: ["Capture", "Checks", "CNIDetection", "ConfigFormats", "Diagnosis", "Firewall", "NetAddress",
+                                                            "Netlink", "NetlinkCodec", "NodeFiles", "PathFacts", "PathMTU", "Pods", "TestSupport", "Trace"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "NetdoctorCLITests", dependencies: ["Diagnosis", "NodeFiles", "ConfigFormats", "TestSupport"]),
         // Real namespaces, veths, bridges, VXLAN and the CNI plugins: root only, and never skipped on CI.

@@ -9,8 +9,10 @@ import NetAddress
 import Netlink
 import NetlinkCodec
 import NetSystem
+import PathFacts
 import PathMTU
 import Pods
+import Session
 import Synchronization
 import Trace
 
@@ -37,15 +39,7 @@ final class AgentEndpoints: Sendable {
     // MARK: reading state
 
     func inspect(_ request: AgentRequest) throws -> AgentResponse {
-        let target = request.query["target"] ?? "node"
-        let directory = NamespaceDirectory(root: settings.root)
-        if target == "node" {
-            return AgentResponse(status: 200, body: JSONReportRenderer.bytes(try Inspector.inspectNode(directory: directory), pretty: false))
-        }
-        let pods = settings.pods()
-        let pod = try pods.find(target)
-        let report = PodSourcedReport(try Inspector.inspectPod(pod, directory: directory), pods: [pod], directory: pods)
-        return AgentResponse(status: 200, body: JSONReportRenderer.bytes(report, pretty: false))
+        .report(try settings.session().inspect(request.query["target"] ?? "node"))
     }
 
     /// The route the kernel picks for DESTINATION (from SOURCE, arriving on INPUT) in TARGET.
@@ -55,52 +49,55 @@ final class AgentEndpoints: Sendable {
             guard let address = IPAddress.parse(text) else { throw AgentFailure(400, "source is not an IP address") }
             return address
         }
-        let (label, namespace) = try open(request.query["target"] ?? "node")
-        let socket = try RouteSocket.open(in: namespace)
-        let state = try NamespaceReader.read(socket: socket) { body in try namespace.map { try NamespaceThread.shared.run(in: $0, body) } ?? body() }
+        let (label, handle, _) = try settings.session().target(request.query["target"] ?? "node")
+        let state = try handle.state()
         var input: Int32? = nil
         if let name = request.query["input"] {
             guard let link = state.link(named: name) else { throw AgentFailure(404, "no interface \(name) in \(label)") }
             input = link.index
         }
-        let found = (try? socket.request(RouteRequest.lookup(destination: destination, source: source, inputIndex: input))).flatMap { try? Route($0) }
-        let route: ConfigValue = found.map { route in
+        // "No route" is the kernel's answer; a lookup it could not answer is the agent's failure.
+        let answer = handle.lookup(RouteQuery(destination: destination, source: source, inputIndex: input))
+        if let why = answer.failure { throw AgentFailure(500, why) }
+        let route: ConfigValue = answer.route.map { route in
             .fields(["type": .int(Int(route.type)), "table": .int(Int(route.table)), "gateway": .text(route.gateway?.description),
                      "device": .text(route.outputIndex.flatMap(state.name(ofIndex:))), "preferredSource": .text(route.preferredSource?.description),
                      "mtu": .int(route.mtu.map(Int.init))])
         } ?? .null
-        return .json(.fields(["target": .string(label), "destination": .string(destination.description), "route": route]))
+        var fields: [(String, ConfigValue)] = [("target", .string(label)), ("destination", .string(destination.description)), ("route", route)]
+        if case .noRoute(let why) = answer { fields.append(("noRoute", .string(why))) }
+        return .report(AgentAnswer(command: "route", jsonFields: fields))
     }
 
     func neighbors(_ request: AgentRequest) throws -> AgentResponse {
         let (label, state) = try read(request.query["target"] ?? "node")
         let address = try request.parameter("address", as: IPAddress.parse, what: "an IP address")
         let entries = state.neighbors.filter { $0.family != Neighbor.familyBridge && (address == nil || $0.destination == address) }
-        return .json(.fields(["target": .string(label), "neighbors": .array(entries.map { entry in
+        return .report(AgentAnswer(command: "neighbors", jsonFields: [("target", .string(label)), ("neighbors", .array(entries.map { entry in
             .fields(["address": .text(entry.destination?.description), "device": .text(state.name(ofIndex: entry.interfaceIndex)),
                      "lladdr": .text(entry.linkAddress?.description), "state": .texts(entry.state.names)])
-        })]))
+        }))]))
     }
 
     func forwardingDatabase(_ request: AgentRequest) throws -> AgentResponse {
         let (label, state) = try read(request.query["target"] ?? "node")
         let mac = try request.parameter("lladdr", as: LinkAddress.parse, what: "a link-layer address")
         let entries = state.forwardingDatabase.filter { mac == nil || $0.linkAddress == mac }
-        return .json(.fields(["target": .string(label), "fdb": .array(entries.map { entry in
+        return .report(AgentAnswer(command: "fdb", jsonFields: [("target", .string(label)), ("fdb", .array(entries.map { entry in
             .fields(["lladdr": .text(entry.linkAddress?.description), "device": .text(state.name(ofIndex: entry.interfaceIndex)),
                      "dst": .text(entry.destination?.description), "vni": .int(entry.vni.map(Int.init)), "state": .texts(entry.state.names)])
-        })]))
+        }))]))
     }
 
     func firewall(_ request: AgentRequest) throws -> AgentResponse {
-        let (label, namespace) = try open(request.query["target"] ?? "node")
-        guard let rules = FirewallReader.readEverything(in: namespace) else {
+        let (label, handle, _) = try settings.session().target(request.query["target"] ?? "node")
+        guard let rules = FirewallReader.readEverything(in: handle.known.isNode ? nil : handle.opened) else {
             throw AgentFailure(500, "neither iptables-save nor nft could be run in \(label)")
         }
-        return .json(.fields(["target": .string(label), "rules": .array(rules.map { rule in
+        return .report(AgentAnswer(command: "firewall", jsonFields: [("target", .string(label)), ("rules", .array(rules.map { rule in
             .fields(["table": .string(rule.table), "chain": .string(rule.chain), "rule": .string(rule.text),
                      "packets": .int(Int(clamping: rule.packets)), "bytes": .int(Int(clamping: rule.bytes)), "drops": .bool(rule.drops)])
-        })]))
+        }))]))
     }
 
     // MARK: active work
@@ -137,10 +134,7 @@ final class AgentEndpoints: Sendable {
         }
         session.close()
         let report = CaptureReport(points: points, handles: session.handles, outcome: outcome, file: nil, problems: session.problems)
-        var fields = report.jsonFields
-        fields.append(("packetSummaries", .array(packets)))
-        fields.append(("findings", .array(report.findings.map(\.json))))
-        return .json(.fields([("command", .string("capture"))] + fields))
+        return .report(AgentCaptureAnswer(base: report, packetSummaries: packets))
     }
 
     private func takeCaptureSlot() -> Bool {
@@ -158,39 +152,17 @@ final class AgentEndpoints: Sendable {
             throw AgentFailure(400, "source and destination are required")
         }
         let timeout = try body.wholeNumber("timeoutMilliseconds", in: 20...2000) ?? 300
-        let directory = NamespaceDirectory(root: settings.root)
-        let pods = settings.pods()
-        let source: ProbeSource
-        if sourceName == "node" {
-            source = ProbeSource(name: "node", namespace: directory.node, pod: nil)
-        } else {
-            let pod = try pods.find(sourceName)
-            source = ProbeSource(name: pod.fullName, namespace: try PodDirectory.namespace(of: pod, directory: directory), pod: pod)
-        }
-        let address = try IPAddress.parse(destinationText) ?? {
-            let pod = try pods.find(destinationText)
-            guard let address = pod.primaryAddress() else { throw AgentFailure(400, "\(pod.fullName) has no IPv4 address") }
-            return address
-        }()
-        let prober = MTUProber(directory: directory, timeoutMilliseconds: Int32(timeout))
-        // A probe is sent to one host: broadcast, multicast and 0.0.0.0 are the caller's error (not a 500).
-        let first = address.bytes.first ?? 0
-        guard !address.isUnspecified, address.description != "255.255.255.255", !(address.isIPv4 ? (224...239).contains(first) : first == 0xFF) else {
-            throw AgentFailure(400, "destination \(address) is not one host (broadcast, multicast or unspecified)")
-        }
-        let path = try prober.probe(from: source, to: address, named: destinationText)
-        let remedy = CNIDetector.mtuRemedy(CNIDetector.detect(DetectionInput(root: settings.root, queryPlugins: false)).family?.family)
-        let report = MTUProbeReport(paths: [path], findings: prober.findings(for: path, remedy: remedy), verbose: true)
-        return AgentResponse(status: 200, body: JSONReportRenderer.bytes(report, pretty: false))
+        let prober = MTUProber(timeoutMilliseconds: Int32(timeout))
+        return .report(try settings.session().mtuProbe(source: sourceName, destination: destinationText, prober: prober, verbose: true))
     }
 
     // MARK: the remote half of a trace
 
     func tracePath(_ request: AgentRequest) throws -> AgentResponse {
         let trace = try traceRequest(request)
-        let view = try RemoteHalfSession.path(trace, nodeName: settings.nodeName, directory: NamespaceDirectory(root: settings.root),
-                                              pods: settings.pods())
-        return .json(view.json)
+        let session = settings.session()
+        let view = try RemoteHalfSession.path(trace, nodeName: settings.nodeName, node: session.node, pods: session.pods.pods)
+        return .report(AgentAnswer(command: "trace-half", jsonFields: view.jsonFields, findings: view.findings))
     }
 
     func traceStart(_ request: AgentRequest) throws -> AgentResponse {
@@ -199,18 +171,19 @@ final class AgentEndpoints: Sendable {
             throw AgentFailure(400, "windowMilliseconds must be between 1 and \(settings.limits.maxTraceWindowMilliseconds)")
         }
         guard sessions.hasRoom else { throw AgentFailure(429, "\(sessions.limit) trace sessions are already open on this node", headers: [("Retry-After", "1")]) }
-        let session = try RemoteHalfSession(trace, nodeName: settings.nodeName, directory: NamespaceDirectory(root: settings.root),
-                                            pods: settings.pods())
+        let node = settings.session()
+        let session = try RemoteHalfSession(trace, nodeName: settings.nodeName, node: node.node, pods: node.pods.pods)
         guard let id = sessions.add(session, windowMilliseconds: trace.windowMilliseconds) else {
             throw AgentFailure(429, "\(sessions.limit) trace sessions are already open on this node", headers: [("Retry-After", "1")])
         }
-        return .json(.fields(["session": .string(id), "view": session.view.json]), status: 201)
+        return .report(AgentAnswer(command: "trace-start", jsonFields: [("session", .string(id)), ("view", session.view.json)]), status: 201)
     }
 
     func traceFinish(_ request: AgentRequest, id: String) throws -> AgentResponse {
         guard let signature = ProbeSignature(json: try request.json()) else { throw AgentFailure(400, "the body must describe the probe (protocol, source, destination)") }
         guard let session = sessions.take(id) else { throw AgentFailure(404, "no open trace session \(id) (finished, or past its window)") }
-        return .json(try session.finish(signature: signature).json)
+        let view = try session.finish(signature: signature)
+        return .report(AgentAnswer(command: "trace-half", jsonFields: view.jsonFields, findings: view.findings))
     }
 
     /// The caller's probe never left (it failed before): the session's captures close now.
@@ -232,17 +205,9 @@ final class AgentEndpoints: Sendable {
 
     // MARK: helpers
 
-    /// "node" or a pod of this node: its label and namespace (nil: the agent's own, the node's).
-    private func open(_ target: String) throws -> (String, NetNamespace?) {
-        if target == "node" { return ("node", nil) }
-        let directory = NamespaceDirectory(root: settings.root)
-        let pod = try settings.pods().find(target)
-        return (pod.fullName, try directory.open(try PodDirectory.namespace(of: pod, directory: directory)))
-    }
-
     private func read(_ target: String) throws -> (String, NamespaceState) {
-        let (label, namespace) = try open(target)
-        return (label, try NamespaceReader.read(namespace))
+        let (label, handle, _) = try settings.session().target(target)
+        return (label, try handle.state())
     }
 
     /// What a library's error means for the caller.
@@ -257,6 +222,7 @@ final class AgentEndpoints: Sendable {
             case .permissionDenied: return AgentFailure(500, error.message)
             }
         case let error as RemoteHalfError: return AgentFailure(422, error.description)
+        case let error as SessionError: return AgentFailure(400, error.description)
         case let error as SystemError where error.isNotANamespace: return AgentFailure(422, "\(error)")
         case let error as SystemError where error.isGone: return AgentFailure(410, "\(error): the namespace went away")
         default: return AgentFailure(500, "\(error)")
@@ -265,6 +231,10 @@ final class AgentEndpoints: Sendable {
 }
 
 extension AgentSettings {
+    /// The node for one request: its pods (the runtime's, merged with libcni's cache) and
+    /// namespaces read lazily, once.
+    func session() -> NodeSession { NodeSession(root: root, runtimeEndpoint: runtimeEndpoint) }
+
     /// The node's pods for one request: the runtime's, merged with libcni's cache.
     func pods() -> PodDirectory { PodDirectory.load(root: root, endpoint: runtimeEndpoint) }
 }

@@ -1,4 +1,5 @@
 import ConfigFormats
+import Diagnosis
 
 /// A request as the agent's routes see it: already read whole, within the size limit.
 struct AgentRequest: Sendable {
@@ -89,6 +90,11 @@ struct AgentResponse: Sendable {
     var contentType = "application/json"
     var body: [UInt8]
     var headers: [(String, String)] = []
+
+    /// A report, as the CLI's -o json prints it: schemaVersion, command, its keys, sorted findings.
+    static func report(_ report: some Report, status: Int = 200) -> AgentResponse {
+        AgentResponse(status: status, body: JSONReportRenderer.bytes(report, pretty: false))
+    }
 
     static func json(_ value: ConfigValue, status: Int = 200) -> AgentResponse {
         AgentResponse(status: status, body: JSONWriter.bytes(value, pretty: false) + [10])

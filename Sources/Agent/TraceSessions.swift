@@ -1,3 +1,4 @@
+import NetSystem
 import Synchronization
 import Trace
 
@@ -49,11 +50,7 @@ final class TraceSessions: Sendable {
         return expired.count
     }
 
-    static func nowMilliseconds() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return UInt64(spec.tv_sec) * 1000 + UInt64(spec.tv_nsec / 1_000_000)
-    }
+    static func nowMilliseconds() -> UInt64 { MonotonicClock.nanoseconds / 1_000_000 }
 
     /// 128 random bits, hex: not guessable by another caller.
     static func newID() -> String {

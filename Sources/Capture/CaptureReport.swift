@@ -18,6 +18,14 @@ public struct CaptureReport: Report {
         self.problems = problems
     }
 
+    /// CAPTURE_DROPPED for a trace: hops that were not watched for the whole probe.
+    public static func incompleteHops(_ problems: [String]) -> [Finding] {
+        guard !problems.isEmpty else { return [] }
+        return [Finding(.captureDropped, .warning, "Some hops were not watched for the whole probe: what they saw is incomplete.",
+                        hop: nil, evidence: problems,
+                        remedy: "Trace again; if an interface vanished, inspect the pod (netdoctor inspect) to see what changed.")]
+    }
+
     public var findings: [Finding] {
         var findings: [Finding] = []
         for (index, point) in points.enumerated() where outcome.statistics[index].dropped > 0 {

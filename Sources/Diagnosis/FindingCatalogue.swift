@@ -12,6 +12,20 @@ public enum FindingCatalogue {
         public let inContract: Bool
     }
 
+    /// The file whose check raises each path code: the one place it is decided.
+    public static let decidedIn: [FindingCode: String] = [
+        .linkDown: "Sources/Checks/LinkDown.swift", .noRoute: "Sources/Checks/NoRoute.swift",
+        .ipForwardDisabled: "Sources/Checks/IPForwardDisabled.swift", .neighborFailed: "Sources/Checks/NeighborChecks.swift",
+        .neighborMACMismatch: "Sources/Checks/NeighborChecks.swift", .bridgePortMissing: "Sources/Checks/BridgePortMissing.swift",
+        .overlayFDBMissing: "Sources/Checks/OverlayFDBMissing.swift", .duplicateIP: "Sources/Checks/DuplicateIP.swift",
+        .collectionFailed: "Sources/Checks/CollectionFailed.swift", .firewallDrop: "Sources/Checks/FirewallDrop.swift",
+        .firewallUnreadable: "Sources/Checks/FirewallDrop.swift", .replyMissing: "Sources/Checks/ProbeVerdict.swift",
+        .lostBeyondNode: "Sources/Checks/ProbeVerdict.swift", .portClosed: "Sources/Checks/ProbeVerdict.swift",
+        .captureDropped: "Sources/Capture/CaptureReport.swift", .mtuMismatch: "Sources/PathMTU/MTUChecks.swift",
+        .pmtuBlackhole: "Sources/PathMTU/MTUChecks.swift", .probeNoAnswer: "Sources/PathMTU/MTUChecks.swift",
+        .agentUnreachable: "Sources/Trace/RemoteHalfCall.swift", .labIncomplete: "Sources/Lab/LabStatus.swift",
+    ]
+
     public static let entries: [Entry] = [
         Entry(code: .cniNoConfig, area: "detect-cni",
               meaning: "The runtime finds no usable network configuration in its CNI conf dir, so the node stays NotReady (\"cni plugin not initialized\", \"No CNI configuration file\") and no pod gets a network.",
@@ -130,22 +144,22 @@ public enum FindingCatalogue {
               inContract: false),
         Entry(code: .linkDown, area: "trace, inspect",
               meaning: "An interface on the path is administratively or operationally down.",
-              decidedBy: "IFLA_OPERSTATE and IFF_UP of each interface on the path, read over rtnetlink in its namespace.",
+              decidedBy: "IFLA_OPERSTATE and IFF_UP of each interface on the path (inspect: the pod's interfaces and its host side), read over rtnetlink in its namespace. A link whose IFF_UP is cleared is the cause; its veth peer and a bridge that follow it down are its evidence.",
               remedy: "Bring the interface up (`ip link set DEV up`) and find what took it down (the CNI agent, a stale veth).",
               inContract: true),
-        Entry(code: .noRoute, area: "trace",
+        Entry(code: .noRoute, area: "trace, inspect",
               meaning: "A namespace on the path has no route to the next hop, in the forward or the reply direction.",
-              decidedBy: "A route lookup (as `ip route get`) in each namespace on the path.",
+              decidedBy: "The kernel's answer to the route lookups a packet causes (as `ip route get`, with `iif` for a forwarding decision) in each namespace on the path: no route, or a route that rejects (unreachable, prohibit, blackhole, reverse-path check). A lookup the kernel could not answer is COLLECTION_FAILED instead. Also when the probe stops at a hop with nothing else to blame, and (inspect, a warning) a pod without a default route.",
               remedy: "Restore the route the CNI installs (restart its agent) or add it by hand to confirm.",
               inContract: true),
-        Entry(code: .ipForwardDisabled, area: "trace",
+        Entry(code: .ipForwardDisabled, area: "trace, inspect",
               meaning: "A node that must route pod traffic has net.ipv4.ip_forward=0.",
-              decidedBy: "The sysctl read inside the node's namespace.",
+              decidedBy: "The sysctl read inside the node's namespace, when a traced path crosses the node, or (inspect node) when the node has pod interfaces (veths or a bridge).",
               remedy: "sysctl -w net.ipv4.ip_forward=1 and persist it in /etc/sysctl.d.",
               inContract: true),
-        Entry(code: .neighborFailed, area: "trace",
+        Entry(code: .neighborFailed, area: "trace, inspect",
               meaning: "An ARP/NDP entry on the path is FAILED or INCOMPLETE: the next hop does not answer.",
-              decidedBy: "Neighbour table state for the next hop in each namespace.",
+              decidedBy: "Neighbour table state for the next hop in each namespace: the source's gateway, the node's underlay gateway (read again after the probe), the overlay's remote VTEP. inspect lists every such entry as a warning.",
               remedy: "Check that the next hop exists and is up on that segment.",
               inContract: true),
         Entry(code: .neighborMACMismatch, area: "trace",
@@ -153,9 +167,9 @@ public enum FindingCatalogue {
               decidedBy: "The neighbour's lladdr compared with the MAC of the interface that owns the address.",
               remedy: "Delete the stale entry (`ip neigh del`) and find what set it (a static entry, a duplicate IP).",
               inContract: true),
-        Entry(code: .bridgePortMissing, area: "trace",
-              meaning: "A pod's host-side veth is not attached to the bridge the config names.",
-              decidedBy: "IFLA_MASTER of the host veth compared with the bridge named in the CNI config.",
+        Entry(code: .bridgePortMissing, area: "trace, inspect",
+              meaning: "A pod's host-side veth is not attached to the bridge its node's other pods are on, and nothing routes to it: traffic cannot reach the pod.",
+              decidedBy: "The host veth has no IFLA_MASTER and no main-table route names it as its device, while the node's other pod veths are ports of a bridge (a routed CNI, whose veths are route targets, is never judged by this). The same rule for trace, inspect and the agent.",
               remedy: "Attach it (`ip link set VETH master BRIDGE`) or recreate the pod.",
               inContract: true),
         Entry(code: .overlayFDBMissing, area: "trace",
@@ -170,7 +184,7 @@ public enum FindingCatalogue {
               inContract: true),
         Entry(code: .duplicateIP, area: "trace",
               meaning: "Two interfaces answer for the same IP on one segment.",
-              decidedBy: "Addresses of every interface on the segment.",
+              decidedBy: "One ARP probe for the destination pod's address on its bridge, as `arping -D` sends it (sender 0.0.0.0, so no neighbour cache learns from it): a reply from a MAC other than the pod's interface's. The node's bridge FDB names the port that MAC is behind; no other namespace is read.",
               remedy: "Release the duplicate (IPAM leak, a static address).",
               inContract: true),
         Entry(code: .mtuMismatch, area: "trace, mtu-probe",
@@ -223,6 +237,16 @@ public enum FindingCatalogue {
               decidedBy: "The HTTP/JSON call to the agent at the remote node's address (the overlay FDB entry or the route's gateway), or at --agent.",
               remedy: "Start the agent there (deploy/ DaemonSet, or lab up --agents), check the token and CA, or name it with --agent ADDR:PORT.",
               inContract: false),
+        Entry(code: .collectionFailed, area: "trace, mtu-probe, agent",
+              meaning: "netdoctor could not gather a fact on the path (the kernel refused a route lookup, a namespace vanished or could not be opened): what depends on it is not judged, rather than judged as a network fault.",
+              decidedBy: "A route lookup answered with an error that is not the network's answer (EINVAL outside a forwarding decision, EPERM, a timeout, a reply that does not parse), or a namespace on the path that could not be opened or read.",
+              remedy: "Run as root on the node (or in the agent's pod with hostNetwork and CAP_NET_ADMIN) and trace again; the evidence names what was not read.",
+              inContract: false),
+        Entry(code: .labIncomplete, area: "lab",
+              meaning: "The lab is not whole: a node's or pod's namespace, its runtime, the lab's server or an agent is missing, or namespaces are left without a lab state file.",
+              decidedBy: "The lab state file compared with the namespaces under /run/netns and the processes it started (kill(pid, 0)).",
+              remedy: "netdoctor lab down, then lab up.",
+              inContract: false),
         Entry(code: .lostBeyondNode, area: "trace",
               meaning: "The request left this node for a remote node and nothing came back: the fault is past this node.",
               decidedBy: "Capture on the underlay shows the request leaving; no reply is seen.",
@@ -250,7 +274,9 @@ public enum FindingCatalogue {
         for e in entries { out += "| [\(e.code)](#\(e.code.rawValue.lowercased())) | \(e.area) | \(e.inContract ? "contract" : "added") |\n" }
         for e in entries {
             out += "\n## \(e.code)\n\n"
-            out += "**Means:** \(e.meaning)\n\n**Decided by:** \(e.decidedBy)\n\n**What to do:** \(e.remedy)\n"
+            out += "**Means:** \(e.meaning)\n\n**Decided by:** \(e.decidedBy)\n\n"
+            if let file = decidedIn[e.code] { out += "**Decided in:** `\(file)`\n\n" }
+            out += "**What to do:** \(e.remedy)\n"
         }
         return out
     }

@@ -56,4 +56,7 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let captureDropped = FindingCode(rawValue: "CAPTURE_DROPPED")
     public static let agentUnreachable = FindingCode(rawValue: "AGENT_UNREACHABLE")
     public static let firewallUnreadable = FindingCode(rawValue: "FIREWALL_UNREADABLE")
+    public static let collectionFailed = FindingCode(rawValue: "COLLECTION_FAILED")
+    // The lab's own bookkeeping (lab status)
+    public static let labIncomplete = FindingCode(rawValue: "LAB_INCOMPLETE")
 }

@@ -23,6 +23,15 @@ public struct FirewallRule: Sendable, Equatable {
     public var bytes: UInt64
     public var origin: Origin = .iptables
 
+    public init(table: String, chain: String, specification: String, packets: UInt64, bytes: UInt64, origin: Origin = .iptables) {
+        self.table = table
+        self.chain = chain
+        self.specification = specification
+        self.packets = packets
+        self.bytes = bytes
+        self.origin = origin
+    }
+
     /// DROP or REJECT: the rule (or policy) ends a packet's way.
     public var drops: Bool {
         switch origin {

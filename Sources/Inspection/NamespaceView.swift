@@ -80,7 +80,7 @@ public struct NamespaceView: Sendable {
             RouteView(destination: route.destinationText, gateway: route.gateway.map(\.description),
                       interface: name(route.outputIndex) ?? route.nextHops.first.flatMap { name($0.outputIndex) },
                       table: route.table, mtu: route.mtu.map(Int.init), source: route.preferredSource.map(\.description),
-                      type: routeTypeName(route.type), scope: scopeName(route.scope))
+                      type: Route.typeName(route.type), scope: scopeName(route.scope))
         }
         // As `ip neigh` shows them: NOARP pseudo-entries (loopback, multicast) left out.
         let neighbors = state.neighbors.compactMap { n -> NeighborView? in
@@ -134,18 +134,6 @@ public struct NamespaceView: Sendable {
                              addresses: state.addresses(of: link.index).compactMap(\.cidr),
                              master: link.masterIndex.flatMap { state.link(index: $0)?.name }, peer: peer,
                              details: details?.isEmpty == true ? nil : details)
-    }
-
-    static func routeTypeName(_ type: UInt8) -> String {
-        switch type {
-        case 1: "unicast"
-        case 2: "local"
-        case 3: "broadcast"
-        case 6: "blackhole"
-        case 7: "unreachable"
-        case 8: "prohibit"
-        default: "type \(type)"
-        }
     }
 
     static func scopeName(_ scope: UInt8) -> String {

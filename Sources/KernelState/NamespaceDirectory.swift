@@ -16,6 +16,11 @@ public struct KnownNamespace: Sendable, Hashable {
         self.path = path
         self.identity = identity
     }
+
+    /// The name the node's own namespace goes by: the one netdoctor runs in.
+    public static let nodeName = "node"
+    /// The namespace netdoctor runs in: no namespace thread is needed to work there.
+    public var isNode: Bool { name == Self.nodeName }
 }
 
 /// Finds the namespaces of a node: named ones under `--root` and as named on the node

@@ -47,6 +47,49 @@ public struct NamespaceState: Sendable {
     public var ipForwarding: Bool? { sysctls["net.ipv4.ip_forward"].map { $0 == "1" } }
 }
 
+/// The five dumps a namespace's state is made of, as the kernel sent them: what a recording
+/// keeps, and what a replay parses exactly as a live read does.
+public struct NamespaceDumps: Sendable {
+    public var links: [NetlinkMessage]
+    public var addresses: [NetlinkMessage]
+    public var routes: [NetlinkMessage]
+    /// ARP/NDP entries and bridge FDB entries alike (AF_UNSPEC).
+    public var neighbors: [NetlinkMessage]
+    /// The bridge forwarding database, which answers only a dump asked for with AF_BRIDGE.
+    public var forwardingDatabase: [NetlinkMessage]
+
+    public init(links: [NetlinkMessage], addresses: [NetlinkMessage], routes: [NetlinkMessage], neighbors: [NetlinkMessage],
+                forwardingDatabase: [NetlinkMessage]) {
+        self.links = links
+        self.addresses = addresses
+        self.routes = routes
+        self.neighbors = neighbors
+        self.forwardingDatabase = forwardingDatabase
+    }
+
+    /// One pass per dump: big namespaces send tens of thousands of messages.
+    public static func read(socket: RouteSocket) throws -> NamespaceDumps {
+        NamespaceDumps(links: try socket.dump(RouteRequest.dump(.getLink)),
+                       addresses: try socket.dump(RouteRequest.dump(.getAddress)),
+                       routes: try socket.dump(RouteRequest.dump(.getRoute)),
+                       neighbors: try socket.dump(RouteRequest.dump(.getNeighbor, family: .unspecified)),
+                       forwardingDatabase: try socket.dump(RouteRequest.dump(.getNeighbor, family: .bridge)))
+    }
+
+    public func parsedLinks() throws -> [Link] { try links.compactMap { $0.type == .newLink ? try Link($0) : nil } }
+
+    public func state(links: [Link]? = nil, sysctls: [String: String]) throws -> NamespaceState {
+        let neighbors = try self.neighbors.compactMap { $0.type == .newNeighbor ? try Neighbor($0) : nil }
+        let forwarding = try forwardingDatabase.compactMap { $0.type == .newNeighbor ? try Neighbor($0) : nil }
+        return NamespaceState(links: try links ?? parsedLinks(),
+                              addresses: try addresses.compactMap { $0.type == .newAddress ? try InterfaceAddress($0) : nil },
+                              routes: try routes.compactMap { $0.type == .newRoute ? try Route($0) : nil },
+                              neighbors: neighbors.filter { $0.family != Neighbor.familyBridge },
+                              forwardingDatabase: forwarding.filter { $0.family == Neighbor.familyBridge },
+                              sysctls: sysctls)
+    }
+}
+
 /// Reads a namespace's state over rtnetlink and procfs.
 public enum NamespaceReader {
     /// Opens a socket inside `namespace` (nil: the caller's own), dumps everything, and reads the
@@ -69,22 +112,16 @@ public enum NamespaceReader {
     /// of work there (for the sysctls).
     public static func read(socket: RouteSocket,
                             inNamespace: (@escaping () -> [String: String]) throws -> [String: String]) throws -> NamespaceState {
-        // One pass per dump: big namespaces send tens of thousands of messages.
-        let links = try socket.dump(RouteRequest.dump(.getLink)).compactMap { $0.type == .newLink ? try Link($0) : nil }
-        let addresses = try socket.dump(RouteRequest.dump(.getAddress)).compactMap { $0.type == .newAddress ? try InterfaceAddress($0) : nil }
-        let routes = try socket.dump(RouteRequest.dump(.getRoute)).compactMap { $0.type == .newRoute ? try Route($0) : nil }
-        let neighbors = try readNeighbors(socket: socket)
-        // The bridge forwarding database answers only a dump asked for with AF_BRIDGE.
-        let forwarding = try socket.dump(RouteRequest.dump(.getNeighbor, family: .bridge))
-            .compactMap { $0.type == .newNeighbor ? try Neighbor($0) : nil }
-        // Per-interface values for every interface of a small namespace (a pod, a node); in a big
-        // one, thousands of veths would cost thousands of procfs reads, so only the others.
-        let interfaces = links.filter { links.count <= 64 || $0.kind != "veth" }.map(\.name)
-        let sysctls = try inNamespace { sysctlsHere(interfaces: interfaces) }
-        return NamespaceState(links: links, addresses: addresses, routes: routes,
-                              neighbors: neighbors.filter { $0.family != Neighbor.familyBridge },
-                              forwardingDatabase: forwarding.filter { $0.family == Neighbor.familyBridge },
-                              sysctls: sysctls)
+        let dumps = try NamespaceDumps.read(socket: socket)
+        let links = try dumps.parsedLinks()
+        let sysctls = try inNamespace { sysctlsHere(interfaces: sysctlInterfaces(links)) }
+        return try dumps.state(links: links, sysctls: sysctls)
+    }
+
+    /// Per-interface sysctls for every interface of a small namespace (a pod, a node); in a big
+    /// one, thousands of veths would cost thousands of procfs reads, so only the others.
+    public static func sysctlInterfaces(_ links: [Link]) -> [String] {
+        links.filter { links.count <= 64 || $0.kind != "veth" }.map(\.name)
     }
 
     /// ARP/NDP entries and bridge FDB entries alike (AF_UNSPEC): callers split them by family.

@@ -123,6 +123,9 @@ extension IPAddress {
 
     public var isUnspecified: Bool { high == 0 && low == 0 }
 
+    /// fe80::/10 (every IPv6 interface's own link-local address and route), or 169.254.0.0/16.
+    public var isLinkLocal: Bool { isIPv4 ? high >> 48 == 0xA9FE : high >> 54 == 0x3FA }
+
     /// 127.0.0.0/8 or ::1: an address that never leaves its namespace.
     public var isLoopback: Bool { isIPv4 ? high >> 56 == 127 : high == 0 && low == 1 }
 }

@@ -42,9 +42,18 @@ public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// Retries a call interrupted by a signal, as every blocking call here must.
 @inline(__always)
-func retryingOnInterrupt<T: BinaryInteger>(_ call: () -> T) -> T {
+public func retryingOnInterrupt<T: BinaryInteger>(_ call: () -> T) -> T {
     while true {
         let result = call()
         if result >= 0 || errno != EINTR { return result }
     }
+}
+
+/// A system call: retried when a signal interrupts it, its -1 turned into a SystemError naming
+/// `operation` and errno (as NIO's `syscall(blocking:where:)` and swift-system's `valueOrErrno`).
+@inline(__always)
+public func systemCall<T: BinaryInteger>(_ operation: String, context: String? = nil, _ call: () -> T) throws(SystemError) -> T {
+    let result = retryingOnInterrupt(call)
+    if result < 0 { throw SystemError.last(operation, context: context) }
+    return result
 }

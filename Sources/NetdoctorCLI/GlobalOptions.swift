@@ -3,6 +3,8 @@ import CNIDetection
 import Diagnosis
 import NodeFiles
 import Pods
+import Session
+import Trace
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -47,6 +49,11 @@ public struct GlobalOptions: ParsableArguments {
     /// its settings when already read (they name the runtime's endpoint).
     func pods(_ root: NodeRoot, kubelet: KubeletSettings? = nil) -> PodDirectory {
         PodDirectory.load(root: root, endpoint: runtimeEndpointGiven, kubelet: kubelet)
+    }
+
+    /// The node as this command sees it: built once, read lazily.
+    func session(agents: AgentLocator? = nil) throws -> NodeSession {
+        NodeSession(root: try requireRoot(), runtimeEndpoint: runtimeEndpointGiven, agents: agents)
     }
 
     /// Checks that the root exists before any command reads under it.

@@ -1,9 +1,6 @@
 import ArgumentParser
-import Inspection
-import KernelState
-import Netlink
-import NetSystem
-import Pods
+import Diagnosis
+import Session
 
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,45 +23,13 @@ struct InspectCommand: ParsableCommand {
     var target: String
 
     func run() throws {
-        let root = try global.requireRoot()
-        let directory = NamespaceDirectory(root: root)
-        if target == "node" {
-            do {
-                global.emit(try Inspector.inspectNode(directory: directory))
-            } catch {
-                throw CLIError(kernelError: error, doing: "inspect \(target)")
-            }
-        }
-        let pods = global.pods(root)
-        let report: PodSourcedReport<InspectReport>
+        let session = try global.session()
+        let report: any Report
         do {
-            let pod = try pods.find(target)
-            report = PodSourcedReport(try Inspector.inspectPod(pod, directory: directory), pods: [pod], directory: pods)
+            report = try session.inspect(target)
         } catch {
             throw CLIError(kernelError: error, doing: "inspect \(target)")
         }
         global.emit(report)
-    }
-}
-
-extension CLIError {
-    /// Maps what namespace and netlink work can throw onto the contract's statuses.
-    init(kernelError error: any Error, doing what: String) {
-        switch error {
-        case let error as PodLookupError:
-            self.init([.namespaceGone, .permissionDenied, .namespaceMismatch].contains(error.kind) ? .environment : .badInput, error.message)
-        case let error as SystemError where error.isNotANamespace:
-            self.init(.badInput, "\(what): \(error): the node's records name something that is not a network namespace")
-        case let error as SystemError where error.isPermission:
-            self.init(.environment, "\(what): \(error) — run as root (CAP_NET_ADMIN and CAP_SYS_ADMIN are needed to enter namespaces)")
-        case let error as SystemError where error.isGone || error.errno == 22:
-            self.init(.environment, "\(what): \(error) — the namespace went away while netdoctor read it")
-        case let error as NetlinkError where error.isPermission:
-            self.init(.environment, "\(what): \(error) — run as root")
-        case let error as CLIError:
-            self = error
-        default:
-            self.init(.environment, "\(what): \(error)")
-        }
     }
 }

@@ -92,7 +92,8 @@ struct LabCommand: ParsableCommand {
         var node: String?
 
         func run() throws {
-            guard var (lab, state) = Lab.current() else { throw CLIError(.environment, "lab break: no lab is up (netdoctor lab up)") }
+            guard let (lab, current) = Lab.current() else { throw CLIError(.environment, "lab break: no lab is up (netdoctor lab up)") }
+            var state = current
             if let node, node != "node1", node != "node2" { throw CLIError(.badInput, "lab break: no node \(node) (node1 or node2)") }
             do {
                 try lab.inject(fault, node: node, state: &state)
@@ -167,70 +168,4 @@ func selfPath() -> String {
     var buffer = [CChar](repeating: 0, count: 4096)
     let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
     return n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
-}
-
-/// `lab status` as a report: the plan, what exists of it, and findings for what is missing.
-struct LabStatusReport: Report {
-    let command = "lab"
-    var topology: String?
-    var faults: [String]
-    var nodes: [(name: String, namespace: String, root: String, exists: Bool)]
-    var pods: [(name: String, node: String, namespace: String, sandboxID: String?, address: String?, hostInterface: String?, exists: Bool)]
-    var serverRunning: Bool
-    var runtimes: [(node: String, pid: Int32, running: Bool)] = []
-    var agents: [(node: String, pid: Int32, running: Bool)] = []
-    var findings: [Finding]
-
-    static func current() -> LabStatusReport {
-        guard let (lab, state) = Lab.current() else {
-            let left = Lab.namespaces(prefix: LabPlan.defaultPrefix)
-            return LabStatusReport(topology: nil, faults: [], nodes: [], pods: [], serverRunning: false,
-                                   findings: left.isEmpty ? [] : [Finding(.nodeFileUnreadable, .warning, "Lab namespaces exist without a lab state file.",
-                                                                          evidence: left, remedy: "netdoctor lab down")])
-        }
-        let existing = Set(Lab.namespaces(prefix: lab.plan.prefix))
-        let nodes = lab.plan.nodes.map { ($0.name, $0.namespace, lab.plan.nodeRoot($0), existing.contains($0.namespace)) }
-        let pods = lab.plan.pods.map { pod in
-            let running = state.pods[pod.name]
-            let attachment = try? lab.attachment(pod.name, state: state)
-            let netns = running?.netnsName ?? "?"
-            return (pod.name, pod.node, netns, running?.sandboxID, attachment?.address, attachment?.hostInterface,
-                    access("/run/netns/\(netns)", F_OK) == 0)
-        }
-        let running = state.serverPID.map { kill($0, 0) == 0 } ?? false
-        var findings: [Finding] = []
-        for (name, _, namespace, _, _, _, exists) in pods where !exists {
-            findings.append(Finding(.linkDown, .error, "\(name)'s namespace \(namespace) is missing.", hop: namespace, remedy: "netdoctor lab up"))
-        }
-        let agents = state.agentPIDs.sorted { $0.key < $1.key }.map { ($0.key, $0.value, kill($0.value, 0) == 0) }
-        let runtimes = state.runtimePIDs.sorted { $0.key < $1.key }.map { ($0.key, $0.value, kill($0.value, 0) == 0) }
-        return LabStatusReport(topology: state.topology, faults: state.faults, nodes: nodes, pods: pods, serverRunning: running,
-                               runtimes: runtimes, agents: agents, findings: findings)
-    }
-
-    var jsonFields: [(String, ConfigValue)] {
-        [("topology", .text(topology)), ("faults", .texts(faults)),
-         ("nodes", .array(nodes.map { .fields(["name": .string($0.name), "namespace": .string($0.namespace), "root": .string($0.root), "exists": .bool($0.exists)]) })),
-         ("pods", .array(pods.map { .fields(["name": .string($0.name), "node": .string($0.node), "namespace": .string($0.namespace),
-                                             "sandboxID": .text($0.sandboxID), "address": .text($0.address), "hostInterface": .text($0.hostInterface),
-                                             "exists": .bool($0.exists)]) })),
-         ("httpServer", .bool(serverRunning)),
-         ("runtimes", .array(runtimes.map { .fields(["node": .string($0.node), "name": .string("containerd"), "pid": .int(Int($0.pid)),
-                                                     "running": .bool($0.running)]) })),
-         ("agents", .array(agents.map { .fields(["node": .string($0.node), "pid": .int(Int($0.pid)), "running": .bool($0.running)]) }))]
-    }
-
-    func humanSections(style: TextStyle) -> [HumanSection] {
-        guard let topology else { return [HumanSection("Lab", rows: [("state", "not up (netdoctor lab up)")])] }
-        return [
-            HumanSection("Lab (\(topology))", rows: [("faults", faults.isEmpty ? "none" : faults.joined(separator: ", ")),
-                                                     ("pod-a HTTP :80", serverRunning ? style.green("running") : "stopped"),
-                                                     ("runtimes", runtimes.map { "containerd on \($0.node) \($0.running ? style.green("running") : style.red("stopped"))" }
-                                                        .joined(separator: ", ")),
-                                                     ("agents", agents.isEmpty ? "none (lab up --agents)"
-                                                        : agents.map { "\($0.node) \($0.running ? style.green("running") : style.red("stopped"))" }.joined(separator: ", "))]),
-            HumanSection("Nodes", rows: nodes.map { ($0.name, "\($0.exists ? style.green("up") : style.red("missing"))  netns \($0.namespace)  --root \($0.root)") }),
-            HumanSection("Pods", rows: pods.map { ($0.name, "\($0.exists ? style.green("up") : style.red("missing"))  on \($0.node)  \($0.address ?? "?")  netns \($0.namespace)  host side \($0.hostInterface ?? "?")") }),
-        ]
-    }
 }

@@ -53,71 +53,12 @@ struct MTUProbeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let root = try global.requireRoot()
-        let directory = NamespaceDirectory(root: root)
-        let pods = global.pods(root)
-        let prober = MTUProber(directory: directory, timeoutMilliseconds: timeout, port: port, method: method)
-        let remedy = CNIDetector.mtuRemedy(CNIDetector.detect(DetectionInput(root: root, queryPlugins: false)).family?.family)
-        var paths: [ProbedPath] = []
-        var findings: [Finding] = []
+        let session = try global.session(agents: agents.locator())
+        let prober = MTUProber(timeoutMilliseconds: timeout, port: port, method: method)
         do {
-            let sources: [ProbeSource]
-            if let source {
-                sources = [try resolveSource(source, pods: pods, directory: directory)]
-            } else {
-                sources = pods.pods.compactMap { pod in
-                    guard let namespace = try? PodDirectory.namespace(of: pod, directory: directory) else { return nil }
-                    return ProbeSource(name: pod.fullName, namespace: namespace, pod: pod)
-                }
-            }
-            for source in sources {
-                for target in try targets(for: source, pods: pods) {
-                    var path = try prober.probe(from: source, to: target.address, named: target.name)
-                    findings += prober.findings(for: path, remedy: remedy)
-                    // A destination on another node: its agent reports the remote half's MTUs.
-                    if self.source != nil, let pod = source.pod, pods.pod(holding: target.address) == nil {
-                        let (interfaces, remoteFindings) = RemotePathMTU.check(path, from: pod, prober: prober, directory: directory,
-                                                                               locate: agents.locator(), remedy: remedy)
-                        path.interfaces += interfaces
-                        findings += remoteFindings
-                    }
-                    paths.append(path)
-                }
-            }
+            global.emit(try session.mtuProbe(source: source, destination: destination, prober: prober, verbose: verbose))
         } catch {
             throw CLIError(kernelError: error, doing: "mtu-probe")
         }
-        if paths.isEmpty {
-            throw CLIError(.badInput, "mtu-probe: nothing to probe (no pods on this node; name a source and a destination)")
-        }
-        let named = self.source == nil ? [] : ([source, destination].compactMap { $0 }.compactMap { try? pods.find($0) })
-        global.emit(PodSourcedReport(MTUProbeReport(paths: paths, findings: findings, verbose: verbose), pods: named, directory: pods))
-    }
-
-    func resolveSource(_ name: String, pods: PodDirectory, directory: NamespaceDirectory) throws -> ProbeSource {
-        if name == "node" { return ProbeSource(name: "node", namespace: directory.node, pod: nil) }
-        let pod = try pods.find(name)
-        return ProbeSource(name: pod.fullName, namespace: try PodDirectory.namespace(of: pod, directory: directory), pod: pod)
-    }
-
-    /// DST as given, or the sweep's targets for this source.
-    func targets(for source: ProbeSource, pods: PodDirectory) throws -> [Sweep.Target] {
-        if let destination {
-            if let address = IPAddress.parse(destination) {
-                let pod = pods.pod(holding: address)
-                return [Sweep.Target(name: pod.map { "\($0.fullName) (\(address))" } ?? destination, address: address)]
-            }
-            let pod = try pods.find(destination)
-            guard let address = pod.primaryAddress() ?? pod.addresses.first else {
-                throw CLIError(.badInput, "\(pod.fullName) has no address (from \(pod.sourceDescription))")
-            }
-            return [Sweep.Target(name: "\(pod.fullName) (\(address))", address: address)]
-        }
-        var targets = Sweep.remoteTargets(node: try NamespaceReader.read(nil))
-        if let other = pods.pods.first(where: { $0.containerID != source.pod?.containerID }),
-           let address = other.primaryAddress() {
-            targets.append(Sweep.Target(name: "\(other.fullName) (\(address))", address: address))
-        }
-        return targets
     }
 }

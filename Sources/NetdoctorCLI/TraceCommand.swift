@@ -1,8 +1,4 @@
 import ArgumentParser
-import CNIDetection
-import KernelState
-import NetAddress
-import Pods
 import Trace
 
 extension TraceProtocol: ExpressibleByArgument {}
@@ -50,41 +46,12 @@ struct TraceCommand: ParsableCommand {
     }
 
     func run() throws {
-        let root = try global.requireRoot()
-        let directory = NamespaceDirectory(root: root)
-        let pods = global.pods(root)
-        let report: PodSourcedReport<TraceReport>
+        let session = try global.session(agents: agents.locator())
         do {
-            let sourcePod = try pods.find(source)
-            guard let sourceAddress = sourcePod.primaryAddress() else {
-                throw CLIError(.badInput, "\(sourcePod.fullName) has no IPv4 address (from \(sourcePod.sourceDescription))")
-            }
-            let (name, address, pod) = try resolveDestination(pods)
-            let tracer = Tracer(directory: directory, timeoutMilliseconds: timeout, proto: proto ?? (port == nil ? .icmp : .tcp), port: port,
-                                agents: agents.locator()) {
-                CNIDetector.mtuRemedy(CNIDetector.detect(DetectionInput(root: root, queryPlugins: false)).family?.family)
-            }
-            let traced = try tracer.trace(TraceEnds(source: sourcePod, sourceAddress: sourceAddress, destinationName: name,
-                                                   destinationAddress: address, destinationPod: pod))
-            report = PodSourcedReport(traced, pods: [sourcePod] + [pod].compactMap { $0 }, directory: pods)
+            global.emit(try session.trace(from: source, to: destination, timeoutMilliseconds: timeout, proto: proto ?? (port == nil ? .icmp : .tcp),
+                                          port: port))
         } catch {
             throw CLIError(kernelError: error, doing: "trace")
         }
-        global.emit(report)
-    }
-
-    func resolveDestination(_ pods: PodDirectory) throws -> (String, IPAddress, Pod?) {
-        if let address = IPAddress.parse(destination) {
-            let pod = pods.pod(holding: address)
-            return (pod.map { "\($0.fullName) (\(address))" } ?? destination, address, pod)
-        }
-        let found: Result<Pod, PodLookupError> = Result { () throws(PodLookupError) -> Pod in try pods.find(destination) }
-        if case .failure(let error) = found, error.kind == .unknown {
-            // Without the API server a pod of another node has no name here, only its IP.
-            throw PodLookupError(kind: .unknown, message: error.message + "; for a pod on another node, give its IP")
-        }
-        let pod = try found.get()
-        guard let address = pod.primaryAddress() else { throw CLIError(.badInput, "\(pod.fullName) has no IPv4 address") }
-        return ("\(pod.fullName) (\(address))", address, pod)
     }
 }

@@ -33,6 +33,29 @@ public struct Route: Sendable, Equatable {
     public static let mainTable: UInt32 = 254
     public static let localTable: UInt32 = 255
 
+    /// RTN_* route types (linux/rtnetlink.h).
+    public static let typeUnicast: UInt8 = 1
+    public static let typeLocal: UInt8 = 2
+    public static let typeBroadcast: UInt8 = 3
+    public static let typeBlackhole: UInt8 = 6
+    public static let typeUnreachable: UInt8 = 7
+    public static let typeProhibit: UInt8 = 8
+    public static let typeThrow: UInt8 = 9
+
+    /// A route type as `ip route` prints it.
+    public static func typeName(_ type: UInt8) -> String {
+        switch type {
+        case typeUnicast: "unicast"
+        case typeLocal: "local"
+        case typeBroadcast: "broadcast"
+        case typeBlackhole: "blackhole"
+        case typeUnreachable: "unreachable"
+        case typeProhibit: "prohibit"
+        case typeThrow: "throw"
+        default: "type \(type)"
+        }
+    }
+
     public init(_ message: NetlinkMessage) throws(NetlinkDecodeError) {
         guard message.payload.count >= 12 else { throw NetlinkDecodeError("rtmsg shorter than 12 bytes", offset: 0) }
         let r = WireReader(message.payload)

@@ -1,8 +1,7 @@
 import KernelState
 import NetAddress
-import Netlink
 import NetlinkCodec
-import NetSystem
+import PathFacts
 
 /// An interface on this node's part of a path, with the MTU it allows.
 public struct PathInterface: Sendable, Equatable {
@@ -20,10 +19,6 @@ public struct PathInterface: Sendable, Equatable {
     /// For an overlay: the bytes encapsulation adds (VXLAN/Geneve 50, IP-in-IP 20).
     public var overhead: Int?
 
-    /// What this hop lets through for the pod: an overlay carries its underlay's MTU minus the
-    /// encapsulation, and its own MTU.
-    public var carries: Int { mtu }
-
     public var label: String { "\(namespace):\(name) (\(kind)) \(mtu)" }
 
     public init(namespace: String, name: String, kind: String, mtu: Int, role: Role, overhead: Int? = nil) {
@@ -36,44 +31,35 @@ public struct PathInterface: Sendable, Equatable {
     }
 }
 
-/// Walks this node's part of the path from a namespace towards a destination, as the kernel
-/// routes it: the source's route and interface, its veth's host side, the node's route from
-/// there (bridge, overlay device and its underlay, or the uplink).
-enum PathWalker {
-    static func walk(from source: KnownNamespace, socket: RouteSocket, state: NamespaceState, destination: IPAddress,
-                     directory: NamespaceDirectory) -> [PathInterface] {
-        var hops: [PathInterface] = []
-        // The FIB entry (RTM_F_FIB_MATCH), not the lookup's result: the latter carries the cached
-        // PMTU exception as its MTU, the former only what was configured.
-        guard let reply = try? socket.request(RouteRequest.lookup(destination: destination)),
-              let route = try? Route(reply), let out = route.outputIndex, let link = state.link(index: out) else { return hops }
-        let configured = (try? socket.request(RouteRequest.lookup(destination: destination, fibMatch: true))).flatMap { try? Route($0) }
-        hops.append(hop(source.name, link, .source))
-        if let mtu = configured?.mtu {
-            hops.append(PathInterface(namespace: source.name, name: "route to \(destination)", kind: "route metric", mtu: Int(mtu), role: .route))
+/// This node's part of a path as mtu-probe lists it, made from gathered facts: the source's
+/// interface and route, its veth's host side, the node's route from there (bridge, overlay device
+/// and its underlay, or the uplink), each with the MTU it allows. Route MTUs are the configured
+/// FIB entries' (RTM_F_FIB_MATCH), not a lookup's, which carries a cached PMTU exception.
+public enum PathInterfaces {
+    public static func from(_ facts: PathFacts) -> [PathInterface] {
+        guard let source = facts.sourceNamespace, let link = facts.source?.interface else { return [] }
+        let name = source.known.name
+        var hops = [hop(name, link, .source)]
+        if let mtu = configured(in: source.label, facts)?.mtu {
+            hops.append(PathInterface(namespace: name, name: "route to \(facts.destinationAddress)", kind: "route metric", mtu: Int(mtu), role: .route))
         }
-        hops += overlayHops(link, state: state, namespace: source.name)
-        // A veth into another namespace: continue on its host side.
-        guard link.kind == "veth", let peerIndex = link.linkIndex, let nsid = link.linkNetnsID, nsid >= 0,
-              let host = directory.resolve(nsid: nsid, seenFrom: source, socket: socket),
-              let opened = try? directory.open(host),
-              let hostSocket = try? RouteSocket.open(in: host.name == "node" ? nil : opened),
-              let hostState = try? NamespaceReader.read(socket: hostSocket, inNamespace: { body in body() }),
-              let veth = hostState.link(index: peerIndex) else { return hops }
-        hops.append(hop(host.name, veth, .hostSide))
-        if let master = veth.masterIndex, let bridge = hostState.link(index: master) { hops.append(hop(host.name, bridge, .bridge)) }
-        let podAddress = route.preferredSource
-        guard let forward = try? hostSocket.request(RouteRequest.lookup(destination: destination, source: podAddress,
-                                                                          inputIndex: veth.index, fibMatch: true)),
-              let hostRoute = try? Route(forward), let hostOut = hostRoute.outputIndex,
-              let next = hostState.link(index: hostOut), next.index != veth.masterIndex else { return hops }
-        let overlay = overlayHops(next, state: hostState, namespace: host.name)
-        if overlay.isEmpty { hops.append(hop(host.name, next, .output)) }
-        if let mtu = hostRoute.mtu {
-            hops.append(PathInterface(namespace: host.name, name: "route to \(destination)", kind: "route metric", mtu: Int(mtu), role: .route))
+        hops += overlayHops(link, state: source.state, namespace: name)
+        guard let node = facts.nodeNamespace, let veth = facts.node?.hostVeth else { return hops }
+        let host = node.known.name
+        hops.append(hop(host, veth, .hostSide))
+        if let master = veth.masterIndex, let bridge = node.state.link(index: master) { hops.append(hop(host, bridge, .bridge)) }
+        guard let route = configured(in: node.label, facts), let out = route.outputIndex.flatMap({ node.state.link(index: $0) }),
+              out.index != veth.masterIndex else { return hops }
+        let overlay = overlayHops(out, state: node.state, namespace: host)
+        if overlay.isEmpty { hops.append(hop(host, out, .output)) }
+        if let mtu = route.mtu {
+            hops.append(PathInterface(namespace: host, name: "route to \(facts.destinationAddress)", kind: "route metric", mtu: Int(mtu), role: .route))
         }
-        hops += overlay
-        return hops
+        return hops + overlay
+    }
+
+    static func configured(in label: String, _ facts: PathFacts) -> Route? {
+        facts.lookups.first { $0.purpose == .configured && $0.namespace == label }?.answer.route
     }
 
     static func hop(_ namespace: String, _ link: Link, _ role: PathInterface.Role) -> PathInterface {
@@ -102,12 +88,12 @@ enum PathWalker {
     }
 
     /// What the source sends with: its interface's MTU, or a smaller configured route MTU.
-    static func sourceMTU(_ hops: [PathInterface]) -> Int? {
+    public static func sourceMTU(_ hops: [PathInterface]) -> Int? {
         hops.filter { $0.role == .source || ($0.role == .route && hops.firstIndex(of: $0) == 1) }.map(\.mtu).filter { $0 > 0 }.min()
     }
 
     /// The largest packet this node's part of the path can carry.
-    static func expectedMTU(_ hops: [PathInterface]) -> Int? {
+    public static func expectedMTU(_ hops: [PathInterface]) -> Int? {
         hops.map { hop in hop.role == .underlay ? hop.mtu - (hop.overhead ?? 0) : hop.mtu }.filter { $0 > 0 }.min()
     }
 }

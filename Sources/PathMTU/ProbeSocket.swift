@@ -233,8 +233,4 @@ func withSocketAddress<T>(_ address: IPAddress, port: UInt16, _ body: (UnsafePoi
     return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
 }
 
-func monotonicMilliseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-}
+func monotonicMilliseconds() -> Int64 { MonotonicClock.milliseconds }

@@ -162,6 +162,16 @@ extension PodDirectory {
     /// as written), or, when neither names one, the namespace that holds the pod's address. A
     /// namespace that does not hold the pod's address is never taken for the pod's.
     public static func namespace(of pod: Pod, directory: NamespaceDirectory) throws(PodLookupError) -> KnownNamespace {
+        let found = try locate(pod, directory: directory)
+        guard pod.netnsPath != nil else { return found }  // found by its address: nothing to check
+        guard let opened = try? directory.open(found), let addresses = try? NamespaceReader.addresses(opened) else { return found }
+        try verify(found, holds: pod, addresses: addresses.compactMap(\.address))
+        return found
+    }
+
+    /// The namespace a pod's path names, or the one holding its address when no path is
+    /// known; not yet checked to hold the pod's address (`verify` does, on addresses read once).
+    public static func locate(_ pod: Pod, directory: NamespaceDirectory) throws(PodLookupError) -> KnownNamespace {
         if let path = pod.netnsPath {
             let located: KnownNamespace?
             do {
@@ -173,7 +183,6 @@ extension PodDirectory {
                 throw PodLookupError(kind: .namespaceGone,
                                      message: "the network namespace of \(pod.fullName) (\(path)) is gone: \(pod.source == .cache ? "the cache entry is stale (the pod was deleted or its sandbox recreated)" : "though \(pod.runtime?.name ?? "the runtime") still lists the sandbox (it is being torn down, or its namespace was removed under it)")")
             }
-            try verify(found, holds: pod, directory: directory)
             return found
         }
         let wanted = Set(pod.addresses)
@@ -181,7 +190,7 @@ extension PodDirectory {
             throw PodLookupError(kind: .namespaceGone,
                                  message: "\(pod.fullName) has neither a namespace path nor an address in \(pod.sourceDescription): netdoctor cannot tell which namespace is the pod's")
         }
-        for candidate in directory.known where candidate.name != "node" {
+        for candidate in directory.known where !candidate.isNode {
             guard let opened = try? directory.open(candidate), let addresses = try? NamespaceReader.addresses(opened) else { continue }
             if addresses.contains(where: { $0.address.map(wanted.contains) == true }) { return candidate }
         }
@@ -191,11 +200,8 @@ extension PodDirectory {
 
     /// The namespace must hold the pod's primary address: a path reused by another sandbox, or a
     /// cache that names another pod's namespace, must not make netdoctor look at the wrong pod.
-    static func verify(_ namespace: KnownNamespace, holds pod: Pod, directory: NamespaceDirectory) throws(PodLookupError) {
-        guard let address = pod.primaryAddress() ?? pod.addresses.first,
-              let opened = try? directory.open(namespace), let addresses = try? NamespaceReader.addresses(opened) else { return }
-        let held = addresses.compactMap(\.address)
-        guard !held.contains(address) else { return }
+    public static func verify(_ namespace: KnownNamespace, holds pod: Pod, addresses held: [IPAddress]) throws(PodLookupError) {
+        guard pod.netnsPath != nil, let address = pod.primaryAddress() ?? pod.addresses.first, !held.contains(address) else { return }
         throw PodLookupError(kind: .namespaceMismatch,
                              message: "\(pod.fullName)'s namespace \(pod.netnsPath ?? namespace.name) does not hold its address \(address) (it holds \(held.filter { !$0.isLoopback }.map(\.description).joined(separator: ", ").ifEmpty("no address but loopback"))): \(pod.sourceDescription) and the kernel disagree, so netdoctor will not guess which namespace is the pod's")
     }

@@ -2,41 +2,31 @@ import Capture
 import KernelState
 import NetAddress
 import NetSystem
+import PathFacts
 import PathMTU
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
 
-/// What the probe itself found, before the packets are read.
-struct ProbeResult {
-    enum Kind { case answered, refused, silent, unreachable(String) }
-    var kind: Kind
-    var description: String
-    /// Capture points that could not be opened or stopped early: their hops saw nothing.
-    var captureProblems: [String] = []
-    var reachable: Bool { if case .answered = kind { return true }; return false }
-    var portClosed: Bool { if case .refused = kind { return true }; return false }
-}
-
 /// Sends one probe from the source namespace while capturing at every hop.
 enum ActiveProbe {
     /// `beforeProbe` runs once the captures are open and just before the probe leaves;
     /// `afterProbe` as soon as its fate is known, before the captures are read.
-    static func run(from source: NamespaceSnapshot, ends: TraceEnds, hops: inout [TraceHop], proto: TraceProtocol, port: UInt16?,
-                    timeoutMilliseconds: Int32, directory: NamespaceDirectory, beforeProbe: () -> Void = {},
+    static func run(from source: NamespaceHandle, ends: TraceEnds, hops: inout [TraceHop], proto: TraceProtocol, port: UInt16?,
+                    timeoutMilliseconds: Int32, namespaces: (KnownNamespace) -> NetNamespace?, beforeProbe: () -> Void = {},
                     afterProbe: (ProbeSignature) -> Void = { _ in }) throws -> ProbeResult {
         var signature = ProbeSignature(proto: proto, source: ends.sourceAddress, destination: ends.destinationAddress,
                                        port: ProbeSignature.port(for: proto, given: port), echoSequence: nil)
         // Without captures the probe still answers reachable or not; the hops just stay unknown.
-        var capture = HopCapture(hops: hops, filter: signature.captureFilter, directory: directory)
+        var capture = HopCapture(hops: hops, filter: signature.captureFilter, namespaces: namespaces)
 
         var result: ProbeResult
         let destination = ends.destinationAddress
         beforeProbe()
         switch proto {
         case .icmp:
-            let socket = try NamespaceThread.shared.run(in: source.opened) { try ProbeSocket(destination: destination, port: 33434, method: .icmp) }
+            let socket = try source.run { try ProbeSocket(destination: destination, port: 33434, method: .icmp) }
             let outcome = socket.probe(size: 84, timeoutMilliseconds: timeoutMilliseconds)
             signature.echoSequence = socket.sequence
             result = describe(outcome, proto: "ICMP echo")

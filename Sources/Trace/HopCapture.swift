@@ -1,6 +1,8 @@
 import Capture
 import KernelState
 import NetAddress
+import NetSystem
+import PathFacts
 
 /// Captures at the hops of a path, for one probe: a point on every hop whose interface is up
 /// (libpcap cannot open a down one, and nothing crosses it anyway), then what each saw.
@@ -10,12 +12,12 @@ struct HopCapture {
     let watched: [Int]
     private(set) var problems: [String] = []
 
-    init(hops: [TraceHop], filter: String, directory: NamespaceDirectory, label: String? = nil) {
+    /// `namespaces` gives each hop's namespace already open (nil: the node netdoctor runs in).
+    init(hops: [TraceHop], filter: String, namespaces: (KnownNamespace) -> NetNamespace?, label: String? = nil) {
         watched = hops.indices.filter { hops[$0].link?.isUp != false }
         let points = watched.map { index in
             let hop = hops[index]
-            return CapturePoint(name: hop.name, interface: hop.interface,
-                                namespace: hop.namespace.name == "node" ? nil : (try? directory.open(hop.namespace)))
+            return CapturePoint(name: hop.name, interface: hop.interface, namespace: hop.namespace.isNode ? nil : namespaces(hop.namespace))
         }
         do {
             // Headers are all a verdict needs (VXLAN's inner ones end within 110 bytes): short

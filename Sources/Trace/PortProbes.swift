@@ -1,4 +1,5 @@
 import NetAddress
+import PathFacts
 import NetSystem
 
 #if canImport(Glibc)

@@ -3,6 +3,7 @@ import Diagnosis
 import KernelState
 import NetAddress
 import NetSystem
+import PathFacts
 
 /// Where a node's agent listens unless told otherwise: the node's address, this port.
 public enum AgentDefaults {
@@ -96,16 +97,19 @@ public struct RemoteHalfView: Sendable {
         self.hasDestination = hasDestination
     }
 
-    public var json: ConfigValue {
-        .fields(["node": .string(node), "hasDestination": .bool(hasDestination),
-                 "hops": .array(hops.map { hop in
-                     .fields(["name": .string(hop.name), "namespace": .string(hop.namespace.name), "interface": .string(hop.interface),
-                              "role": .string(hop.role.rawValue), "mtu": .int(hop.link?.mtu.map(Int.init)),
-                              "up": .flag(hop.link.map { $0.isUp && $0.operState != .down && $0.operState != .lowerLayerDown }),
-                              "requestSeen": .flag(hop.requestSeen), "replySeen": .flag(hop.replySeen)])
-                 }),
-                 "findings": .array(findings.map(\.json)), "problems": .texts(problems)])
+    /// Its keys but the findings: the agent answers with a report around them.
+    public var jsonFields: [(String, ConfigValue)] {
+        [("node", .string(node)), ("hasDestination", .bool(hasDestination)),
+         ("hops", .array(hops.map { hop in
+             .fields(["name": .string(hop.name), "namespace": .string(hop.namespace.name), "interface": .string(hop.interface),
+                      "role": .string(hop.role.rawValue), "mtu": .int(hop.link?.mtu.map(Int.init)),
+                      "up": .flag(hop.link.map { $0.isUp && $0.operState != .down && $0.operState != .lowerLayerDown }),
+                      "requestSeen": .flag(hop.requestSeen), "replySeen": .flag(hop.replySeen)])
+         })),
+         ("problems", .texts(problems))]
     }
+
+    public var json: ConfigValue { .fields(jsonFields + [("findings", .array(findings.map(\.json)))]) }
 
     /// Read back on the caller's side: the hops carry the remote node's name, and no link
     /// (their namespaces are not on this machine), but their MTU.

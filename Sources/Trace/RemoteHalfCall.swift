@@ -1,5 +1,6 @@
 import Diagnosis
 import NetAddress
+import PathFacts
 
 /// Finds the agent of the node a packet leaves for: given that node's address (the overlay's FDB
 /// entry or the route's gateway), a client for its agent; nil when no agent may be asked (no
@@ -15,10 +16,10 @@ struct RemoteHalfCall: Sendable {
 
     /// What to ask the agent of the node the packet leaves for; nil when the destination is on
     /// this node, or the path does not leave it.
-    static func request(walk: PathWalk, ends: TraceEnds, windowMilliseconds: Int, proto: TraceProtocol, port: UInt16?) -> RemoteTraceRequest? {
-        guard ends.destinationPod == nil, let nodeAddress = walk.remoteVTEP, walk.hops.last?.role == .underlay else { return nil }
+    static func request(facts: PathFacts, ends: TraceEnds, windowMilliseconds: Int, proto: TraceProtocol, port: UInt16?) -> RemoteTraceRequest? {
+        guard ends.destinationPod == nil, let nodeAddress = facts.node?.remoteAddress, facts.hops.last?.role == .underlay else { return nil }
         return RemoteTraceRequest(sourceAddress: ends.sourceAddress, destinationAddress: ends.destinationAddress, nodeAddress: nodeAddress,
-                                  encapsulated: walk.hops.contains { $0.role == .overlay }, windowMilliseconds: windowMilliseconds,
+                                  encapsulated: facts.hops.contains { $0.role == .overlay }, windowMilliseconds: windowMilliseconds,
                                   proto: proto, port: port)
     }
 

@@ -1,6 +1,7 @@
 import Diagnosis
 import KernelState
 import NetAddress
+import PathFacts
 import PathMTU
 import Pods
 
@@ -10,13 +11,12 @@ public enum RemotePathMTU {
     /// The remote half's interfaces, and MTU_MISMATCH for the destination pod if it allows more
     /// than `path` carries; AGENT_UNREACHABLE when the agent cannot be asked. Nothing for a
     /// destination on this node.
-    public static func check(_ path: ProbedPath, from pod: Pod, prober: MTUProber, directory: NamespaceDirectory, locate: AgentLocator?,
-                             remedy: String) -> (interfaces: [PathInterface], findings: [Finding]) {
+    public static func check(_ path: ProbedPath, facts: PathFacts, from pod: Pod, locate: AgentLocator?,
+                             remedy: () -> String) -> (interfaces: [PathInterface], findings: [Finding]) {
         guard let locate, let sourceAddress = pod.primaryAddress() else { return ([], []) }
         let ends = TraceEnds(source: pod, sourceAddress: sourceAddress, destinationName: path.destination,
                              destinationAddress: path.destinationAddress, destinationPod: nil)
-        guard let walk = try? PathWalk.walk(ends, directory: directory),
-              let request = RemoteHalfCall.request(walk: walk, ends: ends, windowMilliseconds: 0, proto: .icmp, port: nil) else { return ([], []) }
+        guard let request = RemoteHalfCall.request(facts: facts, ends: ends, windowMilliseconds: 0, proto: .icmp, port: nil) else { return ([], []) }
         let nodeAddress = request.nodeAddress
         let agent: any RemoteNodeAgent
         switch locate(nodeAddress) {
@@ -27,7 +27,7 @@ public enum RemotePathMTU {
         do {
             let view = try agent.path(request)
             let interfaces = view.pathInterfaces
-            return (interfaces, prober.remoteFindings(for: path, remote: interfaces, node: view.node, remedy: remedy) + view.findings)
+            return (interfaces, MTUChecks.remoteFindings(for: path, remote: interfaces, node: view.node, remedy: remedy) + view.findings)
         } catch {
             return ([], [RemoteHalfCall.unreachable("The agent of the node at \(nodeAddress) could not be asked: the remote interfaces are not checked.",
                                                     severity: .warning, evidence: ["\(agent.endpoint): \(error)"])])

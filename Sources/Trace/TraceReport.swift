@@ -1,5 +1,6 @@
 import ConfigFormats
 import Diagnosis
+import PathFacts
 
 /// The answer of `trace`: reachable or not, the hops in order with what each saw, the findings.
 public struct TraceReport: Report {

@@ -1,19 +1,22 @@
+import ConfigFormats
 import Diagnosis
 import Firewall
 import KernelState
 import NetAddress
-import Netlink
-import NetlinkCodec
+import PathFacts
 import PathMTU
 import Pods
 
 /// What a trace probes with.
 public enum TraceProtocol: String, Sendable, CaseIterable { case icmp, tcp, udp }
 
-/// Walks the path between two pods as the kernel routes it, checks every hop, sends a probe
-/// while capturing at every hop and reading firewall counters, and explains the outcome.
+/// Traces the path between two pods in three steps: gather the path's facts (every namespace on
+/// it opened and read once), send a probe while capturing at every hop and reading firewall
+/// counters around it (with the remote node's agent watching its half), then judge it all with
+/// pure checks (`TraceJudgement`).
 public struct Tracer {
-    public var directory: NamespaceDirectory
+    /// This node's kernel; a trace reads each namespace through it once.
+    public var node: LiveNode
     public var timeoutMilliseconds: Int32
     public var proto: TraceProtocol
     public var port: UInt16?
@@ -23,9 +26,9 @@ public struct Tracer {
     /// The remote node's agent, for a destination past this node; nil: this node's view only.
     public var agents: AgentLocator?
 
-    public init(directory: NamespaceDirectory, timeoutMilliseconds: Int32, proto: TraceProtocol, port: UInt16?, agents: AgentLocator? = nil,
+    public init(node: LiveNode, timeoutMilliseconds: Int32, proto: TraceProtocol, port: UInt16?, agents: AgentLocator? = nil,
                 mtuRemedy: @escaping () -> String) {
-        self.directory = directory
+        self.node = node
         self.timeoutMilliseconds = timeoutMilliseconds
         self.proto = proto
         self.port = port
@@ -34,77 +37,54 @@ public struct Tracer {
     }
 
     public func trace(_ ends: TraceEnds) throws -> TraceReport {
-        var walk = try PathWalk.walk(ends, directory: directory)
-        guard walk.sourceHasRoute else {
-            return TraceReport(ends: ends, hops: walk.hops, reachable: false, probe: "no probe sent", findings: walk.findings)
+        node.recordAlongside("trace-ends.json", JSONWriter.bytes(TraceJudgement.json(ends)))
+        var facts = try PathGatherer(access: node).local(from: try node.namespace(of: ends.source), label: ends.source.name,
+                                                         sourceAddress: ends.sourceAddress, to: ends.destinationAddress,
+                                                         destinationName: ends.destinationName, destinationPod: ends.destinationPod)
+        // No route at all from the source: nothing is worth sending.
+        guard facts.sourceHasRoute, let source = facts.sourceNamespace.flatMap({ try? node.handle($0.known) }) else {
+            return TraceJudgement.judge(ends, facts: facts, probe: nil, mtuRemedy: mtuRemedy)
         }
-        var findings = walk.findings
+        let probe = try send(ends, facts: &facts, from: source)
+        node.recordAlongside("probe.json", JSONWriter.bytes(probe.json))
+        return TraceJudgement.judge(ends, facts: facts, probe: probe, mtuRemedy: mtuRemedy)
+    }
+
+    /// Sends the probe from the source, with captures at every hop and firewall counters read
+    /// around it, and the remote half watched by its agent; then what only a sent packet shows.
+    func send(_ ends: TraceEnds, facts: inout PathFacts, from source: NamespaceHandle) throws -> ProbeFacts {
+        let opened = { (known: KnownNamespace) in (try? node.handle(known))?.opened }
         // The remote node's half, watched by its agent from before the probe leaves. Its two
         // calls run beside this node's own set-up and tear-down (each costs the remote kernel
         // what the local captures cost this one).
         let opening = agents.flatMap { locate in
-            RemoteHalfCall.request(walk: walk, ends: ends, windowMilliseconds: Int(timeoutMilliseconds) + 5000, proto: proto,
+            RemoteHalfCall.request(facts: facts, ends: ends, windowMilliseconds: Int(timeoutMilliseconds) + 5000, proto: proto,
                                    port: ProbeSignature.port(for: proto, given: port))
                 .map { request in Pending { RemoteHalfCall.open(request, locate: locate) } }
         }
         var finishing: Pending<(RemoteHalfView?, [Finding])>? = nil
-        // The probe, with captures at every hop and firewall counters around it.
-        let firewallNamespaces = walk.snapshots.map { $0.known.name == "node" ? nil : $0.opened }
-        let firewallRead = FirewallReader.readAll(in: firewallNamespaces)
-        findings += FirewallDelta.unreadable(firewallRead, labels: walk.snapshots.map(\.label))
-        let firewallBefore = firewallRead.map { $0 ?? [] }
+        let firewallNamespaces = facts.namespaces.map { $0.known.isNode ? nil : opened($0.known) }
+        let firewallBefore = FirewallReader.readAll(in: firewallNamespaces)
         let probed = Result {
-            try ActiveProbe.run(from: walk.source, ends: ends, hops: &walk.hops, proto: proto, port: port, timeoutMilliseconds: timeoutMilliseconds,
-                                directory: directory, beforeProbe: { _ = opening?.wait() }, afterProbe: { signature in
+            try ActiveProbe.run(from: source, ends: ends, hops: &facts.hops, proto: proto, port: port, timeoutMilliseconds: timeoutMilliseconds,
+                                namespaces: opened, beforeProbe: { _ = opening?.wait() }, afterProbe: { signature in
                 if let call = opening?.wait().0 { finishing = Pending { call.finish(signature: signature) } }
             })
         }
-        let (opened, agentFindings) = opening?.wait() ?? (nil, [])
-        if finishing == nil { opened?.abandon() }  // the probe failed before it left
-        let (remote, remoteFindings) = finishing?.wait() ?? (nil, [])
-        var outcome = try probed.get()
-        findings += agentFindings + remoteFindings + (remote?.findings ?? [])
+        let (call, openFindings) = opening?.wait() ?? (nil, [])
+        if finishing == nil { call?.abandon() }  // the probe failed before it left
+        let (remote, finishFindings) = finishing?.wait() ?? (nil, [])
+        let outcome = try probed.get()
         let firewallAfter = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
-        for (i, snapshot) in walk.snapshots.enumerated() {
-            findings += FirewallDelta.findings(before: firewallBefore[i], after: firewallAfter[i], in: snapshot.label)
-        }
-        // A next hop nobody had asked for before has a neighbour entry only now, after the probe.
-        if !outcome.reachable, let nextHop = walk.nextHop, let node = walk.node, !findings.contains(where: { $0.code == .neighborFailed }),
-           let neighbors = try? NamespaceReader.readNeighbors(socket: node.socket) {
-            var refreshed = node
-            refreshed.state.neighbors = neighbors.filter { $0.family != Neighbor.familyBridge }
-            findings += NodeChecks.neighbor(nextHop.address, on: nextHop.link, in: refreshed)
-        }
+        PathGatherer(access: node).afterProbe(&facts, answered: outcome.reachable)
+        var probe = ProbeFacts(outcome: outcome, seen: facts.hops.map { ($0.requestSeen, $0.replySeen) }, firewallBefore: firewallBefore,
+                               firewallAfter: firewallAfter, remote: remote, agentFindings: openFindings + finishFindings)
         // Small probes crossing says little about large ones: measure the path MTU with DF probes.
         if outcome.reachable, ends.destinationPod?.fullName != ends.source.fullName {
-            findings += measureMTU(ends, sourceNamespace: walk.sourceNamespace, remote: remote)
+            probe.mtuPath = try? MTUProber(timeoutMilliseconds: min(timeoutMilliseconds, 300))
+                .probe(in: source, source: ends.source.name, interfaces: PathInterfaces.from(facts), to: ends.destinationAddress,
+                       named: ends.destinationName)
         }
-        outcome.captureProblems += remote?.problems ?? []
-        if !outcome.captureProblems.isEmpty {
-            findings.append(Finding(.captureDropped, .warning, "Some hops were not watched for the whole probe: what they saw is incomplete.",
-                                    hop: nil, evidence: outcome.captureProblems,
-                                    remedy: "Trace again; if an interface vanished, inspect the pod (netdoctor inspect) to see what changed."))
-        }
-        let hops = walk.hops + (remote?.hops ?? [])
-        findings = Verdict.explain(ends: ends, hops: hops, outcome: &outcome, findings: findings, remoteVTEP: walk.remoteVTEP,
-                                   hasDestination: walk.hasLocalDestination || remote?.hasDestination == true, remoteNode: remote?.node)
-        return TraceReport(ends: ends, hops: hops, reachable: outcome.reachable, probe: outcome.description, findings: findings)
-    }
-
-    /// MTU_MISMATCH and PMTU_BLACKHOLE from a path MTU search between the two ends.
-    func measureMTU(_ ends: TraceEnds, sourceNamespace: KnownNamespace, remote: RemoteHalfView?) -> [Finding] {
-        let prober = MTUProber(directory: directory, timeoutMilliseconds: min(timeoutMilliseconds, 300))
-        guard let path = try? prober.probe(from: ProbeSource(name: ends.source.name, namespace: sourceNamespace, pod: ends.source),
-                                           to: ends.destinationAddress, named: ends.destinationName) else { return [] }
-        // mtu-probe names hops by namespace; a trace names them by pod, where the MTU is set.
-        let sourceHop = "\(ends.source.name):\(path.interfaces.first { $0.role == .source }?.name ?? "eth0")"
-        let local = prober.findings(for: path, remedy: mtuRemedy()).filter { $0.code != .probeNoAnswer }.map {
-            var finding = $0
-            finding.hop = sourceHop
-            return finding
-        }
-        // The destination on the remote node, with the MTU its agent reported.
-        guard let remote else { return local }
-        return local + prober.remoteFindings(for: path, remote: remote.pathInterfaces, node: remote.node, remedy: mtuRemedy())
+        return probe
     }
 }

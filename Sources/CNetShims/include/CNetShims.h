@@ -13,6 +13,8 @@
 #include <linux/net_namespace.h>
 #include <malloc.h>  /* mallopt: not in Swift's Glibc module */
 #include <sys/vfs.h> /* fstatfs: is a namespace path on nsfs */
+#include <linux/if_packet.h> /* sockaddr_ll: the ARP probe */
+#include <linux/if_ether.h>  /* ETH_P_ARP */
 
 /// CLONE_NEWNET as a plain constant, for setns(2).
 extern const int cns_clone_newnet;

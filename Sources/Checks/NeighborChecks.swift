@@ -1,0 +1,90 @@
+import Diagnosis
+import KernelState
+import NetAddress
+import NetlinkCodec
+import PathFacts
+
+/// NEIGHBOR_FAILED and NEIGHBOR_MAC_MISMATCH: the source's next hop (the gateway, or the
+/// destination itself on-link), the node's underlay gateway and the overlay's remote VTEP, as
+/// the neighbour tables hold them; the node's table as read again after the probe, for an entry
+/// only a packet creates.
+public enum NeighborChecks: PathCheck {
+    public static let codes: [FindingCode] = [.neighborFailed, .neighborMACMismatch]
+
+    public static func check(_ facts: PathFacts) -> [Finding] {
+        var findings: [Finding] = []
+        if let step = facts.source, let source = facts.sourceNamespace, let interface = step.interface, let route = step.route,
+           let nextHop = route.gateway ?? (route.outputIndex != nil ? facts.destinationAddress : nil) {
+            findings += check(nextHop, on: interface, in: source.state, label: source.label, namespace: source.known,
+                              expectedMAC: expectedMAC(of: nextHop, facts: facts))
+        }
+        if let node = facts.nodeNamespace, let gateway = facts.node?.gateway, let out = facts.node?.output {
+            findings += check(gateway, on: out, in: node.state, label: node.label, namespace: node.known)
+        }
+        return findings + overlayVTEP(facts)
+    }
+
+    /// The overlay device the request leaves on must resolve the route's gateway (the remote
+    /// VTEP) to a MAC: the overlay agent programs that entry, nothing answers ARP for it.
+    static func overlayVTEP(_ facts: PathFacts) -> [Finding] {
+        guard let step = facts.node, let device = step.overlay, let gateway = step.forward?.gateway, step.arrival.index != device.index,
+              let node = facts.nodeNamespace else { return [] }
+        let entry = node.state.overlayDestination(of: gateway, on: device)?.neighbor
+        guard entry?.linkAddress == nil || entry?.state.isBroken == true else { return [] }
+        return [Finding(.neighborFailed, .error, "\(device.name) has no usable neighbour entry for the remote VTEP \(gateway).",
+                        hop: "\(node.label):\(device.name)",
+                        evidence: [entry.map { "\(gateway) dev \(device.name) \($0.state.names.joined(separator: ","))" } ?? "no neighbour entry for \(gateway) on \(device.name)"],
+                        remedy: "The overlay agent (flanneld) programs it; restart it, or add it: ip neigh replace \(gateway) lladdr REMOTE_VTEP_MAC dev \(device.name) nud permanent.")]
+    }
+
+    /// The node's underlay gateway in the neighbour table as read again after a probe that got no
+    /// answer: only a sent packet makes the kernel resolve it.
+    public static func afterProbe(_ facts: PathFacts) -> [Finding] {
+        guard let node = facts.nodeNamespace, let after = facts.neighborsAfterProbe, let gateway = facts.node?.gateway,
+              let out = facts.node?.output else { return [] }
+        var state = node.state
+        state.neighbors = after
+        return check(gateway, on: out, in: state, label: node.label, namespace: node.known)
+    }
+
+    /// The MAC the source's next hop should have: the bridge's, or the host veth's (ptp).
+    static func expectedMAC(of address: IPAddress, facts: PathFacts) -> LinkAddress? {
+        guard let node = facts.nodeNamespace?.state, let hostVeth = facts.node?.hostVeth else { return nil }
+        if let master = hostVeth.masterIndex, let bridge = node.link(index: master),
+           node.addresses(of: bridge.index).contains(where: { $0.address == address }) {
+            return bridge.address
+        }
+        return node.addresses(of: hostVeth.index).contains(where: { $0.address == address }) ? hostVeth.address : nil
+    }
+
+    public static func check(_ address: IPAddress, on link: Link, in state: NamespaceState, label: String, namespace: KnownNamespace,
+                             expectedMAC: LinkAddress? = nil) -> [Finding] {
+        guard let entry = state.neighbors.first(where: { $0.destination == address && $0.interfaceIndex == link.index }) else { return [] }
+        let states = entry.state.names.joined(separator: ",")
+        if entry.state.isBroken {
+            return [Finding(.neighborFailed, .error, "\(address) does not answer ARP on \(link.name) in \(label) (\(states)).",
+                            hop: "\(label):\(link.name)", evidence: ["\(address) dev \(link.name) \(states)"],
+                            remedy: "Check that the next hop \(address) exists and is up on that segment (and the route that names it).")]
+        }
+        if let expectedMAC, let mac = entry.linkAddress, mac != expectedMAC {
+            return [Finding(.neighborMACMismatch, .error, "\(label) sends to \(address) at \(mac), but \(address) is \(expectedMAC).",
+                            hop: "\(label):\(link.name)",
+                            evidence: ["\(address) dev \(link.name) lladdr \(mac) \(states)", "the next hop's MAC: \(expectedMAC)"],
+                            remedy: "ip\(namespace.isNode ? "" : " -n \(namespace.name)") neigh del \(address) dev \(link.name), and find what set it (a static entry, a duplicate IP).")]
+        }
+        return []
+    }
+
+    /// inspect: every entry of a namespace that failed to resolve (a warning: nothing says a
+    /// path needs it).
+    public static func check(table state: NamespaceState, label: String) -> [Finding] {
+        state.neighbors.filter { $0.state.isBroken && !$0.state.contains(.noARP) }.compactMap { entry in
+            guard let address = entry.destination else { return nil }
+            let interface = state.name(ofIndex: entry.interfaceIndex) ?? "if\(entry.interfaceIndex)"
+            let states = entry.state.names.joined(separator: ",")
+            return Finding(.neighborFailed, .warning, "The neighbour \(address) on \(interface) does not answer (\(states)).",
+                           hop: "\(label):\(interface)", evidence: ["\(address) dev \(interface) \(states)"],
+                           remedy: "Check that \(address) exists and is up on that segment.")
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import KernelState
+import NetAddress
+import NetlinkCodec
+import NetSystem
+import Pods
+
+/// This machine's kernel, read through one handle per namespace; with a recorder, every answer
+/// is also written down for a replay (scripts/record-path-facts).
+public final class LiveNode: NodeAccess, @unchecked Sendable {
+    public let directory: NamespaceDirectory
+    private let recorder: FactRecorder?
+    private var handles: [NetNamespace.Identity: NamespaceHandle] = [:]
+
+    /// `recordingTo`: a directory to write the facts into (NETDOCTOR_RECORD_FACTS).
+    public init(directory: NamespaceDirectory, recordingTo: String? = nil) {
+        self.directory = directory
+        recorder = recordingTo.map(FactRecorder.init(directory:))
+    }
+
+    public var node: KnownNamespace { directory.node }
+
+    public func open(_ known: KnownNamespace) throws -> any NamespaceAccess { try handle(known) }
+
+    public func handle(_ known: KnownNamespace) throws -> NamespaceHandle {
+        if let open = handles[known.identity] { return open }
+        let opened = try NamespaceHandle(known, directory: directory, recorder: recorder)
+        recorder?.record(namespace: known)
+        handles[known.identity] = opened
+        return opened
+    }
+
+    /// Every namespace opened so far, with how many times each was dumped whole.
+    public var reads: [(namespace: String, fullReads: Int)] { handles.values.map { ($0.known.name, $0.fullReads) }.sorted { $0.0 < $1.0 } }
+
+    public func namespace(of pod: Pod) throws -> KnownNamespace {
+        let known = try PodDirectory.locate(pod, directory: directory)
+        // The pod's address must be in that namespace: checked on the state read once anyway.
+        if let state = try? handle(known).state() {
+            try PodDirectory.verify(known, holds: pod, addresses: state.addresses.compactMap(\.address))
+        }
+        recorder?.record(pod: pod, in: known)
+        return known
+    }
+
+    /// Keeps what a caller gathered beside the kernel's answers (a trace's ends, its probe), when
+    /// recording.
+    public func recordAlongside(_ file: String, _ bytes: [UInt8]) { recorder?.record(file: file, bytes: bytes) }
+
+    public func addressClaims(of address: IPAddress, on link: Link, in namespace: any NamespaceAccess) -> [LinkAddress]? {
+        guard address.isIPv4, let handle = namespace.handle else { return nil }
+        let claims = try? AddressClaimProbe.ask(address, on: link, in: handle)
+        if let claims { recorder?.record(claims: claims, of: address) }
+        return claims
+    }
+}

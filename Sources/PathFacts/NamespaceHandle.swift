@@ -1,0 +1,64 @@
+import KernelState
+import Netlink
+import NetlinkCodec
+import NetSystem
+
+/// A namespace opened once: the open descriptor (for setns), a route socket bound inside it,
+/// its state dumped once, and `run` for work that must happen there (on the namespace thread,
+/// or right here for the node netdoctor runs in).
+public final class NamespaceHandle: NamespaceAccess, @unchecked Sendable {
+    public let known: KnownNamespace
+    public let opened: NetNamespace
+    public let socket: RouteSocket
+    private let directory: NamespaceDirectory
+    private let recorder: FactRecorder?
+    private var cached: NamespaceState?
+    /// How many times this namespace was dumped whole (one, however often its state is asked).
+    public private(set) var fullReads = 0
+
+    init(_ known: KnownNamespace, directory: NamespaceDirectory, recorder: FactRecorder?) throws {
+        self.known = known
+        self.directory = directory
+        self.recorder = recorder
+        opened = try directory.open(known)
+        socket = try RouteSocket.open(in: known.isNode ? nil : opened)
+    }
+
+    public var handle: NamespaceHandle? { self }
+
+    /// Runs `body` inside the namespace: sockets opened there belong to it.
+    public func run<T>(_ body: @escaping () throws -> T) throws -> T {
+        known.isNode ? try body() : try NamespaceThread.shared.run(in: opened, body)
+    }
+
+    public func state() throws -> NamespaceState {
+        if let cached { return cached }
+        let dumps = try NamespaceDumps.read(socket: socket)
+        let links = try dumps.parsedLinks()
+        let interfaces = NamespaceReader.sysctlInterfaces(links)
+        let sysctls = try run { NamespaceReader.sysctlsHere(interfaces: interfaces) }
+        let state = try dumps.state(links: links, sysctls: sysctls)
+        recorder?.record(dumps, sysctls: sysctls, of: known)
+        fullReads += 1
+        cached = state
+        return state
+    }
+
+    public func freshNeighbors() throws -> [Neighbor] {
+        let messages = try socket.dump(RouteRequest.dump(.getNeighbor, family: .unspecified))
+        recorder?.record(neighborsAfter: messages, of: known)
+        return try messages.compactMap { $0.type == .newNeighbor ? try Neighbor($0) : nil }.filter { $0.family != Neighbor.familyBridge }
+    }
+
+    public func lookup(_ query: RouteQuery) -> RouteAnswer {
+        let reply = Result { () throws(NetlinkError) -> NetlinkMessage in try socket.request(query.request) }
+        recorder?.record(query, reply: reply, of: known)
+        return RouteAnswer.judging(reply, for: query)
+    }
+
+    public func peer(nsid: Int32) -> KnownNamespace? {
+        let peer = directory.resolve(nsid: nsid, seenFrom: known, socket: socket)
+        recorder?.record(peer: peer, nsid: nsid, of: known)
+        return peer
+    }
+}

@@ -1,0 +1,110 @@
+import CNIDetection
+import Diagnosis
+import Inspection
+import KernelState
+import NetAddress
+import NodeFiles
+import PathFacts
+import PathMTU
+import Pods
+import Trace
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// What one command, or one agent request, knows of the node, built once and read lazily: the
+/// root, the namespaces, the pods (the runtime's and libcni's cache), this node's kernel read
+/// through one handle per namespace, the CNI facts MTU remedies need, and how to reach other
+/// nodes' agents. The CLI parses and renders around it; the agent adds HTTP, auth and limits;
+/// both call the same operations here (as SwiftPM's commands run on a SwiftCommandState).
+public final class NodeSession: @unchecked Sendable {
+    public let root: NodeRoot
+    public let runtimeEndpoint: String?
+    private let kubelet: KubeletSettings?
+    /// Where a trace asks other nodes' agents; nil: this node's view only.
+    public let agents: AgentLocator?
+
+    public private(set) lazy var directory = NamespaceDirectory(root: root)
+    public private(set) lazy var pods = PodDirectory.load(root: root, endpoint: runtimeEndpoint, kubelet: kubelet)
+    /// This node's kernel; with NETDOCTOR_RECORD_FACTS set, every answer is also recorded there
+    /// (scripts/record-path-facts makes the unit tests' fixtures so).
+    public private(set) lazy var node = LiveNode(directory: directory, recordingTo: Self.environment("NETDOCTOR_RECORD_FACTS"))
+    /// How to set the pod MTU with this node's CNI: detect-cni runs only when an MTU finding asks.
+    public private(set) lazy var mtuRemedy: String = CNIDetector.mtuRemedy(
+        CNIDetector.detect(DetectionInput(root: root, queryPlugins: false)).family?.family)
+
+    public init(root: NodeRoot, runtimeEndpoint: String?, kubelet: KubeletSettings? = nil, agents: AgentLocator? = nil) {
+        self.root = root
+        self.runtimeEndpoint = runtimeEndpoint
+        self.kubelet = kubelet
+        self.agents = agents
+    }
+
+    static func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    // MARK: naming things
+
+    /// A pod of this node by NAME, NAMESPACE/NAME or IP.
+    public func pod(_ query: String) throws -> Pod { try pods.find(query) }
+
+    /// A pod's IPv4 address: what its probes are sent from and to.
+    public func address(of pod: Pod) throws -> IPAddress {
+        guard let address = pod.primaryAddress() else {
+            throw SessionError("\(pod.fullName) has no IPv4 address (from \(pod.sourceDescription))")
+        }
+        return address
+    }
+
+    /// A destination as given: an IP (a pod of this node's when one holds it), or a pod's name.
+    public func destination(_ text: String) throws -> (name: String, address: IPAddress, pod: Pod?) {
+        if let address = IPAddress.parse(text) {
+            let pod = pods.pod(holding: address)
+            return (pod.map { "\($0.fullName) (\(address))" } ?? text, address, pod)
+        }
+        let found: Result<Pod, PodLookupError> = Result { () throws(PodLookupError) -> Pod in try pods.find(text) }
+        if case .failure(let error) = found, error.kind == .unknown {
+            // Without the API server a pod of another node has no name here, only its IP.
+            throw PodLookupError(kind: .unknown, message: error.message + "; for a pod on another node, give its IP")
+        }
+        let pod = try found.get()
+        let address = try address(of: pod)
+        return ("\(pod.fullName) (\(address))", address, pod)
+    }
+
+    /// `node`, or a pod of this node: the label reports give it and its namespace, opened once.
+    public func target(_ name: String) throws -> (label: String, handle: NamespaceHandle, pod: Pod?) {
+        if name == KnownNamespace.nodeName { return (name, try node.handle(directory.node), nil) }
+        let pod = try pods.find(name)
+        return (pod.fullName, try node.handle(try node.namespace(of: pod)), pod)
+    }
+
+    // MARK: the operations
+
+    /// inspect node, or inspect a pod.
+    public func inspect(_ target: String) throws -> any Report {
+        if target == KnownNamespace.nodeName { return try Inspector.inspectNode(directory: directory) }
+        let pod = try pods.find(target)
+        return PodSourcedReport(try Inspector.inspectPod(pod, directory: directory), pods: [pod], directory: pods)
+    }
+
+    /// trace SRC DST.
+    public func trace(from source: String, to destination: String, timeoutMilliseconds: Int32, proto: TraceProtocol,
+                      port: UInt16?) throws -> PodSourcedReport<TraceReport> {
+        let sourcePod = try pod(source)
+        let sourceAddress = try address(of: sourcePod)
+        let (name, address, destinationPod) = try self.destination(destination)
+        let tracer = Tracer(node: node, timeoutMilliseconds: timeoutMilliseconds, proto: proto, port: port, agents: agents) { [self] in mtuRemedy }
+        let traced = try tracer.trace(TraceEnds(source: sourcePod, sourceAddress: sourceAddress, destinationName: name,
+                                               destinationAddress: address, destinationPod: destinationPod))
+        return PodSourcedReport(traced, pods: [sourcePod] + [destinationPod].compactMap { $0 }, directory: pods)
+    }
+}
+
+/// A request the session cannot carry out as asked (the caller's mistake, not the node's).
+public struct SessionError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

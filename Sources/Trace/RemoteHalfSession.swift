@@ -1,0 +1,96 @@
+import Capture
+import Checks
+import Diagnosis
+import Firewall
+import KernelState
+import NetAddress
+import NetSystem
+import PathFacts
+import Pods
+import Synchronization
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+public struct RemoteHalfError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// One remote half being watched for a caller's probe, on the node its agent runs on: the half's
+/// facts gathered (PathGatherer.remote: from the device the request arrives on to the destination
+/// pod, and its replies' way back), captures at its hops and firewall counters read before, until
+/// `finish` (or the agent's deadline) ends it. Judged by the same checks as the local half.
+public final class RemoteHalfSession: @unchecked Sendable {
+    public let node: String
+    private let access: LiveNode
+    private var facts: PathFacts
+    private var firewallFindings: [Finding] = []
+    private var capture: HopCapture
+    private let firewallNamespaces: [NetNamespace?]
+    private let firewallBefore: [[FirewallRule]]
+    private let ended = Mutex(false)
+
+    /// The static view only: no capture, no counters (mtu-probe's question).
+    public static func path(_ request: RemoteTraceRequest, nodeName: String, node: LiveNode, pods: [Pod]) throws -> RemoteHalfView {
+        let facts = try gather(request, nodeName: nodeName, node: node, pods: pods)
+        return RemoteHalfView(node: nodeName, hops: facts.hops, findings: PathChecks.run(facts), problems: [], hasDestination: facts.destination != nil)
+    }
+
+    public init(_ request: RemoteTraceRequest, nodeName: String, node: LiveNode, pods: [Pod]) throws {
+        self.node = nodeName
+        access = node
+        facts = try Self.gather(request, nodeName: nodeName, node: node, pods: pods)
+        capture = HopCapture(hops: facts.hops, filter: request.expectedSignature.captureFilter,
+                             namespaces: { (try? node.handle($0))?.opened }, label: nodeName)
+        firewallNamespaces = facts.namespaces.map { (try? node.handle($0.known)).flatMap { $0.known.isNode ? nil : $0.opened } }
+        let firewallRead = FirewallReader.readAll(in: firewallNamespaces)
+        firewallFindings = FirewallDrop.unreadable(firewallRead, labels: facts.namespaces.map(\.label))
+        firewallBefore = firewallRead.map { $0 ?? [] }
+    }
+
+    static func gather(_ request: RemoteTraceRequest, nodeName: String, node: LiveNode, pods: [Pod]) throws -> PathFacts {
+        do {
+            return try PathGatherer(access: node).remote(nodeName: nodeName, sourceAddress: request.sourceAddress, destination: request.destinationAddress,
+                                                         nodeAddress: request.nodeAddress, encapsulated: request.encapsulated, pods: pods)
+        } catch let error as PathGatheringError {
+            throw RemoteHalfError(error.description)
+        }
+    }
+
+    /// The half as the caller sees it: hops, what each saw, and the findings there.
+    public var view: RemoteHalfView {
+        RemoteHalfView(node: node, hops: facts.hops, findings: PathChecks.run(facts) + firewallFindings, problems: capture.problems,
+                       hasDestination: facts.destination != nil)
+    }
+
+    /// Stops the captures, reads the counters again, and marks what each hop saw of the probe.
+    public func finish(signature: ProbeSignature) throws -> RemoteHalfView {
+        guard claim() else { throw RemoteHalfError("the session already ended") }
+        usleep(5_000)
+        let sources = capture.finish(&facts.hops, signature: signature)
+        // Replies go to the source the request arrived with: a CNI that masquerades pod traffic
+        // leaving its node (ipMasq) makes that the sending node's address.
+        if let arrived = sources.first, arrived != signature.source { PathGatherer(access: access).askReplies(to: arrived, facts: &facts) }
+        let firewallAfter = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
+        for (i, namespace) in facts.namespaces.enumerated() {
+            firewallFindings += FirewallDrop.findings(before: firewallBefore[i], after: firewallAfter[i], in: namespace.label)
+        }
+        return view
+    }
+
+    /// Ends a session nobody finished (its caller went away): captures closed.
+    public func abandon() {
+        guard claim() else { return }
+        capture.abandon()
+    }
+
+    /// True for the one caller that ends the session.
+    private func claim() -> Bool {
+        ended.withLock { ended in
+            defer { ended = true }
+            return !ended
+        }
+    }
+}

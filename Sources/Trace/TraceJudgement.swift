@@ -1,0 +1,66 @@
+import Capture
+import Checks
+import ConfigFormats
+import Diagnosis
+import NetAddress
+import PathFacts
+import PathMTU
+import Pods
+
+/// A trace judged: the static checks on the path's facts, then what the probe showed (firewall
+/// counters that moved, the remote half, the MTU measured, what each hop saw) into the verdict.
+/// Pure: the same facts give the same report, live or replayed from a recording.
+public enum TraceJudgement {
+    public static func judge(_ ends: TraceEnds, facts: PathFacts, probe: ProbeFacts?, mtuRemedy: () -> String) -> TraceReport {
+        var findings = PathChecks.run(facts)
+        guard let probe else {
+            return TraceReport(ends: ends, hops: facts.hops, reachable: false, probe: "no probe sent", findings: findings)
+        }
+        var hops = facts.hops
+        if probe.seen.count == hops.count {
+            for i in hops.indices { (hops[i].requestSeen, hops[i].replySeen) = probe.seen[i] }
+        }
+        let labels = facts.namespaces.map(\.label)
+        findings += FirewallDrop.unreadable(probe.firewallBefore, labels: labels)
+        findings += probe.agentFindings + (probe.remote?.findings ?? [])
+        for (i, label) in labels.enumerated() where i < probe.firewallBefore.count && i < probe.firewallAfter.count {
+            findings += FirewallDrop.findings(before: probe.firewallBefore[i] ?? [], after: probe.firewallAfter[i], in: label)
+        }
+        if !probe.outcome.reachable, !findings.contains(where: { $0.code == .neighborFailed }) {
+            findings += NeighborChecks.afterProbe(facts)
+        }
+        if let path = probe.mtuPath { findings += mtuFindings(path, ends: ends, remote: probe.remote, remedy: mtuRemedy) }
+        findings += CaptureReport.incompleteHops(probe.outcome.captureProblems + (probe.remote?.problems ?? []))
+        hops += probe.remote?.hops ?? []
+        findings = ProbeVerdict.explain(source: ends.source.name, destination: ends.destinationName, hops: hops, outcome: probe.outcome,
+                                        findings: findings, remoteVTEP: facts.node?.remoteAddress,
+                                        hasDestination: facts.destination != nil || probe.remote?.hasDestination == true,
+                                        remoteNode: probe.remote?.node)
+        return TraceReport(ends: ends, hops: hops, reachable: probe.outcome.reachable, probe: probe.outcome.description, findings: findings)
+    }
+
+    /// MTU_MISMATCH and PMTU_BLACKHOLE from the path MTU search; mtu-probe names hops by
+    /// namespace, a trace by pod, where the MTU is set.
+    static func mtuFindings(_ path: ProbedPath, ends: TraceEnds, remote: RemoteHalfView?, remedy: () -> String) -> [Finding] {
+        let sourceHop = "\(ends.source.name):\(path.interfaces.first { $0.role == .source }?.name ?? "eth0")"
+        let local = MTUChecks.findings(for: path, remedy: remedy).filter { $0.code != .probeNoAnswer }.map {
+            var finding = $0
+            finding.hop = sourceHop
+            return finding
+        }
+        // The destination on the remote node, with the MTU its agent reported.
+        guard let remote else { return local }
+        return local + MTUChecks.remoteFindings(for: path, remote: remote.pathInterfaces, node: remote.node, remedy: remedy)
+    }
+
+    /// The ends as a recording keeps them, to name the same pods when replayed.
+    public static func json(_ ends: TraceEnds) -> ConfigValue {
+        func pod(_ pod: Pod) -> ConfigValue {
+            .fields(["namespace": .text(pod.namespace), "name": .string(pod.name), "sandboxID": .string(pod.containerID),
+                     "interface": .string(pod.primaryInterface), "addresses": .texts(pod.addresses.map(\.description))])
+        }
+        return .fields(["source": pod(ends.source), "sourceAddress": .string(ends.sourceAddress.description),
+                        "destinationName": .string(ends.destinationName), "destinationAddress": .string(ends.destinationAddress.description),
+                        "destinationPod": ends.destinationPod.map(pod) ?? .null])
+    }
+}

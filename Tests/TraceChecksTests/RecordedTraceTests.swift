@@ -1,0 +1,85 @@
+import Checks
+import ConfigFormats
+import Diagnosis
+import NetAddress
+import NetlinkCodec
+import Netlink
+import NodeFiles
+import PathFacts
+import TestSupport
+import Testing
+import Trace
+
+/// Every code a trace raises from the kernel's state, judged on facts recorded from the lab
+/// (scripts/record-path-facts): the replayed verdict must be the live one.
+@Suite("trace's checks on facts recorded from the lab")
+struct RecordedTraceTests {
+    /// A recording, and what its verdict must say.
+    struct Case: Sendable, CustomTestStringConvertible {
+        var fixture: String
+        var reachable: Bool
+        /// Error codes and the hop (a prefix: host-side veth names are random) each names.
+        var errors: [(code: String, hop: String)]
+        var testDescription: String { fixture }
+    }
+
+    static let cases: [Case] = ["overlay", "routed"].flatMap { t -> [Case] in
+        var cases = [
+            Case(fixture: "\(t)-healthy-same-node", reachable: true, errors: []),
+            Case(fixture: "\(t)-healthy-cross-node", reachable: true, errors: []),
+            Case(fixture: "\(t)-healthy-tcp", reachable: true, errors: []),
+            Case(fixture: "\(t)-LINK_DOWN", reachable: false, errors: [("LINK_DOWN", "node:veth")]),
+            Case(fixture: "\(t)-NO_ROUTE", reachable: false, errors: [("NO_ROUTE", "node")]),
+            Case(fixture: "\(t)-IP_FORWARD_DISABLED", reachable: false, errors: [("IP_FORWARD_DISABLED", "node")]),
+            Case(fixture: "\(t)-NEIGHBOR_FAILED", reachable: false, errors: [("NEIGHBOR_FAILED", t == "overlay" ? "node:flannel.1" : "node:eth0")]),
+            Case(fixture: "\(t)-NEIGHBOR_MAC_MISMATCH", reachable: false, errors: [("NEIGHBOR_MAC_MISMATCH", "pod-a:eth0")]),
+            Case(fixture: "\(t)-FIREWALL_DROP", reachable: false, errors: [("FIREWALL_DROP", "node")]),
+            Case(fixture: "\(t)-LOST_BEYOND_NODE", reachable: false, errors: [("LOST_BEYOND_NODE", "node:eth0")]),
+            Case(fixture: "\(t)-REPLY_MISSING", reachable: false, errors: [("FIREWALL_DROP", "pod-b"), ("REPLY_MISSING", "pod-b:eth0")]),
+            Case(fixture: "\(t)-PORT_CLOSED", reachable: false, errors: [("PORT_CLOSED", "pod-a:eth0")]),
+            Case(fixture: "\(t)-reply-route", reachable: false, errors: [("NO_ROUTE", t == "overlay" ? "node:flannel.1" : "node:eth0")]),
+        ]
+        if t == "overlay" {
+            cases += [
+                Case(fixture: "overlay-BRIDGE_PORT_MISSING", reachable: false, errors: [("BRIDGE_PORT_MISSING", "node:veth")]),
+                Case(fixture: "overlay-OVERLAY_FDB_MISSING", reachable: false, errors: [("OVERLAY_FDB_MISSING", "node:flannel.1")]),
+                Case(fixture: "overlay-DUPLICATE_IP", reachable: true, errors: [("DUPLICATE_IP", "node")]),
+            ]
+        }
+        return cases
+    }
+
+    @Test("the replayed verdict: reachable or not, each error code at its hop, and nothing else", arguments: cases)
+    func verdict(_ c: Case) throws {
+        let recorded = try RecordedTrace(c.fixture)
+        let report = try recorded.report()
+        #expect(report.reachable == c.reachable)
+        let found = report.errors
+        for (code, hop) in c.errors {
+            #expect(found.contains { $0.code == code && $0.hop.hasPrefix(hop) }, "\(code) at \(hop)?: \(found)")
+        }
+        #expect(found.count == c.errors.count, "\(found)")
+        // The same as the trace said live, code for code and hop for hop.
+        #expect(found.map { "\($0.code)@\($0.hop)" }.sorted() == recorded.live.errorFindings.map { "\($0.code)@\($0.hop)" }.sorted())
+        #expect(report.hops.map(\.name) == (recorded.live["hops"]?.array ?? []).compactMap { $0["name"]?.string })
+    }
+
+    @Test("the static checks alone, before any probe: what the kernel's state already says")
+    func staticChecks() throws {
+        let facts = try RecordedTrace("overlay-BRIDGE_PORT_MISSING").facts()
+        #expect(PathChecks.run(facts).map(\.code) == [.bridgePortMissing])
+        let forwarding = try RecordedTrace("routed-IP_FORWARD_DISABLED").facts()
+        // With forwarding off every input lookup fails: IP_FORWARD_DISABLED says it, NO_ROUTE does not repeat it.
+        #expect(PathChecks.run(forwarding).map(\.code) == [.ipForwardDisabled])
+        #expect(forwarding.answer(.forward)?.isNoRoute == true)
+    }
+
+    @Test("a same-node path reads each namespace on it once, and no other")
+    func namespacesOnThePath() throws {
+        let facts = try RecordedTrace("overlay-healthy-same-node").facts()
+        #expect(facts.namespaces.map(\.label) == ["pod-a", "node", "pod-b"])
+        #expect(Set(facts.namespaces.map(\.known.identity)).count == 3)
+        // Who else holds pod-b's address is asked once on the bridge, not of every pod's namespace.
+        #expect(facts.addressClaims?.count == 1)
+    }
+}
