@@ -2,7 +2,8 @@
 import PackageDescription
 
 // netdoctor: a thin executable over libraries with one job each.
-//   ConfigFormats   JSON and TOML (with positions), YAML, systemd units and env files → one value tree
+//   ConfigFormats   JSON and TOML (with positions), systemd units and env files → one value tree (no dependency)
+//   YAMLFormat      YAML (Yams) into that value tree: only what reads kubelet configs links Yams and Foundation
 //   NodeFiles       the node's files under --root, read safely; the live kernel's uplink
 //   Diagnosis       Finding, the finding catalogue, Report, human and JSON renderers
 //   NetAddress      IP addresses, prefixes and link-layer addresses
@@ -48,7 +49,8 @@ let package = Package(
     targets: [
         .target(name: "CNetShims"),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
-        .target(name: "ConfigFormats", dependencies: ["Yams"]),
+        .target(name: "ConfigFormats"),
+        .target(name: "YAMLFormat", dependencies: ["ConfigFormats", "Yams"]),
         .target(name: "NodeFiles"),
         .target(name: "Diagnosis", dependencies: ["ConfigFormats"]),
         .target(name: "NetAddress"),
@@ -56,7 +58,7 @@ let package = Package(
         .target(name: "NetSystem", dependencies: ["CNetShims"]),
         .target(name: "Netlink", dependencies: ["NetlinkCodec", "NetSystem", "CNetShims"]),
         .target(name: "KernelState", dependencies: ["Netlink", "NetlinkCodec", "NetSystem", "NetAddress", "NodeFiles"]),
-        .target(name: "CNIDetection", dependencies: ["ConfigFormats", "NodeFiles", "Diagnosis", "NetAddress"]),
+        .target(name: "CNIDetection", dependencies: ["ConfigFormats", "NodeFiles", "Diagnosis", "NetAddress", "YAMLFormat"]),
         .target(name: "CRI", dependencies: [
             "ConfigFormats", "NodeFiles",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -70,10 +72,10 @@ let package = Package(
         .target(name: "Checks", dependencies: ["Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
         .target(name: "Trace", dependencies: ["Capture", "Checks", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
                                               "NetSystem", "PathFacts", "PathMTU", "Pods"]),
-        .target(name: "Session", dependencies: ["CNIDetection", "Diagnosis", "Inspection", "KernelState", "NetAddress", "NodeFiles",
-                                                "PathFacts", "PathMTU", "Pods", "Trace"]),
+        .target(name: "Session", dependencies: ["Capture", "CNIDetection", "ConfigFormats", "Diagnosis", "Inspection", "KernelState", "NetAddress",
+                                                "NodeFiles", "PathFacts", "PathMTU", "Pods", "Trace"]),
         .target(name: "Firewall", dependencies: ["ConfigFormats", "NetSystem", "NodeFiles"]),
-        .target(name: "Capture", dependencies: ["CPcap", "NetSystem", "KernelState", "NetAddress", "Pods", "Diagnosis", "ConfigFormats"]),
+        .target(name: "Capture", dependencies: ["CPcap", "NetSystem", "KernelState", "NetAddress", "Diagnosis", "ConfigFormats"]),
         .target(name: "PathMTU", dependencies: ["CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec",
                                                 "NetSystem", "PathFacts", "Pods"]),
         .target(name: "Inspection", dependencies: ["Checks", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "Netlink", "NetlinkCodec",
@@ -98,17 +100,17 @@ let package = Package(
         .executableTarget(name: "netdoctor", dependencies: ["NetdoctorCLI", "CNetShims"]),
         // Built only by scripts/fuzz, with -sanitize=fuzzer; replays files when built plainly.
         .executableTarget(name: "ParserFuzzer", dependencies: ["ConfigFormats", "CNIDetection", "CRI", "Diagnosis", "NodeFiles", "NetlinkCodec",
-                                                                "Pods", "Trace"]),
+                                                                "Pods", "Trace", "YAMLFormat"]),
         // Throw-away node trees and repository paths, shared by the test targets.
         .target(name: "TestSupport", dependencies: ["NodeFiles", "ConfigFormats"], path: "Tests/TestSupport"),
-        .testTarget(name: "ConfigFormatsTests", dependencies: ["ConfigFormats"]),
+        .testTarget(name: "ConfigFormatsTests", dependencies: ["ConfigFormats", "YAMLFormat"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PathMTUTests", dependencies: ["PathMTU", "NetAddress"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "NetAddress", "NodeFiles", "TestSupport"]),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "CNIDetectionTests", dependencies: ["CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "TestSupport"]),
         // The agent on loopback, unprivileged: authentication, TLS, limits, bad requests.
-        .testTarget(name: "AgentTests", dependencies: ["AgentClient", "Trace", "ConfigFormats", "NodeFiles", "TestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["AgentClient", "Trace", "ConfigFormats", "NodeFiles", "TestSupport", "YAMLFormat"]),
         // Pods from libcni's cache (the shared corpus) and from the runtime (CRI answers recorded from the lab).
         .testTarget(name: "PodsTests", dependencies: ["Pods", "CRI", "CNIDetection", "NodeFiles", "NetAddress", "TestSupport"],
                     exclude: ["Fixtures"]),

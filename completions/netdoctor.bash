@@ -443,7 +443,7 @@ _netdoctor_lab_up() {
     repeating_flags=()
     non_repeating_flags=(--no-color --agents --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output --runtime-endpoint --topology)
+    non_repeating_options=(--root -o --output --runtime-endpoint --topology --extra-pods)
     __netdoctor_offer_flags_options 0
 
     # Offer option value completions
@@ -461,6 +461,9 @@ _netdoctor_lab_up() {
         ;;
     '--topology')
         __netdoctor_add_completions -W 'overlay'$'\n''routed'
+        return
+        ;;
+    '--extra-pods')
         return
         ;;
     esac

@@ -38,7 +38,7 @@ function __netdoctor_parse_tokens -S
             __netdoctor_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
             case 'up'
-                __netdoctor_parse_subcommand 0 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'topology=' 'agents' 'version' 'h/help'
+                __netdoctor_parse_subcommand 0 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'topology=' 'agents' 'extra-pods=' 'version' 'h/help'
             case 'down'
                 __netdoctor_parse_subcommand 0 'version' 'h/help'
             case 'status'
@@ -199,6 +199,7 @@ complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_op
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" runtime-endpoint' -l 'runtime-endpoint' -d 'The container runtime\'s CRI socket, unix:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default: the kubelet\'s, under --root).' -rfka ''
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" topology' -l 'topology' -d 'overlay: a bridge per node and VXLAN between nodes (flannel-like); routed: point-to-point veths and node routes (kindnet/calico-like).' -rfka 'overlay routed'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" agents' -l 'agents' -d 'Also run `netdoctor agent` on each node (port 9449, a token in /var/lib/netdoctor-lab/agent-token): cross-node traces then see both nodes.'
+complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" extra-pods' -l 'extra-pods' -d 'More pods on node1 (pod-x1 …), up to 200: a node with many pods, for benchmarks.' -rfka ''
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" version' -l 'version' -d 'Show the version.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab down" version' -l 'version' -d 'Show the version.'

@@ -39,7 +39,8 @@ final class AgentEndpoints: Sendable {
     // MARK: reading state
 
     func inspect(_ request: AgentRequest) throws -> AgentResponse {
-        .report(try settings.session().inspect(request.query["target"] ?? "node"))
+        let target = request.query["target"] ?? "node"
+        return .report(try settings.session(naming: [target]).inspect(target))
     }
 
     /// The route the kernel picks for DESTINATION (from SOURCE, arriving on INPUT) in TARGET.
@@ -49,7 +50,8 @@ final class AgentEndpoints: Sendable {
             guard let address = IPAddress.parse(text) else { throw AgentFailure(400, "source is not an IP address") }
             return address
         }
-        let (label, handle, _) = try settings.session().target(request.query["target"] ?? "node")
+        let target = request.query["target"] ?? "node"
+        let (label, handle, _) = try settings.session(naming: [target]).target(target)
         let state = try handle.state()
         var input: Int32? = nil
         if let name = request.query["input"] {
@@ -90,7 +92,8 @@ final class AgentEndpoints: Sendable {
     }
 
     func firewall(_ request: AgentRequest) throws -> AgentResponse {
-        let (label, handle, _) = try settings.session().target(request.query["target"] ?? "node")
+        let target = request.query["target"] ?? "node"
+        let (label, handle, _) = try settings.session(naming: [target]).target(target)
         guard let rules = FirewallReader.readEverything(in: handle.known.isNode ? nil : handle.opened) else {
             throw AgentFailure(500, "neither iptables-save nor nft could be run in \(label)")
         }
@@ -116,9 +119,8 @@ final class AgentEndpoints: Sendable {
         if targets.contains(where: { $0.contains("\0") }) { throw AgentFailure(400, "a capture target holds a NUL byte") }
         guard takeCaptureSlot() else { throw AgentFailure(429, "\(limits.maxConcurrentCaptures) captures are already running on this node", headers: [("Retry-After", "1")]) }
         defer { capturesRunning.withLock { $0 -= 1 } }
-        let directory = NamespaceDirectory(root: settings.root)
-        let pods = targets.allSatisfy { $0.hasPrefix("node:") } ? PodDirectory(pods: []) : settings.pods()
-        let points = try targets.map { try CapturePoint.target($0, pods: pods, directory: directory) }
+        let node = settings.session(naming: NodeSession.pods(namedByCaptureTargets: targets))
+        let points = try targets.map { try node.capturePoint($0).point }
         let session: CaptureSession
         do {
             session = try CaptureSession(points: points, filter: filter, bufferBytes: 2 << 20)
@@ -153,14 +155,15 @@ final class AgentEndpoints: Sendable {
         }
         let timeout = try body.wholeNumber("timeoutMilliseconds", in: 20...2000) ?? 300
         let prober = MTUProber(timeoutMilliseconds: Int32(timeout))
-        return .report(try settings.session().mtuProbe(source: sourceName, destination: destinationText, prober: prober, verbose: true))
+        let session = settings.session(naming: [sourceName, destinationText])
+        return .report(try session.mtuProbe(source: sourceName, destination: destinationText, prober: prober, verbose: true))
     }
 
     // MARK: the remote half of a trace
 
     func tracePath(_ request: AgentRequest) throws -> AgentResponse {
         let trace = try traceRequest(request)
-        let session = settings.session()
+        let session = settings.session(naming: [trace.destinationAddress.description])
         let view = try RemoteHalfSession.path(trace, nodeName: settings.nodeName, node: session.node, pods: session.pods.pods)
         return .report(AgentAnswer(command: "trace-half", jsonFields: view.jsonFields, findings: view.findings))
     }
@@ -171,7 +174,7 @@ final class AgentEndpoints: Sendable {
             throw AgentFailure(400, "windowMilliseconds must be between 1 and \(settings.limits.maxTraceWindowMilliseconds)")
         }
         guard sessions.hasRoom else { throw AgentFailure(429, "\(sessions.limit) trace sessions are already open on this node", headers: [("Retry-After", "1")]) }
-        let node = settings.session()
+        let node = settings.session(naming: [trace.destinationAddress.description])
         let session = try RemoteHalfSession(trace, nodeName: settings.nodeName, node: node.node, pods: node.pods.pods)
         guard let id = sessions.add(session, windowMilliseconds: trace.windowMilliseconds) else {
             throw AgentFailure(429, "\(sessions.limit) trace sessions are already open on this node", headers: [("Retry-After", "1")])
@@ -206,7 +209,7 @@ final class AgentEndpoints: Sendable {
     // MARK: helpers
 
     private func read(_ target: String) throws -> (String, NamespaceState) {
-        let (label, handle, _) = try settings.session().target(target)
+        let (label, handle, _) = try settings.session(naming: [target]).target(target)
         return (label, try handle.state())
     }
 
@@ -233,8 +236,6 @@ final class AgentEndpoints: Sendable {
 extension AgentSettings {
     /// The node for one request: its pods (the runtime's, merged with libcni's cache) and
     /// namespaces read lazily, once.
-    func session() -> NodeSession { NodeSession(root: root, runtimeEndpoint: runtimeEndpoint) }
+    func session(naming: [String]?) -> NodeSession { NodeSession(root: root, runtimeEndpoint: runtimeEndpoint, podsNamed: naming) }
 
-    /// The node's pods for one request: the runtime's, merged with libcni's cache.
-    func pods() -> PodDirectory { PodDirectory.load(root: root, endpoint: runtimeEndpoint) }
 }

@@ -1,5 +1,6 @@
 import NetAddress
 import ConfigFormats
+import YAMLFormat
 import Diagnosis
 import NodeFiles
 

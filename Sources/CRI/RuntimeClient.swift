@@ -21,6 +21,9 @@ public struct RuntimeSandbox: Sendable, Equatable {
     /// The network namespace path from the verbose info's runtime spec; nil for host-network
     /// pods and when the runtime does not say.
     public var netnsPath: String?
+    /// Whether PodSandboxStatus was asked for this sandbox (only the pods a command names are,
+    /// when it names some): without it, `ips` and `netnsPath` are unknown, not empty.
+    public var statusKnown = false
 }
 
 /// What the runtime answered: who it is, and its sandboxes.
@@ -56,6 +59,7 @@ extension RuntimeInventory {
             var sandbox = RuntimeSandbox(id: item.id, name: item.metadata.name, namespace: item.metadata.namespace,
                                          uid: item.metadata.uid, ready: item.state == .sandboxReady, ips: [], netnsPath: nil)
             if sandbox.ready, let status = statuses[item.id] {
+                sandbox.statusKnown = true
                 let network = status.status.network
                 sandbox.ips = ([network.ip] + network.additionalIps.map(\.ip)).filter { !$0.isEmpty }
                 sandbox.netnsPath = SandboxInfo.networkNamespacePath(status.info)
@@ -91,18 +95,23 @@ public enum RuntimeClient {
         }
     }
 
-    /// Version, every sandbox, and each ready sandbox's verbose status.
-    public static func inventory(_ endpoint: RuntimeEndpoint, budget: Duration = defaultBudget) throws(RuntimeQueryError) -> RuntimeInventory {
-        RuntimeInventory(try answers(endpoint, budget: budget))
+    /// Version, every sandbox, and the verbose status of each ready sandbox `wantsStatus` picks
+    /// (every one by default: one round trip each, so a command that names pods asks only theirs).
+    public static func inventory(_ endpoint: RuntimeEndpoint, budget: Duration = defaultBudget,
+                                 wantsStatus: @escaping @Sendable (Runtime_V1_PodSandbox) -> Bool = { _ in true })
+        throws(RuntimeQueryError) -> RuntimeInventory {
+        RuntimeInventory(try answers(endpoint, budget: budget, wantsStatus: wantsStatus))
     }
 
     /// The runtime's answers as they came (the lab records them as test fixtures).
-    public static func answers(_ endpoint: RuntimeEndpoint, budget: Duration = defaultBudget) throws(RuntimeQueryError) -> RuntimeAnswers {
+    public static func answers(_ endpoint: RuntimeEndpoint, budget: Duration = defaultBudget,
+                               wantsStatus: @escaping @Sendable (Runtime_V1_PodSandbox) -> Bool = { _ in true })
+        throws(RuntimeQueryError) -> RuntimeAnswers {
         try call(endpoint, budget: budget) { service, options in
             let version = try await service.version(.with { $0.version = "v1" }, options: options)
             let listed = try await service.listPodSandbox(Runtime_V1_ListPodSandboxRequest(), options: options)
             var statuses: [Runtime_V1_PodSandboxStatusResponse] = []
-            for item in listed.items where item.state == .sandboxReady {
+            for item in listed.items where item.state == .sandboxReady && wantsStatus(item) {
                 statuses.append(try await service.podSandboxStatus(.with { $0.podSandboxID = item.id; $0.verbose = true }, options: options))
             }
             return RuntimeAnswers(version: version, list: listed, statuses: statuses)

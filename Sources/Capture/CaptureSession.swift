@@ -1,4 +1,3 @@
-import Pods
 import Dispatch
 import KernelState
 import NetSystem
@@ -14,14 +13,11 @@ public struct CapturePoint: Sendable {
     public var interface: String
     /// nil: the namespace netdoctor runs in.
     public var namespace: NetNamespace?
-    /// The pod the point belongs to, when a target named one.
-    public var pod: Pod?
 
-    public init(name: String, interface: String, namespace: NetNamespace?, pod: Pod? = nil) {
+    public init(name: String, interface: String, namespace: NetNamespace?) {
         self.name = name
         self.interface = interface
         self.namespace = namespace
-        self.pod = pod
     }
 }
 

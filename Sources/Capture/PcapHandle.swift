@@ -30,7 +30,7 @@ public final class PcapHandle: @unchecked Sendable {
                 immediate: Bool = true, blockTimeoutMilliseconds: Int32 = 100) throws(CaptureError) {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let pcap = pcap_create(interface, &errbuf) else {
-            throw CaptureError(kind: .other, message: "\(interface): \(String(cString: errbuf))")
+            throw CaptureError(kind: .other, message: "\(interface): \(String(decoding: errbuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
         }
         pcap_set_snaplen(pcap, snapLength)
         pcap_set_promisc(pcap, 1)

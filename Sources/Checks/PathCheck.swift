@@ -3,7 +3,7 @@ import PathFacts
 
 /// A check judges gathered facts and nothing else: no socket, no file, no clock. Each finding code
 /// is raised by one file (docs/findings.md names it for every code; a test holds them together).
-public protocol PathCheck {
+public protocol PathCheck: Sendable {
     /// The codes this check raises.
     static var codes: [FindingCode] { get }
     static func check(_ facts: PathFacts) -> [Finding]

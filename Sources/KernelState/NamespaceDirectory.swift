@@ -35,8 +35,8 @@ public final class NamespaceDirectory: @unchecked Sendable {
         if !processesScanned { scanProcesses() }
         return named
     }
-    /// For each namespace (by identity), the namespaces its nsids name.
-    private var nsidMaps: [NetNamespace.Identity: [Int32: KnownNamespace]] = [:]
+    /// For each namespace (by identity), the namespaces its nsids name, as far as asked.
+    private var nsidSearches: [NetNamespace.Identity: NsidSearch] = [:]
 
     static let namedDirectories = ["/var/run/netns", "/run/netns"]
 
@@ -110,20 +110,37 @@ public final class NamespaceDirectory: @unchecked Sendable {
     }
 
     /// Which namespace an IFLA_LINK_NETNSID seen from `namespace` names, asking that namespace's
-    /// kernel for the id it gives every known namespace (RTM_GETNSID with NETNSA_FD).
+    /// kernel for the id it gives each known namespace (RTM_GETNSID with NETNSA_FD), in order
+    /// (the node first, then named ones, then processes'), until one has that id: a pod's veth
+    /// peer is found at the first question however many namespaces the node has.
     public func resolve(nsid: Int32, seenFrom namespace: KnownNamespace, socket: RouteSocket) -> KnownNamespace? {
-        if nsidMaps[namespace.identity] == nil {
-            var map: [Int32: KnownNamespace] = [:]
-            for candidate in known where candidate.identity != namespace.identity {
-                guard let opened = try? open(candidate),
-                      let reply = try? socket.request(RouteRequest.namespaceID(fd: opened.fd)),
-                      let id = try? NamespaceID(reply), id.nsid >= 0 else { continue }
-                map[id.nsid] = candidate
+        var search = nsidSearches[namespace.identity] ?? NsidSearch()
+        defer { nsidSearches[namespace.identity] = search }
+        if let found = search.found[nsid] { return found }
+        var candidates = named
+        while true {
+            if search.next >= candidates.count {
+                // The /proc walk only when no named namespace has the id.
+                guard !processesScanned else { return nil }
+                scanProcesses()
+                candidates = named
+                continue
             }
-            nsidMaps[namespace.identity] = map
+            let candidate = candidates[search.next]
+            search.next += 1
+            guard candidate.identity != namespace.identity, let opened = try? open(candidate),
+                  let reply = try? socket.request(RouteRequest.namespaceID(fd: opened.fd)),
+                  let id = try? NamespaceID(reply), id.nsid >= 0 else { continue }
+            search.found[id.nsid] = candidate
+            if id.nsid == nsid { return candidate }
         }
-        return nsidMaps[namespace.identity]?[nsid]
     }
+}
+
+/// How far the nsid lookup from one namespace has got through the known namespaces.
+struct NsidSearch {
+    var found: [Int32: KnownNamespace] = [:]
+    var next = 0
 }
 
 #if canImport(Glibc)

@@ -98,7 +98,7 @@ public enum NamespaceReader {
         let socket = try RouteSocket.open(in: namespace, thread: thread)
         return try read(socket: socket) { body in
             if let namespace { return try thread.run(in: namespace, body) }
-            return try body()
+            return body()
         }
     }
 

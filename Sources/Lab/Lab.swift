@@ -19,7 +19,7 @@ public struct Lab: Sendable {
     public static func current() -> (lab: Lab, state: LabState)? {
         guard let text = LabFiles.read(stateFile), let state = LabState(json: text),
               let topology = LabPlan.Topology(rawValue: state.topology) else { return nil }
-        return (Lab(plan: LabPlan(topology: topology, prefix: state.prefix)), state)
+        return (Lab(plan: LabPlan(topology: topology, prefix: state.prefix, extraPods: state.extraPods)), state)
     }
 
     // MARK: up
@@ -31,6 +31,7 @@ public struct Lab: Sendable {
         if let existing = Self.current() { existing.lab.down(state: existing.state) }
         Self.removeNamespaces(prefix: plan.prefix)
         var state = LabState(topology: plan.topology.rawValue, prefix: plan.prefix, serverPID: nil, faults: [])
+        state.extraPods = plan.pods.count - 3
         do {
             try buildNodes()
             try wireNodes()
@@ -257,6 +258,8 @@ public struct LabState: Sendable, Equatable {
     public var pods: [String: LabPodState] = [:]
     /// Host directories made as mount points for the runtimes (removed by down).
     public var createdMountPoints: [String] = []
+    /// Pods beyond pod-a, pod-b and pod-c (lab up --extra-pods).
+    public var extraPods = 0
 
     public var json: String {
         JSONWriter.write(.fields(["topology": .string(topology), "prefix": .string(prefix),
@@ -266,7 +269,7 @@ public struct LabState: Sendable, Equatable {
                                   "pods": .fields(pods.sorted { $0.key < $1.key }.map {
                                       ($0.key, .fields(["sandboxID": .string($0.value.sandboxID), "netns": .string($0.value.netnsPath)]))
                                   }),
-                                  "createdMountPoints": .texts(createdMountPoints)])) + "\n"
+                                  "createdMountPoints": .texts(createdMountPoints), "extraPods": .int(extraPods)])) + "\n"
     }
 
     static func pidFields(_ pids: [String: Int32]) -> ConfigValue {
@@ -293,6 +296,7 @@ public struct LabState: Sendable, Equatable {
         self.init(topology: topology, prefix: prefix, serverPID: value["serverPID"]?.int.map(Int32.init),
                   faults: value["faults"]?.array?.compactMap(\.string) ?? [], agentPIDs: Self.pids(value["agents"]))
         runtimePIDs = Self.pids(value["runtimes"])
+        extraPods = value["extraPods"]?.int ?? 0
         for member in value["runtimeMountNamespaces"]?.object?.members ?? [] { runtimeMountNamespaces[member.key] = member.value.string }
         for member in value["pods"]?.object?.members ?? [] {
             guard let id = member.value["sandboxID"]?.string, let netns = member.value["netns"]?.string else { continue }

@@ -49,7 +49,12 @@ public struct LabPlan: Sendable, Equatable {
     public static let clusterDNS = "10.96.0.10"
     public static let dnsSearches = ["default.svc.cluster.local", "svc.cluster.local", "cluster.local"]
 
-    public init(topology: Topology, prefix: String = LabPlan.defaultPrefix) {
+    /// The largest `extraPods`: the pod subnet is a /24, shared with pod-a and pod-b.
+    public static let maxExtraPods = 200
+
+    /// `extraPods`: more pods on node1 (pod-x1, pod-x2, …), for measuring what a node with many
+    /// pods costs (scripts/bench).
+    public init(topology: Topology, prefix: String = LabPlan.defaultPrefix, extraPods: Int = 0) {
         self.topology = topology
         self.prefix = prefix
         let second = topology == .overlay ? 244 : 245
@@ -58,7 +63,8 @@ public struct LabPlan: Sendable, Equatable {
                  podSubnet: "10.\(second).\(i).0/24", podGateway: "10.\(second).\(i).1", vtepAddress: "10.\(second).\(i).0",
                  vtepMAC: "0e:6e:64:00:00:0\(i)")
         }
-        pods = [("pod-a", "node1", true), ("pod-b", "node1", false), ("pod-c", "node2", false)].map { name, node, serves in
+        let extra = (0..<min(max(extraPods, 0), Self.maxExtraPods)).map { ("pod-x\($0 + 1)", "node1", false) }
+        pods = ([("pod-a", "node1", true), ("pod-b", "node1", false), ("pod-c", "node2", false)] + extra).map { name, node, serves in
             Pod(name: name, node: node, uid: Self.uid(for: "\(prefix)-\(name)"), serves: serves)
         }
     }

@@ -5,6 +5,7 @@ import Diagnosis
 import KernelState
 import NetSystem
 import Pods
+import Session
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -69,14 +70,17 @@ struct CaptureCommand: ParsableCommand {
     }
 
     func run() throws {
-        let root = try global.requireRoot()
-        let directory = NamespaceDirectory(root: root)
         // The runtime and the result cache are asked only when a target names a pod.
-        let pods = targets.allSatisfy { $0.hasPrefix("node:") } ? PodDirectory(pods: []) : global.pods(root)
+        let node = try global.session(naming: NodeSession.pods(namedByCaptureTargets: targets))
         let points: [CapturePoint]
+        var named: [Pod] = []
         let session: CaptureSession
         do {
-            points = try targets.map { try CapturePoint.target($0, pods: pods, directory: directory) }
+            points = try targets.map { target in
+                let (point, pod) = try node.capturePoint(target)
+                if let pod, !named.contains(pod) { named.append(pod) }
+                return point
+            }
             // Printing packets wants each as it comes; a file, like tcpdump -w, takes blocks.
             session = try CaptureSession(points: points, filter: filter, bufferBytes: bufferSize << 20,
                                          immediate: write == nil || immediate)
@@ -127,9 +131,8 @@ struct CaptureCommand: ParsableCommand {
         } catch let error as CaptureError {
             throw CLIError(.environment, "capture: \(error.message)")
         }
-        global.emit(PodSourcedReport(CaptureReport(points: points, handles: session.handles, outcome: outcome, file: write,
-                                                   problems: session.problems),
-                                     pods: points.compactMap(\.pod), directory: pods))
+        global.emit(node.captureReport(CaptureReport(points: points, handles: session.handles, outcome: outcome, file: write,
+                                                     problems: session.problems), pods: named))
     }
 
     /// hh:mm:ss.nnnnnnnnn (UTC), as tcpdump prints times.

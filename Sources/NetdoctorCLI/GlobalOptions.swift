@@ -51,9 +51,10 @@ public struct GlobalOptions: ParsableArguments {
         PodDirectory.load(root: root, endpoint: runtimeEndpointGiven, kubelet: kubelet)
     }
 
-    /// The node as this command sees it: built once, read lazily.
-    func session(agents: AgentLocator? = nil) throws -> NodeSession {
-        NodeSession(root: try requireRoot(), runtimeEndpoint: runtimeEndpointGiven, agents: agents)
+    /// The node as this command sees it: built once, read lazily. `naming`: the pods the command
+    /// names (nil: it looks at every pod).
+    func session(agents: AgentLocator? = nil, naming: [String]?) throws -> NodeSession {
+        NodeSession(root: try requireRoot(), runtimeEndpoint: runtimeEndpointGiven, agents: agents, podsNamed: naming)
     }
 
     /// Checks that the root exists before any command reads under it.

@@ -23,7 +23,7 @@ struct InspectCommand: ParsableCommand {
     var target: String
 
     func run() throws {
-        let session = try global.session()
+        let session = try global.session(naming: [target])
         let report: any Report
         do {
             report = try session.inspect(target)

@@ -39,8 +39,15 @@ struct LabCommand: ParsableCommand {
         @Flag(help: "Also run `netdoctor agent` on each node (port \(LabPlan.agentPort), a token in \(Lab.agentTokenPath)): cross-node traces then see both nodes.")
         var agents = false
 
+        @Option(help: ArgumentHelp("More pods on node1 (pod-x1 …), up to \(LabPlan.maxExtraPods): a node with many pods, for benchmarks.", valueName: "n"))
+        var extraPods = 0
+
+        func validate() throws {
+            guard (0...LabPlan.maxExtraPods).contains(extraPods) else { throw ValidationError("--extra-pods must be between 0 and \(LabPlan.maxExtraPods)") }
+        }
+
         func run() throws {
-            let lab = Lab(plan: LabPlan(topology: topology))
+            let lab = Lab(plan: LabPlan(topology: topology, extraPods: extraPods))
             do {
                 _ = try lab.up(netdoctorPath: selfPath(), agents: agents)
             } catch {

@@ -53,7 +53,7 @@ struct MTUProbeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let session = try global.session(agents: agents.locator())
+        let session = try global.session(agents: agents.locator(), naming: source == nil ? nil : [source, destination].compactMap { $0 })
         let prober = MTUProber(timeoutMilliseconds: timeout, port: port, method: method)
         do {
             global.emit(try session.mtuProbe(source: source, destination: destination, prober: prober, verbose: verbose))

@@ -11,7 +11,6 @@ import NetSystem
 /// An rtnetlink socket bound to the namespace it was opened in. Open it with
 /// `RouteSocket.open(in:)` to talk to another namespace; use it from any thread afterwards.
 public final class RouteSocket: @unchecked Sendable {
-    public let fd: Int32
     public private(set) var portID: UInt32 = 0
     private var sequence: UInt32 = 0
     /// How long a reply may take before netdoctor gives up (ms).
@@ -19,33 +18,36 @@ public final class RouteSocket: @unchecked Sendable {
 
     /// Opens a socket in the calling thread's namespace.
     public init() throws(NetlinkError) {
-        let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0 /* NETLINK_ROUTE */)
-        if fd < 0 { throw .system(.last("socket(AF_NETLINK)")) }
-        self.fd = fd
-        // Large dumps (thousands of routes) arrive in bursts; a big buffer avoids ENOBUFS.
-        var size: Int32 = 4 << 20
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        var on: Int32 = 1
-        setsockopt(fd, 270 /* SOL_NETLINK */, 11 /* NETLINK_EXT_ACK */, &on, socklen_t(MemoryLayout<Int32>.size))
-        setsockopt(fd, 270, 12 /* NETLINK_GET_STRICT_CHK */, &on, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_nl()
-        address.nl_family = sa_family_t(AF_NETLINK)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_nl>.size)) }
-        }
-        if bound != 0 {
-            let error = SystemError.last("bind(AF_NETLINK)")
-            close(fd)
+        do {
+            socket = try Socket(domain: AF_NETLINK, type: Int32(SOCK_RAW.rawValue), protocol: NETLINK_ROUTE, what: "AF_NETLINK")
+            // Large dumps (thousands of routes) arrive in bursts; a big buffer avoids ENOBUFS.
+            try socket.set(SOL_SOCKET, SO_RCVBUF, to: 4 << 20, what: "SO_RCVBUF")
+            // Extended acks say why a request was refused; strict checking makes the kernel refuse
+            // a request it would otherwise half-ignore. Kernels before 4.20 have neither: the
+            // replies are the same, only less explained.
+            try? socket.set(SOL_NETLINK, NETLINK_EXT_ACK, to: 1, what: "NETLINK_EXT_ACK")
+            try? socket.set(SOL_NETLINK, NETLINK_GET_STRICT_CHK, to: 1, what: "NETLINK_GET_STRICT_CHK")
+            var address = sockaddr_nl()
+            address.nl_family = sa_family_t(AF_NETLINK)
+            let fd = socket.fd
+            _ = try systemCall("bind(AF_NETLINK)") {
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_nl>.size)) }
+                }
+            }
+            var length = socklen_t(MemoryLayout<sockaddr_nl>.size)
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            portID = address.nl_pid
+        } catch {
             throw .system(error)
         }
-        var length = socklen_t(MemoryLayout<sockaddr_nl>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        portID = address.nl_pid
     }
 
-    deinit { close(fd) }
+    private let socket: Socket
+    public var fd: Int32 { socket.fd }
+
 
     /// Opens a socket inside `namespace` (on the namespace thread); it stays bound there.
     public static func open(in namespace: NetNamespace?, thread: NamespaceThread = .shared) throws -> RouteSocket {

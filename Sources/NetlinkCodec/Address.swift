@@ -16,19 +16,18 @@ public struct InterfaceAddress: Sendable, Equatable {
     public var attributes: [Attribute] { (try? Attribute.parseAll(rawAttributes)) ?? [] }
 
     public init(_ message: NetlinkMessage) throws(NetlinkDecodeError) {
-        guard message.payload.count >= 8 else { throw NetlinkDecodeError("ifaddrmsg shorter than 8 bytes", offset: 0) }
-        let r = WireReader(message.payload)
-        family = r.u8(0)
-        prefixLength = r.u8(1)
-        scope = r.u8(3)
-        interfaceIndex = r.i32(4)
-        rawAttributes = message.payload.dropFirst(8)
+        let header = try AddressHeader(parsing: message.payload)
+        family = header.family
+        prefixLength = header.prefixLength
+        scope = header.scope
+        interfaceIndex = header.index
+        rawAttributes = message.payload.dropFirst(AddressHeader.size)
         let attributes = try Attribute.parseAll(rawAttributes)
-        let ifaAddress = attributes.first(1).flatMap { IPAddress(wire: $0.payload) }
-        let ifaLocal = attributes.first(2).flatMap { IPAddress(wire: $0.payload) }
+        let ifaAddress = attributes.attribute(IFA.address).flatMap { IPAddress(wire: $0.payload) }
+        let ifaLocal = attributes.attribute(IFA.local).flatMap { IPAddress(wire: $0.payload) }
         address = ifaLocal ?? ifaAddress
         peer = ifaLocal != nil && ifaAddress != ifaLocal ? ifaAddress : nil
-        label = attributes.first(3)?.string
+        label = attributes.attribute(IFA.label)?.string
     }
 
     /// "10.244.1.2/24", as ip prints it.

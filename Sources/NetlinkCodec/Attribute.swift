@@ -62,6 +62,7 @@ public struct Attribute: Sendable, Equatable {
 }
 
 extension Array where Element == Attribute {
-    /// The last attribute of a type (the kernel sends each once; a repeat replaces).
-    public func first(_ type: UInt16) -> Attribute? { last { $0.type == type } }
+    /// The first attribute of a type, as iproute2's parse_rtattr keeps it (the kernel sends each
+    /// once; a repeat is ignored).
+    public func attribute(_ type: some AttributeType) -> Attribute? { first { $0.type == type.rawValue } }
 }

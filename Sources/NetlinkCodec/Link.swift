@@ -54,24 +54,23 @@ public struct Link: Sendable, Equatable {
     }
 
     public init(_ message: NetlinkMessage) throws(NetlinkDecodeError) {
-        guard message.payload.count >= 16 else { throw NetlinkDecodeError("ifinfomsg shorter than 16 bytes", offset: 0) }
-        let r = WireReader(message.payload)
-        hardwareType = r.u16(2)
-        index = r.i32(4)
-        flags = r.u32(8)
-        rawAttributes = message.payload.dropFirst(16)
+        let header = try LinkHeader(parsing: message.payload)
+        hardwareType = header.hardwareType
+        index = header.index
+        flags = header.flags
+        rawAttributes = message.payload.dropFirst(LinkHeader.size)
         let attributes = try Attribute.parseAll(rawAttributes)
-        name = attributes.first(3)?.string ?? ""
-        mtu = attributes.first(4)?.u32
-        address = attributes.first(1).flatMap { $0.payload.isEmpty ? nil : LinkAddress(Array($0.payload)) }
-        linkIndex = attributes.first(5)?.i32
-        masterIndex = attributes.first(10)?.i32
-        operState = OperState(rawValue: attributes.first(16)?.u8 ?? 0) ?? .unknown
-        linkNetnsID = attributes.first(37)?.i32
-        if let info = try attributes.first(18)?.nested() {
-            kind = info.first(1)?.string
-            portKind = info.first(4)?.string
-            if let data = try info.first(2)?.nested() {
+        name = attributes.attribute(IFLA.ifname)?.string ?? ""
+        mtu = attributes.attribute(IFLA.mtu)?.u32
+        address = attributes.attribute(IFLA.address).flatMap { $0.payload.isEmpty ? nil : LinkAddress(Array($0.payload)) }
+        linkIndex = attributes.attribute(IFLA.link)?.i32
+        masterIndex = attributes.attribute(IFLA.master)?.i32
+        operState = OperState(rawValue: attributes.attribute(IFLA.operstate)?.u8 ?? 0) ?? .unknown
+        linkNetnsID = attributes.attribute(IFLA.linkNetnsID)?.i32
+        if let info = try attributes.attribute(IFLA.linkinfo)?.nested() {
+            kind = info.attribute(IFLAInfo.kind)?.string
+            portKind = info.attribute(IFLAInfo.slaveKind)?.string
+            if let data = try info.attribute(IFLAInfo.data)?.nested() {
                 switch kind {
                 case "vxlan": vxlan = VXLANInfo(data)
                 case "geneve": geneve = GeneveInfo(data)
@@ -95,12 +94,13 @@ public struct VXLANInfo: Sendable, Equatable {
     public var learning: Bool?
 
     init(_ data: [Attribute]) {
-        vni = data.first(1)?.u32
-        group = data.first(2).flatMap { IPAddress(wire: $0.payload) }
-        underlayIndex = data.first(3)?.u32
-        local = data.first(4).flatMap { IPAddress(wire: $0.payload) } ?? data.first(17).flatMap { IPAddress(wire: $0.payload) }
-        learning = data.first(7)?.u8.map { $0 != 0 }
-        port = data.first(15)?.u16BigEndian
+        vni = data.attribute(IFLAVXLAN.id)?.u32
+        group = data.attribute(IFLAVXLAN.group).flatMap { IPAddress(wire: $0.payload) }
+        underlayIndex = data.attribute(IFLAVXLAN.link)?.u32
+        local = data.attribute(IFLAVXLAN.local).flatMap { IPAddress(wire: $0.payload) }
+            ?? data.attribute(IFLAVXLAN.local6).flatMap { IPAddress(wire: $0.payload) }
+        learning = data.attribute(IFLAVXLAN.learning)?.u8.map { $0 != 0 }
+        port = data.attribute(IFLAVXLAN.port)?.u16BigEndian
     }
 }
 
@@ -111,9 +111,9 @@ public struct GeneveInfo: Sendable, Equatable {
     public var port: UInt16?
 
     init(_ data: [Attribute]) {
-        vni = data.first(1)?.u32
-        remote = data.first(2).flatMap { IPAddress(wire: $0.payload) }
-        port = data.first(5)?.u16BigEndian
+        vni = data.attribute(IFLAGeneve.id)?.u32
+        remote = data.attribute(IFLAGeneve.remote).flatMap { IPAddress(wire: $0.payload) }
+        port = data.attribute(IFLAGeneve.port)?.u16BigEndian
     }
 }
 
@@ -124,8 +124,8 @@ public struct TunnelInfo: Sendable, Equatable {
     public var remote: IPAddress?
 
     init(_ data: [Attribute]) {
-        underlayIndex = data.first(1)?.u32
-        local = data.first(2).flatMap { IPAddress(wire: $0.payload) }
-        remote = data.first(3).flatMap { IPAddress(wire: $0.payload) }
+        underlayIndex = data.attribute(IFLAIPTunnel.link)?.u32
+        local = data.attribute(IFLAIPTunnel.local).flatMap { IPAddress(wire: $0.payload) }
+        remote = data.attribute(IFLAIPTunnel.remote).flatMap { IPAddress(wire: $0.payload) }
     }
 }

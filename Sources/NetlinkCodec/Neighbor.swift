@@ -46,18 +46,17 @@ public struct Neighbor: Sendable, Equatable {
     }
 
     public init(_ message: NetlinkMessage) throws(NetlinkDecodeError) {
-        guard message.payload.count >= 12 else { throw NetlinkDecodeError("ndmsg shorter than 12 bytes", offset: 0) }
-        let r = WireReader(message.payload)
-        family = r.u8(0)
-        interfaceIndex = r.i32(4)
-        state = State(rawValue: r.u16(8))
-        flags = r.u8(10)
-        rawAttributes = message.payload.dropFirst(12)
+        let header = try NeighborHeader(parsing: message.payload)
+        family = header.family
+        interfaceIndex = header.index
+        state = State(rawValue: header.state)
+        flags = header.flags
+        rawAttributes = message.payload.dropFirst(NeighborHeader.size)
         let attributes = try Attribute.parseAll(rawAttributes)
-        destination = attributes.first(1).flatMap { IPAddress(wire: $0.payload) }
-        linkAddress = attributes.first(2).map { LinkAddress(Array($0.payload)) }
-        vni = attributes.first(7)?.u32
-        masterIndex = attributes.first(9)?.i32
+        destination = attributes.attribute(NDA.destination).flatMap { IPAddress(wire: $0.payload) }
+        linkAddress = attributes.attribute(NDA.linkAddress).map { LinkAddress(Array($0.payload)) }
+        vni = attributes.attribute(NDA.vni)?.u32
+        masterIndex = attributes.attribute(NDA.master)?.i32
     }
 }
 
@@ -66,7 +65,7 @@ public struct NamespaceID: Sendable, Equatable {
     public var nsid: Int32
 
     public init(_ message: NetlinkMessage) throws(NetlinkDecodeError) {
-        guard message.payload.count >= 4 else { throw NetlinkDecodeError("rtgenmsg shorter than 4 bytes", offset: 0) }
-        nsid = try Attribute.parseAll(message.payload.dropFirst(4)).first(1)?.i32 ?? -1
+        _ = try GenericHeader(parsing: message.payload)
+        nsid = try Attribute.parseAll(message.payload.dropFirst(GenericHeader.size)).attribute(NETNSA.nsid)?.i32 ?? -1
     }
 }

@@ -57,35 +57,35 @@ public struct Route: Sendable, Equatable {
     }
 
     public init(_ message: NetlinkMessage) throws(NetlinkDecodeError) {
-        guard message.payload.count >= 12 else { throw NetlinkDecodeError("rtmsg shorter than 12 bytes", offset: 0) }
-        let r = WireReader(message.payload)
-        family = r.u8(0)
-        destinationLength = r.u8(1)
-        protocolID = r.u8(5)
-        scope = r.u8(6)
-        type = r.u8(7)
-        flags = r.u32(8)
-        rawAttributes = message.payload.dropFirst(12)
+        let header = try RouteHeader(parsing: message.payload)
+        family = header.family
+        destinationLength = header.destinationLength
+        protocolID = header.protocolID
+        scope = header.scope
+        type = header.type
+        flags = header.flags
+        rawAttributes = message.payload.dropFirst(RouteHeader.size)
         var table: UInt32? = nil, destination: IPAddress? = nil, source: IPAddress? = nil, inputIndex: Int32? = nil
         var outputIndex: Int32? = nil, gateway: IPAddress? = nil, priority: UInt32? = nil, preferredSource: IPAddress? = nil
         var metrics: ArraySlice<UInt8>? = nil, multipathPayload: ArraySlice<UInt8>? = nil
         func u32(_ p: ArraySlice<UInt8>) -> UInt32? { p.count >= 4 ? WireReader(p).u32(0) : nil }
+        // The first of each type counts, as iproute2's parse_rtattr keeps it.
         try Attribute.forEach(in: rawAttributes) { type, payload in
-            switch type {
-            case 1: destination = IPAddress(wire: payload)
-            case 2: source = IPAddress(wire: payload)
-            case 3: inputIndex = u32(payload).map { Int32(bitPattern: $0) }
-            case 4: outputIndex = u32(payload).map { Int32(bitPattern: $0) }
-            case 5: gateway = IPAddress(wire: payload)
-            case 6: priority = u32(payload)
-            case 7: preferredSource = IPAddress(wire: payload)
-            case 8: metrics = payload
-            case 9: multipathPayload = payload
-            case 15: table = u32(payload)
-            default: break
+            switch RTA(rawValue: type) {
+            case .destination: destination = destination ?? IPAddress(wire: payload)
+            case .source: source = source ?? IPAddress(wire: payload)
+            case .inputInterface: inputIndex = inputIndex ?? u32(payload).map { Int32(bitPattern: $0) }
+            case .outputInterface: outputIndex = outputIndex ?? u32(payload).map { Int32(bitPattern: $0) }
+            case .gateway: gateway = gateway ?? IPAddress(wire: payload)
+            case .priority: priority = priority ?? u32(payload)
+            case .preferredSource: preferredSource = preferredSource ?? IPAddress(wire: payload)
+            case .metrics: metrics = metrics ?? payload
+            case .multipath: multipathPayload = multipathPayload ?? payload
+            case .table: table = table ?? u32(payload)
+            case .mark, nil: break
             }
         }
-        self.table = table ?? UInt32(r.u8(4))
+        self.table = table ?? UInt32(header.table)
         self.destination = destination
         self.source = source
         self.inputIndex = inputIndex
@@ -95,7 +95,7 @@ public struct Route: Sendable, Equatable {
         self.preferredSource = preferredSource
         var mtu: UInt32? = nil
         if let metrics {
-            try Attribute.forEach(in: metrics) { type, payload in if type == 2 { mtu = u32(payload) } }
+            try Attribute.forEach(in: metrics) { type, payload in if type == RTAX.mtu.rawValue, mtu == nil { mtu = u32(payload) } }
         }
         self.mtu = mtu
         nextHops = []
@@ -110,7 +110,7 @@ public struct Route: Sendable, Equatable {
                     throw NetlinkDecodeError("rtnexthop length \(length) out of range", offset: offset)
                 }
                 let hopAttributes = try Attribute.parseAll(bytes[(offset + 8)..<(offset + length)])
-                nextHops.append(NextHop(gateway: hopAttributes.first(5).flatMap { IPAddress(wire: $0.payload) }, outputIndex: nr.i32(4)))
+                nextHops.append(NextHop(gateway: hopAttributes.attribute(RTA.gateway).flatMap { IPAddress(wire: $0.payload) }, outputIndex: nr.i32(4)))
                 offset += align4(length)
             }
         }

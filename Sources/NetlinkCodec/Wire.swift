@@ -23,8 +23,10 @@ struct WireReader {
 }
 
 /// Appends host-order integers and aligned attributes.
-struct WireWriter {
-    var bytes: [UInt8] = []
+public struct WireWriter: Sendable {
+    public internal(set) var bytes: [UInt8] = []
+
+    public init() {}
 
     mutating func u8(_ v: UInt8) { bytes.append(v) }
     mutating func u16(_ v: UInt16) { bytes += [UInt8(v & 0xFF), UInt8(v >> 8)] }
@@ -48,6 +50,9 @@ struct WireWriter {
         w.u32(value)
         attribute(type, w.bytes)
     }
+
+    mutating func attribute(_ type: some AttributeType, _ payload: [UInt8]) { attribute(type.rawValue, payload) }
+    mutating func attribute(_ type: some AttributeType, u32 value: UInt32) { attribute(type.rawValue, u32: value) }
 }
 
 /// Netlink's 4-byte alignment (NLMSG_ALIGN, NLA_ALIGN).

@@ -5,6 +5,7 @@
 import CNIDetection
 import CRI
 import ConfigFormats
+import YAMLFormat
 import Diagnosis
 import Pods
 import Trace

@@ -18,10 +18,10 @@ enum AddressClaimProbe {
                     settleMilliseconds: Int64 = 8) throws -> [LinkAddress] {
         guard address.isIPv4, let mac = link.address, mac.bytes.count == 6 else { return [] }
         let index = link.index
-        let fd = try handle.run { () throws -> Int32 in
-            try systemCall("socket(AF_PACKET)") { socket(AF_PACKET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(UInt16(ETH_P_ARP).bigEndian)) }
+        let socket = try handle.run {
+            try Socket(domain: AF_PACKET, type: Int32(SOCK_DGRAM.rawValue), protocol: Int32(UInt16(ETH_P_ARP).bigEndian), what: "AF_PACKET")
         }
-        defer { close(fd) }
+        let fd = socket.fd
         var target = sockaddr_ll()
         target.sll_family = UInt16(AF_PACKET)
         target.sll_protocol = UInt16(ETH_P_ARP).bigEndian
@@ -43,8 +43,7 @@ enum AddressClaimProbe {
         while true {
             let left = deadline - MonotonicClock.milliseconds
             guard left > 0 else { break }
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard retryingOnInterrupt({ poll(&poller, 1, Int32(left)) }) > 0 else { break }
+            guard socket.wait(for: Int32(POLLIN), milliseconds: Int32(left)) else { break }
             let n = retryingOnInterrupt { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) } }
             guard n >= 28 else { continue }
             // A reply (op 2) from the address asked about: its sender hardware address.

@@ -47,7 +47,7 @@ public final class ProbeSocket: ProbeTransport, @unchecked Sendable {
     public let destination: IPAddress
     public let port: UInt16
     public let method: ProbeMethod
-    let fd: Int32
+    let socket: Socket
     /// Echo identifier and sequence, to tell our replies from other ICMP on a raw socket.
     public let identifier = UInt16.random(in: 1...UInt16.max)
     public private(set) var sequence: UInt16 = 0
@@ -60,38 +60,28 @@ public final class ProbeSocket: ProbeTransport, @unchecked Sendable {
         self.port = port
         self.method = method
         let family = destination.isIPv4 ? AF_INET : AF_INET6
-        let fd: Int32
         switch method {
-        case .udp: fd = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        case .icmp: fd = socket(family, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
-                                destination.isIPv4 ? Int32(IPPROTO_ICMP) : Int32(IPPROTO_ICMPV6))
+        case .udp: socket = try Socket(domain: family, type: Int32(SOCK_DGRAM.rawValue), what: "UDP")
+        case .icmp: socket = try Socket(domain: family, type: Int32(SOCK_RAW.rawValue),
+                                        protocol: destination.isIPv4 ? Int32(IPPROTO_ICMP) : Int32(IPPROTO_ICMPV6), what: "raw ICMP")
         }
-        if fd < 0 { throw .last(method == .udp ? "socket(UDP)" : "socket(raw ICMP)") }
-        self.fd = fd
-        var one: Int32 = 1
-        var probe: Int32 = 3  // IP_PMTUDISC_PROBE / IPV6_PMTUDISC_PROBE
-        let (level, discover, recvErr) = destination.isIPv4 ? (Int32(IPPROTO_IP), Int32(10), Int32(11)) : (Int32(IPPROTO_IPV6), Int32(23), Int32(25))
-        guard setsockopt(fd, level, discover, &probe, 4) == 0, setsockopt(fd, level, recvErr, &one, 4) == 0 else {
-            let error = SystemError.last("setsockopt(MTU discovery)")
-            close(fd)
-            throw error
-        }
-        let connected = withSocketAddress(destination, port: method == .udp ? port : 0) { connect(fd, $0, $1) }
-        if connected != 0 {
-            let error = SystemError.last("connect", context: "\(destination)")
-            close(fd)
-            throw error
+        let fd = socket.fd
+        // PROBE mode: DF set, and the cached path MTU ignored, so every probe measures afresh.
+        let probe = destination.isIPv4 ? Int32(IP_PMTUDISC_PROBE) : Int32(IPV6_PMTUDISC_PROBE)
+        let (level, discover, recvErr) = destination.isIPv4 ? (Int32(IPPROTO_IP), Int32(IP_MTU_DISCOVER), Int32(IP_RECVERR))
+            : (Int32(IPPROTO_IPV6), Int32(IPV6_MTU_DISCOVER), Int32(IPV6_RECVERR))
+        try socket.set(level, discover, to: probe, what: "MTU discovery")
+        try socket.set(level, recvErr, to: 1, what: "RECVERR")
+        _ = try systemCall("connect", context: "\(destination)") {
+            withSocketAddress(destination, port: method == .udp ? port : 0) { connect(fd, $0, $1) }
         }
     }
 
-    deinit { close(fd) }
+    var fd: Int32 { socket.fd }
 
     /// The MTU this host would use towards the destination (IP_MTU: the route's or device's).
     public var localMTU: Int? {
-        var value: Int32 = 0
-        var length = socklen_t(4)
-        let option: Int32 = isIPv4 ? 14 : 24
-        return getsockopt(fd, isIPv4 ? Int32(IPPROTO_IP) : Int32(IPPROTO_IPV6), option, &value, &length) == 0 ? Int(value) : nil
+        socket.get(isIPv4 ? Int32(IPPROTO_IP) : Int32(IPPROTO_IPV6), isIPv4 ? Int32(IP_MTU) : Int32(IPV6_MTU)).map(Int.init)
     }
 
     /// Sends one probe of `size` bytes (whole IP packet) and waits up to `timeout` ms for its fate.
@@ -176,8 +166,8 @@ public final class ProbeSocket: ProbeTransport, @unchecked Sendable {
                         guard recvmsg(fd, &message, Int32(MSG_ERRQUEUE | MSG_DONTWAIT)) >= 0 else { return nil }
                         var header = cns_cmsg_firsthdr(&message)
                         while let cmsg = header {
-                            let isIPv4Error = cmsg.pointee.cmsg_level == IPPROTO_IP && cmsg.pointee.cmsg_type == 11
-                            let isIPv6Error = cmsg.pointee.cmsg_level == IPPROTO_IPV6 && cmsg.pointee.cmsg_type == 25
+                            let isIPv4Error = cmsg.pointee.cmsg_level == IPPROTO_IP && cmsg.pointee.cmsg_type == IP_RECVERR
+                            let isIPv6Error = cmsg.pointee.cmsg_level == IPPROTO_IPV6 && cmsg.pointee.cmsg_type == IPV6_RECVERR
                             if isIPv4Error || isIPv6Error, let data = cns_cmsg_data(cmsg) {
                                 return Self.classify(UnsafeRawPointer(data))
                             }

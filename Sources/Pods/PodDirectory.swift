@@ -64,8 +64,10 @@ public struct PodDirectory: Sendable {
 
     /// Asks the runtime (at `endpoint`, else the kubelet's, else the runtimes' default sockets
     /// under `root`) and reads the cache; the runtime's answer wins where both speak.
+    /// `interest`: the pods (names or IPs) the command will look up; only their sandboxes' status
+    /// is asked (nil: every sandbox's, as detect-cni's cross-check needs).
     public static func load(root: NodeRoot, endpoint given: String? = nil, kubelet: KubeletSettings? = nil,
-                            budget: Duration = RuntimeClient.defaultBudget) -> PodDirectory {
+                            budget: Duration = RuntimeClient.defaultBudget, interest: [String]? = nil) -> PodDirectory {
         let cache = CacheEntry.readAllReportingDenied(root: root)
         let cached = cachePods(cache.entries.map(\.entry))
         guard let endpoint = RuntimeStatus.endpoint(root: root, given: given, kubelet: kubelet) else {
@@ -73,13 +75,29 @@ public struct PodDirectory: Sendable {
         }
         let inventory: RuntimeInventory
         do {
-            inventory = try RuntimeClient.inventory(endpoint, budget: budget)
+            inventory = try RuntimeClient.inventory(endpoint, budget: budget, wantsStatus: Self.statusWanted(cached: cached, interest: interest))
         } catch {
             return PodDirectory(pods: cached, denied: cache.denied, runtime: .unavailable(endpoint, error), stale: [], crossCheck: [], root: root)
         }
         let merged = PodMerge(cached: cached, inventory: inventory)
         return PodDirectory(pods: merged.pods, denied: cache.denied, runtime: .answered(endpoint, inventory),
                             stale: merged.stale, crossCheck: merged.notes, root: root)
+    }
+
+    /// Which sandboxes' status to ask: those the cache does not know (only the runtime can say
+    /// where they are), and those the command will name. An IP no cache entry holds could be
+    /// any sandbox's: then every one.
+    static func statusWanted(cached: [Pod], interest: [String]?) -> @Sendable (Runtime_V1_PodSandbox) -> Bool {
+        guard let interest else { return { _ in true } }
+        let known = Set(cached.map(\.containerID))
+        let addresses = interest.compactMap(IPAddress.parse)
+        if addresses.contains(where: { address in !cached.contains { $0.addresses.contains(address) } }) { return { _ in true } }
+        let holding = Set(cached.filter { pod in addresses.contains(where: pod.addresses.contains) }.map(\.containerID))
+        let names = Set(interest.filter { IPAddress.parse($0) == nil })
+        return { item in
+            !known.contains(item.id) || holding.contains(item.id) || names.contains(item.metadata.name)
+                || names.contains("\(item.metadata.namespace)/\(item.metadata.name)")
+        }
     }
 
     /// Groups cache entries by sandbox: one pod each, its attachments ordered, loopback apart.

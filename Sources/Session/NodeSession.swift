@@ -26,7 +26,10 @@ public final class NodeSession: @unchecked Sendable {
     public let agents: AgentLocator?
 
     public private(set) lazy var directory = NamespaceDirectory(root: root)
-    public private(set) lazy var pods = PodDirectory.load(root: root, endpoint: runtimeEndpoint, kubelet: kubelet)
+    /// The pods (names or IPs) this command will name: only their sandboxes' status is asked of
+    /// the runtime (one round trip each); nil: every pod's.
+    public let podsNamed: [String]?
+    public private(set) lazy var pods = PodDirectory.load(root: root, endpoint: runtimeEndpoint, kubelet: kubelet, interest: podsNamed)
     /// This node's kernel; with NETDOCTOR_RECORD_FACTS set, every answer is also recorded there
     /// (scripts/record-path-facts makes the unit tests' fixtures so).
     public private(set) lazy var node = LiveNode(directory: directory, recordingTo: Self.environment("NETDOCTOR_RECORD_FACTS"))
@@ -34,8 +37,10 @@ public final class NodeSession: @unchecked Sendable {
     public private(set) lazy var mtuRemedy: String = CNIDetector.mtuRemedy(
         CNIDetector.detect(DetectionInput(root: root, queryPlugins: false)).family?.family)
 
-    public init(root: NodeRoot, runtimeEndpoint: String?, kubelet: KubeletSettings? = nil, agents: AgentLocator? = nil) {
+    public init(root: NodeRoot, runtimeEndpoint: String?, kubelet: KubeletSettings? = nil, agents: AgentLocator? = nil,
+                podsNamed: [String]? = nil) {
         self.root = root
+        self.podsNamed = podsNamed
         self.runtimeEndpoint = runtimeEndpoint
         self.kubelet = kubelet
         self.agents = agents

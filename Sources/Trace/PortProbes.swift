@@ -9,16 +9,14 @@ import NetSystem
 /// A socket made inside the source namespace and connected to the destination: the descriptor
 /// stays in that namespace, so the rest runs on the caller's thread.
 struct ConnectedSocket {
-    let fd: Int32
+    let socket: Socket
+    var fd: Int32 { socket.fd }
     /// errno of connect, 0 when it succeeded at once.
     let connectError: Int32
 
     init(_ type: Int32, in namespace: NetNamespace, to destination: IPAddress, port: UInt16) throws {
-        let fd: Int32 = try NamespaceThread.shared.run(in: namespace) {
-            let fd = socket(AF_INET, type | Int32(SOCK_CLOEXEC.rawValue), 0)
-            if fd < 0 { throw SystemError.last("socket") }
-            return fd
-        }
+        let socket = try NamespaceThread.shared.run(in: namespace) { try Socket(domain: AF_INET, type: type, what: "probe") }
+        let fd = socket.fd
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
@@ -26,24 +24,18 @@ struct ConnectedSocket {
         let status = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        self.fd = fd
+        self.socket = socket
         connectError = status == 0 ? 0 : errno
     }
 
     /// Waits for `events`; false on timeout.
-    func wait(for events: Int32, milliseconds: Int32) -> Bool {
-        var poller = pollfd(fd: fd, events: Int16(events), revents: 0)
-        return poll(&poller, 1, milliseconds) > 0
-    }
-
-    func close() { Glibc.close(fd) }
+    func wait(for events: Int32, milliseconds: Int32) -> Bool { socket.wait(for: events, milliseconds: milliseconds) }
 }
 
 /// A TCP handshake from the source namespace: SYN-ACK (open), RST (closed) or silence.
 enum TCPProbe {
     static func connect(from namespace: NetNamespace, to destination: IPAddress, port: UInt16, timeoutMilliseconds: Int32) throws -> ProbeResult {
         let socket = try ConnectedSocket(Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), in: namespace, to: destination, port: port)
-        defer { socket.close() }
         let what = "TCP SYN to port \(port)"
         if socket.connectError != 0 && socket.connectError != EINPROGRESS { return failed(what, socket.connectError) }
         guard socket.wait(for: POLLOUT, milliseconds: timeoutMilliseconds) else {
@@ -67,7 +59,6 @@ enum TCPProbe {
 enum UDPProbe {
     static func send(from namespace: NetNamespace, to destination: IPAddress, port: UInt16, timeoutMilliseconds: Int32) throws -> ProbeResult {
         let socket = try ConnectedSocket(Int32(SOCK_DGRAM.rawValue), in: namespace, to: destination, port: port)
-        defer { socket.close() }
         let what = "UDP to port \(port)"
         let payload: [UInt8] = Array("netdoctor trace".utf8)
         if socket.connectError != 0 { return failed(what, socket.connectError) }

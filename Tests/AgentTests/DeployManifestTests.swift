@@ -1,4 +1,5 @@
 import ConfigFormats
+import YAMLFormat
 import NodeFiles
 import TestSupport
 import Testing

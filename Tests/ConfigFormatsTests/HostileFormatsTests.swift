@@ -1,4 +1,5 @@
 import ConfigFormats
+import YAMLFormat
 import Testing
 
 #if canImport(Glibc)

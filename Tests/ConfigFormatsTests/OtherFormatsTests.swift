@@ -1,4 +1,5 @@
 import ConfigFormats
+import YAMLFormat
 import Testing
 
 @Suite("YAML, TOML, env files, systemd units, flags")

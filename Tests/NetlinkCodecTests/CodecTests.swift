@@ -129,7 +129,7 @@ struct CodecTests {
         #expect(encoded.count % 4 == 0)
         let lookup = RouteRequest.lookup(destination: IPAddress.parse("10.9.1.1")!)
         let attributes = try Attribute.parseAll(lookup.payload.dropFirst(12))
-        #expect(attributes.first(1).map { Array($0.payload) } == [10, 9, 1, 1])
+        #expect(attributes.attribute(RTA.destination).map { Array($0.payload) } == [10, 9, 1, 1])
     }
 
     @Test("truncated and malformed input is an error, never a crash", arguments: [

@@ -1,3 +1,4 @@
+import ConfigFormats
 import Yams
 
 /// YAML (and JSON, which YAML reads too) to `ConfigValue`, with Yams resolving scalar types as
