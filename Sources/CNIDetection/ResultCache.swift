@@ -114,13 +114,31 @@ public struct CacheEntry: Sendable, Equatable {
     /// The entries, and the files that could not be read for lack of permission (the cache is
     /// 0600 root: without root, pods are invisible, which is not the same as absent).
     public static func readAllReportingDenied(root: NodeRoot) -> (entries: [(path: String, entry: CacheEntry)], denied: [String]) {
-        var entries: [(String, CacheEntry)] = []
-        var denied: [String] = []
-        let files: [DirectoryEntry]
-        do { files = try root.list(resultsDirectory) } catch {
+        let listing = list(root: root)
+        return read(listing.files, root: root, denied: listing.denied)
+    }
+
+    /// The cache's files, unread (nil: the directory could not be listed for lack of permission).
+    public static func list(root: NodeRoot) -> (files: [DirectoryEntry], denied: [String]) {
+        do {
+            return (try root.list(resultsDirectory).filter { $0.status?.isRegularFile == true }, [])
+        } catch {
             return ([], error.reason == .permissionDenied ? [resultsDirectory] : [])
         }
-        for file in files where file.status?.isRegularFile == true {
+    }
+
+    /// The sandbox ID in a cache file's name, as libcni names it (`NETWORK-CONTAINERID-IFNAME`):
+    /// the part of 64 hex digits; nil for any other name (then only its content says whose it is).
+    public static func containerID(inFileName name: String) -> String? {
+        name.split(separator: "-").first { $0.utf8.count == 64 && $0.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) } }
+            .map(String.init)
+    }
+
+    /// Parses the given files; those that could not be read for lack of permission are listed.
+    public static func read(_ files: [DirectoryEntry], root: NodeRoot, denied: [String] = []) -> (entries: [(path: String, entry: CacheEntry)], denied: [String]) {
+        var entries: [(String, CacheEntry)] = []
+        var denied = denied
+        for file in files {
             do {
                 if let entry = parse(bytes: try root.read(file.nodePath)) { entries.append((file.nodePath, entry)) }
             } catch {

@@ -8,17 +8,38 @@ import NodeFiles
 /// iptables-save, which prints them in the words an operator knows. Only rules with a `counter`
 /// statement count packets, so only they can be caught dropping the probe.
 public enum NftablesReader {
-    /// Native tables' rules, or nil when nft is not installed or fails.
+    /// Native tables' rules, or nil when nft is not installed or fails. The tables are listed
+    /// first and only native ones are read: iptables-nft's tables hold a CNI's per-pod chains,
+    /// which iptables-save reads already, so a node of many pods costs no more here than one of two.
     public static func read(in namespace: NetNamespace?, thread: NamespaceThread = .shared) -> [FirewallRule]? {
         guard let tool = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first(where: { NodeRoot("/").status($0)?.isExecutable == true }) else {
             return nil
         }
-        let run = { ChildProcess.run(tool, arguments: ["-j", "list", "ruleset"], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
-                                     timeoutMilliseconds: 5000) }
-        // A child process starts in the namespace of the thread that spawns it.
-        let result = namespace.map { ns in try? thread.run(in: ns) { run() } } ?? run()
-        guard let result, result.status == 0 else { return nil }
-        return parse(json: result.output)
+        let nft = { (arguments: [String]) -> [UInt8]? in
+            let run = { ChildProcess.run(tool, arguments: ["-j"] + arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], timeoutMilliseconds: 5000) }
+            // A child process starts in the namespace of the thread that spawns it.
+            let result = namespace.map { ns in try? thread.run(in: ns) { run() } } ?? run()
+            guard let result, result.status == 0 else { return nil }
+            return result.output
+        }
+        guard let listed = nft(["list", "tables"]) else { return nil }
+        var rules: [FirewallRule] = []
+        for (family, table) in nativeTables(json: listed) {
+            guard let output = nft(["list", "table", family, table]) else { return nil }
+            rules += parse(json: output)
+        }
+        return rules
+    }
+
+    /// The tables of `nft -j list tables` that iptables-save does not show.
+    public static func nativeTables(json: [UInt8]) -> [(family: String, name: String)] {
+        guard let items = (try? JSONParser.parse(bytes: json))?["nftables"]?.array else { return [] }
+        return items.compactMap { item in
+            guard let table = item["table"], let family = table["family"]?.string, let name = table["name"]?.string else { return nil }
+            // nft takes these as command-line words: a name that is not one plain word is not asked for.
+            guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
+            return ["ip", "ip6"].contains(family) && iptablesTables.contains(name) ? nil : (family, name)
+        }
     }
 
     static let iptablesTables: Set<String> = ["filter", "nat", "mangle", "raw", "security"]

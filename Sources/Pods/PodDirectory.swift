@@ -68,9 +68,14 @@ public struct PodDirectory: Sendable {
     /// is asked (nil: every sandbox's, as detect-cni's cross-check needs).
     public static func load(root: NodeRoot, endpoint given: String? = nil, kubelet: KubeletSettings? = nil,
                             budget: Duration = RuntimeClient.defaultBudget, interest: [String]? = nil) -> PodDirectory {
+        let endpoint = RuntimeStatus.endpoint(root: root, given: given, kubelet: kubelet)
+        // Pods named by name, with a runtime to ask: only their cache entries are read.
+        if let endpoint, let interest, !interest.isEmpty, interest.allSatisfy({ IPAddress.parse($0) == nil }) {
+            return loadNamed(interest, root: root, endpoint: endpoint, budget: budget)
+        }
         let cache = CacheEntry.readAllReportingDenied(root: root)
         let cached = cachePods(cache.entries.map(\.entry))
-        guard let endpoint = RuntimeStatus.endpoint(root: root, given: given, kubelet: kubelet) else {
+        guard let endpoint else {
             return PodDirectory(pods: cached, denied: cache.denied, runtime: .noEndpoint(given: given), stale: [], crossCheck: [], root: root)
         }
         let inventory: RuntimeInventory
@@ -80,6 +85,35 @@ public struct PodDirectory: Sendable {
             return PodDirectory(pods: cached, denied: cache.denied, runtime: .unavailable(endpoint, error), stale: [], crossCheck: [], root: root)
         }
         let merged = PodMerge(cached: cached, inventory: inventory)
+        return PodDirectory(pods: merged.pods, denied: cache.denied, runtime: .answered(endpoint, inventory),
+                            stale: merged.stale, crossCheck: merged.notes, root: root)
+    }
+
+    /// The pods `names` name, as the runtime lists them, with their cache entries: a command that
+    /// names two pods costs the same on a node of a hundred. The runtime's list says which
+    /// sandboxes those are; libcni names each cache file after its sandbox, so only theirs (and
+    /// those of sandboxes the runtime does not run, to say so when one is named) are read, and
+    /// only their status (and that of sandboxes the cache does not know) is asked.
+    static func loadNamed(_ names: [String], root: NodeRoot, endpoint: RuntimeEndpoint, budget: Duration) -> PodDirectory {
+        let listing = CacheEntry.list(root: root)
+        let byID = Dictionary(grouping: listing.files) { CacheEntry.containerID(inFileName: $0.name) ?? "" }
+        let cachedIDs = Set(byID.keys.filter { !$0.isEmpty })
+        let wanted = Set(names)
+        let named: @Sendable (Runtime_V1_PodSandbox) -> Bool = { item in wanted.contains(item.metadata.name) || wanted.contains("\(item.metadata.namespace)/\(item.metadata.name)") }
+        let inventory: RuntimeInventory
+        do {
+            inventory = try RuntimeClient.inventory(endpoint, budget: budget) { !cachedIDs.contains($0.id) || named($0) }
+        } catch {
+            let cache = CacheEntry.read(listing.files, root: root, denied: listing.denied)
+            return PodDirectory(pods: cachePods(cache.entries.map(\.entry)), denied: cache.denied, runtime: .unavailable(endpoint, error),
+                                stale: [], crossCheck: [], root: root)
+        }
+        let ready = Set(inventory.sandboxes.filter(\.ready).map(\.id))
+        let namedIDs = Set(inventory.sandboxes.filter { wanted.contains($0.name) || wanted.contains("\($0.namespace)/\($0.name)") }.map(\.id))
+        // Files whose name says no sandbox (another writer's naming) are read: only they can say.
+        let files = byID.filter { id, _ in id.isEmpty || namedIDs.contains(id) || !ready.contains(id) }.flatMap(\.value)
+        let cache = CacheEntry.read(files, root: root, denied: listing.denied)
+        let merged = PodMerge(cached: cachePods(cache.entries.map(\.entry)), inventory: inventory, cachedIDs: cachedIDs)
         return PodDirectory(pods: merged.pods, denied: cache.denied, runtime: .answered(endpoint, inventory),
                             stale: merged.stale, crossCheck: merged.notes, root: root)
     }

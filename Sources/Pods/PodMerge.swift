@@ -11,7 +11,9 @@ struct PodMerge {
     var stale: [Pod] = []
     var notes: [PodNote] = []
 
-    init(cached: [Pod], inventory: RuntimeInventory) {
+    /// `cachedIDs`: the sandboxes the cache has entries for, read or not (a runtime's sandbox
+    /// outside it has no entry at all); by default those of `cached`.
+    init(cached: [Pod], inventory: RuntimeInventory, cachedIDs given: Set<String>? = nil) {
         let sandboxes = Dictionary(inventory.sandboxes.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let runtimeName = inventory.runtimeName
         var staleEvidence: [String] = []
@@ -26,7 +28,7 @@ struct PodMerge {
             }
             pods.append(Self.pod(sandbox, inventory: inventory, cached: pod))
         }
-        let cachedIDs = Set(cached.map(\.containerID))
+        let cachedIDs = given ?? Set(cached.map(\.containerID))
         var missing: [String] = []
         var missingIDs: Set<String> = []
         for sandbox in inventory.sandboxes where sandbox.ready && !cachedIDs.contains(sandbox.id) {

@@ -32,6 +32,13 @@ struct FirewallParseTests {
         #expect(rules.first { $0.origin == .iptablesPolicy && $0.chain == "INPUT" }?.drops == false)
     }
 
+    @Test("nft -j list tables (nftables 1.0.6, iptables-nft 1.8.9 beside kube-proxy's own table): only native tables are read")
+    func nativeTables() throws {
+        let tables = NftablesReader.nativeTables(json: try fixture("nft-tables.json"))
+        #expect(tables.map { "\($0.family) \($0.name)" } == ["inet kube-proxy"])
+        #expect(NftablesReader.nativeTables(json: Array(#"{"nftables": [{"table": {"family": "inet", "name": "a b"}}]}"#.utf8)).isEmpty)
+    }
+
     @Test("nft -j: native tables' counted rules in nft's words; iptables-nft's own tables left to iptables-save")
     func nftables() throws {
         let rules = NftablesReader.parse(json: try fixture("nft-ruleset.json"))

@@ -81,6 +81,21 @@ struct CachePodTests {
         #expect(try PodDirectory(root: tree.root).find("10.1.1.101").name == "macvlan")
     }
 
+    @Test("the sandbox a cache file belongs to, from its name as libcni writes it (a command naming pods reads only theirs)")
+    func sandboxFromFileName() throws {
+        let tree = try node(Self.containerd)
+        let files = CacheEntry.list(root: tree.root).files
+        #expect(files.count == 2)
+        for file in files {
+            let entry = try #require(CacheEntry.parse(bytes: try tree.root.read(file.nodePath)))
+            #expect(CacheEntry.containerID(inFileName: file.name) == entry.containerID)
+        }
+        // A network name with dashes, and names libcni did not write.
+        #expect(CacheEntry.containerID(inFileName: "k8s-pod-network-" + String(repeating: "ab", count: 32) + "-eth0") == String(repeating: "ab", count: 32))
+        #expect(CacheEntry.containerID(inFileName: "net-shortid-eth0") == nil)
+        #expect(CacheEntry.containerID(inFileName: "") == nil)
+    }
+
     @Test("hostile addresses never crash: empty, slash, garbage")
     func hostileAddresses() throws {
         for address in ["", "/", "//", "garbage/24", "10.0.0.1/", "/24"] {
