@@ -66,7 +66,7 @@ let package = Package(
             .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Generated/README.md"]),
-        .target(name: "Pods", dependencies: ["CNIDetection", "CRI", "Diagnosis", "KernelState", "NetAddress", "NetSystem", "NodeFiles"]),
+        .target(name: "Pods", dependencies: ["CNIDetection", "ConfigFormats", "CRI", "Diagnosis", "KernelState", "NetAddress", "NetSystem", "NodeFiles"]),
         .target(name: "Lab", dependencies: ["ConfigFormats", "CRI", "Diagnosis", "NodeFiles", "Pods"]),
         .target(name: "PathFacts", dependencies: ["CNetShims", "KernelState", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles", "Pods"]),
         .target(name: "Checks", dependencies: ["Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
@@ -78,10 +78,10 @@ let package = Package(
         .target(name: "Capture", dependencies: ["CPcap", "NetSystem", "KernelState", "NetAddress", "Diagnosis", "ConfigFormats"]),
         .target(name: "PathMTU", dependencies: ["CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec",
                                                 "NetSystem", "PathFacts", "Pods"]),
-        .target(name: "Inspection", dependencies: ["Checks", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "Netlink", "NetlinkCodec",
-                                                   "NetSystem", "NodeFiles", "PathFacts", "Pods"]),
+        .target(name: "Inspection", dependencies: ["Checks", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "NetlinkCodec", "NetSystem",
+                                                   "NodeFiles", "PathFacts", "Pods"]),
         .target(name: "Agent", dependencies: [
-            "Capture", "CNIDetection", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetSystem", "NodeFiles",
+            "Capture", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles",
             "PathFacts", "PathMTU", "Pods", "Session", "Trace",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -93,7 +93,7 @@ let package = Package(
         ]),
         .target(name: "NetdoctorCLI", dependencies: [
             "Agent", "AgentClient",
-            "CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "Inspection", "KernelState", "Lab", "Netlink", "NetSystem", "Pods", "PathMTU",
+            "CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "KernelState", "Lab", "Netlink", "NetSystem", "Pods", "PathMTU",
             "NetAddress", "Capture", "Session", "Trace",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "CNIDetectionTests", dependencies: ["CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "TestSupport"]),
         // The agent on loopback, unprivileged: authentication, TLS, limits, bad requests.
-        .testTarget(name: "AgentTests", dependencies: ["AgentClient", "Trace", "ConfigFormats", "NodeFiles", "TestSupport", "YAMLFormat"]),
+        .testTarget(name: "AgentTests", dependencies: ["AgentClient", "ConfigFormats", "NodeFiles", "TestSupport", "YAMLFormat"]),
         // Pods from libcni's cache (the shared corpus) and from the runtime (CRI answers recorded from the lab).
         .testTarget(name: "PodsTests", dependencies: ["Pods", "CRI", "CNIDetection", "NodeFiles", "NetAddress", "TestSupport"],
                     exclude: ["Fixtures"]),
@@ -118,8 +118,8 @@ let package = Package(
         .testTarget(name: "TraceChecksTests", dependencies: ["Capture", "Checks", "CNIDetection", "ConfigFormats", "Diagnosis", "Firewall", "NetAddress",
                                                             "Netlink", "NetlinkCodec", "NodeFiles", "PathFacts", "PathMTU", "Pods", "TestSupport", "Trace"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "NetdoctorCLITests", dependencies: ["Diagnosis", "NodeFiles", "ConfigFormats", "TestSupport"]),
+        .testTarget(name: "NetdoctorCLITests", dependencies: ["NodeFiles", "ConfigFormats", "TestSupport"]),
         // Real namespaces, veths, bridges, VXLAN and the CNI plugins: root only, and never skipped on CI.
-        .testTarget(name: "PrivilegedTests", dependencies: ["ConfigFormats", "NodeFiles", "NetSystem", "Netlink", "NetlinkCodec", "NetAddress", "TestSupport"]),
+        .testTarget(name: "PrivilegedTests", dependencies: ["ConfigFormats", "NodeFiles", "NetSystem", "Netlink", "NetlinkCodec", "TestSupport"]),
     ]
 )

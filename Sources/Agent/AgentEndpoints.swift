@@ -1,12 +1,9 @@
 import Capture
-import CNIDetection
 import ConfigFormats
 import Diagnosis
 import Firewall
-import Inspection
 import KernelState
 import NetAddress
-import Netlink
 import NetlinkCodec
 import NetSystem
 import PathFacts

@@ -118,10 +118,12 @@ public struct CacheEntry: Sendable, Equatable {
         return read(listing.files, root: root, denied: listing.denied)
     }
 
-    /// The cache's files, unread (nil: the directory could not be listed for lack of permission).
-    public static func list(root: NodeRoot) -> (files: [DirectoryEntry], denied: [String]) {
+    /// The cache's files, unread (`denied`: the directory could not be listed for lack of
+    /// permission). `withStatus: false`: names only, not checked to be regular files (reading one
+    /// refuses anything else).
+    public static func list(root: NodeRoot, withStatus: Bool = true) -> (files: [DirectoryEntry], denied: [String]) {
         do {
-            return (try root.list(resultsDirectory).filter { $0.status?.isRegularFile == true }, [])
+            return (try root.list(resultsDirectory, withStatus: withStatus).filter { !withStatus || $0.status?.isRegularFile == true }, [])
         } catch {
             return ([], error.reason == .permissionDenied ? [resultsDirectory] : [])
         }

@@ -2,33 +2,32 @@ import Checks
 import Diagnosis
 import KernelState
 import NetAddress
-import Netlink
 import NetlinkCodec
 import NetSystem
 import NodeFiles
+import PathFacts
 import Pods
 
 /// Builds `inspect` reports for the node or a pod. What inspect can say at a glance is decided
 /// by the same checks a trace runs (Checks), on the namespaces it read; `trace` does the full
 /// diagnosis along a path.
 public enum Inspector {
-    public static func inspectNode(directory: NamespaceDirectory) throws -> InspectReport {
-        var states: [NetNamespace.Identity: NamespaceState] = [:]
-        let view = try NamespaceView.read(directory.node, directory: directory, peerStates: &states)
+    public static func inspectNode(_ node: any NodeAccess) throws -> InspectReport {
+        let view = try NamespaceView.read(node.node, node: node)
         let findings = IPForwardDisabled.check(node: view.state, label: KnownNamespace.nodeName)
             + NeighborChecks.check(table: view.state, label: KnownNamespace.nodeName)
         return InspectReport(target: KnownNamespace.nodeName, view: view, pod: nil, hostSide: nil, findings: findings)
     }
 
-    public static func inspectPod(_ pod: Pod, directory: NamespaceDirectory) throws -> InspectReport {
-        let namespace = try PodDirectory.namespace(of: pod, directory: directory)
-        var states: [NetNamespace.Identity: NamespaceState] = [:]
-        let view = try NamespaceView.read(namespace, directory: directory, peerStates: &states)
+    /// `directory`: to find the host side's namespace by the name the view gave it.
+    public static func inspectPod(_ pod: Pod, node: any NodeAccess, directory: NamespaceDirectory) throws -> InspectReport {
+        let namespace = try node.namespace(of: pod)
+        let view = try NamespaceView.read(namespace, node: node)
         var report = InspectReport(target: pod.fullName, view: view, pod: pod, hostSide: nil, findings: [])
         var host: (known: KnownNamespace, state: NamespaceState, veth: Link)? = nil
         let eth0 = view.interfaces.first { $0.name == pod.primaryInterface }
         if let peer = eth0?.peer, let hostNamespace = directory.named(peer.namespace) ?? directory.known.first(where: { $0.name == peer.namespace }) {
-            let hostView = try NamespaceView.read(hostNamespace, directory: directory, peerStates: &states)
+            let hostView = try NamespaceView.read(hostNamespace, node: node)
             if let veth = hostView.interfaces.first(where: { $0.index == peer.index }), let link = hostView.state.link(index: veth.index) {
                 let bridge = veth.master.flatMap { m in hostView.interfaces.first { $0.name == m } }
                 // Routes into the veth, leaving out the fe80::/64 every interface has.

@@ -1,8 +1,7 @@
 import KernelState
 import NetAddress
-import Netlink
 import NetlinkCodec
-import NetSystem
+import PathFacts
 
 /// One interface as inspect reports it: the kernel's facts with names resolved (master, veth
 /// peer and the namespace it lives in).
@@ -62,19 +61,12 @@ public struct NamespaceView: Sendable {
     public var neighbors: [NeighborView]
     public var forwardingDatabase: [ForwardingEntryView]
 
-    /// Reads `namespace` and resolves every veth peer through the directory.
-    public static func read(_ namespace: KnownNamespace, directory: NamespaceDirectory,
-                            peerStates: inout [NetNamespace.Identity: NamespaceState]) throws -> NamespaceView {
-        let opened = try directory.open(namespace)
-        let isNode = namespace.name == "node"
-        let socket = try RouteSocket.open(in: isNode ? nil : opened)
-        let state = try NamespaceReader.read(socket: socket) { body in
-            isNode ? body() : try NamespaceThread.shared.run(in: opened, body)
-        }
-        peerStates[namespace.identity] = state
-        let interfaces = state.links.map { link in
-            interfaceView(link, state: state, namespace: namespace, directory: directory, socket: socket, peerStates: &peerStates)
-        }
+    /// Reads `namespace` through `node` (each namespace opened and dumped once, however many
+    /// views name it) and resolves every veth peer.
+    public static func read(_ namespace: KnownNamespace, node: any NodeAccess) throws -> NamespaceView {
+        let access = try node.open(namespace)
+        let state = try access.state()
+        let interfaces = state.links.map { link in interfaceView(link, state: state, access: access, node: node) }
         let name = { (index: Int32?) in index.flatMap { state.name(ofIndex: $0) } }
         let routes = state.routes.filter { $0.table != Route.localTable }.map { route in
             RouteView(destination: route.destinationText, gateway: route.gateway.map(\.description),
@@ -97,17 +89,13 @@ public struct NamespaceView: Sendable {
                              neighbors: neighbors, forwardingDatabase: fdb)
     }
 
-    static func interfaceView(_ link: Link, state: NamespaceState, namespace: KnownNamespace, directory: NamespaceDirectory,
-                              socket: RouteSocket, peerStates: inout [NetNamespace.Identity: NamespaceState]) -> InterfaceView {
+    static func interfaceView(_ link: Link, state: NamespaceState, access: any NamespaceAccess, node: any NodeAccess) -> InterfaceView {
         var peer: InterfaceView.Peer? = nil
+        let namespace = access.known
         if link.kind == "veth", let peerIndex = link.linkIndex {
             if let nsid = link.linkNetnsID, nsid >= 0 {
-                if let other = directory.resolve(nsid: nsid, seenFrom: namespace, socket: socket) {
-                    let otherState = peerStates[other.identity] ?? {
-                        let state = (try? directory.open(other)).flatMap { try? NamespaceReader.read($0) }
-                        if let state { peerStates[other.identity] = state }
-                        return state
-                    }()
+                if let other = access.peer(nsid: nsid) {
+                    let otherState = try? node.open(other).state()
                     peer = .init(namespace: other.name, interface: otherState?.link(index: peerIndex)?.name ?? "if\(peerIndex)",
                                  index: peerIndex)
                 } else {

@@ -1,5 +1,6 @@
 import AgentClient
 import ArgumentParser
+import Session
 import NetAddress
 import Trace
 

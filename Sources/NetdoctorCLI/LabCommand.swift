@@ -170,9 +170,3 @@ struct LabCommand: ParsableCommand {
     }
 }
 
-/// This binary's own path, to run it again inside a namespace.
-func selfPath() -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    return n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
-}

@@ -1,5 +1,6 @@
 import ConfigFormats
 import ArgumentParser
+import Session
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -34,6 +35,8 @@ public struct Netdoctor: ParsableCommand {
             Glibc.exit(0)
         } catch let error as CLIError {
             fail(error.message, status: error.kind.rawValue, arguments: arguments)
+        } catch let error as SessionError {
+            fail(error.description, status: CLIError.Kind.badInput.rawValue, arguments: arguments)
         } catch let error as ExitCode {
             Glibc.exit(error.rawValue)
         } catch {

@@ -124,8 +124,9 @@ public struct NodeRoot: Sendable, Equatable {
     }
 
     /// The entries of a node directory (not recursive), sorted byte-wise as Go's sort.Strings
-    /// sorts them; a missing directory is an empty list, as for libcni.
-    public func list(_ nodeDirectory: String) throws(NodeFileError) -> [DirectoryEntry] {
+    /// sorts them; a missing directory is an empty list, as for libcni. `withStatus: false`
+    /// leaves `status` nil (no stat per entry: for a caller that reads only a few by name).
+    public func list(_ nodeDirectory: String, withStatus: Bool = true) throws(NodeFileError) -> [DirectoryEntry] {
         let host = try resolve(nodeDirectory)
         guard let dir = opendir(host) else {
             if errno == ENOENT || errno == ENOTDIR { return [] }
@@ -139,7 +140,7 @@ public struct NodeRoot: Sendable, Equatable {
             }
             if name == "." || name == ".." { continue }
             let nodePath = Self.join(Self.normalize(nodeDirectory), name)
-            entries.append(DirectoryEntry(name: name, nodePath: nodePath, status: status(nodePath)))
+            entries.append(DirectoryEntry(name: name, nodePath: nodePath, status: withStatus ? status(nodePath) : nil))
         }
         return entries.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
     }

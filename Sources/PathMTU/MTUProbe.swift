@@ -5,8 +5,6 @@ import Diagnosis
 import Firewall
 import KernelState
 import NetAddress
-import Netlink
-import NetlinkCodec
 import NetSystem
 import PathFacts
 import Pods

@@ -35,6 +35,9 @@ public struct PodDirectory: Sendable {
     public let crossCheck: [PodNote]
     /// Where the node's files are (to tell which cached namespaces still exist).
     let root: NodeRoot?
+    /// The runtime's other ready pods, by name, when only the named ones were loaded: for
+    /// saying which pods there are when a name matches none.
+    var othersRunning: [String] = []
 
     /// A directory of the given pods (none: for commands that name no pod).
     public init(pods: [Pod]) {
@@ -95,7 +98,7 @@ public struct PodDirectory: Sendable {
     /// those of sandboxes the runtime does not run, to say so when one is named) are read, and
     /// only their status (and that of sandboxes the cache does not know) is asked.
     static func loadNamed(_ names: [String], root: NodeRoot, endpoint: RuntimeEndpoint, budget: Duration) -> PodDirectory {
-        let listing = CacheEntry.list(root: root)
+        let listing = CacheEntry.list(root: root, withStatus: false)
         let byID = Dictionary(grouping: listing.files) { CacheEntry.containerID(inFileName: $0.name) ?? "" }
         let cachedIDs = Set(byID.keys.filter { !$0.isEmpty })
         let wanted = Set(names)
@@ -114,8 +117,12 @@ public struct PodDirectory: Sendable {
         let files = byID.filter { id, _ in id.isEmpty || namedIDs.contains(id) || !ready.contains(id) }.flatMap(\.value)
         let cache = CacheEntry.read(files, root: root, denied: listing.denied)
         let merged = PodMerge(cached: cachePods(cache.entries.map(\.entry)), inventory: inventory, cachedIDs: cachedIDs)
-        return PodDirectory(pods: merged.pods, denied: cache.denied, runtime: .answered(endpoint, inventory),
-                            stale: merged.stale, crossCheck: merged.notes, root: root)
+        var directory = PodDirectory(pods: merged.pods, denied: cache.denied, runtime: .answered(endpoint, inventory),
+                                     stale: merged.stale, crossCheck: merged.notes, root: root)
+        let loaded = Set(merged.pods.map(\.containerID))
+        directory.othersRunning = inventory.sandboxes.filter { $0.ready && !loaded.contains($0.id) }
+            .map { $0.namespace.isEmpty ? $0.name : "\($0.namespace)/\($0.name)" }
+        return directory
     }
 
     /// Which sandboxes' status to ask: those the cache does not know (only the runtime can say
@@ -173,10 +180,11 @@ public struct PodDirectory: Sendable {
                                  message: "\(gone.fullName) is only in libcni's result cache: the runtime (\(runtime.endpointName)) runs no ready sandbox \(gone.containerID.prefix(13)) (a stale entry of a deleted or stopped pod)")
         }
         if matches.isEmpty {
-            let known = pods.prefix(8).map(\.fullName).joined(separator: ", ")
+            let names = pods.map(\.fullName) + othersRunning
+            let known = names.prefix(8).joined(separator: ", ")
             let empty = runtime.inventory == nil ? " (the CNI result cache is empty)" : " (the runtime runs no pod sandbox)"
             throw PodLookupError(kind: .unknown,
-                                 message: "no pod \(query) on this node" + (pods.isEmpty ? empty : " (pods here: \(known)\(pods.count > 8 ? ", …" : ""))"))
+                                 message: "no pod \(query) on this node" + (names.isEmpty ? empty : " (pods here: \(known)\(names.count > 8 ? ", …" : ""))"))
         }
         throw PodLookupError(kind: .ambiguous,
                              message: "\(query) names \(matches.count) pods: \(matches.map(\.fullName).joined(separator: ", ")); say NAMESPACE/NAME")

@@ -46,7 +46,8 @@ public final class NodeSession: @unchecked Sendable {
         self.agents = agents
     }
 
-    static func environment(_ name: String) -> String? {
+    /// An environment variable's value; nil when unset or empty.
+    public static func environment(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
     }
 
@@ -90,9 +91,9 @@ public final class NodeSession: @unchecked Sendable {
 
     /// inspect node, or inspect a pod.
     public func inspect(_ target: String) throws -> any Report {
-        if target == KnownNamespace.nodeName { return try Inspector.inspectNode(directory: directory) }
+        if target == KnownNamespace.nodeName { return try Inspector.inspectNode(node) }
         let pod = try pods.find(target)
-        return PodSourcedReport(try Inspector.inspectPod(pod, directory: directory), pods: [pod], directory: pods)
+        return PodSourcedReport(try Inspector.inspectPod(pod, node: node, directory: directory), pods: [pod], directory: pods)
     }
 
     /// trace SRC DST.
