@@ -90,43 +90,19 @@ public struct NamespaceDumps: Sendable {
     }
 }
 
-/// Reads a namespace's state over rtnetlink and procfs.
+/// What a namespace's state is read with besides the dumps (NamespaceDumps): its addresses alone,
+/// and its sysctls. Full reads go through PathFacts' NamespaceHandle, once per namespace.
 public enum NamespaceReader {
-    /// Opens a socket inside `namespace` (nil: the caller's own), dumps everything, and reads the
-    /// sysctls there (procfs answers for the namespace of the thread that opens the file).
-    public static func read(_ namespace: NetNamespace?, thread: NamespaceThread = .shared) throws -> NamespaceState {
-        let socket = try RouteSocket.open(in: namespace, thread: thread)
-        return try read(socket: socket) { body in
-            if let namespace { return try thread.run(in: namespace, body) }
-            return body()
-        }
-    }
-
     /// Only the addresses of a namespace (one dump): enough to tell whose namespace it is.
     public static func addresses(_ namespace: NetNamespace, thread: NamespaceThread = .shared) throws -> [InterfaceAddress] {
         let socket = try RouteSocket.open(in: namespace, thread: thread)
         return try socket.dump(RouteRequest.dump(.getAddress)).compactMap { $0.type == .newAddress ? try InterfaceAddress($0) : nil }
     }
 
-    /// Dumps everything over a socket already open in the namespace; `inNamespace` runs a piece
-    /// of work there (for the sysctls).
-    public static func read(socket: RouteSocket,
-                            inNamespace: (@escaping () -> [String: String]) throws -> [String: String]) throws -> NamespaceState {
-        let dumps = try NamespaceDumps.read(socket: socket)
-        let links = try dumps.parsedLinks()
-        let sysctls = try inNamespace { sysctlsHere(interfaces: sysctlInterfaces(links)) }
-        return try dumps.state(links: links, sysctls: sysctls)
-    }
-
     /// Per-interface sysctls for every interface of a small namespace (a pod, a node); in a big
     /// one, thousands of veths would cost thousands of procfs reads, so only the others.
     public static func sysctlInterfaces(_ links: [Link]) -> [String] {
         links.filter { links.count <= 64 || $0.kind != "veth" }.map(\.name)
-    }
-
-    /// ARP/NDP entries and bridge FDB entries alike (AF_UNSPEC): callers split them by family.
-    public static func readNeighbors(socket: RouteSocket) throws -> [Neighbor] {
-        try socket.dump(RouteRequest.dump(.getNeighbor, family: .unspecified)).compactMap { $0.type == .newNeighbor ? try Neighbor($0) : nil }
     }
 
     /// net.ipv4.ip_forward and friends, and per-interface forwarding, rp_filter and proxy_arp for

@@ -219,18 +219,8 @@ public struct PodDirectory: Sendable {
 
 extension PodDirectory {
     /// The pod's network namespace: the runtime's or the cache's path (under --root first, then
-    /// as written), or, when neither names one, the namespace that holds the pod's address. A
-    /// namespace that does not hold the pod's address is never taken for the pod's.
-    public static func namespace(of pod: Pod, directory: NamespaceDirectory) throws(PodLookupError) -> KnownNamespace {
-        let found = try locate(pod, directory: directory)
-        guard pod.netnsPath != nil else { return found }  // found by its address: nothing to check
-        guard let opened = try? directory.open(found), let addresses = try? NamespaceReader.addresses(opened) else { return found }
-        try verify(found, holds: pod, addresses: addresses.compactMap(\.address))
-        return found
-    }
-
-    /// The namespace a pod's path names, or the one holding its address when no path is
-    /// known; not yet checked to hold the pod's address (`verify` does, on addresses read once).
+    /// as written), or, when neither names one, the namespace that holds the pod's address; not
+    /// yet checked to hold the pod's address (`verify` does, on the state read once: LiveNode).
     public static func locate(_ pod: Pod, directory: NamespaceDirectory) throws(PodLookupError) -> KnownNamespace {
         if let path = pod.netnsPath {
             let located: KnownNamespace?
