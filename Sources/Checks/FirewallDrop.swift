@@ -8,11 +8,15 @@ public enum FirewallDrop {
     public static let codes: [FindingCode] = [.firewallDrop, .firewallUnreadable]
 
     static func drops(before: [FirewallRule], after: [FirewallRule]) -> [(FirewallRule, UInt64)] {
-        var earlier: [String: UInt64] = [:]
-        for rule in before { earlier[rule.text] = rule.packets }
+        // Only rules that drop can have dropped the probe: a node's many accepting and NAT rules
+        // (a CNI's per-pod chains) are not even compared.
+        let key = { (rule: FirewallRule) in [rule.table, rule.chain, rule.specification] }
+        var earlier: [[String]: UInt64] = [:]
+        for rule in before where rule.drops { earlier[key(rule)] = rule.packets }
         return after.compactMap { rule in
-            guard rule.drops, let was = earlier[rule.text] ?? Optional(0), rule.packets > was else { return nil }
-            return (rule, rule.packets - was)
+            guard rule.drops else { return nil }
+            let was = earlier[key(rule)] ?? 0
+            return rule.packets > was ? (rule, rule.packets - was) : nil
         }
     }
 

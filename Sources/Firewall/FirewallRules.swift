@@ -92,6 +92,17 @@ public enum FirewallReader {
         return Array(slots)
     }
 
+    /// The rules again after a probe, only where a rule or policy could have dropped it: a
+    /// namespace whose rules drop nothing (most pods; a node whose CNI adds only NAT chains) cannot
+    /// show a drop, and its snapshot stands. An unreadable one stays empty.
+    public static func readAgain(_ before: [[FirewallRule]?], in namespaces: [NetNamespace?]) -> [[FirewallRule]] {
+        let dropping = before.indices.filter { before[$0]?.contains(where: \.drops) == true }
+        let again = readAll(in: dropping.map { namespaces[$0] })
+        var after = before.map { $0 ?? [] }
+        for (slot, index) in dropping.enumerated() { after[index] = again[slot] ?? [] }
+        return after
+    }
+
     /// `*filter`, `:CHAIN POLICY [p:b]`, `[p:b] -A CHAIN spec`.
     public static func parse(_ text: String) -> [FirewallRule] {
         var rules: [FirewallRule] = []

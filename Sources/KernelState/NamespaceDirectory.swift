@@ -25,13 +25,17 @@ public struct KnownNamespace: Sendable, Hashable {
 
 /// Finds the namespaces of a node: named ones under `--root` and as named on the node
 /// (/var/run/netns, /run/netns), the one netdoctor runs in ("node"), and those of processes.
+/// Only the node's is looked at up front: a node of a hundred pods has a hundred named
+/// namespaces, listed the first time a name or a lookup needs them, and a /proc walk after that.
 public final class NamespaceDirectory: @unchecked Sendable {
     public let root: NodeRoot
     private var named: [KnownNamespace] = []
+    private var namedListed = false
     private var processesScanned: Bool
     /// Every namespace found: named ones first; those of processes are looked up the first time
     /// they are needed (a /proc walk costs milliseconds on a busy node).
     public var known: [KnownNamespace] {
+        listNamed()
         if !processesScanned { scanProcesses() }
         return named
     }
@@ -43,23 +47,27 @@ public final class NamespaceDirectory: @unchecked Sendable {
     public init(root: NodeRoot, includeProcesses: Bool = true) {
         self.root = root
         processesScanned = !includeProcesses
-        var seen = Set<NetNamespace.Identity>()
-        var found: [KnownNamespace] = []
-        func add(_ name: String, _ path: String) {
-            guard let identity = NetNamespace.identity(of: path), seen.insert(identity).inserted else { return }
-            found.append(KnownNamespace(name: name, path: path, identity: identity))
-        }
         // The main thread never changes namespace (the namespace thread does), so /proc/self is the node.
-        add("node", "/proc/self/ns/net")
+        let path = "/proc/self/ns/net"
+        named = [KnownNamespace(name: KnownNamespace.nodeName, path: path,
+                                identity: NetNamespace.identity(of: path) ?? .init(device: 0, inode: 0))]
+    }
+
+    /// The named namespaces, once (/var/run/netns is usually /run/netns: one stat each tells).
+    private func listNamed() {
+        guard !namedListed else { return }
+        namedListed = true
+        var seen = Set(named.map(\.identity))
         let hostRoot = NodeRoot("/")
         for directory in Self.namedDirectories {
             for base in root.prefix.isEmpty ? [hostRoot] : [root, hostRoot] {
-                for entry in (try? base.list(directory)) ?? [] {
-                    add(entry.name, base.prefix + entry.nodePath)
+                for entry in (try? base.list(directory, withStatus: false)) ?? [] {
+                    let path = base.prefix + entry.nodePath
+                    guard let identity = NetNamespace.identity(of: path), seen.insert(identity).inserted else { continue }
+                    named.append(KnownNamespace(name: entry.name, path: path, identity: identity))
                 }
             }
         }
-        named = found
     }
 
     private func scanProcesses() {
@@ -74,10 +82,15 @@ public final class NamespaceDirectory: @unchecked Sendable {
 
     public var node: KnownNamespace { named[0] }
 
-    public func named(_ name: String) -> KnownNamespace? { named.first { $0.name == name } ?? known.first { $0.name == name } }
+    public func named(_ name: String) -> KnownNamespace? {
+        listNamed()
+        return named.first { $0.name == name } ?? known.first { $0.name == name }
+    }
 
     public func find(identity: NetNamespace.Identity) -> KnownNamespace? {
-        named.first { $0.identity == identity } ?? known.first { $0.identity == identity }
+        if identity == node.identity { return node }
+        listNamed()
+        return named.first { $0.identity == identity } ?? known.first { $0.identity == identity }
     }
 
     /// The namespace at a path found in a node file (a cache's netns): under --root first, then
@@ -94,7 +107,10 @@ public final class NamespaceDirectory: @unchecked Sendable {
                 continue
             }
             let identity = NetNamespace.Identity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
-            return find(identity: identity)
+            // Named after the path's last part, as `ip netns` names what it mounts there: no need
+            // to list every namespace of the node to name one.
+            if identity == node.identity { return node }
+            return named.first { $0.identity == identity }
                 ?? KnownNamespace(name: String(nodePath.split(separator: "/").last ?? Substring(nodePath)), path: candidate, identity: identity)
         }
         return nil
@@ -120,9 +136,14 @@ public final class NamespaceDirectory: @unchecked Sendable {
         var candidates = named
         while true {
             if search.next >= candidates.count {
-                // The /proc walk only when no named namespace has the id.
-                guard !processesScanned else { return nil }
-                scanProcesses()
+                // The named namespaces only when the node has not the id, /proc only when none has.
+                if !namedListed {
+                    listNamed()
+                } else if !processesScanned {
+                    scanProcesses()
+                } else {
+                    return nil
+                }
                 candidates = named
                 continue
             }

@@ -44,7 +44,10 @@ public final class LiveNode: NodeAccess, @unchecked Sendable {
 
     /// Keeps what a caller gathered beside the kernel's answers (a trace's ends, its probe), when
     /// recording.
-    public func recordAlongside(_ file: String, _ bytes: [UInt8]) { recorder?.record(file: file, bytes: bytes) }
+    /// The bytes are made only when recording.
+    public func recordAlongside(_ file: String, _ bytes: @autoclosure () -> [UInt8]) {
+        if let recorder { recorder.record(file: file, bytes: bytes()) }
+    }
 
     public func addressClaims(of address: IPAddress, on link: Link, in namespace: any NamespaceAccess) -> [LinkAddress]? {
         guard address.isIPv4, let handle = namespace.handle else { return nil }

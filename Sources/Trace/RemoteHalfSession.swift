@@ -29,7 +29,7 @@ public final class RemoteHalfSession: @unchecked Sendable {
     private var firewallFindings: [Finding] = []
     private var capture: HopCapture
     private let firewallNamespaces: [NetNamespace?]
-    private let firewallBefore: [[FirewallRule]]
+    private let firewallBefore: [[FirewallRule]?]
     private let ended = Mutex(false)
 
     /// The static view only: no capture, no counters (mtu-probe's question).
@@ -47,7 +47,7 @@ public final class RemoteHalfSession: @unchecked Sendable {
         firewallNamespaces = facts.namespaces.map { (try? node.handle($0.known)).flatMap { $0.known.isNode ? nil : $0.opened } }
         let firewallRead = FirewallReader.readAll(in: firewallNamespaces)
         firewallFindings = FirewallDrop.unreadable(firewallRead, labels: facts.namespaces.map(\.label))
-        firewallBefore = firewallRead.map { $0 ?? [] }
+        firewallBefore = firewallRead
     }
 
     static func gather(_ request: RemoteTraceRequest, nodeName: String, node: LiveNode, pods: [Pod]) throws -> PathFacts {
@@ -73,9 +73,9 @@ public final class RemoteHalfSession: @unchecked Sendable {
         // Replies go to the source the request arrived with: a CNI that masquerades pod traffic
         // leaving its node (ipMasq) makes that the sending node's address.
         if let arrived = sources.first, arrived != signature.source { PathGatherer(access: access).askReplies(to: arrived, facts: &facts) }
-        let firewallAfter = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
+        let firewallAfter = FirewallReader.readAgain(firewallBefore, in: firewallNamespaces)
         for (i, namespace) in facts.namespaces.enumerated() {
-            firewallFindings += FirewallDrop.findings(before: firewallBefore[i], after: firewallAfter[i], in: namespace.label)
+            firewallFindings += FirewallDrop.findings(before: firewallBefore[i] ?? [], after: firewallAfter[i], in: namespace.label)
         }
         return view
     }

@@ -75,7 +75,7 @@ public struct Tracer {
         if finishing == nil { call?.abandon() }  // the probe failed before it left
         let (remote, finishFindings) = finishing?.wait() ?? (nil, [])
         let outcome = try probed.get()
-        let firewallAfter = FirewallReader.readAll(in: firewallNamespaces).map { $0 ?? [] }
+        let firewallAfter = FirewallReader.readAgain(firewallBefore, in: firewallNamespaces)
         PathGatherer(access: node).afterProbe(&facts, answered: outcome.reachable)
         var probe = ProbeFacts(outcome: outcome, seen: facts.hops.map { ($0.requestSeen, $0.replySeen) }, firewallBefore: firewallBefore,
                                firewallAfter: firewallAfter, remote: remote, agentFindings: openFindings + finishFindings)
