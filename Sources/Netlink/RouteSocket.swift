@@ -92,16 +92,16 @@ public final class RouteSocket: @unchecked Sendable {
         var interrupted = false
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, timeoutMilliseconds)
-            if ready < 0 { if errno == EINTR { continue }; throw .system(.last("poll(netlink)")) }
-            if ready == 0 { throw .timedOut(milliseconds: timeoutMilliseconds) }
-            // Peek the size first so no datagram is ever truncated.
-            let size = recv(fd, nil, 0, Int32(MSG_PEEK | MSG_TRUNC))
-            if size < 0 { if errno == EINTR { continue }; throw .system(.last("recv(netlink)")) }
-            if size > buffer.count { buffer = [UInt8](repeating: 0, count: size) }
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 { if errno == EINTR { continue }; throw .system(.last("recv(netlink)")) }
+            guard socket.wait(for: Int32(POLLIN), milliseconds: timeoutMilliseconds) else { throw .timedOut(milliseconds: timeoutMilliseconds) }
+            let n: Int
+            do {
+                // Peek the size first so no datagram is ever truncated.
+                let size = try systemCall("recv(netlink)") { recv(fd, nil, 0, Int32(MSG_PEEK | MSG_TRUNC)) }
+                if size > buffer.count { buffer = [UInt8](repeating: 0, count: size) }
+                n = try systemCall("recv(netlink)") { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
+            } catch {
+                throw .system(error)
+            }
             let messages: [NetlinkMessage]
             do { messages = try NetlinkMessage.parseAll(Array(buffer[..<n])) } catch { throw .malformed(error) }
             for reply in messages {

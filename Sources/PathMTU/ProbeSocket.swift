@@ -101,9 +101,7 @@ public final class ProbeSocket: ProbeTransport, @unchecked Sendable {
             let remaining = deadline - monotonicMilliseconds()
             if remaining <= 0 { return .silent }
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, Int32(remaining))
-            if ready < 0 { if errno == EINTR { continue }; return .silent }
-            if ready == 0 { return .silent }
+            guard retryingOnInterrupt({ poll(&poller, 1, Int32(remaining)) }) > 0 else { return .silent }
             if poller.revents & Int16(POLLERR) != 0, let error = readError() { return error }
             if poller.revents & Int16(POLLIN) != 0 {
                 var reply = [UInt8](repeating: 0, count: 65536)
