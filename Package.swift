@@ -11,9 +11,9 @@ import PackageDescription
 //   NetSystem       namespaces (opened, identified), the namespace thread, sysctls, system errors
 //   Netlink         the rtnetlink socket: dumps, lookups, sequence checks, extended acks
 //   KernelState     one namespace's links, addresses, routes, neighbours, FDB and sysctls; namespaces found
-//   CNIDetection    the runtime's and kubelet's view of CNI: detect-cni
+//   CNIDetection    the runtime's and kubelet's view of CNI: detect-cni (the kubelet's config gives Pods the runtime's endpoint)
 //   CRI             the container runtime's CRI API over its Unix socket (gRPC; Swift generated from cri-api's proto)
-//   Pods            pods of this node: the runtime's sandboxes and libcni's result cache, merged; their namespaces
+//   Pods            pods of this node: the runtime's sandboxes and libcni's result cache (its model is here), merged
 //   PathFacts       a path's facts, gathered once: namespaces opened and read once (NamespaceHandle), the
 //                   kernel's answers to route lookups (RouteOracle), one walker; live, recorded or replayed
 //   Checks          pure checks over those facts: one file per finding code (family), for trace,
@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "NetSystem", dependencies: ["CNetShims"]),
         .target(name: "Netlink", dependencies: ["NetlinkCodec", "NetSystem", "CNetShims"]),
         .target(name: "KernelState", dependencies: ["Netlink", "NetlinkCodec", "NetSystem", "NetAddress", "NodeFiles"]),
-        .target(name: "CNIDetection", dependencies: ["ConfigFormats", "NodeFiles", "Diagnosis", "NetAddress", "YAMLFormat"]),
+        .target(name: "CNIDetection", dependencies: ["ConfigFormats", "NodeFiles", "Diagnosis", "NetAddress", "Pods", "YAMLFormat"]),
         .target(name: "CRI", dependencies: [
             "ConfigFormats", "NodeFiles",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -66,7 +66,7 @@ let package = Package(
             .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Generated/README.md"]),
-        .target(name: "Pods", dependencies: ["CNIDetection", "ConfigFormats", "CRI", "Diagnosis", "KernelState", "NetAddress", "NetSystem", "NodeFiles"]),
+        .target(name: "Pods", dependencies: ["ConfigFormats", "CRI", "Diagnosis", "KernelState", "NetAddress", "NetSystem", "NodeFiles"]),
         .target(name: "Lab", dependencies: ["ConfigFormats", "CRI", "Diagnosis", "NodeFiles", "Pods"]),
         .target(name: "PathFacts", dependencies: ["CNetShims", "KernelState", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles", "Pods"]),
         .target(name: "Checks", dependencies: ["Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "PathMTUTests", dependencies: ["PathMTU", "NetAddress"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "NetAddress", "NodeFiles", "TestSupport"]),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "CNIDetectionTests", dependencies: ["CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "TestSupport"]),
+        .testTarget(name: "CNIDetectionTests", dependencies: ["CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "Pods", "TestSupport"]),
         // The agent on loopback, unprivileged: authentication, TLS, limits, bad requests.
         .testTarget(name: "AgentTests", dependencies: ["AgentClient", "ConfigFormats", "NodeFiles", "TestSupport", "YAMLFormat"]),
         // Pods from libcni's cache (the shared corpus) and from the runtime (CRI answers recorded from the lab).

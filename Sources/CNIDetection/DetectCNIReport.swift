@@ -1,6 +1,7 @@
 import ConfigFormats
 import Diagnosis
 import NodeFiles
+import Pods
 
 /// The answer of `detect-cni`: the runtime and kubelet facts, every config file and what the
 /// runtime makes of it, the active network, and the findings.
@@ -161,5 +162,18 @@ public struct DetectCNIReport: Report {
             HumanSection("Kubelet", rows: kubeletRows),
             HumanSection("Conf dir \(runtime.confDir)", rows: fileRows.isEmpty ? [("(empty)", "")] : fileRows),
         ]
+    }
+}
+
+extension RuntimeStatus {
+    /// For detect-cni: the endpoint and who answered on it.
+    public var answer: DetectCNIReport.RuntimeAnswer? {
+        switch self {
+        case .answered(let endpoint, let inventory):
+            DetectCNIReport.RuntimeAnswer(endpoint: endpoint.named, name: inventory.runtimeName, version: inventory.runtimeVersion,
+                                          apiVersion: inventory.apiVersion)
+        case .unavailable(let endpoint, _): DetectCNIReport.RuntimeAnswer(endpoint: endpoint.named, name: nil, version: nil, apiVersion: nil)
+        case .noEndpoint, .notAsked: nil
+        }
     }
 }

@@ -48,7 +48,7 @@ public struct GlobalOptions: ParsableArguments {
     /// The node's pods: the runtime's when it answers, merged with libcni's cache. `kubelet`:
     /// its settings when already read (they name the runtime's endpoint).
     func pods(_ root: NodeRoot, kubelet: KubeletSettings? = nil) -> PodDirectory {
-        PodDirectory.load(root: root, endpoint: runtimeEndpointGiven, kubelet: kubelet)
+        PodDirectory.load(root: root, endpoint: runtimeEndpointGiven, kubeletEndpoint: kubelet?.containerRuntimeEndpoint)
     }
 
     /// The node as this command sees it: built once, read lazily. `naming`: the pods the command

@@ -1,4 +1,3 @@
-import CNIDetection
 import NetAddress
 
 /// Where netdoctor learned of a pod: the container runtime's answer over CRI (authoritative:

@@ -1,4 +1,3 @@
-import CNIDetection
 import CRI
 import Diagnosis
 import KernelState
@@ -69,9 +68,9 @@ public struct PodDirectory: Sendable {
     /// under `root`) and reads the cache; the runtime's answer wins where both speak.
     /// `interest`: the pods (names or IPs) the command will look up; only their sandboxes' status
     /// is asked (nil: every sandbox's, as detect-cni's cross-check needs).
-    public static func load(root: NodeRoot, endpoint given: String? = nil, kubelet: KubeletSettings? = nil,
+    public static func load(root: NodeRoot, endpoint given: String? = nil, kubeletEndpoint: String? = nil,
                             budget: Duration = RuntimeClient.defaultBudget, interest: [String]? = nil) -> PodDirectory {
-        let endpoint = RuntimeStatus.endpoint(root: root, given: given, kubelet: kubelet)
+        let endpoint = RuntimeStatus.endpoint(root: root, given: given, kubeletEndpoint: kubeletEndpoint)
         // Pods named by name, with a runtime to ask: only their cache entries are read.
         if let endpoint, let interest, !interest.isEmpty, interest.allSatisfy({ IPAddress.parse($0) == nil }) {
             return loadNamed(interest, root: root, endpoint: endpoint, budget: budget)

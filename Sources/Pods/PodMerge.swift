@@ -1,4 +1,3 @@
-import CNIDetection
 import CRI
 import Diagnosis
 import NetAddress

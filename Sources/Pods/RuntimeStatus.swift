@@ -1,4 +1,3 @@
-import CNIDetection
 import CRI
 import Diagnosis
 import NodeFiles
@@ -17,17 +16,6 @@ public enum RuntimeStatus: Sendable {
         return nil
     }
 
-    /// For detect-cni: the endpoint and who answered on it.
-    public var answer: DetectCNIReport.RuntimeAnswer? {
-        switch self {
-        case .answered(let endpoint, let inventory):
-            DetectCNIReport.RuntimeAnswer(endpoint: endpoint.named, name: inventory.runtimeName, version: inventory.runtimeVersion,
-                                          apiVersion: inventory.apiVersion)
-        case .unavailable(let endpoint, _): DetectCNIReport.RuntimeAnswer(endpoint: endpoint.named, name: nil, version: nil, apiVersion: nil)
-        case .noEndpoint, .notAsked: nil
-        }
-    }
-
     public var endpointName: String {
         switch self {
         case .answered(let endpoint, _), .unavailable(let endpoint, _): endpoint.named
@@ -39,14 +27,11 @@ public enum RuntimeStatus: Sendable {
     /// The endpoint to ask: the operator's (--runtime-endpoint, NETDOCTOR_RUNTIME_ENDPOINT) as
     /// written, `none` for no runtime at all; else the kubelet's containerRuntimeEndpoint under
     /// --root; else the first runtime default socket present under --root.
-    /// `kubelet`: the kubelet's settings when the caller has read them already (detect-cni).
-    public static func endpoint(root: NodeRoot, given: String?, kubelet: KubeletSettings? = nil) -> RuntimeEndpoint? {
+    /// `kubeletEndpoint`: the kubelet's containerRuntimeEndpoint, read by whoever reads the
+    /// kubelet's config (CNIDetection's KubeletReader): Pods knows no CNI or kubelet config.
+    public static func endpoint(root: NodeRoot, given: String?, kubeletEndpoint: String?) -> RuntimeEndpoint? {
         if let given, !given.isEmpty { return given == "none" ? nil : RuntimeEndpoint.given(given) }
-        var ignored: [Finding] = []
-        if let named = (kubelet ?? KubeletReader.read(root: root, findings: &ignored)).containerRuntimeEndpoint,
-           let endpoint = RuntimeEndpoint.onNode(named, root: root) {
-            return endpoint
-        }
+        if let kubeletEndpoint, let endpoint = RuntimeEndpoint.onNode(kubeletEndpoint, root: root) { return endpoint }
         return RuntimeEndpoint.defaults.lazy.compactMap { RuntimeEndpoint.onNode($0, root: root) }.first(where: \.socketExists)
     }
 

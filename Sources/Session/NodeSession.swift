@@ -29,7 +29,15 @@ public final class NodeSession: @unchecked Sendable {
     /// The pods (names or IPs) this command will name: only their sandboxes' status is asked of
     /// the runtime (one round trip each); nil: every pod's.
     public let podsNamed: [String]?
-    public private(set) lazy var pods = PodDirectory.load(root: root, endpoint: runtimeEndpoint, kubelet: kubelet, interest: podsNamed)
+    public private(set) lazy var pods = PodDirectory.load(root: root, endpoint: runtimeEndpoint, kubeletEndpoint: kubeletRuntimeEndpoint,
+                                                          interest: podsNamed)
+
+    /// The kubelet's containerRuntimeEndpoint under the root: read only when no endpoint was given.
+    var kubeletRuntimeEndpoint: String? {
+        guard runtimeEndpoint == nil else { return nil }
+        var ignored: [Finding] = []
+        return (kubelet ?? KubeletReader.read(root: root, findings: &ignored)).containerRuntimeEndpoint
+    }
     /// This node's kernel; with NETDOCTOR_RECORD_FACTS set, every answer is also recorded there
     /// (scripts/record-path-facts makes the unit tests' fixtures so).
     public private(set) lazy var node = LiveNode(directory: directory, recordingTo: Self.environment("NETDOCTOR_RECORD_FACTS"))

@@ -2,6 +2,7 @@ import CNIDetection
 import ConfigFormats
 import Diagnosis
 import NodeFiles
+import Pods
 import TestSupport
 
 /// Reads every file of the shared corpus the way netdoctor reads a node, and compares what it

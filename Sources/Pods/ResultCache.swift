@@ -69,9 +69,10 @@ public struct CacheEntry: Sendable, Equatable {
         if argCount.values.contains(where: { $0 > 1 }) { entry.problems.append("cniArgs repeats keys") }
         if let encoded = object["config"]?.string, let decoded = Base64.decode(encoded),
            let config = (try? JSONParser.parse(bytes: decoded))?.object {
-            let network = NetworkConfig(document: config, asList: config.field("plugins") != nil)
-            entry.types = network.types
-            entry.cniVersion = network.cniVersion
+            // The chain the network ran: a conflist's plugins, or the one plugin of a conf.
+            let plugins = config.field("plugins").map { $0.array?.compactMap(\.object) ?? [] } ?? [config]
+            entry.types = plugins.compactMap { $0.field("type")?.string }
+            entry.cniVersion = config.field("cniVersion")?.string
         }
         let result = object["result"]?.object ?? object
         if let version = result["cniVersion"]?.string { entry.cniVersion = version }
