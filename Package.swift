@@ -74,7 +74,7 @@ let package = Package(
                                               "NetSystem", "PathFacts", "PathMTU", "Pods"]),
         .target(name: "Session", dependencies: ["Capture", "CNIDetection", "ConfigFormats", "Diagnosis", "Inspection", "KernelState", "NetAddress",
                                                 "NodeFiles", "PathFacts", "PathMTU", "Pods", "Trace"]),
-        .target(name: "Firewall", dependencies: ["ConfigFormats", "NetSystem", "NodeFiles"]),
+        .target(name: "Firewall", dependencies: ["CNetShims", "ConfigFormats", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
         .target(name: "Capture", dependencies: ["CPcap", "NetSystem", "KernelState", "NetAddress", "Diagnosis", "ConfigFormats"]),
         .target(name: "PathMTU", dependencies: ["CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec",
                                                 "NetSystem", "PathFacts", "Pods"]),

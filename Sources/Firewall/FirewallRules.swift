@@ -70,7 +70,7 @@ public enum FirewallReader {
     /// neither tool can tell.
     public static func readEverything(in namespace: NetNamespace?, thread: NamespaceThread = .shared) -> [FirewallRule]? {
         let iptables = read(in: namespace, thread: thread)
-        let nftables = NftablesReader.read(in: namespace, thread: thread)
+        let nftables = NftablesReader.read(in: namespace, thread: thread, overNetlink: iptables != nil)
         return iptables == nil && nftables == nil ? nil : (iptables ?? []) + (nftables ?? [])
     }
 

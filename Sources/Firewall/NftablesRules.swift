@@ -1,4 +1,7 @@
+import CNetShims
 import ConfigFormats
+import Netlink
+import NetlinkCodec
 import NetSystem
 import NodeFiles
 
@@ -11,7 +14,10 @@ public enum NftablesReader {
     /// Native tables' rules, or nil when nft is not installed or fails. The tables are listed
     /// first and only native ones are read: iptables-nft's tables hold a CNI's per-pod chains,
     /// which iptables-save reads already, so a node of many pods costs no more here than one of two.
-    public static func read(in namespace: NetNamespace?, thread: NamespaceThread = .shared) -> [FirewallRule]? {
+    /// `overNetlink`: the tables may be listed over nfnetlink instead of by running nft (when
+    /// iptables-save read the rest; otherwise nft must run, so that "neither tool could read
+    /// this namespace" stays what it means).
+    public static func read(in namespace: NetNamespace?, thread: NamespaceThread = .shared, overNetlink: Bool = true) -> [FirewallRule]? {
         guard let tool = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first(where: { NodeRoot("/").status($0)?.isExecutable == true }) else {
             return nil
         }
@@ -22,9 +28,17 @@ public enum NftablesReader {
             guard let result, result.status == 0 else { return nil }
             return result.output
         }
-        guard let listed = nft(["list", "tables"]) else { return nil }
+        // nf_tables itself says which tables there are (one netlink dump, no process): a node
+        // whose firewall is iptables' alone spawns no nft at all. `nft list tables` if it cannot.
+        let native: [(family: String, name: String)]
+        if overNetlink, let tables = tablesOverNetlink(in: namespace, thread: thread) {
+            native = tables.filter { !isIptablesTable($0) }
+        } else {
+            guard let listed = nft(["list", "tables"]) else { return nil }
+            native = nativeTables(json: listed)
+        }
         var rules: [FirewallRule] = []
-        for (family, table) in nativeTables(json: listed) {
+        for (family, table) in native {
             guard let output = nft(["list", "table", family, table]) else { return nil }
             rules += parse(json: output)
         }
@@ -38,7 +52,25 @@ public enum NftablesReader {
             guard let table = item["table"], let family = table["family"]?.string, let name = table["name"]?.string else { return nil }
             // nft takes these as command-line words: a name that is not one plain word is not asked for.
             guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
-            return ["ip", "ip6"].contains(family) && iptablesTables.contains(name) ? nil : (family, name)
+            return isIptablesTable((family, name)) ? nil : (family, name)
+        }
+    }
+
+    /// The ip and ip6 tables iptables-nft writes: iptables-save shows them.
+    static func isIptablesTable(_ table: (family: String, name: String)) -> Bool {
+        ["ip", "ip6"].contains(table.family) && iptablesTables.contains(table.name)
+    }
+
+    /// Every table of the namespace, from an nfnetlink dump (NFT_MSG_GETTABLE); nil when the
+    /// kernel could not be asked. Names that are not one plain word are left out (nft takes them
+    /// as command-line words).
+    static func tablesOverNetlink(in namespace: NetNamespace?, thread: NamespaceThread) -> [(family: String, name: String)]? {
+        guard let socket = try? RouteSocket.open(in: namespace, thread: thread, protocol: NETLINK_NETFILTER),
+              let messages = try? socket.dump(NFTables.dumpTables) else { return nil }
+        return messages.compactMap { message in
+            guard let table = try? NFTables.table(message), let family = NFTables.familyName(table.family),
+                  !table.name.isEmpty, table.name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
+            return (family, table.name)
         }
     }
 

@@ -10,6 +10,7 @@ import NetSystem
 
 /// An rtnetlink socket bound to the namespace it was opened in. Open it with
 /// `RouteSocket.open(in:)` to talk to another namespace; use it from any thread afterwards.
+/// The same dump loop speaks nfnetlink (`protocol: NETLINK_NETFILTER`): nf_tables' own tables.
 public final class RouteSocket: @unchecked Sendable {
     public private(set) var portID: UInt32 = 0
     private var sequence: UInt32 = 0
@@ -17,9 +18,9 @@ public final class RouteSocket: @unchecked Sendable {
     public var timeoutMilliseconds: Int32 = 5000
 
     /// Opens a socket in the calling thread's namespace.
-    public init() throws(NetlinkError) {
+    public init(protocol family: Int32 = NETLINK_ROUTE) throws(NetlinkError) {
         do {
-            socket = try Socket(domain: AF_NETLINK, type: Int32(SOCK_RAW.rawValue), protocol: NETLINK_ROUTE, what: "AF_NETLINK")
+            socket = try Socket(domain: AF_NETLINK, type: Int32(SOCK_RAW.rawValue), protocol: family, what: "AF_NETLINK")
             // Large dumps (thousands of routes) arrive in bursts; a big buffer avoids ENOBUFS.
             try socket.set(SOL_SOCKET, SO_RCVBUF, to: 4 << 20, what: "SO_RCVBUF")
             // Extended acks say why a request was refused; strict checking makes the kernel refuse
@@ -50,9 +51,9 @@ public final class RouteSocket: @unchecked Sendable {
 
 
     /// Opens a socket inside `namespace` (on the namespace thread); it stays bound there.
-    public static func open(in namespace: NetNamespace?, thread: NamespaceThread = .shared) throws -> RouteSocket {
-        guard let namespace else { return try RouteSocket() }
-        return try thread.run(in: namespace) { try RouteSocket() }
+    public static func open(in namespace: NetNamespace?, thread: NamespaceThread = .shared, protocol family: Int32 = NETLINK_ROUTE) throws -> RouteSocket {
+        guard let namespace else { return try RouteSocket(protocol: family) }
+        return try thread.run(in: namespace) { try RouteSocket(protocol: family) }
     }
 
     /// Sends a dump request and collects every reply until NLMSG_DONE, retrying when the kernel

@@ -67,3 +67,39 @@ public enum NDA: UInt16, AttributeType {
 public enum NETNSA: UInt16, AttributeType {
     case nsid = 1, pid = 2, fd = 3
 }
+
+/// nfnetlink's nf_tables subsystem (linux/netfilter/nfnetlink.h, nf_tables.h): the tables of a
+/// namespace, as `nft list tables` asks for them.
+public enum NFTables {
+    /// NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETTABLE, and NFT_MSG_NEWTABLE for the answers.
+    public static let getTable = MessageType(rawValue: 10 << 8 | 1)
+    public static let newTable = MessageType(rawValue: 10 << 8 | 0)
+    /// NFTA_TABLE_NAME.
+    public static let tableName: UInt16 = 1
+
+    /// A dump of every table of every family: struct nfgenmsg (family AF_UNSPEC, NFNETLINK_V0).
+    public static var dumpTables: NetlinkMessage {
+        NetlinkMessage(type: getTable, flags: [.request, .dump], payload: [0, 0, 0, 0])
+    }
+
+    /// The family (NFPROTO_*: 1 inet, 2 ip, 3 arp, 7 bridge, 10 ip6, 5 netdev) and name of a table.
+    public static func table(_ message: NetlinkMessage) throws(NetlinkDecodeError) -> (family: UInt8, name: String)? {
+        guard message.type == newTable else { return nil }
+        let header = try GenericHeader(parsing: message.payload)
+        let name = try Attribute.parseAll(message.payload.dropFirst(GenericHeader.size)).first { $0.type == tableName }?.string
+        return name.map { (header.family, $0) }
+    }
+
+    /// The family as nft writes it.
+    public static func familyName(_ family: UInt8) -> String? {
+        switch family {
+        case 1: "inet"
+        case 2: "ip"
+        case 3: "arp"
+        case 5: "netdev"
+        case 7: "bridge"
+        case 10: "ip6"
+        default: nil
+        }
+    }
+}

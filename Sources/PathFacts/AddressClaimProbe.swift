@@ -15,7 +15,7 @@ import NetSystem
 enum AddressClaimProbe {
     /// Waits for replies until `window` ms have passed, or `settle` ms after the last one.
     static func ask(_ address: IPAddress, on link: Link, in handle: NamespaceHandle, windowMilliseconds: Int64 = 60,
-                    settleMilliseconds: Int64 = 8) throws -> [LinkAddress] {
+                    settleMilliseconds: Int64 = 3) throws -> [LinkAddress] {
         guard address.isIPv4, let mac = link.address, mac.bytes.count == 6 else { return [] }
         let index = link.index
         let socket = try handle.run {
