@@ -36,9 +36,9 @@ public struct FirewallRule: Sendable, Equatable {
     public var drops: Bool {
         switch origin {
         case .iptables:
-            specification.hasSuffix("-j DROP") || specification.contains("-j DROP ") || specification.contains("-j REJECT")
+            specification.hasSuffix("-j DROP") || specification.containsBytes("-j DROP ") || specification.containsBytes("-j REJECT")
         case .iptablesPolicy: specification == "DROP"
-        case .nftables: specification.hasSuffix(" drop") || specification.contains(" reject")
+        case .nftables: specification.hasSuffix(" drop") || specification.containsBytes(" reject")
         }
     }
 
@@ -137,10 +137,37 @@ public enum FirewallReader {
     /// Rules that drop ICMP "fragmentation needed" (type 3 code 4): they break PMTU discovery.
     public static func icmpTooBigDrops(_ rules: [FirewallRule]) -> [FirewallRule] {
         rules.filter { rule in
-            rule.drops && rule.specification.contains("icmp")
-                && (rule.specification.contains("fragmentation-needed") || rule.specification.contains("--icmp-type 3/4")
-                    || rule.specification.contains("frag-needed"))  // nft's word
+            rule.drops && rule.specification.containsBytes("icmp")
+                && (rule.specification.containsBytes("fragmentation-needed") || rule.specification.containsBytes("--icmp-type 3/4")
+                    || rule.specification.containsBytes("frag-needed"))  // nft's word
         }
     }
 }
 
+extension String {
+    /// A plain byte search. `String.contains(_: String)` goes through generic string processing,
+    /// with runtime metadata lookups on every call: over a node's rules (the bridge plugin adds
+    /// a NAT chain for every pod) it was the hottest path of a trace.
+    func containsBytes(_ needle: String) -> Bool {
+        let found = utf8.withContiguousStorageIfAvailable { haystack in
+            needle.utf8.withContiguousStorageIfAvailable { needle in Self.search(haystack, for: needle) }
+        }
+        return (found ?? nil) ?? Self.search(Array(utf8)[...], for: Array(needle.utf8)[...])
+    }
+
+    static func search<H: Collection<UInt8>, N: Collection<UInt8>>(_ haystack: H, for needle: N) -> Bool
+        where H.Index == Int, N.Index == Int {
+        guard !needle.isEmpty else { return true }
+        guard haystack.count >= needle.count else { return false }
+        let first = needle[needle.startIndex]
+        for start in haystack.startIndex...(haystack.endIndex - needle.count) where haystack[start] == first {
+            var matched = true
+            for offset in 1..<needle.count where haystack[start + offset] != needle[needle.startIndex + offset] {
+                matched = false
+                break
+            }
+            if matched { return true }
+        }
+        return false
+    }
+}
