@@ -4,12 +4,15 @@
 // named on the command line through the same entry point, to reproduce a crash.
 import CNIDetection
 import CRI
+import Firewall
 import ConfigFormats
 import YAMLFormat
 import Diagnosis
 import Pods
 import Trace
+import NetAddress
 import NetlinkCodec
+import PathFacts
 import NodeFiles
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -54,8 +57,17 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             _ = try? Neighbor(message)
             _ = try? NamespaceID(message)
             _ = try? NetlinkErrorMessage(message)
+            _ = try? NFTables.table(message)
+            _ = try? RouteHeader(parsing: message.payload).bytes
+            _ = try? LinkHeader(parsing: message.payload).bytes
         }
     }
+    // What the engine reads besides netlink: an ARP reply off the segment, a recording's lookup
+    // keys, cache file names, nft's table list.
+    _ = AddressClaimProbe.claimant(of: IPAddress.parse("10.244.1.3")!, in: bytes[...])
+    _ = RouteQuery(recorded: text)
+    _ = CacheEntry.containerID(inFileName: text)
+    _ = NftablesReader.nativeTables(json: bytes)
     return 0
 }
 

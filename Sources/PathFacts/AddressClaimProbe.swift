@@ -12,7 +12,7 @@ import NetSystem
 /// 5227: sender address 0.0.0.0, so no host's neighbour cache learns anything from it), and every
 /// distinct link-layer address that replies. One packet and a few milliseconds, however many pods
 /// share the segment: the duplicate-address check reads no other namespace.
-enum AddressClaimProbe {
+public enum AddressClaimProbe {
     /// Waits for replies until `window` ms have passed, or `settle` ms after the last one.
     static func ask(_ address: IPAddress, on link: Link, in handle: NamespaceHandle, windowMilliseconds: Int64 = 60,
                     settleMilliseconds: Int64 = 3) throws -> [LinkAddress] {
@@ -45,13 +45,19 @@ enum AddressClaimProbe {
             guard left > 0 else { break }
             guard socket.wait(for: Int32(POLLIN), milliseconds: Int32(left)) else { break }
             let n = retryingOnInterrupt { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) } }
-            guard n >= 28 else { continue }
-            // A reply (op 2) from the address asked about: its sender hardware address.
-            guard buffer[6] == 0, buffer[7] == 2, Array(buffer[14..<18]) == address.bytes else { continue }
-            let claimant = LinkAddress(Array(buffer[8..<14]))
-            if !claims.contains(claimant) { claims.append(claimant) }
+            guard n > 0, let claimant = claimant(of: address, in: buffer[..<n]), !claims.contains(claimant) else { continue }
+            claims.append(claimant)
             deadline = min(deadline, MonotonicClock.milliseconds + settleMilliseconds)
         }
         return claims
+    }
+
+    /// The sender hardware address of an ARP reply (op 2, Ethernet/IPv4) from `address`; nil for
+    /// anything else a segment may carry.
+    public static func claimant(of address: IPAddress, in packet: ArraySlice<UInt8>) -> LinkAddress? {
+        let p = Array(packet)
+        guard p.count >= 28, p[0] == 0, p[1] == 1, p[2] == 8, p[3] == 0, p[4] == 6, p[5] == 4, p[6] == 0, p[7] == 2,
+              Array(p[14..<18]) == address.bytes else { return nil }
+        return LinkAddress(Array(p[8..<14]))
     }
 }

@@ -50,6 +50,19 @@ struct FactsTests {
         #expect(RouteQuery(recorded: "get 10.0.0.1 fibmatch")?.fibMatch == true)
     }
 
+    @Test("an ARP reply names who claims the address; requests, other addresses and short packets do not")
+    func arpClaimant() throws {
+        let address = try #require(IPAddress.parse("10.244.1.3"))
+        let mac: [UInt8] = [0x0e, 0x11, 0x22, 0x33, 0x44, 0x55]
+        let reply: [UInt8] = [0, 1, 8, 0, 6, 4, 0, 2] + mac + address.bytes + [0, 0, 0, 0, 0, 0] + [0, 0, 0, 0]
+        #expect(AddressClaimProbe.claimant(of: address, in: reply[...]) == LinkAddress(mac))
+        var request = reply
+        request[7] = 1
+        #expect(AddressClaimProbe.claimant(of: address, in: request[...]) == nil)
+        #expect(AddressClaimProbe.claimant(of: try #require(IPAddress.parse("10.244.1.4")), in: reply[...]) == nil)
+        #expect(AddressClaimProbe.claimant(of: address, in: reply.prefix(27)) == nil)
+    }
+
     @Test("FIREWALL_UNREADABLE where a namespace's rules could not be read, FIREWALL_DROP where a counter moved")
     func firewall() throws {
         let recorded = try RecordedTrace("overlay-healthy-cross-node")
