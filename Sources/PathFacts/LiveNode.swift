@@ -29,9 +29,6 @@ public final class LiveNode: NodeAccess, @unchecked Sendable {
         return opened
     }
 
-    /// Every namespace opened so far, with how many times each was dumped whole.
-    public var reads: [(namespace: String, fullReads: Int)] { handles.values.map { ($0.known.name, $0.fullReads) }.sorted { $0.0 < $1.0 } }
-
     public func namespace(of pod: Pod) throws -> KnownNamespace {
         let known = try PodDirectory.locate(pod, directory: directory)
         // The pod's address must be in that namespace: checked on the state read once anyway.

@@ -13,8 +13,6 @@ public final class NamespaceHandle: NamespaceAccess, @unchecked Sendable {
     private let directory: NamespaceDirectory
     private let recorder: FactRecorder?
     private var cached: NamespaceState?
-    /// How many times this namespace was dumped whole (one, however often its state is asked).
-    public private(set) var fullReads = 0
 
     init(_ known: KnownNamespace, directory: NamespaceDirectory, recorder: FactRecorder?) throws {
         self.known = known
@@ -39,7 +37,6 @@ public final class NamespaceHandle: NamespaceAccess, @unchecked Sendable {
         let sysctls = try run { NamespaceReader.sysctlsHere(interfaces: interfaces) }
         let state = try dumps.state(links: links, sysctls: sysctls)
         recorder?.record(dumps, sysctls: sysctls, of: known)
-        fullReads += 1
         cached = state
         return state
     }

@@ -152,7 +152,6 @@ public struct PathFacts: Sendable {
     /// The node as findings name it: this node's "node", or the remote node's own name.
     public var nodeLabel: String { nodeNamespace?.label ?? nodeName ?? KnownNamespace.nodeName }
 
-    public func lookups(_ purpose: LookupFact.Purpose) -> [LookupFact] { lookups.filter { $0.purpose == purpose } }
     public func answer(_ purpose: LookupFact.Purpose) -> RouteAnswer? { lookups.last { $0.purpose == purpose }?.answer }
     /// False only when the source's own lookup answered that there is no route: nothing is worth sending.
     public var sourceHasRoute: Bool { source?.route != nil || answer(.sourceRoute)?.isNoRoute == false }
