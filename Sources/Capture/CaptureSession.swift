@@ -62,7 +62,7 @@ public final class CaptureSession: @unchecked Sendable {
         slots.initialize(repeating: nil)
         defer { slots.deallocate() }
         nonisolated(unsafe) let output = slots
-        DispatchQueue.concurrentPerform(iterations: points.count) { index in
+        SideBySide.run(points.count) { index in
             let point = points[index]
             let open = { () throws -> PcapHandle in
                 try PcapHandle(interface: point.interface, filter: filter, snapLength: snapLength, bufferBytes: bufferBytes, immediate: immediate)
@@ -81,12 +81,14 @@ public final class CaptureSession: @unchecked Sendable {
     }
 
     /// Closes every handle at once (each close waits for the kernel's grace period too). Call
-    /// after `stop()`; the session captures nothing afterwards.
-    public func close() {
+    /// after `stop()`; the session captures nothing afterwards. `waiting: false` returns at once
+    /// and lets the closes finish on a thread of their own (a trace has more to do meanwhile).
+    public func close(waiting: Bool = true) {
         lock.lock(); let left = running; lock.unlock()
         guard left == 0 else { return }  // a capture thread still reads: leave it to deinit
         let handles = self.handles
-        DispatchQueue.concurrentPerform(iterations: handles.count) { handles[$0].close() }
+        let closeAll: @Sendable () -> Void = { SideBySide.run(handles.count) { handles[$0].close() } }
+        if waiting { closeAll() } else { SideBySide.detached(closeAll) }
     }
 
     /// For a single point: its capture thread writes straight to `writer`, up to `limit` packets.

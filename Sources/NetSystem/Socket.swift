@@ -12,7 +12,14 @@ public final class Socket: @unchecked Sendable {
         fd = try systemCall("socket(\(what))") { socket(domain, type | Int32(SOCK_CLOEXEC.rawValue), number) }
     }
 
-    deinit { close(fd) }
+    /// Set on packet sockets: their close waits for the kernel's RCU grace period (tens of
+    /// milliseconds of nothing), so it happens on a thread of its own and the caller goes on.
+    public var closesInBackground = false
+
+    deinit {
+        let fd = self.fd
+        if closesInBackground { SideBySide.detached { _ = close(fd) } } else { close(fd) }
+    }
 
     /// An integer option (SOL_SOCKET, IPPROTO_IP, SOL_NETLINK, …).
     public func set(_ level: Int32, _ name: Int32, to value: Int32, what: String) throws(SystemError) {

@@ -21,6 +21,7 @@ public enum AddressClaimProbe {
         let socket = try handle.run {
             try Socket(domain: AF_PACKET, type: Int32(SOCK_DGRAM.rawValue), protocol: Int32(UInt16(ETH_P_ARP).bigEndian), what: "AF_PACKET")
         }
+        socket.closesInBackground = true
         let fd = socket.fd
         var target = sockaddr_ll()
         target.sll_family = UInt16(AF_PACKET)

@@ -40,7 +40,7 @@ struct HopCapture {
         session.stop()
         let packets = session.take()
         problems += session.problems
-        session.close()
+        session.close(waiting: false)
         for (point, index) in watched.enumerated() {
             let linkType = session.handles[point].linkType
             let seen = packets.filter { $0.point == point }.compactMap { PacketFields.parse($0.bytes, linkType: linkType)?.innermost }
@@ -55,6 +55,6 @@ struct HopCapture {
     /// Ends the captures without reading them.
     func abandon() {
         session?.stop()
-        session?.close()
+        session?.close(waiting: false)
     }
 }

@@ -1,0 +1,67 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+
+/// Runs jobs that mostly wait, one thread each, all at once, and returns when every one is done.
+///
+/// Dispatch's `concurrentPerform` runs as many jobs at once as there are cores: right for CPU
+/// work, wrong for waits. Opening or closing a packet socket waits for the kernel's RCU grace
+/// period (tens of milliseconds, no CPU); on two cores, five capture points closed "at once"
+/// waited three grace periods one after another. Side by side they wait about one.
+public enum SideBySide {
+    /// Runs `body(0)` … `body(count - 1)`, each on its own thread (the first on the caller's).
+    /// A thread that cannot be started runs its job on the caller's thread instead.
+    public static func run(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        guard count > 1 else {
+            if count == 1 { body(0) }
+            return
+        }
+        var threads: [pthread_t] = []
+        for index in 1..<count {
+            let job = Unmanaged.passRetained(Job(index: index, body: body))
+            var thread = pthread_t()
+            let status = pthread_create(&thread, nil, { raw in
+                let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
+                job.body(job.index)
+                return nil
+            }, job.toOpaque())
+            if status == 0 {
+                threads.append(thread)
+            } else {
+                job.release()
+                body(index)
+            }
+        }
+        body(0)
+        for thread in threads { pthread_join(thread, nil) }
+    }
+
+    /// Runs `body` on a thread of its own and returns at once: for a wait nobody needs to see the
+    /// end of (closing a packet socket). Without a thread, it runs on the caller's.
+    public static func detached(_ body: @escaping @Sendable () -> Void) {
+        let job = Unmanaged.passRetained(Job(index: 0, body: { _ in body() }))
+        var thread = pthread_t()
+        let status = pthread_create(&thread, nil, { raw in
+            let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
+            job.body(job.index)
+            return nil
+        }, job.toOpaque())
+        if status == 0 {
+            pthread_detach(thread)
+        } else {
+            job.release()
+            body()
+        }
+    }
+
+    private final class Job {
+        let index: Int
+        let body: @Sendable (Int) -> Void
+        init(index: Int, body: @escaping @Sendable (Int) -> Void) {
+            self.index = index
+            self.body = body
+        }
+    }
+}
