@@ -25,6 +25,7 @@ import PackageDescription
 //                   operations the CLI and the agent share
 //   Capture         libpcap at several points in several namespaces at once, pcapng files, packet summaries
 //   Firewall        iptables rules, chain policies and nftables rules with their packet counters, per namespace
+//   Services        kube-proxy's Service table read back from the node: mode, frontends, endpoints (iptables, nftables)
 //   Agent           netdoctor agent: the node agent's HTTP/JSON API (auth, TLS, limits, metrics) over SwiftNIO
 //   AgentClient     the caller's side of that API: trace and mtu-probe ask the remote node's agent
 //   Lab             the two-node lab in namespaces, wired by the real CNI plugins, and its faults
@@ -75,6 +76,7 @@ let package = Package(
         .target(name: "Session", dependencies: ["Capture", "CNIDetection", "ConfigFormats", "Diagnosis", "Inspection", "KernelState", "NetAddress",
                                                 "NodeFiles", "PathFacts", "PathMTU", "Pods", "Trace"]),
         .target(name: "Firewall", dependencies: ["CNetShims", "ConfigFormats", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
+        .target(name: "Services", dependencies: ["ConfigFormats", "Firewall", "NetAddress", "NetSystem", "NodeFiles"]),
         .target(name: "Capture", dependencies: ["CPcap", "NetSystem", "KernelState", "NetAddress", "Diagnosis", "ConfigFormats"]),
         .target(name: "PathMTU", dependencies: ["CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec",
                                                 "NetSystem", "PathFacts", "Pods"]),
@@ -105,6 +107,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["NodeFiles", "ConfigFormats"], path: "Tests/TestSupport"),
         .testTarget(name: "ConfigFormatsTests", dependencies: ["ConfigFormats", "YAMLFormat"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "TestSupport"], exclude: ["Fixtures"]),
+        // kube-proxy's rules (iptables-save, nft -j) as kube-proxy writes them and as the lab loads them.
+        .testTarget(name: "ServicesTests", dependencies: ["Services", "Firewall", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PathMTUTests", dependencies: ["PathMTU", "NetAddress"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "NetAddress", "NodeFiles", "TestSupport"]),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),

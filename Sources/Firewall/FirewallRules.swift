@@ -63,7 +63,7 @@ public enum FirewallReader {
         // A child process starts in the namespace of the thread that spawns it.
         let result = namespace.map { ns in try? thread.run(in: ns) { run() } } ?? run()
         guard let result, result.status == 0 else { return nil }
-        return parse(result.outputText)
+        return parse(bytes: result.output)
     }
 
     /// iptables-save's rules and policies and native nftables rules of one namespace, or nil when
@@ -103,35 +103,88 @@ public enum FirewallReader {
         return after
     }
 
-    /// `*filter`, `:CHAIN POLICY [p:b]`, `[p:b] -A CHAIN spec`.
-    public static func parse(_ text: String) -> [FirewallRule] {
+    /// `*filter`, `:CHAIN POLICY [p:b]`, `[p:b] -A CHAIN spec` (or `-A CHAIN spec`, without -c).
+    public static func parse(_ text: String) -> [FirewallRule] { parse(bytes: Array(text.utf8)) }
+
+    /// The same over iptables-save's bytes, a line at a time without building a String per line:
+    /// a node of many Services has tens of thousands of rules, a node of many pods hundreds.
+    public static func parse(bytes: [UInt8]) -> [FirewallRule] {
         var rules: [FirewallRule] = []
         var table = ""
-        for raw in text.split(separator: "\n") {
-            let line = Substring(raw)
-            if line.hasPrefix("*") { table = String(line.dropFirst()); continue }
-            if line.hasPrefix(":") {
-                // ":FORWARD DROP [12:960]": a built-in chain's policy and what it decided.
-                let parts = line.dropFirst().split(separator: " ")
-                if parts.count == 3, parts[1] != "-", parts[2].hasPrefix("[") {
-                    let counters = parts[2].dropFirst().dropLast().split(separator: ":")
-                    rules.append(FirewallRule(table: table, chain: String(parts[0]), specification: String(parts[1]),
-                                              packets: counters.first.flatMap { UInt64($0) } ?? 0,
-                                              bytes: counters.last.flatMap { UInt64($0) } ?? 0, origin: .iptablesPolicy))
+        bytes.withUnsafeBufferPointer { text in
+            var lineStart = 0
+            while lineStart < text.count {
+                var lineEnd = lineStart
+                while lineEnd < text.count, text[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+                let line = UnsafeBufferPointer(rebasing: text[lineStart..<lineEnd])
+                lineStart = lineEnd + 1
+                guard let first = line.first else { continue }
+                switch first {
+                case UInt8(ascii: "*"):
+                    table = string(line, 1, line.count)
+                case UInt8(ascii: ":"):
+                    if let policy = policy(line, table: table) { rules.append(policy) }
+                case UInt8(ascii: "["), UInt8(ascii: "-"):
+                    if let rule = rule(line, table: table) { rules.append(rule) }
+                default:
+                    continue
                 }
-                continue
             }
-            guard line.hasPrefix("[") , let close = line.firstIndex(of: "]") else { continue }
-            let counters = line[line.index(after: line.startIndex)..<close].split(separator: ":")
-            let rest = line[line.index(after: close)...].drop(while: { $0 == " " })
-            guard rest.hasPrefix("-A "), counters.count == 2 else { continue }
-            let afterA = rest.dropFirst(3)
-            let chainEnd = afterA.firstIndex(of: " ") ?? afterA.endIndex
-            rules.append(FirewallRule(table: table, chain: String(afterA[..<chainEnd]),
-                                      specification: String(afterA[chainEnd...].drop(while: { $0 == " " })),
-                                      packets: UInt64(counters[0]) ?? 0, bytes: UInt64(counters[1]) ?? 0))
         }
         return rules
+    }
+
+    /// ":FORWARD DROP [12:960]": a built-in chain's policy and what it decided ("-" for a user chain).
+    private static func policy(_ line: UnsafeBufferPointer<UInt8>, table: String) -> FirewallRule? {
+        let parts = line[1...].split(separator: UInt8(ascii: " "))
+        guard parts.count == 3, !(parts[1].count == 1 && parts[1].first == UInt8(ascii: "-")), parts[2].first == UInt8(ascii: "["),
+              let counters = counters(parts[2].dropFirst().dropLast()) else { return nil }
+        return FirewallRule(table: table, chain: String(decoding: parts[0], as: UTF8.self), specification: String(decoding: parts[1], as: UTF8.self),
+                            packets: counters.packets, bytes: counters.bytes, origin: .iptablesPolicy)
+    }
+
+    /// "[p:b] -A CHAIN spec", or "-A CHAIN spec" without counters (kube-proxy's restore input).
+    private static func rule(_ line: UnsafeBufferPointer<UInt8>, table: String) -> FirewallRule? {
+        var at = 0
+        var packets: UInt64 = 0, bytes: UInt64 = 0
+        if line[0] == UInt8(ascii: "[") {
+            guard let close = line.firstIndex(of: UInt8(ascii: "]")), let parsed = counters(line[1..<close]) else { return nil }
+            (packets, bytes) = parsed
+            at = close + 1
+            while at < line.count, line[at] == UInt8(ascii: " ") { at += 1 }
+        }
+        guard line.count - at > 3, line[at] == UInt8(ascii: "-"), line[at + 1] == UInt8(ascii: "A"), line[at + 2] == UInt8(ascii: " ") else { return nil }
+        let chainStart = at + 3
+        var chainEnd = chainStart
+        while chainEnd < line.count, line[chainEnd] != UInt8(ascii: " ") { chainEnd += 1 }
+        var specificationStart = chainEnd
+        while specificationStart < line.count, line[specificationStart] == UInt8(ascii: " ") { specificationStart += 1 }
+        return FirewallRule(table: table, chain: string(line, chainStart, chainEnd),
+                            specification: string(line, specificationStart, line.count), packets: packets, bytes: bytes)
+    }
+
+    /// "p:b" → both numbers; nil when either is not one.
+    private static func counters(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> (packets: UInt64, bytes: UInt64)? {
+        guard let colon = text.firstIndex(of: UInt8(ascii: ":")),
+              let packets = number(text[text.startIndex..<colon]), let bytes = number(text[(colon + 1)...]) else { return nil }
+        return (packets, bytes)
+    }
+
+    private static func number(_ digits: Slice<UnsafeBufferPointer<UInt8>>) -> UInt64? {
+        guard !digits.isEmpty, digits.count <= 20 else { return nil }
+        var value: UInt64 = 0
+        for digit in digits {
+            guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "9") else { return nil }
+            let (times, overflowTimes) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflowSum) = times.addingReportingOverflow(UInt64(digit - UInt8(ascii: "0")))
+            guard !overflowTimes, !overflowSum else { return nil }
+            value = sum
+        }
+        return value
+    }
+
+    private static func string(_ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: line[start..<end]), as: UTF8.self)
     }
 
     /// Rules that drop ICMP "fragmentation needed" (type 3 code 4): they break PMTU discovery.

@@ -18,16 +18,8 @@ public enum NftablesReader {
     /// iptables-save read the rest; otherwise nft must run, so that "neither tool could read
     /// this namespace" stays what it means).
     public static func read(in namespace: NetNamespace?, thread: NamespaceThread = .shared, overNetlink: Bool = true) -> [FirewallRule]? {
-        guard let tool = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first(where: { NodeRoot("/").status($0)?.isExecutable == true }) else {
-            return nil
-        }
-        let nft = { (arguments: [String]) -> [UInt8]? in
-            let run = { ChildProcess.run(tool, arguments: ["-j"] + arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], timeoutMilliseconds: 5000) }
-            // A child process starts in the namespace of the thread that spawns it.
-            let result = namespace.map { ns in try? thread.run(in: ns) { run() } } ?? run()
-            guard let result, result.status == 0 else { return nil }
-            return result.output
-        }
+        guard tool != nil else { return nil }
+        let nft = { (arguments: [String]) -> [UInt8]? in json(arguments, in: namespace, thread: thread).output }
         // nf_tables itself says which tables there are (one netlink dump, no process): a node
         // whose firewall is iptables' alone spawns no nft at all. `nft list tables` if it cannot.
         let native: [(family: String, name: String)]
@@ -43,6 +35,35 @@ public enum NftablesReader {
             rules += parse(json: output)
         }
         return rules
+    }
+
+    /// Where nft is installed, if it is.
+    static var tool: String? { ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first(where: { NodeRoot("/").status($0)?.isExecutable == true }) }
+
+    /// `nft -j <arguments>` run in `namespace`: its JSON, or why there is none.
+    public static func json(_ arguments: [String], in namespace: NetNamespace?, thread: NamespaceThread = .shared) -> (output: [UInt8]?, problem: String?) {
+        guard let tool else { return (nil, "nft is not installed") }
+        let run = { ChildProcess.run(tool, arguments: ["-j"] + arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], timeoutMilliseconds: 5000) }
+        // A child process starts in the namespace of the thread that spawns it.
+        let result = namespace.map { ns in try? thread.run(in: ns) { run() } } ?? run()
+        guard let result else { return (nil, "nft could not be started in the namespace") }
+        guard result.status == 0 else {
+            let message = String(decoding: result.errorOutput.prefix(300), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+            return (nil, "nft \(arguments.joined(separator: " ")) failed (status \(result.status))\(message.isEmpty ? "" : ": \(message)")")
+        }
+        return (result.output, nil)
+    }
+
+    /// Every table of the namespace: over nfnetlink, else from `nft -j list tables`; [] when
+    /// neither can tell.
+    public static func tables(in namespace: NetNamespace?, thread: NamespaceThread = .shared) -> [(family: String, name: String)] {
+        if let tables = tablesOverNetlink(in: namespace, thread: thread) { return tables }
+        guard let listed = json(["list", "tables"], in: namespace, thread: thread).output,
+              let items = (try? JSONParser.parse(bytes: listed))?["nftables"]?.array else { return [] }
+        return items.compactMap { item in
+            guard let table = item["table"], let family = table["family"]?.string, let name = table["name"]?.string else { return nil }
+            return (family, name)
+        }
     }
 
     /// The tables of `nft -j list tables` that iptables-save does not show.

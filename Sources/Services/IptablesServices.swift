@@ -1,0 +1,188 @@
+import Firewall
+import NetAddress
+
+/// kube-proxy's iptables mode, read back from iptables-save: the nat table's `KUBE-SERVICES` and
+/// `KUBE-NODEPORTS` dispatch rules give each Service port's frontends (their comments give the
+/// name: chain names are hashes), its `KUBE-SVC-`/`KUBE-SVL-` chains the endpoints (`KUBE-SEP-`
+/// chains, each ending in a DNAT), and the filter table's REJECT/DROP rules the ports with no
+/// (local) endpoints. Rule order and option order are iptables-save's, not kube-proxy's: every
+/// option is looked up by name.
+public enum IptablesServices {
+    /// Chains of a Service port that share its hash: cluster policy, local policy, external
+    /// traffic, load-balancer source ranges, and the pre-1.24 local chain.
+    static let portChainPrefixes = ["KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-XLB-"]
+
+    public static func table(from rules: [FirewallRule]) -> ServiceTable {
+        var chains: [String: [RuleWords]] = [:]
+        var filterRules: [(chain: String, words: RuleWords)] = []
+        for rule in rules where rule.origin == .iptables && rule.chain.hasPrefix("KUBE-") {
+            if rule.table == "nat" {
+                chains[rule.chain, default: []].append(RuleWords(Substring(rule.specification)))
+            } else if rule.table == "filter", rule.chain == "KUBE-SERVICES" || rule.chain == "KUBE-EXTERNAL-SERVICES" {
+                filterRules.append((rule.chain, RuleWords(Substring(rule.specification))))
+            }
+        }
+        var builder = Builder(chains: chains)
+        for rule in chains["KUBE-SERVICES"] ?? [] { builder.addDispatch(rule, nodePort: false) }
+        for rule in chains["KUBE-NODEPORTS"] ?? [] { builder.addDispatch(rule, nodePort: true) }
+        for rule in filterRules { builder.addRejection(rule.words, chain: rule.chain) }
+        return builder.table()
+    }
+
+    /// Collects entries keyed by name and protocol, in the order the rules give them.
+    struct Builder {
+        let chains: [String: [RuleWords]]
+        var entries: [ServiceEntry] = []
+        var index: [String: Int] = [:]
+        /// The hash that names each entry's chains (`XPGD46QRK7WJZT7O` of `KUBE-SVC-XPGD46QRK7WJZT7O`).
+        var hashes: [Int: String] = [:]
+        var problems: [String] = []
+        var uncommentedEndpoints = false
+
+        init(chains: [String: [RuleWords]]) { self.chains = chains }
+
+        /// A `KUBE-SERVICES` or `KUBE-NODEPORTS` rule jumping to a Service port's chain.
+        mutating func addDispatch(_ rule: RuleWords, nodePort: Bool) {
+            guard let target = rule.target.map(String.init),
+                  let prefix = IptablesServices.portChainPrefixes.first(where: { target.hasPrefix($0) }) else { return }
+            let hash = String(target.dropFirst(prefix.count))
+            guard let comment = rule.comment, let proto = rule.value("-p").map(String.init),
+                  let port = rule.value("--dport").flatMap({ UInt16($0) }) else {
+                problems.append("a KUBE-SERVICES rule kube-proxy would not write (no comment, protocol or port): jump to \(target)")
+                return
+            }
+            let (label, kind) = Self.split(comment)
+            guard let name = ServicePortName.parse(label) else {
+                problems.append("a service rule whose comment names no namespace/service: \"\(comment)\"")
+                return
+            }
+            let frontend: ServiceFrontend
+            if nodePort {
+                frontend = .nodePort(port)
+            } else {
+                guard let destination = rule.value("-d").flatMap({ IPAddress.parse(String($0.split(separator: "/")[0])) }) else { return }
+                switch kind {
+                case "external IP": frontend = .externalIP(destination, port)
+                case "loadbalancer IP": frontend = .loadBalancerIP(destination, port)
+                default: frontend = .clusterIP(destination, port)
+                }
+            }
+            let slot = entrySlot(name, proto: proto)
+            if !entries[slot].frontends.contains(frontend) { entries[slot].frontends.append(frontend) }
+            entries[slot].evidence.append("-A \(nodePort ? "KUBE-NODEPORTS" : "KUBE-SERVICES") … -j \(target)")
+            if hashes[slot] == nil {
+                hashes[slot] = hash
+                fillEndpoints(slot, hash: hash)
+            }
+        }
+
+        /// A filter-table rule rejecting (or dropping) a Service port's traffic for want of endpoints.
+        /// `KUBE-SERVICES` holds cluster IPs; `KUBE-EXTERNAL-SERVICES` external and load-balancer
+        /// IPs and node ports.
+        mutating func addRejection(_ rule: RuleWords, chain: String) {
+            guard let comment = rule.comment, let proto = rule.value("-p").map(String.init),
+                  let port = rule.value("--dport").flatMap({ UInt16($0) }) else { return }
+            let disposition: ServiceDisposition
+            let label: Substring
+            if comment.hasSuffix(" has no endpoints") {
+                disposition = .noEndpoints
+                label = comment.dropLast(" has no endpoints".count)
+            } else if comment.hasSuffix(" has no local endpoints") {
+                disposition = .noLocalEndpoints
+                label = comment.dropLast(" has no local endpoints".count)
+            } else {
+                return
+            }
+            guard let name = ServicePortName.parse(label) else { return }
+            let frontend: ServiceFrontend
+            if let destination = rule.value("-d").flatMap({ IPAddress.parse(String($0.split(separator: "/")[0])) }) {
+                frontend = chain == "KUBE-SERVICES" ? .clusterIP(destination, port) : .externalIP(destination, port)
+            } else {
+                frontend = .nodePort(port)  // `-m addrtype --dst-type LOCAL`: a node port
+            }
+            let slot = entrySlot(name, proto: proto)
+            // An address already met in the nat table keeps the kind its comment gave it there.
+            let known = entries[slot].frontends.contains { $0 == frontend || ($0.address != nil && $0.address == frontend.address && $0.port == port) }
+            if !known { entries[slot].frontends.append(frontend) }
+            // "No local endpoints" concerns external traffic only; cluster traffic may still have endpoints.
+            if disposition == .noEndpoints || entries[slot].endpoints.isEmpty { entries[slot].disposition = disposition }
+            entries[slot].evidence.append("-t filter -A \(chain) … \"\(comment)\" -j \(rule.target ?? "?")")
+        }
+
+        mutating func entrySlot(_ name: ServicePortName, proto: String) -> Int {
+            let key = "\(name) \(proto)"
+            if let slot = index[key] { return slot }
+            entries.append(ServiceEntry(name: name, proto: proto))
+            index[key] = entries.count - 1
+            return entries.count - 1
+        }
+
+        /// The endpoints behind a Service port: the `KUBE-SEP-` chains its cluster and local
+        /// chains jump to, with the share iptables' probability chain gives each.
+        mutating func fillEndpoints(_ slot: Int, hash: String) {
+            var endpoints: [ServiceEndpoint] = []
+            for prefix in ["KUBE-SVC-", "KUBE-SVL-", "KUBE-XLB-"] {
+                guard let rules = chains[prefix + hash] else { continue }
+                if prefix != "KUBE-SVC-" { entries[slot].localPolicy = true }
+                var remaining = 1.0
+                for rule in rules {
+                    guard let target = rule.target, target.hasPrefix("KUBE-SEP-") else { continue }
+                    if rule.has("--rcheck") {  // ClientIP affinity: a recent-match rule per endpoint, before the spread
+                        entries[slot].affinitySeconds = rule.value("--seconds").flatMap { Int($0) }
+                        continue
+                    }
+                    let probability = rule.value("--probability").flatMap { Double($0) } ?? 1
+                    let share = remaining * probability
+                    remaining -= share
+                    guard let endpoint = endpoint(of: String(target), share: prefix == "KUBE-SVC-" ? share : nil) else { continue }
+                    if let known = endpoints.firstIndex(where: { $0.address == endpoint.address && $0.port == endpoint.port }) {
+                        if endpoints[known].share == nil { endpoints[known].share = endpoint.share }
+                    } else {
+                        endpoints.append(endpoint)
+                    }
+                }
+            }
+            entries[slot].endpoints = endpoints
+        }
+
+        /// A `KUBE-SEP-` chain's DNAT destination.
+        mutating func endpoint(of chain: String, share: Double?) -> ServiceEndpoint? {
+            guard let rules = chains[chain] else {
+                problems.append("\(chain) is jumped to but does not exist in the nat table")
+                return nil
+            }
+            for rule in rules where rule.target == "DNAT" {
+                if rule.comment == nil { uncommentedEndpoints = true }
+                guard let destination = rule.value("--to-destination"), let (address, port) = Self.hostPort(destination) else { continue }
+                return ServiceEndpoint(address: address, port: port, share: share, rule: chain)
+            }
+            problems.append("\(chain) has no DNAT rule")
+            return nil
+        }
+
+        func table() -> ServiceTable {
+            ServiceTable(mode: .iptables, entries: entries, largeCluster: uncommentedEndpoints, problems: problems)
+        }
+
+        /// "ns/svc:port cluster IP" → ("ns/svc:port", "cluster IP"); a bare name has no kind.
+        static func split(_ comment: Substring) -> (Substring, Substring) {
+            for kind in [" cluster IP", " external IP", " loadbalancer IP"] where comment.hasSuffix(kind) {
+                return (comment.dropLast(kind.count), kind.dropFirst())
+            }
+            return (comment, "")
+        }
+
+        /// "10.244.1.5:8080" or "[fd00::5]:8080".
+        static func hostPort(_ text: Substring) -> (IPAddress, UInt16)? {
+            if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+                let host = text[text.index(after: text.startIndex)..<close]
+                let rest = text[text.index(after: close)...]
+                guard rest.hasPrefix(":"), let port = UInt16(rest.dropFirst()), let address = IPAddress.parse(String(host)) else { return nil }
+                return (address, port)
+            }
+            guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]),
+                  let address = IPAddress.parse(String(text[..<colon])) else { return nil }
+            return (address, port)
+        }
+    }
+}

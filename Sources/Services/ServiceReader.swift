@@ -1,0 +1,135 @@
+import Firewall
+import NodeFiles
+
+/// How the proxy mode was learnt, for the report: kube-proxy said so, or the kernel's state did.
+public enum ProxyModeSource: Sendable, Equatable, CustomStringConvertible {
+    /// `--proxy-mode` on the command line.
+    case given
+    /// kube-proxy's own `/proxyMode` on its metrics port.
+    case kubeProxy(port: UInt16)
+    /// The kernel's state: which rules, tables, links or maps exist.
+    case kernel(String)
+
+    public var description: String {
+        switch self {
+        case .given: "given with --proxy-mode"
+        case .kubeProxy(let port): "kube-proxy's /proxyMode on 127.0.0.1:\(port)"
+        case .kernel(let evidence): "the kernel's state: \(evidence)"
+        }
+    }
+}
+
+/// The node's Service table, read from this node's kernel in the mode kube-proxy runs in.
+public struct ServiceReading: Sendable {
+    /// nil: no mode could be told (no kube-proxy rules in any mode, no kube-proxy answering).
+    public var table: ServiceTable?
+    public var mode: ProxyMode?
+    public var modeSource: ProxyModeSource?
+    /// Why the table is missing or partial, one line each.
+    public var problems: [String]
+}
+
+/// Reads kube-proxy's state on this node: the mode from kube-proxy's metrics listener where it
+/// answers (`/proxyMode`), else from the kernel (nat `KUBE-SERVICES` in iptables-save, table
+/// `ip kube-proxy`, link `kube-ipvs0`, Cilium's pinned service map); then that mode's rules.
+public enum ServiceReader {
+    public static let kubeProxyMetricsPort: UInt16 = 10249
+
+    public static func read(mode given: ProxyMode? = nil, metricsPort: UInt16 = kubeProxyMetricsPort) -> ServiceReading {
+        var problems: [String] = []
+        // iptables-save runs anyway in most cases: detection and the iptables mode share it.
+        var saved: (rules: [FirewallRule]?, problem: String?)? = nil
+        let iptables = { () -> (rules: [FirewallRule]?, problem: String?) in
+            if let saved { return saved }
+            saved = Self.iptablesRules()
+            return saved!
+        }
+        var mode = given
+        var source: ProxyModeSource? = given == nil ? nil : .given
+        if mode == nil, let answer = LoopbackHTTP.get(port: metricsPort, path: "/proxyMode"), answer.status == 200 {
+            let word = String(answer.text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }).first ?? "")
+            if let said = ProxyMode(rawValue: word) {
+                mode = said
+                source = .kubeProxy(port: metricsPort)
+            } else {
+                problems.append("kube-proxy's /proxyMode answered \"\(word.prefix(40))\", which is no mode netdoctor knows")
+            }
+        }
+        if mode == nil {
+            let detected = detect(iptables: iptables())
+            mode = detected?.mode
+            source = detected.map { .kernel($0.evidence) }
+        }
+        guard let mode else {
+            if let problem = iptables().problem { problems.append(problem) }
+            return ServiceReading(table: nil, mode: nil, modeSource: nil,
+                                  problems: problems + ["no kube-proxy state found: no KUBE-SERVICES chain, no kube-proxy nftables table, no kube-ipvs0 link, no Cilium service map, and nothing answers on 127.0.0.1:\(metricsPort)"])
+        }
+        switch mode {
+        case .iptables:
+            let (rules, problem) = iptables()
+            guard let rules else { return ServiceReading(table: nil, mode: mode, modeSource: source, problems: problems + [problem ?? "iptables-save failed"]) }
+            var table = IptablesServices.table(from: rules)
+            table.problems = problems + table.problems
+            return ServiceReading(table: table, mode: mode, modeSource: source, problems: [])
+        case .nftables:
+            var documents: [[UInt8]] = []
+            for family in ["ip", "ip6"] {
+                let (output, problem) = NftablesReader.json(["list", "table", family, "kube-proxy"], in: nil)
+                if let output { documents.append(output) } else if family == "ip", let problem { problems.append(problem) }
+            }
+            guard !documents.isEmpty else { return ServiceReading(table: nil, mode: mode, modeSource: source, problems: problems) }
+            var table = NftablesServices.table(fromJSON: documents)
+            table.problems = problems + table.problems
+            return ServiceReading(table: table, mode: mode, modeSource: source, problems: [])
+        case .ipvs, .cilium:
+            let what = mode == .ipvs
+                ? "IPVS mode: its virtual servers are read over the IPVS generic-netlink family, which this netdoctor does not read yet"
+                : "Cilium's kube-proxy replacement: services live in BPF maps (cilium_lb4_services_v2), which this netdoctor does not read yet"
+            return ServiceReading(table: nil, mode: mode, modeSource: source, problems: problems + [what])
+        }
+    }
+
+    /// The mode the kernel's state shows, and the evidence; nil when it shows none.
+    static func detect(iptables: (rules: [FirewallRule]?, problem: String?)) -> (mode: ProxyMode, evidence: String)? {
+        if NftablesReader.tables(in: nil).contains(where: { $0.name == "kube-proxy" && ($0.family == "ip" || $0.family == "ip6") }) {
+            return (.nftables, "table ip kube-proxy exists")
+        }
+        if iptables.rules?.contains(where: { $0.table == "nat" && $0.chain == "KUBE-SERVICES" }) == true {
+            return (.iptables, "the nat table has KUBE-SERVICES rules")
+        }
+        let live = NodeRoot("/")
+        if live.status("/sys/class/net/kube-ipvs0") != nil { return (.ipvs, "link kube-ipvs0 exists") }
+        for path in ["/sys/fs/bpf/tc/globals/cilium_lb4_services_v2", "/run/cilium/bpffs/tc/globals/cilium_lb4_services_v2"]
+        where live.status(path) != nil {
+            return (.cilium, "\(path) is pinned")
+        }
+        return nil
+    }
+
+    /// iptables-save's rules (legacy's too when the nft flavour says legacy tables exist, as
+    /// after a switch of backends: K8S#107965), or why there are none.
+    static func iptablesRules() -> (rules: [FirewallRule]?, problem: String?) {
+        let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
+        guard let tool = ["/usr/sbin/iptables-save", "/sbin/iptables-save", "/usr/bin/iptables-save"]
+            .first(where: { NodeRoot("/").status($0)?.isExecutable == true }) else {
+            return (nil, "iptables-save is not installed")
+        }
+        guard let result = ChildProcess.run(tool, arguments: ["-c"], environment: environment, timeoutMilliseconds: 10_000) else {
+            return (nil, "iptables-save could not be started")
+        }
+        guard result.status == 0 else {
+            let reason = result.timedOut ? "timed out" : result.errorText.split(separator: "\n").first.map(String.init) ?? "status \(result.status)"
+            return (nil, "iptables-save failed: \(reason)")
+        }
+        var rules = FirewallReader.parse(bytes: result.output)
+        if result.errorText.contains("iptables-legacy tables present") || result.outputText.contains("iptables-legacy tables present"),
+           !rules.contains(where: { $0.chain == "KUBE-SERVICES" }),
+           let legacy = ["/usr/sbin/iptables-legacy-save", "/sbin/iptables-legacy-save"].first(where: { NodeRoot("/").status($0)?.isExecutable == true }) {
+            if let old = ChildProcess.run(legacy, arguments: ["-c"], environment: environment, timeoutMilliseconds: 10_000), old.status == 0 {
+                rules += FirewallReader.parse(bytes: old.output)
+            }
+        }
+        return (rules, nil)
+    }
+}
