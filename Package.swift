@@ -68,7 +68,7 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Generated/README.md"]),
         .target(name: "Pods", dependencies: ["ConfigFormats", "CRI", "Diagnosis", "KernelState", "NetAddress", "NetSystem", "NodeFiles"]),
-        .target(name: "Lab", dependencies: ["ConfigFormats", "CRI", "Diagnosis", "NodeFiles", "Pods"]),
+        .target(name: "Lab", dependencies: ["ConfigFormats", "CRI", "Diagnosis", "NodeFiles", "Pods", "Services"]),
         .target(name: "PathFacts", dependencies: ["CNetShims", "KernelState", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles", "Pods"]),
         .target(name: "Checks", dependencies: ["Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
         .target(name: "Trace", dependencies: ["Capture", "Checks", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
@@ -95,7 +95,7 @@ let package = Package(
         ]),
         .target(name: "NetdoctorCLI", dependencies: [
             "Agent", "AgentClient",
-            "CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "KernelState", "Lab", "Netlink", "NetSystem", "Pods", "PathMTU",
+            "CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "KernelState", "Lab", "Netlink", "NetSystem", "Pods", "PathMTU", "Services",
             "NetAddress", "Capture", "Session", "Trace",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -26,7 +26,8 @@ public struct Lab: Sendable {
 
     /// Builds the lab; an existing one is removed first. `netdoctorPath` is the binary that serves
     /// HTTP in pod-a and, with `agents`, runs `netdoctor agent` on each node.
-    public func up(netdoctorPath: String, agents: Bool = false) throws(LabError) -> LabState {
+    /// `proxy`: also the lab's Services, programmed as kube-proxy does in that mode.
+    public func up(netdoctorPath: String, agents: Bool = false, proxy: LabServices.Mode? = nil) throws(LabError) -> LabState {
         try Self.checkPrerequisites()
         if let existing = Self.current() { existing.lab.down(state: existing.state) }
         Self.removeNamespaces(prefix: plan.prefix)
@@ -40,6 +41,7 @@ public struct Lab: Sendable {
             try save(state)
             for pod in plan.pods { try runPod(pod, state: &state) }
             state.serverPID = try startServer(netdoctorPath: netdoctorPath, state: state)
+            if let proxy { try startServices(mode: proxy, netdoctorPath: netdoctorPath, state: &state) }
             if agents { state.agentPIDs = try startAgents(netdoctorPath: netdoctorPath) }
             try save(state)
         } catch {
@@ -183,7 +185,7 @@ public struct Lab: Sendable {
     /// kubelet would), the runtimes and their shims, its namespaces (and with them every link,
     /// route and firewall rule inside), its files and the mount points it had to create.
     public func down(state: LabState?) {
-        for pid in [state?.serverPID].compactMap({ $0 }) + (state?.agentPIDs.values.map { $0 } ?? []) where pid > 0 {
+        for pid in [state?.serverPID].compactMap({ $0 }) + (state?.agentPIDs.values.map { $0 } ?? []) + (state?.servicePIDs ?? []) where pid > 0 {
             Self.stop(pid)
         }
         if let state { stopRuntimes(state) }
@@ -260,6 +262,10 @@ public struct LabState: Sendable, Equatable {
     public var createdMountPoints: [String] = []
     /// Pods beyond pod-a, pod-b and pod-c (lab up --extra-pods).
     public var extraPods = 0
+    /// The proxy mode the lab's Services are programmed in (lab up --proxy); nil: no Services.
+    public var proxy: String?
+    /// The Services' backends in their pods.
+    public var servicePIDs: [Int32] = []
 
     public var json: String {
         JSONWriter.write(.fields(["topology": .string(topology), "prefix": .string(prefix),
@@ -269,7 +275,8 @@ public struct LabState: Sendable, Equatable {
                                   "pods": .fields(pods.sorted { $0.key < $1.key }.map {
                                       ($0.key, .fields(["sandboxID": .string($0.value.sandboxID), "netns": .string($0.value.netnsPath)]))
                                   }),
-                                  "createdMountPoints": .texts(createdMountPoints), "extraPods": .int(extraPods)])) + "\n"
+                                  "createdMountPoints": .texts(createdMountPoints), "extraPods": .int(extraPods),
+                                  "proxy": .text(proxy), "servicePIDs": .array(servicePIDs.map { .int(Int($0)) })])) + "\n"
     }
 
     static func pidFields(_ pids: [String: Int32]) -> ConfigValue {
@@ -297,6 +304,8 @@ public struct LabState: Sendable, Equatable {
                   faults: value["faults"]?.array?.compactMap(\.string) ?? [], agentPIDs: Self.pids(value["agents"]))
         runtimePIDs = Self.pids(value["runtimes"])
         extraPods = value["extraPods"]?.int ?? 0
+        proxy = value["proxy"]?.string
+        servicePIDs = value["servicePIDs"]?.array?.compactMap { $0.int.map(Int32.init) } ?? []
         for member in value["runtimeMountNamespaces"]?.object?.members ?? [] { runtimeMountNamespaces[member.key] = member.value.string }
         for member in value["pods"]?.object?.members ?? [] {
             guard let id = member.value["sandboxID"]?.string, let netns = member.value["netns"]?.string else { continue }

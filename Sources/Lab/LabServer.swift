@@ -42,6 +42,36 @@ public enum LabServer {
         }
     }
 
+    /// A UDP echo on a port: each datagram goes back to its sender (the lab's UDP service).
+    public static func echo(port: UInt16) -> Never {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { fail("socket") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr = in_addr(s_addr: 0)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { fail("bind on UDP port \(port)") }
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        while true {
+            var peer = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let n = withUnsafeMutablePointer(to: &peer) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                    buffer.withUnsafeMutableBytes { recvfrom(fd, $0.baseAddress, $0.count, 0, raw, &length) }
+                }
+            }
+            guard n >= 0 else { continue }
+            _ = withUnsafePointer(to: &peer) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                    buffer.withUnsafeBytes { sendto(fd, $0.baseAddress, n, 0, raw, length) }
+                }
+            }
+        }
+    }
+
     static func fail(_ what: String) -> Never {
         let message = "netdoctor lab serve: \(what): \(String(cString: strerror(errno)))\n"
         _ = message.withCString { write(2, $0, strlen($0)) }

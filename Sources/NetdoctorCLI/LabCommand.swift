@@ -10,6 +10,7 @@ import NodeFiles
 
 extension LabPlan.Topology: ExpressibleByArgument {}
 extension LabFault: ExpressibleByArgument {}
+extension LabServices.Mode: ExpressibleByArgument {}
 
 struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,7 +26,7 @@ struct LabCommand: ParsableCommand {
         is pulled. pod-a serves HTTP on port 80. `lab exec node1 -- netdoctor …` runs a command as if on \
         node1, `lab exec pod-a -- …` inside pod-a's namespace. `lab down` removes all of it. Needs root.
         """,
-        subcommands: [Up.self, Down.self, Status.self, Break.self, Exec.self, Serve.self, RecordCRI.self])
+        subcommands: [Up.self, Down.self, Status.self, Break.self, Exec.self, Serve.self, RecordCRI.self, ProxyRules.self])
 
     struct Up: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -42,6 +43,9 @@ struct LabCommand: ParsableCommand {
         @Option(help: ArgumentHelp("More pods on node1 (pod-x1 …), up to \(LabPlan.maxExtraPods): a node with many pods, for benchmarks.", valueName: "n"))
         var extraPods = 0
 
+        @Option(help: ArgumentHelp("Services on both nodes, with rules written as kube-proxy writes them in this mode (iptables or nftables): default/web, default/echo (UDP), default/empty (no endpoints), default/local (externalTrafficPolicy: Local).", valueName: "mode"))
+        var proxy: LabServices.Mode?
+
         func validate() throws {
             guard (0...LabPlan.maxExtraPods).contains(extraPods) else { throw ValidationError("--extra-pods must be between 0 and \(LabPlan.maxExtraPods)") }
         }
@@ -49,7 +53,7 @@ struct LabCommand: ParsableCommand {
         func run() throws {
             let lab = Lab(plan: LabPlan(topology: topology, extraPods: extraPods))
             do {
-                _ = try lab.up(netdoctorPath: selfPath(), agents: agents)
+                _ = try lab.up(netdoctorPath: selfPath(), agents: agents, proxy: proxy)
             } catch {
                 throw CLIError(.environment, "lab up: \(error)")
             }
@@ -162,11 +166,33 @@ struct LabCommand: ParsableCommand {
 
     struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "serve", abstract: "The lab's HTTP server (started by lab up).", shouldDisplay: false)
+            commandName: "serve", abstract: "The lab's HTTP server, or UDP echo (started by lab up).", shouldDisplay: false)
 
         @Option var port: UInt16 = 80
+        @Flag var udp = false
 
-        func run() throws { LabServer.run(port: port) }
+        func run() throws { udp ? LabServer.echo(port: port) : LabServer.run(port: port) }
+    }
+
+    struct ProxyRules: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "proxy-rules", abstract: "kube-proxy's rules for the fixture Services (scripts/record-service-fixtures).",
+            shouldDisplay: false)
+
+        @Option var mode: LabServices.Mode = .iptables
+        @Option(help: "Instead of the fixture: this many Services of --endpoints endpoints each (benchmarks, large-cluster mode).")
+        var services: Int?
+        @Option var endpoints = 3
+        @Flag(help: "kube-proxy's large-cluster mode: no per-endpoint comments.") var largeCluster = false
+
+        func run() throws {
+            let ports = services.map { LabServices.many($0, endpoints: endpoints) } ?? LabServices.fixture
+            switch mode {
+            case .iptables: writeStandardOutput(KubeProxyRules.iptables(ports, clusterCIDR: "10.0.0.0/8", largeCluster: largeCluster))
+            case .nftables:
+                writeStandardOutput(KubeProxyRules.nftables(ports, clusterCIDR: "10.0.0.0/8", serviceCIDR: "172.30.0.0/16", nodeIPs: ["192.168.0.2"]))
+            }
+        }
     }
 }
 

@@ -104,8 +104,9 @@ public enum IptablesServices {
             // An address already met in the nat table keeps the kind its comment gave it there.
             let known = entries[slot].frontends.contains { $0 == frontend || ($0.address != nil && $0.address == frontend.address && $0.port == port) }
             if !known { entries[slot].frontends.append(frontend) }
-            // "No local endpoints" concerns external traffic only; cluster traffic may still have endpoints.
-            if disposition == .noEndpoints || entries[slot].endpoints.isEmpty { entries[slot].disposition = disposition }
+            // "No local endpoints" concerns external traffic only (cluster traffic keeps its
+            // endpoints); "no endpoints" outranks it.
+            if disposition == .noEndpoints || entries[slot].disposition == .endpoints { entries[slot].disposition = disposition }
             entries[slot].evidence.append("-t filter -A \(chain) … \"\(comment)\" -j \(rule.target ?? "?")")
         }
 

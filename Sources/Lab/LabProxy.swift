@@ -1,0 +1,68 @@
+import NodeFiles
+import Services
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+extension Lab {
+    /// The lab's Services, as kube-proxy would program them on each node: backends listening in
+    /// their pods (HTTP and a UDP echo on the target port), then each node's rules written in
+    /// `mode` the way kube-proxy writes them and loaded with the real iptables-restore or nft.
+    func startServices(mode: LabServices.Mode, netdoctorPath: String, state: inout LabState) throws(LabError) {
+        let addresses = try podAddresses(state)
+        guard let ip = Shell.find("ip") else { throw LabError("ip is not installed") }
+        for pod in LabServices.backendPods {
+            guard let netns = state.pods[pod]?.netnsName else { continue }
+            for extra in [[], ["--udp"]] {
+                let arguments = ["netns", "exec", netns, netdoctorPath, "lab", "serve", "--port", String(LabServices.targetPort)] + extra
+                guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment) else {
+                    throw LabError("cannot start the service backend in \(pod)")
+                }
+                state.servicePIDs.append(pid)
+            }
+        }
+        state.proxy = mode.rawValue
+        for node in plan.nodes { try programServices(on: node, mode: mode, addresses: addresses) }
+        // Wait until the TCP backends listen, so that a trace right after `lab up` finds them.
+        for pod in LabServices.backendPods {
+            guard let netns = state.pods[pod]?.netnsName else { continue }
+            for _ in 0..<50 {
+                if let out = try? Shell.run(["ip", "netns", "exec", netns, "ss", "-Hltn", "sport", "= :\(LabServices.targetPort)"]), !out.isEmpty { break }
+                usleep(20_000)
+            }
+        }
+    }
+
+    /// Loads `node`'s kube-proxy rules (a full sync: kube-proxy's own chains or table replaced).
+    /// `withoutEndpoints`: Services whose endpoints are gone (lab break SERVICE_NO_ENDPOINTS).
+    func programServices(on node: LabPlan.Node, mode: LabServices.Mode, addresses: [String: String],
+                         withoutEndpoints: Set<String> = [], firstSync: Bool = true) throws(LabError) {
+        let ports = LabServices.proxied(on: node.name, plan: plan, podAddresses: addresses, withoutEndpoints: withoutEndpoints)
+        let clusterCIDR = plan.topology == .overlay ? "10.244.0.0/16" : "10.245.0.0/16"
+        switch mode {
+        case .iptables:
+            try Shell.inNamespace(node.namespace, ["iptables-restore", "--noflush"],
+                                  input: KubeProxyRules.iptables(ports, clusterCIDR: clusterCIDR, jumps: firstSync))
+        case .nftables:
+            Shell.attempt(["ip", "netns", "exec", node.namespace, "nft", "delete", "table", "ip", "kube-proxy"])
+            try Shell.inNamespace(node.namespace, ["nft", "-f", "-"],
+                                  input: KubeProxyRules.nftables(ports, clusterCIDR: clusterCIDR, serviceCIDR: LabServices.serviceCIDR,
+                                                                 nodeIPs: [node.underlayAddress]))
+        }
+    }
+
+    /// Each pod's IPv4 address, as the CNI plugins gave it (its eth0).
+    func podAddresses(_ state: LabState) throws(LabError) -> [String: String] {
+        var addresses: [String: String] = [:]
+        for (name, pod) in state.pods {
+            let out = try Shell.run(["ip", "-n", pod.netnsName, "-4", "-o", "addr", "show", "dev", "eth0"])
+            // "2: eth0    inet 10.244.1.2/24 brd … scope global eth0"
+            let words = out.split(separator: " ")
+            if let inet = words.firstIndex(of: "inet"), inet + 1 < words.count {
+                addresses[name] = String(words[inet + 1].split(separator: "/")[0])
+            }
+        }
+        return addresses
+    }
+}
