@@ -57,6 +57,11 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let agentUnreachable = FindingCode(rawValue: "AGENT_UNREACHABLE")
     public static let firewallUnreadable = FindingCode(rawValue: "FIREWALL_UNREADABLE")
     public static let collectionFailed = FindingCode(rawValue: "COLLECTION_FAILED")
+    // Services (services, trace to a Service)
+    public static let serviceNoEndpoints = FindingCode(rawValue: "SERVICE_NO_ENDPOINTS")
+    public static let serviceNoLocalEndpoints = FindingCode(rawValue: "SERVICE_NO_LOCAL_ENDPOINTS")
+    public static let serviceNotProgrammed = FindingCode(rawValue: "SERVICE_NOT_PROGRAMMED")
+    public static let serviceRulesUnreadable = FindingCode(rawValue: "SERVICE_RULES_UNREADABLE")
     // The lab's own bookkeeping (lab status)
     public static let labIncomplete = FindingCode(rawValue: "LAB_INCOMPLETE")
 }

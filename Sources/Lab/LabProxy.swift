@@ -23,7 +23,13 @@ extension Lab {
             }
         }
         state.proxy = mode.rawValue
-        for node in plan.nodes { try programServices(on: node, mode: mode, addresses: addresses) }
+        for node in plan.nodes {
+            // A real node's default route carries service IPs to its FORWARD chain (where the
+            // REJECT for a Service without endpoints sits); the lab's nodes have none, so the
+            // service range gets a route of its own.
+            try Shell.run(["ip", "-n", node.namespace, "route", "add", LabServices.serviceCIDR, "dev", "eth0"])
+            try programServices(on: node, mode: mode, addresses: addresses)
+        }
         // Wait until the TCP backends listen, so that a trace right after `lab up` finds them.
         for pod in LabServices.backendPods {
             guard let netns = state.pods[pod]?.netnsName else { continue }

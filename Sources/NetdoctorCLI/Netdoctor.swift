@@ -19,7 +19,8 @@ public struct Netdoctor: ParsableCommand {
         3 the environment does not allow it.
         """,
         version: "0.1.0",
-        subcommands: [DetectCNICommand.self, InspectCommand.self, MTUProbeCommand.self, TraceCommand.self, CaptureCommand.self, AgentCommand.self, LabCommand.self,
+        subcommands: [DetectCNICommand.self, InspectCommand.self, MTUProbeCommand.self, TraceCommand.self, ServicesCommand.self, CaptureCommand.self,
+                      AgentCommand.self, LabCommand.self,
                       ExplainCommand.self])
 
     public init() {}
@@ -65,6 +66,7 @@ public struct Netdoctor: ParsableCommand {
         case "detect-cni": DetectCNICommand.self
         case "agent": AgentCommand.self
         case "explain": ExplainCommand.self
+        case "services": ServicesCommand.self
         default: nil
         }
     }

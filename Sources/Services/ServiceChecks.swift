@@ -1,0 +1,61 @@
+import Diagnosis
+
+/// The service codes, each decided here and nowhere else: pure judgements over the table read
+/// from kube-proxy's rules (SERVICE_NO_ENDPOINTS, SERVICE_NO_LOCAL_ENDPOINTS,
+/// SERVICE_NOT_PROGRAMMED, SERVICE_RULES_UNREADABLE).
+public enum ServiceChecks {
+    /// Findings for `entries`; `named`: the user asked for these (a missing endpoint is then an
+    /// error, not a listing's warning).
+    public static func judge(_ entries: [ServiceEntry], mode: ProxyMode, named: Bool) -> [Finding] {
+        entries.flatMap { entry -> [Finding] in
+            switch entry.disposition {
+            case .endpoints: return []
+            case .noEndpoints: return [noEndpoints(entry, mode: mode, named: named)]
+            case .noLocalEndpoints: return [noLocalEndpoints(entry, mode: mode)]
+            }
+        }
+    }
+
+    static func noEndpoints(_ entry: ServiceEntry, mode: ProxyMode, named: Bool) -> Finding {
+        let frontends = entry.frontends.map(\.description).joined(separator: ", ")
+        return Finding(.serviceNoEndpoints, named ? .error : .warning,
+                       "\(entry.label) (\(entry.proto)) has no endpoints: kube-proxy rejects new connections to \(frontends).",
+                       hop: "node: kube-proxy (\(mode.rawValue) mode)", evidence: entry.evidence,
+                       remedy: FindingCode.serviceNoEndpoints.entry?.remedy)
+    }
+
+    static func noLocalEndpoints(_ entry: ServiceEntry, mode: ProxyMode) -> Finding {
+        let external = entry.frontends.filter { if case .clusterIP = $0 { return false }; return true }.map(\.description)
+        let elsewhere = entry.endpoints.isEmpty ? "" : " Traffic from pods still reaches its \(entry.endpoints.count) endpoint\(entry.endpoints.count == 1 ? "" : "s") elsewhere."
+        return Finding(.serviceNoLocalEndpoints, .warning,
+                       "\(entry.label) (\(entry.proto)) has externalTrafficPolicy: Local and no endpoint on this node: traffic from outside to \(external.isEmpty ? "its external frontends" : external.joined(separator: ", ")) is dropped here.\(elsewhere)",
+                       hop: "node: kube-proxy (\(mode.rawValue) mode)", evidence: entry.evidence,
+                       remedy: FindingCode.serviceNoLocalEndpoints.entry?.remedy)
+    }
+
+    /// The asked Service is in no rule of the mode read.
+    public static func notProgrammed(_ query: ServiceQuery, reading: ServiceReading) -> Finding {
+        let mode = reading.mode.map { "\($0.rawValue) mode" } ?? "any mode"
+        let count = reading.table?.entries.count ?? 0
+        return Finding(.serviceNotProgrammed, .error,
+                       "\(query) is in none of kube-proxy's rules on this node (\(mode), \(count) service port\(count == 1 ? "" : "s") programmed): packets to it are not translated.",
+                       hop: "node: kube-proxy", evidence: reading.modeSource.map { ["mode from \($0)"] } ?? [],
+                       remedy: FindingCode.serviceNotProgrammed.entry?.remedy)
+    }
+
+    /// No proxy state at all: no mode could be told.
+    public static func nothingProgrammed(_ reading: ServiceReading, named: Bool) -> Finding {
+        Finding(.serviceNotProgrammed, named ? .error : .warning,
+                "No Service is programmed on this node: no kube-proxy rules in any mode and no kube-proxy answering.",
+                hop: "node: kube-proxy", evidence: reading.problems, remedy: FindingCode.serviceNotProgrammed.entry?.remedy)
+    }
+
+    /// What could not be read (a tool failed, a mode not read yet, rules out of kube-proxy's layout).
+    public static func unreadable(_ problems: [String], mode: ProxyMode?) -> [Finding] {
+        guard !problems.isEmpty else { return [] }
+        let what = mode.map { "kube-proxy's \($0.rawValue) state" } ?? "kube-proxy's state"
+        return [Finding(.serviceRulesUnreadable, .warning,
+                        "\(what) could not be read in full: \(problems[0])\(problems.count > 1 ? " (and \(problems.count - 1) more)" : "")",
+                        hop: "node: kube-proxy", evidence: Array(problems.prefix(20)), remedy: FindingCode.serviceRulesUnreadable.entry?.remedy)]
+    }
+}

@@ -1,0 +1,110 @@
+import ConfigFormats
+import Diagnosis
+import NetAddress
+
+/// Where an endpoint is, as this node's routes and pods say.
+public struct EndpointPlace: Sendable, Equatable {
+    public enum Kind: String, Sendable { case thisNode, remote, unknown }
+    public var kind: Kind
+    /// "pod-a (default/pod-a)", "via 10.244.2.0 dev flannel.1", or why not known.
+    public var detail: String
+
+    public init(_ kind: Kind, _ detail: String) {
+        self.kind = kind
+        self.detail = detail
+    }
+}
+
+/// `netdoctor services [SERVICE]`: the node's Service table as kube-proxy programmed it, each
+/// endpoint with where it is, and the problems found.
+public struct ServicesReport: Report {
+    public let command = "services"
+    public var reading: ServiceReading
+    /// The entries shown (all, or those the query names).
+    public var entries: [ServiceEntry]
+    public var query: ServiceQuery?
+    public var places: [IPAddress: EndpointPlace]
+    public var findings: [Finding]
+
+    public init(reading: ServiceReading, query: ServiceQuery?, places: [IPAddress: EndpointPlace]) {
+        self.reading = reading
+        self.query = query
+        self.places = places
+        let all = reading.table?.entries ?? []
+        entries = (query.map { $0.matches(in: reading.table ?? ServiceTable(mode: reading.mode ?? .iptables, entries: [])) } ?? all)
+            .sorted { ($0.name?.description ?? $0.label, $0.proto) < ($1.name?.description ?? $1.label, $1.proto) }
+        var findings = ServiceChecks.unreadable(reading.problems + (reading.table?.problems ?? []), mode: reading.mode)
+        if reading.mode == nil {
+            findings.append(ServiceChecks.nothingProgrammed(reading, named: query != nil))
+        } else if let query, reading.table != nil, entries.isEmpty {
+            findings.append(ServiceChecks.notProgrammed(query, reading: reading))
+        }
+        if let mode = reading.mode { findings += ServiceChecks.judge(entries, mode: mode, named: query != nil) }
+        self.findings = findings
+    }
+
+    public var jsonFields: [(String, ConfigValue)] {
+        [("mode", .text(reading.mode?.rawValue)), ("modeSource", .text(reading.modeSource?.description)),
+         ("query", .text(query?.text)), ("largeCluster", .bool(reading.table?.largeCluster ?? false)),
+         ("services", .array(entries.map(json)))]
+    }
+
+    func json(_ entry: ServiceEntry) -> ConfigValue {
+        .fields([
+            "name": .text(entry.name?.description), "namespace": .text(entry.name?.namespace), "service": .text(entry.name?.name),
+            "port": .text(entry.name?.port), "protocol": .string(entry.proto),
+            "frontends": .array(entry.frontends.map { .fields(["kind": .string($0.kind), "address": .text($0.address?.description), "port": .int(Int($0.port))]) }),
+            "disposition": .string(Self.word(entry.disposition)), "localPolicy": .bool(entry.localPolicy),
+            "affinitySeconds": .int(entry.affinitySeconds),
+            "endpoints": .array(entry.endpoints.map { endpoint in
+                let place = places[endpoint.address]
+                return .fields(["address": .string(endpoint.address.description), "port": .int(Int(endpoint.port)),
+                                "share": endpoint.share.map { .number($0, text: String(format3($0))) } ?? .null,
+                                "where": .text(place?.kind.rawValue), "detail": .text(place?.detail), "rule": .string(endpoint.rule)])
+            }),
+            "evidence": .texts(entry.evidence),
+        ])
+    }
+
+    public func humanSections(style: TextStyle) -> [HumanSection] {
+        let mode = reading.mode.map { "kube-proxy \($0.rawValue) mode" } ?? "no proxy state"
+        var head: [(label: String, value: String)] = [("mode", mode + (reading.modeSource.map { ", from \($0)" } ?? ""))]
+        if let query { head.append(("asked", query.text)) }
+        head.append(("service ports", query == nil ? "\(entries.count)" : "\(entries.count) of \(reading.table?.entries.count ?? 0)"))
+        if reading.table?.largeCluster == true { head.append(("note", "large-cluster mode: endpoints named by their DNAT targets only")) }
+        var sections = [HumanSection("Services", rows: head)]
+        // A listing of thousands stays readable: the first 200, then a count.
+        for entry in entries.prefix(200) {
+            var rows: [(label: String, value: String)] = [("frontends", entry.frontends.map(\.description).joined(separator: ", "))]
+            switch entry.disposition {
+            case .endpoints: break
+            case .noEndpoints: rows.append(("state", style.red("no endpoints: rejected")))
+            case .noLocalEndpoints: rows.append(("state", style.yellow("no local endpoints: external traffic dropped here")))
+            }
+            for endpoint in entry.endpoints {
+                let share = endpoint.share.map { " \(Int(($0 * 100).rounded()))%" } ?? ""
+                let place = places[endpoint.address].map { "  \($0.kind == .thisNode ? "this node" : $0.kind == .remote ? "another node" : "unknown"): \($0.detail)" } ?? ""
+                rows.append(("endpoint", "\(endpoint.description)\(share)\(place)"))
+            }
+            if entry.localPolicy { rows.append(("policy", "externalTrafficPolicy: Local")) }
+            sections.append(HumanSection("\(entry.label) \(entry.proto)", rows: rows))
+        }
+        if entries.count > 200 { sections.append(HumanSection("…", rows: [("more", "\(entries.count - 200) service ports (-o json lists all)")])) }
+        return sections
+    }
+
+    static func word(_ disposition: ServiceDisposition) -> String {
+        switch disposition {
+        case .endpoints: "endpoints"
+        case .noEndpoints: "noEndpoints"
+        case .noLocalEndpoints: "noLocalEndpoints"
+        }
+    }
+}
+
+/// A share as "0.333" (three decimals, no Foundation).
+func format3(_ value: Double) -> String {
+    let thousandths = Int((value * 1000).rounded())
+    let fraction = String(thousandths % 1000)
+    return "\(thousandths / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
+}
