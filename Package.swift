@@ -76,7 +76,7 @@ let package = Package(
         .target(name: "Session", dependencies: ["Capture", "CNIDetection", "ConfigFormats", "Diagnosis", "Inspection", "KernelState", "NetAddress",
                                                 "NetlinkCodec", "NodeFiles", "PathFacts", "PathMTU", "Pods", "Services", "Trace"]),
         .target(name: "Firewall", dependencies: ["CNetShims", "ConfigFormats", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
-        .target(name: "Services", dependencies: ["ConfigFormats", "Diagnosis", "Firewall", "NetAddress", "NetSystem", "NodeFiles"]),
+        .target(name: "Services", dependencies: ["CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
         .target(name: "Capture", dependencies: ["CPcap", "NetSystem", "KernelState", "NetAddress", "Diagnosis", "ConfigFormats"]),
         .target(name: "PathMTU", dependencies: ["CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec",
                                                 "NetSystem", "PathFacts", "Pods"]),

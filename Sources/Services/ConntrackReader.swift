@@ -1,0 +1,53 @@
+import CNetShims
+import NetAddress
+import Netlink
+import NetlinkCodec
+import NetSystem
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// This node's conntrack table over ctnetlink, read-only: one entry by its original direction
+/// (which endpoint a connection to a Service was given, whether it was masqueraded), the entries
+/// towards an address (a Service's), and the per-CPU counters (insert_failed, drop).
+public enum ConntrackReader {
+    /// The entry a connection made; nil when there is none (or it could not be asked: `problem`).
+    public static func entry(_ original: Conntrack.Tuple, in namespace: NetNamespace? = nil) -> (entry: Conntrack.Entry?, problem: String?) {
+        do {
+            let socket = try RouteSocket.open(in: namespace, protocol: NETLINK_NETFILTER)
+            let reply = try socket.request(Conntrack.lookup(original))
+            return (try Conntrack.entry(reply), nil)
+        } catch NetlinkError.kernel(let code, _) where code == ENOENT {
+            return (nil, nil)
+        } catch {
+            return (nil, "conntrack lookup of \(original): \(error)")
+        }
+    }
+
+    /// Every entry whose original destination is one of `destinations` (both families dumped as needed).
+    public static func entries(to destinations: Set<IPAddress>, in namespace: NetNamespace? = nil) -> (entries: [Conntrack.Entry], problem: String?) {
+        do {
+            let socket = try RouteSocket.open(in: namespace, protocol: NETLINK_NETFILTER)
+            var found: [Conntrack.Entry] = []
+            for ipv6 in [false, true] where destinations.contains(where: { $0.isIPv4 != ipv6 }) {
+                for message in try socket.dump(Conntrack.dump(ipv6: ipv6)) {
+                    if let entry = try Conntrack.entry(message), destinations.contains(entry.original.destination) { found.append(entry) }
+                }
+            }
+            return (found, nil)
+        } catch {
+            return ([], "conntrack dump: \(error)")
+        }
+    }
+
+    /// The per-CPU counters; nil with the reason when they cannot be read.
+    public static func statistics(in namespace: NetNamespace? = nil) -> (statistics: [Conntrack.CPUStatistics]?, problem: String?) {
+        do {
+            let socket = try RouteSocket.open(in: namespace, protocol: NETLINK_NETFILTER)
+            return (try socket.dump(Conntrack.dumpStatistics).compactMap { message throws in try Conntrack.statistics(message) }, nil)
+        } catch {
+            return (nil, "conntrack statistics: \(error)")
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import NetAddress
+import NetlinkCodec
+import TestSupport
+import Testing
+
+/// ctnetlink on bytes the kernel sent to conntrack-tools (conntrack -L, -G, -S) about two entries
+/// inserted as kube-proxy's DNAT leaves them (scripts/capture-netlink-fixtures conntrack).
+@Suite("ctnetlink codec on captured bytes")
+struct ConntrackTests {
+    func messages(_ name: String) throws -> [NetlinkMessage] {
+        let bytes = try #require(Repository.read(Repository.root + "/Tests/NetlinkCodecTests/Fixtures/\(name).bin"), "fixture \(name)")
+        return try NetlinkMessage.parseAll(bytes)
+    }
+
+    static func ip(_ text: String) -> IPAddress { IPAddress.parse(text)! }
+
+    @Test("conntrack -L: both entries, DNAT read as a reply source that is not the original destination, SNAT as a reply destination that is not the source")
+    func dump() throws {
+        let entries = try messages("conntrack-dump").compactMap { try Conntrack.entry($0) }
+        #expect(entries.count == 2)
+        let tcp = try #require(entries.first { $0.original.proto == 6 })
+        #expect(tcp.original == Conntrack.Tuple(source: Self.ip("10.244.1.3"), destination: Self.ip("10.96.0.80"), proto: 6,
+                                                  sourcePort: 40000, destinationPort: 80))
+        #expect(tcp.reply.source == Self.ip("10.244.2.2") && tcp.reply.sourcePort == 8080)
+        #expect(tcp.reply.destination == Self.ip("10.244.1.3"))
+        #expect(tcp.destinationTranslated && !tcp.sourceTranslated && tcp.seenReply)
+        #expect(tcp.timeoutSeconds.map { $0 <= 100 && $0 > 0 } == true)
+        let udp = try #require(entries.first { $0.original.proto == 17 })
+        #expect(udp.reply.source == Self.ip("10.244.1.2") && udp.reply.destination == Self.ip("10.244.1.1"))
+        #expect(udp.destinationTranslated && udp.sourceTranslated && !udp.seenReply)
+        #expect(udp.summary.contains("[UNREPLIED]"))
+    }
+
+    @Test("conntrack -G: the one entry; our lookup's tuple encodes as conntrack-tools' does")
+    func lookup() throws {
+        let entry = try #require(try messages("conntrack-get").compactMap { try Conntrack.entry($0) }.first)
+        #expect(entry.original.destinationPort == 80 && entry.reply.source == Self.ip("10.244.2.2"))
+        let sent = try #require(try messages("request-conntrack-get").first)
+        let ours = Conntrack.lookup(entry.original)
+        #expect(ours.type == sent.type && ours.type == Conntrack.get)
+        // conntrack-tools sends the original tuple first (then a protocol-info mask we do not need).
+        let tupleLength = Int(ours.payload[ours.payload.startIndex + 4]) | Int(ours.payload[ours.payload.startIndex + 5]) << 8
+        #expect(Array(ours.payload.prefix(4 + tupleLength)) == Array(sent.payload.prefix(4 + tupleLength)))
+    }
+
+    @Test("conntrack -S: a message per CPU with conntrack -S's counters")
+    func statistics() throws {
+        let cpus = try messages("conntrack-stats").compactMap { try Conntrack.statistics($0) }
+        #expect(cpus.count >= 1 && cpus.map(\.cpu) == Array(0..<UInt16(cpus.count)))
+        #expect(cpus.reduce(0) { $0 + $1["insert"] } >= 2)  // the two entries inserted
+        #expect(cpus.allSatisfy { $0.counters.keys.contains("insert_failed") && $0.counters.keys.contains("drop") })
+    }
+
+    @Test("truncated and foreign messages: an error or nil, never a crash")
+    func hostile() throws {
+        let good = try #require(try messages("conntrack-get").first)
+        for cut in stride(from: 0, to: good.payload.count, by: 7) {
+            let truncated = NetlinkMessage(type: good.type, flags: good.flags, payload: Array(good.payload.prefix(cut)))
+            _ = try? Conntrack.entry(truncated)
+        }
+        #expect(try Conntrack.entry(NetlinkMessage(type: .newRoute, flags: [], payload: Array(good.payload))) == nil)
+        #expect(try Conntrack.statistics(NetlinkMessage(type: Conntrack.getStatsCPU, flags: [], payload: [0, 0])) == nil)
+    }
+}
