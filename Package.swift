@@ -72,7 +72,7 @@ let package = Package(
         .target(name: "PathFacts", dependencies: ["CNetShims", "KernelState", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles", "Pods"]),
         .target(name: "Checks", dependencies: ["Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
         .target(name: "Trace", dependencies: ["Capture", "Checks", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
-                                              "NetSystem", "PathFacts", "PathMTU", "Pods"]),
+                                              "NetlinkCodec", "NetSystem", "PathFacts", "PathMTU", "Pods", "Services"]),
         .target(name: "Session", dependencies: ["Capture", "CNIDetection", "ConfigFormats", "Diagnosis", "Inspection", "KernelState", "NetAddress",
                                                 "NetlinkCodec", "NodeFiles", "PathFacts", "PathMTU", "Pods", "Services", "Trace"]),
         .target(name: "Firewall", dependencies: ["CNetShims", "ConfigFormats", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),

@@ -26,6 +26,7 @@ public enum FindingCatalogue {
         .agentUnreachable: "Sources/Trace/RemoteHalfCall.swift", .labIncomplete: "Sources/Lab/LabStatus.swift",
         .serviceNoEndpoints: "Sources/Services/ServiceChecks.swift", .serviceNoLocalEndpoints: "Sources/Services/ServiceChecks.swift",
         .serviceNotProgrammed: "Sources/Services/ServiceChecks.swift", .serviceRulesUnreadable: "Sources/Services/ServiceChecks.swift",
+        .endpointUnreachable: "Sources/Trace/ServiceVerdict.swift",
     ]
 
     public static let entries: [Entry] = [
@@ -263,6 +264,11 @@ public enum FindingCatalogue {
               meaning: "kube-proxy's state could not be read, whole or in part (the tool failed, a mode netdoctor does not read yet, rules kube-proxy would not write): what depends on it is not judged.",
               decidedBy: "iptables-save or nft failing, IPVS or Cilium's kube-proxy replacement (not read yet), or rules whose comments, targets or chains do not follow kube-proxy's layout; the evidence names each.",
               remedy: "Run as root on the node; for IPVS use `ipvsadm -Ln`, for Cilium `cilium-dbg service list` until netdoctor reads them.",
+              inContract: false),
+        Entry(code: .endpointUnreachable, area: "trace",
+              meaning: "kube-proxy sends the Service's traffic to this endpoint (DNAT is fine), and the endpoint does not answer on its target port: the clients whose connections land there fail.",
+              decidedBy: "A trace from the source pod straight to each endpoint of the Service on its target port (every endpoint, not only the one the kernel picked for the probe), with the path checks at every hop; the endpoint's own trace names the hop and the reason beside this finding.",
+              remedy: "Follow the endpoint trace's finding (a firewall drop, a missing route, a pod that does not listen on the targetPort); if the pod is not ready it should not be an endpoint: check its readiness probe.",
               inContract: false),
         Entry(code: .labIncomplete, area: "lab",
               meaning: "The lab is not whole: a node's or pod's namespace, its runtime, the lab's server or an agent is missing, or namespaces are left without a lab state file.",

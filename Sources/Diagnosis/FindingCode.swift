@@ -62,6 +62,7 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let serviceNoLocalEndpoints = FindingCode(rawValue: "SERVICE_NO_LOCAL_ENDPOINTS")
     public static let serviceNotProgrammed = FindingCode(rawValue: "SERVICE_NOT_PROGRAMMED")
     public static let serviceRulesUnreadable = FindingCode(rawValue: "SERVICE_RULES_UNREADABLE")
+    public static let endpointUnreachable = FindingCode(rawValue: "ENDPOINT_UNREACHABLE")
     // The lab's own bookkeeping (lab status)
     public static let labIncomplete = FindingCode(rawValue: "LAB_INCOMPLETE")
 }

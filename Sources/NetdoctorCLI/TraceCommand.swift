@@ -48,7 +48,7 @@ struct TraceCommand: ParsableCommand {
     func run() throws {
         let session = try global.session(agents: agents.locator(), naming: [source, destination])
         do {
-            global.emit(try session.trace(from: source, to: destination, timeoutMilliseconds: timeout, proto: proto ?? (port == nil ? .icmp : .tcp),
+            global.emit(try session.trace(from: source, to: destination, timeoutMilliseconds: timeout, proto: proto,
                                           port: port))
         } catch {
             throw CLIError(kernelError: error, doing: "trace")

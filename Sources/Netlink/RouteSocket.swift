@@ -121,7 +121,9 @@ public final class RouteSocket: @unchecked Sendable {
                     throw .system(SystemError("netlink dump", errno: ENOBUFS))
                 default:
                     replies.append(reply)
-                    if !expectMultipart && !reply.flags.contains(.multipart) { return (replies, interrupted) }
+                    // A request with one answer ends at it, flagged multipart or not: ctnetlink
+                    // answers a single lookup with NLM_F_MULTI and no NLMSG_DONE after it.
+                    if !expectMultipart { return (replies, interrupted) }
                 }
             }
         }

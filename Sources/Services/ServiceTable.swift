@@ -80,7 +80,8 @@ public enum ServiceFrontend: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    static func join(_ ip: IPAddress, _ port: UInt16) -> String { ip.isIPv4 ? "\(ip):\(port)" : "[\(ip)]:\(port)" }
+    /// "10.96.0.1:80", "[fd00::1]:80".
+    public static func join(_ ip: IPAddress, _ port: UInt16) -> String { ip.isIPv4 ? "\(ip):\(port)" : "[\(ip)]:\(port)" }
 }
 
 /// One endpoint kube-proxy can send a Service port's traffic to.

@@ -3,6 +3,7 @@ import NetlinkCodec
 import NetAddress
 import PathFacts
 import Services
+import Trace
 
 extension NodeSession {
     /// services [SERVICE]: the Service table kube-proxy programmed on this node, each endpoint
@@ -40,5 +41,69 @@ extension NodeSession {
             }
         }
         return places
+    }
+}
+
+extension NodeSession {
+    /// A trace's destination when it is a Service: a name no pod of this node has, or an address
+    /// (with or without a port) one of kube-proxy's frontends has. nil: a pod or a plain IP.
+    func serviceDestination(_ destination: String, port: UInt16?, proto: TraceProtocol?) throws -> ServiceTarget? {
+        if let address = IPAddress.parse(destination), pods.pod(holding: address) != nil { return nil }
+        guard let query = ServiceQuery.parse(destination) else { return nil }
+        if case .name = query.target, query.port == nil, (try? pods.find(destination)) != nil { return nil }
+        let reading = ServiceReader.read()
+        guard let table = reading.table else {
+            if case .name = query.target, IPAddress.parse(destination) == nil, (try? pods.find(destination)) == nil {
+                throw SessionError("\(destination) is no pod of this node, and no Service can be looked up: "
+                                   + (reading.problems.first ?? "no kube-proxy state") + "; for a pod on another node, give its IP")
+            }
+            return nil
+        }
+        var entries = query.matches(in: table)
+        if let port { entries = entries.filter { $0.frontends.contains { $0.port == port } || $0.name?.port == String(port) } }
+        if let proto, proto != .icmp { entries = entries.filter { $0.proto == proto.rawValue } }
+        guard !entries.isEmpty else {
+            if case .address = query.target, query.port == nil { return nil }  // an IP no rule has: a path trace
+            throw SessionError("no pod of this node and no Service \(query) (\(port.map { "port \($0)" } ?? "any port")) in kube-proxy's rules "
+                               + "(\(reading.mode?.rawValue ?? "no") mode, \(table.entries.count) service ports); `netdoctor services` lists them")
+        }
+        guard entries.count == 1, let entry = entries.first else {
+            let ports = entries.map { "\($0.name?.port ?? "?") (\($0.proto) \($0.frontends.first.map { String($0.port) } ?? "?"))" }
+            throw SessionError("\(query) has several ports: \(ports.joined(separator: ", ")); name one (\(query):PORT or --port)")
+        }
+        return try ServiceTarget(query: query, entry: entry, reading: reading, port: port)
+    }
+}
+
+/// The Service a trace goes to: its entry, and the frontend and address the probe is sent to.
+struct ServiceTarget {
+    var entry: ServiceEntry
+    var mode: ProxyMode
+    var frontend: ServiceFrontend
+    var address: IPAddress
+
+    init(query: ServiceQuery, entry: ServiceEntry, reading: ServiceReading, port: UInt16?) throws {
+        self.entry = entry
+        mode = reading.mode ?? .iptables
+        let wanted = query.port.flatMap { UInt16($0) } ?? port
+        switch query.target {
+        case .address(let address):
+            // Its own frontend on that address, else a node port (NODE-IP:NODE-PORT).
+            if let own = entry.frontends.first(where: { frontend in frontend.address == address && (wanted.map { frontend.port == $0 } ?? true) }) {
+                frontend = own
+            } else if let wanted, entry.frontends.contains(.nodePort(wanted)) {
+                frontend = .nodePort(wanted)
+            } else {
+                throw SessionError("\(query) matches \(entry.label), but none of its frontends")
+            }
+            self.address = address
+        case .name:
+            guard let own = entry.frontends.first(where: { if case .clusterIP = $0 { return true }; return false })
+                    ?? entry.frontends.first(where: { $0.address != nil }), let address = own.address else {
+                throw SessionError("\(entry.label) has no cluster IP on this node; trace NODE-IP:NODE-PORT instead")
+            }
+            frontend = own
+            self.address = address
+        }
     }
 }

@@ -104,13 +104,22 @@ public final class NodeSession: @unchecked Sendable {
         return PodSourcedReport(try Inspector.inspectPod(pod, node: node, directory: directory), pods: [pod], directory: pods)
     }
 
-    /// trace SRC DST.
-    public func trace(from source: String, to destination: String, timeoutMilliseconds: Int32, proto: TraceProtocol,
-                      port: UInt16?) throws -> PodSourcedReport<TraceReport> {
+    /// trace SRC DST: to a pod or an IP, or through a Service (a name no pod has, or an address
+    /// kube-proxy's rules translate). `proto` nil: ICMP, TCP with a port; a Service's own protocol.
+    public func trace(from source: String, to destination: String, timeoutMilliseconds: Int32, proto: TraceProtocol?,
+                      port: UInt16?) throws -> any Report {
         let sourcePod = try pod(source)
         let sourceAddress = try address(of: sourcePod)
+        let tracer = Tracer(node: node, timeoutMilliseconds: timeoutMilliseconds, proto: proto ?? (port == nil ? .icmp : .tcp), port: port,
+                            agents: agents) { [self] in mtuRemedy }
+        if let service = try serviceDestination(destination, port: port, proto: proto) {
+            let traced = ServiceTracer(tracer: tracer).trace(
+                source: sourcePod, sourceAddress: sourceAddress, sourceNamespace: try node.handle(try node.namespace(of: sourcePod)).opened,
+                entry: service.entry, mode: service.mode, frontend: service.frontend, address: service.address,
+                places: places(of: service.entry.endpoints.map(\.address)), pods: { [self] in pods.pod(holding: $0) }, node: nil)
+            return PodSourcedReport(traced, pods: [sourcePod], directory: pods)
+        }
         let (name, address, destinationPod) = try self.destination(destination)
-        let tracer = Tracer(node: node, timeoutMilliseconds: timeoutMilliseconds, proto: proto, port: port, agents: agents) { [self] in mtuRemedy }
         let traced = try tracer.trace(TraceEnds(source: sourcePod, sourceAddress: sourceAddress, destinationName: name,
                                                destinationAddress: address, destinationPod: destinationPod))
         return PodSourcedReport(traced, pods: [sourcePod] + [destinationPod].compactMap { $0 }, directory: pods)

@@ -28,14 +28,28 @@ struct ConnectedSocket {
         connectError = status == 0 ? 0 : errno
     }
 
+    /// The port the kernel bound the socket to (what conntrack keys the connection on).
+    var localPort: UInt16? {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let status = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return status == 0 ? UInt16(bigEndian: address.sin_port) : nil
+    }
+
     /// Waits for `events`; false on timeout.
     func wait(for events: Int32, milliseconds: Int32) -> Bool { socket.wait(for: events, milliseconds: milliseconds) }
 }
 
 /// A TCP handshake from the source namespace: SYN-ACK (open), RST (closed) or silence.
 enum TCPProbe {
-    static func connect(from namespace: NetNamespace, to destination: IPAddress, port: UInt16, timeoutMilliseconds: Int32) throws -> ProbeResult {
+    /// `whileOpen` gets the socket's local port once the answer is in, before the socket closes
+    /// (a trace to a Service reads the connection's conntrack entry then).
+    static func connect(from namespace: NetNamespace, to destination: IPAddress, port: UInt16, timeoutMilliseconds: Int32,
+                        whileOpen: (UInt16?) -> Void = { _ in }) throws -> ProbeResult {
         let socket = try ConnectedSocket(Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), in: namespace, to: destination, port: port)
+        defer { whileOpen(socket.localPort) }
         let what = "TCP SYN to port \(port)"
         if socket.connectError != 0 && socket.connectError != EINPROGRESS { return failed(what, socket.connectError) }
         guard socket.wait(for: POLLOUT, milliseconds: timeoutMilliseconds) else {
@@ -57,8 +71,10 @@ enum TCPProbe {
 /// datagram back means a service answered. Silence is ambiguous for UDP: many services ignore a
 /// datagram they cannot parse, so the captures, not the socket, tell where it went.
 enum UDPProbe {
-    static func send(from namespace: NetNamespace, to destination: IPAddress, port: UInt16, timeoutMilliseconds: Int32) throws -> ProbeResult {
+    static func send(from namespace: NetNamespace, to destination: IPAddress, port: UInt16, timeoutMilliseconds: Int32,
+                     whileOpen: (UInt16?) -> Void = { _ in }) throws -> ProbeResult {
         let socket = try ConnectedSocket(Int32(SOCK_DGRAM.rawValue), in: namespace, to: destination, port: port)
+        defer { whileOpen(socket.localPort) }
         let what = "UDP to port \(port)"
         let payload: [UInt8] = Array("netdoctor trace".utf8)
         if socket.connectError != 0 { return failed(what, socket.connectError) }

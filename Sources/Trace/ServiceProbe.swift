@@ -1,0 +1,51 @@
+import NetAddress
+import NetlinkCodec
+import NetSystem
+import PathFacts
+import Services
+
+/// What the source pod's own traffic to a Service meets: a connection (TCP) or a datagram (UDP)
+/// to the Service's address and port, translated by this node's rules as any pod's would be,
+/// and the conntrack entry it left: which endpoint the kernel chose, whether it masqueraded.
+public struct ServiceProbeResult: Sendable {
+    public var frontend: ServiceFrontend
+    public var result: ProbeResult
+    /// The connection's conntrack entry on this node; nil when there is none or it was not read.
+    public var connection: Conntrack.Entry?
+    /// Why the entry is missing, when it could not be asked.
+    public var conntrackProblem: String?
+
+    /// The endpoint the kernel sent the probe to, from the entry's reply direction.
+    public var chosen: (address: IPAddress, port: UInt16?)? {
+        guard let connection, connection.destinationTranslated else { return nil }
+        return (connection.reply.source, connection.reply.sourcePort)
+    }
+}
+
+enum ServiceProbe {
+    /// `node`: the namespace whose conntrack table translates the source's traffic (the node's;
+    /// nil: the one netdoctor runs in).
+    static func run(from source: NetNamespace, sourceAddress: IPAddress, to frontend: ServiceFrontend, address: IPAddress, proto: String,
+                    timeoutMilliseconds: Int32, node: NetNamespace?) -> ServiceProbeResult {
+        var connection: Conntrack.Entry? = nil
+        var problem: String? = nil
+        let lookUp = { (localPort: UInt16?) in
+            guard let localPort else {
+                problem = "the probe's local port is unknown: conntrack not asked"
+                return
+            }
+            let tuple = Conntrack.Tuple(source: sourceAddress, destination: address, proto: proto == "udp" ? 17 : 6,
+                                        sourcePort: localPort, destinationPort: frontend.port)
+            (connection, problem) = ConntrackReader.entry(tuple, in: node)
+        }
+        let result: ProbeResult
+        do {
+            result = proto == "udp"
+                ? try UDPProbe.send(from: source, to: address, port: frontend.port, timeoutMilliseconds: timeoutMilliseconds, whileOpen: lookUp)
+                : try TCPProbe.connect(from: source, to: address, port: frontend.port, timeoutMilliseconds: timeoutMilliseconds, whileOpen: lookUp)
+        } catch {
+            result = ProbeResult(kind: .unreachable("\(error)"), description: "no probe sent: \(error)")
+        }
+        return ServiceProbeResult(frontend: frontend, result: result, connection: connection, conntrackProblem: problem)
+    }
+}
