@@ -33,6 +33,9 @@ public enum LabFault: String, Sendable, CaseIterable {
     case runtimeConfigInvalid = "RUNTIME_CONFIG_INVALID"
     case kubeletConfigInvalid = "KUBELET_CONFIG_INVALID"
     case cniMTUTooLarge = "CNI_MTU_TOO_LARGE"
+    case serviceNoEndpoints = "SERVICE_NO_ENDPOINTS"
+    case serviceNotProgrammed = "SERVICE_NOT_PROGRAMMED"
+    case endpointUnreachable = "ENDPOINT_UNREACHABLE"
 
     public var summary: String {
         switch self {
@@ -59,8 +62,14 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .runtimeConfigInvalid: "node1: containerd's config.toml no longer parses"
         case .kubeletConfigInvalid: "node1: the kubelet's config.yaml no longer parses"
         case .cniMTUTooLarge: "node1: the CNI config's mtu above the uplink minus the overlay"
+        case .serviceNoEndpoints: "both nodes: kube-proxy re-synced with default/web's endpoints gone (lab up --proxy)"
+        case .serviceNotProgrammed: "node1: kube-proxy's rules flushed, as when it is down (lab up --proxy)"
+        case .endpointUnreachable: "node2: an iptables FORWARD rule drops TCP to pod-c's port 8080, default/web's endpoint there (lab up --proxy)"
         }
     }
+
+    /// Faults that need the lab's Services (lab up --proxy).
+    public var needsServices: Bool { [.serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable].contains(self) }
 
     /// Faults that can be injected on node2 instead (`lab break FAULT --node node2`): the remote
     /// half of pod-a → pod-c, which only node2's agent can see.
@@ -92,6 +101,9 @@ extension Lab {
         }
         if fault.needsOverlay && plan.topology != .overlay {
             throw LabError("\(fault.rawValue) needs the overlay topology (lab up --topology overlay)")
+        }
+        if fault.needsServices, state.proxy == nil {
+            throw LabError("\(fault.rawValue) needs the lab's Services (lab up --proxy iptables|nftables)")
         }
         let node1 = plan.nodes[0], node2 = plan.nodes[1]
         let podA = try attachment("pod-a", state: state), podB = try attachment("pod-b", state: state),
@@ -181,6 +193,8 @@ extension Lab {
             let wanted = plan.topology == .overlay ? LabPlan.overlayMTU : LabPlan.underlayMTU
             try LabFiles.write("\(root1)/etc/cni/net.d/\(plan.configFileName)",
                                plan.networkConfig(for: node1).replacingFirst("\"mtu\": \(wanted)", with: "\"mtu\": 9000"))
+        case .serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable:
+            try injectServiceFault(fault, state: state)
         }
         state.faults.append(fault.rawValue)
         try save(state)

@@ -58,6 +58,36 @@ extension Lab {
         }
     }
 
+    /// A Service fault: what kube-proxy would do (a sync without the endpoints, rules gone), or
+    /// what breaks an endpoint while its rules stay right.
+    func injectServiceFault(_ fault: LabFault, state: LabState) throws(LabError) {
+        guard let mode = state.proxy.flatMap(LabServices.Mode.init(rawValue:)) else { return }
+        let node1 = plan.nodes[0]
+        switch fault {
+        case .serviceNoEndpoints:
+            let addresses = try podAddresses(state)
+            for node in plan.nodes {
+                try programServices(on: node, mode: mode, addresses: addresses, withoutEndpoints: ["default/web"], firstSync: false)
+            }
+        case .serviceNotProgrammed:
+            switch mode {
+            case .iptables:
+                // kube-proxy's dispatch chains emptied: the jumps into them stay, as after a flush by hand.
+                try Shell.inNamespace(node1.namespace, ["iptables", "-t", "nat", "-F", "KUBE-SERVICES"])
+                try Shell.inNamespace(node1.namespace, ["iptables", "-t", "filter", "-F", "KUBE-SERVICES"])
+            case .nftables:
+                try Shell.inNamespace(node1.namespace, ["nft", "delete", "table", "ip", "kube-proxy"])
+            }
+        case .endpointUnreachable:
+            let podC = try attachment("pod-c", state: state)
+            try Shell.inNamespace(plan.nodes[1].namespace, ["iptables", "-I", "FORWARD", "-d", podC.address, "-p", "tcp", "--dport",
+                                                            String(LabServices.targetPort), "-m", "comment", "--comment",
+                                                            "netdoctor lab: ENDPOINT_UNREACHABLE", "-j", "DROP"])
+        default:
+            break
+        }
+    }
+
     /// Each pod's IPv4 address, as the CNI plugins gave it (its eth0).
     func podAddresses(_ state: LabState) throws(LabError) -> [String: String] {
         var addresses: [String: String] = [:]

@@ -23,9 +23,21 @@ public enum IptablesServices {
             }
         }
         var builder = Builder(chains: chains)
-        for rule in chains["KUBE-SERVICES"] ?? [] { builder.addDispatch(rule, nodePort: false) }
-        for rule in chains["KUBE-NODEPORTS"] ?? [] { builder.addDispatch(rule, nodePort: true) }
+        let services = chains["KUBE-SERVICES"] ?? []
+        for rule in services { builder.addDispatch(rule, nodePort: false) }
+        // Node ports are reached only through KUBE-SERVICES' last rule.
+        if services.contains(where: { $0.target == "KUBE-NODEPORTS" }) {
+            for rule in chains["KUBE-NODEPORTS"] ?? [] { builder.addDispatch(rule, nodePort: true) }
+        } else if !(chains["KUBE-NODEPORTS"] ?? []).isEmpty {
+            builder.problems.append("KUBE-SERVICES does not jump to KUBE-NODEPORTS: the node ports there are not reached")
+        }
         for rule in filterRules { builder.addRejection(rule.words, chain: rule.chain) }
+        // kube-proxy hooks KUBE-SERVICES into nat PREROUTING (pods' traffic) and OUTPUT (the node's).
+        let hooked = Set(rules.filter { $0.table == "nat" && $0.origin == .iptables && RuleWords(Substring($0.specification)).target == "KUBE-SERVICES" }
+            .map(\.chain))
+        for hook in ["PREROUTING", "OUTPUT"] where !hooked.contains(hook) && !services.isEmpty {
+            builder.problems.append("nat \(hook) has no jump to KUBE-SERVICES: \(hook == "PREROUTING" ? "pods'" : "the node's own") traffic to Services is not translated")
+        }
         return builder.table()
     }
 

@@ -43,11 +43,14 @@ public enum ServiceChecks {
                        remedy: FindingCode.serviceNotProgrammed.entry?.remedy)
     }
 
-    /// No proxy state at all: no mode could be told.
+    /// No Service programmed at all: no mode could be told, or its rules are empty (every cluster
+    /// has default/kubernetes).
     public static func nothingProgrammed(_ reading: ServiceReading, named: Bool) -> Finding {
-        Finding(.serviceNotProgrammed, named ? .error : .warning,
-                "No Service is programmed on this node: no kube-proxy rules in any mode and no kube-proxy answering.",
-                hop: "node: kube-proxy", evidence: reading.problems, remedy: FindingCode.serviceNotProgrammed.entry?.remedy)
+        let message = reading.mode.map { "No Service is programmed on this node: kube-proxy's \($0.rawValue) rules hold none (not even default/kubernetes)." }
+            ?? "No Service is programmed on this node: no kube-proxy rules in any mode and no kube-proxy answering."
+        return Finding(.serviceNotProgrammed, named ? .error : .warning, message, hop: "node: kube-proxy",
+                       evidence: (reading.modeSource.map { ["mode from \($0)"] } ?? []) + (reading.absence.map { ["looked for: \($0)"] } ?? []),
+                       remedy: FindingCode.serviceNotProgrammed.entry?.remedy)
     }
 
     /// What could not be read (a tool failed, a mode not read yet, rules out of kube-proxy's layout).

@@ -27,6 +27,8 @@ public struct ServiceReading: Sendable {
     public var modeSource: ProxyModeSource?
     /// Why the table is missing or partial, one line each.
     public var problems: [String]
+    /// When no mode could be told: what was looked for and not found.
+    public var absence: String? = nil
 }
 
 /// Reads kube-proxy's state on this node: the mode from kube-proxy's metrics listener where it
@@ -62,8 +64,8 @@ public enum ServiceReader {
         }
         guard let mode else {
             if let problem = iptables().problem { problems.append(problem) }
-            return ServiceReading(table: nil, mode: nil, modeSource: nil,
-                                  problems: problems + ["no kube-proxy state found: no KUBE-SERVICES chain, no kube-proxy nftables table, no kube-ipvs0 link, no Cilium service map, and nothing answers on 127.0.0.1:\(metricsPort)"])
+            return ServiceReading(table: nil, mode: nil, modeSource: nil, problems: problems,
+                                  absence: "no KUBE-SERVICES chain or other kube-proxy chain, no kube-proxy nftables table, no kube-ipvs0 link, no Cilium service map, and nothing answers on 127.0.0.1:\(metricsPort)")
         }
         switch mode {
         case .iptables:
@@ -95,8 +97,16 @@ public enum ServiceReader {
         if NftablesReader.tables(in: nil).contains(where: { $0.name == "kube-proxy" && ($0.family == "ip" || $0.family == "ip6") }) {
             return (.nftables, "table ip kube-proxy exists")
         }
-        if iptables.rules?.contains(where: { $0.table == "nat" && $0.chain == "KUBE-SERVICES" }) == true {
-            return (.iptables, "the nat table has KUBE-SERVICES rules")
+        if let rules = iptables.rules {
+            if rules.contains(where: { $0.table == "nat" && $0.chain == "KUBE-SERVICES" }) {
+                return (.iptables, "the nat table has KUBE-SERVICES rules")
+            }
+            // kube-proxy's other chains outlive a flush of KUBE-SERVICES (or a kube-proxy that
+            // stopped half-way): the mode is still iptables, with nothing programmed.
+            let own = ["KUBE-POSTROUTING", "KUBE-MARK-MASQ", "KUBE-SVC-", "KUBE-SEP-", "KUBE-NODEPORTS"]
+            if let left = rules.first(where: { rule in rule.table == "nat" && own.contains { rule.chain.hasPrefix($0) } }) {
+                return (.iptables, "kube-proxy's chains are in the nat table (\(left.chain)), but KUBE-SERVICES has no rule")
+            }
         }
         let live = NodeRoot("/")
         if live.status("/sys/class/net/kube-ipvs0") != nil { return (.ipvs, "link kube-ipvs0 exists") }

@@ -38,6 +38,9 @@ public struct ServicesReport: Report {
             findings.append(ServiceChecks.nothingProgrammed(reading, named: query != nil))
         } else if let query, reading.table != nil, entries.isEmpty {
             findings.append(ServiceChecks.notProgrammed(query, reading: reading))
+        } else if query == nil, reading.table?.entries.isEmpty == true {
+            // Every cluster has at least default/kubernetes: an empty table is kube-proxy's failure.
+            findings.append(ServiceChecks.nothingProgrammed(reading, named: false))
         }
         if let mode = reading.mode { findings += ServiceChecks.judge(entries, mode: mode, named: query != nil) }
         self.findings = findings

@@ -47,15 +47,19 @@ extension NodeSession {
 extension NodeSession {
     /// A trace's destination when it is a Service: a name no pod of this node has, or an address
     /// (with or without a port) one of kube-proxy's frontends has. nil: a pod or a plain IP.
-    func serviceDestination(_ destination: String, port: UInt16?, proto: TraceProtocol?) throws -> ServiceTarget? {
+    func serviceDestination(_ destination: String, port: UInt16?, proto: TraceProtocol?) throws -> ServiceDestination? {
         if let address = IPAddress.parse(destination), pods.pod(holding: address) != nil { return nil }
         guard let query = ServiceQuery.parse(destination) else { return nil }
         if case .name = query.target, query.port == nil, (try? pods.find(destination)) != nil { return nil }
         let reading = ServiceReader.read()
+        // ADDRESS:PORT names a Service's frontend, or nothing: never a pod.
+        let addressWithPort: Bool
+        if case .address = query.target, query.port != nil { addressWithPort = true } else { addressWithPort = false }
         guard let table = reading.table else {
-            if case .name = query.target, IPAddress.parse(destination) == nil, (try? pods.find(destination)) == nil {
+            if addressWithPort { return .notProgrammed(query, reading) }
+            if case .name = query.target, IPAddress.parse(destination) == nil {
                 throw SessionError("\(destination) is no pod of this node, and no Service can be looked up: "
-                                   + (reading.problems.first ?? "no kube-proxy state") + "; for a pod on another node, give its IP")
+                                   + (reading.problems.first ?? reading.absence.map { "no kube-proxy state (\($0))" } ?? "no kube-proxy state") + "; for a pod on another node, give its IP")
             }
             return nil
         }
@@ -63,7 +67,8 @@ extension NodeSession {
         if let port { entries = entries.filter { $0.frontends.contains { $0.port == port } || $0.name?.port == String(port) } }
         if let proto, proto != .icmp { entries = entries.filter { $0.proto == proto.rawValue } }
         guard !entries.isEmpty else {
-            if case .address = query.target, query.port == nil { return nil }  // an IP no rule has: a path trace
+            if addressWithPort { return .notProgrammed(query, reading) }
+            if case .address = query.target { return nil }  // an IP no rule has: a path trace
             throw SessionError("no pod of this node and no Service \(query) (\(port.map { "port \($0)" } ?? "any port")) in kube-proxy's rules "
                                + "(\(reading.mode?.rawValue ?? "no") mode, \(table.entries.count) service ports); `netdoctor services` lists them")
         }
@@ -71,8 +76,15 @@ extension NodeSession {
             let ports = entries.map { "\($0.name?.port ?? "?") (\($0.proto) \($0.frontends.first.map { String($0.port) } ?? "?"))" }
             throw SessionError("\(query) has several ports: \(ports.joined(separator: ", ")); name one (\(query):PORT or --port)")
         }
-        return try ServiceTarget(query: query, entry: entry, reading: reading, port: port)
+        return .service(try ServiceTarget(query: query, entry: entry, reading: reading, port: port))
     }
+}
+
+/// What a trace's destination is when it names a Service.
+enum ServiceDestination {
+    case service(ServiceTarget)
+    /// An address and port in no rule of kube-proxy's.
+    case notProgrammed(ServiceQuery, ServiceReading)
 }
 
 /// The Service a trace goes to: its entry, and the frontend and address the probe is sent to.

@@ -112,12 +112,17 @@ public final class NodeSession: @unchecked Sendable {
         let sourceAddress = try address(of: sourcePod)
         let tracer = Tracer(node: node, timeoutMilliseconds: timeoutMilliseconds, proto: proto ?? (port == nil ? .icmp : .tcp), port: port,
                             agents: agents) { [self] in mtuRemedy }
-        if let service = try serviceDestination(destination, port: port, proto: proto) {
+        switch try serviceDestination(destination, port: port, proto: proto) {
+        case .notProgrammed(let query, let reading):
+            return PodSourcedReport(UnprogrammedServiceReport(source: sourcePod, query: query, reading: reading), pods: [sourcePod], directory: pods)
+        case .service(let service):
             let traced = ServiceTracer(tracer: tracer).trace(
                 source: sourcePod, sourceAddress: sourceAddress, sourceNamespace: try node.handle(try node.namespace(of: sourcePod)).opened,
                 entry: service.entry, mode: service.mode, frontend: service.frontend, address: service.address,
                 places: places(of: service.entry.endpoints.map(\.address)), pods: { [self] in pods.pod(holding: $0) }, node: nil)
             return PodSourcedReport(traced, pods: [sourcePod], directory: pods)
+        case nil:
+            break
         }
         let (name, address, destinationPod) = try self.destination(destination)
         let traced = try tracer.trace(TraceEnds(source: sourcePod, sourceAddress: sourceAddress, destinationName: name,

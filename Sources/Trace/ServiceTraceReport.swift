@@ -77,3 +77,35 @@ public struct ServiceTraceReport: Report {
         return sections
     }
 }
+
+/// `trace SRC ADDRESS:PORT` when no rule of kube-proxy's translates that address and port: no
+/// probe is worth sending through a Service that is not there; the finding says why.
+public struct UnprogrammedServiceReport: Report {
+    public let command = "trace"
+    public var source: Pod
+    public var query: ServiceQuery
+    public var reading: ServiceReading
+    public var findings: [Finding]
+
+    public init(source: Pod, query: ServiceQuery, reading: ServiceReading) {
+        self.source = source
+        self.query = query
+        self.reading = reading
+        findings = (reading.mode == nil ? [ServiceChecks.nothingProgrammed(reading, named: true)] : [ServiceChecks.notProgrammed(query, reading: reading)])
+            + ServiceChecks.unreadable(reading.problems + (reading.table?.problems ?? []), mode: reading.mode)
+    }
+
+    public var exitStatus: Int32 { 1 }
+
+    public var jsonFields: [(String, ConfigValue)] {
+        [("source", .string(source.fullName)), ("destination", .string(query.text)), ("reachable", .bool(false)),
+         ("probe", .string("no probe sent: no Service rule")), ("service", .fields(["mode": .text(reading.mode?.rawValue)]))]
+    }
+
+    public func humanSections(style: TextStyle) -> [HumanSection] {
+        [HumanSection("Trace \(source.fullName) → \(query.text)", rows: [
+            ("service", "in none of kube-proxy's rules (\(reading.mode.map { "\($0.rawValue) mode" } ?? "no proxy state"))"),
+            ("verdict", style.red("not reachable through a Service")),
+        ])]
+    }
+}
