@@ -1,0 +1,114 @@
+import ConfigFormats
+import NodeFiles
+import TestSupport
+import Testing
+
+/// Services on the real lab (`lab up --proxy`): kube-proxy's rules as kube-proxy writes them,
+/// loaded with the real iptables-restore and nft, backends answering in pod-a and pod-c; what
+/// `services` reads back, what a trace through a Service says, and each service fault's code.
+extension PrivilegedSuite {
+@Suite("Privileged: Services through kube-proxy's rules")
+struct ServiceLabTests {
+    func run(_ node: String, _ arguments: [String]) throws -> (status: Int32, json: ConfigValue) {
+        let result = try Binary.run(["lab", "exec", node, "--", "netdoctor"] + arguments + ["-o", "json"])
+        return (result.status, try JSONParser.parse(bytes: result.output))
+    }
+
+    func codes(_ json: ConfigValue) -> [String] { (json["findings"]?.array ?? []).compactMap { $0["code"]?.string } }
+
+    func fresh(_ mode: String) throws {
+        let up = try Binary.run(["lab", "up", "--proxy", mode], timeout: 120_000)
+        try #require(up.status == 0, "lab up --proxy \(mode): \(up.errorText)")
+    }
+
+    @Test("services: the table read back in each mode, endpoints placed on this node or the other, the two problems the lab has by design",
+          arguments: ["iptables", "nftables"])
+    func table(mode: String) throws {
+        try Privilege.require()
+        try fresh(mode)
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        let (status, json) = try run("node1", ["services"])
+        #expect(status == 0)
+        #expect(json["mode"]?.string == mode)
+        let services = json["services"]?.array ?? []
+        #expect(services.compactMap { $0["name"]?.string }.sorted() == ["default/echo:udp", "default/empty:http", "default/local:http", "default/web:http"])
+        let web = try #require(services.first { $0["name"]?.string == "default/web:http" })
+        let endpoints = web["endpoints"]?.array ?? []
+        #expect(endpoints.compactMap { $0["where"]?.string }.sorted() == ["remote", "thisNode"])
+        #expect(endpoints.allSatisfy { $0["port"]?.int == 8080 })
+        #expect(web["frontends"]?.array?.contains { $0["kind"]?.string == "nodePort" && $0["port"]?.int == 30080 } == true)
+        // default/empty has no endpoints; default/local's only endpoint is on node2 (Local policy).
+        #expect(codes(json).sorted() == ["SERVICE_NO_ENDPOINTS", "SERVICE_NO_LOCAL_ENDPOINTS"])
+        // On node2 default/local has its endpoint: only the empty Service is a problem there.
+        #expect(codes(try run("node2", ["services"]).json) == ["SERVICE_NO_ENDPOINTS"])
+        // Asking for the empty Service by name makes it an error.
+        let empty = try run("node1", ["services", "default/empty"])
+        #expect(empty.status == 1 && codes(empty.json) == ["SERVICE_NO_ENDPOINTS"])
+        #expect(try run("node1", ["services", "nosuch/svc"]).status == 1)
+        #expect(try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "services", "not a name"]).status == 2)
+    }
+
+    @Test("trace to a healthy Service: the DNAT step, the endpoint the kernel chose (conntrack), every endpoint answering, in each mode",
+          arguments: ["iptables", "nftables"])
+    func healthyTrace(mode: String) throws {
+        try Privilege.require()
+        try fresh(mode)
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        for destination in ["default/web", "web", "10.96.0.80:80", "10.96.0.80", "192.168.77.1:30080"] {
+            let (status, json) = try run("node1", ["trace", "pod-b", destination])
+            #expect(status == 0, "\(destination): \(codes(json))")
+            #expect(json["reachable"]?.bool == true, "\(destination)")
+            #expect(json["service"]?["name"]?.string == "default/web:http")
+            #expect(json["service"]?["mode"]?.string == mode)
+            let chosen = try #require(json["conntrack"]?["endpoint"]?.string, "\(destination): no conntrack entry")
+            let endpoints = json["endpoints"]?.array ?? []
+            #expect(endpoints.count == 2 && endpoints.allSatisfy { $0["answers"]?.bool == true })
+            #expect(endpoints.contains { "\($0["address"]?.string ?? ""):\($0["port"]?.int ?? 0)" == chosen && $0["chosen"]?.bool == true })
+        }
+        // UDP: the echo Service answers through the DNAT too.
+        let (status, json) = try run("node1", ["trace", "pod-b", "default/echo"])
+        #expect(status == 0 && json["reachable"]?.bool == true, "\(codes(json))")
+        #expect(json["conntrack"]?["replied"]?.bool == true)
+    }
+
+    @Test("each service fault names its code, in each mode", arguments: [
+        ("iptables", "SERVICE_NO_ENDPOINTS", "default/web", "SERVICE_NO_ENDPOINTS"),
+        ("nftables", "SERVICE_NO_ENDPOINTS", "default/web", "SERVICE_NO_ENDPOINTS"),
+        ("iptables", "SERVICE_NOT_PROGRAMMED", "10.96.0.80:80", "SERVICE_NOT_PROGRAMMED"),
+        ("nftables", "SERVICE_NOT_PROGRAMMED", "10.96.0.80:80", "SERVICE_NOT_PROGRAMMED"),
+        ("iptables", "ENDPOINT_UNREACHABLE", "default/web", "ENDPOINT_UNREACHABLE"),
+        ("nftables", "ENDPOINT_UNREACHABLE", "default/web", "ENDPOINT_UNREACHABLE"),
+    ])
+    func faults(mode: String, fault: String, destination: String, code: String) throws {
+        try Privilege.require()
+        try fresh(mode)
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        let broken = try Binary.run(["lab", "break", fault])
+        try #require(broken.status == 0, "\(broken.errorText)")
+        let (status, json) = try run("node1", ["trace", "pod-b", destination, "--timeout", "500"])
+        #expect(status == 1, "\(mode) \(fault): \(codes(json))")
+        #expect(codes(json).contains(code), "\(mode) \(fault): \(codes(json))")
+        if fault == "ENDPOINT_UNREACHABLE" {
+            // pod-a's endpoint answers; pod-c's does not, and its own trace says where.
+            let endpoints = json["endpoints"]?.array ?? []
+            #expect(endpoints.filter { $0["answers"]?.bool == true }.count == 1)
+            let finding = try #require(json["findings"]?.array?.first { $0["code"]?.string == "ENDPOINT_UNREACHABLE" })
+            #expect(finding["hop"]?.string == "10.244.2.2:8080")
+        }
+    }
+
+    @Test("Service faults need the Services: refused on a lab without --proxy, with one line and status 3")
+    func refusedWithoutServices() throws {
+        try Privilege.require()
+        let up = try Binary.run(["lab", "up"], timeout: 120_000)
+        try #require(up.status == 0)
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        let refused = try Binary.run(["lab", "break", "SERVICE_NO_ENDPOINTS"])
+        #expect(refused.status == 3 && refused.errorText.contains("--proxy"))
+        // No kube-proxy state: a trace to an address and port says so (exit 1), a name is unknown (exit 2).
+        let (status, json) = try run("node1", ["trace", "pod-b", "10.96.0.80:80"])
+        #expect(status == 1 && codes(json) == ["SERVICE_NOT_PROGRAMMED"])
+        #expect(try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "trace", "pod-b", "default/web"]).status == 2)
+    }
+}
+}
