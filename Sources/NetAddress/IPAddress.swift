@@ -82,6 +82,11 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
     public var address: IPAddress
     public var length: Int
 
+    public init(address: IPAddress, length: Int) {
+        self.address = address
+        self.length = length
+    }
+
     public static func parse(_ text: String) -> IPPrefix? {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let head = parts.first, let address = IPAddress.parse(String(head)) else { return nil }

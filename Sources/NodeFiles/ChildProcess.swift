@@ -20,8 +20,11 @@ public enum ChildProcess {
 
     /// `endGroup`: when it is done (or overran), kill whatever it started in its process group
     /// too, such as a plugin that left a process behind.
+    /// `streaming`: standard output is handed over chunk by chunk as it arrives (and not kept in
+    /// the result), so the caller's parse runs while the child is still writing.
     public static func run(_ path: String, arguments: [String] = [], environment: [String], input: [UInt8] = [],
-                           timeoutMilliseconds: Int32 = 2000, outputLimit: Int = 16 << 20, endGroup: Bool = false) -> Result? {
+                           timeoutMilliseconds: Int32 = 2000, outputLimit: Int = 16 << 20, endGroup: Bool = false,
+                           streaming: ((UnsafeBufferPointer<UInt8>) -> Void)? = nil) -> Result? {
         var pipes: [[Int32]] = []
         for _ in 0..<3 {
             var fds: [Int32] = [0, 0]
@@ -56,8 +59,11 @@ public enum ChildProcess {
         }
         writeWithoutSIGPIPE(stdinPipe[1], input)
         close(stdinPipe[1])
+        // A streaming reader lets the child run ahead by a larger pipe (F_SETPIPE_SZ), up to 1 MiB.
+        if streaming != nil { _ = fcntl(stdoutPipe[0], 1031 /* F_SETPIPE_SZ */, Int32(1 << 20)) }
 
         var output: [UInt8] = [], errorOutput: [UInt8] = []
+        var streamed = 0
         var open: [Int32] = [stdoutPipe[0], stderrPipe[0]]
         var buffer = [UInt8](repeating: 0, count: 65536)
         let deadline = monotonicMilliseconds() + Int64(timeoutMilliseconds)
@@ -74,9 +80,18 @@ public enum ChildProcess {
                     open.removeAll { $0 == fd.fd }
                     continue
                 }
-                if fd.fd == stdoutPipe[0] { output.append(contentsOf: buffer[..<n]) } else { errorOutput.append(contentsOf: buffer[..<n]) }
+                if fd.fd == stdoutPipe[0] {
+                    if let streaming {
+                        buffer.withUnsafeBufferPointer { streaming(UnsafeBufferPointer(rebasing: $0[..<n])) }
+                        streamed += n
+                    } else {
+                        output.append(contentsOf: buffer[..<n])
+                    }
+                } else {
+                    errorOutput.append(contentsOf: buffer[..<n])
+                }
             }
-            if output.count + errorOutput.count > outputLimit { timedOut = true; break }
+            if output.count + streamed + errorOutput.count > outputLimit { timedOut = true; break }
         }
         close(stdoutPipe[0]); close(stderrPipe[0])
         if timedOut { kill(-pid, SIGKILL) }

@@ -12,58 +12,55 @@ public enum IptablesServices {
     /// traffic, load-balancer source ranges, and the pre-1.24 local chain.
     static let portChainPrefixes = ["KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-XLB-"]
 
-    public static func table(from rules: [FirewallRule]) -> ServiceTable {
-        var chains: [String: [RuleWords]] = [:]
-        var filterRules: [(chain: String, words: RuleWords)] = []
-        for rule in rules where rule.origin == .iptables && rule.chain.hasPrefix("KUBE-") {
-            if rule.table == "nat" {
-                chains[rule.chain, default: []].append(RuleWords(Substring(rule.specification)))
-            } else if rule.table == "filter", rule.chain == "KUBE-SERVICES" || rule.chain == "KUBE-EXTERNAL-SERVICES" {
-                filterRules.append((rule.chain, RuleWords(Substring(rule.specification))))
-            }
-        }
-        var builder = Builder(chains: chains)
-        let services = chains["KUBE-SERVICES"] ?? []
+    /// The table from iptables-save's output (with or without -c).
+    public static func table(fromSave bytes: [UInt8]) -> ServiceTable { table(from: KubeRuleScanner.scan(bytes)) }
+
+    static func table(from scanned: KubeRuleScanner.Scanned) -> ServiceTable {
+        var builder = Builder(chains: scanned.nat)
+        let services = scanned.nat["KUBE-SERVICES"] ?? []
         for rule in services { builder.addDispatch(rule, nodePort: false) }
         // Node ports are reached only through KUBE-SERVICES' last rule.
         if services.contains(where: { $0.target == "KUBE-NODEPORTS" }) {
-            for rule in chains["KUBE-NODEPORTS"] ?? [] { builder.addDispatch(rule, nodePort: true) }
-        } else if !(chains["KUBE-NODEPORTS"] ?? []).isEmpty {
+            for rule in scanned.nat["KUBE-NODEPORTS"] ?? [] { builder.addDispatch(rule, nodePort: true) }
+        } else if !(scanned.nat["KUBE-NODEPORTS"] ?? []).isEmpty {
             builder.problems.append("KUBE-SERVICES does not jump to KUBE-NODEPORTS: the node ports there are not reached")
         }
-        for rule in filterRules { builder.addRejection(rule.words, chain: rule.chain) }
+        for (chain, rule) in scanned.filter { builder.addRejection(rule, chain: chain) }
         // kube-proxy hooks KUBE-SERVICES into nat PREROUTING (pods' traffic) and OUTPUT (the node's).
-        let hooked = Set(rules.filter { $0.table == "nat" && $0.origin == .iptables && RuleWords(Substring($0.specification)).target == "KUBE-SERVICES" }
-            .map(\.chain))
-        for hook in ["PREROUTING", "OUTPUT"] where !hooked.contains(hook) && !services.isEmpty {
+        for hook in ["PREROUTING", "OUTPUT"] where !scanned.hooked.contains(hook) && !services.isEmpty {
             builder.problems.append("nat \(hook) has no jump to KUBE-SERVICES: \(hook == "PREROUTING" ? "pods'" : "the node's own") traffic to Services is not translated")
         }
         return builder.table()
     }
 
+    /// A Service port's identity: its name and protocol.
+    struct PortKey: Hashable {
+        var name: ServicePortName
+        var proto: String
+    }
+
     /// Collects entries keyed by name and protocol, in the order the rules give them.
     struct Builder {
-        let chains: [String: [RuleWords]]
+        let chains: [String: [KubeRule]]
         var entries: [ServiceEntry] = []
-        var index: [String: Int] = [:]
+        var index: [PortKey: Int] = [:]
         /// The hash that names each entry's chains (`XPGD46QRK7WJZT7O` of `KUBE-SVC-XPGD46QRK7WJZT7O`).
         var hashes: [Int: String] = [:]
         var problems: [String] = []
         var uncommentedEndpoints = false
 
-        init(chains: [String: [RuleWords]]) { self.chains = chains }
+        init(chains: [String: [KubeRule]]) { self.chains = chains }
 
         /// A `KUBE-SERVICES` or `KUBE-NODEPORTS` rule jumping to a Service port's chain.
-        mutating func addDispatch(_ rule: RuleWords, nodePort: Bool) {
-            guard let target = rule.target.map(String.init),
+        mutating func addDispatch(_ rule: KubeRule, nodePort: Bool) {
+            guard let target = rule.target,
                   let prefix = IptablesServices.portChainPrefixes.first(where: { target.hasPrefix($0) }) else { return }
             let hash = String(target.dropFirst(prefix.count))
-            guard let comment = rule.comment, let proto = rule.value("-p").map(String.init),
-                  let port = rule.value("--dport").flatMap({ UInt16($0) }) else {
+            guard let comment = rule.comment, let proto = rule.proto, let port = rule.destinationPort else {
                 problems.append("a KUBE-SERVICES rule kube-proxy would not write (no comment, protocol or port): jump to \(target)")
                 return
             }
-            let (label, kind) = Self.split(comment)
+            let (label, kind) = Self.split(Substring(comment))
             guard let name = ServicePortName.parse(label) else {
                 problems.append("a service rule whose comment names no namespace/service: \"\(comment)\"")
                 return
@@ -72,7 +69,7 @@ public enum IptablesServices {
             if nodePort {
                 frontend = .nodePort(port)
             } else {
-                guard let destination = rule.value("-d").flatMap({ IPAddress.parse(String($0.split(separator: "/")[0])) }) else { return }
+                guard let destination = rule.destination.flatMap(Self.address) else { return }
                 switch kind {
                 case "external IP": frontend = .externalIP(destination, port)
                 case "loadbalancer IP": frontend = .loadBalancerIP(destination, port)
@@ -91,9 +88,9 @@ public enum IptablesServices {
         /// A filter-table rule rejecting (or dropping) a Service port's traffic for want of endpoints.
         /// `KUBE-SERVICES` holds cluster IPs; `KUBE-EXTERNAL-SERVICES` external and load-balancer
         /// IPs and node ports.
-        mutating func addRejection(_ rule: RuleWords, chain: String) {
-            guard let comment = rule.comment, let proto = rule.value("-p").map(String.init),
-                  let port = rule.value("--dport").flatMap({ UInt16($0) }) else { return }
+        mutating func addRejection(_ rule: KubeRule, chain: String) {
+            guard let text = rule.comment, let proto = rule.proto, let port = rule.destinationPort else { return }
+            let comment = Substring(text)
             let disposition: ServiceDisposition
             let label: Substring
             if comment.hasSuffix(" has no endpoints") {
@@ -107,7 +104,7 @@ public enum IptablesServices {
             }
             guard let name = ServicePortName.parse(label) else { return }
             let frontend: ServiceFrontend
-            if let destination = rule.value("-d").flatMap({ IPAddress.parse(String($0.split(separator: "/")[0])) }) {
+            if let destination = rule.destination.flatMap(Self.address) {
                 frontend = chain == "KUBE-SERVICES" ? .clusterIP(destination, port) : .externalIP(destination, port)
             } else {
                 frontend = .nodePort(port)  // `-m addrtype --dst-type LOCAL`: a node port
@@ -123,7 +120,7 @@ public enum IptablesServices {
         }
 
         mutating func entrySlot(_ name: ServicePortName, proto: String) -> Int {
-            let key = "\(name) \(proto)"
+            let key = PortKey(name: name, proto: proto)
             if let slot = index[key] { return slot }
             entries.append(ServiceEntry(name: name, proto: proto))
             index[key] = entries.count - 1
@@ -140,14 +137,14 @@ public enum IptablesServices {
                 var remaining = 1.0
                 for rule in rules {
                     guard let target = rule.target, target.hasPrefix("KUBE-SEP-") else { continue }
-                    if rule.has("--rcheck") {  // ClientIP affinity: a recent-match rule per endpoint, before the spread
-                        entries[slot].affinitySeconds = rule.value("--seconds").flatMap { Int($0) }
+                    if rule.recentCheck {  // ClientIP affinity: a recent-match rule per endpoint, before the spread
+                        entries[slot].affinitySeconds = rule.seconds
                         continue
                     }
-                    let probability = rule.value("--probability").flatMap { Double($0) } ?? 1
+                    let probability = rule.probability ?? 1
                     let share = remaining * probability
                     remaining -= share
-                    guard let endpoint = endpoint(of: String(target), share: prefix == "KUBE-SVC-" ? share : nil) else { continue }
+                    guard let endpoint = endpoint(of: target, share: prefix == "KUBE-SVC-" ? share : nil) else { continue }
                     if let known = endpoints.firstIndex(where: { $0.address == endpoint.address && $0.port == endpoint.port }) {
                         if endpoints[known].share == nil { endpoints[known].share = endpoint.share }
                     } else {
@@ -166,7 +163,7 @@ public enum IptablesServices {
             }
             for rule in rules where rule.target == "DNAT" {
                 if rule.comment == nil { uncommentedEndpoints = true }
-                guard let destination = rule.value("--to-destination"), let (address, port) = Self.hostPort(destination) else { continue }
+                guard let destination = rule.toDestination, let (address, port) = Self.hostPort(Substring(destination)) else { continue }
                 return ServiceEndpoint(address: address, port: port, share: share, rule: chain)
             }
             problems.append("\(chain) has no DNAT rule")
@@ -183,6 +180,11 @@ public enum IptablesServices {
                 return (comment.dropLast(kind.count), kind.dropFirst())
             }
             return (comment, "")
+        }
+
+        /// "10.96.0.10/32" or "10.96.0.10".
+        static func address(_ text: String) -> IPAddress? {
+            IPAddress.parse(text.hasSuffix("/32") || text.hasSuffix("/128") ? String(text[..<text.lastIndex(of: "/")!]) : text)
         }
 
         /// "10.244.1.5:8080" or "[fd00::5]:8080".

@@ -29,6 +29,9 @@ public struct ServiceReading: Sendable {
     public var problems: [String]
     /// When no mode could be told: what was looked for and not found.
     public var absence: String? = nil
+    /// The rules read, kept as long as the reading: a command exits without tearing down tens
+    /// of thousands of them (freeing cost what parsing did).
+    var scanned: KubeRuleScanner.Scanned? = nil
 }
 
 /// Reads kube-proxy's state on this node: the mode from kube-proxy's metrics listener where it
@@ -40,8 +43,8 @@ public enum ServiceReader {
     public static func read(mode given: ProxyMode? = nil, metricsPort: UInt16 = kubeProxyMetricsPort) -> ServiceReading {
         var problems: [String] = []
         // iptables-save runs anyway in most cases: detection and the iptables mode share it.
-        var saved: (rules: [FirewallRule]?, problem: String?)? = nil
-        let iptables = { () -> (rules: [FirewallRule]?, problem: String?) in
+        var saved: (rules: KubeRuleScanner.Scanned?, problem: String?)? = nil
+        let iptables = { () -> (rules: KubeRuleScanner.Scanned?, problem: String?) in
             if let saved { return saved }
             saved = Self.iptablesRules()
             return saved!
@@ -73,7 +76,7 @@ public enum ServiceReader {
             guard let rules else { return ServiceReading(table: nil, mode: mode, modeSource: source, problems: problems + [problem ?? "iptables-save failed"]) }
             var table = IptablesServices.table(from: rules)
             table.problems = problems + table.problems
-            return ServiceReading(table: table, mode: mode, modeSource: source, problems: [])
+            return ServiceReading(table: table, mode: mode, modeSource: source, problems: [], scanned: rules)
         case .nftables:
             var documents: [[UInt8]] = []
             for family in ["ip", "ip6"] {
@@ -93,19 +96,19 @@ public enum ServiceReader {
     }
 
     /// The mode the kernel's state shows, and the evidence; nil when it shows none.
-    static func detect(iptables: (rules: [FirewallRule]?, problem: String?)) -> (mode: ProxyMode, evidence: String)? {
+    static func detect(iptables: (rules: KubeRuleScanner.Scanned?, problem: String?)) -> (mode: ProxyMode, evidence: String)? {
         if NftablesReader.tables(in: nil).contains(where: { $0.name == "kube-proxy" && ($0.family == "ip" || $0.family == "ip6") }) {
             return (.nftables, "table ip kube-proxy exists")
         }
         if let rules = iptables.rules {
-            if rules.contains(where: { $0.table == "nat" && $0.chain == "KUBE-SERVICES" }) {
+            if rules.nat["KUBE-SERVICES"]?.isEmpty == false {
                 return (.iptables, "the nat table has KUBE-SERVICES rules")
             }
             // kube-proxy's other chains outlive a flush of KUBE-SERVICES (or a kube-proxy that
             // stopped half-way): the mode is still iptables, with nothing programmed.
             let own = ["KUBE-POSTROUTING", "KUBE-MARK-MASQ", "KUBE-SVC-", "KUBE-SEP-", "KUBE-NODEPORTS"]
-            if let left = rules.first(where: { rule in rule.table == "nat" && own.contains { rule.chain.hasPrefix($0) } }) {
-                return (.iptables, "kube-proxy's chains are in the nat table (\(left.chain)), but KUBE-SERVICES has no rule")
+            if let left = rules.nat.keys.sorted().first(where: { chain in own.contains { chain.hasPrefix($0) } }) {
+                return (.iptables, "kube-proxy's chains are in the nat table (\(left)), but KUBE-SERVICES has no rule")
             }
         }
         let live = NodeRoot("/")
@@ -117,29 +120,37 @@ public enum ServiceReader {
         return nil
     }
 
-    /// iptables-save's rules (legacy's too when the nft flavour says legacy tables exist, as
-    /// after a switch of backends: K8S#107965), or why there are none.
-    static func iptablesRules() -> (rules: [FirewallRule]?, problem: String?) {
+    /// kube-proxy's rules from iptables-save's output, read as it is written (legacy's too when
+    /// the nft flavour says legacy tables exist, as after a switch of backends: K8S#107965), or
+    /// why there are none.
+    static func iptablesRules() -> (rules: KubeRuleScanner.Scanned?, problem: String?) {
         let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
         guard let tool = ["/usr/sbin/iptables-save", "/sbin/iptables-save", "/usr/bin/iptables-save"]
             .first(where: { NodeRoot("/").status($0)?.isExecutable == true }) else {
             return (nil, "iptables-save is not installed")
         }
-        guard let result = ChildProcess.run(tool, arguments: ["-c"], environment: environment, timeoutMilliseconds: 10_000) else {
+        var stream = KubeRuleScanner.Stream()
+        var head: [UInt8] = []
+        guard let result = ChildProcess.run(tool, arguments: ["-c"], environment: environment, timeoutMilliseconds: 10_000,
+                                            outputLimit: 512 << 20, streaming: { chunk in
+                                                if head.count < 512 { head += chunk.prefix(512 - head.count) }
+                                                stream.feed(chunk)
+                                            }) else {
             return (nil, "iptables-save could not be started")
         }
         guard result.status == 0 else {
             let reason = result.timedOut ? "timed out" : result.errorText.split(separator: "\n").first.map(String.init) ?? "status \(result.status)"
             return (nil, "iptables-save failed: \(reason)")
         }
-        var rules = FirewallReader.parse(bytes: result.output)
-        if result.errorText.contains("iptables-legacy tables present") || result.outputText.contains("iptables-legacy tables present"),
-           !rules.contains(where: { $0.chain == "KUBE-SERVICES" }),
-           let legacy = ["/usr/sbin/iptables-legacy-save", "/sbin/iptables-legacy-save"].first(where: { NodeRoot("/").status($0)?.isExecutable == true }) {
-            if let old = ChildProcess.run(legacy, arguments: ["-c"], environment: environment, timeoutMilliseconds: 10_000), old.status == 0 {
-                rules += FirewallReader.parse(bytes: old.output)
-            }
+        var scanned = stream.finish()
+        // iptables-nft warns on stderr, and older versions in a comment at the top of the output.
+        let warning = "iptables-legacy tables present"
+        if result.errorText.contains(warning) || String(decoding: head, as: UTF8.self).contains(warning), scanned.nat["KUBE-SERVICES"] == nil,
+           let legacy = ["/usr/sbin/iptables-legacy-save", "/sbin/iptables-legacy-save"].first(where: { NodeRoot("/").status($0)?.isExecutable == true }),
+           let old = ChildProcess.run(legacy, arguments: ["-c"], environment: environment, timeoutMilliseconds: 10_000, outputLimit: 512 << 20),
+           old.status == 0 {
+            scanned = KubeRuleScanner.scan(old.output)
         }
-        return (rules, nil)
+        return (scanned, nil)
     }
 }

@@ -18,14 +18,22 @@ extension NodeSession {
     /// past a gateway or tunnel (another node), as a route lookup in the node's namespace says.
     func places(of addresses: [IPAddress]) -> [IPAddress: EndpointPlace] {
         guard !addresses.isEmpty, let handle = try? node.handle(directory.node) else { return [:] }
-        let links = ((try? handle.state())?.links) ?? []
+        let state = try? handle.state()
+        let links = state?.links ?? []
+        let unique = Set(addresses)
+        // Thousands of endpoints: the main table's longest match, in memory, rather than a
+        // lookup each (policy routing is not seen then; a few endpoints get the kernel's answer).
+        let table = unique.count > 64 ? state.map { Self.mainRoutes($0) } : nil
         var places: [IPAddress: EndpointPlace] = [:]
-        for address in Set(addresses) {
+        for address in unique {
             if let pod = pods.pod(holding: address) {
                 places[address] = EndpointPlace(.thisNode, "pod \(pod.fullName)")
                 continue
             }
-            switch handle.lookup(RouteQuery(destination: address)) {
+            let answer = table.map { routes -> RouteAnswer in
+                routes.first { $0.prefix.contains(address) }.map { .route($0.route) } ?? .noRoute(why: "no route in the main table")
+            } ?? handle.lookup(RouteQuery(destination: address))
+            switch answer {
             case .route(let route):
                 let device = links.first { $0.index == route.outputIndex }
                 let name = device?.name ?? route.outputIndex.map { "if\($0)" } ?? "?"
@@ -41,6 +49,15 @@ extension NodeSession {
             }
         }
         return places
+    }
+
+    /// The main table's unicast and local routes, longest prefix first.
+    static func mainRoutes(_ state: NamespaceState) -> [(prefix: IPPrefix, route: Route)] {
+        state.routes.compactMap { route -> (prefix: IPPrefix, route: Route)? in
+            guard route.table == 254 || route.table == 255, route.type == Route.typeUnicast || route.type == Route.typeLocal else { return nil }
+            let destination = route.destination ?? IPAddress(bytes: route.family == 2 ? [0, 0, 0, 0] : [UInt8](repeating: 0, count: 16))
+            return (IPPrefix(address: destination, length: Int(route.destinationLength)), route)
+        }.sorted { $0.prefix.length > $1.prefix.length }
     }
 }
 

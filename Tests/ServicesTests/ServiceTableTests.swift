@@ -15,7 +15,7 @@ struct ServiceTableTests {
     }
 
     func iptables(_ name: String = "kube-proxy-iptables.iptables-save") throws -> ServiceTable {
-        IptablesServices.table(from: FirewallReader.parse(bytes: try fixture(name)))
+        IptablesServices.table(fromSave: try fixture(name))
     }
 
     func nftables() throws -> ServiceTable {
@@ -68,6 +68,21 @@ struct ServiceTableTests {
         try expectFixture(table)
     }
 
+    @Test("iptables-save read as it is written: any cut of the output into chunks gives the same table", arguments: [1, 7, 100, 4096])
+    func streamed(chunk: Int) throws {
+        let bytes = try fixture("kube-proxy-iptables.iptables-save")
+        var stream = KubeRuleScanner.Stream()
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + chunk)
+            bytes[offset..<end].withUnsafeBufferPointer { stream.feed($0) }
+            offset = end
+        }
+        let table = IptablesServices.table(from: stream.finish())
+        #expect(table.entries == (try iptables()).entries)
+        #expect(table.entries.count == 7)
+    }
+
     @Test("nftables mode: service-ips and service-nodeports maps, numgen spreads to endpoint chains' dnat, no-endpoint maps")
     func nftablesMode() throws {
         let table = try nftables()
@@ -86,22 +101,34 @@ struct ServiceTableTests {
         #expect(table.entries.allSatisfy { $0.endpoints.count == 3 && $0.disposition == .endpoints })
     }
 
-    @Test("rule words: quoted comments with escapes, bare comments, negations")
+    static func rule(_ specification: String) -> KubeRule {
+        var words = KubeRuleScanner.WordBuffer()
+        var line = " " + specification
+        return line.withUTF8 { bytes in
+            words.split(bytes)
+            return words.rule()
+        }
+    }
+
+    @Test("rule words: quoted comments with escapes, bare comments, negations, options without values")
     func words() {
-        let rule = RuleWords(#"! -s 10.0.0.0/8 -d 10.96.0.1/32 -p tcp -m comment --comment "a \"b\" c\\d" -m tcp --dport 443 -j KUBE-MARK-MASQ"#)
+        let rule = Self.rule(#"! -s 10.0.0.0/8 -d 10.96.0.1/32 -p tcp -m comment --comment "a \"b\" c\\d" -m tcp --dport 443 -j KUBE-MARK-MASQ"#)
         #expect(rule.comment == #"a "b" c\d"#)
-        #expect(rule.value("-s") == nil && rule.negates("-s") && rule.value("-d") == "10.96.0.1/32")
-        #expect(rule.value("--dport") == "443" && rule.target == "KUBE-MARK-MASQ")
-        let bare = RuleWords("-m comment --comment ns1/svc1:p80 -s 10.180.0.1 -j KUBE-MARK-MASQ")
+        #expect(rule.destination == "10.96.0.1/32" && rule.proto == "tcp")
+        #expect(rule.destinationPort == 443 && rule.target == "KUBE-MARK-MASQ")
+        #expect(Self.rule("! -d 10.0.0.1/32 -j X").destination == nil)
+        let bare = Self.rule("-m comment --comment ns1/svc1:p80 -s 10.180.0.1 -j KUBE-MARK-MASQ")
         #expect(bare.comment == "ns1/svc1:p80")
         // An unterminated quote ends the rule; nothing is read past the end.
-        #expect(RuleWords(#"-m comment --comment "open"#).comment == "open")
-        #expect(RuleWords("").words.isEmpty && RuleWords("   ").target == nil)
+        #expect(Self.rule(#"-m comment --comment "open"#).comment == "open")
+        #expect(Self.rule("").target == nil && Self.rule("   ").target == nil && Self.rule("-j").target == nil)
+        #expect(Self.rule("-m recent --rcheck --seconds 10800 -j KUBE-SEP-X").recentCheck)
+        #expect(Self.rule("--dport 99999 -j X").destinationPort == nil)
     }
 
     @Test("rules kube-proxy would not write: named as problems, never misread")
     func hostile() {
-        let rules = FirewallReader.parse("""
+        let table = IptablesServices.table(fromSave: Array("""
         *nat
         -A KUBE-SERVICES -d 10.96.0.9/32 -j KUBE-SVC-AAAAAAAAAAAAAAAA
         -A KUBE-SERVICES -d 10.96.0.8/32 -p tcp -m comment --comment "no-slash-here cluster IP" --dport 80 -j KUBE-SVC-BBBBBBBBBBBBBBBB
@@ -111,8 +138,7 @@ struct ServiceTableTests {
         -A KUBE-SEP-EEEEEEEEEEEEEEEE -p tcp -j DNAT --to-destination not-an-address
         -A KUBE-SVC-CCCCCCCCCCCCCCCC -j KUBE-SVC-CCCCCCCCCCCCCCCC
         COMMIT
-        """)
-        let table = IptablesServices.table(from: rules)
+        """.utf8))
         #expect(table.entries.count == 1)
         #expect(table.entries.first?.endpoints.isEmpty == true)
         // No comment, a comment without a namespace, a missing KUBE-SEP chain, a DNAT to no
