@@ -54,6 +54,7 @@ _netdoctor() {
             'inspect:A pod'\''s (or the node'\''s) network namespace as the kernel sees it.'
             'mtu-probe:The real path MTU between pods, MTU mismatches and PMTU black holes.'
             'trace:Can SRC reach DST, and if not, where and why.'
+            'services:The node'\''s Services as kube-proxy programmed them: frontends, endpoints and where they are, problems.'
             'capture:libpcap capture in pod and node namespaces, several points at once, pcapng files.'
             'agent:Serve this node'\''s view to netdoctor on other nodes (cluster mode; runs as a DaemonSet).'
             'lab:A two-node pod network in network namespaces, wired by the real CNI plugins, to try every command on.'
@@ -64,7 +65,7 @@ _netdoctor() {
         ;;
     arg)
         case "${words[1]}" in
-        detect-cni|inspect|mtu-probe|trace|capture|agent|lab|explain|help)
+        detect-cni|inspect|mtu-probe|trace|services|capture|agent|lab|explain|help)
             "_netdoctor_${words[1]}" && ret=0
             ;;
         esac
@@ -165,6 +166,25 @@ _netdoctor_trace() {
     return "${ret}"
 }
 
+_netdoctor_services() {
+    local -i ret=1
+    local -ar ___output=('human' 'json')
+    local -ar ___proxy_mode=('iptables' 'nftables' 'ipvs' 'cilium')
+    local -ar arg_specs=(
+        '--root[Prefix for every node file read (env NETDOCTOR_ROOT).]:dir:_files -/'
+        '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
+        '--no-color[Plain text without colour (also when NO_COLOR is set).]'
+        '--runtime-endpoint[The container runtime'\''s CRI socket, unix\:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default\: the kubelet'\''s, under --root).]:endpoint:'
+        ':service:'
+        '--proxy-mode[Read this proxy mode'\''s rules instead of asking kube-proxy and the kernel which.]:mode:{__netdoctor_complete "${___proxy_mode[@]}"}'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
 _netdoctor_capture() {
     local -i ret=1
     local -ar ___output=('human' 'json')
@@ -248,6 +268,7 @@ _netdoctor_lab_up() {
     local -i ret=1
     local -ar ___output=('human' 'json')
     local -ar ___topology=('overlay' 'routed')
+    local -ar ___proxy=('iptables' 'nftables')
     local -ar arg_specs=(
         '--root[Prefix for every node file read (env NETDOCTOR_ROOT).]:dir:_files -/'
         '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
@@ -256,6 +277,7 @@ _netdoctor_lab_up() {
         '--topology[overlay\: a bridge per node and VXLAN between nodes (flannel-like); routed\: point-to-point veths and node routes (kindnet/calico-like).]:topology:{__netdoctor_complete "${___topology[@]}"}'
         '--agents[Also run `netdoctor agent` on each node (port 9449, a token in /var/lib/netdoctor-lab/agent-token)\: cross-node traces then see both nodes.]'
         '--extra-pods[More pods on node1 (pod-x1 …), up to 200\: a node with many pods, for benchmarks.]:n:'
+        '--proxy[Services on both nodes, with rules written as kube-proxy writes them in this mode (iptables or nftables)\: default/web, default/echo (UDP), default/empty (no endpoints), default/local (externalTrafficPolicy\: Local).]:mode:{__netdoctor_complete "${___proxy[@]}"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -293,7 +315,7 @@ _netdoctor_lab_status() {
 
 _netdoctor_lab_break() {
     local -i ret=1
-    local -ar _fault=('LINK_DOWN' 'NO_ROUTE' 'IP_FORWARD_DISABLED' 'NEIGHBOR_FAILED' 'NEIGHBOR_MAC_MISMATCH' 'BRIDGE_PORT_MISSING' 'OVERLAY_FDB_MISSING' 'FIREWALL_DROP' 'DUPLICATE_IP' 'MTU_MISMATCH' 'PMTU_BLACKHOLE' 'LOST_BEYOND_NODE' 'REPLY_MISSING' 'PORT_CLOSED' 'CNI_NO_CONFIG' 'CNI_CONFIG_INVALID' 'CNI_VERSION_UNSUPPORTED' 'CNI_BINARY_MISSING' 'CNI_MULTIPLE_CONFIGS' 'CNI_STALE_CONFIG' 'RUNTIME_CONFIG_INVALID' 'KUBELET_CONFIG_INVALID' 'CNI_MTU_TOO_LARGE')
+    local -ar _fault=('LINK_DOWN' 'NO_ROUTE' 'IP_FORWARD_DISABLED' 'NEIGHBOR_FAILED' 'NEIGHBOR_MAC_MISMATCH' 'BRIDGE_PORT_MISSING' 'OVERLAY_FDB_MISSING' 'FIREWALL_DROP' 'DUPLICATE_IP' 'MTU_MISMATCH' 'PMTU_BLACKHOLE' 'LOST_BEYOND_NODE' 'REPLY_MISSING' 'PORT_CLOSED' 'CNI_NO_CONFIG' 'CNI_CONFIG_INVALID' 'CNI_VERSION_UNSUPPORTED' 'CNI_BINARY_MISSING' 'CNI_MULTIPLE_CONFIGS' 'CNI_STALE_CONFIG' 'RUNTIME_CONFIG_INVALID' 'KUBELET_CONFIG_INVALID' 'CNI_MTU_TOO_LARGE' 'SERVICE_NO_ENDPOINTS' 'SERVICE_NOT_PROGRAMMED' 'ENDPOINT_UNREACHABLE')
     local -ar arg_specs=(
         ':fault:{__netdoctor_complete "${_fault[@]}"}'
         '--node[node2\: inject the fault'\''s node2 variant.]:node:'

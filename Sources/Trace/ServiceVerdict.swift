@@ -1,3 +1,4 @@
+import Checks
 import Diagnosis
 import NetAddress
 import Services
@@ -17,10 +18,8 @@ public enum ServiceVerdict {
                 findings.append(finding)
             }
         }
-        if let problem = probe.conntrackProblem {
-            findings.append(Finding(.collectionFailed, .warning, "The probe's conntrack entry could not be read: which endpoint the kernel chose is not known.",
-                                    hop: "node: conntrack", evidence: [problem], remedy: FindingCode.collectionFailed.entry?.remedy))
-        }
+        // Which endpoint the kernel chose is then not known; nothing else rests on it.
+        if let problem = probe.conntrackProblem { findings.append(CollectionFailed.finding([problem], place: "node: conntrack")) }
         return findings
     }
 
