@@ -26,7 +26,8 @@ public enum FindingCatalogue {
         .agentUnreachable: "Sources/Trace/RemoteHalfCall.swift", .labIncomplete: "Sources/Lab/LabStatus.swift",
         .serviceNoEndpoints: "Sources/Services/ServiceChecks.swift", .serviceNoLocalEndpoints: "Sources/Services/ServiceChecks.swift",
         .serviceNotProgrammed: "Sources/Services/ServiceChecks.swift", .serviceRulesUnreadable: "Sources/Services/ServiceChecks.swift",
-        .endpointUnreachable: "Sources/Trace/ServiceVerdict.swift",
+        .endpointUnreachable: "Sources/Trace/ServiceVerdict.swift", .staleConntrack: "Sources/Services/ServiceChecks.swift",
+        .conntrackFailures: "Sources/Services/ServiceChecks.swift",
     ]
 
     public static let entries: [Entry] = [
@@ -269,6 +270,16 @@ public enum FindingCatalogue {
               meaning: "kube-proxy sends the Service's traffic to this endpoint (DNAT is fine), and the endpoint does not answer on its target port: the clients whose connections land there fail.",
               decidedBy: "A trace from the source pod straight to each endpoint of the Service on its target port (every endpoint, not only the one the kernel picked for the probe), with the path checks at every hop; the endpoint's own trace names the hop and the reason beside this finding.",
               remedy: "Follow the endpoint trace's finding (a firewall drop, a missing route, a pod that does not listen on the targetPort); if the pod is not ready it should not be an endpoint: check its readiness probe.",
+              inContract: false),
+        Entry(code: .staleConntrack, area: "services, trace",
+              meaning: "A UDP conntrack entry still sends a Service's traffic to an address that is no longer one of its endpoints: packets of that flow (same source port: DNS clients, statsd, syslog) go on to a pod that is gone, until the entry times out, which steady traffic never lets it do.",
+              decidedBy: "kube-proxy's own cleanup rule (pkg/proxy/conntrack CleanStaleEntries), evaluated read-only: a UDP entry in this node's conntrack table (ctnetlink dump) whose original destination is a Service's address and port (or whose port is a node port) and whose reply source is none of that Service port's endpoints in the rules read now.",
+              remedy: "Delete the entries (`conntrack -D -p udp --orig-dst SERVICE-IP --reply-src OLD-ENDPOINT`); kube-proxy does this itself from 1.32 (conntrack reconciler): check its version and logs, and `kubeproxy_conntrack_reconciler_deleted_entries_total`.",
+              inContract: false),
+        Entry(code: .conntrackFailures, area: "services",
+              meaning: "The conntrack table has refused or dropped packets since boot: `insert_failed` (two packets of a new flow raced: parallel A and AAAA lookups from one socket, the 5-second DNS stall), `drop` (the table was full), `early_drop` (entries evicted to make room).",
+              decidedBy: "The per-CPU counters of ctnetlink's IPCTNL_MSG_CT_GET_STATS_CPU (what `conntrack -S` prints), summed over CPUs; any of the three above zero.",
+              remedy: "insert_failed: use `options single-request-reopen` (glibc) in pods' resolv.conf, TCP for DNS, or NodeLocal DNSCache; drop/early_drop: raise net.netfilter.nf_conntrack_max and check `nf_conntrack_count`.",
               inContract: false),
         Entry(code: .labIncomplete, area: "lab",
               meaning: "The lab is not whole: a node's or pod's namespace, its runtime, the lab's server or an agent is missing, or namespaces are left without a lab state file.",

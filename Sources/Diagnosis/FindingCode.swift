@@ -63,6 +63,8 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let serviceNotProgrammed = FindingCode(rawValue: "SERVICE_NOT_PROGRAMMED")
     public static let serviceRulesUnreadable = FindingCode(rawValue: "SERVICE_RULES_UNREADABLE")
     public static let endpointUnreachable = FindingCode(rawValue: "ENDPOINT_UNREACHABLE")
+    public static let staleConntrack = FindingCode(rawValue: "STALE_CONNTRACK")
+    public static let conntrackFailures = FindingCode(rawValue: "CONNTRACK_FAILURES")
     // The lab's own bookkeeping (lab status)
     public static let labIncomplete = FindingCode(rawValue: "LAB_INCOMPLETE")
 }

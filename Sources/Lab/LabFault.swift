@@ -36,6 +36,7 @@ public enum LabFault: String, Sendable, CaseIterable {
     case serviceNoEndpoints = "SERVICE_NO_ENDPOINTS"
     case serviceNotProgrammed = "SERVICE_NOT_PROGRAMMED"
     case endpointUnreachable = "ENDPOINT_UNREACHABLE"
+    case staleConntrack = "STALE_CONNTRACK"
 
     public var summary: String {
         switch self {
@@ -65,11 +66,12 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .serviceNoEndpoints: "both nodes: kube-proxy re-synced with default/web's endpoints gone (lab up --proxy)"
         case .serviceNotProgrammed: "node1: kube-proxy's rules flushed, as when it is down (lab up --proxy)"
         case .endpointUnreachable: "node2: an iptables FORWARD rule drops TCP to pod-c's port 8080, default/web's endpoint there (lab up --proxy)"
+        case .staleConntrack: "node1: a UDP conntrack entry from pod-b to default/echo left pointing at 10.244.2.99, an endpoint that is gone (lab up --proxy)"
         }
     }
 
     /// Faults that need the lab's Services (lab up --proxy).
-    public var needsServices: Bool { [.serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable].contains(self) }
+    public var needsServices: Bool { [.serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack].contains(self) }
 
     /// Faults that can be injected on node2 instead (`lab break FAULT --node node2`): the remote
     /// half of pod-a → pod-c, which only node2's agent can see.
@@ -193,7 +195,7 @@ extension Lab {
             let wanted = plan.topology == .overlay ? LabPlan.overlayMTU : LabPlan.underlayMTU
             try LabFiles.write("\(root1)/etc/cni/net.d/\(plan.configFileName)",
                                plan.networkConfig(for: node1).replacingFirst("\"mtu\": \(wanted)", with: "\"mtu\": 9000"))
-        case .serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable:
+        case .serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack:
             try injectServiceFault(fault, state: state)
         }
         state.faults.append(fault.rawValue)

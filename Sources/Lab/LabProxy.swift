@@ -83,6 +83,15 @@ extension Lab {
             try Shell.inNamespace(plan.nodes[1].namespace, ["iptables", "-I", "FORWARD", "-d", podC.address, "-p", "tcp", "--dport",
                                                             String(LabServices.targetPort), "-m", "comment", "--comment",
                                                             "netdoctor lab: ENDPOINT_UNREACHABLE", "-j", "DROP"])
+        case .staleConntrack:
+            // What a missed cleanup leaves: the flow's entry still DNATs to an address no Service
+            // endpoint has (a pod deleted since). Made with conntrack-tools, as the kernel would.
+            let podB = try attachment("pod-b", state: state)
+            let echo = LabServices.ports.first { $0.name.name == "echo" }!
+            let gone = plan.topology == .overlay ? "10.244.2.99" : "10.245.2.99"
+            try Shell.inNamespace(node1.namespace, ["conntrack", "-I", "-p", "udp", "-s", podB.address, "-d", echo.clusterIP,
+                                                    "--sport", "40053", "--dport", String(echo.port), "--timeout", "600",
+                                                    "--dst-nat", "\(gone):\(LabServices.targetPort)"])
         default:
             break
         }

@@ -1,4 +1,6 @@
 import Diagnosis
+import NetAddress
+import NetlinkCodec
 
 /// The service codes, each decided here and nowhere else: pure judgements over the table read
 /// from kube-proxy's rules (SERVICE_NO_ENDPOINTS, SERVICE_NO_LOCAL_ENDPOINTS,
@@ -60,5 +62,49 @@ public enum ServiceChecks {
         return [Finding(.serviceRulesUnreadable, .warning,
                         "\(what) could not be read in full: \(problems[0])\(problems.count > 1 ? " (and \(problems.count - 1) more)" : "")",
                         hop: "node: kube-proxy", evidence: Array(problems.prefix(20)), remedy: FindingCode.serviceRulesUnreadable.entry?.remedy)]
+    }
+
+    /// STALE_CONNTRACK, by kube-proxy's own rule: a UDP entry to a Service's address and port (or
+    /// a node port) whose reply source is none of that port's endpoints now.
+    public static func staleConntrack(_ entries: [Conntrack.Entry], table: ServiceTable) -> [Finding] {
+        var byFrontend: [FrontendKey: ServiceEntry] = [:]
+        var byNodePort: [UInt16: ServiceEntry] = [:]
+        for entry in table.entries where entry.proto == "udp" && entry.disposition != .noEndpoints {
+            for frontend in entry.frontends {
+                if let address = frontend.address { byFrontend[FrontendKey(address: address, port: frontend.port)] = entry } else { byNodePort[frontend.port] = entry }
+            }
+        }
+        var stale: [(ServiceEntry, Conntrack.Entry)] = []
+        for connection in entries where connection.original.proto == 17 {
+            guard let port = connection.original.destinationPort,
+                  let service = byFrontend[FrontendKey(address: connection.original.destination, port: port)] ?? byNodePort[port] else { continue }
+            if !service.endpoints.contains(where: { $0.address == connection.reply.source }) { stale.append((service, connection)) }
+        }
+        let grouped = Dictionary(grouping: stale, by: { $0.0.label })
+        return grouped.keys.sorted().map { label in
+            let group = grouped[label]!
+            let gone = Set(group.map { $0.1.reply.source.description }).sorted()
+            return Finding(.staleConntrack, .warning,
+                           "\(group.count) UDP conntrack entr\(group.count == 1 ? "y" : "ies") for \(label) still send\(group.count == 1 ? "s" : "") its traffic to \(gone.joined(separator: ", ")), no longer \(gone.count == 1 ? "an endpoint" : "endpoints"): those flows go nowhere until the entries expire.",
+                           hop: "node: conntrack", evidence: group.prefix(10).map { "conntrack: \($0.1.summary)" },
+                           remedy: FindingCode.staleConntrack.entry?.remedy)
+        }
+    }
+
+    struct FrontendKey: Hashable {
+        var address: IPAddress
+        var port: UInt16
+    }
+
+    /// CONNTRACK_FAILURES: insert_failed, drop or early_drop above zero, summed over CPUs.
+    public static func conntrackCounters(_ cpus: [Conntrack.CPUStatistics]) -> [Finding] {
+        let names = ["insert_failed", "drop", "early_drop"]
+        let totals = names.map { name in (name, cpus.reduce(UInt64(0)) { $0 + UInt64($1[name]) }) }.filter { $0.1 > 0 }
+        guard !totals.isEmpty else { return [] }
+        return [Finding(.conntrackFailures, .warning,
+                        "conntrack has failed packets since boot: \(totals.map { "\($0.0) \($0.1)" }.joined(separator: ", ")).",
+                        hop: "node: conntrack",
+                        evidence: cpus.map { cpu in "cpu=\(cpu.cpu) " + names.map { "\($0)=\(cpu[$0])" }.joined(separator: " ") },
+                        remedy: FindingCode.conntrackFailures.entry?.remedy)]
     }
 }

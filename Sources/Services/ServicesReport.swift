@@ -1,6 +1,7 @@
 import ConfigFormats
 import Diagnosis
 import NetAddress
+import NetlinkCodec
 
 /// Where an endpoint is, as this node's routes and pods say.
 public struct EndpointPlace: Sendable, Equatable {
@@ -15,6 +16,20 @@ public struct EndpointPlace: Sendable, Equatable {
     }
 }
 
+/// What this node's conntrack table says about the Services: the UDP entries towards them (the
+/// ones a stale endpoint can trap) and the per-CPU failure counters.
+public struct ConntrackFacts: Sendable {
+    public var entries: [Conntrack.Entry]
+    public var statistics: [Conntrack.CPUStatistics]?
+    public var problems: [String]
+
+    public init(entries: [Conntrack.Entry], statistics: [Conntrack.CPUStatistics]?, problems: [String]) {
+        self.entries = entries
+        self.statistics = statistics
+        self.problems = problems
+    }
+}
+
 /// `netdoctor services [SERVICE]`: the node's Service table as kube-proxy programmed it, each
 /// endpoint with where it is, and the problems found.
 public struct ServicesReport: Report {
@@ -24,12 +39,14 @@ public struct ServicesReport: Report {
     public var entries: [ServiceEntry]
     public var query: ServiceQuery?
     public var places: [IPAddress: EndpointPlace]
+    public var conntrack: ConntrackFacts?
     public var findings: [Finding]
 
-    public init(reading: ServiceReading, query: ServiceQuery?, places: [IPAddress: EndpointPlace]) {
+    public init(reading: ServiceReading, query: ServiceQuery?, places: [IPAddress: EndpointPlace], conntrack: ConntrackFacts? = nil) {
         self.reading = reading
         self.query = query
         self.places = places
+        self.conntrack = conntrack
         let all = reading.table?.entries ?? []
         entries = (query.map { $0.matches(in: reading.table ?? ServiceTable(mode: reading.mode ?? .iptables, entries: [])) } ?? all)
             .sorted { ($0.name?.description ?? $0.label, $0.proto) < ($1.name?.description ?? $1.label, $1.proto) }
@@ -43,13 +60,26 @@ public struct ServicesReport: Report {
             findings.append(ServiceChecks.nothingProgrammed(reading, named: false))
         }
         if let mode = reading.mode { findings += ServiceChecks.judge(entries, mode: mode, named: query != nil) }
+        if let conntrack, let table = reading.table {
+            findings += ServiceChecks.staleConntrack(conntrack.entries, table: ServiceTable(mode: table.mode, entries: entries))
+            findings += ServiceChecks.conntrackCounters(conntrack.statistics ?? [])
+        }
         self.findings = findings
     }
 
     public var jsonFields: [(String, ConfigValue)] {
         [("mode", .text(reading.mode?.rawValue)), ("modeSource", .text(reading.modeSource?.description)),
          ("query", .text(query?.text)), ("largeCluster", .bool(reading.table?.largeCluster ?? false)),
-         ("services", .array(entries.map(json)))]
+         ("services", .array(entries.map(json))),
+         ("conntrack", conntrack.map { facts in
+            .fields(["udpEntriesToServices": .int(facts.entries.count),
+                     "counters": facts.statistics.map { cpus in
+                        .fields(["insert_failed", "drop", "early_drop", "insert", "found", "invalid"].map { name in
+                            (name, .int(Int(cpus.reduce(UInt64(0)) { $0 + UInt64($1[name]) })))
+                        })
+                     } ?? .null,
+                     "problems": .texts(facts.problems)])
+         } ?? .null)]
     }
 
     func json(_ entry: ServiceEntry) -> ConfigValue {

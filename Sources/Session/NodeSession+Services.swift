@@ -11,7 +11,18 @@ extension NodeSession {
     public func services(_ query: ServiceQuery?, mode: ProxyMode? = nil) -> ServicesReport {
         let reading = ServiceReader.read(mode: mode)
         let shown = query.map { query in reading.table.map { query.matches(in: $0) } ?? [] } ?? reading.table?.entries ?? []
-        return ServicesReport(reading: reading, query: query, places: places(of: shown.flatMap { $0.endpoints.map(\.address) }))
+        return ServicesReport(reading: reading, query: query, places: places(of: shown.flatMap { $0.endpoints.map(\.address) }),
+                              conntrack: reading.table == nil ? nil : conntrack(for: shown))
+    }
+
+    /// The conntrack facts the shown Services need: UDP entries towards their addresses (only
+    /// when one is UDP: a busy node's table is large), and the failure counters.
+    func conntrack(for entries: [ServiceEntry]) -> ConntrackFacts {
+        let udp = Set(entries.filter { $0.proto == "udp" }.flatMap { $0.frontends.compactMap(\.address) })
+        let (found, dumpProblem) = udp.isEmpty ? ([], nil) : ConntrackReader.entries(to: udp)
+        let (statistics, statisticsProblem) = ConntrackReader.statistics()
+        return ConntrackFacts(entries: found.filter { $0.original.proto == 17 }, statistics: statistics,
+                              problems: [dumpProblem, statisticsProblem].compactMap { $0 })
     }
 
     /// Where each address is: one of this node's pods, behind one of its bridges or veths, or

@@ -46,7 +46,9 @@ public struct ServiceTracer {
                 endpoints.append(EndpointTrace(endpoint: endpoint, place: places[endpoint.address], report: nil, problem: "\(error)"))
             }
         }
-        let findings = ServiceVerdict.judge(entry: entry, mode: mode, probe: probe, endpoints: endpoints, source: sourceAddress)
+        let connections = entry.proto == "udp" ? ConntrackReader.entries(to: [address], in: node).entries : []
+        let findings = ServiceVerdict.judge(entry: entry, mode: mode, probe: probe, endpoints: endpoints, source: sourceAddress,
+                                            connections: connections)
         return ServiceTraceReport(source: source, entry: entry, mode: mode, address: address, probe: probe, endpoints: endpoints, findings: findings)
     }
 }

@@ -1,6 +1,7 @@
 import Checks
 import Diagnosis
 import NetAddress
+import NetlinkCodec
 import Services
 
 /// The verdict of a trace to a Service, from what was seen: the rules' disposition, the probe to
@@ -8,9 +9,12 @@ import Services
 /// ENDPOINT_UNREACHABLE; the rules' codes come from ServiceChecks, the path's from each
 /// endpoint's trace (kept, so the failing hop is named once, where it is).
 public enum ServiceVerdict {
+    /// `connections`: this node's UDP conntrack entries towards the Service's address (stale ones
+    /// trap flows at a gone endpoint).
     public static func judge(entry: ServiceEntry, mode: ProxyMode, probe: ServiceProbeResult, endpoints: [EndpointTrace],
-                             source: IPAddress) -> [Finding] {
+                             source: IPAddress, connections: [Conntrack.Entry] = []) -> [Finding] {
         var findings = ServiceChecks.judge([entry], mode: mode, named: true)
+        findings += ServiceChecks.staleConntrack(connections, table: ServiceTable(mode: mode, entries: [entry]))
         for trace in endpoints where !trace.answers {
             findings.append(unreachable(trace, entry: entry, chosen: probe.chosen.map { $0.address == trace.endpoint.address } ?? false))
             // The endpoint trace's own findings say where and why; notes about pods stay with it.
