@@ -27,7 +27,8 @@ public enum FindingCatalogue {
         .serviceNoEndpoints: "Sources/Services/ServiceChecks.swift", .serviceNoLocalEndpoints: "Sources/Services/ServiceChecks.swift",
         .serviceNotProgrammed: "Sources/Services/ServiceChecks.swift", .serviceRulesUnreadable: "Sources/Services/ServiceChecks.swift",
         .endpointUnreachable: "Sources/Trace/ServiceVerdict.swift", .staleConntrack: "Sources/Services/ServiceChecks.swift",
-        .conntrackFailures: "Sources/Services/ServiceChecks.swift",
+        .conntrackFailures: "Sources/Services/ServiceChecks.swift", .masqueradeMissing: "Sources/Services/ServiceChecks.swift",
+        .hairpinDisabled: "Sources/Services/ServiceChecks.swift",
     ]
 
     public static let entries: [Entry] = [
@@ -280,6 +281,16 @@ public enum FindingCatalogue {
               meaning: "The conntrack table has refused or dropped packets since boot: `insert_failed` (two packets of a new flow raced: parallel A and AAAA lookups from one socket, the 5-second DNS stall), `drop` (the table was full), `early_drop` (entries evicted to make room).",
               decidedBy: "The per-CPU counters of ctnetlink's IPCTNL_MSG_CT_GET_STATS_CPU (what `conntrack -S` prints), summed over CPUs; any of the three above zero.",
               remedy: "insert_failed: use `options single-request-reopen` (glibc) in pods' resolv.conf, TCP for DNS, or NodeLocal DNSCache; drop/early_drop: raise net.netfilter.nf_conntrack_max and check `nf_conntrack_count`.",
+              inContract: false),
+        Entry(code: .masqueradeMissing, area: "services, trace",
+              meaning: "kube-proxy's masquerade step is not in place: traffic it marks for SNAT (a pod reaching itself through its Service, clients from outside the cluster through a node port) leaves with its original source, and the replies take a path the connection does not expect.",
+              decidedBy: "The rules read: iptables mode needs a MASQUERADE rule in nat KUBE-POSTROUTING, a jump to it from POSTROUTING and the MARK rule of KUBE-MARK-MASQ; nftables mode needs the `masquerade` statement in chain masquerading and the jump to it from nat-postrouting.",
+              remedy: "kube-proxy writes these at every sync: check that it runs and syncs (its logs, sync metrics); rules deleted by hand or by another tool come back at its next sync, unless that tool deletes them again.",
+              inContract: false),
+        Entry(code: .hairpinDisabled, area: "trace",
+              meaning: "The source pod is an endpoint of the Service it calls, and its port on the bridge has hairpin off: a connection the kernel sends back to the pod itself must leave the bridge by the port it came in on, which the bridge refuses, so that share of the pod's connections to its own Service fails.",
+              decidedBy: "The Service's endpoints (kube-proxy's rules) include the source pod's address, and its host-side veth is a bridge port whose hairpin_mode (/sys/class/net/VETH/brport/hairpin_mode) is 0.",
+              remedy: "Set hairpin on the pod's bridge port (`bridge link set dev VETH hairpin on`) and make it stick: the bridge CNI plugin's \"hairpinMode\": true, or the kubelet's hairpin-mode for other setups.",
               inContract: false),
         Entry(code: .labIncomplete, area: "lab",
               meaning: "The lab is not whole: a node's or pod's namespace, its runtime, the lab's server or an agent is missing, or namespaces are left without a lab state file.",

@@ -65,6 +65,8 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let endpointUnreachable = FindingCode(rawValue: "ENDPOINT_UNREACHABLE")
     public static let staleConntrack = FindingCode(rawValue: "STALE_CONNTRACK")
     public static let conntrackFailures = FindingCode(rawValue: "CONNTRACK_FAILURES")
+    public static let masqueradeMissing = FindingCode(rawValue: "MASQUERADE_MISSING")
+    public static let hairpinDisabled = FindingCode(rawValue: "HAIRPIN_DISABLED")
     // The lab's own bookkeeping (lab status)
     public static let labIncomplete = FindingCode(rawValue: "LAB_INCOMPLETE")
 }

@@ -37,6 +37,8 @@ public enum LabFault: String, Sendable, CaseIterable {
     case serviceNotProgrammed = "SERVICE_NOT_PROGRAMMED"
     case endpointUnreachable = "ENDPOINT_UNREACHABLE"
     case staleConntrack = "STALE_CONNTRACK"
+    case masqueradeMissing = "MASQUERADE_MISSING"
+    case hairpinDisabled = "HAIRPIN_DISABLED"
 
     public var summary: String {
         switch self {
@@ -67,11 +69,15 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .serviceNotProgrammed: "node1: kube-proxy's rules flushed, as when it is down (lab up --proxy)"
         case .endpointUnreachable: "node2: an iptables FORWARD rule drops TCP to pod-c's port 8080, default/web's endpoint there (lab up --proxy)"
         case .staleConntrack: "node1: a UDP conntrack entry from pod-b to default/echo left pointing at 10.244.2.99, an endpoint that is gone (lab up --proxy)"
+        case .masqueradeMissing: "node1: kube-proxy's MASQUERADE rule (nftables: the masquerading chain) removed (lab up --proxy)"
+        case .hairpinDisabled: "node1: hairpin off on pod-a's bridge port; pod-a is an endpoint of default/web (lab up --proxy, overlay)"
         }
     }
 
     /// Faults that need the lab's Services (lab up --proxy).
-    public var needsServices: Bool { [.serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack].contains(self) }
+    public var needsServices: Bool {
+        [.serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled].contains(self)
+    }
 
     /// Faults that can be injected on node2 instead (`lab break FAULT --node node2`): the remote
     /// half of pod-a → pod-c, which only node2's agent can see.
@@ -87,7 +93,7 @@ public enum LabFault: String, Sendable, CaseIterable {
     }
 
     /// Faults that need a bridge and an overlay.
-    public var needsOverlay: Bool { [.bridgePortMissing, .overlayFDBMissing, .duplicateIP].contains(self) }
+    public var needsOverlay: Bool { [.bridgePortMissing, .overlayFDBMissing, .duplicateIP, .hairpinDisabled].contains(self) }
 }
 
 extension Lab {
@@ -195,7 +201,7 @@ extension Lab {
             let wanted = plan.topology == .overlay ? LabPlan.overlayMTU : LabPlan.underlayMTU
             try LabFiles.write("\(root1)/etc/cni/net.d/\(plan.configFileName)",
                                plan.networkConfig(for: node1).replacingFirst("\"mtu\": \(wanted)", with: "\"mtu\": 9000"))
-        case .serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack:
+        case .serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled:
             try injectServiceFault(fault, state: state)
         }
         state.faults.append(fault.rawValue)

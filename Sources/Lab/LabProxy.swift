@@ -92,6 +92,17 @@ extension Lab {
             try Shell.inNamespace(node1.namespace, ["conntrack", "-I", "-p", "udp", "-s", podB.address, "-d", echo.clusterIP,
                                                     "--sport", "40053", "--dport", String(echo.port), "--timeout", "600",
                                                     "--dst-nat", "\(gone):\(LabServices.targetPort)"])
+        case .masqueradeMissing:
+            switch mode {
+            case .iptables:
+                try Shell.inNamespace(node1.namespace, ["iptables", "-t", "nat", "-D", "KUBE-POSTROUTING", "-m", "comment", "--comment",
+                                                        "kubernetes service traffic requiring SNAT", "-j", "MASQUERADE"])
+            case .nftables:
+                try Shell.inNamespace(node1.namespace, ["nft", "flush", "chain", "ip", "kube-proxy", "masquerading"])
+            }
+        case .hairpinDisabled:
+            let podA = try attachment("pod-a", state: state)
+            try Shell.run(["bridge", "-n", node1.namespace, "link", "set", "dev", podA.hostInterface, "hairpin", "off"])
         default:
             break
         }

@@ -9,7 +9,12 @@
 public enum Sysctl {
     /// A value such as "net.ipv4.ip_forward" or "net.ipv4.conf.eth0.rp_filter"; nil when absent.
     public static func read(_ name: String) -> String? {
-        let path = "/proc/sys/" + name.split(separator: ".").joined(separator: "/")
+        readFile("/proc/sys/" + name.split(separator: ".").joined(separator: "/"))
+    }
+
+    /// A small kernel file's value (a sysctl, a sysfs attribute such as a bridge port's
+    /// hairpin_mode), trailing whitespace removed; nil when absent.
+    public static func readFile(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

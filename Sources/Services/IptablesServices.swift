@@ -30,7 +30,22 @@ public enum IptablesServices {
         for hook in ["PREROUTING", "OUTPUT"] where !scanned.hooked.contains(hook) && !services.isEmpty {
             builder.problems.append("nat \(hook) has no jump to KUBE-SERVICES: \(hook == "PREROUTING" ? "pods'" : "the node's own") traffic to Services is not translated")
         }
-        return builder.table()
+        var table = builder.table()
+        table.masqueradeMissing = masqueradeMissing(scanned)
+        return table
+    }
+
+    /// kube-proxy marks what needs SNAT (KUBE-MARK-MASQ) and masquerades it in KUBE-POSTROUTING,
+    /// hooked from nat POSTROUTING; any link missing and hairpin and off-cluster traffic to
+    /// Services goes out with the wrong source.
+    static func masqueradeMissing(_ scanned: KubeRuleScanner.Scanned) -> String? {
+        guard scanned.nat["KUBE-SERVICES"]?.isEmpty == false else { return nil }
+        if !(scanned.nat["KUBE-POSTROUTING"] ?? []).contains(where: { $0.target == "MASQUERADE" }) {
+            return "nat KUBE-POSTROUTING has no MASQUERADE rule"
+        }
+        if !scanned.postroutingHooked { return "nat POSTROUTING has no jump to KUBE-POSTROUTING" }
+        if (scanned.nat["KUBE-MARK-MASQ"] ?? []).isEmpty { return "nat KUBE-MARK-MASQ has no rule: nothing is marked for masquerade" }
+        return nil
     }
 
     /// A Service port's identity: its name and protocol.

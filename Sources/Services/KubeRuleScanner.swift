@@ -26,6 +26,8 @@ enum KubeRuleScanner {
         var filter: [(chain: String, rule: KubeRule)] = []
         /// Built-in nat chains that jump to KUBE-SERVICES.
         var hooked: Set<String> = []
+        /// nat POSTROUTING jumps to KUBE-POSTROUTING.
+        var postroutingHooked = false
     }
 
     static func scan(_ bytes: [UInt8]) -> Scanned {
@@ -92,13 +94,15 @@ enum KubeRuleScanner {
             while chainEnd < line.count, line[chainEnd] != space { chainEnd += 1 }
             let chain = UnsafeBufferPointer(rebasing: line[chainStart..<chainEnd])
             let kube = chain.starts(with: "KUBE-".utf8)
-            let hook = table == .nat && (chain.elementsEqual("PREROUTING".utf8) || chain.elementsEqual("OUTPUT".utf8))
+            let hook = table == .nat && (chain.elementsEqual("PREROUTING".utf8) || chain.elementsEqual("OUTPUT".utf8)
+                || chain.elementsEqual("POSTROUTING".utf8))
             guard kube || hook else { return }
             words.split(UnsafeBufferPointer(rebasing: line[chainEnd...]))
             let rule = words.rule()
             let name = String(decoding: chain, as: UTF8.self)
             if hook {
                 if rule.target == "KUBE-SERVICES" { scanned.hooked.insert(name) }
+                if name == "POSTROUTING", rule.target == "KUBE-POSTROUTING" { scanned.postroutingHooked = true }
             } else if table == .nat {
                 scanned.nat[name, default: []].append(rule)
             } else if name == "KUBE-SERVICES" || name == "KUBE-EXTERNAL-SERVICES" {

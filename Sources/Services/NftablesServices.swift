@@ -99,7 +99,16 @@ public enum NftablesServices {
             }
             var entries = builder.entries
             for index in entries.indices { fillEndpoints(&entries[index], base: builder.bases[index]) }
-            return ServiceTable(mode: .nftables, entries: entries, problems: problems + builder.problems)
+            return ServiceTable(mode: .nftables, entries: entries, problems: problems + builder.problems,
+                                masqueradeMissing: entries.isEmpty ? nil : masqueradeMissing())
+        }
+
+        /// The chain `masquerading` must masquerade, and `nat-postrouting` jump to it.
+        func masqueradeMissing() -> String? {
+            let masquerades = (chains["masquerading"] ?? []).contains { rule in rule.contains { $0["masquerade"] != nil } }
+            if !masquerades { return "chain masquerading of table ip kube-proxy has no masquerade rule" }
+            let hooked = (chains["nat-postrouting"] ?? []).contains { rule in rule.contains { $0["jump"]?["target"]?.string == "masquerading" } }
+            return hooked ? nil : "chain nat-postrouting of table ip kube-proxy does not jump to masquerading"
         }
 
         /// The endpoints a port's `service-`/`local-` chains spread over, each through its

@@ -107,4 +107,24 @@ public enum ServiceChecks {
                         evidence: cpus.map { cpu in "cpu=\(cpu.cpu) " + names.map { "\($0)=\(cpu[$0])" }.joined(separator: " ") },
                         remedy: FindingCode.conntrackFailures.entry?.remedy)]
     }
+
+    /// MASQUERADE_MISSING: a link of kube-proxy's SNAT chain is missing.
+    public static func masquerade(_ table: ServiceTable) -> [Finding] {
+        guard let missing = table.masqueradeMissing else { return [] }
+        return [Finding(.masqueradeMissing, .error,
+                        "kube-proxy's masquerade is not in place (\(missing)): a pod reaching itself through a Service, and clients outside the cluster, get replies that do not match their connection.",
+                        hop: "node: kube-proxy (\(table.mode.rawValue) mode)", evidence: [missing], remedy: FindingCode.masqueradeMissing.entry?.remedy)]
+    }
+
+    /// HAIRPIN_DISABLED: the source is one of the Service's endpoints and its bridge port does not
+    /// hairpin. `hairpin`: the port's hairpin_mode (nil: not a bridge port, or not read).
+    public static func hairpin(_ entry: ServiceEntry, source: IPAddress, hostInterface: String?, hairpin: Bool?) -> [Finding] {
+        guard hairpin == false, let hostInterface, entry.endpoints.contains(where: { $0.address == source }) else { return [] }
+        let share = entry.endpoints.first { $0.address == source }?.share.map { " (\(Int(($0 * 100).rounded()))% of them)" } ?? ""
+        return [Finding(.hairpinDisabled, .error,
+                        "The source \(source) is an endpoint of \(entry.label) and its bridge port \(hostInterface) has hairpin off: its connections to the Service that the kernel sends back to itself\(share) fail.",
+                        hop: "node:\(hostInterface)", evidence: ["/sys/class/net/\(hostInterface)/brport/hairpin_mode = 0",
+                                                                 "\(source) is among the endpoints kube-proxy programmed for \(entry.label)"],
+                        remedy: FindingCode.hairpinDisabled.entry?.remedy)]
+    }
 }

@@ -157,12 +157,16 @@ public struct ServiceTable: Sendable {
     public var largeCluster: Bool
     /// What could not be read or did not fit, one line each.
     public var problems: [String]
+    /// Why kube-proxy's masquerade step is not in place (the rule or the jump to it missing);
+    /// nil when it is, or when the mode has none to read.
+    public var masqueradeMissing: String?
 
-    public init(mode: ProxyMode, entries: [ServiceEntry], largeCluster: Bool = false, problems: [String] = []) {
+    public init(mode: ProxyMode, entries: [ServiceEntry], largeCluster: Bool = false, problems: [String] = [], masqueradeMissing: String? = nil) {
         self.mode = mode
         self.entries = entries
         self.largeCluster = largeCluster
         self.problems = problems
+        self.masqueradeMissing = masqueradeMissing
     }
 
     /// The entry a packet to `address:port/proto` meets (a cluster, external or load-balancer IP).

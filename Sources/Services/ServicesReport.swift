@@ -60,6 +60,7 @@ public struct ServicesReport: Report {
             findings.append(ServiceChecks.nothingProgrammed(reading, named: false))
         }
         if let mode = reading.mode { findings += ServiceChecks.judge(entries, mode: mode, named: query != nil) }
+        if let table = reading.table, !entries.isEmpty { findings += ServiceChecks.masquerade(table) }
         if let conntrack, let table = reading.table {
             findings += ServiceChecks.staleConntrack(conntrack.entries, table: ServiceTable(mode: table.mode, entries: entries))
             findings += ServiceChecks.conntrackCounters(conntrack.statistics ?? [])

@@ -119,12 +119,14 @@ enum ServiceDestination {
 struct ServiceTarget {
     var entry: ServiceEntry
     var mode: ProxyMode
+    var masqueradeMissing: String?
     var frontend: ServiceFrontend
     var address: IPAddress
 
     init(query: ServiceQuery, entry: ServiceEntry, reading: ServiceReading, port: UInt16?) throws {
         self.entry = entry
         mode = reading.mode ?? .iptables
+        masqueradeMissing = reading.table?.masqueradeMissing
         let wanted = query.port.flatMap { UInt16($0) } ?? port
         switch query.target {
         case .address(let address):

@@ -119,7 +119,8 @@ public final class NodeSession: @unchecked Sendable {
             let traced = ServiceTracer(tracer: tracer).trace(
                 source: sourcePod, sourceAddress: sourceAddress, sourceNamespace: try node.handle(try node.namespace(of: sourcePod)).opened,
                 entry: service.entry, mode: service.mode, frontend: service.frontend, address: service.address,
-                places: places(of: service.entry.endpoints.map(\.address)), pods: { [self] in pods.pod(holding: $0) }, node: nil)
+                places: places(of: service.entry.endpoints.map(\.address)), pods: { [self] in pods.pod(holding: $0) }, node: nil,
+                masqueradeMissing: service.masqueradeMissing)
             return PodSourcedReport(traced, pods: [sourcePod], directory: pods)
         case nil:
             break
