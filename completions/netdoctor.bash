@@ -470,7 +470,7 @@ _netdoctor_lab_up() {
     repeating_flags=()
     non_repeating_flags=(--no-color --agents --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output --runtime-endpoint --topology --extra-pods --proxy)
+    non_repeating_options=(--root -o --output --runtime-endpoint --topology --extra-pods --proxy --extra-services)
     __netdoctor_offer_flags_options 0
 
     # Offer option value completions
@@ -495,6 +495,9 @@ _netdoctor_lab_up() {
         ;;
     '--proxy')
         __netdoctor_add_completions -W 'iptables'$'\n''nftables'
+        return
+        ;;
+    '--extra-services')
         return
         ;;
     esac

@@ -40,7 +40,7 @@ function __netdoctor_parse_tokens -S
             __netdoctor_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
             case 'up'
-                __netdoctor_parse_subcommand 0 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'topology=' 'agents' 'extra-pods=' 'proxy=' 'version' 'h/help'
+                __netdoctor_parse_subcommand 0 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'topology=' 'agents' 'extra-pods=' 'proxy=' 'extra-services=' 'version' 'h/help'
             case 'down'
                 __netdoctor_parse_subcommand 0 'version' 'h/help'
             case 'status'
@@ -211,6 +211,7 @@ complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_op
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" agents' -l 'agents' -d 'Also run `netdoctor agent` on each node (port 9449, a token in /var/lib/netdoctor-lab/agent-token): cross-node traces then see both nodes.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" extra-pods' -l 'extra-pods' -d 'More pods on node1 (pod-x1 …), up to 200: a node with many pods, for benchmarks.' -rfka ''
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" proxy' -l 'proxy' -d 'Services on both nodes, with rules written as kube-proxy writes them in this mode (iptables or nftables): default/web, default/echo (UDP), default/empty (no endpoints), default/local (externalTrafficPolicy: Local).' -rfka 'iptables nftables'
+complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" extra-services' -l 'extra-services' -d 'With --proxy: this many more Services of three endpoints each in the rules (benchmarks), up to 20000.' -rfka ''
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" version' -l 'version' -d 'Show the version.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab down" version' -l 'version' -d 'Show the version.'

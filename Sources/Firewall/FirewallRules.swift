@@ -1,4 +1,7 @@
+import CNetShims
 import Dispatch
+import Netlink
+import NetlinkCodec
 import NetSystem
 import NodeFiles
 
@@ -55,21 +58,78 @@ public struct FirewallRule: Sendable, Equatable {
 /// Reads a namespace's iptables rules with their packet counters. iptables-save is the kernel's
 /// own reader (legacy or nf_tables flavour); running it changes nothing.
 public enum FirewallReader {
-    /// Rules of every table, or nil when iptables-save is not installed or fails.
-    public static func read(in namespace: NetNamespace?, thread: NamespaceThread = .shared) -> [FirewallRule]? {
+    /// Rules of every table, or nil when iptables-save is not installed or fails. `dropping`:
+    /// only the tables whose rules can drop a packet (filter, and raw, mangle and security where
+    /// they exist): the nat table cannot, and on a node of many Services or pods it holds nearly
+    /// all the rules (kube-proxy's, the bridge plugin's per-pod chains).
+    public static func read(in namespace: NetNamespace?, thread: NamespaceThread = .shared, dropping: Bool = false) -> [FirewallRule]? {
         guard let tool = ["/usr/sbin/iptables-save", "/sbin/iptables-save", "/usr/bin/iptables-save"]
             .first(where: { NodeRoot("/").status($0)?.isExecutable == true }) else { return nil }
-        let run = { ChildProcess.run(tool, arguments: ["-c"], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], timeoutMilliseconds: 5000) }
+        let run = { (arguments: [String]) in
+            ChildProcess.run(tool, arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], timeoutMilliseconds: 5000,
+                             outputLimit: 256 << 20)
+        }
+        let save = { () -> [FirewallRule]? in
+            guard dropping else {
+                guard let result = run(["-c"]), result.status == 0 else { return nil }
+                return parse(bytes: result.output)
+            }
+            var output: [UInt8] = []
+            for table in droppingTables() {
+                // An absent table prints as empty built-in chains, or fails: either way no rule.
+                guard let result = run(["-c", "-t", table]) else { return nil }
+                if result.status == 0 { output += result.output } else if table == "filter" { return nil }
+            }
+            return parse(bytes: output)
+        }
+        let work = { () -> [FirewallRule]? in
+            // Read before in this process, and the ruleset unchanged since: counters over nfnetlink.
+            let identity = NetNamespace.identity(of: "/proc/thread-self/ns/net")
+            if dropping, let identity, let snapshot = SnapshotCache.shared[identity], let rules = IptablesCounters.refresh(snapshot) {
+                return rules
+            }
+            let generation = dropping ? IptablesCounters.generation() : nil
+            let rules = save()
+            if let rules, let identity, let generation, IptablesCounters.generation() == generation {
+                SnapshotCache.shared[identity] = IptablesCounters.Snapshot(generation: generation, rules: rules)
+            }
+            return rules
+        }
         // A child process starts in the namespace of the thread that spawns it.
-        let result = namespace.map { ns in try? thread.run(in: ns) { run() } } ?? run()
-        guard let result, result.status == 0 else { return nil }
-        return parse(bytes: result.output)
+        return namespace.map { ns in (try? thread.run(in: ns) { work() }) ?? nil } ?? work()
+    }
+
+    /// Seeds the snapshot of the calling thread's namespace with rules read by someone else's
+    /// iptables-save (the Service table's), taken at `generation`: the next read there is a
+    /// counter refresh.
+    public static func remember(_ rules: [FirewallRule], generation: UInt32) {
+        guard let identity = NetNamespace.identity(of: "/proc/thread-self/ns/net") else { return }
+        SnapshotCache.shared[identity] = IptablesCounters.Snapshot(generation: generation, rules: rules)
+    }
+
+    /// The ruleset's generation in the calling thread's namespace (nil without nf_tables): taken
+    /// before a read, it dates the snapshot `remember` keeps.
+    public static func generation() -> UInt32? { IptablesCounters.generation() }
+
+    /// filter, and the other tables that can drop where the namespace has them: nf_tables lists
+    /// iptables-nft's, /proc/thread-self/net/ip_tables_names the legacy ones (both the calling thread's namespace).
+    static func droppingTables() -> [String] {
+        var present: Set<String> = []
+        if let socket = try? RouteSocket(protocol: NETLINK_NETFILTER), let messages = try? socket.dump(NFTables.dumpTables) {
+            for message in messages {
+                if let table = try? NFTables.table(message), table.family == 2 { present.insert(table.name) }
+            }
+        }
+        if let legacy = Sysctl.readFile("/proc/thread-self/net/ip_tables_names") {
+            for name in legacy.split(separator: "\n") { present.insert(String(name)) }
+        }
+        return ["filter"] + ["raw", "mangle", "security"].filter(present.contains)
     }
 
     /// iptables-save's rules and policies and native nftables rules of one namespace, or nil when
-    /// neither tool can tell.
-    public static func readEverything(in namespace: NetNamespace?, thread: NamespaceThread = .shared) -> [FirewallRule]? {
-        let iptables = read(in: namespace, thread: thread)
+    /// neither tool can tell. `dropping`: as for `read`.
+    public static func readEverything(in namespace: NetNamespace?, thread: NamespaceThread = .shared, dropping: Bool = false) -> [FirewallRule]? {
+        let iptables = read(in: namespace, thread: thread, dropping: dropping)
         let nftables = NftablesReader.read(in: namespace, thread: thread, overNetlink: iptables != nil)
         return iptables == nil && nftables == nil ? nil : (iptables ?? []) + (nftables ?? [])
     }
@@ -87,7 +147,7 @@ public enum FirewallReader {
         nonisolated(unsafe) let output = slots
         DispatchQueue.concurrentPerform(iterations: namespaces.count) { index in
             // The Dispatch worker only waits: the setns happens on the NamespaceThread.
-            output[index] = readEverything(in: namespaces[index], thread: .worker(index))
+            output[index] = readEverything(in: namespaces[index], thread: .worker(index), dropping: true)
         }
         return Array(slots)
     }

@@ -27,7 +27,9 @@ public struct Lab: Sendable {
     /// Builds the lab; an existing one is removed first. `netdoctorPath` is the binary that serves
     /// HTTP in pod-a and, with `agents`, runs `netdoctor agent` on each node.
     /// `proxy`: also the lab's Services, programmed as kube-proxy does in that mode.
-    public func up(netdoctorPath: String, agents: Bool = false, proxy: LabServices.Mode? = nil) throws(LabError) -> LabState {
+    /// `extraServices`: that many more Services of three (unanswering) endpoints each in the rules,
+    /// a node of many Services for benchmarks.
+    public func up(netdoctorPath: String, agents: Bool = false, proxy: LabServices.Mode? = nil, extraServices: Int = 0) throws(LabError) -> LabState {
         try Self.checkPrerequisites()
         if let existing = Self.current() { existing.lab.down(state: existing.state) }
         Self.removeNamespaces(prefix: plan.prefix)
@@ -41,6 +43,7 @@ public struct Lab: Sendable {
             try save(state)
             for pod in plan.pods { try runPod(pod, state: &state) }
             state.serverPID = try startServer(netdoctorPath: netdoctorPath, state: state)
+            state.extraServices = extraServices
             if let proxy { try startServices(mode: proxy, netdoctorPath: netdoctorPath, state: &state) }
             if agents { state.agentPIDs = try startAgents(netdoctorPath: netdoctorPath) }
             try save(state)
@@ -266,6 +269,8 @@ public struct LabState: Sendable, Equatable {
     public var proxy: String?
     /// The Services' backends in their pods.
     public var servicePIDs: [Int32] = []
+    /// Services beyond the lab's own (lab up --extra-services).
+    public var extraServices = 0
 
     public var json: String {
         JSONWriter.write(.fields(["topology": .string(topology), "prefix": .string(prefix),
@@ -276,7 +281,8 @@ public struct LabState: Sendable, Equatable {
                                       ($0.key, .fields(["sandboxID": .string($0.value.sandboxID), "netns": .string($0.value.netnsPath)]))
                                   }),
                                   "createdMountPoints": .texts(createdMountPoints), "extraPods": .int(extraPods),
-                                  "proxy": .text(proxy), "servicePIDs": .array(servicePIDs.map { .int(Int($0)) })])) + "\n"
+                                  "proxy": .text(proxy), "servicePIDs": .array(servicePIDs.map { .int(Int($0)) }),
+                                  "extraServices": .int(extraServices)])) + "\n"
     }
 
     static func pidFields(_ pids: [String: Int32]) -> ConfigValue {
@@ -305,6 +311,7 @@ public struct LabState: Sendable, Equatable {
         runtimePIDs = Self.pids(value["runtimes"])
         extraPods = value["extraPods"]?.int ?? 0
         proxy = value["proxy"]?.string
+        extraServices = value["extraServices"]?.int ?? 0
         servicePIDs = value["servicePIDs"]?.array?.compactMap { $0.int.map(Int32.init) } ?? []
         for member in value["runtimeMountNamespaces"]?.object?.members ?? [] { runtimeMountNamespaces[member.key] = member.value.string }
         for member in value["pods"]?.object?.members ?? [] {

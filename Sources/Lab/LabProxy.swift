@@ -28,7 +28,7 @@ extension Lab {
             // REJECT for a Service without endpoints sits); the lab's nodes have none, so the
             // service range gets a route of its own.
             try Shell.run(["ip", "-n", node.namespace, "route", "add", LabServices.serviceCIDR, "dev", "eth0"])
-            try programServices(on: node, mode: mode, addresses: addresses)
+            try programServices(on: node, mode: mode, addresses: addresses, extra: state.extraServices)
         }
         // Wait until the TCP backends listen, so that a trace right after `lab up` finds them.
         for pod in LabServices.backendPods {
@@ -43,18 +43,22 @@ extension Lab {
     /// Loads `node`'s kube-proxy rules (a full sync: kube-proxy's own chains or table replaced).
     /// `withoutEndpoints`: Services whose endpoints are gone (lab break SERVICE_NO_ENDPOINTS).
     func programServices(on node: LabPlan.Node, mode: LabServices.Mode, addresses: [String: String],
-                         withoutEndpoints: Set<String> = [], firstSync: Bool = true) throws(LabError) {
+                         withoutEndpoints: Set<String> = [], firstSync: Bool = true, extra: Int = 0) throws(LabError) {
         let ports = LabServices.proxied(on: node.name, plan: plan, podAddresses: addresses, withoutEndpoints: withoutEndpoints)
+            + LabServices.many(extra, endpoints: 3)
         let clusterCIDR = plan.topology == .overlay ? "10.244.0.0/16" : "10.245.0.0/16"
+        // Through a file, as kube-proxy's restore input can run to megabytes (a pipe's input here is
+        // bounded to what its buffer holds).
+        let file = "\(LabPlan.stateDirectory)/\(node.name)-kube-proxy.\(mode == .iptables ? "rules" : "nft")"
         switch mode {
         case .iptables:
-            try Shell.inNamespace(node.namespace, ["iptables-restore", "--noflush"],
-                                  input: KubeProxyRules.iptables(ports, clusterCIDR: clusterCIDR, jumps: firstSync))
+            try LabFiles.write(file, KubeProxyRules.iptables(ports, clusterCIDR: clusterCIDR, jumps: firstSync))
+            try Shell.inNamespace(node.namespace, ["iptables-restore", "--noflush", file], timeoutMilliseconds: 300_000)
         case .nftables:
             Shell.attempt(["ip", "netns", "exec", node.namespace, "nft", "delete", "table", "ip", "kube-proxy"])
-            try Shell.inNamespace(node.namespace, ["nft", "-f", "-"],
-                                  input: KubeProxyRules.nftables(ports, clusterCIDR: clusterCIDR, serviceCIDR: LabServices.serviceCIDR,
-                                                                 nodeIPs: [node.underlayAddress]))
+            try LabFiles.write(file, KubeProxyRules.nftables(ports, clusterCIDR: clusterCIDR, serviceCIDR: LabServices.serviceCIDR,
+                                                             nodeIPs: [node.underlayAddress]))
+            try Shell.inNamespace(node.namespace, ["nft", "-f", file], timeoutMilliseconds: 300_000)
         }
     }
 
@@ -67,7 +71,8 @@ extension Lab {
         case .serviceNoEndpoints:
             let addresses = try podAddresses(state)
             for node in plan.nodes {
-                try programServices(on: node, mode: mode, addresses: addresses, withoutEndpoints: ["default/web"], firstSync: false)
+                try programServices(on: node, mode: mode, addresses: addresses, withoutEndpoints: ["default/web"], firstSync: false,
+                                    extra: state.extraServices)
             }
         case .serviceNotProgrammed:
             switch mode {

@@ -75,7 +75,8 @@ public enum LabServices {
     }()
 
     /// Enough Services for kube-proxy's large-cluster mode (more than 1000 endpoints: no
-    /// per-endpoint comments): `count` services of `endpoints` endpoints each.
+    /// per-endpoint comments): `count` services of `endpoints` endpoints each, cluster IPs from
+    /// 10.97.0.0 and node ports from 30100 (clear of the lab's own), endpoints from 10.128.0.0.
     public static func many(_ count: Int, endpoints: Int) -> [ProxiedServicePort] {
         (0..<count).map { index in
             let endpoints = (0..<endpoints).map { e in
@@ -83,8 +84,8 @@ public enum LabServices {
                                             port: 8080, local: false)
             }
             return ProxiedServicePort(name: ServicePortName(namespace: "bench", name: "svc\(index)", port: "http"), proto: "tcp",
-                                      clusterIP: "10.\(96 + index / 65536).\(index / 256 % 256).\(index % 256)", port: 80,
-                                      nodePort: index < 2000 ? UInt16(30000 + index) : nil, endpoints: endpoints)
+                                      clusterIP: "10.\(97 + index / 65536).\(index / 256 % 256).\(index % 256)", port: 80,
+                                      nodePort: index < 2000 ? UInt16(30100 + index) : nil, endpoints: endpoints)
         }
     }
 }

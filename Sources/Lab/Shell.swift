@@ -35,9 +35,9 @@ enum Shell {
 
     /// Runs a command inside a named namespace, as `ip netns exec` does.
     @discardableResult
-    static func inNamespace(_ namespace: String, _ arguments: [String], input: String = "",
+    static func inNamespace(_ namespace: String, _ arguments: [String], input: String = "", timeoutMilliseconds: Int32 = 15_000,
                             environment extra: [String] = []) throws(LabError) -> String {
-        try run(["ip", "netns", "exec", namespace] + arguments, input: input, environment: extra)
+        try run(["ip", "netns", "exec", namespace] + arguments, input: input, timeoutMilliseconds: timeoutMilliseconds, environment: extra)
     }
 
     static func find(_ command: String) -> String? {

@@ -46,14 +46,19 @@ struct LabCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Services on both nodes, with rules written as kube-proxy writes them in this mode (iptables or nftables): default/web, default/echo (UDP), default/empty (no endpoints), default/local (externalTrafficPolicy: Local).", valueName: "mode"))
         var proxy: LabServices.Mode?
 
+        @Option(help: ArgumentHelp("With --proxy: this many more Services of three endpoints each in the rules (benchmarks), up to 20000.", valueName: "n"))
+        var extraServices = 0
+
         func validate() throws {
             guard (0...LabPlan.maxExtraPods).contains(extraPods) else { throw ValidationError("--extra-pods must be between 0 and \(LabPlan.maxExtraPods)") }
+            guard (0...20_000).contains(extraServices) else { throw ValidationError("--extra-services must be between 0 and 20000") }
+            if extraServices > 0, proxy == nil { throw ValidationError("--extra-services goes with --proxy") }
         }
 
         func run() throws {
             let lab = Lab(plan: LabPlan(topology: topology, extraPods: extraPods))
             do {
-                _ = try lab.up(netdoctorPath: selfPath(), agents: agents, proxy: proxy)
+                _ = try lab.up(netdoctorPath: selfPath(), agents: agents, proxy: proxy, extraServices: extraServices)
             } catch {
                 throw CLIError(.environment, "lab up: \(error)")
             }

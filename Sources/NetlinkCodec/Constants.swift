@@ -90,6 +90,77 @@ public enum NFTables {
         return name.map { (header.family, $0) }
     }
 
+    /// NFT_MSG_GETCHAIN / NEWCHAIN, NFT_MSG_GETRULE / NEWRULE.
+    public static let getChain = MessageType(rawValue: 10 << 8 | 4)
+    public static let newChain = MessageType(rawValue: 10 << 8 | 3)
+    public static let getRule = MessageType(rawValue: 10 << 8 | 7)
+    public static let newRule = MessageType(rawValue: 10 << 8 | 6)
+
+    /// A dump of one table's chains or rules (NFTA_CHAIN_TABLE / NFTA_RULE_TABLE = 1): the kernel
+    /// sends that table's only, however big the others are.
+    public static func dump(_ type: MessageType, family: UInt8, table: String) -> NetlinkMessage {
+        var w = WireWriter()
+        GenericHeader(family: family).emit(into: &w)
+        w.attribute(1, Array(table.utf8) + [0])
+        return NetlinkMessage(type: type, flags: [.request, .dump], payload: w.bytes)
+    }
+
+    /// NFT_MSG_GETGEN and its answer NFT_MSG_NEWGEN: the ruleset's generation, which every change
+    /// to any table moves on.
+    public static let getGeneration = MessageType(rawValue: 10 << 8 | 16)
+    public static let newGeneration = MessageType(rawValue: 10 << 8 | 15)
+
+    public static var generationRequest: NetlinkMessage {
+        NetlinkMessage(type: getGeneration, flags: [.request], payload: GenericHeader().bytes)
+    }
+
+    /// NFTA_GEN_ID (1, be32).
+    public static func generation(_ message: NetlinkMessage) throws(NetlinkDecodeError) -> UInt32? {
+        guard message.type == newGeneration, message.payload.count >= GenericHeader.size else { return nil }
+        return try Attribute.parseAll(message.payload.dropFirst(GenericHeader.size)).first { $0.type == 1 }?.u32BigEndian
+    }
+
+    /// A packet and byte count (struct nft_counter: NFTA_COUNTER_BYTES 1, NFTA_COUNTER_PACKETS 2, be64).
+    public struct Counter: Sendable, Equatable {
+        public var packets: UInt64
+        public var bytes: UInt64
+        public init(packets: UInt64, bytes: UInt64) {
+            self.packets = packets
+            self.bytes = bytes
+        }
+    }
+
+    /// A chain's name and, for a base chain, its counters (NFTA_CHAIN_NAME 3, NFTA_CHAIN_COUNTERS 8).
+    public static func chain(_ message: NetlinkMessage) throws(NetlinkDecodeError) -> (name: String, counter: Counter?)? {
+        guard message.type == newChain, message.payload.count >= GenericHeader.size else { return nil }
+        let attributes = try Attribute.parseAll(message.payload.dropFirst(GenericHeader.size))
+        guard let name = attributes.first(where: { $0.type == 3 })?.string else { return nil }
+        return (name, try attributes.first { $0.type == 8 }.flatMap { a throws(NetlinkDecodeError) in try counter(a.nested()) })
+    }
+
+    /// A rule's chain and the counter expression in it (NFTA_RULE_CHAIN 2, NFTA_RULE_EXPRESSIONS 4:
+    /// list elements of NFTA_EXPR_NAME 1 and NFTA_EXPR_DATA 2).
+    public static func rule(_ message: NetlinkMessage) throws(NetlinkDecodeError) -> (chain: String, counter: Counter?)? {
+        guard message.type == newRule, message.payload.count >= GenericHeader.size else { return nil }
+        let attributes = try Attribute.parseAll(message.payload.dropFirst(GenericHeader.size))
+        guard let chain = attributes.first(where: { $0.type == 2 })?.string else { return nil }
+        var found: Counter? = nil
+        for element in try attributes.first(where: { $0.type == 4 })?.nested() ?? [] {
+            let parts = try element.nested()
+            guard parts.first(where: { $0.type == 1 })?.string == "counter", let data = parts.first(where: { $0.type == 2 }) else { continue }
+            found = try counter(data.nested())
+        }
+        return (chain, found)
+    }
+
+    static func counter(_ attributes: [Attribute]) -> Counter? {
+        guard let bytes = attributes.first(where: { $0.type == 1 }), let packets = attributes.first(where: { $0.type == 2 }),
+              bytes.payload.count == 8, packets.payload.count == 8 else { return nil }
+        return Counter(packets: bigEndian64(packets.payload), bytes: bigEndian64(bytes.payload))
+    }
+
+    static func bigEndian64(_ payload: ArraySlice<UInt8>) -> UInt64 { payload.reduce(0) { $0 << 8 | UInt64($1) } }
+
     /// The family as nft writes it.
     public static func familyName(_ family: UInt8) -> String? {
         switch family {

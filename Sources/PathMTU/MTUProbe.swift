@@ -104,7 +104,7 @@ public struct MTUProber {
 
     /// Rules on this node that drop ICMP "fragmentation needed", with their counters.
     static func icmpTooBigDrops() -> [String]? {
-        guard let rules = FirewallReader.readEverything(in: nil) else { return nil }
+        guard let rules = FirewallReader.readEverything(in: nil, dropping: true) else { return nil }
         return FirewallReader.icmpTooBigDrops(rules).map { "node firewall drops ICMP fragmentation-needed: \($0.text) (\($0.packets) packets)" }
     }
 

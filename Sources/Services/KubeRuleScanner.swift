@@ -28,6 +28,9 @@ enum KubeRuleScanner {
         var hooked: Set<String> = []
         /// nat POSTROUTING jumps to KUBE-POSTROUTING.
         var postroutingHooked = false
+        /// The tables whose rules can drop (filter, raw, mangle, security) as iptables-save wrote
+        /// them: a trace's firewall snapshot without running iptables-save again.
+        var droppingTables: [UInt8] = []
     }
 
     static func scan(_ bytes: [UInt8]) -> Scanned {
@@ -43,6 +46,8 @@ enum KubeRuleScanner {
         private var table = Table.other
         private var words = WordBuffer()
         private var carry: [UInt8] = []
+        /// Inside a table whose lines are kept for the firewall snapshot.
+        private var keeping = false
 
         mutating func feed(_ chunk: UnsafeBufferPointer<UInt8>) {
             var start = 0
@@ -79,8 +84,13 @@ enum KubeRuleScanner {
             guard let first = line.first else { return }
             if first == UInt8(ascii: "*") {
                 table = line.elementsEqual("*nat".utf8) ? .nat : line.elementsEqual("*filter".utf8) ? .filter : .other
-                return
+                keeping = table == .filter || ["*raw", "*mangle", "*security"].contains { line.elementsEqual($0.utf8) }
             }
+            if keeping {
+                scanned.droppingTables += line
+                scanned.droppingTables.append(newline)
+            }
+            if first == UInt8(ascii: "*") { return }
             guard table != .other, first == UInt8(ascii: "[") || first == UInt8(ascii: "-") else { return }
             var at = 0
             if first == UInt8(ascii: "[") {

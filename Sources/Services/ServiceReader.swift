@@ -131,6 +131,7 @@ public enum ServiceReader {
         }
         var stream = KubeRuleScanner.Stream()
         var head: [UInt8] = []
+        let generation = FirewallReader.generation()
         guard let result = ChildProcess.run(tool, arguments: ["-c"], environment: environment, timeoutMilliseconds: 10_000,
                                             outputLimit: 512 << 20, streaming: { chunk in
                                                 if head.count < 512 { head += chunk.prefix(512 - head.count) }
@@ -143,6 +144,11 @@ public enum ServiceReader {
             return (nil, "iptables-save failed: \(reason)")
         }
         var scanned = stream.finish()
+        // The same output is this node's firewall snapshot for a trace that follows, if nothing
+        // changed while it was read.
+        if let generation, FirewallReader.generation() == generation {
+            FirewallReader.remember(FirewallReader.parse(bytes: scanned.droppingTables), generation: generation)
+        }
         // iptables-nft warns on stderr, and older versions in a comment at the top of the output.
         let warning = "iptables-legacy tables present"
         if result.errorText.contains(warning) || String(decoding: head, as: UTF8.self).contains(warning), scanned.nat["KUBE-SERVICES"] == nil,

@@ -97,7 +97,7 @@ struct ServiceTableTests {
         #expect(table.entries.count == 340)
         let first = try #require(table.entries(namespace: "bench", name: "svc0").first)
         #expect(first.endpoints.map(\.description) == ["10.128.0.0:8080", "10.128.0.1:8080", "10.128.0.2:8080"])
-        #expect(first.frontends.contains(.nodePort(30000)))
+        #expect(first.frontends.contains(.nodePort(30100)))
         #expect(table.entries.allSatisfy { $0.endpoints.count == 3 && $0.disposition == .endpoints })
     }
 

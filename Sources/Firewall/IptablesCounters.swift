@@ -1,0 +1,84 @@
+import CNetShims
+import Netlink
+import NetlinkCodec
+import NetSystem
+import Synchronization
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// iptables rules read once by iptables-save, their counters read again over nfnetlink.
+///
+/// iptables-nft keeps its rules in nf_tables, where each rule carries a counter expression in
+/// chain order and each base chain its policy counters. iptables-save fetches the whole ruleset
+/// to print one table (a node of 5,000 Services: half a second per read, twice per trace); a
+/// dump of one table's rules over nfnetlink takes milliseconds. The counters are mapped back onto
+/// the rules by chain and position, and only while the ruleset's generation is the one the
+/// snapshot was taken at: any change to any table moves it, and then iptables-save runs again.
+/// (iptables-legacy's tables are not in nf_tables: the mapping fails and iptables-save runs.)
+enum IptablesCounters {
+    struct Snapshot {
+        var generation: UInt32
+        var rules: [FirewallRule]
+    }
+
+    /// The ruleset's generation, in the calling thread's namespace; nil without nf_tables.
+    static func generation() -> UInt32? {
+        guard let socket = try? RouteSocket(protocol: NETLINK_NETFILTER), let reply = try? socket.request(NFTables.generationRequest) else { return nil }
+        return try? NFTables.generation(reply)
+    }
+
+    /// The snapshot's rules with their counters now; nil when the ruleset changed or the rules do
+    /// not map onto nf_tables' (then iptables-save must run). In the calling thread's namespace.
+    static func refresh(_ snapshot: Snapshot) -> [FirewallRule]? {
+        guard generation() == snapshot.generation, let socket = try? RouteSocket(protocol: NETLINK_NETFILTER) else { return nil }
+        var rules = snapshot.rules
+        let tables = Set(rules.filter { $0.origin != .nftables }.map(\.table))
+        for table in tables {
+            guard let chainMessages = try? socket.dump(NFTables.dump(NFTables.getChain, family: 2, table: table)),
+                  let ruleMessages = try? socket.dump(NFTables.dump(NFTables.getRule, family: 2, table: table)) else { return nil }
+            // A base chain without stats has no counters: iptables-save prints [0:0] for it too.
+            var policies: [String: NFTables.Counter] = [:]
+            for message in chainMessages {
+                guard let chain = try? NFTables.chain(message) else { return nil }
+                policies[chain.name] = chain.counter ?? NFTables.Counter(packets: 0, bytes: 0)
+            }
+            var counters: [String: [NFTables.Counter?]] = [:]
+            for message in ruleMessages {
+                guard let rule = try? NFTables.rule(message) else { return nil }
+                counters[rule.chain, default: []].append(rule.counter)
+            }
+            var position: [String: Int] = [:]
+            for index in rules.indices where rules[index].table == table {
+                switch rules[index].origin {
+                case .iptablesPolicy:
+                    guard let counter = policies[rules[index].chain] else { return nil }
+                    (rules[index].packets, rules[index].bytes) = (counter.packets, counter.bytes)
+                case .iptables:
+                    let chain = rules[index].chain
+                    let at = position[chain, default: 0]
+                    guard let list = counters[chain], at < list.count, let counter = list[at] else { return nil }
+                    (rules[index].packets, rules[index].bytes) = (counter.packets, counter.bytes)
+                    position[chain] = at + 1
+                case .nftables:
+                    continue
+                }
+            }
+            // Every rule nf_tables has was in the snapshot, or it is not the same ruleset.
+            for (chain, list) in counters where position[chain, default: 0] != list.count { return nil }
+        }
+        return rules
+    }
+}
+
+/// Snapshots of this process's earlier reads, per namespace, for IptablesCounters.
+final class SnapshotCache: Sendable {
+    static let shared = SnapshotCache()
+    private let snapshots = Mutex<[NetNamespace.Identity: IptablesCounters.Snapshot]>([:])
+
+    subscript(identity: NetNamespace.Identity) -> IptablesCounters.Snapshot? {
+        get { snapshots.withLock { $0[identity] } }
+        set { snapshots.withLock { $0[identity] = newValue } }
+    }
+}
