@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "ConfigFormatsTests", dependencies: ["ConfigFormats", "YAMLFormat"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "TestSupport"], exclude: ["Fixtures"]),
         // kube-proxy's rules (iptables-save, nft -j) as kube-proxy writes them and as the lab loads them.
-        .testTarget(name: "ServicesTests", dependencies: ["Services", "Firewall", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ServicesTests", dependencies: ["Services", "Firewall", "NetAddress", "NetlinkCodec", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PathMTUTests", dependencies: ["PathMTU", "NetAddress"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "NetAddress", "NodeFiles", "TestSupport"]),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),

@@ -28,7 +28,7 @@ public enum FindingCatalogue {
         .serviceNotProgrammed: "Sources/Services/ServiceChecks.swift", .serviceRulesUnreadable: "Sources/Services/ServiceChecks.swift",
         .endpointUnreachable: "Sources/Trace/ServiceVerdict.swift", .staleConntrack: "Sources/Services/ServiceChecks.swift",
         .conntrackFailures: "Sources/Services/ServiceChecks.swift", .masqueradeMissing: "Sources/Services/ServiceChecks.swift",
-        .hairpinDisabled: "Sources/Services/ServiceChecks.swift",
+        .hairpinDisabled: "Sources/Services/ServiceChecks.swift", .proxyStale: "Sources/Services/ServiceChecks.swift",
     ]
 
     public static let entries: [Entry] = [
@@ -291,6 +291,11 @@ public enum FindingCatalogue {
               meaning: "The source pod is an endpoint of the Service it calls, and its port on the bridge has hairpin off: a connection the kernel sends back to the pod itself must leave the bridge by the port it came in on, which the bridge refuses, so that share of the pod's connections to its own Service fails.",
               decidedBy: "The Service's endpoints (kube-proxy's rules) include the source pod's address, and its host-side veth is a bridge port whose hairpin_mode (/sys/class/net/VETH/brport/hairpin_mode) is 0.",
               remedy: "Set hairpin on the pod's bridge port (`bridge link set dev VETH hairpin on`) and make it stick: the bridge CNI plugin's \"hairpinMode\": true, or the kubelet's hairpin-mode for other setups.",
+              inContract: false),
+        Entry(code: .proxyStale, area: "services, trace",
+              meaning: "kube-proxy's rules on this node are not current: a change (a new endpoint, a removed one) has waited for a sync, or no sync has succeeded for minutes, or writing the rules has failed: what the rules say may no longer be what the API server says.",
+              decidedBy: "kube-proxy's own metrics on 127.0.0.1:10249/metrics: kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds later than …_last_timestamp_seconds by more than 60 s, the last sync older than 5 minutes (kube-proxy syncs every 30 s by default), or …_iptables_restore_failures_total / …_nftables_sync_failures_total above zero (a warning). Only where kube-proxy answers.",
+              remedy: "Read kube-proxy's log on this node (a failing iptables-restore or nft says why: a rule another tool holds, a lock, a kernel without a needed module); restart it if it is stuck.",
               inContract: false),
         Entry(code: .labIncomplete, area: "lab",
               meaning: "The lab is not whole: a node's or pod's namespace, its runtime, the lab's server or an agent is missing, or namespaces are left without a lab state file.",

@@ -67,6 +67,7 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let conntrackFailures = FindingCode(rawValue: "CONNTRACK_FAILURES")
     public static let masqueradeMissing = FindingCode(rawValue: "MASQUERADE_MISSING")
     public static let hairpinDisabled = FindingCode(rawValue: "HAIRPIN_DISABLED")
+    public static let proxyStale = FindingCode(rawValue: "PROXY_STALE")
     // The lab's own bookkeeping (lab status)
     public static let labIncomplete = FindingCode(rawValue: "LAB_INCOMPLETE")
 }

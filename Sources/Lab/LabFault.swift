@@ -39,6 +39,7 @@ public enum LabFault: String, Sendable, CaseIterable {
     case staleConntrack = "STALE_CONNTRACK"
     case masqueradeMissing = "MASQUERADE_MISSING"
     case hairpinDisabled = "HAIRPIN_DISABLED"
+    case proxyStale = "PROXY_STALE"
 
     public var summary: String {
         switch self {
@@ -71,12 +72,14 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .staleConntrack: "node1: a UDP conntrack entry from pod-b to default/echo left pointing at 10.244.2.99, an endpoint that is gone (lab up --proxy)"
         case .masqueradeMissing: "node1: kube-proxy's MASQUERADE rule (nftables: the masquerading chain) removed (lab up --proxy)"
         case .hairpinDisabled: "node1: hairpin off on pod-a's bridge port; pod-a is an endpoint of default/web (lab up --proxy, overlay)"
+        case .proxyStale: "node1: kube-proxy's metrics (the lab's stand-in) report a change queued ten minutes ago and never synced (lab up --proxy)"
         }
     }
 
     /// Faults that need the lab's Services (lab up --proxy).
     public var needsServices: Bool {
-        [.serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled].contains(self)
+        [.serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled, .proxyStale]
+            .contains(self)
     }
 
     /// Faults that can be injected on node2 instead (`lab break FAULT --node node2`): the remote
@@ -201,7 +204,7 @@ extension Lab {
             let wanted = plan.topology == .overlay ? LabPlan.overlayMTU : LabPlan.underlayMTU
             try LabFiles.write("\(root1)/etc/cni/net.d/\(plan.configFileName)",
                                plan.networkConfig(for: node1).replacingFirst("\"mtu\": \(wanted)", with: "\"mtu\": 9000"))
-        case .serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled:
+        case .serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled, .proxyStale:
             try injectServiceFault(fault, state: state)
         }
         state.faults.append(fault.rawValue)

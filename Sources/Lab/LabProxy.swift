@@ -23,12 +23,27 @@ extension Lab {
             }
         }
         state.proxy = mode.rawValue
+        // kube-proxy's metrics listener, as a stand-in (no kube-proxy runs here): /proxyMode, /metrics.
+        for node in plan.nodes {
+            let arguments = ["netns", "exec", node.namespace, netdoctorPath, "lab", "serve", "--kube-proxy", mode.rawValue,
+                             "--stale-flag", Self.proxyStaleFlag(node.name)]
+            guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment) else {
+                throw LabError("cannot start kube-proxy's stand-in on \(node.name)")
+            }
+            state.servicePIDs.append(pid)
+        }
         for node in plan.nodes {
             // A real node's default route carries service IPs to its FORWARD chain (where the
             // REJECT for a Service without endpoints sits); the lab's nodes have none, so the
             // service range gets a route of its own.
             try Shell.run(["ip", "-n", node.namespace, "route", "add", LabServices.serviceCIDR, "dev", "eth0"])
             try programServices(on: node, mode: mode, addresses: addresses, extra: state.extraServices)
+        }
+        for node in plan.nodes {
+            for _ in 0..<50 {
+                if let out = try? Shell.run(["ip", "netns", "exec", node.namespace, "ss", "-Hltn", "sport", "= :10249"]), !out.isEmpty { break }
+                usleep(20_000)
+            }
         }
         // Wait until the TCP backends listen, so that a trace right after `lab up` finds them.
         for pod in LabServices.backendPods {
@@ -105,6 +120,8 @@ extension Lab {
             case .nftables:
                 try Shell.inNamespace(node1.namespace, ["nft", "flush", "chain", "ip", "kube-proxy", "masquerading"])
             }
+        case .proxyStale:
+            try LabFiles.write(Self.proxyStaleFlag(node1.name), "stale\n")
         case .hairpinDisabled:
             let podA = try attachment("pod-a", state: state)
             try Shell.run(["bridge", "-n", node1.namespace, "link", "set", "dev", podA.hostInterface, "hairpin", "off"])
@@ -112,6 +129,9 @@ extension Lab {
             break
         }
     }
+
+    /// While this file exists, the node's kube-proxy stand-in reports a sync long overdue.
+    static func proxyStaleFlag(_ node: String) -> String { "\(LabPlan.stateDirectory)/\(node)-kube-proxy-stale" }
 
     /// Each pod's IPv4 address, as the CNI plugins gave it (its eth0).
     func podAddresses(_ state: LabState) throws(LabError) -> [String: String] {

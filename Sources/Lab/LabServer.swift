@@ -7,6 +7,44 @@
 /// time, each bounded by a receive timeout; SIGTERM ends it.
 public enum LabServer {
     public static func run(port: UInt16) -> Never {
+        let large = [UInt8](repeating: UInt8(ascii: "x"), count: 65536)
+        serve(port: port, loopbackOnly: false) { request in
+            (200, request.hasPrefix("GET /large") ? large : Array("hello from the netdoctor lab\n".utf8))
+        }
+    }
+
+    /// The lab's stand-in for kube-proxy's metrics listener on 127.0.0.1:10249 (there is no
+    /// kube-proxy process in the lab): /proxyMode, /healthz, and /metrics with the sync metrics
+    /// kube-proxy exports, its last sync a few seconds ago, or (while `staleFlag` exists: lab
+    /// break PROXY_STALE) a change queued ten minutes ago and never written.
+    public static func kubeProxy(mode: String, staleFlag: String) -> Never {
+        serve(port: 10249, loopbackOnly: true) { request in
+            let path = request.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
+            let now = Double(time(nil))
+            let stale = access(staleFlag, F_OK) == 0
+            switch path {
+            case "/proxyMode": return (200, Array(mode.utf8))
+            case "/healthz": return stale ? (503, Array("{\"lastUpdated\": \"stale\"}".utf8)) : (200, Array("ok".utf8))
+            case "/metrics":
+                let (sync, queued) = stale ? (now - 900, now - 600) : (now - 5, now - 6)
+                let family = mode == "nftables" ? "nftables_sync_failures_total" : "iptables_restore_failures_total"
+                return (200, Array("""
+                # HELP kubeproxy_sync_proxy_rules_last_timestamp_seconds [ALPHA] The last time proxy rules were successfully synced
+                # TYPE kubeproxy_sync_proxy_rules_last_timestamp_seconds gauge
+                kubeproxy_sync_proxy_rules_last_timestamp_seconds \(sync)
+                # TYPE kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds gauge
+                kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds \(queued)
+                # TYPE kubeproxy_sync_proxy_rules_\(family) counter
+                kubeproxy_sync_proxy_rules_\(family) \(stale ? 3 : 0)
+
+                """.utf8))
+            default: return (404, Array("404 page not found\n".utf8))
+            }
+        }
+    }
+
+    /// One HTTP/1.1 GET at a time, each bounded by a receive timeout; SIGTERM ends it.
+    static func serve(port: UInt16, loopbackOnly: Bool, respond: (String) -> (Int, [UInt8])) -> Never {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { fail("socket") }
         var on: Int32 = 1
@@ -14,13 +52,12 @@ public enum LabServer {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
-        address.sin_addr = in_addr(s_addr: 0)
+        address.sin_addr = in_addr(s_addr: loopbackOnly ? UInt32(0x7F00_0001).bigEndian : 0)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard bound == 0, listen(fd, 64) == 0 else { fail("bind/listen on port \(port)") }
         signal(SIGPIPE, SIG_IGN)
-        let large = [UInt8](repeating: UInt8(ascii: "x"), count: 65536)
         while true {
             let client = accept(fd, nil, nil)
             if client < 0 { continue }
@@ -28,9 +65,9 @@ public enum LabServer {
             setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             var buffer = [UInt8](repeating: 0, count: 4096)
             let n = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
-            let request = n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : ""
-            let body: [UInt8] = request.hasPrefix("GET /large") ? large : Array("hello from the netdoctor lab\n".utf8)
-            let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+            let (status, body) = respond(n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : "")
+            let reason = status == 200 ? "OK" : status == 404 ? "Not Found" : "Service Unavailable"
+            let head = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: text/plain\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
             let response = Array(head.utf8) + body
             var sent = 0
             while sent < response.count {

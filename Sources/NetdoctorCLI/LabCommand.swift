@@ -175,8 +175,13 @@ struct LabCommand: ParsableCommand {
 
         @Option var port: UInt16 = 80
         @Flag var udp = false
+        @Option(help: "Be kube-proxy's metrics listener on 127.0.0.1:10249, for this mode.") var kubeProxy: String?
+        @Option var staleFlag = "/nonexistent"
 
-        func run() throws { udp ? LabServer.echo(port: port) : LabServer.run(port: port) }
+        func run() throws {
+            if let kubeProxy { LabServer.kubeProxy(mode: kubeProxy, staleFlag: staleFlag) }
+            udp ? LabServer.echo(port: port) : LabServer.run(port: port)
+        }
     }
 
     struct ProxyRules: ParsableCommand {

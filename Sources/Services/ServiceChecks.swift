@@ -127,4 +127,25 @@ public enum ServiceChecks {
                                                                  "\(source) is among the endpoints kube-proxy programmed for \(entry.label)"],
                         remedy: FindingCode.hairpinDisabled.entry?.remedy)]
     }
+
+    /// PROXY_STALE from kube-proxy's own metrics; `now`: Unix time.
+    public static func proxyStale(_ status: KubeProxyStatus?, now: Double) -> [Finding] {
+        guard let status else { return [] }
+        var findings: [Finding] = []
+        var evidence: [String] = []
+        if let sync = status.lastSync { evidence.append("kubeproxy_sync_proxy_rules_last_timestamp_seconds \(Int(sync)) (\(Int(now - sync)) s ago)") }
+        if let queued = status.lastQueued { evidence.append("kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds \(Int(queued)) (\(Int(now - queued)) s ago)") }
+        if let sync = status.lastSync, let queued = status.lastQueued, queued > sync + 60, now - queued > 60 {
+            findings.append(Finding(.proxyStale, .error, "A change has waited \(Int(now - queued)) s for kube-proxy to write it: its rules here are older than the cluster's Services and endpoints.",
+                                    hop: "node: kube-proxy", evidence: evidence, remedy: FindingCode.proxyStale.entry?.remedy))
+        } else if let sync = status.lastSync, now - sync > 300 {
+            findings.append(Finding(.proxyStale, .error, "kube-proxy last wrote its rules \(Int(now - sync)) s ago (it syncs every 30 s by default): they may be out of date.",
+                                    hop: "node: kube-proxy", evidence: evidence, remedy: FindingCode.proxyStale.entry?.remedy))
+        }
+        if let failures = status.failures, failures > 0 {
+            findings.append(Finding(.proxyStale, .warning, "kube-proxy failed to write its rules \(Int(failures)) time\(failures == 1 ? "" : "s") since it started.",
+                                    hop: "node: kube-proxy", evidence: evidence + ["sync failures total \(Int(failures))"], remedy: FindingCode.proxyStale.entry?.remedy))
+        }
+        return findings
+    }
 }

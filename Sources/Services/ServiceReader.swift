@@ -1,5 +1,10 @@
 import Firewall
+import NetSystem
 import NodeFiles
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
 
 /// How the proxy mode was learnt, for the report: kube-proxy said so, or the kernel's state did.
 public enum ProxyModeSource: Sendable, Equatable, CustomStringConvertible {
@@ -29,6 +34,8 @@ public struct ServiceReading: Sendable {
     public var problems: [String]
     /// When no mode could be told: what was looked for and not found.
     public var absence: String? = nil
+    /// kube-proxy's own account of its syncs, when its metrics listener answers.
+    public var proxyStatus: KubeProxyStatus? = nil
     /// The rules read, kept as long as the reading: a command exits without tearing down tens
     /// of thousands of them (freeing cost what parsing did).
     var scanned: KubeRuleScanner.Scanned? = nil
@@ -41,6 +48,17 @@ public enum ServiceReader {
     public static let kubeProxyMetricsPort: UInt16 = 10249
 
     public static func read(mode given: ProxyMode? = nil, metricsPort: UInt16 = kubeProxyMetricsPort) -> ServiceReading {
+        let answered = LoopbackHTTP.get(port: metricsPort, path: "/proxyMode")
+        // Its metrics say whether its rules are current (PROXY_STALE).
+        let status = answered == nil ? nil : LoopbackHTTP.get(port: metricsPort, path: "/metrics")
+            .flatMap { $0.status == 200 ? KubeProxyStatus.parse(metrics: $0.text) : nil }
+        var reading = readTable(given: given, answered: answered, metricsPort: metricsPort)
+        reading.proxyStatus = status
+        return reading
+    }
+
+    /// The mode (given, kube-proxy's answer, else the kernel's state), then that mode's rules.
+    static func readTable(given: ProxyMode?, answered: LoopbackHTTP.Response?, metricsPort: UInt16) -> ServiceReading {
         var problems: [String] = []
         // iptables-save runs anyway in most cases: detection and the iptables mode share it.
         var saved: (rules: KubeRuleScanner.Scanned?, problem: String?)? = nil
@@ -51,7 +69,7 @@ public enum ServiceReader {
         }
         var mode = given
         var source: ProxyModeSource? = given == nil ? nil : .given
-        if mode == nil, let answer = LoopbackHTTP.get(port: metricsPort, path: "/proxyMode"), answer.status == 200 {
+        if mode == nil, let answer = answered, answer.status == 200 {
             let word = String(answer.text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }).first ?? "")
             if let said = ProxyMode(rawValue: word) {
                 mode = said
@@ -78,21 +96,58 @@ public enum ServiceReader {
             table.problems = problems + table.problems
             return ServiceReading(table: table, mode: mode, modeSource: source, problems: [], scanned: rules)
         case .nftables:
-            var documents: [[UInt8]] = []
-            for family in ["ip", "ip6"] {
-                let (output, problem) = NftablesReader.json(["list", "table", family, "kube-proxy"], in: nil)
-                if let output { documents.append(output) } else if family == "ip", let problem { problems.append(problem) }
-            }
-            guard !documents.isEmpty else { return ServiceReading(table: nil, mode: mode, modeSource: source, problems: problems) }
-            var table = NftablesServices.table(fromJSON: documents)
+            let (documents, problem) = nftablesDocuments()
+            if let problem { problems.append(problem) }
+            guard problem == nil else { return ServiceReading(table: nil, mode: mode, modeSource: source, problems: problems) }
+            var table = documents.isEmpty ? ServiceTable(mode: .nftables, entries: []) : NftablesServices.table(fromJSON: documents)
             table.problems = problems + table.problems
             return ServiceReading(table: table, mode: mode, modeSource: source, problems: [])
-        case .ipvs, .cilium:
-            let what = mode == .ipvs
-                ? "IPVS mode: its virtual servers are read over the IPVS generic-netlink family, which this netdoctor does not read yet"
-                : "Cilium's kube-proxy replacement: services live in BPF maps (cilium_lb4_services_v2), which this netdoctor does not read yet"
+        case .ipvs:
+            // /proc/net/ip_vs of this thread's namespace (the node's).
+            guard let text = procText("/proc/thread-self/net/ip_vs") else {
+                return ServiceReading(table: nil, mode: mode, modeSource: source,
+                                      problems: problems + ["IPVS mode, but /proc/net/ip_vs cannot be read (the ip_vs module not loaded?)"])
+            }
+            var table = IPVSServices.table(procText: text)
+            table.problems = problems + table.problems + ["IPVS mode: Service names are not in the kernel; entries are named by their virtual server"]
+            return ServiceReading(table: table, mode: mode, modeSource: source, problems: [])
+        case .cilium:
+            let what = "Cilium's kube-proxy replacement: services live in BPF maps (cilium_lb4_services_v2), which this netdoctor does not read yet; with socket-LB, pods' connections are translated at connect() and no DNAT shows in conntrack or on the wire"
             return ServiceReading(table: nil, mode: mode, modeSource: source, problems: problems + [what])
         }
+    }
+
+    /// A procfs file's text (its size says 0: read to the end), bounded to 64 MiB.
+    static func procText(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while bytes.count < 64 << 20 {
+            let n = retryingOnInterrupt { buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+            if n <= 0 { break }
+            bytes += buffer[..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `nft -j list table ip|ip6 kube-proxy`, read again when kube-proxy changed the ruleset in
+    /// between (the generation moved: the two families would not be of one sync).
+    static func nftablesDocuments() -> (documents: [[UInt8]], problem: String?) {
+        var problem: String? = nil
+        for _ in 0..<3 {
+            let before = FirewallReader.generation()
+            var documents: [[UInt8]] = []
+            problem = nil
+            for family in ["ip", "ip6"] {
+                let (output, failure) = NftablesReader.json(["list", "table", family, "kube-proxy"], in: nil)
+                // No such table is an answer (nothing programmed), not a failure to read.
+                if let output { documents.append(output) } else if family == "ip", let failure, !failure.contains("No such file") { problem = failure }
+            }
+            if before == nil || FirewallReader.generation() == before { return (documents, problem) }
+        }
+        return ([], "kube-proxy's nftables rules changed each of three times they were read (a sync in progress): not judged")
     }
 
     /// The mode the kernel's state shows, and the evidence; nil when it shows none.

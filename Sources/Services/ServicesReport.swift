@@ -42,7 +42,9 @@ public struct ServicesReport: Report {
     public var conntrack: ConntrackFacts?
     public var findings: [Finding]
 
-    public init(reading: ServiceReading, query: ServiceQuery?, places: [IPAddress: EndpointPlace], conntrack: ConntrackFacts? = nil) {
+    /// `now`: Unix time, to judge kube-proxy's sync timestamps.
+    public init(reading: ServiceReading, query: ServiceQuery?, places: [IPAddress: EndpointPlace], conntrack: ConntrackFacts? = nil,
+                now: Double = 0) {
         self.reading = reading
         self.query = query
         self.places = places
@@ -61,6 +63,7 @@ public struct ServicesReport: Report {
         }
         if let mode = reading.mode { findings += ServiceChecks.judge(entries, mode: mode, named: query != nil) }
         if let table = reading.table, !entries.isEmpty { findings += ServiceChecks.masquerade(table) }
+        findings += ServiceChecks.proxyStale(reading.proxyStatus, now: now)
         if let conntrack, let table = reading.table {
             findings += ServiceChecks.staleConntrack(conntrack.entries, table: ServiceTable(mode: table.mode, entries: entries))
             findings += ServiceChecks.conntrackCounters(conntrack.statistics ?? [])

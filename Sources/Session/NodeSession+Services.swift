@@ -5,6 +5,10 @@ import PathFacts
 import Services
 import Trace
 
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
 extension NodeSession {
     /// services [SERVICE]: the Service table kube-proxy programmed on this node, each endpoint
     /// placed by this node's routes (and named when it is one of this node's pods).
@@ -12,7 +16,7 @@ extension NodeSession {
         let reading = ServiceReader.read(mode: mode)
         let shown = query.map { query in reading.table.map { query.matches(in: $0) } ?? [] } ?? reading.table?.entries ?? []
         return ServicesReport(reading: reading, query: query, places: places(of: shown.flatMap { $0.endpoints.map(\.address) }),
-                              conntrack: reading.table == nil ? nil : conntrack(for: shown))
+                              conntrack: reading.table == nil ? nil : conntrack(for: shown), now: Double(time(nil)))
     }
 
     /// The conntrack facts the shown Services need: UDP entries towards their addresses (only
@@ -120,6 +124,7 @@ struct ServiceTarget {
     var entry: ServiceEntry
     var mode: ProxyMode
     var masqueradeMissing: String?
+    var proxyStatus: KubeProxyStatus?
     var frontend: ServiceFrontend
     var address: IPAddress
 
@@ -127,6 +132,7 @@ struct ServiceTarget {
         self.entry = entry
         mode = reading.mode ?? .iptables
         masqueradeMissing = reading.table?.masqueradeMissing
+        proxyStatus = reading.proxyStatus
         let wanted = query.port.flatMap { UInt16($0) } ?? port
         switch query.target {
         case .address(let address):

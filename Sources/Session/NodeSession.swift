@@ -120,7 +120,7 @@ public final class NodeSession: @unchecked Sendable {
                 source: sourcePod, sourceAddress: sourceAddress, sourceNamespace: try node.handle(try node.namespace(of: sourcePod)).opened,
                 entry: service.entry, mode: service.mode, frontend: service.frontend, address: service.address,
                 places: places(of: service.entry.endpoints.map(\.address)), pods: { [self] in pods.pod(holding: $0) }, node: nil,
-                masqueradeMissing: service.masqueradeMissing)
+                masqueradeMissing: service.masqueradeMissing, proxyStatus: service.proxyStatus, now: Double(time(nil)))
             return PodSourcedReport(traced, pods: [sourcePod], directory: pods)
         case nil:
             break

@@ -30,7 +30,8 @@ public struct ServiceTracer {
     /// `masqueradeMissing`: the table's word on kube-proxy's SNAT step (ServiceTable).
     public func trace(source: Pod, sourceAddress: IPAddress, sourceNamespace: NetNamespace, entry: ServiceEntry, mode: ProxyMode,
                       frontend: ServiceFrontend, address: IPAddress, places: [IPAddress: EndpointPlace],
-                      pods: (IPAddress) -> Pod?, node: NetNamespace?, masqueradeMissing: String? = nil) -> ServiceTraceReport {
+                      pods: (IPAddress) -> Pod?, node: NetNamespace?, masqueradeMissing: String? = nil,
+                      proxyStatus: KubeProxyStatus? = nil, now: Double = 0) -> ServiceTraceReport {
         let probe = ServiceProbe.run(from: sourceNamespace, sourceAddress: sourceAddress, to: frontend, address: address, proto: entry.proto,
                                      timeoutMilliseconds: tracer.timeoutMilliseconds, node: node)
         var endpoints: [EndpointTrace] = []
@@ -55,6 +56,7 @@ public struct ServiceTracer {
                                             connections: connections)
         findings += ServiceChecks.hairpin(entry, source: sourceAddress, hostInterface: hostInterface, hairpin: hairpin)
         findings += ServiceChecks.masquerade(ServiceTable(mode: mode, entries: [entry], masqueradeMissing: masqueradeMissing))
+        findings += ServiceChecks.proxyStale(proxyStatus, now: now)
         return ServiceTraceReport(source: source, entry: entry, mode: mode, address: address, probe: probe, endpoints: endpoints, findings: findings)
     }
 

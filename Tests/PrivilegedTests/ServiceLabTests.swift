@@ -30,6 +30,8 @@ struct ServiceLabTests {
         let (status, json) = try run("node1", ["services"])
         #expect(status == 0)
         #expect(json["mode"]?.string == mode)
+        // The lab's kube-proxy stand-in answers /proxyMode, as kube-proxy's metrics listener does.
+        #expect(json["modeSource"]?.string?.contains("/proxyMode") == true, "\(json["modeSource"] ?? .null)")
         let services = json["services"]?.array ?? []
         #expect(services.compactMap { $0["name"]?.string }.sorted() == ["default/echo:udp", "default/empty:http", "default/local:http", "default/web:http"])
         let web = try #require(services.first { $0["name"]?.string == "default/web:http" })
@@ -83,6 +85,8 @@ struct ServiceLabTests {
         ("iptables", "MASQUERADE_MISSING", "default/web", "MASQUERADE_MISSING"),
         ("nftables", "MASQUERADE_MISSING", "default/web", "MASQUERADE_MISSING"),
         ("iptables", "HAIRPIN_DISABLED", "default/web", "HAIRPIN_DISABLED"),
+        ("iptables", "PROXY_STALE", "default/web", "PROXY_STALE"),
+        ("nftables", "PROXY_STALE", "default/web", "PROXY_STALE"),
     ])
     func faults(mode: String, fault: String, destination: String, code: String) throws {
         try Privilege.require()
@@ -95,7 +99,7 @@ struct ServiceLabTests {
         let (status, json) = try run("node1", ["trace", source, destination, "--timeout", "500"])
         // A stale entry traps its own flow only: the probe's new flow still gets through (a warning).
         #expect(status == (fault == "STALE_CONNTRACK" ? 0 : 1), "\(mode) \(fault): \(codes(json))")
-        if fault == "STALE_CONNTRACK" || fault == "MASQUERADE_MISSING" {
+        if fault == "STALE_CONNTRACK" || fault == "MASQUERADE_MISSING" || fault == "PROXY_STALE" {
             #expect(codes(try run("node1", ["services"]).json).contains(code))
         }
         #expect(codes(json).contains(code), "\(mode) \(fault): \(codes(json))")
