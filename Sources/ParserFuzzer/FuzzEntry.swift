@@ -14,6 +14,7 @@ import NetAddress
 import NetlinkCodec
 import PathFacts
 import NodeFiles
+import Services
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -58,6 +59,14 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             _ = try? NamespaceID(message)
             _ = try? NetlinkErrorMessage(message)
             _ = try? NFTables.table(message)
+            _ = try? NFTables.chain(message)
+            _ = try? NFTables.rule(message)
+            _ = try? NFTables.generation(message)
+            _ = try? Conntrack.entry(message)
+            _ = try? Conntrack.statistics(message)
+            _ = try? IPVS.familyID(message)
+            _ = try? IPVS.service(message, family: message.type)
+            _ = try? IPVS.destination(message, family: message.type, serviceFamily: 2)
             _ = try? RouteHeader(parsing: message.payload).bytes
             _ = try? LinkHeader(parsing: message.payload).bytes
         }
@@ -68,6 +77,13 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = RouteQuery(recorded: text)
     _ = CacheEntry.containerID(inFileName: text)
     _ = NftablesReader.nativeTables(json: bytes)
+    // kube-proxy's state: iptables-save's output, nft's JSON, /proc/net/ip_vs, its metrics, a
+    // Service as a user names it.
+    _ = IptablesServices.table(fromSave: bytes)
+    _ = NftablesServices.table(fromJSON: [bytes])
+    _ = IPVSServices.table(procText: text)
+    _ = KubeProxyStatus.parse(metrics: text)
+    if let query = ServiceQuery.parse(text) { _ = query.matches(in: IptablesServices.table(fromSave: bytes)) }
     return 0
 }
 

@@ -62,3 +62,31 @@ struct ConntrackTests {
         #expect(try Conntrack.statistics(NetlinkMessage(type: Conntrack.getStatsCPU, flags: [], payload: [0, 0])) == nil)
     }
 }
+
+/// nf_tables on bytes the kernel sent to `nft list table ip filter` after two iptables-nft rules
+/// (scripts/capture-netlink-fixtures nftables): the ruleset's generation, the base chain, and each
+/// rule's chain and counter, in chain order (what a trace's counter refresh maps back by position).
+@Suite("nf_tables chains, rules and generation on captured bytes")
+struct NFTablesCounterTests {
+    func messages() throws -> [NetlinkMessage] {
+        let bytes = try #require(Repository.read(Repository.root + "/Tests/NetlinkCodecTests/Fixtures/nft-filter-table.bin"))
+        return try NetlinkMessage.parseAll(bytes)
+    }
+
+    @Test("generation, chain FORWARD, two rules of FORWARD with counters")
+    func decode() throws {
+        let all = try messages()
+        let generations = try all.compactMap { try NFTables.generation($0) }
+        #expect(!generations.isEmpty && Set(generations).count == 1)
+        let chains = try all.compactMap { try NFTables.chain($0) }
+        #expect(chains.map(\.name) == ["FORWARD"])
+        let rules = try all.compactMap { try NFTables.rule($0) }
+        #expect(rules.map(\.chain) == ["FORWARD", "FORWARD"])
+        #expect(rules.allSatisfy { $0.counter == NFTables.Counter(packets: 0, bytes: 0) })
+        // Requests: one table's dump, the generation.
+        let dump = NFTables.dump(NFTables.getRule, family: 2, table: "filter")
+        #expect(dump.flags.contains(.dump) && dump.payload.first == 2)
+        #expect(try Attribute.parseAll(dump.payload.dropFirst(4)).first?.string == "filter")
+        #expect(NFTables.generationRequest.type == NFTables.getGeneration)
+    }
+}
