@@ -47,24 +47,26 @@ public struct ServiceReading: Sendable {
 public enum ServiceReader {
     public static let kubeProxyMetricsPort: UInt16 = 10249
 
-    public static func read(mode given: ProxyMode? = nil, metricsPort: UInt16 = kubeProxyMetricsPort) -> ServiceReading {
+    /// `counters`: read iptables-save with its counters, so that a trace that follows takes its
+    /// firewall snapshot from the same read (`services` needs none).
+    public static func read(mode given: ProxyMode? = nil, metricsPort: UInt16 = kubeProxyMetricsPort, counters: Bool = false) -> ServiceReading {
         let answered = LoopbackHTTP.get(port: metricsPort, path: "/proxyMode")
         // Its metrics say whether its rules are current (PROXY_STALE).
         let status = answered == nil ? nil : LoopbackHTTP.get(port: metricsPort, path: "/metrics")
             .flatMap { $0.status == 200 ? KubeProxyStatus.parse(metrics: $0.text) : nil }
-        var reading = readTable(given: given, answered: answered, metricsPort: metricsPort)
+        var reading = readTable(given: given, answered: answered, metricsPort: metricsPort, counters: counters)
         reading.proxyStatus = status
         return reading
     }
 
     /// The mode (given, kube-proxy's answer, else the kernel's state), then that mode's rules.
-    static func readTable(given: ProxyMode?, answered: LoopbackHTTP.Response?, metricsPort: UInt16) -> ServiceReading {
+    static func readTable(given: ProxyMode?, answered: LoopbackHTTP.Response?, metricsPort: UInt16, counters: Bool) -> ServiceReading {
         var problems: [String] = []
         // iptables-save runs anyway in most cases: detection and the iptables mode share it.
         var saved: (rules: KubeRuleScanner.Scanned?, problem: String?)? = nil
         let iptables = { () -> (rules: KubeRuleScanner.Scanned?, problem: String?) in
             if let saved { return saved }
-            saved = Self.iptablesRules()
+            saved = Self.iptablesRules(counters: counters)
             return saved!
         }
         var mode = given
@@ -178,7 +180,7 @@ public enum ServiceReader {
     /// kube-proxy's rules from iptables-save's output, read as it is written (legacy's too when
     /// the nft flavour says legacy tables exist, as after a switch of backends: K8S#107965), or
     /// why there are none.
-    static func iptablesRules() -> (rules: KubeRuleScanner.Scanned?, problem: String?) {
+    static func iptablesRules(counters: Bool) -> (rules: KubeRuleScanner.Scanned?, problem: String?) {
         let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
         guard let tool = ["/usr/sbin/iptables-save", "/sbin/iptables-save", "/usr/bin/iptables-save"]
             .first(where: { NodeRoot("/").status($0)?.isExecutable == true }) else {
@@ -186,8 +188,8 @@ public enum ServiceReader {
         }
         var stream = KubeRuleScanner.Stream()
         var head: [UInt8] = []
-        let generation = FirewallReader.generation()
-        guard let result = ChildProcess.run(tool, arguments: ["-c"], environment: environment, timeoutMilliseconds: 10_000,
+        let generation = counters ? FirewallReader.generation() : nil
+        guard let result = ChildProcess.run(tool, arguments: counters ? ["-c"] : [], environment: environment, timeoutMilliseconds: 10_000,
                                             outputLimit: 512 << 20, streaming: { chunk in
                                                 if head.count < 512 { head += chunk.prefix(512 - head.count) }
                                                 stream.feed(chunk)
@@ -208,7 +210,7 @@ public enum ServiceReader {
         let warning = "iptables-legacy tables present"
         if result.errorText.contains(warning) || String(decoding: head, as: UTF8.self).contains(warning), scanned.nat["KUBE-SERVICES"] == nil,
            let legacy = ["/usr/sbin/iptables-legacy-save", "/sbin/iptables-legacy-save"].first(where: { NodeRoot("/").status($0)?.isExecutable == true }),
-           let old = ChildProcess.run(legacy, arguments: ["-c"], environment: environment, timeoutMilliseconds: 10_000, outputLimit: 512 << 20),
+           let old = ChildProcess.run(legacy, arguments: counters ? ["-c"] : [], environment: environment, timeoutMilliseconds: 10_000, outputLimit: 512 << 20),
            old.status == 0 {
             scanned = KubeRuleScanner.scan(old.output)
         }

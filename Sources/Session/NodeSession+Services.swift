@@ -83,7 +83,7 @@ extension NodeSession {
         if let address = IPAddress.parse(destination), pods.pod(holding: address) != nil { return nil }
         guard let query = ServiceQuery.parse(destination) else { return nil }
         if case .name = query.target, query.port == nil, (try? pods.find(destination)) != nil { return nil }
-        let reading = ServiceReader.read()
+        let reading = ServiceReader.read(counters: true)
         // ADDRESS:PORT names a Service's frontend, or nothing: never a pod.
         let addressWithPort: Bool
         if case .address = query.target, query.port != nil { addressWithPort = true } else { addressWithPort = false }
