@@ -85,6 +85,7 @@ struct ServiceLabTests {
         ("iptables", "MASQUERADE_MISSING", "default/web", "MASQUERADE_MISSING"),
         ("nftables", "MASQUERADE_MISSING", "default/web", "MASQUERADE_MISSING"),
         ("iptables", "HAIRPIN_DISABLED", "default/web", "HAIRPIN_DISABLED"),
+        ("nftables", "HAIRPIN_DISABLED", "default/web", "HAIRPIN_DISABLED"),
         ("iptables", "PROXY_STALE", "default/web", "PROXY_STALE"),
         ("nftables", "PROXY_STALE", "default/web", "PROXY_STALE"),
     ])
@@ -110,6 +111,38 @@ struct ServiceLabTests {
             let finding = try #require(json["findings"]?.array?.first { $0["code"]?.string == "ENDPOINT_UNREACHABLE" })
             #expect(finding["hop"]?.string == "10.244.2.2:8080")
         }
+    }
+
+    @Test("cross-node endpoints through the remote agent: the endpoint that does not answer is named with node2's own rule")
+    func remoteEndpoint() throws {
+        try Privilege.require()
+        let up = try Binary.run(["lab", "up", "--proxy", "iptables", "--agents"], timeout: 120_000)
+        try #require(up.status == 0, "\(up.errorText)")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        _ = try Binary.run(["lab", "break", "ENDPOINT_UNREACHABLE"])
+        let (status, json) = try run("node1", ["trace", "pod-b", "default/web", "--timeout", "500"])
+        #expect(status == 1)
+        let drop = try #require(json["findings"]?.array?.first { $0["code"]?.string == "FIREWALL_DROP" }, "\(codes(json))")
+        #expect(drop["hop"]?.string == "node2")
+        #expect(drop["evidence"]?.array?.first?.string?.contains("ENDPOINT_UNREACHABLE") == true)
+        #expect(codes(json).contains("ENDPOINT_UNREACHABLE"))
+    }
+
+    @Test("bad input: a port the Service lacks, a Service that does not exist: one line, the documented status")
+    func badInput() throws {
+        try Privilege.require()
+        try fresh("iptables")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        for destination in ["default/web:9999", "nosuch/svc", "web:nosuch"] {
+            let traced = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "trace", "pod-b", destination])
+            #expect(traced.status == 2, "\(destination): \(traced.errorText)")
+            #expect(traced.errorText.split(separator: "\n").count == 1, "\(destination): \(traced.errorText)")
+        }
+        let listed = try run("node1", ["services", "default/web:9999"])
+        #expect(listed.status == 1 && codes(listed.json) == ["SERVICE_NOT_PROGRAMMED"])
+        // A mode forced that has no rules here: nothing programmed, said so.
+        let forced = try run("node1", ["services", "--proxy-mode", "nftables"])
+        #expect(codes(forced.json).contains("SERVICE_NOT_PROGRAMMED"), "\(codes(forced.json))")
     }
 
     @Test("Service faults need the Services: refused on a lab without --proxy, with one line and status 3")
