@@ -20,19 +20,7 @@ public enum SideBySide {
         }
         var threads: [pthread_t] = []
         for index in 1..<count {
-            let job = Unmanaged.passRetained(Job(index: index, body: body))
-            var thread = pthread_t()
-            let status = pthread_create(&thread, nil, { raw in
-                let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
-                job.body(job.index)
-                return nil
-            }, job.toOpaque())
-            if status == 0 {
-                threads.append(thread)
-            } else {
-                job.release()
-                body(index)
-            }
+            if let thread = start(Job(index: index, body: body)) { threads.append(thread) } else { body(index) }
         }
         body(0)
         for thread in threads { pthread_join(thread, nil) }
@@ -41,19 +29,23 @@ public enum SideBySide {
     /// Runs `body` on a thread of its own and returns at once: for a wait nobody needs to see the
     /// end of (closing a packet socket). Without a thread, it runs on the caller's.
     public static func detached(_ body: @escaping @Sendable () -> Void) {
-        let job = Unmanaged.passRetained(Job(index: 0, body: { _ in body() }))
+        if let thread = start(Job(index: 0, body: { _ in body() })) { pthread_detach(thread) } else { body() }
+    }
+
+    /// A thread running `job`; nil when none could be started.
+    private static func start(_ job: Job) -> pthread_t? {
+        let retained = Unmanaged.passRetained(job)
         var thread = pthread_t()
         let status = pthread_create(&thread, nil, { raw in
             let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
             job.body(job.index)
             return nil
-        }, job.toOpaque())
-        if status == 0 {
-            pthread_detach(thread)
-        } else {
-            job.release()
-            body()
+        }, retained.toOpaque())
+        guard status == 0 else {
+            retained.release()
+            return nil
         }
+        return thread
     }
 
     private final class Job {
