@@ -26,7 +26,7 @@ extension Lab {
         // kube-proxy's metrics listener, as a stand-in (no kube-proxy runs here): /proxyMode, /metrics.
         for node in plan.nodes {
             let arguments = ["netns", "exec", node.namespace, netdoctorPath, "lab", "serve", "--kube-proxy", mode.rawValue,
-                             "--stale-flag", Self.proxyStaleFlag(node.name)]
+                             "--stale-flag", Self.proxyStaleFlag(node.name), "--cluster-cidr", clusterCIDR]
             guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment) else {
                 throw LabError("cannot start kube-proxy's stand-in on \(node.name)")
             }
@@ -57,11 +57,13 @@ extension Lab {
 
     /// Loads `node`'s kube-proxy rules (a full sync: kube-proxy's own chains or table replaced).
     /// `withoutEndpoints`: Services whose endpoints are gone (lab break SERVICE_NO_ENDPOINTS).
+    /// The cluster's pod range, as kube-proxy's clusterCIDR.
+    var clusterCIDR: String { plan.topology == .overlay ? "10.244.0.0/16" : "10.245.0.0/16" }
+
     func programServices(on node: LabPlan.Node, mode: LabServices.Mode, addresses: [String: String],
                          withoutEndpoints: Set<String> = [], firstSync: Bool = true, extra: Int = 0) throws(LabError) {
         let ports = LabServices.proxied(on: node.name, plan: plan, podAddresses: addresses, withoutEndpoints: withoutEndpoints)
             + LabServices.many(extra, endpoints: 3)
-        let clusterCIDR = plan.topology == .overlay ? "10.244.0.0/16" : "10.245.0.0/16"
         // Through a file, as kube-proxy's restore input can run to megabytes (a pipe's input here is
         // bounded to what its buffer holds).
         let file = "\(LabPlan.stateDirectory)/\(node.name)-kube-proxy.\(mode == .iptables ? "rules" : "nft")"

@@ -16,8 +16,9 @@ public enum LabServer {
     /// The lab's stand-in for kube-proxy's metrics listener on 127.0.0.1:10249 (there is no
     /// kube-proxy process in the lab): /proxyMode, /healthz, and /metrics with the sync metrics
     /// kube-proxy exports, its last sync a few seconds ago, or (while `staleFlag` exists: lab
-    /// break PROXY_STALE) a change queued ten minutes ago and never written.
-    public static func kubeProxy(mode: String, staleFlag: String) -> Never {
+    /// break PROXY_STALE) a change queued ten minutes ago and never written; /configz with the
+    /// cluster CIDR its local-traffic detector uses.
+    public static func kubeProxy(mode: String, clusterCIDR: String, staleFlag: String) -> Never {
         serve(port: 10249, loopbackOnly: true) { request in
             let path = request.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
             let now = Double(time(nil))
@@ -25,6 +26,8 @@ public enum LabServer {
             switch path {
             case "/proxyMode": return (200, Array(mode.utf8))
             case "/healthz": return stale ? (503, Array("{\"lastUpdated\": \"stale\"}".utf8)) : (200, Array("ok".utf8))
+            case "/configz":
+                return (200, Array(#"{"kubeproxy.config.k8s.io": {"mode": "\#(mode)", "clusterCIDR": "\#(clusterCIDR)", "detectLocalMode": "ClusterCIDR", "iptables": {"masqueradeAll": false, "masqueradeBit": 14}}}"#.utf8))
             case "/metrics":
                 let (sync, queued) = stale ? (now - 900, now - 600) : (now - 5, now - 6)
                 let family = mode == "nftables" ? "nftables_sync_failures_total" : "iptables_restore_failures_total"

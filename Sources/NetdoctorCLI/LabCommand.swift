@@ -177,9 +177,10 @@ struct LabCommand: ParsableCommand {
         @Flag var udp = false
         @Option(help: "Be kube-proxy's metrics listener on 127.0.0.1:10249, for this mode.") var kubeProxy: String?
         @Option var staleFlag = "/nonexistent"
+        @Option var clusterCIDR = ""
 
         func run() throws {
-            if let kubeProxy { LabServer.kubeProxy(mode: kubeProxy, staleFlag: staleFlag) }
+            if let kubeProxy { LabServer.kubeProxy(mode: kubeProxy, clusterCIDR: clusterCIDR, staleFlag: staleFlag) }
             udp ? LabServer.echo(port: port) : LabServer.run(port: port)
         }
     }

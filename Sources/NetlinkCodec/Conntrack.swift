@@ -65,6 +65,17 @@ public enum Conntrack {
         public var zone: UInt16?
         public var id: UInt32?
 
+        public init(original: Tuple, reply: Tuple, status: UInt32, timeoutSeconds: UInt32? = nil, mark: UInt32? = nil,
+                    zone: UInt16? = nil, id: UInt32? = nil) {
+            self.original = original
+            self.reply = reply
+            self.status = status
+            self.timeoutSeconds = timeoutSeconds
+            self.mark = mark
+            self.zone = zone
+            self.id = id
+        }
+
         public var destinationTranslated: Bool { status & Status.destinationNAT != 0 }
         public var sourceTranslated: Bool { status & Status.sourceNAT != 0 }
         public var seenReply: Bool { status & Status.seenReply != 0 }

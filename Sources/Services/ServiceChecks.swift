@@ -108,8 +108,15 @@ public enum ServiceChecks {
                         remedy: FindingCode.conntrackFailures.entry?.remedy)]
     }
 
-    /// MASQUERADE_MISSING: a link of kube-proxy's SNAT chain is missing.
-    public static func masquerade(_ table: ServiceTable) -> [Finding] {
+    /// MASQUERADE_MISSING: a link of kube-proxy's SNAT chain is missing, or (its /configz) its
+    /// local-traffic detector has no cluster CIDR to go on.
+    public static func masquerade(_ table: ServiceTable, config: KubeProxyConfig? = nil) -> [Finding] {
+        if let config, config.detectorMissing, table.masqueradeMissing == nil {
+            return [Finding(.masqueradeMissing, .warning,
+                            "kube-proxy tells local traffic by the cluster CIDR but has none: clients from outside the cluster reach Services without masquerade, and replies from endpoints on other nodes do not come back through this node.",
+                            hop: "node: kube-proxy", evidence: ["/configz: detectLocalMode \(config.detectLocalMode.isEmpty ? "(default ClusterCIDR)" : config.detectLocalMode), clusterCIDR \"\(config.clusterCIDR)\""],
+                            remedy: "Set kube-proxy's clusterCIDR (or detectLocalMode NodeCIDR/BridgeInterface/InterfaceNamePrefix with its setting).")]
+        }
         guard let missing = table.masqueradeMissing else { return [] }
         return [Finding(.masqueradeMissing, .error,
                         "kube-proxy's masquerade is not in place (\(missing)): a pod reaching itself through a Service, and clients outside the cluster, get replies that do not match their connection.",

@@ -52,8 +52,13 @@ public enum ServiceReader {
     public static func read(mode given: ProxyMode? = nil, metricsPort: UInt16 = kubeProxyMetricsPort, counters: Bool = false) -> ServiceReading {
         let answered = LoopbackHTTP.get(port: metricsPort, path: "/proxyMode")
         // Its metrics say whether its rules are current (PROXY_STALE).
-        let status = answered == nil ? nil : LoopbackHTTP.get(port: metricsPort, path: "/metrics")
+        var status = answered == nil ? nil : LoopbackHTTP.get(port: metricsPort, path: "/metrics")
             .flatMap { $0.status == 200 ? KubeProxyStatus.parse(metrics: $0.text) : nil }
+        // Its running configuration says how it tells local traffic (MASQUERADE_MISSING).
+        if answered != nil, let configz = LoopbackHTTP.get(port: metricsPort, path: "/configz"), configz.status == 200 {
+            status = status ?? KubeProxyStatus(lastSync: nil, lastQueued: nil, failures: nil)
+            status?.config = KubeProxyConfig.parse(json: configz.body)
+        }
         var reading = readTable(given: given, answered: answered, metricsPort: metricsPort, counters: counters)
         reading.proxyStatus = status
         return reading

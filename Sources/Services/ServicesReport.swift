@@ -62,7 +62,7 @@ public struct ServicesReport: Report {
             findings.append(ServiceChecks.nothingProgrammed(reading, named: false))
         }
         if let mode = reading.mode { findings += ServiceChecks.judge(entries, mode: mode, named: query != nil) }
-        if let table = reading.table, !entries.isEmpty { findings += ServiceChecks.masquerade(table) }
+        if let table = reading.table, !entries.isEmpty { findings += ServiceChecks.masquerade(table, config: reading.proxyStatus?.config) }
         findings += ServiceChecks.proxyStale(reading.proxyStatus, now: now)
         if let conntrack, let table = reading.table {
             findings += ServiceChecks.staleConntrack(conntrack.entries, table: ServiceTable(mode: table.mode, entries: entries))
@@ -73,6 +73,12 @@ public struct ServicesReport: Report {
 
     public var jsonFields: [(String, ConfigValue)] {
         [("mode", .text(reading.mode?.rawValue)), ("modeSource", .text(reading.modeSource?.description)),
+         ("kubeProxy", reading.proxyStatus.map { status in
+            .fields(["lastSync": status.lastSync.map { .number($0, text: String(Int($0))) } ?? .null,
+                     "lastQueued": status.lastQueued.map { .number($0, text: String(Int($0))) } ?? .null,
+                     "syncFailures": status.failures.map { .number($0, text: String(Int($0))) } ?? .null,
+                     "clusterCIDR": .text(status.config?.clusterCIDR), "detectLocalMode": .text(status.config?.detectLocalMode)])
+         } ?? .null),
          ("query", .text(query?.text)), ("largeCluster", .bool(reading.table?.largeCluster ?? false)),
          ("services", .array(entries.map(json))),
          ("conntrack", conntrack.map { facts in

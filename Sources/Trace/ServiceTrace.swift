@@ -55,7 +55,8 @@ public struct ServiceTracer {
         var findings = ServiceVerdict.judge(entry: entry, mode: mode, probe: probe, endpoints: endpoints, source: sourceAddress,
                                             connections: connections)
         findings += ServiceChecks.hairpin(entry, source: sourceAddress, hostInterface: hostInterface, hairpin: hairpin)
-        findings += ServiceChecks.masquerade(ServiceTable(mode: mode, entries: [entry], masqueradeMissing: masqueradeMissing))
+        findings += ServiceChecks.masquerade(ServiceTable(mode: mode, entries: [entry], masqueradeMissing: masqueradeMissing),
+                                             config: proxyStatus?.config)
         findings += ServiceChecks.proxyStale(proxyStatus, now: now)
         return ServiceTraceReport(source: source, entry: entry, mode: mode, address: address, probe: probe, endpoints: endpoints, findings: findings)
     }
