@@ -42,6 +42,7 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     public static func parse(_ text: String) -> IPAddress? {
+        if let quad = dottedQuad(text) { return quad }
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {
             return IPAddress(bytes: withUnsafeBytes(of: &v4) { Array($0) })
@@ -51,6 +52,36 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
             return IPAddress(bytes: withUnsafeBytes(of: &v6) { Array($0) })
         }
         return nil
+    }
+
+    /// "10.244.1.2" read straight from its bytes, as inet_pton reads it (four decimal numbers of
+    /// at most three digits, none above 255, no leading zero): Service tables parse tens of
+    /// thousands, and the C call costs a String conversion each. Anything else: nil, and
+    /// inet_pton decides.
+    static func dottedQuad(_ text: String) -> IPAddress? {
+        var value: UInt64 = 0
+        var part: UInt32 = 0, digits = 0, parts = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0, parts < 3 else { return nil }
+                value = value << 8 | UInt64(part)
+                parts += 1
+                part = 0
+                digits = 0
+            } else if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                guard digits < 3, !(digits == 1 && part == 0) else { return nil }
+                part = part * 10 + UInt32(byte - UInt8(ascii: "0"))
+                guard part <= 255 else { return nil }
+                digits += 1
+            } else {
+                return nil
+            }
+        }
+        guard digits > 0, parts == 3 else { return nil }
+        value = value << 8 | UInt64(part)
+        var address = IPAddress(bytes: [0, 0, 0, 0])
+        address.high = value << 32
+        return address
     }
 
     public var description: String {

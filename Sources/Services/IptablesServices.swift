@@ -177,7 +177,7 @@ public enum IptablesServices {
                 return nil
             }
             for rule in rules where rule.target == "DNAT" {
-                if rule.comment == nil { uncommentedEndpoints = true }
+                if !rule.commented { uncommentedEndpoints = true }
                 guard let destination = rule.toDestination, let (address, port) = Self.hostPort(Substring(destination)) else { continue }
                 return ServiceEndpoint(address: address, port: port, share: share, rule: chain)
             }

@@ -1,7 +1,10 @@
 /// One of kube-proxy's iptables rules, reduced to what the Service table needs.
 struct KubeRule {
     var target: String?
+    /// Kept only where it names something (dispatch and filter chains); elsewhere `commented` says
+    /// whether there was one (kube-proxy's large-cluster mode drops them).
     var comment: String?
+    var commented = false
     /// `-d` (not negated), as written ("10.96.0.10/32").
     var destination: String?
     var proto: String?
@@ -108,7 +111,9 @@ enum KubeRuleScanner {
                 || chain.elementsEqual("POSTROUTING".utf8))
             guard kube || hook else { return }
             words.split(UnsafeBufferPointer(rebasing: line[chainEnd...]))
-            let rule = words.rule()
+            // Per-endpoint and per-service chains' comments repeat what the dispatch rules say.
+            let rule = words.rule(keepComment: !(chain.starts(with: "KUBE-SEP-".utf8) || chain.starts(with: "KUBE-SVC-".utf8)
+                                                 || chain.starts(with: "KUBE-SVL-".utf8) || chain.starts(with: "KUBE-EXT-".utf8)))
             let name = String(decoding: chain, as: UTF8.self)
             if hook {
                 if rule.target == "KUBE-SERVICES" { scanned.hooked.insert(name) }
@@ -163,7 +168,7 @@ enum KubeRuleScanner {
         func string(_ i: Int) -> String { String(decoding: word(i), as: UTF8.self) }
 
         /// One pass over the words: each option kube-proxy writes, its value taken as it goes.
-        func rule() -> KubeRule {
+        func rule(keepComment: Bool = true) -> KubeRule {
             var rule = KubeRule()
             var negated = false
             var i = 0
@@ -183,7 +188,9 @@ enum KubeRuleScanner {
                 case 7 where hasValue && word.elementsEqual("--dport".utf8) && !negated:
                     rule.destinationPort = UInt16(string(i + 1)); i += 1
                 case 9 where hasValue && word.elementsEqual("--comment".utf8):
-                    rule.comment = string(i + 1); i += 1
+                    rule.commented = true
+                    if keepComment { rule.comment = string(i + 1) }
+                    i += 1
                 case 9 where hasValue && word.elementsEqual("--seconds".utf8):
                     rule.seconds = Int(string(i + 1)); i += 1
                 case 8 where word.elementsEqual("--rcheck".utf8):

@@ -3,6 +3,10 @@ import NetlinkCodec
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Typed headers and named attributes on bytes the kernel sent (and iproute2 asked with), as
 /// netlink-packet-route tests its messages: parse what was captured, emit it again, compare.
 @Suite("rtnetlink headers, requests and lookups on captured bytes")
@@ -82,5 +86,20 @@ struct HeaderTests {
         let attributes = try Attribute.parseAll(bytes[...])
         #expect(attributes.attribute(IFLA.mtu)?.u32 == 1500)
         #expect(IFLA.mtu.rawValue == 4 && RTA.multipath.rawValue == 9 && NDA.linkAddress.rawValue == 2 && NETNSA.fd.rawValue == 3)
+    }
+}
+
+/// IPAddress.parse's own dotted-quad reader agrees with inet_pton on what it takes and refuses.
+@Suite("IPv4 text as inet_pton reads it")
+struct DottedQuadTests {
+    @Test("accepted and refused alike", arguments: [
+        "10.244.1.2", "0.0.0.0", "255.255.255.255", "1.2.3.4", "192.168.077.1", "256.1.1.1", "1.2.3", "1.2.3.4.5", "1..2.3",
+        "01.2.3.4", "1.2.3.4 ", " 1.2.3.4", "1.2.3.-4", "", ".1.2.3", "1.2.3.", "1234.1.1.1", "::1", "fd00::10", "0.0.0.00",
+    ])
+    func agree(text: String) {
+        var v4 = in_addr()
+        let pton = inet_pton(AF_INET, text, &v4) == 1 ? IPAddress(bytes: withUnsafeBytes(of: &v4) { Array($0) }) : nil
+        let parsed = IPAddress.parse(text)
+        if let pton { #expect(parsed == pton, "\(text)") } else { #expect(parsed == nil || !(parsed!.isIPv4), "\(text)") }
     }
 }
