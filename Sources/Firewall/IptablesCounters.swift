@@ -72,13 +72,21 @@ enum IptablesCounters {
     }
 }
 
-/// Snapshots of this process's earlier reads, per namespace, for IptablesCounters.
+/// Snapshots of this process's earlier reads, per namespace, for IptablesCounters. Bounded: a
+/// long-running agent sees pods come and go, and a namespace gone never asks again.
 final class SnapshotCache: Sendable {
     static let shared = SnapshotCache()
+    static let limit = 64
     private let snapshots = Mutex<[NetNamespace.Identity: IptablesCounters.Snapshot]>([:])
 
     subscript(identity: NetNamespace.Identity) -> IptablesCounters.Snapshot? {
         get { snapshots.withLock { $0[identity] } }
-        set { snapshots.withLock { $0[identity] = newValue } }
+        set {
+            snapshots.withLock { cache in
+                // Full: start over (a snapshot costs one iptables-save to take again).
+                if newValue != nil, cache[identity] == nil, cache.count >= Self.limit { cache.removeAll() }
+                cache[identity] = newValue
+            }
+        }
     }
 }
