@@ -63,8 +63,7 @@ public enum FirewallReader {
     /// they exist): the nat table cannot, and on a node of many Services or pods it holds nearly
     /// all the rules (kube-proxy's, the bridge plugin's per-pod chains).
     public static func read(in namespace: NetNamespace?, thread: NamespaceThread = .shared, dropping: Bool = false) -> [FirewallRule]? {
-        guard let tool = ["/usr/sbin/iptables-save", "/sbin/iptables-save", "/usr/bin/iptables-save"]
-            .first(where: { NodeRoot("/").status($0)?.isExecutable == true }) else { return nil }
+        guard let tool = iptablesSave else { return nil }
         let run = { (arguments: [String]) in
             ChildProcess.run(tool, arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], timeoutMilliseconds: 5000,
                              outputLimit: 256 << 20)
@@ -110,6 +109,11 @@ public enum FirewallReader {
     /// The ruleset's generation in the calling thread's namespace (nil without nf_tables): taken
     /// before a read, it dates the snapshot `remember` keeps.
     public static func generation() -> UInt32? { IptablesCounters.generation() }
+
+    /// Where iptables-save is installed, if it is.
+    public static var iptablesSave: String? {
+        ["/usr/sbin/iptables-save", "/sbin/iptables-save", "/usr/bin/iptables-save"].first { NodeRoot("/").status($0)?.isExecutable == true }
+    }
 
     /// filter, and the other tables that can drop where the namespace has them: nf_tables lists
     /// iptables-nft's, /proc/thread-self/net/ip_tables_names the legacy ones (both the calling thread's namespace).

@@ -187,8 +187,7 @@ public enum ServiceReader {
     /// why there are none.
     static func iptablesRules(counters: Bool) -> (rules: KubeRuleScanner.Scanned?, problem: String?) {
         let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
-        guard let tool = ["/usr/sbin/iptables-save", "/sbin/iptables-save", "/usr/bin/iptables-save"]
-            .first(where: { NodeRoot("/").status($0)?.isExecutable == true }) else {
+        guard let tool = FirewallReader.iptablesSave else {
             return (nil, "iptables-save is not installed")
         }
         var stream = KubeRuleScanner.Stream()
