@@ -42,7 +42,15 @@ enum IptablesCounters {
             var policies: [String: NFTables.Counter] = [:]
             for message in chainMessages {
                 guard let chain = try? NFTables.chain(message) else { return nil }
+                // The dump has the family's other tables' chains too (OUTPUT is in four of them).
+                guard chain.table == table else { continue }
                 policies[chain.name] = chain.counter ?? NFTables.Counter(packets: 0, bytes: 0)
+            }
+            // iptables-save prints a table nf_tables does not have (a pod's namespace, never
+            // touched) as its built-in chains' ACCEPT policies at 0: nothing has counted since.
+            if policies.isEmpty, ruleMessages.isEmpty,
+               rules.allSatisfy({ $0.table != table || ($0.origin == .iptablesPolicy && $0.packets == 0 && $0.specification == "ACCEPT") }) {
+                continue
             }
             var counters: [String: [NFTables.Counter?]] = [:]
             for message in ruleMessages {

@@ -49,6 +49,26 @@ public final class RouteSocket: @unchecked Sendable {
     private let socket: Socket
     public var fd: Int32 { socket.fd }
 
+    /// Where datagrams are received, kept for the socket's life: a dump chain by chain makes
+    /// tens of thousands of exchanges. A netlink datagram is one skb, at most 32 KiB for a dump's
+    /// part (or one message that needs more); 1 MiB is never short, and pages never written
+    /// cost nothing.
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 8)
+
+    deinit { buffer.deallocate() }
+
+    /// One datagram into `buffer`, its length. Taken at once when it is there already (a dump's
+    /// next part usually is: the kernel fills it while the last one is read), else after a wait.
+    private func receive() throws(NetlinkError) -> Int {
+        while true {
+            let n = retryingOnInterrupt { recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_TRUNC | MSG_DONTWAIT)) }
+            if n > buffer.count { throw .protocolViolation("a netlink datagram of \(n) bytes, more than the \(buffer.count) read") }
+            if n >= 0 { return n }
+            guard errno == EAGAIN || errno == EWOULDBLOCK else { throw .system(.last("recv(netlink)")) }
+            guard socket.wait(for: Int32(POLLIN), milliseconds: timeoutMilliseconds) else { throw .timedOut(milliseconds: timeoutMilliseconds) }
+        }
+    }
+
 
     /// Opens a socket inside `namespace` (on the namespace thread); it stays bound there.
     public static func open(in namespace: NetNamespace?, thread: NamespaceThread = .shared, protocol family: Int32 = NETLINK_ROUTE) throws -> RouteSocket {
@@ -91,20 +111,10 @@ public final class RouteSocket: @unchecked Sendable {
 
         var replies: [NetlinkMessage] = []
         var interrupted = false
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            guard socket.wait(for: Int32(POLLIN), milliseconds: timeoutMilliseconds) else { throw .timedOut(milliseconds: timeoutMilliseconds) }
-            let n: Int
-            do {
-                // Peek the size first so no datagram is ever truncated.
-                let size = try systemCall("recv(netlink)") { recv(fd, nil, 0, Int32(MSG_PEEK | MSG_TRUNC)) }
-                if size > buffer.count { buffer = [UInt8](repeating: 0, count: size) }
-                n = try systemCall("recv(netlink)") { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
-            } catch {
-                throw .system(error)
-            }
+            let n = try receive()
             let messages: [NetlinkMessage]
-            do { messages = try NetlinkMessage.parseAll(Array(buffer[..<n])) } catch { throw .malformed(error) }
+            do { messages = try NetlinkMessage.parseAll(Array(UnsafeRawBufferPointer(rebasing: buffer[..<n]))) } catch { throw .malformed(error) }
             for reply in messages {
                 // Messages for other requests (or from other senders) are not ours.
                 guard reply.sequence == sequence, reply.portID == portID || reply.portID == 0 else { continue }

@@ -98,10 +98,14 @@ public enum NFTables {
 
     /// A dump of one table's chains or rules (NFTA_CHAIN_TABLE / NFTA_RULE_TABLE = 1): the kernel
     /// sends that table's only, however big the others are.
-    public static func dump(_ type: MessageType, family: UInt8, table: String) -> NetlinkMessage {
+    /// With `chain` (NFTA_RULE_CHAIN = 2), a rule dump of that chain alone: the kernel finds it
+    /// by its hash, where a whole table's dump walks the table again from its start for every
+    /// batch it sends (quadratic: 0.9 s for kube-proxy's 60,000 rules, against 0.2 s chain by chain).
+    public static func dump(_ type: MessageType, family: UInt8, table: String, chain: String? = nil) -> NetlinkMessage {
         var w = WireWriter()
         GenericHeader(family: family).emit(into: &w)
         w.attribute(1, Array(table.utf8) + [0])
+        if let chain { w.attribute(2, Array(chain.utf8) + [0]) }
         return NetlinkMessage(type: type, flags: [.request, .dump], payload: w.bytes)
     }
 
@@ -130,12 +134,15 @@ public enum NFTables {
         }
     }
 
-    /// A chain's name and, for a base chain, its counters (NFTA_CHAIN_NAME 3, NFTA_CHAIN_COUNTERS 8).
-    public static func chain(_ message: NetlinkMessage) throws(NetlinkDecodeError) -> (name: String, counter: Counter?)? {
+    /// A chain's table and name and, for a base chain, its counters (NFTA_CHAIN_TABLE 1,
+    /// NFTA_CHAIN_NAME 3, NFTA_CHAIN_COUNTERS 8). A chain dump lists every table's chains of the
+    /// family, whatever table the request names: the table is how a reader keeps its own.
+    public static func chain(_ message: NetlinkMessage) throws(NetlinkDecodeError) -> (table: String, name: String, counter: Counter?)? {
         guard message.type == newChain, message.payload.count >= GenericHeader.size else { return nil }
         let attributes = try Attribute.parseAll(message.payload.dropFirst(GenericHeader.size))
         guard let name = attributes.first(where: { $0.type == 3 })?.string else { return nil }
-        return (name, try attributes.first { $0.type == 8 }.flatMap { a throws(NetlinkDecodeError) in try counter(a.nested()) })
+        let table: String = attributes.first(where: { $0.type == 1 }).map(\.string) ?? ""
+        return (table, name, try attributes.first { $0.type == 8 }.flatMap { a throws(NetlinkDecodeError) in try counter(a.nested()) })
     }
 
     /// A rule's chain and the counter expression in it (NFTA_RULE_CHAIN 2, NFTA_RULE_EXPRESSIONS 4:

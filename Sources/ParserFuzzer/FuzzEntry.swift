@@ -61,6 +61,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             _ = try? NFTables.table(message)
             _ = try? NFTables.chain(message)
             _ = try? NFTables.rule(message)
+            _ = try? NFTables.rule(expressionsOf: message)
             _ = try? NFTables.generation(message)
             _ = try? Conntrack.entry(message)
             _ = try? Conntrack.statistics(message)
@@ -80,6 +81,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     // kube-proxy's state: iptables-save's output, nft's JSON, /proc/net/ip_vs, its metrics, a
     // Service as a user names it.
     _ = IptablesServices.table(fromSave: bytes)
+    if let messages = try? NetlinkMessage.parseAll(bytes) { _ = IptablesServices.table(fromNetlink: messages, filter: messages) }
     _ = NftablesServices.table(fromJSON: [bytes])
     _ = IPVSServices.table(procText: text)
     _ = KubeProxyStatus.parse(metrics: text)

@@ -1,5 +1,6 @@
 import Firewall
 import NetAddress
+import NetlinkCodec
 
 /// kube-proxy's iptables mode, read back from iptables-save: the nat table's `KUBE-SERVICES` and
 /// `KUBE-NODEPORTS` dispatch rules give each Service port's frontends (their comments give the
@@ -14,6 +15,12 @@ public enum IptablesServices {
 
     /// The table from iptables-save's output (with or without -c).
     public static func table(fromSave bytes: [UInt8]) -> ServiceTable { table(from: KubeRuleScanner.scan(bytes)) }
+
+    /// The table from nf_tables' rule messages of the nat and filter tables (iptables-nft's), as
+    /// KubeRulesOverNetlink reads them; nil when a rule is not understood.
+    public static func table(fromNetlink nat: [NetlinkMessage], filter: [NetlinkMessage]) -> ServiceTable? {
+        KubeRulesOverNetlink.scanned(nat: nat, filter: filter).map(table(from:))
+    }
 
     static func table(from scanned: KubeRuleScanner.Scanned) -> ServiceTable {
         var builder = Builder(chains: scanned.nat)

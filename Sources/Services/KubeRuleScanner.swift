@@ -1,5 +1,5 @@
 /// One of kube-proxy's iptables rules, reduced to what the Service table needs.
-struct KubeRule {
+struct KubeRule: Equatable {
     var target: String?
     /// Kept only where it names something (dispatch and filter chains); elsewhere `commented` says
     /// whether there was one (kube-proxy's large-cluster mode drops them).

@@ -89,4 +89,25 @@ struct NFTablesCounterTests {
         #expect(try Attribute.parseAll(dump.payload.dropFirst(4)).first?.string == "filter")
         #expect(NFTables.generationRequest.type == NFTables.getGeneration)
     }
+
+    @Test("a rule's expressions as iptables-nft compiled `-s 10.9.9.9/32 -m comment --comment … -j DROP`")
+    func expressions() throws {
+        let rules = try messages().compactMap { try NFTables.rule(expressionsOf: $0) }
+        #expect(rules.map(\.table) == ["filter", "filter"] && rules.map(\.chain) == ["FORWARD", "FORWARD"])
+        let drop = try #require(rules.first).expressions
+        #expect(drop.first == .payload(base: NFTables.networkHeader, offset: 12, length: 4, register: 1))
+        #expect(drop.contains(.compare(register: 1, op: .equal, data: [10, 9, 9, 9])))
+        guard case .match(let name, _, let info)? = drop.first(where: { if case .match = $0 { true } else { false } }) else {
+            Issue.record("no comment match in \(drop)")
+            return
+        }
+        #expect(name == "comment" && String(decoding: info.prefix { $0 != 0 }, as: UTF8.self) == "netdoctor fixture")
+        #expect(drop.last == .verdict(NFTables.Verdict(code: NFTables.Verdict.drop)))
+        #expect(rules[1].expressions.last == .verdict(NFTables.Verdict(code: NFTables.Verdict.accept)))
+        // A caller that wants other chains gets nothing decoded.
+        #expect(try messages().compactMap { try NFTables.rule(expressionsOf: $0) { _, chain in chain.elementsEqual("INPUT".utf8) } }.isEmpty)
+        // A chain request for one chain names it.
+        let one = NFTables.dump(NFTables.getRule, family: 2, table: "nat", chain: "KUBE-SERVICES")
+        #expect(try Attribute.parseAll(one.payload.dropFirst(4)).map(\.string) == ["nat", "KUBE-SERVICES"])
+    }
 }
