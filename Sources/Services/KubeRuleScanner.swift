@@ -34,6 +34,11 @@ enum KubeRuleScanner {
         /// The tables whose rules can drop (filter, raw, mangle, security) as iptables-save wrote
         /// them: a trace's firewall snapshot without running iptables-save again.
         var droppingTables: [UInt8] = []
+        /// The reader: "iptables-save", or nf_tables read directly.
+        var readFrom = "iptables-save"
+        /// Tables iptables-nft would not print ("# Table `nat' is incompatible, use 'nft' tool."):
+        /// a rule in them was written by nft itself. Their rules are missing, not absent.
+        var incompatible: [String] = []
     }
 
     static func scan(_ bytes: [UInt8]) -> Scanned {
@@ -85,6 +90,14 @@ enum KubeRuleScanner {
 
         private mutating func consume(_ line: UnsafeBufferPointer<UInt8>) {
             guard let first = line.first else { return }
+            if first == UInt8(ascii: "#") {
+                let text = String(decoding: line, as: UTF8.self)
+                if text.hasPrefix("# Table `"), text.contains("' is incompatible"),
+                   let name = text.dropFirst("# Table `".count).split(separator: "'").first {
+                    scanned.incompatible.append(String(name))
+                }
+                return
+            }
             if first == UInt8(ascii: "*") {
                 table = line.elementsEqual("*nat".utf8) ? .nat : line.elementsEqual("*filter".utf8) ? .filter : .other
                 keeping = table == .filter || ["*raw", "*mangle", "*security"].contains { line.elementsEqual($0.utf8) }

@@ -83,6 +83,7 @@ enum KubeRulesOverNetlink {
         /// chains by name (nf_tables lists them in the order they were made).
         var scanned: KubeRuleScanner.Scanned {
             var ordered = collected
+            ordered.readFrom = "nf_tables over netlink (iptables-nft's tables nat and filter)"
             ordered.filter = ordered.filter.enumerated().sorted { ($0.element.chain, $0.offset) < ($1.element.chain, $1.offset) }.map(\.element)
             return ordered
         }

@@ -100,6 +100,7 @@ public enum ServiceReader {
             let (rules, problem) = iptables()
             guard let rules else { return ServiceReading(table: nil, mode: mode, modeSource: source, problems: problems + [problem ?? "iptables-save failed"]) }
             var table = IptablesServices.table(from: rules)
+            table.readFrom = rules.readFrom
             table.problems = problems + table.problems
             return ServiceReading(table: table, mode: mode, modeSource: source, problems: [], scanned: rules)
         case .nftables:
@@ -107,6 +108,7 @@ public enum ServiceReader {
             if let problem { problems.append(problem) }
             guard problem == nil else { return ServiceReading(table: nil, mode: mode, modeSource: source, problems: problems) }
             var table = documents.isEmpty ? ServiceTable(mode: .nftables, entries: []) : NftablesServices.table(fromJSON: documents)
+            table.readFrom = "nft -j list table ip kube-proxy"
             table.problems = problems + table.problems
             return ServiceReading(table: table, mode: mode, modeSource: source, problems: [])
         case .ipvs:
@@ -116,6 +118,7 @@ public enum ServiceReader {
                                       problems: problems + ["IPVS mode, but /proc/net/ip_vs cannot be read (the ip_vs module not loaded?)"])
             }
             var table = IPVSServices.table(procText: text)
+            table.readFrom = "/proc/net/ip_vs"
             table.problems = problems + table.problems + ["IPVS mode: Service names are not in the kernel; entries are named by their virtual server"]
             return ServiceReading(table: table, mode: mode, modeSource: source, problems: [])
         case .cilium:
@@ -225,6 +228,10 @@ public enum ServiceReader {
             return (nil, "iptables-save failed: \(reason)")
         }
         var scanned = stream.finish()
+        scanned.readFrom = "iptables-save"
+        if let table = scanned.incompatible.first(where: { $0 == "nat" || $0 == "filter" }) {
+            return (nil, "iptables-save cannot print the \(table) table (\"Table `\(table)' is incompatible, use 'nft' tool\"): a rule in it was written by nft, not iptables; `nft list table ip \(table)` shows it")
+        }
         // The same output is this node's firewall snapshot for a trace that follows, if nothing
         // changed while it was read.
         if let generation, FirewallReader.generation() == generation {
@@ -237,6 +244,7 @@ public enum ServiceReader {
            let old = ChildProcess.run(legacy, arguments: counters ? ["-c"] : [], environment: environment, timeoutMilliseconds: 10_000, outputLimit: 512 << 20),
            old.status == 0 {
             scanned = KubeRuleScanner.scan(old.output)
+            scanned.readFrom = "iptables-legacy-save"
         }
         return (scanned, nil)
     }

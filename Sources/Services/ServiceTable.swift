@@ -160,6 +160,9 @@ public struct ServiceTable: Sendable {
     /// Why kube-proxy's masquerade step is not in place (the rule or the jump to it missing);
     /// nil when it is, or when the mode has none to read.
     public var masqueradeMissing: String?
+    /// Where the rules were read ("nf_tables over netlink", "iptables-save", …): what an operator
+    /// runs to see the same.
+    public var readFrom: String?
 
     public init(mode: ProxyMode, entries: [ServiceEntry], largeCluster: Bool = false, problems: [String] = [], masqueradeMissing: String? = nil) {
         self.mode = mode

@@ -72,7 +72,7 @@ public struct ServicesReport: Report {
     }
 
     public var jsonFields: [(String, ConfigValue)] {
-        [("mode", .text(reading.mode?.rawValue)), ("modeSource", .text(reading.modeSource?.description)),
+        [("mode", .text(reading.mode?.rawValue)), ("modeSource", .text(reading.modeSource?.description)), ("rulesFrom", .text(reading.table?.readFrom)),
          ("kubeProxy", reading.proxyStatus.map { status in
             .fields(["lastSync": status.lastSync.map { .number($0, text: String(Int($0))) } ?? .null,
                      "lastQueued": status.lastQueued.map { .number($0, text: String(Int($0))) } ?? .null,
@@ -112,6 +112,7 @@ public struct ServicesReport: Report {
     public func humanSections(style: TextStyle) -> [HumanSection] {
         let mode = reading.mode.map { "kube-proxy \($0.rawValue) mode" } ?? "no proxy state"
         var head: [(label: String, value: String)] = [("mode", mode + (reading.modeSource.map { ", from \($0)" } ?? ""))]
+        if let from = reading.table?.readFrom { head.append(("rules from", from)) }
         if let query { head.append(("asked", query.text)) }
         head.append(("service ports", query == nil ? "\(entries.count)" : "\(entries.count) of \(reading.table?.entries.count ?? 0)"))
         if reading.table?.largeCluster == true { head.append(("note", "large-cluster mode: endpoints named by their DNAT targets only")) }

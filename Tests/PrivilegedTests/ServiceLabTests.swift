@@ -1,5 +1,6 @@
 import ConfigFormats
 import NodeFiles
+import Services
 import TestSupport
 import Testing
 
@@ -48,6 +49,33 @@ struct ServiceLabTests {
         #expect(empty.status == 1 && codes(empty.json) == ["SERVICE_NO_ENDPOINTS"])
         #expect(try run("node1", ["services", "nosuch/svc"]).status == 1)
         #expect(try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "services", "not a name"]).status == 2)
+    }
+
+    @Test("iptables mode: the rules read from nf_tables directly give the table iptables-save's text gives; a rule nft wrote into the nat table makes it unreadable, and says why")
+    func rulesOverNetlink() throws {
+        try Privilege.require()
+        try fresh("iptables")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        let (_, json) = try run("node1", ["services"])
+        #expect(json["rulesFrom"]?.string?.hasPrefix("nf_tables over netlink") == true, "\(json["rulesFrom"] ?? .null)")
+        let fromNetlink = (json["services"]?.array ?? []).map { service in
+            let endpoints = (service["endpoints"]?.array ?? []).compactMap { e in e["address"]?.string.map { "\($0):\(e["port"]?.int ?? 0)" } }.sorted()
+            return "\(service["name"]?.string ?? "?") \(service["frontends"]?.array?.count ?? 0) \(endpoints)"
+        }.sorted()
+        let saved = try Binary.run(["lab", "exec", "node1", "--", "iptables-save"])
+        try #require(saved.status == 0)
+        let fromText = IptablesServices.table(fromSave: saved.output).entries.map { entry in
+            "\(entry.name?.description ?? "?") \(entry.frontends.count) \(entry.endpoints.map(\.description).sorted())"
+        }.sorted()
+        #expect(fromNetlink == fromText && fromNetlink.count == 4)
+
+        // nft's own rule in iptables' nat table: iptables-save refuses the table, netdoctor says so
+        // and judges no Service on what it could not read.
+        let added = try Binary.run(["lab", "exec", "node1", "--", "nft", "add", "rule", "ip", "nat", "KUBE-SERVICES", "ct", "state", "new", "counter"])
+        try #require(added.status == 0, "\(added.errorText)")
+        let (_, after) = try run("node1", ["services", "default/web"])
+        #expect(codes(after) == ["SERVICE_RULES_UNREADABLE"], "\(codes(after))")
+        #expect(after["findings"]?.array?.first?["message"]?.string?.contains("incompatible") == true)
     }
 
     @Test("trace to a healthy Service: the DNAT step, the endpoint the kernel chose (conntrack), every endpoint answering, in each mode",
@@ -128,7 +156,7 @@ struct ServiceLabTests {
         #expect(codes(json).contains("ENDPOINT_UNREACHABLE"))
     }
 
-    @Test("bad input: a port the Service lacks, a Service that does not exist: one line, the documented status")
+    @Test("bad input: a port the Service lacks, a Service that does not exist, no privileges: one line, the documented status")
     func badInput() throws {
         try Privilege.require()
         try fresh("iptables")
@@ -137,6 +165,14 @@ struct ServiceLabTests {
             let traced = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "trace", "pod-b", destination])
             #expect(traced.status == 2, "\(destination): \(traced.errorText)")
             #expect(traced.errorText.split(separator: "\n").count == 1, "\(destination): \(traced.errorText)")
+        }
+        // Without privileges neither nf_tables nor iptables-save answers: one line, status 3, in
+        // each mode (and in the trace that needs the table).
+        for arguments in [["services"], ["services", "--proxy-mode", "nftables"], ["trace", "pod-b", "default/web"]] {
+            let unprivileged = try Binary.run(["lab", "exec", "node1", "--", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                               "--inh-caps=-all", Binary.path] + arguments)
+            #expect(unprivileged.status == 3, "\(arguments): \(unprivileged.errorText)")
+            #expect(unprivileged.errorText.split(separator: "\n").count == 1, "\(arguments): \(unprivileged.errorText)")
         }
         let listed = try run("node1", ["services", "default/web:9999"])
         #expect(listed.status == 1 && codes(listed.json) == ["SERVICE_NOT_PROGRAMMED"])
