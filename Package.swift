@@ -26,6 +26,7 @@ import PackageDescription
 //   Capture         libpcap at several points in several namespaces at once, pcapng files, packet summaries
 //   Firewall        iptables rules, chain policies and nftables rules with their packet counters, per namespace
 //   Services        kube-proxy's Service table read back from the node: mode, frontends, endpoints (iptables, nftables)
+//   DNS             a pod's DNS as the pod sees it: resolv.conf, the search list, the wire codec, lookups from its namespace
 //   Agent           netdoctor agent: the node agent's HTTP/JSON API (auth, TLS, limits, metrics) over SwiftNIO
 //   AgentClient     the caller's side of that API: trace and mtu-probe ask the remote node's agent
 //   Lab             the two-node lab in namespaces, wired by the real CNI plugins, and its faults
@@ -76,6 +77,7 @@ let package = Package(
         .target(name: "Session", dependencies: ["Capture", "CNIDetection", "ConfigFormats", "Diagnosis", "Inspection", "KernelState", "NetAddress",
                                                 "NetlinkCodec", "NodeFiles", "PathFacts", "PathMTU", "Pods", "Services", "Trace"]),
         .target(name: "Firewall", dependencies: ["CNetShims", "ConfigFormats", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
+        .target(name: "DNS", dependencies: ["Diagnosis", "NetAddress", "NetSystem"]),
         .target(name: "Services", dependencies: ["CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
         .target(name: "Capture", dependencies: ["CPcap", "NetSystem", "KernelState", "NetAddress", "Diagnosis", "ConfigFormats"]),
         .target(name: "PathMTU", dependencies: ["CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec",
@@ -108,6 +110,7 @@ let package = Package(
         .testTarget(name: "ConfigFormatsTests", dependencies: ["ConfigFormats", "YAMLFormat"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "TestSupport"], exclude: ["Fixtures"]),
         // kube-proxy's rules (iptables-save, nft -j) as kube-proxy writes them and as the lab loads them.
+        .testTarget(name: "DNSTests", dependencies: ["DNS", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ServicesTests", dependencies: ["Services", "Firewall", "NetAddress", "NetlinkCodec", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PathMTUTests", dependencies: ["PathMTU", "NetAddress"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "NetAddress", "NodeFiles", "TestSupport"]),

@@ -6,49 +6,13 @@ import NetSystem
 @preconcurrency import Glibc
 #endif
 
-/// A socket made inside the source namespace and connected to the destination: the descriptor
-/// stays in that namespace, so the rest runs on the caller's thread.
-struct ConnectedSocket {
-    let socket: Socket
-    var fd: Int32 { socket.fd }
-    /// errno of connect, 0 when it succeeded at once.
-    let connectError: Int32
-
-    init(_ type: Int32, in namespace: NetNamespace, to destination: IPAddress, port: UInt16) throws {
-        let socket = try NamespaceThread.shared.run(in: namespace) { try Socket(domain: AF_INET, type: type, what: "probe") }
-        let fd = socket.fd
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        destination.bytes.withUnsafeBytes { raw in withUnsafeMutableBytes(of: &address.sin_addr) { $0.copyMemory(from: raw) } }
-        let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        self.socket = socket
-        connectError = status == 0 ? 0 : errno
-    }
-
-    /// The port the kernel bound the socket to (what conntrack keys the connection on).
-    var localPort: UInt16? {
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let status = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return status == 0 ? UInt16(bigEndian: address.sin_port) : nil
-    }
-
-    /// Waits for `events`; false on timeout.
-    func wait(for events: Int32, milliseconds: Int32) -> Bool { socket.wait(for: events, milliseconds: milliseconds) }
-}
-
 /// A TCP handshake from the source namespace: SYN-ACK (open), RST (closed) or silence.
 enum TCPProbe {
     /// `whileOpen` gets the socket's local port once the answer is in, before the socket closes
     /// (a trace to a Service reads the connection's conntrack entry then).
     static func connect(from namespace: NetNamespace, to destination: IPAddress, port: UInt16, timeoutMilliseconds: Int32,
                         whileOpen: (UInt16?) -> Void = { _ in }) throws -> ProbeResult {
-        let socket = try ConnectedSocket(Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), in: namespace, to: destination, port: port)
+        let socket = try ConnectedSocket(Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), in: namespace, to: destination.bytes, port: port)
         defer { whileOpen(socket.localPort) }
         let what = "TCP SYN to port \(port)"
         if socket.connectError != 0 && socket.connectError != EINPROGRESS { return failed(what, socket.connectError) }
@@ -73,7 +37,7 @@ enum TCPProbe {
 enum UDPProbe {
     static func send(from namespace: NetNamespace, to destination: IPAddress, port: UInt16, timeoutMilliseconds: Int32,
                      whileOpen: (UInt16?) -> Void = { _ in }) throws -> ProbeResult {
-        let socket = try ConnectedSocket(Int32(SOCK_DGRAM.rawValue), in: namespace, to: destination, port: port)
+        let socket = try ConnectedSocket(Int32(SOCK_DGRAM.rawValue), in: namespace, to: destination.bytes, port: port)
         defer { whileOpen(socket.localPort) }
         let what = "UDP to port \(port)"
         let payload: [UInt8] = Array("netdoctor trace".utf8)
