@@ -154,6 +154,13 @@ public struct DNSRecord: Sendable, Equatable {
     public var type: DNSRecordType
     public var ttl: UInt32
     public var data: Data
+
+    public init(name: String, type: DNSRecordType, ttl: UInt32, data: Data) {
+        self.name = name
+        self.type = type
+        self.ttl = ttl
+        self.data = data
+    }
 }
 
 /// A response: its header's flags, its question and its answers.
@@ -170,6 +177,17 @@ public struct DNSResponse: Sendable, Equatable {
         a.id == b.id && a.code == b.code && a.truncated == b.truncated && a.authoritative == b.authoritative
             && a.recursionAvailable == b.recursionAvailable && a.question?.name == b.question?.name
             && a.question?.type == b.question?.type && a.answers == b.answers
+    }
+
+    public init(id: UInt16, code: DNSResponseCode, truncated: Bool, authoritative: Bool, recursionAvailable: Bool,
+                question: (name: String, type: DNSRecordType)?, answers: [DNSRecord]) {
+        self.id = id
+        self.code = code
+        self.truncated = truncated
+        self.authoritative = authoritative
+        self.recursionAvailable = recursionAvailable
+        self.question = question
+        self.answers = answers
     }
 
     /// The addresses the answer gives (after any CNAME chain).

@@ -124,6 +124,8 @@ public struct Lab: Sendable {
         maxPods: 110
 
         """)
+        // The node's own resolver (the kubelet's resolvConf: what dnsPolicy Default pods get).
+        try LabFiles.write("\(root)/etc/resolv.conf", "nameserver 192.0.2.53\nsearch lab.example\n")
         try LabFiles.write("\(root)/etc/cni/net.d/\(plan.configFileName)", plan.networkConfig(for: node))
         if plan.topology == .overlay {
             try LabFiles.write("\(root)/run/flannel/subnet.env", """

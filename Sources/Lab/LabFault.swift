@@ -40,6 +40,12 @@ public enum LabFault: String, Sendable, CaseIterable {
     case masqueradeMissing = "MASQUERADE_MISSING"
     case hairpinDisabled = "HAIRPIN_DISABLED"
     case proxyStale = "PROXY_STALE"
+    case dnsServerUnreachable = "DNS_SERVER_UNREACHABLE"
+    case dnsUDPBlocked = "DNS_UDP_BLOCKED"
+    case dnsNoAnswer = "DNS_NO_ANSWER"
+    case dnsConfigMismatch = "DNS_CONFIG_MISMATCH"
+    case dnsConfigInvalid = "DNS_CONFIG_INVALID"
+    case dnsLoopRisk = "DNS_LOOP_RISK"
 
     public var summary: String {
         switch self {
@@ -73,12 +79,19 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .masqueradeMissing: "node1: kube-proxy's MASQUERADE rule (nftables: the masquerading chain) removed (lab up --proxy)"
         case .hairpinDisabled: "node1: hairpin off on pod-a's bridge port; pod-a is an endpoint of default/web (lab up --proxy, overlay)"
         case .proxyStale: "node1: kube-proxy's metrics (the lab's stand-in) report a change queued ten minutes ago and never synced (lab up --proxy)"
+        case .dnsServerUnreachable: "both nodes: kube-proxy re-synced with kube-system/kube-dns's endpoints gone; pod-b's nameserver rejects it (lab up --proxy)"
+        case .dnsUDPBlocked: "pod-b: an egress rule in its namespace drops UDP to port 53, TCP passes (lab up --proxy)"
+        case .dnsNoAnswer: "pod-b: an egress rule in its namespace drops TCP to port 53, UDP passes (lab up --proxy)"
+        case .dnsConfigMismatch: "node1: the kubelet's clusterDNS changed to 10.96.0.11; pod-b's resolv.conf still names 10.96.0.10 (lab up --proxy)"
+        case .dnsConfigInvalid: "node1: pod-b's resolv.conf (containerd's sandbox copy) gains a nameserver that is no address and a line no resolver reads (lab up --proxy)"
+        case .dnsLoopRisk: "node1: the node's /etc/resolv.conf (the kubelet's resolvConf) becomes systemd-resolved's stub, nameserver 127.0.0.53 (lab up --proxy)"
         }
     }
 
     /// Faults that need the lab's Services (lab up --proxy).
     public var needsServices: Bool {
-        [.serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled, .proxyStale]
+        [.serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled, .proxyStale,
+         .dnsServerUnreachable, .dnsUDPBlocked, .dnsNoAnswer, .dnsConfigMismatch, .dnsConfigInvalid, .dnsLoopRisk]
             .contains(self)
     }
 
@@ -206,6 +219,8 @@ extension Lab {
                                plan.networkConfig(for: node1).replacingFirst("\"mtu\": \(wanted)", with: "\"mtu\": 9000"))
         case .serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled, .proxyStale:
             try injectServiceFault(fault, state: state)
+        case .dnsServerUnreachable, .dnsUDPBlocked, .dnsNoAnswer, .dnsConfigMismatch, .dnsConfigInvalid, .dnsLoopRisk:
+            try injectDNSFault(fault, state: state)
         }
         state.faults.append(fault.rawValue)
         try save(state)

@@ -47,6 +47,7 @@ public struct LabPlan: Sendable, Equatable {
     /// The Kubernetes namespace of the lab's pods, and the cluster DNS the kubelet would hand them.
     public static let podNamespace = "default"
     public static let clusterDNS = "10.96.0.10"
+    public static let clusterDomain = "cluster.local"
     public static let dnsSearches = ["default.svc.cluster.local", "svc.cluster.local", "cluster.local"]
 
     /// The largest `extraPods`: the pod subnet is a /24, shared with pod-a and pod-b.

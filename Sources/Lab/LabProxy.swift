@@ -22,6 +22,7 @@ extension Lab {
                 state.servicePIDs.append(pid)
             }
         }
+        try startClusterDNS(ip: ip, state: &state)
         state.proxy = mode.rawValue
         // kube-proxy's metrics listener, as a stand-in (no kube-proxy runs here): /proxyMode, /metrics.
         for node in plan.nodes {
@@ -52,6 +53,26 @@ extension Lab {
                 if let out = try? Shell.run(["ip", "netns", "exec", netns, "ss", "-Hltn", "sport", "= :\(LabServices.targetPort)"]), !out.isEmpty { break }
                 usleep(20_000)
             }
+        }
+    }
+
+    /// The cluster DNS server behind kube-system/kube-dns: dnsmasq (Debian's, a real DNS server)
+    /// in each DNS pod, answering for the cluster zone over UDP and TCP on port 53, no upstream
+    /// (a name outside the zone is REFUSED).
+    func startClusterDNS(ip: String, state: inout LabState) throws(LabError) {
+        guard let dnsmasq = Shell.find("dnsmasq") else { throw LabError("dnsmasq is not installed (scripts/setup installs dnsmasq-base)") }
+        let hosts = "\(LabPlan.stateDirectory)/cluster-dns.hosts"
+        try LabFiles.write(hosts, LabServices.clusterRecords)
+        for pod in LabServices.dnsPods {
+            guard let netns = state.pods[pod]?.netnsName else { continue }
+            // --interface: answer whoever asks through eth0 (without it dnsmasq answers only its own subnets).
+            let arguments = ["netns", "exec", netns, dnsmasq, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+                             "--addn-hosts=\(hosts)", "--local=/\(LabPlan.clusterDomain)/", "--interface=eth0", "--port=53", "--user=root",
+                             "--group=root", "--pid-file=", "--log-facility=/dev/null"]
+            guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment) else {
+                throw LabError("cannot start the cluster DNS server in \(pod)")
+            }
+            state.servicePIDs.append(pid)
         }
     }
 
@@ -127,6 +148,39 @@ extension Lab {
         case .hairpinDisabled:
             let podA = try attachment("pod-a", state: state)
             try Shell.run(["bridge", "-n", node1.namespace, "link", "set", "dev", podA.hostInterface, "hairpin", "off"])
+        default:
+            break
+        }
+    }
+
+    /// A DNS fault, as pod-b (on node1) meets it: the DNS Service without endpoints, an egress
+    /// rule in pod-b for one transport, the kubelet's or the node's files changed, pod-b's own
+    /// resolv.conf edited where containerd keeps it.
+    func injectDNSFault(_ fault: LabFault, state: LabState) throws(LabError) {
+        guard let mode = state.proxy.flatMap(LabServices.Mode.init(rawValue:)) else { return }
+        let node1 = plan.nodes[0]
+        let root1 = plan.nodeRoot(node1)
+        switch fault {
+        case .dnsServerUnreachable:
+            let addresses = try podAddresses(state)
+            for node in plan.nodes {
+                try programServices(on: node, mode: mode, addresses: addresses, withoutEndpoints: ["kube-system/kube-dns"], firstSync: false,
+                                    extra: state.extraServices)
+            }
+        case .dnsUDPBlocked, .dnsNoAnswer:
+            guard let netns = state.pods["pod-b"]?.netnsName else { throw LabError("pod-b is not running") }
+            try Shell.run(["ip", "netns", "exec", netns, "iptables", "-A", "OUTPUT", "-p", fault == .dnsUDPBlocked ? "udp" : "tcp", "--dport", "53",
+                           "-m", "comment", "--comment", "netdoctor lab: \(fault.rawValue)", "-j", "DROP"])
+        case .dnsConfigMismatch:
+            let path = "\(root1)/var/lib/kubelet/config.yaml"
+            try LabFiles.write(path, (LabFiles.read(path) ?? "").replacingFirst("- \(LabPlan.clusterDNS)\n", with: "- 10.96.0.11\n"))
+        case .dnsConfigInvalid:
+            guard let sandbox = state.pods["pod-b"]?.sandboxID else { throw LabError("pod-b is not running") }
+            let path = "\(root1)/var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/\(sandbox)/resolv.conf"
+            guard let text = LabFiles.read(path) else { throw LabError("pod-b's resolv.conf is not at \(path)") }
+            try LabFiles.write(path, text + "nameserver dns.example\nnameservers 10.96.0.10\n")
+        case .dnsLoopRisk:
+            try LabFiles.write("\(root1)/etc/resolv.conf", "# systemd-resolved's stub resolver\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n")
         default:
             break
         }

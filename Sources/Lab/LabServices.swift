@@ -18,11 +18,15 @@ public enum LabServices {
         public var nodePort: UInt16?
         public var externalLocal: Bool
         public var pods: [String]
+        /// The port the pods serve it on.
+        public var targetPort: UInt16 = LabServices.targetPort
     }
 
     /// default/web:http (pod-a on node1, pod-c on node2; NodePort 30080), default/echo:udp (the
     /// same pods, UDP), default/empty:http (no endpoints), default/local:http (pod-c only,
-    /// `externalTrafficPolicy: Local`, NodePort 30081: node1 has no local endpoint).
+    /// `externalTrafficPolicy: Local`, NodePort 30081: node1 has no local endpoint), and the
+    /// cluster DNS, kube-system/kube-dns (dnsmasq in pod-a and pod-c, UDP and TCP 53) at the
+    /// kubelet's clusterDNS.
     public static let ports: [Port] = [
         Port(name: ServicePortName(namespace: "default", name: "web", port: "http"), proto: "tcp", clusterIP: "10.96.0.80", port: 80,
              nodePort: 30080, externalLocal: false, pods: ["pod-a", "pod-c"]),
@@ -32,10 +36,24 @@ public enum LabServices {
              nodePort: nil, externalLocal: false, pods: []),
         Port(name: ServicePortName(namespace: "default", name: "local", port: "http"), proto: "tcp", clusterIP: "10.96.0.81", port: 80,
              nodePort: 30081, externalLocal: true, pods: ["pod-c"]),
+        Port(name: ServicePortName(namespace: "kube-system", name: "kube-dns", port: "dns"), proto: "udp", clusterIP: LabPlan.clusterDNS,
+             port: 53, nodePort: nil, externalLocal: false, pods: dnsPods, targetPort: 53),
+        Port(name: ServicePortName(namespace: "kube-system", name: "kube-dns", port: "dns-tcp"), proto: "tcp", clusterIP: LabPlan.clusterDNS,
+             port: 53, nodePort: nil, externalLocal: false, pods: dnsPods, targetPort: 53),
     ]
 
-    /// The pods that serve the lab's Services.
-    public static var backendPods: [String] { Array(Set(ports.flatMap(\.pods))).sorted() }
+    /// The pods that run the cluster DNS server (as CoreDNS's two replicas would).
+    public static let dnsPods = ["pod-a", "pod-c"]
+
+    /// The cluster zone the DNS server answers for: each Service's name, and the API server's
+    /// `kubernetes.default` every cluster has (no such Service is programmed in the lab).
+    static var clusterRecords: String {
+        let services = Set(ports.map { "\($0.clusterIP) \($0.name.name).\($0.name.namespace).svc.\(LabPlan.clusterDomain)" })
+        return (["10.96.0.1 kubernetes.default.svc.\(LabPlan.clusterDomain)"] + services.sorted()).joined(separator: "\n") + "\n"
+    }
+
+    /// The pods that serve the lab's Services on the target port.
+    public static var backendPods: [String] { Array(Set(ports.filter { $0.targetPort == targetPort }.flatMap(\.pods))).sorted() }
 
     /// The ports as `node`'s kube-proxy sees them: each endpoint at its pod's address, local when
     /// the pod runs on `node`. `withoutEndpoints` names services whose endpoints are gone (a fault).
@@ -43,7 +61,7 @@ public enum LabServices {
         ports.map { port in
             let endpoints = withoutEndpoints.contains(port.name.service) ? [] : port.pods.compactMap { pod -> ProxiedServicePort.Endpoint? in
                 guard let address = podAddresses[pod] else { return nil }
-                return ProxiedServicePort.Endpoint(address: address, port: targetPort, local: plan.pod(pod)?.node == node)
+                return ProxiedServicePort.Endpoint(address: address, port: port.targetPort, local: plan.pod(pod)?.node == node)
             }
             return ProxiedServicePort(name: port.name, proto: port.proto, clusterIP: port.clusterIP, port: port.port, nodePort: port.nodePort,
                                       externalLocal: port.externalLocal, endpoints: endpoints)

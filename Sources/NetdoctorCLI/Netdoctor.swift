@@ -19,7 +19,7 @@ public struct Netdoctor: ParsableCommand {
         3 the environment does not allow it.
         """,
         version: "0.1.0",
-        subcommands: [DetectCNICommand.self, InspectCommand.self, MTUProbeCommand.self, TraceCommand.self, ServicesCommand.self, CaptureCommand.self,
+        subcommands: [DetectCNICommand.self, InspectCommand.self, MTUProbeCommand.self, TraceCommand.self, ServicesCommand.self, DNSCommand.self, CaptureCommand.self,
                       AgentCommand.self, LabCommand.self,
                       ExplainCommand.self])
 
@@ -67,6 +67,7 @@ public struct Netdoctor: ParsableCommand {
         case "agent": AgentCommand.self
         case "explain": ExplainCommand.self
         case "services": ServicesCommand.self
+        case "dns": DNSCommand.self
         default: nil
         }
     }

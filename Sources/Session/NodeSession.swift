@@ -21,7 +21,7 @@ import Trace
 public final class NodeSession: @unchecked Sendable {
     public let root: NodeRoot
     public let runtimeEndpoint: String?
-    private let kubelet: KubeletSettings?
+    let kubelet: KubeletSettings?
     /// Where a trace asks other nodes' agents; nil: this node's view only.
     public let agents: AgentLocator?
 

@@ -1,0 +1,148 @@
+import Diagnosis
+import NetAddress
+
+/// The DNS codes, each decided here and nowhere else: pure judgements over DNSFacts.
+public enum DNSChecks {
+    public static func judge(_ facts: DNSFacts, resolution: DNSResolution) -> [Finding] {
+        var findings = configuration(facts) + loopRisk(facts)
+        for server in facts.nameservers { findings += reachability(facts, server: server) }
+        findings += answers(facts, resolution: resolution, already: findings)
+        return findings
+    }
+
+    // MARK: the pod's file and the kubelet's settings
+
+    static func configuration(_ facts: DNSFacts) -> [Finding] {
+        var findings: [Finding] = []
+        let conf = facts.resolvConf
+        let file = facts.resolvConfPath
+        if conf.nameservers.isEmpty {
+            findings.append(Finding(.dnsConfigInvalid, .error,
+                                    "\(facts.pod)'s resolv.conf names no nameserver: its resolver asks 127.0.0.1 inside the pod, where nothing serves DNS.",
+                                    hop: "pod: \(file)", evidence: conf.ignoredNameservers.map { "nameserver \($0) (not an address)" },
+                                    remedy: FindingCode.dnsConfigInvalid.entry?.remedy))
+        }
+        let ignored = conf.ignoredNameservers.filter { _ in !conf.nameservers.isEmpty }.map { "nameserver \($0): ignored (not an address, or past the third)" }
+            + conf.unknownLines.map { "\"\($0)\": not a keyword the resolver reads" }
+        if !ignored.isEmpty {
+            findings.append(Finding(.dnsConfigInvalid, .warning,
+                                    "\(facts.pod)'s resolv.conf has \(ignored.count) line\(ignored.count == 1 ? "" : "s") its resolver ignores.",
+                                    hop: "pod: \(file)", evidence: ignored, remedy: FindingCode.dnsConfigInvalid.entry?.remedy))
+        }
+        guard let kubelet = facts.kubelet else { return findings }
+        let clusterShaped = kubelet.clusterDomain.map { conf.search.contains("svc.\($0)") } ?? false
+        if !kubelet.clusterDNS.isEmpty, clusterShaped, conf.nameservers != kubelet.clusterDNS {
+            findings.append(Finding(.dnsConfigMismatch, .error,
+                                    "\(facts.pod)'s nameservers (\(list(conf.nameservers))) are not the kubelet's clusterDNS (\(list(kubelet.clusterDNS))), though its search list is the cluster's: the pod was made before clusterDNS changed, or its file was edited.",
+                                    hop: "pod: \(file)", evidence: ["\(file): nameserver \(list(conf.nameservers))", "kubelet clusterDNS \(list(kubelet.clusterDNS)) (\(kubelet.files.joined(separator: ", ")))"],
+                                    remedy: FindingCode.dnsConfigMismatch.entry?.remedy))
+        }
+        if clusterShaped, let domain = kubelet.clusterDomain, let namespace = facts.podNamespace, conf.search.first != "\(namespace).svc.\(domain)" {
+            findings.append(Finding(.dnsConfigMismatch, .warning,
+                                    "\(facts.pod)'s search list does not start with \(namespace).svc.\(domain): short names of Services in its own namespace do not resolve as the kubelet would have them.",
+                                    hop: "pod: \(file)", evidence: ["\(file): search \(conf.search.joined(separator: " "))", "kubelet clusterDomain \(domain)"],
+                                    remedy: FindingCode.dnsConfigMismatch.entry?.remedy))
+        }
+        return findings
+    }
+
+    /// A loopback nameserver: in the pod nothing listens there; on the node (the file the kubelet
+    /// hands dnsPolicy Default pods and CoreDNS's `forward . /etc/resolv.conf`) it is systemd-resolved's stub, a loop.
+    static func loopRisk(_ facts: DNSFacts) -> [Finding] {
+        var findings: [Finding] = []
+        let inPod = facts.resolvConf.nameservers.filter(\.isLoopback)
+        if !inPod.isEmpty {
+            findings.append(Finding(.dnsLoopRisk, .error,
+                                    "\(facts.pod)'s resolv.conf names \(list(inPod)), a loopback address: inside the pod nothing serves DNS there (the node's resolv.conf, systemd-resolved's stub, handed to a pod of dnsPolicy Default).",
+                                    hop: "pod: \(facts.resolvConfPath)", evidence: inPod.map { "\(facts.resolvConfPath): nameserver \($0)" },
+                                    remedy: FindingCode.dnsLoopRisk.entry?.remedy))
+        }
+        if let kubelet = facts.kubelet, let node = facts.nodeResolvConf {
+            let onNode = node.nameservers.filter(\.isLoopback)
+            if !onNode.isEmpty {
+                findings.append(Finding(.dnsLoopRisk, .warning,
+                                        "The kubelet's resolvConf (\(kubelet.resolvConf)) names \(list(onNode)): pods of dnsPolicy Default get a nameserver they cannot reach, and CoreDNS forwarding to it loops (its loop plugin exits: CrashLoopBackOff).",
+                                        hop: "node: \(kubelet.resolvConf)", evidence: onNode.map { "\(kubelet.resolvConf): nameserver \($0)" },
+                                        remedy: FindingCode.dnsLoopRisk.entry?.remedy))
+            }
+        }
+        return findings
+    }
+
+    // MARK: each nameserver
+
+    static func reachability(_ facts: DNSFacts, server: IPAddress) -> [Finding] {
+        let udp = facts.exchanges(server: server, transport: .udp), tcp = facts.exchanges(server: server, transport: .tcp)
+        guard !udp.isEmpty || !tcp.isEmpty else { return [] }
+        let udpAnswers = udp.contains { $0.response != nil }, tcpAnswers = tcp.contains { $0.response != nil }
+        let context = facts.serviceContext[server] ?? []
+        let sample = { (exchanges: [DNSExchange]) in exchanges.first.map { "\($0.transport) \($0.name) \($0.type): \($0.summary)" } }
+        let evidence = [sample(udp), sample(tcp)].compactMap { $0 } + context
+        var findings: [Finding] = []
+        switch (udpAnswers, tcpAnswers) {
+        case (false, false):
+            findings.append(Finding(.dnsServerUnreachable, .error,
+                                    "Nameserver \(server) answers \(facts.pod) neither over UDP nor over TCP: every lookup waits out the resolver's timeout.",
+                                    hop: "pod → \(server):53", evidence: evidence, remedy: FindingCode.dnsServerUnreachable.entry?.remedy))
+        case (false, true):
+            findings.append(Finding(.dnsUDPBlocked, .error,
+                                    "Nameserver \(server) answers \(facts.pod) over TCP but not over UDP: the resolver asks over UDP, so lookups fail.",
+                                    hop: "pod → \(server):53/udp", evidence: evidence, remedy: FindingCode.dnsUDPBlocked.entry?.remedy))
+        case (true, false):
+            findings.append(Finding(.dnsNoAnswer, .warning,
+                                    "Nameserver \(server) answers \(facts.pod) over UDP but not over TCP: an answer too large for UDP (truncated) cannot be had.",
+                                    hop: "pod → \(server):53/tcp", evidence: evidence, remedy: FindingCode.dnsNoAnswer.entry?.remedy))
+        case (true, true):
+            // One record type unanswered while the other is: each lookup waits a timeout for it.
+            for type in [DNSRecordType.a, .aaaa] {
+                let mine = udp.filter { $0.type == type }, other = udp.filter { $0.type != type }
+                if !mine.isEmpty, mine.allSatisfy({ $0.response == nil }), other.contains(where: { $0.response != nil }) {
+                    findings.append(Finding(.dnsNoAnswer, .warning,
+                                            "Nameserver \(server) answers \(facts.pod)'s \(type == .a ? "AAAA" : "A") queries but not its \(type) queries over UDP: the resolver sends both and waits a timeout for the one that never comes.",
+                                            hop: "pod → \(server):53/udp", evidence: [sample(mine)].compactMap { $0 } + context,
+                                            remedy: FindingCode.dnsNoAnswer.entry?.remedy))
+                }
+            }
+        }
+        let errors = (udp + tcp).filter { exchange in
+            if case .malformed = exchange.outcome { return true }
+            guard let code = exchange.response?.code else { return false }
+            return code != .noError && code != .nameError
+        }
+        if let first = errors.first {
+            findings.append(Finding(.dnsServerError, .warning,
+                                    "Nameserver \(server) answers \(errors.count) of \(facts.pod)'s queries with an error rather than an answer (\(first.summary)).",
+                                    hop: "pod → \(server):53", evidence: errors.prefix(8).map { "\($0.transport) \($0.name) \($0.type): \($0.summary)" } + context,
+                                    remedy: FindingCode.dnsServerError.entry?.remedy))
+        }
+        if let slowest = (udp + tcp).filter({ $0.response != nil }).max(by: { $0.milliseconds < $1.milliseconds }),
+           slowest.milliseconds > facts.slowMilliseconds {
+            findings.append(Finding(.dnsSlow, .warning,
+                                    "Nameserver \(server) took \(DNSExchange.format(slowest.milliseconds)) ms to answer \(facts.pod) (above \(Int(facts.slowMilliseconds)) ms).",
+                                    hop: "pod → \(server):53", evidence: ["\(slowest.transport) \(slowest.name) \(slowest.type): \(slowest.summary)"] + context,
+                                    remedy: FindingCode.dnsSlow.entry?.remedy))
+        }
+        return findings
+    }
+
+    // MARK: the lookup
+
+    static func answers(_ facts: DNSFacts, resolution: DNSResolution, already: [Finding]) -> [Finding] {
+        switch resolution.status {
+        case .resolved:
+            return []
+        case .notFound:
+            return [Finding(.dnsNXDomain, .error,
+                            "\(facts.name) does not resolve for \(facts.pod): every name its search list makes of it is NXDOMAIN or has no address.",
+                            hop: "pod: resolver", evidence: resolution.queries, remedy: FindingCode.dnsNXDomain.entry?.remedy)]
+        case .failed:
+            // The nameserver findings say why; a lookup that failed with none of them still is one.
+            guard !already.contains(where: { $0.severity == .error }) else { return [] }
+            return [Finding(.dnsServerError, .error,
+                            "\(facts.name) cannot be resolved for \(facts.pod): no nameserver gave a usable answer for \(resolution.name?.description ?? "it").",
+                            hop: "pod: resolver", evidence: resolution.queries, remedy: FindingCode.dnsServerError.entry?.remedy)]
+        }
+    }
+
+    static func list(_ addresses: [IPAddress]) -> String { addresses.isEmpty ? "none" : addresses.map(\.description).joined(separator: ", ") }
+}

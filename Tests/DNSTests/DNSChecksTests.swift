@@ -1,0 +1,126 @@
+import DNS
+import Diagnosis
+import NetAddress
+import Testing
+
+/// The resolver's walk and the DNS codes, judged on facts built by hand: what each nameserver
+/// answered to each query (the live suite sends them on the lab).
+@Suite("DNS checks")
+struct DNSChecksTests {
+    static let server = IPAddress.parse("10.96.0.10")!
+    static let web = IPAddress.parse("10.96.0.80")!
+    static let pod = ResolvConf.parse("nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n")
+    static let kubelet = DNSFacts.Kubelet(clusterDNS: [server], clusterDomain: "cluster.local", resolvConf: nil, files: ["/var/lib/kubelet/config.yaml"])
+
+    /// An answer for every query the pod's resolver would send for `name`, made by `answer`.
+    static func facts(_ name: String = "web", conf: ResolvConf = pod, kubelet: DNSFacts.Kubelet? = kubelet, node: ResolvConf? = nil,
+                      answer: (DNSName, DNSRecordType, DNSTransport) -> DNSExchange.Outcome) -> DNSFacts {
+        let asked = DNSName(name)!
+        var exchanges: [DNSExchange] = []
+        for candidate in conf.candidates(for: asked) {
+            for server in conf.nameservers {
+                for transport in DNSTransport.allCases {
+                    for type in [DNSRecordType.a, .aaaa] {
+                        exchanges.append(DNSExchange(server: server, transport: transport, name: candidate, type: type,
+                                                     outcome: answer(candidate, type, transport), milliseconds: 1.5))
+                    }
+                }
+            }
+        }
+        return DNSFacts(pod: "default/pod-b", podNamespace: "default", resolvConfPath: "/var/lib/containerd/…/resolv.conf", resolvConf: conf,
+                        kubelet: kubelet, nodeResolvConf: node, name: asked, exchanges: exchanges)
+    }
+
+    /// A response as dnsmasq gives it for the lab's zone: web.default.svc.cluster.local has an A record.
+    static func zone(_ name: DNSName, _ type: DNSRecordType, _ transport: DNSTransport) -> DNSExchange.Outcome {
+        let known = name.description == "web.default.svc.cluster.local"
+        let answers = known && type == .a ? [DNSRecord(name: name.description, type: .a, ttl: 0, data: .address(web))] : []
+        return .answered(DNSResponse(id: 1, code: known ? .noError : .nameError, truncated: false, authoritative: true, recursionAvailable: false,
+                                     question: (name.description, type), answers: answers))
+    }
+
+    static func codes(_ facts: DNSFacts) -> [String] { DNSReport(facts: facts).findings.map(\.code.rawValue) }
+
+    @Test("a healthy lookup: the first search-list name answers, nothing is wrong, the policy is ClusterFirst")
+    func healthy() {
+        let report = DNSReport(facts: Self.facts(answer: Self.zone))
+        #expect(report.findings.isEmpty)
+        #expect(report.resolution.status == .resolved && report.resolution.addresses == [Self.web])
+        #expect(report.resolution.name?.description == "web.default.svc.cluster.local" && report.policy == .clusterFirst)
+        #expect(report.resolution.queries.count == 2)  // A and AAAA of the first name
+    }
+
+    @Test("a name of another namespace: NXDOMAIN for the first search domain, the answer from the second")
+    func secondDomain() {
+        let facts = Self.facts("web.default", answer: Self.zone)
+        let resolution = DNSResolution(facts)
+        #expect(resolution.status == .resolved && resolution.name?.description == "web.default.svc.cluster.local")
+        #expect(resolution.queries.count == 4)
+    }
+
+    @Test("every name NXDOMAIN: DNS_NXDOMAIN with the queries in the order the resolver sent them")
+    func nxdomain() throws {
+        let report = DNSReport(facts: Self.facts("nosuch", answer: Self.zone))
+        #expect(report.resolution.status == .notFound)
+        let finding = try #require(report.findings.first)
+        #expect(report.findings.map(\.code) == [.dnsNXDomain] && finding.severity == .error)
+        #expect(finding.evidence.count == 8 && finding.evidence.first?.hasPrefix("nosuch.default.svc.cluster.local A") == true)
+    }
+
+    @Test("silence both ways: DNS_SERVER_UNREACHABLE; TCP only: DNS_UDP_BLOCKED; UDP only: DNS_NO_ANSWER")
+    func transports() {
+        #expect(Self.codes(Self.facts { _, _, _ in .silent }) == ["DNS_SERVER_UNREACHABLE"])
+        #expect(Self.codes(Self.facts { _, _, _ in .refused }) == ["DNS_SERVER_UNREACHABLE"])
+        #expect(Self.codes(Self.facts { name, type, transport in transport == .udp ? .silent : Self.zone(name, type, transport) }) == ["DNS_UDP_BLOCKED"])
+        #expect(Self.codes(Self.facts { name, type, transport in transport == .tcp ? .silent : Self.zone(name, type, transport) }) == ["DNS_NO_ANSWER"])
+        // AAAA never answered over UDP while A is: each lookup waits for it.
+        let aaaa = Self.facts { name, type, transport in type == .aaaa && transport == .udp ? .silent : Self.zone(name, type, transport) }
+        #expect(Self.codes(aaaa) == ["DNS_NO_ANSWER"])
+    }
+
+    @Test("a truncated UDP answer is asked again over TCP, as the resolver does")
+    func truncated() {
+        let facts = Self.facts { name, type, transport in
+            guard transport == .udp, case .answered(var response) = Self.zone(name, type, transport) else { return Self.zone(name, type, transport) }
+            response.truncated = true
+            response.answers = []
+            return .answered(response)
+        }
+        #expect(DNSResolution(facts).addresses == [Self.web])
+    }
+
+    @Test("errors instead of answers: DNS_SERVER_ERROR; slow answers: DNS_SLOW")
+    func errorsAndSlowness() {
+        let refused = Self.facts { name, type, _ in
+            .answered(DNSResponse(id: 1, code: .refused, truncated: false, authoritative: false, recursionAvailable: false, question: (name.description, type), answers: []))
+        }
+        #expect(Self.codes(refused) == ["DNS_SERVER_ERROR", "DNS_SERVER_ERROR"])  // the server's, and the lookup that failed
+        #expect(DNSResolution(refused).status == .failed)
+        var slow = Self.facts(answer: Self.zone)
+        slow.exchanges[0].milliseconds = 900
+        #expect(Self.codes(slow) == ["DNS_SLOW"])
+    }
+
+    @Test("the pod's file against the kubelet: another nameserver, a search list of another namespace, none at all, ignored lines")
+    func configuration() {
+        let moved = DNSFacts.Kubelet(clusterDNS: [IPAddress.parse("10.96.0.11")!], clusterDomain: "cluster.local", resolvConf: nil, files: ["config.yaml"])
+        #expect(Self.codes(Self.facts(kubelet: moved, answer: Self.zone)) == ["DNS_CONFIG_MISMATCH"])
+        let other = ResolvConf.parse("nameserver 10.96.0.10\nsearch kube-system.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n")
+        #expect(Self.codes(Self.facts("web.default", conf: other, answer: Self.zone)) == ["DNS_CONFIG_MISMATCH"])
+        let ignored = ResolvConf.parse(Self.pod.search.isEmpty ? "" : "nameserver 10.96.0.10\nnameserver dns.example\nnameservers x\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n")
+        #expect(Self.codes(Self.facts(conf: ignored, answer: Self.zone)) == ["DNS_CONFIG_INVALID"])
+        let empty = DNSFacts(pod: "p", podNamespace: nil, resolvConfPath: "f", resolvConf: ResolvConf.parse("search x\n"), kubelet: nil,
+                             nodeResolvConf: nil, name: DNSName("web")!, exchanges: [])
+        #expect(DNSReport(facts: empty).findings.first?.code == .dnsConfigInvalid)
+        #expect(empty.nameservers == [IPAddress.parse("127.0.0.1")!])
+    }
+
+    @Test("loopback nameservers: in the pod's file an error, in the node's a warning")
+    func loops() {
+        let stub = ResolvConf.parse("nameserver 127.0.0.53\nsearch .\n")
+        #expect(Self.codes(Self.facts(kubelet: Self.kubelet, node: stub, answer: Self.zone)) == ["DNS_LOOP_RISK"])
+        let inPod = Self.facts("web.default.svc.cluster.local.", conf: stub, kubelet: nil, answer: Self.zone)
+        #expect(DNSReport(facts: inPod).findings.first.map { ($0.code, $0.severity) } ?? (.dnsSlow, .info) == (.dnsLoopRisk, .error))
+        #expect(DNSPolicy.implied(by: Self.facts(conf: stub, kubelet: Self.kubelet, node: stub, answer: Self.zone)) == .default)
+    }
+}
