@@ -74,7 +74,7 @@ let package = Package(
         .target(name: "Checks", dependencies: ["Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
         .target(name: "Trace", dependencies: ["Capture", "Checks", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
                                               "NetlinkCodec", "NetSystem", "PathFacts", "PathMTU", "Pods", "Services"]),
-        .target(name: "Session", dependencies: ["Capture", "CNIDetection", "ConfigFormats", "Diagnosis", "DNS", "Inspection", "KernelState", "NetAddress",
+        .target(name: "Session", dependencies: ["Capture", "CNIDetection", "ConfigFormats", "Diagnosis", "DNS", "Firewall", "Inspection", "KernelState", "NetAddress",
                                                 "NetlinkCodec", "NodeFiles", "PathFacts", "PathMTU", "Pods", "Services", "Trace"]),
         .target(name: "Firewall", dependencies: ["CNetShims", "ConfigFormats", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
         .target(name: "DNS", dependencies: ["ConfigFormats", "Diagnosis", "NetAddress", "NetSystem", "NodeFiles"]),

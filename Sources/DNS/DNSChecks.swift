@@ -5,9 +5,23 @@ import NetAddress
 public enum DNSChecks {
     public static func judge(_ facts: DNSFacts, resolution: DNSResolution) -> [Finding] {
         var findings = configuration(facts) + loopRisk(facts)
-        for server in facts.nameservers { findings += reachability(facts, server: server) }
+        for server in facts.nameservers { findings += reachability(facts, server: server, walked: Set(resolution.walked)) }
         findings += answers(facts, resolution: resolution, already: findings)
+        findings += conntrackRace(facts)
+        findings += nodeLocal(facts)
         return findings
+    }
+
+    /// DNS_CONNTRACK_RACE: the node's insert_failed rose while pairs of queries went out of one
+    /// socket, and answers were lost.
+    static func conntrackRace(_ facts: DNSFacts) -> [Finding] {
+        guard let burst = facts.burst, let failed = burst.insertFailed, failed > 0 else { return [] }
+        return [Finding(.dnsConntrackRace, burst.lost > 0 ? .error : .warning,
+                        "Parallel A and AAAA queries from one socket race in conntrack on this node: insert_failed rose by \(failed) during \(burst.rounds) pairs to \(burst.server), and \(burst.lost) answer\(burst.lost == 1 ? "" : "s") never came: a lookup that loses one waits the resolver's timeout (5 s).",
+                        hop: "node: conntrack", evidence: [
+                            "\(burst.rounds) pairs (A, AAAA) from one UDP socket in \(facts.pod) to \(burst.server):53: \(burst.lost) unanswered",
+                            "per-CPU counters during the burst: insert_failed +\(failed), clash_resolve +\(burst.clashResolved.map(String.init) ?? "?"), drop +\(burst.drop.map(String.init) ?? "?")",
+                        ], remedy: FindingCode.dnsConntrackRace.entry?.remedy)]
     }
 
     // MARK: the pod's file and the kubelet's settings
@@ -71,8 +85,12 @@ public enum DNSChecks {
 
     // MARK: each nameserver
 
-    static func reachability(_ facts: DNSFacts, server: IPAddress) -> [Finding] {
+    /// Reachability from every query sent to the server; errors, slowness and unanswered types
+    /// only from the names the resolver got to (`walked`): the queries netdoctor sent ahead of it
+    /// are not the pod's problem.
+    static func reachability(_ facts: DNSFacts, server: IPAddress, walked: Set<DNSName>) -> [Finding] {
         let udp = facts.exchanges(server: server, transport: .udp), tcp = facts.exchanges(server: server, transport: .tcp)
+        let askedUDP = udp.filter { walked.contains($0.name) }, asked = (udp + tcp).filter { walked.contains($0.name) }
         guard !udp.isEmpty || !tcp.isEmpty else { return [] }
         let udpAnswers = udp.contains { $0.response != nil }, tcpAnswers = tcp.contains { $0.response != nil }
         let context = facts.serviceContext[server] ?? []
@@ -95,7 +113,7 @@ public enum DNSChecks {
         case (true, true):
             // One record type unanswered while the other is: each lookup waits a timeout for it.
             for type in [DNSRecordType.a, .aaaa] {
-                let mine = udp.filter { $0.type == type }, other = udp.filter { $0.type != type }
+                let mine = askedUDP.filter { $0.type == type }, other = askedUDP.filter { $0.type != type }
                 if !mine.isEmpty, mine.allSatisfy({ $0.response == nil }), other.contains(where: { $0.response != nil }) {
                     findings.append(Finding(.dnsNoAnswer, .warning,
                                             "Nameserver \(server) answers \(facts.pod)'s \(type == .a ? "AAAA" : "A") queries but not its \(type) queries over UDP: the resolver sends both and waits a timeout for the one that never comes.",
@@ -104,7 +122,15 @@ public enum DNSChecks {
                 }
             }
         }
-        let errors = (udp + tcp).filter { exchange in
+        // The server answers (the control query, other names) but not one query for this name:
+        // its upstream or the name's own servers do not answer it.
+        if udpAnswers || tcpAnswers, !asked.isEmpty, asked.allSatisfy({ $0.response == nil }) {
+            findings.append(Finding(.dnsNoAnswer, .error,
+                                    "Nameserver \(server) answers \(facts.pod) (\(facts.controlName.map { "\($0) answered" } ?? "other queries answered")) but none of its queries for \(facts.name): the server cannot get an answer for it (its upstream, or the name's own servers, do not answer).",
+                                    hop: "pod → \(server):53", evidence: Array(asked.prefix(4).map { "\($0.transport) \($0.name) \($0.type): \($0.summary)" }) + context,
+                                    remedy: FindingCode.dnsNoAnswer.entry?.remedy))
+        }
+        let errors = asked.filter { exchange in
             if case .malformed = exchange.outcome { return true }
             guard let code = exchange.response?.code else { return false }
             return code != .noError && code != .nameError
@@ -115,7 +141,7 @@ public enum DNSChecks {
                                     hop: "pod → \(server):53", evidence: errors.prefix(8).map { "\($0.transport) \($0.name) \($0.type): \($0.summary)" } + context,
                                     remedy: FindingCode.dnsServerError.entry?.remedy))
         }
-        if let slowest = (udp + tcp).filter({ $0.response != nil }).max(by: { $0.milliseconds < $1.milliseconds }),
+        if let slowest = asked.filter({ $0.response != nil }).max(by: { $0.milliseconds < $1.milliseconds }),
            slowest.milliseconds > facts.slowMilliseconds {
             findings.append(Finding(.dnsSlow, .warning,
                                     "Nameserver \(server) took \(DNSExchange.format(slowest.milliseconds)) ms to answer \(facts.pod) (above \(Int(facts.slowMilliseconds)) ms).",

@@ -22,6 +22,8 @@ public struct DNSExchange: Sendable {
         case unreachable(String)
         /// Bytes came back that are not a DNS answer to this query.
         case malformed(String)
+        /// TCP: the server took the connection and closed it without an answer.
+        case closed
     }
 
     public var server: IPAddress
@@ -53,6 +55,7 @@ public struct DNSExchange: Sendable {
         case .refused: return transport == .udp ? "ICMP port unreachable: nothing listens on port 53" : "connection reset: nothing listens on port 53"
         case .unreachable(let reason): return reason
         case .malformed(let reason): return "an answer that does not parse: \(reason)"
+        case .closed: return "the server closed the connection without an answer"
         }
     }
 
@@ -118,7 +121,7 @@ public enum DNSClient {
         while received.count < 2 || received.count < 2 + (Int(received[0]) << 8 | Int(received[1])) {
             guard left() > 0, socket.wait(for: Int32(POLLIN), milliseconds: left()) else { return .silent }
             let count = recv(socket.fd, &buffer, buffer.count, 0)
-            if count == 0 { return received.isEmpty ? .refused : .malformed("the connection closed after \(received.count) bytes") }
+            if count == 0 { return received.isEmpty ? .closed : .malformed("the connection closed after \(received.count) bytes") }
             if count < 0 {
                 if errno == EAGAIN || errno == EINTR { continue }
                 return failure(errno)

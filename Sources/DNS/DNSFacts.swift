@@ -34,6 +34,14 @@ public struct DNSFacts: Sendable {
     public var serviceContext: [IPAddress: [String]]
     /// An answer slower than this is DNS_SLOW.
     public var slowMilliseconds: Double
+    /// The conntrack race probe, when it ran (the first nameserver answered over UDP).
+    public var burst: DNSBurst?
+    /// NodeLocal DNSCache's link and rules on this node, when they could be looked for.
+    public var nodeLocal: NodeLocalDNS?
+    /// A name every cluster DNS answers (`kubernetes.default.svc.<domain>.`), asked of each
+    /// nameserver beside the pod's own queries: a server that answers it is up, whatever it says
+    /// of the name asked.
+    public var controlName: DNSName?
 
     public init(pod: String, podNamespace: String?, resolvConfPath: String, resolvConf: ResolvConf, kubelet: Kubelet?,
                 nodeResolvConf: ResolvConf?, name: DNSName, exchanges: [DNSExchange], serviceContext: [IPAddress: [String]] = [:],

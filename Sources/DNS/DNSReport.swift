@@ -40,6 +40,10 @@ public struct DNSReport: Report {
                 "queries": .texts(resolution.queries),
             ])),
             ("exchanges", .array(facts.exchanges.map(json))),
+            ("burst", facts.burst.map { burst in
+                .fields(["server": .string(burst.server.description), "rounds": .int(burst.rounds), "lost": .int(burst.lost),
+                         "insertFailed": .int(burst.insertFailed), "clashResolved": .int(burst.clashResolved), "drop": .int(burst.drop)])
+            } ?? .null),
         ]
     }
 
@@ -52,6 +56,7 @@ public struct DNSReport: Report {
         case .refused: outcome = "refused"
         case .unreachable: outcome = "unreachable"
         case .malformed: outcome = "malformed"
+        case .closed: outcome = "closed"
         }
         return .fields([
             "server": .string(exchange.server.description), "transport": .string(exchange.transport.rawValue),
@@ -81,6 +86,9 @@ public struct DNSReport: Report {
             head.append(("answer", style.red("none: every query NXDOMAIN or empty")))
         case .failed:
             head.append(("answer", style.red("none: no nameserver answered for \(resolution.name?.description ?? "?")")))
+        }
+        if let burst = facts.burst {
+            head.append(("race probe", "\(burst.rounds) A+AAAA pairs from one socket to \(burst.server): \(burst.lost) unanswered; insert_failed +\(burst.insertFailed.map(String.init) ?? "?"), clash_resolve +\(burst.clashResolved.map(String.init) ?? "?")"))
         }
         var sections = [HumanSection("DNS of \(facts.pod) for \(facts.name)", rows: head)]
         for server in facts.nameservers {

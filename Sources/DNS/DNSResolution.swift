@@ -22,10 +22,14 @@ public struct DNSResolution: Sendable {
     public var server: IPAddress?
     /// The queries the resolver sent, in order, each as "NAME TYPE → outcome".
     public var queries: [String]
+    /// The candidate names the resolver got to (those after the one that answered it never asks).
+    public var walked: [DNSName]
 
     public init(_ facts: DNSFacts) {
         var queries: [String] = []
+        var walked: [DNSName] = []
         for candidate in facts.candidates {
+            walked.append(candidate)
             var answered = false
             var found: [IPAddress] = []
             for server in facts.nameservers {
@@ -40,20 +44,21 @@ public struct DNSResolution: Sendable {
                 answered = true
                 found = usable.flatMap(\.addresses)
                 if !found.isEmpty {
-                    self.init(status: .resolved, name: candidate, addresses: found, server: server, queries: queries)
+                    self.init(status: .resolved, name: candidate, addresses: found, server: server, queries: queries, walked: walked)
                     return
                 }
                 break  // NXDOMAIN or no record: the next candidate
             }
             if !answered {
-                self.init(status: .failed, name: candidate, addresses: [], server: nil, queries: queries)
+                self.init(status: .failed, name: candidate, addresses: [], server: nil, queries: queries, walked: walked)
                 return
             }
         }
-        self.init(status: .notFound, name: nil, addresses: [], server: nil, queries: queries)
+        self.init(status: .notFound, name: nil, addresses: [], server: nil, queries: queries, walked: walked)
     }
 
-    init(status: Status, name: DNSName?, addresses: [IPAddress], server: IPAddress?, queries: [String]) {
+    init(status: Status, name: DNSName?, addresses: [IPAddress], server: IPAddress?, queries: [String], walked: [DNSName]) {
+        self.walked = walked
         self.status = status
         self.name = name
         self.addresses = addresses

@@ -32,6 +32,7 @@ public enum FindingCatalogue {
         .dnsServerUnreachable: "Sources/DNS/DNSChecks.swift", .dnsUDPBlocked: "Sources/DNS/DNSChecks.swift", .dnsNoAnswer: "Sources/DNS/DNSChecks.swift",
         .dnsNXDomain: "Sources/DNS/DNSChecks.swift", .dnsServerError: "Sources/DNS/DNSChecks.swift", .dnsSlow: "Sources/DNS/DNSChecks.swift",
         .dnsConfigMismatch: "Sources/DNS/DNSChecks.swift", .dnsConfigInvalid: "Sources/DNS/DNSChecks.swift", .dnsLoopRisk: "Sources/DNS/DNSChecks.swift",
+        .dnsConntrackRace: "Sources/DNS/DNSChecks.swift", .nodeLocalDNSBroken: "Sources/DNS/NodeLocalDNS.swift",
     ]
 
     public static let entries: [Entry] = [
@@ -364,6 +365,16 @@ public enum FindingCatalogue {
               meaning: "A loopback nameserver where it cannot work: in the pod's resolv.conf (nothing serves DNS on the pod's own loopback: a dnsPolicy Default pod on a node whose resolv.conf is systemd-resolved's stub 127.0.0.53), or in the file the kubelet hands such pods and CoreDNS forwards to (a forwarding loop: CoreDNS's loop plugin exits).",
               decidedBy: "The pod's resolv.conf, and the node's file at the kubelet's resolvConf path (default /etc/resolv.conf), for loopback nameserver addresses.",
               remedy: "Set the kubelet's resolvConf to /run/systemd/resolve/resolv.conf (the real upstreams) and recreate the affected pods; or give the pod dnsPolicy ClusterFirst.",
+              inContract: false),
+        Entry(code: .dnsConntrackRace, area: "dns",
+              meaning: "The conntrack insert race: glibc sends A and AAAA at once from one UDP socket; both are DNATed to the DNS Service's endpoints and their conntrack entries clash, one is dropped, and the lookup waits the resolver's timeout (the \"5-second DNS delay\", K8S#56903).",
+              decidedBy: "Rounds of A+AAAA pairs sent back to back from one socket in the pod's namespace to its first nameserver, with the node's per-CPU conntrack counters (ctnetlink, as `conntrack -S`) read before and after: insert_failed rose (an error when answers were also lost). clash_resolve rising means the kernel resolved clashes itself.",
+              remedy: "`options single-request-reopen` (glibc) in the pod's dnsConfig, NodeLocal DNSCache (no DNAT, no conntrack for DNS), or TCP for DNS; kernels from 5.0 resolve most clashes (clash_resolve).",
+              inContract: false),
+        Entry(code: .nodeLocalDNSBroken, area: "dns",
+              meaning: "NodeLocal DNSCache is in use for the pod (its link or its rules exist, or the pod's nameserver is a link-local 169.254 address) but a part is missing: the `nodelocaldns` link gone (its NOTRACK rules left behind make queries to the kube-dns address skip conntrack, so kube-proxy never translates them: they go nowhere), down, without the pod's nameserver address, or its addresses without their NOTRACK rule (the cache bypassed).",
+              decidedBy: "The node's links and addresses (rtnetlink) and its iptables rules (raw NOTRACK commented \"NodeLocal DNS Cache: skip conntrack\", filter ACCEPT \"NodeLocal DNS Cache: allow DNS traffic\"), against the pod's nameservers.",
+              remedy: "Check the node-local-dns DaemonSet's pod on this node (its logs, `coredns_nodecache_setup_errors_total`); it recreates the link and rules every sync. If the DaemonSet was removed, delete the rules it left (`iptables -t raw -S | grep 'NodeLocal DNS Cache'`).",
               inContract: false),
     ]
 

@@ -78,6 +78,8 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let dnsConfigMismatch = FindingCode(rawValue: "DNS_CONFIG_MISMATCH")
     public static let dnsConfigInvalid = FindingCode(rawValue: "DNS_CONFIG_INVALID")
     public static let dnsLoopRisk = FindingCode(rawValue: "DNS_LOOP_RISK")
+    public static let dnsConntrackRace = FindingCode(rawValue: "DNS_CONNTRACK_RACE")
+    public static let nodeLocalDNSBroken = FindingCode(rawValue: "NODELOCALDNS_BROKEN")
     // The lab's own bookkeeping (lab status)
     public static let labIncomplete = FindingCode(rawValue: "LAB_INCOMPLETE")
 }

@@ -265,7 +265,7 @@ extension String {
     /// A plain byte search. `String.contains(_: String)` goes through generic string processing,
     /// with runtime metadata lookups on every call: over a node's rules (the bridge plugin adds
     /// a NAT chain for every pod) it was the hottest path of a trace.
-    func containsBytes(_ needle: String) -> Bool {
+    public func containsBytes(_ needle: String) -> Bool {
         let found = utf8.withContiguousStorageIfAvailable { haystack in
             needle.utf8.withContiguousStorageIfAvailable { needle in Self.search(haystack, for: needle) }
         }

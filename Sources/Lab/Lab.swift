@@ -29,7 +29,9 @@ public struct Lab: Sendable {
     /// `proxy`: also the lab's Services, programmed as kube-proxy does in that mode.
     /// `extraServices`: that many more Services of three (unanswering) endpoints each in the rules,
     /// a node of many Services for benchmarks.
-    public func up(netdoctorPath: String, agents: Bool = false, proxy: LabServices.Mode? = nil, extraServices: Int = 0) throws(LabError) -> LabState {
+    /// `nodeLocalDNS`: NodeLocal DNSCache on each node too (with --proxy iptables).
+    public func up(netdoctorPath: String, agents: Bool = false, proxy: LabServices.Mode? = nil, extraServices: Int = 0,
+                   nodeLocalDNS: Bool = false) throws(LabError) -> LabState {
         try Self.checkPrerequisites()
         if let existing = Self.current() { existing.lab.down(state: existing.state) }
         Self.removeNamespaces(prefix: plan.prefix)
@@ -45,6 +47,7 @@ public struct Lab: Sendable {
             state.serverPID = try startServer(netdoctorPath: netdoctorPath, state: state)
             state.extraServices = extraServices
             if let proxy { try startServices(mode: proxy, netdoctorPath: netdoctorPath, state: &state) }
+            if nodeLocalDNS { try startNodeLocalDNS(state: &state) }
             if agents { state.agentPIDs = try startAgents(netdoctorPath: netdoctorPath) }
             try save(state)
         } catch {
@@ -273,6 +276,8 @@ public struct LabState: Sendable, Equatable {
     public var servicePIDs: [Int32] = []
     /// Services beyond the lab's own (lab up --extra-services).
     public var extraServices = 0
+    /// NodeLocal DNSCache's stand-in runs on each node (lab up --nodelocaldns).
+    public var nodeLocalDNS = false
 
     public var json: String {
         JSONWriter.write(.fields(["topology": .string(topology), "prefix": .string(prefix),
@@ -284,7 +289,7 @@ public struct LabState: Sendable, Equatable {
                                   }),
                                   "createdMountPoints": .texts(createdMountPoints), "extraPods": .int(extraPods),
                                   "proxy": .text(proxy), "servicePIDs": .array(servicePIDs.map { .int(Int($0)) }),
-                                  "extraServices": .int(extraServices)])) + "\n"
+                                  "extraServices": .int(extraServices), "nodeLocalDNS": .bool(nodeLocalDNS)])) + "\n"
     }
 
     static func pidFields(_ pids: [String: Int32]) -> ConfigValue {
@@ -314,6 +319,7 @@ public struct LabState: Sendable, Equatable {
         extraPods = value["extraPods"]?.int ?? 0
         proxy = value["proxy"]?.string
         extraServices = value["extraServices"]?.int ?? 0
+        nodeLocalDNS = value["nodeLocalDNS"]?.bool ?? false
         servicePIDs = value["servicePIDs"]?.array?.compactMap { $0.int.map(Int32.init) } ?? []
         for member in value["runtimeMountNamespaces"]?.object?.members ?? [] { runtimeMountNamespaces[member.key] = member.value.string }
         for member in value["pods"]?.object?.members ?? [] {

@@ -46,6 +46,8 @@ public enum LabFault: String, Sendable, CaseIterable {
     case dnsConfigMismatch = "DNS_CONFIG_MISMATCH"
     case dnsConfigInvalid = "DNS_CONFIG_INVALID"
     case dnsLoopRisk = "DNS_LOOP_RISK"
+    case dnsServerError = "DNS_SERVER_ERROR"
+    case nodeLocalDNSBroken = "NODELOCALDNS_BROKEN"
 
     public var summary: String {
         switch self {
@@ -85,13 +87,15 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .dnsConfigMismatch: "node1: the kubelet's clusterDNS changed to 10.96.0.11; pod-b's resolv.conf still names 10.96.0.10 (lab up --proxy)"
         case .dnsConfigInvalid: "node1: pod-b's resolv.conf (containerd's sandbox copy) gains a nameserver that is no address and a line no resolver reads (lab up --proxy)"
         case .dnsLoopRisk: "node1: the node's /etc/resolv.conf (the kubelet's resolvConf) becomes systemd-resolved's stub, nameserver 127.0.0.53 (lab up --proxy)"
+        case .dnsServerError: "pod-a and pod-c: the cluster DNS servers restarted without an upstream: names outside the cluster are REFUSED (ask for example.com) (lab up --proxy)"
+        case .nodeLocalDNSBroken: "node1: the nodelocaldns link deleted, node-cache's NOTRACK rules left behind (lab up --proxy iptables --nodelocaldns)"
         }
     }
 
     /// Faults that need the lab's Services (lab up --proxy).
     public var needsServices: Bool {
         [.serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled, .proxyStale,
-         .dnsServerUnreachable, .dnsUDPBlocked, .dnsNoAnswer, .dnsConfigMismatch, .dnsConfigInvalid, .dnsLoopRisk]
+         .dnsServerUnreachable, .dnsUDPBlocked, .dnsNoAnswer, .dnsConfigMismatch, .dnsConfigInvalid, .dnsLoopRisk, .dnsServerError, .nodeLocalDNSBroken]
             .contains(self)
     }
 
@@ -219,8 +223,11 @@ extension Lab {
                                plan.networkConfig(for: node1).replacingFirst("\"mtu\": \(wanted)", with: "\"mtu\": 9000"))
         case .serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled, .proxyStale:
             try injectServiceFault(fault, state: state)
-        case .dnsServerUnreachable, .dnsUDPBlocked, .dnsNoAnswer, .dnsConfigMismatch, .dnsConfigInvalid, .dnsLoopRisk:
+        case .dnsServerUnreachable, .dnsUDPBlocked, .dnsNoAnswer, .dnsConfigMismatch, .dnsConfigInvalid, .dnsLoopRisk, .dnsServerError:
             try injectDNSFault(fault, state: state)
+        case .nodeLocalDNSBroken:
+            guard state.nodeLocalDNS else { throw LabError("NODELOCALDNS_BROKEN needs NodeLocal DNSCache (lab up --proxy iptables --nodelocaldns)") }
+            try Shell.run(["ip", "-n", node1.namespace, "link", "del", "nodelocaldns"])
         }
         state.faults.append(fault.rawValue)
         try save(state)

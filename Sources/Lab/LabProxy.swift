@@ -22,7 +22,7 @@ extension Lab {
                 state.servicePIDs.append(pid)
             }
         }
-        try startClusterDNS(ip: ip, state: &state)
+        try startClusterDNS(state: &state)
         state.proxy = mode.rawValue
         // kube-proxy's metrics listener, as a stand-in (no kube-proxy runs here): /proxyMode, /metrics.
         for node in plan.nodes {
@@ -57,23 +57,33 @@ extension Lab {
     }
 
     /// The cluster DNS server behind kube-system/kube-dns: dnsmasq (Debian's, a real DNS server)
-    /// in each DNS pod, answering for the cluster zone over UDP and TCP on port 53, no upstream
-    /// (a name outside the zone is REFUSED).
-    func startClusterDNS(ip: String, state: inout LabState) throws(LabError) {
-        guard let dnsmasq = Shell.find("dnsmasq") else { throw LabError("dnsmasq is not installed (scripts/setup installs dnsmasq-base)") }
-        let hosts = "\(LabPlan.stateDirectory)/cluster-dns.hosts"
-        try LabFiles.write(hosts, LabServices.clusterRecords)
+    /// in each DNS pod, answering for the cluster zone over UDP and TCP on port 53; any other name
+    /// is NXDOMAIN, as from a cluster DNS whose upstream knows nothing of it.
+    func startClusterDNS(state: inout LabState) throws(LabError) {
+        try LabFiles.write(Self.clusterHosts, LabServices.clusterRecords)
         for pod in LabServices.dnsPods {
             guard let netns = state.pods[pod]?.netnsName else { continue }
-            // --interface: answer whoever asks through eth0 (without it dnsmasq answers only its own subnets).
-            let arguments = ["netns", "exec", netns, dnsmasq, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-                             "--addn-hosts=\(hosts)", "--local=/\(LabPlan.clusterDomain)/", "--interface=eth0", "--port=53", "--user=root",
-                             "--group=root", "--pid-file=", "--log-facility=/dev/null"]
-            guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment) else {
-                throw LabError("cannot start the cluster DNS server in \(pod)")
-            }
-            state.servicePIDs.append(pid)
+            state.servicePIDs.append(try startDNSServer(in: netns))
         }
+    }
+
+    static var clusterHosts: String { "\(LabPlan.stateDirectory)/cluster-dns.hosts" }
+
+    /// dnsmasq in `netns` on port 53 of its eth0 (without --interface it answers only its own
+    /// subnets). Names outside the cluster zone are NXDOMAIN, or with `refuseOutside` REFUSED
+    /// (a server with no upstream at all).
+    func startDNSServer(in netns: String, refuseOutside: Bool = false) throws(LabError) -> Int32 {
+        guard let dnsmasq = Shell.find("dnsmasq"), let ip = Shell.find("ip") else {
+            throw LabError("dnsmasq is not installed (scripts/setup installs dnsmasq-base)")
+        }
+        let zone = refuseOutside ? ["--local=/\(LabPlan.clusterDomain)/"] : ["--local=/#/"]
+        let arguments = ["netns", "exec", netns, dnsmasq, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+                         "--addn-hosts=\(Self.clusterHosts)", "--interface=eth0", "--port=53", "--user=root", "--group=root", "--pid-file=",
+                         "--log-facility=/dev/null"] + zone
+        guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment) else {
+            throw LabError("cannot start the cluster DNS server in \(netns)")
+        }
+        return pid
     }
 
     /// Loads `node`'s kube-proxy rules (a full sync: kube-proxy's own chains or table replaced).
@@ -179,6 +189,17 @@ extension Lab {
             let path = "\(root1)/var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/\(sandbox)/resolv.conf"
             guard let text = LabFiles.read(path) else { throw LabError("pod-b's resolv.conf is not at \(path)") }
             try LabFiles.write(path, text + "nameserver dns.example\nnameservers 10.96.0.10\n")
+        case .dnsServerError:
+            // The DNS servers restarted without an upstream: names outside the cluster are REFUSED.
+            for pod in LabServices.dnsPods {
+                guard let netns = state.pods[pod]?.netnsName else { continue }
+                for pid in ((try? Shell.run(["ip", "netns", "pids", netns])) ?? "").split(separator: "\n").compactMap({ Int32($0) })
+                where LabFiles.read("/proc/\(pid)/comm")?.hasPrefix("dnsmasq") == true {
+                    kill(pid, SIGTERM)
+                }
+                usleep(200_000)
+                _ = try startDNSServer(in: netns, refuseOutside: true)
+            }
         case .dnsLoopRisk:
             try LabFiles.write("\(root1)/etc/resolv.conf", "# systemd-resolved's stub resolver\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n")
         default:

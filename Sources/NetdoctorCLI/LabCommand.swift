@@ -49,7 +49,11 @@ struct LabCommand: ParsableCommand {
         @Option(help: ArgumentHelp("With --proxy: this many more Services of three endpoints each in the rules (benchmarks), up to 20000.", valueName: "n"))
         var extraServices = 0
 
+        @Flag(name: .customLong("nodelocaldns"), help: "With --proxy iptables: NodeLocal DNSCache on each node (a link named nodelocaldns holding 169.254.20.10 and the kube-dns address, node-cache's NOTRACK and ACCEPT rules, a DNS server on the node answering there).")
+        var nodeLocalDNS = false
+
         func validate() throws {
+            if nodeLocalDNS, proxy != .iptables { throw ValidationError("--nodelocaldns goes with --proxy iptables (node-cache binds the kube-dns address in iptables mode)") }
             guard (0...LabPlan.maxExtraPods).contains(extraPods) else { throw ValidationError("--extra-pods must be between 0 and \(LabPlan.maxExtraPods)") }
             guard (0...20_000).contains(extraServices) else { throw ValidationError("--extra-services must be between 0 and 20000") }
             if extraServices > 0, proxy == nil { throw ValidationError("--extra-services goes with --proxy") }
@@ -58,7 +62,7 @@ struct LabCommand: ParsableCommand {
         func run() throws {
             let lab = Lab(plan: LabPlan(topology: topology, extraPods: extraPods))
             do {
-                _ = try lab.up(netdoctorPath: selfPath(), agents: agents, proxy: proxy, extraServices: extraServices)
+                _ = try lab.up(netdoctorPath: selfPath(), agents: agents, proxy: proxy, extraServices: extraServices, nodeLocalDNS: nodeLocalDNS)
             } catch {
                 throw CLIError(.environment, "lab up: \(error)")
             }

@@ -11,13 +11,13 @@ struct ServicesCommand: ParsableCommand {
         Reads kube-proxy's own state on this node, no API server needed: its mode from its metrics port \
         (127.0.0.1:10249/proxyMode) when it answers, else from the kernel (nat KUBE-SERVICES, table ip \
         kube-proxy, link kube-ipvs0, Cilium's pinned service map); then the rules of that mode \
-        (iptables-save, nft -j list table ip/ip6 kube-proxy). Each Service port is shown with its cluster, \
+        (iptables-nft's tables read from nf_tables directly, else iptables-save; nft -j list table ip/ip6 \
+        kube-proxy; /proc/net/ip_vs). Each Service port is shown with its cluster, \
         external and node-port frontends, its endpoints with the share of new connections each gets and \
         whether it is on this node (a pod, a bridge) or another (the route's gateway or tunnel), and what is \
         wrong: SERVICE_NO_ENDPOINTS, SERVICE_NO_LOCAL_ENDPOINTS, SERVICE_NOT_PROGRAMMED, \
         SERVICE_RULES_UNREADABLE. SERVICE names one: NAMESPACE/NAME[:PORT], NAME[:PORT] (any namespace), \
-        CLUSTER-IP[:PORT], or NODE-IP:NODE-PORT. IPVS mode and Cilium's replacement are detected and said, \
-        not read yet.
+        CLUSTER-IP[:PORT], or NODE-IP:NODE-PORT. Cilium's replacement is detected and said, not read yet.
         Exit status: 0, 1 when the Service named has no endpoints or is in no rule, 2 a SERVICE that \
         is not a name or address, 3 missing privileges (the rules cannot be read).
         """)

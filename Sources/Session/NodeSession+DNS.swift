@@ -1,11 +1,13 @@
 import CNIDetection
 import DNS
+import Firewall
 import Diagnosis
 import NetAddress
 import NetSystem
 import Pods
 import Services
 import Synchronization
+import Trace
 
 extension NodeSession {
     /// dns POD [NAME]: the pod's resolv.conf where its runtime keeps it, the kubelet's DNS
@@ -30,7 +32,9 @@ extension NodeSession {
         let servers = conf.nameservers.isEmpty ? [IPAddress.parse("127.0.0.1")!] : conf.nameservers
         let timeout = timeoutMilliseconds ?? Int32(conf.timeoutSeconds * 1000)
         var queries: [(DNSQuery, IPAddress, DNSTransport)] = []
-        for candidate in conf.candidates(for: name) {
+        let control = DNSName("kubernetes.default.svc.\(kubelet?.clusterDomain ?? "cluster.local").")
+        let candidates = conf.candidates(for: name)
+        for candidate in candidates + (control.map { candidates.contains($0) ? [] : [$0] } ?? []) {
             for server in servers {
                 for transport in DNSTransport.allCases {
                     for type in [DNSRecordType.a, .aaaa] {
@@ -44,6 +48,9 @@ extension NodeSession {
         }
         var facts = DNSFacts(pod: pod.fullName, podNamespace: pod.namespace, resolvConfPath: file.path, resolvConf: conf, kubelet: kubelet,
                              nodeResolvConf: nodeConf, name: name, exchanges: exchanges, slowMilliseconds: slowMilliseconds)
+        facts.controlName = control
+        facts.burst = conntrackRaceProbe(facts, in: namespace, timeoutMilliseconds: timeout)
+        facts.nodeLocal = nodeLocalDNS()
         // Only when a nameserver failed: what the node's Service table says of it (a read that
         // costs half a second beside thousands of Services).
         var extra: [Finding] = []
@@ -60,6 +67,42 @@ extension NodeSession {
             }
         }
         return DNSReport(facts: facts, extraFindings: extra)
+    }
+
+    /// The conntrack race probe (DNSBurst) to the first nameserver, when it answered over UDP:
+    /// 20 pairs, with the node's per-CPU counters read before and after.
+    func conntrackRaceProbe(_ facts: DNSFacts, in namespace: NetNamespace, timeoutMilliseconds: Int32) -> DNSBurst? {
+        // A name the server answered over UDP: the resolved one, else the control name.
+        guard let server = facts.nameservers.first else { return nil }
+        let answered = facts.exchanges(server: server, transport: .udp).filter { $0.response != nil }.map(\.name)
+        guard let name = [DNSResolution(facts).name, facts.controlName].compactMap({ $0 }).first(where: answered.contains) else { return nil }
+        let rounds = 20
+        let before = ConntrackReader.statistics().statistics
+        guard let lost = DNSBurst.send(name: name, server: server, rounds: rounds, in: namespace, timeoutMilliseconds: min(timeoutMilliseconds, 1000)) else {
+            return nil
+        }
+        let after = ConntrackReader.statistics().statistics
+        let rise = { (counter: String) -> Int? in
+            guard let before, let after else { return nil }
+            return after.reduce(0) { $0 + Int($1[counter]) } - before.reduce(0) { $0 + Int($1[counter]) }
+        }
+        return DNSBurst(server: server, rounds: rounds, lost: lost, insertFailed: rise("insert_failed"), clashResolved: rise("clash_resolve"), drop: rise("drop"))
+    }
+
+    /// NodeLocal DNSCache's link (with its addresses) in the node's namespace, and its NOTRACK and
+    /// ACCEPT rules (the tables that can drop, where raw is: one iptables-save).
+    func nodeLocalDNS() -> NodeLocalDNS? {
+        guard let handle = try? node.handle(directory.node), let state = try? handle.state() else { return nil }
+        let link = state.links.first { $0.name == NodeLocalDNS.linkName }.map { link in
+            NodeLocalDNS.LinkView(kind: link.kind, up: link.isUp,
+                                  addresses: state.addresses.filter { $0.interfaceIndex == link.index }.compactMap(\.address))
+        }
+        guard let rules = FirewallReader.read(in: nil, dropping: true) else {
+            return NodeLocalDNS(link: link, notrackRules: [], acceptRules: [], rulesProblem: "iptables-save could not be run")
+        }
+        return NodeLocalDNS(link: link,
+                            notrackRules: rules.filter { $0.table == "raw" && $0.specification.containsBytes(NodeLocalDNS.skipConntrack) }.map(\.text),
+                            acceptRules: rules.filter { $0.table == "filter" && $0.specification.containsBytes(NodeLocalDNS.allowTraffic) }.map(\.text))
     }
 
     /// The kubelet's clusterDNS, clusterDomain and resolvConf, when its files say anything.
@@ -86,3 +129,32 @@ final class ResultSlots<Value: Sendable>: Sendable {
     func set(_ index: Int, _ value: Value) { slots.withLock { $0[index] = value } }
     var values: [Value] { slots.withLock { $0.compactMap { $0 } } }
 }
+
+extension NodeSession {
+    /// A trace destination that is a DNS name (dots, no slash, not an address; a port after a
+    /// colon): its host and port. A name without dots stays a pod's or a Service's name.
+    static func dnsDestination(_ destination: String) -> (host: String, port: UInt16?)? {
+        guard IPAddress.parse(destination) == nil, !destination.contains("/"), destination.contains(".") else { return nil }
+        let parts = destination.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count <= 2 else { return nil }
+        let port = parts.count == 2 ? UInt16(parts[1]) : nil
+        if parts.count == 2, port == nil { return nil }
+        let host = String(parts[0])
+        guard IPAddress.parse(host) == nil, DNSName(host) != nil else { return nil }
+        return (host, port)
+    }
+
+    /// trace SRC NAME[:PORT]: NAME resolved from SRC as its resolver would, then a trace to the
+    /// address (a Service's through kube-proxy, a pod's, any other); the DNS answer is the verdict
+    /// when there is none.
+    func traceName(from source: String, host: String, port: UInt16?, timeoutMilliseconds: Int32, proto: TraceProtocol?) throws -> any Report {
+        // The lookups wait as long as the trace's probe does, not the resolver's 5 s.
+        let dns = try self.dns(pod: source, name: host, timeoutMilliseconds: timeoutMilliseconds, slowMilliseconds: 500)
+        guard dns.resolution.status == .resolved, let address = dns.resolution.addresses.first(where: \.isIPv4) else {
+            return NameTraceReport(dns: dns, traced: nil)
+        }
+        let target = port.map { "\(address):\($0)" } ?? address.description
+        return NameTraceReport(dns: dns, traced: try trace(from: source, to: target, timeoutMilliseconds: timeoutMilliseconds, proto: proto, port: port))
+    }
+}
+

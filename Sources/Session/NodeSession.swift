@@ -108,6 +108,10 @@ public final class NodeSession: @unchecked Sendable {
     /// kube-proxy's rules translate). `proto` nil: ICMP, TCP with a port; a Service's own protocol.
     public func trace(from source: String, to destination: String, timeoutMilliseconds: Int32, proto: TraceProtocol?,
                       port: UInt16?) throws -> any Report {
+        // A name with dots: a DNS name, unless a pod of this node has it (pod names may have dots).
+        if let (host, namedPort) = Self.dnsDestination(destination), (try? pods.find(destination)) == nil {
+            return try traceName(from: source, host: host, port: namedPort ?? port, timeoutMilliseconds: timeoutMilliseconds, proto: proto)
+        }
         let sourcePod = try pod(source)
         let sourceAddress = try address(of: sourcePod)
         let tracer = Tracer(node: node, timeoutMilliseconds: timeoutMilliseconds, proto: proto ?? (port == nil ? .icmp : .tcp), port: port,

@@ -78,6 +78,19 @@ struct DNSChecksTests {
         #expect(Self.codes(aaaa) == ["DNS_NO_ANSWER"])
     }
 
+    @Test("a server that answers the control name but not one query for the asked name: DNS_NO_ANSWER, an error, not unreachable")
+    func upstreamSilent() {
+        var facts = Self.facts("example.com.") { _, _, _ in .silent }
+        let control = DNSName("kubernetes.default.svc.cluster.local.")!
+        facts.controlName = control
+        for transport in DNSTransport.allCases {
+            facts.exchanges.append(DNSExchange(server: Self.server, transport: transport, name: control, type: .a, outcome: Self.zone(control, .a, transport),
+                                               milliseconds: 1))
+        }
+        let findings = DNSReport(facts: facts).findings
+        #expect(findings.map(\.code) == [.dnsNoAnswer] && findings.first?.severity == .error, "\(findings.map(\.code))")
+    }
+
     @Test("a truncated UDP answer is asked again over TCP, as the resolver does")
     func truncated() {
         let facts = Self.facts { name, type, transport in
@@ -113,6 +126,47 @@ struct DNSChecksTests {
                              nodeResolvConf: nil, name: DNSName("web")!, exchanges: [])
         #expect(DNSReport(facts: empty).findings.first?.code == .dnsConfigInvalid)
         #expect(empty.nameservers == [IPAddress.parse("127.0.0.1")!])
+    }
+
+    @Test("the race probe: insert_failed rising is DNS_CONNTRACK_RACE (an error when answers were lost); clashes the kernel resolved are not")
+    func race() {
+        var facts = Self.facts(answer: Self.zone)
+        facts.burst = DNSBurst(server: Self.server, rounds: 20, lost: 2, insertFailed: 2, clashResolved: 0, drop: 0)
+        let lost = DNSReport(facts: facts).findings
+        #expect(lost.map(\.code) == [.dnsConntrackRace] && lost.first?.severity == .error)
+        facts.burst = DNSBurst(server: Self.server, rounds: 20, lost: 0, insertFailed: 1, clashResolved: 0, drop: 0)
+        #expect(DNSReport(facts: facts).findings.first?.severity == .warning)
+        facts.burst = DNSBurst(server: Self.server, rounds: 20, lost: 0, insertFailed: 0, clashResolved: 7, drop: 0)
+        #expect(DNSReport(facts: facts).findings.isEmpty)
+        facts.burst = DNSBurst(server: Self.server, rounds: 20, lost: 3, insertFailed: nil, clashResolved: nil, drop: nil)
+        #expect(DNSReport(facts: facts).findings.isEmpty)
+    }
+
+    static let notrack = ["-t raw -A PREROUTING -d 10.96.0.10/32 -p udp -m udp --dport 53 -m comment --comment \"NodeLocal DNS Cache: skip conntrack\" -j NOTRACK",
+                          "-t raw -A PREROUTING -d 169.254.20.10/32 -p udp -m udp --dport 53 -m comment --comment \"NodeLocal DNS Cache: skip conntrack\" -j NOTRACK"]
+
+    @Test("NodeLocal DNSCache: healthy, its link gone with its rules left, down, its address missing, its rules missing")
+    func nodeLocal() {
+        var facts = Self.facts(answer: Self.zone)
+        let both = [Self.server, IPAddress.parse("169.254.20.10")!]
+        facts.nodeLocal = NodeLocalDNS(link: .init(kind: "dummy", up: true, addresses: both), notrackRules: Self.notrack, acceptRules: [])
+        #expect(DNSReport(facts: facts).findings.isEmpty)
+        // Not in use: nothing said.
+        facts.nodeLocal = NodeLocalDNS(link: nil, notrackRules: [], acceptRules: [])
+        #expect(DNSReport(facts: facts).findings.isEmpty)
+        facts.nodeLocal = NodeLocalDNS(link: nil, notrackRules: Self.notrack, acceptRules: [])
+        let gone = DNSReport(facts: facts).findings
+        #expect(gone.map(\.code) == [.nodeLocalDNSBroken] && gone.first?.severity == .error)
+        #expect(gone.first?.message.contains("10.96.0.10 skip conntrack") == true, "\(gone.first?.message ?? "")")
+        facts.nodeLocal = NodeLocalDNS(link: .init(kind: "dummy", up: false, addresses: both), notrackRules: Self.notrack, acceptRules: [])
+        #expect(DNSReport(facts: facts).findings.map(\.code) == [.nodeLocalDNSBroken])
+        facts.nodeLocal = NodeLocalDNS(link: .init(kind: "dummy", up: true, addresses: both), notrackRules: [], acceptRules: [])
+        #expect(DNSReport(facts: facts).findings.map(\.severity) == [.warning])
+        // IPVS-mode NodeLocal: the pod's nameserver is the link-local address itself.
+        var linkLocal = Self.facts(conf: ResolvConf.parse("nameserver 169.254.20.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"),
+                                   kubelet: nil, answer: Self.zone)
+        linkLocal.nodeLocal = NodeLocalDNS(link: .init(kind: "dummy", up: true, addresses: [Self.server]), notrackRules: [Self.notrack[0]], acceptRules: [])
+        #expect(DNSReport(facts: linkLocal).findings.map(\.code) == [.nodeLocalDNSBroken])
     }
 
     @Test("loopback nameservers: in the pod's file an error, in the node's a warning")
