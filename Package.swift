@@ -103,7 +103,7 @@ let package = Package(
         ]),
         .executableTarget(name: "netdoctor", dependencies: ["NetdoctorCLI", "CNetShims"]),
         // Built only by scripts/fuzz, with -sanitize=fuzzer; replays files when built plainly.
-        .executableTarget(name: "ParserFuzzer", dependencies: ["ConfigFormats", "CNIDetection", "CRI", "Diagnosis", "Firewall", "NetAddress",
+        .executableTarget(name: "ParserFuzzer", dependencies: ["ConfigFormats", "CNIDetection", "CRI", "Diagnosis", "DNS", "Firewall", "NetAddress",
                                                                 "NodeFiles", "NetlinkCodec", "PathFacts", "Pods", "Services", "Trace", "YAMLFormat"]),
         // Throw-away node trees and repository paths, shared by the test targets.
         .target(name: "TestSupport", dependencies: ["NodeFiles", "ConfigFormats"], path: "Tests/TestSupport"),

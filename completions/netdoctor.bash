@@ -173,13 +173,13 @@ _netdoctor() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    detect-cni|inspect|mtu-probe|trace|services|capture|agent|lab|explain|help)
+    detect-cni|inspect|mtu-probe|trace|services|dns|capture|agent|lab|explain|help)
         # Offer subcommand argument completions
         "_netdoctor_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'detect-cni inspect mtu-probe trace services capture agent lab explain help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'detect-cni inspect mtu-probe trace services dns capture agent lab explain help' -- "${cur}"))
         ;;
     esac
 }
@@ -354,6 +354,35 @@ _netdoctor_services() {
     esac
 }
 
+_netdoctor_dns() {
+    repeating_flags=()
+    non_repeating_flags=(--no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root -o --output --runtime-endpoint --timeout --slow)
+    __netdoctor_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __netdoctor_add_completions -d
+        return
+        ;;
+    '-o'|'--output')
+        __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--runtime-endpoint')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--slow')
+        return
+        ;;
+    esac
+}
+
 _netdoctor_capture() {
     repeating_flags=()
     non_repeating_flags=(--no-color --immediate --version -h --help)
@@ -468,7 +497,7 @@ _netdoctor_lab() {
 
 _netdoctor_lab_up() {
     repeating_flags=()
-    non_repeating_flags=(--no-color --agents --version -h --help)
+    non_repeating_flags=(--no-color --agents --nodelocaldns --version -h --help)
     repeating_options=()
     non_repeating_options=(--root -o --output --runtime-endpoint --topology --extra-pods --proxy --extra-services)
     __netdoctor_offer_flags_options 0
@@ -551,7 +580,7 @@ _netdoctor_lab_break() {
     # Offer positional completions
     case "${positional_number}" in
     1)
-        __netdoctor_add_completions -W 'LINK_DOWN'$'\n''NO_ROUTE'$'\n''IP_FORWARD_DISABLED'$'\n''NEIGHBOR_FAILED'$'\n''NEIGHBOR_MAC_MISMATCH'$'\n''BRIDGE_PORT_MISSING'$'\n''OVERLAY_FDB_MISSING'$'\n''FIREWALL_DROP'$'\n''DUPLICATE_IP'$'\n''MTU_MISMATCH'$'\n''PMTU_BLACKHOLE'$'\n''LOST_BEYOND_NODE'$'\n''REPLY_MISSING'$'\n''PORT_CLOSED'$'\n''CNI_NO_CONFIG'$'\n''CNI_CONFIG_INVALID'$'\n''CNI_VERSION_UNSUPPORTED'$'\n''CNI_BINARY_MISSING'$'\n''CNI_MULTIPLE_CONFIGS'$'\n''CNI_STALE_CONFIG'$'\n''RUNTIME_CONFIG_INVALID'$'\n''KUBELET_CONFIG_INVALID'$'\n''CNI_MTU_TOO_LARGE'$'\n''SERVICE_NO_ENDPOINTS'$'\n''SERVICE_NOT_PROGRAMMED'$'\n''ENDPOINT_UNREACHABLE'$'\n''STALE_CONNTRACK'$'\n''MASQUERADE_MISSING'$'\n''HAIRPIN_DISABLED'$'\n''PROXY_STALE'
+        __netdoctor_add_completions -W 'LINK_DOWN'$'\n''NO_ROUTE'$'\n''IP_FORWARD_DISABLED'$'\n''NEIGHBOR_FAILED'$'\n''NEIGHBOR_MAC_MISMATCH'$'\n''BRIDGE_PORT_MISSING'$'\n''OVERLAY_FDB_MISSING'$'\n''FIREWALL_DROP'$'\n''DUPLICATE_IP'$'\n''MTU_MISMATCH'$'\n''PMTU_BLACKHOLE'$'\n''LOST_BEYOND_NODE'$'\n''REPLY_MISSING'$'\n''PORT_CLOSED'$'\n''CNI_NO_CONFIG'$'\n''CNI_CONFIG_INVALID'$'\n''CNI_VERSION_UNSUPPORTED'$'\n''CNI_BINARY_MISSING'$'\n''CNI_MULTIPLE_CONFIGS'$'\n''CNI_STALE_CONFIG'$'\n''RUNTIME_CONFIG_INVALID'$'\n''KUBELET_CONFIG_INVALID'$'\n''CNI_MTU_TOO_LARGE'$'\n''SERVICE_NO_ENDPOINTS'$'\n''SERVICE_NOT_PROGRAMMED'$'\n''ENDPOINT_UNREACHABLE'$'\n''STALE_CONNTRACK'$'\n''MASQUERADE_MISSING'$'\n''HAIRPIN_DISABLED'$'\n''PROXY_STALE'$'\n''DNS_SERVER_UNREACHABLE'$'\n''DNS_UDP_BLOCKED'$'\n''DNS_NO_ANSWER'$'\n''DNS_CONFIG_MISMATCH'$'\n''DNS_CONFIG_INVALID'$'\n''DNS_LOOP_RISK'$'\n''DNS_SERVER_ERROR'$'\n''NODELOCALDNS_BROKEN'
         return
         ;;
     esac

@@ -55,6 +55,7 @@ _netdoctor() {
             'mtu-probe:The real path MTU between pods, MTU mismatches and PMTU black holes.'
             'trace:Can SRC reach DST, and if not, where and why.'
             'services:The node'\''s Services as kube-proxy programmed them: frontends, endpoints and where they are, problems.'
+            'dns:A pod'\''s DNS as the pod sees it: its resolv.conf, the queries its resolver sends for NAME, each nameserver'\''s answers, and what is wrong.'
             'capture:libpcap capture in pod and node namespaces, several points at once, pcapng files.'
             'agent:Serve this node'\''s view to netdoctor on other nodes (cluster mode; runs as a DaemonSet).'
             'lab:A two-node pod network in network namespaces, wired by the real CNI plugins, to try every command on.'
@@ -65,7 +66,7 @@ _netdoctor() {
         ;;
     arg)
         case "${words[1]}" in
-        detect-cni|inspect|mtu-probe|trace|services|capture|agent|lab|explain|help)
+        detect-cni|inspect|mtu-probe|trace|services|dns|capture|agent|lab|explain|help)
             "_netdoctor_${words[1]}" && ret=0
             ;;
         esac
@@ -185,6 +186,26 @@ _netdoctor_services() {
     return "${ret}"
 }
 
+_netdoctor_dns() {
+    local -i ret=1
+    local -ar ___output=('human' 'json')
+    local -ar arg_specs=(
+        '--root[Prefix for every node file read (env NETDOCTOR_ROOT).]:dir:_files -/'
+        '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
+        '--no-color[Plain text without colour (also when NO_COLOR is set).]'
+        '--runtime-endpoint[The container runtime'\''s CRI socket, unix\:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default\: the kubelet'\''s, under --root).]:endpoint:'
+        ':pod:'
+        ':name:'
+        '--timeout[How long each query waits for its answer, in milliseconds (default\: the resolv.conf'\''s timeout).]:ms:'
+        '--slow[An answer slower than this is DNS_SLOW, in milliseconds.]:ms:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
 _netdoctor_capture() {
     local -i ret=1
     local -ar ___output=('human' 'json')
@@ -279,6 +300,7 @@ _netdoctor_lab_up() {
         '--extra-pods[More pods on node1 (pod-x1 …), up to 200\: a node with many pods, for benchmarks.]:n:'
         '--proxy[Services on both nodes, with rules written as kube-proxy writes them in this mode (iptables or nftables)\: default/web, default/echo (UDP), default/empty (no endpoints), default/local (externalTrafficPolicy\: Local).]:mode:{__netdoctor_complete "${___proxy[@]}"}'
         '--extra-services[With --proxy\: this many more Services of three endpoints each in the rules (benchmarks), up to 20000.]:n:'
+        '--nodelocaldns[With --proxy iptables\: NodeLocal DNSCache on each node (a link named nodelocaldns holding 169.254.20.10 and the kube-dns address, node-cache'\''s NOTRACK and ACCEPT rules, a DNS server on the node answering there).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -316,7 +338,7 @@ _netdoctor_lab_status() {
 
 _netdoctor_lab_break() {
     local -i ret=1
-    local -ar _fault=('LINK_DOWN' 'NO_ROUTE' 'IP_FORWARD_DISABLED' 'NEIGHBOR_FAILED' 'NEIGHBOR_MAC_MISMATCH' 'BRIDGE_PORT_MISSING' 'OVERLAY_FDB_MISSING' 'FIREWALL_DROP' 'DUPLICATE_IP' 'MTU_MISMATCH' 'PMTU_BLACKHOLE' 'LOST_BEYOND_NODE' 'REPLY_MISSING' 'PORT_CLOSED' 'CNI_NO_CONFIG' 'CNI_CONFIG_INVALID' 'CNI_VERSION_UNSUPPORTED' 'CNI_BINARY_MISSING' 'CNI_MULTIPLE_CONFIGS' 'CNI_STALE_CONFIG' 'RUNTIME_CONFIG_INVALID' 'KUBELET_CONFIG_INVALID' 'CNI_MTU_TOO_LARGE' 'SERVICE_NO_ENDPOINTS' 'SERVICE_NOT_PROGRAMMED' 'ENDPOINT_UNREACHABLE' 'STALE_CONNTRACK' 'MASQUERADE_MISSING' 'HAIRPIN_DISABLED' 'PROXY_STALE')
+    local -ar _fault=('LINK_DOWN' 'NO_ROUTE' 'IP_FORWARD_DISABLED' 'NEIGHBOR_FAILED' 'NEIGHBOR_MAC_MISMATCH' 'BRIDGE_PORT_MISSING' 'OVERLAY_FDB_MISSING' 'FIREWALL_DROP' 'DUPLICATE_IP' 'MTU_MISMATCH' 'PMTU_BLACKHOLE' 'LOST_BEYOND_NODE' 'REPLY_MISSING' 'PORT_CLOSED' 'CNI_NO_CONFIG' 'CNI_CONFIG_INVALID' 'CNI_VERSION_UNSUPPORTED' 'CNI_BINARY_MISSING' 'CNI_MULTIPLE_CONFIGS' 'CNI_STALE_CONFIG' 'RUNTIME_CONFIG_INVALID' 'KUBELET_CONFIG_INVALID' 'CNI_MTU_TOO_LARGE' 'SERVICE_NO_ENDPOINTS' 'SERVICE_NOT_PROGRAMMED' 'ENDPOINT_UNREACHABLE' 'STALE_CONNTRACK' 'MASQUERADE_MISSING' 'HAIRPIN_DISABLED' 'PROXY_STALE' 'DNS_SERVER_UNREACHABLE' 'DNS_UDP_BLOCKED' 'DNS_NO_ANSWER' 'DNS_CONFIG_MISMATCH' 'DNS_CONFIG_INVALID' 'DNS_LOOP_RISK' 'DNS_SERVER_ERROR' 'NODELOCALDNS_BROKEN')
     local -ar arg_specs=(
         ':fault:{__netdoctor_complete "${_fault[@]}"}'
         '--node[node2\: inject the fault'\''s node2 variant.]:node:'

@@ -4,6 +4,7 @@
 // named on the command line through the same entry point, to reproduce a crash.
 import CNIDetection
 import CRI
+import DNS
 import Firewall
 import ConfigFormats
 import YAMLFormat
@@ -81,6 +82,10 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     // kube-proxy's state: iptables-save's output, nft's JSON, /proc/net/ip_vs, its metrics, a
     // Service as a user names it.
     _ = IptablesServices.table(fromSave: bytes)
+    // A DNS answer from whatever listens on a nameserver's address, a pod's resolv.conf.
+    _ = try? DNSResponse(parsing: bytes)
+    let conf = ResolvConf.parse(text)
+    if let name = DNSName(String(text.prefix(300))) { _ = conf.candidates(for: name) }
     if let messages = try? NetlinkMessage.parseAll(bytes) { _ = IptablesServices.table(fromNetlink: messages, filter: messages) }
     _ = NftablesServices.table(fromJSON: [bytes])
     _ = IPVSServices.table(procText: text)
