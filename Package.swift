@@ -69,7 +69,7 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Generated/README.md"]),
         .target(name: "Pods", dependencies: ["ConfigFormats", "CRI", "Diagnosis", "KernelState", "NetAddress", "NetSystem", "NodeFiles"]),
-        .target(name: "Lab", dependencies: ["ConfigFormats", "CRI", "Diagnosis", "NodeFiles", "Pods", "Services"]),
+        .target(name: "Lab", dependencies: ["ConfigFormats", "CRI", "Diagnosis", "NetSystem", "NodeFiles", "Pods", "Services"]),
         .target(name: "PathFacts", dependencies: ["CNetShims", "KernelState", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles", "Pods"]),
         .target(name: "Checks", dependencies: ["Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
         .target(name: "Trace", dependencies: ["Capture", "Checks", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "ConfigFormatsTests", dependencies: ["ConfigFormats", "YAMLFormat"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "TestSupport"], exclude: ["Fixtures"]),
         // kube-proxy's rules (iptables-save, nft -j) as kube-proxy writes them and as the lab loads them.
-        .testTarget(name: "DNSTests", dependencies: ["DNS", "Diagnosis", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "DNSTests", dependencies: ["DNS", "Diagnosis", "NetAddress", "NodeFiles", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ServicesTests", dependencies: ["Services", "Firewall", "NetAddress", "NetlinkCodec", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PathMTUTests", dependencies: ["PathMTU", "NetAddress"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "NetAddress", "NodeFiles", "TestSupport"]),

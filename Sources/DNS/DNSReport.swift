@@ -11,12 +11,15 @@ public struct DNSReport: Report {
     public var policy: DNSPolicy
     public var resolution: DNSResolution
     public var findings: [Finding]
+    /// Traces through a failing nameserver's Service to its endpoints (trace's own reports).
+    public var serviceTraces: [any Report]
 
-    public init(facts: DNSFacts, extraFindings: [Finding] = []) {
+    public init(facts: DNSFacts, extraFindings: [Finding] = [], serviceTraces: [any Report] = []) {
         self.facts = facts
         policy = DNSPolicy.implied(by: facts)
         resolution = DNSResolution(facts)
-        findings = DNSChecks.judge(facts, resolution: resolution) + extraFindings
+        self.serviceTraces = serviceTraces
+        findings = DNSChecks.judge(facts, resolution: resolution) + extraFindings + serviceTraces.flatMap(\.findings)
     }
 
     public var jsonFields: [(String, ConfigValue)] {
@@ -40,6 +43,7 @@ public struct DNSReport: Report {
                 "queries": .texts(resolution.queries),
             ])),
             ("exchanges", .array(facts.exchanges.map(json))),
+            ("serviceTraces", .array(serviceTraces.map(\.json))),
             ("burst", facts.burst.map { burst in
                 .fields(["server": .string(burst.server.description), "rounds": .int(burst.rounds), "lost": .int(burst.lost),
                          "insertFailed": .int(burst.insertFailed), "clashResolved": .int(burst.clashResolved), "drop": .int(burst.drop)])
@@ -101,6 +105,6 @@ public struct DNSReport: Report {
             }
             sections.append(HumanSection("Nameserver \(server)\(shown.map { " for \($0)" } ?? "")", rows: rows))
         }
-        return sections
+        return sections + serviceTraces.flatMap { $0.humanSections(style: style) }
     }
 }

@@ -1,3 +1,4 @@
+import NetSystem
 import NodeFiles
 
 /// Where the runtime keeps a pod's resolv.conf on the node (the file it bind-mounts into the
@@ -29,6 +30,22 @@ public enum PodResolvConf {
             }
         }
         return .failure(PodResolvConfError("no resolv.conf for sandbox \(id.prefix(13)) under \(root.displayPath): looked at \(candidates.joined(separator: ", "))"))
+    }
+}
+
+extension PodResolvConf {
+    /// The file as a process inside the pod sees it (`/proc/PID/root/etc/resolv.conf` of a process
+    /// whose network namespace is the pod's, `identity`): for runtimes whose copy is elsewhere.
+    /// The live /proc: the pod's processes are this host's.
+    public static func fromProcess(in identity: NetNamespace.Identity, proc: String = "/proc") -> (path: String, text: String)? {
+        let live = NodeRoot("/")
+        guard let entries = try? live.list(proc, withStatus: false) else { return nil }
+        for entry in entries.map(\.name) where entry.allSatisfy(\.isNumber) {
+            guard NetNamespace.identity(of: "\(proc)/\(entry)/ns/net") == identity else { continue }
+            let path = "\(proc)/\(entry)/root/etc/resolv.conf"
+            if let bytes = try? live.read(path, limit: 64 << 10), !bytes.contains(0) { return (path, String(decoding: bytes, as: UTF8.self)) }
+        }
+        return nil
     }
 }
 

@@ -47,6 +47,7 @@ public enum LabFault: String, Sendable, CaseIterable {
     case dnsConfigInvalid = "DNS_CONFIG_INVALID"
     case dnsLoopRisk = "DNS_LOOP_RISK"
     case dnsServerError = "DNS_SERVER_ERROR"
+    case dnsSlow = "DNS_SLOW"
     case nodeLocalDNSBroken = "NODELOCALDNS_BROKEN"
 
     public var summary: String {
@@ -88,6 +89,7 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .dnsConfigInvalid: "node1: pod-b's resolv.conf (containerd's sandbox copy) gains a nameserver that is no address and a line no resolver reads (lab up --proxy)"
         case .dnsLoopRisk: "node1: the node's /etc/resolv.conf (the kubelet's resolvConf) becomes systemd-resolved's stub, nameserver 127.0.0.53 (lab up --proxy)"
         case .dnsServerError: "pod-a and pod-c: the cluster DNS servers restarted without an upstream: names outside the cluster are REFUSED (ask for example.com) (lab up --proxy)"
+        case .dnsSlow: "pod-a and pod-c: the cluster DNS servers answer 700 ms late (a relay in front of dnsmasq: this kernel has no netem) (lab up --proxy)"
         case .nodeLocalDNSBroken: "node1: the nodelocaldns link deleted, node-cache's NOTRACK rules left behind (lab up --proxy iptables --nodelocaldns)"
         }
     }
@@ -95,7 +97,7 @@ public enum LabFault: String, Sendable, CaseIterable {
     /// Faults that need the lab's Services (lab up --proxy).
     public var needsServices: Bool {
         [.serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled, .proxyStale,
-         .dnsServerUnreachable, .dnsUDPBlocked, .dnsNoAnswer, .dnsConfigMismatch, .dnsConfigInvalid, .dnsLoopRisk, .dnsServerError, .nodeLocalDNSBroken]
+         .dnsServerUnreachable, .dnsUDPBlocked, .dnsNoAnswer, .dnsConfigMismatch, .dnsConfigInvalid, .dnsLoopRisk, .dnsServerError, .dnsSlow, .nodeLocalDNSBroken]
             .contains(self)
     }
 
@@ -223,7 +225,7 @@ extension Lab {
                                plan.networkConfig(for: node1).replacingFirst("\"mtu\": \(wanted)", with: "\"mtu\": 9000"))
         case .serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled, .proxyStale:
             try injectServiceFault(fault, state: state)
-        case .dnsServerUnreachable, .dnsUDPBlocked, .dnsNoAnswer, .dnsConfigMismatch, .dnsConfigInvalid, .dnsLoopRisk, .dnsServerError:
+        case .dnsServerUnreachable, .dnsUDPBlocked, .dnsNoAnswer, .dnsConfigMismatch, .dnsConfigInvalid, .dnsLoopRisk, .dnsServerError, .dnsSlow:
             try injectDNSFault(fault, state: state)
         case .nodeLocalDNSBroken:
             guard state.nodeLocalDNS else { throw LabError("NODELOCALDNS_BROKEN needs NodeLocal DNSCache (lab up --proxy iptables --nodelocaldns)") }

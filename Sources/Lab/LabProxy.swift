@@ -1,3 +1,4 @@
+import NetSystem
 import NodeFiles
 import Services
 
@@ -72,14 +73,15 @@ extension Lab {
     /// dnsmasq in `netns` on port 53 of its eth0 (without --interface it answers only its own
     /// subnets). Names outside the cluster zone are NXDOMAIN, or with `refuseOutside` REFUSED
     /// (a server with no upstream at all).
-    func startDNSServer(in netns: String, refuseOutside: Bool = false) throws(LabError) -> Int32 {
+    /// `behindRelay`: on 127.0.0.1:5353 only, for the slow relay in front of it (DNS_SLOW).
+    func startDNSServer(in netns: String, refuseOutside: Bool = false, behindRelay: Bool = false) throws(LabError) -> Int32 {
         guard let dnsmasq = Shell.find("dnsmasq"), let ip = Shell.find("ip") else {
             throw LabError("dnsmasq is not installed (scripts/setup installs dnsmasq-base)")
         }
         let zone = refuseOutside ? ["--local=/\(LabPlan.clusterDomain)/"] : ["--local=/#/"]
+        let listen = behindRelay ? ["--listen-address=127.0.0.1", "--bind-interfaces", "--port=\(LabSlowDNS.upstreamPort)"] : ["--interface=eth0", "--port=53"]
         let arguments = ["netns", "exec", netns, dnsmasq, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-                         "--addn-hosts=\(Self.clusterHosts)", "--interface=eth0", "--port=53", "--user=root", "--group=root", "--pid-file=",
-                         "--log-facility=/dev/null"] + zone
+                         "--addn-hosts=\(Self.clusterHosts)", "--user=root", "--group=root", "--pid-file=", "--log-facility=/dev/null"] + listen + zone
         guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment) else {
             throw LabError("cannot start the cluster DNS server in \(netns)")
         }
@@ -189,8 +191,9 @@ extension Lab {
             let path = "\(root1)/var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/\(sandbox)/resolv.conf"
             guard let text = LabFiles.read(path) else { throw LabError("pod-b's resolv.conf is not at \(path)") }
             try LabFiles.write(path, text + "nameserver dns.example\nnameservers 10.96.0.10\n")
-        case .dnsServerError:
-            // The DNS servers restarted without an upstream: names outside the cluster are REFUSED.
+        case .dnsServerError, .dnsSlow:
+            // The DNS servers restarted: without an upstream (names outside the cluster REFUSED),
+            // or behind a relay that answers 700 ms late (this kernel has no netem).
             for pod in LabServices.dnsPods {
                 guard let netns = state.pods[pod]?.netnsName else { continue }
                 for pid in ((try? Shell.run(["ip", "netns", "pids", netns])) ?? "").split(separator: "\n").compactMap({ Int32($0) })
@@ -198,8 +201,16 @@ extension Lab {
                     kill(pid, SIGTERM)
                 }
                 usleep(200_000)
-                _ = try startDNSServer(in: netns, refuseOutside: true)
+                _ = try startDNSServer(in: netns, refuseOutside: fault == .dnsServerError, behindRelay: fault == .dnsSlow)
+                if fault == .dnsSlow {
+                    guard let ip = Shell.find("ip"),
+                          ChildProcess.spawnDetached(ip, arguments: ["netns", "exec", netns, Executable.path, "lab", "serve", "--slow-dns", "700"],
+                                                     environment: Shell.environment) != nil else {
+                        throw LabError("cannot start the slow DNS relay in \(pod)")
+                    }
+                }
             }
+            usleep(300_000)
         case .dnsLoopRisk:
             try LabFiles.write("\(root1)/etc/resolv.conf", "# systemd-resolved's stub resolver\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n")
         default:

@@ -1,3 +1,4 @@
+import NetSystem
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
@@ -8,8 +9,4 @@ func environment(_ name: String) -> String? {
 }
 
 /// This binary's own path, to run it again inside a namespace.
-func selfPath() -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    return n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
-}
+func selfPath() -> String { Executable.path }

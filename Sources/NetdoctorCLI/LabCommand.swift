@@ -182,9 +182,11 @@ struct LabCommand: ParsableCommand {
         @Option(help: "Be kube-proxy's metrics listener on 127.0.0.1:10249, for this mode.") var kubeProxy: String?
         @Option var staleFlag = "/nonexistent"
         @Option var clusterCIDR = ""
+        @Option(help: "Be a DNS relay on port 53 that answers this many milliseconds late (lab break DNS_SLOW).") var slowDNS: Int?
 
         func run() throws {
             if let kubeProxy { LabServer.kubeProxy(mode: kubeProxy, clusterCIDR: clusterCIDR, staleFlag: staleFlag) }
+            if let slowDNS { LabSlowDNS.run(delayMilliseconds: slowDNS) }
             udp ? LabServer.echo(port: port) : LabServer.run(port: port)
         }
     }

@@ -16,10 +16,17 @@ extension NodeSession {
     /// by side: a dead nameserver costs one timeout, not one per query.
     public func dns(pod query: String, name text: String?, timeoutMilliseconds: Int32?, slowMilliseconds: Double) throws -> DNSReport {
         let pod = try pods.find(query)
+        let namespace = try node.handle(try node.namespace(of: pod)).opened
         let file: (path: String, text: String)
         switch PodResolvConf.read(sandbox: pod.containerID, root: root) {
-        case .success(let found): file = found
-        case .failure(let error): throw SessionError("dns: \(pod.fullName): \(error)")
+        case .success(let found):
+            file = found
+        case .failure(let error):
+            // Not where the runtime keeps it: as a process in the pod sees it.
+            guard let seen = PodResolvConf.fromProcess(in: namespace.identity) else {
+                throw SessionError("dns: \(pod.fullName): \(error); no process in its network namespace shows one either")
+            }
+            file = seen
         }
         let conf = ResolvConf.parse(file.text)
         let kubelet = dnsSettings()
@@ -28,7 +35,6 @@ extension NodeSession {
         guard let name = DNSName(text ?? defaultName) else {
             throw SessionError("dns: \(text ?? "") is not a DNS name (labels of letters, digits, '-' and '_', 63 bytes each, 255 in all)")
         }
-        let namespace = try node.handle(try node.namespace(of: pod)).opened
         let servers = conf.nameservers.isEmpty ? [IPAddress.parse("127.0.0.1")!] : conf.nameservers
         let timeout = timeoutMilliseconds ?? Int32(conf.timeoutSeconds * 1000)
         var queries: [(DNSQuery, IPAddress, DNSTransport)] = []
@@ -54,6 +60,7 @@ extension NodeSession {
         // Only when a nameserver failed: what the node's Service table says of it (a read that
         // costs half a second beside thousands of Services).
         var extra: [Finding] = []
+        var traces: [any Report] = []
         let failing = servers.filter { server in !facts.exchanges(server: server).contains { $0.response?.code == .noError } }
         if !failing.isEmpty {
             let reading = ServiceReader.read()
@@ -64,9 +71,17 @@ extension NodeSession {
                     return "\(entry.label) (\(entry.proto)), kube-proxy \(reading.mode?.rawValue ?? "?") mode: \(entry.endpoints.isEmpty ? "no endpoints" : "endpoints \(endpoints)")"
                 }
                 extra += ServiceChecks.judge(entries, mode: reading.mode ?? .iptables, named: true)
+                // Its endpoints traced through the Service, as the pod's own traffic goes: over
+                // TCP 53 (a DNS server answers a handshake; a UDP probe it would ignore). Not
+                // where NodeLocal DNSCache takes the address (its rules send it elsewhere).
+                if facts.nodeLocal?.inUse(podNameservers: conf.nameservers) != true,
+                   entries.contains(where: { $0.proto == "tcp" && !$0.endpoints.isEmpty }),
+                   let traced = try? trace(from: query, to: "\(server):53", timeoutMilliseconds: min(timeout, 1000), proto: .tcp, port: 53) {
+                    traces.append(traced)
+                }
             }
         }
-        return DNSReport(facts: facts, extraFindings: extra)
+        return DNSReport(facts: facts, extraFindings: extra, serviceTraces: traces)
     }
 
     /// The conntrack race probe (DNSBurst) to the first nameserver, when it answered over UDP:

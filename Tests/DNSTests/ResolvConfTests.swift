@@ -17,6 +17,26 @@ struct ResolvConfTests {
         #expect(conf.ndots == 5 && conf.timeoutSeconds == 5 && conf.attempts == 2 && conf.unknownLines.isEmpty)
     }
 
+    @Test("where runtimes keep a pod's resolv.conf: containerd's sandbox directory, CRI-O's userdata; missing or not text: said, with the places looked at")
+    func locations() throws {
+        let id = "2a6a62661366b4acea8695030b119ad5a7278fe8a0f7b1504902ebc321bb8cd3"
+        let containerd = NodeTree().write("/var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/\(id)/resolv.conf", "nameserver 10.96.0.10\n")
+        defer { NodeTree.removeTree(containerd.path) }
+        let found = try PodResolvConf.read(sandbox: id, root: containerd.root).get()
+        #expect(found.path.hasSuffix("sandboxes/\(id)/resolv.conf") && found.text.hasPrefix("nameserver"))
+        let crio = NodeTree().write("/var/lib/containers/storage/overlay-containers/\(id)/userdata/resolv.conf", "search x\n")
+        defer { NodeTree.removeTree(crio.path) }
+        #expect(try PodResolvConf.read(sandbox: id, root: crio.root).get().path.contains("userdata"))
+        let empty = NodeTree()
+        defer { NodeTree.removeTree(empty.path) }
+        guard case .failure(let missing) = PodResolvConf.read(sandbox: id, root: empty.root) else { Issue.record("found a file that is not there"); return }
+        #expect(missing.description.contains("no resolv.conf") && missing.description.contains("/var/lib/docker/containers/"))
+        let binary = NodeTree().write("/var/lib/docker/containers/\(id)/resolv.conf", bytes: [0x6E, 0, 0, 1])
+        defer { NodeTree.removeTree(binary.path) }
+        guard case .failure(let notText) = PodResolvConf.read(sandbox: id, root: binary.root) else { Issue.record("read a binary file"); return }
+        #expect(notText.description.contains("not a text file"))
+    }
+
     @Test("glibc's rules: keywords at the line's start, the last of domain/search wins, three nameservers, capped options")
     func rules() {
         let conf = ResolvConf.parse("""

@@ -58,6 +58,7 @@ struct DNSLabTests {
         ("iptables", "DNS_SERVER_UNREACHABLE"), ("nftables", "DNS_SERVER_UNREACHABLE"), ("iptables", "DNS_UDP_BLOCKED"),
         ("nftables", "DNS_UDP_BLOCKED"), ("iptables", "DNS_NO_ANSWER"), ("iptables", "DNS_CONFIG_MISMATCH"),
         ("iptables", "DNS_CONFIG_INVALID"), ("iptables", "DNS_LOOP_RISK"), ("nftables", "DNS_NO_ANSWER"), ("nftables", "DNS_CONFIG_MISMATCH"),
+        ("iptables", "DNS_SLOW"),
     ])
     func faults(mode: String, fault: String) throws {
         try Privilege.require()
@@ -65,8 +66,10 @@ struct DNSLabTests {
         defer { _ = try? Binary.run(["lab", "down"]) }
         let broke = try Binary.run(["lab", "break", fault])
         try #require(broke.status == 0, "\(broke.errorText)")
-        let (status, json, _) = try run(["dns", "pod-b", "web", "--timeout", "500"])
-        #expect(status == 1 || fault == "DNS_LOOP_RISK" || fault == "DNS_NO_ANSWER" || fault == "DNS_CONFIG_INVALID", "\(fault): \(status)")
+        // The slow servers answer 700 ms late: wait for them.
+        let (status, json, _) = try run(["dns", "pod-b", "web", "--timeout", fault == "DNS_SLOW" ? "2000" : "500"])
+        let warningOnly = ["DNS_LOOP_RISK", "DNS_NO_ANSWER", "DNS_CONFIG_INVALID", "DNS_SLOW"].contains(fault)
+        #expect(status == 1 || warningOnly, "\(fault): \(status)")
         #expect(codes(json).contains(fault), "\(fault): \(codes(json))")
         if fault == "DNS_SERVER_UNREACHABLE" {
             // The nameserver is the DNS Service's address: kube-proxy's table says why.
@@ -103,7 +106,7 @@ struct DNSLabTests {
         #expect(try run(["dns", "pod-b", "web"]).status == 0)
     }
 
-    @Test("a dead nameserver is named within the resolver's own timeout (resolv.conf: 5 s) plus 500 ms")
+    @Test("a dead nameserver is named within the resolver's own budget for one query (timeout 5 s × attempts 2) plus 500 ms; its Service's endpoint traced shows the drop")
     func budget() throws {
         try Privilege.require()
         try fresh("iptables")
@@ -112,7 +115,10 @@ struct DNSLabTests {
         _ = try Binary.run(["lab", "break", "DNS_NO_ANSWER"])
         let (status, json, seconds) = try run(["dns", "pod-b", "web"])
         #expect(status == 1 && codes(json).contains("DNS_SERVER_UNREACHABLE"), "\(codes(json))")
-        #expect(seconds < 5.5 + 1.0, "\(seconds) s")  // plus `lab exec`'s own start
+        #expect(seconds < 10.5 + 1.0, "\(seconds) s")  // plus `lab exec`'s own start
+        // The DNS Service traced over TCP 53 from pod-b: the drop in pod-b's own rules, named.
+        #expect(json["serviceTraces"]?.array?.count == 1)
+        #expect(codes(json).contains("FIREWALL_DROP"), "\(codes(json))")
     }
 
     @Test("trace to a name: resolved from the pod, then traced to the Service; a name that does not resolve is the verdict")
