@@ -57,29 +57,34 @@ extension NodeSession {
         facts.controlName = control
         facts.burst = conntrackRaceProbe(facts, in: namespace, timeoutMilliseconds: timeout)
         facts.nodeLocal = nodeLocalDNS()
-        // Only when a nameserver failed: what the node's Service table says of it (a read that
-        // costs half a second beside thousands of Services).
+        // What kube-proxy's table says of each nameserver that is a Service address: its
+        // endpoints, and (UDP) conntrack entries left pointing at endpoints that are gone.
         var extra: [Finding] = []
         var traces: [any Report] = []
-        let failing = servers.filter { server in !facts.exchanges(server: server).contains { $0.response?.code == .noError } }
-        if !failing.isEmpty {
-            let reading = ServiceReader.read()
-            for server in failing {
-                let entries = reading.table?.entries.filter { $0.frontends.contains { $0.address == server } } ?? []
-                facts.serviceContext[server] = entries.map { entry in
-                    let endpoints = entry.endpoints.map(\.description).joined(separator: ", ")
-                    return "\(entry.label) (\(entry.proto)), kube-proxy \(reading.mode?.rawValue ?? "?") mode: \(entry.endpoints.isEmpty ? "no endpoints" : "endpoints \(endpoints)")"
-                }
-                extra += ServiceChecks.judge(entries, mode: reading.mode ?? .iptables, named: true)
-                // Its endpoints traced through the Service, as the pod's own traffic goes: over
-                // TCP 53 (a DNS server answers a handshake; a UDP probe it would ignore). Not
-                // where NodeLocal DNSCache takes the address (its rules send it elsewhere).
-                if facts.nodeLocal?.inUse(podNameservers: conf.nameservers) != true,
-                   entries.contains(where: { $0.proto == "tcp" && !$0.endpoints.isEmpty }),
-                   let traced = try? trace(from: query, to: "\(server):53", timeoutMilliseconds: min(timeout, 1000), proto: .tcp, port: 53) {
-                    traces.append(traced)
-                }
+        let reading = ServiceReader.read()
+        let served = reading.table?.entries.filter { entry in entry.frontends.contains { frontend in servers.contains { $0 == frontend.address } } } ?? []
+        for server in servers {
+            let entries = served.filter { $0.frontends.contains { $0.address == server } }
+            guard !entries.isEmpty else { continue }
+            facts.serviceContext[server] = entries.map { entry in
+                let endpoints = entry.endpoints.map(\.description).joined(separator: ", ")
+                return "\(entry.label) (\(entry.proto)), kube-proxy \(reading.mode?.rawValue ?? "?") mode: \(entry.endpoints.isEmpty ? "no endpoints" : "endpoints \(endpoints)")"
             }
+            // Only when it failed: the Service's verdicts, and its endpoints traced through it as
+            // the pod's own traffic goes, over TCP 53 (a DNS server answers a handshake; a UDP
+            // probe it would ignore). Not where NodeLocal DNSCache takes the address.
+            guard !facts.exchanges(server: server).contains(where: { $0.response?.code == .noError }) else { continue }
+            extra += ServiceChecks.judge(entries, mode: reading.mode ?? .iptables, named: true)
+            if facts.nodeLocal?.inUse(podNameservers: conf.nameservers) != true,
+               entries.contains(where: { $0.proto == "tcp" && !$0.endpoints.isEmpty }),
+               let traced = try? trace(from: query, to: "\(server):53", timeoutMilliseconds: min(timeout, 1000), proto: .tcp, port: 53) {
+                traces.append(traced)
+            }
+        }
+        if !served.isEmpty {
+            let addresses = Set(served.flatMap { $0.frontends.compactMap(\.address) }.filter(servers.contains))
+            let found = ConntrackReader.entries(to: addresses).entries.filter { $0.original.proto == 17 }
+            extra += ServiceChecks.staleConntrack(found, table: ServiceTable(mode: reading.mode ?? .iptables, entries: served))
         }
         return DNSReport(facts: facts, extraFindings: extra, serviceTraces: traces)
     }

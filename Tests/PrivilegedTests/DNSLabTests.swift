@@ -159,10 +159,13 @@ struct DNSLabTests {
         shell("printf 'nameserver 10.96.0.10\\0\\0' > '\(file)'")
         let binary = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "dns", "pod-a"])
         #expect(binary.status == 2 && binary.errorText.contains("not a text file"), "\(binary.errorText)")
-        // A nameserver that answers garbage: the lab's UDP echo (default/echo) sends the query back.
+        // A nameserver that answers garbage: the lab's UDP echo (default/echo) sends the query back;
+        // with a UDP conntrack entry towards it left pointing at an endpoint that is gone.
         shell("printf 'nameserver 10.96.0.53\\n' > '\(file)'")
+        _ = try Binary.run(["lab", "break", "STALE_CONNTRACK"])
         let garbage = try run(["dns", "pod-a", "web", "--timeout", "500"])
         #expect(garbage.status == 1 && codes(garbage.json).contains("DNS_SERVER_ERROR"), "\(codes(garbage.json))")
+        #expect(codes(garbage.json).contains("STALE_CONNTRACK"), "\(codes(garbage.json))")
         #expect(garbage.json["exchanges"]?.array?.contains { $0["outcome"]?.string == "malformed" } == true)
     }
 }
