@@ -17,17 +17,7 @@ extension NodeSession {
     public func dns(pod query: String, name text: String?, timeoutMilliseconds: Int32?, slowMilliseconds: Double) throws -> DNSReport {
         let pod = try pods.find(query)
         let namespace = try node.handle(try node.namespace(of: pod)).opened
-        let file: (path: String, text: String)
-        switch PodResolvConf.read(sandbox: pod.containerID, root: root) {
-        case .success(let found):
-            file = found
-        case .failure(let error):
-            // Not where the runtime keeps it: as a process in the pod sees it.
-            guard let seen = PodResolvConf.fromProcess(in: namespace.identity) else {
-                throw SessionError("dns: \(pod.fullName): \(error); no process in its network namespace shows one either")
-            }
-            file = seen
-        }
+        let file = try resolvConf(of: pod, namespace: namespace)
         let conf = ResolvConf.parse(file.text)
         let kubelet = dnsSettings()
         let nodeConf = kubelet.flatMap { try? root.readText($0.resolvConf, limit: 64 << 10) }.map(ResolvConf.parse)
@@ -35,11 +25,39 @@ extension NodeSession {
         guard let name = DNSName(text ?? defaultName) else {
             throw SessionError("dns: \(text ?? "") is not a DNS name (labels of letters, digits, '-' and '_', 63 bytes each, 255 in all)")
         }
-        let servers = conf.nameservers.isEmpty ? [IPAddress.parse("127.0.0.1")!] : conf.nameservers
         let timeout = timeoutMilliseconds ?? Int32(conf.timeoutSeconds * 1000)
-        var queries: [(DNSQuery, IPAddress, DNSTransport)] = []
         let control = DNSName("kubernetes.default.svc.\(kubelet?.clusterDomain ?? "cluster.local").")
+        let exchanges = Self.sideBySide(Self.queries(for: name, conf: conf, control: control)) { query, server, transport in
+            DNSClient.exchange(query, server: server, transport: transport, in: namespace, timeoutMilliseconds: timeout)
+        }
+        var facts = DNSFacts(pod: pod.fullName, podNamespace: pod.namespace, resolvConfPath: file.path, resolvConf: conf, kubelet: kubelet,
+                             nodeResolvConf: nodeConf, name: name, exchanges: exchanges, slowMilliseconds: slowMilliseconds)
+        facts.controlName = control
+        facts.burst = conntrackRaceProbe(facts, in: namespace, timeoutMilliseconds: timeout)
+        facts.nodeLocal = nodeLocalDNS()
+        let (extra, traces) = nameserverServices(&facts, pod: query, timeoutMilliseconds: timeout)
+        return DNSReport(facts: facts, extraFindings: extra, serviceTraces: traces)
+    }
+
+    /// The pod's resolv.conf where its runtime keeps it, else as a process in its namespace sees it.
+    func resolvConf(of pod: Pod, namespace: NetNamespace) throws -> (path: String, text: String) {
+        switch PodResolvConf.read(sandbox: pod.containerID, root: root) {
+        case .success(let found):
+            return found
+        case .failure(let error):
+            guard let seen = PodResolvConf.fromProcess(in: namespace.identity) else {
+                throw SessionError("dns: \(pod.fullName): \(error); no process in its network namespace shows one either")
+            }
+            return seen
+        }
+    }
+
+    /// Every query the pod's resolver could send for `name` (each search-list name, A and AAAA,
+    /// each nameserver, UDP and TCP), and the control name's.
+    static func queries(for name: DNSName, conf: ResolvConf, control: DNSName?) -> [(DNSQuery, IPAddress, DNSTransport)] {
+        let servers = conf.nameservers.isEmpty ? [IPAddress.parse("127.0.0.1")!] : conf.nameservers
         let candidates = conf.candidates(for: name)
+        var queries: [(DNSQuery, IPAddress, DNSTransport)] = []
         for candidate in candidates + (control.map { candidates.contains($0) ? [] : [$0] } ?? []) {
             for server in servers {
                 for transport in DNSTransport.allCases {
@@ -49,44 +67,41 @@ extension NodeSession {
                 }
             }
         }
-        let exchanges = Self.sideBySide(queries) { query, server, transport in
-            DNSClient.exchange(query, server: server, transport: transport, in: namespace, timeoutMilliseconds: timeout)
-        }
-        var facts = DNSFacts(pod: pod.fullName, podNamespace: pod.namespace, resolvConfPath: file.path, resolvConf: conf, kubelet: kubelet,
-                             nodeResolvConf: nodeConf, name: name, exchanges: exchanges, slowMilliseconds: slowMilliseconds)
-        facts.controlName = control
-        facts.burst = conntrackRaceProbe(facts, in: namespace, timeoutMilliseconds: timeout)
-        facts.nodeLocal = nodeLocalDNS()
-        // What kube-proxy's table says of each nameserver that is a Service address: its
-        // endpoints, and (UDP) conntrack entries left pointing at endpoints that are gone.
-        var extra: [Finding] = []
-        var traces: [any Report] = []
+        return queries
+    }
+
+    /// What kube-proxy's table says of each nameserver that is a Service address: its endpoints
+    /// (into the facts), UDP conntrack entries left pointing at endpoints that are gone; when it
+    /// failed, the Service's verdicts and its endpoints traced through it as the pod's own traffic
+    /// goes, over TCP 53 (a DNS server answers a handshake; a UDP probe it would ignore), except
+    /// where NodeLocal DNSCache takes the address.
+    func nameserverServices(_ facts: inout DNSFacts, pod: String, timeoutMilliseconds: Int32) -> (findings: [Finding], traces: [any Report]) {
+        let servers = facts.nameservers
         let reading = ServiceReader.read()
         let served = reading.table?.entries.filter { entry in entry.frontends.contains { frontend in servers.contains { $0 == frontend.address } } } ?? []
+        guard !served.isEmpty else { return ([], []) }
+        let mode = reading.mode ?? .iptables
+        var findings: [Finding] = []
+        var traces: [any Report] = []
         for server in servers {
             let entries = served.filter { $0.frontends.contains { $0.address == server } }
             guard !entries.isEmpty else { continue }
             facts.serviceContext[server] = entries.map { entry in
                 let endpoints = entry.endpoints.map(\.description).joined(separator: ", ")
-                return "\(entry.label) (\(entry.proto)), kube-proxy \(reading.mode?.rawValue ?? "?") mode: \(entry.endpoints.isEmpty ? "no endpoints" : "endpoints \(endpoints)")"
+                return "\(entry.label) (\(entry.proto)), kube-proxy \(mode.rawValue) mode: \(entry.endpoints.isEmpty ? "no endpoints" : "endpoints \(endpoints)")"
             }
-            // Only when it failed: the Service's verdicts, and its endpoints traced through it as
-            // the pod's own traffic goes, over TCP 53 (a DNS server answers a handshake; a UDP
-            // probe it would ignore). Not where NodeLocal DNSCache takes the address.
             guard !facts.exchanges(server: server).contains(where: { $0.response?.code == .noError }) else { continue }
-            extra += ServiceChecks.judge(entries, mode: reading.mode ?? .iptables, named: true)
-            if facts.nodeLocal?.inUse(podNameservers: conf.nameservers) != true,
+            findings += ServiceChecks.judge(entries, mode: mode, named: true)
+            if facts.nodeLocal?.inUse(podNameservers: facts.resolvConf.nameservers) != true,
                entries.contains(where: { $0.proto == "tcp" && !$0.endpoints.isEmpty }),
-               let traced = try? trace(from: query, to: "\(server):53", timeoutMilliseconds: min(timeout, 1000), proto: .tcp, port: 53) {
+               let traced = try? trace(from: pod, to: "\(server):53", timeoutMilliseconds: min(timeoutMilliseconds, 1000), proto: .tcp, port: 53) {
                 traces.append(traced)
             }
         }
-        if !served.isEmpty {
-            let addresses = Set(served.flatMap { $0.frontends.compactMap(\.address) }.filter(servers.contains))
-            let found = ConntrackReader.entries(to: addresses).entries.filter { $0.original.proto == 17 }
-            extra += ServiceChecks.staleConntrack(found, table: ServiceTable(mode: reading.mode ?? .iptables, entries: served))
-        }
-        return DNSReport(facts: facts, extraFindings: extra, serviceTraces: traces)
+        let addresses = Set(served.flatMap { $0.frontends.compactMap(\.address) }.filter(servers.contains))
+        let found = ConntrackReader.entries(to: addresses).entries.filter { $0.original.proto == 17 }
+        findings += ServiceChecks.staleConntrack(found, table: ServiceTable(mode: mode, entries: served))
+        return (findings, traces)
     }
 
     /// The conntrack race probe (DNSBurst) to the first nameserver, when it answered over UDP:
