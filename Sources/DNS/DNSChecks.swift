@@ -85,70 +85,98 @@ public enum DNSChecks {
 
     // MARK: each nameserver
 
-    /// Reachability from every query sent to the server; errors, slowness and unanswered types
-    /// only from the names the resolver got to (`walked`): the queries netdoctor sent ahead of it
-    /// are not the pod's problem.
+    /// What one nameserver's answers say. Reachability from every query sent to it (the control
+    /// name's too); errors, slowness and unanswered names or types only from the names the
+    /// resolver got to (`walked`): the queries netdoctor sent ahead of it are not the pod's problem.
     static func reachability(_ facts: DNSFacts, server: IPAddress, walked: Set<DNSName>) -> [Finding] {
-        let udp = facts.exchanges(server: server, transport: .udp), tcp = facts.exchanges(server: server, transport: .tcp)
-        let askedUDP = udp.filter { walked.contains($0.name) }, asked = (udp + tcp).filter { walked.contains($0.name) }
-        guard !udp.isEmpty || !tcp.isEmpty else { return [] }
-        let udpAnswers = udp.contains { $0.response != nil }, tcpAnswers = tcp.contains { $0.response != nil }
-        let context = facts.serviceContext[server] ?? []
-        let sample = { (exchanges: [DNSExchange]) in exchanges.first.map { "\($0.transport) \($0.name) \($0.type): \($0.summary)" } }
-        let evidence = [sample(udp), sample(tcp)].compactMap { $0 } + context
-        var findings: [Finding] = []
-        switch (udpAnswers, tcpAnswers) {
+        let view = ServerView(facts: facts, server: server, walked: walked)
+        guard !view.udp.isEmpty || !view.tcp.isEmpty else { return [] }
+        return transports(view) + unansweredName(view) + serverErrors(view) + slowness(view)
+    }
+
+    /// One nameserver's exchanges, as the checks below read them.
+    struct ServerView {
+        let facts: DNSFacts
+        let server: IPAddress
+        let udp: [DNSExchange], tcp: [DNSExchange]
+        /// The exchanges for the names the resolver got to.
+        let asked: [DNSExchange]
+        let context: [String]
+
+        init(facts: DNSFacts, server: IPAddress, walked: Set<DNSName>) {
+            self.facts = facts
+            self.server = server
+            udp = facts.exchanges(server: server, transport: .udp)
+            tcp = facts.exchanges(server: server, transport: .tcp)
+            asked = (udp + tcp).filter { walked.contains($0.name) }
+            context = facts.serviceContext[server] ?? []
+        }
+
+        var udpAnswers: Bool { udp.contains { $0.response != nil } }
+        var tcpAnswers: Bool { tcp.contains { $0.response != nil } }
+
+        static func line(_ exchange: DNSExchange) -> String { "\(exchange.transport) \(exchange.name) \(exchange.type): \(exchange.summary)" }
+        var evidence: [String] { [udp.first, tcp.first].compactMap { $0.map(Self.line) } + context }
+    }
+
+    /// DNS_SERVER_UNREACHABLE, DNS_UDP_BLOCKED, and DNS_NO_ANSWER for TCP or for one record type.
+    static func transports(_ view: ServerView) -> [Finding] {
+        let (server, pod) = (view.server, view.facts.pod)
+        switch (view.udpAnswers, view.tcpAnswers) {
         case (false, false):
-            findings.append(Finding(.dnsServerUnreachable, .error,
-                                    "Nameserver \(server) answers \(facts.pod) neither over UDP nor over TCP: every lookup waits out the resolver's timeout.",
-                                    hop: "pod → \(server):53", evidence: evidence, remedy: FindingCode.dnsServerUnreachable.entry?.remedy))
+            return [Finding(.dnsServerUnreachable, .error, "Nameserver \(server) answers \(pod) neither over UDP nor over TCP: every lookup waits out the resolver's timeout.",
+                            hop: "pod → \(server):53", evidence: view.evidence, remedy: FindingCode.dnsServerUnreachable.entry?.remedy)]
         case (false, true):
-            findings.append(Finding(.dnsUDPBlocked, .error,
-                                    "Nameserver \(server) answers \(facts.pod) over TCP but not over UDP: the resolver asks over UDP, so lookups fail.",
-                                    hop: "pod → \(server):53/udp", evidence: evidence, remedy: FindingCode.dnsUDPBlocked.entry?.remedy))
+            return [Finding(.dnsUDPBlocked, .error, "Nameserver \(server) answers \(pod) over TCP but not over UDP: the resolver asks over UDP, so lookups fail.",
+                            hop: "pod → \(server):53/udp", evidence: view.evidence, remedy: FindingCode.dnsUDPBlocked.entry?.remedy)]
         case (true, false):
-            findings.append(Finding(.dnsNoAnswer, .warning,
-                                    "Nameserver \(server) answers \(facts.pod) over UDP but not over TCP: an answer too large for UDP (truncated) cannot be had.",
-                                    hop: "pod → \(server):53/tcp", evidence: evidence, remedy: FindingCode.dnsNoAnswer.entry?.remedy))
+            return [Finding(.dnsNoAnswer, .warning, "Nameserver \(server) answers \(pod) over UDP but not over TCP: an answer too large for UDP (truncated) cannot be had.",
+                            hop: "pod → \(server):53/tcp", evidence: view.evidence, remedy: FindingCode.dnsNoAnswer.entry?.remedy)]
         case (true, true):
             // One record type unanswered while the other is: each lookup waits a timeout for it.
-            for type in [DNSRecordType.a, .aaaa] {
+            let askedUDP = view.asked.filter { $0.transport == .udp }
+            return [DNSRecordType.a, .aaaa].compactMap { type in
                 let mine = askedUDP.filter { $0.type == type }, other = askedUDP.filter { $0.type != type }
-                if !mine.isEmpty, mine.allSatisfy({ $0.response == nil }), other.contains(where: { $0.response != nil }) {
-                    findings.append(Finding(.dnsNoAnswer, .warning,
-                                            "Nameserver \(server) answers \(facts.pod)'s \(type == .a ? "AAAA" : "A") queries but not its \(type) queries over UDP: the resolver sends both and waits a timeout for the one that never comes.",
-                                            hop: "pod → \(server):53/udp", evidence: [sample(mine)].compactMap { $0 } + context,
-                                            remedy: FindingCode.dnsNoAnswer.entry?.remedy))
-                }
+                guard !mine.isEmpty, mine.allSatisfy({ $0.response == nil }), other.contains(where: { $0.response != nil }) else { return nil }
+                return Finding(.dnsNoAnswer, .warning,
+                               "Nameserver \(server) answers \(pod)'s \(type == .a ? "AAAA" : "A") queries but not its \(type) queries over UDP: the resolver sends both and waits a timeout for the one that never comes.",
+                               hop: "pod → \(server):53/udp", evidence: mine.prefix(1).map(ServerView.line) + view.context, remedy: FindingCode.dnsNoAnswer.entry?.remedy)
             }
         }
-        // The server answers (the control query, other names) but not one query for this name:
-        // its upstream or the name's own servers do not answer it.
-        if udpAnswers || tcpAnswers, !asked.isEmpty, asked.allSatisfy({ $0.response == nil }) {
-            findings.append(Finding(.dnsNoAnswer, .error,
-                                    "Nameserver \(server) answers \(facts.pod) (\(facts.controlName.map { "\($0) answered" } ?? "other queries answered")) but none of its queries for \(facts.name): the server cannot get an answer for it (its upstream, or the name's own servers, do not answer).",
-                                    hop: "pod → \(server):53", evidence: Array(asked.prefix(4).map { "\($0.transport) \($0.name) \($0.type): \($0.summary)" }) + context,
-                                    remedy: FindingCode.dnsNoAnswer.entry?.remedy))
-        }
-        let errors = asked.filter { exchange in
+    }
+
+    /// DNS_NO_ANSWER (an error): the server answers (the control name, other names) but not one
+    /// query for this name: its upstream or the name's own servers do not answer it.
+    static func unansweredName(_ view: ServerView) -> [Finding] {
+        guard view.udpAnswers || view.tcpAnswers, !view.asked.isEmpty, view.asked.allSatisfy({ $0.response == nil }) else { return [] }
+        let facts = view.facts
+        return [Finding(.dnsNoAnswer, .error,
+                        "Nameserver \(view.server) answers \(facts.pod) (\(facts.controlName.map { "\($0) answered" } ?? "other queries answered")) but none of its queries for \(facts.name): the server cannot get an answer for it (its upstream, or the name's own servers, do not answer).",
+                        hop: "pod → \(view.server):53", evidence: view.asked.prefix(4).map(ServerView.line) + view.context,
+                        remedy: FindingCode.dnsNoAnswer.entry?.remedy)]
+    }
+
+    /// DNS_SERVER_ERROR (a warning): answers that are errors (SERVFAIL, REFUSED, …) or garbage.
+    static func serverErrors(_ view: ServerView) -> [Finding] {
+        let errors = view.asked.filter { exchange in
             if case .malformed = exchange.outcome { return true }
             guard let code = exchange.response?.code else { return false }
             return code != .noError && code != .nameError
         }
-        if let first = errors.first {
-            findings.append(Finding(.dnsServerError, .warning,
-                                    "Nameserver \(server) answers \(errors.count) of \(facts.pod)'s queries with an error rather than an answer (\(first.summary)).",
-                                    hop: "pod → \(server):53", evidence: errors.prefix(8).map { "\($0.transport) \($0.name) \($0.type): \($0.summary)" } + context,
-                                    remedy: FindingCode.dnsServerError.entry?.remedy))
-        }
-        if let slowest = asked.filter({ $0.response != nil }).max(by: { $0.milliseconds < $1.milliseconds }),
-           slowest.milliseconds > facts.slowMilliseconds {
-            findings.append(Finding(.dnsSlow, .warning,
-                                    "Nameserver \(server) took \(DNSExchange.format(slowest.milliseconds)) ms to answer \(facts.pod) (above \(Int(facts.slowMilliseconds)) ms).",
-                                    hop: "pod → \(server):53", evidence: ["\(slowest.transport) \(slowest.name) \(slowest.type): \(slowest.summary)"] + context,
-                                    remedy: FindingCode.dnsSlow.entry?.remedy))
-        }
-        return findings
+        guard let first = errors.first else { return [] }
+        return [Finding(.dnsServerError, .warning,
+                        "Nameserver \(view.server) answers \(errors.count) of \(view.facts.pod)'s queries with an error rather than an answer (\(first.summary)).",
+                        hop: "pod → \(view.server):53", evidence: errors.prefix(8).map(ServerView.line) + view.context,
+                        remedy: FindingCode.dnsServerError.entry?.remedy)]
+    }
+
+    /// DNS_SLOW: the slowest answer, when above the threshold.
+    static func slowness(_ view: ServerView) -> [Finding] {
+        guard let slowest = view.asked.filter({ $0.response != nil }).max(by: { $0.milliseconds < $1.milliseconds }),
+              slowest.milliseconds > view.facts.slowMilliseconds else { return [] }
+        return [Finding(.dnsSlow, .warning,
+                        "Nameserver \(view.server) took \(DNSExchange.format(slowest.milliseconds)) ms to answer \(view.facts.pod) (above \(Int(view.facts.slowMilliseconds)) ms).",
+                        hop: "pod → \(view.server):53", evidence: [ServerView.line(slowest)] + view.context, remedy: FindingCode.dnsSlow.entry?.remedy)]
     }
 
     // MARK: the lookup
