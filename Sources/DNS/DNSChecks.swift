@@ -38,6 +38,7 @@ public enum DNSChecks {
         }
         let ignored = conf.ignoredNameservers.filter { _ in !conf.nameservers.isEmpty }.map { "nameserver \($0): ignored (not an address, or past the third)" }
             + conf.unknownLines.map { "\"\($0)\": not a keyword the resolver reads" }
+            + (conf.ignoredSearch.isEmpty ? [] : ["\(conf.ignoredSearch.count) search domains past Kubernetes' 32 (from \(conf.ignoredSearch[0])): not queried here"])
         if !ignored.isEmpty {
             findings.append(Finding(.dnsConfigInvalid, .warning,
                                     "\(facts.pod)'s resolv.conf has \(ignored.count) line\(ignored.count == 1 ? "" : "s") its resolver ignores.",

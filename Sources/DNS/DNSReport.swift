@@ -29,7 +29,7 @@ public struct DNSReport: Report {
             ("resolvConf", .fields([
                 "path": .string(facts.resolvConfPath), "nameservers": .texts(conf.nameservers.map(\.description)),
                 "search": .texts(conf.search), "ndots": .int(conf.ndots), "timeoutSeconds": .int(conf.timeoutSeconds),
-                "attempts": .int(conf.attempts), "options": .texts(conf.flags), "ignored": .texts(conf.ignoredNameservers + conf.unknownLines),
+                "attempts": .int(conf.attempts), "options": .texts(conf.flags), "ignored": .texts(conf.ignoredNameservers + conf.unknownLines + conf.ignoredSearch),
             ])),
             ("policy", .string(policy.rawValue)),
             ("kubelet", facts.kubelet.map { kubelet in

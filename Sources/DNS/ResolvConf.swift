@@ -9,6 +9,9 @@ public struct ResolvConf: Sendable, Equatable {
     /// Nameserver lines past the third, or with no address netdoctor can read: said, not used.
     public var ignoredNameservers: [String] = []
     public var search: [String] = []
+    /// Search domains past the 32 Kubernetes allows (MaxDNSSearchPaths): listed, not queried
+    /// (each would multiply the queries sent; a file of thousands is not a pod's).
+    public var ignoredSearch: [String] = []
     public var ndots = 1
     /// Seconds per try, and tries per nameserver (RES_TIMEOUT 5, RES_DFLRETRY 2).
     public var timeoutSeconds = 5
@@ -19,6 +22,7 @@ public struct ResolvConf: Sendable, Equatable {
     public var unknownLines: [String] = []
 
     public static let maximumNameservers = 3
+    public static let maximumSearchDomains = 32
 
     public init() {}
 
@@ -46,8 +50,10 @@ public struct ResolvConf: Sendable, Equatable {
                 }
             case "domain":
                 conf.search = values.first.map { [$0] } ?? []
+                conf.ignoredSearch = []
             case "search":
-                conf.search = values
+                conf.search = Array(values.prefix(maximumSearchDomains))
+                conf.ignoredSearch = Array(values.dropFirst(maximumSearchDomains))
             case "options":
                 for option in values { conf.apply(option: option) }
             case "sortlist":

@@ -61,6 +61,10 @@ struct ResolvConfTests {
         #expect(conf.unknownLines == [" nameserver 10.0.0.9", "bogus line"])
         #expect(ResolvConf.parse("search x.example\ndomain y.example\n").search == ["y.example"])
         #expect(ResolvConf.parse("").ndots == 1)
+        // A hostile file's thousands of search domains: 32 queried, the rest listed.
+        let many = ResolvConf.parse("search " + (0..<5000).map { "d\($0).example" }.joined(separator: " ") + "\n")
+        #expect(many.search.count == 32 && many.ignoredSearch.count == 4968)
+        #expect(many.candidates(for: DNSName("web")!).count == 33)
     }
 
     static let pod = ResolvConf.parse("nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n")
