@@ -226,7 +226,7 @@ extension Lab {
         case .serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled, .proxyStale:
             try injectServiceFault(fault, state: state)
         case .dnsServerUnreachable, .dnsUDPBlocked, .dnsNoAnswer, .dnsConfigMismatch, .dnsConfigInvalid, .dnsLoopRisk, .dnsServerError, .dnsSlow:
-            try injectDNSFault(fault, state: state)
+            try injectDNSFault(fault, state: &state)
         case .nodeLocalDNSBroken:
             guard state.nodeLocalDNS else { throw LabError("NODELOCALDNS_BROKEN needs NodeLocal DNSCache (lab up --proxy iptables --nodelocaldns)") }
             try Shell.run(["ip", "-n", node1.namespace, "link", "del", "nodelocaldns"])

@@ -168,7 +168,8 @@ extension Lab {
     /// A DNS fault, as pod-b (on node1) meets it: the DNS Service without endpoints, an egress
     /// rule in pod-b for one transport, the kubelet's or the node's files changed, pod-b's own
     /// resolv.conf edited where containerd keeps it.
-    func injectDNSFault(_ fault: LabFault, state: LabState) throws(LabError) {
+    /// Processes a fault starts join `state.servicePIDs`, so that `lab down` stops them too.
+    func injectDNSFault(_ fault: LabFault, state: inout LabState) throws(LabError) {
         guard let mode = state.proxy.flatMap(LabServices.Mode.init(rawValue:)) else { return }
         let node1 = plan.nodes[0]
         let root1 = plan.nodeRoot(node1)
@@ -199,15 +200,17 @@ extension Lab {
                 for pid in ((try? Shell.run(["ip", "netns", "pids", netns])) ?? "").split(separator: "\n").compactMap({ Int32($0) })
                 where LabFiles.read("/proc/\(pid)/comm")?.hasPrefix("dnsmasq") == true {
                     kill(pid, SIGTERM)
+                    state.servicePIDs.removeAll { $0 == pid }  // gone: its number may be reused
                 }
                 usleep(200_000)
-                _ = try startDNSServer(in: netns, refuseOutside: fault == .dnsServerError, behindRelay: fault == .dnsSlow)
+                state.servicePIDs.append(try startDNSServer(in: netns, refuseOutside: fault == .dnsServerError, behindRelay: fault == .dnsSlow))
                 if fault == .dnsSlow {
                     guard let ip = Shell.find("ip"),
-                          ChildProcess.spawnDetached(ip, arguments: ["netns", "exec", netns, Executable.path, "lab", "serve", "--slow-dns", "700"],
-                                                     environment: Shell.environment) != nil else {
+                          let relay = ChildProcess.spawnDetached(ip, arguments: ["netns", "exec", netns, Executable.path, "lab", "serve", "--slow-dns", "700"],
+                                                                 environment: Shell.environment) else {
                         throw LabError("cannot start the slow DNS relay in \(pod)")
                     }
+                    state.servicePIDs.append(relay)
                 }
             }
             usleep(300_000)
