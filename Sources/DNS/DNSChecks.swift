@@ -125,7 +125,12 @@ public enum DNSChecks {
         let (server, pod) = (view.server, view.facts.pod)
         switch (view.udpAnswers, view.tcpAnswers) {
         case (false, false):
-            return [Finding(.dnsServerUnreachable, .error, "Nameserver \(server) answers \(pod) neither over UDP nor over TCP: every lookup waits out the resolver's timeout.",
+            // Silence costs the resolver its timeout; a refusal (ICMP, a reset) fails at once.
+            let silent = (view.udp + view.tcp).filter { $0.outcome == .silent }.count, all = view.udp.count + view.tcp.count
+            let cost = silent == all ? "every lookup waits out the resolver's timeout"
+                : silent == 0 ? "its queries are refused (ICMP unreachable or a reset), so lookups fail at once"
+                : "some queries are refused, the others wait out the resolver's timeout"
+            return [Finding(.dnsServerUnreachable, .error, "Nameserver \(server) answers \(pod) neither over UDP nor over TCP: \(cost).",
                             hop: "pod → \(server):53", evidence: view.evidence, remedy: FindingCode.dnsServerUnreachable.entry?.remedy)]
         case (false, true):
             return [Finding(.dnsUDPBlocked, .error, "Nameserver \(server) answers \(pod) over TCP but not over UDP: the resolver asks over UDP, so lookups fail.",
