@@ -1,10 +1,6 @@
 import NetSystem
 import NodeFiles
 
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#endif
-
 /// Where the runtime keeps a pod's resolv.conf on the node (the file it bind-mounts into the
 /// pod's containers), by sandbox ID: containerd's CRI plugin under its root, CRI-O's userdata,
 /// cri-dockerd's container directory. Paths are the node's; read under --root.
@@ -51,27 +47,7 @@ extension PodResolvConf {
             guard NetNamespace.identity(of: "\(proc)/\(entry)/ns/net") == identity,
                   (try? live.readText("\(proc)/\(entry)/comm", limit: 64))?.split(separator: "\n").first == "pause" else { continue }
             let path = "\(proc)/\(entry)/root/etc/resolv.conf"
-            if let bytes = kernelPathBytes(path, limit: 64 << 10), !bytes.contains(0) { return (path, String(decoding: bytes, as: UTF8.self)) }
-        }
-        return nil
-    }
-}
-
-extension PodResolvConf {
-    /// A file read through the kernel's own path walk: /proc/PID/root is a magic link into the
-    /// process's mount namespace, which NodeRoot's careful walk (symlinks resolved under the
-    /// root) would turn into this process's own `/`.
-    static func kernelPathBytes(_ path: String, limit: Int) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 8192)
-        while bytes.count <= limit {
-            let n = retryingOnInterrupt { buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
-            if n < 0 { return nil }
-            if n == 0 { return bytes }
-            bytes += buffer[..<n]
+            if let bytes = KernelFile.bytes(path, limit: 64 << 10), !bytes.contains(0) { return (path, String(decoding: bytes, as: UTF8.self)) }
         }
         return nil
     }

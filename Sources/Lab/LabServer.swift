@@ -48,18 +48,8 @@ public enum LabServer {
 
     /// One HTTP/1.1 GET at a time, each bounded by a receive timeout; SIGTERM ends it.
     static func serve(port: UInt16, loopbackOnly: Bool, respond: (String) -> (Int, [UInt8])) -> Never {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { fail("socket") }
-        var on: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr = in_addr(s_addr: loopbackOnly ? UInt32(0x7F00_0001).bigEndian : 0)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 64) == 0 else { fail("bind/listen on port \(port)") }
+        let fd = bound(Int32(SOCK_STREAM.rawValue), port: port, loopbackOnly: loopbackOnly)
+        guard listen(fd, 64) == 0 else { fail("listen on port \(port)") }
         signal(SIGPIPE, SIG_IGN)
         while true {
             let client = accept(fd, nil, nil)
@@ -84,16 +74,7 @@ public enum LabServer {
 
     /// A UDP echo on a port: each datagram goes back to its sender (the lab's UDP service).
     public static func echo(port: UInt16) -> Never {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { fail("socket") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr = in_addr(s_addr: 0)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { fail("bind on UDP port \(port)") }
+        let fd = bound(Int32(SOCK_DGRAM.rawValue), port: port)
         var buffer = [UInt8](repeating: 0, count: 2048)
         while true {
             var peer = sockaddr_storage()
@@ -110,6 +91,24 @@ public enum LabServer {
                 }
             }
         }
+    }
+
+    /// A socket of `type` bound to `port` on every address (or 127.0.0.1 only); the server exits
+    /// with status 3 when it cannot have it.
+    static func bound(_ type: Int32, port: UInt16, loopbackOnly: Bool = false) -> Int32 {
+        let fd = socket(AF_INET, type, 0)
+        guard fd >= 0 else { fail("socket") }
+        var on: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr = in_addr(s_addr: loopbackOnly ? UInt32(0x7F00_0001).bigEndian : 0)
+        let status = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard status == 0 else { fail("bind on port \(port)") }
+        return fd
     }
 
     static func fail(_ what: String) -> Never {

@@ -11,8 +11,8 @@ public enum LabSlowDNS {
     public static let upstreamPort: UInt16 = 5353
 
     public static func run(delayMilliseconds: Int) -> Never {
-        let udp = bound(Int32(SOCK_DGRAM.rawValue), port: 53)
-        let tcp = bound(Int32(SOCK_STREAM.rawValue), port: 53)
+        let udp = LabServer.bound(Int32(SOCK_DGRAM.rawValue), port: 53)
+        let tcp = LabServer.bound(Int32(SOCK_STREAM.rawValue), port: 53)
         guard listen(tcp, 64) == 0 else { LabServer.fail("listen on TCP port 53") }
         let box = Descriptor(udp)
         SideBySide.detached { serveTCP(tcp, delay: delayMilliseconds) }
@@ -80,21 +80,6 @@ public enum LabSlowDNS {
             answer += buffer[..<n]
         } while tcp && (answer.count < 2 || answer.count < 2 + (Int(answer[0]) << 8 | Int(answer[1])))
         return answer
-    }
-
-    static func bound(_ type: Int32, port: UInt16) -> Int32 {
-        let fd = socket(AF_INET, type, 0)
-        guard fd >= 0 else { LabServer.fail("socket") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard status == 0 else { LabServer.fail("bind on port \(port)") }
-        return fd
     }
 
     static func loopback(_ port: UInt16) -> sockaddr_in {

@@ -129,17 +129,7 @@ public enum ServiceReader {
 
     /// A procfs file's text (its size says 0: read to the end), bounded to 64 MiB.
     static func procText(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while bytes.count < 64 << 20 {
-            let n = retryingOnInterrupt { buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
-            if n <= 0 { break }
-            bytes += buffer[..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        KernelFile.bytes(path, limit: 64 << 20).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// `nft -j list table ip|ip6 kube-proxy`, read again when kube-proxy changed the ruleset in
