@@ -105,7 +105,9 @@ public enum NftablesReader {
                   let chain = rule["chain"]?.string, let expressions = rule["expr"]?.array else { return nil }
             if ["ip", "ip6"].contains(family), iptablesTables.contains(table) { return nil }
             guard let counter = expressions.lazy.compactMap({ $0["counter"] }).first else { return nil }
-            let words = expressions.compactMap(describe)
+            var words = expressions.compactMap(describe)
+            // A policy engine names its rules only in comments (PolicyChains reads them).
+            if let comment = rule["comment"]?.string { words.append("comment " + quoted(comment)) }
             return FirewallRule(table: "\(family) \(table)", chain: chain,
                                 specification: "handle \(rule["handle"]?.int ?? 0): " + words.joined(separator: " "),
                                 packets: UInt64(counter["packets"]?.int ?? 0), bytes: UInt64(counter["bytes"]?.int ?? 0),
@@ -128,6 +130,16 @@ public enum NftablesReader {
         case "jump", "goto": return "\(member.key) \(member.value["target"]?.string ?? "?")"
         default: return member.key
         }
+    }
+
+    /// As nft quotes a comment: in double quotes, a quote inside escaped.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for character in text {
+            if character == "\"" || character == "\\" { out.append("\\") }
+            out.append(character)
+        }
+        return out + "\""
     }
 
     static func operand(_ value: ConfigValue?) -> String {

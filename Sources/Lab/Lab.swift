@@ -30,8 +30,9 @@ public struct Lab: Sendable {
     /// `extraServices`: that many more Services of three (unanswering) endpoints each in the rules,
     /// a node of many Services for benchmarks.
     /// `nodeLocalDNS`: NodeLocal DNSCache on each node too (with --proxy iptables).
+    /// `policyEngine`: whose NetworkPolicy chains the calico topology's nodes carry.
     public func up(netdoctorPath: String, agents: Bool = false, proxy: LabServices.Mode? = nil, extraServices: Int = 0,
-                   nodeLocalDNS: Bool = false) throws(LabError) -> LabState {
+                   nodeLocalDNS: Bool = false, policyEngine: LabPolicyEngine = .calico) throws(LabError) -> LabState {
         try Self.checkPrerequisites()
         if let existing = Self.current() { existing.lab.down(state: existing.state) }
         Self.removeNamespaces(prefix: plan.prefix)
@@ -40,10 +41,11 @@ public struct Lab: Sendable {
         do {
             try buildNodes()
             try wireNodes()
-            for node in plan.nodes { try writeNodeFiles(node) }
+            for node in plan.nodes { try writeNodeFiles(node, netdoctorPath: netdoctorPath) }
             try startRuntimes(state: &state)
             try save(state)
             for pod in plan.pods { try runPod(pod, state: &state) }
+            if plan.topology == .calico { try programPolicyEngine(policyEngine, state: &state) }
             state.serverPID = try startServer(netdoctorPath: netdoctorPath, state: state)
             state.extraServices = extraServices
             if let proxy { try startServices(mode: proxy, netdoctorPath: netdoctorPath, state: &state) }
@@ -107,13 +109,15 @@ public struct Lab: Sendable {
                                "dst", remote.underlayAddress])
             case .routed:
                 try Shell.run(["ip", "-n", node.namespace, "route", "add", remote.podSubnet, "via", remote.underlayAddress, "dev", "eth0"])
+            case .calico:
+                try wireCalicoNode(node, remote: remote)
             }
         }
     }
 
     /// The node's file tree: kubelet config, the conf dir, the plugins, flannel's subnet.env
     /// (the runtime's config is written by NodeRuntime); what --root points at.
-    func writeNodeFiles(_ node: LabPlan.Node) throws(LabError) {
+    func writeNodeFiles(_ node: LabPlan.Node, netdoctorPath: String) throws(LabError) {
         let root = plan.nodeRoot(node)
         try LabFiles.write("\(root)/var/lib/kubelet/config.yaml", """
         apiVersion: kubelet.config.k8s.io/v1beta1
@@ -146,6 +150,7 @@ public struct Lab: Sendable {
             }
         }
         FileTree.makeDirectories("\(root)/var/lib/cni/results")
+        if plan.topology == .calico { try writeCalicoFiles(node, netdoctorPath: netdoctorPath) }
     }
 
     /// A containerd per node, started side by side, with the pause image imported into each.
@@ -278,6 +283,9 @@ public struct LabState: Sendable, Equatable {
     public var extraServices = 0
     /// NodeLocal DNSCache's stand-in runs on each node (lab up --nodelocaldns).
     public var nodeLocalDNS = false
+    /// The calico topology's policy engine (LabPolicyEngine), and the NetworkPolicies a fault added.
+    public var policyEngine: String?
+    public var policies: [String] = []
 
     public var json: String {
         JSONWriter.write(.fields(["topology": .string(topology), "prefix": .string(prefix),
@@ -289,7 +297,8 @@ public struct LabState: Sendable, Equatable {
                                   }),
                                   "createdMountPoints": .texts(createdMountPoints), "extraPods": .int(extraPods),
                                   "proxy": .text(proxy), "servicePIDs": .array(servicePIDs.map { .int(Int($0)) }),
-                                  "extraServices": .int(extraServices), "nodeLocalDNS": .bool(nodeLocalDNS)])) + "\n"
+                                  "extraServices": .int(extraServices), "nodeLocalDNS": .bool(nodeLocalDNS),
+                                  "policyEngine": .text(policyEngine), "policies": .texts(policies)])) + "\n"
     }
 
     static func pidFields(_ pids: [String: Int32]) -> ConfigValue {
@@ -320,6 +329,8 @@ public struct LabState: Sendable, Equatable {
         proxy = value["proxy"]?.string
         extraServices = value["extraServices"]?.int ?? 0
         nodeLocalDNS = value["nodeLocalDNS"]?.bool ?? false
+        policyEngine = value["policyEngine"]?.string
+        policies = value["policies"]?.array?.compactMap(\.string) ?? []
         servicePIDs = value["servicePIDs"]?.array?.compactMap { $0.int.map(Int32.init) } ?? []
         for member in value["runtimeMountNamespaces"]?.object?.members ?? [] { runtimeMountNamespaces[member.key] = member.value.string }
         for member in value["pods"]?.object?.members ?? [] {

@@ -49,6 +49,11 @@ public enum LabFault: String, Sendable, CaseIterable {
     case dnsServerError = "DNS_SERVER_ERROR"
     case dnsSlow = "DNS_SLOW"
     case nodeLocalDNSBroken = "NODELOCALDNS_BROKEN"
+    case policyDenied = "POLICY_DENIED"
+    case policyDeniedPort = "POLICY_DENIED_PORT"
+    case policyDeniedExplicit = "POLICY_DENIED_EXPLICIT"
+    case proxyARPOff = "NEIGHBOR_FAILED_PROXY_ARP"
+    case podRouteMissing = "NO_ROUTE_POD_ROUTE"
 
     public var summary: String {
         switch self {
@@ -91,6 +96,11 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .dnsServerError: "pod-a and pod-c: the cluster DNS servers restarted without an upstream: names outside the cluster are REFUSED (ask for example.com) (lab up --proxy)"
         case .dnsSlow: "pod-a and pod-c: the cluster DNS servers answer 700 ms late (a relay in front of dnsmasq: this kernel has no netem) (lab up --proxy)"
         case .nodeLocalDNSBroken: "node1: the nodelocaldns link deleted, node-cache's NOTRACK rules left behind (lab up --proxy iptables --nodelocaldns)"
+        case .policyDenied: "NetworkPolicy default/deny-all selects pod-a for ingress and allows nothing (probe pod-b → pod-a) (calico topology)"
+        case .policyDeniedPort: "NetworkPolicy default/allow-8080 selects pod-a for ingress and allows TCP 8080 only (probe pod-b → pod-a --port 80) (calico topology)"
+        case .policyDeniedExplicit: "GlobalNetworkPolicy deny-web-egress denies pod-b's egress to TCP 80 (probe pod-b → pod-a --port 80) (calico topology, calico engines)"
+        case .proxyARPOff: "node1: proxy ARP off on pod-a's host veth, pod-a's entry for 169.254.1.1 flushed (calico topology)"
+        case .podRouteMissing: "node1: the host route to pod-b (its /32 via its cali veth) deleted (probe pod-a → pod-b) (calico topology)"
         }
     }
 
@@ -114,6 +124,9 @@ public enum LabFault: String, Sendable, CaseIterable {
         }
     }
 
+    /// Faults of the calico topology's wiring and policy engines.
+    public var needsCalico: Bool { [.policyDenied, .policyDeniedPort, .policyDeniedExplicit, .proxyARPOff, .podRouteMissing].contains(self) }
+
     /// Faults that need a bridge and an overlay.
     public var needsOverlay: Bool { [.bridgePortMissing, .overlayFDBMissing, .duplicateIP, .hairpinDisabled].contains(self) }
 }
@@ -131,6 +144,9 @@ extension Lab {
         }
         if fault.needsOverlay && plan.topology != .overlay {
             throw LabError("\(fault.rawValue) needs the overlay topology (lab up --topology overlay)")
+        }
+        if fault.needsCalico && plan.topology != .calico {
+            throw LabError("\(fault.rawValue) needs the calico topology (lab up --topology calico)")
         }
         if fault.needsServices, state.proxy == nil {
             throw LabError("\(fault.rawValue) needs the lab's Services (lab up --proxy iptables|nftables)")
@@ -153,7 +169,7 @@ extension Lab {
                 // Without its permanent entry, the VTEP address is resolved by ARP on a
                 // nolearning VXLAN device: nobody answers.
                 try Shell.run(["ip", "-n", n1, "neigh", "del", node2.vtepAddress, "dev", "flannel.1"])
-            case .routed:
+            case .routed, .calico:
                 try Shell.run(["ip", "-n", n1, "route", "replace", node2.podSubnet, "via", "192.168.77.99", "dev", "eth0"])
             }
         case .neighborMACMismatch:
@@ -230,6 +246,14 @@ extension Lab {
         case .nodeLocalDNSBroken:
             guard state.nodeLocalDNS else { throw LabError("NODELOCALDNS_BROKEN needs NodeLocal DNSCache (lab up --proxy iptables --nodelocaldns)") }
             try Shell.run(["ip", "-n", node1.namespace, "link", "del", "nodelocaldns"])
+        case .policyDenied: try addPolicy(.defaultDeny, state: &state)
+        case .policyDeniedPort: try addPolicy(.wrongPort, state: &state)
+        case .policyDeniedExplicit: try addPolicy(.explicitDeny, state: &state)
+        case .proxyARPOff:
+            try Shell.inNamespace(n1, ["sysctl", "-q", "-w", "net.ipv4.conf.\(podA.hostInterface).proxy_arp=0"])
+            Shell.attempt(["ip", "-n", podA.netns, "neigh", "flush", "dev", "eth0"])
+        case .podRouteMissing:
+            try Shell.run(["ip", "-n", n1, "route", "del", "\(podB.address)/32", "dev", podB.hostInterface])
         }
         state.faults.append(fault.rawValue)
         try save(state)
@@ -261,12 +285,13 @@ extension Lab {
         }
     }
 
-    /// pod-a's eth0 and host veth above the path: 1500 over the 1450 overlay; on the routed
+    /// pod-a's eth0 and host veth above the path: 1500 over the 1450 overlay (flannel's or
+    /// calico's); on the routed
     /// topology the underlay is lowered to 1400 under 1500-byte pods.
     func raisePodMTU(_ podA: PodAttachment) throws(LabError) {
         let n1 = plan.nodes[0].namespace
         switch plan.topology {
-        case .overlay:
+        case .overlay, .calico:
             try Shell.run(["ip", "-n", n1, "link", "set", podA.hostInterface, "mtu", "1500"])
             try Shell.run(["ip", "-n", podA.netns, "link", "set", "eth0", "mtu", "1500"])
         case .routed:

@@ -7,6 +7,11 @@ public struct LabPlan: Sendable, Equatable {
         /// Point-to-point veths with a /32 route per pod and node routes over the underlay, as
         /// kindnet and calico (without encapsulation) wire it.
         case routed
+        /// As calico wires it (VXLAN mode): a /32 per pod on eth0 with its default route via
+        /// 169.254.1.1, which no interface owns (the host-side `cali…` veth answers ARP for it by
+        /// proxy ARP), a /32 host route per local pod, a route per remote IPAM block over
+        /// vxlan.calico, and felix's filter chains (see LabFelix).
+        case calico
     }
 
     public struct Node: Sendable, Equatable {
@@ -35,8 +40,29 @@ public struct LabPlan: Sendable, Equatable {
     public var pods: [Pod]
 
     /// The network name in the CNI config, and the file it lives in.
-    public var networkName: String { topology == .overlay ? "lab-overlay" : "lab-routed" }
-    public var configFileName: String { topology == .overlay ? "10-lab-overlay.conflist" : "10-lab-routed.conflist" }
+    public var networkName: String {
+        switch topology {
+        case .overlay: "lab-overlay"
+        case .routed: "lab-routed"
+        case .calico: "k8s-pod-network"
+        }
+    }
+    public var configFileName: String {
+        switch topology {
+        case .overlay: "10-lab-overlay.conflist"
+        case .routed: "10-lab-routed.conflist"
+        case .calico: "10-calico.conflist"
+        }
+    }
+    /// The address a calico pod's default route goes via: no interface holds it.
+    public static let calicoGateway = "169.254.1.1"
+    /// calico's VXLAN device, its VNI and port (felix's defaults).
+    public static let calicoVXLANDevice = "vxlan.calico"
+    public static let calicoVNI = 4096
+    public static let calicoVXLANPort = 4789
+    /// Where a calico node's traffic goes when no route is more specific: an underlay router
+    /// that is not there, as on a real node whose default route leads off the pod network.
+    public static let underlayRouter = "192.168.77.254"
     public static let stateDirectory = "/var/lib/netdoctor-lab"
     public static let defaultPrefix = "ndlab"
     /// Where the lab's agents listen: netdoctor's default agent port.
@@ -50,7 +76,8 @@ public struct LabPlan: Sendable, Equatable {
     public static let clusterDomain = "cluster.local"
     public static let dnsSearches = ["default.svc.cluster.local", "svc.cluster.local", "cluster.local"]
 
-    /// The largest `extraPods`: the pod subnet is a /24, shared with pod-a and pod-b.
+    /// The largest `extraPods`: the pod subnet is a /24, shared with pod-a and pod-b (calico's
+    /// block is a /26: 60 there).
     public static let maxExtraPods = 200
 
     /// `extraPods`: more pods on node1 (pod-x1, pod-x2, …), for measuring what a node with many
@@ -58,13 +85,19 @@ public struct LabPlan: Sendable, Equatable {
     public init(topology: Topology, prefix: String = LabPlan.defaultPrefix, extraPods: Int = 0) {
         self.topology = topology
         self.prefix = prefix
-        let second = topology == .overlay ? 244 : 245
+        let second = switch topology { case .overlay: 244; case .routed: 245; case .calico: 246 }
         nodes = (1...2).map { i in
-            Node(name: "node\(i)", namespace: "\(prefix)-node\(i)", underlayAddress: "192.168.77.\(i)",
-                 podSubnet: "10.\(second).\(i).0/24", podGateway: "10.\(second).\(i).1", vtepAddress: "10.\(second).\(i).0",
-                 vtepMAC: "0e:6e:64:00:00:0\(i)")
+            // calico: the node's IPAM block (a /26, calico's default block size); its VTEP holds
+            // the block's first address, and pods have no gateway of their own.
+            topology == .calico
+                ? Node(name: "node\(i)", namespace: "\(prefix)-node\(i)", underlayAddress: "192.168.77.\(i)",
+                       podSubnet: "10.246.\(i).0/26", podGateway: Self.calicoGateway, vtepAddress: "10.246.\(i).0",
+                       vtepMAC: "66:6e:64:00:00:0\(i)")
+                : Node(name: "node\(i)", namespace: "\(prefix)-node\(i)", underlayAddress: "192.168.77.\(i)",
+                       podSubnet: "10.\(second).\(i).0/24", podGateway: "10.\(second).\(i).1", vtepAddress: "10.\(second).\(i).0",
+                       vtepMAC: "0e:6e:64:00:00:0\(i)")
         }
-        let extra = (0..<min(max(extraPods, 0), Self.maxExtraPods)).map { ("pod-x\($0 + 1)", "node1", false) }
+        let extra = (0..<min(max(extraPods, 0), topology == .calico ? 60 : Self.maxExtraPods)).map { ("pod-x\($0 + 1)", "node1", false) }
         pods = ([("pod-a", "node1", true), ("pod-b", "node1", false), ("pod-c", "node2", false)] + extra).map { name, node, serves in
             Pod(name: name, node: node, uid: Self.uid(for: "\(prefix)-\(name)"), serves: serves)
         }
@@ -99,6 +132,7 @@ public struct LabPlan: Sendable, Equatable {
 
     /// The CNI network config the lab's runtime loads on a node.
     public func networkConfig(for node: Node) -> String {
+        if topology == .calico { return calicoNetworkConfig(for: node) }
         let ipam = """
         "ipam": {"type": "host-local", "ranges": [[{"subnet": "\(node.podSubnet)", "gateway": "\(node.podGateway)"}]], \
         "routes": [{"dst": "0.0.0.0/0"}]}
@@ -110,7 +144,7 @@ public struct LabPlan: Sendable, Equatable {
             {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true, "hairpinMode": true, "mtu": \(Self.overlayMTU),
                   \(ipam)}
             """
-        case .routed:
+        case .routed, .calico:
             main = """
             {"type": "ptp", "ipMasq": true, "mtu": \(Self.underlayMTU),
                   \(ipam)}
@@ -123,6 +157,32 @@ public struct LabPlan: Sendable, Equatable {
           "plugins": [
             \(main),
             {"type": "portmap", "capabilities": {"portMappings": true}}
+          ]
+        }
+
+        """
+    }
+
+    /// calico.yaml's conflist as install-cni writes it (cniVersion 0.3.1, the k8s-pod-network
+    /// name, the node name, the VXLAN MTU), but with host-local over the node's block: there is
+    /// no calico-ipam without a datastore. The `calico` plugin is the lab's own (LabCalicoPlugin).
+    func calicoNetworkConfig(for node: Node) -> String {
+        """
+        {
+          "name": "\(networkName)",
+          "cniVersion": "0.3.1",
+          "plugins": [
+            {
+              "type": "calico",
+              "log_level": "info",
+              "datastore_type": "kubernetes",
+              "nodename": "\(node.name)",
+              "mtu": \(Self.overlayMTU),
+              "ipam": {"type": "host-local", "ranges": [[{"subnet": "\(node.podSubnet)"}]]},
+              "policy": {"type": "k8s"},
+              "kubernetes": {"kubeconfig": "/etc/cni/net.d/calico-kubeconfig"}
+            },
+            {"type": "portmap", "snat": true, "capabilities": {"portMappings": true}}
           ]
         }
 

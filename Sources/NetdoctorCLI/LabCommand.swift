@@ -11,6 +11,7 @@ import NodeFiles
 extension LabPlan.Topology: ExpressibleByArgument {}
 extension LabFault: ExpressibleByArgument {}
 extension LabServices.Mode: ExpressibleByArgument {}
+extension LabPolicyEngine: ExpressibleByArgument {}
 
 struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,7 +27,7 @@ struct LabCommand: ParsableCommand {
         is pulled. pod-a serves HTTP on port 80. `lab exec node1 -- netdoctor …` runs a command as if on \
         node1, `lab exec pod-a -- …` inside pod-a's namespace. `lab down` removes all of it. Needs root.
         """,
-        subcommands: [Up.self, Down.self, Status.self, Break.self, Exec.self, Serve.self, RecordCRI.self, ProxyRules.self])
+        subcommands: [Up.self, Down.self, Status.self, Break.self, Exec.self, Serve.self, RecordCRI.self, ProxyRules.self, CalicoPlugin.self])
 
     struct Up: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -34,7 +35,7 @@ struct LabCommand: ParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(help: "overlay: a bridge per node and VXLAN between nodes (flannel-like); routed: point-to-point veths and node routes (kindnet/calico-like).")
+        @Option(help: "overlay: a bridge per node and VXLAN between nodes (flannel-like); routed: point-to-point veths and node routes (kindnet-like); calico: /32 pods behind proxy-ARP cali veths, per-pod host routes, per-block routes over vxlan.calico, and felix's policy chains.")
         var topology: LabPlan.Topology = .overlay
 
         @Flag(help: "Also run `netdoctor agent` on each node (port \(LabPlan.agentPort), a token in \(Lab.agentTokenPath)): cross-node traces then see both nodes.")
@@ -52,7 +53,11 @@ struct LabCommand: ParsableCommand {
         @Flag(name: .customLong("nodelocaldns"), help: "With --proxy iptables: NodeLocal DNSCache on each node (a link named nodelocaldns holding 169.254.20.10 and the kube-dns address, node-cache's NOTRACK and ACCEPT rules, a DNS server on the node answering there).")
         var nodeLocalDNS = false
 
+        @Option(help: ArgumentHelp("With --topology calico: whose NetworkPolicy chains the nodes carry: calico (felix's iptables dataplane), calico-nftables (felix's nftables dataplane), kube-router.", valueName: "engine"))
+        var policyEngine: LabPolicyEngine?
+
         func validate() throws {
+            if policyEngine != nil, topology != .calico { throw ValidationError("--policy-engine goes with --topology calico") }
             if nodeLocalDNS, proxy != .iptables { throw ValidationError("--nodelocaldns goes with --proxy iptables (node-cache binds the kube-dns address in iptables mode)") }
             guard (0...LabPlan.maxExtraPods).contains(extraPods) else { throw ValidationError("--extra-pods must be between 0 and \(LabPlan.maxExtraPods)") }
             guard (0...20_000).contains(extraServices) else { throw ValidationError("--extra-services must be between 0 and 20000") }
@@ -62,7 +67,8 @@ struct LabCommand: ParsableCommand {
         func run() throws {
             let lab = Lab(plan: LabPlan(topology: topology, extraPods: extraPods))
             do {
-                _ = try lab.up(netdoctorPath: selfPath(), agents: agents, proxy: proxy, extraServices: extraServices, nodeLocalDNS: nodeLocalDNS)
+                _ = try lab.up(netdoctorPath: selfPath(), agents: agents, proxy: proxy, extraServices: extraServices, nodeLocalDNS: nodeLocalDNS,
+                           policyEngine: policyEngine ?? .calico)
             } catch {
                 throw CLIError(.environment, "lab up: \(error)")
             }
@@ -170,6 +176,17 @@ struct LabCommand: ParsableCommand {
             } catch {
                 throw CLIError(.environment, "lab record-cri: \(error)")
             }
+        }
+    }
+
+    struct CalicoPlugin: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "cni-calico", abstract: "The calico topology's CNI plugin (containerd runs it as `calico`).", shouldDisplay: false)
+
+        func run() throws {
+            let (status, output) = LabCalicoPlugin.main()
+            _ = writeStandardOutput(output)
+            if status != 0 { throw ExitCode(status) }
         }
     }
 

@@ -1,0 +1,203 @@
+/// NetworkPolicy as a policy engine programmed it into the firewall, read back from the rules:
+/// which policies select a pod in each direction, and which rule ends a packet none of them
+/// allowed. Chain names are hashed by the engines, so identities come from their comments
+/// (SERVICES-POLICY-DNS.md §2.1, §2.2, §8.2):
+///
+/// - Calico (felix, iptables or nftables dataplane): per workload interface a `cali-tw-<iface>`
+///   (ingress) and `cali-fw-<iface>` (egress) chain; per tier a "Start of tier T" rule, jumps to
+///   `cali-pi-…`/`cali-po-…` policy chains whose first rule carries "<Kind> <ns>/<name>
+///   ingress|egress" (older felix: "Policy <name> ingress"), then "End of tier T. Drop if no
+///   policies passed packet"; then profiles (`cali-pri-`/`cali-pro-`) and "Drop if no profiles
+///   matched". An explicit Deny is a DROP inside a policy chain.
+/// - kube-router: per pod a `KUBE-POD-FW-…` chain jumping to `KUBE-NWPLCY-…` chains with
+///   "<ns>/<name> policy" comments (`-d pod` ingress, `-s pod` egress), ending in
+///   "<ns>/<pod> reject" for packets no policy marked.
+public enum PolicyEngine: String, Sendable, Equatable {
+    case calico
+    case kubeRouter = "kube-router"
+}
+
+public enum PolicyDirection: String, Sendable, Equatable {
+    case ingress, egress
+}
+
+/// One NetworkPolicy (or Calico policy) as its chain names it.
+public struct ProgrammedPolicy: Sendable, Equatable {
+    /// KubernetesNetworkPolicy, NetworkPolicy, GlobalNetworkPolicy, …; nil where the comment
+    /// does not say (older felix, kube-router's "policy" comments: a Kubernetes NetworkPolicy).
+    public var kind: String?
+    public var namespace: String?
+    public var name: String
+    public var direction: PolicyDirection?
+    public var chain: String
+
+    /// "KubernetesNetworkPolicy default/allow-web".
+    public var title: String {
+        (kind.map { $0 + " " } ?? "") + (namespace.map { "\($0)/" } ?? "") + name
+    }
+}
+
+/// One pod's enforcement point: the chain that judges its traffic in one direction (Calico) or
+/// both (kube-router), what selects it there, and the rules that drop what nothing allowed.
+public struct PolicyEndpoint: Sendable, Equatable {
+    public struct Tier: Sendable, Equatable {
+        public var name: String
+        public var policies: [ProgrammedPolicy]
+        /// "End of tier T. Drop if no policies passed packet".
+        public var dropRule: FirewallRule?
+    }
+
+    public var engine: PolicyEngine
+    public var table: String
+    public var chain: String
+    /// Calico: the workload's host interface; kube-router: nil (the chain is per pod).
+    public var interface: String?
+    /// kube-router: the pod the chain is for, from its reject comment ("<ns>/<pod>").
+    public var pod: String?
+    /// nil: both directions (kube-router's pod chain).
+    public var direction: PolicyDirection?
+    public var tiers: [Tier] = []
+    /// Calico's profiles (kns.<namespace>, ksa.<namespace>.<serviceaccount>) and their drop.
+    public var profiles: [String] = []
+    public var profileDrop: FirewallRule?
+    /// kube-router: the policies its pod chain jumps to, and its reject.
+    public var policies: [ProgrammedPolicy] = []
+    public var defaultDrop: FirewallRule?
+
+    /// Every policy that selects the endpoint, tier by tier.
+    public var selecting: [ProgrammedPolicy] { tiers.flatMap(\.policies) + policies }
+}
+
+/// Why a policy engine's rule dropped a packet.
+public enum PolicyDenial: Sendable, Equatable {
+    /// Policies select the pod in this direction and none allowed the packet (Kubernetes
+    /// NetworkPolicy's only way to deny). `tier`: Calico's tier whose end dropped it.
+    case defaultDeny(PolicyEndpoint, tier: String?, selecting: [ProgrammedPolicy])
+    /// No policy selects the pod and no profile accepted (Calico's profiles).
+    case noProfile(PolicyEndpoint)
+    /// A rule of one policy denies it (Calico Deny, GlobalNetworkPolicy, …).
+    case explicitDeny(ProgrammedPolicy, rule: FirewallRule, ruleID: String?)
+}
+
+public enum PolicyChains {
+    /// The enforcement points the rules hold, in the order their chains appear.
+    public static func endpoints(in rules: [FirewallRule]) -> [PolicyEndpoint] {
+        let byChain = Dictionary(grouping: rules.filter { $0.origin != .iptablesPolicy }) { ChainKey(table: $0.table, chain: $0.chain) }
+        var seen: Set<ChainKey> = []
+        var out: [PolicyEndpoint] = []
+        for rule in rules where rule.origin != .iptablesPolicy {
+            let key = ChainKey(table: rule.table, chain: rule.chain)
+            guard !seen.contains(key) else { continue }
+            seen.insert(key)
+            let chainRules = byChain[key] ?? []
+            if let endpoint = calicoEndpoint(key, rules: chainRules, all: byChain) ?? kubeRouterEndpoint(key, rules: chainRules, all: byChain) {
+                out.append(endpoint)
+            }
+        }
+        return out
+    }
+
+    /// Why `rule` (one that dropped a packet) did, if it is a policy engine's.
+    public static func explain(_ rule: FirewallRule, in rules: [FirewallRule]) -> PolicyDenial? {
+        guard rule.origin != .iptablesPolicy else { return nil }
+        let key = ChainKey(table: rule.table, chain: rule.chain)
+        let chainRules = rules.filter { $0.table == rule.table && $0.chain == rule.chain && $0.origin != .iptablesPolicy }
+        if let policy = identity(of: key, rules: chainRules) {
+            return .explicitDeny(policy, rule: rule, ruleID: rule.comments.first { $0.hasPrefix("cali:") })
+        }
+        let byChain = Dictionary(grouping: rules.filter { $0.origin != .iptablesPolicy }) { ChainKey(table: $0.table, chain: $0.chain) }
+        guard let endpoint = calicoEndpoint(key, rules: chainRules, all: byChain) ?? kubeRouterEndpoint(key, rules: chainRules, all: byChain) else {
+            return nil
+        }
+        if let tier = endpoint.tiers.first(where: { $0.dropRule?.specification == rule.specification }) {
+            return .defaultDeny(endpoint, tier: tier.name, selecting: tier.policies)
+        }
+        if endpoint.profileDrop?.specification == rule.specification { return .noProfile(endpoint) }
+        if endpoint.defaultDrop?.specification == rule.specification { return .defaultDeny(endpoint, tier: nil, selecting: endpoint.policies) }
+        return nil
+    }
+
+    struct ChainKey: Hashable {
+        var table: String
+        var chain: String
+    }
+
+    static func calicoEndpoint(_ key: ChainKey, rules: [FirewallRule], all: [ChainKey: [FirewallRule]]) -> PolicyEndpoint? {
+        let direction: PolicyDirection
+        if key.chain.hasPrefix("cali-tw-") { direction = .ingress } else if key.chain.hasPrefix("cali-fw-") { direction = .egress } else { return nil }
+        var endpoint = PolicyEndpoint(engine: .calico, table: key.table, chain: key.chain, interface: String(key.chain.dropFirst(8)), direction: direction)
+        for rule in rules {
+            let comments = rule.comments
+            if let tier = comments.lazy.compactMap({ $0.dropping(prefix: "Start of tier ") }).first {
+                endpoint.tiers.append(.init(name: tier, policies: []))
+            } else if comments.contains(where: { $0.hasPrefix("End of tier ") && $0.hasSuffix(" if no policies passed packet") }), rule.drops {
+                if endpoint.tiers.isEmpty { endpoint.tiers.append(.init(name: "default", policies: [])) }
+                endpoint.tiers[endpoint.tiers.count - 1].dropRule = rule
+            } else if comments.contains("Drop if no profiles matched"), rule.drops {
+                endpoint.profileDrop = rule
+            } else if let target = rule.jumpTarget {
+                if target.hasPrefix("cali-pi-") || target.hasPrefix("cali-po-") {
+                    let target = ChainKey(table: key.table, chain: target)
+                    let policy = identity(of: target, rules: all[target] ?? [])
+                        ?? ProgrammedPolicy(kind: nil, namespace: nil, name: "(unnamed: chain \(target.chain))", direction: direction, chain: target.chain)
+                    if endpoint.tiers.isEmpty { endpoint.tiers.append(.init(name: "default", policies: [])) }
+                    endpoint.tiers[endpoint.tiers.count - 1].policies.append(policy)
+                } else if target.hasPrefix("cali-pri-") || target.hasPrefix("cali-pro-") {
+                    endpoint.profiles.append(String(target.dropFirst(9)))
+                }
+            }
+        }
+        return endpoint
+    }
+
+    static func kubeRouterEndpoint(_ key: ChainKey, rules: [FirewallRule], all: [ChainKey: [FirewallRule]]) -> PolicyEndpoint? {
+        guard key.chain.hasPrefix("KUBE-POD-FW-") else { return nil }
+        var endpoint = PolicyEndpoint(engine: .kubeRouter, table: key.table, chain: key.chain)
+        for rule in rules {
+            let comments = rule.comments
+            if rule.drops, let pod = comments.lazy.compactMap({ $0.dropping(suffix: " reject") }).first {
+                endpoint.pod = pod
+                endpoint.defaultDrop = rule
+            } else if let target = rule.jumpTarget, target.hasPrefix("KUBE-NWPLCY-"),
+                      !["KUBE-NWPLCY-DEFAULT", "KUBE-NWPLCY-COMMON", "KUBE-NWPLCY-TAIL"].contains(target) {
+                let named = comments.lazy.compactMap { $0.dropping(suffix: " policy") }.first.flatMap(namespaced)
+                let direction: PolicyDirection? = rule.argument("-d") != nil ? .ingress : rule.argument("-s") != nil ? .egress : nil
+                endpoint.policies.append(ProgrammedPolicy(kind: "NetworkPolicy", namespace: named?.namespace, name: named?.name ?? "(unnamed: chain \(target))",
+                                                          direction: direction, chain: target))
+            }
+        }
+        return endpoint
+    }
+
+    /// A policy chain's identity: the first rule's comment "<Kind> <ns>/<name> ingress|egress"
+    /// (or "<Kind> <name> …" cluster-scoped), or older felix's "Policy <name> ingress".
+    static func identity(of key: ChainKey, rules: [FirewallRule]) -> ProgrammedPolicy? {
+        guard key.chain.hasPrefix("cali-pi-") || key.chain.hasPrefix("cali-po-") else { return nil }
+        for rule in rules.prefix(3) {
+            for comment in rule.comments {
+                let words = comment.split(separator: " ").map(String.init)
+                guard words.count == 3, let direction = PolicyDirection(rawValue: words[2]),
+                      words[0].utf8.allSatisfy({ ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") }) else { continue }
+                let named = namespaced(words[1])
+                return ProgrammedPolicy(kind: words[0] == "Policy" ? nil : words[0], namespace: named?.namespace, name: named?.name ?? words[1],
+                                        direction: direction, chain: key.chain)
+            }
+        }
+        return nil
+    }
+
+    /// "ns/name" split; "name" alone has no namespace.
+    static func namespaced(_ text: String) -> (namespace: String?, name: String)? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        switch parts.count {
+        case 1: return parts[0].isEmpty ? nil : (nil, String(parts[0]))
+        case 2: return parts[0].isEmpty || parts[1].isEmpty ? nil : (String(parts[0]), String(parts[1]))
+        default: return nil
+        }
+    }
+}
+
+extension String {
+    func dropping(prefix: String) -> String? { hasPrefix(prefix) ? String(dropFirst(prefix.count)) : nil }
+    func dropping(suffix: String) -> String? { hasSuffix(suffix) && count > suffix.count ? String(dropLast(suffix.count)) : nil }
+}

@@ -1,0 +1,169 @@
+import ConfigFormats
+import NodeFiles
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// The calico topology's CNI plugin: the node's containerd runs it as `calico` (a script in the
+/// node's bin dir execs `netdoctor lab cni-calico`) with the CNI protocol's environment and
+/// config, and it wires the pod as calico's plugin does: a veth named `cali` + 11 hex digits on
+/// the host (MAC ee:ee:ee:ee:ee:ee, proxy ARP on, no address, a /32 host route to the pod), the
+/// pod's address as a /32 on its eth0 with 169.254.1.1 on-link and the default route via it.
+/// IPAM is delegated to host-local, as CNI plugins delegate it. Everything goes through `ip` and
+/// `sysctl`: what a real node would see, made by the same kernel calls.
+public enum LabCalicoPlugin {
+    /// Runs one CNI command on stdin's config: the exit status, and what goes to stdout (the
+    /// result, or the CNI error object).
+    public static func main() -> (status: Int32, output: String) {
+        let env = environment()
+        let input = readAll(fd: 0)
+        guard let config = try? JSONParser.parse(bytes: input) else {
+            return fail(code: 6, "the network config on stdin does not parse", version: "0.3.1")
+        }
+        let version = config["cniVersion"]?.string ?? "0.3.1"
+        do {
+            switch env["CNI_COMMAND"] ?? "" {
+            case "ADD": return (0, try add(config: config, input: input, env: env, version: version))
+            case "DEL": try delete(input: input, env: env)
+            case "CHECK": try check(env: env)
+            case "VERSION":
+                return (0, JSONWriter.write(.fields(["cniVersion": .string(version),
+                                                      "supportedVersions": .texts(["0.3.0", "0.3.1", "0.4.0", "1.0.0"])])) + "\n")
+            default: return fail(code: 4, "unknown CNI_COMMAND \(env["CNI_COMMAND"] ?? "")", version: version)
+            }
+            return (0, "")
+        } catch {
+            return fail(code: 999, error.description, version: version)
+        }
+    }
+
+    /// calico's host veth name: `cali` and the first 11 hex digits of a hash of the pod's
+    /// workload ID (namespace.name); calico hashes with SHA-1, the lab with its own stable hash.
+    public static func hostVethName(namespace: String, pod: String) -> String {
+        "cali" + String(LabPlan.hexDigits(for: "\(namespace).\(pod)").prefix(11))
+    }
+
+    static func add(config: ConfigValue, input: [UInt8], env: [String: String], version: String) throws(LabError) -> String {
+        guard let netns = env["CNI_NETNS"], !netns.isEmpty, let ifname = env["CNI_IFNAME"] else { throw LabError("CNI_NETNS and CNI_IFNAME are required") }
+        let args = podArguments(env["CNI_ARGS"] ?? "")
+        let hostVeth = hostVethName(namespace: args["K8S_POD_NAMESPACE"] ?? "default", pod: args["K8S_POD_NAME"] ?? env["CNI_CONTAINERID"] ?? "pod")
+        let mtu = config["mtu"]?.int ?? 1500
+        let ipamResult = try ipam(input: input, env: env)
+        guard let allocated = ipamResult["ips"]?.array?.first?["address"]?.string,
+              let address = allocated.split(separator: "/").first.map(String.init) else {
+            throw LabError("host-local gave no address")
+        }
+        do {
+            try Shell.run(["ip", "link", "add", hostVeth, "mtu", String(mtu), "type", "veth", "peer", "name", ifname, "mtu", String(mtu),
+                           "netns", netns])
+            try Shell.run(["ip", "link", "set", hostVeth, "address", "ee:ee:ee:ee:ee:ee", "up"])
+            for setting in ["net.ipv4.conf.\(hostVeth).proxy_arp=1", "net.ipv4.neigh.\(hostVeth).proxy_delay=0",
+                            "net.ipv4.conf.\(hostVeth).forwarding=1"] {
+                try Shell.run(["sysctl", "-q", "-w", setting])
+            }
+            try Shell.run(["ip", "route", "replace", "\(address)/32", "dev", hostVeth, "scope", "link"])
+            let pod = ["nsenter", "--net=\(netns)", "ip"]
+            try Shell.run(pod + ["link", "set", ifname, "up"])
+            try Shell.run(pod + ["addr", "add", "\(address)/32", "dev", ifname])
+            try Shell.run(pod + ["route", "add", LabPlan.calicoGateway, "dev", ifname, "scope", "link"])
+            try Shell.run(pod + ["route", "add", "default", "via", LabPlan.calicoGateway, "dev", ifname])
+        } catch {
+            Shell.attempt(["ip", "link", "del", hostVeth])
+            _ = try? runIPAM(input: input, env: env, command: "DEL")
+            throw error
+        }
+        // sysfs shows the namespace of whoever mounted it, so the pod's MAC comes from `ip`.
+        let link = (try? Shell.run(["nsenter", "--net=\(netns)", "ip", "-o", "link", "show", ifname])) ?? ""
+        let words = link.split(separator: " ")
+        let podMAC = words.firstIndex(of: "link/ether").flatMap { $0 + 1 < words.count ? String(words[$0 + 1]) : nil } ?? ""
+        return result(version: version, hostVeth: hostVeth, ifname: ifname, podMAC: podMAC, netns: netns, address: address)
+    }
+
+    /// The result as calico's plugin writes it: the host veth and the pod's interface, the /32,
+    /// no gateway (0.3.x results carry the address family as "version").
+    static func result(version: String, hostVeth: String, ifname: String, podMAC: String, netns: String, address: String) -> String {
+        var ip: [(String, ConfigValue)] = [("address", .string("\(address)/32")), ("interface", .int(1))]
+        if version.hasPrefix("0.") { ip.insert(("version", .string("4")), at: 0) }
+        return JSONWriter.write(.fields([
+            ("cniVersion", .string(version)),
+            ("interfaces", .array([.fields(["name": .string(hostVeth), "mac": .string("ee:ee:ee:ee:ee:ee")]),
+                                   .fields(["name": .string(ifname), "mac": .string(podMAC), "sandbox": .string(netns)])])),
+            ("ips", .array([.fields(ip)])),
+            ("dns", .fields([])),
+        ])) + "\n"
+    }
+
+    /// DEL is idempotent, as the spec asks: the veth (and with it the host route) and the address.
+    static func delete(input: [UInt8], env: [String: String]) throws(LabError) {
+        let args = podArguments(env["CNI_ARGS"] ?? "")
+        let hostVeth = hostVethName(namespace: args["K8S_POD_NAMESPACE"] ?? "default", pod: args["K8S_POD_NAME"] ?? env["CNI_CONTAINERID"] ?? "pod")
+        Shell.attempt(["ip", "link", "del", hostVeth])
+        _ = try runIPAM(input: input, env: env, command: "DEL")
+    }
+
+    static func check(env: [String: String]) throws(LabError) {
+        let args = podArguments(env["CNI_ARGS"] ?? "")
+        let hostVeth = hostVethName(namespace: args["K8S_POD_NAMESPACE"] ?? "default", pod: args["K8S_POD_NAME"] ?? "pod")
+        _ = try Shell.run(["ip", "link", "show", hostVeth])
+    }
+
+    static func ipam(input: [UInt8], env: [String: String]) throws(LabError) -> ConfigValue {
+        let output = try runIPAM(input: input, env: env, command: "ADD")
+        guard let value = try? JSONParser.parse(bytes: output) else { throw LabError("host-local's answer does not parse") }
+        if let message = value["msg"]?.string { throw LabError("host-local: \(message)") }
+        return value
+    }
+
+    /// host-local with the same environment and config, found on CNI_PATH as libcni finds plugins.
+    static func runIPAM(input: [UInt8], env: [String: String], command: String) throws(LabError) -> [UInt8] {
+        let directories = (env["CNI_PATH"] ?? "/opt/cni/bin").split(separator: ":").map(String.init)
+        guard let plugin = directories.map({ $0 + "/host-local" }).first(where: { NodeRoot("/").status($0)?.isExecutable == true }) else {
+            throw LabError("host-local is not on CNI_PATH")
+        }
+        var environment = env
+        environment["CNI_COMMAND"] = command
+        guard let result = ChildProcess.run(plugin, environment: environment.map { "\($0.key)=\($0.value)" }, input: input,
+                                            timeoutMilliseconds: 10_000) else { throw LabError("cannot run \(plugin)") }
+        guard result.status == 0 || command == "DEL" else { throw LabError("host-local \(command) failed: \(result.outputText)") }
+        return result.output
+    }
+
+    /// CNI_ARGS: `K=V;K=V` (the runtime passes the pod's namespace and name).
+    static func podArguments(_ text: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in text.split(separator: ";") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { out[parts[0]] = parts[1] }
+        }
+        return out
+    }
+
+    static func environment() -> [String: String] {
+        var out: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { out[parts[0]] = parts[1] }
+            pointer += 1
+        }
+        return out
+    }
+
+    static func readAll(fd: Int32) -> [UInt8] {
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while out.count < 1 << 20 {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            out += buffer[0..<n]
+        }
+        return out
+    }
+
+    static func fail(code: Int, _ message: String, version: String) -> (status: Int32, output: String) {
+        (1, JSONWriter.write(.fields(["cniVersion": .string(version), "code": .int(code), "msg": .string(message)])) + "\n")
+    }
+}
