@@ -13,12 +13,9 @@ public enum NeighborChecks: PathCheck {
 
     public static func check(_ facts: PathFacts) -> [Finding] {
         var findings: [Finding] = []
-        if let step = facts.source, let source = facts.sourceNamespace, let interface = step.interface, let route = step.route,
-           let nextHop = route.gateway ?? (route.outputIndex != nil ? facts.destinationAddress : nil) {
-            findings += check(nextHop, on: interface, in: source.state, label: source.label, namespace: source.known,
-                              expectedMAC: expectedMAC(of: nextHop, facts: facts))
-        }
-        if let node = facts.nodeNamespace, let gateway = facts.node?.gateway, let out = facts.node?.output {
+        findings += sourceNextHop(facts, neighbors: nil)
+        // A request that fell through to the default route is NO_ROUTE's: its gateway is not where it should go.
+        if let node = facts.nodeNamespace, let gateway = facts.node?.gateway, let out = facts.node?.output, NoRoute.fellThrough(facts) == nil {
             findings += check(gateway, on: out, in: node.state, label: node.label, namespace: node.known)
         }
         return findings + overlayVTEP(facts)
@@ -37,23 +34,64 @@ public enum NeighborChecks: PathCheck {
                         remedy: "The overlay agent (flanneld) programs it; restart it, or add it: ip neigh replace \(gateway) lladdr REMOTE_VTEP_MAC dev \(device.name) nud permanent.")]
     }
 
-    /// The node's underlay gateway in the neighbour table as read again after a probe that got no
-    /// answer: only a sent packet makes the kernel resolve it.
+    /// The node's underlay gateway and the source's own next hop in the neighbour tables as read
+    /// again after a probe that got no answer: only a sent packet makes the kernel resolve them.
     public static func afterProbe(_ facts: PathFacts) -> [Finding] {
+        var findings = facts.sourceNeighborsAfterProbe.map { sourceNextHop(facts, neighbors: $0) } ?? []
         guard let node = facts.nodeNamespace, let after = facts.neighborsAfterProbe, let gateway = facts.node?.gateway,
-              let out = facts.node?.output else { return [] }
+              let out = facts.node?.output, NoRoute.fellThrough(facts) == nil else { return findings }
         var state = node.state
         state.neighbors = after
-        return check(gateway, on: out, in: state, label: node.label, namespace: node.known)
+        findings += check(gateway, on: out, in: state, label: node.label, namespace: node.known)
+        return findings
     }
 
-    /// The MAC the source's next hop should have: the bridge's, or the host veth's (ptp).
+    /// The source's next hop (its gateway, or the destination on-link) in its neighbour table
+    /// (`neighbors`: as read again after the probe). A gateway no interface of the node holds
+    /// is answered by proxy ARP on the host veth (calico's 169.254.1.1): a failure names the
+    /// veth and its proxy_arp, the one setting that makes it answer.
+    static func sourceNextHop(_ facts: PathFacts, neighbors: [Neighbor]?) -> [Finding] {
+        guard let step = facts.source, let source = facts.sourceNamespace, let interface = step.interface, let route = step.route,
+              let nextHop = route.gateway ?? (route.outputIndex != nil ? facts.destinationAddress : nil) else { return [] }
+        var state = source.state
+        if let neighbors { state.neighbors = neighbors }
+        let found = check(nextHop, on: interface, in: state, label: source.label, namespace: source.known,
+                          expectedMAC: expectedMAC(of: nextHop, facts: facts))
+        guard route.gateway != nil, let proxied = proxyAnswerer(of: nextHop, facts: facts) else { return found }
+        return found.map { finding in
+            guard finding.code == .neighborFailed else { return finding }
+            var f = finding
+            let setting = "net.ipv4.conf.\(proxied.veth.name).proxy_arp"
+            f.message = "\(nextHop), \(source.label)'s gateway, does not answer ARP on \(interface.name) (\(finding.evidence.first?.split(separator: " ").last ?? "failed")): "
+                + "no interface holds it, so \(facts.nodeLabel):\(proxied.veth.name) must answer by proxy ARP"
+                + (proxied.enabled == false ? ", and its proxy_arp is off." : ".")
+            f.evidence.append("\(setting) = \(proxied.enabled.map { $0 ? "1" : "0" } ?? "not read")")
+            f.remedy = proxied.enabled == false
+                ? "Turn it back on (the CNI sets it when it wires the pod): sysctl -w \(setting)=1; recreate the pod if the CNI keeps other state."
+                : "Check \(proxied.veth.name) is up and that nothing filters ARP on it."
+            return f
+        }
+    }
+
+    /// The host veth that must answer for a gateway no interface of the node holds, and whether
+    /// its proxy_arp is on (nil: not read).
+    static func proxyAnswerer(of gateway: IPAddress, facts: PathFacts) -> (veth: Link, enabled: Bool?)? {
+        guard let node = facts.nodeNamespace?.state, let hostVeth = facts.node?.hostVeth, hostVeth.masterIndex == nil,
+              !node.addresses.contains(where: { $0.address == gateway }) else { return nil }
+        // The kernel ORs the interface's setting with conf.all's.
+        let value = node.sysctls["net.ipv4.conf.\(hostVeth.name).proxy_arp"]
+        return (hostVeth, value.map { $0 != "0" || node.sysctls["net.ipv4.conf.all.proxy_arp"] == "1" })
+    }
+
+    /// The MAC the source's next hop should have: the bridge's, or the host veth's (ptp, or a
+    /// proxy-ARP gateway such as calico's).
     static func expectedMAC(of address: IPAddress, facts: PathFacts) -> LinkAddress? {
         guard let node = facts.nodeNamespace?.state, let hostVeth = facts.node?.hostVeth else { return nil }
         if let master = hostVeth.masterIndex, let bridge = node.link(index: master),
            node.addresses(of: bridge.index).contains(where: { $0.address == address }) {
             return bridge.address
         }
+        if let proxied = proxyAnswerer(of: address, facts: facts), proxied.enabled == true { return proxied.veth.address }
         return node.addresses(of: hostVeth.index).contains(where: { $0.address == address }) ? hostVeth.address : nil
     }
 

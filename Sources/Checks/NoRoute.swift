@@ -21,6 +21,7 @@ public enum NoRoute: PathCheck {
                                     hop: "\(facts.nodeLabel):\(underlay.name)", evidence: ["no vxlan or geneve link in \(facts.nodeLabel)'s namespace"],
                                     remedy: "Start the overlay agent (flanneld) on \(facts.nodeLabel), or check that both nodes use the same backend."))
         }
+        if let fell = fellThrough(facts) { findings.append(fell.finding) }
         for lookup in facts.lookups {
             guard case .noRoute(let why) = lookup.answer else { continue }
             let evidence = ["route \(lookup.query)\(lookup.inputName.map { " (iif \($0))" } ?? "") in \(lookup.namespace)\(on): \(why)"]
@@ -51,6 +52,58 @@ public enum NoRoute: PathCheck {
             }
         }
         return findings
+    }
+
+    /// The node's forwarding decision sends the request out a route meant for elsewhere (its
+    /// default route, typically) although the destination is a pod of this node (its /32 or
+    /// bridge route is missing) or lies in a remote calico block (its block route over the
+    /// overlay is missing). Without this, the gateway it fell through to would be blamed.
+    public static func fellThrough(_ facts: PathFacts) -> (finding: Finding, missing: String)? {
+        guard let node = facts.nodeNamespace, let step = facts.node, let answer = step.forward, let out = step.output else { return nil }
+        // The FIB entry the lookup matched (its prefix), not the lookup's answer (a /32).
+        let route = facts.lookups.last { $0.purpose == .configured && $0.inputName != nil }?.answer.route ?? answer
+        let destination = facts.destinationAddress
+        let via = "\(route.destinationText)\(answer.gateway.map { " via \($0)" } ?? "") dev \(out.name)"
+        let evidence = ["route \(destination) (iif \(step.arrival.name)) in \(node.label): \(via)"]
+        if let pod = facts.destination, let hostSide = pod.hostSide, hostSide.index != out.index, hostSide.masterIndex != out.index {
+            let missing = "\(destination) dev \(hostSide.name) scope link"
+            return (Finding(.noRoute, .error,
+                            "\(node.label) has no route to \(pod.podName) (\(destination)) through its host veth \(hostSide.name): the request falls through to \(via).",
+                            hop: "\(node.label):\(step.arrival.name)", evidence: evidence + ["missing: \(missing)"],
+                            remedy: "The CNI adds that route when it wires the pod (calico's felix keeps it): restart the CNI's node agent, or recreate the pod; by hand: ip route add \(missing)."),
+                    missing)
+        }
+        guard facts.destination == nil, route.destinationLength == 0 || step.overlay == nil,
+              let block = remoteBlock(holding: destination, in: node.state) else { return nil }
+        let missing = "\(block.prefix) via \(block.vtep) dev \(block.device.name) onlink"
+        return (Finding(.noRoute, .error,
+                        "\(node.label) has no route for the pod block \(block.prefix) of the node at \(block.node): the request to \(destination) falls through to \(via).",
+                        hop: "\(node.label):\(step.arrival.name)",
+                        evidence: evidence + ["\(block.device.name) knows the VTEP \(block.vtep) at \(block.node) (neighbour and FDB entries); calico gives a node's VTEP an address of its block (\(block.sizeFrom))",
+                                              "missing: \(missing)"],
+                        remedy: "felix programs the block routes over \(block.device.name) (from the IPAM blocks in its datastore): check calico-node on this node, then trace again; by hand: ip route add \(missing)."),
+                missing)
+    }
+
+    /// A remote calico block holding `address`: the block around a remote VTEP that an overlay
+    /// device knows (a permanent neighbour with an FDB entry naming a remote node), of the size
+    /// other block routes over that device have, else calico's default of 26 bits.
+    static func remoteBlock(holding address: IPAddress, in state: NamespaceState) -> (prefix: IPPrefix, vtep: IPAddress, device: Link, node: IPAddress, sizeFrom: String)? {
+        for device in state.links where device.kind == "vxlan" && device.name.hasPrefix("vxlan.calico") {
+            let routed = state.routes.filter {
+                $0.outputIndex == device.index && $0.table == Route.mainTable && $0.type == 1 && $0.destination?.isIPv4 == address.isIPv4
+                    && $0.destinationLength > 0 && Int($0.destinationLength) < (address.isIPv4 ? 32 : 128)
+            }
+            let length = routed.first.map { Int($0.destinationLength) } ?? 26
+            let sizeFrom = routed.isEmpty ? "blockSize 26, calico's default" : "/\(length), as its other block routes over \(device.name)"
+            for neighbor in state.neighbors where neighbor.interfaceIndex == device.index && neighbor.state.contains(.permanent) {
+                guard let vtep = neighbor.destination, let mac = neighbor.linkAddress,
+                      let remote = state.forwardingDatabase.first(where: { $0.linkAddress == mac && $0.interfaceIndex == device.index })?.destination else { continue }
+                let block = IPPrefix.around(vtep, length: length)
+                if block.contains(address) { return (block, vtep, device, remote, sizeFrom) }
+            }
+        }
+        return nil
     }
 
     /// The probe got as far as `hop` and no further, and no rule or state explains it.

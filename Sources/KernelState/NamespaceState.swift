@@ -110,7 +110,7 @@ public enum NamespaceReader {
     public static func sysctlsHere(interfaces: [String]) -> [String: String] {
         var values: [String: String] = [:]
         for name in ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.conf.all.rp_filter",
-                     "net.ipv4.conf.all.forwarding", "net.ipv4.conf.default.rp_filter"] {
+                     "net.ipv4.conf.all.forwarding", "net.ipv4.conf.default.rp_filter", "net.ipv4.conf.all.proxy_arp"] {
             values[name] = Sysctl.read(name)
         }
         for interface in interfaces {

@@ -148,6 +148,16 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(address)/\(length)" }
+
+    /// The prefix of `length` bits that holds `address` (its host bits cleared).
+    public static func around(_ address: IPAddress, length: Int) -> IPPrefix {
+        var bits = length
+        let bytes = address.bytes.map { byte -> UInt8 in
+            defer { bits -= 8 }
+            return bits >= 8 ? byte : bits <= 0 ? 0 : byte & ~(0xFF >> UInt8(bits))
+        }
+        return IPPrefix(address: IPAddress(bytes: bytes), length: length)
+    }
 }
 
 extension IPAddress {

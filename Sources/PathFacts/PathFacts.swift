@@ -102,6 +102,9 @@ public struct PathFacts: Sendable {
     public var addressClaims: [LinkAddress]?
     /// The neighbour table of the node read again after the probe (a next hop only a sent packet resolves).
     public var neighborsAfterProbe: [Neighbor]?
+    /// The source's neighbour table read again after an unanswered probe: its gateway's entry
+    /// (a calico pod's 169.254.1.1, answered by proxy ARP) exists only once a packet was sent.
+    public var sourceNeighborsAfterProbe: [Neighbor]?
 
     public struct SourceStep: Sendable {
         public var namespace: Int

@@ -120,6 +120,10 @@ public struct PathGatherer {
         facts.destination = .init(namespace: d, podName: pod.name, interface: interface, hostSide: hostSide)
         let nodeKnown = facts.nodeNamespace!.known
         if let hostSide {
+            // Routed to the pod's own veth (ptp, calico): the output hop is its host side.
+            if let last = facts.hops.last, last.role == .output, last.link?.index == hostSide.index, last.namespace.identity == nodeKnown.identity {
+                facts.hops.removeLast()
+            }
             facts.hops.append(hop(hostSide, .destinationHostSide, in: nodeKnown, label: facts.nodeLabel))
             if let master = hostSide.masterIndex, let bridge = nodeState.link(index: master) {
                 facts.addressClaims = access.addressClaims(of: facts.destinationAddress, on: bridge, in: node)
@@ -182,7 +186,15 @@ public struct PathGatherer {
     /// After a probe that got no answer: the node's neighbour table again, for an underlay
     /// gateway nobody had asked for before (its entry exists only once a packet was sent).
     public func afterProbe(_ facts: inout PathFacts, answered: Bool) {
-        guard !answered, facts.node?.gateway != nil, let known = facts.nodeNamespace?.known, let node = try? access.open(known) else { return }
+        guard !answered else { return }
+        if facts.source?.route?.gateway != nil, let source = facts.sourceNamespace, let access = try? access.open(source.known) {
+            do {
+                facts.sourceNeighborsAfterProbe = try access.freshNeighbors()
+            } catch {
+                facts.collectionErrors.append(.init(place: source.label, what: "neighbours not read again after the probe: \(error)"))
+            }
+        }
+        guard facts.node?.gateway != nil, let known = facts.nodeNamespace?.known, let node = try? access.open(known) else { return }
         do {
             facts.neighborsAfterProbe = try node.freshNeighbors()
         } catch {
