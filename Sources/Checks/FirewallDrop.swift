@@ -31,9 +31,11 @@ public enum FirewallDrop {
         }
     }
 
-    /// FIREWALL_DROP for each such rule or policy of one namespace, in its own tool's words.
-    public static func findings(before: [FirewallRule], after: [FirewallRule], in label: String) -> [Finding] {
+    /// FIREWALL_DROP for each such rule or policy of one namespace, in its own tool's words; a
+    /// rule a NetworkPolicy engine wrote is POLICY_DENIED instead, named by its policies.
+    public static func findings(before: [FirewallRule], after: [FirewallRule], in label: String, probe: PolicyProbe? = nil) -> [Finding] {
         drops(before: before, after: after).map { rule, delta in
+            if let denied = PolicyDenied.finding(rule, delta: delta, rules: after, in: label, probe: probe) { return denied }
             let what = switch rule.origin {
             case .iptables: "An iptables rule in \(label) dropped the probe: table \(rule.table), chain \(rule.chain)."
             case .iptablesPolicy: "The \(rule.chain) chain's policy (\(rule.specification)) in \(label) dropped the probe: no rule of table \(rule.table) accepted it."

@@ -24,7 +24,9 @@ public enum ProbeVerdict {
                 return f
             }
         }
-        if outcome.portClosed {
+        // A refusal a firewall or policy rule sent (REJECT) is theirs, not the port's.
+        let rejectedByRule = findings.contains { $0.severity == .error && [.firewallDrop, .policyDenied].contains($0.code) }
+        if outcome.portClosed, !rejectedByRule {
             let answer = outcome.description.hasPrefix("UDP") ? "UDP datagram with ICMP port unreachable" : "TCP SYN with a reset"
             findings.append(Finding(.portClosed, .error, "\(destination) answered the \(answer): nothing listens on that port.",
                                     hop: hasDestination ? hops.last?.name : destination, evidence: [outcome.description],

@@ -33,6 +33,7 @@ public enum FindingCatalogue {
         .dnsNXDomain: "Sources/DNS/DNSChecks.swift", .dnsServerError: "Sources/DNS/DNSChecks.swift", .dnsSlow: "Sources/DNS/DNSChecks.swift",
         .dnsConfigMismatch: "Sources/DNS/DNSChecks.swift", .dnsConfigInvalid: "Sources/DNS/DNSChecks.swift", .dnsLoopRisk: "Sources/DNS/DNSChecks.swift",
         .dnsConntrackRace: "Sources/DNS/DNSChecks.swift", .nodeLocalDNSBroken: "Sources/DNS/NodeLocalDNS.swift",
+        .policyDenied: "Sources/Checks/PolicyDenied.swift", .policyICMPOnly: "Sources/Checks/PolicyDenied.swift",
     ]
 
     public static let entries: [Entry] = [
@@ -186,6 +187,16 @@ public enum FindingCatalogue {
               decidedBy: "The bridge FDB of the VXLAN device for the remote VTEP's MAC.",
               remedy: "Restart the overlay agent (flanneld) so it reprograms the FDB.",
               inContract: true),
+        Entry(code: .policyDenied, area: "trace",
+              meaning: "A NetworkPolicy engine's rule dropped the probe: policies select the pod in that direction and none allowed this protocol and port from this peer (Kubernetes NetworkPolicy's default deny), or a rule of one policy denies it (Calico's Deny, a GlobalNetworkPolicy).",
+              decidedBy: "The drop rule whose counter moved during the probe, read in the engine's own layout: Calico's endpoint chains (cali-tw-/cali-fw-<veth>, \"End of tier … Drop if no policies passed packet\", the cali-pi-/cali-po- policy chains and their identity comments), kube-router's pod chains (KUBE-POD-FW-…, \"<ns>/<name> policy\" jumps, \"<ns>/<pod> reject\"); iptables or nftables.",
+              remedy: "Add an allow rule for this peer, protocol and port to one of the selecting policies (or remove the denying rule); `netdoctor policy POD` lists what selects the pod.",
+              inContract: false),
+        Entry(code: .policyICMPOnly, area: "trace",
+              meaning: "An ICMP probe passed, but NetworkPolicies select the destination (or the source's egress): policy engines may accept ICMP where TCP and UDP are denied (kube-router accepts echo requests for every pod), so the pass says nothing about the application's port.",
+              decidedBy: "A reachable trace without --port, and the policy engine's chains on the path's nodes selecting the pods.",
+              remedy: "Trace again with the application's --port (and --protocol).",
+              inContract: false),
         Entry(code: .firewallDrop, area: "trace",
               meaning: "An iptables/nftables rule dropped or rejected the probe.",
               decidedBy: "Per-rule packet counters before and after the probe, in each namespace on the path.",

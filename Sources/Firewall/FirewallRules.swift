@@ -41,7 +41,8 @@ public struct FirewallRule: Sendable, Equatable {
         case .iptables:
             specification.hasSuffix("-j DROP") || specification.containsBytes("-j DROP ") || specification.containsBytes("-j REJECT")
         case .iptablesPolicy: specification == "DROP"
-        case .nftables: specification.hasSuffix(" drop") || specification.containsBytes(" reject")
+        // The verdict comes last, before a comment if there is one.
+        case .nftables: specification.hasSuffix(" drop") || specification.containsBytes(" drop comment \"") || specification.containsBytes(" reject")
         }
     }
 

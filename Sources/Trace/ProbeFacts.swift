@@ -20,6 +20,8 @@ public struct ProbeFacts: Sendable {
     public var agentFindings: [Finding]
     /// The path MTU search, for a reachable destination that is not the source itself.
     public var mtuPath: ProbedPath?
+    /// What was sent (a policy verdict says what no policy allowed); nil in older recordings.
+    public var sent: (proto: TraceProtocol, port: UInt16?)?
 
     public init(outcome: ProbeResult, seen: [(request: Bool?, reply: Bool?)], firewallBefore: [[FirewallRule]?], firewallAfter: [[FirewallRule]],
                 remote: RemoteHalfView? = nil, agentFindings: [Finding] = [], mtuPath: ProbedPath? = nil) {

@@ -75,9 +75,17 @@ public final class RemoteHalfSession: @unchecked Sendable {
         if let arrived = sources.first, arrived != signature.source { PathGatherer(access: access).askReplies(to: arrived, facts: &facts) }
         let firewallAfter = FirewallReader.readAgain(firewallBefore, in: firewallNamespaces)
         for (i, namespace) in facts.namespaces.enumerated() {
-            firewallFindings += FirewallDrop.findings(before: firewallBefore[i] ?? [], after: firewallAfter[i], in: namespace.label)
+            firewallFindings += FirewallDrop.findings(before: firewallBefore[i] ?? [], after: firewallAfter[i], in: namespace.label,
+                                                      probe: policyProbe(signature))
         }
         return view
+    }
+
+    /// What a policy verdict says was sent: the probe as it arrived here (its source the
+    /// caller's pod; this node knows only its own pods' names).
+    func policyProbe(_ signature: ProbeSignature) -> PolicyProbe {
+        PolicyProbe(what: PolicyProbe.describe(signature.proto.rawValue, port: signature.port), isICMP: signature.proto == .icmp,
+                    source: signature.source.description, pods: PolicyProbe.pods(of: facts, source: nil), destinationPod: facts.destination?.podName)
     }
 
     /// Ends a session nobody finished (its caller went away): captures closed.

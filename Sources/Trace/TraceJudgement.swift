@@ -23,8 +23,16 @@ public enum TraceJudgement {
         let labels = facts.namespaces.map(\.label)
         findings += FirewallDrop.unreadable(probe.firewallBefore, labels: labels)
         findings += probe.agentFindings + (probe.remote?.findings ?? [])
+        let policyProbe = probe.sent.map { sent in
+            PolicyProbe(what: PolicyProbe.describe(sent.proto.rawValue, port: sent.port), isICMP: sent.proto == .icmp,
+                        source: ends.sourceAddress.description, pods: PolicyProbe.pods(of: facts, source: ends.source.name),
+                        destinationPod: facts.destination?.podName)
+        }
         for (i, label) in labels.enumerated() where i < probe.firewallBefore.count && i < probe.firewallAfter.count {
-            findings += FirewallDrop.findings(before: probe.firewallBefore[i] ?? [], after: probe.firewallAfter[i], in: label)
+            findings += FirewallDrop.findings(before: probe.firewallBefore[i] ?? [], after: probe.firewallAfter[i], in: label, probe: policyProbe)
+        }
+        if let policyProbe {
+            findings += PolicyDenied.icmpOnly(rules: probe.firewallAfter, labels: labels, probe: policyProbe, reachable: probe.outcome.reachable)
         }
         if !probe.outcome.reachable, !findings.contains(where: { $0.code == .neighborFailed }) {
             findings += NeighborChecks.afterProbe(facts)

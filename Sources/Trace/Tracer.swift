@@ -79,6 +79,7 @@ public struct Tracer {
         PathGatherer(access: node).afterProbe(&facts, answered: outcome.reachable)
         var probe = ProbeFacts(outcome: outcome, seen: facts.hops.map { ($0.requestSeen, $0.replySeen) }, firewallBefore: firewallBefore,
                                firewallAfter: firewallAfter, remote: remote, agentFindings: openFindings + finishFindings)
+        probe.sent = (proto, ProbeSignature.port(for: proto, given: port))
         // Small probes crossing says little about large ones: measure the path MTU with DF probes.
         if outcome.reachable, ends.destinationPod?.fullName != ends.source.fullName {
             probe.mtuPath = try? MTUProber(timeoutMilliseconds: min(timeoutMilliseconds, 300))
