@@ -19,7 +19,7 @@ public struct Netdoctor: ParsableCommand {
         3 the environment does not allow it.
         """,
         version: "0.1.0",
-        subcommands: [DetectCNICommand.self, InspectCommand.self, MTUProbeCommand.self, TraceCommand.self, ServicesCommand.self, DNSCommand.self, CaptureCommand.self,
+        subcommands: [DetectCNICommand.self, InspectCommand.self, MTUProbeCommand.self, TraceCommand.self, ServicesCommand.self, DNSCommand.self, PolicyCommand.self, CaptureCommand.self,
                       AgentCommand.self, LabCommand.self,
                       ExplainCommand.self])
 
@@ -68,6 +68,7 @@ public struct Netdoctor: ParsableCommand {
         case "explain": ExplainCommand.self
         case "services": ServicesCommand.self
         case "dns": DNSCommand.self
+        case "policy": PolicyCommand.self
         default: nil
         }
     }
