@@ -128,9 +128,13 @@ public enum PolicyChains {
         var endpoint = PolicyEndpoint(engine: .calico, table: key.table, chain: key.chain, interface: String(key.chain.dropFirst(8)), direction: direction)
         for rule in rules {
             let comments = rule.comments
+            // Felix with tiers: "Start of tier T"; without (OSS before tiers came to it): "Start of policies".
             if let tier = comments.lazy.compactMap({ $0.dropping(prefix: "Start of tier ") }).first {
                 endpoint.tiers.append(.init(name: tier, policies: []))
-            } else if comments.contains(where: { $0.hasPrefix("End of tier ") && $0.hasSuffix(" if no policies passed packet") }), rule.drops {
+            } else if comments.contains("Start of policies") {
+                endpoint.tiers.append(.init(name: "default", policies: []))
+            } else if comments.contains(where: { $0.hasSuffix(" if no policies passed packet") }), rule.drops {
+                // "End of tier T. Drop if no policies passed packet", or plain "Drop if no policies passed packet".
                 if endpoint.tiers.isEmpty { endpoint.tiers.append(.init(name: "default", policies: [])) }
                 endpoint.tiers[endpoint.tiers.count - 1].dropRule = rule
             } else if comments.contains("Drop if no profiles matched"), rule.drops {
@@ -138,8 +142,7 @@ public enum PolicyChains {
             } else if let target = rule.jumpTarget {
                 if target.hasPrefix("cali-pi-") || target.hasPrefix("cali-po-") {
                     let target = ChainKey(table: key.table, chain: target)
-                    let policy = identity(of: target, rules: all[target] ?? [])
-                        ?? ProgrammedPolicy(kind: nil, namespace: nil, name: "(unnamed: chain \(target.chain))", direction: direction, chain: target.chain)
+                    guard let policy = identity(of: target, rules: all[target] ?? []) else { continue }
                     if endpoint.tiers.isEmpty { endpoint.tiers.append(.init(name: "default", policies: [])) }
                     endpoint.tiers[endpoint.tiers.count - 1].policies.append(policy)
                 } else if target.hasPrefix("cali-pri-") || target.hasPrefix("cali-pro-") {
@@ -155,24 +158,50 @@ public enum PolicyChains {
         var endpoint = PolicyEndpoint(engine: .kubeRouter, table: key.table, chain: key.chain)
         for rule in rules {
             let comments = rule.comments
-            if rule.drops, let pod = comments.lazy.compactMap({ $0.dropping(suffix: " reject") }).first {
+            if rule.drops, let pod = comments.lazy.compactMap(kubeRouterRejectedPod).first {
                 endpoint.pod = pod
                 endpoint.defaultDrop = rule
             } else if let target = rule.jumpTarget, target.hasPrefix("KUBE-NWPLCY-"),
                       !["KUBE-NWPLCY-DEFAULT", "KUBE-NWPLCY-COMMON", "KUBE-NWPLCY-TAIL"].contains(target) {
-                let named = comments.lazy.compactMap { $0.dropping(suffix: " policy") }.first.flatMap(namespaced)
+                // Since 2026-07: "<ns>/<name> policy"; before: "run through nw policy <name>" (a
+                // NetworkPolicy selects pods of its own namespace: the pod's, filled in below).
+                let named = comments.lazy.compactMap { $0.dropping(suffix: " policy").flatMap(namespaced) }.first
+                    ?? comments.lazy.compactMap { $0.dropping(prefix: "run through nw policy ").map { (namespace: String?.none, name: $0) } }.first
                 let direction: PolicyDirection? = rule.argument("-d") != nil ? .ingress : rule.argument("-s") != nil ? .egress : nil
                 endpoint.policies.append(ProgrammedPolicy(kind: "NetworkPolicy", namespace: named?.namespace, name: named?.name ?? "(unnamed: chain \(target))",
                                                           direction: direction, chain: target))
             }
         }
+        if let namespace = endpoint.pod.flatMap(namespaced)?.namespace {
+            for i in endpoint.policies.indices where endpoint.policies[i].namespace == nil { endpoint.policies[i].namespace = namespace }
+        }
         return endpoint
     }
 
+    /// The pod a kube-router reject rule is for: "<ns>/<pod> reject" (since 2026-07), or "rule to
+    /// REJECT traffic destined for POD name:<pod> namespace: <ns>" (before).
+    static func kubeRouterRejectedPod(_ comment: String) -> String? {
+        if let pod = comment.dropping(suffix: " reject"), namespaced(pod)?.namespace != nil { return pod }
+        guard let rest = comment.dropping(prefix: "rule to REJECT traffic destined for POD name:") else { return nil }
+        let parts = rest.split(separator: " ")
+        guard parts.count == 3, parts[1] == "namespace:" else { return nil }
+        return "\(parts[2])/\(parts[0])"
+    }
+
     /// A policy chain's identity: the first rule's comment "<Kind> <ns>/<name> ingress|egress"
-    /// (or "<Kind> <name> …" cluster-scoped), or older felix's "Policy <name> ingress".
+    /// (or "<Kind> <name> …" cluster-scoped), or older felix's "Policy <name> ingress". Felix
+    /// releases that wrote no identity comment named the chain after the policy when it fit
+    /// (`cali-pi-default.database`: tier.name); a hashed name (`cali-pi-_…`) says nothing.
     static func identity(of key: ChainKey, rules: [FirewallRule]) -> ProgrammedPolicy? {
         guard key.chain.hasPrefix("cali-pi-") || key.chain.hasPrefix("cali-po-") else { return nil }
+        let direction: PolicyDirection = key.chain.hasPrefix("cali-pi-") ? .ingress : .egress
+        if let commented = commentedIdentity(of: key, rules: rules) { return commented }
+        let suffix = String(key.chain.dropFirst(8))
+        let name = suffix.hasPrefix("_") || suffix.isEmpty ? "(unnamed: felix hashed the chain's name and wrote no identity comment)" : suffix
+        return ProgrammedPolicy(kind: nil, namespace: nil, name: name, direction: direction, chain: key.chain)
+    }
+
+    static func commentedIdentity(of key: ChainKey, rules: [FirewallRule]) -> ProgrammedPolicy? {
         for rule in rules.prefix(3) {
             for comment in rule.comments {
                 let words = comment.split(separator: " ").map(String.init)

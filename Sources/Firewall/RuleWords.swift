@@ -6,8 +6,10 @@ extension FirewallRule {
     /// with `\"` inside), nft's `comment "X"`.
     public var comments: [String] {
         let words = RuleWords.split(specification)
+        // iptables' `-m comment` loads the match; its value follows `--comment`.
+        let keyword = origin == .nftables ? "comment" : "--comment"
         var out: [String] = []
-        for (i, word) in words.enumerated() where i + 1 < words.count && (word == "--comment" || word == "comment") {
+        for (i, word) in words.enumerated() where i + 1 < words.count && word == keyword {
             out.append(words[i + 1])
         }
         return out

@@ -1,0 +1,169 @@
+import Checks
+import ConfigFormats
+import Diagnosis
+import Firewall
+import Policy
+import TestSupport
+import Testing
+
+/// Policy engines' chains read back from the rules: the lab's (felix's layout in its iptables
+/// and nftables dataplanes, kube-router's; recorded by scripts/record-policy-fixtures before
+/// and after pod-b's TCP probe to pod-a's port 80 was dropped), and the older layouts real
+/// nodes still run (felix without tiers or identity comments, kube-router's prose comments),
+/// written here in the shape real dumps of them have.
+@Suite("NetworkPolicy attribution")
+struct PolicyChainsTests {
+    func rules(_ name: String) throws -> [FirewallRule] {
+        let bytes = try #require(Repository.read(Repository.root + "/Tests/FirewallTests/Fixtures/\(name)"), "fixture \(name)")
+        return name.hasSuffix(".json") ? NftablesReader.parse(json: bytes) : FirewallReader.parse(bytes: bytes)
+    }
+
+    let probe = PolicyProbe(what: "TCP port 80", isICMP: false, source: "10.246.1.3",
+                            pods: ["cali1fe41d2935d": "pod-a", "cali1fda0b2935c": "pod-b"], destinationPod: "pod-a")
+
+    func denied(_ fixture: String, probe: PolicyProbe? = nil) throws -> [Finding] {
+        FirewallDrop.findings(before: try rules("\(fixture).before.\(fixture.contains("nft") ? "json" : "iptables-save")"),
+                              after: try rules("\(fixture).after.\(fixture.contains("nft") ? "json" : "iptables-save")"),
+                              in: "node1", probe: probe ?? self.probe)
+    }
+
+    @Test("felix (iptables): the End of tier drop that moved is a default deny, named by the policies of its tier")
+    func calicoDefaultDeny() throws {
+        let findings = try denied("calico-default-deny")
+        #expect(findings.count == 1)
+        let finding = try #require(findings.first)
+        #expect(finding.code == .policyDenied && finding.severity == .error)
+        #expect(finding.message.contains("pod-a's ingress is selected by KubernetesNetworkPolicy default/allow-8080"))
+        #expect(finding.message.contains("none of them allows TCP port 80 from 10.246.1.3") && finding.message.contains("tier default"))
+        #expect(finding.evidence.first?.contains("End of tier default. Drop if no policies passed packet") == true)
+        #expect(finding.evidence.first?.contains("(+1 packets during the probe)") == true)
+    }
+
+    @Test("felix: a DROP inside a policy chain is that policy's explicit deny")
+    func calicoExplicitDeny() throws {
+        let finding = try #require(try denied("calico-explicit-deny").first)
+        #expect(finding.code == .policyDenied)
+        #expect(finding.message.hasPrefix("GlobalNetworkPolicy deny-web-egress denies TCP port 80"))
+        #expect(finding.evidence.contains { $0.hasPrefix("policy chain cali-po-_") && $0.contains("rule cali:") })
+    }
+
+    @Test("felix's nftables dataplane: the same verdict from nft's JSON, comments and counters")
+    func calicoNftables() throws {
+        let findings = try denied("calico-nft-default-deny")
+        let finding = try #require(findings.first)
+        #expect(findings.count == 1 && finding.code == .policyDenied)
+        #expect(finding.message.contains("KubernetesNetworkPolicy default/allow-8080") && finding.message.contains("Calico, tier default"))
+        #expect(finding.evidence.first?.hasPrefix("nft table ip calico chain cali-tw-") == true)
+    }
+
+    @Test("kube-router: the pod chain's reject is a default deny; the probe's direction picks the ingress policies")
+    func kubeRouter() throws {
+        let finding = try #require(try denied("kube-router-default-deny").first)
+        #expect(finding.code == .policyDenied)
+        #expect(finding.message.contains("pod-a's ingress is selected by NetworkPolicy default/allow-8080") && finding.message.contains("kube-router"))
+        #expect(finding.evidence.first?.contains("-j REJECT") == true)
+    }
+
+    @Test("the pod's endpoints: per direction, the tier's policies and the profiles")
+    func endpoints() throws {
+        let endpoints = PolicyChains.endpoints(in: try rules("calico-default-deny.after.iptables-save"))
+        let ingress = try #require(endpoints.first { $0.interface == "cali1fe41d2935d" && $0.direction == .ingress })
+        #expect(ingress.tiers.map(\.name) == ["default"])
+        #expect(ingress.selecting.map(\.title) == ["KubernetesNetworkPolicy default/allow-8080"])
+        #expect(ingress.tiers.first?.dropRule?.packets == 1)
+        #expect(ingress.profiles == ["kns.default"])
+        let egress = try #require(endpoints.first { $0.interface == "cali1fe41d2935d" && $0.direction == .egress })
+        #expect(egress.selecting.isEmpty && egress.profileDrop != nil)
+        // Four workload chains on node1 (two pods, two directions); nothing else is an endpoint.
+        #expect(endpoints.count == 4)
+    }
+
+    @Test("policy POD: the report shows the selecting policies with the packets that reached them")
+    func report() throws {
+        let report = PolicyReport(pod: "default/pod-a", address: "10.246.1.2", hostInterface: "cali1fe41d2935d",
+                                  rules: try rules("calico-default-deny.after.iptables-save"))
+        #expect(report.endpoints.count == 2)
+        let json = JSONWriter.write(report.json, pretty: false)
+        #expect(json.contains("\"evaluatedPackets\":1") && json.contains("\"selected\":true"))
+        let unread = PolicyReport(pod: "default/pod-a", address: nil, hostInterface: nil, rules: nil)
+        #expect(unread.findings.map(\.code) == [.firewallUnreadable])
+    }
+
+    /// Felix before tiers reached Calico OSS (3.x): "Start of policies", "Drop if no policies
+    /// passed packet", the 0x1000000 accept mark, and policy chains named after the policy
+    /// (tier.name) with no identity comment.
+    static let olderFelix = """
+    *filter
+    :cali-tw-calie5a1b2c3d4f - [0:0]
+    :cali-pi-default.database - [0:0]
+    :cali-pi-_hZ1xkQ3vR8nT2yWb0aLm - [0:0]
+    :cali-pri-kns.shop - [0:0]
+    [12:720] -A cali-tw-calie5a1b2c3d4f -m comment --comment "cali:aaaaaaaaaaaaaaa1" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+    [0:0] -A cali-tw-calie5a1b2c3d4f -m comment --comment "cali:aaaaaaaaaaaaaaa2" -m conntrack --ctstate INVALID -j DROP
+    [3:180] -A cali-tw-calie5a1b2c3d4f -m comment --comment "cali:aaaaaaaaaaaaaaa3" -j MARK --set-xmark 0x0/0x1000000
+    [3:180] -A cali-tw-calie5a1b2c3d4f -m comment --comment "cali:aaaaaaaaaaaaaaa4" -m comment --comment "Start of policies" -j MARK --set-xmark 0x0/0x2000000
+    [3:180] -A cali-tw-calie5a1b2c3d4f -m comment --comment "cali:aaaaaaaaaaaaaaa5" -m mark --mark 0x0/0x2000000 -j cali-pi-default.database
+    [0:0] -A cali-tw-calie5a1b2c3d4f -m comment --comment "cali:aaaaaaaaaaaaaaa6" -m comment --comment "Return if policy accepted" -m mark --mark 0x1000000/0x1000000 -j RETURN
+    [3:180] -A cali-tw-calie5a1b2c3d4f -m comment --comment "cali:aaaaaaaaaaaaaaa7" -m mark --mark 0x0/0x2000000 -j cali-pi-_hZ1xkQ3vR8nT2yWb0aLm
+    [0:0] -A cali-tw-calie5a1b2c3d4f -m comment --comment "cali:aaaaaaaaaaaaaaa8" -m comment --comment "Return if policy accepted" -m mark --mark 0x1000000/0x1000000 -j RETURN
+    [3:180] -A cali-tw-calie5a1b2c3d4f -m comment --comment "cali:aaaaaaaaaaaaaaa9" -m comment --comment "Drop if no policies passed packet" -m mark --mark 0x0/0x2000000 -j DROP
+    [0:0] -A cali-tw-calie5a1b2c3d4f -m comment --comment "cali:aaaaaaaaaaaaaab0" -j cali-pri-kns.shop
+    [0:0] -A cali-tw-calie5a1b2c3d4f -m comment --comment "cali:aaaaaaaaaaaaaab1" -m comment --comment "Return if profile accepted" -m mark --mark 0x1000000/0x1000000 -j RETURN
+    [0:0] -A cali-tw-calie5a1b2c3d4f -m comment --comment "cali:aaaaaaaaaaaaaab2" -m comment --comment "Drop if no profiles matched" -j DROP
+    [0:0] -A cali-pi-default.database -p tcp -m comment --comment "cali:aaaaaaaaaaaaaab3" -m multiport --dports 5432 -j MARK --set-xmark 0x1000000/0x1000000
+    [0:0] -A cali-pi-_hZ1xkQ3vR8nT2yWb0aLm -p tcp -m comment --comment "cali:aaaaaaaaaaaaaab4" -m multiport --dports 6379 -j MARK --set-xmark 0x1000000/0x1000000
+    COMMIT
+    """
+
+    @Test("older felix: \"Start of policies\" and a tierless drop; a policy named by its chain, a hashed one unnamed")
+    func olderFelixLayout() throws {
+        let after = FirewallReader.parse(Self.olderFelix)
+        let before = after.map { rule -> FirewallRule in
+            var rule = rule
+            if rule.comments.contains("Drop if no policies passed packet") { rule.packets = 2 }
+            return rule
+        }
+        let finding = try #require(FirewallDrop.findings(before: before, after: after, in: "node", probe: nil).first)
+        #expect(finding.code == .policyDenied)
+        #expect(finding.message.contains("the pod behind calie5a1b2c3d4f's ingress is selected by default.database, (unnamed"))
+        #expect(finding.evidence.first?.contains("(+1 packets during the probe)") == true)
+    }
+
+    /// kube-router before its 2026-07 comments: prose naming the pod and the policy.
+    static let olderKubeRouter = """
+    *filter
+    :KUBE-POD-FW-Q2W3E4R5T6Y7U8I9 - [0:0]
+    :KUBE-NWPLCY-ABCDEFGHIJKLMNOP - [0:0]
+    :KUBE-NWPLCY-DEFAULT - [0:0]
+    [40:2400] -A KUBE-POD-FW-Q2W3E4R5T6Y7U8I9 -m comment --comment "rule for stateful firewall for pod" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+    [0:0] -A KUBE-POD-FW-Q2W3E4R5T6Y7U8I9 -s 10.42.0.14/32 -m comment --comment "run through default egress network policy  chain" -j KUBE-NWPLCY-DEFAULT
+    [5:300] -A KUBE-POD-FW-Q2W3E4R5T6Y7U8I9 -m comment --comment "run through nw policy default-deny-ingress" -j KUBE-NWPLCY-ABCDEFGHIJKLMNOP
+    [5:300] -A KUBE-POD-FW-Q2W3E4R5T6Y7U8I9 -m comment --comment "rule to log dropped traffic POD name:web-5d8f namespace: shop" -m mark ! --mark 0x10000/0x10000 -m limit --limit 10/min --limit-burst 10 -j NFLOG --nflog-group 100
+    [5:300] -A KUBE-POD-FW-Q2W3E4R5T6Y7U8I9 -m comment --comment "rule to REJECT traffic destined for POD name:web-5d8f namespace: shop" -m mark ! --mark 0x10000/0x10000 -j REJECT --reject-with icmp-port-unreachable
+    COMMIT
+    """
+
+    @Test("older kube-router: the pod and the policy from its prose comments, the policy in the pod's namespace")
+    func olderKubeRouterLayout() throws {
+        let rules = FirewallReader.parse(Self.olderKubeRouter)
+        let reject = try #require(rules.first { $0.specification.contains("-j REJECT") })
+        guard case .defaultDeny(let endpoint, _, let selecting) = try #require(PolicyChains.explain(reject, in: rules)) else {
+            Issue.record("not a default deny")
+            return
+        }
+        #expect(endpoint.pod == "shop/web-5d8f")
+        #expect(selecting.map(\.title) == ["NetworkPolicy shop/default-deny-ingress"])
+    }
+
+    @Test("rules no engine wrote stay FIREWALL_DROP; comments with quotes and spaces split as iptables-save quotes them")
+    func notAnEngine() throws {
+        let rules = FirewallReader.parse("""
+        *filter
+        [1:60] -A FORWARD -s 10.0.0.1/32 -m comment --comment "say \\"no\\" here" -j DROP
+        COMMIT
+        """)
+        #expect(rules.first?.comments == ["say \"no\" here"])
+        let before = rules.map { rule -> FirewallRule in var rule = rule; rule.packets = 0; return rule }
+        #expect(FirewallDrop.findings(before: before, after: rules, in: "node").map(\.code) == [.firewallDrop])
+    }
+}
