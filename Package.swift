@@ -78,7 +78,7 @@ let package = Package(
                                                 "NetlinkCodec", "NodeFiles", "PathFacts", "PathMTU", "Pods", "Policy", "Services", "Trace"]),
         .target(name: "Firewall", dependencies: ["CNetShims", "ConfigFormats", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
         .target(name: "DNS", dependencies: ["ConfigFormats", "Diagnosis", "NetAddress", "NetSystem", "NodeFiles"]),
-        .target(name: "Policy", dependencies: ["ConfigFormats", "Diagnosis", "Firewall"]),
+        .target(name: "Policy", dependencies: ["Checks", "ConfigFormats", "Diagnosis", "Firewall"]),
         .target(name: "Services", dependencies: ["CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
         .target(name: "Capture", dependencies: ["CPcap", "NetSystem", "KernelState", "NetAddress", "Diagnosis", "ConfigFormats"]),
         .target(name: "PathMTU", dependencies: ["CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec",

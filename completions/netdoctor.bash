@@ -173,13 +173,13 @@ _netdoctor() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    detect-cni|inspect|mtu-probe|trace|services|dns|capture|agent|lab|explain|help)
+    detect-cni|inspect|mtu-probe|trace|services|dns|policy|capture|agent|lab|explain|help)
         # Offer subcommand argument completions
         "_netdoctor_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'detect-cni inspect mtu-probe trace services dns capture agent lab explain help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'detect-cni inspect mtu-probe trace services dns policy capture agent lab explain help' -- "${cur}"))
         ;;
     esac
 }
@@ -383,6 +383,29 @@ _netdoctor_dns() {
     esac
 }
 
+_netdoctor_policy() {
+    repeating_flags=()
+    non_repeating_flags=(--no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root -o --output --runtime-endpoint)
+    __netdoctor_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __netdoctor_add_completions -d
+        return
+        ;;
+    '-o'|'--output')
+        __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--runtime-endpoint')
+        return
+        ;;
+    esac
+}
+
 _netdoctor_capture() {
     repeating_flags=()
     non_repeating_flags=(--no-color --immediate --version -h --help)
@@ -499,7 +522,7 @@ _netdoctor_lab_up() {
     repeating_flags=()
     non_repeating_flags=(--no-color --agents --nodelocaldns --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output --runtime-endpoint --topology --extra-pods --proxy --extra-services)
+    non_repeating_options=(--root -o --output --runtime-endpoint --topology --extra-pods --proxy --extra-services --policy-engine)
     __netdoctor_offer_flags_options 0
 
     # Offer option value completions
@@ -516,7 +539,7 @@ _netdoctor_lab_up() {
         return
         ;;
     '--topology')
-        __netdoctor_add_completions -W 'overlay'$'\n''routed'
+        __netdoctor_add_completions -W 'overlay'$'\n''routed'$'\n''calico'
         return
         ;;
     '--extra-pods')
@@ -527,6 +550,10 @@ _netdoctor_lab_up() {
         return
         ;;
     '--extra-services')
+        return
+        ;;
+    '--policy-engine')
+        __netdoctor_add_completions -W 'calico'$'\n''calico-nftables'$'\n''kube-router'
         return
         ;;
     esac
@@ -580,7 +607,7 @@ _netdoctor_lab_break() {
     # Offer positional completions
     case "${positional_number}" in
     1)
-        __netdoctor_add_completions -W 'LINK_DOWN'$'\n''NO_ROUTE'$'\n''IP_FORWARD_DISABLED'$'\n''NEIGHBOR_FAILED'$'\n''NEIGHBOR_MAC_MISMATCH'$'\n''BRIDGE_PORT_MISSING'$'\n''OVERLAY_FDB_MISSING'$'\n''FIREWALL_DROP'$'\n''DUPLICATE_IP'$'\n''MTU_MISMATCH'$'\n''PMTU_BLACKHOLE'$'\n''LOST_BEYOND_NODE'$'\n''REPLY_MISSING'$'\n''PORT_CLOSED'$'\n''CNI_NO_CONFIG'$'\n''CNI_CONFIG_INVALID'$'\n''CNI_VERSION_UNSUPPORTED'$'\n''CNI_BINARY_MISSING'$'\n''CNI_MULTIPLE_CONFIGS'$'\n''CNI_STALE_CONFIG'$'\n''RUNTIME_CONFIG_INVALID'$'\n''KUBELET_CONFIG_INVALID'$'\n''CNI_MTU_TOO_LARGE'$'\n''SERVICE_NO_ENDPOINTS'$'\n''SERVICE_NOT_PROGRAMMED'$'\n''ENDPOINT_UNREACHABLE'$'\n''STALE_CONNTRACK'$'\n''MASQUERADE_MISSING'$'\n''HAIRPIN_DISABLED'$'\n''PROXY_STALE'$'\n''DNS_SERVER_UNREACHABLE'$'\n''DNS_UDP_BLOCKED'$'\n''DNS_NO_ANSWER'$'\n''DNS_CONFIG_MISMATCH'$'\n''DNS_CONFIG_INVALID'$'\n''DNS_LOOP_RISK'$'\n''DNS_SERVER_ERROR'$'\n''DNS_SLOW'$'\n''NODELOCALDNS_BROKEN'
+        __netdoctor_add_completions -W 'LINK_DOWN'$'\n''NO_ROUTE'$'\n''IP_FORWARD_DISABLED'$'\n''NEIGHBOR_FAILED'$'\n''NEIGHBOR_MAC_MISMATCH'$'\n''BRIDGE_PORT_MISSING'$'\n''OVERLAY_FDB_MISSING'$'\n''FIREWALL_DROP'$'\n''DUPLICATE_IP'$'\n''MTU_MISMATCH'$'\n''PMTU_BLACKHOLE'$'\n''LOST_BEYOND_NODE'$'\n''REPLY_MISSING'$'\n''PORT_CLOSED'$'\n''CNI_NO_CONFIG'$'\n''CNI_CONFIG_INVALID'$'\n''CNI_VERSION_UNSUPPORTED'$'\n''CNI_BINARY_MISSING'$'\n''CNI_MULTIPLE_CONFIGS'$'\n''CNI_STALE_CONFIG'$'\n''RUNTIME_CONFIG_INVALID'$'\n''KUBELET_CONFIG_INVALID'$'\n''CNI_MTU_TOO_LARGE'$'\n''SERVICE_NO_ENDPOINTS'$'\n''SERVICE_NOT_PROGRAMMED'$'\n''ENDPOINT_UNREACHABLE'$'\n''STALE_CONNTRACK'$'\n''MASQUERADE_MISSING'$'\n''HAIRPIN_DISABLED'$'\n''PROXY_STALE'$'\n''DNS_SERVER_UNREACHABLE'$'\n''DNS_UDP_BLOCKED'$'\n''DNS_NO_ANSWER'$'\n''DNS_CONFIG_MISMATCH'$'\n''DNS_CONFIG_INVALID'$'\n''DNS_LOOP_RISK'$'\n''DNS_SERVER_ERROR'$'\n''DNS_SLOW'$'\n''NODELOCALDNS_BROKEN'$'\n''POLICY_DENIED'$'\n''POLICY_DENIED_PORT'$'\n''POLICY_DENIED_EXPLICIT'$'\n''NEIGHBOR_FAILED_PROXY_ARP'$'\n''NO_ROUTE_POD_ROUTE'
         return
         ;;
     esac

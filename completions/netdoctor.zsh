@@ -56,6 +56,7 @@ _netdoctor() {
             'trace:Can SRC reach DST, and if not, where and why.'
             'services:The node'\''s Services as kube-proxy programmed them: frontends, endpoints and where they are, problems.'
             'dns:A pod'\''s DNS as the pod sees it: its resolv.conf, the queries its resolver sends for NAME, each nameserver'\''s answers, and what is wrong.'
+            'policy:The NetworkPolicies that select a pod on this node, per direction, as its policy engine programmed them, with their counters.'
             'capture:libpcap capture in pod and node namespaces, several points at once, pcapng files.'
             'agent:Serve this node'\''s view to netdoctor on other nodes (cluster mode; runs as a DaemonSet).'
             'lab:A two-node pod network in network namespaces, wired by the real CNI plugins, to try every command on.'
@@ -66,7 +67,7 @@ _netdoctor() {
         ;;
     arg)
         case "${words[1]}" in
-        detect-cni|inspect|mtu-probe|trace|services|dns|capture|agent|lab|explain|help)
+        detect-cni|inspect|mtu-probe|trace|services|dns|policy|capture|agent|lab|explain|help)
             "_netdoctor_${words[1]}" && ret=0
             ;;
         esac
@@ -206,6 +207,23 @@ _netdoctor_dns() {
     return "${ret}"
 }
 
+_netdoctor_policy() {
+    local -i ret=1
+    local -ar ___output=('human' 'json')
+    local -ar arg_specs=(
+        '--root[Prefix for every node file read (env NETDOCTOR_ROOT).]:dir:_files -/'
+        '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
+        '--no-color[Plain text without colour (also when NO_COLOR is set).]'
+        '--runtime-endpoint[The container runtime'\''s CRI socket, unix\:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default\: the kubelet'\''s, under --root).]:endpoint:'
+        ':pod:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
 _netdoctor_capture() {
     local -i ret=1
     local -ar ___output=('human' 'json')
@@ -288,19 +306,21 @@ _netdoctor_lab() {
 _netdoctor_lab_up() {
     local -i ret=1
     local -ar ___output=('human' 'json')
-    local -ar ___topology=('overlay' 'routed')
+    local -ar ___topology=('overlay' 'routed' 'calico')
     local -ar ___proxy=('iptables' 'nftables')
+    local -ar ___policy_engine=('calico' 'calico-nftables' 'kube-router')
     local -ar arg_specs=(
         '--root[Prefix for every node file read (env NETDOCTOR_ROOT).]:dir:_files -/'
         '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
         '--no-color[Plain text without colour (also when NO_COLOR is set).]'
         '--runtime-endpoint[The container runtime'\''s CRI socket, unix\:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default\: the kubelet'\''s, under --root).]:endpoint:'
-        '--topology[overlay\: a bridge per node and VXLAN between nodes (flannel-like); routed\: point-to-point veths and node routes (kindnet/calico-like).]:topology:{__netdoctor_complete "${___topology[@]}"}'
+        '--topology[overlay\: a bridge per node and VXLAN between nodes (flannel-like); routed\: point-to-point veths and node routes (kindnet-like); calico\: /32 pods behind proxy-ARP cali veths, per-pod host routes, per-block routes over vxlan.calico, and felix'\''s policy chains.]:topology:{__netdoctor_complete "${___topology[@]}"}'
         '--agents[Also run `netdoctor agent` on each node (port 9449, a token in /var/lib/netdoctor-lab/agent-token)\: cross-node traces then see both nodes.]'
         '--extra-pods[More pods on node1 (pod-x1 …), up to 200\: a node with many pods, for benchmarks.]:n:'
         '--proxy[Services on both nodes, with rules written as kube-proxy writes them in this mode (iptables or nftables)\: default/web, default/echo (UDP), default/empty (no endpoints), default/local (externalTrafficPolicy\: Local).]:mode:{__netdoctor_complete "${___proxy[@]}"}'
         '--extra-services[With --proxy\: this many more Services of three endpoints each in the rules (benchmarks), up to 20000.]:n:'
         '--nodelocaldns[With --proxy iptables\: NodeLocal DNSCache on each node (a link named nodelocaldns holding 169.254.20.10 and the kube-dns address, node-cache'\''s NOTRACK and ACCEPT rules, a DNS server on the node answering there).]'
+        '--policy-engine[With --topology calico\: whose NetworkPolicy chains the nodes carry\: calico (felix'\''s iptables dataplane), calico-nftables (felix'\''s nftables dataplane), kube-router.]:engine:{__netdoctor_complete "${___policy_engine[@]}"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -338,7 +358,7 @@ _netdoctor_lab_status() {
 
 _netdoctor_lab_break() {
     local -i ret=1
-    local -ar _fault=('LINK_DOWN' 'NO_ROUTE' 'IP_FORWARD_DISABLED' 'NEIGHBOR_FAILED' 'NEIGHBOR_MAC_MISMATCH' 'BRIDGE_PORT_MISSING' 'OVERLAY_FDB_MISSING' 'FIREWALL_DROP' 'DUPLICATE_IP' 'MTU_MISMATCH' 'PMTU_BLACKHOLE' 'LOST_BEYOND_NODE' 'REPLY_MISSING' 'PORT_CLOSED' 'CNI_NO_CONFIG' 'CNI_CONFIG_INVALID' 'CNI_VERSION_UNSUPPORTED' 'CNI_BINARY_MISSING' 'CNI_MULTIPLE_CONFIGS' 'CNI_STALE_CONFIG' 'RUNTIME_CONFIG_INVALID' 'KUBELET_CONFIG_INVALID' 'CNI_MTU_TOO_LARGE' 'SERVICE_NO_ENDPOINTS' 'SERVICE_NOT_PROGRAMMED' 'ENDPOINT_UNREACHABLE' 'STALE_CONNTRACK' 'MASQUERADE_MISSING' 'HAIRPIN_DISABLED' 'PROXY_STALE' 'DNS_SERVER_UNREACHABLE' 'DNS_UDP_BLOCKED' 'DNS_NO_ANSWER' 'DNS_CONFIG_MISMATCH' 'DNS_CONFIG_INVALID' 'DNS_LOOP_RISK' 'DNS_SERVER_ERROR' 'DNS_SLOW' 'NODELOCALDNS_BROKEN')
+    local -ar _fault=('LINK_DOWN' 'NO_ROUTE' 'IP_FORWARD_DISABLED' 'NEIGHBOR_FAILED' 'NEIGHBOR_MAC_MISMATCH' 'BRIDGE_PORT_MISSING' 'OVERLAY_FDB_MISSING' 'FIREWALL_DROP' 'DUPLICATE_IP' 'MTU_MISMATCH' 'PMTU_BLACKHOLE' 'LOST_BEYOND_NODE' 'REPLY_MISSING' 'PORT_CLOSED' 'CNI_NO_CONFIG' 'CNI_CONFIG_INVALID' 'CNI_VERSION_UNSUPPORTED' 'CNI_BINARY_MISSING' 'CNI_MULTIPLE_CONFIGS' 'CNI_STALE_CONFIG' 'RUNTIME_CONFIG_INVALID' 'KUBELET_CONFIG_INVALID' 'CNI_MTU_TOO_LARGE' 'SERVICE_NO_ENDPOINTS' 'SERVICE_NOT_PROGRAMMED' 'ENDPOINT_UNREACHABLE' 'STALE_CONNTRACK' 'MASQUERADE_MISSING' 'HAIRPIN_DISABLED' 'PROXY_STALE' 'DNS_SERVER_UNREACHABLE' 'DNS_UDP_BLOCKED' 'DNS_NO_ANSWER' 'DNS_CONFIG_MISMATCH' 'DNS_CONFIG_INVALID' 'DNS_LOOP_RISK' 'DNS_SERVER_ERROR' 'DNS_SLOW' 'NODELOCALDNS_BROKEN' 'POLICY_DENIED' 'POLICY_DENIED_PORT' 'POLICY_DENIED_EXPLICIT' 'NEIGHBOR_FAILED_PROXY_ARP' 'NO_ROUTE_POD_ROUTE')
     local -ar arg_specs=(
         ':fault:{__netdoctor_complete "${_fault[@]}"}'
         '--node[node2\: inject the fault'\''s node2 variant.]:node:'

@@ -36,8 +36,10 @@ public enum NeighborChecks: PathCheck {
 
     /// The node's underlay gateway and the source's own next hop in the neighbour tables as read
     /// again after a probe that got no answer: only a sent packet makes the kernel resolve them.
-    public static func afterProbe(_ facts: PathFacts) -> [Finding] {
-        var findings = facts.sourceNeighborsAfterProbe.map { sourceNextHop(facts, neighbors: $0) } ?? []
+    /// `explained`: an error already accounts for the lost probe (a link down, forwarding off:
+    /// either also stops the gateway's answer), so the source's next hop is not judged again.
+    public static func afterProbe(_ facts: PathFacts, explained: Bool = false) -> [Finding] {
+        var findings = explained ? [] : facts.sourceNeighborsAfterProbe.map { sourceNextHop(facts, neighbors: $0) } ?? []
         guard let node = facts.nodeNamespace, let after = facts.neighborsAfterProbe, let gateway = facts.node?.gateway,
               let out = facts.node?.output, NoRoute.fellThrough(facts) == nil else { return findings }
         var state = node.state

@@ -73,8 +73,10 @@ public enum NoRoute: PathCheck {
                             remedy: "The CNI adds that route when it wires the pod (calico's felix keeps it): restart the CNI's node agent, or recreate the pod; by hand: ip route add \(missing)."),
                     missing)
         }
-        guard facts.destination == nil, route.destinationLength == 0 || step.overlay == nil,
-              let block = remoteBlock(holding: destination, in: node.state) else { return nil }
+        // Only a route less specific than the block itself (the default, typically) is a fall-through:
+        // a route for the block that names a wrong gateway is that gateway's failure.
+        guard facts.destination == nil, step.overlay == nil, let block = remoteBlock(holding: destination, in: node.state),
+              Int(route.destinationLength) < block.prefix.length else { return nil }
         let missing = "\(block.prefix) via \(block.vtep) dev \(block.device.name) onlink"
         return (Finding(.noRoute, .error,
                         "\(node.label) has no route for the pod block \(block.prefix) of the node at \(block.node): the request to \(destination) falls through to \(via).",

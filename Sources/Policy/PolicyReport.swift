@@ -1,3 +1,4 @@
+import Checks
 import ConfigFormats
 import Diagnosis
 import Firewall
@@ -29,13 +30,7 @@ public struct PolicyReport: Report {
             if let owner = endpoint.pod { return owner == pod || owner.hasSuffix("/" + short) && !pod.contains("/") }
             return false
         }
-        guard rules != nil else {
-            findings = [Finding(.firewallUnreadable, .warning, "The node's firewall could not be read: no policy engine's chains can be shown.",
-                                hop: "node", evidence: ["iptables-save -c and nft -j list ruleset: neither ran"],
-                                remedy: "Run as root where iptables (and nftables) are installed.")]
-            return
-        }
-        findings = []
+        findings = FirewallDrop.unreadable([rules], labels: ["node"])
     }
 
     /// The rules of a chain, in order.

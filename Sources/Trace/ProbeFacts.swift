@@ -46,6 +46,7 @@ extension ProbeFacts {
             "firewallAfter": .array(firewallAfter.map { .array($0.map(\.json)) }),
             "remote": remote?.json ?? .null,
             "agentFindings": .array(agentFindings.map(\.json)),
+            "sent": sent.map { .fields(["protocol": .string($0.proto.rawValue), "port": .int($0.port.map(Int.init))]) } ?? .null,
         ])
     }
 
@@ -60,6 +61,10 @@ extension ProbeFacts {
                   firewallAfter: (json["firewallAfter"]?.array ?? []).map { $0.array?.compactMap(FirewallRule.init(json:)) ?? [] },
                   remote: json["remote"].flatMap(RemoteHalfView.init(json:)),
                   agentFindings: json["agentFindings"]?.array?.compactMap(Finding.init(json:)) ?? [])
+        if let sent = json["sent"], let proto = sent["protocol"]?.string.flatMap(TraceProtocol.init(rawValue:)) {
+            let port = sent["port"]?.int.flatMap { UInt16(exactly: $0) }
+            self.sent = (proto, port)
+        }
     }
 }
 

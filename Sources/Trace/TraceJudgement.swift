@@ -35,7 +35,7 @@ public enum TraceJudgement {
             findings += PolicyDenied.icmpOnly(rules: probe.firewallAfter, labels: labels, probe: policyProbe, reachable: probe.outcome.reachable)
         }
         if !probe.outcome.reachable, !findings.contains(where: { $0.code == .neighborFailed }) {
-            findings += NeighborChecks.afterProbe(facts)
+            findings += NeighborChecks.afterProbe(facts, explained: findings.contains { $0.severity == .error })
         }
         if let path = probe.mtuPath { findings += mtuFindings(path, ends: ends, remote: probe.remote, remedy: mtuRemedy) }
         findings += CaptureReport.incompleteHops(probe.outcome.captureProblems + (probe.remote?.problems ?? []))

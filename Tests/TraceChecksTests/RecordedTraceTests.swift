@@ -47,7 +47,23 @@ struct RecordedTraceTests {
             ]
         }
         return cases
-    }
+    } + [
+        // calico: /32 pods behind proxy ARP, host routes per pod, block routes over vxlan.calico, felix's chains.
+        Case(fixture: "calico-healthy-same-node", reachable: true, errors: []),
+        Case(fixture: "calico-healthy-cross-node", reachable: true, errors: []),
+        Case(fixture: "calico-healthy-tcp", reachable: true, errors: []),
+        Case(fixture: "calico-LINK_DOWN", reachable: false, errors: [("LINK_DOWN", "node:cali")]),
+        Case(fixture: "calico-NO_ROUTE", reachable: false, errors: [("NO_ROUTE", "node:cali")]),
+        Case(fixture: "calico-IP_FORWARD_DISABLED", reachable: false, errors: [("IP_FORWARD_DISABLED", "node")]),
+        Case(fixture: "calico-NEIGHBOR_FAILED", reachable: false, errors: [("NEIGHBOR_FAILED", "node:eth0")]),
+        Case(fixture: "calico-FIREWALL_DROP", reachable: false, errors: [("FIREWALL_DROP", "node")]),
+        Case(fixture: "calico-LOST_BEYOND_NODE", reachable: false, errors: [("LOST_BEYOND_NODE", "node:eth0")]),
+        Case(fixture: "calico-NEIGHBOR_FAILED_PROXY_ARP", reachable: false, errors: [("NEIGHBOR_FAILED", "pod-a:eth0")]),
+        Case(fixture: "calico-NO_ROUTE_POD_ROUTE", reachable: false, errors: [("NO_ROUTE", "node:cali")]),
+        Case(fixture: "calico-POLICY_DENIED", reachable: false, errors: [("POLICY_DENIED", "node:cali")]),
+        Case(fixture: "calico-POLICY_DENIED_PORT", reachable: false, errors: [("POLICY_DENIED", "node:cali")]),
+        Case(fixture: "calico-POLICY_DENIED_EXPLICIT", reachable: false, errors: [("POLICY_DENIED", "node:cali-po-")]),
+    ]
 
     @Test("the replayed verdict: reachable or not, each error code at its hop, and nothing else", arguments: cases)
     func verdict(_ c: Case) throws {
