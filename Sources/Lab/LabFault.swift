@@ -120,6 +120,7 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .ipForwardDisabled: "node2: net.ipv4.ip_forward=0"
         case .firewallDrop: "node2: an iptables FORWARD rule drops ICMP to pod-c"
         case .mtuMismatch: "pod-c: MTU 9000 on its eth0 and host veth, far above the path"
+        case .policyDenied: "NetworkPolicy default/deny-all-c selects pod-c for ingress and allows nothing (calico topology)"
         default: nil
         }
     }
@@ -137,7 +138,7 @@ extension Lab {
     public func inject(_ fault: LabFault, node: String? = nil, state: inout LabState) throws(LabError) {
         if let node, node != "node1" {
             guard node == "node2" else { throw LabError("no node \(node) (node1 or node2)") }
-            try injectOnNode2(fault, state: state)
+            try injectOnNode2(fault, state: &state)
             state.faults.append("\(fault.rawValue)@node2")
             try save(state)
             return
@@ -259,8 +260,8 @@ extension Lab {
         try save(state)
     }
 
-    func injectOnNode2(_ fault: LabFault, state: LabState) throws(LabError) {
-        guard fault.node2Summary != nil else { throw LabError("\(fault.rawValue) has no node2 variant (those with one: LINK_DOWN, NO_ROUTE, IP_FORWARD_DISABLED, FIREWALL_DROP, MTU_MISMATCH)") }
+    func injectOnNode2(_ fault: LabFault, state: inout LabState) throws(LabError) {
+        guard fault.node2Summary != nil else { throw LabError("\(fault.rawValue) has no node2 variant (those with one: LINK_DOWN, NO_ROUTE, IP_FORWARD_DISABLED, FIREWALL_DROP, MTU_MISMATCH, POLICY_DENIED)") }
         let node2 = plan.nodes[1]
         let podC = try attachment("pod-c", state: state)
         let n2 = node2.namespace
@@ -280,6 +281,8 @@ extension Lab {
         case .mtuMismatch:
             try Shell.run(["ip", "-n", n2, "link", "set", podC.hostInterface, "mtu", "9000"])
             try Shell.run(["ip", "-n", podC.netns, "link", "set", "eth0", "mtu", "9000"])
+        case .policyDenied:
+            try addPolicy(.defaultDenyRemote, state: &state)
         default:
             break
         }

@@ -47,7 +47,10 @@ public struct LabPolicy: Sendable, Equatable {
                                             selects: ["pod-a"], allows: [Port(proto: "tcp", port: 8080)])
     public static let explicitDeny = LabPolicy(kind: "GlobalNetworkPolicy", namespace: nil, name: "deny-web-egress", ingress: false,
                                                selects: ["pod-b"], allows: [], denies: [Port(proto: "tcp", port: 80)])
-    public static let all = [defaultDeny, wrongPort, explicitDeny]
+    /// lab break POLICY_DENIED --node node2: the same on pod-c, for a drop only node2's agent sees.
+    public static let defaultDenyRemote = LabPolicy(kind: "KubernetesNetworkPolicy", namespace: "default", name: "deny-all-c", ingress: true,
+                                                    selects: ["pod-c"], allows: [])
+    public static let all = [defaultDeny, wrongPort, explicitDeny, defaultDenyRemote]
     public static func named(_ name: String) -> LabPolicy? { all.first { $0.name == name } }
 }
 

@@ -91,7 +91,13 @@ extension Lab {
     /// Loads `node`'s kube-proxy rules (a full sync: kube-proxy's own chains or table replaced).
     /// `withoutEndpoints`: Services whose endpoints are gone (lab break SERVICE_NO_ENDPOINTS).
     /// The cluster's pod range, as kube-proxy's clusterCIDR.
-    var clusterCIDR: String { plan.topology == .overlay ? "10.244.0.0/16" : "10.245.0.0/16" }
+    var clusterCIDR: String {
+        switch plan.topology {
+        case .overlay: "10.244.0.0/16"
+        case .routed: "10.245.0.0/16"
+        case .calico: "10.246.0.0/16"
+        }
+    }
 
     func programServices(on node: LabPlan.Node, mode: LabServices.Mode, addresses: [String: String],
                          withoutEndpoints: Set<String> = [], firstSync: Bool = true, extra: Int = 0) throws(LabError) {
@@ -143,7 +149,7 @@ extension Lab {
             // endpoint has (a pod deleted since). Made with conntrack-tools, as the kernel would.
             let podB = try attachment("pod-b", state: state)
             let echo = LabServices.ports.first { $0.name.name == "echo" }!
-            let gone = plan.topology == .overlay ? "10.244.2.99" : "10.245.2.99"
+            let gone = clusterCIDR.replacingFirst(".0.0/16", with: ".2.99")
             try Shell.inNamespace(node1.namespace, ["conntrack", "-I", "-p", "udp", "-s", podB.address, "-d", echo.clusterIP,
                                                     "--sport", "40053", "--dport", String(echo.port), "--timeout", "600",
                                                     "--dst-nat", "\(gone):\(LabServices.targetPort)"])

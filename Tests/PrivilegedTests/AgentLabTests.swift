@@ -9,8 +9,9 @@ import Testing
 extension PrivilegedSuite {
 @Suite("Privileged: cross-node traces with an agent on each lab node")
 struct AgentLabTests {
-    static func podC(_ topology: String) -> String { topology == "overlay" ? "10.244.2.2" : "10.245.2.2" }
-    static func podA(_ topology: String) -> String { topology == "overlay" ? "10.244.1.2" : "10.245.1.2" }
+    static func subnet(_ topology: String) -> String { ["overlay": "10.244", "routed": "10.245", "calico": "10.246"][topology] ?? "?" }
+    static func podC(_ topology: String) -> String { subnet(topology) + ".2.2" }
+    static func podA(_ topology: String) -> String { subnet(topology) + ".1.2" }
 
     func up(_ topology: String) throws {
         let up = try Binary.run(["lab", "up", "--topology", topology, "--agents"], timeout: 120_000)
@@ -30,7 +31,7 @@ struct AgentLabTests {
         }
     }
 
-    @Test("healthy cross-node path, both ways: every hop of both nodes sees request and reply", arguments: ["overlay", "routed"])
+    @Test("healthy cross-node path, both ways: every hop of both nodes sees request and reply", arguments: ["overlay", "routed", "calico"])
     func healthy(topology: String) throws {
         try Privilege.require()
         try up(topology)
@@ -44,7 +45,7 @@ struct AgentLabTests {
             let names = hops.compactMap { $0["name"]?.string }
             // This node's source, host side, its way out; the remote node's way in, host side, the pod.
             #expect(names.contains { $0.hasPrefix("\(remote):eth0") }, "\(names)")
-            #expect(names.contains { $0.hasPrefix("\(remote):veth") }, "\(names)")
+            #expect(names.contains { $0.hasPrefix("\(remote):veth") || $0.hasPrefix("\(remote):cali") }, "\(names)")
             #expect(names.last?.hasSuffix(":eth0") == true && !(names.last?.hasPrefix(remote) ?? true), "\(names)")
             #expect(hops.count >= (topology == "overlay" ? 10 : 6), "\(names)")
             for hop in hops {

@@ -1,0 +1,145 @@
+import ConfigFormats
+import TestSupport
+import Testing
+
+/// The calico topology on the real lab: pods wired by the lab's calico CNI plugin (run by each
+/// node's containerd), /32 addresses behind proxy ARP, per-pod host routes, block routes over
+/// vxlan.calico, and the policy engines' chains (felix's iptables and nftables dataplanes,
+/// kube-router). No false alarm on its healthy paths; each fault named where it is.
+extension PrivilegedSuite {
+@Suite("Privileged: the calico topology and NetworkPolicy attribution")
+struct CalicoLabTests {
+    func up(_ extra: [String] = []) throws {
+        let up = try Binary.run(["lab", "up", "--topology", "calico"] + extra, timeout: 120_000)
+        try #require(up.status == 0, "lab up --topology calico \(extra): \(up.errorText)")
+    }
+
+    func run(_ arguments: [String], on node: String = "node1") throws -> (status: Int32, json: ConfigValue) {
+        let result = try Binary.run(["lab", "exec", node, "--", "netdoctor"] + arguments + ["-o", "json"], timeout: 60_000)
+        #expect(result.errorText.isEmpty, "\(arguments): \(result.errorText)")
+        return (result.status, try JSONParser.parse(bytes: result.output))
+    }
+
+    func errors(_ json: ConfigValue) -> [(code: String, hop: String)] {
+        (json["findings"]?.array ?? []).compactMap { finding in
+            guard finding["severity"]?.string == "error", let code = finding["code"]?.string else { return nil }
+            return (code, finding["hop"]?.string ?? "")
+        }
+    }
+
+    func codes(_ json: ConfigValue) -> [String] { (json["findings"]?.array ?? []).compactMap { $0["code"]?.string } }
+
+    func message(_ json: ConfigValue, _ code: String) -> String {
+        (json["findings"]?.array ?? []).first { $0["code"]?.string == code }?["message"]?.string ?? ""
+    }
+
+    @Test("healthy: pod to pod on one node, across nodes, TCP, to a Service; inspect and detect-cni see calico, no false alarm on 169.254.1.1")
+    func healthy() throws {
+        try Privilege.require()
+        try up(["--proxy", "iptables", "--agents"])
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        for arguments in [["trace", "pod-a", "pod-b"], ["trace", "pod-a", "10.246.2.2"], ["trace", "pod-b", "pod-a", "--port", "80"],
+                          ["trace", "pod-b", "web"], ["inspect", "pod-a"], ["inspect", "node"]] {
+            let (status, json) = try run(arguments)
+            #expect(status == 0, "\(arguments): \(codes(json))")
+            #expect(codes(json).isEmpty, "\(arguments): \(codes(json))")
+        }
+        let pod = try run(["inspect", "pod-a"]).json
+        let routes = (pod["routes"]?.array ?? []).compactMap { $0["text"]?.string ?? $0["destination"]?.string }
+        #expect(!routes.isEmpty)
+        let cni = try run(["detect-cni"]).json
+        #expect(cni["cni"]?.string == "calico" && cni["encapsulation"]?.string == "vxlan")
+        // No policy selects any pod: the profiles decide, and policy says so.
+        let policy = try run(["policy", "pod-a"])
+        #expect(policy.status == 0 && policy.json["selected"]?.bool == false)
+        #expect(policy.json["endpoints"]?.array?.count == 2)
+    }
+
+    @Test("proxy ARP off on the host veth: NEIGHBOR_FAILED in the pod, naming the veth and its proxy_arp")
+    func proxyARP() throws {
+        try Privilege.require()
+        try up()
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try #require(try Binary.run(["lab", "break", "NEIGHBOR_FAILED_PROXY_ARP"]).status == 0)
+        let (status, json) = try run(["trace", "pod-a", "pod-b"])
+        #expect(status == 1)
+        #expect(errors(json).map(\.code) == ["NEIGHBOR_FAILED"] && errors(json).first?.hop == "pod-a:eth0", "\(errors(json))")
+        let said = message(json, "NEIGHBOR_FAILED")
+        #expect(said.contains("169.254.1.1") && said.contains("proxy ARP") && said.contains("proxy_arp is off"), "\(said)")
+    }
+
+    @Test("a pod's host route missing, a remote block's route missing: NO_ROUTE naming the route, not the default gateway",
+          arguments: [("NO_ROUTE_POD_ROUTE", "pod-b", "10.246.1.3 dev cali"), ("NO_ROUTE", "10.246.2.2", "10.246.2.0/26 via 10.246.2.0 dev vxlan.calico")])
+    func missingRoutes(fault: String, destination: String, missing: String) throws {
+        try Privilege.require()
+        try up()
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try #require(try Binary.run(["lab", "break", fault]).status == 0)
+        let (status, json) = try run(["trace", "pod-a", destination])
+        #expect(status == 1)
+        #expect(errors(json).map(\.code) == ["NO_ROUTE"], "\(fault): \(errors(json))")
+        let evidence = ((json["findings"]?.array ?? []).first { $0["code"]?.string == "NO_ROUTE" }?["evidence"]?.array ?? []).compactMap(\.string)
+        #expect(evidence.contains { $0.hasPrefix("missing: \(missing)") }, "\(evidence)")
+        #expect(!codes(json).contains("NEIGHBOR_FAILED"), "the default gateway it fell to is not the fault: \(codes(json))")
+    }
+
+    struct PolicyCase: Sendable, CustomTestStringConvertible {
+        var engine: String
+        var fault: String
+        var says: String
+        var hop: String
+        var testDescription: String { "\(engine) \(fault)" }
+    }
+
+    static let policyCases: [PolicyCase] = [
+        PolicyCase(engine: "calico", fault: "POLICY_DENIED", says: "selected by KubernetesNetworkPolicy default/deny-all", hop: "node:cali"),
+        PolicyCase(engine: "calico", fault: "POLICY_DENIED_PORT", says: "selected by KubernetesNetworkPolicy default/allow-8080", hop: "node:cali"),
+        PolicyCase(engine: "calico", fault: "POLICY_DENIED_EXPLICIT", says: "GlobalNetworkPolicy deny-web-egress denies TCP port 80", hop: "node:cali-po-"),
+        PolicyCase(engine: "calico-nftables", fault: "POLICY_DENIED", says: "selected by KubernetesNetworkPolicy default/deny-all", hop: "node:cali"),
+        PolicyCase(engine: "calico-nftables", fault: "POLICY_DENIED_PORT", says: "selected by KubernetesNetworkPolicy default/allow-8080", hop: "node:cali"),
+        PolicyCase(engine: "calico-nftables", fault: "POLICY_DENIED_EXPLICIT", says: "GlobalNetworkPolicy deny-web-egress denies TCP port 80", hop: "node:cali-po-"),
+        PolicyCase(engine: "kube-router", fault: "POLICY_DENIED", says: "selected by NetworkPolicy default/deny-all", hop: "node:KUBE-POD-FW-"),
+        PolicyCase(engine: "kube-router", fault: "POLICY_DENIED_PORT", says: "selected by NetworkPolicy default/allow-8080", hop: "node:KUBE-POD-FW-"),
+    ]
+
+    @Test("a policy drop is POLICY_DENIED with the policies' names, in each engine's layout; policy POD lists them", arguments: policyCases)
+    func policyDenied(_ c: PolicyCase) throws {
+        try Privilege.require()
+        try up(["--policy-engine", c.engine])
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try #require(try Binary.run(["lab", "break", c.fault]).status == 0)
+        let (status, json) = try run(["trace", "pod-b", "pod-a", "--port", "80"])
+        #expect(status == 1)
+        // kube-router rejects: the reset that follows is the rule's, not a closed port.
+        #expect(errors(json).map(\.code) == ["POLICY_DENIED"], "\(errors(json))")
+        #expect(errors(json).first?.hop.hasPrefix(c.hop) == true, "\(errors(json))")
+        #expect(message(json, "POLICY_DENIED").contains(c.says), "\(message(json, "POLICY_DENIED"))")
+        let selected = c.fault == "POLICY_DENIED_EXPLICIT" ? "pod-b" : "pod-a"
+        let policy = try run(["policy", selected])
+        #expect(policy.status == 0 && policy.json["selected"]?.bool == true, "\(policy.json)")
+    }
+
+    @Test("kube-router accepts ICMP where the policy denies TCP: a passing trace without --port says so")
+    func icmpOnly() throws {
+        try Privilege.require()
+        try up(["--policy-engine", "kube-router"])
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try #require(try Binary.run(["lab", "break", "POLICY_DENIED"]).status == 0)
+        let (status, json) = try run(["trace", "pod-b", "pod-a"])
+        #expect(status == 0 && json["reachable"]?.bool == true)
+        #expect(codes(json) == ["POLICY_ICMP_ONLY"], "\(codes(json))")
+    }
+
+    @Test("a policy drop on the remote node is named by that node's agent")
+    func remoteDenial() throws {
+        try Privilege.require()
+        try up(["--agents"])
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try #require(try Binary.run(["lab", "break", "POLICY_DENIED", "--node", "node2"]).status == 0)
+        let (status, json) = try run(["trace", "pod-a", "10.246.2.2", "--port", "80"])
+        #expect(status == 1)
+        #expect(errors(json).contains { $0.code == "POLICY_DENIED" && $0.hop.hasPrefix("node2:cali") }, "\(errors(json))")
+        #expect(message(json, "POLICY_DENIED").contains("default/deny-all-c"))
+    }
+}
+}
