@@ -160,6 +160,7 @@ _netdoctor_trace() {
         '--port[Probe this port (TCP by default when given).]:port:'
         '--protocol[icmp (default), tcp (default with --port; port 80 without one) or udp (needs --port).]:protocol:{__netdoctor_complete "${___protocol[@]}"}'
         '--timeout[How long the probe waits for an answer, in milliseconds.]:ms:'
+        '--trace-rules[Trace the request through nf_tables (nftrace) in each namespace on this node'\''s part of the path, and list every rule it met with its table, chain, handle, verdict and comment. Adds a table of netdoctor'\''s own (netdoctor-trace-PID-N) for the probe and removes it after, also on Ctrl-C; without this flag trace changes nothing.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

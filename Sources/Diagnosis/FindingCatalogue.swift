@@ -34,6 +34,7 @@ public enum FindingCatalogue {
         .dnsConfigMismatch: "Sources/DNS/DNSChecks.swift", .dnsConfigInvalid: "Sources/DNS/DNSChecks.swift", .dnsLoopRisk: "Sources/DNS/DNSChecks.swift",
         .dnsConntrackRace: "Sources/DNS/DNSChecks.swift", .nodeLocalDNSBroken: "Sources/DNS/NodeLocalDNS.swift",
         .policyDenied: "Sources/Checks/PolicyDenied.swift", .policyICMPOnly: "Sources/Checks/PolicyDenied.swift",
+        .ruleTraceFailed: "Sources/Trace/RuleTraceFindings.swift",
     ]
 
     public static let entries: [Entry] = [
@@ -196,6 +197,11 @@ public enum FindingCatalogue {
               meaning: "An ICMP probe passed, but NetworkPolicies select the destination (or the source's egress): policy engines may accept ICMP where TCP and UDP are denied (kube-router accepts echo requests for every pod), so the pass says nothing about the application's port.",
               decidedBy: "A reachable trace without --port, and the policy engine's chains on the path's nodes selecting the pods.",
               remedy: "Trace again with the application's --port (and --protocol).",
+              inContract: false),
+        Entry(code: .ruleTraceFailed, area: "trace",
+              meaning: "trace --trace-rules could not trace the rules the probe met in a namespace (nft missing, no privileges, a kernel without nf_tables), or its tracing table could not be removed afterwards.",
+              decidedBy: "Adding netdoctor's own table (nft) and joining the nf_tables trace group; deleting the table after the probe.",
+              remedy: "Run as root with nft installed; a table left behind is named in the finding with the command that removes it.",
               inContract: false),
         Entry(code: .firewallDrop, area: "trace",
               meaning: "An iptables/nftables rule dropped or rejected the probe.",

@@ -60,6 +60,7 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     // NetworkPolicy (trace, policy)
     public static let policyDenied = FindingCode(rawValue: "POLICY_DENIED")
     public static let policyICMPOnly = FindingCode(rawValue: "POLICY_ICMP_ONLY")
+    public static let ruleTraceFailed = FindingCode(rawValue: "RULE_TRACE_FAILED")
     // Services (services, trace to a Service)
     public static let serviceNoEndpoints = FindingCode(rawValue: "SERVICE_NO_ENDPOINTS")
     public static let serviceNoLocalEndpoints = FindingCode(rawValue: "SERVICE_NO_LOCAL_ENDPOINTS")

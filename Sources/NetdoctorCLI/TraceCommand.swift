@@ -1,7 +1,14 @@
 import ArgumentParser
 import Trace
 
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
 extension TraceProtocol: ExpressibleByArgument {}
+
+/// Set by SIGINT, SIGTERM or SIGHUP during `trace --trace-rules`.
+nonisolated(unsafe) var traceStopRequested: sig_atomic_t = 0
 
 struct TraceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,6 +46,9 @@ struct TraceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How long the probe waits for an answer, in milliseconds.", valueName: "ms"))
     var timeout: Int32 = 1000
 
+    @Flag(help: "Trace the request through nf_tables (nftrace) in each namespace on this node's part of the path, and list every rule it met with its table, chain, handle, verdict and comment. Adds a table of netdoctor's own (netdoctor-trace-PID-N) for the probe and removes it after, also on Ctrl-C; without this flag trace changes nothing.")
+    var traceRules = false
+
     func validate() throws {
         guard (50...30_000).contains(timeout) else { throw ValidationError("--timeout must be between 50 and 30000 ms") }
         if proto == .icmp, port != nil { throw ValidationError("--port goes with --protocol tcp or udp") }
@@ -47,10 +57,19 @@ struct TraceCommand: ParsableCommand {
 
     func run() throws {
         let session = try global.session(agents: agents.locator(), naming: [source, destination])
+        // The tracing tables come off before the process ends: Ctrl-C (or SIGTERM, SIGHUP) only
+        // marks the request, the probe (bounded by --timeout) finishes, the tables are removed,
+        // and the process then exits as interrupted.
+        if traceRules { for stop in [SIGINT, SIGTERM, SIGHUP] { signal(stop) { _ in traceStopRequested = 1 } } }
         do {
-            global.emit(try session.trace(from: source, to: destination, timeoutMilliseconds: timeout, proto: proto,
-                                          port: port))
+            let report = try session.trace(from: source, to: destination, timeoutMilliseconds: timeout, proto: proto, port: port,
+                                           traceRules: traceRules)
+            if traceStopRequested != 0 { throw ExitCode(130) }
+            global.emit(report)
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
+            if traceStopRequested != 0 { throw ExitCode(130) }
             throw CLIError(kernelError: error, doing: "trace")
         }
     }

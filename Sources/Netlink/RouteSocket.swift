@@ -70,6 +70,33 @@ public final class RouteSocket: @unchecked Sendable {
     }
 
 
+    /// Joins a multicast group (NETLINK_ADD_MEMBERSHIP): the kernel then sends its events there
+    /// too (nf_tables' traces: NFNLGRP_NFTRACE; it builds them only while someone listens).
+    public func subscribe(group: Int32) throws(NetlinkError) {
+        do { try socket.set(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, to: group, what: "NETLINK_ADD_MEMBERSHIP") } catch { throw .system(error) }
+    }
+
+    /// The events queued for this socket, waiting at most `milliseconds` for the first and
+    /// taking what else is there at once; [] when none came.
+    public func events(waitingMilliseconds milliseconds: Int32) throws(NetlinkError) -> [NetlinkMessage] {
+        var out: [NetlinkMessage] = []
+        var wait = milliseconds
+        while true {
+            let n = retryingOnInterrupt { recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_TRUNC | MSG_DONTWAIT)) }
+            if n > buffer.count { throw .protocolViolation("a netlink datagram of \(n) bytes, more than the \(buffer.count) read") }
+            if n > 0 {
+                do { out += try NetlinkMessage.parseAll(Array(UnsafeRawBufferPointer(rebasing: buffer[..<n]))) } catch { throw .malformed(error) }
+                wait = 0
+                continue
+            }
+            // ENOBUFS: events were lost (the socket's buffer overflowed); what came is kept.
+            if n < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != ENOBUFS { throw .system(.last("recv(netlink)")) }
+            if n < 0, errno == ENOBUFS { continue }
+            guard wait > 0, socket.wait(for: Int32(POLLIN), milliseconds: wait) else { return out }
+            wait = 0
+        }
+    }
+
     /// Opens a socket inside `namespace` (on the namespace thread); it stays bound there.
     public static func open(in namespace: NetNamespace?, thread: NamespaceThread = .shared, protocol family: Int32 = NETLINK_ROUTE) throws -> RouteSocket {
         guard let namespace else { return try RouteSocket(protocol: family) }

@@ -10,6 +10,17 @@ extension NFTables {
         /// NFTNL_UDATA_RULE_COMMENT in NFTA_RULE_USERDATA, where nft (and an iptables-nft that
         /// does not use the xt comment match) keeps a comment.
         public var comment: String?
+        /// NFTA_RULE_HANDLE: what nft -a shows, and what a trace event names the rule by.
+        public var handle: UInt64?
+
+        /// Every comment the rule carries: its user data's, and iptables-nft's xt comment matches.
+        public var comments: [String] {
+            (comment.map { [$0] } ?? []) + expressions.compactMap { expression in
+                guard case .match("comment", _, let info) = expression else { return nil }
+                let text = String(decoding: info.prefix { $0 != 0 }, as: UTF8.self)
+                return text.isEmpty ? nil : text
+            }
+        }
 
         public init(table: String, chain: String, expressions: [Expression], comment: String? = nil) {
             self.table = table
@@ -77,10 +88,12 @@ extension NFTables {
         var chain: ArraySlice<UInt8>? = nil
         var expressions: ArraySlice<UInt8>? = nil
         var userdata: ArraySlice<UInt8>? = nil
+        var handle: UInt64? = nil
         try Attribute.forEach(in: message.payload.dropFirst(GenericHeader.size)) { type, payload in
             switch type {
             case 1: table = payload.prefix { $0 != 0 }
             case 2: chain = payload.prefix { $0 != 0 }
+            case 3: if payload.count == 8 { handle = bigEndian64(payload) }
             case 4: expressions = payload
             case 7: userdata = payload
             default: break
@@ -93,6 +106,7 @@ extension NFTables {
             try Attribute.forEach(in: expressions) { (_, element) throws(NetlinkDecodeError) in rule.expressions.append(try expression(element)) }
         }
         rule.comment = userdata.flatMap(comment(userdata:))
+        rule.handle = handle
         return rule
     }
 

@@ -107,15 +107,16 @@ public final class NodeSession: @unchecked Sendable {
     /// trace SRC DST: to a pod or an IP, or through a Service (a name no pod has, or an address
     /// kube-proxy's rules translate). `proto` nil: ICMP, TCP with a port; a Service's own protocol.
     public func trace(from source: String, to destination: String, timeoutMilliseconds: Int32, proto: TraceProtocol?,
-                      port: UInt16?) throws -> any Report {
+                      port: UInt16?, traceRules: Bool = false) throws -> any Report {
         // A name with dots: a DNS name, unless a pod of this node has it (pod names may have dots).
         if let (host, namedPort) = Self.dnsDestination(destination), (try? pods.find(destination)) == nil {
             return try traceName(from: source, host: host, port: namedPort ?? port, timeoutMilliseconds: timeoutMilliseconds, proto: proto)
         }
         let sourcePod = try pod(source)
         let sourceAddress = try address(of: sourcePod)
-        let tracer = Tracer(node: node, timeoutMilliseconds: timeoutMilliseconds, proto: proto ?? (port == nil ? .icmp : .tcp), port: port,
+        var tracer = Tracer(node: node, timeoutMilliseconds: timeoutMilliseconds, proto: proto ?? (port == nil ? .icmp : .tcp), port: port,
                             agents: agents) { [self] in mtuRemedy }
+        tracer.traceRules = traceRules
         switch try serviceDestination(destination, port: port, proto: proto) {
         case .notProgrammed(let query, let reading):
             return PodSourcedReport(UnprogrammedServiceReport(source: sourcePod, query: query, reading: reading), pods: [sourcePod], directory: pods)

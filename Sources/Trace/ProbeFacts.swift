@@ -22,6 +22,8 @@ public struct ProbeFacts: Sendable {
     public var mtuPath: ProbedPath?
     /// What was sent (a policy verdict says what no policy allowed); nil in older recordings.
     public var sent: (proto: TraceProtocol, port: UInt16?)?
+    /// --trace-rules: the rules the request met in each namespace on the path (live only).
+    public var ruleTraces: [RuleTraceView] = []
 
     public init(outcome: ProbeResult, seen: [(request: Bool?, reply: Bool?)], firewallBefore: [[FirewallRule]?], firewallAfter: [[FirewallRule]],
                 remote: RemoteHalfView? = nil, agentFindings: [Finding] = [], mtuPath: ProbedPath? = nil) {
@@ -33,6 +35,16 @@ public struct ProbeFacts: Sendable {
         self.agentFindings = agentFindings
         self.mtuPath = mtuPath
     }
+}
+
+/// The rules the probe's request met in one namespace (nftrace), or why they could not be traced.
+public struct RuleTraceView: Sendable {
+    public var label: String
+    public var rules: [TracedRule]
+    /// Why tracing could not start, or why its table could not be removed.
+    public var problem: String?
+    /// The table was left behind (its removal failed).
+    public var leftTable: String?
 }
 
 extension ProbeFacts {

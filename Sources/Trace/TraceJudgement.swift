@@ -44,7 +44,10 @@ public enum TraceJudgement {
                                         findings: findings, remoteVTEP: facts.node?.remoteAddress,
                                         hasDestination: facts.destination != nil || probe.remote?.hasDestination == true,
                                         remoteNode: probe.remote?.node)
-        return TraceReport(ends: ends, hops: hops, reachable: probe.outcome.reachable, probe: probe.outcome.description, findings: findings)
+        findings += RuleTraceFindings.problems(probe.ruleTraces)
+        var report = TraceReport(ends: ends, hops: hops, reachable: probe.outcome.reachable, probe: probe.outcome.description, findings: findings)
+        report.ruleTraces = probe.ruleTraces
+        return report
     }
 
     /// MTU_MISMATCH and PMTU_BLACKHOLE from the path MTU search; mtu-probe names hops by

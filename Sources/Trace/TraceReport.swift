@@ -1,3 +1,4 @@
+import Firewall
 import ConfigFormats
 import Diagnosis
 import PathFacts
@@ -10,6 +11,8 @@ public struct TraceReport: Report {
     public var reachable: Bool
     public var probe: String
     public var findings: [Finding]
+    /// --trace-rules: every rule the request met, per namespace.
+    public var ruleTraces: [RuleTraceView] = []
 
     /// The contract: exit 1 when the destination is not reachable, even without an error finding.
     public var exitStatus: Int32 { !reachable || findings.contains { $0.severity == .error } ? 1 : 0 }
@@ -21,7 +24,7 @@ public struct TraceReport: Report {
             .fields(["name": .string(hop.name), "namespace": .string(hop.namespace.name), "interface": .string(hop.interface),
                      "role": .string(hop.role.rawValue), "requestSeen": .flag(hop.requestSeen), "replySeen": .flag(hop.replySeen),
                      "node": .text(hop.node)])
-         }))]
+         }))] + (ruleTraces.isEmpty ? [] : [("ruleTrace", .array(ruleTraces.map(\.json)))])
     }
 
     public func humanSections(style: TextStyle) -> [HumanSection] {
@@ -32,6 +35,21 @@ public struct TraceReport: Report {
         }
         rows.append(("probe", probe))
         rows.append(("verdict", reachable ? style.green("reachable") : style.red("not reachable")))
-        return [HumanSection("Trace \(ends.source.fullName) → \(ends.destinationName)", rows: rows)]
+        return [HumanSection("Trace \(ends.source.fullName) → \(ends.destinationName)", rows: rows)] + ruleTraces.map { view in
+            HumanSection("Rules the request met in \(view.label) (nftrace)",
+                         rows: view.rules.isEmpty ? [("", view.problem ?? "none: no nf_tables rule saw it here (no nf_tables tables in this namespace, or iptables-legacy rules only)")]
+                            : view.rules.map { ("#\($0.packet % 10000)", $0.text) })
+        }
+    }
+}
+
+extension RuleTraceView {
+    var json: ConfigValue {
+        .fields([("namespace", .string(label)), ("problem", .text(problem)), ("leftTable", .text(leftTable)),
+                 ("rules", .array(rules.map { rule in
+                     .fields(["family": .string(rule.family), "table": .string(rule.table), "chain": .string(rule.chain),
+                              "handle": rule.handle.map { .int(Int(clamping: $0)) } ?? .null, "kind": .string(rule.kind),
+                              "verdict": .text(rule.verdict), "comments": .texts(rule.comments), "packet": .int(Int(rule.packet))])
+                 }))])
     }
 }

@@ -3,6 +3,7 @@ import Diagnosis
 import Firewall
 import KernelState
 import NetAddress
+import NetSystem
 import PathFacts
 import PathMTU
 import Pods
@@ -25,6 +26,8 @@ public struct Tracer {
     public var mtuRemedy: () -> String
     /// The remote node's agent, for a destination past this node; nil: this node's view only.
     public var agents: AgentLocator?
+    /// --trace-rules: nftrace the request in each namespace on this node's part of the path.
+    public var traceRules = false
 
     public init(node: LiveNode, timeoutMilliseconds: Int32, proto: TraceProtocol, port: UInt16?, agents: AgentLocator? = nil,
                 mtuRemedy: @escaping () -> String) {
@@ -64,6 +67,7 @@ public struct Tracer {
         }
         var finishing: Pending<(RemoteHalfView?, [Finding])>? = nil
         let firewallNamespaces = facts.namespaces.map { $0.known.isNode ? nil : opened($0.known) }
+        let tracing = traceRules ? startRuleTraces(ends, facts: facts, namespaces: firewallNamespaces) : []
         let firewallBefore = FirewallReader.readAll(in: firewallNamespaces)
         let probed = Result {
             try ActiveProbe.run(from: source, ends: ends, hops: &facts.hops, proto: proto, port: port, timeoutMilliseconds: timeoutMilliseconds,
@@ -74,12 +78,14 @@ public struct Tracer {
         let (call, openFindings) = opening?.wait() ?? (nil, [])
         if finishing == nil { call?.abandon() }  // the probe failed before it left
         let (remote, finishFindings) = finishing?.wait() ?? (nil, [])
+        let ruleTraces = finishRuleTraces(tracing)
         let outcome = try probed.get()
         let firewallAfter = FirewallReader.readAgain(firewallBefore, in: firewallNamespaces)
         PathGatherer(access: node).afterProbe(&facts, answered: outcome.reachable)
         var probe = ProbeFacts(outcome: outcome, seen: facts.hops.map { ($0.requestSeen, $0.replySeen) }, firewallBefore: firewallBefore,
                                firewallAfter: firewallAfter, remote: remote, agentFindings: openFindings + finishFindings)
         probe.sent = (proto, ProbeSignature.port(for: proto, given: port))
+        probe.ruleTraces = ruleTraces
         // Small probes crossing says little about large ones: measure the path MTU with DF probes.
         if outcome.reachable, ends.destinationPod?.fullName != ends.source.fullName {
             probe.mtuPath = try? MTUProber(timeoutMilliseconds: min(timeoutMilliseconds, 300))
@@ -87,5 +93,27 @@ public struct Tracer {
                        named: ends.destinationName)
         }
         return probe
+    }
+
+    /// A tracing table in each namespace on the path, before anything is sent.
+    func startRuleTraces(_ ends: TraceEnds, facts: PathFacts, namespaces: [NetNamespace?]) -> [(label: String, trace: Result<RuleTrace, RuleTraceError>)] {
+        let match = RuleTraceMatch(source: ends.sourceAddress.description, destination: ends.destinationAddress.description, proto: proto.rawValue,
+                                   port: ProbeSignature.port(for: proto, given: port))
+        return zip(facts.namespaces, namespaces).map { facts, namespace in
+            (facts.label, Result { () throws(RuleTraceError) -> RuleTrace in try RuleTrace.start(in: namespace, match: match) })
+        }
+    }
+
+    /// The rules each namespace's trace heard; every table removed, whatever happened.
+    func finishRuleTraces(_ tracing: [(label: String, trace: Result<RuleTrace, RuleTraceError>)]) -> [RuleTraceView] {
+        tracing.map { label, trace in
+            switch trace {
+            case .success(let trace):
+                let (rules, problem) = trace.finish()
+                return RuleTraceView(label: label, rules: rules, problem: problem, leftTable: problem == nil ? nil : trace.table)
+            case .failure(let error):
+                return RuleTraceView(label: label, rules: [], problem: error.description)
+            }
+        }
     }
 }

@@ -141,5 +141,59 @@ struct CalicoLabTests {
         #expect(errors(json).contains { $0.code == "POLICY_DENIED" && $0.hop.hasPrefix("node2:cali") }, "\(errors(json))")
         #expect(message(json, "POLICY_DENIED").contains("default/deny-all-c"))
     }
+
+    /// The tables of every lab namespace whose name says netdoctor made them.
+    func tracingTables() throws -> [String] {
+        let namespaces = try sh(["ip", "netns", "list"]).split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+        return try namespaces.filter { $0.hasPrefix("ndlab-") || $0.hasPrefix("cni-") }.flatMap { ns in
+            try sh(["ip", "netns", "exec", ns, "nft", "list", "tables"]).split(separator: "\n").filter { $0.contains("netdoctor-trace-") }.map { "\(ns): \($0)" }
+        }
+    }
+
+    @Test("--trace-rules: every rule the request met, with the policy's drop and its comment; nothing left behind")
+    func traceRules() throws {
+        try Privilege.require()
+        try up()
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try #require(try Binary.run(["lab", "break", "POLICY_DENIED_PORT"]).status == 0)
+        // A table an earlier, killed netdoctor left: removed by the next --trace-rules.
+        _ = try sh(["ip", "netns", "exec", "ndlab-node1", "nft", "add", "table", "ip", "netdoctor-trace-999999-1"])
+        let (status, json) = try run(["trace", "pod-b", "pod-a", "--port", "80", "--trace-rules"])
+        #expect(status == 1)
+        let node = try #require((json["ruleTrace"]?.array ?? []).first { $0["namespace"]?.string == "node" })
+        let rules = node["rules"]?.array ?? []
+        let last = try #require(rules.last)
+        #expect(last["verdict"]?.string == "drop" && last["chain"]?.string?.hasPrefix("cali-tw-") == true)
+        #expect(last["comments"]?.array?.compactMap(\.string).contains("End of tier default. Drop if no policies passed packet") == true)
+        #expect(last["handle"]?.int != nil && last["table"]?.string == "filter" && last["family"]?.string == "ip")
+        #expect(rules.contains { $0["verdict"]?.string?.hasPrefix("jump cali-pi-") == true })
+        #expect(codes(json).contains("POLICY_DENIED") && !codes(json).contains("RULE_TRACE_FAILED"))
+        let left = try tracingTables()
+        #expect(left.isEmpty, "\(left)")
+        // Without the flag: no table is ever added, and the report has no rule trace.
+        let plain = try run(["trace", "pod-b", "pod-a", "--port", "80"]).json
+        #expect(plain["ruleTrace"] == nil)
+    }
+
+    @Test("--trace-rules interrupted (SIGINT while the probe waits): the tables are removed, exit 130")
+    func traceRulesInterrupted() throws {
+        try Privilege.require()
+        try up()
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try #require(try Binary.run(["lab", "break", "NO_ROUTE"]).status == 0)
+        let script = """
+        ip netns exec ndlab-node1 env NETDOCTOR_ROOT=/var/lib/netdoctor-lab/node1 '\(Binary.path)' trace pod-a 10.246.2.2 --trace-rules --timeout 5000 >/dev/null 2>&1 &
+        pid=$!
+        for i in $(seq 50); do ip netns exec ndlab-node1 nft list tables | grep -q netdoctor-trace- && break; sleep 0.05; done
+        ip netns exec ndlab-node1 nft list tables | grep -c netdoctor-trace- || true
+        kill -INT $pid
+        wait $pid; echo "exit=$?"
+        """
+        let out = try sh(["bash", "-c", script], timeout: 20_000)
+        #expect(out.hasPrefix("1\n"), "the table was there while the probe waited: \(out)")
+        #expect(out.contains("exit=130"), "\(out)")
+        let left = try tracingTables()
+        #expect(left.isEmpty, "\(left)")
+    }
 }
 }

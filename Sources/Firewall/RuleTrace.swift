@@ -1,0 +1,187 @@
+import CNetShims
+import Netlink
+import NetlinkCodec
+import NetSystem
+import NodeFiles
+import Synchronization
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// What `trace --trace-rules` marks for tracing: the probe's request and nothing else.
+public struct RuleTraceMatch: Sendable {
+    public var source: String
+    public var destination: String
+    /// icmp, tcp or udp.
+    public var proto: String
+    public var port: UInt16?
+
+    public init(source: String, destination: String, proto: String, port: UInt16?) {
+        self.source = source
+        self.destination = destination
+        self.proto = proto
+        self.port = port
+    }
+
+    /// The nft words that match it.
+    var words: String {
+        let l4 = switch proto {
+        case "tcp", "udp": "\(proto) dport \(port ?? 0)"
+        default: "icmp type echo-request"
+        }
+        return "ip saddr \(source) ip daddr \(destination) \(l4)"
+    }
+}
+
+/// One rule (or chain policy, or return) the traced probe met, as nf_tables' trace named it.
+public struct TracedRule: Sendable, Equatable {
+    public var family: String
+    public var table: String
+    public var chain: String
+    public var handle: UInt64?
+    /// rule, policy or return.
+    public var kind: String
+    /// accept, drop, continue, return, jump CHAIN, goto CHAIN; nil where the event had none.
+    public var verdict: String?
+    /// The rule's comments (nft's, and iptables-nft's comment matches), read back by handle.
+    public var comments: [String]
+    /// The packet's trace ID: one per packet (a retransmission is another).
+    public var packet: UInt32
+
+    public var text: String {
+        "\(family) \(table) \(chain)\(handle.map { " handle \($0)" } ?? "") \(kind)\(verdict.map { ": \($0)" } ?? "")"
+            + (comments.isEmpty ? "" : "  " + comments.map { "\"\($0)\"" }.joined(separator: " "))
+    }
+}
+
+/// Why rule tracing could not be done, in one plain sentence.
+public struct RuleTraceError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// nftrace for one probe in one namespace: a table of netdoctor's own (`netdoctor-trace-PID-N`)
+/// whose chains, on the prerouting and output hooks ahead of every other, set the nftrace bit on
+/// the probe's request; a netlink socket on NFNLGRP_NFTRACE that hears every rule the packet
+/// meets in every nf_tables table (iptables-nft's included; iptables-legacy's are not nf_tables);
+/// then the table removed. Nothing else of the node is changed.
+public final class RuleTrace: @unchecked Sendable {
+    public let table: String
+    let namespace: NetNamespace?
+    let thread: NamespaceThread
+    let socket: RouteSocket
+    private var removed = false
+
+    static let counter = Atomic<Int>(0)
+    /// The prefix of every table netdoctor adds; a leftover one names the process that made it.
+    public static let tablePrefix = "netdoctor-trace-"
+
+    /// Adds the table and starts listening. Fails, changing nothing, when nft is missing or the
+    /// kernel or privileges refuse either step.
+    public static func start(in namespace: NetNamespace?, thread: NamespaceThread = .shared, match: RuleTraceMatch) throws(RuleTraceError) -> RuleTrace {
+        guard nft != nil else { throw RuleTraceError("nft is not installed: --trace-rules adds its tracing rule with it") }
+        removeLeftovers(in: namespace, thread: thread)
+        let table = "\(tablePrefix)\(getpid())-\(counter.add(1, ordering: .relaxed).newValue)"
+        // Listen first: the kernel builds trace events only while someone listens.
+        let socket: RouteSocket
+        do {
+            socket = try RouteSocket.open(in: namespace, thread: thread, protocol: NETLINK_NETFILTER)
+            try socket.subscribe(group: NFTables.traceGroup)
+        } catch {
+            throw RuleTraceError("cannot listen for nf_tables traces: \(error)")
+        }
+        let script = """
+        table ip \(table) {
+          chain pre { type filter hook prerouting priority -350; policy accept; \(match.words) meta nftrace set 1; }
+          chain out { type filter hook output priority -350; policy accept; \(match.words) meta nftrace set 1; }
+        }
+
+        """
+        if let problem = runNft(["-f", "-"], input: script, in: namespace, thread: thread) {
+            throw RuleTraceError("cannot add the tracing table: \(problem)")
+        }
+        return RuleTrace(table: table, namespace: namespace, thread: thread, socket: socket)
+    }
+
+    init(table: String, namespace: NetNamespace?, thread: NamespaceThread, socket: RouteSocket) {
+        self.table = table
+        self.namespace = namespace
+        self.thread = thread
+        self.socket = socket
+    }
+
+    deinit { _ = remove() }
+
+    /// The rules the probe met (events still queued are read, waiting `milliseconds` for the
+    /// last), then the table removed. `problem`: why the table could not be removed, if so.
+    public func finish(waitingMilliseconds milliseconds: Int32 = 50) -> (rules: [TracedRule], problem: String?) {
+        let messages = (try? socket.events(waitingMilliseconds: milliseconds)) ?? []
+        let problem = remove()
+        let events = messages.compactMap { try? NFTables.traceEvent($0) }.filter { $0.table != table }
+        return (resolve(events), problem)
+    }
+
+    /// Removes the table (once); nil when it is gone.
+    @discardableResult
+    public func remove() -> String? {
+        guard !removed else { return nil }
+        removed = true
+        return Self.runNft(["delete", "table", "ip", table], input: "", in: namespace, thread: thread)
+    }
+
+    /// Trace events with each rule's comments, read back over netlink by handle.
+    func resolve(_ events: [NFTables.TraceEvent]) -> [TracedRule] {
+        var comments: [String: [UInt64: [String]]] = [:]
+        let reader = try? RouteSocket.open(in: namespace, thread: thread, protocol: NETLINK_NETFILTER)
+        for key in Set(events.map { "\($0.family)|\($0.table)|\($0.chain)" }) {
+            let parts = key.split(separator: "|", maxSplits: 2).map(String.init)
+            guard parts.count == 3, let family = UInt8(parts[0]), let reader,
+                  let messages = try? reader.dump(NFTables.dump(NFTables.getRule, family: family, table: parts[1], chain: parts[2])) else { continue }
+            var byHandle: [UInt64: [String]] = [:]
+            for message in messages {
+                if let rule = try? NFTables.rule(expressionsOf: message), let handle = rule.handle { byHandle[handle] = rule.comments }
+            }
+            comments[key] = byHandle
+        }
+        return events.map { event in
+            // A chain's end has no rule: the walk returns to the caller (or the base chain's policy decides).
+            let kind = switch event.kind {
+            case .policy: "policy"
+            case .return: "return"
+            case .rule, nil: event.handle == nil ? "end of chain" : "rule"
+            }
+            let verdict = event.kind == .policy ? event.policy.map { $0 == 0 ? "drop" : $0 == 1 ? "accept" : "verdict \($0)" } : event.verdict?.words
+            return TracedRule(family: NFTables.familyName(event.family) ?? "family \(event.family)", table: event.table, chain: event.chain,
+                              handle: event.handle, kind: kind, verdict: verdict,
+                              comments: event.handle.flatMap { comments["\(event.family)|\(event.table)|\(event.chain)"]?[$0] } ?? [],
+                              packet: event.id)
+        }
+    }
+
+    /// Tables an earlier netdoctor left (killed before it could remove them): their process is gone.
+    static func removeLeftovers(in namespace: NetNamespace?, thread: NamespaceThread) {
+        for (family, name) in NftablesReader.tables(in: namespace, thread: thread) where family == "ip" && name.hasPrefix(tablePrefix) {
+            let pid = name.dropFirst(tablePrefix.count).split(separator: "-").first.flatMap { Int32($0) }
+            if let pid, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
+                _ = runNft(["delete", "table", "ip", name], input: "", in: namespace, thread: thread)
+            }
+        }
+    }
+
+    static var nft: String? { ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first { NodeRoot("/").status($0)?.isExecutable == true } }
+
+    /// Runs nft in the namespace; nil when it succeeded, else what it said.
+    static func runNft(_ arguments: [String], input: String, in namespace: NetNamespace?, thread: NamespaceThread) -> String? {
+        guard let nft else { return "nft is not installed" }
+        let run = { ChildProcess.run(nft, arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], input: Array(input.utf8),
+                                     timeoutMilliseconds: 5000) }
+        // A child process starts in the namespace of the thread that spawns it.
+        guard let result = namespace.map({ ns in try? thread.run(in: ns) { run() } }) ?? run() else { return "nft could not be started" }
+        guard result.status == 0 else {
+            let said = result.errorText.split(separator: "\n").first.map(String.init) ?? "status \(result.status)"
+            return "nft \(arguments.prefix(3).joined(separator: " ")): \(said)"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,79 @@
+/// nf_tables' trace events (NFT_MSG_TRACE on the NFNLGRP_NFTRACE multicast group): for a packet
+/// whose nftrace bit is set, one event per rule it matched, per chain it returned from and per
+/// base chain policy it met (linux/netfilter/nf_tables.h, NFTA_TRACE_*).
+extension NFTables {
+    /// NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_TRACE.
+    public static let trace = MessageType(rawValue: 10 << 8 | 17)
+    /// NFNLGRP_NFTRACE.
+    public static let traceGroup: Int32 = 9
+
+    public struct TraceEvent: Sendable, Equatable {
+        public enum Kind: UInt32, Sendable {
+            case policy = 1, `return` = 2, rule = 3
+        }
+
+        /// NFPROTO_* of the table (nfgenmsg's family).
+        public var family: UInt8
+        public var table: String
+        public var chain: String
+        public var handle: UInt64?
+        public var kind: Kind?
+        public var verdict: Verdict?
+        /// The same for every event of one packet's walk (NFTA_TRACE_ID).
+        public var id: UInt32
+        public var inputInterface: UInt32?
+        public var outputInterface: UInt32?
+        /// A base chain's policy verdict (NFTA_TRACE_POLICY).
+        public var policy: UInt32?
+    }
+
+    /// A trace event; nil for another message.
+    public static func traceEvent(_ message: NetlinkMessage) throws(NetlinkDecodeError) -> TraceEvent? {
+        guard message.type == trace, message.payload.count >= GenericHeader.size else { return nil }
+        let header = try GenericHeader(parsing: message.payload)
+        var event = TraceEvent(family: header.family, table: "", chain: "", id: 0)
+        try Attribute.forEach(in: message.payload.dropFirst(GenericHeader.size)) { (type, payload) throws(NetlinkDecodeError) in
+            switch type {
+            case 1: event.table = String(decoding: payload.prefix { $0 != 0 }, as: UTF8.self)
+            case 2: event.chain = String(decoding: payload.prefix { $0 != 0 }, as: UTF8.self)
+            case 3: if payload.count == 8 { event.handle = bigEndian64(payload) }
+            case 4: if payload.count >= 4 { event.kind = TraceEvent.Kind(rawValue: bigEndian32(payload)) }
+            case 5: event.verdict = try verdictOnly(payload)
+            case 6: if payload.count >= 4 { event.id = bigEndian32(payload) }
+            case 10: if payload.count >= 4 { event.inputInterface = bigEndian32(payload) }
+            case 12: if payload.count >= 4 { event.outputInterface = bigEndian32(payload) }
+            case 16: if payload.count >= 4 { event.policy = bigEndian32(payload) }
+            default: break
+            }
+        }
+        return event
+    }
+
+    /// NFTA_TRACE_VERDICT holds NFTA_VERDICT_CODE and NFTA_VERDICT_CHAIN directly.
+    static func verdictOnly(_ payload: ArraySlice<UInt8>) throws(NetlinkDecodeError) -> Verdict {
+        var result = Verdict(code: Verdict.accept)
+        try Attribute.forEach(in: payload) { inner, field in
+            if inner == 1, field.count >= 4 { result.code = Int32(bitPattern: bigEndian32(field)) }
+            if inner == 2 { result.chain = String(decoding: field.prefix { $0 != 0 }, as: UTF8.self) }
+        }
+        return result
+    }
+}
+
+extension NFTables.Verdict {
+    /// As nft writes it: accept, drop, continue, return, jump CHAIN, goto CHAIN.
+    public var words: String {
+        switch code {
+        case 0: "drop"
+        case 1: "accept"
+        case 2: "stolen"
+        case 3: "queue"
+        case -1: "continue"
+        case -2: "break"
+        case -3: "jump \(chain ?? "?")"
+        case -4: "goto \(chain ?? "?")"
+        case -5: "return"
+        default: "verdict \(code)"
+        }
+    }
+}
