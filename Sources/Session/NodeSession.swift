@@ -72,6 +72,12 @@ public final class NodeSession: @unchecked Sendable {
         return address
     }
 
+    /// The pod of this node holding a Service endpoint's address: among the pods the command
+    /// named, else in libcni's cache (a Service's endpoints are pods nobody named).
+    func endpointPod(holding address: IPAddress) -> Pod? {
+        pods.pod(holding: address) ?? (podsNamed == nil ? nil : PodDirectory(root: root).pod(holding: address))
+    }
+
     /// A destination as given: an IP (a pod of this node's when one holds it), or a pod's name.
     public func destination(_ text: String) throws -> (name: String, address: IPAddress, pod: Pod?) {
         if let address = IPAddress.parse(text) {
@@ -124,7 +130,7 @@ public final class NodeSession: @unchecked Sendable {
             let traced = ServiceTracer(tracer: tracer).trace(
                 source: sourcePod, sourceAddress: sourceAddress, sourceNamespace: try node.handle(try node.namespace(of: sourcePod)).opened,
                 entry: service.entry, mode: service.mode, frontend: service.frontend, address: service.address,
-                places: places(of: service.entry.endpoints.map(\.address)), pods: { [self] in pods.pod(holding: $0) }, node: nil,
+                places: places(of: service.entry.endpoints.map(\.address)), pods: { [self] in endpointPod(holding: $0) }, node: nil,
                 masqueradeMissing: service.masqueradeMissing, proxyStatus: service.proxyStatus, now: Double(time(nil)))
             return PodSourcedReport(traced, pods: [sourcePod], directory: pods)
         case nil:
