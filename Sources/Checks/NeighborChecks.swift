@@ -60,16 +60,20 @@ public enum NeighborChecks: PathCheck {
         let found = check(nextHop, on: interface, in: state, label: source.label, namespace: source.known,
                           expectedMAC: expectedMAC(of: nextHop, facts: facts))
         guard route.gateway != nil, let proxied = proxyAnswerer(of: nextHop, facts: facts) else { return found }
+        let states = state.neighbors.first { $0.destination == nextHop && $0.interfaceIndex == interface.index }?.state.names.joined(separator: ",")
         return found.map { finding in
             guard finding.code == .neighborFailed else { return finding }
             var f = finding
             let setting = "net.ipv4.conf.\(proxied.veth.name).proxy_arp"
-            f.message = "\(nextHop), \(source.label)'s gateway, does not answer ARP on \(interface.name) (\(finding.evidence.first?.split(separator: " ").last ?? "failed")): "
+            let forwarding = facts.nodeNamespace?.state.sysctls["net.ipv4.conf.\(proxied.veth.name).forwarding"]
+            f.message = "\(nextHop), \(source.label)'s gateway, does not answer ARP on \(interface.name) (\(states ?? "failed")): "
                 + "no interface holds it, so \(facts.nodeLabel):\(proxied.veth.name) must answer by proxy ARP"
-                + (proxied.enabled == false ? ", and its proxy_arp is off." : ".")
+                + (proxied.enabled == false ? ", and its proxy_arp is off." : forwarding == "0" ? ", which the kernel does only where forwarding is on, and it is off there." : ".")
             f.evidence.append("\(setting) = \(proxied.enabled.map { $0 ? "1" : "0" } ?? "not read")")
+            if let forwarding { f.evidence.append("net.ipv4.conf.\(proxied.veth.name).forwarding = \(forwarding)") }
             f.remedy = proxied.enabled == false
                 ? "Turn it back on (the CNI sets it when it wires the pod): sysctl -w \(setting)=1; recreate the pod if the CNI keeps other state."
+                : forwarding == "0" ? "Turn forwarding on: sysctl -w net.ipv4.ip_forward=1 (or net.ipv4.conf.\(proxied.veth.name).forwarding=1)."
                 : "Check \(proxied.veth.name) is up and that nothing filters ARP on it."
             return f
         }

@@ -167,7 +167,9 @@ public enum PolicyChains {
                 // NetworkPolicy selects pods of its own namespace: the pod's, filled in below).
                 let named = comments.lazy.compactMap { $0.dropping(suffix: " policy").flatMap(namespaced) }.first
                     ?? comments.lazy.compactMap { $0.dropping(prefix: "run through nw policy ").map { (namespace: String?.none, name: $0) } }.first
-                let direction: PolicyDirection? = rule.argument("-d") != nil ? .ingress : rule.argument("-s") != nil ? .egress : nil
+                // To the pod (iptables -d, nft ip daddr): ingress; from it: egress.
+                let direction: PolicyDirection? = rule.argument("-d") != nil || rule.specification.containsBytes(" daddr ") ? .ingress
+                    : rule.argument("-s") != nil || rule.specification.containsBytes(" saddr ") ? .egress : nil
                 endpoint.policies.append(ProgrammedPolicy(kind: "NetworkPolicy", namespace: named?.namespace, name: named?.name ?? "(unnamed: chain \(target))",
                                                           direction: direction, chain: target))
             }

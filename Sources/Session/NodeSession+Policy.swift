@@ -1,5 +1,10 @@
 import Firewall
+import NetSystem
 import Policy
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
 
 extension NodeSession {
     /// policy POD: the NetworkPolicies that select the pod here, as the node's policy engine
@@ -13,7 +18,9 @@ extension NodeSession {
             let nodeState = try node.handle(directory.node).state()
             hostInterface = podState.links.first { $0.name == pod.primaryInterface }?.linkIndex.flatMap { nodeState.link(index: $0)?.name }
         }
-        return PolicyReport(pod: pod.fullName, address: pod.primaryAddress()?.description, hostInterface: hostInterface,
-                            rules: FirewallReader.readEverything(in: nil))
+        let rules = FirewallReader.readEverything(in: nil)
+        // Without root the tools cannot read the rules at all: the environment's fault, not the node's.
+        if rules == nil, geteuid() != 0 { throw SystemError("reading the node's firewall (iptables-save, nft)", errno: EPERM) }
+        return PolicyReport(pod: pod.fullName, address: pod.primaryAddress()?.description, hostInterface: hostInterface, rules: rules)
     }
 }

@@ -167,3 +167,30 @@ struct PolicyChainsTests {
         #expect(FirewallDrop.findings(before: before, after: rules, in: "node").map(\.code) == [.firewallDrop])
     }
 }
+
+extension PolicyChainsTests {
+    /// kube-router's nftables mode (its filter table per family), as `nft -j` prints it: the
+    /// same comments, the pod's address as `ip daddr`, counters where kube-router puts them.
+    static let kubeRouterNftables = """
+    {"nftables": [
+      {"rule": {"family": "ip", "table": "kube-router-filter-ipv4", "chain": "KUBE-POD-FW-ABCDABCDABCDABCD", "handle": 10, "comment": "shop/web-policy policy",
+        "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "daddr"}}, "right": "10.42.0.14"}},
+                 {"counter": {"packets": 4, "bytes": 240}}, {"jump": {"target": "KUBE-NWPLCY-QWERTYQWERTYQWER"}}]}},
+      {"rule": {"family": "ip", "table": "kube-router-filter-ipv4", "chain": "KUBE-POD-FW-ABCDABCDABCDABCD", "handle": 11, "comment": "shop/web reject",
+        "expr": [{"counter": {"packets": 4, "bytes": 240}}, {"reject": null}]}}
+    ]}
+    """
+
+    @Test("kube-router's nftables mode: the pod, its ingress policy by `ip daddr`, the reject")
+    func kubeRouterNftablesLayout() throws {
+        let rules = NftablesReader.parse(json: Array(Self.kubeRouterNftables.utf8))
+        #expect(rules.count == 2)
+        let reject = try #require(rules.first { $0.drops })
+        guard case .defaultDeny(let endpoint, _, let selecting) = try #require(PolicyChains.explain(reject, in: rules)) else {
+            Issue.record("not a default deny")
+            return
+        }
+        #expect(endpoint.pod == "shop/web" && endpoint.engine == .kubeRouter)
+        #expect(selecting.map(\.title) == ["NetworkPolicy shop/web-policy"] && selecting.first?.direction == .ingress)
+    }
+}

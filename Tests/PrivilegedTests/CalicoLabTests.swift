@@ -173,6 +173,15 @@ struct CalicoLabTests {
         // Without the flag: no table is ever added, and the report has no rule trace.
         let plain = try run(["trace", "pod-b", "pod-a", "--port", "80"]).json
         #expect(plain["ruleTrace"] == nil)
+        // Without privileges: one line, exit 3, nothing added (trace and policy alike).
+        for command in [["trace", "pod-b", "pod-a", "--port", "80", "--trace-rules"], ["policy", "pod-a"]] {
+            let unprivileged = try Binary.run(["lab", "exec", "node1", "--", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                               "--inh-caps=-all", Binary.path] + command)
+            #expect(unprivileged.status == 3, "\(command): \(unprivileged.status) \(unprivileged.errorText)")
+            #expect(unprivileged.errorText.split(separator: "\n").count == 1, "\(unprivileged.errorText)")
+        }
+        let afterUnprivileged = try tracingTables()
+        #expect(afterUnprivileged.isEmpty, "\(afterUnprivileged)")
     }
 
     @Test("--trace-rules interrupted (SIGINT while the probe waits): the tables are removed, exit 130")
