@@ -64,6 +64,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             _ = try? NFTables.rule(message)
             _ = try? NFTables.rule(expressionsOf: message)
             _ = try? NFTables.generation(message)
+            _ = try? NFTables.traceEvent(message)
             _ = try? Conntrack.entry(message)
             _ = try? Conntrack.statistics(message)
             _ = try? IPVS.familyID(message)
@@ -82,6 +83,11 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     // kube-proxy's state: iptables-save's output, nft's JSON, /proc/net/ip_vs, its metrics, a
     // Service as a user names it.
     _ = IptablesServices.table(fromSave: bytes)
+    // A node's policy engine chains (iptables-save, nft's JSON), read for attribution.
+    for rules in [FirewallReader.parse(bytes: bytes), NftablesReader.parse(json: bytes)] {
+        for endpoint in PolicyChains.endpoints(in: rules) { _ = endpoint.selecting.map(\.title) }
+        for rule in rules.prefix(64) where rule.drops { _ = PolicyChains.explain(rule, in: rules) }
+    }
     // A DNS answer from whatever listens on a nameserver's address, a pod's resolv.conf.
     _ = try? DNSResponse(parsing: bytes)
     let conf = ResolvConf.parse(text)
