@@ -122,10 +122,19 @@ public enum PolicyChains {
         var chain: String
     }
 
+    /// A felix chain's name as its iptables dataplane writes it: the nftables dataplane puts
+    /// every chain of its `calico` table behind the iptables table it stands for
+    /// (`filter-cali-tw-cali12…`, `filter-cali-pi-_…`).
+    static func felixName(_ chain: String) -> String {
+        for prefix in ["filter-", "raw-", "mangle-", "nat-"] where chain.hasPrefix(prefix + "cali-") { return String(chain.dropFirst(prefix.count)) }
+        return chain
+    }
+
     static func calicoEndpoint(_ key: ChainKey, rules: [FirewallRule], all: [ChainKey: [FirewallRule]]) -> PolicyEndpoint? {
+        let name = felixName(key.chain)
         let direction: PolicyDirection
-        if key.chain.hasPrefix("cali-tw-") { direction = .ingress } else if key.chain.hasPrefix("cali-fw-") { direction = .egress } else { return nil }
-        var endpoint = PolicyEndpoint(engine: .calico, table: key.table, chain: key.chain, interface: String(key.chain.dropFirst(8)), direction: direction)
+        if name.hasPrefix("cali-tw-") { direction = .ingress } else if name.hasPrefix("cali-fw-") { direction = .egress } else { return nil }
+        var endpoint = PolicyEndpoint(engine: .calico, table: key.table, chain: key.chain, interface: String(name.dropFirst(8)), direction: direction)
         for rule in rules {
             let comments = rule.comments
             // Felix with tiers: "Start of tier T"; without (OSS before tiers came to it): "Start of policies".
@@ -140,13 +149,14 @@ public enum PolicyChains {
             } else if comments.contains("Drop if no profiles matched"), rule.drops {
                 endpoint.profileDrop = rule
             } else if let target = rule.jumpTarget {
-                if target.hasPrefix("cali-pi-") || target.hasPrefix("cali-po-") {
+                let targetName = felixName(target)
+                if targetName.hasPrefix("cali-pi-") || targetName.hasPrefix("cali-po-") {
                     let target = ChainKey(table: key.table, chain: target)
                     guard let policy = identity(of: target, rules: all[target] ?? []) else { continue }
                     if endpoint.tiers.isEmpty { endpoint.tiers.append(.init(name: "default", policies: [])) }
                     endpoint.tiers[endpoint.tiers.count - 1].policies.append(policy)
-                } else if target.hasPrefix("cali-pri-") || target.hasPrefix("cali-pro-") {
-                    endpoint.profiles.append(String(target.dropFirst(9)))
+                } else if targetName.hasPrefix("cali-pri-") || targetName.hasPrefix("cali-pro-") {
+                    endpoint.profiles.append(String(targetName.dropFirst(9)))
                 }
             }
         }
@@ -195,12 +205,13 @@ public enum PolicyChains {
     /// releases that wrote no identity comment named the chain after the policy when it fit
     /// (`cali-pi-default.database`: tier.name); a hashed name (`cali-pi-_…`) says nothing.
     static func identity(of key: ChainKey, rules: [FirewallRule]) -> ProgrammedPolicy? {
-        guard key.chain.hasPrefix("cali-pi-") || key.chain.hasPrefix("cali-po-") else { return nil }
-        let direction: PolicyDirection = key.chain.hasPrefix("cali-pi-") ? .ingress : .egress
+        let name = felixName(key.chain)
+        guard name.hasPrefix("cali-pi-") || name.hasPrefix("cali-po-") else { return nil }
+        let direction: PolicyDirection = name.hasPrefix("cali-pi-") ? .ingress : .egress
         if let commented = commentedIdentity(of: key, rules: rules) { return commented }
-        let suffix = String(key.chain.dropFirst(8))
-        let name = suffix.hasPrefix("_") || suffix.isEmpty ? "(unnamed: felix hashed the chain's name and wrote no identity comment)" : suffix
-        return ProgrammedPolicy(kind: nil, namespace: nil, name: name, direction: direction, chain: key.chain)
+        let suffix = String(name.dropFirst(8))
+        let policyName = suffix.hasPrefix("_") || suffix.isEmpty ? "(unnamed: felix hashed the chain's name and wrote no identity comment)" : suffix
+        return ProgrammedPolicy(kind: nil, namespace: nil, name: policyName, direction: direction, chain: key.chain)
     }
 
     static func commentedIdentity(of key: ChainKey, rules: [FirewallRule]) -> ProgrammedPolicy? {

@@ -83,16 +83,33 @@ enum LabPolicyRules {
          "-m", "mark", "--mark", acceptMark, "-j", "ACCEPT"],
     ]
 
-    /// felix's nftables dataplane: the same chains in `table ip calico`, a base chain on the
-    /// forward hook, a counter on every rule. The table is replaced whole.
+    /// felix's nftables dataplane: the same chains in `table ip calico`, each named after the
+    /// iptables table it stands for (`filter-cali-tw-…`), the workload dispatch as verdict maps
+    /// keyed by interface (`filter-cali-from-wl-dispatch`), a base chain on the forward hook, a
+    /// counter on every rule. The table is replaced whole.
     static func calicoNftables(_ workloads: [LabWorkload], policies: [LabPolicy]) -> String {
-        var lines = ["table ip calico", "delete table ip calico", "table ip calico {",
-                     "  chain filter-FORWARD {", "    type filter hook forward priority filter; policy accept;",
-                     "    counter jump cali-FORWARD comment \"cali:wUHhoiAYhphO9Mso\"",
-                     "    meta mark & 0x10000 == 0x10000 counter accept comment \"Policy explicitly accepted packet.\"", "  }"]
-        for chain in calicoChains(workloads, policies: policies) {
-            lines.append("  chain \(chain.name) {")
-            lines += chain.rules.map { "    " + nft($0) }
+        let prefix = "filter-"
+        var lines = ["table ip calico", "delete table ip calico", "table ip calico {"]
+        for (map, direction) in [("cali-from-wl-dispatch", "fw"), ("cali-to-wl-dispatch", "tw")] {
+            let elements = workloads.map { "\"\($0.interface)\" : goto \(prefix)cali-\(direction)-\($0.interface)" }
+            lines += ["  map \(prefix)\(map) {", "    type ifname : verdict;"]
+                + (elements.isEmpty ? [] : ["    elements = { " + elements.joined(separator: ", ") + " }"]) + ["  }"]
+        }
+        lines += ["  chain \(prefix)FORWARD {", "    type filter hook forward priority filter; policy accept;",
+                  "    counter jump \(prefix)cali-FORWARD comment \"cali:wUHhoiAYhphO9Mso\"",
+                  "    meta mark & 0x10000 == 0x10000 counter accept comment \"Policy explicitly accepted packet.\"", "  }"]
+        for chain in calicoChains(workloads, policies: policies) where !chain.name.hasSuffix("-wl-dispatch") {
+            lines.append("  chain \(prefix)\(chain.name) {")
+            lines += chain.rules.map { rule in
+                switch rule.verdict {
+                // The dispatch chains are maps here: looked up by the interface.
+                case .jump(let target) where target.hasSuffix("-wl-dispatch"):
+                    let key = target.hasPrefix("cali-from") ? "iifname" : "oifname"
+                    return "    \(key) \"cali*\" counter \(key) vmap @\(prefix)\(target) comment \"\(rule.comments.last ?? "")\""
+                default:
+                    return "    " + nft(rule, chainPrefix: prefix)
+                }
+            }
             lines.append("  }")
         }
         return (lines + ["}", ""]).joined(separator: "\n")
@@ -274,7 +291,7 @@ enum LabPolicyRules {
         return words.joined(separator: " ")
     }
 
-    static func nft(_ rule: Rule) -> String {
+    static func nft(_ rule: Rule, chainPrefix: String = "") -> String {
         var words: [String] = []
         for match in rule.match {
             switch match {
@@ -295,8 +312,8 @@ enum LabPolicyRules {
         case .accept: words.append("accept")
         case .drop: words.append("drop")
         case .ret: words.append("return")
-        case .jump(let chain): words.append("jump \(chain)")
-        case .goto(let chain): words.append("goto \(chain)")
+        case .jump(let chain): words.append("jump \(chainPrefix)\(chain)")
+        case .goto(let chain): words.append("goto \(chainPrefix)\(chain)")
         case .setMark: words.append("meta mark set meta mark | 0x10000")
         case .clearMark: words.append("meta mark set meta mark & 0xfffeffff")
         case .clearTierMark: words.append("meta mark set meta mark & 0xfffdffff")
