@@ -71,10 +71,16 @@ public enum PolicyDenied {
                            hop: "\(label):\(endpoint.interface ?? endpoint.chain)", evidence: [counted],
                            remedy: "Calico's namespace profile (kns.<namespace>) accepts by default: check the namespace's profile, or add a policy that allows it.")
         case .explicitDeny(let policy, let rule, let ruleID):
+            // The pod on the path whose endpoint chain runs this policy: the hop is its veth.
+            let endpoint = PolicyChains.endpoints(in: rules).first { endpoint in
+                endpoint.selecting.contains { $0.chain == policy.chain } && endpoint.interface.map { probe?.pods[$0] != nil } == true
+            }
+            let whose = endpoint.map { "\(who($0, probe: probe))'s " } ?? ""
             return Finding(.policyDenied, .error,
-                           "\(policy.title) denies \(what)\(policy.direction.map { " (\($0.rawValue))" } ?? "") on \(label): one of its rules drops it.",
-                           hop: "\(label):\(policy.chain)",
-                           evidence: [counted, "policy chain \(policy.chain)\(ruleID.map { ", rule \($0)" } ?? "")"],
+                           "\(policy.title) denies \(what) at \(whose)\(policy.direction?.rawValue ?? "policy") on \(label): one of its rules drops it.",
+                           hop: "\(label):\(endpoint?.interface ?? policy.chain)",
+                           evidence: [counted, "policy chain \(policy.chain)\(ruleID.map { ", rule \($0)" } ?? "")"]
+                               + (endpoint.map { ["run by \($0.chain)"] } ?? []),
                            remedy: "Change or remove that rule of \(policy.title) (or order an allowing policy before it).")
         }
     }

@@ -98,17 +98,15 @@ enum LabPolicyRules {
         lines += ["  chain \(prefix)FORWARD {", "    type filter hook forward priority filter; policy accept;",
                   "    counter jump \(prefix)cali-FORWARD comment \"cali:wUHhoiAYhphO9Mso\"",
                   "    meta mark & 0x10000 == 0x10000 counter accept comment \"Policy explicitly accepted packet.\"", "  }"]
-        for chain in calicoChains(workloads, policies: policies) where !chain.name.hasSuffix("-wl-dispatch") {
+        for chain in calicoChains(workloads, policies: policies) {
             lines.append("  chain \(prefix)\(chain.name) {")
-            lines += chain.rules.map { rule in
-                switch rule.verdict {
-                // The dispatch chains are maps here: looked up by the interface.
-                case .jump(let target) where target.hasSuffix("-wl-dispatch"):
-                    let key = target.hasPrefix("cali-from") ? "iifname" : "oifname"
-                    return "    \(key) \"cali*\" counter \(key) vmap @\(prefix)\(target) comment \"\(rule.comments.last ?? "")\""
-                default:
-                    return "    " + nft(rule, chainPrefix: prefix)
-                }
+            if chain.name.hasSuffix("-wl-dispatch") {
+                // A dispatch chain looks the interface up in its map, then drops what is unknown.
+                let key = chain.name.hasPrefix("cali-from") ? "iifname" : "oifname"
+                lines.append("    counter \(key) vmap @\(prefix)\(chain.name)")
+                lines += chain.rules.filter { $0.match.isEmpty }.map { "    " + nft($0, chainPrefix: prefix) }
+            } else {
+                lines += chain.rules.map { "    " + nft($0, chainPrefix: prefix) }
             }
             lines.append("  }")
         }

@@ -43,7 +43,8 @@ struct PolicyChainsTests {
     func calicoExplicitDeny() throws {
         let finding = try #require(try denied("calico-explicit-deny").first)
         #expect(finding.code == .policyDenied)
-        #expect(finding.message.hasPrefix("GlobalNetworkPolicy deny-web-egress denies TCP port 80"))
+        #expect(finding.message.hasPrefix("GlobalNetworkPolicy deny-web-egress denies TCP port 80 from 10.246.1.3 at pod-b's egress"))
+        #expect(finding.hop == "node1:cali1fda0b2935c")
         #expect(finding.evidence.contains { $0.hasPrefix("policy chain cali-po-_") && $0.contains("rule cali:") })
     }
 
@@ -53,7 +54,7 @@ struct PolicyChainsTests {
         let finding = try #require(findings.first)
         #expect(findings.count == 1 && finding.code == .policyDenied)
         #expect(finding.message.contains("KubernetesNetworkPolicy default/allow-8080") && finding.message.contains("Calico, tier default"))
-        #expect(finding.evidence.first?.hasPrefix("nft table ip calico chain cali-tw-") == true)
+        #expect(finding.evidence.first?.hasPrefix("nft table ip calico chain filter-cali-tw-") == true)
     }
 
     @Test("kube-router: the pod chain's reject is a default deny; the probe's direction picks the ingress policies")

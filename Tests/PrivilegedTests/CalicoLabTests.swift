@@ -94,10 +94,10 @@ struct CalicoLabTests {
     static let policyCases: [PolicyCase] = [
         PolicyCase(engine: "calico", fault: "POLICY_DENIED", says: "selected by KubernetesNetworkPolicy default/deny-all", hop: "node:cali"),
         PolicyCase(engine: "calico", fault: "POLICY_DENIED_PORT", says: "selected by KubernetesNetworkPolicy default/allow-8080", hop: "node:cali"),
-        PolicyCase(engine: "calico", fault: "POLICY_DENIED_EXPLICIT", says: "GlobalNetworkPolicy deny-web-egress denies TCP port 80", hop: "node:cali-po-"),
+        PolicyCase(engine: "calico", fault: "POLICY_DENIED_EXPLICIT", says: "GlobalNetworkPolicy deny-web-egress denies TCP port 80", hop: "node:cali"),
         PolicyCase(engine: "calico-nftables", fault: "POLICY_DENIED", says: "selected by KubernetesNetworkPolicy default/deny-all", hop: "node:cali"),
         PolicyCase(engine: "calico-nftables", fault: "POLICY_DENIED_PORT", says: "selected by KubernetesNetworkPolicy default/allow-8080", hop: "node:cali"),
-        PolicyCase(engine: "calico-nftables", fault: "POLICY_DENIED_EXPLICIT", says: "GlobalNetworkPolicy deny-web-egress denies TCP port 80", hop: "node:cali-po-"),
+        PolicyCase(engine: "calico-nftables", fault: "POLICY_DENIED_EXPLICIT", says: "GlobalNetworkPolicy deny-web-egress denies TCP port 80", hop: "node:cali"),
         PolicyCase(engine: "kube-router", fault: "POLICY_DENIED", says: "selected by NetworkPolicy default/deny-all", hop: "node:KUBE-POD-FW-"),
         PolicyCase(engine: "kube-router", fault: "POLICY_DENIED_PORT", says: "selected by NetworkPolicy default/allow-8080", hop: "node:KUBE-POD-FW-"),
     ]

@@ -62,7 +62,7 @@ struct RecordedTraceTests {
         Case(fixture: "calico-NO_ROUTE_POD_ROUTE", reachable: false, errors: [("NO_ROUTE", "node:cali")]),
         Case(fixture: "calico-POLICY_DENIED", reachable: false, errors: [("POLICY_DENIED", "node:cali")]),
         Case(fixture: "calico-POLICY_DENIED_PORT", reachable: false, errors: [("POLICY_DENIED", "node:cali")]),
-        Case(fixture: "calico-POLICY_DENIED_EXPLICIT", reachable: false, errors: [("POLICY_DENIED", "node:cali-po-")]),
+        Case(fixture: "calico-POLICY_DENIED_EXPLICIT", reachable: false, errors: [("POLICY_DENIED", "node:cali")]),
     ]
 
     @Test("the replayed verdict: reachable or not, each error code at its hop, and nothing else", arguments: cases)
