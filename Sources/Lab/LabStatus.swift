@@ -15,6 +15,9 @@ public struct LabStatusReport: Report {
     var serverRunning: Bool
     var runtimes: [(node: String, pid: Int32, running: Bool)] = []
     var agents: [(node: String, pid: Int32, running: Bool)] = []
+    /// The calico topology's policy engine and the policies faults added.
+    var policyEngine: String?
+    var policies: [String] = []
     public var findings: [Finding]
 
     public static func current() -> LabStatusReport {
@@ -42,7 +45,7 @@ public struct LabStatusReport: Report {
         let agents = state.agentPIDs.sorted { $0.key < $1.key }.map { ($0.key, $0.value, kill($0.value, 0) == 0) }
         let runtimes = state.runtimePIDs.sorted { $0.key < $1.key }.map { ($0.key, $0.value, kill($0.value, 0) == 0) }
         return LabStatusReport(topology: state.topology, faults: state.faults, nodes: nodes, pods: pods, serverRunning: running,
-                               runtimes: runtimes, agents: agents, findings: findings)
+                               runtimes: runtimes, agents: agents, policyEngine: state.policyEngine, policies: state.policies, findings: findings)
     }
 
     public var jsonFields: [(String, ConfigValue)] {
@@ -54,7 +57,8 @@ public struct LabStatusReport: Report {
          ("httpServer", .bool(serverRunning)),
          ("runtimes", .array(runtimes.map { .fields(["node": .string($0.node), "name": .string("containerd"), "pid": .int(Int($0.pid)),
                                                      "running": .bool($0.running)]) })),
-         ("agents", .array(agents.map { .fields(["node": .string($0.node), "pid": .int(Int($0.pid)), "running": .bool($0.running)]) }))]
+         ("agents", .array(agents.map { .fields(["node": .string($0.node), "pid": .int(Int($0.pid)), "running": .bool($0.running)]) })),
+         ("policyEngine", .text(policyEngine)), ("policies", .texts(policies))]
     }
 
     public func humanSections(style: TextStyle) -> [HumanSection] {
@@ -65,7 +69,8 @@ public struct LabStatusReport: Report {
                                                      ("runtimes", runtimes.map { "containerd on \($0.node) \($0.running ? style.green("running") : style.red("stopped"))" }
                                                         .joined(separator: ", ")),
                                                      ("agents", agents.isEmpty ? "none (lab up --agents)"
-                                                        : agents.map { "\($0.node) \($0.running ? style.green("running") : style.red("stopped"))" }.joined(separator: ", "))]),
+                                                        : agents.map { "\($0.node) \($0.running ? style.green("running") : style.red("stopped"))" }.joined(separator: ", "))]
+                + (policyEngine.map { [("policy engine", "\($0); policies: \(policies.isEmpty ? "none" : policies.joined(separator: ", "))")] } ?? [])),
             HumanSection("Nodes", rows: nodes.map { ($0.name, "\($0.exists ? style.green("up") : style.red("missing"))  netns \($0.namespace)  --root \($0.root)") }),
             HumanSection("Pods", rows: pods.map { ($0.name, "\($0.exists ? style.green("up") : style.red("missing"))  on \($0.node)  \($0.address ?? "?")  netns \($0.namespace)  host side \($0.hostInterface ?? "?")") }),
         ]
