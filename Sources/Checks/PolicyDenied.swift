@@ -85,6 +85,16 @@ public enum PolicyDenied {
         }
     }
 
+    /// POLICY_DENIED by a userspace engine's verdict (QueuedPolicyChecks saw the probe queued and
+    /// not returned): which policy, only its logs say.
+    static func queuedDenial(engine: String, queue: UInt16, who: String, ingress: Bool, what: String, label: String,
+                             evidence: [String]) -> Finding {
+        Finding(.policyDenied, .error,
+                "\(engine) judged \(what) in userspace (NFQUEUE \(queue)) on \(label) and did not let it through: the NetworkPolicies selecting \(who)'s \(ingress ? "ingress" : "egress") do not allow it.",
+                hop: label, evidence: evidence,
+                remedy: "Which policy decided it, \(engine) logs at -v=2 (\"Packet denied by \(ingress ? "ingress" : "egress") policy\", with the pods); add an allow rule for this peer and port to one of them.")
+    }
+
     /// POLICY_ICMP_ONLY: an ICMP probe passed where policies select the destination's ingress or
     /// the source's egress; what they do to the application's port is untested.
     public static func icmpOnly(rules: [[FirewallRule]], labels: [String], probe: PolicyProbe, reachable: Bool) -> [Finding] {

@@ -34,7 +34,7 @@ public enum FindingCatalogue {
         .dnsConfigMismatch: "Sources/DNS/DNSChecks.swift", .dnsConfigInvalid: "Sources/DNS/DNSChecks.swift", .dnsLoopRisk: "Sources/DNS/DNSChecks.swift",
         .dnsConntrackRace: "Sources/DNS/DNSChecks.swift", .nodeLocalDNSBroken: "Sources/DNS/NodeLocalDNS.swift",
         .policyDenied: "Sources/Checks/PolicyDenied.swift", .policyICMPOnly: "Sources/Checks/PolicyDenied.swift",
-        .ruleTraceFailed: "Sources/Trace/RuleTraceFindings.swift",
+        .ruleTraceFailed: "Sources/Trace/RuleTraceFindings.swift", .policyEngineDown: "Sources/Checks/QueuedPolicyChecks.swift",
     ]
 
     public static let entries: [Entry] = [
@@ -197,6 +197,11 @@ public enum FindingCatalogue {
               meaning: "An ICMP probe passed, but NetworkPolicies select the destination (or the source's egress): policy engines may accept ICMP where TCP and UDP are denied (kube-router accepts echo requests for every pod), so the pass says nothing about the application's port.",
               decidedBy: "A reachable trace without --port, and the policy engine's chains on the path's nodes selecting the pods.",
               remedy: "Trace again with the application's --port (and --protocol).",
+              inContract: false),
+        Entry(code: .policyEngineDown, area: "trace",
+              meaning: "A userspace policy engine (kube-network-policies) sends the new connections of pods it enforces to an NFQUEUE, and nothing listens on that queue: the kernel drops every one of them (its rules have no bypass).",
+              decidedBy: "The engine's queue rules (its nftables table, or iptables NFQUEUE rules) naming the probe's pod, and /proc/net/netfilter/nfnetlink_queue without a line for that queue.",
+              remedy: "Start the engine again (its DaemonSet's pod on this node); with FailOpen (bypass) the kernel would let the packets through unjudged instead.",
               inContract: false),
         Entry(code: .ruleTraceFailed, area: "trace",
               meaning: "trace --trace-rules could not trace the rules the probe met in a namespace (nft missing, no privileges, a kernel without nf_tables), or its tracing table could not be removed afterwards.",

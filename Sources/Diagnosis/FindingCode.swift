@@ -61,6 +61,7 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let policyDenied = FindingCode(rawValue: "POLICY_DENIED")
     public static let policyICMPOnly = FindingCode(rawValue: "POLICY_ICMP_ONLY")
     public static let ruleTraceFailed = FindingCode(rawValue: "RULE_TRACE_FAILED")
+    public static let policyEngineDown = FindingCode(rawValue: "POLICY_ENGINE_DOWN")
     // Services (services, trace to a Service)
     public static let serviceNoEndpoints = FindingCode(rawValue: "SERVICE_NO_ENDPOINTS")
     public static let serviceNoLocalEndpoints = FindingCode(rawValue: "SERVICE_NO_LOCAL_ENDPOINTS")

@@ -198,7 +198,8 @@ public struct Lab: Sendable {
     /// kubelet would), the runtimes and their shims, its namespaces (and with them every link,
     /// route and firewall rule inside), its files and the mount points it had to create.
     public func down(state: LabState?) {
-        for pid in [state?.serverPID].compactMap({ $0 }) + (state?.agentPIDs.values.map { $0 } ?? []) + (state?.servicePIDs ?? []) where pid > 0 {
+        for pid in [state?.serverPID].compactMap({ $0 }) + (state?.agentPIDs.values.map { $0 } ?? []) + (state?.servicePIDs ?? [])
+            + (state?.queueListeners.values.map { $0 } ?? []) where pid > 0 {
             Self.stop(pid)
         }
         if let state { stopRuntimes(state) }
@@ -286,6 +287,8 @@ public struct LabState: Sendable, Equatable {
     /// The calico topology's policy engine (LabPolicyEngine), and the NetworkPolicies a fault added.
     public var policyEngine: String?
     public var policies: [String] = []
+    /// kube-network-policies' stand-in listener on each node, by node name.
+    public var queueListeners: [String: Int32] = [:]
 
     public var json: String {
         JSONWriter.write(.fields(["topology": .string(topology), "prefix": .string(prefix),
@@ -298,7 +301,8 @@ public struct LabState: Sendable, Equatable {
                                   "createdMountPoints": .texts(createdMountPoints), "extraPods": .int(extraPods),
                                   "proxy": .text(proxy), "servicePIDs": .array(servicePIDs.map { .int(Int($0)) }),
                                   "extraServices": .int(extraServices), "nodeLocalDNS": .bool(nodeLocalDNS),
-                                  "policyEngine": .text(policyEngine), "policies": .texts(policies)])) + "\n"
+                                  "policyEngine": .text(policyEngine), "policies": .texts(policies),
+                                  "queueListeners": Self.pidFields(queueListeners)])) + "\n"
     }
 
     static func pidFields(_ pids: [String: Int32]) -> ConfigValue {
@@ -331,6 +335,7 @@ public struct LabState: Sendable, Equatable {
         nodeLocalDNS = value["nodeLocalDNS"]?.bool ?? false
         policyEngine = value["policyEngine"]?.string
         policies = value["policies"]?.array?.compactMap(\.string) ?? []
+        queueListeners = Self.pids(value["queueListeners"])
         servicePIDs = value["servicePIDs"]?.array?.compactMap { $0.int.map(Int32.init) } ?? []
         for member in value["runtimeMountNamespaces"]?.object?.members ?? [] { runtimeMountNamespaces[member.key] = member.value.string }
         for member in value["pods"]?.object?.members ?? [] {

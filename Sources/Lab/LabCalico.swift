@@ -62,6 +62,8 @@ extension Lab {
                 }
             case .calicoNftables:
                 try Shell.inNamespace(node.namespace, ["nft", "-f", "-"], input: LabPolicyRules.calicoNftables(workloads, policies: policies))
+            case .kubeNetworkPolicies:
+                try programQueuedPolicy(workloads, policies: policies, node: node, state: &state)
             case .kubeRouter:
                 try Shell.inNamespace(node.namespace, ["iptables-restore", "--noflush"],
                                       input: LabPolicyRules.kubeRouterIptables(workloads, policies: policies))
@@ -76,8 +78,8 @@ extension Lab {
         guard plan.topology == .calico, let engine = state.policyEngine.flatMap(LabPolicyEngine.init) else {
             throw LabError("policy faults need the calico topology (lab up --topology calico)")
         }
-        if engine == .kubeRouter, !policy.denies.isEmpty {
-            throw LabError("kube-router programs Kubernetes NetworkPolicy only, which cannot deny (lab up --topology calico --policy-engine calico)")
+        if engine == .kubeRouter || engine == .kubeNetworkPolicies, !policy.denies.isEmpty {
+            throw LabError("\(engine.rawValue) programs Kubernetes NetworkPolicy only, which cannot deny (lab up --topology calico --policy-engine calico)")
         }
         if !state.policies.contains(policy.name) { state.policies.append(policy.name) }
         try programPolicyEngine(engine, state: &state, firstTime: false)

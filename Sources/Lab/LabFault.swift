@@ -54,6 +54,7 @@ public enum LabFault: String, Sendable, CaseIterable {
     case policyDeniedExplicit = "POLICY_DENIED_EXPLICIT"
     case proxyARPOff = "NEIGHBOR_FAILED_PROXY_ARP"
     case podRouteMissing = "NO_ROUTE_POD_ROUTE"
+    case policyEngineDown = "POLICY_ENGINE_DOWN"
 
     public var summary: String {
         switch self {
@@ -101,6 +102,7 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .policyDeniedExplicit: "GlobalNetworkPolicy deny-web-egress denies pod-b's egress to TCP 80 (probe pod-b → pod-a --port 80) (calico topology, calico engines)"
         case .proxyARPOff: "node1: proxy ARP off on pod-a's host veth, pod-a's entry for 169.254.1.1 flushed (calico topology)"
         case .podRouteMissing: "node1: the host route to pod-b (its /32 via its cali veth) deleted (probe pod-a → pod-b) (calico topology)"
+        case .policyEngineDown: "node1: kube-network-policies' queue listener stopped while a policy selects pod-a (calico topology, --policy-engine kube-network-policies)"
         }
     }
 
@@ -126,7 +128,7 @@ public enum LabFault: String, Sendable, CaseIterable {
     }
 
     /// Faults of the calico topology's wiring and policy engines.
-    public var needsCalico: Bool { [.policyDenied, .policyDeniedPort, .policyDeniedExplicit, .proxyARPOff, .podRouteMissing].contains(self) }
+    public var needsCalico: Bool { [.policyDenied, .policyDeniedPort, .policyDeniedExplicit, .proxyARPOff, .podRouteMissing, .policyEngineDown].contains(self) }
 
     /// Faults that need a bridge and an overlay.
     public var needsOverlay: Bool { [.bridgePortMissing, .overlayFDBMissing, .duplicateIP, .hairpinDisabled].contains(self) }
@@ -255,6 +257,13 @@ extension Lab {
             Shell.attempt(["ip", "-n", podA.netns, "neigh", "flush", "dev", "eth0"])
         case .podRouteMissing:
             try Shell.run(["ip", "-n", n1, "route", "del", "\(podB.address)/32", "dev", podB.hostInterface])
+        case .policyEngineDown:
+            guard state.policyEngine == LabPolicyEngine.kubeNetworkPolicies.rawValue, let listener = state.queueListeners[node1.name] else {
+                throw LabError("POLICY_ENGINE_DOWN needs --policy-engine kube-network-policies")
+            }
+            try addPolicy(.defaultDeny, state: &state)
+            // addPolicy restarted the listener: stop the new one.
+            Self.stop(state.queueListeners[node1.name] ?? listener)
         }
         state.faults.append(fault.rawValue)
         try save(state)

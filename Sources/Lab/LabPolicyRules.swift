@@ -6,6 +6,8 @@ public enum LabPolicyEngine: String, Sendable, CaseIterable {
     case calicoNftables = "calico-nftables"
     /// kube-router's network policy controller (iptables).
     case kubeRouter = "kube-router"
+    /// kube-network-policies: new connections of selected pods judged in userspace (NFQUEUE 100).
+    case kubeNetworkPolicies = "kube-network-policies"
 }
 
 /// A NetworkPolicy the lab programs (a fault adds one): whom it selects, in which direction,

@@ -200,10 +200,13 @@ struct LabCommand: ParsableCommand {
         @Option var staleFlag = "/nonexistent"
         @Option var clusterCIDR = ""
         @Option(help: "Be a DNS relay on port 53 that answers this many milliseconds late (lab break DNS_SLOW).") var slowDNS: Int?
+        @Flag(help: "Be kube-network-policies' queue listener (NFQUEUE 100) in this namespace.") var nfqueue = false
+        @Option(help: "With --nfqueue: ADDRESS,in|out,proto/port+… (a pod a policy selects, and what it allows).") var queuePolicy: [String] = []
 
         func run() throws {
             if let kubeProxy { LabServer.kubeProxy(mode: kubeProxy, clusterCIDR: clusterCIDR, staleFlag: staleFlag) }
             if let slowDNS { LabSlowDNS.run(delayMilliseconds: slowDNS) }
+            if nfqueue { LabPolicyQueue.serve(decisions: queuePolicy) }
             udp ? LabServer.echo(port: port) : LabServer.run(port: port)
         }
     }

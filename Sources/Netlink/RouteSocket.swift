@@ -70,6 +70,29 @@ public final class RouteSocket: @unchecked Sendable {
     }
 
 
+    /// Sends a command the kernel only acknowledges (NLM_F_ACK): returns once it did, throws
+    /// what it refused.
+    public func command(_ message: NetlinkMessage) throws(NetlinkError) {
+        _ = try exchange(message, expectMultipart: true)
+    }
+
+    /// Sends a message no answer follows (an nfqueue verdict).
+    public func post(_ message: NetlinkMessage) throws(NetlinkError) {
+        try send(message.encoded)
+    }
+
+    /// One datagram to the kernel.
+    private func send(_ bytes: [UInt8]) throws(NetlinkError) {
+        var kernel = sockaddr_nl()
+        kernel.nl_family = sa_family_t(AF_NETLINK)
+        let sent = withUnsafePointer(to: &kernel) { address in
+            address.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddress in
+                bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, sockaddress, socklen_t(MemoryLayout<sockaddr_nl>.size)) }
+            }
+        }
+        if sent < 0 { throw .system(.last("send(netlink)")) }
+    }
+
     /// Joins a multicast group (NETLINK_ADD_MEMBERSHIP): the kernel then sends its events there
     /// too (nf_tables' traces: NFNLGRP_NFTRACE; it builds them only while someone listens).
     public func subscribe(group: Int32) throws(NetlinkError) {
@@ -126,15 +149,7 @@ public final class RouteSocket: @unchecked Sendable {
         sequence &+= 1
         var outgoing = message
         outgoing.sequence = sequence
-        let bytes = outgoing.encoded
-        var kernel = sockaddr_nl()
-        kernel.nl_family = sa_family_t(AF_NETLINK)
-        let sent = withUnsafePointer(to: &kernel) { address in
-            address.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddress in
-                bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, sockaddress, socklen_t(MemoryLayout<sockaddr_nl>.size)) }
-            }
-        }
-        if sent < 0 { throw .system(.last("send(netlink)")) }
+        try send(outgoing.encoded)
 
         var replies: [NetlinkMessage] = []
         var interrupted = false

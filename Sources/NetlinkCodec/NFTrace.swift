@@ -73,7 +73,8 @@ extension NFTables.Verdict {
         case -3: "jump \(chain ?? "?")"
         case -4: "goto \(chain ?? "?")"
         case -5: "return"
-        default: "verdict \(code)"
+        // NF_QUEUE carries its queue number in the upper 16 bits.
+        default: code & 0xFF == 3 ? "queue \(UInt32(bitPattern: code) >> 16)" : "verdict \(code)"
         }
     }
 }

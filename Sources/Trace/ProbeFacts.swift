@@ -24,6 +24,8 @@ public struct ProbeFacts: Sendable {
     public var sent: (proto: TraceProtocol, port: UInt16?)?
     /// --trace-rules: the rules the request met in each namespace on the path (live only).
     public var ruleTraces: [RuleTraceView] = []
+    /// A userspace policy engine's queues on this node and their listeners around the probe.
+    public var queues: QueueObservation?
 
     public init(outcome: ProbeResult, seen: [(request: Bool?, reply: Bool?)], firewallBefore: [[FirewallRule]?], firewallAfter: [[FirewallRule]],
                 remote: RemoteHalfView? = nil, agentFindings: [Finding] = [], mtuPath: ProbedPath? = nil) {

@@ -31,6 +31,12 @@ public enum TraceJudgement {
         for (i, label) in labels.enumerated() where i < probe.firewallBefore.count && i < probe.firewallAfter.count {
             findings += FirewallDrop.findings(before: probe.firewallBefore[i] ?? [], after: probe.firewallAfter[i], in: label, probe: policyProbe)
         }
+        if let queues = probe.queues, let node = facts.nodeNamespace {
+            findings += QueuedPolicyChecks.findings(queues, in: node.label, source: ends.sourceAddress.description,
+                                                    destination: ends.destinationAddress.description, reachable: probe.outcome.reachable,
+                                                    reachedDestination: hops.contains { $0.role == .destination && $0.requestSeen == true },
+                                                    probe: policyProbe)
+        }
         if let policyProbe {
             findings += PolicyDenied.icmpOnly(rules: probe.firewallAfter, labels: labels, probe: policyProbe, reachable: probe.outcome.reachable)
         }

@@ -69,6 +69,10 @@ public struct Tracer {
         let firewallNamespaces = facts.namespaces.map { $0.known.isNode ? nil : opened($0.known) }
         let tracing = traceRules ? startRuleTraces(ends, facts: facts, namespaces: firewallNamespaces) : []
         let firewallBefore = FirewallReader.readAll(in: firewallNamespaces)
+        // A userspace policy engine's queues on this node (its process runs where netdoctor does).
+        let nodeRules = facts.namespaces.indices.first { facts.namespaces[$0].known.isNode }.flatMap { firewallBefore[$0] } ?? []
+        let queuePolicies = QueuedPolicy.read(in: nil, iptables: nodeRules)
+        let listenersBefore = queuePolicies.isEmpty ? [] : QueueListener.readHere()
         let probed = Result {
             try ActiveProbe.run(from: source, ends: ends, hops: &facts.hops, proto: proto, port: port, timeoutMilliseconds: timeoutMilliseconds,
                                 namespaces: opened, beforeProbe: { _ = opening?.wait() }, afterProbe: { signature in
@@ -86,6 +90,7 @@ public struct Tracer {
                                firewallAfter: firewallAfter, remote: remote, agentFindings: openFindings + finishFindings)
         probe.sent = (proto, ProbeSignature.port(for: proto, given: port))
         probe.ruleTraces = ruleTraces
+        if !queuePolicies.isEmpty { probe.queues = QueueObservation(policies: queuePolicies, before: listenersBefore, after: QueueListener.readHere()) }
         // Small probes crossing says little about large ones: measure the path MTU with DF probes.
         if outcome.reachable, ends.destinationPod?.fullName != ends.source.fullName {
             probe.mtuPath = try? MTUProber(timeoutMilliseconds: min(timeoutMilliseconds, 300))

@@ -195,3 +195,70 @@ extension PolicyChainsTests {
         #expect(selecting.map(\.title) == ["NetworkPolicy shop/web-policy"] && selecting.first?.direction == .ingress)
     }
 }
+
+/// kube-network-policies: NetworkPolicy judged in userspace through an NFQUEUE.
+@Suite("kube-network-policies: queued verdicts")
+struct QueuedPolicyTests {
+    /// Its table as `nft -j list table inet kube-network-policies` prints what its controller
+    /// writes (a set of the local pods policies select, the postrouting chain queueing their new
+    /// connections to 100; comments as in its source).
+    static let table = """
+    {"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
+      {"table": {"family": "inet", "name": "kube-network-policies", "handle": 3, "comment": "rules for kubernetes NetworkPolicy"}},
+      {"set": {"family": "inet", "name": "podips-v4", "table": "kube-network-policies", "type": "ipv4_addr", "handle": 1,
+               "comment": "Local V4 Pod IPs with Network Policies", "elem": ["10.244.1.7", "10.244.1.9"]}},
+      {"chain": {"family": "inet", "table": "kube-network-policies", "name": "postrouting", "handle": 3, "type": "filter", "hook": "postrouting", "prio": 95, "policy": "accept"}},
+      {"rule": {"family": "inet", "table": "kube-network-policies", "chain": "postrouting", "handle": 7, "expr": [{"match": {"op": "==", "left": {"ct": {"key": "state"}}, "right": ["established", "related"]}}, {"accept": null}]}},
+      {"rule": {"family": "inet", "table": "kube-network-policies", "chain": "postrouting", "handle": 8, "comment": "process IPv4 traffic with network policy enforcement",
+                "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "@podips-v4"}}, {"queue": {"num": 100}}]}}
+    ]}
+    """
+
+    @Test("its nftables table: the queue, no bypass, the pods it enforces")
+    func table() throws {
+        let queued = try #require(QueuedPolicy.parse(json: Array(Self.table.utf8), family: "inet"))
+        #expect(queued.queue == 100 && !queued.bypass && queued.engine == "kube-network-policies")
+        #expect(queued.podAddresses == ["10.244.1.7", "10.244.1.9"])
+    }
+
+    @Test("the same queueing through iptables' NFQUEUE target (the lab's, on a kernel without nft's queue)")
+    func iptables() throws {
+        let rules = FirewallReader.parse("""
+        *mangle
+        [3:180] -A KUBE-NETWORK-POLICIES -d 10.246.1.2/32 -m comment --comment "process IPv4 traffic with network policy enforcement" -j NFQUEUE --queue-num 100
+        [0:0] -A OTHER -s 10.9.9.9/32 -j NFQUEUE --queue-num 7 --queue-bypass
+        COMMIT
+        """)
+        let queued = QueuedPolicy.fromIptables(rules)
+        #expect(queued.map(\.queue) == [7, 100])
+        #expect(queued.last?.engine == "kube-network-policies" && queued.last?.podAddresses == ["10.246.1.2"])
+        #expect(queued.first?.bypass == true && queued.first?.engine == "a userspace policy engine")
+    }
+
+    /// /proc/net/netfilter/nfnetlink_queue as the kernel wrote it on the lab's node1 (queue,
+    /// listener port, waiting, copy mode, copy range, queue dropped, user dropped, id sequence, 1).
+    static let listening = "  100  20386     0 2   128     0     0        2  1\n"
+    static let queuedOnce = "  100  20386     0 2   128     0     0        3  1\n"
+
+    @Test("the queue's listeners; a probe queued and never answered is the engine's denial; no listener is POLICY_ENGINE_DOWN")
+    func verdicts() throws {
+        #expect(QueueListener.parse(Self.listening) == [QueueListener(queue: 100, portID: 20386, waiting: 0, queueDropped: 0, userDropped: 0, sequence: 2)])
+        let policy = QueuedPolicy(table: "inet kube-network-policies", engine: "kube-network-policies", queue: 100, bypass: false, podAddresses: ["10.246.1.2"])
+        let probe = PolicyProbe(what: "TCP port 80", isICMP: false, source: "10.246.1.3", pods: [:], destinationPod: "pod-a")
+        let denied = QueuedPolicyChecks.findings(QueueObservation(policies: [policy], before: QueueListener.parse(Self.listening),
+                                                                  after: QueueListener.parse(Self.queuedOnce)),
+                                                 in: "node", source: "10.246.1.3", destination: "10.246.1.2", reachable: false, probe: probe)
+        #expect(denied.map(\.code) == [.policyDenied])
+        #expect(denied.first?.message.contains("pod-a's ingress") == true && denied.first?.evidence.last?.contains("+1 packets queued") == true)
+        // Answered, or not queued at all: nothing to say.
+        #expect(QueuedPolicyChecks.findings(QueueObservation(policies: [policy], before: QueueListener.parse(Self.listening),
+                                                             after: QueueListener.parse(Self.listening)),
+                                            in: "node", source: "10.246.1.3", destination: "10.246.1.2", reachable: false, probe: probe).isEmpty)
+        let down = QueuedPolicyChecks.findings(QueueObservation(policies: [policy], before: [], after: []), in: "node",
+                                               source: "10.246.1.3", destination: "10.246.1.2", reachable: false, probe: probe)
+        #expect(down.map(\.code) == [.policyEngineDown] && down.first?.severity == .error)
+        // A pod the engine does not enforce: its queue is none of this probe's business.
+        #expect(QueuedPolicyChecks.findings(QueueObservation(policies: [policy], before: [], after: []), in: "node",
+                                            source: "10.246.1.3", destination: "10.246.1.4", reachable: false, probe: probe).isEmpty)
+    }
+}

@@ -100,6 +100,8 @@ struct CalicoLabTests {
         PolicyCase(engine: "calico-nftables", fault: "POLICY_DENIED_EXPLICIT", says: "GlobalNetworkPolicy deny-web-egress denies TCP port 80", hop: "node:cali"),
         PolicyCase(engine: "kube-router", fault: "POLICY_DENIED", says: "selected by NetworkPolicy default/deny-all", hop: "node:KUBE-POD-FW-"),
         PolicyCase(engine: "kube-router", fault: "POLICY_DENIED_PORT", says: "selected by NetworkPolicy default/allow-8080", hop: "node:KUBE-POD-FW-"),
+        PolicyCase(engine: "kube-network-policies", fault: "POLICY_DENIED", says: "kube-network-policies judged TCP port 80", hop: "node"),
+        PolicyCase(engine: "kube-network-policies", fault: "POLICY_DENIED_PORT", says: "selecting pod-a's ingress do not allow it", hop: "node"),
     ]
 
     @Test("a policy drop is POLICY_DENIED with the policies' names, in each engine's layout; policy POD lists them", arguments: policyCases)
@@ -114,9 +116,26 @@ struct CalicoLabTests {
         #expect(errors(json).map(\.code) == ["POLICY_DENIED"], "\(errors(json))")
         #expect(errors(json).first?.hop.hasPrefix(c.hop) == true, "\(errors(json))")
         #expect(message(json, "POLICY_DENIED").contains(c.says), "\(message(json, "POLICY_DENIED"))")
+        // kube-network-policies keeps its policies in userspace: policy POD has no chain to show.
+        guard c.engine != "kube-network-policies" else { return }
         let selected = c.fault == "POLICY_DENIED_EXPLICIT" ? "pod-b" : "pod-a"
         let policy = try run(["policy", selected])
         #expect(policy.status == 0 && policy.json["selected"]?.bool == true, "\(policy.json)")
+    }
+
+    @Test("kube-network-policies' queue without its listener: POLICY_ENGINE_DOWN; with it, TCP 8080 allowed passes")
+    func queueEngine() throws {
+        try Privilege.require()
+        try up(["--policy-engine", "kube-network-policies"])
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try #require(try Binary.run(["lab", "break", "POLICY_DENIED_PORT"]).status == 0)
+        // pod-a serves 8080 only with --proxy; the allowed port's SYN comes back refused, not dropped.
+        let allowed = try run(["trace", "pod-b", "pod-a", "--port", "8080"])
+        #expect(!codes(allowed.json).contains("POLICY_DENIED"), "\(codes(allowed.json))")
+        try #require(try Binary.run(["lab", "break", "POLICY_ENGINE_DOWN"]).status == 0)
+        let (status, json) = try run(["trace", "pod-b", "pod-a"])
+        #expect(status == 1)
+        #expect(errors(json).map(\.code) == ["POLICY_ENGINE_DOWN"], "\(errors(json))")
     }
 
     @Test("kube-router accepts ICMP where the policy denies TCP: a passing trace without --port says so")
