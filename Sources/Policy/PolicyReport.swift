@@ -17,12 +17,16 @@ public struct PolicyReport: Report {
     /// Every rule of the node, to count jumps and list each policy's rules.
     public var rules: [FirewallRule]
     public var findings: [Finding]
+    /// Userspace engines that judge the pod's new connections (kube-network-policies): their
+    /// policies are not in the firewall, only the queue is.
+    public var queuedBy: [QueuedPolicy]
 
-    public init(pod: String, address: String?, hostInterface: String?, rules: [FirewallRule]?) {
+    public init(pod: String, address: String?, hostInterface: String?, rules: [FirewallRule]?, queued: [QueuedPolicy] = []) {
         self.pod = pod
         self.address = address
         self.hostInterface = hostInterface
         self.rules = rules ?? []
+        queuedBy = queued.filter { policy in address.map(policy.podAddresses.contains) == true }
         let all = PolicyChains.endpoints(in: rules ?? [])
         let short = pod.split(separator: "/").last.map(String.init) ?? pod
         endpoints = all.filter { endpoint in
@@ -45,8 +49,10 @@ public struct PolicyReport: Report {
 
     public var jsonFields: [(String, ConfigValue)] {
         [("pod", .string(pod)), ("address", .text(address)), ("hostInterface", .text(hostInterface)),
-         ("selected", .bool(endpoints.contains { !$0.selecting.isEmpty })),
-         ("endpoints", .array(endpoints.map(json)))]
+         ("selected", .bool(endpoints.contains { !$0.selecting.isEmpty } || !queuedBy.isEmpty)),
+         ("endpoints", .array(endpoints.map(json))),
+         ("queuedBy", .array(queuedBy.map { .fields(["engine": .string($0.engine), "table": .string($0.table), "queue": .int(Int($0.queue)),
+                                                       "bypass": .bool($0.bypass)]) }))]
     }
 
     func json(_ endpoint: PolicyEndpoint) -> ConfigValue {
@@ -76,7 +82,10 @@ public struct PolicyReport: Report {
 
     public func humanSections(style: TextStyle) -> [HumanSection] {
         var head: [(label: String, value: String)] = [("address", address ?? "?"), ("host side", hostInterface ?? "?")]
-        if endpoints.isEmpty {
+        for queued in queuedBy {
+            head.append(("queued", "\(queued.engine) judges its new connections in userspace (NFQUEUE \(queued.queue)\(queued.bypass ? ", bypass" : ""), \(queued.table)); its policies are not in the firewall: its logs name them"))
+        }
+        if endpoints.isEmpty && queuedBy.isEmpty {
             head.append(("policy", "no policy engine's chains for this pod (Calico and kube-router looked for; Cilium and Antrea keep policy out of the firewall)"))
         }
         var sections = [HumanSection("NetworkPolicy of \(pod)", rows: head)]

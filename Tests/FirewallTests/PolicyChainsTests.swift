@@ -86,6 +86,11 @@ struct PolicyChainsTests {
         #expect(report.endpoints.count == 2)
         let json = JSONWriter.write(report.json, pretty: false)
         #expect(json.contains("\"evaluatedPackets\":1") && json.contains("\"selected\":true"))
+        // A pod kube-network-policies enforces: selected, by a queue rather than a chain.
+        let queued = PolicyReport(pod: "default/pod-a", address: "10.246.1.2", hostInterface: "cali1fe41d2935d", rules: [],
+                                  queued: [QueuedPolicy(table: "mangle", engine: "kube-network-policies", queue: 100, bypass: false, podAddresses: ["10.246.1.2"])])
+        let queuedJSON = JSONWriter.write(queued.json, pretty: false)
+        #expect(queuedJSON.contains("\"selected\":true") && queuedJSON.contains("\"engine\":\"kube-network-policies\""))
         let unread = PolicyReport(pod: "default/pod-a", address: nil, hostInterface: nil, rules: nil)
         #expect(unread.findings.map(\.code) == [.firewallUnreadable])
     }

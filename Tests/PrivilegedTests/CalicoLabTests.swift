@@ -116,11 +116,13 @@ struct CalicoLabTests {
         #expect(errors(json).map(\.code) == ["POLICY_DENIED"], "\(errors(json))")
         #expect(errors(json).first?.hop.hasPrefix(c.hop) == true, "\(errors(json))")
         #expect(message(json, "POLICY_DENIED").contains(c.says), "\(message(json, "POLICY_DENIED"))")
-        // kube-network-policies keeps its policies in userspace: policy POD has no chain to show.
-        guard c.engine != "kube-network-policies" else { return }
         let selected = c.fault == "POLICY_DENIED_EXPLICIT" ? "pod-b" : "pod-a"
         let policy = try run(["policy", selected])
         #expect(policy.status == 0 && policy.json["selected"]?.bool == true, "\(policy.json)")
+        // kube-network-policies keeps its policies in userspace: policy POD names the queue instead.
+        if c.engine == "kube-network-policies" {
+            #expect(policy.json["queuedBy"]?.array?.first?["engine"]?.string == "kube-network-policies", "\(policy.json)")
+        }
     }
 
     @Test("kube-network-policies' queue without its listener: POLICY_ENGINE_DOWN; with it, TCP 8080 allowed passes")
