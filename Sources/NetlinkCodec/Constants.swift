@@ -55,7 +55,7 @@ public enum RTMFlags {
 
 /// IFA_*: an address's attributes.
 public enum IFA: UInt16, AttributeType {
-    case address = 1, local = 2, label = 3
+    case address = 1, local = 2, label = 3, flags = 8
 }
 
 /// NDA_*: a neighbour's (or FDB entry's) attributes.

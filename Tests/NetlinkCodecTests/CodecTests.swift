@@ -166,3 +166,19 @@ struct CodecTests {
         #expect(refused > 0, "no cut inside a message was refused")
     }
 }
+
+extension CodecTests {
+    @Test("IPv6 address flags as duplicate address detection left them: dadfailed, tentative, deprecated, nodad")
+    func addressFlags() throws {
+        let addresses = try messages("addr-flags").filter { $0.type == .newAddress }.map { try InterfaceAddress($0) }
+        let byAddress = Dictionary(addresses.compactMap { a in a.address.map { ($0.description, a.flags) } }, uniquingKeysWith: { a, _ in a })
+        // fd00:1::1 was on the peer first: DAD failed here.
+        #expect(byAddress["fd00:1::1"]?.contains(.dadFailed) == true && byAddress["fd00:1::1"]?.contains(.tentative) == true)
+        #expect(byAddress["fd00:1::2"]?.contains(.tentative) == true && byAddress["fd00:1::2"]?.contains(.dadFailed) == false)
+        #expect(byAddress["fd00:1::3"]?.contains(.deprecated) == true && byAddress["fd00:1::3"]?.contains(.tentative) == false)
+        #expect(byAddress["fd00:1::1"]?.names.contains("dadfailed") == true)
+        // The IPv4 capture's nodad address, from ip addr add … nodad.
+        let v6 = try messages("addr-dump").filter { $0.type == .newAddress }.map { try InterfaceAddress($0) }.first { $0.address?.description == "fd00:244::1" }
+        #expect(v6?.flags.contains(.noDAD) == true && v6?.flags.contains(.permanent) == true)
+    }
+}
