@@ -49,40 +49,51 @@ public enum PolicyDenied {
         let what = probe.map { "\($0.what) from \($0.source)" } ?? "the probe"
         switch denial {
         case .defaultDeny(let endpoint, let tier, let all):
-            let whose = who(endpoint, probe: probe)
-            // kube-router's pod chain judges both ways: the probe's direction picks the policies.
-            var endpoint = endpoint
-            if endpoint.direction == nil, let destination = probe?.destinationPod {
-                endpoint.direction = podName(endpoint, probe: probe) == destination ? .ingress : .egress
-            }
-            let selecting = all.filter { $0.direction == nil || endpoint.direction == nil || $0.direction == endpoint.direction }
-            let direction = endpoint.direction?.rawValue ?? "its"
-            let names = selecting.map(\.title)
-            let engine = endpoint.engine == .calico ? "Calico\(tier.map { ", tier \($0)" } ?? "")" : "kube-router"
-            let message = names.isEmpty
-                ? "\(whose)'s \(direction) policy chain on \(label) dropped \(what): no policy there allowed it (\(engine))."
-                : "NetworkPolicy default deny: \(whose)'s \(endpoint.direction.map { "\($0.rawValue) is" } ?? "traffic is") selected by \(names.joined(separator: ", ")) on \(label), and none of them allows \(what) (\(engine))."
-            return Finding(.policyDenied, .error, message, hop: "\(label):\(endpoint.interface ?? endpoint.chain)",
-                           evidence: [counted] + selecting.map { "selected by \($0.title)\($0.direction.map { " (\($0.rawValue))" } ?? ""): chain \($0.chain)" },
-                           remedy: "Add a rule allowing \(what) to one of \(names.isEmpty ? "the policies" : names.joined(separator: ", ")), or check the pods' labels match the peer the policy names; `netdoctor policy \(podName(endpoint, probe: probe) ?? "POD")` lists them with their counters.")
+            return defaultDeny(endpoint, tier: tier, selecting: all, what: what, counted: counted, label: label, probe: probe)
         case .noProfile(let endpoint):
             return Finding(.policyDenied, .error,
                            "\(who(endpoint, probe: probe))'s \(endpoint.direction?.rawValue ?? "") chain on \(label) dropped \(what): no policy selects it and no profile (\(endpoint.profiles.joined(separator: ", "))) accepted it (Calico).",
                            hop: "\(label):\(endpoint.interface ?? endpoint.chain)", evidence: [counted],
                            remedy: "Calico's namespace profile (kns.<namespace>) accepts by default: check the namespace's profile, or add a policy that allows it.")
-        case .explicitDeny(let policy, let rule, let ruleID):
-            // The pod on the path whose endpoint chain runs this policy: the hop is its veth.
-            let endpoint = PolicyChains.endpoints(in: rules).first { endpoint in
-                endpoint.selecting.contains { $0.chain == policy.chain } && endpoint.interface.map { probe?.pods[$0] != nil } == true
-            }
-            let whose = endpoint.map { "\(who($0, probe: probe))'s " } ?? ""
-            return Finding(.policyDenied, .error,
-                           "\(policy.title) denies \(what) at \(whose)\(policy.direction?.rawValue ?? "policy") on \(label): one of its rules drops it.",
-                           hop: "\(label):\(endpoint?.interface ?? policy.chain)",
-                           evidence: [counted, "policy chain \(policy.chain)\(ruleID.map { ", rule \($0)" } ?? "")"]
-                               + (endpoint.map { ["run by \($0.chain)"] } ?? []),
-                           remedy: "Change or remove that rule of \(policy.title) (or order an allowing policy before it).")
+        case .explicitDeny(let policy, _, let ruleID):
+            return explicitDeny(policy, ruleID: ruleID, rules: rules, what: what, counted: counted, label: label, probe: probe)
         }
+    }
+
+    /// Policies select the pod and none allows the packet: named, with the tier (Calico) whose
+    /// end dropped it. kube-router's pod chain judges both ways: the probe's direction picks the
+    /// policies that count.
+    static func defaultDeny(_ endpoint: PolicyEndpoint, tier: String?, selecting all: [ProgrammedPolicy], what: String, counted: String,
+                            label: String, probe: PolicyProbe?) -> Finding {
+        let whose = who(endpoint, probe: probe)
+        var endpoint = endpoint
+        if endpoint.direction == nil, let destination = probe?.destinationPod {
+            endpoint.direction = podName(endpoint, probe: probe) == destination ? .ingress : .egress
+        }
+        let selecting = all.filter { $0.direction == nil || endpoint.direction == nil || $0.direction == endpoint.direction }
+        let names = selecting.map(\.title)
+        let engine = endpoint.engine == .calico ? "Calico\(tier.map { ", tier \($0)" } ?? "")" : "kube-router"
+        let message = names.isEmpty
+            ? "\(whose)'s \(endpoint.direction?.rawValue ?? "its") policy chain on \(label) dropped \(what): no policy there allowed it (\(engine))."
+            : "NetworkPolicy default deny: \(whose)'s \(endpoint.direction.map { "\($0.rawValue) is" } ?? "traffic is") selected by \(names.joined(separator: ", ")) on \(label), and none of them allows \(what) (\(engine))."
+        return Finding(.policyDenied, .error, message, hop: "\(label):\(endpoint.interface ?? endpoint.chain)",
+                       evidence: [counted] + selecting.map { "selected by \($0.title)\($0.direction.map { " (\($0.rawValue))" } ?? ""): chain \($0.chain)" },
+                       remedy: "Add a rule allowing \(what) to one of \(names.isEmpty ? "the policies" : names.joined(separator: ", ")), or check the pods' labels match the peer the policy names; `netdoctor policy \(podName(endpoint, probe: probe) ?? "POD")` lists them with their counters.")
+    }
+
+    /// A rule of one policy drops it; the hop is the veth of the pod on the path whose endpoint
+    /// chain runs that policy.
+    static func explicitDeny(_ policy: ProgrammedPolicy, ruleID: String?, rules: [FirewallRule], what: String, counted: String, label: String,
+                             probe: PolicyProbe?) -> Finding {
+        let endpoint = PolicyChains.endpoints(in: rules).first { endpoint in
+            endpoint.selecting.contains { $0.chain == policy.chain } && endpoint.interface.map { probe?.pods[$0] != nil } == true
+        }
+        let whose = endpoint.map { "\(who($0, probe: probe))'s " } ?? ""
+        return Finding(.policyDenied, .error,
+                       "\(policy.title) denies \(what) at \(whose)\(policy.direction?.rawValue ?? "policy") on \(label): one of its rules drops it.",
+                       hop: "\(label):\(endpoint?.interface ?? policy.chain)",
+                       evidence: [counted, "policy chain \(policy.chain)\(ruleID.map { ", rule \($0)" } ?? "")"] + (endpoint.map { ["run by \($0.chain)"] } ?? []),
+                       remedy: "Change or remove that rule of \(policy.title) (or order an allowing policy before it).")
     }
 
     /// POLICY_DENIED by a userspace engine's verdict (QueuedPolicyChecks saw the probe queued and

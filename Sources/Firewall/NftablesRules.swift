@@ -42,8 +42,15 @@ public enum NftablesReader {
 
     /// `nft -j <arguments>` run in `namespace`: its JSON, or why there is none.
     public static func json(_ arguments: [String], in namespace: NetNamespace?, thread: NamespaceThread = .shared) -> (output: [UInt8]?, problem: String?) {
+        run(["-j"] + arguments, in: namespace, thread: thread)
+    }
+
+    /// nft with `arguments` (and `input` on stdin) run in `namespace`: its output, or why there is none.
+    static func run(_ arguments: [String], input: [UInt8] = [], in namespace: NetNamespace?, thread: NamespaceThread = .shared)
+        -> (output: [UInt8]?, problem: String?) {
         guard let tool else { return (nil, "nft is not installed") }
-        let run = { ChildProcess.run(tool, arguments: ["-j"] + arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], timeoutMilliseconds: 5000) }
+        let run = { ChildProcess.run(tool, arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], input: input,
+                                     timeoutMilliseconds: 5000) }
         // A child process starts in the namespace of the thread that spawns it.
         let result = namespace.map { ns in try? thread.run(in: ns) { run() } } ?? run()
         guard let result else { return (nil, "nft could not be started in the namespace") }

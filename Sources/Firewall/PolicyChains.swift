@@ -66,6 +66,12 @@ public struct PolicyEndpoint: Sendable, Equatable {
 
     /// Every policy that selects the endpoint, tier by tier.
     public var selecting: [ProgrammedPolicy] { tiers.flatMap(\.policies) + policies }
+
+    /// The tier the chain is in at this rule (felix's "default" when no tier rule came first).
+    var currentTier: Tier {
+        get { tiers.last ?? Tier(name: "default", policies: []) }
+        set { if tiers.isEmpty { tiers.append(newValue) } else { tiers[tiers.count - 1] = newValue } }
+    }
 }
 
 /// Why a policy engine's rule dropped a packet.
@@ -82,17 +88,13 @@ public enum PolicyDenial: Sendable, Equatable {
 public enum PolicyChains {
     /// The enforcement points the rules hold, in the order their chains appear.
     public static func endpoints(in rules: [FirewallRule]) -> [PolicyEndpoint] {
-        let byChain = Dictionary(grouping: rules.filter { $0.origin != .iptablesPolicy }) { ChainKey(table: $0.table, chain: $0.chain) }
+        let byChain = chains(rules)
         var seen: Set<ChainKey> = []
         var out: [PolicyEndpoint] = []
         for rule in rules where rule.origin != .iptablesPolicy {
             let key = ChainKey(table: rule.table, chain: rule.chain)
-            guard !seen.contains(key) else { continue }
-            seen.insert(key)
-            let chainRules = byChain[key] ?? []
-            if let endpoint = calicoEndpoint(key, rules: chainRules, all: byChain) ?? kubeRouterEndpoint(key, rules: chainRules, all: byChain) {
-                out.append(endpoint)
-            }
+            guard seen.insert(key).inserted else { continue }
+            if let endpoint = endpoint(key, all: byChain) { out.append(endpoint) }
         }
         return out
     }
@@ -101,14 +103,11 @@ public enum PolicyChains {
     public static func explain(_ rule: FirewallRule, in rules: [FirewallRule]) -> PolicyDenial? {
         guard rule.origin != .iptablesPolicy else { return nil }
         let key = ChainKey(table: rule.table, chain: rule.chain)
-        let chainRules = rules.filter { $0.table == rule.table && $0.chain == rule.chain && $0.origin != .iptablesPolicy }
-        if let policy = identity(of: key, rules: chainRules) {
+        let byChain = chains(rules)
+        if let policy = identity(of: key, rules: byChain[key] ?? []) {
             return .explicitDeny(policy, rule: rule, ruleID: rule.comments.first { $0.hasPrefix("cali:") })
         }
-        let byChain = Dictionary(grouping: rules.filter { $0.origin != .iptablesPolicy }) { ChainKey(table: $0.table, chain: $0.chain) }
-        guard let endpoint = calicoEndpoint(key, rules: chainRules, all: byChain) ?? kubeRouterEndpoint(key, rules: chainRules, all: byChain) else {
-            return nil
-        }
+        guard let endpoint = endpoint(key, all: byChain) else { return nil }
         if let tier = endpoint.tiers.first(where: { $0.dropRule?.specification == rule.specification }) {
             return .defaultDeny(endpoint, tier: tier.name, selecting: tier.policies)
         }
@@ -120,6 +119,17 @@ public enum PolicyChains {
     struct ChainKey: Hashable {
         var table: String
         var chain: String
+    }
+
+    /// Each chain's rules in order (built-in chains' policies are no rules).
+    static func chains(_ rules: [FirewallRule]) -> [ChainKey: [FirewallRule]] {
+        Dictionary(grouping: rules.filter { $0.origin != .iptablesPolicy }) { ChainKey(table: $0.table, chain: $0.chain) }
+    }
+
+    /// The enforcement point a chain is, in whichever engine's layout it has.
+    static func endpoint(_ key: ChainKey, all: [ChainKey: [FirewallRule]]) -> PolicyEndpoint? {
+        let rules = all[key] ?? []
+        return calicoEndpoint(key, rules: rules, all: all) ?? kubeRouterEndpoint(key, rules: rules)
     }
 
     /// A felix chain's name as its iptables dataplane writes it: the nftables dataplane puts
@@ -144,8 +154,7 @@ public enum PolicyChains {
                 endpoint.tiers.append(.init(name: "default", policies: []))
             } else if comments.contains(where: { $0.hasSuffix(" if no policies passed packet") }), rule.drops {
                 // "End of tier T. Drop if no policies passed packet", or plain "Drop if no policies passed packet".
-                if endpoint.tiers.isEmpty { endpoint.tiers.append(.init(name: "default", policies: [])) }
-                endpoint.tiers[endpoint.tiers.count - 1].dropRule = rule
+                endpoint.currentTier.dropRule = rule
             } else if comments.contains("Drop if no profiles matched"), rule.drops {
                 endpoint.profileDrop = rule
             } else if let target = rule.jumpTarget {
@@ -153,8 +162,7 @@ public enum PolicyChains {
                 if targetName.hasPrefix("cali-pi-") || targetName.hasPrefix("cali-po-") {
                     let target = ChainKey(table: key.table, chain: target)
                     guard let policy = identity(of: target, rules: all[target] ?? []) else { continue }
-                    if endpoint.tiers.isEmpty { endpoint.tiers.append(.init(name: "default", policies: [])) }
-                    endpoint.tiers[endpoint.tiers.count - 1].policies.append(policy)
+                    endpoint.currentTier.policies.append(policy)
                 } else if targetName.hasPrefix("cali-pri-") || targetName.hasPrefix("cali-pro-") {
                     endpoint.profiles.append(String(targetName.dropFirst(9)))
                 }
@@ -163,7 +171,7 @@ public enum PolicyChains {
         return endpoint
     }
 
-    static func kubeRouterEndpoint(_ key: ChainKey, rules: [FirewallRule], all: [ChainKey: [FirewallRule]]) -> PolicyEndpoint? {
+    static func kubeRouterEndpoint(_ key: ChainKey, rules: [FirewallRule]) -> PolicyEndpoint? {
         guard key.chain.hasPrefix("KUBE-POD-FW-") else { return nil }
         var endpoint = PolicyEndpoint(engine: .kubeRouter, table: key.table, chain: key.chain)
         for rule in rules {

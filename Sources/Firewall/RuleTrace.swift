@@ -2,7 +2,6 @@ import CNetShims
 import Netlink
 import NetlinkCodec
 import NetSystem
-import NodeFiles
 import Synchronization
 
 #if canImport(Glibc)
@@ -80,7 +79,7 @@ public final class RuleTrace: @unchecked Sendable {
     /// Adds the table and starts listening. Fails, changing nothing, when nft is missing or the
     /// kernel or privileges refuse either step.
     public static func start(in namespace: NetNamespace?, thread: NamespaceThread = .shared, match: RuleTraceMatch) throws(RuleTraceError) -> RuleTrace {
-        guard nft != nil else { throw RuleTraceError("nft is not installed: --trace-rules adds its tracing rule with it") }
+        guard NftablesReader.tool != nil else { throw RuleTraceError("nft is not installed: --trace-rules adds its tracing rule with it") }
         removeLeftovers(in: namespace, thread: thread)
         let table = "\(tablePrefix)\(getpid())-\(counter.add(1, ordering: .relaxed).newValue)"
         // Listen first: the kernel builds trace events only while someone listens.
@@ -130,19 +129,27 @@ public final class RuleTrace: @unchecked Sendable {
         return Self.runNft(["delete", "table", "ip", table], input: "", in: namespace, thread: thread)
     }
 
-    /// Trace events with each rule's comments, read back over netlink by handle.
+    /// A chain as a trace event names it.
+    struct ChainKey: Hashable {
+        var family: UInt8
+        var table: String
+        var chain: String
+    }
+
+    /// Trace events with each rule's comments, read back over netlink by handle (one rule dump
+    /// per chain the packet met).
     func resolve(_ events: [NFTables.TraceEvent]) -> [TracedRule] {
-        var comments: [String: [UInt64: [String]]] = [:]
+        let key = { (event: NFTables.TraceEvent) in ChainKey(family: event.family, table: event.table, chain: event.chain) }
+        var comments: [ChainKey: [UInt64: [String]]] = [:]
         let reader = try? RouteSocket.open(in: namespace, thread: thread, protocol: NETLINK_NETFILTER)
-        for key in Set(events.map { "\($0.family)|\($0.table)|\($0.chain)" }) {
-            let parts = key.split(separator: "|", maxSplits: 2).map(String.init)
-            guard parts.count == 3, let family = UInt8(parts[0]), let reader,
-                  let messages = try? reader.dump(NFTables.dump(NFTables.getRule, family: family, table: parts[1], chain: parts[2])) else { continue }
+        for chain in Set(events.map(key)) {
+            guard let reader,
+                  let messages = try? reader.dump(NFTables.dump(NFTables.getRule, family: chain.family, table: chain.table, chain: chain.chain)) else { continue }
             var byHandle: [UInt64: [String]] = [:]
             for message in messages {
                 if let rule = try? NFTables.rule(expressionsOf: message), let handle = rule.handle { byHandle[handle] = rule.comments }
             }
-            comments[key] = byHandle
+            comments[chain] = byHandle
         }
         return events.map { event in
             // A chain's end has no rule: the walk returns to the caller (or the base chain's policy decides).
@@ -151,11 +158,10 @@ public final class RuleTrace: @unchecked Sendable {
             case .return: "return"
             case .rule, nil: event.handle == nil ? "end of chain" : "rule"
             }
-            let verdict = event.kind == .policy ? event.policy.map { $0 == 0 ? "drop" : $0 == 1 ? "accept" : "verdict \($0)" } : event.verdict?.words
+            let verdict = event.kind == .policy ? event.policy.map { NFTables.Verdict(code: Int32(bitPattern: $0)).words } : event.verdict?.words
             return TracedRule(family: NFTables.familyName(event.family) ?? "family \(event.family)", table: event.table, chain: event.chain,
                               handle: event.handle, kind: kind, verdict: verdict,
-                              comments: event.handle.flatMap { comments["\(event.family)|\(event.table)|\(event.chain)"]?[$0] } ?? [],
-                              packet: event.id)
+                              comments: event.handle.flatMap { comments[key(event)]?[$0] } ?? [], packet: event.id)
         }
     }
 
@@ -169,19 +175,8 @@ public final class RuleTrace: @unchecked Sendable {
         }
     }
 
-    static var nft: String? { ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first { NodeRoot("/").status($0)?.isExecutable == true } }
-
-    /// Runs nft in the namespace; nil when it succeeded, else what it said.
+    /// nft in the namespace; nil when it succeeded, else what it said.
     static func runNft(_ arguments: [String], input: String, in namespace: NetNamespace?, thread: NamespaceThread) -> String? {
-        guard let nft else { return "nft is not installed" }
-        let run = { ChildProcess.run(nft, arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], input: Array(input.utf8),
-                                     timeoutMilliseconds: 5000) }
-        // A child process starts in the namespace of the thread that spawns it.
-        guard let result = namespace.map({ ns in try? thread.run(in: ns) { run() } }) ?? run() else { return "nft could not be started" }
-        guard result.status == 0 else {
-            let said = result.errorText.split(separator: "\n").first.map(String.init) ?? "status \(result.status)"
-            return "nft \(arguments.prefix(3).joined(separator: " ")): \(said)"
-        }
-        return nil
+        NftablesReader.run(arguments, input: Array(input.utf8), in: namespace, thread: thread).problem
     }
 }

@@ -8,52 +8,27 @@ import NodeFiles
 @preconcurrency import Glibc
 #endif
 
-/// The lab's kube-network-policies: its nftables table as the controller writes it (table
-/// `inet kube-network-policies`, set `podips-v4` of the local pods a policy selects, chain
-/// `postrouting` at srcnat - 5 sending their new connections to NFQUEUE 100), and a stand-in for
-/// its process: a listener on that queue that accepts or drops each packet by the lab's policies,
-/// as the controller's evaluators would (`lab serve --nfqueue`).
+/// The lab's kube-network-policies: the controller queues the new connections of the local pods
+/// a policy selects to NFQUEUE 100 on the postrouting hook (its table `inet kube-network-policies`,
+/// set `podips-v4`, nft's `queue` statement); this kernel has no nft `queue` expression, so the
+/// lab queues the same packets through iptables' NFQUEUE target with the controller's comment. A
+/// stand-in for its process listens on that queue and accepts or drops each packet by the lab's
+/// policies, as the controller's evaluators would (`lab serve --nfqueue`).
 public enum LabPolicyQueue {
     static let queue: UInt16 = 100
-
-    /// The controller's table, without `bypass` (FailOpen off, its default).
-    static func nftables(_ workloads: [LabWorkload], policies: [LabPolicy]) -> String {
-        let selected = workloads.filter { workload in policies.contains { $0.selects.contains(workload.pod) && $0.denies.isEmpty } }
-        let elements = selected.map(\.address).joined(separator: ", ")
-        return """
-        table inet kube-network-policies
-        delete table inet kube-network-policies
-        table inet kube-network-policies {
-          comment "rules for kubernetes NetworkPolicy"
-          set podips-v4 {
-            type ipv4_addr
-            comment "Local V4 Pod IPs with Network Policies"
-        \(elements.isEmpty ? "" : "    elements = { \(elements) }\n")  }
-          chain postrouting {
-            type filter hook postrouting priority srcnat - 5; policy accept;
-            icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
-            meta skuid 0 accept
-            ct state established,related accept
-            ip saddr @podips-v4 queue num \(queue) comment "process IPv4 traffic with network policy enforcement"
-            ip daddr @podips-v4 queue num \(queue) comment "process IPv4 traffic with network policy enforcement"
-          }
-        }
-
-        """
-    }
 
     static let chain = "KUBE-NETWORK-POLICIES"
 
     /// The controller's rules as iptables-restore --noflush input (mangle table, postrouting).
     static func iptables(_ workloads: [LabWorkload], policies: [LabPolicy]) -> String {
         let selected = workloads.filter { workload in policies.contains { $0.selects.contains(workload.pod) && $0.denies.isEmpty } }
-        let comment = "\"process IPv4 traffic with network policy enforcement\""
-        var lines = ["*mangle", ":\(chain) - [0:0]", "-A \(chain) -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"]
-        for workload in selected {
-            lines.append("-A \(chain) -s \(workload.address)/32 -m comment --comment \(comment) -j NFQUEUE --queue-num \(queue)")
-            lines.append("-A \(chain) -d \(workload.address)/32 -m comment --comment \(comment) -j NFQUEUE --queue-num \(queue)")
+        let comment = ["process IPv4 traffic with network policy enforcement"]
+        typealias Rule = LabPolicyRules.Rule
+        let rules = [Rule(match: [.established], verdict: .accept)] + selected.flatMap { workload in
+            [Rule(match: [.source(workload.address + "/32")], comments: comment, verdict: .queue(Int(queue))),
+             Rule(match: [.destination(workload.address + "/32")], comments: comment, verdict: .queue(Int(queue)))]
         }
-        return (lines + ["COMMIT", ""]).joined(separator: "\n")
+        return LabPolicyRules.restoreInput("mangle", [LabPolicyRules.Chain(name: chain, rules: rules)])
     }
 
     /// The listener's decisions, as command-line words: "ADDRESS,in|out,proto/port+proto/port".

@@ -72,9 +72,13 @@ enum LabPolicyRules {
     /// felix's filter chains as iptables-restore --noflush input (the chains it declares are
     /// flushed and rewritten; FORWARD's jumps are added once, by `forwardJumps`).
     static func calicoIptables(_ workloads: [LabWorkload], policies: [LabPolicy]) -> String {
-        var lines = ["*filter"]
-        let chains = calicoChains(workloads, policies: policies)
-        lines += chains.map { ":\($0.name) - [0:0]" }
+        restoreInput("filter", calicoChains(workloads, policies: policies))
+    }
+
+    /// Chains as iptables-restore --noflush input for one table: each declared (so flushed) and
+    /// written rule by rule.
+    static func restoreInput(_ table: String, _ chains: [Chain]) -> String {
+        var lines = ["*\(table)"] + chains.map { ":\($0.name) - [0:0]" }
         for chain in chains { lines += chain.rules.map { "-A \(chain.name) \(iptables($0))" } }
         return (lines + ["COMMIT", ""]).joined(separator: "\n")
     }
@@ -129,6 +133,9 @@ enum LabPolicyRules {
 
     enum Verdict {
         case accept, drop, ret, jump(String), goto(String), setMark, clearMark, clearTierMark, none
+        /// kube-router's default deny (an ICMP port unreachable back), its rate-limited log, and
+        /// kube-network-policies' hand-over to userspace.
+        case reject, nflog(group: Int), queue(Int)
     }
 
     struct Chain {
@@ -229,8 +236,8 @@ enum LabPolicyRules {
                 rules.append(Rule(match: [policy.ingress ? .destination(workload.address + "/32") : .source(workload.address + "/32")],
                                   comments: ["\(policy.namespace ?? "")/\(policy.name) policy"], verdict: .jump(policy.kubeRouterChain)))
             }
-            rules.append(Rule(match: [.markClear], comments: ["\(pod) log-drop"], verdict: .none))
-            rules.append(Rule(match: [.markClear], comments: ["\(pod) reject"], verdict: .drop))
+            rules.append(Rule(match: [.markClear], comments: ["\(pod) log-drop"], verdict: .nflog(group: 100)))
+            rules.append(Rule(match: [.markClear], comments: ["\(pod) reject"], verdict: .reject))
             rules.append(Rule(verdict: .clearMark))
             chains.append(Chain(name: podChain, rules: rules))
         }
@@ -240,20 +247,7 @@ enum LabPolicyRules {
                  Rule(match: [.markSet], verdict: .ret)]
             }))
         }
-        var lines = ["*filter"] + chains.map { ":\($0.name) - [0:0]" }
-        for chain in chains {
-            lines += chain.rules.map { rule in
-                // kube-router's log-drop rule is an NFLOG to group 100 (rate-limited); its reject a REJECT.
-                if rule.comments.last?.hasSuffix(" log-drop") == true {
-                    return "-A \(chain.name) \(iptables(rule)) -j NFLOG --nflog-group 100 -m limit --limit 10/min --limit-burst 10"
-                }
-                if rule.comments.last?.hasSuffix(" reject") == true {
-                    return "-A \(chain.name) " + iptables(rule).replacingFirst("-j DROP", with: "-j REJECT --reject-with icmp-port-unreachable")
-                }
-                return "-A \(chain.name) \(iptables(rule))"
-            }
-        }
-        return (lines + ["COMMIT", ""]).joined(separator: "\n")
+        return restoreInput("filter", chains)
     }
 
     static let kubeRouterForwardJump = ["-m", "comment", "--comment", "kube-router netpol - TEMCG2JMHZYE7H7T", "-j", "KUBE-ROUTER-FORWARD"]
@@ -286,6 +280,9 @@ enum LabPolicyRules {
         case .setMark: words += ["-j", "MARK", "--set-xmark", acceptMark]
         case .clearMark: words += ["-j", "MARK", "--set-xmark", "0x0/0x10000"]
         case .clearTierMark: words += ["-j", "MARK", "--set-xmark", "0x0/0x20000"]
+        case .reject: words += ["-j", "REJECT", "--reject-with", "icmp-port-unreachable"]
+        case .nflog(let group): words += ["-m", "limit", "--limit", "10/min", "--limit-burst", "10", "-j", "NFLOG", "--nflog-group", String(group)]
+        case .queue(let number): words += ["-j", "NFQUEUE", "--queue-num", String(number)]
         case .none: break
         }
         return words.joined(separator: " ")
@@ -317,6 +314,9 @@ enum LabPolicyRules {
         case .setMark: words.append("meta mark set meta mark | 0x10000")
         case .clearMark: words.append("meta mark set meta mark & 0xfffeffff")
         case .clearTierMark: words.append("meta mark set meta mark & 0xfffdffff")
+        case .reject: words.append("reject")
+        case .nflog(let group): words.append("limit rate 10/minute burst 10 packets log group \(group)")
+        case .queue(let number): words.append("queue num \(number)")
         case .none: break
         }
         // nft keeps one comment per rule: felix's identity (or its description) where there is one.

@@ -65,6 +65,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             _ = try? NFTables.rule(expressionsOf: message)
             _ = try? NFTables.generation(message)
             _ = try? NFTables.traceEvent(message)
+            _ = try? NFQueue.queuedPacket(message)
             _ = try? Conntrack.entry(message)
             _ = try? Conntrack.statistics(message)
             _ = try? IPVS.familyID(message)
@@ -87,7 +88,11 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for rules in [FirewallReader.parse(bytes: bytes), NftablesReader.parse(json: bytes)] {
         for endpoint in PolicyChains.endpoints(in: rules) { _ = endpoint.selecting.map(\.title) }
         for rule in rules.prefix(64) where rule.drops { _ = PolicyChains.explain(rule, in: rules) }
+        _ = QueuedPolicy.fromIptables(rules)
     }
+    // kube-network-policies' table (nft JSON) and the kernel's queue table (procfs text).
+    _ = QueuedPolicy.parse(json: bytes, family: "inet")
+    _ = QueueListener.parse(text)
     // A DNS answer from whatever listens on a nameserver's address, a pod's resolv.conf.
     _ = try? DNSResponse(parsing: bytes)
     let conf = ResolvConf.parse(text)
