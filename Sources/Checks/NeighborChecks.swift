@@ -106,7 +106,7 @@ public enum NeighborChecks: PathCheck {
         guard let entry = state.neighbors.first(where: { $0.destination == address && $0.interfaceIndex == link.index }) else { return [] }
         let states = entry.state.names.joined(separator: ",")
         if entry.state.isBroken {
-            return [Finding(.neighborFailed, .error, "\(address) does not answer ARP on \(link.name) in \(label) (\(states)).",
+            return [Finding(.neighborFailed, .error, "\(address) does not answer \(address.isIPv4 ? "ARP" : "neighbour solicitation (NDP)") on \(link.name) in \(label) (\(states)).",
                             hop: "\(label):\(link.name)", evidence: ["\(address) dev \(link.name) \(states)"],
                             remedy: "Check that the next hop \(address) exists and is up on that segment (and the route that names it).")]
         }

@@ -14,7 +14,7 @@ public protocol PathCheck: Sendable {
 public enum PathChecks {
     public static let all: [any PathCheck.Type] = [
         CollectionFailed.self, NoRoute.self, IPForwardDisabled.self, BridgePortMissing.self, OverlayFDBMissing.self,
-        NeighborChecks.self, DuplicateIP.self, LinkDown.self,
+        NeighborChecks.self, DuplicateIP.self, LinkDown.self, AddressState.self, RouterAdvertisements.self,
     ]
 
     public static func run(_ facts: PathFacts) -> [Finding] { all.flatMap { $0.check(facts) } }

@@ -62,6 +62,11 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let policyICMPOnly = FindingCode(rawValue: "POLICY_ICMP_ONLY")
     public static let ruleTraceFailed = FindingCode(rawValue: "RULE_TRACE_FAILED")
     public static let policyEngineDown = FindingCode(rawValue: "POLICY_ENGINE_DOWN")
+    // IPv6
+    public static let addressTentative = FindingCode(rawValue: "ADDRESS_TENTATIVE")
+    public static let addressDADFailed = FindingCode(rawValue: "ADDRESS_DADFAILED")
+    public static let addressDeprecated = FindingCode(rawValue: "ADDRESS_DEPRECATED")
+    public static let ipv6RAIgnored = FindingCode(rawValue: "IPV6_RA_IGNORED")
     // Services (services, trace to a Service)
     public static let serviceNoEndpoints = FindingCode(rawValue: "SERVICE_NO_ENDPOINTS")
     public static let serviceNoLocalEndpoints = FindingCode(rawValue: "SERVICE_NO_LOCAL_ENDPOINTS")

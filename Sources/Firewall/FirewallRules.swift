@@ -1,5 +1,6 @@
 import CNetShims
 import Dispatch
+import NetAddress
 import Netlink
 import NetlinkCodec
 import NetSystem
@@ -25,15 +26,23 @@ public struct FirewallRule: Sendable, Equatable {
     public var packets: UInt64
     public var bytes: UInt64
     public var origin: Origin = .iptables
+    /// iptables (IPv4) or ip6tables (IPv6): which tool's rules these are; nftables rules carry
+    /// their family in `table`.
+    public var family: IPFamily = .ipv4
 
-    public init(table: String, chain: String, specification: String, packets: UInt64, bytes: UInt64, origin: Origin = .iptables) {
+    public init(table: String, chain: String, specification: String, packets: UInt64, bytes: UInt64, origin: Origin = .iptables,
+                family: IPFamily = .ipv4) {
         self.table = table
         self.chain = chain
         self.specification = specification
         self.packets = packets
         self.bytes = bytes
         self.origin = origin
+        self.family = family
     }
+
+    /// The iptables tool of the rule's family.
+    var tool: String { family == .ipv6 ? "ip6tables" : "iptables" }
 
     /// DROP or REJECT: the rule (or policy) ends a packet's way.
     public var drops: Bool {
@@ -49,22 +58,23 @@ public struct FirewallRule: Sendable, Equatable {
     /// The rule in the words of the tool that shows it.
     public var text: String {
         switch origin {
-        case .iptables: "-t \(table) -A \(chain) \(specification)"
-        case .iptablesPolicy: "-t \(table) -P \(chain) \(specification) (the chain's policy)"
+        case .iptables: "\(family == .ipv6 ? "ip6tables " : "")-t \(table) -A \(chain) \(specification)"
+        case .iptablesPolicy: "\(family == .ipv6 ? "ip6tables " : "")-t \(table) -P \(chain) \(specification) (the chain's policy)"
         case .nftables: "nft table \(table) chain \(chain) \(specification)"
         }
     }
 }
 
-/// Reads a namespace's iptables rules with their packet counters. iptables-save is the kernel's
-/// own reader (legacy or nf_tables flavour); running it changes nothing.
+/// Reads a namespace's iptables rules with their packet counters. iptables-save (ip6tables-save
+/// for IPv6) is the kernel's own reader (legacy or nf_tables flavour); running it changes nothing.
 public enum FirewallReader {
-    /// Rules of every table, or nil when iptables-save is not installed or fails. `dropping`:
-    /// only the tables whose rules can drop a packet (filter, and raw, mangle and security where
-    /// they exist): the nat table cannot, and on a node of many Services or pods it holds nearly
-    /// all the rules (kube-proxy's, the bridge plugin's per-pod chains).
-    public static func read(in namespace: NetNamespace?, thread: NamespaceThread = .shared, dropping: Bool = false) -> [FirewallRule]? {
-        guard let tool = iptablesSave else { return nil }
+    /// Rules of every table of a family, or nil when its save tool is not installed or fails.
+    /// `dropping`: only the tables whose rules can drop a packet (filter, and raw, mangle and
+    /// security where they exist): the nat table cannot, and on a node of many Services or pods
+    /// it holds nearly all the rules (kube-proxy's, the bridge plugin's per-pod chains).
+    public static func read(in namespace: NetNamespace?, thread: NamespaceThread = .shared, dropping: Bool = false,
+                            family: IPFamily = .ipv4) -> [FirewallRule]? {
+        guard let tool = saveTool(family) else { return nil }
         let run = { (arguments: [String]) in
             ChildProcess.run(tool, arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], timeoutMilliseconds: 5000,
                              outputLimit: 256 << 20)
@@ -72,26 +82,26 @@ public enum FirewallReader {
         let save = { () -> [FirewallRule]? in
             guard dropping else {
                 guard let result = run(["-c"]), result.status == 0 else { return nil }
-                return parse(bytes: result.output)
+                return parse(bytes: result.output, family: family)
             }
             var output: [UInt8] = []
-            for table in droppingTables() {
+            for table in droppingTables(family) {
                 // An absent table prints as empty built-in chains, or fails: either way no rule.
                 guard let result = run(["-c", "-t", table]) else { return nil }
                 if result.status == 0 { output += result.output } else if table == "filter" { return nil }
             }
-            return parse(bytes: output)
+            return parse(bytes: output, family: family)
         }
         let work = { () -> [FirewallRule]? in
             // Read before in this process, and the ruleset unchanged since: counters over nfnetlink.
-            let identity = NetNamespace.identity(of: "/proc/thread-self/ns/net")
-            if dropping, let identity, let snapshot = SnapshotCache.shared[identity], let rules = IptablesCounters.refresh(snapshot) {
+            let key = NetNamespace.identity(of: "/proc/thread-self/ns/net").map { SnapshotCache.Key(namespace: $0, family: family) }
+            if dropping, let key, let snapshot = SnapshotCache.shared[key], let rules = IptablesCounters.refresh(snapshot, family: family) {
                 return rules
             }
             let generation = dropping ? IptablesCounters.generation() : nil
             let rules = save()
-            if let rules, let identity, let generation, IptablesCounters.generation() == generation {
-                SnapshotCache.shared[identity] = IptablesCounters.Snapshot(generation: generation, rules: rules)
+            if let rules, let key, let generation, IptablesCounters.generation() == generation {
+                SnapshotCache.shared[key] = IptablesCounters.Snapshot(generation: generation, rules: rules)
             }
             return rules
         }
@@ -104,7 +114,7 @@ public enum FirewallReader {
     /// counter refresh.
     public static func remember(_ rules: [FirewallRule], generation: UInt32) {
         guard let identity = NetNamespace.identity(of: "/proc/thread-self/ns/net") else { return }
-        SnapshotCache.shared[identity] = IptablesCounters.Snapshot(generation: generation, rules: rules)
+        SnapshotCache.shared[SnapshotCache.Key(namespace: identity, family: .ipv4)] = IptablesCounters.Snapshot(generation: generation, rules: rules)
     }
 
     /// The ruleset's generation in the calling thread's namespace (nil without nf_tables): taken
@@ -112,20 +122,25 @@ public enum FirewallReader {
     public static func generation() -> UInt32? { IptablesCounters.generation() }
 
     /// Where iptables-save is installed, if it is.
-    public static var iptablesSave: String? {
-        ["/usr/sbin/iptables-save", "/sbin/iptables-save", "/usr/bin/iptables-save"].first { NodeRoot("/").status($0)?.isExecutable == true }
+    public static var iptablesSave: String? { saveTool(.ipv4) }
+
+    /// Where the family's save tool (iptables-save, ip6tables-save) is installed, if it is.
+    public static func saveTool(_ family: IPFamily) -> String? {
+        let name = family == .ipv6 ? "ip6tables-save" : "iptables-save"
+        return ["/usr/sbin/", "/sbin/", "/usr/bin/"].map { $0 + name }.first { NodeRoot("/").status($0)?.isExecutable == true }
     }
 
     /// filter, and the other tables that can drop where the namespace has them: nf_tables lists
-    /// iptables-nft's, /proc/thread-self/net/ip_tables_names the legacy ones (both the calling thread's namespace).
-    static func droppingTables() -> [String] {
+    /// iptables-nft's (family ip or ip6), /proc/thread-self/net/ip(6)_tables_names the legacy
+    /// ones (both the calling thread's namespace).
+    static func droppingTables(_ family: IPFamily) -> [String] {
         var present: Set<String> = []
         if let socket = try? RouteSocket(protocol: NETLINK_NETFILTER), let messages = try? socket.dump(NFTables.dumpTables) {
             for message in messages {
-                if let table = try? NFTables.table(message), table.family == 2 { present.insert(table.name) }
+                if let table = try? NFTables.table(message), table.family == IptablesCounters.netfilterFamily(family) { present.insert(table.name) }
             }
         }
-        if let legacy = Sysctl.readFile("/proc/thread-self/net/ip_tables_names") {
+        if let legacy = Sysctl.readFile("/proc/thread-self/net/\(family == .ipv6 ? "ip6" : "ip")_tables_names") {
             for name in legacy.split(separator: "\n") { present.insert(String(name)) }
         }
         return ["filter"] + ["raw", "mangle", "security"].filter(present.contains)
@@ -133,8 +148,9 @@ public enum FirewallReader {
 
     /// iptables-save's rules and policies and native nftables rules of one namespace, or nil when
     /// neither tool can tell. `dropping`: as for `read`.
-    public static func readEverything(in namespace: NetNamespace?, thread: NamespaceThread = .shared, dropping: Bool = false) -> [FirewallRule]? {
-        let iptables = read(in: namespace, thread: thread, dropping: dropping)
+    public static func readEverything(in namespace: NetNamespace?, thread: NamespaceThread = .shared, dropping: Bool = false,
+                                      family: IPFamily = .ipv4) -> [FirewallRule]? {
+        let iptables = read(in: namespace, thread: thread, dropping: dropping, family: family)
         let nftables = NftablesReader.read(in: namespace, thread: thread, overNetlink: iptables != nil)
         return iptables == nil && nftables == nil ? nil : (iptables ?? []) + (nftables ?? [])
     }
@@ -143,7 +159,7 @@ public enum FirewallReader {
     /// native nftables tables. Each iptables-save takes tens
     /// of milliseconds, mostly process start; run side by side, a path of five namespaces costs
     /// about one. Each namespace gets a worker thread to spawn from, so none waits on another.
-    public static func readAll(in namespaces: [NetNamespace?]) -> [[FirewallRule]?] {
+    public static func readAll(in namespaces: [NetNamespace?], family: IPFamily = .ipv4) -> [[FirewallRule]?] {
         // Each worker writes its own slot of the buffer, and concurrentPerform returns only when
         // all are done: no two writers share memory.
         let slots = UnsafeMutableBufferPointer<[FirewallRule]?>.allocate(capacity: namespaces.count)
@@ -152,7 +168,7 @@ public enum FirewallReader {
         nonisolated(unsafe) let output = slots
         DispatchQueue.concurrentPerform(iterations: namespaces.count) { index in
             // The Dispatch worker only waits: the setns happens on the NamespaceThread.
-            output[index] = readEverything(in: namespaces[index], thread: .worker(index), dropping: true)
+            output[index] = readEverything(in: namespaces[index], thread: .worker(index), dropping: true, family: family)
         }
         return Array(slots)
     }
@@ -160,20 +176,20 @@ public enum FirewallReader {
     /// The rules again after a probe, only where a rule or policy could have dropped it: a
     /// namespace whose rules drop nothing (most pods; a node whose CNI adds only NAT chains) cannot
     /// show a drop, and its snapshot stands. An unreadable one stays empty.
-    public static func readAgain(_ before: [[FirewallRule]?], in namespaces: [NetNamespace?]) -> [[FirewallRule]] {
+    public static func readAgain(_ before: [[FirewallRule]?], in namespaces: [NetNamespace?], family: IPFamily = .ipv4) -> [[FirewallRule]] {
         let dropping = before.indices.filter { before[$0]?.contains(where: \.drops) == true }
-        let again = readAll(in: dropping.map { namespaces[$0] })
+        let again = readAll(in: dropping.map { namespaces[$0] }, family: family)
         var after = before.map { $0 ?? [] }
         for (slot, index) in dropping.enumerated() { after[index] = again[slot] ?? [] }
         return after
     }
 
     /// `*filter`, `:CHAIN POLICY [p:b]`, `[p:b] -A CHAIN spec` (or `-A CHAIN spec`, without -c).
-    public static func parse(_ text: String) -> [FirewallRule] { parse(bytes: Array(text.utf8)) }
+    public static func parse(_ text: String, family: IPFamily = .ipv4) -> [FirewallRule] { parse(bytes: Array(text.utf8), family: family) }
 
     /// The same over iptables-save's bytes, a line at a time without building a String per line:
     /// a node of many Services has tens of thousands of rules, a node of many pods hundreds.
-    public static func parse(bytes: [UInt8]) -> [FirewallRule] {
+    public static func parse(bytes: [UInt8], family: IPFamily = .ipv4) -> [FirewallRule] {
         var rules: [FirewallRule] = []
         var table = ""
         bytes.withUnsafeBufferPointer { text in
@@ -188,9 +204,15 @@ public enum FirewallReader {
                 case UInt8(ascii: "*"):
                     table = string(line, 1, line.count)
                 case UInt8(ascii: ":"):
-                    if let policy = policy(line, table: table) { rules.append(policy) }
+                    if var policy = policy(line, table: table) {
+                        policy.family = family
+                        rules.append(policy)
+                    }
                 case UInt8(ascii: "["), UInt8(ascii: "-"):
-                    if let rule = rule(line, table: table) { rules.append(rule) }
+                    if var rule = rule(line, table: table) {
+                        rule.family = family
+                        rules.append(rule)
+                    }
                 default:
                     continue
                 }
@@ -252,12 +274,16 @@ public enum FirewallReader {
         String(decoding: UnsafeBufferPointer(rebasing: line[start..<end]), as: UTF8.self)
     }
 
-    /// Rules that drop ICMP "fragmentation needed" (type 3 code 4): they break PMTU discovery.
+    /// Rules that drop ICMP "fragmentation needed" (type 3 code 4) or ICMPv6 "packet too big"
+    /// (type 2): they break PMTU discovery, which IPv6 cannot do without (routers never fragment).
     public static func icmpTooBigDrops(_ rules: [FirewallRule]) -> [FirewallRule] {
         rules.filter { rule in
-            rule.drops && rule.specification.containsBytes("icmp")
-                && (rule.specification.containsBytes("fragmentation-needed") || rule.specification.containsBytes("--icmp-type 3/4")
-                    || rule.specification.containsBytes("frag-needed"))  // nft's word
+            let spec = rule.specification
+            return rule.drops && spec.containsBytes("icmp")
+                && (spec.containsBytes("fragmentation-needed") || spec.containsBytes("--icmp-type 3/4")
+                    || spec.containsBytes("frag-needed")  // nft's word
+                    || spec.containsBytes("packet-too-big") || spec.containsBytes("--icmpv6-type 2 ") || spec.hasSuffix("--icmpv6-type 2")
+                    || spec.containsBytes("icmpv6 type 2 "))
         }
     }
 }

@@ -1,4 +1,5 @@
 import CNetShims
+import NetAddress
 import Netlink
 import NetlinkCodec
 import NetSystem
@@ -23,6 +24,9 @@ enum IptablesCounters {
         var rules: [FirewallRule]
     }
 
+    /// nf_tables' family of iptables-nft's tables: NFPROTO_IPV4 (2) or NFPROTO_IPV6 (10).
+    static func netfilterFamily(_ family: IPFamily) -> UInt8 { family == .ipv6 ? 10 : 2 }
+
     /// The ruleset's generation, in the calling thread's namespace; nil without nf_tables.
     static func generation() -> UInt32? {
         guard let socket = try? RouteSocket(protocol: NETLINK_NETFILTER), let reply = try? socket.request(NFTables.generationRequest) else { return nil }
@@ -31,13 +35,14 @@ enum IptablesCounters {
 
     /// The snapshot's rules with their counters now; nil when the ruleset changed or the rules do
     /// not map onto nf_tables' (then iptables-save must run). In the calling thread's namespace.
-    static func refresh(_ snapshot: Snapshot) -> [FirewallRule]? {
+    static func refresh(_ snapshot: Snapshot, family: IPFamily = .ipv4) -> [FirewallRule]? {
+        let number = netfilterFamily(family)
         guard generation() == snapshot.generation, let socket = try? RouteSocket(protocol: NETLINK_NETFILTER) else { return nil }
         var rules = snapshot.rules
         let tables = Set(rules.filter { $0.origin != .nftables }.map(\.table))
         for table in tables {
-            guard let chainMessages = try? socket.dump(NFTables.dump(NFTables.getChain, family: 2, table: table)),
-                  let ruleMessages = try? socket.dump(NFTables.dump(NFTables.getRule, family: 2, table: table)) else { return nil }
+            guard let chainMessages = try? socket.dump(NFTables.dump(NFTables.getChain, family: number, table: table)),
+                  let ruleMessages = try? socket.dump(NFTables.dump(NFTables.getRule, family: number, table: table)) else { return nil }
             // A base chain without stats has no counters: iptables-save prints [0:0] for it too.
             var policies: [String: NFTables.Counter] = [:]
             for message in chainMessages {
@@ -85,9 +90,15 @@ enum IptablesCounters {
 final class SnapshotCache: Sendable {
     static let shared = SnapshotCache()
     static let limit = 64
-    private let snapshots = Mutex<[NetNamespace.Identity: IptablesCounters.Snapshot]>([:])
+    private let snapshots = Mutex<[Key: IptablesCounters.Snapshot]>([:])
 
-    subscript(identity: NetNamespace.Identity) -> IptablesCounters.Snapshot? {
+    /// A namespace's iptables or ip6tables rules: two rulesets.
+    struct Key: Hashable {
+        var namespace: NetNamespace.Identity
+        var family: IPFamily
+    }
+
+    subscript(identity: Key) -> IptablesCounters.Snapshot? {
         get { snapshots.withLock { $0[identity] } }
         set {
             snapshots.withLock { cache in

@@ -16,6 +16,8 @@ public enum Inspector {
         let view = try NamespaceView.read(node.node, node: node)
         let findings = IPForwardDisabled.check(node: view.state, label: KnownNamespace.nodeName)
             + NeighborChecks.check(table: view.state, label: KnownNamespace.nodeName)
+            + AddressState.check(table: view.state, label: KnownNamespace.nodeName)
+            + RouterAdvertisements.check(node: view.state, label: KnownNamespace.nodeName)
         return InspectReport(target: KnownNamespace.nodeName, view: view, pod: nil, hostSide: nil, findings: findings)
     }
 
@@ -46,6 +48,7 @@ public enum Inspector {
             })
         }
         report.findings = findings + NoRoute.check(pod: label, routes: view.state.routes) + NeighborChecks.check(table: view.state, label: label)
+            + AddressState.check(table: view.state, label: label)
         return report
     }
 }

@@ -45,6 +45,12 @@ public struct NamespaceState: Sendable {
     public var mainRoutes: [Route] { routes.filter { $0.table == Route.mainTable } }
 
     public var ipForwarding: Bool? { sysctls["net.ipv4.ip_forward"].map { $0 == "1" } }
+    /// net.ipv6.conf.all.forwarding: IPv6's switch (setting it sets every interface's).
+    public var ipv6Forwarding: Bool? { sysctls["net.ipv6.conf.all.forwarding"].map { $0 == "1" } }
+    /// A family's forwarding switch.
+    public func forwarding(_ family: IPFamily) -> Bool? { family == .ipv4 ? ipForwarding : ipv6Forwarding }
+    /// An interface's IPv6 sysctl (accept_ra, forwarding, proxy_ndp), when it was read.
+    public func ipv6Setting(_ key: String, of interface: String) -> Int? { sysctls["net.ipv6.conf.\(interface).\(key)"].flatMap { Int($0) } }
 }
 
 /// The five dumps a namespace's state is made of, as the kernel sent them: what a recording
@@ -116,6 +122,11 @@ public enum NamespaceReader {
         for interface in interfaces {
             for key in ["rp_filter", "forwarding", "proxy_arp"] {
                 let name = "net.ipv4.conf.\(interface).\(key)"
+                values[name] = Sysctl.read(name)
+            }
+            // IPv6's: accept_ra against forwarding decides whether router advertisements count.
+            for key in ["forwarding", "accept_ra", "proxy_ndp"] {
+                let name = "net.ipv6.conf.\(interface).\(key)"
                 values[name] = Sysctl.read(name)
             }
         }

@@ -19,7 +19,8 @@ public struct Lab: Sendable {
     public static func current() -> (lab: Lab, state: LabState)? {
         guard let text = LabFiles.read(stateFile), let state = LabState(json: text),
               let topology = LabPlan.Topology(rawValue: state.topology) else { return nil }
-        return (Lab(plan: LabPlan(topology: topology, prefix: state.prefix, extraPods: state.extraPods)), state)
+        return (Lab(plan: LabPlan(topology: topology, family: LabPlan.Family(rawValue: state.family) ?? .ipv4, prefix: state.prefix,
+                                  extraPods: state.extraPods)), state)
     }
 
     // MARK: up
@@ -37,6 +38,7 @@ public struct Lab: Sendable {
         if let existing = Self.current() { existing.lab.down(state: existing.state) }
         Self.removeNamespaces(prefix: plan.prefix)
         var state = LabState(topology: plan.topology.rawValue, prefix: plan.prefix, serverPID: nil, faults: [])
+        state.family = plan.family.rawValue
         state.extraPods = plan.pods.count - 3
         do {
             try buildNodes()
@@ -76,13 +78,26 @@ public struct Lab: Sendable {
             try Shell.run(["ip", "netns", "add", node.namespace])
             try Shell.run(["ip", "-n", node.namespace, "link", "set", "lo", "up"])
             try Shell.inNamespace(node.namespace, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+            // What flannel and the bridge plugin turn on for IPv6 pods. With forwarding on, the
+            // kernel ignores router advertisements unless accept_ra is 2: set so on the uplink,
+            // as a node that learns its default route by RA must.
+            if plan.family.hasIPv6 {
+                try Shell.inNamespace(node.namespace, ["sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1"])
+            }
         }
         // The underlay: one veth pair, eth0 on each node, like two hosts on a switch.
         let (n1, n2) = (plan.nodes[0], plan.nodes[1])
         try Shell.run(["ip", "-n", n1.namespace, "link", "add", "eth0", "mtu", String(LabPlan.underlayMTU), "type", "veth",
                        "peer", "name", "eth0", "netns", n2.namespace, "mtu", String(LabPlan.underlayMTU)])
         for node in plan.nodes {
-            try Shell.run(["ip", "-n", node.namespace, "addr", "add", "\(node.underlayAddress)/24", "dev", "eth0"])
+            if plan.family.hasIPv4 {
+                try Shell.run(["ip", "-n", node.namespace, "addr", "add", "\(node.underlayAddress)/24", "dev", "eth0"])
+            }
+            if plan.family.hasIPv6 {
+                try Shell.inNamespace(node.namespace, ["sysctl", "-q", "-w", "net.ipv6.conf.eth0.accept_ra=2"])
+                // nodad: the underlay is usable at once (a real node's DAD finished long ago).
+                try Shell.run(["ip", "-n", node.namespace, "addr", "add", "\(node.underlayAddress6)/64", "dev", "eth0", "nodad"])
+            }
             try Shell.run(["ip", "-n", node.namespace, "link", "set", "eth0", "up"])
         }
     }
@@ -93,26 +108,42 @@ public struct Lab: Sendable {
             let remote = plan.nodes.first { $0.name != node.name }!
             switch plan.topology {
             case .overlay:
-                // As flanneld programs it: flannel.1 with the subnet's .0/32, a route to the remote
-                // subnet via its .0 onlink, a permanent neighbour for that .0 with the remote VTEP's
-                // MAC, and an FDB entry sending that MAC to the remote node.
-                try Shell.run(["ip", "-n", node.namespace, "link", "add", "flannel.1", "address", node.vtepMAC,
-                               "mtu", String(LabPlan.overlayMTU), "type", "vxlan", "id", "1", "local", node.underlayAddress,
-                               "dev", "eth0", "dstport", String(LabPlan.vxlanPort), "nolearning"])
-                try Shell.run(["ip", "-n", node.namespace, "addr", "add", "\(node.vtepAddress)/32", "dev", "flannel.1"])
-                try Shell.run(["ip", "-n", node.namespace, "link", "set", "flannel.1", "up"])
-                try Shell.run(["ip", "-n", node.namespace, "route", "add", remote.podSubnet, "via", remote.vtepAddress,
-                               "dev", "flannel.1", "onlink"])
-                try Shell.run(["ip", "-n", node.namespace, "neigh", "add", remote.vtepAddress, "lladdr", remote.vtepMAC,
-                               "dev", "flannel.1", "nud", "permanent"])
-                try Shell.run(["bridge", "-n", node.namespace, "fdb", "append", remote.vtepMAC, "dev", "flannel.1",
-                               "dst", remote.underlayAddress])
+                if plan.family.hasIPv4 {
+                    try wireFlannel(node, device: "flannel.1", local: (node.underlayAddress, node.vtepAddress, 32, node.vtepMAC),
+                                    remote: (remote.underlayAddress, remote.vtepAddress, remote.podSubnet, remote.vtepMAC))
+                }
+                if plan.family.hasIPv6 {
+                    try wireFlannel(node, device: LabPlan.vxlanDevice6, local: (node.underlayAddress6, node.vtepAddress6, 128, node.vtepMAC6),
+                                    remote: (remote.underlayAddress6, remote.vtepAddress6, remote.podSubnet6, remote.vtepMAC6))
+                }
             case .routed:
-                try Shell.run(["ip", "-n", node.namespace, "route", "add", remote.podSubnet, "via", remote.underlayAddress, "dev", "eth0"])
+                if plan.family.hasIPv4 {
+                    try Shell.run(["ip", "-n", node.namespace, "route", "add", remote.podSubnet, "via", remote.underlayAddress, "dev", "eth0"])
+                }
+                if plan.family.hasIPv6 {
+                    try Shell.run(["ip", "-n", node.namespace, "route", "add", remote.podSubnet6, "via", remote.underlayAddress6, "dev", "eth0"])
+                }
             case .calico:
                 try wireCalicoNode(node, remote: remote)
             }
         }
+    }
+
+    /// As flanneld programs a family: its VXLAN device (flannel.1, or flannel-v6.1 over the IPv6
+    /// underlay) with the subnet's first address as a host address, a route to the remote subnet
+    /// via the remote VTEP's address onlink, a permanent neighbour for that address with the
+    /// remote VTEP's MAC, and an FDB entry sending that MAC to the remote node.
+    func wireFlannel(_ node: LabPlan.Node, device: String, local: (underlay: String, vtep: String, length: Int, mac: String),
+                     remote: (underlay: String, vtep: String, subnet: String, mac: String)) throws(LabError) {
+        let ns = node.namespace
+        try Shell.run(["ip", "-n", ns, "link", "add", device, "address", local.mac,
+                       "mtu", String(local.length == 128 ? LabPlan.overlayMTU6 : LabPlan.overlayMTU), "type", "vxlan",
+                       "id", "1", "local", local.underlay, "dev", "eth0", "dstport", String(LabPlan.vxlanPort), "nolearning"])
+        try Shell.run(["ip", "-n", ns, "addr", "add", "\(local.vtep)/\(local.length)", "dev", device] + (local.length == 128 ? ["nodad"] : []))
+        try Shell.run(["ip", "-n", ns, "link", "set", device, "up"])
+        try Shell.run(["ip", "-n", ns, "route", "add", remote.subnet, "via", remote.vtep, "dev", device, "onlink"])
+        try Shell.run(["ip", "-n", ns, "neigh", "add", remote.vtep, "lladdr", remote.mac, "dev", device, "nud", "permanent"])
+        try Shell.run(["bridge", "-n", ns, "fdb", "append", remote.mac, "dev", device, "dst", remote.underlay])
     }
 
     /// The node's file tree: kubelet config, the conf dir, the plugins, flannel's subnet.env
@@ -135,13 +166,11 @@ public struct Lab: Sendable {
         try LabFiles.write("\(root)/etc/resolv.conf", "nameserver 192.0.2.53\nsearch lab.example\n")
         try LabFiles.write("\(root)/etc/cni/net.d/\(plan.configFileName)", plan.networkConfig(for: node))
         if plan.topology == .overlay {
-            try LabFiles.write("\(root)/run/flannel/subnet.env", """
-            FLANNEL_NETWORK=10.244.0.0/16
-            FLANNEL_SUBNET=\(node.podGateway)/24
-            FLANNEL_MTU=\(LabPlan.overlayMTU)
-            FLANNEL_IPMASQ=true
-
-            """)
+            // As flanneld writes it: the IPv6 keys in a dual-stack or IPv6-only cluster.
+            var env = plan.family.hasIPv4 ? ["FLANNEL_NETWORK=10.244.0.0/16", "FLANNEL_SUBNET=\(node.podGateway)/24"] : []
+            if plan.family.hasIPv6 { env += ["FLANNEL_IPV6_NETWORK=fd00:10:244::/56", "FLANNEL_IPV6_SUBNET=\(node.podGateway6)/64"] }
+            env += ["FLANNEL_MTU=\(plan.overlayPodMTU)", "FLANNEL_IPMASQ=true"]
+            try LabFiles.write("\(root)/run/flannel/subnet.env", env.joined(separator: "\n") + "\n")
         }
         FileTree.makeDirectories("\(root)/opt/cni/bin")
         for entry in (try? NodeRoot("/").list(Self.pluginDirectory)) ?? [] where entry.status?.isRegularFile == true {
@@ -262,6 +291,8 @@ public struct Lab: Sendable {
 /// What `lab up` leaves in the state file: enough to describe and remove the lab.
 public struct LabState: Sendable, Equatable {
     public var topology: String
+    /// LabPlan.Family's raw value: "4", "dual" or "6".
+    public var family = LabPlan.Family.ipv4.rawValue
     public var prefix: String
     public var serverPID: Int32?
     public var faults: [String]
@@ -291,7 +322,7 @@ public struct LabState: Sendable, Equatable {
     public var queueListeners: [String: Int32] = [:]
 
     public var json: String {
-        JSONWriter.write(.fields(["topology": .string(topology), "prefix": .string(prefix),
+        JSONWriter.write(.fields(["topology": .string(topology), "family": .string(family), "prefix": .string(prefix),
                                   "serverPID": .int(serverPID.map(Int.init)), "faults": .texts(faults),
                                   "agents": Self.pidFields(agentPIDs), "runtimes": Self.pidFields(runtimePIDs),
                                   "runtimeMountNamespaces": .fields(runtimeMountNamespaces.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }),
@@ -329,6 +360,7 @@ public struct LabState: Sendable, Equatable {
         self.init(topology: topology, prefix: prefix, serverPID: value["serverPID"]?.int.map(Int32.init),
                   faults: value["faults"]?.array?.compactMap(\.string) ?? [], agentPIDs: Self.pids(value["agents"]))
         runtimePIDs = Self.pids(value["runtimes"])
+        family = value["family"]?.string ?? LabPlan.Family.ipv4.rawValue
         extraPods = value["extraPods"]?.int ?? 0
         proxy = value["proxy"]?.string
         extraServices = value["extraServices"]?.int ?? 0

@@ -22,7 +22,7 @@ extension Lab {
         var pids: [String: Int32] = [:]
         for node in plan.nodes {
             let arguments = ["netns", "exec", node.namespace, netdoctorPath, "agent", "--root", plan.nodeRoot(node),
-                             "--listen", "\(node.underlayAddress):\(LabPlan.agentPort)", "--token-file", Self.agentTokenPath, "--node-name", node.name]
+                             "--listen", listenAddress(node), "--token-file", Self.agentTokenPath, "--node-name", node.name]
             guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment, log: Self.agentLogPath(node.name)) else {
                 throw LabError("cannot start the agent on \(node.name)")
             }
@@ -39,5 +39,11 @@ extension Lab {
             if !listening { throw LabError("the agent on \(node.name) did not start listening (see \(Self.agentLogPath(node.name)))") }
         }
         return pids
+    }
+
+    /// The node's underlay address; with IPv6 pods, every address ([::] takes IPv4 too): a
+    /// trace's IPv6 path finds the agent at the node's IPv6 address, its IPv4 one at the other.
+    func listenAddress(_ node: LabPlan.Node) -> String {
+        plan.family == .ipv4 ? "\(node.underlayAddress):\(LabPlan.agentPort)" : "[::]:\(LabPlan.agentPort)"
     }
 }

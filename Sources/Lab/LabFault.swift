@@ -239,7 +239,7 @@ extension Lab {
             let path = "\(root1)/var/lib/kubelet/config.yaml"
             try LabFiles.write(path, (LabFiles.read(path) ?? "") + "clusterDNS: [10.96.0.10\n")
         case .cniMTUTooLarge:
-            let wanted = plan.topology == .overlay ? LabPlan.overlayMTU : LabPlan.underlayMTU
+            let wanted = plan.topology == .overlay ? plan.overlayPodMTU : LabPlan.underlayMTU
             try LabFiles.write("\(root1)/etc/cni/net.d/\(plan.configFileName)",
                                plan.networkConfig(for: node1).replacingFirst("\"mtu\": \(wanted)", with: "\"mtu\": 9000"))
         case .serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled, .proxyStale:
@@ -314,7 +314,9 @@ extension Lab {
     /// A pod's address, host-side veth and namespace: from the result its runtime cached in
     /// libcni's cache (its pod network, not the runtime's loopback) and the sandbox it made.
     public struct PodAttachment: Sendable {
+        /// Its IPv4 address (its IPv6 one in an IPv6-only lab), and its IPv6 one when it has one.
         public var address: String
+        public var address6: String?
         public var hostInterface: String
         /// The pod's namespace as `ip netns` names it (containerd's cni-…).
         public var netns: String
@@ -326,10 +328,11 @@ extension Lab {
         }
         // The pod as netdoctor's commands see it, from the cache its runtime wrote.
         let cached = PodDirectory(root: NodeRoot(plan.nodeRoot(node))).pods.first { $0.containerID == running.sandboxID }
-        guard let address = cached?.primaryAddress(), let host = cached?.primary?.hostSideInterface else {
+        guard let address = cached?.primaryAddress() ?? cached?.primaryAddress(ipv4: false), let host = cached?.primary?.hostSideInterface else {
             throw LabError("no cached result for \(name) (sandbox \(running.sandboxID.prefix(13))) on \(node.name): is the lab up?")
         }
-        return PodAttachment(address: address.description, hostInterface: host, netns: running.netnsName)
+        return PodAttachment(address: address.description, address6: cached?.primaryAddress(ipv4: false)?.description, hostInterface: host,
+                             netns: running.netnsName)
     }
 }
 

@@ -14,6 +14,14 @@ public struct LabPlan: Sendable, Equatable {
         case calico
     }
 
+    /// The pods' address families, as a cluster's `--service-cluster-ip-range`/podCIDRs give them:
+    /// IPv4 only, dual-stack (IPv4 first, as kubeadm orders it), or IPv6 only (no node IPv4 at all).
+    public enum Family: String, Sendable, CaseIterable {
+        case ipv4 = "4", dual, ipv6 = "6"
+        public var hasIPv4: Bool { self != .ipv6 }
+        public var hasIPv6: Bool { self != .ipv4 }
+    }
+
     public struct Node: Sendable, Equatable {
         public var name: String          // node1
         public var namespace: String     // ndlab-node1
@@ -23,6 +31,13 @@ public struct LabPlan: Sendable, Equatable {
         /// The overlay device's address and MAC (flannel gives flannel.1 the subnet's .0/32).
         public var vtepAddress: String
         public var vtepMAC: String
+        /// The IPv6 halves (dual-stack and IPv6-only labs): the underlay's ULA, the pod /64, its
+        /// gateway on cni0, and flannel-v6.1's address (the subnet's ::/128) and MAC.
+        public var underlayAddress6: String
+        public var podSubnet6: String     // fd00:10:244:1::/64
+        public var podGateway6: String    // fd00:10:244:1::1
+        public var vtepAddress6: String
+        public var vtepMAC6: String
     }
 
     /// A pod the lab asks the node's runtime for; its sandbox ID and network namespace are the
@@ -35,6 +50,7 @@ public struct LabPlan: Sendable, Equatable {
     }
 
     public var topology: Topology
+    public var family: Family
     public var prefix: String
     public var nodes: [Node]
     public var pods: [Pod]
@@ -68,8 +84,14 @@ public struct LabPlan: Sendable, Equatable {
     /// Where the lab's agents listen: netdoctor's default agent port.
     public static let agentPort = 9449
     public static let overlayMTU = 1450
+    /// VXLAN over the IPv6 underlay costs 70 bytes (its outer IPv6 header is 40): flannel-v6.1's MTU.
+    public static let overlayMTU6 = 1430
+    /// The overlay's pod MTU: the smaller of its devices' (flannel-v6.1's when pods have IPv6).
+    public var overlayPodMTU: Int { family.hasIPv6 ? Self.overlayMTU6 : Self.overlayMTU }
     public static let underlayMTU = 1500
     public static let vxlanPort = 8472
+    /// flannel's IPv6 VXLAN device (dual-stack and IPv6-only): its own device over the IPv6 underlay.
+    public static let vxlanDevice6 = "flannel-v6.1"
     /// The Kubernetes namespace of the lab's pods, and the cluster DNS the kubelet would hand them.
     public static let podNamespace = "default"
     public static let clusterDNS = "10.96.0.10"
@@ -82,8 +104,9 @@ public struct LabPlan: Sendable, Equatable {
 
     /// `extraPods`: more pods on node1 (pod-x1, pod-x2, …), for measuring what a node with many
     /// pods costs (scripts/bench).
-    public init(topology: Topology, prefix: String = LabPlan.defaultPrefix, extraPods: Int = 0) {
+    public init(topology: Topology, family: Family = .ipv4, prefix: String = LabPlan.defaultPrefix, extraPods: Int = 0) {
         self.topology = topology
+        self.family = family
         self.prefix = prefix
         let second = switch topology { case .overlay: 244; case .routed: 245; case .calico: 246 }
         nodes = (1...2).map { i in
@@ -92,10 +115,12 @@ public struct LabPlan: Sendable, Equatable {
             topology == .calico
                 ? Node(name: "node\(i)", namespace: "\(prefix)-node\(i)", underlayAddress: "192.168.77.\(i)",
                        podSubnet: "10.246.\(i).0/26", podGateway: Self.calicoGateway, vtepAddress: "10.246.\(i).0",
-                       vtepMAC: "66:6e:64:00:00:0\(i)")
+                       vtepMAC: "66:6e:64:00:00:0\(i)", underlayAddress6: "fd00:77::\(i)", podSubnet6: "fd00:10:246:\(i)::/122",
+                       podGateway6: "", vtepAddress6: "fd00:10:246:\(i)::", vtepMAC6: "66:6e:64:00:06:0\(i)")
                 : Node(name: "node\(i)", namespace: "\(prefix)-node\(i)", underlayAddress: "192.168.77.\(i)",
                        podSubnet: "10.\(second).\(i).0/24", podGateway: "10.\(second).\(i).1", vtepAddress: "10.\(second).\(i).0",
-                       vtepMAC: "0e:6e:64:00:00:0\(i)")
+                       vtepMAC: "0e:6e:64:00:00:0\(i)", underlayAddress6: "fd00:77::\(i)", podSubnet6: "fd00:10:\(second):\(i)::/64",
+                       podGateway6: "fd00:10:\(second):\(i)::1", vtepAddress6: "fd00:10:\(second):\(i)::", vtepMAC6: "0e:6e:64:00:06:0\(i)")
         }
         let extra = (0..<min(max(extraPods, 0), topology == .calico ? 60 : Self.maxExtraPods)).map { ("pod-x\($0 + 1)", "node1", false) }
         pods = ([("pod-a", "node1", true), ("pod-b", "node1", false), ("pod-c", "node2", false)] + extra).map { name, node, serves in
@@ -133,15 +158,25 @@ public struct LabPlan: Sendable, Equatable {
     /// The CNI network config the lab's runtime loads on a node.
     public func networkConfig(for node: Node) -> String {
         if topology == .calico { return calicoNetworkConfig(for: node) }
+        // host-local with a range set per family, as dual-stack clusters configure it.
+        var ranges: [String] = [], routes: [String] = []
+        if family.hasIPv4 {
+            ranges.append("[{\"subnet\": \"\(node.podSubnet)\", \"gateway\": \"\(node.podGateway)\"}]")
+            routes.append("{\"dst\": \"0.0.0.0/0\"}")
+        }
+        if family.hasIPv6 {
+            ranges.append("[{\"subnet\": \"\(node.podSubnet6)\", \"gateway\": \"\(node.podGateway6)\"}]")
+            routes.append("{\"dst\": \"::/0\"}")
+        }
         let ipam = """
-        "ipam": {"type": "host-local", "ranges": [[{"subnet": "\(node.podSubnet)", "gateway": "\(node.podGateway)"}]], \
-        "routes": [{"dst": "0.0.0.0/0"}]}
+        "ipam": {"type": "host-local", "ranges": [\(ranges.joined(separator: ", "))], \
+        "routes": [\(routes.joined(separator: ", "))]}
         """
         let main: String
         switch topology {
         case .overlay:
             main = """
-            {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true, "hairpinMode": true, "mtu": \(Self.overlayMTU),
+            {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true, "hairpinMode": true, "mtu": \(overlayPodMTU),
                   \(ipam)}
             """
         case .routed, .calico:

@@ -93,19 +93,31 @@ public enum LabServer {
         }
     }
 
-    /// A socket of `type` bound to `port` on every address (or 127.0.0.1 only); the server exits
-    /// with status 3 when it cannot have it.
+    /// A socket of `type` bound to `port` on every address of both families (an IPv6 socket
+    /// that takes IPv4 too, as nginx's `listen [::]:80 ipv6only=off`), or 127.0.0.1 only; the
+    /// server exits with status 3 when it cannot have it.
     static func bound(_ type: Int32, port: UInt16, loopbackOnly: Bool = false) -> Int32 {
-        let fd = socket(AF_INET, type, 0)
+        let fd = socket(loopbackOnly ? AF_INET : AF_INET6, type, 0)
         guard fd >= 0 else { fail("socket") }
-        var on: Int32 = 1
+        var on: Int32 = 1, off: Int32 = 0
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr = in_addr(s_addr: loopbackOnly ? UInt32(0x7F00_0001).bigEndian : 0)
-        let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let status: Int32
+        if loopbackOnly {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr = in_addr(s_addr: UInt32(0x7F00_0001).bigEndian)
+            status = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        } else {
+            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = port.bigEndian
+            status = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
         }
         guard status == 0 else { fail("bind on port \(port)") }
         return fd

@@ -9,6 +9,7 @@ import Diagnosis
 public struct LabStatusReport: Report {
     public let command = "lab"
     var topology: String?
+    var family: String?
     var faults: [String]
     var nodes: [(name: String, namespace: String, root: String, exists: Bool)]
     var pods: [(name: String, node: String, namespace: String, sandboxID: String?, address: String?, hostInterface: String?, exists: Bool)]
@@ -23,7 +24,7 @@ public struct LabStatusReport: Report {
     public static func current() -> LabStatusReport {
         guard let (lab, state) = Lab.current() else {
             let left = Lab.namespaces(prefix: LabPlan.defaultPrefix)
-            return LabStatusReport(topology: nil, faults: [], nodes: [], pods: [], serverRunning: false,
+            return LabStatusReport(topology: nil, family: nil, faults: [], nodes: [], pods: [], serverRunning: false,
                                    findings: left.isEmpty ? [] : [Finding(.labIncomplete, .warning, "Lab namespaces exist without a lab state file.",
                                                                           evidence: left, remedy: "netdoctor lab down")])
         }
@@ -33,7 +34,8 @@ public struct LabStatusReport: Report {
             let running = state.pods[pod.name]
             let attachment = try? lab.attachment(pod.name, state: state)
             let netns = running?.netnsName ?? "?"
-            return (pod.name, pod.node, netns, running?.sandboxID, attachment?.address, attachment?.hostInterface,
+            let addresses = attachment.map { a in a.address6.map { $0 == a.address ? $0 : "\(a.address) \($0)" } ?? a.address }
+            return (pod.name, pod.node, netns, running?.sandboxID, addresses, attachment?.hostInterface,
                     access("/run/netns/\(netns)", F_OK) == 0)
         }
         let running = state.serverPID.map { kill($0, 0) == 0 } ?? false
@@ -44,12 +46,12 @@ public struct LabStatusReport: Report {
         }
         let agents = state.agentPIDs.sorted { $0.key < $1.key }.map { ($0.key, $0.value, kill($0.value, 0) == 0) }
         let runtimes = state.runtimePIDs.sorted { $0.key < $1.key }.map { ($0.key, $0.value, kill($0.value, 0) == 0) }
-        return LabStatusReport(topology: state.topology, faults: state.faults, nodes: nodes, pods: pods, serverRunning: running,
+        return LabStatusReport(topology: state.topology, family: state.family, faults: state.faults, nodes: nodes, pods: pods, serverRunning: running,
                                runtimes: runtimes, agents: agents, policyEngine: state.policyEngine, policies: state.policies, findings: findings)
     }
 
     public var jsonFields: [(String, ConfigValue)] {
-        [("topology", .text(topology)), ("faults", .texts(faults)),
+        [("topology", .text(topology)), ("family", .text(family)), ("faults", .texts(faults)),
          ("nodes", .array(nodes.map { .fields(["name": .string($0.name), "namespace": .string($0.namespace), "root": .string($0.root), "exists": .bool($0.exists)]) })),
          ("pods", .array(pods.map { .fields(["name": .string($0.name), "node": .string($0.node), "namespace": .string($0.namespace),
                                              "sandboxID": .text($0.sandboxID), "address": .text($0.address), "hostInterface": .text($0.hostInterface),
@@ -64,7 +66,7 @@ public struct LabStatusReport: Report {
     public func humanSections(style: TextStyle) -> [HumanSection] {
         guard let topology else { return [HumanSection("Lab", rows: [("state", "not up (netdoctor lab up)")])] }
         return [
-            HumanSection("Lab (\(topology))", rows: [("faults", faults.isEmpty ? "none" : faults.joined(separator: ", ")),
+            HumanSection("Lab (\(topology)\(family.map { $0 == "4" ? "" : ", IPv\($0 == "6" ? "6 only" : "4 and IPv6")" } ?? ""))", rows: [("faults", faults.isEmpty ? "none" : faults.joined(separator: ", ")),
                                                      ("pod-a HTTP :80", serverRunning ? style.green("running") : "stopped"),
                                                      ("runtimes", runtimes.map { "containerd on \($0.node) \($0.running ? style.green("running") : style.red("stopped"))" }
                                                         .joined(separator: ", ")),

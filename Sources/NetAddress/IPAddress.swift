@@ -197,3 +197,28 @@ public struct LinkAddress: Sendable, Hashable, CustomStringConvertible {
         bytes.map { b in (b < 16 ? "0" : "") + String(b, radix: 16) }.joined(separator: ":")
     }
 }
+
+/// An IP address family, as the commands name it (`--family 4|6`).
+public enum IPFamily: Int, Sendable, Hashable, CaseIterable, Comparable, CustomStringConvertible {
+    case ipv4 = 4, ipv6 = 6
+
+    public init?(_ text: String) {
+        switch text.lowercased() {
+        case "4", "ipv4", "inet": self = .ipv4
+        case "6", "ipv6", "inet6": self = .ipv6
+        default: return nil
+        }
+    }
+
+    /// "IPv4" or "IPv6".
+    public var description: String { "IPv\(rawValue)" }
+
+    /// The ICMP message that carries a path's MTU back to the sender: IPv4's "fragmentation
+    /// needed" (type 3 code 4), IPv6's "packet too big" (ICMPv6 type 2; routers never fragment).
+    public var tooBig: String { self == .ipv4 ? "ICMP \"fragmentation needed\"" : "ICMPv6 \"packet too big\"" }
+    public static func < (a: IPFamily, b: IPFamily) -> Bool { a.rawValue < b.rawValue }
+}
+
+extension IPAddress {
+    public var family: IPFamily { isIPv4 ? .ipv4 : .ipv6 }
+}

@@ -36,6 +36,9 @@ struct MTUProbeCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Where they go: a pod or an IP address.", valueName: "dst"))
     var destination: String?
 
+    @Option(help: ArgumentHelp("Probe only this family (default: every family both ends have; path MTU is per family).", valueName: "4|6"))
+    var family: IPFamily?
+
     @Option(help: ArgumentHelp("How long to wait for each probe's fate, in milliseconds.", valueName: "ms"))
     var timeout: Int32 = 300
 
@@ -56,7 +59,7 @@ struct MTUProbeCommand: ParsableCommand {
         let session = try global.session(agents: agents.locator(), naming: source == nil ? nil : [source, destination].compactMap { $0 })
         let prober = MTUProber(timeoutMilliseconds: timeout, port: port, method: method)
         do {
-            global.emit(try session.mtuProbe(source: source, destination: destination, prober: prober, verbose: verbose))
+            global.emit(try session.mtuProbe(source: source, destination: destination, prober: prober, verbose: verbose, family: family))
         } catch {
             throw CLIError(kernelError: error, doing: "mtu-probe")
         }

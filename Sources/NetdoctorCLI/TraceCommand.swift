@@ -1,4 +1,5 @@
 import ArgumentParser
+import NetAddress
 import Trace
 
 #if canImport(Glibc)
@@ -6,6 +7,10 @@ import Trace
 #endif
 
 extension TraceProtocol: ExpressibleByArgument {}
+extension IPFamily: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+    public static var allValueStrings: [String] { ["4", "6"] }
+}
 
 /// Set by SIGINT, SIGTERM or SIGHUP during `trace --trace-rules`.
 nonisolated(unsafe) var traceStopRequested: sig_atomic_t = 0
@@ -24,7 +29,9 @@ struct TraceCommand: ParsableCommand {
         checked (link state, routes both ways, forwarding, neighbours, bridge membership, overlay FDB, \
         duplicate addresses), then a probe (ICMP echo, or with --port a TCP SYN or UDP datagram) is \
         sent from SRC while libpcap captures at every hop and iptables counters are read before and \
-        after. The verdict names the hop and the reason, with evidence.
+        after. The verdict names the hop and the reason, with evidence. Between dual-stack pods the \
+        trace runs once per family, each with its own verdict (--family narrows it); an IP \
+        destination is traced in its own family.
         Exit status: 0 reachable, 1 not (or a problem found), 2 unknown pod, 3 missing privileges.
         """)
 
@@ -46,6 +53,9 @@ struct TraceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How long the probe waits for an answer, in milliseconds.", valueName: "ms"))
     var timeout: Int32 = 1000
 
+    @Option(help: ArgumentHelp("Trace only this family (default: every family both ends have).", valueName: "4|6"))
+    var family: IPFamily?
+
     @Flag(help: "Trace the request through nf_tables (nftrace) in each namespace on this node's part of the path, and list every rule it met with its table, chain, handle, verdict and comment. Adds a table of netdoctor's own (netdoctor-trace-PID-N) for the probe and removes it after, also on Ctrl-C; without this flag trace changes nothing.")
     var traceRules = false
 
@@ -63,7 +73,7 @@ struct TraceCommand: ParsableCommand {
         if traceRules { for stop in [SIGINT, SIGTERM, SIGHUP] { signal(stop) { _ in traceStopRequested = 1 } } }
         do {
             let report = try session.trace(from: source, to: destination, timeoutMilliseconds: timeout, proto: proto, port: port,
-                                           traceRules: traceRules)
+                                           traceRules: traceRules, family: family)
             if traceStopRequested != 0 { throw ExitCode(130) }
             global.emit(report)
         } catch let exit as ExitCode {

@@ -37,7 +37,7 @@ public enum RTEXTFilter {
 /// RTA_*: a route's attributes.
 public enum RTA: UInt16, AttributeType {
     case destination = 1, source = 2, inputInterface = 3, outputInterface = 4, gateway = 5, priority = 6
-    case preferredSource = 7, metrics = 8, multipath = 9, table = 15, mark = 16
+    case preferredSource = 7, metrics = 8, multipath = 9, cacheInfo = 12, table = 15, mark = 16
 }
 
 /// RTAX_*: nested in RTA_METRICS.

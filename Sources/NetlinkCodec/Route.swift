@@ -30,6 +30,18 @@ public struct Route: Sendable, Equatable {
     public var rawAttributes: ArraySlice<UInt8>
     public var attributes: [Attribute] { (try? Attribute.parseAll(rawAttributes)) ?? [] }
 
+    /// RTPROT_RA: installed by the kernel from a router advertisement.
+    public static let protocolRA: UInt8 = 9
+
+    /// Seconds until the kernel removes the route (RTA_CACHEINFO's rta_expires, in USER_HZ
+    /// hundredths): RA-learned IPv6 routes expire unless a new advertisement renews them. nil:
+    /// the route does not expire.
+    public var expiresSeconds: Int? {
+        guard let info = attributes.attribute(RTA.cacheInfo), info.payload.count >= 12 else { return nil }
+        let hundredths = WireReader(info.payload).i32(8)
+        return hundredths > 0 ? Int(hundredths) / 100 : nil
+    }
+
     public static let mainTable: UInt32 = 254
     public static let localTable: UInt32 = 255
 
@@ -82,7 +94,7 @@ public struct Route: Sendable, Equatable {
             case .metrics: metrics = metrics ?? payload
             case .multipath: multipathPayload = multipathPayload ?? payload
             case .table: table = table ?? u32(payload)
-            case .mark, nil: break
+            case .mark, .cacheInfo, nil: break
             }
         }
         self.table = table ?? UInt32(header.table)

@@ -149,8 +149,12 @@ public struct PathGatherer {
         var step = PathFacts.NodeStep(namespace: n, arrival: underlay)
         if encapsulated {
             let overlays = state.links.filter { $0.kind == "vxlan" || $0.kind == "geneve" }
-            // Geneve devices name no underlay: the first overlay device then.
-            if let overlay = overlays.first(where: { $0.vxlan?.underlayIndex == UInt32(underlay.index) }) ?? overlays.first {
+            // The device whose tunnel ends at the node address the packet came to (a dual-stack
+            // flannel has flannel.1 over IPv4 and flannel-v6.1 over IPv6 on one underlay), else
+            // one on that underlay in that family; Geneve devices name no underlay: the first then.
+            let onUnderlay = overlays.filter { $0.vxlan?.underlayIndex == UInt32(underlay.index) }
+            if let overlay = overlays.first(where: { $0.vxlan?.local == nodeAddress })
+                ?? onUnderlay.first(where: { $0.vxlan?.local?.family == nodeAddress.family }) ?? onUnderlay.first ?? overlays.first {
                 facts.hops.append(hop(overlay, .overlay, in: access.node, label: nodeName))
                 step.arrival = overlay
                 step.overlay = overlay

@@ -8,7 +8,8 @@ public enum MTUChecks {
     public static func findings(for path: ProbedPath, remedy: () -> String) -> [Finding] {
         let m = path.measurement
         var findings: [Finding] = []
-        let probes = m.probes.map(MTUProber.describe)
+        let family = path.destinationAddress.family
+        let probes = m.probes.map { MTUProber.describe($0, family: family) }
         let hops = path.interfaces.map { $0.label + ($0.role == .underlay ? " − \($0.overhead ?? 0) overhead" : "") }
         guard let pmtu = m.pathMTU else {
             if case .noAnswer(let why) = m.verdict {
@@ -21,17 +22,17 @@ public enum MTUChecks {
         }
         let where_ = "\(path.source) → \(path.destination)"
         if case .blackhole = m.verdict {
-            var evidence = ["sizes up to \(pmtu) cross; \(m.firstSilentSize.map(String.init) ?? "larger ones") and above vanish, with no ICMP \"fragmentation needed\""] + probes
+            var evidence = ["sizes up to \(pmtu) cross; \(m.firstSilentSize.map(String.init) ?? "larger ones") and above vanish, with no \(family.tooBig)"] + probes
             evidence += path.icmpTooBigDrops ?? []
             findings.append(Finding(.pmtuBlackhole, .error,
-                                    "Packets above \(pmtu) bytes from \(path.source) to \(path.destination) vanish and no ICMP \"fragmentation needed\" comes back: TCP hangs on large segments.",
+                                    "Packets above \(pmtu) bytes from \(path.source) to \(path.destination) vanish and no \(family.tooBig) comes back: TCP hangs on large segments.",
                                     hop: where_, evidence: evidence + hops,
-                                    remedy: "Let ICMP type 3 code 4 through (it is how senders learn the path MTU), and set the pod MTU to \(pmtu) or less (\(remedy()))."))
+                                    remedy: "Let \(family == .ipv6 ? "ICMPv6 type 2 (packet too big)" : "ICMP type 3 code 4") through (it is how senders learn the path MTU\(family == .ipv6 ? "; IPv6 routers never fragment" : "")), and set the pod MTU to \(pmtu) or less (\(remedy()))."))
         }
         if let interfaceMTU = path.interfaceMTU, let excess = path.mtuExcess {
             let source = path.interfaces.first { $0.role == .source }
             var evidence = ["path MTU \(pmtu) measured", "\(source?.label ?? "the source interface") allows \(interfaceMTU)"]
-            if case .icmp(let from, let mtu) = m.verdict { evidence.append("ICMP fragmentation needed from \(from.map(\.description) ?? "a hop"), mtu \(mtu)") }
+            if case .icmp(let from, let mtu) = m.verdict { evidence.append("\(family.tooBig) from \(from.map(\.description) ?? "a hop"), mtu \(mtu)") }
             findings.append(Finding(.mtuMismatch, .error,
                                     "\(source.map { "\($0.name) in \($0.namespace)" } ?? path.source) allows \(interfaceMTU) bytes, but the path to \(path.destination) carries \(pmtu): \(excess) bytes too many.",
                                     hop: source.map { "\($0.namespace):\($0.name)" } ?? path.source,

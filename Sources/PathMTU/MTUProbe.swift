@@ -98,21 +98,22 @@ public struct MTUProber {
         var path = ProbedPath(source: source, destination: destinationName, destinationAddress: destination, measurement: measurement,
                               interfaces: interfaces)
         // A black hole's usual cause: a rule dropping ICMP "fragmentation needed" on this node.
-        if case .blackhole = measurement.verdict { path.icmpTooBigDrops = Self.icmpTooBigDrops() }
+        if case .blackhole = measurement.verdict { path.icmpTooBigDrops = Self.icmpTooBigDrops(destination.family) }
         return path
     }
 
-    /// Rules on this node that drop ICMP "fragmentation needed", with their counters.
-    static func icmpTooBigDrops() -> [String]? {
-        guard let rules = FirewallReader.readEverything(in: nil, dropping: true) else { return nil }
-        return FirewallReader.icmpTooBigDrops(rules).map { "node firewall drops ICMP fragmentation-needed: \($0.text) (\($0.packets) packets)" }
+    /// Rules on this node that drop ICMP "fragmentation needed" (IPv6: ICMPv6 "packet too big"),
+    /// with their counters.
+    static func icmpTooBigDrops(_ family: IPFamily) -> [String]? {
+        guard let rules = FirewallReader.readEverything(in: nil, dropping: true, family: family) else { return nil }
+        return FirewallReader.icmpTooBigDrops(rules).map { "node firewall drops \(family.tooBig): \($0.text) (\($0.packets) packets)" }
     }
 
-    static func describe(_ probe: ProbeRecord) -> String {
+    static func describe(_ probe: ProbeRecord, family: IPFamily = .ipv4) -> String {
         let what: String
         switch probe.outcome {
         case .passed(let from): what = "passed (answered by \(from.map(\.description) ?? "the destination"))"
-        case .fragmentationNeeded(let from, let mtu): what = "fragmentation needed from \(from.map(\.description) ?? "a hop"), mtu \(mtu)"
+        case .fragmentationNeeded(let from, let mtu): what = "\(family == .ipv6 ? "packet too big" : "fragmentation needed") from \(from.map(\.description) ?? "a hop"), mtu \(mtu)"
         case .localLimit(let mtu): what = "refused by this host: mtu \(mtu)"
         case .silent: what = "no answer in \(probe.milliseconds) ms"
         case .unreachable(let from, let type, let code, _): what = "ICMP type \(type) code \(code) from \(from.map(\.description) ?? "?")"

@@ -67,6 +67,9 @@ public struct Pod: Sendable, Equatable {
 
     /// The address a probe from or to this pod uses in a family: the primary attachment's.
     public func primaryAddress(ipv4: Bool = true) -> IPAddress? { addresses.first { $0.isIPv4 == ipv4 } }
+    public func primaryAddress(_ family: IPFamily) -> IPAddress? { primaryAddress(ipv4: family == .ipv4) }
+    /// The families it has an address in, IPv4 first (as a dual-stack cluster lists podIPs).
+    public var families: [IPFamily] { IPFamily.allCases.filter { primaryAddress($0) != nil } }
 
     /// How the report names where this pod came from.
     public var sourceDescription: String {

@@ -17,7 +17,8 @@ extension NodeSession {
     /// mtu-probe: SOURCE to DESTINATION, or without them the sweep (every pod of this node to
     /// every remote pod subnet and to another local pod). A destination on another node asks its
     /// agent for the remote half's MTUs.
-    public func mtuProbe(source: String?, destination: String?, prober: MTUProber, verbose: Bool) throws -> PodSourcedReport<MTUProbeReport> {
+    public func mtuProbe(source: String?, destination: String?, prober: MTUProber, verbose: Bool,
+                         family: IPFamily? = nil) throws -> PodSourcedReport<MTUProbeReport> {
         let sources: [ProbeSource]
         if let source {
             sources = [try probeSource(source)]
@@ -27,7 +28,7 @@ extension NodeSession {
         var paths: [ProbedPath] = []
         var findings: [Finding] = []
         for probeSource in sources {
-            for target in try targets(for: probeSource, destination: destination) {
+            for target in try targets(for: probeSource, destination: destination, family: family) {
                 var (path, facts) = try prober.probe(from: probeSource, node: node, to: target.address, named: target.name)
                 findings += MTUChecks.findings(for: path, remedy: { [self] in mtuRemedy })
                 if source != nil, let pod = probeSource.pod, pods.pod(holding: target.address) == nil {
@@ -43,16 +44,30 @@ extension NodeSession {
         return PodSourcedReport(MTUProbeReport(paths: paths, findings: findings, verbose: verbose), pods: named, directory: pods)
     }
 
-    /// DESTINATION as given, or the sweep's targets for this source.
-    func targets(for source: ProbeSource, destination: String?) throws -> [Sweep.Target] {
+    /// DESTINATION as given (in each family both ends have, or `family`), or the sweep's targets
+    /// for this source: path MTU is discovered per family (IPv6 has no fragmenting routers).
+    func targets(for source: ProbeSource, destination: String?, family: IPFamily?) throws -> [Sweep.Target] {
+        let wanted = { (address: IPAddress) in family == nil || address.family == family }
         if let destination {
-            let (name, address, _) = try self.destination(destination)
-            try Self.requireOneHost(address)
-            return [Sweep.Target(name: name, address: address)]
+            let found: [(name: String, address: IPAddress, pod: Pod?)]
+            if let pod = source.pod {
+                found = try destinations(destination, from: pod, family: family)
+            } else if let address = IPAddress.parse(destination) {
+                found = [(destination, address, nil)]
+            } else {
+                let pod = try pods.find(destination)
+                found = pod.families.compactMap { pod.primaryAddress($0) }.filter(wanted).map { ("\(pod.fullName) (\($0))", $0, pod) }
+            }
+            for target in found { try Self.requireOneHost(target.address) }
+            return found.map { Sweep.Target(name: $0.name, address: $0.address) }
         }
+        let sourceFamilies = source.pod?.families ?? IPFamily.allCases
         var targets = Sweep.remoteTargets(node: try node.handle(directory.node).state())
-        if let other = pods.pods.first(where: { $0.containerID != source.pod?.containerID }), let address = other.primaryAddress() {
-            targets.append(Sweep.Target(name: "\(other.fullName) (\(address))", address: address))
+            .filter { wanted($0.address) && sourceFamilies.contains($0.address.family) }
+        if let other = pods.pods.first(where: { $0.containerID != source.pod?.containerID }) {
+            for address in other.families.filter(sourceFamilies.contains).compactMap({ other.primaryAddress($0) }) where wanted(address) {
+                targets.append(Sweep.Target(name: "\(other.fullName) (\(address))", address: address))
+            }
         }
         return targets
     }

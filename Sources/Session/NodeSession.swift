@@ -64,10 +64,11 @@ public final class NodeSession: @unchecked Sendable {
     /// A pod of this node by NAME, NAMESPACE/NAME or IP.
     public func pod(_ query: String) throws -> Pod { try pods.find(query) }
 
-    /// A pod's IPv4 address: what its probes are sent from and to.
-    public func address(of pod: Pod) throws -> IPAddress {
-        guard let address = pod.primaryAddress() else {
-            throw SessionError("\(pod.fullName) has no IPv4 address (from \(pod.sourceDescription))")
+    /// A pod's address in a family (IPv4 when not said, else its only one): what its probes are
+    /// sent from and to.
+    public func address(of pod: Pod, family: IPFamily? = nil) throws -> IPAddress {
+        guard let address = family.map({ pod.primaryAddress($0) }) ?? (pod.primaryAddress(.ipv4) ?? pod.primaryAddress(.ipv6)) else {
+            throw SessionError("\(pod.fullName) has no \(family.map { "\($0) " } ?? "")address (from \(pod.sourceDescription))")
         }
         return address
     }
@@ -78,11 +79,16 @@ public final class NodeSession: @unchecked Sendable {
         pods.pod(holding: address) ?? (podsNamed == nil ? nil : PodDirectory(root: root).pod(holding: address))
     }
 
-    /// A destination as given: an IP (a pod of this node's when one holds it), or a pod's name.
-    public func destination(_ text: String) throws -> (name: String, address: IPAddress, pod: Pod?) {
+    /// A destination as given, in each family the trace covers: an IP (its own family; a pod of
+    /// this node's when one holds it), or a pod's name (every family both pods have, or `family`).
+    public func destinations(_ text: String, from source: Pod, family: IPFamily? = nil) throws -> [(name: String, address: IPAddress, pod: Pod?)] {
         if let address = IPAddress.parse(text) {
+            if let family, family != address.family { throw SessionError("\(text) is an \(address.family) address; --family \(family.rawValue) asks for \(family)") }
+            guard source.primaryAddress(address.family) != nil else {
+                throw SessionError("\(source.fullName) has no \(address.family) address to probe \(text) from (it has \(source.addresses.map(\.description).joined(separator: ", ")))")
+            }
             let pod = pods.pod(holding: address)
-            return (pod.map { "\($0.fullName) (\(address))" } ?? text, address, pod)
+            return [(pod.map { "\($0.fullName) (\(address))" } ?? text, address, pod)]
         }
         let found: Result<Pod, PodLookupError> = Result { () throws(PodLookupError) -> Pod in try pods.find(text) }
         if case .failure(let error) = found, error.kind == .unknown {
@@ -90,8 +96,12 @@ public final class NodeSession: @unchecked Sendable {
             throw PodLookupError(kind: .unknown, message: error.message + "; for a pod on another node, give its IP")
         }
         let pod = try found.get()
-        let address = try address(of: pod)
-        return ("\(pod.fullName) (\(address))", address, pod)
+        let shared = source.families.filter { pod.families.contains($0) && (family == nil || family == $0) }
+        guard !shared.isEmpty else {
+            let wanted = family.map { "an \($0) address" } ?? "an address family"
+            throw SessionError("\(source.fullName) (\(source.families.map(\.description).joined(separator: ", "))) and \(pod.fullName) (\(pod.families.map(\.description).joined(separator: ", "))) do not share \(wanted)")
+        }
+        return shared.compactMap { family in pod.primaryAddress(family).map { ("\(pod.fullName) (\($0))", $0, pod) } }
     }
 
     /// `node`, or a pod of this node: the label reports give it and its namespace, opened once.
@@ -113,13 +123,12 @@ public final class NodeSession: @unchecked Sendable {
     /// trace SRC DST: to a pod or an IP, or through a Service (a name no pod has, or an address
     /// kube-proxy's rules translate). `proto` nil: ICMP, TCP with a port; a Service's own protocol.
     public func trace(from source: String, to destination: String, timeoutMilliseconds: Int32, proto: TraceProtocol?,
-                      port: UInt16?, traceRules: Bool = false) throws -> any Report {
+                      port: UInt16?, traceRules: Bool = false, family: IPFamily? = nil) throws -> any Report {
         // A name with dots: a DNS name, unless a pod of this node has it (pod names may have dots).
         if let (host, namedPort) = Self.dnsDestination(destination), (try? pods.find(destination)) == nil {
             return try traceName(from: source, host: host, port: namedPort ?? port, timeoutMilliseconds: timeoutMilliseconds, proto: proto)
         }
         let sourcePod = try pod(source)
-        let sourceAddress = try address(of: sourcePod)
         var tracer = Tracer(node: node, timeoutMilliseconds: timeoutMilliseconds, proto: proto ?? (port == nil ? .icmp : .tcp), port: port,
                             agents: agents) { [self] in mtuRemedy }
         tracer.traceRules = traceRules
@@ -128,7 +137,8 @@ public final class NodeSession: @unchecked Sendable {
             return PodSourcedReport(UnprogrammedServiceReport(source: sourcePod, query: query, reading: reading), pods: [sourcePod], directory: pods)
         case .service(let service):
             let traced = ServiceTracer(tracer: tracer).trace(
-                source: sourcePod, sourceAddress: sourceAddress, sourceNamespace: try node.handle(try node.namespace(of: sourcePod)).opened,
+                source: sourcePod, sourceAddress: try address(of: sourcePod, family: service.address.family),
+                sourceNamespace: try node.handle(try node.namespace(of: sourcePod)).opened,
                 entry: service.entry, mode: service.mode, frontend: service.frontend, address: service.address,
                 places: places(of: service.entry.endpoints.map(\.address)), pods: { [self] in endpointPod(holding: $0) }, node: nil,
                 masqueradeMissing: service.masqueradeMissing, proxyStatus: service.proxyStatus, now: Double(time(nil)))
@@ -136,10 +146,17 @@ public final class NodeSession: @unchecked Sendable {
         case nil:
             break
         }
-        let (name, address, destinationPod) = try self.destination(destination)
-        let traced = try tracer.trace(TraceEnds(source: sourcePod, sourceAddress: sourceAddress, destinationName: name,
-                                               destinationAddress: address, destinationPod: destinationPod))
-        return PodSourcedReport(traced, pods: [sourcePod] + [destinationPod].compactMap { $0 }, directory: pods)
+        // One trace per family, each judged on its own: a dual-stack path can be healthy in one
+        // family and broken in the other.
+        var traces: [TraceReport] = []
+        var named: [Pod] = [sourcePod]
+        for (name, address, destinationPod) in try destinations(destination, from: sourcePod, family: family) {
+            traces.append(try tracer.trace(TraceEnds(source: sourcePod, sourceAddress: try self.address(of: sourcePod, family: address.family),
+                                                     destinationName: name, destinationAddress: address, destinationPod: destinationPod)))
+            if let destinationPod, !named.contains(where: { $0.containerID == destinationPod.containerID }) { named.append(destinationPod) }
+        }
+        if traces.count == 1 { return PodSourcedReport(traces[0], pods: named, directory: pods) }
+        return PodSourcedReport(FamilyTracesReport(traces: traces), pods: named, directory: pods)
     }
 }
 

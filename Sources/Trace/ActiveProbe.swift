@@ -29,7 +29,7 @@ enum ActiveProbe {
             let socket = try source.run { try ProbeSocket(destination: destination, port: 33434, method: .icmp) }
             let outcome = socket.probe(size: 84, timeoutMilliseconds: timeoutMilliseconds)
             signature.echoSequence = socket.sequence
-            result = describe(outcome, proto: "ICMP echo")
+            result = describe(outcome, proto: destination.isIPv4 ? "ICMP echo" : "ICMPv6 echo")
         case .udp:
             result = try UDPProbe.send(from: source.opened, to: destination, port: signature.port!, timeoutMilliseconds: timeoutMilliseconds)
         case .tcp:
@@ -50,8 +50,9 @@ enum ActiveProbe {
         case .passed: return ProbeResult(kind: .answered, description: "\(proto): answered")
         case .silent: return ProbeResult(kind: .silent, description: "\(proto): no answer")
         case .fragmentationNeeded(let from, let mtu):
-            return ProbeResult(kind: .unreachable("fragmentation needed from \(from.map(\.description) ?? "?"), mtu \(mtu)"),
-                               description: "\(proto): ICMP fragmentation needed, mtu \(mtu)")
+            let tooBig = proto.hasPrefix("ICMPv6") ? "packet too big" : "fragmentation needed"
+            return ProbeResult(kind: .unreachable("\(tooBig) from \(from.map(\.description) ?? "?"), mtu \(mtu)"),
+                               description: "\(proto): \(tooBig), mtu \(mtu)")
         case .localLimit(let mtu): return ProbeResult(kind: .unreachable("local MTU \(mtu)"), description: "\(proto): refused locally, mtu \(mtu)")
         case .unreachable(let from, let type, let code, _):
             return ProbeResult(kind: .unreachable("ICMP type \(type) code \(code) from \(from.map(\.description) ?? "?")"),

@@ -27,10 +27,16 @@ public struct ProbeSignature: Sendable, Equatable {
         proto == .icmp ? nil : given ?? (proto == .udp ? 53 : 80)
     }
 
+    /// ICMP's types in the probe's family: echo request and reply, destination unreachable
+    /// (ICMPv6: 128, 129 and 1; RFC 4443).
+    var echoRequest: UInt8 { destination.isIPv4 ? 8 : 128 }
+    var echoReply: UInt8 { destination.isIPv4 ? 0 : 129 }
+    var unreachable: UInt8 { destination.isIPv4 ? 3 : 1 }
+
     public func isRequest(_ packet: PacketFields) -> Bool {
         guard packet.destination == destination else { return false }
         switch proto {
-        case .icmp: return packet.icmpType == 8 && packet.echoSequence == echoSequence
+        case .icmp: return packet.icmpType == echoRequest && packet.echoSequence == echoSequence
         case .udp: return packet.ipProtocol == 17 && packet.destinationPort == port
         case .tcp: return packet.ipProtocol == 6 && packet.destinationPort == port && (packet.tcpFlags ?? 0) & 0x12 == 0x02
         }
@@ -40,17 +46,18 @@ public struct ProbeSignature: Sendable, Equatable {
     public func isReply(_ packet: PacketFields) -> Bool {
         guard packet.source == destination else { return false }
         switch proto {
-        case .icmp: return packet.icmpType == 0 && packet.echoSequence == echoSequence
-        case .udp: return (packet.ipProtocol == 17 && packet.sourcePort == port) || packet.icmpType == 3
+        case .icmp: return packet.icmpType == echoReply && packet.echoSequence == echoSequence
+        case .udp: return (packet.ipProtocol == 17 && packet.sourcePort == port) || packet.icmpType == unreachable
         case .tcp:
             let flags = packet.tcpFlags ?? 0
             return packet.ipProtocol == 6 && packet.sourcePort == port && (flags & 0x12 == 0x12 || flags & 0x04 != 0)
         }
     }
 
-    /// What the capture filter must let through: the probe's protocol, ARP, and VXLAN's UDP.
+    /// What the capture filter must let through: the probe's protocol, ARP (ICMPv6 carries
+    /// neighbour discovery), and VXLAN's UDP over either family.
     public var captureFilter: String {
-        var filter = "icmp or arp or udp port 8472 or udp port 4789"
+        var filter = destination.isIPv4 ? "icmp or arp or udp port 8472 or udp port 4789" : "icmp6 or udp port 8472 or udp port 4789"
         if let port, proto != .icmp { filter += " or \(proto.rawValue) port \(port)" }
         return filter
     }

@@ -45,7 +45,7 @@ public final class RemoteHalfSession: @unchecked Sendable {
         capture = HopCapture(hops: facts.hops, filter: request.expectedSignature.captureFilter,
                              namespaces: { (try? node.handle($0))?.opened }, label: nodeName)
         firewallNamespaces = facts.namespaces.map { (try? node.handle($0.known)).flatMap { $0.known.isNode ? nil : $0.opened } }
-        let firewallRead = FirewallReader.readAll(in: firewallNamespaces)
+        let firewallRead = FirewallReader.readAll(in: firewallNamespaces, family: request.destinationAddress.family)
         firewallFindings = FirewallDrop.unreadable(firewallRead, labels: facts.namespaces.map(\.label))
         firewallBefore = firewallRead
     }
@@ -73,7 +73,7 @@ public final class RemoteHalfSession: @unchecked Sendable {
         // Replies go to the source the request arrived with: a CNI that masquerades pod traffic
         // leaving its node (ipMasq) makes that the sending node's address.
         if let arrived = sources.first, arrived != signature.source { PathGatherer(access: access).askReplies(to: arrived, facts: &facts) }
-        let firewallAfter = FirewallReader.readAgain(firewallBefore, in: firewallNamespaces)
+        let firewallAfter = FirewallReader.readAgain(firewallBefore, in: firewallNamespaces, family: signature.destination.family)
         for (i, namespace) in facts.namespaces.enumerated() {
             firewallFindings += FirewallDrop.findings(before: firewallBefore[i] ?? [], after: firewallAfter[i], in: namespace.label,
                                                       probe: policyProbe(signature))

@@ -1,6 +1,7 @@
 import Firewall
 import ConfigFormats
 import Diagnosis
+import NetAddress
 import PathFacts
 
 /// The answer of `trace`: reachable or not, the hops in order with what each saw, the findings.
@@ -14,12 +15,15 @@ public struct TraceReport: Report {
     /// --trace-rules: every rule the request met, per namespace.
     public var ruleTraces: [RuleTraceView] = []
 
+    /// The family the probe went in: its destination's.
+    public var family: IPFamily { ends.destinationAddress.family }
+
     /// The contract: exit 1 when the destination is not reachable, even without an error finding.
     public var exitStatus: Int32 { !reachable || findings.contains { $0.severity == .error } ? 1 : 0 }
 
     public var jsonFields: [(String, ConfigValue)] {
         [("source", .string(ends.source.fullName)), ("destination", .string(ends.destinationName)),
-         ("reachable", .bool(reachable)), ("probe", .string(probe)),
+         ("family", .int(family.rawValue)), ("reachable", .bool(reachable)), ("probe", .string(probe)),
          ("hops", .array(hops.map { hop in
             .fields(["name": .string(hop.name), "namespace": .string(hop.namespace.name), "interface": .string(hop.interface),
                      "role": .string(hop.role.rawValue), "requestSeen": .flag(hop.requestSeen), "replySeen": .flag(hop.replySeen),
@@ -35,7 +39,7 @@ public struct TraceReport: Report {
         }
         rows.append(("probe", probe))
         rows.append(("verdict", reachable ? style.green("reachable") : style.red("not reachable")))
-        return [HumanSection("Trace \(ends.source.fullName) → \(ends.destinationName)", rows: rows)] + ruleTraces.map { view in
+        return [HumanSection("Trace \(ends.source.fullName) → \(ends.destinationName)\(family == .ipv6 ? " (IPv6)" : "")", rows: rows)] + ruleTraces.map { view in
             HumanSection("Rules the request met in \(view.label) (nftrace)",
                          rows: view.rules.isEmpty ? [("", view.problem ?? "none: no nf_tables rule saw it here (no nf_tables tables in this namespace, or iptables-legacy rules only)")]
                             : view.rules.map { ("#\($0.packet % 10000)", $0.text) })

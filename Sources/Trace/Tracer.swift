@@ -68,7 +68,8 @@ public struct Tracer {
         var finishing: Pending<(RemoteHalfView?, [Finding])>? = nil
         let firewallNamespaces = facts.namespaces.map { $0.known.isNode ? nil : opened($0.known) }
         let tracing = traceRules ? startRuleTraces(ends, facts: facts, namespaces: firewallNamespaces) : []
-        let firewallBefore = FirewallReader.readAll(in: firewallNamespaces)
+        let family = ends.destinationAddress.family
+        let firewallBefore = FirewallReader.readAll(in: firewallNamespaces, family: family)
         // A userspace policy engine's queues on this node (its process runs where netdoctor does).
         let nodeRules = facts.namespaces.indices.first { facts.namespaces[$0].known.isNode }.flatMap { firewallBefore[$0] } ?? []
         let queuePolicies = QueuedPolicy.read(in: nil, iptables: nodeRules)
@@ -84,7 +85,7 @@ public struct Tracer {
         let (remote, finishFindings) = finishing?.wait() ?? (nil, [])
         let ruleTraces = finishRuleTraces(tracing)
         let outcome = try probed.get()
-        let firewallAfter = FirewallReader.readAgain(firewallBefore, in: firewallNamespaces)
+        let firewallAfter = FirewallReader.readAgain(firewallBefore, in: firewallNamespaces, family: family)
         PathGatherer(access: node).afterProbe(&facts, answered: outcome.reachable)
         var probe = ProbeFacts(outcome: outcome, seen: facts.hops.map { ($0.requestSeen, $0.replySeen) }, firewallBefore: firewallBefore,
                                firewallAfter: firewallAfter, remote: remote, agentFindings: openFindings + finishFindings)
