@@ -62,6 +62,8 @@ public enum NoRoute: PathCheck {
         guard let node = facts.nodeNamespace, let step = facts.node, let answer = step.forward, let out = step.output else { return nil }
         // The FIB entry the lookup matched (its prefix), not the lookup's answer (a /32).
         let route = facts.lookups.last { $0.purpose == .configured && $0.inputName != nil }?.answer.route ?? answer
+        // The node itself holds the address (a local route): a duplicate, not a missing route.
+        guard route.type != Route.typeLocal, answer.type != Route.typeLocal else { return nil }
         let destination = facts.destinationAddress
         let via = "\(route.destinationText)\(answer.gateway.map { " via \($0)" } ?? "") dev \(out.name)"
         let evidence = ["route \(destination) (iif \(step.arrival.name)) in \(node.label): \(via)"]

@@ -48,6 +48,7 @@ public struct Lab: Sendable {
             try save(state)
             for pod in plan.pods { try runPod(pod, state: &state) }
             if plan.topology == .calico { try programPolicyEngine(policyEngine, state: &state) }
+            if plan.family.hasIPv6 { waitForDuplicateAddressDetection(state: state) }
             state.serverPID = try startServer(netdoctorPath: netdoctorPath, state: state)
             state.extraServices = extraServices
             if let proxy { try startServices(mode: proxy, netdoctorPath: netdoctorPath, state: &state) }
@@ -217,6 +218,31 @@ public struct Lab: Sendable {
         return pid
     }
 
+    /// node2 advertises itself as the underlay's IPv6 router (LabRouterAdvertiser): node1 takes
+    /// its IPv6 default route from the advertisements, as a SLAAC host does. Only for the fault
+    /// that needs it: otherwise a missing pod route would fall through to node2, which holds
+    /// the pods, and hide the fault.
+    func startRouterAdvertiser(netdoctorPath: String) throws(LabError) -> Int32 {
+        guard let ip = Shell.find("ip"),
+              let pid = ChildProcess.spawnDetached(ip, arguments: ["netns", "exec", plan.nodes[1].namespace, netdoctorPath, "lab", "serve",
+                                                                   "--router-advertisements", "eth0"], environment: Shell.environment) else {
+            throw LabError("cannot start node2's router advertisements")
+        }
+        return pid
+    }
+
+    /// Until no address of a node or pod is tentative (at most 5 s): a gateway still in duplicate
+    /// address detection answers no neighbour solicitation, and a trace right after `lab up`
+    /// would find that instead of a healthy lab.
+    func waitForDuplicateAddressDetection(state: LabState) {
+        let namespaces = plan.nodes.map(\.namespace) + state.pods.values.map(\.netnsName)
+        for _ in 0..<100 {
+            let tentative = namespaces.contains { !((try? Shell.run(["ip", "-n", $0, "-6", "addr", "show", "tentative"])) ?? "").isEmpty }
+            if !tentative { return }
+            usleep(50_000)
+        }
+    }
+
     func save(_ state: LabState) throws(LabError) {
         try LabFiles.write(Self.stateFile, state.json)
     }
@@ -227,7 +253,7 @@ public struct Lab: Sendable {
     /// kubelet would), the runtimes and their shims, its namespaces (and with them every link,
     /// route and firewall rule inside), its files and the mount points it had to create.
     public func down(state: LabState?) {
-        for pid in [state?.serverPID].compactMap({ $0 }) + (state?.agentPIDs.values.map { $0 } ?? []) + (state?.servicePIDs ?? [])
+        for pid in [state?.serverPID, state?.routerPID].compactMap({ $0 }) + (state?.agentPIDs.values.map { $0 } ?? []) + (state?.servicePIDs ?? [])
             + (state?.queueListeners.values.map { $0 } ?? []) where pid > 0 {
             Self.stop(pid)
         }
@@ -295,6 +321,8 @@ public struct LabState: Sendable, Equatable {
     public var family = LabPlan.Family.ipv4.rawValue
     public var prefix: String
     public var serverPID: Int32?
+    /// node2's router advertisements (labs with IPv6 pods).
+    public var routerPID: Int32?
     public var faults: [String]
     /// `netdoctor agent` on each node, by node name (lab up --agents).
     public var agentPIDs: [String: Int32] = [:]
@@ -323,7 +351,7 @@ public struct LabState: Sendable, Equatable {
 
     public var json: String {
         JSONWriter.write(.fields(["topology": .string(topology), "family": .string(family), "prefix": .string(prefix),
-                                  "serverPID": .int(serverPID.map(Int.init)), "faults": .texts(faults),
+                                  "serverPID": .int(serverPID.map(Int.init)), "routerPID": .int(routerPID.map(Int.init)), "faults": .texts(faults),
                                   "agents": Self.pidFields(agentPIDs), "runtimes": Self.pidFields(runtimePIDs),
                                   "runtimeMountNamespaces": .fields(runtimeMountNamespaces.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }),
                                   "pods": .fields(pods.sorted { $0.key < $1.key }.map {
@@ -361,6 +389,7 @@ public struct LabState: Sendable, Equatable {
                   faults: value["faults"]?.array?.compactMap(\.string) ?? [], agentPIDs: Self.pids(value["agents"]))
         runtimePIDs = Self.pids(value["runtimes"])
         family = value["family"]?.string ?? LabPlan.Family.ipv4.rawValue
+        routerPID = value["routerPID"]?.int.map(Int32.init)
         extraPods = value["extraPods"]?.int ?? 0
         proxy = value["proxy"]?.string
         extraServices = value["extraServices"]?.int ?? 0

@@ -1,4 +1,5 @@
 import ConfigFormats
+import NetAddress
 import NodeFiles
 import Pods
 
@@ -55,6 +56,9 @@ public enum LabFault: String, Sendable, CaseIterable {
     case proxyARPOff = "NEIGHBOR_FAILED_PROXY_ARP"
     case podRouteMissing = "NO_ROUTE_POD_ROUTE"
     case policyEngineDown = "POLICY_ENGINE_DOWN"
+    case addressDADFailed = "ADDRESS_DADFAILED"
+    case addressTentative = "ADDRESS_TENTATIVE"
+    case ipv6RAIgnored = "IPV6_RA_IGNORED"
 
     public var summary: String {
         switch self {
@@ -103,6 +107,9 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .proxyARPOff: "node1: proxy ARP off on pod-a's host veth, pod-a's entry for 169.254.1.1 flushed (calico topology)"
         case .podRouteMissing: "node1: the host route to pod-b (its /32 via its cali veth) deleted (probe pod-a → pod-b) (calico topology)"
         case .policyEngineDown: "node1: kube-network-policies' queue listener stopped while a policy selects pod-a (calico topology, --policy-engine kube-network-policies)"
+        case .addressDADFailed: "pod-b's IPv6 address re-added with DAD on while node1 holds it too: duplicate address detection fails (probe pod-a → pod-b) (--family dual or 6)"
+        case .addressTentative: "pod-b's IPv6 address re-added with DAD on and 30 probes: it stays tentative for half a minute (probe pod-a → pod-b) (--family dual or 6)"
+        case .ipv6RAIgnored: "node1: accept_ra=1 on eth0 while IPv6 forwarding is on: node2's router advertisements are ignored, the default route they gave expires (--family dual or 6)"
         }
     }
 
@@ -130,6 +137,9 @@ public enum LabFault: String, Sendable, CaseIterable {
     /// Faults of the calico topology's wiring and policy engines.
     public var needsCalico: Bool { [.policyDenied, .policyDeniedPort, .policyDeniedExplicit, .proxyARPOff, .podRouteMissing, .policyEngineDown].contains(self) }
 
+    /// Faults of IPv6 only (a lab with IPv6 pods: --family dual or 6).
+    public var needsIPv6: Bool { [.addressDADFailed, .addressTentative, .ipv6RAIgnored].contains(self) }
+
     /// Faults that need a bridge and an overlay.
     public var needsOverlay: Bool { [.bridgePortMissing, .overlayFDBMissing, .duplicateIP, .hairpinDisabled].contains(self) }
 }
@@ -137,11 +147,12 @@ public enum LabFault: String, Sendable, CaseIterable {
 extension Lab {
     /// Injects a fault into the running lab: on node1 (or where its summary says), or with
     /// `node` "node2", the node2 variant.
-    public func inject(_ fault: LabFault, node: String? = nil, state: inout LabState) throws(LabError) {
+    public func inject(_ fault: LabFault, node: String? = nil, family asked: IPFamily? = nil, state: inout LabState) throws(LabError) {
+        let family = try checkFamily(fault, asked: asked, node: node)
         if let node, node != "node1" {
             guard node == "node2" else { throw LabError("no node \(node) (node1 or node2)") }
-            try injectOnNode2(fault, state: &state)
-            state.faults.append("\(fault.rawValue)@node2")
+            if family == .ipv6, fault.ipv6Node2Summary != nil { try injectIPv6OnNode2(fault, state: &state) } else { try injectOnNode2(fault, state: &state) }
+            state.faults.append("\(fault.rawValue)@node2" + (family == .ipv6 ? "/IPv6" : ""))
             try save(state)
             return
         }
@@ -153,6 +164,12 @@ extension Lab {
         }
         if fault.needsServices, state.proxy == nil {
             throw LabError("\(fault.rawValue) needs the lab's Services (lab up --proxy iptables|nftables)")
+        }
+        if family == .ipv6, fault.ipv6Summary != nil {
+            try injectIPv6(fault, state: &state)
+            state.faults.append("\(fault.rawValue)@IPv6")
+            try save(state)
+            return
         }
         let node1 = plan.nodes[0], node2 = plan.nodes[1]
         let podA = try attachment("pod-a", state: state), podB = try attachment("pod-b", state: state),
@@ -257,6 +274,8 @@ extension Lab {
             Shell.attempt(["ip", "-n", podA.netns, "neigh", "flush", "dev", "eth0"])
         case .podRouteMissing:
             try Shell.run(["ip", "-n", n1, "route", "del", "\(podB.address)/32", "dev", podB.hostInterface])
+        case .addressDADFailed, .addressTentative, .ipv6RAIgnored:
+            break  // IPv6 only: injectIPv6
         case .policyEngineDown:
             guard state.policyEngine == LabPolicyEngine.kubeNetworkPolicies.rawValue, let listener = state.queueListeners[node1.name] else {
                 throw LabError("POLICY_ENGINE_DOWN needs --policy-engine kube-network-policies")

@@ -2,6 +2,7 @@ import ArgumentParser
 import ConfigFormats
 import Diagnosis
 import Lab
+import NetAddress
 import NodeFiles
 
 #if canImport(Glibc)
@@ -123,16 +124,21 @@ struct LabCommand: ParsableCommand {
         @Option(help: "node2: inject the fault's node2 variant.")
         var node: String?
 
+        @Option(help: ArgumentHelp("The family the fault breaks, where it has an IPv6 half (default: IPv4, or IPv6 in an IPv6-only lab).", valueName: "4|6"))
+        var family: IPFamily?
+
         func run() throws {
             guard let (lab, current) = Lab.current() else { throw CLIError(.environment, "lab break: no lab is up (netdoctor lab up)") }
             var state = current
             if let node, node != "node1", node != "node2" { throw CLIError(.badInput, "lab break: no node \(node) (node1 or node2)") }
             do {
-                try lab.inject(fault, node: node, state: &state)
+                try lab.inject(fault, node: node, family: family, state: &state)
             } catch {
                 throw CLIError(.environment, "lab break \(fault.rawValue): \(error)")
             }
-            writeStandardOutput("\(fault.rawValue): \(node == "node2" ? fault.node2Summary ?? "" : fault.summary)\n")
+            let summary = node == "node2" ? fault.node2Summary ?? "" : fault.summary
+            let summary6 = node == "node2" ? fault.ipv6Node2Summary : fault.ipv6Summary
+            writeStandardOutput("\(fault.rawValue): \(lab.family(for: fault, asked: family) == .ipv6 ? summary6 ?? summary : summary)\n")
         }
     }
 
@@ -207,9 +213,11 @@ struct LabCommand: ParsableCommand {
         @Option var clusterCIDR = ""
         @Option(help: "Be a DNS relay on port 53 that answers this many milliseconds late (lab break DNS_SLOW).") var slowDNS: Int?
         @Flag(help: "Be kube-network-policies' queue listener (NFQUEUE 100) in this namespace.") var nfqueue = false
+        @Option(help: "Be an IPv6 router on this interface: a router advertisement every second.") var routerAdvertisements: String?
         @Option(help: "With --nfqueue: ADDRESS,in|out,proto/port+… (a pod a policy selects, and what it allows).") var queuePolicy: [String] = []
 
         func run() throws {
+            if let routerAdvertisements { LabRouterAdvertiser.run(interface: routerAdvertisements) }
             if let kubeProxy { LabServer.kubeProxy(mode: kubeProxy, clusterCIDR: clusterCIDR, staleFlag: staleFlag) }
             if let slowDNS { LabSlowDNS.run(delayMilliseconds: slowDNS) }
             if nfqueue { LabPolicyQueue.serve(decisions: queuePolicy) }

@@ -191,7 +191,7 @@ public struct PathGatherer {
     /// gateway nobody had asked for before (its entry exists only once a packet was sent).
     public func afterProbe(_ facts: inout PathFacts, answered: Bool) {
         guard !answered else { return }
-        if facts.source?.route?.gateway != nil, let source = facts.sourceNamespace, let access = try? access.open(source.known) {
+        if facts.source?.route != nil, let source = facts.sourceNamespace, let access = try? access.open(source.known) {
             do {
                 facts.sourceNeighborsAfterProbe = try access.freshNeighbors()
             } catch {
