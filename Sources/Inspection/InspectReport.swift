@@ -65,13 +65,15 @@ public struct InspectReport: Report {
             "up": .bool(i.up), "operState": .string(i.operState), "mac": .text(i.mac), "addresses": .texts(i.addresses),
             "peer": i.peer.map { .fields(["namespace": .string($0.namespace), "interface": .string($0.interface)]) } ?? .null,
             "master": .text(i.master), "details": .text(i.details),
+            "addressFlags": .fields(i.addressFlags.sorted { $0.key < $1.key }.map { ($0.key, .texts($0.value)) }),
         ])
     }
 
     func routeJSON(_ r: RouteView) -> ConfigValue {
         .fields(["destination": .string(r.destination), "gateway": .text(r.gateway), "interface": .text(r.interface),
                  "table": .int(Int(r.table)), "mtu": .int(r.mtu), "source": .text(r.source), "type": .string(r.type),
-                 "scope": .string(r.scope)])
+                 "scope": .string(r.scope), "family": .int(r.family.rawValue), "protocol": .text(r.learnedFrom),
+                 "expires": .int(r.expiresSeconds)])
     }
 
     public func humanSections(style: TextStyle) -> [HumanSection] {
@@ -104,14 +106,16 @@ public struct InspectReport: Report {
             for route in hostSide.routes { rows.append(("route", routeLine(route))) }
             sections.append(HumanSection("Host side", rows: rows))
         }
-        let keys = ["net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter", "net.ipv4.conf.all.forwarding"]
+        var keys = ["net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter", "net.ipv4.conf.all.forwarding", "net.ipv6.conf.all.forwarding"]
+        // accept_ra where IPv6 router advertisements gave something (it decides whether they still count).
+        keys += view.routes.filter { $0.learnedFrom == "ra" }.compactMap(\.interface).map { "net.ipv6.conf.\($0).accept_ra" }
         sections.append(HumanSection("Forwarding", rows: keys.compactMap { k in view.state.sysctls[k].map { (k, $0) } }))
         return sections
     }
 
     func interfaceLine(_ i: InterfaceView, style: TextStyle) -> String {
         var parts = [style.bold(i.name), i.kind, "mtu \(i.mtu.map(String.init) ?? "?")", i.up ? style.green(i.operState) : style.red("DOWN")]
-        parts += i.addresses
+        parts += i.addresses.map { cidr in i.addressFlags[cidr].map { style.yellow("\(cidr) (\($0.joined(separator: " ")))") } ?? cidr }
         if let master = i.master { parts.append("master \(master)") }
         if let peer = i.peer { parts.append("peer \(peer.namespace):\(peer.interface)") }
         if let details = i.details { parts.append(details) }
@@ -125,6 +129,8 @@ public struct InspectReport: Report {
         if r.scope != "global" { parts.append("scope \(r.scope)") }
         if let src = r.source { parts.append("src \(src)") }
         if let mtu = r.mtu { parts.append("mtu \(mtu)") }
+        if let learned = r.learnedFrom { parts.append("proto \(learned)") }
+        if let expires = r.expiresSeconds { parts.append("expires \(expires)s") }
         return parts.joined(separator: " ")
     }
 }

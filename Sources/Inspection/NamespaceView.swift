@@ -20,6 +20,9 @@ public struct InterfaceView: Sendable, Equatable {
     public var operState: String
     public var mac: String?
     public var addresses: [String]
+    /// What duplicate address detection and lifetimes left on an address (tentative, dadfailed,
+    /// deprecated, …), by CIDR: only addresses that have such a flag.
+    public var addressFlags: [String: [String]] = [:]
     public var master: String?
     public var peer: Peer?
     /// Overlay details: "vni 1 local 192.168.100.1 port 8472 dev eth0".
@@ -36,6 +39,11 @@ public struct RouteView: Sendable, Equatable {
     public var source: String?
     public var type: String
     public var scope: String
+    public var family: IPFamily = .ipv4
+    /// "ra" for a route a router advertisement installed; nil for the others.
+    public var learnedFrom: String? = nil
+    /// Seconds until the kernel removes it (RA-learned routes), nil: never.
+    public var expiresSeconds: Int? = nil
 }
 
 public struct NeighborView: Sendable, Equatable {
@@ -72,7 +80,9 @@ public struct NamespaceView: Sendable {
             RouteView(destination: route.destinationText, gateway: route.gateway.map(\.description),
                       interface: name(route.outputIndex) ?? route.nextHops.first.flatMap { name($0.outputIndex) },
                       table: route.table, mtu: route.mtu.map(Int.init), source: route.preferredSource.map(\.description),
-                      type: Route.typeName(route.type), scope: scopeName(route.scope))
+                      type: Route.typeName(route.type), scope: scopeName(route.scope),
+                      family: route.family == 10 ? .ipv6 : .ipv4, learnedFrom: route.protocolID == Route.protocolRA ? "ra" : nil,
+                      expiresSeconds: route.expiresSeconds)
         }
         // As `ip neigh` shows them: NOARP pseudo-entries (loopback, multicast) left out.
         let neighbors = state.neighbors.compactMap { n -> NeighborView? in
@@ -117,9 +127,15 @@ public struct NamespaceView: Sendable {
             details = [tunnel.local.map { "local \($0)" }, tunnel.remote.map { "remote \($0)" }].compactMap { $0 }.joined(separator: " ")
         }
         let kind = link.kind ?? (link.flags & Link.iffLoopback != 0 ? "loopback" : "device")
+        let addresses = state.addresses(of: link.index)
+        var flags: [String: [String]] = [:]
+        for address in addresses {
+            let notable = address.flags.subtracting([.permanent, .secondary, .noDAD]).names
+            if let cidr = address.cidr, !notable.isEmpty { flags[cidr] = notable }
+        }
         return InterfaceView(name: link.name, index: link.index, kind: kind, mtu: link.mtu.map(Int.init), up: link.isUp,
                              operState: link.operState.name, mac: link.address?.description,
-                             addresses: state.addresses(of: link.index).compactMap(\.cidr),
+                             addresses: addresses.compactMap(\.cidr), addressFlags: flags,
                              master: link.masterIndex.flatMap { state.link(index: $0)?.name }, peer: peer,
                              details: details?.isEmpty == true ? nil : details)
     }

@@ -66,12 +66,13 @@ public enum PathInterfaces {
         PathInterface(namespace: namespace, name: link.name, kind: link.kind ?? "device", mtu: Int(link.mtu ?? 0), role: role)
     }
 
-    /// An overlay device and the underlay it sends on.
+    /// An overlay device and the underlay it sends on. A VXLAN device over an IPv6 underlay
+    /// (flannel-v6.1) costs 20 bytes more: its outer header is IPv6's 40, not IPv4's 20.
     static func overlayHops(_ link: Link, state: NamespaceState, namespace: String) -> [PathInterface] {
         let overhead: Int
         let underlayIndex: UInt32?
         switch link.kind {
-        case "vxlan": overhead = 50; underlayIndex = link.vxlan?.underlayIndex
+        case "vxlan": overhead = link.vxlan?.local?.isIPv4 == false ? 70 : 50; underlayIndex = link.vxlan?.underlayIndex
         case "geneve": overhead = 50; underlayIndex = nil
         case "ipip": overhead = 20; underlayIndex = link.tunnel?.underlayIndex
         case "wireguard": overhead = 60; underlayIndex = nil

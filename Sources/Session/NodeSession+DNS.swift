@@ -182,13 +182,17 @@ extension NodeSession {
     /// trace SRC NAME[:PORT]: NAME resolved from SRC as its resolver would, then a trace to the
     /// address (a Service's through kube-proxy, a pod's, any other); the DNS answer is the verdict
     /// when there is none.
-    func traceName(from source: String, host: String, port: UInt16?, timeoutMilliseconds: Int32, proto: TraceProtocol?) throws -> any Report {
+    /// The address traced is the first answer (A before AAAA) in a family the source pod has
+    /// (`family` narrows it): an IPv6-only pod follows the AAAA record.
+    func traceName(from source: String, host: String, port: UInt16?, timeoutMilliseconds: Int32, proto: TraceProtocol?,
+                   family: IPFamily? = nil) throws -> any Report {
         // The lookups wait as long as the trace's probe does, not the resolver's 5 s.
         let dns = try self.dns(pod: source, name: host, timeoutMilliseconds: timeoutMilliseconds, slowMilliseconds: 500)
-        guard dns.resolution.status == .resolved, let address = dns.resolution.addresses.first(where: \.isIPv4) else {
+        let families = (try? pod(source).families).map { $0.filter { family == nil || $0 == family } } ?? []
+        guard dns.resolution.status == .resolved, let address = dns.resolution.addresses.first(where: { families.contains($0.family) }) else {
             return NameTraceReport(dns: dns, traced: nil)
         }
-        let target = port.map { "\(address):\($0)" } ?? address.description
+        let target = port.map { ServiceFrontend.join(address, $0) } ?? address.description
         return NameTraceReport(dns: dns, traced: try trace(from: source, to: target, timeoutMilliseconds: timeoutMilliseconds, proto: proto, port: port))
     }
 }

@@ -82,7 +82,9 @@ public final class NodeSession: @unchecked Sendable {
     /// A destination as given, in each family the trace covers: an IP (its own family; a pod of
     /// this node's when one holds it), or a pod's name (every family both pods have, or `family`).
     public func destinations(_ text: String, from source: Pod, family: IPFamily? = nil) throws -> [(name: String, address: IPAddress, pod: Pod?)] {
-        if let address = IPAddress.parse(text) {
+        // "[fd00::2]:80": the port is the probe's (--port), the address the destination.
+        let bracketed = text.hasPrefix("[") ? text.dropFirst().split(separator: "]").first.map(String.init) : nil
+        if let address = IPAddress.parse(bracketed ?? text) {
             if let family, family != address.family { throw SessionError("\(text) is an \(address.family) address; --family \(family.rawValue) asks for \(family)") }
             guard source.primaryAddress(address.family) != nil else {
                 throw SessionError("\(source.fullName) has no \(address.family) address to probe \(text) from (it has \(source.addresses.map(\.description).joined(separator: ", ")))")
@@ -126,7 +128,8 @@ public final class NodeSession: @unchecked Sendable {
                       port: UInt16?, traceRules: Bool = false, family: IPFamily? = nil) throws -> any Report {
         // A name with dots: a DNS name, unless a pod of this node has it (pod names may have dots).
         if let (host, namedPort) = Self.dnsDestination(destination), (try? pods.find(destination)) == nil {
-            return try traceName(from: source, host: host, port: namedPort ?? port, timeoutMilliseconds: timeoutMilliseconds, proto: proto)
+            return try traceName(from: source, host: host, port: namedPort ?? port, timeoutMilliseconds: timeoutMilliseconds, proto: proto,
+                                 family: family)
         }
         let sourcePod = try pod(source)
         var tracer = Tracer(node: node, timeoutMilliseconds: timeoutMilliseconds, proto: proto ?? (port == nil ? .icmp : .tcp), port: port,

@@ -13,7 +13,7 @@ public enum RemotePathMTU {
     /// destination on this node.
     public static func check(_ path: ProbedPath, facts: PathFacts, from pod: Pod, locate: AgentLocator?,
                              remedy: () -> String) -> (interfaces: [PathInterface], findings: [Finding]) {
-        guard let locate, let sourceAddress = pod.primaryAddress() else { return ([], []) }
+        guard let locate, let sourceAddress = pod.primaryAddress(path.destinationAddress.family) else { return ([], []) }
         let ends = TraceEnds(source: pod, sourceAddress: sourceAddress, destinationName: path.destination,
                              destinationAddress: path.destinationAddress, destinationPod: nil)
         guard let request = RemoteHalfCall.request(facts: facts, ends: ends, windowMilliseconds: 0, proto: .icmp, port: nil) else { return ([], []) }

@@ -1,0 +1,176 @@
+import ConfigFormats
+import TestSupport
+import Testing
+
+/// IPv6 and dual-stack on the real lab (lab up --family dual|6): host-local with a range per
+/// family, IPv6 node routes or flannel-v6.1 over the IPv6 underlay, agents on [::]. Every trace is
+/// judged per family; each fault's IPv6 half is named by the same code as its IPv4 half, on the
+/// same hop, while the other family stays healthy; the faults only IPv6 has are named too.
+extension PrivilegedSuite {
+@Suite("Privileged: IPv6 and dual-stack pods")
+struct IPv6LabTests {
+    static let remote6 = ["overlay": "fd00:10:244:2::2", "routed": "fd00:10:245:2::2"]
+    static let remote4 = ["overlay": "10.244.2.2", "routed": "10.245.2.2"]
+
+    func up(_ topology: String, family: String) throws {
+        let up = try Binary.run(["lab", "up", "--topology", topology, "--family", family, "--agents"], timeout: 120_000)
+        try #require(up.status == 0, "lab up --topology \(topology) --family \(family): \(up.errorText)")
+    }
+
+    func run(_ arguments: [String], on node: String = "node1") throws -> (status: Int32, json: ConfigValue) {
+        let result = try Binary.run(["lab", "exec", node, "--", "netdoctor"] + arguments + ["-o", "json"], timeout: 60_000)
+        return (result.status, try JSONParser.parse(bytes: result.output))
+    }
+
+    func errors(_ json: ConfigValue) -> [String] {
+        (json["findings"]?.array ?? []).filter { $0["severity"]?.string == "error" }.compactMap { finding in
+            finding["code"]?.string.map { $0 + "@" + (finding["hop"]?.string ?? "") }
+        }
+    }
+
+    func codes(_ json: ConfigValue) -> [String] { (json["findings"]?.array ?? []).compactMap { $0["code"]?.string } }
+
+    func breakLab(_ fault: String, _ extra: [String] = []) throws {
+        let broken = try Binary.run(["lab", "break", fault] + extra)
+        try #require(broken.status == 0, "lab break \(fault) \(extra): \(broken.errorText)")
+    }
+
+    @Test("healthy: every path in each family, on both topologies, dual-stack and IPv6-only; no false alarm",
+          arguments: [("overlay", "dual"), ("overlay", "6"), ("routed", "dual"), ("routed", "6")])
+    func healthy(topology: String, family: String) throws {
+        try Privilege.require()
+        try up(topology, family: family)
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        var paths = [["trace", "pod-a", "pod-b"], ["trace", "pod-a", Self.remote6[topology]!], ["trace", "pod-b", "pod-a", "--port", "80"],
+                     ["mtu-probe", "pod-a", Self.remote6[topology]!], ["inspect", "pod-a"], ["inspect", "node"]]
+        if family == "dual" { paths.append(["trace", "pod-a", Self.remote4[topology]!]) }
+        for arguments in paths {
+            let (status, json) = try run(arguments)
+            #expect(status == 0, "\(topology) \(family) \(arguments): \(codes(json))")
+            #expect(codes(json).isEmpty, "\(topology) \(family) \(arguments): \(codes(json))")
+        }
+        // A pod named without a family is traced in each family it has, each with its verdict.
+        let local = try run(["trace", "pod-a", "pod-b"]).json
+        if family == "dual" {
+            #expect(local["families"]?.array?.compactMap { $0["family"]?.int } == [4, 6])
+            #expect(local["verdict"]?.string == "reachable in IPv4 and IPv6")
+            #expect(local["reachable"]?.bool == true && local["hops"]?.array?.count == (topology == "overlay" ? 5 : 4))
+        } else {
+            #expect(local["family"]?.int == 6 && local["reachable"]?.bool == true)
+        }
+        // The remote half is the remote agent's, found at node2's IPv6 address.
+        let remote = try run(["trace", "pod-a", Self.remote6[topology]!]).json
+        let remoteHops = (remote["hops"]?.array ?? []).filter { $0["node"]?.string == "node2" }
+        #expect(remoteHops.count >= 3 && remoteHops.allSatisfy { $0["requestSeen"]?.bool == true }, "\(remoteHops)")
+        if topology == "overlay" {
+            #expect(remoteHops.contains { $0["interface"]?.string == "flannel-v6.1" }, "\(remoteHops)")
+        }
+        let mtu = try run(["mtu-probe", "pod-a", Self.remote6[topology]!]).json
+        #expect(mtu["paths"]?.array?.first?["pathMTU"]?.int == (topology == "overlay" ? 1430 : 1500))
+    }
+
+    @Test("each fault's IPv6 half, on node1 and node2: named as its IPv4 half is, the IPv4 path still healthy", arguments: [
+        ("NO_ROUTE", "", "NO_ROUTE@node:"), ("IP_FORWARD_DISABLED", "", "IP_FORWARD_DISABLED@node"),
+        ("NEIGHBOR_FAILED", "", "NEIGHBOR_FAILED@node:flannel-v6.1"), ("NEIGHBOR_MAC_MISMATCH", "", "NEIGHBOR_MAC_MISMATCH@pod-a:eth0"),
+        ("OVERLAY_FDB_MISSING", "", "OVERLAY_FDB_MISSING@node:flannel-v6.1"), ("FIREWALL_DROP", "", "FIREWALL_DROP@node"),
+        ("LOST_BEYOND_NODE", "", "FIREWALL_DROP@node2"), ("NO_ROUTE", "node2", "NO_ROUTE@pod-c:eth0"),
+        ("IP_FORWARD_DISABLED", "node2", "IP_FORWARD_DISABLED@node2"), ("FIREWALL_DROP", "node2", "FIREWALL_DROP@node2"),
+    ])
+    func pathFaults(fault: String, node: String, expected: String) throws {
+        try Privilege.require()
+        try up("overlay", family: "dual")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try breakLab(fault, ["--family", "6"] + (node.isEmpty ? [] : ["--node", node]))
+        let (status, json) = try run(["trace", "pod-a", Self.remote6["overlay"]!])
+        #expect(status == 1)
+        #expect(errors(json).contains { $0.hasPrefix(expected) }, "\(fault) \(node): \(errors(json))")
+        let v4 = try run(["trace", "pod-a", Self.remote4["overlay"]!])
+        #expect(v4.status == 0 && errors(v4.json).isEmpty, "\(fault) \(node): IPv4 \(errors(v4.json))")
+        if fault == "FIREWALL_DROP", node.isEmpty {
+            let said = (json["findings"]?.array ?? []).first { $0["code"]?.string == "FIREWALL_DROP" }?["evidence"]?.array?.compactMap(\.string) ?? []
+            #expect(said.contains { $0.contains("ip6tables") }, "\(said)")
+        }
+    }
+
+    @Test("a pod pair healthy in IPv4 and broken in IPv6 says so plainly")
+    func oneFamilyBroken() throws {
+        try Privilege.require()
+        try up("overlay", family: "dual")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try breakLab("REPLY_MISSING", ["--family", "6"])
+        let (status, json) = try run(["trace", "pod-a", "pod-b"])
+        #expect(status == 1)
+        #expect(json["verdict"]?.string == "reachable in IPv4, not in IPv6")
+        #expect(json["reachable"]?.bool == false)
+        let families = json["families"]?.array ?? []
+        #expect(families.map { $0["reachable"]?.bool } == [true, false])
+        #expect(errors(families.last ?? .null).contains("REPLY_MISSING@pod-b:eth0"), "\(errors(families.last ?? .null))")
+        #expect(errors(json).allSatisfy { !$0.isEmpty } && (json["findings"]?.array ?? []).allSatisfy { $0["message"]?.string?.hasPrefix("IPv6: ") == true })
+        let narrowed = try run(["trace", "pod-a", "pod-b", "--family", "4"])
+        #expect(narrowed.status == 0 && narrowed.json["family"]?.int == 4)
+    }
+
+    @Test("ICMPv6 packet too big dropped: PMTU_BLACKHOLE naming the ip6tables rule")
+    func packetTooBigDropped() throws {
+        try Privilege.require()
+        try up("overlay", family: "dual")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try breakLab("PMTU_BLACKHOLE", ["--family", "6"])
+        let (status, json) = try run(["mtu-probe", "pod-a", Self.remote6["overlay"]!])
+        #expect(status == 1)
+        let blackhole = (json["findings"]?.array ?? []).first { $0["code"]?.string == "PMTU_BLACKHOLE" }
+        let evidence = blackhole?["evidence"]?.array?.compactMap(\.string) ?? []
+        #expect(blackhole?["message"]?.string?.contains("packet too big") == true, "\(codes(json))")
+        #expect(evidence.contains { $0.contains("ip6tables") && $0.contains("--icmpv6-type 2") && $0.contains("PMTU_BLACKHOLE (IPv6)") }, "\(evidence)")
+        #expect(evidence.contains { $0.contains("flannel-v6.1") } && evidence.contains { $0.contains("70 overhead") }, "\(evidence)")
+    }
+
+    @Test("routed topology: a missing IPv6 route, an ip6tables drop, an unanswered IPv6 next hop",
+          arguments: [("NO_ROUTE", "NO_ROUTE@node:"), ("FIREWALL_DROP", "FIREWALL_DROP@node"), ("NEIGHBOR_FAILED", "NEIGHBOR_FAILED@node:eth0")])
+    func routedFaults(fault: String, expected: String) throws {
+        try Privilege.require()
+        try up("routed", family: "dual")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try breakLab(fault, ["--family", "6"])
+        let (status, json) = try run(["trace", "pod-a", Self.remote6["routed"]!])
+        #expect(status == 1)
+        #expect(errors(json).contains { $0.hasPrefix(expected) }, "\(fault): \(errors(json))")
+        #expect(try run(["trace", "pod-a", Self.remote4["routed"]!]).status == 0)
+    }
+
+    @Test("faults only IPv6 has: a dadfailed and a tentative pod address, router advertisements ignored while forwarding",
+          arguments: [("ADDRESS_DADFAILED", "ADDRESS_DADFAILED"), ("ADDRESS_TENTATIVE", "ADDRESS_TENTATIVE"), ("IPV6_RA_IGNORED", "IPV6_RA_IGNORED")])
+    func ipv6Only(fault: String, code: String) throws {
+        try Privilege.require()
+        try up("overlay", family: "6")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try breakLab(fault)
+        let (_, json) = try run(["trace", "pod-a", "pod-b"])
+        #expect(codes(json).contains(code), "\(fault): \(codes(json))")
+        switch fault {
+        case "ADDRESS_TENTATIVE":
+            // The gateway-less on-link next hop is unanswered while pod-b's address is tentative.
+            #expect(errors(json).contains("NEIGHBOR_FAILED@pod-a:eth0"), "\(errors(json))")
+            #expect(codes(try run(["inspect", "pod-b"]).json).contains(code))
+        case "ADDRESS_DADFAILED":
+            #expect(codes(try run(["inspect", "pod-b"]).json).contains(code))
+        default:
+            let inspect = try run(["inspect", "node"])
+            #expect(inspect.status == 1 && codes(inspect.json).contains(code), "\(codes(inspect.json))")
+            let routes = inspect.json["routes"]?.array ?? []
+            #expect(routes.contains { $0["protocol"]?.string == "ra" && ($0["expires"]?.int ?? 0) > 0 }, "\(routes)")
+        }
+    }
+
+    @Test("an IPv6-only pod has no IPv4 to probe from: exit 2 saying so; --family with the wrong address family too")
+    func wrongFamily() throws {
+        try Privilege.require()
+        try up("overlay", family: "6")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        let result = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "trace", "pod-a", "10.244.2.2"])
+        #expect(result.status == 2 && result.errorText.contains("no IPv4 address"), "\(result.errorText)")
+        let mismatch = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "trace", "pod-a", Self.remote6["overlay"]!, "--family", "4"])
+        #expect(mismatch.status == 2, "\(mismatch.errorText)")
+    }
+}
+}
