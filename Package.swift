@@ -110,7 +110,7 @@ let package = Package(
         // Throw-away node trees and repository paths, shared by the test targets.
         .target(name: "TestSupport", dependencies: ["NodeFiles", "ConfigFormats"], path: "Tests/TestSupport"),
         .testTarget(name: "ConfigFormatsTests", dependencies: ["ConfigFormats", "YAMLFormat"]),
-        .testTarget(name: "FirewallTests", dependencies: ["Checks", "ConfigFormats", "Diagnosis", "Firewall", "Policy", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "FirewallTests", dependencies: ["Checks", "ConfigFormats", "Diagnosis", "Firewall", "NetAddress", "Policy", "TestSupport"], exclude: ["Fixtures"]),
         // kube-proxy's rules (iptables-save, nft -j) as kube-proxy writes them and as the lab loads them.
         .testTarget(name: "DNSTests", dependencies: ["DNS", "Diagnosis", "NetAddress", "NodeFiles", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ServicesTests", dependencies: ["Services", "Firewall", "NetAddress", "NetlinkCodec", "TestSupport"], exclude: ["Fixtures"]),

@@ -116,6 +116,7 @@ _netdoctor_inspect() {
 _netdoctor_mtu-probe() {
     local -i ret=1
     local -ar ___output=('human' 'json')
+    local -ar ___family=('4' '6')
     local -ar ___protocol=('icmp' 'udp')
     local -ar arg_specs=(
         '--root[Prefix for every node file read (env NETDOCTOR_ROOT).]:dir:_files -/'
@@ -129,6 +130,7 @@ _netdoctor_mtu-probe() {
         '--tls-server-name[The name in the agents'\'' certificate, when it is not the node'\''s IP.]:name:'
         ':src:'
         ':dst:'
+        '--family[Probe only this family (default\: every family both ends have; path MTU is per family).]:4|6:{__netdoctor_complete "${___family[@]}"}'
         '--timeout[How long to wait for each probe'\''s fate, in milliseconds.]:ms:'
         '--protocol[icmp\: echo requests (default; their replies are not rate-limited); udp\: to a closed port, as tracepath does.]:protocol:{__netdoctor_complete "${___protocol[@]}"}'
         '--port[The UDP port probed with --protocol udp (a closed port\: the destination answers ICMP port unreachable).]:port:'
@@ -145,6 +147,7 @@ _netdoctor_trace() {
     local -i ret=1
     local -ar ___output=('human' 'json')
     local -ar ___protocol=('icmp' 'tcp' 'udp')
+    local -ar ___family=('4' '6')
     local -ar arg_specs=(
         '--root[Prefix for every node file read (env NETDOCTOR_ROOT).]:dir:_files -/'
         '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
@@ -160,6 +163,7 @@ _netdoctor_trace() {
         '--port[Probe this port (TCP by default when given).]:port:'
         '--protocol[icmp (default), tcp (default with --port; port 80 without one) or udp (needs --port).]:protocol:{__netdoctor_complete "${___protocol[@]}"}'
         '--timeout[How long the probe waits for an answer, in milliseconds.]:ms:'
+        '--family[Trace only this family (default\: every family both ends have).]:4|6:{__netdoctor_complete "${___family[@]}"}'
         '--trace-rules[Trace the request through nf_tables (nftrace) in each namespace on this node'\''s part of the path, and list every rule it met with its table, chain, handle, verdict and comment. Adds a table of netdoctor'\''s own (netdoctor-trace-PID-N) for the probe and removes it after, also on Ctrl-C; without this flag trace changes nothing.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -308,6 +312,7 @@ _netdoctor_lab_up() {
     local -i ret=1
     local -ar ___output=('human' 'json')
     local -ar ___topology=('overlay' 'routed' 'calico')
+    local -ar ___family=('4' 'dual' '6')
     local -ar ___proxy=('iptables' 'nftables')
     local -ar ___policy_engine=('calico' 'calico-nftables' 'kube-router' 'kube-network-policies')
     local -ar arg_specs=(
@@ -316,6 +321,7 @@ _netdoctor_lab_up() {
         '--no-color[Plain text without colour (also when NO_COLOR is set).]'
         '--runtime-endpoint[The container runtime'\''s CRI socket, unix\:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default\: the kubelet'\''s, under --root).]:endpoint:'
         '--topology[overlay\: a bridge per node and VXLAN between nodes (flannel-like); routed\: point-to-point veths and node routes (kindnet-like); calico\: /32 pods behind proxy-ARP cali veths, per-pod host routes, per-block routes over vxlan.calico, and felix'\''s policy chains.]:topology:{__netdoctor_complete "${___topology[@]}"}'
+        '--family[The pods'\'' address families\: 4, dual (IPv4 and IPv6\: host-local with a range per family, IPv6 routes between nodes, flannel-v6.1 beside flannel.1) or 6 (IPv6 only\: the nodes have no IPv4 address either). overlay and routed.]:4|dual|6:{__netdoctor_complete "${___family[@]}"}'
         '--agents[Also run `netdoctor agent` on each node (port 9449, a token in /var/lib/netdoctor-lab/agent-token)\: cross-node traces then see both nodes.]'
         '--extra-pods[More pods on node1 (pod-x1 …), up to 200\: a node with many pods, for benchmarks.]:n:'
         '--proxy[Services on both nodes, with rules written as kube-proxy writes them in this mode (iptables or nftables)\: default/web, default/echo (UDP), default/empty (no endpoints), default/local (externalTrafficPolicy\: Local).]:mode:{__netdoctor_complete "${___proxy[@]}"}'
@@ -359,10 +365,12 @@ _netdoctor_lab_status() {
 
 _netdoctor_lab_break() {
     local -i ret=1
-    local -ar _fault=('LINK_DOWN' 'NO_ROUTE' 'IP_FORWARD_DISABLED' 'NEIGHBOR_FAILED' 'NEIGHBOR_MAC_MISMATCH' 'BRIDGE_PORT_MISSING' 'OVERLAY_FDB_MISSING' 'FIREWALL_DROP' 'DUPLICATE_IP' 'MTU_MISMATCH' 'PMTU_BLACKHOLE' 'LOST_BEYOND_NODE' 'REPLY_MISSING' 'PORT_CLOSED' 'CNI_NO_CONFIG' 'CNI_CONFIG_INVALID' 'CNI_VERSION_UNSUPPORTED' 'CNI_BINARY_MISSING' 'CNI_MULTIPLE_CONFIGS' 'CNI_STALE_CONFIG' 'RUNTIME_CONFIG_INVALID' 'KUBELET_CONFIG_INVALID' 'CNI_MTU_TOO_LARGE' 'SERVICE_NO_ENDPOINTS' 'SERVICE_NOT_PROGRAMMED' 'ENDPOINT_UNREACHABLE' 'STALE_CONNTRACK' 'MASQUERADE_MISSING' 'HAIRPIN_DISABLED' 'PROXY_STALE' 'DNS_SERVER_UNREACHABLE' 'DNS_UDP_BLOCKED' 'DNS_NO_ANSWER' 'DNS_CONFIG_MISMATCH' 'DNS_CONFIG_INVALID' 'DNS_LOOP_RISK' 'DNS_SERVER_ERROR' 'DNS_SLOW' 'NODELOCALDNS_BROKEN' 'POLICY_DENIED' 'POLICY_DENIED_PORT' 'POLICY_DENIED_EXPLICIT' 'NEIGHBOR_FAILED_PROXY_ARP' 'NO_ROUTE_POD_ROUTE' 'POLICY_ENGINE_DOWN')
+    local -ar _fault=('LINK_DOWN' 'NO_ROUTE' 'IP_FORWARD_DISABLED' 'NEIGHBOR_FAILED' 'NEIGHBOR_MAC_MISMATCH' 'BRIDGE_PORT_MISSING' 'OVERLAY_FDB_MISSING' 'FIREWALL_DROP' 'DUPLICATE_IP' 'MTU_MISMATCH' 'PMTU_BLACKHOLE' 'LOST_BEYOND_NODE' 'REPLY_MISSING' 'PORT_CLOSED' 'CNI_NO_CONFIG' 'CNI_CONFIG_INVALID' 'CNI_VERSION_UNSUPPORTED' 'CNI_BINARY_MISSING' 'CNI_MULTIPLE_CONFIGS' 'CNI_STALE_CONFIG' 'RUNTIME_CONFIG_INVALID' 'KUBELET_CONFIG_INVALID' 'CNI_MTU_TOO_LARGE' 'SERVICE_NO_ENDPOINTS' 'SERVICE_NOT_PROGRAMMED' 'ENDPOINT_UNREACHABLE' 'STALE_CONNTRACK' 'MASQUERADE_MISSING' 'HAIRPIN_DISABLED' 'PROXY_STALE' 'DNS_SERVER_UNREACHABLE' 'DNS_UDP_BLOCKED' 'DNS_NO_ANSWER' 'DNS_CONFIG_MISMATCH' 'DNS_CONFIG_INVALID' 'DNS_LOOP_RISK' 'DNS_SERVER_ERROR' 'DNS_SLOW' 'NODELOCALDNS_BROKEN' 'POLICY_DENIED' 'POLICY_DENIED_PORT' 'POLICY_DENIED_EXPLICIT' 'NEIGHBOR_FAILED_PROXY_ARP' 'NO_ROUTE_POD_ROUTE' 'POLICY_ENGINE_DOWN' 'ADDRESS_DADFAILED' 'ADDRESS_TENTATIVE' 'IPV6_RA_IGNORED')
+    local -ar ___family=('4' '6')
     local -ar arg_specs=(
         ':fault:{__netdoctor_complete "${_fault[@]}"}'
         '--node[node2\: inject the fault'\''s node2 variant.]:node:'
+        '--family[The family the fault breaks, where it has an IPv6 half (default\: IPv4, or IPv6 in an IPv6-only lab).]:4|6:{__netdoctor_complete "${___family[@]}"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

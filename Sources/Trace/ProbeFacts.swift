@@ -1,4 +1,5 @@
 import ConfigFormats
+import NetAddress
 import Diagnosis
 import Firewall
 import PathFacts
@@ -115,7 +116,7 @@ extension FirewallRule {
         case .nftables: "nftables"
         }
         return .fields(["origin": .string(origin), "table": .string(table), "chain": .string(chain), "specification": .string(specification),
-                        "packets": .int(Int(clamping: packets)), "bytes": .int(Int(clamping: bytes))])
+                        "packets": .int(Int(clamping: packets)), "bytes": .int(Int(clamping: bytes)), "family": .int(family.rawValue)])
     }
 
     init?(json: ConfigValue) {
@@ -126,6 +127,6 @@ extension FirewallRule {
         default: .iptables
         }
         self.init(table: table, chain: chain, specification: specification, packets: UInt64(json["packets"]?.int ?? 0),
-                  bytes: UInt64(json["bytes"]?.int ?? 0), origin: origin)
+                  bytes: UInt64(json["bytes"]?.int ?? 0), origin: origin, family: json["family"]?.int.flatMap(IPFamily.init(rawValue:)) ?? .ipv4)
     }
 }

@@ -1,4 +1,5 @@
 import Firewall
+import NetAddress
 import TestSupport
 import Testing
 
@@ -21,6 +22,20 @@ struct FirewallParseTests {
         #expect(rules.filter(\.drops).count == 2)  // the rule, and FORWARD's DROP policy
         #expect(!rules.contains { $0.chain.hasPrefix("CNI-") && $0.origin == .iptablesPolicy })
         #expect(rules.filter { $0.table == "nat" && $0.origin == .iptables }.count == 6)
+    }
+
+    @Test("ip6tables-save -c: IPv6 rules say which tool shows them; ICMPv6 packet too big drops are PMTU's black holes")
+    func ip6tablesSave() throws {
+        let rules = FirewallReader.parse(String(decoding: try fixture("ip6tables-save-c.txt"), as: UTF8.self), family: .ipv6)
+        #expect(rules.allSatisfy { $0.family == .ipv6 } && rules.count == 6)
+        let drop = try #require(rules.first { $0.specification.contains("FIREWALL_DROP") })
+        #expect(drop.packets == 1 && drop.bytes == 84 && drop.drops)
+        #expect(drop.text.hasPrefix("ip6tables -t filter -A FORWARD -s fd00:10:244:1::2/128 -d fd00:10:244:2::2/128"))
+        let tooBig = FirewallReader.icmpTooBigDrops(rules)
+        #expect(tooBig.count == 2 && tooBig.allSatisfy { $0.specification.contains("--icmpv6-type 2") })
+        // The same rules read as IPv4's would not say ip6tables; IPv4's fragmentation-needed rules still match.
+        #expect(!FirewallReader.parse(String(decoding: try fixture("ip6tables-save-c.txt"), as: UTF8.self))[4].text.hasPrefix("ip6tables"))
+        #expect(FirewallReader.icmpTooBigDrops(FirewallReader.parse("*filter\n[0:0] -A OUTPUT -p icmp -m icmp --icmp-type 3/4 -j DROP\nCOMMIT\n")).count == 1)
     }
 
     @Test("a chain's policy counts what no rule decided: FORWARD DROP [2:168]")

@@ -181,4 +181,23 @@ extension CodecTests {
         let v6 = try messages("addr-dump").filter { $0.type == .newAddress }.map { try InterfaceAddress($0) }.first { $0.address?.description == "fd00:244::1" }
         #expect(v6?.flags.contains(.noDAD) == true && v6?.flags.contains(.permanent) == true)
     }
+
+    @Test("IPv6 on a forwarding node: the default route a real router advertisement installed (proto ra, an expiry), NDP entries reachable and failed")
+    func ipv6RoutesAndNeighbours() throws {
+        let routes = try messages("route-dump-v6").filter { $0.type == .newRoute }.map { try Route($0) }
+        let learned = try #require(routes.first { $0.destinationLength == 0 && $0.family == 10 })
+        #expect(learned.protocolID == Route.protocolRA)
+        #expect(learned.gateway?.isLinkLocal == true && learned.gateway?.isIPv4 == false)
+        // The advertisement's router lifetime (60 s), a moment of which had passed at capture.
+        #expect((50...60).contains(learned.expiresSeconds ?? 0), "\(String(describing: learned.expiresSeconds))")
+        let prefix = try #require(routes.first { $0.destination == IPAddress.parse("fd00:1::") && $0.destinationLength == 64 })
+        #expect(prefix.expiresSeconds == nil && prefix.protocolID != Route.protocolRA)
+        let neighbors = try messages("neigh-dump-v6").filter { $0.type == .newNeighbor }.map { try Neighbor($0) }
+        let answered = try #require(neighbors.first { $0.destination == IPAddress.parse("fd00:1::9") })
+        #expect(!answered.state.isBroken && answered.linkAddress != nil)
+        // NTF_ROUTER (0x80): the peer forwards, so its advertisements set the router flag.
+        #expect(answered.flags & 0x80 != 0)
+        let silent = try #require(neighbors.first { $0.destination == IPAddress.parse("fd00:1::77") })
+        #expect(silent.state.contains(.failed) && silent.state.isBroken)
+    }
 }

@@ -63,6 +63,21 @@ struct RecordedTraceTests {
         Case(fixture: "calico-POLICY_DENIED", reachable: false, errors: [("POLICY_DENIED", "node:cali")]),
         Case(fixture: "calico-POLICY_DENIED_PORT", reachable: false, errors: [("POLICY_DENIED", "node:cali")]),
         Case(fixture: "calico-POLICY_DENIED_EXPLICIT", reachable: false, errors: [("POLICY_DENIED", "node:cali")]),
+        // IPv6 on the dual-stack overlay: each fault's IPv6 half named as its IPv4 half is, and IPv6's own.
+        Case(fixture: "overlay-ipv6-healthy-same-node", reachable: true, errors: []),
+        Case(fixture: "overlay-ipv6-healthy-cross-node", reachable: true, errors: []),
+        Case(fixture: "overlay-ipv6-healthy-tcp", reachable: true, errors: []),
+        Case(fixture: "overlay-ipv6-NO_ROUTE", reachable: false, errors: [("NO_ROUTE", "node")]),
+        Case(fixture: "overlay-ipv6-IP_FORWARD_DISABLED", reachable: false, errors: [("IP_FORWARD_DISABLED", "node")]),
+        Case(fixture: "overlay-ipv6-NEIGHBOR_FAILED", reachable: false, errors: [("NEIGHBOR_FAILED", "node:flannel-v6.1")]),
+        Case(fixture: "overlay-ipv6-NEIGHBOR_MAC_MISMATCH", reachable: false, errors: [("NEIGHBOR_MAC_MISMATCH", "pod-a:eth0")]),
+        Case(fixture: "overlay-ipv6-OVERLAY_FDB_MISSING", reachable: false, errors: [("OVERLAY_FDB_MISSING", "node:flannel-v6.1")]),
+        Case(fixture: "overlay-ipv6-FIREWALL_DROP", reachable: false, errors: [("FIREWALL_DROP", "node")]),
+        Case(fixture: "overlay-ipv6-LOST_BEYOND_NODE", reachable: false, errors: [("LOST_BEYOND_NODE", "node:eth0")]),
+        Case(fixture: "overlay-ipv6-REPLY_MISSING", reachable: false, errors: [("FIREWALL_DROP", "pod-b"), ("REPLY_MISSING", "pod-b:eth0")]),
+        Case(fixture: "overlay-ipv6-ADDRESS_DADFAILED", reachable: true, errors: [("ADDRESS_DADFAILED", "pod-b:eth0")]),
+        Case(fixture: "overlay-ipv6-ADDRESS_TENTATIVE", reachable: false, errors: [("NEIGHBOR_FAILED", "pod-a:eth0")]),
+        Case(fixture: "overlay-ipv6-IPV6_RA_IGNORED", reachable: true, errors: [("IPV6_RA_IGNORED", "node:eth0")]),
     ]
 
     @Test("the replayed verdict: reachable or not, each error code at its hop, and nothing else", arguments: cases)
@@ -97,5 +112,38 @@ struct RecordedTraceTests {
         #expect(Set(facts.namespaces.map(\.known.identity)).count == 3)
         // Who else holds pod-b's address is asked once on the bridge, not of every pod's namespace.
         #expect(facts.addressClaims?.count == 1)
+    }
+
+    @Test("IPv6 recordings: the tentative address behind an unanswered solicitation, ip6tables named, the RA route's expiry, forwarding per family")
+    func ipv6Details() throws {
+        let tentative = try RecordedTrace("overlay-ipv6-ADDRESS_TENTATIVE").report()
+        #expect(tentative.findings.contains { $0.code == .addressTentative && $0.severity == .warning && $0.hop == "pod-b:eth0" })
+        #expect(tentative.findings.first { $0.code == .neighborFailed }?.message.contains("neighbour solicitation") == true)
+        let drop = try RecordedTrace("overlay-ipv6-FIREWALL_DROP").report()
+        #expect(drop.findings.first { $0.code == .firewallDrop }?.evidence.contains { $0.hasPrefix("ip6tables -t filter -A FORWARD") } == true,
+                "\(drop.findings.map(\.evidence))")
+        let ignored = try RecordedTrace("overlay-ipv6-IPV6_RA_IGNORED").report()
+        let ra = try #require(ignored.findings.first { $0.code == .ipv6RAIgnored })
+        #expect(ra.message.contains("accept_ra is 1") && ra.evidence.contains { $0.contains("proto ra (expires in") })
+        let forwarding = try RecordedTrace("overlay-ipv6-IP_FORWARD_DISABLED").report()
+        #expect(forwarding.findings.first { $0.code == .ipForwardDisabled }?.message.contains("net.ipv6.conf.all.forwarding") == true)
+        // The IPv4 recordings' node has IPv6 forwarding off and no IPv6 pods: never judged for it.
+        #expect(try RecordedTrace("overlay-IP_FORWARD_DISABLED").report().findings.filter { $0.code == .ipForwardDisabled }.count == 1)
+    }
+
+    @Test("a dual-stack trace: one verdict per family, the top-level verdict says which family fails, findings say their family")
+    func familyVerdicts() throws {
+        let v4 = try RecordedTrace("overlay-healthy-same-node").report()
+        let v6 = try RecordedTrace("overlay-ipv6-REPLY_MISSING").report()
+        #expect(v4.family == .ipv4 && v6.family == .ipv6)
+        let both = FamilyTracesReport(traces: [v4, v6])
+        #expect(!both.reachable && both.exitStatus == 1)
+        #expect(both.verdict == "reachable in IPv4, not in IPv6")
+        #expect(both.findings.allSatisfy { $0.message.hasPrefix("IPv6: ") } && both.findings.count == v6.findings.count)
+        let json = Dictionary(both.jsonFields.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+        #expect(json["families"]?.array?.compactMap { $0["family"]?.int } == [4, 6])
+        #expect(json["reachable"]?.bool == false && json["hops"]?.array?.count == v4.hops.count)
+        #expect(FamilyTracesReport(traces: [v4, try RecordedTrace("overlay-ipv6-healthy-same-node").report()]).verdict == "reachable in IPv4 and IPv6")
+        #expect(FamilyTracesReport(traces: [try RecordedTrace("overlay-REPLY_MISSING").report(), v6]).verdict == "not reachable in IPv4 or IPv6")
     }
 }
