@@ -260,7 +260,7 @@ _netdoctor_agent() {
         '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
         '--no-color[Plain text without colour (also when NO_COLOR is set).]'
         '--runtime-endpoint[The container runtime'\''s CRI socket, unix\:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default\: the kubelet'\''s, under --root).]:endpoint:'
-        '--listen[Address and port to listen on (the node'\''s address; 0.0.0.0 for all; port 0\: any free port, logged).]:addr\:port:'
+        '--listen[Address and port to listen on (the node'\''s address; 0.0.0.0 for all, \[\:\:\] for all of both families; port 0\: any free port, logged). A comma-separated list listens on each\: a dual-stack node'\''s addresses, as the downward API'\''s status.hostIPs gives them (an address without a port gets 9449).]:addr\:port\[,…\]:'
         '--token-file[File holding the bearer token callers must send (env NETDOCTOR_TOKEN_FILE).]:file:_files'
         '--tls-cert[PEM certificate (chain) to serve HTTPS with.]:file:_files'
         '--tls-key[PEM private key of --tls-cert.]:file:_files'

@@ -69,16 +69,29 @@ public final class AgentServer: Sendable {
             }
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
         let channel: Channel
+        var more: [Channel] = []
         do {
             channel = try bootstrap.bind(host: settings.host, port: settings.port).wait()
         } catch {
             throw AgentStartError(description: "cannot listen on \(settings.host):\(settings.port): \(error)")
         }
+        // A dual-stack node's other address: the same server, one more listening socket.
+        for (host, port) in settings.moreListeners {
+            // (bound one by one before anything runs concurrently; `others` below is the copy)
+            do {
+                more.append(try bootstrap.bind(host: host, port: port).wait())
+            } catch {
+                channel.close(promise: nil)
+                for other in more { other.close(promise: nil) }
+                throw AgentStartError(description: "cannot listen on \(host):\(port): \(error)")
+            }
+        }
         // Ready once the node's namespace answers netlink: what every endpoint needs.
         api.isReady.store((try? RouteSocket.open(in: nil)) != nil, ordering: .relaxed)
         // The port actually bound (the one asked for, or the kernel's pick for port 0).
         let port = channel.localAddress?.port ?? settings.port
-        api.log.info("listening", [("address", .string("\(settings.host):\(port)")), ("port", .int(port)), ("tls", .bool(tls != nil)),
+        let addresses = ["\(settings.host):\(port)"] + more.map { "\($0.localAddress?.ipAddress ?? "?"):\($0.localAddress?.port ?? 0)" }
+        api.log.info("listening", [("address", .string(addresses.joined(separator: ", "))), ("port", .int(port)), ("tls", .bool(tls != nil)),
                                    ("root", .string(settings.root.prefix.isEmpty ? "/" : settings.root.prefix))])
         for warning in settings.startupWarnings { api.log.warning(warning, []) }
         if let expired = Self.expiredCertificate(settings.tlsCertificatePath) { api.log.warning(expired, []) }
@@ -92,11 +105,14 @@ public final class AgentServer: Sendable {
                 }
             }
         }
+        let others = more
         let stop = Self.onTerminationSignals {
             api.log.info("stopping")
             channel.close(promise: nil)
+            for other in others { other.close(promise: nil) }
         }
         try channel.closeFuture.wait()
+        for other in others { try? other.closeFuture.wait() }
         sweeper.cancel()
         stop.forEach { $0.cancel() }
     }

@@ -4,6 +4,8 @@ import NodeFiles
 public struct AgentSettings: Sendable {
     public var host: String
     public var port: Int
+    /// More addresses to listen on beside host:port (a dual-stack node's other family).
+    public var moreListeners: [(host: String, port: Int)] = []
     /// The bearer token every request but the health checks must carry.
     public var token: [UInt8]
     /// PEM files; both or neither. Without them the agent speaks plain HTTP.

@@ -41,9 +41,13 @@ extension Lab {
         return pids
     }
 
-    /// The node's underlay address; with IPv6 pods, every address ([::] takes IPv4 too): a
-    /// trace's IPv6 path finds the agent at the node's IPv6 address, its IPv4 one at the other.
+    /// The node's underlay addresses, as the DaemonSet's status.hostIPs gives them: a trace's
+    /// IPv6 path finds the agent at the node's IPv6 address, its IPv4 one at the other.
     func listenAddress(_ node: LabPlan.Node) -> String {
-        plan.family == .ipv4 ? "\(node.underlayAddress):\(LabPlan.agentPort)" : "[::]:\(LabPlan.agentPort)"
+        switch plan.family {
+        case .ipv4: "\(node.underlayAddress):\(LabPlan.agentPort)"
+        case .dual: "\(node.underlayAddress),\(node.underlayAddress6)"
+        case .ipv6: node.underlayAddress6
+        }
     }
 }

@@ -26,7 +26,7 @@ struct AgentCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Address and port to listen on (the node's address; 0.0.0.0 for all; port 0: any free port, logged).", valueName: "addr:port"))
+    @Option(help: ArgumentHelp("Address and port to listen on (the node's address; 0.0.0.0 for all, [::] for all of both families; port 0: any free port, logged). A comma-separated list listens on each: a dual-stack node's addresses, as the downward API's status.hostIPs gives them (an address without a port gets \(AgentDefaults.port)).", valueName: "addr:port[,…]"))
     var listen: String = "0.0.0.0:\(AgentDefaults.port)"
 
     @Option(help: ArgumentHelp("File holding the bearer token callers must send (env NETDOCTOR_TOKEN_FILE).", valueName: "file"),
@@ -60,8 +60,8 @@ struct AgentCommand: ParsableCommand {
 
     func run() throws {
         let root = try global.requireRoot()
-        guard let (host, port) = AgentDefaults.endpoint(listen, allowingPortZero: true) else {
-            throw CLIError(.badInput, "agent: --listen wants ADDR:PORT (e.g. 10.0.0.5:\(AgentDefaults.port)), not \(listen)")
+        guard let listeners = AgentDefaults.endpoints(listen, allowingPortZero: true), let (host, port) = listeners.first else {
+            throw CLIError(.badInput, "agent: --listen wants ADDR:PORT or a comma-separated list of them (e.g. 10.0.0.5:\(AgentDefaults.port), or 10.0.0.5,fd00::5), not \(listen)")
         }
         let (token, warnings) = try AgentToken.readChecked(tokenFile, doing: "agent")
         // Key and certificate are read whole at start: a FIFO or device there would block it forever.
@@ -79,6 +79,7 @@ struct AgentCommand: ParsableCommand {
                                      nodeName: nodeName ?? environment("NODE_NAME") ?? hostName(), root: root,
                                      runtimeEndpoint: global.runtimeEndpointGiven, limits: limits)
         settings.startupWarnings = warnings
+        settings.moreListeners = Array(listeners.dropFirst())
         do {
             try AgentServer(settings: settings).run()
         } catch let error as AgentStartError {

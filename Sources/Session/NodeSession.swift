@@ -82,6 +82,15 @@ public final class NodeSession: @unchecked Sendable {
     /// A destination as given, in each family the trace covers: an IP (its own family; a pod of
     /// this node's when one holds it), or a pod's name (every family both pods have, or `family`).
     public func destinations(_ text: String, from source: Pod, family: IPFamily? = nil) throws -> [(name: String, address: IPAddress, pod: Pod?)] {
+        // "10.244.2.2,fd00:10:244:2::2": a pod of another node by its podIPs, one per family.
+        let listed = text.split(separator: ",").map(String.init)
+        if listed.count == 2, listed.allSatisfy({ IPAddress.parse($0) != nil }) {
+            let addresses = listed.compactMap(IPAddress.parse)
+            guard addresses[0].family != addresses[1].family else { throw SessionError("\(text): two addresses of one family (give a pod's IPv4 and IPv6 address)") }
+            let wanted = addresses.filter { (family == nil || $0.family == family) && source.primaryAddress($0.family) != nil }
+            guard !wanted.isEmpty else { throw SessionError("\(source.fullName) shares no family with \(text)\(family.map { " in \($0)" } ?? "")") }
+            return try wanted.flatMap { try destinations($0.description, from: source) }
+        }
         // "[fd00::2]:80": the port is the probe's (--port), the address the destination.
         let bracketed = text.hasPrefix("[") ? text.dropFirst().split(separator: "]").first.map(String.init) : nil
         if let address = IPAddress.parse(bracketed ?? text) {

@@ -9,9 +9,11 @@ import PathFacts
 public enum AgentDefaults {
     public static let port = 9449
 
-    /// ADDR:PORT, [V6]:PORT, or ADDR alone (the default port). Port 0 ("any free port") only
+    /// ADDR:PORT, [V6]:PORT, or ADDR alone (the default port; an IPv6 address alone too, as the
+    /// downward API's status.hostIP gives it on an IPv6 node). Port 0 ("any free port") only
     /// where the agent listens.
     public static func endpoint(_ text: String, allowingPortZero: Bool = false) -> (host: String, port: Int)? {
+        if text.contains(":"), !text.hasPrefix("["), let address = IPAddress.parse(text), !address.isIPv4 { return (text, port) }
         let host: Substring, rest: Substring
         if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
             host = text[text.index(after: text.startIndex)..<close]
@@ -26,6 +28,19 @@ public enum AgentDefaults {
         guard rest.hasPrefix(":"), let number = Int(rest.dropFirst()), ((allowingPortZero ? 0 : 1)...65535).contains(number) else { return nil }
         return (String(host), number)
     }
+
+    /// A comma-separated list of endpoints (as status.hostIPs gives a dual-stack node's
+    /// addresses: "10.0.0.5,fd00::5"); nil when any is not one.
+    public static func endpoints(_ text: String, allowingPortZero: Bool = false) -> [(host: String, port: Int)]? {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
+        guard !parts.isEmpty, parts.count <= 8 else { return nil }
+        let parsed = parts.compactMap { endpoint($0, allowingPortZero: allowingPortZero) }
+        return parsed.count == parts.count ? parsed : nil
+    }
+}
+
+extension String {
+    var trimmingSpaces: String { String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
 }
 
 /// What the local trace asks the remote node's agent: watch the path from where the packet

@@ -27,7 +27,10 @@ struct DeployManifestTests {
         let args = container["args"]?.array?.compactMap(\.string) ?? []
         #expect(args.first == "agent")
         #expect(args.contains("--root=/host"))
-        #expect(args.contains("--listen=$(NODE_IP):9449"))
+        // Every address of the node (status.hostIPs: both families on a dual-stack node).
+        #expect(args.contains("--listen=$(NODE_IPS)"))
+        let env = container["env"]?.array ?? []
+        #expect(env.contains { $0["name"]?.string == "NODE_IPS" && $0["valueFrom"]?["fieldRef"]?["fieldPath"]?.string == "status.hostIPs" })
         #expect(args.contains("--token-file=/etc/netdoctor/token"))
         let mounts = container["volumeMounts"]?.array ?? []
         #expect(mounts.contains { $0["mountPath"]?.string == "/host" && $0["readOnly"]?.bool == true })

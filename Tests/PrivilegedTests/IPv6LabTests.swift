@@ -43,7 +43,11 @@ struct IPv6LabTests {
         defer { _ = try? Binary.run(["lab", "down"]) }
         var paths = [["trace", "pod-a", "pod-b"], ["trace", "pod-a", Self.remote6[topology]!], ["trace", "pod-b", "pod-a", "--port", "80"],
                      ["mtu-probe", "pod-a", Self.remote6[topology]!], ["inspect", "pod-a"], ["inspect", "node"]]
-        if family == "dual" { paths.append(["trace", "pod-a", Self.remote4[topology]!]) }
+        if family == "dual" {
+            paths.append(["trace", "pod-a", Self.remote4[topology]!])
+            // A pod of another node by its podIPs: one trace per family, as for a named pod.
+            paths.append(["trace", "pod-a", Self.remote4[topology]! + "," + Self.remote6[topology]!])
+        }
         for arguments in paths {
             let (status, json) = try run(arguments)
             #expect(status == 0, "\(topology) \(family) \(arguments): \(codes(json))")

@@ -146,4 +146,16 @@ struct RecordedTraceTests {
         #expect(FamilyTracesReport(traces: [v4, try RecordedTrace("overlay-ipv6-healthy-same-node").report()]).verdict == "reachable in IPv4 and IPv6")
         #expect(FamilyTracesReport(traces: [try RecordedTrace("overlay-REPLY_MISSING").report(), v6]).verdict == "not reachable in IPv4 or IPv6")
     }
+
+    @Test("agent endpoints: ADDR:PORT, [V6]:PORT, an address alone (an IPv6 one too, as status.hostIP gives it), and status.hostIPs' list")
+    func agentEndpoints() {
+        #expect(AgentDefaults.endpoint("10.0.0.5:9449").map { "\($0.host) \($0.port)" } == "10.0.0.5 9449")
+        #expect(AgentDefaults.endpoint("[fd00::5]:1234").map { "\($0.host) \($0.port)" } == "fd00::5 1234")
+        #expect(AgentDefaults.endpoint("fd00::5").map { "\($0.host) \($0.port)" } == "fd00::5 9449")
+        #expect(AgentDefaults.endpoint("fd00::5:0") != nil && AgentDefaults.endpoint("10.0.0.5:99999") == nil)
+        let both = AgentDefaults.endpoints("10.0.0.5,fd00::5")
+        #expect(both?.map { "\($0.host) \($0.port)" } == ["10.0.0.5 9449", "fd00::5 9449"])
+        #expect(AgentDefaults.endpoints("10.0.0.5,") == nil && AgentDefaults.endpoints("10.0.0.5:x") == nil)
+        #expect(AgentDefaults.endpoints(Array(repeating: "10.0.0.5", count: 9).joined(separator: ",")) == nil)
+    }
 }
