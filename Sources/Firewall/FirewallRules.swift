@@ -130,10 +130,14 @@ public enum FirewallReader {
         return ["/usr/sbin/", "/sbin/", "/usr/bin/"].map { $0 + name }.first { NodeRoot("/").status($0)?.isExecutable == true }
     }
 
-    /// filter, and the other tables that can drop where the namespace has them: nf_tables lists
-    /// iptables-nft's (family ip or ip6), /proc/thread-self/net/ip(6)_tables_names the legacy
-    /// ones (both the calling thread's namespace).
-    static func droppingTables(_ family: IPFamily) -> [String] {
+    /// Whether the calling thread's namespace has an iptables table of a family (iptables-nft's
+    /// in nf_tables, or a legacy one): an IPv4-only node has no ip6 nat table, and its
+    /// ip6tables-save need not run.
+    public static func tableExists(_ name: String, family: IPFamily) -> Bool {
+        presentTables(family).contains(name)
+    }
+
+    static func presentTables(_ family: IPFamily) -> Set<String> {
         var present: Set<String> = []
         if let socket = try? RouteSocket(protocol: NETLINK_NETFILTER), let messages = try? socket.dump(NFTables.dumpTables) {
             for message in messages {
@@ -143,6 +147,14 @@ public enum FirewallReader {
         if let legacy = Sysctl.readFile("/proc/thread-self/net/\(family == .ipv6 ? "ip6" : "ip")_tables_names") {
             for name in legacy.split(separator: "\n") { present.insert(String(name)) }
         }
+        return present
+    }
+
+    /// filter, and the other tables that can drop where the namespace has them: nf_tables lists
+    /// iptables-nft's (family ip or ip6), /proc/thread-self/net/ip(6)_tables_names the legacy
+    /// ones (both the calling thread's namespace).
+    static func droppingTables(_ family: IPFamily) -> [String] {
+        let present = presentTables(family)
         return ["filter"] + ["raw", "mangle", "security"].filter(present.contains)
     }
 

@@ -58,8 +58,12 @@ extension KubeProxyRules {
         var lines = ["*filter"]
         lines += ["KUBE-NODEPORTS", "KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FIREWALL", "KUBE-FORWARD", "KUBE-PROXY-FIREWALL"].map { ":\($0) - [0:0]" }
         lines += filter
+        // route_localnet, which this rule guards, is IPv4's: the IPv6 proxier writes no such rule.
+        let ipv6 = services.first?.clusterIP.contains(":") == true
+        if !ipv6 {
+            lines.append("-A KUBE-FIREWALL -m comment --comment \"block incoming localnet connections\" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP")
+        }
         lines += [
-            "-A KUBE-FIREWALL -m comment --comment \"block incoming localnet connections\" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP",
             "-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP",
             "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark \(masqueradeMark)/\(masqueradeMark) -j ACCEPT",
             "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",

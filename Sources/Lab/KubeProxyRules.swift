@@ -12,7 +12,8 @@ public struct ProxiedServicePort: Sendable, Equatable {
             self.port = port
             self.local = local
         }
-        var hostPort: String { "\(address):\(port)" }
+        /// As Go's net.JoinHostPort writes it (kube-proxy's endpoint strings): "[fd00::2]:8080" for IPv6.
+        var hostPort: String { address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)" }
     }
 
     public var name: ServicePortName
@@ -42,8 +43,9 @@ public struct ProxiedServicePort: Sendable, Equatable {
 /// golden test outputs, pkg/proxy/{iptables,nftables}/proxier_test.go). The lab loads them with
 /// the real iptables-restore and nft, so what netdoctor reads back is what those tools keep.
 /// Covered: ClusterIP, NodePort, Cluster and Local external policy, services without
-/// endpoints, large-cluster mode (no per-endpoint comments). Not written: LoadBalancer source
-/// ranges, session affinity, health-check node ports, IPv6.
+/// endpoints, large-cluster mode (no per-endpoint comments), IPv6 in iptables mode (the input of
+/// ip6tables-restore, as kube-proxy's IPv6 proxier writes it beside the IPv4 one). Not written:
+/// LoadBalancer source ranges, session affinity, health-check node ports, nftables' ip6 table.
 public enum KubeProxyRules {
     /// The masquerade mark of kube-proxy's default masqueradeBit 14.
     static let masqueradeMark = "0x4000"

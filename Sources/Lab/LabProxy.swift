@@ -39,6 +39,7 @@ extension Lab {
             // REJECT for a Service without endpoints sits); the lab's nodes have none, so the
             // service range gets a route of its own.
             try Shell.run(["ip", "-n", node.namespace, "route", "add", LabServices.serviceCIDR, "dev", "eth0"])
+            if plan.family == .dual { try Shell.run(["ip", "-n", node.namespace, "-6", "route", "add", LabServices.serviceCIDR6, "dev", "eth0"]) }
             try programServices(on: node, mode: mode, addresses: addresses, extra: state.extraServices)
         }
         for node in plan.nodes {
@@ -88,6 +89,23 @@ extension Lab {
         return pid
     }
 
+    /// The cluster's IPv6 pod range (a dual-stack cluster's second --cluster-cidr).
+    var clusterCIDR6: String {
+        switch plan.topology {
+        case .overlay: "fd00:10:244::/56"
+        case .routed: "fd00:10:245::/56"
+        case .calico: "fd00:10:246::/56"
+        }
+    }
+
+    /// Each pod's IPv6 address, from the cache its runtime wrote.
+    func podAddresses6() throws(LabError) -> [String: String] {
+        guard let state = Self.current()?.state else { throw LabError("no lab state") }
+        var addresses: [String: String] = [:]
+        for pod in plan.pods { if let address = try? attachment(pod.name, state: state).address6 { addresses[pod.name] = address } }
+        return addresses
+    }
+
     /// Loads `node`'s kube-proxy rules (a full sync: kube-proxy's own chains or table replaced).
     /// `withoutEndpoints`: Services whose endpoints are gone (lab break SERVICE_NO_ENDPOINTS).
     /// The cluster's pod range, as kube-proxy's clusterCIDR.
@@ -110,11 +128,27 @@ extension Lab {
         case .iptables:
             try LabFiles.write(file, KubeProxyRules.iptables(ports, clusterCIDR: clusterCIDR, jumps: firstSync))
             try Shell.inNamespace(node.namespace, ["iptables-restore", "--noflush", file], timeoutMilliseconds: 300_000)
+
         case .nftables:
             Shell.attempt(["ip", "netns", "exec", node.namespace, "nft", "delete", "table", "ip", "kube-proxy"])
             try LabFiles.write(file, KubeProxyRules.nftables(ports, clusterCIDR: clusterCIDR, serviceCIDR: LabServices.serviceCIDR,
                                                              nodeIPs: [node.underlayAddress]))
             try Shell.inNamespace(node.namespace, ["nft", "-f", file], timeoutMilliseconds: 300_000)
+        }
+        // A dual-stack cluster: kube-proxy's IPv6 proxier writes the IPv6 halves (ip6tables, or
+        // table ip6 kube-proxy).
+        guard plan.family == .dual else { return }
+        let ports6 = LabServices.proxied(on: node.name, plan: plan, podAddresses: try podAddresses6(), withoutEndpoints: withoutEndpoints,
+                                         ports: LabServices.ports6)
+        switch mode {
+        case .iptables:
+            try LabFiles.write(file + "6", KubeProxyRules.iptables(ports6, clusterCIDR: clusterCIDR6, jumps: firstSync))
+            try Shell.inNamespace(node.namespace, ["ip6tables-restore", "--noflush", file + "6"], timeoutMilliseconds: 300_000)
+        case .nftables:
+            Shell.attempt(["ip", "netns", "exec", node.namespace, "nft", "delete", "table", "ip6", "kube-proxy"])
+            try LabFiles.write(file + "6", KubeProxyRules.nftables(ports6, clusterCIDR: clusterCIDR6, serviceCIDR: LabServices.serviceCIDR6,
+                                                                  nodeIPs: [node.underlayAddress6]))
+            try Shell.inNamespace(node.namespace, ["nft", "-f", file + "6"], timeoutMilliseconds: 300_000)
         }
     }
 

@@ -6,6 +6,8 @@ public enum LabServices {
     public enum Mode: String, Sendable, CaseIterable { case iptables, nftables }
 
     public static let serviceCIDR = "10.96.0.0/16"
+    /// The IPv6 service range of a dual-stack lab (kube-apiserver's second --service-cluster-ip-range).
+    public static let serviceCIDR6 = "fd00:96::/112"
     /// The port the lab's service backends listen on (HTTP over TCP; a UDP echo for udp).
     public static let targetPort: UInt16 = 8080
 
@@ -42,6 +44,16 @@ public enum LabServices {
              port: 53, nodePort: nil, externalLocal: false, pods: dnsPods, targetPort: 53),
     ]
 
+    /// A dual-stack lab's IPv6 halves (ipFamilyPolicy: PreferDualStack): the same Service ports
+    /// at an IPv6 cluster IP each, programmed by kube-proxy's IPv6 proxier. The cluster DNS stays
+    /// IPv4 (the pods' resolv.conf names 10.96.0.10), as kubeadm's clusters have it.
+    public static let ports6: [Port] = ports.compactMap { port in
+        guard port.name.namespace == "default", let last = port.clusterIP.split(separator: ".").last else { return nil }
+        var v6 = port
+        v6.clusterIP = "fd00:96::\(last)"
+        return v6
+    }
+
     /// The pods that run the cluster DNS server (as CoreDNS's two replicas would).
     public static let dnsPods = ["pod-a", "pod-c"]
 
@@ -57,7 +69,8 @@ public enum LabServices {
 
     /// The ports as `node`'s kube-proxy sees them: each endpoint at its pod's address, local when
     /// the pod runs on `node`. `withoutEndpoints` names services whose endpoints are gone (a fault).
-    static func proxied(on node: String, plan: LabPlan, podAddresses: [String: String], withoutEndpoints: Set<String> = []) -> [ProxiedServicePort] {
+    static func proxied(on node: String, plan: LabPlan, podAddresses: [String: String], withoutEndpoints: Set<String> = [],
+                        ports: [Port] = LabServices.ports) -> [ProxiedServicePort] {
         ports.map { port in
             let endpoints = withoutEndpoints.contains(port.name.service) ? [] : port.pods.compactMap { pod -> ProxiedServicePort.Endpoint? in
                 guard let address = podAddresses[pod] else { return nil }
@@ -91,6 +104,19 @@ public enum LabServices {
                                externalLocal: true, endpoints: [ep(10, 8080, true), ep(11, 8080, false)]),
         ]
     }()
+
+    /// The fixture's IPv6 twin (cluster IPs fd00:172:30::N, endpoints fd00:10:180::N), as a
+    /// dual-stack cluster's IPv6 proxier sees the same Services.
+    public static let fixture6: [ProxiedServicePort] = fixture.map { port in
+        var v6 = port
+        v6.clusterIP = "fd00:172:30::" + (port.clusterIP.split(separator: ".").last.map(String.init) ?? "0")
+        v6.endpoints = port.endpoints.map { endpoint in
+            var e = endpoint
+            e.address = "fd00:10:180::" + (endpoint.address.split(separator: ".").last.map(String.init) ?? "0")
+            return e
+        }
+        return v6
+    }
 
     /// Enough Services for kube-proxy's large-cluster mode (more than 1000 endpoints: no
     /// per-endpoint comments): `count` services of `endpoints` endpoints each, cluster IPs from

@@ -235,13 +235,15 @@ struct LabCommand: ParsableCommand {
         var services: Int?
         @Option var endpoints = 3
         @Flag(help: "kube-proxy's large-cluster mode: no per-endpoint comments.") var largeCluster = false
+        @Flag(help: "The fixture's IPv6 twin, as kube-proxy's IPv6 proxier writes it (ip6tables-restore input, table ip6 kube-proxy).") var ipv6 = false
 
         func run() throws {
-            let ports = services.map { LabServices.many($0, endpoints: endpoints) } ?? LabServices.fixture
+            let ports = ipv6 ? LabServices.fixture6 : services.map { LabServices.many($0, endpoints: endpoints) } ?? LabServices.fixture
+            let (cluster, serviceRange, nodeIP) = ipv6 ? ("fd00:10::/48", "fd00:172:30::/112", "fd00:192:168::2") : ("10.0.0.0/8", "172.30.0.0/16", "192.168.0.2")
             switch mode {
-            case .iptables: writeStandardOutput(KubeProxyRules.iptables(ports, clusterCIDR: "10.0.0.0/8", largeCluster: largeCluster))
+            case .iptables: writeStandardOutput(KubeProxyRules.iptables(ports, clusterCIDR: cluster, largeCluster: largeCluster))
             case .nftables:
-                writeStandardOutput(KubeProxyRules.nftables(ports, clusterCIDR: "10.0.0.0/8", serviceCIDR: "172.30.0.0/16", nodeIPs: ["192.168.0.2"]))
+                writeStandardOutput(KubeProxyRules.nftables(ports, clusterCIDR: cluster, serviceCIDR: serviceRange, nodeIPs: [nodeIP]))
             }
         }
     }

@@ -101,6 +101,14 @@ public enum ServiceReader {
             guard let rules else { return ServiceReading(table: nil, mode: mode, modeSource: source, problems: problems + [problem ?? "iptables-save failed"]) }
             var table = IptablesServices.table(from: rules)
             table.readFrom = rules.readFrom
+            // A dual-stack or IPv6 cluster: kube-proxy's IPv6 proxier keeps its Services in ip6tables.
+            let (rules6, problem6) = ip6tablesRules()
+            if let rules6, rules6.nat["KUBE-SERVICES"]?.isEmpty == false {
+                table.entries += IptablesServices.table(from: rules6).entries
+                table.readFrom = (table.readFrom ?? "iptables-save") + ", ip6tables-save"
+            } else if let problem6 {
+                problems.append(problem6)
+            }
             table.problems = problems + table.problems
             return ServiceReading(table: table, mode: mode, modeSource: source, problems: [], scanned: rules)
         case .nftables:
@@ -159,6 +167,10 @@ public enum ServiceReader {
             if rules.nat["KUBE-SERVICES"]?.isEmpty == false {
                 return (.iptables, "the nat table has KUBE-SERVICES rules")
             }
+            // An IPv6-only cluster's kube-proxy programs ip6tables alone.
+            if ip6tablesRules().rules?.nat["KUBE-SERVICES"]?.isEmpty == false {
+                return (.iptables, "ip6tables' nat table has KUBE-SERVICES rules")
+            }
             // kube-proxy's other chains outlive a flush of KUBE-SERVICES (or a kube-proxy that
             // stopped half-way): the mode is still iptables, with nothing programmed.
             let own = ["KUBE-POSTROUTING", "KUBE-MARK-MASQ", "KUBE-SVC-", "KUBE-SEP-", "KUBE-NODEPORTS"]
@@ -173,6 +185,22 @@ public enum ServiceReader {
             return (.cilium, "\(path) is pinned")
         }
         return nil
+    }
+
+    /// kube-proxy's IPv6 rules: ip6tables-save's nat table (nil, and no problem, where
+    /// ip6tables-save is not installed: an IPv4-only node).
+    static func ip6tablesRules() -> (rules: KubeRuleScanner.Scanned?, problem: String?) {
+        guard let tool = FirewallReader.saveTool(.ipv6), FirewallReader.tableExists("nat", family: .ipv6) else { return (nil, nil) }
+        guard let result = ChildProcess.run(tool, arguments: ["-t", "nat"], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+                                            timeoutMilliseconds: 10_000, outputLimit: 512 << 20) else {
+            return (nil, "ip6tables-save could not be started")
+        }
+        guard result.status == 0 else {
+            return (nil, "ip6tables-save failed: \(result.errorText.split(separator: "\n").first.map(String.init) ?? "status \(result.status)")")
+        }
+        var scanned = KubeRuleScanner.scan(result.output)
+        scanned.readFrom = "ip6tables-save"
+        return (scanned, nil)
     }
 
     /// kube-proxy's rules, or why there are none: from nf_tables directly where iptables-nft keeps

@@ -90,6 +90,26 @@ struct ServiceTableTests {
         try expectFixture(table)
     }
 
+    @Test("IPv6 (kube-proxy's IPv6 proxier: ip6tables, table ip6 kube-proxy): the same Services at IPv6 addresses, endpoints as [addr]:port",
+          arguments: ["iptables", "nftables"])
+    func ipv6(mode: String) throws {
+        let table = mode == "iptables" ? IptablesServices.table(fromSave: try fixture("kube-proxy-ip6tables.ip6tables-save"))
+            : NftablesServices.table(fromJSON: [try fixture("kube-proxy-nftables6.json")])
+        #expect(table.problems.isEmpty, "\(table.problems)")
+        #expect(table.entries.count == 7)
+        let svc1 = try #require(table.entry(address: Self.ip("fd00:172:30::41"), port: 80, proto: "tcp"))
+        #expect(svc1.name == Self.name("ns1/svc1:p80") && svc1.endpoints.map(\.description) == ["[fd00:10:180::1]:80"])
+        let dns = try #require(table.entry(address: Self.ip("fd00:172:30::10"), port: 53, proto: "udp"))
+        #expect(Set(dns.endpoints.map(\.address)) == Set(["fd00:10:180::7", "fd00:10:180::8", "fd00:10:180::9"].map(Self.ip)))
+        for endpoint in dns.endpoints { #expect(abs((endpoint.share ?? 0) - 1.0 / 3) < 0.001, "\(endpoint)") }
+        #expect(table.entries(namespace: "ns6", name: "svc6").first?.disposition == .noEndpoints)
+        #expect(table.entries(namespace: "ns2", name: "svc2").first?.disposition == .noLocalEndpoints)
+        // A dual-stack node's two tables side by side: one Service name, a frontend per family.
+        var both = try iptables()
+        both.entries += table.entries
+        #expect(both.entries(namespace: "ns1", name: "svc1").flatMap(\.frontends).count == 2)
+    }
+
     @Test("large-cluster mode (1,020 endpoints): no per-endpoint comments, names from KUBE-SERVICES, endpoints from the DNAT targets")
     func largeCluster() throws {
         let table = try iptables("kube-proxy-iptables-large.iptables-save")
