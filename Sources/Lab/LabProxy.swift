@@ -62,7 +62,7 @@ extension Lab {
     /// in each DNS pod, answering for the cluster zone over UDP and TCP on port 53; any other name
     /// is NXDOMAIN, as from a cluster DNS whose upstream knows nothing of it.
     func startClusterDNS(state: inout LabState) throws(LabError) {
-        try LabFiles.write(Self.clusterHosts, LabServices.clusterRecords)
+        try LabFiles.write(Self.clusterHosts, LabServices.clusterRecords(dualStack: plan.family == .dual))
         for pod in LabServices.dnsPods {
             guard let netns = state.pods[pod]?.netnsName else { continue }
             state.servicePIDs.append(try startDNSServer(in: netns))

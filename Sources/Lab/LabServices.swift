@@ -59,8 +59,9 @@ public enum LabServices {
 
     /// The cluster zone the DNS server answers for: each Service's name, and the API server's
     /// `kubernetes.default` every cluster has (no such Service is programmed in the lab).
-    static var clusterRecords: String {
-        let services = Set(ports.map { "\($0.clusterIP) \($0.name.name).\($0.name.namespace).svc.\(LabPlan.clusterDomain)" })
+    /// `dualStack`: each Service's IPv6 address too (its AAAA record).
+    static func clusterRecords(dualStack: Bool) -> String {
+        let services = Set((ports + (dualStack ? ports6 : [])).map { "\($0.clusterIP) \($0.name.name).\($0.name.namespace).svc.\(LabPlan.clusterDomain)" })
         return (["10.96.0.1 kubernetes.default.svc.\(LabPlan.clusterDomain)"] + services.sorted()).joined(separator: "\n") + "\n"
     }
 

@@ -176,5 +176,33 @@ struct IPv6LabTests {
         let mismatch = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "trace", "pod-a", Self.remote6["overlay"]!, "--family", "4"])
         #expect(mismatch.status == 2, "\(mismatch.errorText)")
     }
+
+    @Test("dual-stack Services: kube-proxy's IPv6 halves read beside the IPv4 ones, traced through their DNAT to IPv6 endpoints, AAAA in dns",
+          arguments: ["iptables", "nftables"])
+    func services(mode: String) throws {
+        try Privilege.require()
+        let up = try Binary.run(["lab", "up", "--family", "dual", "--proxy", mode, "--agents"], timeout: 120_000)
+        try #require(up.status == 0, "lab up --family dual --proxy \(mode): \(up.errorText)")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        let listed = try run(["services", "default/web"])
+        #expect(listed.status == 0, "\(codes(listed.json))")
+        let frontends = (listed.json["services"]?.array ?? []).flatMap { $0["frontends"]?.array ?? [] }.compactMap { $0["address"]?.string }
+        #expect(frontends.contains("10.96.0.80") && frontends.contains("fd00:96::80"), "\(frontends)")
+        let endpoints = (listed.json["services"]?.array ?? []).flatMap { $0["endpoints"]?.array ?? [] }.compactMap { $0["address"]?.string }
+        #expect(endpoints.contains("fd00:10:244:1::2") && endpoints.contains("fd00:10:244:2::2"), "\(endpoints)")
+        // Through the IPv6 ClusterIP: the DNAT, and both IPv6 endpoints (pod-c's on node2) answer.
+        let traced = try run(["trace", "pod-b", "[fd00:96::80]:80"])
+        #expect(traced.status == 0, "\(codes(traced.json))")
+        #expect(traced.json["endpoints"]?.array?.count == 2 && traced.json["endpoints"]?.array?.allSatisfy { $0["answers"]?.bool == true } == true)
+        // The name's AAAA record, and a trace to it in IPv6.
+        let dns = try run(["dns", "pod-b", "web"])
+        #expect(dns.json["resolution"]?["addresses"]?.array?.compactMap(\.string).contains("fd00:96::80") == true, "\(dns.json["resolution"] ?? .null)")
+        let named = try run(["trace", "pod-b", "web.default.svc.cluster.local:80", "--family", "6"])
+        #expect(named.status == 0, "\(codes(named.json))")
+        // No endpoints: kube-proxy's next sync empties both families.
+        try breakLab("SERVICE_NO_ENDPOINTS")
+        let empty = try run(["trace", "pod-b", "[fd00:96::80]:80"])
+        #expect(empty.status == 1 && codes(empty.json).contains("SERVICE_NO_ENDPOINTS"), "\(codes(empty.json))")
+    }
 }
 }
