@@ -29,6 +29,8 @@ import PackageDescription
 //   DNS             a pod's DNS as the pod sees it: resolv.conf, the search list, the wire codec, lookups from its namespace
 //   Agent           netdoctor agent: the node agent's HTTP/JSON API (auth, TLS, limits, metrics) over SwiftNIO
 //   AgentClient     the caller's side of that API: trace and mtu-probe ask the remote node's agent
+//   Watch           agent --watch: peers on a ring, probes at full MTU with DF, Prometheus metrics,
+//                   incidents explained by a full trace
 //   Lab             the two-node lab in namespaces, wired by the real CNI plugins, and its faults
 //   NetdoctorCLI    argument parsing, global options, exit statuses
 //   CNetShims       C: setns, CLONE_NEWNET, CMSG_*, netlink headers (no logic)
@@ -47,6 +49,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(name: "CNetShims"),
@@ -97,8 +100,13 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        .target(name: "Watch", dependencies: [
+            "Agent", "AgentClient", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "NetlinkCodec", "NetSystem", "NodeFiles",
+            "PathFacts", "PathMTU", "Pods", "Session", "Trace",
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .target(name: "NetdoctorCLI", dependencies: [
-            "Agent", "AgentClient",
+            "Agent", "AgentClient", "Watch",
             "CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "KernelState", "Lab", "Netlink", "NetSystem", "Pods", "PathMTU", "Services",
             "NetAddress", "Capture", "Session", "Trace",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

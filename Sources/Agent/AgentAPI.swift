@@ -13,6 +13,7 @@ final class AgentAPI: Sendable {
         case capture = "/v1/capture", mtuProbe = "/v1/mtu-probe"
         case tracePath = "/v1/trace/path", traceStart = "/v1/trace/sessions", traceFinish = "/v1/trace/sessions/{id}/finish"
         case traceAbandon = "/v1/trace/sessions/{id}"
+        case incidents = "/v1/incidents"
 
         var method: String {
             switch self {
@@ -90,8 +91,11 @@ final class AgentAPI: Sendable {
             switch endpoint {
             case .health: return .text("ok\n")
             case .ready: return isReady.load(ordering: .relaxed) ? .text("ready\n") : .text("not ready\n", status: 503)
-            case .metrics: return .text(metrics.text, contentType: "text/plain; version=0.0.4; charset=utf-8")
+            case .metrics: return .text(metrics.text + (settings.watch?.metricsText ?? ""), contentType: "text/plain; version=0.0.4; charset=utf-8")
             case .info: return .json(endpoints.info())
+            case .incidents:
+                guard let watch = settings.watch else { throw AgentFailure(404, "this agent does not watch (agent --watch): it keeps no incidents") }
+                return .json(watch.incidents(node: request.query["node"]))
             case .inspect: return try endpoints.inspect(request)
             case .route: return try endpoints.route(request)
             case .neighbors: return try endpoints.neighbors(request)

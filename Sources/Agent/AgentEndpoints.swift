@@ -28,9 +28,19 @@ final class AgentEndpoints: Sendable {
     func info() -> ConfigValue {
         let limits = settings.limits
         return .fields(["node": .string(settings.nodeName), "api": .string("v1"), "tls": .bool(settings.tlsCertificatePath != nil),
+                        "watching": .bool(settings.watch != nil), "probeTargets": probeTargets(),
                         "limits": .fields(["maxBodyBytes": .int(limits.maxBodyBytes), "maxCaptureMilliseconds": .int(limits.maxCaptureMilliseconds),
                                            "maxCapturePackets": .int(limits.maxCapturePackets), "maxConcurrentCaptures": .int(limits.maxConcurrentCaptures),
                                            "maxTraceSessions": .int(limits.maxTraceSessions), "requestTimeoutSeconds": .int(Int(limits.requestTimeoutSeconds))])])
+    }
+
+    /// A pod of this node that peers' watchers may probe (the first by name that has a network
+    /// namespace), with its address in each family: found without an API server on either side.
+    func probeTargets() -> ConfigValue {
+        let pods = settings.session(naming: nil).pods.pods.filter { $0.netnsPath != nil }.sorted { $0.fullName < $1.fullName }
+        guard let pod = pods.first else { return .array([]) }
+        return .array([.fields(["pod": .string(pod.fullName),
+                                "addresses": .texts([pod.primaryAddress(.ipv4), pod.primaryAddress(.ipv6)].compactMap { $0?.description })])])
     }
 
     // MARK: reading state

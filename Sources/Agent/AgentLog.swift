@@ -6,12 +6,14 @@ import ConfigFormats
 
 /// Structured logs: one JSON object per line on stderr, as log collectors (Fluent Bit, Loki's
 /// promtail, `kubectl logs | jq`) read them.
-struct AgentLog: Sendable {
+public struct AgentLog: Sendable {
     var node: String
 
-    func info(_ event: String, _ fields: [(String, ConfigValue)] = []) { write("info", event, fields) }
-    func warning(_ event: String, _ fields: [(String, ConfigValue)] = []) { write("warning", event, fields) }
-    func error(_ event: String, _ fields: [(String, ConfigValue)] = []) { write("error", event, fields) }
+    public init(node: String) { self.node = node }
+
+    public func info(_ event: String, _ fields: [(String, ConfigValue)] = []) { write("info", event, fields) }
+    public func warning(_ event: String, _ fields: [(String, ConfigValue)] = []) { write("warning", event, fields) }
+    public func error(_ event: String, _ fields: [(String, ConfigValue)] = []) { write("error", event, fields) }
 
     private func write(_ level: String, _ event: String, _ fields: [(String, ConfigValue)]) {
         var pairs: [(String, ConfigValue)] = [("time", .string(Self.now())), ("level", .string(level)), ("node", .string(node)), ("event", .string(event))]

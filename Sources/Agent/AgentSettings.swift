@@ -1,3 +1,4 @@
+import ConfigFormats
 import NodeFiles
 
 /// How `netdoctor agent` runs: where it listens, who may call it, and how much any caller may ask.
@@ -19,6 +20,8 @@ public struct AgentSettings: Sendable {
     public var limits: AgentLimits
     /// Said in the log when the agent starts (a token file others may read).
     public var startupWarnings: [String] = []
+    /// agent --watch: its metrics join /metrics, its incidents are /v1/incidents.
+    public var watch: (any AgentWatch)?
 
     public init(host: String, port: Int, token: [UInt8], tlsCertificatePath: String?, tlsKeyPath: String?, nodeName: String, root: NodeRoot,
                 runtimeEndpoint: String? = nil, limits: AgentLimits = AgentLimits()) {
@@ -66,4 +69,12 @@ public struct AgentLimits: Sendable {
     public var workerThreads = 8
 
     public init() {}
+}
+
+/// What a watching agent adds to the API (the Watch library provides it).
+public protocol AgentWatch: Sendable {
+    /// Prometheus text exposition of the watch metrics.
+    var metricsText: String { get }
+    /// The incidents kept, newest first; `node`: only those about that node.
+    func incidents(node: String?) -> ConfigValue
 }

@@ -93,13 +93,15 @@ public enum NoRoute: PathCheck {
     /// device knows (a permanent neighbour with an FDB entry naming a remote node), of the size
     /// other block routes over that device have, else calico's default of 26 bits.
     static func remoteBlock(holding address: IPAddress, in state: NamespaceState) -> (prefix: IPPrefix, vtep: IPAddress, device: Link, node: IPAddress, sizeFrom: String)? {
-        for device in state.links where device.kind == "vxlan" && device.name.hasPrefix("vxlan.calico") {
+        for device in state.links where device.kind == "vxlan" && (device.name.hasPrefix("vxlan.calico") || device.name.hasPrefix("vxlan-v6.calico")) {
             let routed = state.routes.filter {
                 $0.outputIndex == device.index && $0.table == Route.mainTable && $0.type == 1 && $0.destination?.isIPv4 == address.isIPv4
                     && $0.destinationLength > 0 && Int($0.destinationLength) < (address.isIPv4 ? 32 : 128)
             }
-            let length = routed.first.map { Int($0.destinationLength) } ?? 26
-            let sizeFrom = routed.isEmpty ? "blockSize 26, calico's default" : "/\(length), as its other block routes over \(device.name)"
+            // calico's default block sizes: /26 for IPv4, /122 for IPv6.
+            let defaultLength = address.isIPv4 ? 26 : 122
+            let length = routed.first.map { Int($0.destinationLength) } ?? defaultLength
+            let sizeFrom = routed.isEmpty ? "blockSize \(defaultLength), calico's default" : "/\(length), as its other block routes over \(device.name)"
             for neighbor in state.neighbors where neighbor.interfaceIndex == device.index && neighbor.state.contains(.permanent) {
                 guard let vtep = neighbor.destination, let mac = neighbor.linkAddress,
                       let remote = state.forwardingDatabase.first(where: { $0.linkAddress == mac && $0.interfaceIndex == device.index })?.destination else { continue }

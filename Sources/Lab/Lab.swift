@@ -33,7 +33,7 @@ public struct Lab: Sendable {
     /// `nodeLocalDNS`: NodeLocal DNSCache on each node too (with --proxy iptables).
     /// `policyEngine`: whose NetworkPolicy chains the calico topology's nodes carry.
     public func up(netdoctorPath: String, agents: Bool = false, proxy: LabServices.Mode? = nil, extraServices: Int = 0,
-                   nodeLocalDNS: Bool = false, policyEngine: LabPolicyEngine = .calico) throws(LabError) -> LabState {
+                   nodeLocalDNS: Bool = false, policyEngine: LabPolicyEngine = .calico, watch: Bool = false) throws(LabError) -> LabState {
         try Self.checkPrerequisites()
         if let existing = Self.current() { existing.lab.down(state: existing.state) }
         Self.removeNamespaces(prefix: plan.prefix)
@@ -47,13 +47,14 @@ public struct Lab: Sendable {
             try startRuntimes(state: &state)
             try save(state)
             for pod in plan.pods { try runPod(pod, state: &state) }
-            if plan.topology == .calico { try programPolicyEngine(policyEngine, state: &state) }
+            // The lab's policy engines write IPv4 chains: an IPv6-only calico lab has none.
+            if plan.topology == .calico, plan.family.hasIPv4 { try programPolicyEngine(policyEngine, state: &state) }
             if plan.family.hasIPv6 { waitForDuplicateAddressDetection(state: state) }
             state.serverPID = try startServer(netdoctorPath: netdoctorPath, state: state)
             state.extraServices = extraServices
             if let proxy { try startServices(mode: proxy, netdoctorPath: netdoctorPath, state: &state) }
             if nodeLocalDNS { try startNodeLocalDNS(state: &state) }
-            if agents { state.agentPIDs = try startAgents(netdoctorPath: netdoctorPath) }
+            if agents { state.agentPIDs = try startAgents(netdoctorPath: netdoctorPath, watch: watch) }
             try save(state)
         } catch {
             down(state: state)

@@ -13,7 +13,13 @@ extension Lab {
 
     /// `netdoctor agent` in each node's namespace, on its underlay address and the default port,
     /// with the node's file tree as --root: what the DaemonSet does on a real cluster.
-    func startAgents(netdoctorPath: String) throws(LabError) -> [String: Int32] {
+    /// The lab's watch interval (agent --watch), short so that tests see incidents in seconds.
+    public static let watchIntervalSeconds = 2
+
+    /// Where a watching agent keeps its incidents.
+    public static func incidentsPath(_ node: String) -> String { LabPlan.stateDirectory + "/incidents-\(node).json" }
+
+    func startAgents(netdoctorPath: String, watch: Bool = false) throws(LabError) -> [String: Int32] {
         var random = SystemRandomNumberGenerator()
         let token = (0..<4).map { _ in String(random.next() as UInt64, radix: 16) }.joined()
         try LabFiles.write(Self.agentTokenPath, token + "\n")
@@ -23,6 +29,8 @@ extension Lab {
         for node in plan.nodes {
             let arguments = ["netns", "exec", node.namespace, netdoctorPath, "agent", "--root", plan.nodeRoot(node),
                              "--listen", listenAddress(node), "--token-file", Self.agentTokenPath, "--node-name", node.name]
+                + (watch ? ["--watch", "--watch-interval", String(Self.watchIntervalSeconds), "--watch-timeout", "500",
+                            "--incidents-file", Self.incidentsPath(node.name)] : [])
             guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment, log: Self.agentLogPath(node.name)) else {
                 throw LabError("cannot start the agent on \(node.name)")
             }

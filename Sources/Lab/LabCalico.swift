@@ -12,16 +12,30 @@ extension Lab {
     /// (on-link), its permanent neighbour and FDB entry (felix's vxlan manager programs all three),
     /// and the node's default route towards an underlay router.
     func wireCalicoNode(_ node: LabPlan.Node, remote: LabPlan.Node) throws(LabError) {
-        let ns = node.namespace, device = LabPlan.calicoVXLANDevice
-        try Shell.run(["ip", "-n", ns, "link", "add", device, "address", node.vtepMAC, "mtu", String(LabPlan.overlayMTU), "type", "vxlan",
-                       "id", String(LabPlan.calicoVNI), "local", node.underlayAddress, "dev", "eth0", "dstport", String(LabPlan.calicoVXLANPort),
-                       "nolearning"])
-        try Shell.run(["ip", "-n", ns, "addr", "add", "\(node.vtepAddress)/32", "dev", device])
+        if plan.family.hasIPv4 {
+            try wireCalicoVXLAN(node, device: LabPlan.calicoVXLANDevice, vni: LabPlan.calicoVNI, mtu: LabPlan.overlayMTU,
+                                local: (node.underlayAddress, node.vtepAddress, 32, node.vtepMAC),
+                                remote: (remote.underlayAddress, remote.vtepAddress, remote.podSubnet, remote.vtepMAC))
+            try Shell.run(["ip", "-n", node.namespace, "route", "add", "default", "via", LabPlan.underlayRouter, "dev", "eth0"])
+        }
+        // Dual-stack: felix's vxlan-v6.calico over the IPv6 underlay, with the IPv6 block's first address.
+        if plan.family.hasIPv6 {
+            try wireCalicoVXLAN(node, device: LabPlan.calicoVXLANDevice6, vni: LabPlan.calicoVNI6, mtu: LabPlan.overlayMTU6,
+                                local: (node.underlayAddress6, node.vtepAddress6, 128, node.vtepMAC6),
+                                remote: (remote.underlayAddress6, remote.vtepAddress6, remote.podSubnet6, remote.vtepMAC6))
+        }
+    }
+
+    func wireCalicoVXLAN(_ node: LabPlan.Node, device: String, vni: Int, mtu: Int, local: (underlay: String, vtep: String, length: Int, mac: String),
+                         remote: (underlay: String, vtep: String, block: String, mac: String)) throws(LabError) {
+        let ns = node.namespace
+        try Shell.run(["ip", "-n", ns, "link", "add", device, "address", local.mac, "mtu", String(mtu), "type", "vxlan",
+                       "id", String(vni), "local", local.underlay, "dev", "eth0", "dstport", String(LabPlan.calicoVXLANPort), "nolearning"])
+        try Shell.run(["ip", "-n", ns, "addr", "add", "\(local.vtep)/\(local.length)", "dev", device] + (local.length == 128 ? ["nodad"] : []))
         try Shell.run(["ip", "-n", ns, "link", "set", device, "up"])
-        try Shell.run(["ip", "-n", ns, "route", "add", remote.podSubnet, "via", remote.vtepAddress, "dev", device, "onlink"])
-        try Shell.run(["ip", "-n", ns, "neigh", "add", remote.vtepAddress, "lladdr", remote.vtepMAC, "dev", device, "nud", "permanent"])
-        try Shell.run(["bridge", "-n", ns, "fdb", "append", remote.vtepMAC, "dev", device, "dst", remote.underlayAddress])
-        try Shell.run(["ip", "-n", ns, "route", "add", "default", "via", LabPlan.underlayRouter, "dev", "eth0"])
+        try Shell.run(["ip", "-n", ns, "route", "add", remote.block, "via", remote.vtep, "dev", device, "onlink"])
+        try Shell.run(["ip", "-n", ns, "neigh", "add", remote.vtep, "lladdr", remote.mac, "dev", device, "nud", "permanent"])
+        try Shell.run(["bridge", "-n", ns, "fdb", "append", remote.mac, "dev", device, "dst", remote.underlay])
     }
 
     /// The plugin as containerd finds it (`calico` in the node's bin dir, a script running this
@@ -32,7 +46,7 @@ extension Lab {
         try LabFiles.write(plugin, "#!/bin/sh\nexec '\(netdoctorPath)' lab cni-calico\n")
         guard chmod(plugin, 0o755) == 0 else { throw LabError("cannot make \(plugin) executable") }
         try LabFiles.write("\(root)/var/lib/calico/nodename", node.name)
-        try LabFiles.write("\(root)/var/lib/calico/mtu", String(LabPlan.overlayMTU))
+        try LabFiles.write("\(root)/var/lib/calico/mtu", String(plan.family.hasIPv6 ? LabPlan.overlayMTU6 : LabPlan.overlayMTU))
         try LabFiles.write("\(root)/etc/cni/net.d/calico-kubeconfig", "# the lab has no API server\n")
     }
 

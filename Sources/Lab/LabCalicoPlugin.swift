@@ -10,8 +10,12 @@ import NodeFiles
 /// config, and it wires the pod as calico's plugin does: a veth named `cali` + 11 hex digits on
 /// the host (MAC ee:ee:ee:ee:ee:ee, proxy ARP on, no address, a /32 host route to the pod), the
 /// pod's address as a /32 on its eth0 with 169.254.1.1 on-link and the default route via it.
-/// IPAM is delegated to host-local, as CNI plugins delegate it. Everything goes through `ip` and
-/// `sysctl`: what a real node would see, made by the same kernel calls.
+/// IPAM is delegated to host-local, as CNI plugins delegate it. With an IPv6 range too (a
+/// dual-stack lab), the pod's IPv6 address is a /128 with its default route via
+/// fe80::ecee:eeff:feee:eeee, the link-local address the host veth's MAC gives it (calico's IPv6
+/// gateway: no proxy NDP needed), a /128 host route, accept_ra off on the host veth (felix).
+/// Everything goes through `ip` and `sysctl`: what a real node would see, made by the same
+/// kernel calls.
 public enum LabCalicoPlugin {
     /// Runs one CNI command on stdin's config: the exit status, and what goes to stdout (the
     /// result, or the CNI error object).
@@ -50,24 +54,19 @@ public enum LabCalicoPlugin {
         let hostVeth = hostVethName(namespace: args["K8S_POD_NAMESPACE"] ?? "default", pod: args["K8S_POD_NAME"] ?? env["CNI_CONTAINERID"] ?? "pod")
         let mtu = config["mtu"]?.int ?? 1500
         let ipamResult = try ipam(input: input, env: env)
-        guard let allocated = ipamResult["ips"]?.array?.first?["address"]?.string,
-              let address = allocated.split(separator: "/").first.map(String.init) else {
-            throw LabError("host-local gave no address")
-        }
+        let addresses = (ipamResult["ips"]?.array ?? []).compactMap { $0["address"]?.string?.split(separator: "/").first.map(String.init) }
+        guard !addresses.isEmpty else { throw LabError("host-local gave no address") }
+        let pod = ["nsenter", "--net=\(netns)", "ip"]
         do {
             try Shell.run(["ip", "link", "add", hostVeth, "mtu", String(mtu), "type", "veth", "peer", "name", ifname, "mtu", String(mtu),
                            "netns", netns])
             try Shell.run(["ip", "link", "set", hostVeth, "address", "ee:ee:ee:ee:ee:ee", "up"])
-            for setting in ["net.ipv4.conf.\(hostVeth).proxy_arp=1", "net.ipv4.neigh.\(hostVeth).proxy_delay=0",
-                            "net.ipv4.conf.\(hostVeth).forwarding=1"] {
-                try Shell.run(["sysctl", "-q", "-w", setting])
-            }
-            try Shell.run(["ip", "route", "replace", "\(address)/32", "dev", hostVeth, "scope", "link"])
-            let pod = ["nsenter", "--net=\(netns)", "ip"]
             try Shell.run(pod + ["link", "set", ifname, "up"])
-            try Shell.run(pod + ["addr", "add", "\(address)/32", "dev", ifname])
-            try Shell.run(pod + ["route", "add", LabPlan.calicoGateway, "dev", ifname, "scope", "link"])
-            try Shell.run(pod + ["route", "add", "default", "via", LabPlan.calicoGateway, "dev", ifname])
+            for address in addresses {
+                if address.contains(":") { try wireIPv6(address, hostVeth: hostVeth, ifname: ifname, pod: pod) } else {
+                    try wireIPv4(address, hostVeth: hostVeth, ifname: ifname, pod: pod)
+                }
+            }
         } catch {
             Shell.attempt(["ip", "link", "del", hostVeth])
             _ = try? runIPAM(input: input, env: env, command: "DEL")
@@ -77,19 +76,43 @@ public enum LabCalicoPlugin {
         let link = (try? Shell.run(["nsenter", "--net=\(netns)", "ip", "-o", "link", "show", ifname])) ?? ""
         let words = link.split(separator: " ")
         let podMAC = words.firstIndex(of: "link/ether").flatMap { $0 + 1 < words.count ? String(words[$0 + 1]) : nil } ?? ""
-        return result(version: version, hostVeth: hostVeth, ifname: ifname, podMAC: podMAC, netns: netns, address: address)
+        return result(version: version, hostVeth: hostVeth, ifname: ifname, podMAC: podMAC, netns: netns, addresses: addresses)
     }
 
-    /// The result as calico's plugin writes it: the host veth and the pod's interface, the /32,
-    /// no gateway (0.3.x results carry the address family as "version").
-    static func result(version: String, hostVeth: String, ifname: String, podMAC: String, netns: String, address: String) -> String {
-        var ip: [(String, ConfigValue)] = [("address", .string("\(address)/32")), ("interface", .int(1))]
-        if version.hasPrefix("0.") { ip.insert(("version", .string("4")), at: 0) }
+    /// IPv4: proxy ARP on the host veth answers for 169.254.1.1, which no interface holds.
+    static func wireIPv4(_ address: String, hostVeth: String, ifname: String, pod: [String]) throws(LabError) {
+        for setting in ["net.ipv4.conf.\(hostVeth).proxy_arp=1", "net.ipv4.neigh.\(hostVeth).proxy_delay=0",
+                        "net.ipv4.conf.\(hostVeth).forwarding=1"] {
+            try Shell.run(["sysctl", "-q", "-w", setting])
+        }
+        try Shell.run(["ip", "route", "replace", "\(address)/32", "dev", hostVeth, "scope", "link"])
+        try Shell.run(pod + ["addr", "add", "\(address)/32", "dev", ifname])
+        try Shell.run(pod + ["route", "add", LabPlan.calicoGateway, "dev", ifname, "scope", "link"])
+        try Shell.run(pod + ["route", "add", "default", "via", LabPlan.calicoGateway, "dev", ifname])
+    }
+
+    /// IPv6: the host veth's own link-local address (from its MAC) is the gateway.
+    static func wireIPv6(_ address: String, hostVeth: String, ifname: String, pod: [String]) throws(LabError) {
+        try Shell.run(["sysctl", "-q", "-w", "net.ipv6.conf.\(hostVeth).accept_ra=0"])
+        try Shell.run(["ip", "-6", "route", "replace", "\(address)/128", "dev", hostVeth])
+        try Shell.run(pod + ["-6", "addr", "add", "\(address)/128", "dev", ifname, "nodad"])
+        try Shell.run(pod + ["-6", "route", "add", "default", "via", LabPlan.calicoGateway6, "dev", ifname])
+    }
+
+    /// The result as calico's plugin writes it: the host veth and the pod's interface, a /32 (an
+    /// IPv6 /128) per address, no gateway (0.3.x results carry the address family as "version").
+    static func result(version: String, hostVeth: String, ifname: String, podMAC: String, netns: String, addresses: [String]) -> String {
+        let ips: [ConfigValue] = addresses.map { address in
+            let v6 = address.contains(":")
+            var ip: [(String, ConfigValue)] = [("address", .string("\(address)/\(v6 ? 128 : 32)")), ("interface", .int(1))]
+            if version.hasPrefix("0.") { ip.insert(("version", .string(v6 ? "6" : "4")), at: 0) }
+            return .fields(ip)
+        }
         return JSONWriter.write(.fields([
             ("cniVersion", .string(version)),
             ("interfaces", .array([.fields(["name": .string(hostVeth), "mac": .string("ee:ee:ee:ee:ee:ee")]),
                                    .fields(["name": .string(ifname), "mac": .string(podMAC), "sandbox": .string(netns)])])),
-            ("ips", .array([.fields(ip)])),
+            ("ips", .array(ips)),
             ("dns", .fields([])),
         ])) + "\n"
     }

@@ -145,10 +145,20 @@ extension Lab {
     }
 
     /// The address deleted and added again with duplicate address detection on (CNIs turn it
-    /// off on pod interfaces), `transmits` solicitations a second apart.
+    /// off on pod interfaces), `transmits` solicitations a second apart; its prefix length as the
+    /// CNI gave it (a /64 from the bridge plugin, calico's /128).
     func readdWithDAD(_ address: String, in netns: String, transmits: Int) throws(LabError) {
+        let shown = try Shell.run(["ip", "-n", netns, "-6", "-o", "addr", "show", "dev", "eth0", "scope", "global"])
+        let words = shown.split(separator: " ").map(String.init)
+        guard let cidr = words.first(where: { $0.hasPrefix(address + "/") }) else { throw LabError("\(address) is not on eth0 in \(netns)") }
         try Shell.inNamespace(netns, ["sysctl", "-q", "-w", "net.ipv6.conf.eth0.accept_dad=1", "net.ipv6.conf.eth0.dad_transmits=\(transmits)"])
-        try Shell.run(["ip", "-n", netns, "addr", "del", "\(address)/64", "dev", "eth0"])
-        try Shell.run(["ip", "-n", netns, "addr", "add", "\(address)/64", "dev", "eth0"])
+        // Deleting the address takes routes through it with it (calico's default route via the
+        // host veth's link-local stays: it needs no global address).
+        let routes = try Shell.run(["ip", "-n", netns, "-6", "route", "show", "default"])
+        try Shell.run(["ip", "-n", netns, "addr", "del", cidr, "dev", "eth0"])
+        try Shell.run(["ip", "-n", netns, "addr", "add", cidr, "dev", "eth0"])
+        if !routes.isEmpty, ((try? Shell.run(["ip", "-n", netns, "-6", "route", "show", "default"])) ?? "").isEmpty {
+            Shell.attempt(["ip", "-n", netns, "-6", "route", "add"] + routes.split(separator: " ").map(String.init).prefix(5))
+        }
     }
 }

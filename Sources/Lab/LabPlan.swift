@@ -72,6 +72,11 @@ public struct LabPlan: Sendable, Equatable {
     }
     /// The address a calico pod's default route goes via: no interface holds it.
     public static let calicoGateway = "169.254.1.1"
+    /// An IPv6 calico pod's gateway: the link-local address ee:ee:ee:ee:ee:ee gives the host veth.
+    public static let calicoGateway6 = "fe80::ecee:eeff:feee:eeee"
+    /// calico's IPv6 VXLAN device and VNI (felix's defaults).
+    public static let calicoVXLANDevice6 = "vxlan-v6.calico"
+    public static let calicoVNI6 = 6096
     /// calico's VXLAN device, its VNI and port (felix's defaults).
     public static let calicoVXLANDevice = "vxlan.calico"
     public static let calicoVNI = 4096
@@ -198,6 +203,12 @@ public struct LabPlan: Sendable, Equatable {
         """
     }
 
+    /// host-local's ranges over the node's blocks, one per family.
+    func calicoRanges(_ node: Node) -> String {
+        ((family.hasIPv4 ? [node.podSubnet] : []) + (family.hasIPv6 ? [node.podSubnet6] : [])).map { "[{\"subnet\": \"\($0)\"}]" }
+            .joined(separator: ", ")
+    }
+
     /// calico.yaml's conflist as install-cni writes it (cniVersion 0.3.1, the k8s-pod-network
     /// name, the node name, the VXLAN MTU), but with host-local over the node's block: there is
     /// no calico-ipam without a datastore. The `calico` plugin is the lab's own (LabCalicoPlugin).
@@ -212,8 +223,8 @@ public struct LabPlan: Sendable, Equatable {
               "log_level": "info",
               "datastore_type": "kubernetes",
               "nodename": "\(node.name)",
-              "mtu": \(Self.overlayMTU),
-              "ipam": {"type": "host-local", "ranges": [[{"subnet": "\(node.podSubnet)"}]]},
+              "mtu": \(overlayPodMTU),
+              "ipam": {"type": "host-local", "ranges": [\(calicoRanges(node))]},
               "policy": {"type": "k8s"},
               "kubernetes": {"kubeconfig": "/etc/cni/net.d/calico-kubeconfig"}
             },

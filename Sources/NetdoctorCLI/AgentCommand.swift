@@ -25,6 +25,7 @@ struct AgentCommand: ParsableCommand {
         """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup(title: "Watching") var watching: WatchOptions
 
     @Option(help: ArgumentHelp("Address and port to listen on (the node's address; 0.0.0.0 for all, [::] for all of both families; port 0: any free port, logged). A comma-separated list listens on each: a dual-stack node's addresses, as the downward API's status.hostIPs gives them (an address without a port gets \(AgentDefaults.port)).", valueName: "addr:port[,…]"))
     var listen: String = "0.0.0.0:\(AgentDefaults.port)"
@@ -80,6 +81,11 @@ struct AgentCommand: ParsableCommand {
                                      runtimeEndpoint: global.runtimeEndpointGiven, limits: limits)
         settings.startupWarnings = warnings
         settings.moreListeners = Array(listeners.dropFirst())
+        let log = AgentLog(node: settings.nodeName)
+        let watcher = watching.watcher(agent: settings, log: { log.info($0, $1) })
+        settings.watch = watcher
+        watcher?.start()
+        defer { watcher?.stop() }
         do {
             try AgentServer(settings: settings).run()
         } catch let error as AgentStartError {

@@ -40,11 +40,14 @@ struct LabCommand: ParsableCommand {
         @Option(help: "overlay: a bridge per node and VXLAN between nodes (flannel-like); routed: point-to-point veths and node routes (kindnet-like); calico: /32 pods behind proxy-ARP cali veths, per-pod host routes, per-block routes over vxlan.calico, and felix's policy chains.")
         var topology: LabPlan.Topology = .overlay
 
-        @Option(help: ArgumentHelp("The pods' address families: 4, dual (IPv4 and IPv6: host-local with a range per family, IPv6 routes between nodes, flannel-v6.1 beside flannel.1) or 6 (IPv6 only: the nodes have no IPv4 address either). overlay and routed.", valueName: "4|dual|6"))
+        @Option(help: ArgumentHelp("The pods' address families: 4, dual (IPv4 and IPv6: host-local with a range per family, IPv6 routes between nodes, flannel-v6.1 beside flannel.1) or 6 (IPv6 only: the nodes have no IPv4 address either). Every topology; calico's policy engines are IPv4's.", valueName: "4|dual|6"))
         var family: LabPlan.Family = .ipv4
 
         @Flag(help: "Also run `netdoctor agent` on each node (port \(LabPlan.agentPort), a token in \(Lab.agentTokenPath)): cross-node traces then see both nodes.")
         var agents = false
+
+        @Flag(help: "With --agents: the agents watch each other (agent --watch, every \(Lab.watchIntervalSeconds) s): break a path and the incident appears (netdoctor incidents).")
+        var watch = false
 
         @Option(help: ArgumentHelp("More pods on node1 (pod-x1 …), up to \(LabPlan.maxExtraPods): a node with many pods, for benchmarks.", valueName: "n"))
         var extraPods = 0
@@ -62,8 +65,9 @@ struct LabCommand: ParsableCommand {
         var policyEngine: LabPolicyEngine?
 
         func validate() throws {
+            if watch, !agents { throw ValidationError("--watch goes with --agents") }
             if policyEngine != nil, topology != .calico { throw ValidationError("--policy-engine goes with --topology calico") }
-            if family != .ipv4, topology == .calico { throw ValidationError("--family \(family.rawValue) goes with --topology overlay or routed (the lab's calico is IPv4 only)") }
+            if family == .ipv6, policyEngine != nil { throw ValidationError("--policy-engine needs IPv4 pods (the lab's policy engines write IPv4 chains; --family dual has them)") }
             if family == .ipv6, proxy != nil { throw ValidationError("--proxy needs IPv4 pods (the lab's Services are IPv4; --family dual has them)") }
             if nodeLocalDNS, proxy != .iptables { throw ValidationError("--nodelocaldns goes with --proxy iptables (node-cache binds the kube-dns address in iptables mode)") }
             guard (0...LabPlan.maxExtraPods).contains(extraPods) else { throw ValidationError("--extra-pods must be between 0 and \(LabPlan.maxExtraPods)") }
@@ -75,7 +79,7 @@ struct LabCommand: ParsableCommand {
             let lab = Lab(plan: LabPlan(topology: topology, family: family, extraPods: extraPods))
             do {
                 _ = try lab.up(netdoctorPath: selfPath(), agents: agents, proxy: proxy, extraServices: extraServices, nodeLocalDNS: nodeLocalDNS,
-                           policyEngine: policyEngine ?? .calico)
+                           policyEngine: policyEngine ?? .calico, watch: watch)
             } catch {
                 throw CLIError(.environment, "lab up: \(error)")
             }

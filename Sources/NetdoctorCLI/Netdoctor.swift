@@ -20,7 +20,7 @@ public struct Netdoctor: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [DetectCNICommand.self, InspectCommand.self, MTUProbeCommand.self, TraceCommand.self, ServicesCommand.self, DNSCommand.self, PolicyCommand.self, CaptureCommand.self,
-                      AgentCommand.self, LabCommand.self,
+                      AgentCommand.self, IncidentsCommand.self, LabCommand.self,
                       ExplainCommand.self])
 
     public init() {}
@@ -65,6 +65,7 @@ public struct Netdoctor: ParsableCommand {
         case "mtu-probe": MTUProbeCommand.self
         case "detect-cni": DetectCNICommand.self
         case "agent": AgentCommand.self
+        case "incidents": IncidentsCommand.self
         case "explain": ExplainCommand.self
         case "services": ServicesCommand.self
         case "dns": DNSCommand.self

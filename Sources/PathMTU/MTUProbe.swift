@@ -106,7 +106,8 @@ public struct MTUProber {
     /// with their counters.
     static func icmpTooBigDrops(_ family: IPFamily) -> [String]? {
         guard let rules = FirewallReader.readEverything(in: nil, dropping: true, family: family) else { return nil }
-        return FirewallReader.icmpTooBigDrops(rules).map { "node firewall drops \(family.tooBig): \($0.text) (\($0.packets) packets)" }
+        let what = family == .ipv6 ? "ICMPv6 packet-too-big" : "ICMP fragmentation-needed"
+        return FirewallReader.icmpTooBigDrops(rules).map { "node firewall drops \(what): \($0.text) (\($0.packets) packets)" }
     }
 
     static func describe(_ probe: ProbeRecord, family: IPFamily = .ipv4) -> String {

@@ -80,31 +80,45 @@ public final class NodeSession: @unchecked Sendable {
     }
 
     /// A destination as given, in each family the trace covers: an IP (its own family; a pod of
-    /// this node's when one holds it), or a pod's name (every family both pods have, or `family`).
+    /// this node's when one holds it), a remote pod's two podIPs, or a pod's name (every family
+    /// both pods have, or `family`).
     public func destinations(_ text: String, from source: Pod, family: IPFamily? = nil) throws -> [(name: String, address: IPAddress, pod: Pod?)] {
-        // "10.244.2.2,fd00:10:244:2::2": a pod of another node by its podIPs, one per family.
-        let listed = text.split(separator: ",").map(String.init)
-        if listed.count == 2, listed.allSatisfy({ IPAddress.parse($0) != nil }) {
-            let addresses = listed.compactMap(IPAddress.parse)
-            guard addresses[0].family != addresses[1].family else { throw SessionError("\(text): two addresses of one family (give a pod's IPv4 and IPv6 address)") }
-            let wanted = addresses.filter { (family == nil || $0.family == family) && source.primaryAddress($0.family) != nil }
+        if let pair = try Self.podIPs(text) {
+            let wanted = pair.filter { (family == nil || $0.family == family) && source.primaryAddress($0.family) != nil }
             guard !wanted.isEmpty else { throw SessionError("\(source.fullName) shares no family with \(text)\(family.map { " in \($0)" } ?? "")") }
-            return try wanted.flatMap { try destinations($0.description, from: source) }
+            return try wanted.map { try destination(address: $0, text: $0.description, from: source, family: nil) }
         }
         // "[fd00::2]:80": the port is the probe's (--port), the address the destination.
         let bracketed = text.hasPrefix("[") ? text.dropFirst().split(separator: "]").first.map(String.init) : nil
-        if let address = IPAddress.parse(bracketed ?? text) {
-            if let family, family != address.family { throw SessionError("\(text) is an \(address.family) address; --family \(family.rawValue) asks for \(family)") }
-            guard source.primaryAddress(address.family) != nil else {
-                throw SessionError("\(source.fullName) has no \(address.family) address to probe \(text) from (it has \(source.addresses.map(\.description).joined(separator: ", ")))")
-            }
-            let pod = pods.pod(holding: address)
-            return [(pod.map { "\($0.fullName) (\(address))" } ?? text, address, pod)]
+        if let address = IPAddress.parse(bracketed ?? text) { return [try destination(address: address, text: text, from: source, family: family)] }
+        return try podDestinations(text, from: source, family: family)
+    }
+
+    /// "10.244.2.2,fd00:10:244:2::2": a pod of another node by its podIPs, one per family; nil
+    /// when the text is not two addresses. Two of one family are the caller's mistake.
+    static func podIPs(_ text: String) throws -> [IPAddress]? {
+        let listed = text.split(separator: ",").map(String.init).compactMap(IPAddress.parse)
+        guard listed.count == 2, text.split(separator: ",").count == 2 else { return nil }
+        guard listed[0].family != listed[1].family else { throw SessionError("\(text): two addresses of one family (give a pod's IPv4 and IPv6 address)") }
+        return listed
+    }
+
+    /// An IP destination, in its own family.
+    func destination(address: IPAddress, text: String, from source: Pod, family: IPFamily?) throws -> (name: String, address: IPAddress, pod: Pod?) {
+        if let family, family != address.family { throw SessionError("\(text) is an \(address.family) address; --family \(family.rawValue) asks for \(family)") }
+        guard source.primaryAddress(address.family) != nil else {
+            throw SessionError("\(source.fullName) has no \(address.family) address to probe \(text) from (it has \(source.addresses.map(\.description).joined(separator: ", ")))")
         }
+        let pod = pods.pod(holding: address)
+        return (pod.map { "\($0.fullName) (\(address))" } ?? text, address, pod)
+    }
+
+    /// A pod of this node by name, in every family both pods have (or `family`).
+    func podDestinations(_ text: String, from source: Pod, family: IPFamily?) throws -> [(name: String, address: IPAddress, pod: Pod?)] {
         let found: Result<Pod, PodLookupError> = Result { () throws(PodLookupError) -> Pod in try pods.find(text) }
         if case .failure(let error) = found, error.kind == .unknown {
-            // Without the API server a pod of another node has no name here, only its IP.
-            throw PodLookupError(kind: .unknown, message: error.message + "; for a pod on another node, give its IP")
+            // Without the API server a pod of another node has no name here, only its IPs.
+            throw PodLookupError(kind: .unknown, message: error.message + "; for a pod on another node, give its IP (or both of its podIPs)")
         }
         let pod = try found.get()
         let shared = source.families.filter { pod.families.contains($0) && (family == nil || family == $0) }

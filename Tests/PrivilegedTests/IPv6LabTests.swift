@@ -9,8 +9,8 @@ import Testing
 extension PrivilegedSuite {
 @Suite("Privileged: IPv6 and dual-stack pods")
 struct IPv6LabTests {
-    static let remote6 = ["overlay": "fd00:10:244:2::2", "routed": "fd00:10:245:2::2"]
-    static let remote4 = ["overlay": "10.244.2.2", "routed": "10.245.2.2"]
+    static let remote6 = ["overlay": "fd00:10:244:2::2", "routed": "fd00:10:245:2::2", "calico": "fd00:10:246:2::2"]
+    static let remote4 = ["overlay": "10.244.2.2", "routed": "10.245.2.2", "calico": "10.246.2.2"]
 
     func up(_ topology: String, family: String) throws {
         let up = try Binary.run(["lab", "up", "--topology", topology, "--family", family, "--agents"], timeout: 120_000)
@@ -36,7 +36,7 @@ struct IPv6LabTests {
     }
 
     @Test("healthy: every path in each family, on both topologies, dual-stack and IPv6-only; no false alarm",
-          arguments: [("overlay", "dual"), ("overlay", "6"), ("routed", "dual"), ("routed", "6")])
+          arguments: [("overlay", "dual"), ("overlay", "6"), ("routed", "dual"), ("routed", "6"), ("calico", "dual"), ("calico", "6")])
     func healthy(topology: String, family: String) throws {
         try Privilege.require()
         try up(topology, family: family)
@@ -66,11 +66,10 @@ struct IPv6LabTests {
         let remote = try run(["trace", "pod-a", Self.remote6[topology]!]).json
         let remoteHops = (remote["hops"]?.array ?? []).filter { $0["node"]?.string == "node2" }
         #expect(remoteHops.count >= 3 && remoteHops.allSatisfy { $0["requestSeen"]?.bool == true }, "\(remoteHops)")
-        if topology == "overlay" {
-            #expect(remoteHops.contains { $0["interface"]?.string == "flannel-v6.1" }, "\(remoteHops)")
-        }
+        let device = ["overlay": "flannel-v6.1", "calico": "vxlan-v6.calico"][topology]
+        if let device { #expect(remoteHops.contains { $0["interface"]?.string == device }, "\(remoteHops)") }
         let mtu = try run(["mtu-probe", "pod-a", Self.remote6[topology]!]).json
-        #expect(mtu["paths"]?.array?.first?["pathMTU"]?.int == (topology == "overlay" ? 1430 : 1500))
+        #expect(mtu["paths"]?.array?.first?["pathMTU"]?.int == (topology == "routed" ? 1500 : 1430))
     }
 
     @Test("each fault's IPv6 half, on node1 and node2: named as its IPv4 half is, the IPv4 path still healthy", arguments: [

@@ -1,0 +1,77 @@
+import AgentClient
+import ArgumentParser
+import ConfigFormats
+import KernelState
+import NetAddress
+import NetlinkCodec
+import Session
+import Trace
+import Watch
+
+/// `netdoctor incidents`: a watching agent's incidents.
+struct IncidentsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "incidents",
+        abstract: "The incidents a watching agent (agent --watch) kept: each failed probe with the full trace that explained it.",
+        discussion: """
+        Asks this node's agent (at this node's address, port \(AgentDefaults.port), or --agent) for \
+        what its watcher recorded, newest first: the probe that failed, the verdict and finding \
+        codes of the trace it ran then, its hops and the time. --node keeps those about one node \
+        (as the prober or the probed). Exit status: 0 none, 1 some, 2 bad options, 3 no agent answered.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Only incidents about this node (by name).", valueName: "node"))
+    var node: String?
+
+    @Option(help: ArgumentHelp("The agent to ask (default: this node's, at its address).", valueName: "addr:port"))
+    var agent: String?
+
+    @Option(help: ArgumentHelp("The agents' bearer token (env NETDOCTOR_TOKEN_FILE).", valueName: "file"), completion: .file())
+    var tokenFile: String?
+
+    func validate() throws {
+        if let agent, AgentDefaults.endpoint(agent) == nil { throw ValidationError("--agent wants ADDR:PORT, not \(agent)") }
+    }
+
+    func run() throws {
+        let token = try AgentToken.read(tokenFile, doing: "incidents")
+        let (host, port) = try agent.flatMap { AgentDefaults.endpoint($0) } ?? (thisNodeAddress(), AgentDefaults.port)
+        let settings = AgentClientSettings(token: token, caPath: environment("NETDOCTOR_TLS_CA"), serverName: nil)
+        let path = "/v1/incidents" + (node.map { "?node=\(Self.percentEncoded($0))" } ?? "")
+        do {
+            let answer = try AgentClient(host: host, port: port, settings: settings).call("GET", path)
+            global.emit(IncidentsReport(agent: "\(host):\(port)", answer: answer))
+        } catch {
+            throw CLIError(.environment, "incidents: the agent at \(host):\(port) did not answer: \(error)")
+        }
+    }
+
+    /// The node's own address where its agent listens: the preferred source of its default
+    /// route, else the first global address of an interface that is no pod or overlay device.
+    func thisNodeAddress() throws -> String {
+        let session = try global.session(naming: [])
+        let state = try session.node.handle(session.directory.node).state()
+        if let route = state.mainRoutes.first(where: { $0.destinationLength == 0 && $0.destination?.isIPv4 != false }),
+           let out = route.outputIndex, let address = state.addresses(of: out).first(where: { $0.scope == 0 })?.address {
+            return address.description
+        }
+        let uplinks = state.links.filter { !["veth", "bridge", "vxlan", "geneve", "wireguard", "ipip"].contains($0.kind ?? "") && $0.flags & Link.iffLoopback == 0 }
+        for link in uplinks {
+            if let address = state.addresses(of: link.index).first(where: { $0.scope == 0 })?.address { return address.description }
+        }
+        throw CLIError(.environment, "incidents: this node has no address its agent would listen on; name the agent with --agent ADDR:PORT")
+    }
+
+    static func percentEncoded(_ text: String) -> String {
+        String(text.utf8.flatMap { byte -> [Character] in
+            let c = Character(UnicodeScalar(byte))
+            return c.isLetter || c.isNumber || "-._~".contains(c) ? [c] : Array("%" + String(byte, radix: 16, uppercase: true).leftPadded(2))
+        })
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}

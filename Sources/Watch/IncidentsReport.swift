@@ -1,0 +1,54 @@
+import ConfigFormats
+import Diagnosis
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// `netdoctor incidents`: what a watching agent kept, newest first, each with its verdict, codes,
+/// hops and time. Exit 1 when there is any (a problem was found), as the other reports.
+public struct IncidentsReport: Report {
+    public let command = "incidents"
+    public var agent: String
+    public var node: String
+    public var incidents: [Incident]
+    public var findings: [Finding] = []
+
+    public init(agent: String, answer: ConfigValue) {
+        self.agent = agent
+        node = answer["node"]?.string ?? "?"
+        incidents = (answer["incidents"]?.array ?? []).compactMap(Incident.init(json:))
+    }
+
+    public var exitStatus: Int32 { incidents.isEmpty ? 0 : 1 }
+
+    public var jsonFields: [(String, ConfigValue)] {
+        [("agent", .string(agent)), ("node", .string(node)), ("incidents", .array(incidents.map(\.json)))]
+    }
+
+    public func humanSections(style: TextStyle) -> [HumanSection] {
+        guard !incidents.isEmpty else { return [HumanSection("Incidents on \(node)", rows: [("", style.green("none: every watched path answered"))])] }
+        return incidents.map { incident in
+            let hops = (incident.report["hops"]?.array ?? []).compactMap { hop -> String? in
+                guard let name = hop["name"]?.string else { return nil }
+                let mark = { (seen: ConfigValue?) in seen?.bool == true ? "✔" : seen?.bool == false ? "✘" : "·" }
+                return "\(name) \(mark(hop["requestSeen"]))\(mark(hop["replySeen"]))"
+            }
+            return HumanSection("Incident \(incident.id): \(incident.sourceNode) → \(incident.targetNode) (\(incident.kind))", rows: [
+                ("time", Self.timestamp(incident.time)),
+                ("probe", incident.probe),
+                ("verdict", incident.reachable ? style.yellow(incident.verdict) : style.red(incident.verdict)),
+                ("codes", incident.codes.isEmpty ? "none" : incident.codes.joined(separator: ", ")),
+            ] + (hops.isEmpty ? [] : [("hops", hops.joined(separator: "  "))]))
+        }
+    }
+
+    /// RFC 3339, UTC, to the second.
+    static func timestamp(_ seconds: Double) -> String {
+        var time = Int(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
+}
