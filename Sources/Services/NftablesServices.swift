@@ -10,16 +10,25 @@ import NetAddress
 /// are truncated with "…"). Spread is `numgen random mod N vmap { 0 : goto endpoint-…, … }`.
 public enum NftablesServices {
     /// The service table from one or more `nft -j list table` documents (one per family).
+    /// Each document is one table (`ip kube-proxy`, `ip6 kube-proxy`): each family's proxier
+    /// names its chains alike, so each is read on its own and the entries put side by side.
     public static func table(fromJSON documents: [[UInt8]]) -> ServiceTable {
-        var reader = Reader()
+        var tables: [ServiceTable] = []
         for document in documents {
+            var reader = Reader()
             do {
                 reader.load(try JSONParser.parse(bytes: document))
             } catch {
                 reader.problems.append("nft's JSON could not be read: \(error)")
             }
+            tables.append(reader.table())
         }
-        return reader.table()
+        guard var table = tables.first else { return Reader().table() }
+        for other in tables.dropFirst() {
+            table.entries += other.entries
+            table.problems += other.problems
+        }
+        return table
     }
 
     struct Reader {

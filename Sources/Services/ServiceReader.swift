@@ -103,7 +103,7 @@ public enum ServiceReader {
             table.readFrom = rules.readFrom
             // A dual-stack or IPv6 cluster: kube-proxy's IPv6 proxier keeps its Services in ip6tables.
             let (rules6, problem6) = ip6tablesRules()
-            if let rules6, rules6.nat["KUBE-SERVICES"]?.isEmpty == false {
+            if let rules6, rules6.nat["KUBE-SERVICES"]?.isEmpty == false || !rules6.filter.isEmpty {
                 table.entries += IptablesServices.table(from: rules6).entries
                 table.readFrom = (table.readFrom ?? "iptables-save") + ", ip6tables-save"
             } else if let problem6 {
@@ -168,7 +168,7 @@ public enum ServiceReader {
                 return (.iptables, "the nat table has KUBE-SERVICES rules")
             }
             // An IPv6-only cluster's kube-proxy programs ip6tables alone.
-            if ip6tablesRules().rules?.nat["KUBE-SERVICES"]?.isEmpty == false {
+            if let rules6 = ip6tablesRules().rules, rules6.nat["KUBE-SERVICES"]?.isEmpty == false || !rules6.filter.isEmpty {
                 return (.iptables, "ip6tables' nat table has KUBE-SERVICES rules")
             }
             // kube-proxy's other chains outlive a flush of KUBE-SERVICES (or a kube-proxy that
@@ -187,11 +187,12 @@ public enum ServiceReader {
         return nil
     }
 
-    /// kube-proxy's IPv6 rules: ip6tables-save's nat table (nil, and no problem, where
-    /// ip6tables-save is not installed: an IPv4-only node).
+    /// kube-proxy's IPv6 rules: ip6tables-save's nat and filter tables (a Service without
+    /// endpoints is a REJECT in filter), nil and no problem where there is no ip6 nat table or no
+    /// ip6tables-save (an IPv4-only node).
     static func ip6tablesRules() -> (rules: KubeRuleScanner.Scanned?, problem: String?) {
         guard let tool = FirewallReader.saveTool(.ipv6), FirewallReader.tableExists("nat", family: .ipv6) else { return (nil, nil) }
-        guard let result = ChildProcess.run(tool, arguments: ["-t", "nat"], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+        guard let result = ChildProcess.run(tool, arguments: [], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
                                             timeoutMilliseconds: 10_000, outputLimit: 512 << 20) else {
             return (nil, "ip6tables-save could not be started")
         }
