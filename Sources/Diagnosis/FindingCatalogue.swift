@@ -37,6 +37,7 @@ public enum FindingCatalogue {
         .ruleTraceFailed: "Sources/Trace/RuleTraceFindings.swift", .policyEngineDown: "Sources/Checks/QueuedPolicyChecks.swift",
         .addressTentative: "Sources/Checks/AddressState.swift", .addressDADFailed: "Sources/Checks/AddressState.swift",
         .addressDeprecated: "Sources/Checks/AddressState.swift", .ipv6RAIgnored: "Sources/Checks/RouterAdvertisements.swift",
+        .watchProbeFailed: "Sources/Watch/IncidentsReport.swift",
     ]
 
     public static let entries: [Entry] = [
@@ -224,6 +225,11 @@ public enum FindingCatalogue {
               meaning: "IPv6 forwarding is on and the uplink's accept_ra is 1: Linux then ignores router advertisements, so the default route they gave expires and is not renewed (CNIs turn forwarding on; the node loses its IPv6 default route minutes later).",
               decidedBy: "net.ipv6.conf.IFACE.forwarding and accept_ra read in the node's namespace, for every interface that holds a default route learned by RA (proto ra) or an address learned by SLAAC (a finite valid lifetime, not permanent); the route's remaining lifetime from RTA_CACHEINFO.",
               remedy: "sysctl -w net.ipv6.conf.IFACE.accept_ra=2 (accept RAs even while forwarding) and persist it; with networkd, IPv6AcceptRA=yes does so.",
+              inContract: false),
+        Entry(code: .watchProbeFailed, area: "incidents",
+              meaning: "A watching agent's probe failed and no trace explained it: the peer's agent did not answer its health check, or the trace could not run. (A failure a trace explained is reported by the trace's own code.)",
+              decidedBy: "agent --watch: GET /healthz of the peer's agent without an answer in the timeout; or a trace that threw.",
+              remedy: "Check the peer node and its agent (kubectl -n netdoctor get pods -o wide; its logs); then `netdoctor trace` by hand from a pod of this node.",
               inContract: false),
         Entry(code: .ruleTraceFailed, area: "trace",
               meaning: "trace --trace-rules could not trace the rules the probe met in a namespace (nft missing, no privileges, a kernel without nf_tables), or its tracing table could not be removed afterwards.",

@@ -67,6 +67,8 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let addressDADFailed = FindingCode(rawValue: "ADDRESS_DADFAILED")
     public static let addressDeprecated = FindingCode(rawValue: "ADDRESS_DEPRECATED")
     public static let ipv6RAIgnored = FindingCode(rawValue: "IPV6_RA_IGNORED")
+    // agent --watch
+    public static let watchProbeFailed = FindingCode(rawValue: "WATCH_PROBE_FAILED")
     // Services (services, trace to a Service)
     public static let serviceNoEndpoints = FindingCode(rawValue: "SERVICE_NO_ENDPOINTS")
     public static let serviceNoLocalEndpoints = FindingCode(rawValue: "SERVICE_NO_LOCAL_ENDPOINTS")

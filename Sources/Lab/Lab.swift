@@ -54,7 +54,7 @@ public struct Lab: Sendable {
             state.extraServices = extraServices
             if let proxy { try startServices(mode: proxy, netdoctorPath: netdoctorPath, state: &state) }
             if nodeLocalDNS { try startNodeLocalDNS(state: &state) }
-            if agents { state.agentPIDs = try startAgents(netdoctorPath: netdoctorPath, watch: watch) }
+            if agents { state.agentPIDs = try startAgents(netdoctorPath: netdoctorPath, watch: watch, withServices: proxy != nil) }
             try save(state)
         } catch {
             down(state: state)

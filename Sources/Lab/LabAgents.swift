@@ -19,7 +19,9 @@ extension Lab {
     /// Where a watching agent keeps its incidents.
     public static func incidentsPath(_ node: String) -> String { LabPlan.stateDirectory + "/incidents-\(node).json" }
 
-    func startAgents(netdoctorPath: String, watch: Bool = false) throws(LabError) -> [String: Int32] {
+    /// `withServices`: the watchers also look up a name in the cluster DNS and connect to
+    /// default/web each round (lab up --proxy).
+    func startAgents(netdoctorPath: String, watch: Bool = false, withServices: Bool = false) throws(LabError) -> [String: Int32] {
         var random = SystemRandomNumberGenerator()
         let token = (0..<4).map { _ in String(random.next() as UInt64, radix: 16) }.joined()
         try LabFiles.write(Self.agentTokenPath, token + "\n")
@@ -30,7 +32,8 @@ extension Lab {
             let arguments = ["netns", "exec", node.namespace, netdoctorPath, "agent", "--root", plan.nodeRoot(node),
                              "--listen", listenAddress(node), "--token-file", Self.agentTokenPath, "--node-name", node.name]
                 + (watch ? ["--watch", "--watch-interval", String(Self.watchIntervalSeconds), "--watch-timeout", "500",
-                            "--incidents-file", Self.incidentsPath(node.name)] : [])
+                            "--incidents-file", Self.incidentsPath(node.name)]
+                          + (withServices ? ["--watch-dns", "web", "--watch-service", "default/web"] : []) : [])
             guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment, log: Self.agentLogPath(node.name)) else {
                 throw LabError("cannot start the agent on \(node.name)")
             }

@@ -48,20 +48,23 @@ struct IncidentsCommand: ParsableCommand {
         }
     }
 
-    /// The node's own address where its agent listens: the preferred source of its default
-    /// route, else the first global address of an interface that is no pod or overlay device.
+    /// The node's own address where its agent listens: that of its default route's interface,
+    /// else of the underlay its overlay device sends on, else the first global address of an
+    /// interface that is no bridge, bridge port, overlay or loopback.
     func thisNodeAddress() throws -> String {
         let session = try global.session(naming: [])
         let state = try session.node.handle(session.directory.node).state()
-        if let route = state.mainRoutes.first(where: { $0.destinationLength == 0 && $0.destination?.isIPv4 != false }),
-           let out = route.outputIndex, let address = state.addresses(of: out).first(where: { $0.scope == 0 })?.address {
-            return address.description
+        let global = { (index: Int32) in state.addresses(of: index).first { $0.scope == 0 && $0.address?.isLinkLocal == false }?.address }
+        let candidates = state.mainRoutes.filter { $0.destinationLength == 0 }.compactMap(\.outputIndex)
+            + state.links.compactMap { $0.vxlan?.underlayIndex.map { Int32($0) } }
+            + state.links.filter { link in
+                !["bridge", "vxlan", "geneve", "wireguard", "ipip"].contains(link.kind ?? "") && link.masterIndex == nil
+                    && link.flags & Link.iffLoopback == 0
+            }.map(\.index)
+        guard let address = candidates.lazy.compactMap(global).first else {
+            throw CLIError(.environment, "incidents: this node has no address its agent would listen on; name the agent with --agent ADDR:PORT")
         }
-        let uplinks = state.links.filter { !["veth", "bridge", "vxlan", "geneve", "wireguard", "ipip"].contains($0.kind ?? "") && $0.flags & Link.iffLoopback == 0 }
-        for link in uplinks {
-            if let address = state.addresses(of: link.index).first(where: { $0.scope == 0 })?.address { return address.description }
-        }
-        throw CLIError(.environment, "incidents: this node has no address its agent would listen on; name the agent with --agent ADDR:PORT")
+        return address.description
     }
 
     static func percentEncoded(_ text: String) -> String {

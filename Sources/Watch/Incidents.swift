@@ -24,11 +24,19 @@ public struct Incident: Sendable, Equatable {
     /// The trace's finding codes (errors first), and its whole JSON report.
     public var codes: [String]
     public var report: ConfigValue
+    /// How many intervals in a row found it so (the same probe failing with the same codes), and
+    /// when it was last found: a lasting failure is one incident, not one per interval.
+    public var count = 1
+    public var lastTime: Double = 0
+
+    /// The probe's identity: its kind, peer and target.
+    var key: String { "\(kind)|\(targetNode)|\(target)" }
 
     public var json: ConfigValue {
         .fields([("id", .int(id)), ("time", .number(time, text: "\(time)")), ("sourceNode", .string(sourceNode)), ("targetNode", .string(targetNode)),
                  ("kind", .string(kind)), ("target", .string(target)), ("probe", .string(probe)), ("reachable", .bool(reachable)),
-                 ("verdict", .string(verdict)), ("codes", .texts(codes)), ("report", report)])
+                 ("verdict", .string(verdict)), ("codes", .texts(codes)), ("count", .int(count)),
+                 ("lastTime", .number(max(lastTime, time), text: "\(max(lastTime, time))")), ("report", report)])
     }
 
     public init(id: Int, time: Double, sourceNode: String, targetNode: String, kind: String, target: String, probe: String,
@@ -43,6 +51,8 @@ public struct Incident: Sendable, Equatable {
         self.init(id: id, time: time, sourceNode: source, targetNode: target, kind: kind, target: json["target"]?.string ?? "",
                   probe: json["probe"]?.string ?? "", reachable: json["reachable"]?.bool ?? false, verdict: json["verdict"]?.string ?? "",
                   codes: json["codes"]?.array?.compactMap(\.string) ?? [], report: json["report"] ?? .null)
+        count = max(1, json["count"]?.int ?? 1)
+        lastTime = json["lastTime"]?.double ?? time
     }
 }
 
@@ -64,11 +74,19 @@ public final class IncidentLog: Sendable {
         state = Mutex((loaded, (loaded.map(\.id).max() ?? 0) + 1))
     }
 
-    /// Adds one (its id assigned here) and returns it.
+    /// Adds one (its id assigned here) and returns it; the same probe failing again with the
+    /// same codes as its latest incident counts there instead (its report the newest).
     @discardableResult
     public func add(_ incident: Incident) -> Incident {
         let (added, all) = state.withLock { state -> (Incident, [Incident]) in
+            if let last = state.incidents.lastIndex(where: { $0.key == incident.key }), state.incidents[last].codes == incident.codes {
+                state.incidents[last].count += 1
+                state.incidents[last].lastTime = incident.time
+                state.incidents[last].report = incident.report
+                return (state.incidents[last], state.incidents)
+            }
             var incident = incident
+            incident.lastTime = incident.time
             incident.id = state.next
             state.next += 1
             state.incidents.append(incident)

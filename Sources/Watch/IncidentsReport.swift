@@ -12,12 +12,22 @@ public struct IncidentsReport: Report {
     public var agent: String
     public var node: String
     public var incidents: [Incident]
-    public var findings: [Finding] = []
 
     public init(agent: String, answer: ConfigValue) {
         self.agent = agent
         node = answer["node"]?.string ?? "?"
         incidents = (answer["incidents"]?.array ?? []).compactMap(Incident.init(json:))
+    }
+
+    /// Each incident as the finding its trace led with (WATCH_PROBE_FAILED when the failure went
+    /// unexplained: the peer's agent itself did not answer, or the trace could not run).
+    public var findings: [Finding] {
+        incidents.map { incident in
+            let code = incident.report["findings"]?.array?.first { $0["severity"]?.string == "error" }?["code"]?.string
+            return Finding(code.map(FindingCode.init(rawValue:)) ?? .watchProbeFailed, incident.reachable ? .warning : .error,
+                           "\(incident.sourceNode) → \(incident.targetNode) (\(incident.kind) \(incident.target)): \(incident.verdict)",
+                           hop: incident.targetNode, evidence: [incident.probe] + (incident.count > 1 ? ["seen in \(incident.count) intervals in a row"] : []))
+        }
     }
 
     public var exitStatus: Int32 { incidents.isEmpty ? 0 : 1 }
@@ -39,6 +49,7 @@ public struct IncidentsReport: Report {
                 ("probe", incident.probe),
                 ("verdict", incident.reachable ? style.yellow(incident.verdict) : style.red(incident.verdict)),
                 ("codes", incident.codes.isEmpty ? "none" : incident.codes.joined(separator: ", ")),
+                ("seen", incident.count > 1 ? "\(incident.count) intervals, last \(Self.timestamp(incident.lastTime))" : "once"),
             ] + (hops.isEmpty ? [] : [("hops", hops.joined(separator: "  "))]))
         }
     }

@@ -55,6 +55,11 @@ public final class Watcher: AgentWatch, @unchecked Sendable {
     /// Pairs failing at the last probe, and when each was last explained (loop thread only).
     var failing: [String: Double] = [:]
     var known: [IPAddress: (node: String, pods: [IPAddress], asked: Int)] = [:]
+    /// When each node address was last found in the kernel's state (the cycle): a peer stays on
+    /// the ring for `memoryCycles` after its forwarding entry or route is gone, because that loss
+    /// is exactly what the probe must see (OVERLAY_FDB_MISSING would otherwise hide the peer).
+    var lastFound: [IPAddress: Int] = [:]
+    static let memoryCycles = 30
     var cycles = 0
     let stopping = Atomic<Bool>(false)
 
@@ -121,8 +126,9 @@ public final class Watcher: AgentWatch, @unchecked Sendable {
             failing[failure.key] = now
             guard let incident = failure.explain() else { continue }
             let added = incidents.add(incident)
+            for code in incident.codes { metrics.verdict(code: code) }
+            guard added.count == 1 else { continue }  // the same failure, counted on its incident
             metrics.incident()
-            for code in added.codes { metrics.verdict(code: code) }
             log("incident", [("id", .int(added.id)), ("target", .string(added.target)), ("targetNode", .string(added.targetNode)),
                              ("verdict", .string(added.verdict)), ("codes", .texts(added.codes))])
         }
@@ -132,7 +138,10 @@ public final class Watcher: AgentWatch, @unchecked Sendable {
     /// by their agents (asked again every ten intervals), then the ring's next few.
     func ring(_ session: NodeSession) -> [(node: String, address: IPAddress, pods: [IPAddress])] {
         let state = try? session.node.handle(session.directory.node).state()
-        let addresses = Array(Set((state.map(PeerRing.nodeAddresses) ?? []) + settings.peers)).prefix(256)
+        for address in (state.map(PeerRing.nodeAddresses) ?? []) + settings.peers { lastFound[address] = cycles }
+        lastFound = lastFound.filter { cycles - $0.value <= Self.memoryCycles }
+        known = known.filter { lastFound[$0.key] != nil }  // bounded by the addresses still remembered
+        let addresses = lastFound.keys.sorted { $0.description < $1.description }.prefix(256)
         for address in addresses where known[address].map({ cycles - $0.asked >= 10 }) ?? true {
             if let answer = try? peer(address)?.info() { known[address] = (answer.node, answer.pods, cycles) }
         }
