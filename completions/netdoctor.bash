@@ -173,13 +173,13 @@ _netdoctor() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    detect-cni|inspect|mtu-probe|trace|services|dns|policy|capture|agent|lab|explain|help)
+    detect-cni|inspect|mtu-probe|trace|services|dns|policy|capture|agent|incidents|lab|explain|help)
         # Offer subcommand argument completions
         "_netdoctor_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'detect-cni inspect mtu-probe trace services dns policy capture agent lab explain help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'detect-cni inspect mtu-probe trace services dns policy capture agent incidents lab explain help' -- "${cur}"))
         ;;
     esac
 }
@@ -455,9 +455,9 @@ _netdoctor_capture() {
 
 _netdoctor_agent() {
     repeating_flags=()
-    non_repeating_flags=(--no-color --version -h --help)
+    non_repeating_flags=(--no-color --watch --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output --runtime-endpoint --listen --token-file --tls-cert --tls-key --node-name --max-capture-seconds --max-captures --read-timeout)
+    non_repeating_options=(--root -o --output --runtime-endpoint --watch-interval --watch-timeout --watch-peers --watch-nodes --watch-dns --watch-service --watch-incidents --incidents-file --listen --token-file --tls-cert --tls-key --node-name --max-capture-seconds --max-captures --read-timeout)
     __netdoctor_offer_flags_options 0
 
     # Offer option value completions
@@ -471,6 +471,30 @@ _netdoctor_agent() {
         return
         ;;
     '--runtime-endpoint')
+        return
+        ;;
+    '--watch-interval')
+        return
+        ;;
+    '--watch-timeout')
+        return
+        ;;
+    '--watch-peers')
+        return
+        ;;
+    '--watch-nodes')
+        return
+        ;;
+    '--watch-dns')
+        return
+        ;;
+    '--watch-service')
+        return
+        ;;
+    '--watch-incidents')
+        return
+        ;;
+    '--incidents-file')
         return
         ;;
     '--listen')
@@ -503,6 +527,39 @@ _netdoctor_agent() {
     esac
 }
 
+_netdoctor_incidents() {
+    repeating_flags=()
+    non_repeating_flags=(--no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root -o --output --runtime-endpoint --node --agent --token-file)
+    __netdoctor_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __netdoctor_add_completions -d
+        return
+        ;;
+    '-o'|'--output')
+        __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--runtime-endpoint')
+        return
+        ;;
+    '--node')
+        return
+        ;;
+    '--agent')
+        return
+        ;;
+    '--token-file')
+        __netdoctor_add_completions -f
+        return
+        ;;
+    esac
+}
+
 _netdoctor_lab() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
@@ -528,7 +585,7 @@ _netdoctor_lab() {
 
 _netdoctor_lab_up() {
     repeating_flags=()
-    non_repeating_flags=(--no-color --agents --nodelocaldns --version -h --help)
+    non_repeating_flags=(--no-color --agents --watch --nodelocaldns --version -h --help)
     repeating_options=()
     non_repeating_options=(--root -o --output --runtime-endpoint --topology --family --extra-pods --proxy --extra-services --policy-engine)
     __netdoctor_offer_flags_options 0

@@ -59,6 +59,7 @@ _netdoctor() {
             'policy:The NetworkPolicies that select a pod on this node, per direction, as its policy engine programmed them, with their counters.'
             'capture:libpcap capture in pod and node namespaces, several points at once, pcapng files.'
             'agent:Serve this node'\''s view to netdoctor on other nodes (cluster mode; runs as a DaemonSet).'
+            'incidents:The incidents a watching agent (agent --watch) kept: each failed probe with the full trace that explained it.'
             'lab:A two-node pod network in network namespaces, wired by the real CNI plugins, to try every command on.'
             'explain:What a finding code means, how netdoctor decides it, and what to do.'
             'help:Show subcommand help information.'
@@ -67,7 +68,7 @@ _netdoctor() {
         ;;
     arg)
         case "${words[1]}" in
-        detect-cni|inspect|mtu-probe|trace|services|dns|policy|capture|agent|lab|explain|help)
+        detect-cni|inspect|mtu-probe|trace|services|dns|policy|capture|agent|incidents|lab|explain|help)
             "_netdoctor_${words[1]}" && ret=0
             ;;
         esac
@@ -260,6 +261,15 @@ _netdoctor_agent() {
         '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
         '--no-color[Plain text without colour (also when NO_COLOR is set).]'
         '--runtime-endpoint[The container runtime'\''s CRI socket, unix\:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default\: the kubelet'\''s, under --root).]:endpoint:'
+        '--watch[Probe peers continuously\: each interval, the next --watch-peers nodes on a ring by name hash (their agent, and a pod of each with an ICMP echo of the full pod MTU with DF set); a failure is explained by a full trace and kept as an incident (/v1/incidents); metrics at /metrics.]'
+        '--watch-interval[Seconds between probe rounds (each stretched or shrunk by up to 10% of jitter).]:s:'
+        '--watch-timeout[How long a watch probe waits for its answer.]:ms:'
+        '--watch-peers[Peers each node probes\: the next N on the ring.]:n:'
+        '--watch-nodes[More node addresses to watch beside those this node'\''s routes and overlay entries lead to (comma-separated).]:addrs:'
+        '--watch-dns[A name to look up from a local pod each round, as its resolver would (e.g. kubernetes.default).]:name:'
+        '--watch-service[A Service to connect to from a local pod each round (ADDR\:PORT or NAMESPACE/NAME\[\:PORT\]).]:service:'
+        '--watch-incidents[Incidents kept (the oldest go first).]:n:'
+        '--incidents-file[File keeping the incidents across restarts (a hostPath in the DaemonSet); none\: memory only.]:file:'
         '--listen[Address and port to listen on (the node'\''s address; 0.0.0.0 for all, \[\:\:\] for all of both families; port 0\: any free port, logged). A comma-separated list listens on each\: a dual-stack node'\''s addresses, as the downward API'\''s status.hostIPs gives them (an address without a port gets 9449).]:addr\:port\[,…\]:'
         '--token-file[File holding the bearer token callers must send (env NETDOCTOR_TOKEN_FILE).]:file:_files'
         '--tls-cert[PEM certificate (chain) to serve HTTPS with.]:file:_files'
@@ -268,6 +278,25 @@ _netdoctor_agent() {
         '--max-capture-seconds[The longest capture a caller may ask for, in seconds.]:s:'
         '--max-captures[Captures that may run at once.]:n:'
         '--read-timeout[Seconds a request'\''s head and body may take to arrive (slow clients are cut off).]:s:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_netdoctor_incidents() {
+    local -i ret=1
+    local -ar ___output=('human' 'json')
+    local -ar arg_specs=(
+        '--root[Prefix for every node file read (env NETDOCTOR_ROOT).]:dir:_files -/'
+        '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
+        '--no-color[Plain text without colour (also when NO_COLOR is set).]'
+        '--runtime-endpoint[The container runtime'\''s CRI socket, unix\:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default\: the kubelet'\''s, under --root).]:endpoint:'
+        '--node[Only incidents about this node (by name).]:node:'
+        '--agent[The agent to ask (default\: this node'\''s, at its address).]:addr\:port:'
+        '--token-file[The agents'\'' bearer token (env NETDOCTOR_TOKEN_FILE).]:file:_files'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -321,8 +350,9 @@ _netdoctor_lab_up() {
         '--no-color[Plain text without colour (also when NO_COLOR is set).]'
         '--runtime-endpoint[The container runtime'\''s CRI socket, unix\:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default\: the kubelet'\''s, under --root).]:endpoint:'
         '--topology[overlay\: a bridge per node and VXLAN between nodes (flannel-like); routed\: point-to-point veths and node routes (kindnet-like); calico\: /32 pods behind proxy-ARP cali veths, per-pod host routes, per-block routes over vxlan.calico, and felix'\''s policy chains.]:topology:{__netdoctor_complete "${___topology[@]}"}'
-        '--family[The pods'\'' address families\: 4, dual (IPv4 and IPv6\: host-local with a range per family, IPv6 routes between nodes, flannel-v6.1 beside flannel.1) or 6 (IPv6 only\: the nodes have no IPv4 address either). overlay and routed.]:4|dual|6:{__netdoctor_complete "${___family[@]}"}'
+        '--family[The pods'\'' address families\: 4, dual (IPv4 and IPv6\: host-local with a range per family, IPv6 routes between nodes, flannel-v6.1 beside flannel.1) or 6 (IPv6 only\: the nodes have no IPv4 address either). Every topology; calico'\''s policy engines are IPv4'\''s.]:4|dual|6:{__netdoctor_complete "${___family[@]}"}'
         '--agents[Also run `netdoctor agent` on each node (port 9449, a token in /var/lib/netdoctor-lab/agent-token)\: cross-node traces then see both nodes.]'
+        '--watch[With --agents\: the agents watch each other (agent --watch, every 2 s)\: break a path and the incident appears (netdoctor incidents).]'
         '--extra-pods[More pods on node1 (pod-x1 …), up to 200\: a node with many pods, for benchmarks.]:n:'
         '--proxy[Services on both nodes, with rules written as kube-proxy writes them in this mode (iptables or nftables)\: default/web, default/echo (UDP), default/empty (no endpoints), default/local (externalTrafficPolicy\: Local).]:mode:{__netdoctor_complete "${___proxy[@]}"}'
         '--extra-services[With --proxy\: this many more Services of three endpoints each in the rules (benchmarks), up to 20000.]:n:'

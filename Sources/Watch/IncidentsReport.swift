@@ -23,10 +23,13 @@ public struct IncidentsReport: Report {
     /// unexplained: the peer's agent itself did not answer, or the trace could not run).
     public var findings: [Finding] {
         incidents.map { incident in
-            let code = incident.report["findings"]?.array?.first { $0["severity"]?.string == "error" }?["code"]?.string
-            return Finding(code.map(FindingCode.init(rawValue:)) ?? .watchProbeFailed, incident.reachable ? .warning : .error,
-                           "\(incident.sourceNode) → \(incident.targetNode) (\(incident.kind) \(incident.target)): \(incident.verdict)",
-                           hop: incident.targetNode, evidence: [incident.probe] + (incident.count > 1 ? ["seen in \(incident.count) intervals in a row"] : []))
+            let severity: Severity = incident.reachable ? .warning : .error
+            let message = "\(incident.sourceNode) → \(incident.targetNode) (\(incident.kind) \(incident.target)): \(incident.verdict)"
+            let evidence = [incident.probe] + (incident.count > 1 ? ["seen in \(incident.count) intervals in a row"] : [])
+            guard let code = incident.report["findings"]?.array?.first(where: { $0["severity"]?.string == "error" })?["code"]?.string else {
+                return Finding(.watchProbeFailed, severity, message, hop: incident.targetNode, evidence: evidence)
+            }
+            return Finding(FindingCode(rawValue: code), severity, message, hop: incident.targetNode, evidence: evidence)
         }
     }
 
