@@ -90,6 +90,18 @@ struct WatchLabTests {
         #expect(kept.contains("SERVICE_NO_ENDPOINTS"))
     }
 
+    @Test("dual-stack: pods probed in each family; an IPv6-only drop is an incident about the IPv6 address, IPv4 unharmed")
+    func dualStack() throws {
+        try Privilege.require()
+        try up(["--family", "dual"])
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try #require(try Binary.run(["lab", "break", "FIREWALL_DROP", "--family", "6"]).status == 0)
+        let incident = try waitForIncident("FIREWALL_DROP")
+        #expect(incident?["target"]?.string == "fd00:10:244:2::2", "\(String(describing: incident))")
+        let samples = try PrometheusText.parse(try metrics(on: "node1")).filter { $0.name == "netdoctor_probe_failures_total" && $0.labels["kind"] == "pod" }
+        #expect(samples.contains { $0.labels["family"] == "6" && $0.value >= 1 } && samples.contains { $0.labels["family"] == "4" && $0.value == 0 }, "\(samples)")
+    }
+
     func metrics(on node: String) throws -> String {
         let token = try String(contentsOfFile: "/var/lib/netdoctor-lab/agent-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let address = node == "node1" ? "192.168.77.1" : "192.168.77.2"
