@@ -457,7 +457,7 @@ _netdoctor_agent() {
     repeating_flags=()
     non_repeating_flags=(--no-color --watch --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output --runtime-endpoint --watch-interval --watch-timeout --watch-peers --watch-nodes --watch-dns --watch-service --watch-incidents --incidents-file --listen --token-file --tls-cert --tls-key --node-name --max-capture-seconds --max-captures --read-timeout)
+    non_repeating_options=(--root -o --output --runtime-endpoint --watch-interval --watch-jitter --watch-timeout --watch-peers --watch-nodes --watch-dns --watch-service --watch-incidents --incidents-file --listen --token-file --tls-cert --tls-key --node-name --max-capture-seconds --max-captures --read-timeout)
     __netdoctor_offer_flags_options 0
 
     # Offer option value completions
@@ -474,6 +474,9 @@ _netdoctor_agent() {
         return
         ;;
     '--watch-interval')
+        return
+        ;;
+    '--watch-jitter')
         return
         ;;
     '--watch-timeout')

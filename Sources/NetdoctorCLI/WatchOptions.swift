@@ -13,8 +13,11 @@ struct WatchOptions: ParsableArguments {
     @Flag(help: "Probe peers continuously: each interval, the next --watch-peers nodes on a ring by name hash (their agent, and a pod of each with an ICMP echo of the full pod MTU with DF set); a failure is explained by a full trace and kept as an incident (/v1/incidents); metrics at /metrics.")
     var watch = false
 
-    @Option(help: ArgumentHelp("Seconds between probe rounds (each stretched or shrunk by up to 10% of jitter).", valueName: "s"))
+    @Option(help: ArgumentHelp("Seconds between probe rounds.", valueName: "s"))
     var watchInterval: Double = 30
+
+    @Option(help: ArgumentHelp("Each round's wait stretched or shrunk by up to this fraction, so that agents started together drift apart.", valueName: "fraction"))
+    var watchJitter: Double = 0.1
 
     @Option(help: ArgumentHelp("How long a watch probe waits for its answer.", valueName: "ms"))
     var watchTimeout: Int32 = 1000
@@ -39,6 +42,7 @@ struct WatchOptions: ParsableArguments {
 
     func validate() throws {
         guard (1...86_400).contains(watchInterval) else { throw ValidationError("--watch-interval must be between 1 and 86400 s") }
+        guard (0...0.5).contains(watchJitter) else { throw ValidationError("--watch-jitter must be between 0 and 0.5") }
         guard (50...30_000).contains(watchTimeout) else { throw ValidationError("--watch-timeout must be between 50 and 30000 ms") }
         guard (1...10).contains(watchPeers) else { throw ValidationError("--watch-peers must be between 1 and 10") }
         guard (1...1000).contains(watchIncidents) else { throw ValidationError("--watch-incidents must be between 1 and 1000") }
@@ -51,6 +55,7 @@ struct WatchOptions: ParsableArguments {
         var settings = WatchSettings()
         settings.intervalSeconds = watchInterval
         settings.timeoutMilliseconds = watchTimeout
+        settings.jitter = watchJitter
         settings.ringSize = watchPeers
         settings.peers = (watchNodes ?? "").split(separator: ",").compactMap { IPAddress.parse(String($0)) }
         settings.dnsName = watchDNS
