@@ -39,11 +39,11 @@ public final class WatchMetrics: Sendable {
             .set(Double(bytes))
     }
 
-    /// A finding code an incident's trace gave.
-    func verdict(code: String) {
+    /// A finding code an incident's trace gave, for the probe of `kind` to `target`.
+    func verdict(code: String, kind: String, target: String) {
         registry.makeCounter(descriptor: .init(namespace: "netdoctor", metricName: "verdicts", unitName: "total",
                                                helpText: "Finding codes of the traces that explained failed probes."),
-                             labels: [("code", code), ("source_node", node)])
+                             labels: [("code", code), ("kind", kind), ("source_node", node), ("target_node", target)])
             .increment()
     }
 

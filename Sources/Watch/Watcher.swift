@@ -126,7 +126,7 @@ public final class Watcher: AgentWatch, @unchecked Sendable {
             failing[failure.key] = now
             guard let incident = failure.explain() else { continue }
             let added = incidents.add(incident)
-            for code in incident.codes { metrics.verdict(code: code) }
+            for code in incident.codes { metrics.verdict(code: code, kind: incident.kind, target: incident.targetNode) }
             guard added.count == 1 else { continue }  // the same failure, counted on its incident
             metrics.incident()
             log("incident", [("id", .int(added.id)), ("target", .string(added.target)), ("targetNode", .string(added.targetNode)),

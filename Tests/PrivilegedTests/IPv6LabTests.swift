@@ -1,4 +1,6 @@
 import ConfigFormats
+import Foundation
+import NodeFiles
 import TestSupport
 import Testing
 
@@ -128,17 +130,38 @@ struct IPv6LabTests {
         #expect(evidence.contains { $0.contains("flannel-v6.1") } && evidence.contains { $0.contains("70 overhead") }, "\(evidence)")
     }
 
-    @Test("routed topology: a missing IPv6 route, an ip6tables drop, an unanswered IPv6 next hop",
-          arguments: [("NO_ROUTE", "NO_ROUTE@node:"), ("FIREWALL_DROP", "FIREWALL_DROP@node"), ("NEIGHBOR_FAILED", "NEIGHBOR_FAILED@node:eth0")])
-    func routedFaults(fault: String, expected: String) throws {
+    @Test("routed and calico topologies: a missing IPv6 route, an ip6tables drop, an unanswered IPv6 next hop", arguments: [
+        ("routed", "NO_ROUTE", "NO_ROUTE@node:"), ("routed", "FIREWALL_DROP", "FIREWALL_DROP@node"), ("routed", "NEIGHBOR_FAILED", "NEIGHBOR_FAILED@node:eth0"),
+        ("calico", "NO_ROUTE", "NO_ROUTE@node:"), ("calico", "FIREWALL_DROP", "FIREWALL_DROP@node"), ("calico", "NEIGHBOR_FAILED", "NEIGHBOR_FAILED@node:eth0"),
+    ])
+    func otherTopologies(topology: String, fault: String, expected: String) throws {
         try Privilege.require()
-        try up("routed", family: "dual")
+        try up(topology, family: "dual")
         defer { _ = try? Binary.run(["lab", "down"]) }
         try breakLab(fault, ["--family", "6"])
-        let (status, json) = try run(["trace", "pod-a", Self.remote6["routed"]!])
+        let (status, json) = try run(["trace", "pod-a", Self.remote6[topology]!])
         #expect(status == 1)
-        #expect(errors(json).contains { $0.hasPrefix(expected) }, "\(fault): \(errors(json))")
-        #expect(try run(["trace", "pod-a", Self.remote4["routed"]!]).status == 0)
+        #expect(errors(json).contains { $0.hasPrefix(expected) }, "\(topology) \(fault): \(errors(json))")
+        let v4 = try run(["trace", "pod-a", Self.remote4[topology]!])
+        #expect(v4.status == 0, "\(topology) \(fault): IPv4 \(errors(v4.json))")
+    }
+
+    @Test("capture on an IPv6 pod: ICMPv6 echoes and neighbour discovery, in a pcapng file tshark reads")
+    func capture() throws {
+        try Privilege.require()
+        try up("overlay", family: "6")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        let file = "/tmp/netdoctor-ipv6-capture-\(getpid()).pcapng"
+        defer { unlink(file) }
+        let pinging = Thread { _ = try? Binary.run(["lab", "exec", "pod-a", "--", "sh", "-c", "sleep 1; ping -6 -c 3 -i 0.2 fd00:10:244:1::3"]) }
+        pinging.start()
+        let captured = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "capture", "pod-a", "--filter", "icmp6", "--duration", "3",
+                                       "--write", file, "-o", "json"], timeout: 20_000)
+        #expect(captured.status == 0, "\(captured.errorText)")
+        let read = try #require(ChildProcess.run("/usr/bin/tshark", arguments: ["-r", file, "-T", "fields", "-e", "icmpv6.type"],
+                                                 environment: ["PATH=/usr/bin:/bin"], timeoutMilliseconds: 20_000))
+        let types = read.outputText.split(separator: "\n").map(String.init)
+        #expect(types.contains("128") && types.contains("129"), "\(types)")  // echo request and reply
     }
 
     @Test("faults only IPv6 has: a dadfailed and a tentative pod address, router advertisements ignored while forwarding",
