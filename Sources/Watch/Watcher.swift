@@ -60,6 +60,7 @@ public final class Watcher: AgentWatch, @unchecked Sendable {
     /// is exactly what the probe must see (OVERLAY_FDB_MISSING would otherwise hide the peer).
     var lastFound: [IPAddress: Int] = [:]
     static let memoryCycles = 30
+    static let asksPerCycle = 32
     var cycles = 0
     let stopping = Atomic<Bool>(false)
 
@@ -142,7 +143,9 @@ public final class Watcher: AgentWatch, @unchecked Sendable {
         lastFound = lastFound.filter { cycles - $0.value <= Self.memoryCycles }
         known = known.filter { lastFound[$0.key] != nil }  // bounded by the addresses still remembered
         let addresses = lastFound.keys.sorted { $0.description < $1.description }.prefix(256)
-        for address in addresses where known[address].map({ cycles - $0.asked >= 10 }) ?? true {
+        // At most 32 agents asked per interval: a large cluster's first rounds learn its nodes
+        // over several intervals instead of stalling one.
+        for address in addresses.filter({ known[$0].map { cycles - $0.asked >= 10 } ?? true }).prefix(Self.asksPerCycle) {
             if let answer = try? peer(address)?.info() { known[address] = (answer.node, answer.pods, cycles) }
         }
         var byNode: [String: (address: IPAddress, pods: [IPAddress])] = [:]
