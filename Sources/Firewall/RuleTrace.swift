@@ -23,13 +23,15 @@ public struct RuleTraceMatch: Sendable {
         self.port = port
     }
 
-    /// The nft words that match it.
+    /// The nft words that match it, in its family (an IPv6 probe: ip6 addresses, ICMPv6's echo).
     var words: String {
+        let ipv6 = destination.contains(":")
         let l4 = switch proto {
         case "tcp", "udp": "\(proto) dport \(port ?? 0)"
-        default: "icmp type echo-request"
+        default: ipv6 ? "icmpv6 type echo-request" : "icmp type echo-request"
         }
-        return "ip saddr \(source) ip daddr \(destination) \(l4)"
+        let ip = ipv6 ? "ip6" : "ip"
+        return "\(ip) saddr \(source) \(ip) daddr \(destination) \(l4)"
     }
 }
 
@@ -75,6 +77,8 @@ public final class RuleTrace: @unchecked Sendable {
     static let counter = Atomic<Int>(0)
     /// The prefix of every table netdoctor adds; a leftover one names the process that made it.
     public static let tablePrefix = "netdoctor-trace-"
+    /// The tracing table's family: inet, whose hooks see IPv4 and IPv6 alike.
+    public static let tableFamily = "inet"
 
     /// Adds the table and starts listening. Fails, changing nothing, when nft is missing or the
     /// kernel or privileges refuse either step.
@@ -91,7 +95,7 @@ public final class RuleTrace: @unchecked Sendable {
             throw RuleTraceError("cannot listen for nf_tables traces: \(error)")
         }
         let script = """
-        table ip \(table) {
+        table \(tableFamily) \(table) {
           chain pre { type filter hook prerouting priority -350; policy accept; \(match.words) meta nftrace set 1; }
           chain out { type filter hook output priority -350; policy accept; \(match.words) meta nftrace set 1; }
         }
@@ -126,7 +130,7 @@ public final class RuleTrace: @unchecked Sendable {
     public func remove() -> String? {
         guard !removed else { return nil }
         removed = true
-        return Self.runNft(["delete", "table", "ip", table], input: "", in: namespace, thread: thread)
+        return Self.runNft(["delete", "table", Self.tableFamily, table], input: "", in: namespace, thread: thread)
     }
 
     /// A chain as a trace event names it.
@@ -167,10 +171,11 @@ public final class RuleTrace: @unchecked Sendable {
 
     /// Tables an earlier netdoctor left (killed before it could remove them): their process is gone.
     static func removeLeftovers(in namespace: NetNamespace?, thread: NamespaceThread) {
-        for (family, name) in NftablesReader.tables(in: namespace, thread: thread) where family == "ip" && name.hasPrefix(tablePrefix) {
+        // (ip: what netdoctor before IPv6 support added.)
+        for (family, name) in NftablesReader.tables(in: namespace, thread: thread) where ["inet", "ip"].contains(family) && name.hasPrefix(tablePrefix) {
             let pid = name.dropFirst(tablePrefix.count).split(separator: "-").first.flatMap { Int32($0) }
             if let pid, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
-                _ = runNft(["delete", "table", "ip", name], input: "", in: namespace, thread: thread)
+                _ = runNft(["delete", "table", family, name], input: "", in: namespace, thread: thread)
             }
         }
     }

@@ -29,7 +29,7 @@ enum ActiveProbe {
             let socket = try source.run { try ProbeSocket(destination: destination, port: 33434, method: .icmp) }
             let outcome = socket.probe(size: 84, timeoutMilliseconds: timeoutMilliseconds)
             signature.echoSequence = socket.sequence
-            result = describe(outcome, proto: destination.isIPv4 ? "ICMP echo" : "ICMPv6 echo")
+            result = describe(outcome, proto: destination.isIPv4 ? "ICMP echo" : "ICMPv6 echo", ipv4: destination.isIPv4)
         case .udp:
             result = try UDPProbe.send(from: source.opened, to: destination, port: signature.port!, timeoutMilliseconds: timeoutMilliseconds)
         case .tcp:
@@ -45,12 +45,12 @@ enum ActiveProbe {
         return result
     }
 
-    static func describe(_ outcome: ProbeOutcome, proto: String) -> ProbeResult {
+    static func describe(_ outcome: ProbeOutcome, proto: String, ipv4: Bool = true) -> ProbeResult {
         switch outcome {
         case .passed: return ProbeResult(kind: .answered, description: "\(proto): answered")
         case .silent: return ProbeResult(kind: .silent, description: "\(proto): no answer")
         case .fragmentationNeeded(let from, let mtu):
-            let tooBig = proto.hasPrefix("ICMPv6") ? "packet too big" : "fragmentation needed"
+            let tooBig = ipv4 ? "fragmentation needed" : "packet too big"
             return ProbeResult(kind: .unreachable("\(tooBig) from \(from.map(\.description) ?? "?"), mtu \(mtu)"),
                                description: "\(proto): \(tooBig), mtu \(mtu)")
         case .localLimit(let mtu): return ProbeResult(kind: .unreachable("local MTU \(mtu)"), description: "\(proto): refused locally, mtu \(mtu)")

@@ -1,4 +1,5 @@
 import Diagnosis
+import Firewall
 
 /// RULE_TRACE_FAILED: --trace-rules asked for what the kernel, nft or privileges did not allow,
 /// or its table could not be removed (said with the command that removes it).
@@ -11,7 +12,7 @@ public enum RuleTraceFindings {
             if let table = view.leftTable {
                 return Finding(.ruleTraceFailed, .warning, "netdoctor's tracing table \(table) could not be removed from \(view.label).",
                                hop: view.label, evidence: [problem],
-                               remedy: "Remove it: nft delete table ip \(table) (in \(view.label)'s namespace). The next --trace-rules also removes tables whose process is gone.")
+                               remedy: "Remove it: nft delete table \(RuleTrace.tableFamily) \(table) (in \(view.label)'s namespace). The next --trace-rules also removes tables whose process is gone.")
             }
             return Finding(.ruleTraceFailed, .warning, "The rules the probe met in \(view.label) could not be traced: \(problem).",
                            hop: view.label, evidence: [problem],

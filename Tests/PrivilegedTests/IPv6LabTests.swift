@@ -97,6 +97,22 @@ struct IPv6LabTests {
         }
     }
 
+    @Test("--trace-rules on an IPv6 probe: the ip6tables rule that dropped it, by its comment; nothing left behind")
+    func traceRules() throws {
+        try Privilege.require()
+        try up("overlay", family: "dual")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try breakLab("FIREWALL_DROP", ["--family", "6"])
+        let (status, json) = try run(["trace", "pod-a", Self.remote6["overlay"]!, "--trace-rules"])
+        #expect(status == 1)
+        let rules = (json["ruleTrace"]?.array ?? []).flatMap { $0["rules"]?.array ?? [] }
+        #expect(rules.contains { rule in
+            rule["family"]?.string == "ip6" && rule["comments"]?.array?.contains { $0.string?.contains("FIREWALL_DROP (IPv6)") == true } == true
+        }, "\(rules)")
+        let left = try Binary.run(["lab", "exec", "node1", "--", "nft", "list", "tables"])
+        #expect(!String(decoding: left.output, as: UTF8.self).contains("netdoctor-trace-"))
+    }
+
     @Test("a pod pair healthy in IPv4 and broken in IPv6 says so plainly")
     func oneFamilyBroken() throws {
         try Privilege.require()
