@@ -70,7 +70,8 @@ struct IncidentsCommand: ParsableCommand {
     static func percentEncoded(_ text: String) -> String {
         String(text.utf8.flatMap { byte -> [Character] in
             let c = Character(UnicodeScalar(byte))
-            return c.isLetter || c.isNumber || "-._~".contains(c) ? [c] : Array("%" + String(byte, radix: 16, uppercase: true).leftPadded(2))
+            // RFC 3986's unreserved characters are ASCII: every other byte is escaped.
+            return c.isASCII && (c.isLetter || c.isNumber || "-._~".contains(c)) ? [c] : Array("%" + String(byte, radix: 16, uppercase: true).leftPadded(2))
         })
     }
 }

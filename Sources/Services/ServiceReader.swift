@@ -74,6 +74,13 @@ public enum ServiceReader {
             saved = Self.iptablesRules(counters: counters)
             return saved!
         }
+        // ip6tables-save too runs at most once: detection on an IPv6-only node and the table share it.
+        var saved6: (rules: KubeRuleScanner.Scanned?, problem: String?)? = nil
+        let ip6tables = { () -> (rules: KubeRuleScanner.Scanned?, problem: String?) in
+            if let saved6 { return saved6 }
+            saved6 = Self.ip6tablesRules()
+            return saved6!
+        }
         var mode = given
         var source: ProxyModeSource? = given == nil ? nil : .given
         if mode == nil, let answer = answered, answer.status == 200 {
@@ -86,7 +93,7 @@ public enum ServiceReader {
             }
         }
         if mode == nil {
-            let detected = detect(iptables: iptables())
+            let detected = detect(iptables: iptables(), ip6tables: ip6tables)
             mode = detected?.mode
             source = detected.map { .kernel($0.evidence) }
         }
@@ -102,7 +109,7 @@ public enum ServiceReader {
             var table = IptablesServices.table(from: rules)
             table.readFrom = rules.readFrom
             // A dual-stack or IPv6 cluster: kube-proxy's IPv6 proxier keeps its Services in ip6tables.
-            let (rules6, problem6) = ip6tablesRules()
+            let (rules6, problem6) = ip6tables()
             if let rules6, rules6.nat["KUBE-SERVICES"]?.isEmpty == false || !rules6.filter.isEmpty {
                 table.entries += IptablesServices.table(from: rules6).entries
                 table.readFrom = (table.readFrom ?? "iptables-save") + ", ip6tables-save"
@@ -159,7 +166,8 @@ public enum ServiceReader {
     }
 
     /// The mode the kernel's state shows, and the evidence; nil when it shows none.
-    static func detect(iptables: (rules: KubeRuleScanner.Scanned?, problem: String?)) -> (mode: ProxyMode, evidence: String)? {
+    static func detect(iptables: (rules: KubeRuleScanner.Scanned?, problem: String?),
+                       ip6tables: () -> (rules: KubeRuleScanner.Scanned?, problem: String?) = { ServiceReader.ip6tablesRules() }) -> (mode: ProxyMode, evidence: String)? {
         if NftablesReader.tables(in: nil).contains(where: { $0.name == "kube-proxy" && ($0.family == "ip" || $0.family == "ip6") }) {
             return (.nftables, "table ip kube-proxy exists")
         }
@@ -168,7 +176,7 @@ public enum ServiceReader {
                 return (.iptables, "the nat table has KUBE-SERVICES rules")
             }
             // An IPv6-only cluster's kube-proxy programs ip6tables alone.
-            if let rules6 = ip6tablesRules().rules, rules6.nat["KUBE-SERVICES"]?.isEmpty == false || !rules6.filter.isEmpty {
+            if let rules6 = ip6tables().rules, rules6.nat["KUBE-SERVICES"]?.isEmpty == false || !rules6.filter.isEmpty {
                 return (.iptables, "ip6tables' nat table has KUBE-SERVICES rules")
             }
             // kube-proxy's other chains outlive a flush of KUBE-SERVICES (or a kube-proxy that

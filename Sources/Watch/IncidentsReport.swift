@@ -1,9 +1,6 @@
+import Agent
 import ConfigFormats
 import Diagnosis
-
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#endif
 
 /// `netdoctor incidents`: what a watching agent kept, newest first, each with its verdict, codes,
 /// hops and time. Exit 1 when there is any (a problem was found), as the other reports.
@@ -57,12 +54,5 @@ public struct IncidentsReport: Report {
         }
     }
 
-    /// RFC 3339, UTC, to the second.
-    static func timestamp(_ seconds: Double) -> String {
-        var time = Int(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
-    }
+    static func timestamp(_ seconds: Double) -> String { AgentLog.timestamp(seconds: Int(seconds)) }
 }

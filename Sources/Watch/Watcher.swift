@@ -149,7 +149,7 @@ public final class Watcher: AgentWatch, @unchecked Sendable {
             if let answer = try? peer(address)?.info() { known[address] = (answer.node, answer.pods, cycles) }
         }
         var byNode: [String: (address: IPAddress, pods: [IPAddress])] = [:]
-        for address in addresses.sorted(by: { $0.description < $1.description }) {
+        for address in addresses {  // in address order: the choice of a dual-stack peer's address is stable
             guard let info = known[address], info.node != node else { continue }
             // A dual-stack peer is reached at either address: IPv4's first, its pods in both families.
             if byNode[info.node] == nil || (byNode[info.node]?.address.isIPv4 == false && address.isIPv4) { byNode[info.node] = (address, info.pods) }
