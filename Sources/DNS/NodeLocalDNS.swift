@@ -62,7 +62,7 @@ extension DNSChecks {
         let servers = facts.resolvConf.nameservers
         let untracked = cache.untrackedAddresses
         let evidence = cache.notrackRules.prefix(4).map { $0 } + (cache.link.map { link in
-            ["link \(NodeLocalDNS.linkName) (\(link.kind ?? "?")) \(link.up ? "up" : "down"): \(link.addresses.map(\.description).joined(separator: ", "))"]
+            ["link \(NodeLocalDNS.linkName) (\(link.kind ?? "?")) \(link.up ? "up" : "down, as node-cache leaves it"): \(link.addresses.map(\.description).joined(separator: ", "))"]
         } ?? ["no link \(NodeLocalDNS.linkName)"])
         let remedy = FindingCode.nodeLocalDNSBroken.entry?.remedy
         guard let link = cache.link else {
@@ -71,11 +71,10 @@ extension DNSChecks {
                             "NodeLocal DNSCache's rules are here but its \(NodeLocalDNS.linkName) link is not: \(stranded.isEmpty ? "the pod's nameservers are not among its addresses" : "queries to \(DNSChecks.list(stranded)) skip conntrack, so kube-proxy never translates them, and no local address takes them"): lookups fail.",
                             hop: "node: \(NodeLocalDNS.linkName)", evidence: evidence, remedy: remedy)]
         }
+        // The link being down is no fault: node-cache never sets its dummy link up, and the
+        // kernel still gives a down link's addresses their local routes, so the cache answers
+        // on them (kubernetes/dns#666). Whether it answers is the lookup's to say.
         var findings: [Finding] = []
-        if !link.up {
-            findings.append(Finding(.nodeLocalDNSBroken, .error, "NodeLocal DNSCache's \(NodeLocalDNS.linkName) link is down: queries to its addresses are not delivered.",
-                                    hop: "node: \(NodeLocalDNS.linkName)", evidence: evidence, remedy: remedy))
-        }
         let unbound = servers.filter { $0.isIPv4 && $0.bytes.prefix(2) == [169, 254] && !link.addresses.contains($0) }
         if !unbound.isEmpty {
             findings.append(Finding(.nodeLocalDNSBroken, .error,

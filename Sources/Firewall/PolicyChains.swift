@@ -8,7 +8,10 @@
 ///   `cali-pi-…`/`cali-po-…` policy chains whose first rule carries "<Kind> <ns>/<name>
 ///   ingress|egress" (older felix: "Policy <name> ingress"), then "End of tier T. Drop if no
 ///   policies passed packet"; then profiles (`cali-pri-`/`cali-pro-`) and "Drop if no profiles
-///   matched". An explicit Deny is a DROP inside a policy chain.
+///   matched". An explicit Deny is a DROP inside a policy chain. From felix 3.28 consecutive
+///   policies of one selector sit in a policy group chain (`cali-gi-`/`cali-go-` and a 20-character
+///   hash: no names) that the endpoint chain jumps to and that alone jumps to their policy chains;
+///   a group of one policy is inlined (felix/rules/endpoints.go, PolicyGroupToIptablesChains).
 /// - kube-router: per pod a `KUBE-POD-FW-…` chain jumping to `KUBE-NWPLCY-…` chains with
 ///   "<ns>/<name> policy" comments (`-d pod` ingress, `-s pod` egress), ending in
 ///   "<ns>/<pod> reject" for packets no policy marked.
@@ -30,6 +33,9 @@ public struct ProgrammedPolicy: Sendable, Equatable {
     public var name: String
     public var direction: PolicyDirection?
     public var chain: String
+    /// The policy group chain (felix 3.28+: `cali-gi-…`/`cali-go-…`) the endpoint's chain reaches
+    /// it through; nil: jumped to from the endpoint's chain itself.
+    public var group: String? = nil
 
     /// "KubernetesNetworkPolicy default/allow-web".
     public var title: String {
@@ -159,16 +165,34 @@ public enum PolicyChains {
                 endpoint.profileDrop = rule
             } else if let target = rule.jumpTarget {
                 let targetName = felixName(target)
-                if targetName.hasPrefix("cali-pi-") || targetName.hasPrefix("cali-po-") {
-                    let target = ChainKey(table: key.table, chain: target)
-                    guard let policy = identity(of: target, rules: all[target] ?? []) else { continue }
-                    endpoint.currentTier.policies.append(policy)
-                } else if targetName.hasPrefix("cali-pri-") || targetName.hasPrefix("cali-pro-") {
+                if targetName.hasPrefix("cali-pri-") || targetName.hasPrefix("cali-pro-") {
                     endpoint.profiles.append(String(targetName.dropFirst(9)))
+                } else {
+                    endpoint.currentTier.policies += policies(reachedBy: target, table: key.table, all: all)
                 }
             }
         }
         return endpoint
+    }
+
+    /// The policy chains a jump from an endpoint chain reaches: the target itself when it is
+    /// one, else those its rules jump to when it is a chain felix puts between the endpoint and
+    /// its policies (a policy group), followed to a bounded depth.
+    static func policies(reachedBy target: String, table: String, all: [ChainKey: [FirewallRule]], group: String? = nil,
+                         depth: Int = 0) -> [ProgrammedPolicy] {
+        let key = ChainKey(table: table, chain: target)
+        let name = felixName(target)
+        if name.hasPrefix("cali-pi-") || name.hasPrefix("cali-po-") {
+            guard var policy = identity(of: key, rules: all[key] ?? []) else { return [] }
+            policy.group = group
+            return [policy]
+        }
+        // Only felix's own chains (cali-gi-/cali-go- today); never back to an endpoint or profile.
+        guard depth < 3, name.hasPrefix("cali-"), !name.hasPrefix("cali-tw-"), !name.hasPrefix("cali-fw-"),
+              !name.hasPrefix("cali-pri-"), !name.hasPrefix("cali-pro-"), let rules = all[key] else { return [] }
+        return rules.compactMap(\.jumpTarget).filter { $0 != target }.flatMap {
+            policies(reachedBy: $0, table: table, all: all, group: target, depth: depth + 1)
+        }
     }
 
     static func kubeRouterEndpoint(_ key: ChainKey, rules: [FirewallRule]) -> PolicyEndpoint? {

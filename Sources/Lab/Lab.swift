@@ -32,8 +32,10 @@ public struct Lab: Sendable {
     /// a node of many Services for benchmarks.
     /// `nodeLocalDNS`: NodeLocal DNSCache on each node too (with --proxy iptables).
     /// `policyEngine`: whose NetworkPolicy chains the calico topology's nodes carry.
+    /// `kubeProxyRelease`: whose /configz shape kube-proxy's stand-in serves (LabServer.configz).
     public func up(netdoctorPath: String, agents: Bool = false, proxy: LabServices.Mode? = nil, extraServices: Int = 0,
-                   nodeLocalDNS: Bool = false, policyEngine: LabPolicyEngine = .calico, watch: Bool = false) throws(LabError) -> LabState {
+                   nodeLocalDNS: Bool = false, policyEngine: LabPolicyEngine = .calico, watch: Bool = false,
+                   kubeProxyRelease: LabServer.KubeProxyRelease = .current) throws(LabError) -> LabState {
         try Self.checkPrerequisites()
         if let existing = Self.current() { existing.lab.down(state: existing.state) }
         Self.removeNamespaces(prefix: plan.prefix)
@@ -52,6 +54,7 @@ public struct Lab: Sendable {
             if plan.family.hasIPv6 { waitForDuplicateAddressDetection(state: state) }
             state.serverPID = try startServer(netdoctorPath: netdoctorPath, state: state)
             state.extraServices = extraServices
+            state.kubeProxyRelease = kubeProxyRelease.rawValue
             if let proxy { try startServices(mode: proxy, netdoctorPath: netdoctorPath, state: &state) }
             if nodeLocalDNS { try startNodeLocalDNS(state: &state) }
             if agents { state.agentPIDs = try startAgents(netdoctorPath: netdoctorPath, watch: watch, withServices: proxy != nil) }
@@ -344,6 +347,8 @@ public struct LabState: Sendable, Equatable {
     public var extraServices = 0
     /// NodeLocal DNSCache's stand-in runs on each node (lab up --nodelocaldns).
     public var nodeLocalDNS = false
+    /// The kube-proxy release whose /configz the stand-in serves (lab up --kube-proxy-release).
+    public var kubeProxyRelease = LabServer.KubeProxyRelease.current.rawValue
     /// The calico topology's policy engine (LabPolicyEngine), and the NetworkPolicies a fault added.
     public var policyEngine: String?
     public var policies: [String] = []

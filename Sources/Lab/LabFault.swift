@@ -102,7 +102,7 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .dnsSlow: "pod-a and pod-c: the cluster DNS servers answer 700 ms late (a relay in front of dnsmasq: this kernel has no netem) (lab up --proxy)"
         case .nodeLocalDNSBroken: "node1: the nodelocaldns link deleted, node-cache's NOTRACK rules left behind (lab up --proxy iptables --nodelocaldns)"
         case .policyDenied: "NetworkPolicy default/deny-all selects pod-a for ingress and allows nothing (probe pod-b → pod-a) (calico topology)"
-        case .policyDeniedPort: "NetworkPolicy default/allow-8080 selects pod-a for ingress and allows TCP 8080 only (probe pod-b → pod-a --port 80) (calico topology)"
+        case .policyDeniedPort: "NetworkPolicies default/allow-8080 and default/allow-metrics select pod-a for ingress and allow TCP 8080 and 9100 only (probe pod-b → pod-a --port 80); felix puts the two in a policy group chain (calico topology)"
         case .policyDeniedExplicit: "GlobalNetworkPolicy deny-web-egress denies pod-b's egress to TCP 80 (probe pod-b → pod-a --port 80) (calico topology, calico engines)"
         case .proxyARPOff: "node1: proxy ARP off on pod-a's host veth, pod-a's entry for 169.254.1.1 flushed (calico topology)"
         case .podRouteMissing: "node1: the host route to pod-b (its /32 via its cali veth) deleted (probe pod-a → pod-b) (calico topology)"
@@ -267,7 +267,10 @@ extension Lab {
             guard state.nodeLocalDNS else { throw LabError("NODELOCALDNS_BROKEN needs NodeLocal DNSCache (lab up --proxy iptables --nodelocaldns)") }
             try Shell.run(["ip", "-n", node1.namespace, "link", "del", "nodelocaldns"])
         case .policyDenied: try addPolicy(.defaultDeny, state: &state)
-        case .policyDeniedPort: try addPolicy(.wrongPort, state: &state)
+        case .policyDeniedPort:
+            // Two policies of one selector: felix 3.28+ puts them in a policy group chain.
+            try addPolicy(.wrongPort, state: &state)
+            try addPolicy(.metricsPort, state: &state)
         case .policyDeniedExplicit: try addPolicy(.explicitDeny, state: &state)
         case .proxyARPOff:
             try Shell.inNamespace(n1, ["sysctl", "-q", "-w", "net.ipv4.conf.\(podA.hostInterface).proxy_arp=0"])

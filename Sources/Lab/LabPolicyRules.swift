@@ -52,7 +52,11 @@ public struct LabPolicy: Sendable, Equatable {
     /// lab break POLICY_DENIED --node node2: the same on pod-c, for a drop only node2's agent sees.
     public static let defaultDenyRemote = LabPolicy(kind: "KubernetesNetworkPolicy", namespace: "default", name: "deny-all-c", ingress: true,
                                                     selects: ["pod-c"], allows: [])
-    public static let all = [defaultDeny, wrongPort, explicitDeny, defaultDenyRemote]
+    /// lab break POLICY_DENIED_PORT's second policy: the same selector as allow-8080, so felix
+    /// 3.28+ puts the two in one policy group chain.
+    public static let metricsPort = LabPolicy(kind: "KubernetesNetworkPolicy", namespace: "default", name: "allow-metrics", ingress: true,
+                                              selects: ["pod-a"], allows: [Port(proto: "tcp", port: 9100)])
+    public static let all = [defaultDeny, wrongPort, explicitDeny, defaultDenyRemote, metricsPort]
     public static func named(_ name: String) -> LabPolicy? { all.first { $0.name == name } }
 }
 
@@ -129,6 +133,8 @@ enum LabPolicyRules {
     enum Match {
         case inInterface(String), outInterface(String), established, invalid, markClear, markSet, destination(String), source(String)
         case port(proto: String, port: Int)
+        /// felix's accept and pass bits both clear (no policy gave a verdict yet), or not.
+        case noVerdict, verdictSet
     }
 
     enum Verdict {
@@ -156,13 +162,19 @@ enum LabPolicyRules {
         chains.append(Chain(name: "cali-to-wl-dispatch", rules: workloads.map {
             Rule(match: [.outInterface($0.interface)], comments: ["cali:" + ruleID("tw-dispatch", $0.interface)], verdict: .goto("cali-tw-\($0.interface)"))
         } + [Rule(comments: ["cali:7KNphB1nNHw80nIO", "Unknown interface"], verdict: .drop)]))
+        var groupChains: [Chain] = []
         for workload in workloads {
             for ingress in [true, false] {
                 let selecting = policies.filter { $0.ingress == ingress && $0.selects.contains(workload.pod) }
+                let groups = policyGroups(selecting, ingress: ingress)
                 chains.append(Chain(name: "cali-\(ingress ? "tw" : "fw")-\(workload.interface)",
-                                    rules: endpointRules(workload, ingress: ingress, policies: selecting)))
+                                    rules: endpointRules(workload, ingress: ingress, groups: groups)))
+                for group in groups where group.chain != nil && !groupChains.contains(where: { $0.name == group.chain }) {
+                    groupChains.append(Chain(name: group.chain!, rules: groupRules(group)))
+                }
             }
         }
+        chains += groupChains
         for ingress in [true, false] {
             let prefix = ingress ? "cali-pri-" : "cali-pro-"
             chains.append(Chain(name: prefix + "kns.default", rules: [
@@ -174,18 +186,56 @@ enum LabPolicyRules {
         return chains
     }
 
-    /// A workload's endpoint chain: conntrack, then the tier (when policies select it), then the
-    /// namespace's profile.
-    static func endpointRules(_ workload: LabWorkload, ingress: Bool, policies: [LabPolicy]) -> [Rule] {
+    /// Policies of one tier and direction as felix 3.28+ groups them (endpoint_mgr.go
+    /// groupPolicies): consecutive policies with the same selector share a group; a group of one
+    /// is inlined (no chain), a larger one gets `cali-gi-`/`cali-go-` and 20 characters of a hash
+    /// of what defines it (felix: SHA3-224 of tier, selector, direction and names, base64url).
+    struct PolicyGroup {
+        var policies: [LabPolicy]
+        var chain: String?
+    }
+
+    static func policyGroups(_ policies: [LabPolicy], ingress: Bool) -> [PolicyGroup] {
+        var runs: [[LabPolicy]] = []
+        for policy in policies {
+            if let last = runs.last?.last, last.selects == policy.selects { runs[runs.count - 1].append(policy) } else { runs.append([policy]) }
+        }
+        return runs.map { run in
+            guard run.count > 1 else { return PolicyGroup(policies: run, chain: nil) }
+            let id = (["default", run[0].selects.joined(separator: ","), ingress ? "inbound" : "outbound", String(run.count)] + run.map(\.name))
+                .joined(separator: "\n")
+            return PolicyGroup(policies: run, chain: (ingress ? "cali-gi-" : "cali-go-") + ruleID(id, "group") + ruleID(id, "more").prefix(4))
+        }
+    }
+
+    /// A policy group chain as felix writes it (PolicyGroupToIptablesChains): a jump per policy,
+    /// every one after the first of each five only while no verdict is set, a "Return on verdict"
+    /// between blocks of five. No comment names a policy: only the chains it jumps to do.
+    static func groupRules(_ group: PolicyGroup) -> [Rule] {
+        var rules: [Rule] = []
+        for (i, policy) in group.policies.enumerated() {
+            let id = "cali:" + ruleID(group.chain ?? "", "\(i)")
+            if i > 0, i % 5 == 0 {
+                rules.append(Rule(match: [.verdictSet], comments: ["cali:" + ruleID(group.chain ?? "", "ret\(i)"), "Return on verdict"], verdict: .ret))
+            }
+            rules.append(Rule(match: i % 5 == 0 ? [] : [.noVerdict], comments: [id], verdict: .jump(policy.calicoChain)))
+        }
+        return rules
+    }
+
+    /// A workload's endpoint chain: conntrack, then the tier (when policies select it: a jump per
+    /// policy group, or per policy where it is inlined), then the namespace's profile.
+    static func endpointRules(_ workload: LabWorkload, ingress: Bool, groups: [PolicyGroup]) -> [Rule] {
         let id = { (what: String) in "cali:" + ruleID("\(ingress)\(what)", workload.interface) }
         var rules = [Rule(match: [.established], comments: [id("est")], verdict: .accept),
                      Rule(match: [.invalid], comments: [id("inv")], verdict: .drop),
                      Rule(comments: [id("clr")], verdict: .clearMark)]
-        if !policies.isEmpty {
+        if !groups.isEmpty {
             rules.append(Rule(comments: [id("tier"), "Start of tier default"], verdict: .clearTierMark))
-            for policy in policies {
-                rules.append(Rule(match: [.markClear], comments: [id(policy.name)], verdict: .jump(policy.calicoChain)))
-                rules.append(Rule(match: [.markSet], comments: [id(policy.name + "r"), "Return if policy accepted"], verdict: .ret))
+            for group in groups {
+                let name = group.chain ?? group.policies[0].name
+                rules.append(Rule(match: [.markClear], comments: [id(name)], verdict: .jump(group.chain ?? group.policies[0].calicoChain)))
+                rules.append(Rule(match: [.markSet], comments: [id(name + "r"), "Return if policy accepted"], verdict: .ret))
             }
             rules.append(Rule(match: [.markClear], comments: [id("end"), "End of tier default. Drop if no policies passed packet"], verdict: .drop))
         }
@@ -266,6 +316,8 @@ enum LabPolicyRules {
             case .invalid: words += ["-m", "conntrack", "--ctstate", "INVALID"]
             case .markClear: words += ["-m", "mark", "--mark", "0x0/0x10000"]
             case .markSet: words += ["-m", "mark", "--mark", acceptMark]
+            case .noVerdict: words += ["-m", "mark", "--mark", "0x0/0x30000"]
+            case .verdictSet: words += ["-m", "mark", "!", "--mark", "0x0/0x30000"]
             case .port(let proto, let port) where proto == "icmp": words += ["-p", "icmp", "-m", "icmp", "--icmp-type", String(port)]
             case .port(let proto, let port): words += ["-p", proto, "-m", proto, "--dport", String(port)]
             }
@@ -300,6 +352,8 @@ enum LabPolicyRules {
             case .invalid: words.append("ct state invalid")
             case .markClear: words.append("meta mark & 0x10000 == 0x0")
             case .markSet: words.append("meta mark & 0x10000 == 0x10000")
+            case .noVerdict: words.append("meta mark & 0x30000 == 0x0")
+            case .verdictSet: words.append("meta mark & 0x30000 != 0x0")
             case .port(let proto, let port) where proto == "icmp": words.append("icmp type \(port)")
             case .port(let proto, let port): words.append("\(proto) dport \(port)")
             }

@@ -27,8 +27,11 @@ extension Lab {
         state.proxy = mode.rawValue
         // kube-proxy's metrics listener, as a stand-in (no kube-proxy runs here): /proxyMode, /metrics.
         for node in plan.nodes {
+            // Every family's range, as kube-proxy's --cluster-cidr takes them on a dual-stack cluster.
+            let ranges = [clusterCIDR] + (plan.family.hasIPv6 ? [clusterCIDR6] : [])
             let arguments = ["netns", "exec", node.namespace, netdoctorPath, "lab", "serve", "--kube-proxy", mode.rawValue,
-                             "--stale-flag", Self.proxyStaleFlag(node.name), "--cluster-cidr", clusterCIDR]
+                             "--stale-flag", Self.proxyStaleFlag(node.name), "--cluster-cidr", ranges.joined(separator: ","),
+                             "--kube-proxy-release", state.kubeProxyRelease]
             guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment) else {
                 throw LabError("cannot start kube-proxy's stand-in on \(node.name)")
             }
@@ -179,14 +182,16 @@ extension Lab {
                                                             String(LabServices.targetPort), "-m", "comment", "--comment",
                                                             "netdoctor lab: ENDPOINT_UNREACHABLE", "-j", "DROP"])
         case .staleConntrack:
-            // What a missed cleanup leaves: the flow's entry still DNATs to an address no Service
-            // endpoint has (a pod deleted since). Made with conntrack-tools, as the kernel would.
+            // What a missed cleanup leaves: a live flow's entry (it saw replies, so it is assured;
+            // its last packet just now, so its timeout is the UDP stream timeout) still DNATs to
+            // an address no Service endpoint has (a pod deleted since). Made with conntrack-tools,
+            // as the kernel would keep it.
             let podB = try attachment("pod-b", state: state)
             let echo = LabServices.ports.first { $0.name.name == "echo" }!
             let gone = clusterCIDR.replacingFirst(".0.0/16", with: ".2.99")
             try Shell.inNamespace(node1.namespace, ["conntrack", "-I", "-p", "udp", "-s", podB.address, "-d", echo.clusterIP,
-                                                    "--sport", "40053", "--dport", String(echo.port), "--timeout", "600",
-                                                    "--dst-nat", "\(gone):\(LabServices.targetPort)"])
+                                                    "--sport", "40053", "--dport", String(echo.port), "--timeout", "120",
+                                                    "--status", "ASSURED,SEEN_REPLY", "--dst-nat", "\(gone):\(LabServices.targetPort)"])
         case .masqueradeMissing:
             switch mode {
             case .iptables:

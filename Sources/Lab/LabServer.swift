@@ -16,9 +16,9 @@ public enum LabServer {
     /// The lab's stand-in for kube-proxy's metrics listener on 127.0.0.1:10249 (there is no
     /// kube-proxy process in the lab): /proxyMode, /healthz, and /metrics with the sync metrics
     /// kube-proxy exports, its last sync a few seconds ago, or (while `staleFlag` exists: lab
-    /// break PROXY_STALE) a change queued ten minutes ago and never written; /configz with the
-    /// cluster CIDR its local-traffic detector uses.
-    public static func kubeProxy(mode: String, clusterCIDR: String, staleFlag: String) -> Never {
+    /// break PROXY_STALE) a change queued ten minutes ago and never written; /configz as that
+    /// release serves it, with the cluster CIDRs its local-traffic detector uses.
+    public static func kubeProxy(mode: String, clusterCIDRs: String, staleFlag: String, release: KubeProxyRelease) -> Never {
         serve(port: 10249, loopbackOnly: true) { request in
             let path = request.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
             let now = Double(time(nil))
@@ -27,7 +27,7 @@ public enum LabServer {
             case "/proxyMode": return (200, Array(mode.utf8))
             case "/healthz": return stale ? (503, Array("{\"lastUpdated\": \"stale\"}".utf8)) : (200, Array("ok".utf8))
             case "/configz":
-                return (200, Array(#"{"kubeproxy.config.k8s.io": {"mode": "\#(mode)", "clusterCIDR": "\#(clusterCIDR)", "detectLocalMode": "ClusterCIDR", "iptables": {"masqueradeAll": false, "masqueradeBit": 14}}}"#.utf8))
+                return (200, Array(configz(mode: mode, clusterCIDRs: clusterCIDRs, release: release).utf8))
             case "/metrics":
                 let (sync, queued) = stale ? (now - 900, now - 600) : (now - 5, now - 6)
                 let family = mode == "nftables" ? "nftables_sync_failures_total" : "iptables_restore_failures_total"
@@ -43,6 +43,34 @@ public enum LabServer {
                 """.utf8))
             default: return (404, Array("404 page not found\n".utf8))
             }
+        }
+    }
+
+    /// kube-proxy releases whose /configz shapes differ where netdoctor reads them.
+    public enum KubeProxyRelease: String, Sendable, CaseIterable, Codable {
+        case current = "1.33"
+        case before131 = "1.30"
+    }
+
+    /// /configz as kube-proxy serves it: its internal configuration type marshalled by
+    /// encoding/json with no tags, so Go's field names (pkg/proxy/apis/config/types.go): 1.30's
+    /// top-level ClusterCIDR (a comma-separated string) and NFTables section, or, since 1.31,
+    /// DetectLocal.ClusterCIDRs (a list) and the Linux section. The fields netdoctor does not
+    /// read are there too, as a real answer has them.
+    static func configz(mode: String, clusterCIDRs: String, release: KubeProxyRelease) -> String {
+        let cidrs = clusterCIDRs.split(separator: ",").map { "\"\($0)\"" }.joined(separator: ",")
+        let common = #""FeatureGates":{},"ClientConnection":{"Kubeconfig":"/var/lib/kube-proxy/kubeconfig.conf","AcceptContentTypes":"","ContentType":"application/vnd.kubernetes.protobuf","QPS":5,"Burst":10},"Logging":{"format":"text","flushFrequency":"5s","verbosity":0,"options":{"text":{"infoBufferSize":"0"},"json":{"infoBufferSize":"0"}}},"HostnameOverride":"","BindAddress":"0.0.0.0","HealthzBindAddress":"0.0.0.0:10256","MetricsBindAddress":"127.0.0.1:10249","BindAddressHardFail":false,"EnableProfiling":false,"ShowHiddenMetricsForVersion":"","Mode":"\#(mode)","#
+        let conntrack = #""Conntrack":{"MaxPerCore":0,"Min":null,"TCPEstablishedTimeout":"24h0m0s","TCPCloseWaitTimeout":"1h0m0s","TCPBeLiberal":false,"UDPTimeout":"0s","UDPStreamTimeout":"0s"}"#
+        switch release {
+        case .current:
+            return #"{"kubeproxy.config.k8s.io":{"# + common
+                + #""IPTables":{"MasqueradeBit":14,"LocalhostNodePorts":true},"IPVS":{"Scheduler":"","ExcludeCIDRs":null,"StrictARP":false,"TCPTimeout":"0s","TCPFinTimeout":"0s","UDPTimeout":"0s"},"NFTables":{"MasqueradeBit":14},"#
+                + #""Linux":{"# + conntrack + #","MasqueradeAll":false,"OOMScoreAdj":-999},"Windows":{"RunAsService":false},"#
+                + #""DetectLocalMode":"ClusterCIDR","DetectLocal":{"BridgeInterface":"","ClusterCIDRs":["# + cidrs + #"],"InterfaceNamePrefix":""},"NodePortAddresses":null,"SyncPeriod":"30s","MinSyncPeriod":"1s","ConfigSyncPeriod":"15m0s"}}"#
+        case .before131:
+            return #"{"kubeproxy.config.k8s.io":{"# + common
+                + #""IPTables":{"MasqueradeBit":14,"MasqueradeAll":false,"LocalhostNodePorts":true,"SyncPeriod":"30s","MinSyncPeriod":"1s"},"IPVS":{"SyncPeriod":"30s","MinSyncPeriod":"0s","Scheduler":"","ExcludeCIDRs":null,"StrictARP":false,"TCPTimeout":"0s","TCPFinTimeout":"0s","UDPTimeout":"0s"},"NFTables":{"MasqueradeBit":14,"MasqueradeAll":false,"SyncPeriod":"30s","MinSyncPeriod":"1s"},"#
+                + #""DetectLocalMode":"ClusterCIDR","DetectLocal":{"BridgeInterface":"","InterfaceNamePrefix":""},"ClusterCIDR":"\#(clusterCIDRs)","NodePortAddresses":null,"OOMScoreAdj":-999,"# + conntrack + #","ConfigSyncPeriod":"15m0s","PortRange":""}}"#
         }
     }
 

@@ -13,6 +13,7 @@ extension LabPlan.Topology: ExpressibleByArgument {}
 extension LabPlan.Family: ExpressibleByArgument {}
 extension LabFault: ExpressibleByArgument {}
 extension LabServices.Mode: ExpressibleByArgument {}
+extension LabServer.KubeProxyRelease: ExpressibleByArgument {}
 extension LabPolicyEngine: ExpressibleByArgument {}
 
 struct LabCommand: ParsableCommand {
@@ -64,6 +65,9 @@ struct LabCommand: ParsableCommand {
         @Option(help: ArgumentHelp("With --topology calico: whose NetworkPolicy chains the nodes carry: calico (felix's iptables dataplane), calico-nftables (felix's nftables dataplane), kube-router.", valueName: "engine"))
         var policyEngine: LabPolicyEngine?
 
+        @Option(help: ArgumentHelp("With --proxy: the kube-proxy release whose /configz the stand-in serves: 1.33 (DetectLocal.ClusterCIDRs, as since 1.31) or 1.30 (a top-level ClusterCIDR).", valueName: "release"))
+        var kubeProxyRelease: LabServer.KubeProxyRelease = .current
+
         func validate() throws {
             if watch, !agents { throw ValidationError("--watch goes with --agents") }
             if policyEngine != nil, topology != .calico { throw ValidationError("--policy-engine goes with --topology calico") }
@@ -79,7 +83,7 @@ struct LabCommand: ParsableCommand {
             let lab = Lab(plan: LabPlan(topology: topology, family: family, extraPods: extraPods))
             do {
                 _ = try lab.up(netdoctorPath: selfPath(), agents: agents, proxy: proxy, extraServices: extraServices, nodeLocalDNS: nodeLocalDNS,
-                           policyEngine: policyEngine ?? .calico, watch: watch)
+                           policyEngine: policyEngine ?? .calico, watch: watch, kubeProxyRelease: kubeProxyRelease)
             } catch {
                 throw CLIError(.environment, "lab up: \(error)")
             }
@@ -215,6 +219,7 @@ struct LabCommand: ParsableCommand {
         @Option(help: "Be kube-proxy's metrics listener on 127.0.0.1:10249, for this mode.") var kubeProxy: String?
         @Option var staleFlag = "/nonexistent"
         @Option var clusterCIDR = ""
+        @Option var kubeProxyRelease: LabServer.KubeProxyRelease = .current
         @Option(help: "Be a DNS relay on port 53 that answers this many milliseconds late (lab break DNS_SLOW).") var slowDNS: Int?
         @Flag(help: "Be kube-network-policies' queue listener (NFQUEUE 100) in this namespace.") var nfqueue = false
         @Option(help: "Be an IPv6 router on this interface: a router advertisement every second.") var routerAdvertisements: String?
@@ -222,7 +227,7 @@ struct LabCommand: ParsableCommand {
 
         func run() throws {
             if let routerAdvertisements { LabRouterAdvertiser.run(interface: routerAdvertisements) }
-            if let kubeProxy { LabServer.kubeProxy(mode: kubeProxy, clusterCIDR: clusterCIDR, staleFlag: staleFlag) }
+            if let kubeProxy { LabServer.kubeProxy(mode: kubeProxy, clusterCIDRs: clusterCIDR, staleFlag: staleFlag, release: kubeProxyRelease) }
             if let slowDNS { LabSlowDNS.run(delayMilliseconds: slowDNS) }
             if nfqueue { LabPolicyQueue.serve(decisions: queuePolicy) }
             udp ? LabServer.echo(port: port) : LabServer.run(port: port)

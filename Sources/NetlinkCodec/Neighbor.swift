@@ -18,6 +18,8 @@ public struct Neighbor: Sendable, Equatable {
     public var attributes: [Attribute] { (try? Attribute.parseAll(rawAttributes)) ?? [] }
 
     public static let familyBridge: UInt8 = 7
+    /// NTF_ROUTER (ndm_flags): the neighbour said it is a router (an RA, or an NA with R set).
+    public static let flagRouter: UInt8 = 0x80
 
     /// NUD_* bits.
     public struct State: OptionSet, Sendable, Hashable {

@@ -42,9 +42,10 @@ public struct PolicyReport: Report {
         rules.filter { $0.table == table && $0.chain == name && $0.origin != .iptablesPolicy }
     }
 
-    /// Packets that reached a policy: the counter of the jump into its chain from the endpoint.
+    /// Packets that reached a policy: the counter of the jump into its chain from the endpoint's
+    /// chain, or from the policy group chain that holds it.
     func evaluated(_ policy: ProgrammedPolicy, from endpoint: PolicyEndpoint) -> UInt64? {
-        chain(endpoint.table, endpoint.chain).first { $0.jumpTarget == policy.chain }?.packets
+        chain(endpoint.table, policy.group ?? endpoint.chain).first { $0.jumpTarget == policy.chain }?.packets
     }
 
     public var jsonFields: [(String, ConfigValue)] {
@@ -58,7 +59,7 @@ public struct PolicyReport: Report {
     func json(_ endpoint: PolicyEndpoint) -> ConfigValue {
         let policy = { (policy: ProgrammedPolicy) -> ConfigValue in
             .fields(["kind": .text(policy.kind), "namespace": .text(policy.namespace), "name": .string(policy.name),
-                     "direction": .text(policy.direction?.rawValue), "chain": .string(policy.chain),
+                     "direction": .text(policy.direction?.rawValue), "chain": .string(policy.chain), "group": .text(policy.group),
                      "evaluatedPackets": evaluated(policy, from: endpoint).map { .int(Int($0)) } ?? .null,
                      "rules": .array(chain(endpoint.table, policy.chain).map(ruleJSON))])
         }
@@ -93,7 +94,7 @@ public struct PolicyReport: Report {
             var rows: [(label: String, value: String)] = [("chain", "\(endpoint.table) \(endpoint.chain)")]
             let policyRow = { (policy: ProgrammedPolicy) -> (String, String) in
                 let count = self.evaluated(policy, from: endpoint).map { "\($0) packets evaluated" } ?? "not counted"
-                return ("  " + (policy.direction?.rawValue ?? "policy"), "\(policy.title)  (chain \(policy.chain), \(count))")
+                return ("  " + (policy.direction?.rawValue ?? "policy"), "\(policy.title)  (chain \(policy.chain)\(policy.group.map { " via group \($0)" } ?? ""), \(count))")
             }
             for tier in endpoint.tiers {
                 rows.append(("tier \(tier.name)", tier.policies.isEmpty ? "no policy selects it" : "\(tier.policies.count) selecting"))

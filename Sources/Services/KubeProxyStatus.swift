@@ -39,29 +39,66 @@ public struct KubeProxyStatus: Sendable, Equatable {
 }
 
 /// The parts of kube-proxy's running configuration (`/configz`: {"kubeproxy.config.k8s.io": …})
-/// that decide masquerade: the cluster CIDR and how local traffic is told.
+/// that decide masquerade: the cluster CIDRs and how local traffic is told.
+///
+/// kube-proxy serves its *internal* configuration type there, marshalled by encoding/json with
+/// no tags, so the keys are Go field names, and their places moved between releases
+/// (pkg/proxy/apis/config/types.go; CHANGELOG-1.24, -1.29, -1.31):
+/// - before 1.24: `ClusterCIDR` (a string, "a,b" for dual-stack), `DetectLocalMode`,
+///   `IPTables.MasqueradeAll`;
+/// - 1.24–1.28: the same and `DetectLocal{BridgeInterface, InterfaceNamePrefix}`;
+/// - 1.29–1.30: the same and an `NFTables` section (its own `MasqueradeAll`);
+/// - 1.31 on: `DetectLocal.ClusterCIDRs` (a list) and no top-level `ClusterCIDR`;
+///   `Linux.MasqueradeAll`.
+/// A release serving the versioned type (v1alpha1: `clusterCIDR`, `iptables.masqueradeAll`)
+/// is read too: keys are matched as encoding/json matches them, case-insensitively.
 public struct KubeProxyConfig: Sendable, Equatable {
-    public var clusterCIDR: String
+    /// nil: the document has no field that holds them (a shape not known here: not judged).
+    public var clusterCIDRs: [String]?
     /// ClusterCIDR (default), NodeCIDR, BridgeInterface, InterfaceNamePrefix.
     public var detectLocalMode: String
     public var masqueradeAll: Bool
+    /// Which releases write the shape seen ("1.31+: DetectLocal.ClusterCIDRs"), for evidence.
+    public var shape: String
 
-    public init(clusterCIDR: String, detectLocalMode: String, masqueradeAll: Bool) {
-        self.clusterCIDR = clusterCIDR
+    public init(clusterCIDRs: [String]?, detectLocalMode: String, masqueradeAll: Bool, shape: String = "") {
+        self.clusterCIDRs = clusterCIDRs
         self.detectLocalMode = detectLocalMode
         self.masqueradeAll = masqueradeAll
+        self.shape = shape
     }
 
+    /// The cluster CIDRs as one comma-separated string, as the flag takes them.
+    public var clusterCIDR: String { clusterCIDRs?.joined(separator: ",") ?? "" }
+
     public static func parse(json: [UInt8]) -> KubeProxyConfig? {
-        guard let document = try? JSONParser.parse(bytes: json), let config = document["kubeproxy.config.k8s.io"] else { return nil }
-        let iptables = config["iptables"]
-        return KubeProxyConfig(clusterCIDR: config["clusterCIDR"]?.string ?? "", detectLocalMode: config["detectLocalMode"]?.string ?? "",
-                               masqueradeAll: iptables?["masqueradeAll"]?.bool ?? false)
+        guard let document = try? JSONParser.parse(bytes: json), let config = document["kubeproxy.config.k8s.io"], config.object != nil else { return nil }
+        let detectLocal = config.field("DetectLocal")
+        var cidrs: [String]?
+        var shape: String
+        if let list = detectLocal?.field("ClusterCIDRs") {
+            cidrs = list.array?.compactMap(\.string).filter { !$0.isEmpty } ?? []
+            shape = "1.31+ (DetectLocal.ClusterCIDRs)"
+        } else if let single = config.field("ClusterCIDR") {
+            cidrs = (single.string ?? "").split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
+            let versioned = config.object?.members.contains { $0.key == "clusterCIDR" } == true
+            shape = versioned ? "the versioned type (clusterCIDR)"
+                : config.field("NFTables") != nil ? "1.29–1.30 (ClusterCIDR, NFTables)"
+                : detectLocal != nil ? "1.24–1.28 (ClusterCIDR, DetectLocal)" : "before 1.24 (ClusterCIDR)"
+        } else {
+            shape = "unknown (no ClusterCIDR or DetectLocal.ClusterCIDRs field)"
+        }
+        let masqueradeAll = [config.field("Linux"), config.field("IPTables"), config.field("NFTables")]
+            .contains { $0?.field("MasqueradeAll")?.bool == true } || config.field("MasqueradeAll")?.bool == true
+        return KubeProxyConfig(clusterCIDRs: cidrs, detectLocalMode: config.field("DetectLocalMode")?.string ?? "",
+                               masqueradeAll: masqueradeAll, shape: shape)
     }
 
     /// kube-proxy's local-traffic detector has nothing to go on: ClusterCIDR mode (the default)
     /// without a cluster CIDR. Its Service chains then carry no "masquerade off-cluster" rule.
+    /// A document whose shape is not known says nothing either way.
     public var detectorMissing: Bool {
-        !masqueradeAll && (detectLocalMode.isEmpty || detectLocalMode == "ClusterCIDR") && clusterCIDR.isEmpty
+        guard let clusterCIDRs else { return false }
+        return !masqueradeAll && (detectLocalMode.isEmpty || detectLocalMode == "ClusterCIDR") && clusterCIDRs.isEmpty
     }
 }

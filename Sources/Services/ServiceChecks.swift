@@ -84,11 +84,28 @@ public enum ServiceChecks {
         return grouped.keys.sorted().map { label in
             let group = grouped[label]!
             let gone = Set(group.map { $0.1.reply.source.description }).sorted()
-            return Finding(.staleConntrack, .warning,
-                           "\(group.count) UDP conntrack entr\(group.count == 1 ? "y" : "ies") for \(label) still send\(group.count == 1 ? "s" : "") its traffic to \(gone.joined(separator: ", ")), no longer \(gone.count == 1 ? "an endpoint" : "endpoints"): those flows go nowhere until the entries expire.",
-                           hop: "node: conntrack", evidence: group.prefix(10).map { "conntrack: \($0.1.summary)" },
+            let live = group.filter { isLiveFlow($0.1) }
+            let what = "\(group.count) UDP conntrack entr\(group.count == 1 ? "y" : "ies") for \(label) still send\(group.count == 1 ? "s" : "") its traffic to \(gone.joined(separator: ", ")), no longer \(gone.count == 1 ? "an endpoint" : "endpoints")"
+            // A live flow keeps refreshing its entry, so it is blackholed until it goes quiet:
+            // an error. An entry nothing refreshes only waits to expire.
+            let message = live.isEmpty
+                ? "\(what): those flows go nowhere until the entries expire."
+                : "\(what): \(live.count) of them \(live.count == 1 ? "is a live flow" : "are live flows") (assured, a packet within the last minute), blackholed until \(live.count == 1 ? "it goes" : "they go") quiet for \(Self.udpStreamTimeout) s or the entries are deleted."
+            return Finding(.staleConntrack, live.isEmpty ? .warning : .error, message,
+                           hop: "node: conntrack", evidence: (live + group.filter { !isLiveFlow($0.1) }).prefix(10).map { "conntrack: \($0.1.summary)" },
                            remedy: FindingCode.staleConntrack.entry?.remedy)
         }
+    }
+
+    /// nf_conntrack_udp_timeout_stream's default (120 s since Linux 5.4's rework, 180 before):
+    /// what an assured UDP entry's timeout is reset to by each packet.
+    static let udpStreamTimeout: UInt32 = 120
+
+    /// An entry that saw replies (assured: the flow worked once) and a packet within the last
+    /// minute (its timeout, reset to the stream timeout by every packet, has not run down by more).
+    static func isLiveFlow(_ entry: Conntrack.Entry) -> Bool {
+        guard entry.status & Conntrack.Status.assured != 0, let left = entry.timeoutSeconds else { return false }
+        return left + 60 >= udpStreamTimeout
     }
 
     struct FrontendKey: Hashable {
@@ -114,7 +131,9 @@ public enum ServiceChecks {
         if let config, config.detectorMissing, table.masqueradeMissing == nil {
             return [Finding(.masqueradeMissing, .warning,
                             "kube-proxy tells local traffic by the cluster CIDR but has none: clients from outside the cluster reach Services without masquerade, and replies from endpoints on other nodes do not come back through this node.",
-                            hop: "node: kube-proxy", evidence: ["/configz: detectLocalMode \(config.detectLocalMode.isEmpty ? "(default ClusterCIDR)" : config.detectLocalMode), clusterCIDR \"\(config.clusterCIDR)\""],
+                            hop: "node: kube-proxy",
+                            evidence: ["/configz: DetectLocalMode \(config.detectLocalMode.isEmpty ? "(default ClusterCIDR)" : config.detectLocalMode), cluster CIDRs \"\(config.clusterCIDR)\"",
+                                       "/configz shape: \(config.shape)"],
                             remedy: "Set kube-proxy's clusterCIDR (or detectLocalMode NodeCIDR/BridgeInterface/InterfaceNamePrefix with its setting).")]
         }
         guard let missing = table.masqueradeMissing else { return [] }

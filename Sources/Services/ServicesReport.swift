@@ -77,7 +77,8 @@ public struct ServicesReport: Report {
             .fields(["lastSync": status.lastSync.map { .number($0, text: String(Int($0))) } ?? .null,
                      "lastQueued": status.lastQueued.map { .number($0, text: String(Int($0))) } ?? .null,
                      "syncFailures": status.failures.map { .number($0, text: String(Int($0))) } ?? .null,
-                     "clusterCIDR": .text(status.config?.clusterCIDR), "detectLocalMode": .text(status.config?.detectLocalMode)])
+                     "clusterCIDR": .text(status.config?.clusterCIDR), "detectLocalMode": .text(status.config?.detectLocalMode),
+                     "configzShape": .text(status.config?.shape)])
          } ?? .null),
          ("query", .text(query?.text)), ("largeCluster", .bool(reading.table?.largeCluster ?? false)),
          ("services", .array(entries.map(json))),

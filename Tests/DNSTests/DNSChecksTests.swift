@@ -145,7 +145,7 @@ struct DNSChecksTests {
     static let notrack = ["-t raw -A PREROUTING -d 10.96.0.10/32 -p udp -m udp --dport 53 -m comment --comment \"NodeLocal DNS Cache: skip conntrack\" -j NOTRACK",
                           "-t raw -A PREROUTING -d 169.254.20.10/32 -p udp -m udp --dport 53 -m comment --comment \"NodeLocal DNS Cache: skip conntrack\" -j NOTRACK"]
 
-    @Test("NodeLocal DNSCache: healthy, its link gone with its rules left, down, its address missing, its rules missing")
+    @Test("NodeLocal DNSCache: healthy (its link up, or down as node-cache leaves it), its link gone with its rules left, its address missing, its rules missing")
     func nodeLocal() {
         var facts = Self.facts(answer: Self.zone)
         let both = [Self.server, IPAddress.parse("169.254.20.10")!]
@@ -158,8 +158,9 @@ struct DNSChecksTests {
         let gone = DNSReport(facts: facts).findings
         #expect(gone.map(\.code) == [.nodeLocalDNSBroken] && gone.first?.severity == .error)
         #expect(gone.first?.message.contains("10.96.0.10 skip conntrack") == true, "\(gone.first?.message ?? "")")
+        // node-cache never sets its dummy link up (kubernetes/dns#666): down is how it runs.
         facts.nodeLocal = NodeLocalDNS(link: .init(kind: "dummy", up: false, addresses: both), notrackRules: Self.notrack, acceptRules: [])
-        #expect(DNSReport(facts: facts).findings.map(\.code) == [.nodeLocalDNSBroken])
+        #expect(DNSReport(facts: facts).findings.isEmpty, "\(DNSReport(facts: facts).findings.map(\.message))")
         facts.nodeLocal = NodeLocalDNS(link: .init(kind: "dummy", up: true, addresses: both), notrackRules: [], acceptRules: [])
         #expect(DNSReport(facts: facts).findings.map(\.severity) == [.warning])
         // IPVS-mode NodeLocal: the pod's nameserver is the link-local address itself.

@@ -127,8 +127,13 @@ struct ServiceLabTests {
         // Hairpin concerns a pod reaching itself: pod-a is an endpoint of default/web.
         let source = fault == "HAIRPIN_DISABLED" ? "pod-a" : "pod-b"
         let (status, json) = try run("node1", ["trace", source, destination, "--timeout", "500"])
-        // A stale entry traps its own flow only: the probe's new flow still gets through (a warning).
-        #expect(status == (fault == "STALE_CONNTRACK" ? 0 : 1), "\(mode) \(fault): \(codes(json))")
+        // A stale entry traps its own flow only: the probe's new flow still gets through, but the
+        // live flow it blackholes is an error (exit 1) all the same.
+        #expect(status == 1, "\(mode) \(fault): \(codes(json))")
+        if fault == "STALE_CONNTRACK" {
+            #expect(json["reachable"]?.bool == true)
+            #expect(json["findings"]?.array?.contains { $0["code"]?.string == "STALE_CONNTRACK" && $0["severity"]?.string == "error" } == true)
+        }
         if fault == "STALE_CONNTRACK" || fault == "MASQUERADE_MISSING" || fault == "PROXY_STALE" {
             #expect(codes(try run("node1", ["services"]).json).contains(code))
         }

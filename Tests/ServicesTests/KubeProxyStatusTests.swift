@@ -1,6 +1,7 @@
 import Diagnosis
 import NetAddress
 import NetlinkCodec
+import TestSupport
 import Testing
 @testable import Services
 
@@ -28,6 +29,42 @@ struct KubeProxyStatusTests {
         #expect(ServiceChecks.proxyStale(KubeProxyStatus(lastSync: 1000, lastQueued: nil, failures: nil), now: 2000).count == 1)
         #expect(ServiceChecks.proxyStale(nil, now: 0).isEmpty)
         #expect(KubeProxyStatus.parse(metrics: "garbage\n{{{ 1\nx y z").lastSync == nil)
+    }
+
+    func configz(_ name: String) throws -> KubeProxyConfig {
+        let bytes = try #require(Repository.read(Repository.root + "/Tests/ServicesTests/Fixtures/\(name)"), "fixture \(name)")
+        return try #require(KubeProxyConfig.parse(json: bytes))
+    }
+
+    /// /configz as kube-proxy serves it: its internal type with Go field names. 1.30's is the
+    /// document a kind cluster served (published 2024-06, 'Taking a look at the Kube-Proxy API');
+    /// 1.33's is the same cluster's fields as types.go has them since 1.31 (DetectLocal.ClusterCIDRs,
+    /// Linux.MasqueradeAll, no top-level ClusterCIDR), dual-stack.
+    @Test("configz in every shape kube-proxy serves: a healthy node's cluster CIDRs found, the release's shape named")
+    func configzShapes() throws {
+        let current = try configz("configz-1.33.json")
+        #expect(current.clusterCIDRs == ["10.244.0.0/16", "fd00:10:244::/56"] && !current.detectorMissing)
+        #expect(current.shape.hasPrefix("1.31+"), "\(current.shape)")
+        let older = try configz("configz-1.30.json")
+        #expect(older.clusterCIDRs == ["10.244.0.0/16"] && !older.detectorMissing && older.detectLocalMode == "ClusterCIDR")
+        #expect(older.shape.hasPrefix("1.29–1.30"), "\(older.shape)")
+        let table = ServiceTable(mode: .iptables, entries: [])
+        #expect(ServiceChecks.masquerade(table, config: current).isEmpty && ServiceChecks.masquerade(table, config: older).isEmpty)
+        // Before 1.24, and dual-stack's comma-separated flag value.
+        let old = try #require(KubeProxyConfig.parse(json: Array(#"{"kubeproxy.config.k8s.io": {"Mode": "ipvs", "ClusterCIDR": "10.244.0.0/16, fd00::/56", "IPTables": {"MasqueradeAll": false}}}"#.utf8)))
+        #expect(old.clusterCIDRs == ["10.244.0.0/16", "fd00::/56"] && old.shape.hasPrefix("before 1.24"))
+        // 1.31+ without cluster CIDRs: the detector has nothing to go on, said with the shape.
+        let none = try #require(KubeProxyConfig.parse(json: Array(#"{"kubeproxy.config.k8s.io": {"Mode": "iptables", "DetectLocalMode": "ClusterCIDR", "DetectLocal": {"ClusterCIDRs": null}, "Linux": {"MasqueradeAll": false}}}"#.utf8)))
+        #expect(none.detectorMissing)
+        let finding = try #require(ServiceChecks.masquerade(table, config: none).first)
+        #expect(finding.evidence.contains { $0.contains("1.31+") }, "\(finding.evidence)")
+        // masquerade-all (1.31+: under Linux) needs no detector.
+        let all = try #require(KubeProxyConfig.parse(json: Array(#"{"kubeproxy.config.k8s.io": {"DetectLocal": {"ClusterCIDRs": []}, "Linux": {"MasqueradeAll": true}}}"#.utf8)))
+        #expect(!all.detectorMissing)
+        // A shape with neither field (a future release, a null entry): not judged.
+        let unknown = try #require(KubeProxyConfig.parse(json: Array(#"{"kubeproxy.config.k8s.io": {"Mode": "nftables"}}"#.utf8)))
+        #expect(!unknown.detectorMissing && unknown.clusterCIDRs == nil)
+        #expect(KubeProxyConfig.parse(json: Array(#"{"kubeproxy.config.k8s.io": null}"#.utf8)) == nil)
     }
 
     @Test("configz: a ClusterCIDR detector without a cluster CIDR is MASQUERADE_MISSING; a missing rule is the error")
@@ -63,14 +100,22 @@ struct KubeProxyStatusTests {
                                  frontends: [.clusterIP(vip, 53)],
                                  endpoints: [ServiceEndpoint(address: IPAddress.parse("10.244.1.2")!, port: 8080, rule: "KUBE-SEP-A")])
         let table = ServiceTable(mode: .iptables, entries: [entry])
-        func connection(replyFrom: String) -> Conntrack.Entry {
+        func connection(replyFrom: String, assured: Bool = false, timeout: UInt32? = nil) -> Conntrack.Entry {
             Conntrack.Entry(original: Conntrack.Tuple(source: IPAddress.parse("10.244.1.3")!, destination: vip, proto: 17, sourcePort: 4000, destinationPort: 53),
                             reply: Conntrack.Tuple(source: IPAddress.parse(replyFrom)!, destination: IPAddress.parse("10.244.1.3")!, proto: 17,
                                                    sourcePort: 8080, destinationPort: 4000),
-                            status: Conntrack.Status.destinationNAT)
+                            status: Conntrack.Status.destinationNAT | (assured ? Conntrack.Status.assured : 0), timeoutSeconds: timeout)
         }
         #expect(ServiceChecks.staleConntrack([connection(replyFrom: "10.244.1.2")], table: table).isEmpty)
         let stale = ServiceChecks.staleConntrack([connection(replyFrom: "10.244.2.99"), connection(replyFrom: "10.244.2.99")], table: table)
         #expect(stale.count == 1 && stale[0].code == .staleConntrack && stale[0].message.contains("2 UDP conntrack entries"))
+        // Unreplied entries only wait to expire: a warning.
+        #expect(stale[0].severity == .warning)
+        // An assured entry refreshed within the last minute is a live flow, blackholed: an error.
+        let live = ServiceChecks.staleConntrack([connection(replyFrom: "10.244.2.99", assured: true, timeout: 118)], table: table)
+        #expect(live.map(\.severity) == [.error] && live[0].message.contains("live flow"), "\(live.map(\.message))")
+        // Assured but quiet for over a minute: going away by itself.
+        let quiet = ServiceChecks.staleConntrack([connection(replyFrom: "10.244.2.99", assured: true, timeout: 40)], table: table)
+        #expect(quiet.map(\.severity) == [.warning])
     }
 }
