@@ -80,33 +80,46 @@ public enum NoRoute: PathCheck {
         guard facts.destination == nil, step.overlay == nil, let block = remoteBlock(holding: destination, in: node.state),
               Int(route.destinationLength) < block.prefix.length else { return nil }
         let missing = "\(block.prefix) via \(block.vtep) dev \(block.device.name) onlink"
+        let calico = block.owner == .calico
+        let defaultRoute = route.destinationLength == 0
         return (Finding(.noRoute, .error,
-                        "\(node.label) has no route for the pod block \(block.prefix) of the node at \(block.node): the request to \(destination) falls through to \(via).",
+                        "\(node.label) has no route for the pod \(calico ? "block" : "subnet") \(block.prefix) of the node at \(block.node): the request to \(destination) falls through to \(via)\(defaultRoute ? ", the default route, which leads out of the cluster's pod network" : "").",
                         hop: "\(node.label):\(step.arrival.name)",
-                        evidence: evidence + ["\(block.device.name) knows the VTEP \(block.vtep) at \(block.node) (neighbour and FDB entries); calico gives a node's VTEP an address of its block (\(block.sizeFrom))",
+                        evidence: evidence + ["\(block.device.name) knows the VTEP \(block.vtep) at \(block.node) (neighbour and FDB entries); \(calico ? "calico gives a node's VTEP an address of its block" : "flannel gives a node's VTEP its subnet's first address") (\(block.sizeFrom))",
                                               "missing: \(missing)"],
-                        remedy: "felix programs the block routes over \(block.device.name) (from the IPAM blocks in its datastore): check calico-node on this node, then trace again; by hand: ip route add \(missing)."),
+                        remedy: calico
+                            ? "felix programs the block routes over \(block.device.name) (from the IPAM blocks in its datastore): check calico-node on this node, then trace again; by hand: ip route add \(missing)."
+                            : "flanneld programs a route per node's subnet over \(block.device.name) (from its subnet leases): check flanneld on this node (its logs, its lease of the node at \(block.node)), then trace again; by hand: ip route add \(missing)."),
                 missing)
     }
 
-    /// A remote calico block holding `address`: the block around a remote VTEP that an overlay
-    /// device knows (a permanent neighbour with an FDB entry naming a remote node), of the size
-    /// other block routes over that device have, else calico's default of 26 bits.
-    static func remoteBlock(holding address: IPAddress, in state: NamespaceState) -> (prefix: IPPrefix, vtep: IPAddress, device: Link, node: IPAddress, sizeFrom: String)? {
-        for device in state.links where device.kind == "vxlan" && (device.name.hasPrefix("vxlan.calico") || device.name.hasPrefix("vxlan-v6.calico")) {
+    enum OverlayOwner { case calico, flannel }
+
+    /// A remote node's pod block (calico) or subnet (flannel) holding `address`: the prefix around a
+    /// remote VTEP that an overlay device knows (a permanent neighbour with an FDB entry naming a
+    /// remote node), of the size other routes over that device have, else the CNI's default
+    /// (calico's blockSize 26 and 122, flannel's SubnetLen 24 and 64).
+    static func remoteBlock(holding address: IPAddress, in state: NamespaceState)
+        -> (prefix: IPPrefix, vtep: IPAddress, device: Link, node: IPAddress, sizeFrom: String, owner: OverlayOwner)? {
+        for device in state.links where device.kind == "vxlan" {
+            let owner: OverlayOwner
+            if device.name.hasPrefix("vxlan.calico") || device.name.hasPrefix("vxlan-v6.calico") { owner = .calico }
+            else if device.name.hasPrefix("flannel") { owner = .flannel }
+            else { continue }
             let routed = state.routes.filter {
-                $0.outputIndex == device.index && $0.table == Route.mainTable && $0.type == 1 && $0.destination?.isIPv4 == address.isIPv4
+                $0.outputIndex == device.index && $0.table == Route.mainTable && $0.type == Route.typeUnicast && $0.destination?.isIPv4 == address.isIPv4
                     && $0.destinationLength > 0 && Int($0.destinationLength) < (address.isIPv4 ? 32 : 128)
             }
-            // calico's default block sizes: /26 for IPv4, /122 for IPv6.
-            let defaultLength = address.isIPv4 ? 26 : 122
+            let defaultLength = owner == .calico ? (address.isIPv4 ? 26 : 122) : (address.isIPv4 ? 24 : 64)
             let length = routed.first.map { Int($0.destinationLength) } ?? defaultLength
-            let sizeFrom = routed.isEmpty ? "blockSize \(defaultLength), calico's default" : "/\(length), as its other block routes over \(device.name)"
+            let sizeFrom = routed.isEmpty
+                ? (owner == .calico ? "blockSize \(defaultLength), calico's default" : "SubnetLen \(defaultLength), flannel's default")
+                : "/\(length), as its other routes over \(device.name)"
             for neighbor in state.neighbors where neighbor.interfaceIndex == device.index && neighbor.state.contains(.permanent) {
                 guard let vtep = neighbor.destination, let mac = neighbor.linkAddress,
                       let remote = state.forwardingDatabase.first(where: { $0.linkAddress == mac && $0.interfaceIndex == device.index })?.destination else { continue }
                 let block = IPPrefix.around(vtep, length: length)
-                if block.contains(address) { return (block, vtep, device, remote, sizeFrom) }
+                if block.contains(address) { return (block, vtep, device, remote, sizeFrom, owner) }
             }
         }
         return nil

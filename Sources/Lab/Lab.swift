@@ -1,5 +1,6 @@
 import ConfigFormats
 import NodeFiles
+import NetSystem
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -225,14 +226,39 @@ public struct Lab: Sendable {
     /// node2 advertises itself as the underlay's IPv6 router (LabRouterAdvertiser): node1 takes
     /// its IPv6 default route from the advertisements, as a SLAAC host does. Only for the fault
     /// that needs it: otherwise a missing pod route would fall through to node2, which holds
-    /// the pods, and hide the fault.
-    func startRouterAdvertiser(netdoctorPath: String) throws(LabError) -> Int32 {
+    /// the pods, and hide the fault. `namespace`: another router's (uplinkRouter).
+    func startRouterAdvertiser(netdoctorPath: String, namespace: String? = nil) throws(LabError) -> Int32 {
         guard let ip = Shell.find("ip"),
-              let pid = ChildProcess.spawnDetached(ip, arguments: ["netns", "exec", plan.nodes[1].namespace, netdoctorPath, "lab", "serve",
+              let pid = ChildProcess.spawnDetached(ip, arguments: ["netns", "exec", namespace ?? plan.nodes[1].namespace, netdoctorPath, "lab", "serve",
                                                                    "--router-advertisements", "eth0"], environment: Shell.environment) else {
-            throw LabError("cannot start node2's router advertisements")
+            throw LabError("cannot start the router advertisements")
         }
         return pid
+    }
+
+    /// The namespace of node1's uplink router (lab break NO_ROUTE --family 6).
+    var routerNamespace: String { "\(plan.prefix)-router" }
+
+    /// A router on a second uplink of node1 (eth1), as a real node's network has one: it
+    /// advertises itself (node1 learns its IPv6 default route from it by the kernel's own RA
+    /// handling: proto ra, an expiry) and knows nothing of the pods, so what falls through to it
+    /// is lost beyond the node, as at a real router. Waits until node1 has the route.
+    func startUplinkRouter(state: inout LabState) throws(LabError) {
+        let n1 = plan.nodes[0].namespace, router = routerNamespace
+        try Shell.run(["ip", "netns", "add", router])
+        try Shell.run(["ip", "-n", router, "link", "set", "lo", "up"])
+        try Shell.run(["ip", "-n", n1, "link", "add", "eth1", "type", "veth", "peer", "name", "eth0", "netns", router])
+        try Shell.inNamespace(router, ["sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1"])
+        // node1 forwards, so it takes the advertisements only with accept_ra=2, as it should be set.
+        try Shell.inNamespace(n1, ["sysctl", "-q", "-w", "net.ipv6.conf.eth1.accept_ra=2"])
+        try Shell.run(["ip", "-n", router, "link", "set", "eth0", "up"])
+        try Shell.run(["ip", "-n", n1, "link", "set", "eth1", "up"])
+        if state.routerPID == nil { state.routerPID = try startRouterAdvertiser(netdoctorPath: Executable.path, namespace: router) }
+        for _ in 0..<100 {
+            if ((try? Shell.run(["ip", "-n", n1, "-6", "route", "show", "default", "proto", "ra"])) ?? "").contains("via") { return }
+            usleep(50_000)
+        }
+        throw LabError("node1 learned no default route from its uplink router's advertisements")
     }
 
     /// Until no address of a node or pod is tentative (at most 5 s): a gateway still in duplicate
@@ -365,7 +391,7 @@ public struct LabState: Sendable, Equatable {
                                   }),
                                   "createdMountPoints": .texts(createdMountPoints), "extraPods": .int(extraPods),
                                   "proxy": .text(proxy), "servicePIDs": .array(servicePIDs.map { .int(Int($0)) }),
-                                  "extraServices": .int(extraServices), "nodeLocalDNS": .bool(nodeLocalDNS),
+                                  "extraServices": .int(extraServices), "nodeLocalDNS": .bool(nodeLocalDNS), "kubeProxyRelease": .string(kubeProxyRelease),
                                   "policyEngine": .text(policyEngine), "policies": .texts(policies),
                                   "queueListeners": Self.pidFields(queueListeners)])) + "\n"
     }
@@ -400,6 +426,7 @@ public struct LabState: Sendable, Equatable {
         proxy = value["proxy"]?.string
         extraServices = value["extraServices"]?.int ?? 0
         nodeLocalDNS = value["nodeLocalDNS"]?.bool ?? false
+        kubeProxyRelease = value["kubeProxyRelease"]?.string ?? LabServer.KubeProxyRelease.current.rawValue
         policyEngine = value["policyEngine"]?.string
         policies = value["policies"]?.array?.compactMap(\.string) ?? []
         queueListeners = Self.pids(value["queueListeners"])

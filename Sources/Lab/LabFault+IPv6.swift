@@ -12,7 +12,7 @@ extension LabFault {
     /// or IPv4 only).
     public var ipv6Summary: String? {
         switch self {
-        case .noRoute: "node1: the IPv6 route to node2's pod /64 deleted"
+        case .noRoute: "node1: the IPv6 route to node2's pod subnet deleted; on overlay and calico node1 first learns an IPv6 default route from a router on a second uplink (eth1), which the request then falls through to"
         case .ipForwardDisabled: "node1: net.ipv6.conf.all.forwarding=0 (IPv4 still forwarded)"
         case .neighborFailed: "node1: the IPv6 next hop towards node2's pods never answers neighbour solicitations"
         case .neighborMACMismatch: "pod-a: a permanent neighbour entry gives its IPv6 gateway a wrong MAC"
@@ -59,6 +59,10 @@ extension Lab {
         guard let a6 = podA.address6, let b6 = podB.address6, let c6 = podC.address6 else { throw LabError("the pods have no IPv6 addresses") }
         switch fault {
         case .noRoute:
+            // Where node1 knows the pod network from its overlay device (flannel's or calico's
+            // VTEP entries), a router on its uplink gives it a default route first: the missing
+            // route then falls through to it, as on a real node, instead of failing at once.
+            if plan.topology != .routed { try startUplinkRouter(state: &state) }
             try Shell.run(["ip", "-n", n1, "-6", "route", "del", node2.podSubnet6])
         case .ipForwardDisabled:
             try Shell.inNamespace(n1, ["sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=0"])

@@ -2,7 +2,7 @@ import Checks
 import ConfigFormats
 import Diagnosis
 import Firewall
-import Policy
+@testable import Policy
 import TestSupport
 import Testing
 
@@ -27,16 +27,36 @@ struct PolicyChainsTests {
                               in: "node1", probe: probe ?? self.probe)
     }
 
-    @Test("felix (iptables): the End of tier drop that moved is a default deny, named by the policies of its tier")
+    @Test("felix 3.28+ (iptables): the End of tier drop that moved is a default deny, named by the policies of its tier, found through their policy group chain")
     func calicoDefaultDeny() throws {
         let findings = try denied("calico-default-deny")
         #expect(findings.count == 1)
         let finding = try #require(findings.first)
         #expect(finding.code == .policyDenied && finding.severity == .error)
-        #expect(finding.message.contains("pod-a's ingress is selected by KubernetesNetworkPolicy default/allow-8080"))
+        // Both policies sit behind one cali-gi- chain: the endpoint chain names neither.
+        #expect(finding.message.contains("pod-a's ingress is selected by KubernetesNetworkPolicy default/allow-8080"), "\(finding.message)")
+        #expect(finding.message.contains("default/allow-metrics"), "\(finding.message)")
         #expect(finding.message.contains("none of them allows TCP port 80 from 10.246.1.3") && finding.message.contains("tier default"))
         #expect(finding.evidence.first?.contains("End of tier default. Drop if no policies passed packet") == true)
         #expect(finding.evidence.first?.contains("(+1 packets during the probe)") == true)
+    }
+
+    @Test("felix: one policy of its selector is inlined (no group chain): the endpoint chain jumps to it")
+    func calicoInlined() throws {
+        let finding = try #require(try denied("calico-inline-default-deny").first)
+        #expect(finding.code == .policyDenied && finding.message.contains("selected by KubernetesNetworkPolicy default/deny-all"), "\(finding.message)")
+    }
+
+    @Test("policy POD through felix's policy groups: both policies listed, each with its group chain and the packets its jump counted")
+    func groupedEndpoint() throws {
+        let rules = try rules("calico-default-deny.after.iptables-save")
+        let endpoint = try #require(PolicyChains.endpoints(in: rules).first { $0.interface == "cali1fe41d2935d" && $0.direction == .ingress })
+        let policies = endpoint.selecting
+        #expect(policies.map(\.name).sorted() == ["allow-8080", "allow-metrics"])
+        #expect(policies.allSatisfy { $0.group?.hasPrefix("cali-gi-") == true && $0.group?.count == 28 }, "\(policies.map(\.group))")
+        let report = PolicyReport(pod: "default/pod-a", address: "10.246.1.2", hostInterface: "cali1fe41d2935d", rules: rules)
+        #expect(report.jsonFields.first { $0.0 == "selected" }?.1.bool == true)
+        #expect(policies.compactMap { report.evaluated($0, from: endpoint) }.count == 2)
     }
 
     @Test("felix: a DROP inside a policy chain is that policy's explicit deny")
@@ -70,7 +90,7 @@ struct PolicyChainsTests {
         let endpoints = PolicyChains.endpoints(in: try rules("calico-default-deny.after.iptables-save"))
         let ingress = try #require(endpoints.first { $0.interface == "cali1fe41d2935d" && $0.direction == .ingress })
         #expect(ingress.tiers.map(\.name) == ["default"])
-        #expect(ingress.selecting.map(\.title) == ["KubernetesNetworkPolicy default/allow-8080"])
+        #expect(ingress.selecting.map(\.title) == ["KubernetesNetworkPolicy default/allow-8080", "KubernetesNetworkPolicy default/allow-metrics"])
         #expect(ingress.tiers.first?.dropRule?.packets == 1)
         #expect(ingress.profiles == ["kns.default"])
         let egress = try #require(endpoints.first { $0.interface == "cali1fe41d2935d" && $0.direction == .egress })
