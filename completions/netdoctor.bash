@@ -590,7 +590,7 @@ _netdoctor_lab_up() {
     repeating_flags=()
     non_repeating_flags=(--no-color --agents --watch --nodelocaldns --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output --runtime-endpoint --topology --family --extra-pods --proxy --extra-services --policy-engine)
+    non_repeating_options=(--root -o --output --runtime-endpoint --topology --family --extra-pods --proxy --extra-services --policy-engine --kube-proxy-release)
     __netdoctor_offer_flags_options 0
 
     # Offer option value completions
@@ -626,6 +626,10 @@ _netdoctor_lab_up() {
         ;;
     '--policy-engine')
         __netdoctor_add_completions -W 'calico'$'\n''calico-nftables'$'\n''kube-router'$'\n''kube-network-policies'
+        return
+        ;;
+    '--kube-proxy-release')
+        __netdoctor_add_completions -W '1.33'$'\n''1.30'
         return
         ;;
     esac
@@ -683,7 +687,7 @@ _netdoctor_lab_break() {
     # Offer positional completions
     case "${positional_number}" in
     1)
-        __netdoctor_add_completions -W 'LINK_DOWN'$'\n''NO_ROUTE'$'\n''IP_FORWARD_DISABLED'$'\n''NEIGHBOR_FAILED'$'\n''NEIGHBOR_MAC_MISMATCH'$'\n''BRIDGE_PORT_MISSING'$'\n''OVERLAY_FDB_MISSING'$'\n''FIREWALL_DROP'$'\n''DUPLICATE_IP'$'\n''MTU_MISMATCH'$'\n''PMTU_BLACKHOLE'$'\n''LOST_BEYOND_NODE'$'\n''REPLY_MISSING'$'\n''PORT_CLOSED'$'\n''CNI_NO_CONFIG'$'\n''CNI_CONFIG_INVALID'$'\n''CNI_VERSION_UNSUPPORTED'$'\n''CNI_BINARY_MISSING'$'\n''CNI_MULTIPLE_CONFIGS'$'\n''CNI_STALE_CONFIG'$'\n''RUNTIME_CONFIG_INVALID'$'\n''KUBELET_CONFIG_INVALID'$'\n''CNI_MTU_TOO_LARGE'$'\n''SERVICE_NO_ENDPOINTS'$'\n''SERVICE_NOT_PROGRAMMED'$'\n''ENDPOINT_UNREACHABLE'$'\n''STALE_CONNTRACK'$'\n''MASQUERADE_MISSING'$'\n''HAIRPIN_DISABLED'$'\n''PROXY_STALE'$'\n''DNS_SERVER_UNREACHABLE'$'\n''DNS_UDP_BLOCKED'$'\n''DNS_NO_ANSWER'$'\n''DNS_CONFIG_MISMATCH'$'\n''DNS_CONFIG_INVALID'$'\n''DNS_LOOP_RISK'$'\n''DNS_SERVER_ERROR'$'\n''DNS_SLOW'$'\n''NODELOCALDNS_BROKEN'$'\n''POLICY_DENIED'$'\n''POLICY_DENIED_PORT'$'\n''POLICY_DENIED_EXPLICIT'$'\n''NEIGHBOR_FAILED_PROXY_ARP'$'\n''NO_ROUTE_POD_ROUTE'$'\n''POLICY_ENGINE_DOWN'$'\n''ADDRESS_DADFAILED'$'\n''ADDRESS_TENTATIVE'$'\n''IPV6_RA_IGNORED'
+        __netdoctor_add_completions -W 'LINK_DOWN'$'\n''NO_ROUTE'$'\n''IP_FORWARD_DISABLED'$'\n''NEIGHBOR_FAILED'$'\n''NEIGHBOR_MAC_MISMATCH'$'\n''BRIDGE_PORT_MISSING'$'\n''OVERLAY_FDB_MISSING'$'\n''FIREWALL_DROP'$'\n''DUPLICATE_IP'$'\n''MTU_MISMATCH'$'\n''PMTU_BLACKHOLE'$'\n''LOST_BEYOND_NODE'$'\n''REPLY_MISSING'$'\n''PORT_CLOSED'$'\n''CNI_NO_CONFIG'$'\n''CNI_CONFIG_INVALID'$'\n''CNI_VERSION_UNSUPPORTED'$'\n''CNI_BINARY_MISSING'$'\n''CNI_MULTIPLE_CONFIGS'$'\n''CNI_STALE_CONFIG'$'\n''RUNTIME_CONFIG_INVALID'$'\n''KUBELET_CONFIG_INVALID'$'\n''CNI_MTU_TOO_LARGE'$'\n''SERVICE_NO_ENDPOINTS'$'\n''SERVICE_NOT_PROGRAMMED'$'\n''ENDPOINT_UNREACHABLE'$'\n''STALE_CONNTRACK'$'\n''MASQUERADE_MISSING'$'\n''HAIRPIN_DISABLED'$'\n''PROXY_STALE'$'\n''DNS_SERVER_UNREACHABLE'$'\n''DNS_UDP_BLOCKED'$'\n''DNS_NO_ANSWER'$'\n''DNS_CONFIG_MISMATCH'$'\n''DNS_CONFIG_INVALID'$'\n''DNS_LOOP_RISK'$'\n''DNS_SERVER_ERROR'$'\n''DNS_SLOW'$'\n''NODELOCALDNS_BROKEN'$'\n''POLICY_DENIED'$'\n''POLICY_DENIED_PORT'$'\n''POLICY_DENIED_EXPLICIT'$'\n''NEIGHBOR_FAILED_PROXY_ARP'$'\n''NO_ROUTE_POD_ROUTE'$'\n''POLICY_ENGINE_DOWN'$'\n''ADDRESS_DADFAILED'$'\n''ADDRESS_TENTATIVE'$'\n''IPV6_RA_IGNORED'$'\n''NEIGHBOR_MAC_MISMATCH_STATIC'
         return
         ;;
     esac

@@ -345,6 +345,7 @@ _netdoctor_lab_up() {
     local -ar ___family=('4' 'dual' '6')
     local -ar ___proxy=('iptables' 'nftables')
     local -ar ___policy_engine=('calico' 'calico-nftables' 'kube-router' 'kube-network-policies')
+    local -ar ___kube_proxy_release=('1.33' '1.30')
     local -ar arg_specs=(
         '--root[Prefix for every node file read (env NETDOCTOR_ROOT).]:dir:_files -/'
         '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
@@ -359,6 +360,7 @@ _netdoctor_lab_up() {
         '--extra-services[With --proxy\: this many more Services of three endpoints each in the rules (benchmarks), up to 20000.]:n:'
         '--nodelocaldns[With --proxy iptables\: NodeLocal DNSCache on each node (a link named nodelocaldns holding 169.254.20.10 and the kube-dns address, node-cache'\''s NOTRACK and ACCEPT rules, a DNS server on the node answering there).]'
         '--policy-engine[With --topology calico\: whose NetworkPolicy chains the nodes carry\: calico (felix'\''s iptables dataplane), calico-nftables (felix'\''s nftables dataplane), kube-router.]:engine:{__netdoctor_complete "${___policy_engine[@]}"}'
+        '--kube-proxy-release[With --proxy\: the kube-proxy release whose /configz the stand-in serves\: 1.33 (DetectLocal.ClusterCIDRs, as since 1.31) or 1.30 (a top-level ClusterCIDR).]:release:{__netdoctor_complete "${___kube_proxy_release[@]}"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -396,7 +398,7 @@ _netdoctor_lab_status() {
 
 _netdoctor_lab_break() {
     local -i ret=1
-    local -ar _fault=('LINK_DOWN' 'NO_ROUTE' 'IP_FORWARD_DISABLED' 'NEIGHBOR_FAILED' 'NEIGHBOR_MAC_MISMATCH' 'BRIDGE_PORT_MISSING' 'OVERLAY_FDB_MISSING' 'FIREWALL_DROP' 'DUPLICATE_IP' 'MTU_MISMATCH' 'PMTU_BLACKHOLE' 'LOST_BEYOND_NODE' 'REPLY_MISSING' 'PORT_CLOSED' 'CNI_NO_CONFIG' 'CNI_CONFIG_INVALID' 'CNI_VERSION_UNSUPPORTED' 'CNI_BINARY_MISSING' 'CNI_MULTIPLE_CONFIGS' 'CNI_STALE_CONFIG' 'RUNTIME_CONFIG_INVALID' 'KUBELET_CONFIG_INVALID' 'CNI_MTU_TOO_LARGE' 'SERVICE_NO_ENDPOINTS' 'SERVICE_NOT_PROGRAMMED' 'ENDPOINT_UNREACHABLE' 'STALE_CONNTRACK' 'MASQUERADE_MISSING' 'HAIRPIN_DISABLED' 'PROXY_STALE' 'DNS_SERVER_UNREACHABLE' 'DNS_UDP_BLOCKED' 'DNS_NO_ANSWER' 'DNS_CONFIG_MISMATCH' 'DNS_CONFIG_INVALID' 'DNS_LOOP_RISK' 'DNS_SERVER_ERROR' 'DNS_SLOW' 'NODELOCALDNS_BROKEN' 'POLICY_DENIED' 'POLICY_DENIED_PORT' 'POLICY_DENIED_EXPLICIT' 'NEIGHBOR_FAILED_PROXY_ARP' 'NO_ROUTE_POD_ROUTE' 'POLICY_ENGINE_DOWN' 'ADDRESS_DADFAILED' 'ADDRESS_TENTATIVE' 'IPV6_RA_IGNORED')
+    local -ar _fault=('LINK_DOWN' 'NO_ROUTE' 'IP_FORWARD_DISABLED' 'NEIGHBOR_FAILED' 'NEIGHBOR_MAC_MISMATCH' 'BRIDGE_PORT_MISSING' 'OVERLAY_FDB_MISSING' 'FIREWALL_DROP' 'DUPLICATE_IP' 'MTU_MISMATCH' 'PMTU_BLACKHOLE' 'LOST_BEYOND_NODE' 'REPLY_MISSING' 'PORT_CLOSED' 'CNI_NO_CONFIG' 'CNI_CONFIG_INVALID' 'CNI_VERSION_UNSUPPORTED' 'CNI_BINARY_MISSING' 'CNI_MULTIPLE_CONFIGS' 'CNI_STALE_CONFIG' 'RUNTIME_CONFIG_INVALID' 'KUBELET_CONFIG_INVALID' 'CNI_MTU_TOO_LARGE' 'SERVICE_NO_ENDPOINTS' 'SERVICE_NOT_PROGRAMMED' 'ENDPOINT_UNREACHABLE' 'STALE_CONNTRACK' 'MASQUERADE_MISSING' 'HAIRPIN_DISABLED' 'PROXY_STALE' 'DNS_SERVER_UNREACHABLE' 'DNS_UDP_BLOCKED' 'DNS_NO_ANSWER' 'DNS_CONFIG_MISMATCH' 'DNS_CONFIG_INVALID' 'DNS_LOOP_RISK' 'DNS_SERVER_ERROR' 'DNS_SLOW' 'NODELOCALDNS_BROKEN' 'POLICY_DENIED' 'POLICY_DENIED_PORT' 'POLICY_DENIED_EXPLICIT' 'NEIGHBOR_FAILED_PROXY_ARP' 'NO_ROUTE_POD_ROUTE' 'POLICY_ENGINE_DOWN' 'ADDRESS_DADFAILED' 'ADDRESS_TENTATIVE' 'IPV6_RA_IGNORED' 'NEIGHBOR_MAC_MISMATCH_STATIC')
     local -ar ___family=('4' '6')
     local -ar arg_specs=(
         ':fault:{__netdoctor_complete "${_fault[@]}"}'

@@ -17,8 +17,25 @@ public enum NeighborChecks: PathCheck {
         // A request that fell through to the default route is NO_ROUTE's: its gateway is not where it should go.
         if let node = facts.nodeNamespace, let gateway = facts.node?.gateway, let out = facts.node?.output, NoRoute.fellThrough(facts) == nil {
             findings += check(gateway, on: out, in: node.state, label: node.label, namespace: node.known)
+            findings += pinned(gateway, on: out, facts: facts)
         }
         return findings + overlayVTEP(facts)
+    }
+
+    /// The node's next hop pinned by a static (permanent) neighbour entry to a MAC that is not
+    /// the one answering for the address now: the kernel never re-checks a static entry, so every
+    /// packet goes to a MAC nobody on the segment has (a replaced router, a moved address).
+    static func pinned(_ gateway: IPAddress, on link: Link, facts: PathFacts) -> [Finding] {
+        guard let node = facts.nodeNamespace, let claims = facts.gatewayClaims, !claims.isEmpty,
+              let entry = node.state.neighbors.first(where: { $0.destination == gateway && $0.interfaceIndex == link.index }),
+              entry.state.contains(.permanent), let mac = entry.linkAddress, !claims.contains(mac) else { return [] }
+        let how = gateway.isIPv4 ? "ARP" : "neighbour solicitation"
+        return [Finding(.neighborMACMismatch, .error,
+                        "\(node.label) sends to its next hop \(gateway) at \(mac), pinned by a static neighbour entry, but \(gateway) answers \(how) as \(claims.map(\.description).joined(separator: ", ")): every packet goes to a MAC nobody has.",
+                        hop: "\(node.label):\(link.name)",
+                        evidence: ["\(gateway) dev \(link.name) lladdr \(mac) \(entry.state.names.joined(separator: ","))",
+                                   "\(how) for \(gateway) on \(link.name) answered by \(claims.map(\.description).joined(separator: ", "))"],
+                        remedy: "ip\(node.known.isNode ? "" : " -n \(node.known.name)") neigh replace \(gateway) lladdr \(claims[0]) dev \(link.name) (or delete the entry and let the kernel resolve it), and find what pinned it (a static entry in the node's network configuration).")]
     }
 
     /// The overlay device the request leaves on must resolve the route's gateway (the remote

@@ -21,7 +21,7 @@ extension LabFault {
         case .pmtuBlackhole: "as MTU_MISMATCH, and node1 drops ICMPv6 \"packet too big\" (ip6tables)"
         case .lostBeyondNode: "node2: an ip6tables FORWARD rule drops traffic to pod-c"
         case .replyMissing: "pod-b drops every IPv6 reply it sends: echo replies, TCP, UDP (ip6tables; neighbour discovery passes, as ARP does past iptables; probe pod-a → pod-b)"
-        case .addressDADFailed, .addressTentative, .ipv6RAIgnored: summary
+        case .addressDADFailed, .addressTentative, .ipv6RAIgnored, .staticNeighborStale: summary
         default: nil
         }
     }
@@ -73,6 +73,8 @@ extension Lab {
             case .routed, .calico:
                 try Shell.run(["ip", "-n", n1, "-6", "route", "replace", node2.podSubnet6, "via", "fd00:77::99", "dev", "eth0"])
             }
+        case .staticNeighborStale:
+            try Shell.run(["ip", "-n", n1, "-6", "neigh", "replace", node2.underlayAddress6, "lladdr", "02:00:00:00:00:98", "dev", "eth0", "nud", "permanent"])
         case .neighborMACMismatch:
             let gateway = try podGateway6(podA)
             try Shell.run(["ip", "-n", podA.netns, "-6", "neigh", "replace", gateway, "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud", "permanent"])

@@ -59,6 +59,7 @@ public enum LabFault: String, Sendable, CaseIterable {
     case addressDADFailed = "ADDRESS_DADFAILED"
     case addressTentative = "ADDRESS_TENTATIVE"
     case ipv6RAIgnored = "IPV6_RA_IGNORED"
+    case staticNeighborStale = "NEIGHBOR_MAC_MISMATCH_STATIC"
 
     public var summary: String {
         switch self {
@@ -110,6 +111,7 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .addressDADFailed: "pod-b's IPv6 address re-added with DAD on while node1 holds it too: duplicate address detection fails (probe pod-a → pod-b) (--family dual or 6)"
         case .addressTentative: "pod-b's IPv6 address re-added with DAD on and 30 probes: it stays tentative for half a minute (probe pod-a → pod-b) (--family dual or 6)"
         case .ipv6RAIgnored: "node1: accept_ra=1 on eth0 while IPv6 forwarding is on: node2's router advertisements are ignored, the default route they gave expires (--family dual or 6)"
+        case .staticNeighborStale: "node1: a permanent neighbour entry pins its next hop towards node2's pods (node2's underlay address) to a MAC node2 does not have, as a static entry left after a NIC was replaced (routed topology; --family 6: its NDP entry)"
         }
     }
 
@@ -142,6 +144,9 @@ public enum LabFault: String, Sendable, CaseIterable {
 
     /// Faults that need a bridge and an overlay.
     public var needsOverlay: Bool { [.bridgePortMissing, .overlayFDBMissing, .duplicateIP, .hairpinDisabled].contains(self) }
+
+    /// Faults of the routed topology's node routes (a next hop on the underlay).
+    public var needsRouted: Bool { self == .staticNeighborStale }
 }
 
 extension Lab {
@@ -158,6 +163,9 @@ extension Lab {
         }
         if fault.needsOverlay && plan.topology != .overlay {
             throw LabError("\(fault.rawValue) needs the overlay topology (lab up --topology overlay)")
+        }
+        if fault.needsRouted && plan.topology != .routed {
+            throw LabError("\(fault.rawValue) needs the routed topology (lab up --topology routed)")
         }
         if fault.needsCalico && plan.topology != .calico {
             throw LabError("\(fault.rawValue) needs the calico topology (lab up --topology calico)")
@@ -195,6 +203,8 @@ extension Lab {
         case .neighborMACMismatch:
             try Shell.run(["ip", "-n", podA.netns, "neigh", "replace", node1.podGateway,
                            "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud", "permanent"])
+        case .staticNeighborStale:
+            try Shell.run(["ip", "-n", n1, "neigh", "replace", node2.underlayAddress, "lladdr", "02:00:00:00:00:98", "dev", "eth0", "nud", "permanent"])
         case .bridgePortMissing:
             try Shell.run(["ip", "-n", n1, "link", "set", podA.hostInterface, "nomaster"])
         case .overlayFDBMissing:

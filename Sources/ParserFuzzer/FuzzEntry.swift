@@ -78,6 +78,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     // What the engine reads besides netlink: an ARP reply off the segment, a recording's lookup
     // keys, cache file names, nft's table list.
     _ = AddressClaimProbe.claimant(of: IPAddress.parse("10.244.1.3")!, in: bytes[...])
+    _ = AddressClaimProbe.advertiser(of: IPAddress.parse("fd00:77::2")!, in: bytes[...])
     _ = RouteQuery(recorded: text)
     _ = CacheEntry.containerID(inFileName: text)
     _ = NftablesReader.nativeTables(json: bytes)

@@ -47,7 +47,7 @@ public final class LiveNode: NodeAccess, @unchecked Sendable {
     }
 
     public func addressClaims(of address: IPAddress, on link: Link, in namespace: any NamespaceAccess) -> [LinkAddress]? {
-        guard address.isIPv4, let handle = namespace.handle else { return nil }
+        guard let handle = namespace.handle else { return nil }
         let claims = try? AddressClaimProbe.ask(address, on: link, in: handle)
         if let claims { recorder?.record(claims: claims, of: address) }
         return claims

@@ -100,6 +100,9 @@ public struct PathFacts: Sendable {
     public var destination: DestinationStep?
     /// The link-layer addresses that answered ARP for the destination on its segment.
     public var addressClaims: [LinkAddress]?
+    /// Who answered ARP (IPv4) or a Neighbor Solicitation (IPv6) for the node's next hop, asked
+    /// only when the node pins that hop with a permanent (static) neighbour entry.
+    public var gatewayClaims: [LinkAddress]?
     /// The neighbour table of the node read again after the probe (a next hop only a sent packet resolves).
     public var neighborsAfterProbe: [Neighbor]?
     /// The source's neighbour table read again after an unanswered probe: its gateway's entry

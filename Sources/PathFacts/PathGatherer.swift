@@ -102,6 +102,10 @@ public struct PathGatherer {
         } else if role == .underlay, let gateway = route.gateway {
             step.gateway = gateway
             step.remoteAddress = gateway
+            // A static entry is never checked by the kernel again: ask who holds the address now.
+            if state.neighbors.contains(where: { $0.destination == gateway && $0.interfaceIndex == out.index && $0.state.contains(.permanent) }) {
+                facts.gatewayClaims = access.addressClaims(of: gateway, on: out, in: node)
+            }
         }
     }
 
@@ -125,7 +129,7 @@ public struct PathGatherer {
                 facts.hops.removeLast()
             }
             facts.hops.append(hop(hostSide, .destinationHostSide, in: nodeKnown, label: facts.nodeLabel))
-            if let master = hostSide.masterIndex, let bridge = nodeState.link(index: master) {
+            if facts.destinationAddress.isIPv4, let master = hostSide.masterIndex, let bridge = nodeState.link(index: master) {
                 facts.addressClaims = access.addressClaims(of: facts.destinationAddress, on: bridge, in: node)
             }
         }

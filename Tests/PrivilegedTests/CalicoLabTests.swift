@@ -119,6 +119,12 @@ struct CalicoLabTests {
         let selected = c.fault == "POLICY_DENIED_EXPLICIT" ? "pod-b" : "pod-a"
         let policy = try run(["policy", selected])
         #expect(policy.status == 0 && policy.json["selected"]?.bool == true, "\(policy.json)")
+        // felix 3.28+: POLICY_DENIED_PORT's two policies of one selector sit in a policy group chain.
+        if c.engine.hasPrefix("calico"), c.fault == "POLICY_DENIED_PORT" {
+            #expect(message(json, "POLICY_DENIED").contains("default/allow-metrics"), "\(message(json, "POLICY_DENIED"))")
+            let listed = (policy.json["endpoints"]?.array ?? []).flatMap { $0["tiers"]?.array ?? [] }.flatMap { $0["policies"]?.array ?? [] }
+            #expect(listed.count == 2 && listed.allSatisfy { $0["group"]?.string?.contains("cali-gi-") == true }, "\(listed)")
+        }
         // kube-network-policies keeps its policies in userspace: policy POD names the queue instead.
         if c.engine == "kube-network-policies" {
             #expect(policy.json["queuedBy"]?.array?.first?["engine"]?.string == "kube-network-policies", "\(policy.json)")

@@ -204,6 +204,53 @@ struct IPv6LabTests {
         }
     }
 
+    @Test("a missing pod-subnet route falling through to an RA-learned default route is NO_ROUTE, not a loss beyond the node",
+          arguments: [("overlay", "NO_ROUTE@node:"), ("calico", "NO_ROUTE@node:")])
+    func fallThrough(topology: String, expected: String) throws {
+        try Privilege.require()
+        try up(topology, family: "dual")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try breakLab("NO_ROUTE", ["--family", "6"])
+        let (status, json) = try run(["trace", "pod-a", Self.remote6[topology]!])
+        #expect(status == 1)
+        #expect(errors(json).count == 1 && errors(json).first?.hasPrefix(expected) == true, "\(topology): \(errors(json))")
+        let finding = (json["findings"]?.array ?? []).first { $0["code"]?.string == "NO_ROUTE" }
+        #expect(finding?["message"]?.string?.contains("falls through to default via") == true, "\(finding ?? .null)")
+        #expect(!errors(json).contains { $0.hasPrefix("LOST_BEYOND_NODE") })
+    }
+
+    @Test("router advertisements ignored after the RA route expired: the configuration alone is the evidence")
+    func raIgnoredExpired() throws {
+        try Privilege.require()
+        try up("overlay", family: "dual")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        #expect(try run(["inspect", "node"]).status == 0)
+        try breakLab("IPV6_RA_IGNORED")
+        // What the kernel does when the route's lifetime ends: the route goes.
+        let expired = try Binary.run(["lab", "exec", "node1", "--", "ip", "-6", "route", "del", "default", "proto", "ra"])
+        try #require(expired.status == 0, "\(expired.errorText)")
+        let (status, json) = try run(["inspect", "node"])
+        #expect(status == 1 && errors(json) == ["IPV6_RA_IGNORED@node:eth0"], "\(errors(json))")
+        let finding = (json["findings"]?.array ?? []).first { $0["code"]?.string == "IPV6_RA_IGNORED" }
+        #expect(finding?["message"]?.string?.contains("no IPv6 default route") == true && finding?["remedy"]?.string?.contains("accept_ra=2") == true)
+    }
+
+    @Test("a next hop pinned by a static neighbour entry to a MAC it no longer has: NEIGHBOR_MAC_MISMATCH in each family (NDP and ARP)",
+          arguments: ["6", "4"])
+    func staticNeighbor(family: String) throws {
+        try Privilege.require()
+        try up("routed", family: "dual")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        try breakLab("NEIGHBOR_MAC_MISMATCH_STATIC", ["--family", family])
+        let destination = family == "6" ? Self.remote6["routed"]! : Self.remote4["routed"]!
+        let (status, json) = try run(["trace", "pod-a", destination])
+        #expect(status == 1)
+        #expect(errors(json) == ["NEIGHBOR_MAC_MISMATCH@node:eth0"], "\(family): \(errors(json))")
+        // The other family's path is untouched.
+        let other = try run(["trace", "pod-a", family == "6" ? Self.remote4["routed"]! : Self.remote6["routed"]!])
+        #expect(other.status == 0, "\(errors(other.json))")
+    }
+
     @Test("an IPv6-only pod has no IPv4 to probe from: exit 2 saying so; --family with the wrong address family too")
     func wrongFamily() throws {
         try Privilege.require()

@@ -52,6 +52,19 @@ struct ServiceLabTests {
         #expect(try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "services", "not a name"]).status == 2)
     }
 
+    @Test("kube-proxy's /configz as 1.30 and 1.33 serve it (Go field names; the cluster CIDR moved to DetectLocal.ClusterCIDRs in 1.31): no false MASQUERADE_MISSING, the shape named",
+          arguments: [("1.33", "1.31+"), ("1.30", "1.29–1.30")])
+    func configz(release: String, shape: String) throws {
+        try Privilege.require()
+        let up = try Binary.run(["lab", "up", "--proxy", "iptables", "--kube-proxy-release", release], timeout: 120_000)
+        try #require(up.status == 0, "\(up.errorText)")
+        defer { _ = try? Binary.run(["lab", "down"]) }
+        let (_, json) = try run("node1", ["services"])
+        #expect(!codes(json).contains("MASQUERADE_MISSING"), "\(release): \(codes(json))")
+        #expect(json["kubeProxy"]?["clusterCIDR"]?.string == "10.244.0.0/16", "\(json["kubeProxy"] ?? .null)")
+        #expect(json["kubeProxy"]?["configzShape"]?.string?.hasPrefix(shape) == true, "\(json["kubeProxy"] ?? .null)")
+    }
+
     @Test("iptables mode: the rules read from nf_tables directly give the table iptables-save's text gives; a rule nft wrote into the nat table makes it unreadable, and says why")
     func rulesOverNetlink() throws {
         try Privilege.require()

@@ -63,6 +63,29 @@ struct FactsTests {
         #expect(AddressClaimProbe.claimant(of: address, in: reply.prefix(27)) == nil)
     }
 
+    @Test("a Neighbor Solicitation as DAD sends it (unspecified source, solicited-node group, hop limit 255, a valid checksum); an advertisement's target MAC read, anything else refused")
+    func neighborSolicitation() throws {
+        let address = try #require(IPAddress.parse("fd00:77::2"))
+        let ns = AddressClaimProbe.neighborSolicitation(for: address)
+        #expect(ns.count == 64 && ns[0] == 0x60 && ns[6] == 58 && ns[7] == 255)
+        #expect(Array(ns[8..<24]) == [UInt8](repeating: 0, count: 16))
+        #expect(Array(ns[24..<40]) == [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 2])
+        #expect(ns[40] == 135 && Array(ns[48..<64]) == address.bytes)
+        // The checksum over the pseudo-header and the message, checksum included, folds to zero.
+        let pseudo = Array(ns[8..<40]) + [0, 0, 0, 24, 0, 0, 0, 58] + Array(ns[40...])
+        #expect(AddressClaimProbe.internetChecksum(pseudo) == 0)
+        let mac: [UInt8] = [0x12, 0xac, 0xc5, 0x4a, 0x35, 0x21]
+        var na: [UInt8] = [0x60, 0, 0, 0, 0, 32, 58, 255] + [UInt8](repeating: 0xfe, count: 16) + [0xff, 0x02] + [UInt8](repeating: 0, count: 13) + [1]
+        na += [136, 0, 0, 0, 0x20, 0, 0, 0] + address.bytes + [2, 1] + mac
+        #expect(AddressClaimProbe.advertiser(of: address, in: na[...]) == LinkAddress(mac))
+        #expect(AddressClaimProbe.advertiser(of: try #require(IPAddress.parse("fd00:77::3")), in: na[...]) == nil)
+        #expect(AddressClaimProbe.advertiser(of: address, in: ns[...]) == nil)
+        #expect(AddressClaimProbe.advertiser(of: address, in: na.prefix(70)) == nil)
+        var zeroLength = na
+        zeroLength[65] = 0
+        #expect(AddressClaimProbe.advertiser(of: address, in: zeroLength[...]) == nil)
+    }
+
     @Test("FIREWALL_UNREADABLE where a namespace's rules could not be read, FIREWALL_DROP where a counter moved")
     func firewall() throws {
         let recorded = try RecordedTrace("overlay-healthy-cross-node")

@@ -78,6 +78,13 @@ struct RecordedTraceTests {
         Case(fixture: "overlay-ipv6-ADDRESS_DADFAILED", reachable: true, errors: [("ADDRESS_DADFAILED", "pod-b:eth0")]),
         Case(fixture: "overlay-ipv6-ADDRESS_TENTATIVE", reachable: false, errors: [("NEIGHBOR_FAILED", "pod-a:eth0")]),
         Case(fixture: "overlay-ipv6-IPV6_RA_IGNORED", reachable: true, errors: [("IPV6_RA_IGNORED", "node:eth0")]),
+        // What a tidy lab did not lay out (issue 26): the missing pod-subnet route falls through to
+        // the RA-learned default route (NO_ROUTE, not a loss beyond the node), the RA route has
+        // expired (the configuration is the evidence), a static neighbour entry pins a stale MAC
+        // (found by asking who holds the address: ARP, a Neighbor Solicitation).
+        Case(fixture: "overlay-ipv6-IPV6_RA_IGNORED-expired", reachable: true, errors: [("IPV6_RA_IGNORED", "node:eth0")]),
+        Case(fixture: "routed-NEIGHBOR_MAC_MISMATCH_STATIC", reachable: false, errors: [("NEIGHBOR_MAC_MISMATCH", "node:eth0")]),
+        Case(fixture: "routed-ipv6-NEIGHBOR_MAC_MISMATCH_STATIC", reachable: false, errors: [("NEIGHBOR_MAC_MISMATCH", "node:eth0")]),
     ]
 
     @Test("the replayed verdict: reachable or not, each error code at its hop, and nothing else", arguments: cases)
