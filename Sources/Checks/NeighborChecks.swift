@@ -27,7 +27,7 @@ public enum NeighborChecks: PathCheck {
     /// packet goes to a MAC nobody on the segment has (a replaced router, a moved address).
     static func pinned(_ gateway: IPAddress, on link: Link, facts: PathFacts) -> [Finding] {
         guard let node = facts.nodeNamespace, let claims = facts.gatewayClaims, !claims.isEmpty,
-              let entry = node.state.neighbors.first(where: { $0.destination == gateway && $0.interfaceIndex == link.index }),
+              let entry = node.state.neighbor(gateway, on: link.index),
               entry.state.contains(.permanent), let mac = entry.linkAddress, !claims.contains(mac) else { return [] }
         let how = gateway.isIPv4 ? "ARP" : "neighbour solicitation"
         return [Finding(.neighborMACMismatch, .error,
@@ -77,7 +77,7 @@ public enum NeighborChecks: PathCheck {
         let found = check(nextHop, on: interface, in: state, label: source.label, namespace: source.known,
                           expectedMAC: expectedMAC(of: nextHop, facts: facts))
         guard route.gateway != nil, let proxied = proxyAnswerer(of: nextHop, facts: facts) else { return found }
-        let states = state.neighbors.first { $0.destination == nextHop && $0.interfaceIndex == interface.index }?.state.names.joined(separator: ",")
+        let states = state.neighbor(nextHop, on: interface.index)?.state.names.joined(separator: ",")
         return found.map { finding in
             guard finding.code == .neighborFailed else { return finding }
             var f = finding
@@ -120,7 +120,7 @@ public enum NeighborChecks: PathCheck {
 
     public static func check(_ address: IPAddress, on link: Link, in state: NamespaceState, label: String, namespace: KnownNamespace,
                              expectedMAC: LinkAddress? = nil) -> [Finding] {
-        guard let entry = state.neighbors.first(where: { $0.destination == address && $0.interfaceIndex == link.index }) else { return [] }
+        guard let entry = state.neighbor(address, on: link.index) else { return [] }
         let states = entry.state.names.joined(separator: ",")
         if entry.state.isBroken {
             return [Finding(.neighborFailed, .error, "\(address) does not answer \(address.isIPv4 ? "ARP" : "neighbour solicitation (NDP)") on \(link.name) in \(label) (\(states)).",

@@ -106,8 +106,8 @@ public enum NoRoute: PathCheck {
             if device.name.hasPrefix("vxlan.calico") || device.name.hasPrefix("vxlan-v6.calico") { owner = .calico }
             else if device.name.hasPrefix("flannel") { owner = .flannel }
             else { continue }
-            let routed = state.routes.filter {
-                $0.outputIndex == device.index && $0.table == Route.mainTable && $0.type == Route.typeUnicast && $0.destination?.isIPv4 == address.isIPv4
+            let routed = state.routes(through: device.index).filter {
+                $0.table == Route.mainTable && $0.type == Route.typeUnicast && $0.destination?.isIPv4 == address.isIPv4
                     && $0.destinationLength > 0 && Int($0.destinationLength) < (address.isIPv4 ? 32 : 128)
             }
             let defaultLength = owner == .calico ? (address.isIPv4 ? 26 : 122) : (address.isIPv4 ? 24 : 64)
@@ -115,7 +115,7 @@ public enum NoRoute: PathCheck {
             let sizeFrom = routed.isEmpty
                 ? (owner == .calico ? "blockSize \(defaultLength), calico's default" : "SubnetLen \(defaultLength), flannel's default")
                 : "/\(length), as its other routes over \(device.name)"
-            for neighbor in state.neighbors where neighbor.interfaceIndex == device.index && neighbor.state.contains(.permanent) {
+            for neighbor in state.neighbors(on: device.index) where neighbor.state.contains(.permanent) {
                 guard let vtep = neighbor.destination, let mac = neighbor.linkAddress,
                       let remote = state.forwardingDatabase.first(where: { $0.linkAddress == mac && $0.interfaceIndex == device.index })?.destination else { continue }
                 let block = IPPrefix.around(vtep, length: length)

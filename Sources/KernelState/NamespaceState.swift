@@ -6,18 +6,24 @@ import NetSystem
 /// Everything netdoctor reads of one network namespace: links, addresses, routes (every table),
 /// neighbours, the bridge forwarding database, and the sysctls that decide forwarding.
 public struct NamespaceState: Sendable {
-    public var links: [Link]
-    public var addresses: [InterfaceAddress]
-    public var routes: [Route]
-    public var neighbors: [Neighbor]
+    public var links: [Link] { didSet { indexLinks() } }
+    public var addresses: [InterfaceAddress] { didSet { indexAddresses() } }
+    public var routes: [Route] { didSet { indexRoutes() } }
+    public var neighbors: [Neighbor] { didSet { indexNeighbors() } }
     /// AF_BRIDGE neighbours, as `bridge fdb show` reads them (VXLAN remote VTEPs among them).
     public var forwardingDatabase: [Neighbor]
     /// net.ipv4.ip_forward, net.ipv4.conf.*.rp_filter and .forwarding, by sysctl name.
     public var sysctls: [String: String]
 
-    /// Links and addresses by interface index: big namespaces have thousands of each.
-    private let linksByIndex: [Int32: Int]
-    private let addressesByIndex: [Int32: [Int]]
+    // Indexes built once per dump (and again when a dump is replaced): a node has thousands of
+    // links and tens of thousands of routes, and checks ask per interface. Positions in the arrays.
+    private var linksByIndex: [Int32: Int] = [:]
+    private var linksByName: [String: Int] = [:]
+    private var addressesByIndex: [Int32: [Int]] = [:]
+    private var routesByOutput: [Int32: [Int]] = [:]
+    private var neighborsByIndex: [Int32: [Int]] = [:]
+    /// Main-table routes, as `ip route` shows them.
+    public private(set) var mainRoutes: [Route] = []
 
     public init(links: [Link], addresses: [InterfaceAddress], routes: [Route], neighbors: [Neighbor],
                 forwardingDatabase: [Neighbor], sysctls: [String: String]) {
@@ -27,22 +33,53 @@ public struct NamespaceState: Sendable {
         self.neighbors = neighbors
         self.forwardingDatabase = forwardingDatabase
         self.sysctls = sysctls
-        var byIndex: [Int32: Int] = [:]
-        for (i, link) in links.enumerated() { byIndex[link.index] = i }
-        linksByIndex = byIndex
-        var addressIndex: [Int32: [Int]] = [:]
-        for (i, address) in addresses.enumerated() { addressIndex[address.interfaceIndex, default: []].append(i) }
-        addressesByIndex = addressIndex
+        indexLinks()
+        indexAddresses()
+        indexRoutes()
+        indexNeighbors()
+    }
+
+    private mutating func indexLinks() {
+        linksByIndex = [:]
+        linksByName = [:]
+        for (i, link) in links.enumerated() {
+            linksByIndex[link.index] = i
+            linksByName[link.name] = linksByName[link.name] ?? i
+        }
+    }
+
+    private mutating func indexAddresses() {
+        addressesByIndex = [:]
+        for (i, address) in addresses.enumerated() { addressesByIndex[address.interfaceIndex, default: []].append(i) }
+    }
+
+    private mutating func indexRoutes() {
+        routesByOutput = [:]
+        for (i, route) in routes.enumerated() {
+            if let out = route.outputIndex { routesByOutput[out, default: []].append(i) }
+        }
+        mainRoutes = routes.filter { $0.table == Route.mainTable }
+    }
+
+    private mutating func indexNeighbors() {
+        neighborsByIndex = [:]
+        for (i, neighbor) in neighbors.enumerated() { neighborsByIndex[neighbor.interfaceIndex, default: []].append(i) }
     }
 
     public func link(index: Int32) -> Link? { linksByIndex[index].map { links[$0] } }
     /// An interface's name without copying its whole Link (routes ask this thousands of times).
     public func name(ofIndex index: Int32) -> String? { linksByIndex[index].map { links[$0].name } }
-    public func link(named name: String) -> Link? { links.first { $0.name == name } }
+    public func link(named name: String) -> Link? { linksByName[name].map { links[$0] } }
     public func addresses(of index: Int32) -> [InterfaceAddress] { (addressesByIndex[index] ?? []).map { addresses[$0] } }
-
-    /// Main-table routes, as `ip route` shows them.
-    public var mainRoutes: [Route] { routes.filter { $0.table == Route.mainTable } }
+    /// Routes of every table that leave through an interface (RTA_OIF; multipath routes are not
+    /// indexed by their next hops' interfaces).
+    public func routes(through index: Int32) -> [Route] { (routesByOutput[index] ?? []).map { routes[$0] } }
+    /// The neighbour entries of one interface.
+    public func neighbors(on index: Int32) -> [Neighbor] { (neighborsByIndex[index] ?? []).map { neighbors[$0] } }
+    /// The entry for `address` on an interface, as the kernel keys its table.
+    public func neighbor(_ address: IPAddress, on index: Int32) -> Neighbor? {
+        neighborsByIndex[index]?.lazy.map { self.neighbors[$0] }.first { $0.destination == address }
+    }
 
     public var ipForwarding: Bool? { sysctls["net.ipv4.ip_forward"].map { $0 == "1" } }
     /// net.ipv6.conf.all.forwarding: IPv6's switch (setting it sets every interface's).

@@ -31,6 +31,13 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         low = l
     }
 
+    /// Clears every bit from `length` on (counted from the first byte, as a prefix length is).
+    mutating func clearHostBits(from length: Int) {
+        let bits = max(0, min(length, isIPv4 ? 32 : 128))
+        if bits < 64 { high &= bits == 0 ? 0 : ~UInt64(0) << UInt64(64 - bits); low = 0 }
+        else if bits < 128 { low &= bits == 64 ? 0 : ~UInt64(0) << UInt64(128 - bits) }
+    }
+
     /// The 4 or 16 bytes, in network order.
     public var bytes: [UInt8] {
         var out: [UInt8] = []

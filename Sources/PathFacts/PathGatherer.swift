@@ -119,7 +119,7 @@ public struct PathGatherer {
         let state = try namespace.state()
         let d = facts.add(known, label: pod.name, state: state)
         _ = ask(.podReplies, RouteQuery(destination: facts.sourceAddress), in: namespace, label: pod.name, facts: &facts)
-        let interface = state.links.first { $0.name == pod.primaryInterface }
+        let interface = state.link(named: pod.primaryInterface)
         let hostSide = interface?.linkIndex.flatMap { nodeState.link(index: $0) }
         facts.destination = .init(namespace: d, podName: pod.name, interface: interface, hostSide: hostSide)
         let nodeKnown = facts.nodeNamespace!.known
@@ -234,7 +234,7 @@ extension NamespaceState {
     /// Where an overlay device sends packets for `gateway` (the remote VTEP's address): its
     /// neighbour entry's MAC, and the FDB entry for that MAC naming the remote node.
     public func overlayDestination(of gateway: IPAddress, on device: Link) -> (neighbor: Neighbor?, fdb: Neighbor?, remote: IPAddress?)? {
-        let entry = neighbors.first { $0.destination == gateway && $0.interfaceIndex == device.index }
+        let entry = neighbor(gateway, on: device.index)
         guard let entry, let mac = entry.linkAddress, !entry.state.isBroken else { return (entry, nil, nil) }
         let fdb = forwardingDatabase.first { $0.linkAddress == mac && $0.interfaceIndex == device.index }
         return (entry, fdb, fdb?.destination)

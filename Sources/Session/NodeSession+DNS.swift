@@ -128,9 +128,8 @@ extension NodeSession {
     /// ACCEPT rules (the tables that can drop, where raw is: one iptables-save).
     func nodeLocalDNS() -> NodeLocalDNS? {
         guard let handle = try? node.handle(directory.node), let state = try? handle.state() else { return nil }
-        let link = state.links.first { $0.name == NodeLocalDNS.linkName }.map { link in
-            NodeLocalDNS.LinkView(kind: link.kind, up: link.isUp,
-                                  addresses: state.addresses.filter { $0.interfaceIndex == link.index }.compactMap(\.address))
+        let link = state.link(named: NodeLocalDNS.linkName).map { link in
+            NodeLocalDNS.LinkView(kind: link.kind, up: link.isUp, addresses: state.addresses(of: link.index).compactMap(\.address))
         }
         guard let rules = FirewallReader.read(in: nil, dropping: true) else {
             return NodeLocalDNS(link: link, notrackRules: [], acceptRules: [], rulesProblem: "iptables-save could not be run")

@@ -16,7 +16,7 @@ extension NodeSession {
         if hostInterface == nil {
             let podState = try node.handle(try node.namespace(of: pod)).state()
             let nodeState = try node.handle(directory.node).state()
-            hostInterface = podState.links.first { $0.name == pod.primaryInterface }?.linkIndex.flatMap { nodeState.link(index: $0)?.name }
+            hostInterface = podState.link(named: pod.primaryInterface)?.linkIndex.flatMap { nodeState.link(index: $0)?.name }
         }
         let rules = FirewallReader.readEverything(in: nil)
         // Without root the tools cannot read the rules at all: the environment's fault, not the node's.

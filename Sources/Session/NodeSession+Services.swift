@@ -34,11 +34,10 @@ extension NodeSession {
     func places(of addresses: [IPAddress]) -> [IPAddress: EndpointPlace] {
         guard !addresses.isEmpty, let handle = try? node.handle(directory.node) else { return [:] }
         let state = try? handle.state()
-        let links = state?.links ?? []
         let unique = Set(addresses)
         // Thousands of endpoints: the main table's longest match, in memory, rather than a
         // lookup each (policy routing is not seen then; a few endpoints get the kernel's answer).
-        let table = unique.count > 64 ? state.map { Self.mainRoutes($0) } : nil
+        let table = unique.count > 64 ? state.map { LongestPrefixTable(Self.mainRoutes($0)) } : nil
         var places: [IPAddress: EndpointPlace] = [:]
         for address in unique {
             if let pod = pods.pod(holding: address) {
@@ -46,11 +45,11 @@ extension NodeSession {
                 continue
             }
             let answer = table.map { routes -> RouteAnswer in
-                routes.first { $0.prefix.contains(address) }.map { .route($0.route) } ?? .noRoute(why: "no route in the main table")
+                routes.lookup(address).map { .route($0) } ?? .noRoute(why: "no route in the main table")
             } ?? handle.lookup(RouteQuery(destination: address))
             switch answer {
             case .route(let route):
-                let device = links.first { $0.index == route.outputIndex }
+                let device = route.outputIndex.flatMap { state?.link(index: $0) }
                 let name = device?.name ?? route.outputIndex.map { "if\($0)" } ?? "?"
                 if route.type == Route.typeLocal {
                     places[address] = EndpointPlace(.thisNode, "the node's own address")
@@ -66,13 +65,19 @@ extension NodeSession {
         return places
     }
 
-    /// The main table's unicast and local routes, longest prefix first.
-    static func mainRoutes(_ state: NamespaceState) -> [(prefix: IPPrefix, route: Route)] {
-        state.routes.compactMap { route -> (prefix: IPPrefix, route: Route)? in
-            guard route.table == 254 || route.table == 255, route.type == Route.typeUnicast || route.type == Route.typeLocal else { return nil }
+    /// The main and local tables' unicast and local routes, local first (the kernel asks the
+    /// local table before the main one), then by metric (of two routes for one prefix the kernel
+    /// uses the lower): for a longest-prefix table, which keeps the first of each prefix.
+    static func mainRoutes(_ state: NamespaceState) -> [(prefix: IPPrefix, value: Route)] {
+        state.routes.compactMap { route -> (prefix: IPPrefix, value: Route)? in
+            guard route.table == Route.mainTable || route.table == Route.localTable,
+                  route.type == Route.typeUnicast || route.type == Route.typeLocal else { return nil }
             let destination = route.destination ?? IPAddress(bytes: route.family == 2 ? [0, 0, 0, 0] : [UInt8](repeating: 0, count: 16))
             return (IPPrefix(address: destination, length: Int(route.destinationLength)), route)
-        }.sorted { $0.prefix.length > $1.prefix.length }
+        }.sorted { a, b in
+            let (ta, tb) = (a.value.table == Route.localTable ? 0 : 1, b.value.table == Route.localTable ? 0 : 1)
+            return ta != tb ? ta < tb : (a.value.priority ?? 0) < (b.value.priority ?? 0)
+        }
     }
 }
 

@@ -32,7 +32,7 @@ extension Watcher {
     func probePods(_ target: (node: String, address: IPAddress, pods: [IPAddress]), from source: Pod, session: NodeSession) -> [Failure] {
         guard let namespace = try? session.node.namespace(of: source), let handle = try? session.node.handle(namespace),
               let state = try? handle.state() else { return [] }
-        let mtu = state.links.first { $0.name == (source.primaryInterface ?? "eth0") }.flatMap(\.mtu).map(Int.init) ?? 1500
+        let mtu = state.link(named: source.primaryInterface ?? "eth0").flatMap(\.mtu).map(Int.init) ?? 1500
         return target.pods.filter { source.primaryAddress($0.family) != nil }.compactMap { address in
             let family = address.family.rawValue
             let started = Self.now()
