@@ -73,7 +73,7 @@ public final class RouteSocket: @unchecked Sendable {
     /// Sends a command the kernel only acknowledges (NLM_F_ACK): returns once it did, throws
     /// what it refused.
     public func command(_ message: NetlinkMessage) throws(NetlinkError) {
-        _ = try exchange(message, expectMultipart: true)
+        _ = try exchange(message, expectMultipart: true) { _ in }
     }
 
     /// Sends a message no answer follows (an nfqueue verdict).
@@ -129,10 +129,22 @@ public final class RouteSocket: @unchecked Sendable {
     /// Sends a dump request and collects every reply until NLMSG_DONE, retrying when the kernel
     /// says the dump was interrupted by a change.
     public func dump(_ request: NetlinkMessage, attempts: Int = 5) throws(NetlinkError) -> [NetlinkMessage] {
+        var messages: [NetlinkMessage] = []
+        try dump(request, attempts: attempts, restart: { messages.removeAll() }, each: { messages.append($0) })
+        return messages
+    }
+
+    /// The same dump handed over message by message as the datagrams arrive, so that a caller
+    /// keeping a few of millions (conntrack entries towards some addresses) never holds them all.
+    /// `restart`: the kernel said the dump was interrupted by a change and it begins again: forget
+    /// what `each` was given. A throw from `each` ends the dump at once (what the kernel still sends
+    /// for it is skipped by the next exchange on this socket: its sequence number differs).
+    public func dump(_ request: NetlinkMessage, attempts: Int = 5, restart: () -> Void,
+                     each: (NetlinkMessage) throws(NetlinkError) -> Void) throws(NetlinkError) {
         var lastInterrupted = false
-        for _ in 0..<attempts {
-            let (messages, interrupted) = try exchange(request, expectMultipart: true)
-            if !interrupted { return messages }
+        for attempt in 0..<attempts {
+            if attempt > 0 { restart() }
+            if !(try exchange(request, expectMultipart: true, onReply: each)) { return }
             lastInterrupted = true
         }
         throw lastInterrupted ? .dumpInterrupted : .system(SystemError("netlink dump", errno: EAGAIN))
@@ -140,18 +152,21 @@ public final class RouteSocket: @unchecked Sendable {
 
     /// Sends a request that has one answer (a route lookup, RTM_GETNSID).
     public func request(_ message: NetlinkMessage) throws(NetlinkError) -> NetlinkMessage {
-        let (messages, _) = try exchange(message, expectMultipart: false)
-        guard let first = messages.first else { throw .protocolViolation("no reply") }
+        var first: NetlinkMessage?
+        _ = try exchange(message, expectMultipart: false) { first = first ?? $0 }
+        guard let first else { throw .protocolViolation("no reply") }
         return first
     }
 
-    private func exchange(_ message: NetlinkMessage, expectMultipart: Bool) throws(NetlinkError) -> ([NetlinkMessage], Bool) {
+    /// Sends `message` and hands each reply to `onReply` until the exchange ends; whether the
+    /// kernel flagged the dump as interrupted.
+    private func exchange(_ message: NetlinkMessage, expectMultipart: Bool,
+                          onReply: (NetlinkMessage) throws(NetlinkError) -> Void) throws(NetlinkError) -> Bool {
         sequence &+= 1
         var outgoing = message
         outgoing.sequence = sequence
         try send(outgoing.encoded)
 
-        var replies: [NetlinkMessage] = []
         var interrupted = false
         while true {
             let n = try receive()
@@ -163,19 +178,19 @@ public final class RouteSocket: @unchecked Sendable {
                 if reply.flags.contains(.dumpInterrupted) { interrupted = true }
                 switch reply.type {
                 case .done:
-                    return (replies, interrupted)
+                    return interrupted
                 case .error:
                     let error: NetlinkErrorMessage
                     do { error = try NetlinkErrorMessage(reply) } catch { throw .malformed(error) }
-                    if error.errno == 0 { return (replies, interrupted) }
+                    if error.errno == 0 { return interrupted }
                     throw .kernel(errno: error.errno, message: error.extAckMessage)
                 case .overrun:
                     throw .system(SystemError("netlink dump", errno: ENOBUFS))
                 default:
-                    replies.append(reply)
+                    try onReply(reply)
                     // A request with one answer ends at it, flagged multipart or not: ctnetlink
                     // answers a single lookup with NLM_F_MULTI and no NLMSG_DONE after it.
-                    if !expectMultipart { return (replies, interrupted) }
+                    if !expectMultipart { return interrupted }
                 }
             }
         }

@@ -8,48 +8,72 @@ import NetSystem
 @preconcurrency import Glibc
 #endif
 
-/// Who answers for an IPv4 address on a segment: one ARP probe, as `arping -D` sends it (RFC
-/// 5227: sender address 0.0.0.0, so no host's neighbour cache learns anything from it), and every
-/// distinct link-layer address that replies. One packet and a few milliseconds, however many pods
-/// share the segment: the duplicate-address check reads no other namespace.
+/// Who answers for an address on a segment, asked so that no host's neighbour cache learns
+/// anything from the question: IPv4, one ARP probe as `arping -D` sends it (RFC 5227: sender
+/// address 0.0.0.0); IPv6, one Neighbor Solicitation as duplicate address detection sends it
+/// (RFC 4862 §5.4.2: from the unspecified address to the target's solicited-node group, no source
+/// link-layer option), which the holder answers with an advertisement to all nodes carrying its
+/// link-layer address (Linux's ndisc_recv_ns). Every distinct link-layer address that replies is
+/// a claim. One packet and a few milliseconds, however many hosts share the segment. Read-only for
+/// this node too: an unsolicited reply changes no permanent neighbour entry.
 public enum AddressClaimProbe {
     /// Waits for replies until `window` ms have passed, or `settle` ms after the last one.
     static func ask(_ address: IPAddress, on link: Link, in handle: NamespaceHandle, windowMilliseconds: Int64 = 60,
                     settleMilliseconds: Int64 = 3) throws -> [LinkAddress] {
-        if !address.isIPv4 { return try solicit(address, on: link, in: handle, windowMilliseconds: windowMilliseconds, settleMilliseconds: settleMilliseconds) }
         guard let mac = link.address, mac.bytes.count == 6 else { return [] }
-        let index = link.index
+        if address.isIPv4 {
+            let request: [UInt8] = [0, 1, 8, 0, 6, 4, 0, 1] + mac.bytes + [0, 0, 0, 0] + [0, 0, 0, 0, 0, 0] + address.bytes
+            return try exchange(request, protocol: UInt16(ETH_P_ARP), to: [UInt8](repeating: 0xff, count: 6), on: link, in: handle,
+                                window: windowMilliseconds, settle: settleMilliseconds) { claimant(of: address, in: $0) }
+        }
+        // 33:33 and the solicited-node group's last four bytes (RFC 2464 §7).
+        let group: [UInt8] = [0x33, 0x33] + solicitedNodeGroup(of: address).suffix(4)
+        return try exchange(neighborSolicitation(for: address), protocol: UInt16(ETH_P_IPV6), to: group, on: link, in: handle,
+                            window: windowMilliseconds, settle: settleMilliseconds) { advertiser(of: address, in: $0) }
+    }
+
+    /// Sends `packet` (a link-layer payload of `protocol`) to `destination` on `link` from a
+    /// packet socket opened in the link's namespace, and collects what `claimant` makes of every
+    /// packet that arrives on that link until the window closes.
+    static func exchange(_ packet: [UInt8], protocol ethertype: UInt16, to destination: [UInt8], on link: Link, in handle: NamespaceHandle,
+                         window: Int64, settle: Int64, claimant: (ArraySlice<UInt8>) -> LinkAddress?) throws -> [LinkAddress] {
         let socket = try handle.run {
-            try Socket(domain: AF_PACKET, type: Int32(SOCK_DGRAM.rawValue), protocol: Int32(UInt16(ETH_P_ARP).bigEndian), what: "AF_PACKET")
+            try Socket(domain: AF_PACKET, type: Int32(SOCK_DGRAM.rawValue), protocol: Int32(ethertype.bigEndian), what: "AF_PACKET")
         }
         socket.closesInBackground = true
         let fd = socket.fd
         var target = sockaddr_ll()
         target.sll_family = UInt16(AF_PACKET)
-        target.sll_protocol = UInt16(ETH_P_ARP).bigEndian
-        target.sll_ifindex = index
+        target.sll_protocol = ethertype.bigEndian
+        target.sll_ifindex = link.index
         target.sll_halen = 6
-        withUnsafeMutableBytes(of: &target.sll_addr) { for i in 0..<6 { $0[i] = 0xff } }
-        let request: [UInt8] = [0, 1, 8, 0, 6, 4, 0, 1] + mac.bytes + [0, 0, 0, 0] + [0, 0, 0, 0, 0, 0] + address.bytes
+        withUnsafeMutableBytes(of: &target.sll_addr) { for i in 0..<6 { $0[i] = destination[i] } }
         _ = try withUnsafePointer(to: &target) { pointer in
             try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                try systemCall("send ARP probe", context: link.name) {
-                    request.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, sa, socklen_t(MemoryLayout<sockaddr_ll>.size)) }
+                try systemCall("send \(ethertype == UInt16(ETH_P_ARP) ? "ARP probe" : "neighbour solicitation")", context: link.name) {
+                    packet.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, sa, socklen_t(MemoryLayout<sockaddr_ll>.size)) }
                 }
             }
         }
         var claims: [LinkAddress] = []
-        let start = MonotonicClock.milliseconds
-        var deadline = start + windowMilliseconds
-        var buffer = [UInt8](repeating: 0, count: 128)
+        var deadline = MonotonicClock.milliseconds + window
+        var buffer = [UInt8](repeating: 0, count: 256)
+        var from = sockaddr_ll()
         while true {
             let left = deadline - MonotonicClock.milliseconds
-            guard left > 0 else { break }
-            guard socket.wait(for: Int32(POLLIN), milliseconds: Int32(left)) else { break }
-            let n = retryingOnInterrupt { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) } }
-            guard n > 0, let claimant = claimant(of: address, in: buffer[..<n]), !claims.contains(claimant) else { continue }
-            claims.append(claimant)
-            deadline = min(deadline, MonotonicClock.milliseconds + settleMilliseconds)
+            guard left > 0, socket.wait(for: Int32(POLLIN), milliseconds: Int32(left)) else { break }
+            var length = socklen_t(MemoryLayout<sockaddr_ll>.size)
+            let n = retryingOnInterrupt {
+                buffer.withUnsafeMutableBytes { bytes in
+                    withUnsafeMutablePointer(to: &from) { pointer in
+                        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0, &length) }
+                    }
+                }
+            }
+            // Only what arrived on the probed link (the socket sees every interface's packets).
+            guard n > 0, from.sll_ifindex == link.index, let claim = claimant(buffer[..<n]), !claims.contains(claim) else { continue }
+            claims.append(claim)
+            deadline = min(deadline, MonotonicClock.milliseconds + settle)
         }
         return claims
     }
@@ -63,64 +87,7 @@ public enum AddressClaimProbe {
         return LinkAddress(Array(p[8..<14]))
     }
 
-    // MARK: IPv6: a Neighbor Solicitation as duplicate address detection sends it
-
-    /// Who answers for an IPv6 address on a segment: one Neighbor Solicitation as duplicate
-    /// address detection sends it (RFC 4862 §5.4.2: from the unspecified address to the target's
-    /// solicited-node group, no source link-layer option), so no host's neighbour cache learns
-    /// anything from it; the holder answers with an advertisement to all nodes carrying its
-    /// link-layer address (Linux's ndisc_recv_ns). Read-only for this node too: an unsolicited
-    /// advertisement changes no permanent entry.
-    static func solicit(_ address: IPAddress, on link: Link, in handle: NamespaceHandle, windowMilliseconds: Int64,
-                        settleMilliseconds: Int64) throws -> [LinkAddress] {
-        guard link.address?.bytes.count == 6 else { return [] }
-        let ethIPv6 = UInt16(ETH_P_IPV6)
-        let socket = try handle.run {
-            try Socket(domain: AF_PACKET, type: Int32(SOCK_DGRAM.rawValue), protocol: Int32(ethIPv6.bigEndian), what: "AF_PACKET")
-        }
-        socket.closesInBackground = true
-        let fd = socket.fd
-        let group = solicitedNodeGroup(of: address)
-        var target = sockaddr_ll()
-        target.sll_family = UInt16(AF_PACKET)
-        target.sll_protocol = ethIPv6.bigEndian
-        target.sll_ifindex = link.index
-        target.sll_halen = 6
-        // 33:33 and the group's last four bytes (RFC 2464 §7).
-        let multicastMAC: [UInt8] = [0x33, 0x33] + group.suffix(4)
-        withUnsafeMutableBytes(of: &target.sll_addr) { for i in 0..<6 { $0[i] = multicastMAC[i] } }
-        let packet = neighborSolicitation(for: address)
-        _ = try withUnsafePointer(to: &target) { pointer in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                try systemCall("send neighbour solicitation", context: link.name) {
-                    packet.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, sa, socklen_t(MemoryLayout<sockaddr_ll>.size)) }
-                }
-            }
-        }
-        var claims: [LinkAddress] = []
-        let start = MonotonicClock.milliseconds
-        var deadline = start + windowMilliseconds
-        var buffer = [UInt8](repeating: 0, count: 256)
-        var from = sockaddr_ll()
-        while true {
-            let left = deadline - MonotonicClock.milliseconds
-            guard left > 0 else { break }
-            guard socket.wait(for: Int32(POLLIN), milliseconds: Int32(left)) else { break }
-            var length = socklen_t(MemoryLayout<sockaddr_ll>.size)
-            let n = retryingOnInterrupt {
-                buffer.withUnsafeMutableBytes { bytes in
-                    withUnsafeMutablePointer(to: &from) { pointer in
-                        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0, &length) }
-                    }
-                }
-            }
-            // Only what arrived on the probed link (the socket sees every interface's packets).
-            guard n > 0, from.sll_ifindex == link.index, let claimant = advertiser(of: address, in: buffer[..<n]), !claims.contains(claimant) else { continue }
-            claims.append(claimant)
-            deadline = min(deadline, MonotonicClock.milliseconds + settleMilliseconds)
-        }
-        return claims
-    }
+    // MARK: IPv6's question and answer
 
     /// ff02::1:ff00:0/104 with the address's last three bytes (RFC 4291 §2.7.1).
     static func solicitedNodeGroup(of address: IPAddress) -> [UInt8] {

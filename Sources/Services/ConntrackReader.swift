@@ -30,9 +30,14 @@ public enum ConntrackReader {
         do {
             let socket = try RouteSocket.open(in: namespace, protocol: NETLINK_NETFILTER)
             var found: [Conntrack.Entry] = []
+            // Filtered as the datagrams arrive: a node's table may hold millions of entries, and
+            // only those towards `destinations` are kept.
             for ipv6 in [false, true] where destinations.contains(where: { $0.isIPv4 != ipv6 }) {
-                for message in try socket.dump(Conntrack.dump(ipv6: ipv6)) {
-                    if let entry = try Conntrack.entry(message), destinations.contains(entry.original.destination) { found.append(entry) }
+                let kept = found.count
+                try socket.dump(Conntrack.dump(ipv6: ipv6), restart: { found.removeSubrange(kept...) }) { message throws(NetlinkError) in
+                    let entry: Conntrack.Entry?
+                    do throws(NetlinkDecodeError) { entry = try Conntrack.entry(message) } catch { throw .malformed(error) }
+                    if let entry, destinations.contains(entry.original.destination) { found.append(entry) }
                 }
             }
             return (found, nil)
