@@ -169,8 +169,9 @@ enum LabPolicyRules {
                 let groups = policyGroups(selecting, ingress: ingress)
                 chains.append(Chain(name: "cali-\(ingress ? "tw" : "fw")-\(workload.interface)",
                                     rules: endpointRules(workload, ingress: ingress, groups: groups)))
-                for group in groups where group.chain != nil && !groupChains.contains(where: { $0.name == group.chain }) {
-                    groupChains.append(Chain(name: group.chain!, rules: groupRules(group)))
+                for group in groups {
+                    guard let name = group.chain, !groupChains.contains(where: { $0.name == name }) else { continue }
+                    groupChains.append(Chain(name: name, rules: groupRules(group)))
                 }
             }
         }

@@ -103,7 +103,7 @@ public struct PathGatherer {
             step.gateway = gateway
             step.remoteAddress = gateway
             // A static entry is never checked by the kernel again: ask who holds the address now.
-            if state.neighbors.contains(where: { $0.destination == gateway && $0.interfaceIndex == out.index && $0.state.contains(.permanent) }) {
+            if state.neighbor(gateway, on: out.index)?.state.contains(.permanent) == true {
                 facts.gatewayClaims = access.addressClaims(of: gateway, on: out, in: node)
             }
         }

@@ -74,8 +74,8 @@ public struct KubeProxyConfig: Sendable, Equatable {
     public static func parse(json: [UInt8]) -> KubeProxyConfig? {
         guard let document = try? JSONParser.parse(bytes: json), let config = document["kubeproxy.config.k8s.io"], config.object != nil else { return nil }
         let detectLocal = config.field("DetectLocal")
-        var cidrs: [String]?
-        var shape: String
+        let cidrs: [String]?
+        let shape: String
         if let list = detectLocal?.field("ClusterCIDRs") {
             cidrs = list.array?.compactMap(\.string).filter { !$0.isEmpty } ?? []
             shape = "1.31+ (DetectLocal.ClusterCIDRs)"
@@ -86,6 +86,7 @@ public struct KubeProxyConfig: Sendable, Equatable {
                 : config.field("NFTables") != nil ? "1.29–1.30 (ClusterCIDR, NFTables)"
                 : detectLocal != nil ? "1.24–1.28 (ClusterCIDR, DetectLocal)" : "before 1.24 (ClusterCIDR)"
         } else {
+            cidrs = nil
             shape = "unknown (no ClusterCIDR or DetectLocal.ClusterCIDRs field)"
         }
         let masqueradeAll = [config.field("Linux"), config.field("IPTables"), config.field("NFTables")]
