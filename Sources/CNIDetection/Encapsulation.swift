@@ -1,15 +1,16 @@
+import NetlinkCodec
+
 /// How pod packets cross between nodes, as the contract names it.
 public enum Encapsulation: String, Sendable, CaseIterable {
     case vxlan, geneve, ipip, wireguard, none, unknown
 
-    /// Bytes the encapsulation adds to every pod packet on an IPv4 underlay (FACTS §4): VXLAN and
-    /// Geneve without options 20 IP + 8 UDP + 8 header + 14 inner Ethernet, IP-in-IP 20,
-    /// WireGuard 60 (Calico's figure; flannel and Cilium reserve 80).
+    /// Bytes the CNI sets aside for the encapsulation below the uplink's MTU: what the tunnel
+    /// adds on an IPv4 underlay (Tunnels.overhead), except WireGuard under flannel and Cilium,
+    /// which reserve its IPv6 figure (80) where Calico reserves the IPv4 one (60).
     public func overhead(family: String?) -> Int? {
         switch self {
-        case .vxlan, .geneve: 50
-        case .ipip: 20
-        case .wireguard: family == "calico" || family == "canal" ? 60 : 80
+        case .vxlan, .geneve, .ipip: Tunnels.overhead(kind: rawValue)
+        case .wireguard: Tunnels.overhead(kind: rawValue, outerIPv6: !(family == "calico" || family == "canal"))
         case .none: 0
         case .unknown: nil
         }

@@ -21,9 +21,6 @@ public struct RuntimeSandbox: Sendable, Equatable {
     /// The network namespace path from the verbose info's runtime spec; nil for host-network
     /// pods and when the runtime does not say.
     public var netnsPath: String?
-    /// Whether PodSandboxStatus was asked for this sandbox (only the pods a command names are,
-    /// when it names some): without it, `ips` and `netnsPath` are unknown, not empty.
-    public var statusKnown = false
 }
 
 /// What the runtime answered: who it is, and its sandboxes.
@@ -59,7 +56,6 @@ extension RuntimeInventory {
             var sandbox = RuntimeSandbox(id: item.id, name: item.metadata.name, namespace: item.metadata.namespace,
                                          uid: item.metadata.uid, ready: item.state == .sandboxReady, ips: [], netnsPath: nil)
             if sandbox.ready, let status = statuses[item.id] {
-                sandbox.statusKnown = true
                 let network = status.status.network
                 sandbox.ips = ([network.ip] + network.additionalIps.map(\.ip)).filter { !$0.isEmpty }
                 sandbox.netnsPath = SandboxInfo.networkNamespacePath(status.info)

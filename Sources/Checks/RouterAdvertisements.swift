@@ -31,7 +31,7 @@ public enum RouterAdvertisements: PathCheck {
         // bridge itself (their routes are the pod network's).
         var uplinks: Set<Int32> = []
         let own = Set(state.addresses.compactMap(\.address))
-        let podSide: Set<String> = ["vxlan", "geneve", "ipip", "ip6tnl", "sit", "gre", "ip6gre", "wireguard", "bridge", "dummy", "tun", "vti", "netkit"]
+        let podSide = Tunnels.overlayKinds.union(["ip6tnl", "sit", "gre", "ip6gre", "bridge", "dummy", "tun", "vti", "netkit"])
         for route in state.routes where route.table == Route.mainTable {
             if route.destination?.isIPv4 != true, route.destinationLength == 0, route.type == Route.typeUnicast {
                 hasIPv6Default = true

@@ -58,7 +58,7 @@ struct IncidentsCommand: ParsableCommand {
         let candidates = state.mainRoutes.filter { $0.destinationLength == 0 }.compactMap(\.outputIndex)
             + state.links.compactMap { $0.vxlan?.underlayIndex.map { Int32($0) } }
             + state.links.filter { link in
-                !["bridge", "vxlan", "geneve", "wireguard", "ipip"].contains(link.kind ?? "") && link.masterIndex == nil
+                link.kind != "bridge" && !link.isOverlay && link.masterIndex == nil
                     && link.flags & Link.iffLoopback == 0
             }.map(\.index)
         guard let address = candidates.lazy.compactMap(global).first else {

@@ -30,12 +30,9 @@ public struct Link: Sendable, Equatable {
 
     public static let iffUp: UInt32 = 0x1
     public static let iffLoopback: UInt32 = 0x8
-    public static let iffLowerUp: UInt32 = 0x10000
 
     /// Administratively up (IFF_UP).
     public var isUp: Bool { flags & Self.iffUp != 0 }
-    /// Carrier present (IFF_LOWER_UP).
-    public var hasCarrier: Bool { flags & Self.iffLowerUp != 0 }
 
     public enum OperState: UInt8, Sendable {
         case unknown = 0, notPresent = 1, down = 2, lowerLayerDown = 3, testing = 4, dormant = 5, up = 6

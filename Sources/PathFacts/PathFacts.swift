@@ -113,8 +113,6 @@ public struct PathFacts: Sendable {
         public var namespace: Int
         public var route: Route?
         public var interface: Link?
-        /// The link-layer address the source's next hop should have (the bridge's, or the host veth's).
-        public var expectedGatewayMAC: LinkAddress?
     }
 
     public struct NodeStep: Sendable {

@@ -18,7 +18,6 @@ public struct PathGatherer {
     public init(access: any NodeAccess) { self.access = access }
 
     /// Device kinds that encapsulate: the request leaves inside another packet.
-    public static let overlayKinds: Set<String> = ["vxlan", "geneve", "ipip", "wireguard"]
 
     /// This node's half: from `start` (a pod's namespace, or the node's) towards `destination`,
     /// through the veth's host side and the node's forwarding decision, to a destination pod of
@@ -85,7 +84,7 @@ public struct PathGatherer {
         step.output = out
         let intoBridge = out.index == arrival.masterIndex
         guard !intoBridge || leavesNode else { return }
-        let role: TraceHop.Role = Self.overlayKinds.contains(out.kind ?? "") ? .overlay
+        let role: TraceHop.Role = out.isOverlay ? .overlay
             : leavesNode ? .underlay : (out.kind == "bridge" ? .bridge : .output)
         if !intoBridge { facts.hops.append(hop(out, role, in: facts.nodeNamespace!.known, label: label)) }
         // Replies come back in on the same device: the node must route them to the source.

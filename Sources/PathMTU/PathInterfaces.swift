@@ -71,12 +71,13 @@ public enum PathInterfaces {
     static func overlayHops(_ link: Link, state: NamespaceState, namespace: String) -> [PathInterface] {
         let overhead: Int
         let underlayIndex: UInt32?
-        switch link.kind {
-        case "vxlan": overhead = link.vxlan?.local?.isIPv4 == false ? 70 : 50; underlayIndex = link.vxlan?.underlayIndex
-        case "geneve": overhead = 50; underlayIndex = nil
-        case "ipip": overhead = 20; underlayIndex = link.tunnel?.underlayIndex
-        case "wireguard": overhead = 60; underlayIndex = nil
-        default: return []
+        // The outer family is known for VXLAN (its local address); the others are taken as IPv4's.
+        guard let kind = link.kind, let bytes = Tunnels.overhead(kind: kind, outerIPv6: link.vxlan?.local?.isIPv4 == false) else { return [] }
+        overhead = bytes
+        switch kind {
+        case "vxlan": underlayIndex = link.vxlan?.underlayIndex
+        case "ipip": underlayIndex = link.tunnel?.underlayIndex
+        default: underlayIndex = nil
         }
         var hops = [PathInterface(namespace: namespace, name: link.name, kind: link.kind!, mtu: Int(link.mtu ?? 0), role: .overlay,
                                   overhead: overhead)]

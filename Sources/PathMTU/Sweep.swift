@@ -21,11 +21,10 @@ public enum Sweep {
     /// neither the default nor the underlay's own subnet. Their first host address (the remote
     /// node's bridge or gateway) is probed.
     public static func remoteTargets(node: NamespaceState) -> [Target] {
-        let overlayKinds: Set<String> = ["vxlan", "geneve", "ipip", "wireguard"]
         var targets: [Target] = []
         for route in node.mainRoutes where route.type == 1 && route.family == 2 {
             guard let destination = route.destination, route.destinationLength >= 8, route.destinationLength <= 30 else { continue }
-            let viaOverlay = route.outputIndex.flatMap { node.link(index: $0)?.kind }.map(overlayKinds.contains) ?? false
+            let viaOverlay = route.outputIndex.flatMap { node.link(index: $0) }?.isOverlay ?? false
             guard route.gateway != nil || viaOverlay else { continue }
             var bytes = destination.bytes
             bytes[3] |= 1
