@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(name: "PodsTests", dependencies: ["Pods", "CRI", "CNIDetection", "NodeFiles", "NetAddress", "TestSupport"],
                     exclude: ["Fixtures"]),
         // trace's gathering and checks on facts recorded from the lab (scripts/record-path-facts), without root.
-        .testTarget(name: "TraceChecksTests", dependencies: ["Capture", "Checks", "CNIDetection", "ConfigFormats", "Diagnosis", "Firewall", "NetAddress",
+        .testTarget(name: "TraceChecksTests", dependencies: ["Capture", "Checks", "CNIDetection", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
                                                             "Netlink", "NetlinkCodec", "NodeFiles", "PathFacts", "PathMTU", "Pods", "TestSupport", "Trace"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "NetdoctorCLITests", dependencies: ["NodeFiles", "ConfigFormats", "TestSupport"]),

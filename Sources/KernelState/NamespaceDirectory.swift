@@ -10,17 +10,20 @@ public struct KnownNamespace: Sendable, Hashable {
     /// The path to open on this machine.
     public var path: String
     public var identity: NetNamespace.Identity
+    /// The namespace netdoctor runs in (the directory's first, found by its own /proc/self), so
+    /// no namespace thread is needed to work there. An identity, not a name: a namespace someone
+    /// named "node" under /run/netns is not it.
+    public let isNode: Bool
 
-    public init(name: String, path: String, identity: NetNamespace.Identity) {
+    public init(name: String, path: String, identity: NetNamespace.Identity, isNode: Bool = false) {
         self.name = name
         self.path = path
         self.identity = identity
+        self.isNode = isNode
     }
 
     /// The name the node's own namespace goes by: the one netdoctor runs in.
     public static let nodeName = "node"
-    /// The namespace netdoctor runs in: no namespace thread is needed to work there.
-    public var isNode: Bool { name == Self.nodeName }
 }
 
 /// Finds the namespaces of a node: named ones under `--root` and as named on the node
@@ -50,7 +53,7 @@ public final class NamespaceDirectory: @unchecked Sendable {
         // The main thread never changes namespace (the namespace thread does), so /proc/self is the node.
         let path = "/proc/self/ns/net"
         named = [KnownNamespace(name: KnownNamespace.nodeName, path: path,
-                                identity: NetNamespace.identity(of: path) ?? .init(device: 0, inode: 0))]
+                                identity: NetNamespace.identity(of: path) ?? .init(device: 0, inode: 0), isNode: true)]
     }
 
     /// The named namespaces, once (/var/run/netns is usually /run/netns: one stat each tells).

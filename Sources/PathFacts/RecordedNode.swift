@@ -21,7 +21,9 @@ public final class RecordedNode: NodeAccess, @unchecked Sendable {
         self.directory = directory
         for fields in try Self.lines(directory + "/namespaces.txt") where fields.count == 3 {
             guard let device = UInt64(fields[1]), let inode = UInt64(fields[2]) else { continue }
-            namespaces[fields[0]] = KnownNamespace(name: fields[0], path: "", identity: .init(device: device, inode: inode))
+            // The recorder names the node's own namespace by the reserved name, and nothing else so.
+            namespaces[fields[0]] = KnownNamespace(name: fields[0], path: "", identity: .init(device: device, inode: inode),
+                                                   isNode: fields[0] == KnownNamespace.nodeName)
         }
         guard let node = namespaces[KnownNamespace.nodeName] else { throw RecordingError("\(directory): no node namespace recorded") }
         self.node = node

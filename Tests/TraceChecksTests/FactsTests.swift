@@ -3,6 +3,7 @@ import Checks
 import ConfigFormats
 import Diagnosis
 import Firewall
+import KernelState
 import NetAddress
 import Netlink
 import NetlinkCodec
@@ -48,6 +49,16 @@ struct FactsTests {
         #expect(RouteAnswer.judging(.failure(.timedOut(milliseconds: 5000)), for: input).failure != nil)
         #expect(RouteQuery(recorded: input.description) == input)
         #expect(RouteQuery(recorded: "get 10.0.0.1 fibmatch")?.fibMatch == true)
+    }
+
+    @Test("the node's namespace is netdoctor's own, found by identity: one named node under /run/netns is not it")
+    func nodeIsAnIdentity() throws {
+        let tree = NodeTree().write("/var/run/netns/node", "")
+        let directory = NamespaceDirectory(root: tree.root, includeProcesses: false)
+        #expect(directory.node.isNode && directory.node.path == "/proc/self/ns/net")
+        let impostor = try #require(directory.known.first { $0.path.hasPrefix(tree.path) })
+        #expect(impostor.name == "node" && !impostor.isNode)
+        #expect(directory.named("node")?.isNode == true)
     }
 
     @Test("an ARP reply names who claims the address; requests, other addresses and short packets do not")
