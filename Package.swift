@@ -78,7 +78,7 @@ let package = Package(
         .target(name: "Checks", dependencies: ["Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
         .target(name: "Trace", dependencies: ["Capture", "Checks", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
                                               "NetlinkCodec", "NetSystem", "PathFacts", "PathMTU", "Pods", "Services"]),
-        .target(name: "Session", dependencies: ["Capture", "CNIDetection", "ConfigFormats", "Diagnosis", "DNS", "Firewall", "Inspection", "KernelState", "NetAddress",
+        .target(name: "Session", dependencies: ["Capture", "Checks", "CNIDetection", "ConfigFormats", "Diagnosis", "DNS", "Firewall", "Inspection", "KernelState", "NetAddress",
                                                 "NetlinkCodec", "NetSystem", "NodeFiles", "PathFacts", "PathMTU", "Pods", "Policy", "Services", "Trace"]),
         .target(name: "Firewall", dependencies: ["CNetShims", "ConfigFormats", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
         .target(name: "DNS", dependencies: ["ConfigFormats", "Diagnosis", "NetAddress", "NetSystem", "NodeFiles"]),

@@ -76,6 +76,11 @@ public struct CollectionError: Sendable, CustomStringConvertible {
     public var place: String
     public var what: String
     public var description: String { "\(place): \(what)" }
+
+    public init(place: String, what: String) {
+        self.place = place
+        self.what = what
+    }
 }
 
 /// Everything a path's checks judge, gathered before any of them runs: the namespaces on the path

@@ -180,8 +180,15 @@ public struct PathGatherer {
     /// node's for packets arriving from the pod's veth. Asked again when the request arrived
     /// from another address than it left with (a CNI that masquerades pod traffic).
     public func askReplies(to source: IPAddress, facts: inout PathFacts) {
-        guard let step = facts.destination, let pod = facts.destinationNamespace, let nodeFacts = facts.nodeNamespace,
-              let podAccess = try? access.open(pod.known), let node = try? access.open(nodeFacts.known) else { return }
+        guard let step = facts.destination, let pod = facts.destinationNamespace, let nodeFacts = facts.nodeNamespace else { return }
+        let podAccess: any NamespaceAccess, node: any NamespaceAccess
+        do {
+            podAccess = try access.open(pod.known)
+            node = try access.open(nodeFacts.known)
+        } catch {
+            facts.collectionErrors.append(.init(place: pod.label, what: "the replies' way back to \(source) not asked: \(error)"))
+            return
+        }
         facts.lookups.removeAll { $0.purpose == .podReplies || $0.purpose == .repliesForwarded }
         _ = ask(.podReplies, RouteQuery(destination: source), in: podAccess, label: pod.label, facts: &facts)
         if let hostSide = step.hostSide {
@@ -194,16 +201,16 @@ public struct PathGatherer {
     /// gateway nobody had asked for before (its entry exists only once a packet was sent).
     public func afterProbe(_ facts: inout PathFacts, answered: Bool) {
         guard !answered else { return }
-        if facts.source?.route != nil, let source = facts.sourceNamespace, let access = try? access.open(source.known) {
+        if facts.source?.route != nil, let source = facts.sourceNamespace {
             do {
-                facts.sourceNeighborsAfterProbe = try access.freshNeighbors()
+                facts.sourceNeighborsAfterProbe = try access.open(source.known).freshNeighbors()
             } catch {
                 facts.collectionErrors.append(.init(place: source.label, what: "neighbours not read again after the probe: \(error)"))
             }
         }
-        guard facts.node?.gateway != nil, let known = facts.nodeNamespace?.known, let node = try? access.open(known) else { return }
+        guard facts.node?.gateway != nil, let known = facts.nodeNamespace?.known else { return }
         do {
-            facts.neighborsAfterProbe = try node.freshNeighbors()
+            facts.neighborsAfterProbe = try access.open(known).freshNeighbors()
         } catch {
             facts.collectionErrors.append(.init(place: facts.nodeLabel, what: "neighbours not read again after the probe: \(error)"))
         }

@@ -1,3 +1,4 @@
+import Checks
 import Diagnosis
 import KernelState
 import NetAddress
@@ -19,14 +20,20 @@ extension NodeSession {
     /// agent for the remote half's MTUs.
     public func mtuProbe(source: String?, destination: String?, prober: MTUProber, verbose: Bool,
                          family: IPFamily? = nil) throws -> PodSourcedReport<MTUProbeReport> {
-        let sources: [ProbeSource]
+        var sources: [ProbeSource] = []
+        var findings: [Finding] = []
         if let source {
             sources = [try probeSource(source)]
         } else {
-            sources = pods.pods.compactMap { pod in (try? node.namespace(of: pod)).map { ProbeSource(name: pod.fullName, namespace: $0, pod: pod) } }
+            // A pod whose namespace cannot be found is said, not silently left out of the sweep.
+            var unreachable: [String] = []
+            for pod in pods.pods {
+                do { sources.append(ProbeSource(name: pod.fullName, namespace: try node.namespace(of: pod), pod: pod)) }
+                catch { unreachable.append("\(pod.fullName): its network namespace was not found (\(error)): not probed") }
+            }
+            if !unreachable.isEmpty { findings.append(CollectionFailed.finding(unreachable, place: KnownNamespace.nodeName)) }
         }
         var paths: [ProbedPath] = []
-        var findings: [Finding] = []
         for probeSource in sources {
             for target in try targets(for: probeSource, destination: destination, family: family) {
                 var (path, facts) = try prober.probe(from: probeSource, node: node, to: target.address, named: target.name)

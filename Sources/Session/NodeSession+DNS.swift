@@ -1,3 +1,4 @@
+import Checks
 import CNIDetection
 import DNS
 import Firewall
@@ -93,9 +94,14 @@ extension NodeSession {
             guard !facts.exchanges(server: server).contains(where: { $0.response?.code == .noError }) else { continue }
             findings += ServiceChecks.judge(entries, mode: mode, named: true)
             if facts.nodeLocal?.inUse(podNameservers: facts.resolvConf.nameservers) != true,
-               entries.contains(where: { $0.proto == "tcp" && !$0.endpoints.isEmpty }),
-               let traced = try? trace(from: pod, to: "\(server):53", timeoutMilliseconds: min(timeoutMilliseconds, 1000), proto: .tcp, port: 53) {
-                traces.append(traced)
+               entries.contains(where: { $0.proto == "tcp" && !$0.endpoints.isEmpty }) {
+                do {
+                    traces.append(try trace(from: pod, to: "\(server):53", timeoutMilliseconds: min(timeoutMilliseconds, 1000), proto: .tcp, port: 53))
+                } catch {
+                    // Said, not dropped: the verdicts above stand, the trace that would explain them is missing.
+                    findings.append(CollectionFailed.finding(["the DNS Service \(server) was not traced over TCP 53 from \(pod): \(error)"],
+                                                             place: "\(pod) → \(server):53"))
+                }
             }
         }
         let addresses = Set(served.flatMap { $0.frontends.compactMap(\.address) }.filter(servers.contains))

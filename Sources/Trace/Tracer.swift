@@ -45,7 +45,15 @@ public struct Tracer {
                                                          sourceAddress: ends.sourceAddress, to: ends.destinationAddress,
                                                          destinationName: ends.destinationName, destinationPod: ends.destinationPod)
         // No route at all from the source: nothing is worth sending.
-        guard facts.sourceHasRoute, let source = facts.sourceNamespace.flatMap({ try? node.handle($0.known) }) else {
+        guard facts.sourceHasRoute, let sourceFacts = facts.sourceNamespace else {
+            return TraceJudgement.judge(ends, facts: facts, probe: nil, mtuRemedy: mtuRemedy)
+        }
+        let source: NamespaceHandle
+        do {
+            source = try node.handle(sourceFacts.known)
+        } catch {
+            // Read, but no longer open to send from (the pod went away meanwhile): said, not a fault.
+            facts.collectionErrors.append(.init(place: sourceFacts.label, what: "no probe sent: the namespace could not be opened again: \(error)"))
             return TraceJudgement.judge(ends, facts: facts, probe: nil, mtuRemedy: mtuRemedy)
         }
         let probe = try send(ends, facts: &facts, from: source)
@@ -94,9 +102,13 @@ public struct Tracer {
         if !queuePolicies.isEmpty { probe.queues = QueueObservation(policies: queuePolicies, before: listenersBefore, after: QueueListener.readHere()) }
         // Small probes crossing says little about large ones: measure the path MTU with DF probes.
         if outcome.reachable, ends.destinationPod?.fullName != ends.source.fullName {
-            probe.mtuPath = try? MTUProber(timeoutMilliseconds: min(timeoutMilliseconds, 300))
-                .probe(in: source, source: ends.source.name, interfaces: PathInterfaces.from(facts), to: ends.destinationAddress,
-                       named: ends.destinationName)
+            do {
+                probe.mtuPath = try MTUProber(timeoutMilliseconds: min(timeoutMilliseconds, 300))
+                    .probe(in: source, source: ends.source.name, interfaces: PathInterfaces.from(facts), to: ends.destinationAddress,
+                           named: ends.destinationName)
+            } catch {
+                facts.collectionErrors.append(.init(place: ends.source.name, what: "the path MTU was not measured: \(error)"))
+            }
         }
         return probe
     }
