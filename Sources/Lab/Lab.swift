@@ -283,8 +283,11 @@ public struct Lab: Sendable {
     /// kubelet would), the runtimes and their shims, its namespaces (and with them every link,
     /// route and firewall rule inside), its files and the mount points it had to create.
     public func down(state: LabState?) {
+        // A recorded process may have ended long ago and its number gone to another program
+        // (a test running beside the lab): only one still inside a lab namespace is the lab's.
+        let ours = labNamespaceIdentities(state)
         for pid in [state?.serverPID, state?.routerPID].compactMap({ $0 }) + (state?.agentPIDs.values.map { $0 } ?? []) + (state?.servicePIDs ?? [])
-            + (state?.queueListeners.values.map { $0 } ?? []) where pid > 0 {
+            + (state?.queueListeners.values.map { $0 } ?? []) where pid > 0 && Self.isInside(pid, ours) {
             Self.stop(pid)
         }
         if let state { stopRuntimes(state) }
@@ -302,8 +305,9 @@ public struct Lab: Sendable {
             guard let running = state.pods[pod.name], let node = plan.node(pod.node) else { continue }
             if state.runtimePIDs[node.name].map({ kill($0, 0) == 0 }) == true { NodeRuntime(plan: plan, node: node).remove(running) }
         }
+        let ours = labNamespaceIdentities(state)
         for node in plan.nodes {
-            if let pid = state.runtimePIDs[node.name] { Self.stop(pid) }
+            if let pid = state.runtimePIDs[node.name], Self.isInside(pid, ours) { Self.stop(pid) }
             if let namespace = state.runtimeMountNamespaces[node.name] {
                 for pid in NodeRuntime.processes(inMountNamespace: namespace) { Self.stop(pid) }
             }
@@ -315,6 +319,19 @@ public struct Lab: Sendable {
             }
             Shell.attempt(["ip", "netns", "del", running.netnsName])
         }
+    }
+
+    /// The network namespaces the lab made (its nodes', its router's, its pods'), by identity.
+    func labNamespaceIdentities(_ state: LabState?) -> Set<NetNamespace.Identity> {
+        let paths = Self.namespaces(prefix: plan.prefix).map { "/var/run/netns/\($0)" }
+            + (state?.pods.values.map { "/var/run/netns/\($0.netnsName)" } ?? [])
+        return Set(paths.compactMap(NetNamespace.identity(of:)))
+    }
+
+    /// Whether `pid` is a process in one of `namespaces` (read from /proc: a process that is
+    /// gone, or another program's, is not).
+    static func isInside(_ pid: Int32, _ namespaces: Set<NetNamespace.Identity>) -> Bool {
+        NetNamespace.identity(of: "/proc/\(pid)/ns/net").map(namespaces.contains) ?? false
     }
 
     /// SIGTERM, a moment to finish, then SIGKILL.

@@ -294,8 +294,10 @@ extension Lab {
                 throw LabError("POLICY_ENGINE_DOWN needs --policy-engine kube-network-policies")
             }
             try addPolicy(.defaultDeny, state: &state)
-            // addPolicy restarted the listener: stop the new one.
+            // addPolicy restarted the listener: stop the new one, and forget it (its number may be
+            // reused by then: `lab down` must not signal whoever has it).
             Self.stop(state.queueListeners[node1.name] ?? listener)
+            state.queueListeners[node1.name] = nil
         }
         state.faults.append(fault.rawValue)
         try save(state)
