@@ -102,6 +102,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = NftablesServices.table(fromJSON: [bytes])
     _ = IPVSServices.table(procText: text)
     _ = KubeProxyStatus.parse(metrics: text)
+    _ = KubeProxyConfig.parse(json: bytes)?.detectorMissing
     if let query = ServiceQuery.parse(text) { _ = query.matches(in: IptablesServices.table(fromSave: bytes)) }
     return 0
 }
