@@ -34,7 +34,7 @@ import PackageDescription
 //   Lab             the two-node lab in namespaces, wired by the real CNI plugins, and its faults
 //   NetdoctorCLI    argument parsing, global options, exit statuses
 //   CNetShims       C: setns, CLONE_NEWNET, CMSG_*, netlink headers (no logic)
-//   CPcap           libpcap, found through pkg-config
+//   CPcap           libpcap, opened on the first capture (dlopen), not linked
 let package = Package(
     name: "netdoctor",
     products: [
@@ -53,7 +53,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "CNetShims"),
-        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .target(name: "CPcap"),
         .target(name: "ConfigFormats"),
         .target(name: "YAMLFormat", dependencies: ["ConfigFormats", "Yams"]),
         .target(name: "NodeFiles"),
@@ -111,7 +111,9 @@ let package = Package(
             "NetAddress", "Capture", "Session", "Trace",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "netdoctor", dependencies: ["NetdoctorCLI", "CNetShims"]),
+        // exports.map keeps the dynamic symbol table to the entry point (start-up: see the map).
+        .executableTarget(name: "netdoctor", dependencies: ["NetdoctorCLI", "CNetShims"], exclude: ["exports.map"],
+                          linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/netdoctor/exports.map"])]),
         // Built only by scripts/fuzz, with -sanitize=fuzzer; replays files when built plainly.
         .executableTarget(name: "ParserFuzzer", dependencies: ["ConfigFormats", "CNIDetection", "CRI", "Diagnosis", "DNS", "Firewall", "NetAddress",
                                                                 "NodeFiles", "NetlinkCodec", "PathFacts", "Pods", "Services", "Trace", "YAMLFormat"]),
