@@ -84,7 +84,7 @@ public enum LibCNI {
         case .bool: "bool"
         case .number: "float64"
         case .string: "string"
-        case .array: "[]interface {}"
+        case .array, .generated: "[]interface {}"
         case .object: "map[string]interface {}"
         }
     }

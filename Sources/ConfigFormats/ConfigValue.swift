@@ -8,6 +8,9 @@ public enum ConfigValue: Sendable, Equatable {
     case number(Double, text: String)
     case string(String)
     case array([ConfigValue])
+    /// An array whose elements are made one at a time as they are written (reports only): a
+    /// report of tens of thousands of routes need not hold a tree of them all at once.
+    case generated(GeneratedArray)
     case object(ConfigObject)
 
     public subscript(key: String) -> ConfigValue? {
@@ -43,8 +46,11 @@ public enum ConfigValue: Sendable, Equatable {
     }
 
     public var array: [ConfigValue]? {
-        if case .array(let a) = self { return a }
-        return nil
+        switch self {
+        case .array(let a): a
+        case .generated(let g): g.elements
+        default: nil
+        }
     }
 
     public var object: ConfigObject? {
@@ -64,7 +70,7 @@ public enum ConfigValue: Sendable, Equatable {
         case .bool: "a boolean"
         case .number: "a number"
         case .string: "a string"
-        case .array: "an array"
+        case .array, .generated: "an array"
         case .object: "an object"
         }
     }
@@ -157,4 +163,23 @@ public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         line > 0 ? "line \(line), column \(column): \(message)" : message
     }
+}
+
+/// The elements of a `.generated` array: a count and how to make the element at a position.
+public struct GeneratedArray: Sendable, Equatable {
+    public let count: Int
+    private let element: @Sendable (Int) -> ConfigValue
+
+    /// Each element of `base`, transformed when it is written.
+    public init<Base: RandomAccessCollection & Sendable>(_ base: Base, _ transform: @escaping @Sendable (Base.Element) -> ConfigValue)
+    where Base.Index == Int {
+        count = base.count
+        element = { transform(base[base.startIndex + $0]) }
+    }
+
+    public func element(at position: Int) -> ConfigValue { element(position) }
+    /// Every element, made now (readers of a report; writers make them one at a time).
+    public var elements: [ConfigValue] { (0..<count).map(element) }
+
+    public static func == (a: GeneratedArray, b: GeneratedArray) -> Bool { a.elements == b.elements }
 }

@@ -7,14 +7,54 @@ public enum JSONWriter {
 
     /// The document as UTF-8 bytes, for writing straight to a file descriptor.
     public static func bytes(_ value: ConfigValue, pretty: Bool = true) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(1 << 16)
+        var out = Output(deliver: nil)
         write(value, into: &out, indent: pretty ? 0 : nil)
-        return out
+        return out.bytes
+    }
+
+    /// The document in pieces of about 64 KiB, each handed to `deliver` as soon as it is full,
+    /// so that a big report is never held whole as text. `deliver` returns false when nobody
+    /// takes more (a closed pipe): writing stops there, and so does this, returning false.
+    @discardableResult
+    public static func write(_ value: ConfigValue, pretty: Bool = true, trailer: [UInt8] = [],
+                             deliver: @escaping ([UInt8]) -> Bool) -> Bool {
+        var out = Output(deliver: deliver)
+        write(value, into: &out, indent: pretty ? 0 : nil)
+        out.bytes += trailer
+        return out.flush()
+    }
+
+    /// Bytes written so far, and where full pieces go (nil: kept whole).
+    private struct Output {
+        static let piece = 1 << 16
+        var bytes: [UInt8] = []
+        let deliver: (([UInt8]) -> Bool)?
+        var stopped = false
+
+        init(deliver: (([UInt8]) -> Bool)?) {
+            self.deliver = deliver
+            bytes.reserveCapacity(Self.piece + Self.piece / 4)
+        }
+
+        /// Hands over what is written when a piece is full; false once nobody takes more.
+        mutating func deliverIfFull() -> Bool {
+            guard deliver != nil, bytes.count >= Self.piece else { return !stopped }
+            return flush()
+        }
+
+        mutating func flush() -> Bool {
+            guard let deliver, !stopped else { return !stopped }
+            if !deliver(bytes) { stopped = true }
+            bytes.removeAll(keepingCapacity: true)
+            return !stopped
+        }
+
+        static func += (out: inout Output, text: String.UTF8View) { out.bytes += text }
+        mutating func append(_ byte: UInt8) { bytes.append(byte) }
     }
 
     // Bytes, not String appends: reports of big namespaces hold tens of thousands of routes.
-    private static func write(_ value: ConfigValue, into out: inout [UInt8], indent: Int?) {
+    private static func write(_ value: ConfigValue, into out: inout Output, indent: Int?) {
         switch value {
         case .null: out += "null".utf8
         case .bool(let b): out += (b ? "true" : "false").utf8
@@ -23,34 +63,42 @@ public enum JSONWriter {
             else if d.isFinite, d.rounded() == d, abs(d) < 1e15 { out += String(Int(d)).utf8 }
             else if d.isFinite { out += String(d).utf8 }
             else { out += "null".utf8 }
-        case .string(let s): writeString(s, into: &out)
+        case .string(let s): writeString(s, into: &out.bytes)
         case .array(let elements):
-            if elements.isEmpty { out += "[]".utf8; return }
-            out.append(UInt8(ascii: "["))
-            let inner = indent.map { $0 + 1 }
-            for i in elements.indices {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                newline(&out, inner)
-                write(elements[i], into: &out, indent: inner)
-            }
-            newline(&out, indent)
-            out.append(UInt8(ascii: "]"))
+            writeArray(count: elements.count, into: &out, indent: indent) { elements[$0] }
+        case .generated(let generated):
+            writeArray(count: generated.count, into: &out, indent: indent) { generated.element(at: $0) }
         case .object(let object):
             if object.members.isEmpty { out += "{}".utf8; return }
             out.append(UInt8(ascii: "{"))
             let inner = indent.map { $0 + 1 }
             let members = object.members
             for i in members.indices {
+                guard out.deliverIfFull() else { return }
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                newline(&out, inner)
-                writeString(members[i].key, into: &out)
+                newline(&out.bytes, inner)
+                writeString(members[i].key, into: &out.bytes)
                 out.append(UInt8(ascii: ":"))
                 if indent != nil { out.append(UInt8(ascii: " ")) }
                 write(members[i].value, into: &out, indent: inner)
             }
-            newline(&out, indent)
+            newline(&out.bytes, indent)
             out.append(UInt8(ascii: "}"))
         }
+    }
+
+    private static func writeArray(count: Int, into out: inout Output, indent: Int?, element: (Int) -> ConfigValue) {
+        if count == 0 { out += "[]".utf8; return }
+        out.append(UInt8(ascii: "["))
+        let inner = indent.map { $0 + 1 }
+        for i in 0..<count {
+            guard out.deliverIfFull() else { return }
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            newline(&out.bytes, inner)
+            write(element(i), into: &out, indent: inner)
+        }
+        newline(&out.bytes, indent)
+        out.append(UInt8(ascii: "]"))
     }
 
     private static func newline(_ out: inout [UInt8], _ indent: Int?) {

@@ -12,6 +12,12 @@ public enum JSONReportRenderer {
         out.append(0x0A)
         return out
     }
+
+    /// The document in pieces as it is written (see JSONWriter.write(_:pretty:trailer:deliver:)).
+    @discardableResult
+    public static func write(_ report: some Report, pretty: Bool = true, deliver: @escaping ([UInt8]) -> Bool) -> Bool {
+        JSONWriter.write(report.json, pretty: pretty, trailer: [0x0A], deliver: deliver)
+    }
 }
 
 /// The human report: the command's facts, then each finding with its evidence and remedy,

@@ -1,6 +1,7 @@
 import ConfigFormats
 import Diagnosis
 import KernelState
+import NetlinkCodec
 import Pods
 
 /// The answer of `inspect`: a namespace as the kernel sees it, and for a pod its host side.
@@ -35,11 +36,14 @@ public struct InspectReport: Report {
                 "networks": .texts(pod.attachments.compactMap(\.networkName)),
             ])))
         }
+        // The long lists are made as they are written: a node's tens of thousands of routes are
+        // never a tree in memory all at once.
+        let routes = view.routes
         fields += [
-            ("interfaces", .array(view.interfaces.map(interfaceJSON))),
-            ("routes", .array(view.routes.filter { $0.table == 254 }.map(routeJSON))),
-            ("otherRoutes", .array(view.routes.filter { $0.table != 254 }.map(routeJSON))),
-            ("neighbors", .array(view.neighbors.map { n in
+            ("interfaces", .generated(GeneratedArray(view.interfaces, Self.interfaceJSON))),
+            ("routes", .generated(GeneratedArray(routes.positions { $0.table == Route.mainTable }) { Self.routeJSON(routes[$0]) })),
+            ("otherRoutes", .generated(GeneratedArray(routes.positions { $0.table != Route.mainTable }) { Self.routeJSON(routes[$0]) })),
+            ("neighbors", .generated(GeneratedArray(view.neighbors) { n in
                 .fields(["address": .string(n.address), "lladdr": .text(n.linkAddress), "interface": .string(n.interface),
                          "state": .texts(n.state)])
             })),
@@ -51,15 +55,15 @@ public struct InspectReport: Report {
         if let hostSide {
             fields.append(("hostSide", .fields([
                 "namespace": .string(hostSide.namespace),
-                "interface": interfaceJSON(hostSide.interface),
-                "bridge": hostSide.bridge.map(interfaceJSON) ?? .null,
-                "routes": .array(hostSide.routes.map(routeJSON)),
+                "interface": Self.interfaceJSON(hostSide.interface),
+                "bridge": hostSide.bridge.map(Self.interfaceJSON) ?? .null,
+                "routes": .array(hostSide.routes.map(Self.routeJSON)),
             ])))
         }
         return fields
     }
 
-    func interfaceJSON(_ i: InterfaceView) -> ConfigValue {
+    static func interfaceJSON(_ i: InterfaceView) -> ConfigValue {
         .fields([
             "name": .string(i.name), "index": .int(Int(i.index)), "kind": .string(i.kind), "mtu": .int(i.mtu),
             "up": .bool(i.up), "operState": .string(i.operState), "mac": .text(i.mac), "addresses": .texts(i.addresses),
@@ -69,7 +73,7 @@ public struct InspectReport: Report {
         ])
     }
 
-    func routeJSON(_ r: RouteView) -> ConfigValue {
+    static func routeJSON(_ r: RouteView) -> ConfigValue {
         .fields(["destination": .string(r.destination), "gateway": .text(r.gateway), "interface": .text(r.interface),
                  "table": .int(Int(r.table)), "mtu": .int(r.mtu), "source": .text(r.source), "type": .string(r.type),
                  "scope": .string(r.scope), "family": .int(r.family.rawValue), "protocol": .text(r.learnedFrom),
@@ -89,7 +93,7 @@ public struct InspectReport: Report {
         sections.append(HumanSection("Interfaces", rows: view.interfaces.map { i in
             (String(i.index), interfaceLine(i, style: style))
         }))
-        sections.append(HumanSection("Routes", rows: view.routes.map { r in (r.table == 254 ? "main" : "table \(r.table)", routeLine(r)) }))
+        sections.append(HumanSection("Routes", rows: view.routes.map { r in (r.table == Route.mainTable ? "main" : "table \(r.table)", routeLine(r)) }))
         if !view.neighbors.isEmpty {
             sections.append(HumanSection("Neighbours", rows: view.neighbors.map { n in
                 (n.address, "dev \(n.interface)\(n.linkAddress.map { " lladdr \($0)" } ?? "") \(n.state.joined(separator: ","))")
@@ -108,7 +112,8 @@ public struct InspectReport: Report {
         }
         var keys = ["net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter", "net.ipv4.conf.all.forwarding", "net.ipv6.conf.all.forwarding"]
         // accept_ra where IPv6 router advertisements gave something (it decides whether they still count).
-        keys += view.routes.filter { $0.learnedFrom == "ra" }.compactMap(\.interface).map { "net.ipv6.conf.\($0).accept_ra" }
+        keys += view.routes.positions(where: { $0.protocolID == Route.protocolRA }).compactMap { view.routes[$0].interface }
+            .map { "net.ipv6.conf.\($0).accept_ra" }
         sections.append(HumanSection("Forwarding", rows: keys.compactMap { k in view.state.sysctls[k].map { (k, $0) } }))
         return sections
     }

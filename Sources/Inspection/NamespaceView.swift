@@ -46,6 +46,38 @@ public struct RouteView: Sendable, Equatable {
     public var expiresSeconds: Int? = nil
 }
 
+/// A namespace's routes as inspect shows them (the local table left out, as `ip route` leaves
+/// it), each made when it is read: views of tens of thousands of routes held at once would be
+/// megabytes of text beside the routes themselves.
+public struct RouteViews: RandomAccessCollection, Sendable {
+    public let state: NamespaceState
+    private let positions: [Int]
+
+    public init(state: NamespaceState) {
+        self.state = state
+        positions = state.routes.indices.filter { state.routes[$0].table != Route.localTable }
+    }
+
+    public var startIndex: Int { positions.startIndex }
+    public var endIndex: Int { positions.endIndex }
+    public subscript(position: Int) -> RouteView { RouteView(state.routes[positions[position]], names: state) }
+    /// The positions of the routes `matching` picks, judged on the routes themselves (no view made).
+    public func positions(where matching: (Route) -> Bool) -> [Int] { indices.filter { matching(state.routes[positions[$0]]) } }
+}
+
+extension RouteView {
+    /// A route with its interfaces named from its namespace's links.
+    init(_ route: Route, names state: NamespaceState) {
+        let name = { (index: Int32?) in index.flatMap { state.name(ofIndex: $0) } }
+        self.init(destination: route.destinationText, gateway: route.gateway.map(\.description),
+                  interface: name(route.outputIndex) ?? route.nextHops.first.flatMap { name($0.outputIndex) },
+                  table: route.table, mtu: route.mtu.map(Int.init), source: route.preferredSource.map(\.description),
+                  type: Route.typeName(route.type), scope: NamespaceView.scopeName(route.scope),
+                  family: route.family == 10 ? .ipv6 : .ipv4, learnedFrom: route.protocolID == Route.protocolRA ? "ra" : nil,
+                  expiresSeconds: route.expiresSeconds)
+    }
+}
+
 public struct NeighborView: Sendable, Equatable {
     public var address: String
     public var linkAddress: String?
@@ -65,7 +97,7 @@ public struct NamespaceView: Sendable {
     public var namespace: KnownNamespace
     public var state: NamespaceState
     public var interfaces: [InterfaceView]
-    public var routes: [RouteView]
+    public var routes: RouteViews
     public var neighbors: [NeighborView]
     public var forwardingDatabase: [ForwardingEntryView]
 
@@ -76,14 +108,7 @@ public struct NamespaceView: Sendable {
         let state = try access.state()
         let interfaces = state.links.map { link in interfaceView(link, state: state, access: access, node: node) }
         let name = { (index: Int32?) in index.flatMap { state.name(ofIndex: $0) } }
-        let routes = state.routes.filter { $0.table != Route.localTable }.map { route in
-            RouteView(destination: route.destinationText, gateway: route.gateway.map(\.description),
-                      interface: name(route.outputIndex) ?? route.nextHops.first.flatMap { name($0.outputIndex) },
-                      table: route.table, mtu: route.mtu.map(Int.init), source: route.preferredSource.map(\.description),
-                      type: Route.typeName(route.type), scope: scopeName(route.scope),
-                      family: route.family == 10 ? .ipv6 : .ipv4, learnedFrom: route.protocolID == Route.protocolRA ? "ra" : nil,
-                      expiresSeconds: route.expiresSeconds)
-        }
+        let routes = RouteViews(state: state)
         // As `ip neigh` shows them: NOARP pseudo-entries (loopback, multicast) left out.
         let neighbors = state.neighbors.compactMap { n -> NeighborView? in
             guard let address = n.destination, !n.state.contains(.noARP) else { return nil }

@@ -22,8 +22,10 @@ public struct NamespaceState: Sendable {
     private var addressesByIndex: [Int32: [Int]] = [:]
     private var routesByOutput: [Int32: [Int]] = [:]
     private var neighborsByIndex: [Int32: [Int]] = [:]
-    /// Main-table routes, as `ip route` shows them.
-    public private(set) var mainRoutes: [Route] = []
+    private var mainRoutePositions: [Int] = []
+    /// Main-table routes, as `ip route` shows them: a view of `routes`, not a copy (tens of
+    /// thousands of routes are megabytes).
+    public var mainRoutes: RouteSelection { RouteSelection(routes: routes, positions: mainRoutePositions) }
 
     public init(links: [Link], addresses: [InterfaceAddress], routes: [Route], neighbors: [Neighbor],
                 forwardingDatabase: [Neighbor], sysctls: [String: String]) {
@@ -55,10 +57,11 @@ public struct NamespaceState: Sendable {
 
     private mutating func indexRoutes() {
         routesByOutput = [:]
+        mainRoutePositions = []
         for (i, route) in routes.enumerated() {
             if let out = route.outputIndex { routesByOutput[out, default: []].append(i) }
+            if route.table == Route.mainTable { mainRoutePositions.append(i) }
         }
-        mainRoutes = routes.filter { $0.table == Route.mainTable }
     }
 
     private mutating func indexNeighbors() {
@@ -119,17 +122,27 @@ public struct NamespaceDumps: Sendable {
                        forwardingDatabase: try socket.dump(RouteRequest.dump(.getNeighbor, family: .bridge)))
     }
 
-    public func parsedLinks() throws -> [Link] { try links.compactMap { $0.type == .newLink ? try Link($0) : nil } }
+    public func parsedLinks() throws -> [Link] { try Self.parse(links, .newLink, Link.init) }
 
     public func state(links: [Link]? = nil, sysctls: [String: String]) throws -> NamespaceState {
-        let neighbors = try self.neighbors.compactMap { $0.type == .newNeighbor ? try Neighbor($0) : nil }
-        let forwarding = try forwardingDatabase.compactMap { $0.type == .newNeighbor ? try Neighbor($0) : nil }
+        let neighbors = try Self.parse(self.neighbors, .newNeighbor, Neighbor.init)
+        let forwarding = try Self.parse(forwardingDatabase, .newNeighbor, Neighbor.init)
         return NamespaceState(links: try links ?? parsedLinks(),
-                              addresses: try addresses.compactMap { $0.type == .newAddress ? try InterfaceAddress($0) : nil },
-                              routes: try routes.compactMap { $0.type == .newRoute ? try Route($0) : nil },
+                              addresses: try Self.parse(addresses, .newAddress, InterfaceAddress.init),
+                              routes: try Self.parse(routes, .newRoute, Route.init),
                               neighbors: neighbors.filter { $0.family != Neighbor.familyBridge },
                               forwardingDatabase: forwarding.filter { $0.family == Neighbor.familyBridge },
                               sysctls: sysctls)
+    }
+
+    /// The messages of one type, parsed into an array sized once (tens of thousands of routes:
+    /// growing by doubling would hold up to twice their size).
+    private static func parse<Value>(_ messages: [NetlinkMessage], _ type: MessageType,
+                                     _ make: (NetlinkMessage) throws -> Value) throws -> [Value] {
+        var values: [Value] = []
+        values.reserveCapacity(messages.count)
+        for message in messages where message.type == type { values.append(try make(message)) }
+        return values
     }
 }
 
@@ -169,4 +182,13 @@ public enum NamespaceReader {
         }
         return values
     }
+}
+
+/// Some of a namespace's routes, in the kernel's order, read in place.
+public struct RouteSelection: RandomAccessCollection, Sendable {
+    let routes: [Route]
+    let positions: [Int]
+    public var startIndex: Int { positions.startIndex }
+    public var endIndex: Int { positions.endIndex }
+    public subscript(position: Int) -> Route { routes[positions[position]] }
 }

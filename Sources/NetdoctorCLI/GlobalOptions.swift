@@ -71,7 +71,7 @@ public struct GlobalOptions: ParsableArguments {
     /// tearing down what it read (a big namespace's dump is tens of thousands of values).
     func emit(_ report: some Report) -> Never {
         switch output {
-        case .json: writeStandardOutput(bytes: JSONReportRenderer.bytes(report, pretty: isatty(STDOUT_FILENO) != 0))
+        case .json: JSONReportRenderer.write(report, pretty: isatty(STDOUT_FILENO) != 0) { writeStandardOutput(bytes: $0) }
         case .human: writeStandardOutput(HumanReportRenderer.render(report, style: .forStandardOutput(noColorFlag: noColor)))
         }
         Glibc.exit(report.exitStatus)

@@ -85,4 +85,26 @@ struct JSONParserTests {
         #expect(JSONWriter.write(value, pretty: false) == text)
         #expect(try JSONParser.parse(JSONWriter.write(value)) == value)
     }
+
+    @Test("a document written in pieces is the document written whole; generated arrays write as arrays")
+    func writtenInPieces() throws {
+        // 20,000 routes' worth of objects: many 64 KiB pieces, elements made as they are written.
+        let rows = Array(0..<20_000)
+        let generated: ConfigValue = .fields(["routes": .generated(GeneratedArray(rows) { i in
+            .fields(["destination": .string("10.\(i / 250).\(i % 250).0/24"), "escaped": .string("tab\tquote\"")])
+        })])
+        let materialised: ConfigValue = .fields(["routes": .array(generated["routes"]!.array!)])
+        for pretty in [false, true] {
+            var pieces: [[UInt8]] = []
+            #expect(JSONWriter.write(generated, pretty: pretty, trailer: [0x0A]) { pieces.append($0); return true })
+            #expect(pieces.count > 10)
+            #expect(pieces.dropLast().allSatisfy { $0.count >= 1 << 16 && $0.count < 1 << 17 })
+            #expect(pieces.flatMap { $0 } == JSONWriter.bytes(materialised, pretty: pretty) + [0x0A])
+        }
+        #expect(generated["routes"]?.kindName == "an array")
+        // A reader that stops (a closed pipe): writing stops at the next piece.
+        var delivered = 0
+        #expect(!JSONWriter.write(generated, pretty: false) { _ in delivered += 1; return false })
+        #expect(delivered == 1)
+    }
 }
