@@ -588,7 +588,7 @@ _netdoctor_lab() {
 
 _netdoctor_lab_up() {
     repeating_flags=()
-    non_repeating_flags=(--no-color --agents --watch --nodelocaldns --version -h --help)
+    non_repeating_flags=(--no-color --agents --watch --same-name-pods --nodelocaldns --version -h --help)
     repeating_options=()
     non_repeating_options=(--root -o --output --runtime-endpoint --topology --family --extra-pods --proxy --extra-services --policy-engine --kube-proxy-release)
     __netdoctor_offer_flags_options 0

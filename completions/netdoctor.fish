@@ -46,7 +46,7 @@ function __netdoctor_parse_tokens -S
             __netdoctor_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
             case 'up'
-                __netdoctor_parse_subcommand 0 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'topology=' 'family=' 'agents' 'watch' 'extra-pods=' 'proxy=' 'extra-services=' 'nodelocaldns' 'policy-engine=' 'kube-proxy-release=' 'version' 'h/help'
+                __netdoctor_parse_subcommand 0 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'topology=' 'family=' 'agents' 'watch' 'extra-pods=' 'same-name-pods' 'proxy=' 'extra-services=' 'nodelocaldns' 'policy-engine=' 'kube-proxy-release=' 'version' 'h/help'
             case 'down'
                 __netdoctor_parse_subcommand 0 'version' 'h/help'
             case 'status'
@@ -257,6 +257,7 @@ complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_op
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" agents' -l 'agents' -d 'Also run `netdoctor agent` on each node (port 9449, a token in /var/lib/netdoctor-lab/agent-token): cross-node traces then see both nodes.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" watch' -l 'watch' -d 'With --agents: the agents watch each other (agent --watch, every 2 s): break a path and the incident appears (netdoctor incidents).'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" extra-pods' -l 'extra-pods' -d 'More pods on node1 (pod-x1 …), up to 200: a node with many pods, for benchmarks.' -rfka ''
+complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" same-name-pods' -l 'same-name-pods' -d 'Also web-0 in the namespaces staging and prod on node1, as two StatefulSets would have them: reports name each namespace/web-0.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" proxy' -l 'proxy' -d 'Services on both nodes, with rules written as kube-proxy writes them in this mode (iptables or nftables): default/web, default/echo (UDP), default/empty (no endpoints), default/local (externalTrafficPolicy: Local).' -rfka 'iptables nftables'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" extra-services' -l 'extra-services' -d 'With --proxy: this many more Services of three endpoints each in the rules (benchmarks), up to 20000.' -rfka ''
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor lab up" nodelocaldns' -l 'nodelocaldns' -d 'With --proxy iptables: NodeLocal DNSCache on each node (a link named nodelocaldns holding 169.254.20.10 and the kube-dns address, node-cache\'s NOTRACK and ACCEPT rules, a DNS server on the node answering there).'

@@ -356,6 +356,7 @@ _netdoctor_lab_up() {
         '--agents[Also run `netdoctor agent` on each node (port 9449, a token in /var/lib/netdoctor-lab/agent-token)\: cross-node traces then see both nodes.]'
         '--watch[With --agents\: the agents watch each other (agent --watch, every 2 s)\: break a path and the incident appears (netdoctor incidents).]'
         '--extra-pods[More pods on node1 (pod-x1 …), up to 200\: a node with many pods, for benchmarks.]:n:'
+        '--same-name-pods[Also web-0 in the namespaces staging and prod on node1, as two StatefulSets would have them\: reports name each namespace/web-0.]'
         '--proxy[Services on both nodes, with rules written as kube-proxy writes them in this mode (iptables or nftables)\: default/web, default/echo (UDP), default/empty (no endpoints), default/local (externalTrafficPolicy\: Local).]:mode:{__netdoctor_complete "${___proxy[@]}"}'
         '--extra-services[With --proxy\: this many more Services of three endpoints each in the rules (benchmarks), up to 20000.]:n:'
         '--nodelocaldns[With --proxy iptables\: NodeLocal DNSCache on each node (a link named nodelocaldns holding 169.254.20.10 and the kube-dns address, node-cache'\''s NOTRACK and ACCEPT rules, a DNS server on the node answering there).]'

@@ -21,7 +21,7 @@ public struct Lab: Sendable {
         guard let text = LabFiles.read(stateFile), let state = LabState(json: text),
               let topology = LabPlan.Topology(rawValue: state.topology) else { return nil }
         return (Lab(plan: LabPlan(topology: topology, family: LabPlan.Family(rawValue: state.family) ?? .ipv4, prefix: state.prefix,
-                                  extraPods: state.extraPods)), state)
+                                  extraPods: state.extraPods, sameNamePods: state.sameNamePods)), state)
     }
 
     // MARK: up
@@ -42,7 +42,8 @@ public struct Lab: Sendable {
         Self.removeNamespaces(prefix: plan.prefix)
         var state = LabState(topology: plan.topology.rawValue, prefix: plan.prefix, serverPID: nil, faults: [])
         state.family = plan.family.rawValue
-        state.extraPods = plan.pods.count - 3
+        state.extraPods = plan.extraPodCount
+        state.sameNamePods = plan.hasSameNamePods
         do {
             try buildNodes()
             try wireNodes()
@@ -204,12 +205,12 @@ public struct Lab: Sendable {
     /// calls the CNI plugins and writes libcni's cache itself.
     func runPod(_ pod: LabPlan.Pod, state: inout LabState) throws(LabError) {
         guard let node = plan.node(pod.node) else { return }
-        state.pods[pod.name] = try NodeRuntime(plan: plan, node: node).run(pod)
+        state.pods[pod.key] = try NodeRuntime(plan: plan, node: node).run(pod)
         try save(state)
     }
 
     func startServer(netdoctorPath: String, state: LabState) throws(LabError) -> Int32? {
-        guard let pod = plan.pods.first(where: \.serves), let netns = state.pods[pod.name]?.netnsName else { return nil }
+        guard let pod = plan.pods.first(where: \.serves), let netns = state.pods[pod.key]?.netnsName else { return nil }
         guard let ip = Shell.find("ip"),
               let pid = ChildProcess.spawnDetached(ip, arguments: ["netns", "exec", netns, netdoctorPath, "lab", "serve", "--port", "80"],
                                                    environment: Shell.environment) else {
@@ -302,7 +303,7 @@ public struct Lab: Sendable {
     /// runtime died) is emptied and deleted.
     func stopRuntimes(_ state: LabState) {
         for pod in plan.pods {
-            guard let running = state.pods[pod.name], let node = plan.node(pod.node) else { continue }
+            guard let running = state.pods[pod.key], let node = plan.node(pod.node) else { continue }
             if state.runtimePIDs[node.name].map({ kill($0, 0) == 0 }) == true { NodeRuntime(plan: plan, node: node).remove(running) }
         }
         let ours = labNamespaceIdentities(state)
@@ -376,12 +377,14 @@ public struct LabState: Sendable, Equatable {
     /// Each node's containerd, and the mount namespace it and its shims run in.
     public var runtimePIDs: [String: Int32] = [:]
     public var runtimeMountNamespaces: [String: String] = [:]
-    /// The pods as their runtime made them, by pod name.
+    /// The pods as their runtime made them, by the lab's key (LabPlan.Pod.key).
     public var pods: [String: LabPodState] = [:]
     /// Host directories made as mount points for the runtimes (removed by down).
     public var createdMountPoints: [String] = []
     /// Pods beyond pod-a, pod-b and pod-c (lab up --extra-pods).
     public var extraPods = 0
+    /// web-0 in two namespaces on node1 (lab up --same-name-pods).
+    public var sameNamePods = false
     /// The proxy mode the lab's Services are programmed in (lab up --proxy); nil: no Services.
     public var proxy: String?
     /// The Services' backends in their pods.
@@ -406,7 +409,7 @@ public struct LabState: Sendable, Equatable {
                                   "pods": .fields(pods.sorted { $0.key < $1.key }.map {
                                       ($0.key, .fields(["sandboxID": .string($0.value.sandboxID), "netns": .string($0.value.netnsPath)]))
                                   }),
-                                  "createdMountPoints": .texts(createdMountPoints), "extraPods": .int(extraPods),
+                                  "createdMountPoints": .texts(createdMountPoints), "extraPods": .int(extraPods), "sameNamePods": .bool(sameNamePods),
                                   "proxy": .text(proxy), "servicePIDs": .array(servicePIDs.map { .int(Int($0)) }),
                                   "extraServices": .int(extraServices), "nodeLocalDNS": .bool(nodeLocalDNS), "kubeProxyRelease": .string(kubeProxyRelease),
                                   "policyEngine": .text(policyEngine), "policies": .texts(policies),
@@ -440,6 +443,7 @@ public struct LabState: Sendable, Equatable {
         family = value["family"]?.string ?? LabPlan.Family.ipv4.rawValue
         routerPID = value["routerPID"]?.int.map(Int32.init)
         extraPods = value["extraPods"]?.int ?? 0
+        sameNamePods = value["sameNamePods"]?.bool ?? false
         proxy = value["proxy"]?.string
         extraServices = value["extraServices"]?.int ?? 0
         nodeLocalDNS = value["nodeLocalDNS"]?.bool ?? false

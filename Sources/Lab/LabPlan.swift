@@ -47,6 +47,11 @@ public struct LabPlan: Sendable, Equatable {
         public var node: String          // node1
         public var uid: String           // stable, as the API server would give one
         public var serves: Bool          // pod-a answers HTTP on port 80, as nginx would
+        /// The pod's Kubernetes namespace.
+        public var namespace: String = LabPlan.podNamespace
+        /// How the lab names it (lab status, lab break, its state): its name in the default
+        /// namespace, namespace/name elsewhere (two pods may share a name).
+        public var key: String { namespace == LabPlan.podNamespace ? name : "\(namespace)/\(name)" }
     }
 
     public var topology: Topology
@@ -101,15 +106,23 @@ public struct LabPlan: Sendable, Equatable {
     public static let podNamespace = "default"
     public static let clusterDNS = "10.96.0.10"
     public static let clusterDomain = "cluster.local"
-    public static let dnsSearches = ["default.svc.cluster.local", "svc.cluster.local", "cluster.local"]
+    /// The search list the kubelet gives a pod of `namespace` (ClusterFirst).
+    public static func dnsSearches(namespace: String) -> [String] {
+        ["\(namespace).svc.\(clusterDomain)", "svc.\(clusterDomain)", clusterDomain]
+    }
 
     /// The largest `extraPods`: the pod subnet is a /24, shared with pod-a and pod-b (calico's
     /// block is a /26: 60 there).
     public static let maxExtraPods = 200
 
+    /// The same-named pods `sameNamePods` adds on node1: a StatefulSet's first pod in two namespaces.
+    public static let sameNamePods = [("staging", "web-0"), ("prod", "web-0")]
+
     /// `extraPods`: more pods on node1 (pod-x1, pod-x2, …), for measuring what a node with many
-    /// pods costs (scripts/bench).
-    public init(topology: Topology, family: Family = .ipv4, prefix: String = LabPlan.defaultPrefix, extraPods: Int = 0) {
+    /// pods costs (scripts/bench). `sameNamePods`: also web-0 in the staging and prod namespaces
+    /// on node1, as two StatefulSets would have them (reports must say which is which).
+    public init(topology: Topology, family: Family = .ipv4, prefix: String = LabPlan.defaultPrefix, extraPods: Int = 0,
+                sameNamePods: Bool = false) {
         self.topology = topology
         self.family = family
         self.prefix = prefix
@@ -131,10 +144,20 @@ public struct LabPlan: Sendable, Equatable {
         pods = ([("pod-a", "node1", true), ("pod-b", "node1", false), ("pod-c", "node2", false)] + extra).map { name, node, serves in
             Pod(name: name, node: node, uid: Self.uid(for: "\(prefix)-\(name)"), serves: serves)
         }
+        if sameNamePods {
+            pods += Self.sameNamePods.map { namespace, name in
+                Pod(name: name, node: "node1", uid: Self.uid(for: "\(prefix)-\(namespace)-\(name)"), serves: false, namespace: namespace)
+            }
+        }
     }
 
+    /// Pods beyond pod-a, pod-b and pod-c and the same-named pair.
+    public var extraPodCount: Int { pods.filter { $0.name.hasPrefix("pod-x") }.count }
+    public var hasSameNamePods: Bool { pods.contains { $0.namespace != Self.podNamespace } }
+
     public func node(_ name: String) -> Node? { nodes.first { $0.name == name } }
-    public func pod(_ name: String) -> Pod? { pods.first { $0.name == name } }
+    /// A pod by its key (pod-a, prod/web-0).
+    public func pod(_ key: String) -> Pod? { pods.first { $0.key == key } }
 
     /// Where a node's file tree lives (its --root).
     public func nodeRoot(_ node: Node) -> String { "\(Self.stateDirectory)/\(node.name)" }

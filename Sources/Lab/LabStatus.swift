@@ -31,11 +31,11 @@ public struct LabStatusReport: Report {
         let existing = Set(Lab.namespaces(prefix: lab.plan.prefix))
         let nodes = lab.plan.nodes.map { ($0.name, $0.namespace, lab.plan.nodeRoot($0), existing.contains($0.namespace)) }
         let pods = lab.plan.pods.map { pod in
-            let running = state.pods[pod.name]
-            let attachment = try? lab.attachment(pod.name, state: state)
+            let running = state.pods[pod.key]
+            let attachment = try? lab.attachment(pod.key, state: state)
             let netns = running?.netnsName ?? "?"
             let addresses = attachment.map { a in a.address6.map { $0 == a.address ? $0 : "\(a.address) \($0)" } ?? a.address }
-            return (pod.name, pod.node, netns, running?.sandboxID, addresses, attachment?.hostInterface,
+            return (pod.key, pod.node, netns, running?.sandboxID, addresses, attachment?.hostInterface,
                     access("/run/netns/\(netns)", F_OK) == 0)
         }
         let running = state.serverPID.map { kill($0, 0) == 0 } ?? false

@@ -124,18 +124,18 @@ struct NodeRuntime {
     /// RunPodSandbox for a pod, as the kubelet asks it; then its ID and namespace from the
     /// runtime's own status.
     func run(_ pod: LabPlan.Pod) throws(LabError) -> LabPodState {
-        let request = RuntimeClient.SandboxRequest(name: pod.name, namespace: LabPlan.podNamespace, uid: pod.uid,
-                                                   dnsServers: [LabPlan.clusterDNS], dnsSearches: LabPlan.dnsSearches,
+        let request = RuntimeClient.SandboxRequest(name: pod.name, namespace: pod.namespace, uid: pod.uid,
+                                                   dnsServers: [LabPlan.clusterDNS], dnsSearches: LabPlan.dnsSearches(namespace: pod.namespace),
                                                    labels: ["app": pod.name], cgroupParent: "/" + cgroupParent)
         let id: String
         do {
             id = try RuntimeClient.runPodSandbox(endpoint, request)
         } catch {
-            throw LabError("RunPodSandbox \(pod.name) on \(node.name): \(error) (see \(logPath))")
+            throw LabError("RunPodSandbox \(pod.key) on \(node.name): \(error) (see \(logPath))")
         }
         let inventory = try? RuntimeClient.inventory(endpoint)
         guard let sandbox = inventory?.sandboxes.first(where: { $0.id == id }), let netns = sandbox.netnsPath else {
-            throw LabError("\(node.name)'s containerd does not report \(pod.name)'s sandbox \(id.prefix(13)) and its namespace")
+            throw LabError("\(node.name)'s containerd does not report \(pod.key)'s sandbox \(id.prefix(13)) and its namespace")
         }
         return LabPodState(sandboxID: id, netnsPath: netns)
     }

@@ -53,6 +53,9 @@ struct LabCommand: ParsableCommand {
         @Option(help: ArgumentHelp("More pods on node1 (pod-x1 …), up to \(LabPlan.maxExtraPods): a node with many pods, for benchmarks.", valueName: "n"))
         var extraPods = 0
 
+        @Flag(help: "Also web-0 in the namespaces staging and prod on node1, as two StatefulSets would have them: reports name each namespace/web-0.")
+        var sameNamePods = false
+
         @Option(help: ArgumentHelp("Services on both nodes, with rules written as kube-proxy writes them in this mode (iptables or nftables): default/web, default/echo (UDP), default/empty (no endpoints), default/local (externalTrafficPolicy: Local).", valueName: "mode"))
         var proxy: LabServices.Mode?
 
@@ -80,7 +83,7 @@ struct LabCommand: ParsableCommand {
         }
 
         func run() throws {
-            let lab = Lab(plan: LabPlan(topology: topology, family: family, extraPods: extraPods))
+            let lab = Lab(plan: LabPlan(topology: topology, family: family, extraPods: extraPods, sameNamePods: sameNamePods))
             do {
                 _ = try lab.up(netdoctorPath: selfPath(), agents: agents, proxy: proxy, extraServices: extraServices, nodeLocalDNS: nodeLocalDNS,
                            policyEngine: policyEngine ?? .calico, watch: watch, kubeProxyRelease: kubeProxyRelease)

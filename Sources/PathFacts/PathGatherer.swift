@@ -116,11 +116,11 @@ public struct PathGatherer {
         let known = try access.namespace(of: pod)
         let namespace = try access.open(known)
         let state = try namespace.state()
-        let d = facts.add(known, label: pod.name, state: state)
-        _ = ask(.podReplies, RouteQuery(destination: facts.sourceAddress), in: namespace, label: pod.name, facts: &facts)
+        let d = facts.add(known, label: pod.label, state: state)
+        _ = ask(.podReplies, RouteQuery(destination: facts.sourceAddress), in: namespace, label: pod.label, facts: &facts)
         let interface = state.link(named: pod.primaryInterface)
         let hostSide = interface?.linkIndex.flatMap { nodeState.link(index: $0) }
-        facts.destination = .init(namespace: d, podName: pod.name, interface: interface, hostSide: hostSide)
+        facts.destination = .init(namespace: d, podName: pod.label, interface: interface, hostSide: hostSide)
         let nodeKnown = facts.nodeNamespace!.known
         if let hostSide {
             // Routed to the pod's own veth (ptp, calico): the output hop is its host side.
@@ -132,7 +132,7 @@ public struct PathGatherer {
                 facts.addressClaims = access.addressClaims(of: facts.destinationAddress, on: bridge, in: node)
             }
         }
-        if let interface { facts.hops.append(hop(interface, .destination, in: known, label: pod.name)) }
+        if let interface { facts.hops.append(hop(interface, .destination, in: known, label: pod.label)) }
     }
 
     /// The remote node's half, as its agent gathers it: from the device the request arrives on

@@ -28,6 +28,10 @@ public struct Pod: Sendable, Equatable {
     public var source: PodSource
     /// The runtime's answer: its IPs (primary first), its sandbox state; nil for cache-only pods.
     public var runtime: RuntimeView?
+    /// How reports name the pod: its name, or namespace/name where another pod of this node has
+    /// the same name (a StatefulSet's web-0 in two namespaces), so that a hop or a finding says
+    /// which one. Set by the PodDirectory that lists the node's pods.
+    public var label: String
 
     public struct RuntimeView: Sendable, Equatable {
         public var name: String
@@ -47,6 +51,7 @@ public struct Pod: Sendable, Equatable {
         self.netnsPath = netnsPath
         self.source = source
         self.runtime = runtime
+        self.label = name
     }
 
     public var fullName: String { namespace.map { "\($0)/\(name)" } ?? name }

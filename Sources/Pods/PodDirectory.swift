@@ -36,15 +36,18 @@ public struct PodDirectory: Sendable {
     let root: NodeRoot?
     /// The runtime's other ready pods, by name, when only the named ones were loaded: for
     /// saying which pods there are when a name matches none.
-    var othersRunning: [String] = []
+    let othersRunning: [String]
 
     /// A directory of the given pods (none: for commands that name no pod).
     public init(pods: [Pod]) {
         self.init(pods: pods, denied: [], runtime: .notAsked, stale: [], crossCheck: [])
     }
 
-    init(pods: [Pod], denied: [String], runtime: RuntimeStatus, stale: [Pod], crossCheck: [PodNote], root: NodeRoot? = nil) {
-        self.pods = pods
+    /// `othersRunning`: the runtime's other ready pods (namespace/name) when only some were loaded.
+    init(pods: [Pod], denied: [String], runtime: RuntimeStatus, stale: [Pod], crossCheck: [PodNote], root: NodeRoot? = nil,
+         othersRunning: [String] = []) {
+        self.pods = Self.labelled(pods, othersRunning: othersRunning)
+        self.othersRunning = othersRunning
         self.denied = denied
         self.runtime = runtime
         self.stale = stale
@@ -116,12 +119,27 @@ public struct PodDirectory: Sendable {
         let files = byID.filter { id, _ in id.isEmpty || namedIDs.contains(id) || !ready.contains(id) }.flatMap(\.value)
         let cache = CacheEntry.read(files, root: root, denied: listing.denied)
         let merged = PodMerge(cached: cachePods(cache.entries.map(\.entry)), inventory: inventory, cachedIDs: cachedIDs)
-        var directory = PodDirectory(pods: merged.pods, denied: cache.denied, runtime: .answered(endpoint, inventory),
-                                     stale: merged.stale, crossCheck: merged.notes, root: root)
         let loaded = Set(merged.pods.map(\.containerID))
-        directory.othersRunning = inventory.sandboxes.filter { $0.ready && !loaded.contains($0.id) }
+        let others = inventory.sandboxes.filter { $0.ready && !loaded.contains($0.id) }
             .map { $0.namespace.isEmpty ? $0.name : "\($0.namespace)/\($0.name)" }
-        return directory
+        return PodDirectory(pods: merged.pods, denied: cache.denied, runtime: .answered(endpoint, inventory),
+                            stale: merged.stale, crossCheck: merged.notes, root: root, othersRunning: others)
+    }
+
+    /// Each pod labelled by its name, or by namespace/name where another pod of the node (loaded
+    /// or only listed as running) has the same name in another namespace.
+    static func labelled(_ pods: [Pod], othersRunning: [String]) -> [Pod] {
+        var namespacesByName: [String: Set<String>] = [:]
+        for pod in pods { namespacesByName[pod.name, default: []].insert(pod.namespace ?? "") }
+        for other in othersRunning {
+            let parts = other.split(separator: "/", maxSplits: 1).map(String.init)
+            if parts.count == 2 { namespacesByName[parts[1], default: []].insert(parts[0]) } else { namespacesByName[other, default: []].insert("") }
+        }
+        return pods.map { pod in
+            var pod = pod
+            pod.label = (namespacesByName[pod.name]?.count ?? 0) > 1 ? pod.fullName : pod.name
+            return pod
+        }
     }
 
     /// Which sandboxes' status to ask: those the cache does not know (only the runtime can say

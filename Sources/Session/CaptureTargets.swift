@@ -18,7 +18,7 @@ extension NodeSession {
         let interface = named ?? pod.primaryInterface
         let handle = try node.handle(try node.namespace(of: pod))
         // The name is printed and written into the file: a pod name cannot carry control characters there.
-        return (CapturePoint(name: Printable.line("\(pod.name):\(interface)"), interface: interface, namespace: handle.opened), pod)
+        return (CapturePoint(name: Printable.line("\(pod.label):\(interface)"), interface: interface, namespace: handle.opened), pod)
     }
 
     /// TARGET's two parts: who (`node`, a pod, a pod's IP) and the interface, if named.

@@ -25,7 +25,7 @@ public enum TraceJudgement {
         findings += probe.agentFindings + (probe.remote?.findings ?? [])
         let policyProbe = probe.sent.map { sent in
             PolicyProbe(what: PolicyProbe.describe(sent.proto.rawValue, port: sent.port), isICMP: sent.proto == .icmp,
-                        source: ends.sourceAddress.description, pods: PolicyProbe.pods(of: facts, source: ends.source.name),
+                        source: ends.sourceAddress.description, pods: PolicyProbe.pods(of: facts, source: ends.source.label),
                         destinationPod: facts.destination?.podName)
         }
         for (i, label) in labels.enumerated() where i < probe.firewallBefore.count && i < probe.firewallAfter.count {
@@ -46,7 +46,7 @@ public enum TraceJudgement {
         if let path = probe.mtuPath { findings += mtuFindings(path, ends: ends, remote: probe.remote, remedy: mtuRemedy) }
         findings += CaptureReport.incompleteHops(probe.outcome.captureProblems + (probe.remote?.problems ?? []))
         hops += probe.remote?.hops ?? []
-        findings = ProbeVerdict.explain(source: ends.source.name, destination: ends.destinationName, hops: hops, outcome: probe.outcome,
+        findings = ProbeVerdict.explain(source: ends.source.label, destination: ends.destinationName, hops: hops, outcome: probe.outcome,
                                         findings: findings, remoteVTEP: facts.node?.remoteAddress,
                                         hasDestination: facts.destination != nil || probe.remote?.hasDestination == true,
                                         remoteNode: probe.remote?.node)
@@ -59,7 +59,7 @@ public enum TraceJudgement {
     /// MTU_MISMATCH and PMTU_BLACKHOLE from the path MTU search; mtu-probe names hops by
     /// namespace, a trace by pod, where the MTU is set.
     static func mtuFindings(_ path: ProbedPath, ends: TraceEnds, remote: RemoteHalfView?, remedy: () -> String) -> [Finding] {
-        let sourceHop = "\(ends.source.name):\(path.interfaces.first { $0.role == .source }?.name ?? "eth0")"
+        let sourceHop = "\(ends.source.label):\(path.interfaces.first { $0.role == .source }?.name ?? "eth0")"
         let local = MTUChecks.findings(for: path, remedy: remedy).filter { $0.code != .probeNoAnswer }.map {
             var finding = $0
             finding.hop = sourceHop

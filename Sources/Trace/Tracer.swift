@@ -41,7 +41,7 @@ public struct Tracer {
 
     public func trace(_ ends: TraceEnds) throws -> TraceReport {
         node.recordAlongside("trace-ends.json", JSONWriter.bytes(TraceJudgement.json(ends)))
-        var facts = try PathGatherer(access: node).local(from: try node.namespace(of: ends.source), label: ends.source.name,
+        var facts = try PathGatherer(access: node).local(from: try node.namespace(of: ends.source), label: ends.source.label,
                                                          sourceAddress: ends.sourceAddress, to: ends.destinationAddress,
                                                          destinationName: ends.destinationName, destinationPod: ends.destinationPod)
         // No route at all from the source: nothing is worth sending.
@@ -104,10 +104,10 @@ public struct Tracer {
         if outcome.reachable, ends.destinationPod?.fullName != ends.source.fullName {
             do {
                 probe.mtuPath = try MTUProber(timeoutMilliseconds: min(timeoutMilliseconds, 300))
-                    .probe(in: source, source: ends.source.name, interfaces: PathInterfaces.from(facts), to: ends.destinationAddress,
+                    .probe(in: source, source: ends.source.label, interfaces: PathInterfaces.from(facts), to: ends.destinationAddress,
                            named: ends.destinationName)
             } catch {
-                facts.collectionErrors.append(.init(place: ends.source.name, what: "the path MTU was not measured: \(error)"))
+                facts.collectionErrors.append(.init(place: ends.source.label, what: "the path MTU was not measured: \(error)"))
             }
         }
         return probe

@@ -96,6 +96,26 @@ struct CachePodTests {
         #expect(CacheEntry.containerID(inFileName: "") == nil)
     }
 
+    @Test("two pods of one name in two namespaces are labelled namespace/name, a pod whose name is its own keeps it")
+    func sameNamedPodsLabelled() throws {
+        let tree = NodeTree()
+        for (id, namespace, name, ip) in [("a1", "staging", "web-0", "10.244.1.5"), ("b2", "prod", "web-0", "10.244.1.6"),
+                                          ("c3", "prod", "api", "10.244.1.7")] {
+            let entry = """
+            {"kind":"cniCacheV1","containerId":"\(id)","networkName":"n","ifName":"eth0",
+             "cniArgs":[["K8S_POD_NAMESPACE","\(namespace)"],["K8S_POD_NAME","\(name)"]],
+             "result":{"ips":[{"address":"\(ip)/24","interface":0}],"interfaces":[{"name":"eth0","sandbox":"/var/run/netns/\(id)"}]}}
+            """
+            _ = tree.write("/var/lib/cni/results/n-\(id)-eth0", entry, mode: 0o600)
+        }
+        let pods = PodDirectory(root: tree.root)
+        #expect(try pods.find("staging/web-0").label == "staging/web-0")
+        #expect(try pods.find("10.244.1.6").label == "prod/web-0")
+        #expect(try pods.find("api").label == "api")
+        // A bare name that two namespaces have is the caller's mistake, said with both.
+        #expect(throws: PodLookupError.self) { try pods.find("web-0") }
+    }
+
     @Test("hostile addresses never crash: empty, slash, garbage")
     func hostileAddresses() throws {
         for address in ["", "/", "//", "garbage/24", "10.0.0.1/", "/24"] {
