@@ -133,11 +133,7 @@ enum ConfigChecks {
         }
         if family?.family == "multus", let delegate = network.primary?.raw["delegates"]?.array?.first?.object {
             let inner = NetworkConfig(document: delegate, asList: delegate.field("plugins") != nil)
-            found += mtuProblems(inner, family: nil, file: file).map {
-                var f = $0
-                f.message = "delegates[0]: " + f.message
-                return f
-            }
+            found += mtuProblems(inner, family: nil, file: file).map { $0.about("delegates[0]") }
         }
         return found
     }

@@ -31,9 +31,8 @@ enum RuntimeLoad {
         }
         let runtimeName = runtime.name == .unknown ? "the runtime (containerd's rules assumed)" : "containerd"
         if let broken {
-            var finding = broken.problems.first { $0.code == .cniConfigInvalid || $0.code == .nodeFileUnreadable }
-                ?? Finding(.cniConfigInvalid, .error, "\(broken.nodePath) cannot be loaded.", hop: broken.nodePath)
-            finding.message = "\(broken.fileName) cannot be loaded, and \(runtimeName) fails the whole CNI load on it: the node reports NetworkReady=false and no new pod starts."
+            let finding = unloadable(broken, .error,
+                                     "\(broken.fileName) cannot be loaded, and \(runtimeName) fails the whole CNI load on it: the node reports NetworkReady=false and no new pod starts.")
             outcome.findings.append(finding)
             outcome.findings += broken.problems.filter { $0.code != finding.code }.map(demoted)
             outcome.loaded = []
@@ -42,11 +41,8 @@ enum RuntimeLoad {
         outcome.active = outcome.loaded.first
         // Broken files past the ones containerd reads do not matter today, but would after a change.
         for reading in readings.dropFirst(consulted) where !reading.isLoadable {
-            var finding = reading.problems.first { $0.code == .cniConfigInvalid || $0.code == .nodeFileUnreadable }
-                ?? Finding(.cniConfigInvalid, .warning, "\(reading.nodePath) cannot be loaded.", hop: reading.nodePath)
-            finding.severity = .warning
-            finding.message = "\(reading.fileName) cannot be loaded; \(runtimeName) does not read it today (max_conf_num \(max)), but would fail on it if it sorted earlier or max_conf_num grew."
-            outcome.findings.append(finding)
+            outcome.findings.append(unloadable(reading, .warning,
+                                               "\(reading.fileName) cannot be loaded; \(runtimeName) does not read it today (max_conf_num \(max)), but would fail on it if it sorted earlier or max_conf_num grew."))
         }
         outcome.findings += multiple(runtime, readings, outcome.loaded, winner: outcome.active,
                                      reason: "it sorts first in libcni's byte order and max_conf_num is \(max)")
@@ -58,11 +54,7 @@ enum RuntimeLoad {
         var names: Set<String> = []
         for reading in readings {
             guard reading.isLoadable, let network = reading.network else {
-                var finding = reading.problems.first { $0.code == .cniConfigInvalid || $0.code == .nodeFileUnreadable }
-                    ?? Finding(.cniConfigInvalid, .warning, "\(reading.nodePath) cannot be loaded.", hop: reading.nodePath)
-                finding.severity = .warning
-                finding.message = "\(reading.fileName) cannot be loaded; CRI-O skips it."
-                outcome.findings.append(finding)
+                outcome.findings.append(unloadable(reading, .warning, "\(reading.fileName) cannot be loaded; CRI-O skips it."))
                 continue
             }
             // ocicni validates each list (plugin binaries present) and skips failures.
@@ -139,10 +131,18 @@ enum RuntimeLoad {
                        remedy: "Install the CNI (its DaemonSet writes the config), or fix the files there; check that \(runtime.name == .crio ? "network_dir" : "conf_dir") is where the CNI writes.")
     }
 
+    /// What the runtime does with a file it cannot load, said as the load's finding: the code,
+    /// place, evidence and remedy of the file's own problem (invalid, or unreadable), the
+    /// severity and message of what that means for this runtime.
+    static func unloadable(_ reading: ConfigFileReading, _ severity: Severity, _ message: String) -> Finding {
+        let problem = reading.problems.first { $0.code == .cniConfigInvalid || $0.code == .nodeFileUnreadable }
+        return Finding(problem?.code ?? .cniConfigInvalid, severity, message, hop: problem?.hop ?? reading.nodePath,
+                       evidence: problem?.evidence ?? [], remedy: problem?.remedy)
+    }
+
     /// A problem of a file that is not the pod network any more matters less.
     static func demoted(_ finding: Finding) -> Finding {
-        var f = finding
-        if f.severity == .error { f.severity = .warning }
-        return f
+        guard finding.severity == .error else { return finding }
+        return Finding(finding.code, .warning, finding.message, hop: finding.hop, evidence: finding.evidence, remedy: finding.remedy)
     }
 }

@@ -9,9 +9,9 @@ import PathFacts
 public enum LinkDown: PathCheck {
     public static let codes: [FindingCode] = [.linkDown]
 
-    public static func check(_ facts: PathFacts) -> [Finding] { check(hops: facts.hops) }
+    public static func check(_ facts: PathFacts) -> [Finding] { check(hops: facts.hops, cut: PathCut(facts)) }
 
-    public static func check(hops: [TraceHop]) -> [Finding] {
+    public static func check(hops: [TraceHop], cut: PathCut = PathCut()) -> [Finding] {
         let down = hops.filter(\.isDown)
         let causes = down.filter { $0.link?.isUp == false }
         let consequences = causes.isEmpty ? [] : down.filter { $0.link?.isUp == true }
@@ -19,8 +19,8 @@ public enum LinkDown: PathCheck {
             let link = hop.link!
             let place = hop.node.map { "\(hop.namespace.name) on \($0)" } ?? hop.namespace.name
             let followers = consequences.map { "\($0.name): up, operstate \($0.link!.operState.name) (follows)" }
-            return Finding(.linkDown, .error, "\(hop.interface) in \(place) is down: the path is cut there.",
-                           hop: hop.name, evidence: ["\(hop.interface): \(link.isUp ? "up" : "IFF_UP not set"), operstate \(link.operState.name)"] + followers,
+            return Finding(.linkDown, cut.severity, "\(hop.interface) in \(place) is down: the path is cut there.",
+                           hop: hop.name, evidence: cut.evidence(["\(hop.interface): \(link.isUp ? "up" : "IFF_UP not set"), operstate \(link.operState.name)"] + followers),
                            remedy: "ip\(hop.namespace.isNode ? "" : " -n \(hop.namespace.name)") link set \(hop.interface) up, and find what set it down.")
         }
     }

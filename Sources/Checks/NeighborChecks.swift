@@ -16,7 +16,7 @@ public enum NeighborChecks: PathCheck {
         findings += sourceNextHop(facts, neighbors: nil)
         // A request that fell through to the default route is NO_ROUTE's: its gateway is not where it should go.
         if let node = facts.nodeNamespace, let gateway = facts.node?.gateway, let out = facts.node?.output, NoRoute.fellThrough(facts) == nil {
-            findings += check(gateway, on: out, in: node.state, label: node.label, namespace: node.known)
+            findings += check(gateway, on: out, in: node.state, label: node.label, namespace: node.known, cut: PathCut(facts))
             findings += pinned(gateway, on: out, facts: facts)
         }
         return findings + overlayVTEP(facts)
@@ -45,9 +45,10 @@ public enum NeighborChecks: PathCheck {
               let node = facts.nodeNamespace else { return [] }
         let entry = node.state.overlayDestination(of: gateway, on: device)?.neighbor
         guard entry?.linkAddress == nil || entry?.state.isBroken == true else { return [] }
-        return [Finding(.neighborFailed, .error, "\(device.name) has no usable neighbour entry for the remote VTEP \(gateway).",
+        let cut = PathCut(facts)
+        return [Finding(.neighborFailed, cut.severity, "\(device.name) has no usable neighbour entry for the remote VTEP \(gateway).",
                         hop: "\(node.label):\(device.name)",
-                        evidence: [entry.map { "\(gateway) dev \(device.name) \($0.state.names.joined(separator: ","))" } ?? "no neighbour entry for \(gateway) on \(device.name)"],
+                        evidence: cut.evidence([entry.map { "\(gateway) dev \(device.name) \($0.state.names.joined(separator: ","))" } ?? "no neighbour entry for \(gateway) on \(device.name)"]),
                         remedy: "The overlay agent (flanneld) programs it; restart it, or add it: ip neigh replace \(gateway) lladdr REMOTE_VTEP_MAC dev \(device.name) nud permanent.")]
     }
 
@@ -74,26 +75,32 @@ public enum NeighborChecks: PathCheck {
               let nextHop = route.gateway ?? (route.outputIndex != nil ? facts.destinationAddress : nil) else { return [] }
         var state = source.state
         if let neighbors { state.neighbors = neighbors }
-        let found = check(nextHop, on: interface, in: state, label: source.label, namespace: source.known,
-                          expectedMAC: expectedMAC(of: nextHop, facts: facts))
-        guard route.gateway != nil, let proxied = proxyAnswerer(of: nextHop, facts: facts) else { return found }
-        let states = state.neighbor(nextHop, on: interface.index)?.state.names.joined(separator: ",")
-        return found.map { finding in
-            guard finding.code == .neighborFailed else { return finding }
-            var f = finding
-            let setting = "net.ipv4.conf.\(proxied.veth.name).proxy_arp"
-            let forwarding = facts.nodeNamespace?.state.sysctls["net.ipv4.conf.\(proxied.veth.name).forwarding"]
-            f.message = "\(nextHop), \(source.label)'s gateway, does not answer ARP on \(interface.name) (\(states ?? "failed")): "
-                + "no interface holds it, so \(facts.nodeLabel):\(proxied.veth.name) must answer by proxy ARP"
-                + (proxied.enabled == false ? ", and its proxy_arp is off." : forwarding == "0" ? ", which the kernel does only where forwarding is on, and it is off there." : ".")
-            f.evidence.append("\(setting) = \(proxied.enabled.map { $0 ? "1" : "0" } ?? "not read")")
-            if let forwarding { f.evidence.append("net.ipv4.conf.\(proxied.veth.name).forwarding = \(forwarding)") }
-            f.remedy = proxied.enabled == false
-                ? "Turn it back on (the CNI sets it when it wires the pod): sysctl -w \(setting)=1; recreate the pod if the CNI keeps other state."
-                : forwarding == "0" ? "Turn forwarding on: sysctl -w net.ipv4.ip_forward=1 (or net.ipv4.conf.\(proxied.veth.name).forwarding=1)."
-                : "Check \(proxied.veth.name) is up and that nothing filters ARP on it."
-            return f
+        let cut = PathCut(facts)
+        if route.gateway != nil, let proxied = proxyAnswerer(of: nextHop, facts: facts),
+           let entry = state.neighbor(nextHop, on: interface.index), entry.state.isBroken {
+            return [proxyARPFailed(nextHop, on: interface, entry: entry, proxied: proxied, source: source, facts: facts, cut: cut)]
         }
+        return check(nextHop, on: interface, in: state, label: source.label, namespace: source.known,
+                     expectedMAC: expectedMAC(of: nextHop, facts: facts), cut: cut)
+    }
+
+    /// A gateway only proxy ARP answers that does not answer: names the host veth and the
+    /// setting (its proxy_arp, or forwarding) that makes it answer.
+    static func proxyARPFailed(_ gateway: IPAddress, on interface: Link, entry: Neighbor, proxied: (veth: Link, enabled: Bool?),
+                               source: NamespaceFacts, facts: PathFacts, cut: PathCut) -> Finding {
+        let states = entry.state.names.joined(separator: ",")
+        let setting = "net.ipv4.conf.\(proxied.veth.name).proxy_arp"
+        let forwarding = facts.nodeNamespace?.state.sysctls["net.ipv4.conf.\(proxied.veth.name).forwarding"]
+        let message = "\(gateway), \(source.label)'s gateway, does not answer ARP on \(interface.name) (\(states)): "
+            + "no interface holds it, so \(facts.nodeLabel):\(proxied.veth.name) must answer by proxy ARP"
+            + (proxied.enabled == false ? ", and its proxy_arp is off." : forwarding == "0" ? ", which the kernel does only where forwarding is on, and it is off there." : ".")
+        var evidence = ["\(gateway) dev \(interface.name) \(states)", "\(setting) = \(proxied.enabled.map { $0 ? "1" : "0" } ?? "not read")"]
+        if let forwarding { evidence.append("net.ipv4.conf.\(proxied.veth.name).forwarding = \(forwarding)") }
+        let remedy = proxied.enabled == false
+            ? "Turn it back on (the CNI sets it when it wires the pod): sysctl -w \(setting)=1; recreate the pod if the CNI keeps other state."
+            : forwarding == "0" ? "Turn forwarding on: sysctl -w net.ipv4.ip_forward=1 (or net.ipv4.conf.\(proxied.veth.name).forwarding=1)."
+            : "Check \(proxied.veth.name) is up and that nothing filters ARP on it."
+        return Finding(.neighborFailed, cut.severity, message, hop: "\(source.label):\(interface.name)", evidence: cut.evidence(evidence), remedy: remedy)
     }
 
     /// The host veth that must answer for a gateway no interface of the node holds, and whether
@@ -119,12 +126,12 @@ public enum NeighborChecks: PathCheck {
     }
 
     public static func check(_ address: IPAddress, on link: Link, in state: NamespaceState, label: String, namespace: KnownNamespace,
-                             expectedMAC: LinkAddress? = nil) -> [Finding] {
+                             expectedMAC: LinkAddress? = nil, cut: PathCut = PathCut()) -> [Finding] {
         guard let entry = state.neighbor(address, on: link.index) else { return [] }
         let states = entry.state.names.joined(separator: ",")
         if entry.state.isBroken {
-            return [Finding(.neighborFailed, .error, "\(address) does not answer \(address.isIPv4 ? "ARP" : "neighbour solicitation (NDP)") on \(link.name) in \(label) (\(states)).",
-                            hop: "\(label):\(link.name)", evidence: ["\(address) dev \(link.name) \(states)"],
+            return [Finding(.neighborFailed, cut.severity, "\(address) does not answer \(address.isIPv4 ? "ARP" : "neighbour solicitation (NDP)") on \(link.name) in \(label) (\(states)).",
+                            hop: "\(label):\(link.name)", evidence: cut.evidence(["\(address) dev \(link.name) \(states)"]),
                             remedy: "Check that the next hop \(address) exists and is up on that segment (and the route that names it).")]
         }
         if let expectedMAC, let mac = entry.linkAddress, mac != expectedMAC {

@@ -13,12 +13,13 @@ public enum NoRoute: PathCheck {
 
     public static func check(_ facts: PathFacts) -> [Finding] {
         var findings: [Finding] = []
+        let cut = PathCut(facts)
         let on = facts.nodeName.map { " on \($0)" } ?? ""
         let source = facts.sourceAddress, destination = facts.destinationAddress
         let forwarding = facts.nodeNamespace?.state.ipForwarding != false
         if facts.node?.missingOverlay == true, let underlay = facts.node?.arrival {
-            findings.append(Finding(.noRoute, .error, "\(facts.nodeLabel) has no overlay device: encapsulated packets arriving on \(underlay.name) are never unwrapped.",
-                                    hop: "\(facts.nodeLabel):\(underlay.name)", evidence: ["no vxlan or geneve link in \(facts.nodeLabel)'s namespace"],
+            findings.append(Finding(.noRoute, cut.severity, "\(facts.nodeLabel) has no overlay device: encapsulated packets arriving on \(underlay.name) are never unwrapped.",
+                                    hop: "\(facts.nodeLabel):\(underlay.name)", evidence: cut.evidence(["no vxlan or geneve link in \(facts.nodeLabel)'s namespace"]),
                                     remedy: "Start the overlay agent (flanneld) on \(facts.nodeLabel), or check that both nodes use the same backend."))
         }
         if let fell = fellThrough(facts) { findings.append(fell.finding) }
@@ -28,25 +29,25 @@ public enum NoRoute: PathCheck {
             let via = lookup.inputName ?? "?"
             switch lookup.purpose {
             case .sourceRoute:
-                findings.append(Finding(.noRoute, .error, "\(lookup.namespace) has no route to \(destination).", hop: lookup.namespace, evidence: evidence,
+                findings.append(Finding(.noRoute, cut.severity, "\(lookup.namespace) has no route to \(destination).", hop: lookup.namespace, evidence: cut.evidence(evidence),
                                         remedy: "Check the pod's routes (the CNI's IPAM routes give it a default via the gateway)."))
             case .forward where forwarding:
                 // With forwarding off every input lookup fails: IP_FORWARD_DISABLED says it already.
-                findings.append(Finding(.noRoute, .error, "\(lookup.namespace) has no route to \(destination) for traffic from \(source) arriving on \(via).",
-                                        hop: "\(lookup.namespace):\(via)", evidence: evidence,
+                findings.append(Finding(.noRoute, cut.severity, "\(lookup.namespace) has no route to \(destination) for traffic from \(source) arriving on \(via).",
+                                        hop: "\(lookup.namespace):\(via)", evidence: cut.evidence(evidence),
                                         remedy: "Restore the route the CNI installs for that subnet (restart its agent), then trace again."))
             case .repliesIn:
-                findings.append(Finding(.noRoute, .error, "Replies from \(destination) arriving on \(via) have no route to \(source).",
-                                        hop: "\(lookup.namespace):\(via)", evidence: evidence,
+                findings.append(Finding(.noRoute, cut.severity, "Replies from \(destination) arriving on \(via) have no route to \(source).",
+                                        hop: "\(lookup.namespace):\(via)", evidence: cut.evidence(evidence),
                                         remedy: "Restore the route to this node's pod subnet (the CNI's bridge or per-pod route), and check rp_filter on \(via)."))
             case .podReplies:
                 let interface = facts.destination?.interface?.name
-                findings.append(Finding(.noRoute, .error, "\(lookup.namespace)\(on) has no route back to \(source): replies cannot leave.",
-                                        hop: interface.map { "\(lookup.namespace):\($0)" } ?? lookup.namespace, evidence: evidence,
+                findings.append(Finding(.noRoute, cut.severity, "\(lookup.namespace)\(on) has no route back to \(source): replies cannot leave.",
+                                        hop: interface.map { "\(lookup.namespace):\($0)" } ?? lookup.namespace, evidence: cut.evidence(evidence),
                                         remedy: "Restore the pod's default route via its gateway."))
             case .repliesForwarded where forwarding && facts.answer(.podReplies)?.route != nil:
-                findings.append(Finding(.noRoute, .error, "Replies from \(facts.destination?.podName ?? destination.description) arriving on \(via) have no route back to \(source)\(on).",
-                                        hop: "\(lookup.namespace):\(via)", evidence: evidence,
+                findings.append(Finding(.noRoute, cut.severity, "Replies from \(facts.destination?.podName ?? destination.description) arriving on \(via) have no route back to \(source)\(on).",
+                                        hop: "\(lookup.namespace):\(via)", evidence: cut.evidence(evidence),
                                         remedy: "Restore \(lookup.namespace)'s route to the source's pod subnet (the overlay's or the node route the CNI installs)."))
             default: break
             }
@@ -64,14 +65,14 @@ public enum NoRoute: PathCheck {
         let route = facts.lookups.last { $0.purpose == .configured && $0.inputName != nil }?.answer.route ?? answer
         // The node itself holds the address (a local route): a duplicate, not a missing route.
         guard route.type != Route.typeLocal, answer.type != Route.typeLocal else { return nil }
-        let destination = facts.destinationAddress
+        let destination = facts.destinationAddress, cut = PathCut(facts)
         let via = "\(route.destinationText)\(answer.gateway.map { " via \($0)" } ?? "") dev \(out.name)"
         let evidence = ["route \(destination) (iif \(step.arrival.name)) in \(node.label): \(via)"]
         if let pod = facts.destination, let hostSide = pod.hostSide, hostSide.index != out.index, hostSide.masterIndex != out.index {
             let missing = "\(destination) dev \(hostSide.name) scope link"
-            return (Finding(.noRoute, .error,
+            return (Finding(.noRoute, cut.severity,
                             "\(node.label) has no route to \(pod.podName) (\(destination)) through its host veth \(hostSide.name): the request falls through to \(via).",
-                            hop: "\(node.label):\(step.arrival.name)", evidence: evidence + ["missing: \(missing)"],
+                            hop: "\(node.label):\(step.arrival.name)", evidence: cut.evidence(evidence + ["missing: \(missing)"]),
                             remedy: "The CNI adds that route when it wires the pod (calico's felix keeps it): restart the CNI's node agent, or recreate the pod; by hand: ip route add \(missing)."),
                     missing)
         }
@@ -82,11 +83,11 @@ public enum NoRoute: PathCheck {
         let missing = "\(block.prefix) via \(block.vtep) dev \(block.device.name) onlink"
         let calico = block.owner == .calico
         let defaultRoute = route.destinationLength == 0
-        return (Finding(.noRoute, .error,
+        return (Finding(.noRoute, cut.severity,
                         "\(node.label) has no route for the pod \(calico ? "block" : "subnet") \(block.prefix) of the node at \(block.node): the request to \(destination) falls through to \(via)\(defaultRoute ? ", the default route, which leads out of the cluster's pod network" : "").",
                         hop: "\(node.label):\(step.arrival.name)",
-                        evidence: evidence + ["\(block.device.name) knows the VTEP \(block.vtep) at \(block.node) (neighbour and FDB entries); \(calico ? "calico gives a node's VTEP an address of its block" : "flannel gives a node's VTEP its subnet's first address") (\(block.sizeFrom))",
-                                              "missing: \(missing)"],
+                        evidence: cut.evidence(evidence + ["\(block.device.name) knows the VTEP \(block.vtep) at \(block.node) (neighbour and FDB entries); \(calico ? "calico gives a node's VTEP an address of its block" : "flannel gives a node's VTEP its subnet's first address") (\(block.sizeFrom))",
+                                              "missing: \(missing)"]),
                         remedy: calico
                             ? "felix programs the block routes over \(block.device.name) (from the IPAM blocks in its datastore): check calico-node on this node, then trace again; by hand: ip route add \(missing)."
                             : "flanneld programs a route per node's subnet over \(block.device.name) (from its subnet leases): check flanneld on this node (its logs, its lease of the node at \(block.node)), then trace again; by hand: ip route add \(missing)."),

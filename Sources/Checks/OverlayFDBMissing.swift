@@ -15,9 +15,9 @@ public enum OverlayFDBMissing: PathCheck {
         let found = node.state.overlayDestination(of: gateway, on: device)
         guard let entry = found?.neighbor, let mac = entry.linkAddress, !entry.state.isBroken else { return [] }
         guard found?.remote == nil else { return [] }
-        return [Finding(.overlayFDBMissing, .error, "\(device.name) has no forwarding entry for \(mac) (the VTEP of \(gateway)): encapsulated packets have nowhere to go.",
+        return [Finding(.overlayFDBMissing, PathCut(facts).severity, "\(device.name) has no forwarding entry for \(mac) (the VTEP of \(gateway)): encapsulated packets have nowhere to go.",
                         hop: "\(label):\(device.name)",
-                        evidence: ["neighbour \(gateway) lladdr \(mac)", "bridge fdb: no entry for \(mac) on \(device.name)"],
+                        evidence: PathCut(facts).evidence(["neighbour \(gateway) lladdr \(mac)", "bridge fdb: no entry for \(mac) on \(device.name)"]),
                         remedy: "Restart the overlay agent, or add it: bridge fdb append \(mac) dev \(device.name) dst REMOTE_NODE_IP.")]
     }
 }

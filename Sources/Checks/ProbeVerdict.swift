@@ -4,7 +4,6 @@ import PathFacts
 
 /// REPLY_MISSING, LOST_BEYOND_NODE and PORT_CLOSED: what the packets did,
 /// combined with what the kernel's state predicted, into the findings that explain the outcome.
-/// Static predictions the packets contradict stop being errors.
 public enum ProbeVerdict {
     public static let codes: [FindingCode] = [.replyMissing, .lostBeyondNode, .portClosed]
 
@@ -14,16 +13,8 @@ public enum ProbeVerdict {
         var findings = findings
         let lastRequest = hops.lastIndex { $0.requestSeen == true }
         let where_ = lastRequest.map { hops[$0].name } ?? "nowhere"
-        if outcome.reachable {
-            // Static predictions the packets contradict are not errors any more.
-            return findings.map { finding in
-                guard finding.severity == .error, [.linkDown, .noRoute, .neighborFailed, .overlayFDBMissing].contains(finding.code) else { return finding }
-                var f = finding
-                f.severity = .warning
-                f.evidence.append("but the probe was answered")
-                return f
-            }
-        }
+        // Static predictions the packets contradict were weighed by their checks (PathCut).
+        if outcome.reachable { return findings }
         // A refusal a firewall or policy rule sent (REJECT) is theirs, not the port's.
         let rejectedByRule = findings.contains { $0.severity == .error && [.firewallDrop, .policyDenied].contains($0.code) }
         if outcome.portClosed, !rejectedByRule {

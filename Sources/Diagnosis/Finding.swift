@@ -18,15 +18,15 @@ public enum Severity: String, Sendable, Comparable, CaseIterable {
 /// One thing netdoctor found: what, how bad, where, the evidence it rests on, and what to do.
 /// Every command reports through this one type; the human and JSON outputs both render it.
 public struct Finding: Sendable, Hashable {
-    public var code: FindingCode
-    public var severity: Severity
+    public let code: FindingCode
+    public let severity: Severity
     /// One plain sentence.
-    public var message: String
+    public let message: String
     /// Where on the path or node: a file, a namespace and interface, a chain.
-    public var hop: String?
+    public let hop: String?
     /// What was seen, each line traceable to its source (file:line, a command, a counter).
-    public var evidence: [String]
-    public var remedy: String?
+    public let evidence: [String]
+    public let remedy: String?
 
     public init(_ code: FindingCode, _ severity: Severity, _ message: String, hop: String? = nil,
                 evidence: [String] = [], remedy: String? = nil) {
@@ -36,6 +36,13 @@ public struct Finding: Sendable, Hashable {
         self.hop = hop
         self.evidence = evidence
         self.remedy = remedy
+    }
+
+    /// The same finding, its message saying what part of a larger whole it is about (an address
+    /// family of a dual-stack trace, a delegate of a multus config): a new finding, the original
+    /// left as its check made it.
+    public func about(_ part: String) -> Finding {
+        Finding(code, severity, "\(part): \(message)", hop: hop, evidence: evidence, remedy: remedy)
     }
 
     /// A finding read back from its JSON (as a remote agent sends it); nil when it is not one.

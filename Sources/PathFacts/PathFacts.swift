@@ -113,6 +113,9 @@ public struct PathFacts: Sendable {
     /// The source's neighbour table read again after an unanswered probe: its gateway's entry
     /// (a calico pod's 169.254.1.1, answered by proxy ARP) exists only once a packet was sent.
     public var sourceNeighborsAfterProbe: [Neighbor]?
+    /// Whether the probe sent along this path was answered (nil: no probe yet). Checks that
+    /// predict the path is cut weigh their prediction against it.
+    public var probeAnswered: Bool?
 
     public struct SourceStep: Sendable {
         public var namespace: Int

@@ -5,7 +5,9 @@ import NetAddress
 /// the pod MTU with this node's CNI: it reads the CNI config) is asked only for a finding.
 public enum MTUChecks {
     /// Findings for a measured path: MTU_MISMATCH, PMTU_BLACKHOLE, or a note that all agrees.
-    public static func findings(for path: ProbedPath, remedy: () -> String) -> [Finding] {
+    /// `place`: where they are placed (a trace names the source pod's interface; by default, the
+    /// namespaces mtu-probe measured between).
+    public static func findings(for path: ProbedPath, at place: String? = nil, remedy: () -> String) -> [Finding] {
         let m = path.measurement
         var findings: [Finding] = []
         let family = path.destinationAddress.family
@@ -15,7 +17,7 @@ public enum MTUChecks {
             if case .noAnswer(let why) = m.verdict {
                 findings.append(Finding(.probeNoAnswer, .error,
                                         "\(path.destination) answered no probe from \(path.source): \(why), so the path MTU cannot be measured.",
-                                        hop: path.source, evidence: probes,
+                                        hop: place ?? path.source, evidence: probes,
                                         remedy: "Check that \(path.destination) is reachable at all (netdoctor trace); it must answer ICMP echo (or, with --protocol udp, UDP to a closed port with port unreachable)."))
             }
             return findings
@@ -26,7 +28,7 @@ public enum MTUChecks {
             evidence += path.icmpTooBigDrops ?? []
             findings.append(Finding(.pmtuBlackhole, .error,
                                     "Packets above \(pmtu) bytes from \(path.source) to \(path.destination) vanish and no \(family.tooBig) comes back: TCP hangs on large segments.",
-                                    hop: where_, evidence: evidence + hops,
+                                    hop: place ?? where_, evidence: evidence + hops,
                                     remedy: "Let \(family == .ipv6 ? "ICMPv6 type 2 (packet too big)" : "ICMP type 3 code 4") through (it is how senders learn the path MTU\(family == .ipv6 ? "; IPv6 routers never fragment" : "")), and set the pod MTU to \(pmtu) or less (\(remedy()))."))
         }
         if let interfaceMTU = path.interfaceMTU, let excess = path.mtuExcess {
@@ -35,7 +37,7 @@ public enum MTUChecks {
             if case .icmp(let from, let mtu) = m.verdict { evidence.append("\(family.tooBig) from \(from.map(\.description) ?? "a hop"), mtu \(mtu)") }
             findings.append(Finding(.mtuMismatch, .error,
                                     "\(source.map { "\($0.name) in \($0.namespace)" } ?? path.source) allows \(interfaceMTU) bytes, but the path to \(path.destination) carries \(pmtu): \(excess) bytes too many.",
-                                    hop: source.map { "\($0.namespace):\($0.name)" } ?? path.source,
+                                    hop: place ?? source.map { "\($0.namespace):\($0.name)" } ?? path.source,
                                     // The black hole's finding already lists the probes.
                                     evidence: evidence + hops + (findings.isEmpty ? probes : []),
                                     remedy: "Set the pod MTU to \(pmtu) (\(remedy()))."))

@@ -16,13 +16,7 @@ public struct FamilyTracesReport: Report {
 
     /// Each family's findings, their messages saying which family they are about.
     public var findings: [Finding] {
-        traces.flatMap { trace in
-            trace.findings.map { finding in
-                var finding = finding
-                finding.message = "\(trace.family): " + finding.message
-                return finding
-            }
-        }
+        traces.flatMap { trace in trace.findings.map { $0.about(trace.family.description) } }
     }
 
     public var exitStatus: Int32 { traces.map(\.exitStatus).max() ?? 0 }

@@ -70,6 +70,8 @@ public final class RemoteHalfSession: @unchecked Sendable {
         guard claim() else { throw RemoteHalfError("the session already ended") }
         usleep(5_000)
         let sources = capture.finish(&facts.hops, signature: signature)
+        // A reply seen crossing this node contradicts a prediction that its half is cut.
+        facts.probeAnswered = facts.hops.contains { $0.replySeen == true }
         // Replies go to the source the request arrived with: a CNI that masquerades pod traffic
         // leaving its node (ipMasq) makes that the sending node's address.
         if let arrived = sources.first, arrived != signature.source { PathGatherer(access: access).askReplies(to: arrived, facts: &facts) }

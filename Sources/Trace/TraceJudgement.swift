@@ -12,6 +12,8 @@ import Pods
 /// Pure: the same facts give the same report, live or replayed from a recording.
 public enum TraceJudgement {
     public static func judge(_ ends: TraceEnds, facts: PathFacts, probe: ProbeFacts?, mtuRemedy: () -> String) -> TraceReport {
+        var facts = facts
+        facts.probeAnswered = probe?.outcome.reachable
         var findings = PathChecks.run(facts)
         guard let probe else {
             return TraceReport(ends: ends, hops: facts.hops, reachable: false, probe: "no probe sent", findings: findings)
@@ -60,11 +62,7 @@ public enum TraceJudgement {
     /// namespace, a trace by pod, where the MTU is set.
     static func mtuFindings(_ path: ProbedPath, ends: TraceEnds, remote: RemoteHalfView?, remedy: () -> String) -> [Finding] {
         let sourceHop = "\(ends.source.label):\(path.interfaces.first { $0.role == .source }?.name ?? "eth0")"
-        let local = MTUChecks.findings(for: path, remedy: remedy).filter { $0.code != .probeNoAnswer }.map {
-            var finding = $0
-            finding.hop = sourceHop
-            return finding
-        }
+        let local = MTUChecks.findings(for: path, at: sourceHop, remedy: remedy).filter { $0.code != .probeNoAnswer }
         // The destination on the remote node, with the MTU its agent reported.
         guard let remote else { return local }
         return local + MTUChecks.remoteFindings(for: path, remote: remote.pathInterfaces, node: remote.node, remedy: remedy)

@@ -37,6 +37,21 @@ struct FactsTests {
         #expect(findings.first?.evidence.contains { $0.contains("was not recorded") } == true)
     }
 
+    @Test("a prediction that the path is cut, contradicted by an answered probe, is a warning its check makes", arguments: [
+        ("overlay-LINK_DOWN", FindingCode.linkDown), ("overlay-NO_ROUTE", .noRoute), ("overlay-NEIGHBOR_FAILED", .neighborFailed),
+        ("overlay-OVERLAY_FDB_MISSING", .overlayFDBMissing),
+    ])
+    func answeredProbeWeighsPredictions(recording: String, code: FindingCode) throws {
+        var facts = try RecordedTrace(recording).facts()
+        let predicted = try #require(PathChecks.run(facts).first { $0.code == code }, "\(recording): \(code) predicted")
+        #expect(predicted.severity == .error)
+        facts.probeAnswered = true
+        let contradicted = try #require(PathChecks.run(facts).first { $0.code == code })
+        #expect(contradicted.severity == .warning)
+        #expect(contradicted.evidence.last == "but the probe was answered")
+        #expect(contradicted.message == predicted.message)
+    }
+
     @Test("the kernel's answers: no route, a rejecting route, and errors that are no answer about the network")
     func routeAnswers() throws {
         let query = RouteQuery(destination: try #require(IPAddress.parse("::1")))
