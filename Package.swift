@@ -63,16 +63,18 @@ let package = Package(
         .target(name: "NetSystem", dependencies: ["CNetShims"]),
         .target(name: "Netlink", dependencies: ["NetlinkCodec", "NetSystem", "CNetShims"]),
         .target(name: "KernelState", dependencies: ["Netlink", "NetlinkCodec", "NetSystem", "NetAddress", "NodeFiles"]),
-        .target(name: "CNIDetection", dependencies: ["ConfigFormats", "NodeFiles", "Diagnosis", "NetAddress", "NetlinkCodec", "Pods", "YAMLFormat"]),
+        .target(name: "CNIDetection", dependencies: ["ConfigFormats", "NodeFiles", "Diagnosis", "NetAddress", "NetlinkCodec", "RuntimeModel", "YAMLFormat"]),
+        // What the runtime and libcni say about pods, as data: no gRPC (CNIDetection needs these, not a CRI client).
+        .target(name: "RuntimeModel", dependencies: ["ConfigFormats", "Diagnosis", "NetAddress", "NodeFiles"]),
         .target(name: "CRI", dependencies: [
-            "ConfigFormats", "NodeFiles",
+            "ConfigFormats", "NodeFiles", "RuntimeModel",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["Generated/README.md"]),
-        .target(name: "Pods", dependencies: ["ConfigFormats", "CRI", "Diagnosis", "KernelState", "NetAddress", "NetSystem", "NodeFiles"]),
-        .target(name: "Lab", dependencies: ["CNetShims", "ConfigFormats", "CRI", "Diagnosis", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles", "Pods",
+        .target(name: "Pods", dependencies: ["ConfigFormats", "CRI", "Diagnosis", "KernelState", "NetAddress", "NetSystem", "NodeFiles", "RuntimeModel"]),
+        .target(name: "Lab", dependencies: ["RuntimeModel", "CNetShims", "ConfigFormats", "CRI", "Diagnosis", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles", "Pods",
                                             "Services"]),
         .target(name: "PathFacts", dependencies: ["CNetShims", "KernelState", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles", "Pods"]),
         .target(name: "Checks", dependencies: ["Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
@@ -115,7 +117,7 @@ let package = Package(
         .executableTarget(name: "netdoctor", dependencies: ["NetdoctorCLI", "CNetShims"], exclude: ["exports.map"],
                           linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/netdoctor/exports.map"])]),
         // Built only by scripts/fuzz, with -sanitize=fuzzer; replays files when built plainly.
-        .executableTarget(name: "ParserFuzzer", dependencies: ["ConfigFormats", "CNIDetection", "CRI", "Diagnosis", "DNS", "Firewall", "NetAddress",
+        .executableTarget(name: "ParserFuzzer", dependencies: ["RuntimeModel", "ConfigFormats", "CNIDetection", "CRI", "Diagnosis", "DNS", "Firewall", "NetAddress",
                                                                 "NodeFiles", "NetlinkCodec", "PathFacts", "Pods", "Services", "Trace", "YAMLFormat"]),
         // Throw-away node trees and repository paths, shared by the test targets.
         .target(name: "TestSupport", dependencies: ["NodeFiles", "ConfigFormats"], path: "Tests/TestSupport"),
@@ -127,14 +129,14 @@ let package = Package(
         .testTarget(name: "PathMTUTests", dependencies: ["PathMTU", "NetAddress"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "NetAddress", "NodeFiles", "TestSupport"]),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "CNIDetectionTests", dependencies: ["CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "Pods", "TestSupport"]),
+        .testTarget(name: "CNIDetectionTests", dependencies: ["RuntimeModel", "CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "Pods", "TestSupport"]),
         // The agent on loopback, unprivileged: authentication, TLS, limits, bad requests.
         .testTarget(name: "AgentTests", dependencies: ["AgentClient", "ConfigFormats", "NodeFiles", "TestSupport", "YAMLFormat"]),
         // Pods from libcni's cache (the shared corpus) and from the runtime (CRI answers recorded from the lab).
-        .testTarget(name: "PodsTests", dependencies: ["Pods", "CRI", "CNIDetection", "NodeFiles", "NetAddress", "TestSupport"],
+        .testTarget(name: "PodsTests", dependencies: ["RuntimeModel", "Pods", "CRI", "CNIDetection", "NodeFiles", "NetAddress", "TestSupport"],
                     exclude: ["Fixtures"]),
         // trace's gathering and checks on facts recorded from the lab (scripts/record-path-facts), without root.
-        .testTarget(name: "TraceChecksTests", dependencies: ["Capture", "Checks", "CNIDetection", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
+        .testTarget(name: "TraceChecksTests", dependencies: ["RuntimeModel", "Capture", "Checks", "CNIDetection", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
                                                             "Netlink", "NetlinkCodec", "NodeFiles", "PathFacts", "PathMTU", "Pods", "TestSupport", "Trace"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "NetdoctorCLITests", dependencies: ["NodeFiles", "ConfigFormats", "TestSupport"]),

@@ -1,7 +1,7 @@
 import ConfigFormats
 import Diagnosis
 import NodeFiles
-import Pods
+import RuntimeModel
 
 /// What `detect-cni` needs besides the node's files.
 public struct DetectionInput: Sendable {

@@ -1,7 +1,7 @@
 import ConfigFormats
 import Diagnosis
 import NodeFiles
-import Pods
+import RuntimeModel
 
 /// The answer of `detect-cni`: the runtime and kubelet facts, every config file and what the
 /// runtime makes of it, the active network, and the findings.

@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
+import RuntimeModel
 
 /// What a kubelet asks of a runtime to start and end a pod's sandbox. Only the lab calls these
 /// (it plays the kubelet's part); netdoctor on a node never does.

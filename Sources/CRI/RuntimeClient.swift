@@ -1,4 +1,5 @@
 import ConfigFormats
+import RuntimeModel
 import Dispatch
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
@@ -8,28 +9,6 @@ import Synchronization
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
-
-/// A pod sandbox as the runtime reports it (ListPodSandbox + PodSandboxStatus, verbose).
-public struct RuntimeSandbox: Sendable, Equatable {
-    public var id: String
-    public var name: String
-    public var namespace: String
-    public var uid: String
-    public var ready: Bool
-    /// The primary IP first, then the additional ones, as the runtime gives them.
-    public var ips: [String]
-    /// The network namespace path from the verbose info's runtime spec; nil for host-network
-    /// pods and when the runtime does not say.
-    public var netnsPath: String?
-}
-
-/// What the runtime answered: who it is, and its sandboxes.
-public struct RuntimeInventory: Sendable, Equatable {
-    public var runtimeName: String
-    public var runtimeVersion: String
-    public var apiVersion: String
-    public var sandboxes: [RuntimeSandbox]
-}
 
 /// The three answers an inventory is made of, as protobuf messages.
 public struct RuntimeAnswers: Sendable {
@@ -49,10 +28,7 @@ extension RuntimeInventory {
     /// status of each ready one (a sandbox without a status answer keeps neither).
     public init(_ answers: RuntimeAnswers) {
         let statuses = Dictionary(answers.statuses.map { ($0.status.id, $0) }, uniquingKeysWith: { first, _ in first })
-        runtimeName = answers.version.runtimeName
-        runtimeVersion = answers.version.runtimeVersion
-        apiVersion = answers.version.runtimeApiVersion
-        sandboxes = answers.list.items.map { item in
+        let sandboxes = answers.list.items.map { item in
             var sandbox = RuntimeSandbox(id: item.id, name: item.metadata.name, namespace: item.metadata.namespace,
                                          uid: item.metadata.uid, ready: item.state == .sandboxReady, ips: [], netnsPath: nil)
             if sandbox.ready, let status = statuses[item.id] {
@@ -62,15 +38,9 @@ extension RuntimeInventory {
             }
             return sandbox
         }
+        self.init(runtimeName: answers.version.runtimeName, runtimeVersion: answers.version.runtimeVersion,
+                  apiVersion: answers.version.runtimeApiVersion, sandboxes: sandboxes)
     }
-}
-
-/// Why the runtime could not be asked, in words an operator can act on.
-public struct RuntimeQueryError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable { case noSocket, notListening, timedOut, failed }
-    public var kind: Kind
-    public var message: String
-    public var description: String { message }
 }
 
 /// Read-only CRI calls over the runtime's Unix socket (gRPC, HTTP/2): Version, ListPodSandbox,

@@ -1,5 +1,6 @@
 import CRI
 import NodeFiles
+import RuntimeModel
 
 #if canImport(Glibc)
 @preconcurrency import Glibc

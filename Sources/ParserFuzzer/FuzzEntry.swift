@@ -7,6 +7,7 @@ import CRI
 import DNS
 import Firewall
 import ConfigFormats
+import RuntimeModel
 import YAMLFormat
 import Diagnosis
 import Pods

@@ -1,4 +1,5 @@
 import NetAddress
+import RuntimeModel
 
 /// Where netdoctor learned of a pod: the container runtime's answer over CRI (authoritative:
 /// the runtime made the sandbox), or only libcni's result cache (what a plugin chain once

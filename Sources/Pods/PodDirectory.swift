@@ -4,6 +4,7 @@ import KernelState
 import NetAddress
 import NetSystem
 import NodeFiles
+import RuntimeModel
 
 /// Why a pod could not be resolved, with the contract's exit status.
 public struct PodLookupError: Error, Sendable, CustomStringConvertible {

@@ -1,6 +1,7 @@
 import CRI
 import Diagnosis
 import NetAddress
+import RuntimeModel
 
 /// The runtime's sandboxes and libcni's cache entries, matched by sandbox ID. The runtime says
 /// which pods exist and where their namespaces are; the cache says how each is attached. What

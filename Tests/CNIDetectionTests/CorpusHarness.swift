@@ -3,6 +3,7 @@ import ConfigFormats
 import Diagnosis
 import NodeFiles
 import Pods
+import RuntimeModel
 import TestSupport
 
 /// Reads every file of the shared corpus the way netdoctor reads a node, and compares what it

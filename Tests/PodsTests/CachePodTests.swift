@@ -2,6 +2,7 @@ import CNIDetection
 import NetAddress
 import NodeFiles
 import Pods
+import RuntimeModel
 import TestSupport
 import Testing
 

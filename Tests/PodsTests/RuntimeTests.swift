@@ -3,6 +3,7 @@ import CRI
 import Dispatch
 import NodeFiles
 @testable import Pods
+import RuntimeModel
 import TestSupport
 import Testing
 

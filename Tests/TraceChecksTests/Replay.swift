@@ -3,6 +3,7 @@ import ConfigFormats
 import NetAddress
 import PathFacts
 import Pods
+import RuntimeModel
 import TestSupport
 import Testing
 import Trace

@@ -1,4 +1,3 @@
-import CRI
 import Diagnosis
 import NodeFiles
 
