@@ -32,10 +32,7 @@ public enum CNIDetector {
         let runtime = chooseRuntime(kubelet: kubelet, root: root, findings: &findings)
         if let systemd = runtime.systemdCgroup, let driver = kubelet.cgroupDriver, !driver.isEmpty,
            (driver == "systemd") != systemd {
-            findings.append(Finding(.runtimeConfigSuspicious, .warning,
-                                    "The kubelet's cgroupDriver is \(driver), but containerd's runc uses SystemdCgroup = \(systemd): the two must agree.",
-                                    hop: runtime.configPath, evidence: ["kubelet cgroupDriver: \(driver)", "containerd SystemdCgroup = \(systemd)"],
-                                    remedy: "Use the systemd driver on both (cgroup v2 nodes), or cgroupfs on both."))
+            findings.append(RuntimeConfigSuspicious.cgroupDriverMismatch(kubelet: driver, systemdCgroup: systemd, configPath: runtime.configPath))
         }
 
         // The conf dir, listed as libcni lists it.
@@ -46,9 +43,7 @@ public enum CNIDetector {
             entries = try root.list(runtime.confDir)
         } catch {
             entries = []
-            findings.append(Finding(.nodeFileUnreadable, .error, "The CNI conf dir \(runtime.confDir) cannot be listed.",
-                                    hop: runtime.confDir, evidence: [error.description],
-                                    remedy: error.reason == .permissionDenied ? "Run netdoctor as root." : "Check the directory."))
+            findings.append(NodeFileUnreadable.confDir(runtime.confDir, error))
         }
         var context = FamilyContext(flannelBackend: NodeMTU.flannelBackend(root: root), liveDevices: input.kernel.devices)
         var rawFiles: [(DirectoryEntry, Result<([UInt8], LoadedConfig), NodeFileError>)] = []
@@ -97,10 +92,7 @@ public enum CNIDetector {
             report.wouldBeActive = readings.first
         }
         if readings.isEmpty, let template = runtime.confTemplate {
-            findings.append(Finding(.cniNoConfig, .info,
-                                    "containerd writes the CNI config itself from \(template) once the node has a podCIDR.",
-                                    hop: runtime.configPath, evidence: ["conf_template = \"\(template)\""],
-                                    remedy: "Make sure the node gets a podCIDR (kube-controller-manager --allocate-node-cidrs)."))
+            findings.append(NoConfig.fromTemplate(template, configPath: runtime.configPath))
         }
         findings += cacheFindings(root: root, active: outcome.active)
         report.findings = findings
@@ -154,10 +146,7 @@ public enum CNIDetector {
         for (type, outcome) in missing {
             var evidence = runtime.binDirs.map { "\(NodeRoot.join($0, type)): not found" }
             if case .notExecutable(let path) = outcome { evidence = ["\(path): not executable"] }
-            findings.append(Finding(.cniBinaryMissing, .error,
-                                    "The active network needs the plugin \(type), which is not in the runtime's bin dirs: every pod sandbox will fail.",
-                                    hop: file, evidence: evidence,
-                                    remedy: "Install \(type) into \(runtime.binDirs.joined(separator: " or ")) (the CNI's install container, or containernetworking-plugins)."))
+            findings.append(BinaryMissing.activeNeeds(type, file: file, evidence: evidence, binDirs: runtime.binDirs))
         }
         if !missing.isEmpty {
             if let healthy = readings.first(where: { other in

@@ -55,8 +55,7 @@ public struct ConfigFileReading: Sendable {
         var reading = ConfigFileReading(nodePath: nodePath, fileName: fileName,
                                         loaded: LoadedConfig(network: nil, error: LoadError(message: error, position: nil), strict: false),
                                         family: nil, problems: [], readError: error)
-        reading.problems = [Finding(.nodeFileUnreadable, .error, "\(nodePath) cannot be read.", hop: nodePath,
-                                    evidence: [error], remedy: "Run as root, or fix the file.")]
+        reading.problems = [NodeFileUnreadable.configFile(nodePath, error)]
         return reading
     }
 }
@@ -76,14 +75,7 @@ enum ConfigChecks {
     static func problems(of reading: ConfigFileReading, bytes: [UInt8]) -> [Finding] {
         var found: [Finding] = []
         let file = reading.nodePath
-        if let error = reading.loaded.error {
-            let position = error.position.map { "\(file):\($0.line):\($0.column): " } ?? "\(file): "
-            found.append(Finding(.cniConfigInvalid, .error, "\(file) is not a configuration libcni can load.",
-                                 hop: file, evidence: [position + error.message],
-                                 remedy: error.position != nil
-                                    ? "Fix the JSON at line \(error.position!.line), column \(error.position!.column)."
-                                    : "Add what libcni requires (a network name, a plugin type, a non-empty plugins list)."))
-        }
+        if let error = reading.loaded.error { found.append(ConfigInvalid.notLoadable(file, error)) }
         let placeholders = Placeholders.find(in: bytes)
         if !placeholders.isEmpty {
             found.append(Finding(.cniTemplateUnrendered, .error,
@@ -142,22 +134,16 @@ enum ConfigChecks {
         var found: [Finding] = []
         let chained = network.plugins.count > 1
         guard let version = network.cniVersion else {
-            found.append(Finding(chained ? .cniVersionUnsupported : .cniConfigSuspicious, chained ? .error : .info,
-                                 "\(file) has no cniVersion: libcni treats it as 0.1.0\(chained ? ", too old for a plugin chain" : "").",
-                                 hop: file, evidence: ["no top-level \"cniVersion\""],
-                                 remedy: "Add \"cniVersion\": \"1.0.0\" (or the highest the installed plugins support)."))
+            found.append(chained ? VersionUnsupported.missingForChain(file)
+                : Finding(.cniConfigSuspicious, .info, "\(file) has no cniVersion: libcni treats it as 0.1.0.",
+                          hop: file, evidence: ["no top-level \"cniVersion\""],
+                          remedy: "Add \"cniVersion\": \"1.0.0\" (or the highest the installed plugins support)."))
             return found
         }
         if !LibCNI.supportedVersions.contains(version) {
-            found.append(Finding(.cniVersionUnsupported, .error,
-                                 "\(file) asks for cniVersion \(version), which libcni does not know.",
-                                 hop: file, evidence: ["\"cniVersion\": \"\(version)\"", "libcni accepts \(LibCNI.supportedVersions.joined(separator: " "))"],
-                                 remedy: "Use one of \(LibCNI.supportedVersions.joined(separator: ", ")) that the plugins support."))
+            found.append(VersionUnsupported.unknownToLibCNI(file, version: version))
         } else if chained && LibCNI.versionLess(version, "0.3.0") {
-            found.append(Finding(.cniVersionUnsupported, .error,
-                                 "\(file) chains \(network.plugins.count) plugins at cniVersion \(version); chaining needs 0.3.0 or later (prevResult).",
-                                 hop: file, evidence: ["\"cniVersion\": \"\(version)\"", "plugins: \(network.types.joined(separator: ", "))"],
-                                 remedy: "Raise cniVersion to 0.3.1 or later."))
+            found.append(VersionUnsupported.tooOldForChain(file, version: version, types: network.types))
         }
         if !network.cniVersions.isEmpty {
             found.append(Finding(.cniConfigSuspicious, .info,

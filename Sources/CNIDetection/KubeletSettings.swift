@@ -189,9 +189,17 @@ public enum KubeletReader {
         return files
     }
 
+    /// A kubelet file that cannot be read: missing is KUBELET_CONFIG_INVALID (something names it),
+    /// there but unreadable is NODE_FILE_UNREADABLE.
+    static func unreadable(_ error: NodeFileError, what: String) -> Finding {
+        guard error.reason == .notFound else { return NodeFileUnreadable.file(error, what: what) }
+        return Finding(.kubeletConfigInvalid, .error, "The \(what) \(error.path) cannot be read.", hop: error.path, evidence: [error.description],
+                       remedy: "Check the file; netdoctor reads regular files up to 1 MiB.")
+    }
+
     static func readText(_ path: String, root: NodeRoot, findings: inout [Finding]) -> String? {
         do { return try root.readText(path) } catch {
-            findings.append(unreadable(error, as: .kubeletConfigInvalid, what: "kubelet file"))
+            findings.append(unreadable(error, what: "kubelet file"))
             return nil
         }
     }

@@ -37,12 +37,7 @@ enum NodeMTU {
         return value
     }
 
-    static func invalid(_ text: String, source: String, key: String) -> Finding {
-        Finding(.cniConfigInvalid, .error,
-                "\(source) gives pods an MTU that is no MTU: the CNI sets up every pod with it, or fails.",
-                hop: source, evidence: ["\(source): \(key)\(Printable.line(text.trimmingCharacters(), limit: 80))", "an MTU is a whole number from 68 to 65535"],
-                remedy: "Fix or remove the file; the CNI's daemon writes it when it starts (restart it).")
-    }
+    static func invalid(_ text: String, source: String, key: String) -> Finding { ConfigInvalid.notAnMTU(text, source: source, key: key) }
 
     static func flannelEnvironment(root: NodeRoot) -> EnvironmentFile? {
         (try? root.readText(flannelSubnetEnv)).map(EnvironmentFile.parse)

@@ -28,12 +28,7 @@ enum PluginRules {
         var rule: String
     }
 
-    static func finding(_ label: String, _ problem: Problem, file: String) -> Finding {
-        Finding(.cniConfigInvalid, .error,
-                "\(label) in \(file) is refused by the plugin itself: every pod sandbox on this node fails at ADD.",
-                hop: file, evidence: ["\(file)\(problem.line > 0 ? ":\(problem.line)" : ""): \(problem.text)", "the plugin's rule: \(problem.rule)"],
-                remedy: "Correct the value at that line; libcni loads the file, so nothing else reports it until pods fail.")
-    }
+    static func finding(_ label: String, _ problem: Problem, file: String) -> Finding { ConfigInvalid.refusedByPlugin(label, problem, file: file) }
 
     /// The line a key (Go-matched) stands on.
     static func line(_ object: ConfigObject, _ key: String) -> Int {

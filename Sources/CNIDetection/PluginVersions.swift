@@ -35,12 +35,6 @@ enum PluginVersions {
                   !supported.contains(version) else { continue }
             refusing.append((type, path, supported))
         }
-        guard !refusing.isEmpty else { return [] }
-        let best = refusing.map { Set($0.supported) }.reduce(Set(LibCNI.supportedVersions)) { $0.intersection($1) }
-            .max(by: LibCNI.versionLess)
-        return [Finding(.cniVersionUnsupported, .error,
-                        "The installed \(refusing.map(\.type).joined(separator: ", ")) \(refusing.count == 1 ? "does" : "do") not support cniVersion \(version): every pod fails with \"incompatible CNI versions\".",
-                        hop: file, evidence: refusing.map { "\($0.path) (CNI_COMMAND=VERSION) supports \($0.supported.joined(separator: ", "))" },
-                        remedy: "Set cniVersion to \(best ?? "a version they support"), or upgrade the plugins.")]
+        return refusing.isEmpty ? [] : [VersionUnsupported.refusedByPlugins(file, version: version, refusing: refusing)]
     }
 }

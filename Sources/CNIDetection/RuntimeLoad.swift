@@ -60,11 +60,7 @@ enum RuntimeLoad {
             // ocicni validates each list (plugin binaries present) and skips failures.
             let missing = binaries.missing(network.types)
             if !missing.isEmpty {
-                outcome.findings.append(Finding(.cniBinaryMissing, .warning,
-                                                "CRI-O skips \(reading.fileName): its plugin\(missing.count == 1 ? "" : "s") \(missing.map(\.type).joined(separator: ", ")) \(missing.count == 1 ? "is" : "are") not in \(runtime.binDirs.joined(separator: ", ")).",
-                                                hop: reading.nodePath,
-                                                evidence: missing.map { "\($0.type): \($0.outcome == .missing ? "not found" : "not executable")" },
-                                                remedy: "Install the plugins, or remove the file."))
+                outcome.findings.append(BinaryMissing.crioSkips(reading, missing: missing, binDirs: runtime.binDirs))
                 continue
             }
             let name = network.name ?? ""
@@ -122,22 +118,15 @@ enum RuntimeLoad {
                         remedy: "Remove the configs of CNIs no longer in use\(runtime.name == .crio ? ", or set cni_default_network" : "").")]
     }
 
-    static func noConfig(_ runtime: RuntimeSettings, _ why: String) -> Finding {
-        let symptom = runtime.name == .crio
-            ? "CRI-O reports \"No CNI configuration file in \(runtime.confDir)\""
-            : "containerd reports NetworkReady=false: \"cni plugin not initialized\""
-        return Finding(.cniNoConfig, .error, "No usable network config in \(runtime.confDir): \(why). The node stays NotReady.",
-                       hop: runtime.confDir, evidence: [symptom],
-                       remedy: "Install the CNI (its DaemonSet writes the config), or fix the files there; check that \(runtime.name == .crio ? "network_dir" : "conf_dir") is where the CNI writes.")
-    }
+    static func noConfig(_ runtime: RuntimeSettings, _ why: String) -> Finding { NoConfig.nothingUsable(runtime, why) }
 
     /// What the runtime does with a file it cannot load, said as the load's finding: the code,
     /// place, evidence and remedy of the file's own problem (invalid, or unreadable), the
     /// severity and message of what that means for this runtime.
     static func unloadable(_ reading: ConfigFileReading, _ severity: Severity, _ message: String) -> Finding {
         let problem = reading.problems.first { $0.code == .cniConfigInvalid || $0.code == .nodeFileUnreadable }
-        return Finding(problem?.code ?? .cniConfigInvalid, severity, message, hop: problem?.hop ?? reading.nodePath,
-                       evidence: problem?.evidence ?? [], remedy: problem?.remedy)
+            ?? ConfigInvalid.cannotBeLoaded(reading.nodePath)
+        return Finding(problem.code, severity, message, hop: problem.hop, evidence: problem.evidence, remedy: problem.remedy)
     }
 
     /// A problem of a file that is not the pod network any more matters less.

@@ -44,6 +44,16 @@ public struct RuntimeSettings: Sendable, Equatable {
 }
 
 /// Reads containerd's config.toml (format versions 1 to 3, with imports).
+extension RuntimeSettings {
+    /// A runtime config file that cannot be read: missing is RUNTIME_CONFIG_INVALID (the runtime
+    /// names it), there but unreadable is NODE_FILE_UNREADABLE.
+    static func unreadable(_ error: NodeFileError, what: String) -> Finding {
+        guard error.reason == .notFound else { return NodeFileUnreadable.file(error, what: what) }
+        return Finding(.runtimeConfigInvalid, .error, "The \(what) \(error.path) cannot be read.", hop: error.path, evidence: [error.description],
+                       remedy: "Check the file; netdoctor reads regular files up to 1 MiB.")
+    }
+}
+
 public enum ContainerdConfigReader {
     /// Where containerd's config lives: the standard path, and k3s's.
     public static let candidatePaths = ["/etc/containerd/config.toml",
@@ -87,7 +97,7 @@ public enum ContainerdConfigReader {
         do {
             text = try root.readText(path)
         } catch {
-            findings.append(unreadable(error, as: .runtimeConfigInvalid, what: "containerd config"))
+            findings.append(RuntimeSettings.unreadable(error, what: "containerd config"))
             return nil
         }
         do {
@@ -135,10 +145,7 @@ public enum ContainerdConfigReader {
         // v2 keeps sandbox_image in the CRI section; v3 moved it to the images plugin.
         let sandbox = cri?["sandbox_image"]?.string ?? document["plugins"]?["io.containerd.cri.v1.images"]?["pinned_images"]?["sandbox"]?.string
         if let sandbox, !sandbox.contains("/"), !sandbox.contains(":") {
-            findings.append(Finding(.runtimeConfigSuspicious, .warning,
-                                    "sandbox_image \"\(sandbox)\" in \(path) is not an image reference (an unrendered placeholder?): pod sandboxes cannot start.",
-                                    hop: path, evidence: ["sandbox_image = \"\(sandbox)\""],
-                                    remedy: "Set it to the pause image, e.g. registry.k8s.io/pause:3.10."))
+            findings.append(RuntimeConfigSuspicious.sandboxImageNotAReference(sandbox, path: path))
         }
         guard let cni = section?.object else { return }
         settings.cniSectionPresent = true
@@ -211,8 +218,8 @@ public enum CRIOConfigReader {
             if status.isRegularFile {
                 files.append(mainPath)
             } else {
-                findings.append(unreadable(NodeFileError(path: mainPath, reason: status.isDirectory ? .isDirectory : .notRegularFile),
-                                           as: .runtimeConfigInvalid, what: "CRI-O config"))
+                findings.append(RuntimeSettings.unreadable(NodeFileError(path: mainPath, reason: status.isDirectory ? .isDirectory : .notRegularFile),
+                                                           what: "CRI-O config"))
             }
         }
         let dropIns = ((try? root.list(dropInDir)) ?? []).filter { $0.name.hasSuffix(".conf") && $0.status?.isRegularFile == true }
@@ -221,7 +228,7 @@ public enum CRIOConfigReader {
         for file in files {
             let text: String
             do { text = try root.readText(file) } catch {
-                findings.append(unreadable(error, as: .runtimeConfigInvalid, what: "CRI-O config"))
+                findings.append(RuntimeSettings.unreadable(error, what: "CRI-O config"))
                 continue
             }
             let document: ConfigValue
@@ -269,12 +276,6 @@ enum Glob {
     }
 }
 
-/// A finding for a node file that exists but cannot be read.
-func unreadable(_ error: NodeFileError, as code: FindingCode, what: String) -> Finding {
-    Finding(error.reason == .notFound ? code : .nodeFileUnreadable, .error,
-            "The \(what) \(error.path) cannot be read.", hop: error.path, evidence: [error.description],
-            remedy: error.reason == .permissionDenied ? "Run netdoctor as root." : "Check the file; netdoctor reads regular files up to 1 MiB.")
-}
 
 /// Lines that still carry template or shell placeholders, as evidence of why a file breaks.
 func placeholderEvidence(_ text: String) -> [String] {

@@ -12,8 +12,22 @@ public enum FindingCatalogue {
         public let inContract: Bool
     }
 
-    /// The file whose check raises each path code: the one place it is decided.
+    /// The file that raises each code: the one place its finding is built (a test holds every
+    /// source file to it).
     public static let decidedIn: [FindingCode: String] = [
+        .cniNoConfig: "Sources/CNIDetection/Findings/NoConfig.swift", .cniConfigInvalid: "Sources/CNIDetection/Findings/ConfigInvalid.swift",
+        .cniVersionUnsupported: "Sources/CNIDetection/Findings/VersionUnsupported.swift", .cniBinaryMissing: "Sources/CNIDetection/Findings/BinaryMissing.swift",
+        .cniMultipleConfigs: "Sources/CNIDetection/RuntimeLoad.swift", .cniStaleConfig: "Sources/CNIDetection/CNIDetector.swift",
+        .runtimeConfigInvalid: "Sources/CNIDetection/RuntimeSettings.swift", .kubeletConfigInvalid: "Sources/CNIDetection/KubeletSettings.swift",
+        .cniMTUTooLarge: "Sources/CNIDetection/CNIDetector.swift", .cniMTUTooSmall: "Sources/CNIDetection/ConfigFileReading.swift",
+        .cniConfigIgnored: "Sources/CNIDetection/CNIDetector.swift", .cniTemplateUnrendered: "Sources/CNIDetection/ConfigFileReading.swift",
+        .cniConfigSuspicious: "Sources/CNIDetection/ConfigFileReading.swift", .cniChainIncomplete: "Sources/CNIDetection/ConfigFileReading.swift",
+        .cniLoopbackOnly: "Sources/CNIDetection/CNIDetector.swift", .runtimeConfigDeprecated: "Sources/CNIDetection/RuntimeSettings.swift",
+        .runtimeMismatch: "Sources/CNIDetection/CNIDetector.swift", .runtimeConfigSuspicious: "Sources/CNIDetection/Findings/RuntimeConfigSuspicious.swift",
+        .cniConfTemplate: "Sources/CNIDetection/RuntimeSettings.swift", .cniDirsNonDefault: "Sources/CNIDetection/RuntimeSettings.swift",
+        .kubeletFlagRemoved: "Sources/CNIDetection/KubeletSettings.swift", .kubeletConfigSuspicious: "Sources/CNIDetection/KubeletSettings.swift",
+        .nodeFileUnreadable: "Sources/CNIDetection/Findings/NodeFileUnreadable.swift", .runtimeUnreachable: "Sources/RuntimeModel/RuntimeStatus.swift",
+        .podCacheStale: "Sources/Pods/PodMerge.swift", .podCacheMissing: "Sources/Pods/PodMerge.swift", .podSourcesDisagree: "Sources/Pods/PodMerge.swift",
         .linkDown: "Sources/Checks/LinkDown.swift", .noRoute: "Sources/Checks/NoRoute.swift",
         .ipForwardDisabled: "Sources/Checks/IPForwardDisabled.swift", .neighborFailed: "Sources/Checks/NeighborChecks.swift",
         .neighborMACMismatch: "Sources/Checks/NeighborChecks.swift", .bridgePortMissing: "Sources/Checks/BridgePortMissing.swift",
