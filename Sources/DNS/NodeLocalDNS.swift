@@ -29,6 +29,8 @@ public struct NodeLocalDNS: Sendable {
     public var acceptRules: [String]
     /// Why the rules could not be read (nil: read).
     public var rulesProblem: String?
+    /// Why the node's links could not be read (nil: read): then a missing link is not known to be missing.
+    public var linkProblem: String?
 
     public init(link: LinkView?, notrackRules: [String], acceptRules: [String], rulesProblem: String? = nil) {
         self.link = link
@@ -66,6 +68,8 @@ extension DNSChecks {
         } ?? ["no link \(NodeLocalDNS.linkName)"])
         let remedy = FindingCode.nodeLocalDNSBroken.entry?.remedy
         guard let link = cache.link else {
+            // Not read is not absent: the session says what could not be read.
+            guard cache.linkProblem == nil else { return [] }
             let stranded = servers.filter(untracked.contains)
             return [Finding(.nodeLocalDNSBroken, .error,
                             "NodeLocal DNSCache's rules are here but its \(NodeLocalDNS.linkName) link is not: \(stranded.isEmpty ? "the pod's nameservers are not among its addresses" : "queries to \(DNSChecks.list(stranded)) skip conntrack, so kube-proxy never translates them, and no local address takes them"): lookups fail.",

@@ -31,7 +31,8 @@ public final class LiveNode: NodeAccess, @unchecked Sendable {
 
     public func namespace(of pod: Pod) throws -> KnownNamespace {
         let known = try PodDirectory.locate(pod, directory: directory)
-        // The pod's address must be in that namespace: checked on the state read once anyway.
+        // The pod's address must be in that namespace: checked on the state read once anyway. A
+        // state that cannot be read here fails again where a command reads it, and is said there.
         if let state = try? handle(known).state() {
             try PodDirectory.verify(known, holds: pod, addresses: state.addresses.compactMap(\.address))
         }

@@ -36,7 +36,11 @@ extension NodeSession {
         facts.controlName = control
         facts.burst = conntrackRaceProbe(facts, in: namespace, timeoutMilliseconds: timeout)
         facts.nodeLocal = nodeLocalDNS()
-        let (extra, traces) = nameserverServices(&facts, pod: query, timeoutMilliseconds: timeout)
+        var (extra, traces) = nameserverServices(&facts, pod: query, timeoutMilliseconds: timeout)
+        if let problem = facts.nodeLocal?.linkProblem {
+            extra.append(CollectionFailed.finding(["the node's links were not read (\(problem)): NodeLocal DNSCache's link not judged"],
+                                                  place: "node"))
+        }
         return DNSReport(facts: facts, extraFindings: extra, serviceTraces: traces)
     }
 
@@ -133,16 +137,22 @@ extension NodeSession {
     /// NodeLocal DNSCache's link (with its addresses) in the node's namespace, and its NOTRACK and
     /// ACCEPT rules (the tables that can drop, where raw is: one iptables-save).
     func nodeLocalDNS() -> NodeLocalDNS? {
-        guard let handle = try? node.handle(directory.node), let state = try? handle.state() else { return nil }
-        let link = state.link(named: NodeLocalDNS.linkName).map { link in
-            NodeLocalDNS.LinkView(kind: link.kind, up: link.isUp, addresses: state.addresses(of: link.index).compactMap(\.address))
+        var link: NodeLocalDNS.LinkView?, linkProblem: String?
+        do {
+            let state = try node.handle(directory.node).state()
+            link = state.link(named: NodeLocalDNS.linkName).map { link in
+                NodeLocalDNS.LinkView(kind: link.kind, up: link.isUp, addresses: state.addresses(of: link.index).compactMap(\.address))
+            }
+        } catch {
+            linkProblem = "\(error)"
         }
-        guard let rules = FirewallReader.read(in: nil, dropping: true) else {
-            return NodeLocalDNS(link: link, notrackRules: [], acceptRules: [], rulesProblem: "iptables-save could not be run")
-        }
-        return NodeLocalDNS(link: link,
-                            notrackRules: rules.filter { $0.table == "raw" && $0.specification.containsBytes(NodeLocalDNS.skipConntrack) }.map(\.text),
-                            acceptRules: rules.filter { $0.table == "filter" && $0.specification.containsBytes(NodeLocalDNS.allowTraffic) }.map(\.text))
+        var cache = NodeLocalDNS(link: link, notrackRules: [], acceptRules: [], rulesProblem: "iptables-save could not be run")
+        cache.linkProblem = linkProblem
+        guard let rules = FirewallReader.read(in: nil, dropping: true) else { return cache }
+        cache.rulesProblem = nil
+        cache.notrackRules = rules.filter { $0.table == "raw" && $0.specification.containsBytes(NodeLocalDNS.skipConntrack) }.map(\.text)
+        cache.acceptRules = rules.filter { $0.table == "filter" && $0.specification.containsBytes(NodeLocalDNS.allowTraffic) }.map(\.text)
+        return cache
     }
 
     /// The kubelet's clusterDNS, clusterDomain and resolvConf, when its files say anything.

@@ -14,7 +14,7 @@ enum ActiveProbe {
     /// `beforeProbe` runs once the captures are open and just before the probe leaves;
     /// `afterProbe` as soon as its fate is known, before the captures are read.
     static func run(from source: NamespaceHandle, ends: TraceEnds, hops: inout [TraceHop], proto: TraceProtocol, port: UInt16?,
-                    timeoutMilliseconds: Int32, namespaces: (KnownNamespace) -> NetNamespace?, beforeProbe: () -> Void = {},
+                    timeoutMilliseconds: Int32, namespaces: (KnownNamespace) throws -> NetNamespace, beforeProbe: () -> Void = {},
                     afterProbe: (ProbeSignature) -> Void = { _ in }) throws -> ProbeResult {
         var signature = ProbeSignature(proto: proto, source: ends.sourceAddress, destination: ends.destinationAddress,
                                        port: ProbeSignature.port(for: proto, given: port), echoSequence: nil)

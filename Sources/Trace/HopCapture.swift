@@ -12,13 +12,23 @@ struct HopCapture {
     let watched: [Int]
     private(set) var problems: [String] = []
 
-    /// `namespaces` gives each hop's namespace already open (nil: the node netdoctor runs in).
-    init(hops: [TraceHop], filter: String, namespaces: (KnownNamespace) -> NetNamespace?, label: String? = nil) {
-        watched = hops.indices.filter { hops[$0].link?.isUp != false }
-        let points = watched.map { index in
+    /// `namespaces` opens each pod hop's namespace (the node's is the one netdoctor runs in). A
+    /// hop whose namespace cannot be opened is not watched, and says so: capturing its interface
+    /// name in the node's namespace instead would watch another interface.
+    init(hops: [TraceHop], filter: String, namespaces: (KnownNamespace) throws -> NetNamespace, label: String? = nil) {
+        var watched: [Int] = [], points: [CapturePoint] = [], problems: [String] = []
+        for index in hops.indices where hops[index].link?.isUp != false {
             let hop = hops[index]
-            return CapturePoint(name: hop.name, interface: hop.interface, namespace: hop.namespace.isNode ? nil : namespaces(hop.namespace))
+            do {
+                let namespace = hop.namespace.isNode ? nil : try namespaces(hop.namespace)
+                points.append(CapturePoint(name: hop.name, interface: hop.interface, namespace: namespace))
+                watched.append(index)
+            } catch {
+                problems.append("\(hop.name): its namespace could not be opened (\(error)): not watched")
+            }
         }
+        self.watched = watched
+        self.problems = problems
         do {
             // Headers are all a verdict needs (VXLAN's inner ones end within 110 bytes): short
             // slots make a small ring hold hundreds of packets, and cost less to set up.

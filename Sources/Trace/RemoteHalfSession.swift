@@ -43,8 +43,8 @@ public final class RemoteHalfSession: @unchecked Sendable {
         access = node
         facts = try Self.gather(request, nodeName: nodeName, node: node, pods: pods)
         capture = HopCapture(hops: facts.hops, filter: request.expectedSignature.captureFilter,
-                             namespaces: { (try? node.handle($0))?.opened }, label: nodeName)
-        firewallNamespaces = facts.namespaces.map { (try? node.handle($0.known)).flatMap { $0.known.isNode ? nil : $0.opened } }
+                             namespaces: { try node.handle($0).opened }, label: nodeName)
+        firewallNamespaces = try facts.namespaces.map { $0.known.isNode ? nil : try node.handle($0.known).opened }
         let firewallRead = FirewallReader.readAll(in: firewallNamespaces, family: request.destinationAddress.family)
         firewallFindings = FirewallDrop.unreadable(firewallRead, labels: facts.namespaces.map(\.label))
         firewallBefore = firewallRead

@@ -51,9 +51,12 @@ public struct Tracer {
         let source: NamespaceHandle
         do {
             source = try node.handle(sourceFacts.known)
+            // Every namespace of the path is watched and its rules read: none may be missing then
+            // (its captures and rules would be the node's).
+            for namespace in facts.namespaces { _ = try node.handle(namespace.known) }
         } catch {
-            // Read, but no longer open to send from (the pod went away meanwhile): said, not a fault.
-            facts.collectionErrors.append(.init(place: sourceFacts.label, what: "no probe sent: the namespace could not be opened again: \(error)"))
+            // Read, but no longer open (the pod went away meanwhile): said, not a fault.
+            facts.collectionErrors.append(.init(place: sourceFacts.label, what: "no probe sent: a namespace of the path could not be opened again: \(error)"))
             return TraceJudgement.judge(ends, facts: facts, probe: nil, mtuRemedy: mtuRemedy)
         }
         let probe = try send(ends, facts: &facts, from: source)
@@ -64,7 +67,7 @@ public struct Tracer {
     /// Sends the probe from the source, with captures at every hop and firewall counters read
     /// around it, and the remote half watched by its agent; then what only a sent packet shows.
     func send(_ ends: TraceEnds, facts: inout PathFacts, from source: NamespaceHandle) throws -> ProbeFacts {
-        let opened = { (known: KnownNamespace) in (try? node.handle(known))?.opened }
+        let opened = { (known: KnownNamespace) throws -> NetNamespace in try node.handle(known).opened }
         // The remote node's half, watched by its agent from before the probe leaves. Its two
         // calls run beside this node's own set-up and tear-down (each costs the remote kernel
         // what the local captures cost this one).
@@ -74,7 +77,7 @@ public struct Tracer {
                 .map { request in Pending { RemoteHalfCall.open(request, locate: locate) } }
         }
         var finishing: Pending<(RemoteHalfView?, [Finding])>? = nil
-        let firewallNamespaces = facts.namespaces.map { $0.known.isNode ? nil : opened($0.known) }
+        let firewallNamespaces = try facts.namespaces.map { $0.known.isNode ? nil : try opened($0.known) }
         let tracing = traceRules ? startRuleTraces(ends, facts: facts, namespaces: firewallNamespaces) : []
         let family = ends.destinationAddress.family
         let firewallBefore = FirewallReader.readAll(in: firewallNamespaces, family: family)

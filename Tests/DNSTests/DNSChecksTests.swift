@@ -158,6 +158,11 @@ struct DNSChecksTests {
         let gone = DNSReport(facts: facts).findings
         #expect(gone.map(\.code) == [.nodeLocalDNSBroken] && gone.first?.severity == .error)
         #expect(gone.first?.message.contains("10.96.0.10 skip conntrack") == true, "\(gone.first?.message ?? "")")
+        // The node's links not read: not read is not absent (the session says what it could not read).
+        var unread = NodeLocalDNS(link: nil, notrackRules: Self.notrack, acceptRules: [])
+        unread.linkProblem = "EPERM"
+        facts.nodeLocal = unread
+        #expect(DNSReport(facts: facts).findings.isEmpty)
         // node-cache never sets its dummy link up (kubernetes/dns#666): down is how it runs.
         facts.nodeLocal = NodeLocalDNS(link: .init(kind: "dummy", up: false, addresses: both), notrackRules: Self.notrack, acceptRules: [])
         #expect(DNSReport(facts: facts).findings.isEmpty, "\(DNSReport(facts: facts).findings.map(\.message))")
