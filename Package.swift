@@ -67,7 +67,7 @@ let package = Package(
         // What the runtime and libcni say about pods, as data: no gRPC (CNIDetection needs these, not a CRI client).
         .target(name: "RuntimeModel", dependencies: ["ConfigFormats", "Diagnosis", "NetAddress", "NodeFiles"]),
         .target(name: "CRI", dependencies: [
-            "ConfigFormats", "NodeFiles", "RuntimeModel",
+            "ConfigFormats", "NetSystem", "NodeFiles", "RuntimeModel",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

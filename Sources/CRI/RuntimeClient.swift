@@ -1,9 +1,10 @@
 import ConfigFormats
-import RuntimeModel
 import Dispatch
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import GRPCProtobuf
+import NetSystem
+import RuntimeModel
 import Synchronization
 
 #if canImport(Glibc)
@@ -140,20 +141,10 @@ public enum RuntimeClient {
         guard endpoint.socketExists else {
             throw RuntimeQueryError(kind: .noSocket, message: "no runtime socket at \(endpoint.socketPath)")
         }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(endpoint.socketPath.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+        guard let socket = try? Socket(domain: AF_UNIX, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), what: "runtime") else { return }
+        let fd = socket.fd
+        guard let result = SocketAddress.withUnix(endpoint.socketPath, { connect(fd, $0, $1) }) else {
             throw RuntimeQueryError(kind: .failed, message: "the runtime socket path \(endpoint.socketPath) is too long")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         if result != 0 && (errno == ECONNREFUSED || errno == ENOENT) {
             throw RuntimeQueryError(kind: .notListening, message: "nothing listens on the runtime socket \(endpoint.socketPath)")

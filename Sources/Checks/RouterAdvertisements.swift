@@ -40,7 +40,7 @@ public enum RouterAdvertisements: PathCheck {
             if let gateway = route.gateway, !own.contains(gateway), let out = route.outputIndex,
                !podSide.contains(state.link(index: out)?.kind ?? "") { uplinks.insert(out) }
         }
-        for link in state.links where link.kind == "vxlan" || link.kind == "geneve" {
+        for link in state.links where link.isLinkLayerOverlay {
             if let underlay = link.linkIndex { uplinks.insert(underlay) }
         }
         var routers: [Int32: Neighbor] = [:]

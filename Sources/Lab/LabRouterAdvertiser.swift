@@ -1,3 +1,5 @@
+import NetSystem
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
@@ -19,19 +21,14 @@ public enum LabRouterAdvertiser {
         var hops: Int32 = 255
         setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_MULTICAST_HOPS, &hops, socklen_t(MemoryLayout<Int32>.size))
         setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_MULTICAST_IF, &index, socklen_t(MemoryLayout<UInt32>.size))
-        var destination = sockaddr_in6()
-        destination.sin6_family = sa_family_t(AF_INET6)
-        _ = inet_pton(AF_INET6, "ff02::1", &destination.sin6_addr)
-        destination.sin6_scope_id = index
+        let allNodes: [UInt8] = [0xff, 0x02] + [UInt8](repeating: 0, count: 13) + [1]  // ff02::1
         // Type 134, code 0, checksum (the kernel fills it for raw ICMPv6), cur hop limit 64,
         // flags 0, router lifetime, reachable time 0, retrans timer 0.
         let lifetime = lifetimeSeconds
         let advertisement: [UInt8] = [134, 0, 0, 0, 64, 0, UInt8(lifetime >> 8), UInt8(lifetime & 0xFF), 0, 0, 0, 0, 0, 0, 0, 0]
         while true {
-            _ = withUnsafePointer(to: &destination) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                    advertisement.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, address, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-                }
+            _ = SocketAddress.withIP(allNodes, port: 0, scope: index) { address, length in
+                advertisement.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, address, length) }
             }
             sleep(1)
         }

@@ -1,3 +1,5 @@
+import NetSystem
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
@@ -129,24 +131,8 @@ public enum LabServer {
         guard fd >= 0 else { fail("socket") }
         var on: Int32 = 1, off: Int32 = 0
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        let status: Int32
-        if loopbackOnly {
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = port.bigEndian
-            address.sin_addr = in_addr(s_addr: UInt32(0x7F00_0001).bigEndian)
-            status = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-        } else {
-            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size))
-            var address = sockaddr_in6()
-            address.sin6_family = sa_family_t(AF_INET6)
-            address.sin6_port = port.bigEndian
-            status = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
-        }
+        if !loopbackOnly { setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size)) }
+        let status = SocketAddress.withIP(loopbackOnly ? SocketAddress.loopback : SocketAddress.anyIPv6, port: port) { bind(fd, $0, $1) }
         guard status == 0 else { fail("bind on port \(port)") }
         return fd
     }

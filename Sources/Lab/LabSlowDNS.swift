@@ -67,10 +67,7 @@ public enum LabSlowDNS {
         defer { close(fd) }
         var timeout = timeval(tv_sec: 3, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = loopback(upstreamPort)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let connected = SocketAddress.withIP(SocketAddress.loopback, port: upstreamPort) { connect(fd, $0, $1) }
         guard connected == 0, send(fd, message, message.count, Int32(MSG_NOSIGNAL)) == message.count else { return nil }
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65537)
@@ -80,14 +77,6 @@ public enum LabSlowDNS {
             answer += buffer[..<n]
         } while tcp && (answer.count < 2 || answer.count < 2 + (Int(answer[0]) << 8 | Int(answer[1])))
         return answer
-    }
-
-    static func loopback(_ port: UInt16) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr = in_addr(s_addr: UInt32(0x7F00_0001).bigEndian)
-        return address
     }
 
     final class Descriptor: @unchecked Sendable {

@@ -18,24 +18,7 @@ public struct ConnectedSocket {
         let family = address.count == 16 ? AF_INET6 : AF_INET
         let socket = try NamespaceThread.shared.run(in: namespace) { try Socket(domain: family, type: type, what: "probe") }
         let fd = socket.fd
-        let status: Int32
-        if family == AF_INET6 {
-            var storage = sockaddr_in6()
-            storage.sin6_family = sa_family_t(AF_INET6)
-            storage.sin6_port = port.bigEndian
-            address.withUnsafeBytes { raw in withUnsafeMutableBytes(of: &storage.sin6_addr) { $0.copyMemory(from: raw) } }
-            status = withUnsafePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
-        } else {
-            var storage = sockaddr_in()
-            storage.sin_family = sa_family_t(AF_INET)
-            storage.sin_port = port.bigEndian
-            address.prefix(4).withUnsafeBytes { raw in withUnsafeMutableBytes(of: &storage.sin_addr) { $0.copyMemory(from: raw) } }
-            status = withUnsafePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-        }
+        let status = SocketAddress.withIP(family == AF_INET6 ? address : Array(address.prefix(4)), port: port) { connect(fd, $0, $1) }
         self.socket = socket
         connectError = status == 0 ? 0 : errno
     }

@@ -33,19 +33,9 @@ struct AgentOptions: ParsableArguments {
         let explicit = agent.flatMap { AgentDefaults.endpoint($0) }
         let token = Result { try AgentToken.read(tokenFile, doing: "agent") }
         let ca = tlsCA ?? environment("NETDOCTOR_TLS_CA"), serverName = tlsServerName
-        return { nodeAddress in
+        return AgentClient.locator(settings: {
             guard tokenPath != nil else { return .failure(RemoteHalfError("no agent token (--token-file or \(AgentToken.environmentName))")) }
-            let settings: AgentClientSettings
-            switch token {
-            case .success(let bytes): settings = AgentClientSettings(token: bytes, caPath: ca, serverName: serverName)
-            case .failure(let error): return .failure(RemoteHalfError("\(error)"))
-            }
-            let (host, port) = explicit ?? (nodeAddress.description, AgentDefaults.port)
-            do {
-                return .success(try AgentClient(host: host, port: port, settings: settings))
-            } catch {
-                return .failure(RemoteHalfError("\(error)"))
-            }
-        }
+            return token.map { AgentClientSettings(token: $0, caPath: ca, serverName: serverName) }.mapError { RemoteHalfError("\($0)") }
+        }, explicit: explicit)
     }
 }

@@ -71,10 +71,7 @@ struct WatchOptions: ParsableArguments {
         let client = AgentClientSettings(token: agent.token, caPath: environment("NETDOCTOR_TLS_CA"), serverName: nil,
                                          timeoutMilliseconds: Int64(watchTimeout) * 2)
         let port = agent.port == 0 ? AgentDefaults.port : agent.port
-        let locate: AgentLocator = { address in
-            Result { try AgentClient(host: address.description, port: port, settings: client) as any RemoteNodeAgent }
-                .mapError { RemoteHalfError("\($0)") }
-        }
+        let locate = AgentClient.locator(settings: { .success(client) }, port: port)
         let (root, runtime) = (agent.root, agent.runtimeEndpoint)
         return Watcher(settings: settings, node: agent.nodeName, incidents: IncidentLog(limit: watchIncidents, path: incidentsFile),
                        peer: { address in try? AgentClient(host: address.description, port: port, settings: client) },

@@ -3,6 +3,8 @@
 public enum Tunnels {
     /// Link kinds (IFLA_INFO_KIND) that encapsulate pod traffic towards other nodes.
     public static let overlayKinds: Set<String> = ["vxlan", "geneve", "ipip", "wireguard"]
+    /// The overlays that carry Ethernet frames: remote VTEPs are their neighbour and FDB entries.
+    public static let linkLayerOverlayKinds: Set<String> = ["vxlan", "geneve"]
 
     /// Bytes a tunnel of `kind` adds on the wire (FACTS §4): VXLAN and Geneve without options an
     /// outer IP header, UDP 8, their header 8 and the inner Ethernet 14; IP-in-IP the outer IP
@@ -22,4 +24,6 @@ public enum Tunnels {
 extension Link {
     /// An overlay tunnel device (Tunnels.overlayKinds).
     public var isOverlay: Bool { kind.map(Tunnels.overlayKinds.contains) ?? false }
+    /// An overlay that carries Ethernet frames (Tunnels.linkLayerOverlayKinds).
+    public var isLinkLayerOverlay: Bool { kind.map(Tunnels.linkLayerOverlayKinds.contains) ?? false }
 }

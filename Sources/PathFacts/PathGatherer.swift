@@ -151,7 +151,7 @@ public struct PathGatherer {
         facts.hops.append(hop(underlay, .underlay, in: access.node, label: nodeName))
         var step = PathFacts.NodeStep(namespace: n, arrival: underlay)
         if encapsulated {
-            let overlays = state.links.filter { $0.kind == "vxlan" || $0.kind == "geneve" }
+            let overlays = state.links.filter(\.isLinkLayerOverlay)
             // The device whose tunnel ends at the node address the packet came to (a dual-stack
             // flannel has flannel.1 over IPv4 and flannel-v6.1 over IPv6 on one underlay), else
             // one on that underlay in that family; Geneve devices name no underlay: the first then.

@@ -73,7 +73,7 @@ public final class ProbeSocket: ProbeTransport, @unchecked Sendable {
         try socket.set(level, discover, to: probe, what: "MTU discovery")
         try socket.set(level, recvErr, to: 1, what: "RECVERR")
         _ = try systemCall("connect", context: "\(destination)") {
-            withSocketAddress(destination, port: method == .udp ? port : 0) { connect(fd, $0, $1) }
+            SocketAddress.withIP(destination.bytes, port: method == .udp ? port : 0) { connect(fd, $0, $1) }
         }
     }
 
@@ -204,21 +204,6 @@ public final class ProbeSocket: ProbeTransport, @unchecked Sendable {
     func drainErrors() {
         for _ in 0..<64 { if readError() == nil { return } }
     }
-}
-
-func withSocketAddress<T>(_ address: IPAddress, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
-    if address.isIPv4 {
-        var storage = sockaddr_in()
-        storage.sin_family = sa_family_t(AF_INET)
-        storage.sin_port = port.bigEndian
-        address.bytes.withUnsafeBytes { raw in withUnsafeMutableBytes(of: &storage.sin_addr) { $0.copyMemory(from: raw) } }
-        return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    }
-    var storage = sockaddr_in6()
-    storage.sin6_family = sa_family_t(AF_INET6)
-    storage.sin6_port = port.bigEndian
-    address.bytes.withUnsafeBytes { raw in withUnsafeMutableBytes(of: &storage.sin6_addr) { $0.copyMemory(from: raw) } }
-    return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
 }
 
 func monotonicMilliseconds() -> Int64 { MonotonicClock.milliseconds }

@@ -18,13 +18,7 @@ enum LoopbackHTTP {
     /// nil when nothing answers in time or the answer is not HTTP.
     static func get(port: UInt16, path: String, timeoutMilliseconds: Int32 = 300, limit: Int = 1 << 20) -> Response? {
         guard let socket = try? Socket(domain: AF_INET, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), what: "TCP") else { return nil }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket.fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let connected = SocketAddress.withIP(SocketAddress.loopback, port: port) { connect(socket.fd, $0, $1) }
         if connected != 0 {
             guard errno == EINPROGRESS, socket.wait(for: Int32(POLLOUT), milliseconds: timeoutMilliseconds),
                   socket.get(SOL_SOCKET, SO_ERROR) == 0 else { return nil }

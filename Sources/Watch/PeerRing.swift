@@ -30,7 +30,7 @@ public enum PeerRing {
     /// networks over the uplink (host-gw, routed CNIs). Its own addresses are left out.
     public static func nodeAddresses(in state: NamespaceState) -> [IPAddress] {
         let own = Set(state.addresses.compactMap(\.address))
-        let overlays = Set(state.links.filter { $0.kind == "vxlan" || $0.kind == "geneve" }.map(\.index))
+        let overlays = Set(state.links.filter(\.isLinkLayerOverlay).map(\.index))
         var found: [IPAddress] = []
         for entry in state.forwardingDatabase where overlays.contains(entry.interfaceIndex) {
             if let remote = entry.destination, !own.contains(remote), !remote.isUnspecified { found.append(remote) }

@@ -18,11 +18,12 @@ extension Watcher {
     /// The peer's agent: does it answer over TCP (its health check)?
     func probeNode(_ target: (node: String, address: IPAddress, pods: [IPAddress])) -> Failure? {
         let started = Self.now()
-        let answered = (try? peer(target.address)?.health()) != nil
+        let agent = peer(target.address)
+        let answered = (try? agent?.health()) != nil
         metrics.probed(kind: "node", target: target.node, family: target.address.family.rawValue, seconds: Self.now() - started, failed: !answered)
         guard !answered else { return nil }
         return ("node|\(target.node)", { [self] in
-            incident(kind: "node", targetNode: target.node, target: "\(target.address):9449",
+            incident(kind: "node", targetNode: target.node, target: agent?.endpoint ?? target.address.description,
                      probe: "GET /healthz of the agent at \(target.address): no answer", report: nil)
         })
     }

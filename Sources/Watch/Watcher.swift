@@ -35,6 +35,8 @@ public struct WatchSettings: Sendable {
 /// What the watcher asks a peer's agent: its name and pods (GET /v1/info), and whether it
 /// answers at all (GET /healthz).
 public protocol WatchPeer: Sendable {
+    /// Where it is asked (ADDR:PORT, [V6]:PORT), for incidents.
+    var endpoint: String { get }
     func info() throws -> (node: String, pods: [IPAddress])
     func health() throws
 }
