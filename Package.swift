@@ -39,6 +39,7 @@ let package = Package(
     name: "netdoctor",
     products: [
         .executable(name: "netdoctor", targets: ["netdoctor"]),
+        .executable(name: "netdoctor-lab", targets: ["netdoctor-lab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -109,11 +110,16 @@ let package = Package(
         ]),
         .target(name: "NetdoctorCLI", dependencies: [
             "Agent", "AgentClient", "Watch",
-            "CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "KernelState", "Lab", "Netlink", "NetlinkCodec", "NetSystem", "Pods", "PathMTU", "Services",
+            "CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "KernelState", "Netlink", "NetlinkCodec", "NetSystem", "Pods", "PathMTU", "Services",
             "NetAddress", "Capture", "Session", "Trace",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // exports.map keeps the dynamic symbol table to the entry point (start-up: see the map).
+        // The lab, apart from the product: `netdoctor lab` runs it when it is installed beside netdoctor.
+        .executableTarget(name: "netdoctor-lab", dependencies: [
+            "NetdoctorCLI", "Lab", "ConfigFormats", "Diagnosis", "NetAddress", "NetSystem", "NodeFiles",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "netdoctor", dependencies: ["NetdoctorCLI", "CNetShims"], exclude: ["exports.map"],
                           linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/netdoctor/exports.map"])]),
         // Built only by scripts/fuzz, with -sanitize=fuzzer; replays files when built plainly.

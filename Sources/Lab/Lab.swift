@@ -26,8 +26,9 @@ public struct Lab: Sendable {
 
     // MARK: up
 
-    /// Builds the lab; an existing one is removed first. `netdoctorPath` is the binary that serves
-    /// HTTP in pod-a and, with `agents`, runs `netdoctor agent` on each node.
+    /// Builds the lab; an existing one is removed first. `netdoctorPath` is the product binary the
+    /// lab's agents run (`agents`); the lab's own processes (pod-a's HTTP server, the Services'
+    /// backends, the calico plugin) run this binary, netdoctor-lab.
     /// `proxy`: also the lab's Services, programmed as kube-proxy does in that mode.
     /// `extraServices`: that many more Services of three (unanswering) endpoints each in the rules,
     /// a node of many Services for benchmarks.
@@ -47,17 +48,17 @@ public struct Lab: Sendable {
         do {
             try buildNodes()
             try wireNodes()
-            for node in plan.nodes { try writeNodeFiles(node, netdoctorPath: netdoctorPath) }
+            for node in plan.nodes { try writeNodeFiles(node) }
             try startRuntimes(state: &state)
             try save(state)
             for pod in plan.pods { try runPod(pod, state: &state) }
             // The lab's policy engines write IPv4 chains: an IPv6-only calico lab has none.
             if plan.topology == .calico, plan.family.hasIPv4 { try programPolicyEngine(policyEngine, state: &state) }
             if plan.family.hasIPv6 { waitForDuplicateAddressDetection(state: state) }
-            state.serverPID = try startServer(netdoctorPath: netdoctorPath, state: state)
+            state.serverPID = try startServer(state: state)
             state.extraServices = extraServices
             state.kubeProxyRelease = kubeProxyRelease.rawValue
-            if let proxy { try startServices(mode: proxy, netdoctorPath: netdoctorPath, state: &state) }
+            if let proxy { try startServices(mode: proxy, state: &state) }
             if nodeLocalDNS { try startNodeLocalDNS(state: &state) }
             if agents { state.agentPIDs = try startAgents(netdoctorPath: netdoctorPath, watch: watch, withServices: proxy != nil) }
             try save(state)
@@ -155,7 +156,7 @@ public struct Lab: Sendable {
 
     /// The node's file tree: kubelet config, the conf dir, the plugins, flannel's subnet.env
     /// (the runtime's config is written by NodeRuntime); what --root points at.
-    func writeNodeFiles(_ node: LabPlan.Node, netdoctorPath: String) throws(LabError) {
+    func writeNodeFiles(_ node: LabPlan.Node) throws(LabError) {
         let root = plan.nodeRoot(node)
         try LabFiles.write("\(root)/var/lib/kubelet/config.yaml", """
         apiVersion: kubelet.config.k8s.io/v1beta1
@@ -186,7 +187,7 @@ public struct Lab: Sendable {
             }
         }
         FileTree.makeDirectories("\(root)/var/lib/cni/results")
-        if plan.topology == .calico { try writeCalicoFiles(node, netdoctorPath: netdoctorPath) }
+        if plan.topology == .calico { try writeCalicoFiles(node) }
     }
 
     /// A containerd per node, started side by side, with the pause image imported into each.
@@ -209,10 +210,10 @@ public struct Lab: Sendable {
         try save(state)
     }
 
-    func startServer(netdoctorPath: String, state: LabState) throws(LabError) -> Int32? {
+    func startServer(state: LabState) throws(LabError) -> Int32? {
         guard let pod = plan.pods.first(where: \.serves), let netns = state.pods[pod.key]?.netnsName else { return nil }
         guard let ip = Shell.find("ip"),
-              let pid = ChildProcess.spawnDetached(ip, arguments: ["netns", "exec", netns, netdoctorPath, "lab", "serve", "--port", "80"],
+              let pid = ChildProcess.spawnDetached(ip, arguments: ["netns", "exec", netns, Executable.path, "lab", "serve", "--port", "80"],
                                                    environment: Shell.environment) else {
             throw LabError("cannot start the HTTP server in \(pod.name)")
         }
@@ -228,9 +229,9 @@ public struct Lab: Sendable {
     /// its IPv6 default route from the advertisements, as a SLAAC host does. Only for the fault
     /// that needs it: otherwise a missing pod route would fall through to node2, which holds
     /// the pods, and hide the fault. `namespace`: another router's (uplinkRouter).
-    func startRouterAdvertiser(netdoctorPath: String, namespace: String? = nil) throws(LabError) -> Int32 {
+    func startRouterAdvertiser(namespace: String? = nil) throws(LabError) -> Int32 {
         guard let ip = Shell.find("ip"),
-              let pid = ChildProcess.spawnDetached(ip, arguments: ["netns", "exec", namespace ?? plan.nodes[1].namespace, netdoctorPath, "lab", "serve",
+              let pid = ChildProcess.spawnDetached(ip, arguments: ["netns", "exec", namespace ?? plan.nodes[1].namespace, Executable.path, "lab", "serve",
                                                                    "--router-advertisements", "eth0"], environment: Shell.environment) else {
             throw LabError("cannot start the router advertisements")
         }
@@ -254,7 +255,7 @@ public struct Lab: Sendable {
         try Shell.inNamespace(n1, ["sysctl", "-q", "-w", "net.ipv6.conf.eth1.accept_ra=2"])
         try Shell.run(["ip", "-n", router, "link", "set", "eth0", "up"])
         try Shell.run(["ip", "-n", n1, "link", "set", "eth1", "up"])
-        if state.routerPID == nil { state.routerPID = try startRouterAdvertiser(netdoctorPath: Executable.path, namespace: router) }
+        if state.routerPID == nil { state.routerPID = try startRouterAdvertiser(namespace: router) }
         for _ in 0..<100 {
             if ((try? Shell.run(["ip", "-n", n1, "-6", "route", "show", "default", "proto", "ra"])) ?? "").contains("via") { return }
             usleep(50_000)

@@ -1,3 +1,4 @@
+import NetSystem
 import NodeFiles
 
 #if canImport(Glibc)
@@ -40,10 +41,10 @@ extension Lab {
 
     /// The plugin as containerd finds it (`calico` in the node's bin dir, a script running this
     /// netdoctor), and calico-node's files: its node name and the MTU it chose.
-    func writeCalicoFiles(_ node: LabPlan.Node, netdoctorPath: String) throws(LabError) {
+    func writeCalicoFiles(_ node: LabPlan.Node) throws(LabError) {
         let root = plan.nodeRoot(node)
         let plugin = "\(root)/opt/cni/bin/calico"
-        try LabFiles.write(plugin, "#!/bin/sh\nexec '\(netdoctorPath)' lab cni-calico\n")
+        try LabFiles.write(plugin, "#!/bin/sh\nexec '\(Executable.path)' lab cni-calico\n")
         guard chmod(plugin, 0o755) == 0 else { throw LabError("cannot make \(plugin) executable") }
         try LabFiles.write("\(root)/var/lib/calico/nodename", node.name)
         try LabFiles.write("\(root)/var/lib/calico/mtu", String(plan.family.hasIPv6 ? LabPlan.overlayMTU6 : LabPlan.overlayMTU))

@@ -111,7 +111,7 @@ extension Lab {
         case .ipv6RAIgnored:
             // node2 starts advertising; once node1 has the default route from it, node1 stops
             // listening (as after a CNI turned forwarding on with accept_ra left at 1).
-            if state.routerPID == nil { state.routerPID = try startRouterAdvertiser(netdoctorPath: Executable.path) }
+            if state.routerPID == nil { state.routerPID = try startRouterAdvertiser() }
             var learned = false
             for _ in 0..<60 where !learned {
                 learned = ((try? Shell.run(["ip", "-n", n1, "-6", "route", "show", "default", "proto", "ra"])) ?? "").contains("via")

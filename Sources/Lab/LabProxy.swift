@@ -10,13 +10,13 @@ extension Lab {
     /// The lab's Services, as kube-proxy would program them on each node: backends listening in
     /// their pods (HTTP and a UDP echo on the target port), then each node's rules written in
     /// `mode` the way kube-proxy writes them and loaded with the real iptables-restore or nft.
-    func startServices(mode: LabServices.Mode, netdoctorPath: String, state: inout LabState) throws(LabError) {
+    func startServices(mode: LabServices.Mode, state: inout LabState) throws(LabError) {
         let addresses = try podAddresses(state)
         guard let ip = Shell.find("ip") else { throw LabError("ip is not installed") }
         for pod in LabServices.backendPods {
             guard let netns = state.pods[pod]?.netnsName else { continue }
             for extra in [[], ["--udp"]] {
-                let arguments = ["netns", "exec", netns, netdoctorPath, "lab", "serve", "--port", String(LabServices.targetPort)] + extra
+                let arguments = ["netns", "exec", netns, Executable.path, "lab", "serve", "--port", String(LabServices.targetPort)] + extra
                 guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment) else {
                     throw LabError("cannot start the service backend in \(pod)")
                 }
@@ -29,7 +29,7 @@ extension Lab {
         for node in plan.nodes {
             // Every family's range, as kube-proxy's --cluster-cidr takes them on a dual-stack cluster.
             let ranges = [clusterCIDR] + (plan.family.hasIPv6 ? [clusterCIDR6] : [])
-            let arguments = ["netns", "exec", node.namespace, netdoctorPath, "lab", "serve", "--kube-proxy", mode.rawValue,
+            let arguments = ["netns", "exec", node.namespace, Executable.path, "lab", "serve", "--kube-proxy", mode.rawValue,
                              "--stale-flag", Self.proxyStaleFlag(node.name), "--cluster-cidr", ranges.joined(separator: ","),
                              "--kube-proxy-release", state.kubeProxyRelease]
             guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment) else {

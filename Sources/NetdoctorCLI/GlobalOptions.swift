@@ -69,7 +69,7 @@ public struct GlobalOptions: ParsableArguments {
     /// Prints a report in the chosen format and ends the process with the contract's exit
     /// status. Output is the last thing a command does, so it exits here rather than spend time
     /// tearing down what it read (a big namespace's dump is tens of thousands of values).
-    func emit(_ report: some Report) -> Never {
+    public func emit(_ report: some Report) -> Never {
         switch output {
         case .json: JSONReportRenderer.write(report, pretty: isatty(STDOUT_FILENO) != 0) { writeStandardOutput(bytes: $0) }
         case .human: writeStandardOutput(HumanReportRenderer.render(report, style: .forStandardOutput(noColorFlag: noColor)))
@@ -81,7 +81,7 @@ public struct GlobalOptions: ParsableArguments {
 /// Writes all of a string to stdout, even when it is a pipe that takes it in pieces; false when
 /// nobody reads any more (a closed pipe: `| head` ended).
 @discardableResult
-func writeStandardOutput(_ text: String) -> Bool {
+public func writeStandardOutput(_ text: String) -> Bool {
     writeStandardOutput(bytes: Array(text.utf8))
 }
 

@@ -20,7 +20,7 @@ public struct Netdoctor: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [DetectCNICommand.self, InspectCommand.self, MTUProbeCommand.self, TraceCommand.self, ServicesCommand.self, DNSCommand.self, PolicyCommand.self, CaptureCommand.self,
-                      AgentCommand.self, IncidentsCommand.self, LabCommand.self,
+                      AgentCommand.self, IncidentsCommand.self, LabPassthrough.self,
                       ExplainCommand.self])
 
     public init() {}
@@ -29,9 +29,17 @@ public struct Netdoctor: ParsableCommand {
     /// ArgumentParser's 64, and failures print one line on stderr.
     public static func runAndExit(arguments: [String]? = nil) -> Never {
         let arguments = globalOptionsAfterSubcommand(arguments ?? Array(CommandLine.arguments.dropFirst()))
-        let parser: any ParsableCommand.Type = directlyParsed(arguments) ?? Self.self
+        // The lab is its own executable: every lab word, --help included, is its to parse.
+        if arguments.first == "lab" { LabPassthrough.exec(Array(arguments.dropFirst())) }
+        run(root: Self.self, arguments: arguments)
+    }
+
+    /// Parses with `root` (or the leaf command the arguments name), runs, and exits with the
+    /// contract's status; netdoctor-lab runs its own root through it too.
+    public static func run(root: any ParsableCommand.Type, arguments: [String]) -> Never {
+        let parser: any ParsableCommand.Type = (root == Self.self ? directlyParsed(arguments) : nil) ?? root
         do {
-            var command = try parser == Self.self ? parseAsRoot(arguments) : parser.parseAsRoot(Array(arguments.dropFirst()))
+            var command = try parser == root ? root.parseAsRoot(arguments) : parser.parseAsRoot(Array(arguments.dropFirst()))
             try command.run()
             Glibc.exit(0)
         } catch let error as CLIError {
@@ -48,7 +56,7 @@ public struct Netdoctor: ParsableCommand {
             }
             // Bad usage: one line, the contract's status 2 (not ArgumentParser's 64).
             let firstLine = parser.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
-            fail("\(firstLine.replacingPrefix("Error: ", with: "")) (see 'netdoctor --help')", status: 2, arguments: arguments)
+            fail("\(firstLine.replacingPrefix("Error: ", with: "")) (see '\(root.configuration.commandName ?? "netdoctor") --help')", status: 2, arguments: arguments)
         }
     }
 
@@ -80,7 +88,7 @@ public struct Netdoctor: ParsableCommand {
         return arguments.contains(where: special.contains) ? nil : leaf
     }
 
-    static func fail(_ message: String, status: Int32, arguments: [String] = []) -> Never {
+    public static func fail(_ message: String, status: Int32, arguments: [String] = []) -> Never {
         // One line, whatever a pod name or node file put in the message.
         FileHandleStandardError.write("netdoctor: \(Printable.line(message))\n")
         // With --output json, stdout still carries one document: a `| jq` pipeline sees the error.

@@ -88,9 +88,12 @@ struct CLITests {
 
     @Test("completion scripts match what the current build generates", arguments: [
         ("bash", "completions/netdoctor.bash"), ("zsh", "completions/netdoctor.zsh"), ("fish", "completions/netdoctor.fish"),
+        ("bash", "completions/netdoctor-lab.bash"), ("zsh", "completions/netdoctor-lab.zsh"), ("fish", "completions/netdoctor-lab.fish"),
     ])
     func completions(shell: String, file: String) throws {
-        let generated = try Binary.run(["--generate-completion-script", shell])
+        let generated = file.contains("-lab")
+            ? try #require(ChildProcess.run(Binary.path + "-lab", arguments: ["--generate-completion-script", shell], environment: [], timeoutMilliseconds: 20_000))
+            : try Binary.run(["--generate-completion-script", shell])
         #expect(generated.status == 0)
         let committed = try #require(Repository.read(Repository.root + "/" + file), "\(file) is missing")
         let upToDate = generated.output == committed
@@ -115,6 +118,21 @@ struct CLITests {
                 }
             }
         }
+    }
+
+    @Test("netdoctor lab runs netdoctor-lab, installed beside it, with the same words; without it, one line and status 3")
+    func labApart() throws {
+        let status = try Binary.run(["lab", "status", "-o", "json"])
+        #expect(status.status == 0, "\(status.errorText)")
+        #expect(try JSONParser.parse(bytes: status.output)["command"]?.string == "lab")
+        let help = try Binary.run(["lab", "--help"])
+        #expect(help.outputText.contains("netdoctor-lab lab"), "the lab's own help: \(help.outputText.prefix(200))")
+        let missing = try Binary.run(["lab", "status"], environment: ["NETDOCTOR_LAB=/nonexistent/netdoctor-lab"])
+        #expect(missing.status == 3)
+        #expect(missing.errorText.split(separator: "\n").count == 1)
+        // The product links none of the lab: its binary holds no symbol of the Lab module.
+        let symbols = try #require(ChildProcess.run("/usr/bin/nm", arguments: ["--defined-only", Binary.path], environment: [], timeoutMilliseconds: 60_000))
+        #expect(!symbols.outputText.contains("$s3Lab"), "the Lab module is linked into netdoctor")
     }
 
     @Test("explain prints a code's entry")

@@ -3,6 +3,8 @@ import ConfigFormats
 import Diagnosis
 import Lab
 import NetAddress
+import NetdoctorCLI
+import NetSystem
 import NodeFiles
 
 #if canImport(Glibc)
@@ -85,7 +87,7 @@ struct LabCommand: ParsableCommand {
         func run() throws {
             let lab = Lab(plan: LabPlan(topology: topology, family: family, extraPods: extraPods, sameNamePods: sameNamePods))
             do {
-                _ = try lab.up(netdoctorPath: selfPath(), agents: agents, proxy: proxy, extraServices: extraServices, nodeLocalDNS: nodeLocalDNS,
+                _ = try lab.up(netdoctorPath: netdoctorBinary(), agents: agents, proxy: proxy, extraServices: extraServices, nodeLocalDNS: nodeLocalDNS,
                            policyEngine: policyEngine ?? .calico, watch: watch, kubeProxyRelease: kubeProxyRelease)
             } catch {
                 throw CLIError(.environment, "lab up: \(error)")
@@ -169,7 +171,7 @@ struct LabCommand: ParsableCommand {
             guard let (lab, state) = Lab.current() else { throw CLIError(.environment, "lab exec: no lab is up (netdoctor lab up)") }
             var words = command.first == "--" ? Array(command.dropFirst()) : command
             guard !words.isEmpty else { throw CLIError(.badInput, "lab exec: no command given") }
-            if words[0] == "netdoctor" { words[0] = selfPath() }
+            if words[0] == "netdoctor" { words[0] = netdoctorBinary() }
             let argv: [String]
             if let plannedNode = lab.plan.node(node) {
                 // The agents' token, so that a trace from one node can ask the other's agent.
@@ -261,3 +263,11 @@ struct LabCommand: ParsableCommand {
     }
 }
 
+
+/// The netdoctor the lab starts as its agents and runs in `lab exec … -- netdoctor`: the one that
+/// ran this lab (NETDOCTOR_BINARY), else the one installed beside it.
+func netdoctorBinary() -> String {
+    if let given = getenv("NETDOCTOR_BINARY").map({ String(cString: $0) }), !given.isEmpty { return given }
+    let own = Executable.path
+    return String(own[..<(own.lastIndex(of: "/") ?? own.startIndex)]) + "/netdoctor"
+}
