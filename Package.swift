@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "CPcap"),
         .target(name: "ConfigFormats"),
         .target(name: "YAMLFormat", dependencies: ["ConfigFormats", "Yams"]),
-        .target(name: "NodeFiles"),
+        .target(name: "NodeFiles", dependencies: ["NetSystem"]),
         .target(name: "Diagnosis", dependencies: ["ConfigFormats"]),
         .target(name: "NetAddress"),
         .target(name: "NetlinkCodec", dependencies: ["NetAddress"]),

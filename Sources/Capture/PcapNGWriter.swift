@@ -1,3 +1,5 @@
+import NetSystem
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
@@ -129,9 +131,8 @@ public final class PcapNGWriter {
         if let failure { throw failure }
         var done = 0
         while done < used {
-            let n = Glibc.write(fd, buffer + done, used - done)
+            let n = retryingOnInterrupt { Glibc.write(fd, buffer + done, used - done) }
             if n <= 0 {
-                if n < 0 && errno == EINTR { continue }
                 let error = n < 0 ? errno : EIO
                 fail(afterWriting: done, errno: error)
                 throw failure ?? CaptureError(kind: .other, message: "cannot write \(path)")

@@ -54,8 +54,8 @@ public struct DNSBurst: Sendable {
             while !waiting.isEmpty {
                 let left = Int32(max(0, deadline - MonotonicClock.fractionalMilliseconds))
                 guard left > 0, socket.wait(for: Int32(POLLIN), milliseconds: left) else { break }
-                let count = recv(socket.fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-                guard count >= 2 else { if count < 0, errno != EAGAIN, errno != EINTR { break } else { continue } }
+                let count = retryingOnInterrupt { recv(socket.fd, &buffer, buffer.count, Int32(MSG_DONTWAIT)) }
+                guard count >= 2 else { if count < 0, errno != EAGAIN { break } else { continue } }
                 waiting.remove(UInt16(buffer[0]) << 8 | UInt16(buffer[1]))
             }
             lost += waiting.count

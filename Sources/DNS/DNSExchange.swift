@@ -91,9 +91,9 @@ public enum DNSClient {
         while true {
             let left = Int32(max(0, deadline - MonotonicClock.fractionalMilliseconds))
             guard left > 0, socket.wait(for: Int32(POLLIN), milliseconds: left) else { return .silent }
-            let count = recv(socket.fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            let count = retryingOnInterrupt { recv(socket.fd, &buffer, buffer.count, Int32(MSG_DONTWAIT)) }
             if count < 0 {
-                if errno == EAGAIN || errno == EINTR { continue }
+                if errno == EAGAIN { continue }
                 return failure(errno)
             }
             guard let response = try? DNSResponse(parsing: Array(buffer[..<count])) else {
@@ -120,10 +120,10 @@ public enum DNSClient {
         var buffer = [UInt8](repeating: 0, count: 65537)
         while received.count < 2 || received.count < 2 + (Int(received[0]) << 8 | Int(received[1])) {
             guard left() > 0, socket.wait(for: Int32(POLLIN), milliseconds: left()) else { return .silent }
-            let count = recv(socket.fd, &buffer, buffer.count, 0)
+            let count = retryingOnInterrupt { recv(socket.fd, &buffer, buffer.count, 0) }
             if count == 0 { return received.isEmpty ? .closed : .malformed("the connection closed after \(received.count) bytes") }
             if count < 0 {
-                if errno == EAGAIN || errno == EINTR { continue }
+                if errno == EAGAIN { continue }
                 return failure(errno)
             }
             received += buffer[..<count]

@@ -1,4 +1,5 @@
 import ConfigFormats
+import NetSystem
 import NodeFiles
 
 #if canImport(Glibc)
@@ -178,8 +179,7 @@ public enum LabCalicoPlugin {
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while out.count < 1 << 20 {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            let n = retryingOnInterrupt { buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
             if n <= 0 { break }
             out += buffer[0..<n]
         }

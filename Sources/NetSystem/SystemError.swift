@@ -49,6 +49,19 @@ public func retryingOnInterrupt<T: BinaryInteger>(_ call: () -> T) -> T {
     }
 }
 
+/// Writes all of `bytes` to `fd`, in as many writes as it takes (a pipe takes them in pieces),
+/// each retried when a signal interrupts it. 0 when all were written, else the errno that
+/// stopped it (EPIPE: nobody reads any more).
+public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+    var done = 0
+    while done < bytes.count {
+        let n = retryingOnInterrupt { write(fd, bytes.baseAddress! + done, bytes.count - done) }
+        if n <= 0 { return n < 0 ? errno : EIO }
+        done += n
+    }
+    return 0
+}
+
 /// A system call: retried when a signal interrupts it, its -1 turned into a SystemError naming
 /// `operation` and errno (as NIO's `syscall(blocking:where:)` and swift-system's `valueOrErrno`).
 @inline(__always)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CNIDetection
 import Diagnosis
+import NetSystem
 import NodeFiles
 import Pods
 import Session
@@ -86,15 +87,6 @@ public func writeStandardOutput(_ text: String) -> Bool {
 }
 
 @discardableResult
-func writeStandardOutput(bytes all: [UInt8]) -> Bool {
-    var bytes = all[...]
-    while !bytes.isEmpty {
-        let n = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            return false
-        }
-        bytes = bytes.dropFirst(n)
-    }
-    return true
+func writeStandardOutput(bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBytes { writeAll(STDOUT_FILENO, $0) } == 0
 }

@@ -1,5 +1,6 @@
 import ConfigFormats
 import ArgumentParser
+import NetSystem
 import Session
 
 #if canImport(Glibc)
@@ -151,11 +152,6 @@ extension String {
 /// stderr without Foundation.
 enum FileHandleStandardError {
     static func write(_ text: String) {
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let n = bytes.withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
-            if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
-            bytes = bytes.dropFirst(n)
-        }
+        _ = Array(text.utf8).withUnsafeBytes { writeAll(STDERR_FILENO, $0) }
     }
 }

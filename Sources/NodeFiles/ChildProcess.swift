@@ -1,3 +1,5 @@
+import NetSystem
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -72,6 +74,7 @@ public enum ChildProcess {
             let remaining = deadline - monotonicMilliseconds()
             if remaining <= 0 { timedOut = true; break }
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            // Interrupted, the loop goes round and polls again for what is left of the time.
             let ready = poll(&fds, nfds_t(fds.count), Int32(remaining))
             if ready < 0 { if errno == EINTR { continue }; break }
             for fd in fds where fd.revents != 0 {
@@ -96,7 +99,7 @@ public enum ChildProcess {
         close(stdoutPipe[0]); close(stderrPipe[0])
         if timedOut { kill(-pid, SIGKILL) }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = retryingOnInterrupt { waitpid(pid, &status, 0) }
         if endGroup { kill(-pid, SIGKILL) }
         let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return Result(status: exitStatus, output: output, errorOutput: errorOutput, timedOut: timedOut)

@@ -1,3 +1,5 @@
+import NetSystem
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -23,12 +25,7 @@ public enum FileTree {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var remaining = bytes[...]
-        while !remaining.isEmpty {
-            let n = remaining.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return false }
-            remaining = remaining.dropFirst(n)
-        }
+        guard bytes.withUnsafeBytes({ writeAll(fd, $0) }) == 0 else { return false }
         fchmod(fd, mode)
         return true
     }

@@ -1,3 +1,5 @@
+import NetSystem
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -107,9 +109,8 @@ public struct NodeRoot: Sendable, Equatable {
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         // Read to EOF rather than trusting st_size: /proc and /sys files report size 0.
         while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            let n = retryingOnInterrupt { chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
             if n < 0 {
-                if errno == EINTR { continue }
                 throw NodeFileError(path: nodePath, errno: errno)
             }
             if n == 0 { break }

@@ -31,10 +31,10 @@ enum LoopbackHTTP {
         while received.count < limit {
             let left = deadline - MonotonicClock.milliseconds
             guard left > 0, socket.wait(for: Int32(POLLIN), milliseconds: Int32(left)) else { return nil }
-            let count = recv(socket.fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            let count = retryingOnInterrupt { recv(socket.fd, &buffer, buffer.count, Int32(MSG_DONTWAIT)) }
             if count == 0 { break }
             if count < 0 {
-                if errno == EAGAIN || errno == EINTR { continue }
+                if errno == EAGAIN { continue }
                 return nil
             }
             received += buffer[0..<count]
