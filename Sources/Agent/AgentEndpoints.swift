@@ -69,7 +69,7 @@ final class AgentEndpoints: Sendable {
         let answer = handle.lookup(RouteQuery(destination: destination, source: source, inputIndex: input))
         if let why = answer.failure { throw AgentFailure(500, why) }
         let route: ConfigValue = answer.route.map { route in
-            .fields(["type": .int(Int(route.type)), "table": .int(Int(route.table)), "gateway": .text(route.gateway?.description),
+            .fields(["type": .int(Int(route.type.rawValue)), "table": .int(Int(route.table.rawValue)), "gateway": .text(route.gateway?.description),
                      "device": .text(route.outputIndex.flatMap(state.name(ofIndex:))), "preferredSource": .text(route.preferredSource?.description),
                      "mtu": .int(route.mtu.map(Int.init))])
         } ?? .null
@@ -81,7 +81,7 @@ final class AgentEndpoints: Sendable {
     func neighbors(_ request: AgentRequest) throws -> AgentResponse {
         let (label, state) = try read(request.query["target"] ?? "node")
         let address = try request.parameter("address", as: IPAddress.parse, what: "an IP address")
-        let entries = state.neighbors.filter { $0.family != Neighbor.familyBridge && (address == nil || $0.destination == address) }
+        let entries = state.neighbors.filter { $0.family != .bridge && (address == nil || $0.destination == address) }
         return .report(AgentAnswer(command: "neighbors", jsonFields: [("target", .string(label)), ("neighbors", .array(entries.map { entry in
             .fields(["address": .text(entry.destination?.description), "device": .text(state.name(ofIndex: entry.interfaceIndex)),
                      "lladdr": .text(entry.linkAddress?.description), "state": .texts(entry.state.names)])

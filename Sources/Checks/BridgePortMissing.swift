@@ -17,7 +17,7 @@ public enum BridgePortMissing: PathCheck {
     public static func check(_ veth: Link, node: NamespaceState, label: String) -> [Finding] {
         guard veth.masterIndex == nil else { return [] }
         // The fe80::/64 route every IPv6 interface has sends nothing to a pod.
-        let routed = node.routes(through: veth.index).contains { $0.table == Route.mainTable && $0.destination?.isLinkLocal != true }
+        let routed = node.routes(through: veth.index).contains { $0.table == .main && $0.destination?.isLinkLocal != true }
         let ports = node.links.filter { $0.kind == "veth" && $0.masterIndex != nil && $0.index != veth.index }
         guard !routed, let bridgeIndex = ports.first?.masterIndex, let bridge = node.link(index: bridgeIndex) else { return [] }
         return [Finding(.bridgePortMissing, .error, "\(veth.name) is not a port of \(bridge.name), where the node's other pod veths are.",

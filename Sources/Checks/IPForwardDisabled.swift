@@ -21,9 +21,9 @@ public enum IPForwardDisabled: PathCheck {
         let podLinks = Set(state.links.filter { $0.kind == "veth" || $0.kind == "bridge" }.map(\.index))
         guard !podLinks.isEmpty else { return [] }
         let why = "This node has pod interfaces (veth/bridge) and routes their traffic"
-        let ipv6Pods = state.addresses.contains { podLinks.contains($0.interfaceIndex) && $0.address?.isIPv4 == false && $0.scope == 0 }
+        let ipv6Pods = state.addresses.contains { podLinks.contains($0.interfaceIndex) && $0.address?.isIPv4 == false && $0.scope == .universe }
             || state.mainRoutes.contains { $0.outputIndex.map(podLinks.contains) == true && $0.destination?.isIPv4 == false
-                && $0.destination?.isLinkLocal == false && $0.type == Route.typeUnicast }
+                && $0.destination?.isLinkLocal == false && $0.type == .unicast }
         return check(state, label: label, family: .ipv4, why: why) + (ipv6Pods ? check(state, label: label, family: .ipv6, why: why) : [])
     }
 

@@ -64,7 +64,7 @@ public enum NoRoute: PathCheck {
         // The FIB entry the lookup matched (its prefix), not the lookup's answer (a /32).
         let route = facts.lookups.last { $0.purpose == .configured && $0.inputName != nil }?.answer.route ?? answer
         // The node itself holds the address (a local route): a duplicate, not a missing route.
-        guard route.type != Route.typeLocal, answer.type != Route.typeLocal else { return nil }
+        guard route.type != .local, answer.type != .local else { return nil }
         let destination = facts.destinationAddress, cut = PathCut(facts)
         let via = "\(route.destinationText)\(answer.gateway.map { " via \($0)" } ?? "") dev \(out.name)"
         let evidence = ["route \(destination) (iif \(step.arrival.name)) in \(node.label): \(via)"]
@@ -108,7 +108,7 @@ public enum NoRoute: PathCheck {
             else if device.name.hasPrefix("flannel") { owner = .flannel }
             else { continue }
             let routed = state.routes(through: device.index).filter {
-                $0.table == Route.mainTable && $0.type == Route.typeUnicast && $0.destination?.isIPv4 == address.isIPv4
+                $0.table == .main && $0.type == .unicast && $0.destination?.isIPv4 == address.isIPv4
                     && $0.destinationLength > 0 && Int($0.destinationLength) < (address.isIPv4 ? 32 : 128)
             }
             let defaultLength = owner == .calico ? (address.isIPv4 ? 26 : 122) : (address.isIPv4 ? 24 : 64)
@@ -141,7 +141,7 @@ public enum NoRoute: PathCheck {
 
     /// inspect: a pod with no default route reaches only its own subnet.
     public static func check(pod: String, routes: [Route]) -> [Finding] {
-        let main = routes.filter { $0.table == Route.mainTable }
+        let main = routes.filter { $0.table == .main }
         guard !main.contains(where: { $0.destinationLength == 0 }) else { return [] }
         return [Finding(.noRoute, .warning, "\(pod) has no default route: it reaches only its own subnet.",
                         hop: pod, evidence: ["main table: \(main.map(\.destinationText).joined(separator: ", "))"],

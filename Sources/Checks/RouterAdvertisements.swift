@@ -32,10 +32,10 @@ public enum RouterAdvertisements: PathCheck {
         var uplinks: Set<Int32> = []
         let own = Set(state.addresses.compactMap(\.address))
         let podSide = Tunnels.overlayKinds.union(["ip6tnl", "sit", "gre", "ip6gre", "bridge", "dummy", "tun", "vti", "netkit"])
-        for route in state.routes where route.table == Route.mainTable {
-            if route.destination?.isIPv4 != true, route.destinationLength == 0, route.type == Route.typeUnicast {
+        for route in state.routes where route.table == .main {
+            if route.destination?.isIPv4 != true, route.destinationLength == 0, route.type == .unicast {
                 hasIPv6Default = true
-                if route.protocolID == Route.protocolRA, let out = route.outputIndex { raDefaults[out, default: []].append(route) }
+                if route.origin == .routerAdvertisement, let out = route.outputIndex { raDefaults[out, default: []].append(route) }
             }
             if let gateway = route.gateway, !own.contains(gateway), let out = route.outputIndex,
                !podSide.contains(state.link(index: out)?.kind ?? "") { uplinks.insert(out) }

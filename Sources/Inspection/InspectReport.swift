@@ -41,8 +41,8 @@ public struct InspectReport: Report {
         let routes = view.routes
         fields += [
             ("interfaces", .generated(GeneratedArray(view.interfaces, Self.interfaceJSON))),
-            ("routes", .generated(GeneratedArray(routes.positions { $0.table == Route.mainTable }) { Self.routeJSON(routes[$0]) })),
-            ("otherRoutes", .generated(GeneratedArray(routes.positions { $0.table != Route.mainTable }) { Self.routeJSON(routes[$0]) })),
+            ("routes", .generated(GeneratedArray(routes.positions { $0.table == .main }) { Self.routeJSON(routes[$0]) })),
+            ("otherRoutes", .generated(GeneratedArray(routes.positions { $0.table != .main }) { Self.routeJSON(routes[$0]) })),
             ("neighbors", .generated(GeneratedArray(view.neighbors) { n in
                 .fields(["address": .string(n.address), "lladdr": .text(n.linkAddress), "interface": .string(n.interface),
                          "state": .texts(n.state)])
@@ -75,7 +75,7 @@ public struct InspectReport: Report {
 
     static func routeJSON(_ r: RouteView) -> ConfigValue {
         .fields(["destination": .string(r.destination), "gateway": .text(r.gateway), "interface": .text(r.interface),
-                 "table": .int(Int(r.table)), "mtu": .int(r.mtu), "source": .text(r.source), "type": .string(r.type),
+                 "table": .int(Int(r.table.rawValue)), "mtu": .int(r.mtu), "source": .text(r.source), "type": .string(r.type),
                  "scope": .string(r.scope), "family": .int(r.family.rawValue), "protocol": .text(r.learnedFrom),
                  "expires": .int(r.expiresSeconds)])
     }
@@ -93,7 +93,7 @@ public struct InspectReport: Report {
         sections.append(HumanSection("Interfaces", rows: view.interfaces.map { i in
             (String(i.index), interfaceLine(i, style: style))
         }))
-        sections.append(HumanSection("Routes", rows: view.routes.map { r in (r.table == Route.mainTable ? "main" : "table \(r.table)", routeLine(r)) }))
+        sections.append(HumanSection("Routes", rows: view.routes.map { r in (r.table == .main ? "main" : "table \(r.table)", routeLine(r)) }))
         if !view.neighbors.isEmpty {
             sections.append(HumanSection("Neighbours", rows: view.neighbors.map { n in
                 (n.address, "dev \(n.interface)\(n.linkAddress.map { " lladdr \($0)" } ?? "") \(n.state.joined(separator: ","))")
@@ -112,7 +112,7 @@ public struct InspectReport: Report {
         }
         var keys = ["net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter", "net.ipv4.conf.all.forwarding", "net.ipv6.conf.all.forwarding"]
         // accept_ra where IPv6 router advertisements gave something (it decides whether they still count).
-        keys += view.routes.positions(where: { $0.protocolID == Route.protocolRA }).compactMap { view.routes[$0].interface }
+        keys += view.routes.positions(where: { $0.origin == .routerAdvertisement }).compactMap { view.routes[$0].interface }
             .map { "net.ipv6.conf.\($0).accept_ra" }
         sections.append(HumanSection("Forwarding", rows: keys.compactMap { k in view.state.sysctls[k].map { (k, $0) } }))
         return sections

@@ -33,7 +33,7 @@ public enum Inspector {
             if let veth = hostView.interfaces.first(where: { $0.index == peer.index }), let link = hostView.state.link(index: veth.index) {
                 let bridge = veth.master.flatMap { m in hostView.interfaces.first { $0.name == m } }
                 // Routes into the veth, leaving out the fe80::/64 every interface has.
-                let routes = hostView.routes.filter { $0.interface == veth.name && $0.table == Route.mainTable && !$0.destination.hasPrefix("fe80:") }
+                let routes = hostView.routes.filter { $0.interface == veth.name && $0.table == .main && !$0.destination.hasPrefix("fe80:") }
                 report.hostSide = .init(namespace: hostNamespace.name, interface: veth, bridge: bridge, routes: routes)
                 host = (hostNamespace, hostView.state, link)
             }

@@ -34,7 +34,7 @@ public struct RouteView: Sendable, Equatable {
     public var destination: String
     public var gateway: String?
     public var interface: String?
-    public var table: UInt32
+    public var table: RouteTable
     public var mtu: Int?
     public var source: String?
     public var type: String
@@ -55,7 +55,7 @@ public struct RouteViews: RandomAccessCollection, Sendable {
 
     public init(state: NamespaceState) {
         self.state = state
-        positions = state.routes.indices.filter { state.routes[$0].table != Route.localTable }
+        positions = state.routes.indices.filter { state.routes[$0].table != .local }
     }
 
     public var startIndex: Int { positions.startIndex }
@@ -72,8 +72,8 @@ extension RouteView {
         self.init(destination: route.destinationText, gateway: route.gateway.map(\.description),
                   interface: name(route.outputIndex) ?? route.nextHops.first.flatMap { name($0.outputIndex) },
                   table: route.table, mtu: route.mtu.map(Int.init), source: route.preferredSource.map(\.description),
-                  type: Route.typeName(route.type), scope: NamespaceView.scopeName(route.scope),
-                  family: route.family == 10 ? .ipv6 : .ipv4, learnedFrom: route.protocolID == Route.protocolRA ? "ra" : nil,
+                  type: route.type.description, scope: route.scope.description,
+                  family: route.family.ipFamily ?? .ipv4, learnedFrom: route.origin == .routerAdvertisement ? "ra" : nil,
                   expiresSeconds: route.expiresSeconds)
     }
 }
@@ -165,13 +165,4 @@ public struct NamespaceView: Sendable {
                              details: details?.isEmpty == true ? nil : details)
     }
 
-    static func scopeName(_ scope: UInt8) -> String {
-        switch scope {
-        case 0: "global"
-        case 200: "site"
-        case 253: "link"
-        case 254: "host"
-        default: String(scope)
-        }
-    }
 }

@@ -60,7 +60,7 @@ public struct NamespaceState: Sendable {
         mainRoutePositions = []
         for (i, route) in routes.enumerated() {
             if let out = route.outputIndex { routesByOutput[out, default: []].append(i) }
-            if route.table == Route.mainTable { mainRoutePositions.append(i) }
+            if route.table == .main { mainRoutePositions.append(i) }
         }
     }
 
@@ -130,8 +130,8 @@ public struct NamespaceDumps: Sendable {
         return NamespaceState(links: try links ?? parsedLinks(),
                               addresses: try Self.parse(addresses, .newAddress, InterfaceAddress.init),
                               routes: try Self.parse(routes, .newRoute, Route.init),
-                              neighbors: neighbors.filter { $0.family != Neighbor.familyBridge },
-                              forwardingDatabase: forwarding.filter { $0.family == Neighbor.familyBridge },
+                              neighbors: neighbors.filter { $0.family != .bridge },
+                              forwardingDatabase: forwarding.filter { $0.family == .bridge },
                               sysctls: sysctls)
     }
 

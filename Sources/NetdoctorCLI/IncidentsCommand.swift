@@ -54,7 +54,7 @@ struct IncidentsCommand: ParsableCommand {
     func thisNodeAddress() throws -> String {
         let session = try global.session(naming: [])
         let state = try session.node.handle(session.directory.node).state()
-        let global = { (index: Int32) in state.addresses(of: index).first { $0.scope == 0 && $0.address?.isLinkLocal == false }?.address }
+        let global = { (index: Int32) in state.addresses(of: index).first { $0.scope == .universe && $0.address?.isLinkLocal == false }?.address }
         let candidates = state.mainRoutes.filter { $0.destinationLength == 0 }.compactMap(\.outputIndex)
             + state.links.compactMap { $0.vxlan?.underlayIndex.map { Int32($0) } }
             + state.links.filter { link in

@@ -2,9 +2,9 @@ import NetAddress
 
 /// An address on an interface, as RTM_NEWADDR describes it (struct ifaddrmsg + IFA_*).
 public struct InterfaceAddress: Sendable, Equatable {
-    public var family: UInt8
+    public var family: AddressFamily
     public var prefixLength: UInt8
-    public var scope: UInt8
+    public var scope: RouteScope
     public var interfaceIndex: Int32
     /// IFA_LOCAL where present (the address itself on point-to-point links), else IFA_ADDRESS.
     public var address: IPAddress?
@@ -19,9 +19,9 @@ public struct InterfaceAddress: Sendable, Equatable {
 
     public init(_ message: NetlinkMessage) throws(NetlinkDecodeError) {
         let header = try AddressHeader(parsing: message.payload)
-        family = header.family
+        family = AddressFamily(rawValue: header.family)
         prefixLength = header.prefixLength
-        scope = header.scope
+        scope = RouteScope(rawValue: header.scope)
         interfaceIndex = header.index
         rawAttributes = message.payload.dropFirst(AddressHeader.size)
         let attributes = try Attribute.parseAll(rawAttributes)

@@ -118,13 +118,13 @@ public enum NFTables {
         NetlinkMessage(type: getGeneration, flags: [.request], payload: GenericHeader().bytes)
     }
 
-    /// NFTA_GEN_ID (1, be32).
+    /// NFTA_GEN_ID (be32).
     public static func generation(_ message: NetlinkMessage) throws(NetlinkDecodeError) -> UInt32? {
         guard message.type == newGeneration, message.payload.count >= GenericHeader.size else { return nil }
-        return try Attribute.parseAll(message.payload.dropFirst(GenericHeader.size)).first { $0.type == 1 }?.u32BigEndian
+        return try Attribute.parseAll(message.payload.dropFirst(GenericHeader.size)).attribute(NFTA.Generation.id)?.u32BigEndian
     }
 
-    /// A packet and byte count (struct nft_counter: NFTA_COUNTER_BYTES 1, NFTA_COUNTER_PACKETS 2, be64).
+    /// A packet and byte count (struct nft_counter: NFTA_COUNTER_BYTES and _PACKETS, be64).
     public struct Counter: Sendable, Equatable {
         public var packets: UInt64
         public var bytes: UInt64
@@ -134,34 +134,32 @@ public enum NFTables {
         }
     }
 
-    /// A chain's table and name and, for a base chain, its counters (NFTA_CHAIN_TABLE 1,
-    /// NFTA_CHAIN_NAME 3, NFTA_CHAIN_COUNTERS 8). A chain dump lists every table's chains of the
+    /// A chain's table and name and, for a base chain, its counters. A chain dump lists every table's chains of the
     /// family, whatever table the request names: the table is how a reader keeps its own.
     public static func chain(_ message: NetlinkMessage) throws(NetlinkDecodeError) -> (table: String, name: String, counter: Counter?)? {
         guard message.type == newChain, message.payload.count >= GenericHeader.size else { return nil }
         let attributes = try Attribute.parseAll(message.payload.dropFirst(GenericHeader.size))
-        guard let name = attributes.first(where: { $0.type == 3 })?.string else { return nil }
-        let table: String = attributes.first(where: { $0.type == 1 }).map(\.string) ?? ""
-        return (table, name, try attributes.first { $0.type == 8 }.flatMap { a throws(NetlinkDecodeError) in try counter(a.nested()) })
+        guard let name = attributes.attribute(NFTA.Chain.name)?.string else { return nil }
+        let table: String = attributes.attribute(NFTA.Chain.table).map(\.string) ?? ""
+        return (table, name, try attributes.attribute(NFTA.Chain.counters).flatMap { a throws(NetlinkDecodeError) in try counter(a.nested()) })
     }
 
-    /// A rule's chain and the counter expression in it (NFTA_RULE_CHAIN 2, NFTA_RULE_EXPRESSIONS 4:
-    /// list elements of NFTA_EXPR_NAME 1 and NFTA_EXPR_DATA 2).
+    /// A rule's chain and the counter expression in it.
     public static func rule(_ message: NetlinkMessage) throws(NetlinkDecodeError) -> (chain: String, counter: Counter?)? {
         guard message.type == newRule, message.payload.count >= GenericHeader.size else { return nil }
         let attributes = try Attribute.parseAll(message.payload.dropFirst(GenericHeader.size))
-        guard let chain = attributes.first(where: { $0.type == 2 })?.string else { return nil }
+        guard let chain = attributes.attribute(NFTA.Rule.chain)?.string else { return nil }
         var found: Counter? = nil
-        for element in try attributes.first(where: { $0.type == 4 })?.nested() ?? [] {
+        for element in try attributes.attribute(NFTA.Rule.expressions)?.nested() ?? [] {
             let parts = try element.nested()
-            guard parts.first(where: { $0.type == 1 })?.string == "counter", let data = parts.first(where: { $0.type == 2 }) else { continue }
+            guard parts.attribute(NFTA.Expression.name)?.string == "counter", let data = parts.attribute(NFTA.Expression.data) else { continue }
             found = try counter(data.nested())
         }
         return (chain, found)
     }
 
     static func counter(_ attributes: [Attribute]) -> Counter? {
-        guard let bytes = attributes.first(where: { $0.type == 1 }), let packets = attributes.first(where: { $0.type == 2 }),
+        guard let bytes = attributes.attribute(NFTA.Counter.bytes), let packets = attributes.attribute(NFTA.Counter.packets),
               bytes.payload.count == 8, packets.payload.count == 8 else { return nil }
         return Counter(packets: bigEndian64(packets.payload), bytes: bigEndian64(bytes.payload))
     }
@@ -179,5 +177,30 @@ public enum NFTables {
         case 10: "ip6"
         default: nil
         }
+    }
+}
+
+/// NLMSGERR_ATTR_*: the extended ack's attributes after an error's original request.
+public enum NLMSGERR: UInt16, AttributeType {
+    case message = 1, offset = 2
+}
+
+/// nf_tables' attributes (linux/netfilter/nf_tables.h), by message.
+public enum NFTA {
+    /// NFTA_GEN_*: NFT_MSG_NEWGEN.
+    public enum Generation: UInt16, AttributeType { case id = 1 }
+    /// NFTA_CHAIN_*.
+    public enum Chain: UInt16, AttributeType { case table = 1, handle = 2, name = 3, counters = 8 }
+    /// NFTA_RULE_*.
+    public enum Rule: UInt16, AttributeType { case table = 1, chain = 2, handle = 3, expressions = 4, userdata = 7 }
+    /// NFTA_EXPR_*: a list element of NFTA_RULE_EXPRESSIONS.
+    public enum Expression: UInt16, AttributeType { case name = 1, data = 2 }
+    /// NFTA_COUNTER_*.
+    public enum Counter: UInt16, AttributeType { case bytes = 1, packets = 2 }
+    /// NFTA_VERDICT_*.
+    public enum Verdict: UInt16, AttributeType { case code = 1, chain = 2 }
+    /// NFTA_TRACE_*: a trace event (NFT_MSG_TRACE).
+    public enum Trace: UInt16, AttributeType {
+        case table = 1, chain = 2, ruleHandle = 3, type = 4, verdict = 5, id = 6, inputInterface = 10, outputInterface = 12, policy = 16
     }
 }

@@ -1,6 +1,11 @@
 /// nfnetlink_queue (linux/netfilter/nfnetlink_queue.h): packets a rule sent to a queue, and the
 /// verdicts a listener gives. The lab's kube-network-policies stand-in speaks it.
 public enum NFQueue {
+    /// NFQA_*: a queued packet's attributes and a verdict's.
+    public enum Attribute: UInt16, AttributeType { case packetHeader = 1, verdictHeader = 2, payload = 10 }
+    /// NFQA_CFG_*: a configuration request's.
+    public enum ConfigAttribute: UInt16, AttributeType { case command = 1, params = 2 }
+
     /// NFNL_SUBSYS_QUEUE << 8 | NFQNL_MSG_PACKET, _VERDICT, _CONFIG.
     public static let packet = MessageType(rawValue: 3 << 8 | 0)
     public static let verdict = MessageType(rawValue: 3 << 8 | 1)
@@ -13,9 +18,9 @@ public enum NFQueue {
     /// `range` bytes of each packet (NFQNL_COPY_PACKET).
     public static func bind(queue: UInt16, copyRange: UInt32 = 128) -> [NetlinkMessage] {
         var command = WireWriter()
-        command.attribute(1, [1, 0, 0, 0])
+        command.attribute(ConfigAttribute.command, [1, 0, 0, 0])
         var params = WireWriter()
-        params.attribute(2, [UInt8(copyRange >> 24), UInt8(copyRange >> 16 & 0xFF), UInt8(copyRange >> 8 & 0xFF), UInt8(copyRange & 0xFF), 2])
+        params.attribute(ConfigAttribute.params, [UInt8(copyRange >> 24), UInt8(copyRange >> 16 & 0xFF), UInt8(copyRange >> 8 & 0xFF), UInt8(copyRange & 0xFF), 2])
         return [NetlinkMessage(type: config, flags: [.request, .ack], payload: header(queue: queue) + command.bytes),
                 NetlinkMessage(type: config, flags: [.request, .ack], payload: header(queue: queue) + params.bytes)]
     }
@@ -25,9 +30,12 @@ public enum NFQueue {
         guard message.type == packet, message.payload.count >= 4 else { return nil }
         var id: UInt32? = nil
         var payload: ArraySlice<UInt8> = []
-        try Attribute.forEach(in: message.payload.dropFirst(4)) { type, value in
-            if type == 1, value.count >= 4 { id = NFTables.bigEndian32(value) }
-            if type == 10 { payload = value }
+        try NetlinkCodec.Attribute.forEach(in: message.payload.dropFirst(4)) { type, value in
+            switch Attribute(rawValue: type) {
+            case .packetHeader: if value.count >= 4 { id = NFTables.bigEndian32(value) }
+            case .payload: payload = value
+            case .verdictHeader, nil: break
+            }
         }
         return id.map { ($0, payload) }
     }
@@ -36,7 +44,7 @@ public enum NFQueue {
     public static func verdict(queue: UInt16, id: UInt32, accept: Bool) -> NetlinkMessage {
         var w = WireWriter()
         let code: UInt32 = accept ? 1 : 0
-        w.attribute(2, [0, 0, 0, UInt8(code), UInt8(id >> 24), UInt8(id >> 16 & 0xFF), UInt8(id >> 8 & 0xFF), UInt8(id & 0xFF)])
+        w.attribute(Attribute.verdictHeader, [0, 0, 0, UInt8(code), UInt8(id >> 24), UInt8(id >> 16 & 0xFF), UInt8(id >> 8 & 0xFF), UInt8(id & 0xFF)])
         return NetlinkMessage(type: verdict, flags: [.request], payload: header(queue: queue) + w.bytes)
     }
 }

@@ -90,13 +90,13 @@ extension NFTables {
         var userdata: ArraySlice<UInt8>? = nil
         var handle: UInt64? = nil
         try Attribute.forEach(in: message.payload.dropFirst(GenericHeader.size)) { type, payload in
-            switch type {
-            case 1: table = payload.prefix { $0 != 0 }
-            case 2: chain = payload.prefix { $0 != 0 }
-            case 3: if payload.count == 8 { handle = bigEndian64(payload) }
-            case 4: expressions = payload
-            case 7: userdata = payload
-            default: break
+            switch NFTA.Rule(rawValue: type) {
+            case .table: table = payload.prefix { $0 != 0 }
+            case .chain: chain = payload.prefix { $0 != 0 }
+            case .handle: if payload.count == 8 { handle = bigEndian64(payload) }
+            case .expressions: expressions = payload
+            case .userdata: userdata = payload
+            case nil: break
             }
         }
         guard let chain else { return nil }
@@ -115,7 +115,11 @@ extension NFTables {
         var name: ArraySlice<UInt8> = []
         var data: ArraySlice<UInt8> = []
         try Attribute.forEach(in: element) { type, payload in
-            if type == 1 { name = payload.prefix { $0 != 0 } } else if type == 2 { data = payload }
+            switch NFTA.Expression(rawValue: type) {
+            case .name: name = payload.prefix { $0 != 0 }
+            case .data: data = payload
+            case nil: break
+            }
         }
         // A handful of attributes each, looked up by a scan: no table built per expression (a
         // node's nat table has hundreds of thousands).

@@ -33,17 +33,17 @@ extension NFTables {
         let header = try GenericHeader(parsing: message.payload)
         var event = TraceEvent(family: header.family, table: "", chain: "", id: 0)
         try Attribute.forEach(in: message.payload.dropFirst(GenericHeader.size)) { (type, payload) throws(NetlinkDecodeError) in
-            switch type {
-            case 1: event.table = String(decoding: payload.prefix { $0 != 0 }, as: UTF8.self)
-            case 2: event.chain = String(decoding: payload.prefix { $0 != 0 }, as: UTF8.self)
-            case 3: if payload.count == 8 { event.handle = bigEndian64(payload) }
-            case 4: if payload.count >= 4 { event.kind = TraceEvent.Kind(rawValue: bigEndian32(payload)) }
-            case 5: event.verdict = try verdictOnly(payload)
-            case 6: if payload.count >= 4 { event.id = bigEndian32(payload) }
-            case 10: if payload.count >= 4 { event.inputInterface = bigEndian32(payload) }
-            case 12: if payload.count >= 4 { event.outputInterface = bigEndian32(payload) }
-            case 16: if payload.count >= 4 { event.policy = bigEndian32(payload) }
-            default: break
+            switch NFTA.Trace(rawValue: type) {
+            case .table: event.table = String(decoding: payload.prefix { $0 != 0 }, as: UTF8.self)
+            case .chain: event.chain = String(decoding: payload.prefix { $0 != 0 }, as: UTF8.self)
+            case .ruleHandle: if payload.count == 8 { event.handle = bigEndian64(payload) }
+            case .type: if payload.count >= 4 { event.kind = TraceEvent.Kind(rawValue: bigEndian32(payload)) }
+            case .verdict: event.verdict = try verdictOnly(payload)
+            case .id: if payload.count >= 4 { event.id = bigEndian32(payload) }
+            case .inputInterface: if payload.count >= 4 { event.inputInterface = bigEndian32(payload) }
+            case .outputInterface: if payload.count >= 4 { event.outputInterface = bigEndian32(payload) }
+            case .policy: if payload.count >= 4 { event.policy = bigEndian32(payload) }
+            case nil: break
             }
         }
         return event
@@ -53,8 +53,11 @@ extension NFTables {
     static func verdictOnly(_ payload: ArraySlice<UInt8>) throws(NetlinkDecodeError) -> Verdict {
         var result = Verdict(code: Verdict.accept)
         try Attribute.forEach(in: payload) { inner, field in
-            if inner == 1, field.count >= 4 { result.code = Int32(bitPattern: bigEndian32(field)) }
-            if inner == 2 { result.chain = String(decoding: field.prefix { $0 != 0 }, as: UTF8.self) }
+            switch NFTA.Verdict(rawValue: inner) {
+            case .code: if field.count >= 4 { result.code = Int32(bitPattern: bigEndian32(field)) }
+            case .chain: result.chain = String(decoding: field.prefix { $0 != 0 }, as: UTF8.self)
+            case nil: break
+            }
         }
         return result
     }

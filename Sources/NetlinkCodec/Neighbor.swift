@@ -3,7 +3,7 @@ import NetAddress
 /// A neighbour entry (ARP/NDP), or with family AF_BRIDGE a forwarding database entry, as
 /// RTM_NEWNEIGH describes it (struct ndmsg + NDA_*).
 public struct Neighbor: Sendable, Equatable {
-    public var family: UInt8
+    public var family: AddressFamily
     public var interfaceIndex: Int32
     public var state: State
     public var flags: UInt8
@@ -17,7 +17,6 @@ public struct Neighbor: Sendable, Equatable {
     public var rawAttributes: ArraySlice<UInt8>
     public var attributes: [Attribute] { (try? Attribute.parseAll(rawAttributes)) ?? [] }
 
-    public static let familyBridge: UInt8 = 7
     /// NTF_ROUTER (ndm_flags): the neighbour said it is a router (an RA, or an NA with R set).
     public static let flagRouter: UInt8 = 0x80
 
@@ -49,7 +48,7 @@ public struct Neighbor: Sendable, Equatable {
 
     public init(_ message: NetlinkMessage) throws(NetlinkDecodeError) {
         let header = try NeighborHeader(parsing: message.payload)
-        family = header.family
+        family = AddressFamily(rawValue: header.family)
         interfaceIndex = header.index
         state = State(rawValue: header.state)
         flags = header.flags

@@ -144,10 +144,10 @@ public struct NetlinkErrorMessage: Sendable, Equatable {
         }
         guard skip <= message.payload.count else { return }
         for attribute in try Attribute.parseAll(message.payload.dropFirst(skip)) {
-            switch attribute.type {
-            case 1: extAckMessage = attribute.string
-            case 2: extAckOffset = attribute.u32
-            default: break
+            switch NLMSGERR(rawValue: attribute.type) {
+            case .message: extAckMessage = attribute.string
+            case .offset: extAckOffset = attribute.u32
+            case nil: break
             }
         }
     }

@@ -1,10 +1,5 @@
 import NetAddress
 
-/// Address families in rtnetlink requests.
-public enum AddressFamily: UInt8, Sendable {
-    case unspecified = 0, inet = 2, bridge = 7, inet6 = 10
-}
-
 /// Builds the requests netdoctor sends, from typed headers and named attributes; the socket
 /// layer fills in sequence and port.
 public enum RouteRequest {

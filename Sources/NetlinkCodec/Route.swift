@@ -2,13 +2,13 @@ import NetAddress
 
 /// A route, as RTM_NEWROUTE describes it (struct rtmsg + RTA_*), from a dump or a lookup.
 public struct Route: Sendable, Equatable {
-    public var family: UInt8
+    public var family: AddressFamily
     public var destinationLength: UInt8
-    public var table: UInt32
-    public var protocolID: UInt8
-    public var scope: UInt8
-    /// RTN_*: 1 unicast, 2 local, 3 broadcast, 6 blackhole, 7 unreachable, 8 prohibit.
-    public var type: UInt8
+    public var table: RouteTable
+    /// Who installed it (RTPROT_*).
+    public var origin: RouteProtocol
+    public var scope: RouteScope
+    public var type: RouteType
     public var flags: UInt32
     public var destination: IPAddress?
     public var source: IPAddress?
@@ -30,9 +30,6 @@ public struct Route: Sendable, Equatable {
     public var rawAttributes: ArraySlice<UInt8>
     public var attributes: [Attribute] { (try? Attribute.parseAll(rawAttributes)) ?? [] }
 
-    /// RTPROT_RA: installed by the kernel from a router advertisement.
-    public static let protocolRA: UInt8 = 9
-
     /// Seconds until the kernel removes the route (RTA_CACHEINFO's rta_expires, in USER_HZ
     /// hundredths): RA-learned IPv6 routes expire unless a new advertisement renews them. nil:
     /// the route does not expire.
@@ -42,39 +39,13 @@ public struct Route: Sendable, Equatable {
         return hundredths > 0 ? Int(hundredths) / 100 : nil
     }
 
-    public static let mainTable: UInt32 = 254
-    public static let localTable: UInt32 = 255
-
-    /// RTN_* route types (linux/rtnetlink.h).
-    public static let typeUnicast: UInt8 = 1
-    public static let typeLocal: UInt8 = 2
-    public static let typeBroadcast: UInt8 = 3
-    public static let typeBlackhole: UInt8 = 6
-    public static let typeUnreachable: UInt8 = 7
-    public static let typeProhibit: UInt8 = 8
-    public static let typeThrow: UInt8 = 9
-
-    /// A route type as `ip route` prints it.
-    public static func typeName(_ type: UInt8) -> String {
-        switch type {
-        case typeUnicast: "unicast"
-        case typeLocal: "local"
-        case typeBroadcast: "broadcast"
-        case typeBlackhole: "blackhole"
-        case typeUnreachable: "unreachable"
-        case typeProhibit: "prohibit"
-        case typeThrow: "throw"
-        default: "type \(type)"
-        }
-    }
-
     public init(_ message: NetlinkMessage) throws(NetlinkDecodeError) {
         let header = try RouteHeader(parsing: message.payload)
-        family = header.family
+        family = AddressFamily(rawValue: header.family)
         destinationLength = header.destinationLength
-        protocolID = header.protocolID
-        scope = header.scope
-        type = header.type
+        origin = RouteProtocol(rawValue: header.protocolID)
+        scope = RouteScope(rawValue: header.scope)
+        type = RouteType(rawValue: header.type)
         flags = header.flags
         rawAttributes = message.payload.dropFirst(RouteHeader.size)
         var table: UInt32? = nil, destination: IPAddress? = nil, source: IPAddress? = nil, inputIndex: Int32? = nil
@@ -97,7 +68,7 @@ public struct Route: Sendable, Equatable {
             case .mark, .cacheInfo, nil: break
             }
         }
-        self.table = table ?? UInt32(header.table)
+        self.table = RouteTable(rawValue: table ?? UInt32(header.table))
         self.destination = destination
         self.source = source
         self.inputIndex = inputIndex
@@ -133,7 +104,7 @@ public struct Route: Sendable, Equatable {
     /// "default", or "10.244.2.0/24", as ip prints it.
     public var destinationText: String {
         guard let destination, destinationLength > 0 else { return "default" }
-        let full = family == 2 ? 32 : 128
+        let full = family == .inet ? 32 : 128
         return Int(destinationLength) == full ? "\(destination)" : "\(destination)/\(destinationLength)"
     }
 }

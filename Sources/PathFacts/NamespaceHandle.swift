@@ -44,7 +44,7 @@ public final class NamespaceHandle: NamespaceAccess, @unchecked Sendable {
     public func freshNeighbors() throws -> [Neighbor] {
         let messages = try socket.dump(RouteRequest.dump(.getNeighbor, family: .unspecified))
         recorder?.record(neighborsAfter: messages, of: known)
-        return try messages.compactMap { $0.type == .newNeighbor ? try Neighbor($0) : nil }.filter { $0.family != Neighbor.familyBridge }
+        return try messages.compactMap { $0.type == .newNeighbor ? try Neighbor($0) : nil }.filter { $0.family != .bridge }
     }
 
     public func lookup(_ query: RouteQuery) -> RouteAnswer {

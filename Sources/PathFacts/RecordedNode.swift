@@ -104,7 +104,7 @@ final class RecordedNamespace: NamespaceAccess, @unchecked Sendable {
 
     func freshNeighbors() throws -> [Neighbor] {
         let messages = try (try? messages("neighbors-after")) ?? messages("neighbors")
-        return try messages.compactMap { $0.type == .newNeighbor ? try Neighbor($0) : nil }.filter { $0.family != Neighbor.familyBridge }
+        return try messages.compactMap { $0.type == .newNeighbor ? try Neighbor($0) : nil }.filter { $0.family != .bridge }
     }
 
     func lookup(_ query: RouteQuery) -> RouteAnswer {

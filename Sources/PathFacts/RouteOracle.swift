@@ -70,8 +70,8 @@ public enum RouteAnswer: Sendable {
         case .success(let message):
             guard let route = try? Route(message) else { return .failed(why: "the kernel's reply to `\(query)` does not parse") }
             switch route.type {
-            case Route.typeUnicast, Route.typeLocal: return .route(route)
-            default: return .noRoute(why: "a route of type \(Route.typeName(route.type))")
+            case .unicast, .local: return .route(route)
+            default: return .noRoute(why: "a route of type \(route.type)")
             }
         case .failure(.kernel(let code, let message)):
             let text = String(cString: strerror(code)) + (message.map { " (\($0))" } ?? "")

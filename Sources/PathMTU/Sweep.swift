@@ -22,7 +22,7 @@ public enum Sweep {
     /// node's bridge or gateway) is probed.
     public static func remoteTargets(node: NamespaceState) -> [Target] {
         var targets: [Target] = []
-        for route in node.mainRoutes where route.type == 1 && route.family == 2 {
+        for route in node.mainRoutes where route.type == .unicast && route.family == .inet {
             guard let destination = route.destination, route.destinationLength >= 8, route.destinationLength <= 30 else { continue }
             let viaOverlay = route.outputIndex.flatMap { node.link(index: $0) }?.isOverlay ?? false
             guard route.gateway != nil || viaOverlay else { continue }

@@ -51,7 +51,7 @@ extension NodeSession {
             case .route(let route):
                 let device = route.outputIndex.flatMap { state?.link(index: $0) }
                 let name = device?.name ?? route.outputIndex.map { "if\($0)" } ?? "?"
-                if route.type == Route.typeLocal {
+                if route.type == .local {
                     places[address] = EndpointPlace(.thisNode, "the node's own address")
                 } else if route.gateway == nil, let kind = device?.kind, ["bridge", "veth"].contains(kind) {
                     places[address] = EndpointPlace(.thisNode, "behind \(name)")
@@ -70,12 +70,12 @@ extension NodeSession {
     /// uses the lower): for a longest-prefix table, which keeps the first of each prefix.
     static func mainRoutes(_ state: NamespaceState) -> [(prefix: IPPrefix, value: Route)] {
         state.routes.compactMap { route -> (prefix: IPPrefix, value: Route)? in
-            guard route.table == Route.mainTable || route.table == Route.localTable,
-                  route.type == Route.typeUnicast || route.type == Route.typeLocal else { return nil }
-            let destination = route.destination ?? IPAddress(bytes: route.family == 2 ? [0, 0, 0, 0] : [UInt8](repeating: 0, count: 16))
+            guard route.table == .main || route.table == .local,
+                  route.type == .unicast || route.type == .local else { return nil }
+            let destination = route.destination ?? IPAddress(bytes: route.family == .inet ? [0, 0, 0, 0] : [UInt8](repeating: 0, count: 16))
             return (IPPrefix(address: destination, length: Int(route.destinationLength)), route)
         }.sorted { a, b in
-            let (ta, tb) = (a.value.table == Route.localTable ? 0 : 1, b.value.table == Route.localTable ? 0 : 1)
+            let (ta, tb) = (a.value.table == .local ? 0 : 1, b.value.table == .local ? 0 : 1)
             return ta != tb ? ta < tb : (a.value.priority ?? 0) < (b.value.priority ?? 0)
         }
     }

@@ -35,7 +35,7 @@ public enum PeerRing {
         for entry in state.forwardingDatabase where overlays.contains(entry.interfaceIndex) {
             if let remote = entry.destination, !own.contains(remote), !remote.isUnspecified { found.append(remote) }
         }
-        for route in state.mainRoutes where route.destinationLength > 0 && route.type == Route.typeUnicast {
+        for route in state.mainRoutes where route.destinationLength > 0 && route.type == .unicast {
             guard let gateway = route.gateway, let out = route.outputIndex, !overlays.contains(out), !gateway.isLinkLocal,
                   !own.contains(gateway), state.link(index: out)?.kind != "veth" else { continue }
             found.append(gateway)

@@ -63,7 +63,7 @@ struct CodecTests {
     @Test("ip -4 route show table all: gateways, onlink, route MTU, blackhole, local table")
     func routeDump() throws {
         let routes = try messages("route-dump").filter { $0.type == .newRoute }.map { try Route($0) }
-        let main = routes.filter { $0.table == Route.mainTable }
+        let main = routes.filter { $0.table == .main }
         let defaultRoute = try #require(main.first { $0.destinationText == "default" })
         #expect(defaultRoute.gateway == IPAddress.parse("10.1.1.254"))
         let withMTU = try #require(main.first { $0.destinationText == "10.9.0.0/16" })
@@ -71,8 +71,8 @@ struct CodecTests {
         #expect(withMTU.gateway == IPAddress.parse("10.1.1.2"))
         let onlink = try #require(main.first { $0.destinationText == "10.244.2.0/24" })
         #expect(onlink.flags & 0x4 != 0)  // RTNH_F_ONLINK
-        #expect(main.contains { $0.destinationText == "10.66.0.0/16" && $0.type == 6 })
-        #expect(routes.contains { $0.table == Route.localTable })
+        #expect(main.contains { $0.destinationText == "10.66.0.0/16" && $0.type == .blackhole })
+        #expect(routes.contains { $0.table == .local })
     }
 
     @Test("ip route get: a lookup's single answer with the route MTU")
@@ -101,7 +101,7 @@ struct CodecTests {
     @Test("bridge fdb show: the VXLAN forwarding entry names the remote VTEP")
     func fdbDump() throws {
         let entries = try messages("fdb-dump").filter { $0.type == .newNeighbor }.map { try Neighbor($0) }
-            .filter { $0.family == Neighbor.familyBridge }
+            .filter { $0.family == .bridge }
         let remote = try #require(entries.first { $0.linkAddress == LinkAddress.parse("0e:00:00:00:00:02") })
         #expect(remote.destination == IPAddress.parse("10.1.1.2"))
     }
@@ -185,13 +185,13 @@ extension CodecTests {
     @Test("IPv6 on a forwarding node: the default route a real router advertisement installed (proto ra, an expiry), NDP entries reachable and failed")
     func ipv6RoutesAndNeighbours() throws {
         let routes = try messages("route-dump-v6").filter { $0.type == .newRoute }.map { try Route($0) }
-        let learned = try #require(routes.first { $0.destinationLength == 0 && $0.family == 10 })
-        #expect(learned.protocolID == Route.protocolRA)
+        let learned = try #require(routes.first { $0.destinationLength == 0 && $0.family == .inet6 })
+        #expect(learned.origin == .routerAdvertisement)
         #expect(learned.gateway?.isLinkLocal == true && learned.gateway?.isIPv4 == false)
         // The advertisement's router lifetime (60 s), a moment of which had passed at capture.
         #expect((50...60).contains(learned.expiresSeconds ?? 0), "\(String(describing: learned.expiresSeconds))")
         let prefix = try #require(routes.first { $0.destination == IPAddress.parse("fd00:1::") && $0.destinationLength == 64 })
-        #expect(prefix.expiresSeconds == nil && prefix.protocolID != Route.protocolRA)
+        #expect(prefix.expiresSeconds == nil && prefix.origin != .routerAdvertisement)
         let neighbors = try messages("neigh-dump-v6").filter { $0.type == .newNeighbor }.map { try Neighbor($0) }
         let answered = try #require(neighbors.first { $0.destination == IPAddress.parse("fd00:1::9") })
         #expect(!answered.state.isBroken && answered.linkAddress != nil)

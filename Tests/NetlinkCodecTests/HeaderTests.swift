@@ -72,11 +72,11 @@ struct HeaderTests {
     func ipv6Lookups() throws {
         let links = try messages("link-dump").filter { $0.type == .newLink }.map { try Link($0) }
         let onBridge = try Route(try #require(try messages("route-get-v6").first { $0.type == .newRoute }))
-        #expect(onBridge.family == UInt8(AddressFamily.inet6.rawValue))
+        #expect(onBridge.family == .inet6)
         #expect(onBridge.destination == IPAddress.parse("fd00:244::5"))
         #expect(onBridge.outputIndex == links.first { $0.name == "br0" }?.index)
         let loopback = try Route(try #require(try messages("route-get-v6-loopback").first { $0.type == .newRoute }))
-        #expect(loopback.type == Route.typeLocal)
+        #expect(loopback.type == .local)
         #expect(loopback.destination == IPAddress.parse("::1"))
     }
 

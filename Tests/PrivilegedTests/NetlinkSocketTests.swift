@@ -23,7 +23,7 @@ struct NetlinkSocketTests {
         }
         let reply = try socket.request(RouteRequest.lookup(destination: .parse("127.0.0.1")!))
         let route = try Route(reply)
-        #expect(route.type == 2)  // local
+        #expect(route.type == .local)
     }
 }
 }
