@@ -87,7 +87,7 @@ public final class AgentServer: Sendable {
             }
         }
         // Ready once the node's namespace answers netlink: what every endpoint needs.
-        api.isReady.store((try? RouteSocket.open(in: nil)) != nil, ordering: .relaxed)
+        api.isReady.store((try? NetlinkSocket.open(in: nil)) != nil, ordering: .relaxed)
         // The port actually bound (the one asked for, or the kernel's pick for port 0).
         let port = channel.localAddress?.port ?? settings.port
         let addresses = ["\(settings.host):\(port)"] + more.map { "\($0.localAddress?.ipAddress ?? "?"):\($0.localAddress?.port ?? 0)" }

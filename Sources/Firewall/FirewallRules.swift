@@ -139,7 +139,7 @@ public enum FirewallReader {
 
     static func presentTables(_ family: IPFamily) -> Set<String> {
         var present: Set<String> = []
-        if let socket = try? RouteSocket(protocol: NETLINK_NETFILTER), let messages = try? socket.dump(NFTables.dumpTables) {
+        if let socket = try? NetlinkSocket(protocol: NETLINK_NETFILTER), let messages = try? socket.dump(NFTables.dumpTables) {
             for message in messages {
                 if let table = try? NFTables.table(message), table.family == IptablesCounters.netfilterFamily(family) { present.insert(table.name) }
             }

@@ -29,7 +29,7 @@ enum IptablesCounters {
 
     /// The ruleset's generation, in the calling thread's namespace; nil without nf_tables.
     static func generation() -> UInt32? {
-        guard let socket = try? RouteSocket(protocol: NETLINK_NETFILTER), let reply = try? socket.request(NFTables.generationRequest) else { return nil }
+        guard let socket = try? NetlinkSocket(protocol: NETLINK_NETFILTER), let reply = try? socket.request(NFTables.generationRequest) else { return nil }
         return try? NFTables.generation(reply)
     }
 
@@ -37,7 +37,7 @@ enum IptablesCounters {
     /// not map onto nf_tables' (then iptables-save must run). In the calling thread's namespace.
     static func refresh(_ snapshot: Snapshot, family: IPFamily = .ipv4) -> [FirewallRule]? {
         let number = netfilterFamily(family)
-        guard generation() == snapshot.generation, let socket = try? RouteSocket(protocol: NETLINK_NETFILTER) else { return nil }
+        guard generation() == snapshot.generation, let socket = try? NetlinkSocket(protocol: NETLINK_NETFILTER) else { return nil }
         var rules = snapshot.rules
         let tables = Set(rules.filter { $0.origin != .nftables }.map(\.table))
         for table in tables {

@@ -93,7 +93,7 @@ public enum NftablesReader {
     /// kernel could not be asked. Names that are not one plain word are left out (nft takes them
     /// as command-line words).
     static func tablesOverNetlink(in namespace: NetNamespace?, thread: NamespaceThread) -> [(family: String, name: String)]? {
-        guard let socket = try? RouteSocket.open(in: namespace, thread: thread, protocol: NETLINK_NETFILTER),
+        guard let socket = try? NetlinkSocket.open(in: namespace, thread: thread, protocol: NETLINK_NETFILTER),
               let messages = try? socket.dump(NFTables.dumpTables) else { return nil }
         return messages.compactMap { message in
             guard let table = try? NFTables.table(message), let family = NFTables.familyName(table.family),

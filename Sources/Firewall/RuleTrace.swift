@@ -71,7 +71,7 @@ public final class RuleTrace: @unchecked Sendable {
     public let table: String
     let namespace: NetNamespace?
     let thread: NamespaceThread
-    let socket: RouteSocket
+    let socket: NetlinkSocket
     private var removed = false
 
     static let counter = Atomic<Int>(0)
@@ -87,9 +87,9 @@ public final class RuleTrace: @unchecked Sendable {
         removeLeftovers(in: namespace, thread: thread)
         let table = "\(tablePrefix)\(getpid())-\(counter.add(1, ordering: .relaxed).newValue)"
         // Listen first: the kernel builds trace events only while someone listens.
-        let socket: RouteSocket
+        let socket: NetlinkSocket
         do {
-            socket = try RouteSocket.open(in: namespace, thread: thread, protocol: NETLINK_NETFILTER)
+            socket = try NetlinkSocket.open(in: namespace, thread: thread, protocol: NETLINK_NETFILTER)
             try socket.subscribe(group: NFTables.traceGroup)
         } catch {
             throw RuleTraceError("cannot listen for nf_tables traces: \(error)")
@@ -107,7 +107,7 @@ public final class RuleTrace: @unchecked Sendable {
         return RuleTrace(table: table, namespace: namespace, thread: thread, socket: socket)
     }
 
-    init(table: String, namespace: NetNamespace?, thread: NamespaceThread, socket: RouteSocket) {
+    init(table: String, namespace: NetNamespace?, thread: NamespaceThread, socket: NetlinkSocket) {
         self.table = table
         self.namespace = namespace
         self.thread = thread
@@ -145,7 +145,7 @@ public final class RuleTrace: @unchecked Sendable {
     func resolve(_ events: [NFTables.TraceEvent]) -> [TracedRule] {
         let key = { (event: NFTables.TraceEvent) in ChainKey(family: event.family, table: event.table, chain: event.chain) }
         var comments: [ChainKey: [UInt64: [String]]] = [:]
-        let reader = try? RouteSocket.open(in: namespace, thread: thread, protocol: NETLINK_NETFILTER)
+        let reader = try? NetlinkSocket.open(in: namespace, thread: thread, protocol: NETLINK_NETFILTER)
         for chain in Set(events.map(key)) {
             guard let reader,
                   let messages = try? reader.dump(NFTables.dump(NFTables.getRule, family: chain.family, table: chain.table, chain: chain.chain)) else { continue }

@@ -132,7 +132,7 @@ public final class NamespaceDirectory: @unchecked Sendable {
     /// kernel for the id it gives each known namespace (RTM_GETNSID with NETNSA_FD), in order
     /// (the node first, then named ones, then processes'), until one has that id: a pod's veth
     /// peer is found at the first question however many namespaces the node has.
-    public func resolve(nsid: Int32, seenFrom namespace: KnownNamespace, socket: RouteSocket) -> KnownNamespace? {
+    public func resolve(nsid: Int32, seenFrom namespace: KnownNamespace, socket: NetlinkSocket) -> KnownNamespace? {
         var search = nsidSearches[namespace.identity] ?? NsidSearch()
         defer { nsidSearches[namespace.identity] = search }
         if let found = search.found[nsid] { return found }

@@ -114,7 +114,7 @@ public struct NamespaceDumps: Sendable {
     }
 
     /// One pass per dump: big namespaces send tens of thousands of messages.
-    public static func read(socket: RouteSocket) throws -> NamespaceDumps {
+    public static func read(socket: NetlinkSocket) throws -> NamespaceDumps {
         NamespaceDumps(links: try socket.dump(RouteRequest.dump(.getLink)),
                        addresses: try socket.dump(RouteRequest.dump(.getAddress)),
                        routes: try socket.dump(RouteRequest.dump(.getRoute)),
@@ -151,7 +151,7 @@ public struct NamespaceDumps: Sendable {
 public enum NamespaceReader {
     /// Only the addresses of a namespace (one dump): enough to tell whose namespace it is.
     public static func addresses(_ namespace: NetNamespace, thread: NamespaceThread = .shared) throws -> [InterfaceAddress] {
-        let socket = try RouteSocket.open(in: namespace, thread: thread)
+        let socket = try NetlinkSocket.open(in: namespace, thread: thread)
         return try socket.dump(RouteRequest.dump(.getAddress)).compactMap { $0.type == .newAddress ? try InterfaceAddress($0) : nil }
     }
 

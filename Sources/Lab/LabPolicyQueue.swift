@@ -63,7 +63,7 @@ public enum LabPolicyQueue {
     public static func serve(decisions texts: [String]) -> Never {
         let decisions = texts.compactMap(Decision.init)
         do {
-            let socket = try RouteSocket(protocol: NETLINK_NETFILTER)
+            let socket = try NetlinkSocket(protocol: NETLINK_NETFILTER)
             for message in NFQueue.bind(queue: queue) { try socket.command(message) }
             while true {
                 for message in try socket.events(waitingMilliseconds: 1000) {

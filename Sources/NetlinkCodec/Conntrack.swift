@@ -2,7 +2,7 @@ import NetAddress
 
 /// ctnetlink (NETLINK_NETFILTER, subsystem NFNL_SUBSYS_CTNETLINK): conntrack entries looked up
 /// or dumped, and the per-CPU statistics `conntrack -S` prints. Bytes in, values out; the socket
-/// is the route socket's (RouteSocket(protocol: NETLINK_NETFILTER)). Integers inside ctnetlink
+/// is the route socket's (NetlinkSocket(protocol: NETLINK_NETFILTER)). Integers inside ctnetlink
 /// attributes are in network order (nla_put_be32, nla_put_be16), unlike rtnetlink's.
 public enum Conntrack {
     /// IPCTNL_MSG_CT_GET and the IPCTNL_MSG_CT_NEW messages that answer it.

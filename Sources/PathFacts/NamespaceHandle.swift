@@ -9,7 +9,7 @@ import NetSystem
 public final class NamespaceHandle: NamespaceAccess, @unchecked Sendable {
     public let known: KnownNamespace
     public let opened: NetNamespace
-    public let socket: RouteSocket
+    public let socket: NetlinkSocket
     private let directory: NamespaceDirectory
     private let recorder: FactRecorder?
     private var cached: NamespaceState?
@@ -19,7 +19,7 @@ public final class NamespaceHandle: NamespaceAccess, @unchecked Sendable {
         self.directory = directory
         self.recorder = recorder
         opened = try directory.open(known)
-        socket = try RouteSocket.open(in: known.isNode ? nil : opened)
+        socket = try NetlinkSocket.open(in: known.isNode ? nil : opened)
     }
 
     public var handle: NamespaceHandle? { self }

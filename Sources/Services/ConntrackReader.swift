@@ -15,7 +15,7 @@ public enum ConntrackReader {
     /// The entry a connection made; nil when there is none (or it could not be asked: `problem`).
     public static func entry(_ original: Conntrack.Tuple, in namespace: NetNamespace? = nil) -> (entry: Conntrack.Entry?, problem: String?) {
         do {
-            let socket = try RouteSocket.open(in: namespace, protocol: NETLINK_NETFILTER)
+            let socket = try NetlinkSocket.open(in: namespace, protocol: NETLINK_NETFILTER)
             let reply = try socket.request(Conntrack.lookup(original))
             return (try Conntrack.entry(reply), nil)
         } catch NetlinkError.kernel(let code, _) where code == ENOENT {
@@ -28,7 +28,7 @@ public enum ConntrackReader {
     /// Every entry whose original destination is one of `destinations` (both families dumped as needed).
     public static func entries(to destinations: Set<IPAddress>, in namespace: NetNamespace? = nil) -> (entries: [Conntrack.Entry], problem: String?) {
         do {
-            let socket = try RouteSocket.open(in: namespace, protocol: NETLINK_NETFILTER)
+            let socket = try NetlinkSocket.open(in: namespace, protocol: NETLINK_NETFILTER)
             var found: [Conntrack.Entry] = []
             // Filtered as the datagrams arrive: a node's table may hold millions of entries, and
             // only those towards `destinations` are kept.
@@ -49,7 +49,7 @@ public enum ConntrackReader {
     /// The per-CPU counters; nil with the reason when they cannot be read.
     public static func statistics(in namespace: NetNamespace? = nil) -> (statistics: [Conntrack.CPUStatistics]?, problem: String?) {
         do {
-            let socket = try RouteSocket.open(in: namespace, protocol: NETLINK_NETFILTER)
+            let socket = try NetlinkSocket.open(in: namespace, protocol: NETLINK_NETFILTER)
             return (try socket.dump(Conntrack.dumpStatistics).compactMap { message throws in try Conntrack.statistics(message) }, nil)
         } catch {
             return (nil, "conntrack statistics: \(error)")

@@ -27,7 +27,7 @@ enum KubeRulesOverNetlink {
         // rules is iptables-save's question (it warns and netdoctor then reads the legacy ones).
         if let legacy = ServiceReader.procText("/proc/thread-self/net/ip_tables_names"),
            legacy.split(separator: "\n").contains("nat") { return nil }
-        guard let socket = try? RouteSocket(protocol: NETLINK_NETFILTER) else { return nil }
+        guard let socket = try? NetlinkSocket(protocol: NETLINK_NETFILTER) else { return nil }
         for _ in 0..<3 {
             guard let before = try? NFTables.generation(socket.request(NFTables.generationRequest)) else { return nil }
             var collector = Collector()

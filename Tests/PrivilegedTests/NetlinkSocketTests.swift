@@ -11,7 +11,7 @@ struct NetlinkSocketTests {
     @Test("the kernel's extended ack becomes a readable error; a lookup answers with one route")
     func extendedAck() throws {
         try Privilege.require()
-        let socket = try RouteSocket()
+        let socket = try NetlinkSocket()
         // RTM_GETNSID for a descriptor that is no namespace: refused with an extended ack.
         do {
             _ = try socket.request(RouteRequest.namespaceID(fd: 0))

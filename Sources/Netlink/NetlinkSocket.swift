@@ -8,10 +8,11 @@ import NetSystem
 @preconcurrency import Musl
 #endif
 
-/// An rtnetlink socket bound to the namespace it was opened in. Open it with
-/// `RouteSocket.open(in:)` to talk to another namespace; use it from any thread afterwards.
-/// The same dump loop speaks nfnetlink (`protocol: NETLINK_NETFILTER`): nf_tables' own tables.
-public final class RouteSocket: @unchecked Sendable {
+/// A netlink socket bound to the namespace it was opened in: rtnetlink by default, nfnetlink
+/// with `protocol: NETLINK_NETFILTER` (nf_tables, conntrack, queues), one dump loop for both.
+/// Open it with `NetlinkSocket.open(in:)` to talk to another namespace; use it from any thread
+/// afterwards.
+public final class NetlinkSocket: @unchecked Sendable {
     public private(set) var portID: UInt32 = 0
     private var sequence: UInt32 = 0
     /// How long a reply may take before netdoctor gives up (ms).
@@ -121,9 +122,9 @@ public final class RouteSocket: @unchecked Sendable {
     }
 
     /// Opens a socket inside `namespace` (on the namespace thread); it stays bound there.
-    public static func open(in namespace: NetNamespace?, thread: NamespaceThread = .shared, protocol family: Int32 = NETLINK_ROUTE) throws -> RouteSocket {
-        guard let namespace else { return try RouteSocket(protocol: family) }
-        return try thread.run(in: namespace) { try RouteSocket(protocol: family) }
+    public static func open(in namespace: NetNamespace?, thread: NamespaceThread = .shared, protocol family: Int32 = NETLINK_ROUTE) throws -> NetlinkSocket {
+        guard let namespace else { return try NetlinkSocket(protocol: family) }
+        return try thread.run(in: namespace) { try NetlinkSocket(protocol: family) }
     }
 
     /// Sends a dump request and collects every reply until NLMSG_DONE, retrying when the kernel
