@@ -17,11 +17,11 @@ public enum LinkDown: PathCheck {
         let consequences = causes.isEmpty ? [] : down.filter { $0.link?.isUp == true }
         return (causes.isEmpty ? down : causes).map { hop in
             let link = hop.link!
-            let place = hop.node.map { "\(hop.namespace.name) on \($0)" } ?? hop.namespace.name
+            let place = hop.node.map { "\(hop.namespaceName) on \($0)" } ?? hop.namespaceName
             let followers = consequences.map { "\($0.name): up, operstate \($0.link!.operState.name) (follows)" }
             return Finding(.linkDown, cut.severity, "\(hop.interface) in \(place) is down: the path is cut there.",
                            hop: hop.name, evidence: cut.evidence(["\(hop.interface): \(link.isUp ? "up" : "IFF_UP not set"), operstate \(link.operState.name)"] + followers),
-                           remedy: "ip\(hop.namespace.isNode ? "" : " -n \(hop.namespace.name)") link set \(hop.interface) up, and find what set it down.")
+                           remedy: "ip\(hop.namespace?.isNode == true ? "" : " -n \(hop.namespaceName)") link set \(hop.interface) up, and find what set it down.")
         }
     }
 

@@ -127,7 +127,7 @@ public enum NoRoute: PathCheck {
     }
 
     /// The probe got as far as `hop` and no further, and no rule or state explains it.
-    public static func stopped(at hop: String, hops: [TraceHop], probe: String) -> Finding {
+    public static func stopped(at hop: String, hops: [ObservedHop], probe: String) -> Finding {
         Finding(.noRoute, .error, "The request got as far as \(hop) and no further, with no rule or state to blame found.",
                 hop: hop, evidence: hops.map { "\($0.name): request \(($0.requestSeen ?? false) ? "seen" : "not seen")" } + [probe],
                 remedy: "Inspect the next hop's namespace (netdoctor inspect) and its firewall.")

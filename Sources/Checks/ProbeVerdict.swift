@@ -8,7 +8,7 @@ public enum ProbeVerdict {
     public static let codes: [FindingCode] = [.replyMissing, .lostBeyondNode, .portClosed]
 
     /// `remoteNode` names the node whose agent watched the remote half (its hops are in `hops`).
-    public static func explain(source: String, destination: String, hops: [TraceHop], outcome: ProbeResult, findings: [Finding],
+    public static func explain(source: String, destination: String, hops: [ObservedHop], outcome: ProbeResult, findings: [Finding],
                                remoteVTEP: IPAddress?, hasDestination: Bool, remoteNode: String?) -> [Finding] {
         var findings = findings
         let lastRequest = hops.lastIndex { $0.requestSeen == true }

@@ -2,39 +2,88 @@ import KernelState
 import NetAddress
 import NetlinkCodec
 
-/// One place on the path where netdoctor looks: an interface in a namespace, and what the probe's
-/// captures saw there.
+/// One place on the path where netdoctor looks: an interface in a namespace, of this node (its
+/// namespace known here) or of another (as that node's agent named it).
 public struct TraceHop: Sendable {
     public enum Role: String, Sendable {
         case source, hostSide = "host side", bridge, overlay, underlay, output, destinationHostSide = "destination host side", destination
     }
 
     public var name: String
-    public var namespace: KnownNamespace
+    /// The namespace on this node; nil for a hop of another node (its namespace is not here).
+    public var namespace: KnownNamespace?
+    /// The namespace as reports name it (a remote one as its agent did).
+    public var namespaceName: String
     public var interface: String
     public var role: Role
     public var link: Link?
-    public var requestSeen: Bool?
-    public var replySeen: Bool?
     /// The node whose namespace this is, when it is not this one (a hop its agent watched).
-    public var node: String? = nil
-    /// A remote hop's MTU (its link is not readable here).
-    public var remoteMTU: UInt32? = nil
+    public var node: String?
+    /// A remote hop's MTU and state, as its agent read them (its link is not readable here).
+    public var remoteMTU: UInt32?
+    public var remoteUp: Bool?
 
-    public init(name: String, namespace: KnownNamespace, interface: String, role: Role, link: Link?, requestSeen: Bool? = nil,
-                replySeen: Bool? = nil) {
+    /// A hop of this node.
+    public init(name: String, namespace: KnownNamespace, interface: String, role: Role, link: Link?) {
         self.name = name
         self.namespace = namespace
+        namespaceName = namespace.name
         self.interface = interface
         self.role = role
         self.link = link
-        self.requestSeen = requestSeen
-        self.replySeen = replySeen
+    }
+
+    /// A hop another node's agent watched.
+    public init(name: String, remote node: String, namespace: String, interface: String, role: Role, mtu: UInt32?, up: Bool?) {
+        self.name = name
+        namespaceName = namespace
+        self.interface = interface
+        self.role = role
+        self.node = node
+        remoteMTU = mtu
+        remoteUp = up
     }
 
     public var mtu: UInt32? { link?.mtu ?? remoteMTU }
     /// Up as far as the kernel says: IFF_UP set and an operstate that carries packets.
     public var isDown: Bool { link.map { !$0.isUp || $0.operState == .down || $0.operState == .lowerLayerDown } ?? false }
+    /// Up as the report says it: this node's link, or what the remote agent read.
+    public var isUp: Bool? { link.map { _ in !isDown } ?? remoteUp }
+}
+
+/// What the probe's captures saw at one hop: a fact of the probe, beside the path's facts.
+public struct HopSeen: Sendable, Equatable {
+    public var request: Bool?
+    public var reply: Bool?
+
+    public init(request: Bool?, reply: Bool?) {
+        self.request = request
+        self.reply = reply
+    }
+
+    /// Not watched (no capture there).
+    public static let unknown = HopSeen(request: nil, reply: nil)
+}
+
+/// A hop as a trace reports it: the path's hop and what the probe saw there.
+@dynamicMemberLookup
+public struct ObservedHop: Sendable {
+    public var hop: TraceHop
+    public var seen: HopSeen
+
+    public init(_ hop: TraceHop, seen: HopSeen = .unknown) {
+        self.hop = hop
+        self.seen = seen
+    }
+
+    public subscript<T>(dynamicMember path: KeyPath<TraceHop, T>) -> T { hop[keyPath: path] }
+    public var requestSeen: Bool? { seen.request }
+    public var replySeen: Bool? { seen.reply }
+
+    /// Path hops with what was seen at each (`seen` in the same order; unknown where it is short).
+    public static func pairing(_ hops: [TraceHop], _ seen: [HopSeen]) -> [ObservedHop] {
+        hops.indices.map { ObservedHop(hops[$0], seen: $0 < seen.count ? seen[$0] : .unknown) }
+    }
 }
 
 /// A namespace read for a path, and the name findings give it (a pod's, a node's).

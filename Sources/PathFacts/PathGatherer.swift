@@ -124,7 +124,7 @@ public struct PathGatherer {
         let nodeKnown = facts.nodeNamespace!.known
         if let hostSide {
             // Routed to the pod's own veth (ptp, calico): the output hop is its host side.
-            if let last = facts.hops.last, last.role == .output, last.link?.index == hostSide.index, last.namespace.identity == nodeKnown.identity {
+            if let last = facts.hops.last, last.role == .output, last.link?.index == hostSide.index, last.namespace?.identity == nodeKnown.identity {
                 facts.hops.removeLast()
             }
             facts.hops.append(hop(hostSide, .destinationHostSide, in: nodeKnown, label: facts.nodeLabel))

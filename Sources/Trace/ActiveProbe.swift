@@ -12,10 +12,11 @@ import PathMTU
 /// Sends one probe from the source namespace while capturing at every hop.
 enum ActiveProbe {
     /// `beforeProbe` runs once the captures are open and just before the probe leaves;
-    /// `afterProbe` as soon as its fate is known, before the captures are read.
-    static func run(from source: NamespaceHandle, ends: TraceEnds, hops: inout [TraceHop], proto: TraceProtocol, port: UInt16?,
+    /// `afterProbe` as soon as its fate is known, before the captures are read. Returns the
+    /// outcome and what was seen at each of `hops`, in their order.
+    static func run(from source: NamespaceHandle, ends: TraceEnds, hops: [TraceHop], proto: TraceProtocol, port: UInt16?,
                     timeoutMilliseconds: Int32, namespaces: (KnownNamespace) throws -> NetNamespace, beforeProbe: () -> Void = {},
-                    afterProbe: (ProbeSignature) -> Void = { _ in }) throws -> ProbeResult {
+                    afterProbe: (ProbeSignature) -> Void = { _ in }) throws -> (outcome: ProbeResult, seen: [HopSeen]) {
         var signature = ProbeSignature(proto: proto, source: ends.sourceAddress, destination: ends.destinationAddress,
                                        port: ProbeSignature.port(for: proto, given: port), echoSequence: nil)
         // Without captures the probe still answers reachable or not; the hops just stay unknown.
@@ -40,9 +41,9 @@ enum ActiveProbe {
         // A packet is in every ring it passed before the probe socket sees the answer; a short
         // grace covers copies still on another CPU's backlog.
         usleep(10_000)
-        capture.finish(&hops, signature: signature)
+        let (seen, _) = capture.finish(hops, signature: signature)
         result.captureProblems = capture.problems
-        return result
+        return (result, seen)
     }
 
     static func describe(_ outcome: ProbeOutcome, proto: String, ipv4: Bool = true) -> ProbeResult {

@@ -20,7 +20,8 @@ struct HopCapture {
         for index in hops.indices where hops[index].link?.isUp != false {
             let hop = hops[index]
             do {
-                let namespace = hop.namespace.isNode ? nil : try namespaces(hop.namespace)
+                guard let known = hop.namespace else { continue }  // another node's: its agent watches it
+                let namespace = known.isNode ? nil : try namespaces(known)
                 points.append(CapturePoint(name: hop.name, interface: hop.interface, namespace: namespace))
                 watched.append(index)
             } catch {
@@ -41,11 +42,12 @@ struct HopCapture {
         session?.start()
     }
 
-    /// Stops, and marks on each watched hop whether the request and the reply went by. Returns
-    /// the source addresses the request was seen with (after any masquerading on the way).
-    @discardableResult
-    mutating func finish(_ hops: inout [TraceHop], signature: ProbeSignature) -> [IPAddress] {
-        guard let session else { return [] }
+    /// Stops, and says for each hop (in the order given) whether the request and the reply went
+    /// by (unknown where it was not watched), and the source addresses the request was seen with
+    /// (after any masquerading on the way).
+    mutating func finish(_ hops: [TraceHop], signature: ProbeSignature) -> (seen: [HopSeen], sources: [IPAddress]) {
+        var marks = [HopSeen](repeating: .unknown, count: hops.count)
+        guard let session else { return (marks, []) }
         var sources: [IPAddress] = []
         session.stop()
         let packets = session.take()
@@ -55,11 +57,10 @@ struct HopCapture {
             let linkType = session.handles[point].linkType
             let seen = packets.filter { $0.point == point }.compactMap { PacketFields.parse($0.bytes, linkType: linkType)?.innermost }
             let requests = seen.filter(signature.isRequest)
-            hops[index].requestSeen = !requests.isEmpty
-            hops[index].replySeen = seen.contains(where: signature.isReply)
+            marks[index] = HopSeen(request: !requests.isEmpty, reply: seen.contains(where: signature.isReply))
             for source in requests.compactMap(\.source) where !sources.contains(source) { sources.append(source) }
         }
-        return sources
+        return (marks, sources)
     }
 
     /// Ends the captures without reading them.

@@ -11,7 +11,7 @@ import PathMTU
 public struct ProbeFacts: Sendable {
     public var outcome: ProbeResult
     /// Whether each hop of PathFacts.hops saw the request and the reply (in that order).
-    public var seen: [(request: Bool?, reply: Bool?)]
+    public var seen: [HopSeen]
     /// Each namespace's rules before the probe (nil: neither tool could read them), in the order
     /// of PathFacts.namespaces; and after it.
     public var firewallBefore: [[FirewallRule]?]
@@ -28,7 +28,7 @@ public struct ProbeFacts: Sendable {
     /// A userspace policy engine's queues on this node and their listeners around the probe.
     public var queues: QueueObservation?
 
-    public init(outcome: ProbeResult, seen: [(request: Bool?, reply: Bool?)], firewallBefore: [[FirewallRule]?], firewallAfter: [[FirewallRule]],
+    public init(outcome: ProbeResult, seen: [HopSeen], firewallBefore: [[FirewallRule]?], firewallAfter: [[FirewallRule]],
                 remote: RemoteHalfView? = nil, agentFindings: [Finding] = [], mtuPath: ProbedPath? = nil) {
         self.outcome = outcome
         self.seen = seen
@@ -56,7 +56,7 @@ extension ProbeFacts {
         .fields([
             "outcome": .fields(["kind": .string(outcome.kindName), "reason": .text(outcome.reason), "description": .string(outcome.description),
                                 "captureProblems": .texts(outcome.captureProblems)]),
-            "seen": .array(seen.map { .fields(["request": .flag($0.request), "reply": .flag($0.reply)]) }),
+            "seen": .array(seen.map(\.json)),
             "firewallBefore": .array(firewallBefore.map { $0.map { .array($0.map(\.json)) } ?? .null }),
             "firewallAfter": .array(firewallAfter.map { .array($0.map(\.json)) }),
             "remote": remote?.json ?? .null,
@@ -71,7 +71,7 @@ extension ProbeFacts {
         var probe = result
         probe.captureProblems = outcome["captureProblems"]?.array?.compactMap(\.string) ?? []
         self.init(outcome: probe,
-                  seen: (json["seen"]?.array ?? []).map { ($0["request"]?.bool, $0["reply"]?.bool) },
+                  seen: (json["seen"]?.array ?? []).map(HopSeen.init(json:)),
                   firewallBefore: (json["firewallBefore"]?.array ?? []).map { $0.array?.compactMap(FirewallRule.init(json:)) },
                   firewallAfter: (json["firewallAfter"]?.array ?? []).map { $0.array?.compactMap(FirewallRule.init(json:)) ?? [] },
                   remote: json["remote"].flatMap(RemoteHalfView.init(json:)),
@@ -129,4 +129,10 @@ extension FirewallRule {
         self.init(table: table, chain: chain, specification: specification, packets: UInt64(json["packets"]?.int ?? 0),
                   bytes: UInt64(json["bytes"]?.int ?? 0), origin: origin, family: json["family"]?.int.flatMap(IPFamily.init(rawValue:)) ?? .ipv4)
     }
+}
+
+extension HopSeen {
+    /// As recordings and reports keep it.
+    var json: ConfigValue { .fields(["request": .flag(request), "reply": .flag(reply)]) }
+    init(json: ConfigValue) { self.init(request: json["request"]?.bool, reply: json["reply"]?.bool) }
 }

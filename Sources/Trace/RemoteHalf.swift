@@ -97,14 +97,14 @@ public struct RemoteTraceRequest: Sendable, Equatable {
 /// crosses them, what each saw, and the findings there.
 public struct RemoteHalfView: Sendable {
     public var node: String
-    public var hops: [TraceHop]
+    public var hops: [ObservedHop]
     public var findings: [Finding]
     /// Capture points that could not be watched for the whole probe.
     public var problems: [String]
     /// True when the destination pod was found on that node.
     public var hasDestination: Bool
 
-    public init(node: String, hops: [TraceHop], findings: [Finding], problems: [String], hasDestination: Bool) {
+    public init(node: String, hops: [ObservedHop], findings: [Finding], problems: [String], hasDestination: Bool) {
         self.node = node
         self.hops = hops
         self.findings = findings
@@ -115,33 +115,19 @@ public struct RemoteHalfView: Sendable {
     /// Its keys but the findings: the agent answers with a report around them.
     public var jsonFields: [(String, ConfigValue)] {
         [("node", .string(node)), ("hasDestination", .bool(hasDestination)),
-         ("hops", .array(hops.map { hop in
-             .fields(["name": .string(hop.name), "namespace": .string(hop.namespace.name), "interface": .string(hop.interface),
-                      "role": .string(hop.role.rawValue), "mtu": .int(hop.link?.mtu.map(Int.init)),
-                      "up": .flag(hop.link.map { $0.isUp && $0.operState != .down && $0.operState != .lowerLayerDown }),
-                      "requestSeen": .flag(hop.requestSeen), "replySeen": .flag(hop.replySeen)])
-         })),
+         ("hops", .array(hops.map(\.json))),
          ("problems", .texts(problems))]
     }
 
     public var json: ConfigValue { .fields(jsonFields + [("findings", .array(findings.map(\.json)))]) }
 
     /// Read back on the caller's side: the hops carry the remote node's name, and no link
-    /// (their namespaces are not on this machine), but their MTU.
+    /// (their namespaces are not on this machine), but their MTU and state.
     public init?(json: ConfigValue) {
         guard let node = json["node"]?.string, let hops = json["hops"]?.array else { return nil }
         self.node = node
         self.hasDestination = json["hasDestination"]?.bool ?? false
-        self.hops = hops.compactMap { hop in
-            guard let name = hop["name"]?.string, let interface = hop["interface"]?.string,
-                  let role = hop["role"]?.string.flatMap(TraceHop.Role.init(rawValue:)) else { return nil }
-            let namespace = KnownNamespace(name: hop["namespace"]?.string ?? "?", path: "", identity: .init(device: 0, inode: 0))
-            var remote = TraceHop(name: name, namespace: namespace, interface: interface, role: role, link: nil,
-                                  requestSeen: hop["requestSeen"]?.bool, replySeen: hop["replySeen"]?.bool)
-            remote.node = node
-            remote.remoteMTU = hop["mtu"]?.int.flatMap(UInt32.init(exactly:))
-            return remote
-        }
+        self.hops = hops.compactMap { ObservedHop(json: $0, node: node) }
         self.findings = json["findings"]?.array?.compactMap(Finding.init(json:)) ?? []
         self.problems = json["problems"]?.array?.compactMap(\.string) ?? []
     }

@@ -28,6 +28,8 @@ public final class RemoteHalfSession: @unchecked Sendable {
     private var facts: PathFacts
     private var firewallFindings: [Finding] = []
     private var capture: HopCapture
+    /// What the captures saw at each hop, once the session is finished.
+    private var seen: [HopSeen] = []
     private let firewallNamespaces: [NetNamespace?]
     private let firewallBefore: [[FirewallRule]?]
     private let ended = Mutex(false)
@@ -35,7 +37,8 @@ public final class RemoteHalfSession: @unchecked Sendable {
     /// The static view only: no capture, no counters (mtu-probe's question).
     public static func path(_ request: RemoteTraceRequest, nodeName: String, node: LiveNode, pods: [Pod]) throws -> RemoteHalfView {
         let facts = try gather(request, nodeName: nodeName, node: node, pods: pods)
-        return RemoteHalfView(node: nodeName, hops: facts.hops, findings: PathChecks.run(facts), problems: [], hasDestination: facts.destination != nil)
+        return RemoteHalfView(node: nodeName, hops: facts.hops.map { ObservedHop($0) }, findings: PathChecks.run(facts), problems: [],
+                              hasDestination: facts.destination != nil)
     }
 
     public init(_ request: RemoteTraceRequest, nodeName: String, node: LiveNode, pods: [Pod]) throws {
@@ -61,7 +64,7 @@ public final class RemoteHalfSession: @unchecked Sendable {
 
     /// The half as the caller sees it: hops, what each saw, and the findings there.
     public var view: RemoteHalfView {
-        RemoteHalfView(node: node, hops: facts.hops, findings: PathChecks.run(facts) + firewallFindings, problems: capture.problems,
+        RemoteHalfView(node: node, hops: ObservedHop.pairing(facts.hops, seen), findings: PathChecks.run(facts) + firewallFindings, problems: capture.problems,
                        hasDestination: facts.destination != nil)
     }
 
@@ -69,9 +72,10 @@ public final class RemoteHalfSession: @unchecked Sendable {
     public func finish(signature: ProbeSignature) throws -> RemoteHalfView {
         guard claim() else { throw RemoteHalfError("the session already ended") }
         usleep(5_000)
-        let sources = capture.finish(&facts.hops, signature: signature)
+        let (seen, sources) = capture.finish(facts.hops, signature: signature)
+        self.seen = seen
         // A reply seen crossing this node contradicts a prediction that its half is cut.
-        facts.probeAnswered = facts.hops.contains { $0.replySeen == true }
+        facts.probeAnswered = seen.contains { $0.reply == true }
         // Replies go to the source the request arrived with: a CNI that masquerades pod traffic
         // leaving its node (ipMasq) makes that the sending node's address.
         if let arrived = sources.first, arrived != signature.source { PathGatherer(access: access).askReplies(to: arrived, facts: &facts) }

@@ -16,12 +16,10 @@ public enum TraceJudgement {
         facts.probeAnswered = probe?.outcome.reachable
         var findings = PathChecks.run(facts)
         guard let probe else {
-            return TraceReport(ends: ends, hops: facts.hops, reachable: false, probe: "no probe sent", findings: findings)
+            return TraceReport(ends: ends, hops: facts.hops.map { ObservedHop($0) }, reachable: false, probe: "no probe sent", findings: findings)
         }
-        var hops = facts.hops
-        if probe.seen.count == hops.count {
-            for i in hops.indices { (hops[i].requestSeen, hops[i].replySeen) = probe.seen[i] }
-        }
+        // The path's hops and what the probe saw at each (a recording of another path: nothing).
+        var hops = ObservedHop.pairing(facts.hops, probe.seen.count == facts.hops.count ? probe.seen : [])
         let labels = facts.namespaces.map(\.label)
         findings += FirewallDrop.unreadable(probe.firewallBefore, labels: labels)
         findings += probe.agentFindings + (probe.remote?.findings ?? [])

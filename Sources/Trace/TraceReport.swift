@@ -8,7 +8,7 @@ import PathFacts
 public struct TraceReport: Report {
     public let command = "trace"
     public var ends: TraceEnds
-    public var hops: [TraceHop]
+    public var hops: [ObservedHop]
     public var reachable: Bool
     public var probe: String
     public var findings: [Finding]
@@ -24,11 +24,7 @@ public struct TraceReport: Report {
     public var jsonFields: [(String, ConfigValue)] {
         [("source", .string(ends.source.fullName)), ("destination", .string(ends.destinationName)),
          ("family", .int(family.rawValue)), ("reachable", .bool(reachable)), ("probe", .string(probe)),
-         ("hops", .array(hops.map { hop in
-            .fields(["name": .string(hop.name), "namespace": .string(hop.namespace.name), "interface": .string(hop.interface),
-                     "role": .string(hop.role.rawValue), "requestSeen": .flag(hop.requestSeen), "replySeen": .flag(hop.replySeen),
-                     "node": .text(hop.node)])
-         }))] + (ruleTraces.isEmpty ? [] : [("ruleTrace", .array(ruleTraces.map(\.json)))])
+         ("hops", .array(hops.map(\.json)))] + (ruleTraces.isEmpty ? [] : [("ruleTrace", .array(ruleTraces.map(\.json)))])
     }
 
     public func humanSections(style: TextStyle) -> [HumanSection] {

@@ -86,7 +86,7 @@ public struct Tracer {
         let queuePolicies = QueuedPolicy.read(in: nil, iptables: nodeRules)
         let listenersBefore = queuePolicies.isEmpty ? [] : QueueListener.readHere()
         let probed = Result {
-            try ActiveProbe.run(from: source, ends: ends, hops: &facts.hops, proto: proto, port: port, timeoutMilliseconds: timeoutMilliseconds,
+            try ActiveProbe.run(from: source, ends: ends, hops: facts.hops, proto: proto, port: port, timeoutMilliseconds: timeoutMilliseconds,
                                 namespaces: opened, beforeProbe: { _ = opening?.wait() }, afterProbe: { signature in
                 if let call = opening?.wait().0 { finishing = Pending { call.finish(signature: signature) } }
             })
@@ -95,10 +95,10 @@ public struct Tracer {
         if finishing == nil { call?.abandon() }  // the probe failed before it left
         let (remote, finishFindings) = finishing?.wait() ?? (nil, [])
         let ruleTraces = finishRuleTraces(tracing)
-        let outcome = try probed.get()
+        let (outcome, seen) = try probed.get()
         let firewallAfter = FirewallReader.readAgain(firewallBefore, in: firewallNamespaces, family: family)
         PathGatherer(access: node).afterProbe(&facts, answered: outcome.reachable)
-        var probe = ProbeFacts(outcome: outcome, seen: facts.hops.map { ($0.requestSeen, $0.replySeen) }, firewallBefore: firewallBefore,
+        var probe = ProbeFacts(outcome: outcome, seen: seen, firewallBefore: firewallBefore,
                                firewallAfter: firewallAfter, remote: remote, agentFindings: openFindings + finishFindings)
         probe.sent = (proto, ProbeSignature.port(for: proto, given: port))
         probe.ruleTraces = ruleTraces
