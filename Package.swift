@@ -147,6 +147,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "NetdoctorCLITests", dependencies: ["NodeFiles", "ConfigFormats", "TestSupport"]),
         // Real namespaces, veths, bridges, VXLAN and the CNI plugins: root only, and never skipped on CI.
+        .testTarget(name: "SessionTests", dependencies: ["ConfigFormats", "Diagnosis", "PathFacts", "Pods", "Session", "TestSupport"]),
         .testTarget(name: "WatchTests", dependencies: ["ConfigFormats", "NetAddress", "TestSupport", "Watch"]),
         .testTarget(name: "PrivilegedTests", dependencies: ["ConfigFormats", "NodeFiles", "NetSystem", "Netlink", "NetlinkCodec", "Services", "TestSupport"]),
     ]

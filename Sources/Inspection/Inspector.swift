@@ -21,14 +21,13 @@ public enum Inspector {
         return InspectReport(target: KnownNamespace.nodeName, view: view, pod: nil, hostSide: nil, findings: findings)
     }
 
-    /// `directory`: to find the host side's namespace by the name the view gave it.
-    public static func inspectPod(_ pod: Pod, node: any NodeAccess, directory: NamespaceDirectory) throws -> InspectReport {
+    public static func inspectPod(_ pod: Pod, node: any NodeAccess) throws -> InspectReport {
         let namespace = try node.namespace(of: pod)
         let view = try NamespaceView.read(namespace, node: node)
         var report = InspectReport(target: pod.fullName, view: view, pod: pod, hostSide: nil, findings: [])
         var host: (known: KnownNamespace, state: NamespaceState, veth: Link)? = nil
         let eth0 = view.interfaces.first { $0.name == pod.primaryInterface }
-        if let peer = eth0?.peer, let hostNamespace = directory.named(peer.namespace) ?? directory.known.first(where: { $0.name == peer.namespace }) {
+        if let peer = eth0?.peer, let hostNamespace = node.namespace(named: peer.namespace) {
             let hostView = try NamespaceView.read(hostNamespace, node: node)
             if let veth = hostView.interfaces.first(where: { $0.index == peer.index }), let link = hostView.state.link(index: veth.index) {
                 let bridge = veth.master.flatMap { m in hostView.interfaces.first { $0.name == m } }

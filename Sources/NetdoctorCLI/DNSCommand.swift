@@ -1,6 +1,8 @@
 import ArgumentParser
+import Diagnosis
+import Session
 
-struct DNSCommand: ParsableCommand {
+struct DNSCommand: SessionCommand {
     static let configuration = CommandConfiguration(
         commandName: "dns",
         abstract: "A pod's DNS as the pod sees it: its resolv.conf, the queries its resolver sends for NAME, each nameserver's answers, and what is wrong.",
@@ -39,12 +41,9 @@ struct DNSCommand: ParsableCommand {
         guard (1...30_000).contains(slow) else { throw ValidationError("--slow must be between 1 and 30000 ms") }
     }
 
-    func run() throws {
-        let session = try global.session(naming: [pod])
-        do {
-            global.emit(try session.dns(pod: pod, name: name, timeoutMilliseconds: timeout, slowMilliseconds: Double(slow)))
-        } catch {
-            throw CLIError(kernelError: error, doing: "dns")
-        }
+    var podsNamed: [String]? { [pod] }
+    var doing: String { "dns" }
+    func report(_ session: NodeSession) throws -> any Report {
+        try session.dns(pod: pod, name: name, timeoutMilliseconds: timeout, slowMilliseconds: Double(slow))
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Diagnosis
 import Session
 
-struct InspectCommand: ParsableCommand {
+struct InspectCommand: SessionCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "A pod's (or the node's) network namespace as the kernel sees it.",
@@ -22,14 +22,7 @@ struct InspectCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("A pod (NAME, NAMESPACE/NAME or IP), or `node`.", valueName: "target"))
     var target: String
 
-    func run() throws {
-        let session = try global.session(naming: [target])
-        let report: any Report
-        do {
-            report = try session.inspect(target)
-        } catch {
-            throw CLIError(kernelError: error, doing: "inspect \(target)")
-        }
-        global.emit(report)
-    }
+    var podsNamed: [String]? { [target] }
+    var doing: String { "inspect \(target)" }
+    func report(_ session: NodeSession) throws -> any Report { try session.inspect(target) }
 }

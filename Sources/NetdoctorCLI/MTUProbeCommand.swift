@@ -6,10 +6,11 @@ import Diagnosis
 import KernelState
 import NetAddress
 import PathMTU
+import Session
 import Trace
 import Pods
 
-struct MTUProbeCommand: ParsableCommand {
+struct MTUProbeCommand: SessionCommand {
     static let configuration = CommandConfiguration(
         commandName: "mtu-probe",
         abstract: "The real path MTU between pods, MTU mismatches and PMTU black holes.",
@@ -55,13 +56,11 @@ struct MTUProbeCommand: ParsableCommand {
         guard (20...10_000).contains(timeout) else { throw ValidationError("--timeout must be between 20 and 10000 ms") }
     }
 
-    func run() throws {
-        let session = try global.session(agents: agents.locator(), naming: source == nil ? nil : [source, destination].compactMap { $0 })
+    var podsNamed: [String]? { source == nil ? nil : [source, destination].compactMap { $0 } }
+    var doing: String { "mtu-probe" }
+    func agentLocator() -> AgentLocator? { agents.locator() }
+    func report(_ session: NodeSession) throws -> any Report {
         let prober = MTUProber(timeoutMilliseconds: timeout, port: port, method: method)
-        do {
-            global.emit(try session.mtuProbe(source: source, destination: destination, prober: prober, verbose: verbose, family: family))
-        } catch {
-            throw CLIError(kernelError: error, doing: "mtu-probe")
-        }
+        return try session.mtuProbe(source: source, destination: destination, prober: prober, verbose: verbose, family: family)
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Diagnosis
+import Session
 
-struct PolicyCommand: ParsableCommand {
+struct PolicyCommand: SessionCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "The NetworkPolicies that select a pod on this node, per direction, as its policy engine programmed them, with their counters.",
@@ -21,12 +23,7 @@ struct PolicyCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The pod (NAME, NAMESPACE/NAME or IP).", valueName: "pod"))
     var pod: String
 
-    func run() throws {
-        let session = try global.session(naming: [pod])
-        do {
-            global.emit(try session.policy(pod: pod))
-        } catch {
-            throw CLIError(kernelError: error, doing: "policy \(pod)")
-        }
-    }
+    var podsNamed: [String]? { [pod] }
+    var doing: String { "policy \(pod)" }
+    func report(_ session: NodeSession) throws -> any Report { try session.policy(pod: pod) }
 }

@@ -1,9 +1,11 @@
 import ArgumentParser
+import Diagnosis
 import Services
+import Session
 
 extension ProxyMode: ExpressibleByArgument {}
 
-struct ServicesCommand: ParsableCommand {
+struct ServicesCommand: SessionCommand {
     static let configuration = CommandConfiguration(
         commandName: "services",
         abstract: "The node's Services as kube-proxy programmed them: frontends, endpoints and where they are, problems.",
@@ -31,18 +33,20 @@ struct ServicesCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Read this proxy mode's rules instead of asking kube-proxy and the kernel which.", valueName: "mode"))
     var proxyMode: ProxyMode?
 
-    func run() throws {
+    var podsNamed: [String]? { nil }
+    var doing: String { "services" }
+
+    func report(_ session: NodeSession) throws -> any Report {
         let query = try service.map { text in
             guard let query = ServiceQuery.parse(text) else {
                 throw CLIError(.badInput, "\(text) is not a Service: give NAMESPACE/NAME[:PORT], NAME[:PORT], CLUSTER-IP[:PORT] or NODE-IP:NODE-PORT")
             }
             return query
         }
-        let session = try global.session(naming: nil)
         let report = session.services(query, mode: proxyMode)
         if report.reading.table == nil, report.reading.problems.contains(where: { $0.contains("Permission denied") || $0.contains("Operation not permitted") }) {
             throw CLIError(.environment, "services: kube-proxy's rules cannot be read: \(report.reading.problems.joined(separator: "; ")) (run as root)")
         }
-        global.emit(report)
+        return report
     }
 }

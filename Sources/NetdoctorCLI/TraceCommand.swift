@@ -1,5 +1,7 @@
 import ArgumentParser
+import Diagnosis
 import NetAddress
+import Session
 import Trace
 
 #if canImport(Glibc)
@@ -15,7 +17,7 @@ extension IPFamily: ExpressibleByArgument {
 /// Set by SIGINT, SIGTERM or SIGHUP during `trace --trace-rules`.
 nonisolated(unsafe) var traceStopRequested: sig_atomic_t = 0
 
-struct TraceCommand: ParsableCommand {
+struct TraceCommand: SessionCommand {
     static let configuration = CommandConfiguration(
         commandName: "trace",
         abstract: "Can SRC reach DST, and if not, where and why.",
@@ -65,22 +67,24 @@ struct TraceCommand: ParsableCommand {
         if proto == .udp, port == nil { throw ValidationError("--protocol udp needs --port (the service's port)") }
     }
 
-    func run() throws {
-        let session = try global.session(agents: agents.locator(), naming: [source, destination])
+    var podsNamed: [String]? { [source, destination] }
+    var doing: String { "trace" }
+    func agentLocator() -> AgentLocator? { agents.locator() }
+
+    func report(_ session: NodeSession) throws -> any Report {
         // The tracing tables come off before the process ends: Ctrl-C (or SIGTERM, SIGHUP) only
         // marks the request, the probe (bounded by --timeout) finishes, the tables are removed,
         // and the process then exits as interrupted.
         if traceRules { for stop in [SIGINT, SIGTERM, SIGHUP] { signal(stop) { _ in traceStopRequested = 1 } } }
+        let report: any Report
         do {
-            let report = try session.trace(from: source, to: destination, timeoutMilliseconds: timeout, proto: proto, port: port,
-                                           traceRules: traceRules, family: family)
-            if traceStopRequested != 0 { throw ExitCode(130) }
-            global.emit(report)
-        } catch let exit as ExitCode {
-            throw exit
+            report = try session.trace(from: source, to: destination, timeoutMilliseconds: timeout, proto: proto, port: port,
+                                       traceRules: traceRules, family: family)
         } catch {
             if traceStopRequested != 0 { throw ExitCode(130) }
-            throw CLIError(kernelError: error, doing: "trace")
+            throw error
         }
+        if traceStopRequested != 0 { throw ExitCode(130) }
+        return report
     }
 }

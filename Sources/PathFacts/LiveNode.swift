@@ -29,6 +29,10 @@ public final class LiveNode: NodeAccess, @unchecked Sendable {
         return opened
     }
 
+    public func namespace(named name: String) -> KnownNamespace? {
+        directory.named(name) ?? directory.known.first { $0.name == name }
+    }
+
     public func namespace(of pod: Pod) throws -> KnownNamespace {
         let known = try PodDirectory.locate(pod, directory: directory)
         // The pod's address must be in that namespace: checked on the state read once anyway. A

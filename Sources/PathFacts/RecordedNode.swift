@@ -42,6 +42,8 @@ public final class RecordedNode: NodeAccess, @unchecked Sendable {
         return open
     }
 
+    public func namespace(named name: String) -> KnownNamespace? { namespaces[name] }
+
     public func namespace(of pod: Pod) throws -> KnownNamespace {
         guard let name = podNamespaces[pod.fullName], let known = namespaces[name] else {
             throw PodLookupError(kind: .namespaceGone, message: "\(pod.fullName): no namespace recorded")

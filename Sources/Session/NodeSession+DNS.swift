@@ -139,7 +139,7 @@ extension NodeSession {
     func nodeLocalDNS() -> NodeLocalDNS? {
         var link: NodeLocalDNS.LinkView?, linkProblem: String?
         do {
-            let state = try node.handle(directory.node).state()
+            let state = try kernel.open(kernel.node).state()
             link = state.link(named: NodeLocalDNS.linkName).map { link in
                 NodeLocalDNS.LinkView(kind: link.kind, up: link.isUp, addresses: state.addresses(of: link.index).compactMap(\.address))
             }

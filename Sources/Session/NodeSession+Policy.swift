@@ -14,8 +14,8 @@ extension NodeSession {
         let pod = try pods.find(query)
         var hostInterface = pod.primary?.hostSideInterface
         if hostInterface == nil {
-            let podState = try node.handle(try node.namespace(of: pod)).state()
-            let nodeState = try node.handle(directory.node).state()
+            let podState = try kernel.open(try kernel.namespace(of: pod)).state()
+            let nodeState = try kernel.open(kernel.node).state()
             hostInterface = podState.link(named: pod.primaryInterface)?.linkIndex.flatMap { nodeState.link(index: $0)?.name }
         }
         let rules = FirewallReader.readEverything(in: nil)

@@ -32,7 +32,7 @@ extension NodeSession {
     /// Where each address is: one of this node's pods, behind one of its bridges or veths, or
     /// past a gateway or tunnel (another node), as a route lookup in the node's namespace says.
     func places(of addresses: [IPAddress]) -> [IPAddress: EndpointPlace] {
-        guard !addresses.isEmpty, let handle = try? node.handle(directory.node) else { return [:] }
+        guard !addresses.isEmpty, let handle = try? kernel.open(kernel.node) else { return [:] }
         let state = try? handle.state()
         let unique = Set(addresses)
         // Thousands of endpoints: the main table's longest match, in memory, rather than a

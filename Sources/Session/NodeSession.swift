@@ -38,16 +38,24 @@ public final class NodeSession: @unchecked Sendable {
         var ignored: [Finding] = []
         return (kubelet ?? KubeletReader.read(root: root, findings: &ignored)).containerRuntimeEndpoint
     }
-    /// This node's kernel; with NETDOCTOR_RECORD_FACTS set, every answer is also recorded there
-    /// (scripts/record-path-facts makes the unit tests' fixtures so).
+    /// This node's kernel, for what only a live kernel does (probes, captures, sockets); with
+    /// NETDOCTOR_RECORD_FACTS set, every answer is also recorded there (scripts/record-path-facts
+    /// makes the unit tests' fixtures so).
     public private(set) lazy var node = LiveNode(directory: directory, recordingTo: Self.environment("NETDOCTOR_RECORD_FACTS"))
+    /// Where reads of the kernel's state are answered: the access the session was given (a
+    /// recording, in the unit tests), else this node's kernel.
+    public var kernel: any NodeAccess { givenKernel ?? node }
+    private let givenKernel: (any NodeAccess)?
     /// How to set the pod MTU with this node's CNI: detect-cni runs only when an MTU finding asks.
     public private(set) lazy var mtuRemedy: String = CNIDetector.mtuRemedy(
         CNIDetector.detect(DetectionInput(root: root, queryPlugins: false)).family?.family)
 
+    /// `kernel`: how the kernel's state is read (a RecordedNode replays a recording); nil: this
+    /// node's, live. The root, the runtime endpoint and the agents are given the same way.
     public init(root: NodeRoot, runtimeEndpoint: String?, kubelet: KubeletSettings? = nil, agents: AgentLocator? = nil,
-                podsNamed: [String]? = nil) {
+                podsNamed: [String]? = nil, kernel: (any NodeAccess)? = nil) {
         self.root = root
+        givenKernel = kernel
         self.podsNamed = podsNamed
         self.runtimeEndpoint = runtimeEndpoint
         self.kubelet = kubelet
@@ -140,9 +148,9 @@ public final class NodeSession: @unchecked Sendable {
 
     /// inspect node, or inspect a pod.
     public func inspect(_ target: String) throws -> any Report {
-        if target == KnownNamespace.nodeName { return try Inspector.inspectNode(node) }
+        if target == KnownNamespace.nodeName { return try Inspector.inspectNode(kernel) }
         let pod = try pods.find(target)
-        return PodSourcedReport(try Inspector.inspectPod(pod, node: node, directory: directory), pods: [pod], directory: pods)
+        return PodSourcedReport(try Inspector.inspectPod(pod, node: kernel), pods: [pod], directory: pods)
     }
 
     /// trace SRC DST: to a pod or an IP, or through a Service (a name no pod has, or an address
