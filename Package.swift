@@ -84,7 +84,7 @@ let package = Package(
         .target(name: "Session", dependencies: ["Capture", "Checks", "CNIDetection", "ConfigFormats", "Diagnosis", "DNS", "Firewall", "Inspection", "KernelState", "NetAddress",
                                                 "NetlinkCodec", "NetSystem", "NodeFiles", "PathFacts", "PathMTU", "Pods", "Policy", "Services", "Trace"]),
         .target(name: "Firewall", dependencies: ["CNetShims", "ConfigFormats", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
-        .target(name: "DNS", dependencies: ["ConfigFormats", "Diagnosis", "NetAddress", "NetSystem", "NodeFiles"]),
+        .target(name: "DNS", dependencies: ["ConfigFormats", "Diagnosis", "NetAddress", "NetlinkCodec", "NetSystem", "NodeFiles"]),
         .target(name: "Policy", dependencies: ["Checks", "ConfigFormats", "Diagnosis", "Firewall"]),
         .target(name: "Services", dependencies: ["CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
         .target(name: "Capture", dependencies: ["CPcap", "NetSystem", "KernelState", "NetAddress", "Diagnosis", "ConfigFormats"]),
@@ -147,7 +147,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "NetdoctorCLITests", dependencies: ["NodeFiles", "ConfigFormats", "TestSupport"]),
         // Real namespaces, veths, bridges, VXLAN and the CNI plugins: root only, and never skipped on CI.
-        .testTarget(name: "SessionTests", dependencies: ["ConfigFormats", "Diagnosis", "PathFacts", "Pods", "Session", "TestSupport"]),
+        .testTarget(name: "SessionTests", dependencies: ["ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "PathFacts", "Pods", "Session", "TestSupport"]),
         .testTarget(name: "WatchTests", dependencies: ["ConfigFormats", "NetAddress", "TestSupport", "Watch"]),
         .testTarget(name: "PrivilegedTests", dependencies: ["ConfigFormats", "NodeFiles", "NetSystem", "Netlink", "NetlinkCodec", "Services", "TestSupport"]),
     ]

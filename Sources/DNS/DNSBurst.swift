@@ -1,3 +1,4 @@
+import NetlinkCodec
 import NetAddress
 import NetSystem
 
@@ -20,6 +21,16 @@ public struct DNSBurst: Sendable {
     public var insertFailed: Int?
     public var clashResolved: Int?
     public var drop: Int?
+
+    /// The burst's counters from the node's per-CPU conntrack statistics read before and after
+    /// it (nil: not readable): how much each rose, summed over CPUs.
+    public init(server: IPAddress, rounds: Int, lost: Int, before: [Conntrack.CPUStatistics]?, after: [Conntrack.CPUStatistics]?) {
+        let rise = { (counter: String) -> Int? in
+            guard let before, let after else { return nil }
+            return after.reduce(0) { $0 + Int($1[counter]) } - before.reduce(0) { $0 + Int($1[counter]) }
+        }
+        self.init(server: server, rounds: rounds, lost: lost, insertFailed: rise("insert_failed"), clashResolved: rise("clash_resolve"), drop: rise("drop"))
+    }
 
     public init(server: IPAddress, rounds: Int, lost: Int, insertFailed: Int?, clashResolved: Int?, drop: Int?) {
         self.server = server

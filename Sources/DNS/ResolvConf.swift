@@ -87,3 +87,24 @@ public struct ResolvConf: Sendable, Equatable {
         return name.dots >= ndots ? [asIs] + searched : searched + [asIs]
     }
 }
+
+extension ResolvConf {
+    /// Every query the resolver could send for `name`: each candidate of the search list, A and
+    /// AAAA, to each nameserver (127.0.0.1 when none, as glibc does), over UDP and TCP; and the
+    /// control name's, when it is not a candidate already.
+    public func queries(for name: DNSName, control: DNSName?) -> [(DNSQuery, IPAddress, DNSTransport)] {
+        let servers = nameservers.isEmpty ? [IPAddress.parse("127.0.0.1")!] : nameservers
+        let candidates = candidates(for: name)
+        var queries: [(DNSQuery, IPAddress, DNSTransport)] = []
+        for candidate in candidates + (control.map { candidates.contains($0) ? [] : [$0] } ?? []) {
+            for server in servers {
+                for transport in DNSTransport.allCases {
+                    for type in [DNSRecordType.a, .aaaa] {
+                        queries.append((DNSQuery(id: UInt16.random(in: 1...UInt16.max), name: candidate, type: type), server, transport))
+                    }
+                }
+            }
+        }
+        return queries
+    }
+}

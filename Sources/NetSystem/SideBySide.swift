@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Musl)
@@ -11,6 +13,13 @@
 /// period (tens of milliseconds, no CPU); on two cores, five capture points closed "at once"
 /// waited three grace periods one after another. Side by side they wait about one.
 public enum SideBySide {
+    /// `body` of each job, each on its own thread at once; the results in the jobs' order.
+    public static func map<Job: Sendable, Result: Sendable>(_ jobs: [Job], _ body: @escaping @Sendable (Job) -> Result) -> [Result] {
+        let results = ResultSlots<Result>(count: jobs.count)
+        run(jobs.count) { index in results.set(index, body(jobs[index])) }
+        return results.values
+    }
+
     /// Runs `body(0)` … `body(count - 1)`, each on its own thread (the first on the caller's).
     /// A thread that cannot be started runs its job on the caller's thread instead.
     public static func run(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
@@ -56,4 +65,12 @@ public enum SideBySide {
             self.body = body
         }
     }
+}
+
+/// Slots each thread fills once; read after every thread joined.
+final class ResultSlots<Value: Sendable>: Sendable {
+    private let slots: Mutex<[Value?]>
+    init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
+    func set(_ index: Int, _ value: Value) { slots.withLock { $0[index] = value } }
+    var values: [Value] { slots.withLock { $0.compactMap { $0 } } }
 }

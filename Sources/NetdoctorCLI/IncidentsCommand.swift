@@ -48,20 +48,10 @@ struct IncidentsCommand: ParsableCommand {
         }
     }
 
-    /// The node's own address where its agent listens: that of its default route's interface,
-    /// else of the underlay its overlay device sends on, else the first global address of an
-    /// interface that is no bridge, bridge port, overlay or loopback.
+    /// The node's own address, where its agent listens (NamespaceState.nodeAddress).
     func thisNodeAddress() throws -> String {
         let session = try global.session(naming: [])
-        let state = try session.node.handle(session.directory.node).state()
-        let global = { (index: Int32) in state.addresses(of: index).first { $0.scope == .universe && $0.address?.isLinkLocal == false }?.address }
-        let candidates = state.mainRoutes.filter { $0.destinationLength == 0 }.compactMap(\.outputIndex)
-            + state.links.compactMap { $0.vxlan?.underlayIndex.map { Int32($0) } }
-            + state.links.filter { link in
-                link.kind != "bridge" && !link.isOverlay && link.masterIndex == nil
-                    && link.flags & Link.iffLoopback == 0
-            }.map(\.index)
-        guard let address = candidates.lazy.compactMap(global).first else {
+        guard let address = try session.kernel.open(session.kernel.node).state().nodeAddress else {
             throw CLIError(.environment, "incidents: this node has no address its agent would listen on; name the agent with --agent ADDR:PORT")
         }
         return address.description

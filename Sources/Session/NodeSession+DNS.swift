@@ -7,7 +7,6 @@ import NetAddress
 import NetSystem
 import Pods
 import Services
-import Synchronization
 import Trace
 
 extension NodeSession {
@@ -28,7 +27,7 @@ extension NodeSession {
         }
         let timeout = timeoutMilliseconds ?? Int32(conf.timeoutSeconds * 1000)
         let control = DNSName("kubernetes.default.svc.\(kubelet?.clusterDomain ?? "cluster.local").")
-        let exchanges = Self.sideBySide(Self.queries(for: name, conf: conf, control: control)) { query, server, transport in
+        let exchanges = SideBySide.map(conf.queries(for: name, control: control)) { query, server, transport in
             DNSClient.exchange(query, server: server, transport: transport, in: namespace, timeoutMilliseconds: timeout)
         }
         var facts = DNSFacts(pod: pod.fullName, podNamespace: pod.namespace, resolvConfPath: file.path, resolvConf: conf, kubelet: kubelet,
@@ -55,24 +54,6 @@ extension NodeSession {
             }
             return seen
         }
-    }
-
-    /// Every query the pod's resolver could send for `name` (each search-list name, A and AAAA,
-    /// each nameserver, UDP and TCP), and the control name's.
-    static func queries(for name: DNSName, conf: ResolvConf, control: DNSName?) -> [(DNSQuery, IPAddress, DNSTransport)] {
-        let servers = conf.nameservers.isEmpty ? [IPAddress.parse("127.0.0.1")!] : conf.nameservers
-        let candidates = conf.candidates(for: name)
-        var queries: [(DNSQuery, IPAddress, DNSTransport)] = []
-        for candidate in candidates + (control.map { candidates.contains($0) ? [] : [$0] } ?? []) {
-            for server in servers {
-                for transport in DNSTransport.allCases {
-                    for type in [DNSRecordType.a, .aaaa] {
-                        queries.append((DNSQuery(id: UInt16.random(in: 1...UInt16.max), name: candidate, type: type), server, transport))
-                    }
-                }
-            }
-        }
-        return queries
     }
 
     /// What kube-proxy's table says of each nameserver that is a Service address: its endpoints
@@ -126,12 +107,7 @@ extension NodeSession {
         guard let lost = DNSBurst.send(name: name, server: server, rounds: rounds, in: namespace, timeoutMilliseconds: min(timeoutMilliseconds, 1000)) else {
             return nil
         }
-        let after = ConntrackReader.statistics().statistics
-        let rise = { (counter: String) -> Int? in
-            guard let before, let after else { return nil }
-            return after.reduce(0) { $0 + Int($1[counter]) } - before.reduce(0) { $0 + Int($1[counter]) }
-        }
-        return DNSBurst(server: server, rounds: rounds, lost: lost, insertFailed: rise("insert_failed"), clashResolved: rise("clash_resolve"), drop: rise("drop"))
+        return DNSBurst(server: server, rounds: rounds, lost: lost, before: before, after: ConntrackReader.statistics().statistics)
     }
 
     /// NodeLocal DNSCache's link (with its addresses) in the node's namespace, and its NOTRACK and
@@ -163,21 +139,6 @@ extension NodeSession {
         return DNSFacts.Kubelet(clusterDNS: (settings.clusterDNS ?? []).compactMap { IPAddress.parse($0) }, clusterDomain: settings.clusterDomain,
                                 resolvConf: settings.resolvConf, files: settings.filesRead)
     }
-
-    /// Runs each job on its own thread at once; the results in the jobs' order.
-    static func sideBySide<Job, Result: Sendable>(_ jobs: [Job], _ body: @escaping @Sendable (Job) -> Result) -> [Result] where Job: Sendable {
-        let results = ResultSlots<Result>(count: jobs.count)
-        SideBySide.run(jobs.count) { index in results.set(index, body(jobs[index])) }
-        return results.values
-    }
-}
-
-/// Slots each thread fills once; read after every thread joined.
-final class ResultSlots<Value: Sendable>: Sendable {
-    private let slots: Mutex<[Value?]>
-    init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
-    func set(_ index: Int, _ value: Value) { slots.withLock { $0[index] = value } }
-    var values: [Value] { slots.withLock { $0.compactMap { $0 } } }
 }
 
 extension NodeSession {

@@ -37,7 +37,7 @@ extension NodeSession {
         let unique = Set(addresses)
         // Thousands of endpoints: the main table's longest match, in memory, rather than a
         // lookup each (policy routing is not seen then; a few endpoints get the kernel's answer).
-        let table = unique.count > 64 ? state.map { LongestPrefixTable(Self.mainRoutes($0)) } : nil
+        let table = unique.count > 64 ? state.map { LongestPrefixTable($0.unicastRoutesForLookup) } : nil
         var places: [IPAddress: EndpointPlace] = [:]
         for address in unique {
             if let pod = pods.pod(holding: address) {
@@ -63,21 +63,6 @@ extension NodeSession {
             }
         }
         return places
-    }
-
-    /// The main and local tables' unicast and local routes, local first (the kernel asks the
-    /// local table before the main one), then by metric (of two routes for one prefix the kernel
-    /// uses the lower): for a longest-prefix table, which keeps the first of each prefix.
-    static func mainRoutes(_ state: NamespaceState) -> [(prefix: IPPrefix, value: Route)] {
-        state.routes.compactMap { route -> (prefix: IPPrefix, value: Route)? in
-            guard route.table == .main || route.table == .local,
-                  route.type == .unicast || route.type == .local else { return nil }
-            let destination = route.destination ?? IPAddress(bytes: route.family == .inet ? [0, 0, 0, 0] : [UInt8](repeating: 0, count: 16))
-            return (IPPrefix(address: destination, length: Int(route.destinationLength)), route)
-        }.sorted { a, b in
-            let (ta, tb) = (a.value.table == .local ? 0 : 1, b.value.table == .local ? 0 : 1)
-            return ta != tb ? ta < tb : (a.value.priority ?? 0) < (b.value.priority ?? 0)
-        }
     }
 }
 

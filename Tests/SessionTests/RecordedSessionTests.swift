@@ -1,5 +1,7 @@
 import ConfigFormats
 import Diagnosis
+import KernelState
+import NetAddress
 import PathFacts
 import Pods
 import Session
@@ -56,5 +58,17 @@ struct RecordedSessionTests {
         let (session, tree) = try Self.session("overlay-healthy-same-node")
         #expect(throws: PodLookupError.self) { try session.inspect("nobody") }
         withExtendedLifetime(tree) {}
+    }
+
+    @Test("the node's own address (where incidents finds its agent): its default route's interface's, on a recorded node")
+    func nodeAddress() throws {
+        let node = try RecordedNode(directory: Self.fixture("overlay-healthy-cross-node"))
+        let state = try node.open(node.node).state()
+        #expect(state.nodeAddress == IPAddress.parse("192.168.77.1"))
+        // The longest-prefix table's routes: local table first, main after.
+        let routes = state.unicastRoutesForLookup
+        #expect(!routes.isEmpty && routes.first?.value.table == .local)
+        let table = LongestPrefixTable(routes)
+        #expect(table.lookup(try #require(IPAddress.parse("10.244.2.7")))?.outputIndex != nil)
     }
 }
