@@ -1,6 +1,7 @@
 import Capture
 import ConfigFormats
 import Diagnosis
+import Pods
 
 /// An answer of the agent's read-only routes (route, neighbors, fdb, firewall, the remote half of a
 /// trace) as a Report: the same envelope as every command's JSON (schemaVersion, command, the
@@ -15,7 +16,7 @@ struct AgentAnswer: Report {
 
 /// The agent's capture answer: the capture command's report, with what each packet was.
 struct AgentCaptureAnswer: Report {
-    var base: CaptureReport
+    var base: PodSourcedReport<CaptureReport>
     var packetSummaries: [ConfigValue]
 
     var command: String { "capture" }

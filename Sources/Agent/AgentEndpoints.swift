@@ -127,13 +127,13 @@ final class AgentEndpoints: Sendable {
         guard takeCaptureSlot() else { throw AgentFailure(429, "\(limits.maxConcurrentCaptures) captures are already running on this node", headers: [("Retry-After", "1")]) }
         defer { capturesRunning.withLock { $0 -= 1 } }
         let node = settings.session(naming: NodeSession.pods(namedByCaptureTargets: targets))
-        let points = try targets.map { try node.capturePoint($0).point }
-        let session: CaptureSession
+        let capture: OpenedCapture
         do {
-            session = try CaptureSession(points: points, filter: filter, bufferBytes: 2 << 20)
+            capture = try node.openCapture(targets, filter: filter, bufferBytes: 2 << 20)
         } catch let error as CaptureError {
             throw AgentFailure(error.kind == .permission ? 500 : 400, error.message)
         }
+        let (points, session) = (capture.points, capture.session)
         var packets: [ConfigValue] = []
         let limit = count ?? limits.maxCapturePackets
         let outcome = CaptureRun(count: limit, durationSeconds: Double(duration) / 1000).run(session, shouldStop: { false }) { packet in
@@ -142,8 +142,7 @@ final class AgentEndpoints: Sendable {
                                     "summary": .string(PacketSummary.describe(packet.bytes, linkType: handle.linkType, length: packet.originalLength))]))
         }
         session.close()
-        let report = CaptureReport(points: points, handles: session.handles, outcome: outcome, file: nil, problems: session.problems)
-        return .report(AgentCaptureAnswer(base: report, packetSummaries: packets))
+        return .report(AgentCaptureAnswer(base: node.report(capture, outcome: outcome, file: nil), packetSummaries: packets))
     }
 
     private func takeCaptureSlot() -> Bool {

@@ -72,23 +72,16 @@ struct CaptureCommand: ParsableCommand {
     func run() throws {
         // The runtime and the result cache are asked only when a target names a pod.
         let node = try global.session(naming: NodeSession.pods(namedByCaptureTargets: targets))
-        let points: [CapturePoint]
-        var named: [Pod] = []
-        let session: CaptureSession
+        let capture: OpenedCapture
         do {
-            points = try targets.map { target in
-                let (point, pod) = try node.capturePoint(target)
-                if let pod, !named.contains(pod) { named.append(pod) }
-                return point
-            }
             // Printing packets wants each as it comes; a file, like tcpdump -w, takes blocks.
-            session = try CaptureSession(points: points, filter: filter, bufferBytes: bufferSize << 20,
-                                         immediate: write == nil || immediate)
+            capture = try node.openCapture(targets, filter: filter, bufferBytes: bufferSize << 20, immediate: write == nil || immediate)
         } catch let error as CaptureError {
             throw CLIError(error.kind == .permission ? .environment : .badInput, "capture: \(error.message)")
         } catch {
             throw CLIError(kernelError: error, doing: "capture")
         }
+        let (points, session) = (capture.points, capture.session)
         // The file is created only once every point is open: a bad target leaves nothing behind.
         var writer: PcapNGWriter? = nil
         if let write {
@@ -131,8 +124,7 @@ struct CaptureCommand: ParsableCommand {
         } catch let error as CaptureError {
             throw CLIError(.environment, "capture: \(error.message)")
         }
-        global.emit(node.captureReport(CaptureReport(points: points, handles: session.handles, outcome: outcome, file: write,
-                                                     problems: session.problems), pods: named))
+        global.emit(node.report(capture, outcome: outcome, file: write))
     }
 
     /// hh:mm:ss.nnnnnnnnn (UTC), as tcpdump prints times.

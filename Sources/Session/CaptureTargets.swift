@@ -33,9 +33,31 @@ extension NodeSession {
         targets.map { split(captureTarget: $0).who }.filter { $0 != KnownNamespace.nodeName }
     }
 
-    /// The pods a capture's targets named, as the report lists them (the runtime is not asked
-    /// when only node interfaces are).
-    public func captureReport(_ report: CaptureReport, pods named: [Pod]) -> PodSourcedReport<CaptureReport> {
-        PodSourcedReport(report, pods: named, directory: named.isEmpty ? PodDirectory(pods: []) : pods)
+    /// A capture opened at every target, each point capturing from here on: the CLI and the
+    /// agent run it (CaptureRun) and report it (`report(_:outcome:file:)`) the same way.
+    public func openCapture(_ targets: [String], filter: String?, bufferBytes: Int32, immediate: Bool = true) throws -> OpenedCapture {
+        var named: [Pod] = []
+        let points = try targets.map { target in
+            let (point, pod) = try capturePoint(target)
+            if let pod, !named.contains(pod) { named.append(pod) }
+            return point
+        }
+        return OpenedCapture(points: points, pods: named,
+                             session: try CaptureSession(points: points, filter: filter, bufferBytes: bufferBytes, immediate: immediate))
     }
+
+    /// The capture's report, with the pods its targets named (the runtime is not asked when only
+    /// node interfaces are).
+    public func report(_ capture: OpenedCapture, outcome: CaptureRun.Outcome, file: String?) -> PodSourcedReport<CaptureReport> {
+        let report = CaptureReport(points: capture.points, handles: capture.session.handles, outcome: outcome, file: file,
+                                   problems: capture.session.problems)
+        return PodSourcedReport(report, pods: capture.pods, directory: capture.pods.isEmpty ? PodDirectory(pods: []) : pods)
+    }
+}
+
+/// Capture points opened at a command's targets, and the pods they named.
+public struct OpenedCapture {
+    public let points: [CapturePoint]
+    public let pods: [Pod]
+    public let session: CaptureSession
 }
