@@ -1,4 +1,5 @@
 import NodeFiles
+import Session
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -7,19 +8,19 @@ import NodeFiles
 /// The shared bearer token: from a file (a mounted Secret), trimmed of surrounding whitespace.
 /// One policy for the agent that checks it and the commands that send it: at least 16 visible
 /// ASCII characters, a path relative to the working directory, a warning when others may read it.
-public enum AgentToken {
-    public static let environmentName = "NETDOCTOR_TOKEN_FILE"
+enum AgentToken {
+    static let environmentName = "NETDOCTOR_TOKEN_FILE"
 
     /// The file named, else NETDOCTOR_TOKEN_FILE's; nil when neither is set.
-    public static func path(_ option: String?) -> String? { option ?? NodeSession.environment(environmentName) }
+    static func path(_ option: String?) -> String? { option ?? environment(environmentName) }
 
-    public static func read(_ option: String?, doing what: String) throws(SessionError) -> [UInt8] {
+    static func read(_ option: String?, doing what: String) throws(SessionError) -> [UInt8] {
         try readChecked(option, doing: what).token
     }
 
     /// The token, and what is wrong with how it is kept (a file others may read). A path is the
     /// operator's: relative to the working directory, not to the node's root.
-    public static func readChecked(_ option: String?, doing what: String) throws(SessionError) -> (token: [UInt8], warnings: [String]) {
+    static func readChecked(_ option: String?, doing what: String) throws(SessionError) -> (token: [UInt8], warnings: [String]) {
         guard let given = path(option) else {
             throw SessionError("\(what): a token file is required (--token-file or \(environmentName))")
         }
@@ -48,7 +49,7 @@ public enum AgentToken {
     }
 
     /// An operator's path, made absolute from the working directory.
-    public static func absolute(_ path: String) -> String {
+    static func absolute(_ path: String) -> String {
         guard !path.hasPrefix("/") else { return path }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard getcwd(&buffer, buffer.count) != nil else { return path }
