@@ -3,8 +3,8 @@ import ConfigFormats
 import Diagnosis
 import Pods
 
-/// An answer of the agent's read-only routes (route, neighbors, fdb, firewall, the remote half of a
-/// trace) as a Report: the same envelope as every command's JSON (schemaVersion, command, the
+/// An answer of the agent's trace routes (the remote half of a trace, its session) as a Report: the
+/// same envelope as every command's JSON (schemaVersion, command, the
 /// answer's keys, findings sorted), so that clients read one shape.
 struct AgentAnswer: Report {
     var command: String

@@ -68,34 +68,23 @@ final class AgentEndpoints: Sendable {
         // "No route" is the kernel's answer; a lookup it could not answer is the agent's failure.
         let answer = handle.lookup(RouteQuery(destination: destination, source: source, inputIndex: input))
         if let why = answer.failure { throw AgentFailure(500, why) }
-        let route: ConfigValue = answer.route.map { route in
-            .fields(["type": .int(Int(route.type.rawValue)), "table": .int(Int(route.table.rawValue)), "gateway": .text(route.gateway?.description),
-                     "device": .text(route.outputIndex.flatMap(state.name(ofIndex:))), "preferredSource": .text(route.preferredSource?.description),
-                     "mtu": .int(route.mtu.map(Int.init))])
-        } ?? .null
-        var fields: [(String, ConfigValue)] = [("target", .string(label)), ("destination", .string(destination.description)), ("route", route)]
-        if case .noRoute(let why) = answer { fields.append(("noRoute", .string(why))) }
-        return .report(AgentAnswer(command: "route", jsonFields: fields))
+        var noRoute: String? = nil
+        if case .noRoute(let why) = answer { noRoute = why }
+        return .report(RouteLookupAnswer(target: label, destination: destination, route: answer.route, noRoute: noRoute, state: state))
     }
 
     func neighbors(_ request: AgentRequest) throws -> AgentResponse {
         let (label, state) = try read(request.query["target"] ?? "node")
         let address = try request.parameter("address", as: IPAddress.parse, what: "an IP address")
         let entries = state.neighbors.filter { $0.family != .bridge && (address == nil || $0.destination == address) }
-        return .report(AgentAnswer(command: "neighbors", jsonFields: [("target", .string(label)), ("neighbors", .array(entries.map { entry in
-            .fields(["address": .text(entry.destination?.description), "device": .text(state.name(ofIndex: entry.interfaceIndex)),
-                     "lladdr": .text(entry.linkAddress?.description), "state": .texts(entry.state.names)])
-        }))]))
+        return .report(NeighborAnswer(table: .neighbors, target: label, entries: entries, state: state))
     }
 
     func forwardingDatabase(_ request: AgentRequest) throws -> AgentResponse {
         let (label, state) = try read(request.query["target"] ?? "node")
         let mac = try request.parameter("lladdr", as: LinkAddress.parse, what: "a link-layer address")
         let entries = state.forwardingDatabase.filter { mac == nil || $0.linkAddress == mac }
-        return .report(AgentAnswer(command: "fdb", jsonFields: [("target", .string(label)), ("fdb", .array(entries.map { entry in
-            .fields(["lladdr": .text(entry.linkAddress?.description), "device": .text(state.name(ofIndex: entry.interfaceIndex)),
-                     "dst": .text(entry.destination?.description), "vni": .int(entry.vni.map(Int.init)), "state": .texts(entry.state.names)])
-        }))]))
+        return .report(NeighborAnswer(table: .forwarding, target: label, entries: entries, state: state))
     }
 
     func firewall(_ request: AgentRequest) throws -> AgentResponse {
@@ -104,10 +93,7 @@ final class AgentEndpoints: Sendable {
         guard let rules = FirewallReader.readEverything(in: handle.known.isNode ? nil : handle.opened) else {
             throw AgentFailure(500, "neither iptables-save nor nft could be run in \(label)")
         }
-        return .report(AgentAnswer(command: "firewall", jsonFields: [("target", .string(label)), ("rules", .array(rules.map { rule in
-            .fields(["table": .string(rule.table), "chain": .string(rule.chain), "rule": .string(rule.text),
-                     "packets": .int(Int(clamping: rule.packets)), "bytes": .int(Int(clamping: rule.bytes)), "drops": .bool(rule.drops)])
-        }))]))
+        return .report(FirewallAnswer(target: label, rules: rules))
     }
 
     // MARK: active work
