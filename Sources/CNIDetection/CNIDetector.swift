@@ -28,7 +28,8 @@ public enum CNIDetector {
         let root = input.root
         var findings: [Finding] = []
 
-        let kubelet = KubeletReader.read(root: root, findings: &findings)
+        let kubelet = KubeletReader.read(root: root)
+        findings += KubeletChecks.findings(kubelet)
         let runtime = chooseRuntime(kubelet: kubelet, root: root, findings: &findings)
         if let systemd = runtime.systemdCgroup, let driver = kubelet.cgroupDriver, !driver.isEmpty,
            (driver == "systemd") != systemd {

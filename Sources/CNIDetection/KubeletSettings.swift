@@ -22,10 +22,25 @@ public struct KubeletSettings: Sendable, Equatable {
     public var filesRead: [String]
     /// EnvironmentFile= paths the unit names, present or not.
     public var environmentFiles: [String] = []
+    /// What reading them met, in order: the facts KubeletChecks judges.
+    public var problems: [KubeletReadProblem] = []
+    /// clusterDNS as each configuration file (and drop-in) gives it, in the order applied.
+    public var clusterDNSByFile: [FileValue] = []
+
+    /// A value of one file.
+    public struct FileValue: Sendable, Equatable {
+        public var file: String
+        public var values: [String]
+    }
 
     public init() {
         flags = CommandLineFlags()
         filesRead = []
+    }
+
+    mutating func noteIgnoredLines(_ lines: [(line: Int, text: String)], file: String) {
+        guard !lines.isEmpty else { return }
+        problems.append(.ignoredLines(file: file, lines: lines.map { FileLine(line: $0.line, text: $0.text) }))
     }
 
     /// The runtime the endpoint names.
@@ -37,6 +52,11 @@ public struct KubeletSettings: Sendable, Equatable {
     }
 
     /// Fields of a KubeletConfiguration document (or drop-in) laid over these settings.
+    mutating func apply(configuration object: ConfigObject, from file: String) {
+        if let dns = object["clusterDNS"]?.array { clusterDNSByFile.append(FileValue(file: file, values: dns.compactMap(\.string))) }
+        apply(configuration: object)
+    }
+
     mutating func apply(configuration object: ConfigObject) {
         if let v = object["podCIDR"]?.string { podCIDR = v }
         if let v = object["clusterDNS"]?.array { clusterDNS = v.compactMap(\.string) }
@@ -69,24 +89,19 @@ public enum KubeletReader {
     /// Where installers put the KubeletConfiguration when no --config flag says.
     static let configCandidates = ["/var/lib/kubelet/config.yaml", "/etc/kubernetes/kubelet/config.json",
                                    "/etc/kubernetes/kubelet/kubelet-config.json", "/etc/kubernetes/kubelet-config.yaml"]
-    /// Flags removed from the kubelet, with the release that removed them.
-    static let removedFlags: [(flag: String, release: String, value: String?)] = [
-        ("--network-plugin", "1.24", nil), ("--cni-conf-dir", "1.24", nil), ("--cni-bin-dir", "1.24", nil),
-        ("--cni-cache-dir", "1.24", nil), ("--network-plugin-mtu", "1.24", nil),
-        ("--container-runtime", "1.27", "remote"), ("--container-runtime", "1.24", "docker"),
-    ]
-
-    public static func read(root: NodeRoot, findings: inout [Finding]) -> KubeletSettings {
+    /// The kubelet's settings and what reading them met (problems, as facts): judged by
+    /// KubeletChecks, read alone by whoever needs a setting.
+    public static func read(root: NodeRoot) -> KubeletSettings {
         var settings = KubeletSettings()
         var variables: [String: String] = [:]
         var execStart: String? = nil
 
         let units = unitFiles(root: root)
         for file in units {
-            guard let text = readText(file, root: root, findings: &findings) else { continue }
+            guard let text = readText(file, root: root, settings: &settings) else { continue }
             settings.filesRead.append(file)
             let unit = SystemdUnit.parse(text)
-            reportIgnoredLines(unit.ignoredLines, file: file, findings: &findings)
+            settings.noteIgnoredLines(unit.ignoredLines, file: file)
             for directive in unit.directives where directive.section == "Service" {
                 switch directive.key {
                 case "Environment":
@@ -95,7 +110,7 @@ public enum KubeletReader {
                     let optional = directive.value.hasPrefix("-")
                     let path = optional ? String(directive.value.dropFirst()) : directive.value
                     settings.environmentFiles.append(path)
-                    if let env = readEnvironment(path, root: root, required: !optional, settings: &settings, findings: &findings) {
+                    if let env = readEnvironment(path, root: root, required: !optional, settings: &settings) {
                         for assignment in env.assignments { variables[assignment.key] = assignment.value }
                     }
                 case "ExecStart":
@@ -113,7 +128,7 @@ public enum KubeletReader {
             // No unit here (a container image, a copied tree): take the flags variables kubeadm
             // and packagers write.
             for path in environmentFiles where root.status(path) != nil {
-                if let env = readEnvironment(path, root: root, required: true, settings: &settings, findings: &findings) {
+                if let env = readEnvironment(path, root: root, required: true, settings: &settings) {
                     for assignment in env.assignments { variables[assignment.key] = assignment.value }
                 }
             }
@@ -122,52 +137,26 @@ public enum KubeletReader {
             }
         }
         settings.flags = CommandLineFlags(words: words)
-        checkFlags(settings.flags, findings: &findings)
 
         let configPath = settings.flags["--config"] ?? configCandidates.first { root.status($0)?.isRegularFile == true }
         settings.configPath = configPath
         if let named = settings.flags["--config"], root.status(named) == nil {
-            findings.append(Finding(.kubeletConfigInvalid, .error,
-                                    "The kubelet is started with --config \(named), which does not exist: it will not start.",
-                                    hop: named, evidence: ["--config=\(named)", "\(named): no such file"],
-                                    remedy: "Write the KubeletConfiguration there (kubeadm join does) or fix the flag."))
+            settings.problems.append(.configMissing(named))
         } else if let configPath {
             settings.configPath = configPath
-            if let object = readConfiguration(configPath, root: root, findings: &findings) {
+            if let object = readConfiguration(configPath, root: root, settings: &settings) {
                 settings.filesRead.append(configPath)
-                settings.apply(configuration: object)
-                checkConfiguration(object, file: configPath, findings: &findings)
+                settings.apply(configuration: object, from: configPath)
             }
         }
         if let dropInDir = settings.flags["--config-dir"] {
-            let base = settings.clusterDNS
             for entry in (try? root.list(dropInDir)) ?? [] where entry.name.hasSuffix(".conf") && entry.status?.isRegularFile == true {
-                guard let object = readConfiguration(entry.nodePath, root: root, findings: &findings) else { continue }
+                guard let object = readConfiguration(entry.nodePath, root: root, settings: &settings) else { continue }
                 settings.filesRead.append(entry.nodePath)
-                settings.apply(configuration: object)
-                checkConfiguration(object, file: entry.nodePath, findings: &findings)
-                if let base, let dns = object["clusterDNS"]?.array?.compactMap(\.string), dns != base {
-                    findings.append(Finding(.kubeletConfigSuspicious, .info,
-                                            "The drop-in \(entry.nodePath) overrides clusterDNS of \(configPath ?? "the config").",
-                                            hop: entry.nodePath,
-                                            evidence: ["base: \(base.joined(separator: ", "))", "drop-in: \(dns.joined(separator: ", "))"]))
-                }
+                settings.apply(configuration: object, from: entry.nodePath)
             }
         }
         settings.apply(flags: settings.flags)
-        let anchor = settings.configPath.flatMap { settings.filesRead.contains($0) ? $0 : nil } ?? settings.filesRead.last
-        if let anchor, settings.clusterDNS?.isEmpty ?? true, settings.filesRead.contains(settings.configPath ?? "") {
-            findings.append(Finding(.kubeletConfigSuspicious, .warning,
-                                    "No clusterDNS is set: pods with dnsPolicy ClusterFirst fall back to the node's resolv.conf and cannot resolve Services.",
-                                    hop: anchor, evidence: ["clusterDNS missing from \(settings.filesRead.joined(separator: ", "))"],
-                                    remedy: "Set clusterDNS to the cluster DNS Service IP (kubeadm and most installers write it)."))
-        }
-        if let anchor, settings.containerRuntimeEndpoint == nil, anchor == settings.configPath {
-            findings.append(Finding(.kubeletConfigSuspicious, .info,
-                                    "No container runtime endpoint is set: the kubelet uses its default, unix:///run/containerd/containerd.sock.",
-                                    hop: anchor, evidence: ["neither containerRuntimeEndpoint nor --container-runtime-endpoint in \(settings.filesRead.joined(separator: ", "))"],
-                                    remedy: "Set containerRuntimeEndpoint in the KubeletConfiguration when the runtime is not containerd."))
-        }
         return settings
     }
 
@@ -189,97 +178,61 @@ public enum KubeletReader {
         return files
     }
 
-    /// A kubelet file that cannot be read: missing is KUBELET_CONFIG_INVALID (something names it),
-    /// there but unreadable is NODE_FILE_UNREADABLE.
-    static func unreadable(_ error: NodeFileError, what: String) -> Finding {
-        guard error.reason == .notFound else { return NodeFileUnreadable.file(error, what: what) }
-        return Finding(.kubeletConfigInvalid, .error, "The \(what) \(error.path) cannot be read.", hop: error.path, evidence: [error.description],
-                       remedy: "Check the file; netdoctor reads regular files up to 1 MiB.")
-    }
-
-    static func readText(_ path: String, root: NodeRoot, findings: inout [Finding]) -> String? {
+    static func readText(_ path: String, root: NodeRoot, settings: inout KubeletSettings) -> String? {
         do { return try root.readText(path) } catch {
-            findings.append(unreadable(error, what: "kubelet file"))
+            settings.problems.append(.unreadable(error))
             return nil
         }
     }
 
-    static func readEnvironment(_ path: String, root: NodeRoot, required: Bool, settings: inout KubeletSettings,
-                                findings: inout [Finding]) -> EnvironmentFile? {
+    static func readEnvironment(_ path: String, root: NodeRoot, required: Bool, settings: inout KubeletSettings) -> EnvironmentFile? {
         if !required && root.status(path) == nil { return nil }
-        guard let text = readText(path, root: root, findings: &findings) else { return nil }
+        guard let text = readText(path, root: root, settings: &settings) else { return nil }
         settings.filesRead.append(path)
         let env = EnvironmentFile.parse(text)
-        reportIgnoredLines(env.ignoredLines, file: path, findings: &findings)
+        settings.noteIgnoredLines(env.ignoredLines, file: path)
         for assignment in env.assignments where !assignment.quoted && assignment.value.contains(" ") {
-            findings.append(Finding(.kubeletConfigSuspicious, .info,
-                                    "\(assignment.key) in \(path) is not quoted: systemd reads it, a shell sourcing the file does not.",
-                                    hop: path, evidence: ["\(path):\(assignment.line): \(assignment.key)=\(assignment.value)"],
-                                    remedy: "Quote the value: \(assignment.key)=\"…\"."))
+            settings.problems.append(.unquoted(file: path, assignment))
         }
         return env
     }
 
-    /// A KubeletConfiguration (or drop-in) as JSON or YAML.
-    public static func readConfiguration(_ path: String, root: NodeRoot, findings: inout [Finding]) -> ConfigObject? {
-        guard let text = readText(path, root: root, findings: &findings) else { return nil }
+    /// A KubeletConfiguration (or drop-in) as JSON or YAML; nil, with the problem noted, when it
+    /// is none.
+    static func readConfiguration(_ path: String, root: NodeRoot, settings: inout KubeletSettings) -> ConfigObject? {
+        guard let text = readText(path, root: root, settings: &settings) else { return nil }
         do {
             let trimmed = text.drop(while: { $0.isWhitespace })
             let value = trimmed.hasPrefix("{") ? try JSONParser.parse(text) : try YAMLReader.parse(text)
             if value.isNull { return ConfigObject() }
             guard let object = value.object else {
-                findings.append(Finding(.kubeletConfigInvalid, .error, "\(path) is not a KubeletConfiguration object.",
-                                        hop: path, evidence: ["the document is \(value.kindName)"],
-                                        remedy: "Write it as a KubeletConfiguration mapping."))
+                settings.problems.append(.configNotAnObject(path, kind: value.kindName))
                 return nil
             }
             return object
         } catch {
-            findings.append(Finding(.kubeletConfigInvalid, .error,
-                                    "The kubelet configuration \(path) does not parse: the kubelet will not start with it.",
-                                    hop: path, evidence: ["\(path):\(error.line):\(error.column): \(error.message)"],
-                                    remedy: "Fix the file at line \(error.line), then restart the kubelet."))
+            settings.problems.append(.configUnparsable(path, line: error.line, column: error.column, message: error.message))
             return nil
         }
     }
+}
 
-    static func checkConfiguration(_ object: ConfigObject, file: String, findings: inout [Finding]) {
-        for server in object["clusterDNS"]?.array?.compactMap(\.string) ?? [] {
-            if server == "0.0.0.0" || server == "::" || IPAddress.parse(server) == nil {
-                findings.append(Finding(.kubeletConfigSuspicious, .warning,
-                                        "clusterDNS \(server) is not a usable DNS server address: pods will get it in resolv.conf.",
-                                        hop: file, evidence: ["\(file): clusterDNS contains \(server)"],
-                                        remedy: "Set clusterDNS to the cluster DNS Service IP (kubectl -n kube-system get svc kube-dns)."))
-            }
-        }
-    }
+/// A line of a file, as evidence names it.
+public struct FileLine: Sendable, Equatable {
+    public var line: Int
+    public var text: String
+}
 
-    static func checkFlags(_ flags: CommandLineFlags, findings: inout [Finding]) {
-        for flag in flags.flags {
-            if let removed = removedFlags.first(where: { $0.flag == flag.name && ($0.value == nil || $0.value == flag.value) }) {
-                findings.append(Finding(.kubeletFlagRemoved, .warning,
-                                        "The kubelet is started with \(flag.name)=\(flag.value), removed in Kubernetes \(removed.release): a kubelet of \(removed.release) or later will not start.",
-                                        hop: "kubelet flags", evidence: ["\(flag.name)=\(flag.value)"],
-                                        remedy: flag.name.hasPrefix("--cni") || flag.name.hasPrefix("--network")
-                                            ? "Remove it: CNI is configured in the container runtime (containerd conf_dir/bin_dirs, CRI-O network_dir/plugin_dirs)."
-                                            : "Remove it and set containerRuntimeEndpoint in the KubeletConfiguration."))
-            } else if flag.value.isEmpty {
-                findings.append(Finding(.kubeletConfigSuspicious, .warning, "The kubelet flag \(flag.name) has an empty value.",
-                                        hop: "kubelet flags", evidence: ["\(flag.name)="],
-                                        remedy: "Give it a value or remove it."))
-            } else if ["--container-runtime-endpoint", "--pod-infra-container-image"].contains(flag.name) {
-                findings.append(Finding(.kubeletConfigSuspicious, .info,
-                                        "\(flag.name) is deprecated as a flag; the KubeletConfiguration field replaces it.",
-                                        hop: "kubelet flags", evidence: ["\(flag.name)=\(flag.value)"]))
-            }
-        }
-    }
-
-    static func reportIgnoredLines(_ lines: [(line: Int, text: String)], file: String, findings: inout [Finding]) {
-        guard !lines.isEmpty else { return }
-        findings.append(Finding(.kubeletConfigSuspicious, .warning,
-                                "\(file) has \(lines.count == 1 ? "a line" : "lines") systemd ignores with a parse warning.",
-                                hop: file, evidence: lines.prefix(3).map { "\(file):\($0.line): \($0.text)" },
-                                remedy: "Make the line a comment (#) or a Key=Value assignment."))
-    }
+/// What reading the kubelet's files met: facts, judged by KubeletChecks.
+public enum KubeletReadProblem: Sendable, Equatable {
+    /// A file there but unreadable, or missing where something names it.
+    case unreadable(NodeFileError)
+    /// Lines systemd (or an environment file's reader) ignores with a warning.
+    case ignoredLines(file: String, lines: [FileLine])
+    /// An environment file's value with spaces, unquoted.
+    case unquoted(file: String, EnvironmentFile.Assignment)
+    /// --config names a file that does not exist.
+    case configMissing(String)
+    case configNotAnObject(String, kind: String)
+    case configUnparsable(String, line: Int, column: Int, message: String)
 }

@@ -133,8 +133,7 @@ extension NodeSession {
 
     /// The kubelet's clusterDNS, clusterDomain and resolvConf, when its files say anything.
     func dnsSettings() -> DNSFacts.Kubelet? {
-        var ignored: [Finding] = []
-        let settings = kubelet ?? KubeletReader.read(root: root, findings: &ignored)
+        let settings = kubelet ?? KubeletReader.read(root: root)
         guard !settings.filesRead.isEmpty else { return nil }
         return DNSFacts.Kubelet(clusterDNS: (settings.clusterDNS ?? []).compactMap { IPAddress.parse($0) }, clusterDomain: settings.clusterDomain,
                                 resolvConf: settings.resolvConf, files: settings.filesRead)

@@ -35,8 +35,7 @@ public final class NodeSession: @unchecked Sendable {
     /// The kubelet's containerRuntimeEndpoint under the root: read only when no endpoint was given.
     var kubeletRuntimeEndpoint: String? {
         guard runtimeEndpoint == nil else { return nil }
-        var ignored: [Finding] = []
-        return (kubelet ?? KubeletReader.read(root: root, findings: &ignored)).containerRuntimeEndpoint
+        return (kubelet ?? KubeletReader.read(root: root)).containerRuntimeEndpoint
     }
     /// This node's kernel, for what only a live kernel does (probes, captures, sockets); with
     /// NETDOCTOR_RECORD_FACTS set, every answer is also recorded there (scripts/record-path-facts

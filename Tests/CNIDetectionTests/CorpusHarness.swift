@@ -180,8 +180,8 @@ struct CorpusHarness {
             }
         }
         tree.write(placed, bytes: content)
-        var findings: [Finding] = []
-        let settings = KubeletReader.read(root: tree.root, findings: &findings)
+        let settings = KubeletReader.read(root: tree.root)
+        let findings = KubeletChecks.findings(settings)
         var misses: [String] = []
         let mine = findings.filter { $0.hop == placed || $0.evidence.contains { $0.contains(placed) } || $0.hop == "kubelet flags" }
         compare("valid", e["valid"]?.bool, !mine.contains { $0.code == .kubeletConfigInvalid }, &misses)

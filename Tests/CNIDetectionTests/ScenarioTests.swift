@@ -92,8 +92,8 @@ struct ScenarioTests {
             .write("/etc/default/kubelet", bytes: harness.bytes("kubelet/kind/default/kubelet"))
             .write("/var/lib/kubelet/config.yaml", bytes: harness.bytes("kubelet/kubeadm-defaulted/config.yaml"))
             .write("/var/lib/kubelet/kubeadm-flags.env", bytes: harness.bytes("kubelet/kubeadm-flags/k8s-issue-122632/kubeadm-flags.env"))
-        var findings: [Finding] = []
-        let settings = KubeletReader.read(root: tree.root, findings: &findings)
+        let settings = KubeletReader.read(root: tree.root)
+        let findings = KubeletChecks.findings(settings)
         #expect(settings.configPath == "/var/lib/kubelet/config.yaml")
         #expect(settings.clusterDNS == ["10.192.0.10"])
         #expect(settings.containerRuntimeEndpoint == "unix:///var/run/containerd/containerd.sock")
