@@ -125,10 +125,14 @@ public enum CNIDetector {
         }
         switch name {
         case .containerd:
-            if let containerdPath { return ContainerdConfigReader.read(path: containerdPath, root: root, findings: &findings) }
-            return RuntimeSettings.defaults(.containerd)
+            guard let containerdPath else { return RuntimeSettings.defaults(.containerd) }
+            let settings = ContainerdConfigReader.read(path: containerdPath, root: root)
+            findings += RuntimeChecks.findings(settings)
+            return settings
         case .crio:
-            return CRIOConfigReader.read(root: root, findings: &findings)
+            let settings = CRIOConfigReader.read(root: root)
+            findings += RuntimeChecks.findings(settings)
+            return settings
         case .unknown:
             return RuntimeSettings.defaults(.unknown)
         }

@@ -30,6 +30,8 @@ public struct RuntimeSettings: Sendable, Equatable {
     public var configParses = true
     /// For a config that does not parse: the CNI values its lines meant to set.
     public var intended: [String: String] = [:]
+    /// What reading the runtime's files met, in order: the facts RuntimeChecks judges.
+    public var problems: [RuntimeReadProblem] = []
 
     public static let defaultConfDir = "/etc/cni/net.d"
     public static let defaultBinDir = "/opt/cni/bin"
@@ -44,16 +46,6 @@ public struct RuntimeSettings: Sendable, Equatable {
 }
 
 /// Reads containerd's config.toml (format versions 1 to 3, with imports).
-extension RuntimeSettings {
-    /// A runtime config file that cannot be read: missing is RUNTIME_CONFIG_INVALID (the runtime
-    /// names it), there but unreadable is NODE_FILE_UNREADABLE.
-    static func unreadable(_ error: NodeFileError, what: String) -> Finding {
-        guard error.reason == .notFound else { return NodeFileUnreadable.file(error, what: what) }
-        return Finding(.runtimeConfigInvalid, .error, "The \(what) \(error.path) cannot be read.", hop: error.path, evidence: [error.description],
-                       remedy: "Check the file; netdoctor reads regular files up to 1 MiB.")
-    }
-}
-
 public enum ContainerdConfigReader {
     /// Where containerd's config lives: the standard path, and k3s's.
     public static let candidatePaths = ["/etc/containerd/config.toml",
@@ -68,10 +60,11 @@ public enum ContainerdConfigReader {
         }
     }
 
-    public static func read(path: String, root: NodeRoot, findings: inout [Finding]) -> RuntimeSettings {
+    /// containerd's settings from its config and the files it imports, with what reading them met.
+    public static func read(path: String, root: NodeRoot) -> RuntimeSettings {
         var settings = RuntimeSettings.defaults(.containerd)
         settings.configPath = path
-        guard let document = parse(path: path, root: root, findings: &findings) else {
+        guard let document = parse(path: path, root: root, settings: &settings) else {
             settings.configParses = false
             if let text = try? root.readText(path) {
                 settings.intended = LenientTOML.assignments(in: text, keys: ["version", "conf_dir", "bin_dir", "max_conf_num", "conf_template"])
@@ -79,62 +72,48 @@ public enum ContainerdConfigReader {
             return settings
         }
         settings.filesRead.append(path)
-        apply(document, path: path, to: &settings, findings: &findings)
+        apply(document, path: path, to: &settings)
         // `imports` (v2+) are merged over the main file, in order; a glob names several files.
         for pattern in document["imports"]?.array?.compactMap(\.string) ?? [] {
             for file in expand(pattern, relativeTo: path, root: root) {
-                guard let imported = parse(path: file, root: root, findings: &findings) else { continue }
+                guard let imported = parse(path: file, root: root, settings: &settings) else { continue }
                 settings.filesRead.append(file)
-                apply(imported, path: file, to: &settings, findings: &findings, isImport: true)
+                apply(imported, path: file, to: &settings, isImport: true)
             }
         }
-        describe(settings, path: path, findings: &findings)
         return settings
     }
 
-    static func parse(path: String, root: NodeRoot, findings: inout [Finding]) -> ConfigValue? {
+    static func parse(path: String, root: NodeRoot, settings: inout RuntimeSettings) -> ConfigValue? {
         let text: String
         do {
             text = try root.readText(path)
         } catch {
-            findings.append(RuntimeSettings.unreadable(error, what: "containerd config"))
+            settings.problems.append(.unreadable(error))
             return nil
         }
         do {
             return try TOMLReader.parse(text)
         } catch {
-            findings.append(Finding(.runtimeConfigInvalid, .error,
-                                    "containerd's config \(path) does not parse: containerd will not start with it.",
-                                    hop: path, evidence: ["\(path):\(error.line):\(error.column): \(error.message)"]
-                                        + placeholderEvidence(text),
-                                    remedy: "Fix the TOML at line \(error.line) (render templates and shell variables first), then restart containerd."))
+            settings.problems.append(.unparsable(path, line: error.line, column: error.column, message: error.message,
+                                                 placeholders: placeholderEvidence(text)))
             return nil
         }
     }
 
-    static func apply(_ document: ConfigValue, path: String, to settings: inout RuntimeSettings,
-                      findings: inout [Finding], isImport: Bool = false) {
+    static func apply(_ document: ConfigValue, path: String, to settings: inout RuntimeSettings, isImport: Bool = false) {
         let version = document["version"]?.int ?? (isImport ? settings.configVersion ?? 1 : 1)
         if !isImport || document["version"] != nil { settings.configVersion = version }
         let sectionPath = cniSection(version: version)
         var section: ConfigValue? = document
         for key in sectionPath { section = section?[key] }
-        if version == 1 && !isImport {
-            findings.append(Finding(.runtimeConfigDeprecated, .warning,
-                                    "\(path) is a version-1 containerd config ([plugins.cri]); containerd 2.x rejects it.",
-                                    hop: path, evidence: ["no top-level version key, or version = 1"],
-                                    remedy: "Add version = 2 and move settings to [plugins.\"io.containerd.grpc.v1.cri\"], or run `containerd config migrate`."))
-        }
+        if version == 1 && !isImport { settings.problems.append(.versionOne(path)) }
         // CNI keys under another version's section are silently ignored by containerd.
         for other in [1, 2, 3] where other != version {
             var misplaced: ConfigValue? = document
             for key in cniSection(version: other) { misplaced = misplaced?[key] }
             if misplaced?.object != nil, !(version >= 3 && other >= 3) {
-                findings.append(Finding(.runtimeConfigDeprecated, .error,
-                                        "\(path) sets CNI options in the version-\(other) section, but declares version \(version): containerd ignores them.",
-                                        hop: path,
-                                        evidence: ["[\(cniSection(version: other).joined(separator: "."))] present, config version \(version)"],
-                                        remedy: "Move the keys to [\(cniSection(version: version).joined(separator: "."))]."))
+                settings.problems.append(.misplacedSection(path, version: other, declared: version))
             }
         }
         var cri: ConfigValue? = document
@@ -144,9 +123,7 @@ public enum ContainerdConfigReader {
         }
         // v2 keeps sandbox_image in the CRI section; v3 moved it to the images plugin.
         let sandbox = cri?["sandbox_image"]?.string ?? document["plugins"]?["io.containerd.cri.v1.images"]?["pinned_images"]?["sandbox"]?.string
-        if let sandbox, !sandbox.contains("/"), !sandbox.contains(":") {
-            findings.append(RuntimeConfigSuspicious.sandboxImageNotAReference(sandbox, path: path))
-        }
+        if let sandbox, !sandbox.contains("/"), !sandbox.contains(":") { settings.problems.append(.sandboxImageNotAReference(sandbox, path: path)) }
         guard let cni = section?.object else { return }
         settings.cniSectionPresent = true
         if let dir = cni["conf_dir"]?.string, !dir.isEmpty { settings.confDir = dir }
@@ -155,41 +132,12 @@ public enum ContainerdConfigReader {
         let binDirs = cni["bin_dirs"]?.array?.compactMap(\.string).filter { !$0.isEmpty }
         // bin_dirs came with containerd 2.1, which deprecated bin_dir; a config with only bin_dir
         // is right for 2.0, one with both keeps a deprecated key beside its replacement.
-        if let binDir = cni["bin_dir"]?.string, binDirs != nil, version >= 3 {
-            findings.append(Finding(.runtimeConfigDeprecated, .warning,
-                                    "\(path) sets both bin_dir and bin_dirs; bin_dir is deprecated since containerd 2.1.",
-                                    hop: path, evidence: ["bin_dir = \"\(binDir)\"", "bin_dirs = [\(binDirs!.map { "\"\($0)\"" }.joined(separator: ", "))]"],
-                                    remedy: "Remove bin_dir and keep bin_dirs."))
-        }
+        if let binDir = cni["bin_dir"]?.string, let binDirs, version >= 3 { settings.problems.append(.binDirBesideBinDirs(path, binDir: binDir, binDirs: binDirs)) }
         if let binDir = cni["bin_dir"]?.string, !binDir.isEmpty {
             settings.binDirs = (binDirs?.isEmpty == false && version >= 3) ? binDirs! : [binDir]
         } else if let binDirs, !binDirs.isEmpty {
             settings.binDirs = binDirs
         }
-    }
-
-    /// Notes on the merged settings, once every file is read.
-    static func describe(_ settings: RuntimeSettings, path: String, findings: inout [Finding]) {
-        if let template = settings.confTemplate {
-            findings.append(Finding(.cniConfTemplate, .info,
-                                    "containerd writes the CNI config itself from \(template) once the node has a podCIDR.",
-                                    hop: path, evidence: ["conf_template = \"\(template)\""],
-                                    remedy: "If the conf dir stays empty, check that the node has a podCIDR (kube-controller-manager --allocate-node-cidrs)."))
-        }
-        nonDefaultDirectories(settings, path: path, findings: &findings)
-    }
-
-    static func nonDefaultDirectories(_ settings: RuntimeSettings, path: String, findings: inout [Finding]) {
-        let normal = { (p: String) in NodeRoot.normalize(p) }
-        var evidence: [String] = []
-        if normal(settings.confDir) != RuntimeSettings.defaultConfDir { evidence.append("conf dir \(settings.confDir)") }
-        let bins = settings.binDirs.filter { normal($0) != RuntimeSettings.defaultBinDir }
-        if !bins.isEmpty { evidence.append("bin dirs \(bins.joined(separator: ", "))") }
-        guard !evidence.isEmpty else { return }
-        findings.append(Finding(.cniDirsNonDefault, .info,
-                                "The runtime uses non-default CNI directories: tools and installers that look only at /etc/cni/net.d and /opt/cni/bin find nothing.",
-                                hop: path, evidence: evidence,
-                                remedy: "Install CNI configs and plugins where the runtime looks."))
     }
 
     /// Expands an imports entry: relative paths are relative to the config's directory, and a
@@ -211,15 +159,15 @@ public enum CRIOConfigReader {
     public static let mainPath = "/etc/crio/crio.conf"
     public static let dropInDir = "/etc/crio/crio.conf.d"
 
-    public static func read(root: NodeRoot, findings: inout [Finding]) -> RuntimeSettings {
+    /// CRI-O's settings from crio.conf and its drop-ins, with what reading them met.
+    public static func read(root: NodeRoot) -> RuntimeSettings {
         var settings = RuntimeSettings.defaults(.crio)
         var files: [String] = []
         if let status = root.status(mainPath) {
             if status.isRegularFile {
                 files.append(mainPath)
             } else {
-                findings.append(RuntimeSettings.unreadable(NodeFileError(path: mainPath, reason: status.isDirectory ? .isDirectory : .notRegularFile),
-                                                           what: "CRI-O config"))
+                settings.problems.append(.unreadable(NodeFileError(path: mainPath, reason: status.isDirectory ? .isDirectory : .notRegularFile)))
             }
         }
         let dropIns = ((try? root.list(dropInDir)) ?? []).filter { $0.name.hasSuffix(".conf") && $0.status?.isRegularFile == true }
@@ -228,16 +176,13 @@ public enum CRIOConfigReader {
         for file in files {
             let text: String
             do { text = try root.readText(file) } catch {
-                findings.append(RuntimeSettings.unreadable(error, what: "CRI-O config"))
+                settings.problems.append(.unreadable(error))
                 continue
             }
             let document: ConfigValue
             do { document = try TOMLReader.parse(text) } catch {
                 settings.configParses = false
-                findings.append(Finding(.runtimeConfigInvalid, .error,
-                                        "CRI-O's config \(file) does not parse: CRI-O will not start with it.",
-                                        hop: file, evidence: ["\(file):\(error.line):\(error.column): \(error.message)"],
-                                        remedy: "Fix the TOML at line \(error.line), then restart crio."))
+                settings.problems.append(.unparsable(file, line: error.line, column: error.column, message: error.message, placeholders: []))
                 continue
             }
             settings.filesRead.append(file)
@@ -248,14 +193,10 @@ public enum CRIOConfigReader {
                 settings.binDirs = dirs
             } else if let dir = network["plugin_dir"]?.string, !dir.isEmpty {
                 settings.binDirs = [dir]
-                findings.append(Finding(.runtimeConfigDeprecated, .warning,
-                                        "\(file) uses the legacy key plugin_dir; current CRI-O reads plugin_dirs (a list).",
-                                        hop: file, evidence: ["[crio.network] plugin_dir = \"\(dir)\""],
-                                        remedy: "Replace it with plugin_dirs = [\"\(dir)\"]."))
+                settings.problems.append(.legacyPluginDir(file, dir: dir))
             }
             if let name = network["cni_default_network"]?.string { settings.defaultNetwork = name.isEmpty ? nil : name }
         }
-        if let first = settings.configPath { ContainerdConfigReader.nonDefaultDirectories(settings, path: first, findings: &findings) }
         return settings
     }
 }
@@ -292,4 +233,21 @@ extension Substring {
     func trimmingSpacesAndTabs() -> String {
         String(self).trimmingCharacters()
     }
+}
+
+/// What reading a runtime's config files met: facts, judged by RuntimeChecks.
+public enum RuntimeReadProblem: Sendable, Equatable {
+    /// A file there but unreadable (or not a regular file), or missing where something names it.
+    case unreadable(NodeFileError)
+    /// TOML that does not parse, with the template or shell placeholders that explain why.
+    case unparsable(String, line: Int, column: Int, message: String, placeholders: [String])
+    /// A version-1 containerd config, which containerd 2.x rejects.
+    case versionOne(String)
+    /// CNI keys in another version's section than the one declared: ignored.
+    case misplacedSection(String, version: Int, declared: Int)
+    case sandboxImageNotAReference(String, path: String)
+    /// containerd 2.1's bin_dirs beside the bin_dir it deprecated.
+    case binDirBesideBinDirs(String, binDir: String, binDirs: [String])
+    /// CRI-O's legacy plugin_dir.
+    case legacyPluginDir(String, dir: String)
 }

@@ -211,15 +211,15 @@ struct CorpusHarness {
     func checkRuntime(_ entry: Entry) -> [String] {
         let e = entry.expected
         let tree = NodeTree()
-        var findings: [Finding] = []
         let settings: RuntimeSettings
         if e["runtime"]?.string == "cri-o" {
             tree.write(CRIOConfigReader.mainPath, bytes: bytes(entry.path))
-            settings = CRIOConfigReader.read(root: tree.root, findings: &findings)
+            settings = CRIOConfigReader.read(root: tree.root)
         } else {
             tree.write("/etc/containerd/config.toml", bytes: bytes(entry.path))
-            settings = ContainerdConfigReader.read(path: "/etc/containerd/config.toml", root: tree.root, findings: &findings)
+            settings = ContainerdConfigReader.read(path: "/etc/containerd/config.toml", root: tree.root)
         }
+        let findings = RuntimeChecks.findings(settings)
         var misses: [String] = []
         compare("valid", e["valid"]?.bool, settings.configParses, &misses)
         let intended = settings.intended

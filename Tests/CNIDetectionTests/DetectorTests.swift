@@ -186,17 +186,17 @@ struct DetectorTests {
         #expect(report.findings(.cniBinaryMissing).isEmpty)
         #expect(report.findings(.cniDirsNonDefault).count == 1)
 
-        var findings: [Finding] = []
         let v1 = NodeTree().write("/etc/containerd/config.toml", "[plugins.cri.cni]\nconf_dir = \"/etc/cni/custom\"\n")
-        let settings = ContainerdConfigReader.read(path: "/etc/containerd/config.toml", root: v1.root, findings: &findings)
+        let settings = ContainerdConfigReader.read(path: "/etc/containerd/config.toml", root: v1.root)
+        var findings = RuntimeChecks.findings(settings)
         #expect(settings.configVersion == 1)
         #expect(settings.confDir == "/etc/cni/custom")
         #expect(findings.contains { $0.code == .runtimeConfigDeprecated })
 
         // CNI keys under another version's section are ignored by containerd.
-        findings = []
         let misplaced = NodeTree().write("/etc/containerd/config.toml", "version = 2\n[plugins.\"io.containerd.cri.v1.runtime\".cni]\nconf_dir = \"/x\"\n")
-        let ignored = ContainerdConfigReader.read(path: "/etc/containerd/config.toml", root: misplaced.root, findings: &findings)
+        let ignored = ContainerdConfigReader.read(path: "/etc/containerd/config.toml", root: misplaced.root)
+        findings = RuntimeChecks.findings(ignored)
         #expect(ignored.confDir == "/etc/cni/net.d")
         #expect(findings.contains { $0.code == .runtimeConfigDeprecated && $0.severity == .error })
     }
