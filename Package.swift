@@ -64,91 +64,160 @@ let package = Package(
         .target(name: "NetSystem", dependencies: ["CNetShims"]),
         .target(name: "Netlink", dependencies: ["NetlinkCodec", "NetSystem", "CNetShims"]),
         .target(name: "KernelState", dependencies: ["Netlink", "NetlinkCodec", "NetSystem", "NetAddress", "NodeFiles"]),
-        .target(name: "CNIDetection", dependencies: ["ConfigFormats", "NodeFiles", "Diagnosis", "NetAddress", "NetlinkCodec", "RuntimeModel", "YAMLFormat"]),
+        .target(
+            name: "CNIDetection",
+            dependencies: ["ConfigFormats", "NodeFiles", "Diagnosis", "NetAddress", "NetlinkCodec", "RuntimeModel", "YAMLFormat"]),
         // What the runtime and libcni say about pods, as data: no gRPC (CNIDetection needs these, not a CRI client).
         .target(name: "RuntimeModel", dependencies: ["ConfigFormats", "Diagnosis", "NetAddress", "NodeFiles"]),
-        .target(name: "CRI", dependencies: [
-            "ConfigFormats", "NetSystem", "NodeFiles", "RuntimeModel",
-            .product(name: "GRPCCore", package: "grpc-swift-2"),
-            .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
-            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
-            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-        ], exclude: ["Generated/README.md"]),
-        .target(name: "Pods", dependencies: ["ConfigFormats", "CRI", "Diagnosis", "KernelState", "NetAddress", "NetSystem", "NodeFiles", "RuntimeModel"]),
-        .target(name: "Lab", dependencies: ["RuntimeModel", "CNetShims", "ConfigFormats", "CRI", "Diagnosis", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles", "Pods",
-                                            "Services"]),
-        .target(name: "PathFacts", dependencies: ["CNetShims", "KernelState", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles", "Pods"]),
+        .target(
+            name: "CRI",
+            dependencies: [
+                "ConfigFormats", "NetSystem", "NodeFiles", "RuntimeModel",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ], exclude: ["Generated/README.md"]),
+        .target(
+            name: "Pods",
+            dependencies: ["ConfigFormats", "CRI", "Diagnosis", "KernelState", "NetAddress", "NetSystem", "NodeFiles", "RuntimeModel"]),
+        .target(
+            name: "Lab",
+            dependencies: [
+                "RuntimeModel", "CNetShims", "ConfigFormats", "CRI", "Diagnosis", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem",
+                "NodeFiles", "Pods",
+                "Services",
+            ]),
+        .target(
+            name: "PathFacts",
+            dependencies: ["CNetShims", "KernelState", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles", "Pods"]),
         .target(name: "Checks", dependencies: ["Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
-        .target(name: "Trace", dependencies: ["Capture", "Checks", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
-                                              "NetlinkCodec", "NetSystem", "PathFacts", "PathMTU", "Pods", "Services"]),
-        .target(name: "Session", dependencies: ["Capture", "Checks", "CNIDetection", "ConfigFormats", "Diagnosis", "DNS", "Firewall", "Inspection", "KernelState", "NetAddress",
-                                                "NetlinkCodec", "NetSystem", "NodeFiles", "PathFacts", "PathMTU", "Pods", "Policy", "Services", "Trace"]),
-        .target(name: "Firewall", dependencies: ["CNetShims", "ConfigFormats", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
+        .target(
+            name: "Trace",
+            dependencies: [
+                "Capture", "Checks", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
+                "NetlinkCodec", "NetSystem", "PathFacts", "PathMTU", "Pods", "Services",
+            ]),
+        .target(
+            name: "Session",
+            dependencies: [
+                "Capture", "Checks", "CNIDetection", "ConfigFormats", "Diagnosis", "DNS", "Firewall", "Inspection", "KernelState",
+                "NetAddress",
+                "NetlinkCodec", "NetSystem", "NodeFiles", "PathFacts", "PathMTU", "Pods", "Policy", "Services", "Trace",
+            ]),
+        .target(
+            name: "Firewall",
+            dependencies: ["CNetShims", "ConfigFormats", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
         .target(name: "DNS", dependencies: ["ConfigFormats", "Diagnosis", "NetAddress", "NetlinkCodec", "NetSystem", "NodeFiles"]),
         .target(name: "Policy", dependencies: ["Checks", "ConfigFormats", "Diagnosis", "Firewall"]),
-        .target(name: "Services", dependencies: ["CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
+        .target(
+            name: "Services",
+            dependencies: [
+                "CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles",
+            ]),
         .target(name: "Capture", dependencies: ["CPcap", "NetSystem", "KernelState", "NetAddress", "Diagnosis", "ConfigFormats"]),
-        .target(name: "PathMTU", dependencies: ["CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec",
-                                                "NetSystem", "PathFacts", "Pods"]),
-        .target(name: "Inspection", dependencies: ["Checks", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "NetlinkCodec", "NetSystem",
-                                                   "NodeFiles", "PathFacts", "Pods"]),
-        .target(name: "Agent", dependencies: [
-            "Capture", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles",
-            "PathFacts", "PathMTU", "Pods", "Session", "Trace",
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
-        ]),
-        .target(name: "AgentClient", dependencies: [
-            "Trace", "ConfigFormats", "NetAddress",
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
-        ]),
-        .target(name: "Watch", dependencies: [
-            "Agent", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "NetlinkCodec", "NetSystem",
-            "PathFacts", "PathMTU", "Pods", "Session",
-            .product(name: "Prometheus", package: "swift-prometheus"),
-        ]),
-        .target(name: "NetdoctorCLI", dependencies: [
-            "Agent", "AgentClient", "Watch",
-            "CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "KernelState", "Netlink", "NetlinkCodec", "NetSystem", "Pods", "PathMTU", "Services",
-            "NetAddress", "Capture", "Session", "Trace",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .target(
+            name: "PathMTU",
+            dependencies: [
+                "CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec",
+                "NetSystem", "PathFacts", "Pods",
+            ]),
+        .target(
+            name: "Inspection",
+            dependencies: [
+                "Checks", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "NetlinkCodec", "NetSystem",
+                "NodeFiles", "PathFacts", "Pods",
+            ]),
+        .target(
+            name: "Agent",
+            dependencies: [
+                "Capture", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem",
+                "NodeFiles",
+                "PathFacts", "PathMTU", "Pods", "Session", "Trace",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
+        .target(
+            name: "AgentClient",
+            dependencies: [
+                "Trace", "ConfigFormats", "NetAddress",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
+        .target(
+            name: "Watch",
+            dependencies: [
+                "Agent", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "NetlinkCodec", "NetSystem",
+                "PathFacts", "PathMTU", "Pods", "Session",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
+        .target(
+            name: "NetdoctorCLI",
+            dependencies: [
+                "Agent", "AgentClient", "Watch",
+                "CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "KernelState", "Netlink", "NetlinkCodec", "NetSystem", "Pods",
+                "PathMTU", "Services",
+                "NetAddress", "Capture", "Session", "Trace",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         // exports.map keeps the dynamic symbol table to the entry point (start-up: see the map).
         // The lab, apart from the product: `netdoctor lab` runs it when it is installed beside netdoctor.
-        .executableTarget(name: "netdoctor-lab", dependencies: [
-            "NetdoctorCLI", "Lab", "ConfigFormats", "Diagnosis", "NetAddress", "NetSystem", "NodeFiles",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-        .executableTarget(name: "netdoctor", dependencies: ["NetdoctorCLI", "CNetShims"], exclude: ["exports.map"],
-                          linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/netdoctor/exports.map"])]),
+        .executableTarget(
+            name: "netdoctor-lab",
+            dependencies: [
+                "NetdoctorCLI", "Lab", "ConfigFormats", "Diagnosis", "NetAddress", "NetSystem", "NodeFiles",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "netdoctor", dependencies: ["NetdoctorCLI", "CNetShims"], exclude: ["exports.map"],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/netdoctor/exports.map"])]),
         // Built only by scripts/fuzz, with -sanitize=fuzzer; replays files when built plainly.
-        .executableTarget(name: "ParserFuzzer", dependencies: ["RuntimeModel", "ConfigFormats", "CNIDetection", "CRI", "Diagnosis", "DNS", "Firewall", "NetAddress",
-                                                                "NodeFiles", "NetlinkCodec", "PathFacts", "Pods", "Services", "Trace", "YAMLFormat"]),
+        .executableTarget(
+            name: "ParserFuzzer",
+            dependencies: [
+                "RuntimeModel", "ConfigFormats", "CNIDetection", "CRI", "Diagnosis", "DNS", "Firewall", "NetAddress",
+                "NodeFiles", "NetlinkCodec", "PathFacts", "Pods", "Services", "Trace", "YAMLFormat",
+            ]),
         // Throw-away node trees and repository paths, shared by the test targets.
         .target(name: "TestSupport", dependencies: ["NodeFiles", "ConfigFormats"], path: "Tests/TestSupport"),
         .testTarget(name: "ConfigFormatsTests", dependencies: ["ConfigFormats", "YAMLFormat"]),
-        .testTarget(name: "FirewallTests", dependencies: ["Checks", "ConfigFormats", "Diagnosis", "Firewall", "NetAddress", "Policy", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "FirewallTests",
+            dependencies: ["Checks", "ConfigFormats", "Diagnosis", "Firewall", "NetAddress", "Policy", "TestSupport"], exclude: ["Fixtures"]
+        ),
         // kube-proxy's rules (iptables-save, nft -j) as kube-proxy writes them and as the lab loads them.
         .testTarget(name: "DNSTests", dependencies: ["DNS", "Diagnosis", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ServicesTests", dependencies: ["Diagnosis", "Services", "Firewall", "NetAddress", "NetlinkCodec", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "ServicesTests", dependencies: ["Diagnosis", "Services", "Firewall", "NetAddress", "NetlinkCodec", "TestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "PathMTUTests", dependencies: ["PathMTU", "NetAddress"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "NetAddress", "NodeFiles", "TestSupport"]),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "CNIDetectionTests", dependencies: ["RuntimeModel", "CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "Pods", "TestSupport"]),
+        .testTarget(
+            name: "CNIDetectionTests",
+            dependencies: ["RuntimeModel", "CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "Pods", "TestSupport"]),
         // The agent on loopback, unprivileged: authentication, TLS, limits, bad requests.
         .testTarget(name: "AgentTests", dependencies: ["AgentClient", "ConfigFormats", "NodeFiles", "TestSupport", "YAMLFormat"]),
         // Pods from libcni's cache (the shared corpus) and from the runtime (CRI answers recorded from the lab).
-        .testTarget(name: "PodsTests", dependencies: ["RuntimeModel", "Pods", "CRI", "CNIDetection", "NodeFiles", "NetAddress", "TestSupport"],
-                    exclude: ["Fixtures"]),
+        .testTarget(
+            name: "PodsTests", dependencies: ["RuntimeModel", "Pods", "CRI", "CNIDetection", "NodeFiles", "NetAddress", "TestSupport"],
+            exclude: ["Fixtures"]),
         // trace's gathering and checks on facts recorded from the lab (scripts/record-path-facts), without root.
-        .testTarget(name: "TraceChecksTests", dependencies: ["RuntimeModel", "Capture", "Checks", "CNIDetection", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
-                                                            "Netlink", "NetlinkCodec", "NodeFiles", "PathFacts", "PathMTU", "Pods", "TestSupport", "Trace"],
-                    exclude: ["Fixtures"]),
+        .testTarget(
+            name: "TraceChecksTests",
+            dependencies: [
+                "RuntimeModel", "Capture", "Checks", "CNIDetection", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
+                "Netlink", "NetlinkCodec", "NodeFiles", "PathFacts", "PathMTU", "Pods", "TestSupport", "Trace",
+            ],
+            exclude: ["Fixtures"]),
         .testTarget(name: "NetdoctorCLITests", dependencies: ["NodeFiles", "ConfigFormats", "TestSupport"]),
         // Real namespaces, veths, bridges, VXLAN and the CNI plugins: root only, and never skipped on CI.
-        .testTarget(name: "SessionTests", dependencies: ["ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "PathFacts", "Pods", "Session", "TestSupport"]),
+        .testTarget(
+            name: "SessionTests",
+            dependencies: ["ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "PathFacts", "Pods", "Session", "TestSupport"]),
         .testTarget(name: "WatchTests", dependencies: ["ConfigFormats", "NetAddress", "TestSupport", "Watch"]),
-        .testTarget(name: "PrivilegedTests", dependencies: ["ConfigFormats", "NodeFiles", "NetSystem", "Netlink", "NetlinkCodec", "Services", "TestSupport"]),
+        .testTarget(
+            name: "PrivilegedTests",
+            dependencies: ["ConfigFormats", "NodeFiles", "NetSystem", "Netlink", "NetlinkCodec", "Services", "TestSupport"]),
     ]
 )

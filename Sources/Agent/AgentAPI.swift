@@ -73,14 +73,18 @@ final class AgentAPI: Sendable {
     /// case-insensitively (RFC 9110 §11.1).
     func checkToken(_ authorization: String?) -> AgentFailure? {
         guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
-            return AgentFailure(401, "a bearer token is required (Authorization: Bearer TOKEN)", headers: [("WWW-Authenticate", "Bearer realm=\"netdoctor-agent\"")])
+            return AgentFailure(
+                401, "a bearer token is required (Authorization: Bearer TOKEN)",
+                headers: [("WWW-Authenticate", "Bearer realm=\"netdoctor-agent\"")])
         }
         let given = Array(authorization.utf8.dropFirst(7))
         let expected = settings.token
         var difference = UInt8(given.count == expected.count ? 0 : 1)
         for i in 0..<expected.count { difference |= expected[i] ^ (i < given.count ? given[i] : 0) }
         guard difference == 0 else {
-            return AgentFailure(401, "the bearer token is not valid", headers: [("WWW-Authenticate", "Bearer realm=\"netdoctor-agent\", error=\"invalid_token\"")])
+            return AgentFailure(
+                401, "the bearer token is not valid",
+                headers: [("WWW-Authenticate", "Bearer realm=\"netdoctor-agent\", error=\"invalid_token\"")])
         }
         return nil
     }
@@ -91,10 +95,13 @@ final class AgentAPI: Sendable {
             switch endpoint {
             case .health: return .text("ok\n")
             case .ready: return isReady.load(ordering: .relaxed) ? .text("ready\n") : .text("not ready\n", status: 503)
-            case .metrics: return .text(metrics.text + (settings.watch?.metricsText ?? ""), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            case .metrics:
+                return .text(metrics.text + (settings.watch?.metricsText ?? ""), contentType: "text/plain; version=0.0.4; charset=utf-8")
             case .info: return .json(endpoints.info())
             case .incidents:
-                guard let watch = settings.watch else { throw AgentFailure(404, "this agent does not watch (agent --watch): it keeps no incidents") }
+                guard let watch = settings.watch else {
+                    throw AgentFailure(404, "this agent does not watch (agent --watch): it keeps no incidents")
+                }
                 return .json(watch.incidents(node: request.query["node"]))
             case .inspect: return try endpoints.inspect(request)
             case .route: return try endpoints.route(request)

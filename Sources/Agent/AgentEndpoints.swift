@@ -27,11 +27,15 @@ final class AgentEndpoints: Sendable {
 
     func info() -> ConfigValue {
         let limits = settings.limits
-        return .fields(["node": .string(settings.nodeName), "api": .string("v1"), "tls": .bool(settings.tlsCertificatePath != nil),
-                        "watching": .bool(settings.watch != nil), "probeTargets": probeTargets(),
-                        "limits": .fields(["maxBodyBytes": .int(limits.maxBodyBytes), "maxCaptureMilliseconds": .int(limits.maxCaptureMilliseconds),
-                                           "maxCapturePackets": .int(limits.maxCapturePackets), "maxConcurrentCaptures": .int(limits.maxConcurrentCaptures),
-                                           "maxTraceSessions": .int(limits.maxTraceSessions), "requestTimeoutSeconds": .int(Int(limits.requestTimeoutSeconds))])])
+        return .fields([
+            "node": .string(settings.nodeName), "api": .string("v1"), "tls": .bool(settings.tlsCertificatePath != nil),
+            "watching": .bool(settings.watch != nil), "probeTargets": probeTargets(),
+            "limits": .fields([
+                "maxBodyBytes": .int(limits.maxBodyBytes), "maxCaptureMilliseconds": .int(limits.maxCaptureMilliseconds),
+                "maxCapturePackets": .int(limits.maxCapturePackets), "maxConcurrentCaptures": .int(limits.maxConcurrentCaptures),
+                "maxTraceSessions": .int(limits.maxTraceSessions), "requestTimeoutSeconds": .int(Int(limits.requestTimeoutSeconds)),
+            ]),
+        ])
     }
 
     /// A pod of this node that peers' watchers may probe (the first by name that has a network
@@ -39,8 +43,12 @@ final class AgentEndpoints: Sendable {
     func probeTargets() -> ConfigValue {
         let pods = settings.session(naming: nil).pods.pods.filter { $0.netnsPath != nil }.sorted { $0.fullName < $1.fullName }
         guard let pod = pods.first else { return .array([]) }
-        return .array([.fields(["pod": .string(pod.fullName),
-                                "addresses": .texts([pod.primaryAddress(.ipv4), pod.primaryAddress(.ipv6)].compactMap { $0?.description })])])
+        return .array([
+            .fields([
+                "pod": .string(pod.fullName),
+                "addresses": .texts([pod.primaryAddress(.ipv4), pod.primaryAddress(.ipv6)].compactMap { $0?.description }),
+            ])
+        ])
     }
 
     // MARK: reading state
@@ -52,7 +60,9 @@ final class AgentEndpoints: Sendable {
 
     /// The route the kernel picks for DESTINATION (from SOURCE, arriving on INPUT) in TARGET.
     func route(_ request: AgentRequest) throws -> AgentResponse {
-        guard let destination = IPAddress.parse(try request.parameter("destination")) else { throw AgentFailure(400, "destination is not an IP address") }
+        guard let destination = IPAddress.parse(try request.parameter("destination")) else {
+            throw AgentFailure(400, "destination is not an IP address")
+        }
         let source = try request.query["source"].map { text throws(AgentFailure) -> IPAddress in
             guard let address = IPAddress.parse(text) else { throw AgentFailure(400, "source is not an IP address") }
             return address
@@ -103,14 +113,19 @@ final class AgentEndpoints: Sendable {
         let body = try request.json()
         let limits = settings.limits
         guard let list = body["targets"]?.array, let targets = Optional(list.compactMap(\.string)), targets.count == list.count,
-              !targets.isEmpty, targets.count <= 8 else {
+            !targets.isEmpty, targets.count <= 8
+        else {
             throw AgentFailure(400, "targets: one to eight capture targets (POD, POD:IFACE, node:IFACE)")
         }
-        let duration = try body.wholeNumber("durationMilliseconds", in: 1...limits.maxCaptureMilliseconds, limit: "this agent's limit") ?? 1000
+        let duration =
+            try body.wholeNumber("durationMilliseconds", in: 1...limits.maxCaptureMilliseconds, limit: "this agent's limit") ?? 1000
         let count = try body.wholeNumber("count", in: 1...limits.maxCapturePackets, limit: "this agent's limit")
         let filter = try body.text("filter")
         if targets.contains(where: { $0.contains("\0") }) { throw AgentFailure(400, "a capture target holds a NUL byte") }
-        guard takeCaptureSlot() else { throw AgentFailure(429, "\(limits.maxConcurrentCaptures) captures are already running on this node", headers: [("Retry-After", "1")]) }
+        guard takeCaptureSlot() else {
+            throw AgentFailure(
+                429, "\(limits.maxConcurrentCaptures) captures are already running on this node", headers: [("Retry-After", "1")])
+        }
         defer { capturesRunning.withLock { $0 -= 1 } }
         let node = settings.session(naming: NodeSession.pods(namedByCaptureTargets: targets))
         let capture: OpenedCapture
@@ -124,8 +139,11 @@ final class AgentEndpoints: Sendable {
         let limit = count ?? limits.maxCapturePackets
         let outcome = CaptureRun(count: limit, durationSeconds: Double(duration) / 1000).run(session, shouldStop: { false }) { packet in
             let handle = session.handles[packet.point]
-            packets.append(.fields(["time": .string("\(packet.seconds).\(packet.nanoseconds)"), "point": .string(points[packet.point].name),
-                                    "summary": .string(PacketSummary.describe(packet.bytes, linkType: handle.linkType, length: packet.originalLength))]))
+            packets.append(
+                .fields([
+                    "time": .string("\(packet.seconds).\(packet.nanoseconds)"), "point": .string(points[packet.point].name),
+                    "summary": .string(PacketSummary.describe(packet.bytes, linkType: handle.linkType, length: packet.originalLength)),
+                ]))
         }
         session.close()
         return .report(AgentCaptureAnswer(base: node.report(capture, outcome: outcome, file: nil), packetSummaries: packets))
@@ -165,17 +183,22 @@ final class AgentEndpoints: Sendable {
         guard trace.windowMilliseconds > 0, trace.windowMilliseconds <= settings.limits.maxTraceWindowMilliseconds else {
             throw AgentFailure(400, "windowMilliseconds must be between 1 and \(settings.limits.maxTraceWindowMilliseconds)")
         }
-        guard sessions.hasRoom else { throw AgentFailure(429, "\(sessions.limit) trace sessions are already open on this node", headers: [("Retry-After", "1")]) }
+        guard sessions.hasRoom else {
+            throw AgentFailure(429, "\(sessions.limit) trace sessions are already open on this node", headers: [("Retry-After", "1")])
+        }
         let node = settings.session(naming: [trace.destinationAddress.description])
         let session = try RemoteHalfSession(trace, nodeName: settings.nodeName, node: node.node, pods: node.pods.pods)
         guard let id = sessions.add(session, windowMilliseconds: trace.windowMilliseconds) else {
             throw AgentFailure(429, "\(sessions.limit) trace sessions are already open on this node", headers: [("Retry-After", "1")])
         }
-        return .report(AgentAnswer(command: "trace-start", jsonFields: [("session", .string(id)), ("view", session.view.json)]), status: 201)
+        return .report(
+            AgentAnswer(command: "trace-start", jsonFields: [("session", .string(id)), ("view", session.view.json)]), status: 201)
     }
 
     func traceFinish(_ request: AgentRequest, id: String) throws -> AgentResponse {
-        guard let signature = ProbeSignature(json: try request.json()) else { throw AgentFailure(400, "the body must describe the probe (protocol, source, destination)") }
+        guard let signature = ProbeSignature(json: try request.json()) else {
+            throw AgentFailure(400, "the body must describe the probe (protocol, source, destination)")
+        }
         guard let session = sessions.take(id) else { throw AgentFailure(404, "no open trace session \(id) (finished, or past its window)") }
         let view = try session.finish(signature: signature)
         return .report(AgentAnswer(command: "trace-half", jsonFields: view.jsonFields, findings: view.findings))

@@ -1,7 +1,7 @@
 import ConfigFormats
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// Structured logs: one JSON object per line on stderr, as log collectors (Fluent Bit, Loki's
@@ -16,7 +16,9 @@ public struct AgentLog: Sendable {
     public func error(_ event: String, _ fields: [(String, ConfigValue)] = []) { write("error", event, fields) }
 
     private func write(_ level: String, _ event: String, _ fields: [(String, ConfigValue)]) {
-        var pairs: [(String, ConfigValue)] = [("time", .string(Self.now())), ("level", .string(level)), ("node", .string(node)), ("event", .string(event))]
+        var pairs: [(String, ConfigValue)] = [
+            ("time", .string(Self.now())), ("level", .string(level)), ("node", .string(node)), ("event", .string(event)),
+        ]
         pairs += fields
         let line = JSONWriter.bytes(.fields(pairs), pretty: false) + [10]
         line.withUnsafeBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) }
@@ -36,6 +38,7 @@ public struct AgentLog: Sendable {
         gmtime_r(&seconds, &parts)
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
         let fraction = milliseconds.map { millis in "." + (millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)") } ?? ""
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))\(fraction)Z"
+        return
+            "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))\(fraction)Z"
     }
 }

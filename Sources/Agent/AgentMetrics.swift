@@ -54,10 +54,14 @@ final class AgentMetrics: Sendable {
         state.withLock { state in
             var out = "# HELP netdoctor_agent_requests_total Requests answered, by route, method and status code.\n"
             out += "# TYPE netdoctor_agent_requests_total counter\n"
-            for (labels, count) in state.requests.sorted(by: { $0.key < $1.key }) { out += "netdoctor_agent_requests_total{\(labels)} \(count)\n" }
+            for (labels, count) in state.requests.sorted(by: { $0.key < $1.key }) {
+                out += "netdoctor_agent_requests_total{\(labels)} \(count)\n"
+            }
             out += "# HELP netdoctor_agent_request_errors_total Requests answered with an error: client (4xx) or server (5xx).\n"
             out += "# TYPE netdoctor_agent_request_errors_total counter\n"
-            for (labels, count) in state.errors.sorted(by: { $0.key < $1.key }) { out += "netdoctor_agent_request_errors_total{\(labels)} \(count)\n" }
+            for (labels, count) in state.errors.sorted(by: { $0.key < $1.key }) {
+                out += "netdoctor_agent_request_errors_total{\(labels)} \(count)\n"
+            }
             out += "# HELP netdoctor_agent_request_duration_seconds Time from a request's last byte to its answer.\n"
             out += "# TYPE netdoctor_agent_request_duration_seconds histogram\n"
             for (route, histogram) in state.durations.sorted(by: { $0.key < $1.key }) {
@@ -70,10 +74,13 @@ final class AgentMetrics: Sendable {
             }
             out += "# HELP netdoctor_agent_rejected_total Requests refused before any work: auth, size, limits.\n"
             out += "# TYPE netdoctor_agent_rejected_total counter\n"
-            for (reason, count) in state.rejected.sorted(by: { $0.key < $1.key }) { out += "netdoctor_agent_rejected_total{reason=\"\(reason)\"} \(count)\n" }
+            for (reason, count) in state.rejected.sorted(by: { $0.key < $1.key }) {
+                out += "netdoctor_agent_rejected_total{reason=\"\(reason)\"} \(count)\n"
+            }
             out += "# HELP netdoctor_agent_requests_in_flight Requests being worked on.\n# TYPE netdoctor_agent_requests_in_flight gauge\n"
             out += "netdoctor_agent_requests_in_flight \(state.inFlight)\n"
-            out += "# HELP netdoctor_agent_trace_sessions Trace sessions open (captures waiting for a probe).\n# TYPE netdoctor_agent_trace_sessions gauge\n"
+            out +=
+                "# HELP netdoctor_agent_trace_sessions Trace sessions open (captures waiting for a probe).\n# TYPE netdoctor_agent_trace_sessions gauge\n"
             out += "netdoctor_agent_trace_sessions \(state.sessions)\n"
             return out
         }

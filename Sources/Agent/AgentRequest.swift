@@ -54,7 +54,9 @@ struct AgentRequest: Sendable {
         while let byte = utf8.popFirst() {
             if byte == UInt8(ascii: "+") {
                 bytes.append(UInt8(ascii: " "))
-            } else if byte == UInt8(ascii: "%"), utf8.count >= 2, let value = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16) {
+            } else if byte == UInt8(ascii: "%"), utf8.count >= 2,
+                let value = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16)
+            {
                 bytes.append(value)
                 utf8 = utf8.dropFirst(2)
             } else {
@@ -71,7 +73,8 @@ extension ConfigValue {
     func wholeNumber(_ key: String, in range: ClosedRange<Int>, limit: String? = nil) throws(AgentFailure) -> Int? {
         guard let value = self[key], !value.isNull else { return nil }
         guard let number = value.int, range.contains(number) else {
-            throw AgentFailure(400, "\(key) must be a whole number from \(range.lowerBound) to \(range.upperBound)\(limit.map { " (\($0))" } ?? "")")
+            throw AgentFailure(
+                400, "\(key) must be a whole number from \(range.lowerBound) to \(range.upperBound)\(limit.map { " (\($0))" } ?? "")")
         }
         return number
     }

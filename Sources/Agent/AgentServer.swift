@@ -7,7 +7,7 @@ import NIOPosix
 import NIOSSL
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 public struct AgentStartError: Error, Sendable, CustomStringConvertible {
@@ -91,8 +91,12 @@ public final class AgentServer: Sendable {
         // The port actually bound (the one asked for, or the kernel's pick for port 0).
         let port = channel.localAddress?.port ?? settings.port
         let addresses = ["\(settings.host):\(port)"] + more.map { "\($0.localAddress?.ipAddress ?? "?"):\($0.localAddress?.port ?? 0)" }
-        api.log.info("listening", [("address", .string(addresses.joined(separator: ", "))), ("port", .int(port)), ("tls", .bool(tls != nil)),
-                                   ("root", .string(settings.root.prefix.isEmpty ? "/" : settings.root.prefix))])
+        api.log.info(
+            "listening",
+            [
+                ("address", .string(addresses.joined(separator: ", "))), ("port", .int(port)), ("tls", .bool(tls != nil)),
+                ("root", .string(settings.root.prefix.isEmpty ? "/" : settings.root.prefix)),
+            ])
         for warning in settings.startupWarnings { api.log.warning(warning, []) }
         if let expired = Self.expiredCertificate(settings.tlsCertificatePath) { api.log.warning(expired, []) }
         // Sessions nobody finished are closed at their deadline.
@@ -123,8 +127,9 @@ public final class AgentServer: Sendable {
         case (let certificate?, let key?):
             do {
                 let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
-                var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
-                                                                             privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+                var configuration = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: chain,
+                    privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
                 configuration.minimumTLSVersion = .tlsv12
                 return try NIOSSLContext(configuration: configuration)
             } catch {
@@ -138,7 +143,8 @@ public final class AgentServer: Sendable {
     /// A served certificate past its notAfter: clients refuse it, so the log says why traces fail.
     static func expiredCertificate(_ path: String?) -> String? {
         guard let path, let leaf = try? NIOSSLCertificate.fromPEMFile(path).first, let notAfter = leaf.notValidAfter as time_t?,
-              notAfter < time(nil) else { return nil }
+            notAfter < time(nil)
+        else { return nil }
         return "the TLS certificate \(path) expired (notAfter \(notAfter) s since 1970): callers refuse it"
     }
 
@@ -222,16 +228,19 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         answered = true
         api.metrics.rejected("too_large")
         // The rest of the body is not read: the connection closes after the answer.
-        respond(context: context, head: head, route: "-", started: .now(), keepAlive: false,
-                .failure(AgentFailure(413, "the request body is larger than \(api.settings.limits.maxBodyBytes) bytes")))
+        respond(
+            context: context, head: head, route: "-", started: .now(), keepAlive: false,
+            .failure(AgentFailure(413, "the request body is larger than \(api.settings.limits.maxBodyBytes) bytes")))
     }
 
     private func dispatch(context: ChannelHandlerContext, head: HTTPRequestHead, body: [UInt8]) {
         let started = NIODeadline.now()
         let keepAlive = head.isKeepAlive
         let endpoint: AgentAPI.Endpoint
-        switch api.admit(method: head.method.rawValue, path: String(head.uri.split(separator: "?").first ?? ""),
-                         authorization: head.headers.first(name: "authorization")) {
+        switch api.admit(
+            method: head.method.rawValue, path: String(head.uri.split(separator: "?").first ?? ""),
+            authorization: head.headers.first(name: "authorization"))
+        {
         case .failure(let failure):
             respond(context: context, head: head, route: "-", started: started, keepAlive: keepAlive, .failure(failure))
             return
@@ -243,13 +252,16 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         // burst of heavy work cannot make the kubelet restart a healthy agent.
         if endpoint == .health || endpoint == .ready {
             let request = AgentRequest(method: head.method.rawValue, uri: head.uri, body: body)
-            respond(context: context, head: head, route: endpoint.rawValue, started: started, keepAlive: keepAlive, api.perform(endpoint, request))
+            respond(
+                context: context, head: head, route: endpoint.rawValue, started: started, keepAlive: keepAlive,
+                api.perform(endpoint, request))
             return
         }
         guard api.metrics.enter(limit: api.settings.limits.maxConcurrentRequests) else {
             api.metrics.rejected("overloaded")
-            respond(context: context, head: head, route: endpoint.rawValue, started: started, keepAlive: keepAlive,
-                    .failure(AgentFailure(503, "too many requests in progress", headers: [("Retry-After", "1")])))
+            respond(
+                context: context, head: head, route: endpoint.rawValue, started: started, keepAlive: keepAlive,
+                .failure(AgentFailure(503, "too many requests in progress", headers: [("Retry-After", "1")])))
             return
         }
         let request = AgentRequest(method: head.method.rawValue, uri: head.uri, body: body)
@@ -276,14 +288,18 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, route: String, started: NIODeadline, keepAlive: Bool,
-                         _ response: AgentResponse) {
+    private func respond(
+        context: ChannelHandlerContext, head: HTTPRequestHead, route: String, started: NIODeadline, keepAlive: Bool,
+        _ response: AgentResponse
+    ) {
         // 204 carries no body, and so no Content-Length either (RFC 9110).
-        var headers = HTTPHeaders(response.status == 204 ? [] : [("Content-Type", response.contentType), ("Content-Length", String(response.body.count))])
+        var headers = HTTPHeaders(
+            response.status == 204 ? [] : [("Content-Type", response.contentType), ("Content-Length", String(response.body.count))])
         for (name, value) in response.headers { headers.add(name: name, value: value) }
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .init(statusCode: response.status), headers: headers))),
-                      promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .init(statusCode: response.status), headers: headers))),
+            promise: nil)
         if head.method != .HEAD && response.status != 204 {
             var buffer = context.channel.allocator.buffer(capacity: response.body.count)
             buffer.writeBytes(response.body)
@@ -299,9 +315,11 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if keepAlive && delivered { armReadDeadline(context: context) }
         let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
         api.metrics.record(route: route, method: head.method.rawValue, status: delivered ? response.status : 499, seconds: seconds)
-        var fields: [(String, ConfigValue)] = [("method", .string(head.method.rawValue)), ("path", .string(String(head.uri.prefix(200)))),
-                                               ("status", .int(response.status)), ("durationMs", .number(seconds * 1000, text: String(Int(seconds * 1000)))),
-                                               ("peer", .text(channel.remoteAddress?.description))]
+        var fields: [(String, ConfigValue)] = [
+            ("method", .string(head.method.rawValue)), ("path", .string(String(head.uri.prefix(200)))),
+            ("status", .int(response.status)), ("durationMs", .number(seconds * 1000, text: String(Int(seconds * 1000)))),
+            ("peer", .text(channel.remoteAddress?.description)),
+        ]
         guard delivered else {
             fields.append(("delivered", .bool(false)))
             api.log.warning("the client left before its answer", fields)
@@ -313,7 +331,13 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard let suppressed = api.unauthorizedLogGate.pass() else { return }
             fields.append(("suppressed", .int(suppressed)))
         }
-        if response.status >= 500 { api.log.error("request", fields) } else if response.status >= 400 { api.log.warning("request", fields) } else { api.log.info("request", fields) }
+        if response.status >= 500 {
+            api.log.error("request", fields)
+        } else if response.status >= 400 {
+            api.log.warning("request", fields)
+        } else {
+            api.log.info("request", fields)
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -23,8 +23,10 @@ public struct AgentSettings: Sendable {
     /// agent --watch: its metrics join /metrics, its incidents are /v1/incidents.
     public var watch: (any AgentWatch)?
 
-    public init(host: String, port: Int, token: [UInt8], tlsCertificatePath: String?, tlsKeyPath: String?, nodeName: String, root: NodeRoot,
-                runtimeEndpoint: String? = nil, limits: AgentLimits = AgentLimits()) {
+    public init(
+        host: String, port: Int, token: [UInt8], tlsCertificatePath: String?, tlsKeyPath: String?, nodeName: String, root: NodeRoot,
+        runtimeEndpoint: String? = nil, limits: AgentLimits = AgentLimits()
+    ) {
         self.host = host
         self.port = port
         self.token = token

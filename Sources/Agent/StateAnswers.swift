@@ -26,11 +26,16 @@ struct RouteLookupAnswer: StateAnswer {
     var state: NamespaceState
 
     var jsonFields: [(String, ConfigValue)] {
-        let route: ConfigValue = self.route.map { route in
-            .fields(["type": .int(Int(route.type.rawValue)), "table": .int(Int(route.table.rawValue)), "gateway": .text(route.gateway?.description),
-                     "device": .text(route.outputIndex.flatMap(state.name(ofIndex:))), "preferredSource": .text(route.preferredSource?.description),
-                     "mtu": .int(route.mtu.map(Int.init))])
-        } ?? .null
+        let route: ConfigValue =
+            self.route.map { route in
+                .fields([
+                    "type": .int(Int(route.type.rawValue)), "table": .int(Int(route.table.rawValue)),
+                    "gateway": .text(route.gateway?.description),
+                    "device": .text(route.outputIndex.flatMap(state.name(ofIndex:))),
+                    "preferredSource": .text(route.preferredSource?.description),
+                    "mtu": .int(route.mtu.map(Int.init)),
+                ])
+            } ?? .null
         return [("target", .string(target)), ("destination", .string(destination.description)), ("route", route)]
             + (noRoute.map { [("noRoute", .string($0))] } ?? [])
     }
@@ -54,11 +59,15 @@ struct NeighborAnswer: StateAnswer {
         let device = ConfigValue.text(state.name(ofIndex: entry.interfaceIndex))
         switch table {
         case .neighbors:
-            return .fields(["address": .text(entry.destination?.description), "device": device,
-                            "lladdr": .text(entry.linkAddress?.description), "state": .texts(entry.state.names)])
+            return .fields([
+                "address": .text(entry.destination?.description), "device": device,
+                "lladdr": .text(entry.linkAddress?.description), "state": .texts(entry.state.names),
+            ])
         case .forwarding:
-            return .fields(["lladdr": .text(entry.linkAddress?.description), "device": device, "dst": .text(entry.destination?.description),
-                            "vni": .int(entry.vni.map(Int.init)), "state": .texts(entry.state.names)])
+            return .fields([
+                "lladdr": .text(entry.linkAddress?.description), "device": device, "dst": .text(entry.destination?.description),
+                "vni": .int(entry.vni.map(Int.init)), "state": .texts(entry.state.names),
+            ])
         }
     }
 }
@@ -70,9 +79,19 @@ struct FirewallAnswer: StateAnswer {
     var rules: [FirewallRule]
 
     var jsonFields: [(String, ConfigValue)] {
-        [("target", .string(target)), ("rules", .array(rules.map { rule in
-            .fields(["table": .string(rule.table), "chain": .string(rule.chain), "rule": .string(rule.text),
-                     "packets": .int(Int(clamping: rule.packets)), "bytes": .int(Int(clamping: rule.bytes)), "drops": .bool(rule.drops)])
-        }))]
+        [
+            ("target", .string(target)),
+            (
+                "rules",
+                .array(
+                    rules.map { rule in
+                        .fields([
+                            "table": .string(rule.table), "chain": .string(rule.chain), "rule": .string(rule.text),
+                            "packets": .int(Int(clamping: rule.packets)), "bytes": .int(Int(clamping: rule.bytes)),
+                            "drops": .bool(rule.drops),
+                        ])
+                    })
+            ),
+        ]
     }
 }

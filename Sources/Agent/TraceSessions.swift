@@ -3,7 +3,7 @@ import Synchronization
 import Trace
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// Trace sessions waiting for their caller's probe, each with a deadline: a caller that never

@@ -62,7 +62,9 @@ public final class AgentClient: RemoteNodeAgent {
         if let connection = error as? NIOConnectionError, let first = connection.connectionErrors.first {
             return reason(first.error)
         }
-        if let io = error as? IOError, let cut = io.description.firstRange(of: "(error set): ") { return String(io.description[cut.upperBound...]) }
+        if let io = error as? IOError, let cut = io.description.firstRange(of: "(error set): ") {
+            return String(io.description[cut.upperBound...])
+        }
         return "\(error)"
     }
 
@@ -78,7 +80,9 @@ public final class AgentClient: RemoteNodeAgent {
 
     public func finish(session: String, signature: ProbeSignature) throws -> RemoteHalfView {
         let answer = try call("POST", "/v1/trace/sessions/\(session)/finish", body: signature.json)
-        guard let view = RemoteHalfView(json: answer) else { throw AgentCallError(status: 200, description: "the agent's answer is not a path view") }
+        guard let view = RemoteHalfView(json: answer) else {
+            throw AgentCallError(status: 200, description: "the agent's answer is not a path view")
+        }
         return view
     }
 
@@ -89,7 +93,9 @@ public final class AgentClient: RemoteNodeAgent {
 
     public func path(_ request: RemoteTraceRequest) throws -> RemoteHalfView {
         let answer = try call("POST", "/v1/trace/path", body: request.json)
-        guard let view = RemoteHalfView(json: answer) else { throw AgentCallError(status: 200, description: "the agent's answer is not a path view") }
+        guard let view = RemoteHalfView(json: answer) else {
+            throw AgentCallError(status: 200, description: "the agent's answer is not a path view")
+        }
         return view
     }
 
@@ -137,13 +143,17 @@ public final class AgentClient: RemoteNodeAgent {
         let timer = loop.scheduleTask(in: .milliseconds(timeout)) {
             answer.fail(AgentCallError(status: nil, description: "the agent at \(endpoint) did not answer within \(timeout) ms"))
         }
-        var headers = HTTPHeaders([("Host", endpoint), ("Authorization", "Bearer " + String(decoding: settings.token, as: UTF8.self)),
-                                   ("Accept", "application/json"), ("Content-Length", String(body.count)), ("Connection", "close")])
+        var headers = HTTPHeaders([
+            ("Host", endpoint), ("Authorization", "Bearer " + String(decoding: settings.token, as: UTF8.self)),
+            ("Accept", "application/json"), ("Content-Length", String(body.count)), ("Connection", "close"),
+        ])
         if !body.isEmpty { headers.add(name: "Content-Type", value: "application/json") }
         var buffer = channel.allocator.buffer(capacity: body.count)
         buffer.writeBytes(body)
-        channel.write(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path, headers: headers)),
-                      promise: nil)
+        channel.write(
+            HTTPClientRequestPart.head(
+                HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path, headers: headers)),
+            promise: nil)
         channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         defer { timer.cancel() }

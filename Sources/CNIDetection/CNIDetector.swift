@@ -32,8 +32,10 @@ public enum CNIDetector {
         findings += KubeletChecks.findings(kubelet)
         let runtime = chooseRuntime(kubelet: kubelet, root: root, findings: &findings)
         if let systemd = runtime.systemdCgroup, let driver = kubelet.cgroupDriver, !driver.isEmpty,
-           (driver == "systemd") != systemd {
-            findings.append(RuntimeConfigSuspicious.cgroupDriverMismatch(kubelet: driver, systemdCgroup: systemd, configPath: runtime.configPath))
+            (driver == "systemd") != systemd
+        {
+            findings.append(
+                RuntimeConfigSuspicious.cgroupDriverMismatch(kubelet: driver, systemdCgroup: systemd, configPath: runtime.configPath))
         }
 
         // The conf dir, listed as libcni lists it.
@@ -54,10 +56,14 @@ public enum CNIDetector {
                 ignored.append(entry.name)
                 continue
             }
-            rawFiles.append((entry, Result { () throws(NodeFileError) in
-                let bytes = try root.read(entry.nodePath)
-                return (bytes, LibCNI.load(bytes: bytes, fileName: entry.name))
-            }))
+            rawFiles.append(
+                (
+                    entry,
+                    Result { () throws(NodeFileError) in
+                        let bytes = try root.read(entry.nodePath)
+                        return (bytes, LibCNI.load(bytes: bytes, fileName: entry.name))
+                    }
+                ))
         }
         // Every network of the dir by file name, for multus's clusterNetwork.
         for case (let entry, .success((_, let loaded))) in rawFiles where loaded.isValid {
@@ -72,22 +78,26 @@ public enum CNIDetector {
             }
         }
         if !ignored.isEmpty {
-            findings.append(Finding(.cniConfigIgnored, .info,
-                                    "\(ignored.count) file\(ignored.count == 1 ? "" : "s") in \(runtime.confDir) \(ignored.count == 1 ? "is" : "are") not loaded by libcni (not .conf, .conflist or .json).",
-                                    hop: runtime.confDir, evidence: ignored.map { "\(NodeRoot.join(runtime.confDir, $0)) (ignored)" },
-                                    remedy: "Nothing to do; remove leftovers (templates, backups) to avoid confusion."))
+            findings.append(
+                Finding(
+                    .cniConfigIgnored, .info,
+                    "\(ignored.count) file\(ignored.count == 1 ? "" : "s") in \(runtime.confDir) \(ignored.count == 1 ? "is" : "are") not loaded by libcni (not .conf, .conflist or .json).",
+                    hop: runtime.confDir, evidence: ignored.map { "\(NodeRoot.join(runtime.confDir, $0)) (ignored)" },
+                    remedy: "Nothing to do; remove leftovers (templates, backups) to avoid confusion."))
         }
 
         let binaries = BinaryLookup(root: root, directories: runtime.binDirs)
         let outcome = RuntimeLoad.simulate(runtime: runtime, readings: readings, binaries: binaries)
         findings += outcome.findings
 
-        var report = DetectCNIReport(root: root.displayPath, runtime: runtime, kubelet: kubelet, files: readings,
-                                     ignoredFiles: ignored, active: outcome.active, loadedNetworks: outcome.loaded,
-                                     uplink: nil, mtu: nil, findings: [])
+        var report = DetectCNIReport(
+            root: root.displayPath, runtime: runtime, kubelet: kubelet, files: readings,
+            ignoredFiles: ignored, active: outcome.active, loadedNetworks: outcome.loaded,
+            uplink: nil, mtu: nil, findings: [])
         if let active = outcome.active {
-            findings += judgeActive(active, readings: readings, outcome: outcome, runtime: runtime,
-                                    binaries: binaries, input: input, report: &report)
+            findings += judgeActive(
+                active, readings: readings, outcome: outcome, runtime: runtime,
+                binaries: binaries, input: input, report: &report)
         } else if !readings.isEmpty, runtime.confTemplate == nil {
             // Describe what the runtime would have taken, for the operator's orientation.
             report.wouldBeActive = readings.first
@@ -103,7 +113,8 @@ public enum CNIDetector {
     /// Picks the runtime the kubelet talks to, and reads its config.
     static func chooseRuntime(kubelet: KubeletSettings, root: NodeRoot, findings: inout [Finding]) -> RuntimeSettings {
         let containerdPath = ContainerdConfigReader.candidatePaths.first { root.status($0) != nil }
-        let crioPresent = root.status(CRIOConfigReader.mainPath) != nil
+        let crioPresent =
+            root.status(CRIOConfigReader.mainPath) != nil
             || ((try? root.list(CRIOConfigReader.dropInDir)) ?? []).contains { $0.name.hasSuffix(".conf") }
         let wanted = kubelet.endpointRuntime
         let name: RuntimeSettings.Name
@@ -116,11 +127,18 @@ public enum CNIDetector {
             let configured = wanted == .containerd ? containerdPath != nil : crioPresent
             let other = wanted == .containerd ? crioPresent : containerdPath != nil
             if !configured && other {
-                findings.append(Finding(.runtimeMismatch, .error,
-                                        "The kubelet talks to \(wanted.rawValue), but this node is configured for \(wanted == .containerd ? "cri-o" : "containerd").",
-                                        hop: "kubelet", evidence: ["containerRuntimeEndpoint: \(kubelet.containerRuntimeEndpoint ?? "")",
-                                                                   wanted == .containerd ? "no containerd config; \(CRIOConfigReader.mainPath) present" : "no CRI-O config; \(containerdPath ?? "") present"],
-                                        remedy: "Point containerRuntimeEndpoint at the runtime that is installed."))
+                findings.append(
+                    Finding(
+                        .runtimeMismatch, .error,
+                        "The kubelet talks to \(wanted.rawValue), but this node is configured for \(wanted == .containerd ? "cri-o" : "containerd").",
+                        hop: "kubelet",
+                        evidence: [
+                            "containerRuntimeEndpoint: \(kubelet.containerRuntimeEndpoint ?? "")",
+                            wanted == .containerd
+                                ? "no containerd config; \(CRIOConfigReader.mainPath) present"
+                                : "no CRI-O config; \(containerdPath ?? "") present",
+                        ],
+                        remedy: "Point containerRuntimeEndpoint at the runtime that is installed."))
             }
         }
         switch name {
@@ -138,9 +156,11 @@ public enum CNIDetector {
         }
     }
 
-    static func judgeActive(_ active: ConfigFileReading, readings: [ConfigFileReading], outcome: RuntimeLoad.Outcome,
-                            runtime: RuntimeSettings, binaries: BinaryLookup, input: DetectionInput,
-                            report: inout DetectCNIReport) -> [Finding] {
+    static func judgeActive(
+        _ active: ConfigFileReading, readings: [ConfigFileReading], outcome: RuntimeLoad.Outcome,
+        runtime: RuntimeSettings, binaries: BinaryLookup, input: DetectionInput,
+        report: inout DetectCNIReport
+    ) -> [Finding] {
         var findings = active.problems
         guard let network = active.network, let family = active.family else { return findings }
         let file = active.nodePath
@@ -155,42 +175,54 @@ public enum CNIDetector {
         }
         if !missing.isEmpty {
             if let healthy = readings.first(where: { other in
-                other.nodePath != file && other.isLoadable && other.network.map { binaries.missing(BinaryLookup.requiredTypes($0)).isEmpty } == true
+                other.nodePath != file && other.isLoadable
+                    && other.network.map { binaries.missing(BinaryLookup.requiredTypes($0)).isEmpty } == true
                     && other.family?.family != "loopback"
             }) {
-                findings.append(Finding(.cniStaleConfig, .error,
-                                        "\(active.fileName) wins, but its CNI (\(family.family ?? "unknown")) is not installed here, while \(healthy.fileName) (\(healthy.family?.family ?? "unknown")) is.",
-                                        hop: file,
-                                        evidence: ["missing: \(missing.map(\.type).joined(separator: ", "))",
-                                                   "\(healthy.fileName): every plugin present"],
-                                        remedy: "Remove \(file), a leftover of a previous CNI, so that \(healthy.fileName) wins."))
+                findings.append(
+                    Finding(
+                        .cniStaleConfig, .error,
+                        "\(active.fileName) wins, but its CNI (\(family.family ?? "unknown")) is not installed here, while \(healthy.fileName) (\(healthy.family?.family ?? "unknown")) is.",
+                        hop: file,
+                        evidence: [
+                            "missing: \(missing.map(\.type).joined(separator: ", "))",
+                            "\(healthy.fileName): every plugin present",
+                        ],
+                        remedy: "Remove \(file), a leftover of a previous CNI, so that \(healthy.fileName) wins."))
             }
         }
         if input.queryPlugins {
             findings += PluginVersions.check(network, file: file, binaries: binaries)
         }
         if network.types.allSatisfy({ $0 == "loopback" }) {
-            findings.append(Finding(.cniLoopbackOnly, .error, "The active network \(active.fileName) only sets up loopback: pods get no network interface.",
-                                    hop: file, evidence: ["plugins: \(network.types.joined(separator: ", "))"],
-                                    remedy: "Install the pod network's config so that it sorts before \(active.fileName)."))
+            findings.append(
+                Finding(
+                    .cniLoopbackOnly, .error, "The active network \(active.fileName) only sets up loopback: pods get no network interface.",
+                    hop: file, evidence: ["plugins: \(network.types.joined(separator: ", "))"],
+                    remedy: "Install the pod network's config so that it sorts before \(active.fileName)."))
         }
 
         // MTU: what pods get, and whether the uplink carries it.
         let (mtu, mtuFileFindings) = NodeMTU.effective(family: family, root: input.root)
         findings += mtuFileFindings
         report.mtu = mtu
-        let uplink: Sourced<Int>? = input.uplinkMTU.map { Sourced($0, "--uplink-mtu") }
+        let uplink: Sourced<Int>? =
+            input.uplinkMTU.map { Sourced($0, "--uplink-mtu") }
             ?? input.kernel.uplink.map { Sourced($0.mtu, "\($0.device) on this node") }
         report.uplink = uplink
         if let mtu, let uplink, let overhead = family.encapsulation.value.overhead(family: family.family) {
             if mtu.value > uplink.value - overhead {
                 let encapsulation = family.encapsulation.value
-                findings.append(Finding(.cniMTUTooLarge, .error,
-                                        "Pods get MTU \(mtu.value), but the uplink carries \(uplink.value)\(overhead > 0 ? " minus \(overhead) bytes of \(encapsulation.rawValue) overhead = \(uplink.value - overhead)" : ""): large packets will be dropped.",
-                                        hop: file,
-                                        evidence: ["pod MTU \(mtu.value) from \(mtu.source)", "uplink MTU \(uplink.value) from \(uplink.source)",
-                                                   "\(encapsulation.rawValue) overhead \(overhead) (\(family.encapsulation.source))"],
-                                        remedy: "Set the CNI's MTU to \(uplink.value - overhead) or less (\(mtuRemedy(family.family)))."))
+                findings.append(
+                    Finding(
+                        .cniMTUTooLarge, .error,
+                        "Pods get MTU \(mtu.value), but the uplink carries \(uplink.value)\(overhead > 0 ? " minus \(overhead) bytes of \(encapsulation.rawValue) overhead = \(uplink.value - overhead)" : ""): large packets will be dropped.",
+                        hop: file,
+                        evidence: [
+                            "pod MTU \(mtu.value) from \(mtu.source)", "uplink MTU \(uplink.value) from \(uplink.source)",
+                            "\(encapsulation.rawValue) overhead \(overhead) (\(family.encapsulation.source))",
+                        ],
+                        remedy: "Set the CNI's MTU to \(uplink.value - overhead) or less (\(mtuRemedy(family.family)))."))
             }
         }
         return findings
@@ -213,10 +245,13 @@ public enum CNIDetector {
         let stale = primary.filter { $0.entry.networkName != nil && $0.entry.networkName != activeName }
         guard !stale.isEmpty else { return [] }
         let names = Set(stale.compactMap(\.entry.networkName)).sorted()
-        return [Finding(.cniStaleConfig, .warning,
-                        "\(stale.count) pod\(stale.count == 1 ? " was" : "s were") set up by network \(names.joined(separator: ", ")), not by the active \(activeName): they keep the old wiring until recreated.",
-                        hop: CacheEntry.resultsDirectory,
-                        evidence: stale.prefix(5).map { "\($0.path): \($0.entry.pod ?? "?") on \($0.entry.networkName ?? "?")" },
-                        remedy: "Recreate those pods (or drain and reboot the node) after a CNI change.")]
+        return [
+            Finding(
+                .cniStaleConfig, .warning,
+                "\(stale.count) pod\(stale.count == 1 ? " was" : "s were") set up by network \(names.joined(separator: ", ")), not by the active \(activeName): they keep the old wiring until recreated.",
+                hop: CacheEntry.resultsDirectory,
+                evidence: stale.prefix(5).map { "\($0.path): \($0.entry.pod ?? "?") on \($0.entry.networkName ?? "?")" },
+                remedy: "Recreate those pods (or drain and reboot the node) after a CNI change.")
+        ]
     }
 }

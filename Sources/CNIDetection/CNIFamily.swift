@@ -42,22 +42,24 @@ public enum CNIFamily {
     public static func read(_ network: NetworkConfig, fileName: String, context: FamilyContext) -> FamilyReading {
         let types = network.types
         let family = familyName(network, fileName: fileName)
-        var reading = FamilyReading(family: family, chainingMode: nil, delegate: nil,
-                                    encapsulation: Sourced(.unknown, "not known"),
-                                    configuredMTU: network.primary?.mtu?.value,
-                                    ipamType: network.primary?.ipamType,
-                                    subnets: network.primary?.subnets ?? [])
+        var reading = FamilyReading(
+            family: family, chainingMode: nil, delegate: nil,
+            encapsulation: Sourced(.unknown, "not known"),
+            configuredMTU: network.primary?.mtu?.value,
+            ipamType: network.primary?.ipamType,
+            subnets: network.primary?.subnets ?? [])
         if types.first == "flannel" {
             let delegate = network.primary?.raw["delegate"]?.object
             reading.ipamType = delegate?.field("ipam")?.field("type")?.string ?? "host-local"
             reading.configuredMTU = delegate?["mtu"]?.int ?? reading.configuredMTU
         }
         if types.contains("cilium-cni"), let first = types.first, first != "cilium-cni" {
-            reading.chainingMode = switch first {
-            case "flannel": "flannel"
-            case "aws-cni": "aws-cni"
-            default: "generic-veth"
-            }
+            reading.chainingMode =
+                switch first {
+                case "flannel": "flannel"
+                case "aws-cni": "aws-cni"
+                default: "generic-veth"
+                }
         }
         if family == "multus" {
             let delegate = delegateNetwork(network, context: context)
@@ -153,7 +155,7 @@ public enum CNIFamily {
             }
             return Sourced(.none, "VNet-routed pod addresses")
         case nil, "kindnet", "gke-netd", "kube-router", "containerd-net", "crio-bridge", "loopback",
-             "bridge", "ptp", "macvlan", "ipvlan", "host-device", "vlan", "tuning", "dummy", "tap":
+            "bridge", "ptp", "macvlan", "ipvlan", "host-device", "vlan", "tuning", "dummy", "tap":
             return Sourced(.none, "routed or bridged without an overlay")
         default:
             return Sourced(.unknown, "not known for \(family ?? "this CNI")")
@@ -178,8 +180,10 @@ public enum CNIFamily {
         case "bridge", "ptp", "macvlan", "ipvlan", "kube-router", "containerd-net", "crio-bridge", nil:
             // Reference plugins carry no overlay of their own; one set up beside them (a flannel
             // daemon, OVS) shows as a well-known device.
-            candidates = [("flannel.1", .vxlan), ("flannel.ipip", .ipip), ("flannel-wg", .wireguard), ("vxlan.calico", .vxlan),
-                          ("vxlan_sys_4789", .vxlan), ("genev_sys_6081", .geneve)]
+            candidates = [
+                ("flannel.1", .vxlan), ("flannel.ipip", .ipip), ("flannel-wg", .wireguard), ("vxlan.calico", .vxlan),
+                ("vxlan_sys_4789", .vxlan), ("genev_sys_6081", .geneve),
+            ]
         default:
             candidates = []
         }
@@ -191,8 +195,11 @@ public enum CNIFamily {
 
     /// The delegate network of a multus config: the first of `delegates`, else `clusterNetwork`
     /// looked up in the conf dir by file name or network name.
-    static func delegateNetwork(_ network: NetworkConfig, context: FamilyContext)
-        -> (network: NetworkConfig?, family: String?, source: String)? {
+    static func delegateNetwork(
+        _ network: NetworkConfig, context: FamilyContext
+    )
+        -> (network: NetworkConfig?, family: String?, source: String)?
+    {
         let raw = network.primary?.raw ?? network.raw
         if let first = raw["delegates"]?.array?.first?.object {
             let delegate = NetworkConfig(document: first, asList: first.field("plugins") != nil)

@@ -54,9 +54,12 @@ public struct DetectCNIReport: Report {
             ("cniVersion", .text(network.flatMap(LibCNI.effectiveVersion))),
             ("plugins", .texts(network?.types ?? [])),
             ("chainingMode", .text(family?.chainingMode)),
-            ("delegate", family?.delegate.map { d in
-                .fields(["cni": .text(d.family), "plugins": .texts(d.types), "source": .string(d.source)])
-            } ?? .null),
+            (
+                "delegate",
+                family?.delegate.map { d in
+                    .fields(["cni": .text(d.family), "plugins": .texts(d.types), "source": .string(d.source)])
+                } ?? .null
+            ),
             ("ipam", active == nil ? .null : .fields(["type": .text(family?.ipamType), "subnets": .texts(family?.subnets ?? [])])),
             ("mtu", .int(mtu?.value)),
             ("mtuSource", .text(mtu?.source)),
@@ -64,30 +67,38 @@ public struct DetectCNIReport: Report {
             ("uplinkMTU", .int(uplink?.value)),
             ("encapsulation", .string(family?.encapsulation.value.rawValue ?? "unknown")),
             ("encapsulationSource", .text(family?.encapsulation.source)),
-            ("runtime", .fields([
-                "name": .string(runtime.name.rawValue),
-                "configPath": .text(runtime.configPath),
-                "configVersion": .int(runtime.configVersion),
-                "confDir": .string(runtime.confDir),
-                "binDirs": .texts(runtime.binDirs),
-                "maxConfNum": .int(runtime.maxConfNum),
-                "confTemplate": .text(runtime.confTemplate),
-                "defaultNetwork": .text(runtime.defaultNetwork),
-                "endpoint": .text(runtimeAnswer?.endpoint),
-                "answering": runtimeAnswer?.name.map { name in
-                    .fields(["name": .string(name), "version": .text(runtimeAnswer?.version), "apiVersion": .text(runtimeAnswer?.apiVersion)])
-                } ?? .null,
-            ])),
-            ("kubelet", .fields([
-                "configPath": .text(kubelet.configPath),
-                "podCIDR": .text(kubelet.podCIDR),
-                "clusterDNS": .texts(kubelet.clusterDNS),
-                "clusterDomain": .text(kubelet.clusterDomain),
-                "containerRuntimeEndpoint": .text(kubelet.containerRuntimeEndpoint),
-                "maxPods": .int(kubelet.maxPods),
-                "hairpinMode": .text(kubelet.hairpinMode),
-                "resolvConf": .text(kubelet.resolvConf),
-            ])),
+            (
+                "runtime",
+                .fields([
+                    "name": .string(runtime.name.rawValue),
+                    "configPath": .text(runtime.configPath),
+                    "configVersion": .int(runtime.configVersion),
+                    "confDir": .string(runtime.confDir),
+                    "binDirs": .texts(runtime.binDirs),
+                    "maxConfNum": .int(runtime.maxConfNum),
+                    "confTemplate": .text(runtime.confTemplate),
+                    "defaultNetwork": .text(runtime.defaultNetwork),
+                    "endpoint": .text(runtimeAnswer?.endpoint),
+                    "answering": runtimeAnswer?.name.map { name in
+                        .fields([
+                            "name": .string(name), "version": .text(runtimeAnswer?.version), "apiVersion": .text(runtimeAnswer?.apiVersion),
+                        ])
+                    } ?? .null,
+                ])
+            ),
+            (
+                "kubelet",
+                .fields([
+                    "configPath": .text(kubelet.configPath),
+                    "podCIDR": .text(kubelet.podCIDR),
+                    "clusterDNS": .texts(kubelet.clusterDNS),
+                    "clusterDomain": .text(kubelet.clusterDomain),
+                    "containerRuntimeEndpoint": .text(kubelet.containerRuntimeEndpoint),
+                    "maxPods": .int(kubelet.maxPods),
+                    "hairpinMode": .text(kubelet.hairpinMode),
+                    "resolvConf": .text(kubelet.resolvConf),
+                ])
+            ),
             ("configFiles", .array(files.map(fileJSON))),
             ("ignoredFiles", .texts(ignoredFiles.map { NodeRoot.join(runtime.confDir, $0) })),
         ]
@@ -95,17 +106,23 @@ public struct DetectCNIReport: Report {
 
     private func fileJSON(_ file: ConfigFileReading) -> ConfigValue {
         let state: String
-        if file.nodePath == active?.nodePath { state = "active" }
-        else if loadedNetworks.contains(where: { $0.nodePath == file.nodePath }) { state = "loaded" }
-        else if file.isLoadable { state = "not used" }
-        else { state = "invalid" }
+        if file.nodePath == active?.nodePath {
+            state = "active"
+        } else if loadedNetworks.contains(where: { $0.nodePath == file.nodePath }) {
+            state = "loaded"
+        } else if file.isLoadable {
+            state = "not used"
+        } else {
+            state = "invalid"
+        }
         return .fields([
             "path": .string(file.nodePath),
             "state": .string(state),
             "networkName": .text(file.network?.name),
             "cni": .text(file.family?.family),
             "plugins": .texts(file.network?.types ?? []),
-            "error": .text(file.loaded.error.map { e in e.position.map { "line \($0.line), column \($0.column): " + e.message } ?? e.message }),
+            "error": .text(
+                file.loaded.error.map { e in e.position.map { "line \($0.line), column \($0.column): " + e.message } ?? e.message }),
         ])
     }
 
@@ -117,13 +134,30 @@ public struct DetectCNIReport: Report {
             network.append(("network", "\(net.name ?? "(no name)"), cniVersion \(LibCNI.effectiveVersion(net) ?? "none")"))
             network.append(("plugins", net.types.joined(separator: " → ")))
             if let d = family.delegate {
-                network.append(("delegates to", "\(d.family ?? "unknown")\(d.types.isEmpty ? "" : " (" + d.types.joined(separator: " → ") + ")") from \(d.source)"))
+                network.append(
+                    (
+                        "delegates to",
+                        "\(d.family ?? "unknown")\(d.types.isEmpty ? "" : " (" + d.types.joined(separator: " → ") + ")") from \(d.source)"
+                    ))
             }
-            network.append(("IPAM", (family.ipamType ?? "by the plugin itself") + (family.subnets.isEmpty ? "" : ", " + family.subnets.joined(separator: ", "))))
-            network.append(("MTU", mtu.map { "\($0.value) (from \($0.source))" }
-                            ?? (family.configuredMTU == 0 ? "0 in the conf: detected at runtime, not visible here" : "not set: the plugin decides")))
-            if let uplink { network.append(("uplink MTU", "\(uplink.value) (\(uplink.source))")) }
-            else { network.append(("uplink MTU", "not known (no default route, no NIC; --uplink-mtu sets it)")) }
+            network.append(
+                (
+                    "IPAM",
+                    (family.ipamType ?? "by the plugin itself")
+                        + (family.subnets.isEmpty ? "" : ", " + family.subnets.joined(separator: ", "))
+                ))
+            network.append(
+                (
+                    "MTU",
+                    mtu.map { "\($0.value) (from \($0.source))" }
+                        ?? (family.configuredMTU == 0
+                            ? "0 in the conf: detected at runtime, not visible here" : "not set: the plugin decides")
+                ))
+            if let uplink {
+                network.append(("uplink MTU", "\(uplink.value) (\(uplink.source))"))
+            } else {
+                network.append(("uplink MTU", "not known (no default route, no NIC; --uplink-mtu sets it)"))
+            }
             network.append(("encapsulation", "\(family.encapsulation.value.rawValue) (\(family.encapsulation.source))"))
         } else {
             network.append(("CNI", style.red("none loaded")))
@@ -132,27 +166,44 @@ public struct DetectCNIReport: Report {
             }
         }
         var runtimeRows: [(String, String)] = [
-            ("runtime", runtime.name.rawValue + (runtime.configPath.map { "  \($0)" + (runtime.configVersion.map { " (version \($0))" } ?? "") } ?? "  (no config file: defaults)")),
+            (
+                "runtime",
+                runtime.name.rawValue
+                    + (runtime.configPath.map { "  \($0)" + (runtime.configVersion.map { " (version \($0))" } ?? "") }
+                        ?? "  (no config file: defaults)")
+            ),
             ("conf dir", runtime.confDir + (runtime.maxConfNum.map { "  (max_conf_num \($0))" } ?? "")),
             ("bin dirs", runtime.binDirs.joined(separator: ", ")),
         ]
         if let d = runtime.defaultNetwork { runtimeRows.append(("default network", d)) }
         if let answer = runtimeAnswer {
-            runtimeRows.append(("endpoint", answer.endpoint + "  " + (answer.name.map { style.green("answers: \($0) \(answer.version ?? "")") + " (CRI \(answer.apiVersion ?? "?"))" }
-                                                                      ?? style.dim("does not answer"))))
+            runtimeRows.append(
+                (
+                    "endpoint",
+                    answer.endpoint + "  "
+                        + (answer.name.map { style.green("answers: \($0) \(answer.version ?? "")") + " (CRI \(answer.apiVersion ?? "?"))" }
+                            ?? style.dim("does not answer"))
+                ))
         }
         var kubeletRows: [(String, String)] = [("config", kubelet.configPath ?? "not found")]
         if let e = kubelet.containerRuntimeEndpoint { kubeletRows.append(("runtime endpoint", e)) }
         if let c = kubelet.podCIDR { kubeletRows.append(("podCIDR", c)) }
-        if let d = kubelet.clusterDNS { kubeletRows.append(("clusterDNS", d.joined(separator: ", ") + (kubelet.clusterDomain.map { "  (domain \($0))" } ?? ""))) }
+        if let d = kubelet.clusterDNS {
+            kubeletRows.append(("clusterDNS", d.joined(separator: ", ") + (kubelet.clusterDomain.map { "  (domain \($0))" } ?? "")))
+        }
         if let m = kubelet.maxPods { kubeletRows.append(("maxPods", String(m))) }
         var fileRows: [(String, String)] = []
         for file in files {
             let mark: String
-            if file.nodePath == active?.nodePath { mark = style.green("active ") }
-            else if loadedNetworks.contains(where: { $0.nodePath == file.nodePath }) { mark = "loaded " }
-            else if file.isLoadable { mark = style.dim("unused ") }
-            else { mark = style.red("invalid") }
+            if file.nodePath == active?.nodePath {
+                mark = style.green("active ")
+            } else if loadedNetworks.contains(where: { $0.nodePath == file.nodePath }) {
+                mark = "loaded "
+            } else if file.isLoadable {
+                mark = style.dim("unused ")
+            } else {
+                mark = style.red("invalid")
+            }
             fileRows.append((file.fileName, "\(mark) \(file.family?.family ?? "-") \(file.network?.name.map { "\"\($0)\"" } ?? "")"))
         }
         for name in ignoredFiles { fileRows.append((name, style.dim("ignored (not a libcni extension)"))) }
@@ -170,9 +221,11 @@ extension RuntimeStatus {
     public var answer: DetectCNIReport.RuntimeAnswer? {
         switch self {
         case .answered(let endpoint, let inventory):
-            DetectCNIReport.RuntimeAnswer(endpoint: endpoint.named, name: inventory.runtimeName, version: inventory.runtimeVersion,
-                                          apiVersion: inventory.apiVersion)
-        case .unavailable(let endpoint, _): DetectCNIReport.RuntimeAnswer(endpoint: endpoint.named, name: nil, version: nil, apiVersion: nil)
+            DetectCNIReport.RuntimeAnswer(
+                endpoint: endpoint.named, name: inventory.runtimeName, version: inventory.runtimeVersion,
+                apiVersion: inventory.apiVersion)
+        case .unavailable(let endpoint, _):
+            DetectCNIReport.RuntimeAnswer(endpoint: endpoint.named, name: nil, version: nil, apiVersion: nil)
         case .noEndpoint, .notAsked: nil
         }
     }

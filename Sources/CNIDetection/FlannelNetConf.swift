@@ -11,7 +11,8 @@ public struct FlannelNetConf: Sendable, Equatable {
 
     public static func parse(bytes: [UInt8]) throws(ParseError) -> FlannelNetConf {
         let value = try JSONParser.parse(bytes: bytes)
-        return FlannelNetConf(network: value["Network"]?.string, ipv6Network: value["IPv6Network"]?.string,
-                              backend: value["Backend"]?["Type"]?.string ?? "vxlan")
+        return FlannelNetConf(
+            network: value["Network"]?.string, ipv6Network: value["IPv6Network"]?.string,
+            backend: value["Backend"]?["Type"]?.string ?? "vxlan")
     }
 }

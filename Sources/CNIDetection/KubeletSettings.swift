@@ -87,8 +87,10 @@ public enum KubeletReader {
     /// Environment files kubeadm and distributions use when no unit names them.
     static let environmentFiles = ["/var/lib/kubelet/kubeadm-flags.env", "/etc/default/kubelet", "/etc/sysconfig/kubelet"]
     /// Where installers put the KubeletConfiguration when no --config flag says.
-    static let configCandidates = ["/var/lib/kubelet/config.yaml", "/etc/kubernetes/kubelet/config.json",
-                                   "/etc/kubernetes/kubelet/kubelet-config.json", "/etc/kubernetes/kubelet-config.yaml"]
+    static let configCandidates = [
+        "/var/lib/kubelet/config.yaml", "/etc/kubernetes/kubelet/config.json",
+        "/etc/kubernetes/kubelet/kubelet-config.json", "/etc/kubernetes/kubelet-config.yaml",
+    ]
     /// The kubelet's settings and what reading them met (problems, as facts): judged by
     /// KubeletChecks, read alone by whoever needs a setting.
     public static func read(root: NodeRoot) -> KubeletSettings {
@@ -164,7 +166,8 @@ public enum KubeletReader {
     /// unit path, then drop-ins from every directory sorted by name (a name in /etc wins).
     static func unitFiles(root: NodeRoot) -> [String] {
         var files: [String] = []
-        if let unit = unitDirectories.map({ NodeRoot.join($0, "kubelet.service") }).first(where: { root.status($0)?.isRegularFile == true }) {
+        if let unit = unitDirectories.map({ NodeRoot.join($0, "kubelet.service") }).first(where: { root.status($0)?.isRegularFile == true })
+        {
             files.append(unit)
         }
         var dropIns: [String: String] = [:]

@@ -27,7 +27,8 @@ public enum LibCNI {
         do {
             let value = try JSONParser.parse(bytes: bytes)
             guard let object = value.object else {
-                let message = "json: cannot unmarshal \(value.kindName.split(separator: " ").last ?? "value") into Go value of type map[string]interface {}"
+                let message =
+                    "json: cannot unmarshal \(value.kindName.split(separator: " ").last ?? "value") into Go value of type map[string]interface {}"
                 return LoadedConfig(network: nil, error: .init(message: message, position: nil), strict: true)
             }
             let network = NetworkConfig(document: object, asList: asList)
@@ -36,9 +37,10 @@ public enum LibCNI {
             let prefix = asList ? "error parsing configuration list" : "error parsing configuration"
             let lenient = try? JSONParser.parse(bytes: bytes, mode: .lenient)
             let network = lenient?.object.map { NetworkConfig(document: $0, asList: asList) }
-            return LoadedConfig(network: network,
-                                error: .init(message: "\(prefix): \(error.message)", position: (error.line, error.column)),
-                                strict: false)
+            return LoadedConfig(
+                network: network,
+                error: .init(message: "\(prefix): \(error.message)", position: (error.line, error.column)),
+                strict: false)
         }
     }
 
@@ -60,9 +62,14 @@ public enum LibCNI {
             if list.isEmpty { return .init(message: "\(prefix): no plugins in list", position: nil) }
             for (i, plugin) in list.enumerated() {
                 guard let p = plugin.object else {
-                    return .init(message: "failed to parse plugin config \(i): json: cannot unmarshal \(goType(plugin)) into Go value of type map[string]interface {}", position: nil)
+                    return .init(
+                        message:
+                            "failed to parse plugin config \(i): json: cannot unmarshal \(goType(plugin)) into Go value of type map[string]interface {}",
+                        position: nil)
                 }
-                if let problem = validatePlugin(p) { return .init(message: "failed to parse plugin config \(i): \(problem)", position: nil) }
+                if let problem = validatePlugin(p) {
+                    return .init(message: "failed to parse plugin config \(i): \(problem)", position: nil)
+                }
             }
             return nil
         }

@@ -33,7 +33,8 @@ enum NodeMTU {
     static func strict(_ text: String) -> Int? {
         let trimmed = text.trimmingCharacters()
         guard !trimmed.isEmpty, trimmed.count <= 5, trimmed.allSatisfy({ $0.isASCII && $0.isNumber }),
-              let value = Int(trimmed), (68...65535).contains(value) else { return nil }
+            let value = Int(trimmed), (68...65535).contains(value)
+        else { return nil }
         return value
     }
 

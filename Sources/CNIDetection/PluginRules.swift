@@ -28,7 +28,9 @@ enum PluginRules {
         var rule: String
     }
 
-    static func finding(_ label: String, _ problem: Problem, file: String) -> Finding { ConfigInvalid.refusedByPlugin(label, problem, file: file) }
+    static func finding(_ label: String, _ problem: Problem, file: String) -> Finding {
+        ConfigInvalid.refusedByPlugin(label, problem, file: file)
+    }
 
     /// The line a key (Go-matched) stands on.
     static func line(_ object: ConfigObject, _ key: String) -> Int {
@@ -43,17 +45,21 @@ enum PluginRules {
         switch value {
         case .number(let number, let text):
             guard number.rounded() == number, abs(number) < 9.2e18 else {
-                return Problem(text: "\"mtu\": \(text)", line: at, rule: "json: cannot unmarshal number \(text) into Go struct field NetConf.mtu of type int")
+                return Problem(
+                    text: "\"mtu\": \(text)", line: at,
+                    rule: "json: cannot unmarshal number \(text) into Go struct field NetConf.mtu of type int")
             }
             guard (0...65535).contains(number) else {
-                return Problem(text: "\"mtu\": \(text)", line: at, rule: "an MTU is 0 (the default) to 65535; the kernel refuses the link change")
+                return Problem(
+                    text: "\"mtu\": \(text)", line: at, rule: "an MTU is 0 (the default) to 65535; the kernel refuses the link change")
             }
             return nil
         case .string:
             return nil  // aws-cni and others parse strings; mtuProblems says what others do
         default:
-            return Problem(text: "\"mtu\": \(JSONWriter.write(value, pretty: false))", line: at,
-                           rule: "json: cannot unmarshal \(value.kindName) into Go struct field NetConf.mtu of type int")
+            return Problem(
+                text: "\"mtu\": \(JSONWriter.write(value, pretty: false))", line: at,
+                rule: "json: cannot unmarshal \(value.kindName) into Go struct field NetConf.mtu of type int")
         }
     }
 
@@ -62,8 +68,9 @@ enum PluginRules {
         (ipam.field("routes")?.array ?? []).enumerated().compactMap { i, route in
             let dst = route.field("dst")
             guard let text = dst?.string, Self.cidr(text) != nil else {
-                return Problem(text: "routes[\(i)].dst: \(dst.map { JSONWriter.write($0, pretty: false) } ?? "missing")",
-                               line: line(ipam, "routes"), rule: "types.Route: invalid CIDR address (net.ParseCIDR)")
+                return Problem(
+                    text: "routes[\(i)].dst: \(dst.map { JSONWriter.write($0, pretty: false) } ?? "missing")",
+                    line: line(ipam, "routes"), rule: "types.Route: invalid CIDR address (net.ParseCIDR)")
             }
             return nil
         }
@@ -75,7 +82,9 @@ enum PluginRules {
         var problems: [Problem] = []
         var ranges: [(set: Int, prefix: IPPrefix)] = []
         var sets: [[ConfigValue]] = (ipam.field("ranges")?.array ?? []).map { $0.array ?? [$0] }
-        if let subnet = ipam.field("subnet") { sets.insert([.object(ConfigObject([.init(key: "subnet", value: subnet, line: line(ipam, "subnet"))]))], at: 0) }
+        if let subnet = ipam.field("subnet") {
+            sets.insert([.object(ConfigObject([.init(key: "subnet", value: subnet, line: line(ipam, "subnet"))]))], at: 0)
+        }
         for (setIndex, set) in sets.enumerated() {
             for range in set {
                 guard let object = range.object else { continue }
@@ -83,8 +92,10 @@ enum PluginRules {
                 // Calico puts the node's podCIDR there before it calls host-local.
                 if let text = object.field("subnet")?.string, calicoPlaceholders.contains(text) { continue }
                 guard let text = object.field("subnet")?.string, let prefix = Self.cidr(text) else {
-                    problems.append(Problem(text: "subnet \(object.field("subnet").map { JSONWriter.write($0, pretty: false) } ?? "missing")",
-                                            line: at, rule: "invalid CIDR address (net.ParseCIDR)"))
+                    problems.append(
+                        Problem(
+                            text: "subnet \(object.field("subnet").map { JSONWriter.write($0, pretty: false) } ?? "missing")",
+                            line: at, rule: "invalid CIDR address (net.ParseCIDR)"))
                     continue
                 }
                 let bits = prefix.address.isIPv4 ? 32 : 128
@@ -94,15 +105,20 @@ enum PluginRules {
                 for key in ["rangeStart", "rangeEnd"] {
                     guard let bound = object.field(key) else { continue }
                     guard let address = bound.string.flatMap(IPAddress.parse), prefix.contains(address) else {
-                        problems.append(Problem(text: "\(key) \(JSONWriter.write(bound, pretty: false))", line: line(object, key),
-                                                rule: "\(key == "rangeStart" ? "RangeStart" : "RangeEnd") not in network \(text)"))
+                        problems.append(
+                            Problem(
+                                text: "\(key) \(JSONWriter.write(bound, pretty: false))", line: line(object, key),
+                                rule: "\(key == "rangeStart" ? "RangeStart" : "RangeEnd") not in network \(text)"))
                         continue
                     }
                 }
                 if let other = ranges.first(where: { $0.prefix.overlaps(prefix) }) {
-                    problems.append(Problem(text: "subnet \(text) and \(other.prefix)", line: at,
-                                            rule: other.set == setIndex ? "subnets \(other.prefix) and \(text) overlap"
-                                                                         : "range set \(other.set) overlaps with \(setIndex)"))
+                    problems.append(
+                        Problem(
+                            text: "subnet \(text) and \(other.prefix)", line: at,
+                            rule: other.set == setIndex
+                                ? "subnets \(other.prefix) and \(text) overlap"
+                                : "range set \(other.set) overlaps with \(setIndex)"))
                 }
                 ranges.append((setIndex, prefix))
             }

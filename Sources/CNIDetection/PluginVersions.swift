@@ -13,10 +13,13 @@ enum PluginVersions {
     static func supported(binary nodePath: String, version: String, root: NodeRoot, timeoutMilliseconds: Int32) -> [String]? {
         guard let host = try? root.resolve(nodePath) else { return nil }
         let input = Array("{\"cniVersion\":\"\(version)\"}".utf8)
-        guard let result = ChildProcess.run(host, environment: ["CNI_COMMAND=VERSION", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
-                                            input: input, timeoutMilliseconds: timeoutMilliseconds, endGroup: true),
-              result.status == 0, !result.timedOut,
-              let answer = try? JSONParser.parse(bytes: result.output) else { return nil }
+        guard
+            let result = ChildProcess.run(
+                host, environment: ["CNI_COMMAND=VERSION", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+                input: input, timeoutMilliseconds: timeoutMilliseconds, endGroup: true),
+            result.status == 0, !result.timedOut,
+            let answer = try? JSONParser.parse(bytes: result.output)
+        else { return nil }
         return answer["supportedVersions"]?.array?.compactMap(\.string)
     }
 
@@ -30,9 +33,11 @@ enum PluginVersions {
             let left = deadline - ChildProcess.monotonicMilliseconds()
             guard left > 0 else { break }
             guard case .found(let path) = binaries.find(type),
-                  let supported = supported(binary: path, version: version, root: binaries.root,
-                                            timeoutMilliseconds: Int32(min(Int64(perPluginMilliseconds), left))),
-                  !supported.contains(version) else { continue }
+                let supported = supported(
+                    binary: path, version: version, root: binaries.root,
+                    timeoutMilliseconds: Int32(min(Int64(perPluginMilliseconds), left))),
+                !supported.contains(version)
+            else { continue }
             refusing.append((type, path, supported))
         }
         return refusing.isEmpty ? [] : [VersionUnsupported.refusedByPlugins(file, version: version, refusing: refusing)]

@@ -37,19 +37,22 @@ public struct RuntimeSettings: Sendable, Equatable {
     public static let defaultBinDir = "/opt/cni/bin"
 
     public static func defaults(_ name: Name) -> RuntimeSettings {
-        RuntimeSettings(name: name, configPath: nil, configVersion: nil,
-                        confDir: name == .crio ? "/etc/cni/net.d/" : defaultConfDir,
-                        binDirs: [name == .crio ? "/opt/cni/bin/" : defaultBinDir],
-                        maxConfNum: name == .crio ? nil : 1, confTemplate: nil, defaultNetwork: nil,
-                        cniSectionPresent: false, filesRead: [])
+        RuntimeSettings(
+            name: name, configPath: nil, configVersion: nil,
+            confDir: name == .crio ? "/etc/cni/net.d/" : defaultConfDir,
+            binDirs: [name == .crio ? "/opt/cni/bin/" : defaultBinDir],
+            maxConfNum: name == .crio ? nil : 1, confTemplate: nil, defaultNetwork: nil,
+            cniSectionPresent: false, filesRead: [])
     }
 }
 
 /// Reads containerd's config.toml (format versions 1 to 3, with imports).
 public enum ContainerdConfigReader {
     /// Where containerd's config lives: the standard path, and k3s's.
-    public static let candidatePaths = ["/etc/containerd/config.toml",
-                                        "/var/lib/rancher/k3s/agent/etc/containerd/config.toml"]
+    public static let candidatePaths = [
+        "/etc/containerd/config.toml",
+        "/var/lib/rancher/k3s/agent/etc/containerd/config.toml",
+    ]
 
     /// The CNI section of each format version.
     static func cniSection(version: Int) -> [String] {
@@ -67,7 +70,8 @@ public enum ContainerdConfigReader {
         guard let document = parse(path: path, root: root, settings: &settings) else {
             settings.configParses = false
             if let text = try? root.readText(path) {
-                settings.intended = LenientTOML.assignments(in: text, keys: ["version", "conf_dir", "bin_dir", "max_conf_num", "conf_template"])
+                settings.intended = LenientTOML.assignments(
+                    in: text, keys: ["version", "conf_dir", "bin_dir", "max_conf_num", "conf_template"])
             }
             return settings
         }
@@ -95,8 +99,10 @@ public enum ContainerdConfigReader {
         do {
             return try TOMLReader.parse(text)
         } catch {
-            settings.problems.append(.unparsable(path, line: error.line, column: error.column, message: error.message,
-                                                 placeholders: placeholderEvidence(text)))
+            settings.problems.append(
+                .unparsable(
+                    path, line: error.line, column: error.column, message: error.message,
+                    placeholders: placeholderEvidence(text)))
             return nil
         }
     }
@@ -122,8 +128,11 @@ public enum ContainerdConfigReader {
             settings.systemdCgroup = systemd
         }
         // v2 keeps sandbox_image in the CRI section; v3 moved it to the images plugin.
-        let sandbox = cri?["sandbox_image"]?.string ?? document["plugins"]?["io.containerd.cri.v1.images"]?["pinned_images"]?["sandbox"]?.string
-        if let sandbox, !sandbox.contains("/"), !sandbox.contains(":") { settings.problems.append(.sandboxImageNotAReference(sandbox, path: path)) }
+        let sandbox =
+            cri?["sandbox_image"]?.string ?? document["plugins"]?["io.containerd.cri.v1.images"]?["pinned_images"]?["sandbox"]?.string
+        if let sandbox, !sandbox.contains("/"), !sandbox.contains(":") {
+            settings.problems.append(.sandboxImageNotAReference(sandbox, path: path))
+        }
         guard let cni = section?.object else { return }
         settings.cniSectionPresent = true
         if let dir = cni["conf_dir"]?.string, !dir.isEmpty { settings.confDir = dir }
@@ -132,7 +141,9 @@ public enum ContainerdConfigReader {
         let binDirs = cni["bin_dirs"]?.array?.compactMap(\.string).filter { !$0.isEmpty }
         // bin_dirs came with containerd 2.1, which deprecated bin_dir; a config with only bin_dir
         // is right for 2.0, one with both keeps a deprecated key beside its replacement.
-        if let binDir = cni["bin_dir"]?.string, let binDirs, version >= 3 { settings.problems.append(.binDirBesideBinDirs(path, binDir: binDir, binDirs: binDirs)) }
+        if let binDir = cni["bin_dir"]?.string, let binDirs, version >= 3 {
+            settings.problems.append(.binDirBesideBinDirs(path, binDir: binDir, binDirs: binDirs))
+        }
         if let binDir = cni["bin_dir"]?.string, !binDir.isEmpty {
             settings.binDirs = (binDirs?.isEmpty == false && version >= 3) ? binDirs! : [binDir]
         } else if let binDirs, !binDirs.isEmpty {
@@ -167,7 +178,8 @@ public enum CRIOConfigReader {
             if status.isRegularFile {
                 files.append(mainPath)
             } else {
-                settings.problems.append(.unreadable(NodeFileError(path: mainPath, reason: status.isDirectory ? .isDirectory : .notRegularFile)))
+                settings.problems.append(
+                    .unreadable(NodeFileError(path: mainPath, reason: status.isDirectory ? .isDirectory : .notRegularFile)))
             }
         }
         let dropIns = ((try? root.list(dropInDir)) ?? []).filter { $0.name.hasSuffix(".conf") && $0.status?.isRegularFile == true }
@@ -182,7 +194,8 @@ public enum CRIOConfigReader {
             let document: ConfigValue
             do { document = try TOMLReader.parse(text) } catch {
                 settings.configParses = false
-                settings.problems.append(.unparsable(file, line: error.line, column: error.column, message: error.message, placeholders: []))
+                settings.problems.append(
+                    .unparsable(file, line: error.line, column: error.column, message: error.message, placeholders: []))
                 continue
             }
             settings.filesRead.append(file)
@@ -207,16 +220,20 @@ enum Glob {
         let p = Array(pattern), n = Array(name)
         var pi = 0, ni = 0, star = -1, mark = 0
         while ni < n.count {
-            if pi < p.count, p[pi] == "?" || p[pi] == n[ni] { pi += 1; ni += 1 }
-            else if pi < p.count, p[pi] == "*" { star = pi; mark = ni; pi += 1 }
-            else if star >= 0 { pi = star + 1; mark += 1; ni = mark }
-            else { return false }
+            if pi < p.count, p[pi] == "?" || p[pi] == n[ni] {
+                pi += 1; ni += 1
+            } else if pi < p.count, p[pi] == "*" {
+                star = pi; mark = ni; pi += 1
+            } else if star >= 0 {
+                pi = star + 1; mark += 1; ni = mark
+            } else {
+                return false
+            }
         }
         while pi < p.count, p[pi] == "*" { pi += 1 }
         return pi == p.count
     }
 }
-
 
 /// Lines that still carry template or shell placeholders, as evidence of why a file breaks.
 func placeholderEvidence(_ text: String) -> [String] {

@@ -16,8 +16,10 @@ extension RuntimeClient {
         /// The cgroup the sandbox's cgroups go under (cgroupfs syntax), as the kubelet's pod cgroup.
         public var cgroupParent: String
 
-        public init(name: String, namespace: String, uid: String, dnsServers: [String], dnsSearches: [String], labels: [String: String],
-                    cgroupParent: String) {
+        public init(
+            name: String, namespace: String, uid: String, dnsServers: [String], dnsSearches: [String], labels: [String: String],
+            cgroupParent: String
+        ) {
             self.name = name
             self.namespace = namespace
             self.uid = uid
@@ -30,8 +32,10 @@ extension RuntimeClient {
 
     /// RunPodSandbox: the runtime makes the namespace, calls the CNI plugins, starts the pause
     /// container. Returns the sandbox ID.
-    public static func runPodSandbox(_ endpoint: RuntimeEndpoint, _ request: SandboxRequest,
-                                     budget: Duration = .seconds(30)) throws(RuntimeQueryError) -> String {
+    public static func runPodSandbox(
+        _ endpoint: RuntimeEndpoint, _ request: SandboxRequest,
+        budget: Duration = .seconds(30)
+    ) throws(RuntimeQueryError) -> String {
         let message = Runtime_V1_RunPodSandboxRequest.with {
             $0.config = .with { config in
                 config.metadata = .with {
@@ -57,7 +61,8 @@ extension RuntimeClient {
 
     /// StopPodSandbox then RemovePodSandbox: the runtime calls CNI DEL, removes the namespace,
     /// stops the pause container and forgets the sandbox.
-    public static func removePodSandbox(_ endpoint: RuntimeEndpoint, id: String, budget: Duration = .seconds(30)) throws(RuntimeQueryError) {
+    public static func removePodSandbox(_ endpoint: RuntimeEndpoint, id: String, budget: Duration = .seconds(30)) throws(RuntimeQueryError)
+    {
         try call(endpoint, budget: budget) { service, options in
             _ = try await service.stopPodSandbox(.with { $0.podSandboxID = id }, options: options)
             _ = try await service.removePodSandbox(.with { $0.podSandboxID = id }, options: options)

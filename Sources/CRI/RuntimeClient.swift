@@ -8,7 +8,7 @@ import RuntimeModel
 import Synchronization
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// The three answers an inventory is made of, as protobuf messages.
@@ -17,7 +17,9 @@ public struct RuntimeAnswers: Sendable {
     public var list: Runtime_V1_ListPodSandboxResponse
     public var statuses: [Runtime_V1_PodSandboxStatusResponse]
 
-    public init(version: Runtime_V1_VersionResponse, list: Runtime_V1_ListPodSandboxResponse, statuses: [Runtime_V1_PodSandboxStatusResponse]) {
+    public init(
+        version: Runtime_V1_VersionResponse, list: Runtime_V1_ListPodSandboxResponse, statuses: [Runtime_V1_PodSandboxStatusResponse]
+    ) {
         self.version = version
         self.list = list
         self.statuses = statuses
@@ -30,8 +32,9 @@ extension RuntimeInventory {
     public init(_ answers: RuntimeAnswers) {
         let statuses = Dictionary(answers.statuses.map { ($0.status.id, $0) }, uniquingKeysWith: { first, _ in first })
         let sandboxes = answers.list.items.map { item in
-            var sandbox = RuntimeSandbox(id: item.id, name: item.metadata.name, namespace: item.metadata.namespace,
-                                         uid: item.metadata.uid, ready: item.state == .sandboxReady, ips: [], netnsPath: nil)
+            var sandbox = RuntimeSandbox(
+                id: item.id, name: item.metadata.name, namespace: item.metadata.namespace,
+                uid: item.metadata.uid, ready: item.state == .sandboxReady, ips: [], netnsPath: nil)
             if sandbox.ready, let status = statuses[item.id] {
                 let network = status.status.network
                 sandbox.ips = ([network.ip] + network.additionalIps.map(\.ip)).filter { !$0.isEmpty }
@@ -39,8 +42,9 @@ extension RuntimeInventory {
             }
             return sandbox
         }
-        self.init(runtimeName: answers.version.runtimeName, runtimeVersion: answers.version.runtimeVersion,
-                  apiVersion: answers.version.runtimeApiVersion, sandboxes: sandboxes)
+        self.init(
+            runtimeName: answers.version.runtimeName, runtimeVersion: answers.version.runtimeVersion,
+            apiVersion: answers.version.runtimeApiVersion, sandboxes: sandboxes)
     }
 }
 
@@ -54,8 +58,11 @@ public enum RuntimeClient {
     static let maxResponseBytes = 8 << 20
 
     /// Version only (detect-cni).
-    public static func version(_ endpoint: RuntimeEndpoint, budget: Duration = defaultBudget)
-        throws(RuntimeQueryError) -> (name: String, version: String, apiVersion: String) {
+    public static func version(
+        _ endpoint: RuntimeEndpoint, budget: Duration = defaultBudget
+    )
+        throws(RuntimeQueryError) -> (name: String, version: String, apiVersion: String)
+    {
         try call(endpoint, budget: budget) { service, options in
             let answer = try await service.version(.with { $0.version = "v1" }, options: options)
             return (answer.runtimeName, answer.runtimeVersion, answer.runtimeApiVersion)
@@ -64,22 +71,32 @@ public enum RuntimeClient {
 
     /// Version, every sandbox, and the verbose status of each ready sandbox `wantsStatus` picks
     /// (every one by default: one round trip each, so a command that names pods asks only theirs).
-    public static func inventory(_ endpoint: RuntimeEndpoint, budget: Duration = defaultBudget,
-                                 wantsStatus: @escaping @Sendable (Runtime_V1_PodSandbox) -> Bool = { _ in true })
-        throws(RuntimeQueryError) -> RuntimeInventory {
+    public static func inventory(
+        _ endpoint: RuntimeEndpoint, budget: Duration = defaultBudget,
+        wantsStatus: @escaping @Sendable (Runtime_V1_PodSandbox) -> Bool = { _ in true }
+    )
+        throws(RuntimeQueryError) -> RuntimeInventory
+    {
         RuntimeInventory(try answers(endpoint, budget: budget, wantsStatus: wantsStatus))
     }
 
     /// The runtime's answers as they came (the lab records them as test fixtures).
-    public static func answers(_ endpoint: RuntimeEndpoint, budget: Duration = defaultBudget,
-                               wantsStatus: @escaping @Sendable (Runtime_V1_PodSandbox) -> Bool = { _ in true })
-        throws(RuntimeQueryError) -> RuntimeAnswers {
+    public static func answers(
+        _ endpoint: RuntimeEndpoint, budget: Duration = defaultBudget,
+        wantsStatus: @escaping @Sendable (Runtime_V1_PodSandbox) -> Bool = { _ in true }
+    )
+        throws(RuntimeQueryError) -> RuntimeAnswers
+    {
         try call(endpoint, budget: budget) { service, options in
             let version = try await service.version(.with { $0.version = "v1" }, options: options)
             let listed = try await service.listPodSandbox(Runtime_V1_ListPodSandboxRequest(), options: options)
             var statuses: [Runtime_V1_PodSandboxStatusResponse] = []
             for item in listed.items where item.state == .sandboxReady && wantsStatus(item) {
-                statuses.append(try await service.podSandboxStatus(.with { $0.podSandboxID = item.id; $0.verbose = true }, options: options))
+                statuses.append(
+                    try await service.podSandboxStatus(
+                        .with {
+                            $0.podSandboxID = item.id; $0.verbose = true
+                        }, options: options))
             }
             return RuntimeAnswers(version: version, list: listed, statuses: statuses)
         }
@@ -88,8 +105,10 @@ public enum RuntimeClient {
     typealias Service = Runtime_V1_RuntimeService.Client<HTTP2ClientTransport.Posix>
 
     /// Runs `body` against the runtime and waits for it on this thread, at most `budget`.
-    static func call<T: Sendable>(_ endpoint: RuntimeEndpoint, budget: Duration,
-                                  _ body: @escaping @Sendable (Service, CallOptions) async throws -> T) throws(RuntimeQueryError) -> T {
+    static func call<T: Sendable>(
+        _ endpoint: RuntimeEndpoint, budget: Duration,
+        _ body: @escaping @Sendable (Service, CallOptions) async throws -> T
+    ) throws(RuntimeQueryError) -> T {
         try checkListening(endpoint)
         let transport: HTTP2ClientTransport.Posix
         do {
@@ -120,9 +139,12 @@ public enum RuntimeClient {
         case .failure(let error as RPCError) where error.code == .deadlineExceeded:
             throw RuntimeQueryError(kind: .timedOut, message: "the runtime at \(endpoint.named) did not answer within \(budget)")
         case .failure(let error as RPCError):
-            throw RuntimeQueryError(kind: .failed, message: "the runtime at \(endpoint.named) answered CRI with \(error.code): \(Printable.line(error.message))")
+            throw RuntimeQueryError(
+                kind: .failed, message: "the runtime at \(endpoint.named) answered CRI with \(error.code): \(Printable.line(error.message))"
+            )
         case .failure(let error):
-            throw RuntimeQueryError(kind: .failed, message: "the runtime at \(endpoint.named) failed: \(Printable.line(String(describing: error)))")
+            throw RuntimeQueryError(
+                kind: .failed, message: "the runtime at \(endpoint.named) failed: \(Printable.line(String(describing: error)))")
         }
     }
 
@@ -141,7 +163,8 @@ public enum RuntimeClient {
         guard endpoint.socketExists else {
             throw RuntimeQueryError(kind: .noSocket, message: "no runtime socket at \(endpoint.socketPath)")
         }
-        guard let socket = try? Socket(domain: AF_UNIX, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), what: "runtime") else { return }
+        guard let socket = try? Socket(domain: AF_UNIX, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), what: "runtime")
+        else { return }
         let fd = socket.fd
         guard let result = SocketAddress.withUnix(endpoint.socketPath, { connect(fd, $0, $1) }) else {
             throw RuntimeQueryError(kind: .failed, message: "the runtime socket path \(endpoint.socketPath) is too long")
@@ -176,7 +199,8 @@ public enum SandboxInfo {
     /// `info.runtimeSpec.linux.namespaces[type=network].path`; nil when absent or not JSON.
     public static func networkNamespacePath(_ info: [String: String]) -> String? {
         guard let text = info["info"], text.utf8.count <= RuntimeClient.maxResponseBytes,
-              let document = try? JSONParser.parse(text) else { return nil }
+            let document = try? JSONParser.parse(text)
+        else { return nil }
         for namespace in document["runtimeSpec"]?["linux"]?["namespaces"]?.array ?? [] {
             if namespace["type"]?.string == "network", let path = namespace["path"]?.string, !path.isEmpty { return path }
         }

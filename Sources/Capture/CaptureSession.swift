@@ -3,7 +3,7 @@ import KernelState
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// Where to capture: an interface in a namespace, named as the pcapng file names it
@@ -51,8 +51,10 @@ public final class CaptureSession: @unchecked Sendable {
     /// cannot be opened (an unknown interface, a bad filter, no privileges).
     /// `snapLength` bounds the bytes kept per packet; in immediate mode it also sizes every ring
     /// slot, so a small buffer holds few full-size slots.
-    public init(points: [CapturePoint], filter: String?, bufferBytes: Int32 = 4 << 20, immediate: Bool = true,
-                snapLength: Int32 = 262_144) throws {
+    public init(
+        points: [CapturePoint], filter: String?, bufferBytes: Int32 = 4 << 20, immediate: Bool = true,
+        snapLength: Int32 = 262_144
+    ) throws {
         self.points = points
         self.immediate = immediate
         // Activating a packet socket costs the kernel a grace period or two (ring set-up, hook
@@ -65,7 +67,8 @@ public final class CaptureSession: @unchecked Sendable {
         SideBySide.run(points.count) { index in
             let point = points[index]
             let open = { () throws -> PcapHandle in
-                try PcapHandle(interface: point.interface, filter: filter, snapLength: snapLength, bufferBytes: bufferBytes, immediate: immediate)
+                try PcapHandle(
+                    interface: point.interface, filter: filter, snapLength: snapLength, bufferBytes: bufferBytes, immediate: immediate)
             }
             output[index] = Result { try point.namespace.map { try NamespaceThread.worker(index).run(in: $0, open) } ?? open() }
         }
@@ -106,11 +109,13 @@ public final class CaptureSession: @unchecked Sendable {
             lock.lock(); running += 1; lock.unlock()
             let box = Unmanaged.passRetained(CaptureThreadContext(session: self, index: index))
             var thread = pthread_t()
-            let status = pthread_create(&thread, nil, { raw in
-                let context = Unmanaged<CaptureThreadContext>.fromOpaque(raw!).takeRetainedValue()
-                context.session.captureLoop(context.index)
-                return nil
-            }, box.toOpaque())
+            let status = pthread_create(
+                &thread, nil,
+                { raw in
+                    let context = Unmanaged<CaptureThreadContext>.fromOpaque(raw!).takeRetainedValue()
+                    context.session.captureLoop(context.index)
+                    return nil
+                }, box.toOpaque())
             if status != 0 {
                 box.release()
                 lock.lock(); running -= 1; failures.append("cannot start a capture thread"); lock.unlock()
@@ -122,7 +127,9 @@ public final class CaptureSession: @unchecked Sendable {
 
     private func captureLoop(_ index: Int) {
         let handle = handles[index]
-        var pollers = [pollfd(fd: handle.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)]
+        var pollers = [
+            pollfd(fd: handle.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0),
+        ]
         while true {
             lock.lock()
             let stop = stopping
@@ -133,8 +140,9 @@ public final class CaptureSession: @unchecked Sendable {
                 let tally = DirectTally(limit: directLimit.map { $0 - directCount })
                 healthy = handle.drainRaw { seconds, nanoseconds, length, bytes in
                     if let limit = tally.limit, tally.written >= limit { return false }
-                    do { try writer.write(point: 0, timestamp: seconds * 1_000_000_000 + nanoseconds, originalLength: length, bytes: bytes) }
-                    catch { tally.failure = (error as? CaptureError)?.message ?? "\(error)"; return false }
+                    do {
+                        try writer.write(point: 0, timestamp: seconds * 1_000_000_000 + nanoseconds, originalLength: length, bytes: bytes)
+                    } catch { tally.failure = (error as? CaptureError)?.message ?? "\(error)"; return false }
                     tally.written += 1
                     return true
                 }

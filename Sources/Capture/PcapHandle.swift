@@ -2,7 +2,7 @@ import CPcap
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// Why a capture point could not be opened or read, with the contract's exit status.
@@ -26,11 +26,15 @@ public final class PcapHandle: @unchecked Sendable {
     /// (TPACKET_V2, one ring slot per packet, sized for the largest offloaded frame); without
     /// it the kernel fills blocks of packets (TPACKET_V3, as tcpdump -w), handed over when full
     /// or after `blockTimeoutMilliseconds`: far fewer wake-ups and less memory under floods.
-    public init(interface: String, filter: String?, snapLength: Int32 = 262_144, bufferBytes: Int32 = 4 << 20,
-                immediate: Bool = true, blockTimeoutMilliseconds: Int32 = 100) throws(CaptureError) {
+    public init(
+        interface: String, filter: String?, snapLength: Int32 = 262_144, bufferBytes: Int32 = 4 << 20,
+        immediate: Bool = true, blockTimeoutMilliseconds: Int32 = 100
+    ) throws(CaptureError) {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let pcap = pcap_create(interface, &errbuf) else {
-            throw CaptureError(kind: .other, message: "\(interface): \(String(decoding: errbuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+            throw CaptureError(
+                kind: .other,
+                message: "\(interface): \(String(decoding: errbuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
         }
         pcap_set_snaplen(pcap, snapLength)
         pcap_set_promisc(pcap, 1)
@@ -101,8 +105,10 @@ public final class PcapHandle: @unchecked Sendable {
             metas.append((Int64(h.ts.tv_sec), Int64(h.ts.tv_usec), Int(h.len), start, arena.count))
         }
         for m in metas {
-            packets.append(Packet(seconds: m.seconds, nanoseconds: m.nanoseconds, originalLength: m.length,
-                                  bytes: arena[m.start..<m.end], point: point))
+            packets.append(
+                Packet(
+                    seconds: m.seconds, nanoseconds: m.nanoseconds, originalLength: m.length,
+                    bytes: arena[m.start..<m.end], point: point))
         }
         return status >= 0  // 0: nothing more now; <0: error or break
     }
@@ -116,14 +122,18 @@ public final class PcapHandle: @unchecked Sendable {
         let unmanaged = Unmanaged.passRetained(context)
         defer { unmanaged.release() }
         let user = UnsafeMutableRawPointer(unmanaged.toOpaque()).assumingMemoryBound(to: UInt8.self)
-        let status = pcap_dispatch(pcap, -1, { user, header, data in
-            guard let user, let header, let data else { return }
-            let context = Unmanaged<DispatchContext>.fromOpaque(UnsafeRawPointer(user)).takeUnretainedValue()
-            let h = header.pointee
-            if !context.body(Int64(h.ts.tv_sec), Int64(h.ts.tv_usec), Int(h.len), UnsafeBufferPointer(start: data, count: Int(h.caplen))) {
-                pcap_breakloop(context.pcap)
-            }
-        }, user)
+        let status = pcap_dispatch(
+            pcap, -1,
+            { user, header, data in
+                guard let user, let header, let data else { return }
+                let context = Unmanaged<DispatchContext>.fromOpaque(UnsafeRawPointer(user)).takeUnretainedValue()
+                let h = header.pointee
+                if !context.body(
+                    Int64(h.ts.tv_sec), Int64(h.ts.tv_usec), Int(h.len), UnsafeBufferPointer(start: data, count: Int(h.caplen)))
+                {
+                    pcap_breakloop(context.pcap)
+                }
+            }, user)
         return status >= 0 || status == PCAP_ERROR_BREAK
     }
 

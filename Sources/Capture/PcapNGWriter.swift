@@ -1,7 +1,7 @@
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// Writes pcapng (libpcap writes only classic pcap): a section header, one interface
@@ -93,8 +93,10 @@ public final class PcapNGWriter {
         // The block's seven header words, the data, zero padding, the length again: little-endian.
         var at = buffer + used
         let header: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
-            (UInt32(6).littleEndian, total.littleEndian, UInt32(point).littleEndian, UInt32(ts >> 32).littleEndian,
-             UInt32(ts & 0xFFFF_FFFF).littleEndian, UInt32(count).littleEndian, UInt32(truncatingIfNeeded: originalLength).littleEndian)
+            (
+                UInt32(6).littleEndian, total.littleEndian, UInt32(point).littleEndian, UInt32(ts >> 32).littleEndian,
+                UInt32(ts & 0xFFFF_FFFF).littleEndian, UInt32(count).littleEndian, UInt32(truncatingIfNeeded: originalLength).littleEndian
+            )
         withUnsafeBytes(of: header) { at.copyMemory(from: $0.baseAddress!, byteCount: 28) }
         at += 28
         if let base = bytes.baseAddress, count > 0 { at.copyMemory(from: base, byteCount: count) }
@@ -160,8 +162,9 @@ public final class PcapNGWriter {
         _ = ftruncate(fd, off_t(fileLength))
         used = 0
         packetsBuffered = 0
-        failure = CaptureError(kind: .other,
-                               message: "cannot write \(path): \(String(cString: strerror(error))); it keeps the first \(packetsOnDisk) packets, each whole")
+        failure = CaptureError(
+            kind: .other,
+            message: "cannot write \(path): \(String(cString: strerror(error))); it keeps the first \(packetsOnDisk) packets, each whole")
     }
 }
 

@@ -18,7 +18,8 @@ public enum AddressState: PathCheck {
         var seen = Set<String>()
         return facts.hops.flatMap { hop -> [Finding] in
             guard let link = hop.link, let namespace = facts.namespaces.first(where: { $0.known == hop.namespace }),
-                  seen.insert("\(namespace.label)/\(link.index)").inserted else { return [] }
+                seen.insert("\(namespace.label)/\(link.index)").inserted
+            else { return [] }
             return check(namespace.state.addresses(of: link.index), interface: link.name, label: namespace.label)
         }
     }
@@ -34,23 +35,32 @@ public enum AddressState: PathCheck {
             let evidence = ["\(cidr) dev \(interface) in \(label): \(entry.flags.names.joined(separator: " "))"]
             let hop = "\(label):\(interface)"
             if entry.flags.contains(.dadFailed) {
-                return Finding(.addressDADFailed, .error,
-                               "\(address) on \(interface) in \(label) failed duplicate address detection: another interface on that segment holds it, and the kernel will never use it.",
-                               hop: hop, evidence: evidence,
-                               remedy: "Find and remove the other holder of \(address) (a leftover namespace, a stale IPAM allocation), then re-add the address or recreate the pod.")
+                return Finding(
+                    .addressDADFailed, .error,
+                    "\(address) on \(interface) in \(label) failed duplicate address detection: another interface on that segment holds it, and the kernel will never use it.",
+                    hop: hop, evidence: evidence,
+                    remedy:
+                        "Find and remove the other holder of \(address) (a leftover namespace, a stale IPAM allocation), then re-add the address or recreate the pod."
+                )
             }
             // A link-local address is only briefly tentative and carries no pod traffic.
             if entry.flags.contains(.tentative), !address.isLinkLocal {
-                return Finding(.addressTentative, .warning,
-                               "\(address) on \(interface) in \(label) is still tentative: until duplicate address detection ends, nothing is sent from it and neighbour solicitations for it go unanswered.",
-                               hop: hop, evidence: evidence,
-                               remedy: "Trace again in a few seconds; if it stays, DAD is retrying (net.ipv6.conf.\(interface).dad_transmits) or the link has no carrier. CNIs disable DAD on pod interfaces for this delay.")
+                return Finding(
+                    .addressTentative, .warning,
+                    "\(address) on \(interface) in \(label) is still tentative: until duplicate address detection ends, nothing is sent from it and neighbour solicitations for it go unanswered.",
+                    hop: hop, evidence: evidence,
+                    remedy:
+                        "Trace again in a few seconds; if it stays, DAD is retrying (net.ipv6.conf.\(interface).dad_transmits) or the link has no carrier. CNIs disable DAD on pod interfaces for this delay."
+                )
             }
             if entry.flags.contains(.deprecated), !address.isLinkLocal {
-                return Finding(.addressDeprecated, .warning,
-                               "\(address) on \(interface) in \(label) is deprecated (its preferred lifetime ran out): it is used as a source only when nothing else fits.",
-                               hop: hop, evidence: evidence,
-                               remedy: "Renew the address (the router advertisement or DHCPv6 lease that gave it), or make a static one's preferred lifetime forever.")
+                return Finding(
+                    .addressDeprecated, .warning,
+                    "\(address) on \(interface) in \(label) is deprecated (its preferred lifetime ran out): it is used as a source only when nothing else fits.",
+                    hop: hop, evidence: evidence,
+                    remedy:
+                        "Renew the address (the router advertisement or DHCPv6 lease that gave it), or make a static one's preferred lifetime forever."
+                )
             }
             return nil
         }

@@ -11,7 +11,9 @@ public enum BridgePortMissing: PathCheck {
 
     public static func check(_ facts: PathFacts) -> [Finding] {
         guard let node = facts.nodeNamespace else { return [] }
-        return [facts.node?.hostVeth, facts.destination?.hostSide].compactMap { $0 }.flatMap { check($0, node: node.state, label: node.label) }
+        return [facts.node?.hostVeth, facts.destination?.hostSide].compactMap { $0 }.flatMap {
+            check($0, node: node.state, label: node.label)
+        }
     }
 
     public static func check(_ veth: Link, node: NamespaceState, label: String) -> [Finding] {
@@ -20,9 +22,12 @@ public enum BridgePortMissing: PathCheck {
         let routed = node.routes(through: veth.index).contains { $0.table == .main && $0.destination?.isLinkLocal != true }
         let ports = node.links.filter { $0.kind == "veth" && $0.masterIndex != nil && $0.index != veth.index }
         guard !routed, let bridgeIndex = ports.first?.masterIndex, let bridge = node.link(index: bridgeIndex) else { return [] }
-        return [Finding(.bridgePortMissing, .error, "\(veth.name) is not a port of \(bridge.name), where the node's other pod veths are.",
-                        hop: "\(label):\(veth.name)",
-                        evidence: ["\(veth.name): no master, no route via it", "\(ports.count) other veths: master \(bridge.name)"],
-                        remedy: "ip link set \(veth.name) master \(bridge.name) (or recreate the pod).")]
+        return [
+            Finding(
+                .bridgePortMissing, .error, "\(veth.name) is not a port of \(bridge.name), where the node's other pod veths are.",
+                hop: "\(label):\(veth.name)",
+                evidence: ["\(veth.name): no master, no route via it", "\(ports.count) other veths: master \(bridge.name)"],
+                remedy: "ip link set \(veth.name) master \(bridge.name) (or recreate the pod).")
+        ]
     }
 }

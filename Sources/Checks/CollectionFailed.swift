@@ -16,8 +16,10 @@ public enum CollectionFailed: PathCheck {
 
     /// One warning for everything one gathering could not read.
     public static func finding(_ gaps: [String], place: String?) -> Finding {
-        Finding(.collectionFailed, .warning, "netdoctor could not gather every fact on this path: what depends on them is not judged.",
-                hop: place, evidence: gaps,
-                remedy: "Run as root on the node itself (or in the agent's DaemonSet pod with hostNetwork and CAP_NET_ADMIN), then trace again.")
+        Finding(
+            .collectionFailed, .warning, "netdoctor could not gather every fact on this path: what depends on them is not judged.",
+            hop: place, evidence: gaps,
+            remedy: "Run as root on the node itself (or in the agent's DaemonSet pod with hostNetwork and CAP_NET_ADMIN), then trace again."
+        )
     }
 }

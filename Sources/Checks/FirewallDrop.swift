@@ -25,9 +25,11 @@ public enum FirewallDrop {
     public static func unreadable(_ rules: [[FirewallRule]?], labels: [String]) -> [Finding] {
         zip(rules, labels).compactMap { rules, label in
             guard rules == nil else { return nil }
-            return Finding(.firewallUnreadable, .warning, "The firewall of \(label) could not be read: a rule dropping the probe there would go unnamed.",
-                           hop: label, evidence: ["iptables-save -c and nft -j list ruleset: neither ran in \(label)"],
-                           remedy: "Install iptables (and nftables) where netdoctor runs, or read that namespace's rules by hand.")
+            return Finding(
+                .firewallUnreadable, .warning,
+                "The firewall of \(label) could not be read: a rule dropping the probe there would go unnamed.",
+                hop: label, evidence: ["iptables-save -c and nft -j list ruleset: neither ran in \(label)"],
+                remedy: "Install iptables (and nftables) where netdoctor runs, or read that namespace's rules by hand.")
         }
     }
 
@@ -36,15 +38,19 @@ public enum FirewallDrop {
     public static func findings(before: [FirewallRule], after: [FirewallRule], in label: String, probe: PolicyProbe? = nil) -> [Finding] {
         drops(before: before, after: after).map { rule, delta in
             if let denied = PolicyDenied.finding(rule, delta: delta, rules: after, in: label, probe: probe) { return denied }
-            let what = switch rule.origin {
-            case .iptables: "An iptables rule in \(label) dropped the probe: table \(rule.table), chain \(rule.chain)."
-            case .iptablesPolicy: "The \(rule.chain) chain's policy (\(rule.specification)) in \(label) dropped the probe: no rule of table \(rule.table) accepted it."
-            case .nftables: "An nftables rule in \(label) dropped the probe: table \(rule.table), chain \(rule.chain)."
-            }
-            let remedy = rule.origin == .iptablesPolicy
+            let what =
+                switch rule.origin {
+                case .iptables: "An iptables rule in \(label) dropped the probe: table \(rule.table), chain \(rule.chain)."
+                case .iptablesPolicy:
+                    "The \(rule.chain) chain's policy (\(rule.specification)) in \(label) dropped the probe: no rule of table \(rule.table) accepted it."
+                case .nftables: "An nftables rule in \(label) dropped the probe: table \(rule.table), chain \(rule.chain)."
+                }
+            let remedy =
+                rule.origin == .iptablesPolicy
                 ? "Add the ACCEPT rule the CNI needs for pod traffic in \(rule.chain) (flannel and most CNIs add one for the pod CIDR), or change the policy."
                 : "Remove or fix that rule (or the policy that wrote it)."
-            return Finding(.firewallDrop, .error, what, hop: label, evidence: ["\(rule.text)  (+\(delta) packets during the probe)"], remedy: remedy)
+            return Finding(
+                .firewallDrop, .error, what, hop: label, evidence: ["\(rule.text)  (+\(delta) packets during the probe)"], remedy: remedy)
         }
     }
 }

@@ -21,17 +21,23 @@ public enum IPForwardDisabled: PathCheck {
         let podLinks = Set(state.links.filter { $0.kind == "veth" || $0.kind == "bridge" }.map(\.index))
         guard !podLinks.isEmpty else { return [] }
         let why = "This node has pod interfaces (veth/bridge) and routes their traffic"
-        let ipv6Pods = state.addresses.contains { podLinks.contains($0.interfaceIndex) && $0.address?.isIPv4 == false && $0.scope == .universe }
-            || state.mainRoutes.contains { $0.outputIndex.map(podLinks.contains) == true && $0.destination?.isIPv4 == false
-                && $0.destination?.isLinkLocal == false && $0.type == .unicast }
+        let ipv6Pods =
+            state.addresses.contains { podLinks.contains($0.interfaceIndex) && $0.address?.isIPv4 == false && $0.scope == .universe }
+            || state.mainRoutes.contains {
+                $0.outputIndex.map(podLinks.contains) == true && $0.destination?.isIPv4 == false
+                    && $0.destination?.isLinkLocal == false && $0.type == .unicast
+            }
         return check(state, label: label, family: .ipv4, why: why) + (ipv6Pods ? check(state, label: label, family: .ipv6, why: why) : [])
     }
 
     static func check(_ state: NamespaceState, label: String, family: IPFamily, why: String) -> [Finding] {
         guard state.forwarding(family) == false else { return [] }
         let sysctl = family == .ipv4 ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding"
-        return [Finding(.ipForwardDisabled, .error, "\(why), but \(sysctl) is 0\(family == .ipv6 ? ": IPv6 pod traffic is not routed" : "").",
-                        hop: label, evidence: ["\(sysctl) = 0 in \(label)"],
-                        remedy: "sysctl -w \(sysctl)=1, and persist it in /etc/sysctl.d.")]
+        return [
+            Finding(
+                .ipForwardDisabled, .error, "\(why), but \(sysctl) is 0\(family == .ipv6 ? ": IPv6 pod traffic is not routed" : "").",
+                hop: label, evidence: ["\(sysctl) = 0 in \(label)"],
+                remedy: "sysctl -w \(sysctl)=1, and persist it in /etc/sysctl.d.")
+        ]
     }
 }

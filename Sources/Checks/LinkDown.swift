@@ -19,20 +19,29 @@ public enum LinkDown: PathCheck {
             let link = hop.link!
             let place = hop.node.map { "\(hop.namespaceName) on \($0)" } ?? hop.namespaceName
             let followers = consequences.map { "\($0.name): up, operstate \($0.link!.operState.name) (follows)" }
-            return Finding(.linkDown, cut.severity, "\(hop.interface) in \(place) is down: the path is cut there.",
-                           hop: hop.name, evidence: cut.evidence(["\(hop.interface): \(link.isUp ? "up" : "IFF_UP not set"), operstate \(link.operState.name)"] + followers),
-                           remedy: "ip\(hop.namespace?.isNode == true ? "" : " -n \(hop.namespaceName)") link set \(hop.interface) up, and find what set it down.")
+            return Finding(
+                .linkDown, cut.severity, "\(hop.interface) in \(place) is down: the path is cut there.",
+                hop: hop.name,
+                evidence: cut.evidence(
+                    ["\(hop.interface): \(link.isUp ? "up" : "IFF_UP not set"), operstate \(link.operState.name)"] + followers),
+                remedy:
+                    "ip\(hop.namespace?.isNode == true ? "" : " -n \(hop.namespaceName)") link set \(hop.interface) up, and find what set it down."
+            )
         }
     }
 
     /// inspect: a pod's own interfaces (loopback aside) and its host side, by the same rule.
-    public static func check(pod: String, namespace: KnownNamespace, interfaces: [Link], hostSide: (namespace: KnownNamespace, link: Link)?) -> [Finding] {
+    public static func check(
+        pod: String, namespace: KnownNamespace, interfaces: [Link], hostSide: (namespace: KnownNamespace, link: Link)?
+    ) -> [Finding] {
         var hops = interfaces.filter { $0.kind != "loopback" && $0.name != "lo" }.map {
             TraceHop(name: "\(pod):\($0.name)", namespace: namespace, interface: $0.name, role: .source, link: $0)
         }
         if let hostSide {
-            hops.append(TraceHop(name: "\(hostSide.namespace.name):\(hostSide.link.name)", namespace: hostSide.namespace,
-                                 interface: hostSide.link.name, role: .hostSide, link: hostSide.link))
+            hops.append(
+                TraceHop(
+                    name: "\(hostSide.namespace.name):\(hostSide.link.name)", namespace: hostSide.namespace,
+                    interface: hostSide.link.name, role: .hostSide, link: hostSide.link))
         }
         return check(hops: hops)
     }

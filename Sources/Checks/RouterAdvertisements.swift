@@ -38,7 +38,10 @@ public enum RouterAdvertisements: PathCheck {
                 if route.origin == .routerAdvertisement, let out = route.outputIndex { raDefaults[out, default: []].append(route) }
             }
             if let gateway = route.gateway, !own.contains(gateway), let out = route.outputIndex,
-               !podSide.contains(state.link(index: out)?.kind ?? "") { uplinks.insert(out) }
+                !podSide.contains(state.link(index: out)?.kind ?? "")
+            {
+                uplinks.insert(out)
+            }
         }
         for link in state.links where link.isLinkLayerOverlay {
             if let underlay = link.linkIndex { uplinks.insert(underlay) }
@@ -49,43 +52,56 @@ public enum RouterAdvertisements: PathCheck {
         }
         return state.links.compactMap { link -> Finding? in
             guard let acceptRA = state.ipv6Setting("accept_ra", of: link.name), acceptRA < 2,
-                  (state.ipv6Setting("forwarding", of: link.name) ?? (state.ipv6Forwarding == true ? 1 : 0)) == 1 else { return nil }
+                (state.ipv6Setting("forwarding", of: link.name) ?? (state.ipv6Forwarding == true ? 1 : 0)) == 1
+            else { return nil }
             let settings = ["net.ipv6.conf.\(link.name).forwarding = 1", "net.ipv6.conf.\(link.name).accept_ra = \(acceptRA)"]
-            let remedy = "sysctl -w net.ipv6.conf.\(link.name).accept_ra=2 (accept router advertisements while forwarding) and persist it in /etc/sysctl.d; the route returns with the next advertisement."
+            let remedy =
+                "sysctl -w net.ipv6.conf.\(link.name).accept_ra=2 (accept router advertisements while forwarding) and persist it in /etc/sysctl.d; the route returns with the next advertisement."
             let learned = learnedByRA(state, routes: raDefaults[link.index] ?? [], interface: link.index)
             if !learned.isEmpty {
-                return Finding(.ipv6RAIgnored, .error,
-                               "IPv6 forwarding is on and accept_ra is \(acceptRA) on \(link.name) in \(label): the kernel ignores its router advertisements, so \(learned[0].what) \(learned[0].fate).",
-                               hop: "\(label):\(link.name)", evidence: settings + learned.map(\.evidence), remedy: remedy)
+                return Finding(
+                    .ipv6RAIgnored, .error,
+                    "IPv6 forwarding is on and accept_ra is \(acceptRA) on \(link.name) in \(label): the kernel ignores its router advertisements, so \(learned[0].what) \(learned[0].fate).",
+                    hop: "\(label):\(link.name)", evidence: settings + learned.map(\.evidence), remedy: remedy)
             }
             // Nothing learned is left: say it only where a default route should come from
             // advertisements (accept_ra 1, the kernel's default; 0 means routes are set by hand)
             // on an uplink with a global address, and the node has none.
             let global = state.addresses(of: link.index).filter { $0.address?.isIPv4 == false && $0.address?.isLinkLocal == false }
-            guard acceptRA == 1, !hasIPv6Default, let address = global.first, uplinks.contains(link.index) || routers[link.index] != nil else { return nil }
+            guard acceptRA == 1, !hasIPv6Default, let address = global.first, uplinks.contains(link.index) || routers[link.index] != nil
+            else { return nil }
             let router = routers[link.index]
-            let seen = router.map { "router \($0.destination?.description ?? "?") in the neighbour table (it advertises; the kernel ignores it)" }
-            return Finding(.ipv6RAIgnored, router != nil ? .error : .warning,
-                           "\(label) has no IPv6 default route, and IPv6 forwarding is on with accept_ra \(acceptRA) on its uplink \(link.name): the kernel ignores router advertisements there, so a default route they gave has expired and will not come back\(router != nil ? "" : " (if this network's router advertises one)").",
-                           hop: "\(label):\(link.name)",
-                           evidence: settings + ["no IPv6 default route in the main table", "\(address.cidr ?? "?") on \(link.name)"] + (seen.map { [$0] } ?? []),
-                           remedy: remedy)
+            let seen = router.map {
+                "router \($0.destination?.description ?? "?") in the neighbour table (it advertises; the kernel ignores it)"
+            }
+            return Finding(
+                .ipv6RAIgnored, router != nil ? .error : .warning,
+                "\(label) has no IPv6 default route, and IPv6 forwarding is on with accept_ra \(acceptRA) on its uplink \(link.name): the kernel ignores router advertisements there, so a default route they gave has expired and will not come back\(router != nil ? "" : " (if this network's router advertises one)").",
+                hop: "\(label):\(link.name)",
+                evidence: settings + ["no IPv6 default route in the main table", "\(address.cidr ?? "?") on \(link.name)"]
+                    + (seen.map { [$0] } ?? []),
+                remedy: remedy)
         }
     }
 
     /// What router advertisements gave on an interface: default routes (proto ra, `routes`) and
     /// SLAAC addresses (global, not permanent: they carry lifetimes).
-    static func learnedByRA(_ state: NamespaceState, routes: [Route], interface: Int32) -> [(what: String, fate: String, evidence: String)] {
+    static func learnedByRA(_ state: NamespaceState, routes: [Route], interface: Int32) -> [(what: String, fate: String, evidence: String)]
+    {
         let routes = routes.map { route in
             let expiry = route.expiresSeconds.map { "expires in \($0) s" } ?? "will expire"
-            return (what: "the default route via \(route.gateway?.description ?? "?") it gave", fate: "\(expiry) and will not be renewed",
-                    evidence: "default via \(route.gateway?.description ?? "?") proto ra (\(expiry))")
+            return (
+                what: "the default route via \(route.gateway?.description ?? "?") it gave", fate: "\(expiry) and will not be renewed",
+                evidence: "default via \(route.gateway?.description ?? "?") proto ra (\(expiry))"
+            )
         }
         let addresses = state.addresses(of: interface).filter {
             $0.address?.isIPv4 == false && $0.address?.isLinkLocal == false && !$0.flags.contains(.permanent)
         }.map { entry in
-            (what: "its SLAAC address \(entry.cidr ?? "?")", fate: "will expire",
-             evidence: "\(entry.cidr ?? "?") dynamic (learned from router advertisements)")
+            (
+                what: "its SLAAC address \(entry.cidr ?? "?")", fate: "will expire",
+                evidence: "\(entry.cidr ?? "?") dynamic (learned from router advertisements)"
+            )
         }
         return routes + addresses
     }

@@ -121,14 +121,17 @@ public struct ConfigObject: Sendable, Equatable {
 
     /// Simple case folding as Go's EqualFold does it, for the keys configs use.
     static func folded(_ key: String) -> String {
-        String(String.UnicodeScalarView(key.unicodeScalars.map { scalar -> Unicode.Scalar in
-            switch scalar.value {
-            case 0x212A: return "k"  // KELVIN SIGN folds to k
-            case 0x017F: return "s"  // LATIN SMALL LETTER LONG S folds to s
-            default: return scalar.properties.lowercaseMapping.unicodeScalars.count == 1
-                ? scalar.properties.lowercaseMapping.unicodeScalars.first! : scalar
-            }
-        }))
+        String(
+            String.UnicodeScalarView(
+                key.unicodeScalars.map { scalar -> Unicode.Scalar in
+                    switch scalar.value {
+                    case 0x212A: return "k"  // KELVIN SIGN folds to k
+                    case 0x017F: return "s"  // LATIN SMALL LETTER LONG S folds to s
+                    default:
+                        return scalar.properties.lowercaseMapping.unicodeScalars.count == 1
+                            ? scalar.properties.lowercaseMapping.unicodeScalars.first! : scalar
+                    }
+                }))
     }
 
     /// Keys in first-appearance order, each once.

@@ -89,8 +89,10 @@ public struct JSONParser {
             }
             try skipWhitespace()
             guard current == UInt8(ascii: ":") else {
-                throw error(current == nil ? "unexpected end of JSON input"
-                    : "invalid character \(describeCurrent()) after object key")
+                throw error(
+                    current == nil
+                        ? "unexpected end of JSON input"
+                        : "invalid character \(describeCurrent()) after object key")
             }
             advance()
             try skipWhitespace()
@@ -189,7 +191,8 @@ public struct JSONParser {
                 case UInt8(ascii: "u"):
                     var scalar = try parseHex4()
                     if (0xD800..<0xDC00).contains(scalar), current == UInt8(ascii: "\\"),
-                       peek(1) == UInt8(ascii: "u") {
+                        peek(1) == UInt8(ascii: "u")
+                    {
                         advance(); advance()
                         let low = try parseHex4()
                         if (0xDC00..<0xE000).contains(low) {
@@ -238,7 +241,9 @@ public struct JSONParser {
         if first != UInt8(ascii: "0") { while let c = current, isDigit(c) { advance() } }
         if current == UInt8(ascii: ".") {
             advance()
-            guard let c = current, isDigit(c) else { throw error("invalid character \(describeCurrent()) after decimal point in numeric literal") }
+            guard let c = current, isDigit(c) else {
+                throw error("invalid character \(describeCurrent()) after decimal point in numeric literal")
+            }
             while let c = current, isDigit(c) { advance() }
         }
         if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
@@ -269,8 +274,8 @@ public struct JSONParser {
     private func isBareWordByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "["), UInt8(ascii: "]"),
-             UInt8(ascii: ","), UInt8(ascii: ":"), UInt8(ascii: "\""),
-             UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"):
+            UInt8(ascii: ","), UInt8(ascii: ":"), UInt8(ascii: "\""),
+            UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"):
             return false
         default:
             return true

@@ -16,8 +16,10 @@ public enum JSONWriter {
     /// so that a big report is never held whole as text. `deliver` returns false when nobody
     /// takes more (a closed pipe): writing stops there, and so does this, returning false.
     @discardableResult
-    public static func write(_ value: ConfigValue, pretty: Bool = true, trailer: [UInt8] = [],
-                             deliver: @escaping ([UInt8]) -> Bool) -> Bool {
+    public static func write(
+        _ value: ConfigValue, pretty: Bool = true, trailer: [UInt8] = [],
+        deliver: @escaping ([UInt8]) -> Bool
+    ) -> Bool {
         var out = Output(deliver: deliver)
         write(value, into: &out, indent: pretty ? 0 : nil)
         out.bytes += trailer
@@ -59,10 +61,15 @@ public enum JSONWriter {
         case .null: out += "null".utf8
         case .bool(let b): out += (b ? "true" : "false").utf8
         case .number(let d, let text):
-            if !text.isEmpty { out += text.utf8 }
-            else if d.isFinite, d.rounded() == d, abs(d) < 1e15 { out += String(Int(d)).utf8 }
-            else if d.isFinite { out += String(d).utf8 }
-            else { out += "null".utf8 }
+            if !text.isEmpty {
+                out += text.utf8
+            } else if d.isFinite, d.rounded() == d, abs(d) < 1e15 {
+                out += String(Int(d)).utf8
+            } else if d.isFinite {
+                out += String(d).utf8
+            } else {
+                out += "null".utf8
+            }
         case .string(let s): writeString(s, into: &out.bytes)
         case .array(let elements):
             writeArray(count: elements.count, into: &out, indent: indent) { elements[$0] }

@@ -21,12 +21,13 @@ public enum Printable {
                 continue
             }
             if isControl(scalar) {
-                let escaped: String = switch scalar {
-                case "\n": "\\n"
-                case "\r": "\\r"
-                case "\t": "\\t"
-                default: "\\u{\(String(scalar.value, radix: 16))}"
-                }
+                let escaped: String =
+                    switch scalar {
+                    case "\n": "\\n"
+                    case "\r": "\\r"
+                    case "\t": "\\t"
+                    default: "\\u{\(String(scalar.value, radix: 16))}"
+                    }
                 out.append(contentsOf: escaped.unicodeScalars)
             } else {
                 out.append(scalar)

@@ -27,14 +27,16 @@ public struct SystemdUnit: Sendable {
                 continue
             }
             guard let eq = line.firstIndex(of: "="), !line[..<eq].trimmingSpaces().isEmpty,
-                  !line[..<eq].contains(" ") || line[..<eq].trimmingSpaces().split(separator: " ").count == 1
+                !line[..<eq].contains(" ") || line[..<eq].trimmingSpaces().split(separator: " ").count == 1
             else {
                 unit.ignoredLines.append((number, line))
                 continue
             }
-            unit.directives.append(.init(section: section, key: String(line[..<eq]).trimmingSpaces(),
-                                         value: String(line[line.index(after: eq)...]).trimmingSpaces(),
-                                         line: number))
+            unit.directives.append(
+                .init(
+                    section: section, key: String(line[..<eq]).trimmingSpaces(),
+                    value: String(line[line.index(after: eq)...]).trimmingSpaces(),
+                    line: number))
         }
         return unit
     }

@@ -58,13 +58,16 @@ public struct TOMLParser {
             case .table(let child)?:
                 if last {
                     guard child.kind == .implicit else {
-                        throw ParseError(message: "table [\(keys.joined(separator: "."))] is defined twice", line: startLine, column: startColumn)
+                        throw ParseError(
+                            message: "table [\(keys.joined(separator: "."))] is defined twice", line: startLine, column: startColumn)
                     }
                     child.kind = .explicit
                 }
                 table = child
             case .tables(let list)? where !last:
-                guard let latest = list.items.last else { throw ParseError(message: "empty array of tables \(key)", line: startLine, column: startColumn) }
+                guard let latest = list.items.last else {
+                    throw ParseError(message: "empty array of tables \(key)", line: startLine, column: startColumn)
+                }
                 table = latest
             default:
                 throw ParseError(message: "key \(key) is already a value, not a table", line: startLine, column: startColumn)
@@ -97,7 +100,9 @@ public struct TOMLParser {
                     list.items.append(child)
                     table = child
                 } else {
-                    guard let latest = list.items.last else { throw ParseError(message: "empty array of tables \(key)", line: startLine, column: startColumn) }
+                    guard let latest = list.items.last else {
+                        throw ParseError(message: "empty array of tables \(key)", line: startLine, column: startColumn)
+                    }
                     table = latest
                 }
             case .table(let child)? where !last:
@@ -338,11 +343,14 @@ public struct TOMLParser {
     private mutating func parseNumberOrDate() throws(ParseError) -> ConfigValue {
         let (startLine, startColumn) = position
         let start = index
-        while let c = peek(), !(c == ascii(",") || c == ascii("]") || c == ascii("}") || c == ascii("\n") || c == ascii("\r")
-            || c == ascii("#")) {
+        while let c = peek(),
+            !(c == ascii(",") || c == ascii("]") || c == ascii("}") || c == ascii("\n") || c == ascii("\r")
+                || c == ascii("#"))
+        {
             // A date and a time may be separated by one space.
             if c == ascii(" ") || c == ascii("\t") {
-                let isDateTime = index - start == 10 && peek(1).map { $0 >= ascii("0") && $0 <= ascii("9") } == true
+                let isDateTime =
+                    index - start == 10 && peek(1).map { $0 >= ascii("0") && $0 <= ascii("9") } == true
                     && bytes[start + 4] == ascii("-")
                 if !isDateTime { break }
             }
@@ -365,18 +373,21 @@ public struct TOMLParser {
         for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] where raw.hasPrefix(prefix) {
             let digits = raw.dropFirst(2)
             guard !digits.isEmpty, !digits.hasPrefix("_"), !digits.hasSuffix("_"), !digits.contains("__"),
-                  let value = Int(digits.filter { $0 != "_" }, radix: radix) else { return nil }
+                let value = Int(digits.filter { $0 != "_" }, radix: radix)
+            else { return nil }
             return .number(Double(value), text: String(value))
         }
         guard raw.first.map({ $0.isNumber || $0 == "+" || $0 == "-" }) == true,
-              !raw.hasPrefix("_"), !raw.hasSuffix("_"), !raw.contains("__"), !raw.contains(":") else { return nil }
+            !raw.hasPrefix("_"), !raw.hasSuffix("_"), !raw.contains("__"), !raw.contains(":")
+        else { return nil }
         let cleaned = raw.filter { $0 != "_" }
         let unsigned = cleaned.drop(while: { $0 == "+" || $0 == "-" })
         // Leading zeros are not allowed in decimal integers ("07" is not 7).
         if unsigned.count > 1, unsigned.hasPrefix("0"), unsigned.dropFirst().first?.isNumber == true { return nil }
         if let i = Int(cleaned) { return .number(Double(i), text: String(i)) }
         if cleaned.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), cleaned.allSatisfy({ $0.isNumber || "+-.eE".contains($0) }),
-           let d = Double(cleaned), d.isFinite {
+            let d = Double(cleaned), d.isFinite
+        {
             return .number(d, text: cleaned)
         }
         return nil
@@ -494,15 +505,17 @@ private final class TOMLTable {
 
     func value(depth: Int) -> ConfigValue {
         guard depth < JSONParser.maximumDepth else { return .null }
-        return .object(ConfigObject(order.map { key in
-            let value: ConfigValue
-            switch entries[key] ?? .value(.null) {
-            case .value(let v): value = v
-            case .table(let t): value = t.value(depth: depth + 1)
-            case .tables(let list): value = .array(list.items.map { $0.value(depth: depth + 1) })
-            }
-            return ConfigObject.Member(key: key, value: value)
-        }))
+        return .object(
+            ConfigObject(
+                order.map { key in
+                    let value: ConfigValue
+                    switch entries[key] ?? .value(.null) {
+                    case .value(let v): value = v
+                    case .table(let t): value = t.value(depth: depth + 1)
+                    case .tables(let list): value = .array(list.items.map { $0.value(depth: depth + 1) })
+                    }
+                    return ConfigObject.Member(key: key, value: value)
+                }))
     }
 }
 

@@ -3,7 +3,7 @@ import NetAddress
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// The conntrack insert race as glibc provokes it: A and AAAA sent back to back from one UDP
@@ -29,7 +29,9 @@ public struct DNSBurst: Sendable {
             guard let before, let after else { return nil }
             return after.reduce(0) { $0 + Int($1[counter]) } - before.reduce(0) { $0 + Int($1[counter]) }
         }
-        self.init(server: server, rounds: rounds, lost: lost, insertFailed: rise("insert_failed"), clashResolved: rise("clash_resolve"), drop: rise("drop"))
+        self.init(
+            server: server, rounds: rounds, lost: lost, insertFailed: rise("insert_failed"), clashResolved: rise("clash_resolve"),
+            drop: rise("drop"))
     }
 
     public init(server: IPAddress, rounds: Int, lost: Int, insertFailed: Int?, clashResolved: Int?, drop: Int?) {
@@ -45,7 +47,9 @@ public struct DNSBurst: Sendable {
     /// once, and waits up to `timeoutMilliseconds` for both answers of a pair. Returns how many
     /// of the 2 × rounds queries went unanswered, or nil when the socket could not be made.
     public static func send(name: DNSName, server: IPAddress, rounds: Int, in namespace: NetNamespace, timeoutMilliseconds: Int32) -> Int? {
-        guard let socket = try? ConnectedSocket(Int32(SOCK_DGRAM.rawValue), in: namespace, to: server.bytes, port: 53), socket.connectError == 0 else {
+        guard let socket = try? ConnectedSocket(Int32(SOCK_DGRAM.rawValue), in: namespace, to: server.bytes, port: 53),
+            socket.connectError == 0
+        else {
             return nil
         }
         var lost = 0

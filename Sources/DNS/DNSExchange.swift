@@ -2,7 +2,7 @@ import NetAddress
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// How a DNS query went over one transport: what came back, or what the kernel said instead.
@@ -48,11 +48,14 @@ public struct DNSExchange: Sendable {
     public var summary: String {
         switch outcome {
         case .answered(let response):
-            let data = response.addresses.isEmpty ? (response.code == .noError ? " (no \(type) record)" : "")
+            let data =
+                response.addresses.isEmpty
+                ? (response.code == .noError ? " (no \(type) record)" : "")
                 : " " + response.addresses.map(\.description).joined(separator: ", ")
             return "\(response.code)\(data)\(response.truncated ? ", truncated" : "") in \(Self.format(milliseconds)) ms"
         case .silent: return "no answer in \(Self.format(milliseconds)) ms"
-        case .refused: return transport == .udp ? "ICMP port unreachable: nothing listens on port 53" : "connection reset: nothing listens on port 53"
+        case .refused:
+            return transport == .udp ? "ICMP port unreachable: nothing listens on port 53" : "connection reset: nothing listens on port 53"
         case .unreachable(let reason): return reason
         case .malformed(let reason): return "an answer that does not parse: \(reason)"
         case .closed: return "the server closed the connection without an answer"
@@ -67,18 +70,23 @@ public struct DNSExchange: Sendable {
 public enum DNSClient {
     /// One query, waiting at most `timeoutMilliseconds`. A UDP answer of another id is skipped
     /// (it belongs to someone else), as a resolver does.
-    public static func exchange(_ query: DNSQuery, server: IPAddress, transport: DNSTransport, in namespace: NetNamespace,
-                                timeoutMilliseconds: Int32) -> DNSExchange {
+    public static func exchange(
+        _ query: DNSQuery, server: IPAddress, transport: DNSTransport, in namespace: NetNamespace,
+        timeoutMilliseconds: Int32
+    ) -> DNSExchange {
         let start = MonotonicClock.fractionalMilliseconds
         let outcome: DNSExchange.Outcome
         do {
-            outcome = try transport == .udp ? udp(query, server: server, in: namespace, timeout: timeoutMilliseconds)
+            outcome =
+                try transport == .udp
+                ? udp(query, server: server, in: namespace, timeout: timeoutMilliseconds)
                 : tcp(query, server: server, in: namespace, timeout: timeoutMilliseconds)
         } catch {
             outcome = .unreachable("\(error)")
         }
-        return DNSExchange(server: server, transport: transport, name: query.name, type: query.type, outcome: outcome,
-                           milliseconds: MonotonicClock.fractionalMilliseconds - start)
+        return DNSExchange(
+            server: server, transport: transport, name: query.name, type: query.type, outcome: outcome,
+            milliseconds: MonotonicClock.fractionalMilliseconds - start)
     }
 
     static func udp(_ query: DNSQuery, server: IPAddress, in namespace: NetNamespace, timeout: Int32) throws -> DNSExchange.Outcome {
@@ -104,7 +112,8 @@ public enum DNSClient {
     }
 
     static func tcp(_ query: DNSQuery, server: IPAddress, in namespace: NetNamespace, timeout: Int32) throws -> DNSExchange.Outcome {
-        let socket = try ConnectedSocket(Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), in: namespace, to: server.bytes, port: 53)
+        let socket = try ConnectedSocket(
+            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), in: namespace, to: server.bytes, port: 53)
         if socket.connectError != 0, socket.connectError != EINPROGRESS { return failure(socket.connectError) }
         let deadline = MonotonicClock.fractionalMilliseconds + Double(timeout)
         let left = { Int32(max(0, deadline - MonotonicClock.fractionalMilliseconds)) }

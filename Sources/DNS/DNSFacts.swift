@@ -43,9 +43,11 @@ public struct DNSFacts: Sendable {
     /// of the name asked.
     public var controlName: DNSName?
 
-    public init(pod: String, podNamespace: String?, resolvConfPath: String, resolvConf: ResolvConf, kubelet: Kubelet?,
-                nodeResolvConf: ResolvConf?, name: DNSName, exchanges: [DNSExchange], serviceContext: [IPAddress: [String]] = [:],
-                slowMilliseconds: Double = 500) {
+    public init(
+        pod: String, podNamespace: String?, resolvConfPath: String, resolvConf: ResolvConf, kubelet: Kubelet?,
+        nodeResolvConf: ResolvConf?, name: DNSName, exchanges: [DNSExchange], serviceContext: [IPAddress: [String]] = [:],
+        slowMilliseconds: Double = 500
+    ) {
         self.pod = pod
         self.podNamespace = podNamespace
         self.resolvConfPath = resolvConfPath
@@ -64,7 +66,9 @@ public struct DNSFacts: Sendable {
     /// The pod's nameservers as its resolver uses them (glibc: 127.0.0.1 when the file names none).
     public var nameservers: [IPAddress] { resolvConf.nameservers.isEmpty ? [IPAddress.parse("127.0.0.1")!] : resolvConf.nameservers }
 
-    public func exchanges(server: IPAddress, transport: DNSTransport? = nil, name: DNSName? = nil, type: DNSRecordType? = nil) -> [DNSExchange] {
+    public func exchanges(
+        server: IPAddress, transport: DNSTransport? = nil, name: DNSName? = nil, type: DNSRecordType? = nil
+    ) -> [DNSExchange] {
         exchanges.filter { exchange in
             exchange.server == server && transport.map { exchange.transport == $0 } ?? true && name.map { exchange.name == $0 } ?? true
                 && type.map { exchange.type == $0 } ?? true
@@ -82,7 +86,9 @@ public enum DNSPolicy: String, Sendable {
     case custom = "None or custom"
 
     public static func implied(by facts: DNSFacts) -> DNSPolicy {
-        if let kubelet = facts.kubelet, !kubelet.clusterDNS.isEmpty, facts.resolvConf.nameservers == kubelet.clusterDNS { return .clusterFirst }
+        if let kubelet = facts.kubelet, !kubelet.clusterDNS.isEmpty, facts.resolvConf.nameservers == kubelet.clusterDNS {
+            return .clusterFirst
+        }
         if let domain = facts.kubelet?.clusterDomain, facts.resolvConf.search.contains("svc.\(domain)") { return .clusterFirst }
         if let node = facts.nodeResolvConf, facts.resolvConf.nameservers == node.nameservers { return .default }
         return .custom

@@ -179,8 +179,10 @@ public struct DNSResponse: Sendable, Equatable {
             && a.question?.type == b.question?.type && a.answers == b.answers
     }
 
-    public init(id: UInt16, code: DNSResponseCode, truncated: Bool, authoritative: Bool, recursionAvailable: Bool,
-                question: (name: String, type: DNSRecordType)?, answers: [DNSRecord]) {
+    public init(
+        id: UInt16, code: DNSResponseCode, truncated: Bool, authoritative: Bool, recursionAvailable: Bool,
+        question: (name: String, type: DNSRecordType)?, answers: [DNSRecord]
+    ) {
         self.id = id
         self.code = code
         self.truncated = truncated

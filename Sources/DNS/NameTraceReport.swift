@@ -37,13 +37,21 @@ public struct NameTraceReport: Report {
         let resolution = dns.resolution
         let answer: String
         switch resolution.status {
-        case .resolved: answer = "\(resolution.addresses.map(\.description).joined(separator: ", ")) (as \(resolution.name?.description ?? "?"), from \(resolution.server?.description ?? "?"))"
+        case .resolved:
+            answer =
+                "\(resolution.addresses.map(\.description).joined(separator: ", ")) (as \(resolution.name?.description ?? "?"), from \(resolution.server?.description ?? "?"))"
         case .notFound: answer = style.red("does not resolve: NXDOMAIN or no address for every name the search list makes")
         case .failed: answer = style.red("no nameserver answered for \(resolution.name?.description ?? "it")")
         }
-        let head = HumanSection("Name \(dns.facts.name) from \(dns.facts.pod)", rows: [
-            ("resolved", answer), ("queries", "\(resolution.queries.count) sent, through \(dns.facts.nameservers.map(\.description).joined(separator: ", "))"),
-        ])
+        let head = HumanSection(
+            "Name \(dns.facts.name) from \(dns.facts.pod)",
+            rows: [
+                ("resolved", answer),
+                (
+                    "queries",
+                    "\(resolution.queries.count) sent, through \(dns.facts.nameservers.map(\.description).joined(separator: ", "))"
+                ),
+            ])
         guard let traced else { return [head] + dns.humanSections(style: style).dropFirst() }
         return [head] + traced.humanSections(style: style)
     }

@@ -17,8 +17,11 @@ public enum PodResolvConf {
 
     /// The first of those that exists: its path and text; or every path looked at, and why the
     /// one found could not be used (a resolv.conf is a small text file: 64 KiB at most, no NUL).
-    public static func read(sandbox id: String, root: NodeRoot, containerdRoot: String = "/var/lib/containerd")
-        -> Result<(path: String, text: String), PodResolvConfError> {
+    public static func read(
+        sandbox id: String, root: NodeRoot, containerdRoot: String = "/var/lib/containerd"
+    )
+        -> Result<(path: String, text: String), PodResolvConfError>
+    {
         let candidates = paths(sandbox: id, containerdRoot: containerdRoot)
         for path in candidates where root.status(path) != nil {
             do {
@@ -29,7 +32,9 @@ public enum PodResolvConf {
                 return .failure(PodResolvConfError("\(path) cannot be read: \(error)"))
             }
         }
-        return .failure(PodResolvConfError("no resolv.conf for sandbox \(id.prefix(13)) under \(root.displayPath): looked at \(candidates.joined(separator: ", "))"))
+        return .failure(
+            PodResolvConfError(
+                "no resolv.conf for sandbox \(id.prefix(13)) under \(root.displayPath): looked at \(candidates.joined(separator: ", "))"))
     }
 }
 
@@ -45,9 +50,12 @@ extension PodResolvConf {
         guard let entries = try? live.list(proc, withStatus: false) else { return nil }
         for entry in entries.map(\.name) where entry.allSatisfy(\.isNumber) {
             guard NetNamespace.identity(of: "\(proc)/\(entry)/ns/net") == identity,
-                  (try? live.readText("\(proc)/\(entry)/comm", limit: 64))?.split(separator: "\n").first == "pause" else { continue }
+                (try? live.readText("\(proc)/\(entry)/comm", limit: 64))?.split(separator: "\n").first == "pause"
+            else { continue }
             let path = "\(proc)/\(entry)/root/etc/resolv.conf"
-            if let bytes = KernelFile.bytes(path, limit: 64 << 10), !bytes.contains(0) { return (path, String(decoding: bytes, as: UTF8.self)) }
+            if let bytes = KernelFile.bytes(path, limit: 64 << 10), !bytes.contains(0) {
+                return (path, String(decoding: bytes, as: UTF8.self))
+            }
         }
         return nil
     }

@@ -28,8 +28,10 @@ public struct Finding: Sendable, Hashable {
     public let evidence: [String]
     public let remedy: String?
 
-    public init(_ code: FindingCode, _ severity: Severity, _ message: String, hop: String? = nil,
-                evidence: [String] = [], remedy: String? = nil) {
+    public init(
+        _ code: FindingCode, _ severity: Severity, _ message: String, hop: String? = nil,
+        evidence: [String] = [], remedy: String? = nil
+    ) {
         self.code = code
         self.severity = severity
         self.message = message
@@ -48,9 +50,11 @@ public struct Finding: Sendable, Hashable {
     /// A finding read back from its JSON (as a remote agent sends it); nil when it is not one.
     public init?(json: ConfigValue) {
         guard let code = json["code"]?.string, let severity = json["severity"]?.string.flatMap(Severity.init(rawValue:)),
-              let message = json["message"]?.string else { return nil }
-        self.init(FindingCode(rawValue: code), severity, message, hop: json["hop"]?.string,
-                  evidence: json["evidence"]?.array?.compactMap(\.string) ?? [], remedy: json["remedy"]?.string)
+            let message = json["message"]?.string
+        else { return nil }
+        self.init(
+            FindingCode(rawValue: code), severity, message, hop: json["hop"]?.string,
+            evidence: json["evidence"]?.array?.compactMap(\.string) ?? [], remedy: json["remedy"]?.string)
     }
 
     /// The contract's JSON shape; these keys must not change.

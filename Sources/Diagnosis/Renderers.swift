@@ -69,8 +69,10 @@ public enum HumanReportRenderer {
         if errors == 0 && warnings == 0 {
             return style.green("✔ no problems found") + (notes > 0 ? " (\(plural(notes, "note")))" : "")
         }
-        let text = [errors > 0 ? plural(errors, "error") : nil, warnings > 0 ? plural(warnings, "warning") : nil,
-                    notes > 0 ? plural(notes, "note") : nil].compactMap { $0 }.joined(separator: ", ")
+        let text = [
+            errors > 0 ? plural(errors, "error") : nil, warnings > 0 ? plural(warnings, "warning") : nil,
+            notes > 0 ? plural(notes, "note") : nil,
+        ].compactMap { $0 }.joined(separator: ", ")
         return errors > 0 ? style.red("✘ " + text) : style.yellow("! " + text)
     }
 

@@ -30,8 +30,10 @@ public struct FirewallRule: Sendable, Equatable {
     /// their family in `table`.
     public var family: IPFamily = .ipv4
 
-    public init(table: String, chain: String, specification: String, packets: UInt64, bytes: UInt64, origin: Origin = .iptables,
-                family: IPFamily = .ipv4) {
+    public init(
+        table: String, chain: String, specification: String, packets: UInt64, bytes: UInt64, origin: Origin = .iptables,
+        family: IPFamily = .ipv4
+    ) {
         self.table = table
         self.chain = chain
         self.specification = specification
@@ -51,7 +53,8 @@ public struct FirewallRule: Sendable, Equatable {
             specification.hasSuffix("-j DROP") || specification.containsBytes("-j DROP ") || specification.containsBytes("-j REJECT")
         case .iptablesPolicy: specification == "DROP"
         // The verdict comes last, before a comment if there is one.
-        case .nftables: specification.hasSuffix(" drop") || specification.containsBytes(" drop comment \"") || specification.containsBytes(" reject")
+        case .nftables:
+            specification.hasSuffix(" drop") || specification.containsBytes(" drop comment \"") || specification.containsBytes(" reject")
         }
     }
 
@@ -72,12 +75,15 @@ public enum FirewallReader {
     /// `dropping`: only the tables whose rules can drop a packet (filter, and raw, mangle and
     /// security where they exist): the nat table cannot, and on a node of many Services or pods
     /// it holds nearly all the rules (kube-proxy's, the bridge plugin's per-pod chains).
-    public static func read(in namespace: NetNamespace?, thread: NamespaceThread = .shared, dropping: Bool = false,
-                            family: IPFamily = .ipv4) -> [FirewallRule]? {
+    public static func read(
+        in namespace: NetNamespace?, thread: NamespaceThread = .shared, dropping: Bool = false,
+        family: IPFamily = .ipv4
+    ) -> [FirewallRule]? {
         guard let tool = saveTool(family) else { return nil }
         let run = { (arguments: [String]) in
-            ChildProcess.run(tool, arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], timeoutMilliseconds: 5000,
-                             outputLimit: 256 << 20)
+            ChildProcess.run(
+                tool, arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], timeoutMilliseconds: 5000,
+                outputLimit: 256 << 20)
         }
         let save = { () -> [FirewallRule]? in
             guard dropping else {
@@ -114,7 +120,8 @@ public enum FirewallReader {
     /// counter refresh.
     public static func remember(_ rules: [FirewallRule], generation: UInt32) {
         guard let identity = NetNamespace.identity(of: "/proc/thread-self/ns/net") else { return }
-        SnapshotCache.shared[SnapshotCache.Key(namespace: identity, family: .ipv4)] = IptablesCounters.Snapshot(generation: generation, rules: rules)
+        SnapshotCache.shared[SnapshotCache.Key(namespace: identity, family: .ipv4)] = IptablesCounters.Snapshot(
+            generation: generation, rules: rules)
     }
 
     /// The ruleset's generation in the calling thread's namespace (nil without nf_tables): taken
@@ -141,7 +148,9 @@ public enum FirewallReader {
         var present: Set<String> = []
         if let socket = try? NetlinkSocket(protocol: NETLINK_NETFILTER), let messages = try? socket.dump(NFTables.dumpTables) {
             for message in messages {
-                if let table = try? NFTables.table(message), table.family == IptablesCounters.netfilterFamily(family) { present.insert(table.name) }
+                if let table = try? NFTables.table(message), table.family == IptablesCounters.netfilterFamily(family) {
+                    present.insert(table.name)
+                }
             }
         }
         if let legacy = Sysctl.readFile("/proc/thread-self/net/\(family == .ipv6 ? "ip6" : "ip")_tables_names") {
@@ -160,8 +169,10 @@ public enum FirewallReader {
 
     /// iptables-save's rules and policies and native nftables rules of one namespace, or nil when
     /// neither tool can tell. `dropping`: as for `read`.
-    public static func readEverything(in namespace: NetNamespace?, thread: NamespaceThread = .shared, dropping: Bool = false,
-                                      family: IPFamily = .ipv4) -> [FirewallRule]? {
+    public static func readEverything(
+        in namespace: NetNamespace?, thread: NamespaceThread = .shared, dropping: Bool = false,
+        family: IPFamily = .ipv4
+    ) -> [FirewallRule]? {
         let iptables = read(in: namespace, thread: thread, dropping: dropping, family: family)
         let nftables = NftablesReader.read(in: namespace, thread: thread, overNetlink: iptables != nil)
         return iptables == nil && nftables == nil ? nil : (iptables ?? []) + (nftables ?? [])
@@ -188,7 +199,8 @@ public enum FirewallReader {
     /// The rules again after a probe, only where a rule or policy could have dropped it: a
     /// namespace whose rules drop nothing (most pods; a node whose CNI adds only NAT chains) cannot
     /// show a drop, and its snapshot stands. An unreadable one stays empty.
-    public static func readAgain(_ before: [[FirewallRule]?], in namespaces: [NetNamespace?], family: IPFamily = .ipv4) -> [[FirewallRule]] {
+    public static func readAgain(_ before: [[FirewallRule]?], in namespaces: [NetNamespace?], family: IPFamily = .ipv4) -> [[FirewallRule]]
+    {
         let dropping = before.indices.filter { before[$0]?.contains(where: \.drops) == true }
         let again = readAll(in: dropping.map { namespaces[$0] }, family: family)
         var after = before.map { $0 ?? [] }
@@ -237,9 +249,11 @@ public enum FirewallReader {
     private static func policy(_ line: UnsafeBufferPointer<UInt8>, table: String) -> FirewallRule? {
         let parts = line[1...].split(separator: UInt8(ascii: " "))
         guard parts.count == 3, !(parts[1].count == 1 && parts[1].first == UInt8(ascii: "-")), parts[2].first == UInt8(ascii: "["),
-              let counters = counters(parts[2].dropFirst().dropLast()) else { return nil }
-        return FirewallRule(table: table, chain: String(decoding: parts[0], as: UTF8.self), specification: String(decoding: parts[1], as: UTF8.self),
-                            packets: counters.packets, bytes: counters.bytes, origin: .iptablesPolicy)
+            let counters = counters(parts[2].dropFirst().dropLast())
+        else { return nil }
+        return FirewallRule(
+            table: table, chain: String(decoding: parts[0], as: UTF8.self), specification: String(decoding: parts[1], as: UTF8.self),
+            packets: counters.packets, bytes: counters.bytes, origin: .iptablesPolicy)
     }
 
     /// "[p:b] -A CHAIN spec", or "-A CHAIN spec" without counters (kube-proxy's restore input).
@@ -252,20 +266,23 @@ public enum FirewallReader {
             at = close + 1
             while at < line.count, line[at] == UInt8(ascii: " ") { at += 1 }
         }
-        guard line.count - at > 3, line[at] == UInt8(ascii: "-"), line[at + 1] == UInt8(ascii: "A"), line[at + 2] == UInt8(ascii: " ") else { return nil }
+        guard line.count - at > 3, line[at] == UInt8(ascii: "-"), line[at + 1] == UInt8(ascii: "A"), line[at + 2] == UInt8(ascii: " ")
+        else { return nil }
         let chainStart = at + 3
         var chainEnd = chainStart
         while chainEnd < line.count, line[chainEnd] != UInt8(ascii: " ") { chainEnd += 1 }
         var specificationStart = chainEnd
         while specificationStart < line.count, line[specificationStart] == UInt8(ascii: " ") { specificationStart += 1 }
-        return FirewallRule(table: table, chain: string(line, chainStart, chainEnd),
-                            specification: string(line, specificationStart, line.count), packets: packets, bytes: bytes)
+        return FirewallRule(
+            table: table, chain: string(line, chainStart, chainEnd),
+            specification: string(line, specificationStart, line.count), packets: packets, bytes: bytes)
     }
 
     /// "p:b" → both numbers; nil when either is not one.
     private static func counters(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> (packets: UInt64, bytes: UInt64)? {
         guard let colon = text.firstIndex(of: UInt8(ascii: ":")),
-              let packets = number(text[text.startIndex..<colon]), let bytes = number(text[(colon + 1)...]) else { return nil }
+            let packets = number(text[text.startIndex..<colon]), let bytes = number(text[(colon + 1)...])
+        else { return nil }
         return (packets, bytes)
     }
 
@@ -312,7 +329,7 @@ extension String {
     }
 
     static func search<H: Collection<UInt8>, N: Collection<UInt8>>(_ haystack: H, for needle: N) -> Bool
-        where H.Index == Int, N.Index == Int {
+    where H.Index == Int, N.Index == Int {
         guard !needle.isEmpty else { return true }
         guard haystack.count >= needle.count else { return false }
         let first = needle[needle.startIndex]

@@ -6,7 +6,7 @@ import NetSystem
 import Synchronization
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// iptables rules read once by iptables-save, their counters read again over nfnetlink.
@@ -29,7 +29,8 @@ enum IptablesCounters {
 
     /// The ruleset's generation, in the calling thread's namespace; nil without nf_tables.
     static func generation() -> UInt32? {
-        guard let socket = try? NetlinkSocket(protocol: NETLINK_NETFILTER), let reply = try? socket.request(NFTables.generationRequest) else { return nil }
+        guard let socket = try? NetlinkSocket(protocol: NETLINK_NETFILTER), let reply = try? socket.request(NFTables.generationRequest)
+        else { return nil }
         return try? NFTables.generation(reply)
     }
 
@@ -42,7 +43,8 @@ enum IptablesCounters {
         let tables = Set(rules.filter { $0.origin != .nftables }.map(\.table))
         for table in tables {
             guard let chainMessages = try? socket.dump(NFTables.dump(NFTables.getChain, family: number, table: table)),
-                  let ruleMessages = try? socket.dump(NFTables.dump(NFTables.getRule, family: number, table: table)) else { return nil }
+                let ruleMessages = try? socket.dump(NFTables.dump(NFTables.getRule, family: number, table: table))
+            else { return nil }
             // A base chain without stats has no counters: iptables-save prints [0:0] for it too.
             var policies: [String: NFTables.Counter] = [:]
             for message in chainMessages {
@@ -54,7 +56,8 @@ enum IptablesCounters {
             // iptables-save prints a table nf_tables does not have (a pod's namespace, never
             // touched) as its built-in chains' ACCEPT policies at 0: nothing has counted since.
             if policies.isEmpty, ruleMessages.isEmpty,
-               rules.allSatisfy({ $0.table != table || ($0.origin == .iptablesPolicy && $0.packets == 0 && $0.specification == "ACCEPT") }) {
+                rules.allSatisfy({ $0.table != table || ($0.origin == .iptablesPolicy && $0.packets == 0 && $0.specification == "ACCEPT") })
+            {
                 continue
             }
             var counters: [String: [NFTables.Counter?]] = [:]

@@ -38,24 +38,35 @@ public enum NftablesReader {
     }
 
     /// Where nft is installed, if it is.
-    static var tool: String? { ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first(where: { NodeRoot("/").status($0)?.isExecutable == true }) }
+    static var tool: String? {
+        ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first(where: { NodeRoot("/").status($0)?.isExecutable == true })
+    }
 
     /// `nft -j <arguments>` run in `namespace`: its JSON, or why there is none.
-    public static func json(_ arguments: [String], in namespace: NetNamespace?, thread: NamespaceThread = .shared) -> (output: [UInt8]?, problem: String?) {
+    public static func json(
+        _ arguments: [String], in namespace: NetNamespace?, thread: NamespaceThread = .shared
+    ) -> (output: [UInt8]?, problem: String?) {
         run(["-j"] + arguments, in: namespace, thread: thread)
     }
 
     /// nft with `arguments` (and `input` on stdin) run in `namespace`: its output, or why there is none.
-    static func run(_ arguments: [String], input: [UInt8] = [], in namespace: NetNamespace?, thread: NamespaceThread = .shared)
-        -> (output: [UInt8]?, problem: String?) {
+    static func run(
+        _ arguments: [String], input: [UInt8] = [], in namespace: NetNamespace?, thread: NamespaceThread = .shared
+    )
+        -> (output: [UInt8]?, problem: String?)
+    {
         guard let tool else { return (nil, "nft is not installed") }
-        let run = { ChildProcess.run(tool, arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], input: input,
-                                     timeoutMilliseconds: 5000) }
+        let run = {
+            ChildProcess.run(
+                tool, arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], input: input,
+                timeoutMilliseconds: 5000)
+        }
         // A child process starts in the namespace of the thread that spawns it.
         let result = namespace.map { ns in try? thread.run(in: ns) { run() } } ?? run()
         guard let result else { return (nil, "nft could not be started in the namespace") }
         guard result.status == 0 else {
-            let message = String(decoding: result.errorOutput.prefix(300), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+            let message =
+                String(decoding: result.errorOutput.prefix(300), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
             return (nil, "nft \(arguments.joined(separator: " ")) failed (status \(result.status))\(message.isEmpty ? "" : ": \(message)")")
         }
         return (result.output, nil)
@@ -66,7 +77,8 @@ public enum NftablesReader {
     public static func tables(in namespace: NetNamespace?, thread: NamespaceThread = .shared) -> [(family: String, name: String)] {
         if let tables = tablesOverNetlink(in: namespace, thread: thread) { return tables }
         guard let listed = json(["list", "tables"], in: namespace, thread: thread).output,
-              let items = (try? JSONParser.parse(bytes: listed))?["nftables"]?.array else { return [] }
+            let items = (try? JSONParser.parse(bytes: listed))?["nftables"]?.array
+        else { return [] }
         return items.compactMap { item in
             guard let table = item["table"], let family = table["family"]?.string, let name = table["name"]?.string else { return nil }
             return (family, name)
@@ -94,10 +106,12 @@ public enum NftablesReader {
     /// as command-line words).
     static func tablesOverNetlink(in namespace: NetNamespace?, thread: NamespaceThread) -> [(family: String, name: String)]? {
         guard let socket = try? NetlinkSocket.open(in: namespace, thread: thread, protocol: NETLINK_NETFILTER),
-              let messages = try? socket.dump(NFTables.dumpTables) else { return nil }
+            let messages = try? socket.dump(NFTables.dumpTables)
+        else { return nil }
         return messages.compactMap { message in
             guard let table = try? NFTables.table(message), let family = NFTables.familyName(table.family),
-                  !table.name.isEmpty, table.name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
+                !table.name.isEmpty, table.name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+            else { return nil }
             return (family, table.name)
         }
     }
@@ -109,16 +123,18 @@ public enum NftablesReader {
         guard let items = (try? JSONParser.parse(bytes: json))?["nftables"]?.array else { return [] }
         return items.compactMap { item -> FirewallRule? in
             guard let rule = item["rule"], let family = rule["family"]?.string, let table = rule["table"]?.string,
-                  let chain = rule["chain"]?.string, let expressions = rule["expr"]?.array else { return nil }
+                let chain = rule["chain"]?.string, let expressions = rule["expr"]?.array
+            else { return nil }
             if ["ip", "ip6"].contains(family), iptablesTables.contains(table) { return nil }
             guard let counter = expressions.lazy.compactMap({ $0["counter"] }).first else { return nil }
             var words = expressions.compactMap(describe)
             // A policy engine names its rules only in comments (PolicyChains reads them).
             if let comment = rule["comment"]?.string { words.append("comment " + quoted(comment)) }
-            return FirewallRule(table: "\(family) \(table)", chain: chain,
-                                specification: "handle \(rule["handle"]?.int ?? 0): " + words.joined(separator: " "),
-                                packets: UInt64(counter["packets"]?.int ?? 0), bytes: UInt64(counter["bytes"]?.int ?? 0),
-                                origin: .nftables)
+            return FirewallRule(
+                table: "\(family) \(table)", chain: chain,
+                specification: "handle \(rule["handle"]?.int ?? 0): " + words.joined(separator: " "),
+                packets: UInt64(counter["packets"]?.int ?? 0), bytes: UInt64(counter["bytes"]?.int ?? 0),
+                origin: .nftables)
         }
     }
 

@@ -118,7 +118,9 @@ public enum PolicyChains {
             return .defaultDeny(endpoint, tier: tier.name, selecting: tier.policies)
         }
         if endpoint.profileDrop?.specification == rule.specification { return .noProfile(endpoint) }
-        if endpoint.defaultDrop?.specification == rule.specification { return .defaultDeny(endpoint, tier: nil, selecting: endpoint.policies) }
+        if endpoint.defaultDrop?.specification == rule.specification {
+            return .defaultDeny(endpoint, tier: nil, selecting: endpoint.policies)
+        }
         return nil
     }
 
@@ -142,15 +144,24 @@ public enum PolicyChains {
     /// every chain of its `calico` table behind the iptables table it stands for
     /// (`filter-cali-tw-cali12…`, `filter-cali-pi-_…`).
     static func felixName(_ chain: String) -> String {
-        for prefix in ["filter-", "raw-", "mangle-", "nat-"] where chain.hasPrefix(prefix + "cali-") { return String(chain.dropFirst(prefix.count)) }
+        for prefix in ["filter-", "raw-", "mangle-", "nat-"] where chain.hasPrefix(prefix + "cali-") {
+            return String(chain.dropFirst(prefix.count))
+        }
         return chain
     }
 
     static func calicoEndpoint(_ key: ChainKey, rules: [FirewallRule], all: [ChainKey: [FirewallRule]]) -> PolicyEndpoint? {
         let name = felixName(key.chain)
         let direction: PolicyDirection
-        if name.hasPrefix("cali-tw-") { direction = .ingress } else if name.hasPrefix("cali-fw-") { direction = .egress } else { return nil }
-        var endpoint = PolicyEndpoint(engine: .calico, table: key.table, chain: key.chain, interface: String(name.dropFirst(8)), direction: direction)
+        if name.hasPrefix("cali-tw-") {
+            direction = .ingress
+        } else if name.hasPrefix("cali-fw-") {
+            direction = .egress
+        } else {
+            return nil
+        }
+        var endpoint = PolicyEndpoint(
+            engine: .calico, table: key.table, chain: key.chain, interface: String(name.dropFirst(8)), direction: direction)
         for rule in rules {
             let comments = rule.comments
             // Felix with tiers: "Start of tier T"; without (OSS before tiers came to it): "Start of policies".
@@ -178,8 +189,10 @@ public enum PolicyChains {
     /// The policy chains a jump from an endpoint chain reaches: the target itself when it is
     /// one, else those its rules jump to when it is a chain felix puts between the endpoint and
     /// its policies (a policy group), followed to a bounded depth.
-    static func policies(reachedBy target: String, table: String, all: [ChainKey: [FirewallRule]], group: String? = nil,
-                         depth: Int = 0) -> [ProgrammedPolicy] {
+    static func policies(
+        reachedBy target: String, table: String, all: [ChainKey: [FirewallRule]], group: String? = nil,
+        depth: Int = 0
+    ) -> [ProgrammedPolicy] {
         let key = ChainKey(table: table, chain: target)
         let name = felixName(target)
         if name.hasPrefix("cali-pi-") || name.hasPrefix("cali-po-") {
@@ -189,7 +202,8 @@ public enum PolicyChains {
         }
         // Only felix's own chains (cali-gi-/cali-go- today); never back to an endpoint or profile.
         guard depth < 3, name.hasPrefix("cali-"), !name.hasPrefix("cali-tw-"), !name.hasPrefix("cali-fw-"),
-              !name.hasPrefix("cali-pri-"), !name.hasPrefix("cali-pro-"), let rules = all[key] else { return [] }
+            !name.hasPrefix("cali-pri-"), !name.hasPrefix("cali-pro-"), let rules = all[key]
+        else { return [] }
         return rules.compactMap(\.jumpTarget).filter { $0 != target }.flatMap {
             policies(reachedBy: $0, table: table, all: all, group: target, depth: depth + 1)
         }
@@ -204,16 +218,24 @@ public enum PolicyChains {
                 endpoint.pod = pod
                 endpoint.defaultDrop = rule
             } else if let target = rule.jumpTarget, target.hasPrefix("KUBE-NWPLCY-"),
-                      !["KUBE-NWPLCY-DEFAULT", "KUBE-NWPLCY-COMMON", "KUBE-NWPLCY-TAIL"].contains(target) {
+                !["KUBE-NWPLCY-DEFAULT", "KUBE-NWPLCY-COMMON", "KUBE-NWPLCY-TAIL"].contains(target)
+            {
                 // Since 2026-07: "<ns>/<name> policy"; before: "run through nw policy <name>" (a
                 // NetworkPolicy selects pods of its own namespace: the pod's, filled in below).
-                let named = comments.lazy.compactMap { $0.dropping(suffix: " policy").flatMap(namespaced) }.first
-                    ?? comments.lazy.compactMap { $0.dropping(prefix: "run through nw policy ").map { (namespace: String?.none, name: $0) } }.first
+                let named =
+                    comments.lazy.compactMap { $0.dropping(suffix: " policy").flatMap(namespaced) }.first
+                    ?? comments.lazy.compactMap {
+                        $0.dropping(prefix: "run through nw policy ").map { (namespace: String?.none, name: $0) }
+                    }.first
                 // To the pod (iptables -d, nft ip daddr): ingress; from it: egress.
-                let direction: PolicyDirection? = rule.argument("-d") != nil || rule.specification.containsBytes(" daddr ") ? .ingress
+                let direction: PolicyDirection? =
+                    rule.argument("-d") != nil || rule.specification.containsBytes(" daddr ")
+                    ? .ingress
                     : rule.argument("-s") != nil || rule.specification.containsBytes(" saddr ") ? .egress : nil
-                endpoint.policies.append(ProgrammedPolicy(kind: "NetworkPolicy", namespace: named?.namespace, name: named?.name ?? "(unnamed: chain \(target))",
-                                                          direction: direction, chain: target))
+                endpoint.policies.append(
+                    ProgrammedPolicy(
+                        kind: "NetworkPolicy", namespace: named?.namespace, name: named?.name ?? "(unnamed: chain \(target))",
+                        direction: direction, chain: target))
             }
         }
         if let namespace = endpoint.pod.flatMap(namespaced)?.namespace {
@@ -242,7 +264,8 @@ public enum PolicyChains {
         let direction: PolicyDirection = name.hasPrefix("cali-pi-") ? .ingress : .egress
         if let commented = commentedIdentity(of: key, rules: rules) { return commented }
         let suffix = String(name.dropFirst(8))
-        let policyName = suffix.hasPrefix("_") || suffix.isEmpty ? "(unnamed: felix hashed the chain's name and wrote no identity comment)" : suffix
+        let policyName =
+            suffix.hasPrefix("_") || suffix.isEmpty ? "(unnamed: felix hashed the chain's name and wrote no identity comment)" : suffix
         return ProgrammedPolicy(kind: nil, namespace: nil, name: policyName, direction: direction, chain: key.chain)
     }
 
@@ -251,10 +274,12 @@ public enum PolicyChains {
             for comment in rule.comments {
                 let words = comment.split(separator: " ").map(String.init)
                 guard words.count == 3, let direction = PolicyDirection(rawValue: words[2]),
-                      words[0].utf8.allSatisfy({ ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") }) else { continue }
+                    words[0].utf8.allSatisfy({ ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") })
+                else { continue }
                 let named = namespaced(words[1])
-                return ProgrammedPolicy(kind: words[0] == "Policy" ? nil : words[0], namespace: named?.namespace, name: named?.name ?? words[1],
-                                        direction: direction, chain: key.chain)
+                return ProgrammedPolicy(
+                    kind: words[0] == "Policy" ? nil : words[0], namespace: named?.namespace, name: named?.name ?? words[1],
+                    direction: direction, chain: key.chain)
             }
         }
         return nil

@@ -66,7 +66,8 @@ public struct QueuedPolicy: Sendable, Equatable {
                 entry.engine = tableName
             }
             for option in ["-s", "-d"] {
-                if let address = rule.argument(option)?.split(separator: "/").first.map(String.init), !entry.podAddresses.contains(address) {
+                if let address = rule.argument(option)?.split(separator: "/").first.map(String.init), !entry.podAddresses.contains(address)
+                {
                     entry.podAddresses.append(address)
                 }
             }
@@ -81,7 +82,8 @@ public struct QueuedPolicy: Sendable, Equatable {
         var found = fromIptables(iptables)
         for (family, name) in NftablesReader.tables(in: namespace, thread: thread) where name == tableName {
             guard let json = NftablesReader.json(["list", "table", family, tableName], in: namespace, thread: thread).output,
-                  let queued = parse(json: json, family: family) else { continue }
+                let queued = parse(json: json, family: family)
+            else { continue }
             found.append(queued)
         }
         return found
@@ -113,13 +115,16 @@ public struct QueueListener: Sendable, Equatable {
         text.split(separator: "\n").compactMap { line in
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { UInt64($0) }
             guard fields.count >= 8, let queue = UInt16(exactly: fields[0]), let port = UInt32(exactly: fields[1]) else { return nil }
-            return QueueListener(queue: queue, portID: port, waiting: fields[2], queueDropped: fields[5], userDropped: fields[6], sequence: fields[7])
+            return QueueListener(
+                queue: queue, portID: port, waiting: fields[2], queueDropped: fields[5], userDropped: fields[6], sequence: fields[7])
         }
     }
 
     /// The listeners of the calling thread's namespace (/proc/thread-self: the kernel's per-namespace view).
     public static func readHere() -> [QueueListener] {
-        KernelFile.bytes("/proc/thread-self/net/netfilter/nfnetlink_queue", limit: 1 << 20).map { parse(String(decoding: $0, as: UTF8.self)) } ?? []
+        KernelFile.bytes("/proc/thread-self/net/netfilter/nfnetlink_queue", limit: 1 << 20).map {
+            parse(String(decoding: $0, as: UTF8.self))
+        } ?? []
     }
 }
 

@@ -5,7 +5,7 @@ import NetSystem
 import Synchronization
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// What `trace --trace-rules` marks for tracing: the probe's request and nothing else.
@@ -26,10 +26,11 @@ public struct RuleTraceMatch: Sendable {
     /// The nft words that match it, in its family (an IPv6 probe: ip6 addresses, ICMPv6's echo).
     var words: String {
         let ipv6 = destination.contains(":")
-        let l4 = switch proto {
-        case "tcp", "udp": "\(proto) dport \(port ?? 0)"
-        default: ipv6 ? "icmpv6 type echo-request" : "icmp type echo-request"
-        }
+        let l4 =
+            switch proto {
+            case "tcp", "udp": "\(proto) dport \(port ?? 0)"
+            default: ipv6 ? "icmpv6 type echo-request" : "icmp type echo-request"
+            }
         let ip = ipv6 ? "ip6" : "ip"
         return "\(ip) saddr \(source) \(ip) daddr \(destination) \(l4)"
     }
@@ -82,7 +83,9 @@ public final class RuleTrace: @unchecked Sendable {
 
     /// Adds the table and starts listening. Fails, changing nothing, when nft is missing or the
     /// kernel or privileges refuse either step.
-    public static func start(in namespace: NetNamespace?, thread: NamespaceThread = .shared, match: RuleTraceMatch) throws(RuleTraceError) -> RuleTrace {
+    public static func start(
+        in namespace: NetNamespace?, thread: NamespaceThread = .shared, match: RuleTraceMatch
+    ) throws(RuleTraceError) -> RuleTrace {
         guard NftablesReader.tool != nil else { throw RuleTraceError("nft is not installed: --trace-rules adds its tracing rule with it") }
         removeLeftovers(in: namespace, thread: thread)
         let table = "\(tablePrefix)\(getpid())-\(counter.add(1, ordering: .relaxed).newValue)"
@@ -95,12 +98,12 @@ public final class RuleTrace: @unchecked Sendable {
             throw RuleTraceError("cannot listen for nf_tables traces: \(error)")
         }
         let script = """
-        table \(tableFamily) \(table) {
-          chain pre { type filter hook prerouting priority -350; policy accept; \(match.words) meta nftrace set 1; }
-          chain out { type filter hook output priority -350; policy accept; \(match.words) meta nftrace set 1; }
-        }
+            table \(tableFamily) \(table) {
+              chain pre { type filter hook prerouting priority -350; policy accept; \(match.words) meta nftrace set 1; }
+              chain out { type filter hook output priority -350; policy accept; \(match.words) meta nftrace set 1; }
+            }
 
-        """
+            """
         if let problem = runNft(["-f", "-"], input: script, in: namespace, thread: thread) {
             throw RuleTraceError("cannot add the tracing table: \(problem)")
         }
@@ -148,7 +151,9 @@ public final class RuleTrace: @unchecked Sendable {
         let reader = try? NetlinkSocket.open(in: namespace, thread: thread, protocol: NETLINK_NETFILTER)
         for chain in Set(events.map(key)) {
             guard let reader,
-                  let messages = try? reader.dump(NFTables.dump(NFTables.getRule, family: chain.family, table: chain.table, chain: chain.chain)) else { continue }
+                let messages = try? reader.dump(
+                    NFTables.dump(NFTables.getRule, family: chain.family, table: chain.table, chain: chain.chain))
+            else { continue }
             var byHandle: [UInt64: [String]] = [:]
             for message in messages {
                 if let rule = try? NFTables.rule(expressionsOf: message), let handle = rule.handle { byHandle[handle] = rule.comments }
@@ -157,22 +162,26 @@ public final class RuleTrace: @unchecked Sendable {
         }
         return events.map { event in
             // A chain's end has no rule: the walk returns to the caller (or the base chain's policy decides).
-            let kind = switch event.kind {
-            case .policy: "policy"
-            case .return: "return"
-            case .rule, nil: event.handle == nil ? "end of chain" : "rule"
-            }
-            let verdict = event.kind == .policy ? event.policy.map { NFTables.Verdict(code: Int32(bitPattern: $0)).words } : event.verdict?.words
-            return TracedRule(family: NFTables.familyName(event.family) ?? "family \(event.family)", table: event.table, chain: event.chain,
-                              handle: event.handle, kind: kind, verdict: verdict,
-                              comments: event.handle.flatMap { comments[key(event)]?[$0] } ?? [], packet: event.id)
+            let kind =
+                switch event.kind {
+                case .policy: "policy"
+                case .return: "return"
+                case .rule, nil: event.handle == nil ? "end of chain" : "rule"
+                }
+            let verdict =
+                event.kind == .policy ? event.policy.map { NFTables.Verdict(code: Int32(bitPattern: $0)).words } : event.verdict?.words
+            return TracedRule(
+                family: NFTables.familyName(event.family) ?? "family \(event.family)", table: event.table, chain: event.chain,
+                handle: event.handle, kind: kind, verdict: verdict,
+                comments: event.handle.flatMap { comments[key(event)]?[$0] } ?? [], packet: event.id)
         }
     }
 
     /// Tables an earlier netdoctor left (killed before it could remove them): their process is gone.
     static func removeLeftovers(in namespace: NetNamespace?, thread: NamespaceThread) {
         // (ip: what netdoctor before IPv6 support added.)
-        for (family, name) in NftablesReader.tables(in: namespace, thread: thread) where ["inet", "ip"].contains(family) && name.hasPrefix(tablePrefix) {
+        for (family, name) in NftablesReader.tables(in: namespace, thread: thread)
+        where ["inet", "ip"].contains(family) && name.hasPrefix(tablePrefix) {
             let pid = name.dropFirst(tablePrefix.count).split(separator: "-").first.flatMap { Int32($0) }
             if let pid, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
                 _ = runNft(["delete", "table", family, name], input: "", in: namespace, thread: thread)

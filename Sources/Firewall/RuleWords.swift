@@ -42,8 +42,10 @@ extension FirewallRule {
 
 enum RuleWords {
     /// iptables' built-in verdicts and the target extensions policy engines use: not chains.
-    static let iptablesTargets: Set<String> = ["ACCEPT", "DROP", "REJECT", "RETURN", "MARK", "NFLOG", "LOG", "MASQUERADE", "SNAT", "DNAT",
-                                               "CONNMARK", "NOTRACK", "CT", "TRACE", "QUEUE", "NFQUEUE", "AUDIT", "CHECKSUM"]
+    static let iptablesTargets: Set<String> = [
+        "ACCEPT", "DROP", "REJECT", "RETURN", "MARK", "NFLOG", "LOG", "MASQUERADE", "SNAT", "DNAT",
+        "CONNMARK", "NOTRACK", "CT", "TRACE", "QUEUE", "NFQUEUE", "AUDIT", "CHECKSUM",
+    ]
 
     /// Words as a shell would split them: double quotes group, a backslash escapes the next
     /// character (iptables-save writes `"a \"b\""`).

@@ -26,15 +26,24 @@ public struct InspectReport: Report {
     public var jsonFields: [(String, ConfigValue)] {
         var fields: [(String, ConfigValue)] = [
             ("target", .string(target)),
-            ("namespace", .fields(["name": .string(view.namespace.name), "path": .string(view.namespace.path),
-                                   "inode": .int(Int(view.namespace.identity.inode))])),
+            (
+                "namespace",
+                .fields([
+                    "name": .string(view.namespace.name), "path": .string(view.namespace.path),
+                    "inode": .int(Int(view.namespace.identity.inode)),
+                ])
+            ),
         ]
         if let pod {
-            fields.append(("pod", .fields([
-                "namespace": .text(pod.namespace), "name": .string(pod.name), "containerID": .string(pod.containerID),
-                "ips": .texts(pod.attachments.flatMap(\.ips)), "netns": .text(pod.netnsPath),
-                "networks": .texts(pod.attachments.compactMap(\.networkName)),
-            ])))
+            fields.append(
+                (
+                    "pod",
+                    .fields([
+                        "namespace": .text(pod.namespace), "name": .string(pod.name), "containerID": .string(pod.containerID),
+                        "ips": .texts(pod.attachments.flatMap(\.ips)), "netns": .text(pod.netnsPath),
+                        "networks": .texts(pod.attachments.compactMap(\.networkName)),
+                    ])
+                ))
         }
         // The long lists are made as they are written: a node's tens of thousands of routes are
         // never a tree in memory all at once.
@@ -43,22 +52,36 @@ public struct InspectReport: Report {
             ("interfaces", .generated(GeneratedArray(view.interfaces, Self.interfaceJSON))),
             ("routes", .generated(GeneratedArray(routes.positions { $0.table == .main }) { Self.routeJSON(routes[$0]) })),
             ("otherRoutes", .generated(GeneratedArray(routes.positions { $0.table != .main }) { Self.routeJSON(routes[$0]) })),
-            ("neighbors", .generated(GeneratedArray(view.neighbors) { n in
-                .fields(["address": .string(n.address), "lladdr": .text(n.linkAddress), "interface": .string(n.interface),
-                         "state": .texts(n.state)])
-            })),
-            ("forwardingDatabase", .array(view.forwardingDatabase.map { e in
-                .fields(["mac": .string(e.mac), "destination": .text(e.destination), "interface": .string(e.interface)])
-            })),
+            (
+                "neighbors",
+                .generated(
+                    GeneratedArray(view.neighbors) { n in
+                        .fields([
+                            "address": .string(n.address), "lladdr": .text(n.linkAddress), "interface": .string(n.interface),
+                            "state": .texts(n.state),
+                        ])
+                    })
+            ),
+            (
+                "forwardingDatabase",
+                .array(
+                    view.forwardingDatabase.map { e in
+                        .fields(["mac": .string(e.mac), "destination": .text(e.destination), "interface": .string(e.interface)])
+                    })
+            ),
             ("sysctls", .fields(view.state.sysctls.keys.sorted().map { ($0, .string(view.state.sysctls[$0]!)) })),
         ]
         if let hostSide {
-            fields.append(("hostSide", .fields([
-                "namespace": .string(hostSide.namespace),
-                "interface": Self.interfaceJSON(hostSide.interface),
-                "bridge": hostSide.bridge.map(Self.interfaceJSON) ?? .null,
-                "routes": .array(hostSide.routes.map(Self.routeJSON)),
-            ])))
+            fields.append(
+                (
+                    "hostSide",
+                    .fields([
+                        "namespace": .string(hostSide.namespace),
+                        "interface": Self.interfaceJSON(hostSide.interface),
+                        "bridge": hostSide.bridge.map(Self.interfaceJSON) ?? .null,
+                        "routes": .array(hostSide.routes.map(Self.routeJSON)),
+                    ])
+                ))
         }
         return fields
     }
@@ -74,35 +97,53 @@ public struct InspectReport: Report {
     }
 
     static func routeJSON(_ r: RouteView) -> ConfigValue {
-        .fields(["destination": .string(r.destination), "gateway": .text(r.gateway), "interface": .text(r.interface),
-                 "table": .int(Int(r.table.rawValue)), "mtu": .int(r.mtu), "source": .text(r.source), "type": .string(r.type),
-                 "scope": .string(r.scope), "family": .int(r.family.rawValue), "protocol": .text(r.learnedFrom),
-                 "expires": .int(r.expiresSeconds)])
+        .fields([
+            "destination": .string(r.destination), "gateway": .text(r.gateway), "interface": .text(r.interface),
+            "table": .int(Int(r.table.rawValue)), "mtu": .int(r.mtu), "source": .text(r.source), "type": .string(r.type),
+            "scope": .string(r.scope), "family": .int(r.family.rawValue), "protocol": .text(r.learnedFrom),
+            "expires": .int(r.expiresSeconds),
+        ])
     }
 
     public func humanSections(style: TextStyle) -> [HumanSection] {
         var sections: [HumanSection] = []
-        var head: [(String, String)] = [("namespace", "\(view.namespace.name)  \(view.namespace.path)  net:[\(view.namespace.identity.inode)]")]
+        var head: [(String, String)] = [
+            ("namespace", "\(view.namespace.name)  \(view.namespace.path)  net:[\(view.namespace.identity.inode)]")
+        ]
         if let pod {
             head.insert(("pod", style.bold(pod.fullName) + "  sandbox \(pod.containerID.prefix(12))"), at: 0)
             for (i, attachment) in pod.attachments.enumerated() {
-                head.append((i == 0 ? "networks" : "", "\(attachment.networkName ?? "?") → \(attachment.ifName ?? "?") \(attachment.ips.joined(separator: " "))"))
+                head.append(
+                    (
+                        i == 0 ? "networks" : "",
+                        "\(attachment.networkName ?? "?") → \(attachment.ifName ?? "?") \(attachment.ips.joined(separator: " "))"
+                    ))
             }
         }
         sections.append(HumanSection(pod == nil ? "Node \(target)" : "Pod", rows: head))
-        sections.append(HumanSection("Interfaces", rows: view.interfaces.map { i in
-            (String(i.index), interfaceLine(i, style: style))
-        }))
-        sections.append(HumanSection("Routes", rows: view.routes.map { r in (r.table == .main ? "main" : "table \(r.table)", routeLine(r)) }))
+        sections.append(
+            HumanSection(
+                "Interfaces",
+                rows: view.interfaces.map { i in
+                    (String(i.index), interfaceLine(i, style: style))
+                }))
+        sections.append(
+            HumanSection("Routes", rows: view.routes.map { r in (r.table == .main ? "main" : "table \(r.table)", routeLine(r)) }))
         if !view.neighbors.isEmpty {
-            sections.append(HumanSection("Neighbours", rows: view.neighbors.map { n in
-                (n.address, "dev \(n.interface)\(n.linkAddress.map { " lladdr \($0)" } ?? "") \(n.state.joined(separator: ","))")
-            }))
+            sections.append(
+                HumanSection(
+                    "Neighbours",
+                    rows: view.neighbors.map { n in
+                        (n.address, "dev \(n.interface)\(n.linkAddress.map { " lladdr \($0)" } ?? "") \(n.state.joined(separator: ","))")
+                    }))
         }
         if !view.forwardingDatabase.isEmpty {
-            sections.append(HumanSection("Overlay forwarding", rows: view.forwardingDatabase.map { e in
-                (e.mac, "dev \(e.interface)\(e.destination.map { " dst \($0)" } ?? "")")
-            }))
+            sections.append(
+                HumanSection(
+                    "Overlay forwarding",
+                    rows: view.forwardingDatabase.map { e in
+                        (e.mac, "dev \(e.interface)\(e.destination.map { " dst \($0)" } ?? "")")
+                    }))
         }
         if let hostSide {
             var rows: [(String, String)] = [("veth", "\(hostSide.namespace):" + interfaceLine(hostSide.interface, style: style))]
@@ -119,7 +160,9 @@ public struct InspectReport: Report {
     }
 
     func interfaceLine(_ i: InterfaceView, style: TextStyle) -> String {
-        var parts = [style.bold(i.name), i.kind, "mtu \(i.mtu.map(String.init) ?? "?")", i.up ? style.green(i.operState) : style.red("DOWN")]
+        var parts = [
+            style.bold(i.name), i.kind, "mtu \(i.mtu.map(String.init) ?? "?")", i.up ? style.green(i.operState) : style.red("DOWN"),
+        ]
         parts += i.addresses.map { cidr in i.addressFlags[cidr].map { style.yellow("\(cidr) (\($0.joined(separator: " ")))") } ?? cidr }
         if let master = i.master { parts.append("master \(master)") }
         if let peer = i.peer { parts.append("peer \(peer.namespace):\(peer.interface)") }

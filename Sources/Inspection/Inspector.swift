@@ -14,7 +14,8 @@ import Pods
 public enum Inspector {
     public static func inspectNode(_ node: any NodeAccess) throws -> InspectReport {
         let view = try NamespaceView.read(node.node, node: node)
-        let findings = IPForwardDisabled.check(node: view.state, label: KnownNamespace.nodeName)
+        let findings =
+            IPForwardDisabled.check(node: view.state, label: KnownNamespace.nodeName)
             + NeighborChecks.check(table: view.state, label: KnownNamespace.nodeName)
             + AddressState.check(table: view.state, label: KnownNamespace.nodeName)
             + RouterAdvertisements.check(node: view.state, label: KnownNamespace.nodeName)
@@ -38,15 +39,19 @@ public enum Inspector {
             }
         }
         let label = pod.fullName
-        var findings = LinkDown.check(pod: label, namespace: namespace, interfaces: view.state.links, hostSide: host.map { ($0.known, $0.veth) })
+        var findings = LinkDown.check(
+            pod: label, namespace: namespace, interfaces: view.state.links, hostSide: host.map { ($0.known, $0.veth) })
         if let host {
             findings += BridgePortMissing.check(host.veth, node: host.state, label: host.known.name)
         } else {
-            findings += LinkDown.peerNotFound(pod: label, veths: view.interfaces.filter { $0.kind == "veth" }.map {
-                "\($0.name): peer \($0.peer.map { "\($0.namespace):\($0.interface)" } ?? "unknown")"
-            })
+            findings += LinkDown.peerNotFound(
+                pod: label,
+                veths: view.interfaces.filter { $0.kind == "veth" }.map {
+                    "\($0.name): peer \($0.peer.map { "\($0.namespace):\($0.interface)" } ?? "unknown")"
+                })
         }
-        report.findings = findings + NoRoute.check(pod: label, routes: view.state.routes) + NeighborChecks.check(table: view.state, label: label)
+        report.findings =
+            findings + NoRoute.check(pod: label, routes: view.state.routes) + NeighborChecks.check(table: view.state, label: label)
             + AddressState.check(table: view.state, label: label)
         return report
     }

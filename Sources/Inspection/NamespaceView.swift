@@ -69,12 +69,13 @@ extension RouteView {
     /// A route with its interfaces named from its namespace's links.
     init(_ route: Route, names state: NamespaceState) {
         let name = { (index: Int32?) in index.flatMap { state.name(ofIndex: $0) } }
-        self.init(destination: route.destinationText, gateway: route.gateway.map(\.description),
-                  interface: name(route.outputIndex) ?? route.nextHops.first.flatMap { name($0.outputIndex) },
-                  table: route.table, mtu: route.mtu.map(Int.init), source: route.preferredSource.map(\.description),
-                  type: route.type.description, scope: route.scope.description,
-                  family: route.family.ipFamily ?? .ipv4, learnedFrom: route.origin == .routerAdvertisement ? "ra" : nil,
-                  expiresSeconds: route.expiresSeconds)
+        self.init(
+            destination: route.destinationText, gateway: route.gateway.map(\.description),
+            interface: name(route.outputIndex) ?? route.nextHops.first.flatMap { name($0.outputIndex) },
+            table: route.table, mtu: route.mtu.map(Int.init), source: route.preferredSource.map(\.description),
+            type: route.type.description, scope: route.scope.description,
+            family: route.family.ipFamily ?? .ipv4, learnedFrom: route.origin == .routerAdvertisement ? "ra" : nil,
+            expiresSeconds: route.expiresSeconds)
     }
 }
 
@@ -112,16 +113,19 @@ public struct NamespaceView: Sendable {
         // As `ip neigh` shows them: NOARP pseudo-entries (loopback, multicast) left out.
         let neighbors = state.neighbors.compactMap { n -> NeighborView? in
             guard let address = n.destination, !n.state.contains(.noARP) else { return nil }
-            return NeighborView(address: address.description, linkAddress: n.linkAddress?.description,
-                                interface: name(n.interfaceIndex) ?? "if\(n.interfaceIndex)", state: n.state.names)
+            return NeighborView(
+                address: address.description, linkAddress: n.linkAddress?.description,
+                interface: name(n.interfaceIndex) ?? "if\(n.interfaceIndex)", state: n.state.names)
         }
         let fdb = state.forwardingDatabase.compactMap { entry -> ForwardingEntryView? in
             guard let mac = entry.linkAddress else { return nil }
-            return ForwardingEntryView(mac: mac.description, destination: entry.destination?.description,
-                                       interface: name(entry.interfaceIndex) ?? "if\(entry.interfaceIndex)")
+            return ForwardingEntryView(
+                mac: mac.description, destination: entry.destination?.description,
+                interface: name(entry.interfaceIndex) ?? "if\(entry.interfaceIndex)")
         }
-        return NamespaceView(namespace: namespace, state: state, interfaces: interfaces, routes: routes,
-                             neighbors: neighbors, forwardingDatabase: fdb)
+        return NamespaceView(
+            namespace: namespace, state: state, interfaces: interfaces, routes: routes,
+            neighbors: neighbors, forwardingDatabase: fdb)
     }
 
     static func interfaceView(_ link: Link, state: NamespaceState, access: any NamespaceAccess, node: any NodeAccess) -> InterfaceView {
@@ -131,8 +135,9 @@ public struct NamespaceView: Sendable {
             if let nsid = link.linkNetnsID, nsid >= 0 {
                 if let other = access.peer(nsid: nsid) {
                     let otherState = try? node.open(other).state()
-                    peer = .init(namespace: other.name, interface: otherState?.link(index: peerIndex)?.name ?? "if\(peerIndex)",
-                                 index: peerIndex)
+                    peer = .init(
+                        namespace: other.name, interface: otherState?.link(index: peerIndex)?.name ?? "if\(peerIndex)",
+                        index: peerIndex)
                 } else {
                     peer = .init(namespace: "nsid \(nsid)", interface: "if\(peerIndex)", index: peerIndex)
                 }
@@ -142,9 +147,11 @@ public struct NamespaceView: Sendable {
         }
         var details: String? = nil
         if let vxlan = link.vxlan {
-            details = ["vni \(vxlan.vni.map(String.init) ?? "?")", vxlan.local.map { "local \($0)" },
-                       vxlan.port.map { "port \($0)" }, vxlan.underlayIndex.flatMap { state.link(index: Int32($0))?.name }.map { "dev \($0)" },
-                       vxlan.learning == false ? "nolearning" : nil].compactMap { $0 }.joined(separator: " ")
+            details = [
+                "vni \(vxlan.vni.map(String.init) ?? "?")", vxlan.local.map { "local \($0)" },
+                vxlan.port.map { "port \($0)" }, vxlan.underlayIndex.flatMap { state.link(index: Int32($0))?.name }.map { "dev \($0)" },
+                vxlan.learning == false ? "nolearning" : nil,
+            ].compactMap { $0 }.joined(separator: " ")
         } else if let geneve = link.geneve {
             details = ["vni \(geneve.vni.map(String.init) ?? "?")", geneve.remote.map { "remote \($0)" }, geneve.port.map { "port \($0)" }]
                 .compactMap { $0 }.joined(separator: " ")
@@ -158,11 +165,12 @@ public struct NamespaceView: Sendable {
             let notable = address.flags.subtracting([.permanent, .secondary, .noDAD]).names
             if let cidr = address.cidr, !notable.isEmpty { flags[cidr] = notable }
         }
-        return InterfaceView(name: link.name, index: link.index, kind: kind, mtu: link.mtu.map(Int.init), up: link.isUp,
-                             operState: link.operState.name, mac: link.address?.description,
-                             addresses: addresses.compactMap(\.cidr), addressFlags: flags,
-                             master: link.masterIndex.flatMap { state.link(index: $0)?.name }, peer: peer,
-                             details: details?.isEmpty == true ? nil : details)
+        return InterfaceView(
+            name: link.name, index: link.index, kind: kind, mtu: link.mtu.map(Int.init), up: link.isUp,
+            operState: link.operState.name, mac: link.address?.description,
+            addresses: addresses.compactMap(\.cidr), addressFlags: flags,
+            master: link.masterIndex.flatMap { state.link(index: $0)?.name }, peer: peer,
+            details: details?.isEmpty == true ? nil : details)
     }
 
 }

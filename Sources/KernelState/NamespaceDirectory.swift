@@ -52,8 +52,11 @@ public final class NamespaceDirectory: @unchecked Sendable {
         processesScanned = !includeProcesses
         // The main thread never changes namespace (the namespace thread does), so /proc/self is the node.
         let path = "/proc/self/ns/net"
-        named = [KnownNamespace(name: KnownNamespace.nodeName, path: path,
-                                identity: NetNamespace.identity(of: path) ?? .init(device: 0, inode: 0), isNode: true)]
+        named = [
+            KnownNamespace(
+                name: KnownNamespace.nodeName, path: path,
+                identity: NetNamespace.identity(of: path) ?? .init(device: 0, inode: 0), isNode: true)
+        ]
     }
 
     /// The named namespaces, once (/var/run/netns is usually /run/netns: one stat each tells).
@@ -114,7 +117,8 @@ public final class NamespaceDirectory: @unchecked Sendable {
             // to list every namespace of the node to name one.
             if identity == node.identity { return node }
             return named.first { $0.identity == identity }
-                ?? KnownNamespace(name: String(nodePath.split(separator: "/").last ?? Substring(nodePath)), path: candidate, identity: identity)
+                ?? KnownNamespace(
+                    name: String(nodePath.split(separator: "/").last ?? Substring(nodePath)), path: candidate, identity: identity)
         }
         return nil
     }
@@ -153,8 +157,9 @@ public final class NamespaceDirectory: @unchecked Sendable {
             let candidate = candidates[search.next]
             search.next += 1
             guard candidate.identity != namespace.identity, let opened = try? open(candidate),
-                  let reply = try? socket.request(RouteRequest.namespaceID(fd: opened.fd)),
-                  let id = try? NamespaceID(reply), id.nsid >= 0 else { continue }
+                let reply = try? socket.request(RouteRequest.namespaceID(fd: opened.fd)),
+                let id = try? NamespaceID(reply), id.nsid >= 0
+            else { continue }
             search.found[id.nsid] = candidate
             if id.nsid == nsid { return candidate }
         }
@@ -168,5 +173,5 @@ struct NsidSearch {
 }
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif

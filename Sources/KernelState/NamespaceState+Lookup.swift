@@ -9,8 +9,10 @@ extension NamespaceState {
     public var unicastRoutesForLookup: [(prefix: IPPrefix, value: Route)] {
         routes.compactMap { route -> (prefix: IPPrefix, value: Route)? in
             guard route.table == .main || route.table == .local,
-                  route.type == .unicast || route.type == .local else { return nil }
-            let destination = route.destination ?? IPAddress(bytes: route.family == .inet ? [0, 0, 0, 0] : [UInt8](repeating: 0, count: 16))
+                route.type == .unicast || route.type == .local
+            else { return nil }
+            let destination =
+                route.destination ?? IPAddress(bytes: route.family == .inet ? [0, 0, 0, 0] : [UInt8](repeating: 0, count: 16))
             return (IPPrefix(address: destination, length: Int(route.destinationLength)), route)
         }.sorted { a, b in
             let (ta, tb) = (a.value.table == .local ? 0 : 1, b.value.table == .local ? 0 : 1)
@@ -25,7 +27,8 @@ extension NamespaceState {
     /// address of an interface that is no bridge, bridge port, overlay or loopback.
     public var nodeAddress: IPAddress? {
         let global = { (index: Int32) in addresses(of: index).first { $0.scope == .universe && $0.address?.isLinkLocal == false }?.address }
-        let candidates = mainRoutes.filter { $0.destinationLength == 0 }.compactMap(\.outputIndex)
+        let candidates =
+            mainRoutes.filter { $0.destinationLength == 0 }.compactMap(\.outputIndex)
             + links.compactMap { $0.vxlan?.underlayIndex.map { Int32($0) } }
             + links.filter { link in
                 link.kind != "bridge" && !link.isOverlay && link.masterIndex == nil && link.flags & Link.iffLoopback == 0

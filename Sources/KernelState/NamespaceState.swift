@@ -27,8 +27,10 @@ public struct NamespaceState: Sendable {
     /// thousands of routes are megabytes).
     public var mainRoutes: RouteSelection { RouteSelection(routes: routes, positions: mainRoutePositions) }
 
-    public init(links: [Link], addresses: [InterfaceAddress], routes: [Route], neighbors: [Neighbor],
-                forwardingDatabase: [Neighbor], sysctls: [String: String]) {
+    public init(
+        links: [Link], addresses: [InterfaceAddress], routes: [Route], neighbors: [Neighbor],
+        forwardingDatabase: [Neighbor], sysctls: [String: String]
+    ) {
         self.links = links
         self.addresses = addresses
         self.routes = routes
@@ -90,7 +92,9 @@ public struct NamespaceState: Sendable {
     /// A family's forwarding switch.
     public func forwarding(_ family: IPFamily) -> Bool? { family == .ipv4 ? ipForwarding : ipv6Forwarding }
     /// An interface's IPv6 sysctl (accept_ra, forwarding, proxy_ndp), when it was read.
-    public func ipv6Setting(_ key: String, of interface: String) -> Int? { sysctls["net.ipv6.conf.\(interface).\(key)"].flatMap { Int($0) } }
+    public func ipv6Setting(_ key: String, of interface: String) -> Int? {
+        sysctls["net.ipv6.conf.\(interface).\(key)"].flatMap { Int($0) }
+    }
 }
 
 /// The five dumps a namespace's state is made of, as the kernel sent them: what a recording
@@ -104,8 +108,10 @@ public struct NamespaceDumps: Sendable {
     /// The bridge forwarding database, which answers only a dump asked for with AF_BRIDGE.
     public var forwardingDatabase: [NetlinkMessage]
 
-    public init(links: [NetlinkMessage], addresses: [NetlinkMessage], routes: [NetlinkMessage], neighbors: [NetlinkMessage],
-                forwardingDatabase: [NetlinkMessage]) {
+    public init(
+        links: [NetlinkMessage], addresses: [NetlinkMessage], routes: [NetlinkMessage], neighbors: [NetlinkMessage],
+        forwardingDatabase: [NetlinkMessage]
+    ) {
         self.links = links
         self.addresses = addresses
         self.routes = routes
@@ -115,11 +121,12 @@ public struct NamespaceDumps: Sendable {
 
     /// One pass per dump: big namespaces send tens of thousands of messages.
     public static func read(socket: NetlinkSocket) throws -> NamespaceDumps {
-        NamespaceDumps(links: try socket.dump(RouteRequest.dump(.getLink)),
-                       addresses: try socket.dump(RouteRequest.dump(.getAddress)),
-                       routes: try socket.dump(RouteRequest.dump(.getRoute)),
-                       neighbors: try socket.dump(RouteRequest.dump(.getNeighbor, family: .unspecified)),
-                       forwardingDatabase: try socket.dump(RouteRequest.dump(.getNeighbor, family: .bridge)))
+        NamespaceDumps(
+            links: try socket.dump(RouteRequest.dump(.getLink)),
+            addresses: try socket.dump(RouteRequest.dump(.getAddress)),
+            routes: try socket.dump(RouteRequest.dump(.getRoute)),
+            neighbors: try socket.dump(RouteRequest.dump(.getNeighbor, family: .unspecified)),
+            forwardingDatabase: try socket.dump(RouteRequest.dump(.getNeighbor, family: .bridge)))
     }
 
     public func parsedLinks() throws -> [Link] { try Self.parse(links, .newLink, Link.init) }
@@ -127,18 +134,21 @@ public struct NamespaceDumps: Sendable {
     public func state(links: [Link]? = nil, sysctls: [String: String]) throws -> NamespaceState {
         let neighbors = try Self.parse(self.neighbors, .newNeighbor, Neighbor.init)
         let forwarding = try Self.parse(forwardingDatabase, .newNeighbor, Neighbor.init)
-        return NamespaceState(links: try links ?? parsedLinks(),
-                              addresses: try Self.parse(addresses, .newAddress, InterfaceAddress.init),
-                              routes: try Self.parse(routes, .newRoute, Route.init),
-                              neighbors: neighbors.filter { $0.family != .bridge },
-                              forwardingDatabase: forwarding.filter { $0.family == .bridge },
-                              sysctls: sysctls)
+        return NamespaceState(
+            links: try links ?? parsedLinks(),
+            addresses: try Self.parse(addresses, .newAddress, InterfaceAddress.init),
+            routes: try Self.parse(routes, .newRoute, Route.init),
+            neighbors: neighbors.filter { $0.family != .bridge },
+            forwardingDatabase: forwarding.filter { $0.family == .bridge },
+            sysctls: sysctls)
     }
 
     /// The messages of one type, parsed into an array sized once (tens of thousands of routes:
     /// growing by doubling would hold up to twice their size).
-    private static func parse<Value>(_ messages: [NetlinkMessage], _ type: MessageType,
-                                     _ make: (NetlinkMessage) throws -> Value) throws -> [Value] {
+    private static func parse<Value>(
+        _ messages: [NetlinkMessage], _ type: MessageType,
+        _ make: (NetlinkMessage) throws -> Value
+    ) throws -> [Value] {
         var values: [Value] = []
         values.reserveCapacity(messages.count)
         for message in messages where message.type == type { values.append(try make(message)) }
@@ -165,8 +175,10 @@ public enum NamespaceReader {
     /// `interfaces`, read in the calling thread's namespace.
     public static func sysctlsHere(interfaces: [String]) -> [String: String] {
         var values: [String: String] = [:]
-        for name in ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.conf.all.rp_filter",
-                     "net.ipv4.conf.all.forwarding", "net.ipv4.conf.default.rp_filter", "net.ipv4.conf.all.proxy_arp"] {
+        for name in [
+            "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.conf.all.rp_filter",
+            "net.ipv4.conf.all.forwarding", "net.ipv4.conf.default.rp_filter", "net.ipv4.conf.all.proxy_arp",
+        ] {
             values[name] = Sysctl.read(name)
         }
         for interface in interfaces {

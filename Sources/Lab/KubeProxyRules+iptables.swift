@@ -5,7 +5,9 @@ extension KubeProxyRules {
     /// flushed; the jumps from the built-in chains are inserted first, as kube-proxy's
     /// EnsureRule prepends them).
     /// `jumps`: false on a later sync, when the built-in chains' jumps are in place already.
-    public static func iptables(_ services: [ProxiedServicePort], clusterCIDR: String, largeCluster: Bool = false, jumps: Bool = true) -> String {
+    public static func iptables(
+        _ services: [ProxiedServicePort], clusterCIDR: String, largeCluster: Bool = false, jumps: Bool = true
+    ) -> String {
         var filter: [String] = []
         var chains: [String] = []
         var nat: [String] = []
@@ -17,26 +19,41 @@ extension KubeProxyRules {
             let ext = KubeProxyNames.externalChain(service.name, proto: p)
             let svl = KubeProxyNames.localChain(service.name, proto: p)
             guard !service.endpoints.isEmpty else {
-                filter.append("-A KUBE-SERVICES -m comment --comment \"\(name) has no endpoints\" \(match) -d \(service.clusterIP) --dport \(service.port) -j REJECT")
+                filter.append(
+                    "-A KUBE-SERVICES -m comment --comment \"\(name) has no endpoints\" \(match) -d \(service.clusterIP) --dport \(service.port) -j REJECT"
+                )
                 if let nodePort = service.nodePort {
-                    filter.append("-A KUBE-EXTERNAL-SERVICES -m comment --comment \"\(name) has no endpoints\" -m addrtype --dst-type LOCAL \(match) --dport \(nodePort) -j REJECT")
+                    filter.append(
+                        "-A KUBE-EXTERNAL-SERVICES -m comment --comment \"\(name) has no endpoints\" -m addrtype --dst-type LOCAL \(match) --dport \(nodePort) -j REJECT"
+                    )
                 }
                 continue
             }
             let local = service.endpoints.filter(\.local)
             chains.append(svc)
-            nat.append("-A KUBE-SERVICES -m comment --comment \"\(name) cluster IP\" \(match) -d \(service.clusterIP) --dport \(service.port) -j \(svc)")
-            nat.append("-A \(svc) -m comment --comment \"\(name) cluster IP\" \(match) -d \(service.clusterIP) --dport \(service.port) ! -s \(clusterCIDR) -j KUBE-MARK-MASQ")
+            nat.append(
+                "-A KUBE-SERVICES -m comment --comment \"\(name) cluster IP\" \(match) -d \(service.clusterIP) --dport \(service.port) -j \(svc)"
+            )
+            nat.append(
+                "-A \(svc) -m comment --comment \"\(name) cluster IP\" \(match) -d \(service.clusterIP) --dport \(service.port) ! -s \(clusterCIDR) -j KUBE-MARK-MASQ"
+            )
             nat += spread(service.endpoints, from: svc, service: service, largeCluster: largeCluster)
             if let nodePort = service.nodePort {
                 chains.append(ext)
                 nat.append("-A KUBE-NODEPORTS -m comment --comment \(quoted(name)) \(match) --dport \(nodePort) -j \(ext)")
                 if service.externalLocal {
-                    nat.append("-A \(ext) -m comment --comment \"pod traffic for \(name) external destinations\" -s \(clusterCIDR) -j \(svc)")
-                    nat.append("-A \(ext) -m comment --comment \"masquerade LOCAL traffic for \(name) external destinations\" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ")
-                    nat.append("-A \(ext) -m comment --comment \"route LOCAL traffic for \(name) external destinations\" -m addrtype --src-type LOCAL -j \(svc)")
+                    nat.append(
+                        "-A \(ext) -m comment --comment \"pod traffic for \(name) external destinations\" -s \(clusterCIDR) -j \(svc)")
+                    nat.append(
+                        "-A \(ext) -m comment --comment \"masquerade LOCAL traffic for \(name) external destinations\" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ"
+                    )
+                    nat.append(
+                        "-A \(ext) -m comment --comment \"route LOCAL traffic for \(name) external destinations\" -m addrtype --src-type LOCAL -j \(svc)"
+                    )
                     if local.isEmpty {
-                        filter.append("-A KUBE-EXTERNAL-SERVICES -m comment --comment \"\(name) has no local endpoints\" -m addrtype --dst-type LOCAL \(match) --dport \(nodePort) -j DROP")
+                        filter.append(
+                            "-A KUBE-EXTERNAL-SERVICES -m comment --comment \"\(name) has no local endpoints\" -m addrtype --dst-type LOCAL \(match) --dport \(nodePort) -j DROP"
+                        )
                     } else {
                         chains.append(svl)
                         nat.append("-A \(ext) -j \(svl)")
@@ -56,12 +73,16 @@ extension KubeProxyRules {
             }
         }
         var lines = ["*filter"]
-        lines += ["KUBE-NODEPORTS", "KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FIREWALL", "KUBE-FORWARD", "KUBE-PROXY-FIREWALL"].map { ":\($0) - [0:0]" }
+        lines += ["KUBE-NODEPORTS", "KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FIREWALL", "KUBE-FORWARD", "KUBE-PROXY-FIREWALL"].map {
+            ":\($0) - [0:0]"
+        }
         lines += filter
         // route_localnet, which this rule guards, is IPv4's: the IPv6 proxier writes no such rule.
         let ipv6 = services.first?.clusterIP.contains(":") == true
         if !ipv6 {
-            lines.append("-A KUBE-FIREWALL -m comment --comment \"block incoming localnet connections\" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP")
+            lines.append(
+                "-A KUBE-FIREWALL -m comment --comment \"block incoming localnet connections\" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP"
+            )
         }
         lines += [
             "-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP",
@@ -83,7 +104,9 @@ extension KubeProxyRules {
         lines += ["COMMIT", "*nat"]
         lines += (["KUBE-NODEPORTS", "KUBE-SERVICES", "KUBE-MARK-MASQ", "KUBE-POSTROUTING"] + chains).map { ":\($0) - [0:0]" }
         lines += nat.filter { $0.hasPrefix("-A KUBE-SERVICES ") }
-        lines.append("-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last rule in this chain\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS")
+        lines.append(
+            "-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last rule in this chain\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS"
+        )
         lines += [
             "-A KUBE-MARK-MASQ -j MARK --or-mark \(masqueradeMark)",
             "-A KUBE-POSTROUTING -m mark ! --mark \(masqueradeMark)/\(masqueradeMark) -j RETURN",
@@ -103,7 +126,9 @@ extension KubeProxyRules {
     }
 
     /// The probability chain over `endpoints`: the i-th of n matches with 1/(n-i), the last always.
-    static func spread(_ endpoints: [ProxiedServicePort.Endpoint], from chain: String, service: ProxiedServicePort, largeCluster: Bool) -> [String] {
+    static func spread(
+        _ endpoints: [ProxiedServicePort.Endpoint], from chain: String, service: ProxiedServicePort, largeCluster: Bool
+    ) -> [String] {
         endpoints.enumerated().map { index, endpoint in
             let sep = KubeProxyNames.endpointChain(service.name, proto: service.proto, endpoint: endpoint.hostPort)
             let comment = largeCluster ? "" : "-m comment --comment \"\(service.name) -> \(endpoint.hostPort)\" "

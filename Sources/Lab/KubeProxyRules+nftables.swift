@@ -18,9 +18,12 @@ extension KubeProxyRules {
             lines.append("# \(name)")
             guard !service.endpoints.isEmpty else {
                 lines.append("add element \(table) cluster-ips { \(service.clusterIP) }")
-                lines.append("add element \(table) no-endpoint-services { \(service.clusterIP) . \(p) . \(service.port) comment \"\(name)\" : goto reject-chain }")
+                lines.append(
+                    "add element \(table) no-endpoint-services { \(service.clusterIP) . \(p) . \(service.port) comment \"\(name)\" : goto reject-chain }"
+                )
                 if let nodePort = service.nodePort {
-                    lines.append("add element \(table) no-endpoint-nodeports { \(p) . \(nodePort) comment \"\(name)\" : goto reject-chain }")
+                    lines.append(
+                        "add element \(table) no-endpoint-nodeports { \(p) . \(nodePort) comment \"\(name)\" : goto reject-chain }")
                 }
                 continue
             }
@@ -36,7 +39,8 @@ extension KubeProxyRules {
                 lines.append("add chain \(table) \(ext)")
                 if service.externalLocal {
                     lines.append("add rule \(table) \(ext) \(ip) saddr \(clusterCIDR) goto \(svc) comment \"short-circuit pod traffic\"")
-                    lines.append("add rule \(table) \(ext) fib saddr type local jump mark-for-masquerade comment \"masquerade local traffic\"")
+                    lines.append(
+                        "add rule \(table) \(ext) fib saddr type local jump mark-for-masquerade comment \"masquerade local traffic\"")
                     lines.append("add rule \(table) \(ext) fib saddr type local goto \(svc) comment \"short-circuit local traffic\"")
                     if local.isEmpty {
                         lines.append("add element \(table) no-endpoint-nodeports { \(p) . \(nodePort) comment \"\(name)\" : drop }")
@@ -65,7 +69,8 @@ extension KubeProxyRules {
     /// `numgen random mod N vmap { 0 : goto endpoint-…, … }`.
     static func numgen(_ endpoints: [ProxiedServicePort.Endpoint], service: ProxiedServicePort) -> String {
         let choices = endpoints.enumerated().map { index, endpoint in
-            "\(index) : goto endpoint-" + KubeProxyNames.nftablesEndpointBase(service.name, proto: service.proto, address: endpoint.address, port: endpoint.port)
+            "\(index) : goto endpoint-"
+                + KubeProxyNames.nftablesEndpointBase(service.name, proto: service.proto, address: endpoint.address, port: endpoint.port)
         }
         return "numgen random mod \(endpoints.count) vmap { \(choices.joined(separator: " , ")) }"
     }

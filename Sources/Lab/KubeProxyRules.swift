@@ -25,8 +25,10 @@ public struct ProxiedServicePort: Sendable, Equatable {
     public var externalLocal: Bool
     public var endpoints: [Endpoint]
 
-    public init(name: ServicePortName, proto: String, clusterIP: String, port: UInt16, nodePort: UInt16? = nil,
-                externalLocal: Bool = false, endpoints: [Endpoint]) {
+    public init(
+        name: ServicePortName, proto: String, clusterIP: String, port: UInt16, nodePort: UInt16? = nil,
+        externalLocal: Bool = false, endpoints: [Endpoint]
+    ) {
         self.name = name
         self.proto = proto
         self.clusterIP = clusterIP

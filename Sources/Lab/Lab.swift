@@ -3,7 +3,7 @@ import NodeFiles
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// Builds, describes and removes the lab: two nodes and three pods in network namespaces,
@@ -19,9 +19,14 @@ public struct Lab: Sendable {
     /// The lab that is up, from its state file; nil when there is none.
     public static func current() -> (lab: Lab, state: LabState)? {
         guard let text = LabFiles.read(stateFile), let state = LabState(json: text),
-              let topology = LabPlan.Topology(rawValue: state.topology) else { return nil }
-        return (Lab(plan: LabPlan(topology: topology, family: LabPlan.Family(rawValue: state.family) ?? .ipv4, prefix: state.prefix,
-                                  extraPods: state.extraPods, sameNamePods: state.sameNamePods)), state)
+            let topology = LabPlan.Topology(rawValue: state.topology)
+        else { return nil }
+        return (
+            Lab(
+                plan: LabPlan(
+                    topology: topology, family: LabPlan.Family(rawValue: state.family) ?? .ipv4, prefix: state.prefix,
+                    extraPods: state.extraPods, sameNamePods: state.sameNamePods)), state
+        )
     }
 
     // MARK: up
@@ -35,9 +40,11 @@ public struct Lab: Sendable {
     /// `nodeLocalDNS`: NodeLocal DNSCache on each node too (with --proxy iptables).
     /// `policyEngine`: whose NetworkPolicy chains the calico topology's nodes carry.
     /// `kubeProxyRelease`: whose /configz shape kube-proxy's stand-in serves (LabServer.configz).
-    public func up(netdoctorPath: String, agents: Bool = false, proxy: LabServices.Mode? = nil, extraServices: Int = 0,
-                   nodeLocalDNS: Bool = false, policyEngine: LabPolicyEngine = .calico, watch: Bool = false,
-                   kubeProxyRelease: LabServer.KubeProxyRelease = .current) throws(LabError) -> LabState {
+    public func up(
+        netdoctorPath: String, agents: Bool = false, proxy: LabServices.Mode? = nil, extraServices: Int = 0,
+        nodeLocalDNS: Bool = false, policyEngine: LabPolicyEngine = .calico, watch: Bool = false,
+        kubeProxyRelease: LabServer.KubeProxyRelease = .current
+    ) throws(LabError) -> LabState {
         try Self.checkPrerequisites()
         if let existing = Self.current() { existing.lab.down(state: existing.state) }
         Self.removeNamespaces(prefix: plan.prefix)
@@ -95,8 +102,10 @@ public struct Lab: Sendable {
         }
         // The underlay: one veth pair, eth0 on each node, like two hosts on a switch.
         let (n1, n2) = (plan.nodes[0], plan.nodes[1])
-        try Shell.run(["ip", "-n", n1.namespace, "link", "add", "eth0", "mtu", String(LabPlan.underlayMTU), "type", "veth",
-                       "peer", "name", "eth0", "netns", n2.namespace, "mtu", String(LabPlan.underlayMTU)])
+        try Shell.run([
+            "ip", "-n", n1.namespace, "link", "add", "eth0", "mtu", String(LabPlan.underlayMTU), "type", "veth",
+            "peer", "name", "eth0", "netns", n2.namespace, "mtu", String(LabPlan.underlayMTU),
+        ])
         for node in plan.nodes {
             if plan.family.hasIPv4 {
                 try Shell.run(["ip", "-n", node.namespace, "addr", "add", "\(node.underlayAddress)/24", "dev", "eth0"])
@@ -117,19 +126,25 @@ public struct Lab: Sendable {
             switch plan.topology {
             case .overlay:
                 if plan.family.hasIPv4 {
-                    try wireFlannel(node, device: "flannel.1", local: (node.underlayAddress, node.vtepAddress, 32, node.vtepMAC),
-                                    remote: (remote.underlayAddress, remote.vtepAddress, remote.podSubnet, remote.vtepMAC))
+                    try wireFlannel(
+                        node, device: "flannel.1", local: (node.underlayAddress, node.vtepAddress, 32, node.vtepMAC),
+                        remote: (remote.underlayAddress, remote.vtepAddress, remote.podSubnet, remote.vtepMAC))
                 }
                 if plan.family.hasIPv6 {
-                    try wireFlannel(node, device: LabPlan.vxlanDevice6, local: (node.underlayAddress6, node.vtepAddress6, 128, node.vtepMAC6),
-                                    remote: (remote.underlayAddress6, remote.vtepAddress6, remote.podSubnet6, remote.vtepMAC6))
+                    try wireFlannel(
+                        node, device: LabPlan.vxlanDevice6, local: (node.underlayAddress6, node.vtepAddress6, 128, node.vtepMAC6),
+                        remote: (remote.underlayAddress6, remote.vtepAddress6, remote.podSubnet6, remote.vtepMAC6))
                 }
             case .routed:
                 if plan.family.hasIPv4 {
-                    try Shell.run(["ip", "-n", node.namespace, "route", "add", remote.podSubnet, "via", remote.underlayAddress, "dev", "eth0"])
+                    try Shell.run([
+                        "ip", "-n", node.namespace, "route", "add", remote.podSubnet, "via", remote.underlayAddress, "dev", "eth0",
+                    ])
                 }
                 if plan.family.hasIPv6 {
-                    try Shell.run(["ip", "-n", node.namespace, "route", "add", remote.podSubnet6, "via", remote.underlayAddress6, "dev", "eth0"])
+                    try Shell.run([
+                        "ip", "-n", node.namespace, "route", "add", remote.podSubnet6, "via", remote.underlayAddress6, "dev", "eth0",
+                    ])
                 }
             case .calico:
                 try wireCalicoNode(node, remote: remote)
@@ -141,13 +156,18 @@ public struct Lab: Sendable {
     /// underlay) with the subnet's first address as a host address, a route to the remote subnet
     /// via the remote VTEP's address onlink, a permanent neighbour for that address with the
     /// remote VTEP's MAC, and an FDB entry sending that MAC to the remote node.
-    func wireFlannel(_ node: LabPlan.Node, device: String, local: (underlay: String, vtep: String, length: Int, mac: String),
-                     remote: (underlay: String, vtep: String, subnet: String, mac: String)) throws(LabError) {
+    func wireFlannel(
+        _ node: LabPlan.Node, device: String, local: (underlay: String, vtep: String, length: Int, mac: String),
+        remote: (underlay: String, vtep: String, subnet: String, mac: String)
+    ) throws(LabError) {
         let ns = node.namespace
-        try Shell.run(["ip", "-n", ns, "link", "add", device, "address", local.mac,
-                       "mtu", String(local.length == 128 ? LabPlan.overlayMTU6 : LabPlan.overlayMTU), "type", "vxlan",
-                       "id", "1", "local", local.underlay, "dev", "eth0", "dstport", String(LabPlan.vxlanPort), "nolearning"])
-        try Shell.run(["ip", "-n", ns, "addr", "add", "\(local.vtep)/\(local.length)", "dev", device] + (local.length == 128 ? ["nodad"] : []))
+        try Shell.run([
+            "ip", "-n", ns, "link", "add", device, "address", local.mac,
+            "mtu", String(local.length == 128 ? LabPlan.overlayMTU6 : LabPlan.overlayMTU), "type", "vxlan",
+            "id", "1", "local", local.underlay, "dev", "eth0", "dstport", String(LabPlan.vxlanPort), "nolearning",
+        ])
+        try Shell.run(
+            ["ip", "-n", ns, "addr", "add", "\(local.vtep)/\(local.length)", "dev", device] + (local.length == 128 ? ["nodad"] : []))
         try Shell.run(["ip", "-n", ns, "link", "set", device, "up"])
         try Shell.run(["ip", "-n", ns, "route", "add", remote.subnet, "via", remote.vtep, "dev", device, "onlink"])
         try Shell.run(["ip", "-n", ns, "neigh", "add", remote.vtep, "lladdr", remote.mac, "dev", device, "nud", "permanent"])
@@ -158,18 +178,20 @@ public struct Lab: Sendable {
     /// (the runtime's config is written by NodeRuntime); what --root points at.
     func writeNodeFiles(_ node: LabPlan.Node) throws(LabError) {
         let root = plan.nodeRoot(node)
-        try LabFiles.write("\(root)/var/lib/kubelet/config.yaml", """
-        apiVersion: kubelet.config.k8s.io/v1beta1
-        kind: KubeletConfiguration
-        cgroupDriver: cgroupfs
-        clusterDNS:
-        - \(LabPlan.clusterDNS)
-        clusterDomain: cluster.local
-        containerRuntimeEndpoint: unix:///run/containerd/containerd.sock
-        podCIDR: \(node.podSubnet)
-        maxPods: 110
+        try LabFiles.write(
+            "\(root)/var/lib/kubelet/config.yaml",
+            """
+            apiVersion: kubelet.config.k8s.io/v1beta1
+            kind: KubeletConfiguration
+            cgroupDriver: cgroupfs
+            clusterDNS:
+            - \(LabPlan.clusterDNS)
+            clusterDomain: cluster.local
+            containerRuntimeEndpoint: unix:///run/containerd/containerd.sock
+            podCIDR: \(node.podSubnet)
+            maxPods: 110
 
-        """)
+            """)
         // The node's own resolver (the kubelet's resolvConf: what dnsPolicy Default pods get).
         try LabFiles.write("\(root)/etc/resolv.conf", "nameserver 192.0.2.53\nsearch lab.example\n")
         try LabFiles.write("\(root)/etc/cni/net.d/\(plan.configFileName)", plan.networkConfig(for: node))
@@ -213,8 +235,10 @@ public struct Lab: Sendable {
     func startServer(state: LabState) throws(LabError) -> Int32? {
         guard let pod = plan.pods.first(where: \.serves), let netns = state.pods[pod.key]?.netnsName else { return nil }
         guard let ip = Shell.find("ip"),
-              let pid = ChildProcess.spawnDetached(ip, arguments: ["netns", "exec", netns, Executable.path, "lab", "serve", "--port", "80"],
-                                                   environment: Shell.environment) else {
+            let pid = ChildProcess.spawnDetached(
+                ip, arguments: ["netns", "exec", netns, Executable.path, "lab", "serve", "--port", "80"],
+                environment: Shell.environment)
+        else {
             throw LabError("cannot start the HTTP server in \(pod.name)")
         }
         // Wait until it listens, so that a test right after `lab up` finds it.
@@ -231,8 +255,13 @@ public struct Lab: Sendable {
     /// the pods, and hide the fault. `namespace`: another router's (uplinkRouter).
     func startRouterAdvertiser(namespace: String? = nil) throws(LabError) -> Int32 {
         guard let ip = Shell.find("ip"),
-              let pid = ChildProcess.spawnDetached(ip, arguments: ["netns", "exec", namespace ?? plan.nodes[1].namespace, Executable.path, "lab", "serve",
-                                                                   "--router-advertisements", "eth0"], environment: Shell.environment) else {
+            let pid = ChildProcess.spawnDetached(
+                ip,
+                arguments: [
+                    "netns", "exec", namespace ?? plan.nodes[1].namespace, Executable.path, "lab", "serve",
+                    "--router-advertisements", "eth0",
+                ], environment: Shell.environment)
+        else {
             throw LabError("cannot start the router advertisements")
         }
         return pid
@@ -288,8 +317,10 @@ public struct Lab: Sendable {
         // A recorded process may have ended long ago and its number gone to another program
         // (a test running beside the lab): only one still inside a lab namespace is the lab's.
         let ours = labNamespaceIdentities(state)
-        for pid in [state?.serverPID, state?.routerPID].compactMap({ $0 }) + (state?.agentPIDs.values.map { $0 } ?? []) + (state?.servicePIDs ?? [])
-            + (state?.queueListeners.values.map { $0 } ?? []) where pid > 0 && Self.isInside(pid, ours) {
+        for pid in [state?.serverPID, state?.routerPID].compactMap({ $0 }) + (state?.agentPIDs.values.map { $0 } ?? [])
+            + (state?.servicePIDs ?? [])
+            + (state?.queueListeners.values.map { $0 } ?? []) where pid > 0 && Self.isInside(pid, ours)
+        {
             Self.stop(pid)
         }
         if let state { stopRuntimes(state) }
@@ -316,7 +347,8 @@ public struct Lab: Sendable {
         }
         defer { for node in plan.nodes { NodeRuntime(plan: plan, node: node).removeCgroups() } }
         for running in state.pods.values where LabFiles.exists("/run/netns/\(running.netnsName)") {
-            for pid in ((try? Shell.run(["ip", "netns", "pids", running.netnsName])) ?? "").split(separator: "\n").compactMap({ Int32($0) }) {
+            for pid in ((try? Shell.run(["ip", "netns", "pids", running.netnsName])) ?? "").split(separator: "\n").compactMap({ Int32($0) })
+            {
                 kill(pid, SIGKILL)
             }
             Shell.attempt(["ip", "netns", "del", running.netnsName])
@@ -325,7 +357,8 @@ public struct Lab: Sendable {
 
     /// The network namespaces the lab made (its nodes', its router's, its pods'), by identity.
     func labNamespaceIdentities(_ state: LabState?) -> Set<NetNamespace.Identity> {
-        let paths = Self.namespaces(prefix: plan.prefix).map { "/var/run/netns/\($0)" }
+        let paths =
+            Self.namespaces(prefix: plan.prefix).map { "/var/run/netns/\($0)" }
             + (state?.pods.values.map { "/var/run/netns/\($0.netnsName)" } ?? [])
         return Set(paths.compactMap(NetNamespace.identity(of:)))
     }
@@ -403,18 +436,22 @@ public struct LabState: Sendable, Equatable {
     public var queueListeners: [String: Int32] = [:]
 
     public var json: String {
-        JSONWriter.write(.fields(["topology": .string(topology), "family": .string(family), "prefix": .string(prefix),
-                                  "serverPID": .int(serverPID.map(Int.init)), "routerPID": .int(routerPID.map(Int.init)), "faults": .texts(faults),
-                                  "agents": Self.pidFields(agentPIDs), "runtimes": Self.pidFields(runtimePIDs),
-                                  "runtimeMountNamespaces": .fields(runtimeMountNamespaces.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }),
-                                  "pods": .fields(pods.sorted { $0.key < $1.key }.map {
-                                      ($0.key, .fields(["sandboxID": .string($0.value.sandboxID), "netns": .string($0.value.netnsPath)]))
-                                  }),
-                                  "createdMountPoints": .texts(createdMountPoints), "extraPods": .int(extraPods), "sameNamePods": .bool(sameNamePods),
-                                  "proxy": .text(proxy), "servicePIDs": .array(servicePIDs.map { .int(Int($0)) }),
-                                  "extraServices": .int(extraServices), "nodeLocalDNS": .bool(nodeLocalDNS), "kubeProxyRelease": .string(kubeProxyRelease),
-                                  "policyEngine": .text(policyEngine), "policies": .texts(policies),
-                                  "queueListeners": Self.pidFields(queueListeners)])) + "\n"
+        JSONWriter.write(
+            .fields([
+                "topology": .string(topology), "family": .string(family), "prefix": .string(prefix),
+                "serverPID": .int(serverPID.map(Int.init)), "routerPID": .int(routerPID.map(Int.init)), "faults": .texts(faults),
+                "agents": Self.pidFields(agentPIDs), "runtimes": Self.pidFields(runtimePIDs),
+                "runtimeMountNamespaces": .fields(runtimeMountNamespaces.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }),
+                "pods": .fields(
+                    pods.sorted { $0.key < $1.key }.map {
+                        ($0.key, .fields(["sandboxID": .string($0.value.sandboxID), "netns": .string($0.value.netnsPath)]))
+                    }),
+                "createdMountPoints": .texts(createdMountPoints), "extraPods": .int(extraPods), "sameNamePods": .bool(sameNamePods),
+                "proxy": .text(proxy), "servicePIDs": .array(servicePIDs.map { .int(Int($0)) }),
+                "extraServices": .int(extraServices), "nodeLocalDNS": .bool(nodeLocalDNS), "kubeProxyRelease": .string(kubeProxyRelease),
+                "policyEngine": .text(policyEngine), "policies": .texts(policies),
+                "queueListeners": Self.pidFields(queueListeners),
+            ])) + "\n"
     }
 
     static func pidFields(_ pids: [String: Int32]) -> ConfigValue {
@@ -437,9 +474,11 @@ public struct LabState: Sendable, Equatable {
 
     init?(json: String) {
         guard let value = try? JSONParser.parse(json), let topology = value["topology"]?.string,
-              let prefix = value["prefix"]?.string else { return nil }
-        self.init(topology: topology, prefix: prefix, serverPID: value["serverPID"]?.int.map(Int32.init),
-                  faults: value["faults"]?.array?.compactMap(\.string) ?? [], agentPIDs: Self.pids(value["agents"]))
+            let prefix = value["prefix"]?.string
+        else { return nil }
+        self.init(
+            topology: topology, prefix: prefix, serverPID: value["serverPID"]?.int.map(Int32.init),
+            faults: value["faults"]?.array?.compactMap(\.string) ?? [], agentPIDs: Self.pids(value["agents"]))
         runtimePIDs = Self.pids(value["runtimes"])
         family = value["family"]?.string ?? LabPlan.Family.ipv4.rawValue
         routerPID = value["routerPID"]?.int.map(Int32.init)

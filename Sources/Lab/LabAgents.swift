@@ -1,7 +1,7 @@
 import NodeFiles
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 extension Lab {
@@ -29,12 +29,21 @@ extension Lab {
         guard let ip = Shell.find("ip") else { throw LabError("ip is not installed") }
         var pids: [String: Int32] = [:]
         for node in plan.nodes {
-            let arguments = ["netns", "exec", node.namespace, netdoctorPath, "agent", "--root", plan.nodeRoot(node),
-                             "--listen", listenAddress(node), "--token-file", Self.agentTokenPath, "--node-name", node.name]
-                + (watch ? ["--watch", "--watch-interval", String(Self.watchIntervalSeconds), "--watch-timeout", "500",
-                            "--incidents-file", Self.incidentsPath(node.name)]
-                          + (withServices ? ["--watch-dns", "web", "--watch-service", "default/web"] : []) : [])
-            guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment, log: Self.agentLogPath(node.name)) else {
+            let arguments =
+                [
+                    "netns", "exec", node.namespace, netdoctorPath, "agent", "--root", plan.nodeRoot(node),
+                    "--listen", listenAddress(node), "--token-file", Self.agentTokenPath, "--node-name", node.name,
+                ]
+                + (watch
+                    ? [
+                        "--watch", "--watch-interval", String(Self.watchIntervalSeconds), "--watch-timeout", "500",
+                        "--incidents-file", Self.incidentsPath(node.name),
+                    ]
+                        + (withServices ? ["--watch-dns", "web", "--watch-service", "default/web"] : []) : [])
+            guard
+                let pid = ChildProcess.spawnDetached(
+                    ip, arguments: arguments, environment: Shell.environment, log: Self.agentLogPath(node.name))
+            else {
                 throw LabError("cannot start the agent on \(node.name)")
             }
             pids[node.name] = pid
@@ -43,7 +52,8 @@ extension Lab {
         for node in plan.nodes {
             var listening = false
             for _ in 0..<250 where !listening {
-                let out = (try? Shell.run(["ip", "netns", "exec", node.namespace, "ss", "-Hltn", "sport", "= :\(LabPlan.agentPort)"])) ?? ""
+                let out =
+                    (try? Shell.run(["ip", "netns", "exec", node.namespace, "ss", "-Hltn", "sport", "= :\(LabPlan.agentPort)"])) ?? ""
                 listening = !out.isEmpty
                 if !listening { usleep(20_000) }
             }

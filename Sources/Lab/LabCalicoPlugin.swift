@@ -3,7 +3,7 @@ import NetSystem
 import NodeFiles
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// The calico topology's CNI plugin: the node's containerd runs it as `calico` (a script in the
@@ -33,8 +33,14 @@ public enum LabCalicoPlugin {
             case "DEL": try delete(input: input, env: env)
             case "CHECK": try check(env: env)
             case "VERSION":
-                return (0, JSONWriter.write(.fields(["cniVersion": .string(version),
-                                                      "supportedVersions": .texts(["0.3.0", "0.3.1", "0.4.0", "1.0.0"])])) + "\n")
+                return (
+                    0,
+                    JSONWriter.write(
+                        .fields([
+                            "cniVersion": .string(version),
+                            "supportedVersions": .texts(["0.3.0", "0.3.1", "0.4.0", "1.0.0"]),
+                        ])) + "\n"
+                )
             default: return fail(code: 4, "unknown CNI_COMMAND \(env["CNI_COMMAND"] ?? "")", version: version)
             }
             return (0, "")
@@ -50,21 +56,28 @@ public enum LabCalicoPlugin {
     }
 
     static func add(config: ConfigValue, input: [UInt8], env: [String: String], version: String) throws(LabError) -> String {
-        guard let netns = env["CNI_NETNS"], !netns.isEmpty, let ifname = env["CNI_IFNAME"] else { throw LabError("CNI_NETNS and CNI_IFNAME are required") }
+        guard let netns = env["CNI_NETNS"], !netns.isEmpty, let ifname = env["CNI_IFNAME"] else {
+            throw LabError("CNI_NETNS and CNI_IFNAME are required")
+        }
         let args = podArguments(env["CNI_ARGS"] ?? "")
-        let hostVeth = hostVethName(namespace: args["K8S_POD_NAMESPACE"] ?? "default", pod: args["K8S_POD_NAME"] ?? env["CNI_CONTAINERID"] ?? "pod")
+        let hostVeth = hostVethName(
+            namespace: args["K8S_POD_NAMESPACE"] ?? "default", pod: args["K8S_POD_NAME"] ?? env["CNI_CONTAINERID"] ?? "pod")
         let mtu = config["mtu"]?.int ?? 1500
         let ipamResult = try ipam(input: input, env: env)
         let addresses = (ipamResult["ips"]?.array ?? []).compactMap { $0["address"]?.string?.split(separator: "/").first.map(String.init) }
         guard !addresses.isEmpty else { throw LabError("host-local gave no address") }
         let pod = ["nsenter", "--net=\(netns)", "ip"]
         do {
-            try Shell.run(["ip", "link", "add", hostVeth, "mtu", String(mtu), "type", "veth", "peer", "name", ifname, "mtu", String(mtu),
-                           "netns", netns])
+            try Shell.run([
+                "ip", "link", "add", hostVeth, "mtu", String(mtu), "type", "veth", "peer", "name", ifname, "mtu", String(mtu),
+                "netns", netns,
+            ])
             try Shell.run(["ip", "link", "set", hostVeth, "address", "ee:ee:ee:ee:ee:ee", "up"])
             try Shell.run(pod + ["link", "set", ifname, "up"])
             for address in addresses {
-                if address.contains(":") { try wireIPv6(address, hostVeth: hostVeth, ifname: ifname, pod: pod) } else {
+                if address.contains(":") {
+                    try wireIPv6(address, hostVeth: hostVeth, ifname: ifname, pod: pod)
+                } else {
                     try wireIPv4(address, hostVeth: hostVeth, ifname: ifname, pod: pod)
                 }
             }
@@ -82,8 +95,10 @@ public enum LabCalicoPlugin {
 
     /// IPv4: proxy ARP on the host veth answers for 169.254.1.1, which no interface holds.
     static func wireIPv4(_ address: String, hostVeth: String, ifname: String, pod: [String]) throws(LabError) {
-        for setting in ["net.ipv4.conf.\(hostVeth).proxy_arp=1", "net.ipv4.neigh.\(hostVeth).proxy_delay=0",
-                        "net.ipv4.conf.\(hostVeth).forwarding=1"] {
+        for setting in [
+            "net.ipv4.conf.\(hostVeth).proxy_arp=1", "net.ipv4.neigh.\(hostVeth).proxy_delay=0",
+            "net.ipv4.conf.\(hostVeth).forwarding=1",
+        ] {
             try Shell.run(["sysctl", "-q", "-w", setting])
         }
         try Shell.run(["ip", "route", "replace", "\(address)/32", "dev", hostVeth, "scope", "link"])
@@ -109,19 +124,26 @@ public enum LabCalicoPlugin {
             if version.hasPrefix("0.") { ip.insert(("version", .string(v6 ? "6" : "4")), at: 0) }
             return .fields(ip)
         }
-        return JSONWriter.write(.fields([
-            ("cniVersion", .string(version)),
-            ("interfaces", .array([.fields(["name": .string(hostVeth), "mac": .string("ee:ee:ee:ee:ee:ee")]),
-                                   .fields(["name": .string(ifname), "mac": .string(podMAC), "sandbox": .string(netns)])])),
-            ("ips", .array(ips)),
-            ("dns", .fields([])),
-        ])) + "\n"
+        return JSONWriter.write(
+            .fields([
+                ("cniVersion", .string(version)),
+                (
+                    "interfaces",
+                    .array([
+                        .fields(["name": .string(hostVeth), "mac": .string("ee:ee:ee:ee:ee:ee")]),
+                        .fields(["name": .string(ifname), "mac": .string(podMAC), "sandbox": .string(netns)]),
+                    ])
+                ),
+                ("ips", .array(ips)),
+                ("dns", .fields([])),
+            ])) + "\n"
     }
 
     /// DEL is idempotent, as the spec asks: the veth (and with it the host route) and the address.
     static func delete(input: [UInt8], env: [String: String]) throws(LabError) {
         let args = podArguments(env["CNI_ARGS"] ?? "")
-        let hostVeth = hostVethName(namespace: args["K8S_POD_NAMESPACE"] ?? "default", pod: args["K8S_POD_NAME"] ?? env["CNI_CONTAINERID"] ?? "pod")
+        let hostVeth = hostVethName(
+            namespace: args["K8S_POD_NAMESPACE"] ?? "default", pod: args["K8S_POD_NAME"] ?? env["CNI_CONTAINERID"] ?? "pod")
         Shell.attempt(["ip", "link", "del", hostVeth])
         _ = try runIPAM(input: input, env: env, command: "DEL")
     }
@@ -147,8 +169,11 @@ public enum LabCalicoPlugin {
         }
         var environment = env
         environment["CNI_COMMAND"] = command
-        guard let result = ChildProcess.run(plugin, environment: environment.map { "\($0.key)=\($0.value)" }, input: input,
-                                            timeoutMilliseconds: 10_000) else { throw LabError("cannot run \(plugin)") }
+        guard
+            let result = ChildProcess.run(
+                plugin, environment: environment.map { "\($0.key)=\($0.value)" }, input: input,
+                timeoutMilliseconds: 10_000)
+        else { throw LabError("cannot run \(plugin)") }
         guard result.status == 0 || command == "DEL" else { throw LabError("host-local \(command) failed: \(result.outputText)") }
         return result.output
     }

@@ -2,7 +2,7 @@ import NetAddress
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// The IPv6 halves of the lab's faults (`lab break FAULT --family 6`), named by the same codes as
@@ -12,7 +12,8 @@ extension LabFault {
     /// or IPv4 only).
     public var ipv6Summary: String? {
         switch self {
-        case .noRoute: "node1: the IPv6 route to node2's pod subnet deleted; on overlay and calico node1 first learns an IPv6 default route from a router on a second uplink (eth1), which the request then falls through to"
+        case .noRoute:
+            "node1: the IPv6 route to node2's pod subnet deleted; on overlay and calico node1 first learns an IPv6 default route from a router on a second uplink (eth1), which the request then falls through to"
         case .ipForwardDisabled: "node1: net.ipv6.conf.all.forwarding=0 (IPv4 still forwarded)"
         case .neighborFailed: "node1: the IPv6 next hop towards node2's pods never answers neighbour solicitations"
         case .neighborMACMismatch: "pod-a: a permanent neighbour entry gives its IPv6 gateway a wrong MAC"
@@ -20,7 +21,8 @@ extension LabFault {
         case .firewallDrop: "node1: an ip6tables FORWARD rule drops pod-a → pod-c (IPv4 passes)"
         case .pmtuBlackhole: "as MTU_MISMATCH, and node1 drops ICMPv6 \"packet too big\" (ip6tables)"
         case .lostBeyondNode: "node2: an ip6tables FORWARD rule drops traffic to pod-c"
-        case .replyMissing: "pod-b drops every IPv6 reply it sends: echo replies, TCP, UDP (ip6tables; neighbour discovery passes, as ARP does past iptables; probe pod-a → pod-b)"
+        case .replyMissing:
+            "pod-b drops every IPv6 reply it sends: echo replies, TCP, UDP (ip6tables; neighbour discovery passes, as ARP does past iptables; probe pod-a → pod-b)"
         case .addressDADFailed, .addressTentative, .ipv6RAIgnored, .staticNeighborStale: summary
         default: nil
         }
@@ -56,7 +58,9 @@ extension Lab {
         let node1 = plan.nodes[0], node2 = plan.nodes[1], n1 = node1.namespace
         let podA = try attachment("pod-a", state: state), podB = try attachment("pod-b", state: state),
             podC = try attachment("pod-c", state: state)
-        guard let a6 = podA.address6, let b6 = podB.address6, let c6 = podC.address6 else { throw LabError("the pods have no IPv6 addresses") }
+        guard let a6 = podA.address6, let b6 = podB.address6, let c6 = podC.address6 else {
+            throw LabError("the pods have no IPv6 addresses")
+        }
         switch fault {
         case .noRoute:
             // Where node1 knows the pod network from its overlay device (flannel's or calico's
@@ -74,30 +78,49 @@ extension Lab {
                 try Shell.run(["ip", "-n", n1, "-6", "route", "replace", node2.podSubnet6, "via", "fd00:77::99", "dev", "eth0"])
             }
         case .staticNeighborStale:
-            try Shell.run(["ip", "-n", n1, "-6", "neigh", "replace", node2.underlayAddress6, "lladdr", "02:00:00:00:00:98", "dev", "eth0", "nud", "permanent"])
+            try Shell.run([
+                "ip", "-n", n1, "-6", "neigh", "replace", node2.underlayAddress6, "lladdr", "02:00:00:00:00:98", "dev", "eth0", "nud",
+                "permanent",
+            ])
         case .neighborMACMismatch:
             let gateway = try podGateway6(podA)
-            try Shell.run(["ip", "-n", podA.netns, "-6", "neigh", "replace", gateway, "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud", "permanent"])
+            try Shell.run([
+                "ip", "-n", podA.netns, "-6", "neigh", "replace", gateway, "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud", "permanent",
+            ])
         case .overlayFDBMissing:
             try Shell.run(["bridge", "-n", n1, "fdb", "del", node2.vtepMAC6, "dev", LabPlan.vxlanDevice6, "dst", node2.underlayAddress6])
         case .firewallDrop:
-            try Shell.inNamespace(n1, ["ip6tables", "-I", "FORWARD", "-s", a6, "-d", c6,
-                                       "-m", "comment", "--comment", "netdoctor lab: FIREWALL_DROP (IPv6)", "-j", "DROP"])
+            try Shell.inNamespace(
+                n1,
+                [
+                    "ip6tables", "-I", "FORWARD", "-s", a6, "-d", c6,
+                    "-m", "comment", "--comment", "netdoctor lab: FIREWALL_DROP (IPv6)", "-j", "DROP",
+                ])
         case .pmtuBlackhole:
             try raisePodMTU(podA)
             for chain in ["OUTPUT", "FORWARD"] {
-                try Shell.inNamespace(n1, ["ip6tables", "-I", chain, "-p", "icmpv6", "--icmpv6-type", "packet-too-big",
-                                           "-m", "comment", "--comment", "netdoctor lab: PMTU_BLACKHOLE (IPv6)", "-j", "DROP"])
+                try Shell.inNamespace(
+                    n1,
+                    [
+                        "ip6tables", "-I", chain, "-p", "icmpv6", "--icmpv6-type", "packet-too-big",
+                        "-m", "comment", "--comment", "netdoctor lab: PMTU_BLACKHOLE (IPv6)", "-j", "DROP",
+                    ])
             }
         case .lostBeyondNode:
-            try Shell.inNamespace(node2.namespace, ["ip6tables", "-I", "FORWARD", "-d", c6,
-                                                    "-m", "comment", "--comment", "netdoctor lab: LOST_BEYOND_NODE (IPv6)", "-j", "DROP"])
+            try Shell.inNamespace(
+                node2.namespace,
+                [
+                    "ip6tables", "-I", "FORWARD", "-d", c6,
+                    "-m", "comment", "--comment", "netdoctor lab: LOST_BEYOND_NODE (IPv6)", "-j", "DROP",
+                ])
         case .replyMissing:
             // Not all of OUTPUT: that would drop pod-b's neighbour advertisements too, and the
             // request would never arrive (iptables never sees IPv4's ARP).
             for match in [["-p", "icmpv6", "--icmpv6-type", "echo-reply"], ["-p", "tcp"], ["-p", "udp"]] {
-                try Shell.inNamespace(podB.netns, ["ip6tables", "-I", "OUTPUT"] + match
-                                      + ["-m", "comment", "--comment", "netdoctor lab: REPLY_MISSING (IPv6)", "-j", "DROP"])
+                try Shell.inNamespace(
+                    podB.netns,
+                    ["ip6tables", "-I", "OUTPUT"] + match
+                        + ["-m", "comment", "--comment", "netdoctor lab: REPLY_MISSING (IPv6)", "-j", "DROP"])
             }
         case .addressDADFailed:
             // node1 answers for pod-b's address on pod-b's segment (the bridge, or pod-b's veth
@@ -135,8 +158,12 @@ extension Lab {
         case .ipForwardDisabled:
             try Shell.inNamespace(n2, ["sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=0"])
         case .firewallDrop:
-            try Shell.inNamespace(n2, ["ip6tables", "-I", "FORWARD", "-d", c6, "-p", "icmpv6",
-                                       "-m", "comment", "--comment", "netdoctor lab: FIREWALL_DROP on node2 (IPv6)", "-j", "DROP"])
+            try Shell.inNamespace(
+                n2,
+                [
+                    "ip6tables", "-I", "FORWARD", "-d", c6, "-p", "icmpv6",
+                    "-m", "comment", "--comment", "netdoctor lab: FIREWALL_DROP on node2 (IPv6)", "-j", "DROP",
+                ])
         default:
             throw LabError("\(fault.rawValue) has no IPv6 node2 variant")
         }
@@ -156,8 +183,11 @@ extension Lab {
     func readdWithDAD(_ address: String, in netns: String, transmits: Int) throws(LabError) {
         let shown = try Shell.run(["ip", "-n", netns, "-6", "-o", "addr", "show", "dev", "eth0", "scope", "global"])
         let words = shown.split(separator: " ").map(String.init)
-        guard let cidr = words.first(where: { $0.hasPrefix(address + "/") }) else { throw LabError("\(address) is not on eth0 in \(netns)") }
-        try Shell.inNamespace(netns, ["sysctl", "-q", "-w", "net.ipv6.conf.eth0.accept_dad=1", "net.ipv6.conf.eth0.dad_transmits=\(transmits)"])
+        guard let cidr = words.first(where: { $0.hasPrefix(address + "/") }) else {
+            throw LabError("\(address) is not on eth0 in \(netns)")
+        }
+        try Shell.inNamespace(
+            netns, ["sysctl", "-q", "-w", "net.ipv6.conf.eth0.accept_dad=1", "net.ipv6.conf.eth0.dad_transmits=\(transmits)"])
         // Deleting the address takes routes through it with it (calico's default route via the
         // host veth's link-local stays: it needs no global address).
         let routes = try Shell.run(["ip", "-n", netns, "-6", "route", "show", "default"])

@@ -4,7 +4,7 @@ import NodeFiles
 import Pods
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// A fault `lab break` injects: one per finding code of the contract, so that every diagnosis
@@ -88,38 +88,60 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .cniMTUTooLarge: "node1: the CNI config's mtu above the uplink minus the overlay"
         case .serviceNoEndpoints: "both nodes: kube-proxy re-synced with default/web's endpoints gone (lab up --proxy)"
         case .serviceNotProgrammed: "node1: kube-proxy's rules flushed, as when it is down (lab up --proxy)"
-        case .endpointUnreachable: "node2: an iptables FORWARD rule drops TCP to pod-c's port 8080, default/web's endpoint there (lab up --proxy)"
-        case .staleConntrack: "node1: a UDP conntrack entry from pod-b to default/echo left pointing at 10.244.2.99, an endpoint that is gone (lab up --proxy)"
+        case .endpointUnreachable:
+            "node2: an iptables FORWARD rule drops TCP to pod-c's port 8080, default/web's endpoint there (lab up --proxy)"
+        case .staleConntrack:
+            "node1: a UDP conntrack entry from pod-b to default/echo left pointing at 10.244.2.99, an endpoint that is gone (lab up --proxy)"
         case .masqueradeMissing: "node1: kube-proxy's MASQUERADE rule (nftables: the masquerading chain) removed (lab up --proxy)"
         case .hairpinDisabled: "node1: hairpin off on pod-a's bridge port; pod-a is an endpoint of default/web (lab up --proxy, overlay)"
-        case .proxyStale: "node1: kube-proxy's metrics (the lab's stand-in) report a change queued ten minutes ago and never synced (lab up --proxy)"
-        case .dnsServerUnreachable: "both nodes: kube-proxy re-synced with kube-system/kube-dns's endpoints gone; pod-b's nameserver rejects it (lab up --proxy)"
+        case .proxyStale:
+            "node1: kube-proxy's metrics (the lab's stand-in) report a change queued ten minutes ago and never synced (lab up --proxy)"
+        case .dnsServerUnreachable:
+            "both nodes: kube-proxy re-synced with kube-system/kube-dns's endpoints gone; pod-b's nameserver rejects it (lab up --proxy)"
         case .dnsUDPBlocked: "pod-b: an egress rule in its namespace drops UDP to port 53, TCP passes (lab up --proxy)"
         case .dnsNoAnswer: "pod-b: an egress rule in its namespace drops TCP to port 53, UDP passes (lab up --proxy)"
-        case .dnsConfigMismatch: "node1: the kubelet's clusterDNS changed to 10.96.0.11; pod-b's resolv.conf still names 10.96.0.10 (lab up --proxy)"
-        case .dnsConfigInvalid: "node1: pod-b's resolv.conf (containerd's sandbox copy) gains a nameserver that is no address and a line no resolver reads (lab up --proxy)"
-        case .dnsLoopRisk: "node1: the node's /etc/resolv.conf (the kubelet's resolvConf) becomes systemd-resolved's stub, nameserver 127.0.0.53 (lab up --proxy)"
-        case .dnsServerError: "pod-a and pod-c: the cluster DNS servers restarted without an upstream: names outside the cluster are REFUSED (ask for example.com) (lab up --proxy)"
-        case .dnsSlow: "pod-a and pod-c: the cluster DNS servers answer 700 ms late (a relay in front of dnsmasq: this kernel has no netem) (lab up --proxy)"
-        case .nodeLocalDNSBroken: "node1: the nodelocaldns link deleted, node-cache's NOTRACK rules left behind (lab up --proxy iptables --nodelocaldns)"
-        case .policyDenied: "NetworkPolicy default/deny-all selects pod-a for ingress and allows nothing (probe pod-b → pod-a) (calico topology)"
-        case .policyDeniedPort: "NetworkPolicies default/allow-8080 and default/allow-metrics select pod-a for ingress and allow TCP 8080 and 9100 only (probe pod-b → pod-a --port 80); felix puts the two in a policy group chain (calico topology)"
-        case .policyDeniedExplicit: "GlobalNetworkPolicy deny-web-egress denies pod-b's egress to TCP 80 (probe pod-b → pod-a --port 80) (calico topology, calico engines)"
+        case .dnsConfigMismatch:
+            "node1: the kubelet's clusterDNS changed to 10.96.0.11; pod-b's resolv.conf still names 10.96.0.10 (lab up --proxy)"
+        case .dnsConfigInvalid:
+            "node1: pod-b's resolv.conf (containerd's sandbox copy) gains a nameserver that is no address and a line no resolver reads (lab up --proxy)"
+        case .dnsLoopRisk:
+            "node1: the node's /etc/resolv.conf (the kubelet's resolvConf) becomes systemd-resolved's stub, nameserver 127.0.0.53 (lab up --proxy)"
+        case .dnsServerError:
+            "pod-a and pod-c: the cluster DNS servers restarted without an upstream: names outside the cluster are REFUSED (ask for example.com) (lab up --proxy)"
+        case .dnsSlow:
+            "pod-a and pod-c: the cluster DNS servers answer 700 ms late (a relay in front of dnsmasq: this kernel has no netem) (lab up --proxy)"
+        case .nodeLocalDNSBroken:
+            "node1: the nodelocaldns link deleted, node-cache's NOTRACK rules left behind (lab up --proxy iptables --nodelocaldns)"
+        case .policyDenied:
+            "NetworkPolicy default/deny-all selects pod-a for ingress and allows nothing (probe pod-b → pod-a) (calico topology)"
+        case .policyDeniedPort:
+            "NetworkPolicies default/allow-8080 and default/allow-metrics select pod-a for ingress and allow TCP 8080 and 9100 only (probe pod-b → pod-a --port 80); felix puts the two in a policy group chain (calico topology)"
+        case .policyDeniedExplicit:
+            "GlobalNetworkPolicy deny-web-egress denies pod-b's egress to TCP 80 (probe pod-b → pod-a --port 80) (calico topology, calico engines)"
         case .proxyARPOff: "node1: proxy ARP off on pod-a's host veth, pod-a's entry for 169.254.1.1 flushed (calico topology)"
         case .podRouteMissing: "node1: the host route to pod-b (its /32 via its cali veth) deleted (probe pod-a → pod-b) (calico topology)"
-        case .policyEngineDown: "node1: kube-network-policies' queue listener stopped while a policy selects pod-a (calico topology, --policy-engine kube-network-policies)"
-        case .addressDADFailed: "pod-b's IPv6 address re-added with DAD on while node1 holds it too: duplicate address detection fails (probe pod-a → pod-b) (--family dual or 6)"
-        case .addressTentative: "pod-b's IPv6 address re-added with DAD on and 30 probes: it stays tentative for half a minute (probe pod-a → pod-b) (--family dual or 6)"
-        case .ipv6RAIgnored: "node1: accept_ra=1 on eth0 while IPv6 forwarding is on: node2's router advertisements are ignored, the default route they gave expires (--family dual or 6)"
-        case .staticNeighborStale: "node1: a permanent neighbour entry pins its next hop towards node2's pods (node2's underlay address) to a MAC node2 does not have, as a static entry left after a NIC was replaced (routed topology; --family 6: its NDP entry)"
+        case .policyEngineDown:
+            "node1: kube-network-policies' queue listener stopped while a policy selects pod-a (calico topology, --policy-engine kube-network-policies)"
+        case .addressDADFailed:
+            "pod-b's IPv6 address re-added with DAD on while node1 holds it too: duplicate address detection fails (probe pod-a → pod-b) (--family dual or 6)"
+        case .addressTentative:
+            "pod-b's IPv6 address re-added with DAD on and 30 probes: it stays tentative for half a minute (probe pod-a → pod-b) (--family dual or 6)"
+        case .ipv6RAIgnored:
+            "node1: accept_ra=1 on eth0 while IPv6 forwarding is on: node2's router advertisements are ignored, the default route they gave expires (--family dual or 6)"
+        case .staticNeighborStale:
+            "node1: a permanent neighbour entry pins its next hop towards node2's pods (node2's underlay address) to a MAC node2 does not have, as a static entry left after a NIC was replaced (routed topology; --family 6: its NDP entry)"
         }
     }
 
     /// Faults that need the lab's Services (lab up --proxy).
     public var needsServices: Bool {
-        [.serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled, .proxyStale,
-         .dnsServerUnreachable, .dnsUDPBlocked, .dnsNoAnswer, .dnsConfigMismatch, .dnsConfigInvalid, .dnsLoopRisk, .dnsServerError, .dnsSlow, .nodeLocalDNSBroken]
-            .contains(self)
+        [
+            .serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled,
+            .proxyStale,
+            .dnsServerUnreachable, .dnsUDPBlocked, .dnsNoAnswer, .dnsConfigMismatch, .dnsConfigInvalid, .dnsLoopRisk, .dnsServerError,
+            .dnsSlow, .nodeLocalDNSBroken,
+        ]
+        .contains(self)
     }
 
     /// Faults that can be injected on node2 instead (`lab break FAULT --node node2`): the remote
@@ -137,7 +159,9 @@ public enum LabFault: String, Sendable, CaseIterable {
     }
 
     /// Faults of the calico topology's wiring and policy engines.
-    public var needsCalico: Bool { [.policyDenied, .policyDeniedPort, .policyDeniedExplicit, .proxyARPOff, .podRouteMissing, .policyEngineDown].contains(self) }
+    public var needsCalico: Bool {
+        [.policyDenied, .policyDeniedPort, .policyDeniedExplicit, .proxyARPOff, .podRouteMissing, .policyEngineDown].contains(self)
+    }
 
     /// Faults of IPv6 only (a lab with IPv6 pods: --family dual or 6).
     public var needsIPv6: Bool { [.addressDADFailed, .addressTentative, .ipv6RAIgnored].contains(self) }
@@ -156,7 +180,11 @@ extension Lab {
         let family = try checkFamily(fault, asked: asked, node: node)
         if let node, node != "node1" {
             guard node == "node2" else { throw LabError("no node \(node) (node1 or node2)") }
-            if family == .ipv6, fault.ipv6Node2Summary != nil { try injectIPv6OnNode2(fault, state: &state) } else { try injectOnNode2(fault, state: &state) }
+            if family == .ipv6, fault.ipv6Node2Summary != nil {
+                try injectIPv6OnNode2(fault, state: &state)
+            } else {
+                try injectOnNode2(fault, state: &state)
+            }
             state.faults.append("\(fault.rawValue)@node2" + (family == .ipv6 ? "/IPv6" : ""))
             try save(state)
             return
@@ -201,17 +229,25 @@ extension Lab {
                 try Shell.run(["ip", "-n", n1, "route", "replace", node2.podSubnet, "via", "192.168.77.99", "dev", "eth0"])
             }
         case .neighborMACMismatch:
-            try Shell.run(["ip", "-n", podA.netns, "neigh", "replace", node1.podGateway,
-                           "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud", "permanent"])
+            try Shell.run([
+                "ip", "-n", podA.netns, "neigh", "replace", node1.podGateway,
+                "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud", "permanent",
+            ])
         case .staticNeighborStale:
-            try Shell.run(["ip", "-n", n1, "neigh", "replace", node2.underlayAddress, "lladdr", "02:00:00:00:00:98", "dev", "eth0", "nud", "permanent"])
+            try Shell.run([
+                "ip", "-n", n1, "neigh", "replace", node2.underlayAddress, "lladdr", "02:00:00:00:00:98", "dev", "eth0", "nud", "permanent",
+            ])
         case .bridgePortMissing:
             try Shell.run(["ip", "-n", n1, "link", "set", podA.hostInterface, "nomaster"])
         case .overlayFDBMissing:
             try Shell.run(["bridge", "-n", n1, "fdb", "del", node2.vtepMAC, "dev", "flannel.1", "dst", node2.underlayAddress])
         case .firewallDrop:
-            try Shell.inNamespace(n1, ["iptables", "-I", "FORWARD", "-s", podA.address, "-d", podC.address,
-                                       "-m", "comment", "--comment", "netdoctor lab: FIREWALL_DROP", "-j", "DROP"])
+            try Shell.inNamespace(
+                n1,
+                [
+                    "iptables", "-I", "FORWARD", "-s", podA.address, "-d", podC.address,
+                    "-m", "comment", "--comment", "netdoctor lab: FIREWALL_DROP", "-j", "DROP",
+                ])
         case .duplicateIP:
             let ns = "\(plan.prefix)-dup"
             try Shell.run(["ip", "netns", "add", ns])
@@ -223,16 +259,28 @@ extension Lab {
             try raisePodMTU(podA)
             if fault == .pmtuBlackhole {
                 for chain in ["OUTPUT", "FORWARD"] {
-                    try Shell.inNamespace(n1, ["iptables", "-I", chain, "-p", "icmp", "--icmp-type", "fragmentation-needed",
-                                               "-m", "comment", "--comment", "netdoctor lab: PMTU_BLACKHOLE", "-j", "DROP"])
+                    try Shell.inNamespace(
+                        n1,
+                        [
+                            "iptables", "-I", chain, "-p", "icmp", "--icmp-type", "fragmentation-needed",
+                            "-m", "comment", "--comment", "netdoctor lab: PMTU_BLACKHOLE", "-j", "DROP",
+                        ])
                 }
             }
         case .lostBeyondNode:
-            try Shell.inNamespace(node2.namespace, ["iptables", "-I", "FORWARD", "-d", podC.address,
-                                                    "-m", "comment", "--comment", "netdoctor lab: LOST_BEYOND_NODE", "-j", "DROP"])
+            try Shell.inNamespace(
+                node2.namespace,
+                [
+                    "iptables", "-I", "FORWARD", "-d", podC.address,
+                    "-m", "comment", "--comment", "netdoctor lab: LOST_BEYOND_NODE", "-j", "DROP",
+                ])
         case .replyMissing:
-            try Shell.inNamespace(podB.netns, ["iptables", "-I", "OUTPUT",
-                                                                 "-m", "comment", "--comment", "netdoctor lab: REPLY_MISSING", "-j", "DROP"])
+            try Shell.inNamespace(
+                podB.netns,
+                [
+                    "iptables", "-I", "OUTPUT",
+                    "-m", "comment", "--comment", "netdoctor lab: REPLY_MISSING", "-j", "DROP",
+                ])
         case .portClosed:
             if let pid = state.serverPID { kill(pid, SIGTERM); var s: Int32 = 0; usleep(100_000); _ = waitpid(pid, &s, WNOHANG) }
             state.serverPID = nil
@@ -240,41 +288,54 @@ extension Lab {
             let path = "\(root1)/etc/cni/net.d/\(plan.configFileName)"
             guard rename(path, path + ".bak") == 0 else { throw LabError("cannot move \(path)") }
         case .cniConfigInvalid:
-            try LabFiles.write("\(root1)/etc/cni/net.d/00-broken.conflist", "{\n  \"cniVersion\": \"1.0.0\",\n  \"name\": \"broken\",\n  \"plugins\": [{\"type\": \"bridge\",}]\n}\n")
+            try LabFiles.write(
+                "\(root1)/etc/cni/net.d/00-broken.conflist",
+                "{\n  \"cniVersion\": \"1.0.0\",\n  \"name\": \"broken\",\n  \"plugins\": [{\"type\": \"bridge\",}]\n}\n")
         case .cniVersionUnsupported:
-            try LabFiles.write("\(root1)/etc/cni/net.d/\(plan.configFileName)",
-                               plan.networkConfig(for: node1).replacingFirst("\"cniVersion\": \"1.0.0\"", with: "\"cniVersion\": \"1.1.0\""))
+            try LabFiles.write(
+                "\(root1)/etc/cni/net.d/\(plan.configFileName)",
+                plan.networkConfig(for: node1).replacingFirst("\"cniVersion\": \"1.0.0\"", with: "\"cniVersion\": \"1.1.0\""))
         case .cniBinaryMissing:
             unlink("\(root1)/opt/cni/bin/portmap")
         case .cniMultipleConfigs:
-            try LabFiles.write("\(root1)/etc/cni/net.d/20-leftover.conflist", """
-            {"cniVersion": "1.0.0", "name": "leftover", "plugins": [{"type": "macvlan", "master": "eth0",
-              "ipam": {"type": "host-local", "subnet": "10.99.0.0/24"}}]}
+            try LabFiles.write(
+                "\(root1)/etc/cni/net.d/20-leftover.conflist",
+                """
+                {"cniVersion": "1.0.0", "name": "leftover", "plugins": [{"type": "macvlan", "master": "eth0",
+                  "ipam": {"type": "host-local", "subnet": "10.99.0.0/24"}}]}
 
-            """)
+                """)
         case .cniStaleConfig:
-            try LabFiles.write("\(root1)/etc/cni/net.d/05-calico.conflist", """
-            {"name": "k8s-pod-network", "cniVersion": "0.3.1", "plugins": [
-              {"type": "calico", "nodename": "node1", "mtu": 0, "ipam": {"type": "calico-ipam"}},
-              {"type": "portmap", "snat": true, "capabilities": {"portMappings": true}}]}
+            try LabFiles.write(
+                "\(root1)/etc/cni/net.d/05-calico.conflist",
+                """
+                {"name": "k8s-pod-network", "cniVersion": "0.3.1", "plugins": [
+                  {"type": "calico", "nodename": "node1", "mtu": 0, "ipam": {"type": "calico-ipam"}},
+                  {"type": "portmap", "snat": true, "capabilities": {"portMappings": true}}]}
 
-            """)
+                """)
         case .runtimeConfigInvalid:
             let path = "\(root1)/etc/containerd/config.toml"
-            try LabFiles.write(path, (LabFiles.read(path) ?? "") + "[plugins.\"io.containerd.grpc.v1.cri\".cni\n  bin_dir = ${cni_bin_dir}\n")
+            try LabFiles.write(
+                path, (LabFiles.read(path) ?? "") + "[plugins.\"io.containerd.grpc.v1.cri\".cni\n  bin_dir = ${cni_bin_dir}\n")
         case .kubeletConfigInvalid:
             let path = "\(root1)/var/lib/kubelet/config.yaml"
             try LabFiles.write(path, (LabFiles.read(path) ?? "") + "clusterDNS: [10.96.0.10\n")
         case .cniMTUTooLarge:
             let wanted = plan.topology == .overlay ? plan.overlayPodMTU : LabPlan.underlayMTU
-            try LabFiles.write("\(root1)/etc/cni/net.d/\(plan.configFileName)",
-                               plan.networkConfig(for: node1).replacingFirst("\"mtu\": \(wanted)", with: "\"mtu\": 9000"))
-        case .serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled, .proxyStale:
+            try LabFiles.write(
+                "\(root1)/etc/cni/net.d/\(plan.configFileName)",
+                plan.networkConfig(for: node1).replacingFirst("\"mtu\": \(wanted)", with: "\"mtu\": 9000"))
+        case .serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled,
+            .proxyStale:
             try injectServiceFault(fault, state: state)
-        case .dnsServerUnreachable, .dnsUDPBlocked, .dnsNoAnswer, .dnsConfigMismatch, .dnsConfigInvalid, .dnsLoopRisk, .dnsServerError, .dnsSlow:
+        case .dnsServerUnreachable, .dnsUDPBlocked, .dnsNoAnswer, .dnsConfigMismatch, .dnsConfigInvalid, .dnsLoopRisk, .dnsServerError,
+            .dnsSlow:
             try injectDNSFault(fault, state: &state)
         case .nodeLocalDNSBroken:
-            guard state.nodeLocalDNS else { throw LabError("NODELOCALDNS_BROKEN needs NodeLocal DNSCache (lab up --proxy iptables --nodelocaldns)") }
+            guard state.nodeLocalDNS else {
+                throw LabError("NODELOCALDNS_BROKEN needs NodeLocal DNSCache (lab up --proxy iptables --nodelocaldns)")
+            }
             try Shell.run(["ip", "-n", node1.namespace, "link", "del", "nodelocaldns"])
         case .policyDenied: try addPolicy(.defaultDeny, state: &state)
         case .policyDeniedPort:
@@ -304,7 +365,11 @@ extension Lab {
     }
 
     func injectOnNode2(_ fault: LabFault, state: inout LabState) throws(LabError) {
-        guard fault.node2Summary != nil else { throw LabError("\(fault.rawValue) has no node2 variant (those with one: LINK_DOWN, NO_ROUTE, IP_FORWARD_DISABLED, FIREWALL_DROP, MTU_MISMATCH, POLICY_DENIED)") }
+        guard fault.node2Summary != nil else {
+            throw LabError(
+                "\(fault.rawValue) has no node2 variant (those with one: LINK_DOWN, NO_ROUTE, IP_FORWARD_DISABLED, FIREWALL_DROP, MTU_MISMATCH, POLICY_DENIED)"
+            )
+        }
         let node2 = plan.nodes[1]
         let podC = try attachment("pod-c", state: state)
         let n2 = node2.namespace
@@ -319,8 +384,12 @@ extension Lab {
             try Shell.inNamespace(n2, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"])
         case .firewallDrop:
             // By source too on node1; here the source may arrive masqueraded (the CNI's ipMasq).
-            try Shell.inNamespace(n2, ["iptables", "-I", "FORWARD", "-d", podC.address, "-p", "icmp",
-                                       "-m", "comment", "--comment", "netdoctor lab: FIREWALL_DROP on node2", "-j", "DROP"])
+            try Shell.inNamespace(
+                n2,
+                [
+                    "iptables", "-I", "FORWARD", "-d", podC.address, "-p", "icmp",
+                    "-m", "comment", "--comment", "netdoctor lab: FIREWALL_DROP on node2", "-j", "DROP",
+                ])
         case .mtuMismatch:
             try Shell.run(["ip", "-n", n2, "link", "set", podC.hostInterface, "mtu", "9000"])
             try Shell.run(["ip", "-n", podC.netns, "link", "set", "eth0", "mtu", "9000"])
@@ -362,11 +431,13 @@ extension Lab {
         }
         // The pod as netdoctor's commands see it, from the cache its runtime wrote.
         let cached = PodDirectory(root: NodeRoot(plan.nodeRoot(node))).pods.first { $0.containerID == running.sandboxID }
-        guard let address = cached?.primaryAddress() ?? cached?.primaryAddress(ipv4: false), let host = cached?.primary?.hostSideInterface else {
+        guard let address = cached?.primaryAddress() ?? cached?.primaryAddress(ipv4: false), let host = cached?.primary?.hostSideInterface
+        else {
             throw LabError("no cached result for \(name) (sandbox \(running.sandboxID.prefix(13))) on \(node.name): is the lab up?")
         }
-        return PodAttachment(address: address.description, address6: cached?.primaryAddress(ipv4: false)?.description, hostInterface: host,
-                             netns: running.netnsName)
+        return PodAttachment(
+            address: address.description, address6: cached?.primaryAddress(ipv4: false)?.description, hostInterface: host,
+            netns: running.netnsName)
     }
 }
 

@@ -1,7 +1,7 @@
 import NodeFiles
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 extension Lab {
@@ -31,15 +31,20 @@ extension Lab {
                 for proto in ["udp", "tcp"] {
                     let skip = ["-m", "comment", "--comment", "NodeLocal DNS Cache: skip conntrack", "-j", "NOTRACK"]
                     let allow = ["-m", "comment", "--comment", "NodeLocal DNS Cache: allow DNS traffic", "-j", "ACCEPT"]
-                    try Shell.inNamespace(node.namespace, ["iptables", "-t", "raw", "-A", "PREROUTING", "-p", proto, "-d", address, "--dport", "53"] + skip)
-                    try Shell.inNamespace(node.namespace, ["iptables", "-t", "raw", "-A", "OUTPUT", "-p", proto, "-s", address, "--sport", "53"] + skip)
+                    try Shell.inNamespace(
+                        node.namespace, ["iptables", "-t", "raw", "-A", "PREROUTING", "-p", proto, "-d", address, "--dport", "53"] + skip)
+                    try Shell.inNamespace(
+                        node.namespace, ["iptables", "-t", "raw", "-A", "OUTPUT", "-p", proto, "-s", address, "--sport", "53"] + skip)
                     try Shell.inNamespace(node.namespace, ["iptables", "-A", "INPUT", "-p", proto, "-d", address, "--dport", "53"] + allow)
-                    try Shell.inNamespace(node.namespace, ["iptables", "-A", "OUTPUT", "-p", proto, "-s", address, "--sport", "53"] + allow)
+                    try Shell.inNamespace(
+                        node.namespace, ["iptables", "-A", "OUTPUT", "-p", proto, "-s", address, "--sport", "53"] + allow)
                 }
             }
-            let arguments = ["netns", "exec", node.namespace, dnsmasq, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-                             "--addn-hosts=\(hosts)", "--local=/#/", "--listen-address=\(addresses.joined(separator: ","))",
-                             "--bind-interfaces", "--port=53", "--user=root", "--group=root", "--pid-file=", "--log-facility=/dev/null"]
+            let arguments = [
+                "netns", "exec", node.namespace, dnsmasq, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+                "--addn-hosts=\(hosts)", "--local=/#/", "--listen-address=\(addresses.joined(separator: ","))",
+                "--bind-interfaces", "--port=53", "--user=root", "--group=root", "--pid-file=", "--log-facility=/dev/null",
+            ]
             guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment) else {
                 throw LabError("cannot start NodeLocal DNSCache's stand-in on \(node.name)")
             }

@@ -23,19 +23,19 @@ public struct LabPlan: Sendable, Equatable {
     }
 
     public struct Node: Sendable, Equatable {
-        public var name: String          // node1
-        public var namespace: String     // ndlab-node1
+        public var name: String  // node1
+        public var namespace: String  // ndlab-node1
         public var underlayAddress: String
-        public var podSubnet: String     // 10.244.1.0/24
-        public var podGateway: String    // 10.244.1.1
+        public var podSubnet: String  // 10.244.1.0/24
+        public var podGateway: String  // 10.244.1.1
         /// The overlay device's address and MAC (flannel gives flannel.1 the subnet's .0/32).
         public var vtepAddress: String
         public var vtepMAC: String
         /// The IPv6 halves (dual-stack and IPv6-only labs): the underlay's ULA, the pod /64, its
         /// gateway on cni0, and flannel-v6.1's address (the subnet's ::/128) and MAC.
         public var underlayAddress6: String
-        public var podSubnet6: String     // fd00:10:244:1::/64
-        public var podGateway6: String    // fd00:10:244:1::1
+        public var podSubnet6: String  // fd00:10:244:1::/64
+        public var podGateway6: String  // fd00:10:244:1::1
         public var vtepAddress6: String
         public var vtepMAC6: String
     }
@@ -43,10 +43,10 @@ public struct LabPlan: Sendable, Equatable {
     /// A pod the lab asks the node's runtime for; its sandbox ID and network namespace are the
     /// runtime's to choose (LabState keeps them).
     public struct Pod: Sendable, Equatable {
-        public var name: String          // pod-a
-        public var node: String          // node1
-        public var uid: String           // stable, as the API server would give one
-        public var serves: Bool          // pod-a answers HTTP on port 80, as nginx would
+        public var name: String  // pod-a
+        public var node: String  // node1
+        public var uid: String  // stable, as the API server would give one
+        public var serves: Bool  // pod-a answers HTTP on port 80, as nginx would
         /// The pod's Kubernetes namespace.
         public var namespace: String = LabPlan.podNamespace
         /// How the lab names it (lab status, lab break, its state): its name in the default
@@ -122,24 +122,33 @@ public struct LabPlan: Sendable, Equatable {
     /// `extraPods`: more pods on node1 (pod-x1, pod-x2, …), for measuring what a node with many
     /// pods costs (scripts/bench). `sameNamePods`: also web-0 in the staging and prod namespaces
     /// on node1, as two StatefulSets would have them (reports must say which is which).
-    public init(topology: Topology, family: Family = .ipv4, prefix: String = LabPlan.defaultPrefix, extraPods: Int = 0,
-                sameNamePods: Bool = false) {
+    public init(
+        topology: Topology, family: Family = .ipv4, prefix: String = LabPlan.defaultPrefix, extraPods: Int = 0,
+        sameNamePods: Bool = false
+    ) {
         self.topology = topology
         self.family = family
         self.prefix = prefix
-        let second = switch topology { case .overlay: 244; case .routed: 245; case .calico: 246 }
+        let second =
+            switch topology {
+            case .overlay: 244;
+            case .routed: 245;
+            case .calico: 246
+            }
         nodes = (1...2).map { i in
             // calico: the node's IPAM block (a /26, calico's default block size); its VTEP holds
             // the block's first address, and pods have no gateway of their own.
             topology == .calico
-                ? Node(name: "node\(i)", namespace: "\(prefix)-node\(i)", underlayAddress: "192.168.77.\(i)",
-                       podSubnet: "10.246.\(i).0/26", podGateway: Self.calicoGateway, vtepAddress: "10.246.\(i).0",
-                       vtepMAC: "66:6e:64:00:00:0\(i)", underlayAddress6: "fd00:77::\(i)", podSubnet6: "fd00:10:246:\(i)::/122",
-                       podGateway6: "", vtepAddress6: "fd00:10:246:\(i)::", vtepMAC6: "66:6e:64:00:06:0\(i)")
-                : Node(name: "node\(i)", namespace: "\(prefix)-node\(i)", underlayAddress: "192.168.77.\(i)",
-                       podSubnet: "10.\(second).\(i).0/24", podGateway: "10.\(second).\(i).1", vtepAddress: "10.\(second).\(i).0",
-                       vtepMAC: "0e:6e:64:00:00:0\(i)", underlayAddress6: "fd00:77::\(i)", podSubnet6: "fd00:10:\(second):\(i)::/64",
-                       podGateway6: "fd00:10:\(second):\(i)::1", vtepAddress6: "fd00:10:\(second):\(i)::", vtepMAC6: "0e:6e:64:00:06:0\(i)")
+                ? Node(
+                    name: "node\(i)", namespace: "\(prefix)-node\(i)", underlayAddress: "192.168.77.\(i)",
+                    podSubnet: "10.246.\(i).0/26", podGateway: Self.calicoGateway, vtepAddress: "10.246.\(i).0",
+                    vtepMAC: "66:6e:64:00:00:0\(i)", underlayAddress6: "fd00:77::\(i)", podSubnet6: "fd00:10:246:\(i)::/122",
+                    podGateway6: "", vtepAddress6: "fd00:10:246:\(i)::", vtepMAC6: "66:6e:64:00:06:0\(i)")
+                : Node(
+                    name: "node\(i)", namespace: "\(prefix)-node\(i)", underlayAddress: "192.168.77.\(i)",
+                    podSubnet: "10.\(second).\(i).0/24", podGateway: "10.\(second).\(i).1", vtepAddress: "10.\(second).\(i).0",
+                    vtepMAC: "0e:6e:64:00:00:0\(i)", underlayAddress6: "fd00:77::\(i)", podSubnet6: "fd00:10:\(second):\(i)::/64",
+                    podGateway6: "fd00:10:\(second):\(i)::1", vtepAddress6: "fd00:10:\(second):\(i)::", vtepMAC6: "0e:6e:64:00:06:0\(i)")
         }
         let extra = (0..<min(max(extraPods, 0), topology == .calico ? 60 : Self.maxExtraPods)).map { ("pod-x\($0 + 1)", "node1", false) }
         pods = ([("pod-a", "node1", true), ("pod-b", "node1", false), ("pod-c", "node2", false)] + extra).map { name, node, serves in
@@ -198,33 +207,33 @@ public struct LabPlan: Sendable, Equatable {
             routes.append("{\"dst\": \"::/0\"}")
         }
         let ipam = """
-        "ipam": {"type": "host-local", "ranges": [\(ranges.joined(separator: ", "))], \
-        "routes": [\(routes.joined(separator: ", "))]}
-        """
+            "ipam": {"type": "host-local", "ranges": [\(ranges.joined(separator: ", "))], \
+            "routes": [\(routes.joined(separator: ", "))]}
+            """
         let main: String
         switch topology {
         case .overlay:
             main = """
-            {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true, "hairpinMode": true, "mtu": \(overlayPodMTU),
-                  \(ipam)}
-            """
+                {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true, "hairpinMode": true, "mtu": \(overlayPodMTU),
+                      \(ipam)}
+                """
         case .routed, .calico:
             main = """
-            {"type": "ptp", "ipMasq": true, "mtu": \(Self.underlayMTU),
-                  \(ipam)}
-            """
+                {"type": "ptp", "ipMasq": true, "mtu": \(Self.underlayMTU),
+                      \(ipam)}
+                """
         }
         return """
-        {
-          "cniVersion": "1.0.0",
-          "name": "\(networkName)",
-          "plugins": [
-            \(main),
-            {"type": "portmap", "capabilities": {"portMappings": true}}
-          ]
-        }
+            {
+              "cniVersion": "1.0.0",
+              "name": "\(networkName)",
+              "plugins": [
+                \(main),
+                {"type": "portmap", "capabilities": {"portMappings": true}}
+              ]
+            }
 
-        """
+            """
     }
 
     /// host-local's ranges over the node's blocks, one per family.

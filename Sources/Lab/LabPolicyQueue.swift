@@ -5,7 +5,7 @@ import NetSystem
 import NodeFiles
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// The lab's kube-network-policies: the controller queues the new connections of the local pods
@@ -24,10 +24,14 @@ public enum LabPolicyQueue {
         let selected = workloads.filter { workload in policies.contains { $0.selects.contains(workload.pod) && $0.denies.isEmpty } }
         let comment = ["process IPv4 traffic with network policy enforcement"]
         typealias Rule = LabPolicyRules.Rule
-        let rules = [Rule(match: [.established], verdict: .accept)] + selected.flatMap { workload in
-            [Rule(match: [.source(workload.address + "/32")], comments: comment, verdict: .queue(Int(queue))),
-             Rule(match: [.destination(workload.address + "/32")], comments: comment, verdict: .queue(Int(queue)))]
-        }
+        let rules =
+            [Rule(match: [.established], verdict: .accept)]
+            + selected.flatMap { workload in
+                [
+                    Rule(match: [.source(workload.address + "/32")], comments: comment, verdict: .queue(Int(queue))),
+                    Rule(match: [.destination(workload.address + "/32")], comments: comment, verdict: .queue(Int(queue))),
+                ]
+            }
         return LabPolicyRules.restoreInput("mangle", [LabPolicyRules.Chain(name: chain, rules: rules)])
     }
 
@@ -85,7 +89,8 @@ public enum LabPolicyQueue {
         let headerLength = Int(packet[0] & 0x0F) * 4
         let proto = packet[9]
         let source = Array(packet[12..<16]), destination = Array(packet[16..<20])
-        let port: UInt16? = (proto == 6 || proto == 17) && packet.count >= headerLength + 4
+        let port: UInt16? =
+            (proto == 6 || proto == 17) && packet.count >= headerLength + 4
             ? UInt16(packet[headerLength + 2]) << 8 | UInt16(packet[headerLength + 3]) : nil
         let selecting = decisions.filter { ($0.ingress && $0.address == destination) || (!$0.ingress && $0.address == source) }
         guard !selecting.isEmpty else { return true }
@@ -96,18 +101,23 @@ public enum LabPolicyQueue {
 extension Lab {
     /// kube-network-policies on each node: its table and a listener on its queue (restarted with
     /// the policies), recorded so that down stops it and POLICY_ENGINE_DOWN can kill it.
-    func programQueuedPolicy(_ workloads: [LabWorkload], policies: [LabPolicy], node: LabPlan.Node, state: inout LabState) throws(LabError) {
+    func programQueuedPolicy(_ workloads: [LabWorkload], policies: [LabPolicy], node: LabPlan.Node, state: inout LabState) throws(LabError)
+    {
         // This kernel has no nft `queue` expression (nft_queue): the same queueing through
         // iptables' NFQUEUE target, on the same hook, with the controller's comment.
-        try Shell.inNamespace(node.namespace, ["iptables-restore", "--noflush"], input: LabPolicyQueue.iptables(workloads, policies: policies))
+        try Shell.inNamespace(
+            node.namespace, ["iptables-restore", "--noflush"], input: LabPolicyQueue.iptables(workloads, policies: policies))
         if state.queueListeners[node.name] == nil {
             try Shell.inNamespace(node.namespace, ["iptables", "-t", "mangle", "-A", "POSTROUTING", "-j", LabPolicyQueue.chain])
         }
         if let old = state.queueListeners[node.name] { Self.stop(old) }
         guard let ip = Shell.find("ip"),
-              let pid = ChildProcess.spawnDetached(ip, arguments: ["netns", "exec", node.namespace, Executable.path, "lab", "serve", "--nfqueue"]
-                                                    + LabPolicyQueue.decisions(workloads, policies: policies).flatMap { ["--queue-policy", $0] },
-                                                   environment: Shell.environment) else {
+            let pid = ChildProcess.spawnDetached(
+                ip,
+                arguments: ["netns", "exec", node.namespace, Executable.path, "lab", "serve", "--nfqueue"]
+                    + LabPolicyQueue.decisions(workloads, policies: policies).flatMap { ["--queue-policy", $0] },
+                environment: Shell.environment)
+        else {
             throw LabError("cannot start the queue listener on \(node.name)")
         }
         state.queueListeners[node.name] = pid
@@ -115,7 +125,9 @@ extension Lab {
         for _ in 0..<100 {
             let text = (try? Shell.inNamespace(node.namespace, ["cat", "/proc/net/netfilter/nfnetlink_queue"])) ?? ""
             // The new listener's line (its netlink port is its PID), not the old one's still going away.
-            if text.split(separator: "\n").contains(where: { $0.split(separator: " ").prefix(2).map(String.init) == [String(LabPolicyQueue.queue), String(pid)] }) {
+            if text.split(separator: "\n").contains(where: {
+                $0.split(separator: " ").prefix(2).map(String.init) == [String(LabPolicyQueue.queue), String(pid)]
+            }) {
                 return
             }
             usleep(20_000)

@@ -43,19 +43,24 @@ public struct LabPolicy: Sendable, Equatable {
     var kubeRouterChain: String { "KUBE-NWPLCY-" + LabPolicyRules.base32(LabPlan.hexDigits(for: "\(namespace ?? "")\(name)"), count: 16) }
 
     /// The policies lab faults add, by fault.
-    public static let defaultDeny = LabPolicy(kind: "KubernetesNetworkPolicy", namespace: "default", name: "deny-all", ingress: true,
-                                              selects: ["pod-a"], allows: [])
-    public static let wrongPort = LabPolicy(kind: "KubernetesNetworkPolicy", namespace: "default", name: "allow-8080", ingress: true,
-                                            selects: ["pod-a"], allows: [Port(proto: "tcp", port: 8080)])
-    public static let explicitDeny = LabPolicy(kind: "GlobalNetworkPolicy", namespace: nil, name: "deny-web-egress", ingress: false,
-                                               selects: ["pod-b"], allows: [], denies: [Port(proto: "tcp", port: 80)])
+    public static let defaultDeny = LabPolicy(
+        kind: "KubernetesNetworkPolicy", namespace: "default", name: "deny-all", ingress: true,
+        selects: ["pod-a"], allows: [])
+    public static let wrongPort = LabPolicy(
+        kind: "KubernetesNetworkPolicy", namespace: "default", name: "allow-8080", ingress: true,
+        selects: ["pod-a"], allows: [Port(proto: "tcp", port: 8080)])
+    public static let explicitDeny = LabPolicy(
+        kind: "GlobalNetworkPolicy", namespace: nil, name: "deny-web-egress", ingress: false,
+        selects: ["pod-b"], allows: [], denies: [Port(proto: "tcp", port: 80)])
     /// lab break POLICY_DENIED --node node2: the same on pod-c, for a drop only node2's agent sees.
-    public static let defaultDenyRemote = LabPolicy(kind: "KubernetesNetworkPolicy", namespace: "default", name: "deny-all-c", ingress: true,
-                                                    selects: ["pod-c"], allows: [])
+    public static let defaultDenyRemote = LabPolicy(
+        kind: "KubernetesNetworkPolicy", namespace: "default", name: "deny-all-c", ingress: true,
+        selects: ["pod-c"], allows: [])
     /// lab break POLICY_DENIED_PORT's second policy: the same selector as allow-8080, so felix
     /// 3.28+ puts the two in one policy group chain.
-    public static let metricsPort = LabPolicy(kind: "KubernetesNetworkPolicy", namespace: "default", name: "allow-metrics", ingress: true,
-                                              selects: ["pod-a"], allows: [Port(proto: "tcp", port: 9100)])
+    public static let metricsPort = LabPolicy(
+        kind: "KubernetesNetworkPolicy", namespace: "default", name: "allow-metrics", ingress: true,
+        selects: ["pod-a"], allows: [Port(proto: "tcp", port: 9100)])
     public static let all = [defaultDeny, wrongPort, explicitDeny, defaultDenyRemote, metricsPort]
     public static func named(_ name: String) -> LabPolicy? { all.first { $0.name == name } }
 }
@@ -89,8 +94,10 @@ enum LabPolicyRules {
 
     static let calicoForwardJumps = [
         ["-m", "comment", "--comment", "cali:wUHhoiAYhphO9Mso", "-j", "cali-FORWARD"],
-        ["-m", "comment", "--comment", "cali:S93hcgKJrXEqnTfs", "-m", "comment", "--comment", "Policy explicitly accepted packet.",
-         "-m", "mark", "--mark", acceptMark, "-j", "ACCEPT"],
+        [
+            "-m", "comment", "--comment", "cali:S93hcgKJrXEqnTfs", "-m", "comment", "--comment", "Policy explicitly accepted packet.",
+            "-m", "mark", "--mark", acceptMark, "-j", "ACCEPT",
+        ],
     ]
 
     /// felix's nftables dataplane: the same chains in `table ip calico`, each named after the
@@ -102,12 +109,15 @@ enum LabPolicyRules {
         var lines = ["table ip calico", "delete table ip calico", "table ip calico {"]
         for (map, direction) in [("cali-from-wl-dispatch", "fw"), ("cali-to-wl-dispatch", "tw")] {
             let elements = workloads.map { "\"\($0.interface)\" : goto \(prefix)cali-\(direction)-\($0.interface)" }
-            lines += ["  map \(prefix)\(map) {", "    type ifname : verdict;"]
+            lines +=
+                ["  map \(prefix)\(map) {", "    type ifname : verdict;"]
                 + (elements.isEmpty ? [] : ["    elements = { " + elements.joined(separator: ", ") + " }"]) + ["  }"]
         }
-        lines += ["  chain \(prefix)FORWARD {", "    type filter hook forward priority filter; policy accept;",
-                  "    counter jump \(prefix)cali-FORWARD comment \"cali:wUHhoiAYhphO9Mso\"",
-                  "    meta mark & 0x10000 == 0x10000 counter accept comment \"Policy explicitly accepted packet.\"", "  }"]
+        lines += [
+            "  chain \(prefix)FORWARD {", "    type filter hook forward priority filter; policy accept;",
+            "    counter jump \(prefix)cali-FORWARD comment \"cali:wUHhoiAYhphO9Mso\"",
+            "    meta mark & 0x10000 == 0x10000 counter accept comment \"Policy explicitly accepted packet.\"", "  }",
+        ]
         for chain in calicoChains(workloads, policies: policies) {
             lines.append("  chain \(prefix)\(chain.name) {")
             if chain.name.hasSuffix("-wl-dispatch") {
@@ -151,24 +161,40 @@ enum LabPolicyRules {
 
     /// felix's chains for these workloads and policies (VXLAN mode, one tier "default").
     static func calicoChains(_ workloads: [LabWorkload], policies: [LabPolicy]) -> [Chain] {
-        var chains = [Chain(name: "cali-FORWARD", rules: [
-            Rule(comments: ["cali:vjrMJCRpqwy5oRoX"], verdict: .clearTierMark),
-            Rule(match: [.inInterface("cali+")], comments: ["cali:8ZoYfO5HKXWbB3pk"], verdict: .jump("cali-from-wl-dispatch")),
-            Rule(match: [.outInterface("cali+")], comments: ["cali:jdEuaPBe14V2hutn"], verdict: .jump("cali-to-wl-dispatch")),
-        ])]
-        chains.append(Chain(name: "cali-from-wl-dispatch", rules: workloads.map {
-            Rule(match: [.inInterface($0.interface)], comments: ["cali:" + ruleID("fw-dispatch", $0.interface)], verdict: .goto("cali-fw-\($0.interface)"))
-        } + [Rule(comments: ["cali:zTj6P0TIgYvgz-md", "Unknown interface"], verdict: .drop)]))
-        chains.append(Chain(name: "cali-to-wl-dispatch", rules: workloads.map {
-            Rule(match: [.outInterface($0.interface)], comments: ["cali:" + ruleID("tw-dispatch", $0.interface)], verdict: .goto("cali-tw-\($0.interface)"))
-        } + [Rule(comments: ["cali:7KNphB1nNHw80nIO", "Unknown interface"], verdict: .drop)]))
+        var chains = [
+            Chain(
+                name: "cali-FORWARD",
+                rules: [
+                    Rule(comments: ["cali:vjrMJCRpqwy5oRoX"], verdict: .clearTierMark),
+                    Rule(match: [.inInterface("cali+")], comments: ["cali:8ZoYfO5HKXWbB3pk"], verdict: .jump("cali-from-wl-dispatch")),
+                    Rule(match: [.outInterface("cali+")], comments: ["cali:jdEuaPBe14V2hutn"], verdict: .jump("cali-to-wl-dispatch")),
+                ])
+        ]
+        chains.append(
+            Chain(
+                name: "cali-from-wl-dispatch",
+                rules: workloads.map {
+                    Rule(
+                        match: [.inInterface($0.interface)], comments: ["cali:" + ruleID("fw-dispatch", $0.interface)],
+                        verdict: .goto("cali-fw-\($0.interface)"))
+                } + [Rule(comments: ["cali:zTj6P0TIgYvgz-md", "Unknown interface"], verdict: .drop)]))
+        chains.append(
+            Chain(
+                name: "cali-to-wl-dispatch",
+                rules: workloads.map {
+                    Rule(
+                        match: [.outInterface($0.interface)], comments: ["cali:" + ruleID("tw-dispatch", $0.interface)],
+                        verdict: .goto("cali-tw-\($0.interface)"))
+                } + [Rule(comments: ["cali:7KNphB1nNHw80nIO", "Unknown interface"], verdict: .drop)]))
         var groupChains: [Chain] = []
         for workload in workloads {
             for ingress in [true, false] {
                 let selecting = policies.filter { $0.ingress == ingress && $0.selects.contains(workload.pod) }
                 let groups = policyGroups(selecting, ingress: ingress)
-                chains.append(Chain(name: "cali-\(ingress ? "tw" : "fw")-\(workload.interface)",
-                                    rules: endpointRules(workload, ingress: ingress, groups: groups)))
+                chains.append(
+                    Chain(
+                        name: "cali-\(ingress ? "tw" : "fw")-\(workload.interface)",
+                        rules: endpointRules(workload, ingress: ingress, groups: groups)))
                 for group in groups {
                     guard let name = group.chain, !groupChains.contains(where: { $0.name == name }) else { continue }
                     groupChains.append(Chain(name: name, rules: groupRules(group)))
@@ -178,10 +204,15 @@ enum LabPolicyRules {
         chains += groupChains
         for ingress in [true, false] {
             let prefix = ingress ? "cali-pri-" : "cali-pro-"
-            chains.append(Chain(name: prefix + "kns.default", rules: [
-                Rule(comments: ["cali:" + ruleID(prefix, "kns"), "Profile kns.default \(ingress ? "ingress" : "egress")"], verdict: .setMark),
-                Rule(match: [.markSet], comments: ["cali:" + ruleID(prefix, "kns-return")], verdict: .ret),
-            ]))
+            chains.append(
+                Chain(
+                    name: prefix + "kns.default",
+                    rules: [
+                        Rule(
+                            comments: ["cali:" + ruleID(prefix, "kns"), "Profile kns.default \(ingress ? "ingress" : "egress")"],
+                            verdict: .setMark),
+                        Rule(match: [.markSet], comments: ["cali:" + ruleID(prefix, "kns-return")], verdict: .ret),
+                    ]))
         }
         for policy in policies { chains.append(Chain(name: policy.calicoChain, rules: policyRules(policy))) }
         return chains
@@ -199,13 +230,19 @@ enum LabPolicyRules {
     static func policyGroups(_ policies: [LabPolicy], ingress: Bool) -> [PolicyGroup] {
         var runs: [[LabPolicy]] = []
         for policy in policies {
-            if let last = runs.last?.last, last.selects == policy.selects { runs[runs.count - 1].append(policy) } else { runs.append([policy]) }
+            if let last = runs.last?.last, last.selects == policy.selects {
+                runs[runs.count - 1].append(policy)
+            } else {
+                runs.append([policy])
+            }
         }
         return runs.map { run in
             guard run.count > 1 else { return PolicyGroup(policies: run, chain: nil) }
-            let id = (["default", run[0].selects.joined(separator: ","), ingress ? "inbound" : "outbound", String(run.count)] + run.map(\.name))
+            let id =
+                (["default", run[0].selects.joined(separator: ","), ingress ? "inbound" : "outbound", String(run.count)] + run.map(\.name))
                 .joined(separator: "\n")
-            return PolicyGroup(policies: run, chain: (ingress ? "cali-gi-" : "cali-go-") + ruleID(id, "group") + ruleID(id, "more").prefix(4))
+            return PolicyGroup(
+                policies: run, chain: (ingress ? "cali-gi-" : "cali-go-") + ruleID(id, "group") + ruleID(id, "more").prefix(4))
         }
     }
 
@@ -217,7 +254,10 @@ enum LabPolicyRules {
         for (i, policy) in group.policies.enumerated() {
             let id = "cali:" + ruleID(group.chain ?? "", "\(i)")
             if i > 0, i % 5 == 0 {
-                rules.append(Rule(match: [.verdictSet], comments: ["cali:" + ruleID(group.chain ?? "", "ret\(i)"), "Return on verdict"], verdict: .ret))
+                rules.append(
+                    Rule(
+                        match: [.verdictSet], comments: ["cali:" + ruleID(group.chain ?? "", "ret\(i)"), "Return on verdict"], verdict: .ret
+                    ))
             }
             rules.append(Rule(match: i % 5 == 0 ? [] : [.noVerdict], comments: [id], verdict: .jump(policy.calicoChain)))
         }
@@ -228,9 +268,11 @@ enum LabPolicyRules {
     /// policy group, or per policy where it is inlined), then the namespace's profile.
     static func endpointRules(_ workload: LabWorkload, ingress: Bool, groups: [PolicyGroup]) -> [Rule] {
         let id = { (what: String) in "cali:" + ruleID("\(ingress)\(what)", workload.interface) }
-        var rules = [Rule(match: [.established], comments: [id("est")], verdict: .accept),
-                     Rule(match: [.invalid], comments: [id("inv")], verdict: .drop),
-                     Rule(comments: [id("clr")], verdict: .clearMark)]
+        var rules = [
+            Rule(match: [.established], comments: [id("est")], verdict: .accept),
+            Rule(match: [.invalid], comments: [id("inv")], verdict: .drop),
+            Rule(comments: [id("clr")], verdict: .clearMark),
+        ]
         if !groups.isEmpty {
             rules.append(Rule(comments: [id("tier"), "Start of tier default"], verdict: .clearTierMark))
             for group in groups {
@@ -238,7 +280,8 @@ enum LabPolicyRules {
                 rules.append(Rule(match: [.markClear], comments: [id(name)], verdict: .jump(group.chain ?? group.policies[0].calicoChain)))
                 rules.append(Rule(match: [.markSet], comments: [id(name + "r"), "Return if policy accepted"], verdict: .ret))
             }
-            rules.append(Rule(match: [.markClear], comments: [id("end"), "End of tier default. Drop if no policies passed packet"], verdict: .drop))
+            rules.append(
+                Rule(match: [.markClear], comments: [id("end"), "End of tier default. Drop if no policies passed packet"], verdict: .drop))
         }
         let profile = (ingress ? "cali-pri-" : "cali-pro-") + "kns.default"
         rules.append(Rule(comments: [id("prof")], verdict: .jump(profile)))
@@ -252,10 +295,16 @@ enum LabPolicyRules {
     static func policyRules(_ policy: LabPolicy) -> [Rule] {
         var rules: [Rule] = []
         for port in policy.denies {
-            rules.append(Rule(match: [.port(proto: port.proto, port: port.port)], comments: ["cali:" + ruleID(policy.name, "deny\(port.port)")], verdict: .drop))
+            rules.append(
+                Rule(
+                    match: [.port(proto: port.proto, port: port.port)], comments: ["cali:" + ruleID(policy.name, "deny\(port.port)")],
+                    verdict: .drop))
         }
         for port in policy.allows {
-            rules.append(Rule(match: [.port(proto: port.proto, port: port.port)], comments: ["cali:" + ruleID(policy.name, "allow\(port.port)")], verdict: .setMark))
+            rules.append(
+                Rule(
+                    match: [.port(proto: port.proto, port: port.port)], comments: ["cali:" + ruleID(policy.name, "allow\(port.port)")],
+                    verdict: .setMark))
             rules.append(Rule(match: [.markSet], comments: ["cali:" + ruleID(policy.name, "ret\(port.port)")], verdict: .ret))
         }
         if rules.isEmpty { rules.append(Rule(comments: ["cali:" + ruleID(policy.name, "id")], verdict: .none)) }
@@ -268,24 +317,33 @@ enum LabPolicyRules {
     /// kube-router's filter chains (iptables-restore --noflush input): a pod chain for each pod
     /// a policy selects, jumping to the policies' chains, logging and rejecting the rest.
     static func kubeRouterIptables(_ workloads: [LabWorkload], policies: [LabPolicy]) -> String {
-        var chains = [Chain(name: "KUBE-ROUTER-FORWARD", rules: []),
-                      Chain(name: "KUBE-NWPLCY-COMMON", rules: [
-                        Rule(match: [.invalid], comments: ["rule to drop invalid state for pod"], verdict: .drop),
-                        Rule(match: [.established], comments: ["rule for stateful firewall for pod"], verdict: .accept),
-                        Rule(match: [.port(proto: "icmp", port: 8)], comments: ["allow icmp echo requests"], verdict: .accept),
-                        Rule(match: [.port(proto: "icmp", port: 3)], comments: ["allow icmp destination unreachable messages"], verdict: .accept),
-                      ])]
+        var chains = [
+            Chain(name: "KUBE-ROUTER-FORWARD", rules: []),
+            Chain(
+                name: "KUBE-NWPLCY-COMMON",
+                rules: [
+                    Rule(match: [.invalid], comments: ["rule to drop invalid state for pod"], verdict: .drop),
+                    Rule(match: [.established], comments: ["rule for stateful firewall for pod"], verdict: .accept),
+                    Rule(match: [.port(proto: "icmp", port: 8)], comments: ["allow icmp echo requests"], verdict: .accept),
+                    Rule(
+                        match: [.port(proto: "icmp", port: 3)], comments: ["allow icmp destination unreachable messages"], verdict: .accept),
+                ]),
+        ]
         for workload in workloads {
             let selecting = policies.filter { $0.selects.contains(workload.pod) && $0.denies.isEmpty }
             guard !selecting.isEmpty else { continue }
             let podChain = "KUBE-POD-FW-" + base32(LabPlan.hexDigits(for: "default\(workload.pod)"), count: 16)
             let pod = "default/\(workload.pod)"
-            chains[0].rules += [Rule(match: [.destination(workload.address + "/32")], comments: ["\(pod) in"], verdict: .jump(podChain)),
-                                Rule(match: [.source(workload.address + "/32")], comments: ["\(pod) out"], verdict: .jump(podChain))]
+            chains[0].rules += [
+                Rule(match: [.destination(workload.address + "/32")], comments: ["\(pod) in"], verdict: .jump(podChain)),
+                Rule(match: [.source(workload.address + "/32")], comments: ["\(pod) out"], verdict: .jump(podChain)),
+            ]
             var rules = [Rule(verdict: .jump("KUBE-NWPLCY-COMMON"))]
             for policy in selecting {
-                rules.append(Rule(match: [policy.ingress ? .destination(workload.address + "/32") : .source(workload.address + "/32")],
-                                  comments: ["\(policy.namespace ?? "")/\(policy.name) policy"], verdict: .jump(policy.kubeRouterChain)))
+                rules.append(
+                    Rule(
+                        match: [policy.ingress ? .destination(workload.address + "/32") : .source(workload.address + "/32")],
+                        comments: ["\(policy.namespace ?? "")/\(policy.name) policy"], verdict: .jump(policy.kubeRouterChain)))
             }
             rules.append(Rule(match: [.markClear], comments: ["\(pod) log-drop"], verdict: .nflog(group: 100)))
             rules.append(Rule(match: [.markClear], comments: ["\(pod) reject"], verdict: .reject))
@@ -293,10 +351,17 @@ enum LabPolicyRules {
             chains.append(Chain(name: podChain, rules: rules))
         }
         for policy in policies where policy.denies.isEmpty {
-            chains.append(Chain(name: policy.kubeRouterChain, rules: policy.allows.flatMap { port in
-                [Rule(match: [.port(proto: port.proto, port: port.port)], comments: ["\(policy.namespace ?? "")/\(policy.name) ingress any"], verdict: .setMark),
-                 Rule(match: [.markSet], verdict: .ret)]
-            }))
+            chains.append(
+                Chain(
+                    name: policy.kubeRouterChain,
+                    rules: policy.allows.flatMap { port in
+                        [
+                            Rule(
+                                match: [.port(proto: port.proto, port: port.port)],
+                                comments: ["\(policy.namespace ?? "")/\(policy.name) ingress any"], verdict: .setMark),
+                            Rule(match: [.markSet], verdict: .ret),
+                        ]
+                    }))
         }
         return restoreInput("filter", chains)
     }
@@ -334,7 +399,8 @@ enum LabPolicyRules {
         case .clearMark: words += ["-j", "MARK", "--set-xmark", "0x0/0x10000"]
         case .clearTierMark: words += ["-j", "MARK", "--set-xmark", "0x0/0x20000"]
         case .reject: words += ["-j", "REJECT", "--reject-with", "icmp-port-unreachable"]
-        case .nflog(let group): words += ["-m", "limit", "--limit", "10/min", "--limit-burst", "10", "-j", "NFLOG", "--nflog-group", String(group)]
+        case .nflog(let group):
+            words += ["-m", "limit", "--limit", "10/min", "--limit-burst", "10", "-j", "NFLOG", "--nflog-group", String(group)]
         case .queue(let number): words += ["-j", "NFQUEUE", "--queue-num", String(number)]
         case .none: break
         }

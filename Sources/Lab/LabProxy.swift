@@ -3,7 +3,7 @@ import NodeFiles
 import Services
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 extension Lab {
@@ -29,9 +29,11 @@ extension Lab {
         for node in plan.nodes {
             // Every family's range, as kube-proxy's --cluster-cidr takes them on a dual-stack cluster.
             let ranges = [clusterCIDR] + (plan.family.hasIPv6 ? [clusterCIDR6] : [])
-            let arguments = ["netns", "exec", node.namespace, Executable.path, "lab", "serve", "--kube-proxy", mode.rawValue,
-                             "--stale-flag", Self.proxyStaleFlag(node.name), "--cluster-cidr", ranges.joined(separator: ","),
-                             "--kube-proxy-release", state.kubeProxyRelease]
+            let arguments = [
+                "netns", "exec", node.namespace, Executable.path, "lab", "serve", "--kube-proxy", mode.rawValue,
+                "--stale-flag", Self.proxyStaleFlag(node.name), "--cluster-cidr", ranges.joined(separator: ","),
+                "--kube-proxy-release", state.kubeProxyRelease,
+            ]
             guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment) else {
                 throw LabError("cannot start kube-proxy's stand-in on \(node.name)")
             }
@@ -42,12 +44,16 @@ extension Lab {
             // REJECT for a Service without endpoints sits); the lab's nodes have none, so the
             // service range gets a route of its own.
             try Shell.run(["ip", "-n", node.namespace, "route", "add", LabServices.serviceCIDR, "dev", "eth0"])
-            if plan.family == .dual { try Shell.run(["ip", "-n", node.namespace, "-6", "route", "add", LabServices.serviceCIDR6, "dev", "eth0"]) }
+            if plan.family == .dual {
+                try Shell.run(["ip", "-n", node.namespace, "-6", "route", "add", LabServices.serviceCIDR6, "dev", "eth0"])
+            }
             try programServices(on: node, mode: mode, addresses: addresses, extra: state.extraServices)
         }
         for node in plan.nodes {
             for _ in 0..<50 {
-                if let out = try? Shell.run(["ip", "netns", "exec", node.namespace, "ss", "-Hltn", "sport", "= :10249"]), !out.isEmpty { break }
+                if let out = try? Shell.run(["ip", "netns", "exec", node.namespace, "ss", "-Hltn", "sport", "= :10249"]), !out.isEmpty {
+                    break
+                }
                 usleep(20_000)
             }
         }
@@ -55,7 +61,11 @@ extension Lab {
         for pod in LabServices.backendPods {
             guard let netns = state.pods[pod]?.netnsName else { continue }
             for _ in 0..<50 {
-                if let out = try? Shell.run(["ip", "netns", "exec", netns, "ss", "-Hltn", "sport", "= :\(LabServices.targetPort)"]), !out.isEmpty { break }
+                if let out = try? Shell.run(["ip", "netns", "exec", netns, "ss", "-Hltn", "sport", "= :\(LabServices.targetPort)"]),
+                    !out.isEmpty
+                {
+                    break
+                }
                 usleep(20_000)
             }
         }
@@ -83,9 +93,14 @@ extension Lab {
             throw LabError("dnsmasq is not installed (scripts/setup installs dnsmasq-base)")
         }
         let zone = refuseOutside ? ["--local=/\(LabPlan.clusterDomain)/"] : ["--local=/#/"]
-        let listen = behindRelay ? ["--listen-address=127.0.0.1", "--bind-interfaces", "--port=\(LabSlowDNS.upstreamPort)"] : ["--interface=eth0", "--port=53"]
-        let arguments = ["netns", "exec", netns, dnsmasq, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-                         "--addn-hosts=\(Self.clusterHosts)", "--user=root", "--group=root", "--pid-file=", "--log-facility=/dev/null"] + listen + zone
+        let listen =
+            behindRelay
+            ? ["--listen-address=127.0.0.1", "--bind-interfaces", "--port=\(LabSlowDNS.upstreamPort)"] : ["--interface=eth0", "--port=53"]
+        let arguments =
+            [
+                "netns", "exec", netns, dnsmasq, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+                "--addn-hosts=\(Self.clusterHosts)", "--user=root", "--group=root", "--pid-file=", "--log-facility=/dev/null",
+            ] + listen + zone
         guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment) else {
             throw LabError("cannot start the cluster DNS server in \(netns)")
         }
@@ -120,9 +135,12 @@ extension Lab {
         }
     }
 
-    func programServices(on node: LabPlan.Node, mode: LabServices.Mode, addresses: [String: String],
-                         withoutEndpoints: Set<String> = [], firstSync: Bool = true, extra: Int = 0) throws(LabError) {
-        let ports = LabServices.proxied(on: node.name, plan: plan, podAddresses: addresses, withoutEndpoints: withoutEndpoints)
+    func programServices(
+        on node: LabPlan.Node, mode: LabServices.Mode, addresses: [String: String],
+        withoutEndpoints: Set<String> = [], firstSync: Bool = true, extra: Int = 0
+    ) throws(LabError) {
+        let ports =
+            LabServices.proxied(on: node.name, plan: plan, podAddresses: addresses, withoutEndpoints: withoutEndpoints)
             + LabServices.many(extra, endpoints: 3)
         // Through a file, as kube-proxy's restore input can run to megabytes (a pipe's input here is
         // bounded to what its buffer holds).
@@ -134,23 +152,30 @@ extension Lab {
 
         case .nftables:
             Shell.attempt(["ip", "netns", "exec", node.namespace, "nft", "delete", "table", "ip", "kube-proxy"])
-            try LabFiles.write(file, KubeProxyRules.nftables(ports, clusterCIDR: clusterCIDR, serviceCIDR: LabServices.serviceCIDR,
-                                                             nodeIPs: [node.underlayAddress]))
+            try LabFiles.write(
+                file,
+                KubeProxyRules.nftables(
+                    ports, clusterCIDR: clusterCIDR, serviceCIDR: LabServices.serviceCIDR,
+                    nodeIPs: [node.underlayAddress]))
             try Shell.inNamespace(node.namespace, ["nft", "-f", file], timeoutMilliseconds: 300_000)
         }
         // A dual-stack cluster: kube-proxy's IPv6 proxier writes the IPv6 halves (ip6tables, or
         // table ip6 kube-proxy).
         guard plan.family == .dual else { return }
-        let ports6 = LabServices.proxied(on: node.name, plan: plan, podAddresses: try podAddresses6(), withoutEndpoints: withoutEndpoints,
-                                         ports: LabServices.ports6)
+        let ports6 = LabServices.proxied(
+            on: node.name, plan: plan, podAddresses: try podAddresses6(), withoutEndpoints: withoutEndpoints,
+            ports: LabServices.ports6)
         switch mode {
         case .iptables:
             try LabFiles.write(file + "6", KubeProxyRules.iptables(ports6, clusterCIDR: clusterCIDR6, jumps: firstSync))
             try Shell.inNamespace(node.namespace, ["ip6tables-restore", "--noflush", file + "6"], timeoutMilliseconds: 300_000)
         case .nftables:
             Shell.attempt(["ip", "netns", "exec", node.namespace, "nft", "delete", "table", "ip6", "kube-proxy"])
-            try LabFiles.write(file + "6", KubeProxyRules.nftables(ports6, clusterCIDR: clusterCIDR6, serviceCIDR: LabServices.serviceCIDR6,
-                                                                  nodeIPs: [node.underlayAddress6]))
+            try LabFiles.write(
+                file + "6",
+                KubeProxyRules.nftables(
+                    ports6, clusterCIDR: clusterCIDR6, serviceCIDR: LabServices.serviceCIDR6,
+                    nodeIPs: [node.underlayAddress6]))
             try Shell.inNamespace(node.namespace, ["nft", "-f", file + "6"], timeoutMilliseconds: 300_000)
         }
     }
@@ -164,8 +189,9 @@ extension Lab {
         case .serviceNoEndpoints:
             let addresses = try podAddresses(state)
             for node in plan.nodes {
-                try programServices(on: node, mode: mode, addresses: addresses, withoutEndpoints: ["default/web"], firstSync: false,
-                                    extra: state.extraServices)
+                try programServices(
+                    on: node, mode: mode, addresses: addresses, withoutEndpoints: ["default/web"], firstSync: false,
+                    extra: state.extraServices)
             }
         case .serviceNotProgrammed:
             switch mode {
@@ -178,9 +204,13 @@ extension Lab {
             }
         case .endpointUnreachable:
             let podC = try attachment("pod-c", state: state)
-            try Shell.inNamespace(plan.nodes[1].namespace, ["iptables", "-I", "FORWARD", "-d", podC.address, "-p", "tcp", "--dport",
-                                                            String(LabServices.targetPort), "-m", "comment", "--comment",
-                                                            "netdoctor lab: ENDPOINT_UNREACHABLE", "-j", "DROP"])
+            try Shell.inNamespace(
+                plan.nodes[1].namespace,
+                [
+                    "iptables", "-I", "FORWARD", "-d", podC.address, "-p", "tcp", "--dport",
+                    String(LabServices.targetPort), "-m", "comment", "--comment",
+                    "netdoctor lab: ENDPOINT_UNREACHABLE", "-j", "DROP",
+                ])
         case .staleConntrack:
             // What a missed cleanup leaves: a live flow's entry (it saw replies, so it is assured;
             // its last packet just now, so its timeout is the UDP stream timeout) still DNATs to
@@ -189,14 +219,22 @@ extension Lab {
             let podB = try attachment("pod-b", state: state)
             let echo = LabServices.ports.first { $0.name.name == "echo" }!
             let gone = clusterCIDR.replacingFirst(".0.0/16", with: ".2.99")
-            try Shell.inNamespace(node1.namespace, ["conntrack", "-I", "-p", "udp", "-s", podB.address, "-d", echo.clusterIP,
-                                                    "--sport", "40053", "--dport", String(echo.port), "--timeout", "120",
-                                                    "--status", "ASSURED,SEEN_REPLY", "--dst-nat", "\(gone):\(LabServices.targetPort)"])
+            try Shell.inNamespace(
+                node1.namespace,
+                [
+                    "conntrack", "-I", "-p", "udp", "-s", podB.address, "-d", echo.clusterIP,
+                    "--sport", "40053", "--dport", String(echo.port), "--timeout", "120",
+                    "--status", "ASSURED,SEEN_REPLY", "--dst-nat", "\(gone):\(LabServices.targetPort)",
+                ])
         case .masqueradeMissing:
             switch mode {
             case .iptables:
-                try Shell.inNamespace(node1.namespace, ["iptables", "-t", "nat", "-D", "KUBE-POSTROUTING", "-m", "comment", "--comment",
-                                                        "kubernetes service traffic requiring SNAT", "-j", "MASQUERADE"])
+                try Shell.inNamespace(
+                    node1.namespace,
+                    [
+                        "iptables", "-t", "nat", "-D", "KUBE-POSTROUTING", "-m", "comment", "--comment",
+                        "kubernetes service traffic requiring SNAT", "-j", "MASQUERADE",
+                    ])
             case .nftables:
                 try Shell.inNamespace(node1.namespace, ["nft", "flush", "chain", "ip", "kube-proxy", "masquerading"])
             }
@@ -222,13 +260,16 @@ extension Lab {
         case .dnsServerUnreachable:
             let addresses = try podAddresses(state)
             for node in plan.nodes {
-                try programServices(on: node, mode: mode, addresses: addresses, withoutEndpoints: ["kube-system/kube-dns"], firstSync: false,
-                                    extra: state.extraServices)
+                try programServices(
+                    on: node, mode: mode, addresses: addresses, withoutEndpoints: ["kube-system/kube-dns"], firstSync: false,
+                    extra: state.extraServices)
             }
         case .dnsUDPBlocked, .dnsNoAnswer:
             guard let netns = state.pods["pod-b"]?.netnsName else { throw LabError("pod-b is not running") }
-            try Shell.run(["ip", "netns", "exec", netns, "iptables", "-A", "OUTPUT", "-p", fault == .dnsUDPBlocked ? "udp" : "tcp", "--dport", "53",
-                           "-m", "comment", "--comment", "netdoctor lab: \(fault.rawValue)", "-j", "DROP"])
+            try Shell.run([
+                "ip", "netns", "exec", netns, "iptables", "-A", "OUTPUT", "-p", fault == .dnsUDPBlocked ? "udp" : "tcp", "--dport", "53",
+                "-m", "comment", "--comment", "netdoctor lab: \(fault.rawValue)", "-j", "DROP",
+            ])
         case .dnsConfigMismatch:
             let path = "\(root1)/var/lib/kubelet/config.yaml"
             try LabFiles.write(path, (LabFiles.read(path) ?? "").replacingFirst("- \(LabPlan.clusterDNS)\n", with: "- 10.96.0.11\n"))
@@ -248,11 +289,14 @@ extension Lab {
                     state.servicePIDs.removeAll { $0 == pid }  // gone: its number may be reused
                 }
                 usleep(200_000)
-                state.servicePIDs.append(try startDNSServer(in: netns, refuseOutside: fault == .dnsServerError, behindRelay: fault == .dnsSlow))
+                state.servicePIDs.append(
+                    try startDNSServer(in: netns, refuseOutside: fault == .dnsServerError, behindRelay: fault == .dnsSlow))
                 if fault == .dnsSlow {
                     guard let ip = Shell.find("ip"),
-                          let relay = ChildProcess.spawnDetached(ip, arguments: ["netns", "exec", netns, Executable.path, "lab", "serve", "--slow-dns", "700"],
-                                                                 environment: Shell.environment) else {
+                        let relay = ChildProcess.spawnDetached(
+                            ip, arguments: ["netns", "exec", netns, Executable.path, "lab", "serve", "--slow-dns", "700"],
+                            environment: Shell.environment)
+                    else {
                         throw LabError("cannot start the slow DNS relay in \(pod)")
                     }
                     state.servicePIDs.append(relay)
@@ -260,7 +304,8 @@ extension Lab {
             }
             usleep(300_000)
         case .dnsLoopRisk:
-            try LabFiles.write("\(root1)/etc/resolv.conf", "# systemd-resolved's stub resolver\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n")
+            try LabFiles.write(
+                "\(root1)/etc/resolv.conf", "# systemd-resolved's stub resolver\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n")
         default:
             break
         }

@@ -1,7 +1,7 @@
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// The lab's IPv6 router on the underlay (node2's eth0): a router advertisement (RFC 4861 §4.2)

@@ -1,7 +1,7 @@
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// The lab's stand-in for nginx in pod-a: answers HTTP/1.1 GET on a port, `/` with a line and
@@ -33,16 +33,20 @@ public enum LabServer {
             case "/metrics":
                 let (sync, queued) = stale ? (now - 900, now - 600) : (now - 5, now - 6)
                 let family = mode == "nftables" ? "nftables_sync_failures_total" : "iptables_restore_failures_total"
-                return (200, Array("""
-                # HELP kubeproxy_sync_proxy_rules_last_timestamp_seconds [ALPHA] The last time proxy rules were successfully synced
-                # TYPE kubeproxy_sync_proxy_rules_last_timestamp_seconds gauge
-                kubeproxy_sync_proxy_rules_last_timestamp_seconds \(sync)
-                # TYPE kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds gauge
-                kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds \(queued)
-                # TYPE kubeproxy_sync_proxy_rules_\(family) counter
-                kubeproxy_sync_proxy_rules_\(family) \(stale ? 3 : 0)
+                return (
+                    200,
+                    Array(
+                        """
+                        # HELP kubeproxy_sync_proxy_rules_last_timestamp_seconds [ALPHA] The last time proxy rules were successfully synced
+                        # TYPE kubeproxy_sync_proxy_rules_last_timestamp_seconds gauge
+                        kubeproxy_sync_proxy_rules_last_timestamp_seconds \(sync)
+                        # TYPE kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds gauge
+                        kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds \(queued)
+                        # TYPE kubeproxy_sync_proxy_rules_\(family) counter
+                        kubeproxy_sync_proxy_rules_\(family) \(stale ? 3 : 0)
 
-                """.utf8))
+                        """.utf8)
+                )
             default: return (404, Array("404 page not found\n".utf8))
             }
         }
@@ -61,18 +65,22 @@ public enum LabServer {
     /// read are there too, as a real answer has them.
     static func configz(mode: String, clusterCIDRs: String, release: KubeProxyRelease) -> String {
         let cidrs = clusterCIDRs.split(separator: ",").map { "\"\($0)\"" }.joined(separator: ",")
-        let common = #""FeatureGates":{},"ClientConnection":{"Kubeconfig":"/var/lib/kube-proxy/kubeconfig.conf","AcceptContentTypes":"","ContentType":"application/vnd.kubernetes.protobuf","QPS":5,"Burst":10},"Logging":{"format":"text","flushFrequency":"5s","verbosity":0,"options":{"text":{"infoBufferSize":"0"},"json":{"infoBufferSize":"0"}}},"HostnameOverride":"","BindAddress":"0.0.0.0","HealthzBindAddress":"0.0.0.0:10256","MetricsBindAddress":"127.0.0.1:10249","BindAddressHardFail":false,"EnableProfiling":false,"ShowHiddenMetricsForVersion":"","Mode":"\#(mode)","#
-        let conntrack = #""Conntrack":{"MaxPerCore":0,"Min":null,"TCPEstablishedTimeout":"24h0m0s","TCPCloseWaitTimeout":"1h0m0s","TCPBeLiberal":false,"UDPTimeout":"0s","UDPStreamTimeout":"0s"}"#
+        let common =
+            #""FeatureGates":{},"ClientConnection":{"Kubeconfig":"/var/lib/kube-proxy/kubeconfig.conf","AcceptContentTypes":"","ContentType":"application/vnd.kubernetes.protobuf","QPS":5,"Burst":10},"Logging":{"format":"text","flushFrequency":"5s","verbosity":0,"options":{"text":{"infoBufferSize":"0"},"json":{"infoBufferSize":"0"}}},"HostnameOverride":"","BindAddress":"0.0.0.0","HealthzBindAddress":"0.0.0.0:10256","MetricsBindAddress":"127.0.0.1:10249","BindAddressHardFail":false,"EnableProfiling":false,"ShowHiddenMetricsForVersion":"","Mode":"\#(mode)","#
+        let conntrack =
+            #""Conntrack":{"MaxPerCore":0,"Min":null,"TCPEstablishedTimeout":"24h0m0s","TCPCloseWaitTimeout":"1h0m0s","TCPBeLiberal":false,"UDPTimeout":"0s","UDPStreamTimeout":"0s"}"#
         switch release {
         case .current:
             return #"{"kubeproxy.config.k8s.io":{"# + common
                 + #""IPTables":{"MasqueradeBit":14,"LocalhostNodePorts":true},"IPVS":{"Scheduler":"","ExcludeCIDRs":null,"StrictARP":false,"TCPTimeout":"0s","TCPFinTimeout":"0s","UDPTimeout":"0s"},"NFTables":{"MasqueradeBit":14},"#
                 + #""Linux":{"# + conntrack + #","MasqueradeAll":false,"OOMScoreAdj":-999},"Windows":{"RunAsService":false},"#
-                + #""DetectLocalMode":"ClusterCIDR","DetectLocal":{"BridgeInterface":"","ClusterCIDRs":["# + cidrs + #"],"InterfaceNamePrefix":""},"NodePortAddresses":null,"SyncPeriod":"30s","MinSyncPeriod":"1s","ConfigSyncPeriod":"15m0s"}}"#
+                + #""DetectLocalMode":"ClusterCIDR","DetectLocal":{"BridgeInterface":"","ClusterCIDRs":["# + cidrs
+                + #"],"InterfaceNamePrefix":""},"NodePortAddresses":null,"SyncPeriod":"30s","MinSyncPeriod":"1s","ConfigSyncPeriod":"15m0s"}}"#
         case .before131:
             return #"{"kubeproxy.config.k8s.io":{"# + common
                 + #""IPTables":{"MasqueradeBit":14,"MasqueradeAll":false,"LocalhostNodePorts":true,"SyncPeriod":"30s","MinSyncPeriod":"1s"},"IPVS":{"SyncPeriod":"30s","MinSyncPeriod":"0s","Scheduler":"","ExcludeCIDRs":null,"StrictARP":false,"TCPTimeout":"0s","TCPFinTimeout":"0s","UDPTimeout":"0s"},"NFTables":{"MasqueradeBit":14,"MasqueradeAll":false,"SyncPeriod":"30s","MinSyncPeriod":"1s"},"#
-                + #""DetectLocalMode":"ClusterCIDR","DetectLocal":{"BridgeInterface":"","InterfaceNamePrefix":""},"ClusterCIDR":"\#(clusterCIDRs)","NodePortAddresses":null,"OOMScoreAdj":-999,"# + conntrack + #","ConfigSyncPeriod":"15m0s","PortRange":""}}"#
+                + #""DetectLocalMode":"ClusterCIDR","DetectLocal":{"BridgeInterface":"","InterfaceNamePrefix":""},"ClusterCIDR":"\#(clusterCIDRs)","NodePortAddresses":null,"OOMScoreAdj":-999,"#
+                + conntrack + #","ConfigSyncPeriod":"15m0s","PortRange":""}}"#
         }
     }
 
@@ -90,7 +98,8 @@ public enum LabServer {
             let n = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
             let (status, body) = respond(n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : "")
             let reason = status == 200 ? "OK" : status == 404 ? "Not Found" : "Service Unavailable"
-            let head = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: text/plain\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+            let head =
+                "HTTP/1.1 \(status) \(reason)\r\nContent-Type: text/plain\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
             let response = Array(head.utf8) + body
             var sent = 0
             while sent < response.count {

@@ -1,7 +1,7 @@
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// A DNS relay that answers late (lab break DNS_SLOW): this kernel has no netem to delay packets,

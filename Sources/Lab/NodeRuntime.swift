@@ -3,7 +3,7 @@ import NodeFiles
 import RuntimeModel
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// A lab node's container runtime: Debian's containerd (and runc), one per node, in the node's
@@ -17,12 +17,16 @@ struct NodeRuntime {
     let node: LabPlan.Node
 
     /// The node paths the runtime gets from the node tree.
-    static let boundPaths = ["etc/containerd", "etc/cni/net.d", "opt/cni/bin", "var/lib/cni", "var/lib/containerd",
-                             "run/containerd", "var/log/pods"]
+    static let boundPaths = [
+        "etc/containerd", "etc/cni/net.d", "opt/cni/bin", "var/lib/cni", "var/lib/containerd",
+        "run/containerd", "var/log/pods",
+    ]
 
     var root: String { plan.nodeRoot(node) }
     /// The socket as the node names it, and where the host sees it.
-    var endpoint: RuntimeEndpoint { RuntimeEndpoint(named: "unix:///run/containerd/containerd.sock", socketPath: root + "/run/containerd/containerd.sock") }
+    var endpoint: RuntimeEndpoint {
+        RuntimeEndpoint(named: "unix:///run/containerd/containerd.sock", socketPath: root + "/run/containerd/containerd.sock")
+    }
     var logPath: String { LabPlan.stateDirectory + "/containerd-\(node.name).log" }
 
     /// containerd's config: the CRI plugin with the lab's sandbox image, cgroupfs (no systemd
@@ -62,13 +66,13 @@ struct NodeRuntime {
     var startScript: String {
         let binds = Self.boundPaths.map { "mkdir -p '\(root)/\($0)' '/\($0)'; mount --bind '\(root)/\($0)' '/\($0)'" }
         return """
-        set -e
-        for m in $(awk '{print $5}' /proc/self/mountinfo | sort -u); do
-          case "$m" in /run/netns|/run/netns/*) ;; *) mount --make-slave "$m" 2>/dev/null || true ;; esac
-        done
-        \(binds.joined(separator: "\n"))
-        exec containerd --config /etc/containerd/config.toml
-        """
+            set -e
+            for m in $(awk '{print $5}' /proc/self/mountinfo | sort -u); do
+              case "$m" in /run/netns|/run/netns/*) ;; *) mount --make-slave "$m" 2>/dev/null || true ;; esac
+            done
+            \(binds.joined(separator: "\n"))
+            exec containerd --config /etc/containerd/config.toml
+            """
     }
 
     /// Host directories that must exist as mount points and do not (with their missing
@@ -92,9 +96,15 @@ struct NodeRuntime {
         guard let nsenter = Shell.find("nsenter"), Shell.find("containerd") != nil, Shell.find("runc") != nil else {
             throw LabError("containerd, runc or nsenter is not installed (run scripts/setup)")
         }
-        guard let pid = ChildProcess.spawnDetached(nsenter, arguments: ["--net=/run/netns/\(node.namespace)", "unshare", "--mount",
-                                                                        "--propagation", "unchanged", "sh", "-c", startScript],
-                                                   environment: Shell.environment, log: logPath) else {
+        guard
+            let pid = ChildProcess.spawnDetached(
+                nsenter,
+                arguments: [
+                    "--net=/run/netns/\(node.namespace)", "unshare", "--mount",
+                    "--propagation", "unchanged", "sh", "-c", startScript,
+                ],
+                environment: Shell.environment, log: logPath)
+        else {
             throw LabError("cannot start containerd on \(node.name)")
         }
         for _ in 0..<250 {
@@ -125,9 +135,10 @@ struct NodeRuntime {
     /// RunPodSandbox for a pod, as the kubelet asks it; then its ID and namespace from the
     /// runtime's own status.
     func run(_ pod: LabPlan.Pod) throws(LabError) -> LabPodState {
-        let request = RuntimeClient.SandboxRequest(name: pod.name, namespace: pod.namespace, uid: pod.uid,
-                                                   dnsServers: [LabPlan.clusterDNS], dnsSearches: LabPlan.dnsSearches(namespace: pod.namespace),
-                                                   labels: ["app": pod.name], cgroupParent: "/" + cgroupParent)
+        let request = RuntimeClient.SandboxRequest(
+            name: pod.name, namespace: pod.namespace, uid: pod.uid,
+            dnsServers: [LabPlan.clusterDNS], dnsSearches: LabPlan.dnsSearches(namespace: pod.namespace),
+            labels: ["app": pod.name], cgroupParent: "/" + cgroupParent)
         let id: String
         do {
             id = try RuntimeClient.runPodSandbox(endpoint, request)
@@ -148,11 +159,14 @@ struct NodeRuntime {
     /// sandbox killed without its runtime leaves, then the parent itself.
     func removeCgroups() {
         let base = "/sys/fs/cgroup"
-        let hierarchies = [base] + (((try? NodeRoot("/").list(base)) ?? []).filter { $0.status?.isDirectory == true }.map { "\(base)/\($0.name)" })
+        let hierarchies =
+            [base] + (((try? NodeRoot("/").list(base)) ?? []).filter { $0.status?.isDirectory == true }.map { "\(base)/\($0.name)" })
         for hierarchy in hierarchies {
             let parent = "\(hierarchy)/\(cgroupParent)"
             guard LabFiles.exists(parent) else { continue }
-            for child in (try? NodeRoot("/").list(parent)) ?? [] where child.status?.isDirectory == true { rmdir("\(parent)/\(child.name)") }
+            for child in (try? NodeRoot("/").list(parent)) ?? [] where child.status?.isDirectory == true {
+                rmdir("\(parent)/\(child.name)")
+            }
             rmdir(parent)
         }
     }

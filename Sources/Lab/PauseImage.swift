@@ -1,7 +1,7 @@
 import NodeFiles
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// The sandbox ("pause") image, made at `lab up` from a tiny static program and imported into
@@ -12,17 +12,17 @@ enum PauseImage {
 
     /// What the pause container does: hold the pod's namespaces, reap orphans, end on a signal.
     static let source = """
-    #include <signal.h>
-    #include <sys/wait.h>
-    #include <unistd.h>
-    static void stop(int s) { (void)s; _exit(0); }
-    static void reap(int s) { (void)s; while (waitpid(-1, 0, WNOHANG) > 0) {} }
-    int main(void) {
-        signal(SIGINT, stop); signal(SIGTERM, stop); signal(SIGCHLD, reap);
-        for (;;) pause();
-    }
+        #include <signal.h>
+        #include <sys/wait.h>
+        #include <unistd.h>
+        static void stop(int s) { (void)s; _exit(0); }
+        static void reap(int s) { (void)s; while (waitpid(-1, 0, WNOHANG) > 0) {} }
+        int main(void) {
+            signal(SIGINT, stop); signal(SIGTERM, stop); signal(SIGCHLD, reap);
+            for (;;) pause();
+        }
 
-    """
+        """
 
     /// Builds the image as an OCI layout archive in `directory`; returns the archive's path.
     static func build(in directory: String) throws(LabError) -> String {
@@ -31,20 +31,28 @@ enum PauseImage {
         FileTree.makeDirectories(work + "/rootfs")
         FileTree.makeDirectories(work + "/layout/blobs/sha256")
         try LabFiles.write(work + "/pause.c", source)
-        guard let compiler = Shell.find("cc") ?? Shell.find("gcc") else { throw LabError("no C compiler for the pause image (run scripts/setup)") }
+        guard let compiler = Shell.find("cc") ?? Shell.find("gcc") else {
+            throw LabError("no C compiler for the pause image (run scripts/setup)")
+        }
         try Shell.run([compiler, "-static", "-Os", "-s", "-o", work + "/rootfs/pause", work + "/pause.c"])
-        try Shell.run(["tar", "--numeric-owner", "--owner=0", "--group=0", "--mtime=@0", "-C", work + "/rootfs", "-cf", work + "/layer.tar", "pause"])
+        try Shell.run([
+            "tar", "--numeric-owner", "--owner=0", "--group=0", "--mtime=@0", "-C", work + "/rootfs", "-cf", work + "/layer.tar", "pause",
+        ])
         let layer = try blob(work + "/layer.tar", into: work)
-        let config = try blob(text: """
-            {"architecture":"\(architecture)","os":"linux","config":{"Entrypoint":["/pause"]},\
-            "rootfs":{"type":"layers","diff_ids":["sha256:\(layer.digest)"]}}
-            """, named: "config.json", into: work)
-        let manifest = try blob(text: """
-            {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",\
-            "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:\(config.digest)","size":\(config.size)},\
-            "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:\(layer.digest)","size":\(layer.size)}]}
-            """, named: "manifest.json", into: work)
-        try LabFiles.write(work + "/layout/index.json", """
+        let config = try blob(
+            text: """
+                {"architecture":"\(architecture)","os":"linux","config":{"Entrypoint":["/pause"]},\
+                "rootfs":{"type":"layers","diff_ids":["sha256:\(layer.digest)"]}}
+                """, named: "config.json", into: work)
+        let manifest = try blob(
+            text: """
+                {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",\
+                "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:\(config.digest)","size":\(config.size)},\
+                "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:\(layer.digest)","size":\(layer.size)}]}
+                """, named: "manifest.json", into: work)
+        try LabFiles.write(
+            work + "/layout/index.json",
+            """
             {"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json",\
             "digest":"sha256:\(manifest.digest)","size":\(manifest.size),"platform":{"architecture":"\(architecture)","os":"linux"},\
             "annotations":{"io.containerd.image.name":"\(name)","org.opencontainers.image.ref.name":"3.10"}}]}
@@ -77,7 +85,8 @@ enum PauseImage {
     static func blob(_ path: String, into work: String) throws(LabError) -> (digest: String, size: Int) {
         let sum = try Shell.run(["sha256sum", path])
         guard let digest = sum.split(separator: " ").first.map(String.init), digest.count == 64,
-              let size = NodeRoot("/").status(path)?.size else { throw LabError("cannot hash \(path)") }
+            let size = NodeRoot("/").status(path)?.size
+        else { throw LabError("cannot hash \(path)") }
         guard rename(path, "\(work)/layout/blobs/sha256/\(digest)") == 0 else { throw LabError("cannot move \(path) into the image") }
         return (digest, Int(size))
     }

@@ -13,11 +13,16 @@ enum Shell {
 
     /// Runs a command and returns its output; throws with its stderr when it fails.
     @discardableResult
-    static func run(_ arguments: [String], input: String = "", timeoutMilliseconds: Int32 = 15_000,
-                    environment extra: [String] = []) throws(LabError) -> String {
+    static func run(
+        _ arguments: [String], input: String = "", timeoutMilliseconds: Int32 = 15_000,
+        environment extra: [String] = []
+    ) throws(LabError) -> String {
         guard let executable = find(arguments[0]) else { throw LabError("\(arguments[0]) is not installed (run scripts/setup)") }
-        guard let result = ChildProcess.run(executable, arguments: Array(arguments.dropFirst()), environment: environment + extra,
-                                            input: Array(input.utf8), timeoutMilliseconds: timeoutMilliseconds) else {
+        guard
+            let result = ChildProcess.run(
+                executable, arguments: Array(arguments.dropFirst()), environment: environment + extra,
+                input: Array(input.utf8), timeoutMilliseconds: timeoutMilliseconds)
+        else {
             throw LabError("cannot run \(arguments.joined(separator: " "))")
         }
         if result.timedOut { throw LabError("\(arguments.joined(separator: " ")) did not finish in \(timeoutMilliseconds / 1000) s") }
@@ -35,8 +40,10 @@ enum Shell {
 
     /// Runs a command inside a named namespace, as `ip netns exec` does.
     @discardableResult
-    static func inNamespace(_ namespace: String, _ arguments: [String], input: String = "", timeoutMilliseconds: Int32 = 15_000,
-                            environment extra: [String] = []) throws(LabError) -> String {
+    static func inNamespace(
+        _ namespace: String, _ arguments: [String], input: String = "", timeoutMilliseconds: Int32 = 15_000,
+        environment extra: [String] = []
+    ) throws(LabError) -> String {
         try run(["ip", "netns", "exec", namespace] + arguments, input: input, timeoutMilliseconds: timeoutMilliseconds, environment: extra)
     }
 

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
-@preconcurrency import Musl
+    @preconcurrency import Musl
 #endif
 
 /// An IPv4 or IPv6 address, parsed with inet_pton so it accepts exactly what the kernel's tools
@@ -34,8 +34,11 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     /// Clears every bit from `length` on (counted from the first byte, as a prefix length is).
     mutating func clearHostBits(from length: Int) {
         let bits = max(0, min(length, isIPv4 ? 32 : 128))
-        if bits < 64 { high &= bits == 0 ? 0 : ~UInt64(0) << UInt64(64 - bits); low = 0 }
-        else if bits < 128 { low &= bits == 64 ? 0 : ~UInt64(0) << UInt64(128 - bits) }
+        if bits < 64 {
+            high &= bits == 0 ? 0 : ~UInt64(0) << UInt64(64 - bits); low = 0
+        } else if bits < 128 {
+            low &= bits == 64 ? 0 : ~UInt64(0) << UInt64(128 - bits)
+        }
     }
 
     /// The 4 or 16 bytes, in network order.
@@ -149,8 +152,10 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
     /// RFC 1918, RFC 6598 (CGNAT), link-local, loopback, and IPv6 ULA/link-local: the ranges a
     /// pod network is expected to use.
     public var isPrivateRange: Bool {
-        let privates = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
-                        "127.0.0.0/8", "fc00::/7", "fe80::/10"].compactMap(IPPrefix.parse)
+        let privates = [
+            "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
+            "127.0.0.0/8", "fc00::/7", "fe80::/10",
+        ].compactMap(IPPrefix.parse)
         return privates.contains { $0.length <= length && $0.contains(address) }
     }
 

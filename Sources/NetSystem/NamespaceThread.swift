@@ -1,9 +1,9 @@
 import CNetShims
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
-@preconcurrency import Musl
+    @preconcurrency import Musl
 #endif
 
 /// Runs short pieces of work inside another network namespace on a dedicated thread.
@@ -92,11 +92,13 @@ public final class NamespaceThread: @unchecked Sendable {
         }
         var thread = pthread_t()
         let unmanaged = Unmanaged.passRetained(self)
-        let status = pthread_create(&thread, nil, { argument in
-            let owner = Unmanaged<NamespaceThread>.fromOpaque(argument!).takeRetainedValue()
-            owner.loop()
-            return nil
-        }, unmanaged.toOpaque())
+        let status = pthread_create(
+            &thread, nil,
+            { argument in
+                let owner = Unmanaged<NamespaceThread>.fromOpaque(argument!).takeRetainedValue()
+                owner.loop()
+                return nil
+            }, unmanaged.toOpaque())
         if status != 0 {
             unmanaged.release()
             throw SystemError("pthread_create", errno: status)

@@ -1,9 +1,9 @@
 import CNetShims
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
-@preconcurrency import Musl
+    @preconcurrency import Musl
 #endif
 
 /// A network namespace held open by a file descriptor (of /var/run/netns/NAME, /proc/PID/ns/net,

@@ -1,9 +1,9 @@
 import Synchronization
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
-@preconcurrency import Musl
+    @preconcurrency import Musl
 #endif
 
 /// Runs jobs that mostly wait, one thread each, all at once, and returns when every one is done.
@@ -45,11 +45,13 @@ public enum SideBySide {
     private static func start(_ job: Job) -> pthread_t? {
         let retained = Unmanaged.passRetained(job)
         var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { raw in
-            let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
-            job.body(job.index)
-            return nil
-        }, retained.toOpaque())
+        let status = pthread_create(
+            &thread, nil,
+            { raw in
+                let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
+                job.body(job.index)
+                return nil
+            }, retained.toOpaque())
         guard status == 0 else {
             retained.release()
             return nil

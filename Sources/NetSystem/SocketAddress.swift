@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
-@preconcurrency import Musl
+    @preconcurrency import Musl
 #endif
 
 /// Socket addresses, built in one place for every bind, connect and sendto: an IP address and
@@ -14,8 +14,10 @@ public enum SocketAddress {
 
     /// `address`: 4 bytes (IPv4) or 16 (IPv6), network order; `scope`: an IPv6 link-local
     /// address's interface index.
-    public static func withIP<T>(_ address: [UInt8], port: UInt16, scope: UInt32 = 0,
-                                 _ body: (UnsafePointer<sockaddr>, socklen_t) throws -> T) rethrows -> T {
+    public static func withIP<T>(
+        _ address: [UInt8], port: UInt16, scope: UInt32 = 0,
+        _ body: (UnsafePointer<sockaddr>, socklen_t) throws -> T
+    ) rethrows -> T {
         if address.count == 16 {
             var storage = sockaddr_in6()
             storage.sin6_family = sa_family_t(AF_INET6)

@@ -5,7 +5,7 @@ import NodeFiles
 import Trace
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 struct AgentCommand: ParsableCommand {
@@ -13,25 +13,29 @@ struct AgentCommand: ParsableCommand {
         commandName: "agent",
         abstract: "Serve this node's view to netdoctor on other nodes (cluster mode; runs as a DaemonSet).",
         discussion: """
-        A long-running, read-only node agent speaking HTTP/JSON (HTTPS with --tls-cert/--tls-key). \
-        Every request but /healthz and /readyz must carry the bearer token read from --token-file \
-        (env NETDOCTOR_TOKEN_FILE). It serves inspect (/v1/inspect), route, neighbour and FDB lookups \
-        (/v1/route, /v1/neighbors, /v1/fdb), firewall counters (/v1/firewall), bounded captures \
-        (/v1/capture), MTU probes (/v1/mtu-probe) and the remote half of a cross-node trace \
-        (/v1/trace/…); metrics in Prometheus format at /metrics; one JSON log line per request on \
-        stderr. Requests are bounded in size, time and concurrency. `trace` and `mtu-probe` on \
-        another node find this agent at the node's address, port \(AgentDefaults.port). See docs/agent.md.
-        Exit status: 0 after SIGTERM/SIGINT, 2 bad options or token file, 3 cannot listen.
-        """)
+            A long-running, read-only node agent speaking HTTP/JSON (HTTPS with --tls-cert/--tls-key). \
+            Every request but /healthz and /readyz must carry the bearer token read from --token-file \
+            (env NETDOCTOR_TOKEN_FILE). It serves inspect (/v1/inspect), route, neighbour and FDB lookups \
+            (/v1/route, /v1/neighbors, /v1/fdb), firewall counters (/v1/firewall), bounded captures \
+            (/v1/capture), MTU probes (/v1/mtu-probe) and the remote half of a cross-node trace \
+            (/v1/trace/…); metrics in Prometheus format at /metrics; one JSON log line per request on \
+            stderr. Requests are bounded in size, time and concurrency. `trace` and `mtu-probe` on \
+            another node find this agent at the node's address, port \(AgentDefaults.port). See docs/agent.md.
+            Exit status: 0 after SIGTERM/SIGINT, 2 bad options or token file, 3 cannot listen.
+            """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup(title: "Watching") var watching: WatchOptions
 
-    @Option(help: ArgumentHelp("Address and port to listen on (the node's address; 0.0.0.0 for all, [::] for all of both families; port 0: any free port, logged). A comma-separated list listens on each: a dual-stack node's addresses, as the downward API's status.hostIPs gives them (an address without a port gets \(AgentDefaults.port)).", valueName: "addr:port[,…]"))
+    @Option(
+        help: ArgumentHelp(
+            "Address and port to listen on (the node's address; 0.0.0.0 for all, [::] for all of both families; port 0: any free port, logged). A comma-separated list listens on each: a dual-stack node's addresses, as the downward API's status.hostIPs gives them (an address without a port gets \(AgentDefaults.port)).",
+            valueName: "addr:port[,…]"))
     var listen: String = "0.0.0.0:\(AgentDefaults.port)"
 
-    @Option(help: ArgumentHelp("File holding the bearer token callers must send (env NETDOCTOR_TOKEN_FILE).", valueName: "file"),
-            completion: .file())
+    @Option(
+        help: ArgumentHelp("File holding the bearer token callers must send (env NETDOCTOR_TOKEN_FILE).", valueName: "file"),
+        completion: .file())
     var tokenFile: String?
 
     @Option(help: ArgumentHelp("PEM certificate (chain) to serve HTTPS with.", valueName: "file"), completion: .file())
@@ -62,23 +66,29 @@ struct AgentCommand: ParsableCommand {
     func run() throws {
         let root = try global.requireRoot()
         guard let listeners = AgentDefaults.endpoints(listen, allowingPortZero: true), let (host, port) = listeners.first else {
-            throw CLIError(.badInput, "agent: --listen wants ADDR:PORT or a comma-separated list of them (e.g. 10.0.0.5:\(AgentDefaults.port), or 10.0.0.5,fd00::5), not \(listen)")
+            throw CLIError(
+                .badInput,
+                "agent: --listen wants ADDR:PORT or a comma-separated list of them (e.g. 10.0.0.5:\(AgentDefaults.port), or 10.0.0.5,fd00::5), not \(listen)"
+            )
         }
         let (token, warnings) = try AgentToken.readChecked(tokenFile, doing: "agent")
         // Key and certificate are read whole at start: a FIFO or device there would block it forever.
         for file in [tlsCert, tlsKey].compactMap({ $0 }) {
             var st = stat()
-            guard stat(AgentToken.absolute(file), &st) == 0 else { throw CLIError(.badInput, "agent: cannot read \(file): \(String(cString: strerror(errno)))") }
+            guard stat(AgentToken.absolute(file), &st) == 0 else {
+                throw CLIError(.badInput, "agent: cannot read \(file): \(String(cString: strerror(errno)))")
+            }
             guard st.st_mode & S_IFMT == S_IFREG else { throw CLIError(.badInput, "agent: \(file) is not a regular file") }
         }
         var limits = AgentLimits()
         limits.maxCaptureMilliseconds = maxCaptureSeconds * 1000
         limits.maxConcurrentCaptures = maxCaptures
         limits.requestReadTimeoutSeconds = Int64(readTimeout)
-        var settings = AgentSettings(host: host, port: port, token: token, tlsCertificatePath: tlsCert.map(AgentToken.absolute),
-                                     tlsKeyPath: tlsKey.map(AgentToken.absolute),
-                                     nodeName: nodeName ?? environment("NODE_NAME") ?? hostName(), root: root,
-                                     runtimeEndpoint: global.runtimeEndpointGiven, limits: limits)
+        var settings = AgentSettings(
+            host: host, port: port, token: token, tlsCertificatePath: tlsCert.map(AgentToken.absolute),
+            tlsKeyPath: tlsKey.map(AgentToken.absolute),
+            nodeName: nodeName ?? environment("NODE_NAME") ?? hostName(), root: root,
+            runtimeEndpoint: global.runtimeEndpointGiven, limits: limits)
         settings.startupWarnings = warnings
         settings.moreListeners = Array(listeners.dropFirst())
         let log = AgentLog(node: settings.nodeName)

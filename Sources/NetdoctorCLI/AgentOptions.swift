@@ -6,7 +6,9 @@ import Trace
 
 /// How `trace` and `mtu-probe` reach the remote node's agent.
 struct AgentOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The remote node's agent, when not at that node's address and port \(AgentDefaults.port).", valueName: "addr:port"))
+    @Option(
+        help: ArgumentHelp(
+            "The remote node's agent, when not at that node's address and port \(AgentDefaults.port).", valueName: "addr:port"))
     var agent: String?
 
     @Flag(help: "Do not ask the remote node's agent: this node's view only.")
@@ -15,8 +17,10 @@ struct AgentOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The agents' bearer token (env NETDOCTOR_TOKEN_FILE).", valueName: "file"), completion: .file())
     var tokenFile: String?
 
-    @Option(help: ArgumentHelp("CA bundle to verify the agents' HTTPS certificates by (env NETDOCTOR_TLS_CA); without it, plain HTTP.", valueName: "file"),
-            completion: .file())
+    @Option(
+        help: ArgumentHelp(
+            "CA bundle to verify the agents' HTTPS certificates by (env NETDOCTOR_TLS_CA); without it, plain HTTP.", valueName: "file"),
+        completion: .file())
     var tlsCA: String?
 
     @Option(help: ArgumentHelp("The name in the agents' certificate, when it is not the node's IP.", valueName: "name"))
@@ -33,9 +37,14 @@ struct AgentOptions: ParsableArguments {
         let explicit = agent.flatMap { AgentDefaults.endpoint($0) }
         let token = Result { try AgentToken.read(tokenFile, doing: "agent") }
         let ca = tlsCA ?? environment("NETDOCTOR_TLS_CA"), serverName = tlsServerName
-        return AgentClient.locator(settings: {
-            guard tokenPath != nil else { return .failure(RemoteHalfError("no agent token (--token-file or \(AgentToken.environmentName))")) }
-            return token.map { AgentClientSettings(token: $0, caPath: ca, serverName: serverName) }.mapError { RemoteHalfError("\($0)") }
-        }, explicit: explicit)
+        return AgentClient.locator(
+            settings: {
+                guard tokenPath != nil else {
+                    return .failure(RemoteHalfError("no agent token (--token-file or \(AgentToken.environmentName))"))
+                }
+                return token.map { AgentClientSettings(token: $0, caPath: ca, serverName: serverName) }.mapError {
+                    RemoteHalfError("\($0)")
+                }
+            }, explicit: explicit)
     }
 }

@@ -2,7 +2,7 @@ import NodeFiles
 import Session
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// The shared bearer token: from a file (a mounted Secret), trimmed of surrounding whitespace.

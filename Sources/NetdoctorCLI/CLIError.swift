@@ -28,7 +28,8 @@ extension CLIError {
     init(kernelError error: any Error, doing what: String) {
         switch error {
         case let error as PodLookupError:
-            self.init([.namespaceGone, .permissionDenied, .namespaceMismatch].contains(error.kind) ? .environment : .badInput, error.message)
+            self.init(
+                [.namespaceGone, .permissionDenied, .namespaceMismatch].contains(error.kind) ? .environment : .badInput, error.message)
         case let error as SystemError where error.isNotANamespace:
             self.init(.badInput, "\(what): \(error): the node's records name something that is not a network namespace")
         case let error as SystemError where error.isPermission:

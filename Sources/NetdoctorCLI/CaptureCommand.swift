@@ -8,7 +8,7 @@ import Pods
 import Session
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// Set by SIGINT or SIGTERM; the capture loop ends cleanly when it sees it.
@@ -19,19 +19,19 @@ struct CaptureCommand: ParsableCommand {
         commandName: "capture",
         abstract: "libpcap capture in pod and node namespaces, several points at once, pcapng files.",
         discussion: """
-        Each TARGET is a pod (its eth0), POD:IFACE, or node:IFACE (the namespace netdoctor runs in). \
-        The pcap handle is activated inside the target's namespace, then read by a capture thread \
-        of its own; one pcap-filter expression applies to every point. Without --write, one line per \
-        packet (time, point, addresses, protocol, length) and at the end each point's counts with \
-        the kernel's received and dropped figures. With --write, a pcapng file with one interface \
-        per point (named pod-a:eth0, node:cni0, …), packets in time order, and the kernel's counts; \
-        Wireshark and tshark read it. Ends on --count (1 to 1,000,000,000), --duration (more than 0, \
-        at most 604800 s, a week), Ctrl-C (SIGINT), SIGTERM, SIGHUP (a closed terminal), or a closed \
-        standard output (`| head`), always with a complete file. A file that cannot be written \
-        (full disk, I/O error) ends the capture with exit 3; the file keeps every whole packet before it.
-        Exit status: 0, 2 bad filter, unknown pod or interface, unwritable file, bad --count or \
-        --duration, 3 missing privileges or a write that failed.
-        """)
+            Each TARGET is a pod (its eth0), POD:IFACE, or node:IFACE (the namespace netdoctor runs in). \
+            The pcap handle is activated inside the target's namespace, then read by a capture thread \
+            of its own; one pcap-filter expression applies to every point. Without --write, one line per \
+            packet (time, point, addresses, protocol, length) and at the end each point's counts with \
+            the kernel's received and dropped figures. With --write, a pcapng file with one interface \
+            per point (named pod-a:eth0, node:cni0, …), packets in time order, and the kernel's counts; \
+            Wireshark and tshark read it. Ends on --count (1 to 1,000,000,000), --duration (more than 0, \
+            at most 604800 s, a week), Ctrl-C (SIGINT), SIGTERM, SIGHUP (a closed terminal), or a closed \
+            standard output (`| head`), always with a complete file. A file that cannot be written \
+            (full disk, I/O error) ends the capture with exit 3; the file keeps every whole packet before it.
+            Exit status: 0, 2 bad filter, unknown pod or interface, unwritable file, bad --count or \
+            --duration, 3 missing privileges or a write that failed.
+            """)
 
     @OptionGroup var global: GlobalOptions
 
@@ -86,7 +86,8 @@ struct CaptureCommand: ParsableCommand {
         var writer: PcapNGWriter? = nil
         if let write {
             do {
-                writer = try PcapNGWriter(path: write, interfaces: zip(points, session.handles).map { ($0.name, $1.linkType, $1.snapLength) })
+                writer = try PcapNGWriter(
+                    path: write, interfaces: zip(points, session.handles).map { ($0.name, $1.linkType, $1.snapLength) })
             } catch {
                 throw CLIError(.badInput, "capture: \(error.message)")
             }
@@ -104,23 +105,30 @@ struct CaptureCommand: ParsableCommand {
         // One point to a file: its capture thread writes the blocks itself, as tcpdump -w does.
         if let writer, points.count == 1 { session.writeDirectly(to: writer, limit: count) }
         // As tcpdump says "listening on": every point is capturing from here on.
-        FileHandleStandardError.write("netdoctor: " + Printable.line("capturing at \(points.map(\.name).joined(separator: ", "))\(filter.map { " (filter: \($0))" } ?? "")") + "\n")
+        FileHandleStandardError.write(
+            "netdoctor: "
+                + Printable.line("capturing at \(points.map(\.name).joined(separator: ", "))\(filter.map { " (filter: \($0))" } ?? "")")
+                + "\n")
         let style = TextStyle.forStandardOutput(noColorFlag: global.noColor)
         let outcome: CaptureRun.Outcome
         do {
-            outcome = try CaptureRun(count: count, durationSeconds: duration).run(session, shouldStop: { captureStopRequested != 0 }) { packet in
+            outcome = try CaptureRun(count: count, durationSeconds: duration).run(session, shouldStop: { captureStopRequested != 0 }) {
+                packet in
                 if let writer { try writer.write(packet) }
                 if live {
                     let handle = session.handles[packet.point]
                     // Nobody reads any more (`| head` ended): stop, as tcpdump does.
-                    if !writeStandardOutput("\(Self.clock(packet)) \(style.cyan(points[packet.point].name)) "
-                                            + PacketSummary.describe(packet.bytes, linkType: handle.linkType, length: packet.originalLength) + "\n") {
+                    if !writeStandardOutput(
+                        "\(Self.clock(packet)) \(style.cyan(points[packet.point].name)) "
+                            + PacketSummary.describe(packet.bytes, linkType: handle.linkType, length: packet.originalLength) + "\n")
+                    {
                         captureStopRequested = 1
                     }
                 }
             }
-            try writer?.finish(statistics: session.handles.map { ($0.statistics.received, $0.statistics.dropped) },
-                               timestamp: Int64(time(nil)) * 1_000_000_000)
+            try writer?.finish(
+                statistics: session.handles.map { ($0.statistics.received, $0.statistics.dropped) },
+                timestamp: Int64(time(nil)) * 1_000_000_000)
         } catch let error as CaptureError {
             throw CLIError(.environment, "capture: \(error.message)")
         }

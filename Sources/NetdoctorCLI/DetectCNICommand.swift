@@ -8,15 +8,15 @@ struct DetectCNICommand: ParsableCommand {
         commandName: "detect-cni",
         abstract: "Which CNI config the runtime really loads, its chain, IPAM, MTU, encapsulation, and every problem.",
         discussion: """
-        Reads, under --root, the container runtime's config (containerd config.toml v1-v3 with imports, \
-        CRI-O crio.conf and crio.conf.d), the kubelet's unit, drop-ins, flags files and configuration, \
-        and the CNI conf dir in libcni's byte order. Says which file wins and why, what containerd or \
-        CRI-O will do with broken files, whether every plugin binary is present, and whether the pod \
-        MTU fits the uplink (read from this namespace's default route, or --uplink-mtu). Asks the \
-        runtime over CRI (read-only) which runtime answers on its endpoint, and checks its pods \
-        against libcni's result cache.
-        Exit status: 0 healthy, 1 a problem of severity error, 2 bad input, 3 not allowed.
-        """)
+            Reads, under --root, the container runtime's config (containerd config.toml v1-v3 with imports, \
+            CRI-O crio.conf and crio.conf.d), the kubelet's unit, drop-ins, flags files and configuration, \
+            and the CNI conf dir in libcni's byte order. Says which file wins and why, what containerd or \
+            CRI-O will do with broken files, whether every plugin binary is present, and whether the pod \
+            MTU fits the uplink (read from this namespace's default route, or --uplink-mtu). Asks the \
+            runtime over CRI (read-only) which runtime answers on its endpoint, and checks its pods \
+            against libcni's result cache.
+            Exit status: 0 healthy, 1 a problem of severity error, 2 bad input, 3 not allowed.
+            """)
 
     @OptionGroup var global: GlobalOptions
 
@@ -44,8 +44,10 @@ struct DetectCNICommand: ParsableCommand {
 
     func run() throws {
         let root = try global.requireRoot()
-        var report = CNIDetector.detect(DetectionInput(root: root, kernel: KernelView.current(), uplinkMTU: uplinkMTU,
-                                                       queryPlugins: shouldQueryPlugins(root)))
+        var report = CNIDetector.detect(
+            DetectionInput(
+                root: root, kernel: KernelView.current(), uplinkMTU: uplinkMTU,
+                queryPlugins: shouldQueryPlugins(root)))
         // The runtime over CRI: who answers, and what it and libcni's cache say of the pods.
         let pods = global.pods(root, kubelet: report.kubelet)
         report.runtimeAnswer = pods.runtime.answer

@@ -1,6 +1,6 @@
 import NetSystem
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// An environment variable's value; nil when unset or empty.

@@ -24,13 +24,14 @@ struct ExplainCommand: ParsableCommand {
             guard let entry = FindingCatalogue.entries.first(where: { $0.code.rawValue == code.uppercased() }) else {
                 throw CLIError(.badInput, "unknown finding code \(code) (netdoctor explain lists them)")
             }
-            writeStandardOutput("""
-            \(entry.code)  (\(entry.area)\(entry.inContract ? "" : ", netdoctor's addition"))
-            Means:       \(entry.meaning)
-            Decided by:  \(entry.decidedBy)
-            What to do:  \(entry.remedy)\n
+            writeStandardOutput(
+                """
+                \(entry.code)  (\(entry.area)\(entry.inContract ? "" : ", netdoctor's addition"))
+                Means:       \(entry.meaning)
+                Decided by:  \(entry.decidedBy)
+                What to do:  \(entry.remedy)\n
 
-            """)
+                """)
             return
         }
         for entry in FindingCatalogue.entries {

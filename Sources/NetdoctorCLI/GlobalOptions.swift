@@ -8,9 +8,9 @@ import Session
 import Trace
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
-@preconcurrency import Musl
+    @preconcurrency import Musl
 #endif
 
 /// How reports are printed.
@@ -20,8 +20,9 @@ public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable 
 
 /// The contract's options, accepted by every subcommand.
 public struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Prefix for every node file read (env NETDOCTOR_ROOT).", valueName: "dir"),
-            completion: .directory)
+    @Option(
+        name: .long, help: ArgumentHelp("Prefix for every node file read (env NETDOCTOR_ROOT).", valueName: "dir"),
+        completion: .directory)
     var root: String?
 
     @Option(name: [.short, .long], help: "Output format: human or json (one JSON document on stdout).")
@@ -30,8 +31,11 @@ public struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Plain text without colour (also when NO_COLOR is set).")
     var noColor = false
 
-    @Option(name: .long, help: ArgumentHelp("The container runtime's CRI socket, unix:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default: the kubelet's, under --root).",
-                                            valueName: "endpoint"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The container runtime's CRI socket, unix:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default: the kubelet's, under --root).",
+            valueName: "endpoint"))
     var runtimeEndpoint: String?
 
     public init() {}
@@ -62,7 +66,8 @@ public struct GlobalOptions: ParsableArguments {
     func requireRoot() throws -> NodeRoot {
         let root = nodeRoot
         guard root.exists else {
-            throw CLIError(.badInput, "the node root \(root.displayPath) does not exist or is not a directory (check --root / NETDOCTOR_ROOT)")
+            throw CLIError(
+                .badInput, "the node root \(root.displayPath) does not exist or is not a directory (check --root / NETDOCTOR_ROOT)")
         }
         return root
     }

@@ -14,11 +14,11 @@ struct IncidentsCommand: ParsableCommand {
         commandName: "incidents",
         abstract: "The incidents a watching agent (agent --watch) kept: each failed probe with the full trace that explained it.",
         discussion: """
-        Asks this node's agent (at this node's address, port \(AgentDefaults.port), or --agent) for \
-        what its watcher recorded, newest first: the probe that failed, the verdict and finding \
-        codes of the trace it ran then, its hops and the time. --node keeps those about one node \
-        (as the prober or the probed). Exit status: 0 none, 1 some, 2 bad options, 3 no agent answered.
-        """)
+            Asks this node's agent (at this node's address, port \(AgentDefaults.port), or --agent) for \
+            what its watcher recorded, newest first: the probe that failed, the verdict and finding \
+            codes of the trace it ran then, its hops and the time. --node keeps those about one node \
+            (as the prober or the probed). Exit status: 0 none, 1 some, 2 bad options, 3 no agent answered.
+            """)
 
     @OptionGroup var global: GlobalOptions
 
@@ -52,17 +52,20 @@ struct IncidentsCommand: ParsableCommand {
     func thisNodeAddress() throws -> String {
         let session = try global.session(naming: [])
         guard let address = try session.kernel.open(session.kernel.node).state().nodeAddress else {
-            throw CLIError(.environment, "incidents: this node has no address its agent would listen on; name the agent with --agent ADDR:PORT")
+            throw CLIError(
+                .environment, "incidents: this node has no address its agent would listen on; name the agent with --agent ADDR:PORT")
         }
         return address.description
     }
 
     static func percentEncoded(_ text: String) -> String {
-        String(text.utf8.flatMap { byte -> [Character] in
-            let c = Character(UnicodeScalar(byte))
-            // RFC 3986's unreserved characters are ASCII: every other byte is escaped.
-            return c.isASCII && (c.isLetter || c.isNumber || "-._~".contains(c)) ? [c] : Array("%" + String(byte, radix: 16, uppercase: true).leftPadded(2))
-        })
+        String(
+            text.utf8.flatMap { byte -> [Character] in
+                let c = Character(UnicodeScalar(byte))
+                // RFC 3986's unreserved characters are ASCII: every other byte is escaped.
+                return c.isASCII && (c.isLetter || c.isNumber || "-._~".contains(c))
+                    ? [c] : Array("%" + String(byte, radix: 16, uppercase: true).leftPadded(2))
+            })
     }
 }
 

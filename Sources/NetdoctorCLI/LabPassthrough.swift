@@ -2,7 +2,7 @@ import ArgumentParser
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// `netdoctor lab …`: the lab (a CNI plugin, a DNS server, a router advertiser, kube-proxy's rule
@@ -13,7 +13,9 @@ import NetSystem
 struct LabPassthrough: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
-        abstract: "A two-node pod network in network namespaces, wired by the real CNI plugins, to try every command on (netdoctor-lab, installed beside netdoctor).")
+        abstract:
+            "A two-node pod network in network namespaces, wired by the real CNI plugins, to try every command on (netdoctor-lab, installed beside netdoctor)."
+    )
 
     @Argument(parsing: .captureForPassthrough) var words: [String] = []
 
@@ -36,8 +38,9 @@ struct LabPassthrough: ParsableCommand {
     /// Replaces this process with `netdoctor-lab lab WORDS`; exit status 3 when it is not installed.
     static func exec(_ words: [String]) -> Never {
         guard let lab = locate() else {
-            Netdoctor.fail("lab: \(executableName) is not installed beside \(Executable.path) or on PATH (swift build --product \(executableName); or set NETDOCTOR_LAB)",
-                           status: CLIError.Kind.environment.rawValue)
+            Netdoctor.fail(
+                "lab: \(executableName) is not installed beside \(Executable.path) or on PATH (swift build --product \(executableName); or set NETDOCTOR_LAB)",
+                status: CLIError.Kind.environment.rawValue)
         }
         setenv("NETDOCTOR_BINARY", Executable.path, 1)
         let argv = [executableName, "lab"] + words

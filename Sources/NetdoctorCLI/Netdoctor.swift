@@ -4,9 +4,9 @@ import NetSystem
 import Session
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
-@preconcurrency import Musl
+    @preconcurrency import Musl
 #endif
 
 /// The root command. Every subcommand takes the global options (--root, --output, --no-color).
@@ -15,14 +15,17 @@ public struct Netdoctor: ParsableCommand {
         commandName: "netdoctor",
         abstract: "Explains Kubernetes pod networking failures on a node.",
         discussion: """
-        Runs on the node (or in a privileged pod with the node's root at --root), needs no API server, \
-        and works for any CNI. Exit status: 0 healthy, 1 a problem found, 2 bad usage or input, \
-        3 the environment does not allow it.
-        """,
+            Runs on the node (or in a privileged pod with the node's root at --root), needs no API server, \
+            and works for any CNI. Exit status: 0 healthy, 1 a problem found, 2 bad usage or input, \
+            3 the environment does not allow it.
+            """,
         version: "0.1.0",
-        subcommands: [DetectCNICommand.self, InspectCommand.self, MTUProbeCommand.self, TraceCommand.self, ServicesCommand.self, DNSCommand.self, PolicyCommand.self, CaptureCommand.self,
-                      AgentCommand.self, IncidentsCommand.self, LabPassthrough.self,
-                      ExplainCommand.self])
+        subcommands: [
+            DetectCNICommand.self, InspectCommand.self, MTUProbeCommand.self, TraceCommand.self, ServicesCommand.self, DNSCommand.self,
+            PolicyCommand.self, CaptureCommand.self,
+            AgentCommand.self, IncidentsCommand.self, LabPassthrough.self,
+            ExplainCommand.self,
+        ])
 
     public init() {}
 
@@ -57,7 +60,9 @@ public struct Netdoctor: ParsableCommand {
             }
             // Bad usage: one line, the contract's status 2 (not ArgumentParser's 64).
             let firstLine = parser.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
-            fail("\(firstLine.replacingPrefix("Error: ", with: "")) (see '\(root.configuration.commandName ?? "netdoctor") --help')", status: 2, arguments: arguments)
+            fail(
+                "\(firstLine.replacingPrefix("Error: ", with: "")) (see '\(root.configuration.commandName ?? "netdoctor") --help')",
+                status: 2, arguments: arguments)
         }
     }
 

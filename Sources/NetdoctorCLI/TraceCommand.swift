@@ -5,7 +5,7 @@ import Session
 import Trace
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 extension TraceProtocol: ExpressibleByArgument {}
@@ -22,20 +22,20 @@ struct TraceCommand: SessionCommand {
         commandName: "trace",
         abstract: "Can SRC reach DST, and if not, where and why.",
         discussion: """
-        SRC is a pod of this node; DST a pod of this node or any IP. For a pod on another node, \
-        that node's agent (netdoctor agent, found at the node's address from the overlay's FDB entry \
-        or the route's gateway, or at --agent) watches the remote half at the same moment: its \
-        hops, checks and firewall counters join the verdict. Without an agent the view ends at \
-        this node, and the report says so. The path is built from the kernel's state \
-        (routes, veth peers, bridge, overlay device and its forwarding entry, underlay), each hop is \
-        checked (link state, routes both ways, forwarding, neighbours, bridge membership, overlay FDB, \
-        duplicate addresses), then a probe (ICMP echo, or with --port a TCP SYN or UDP datagram) is \
-        sent from SRC while libpcap captures at every hop and iptables counters are read before and \
-        after. The verdict names the hop and the reason, with evidence. Between dual-stack pods the \
-        trace runs once per family, each with its own verdict (--family narrows it); an IP \
-        destination is traced in its own family.
-        Exit status: 0 reachable, 1 not (or a problem found), 2 unknown pod, 3 missing privileges.
-        """)
+            SRC is a pod of this node; DST a pod of this node or any IP. For a pod on another node, \
+            that node's agent (netdoctor agent, found at the node's address from the overlay's FDB entry \
+            or the route's gateway, or at --agent) watches the remote half at the same moment: its \
+            hops, checks and firewall counters join the verdict. Without an agent the view ends at \
+            this node, and the report says so. The path is built from the kernel's state \
+            (routes, veth peers, bridge, overlay device and its forwarding entry, underlay), each hop is \
+            checked (link state, routes both ways, forwarding, neighbours, bridge membership, overlay FDB, \
+            duplicate addresses), then a probe (ICMP echo, or with --port a TCP SYN or UDP datagram) is \
+            sent from SRC while libpcap captures at every hop and iptables counters are read before and \
+            after. The verdict names the hop and the reason, with evidence. Between dual-stack pods the \
+            trace runs once per family, each with its own verdict (--family narrows it); an IP \
+            destination is traced in its own family.
+            Exit status: 0 reachable, 1 not (or a problem found), 2 unknown pod, 3 missing privileges.
+            """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup(title: "Remote node") var agents: AgentOptions
@@ -58,7 +58,10 @@ struct TraceCommand: SessionCommand {
     @Option(help: ArgumentHelp("Trace only this family (default: every family both ends have).", valueName: "4|6"))
     var family: IPFamily?
 
-    @Flag(help: "Trace the request through nf_tables (nftrace) in each namespace on this node's part of the path, and list every rule it met with its table, chain, handle, verdict and comment. Adds a table of netdoctor's own (netdoctor-trace-PID-N) for the probe and removes it after, also on Ctrl-C; without this flag trace changes nothing.")
+    @Flag(
+        help:
+            "Trace the request through nf_tables (nftrace) in each namespace on this node's part of the path, and list every rule it met with its table, chain, handle, verdict and comment. Adds a table of netdoctor's own (netdoctor-trace-PID-N) for the probe and removes it after, also on Ctrl-C; without this flag trace changes nothing."
+    )
     var traceRules = false
 
     func validate() throws {
@@ -78,8 +81,9 @@ struct TraceCommand: SessionCommand {
         if traceRules { for stop in [SIGINT, SIGTERM, SIGHUP] { signal(stop) { _ in traceStopRequested = 1 } } }
         let report: any Report
         do {
-            report = try session.trace(from: source, to: destination, timeoutMilliseconds: timeout, proto: proto, port: port,
-                                       traceRules: traceRules, family: family)
+            report = try session.trace(
+                from: source, to: destination, timeoutMilliseconds: timeout, proto: proto, port: port,
+                traceRules: traceRules, family: family)
         } catch {
             if traceStopRequested != 0 { throw ExitCode(130) }
             throw error

@@ -10,13 +10,19 @@ import Watch
 
 /// `agent --watch`: the agent probes its peers and explains what fails.
 struct WatchOptions: ParsableArguments {
-    @Flag(help: "Probe peers continuously: each interval, the next --watch-peers nodes on a ring by name hash (their agent, and a pod of each with an ICMP echo of the full pod MTU with DF set); a failure is explained by a full trace and kept as an incident (/v1/incidents); metrics at /metrics.")
+    @Flag(
+        help:
+            "Probe peers continuously: each interval, the next --watch-peers nodes on a ring by name hash (their agent, and a pod of each with an ICMP echo of the full pod MTU with DF set); a failure is explained by a full trace and kept as an incident (/v1/incidents); metrics at /metrics."
+    )
     var watch = false
 
     @Option(help: ArgumentHelp("Seconds between probe rounds.", valueName: "s"))
     var watchInterval: Double = 30
 
-    @Option(help: ArgumentHelp("Each round's wait stretched or shrunk by up to this fraction, so that agents started together drift apart.", valueName: "fraction"))
+    @Option(
+        help: ArgumentHelp(
+            "Each round's wait stretched or shrunk by up to this fraction, so that agents started together drift apart.",
+            valueName: "fraction"))
     var watchJitter: Double = 0.1
 
     @Option(help: ArgumentHelp("How long a watch probe waits for its answer.", valueName: "ms"))
@@ -25,19 +31,28 @@ struct WatchOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Peers each node probes: the next N on the ring.", valueName: "n"))
     var watchPeers = 3
 
-    @Option(help: ArgumentHelp("More node addresses to watch beside those this node's routes and overlay entries lead to (comma-separated).", valueName: "addrs"))
+    @Option(
+        help: ArgumentHelp(
+            "More node addresses to watch beside those this node's routes and overlay entries lead to (comma-separated).",
+            valueName: "addrs"))
     var watchNodes: String?
 
-    @Option(help: ArgumentHelp("A name to look up from a local pod each round, as its resolver would (e.g. kubernetes.default).", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "A name to look up from a local pod each round, as its resolver would (e.g. kubernetes.default).", valueName: "name"))
     var watchDNS: String?
 
-    @Option(help: ArgumentHelp("A Service to connect to from a local pod each round (ADDR:PORT or NAMESPACE/NAME[:PORT]).", valueName: "service"))
+    @Option(
+        help: ArgumentHelp(
+            "A Service to connect to from a local pod each round (ADDR:PORT or NAMESPACE/NAME[:PORT]).", valueName: "service"))
     var watchService: String?
 
     @Option(help: ArgumentHelp("Incidents kept (the oldest go first).", valueName: "n"))
     var watchIncidents = 50
 
-    @Option(help: ArgumentHelp("File keeping the incidents across restarts (a hostPath in the DaemonSet); none: memory only.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "File keeping the incidents across restarts (a hostPath in the DaemonSet); none: memory only.", valueName: "file"))
     var incidentsFile: String?
 
     func validate() throws {
@@ -68,14 +83,16 @@ struct WatchOptions: ParsableArguments {
     /// (one token for the cluster's agents), its traces through a session that asks them too.
     func watcher(agent: AgentSettings, log: @escaping @Sendable (String, [(String, ConfigValue)]) -> Void) -> Watcher? {
         guard watch else { return nil }
-        let client = AgentClientSettings(token: agent.token, caPath: environment("NETDOCTOR_TLS_CA"), serverName: nil,
-                                         timeoutMilliseconds: Int64(watchTimeout) * 2)
+        let client = AgentClientSettings(
+            token: agent.token, caPath: environment("NETDOCTOR_TLS_CA"), serverName: nil,
+            timeoutMilliseconds: Int64(watchTimeout) * 2)
         let port = agent.port == 0 ? AgentDefaults.port : agent.port
         let locate = AgentClient.locator(settings: { .success(client) }, port: port)
         let (root, runtime) = (agent.root, agent.runtimeEndpoint)
-        return Watcher(settings: settings, node: agent.nodeName, incidents: IncidentLog(limit: watchIncidents, path: incidentsFile),
-                       peer: { address in try? AgentClient(host: address.description, port: port, settings: client) },
-                       session: { NodeSession(root: root, runtimeEndpoint: runtime, agents: locate) }, log: log)
+        return Watcher(
+            settings: settings, node: agent.nodeName, incidents: IncidentLog(limit: watchIncidents, path: incidentsFile),
+            peer: { address in try? AgentClient(host: address.description, port: port, settings: client) },
+            session: { NodeSession(root: root, runtimeEndpoint: runtime, agents: locate) }, log: log)
     }
 }
 
@@ -83,7 +100,9 @@ extension AgentClient: WatchPeer {
     public func info() throws -> (node: String, pods: [IPAddress]) {
         let answer = try call("GET", "/v1/info")
         guard let node = answer["node"]?.string else { throw RemoteHalfError("no node name in /v1/info") }
-        let pods = (answer["probeTargets"]?.array ?? []).flatMap { $0["addresses"]?.array ?? [] }.compactMap { $0.string.flatMap(IPAddress.parse) }
+        let pods = (answer["probeTargets"]?.array ?? []).flatMap { $0["addresses"]?.array ?? [] }.compactMap {
+            $0.string.flatMap(IPAddress.parse)
+        }
         return (node, Array(pods.prefix(4)))
     }
 

@@ -3,9 +3,9 @@ import NetlinkCodec
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
-@preconcurrency import Musl
+    @preconcurrency import Musl
 #endif
 
 /// A netlink socket bound to the namespace it was opened in: rtnetlink by default, nfnetlink
@@ -66,10 +66,11 @@ public final class NetlinkSocket: @unchecked Sendable {
             if n > buffer.count { throw .protocolViolation("a netlink datagram of \(n) bytes, more than the \(buffer.count) read") }
             if n >= 0 { return n }
             guard errno == EAGAIN || errno == EWOULDBLOCK else { throw .system(.last("recv(netlink)")) }
-            guard socket.wait(for: Int32(POLLIN), milliseconds: timeoutMilliseconds) else { throw .timedOut(milliseconds: timeoutMilliseconds) }
+            guard socket.wait(for: Int32(POLLIN), milliseconds: timeoutMilliseconds) else {
+                throw .timedOut(milliseconds: timeoutMilliseconds)
+            }
         }
     }
-
 
     /// Sends a command the kernel only acknowledges (NLM_F_ACK): returns once it did, throws
     /// what it refused.
@@ -109,7 +110,9 @@ public final class NetlinkSocket: @unchecked Sendable {
             let n = retryingOnInterrupt { recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_TRUNC | MSG_DONTWAIT)) }
             if n > buffer.count { throw .protocolViolation("a netlink datagram of \(n) bytes, more than the \(buffer.count) read") }
             if n > 0 {
-                do { out += try NetlinkMessage.parseAll(Array(UnsafeRawBufferPointer(rebasing: buffer[..<n]))) } catch { throw .malformed(error) }
+                do { out += try NetlinkMessage.parseAll(Array(UnsafeRawBufferPointer(rebasing: buffer[..<n]))) } catch {
+                    throw .malformed(error)
+                }
                 wait = 0
                 continue
             }
@@ -122,7 +125,9 @@ public final class NetlinkSocket: @unchecked Sendable {
     }
 
     /// Opens a socket inside `namespace` (on the namespace thread); it stays bound there.
-    public static func open(in namespace: NetNamespace?, thread: NamespaceThread = .shared, protocol family: Int32 = NETLINK_ROUTE) throws -> NetlinkSocket {
+    public static func open(
+        in namespace: NetNamespace?, thread: NamespaceThread = .shared, protocol family: Int32 = NETLINK_ROUTE
+    ) throws -> NetlinkSocket {
         guard let namespace else { return try NetlinkSocket(protocol: family) }
         return try thread.run(in: namespace) { try NetlinkSocket(protocol: family) }
     }
@@ -140,8 +145,10 @@ public final class NetlinkSocket: @unchecked Sendable {
     /// `restart`: the kernel said the dump was interrupted by a change and it begins again: forget
     /// what `each` was given. A throw from `each` ends the dump at once (what the kernel still sends
     /// for it is skipped by the next exchange on this socket: its sequence number differs).
-    public func dump(_ request: NetlinkMessage, attempts: Int = 5, restart: () -> Void,
-                     each: (NetlinkMessage) throws(NetlinkError) -> Void) throws(NetlinkError) {
+    public func dump(
+        _ request: NetlinkMessage, attempts: Int = 5, restart: () -> Void,
+        each: (NetlinkMessage) throws(NetlinkError) -> Void
+    ) throws(NetlinkError) {
         var lastInterrupted = false
         for attempt in 0..<attempts {
             if attempt > 0 { restart() }
@@ -161,8 +168,10 @@ public final class NetlinkSocket: @unchecked Sendable {
 
     /// Sends `message` and hands each reply to `onReply` until the exchange ends; whether the
     /// kernel flagged the dump as interrupted.
-    private func exchange(_ message: NetlinkMessage, expectMultipart: Bool,
-                          onReply: (NetlinkMessage) throws(NetlinkError) -> Void) throws(NetlinkError) -> Bool {
+    private func exchange(
+        _ message: NetlinkMessage, expectMultipart: Bool,
+        onReply: (NetlinkMessage) throws(NetlinkError) -> Void
+    ) throws(NetlinkError) -> Bool {
         sequence &+= 1
         var outgoing = message
         outgoing.sequence = sequence
@@ -172,7 +181,9 @@ public final class NetlinkSocket: @unchecked Sendable {
         while true {
             let n = try receive()
             let messages: [NetlinkMessage]
-            do { messages = try NetlinkMessage.parseAll(Array(UnsafeRawBufferPointer(rebasing: buffer[..<n]))) } catch { throw .malformed(error) }
+            do { messages = try NetlinkMessage.parseAll(Array(UnsafeRawBufferPointer(rebasing: buffer[..<n]))) } catch {
+                throw .malformed(error)
+            }
             for reply in messages {
                 // Messages for other requests (or from other senders) are not ours.
                 guard reply.sequence == sequence, reply.portID == portID || reply.portID == 0 else { continue }

@@ -48,8 +48,10 @@ public struct InterfaceAddress: Sendable, Equatable {
 
         /// As `ip addr` prints them.
         public var names: [String] {
-            [(Flags.secondary, "secondary"), (.noDAD, "nodad"), (.optimistic, "optimistic"), (.dadFailed, "dadfailed"),
-             (.deprecated, "deprecated"), (.tentative, "tentative"), (.permanent, "permanent")].filter { contains($0.0) }.map(\.1)
+            [
+                (Flags.secondary, "secondary"), (.noDAD, "nodad"), (.optimistic, "optimistic"), (.dadFailed, "dadfailed"),
+                (.deprecated, "deprecated"), (.tentative, "tentative"), (.permanent, "permanent"),
+            ].filter { contains($0.0) }.map(\.1)
         }
     }
 

@@ -25,8 +25,10 @@ public struct Attribute: Sendable, Equatable {
             guard offset + length <= bytes.endIndex else {
                 throw NetlinkDecodeError("attribute of type \(rawType & 0x3FFF) runs past its message", offset: offset)
             }
-            attributes.append(Attribute(type: rawType & 0x3FFF, isNested: rawType & 0x8000 != 0,
-                                        payload: bytes[(offset + 4)..<(offset + length)]))
+            attributes.append(
+                Attribute(
+                    type: rawType & 0x3FFF, isNested: rawType & 0x8000 != 0,
+                    payload: bytes[(offset + 4)..<(offset + length)]))
             offset += align4(length)
         }
         return attributes
@@ -35,7 +37,9 @@ public struct Attribute: Sendable, Equatable {
     /// Calls `body` with each attribute's type and payload, without building an array: for
     /// messages decoded by the ten thousand.
     @inlinable
-    public static func forEach(in bytes: ArraySlice<UInt8>, _ body: (UInt16, ArraySlice<UInt8>) throws(NetlinkDecodeError) -> Void) throws(NetlinkDecodeError) {
+    public static func forEach(
+        in bytes: ArraySlice<UInt8>, _ body: (UInt16, ArraySlice<UInt8>) throws(NetlinkDecodeError) -> Void
+    ) throws(NetlinkDecodeError) {
         var offset = bytes.startIndex
         while offset + 4 <= bytes.endIndex {
             let length = Int(bytes[offset]) | Int(bytes[offset + 1]) << 8

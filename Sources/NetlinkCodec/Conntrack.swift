@@ -19,7 +19,8 @@ public enum Conntrack {
     enum TupleAttribute: UInt16, AttributeType { case ip = 1, proto = 2, zone = 3 }
     enum IPAttribute: UInt16, AttributeType { case v4Source = 1, v4Destination = 2, v6Source = 3, v6Destination = 4 }
     enum ProtoAttribute: UInt16, AttributeType {
-        case number = 1, sourcePort = 2, destinationPort = 3, icmpID = 4, icmpType = 5, icmpCode = 6, icmpv6ID = 7, icmpv6Type = 8, icmpv6Code = 9
+        case number = 1, sourcePort = 2, destinationPort = 3, icmpID = 4, icmpType = 5, icmpCode = 6, icmpv6ID = 7, icmpv6Type = 8,
+            icmpv6Code = 9
     }
 
     /// enum ip_conntrack_status bits.
@@ -50,7 +51,8 @@ public enum Conntrack {
 
         public var description: String {
             let name = [6: "tcp", 17: "udp", 132: "sctp", 1: "icmp", 58: "icmpv6"][Int(proto)] ?? "proto \(proto)"
-            return "\(name) src=\(source)\(sourcePort.map { " sport=\($0)" } ?? "") dst=\(destination)\(destinationPort.map { " dport=\($0)" } ?? "")"
+            return
+                "\(name) src=\(source)\(sourcePort.map { " sport=\($0)" } ?? "") dst=\(destination)\(destinationPort.map { " dport=\($0)" } ?? "")"
         }
     }
 
@@ -65,8 +67,10 @@ public enum Conntrack {
         public var zone: UInt16?
         public var id: UInt32?
 
-        public init(original: Tuple, reply: Tuple, status: UInt32, timeoutSeconds: UInt32? = nil, mark: UInt32? = nil,
-                    zone: UInt16? = nil, id: UInt32? = nil) {
+        public init(
+            original: Tuple, reply: Tuple, status: UInt32, timeoutSeconds: UInt32? = nil, mark: UInt32? = nil,
+            zone: UInt16? = nil, id: UInt32? = nil
+        ) {
             self.original = original
             self.reply = reply
             self.status = status
@@ -109,10 +113,12 @@ public enum Conntrack {
         guard message.type == new, message.payload.count >= GenericHeader.size else { return nil }
         let attributes = try Attribute.parseAll(message.payload.dropFirst(GenericHeader.size))
         guard let original = try attributes.attribute(CTA.tupleOriginal).flatMap({ a throws(NetlinkDecodeError) in try tuple(a) }),
-              let reply = try attributes.attribute(CTA.tupleReply).flatMap({ a throws(NetlinkDecodeError) in try tuple(a) }) else { return nil }
-        return Entry(original: original, reply: reply, status: attributes.attribute(CTA.status)?.u32BigEndian ?? 0,
-                     timeoutSeconds: attributes.attribute(CTA.timeout)?.u32BigEndian, mark: attributes.attribute(CTA.mark)?.u32BigEndian,
-                     zone: attributes.attribute(CTA.zone)?.u16BigEndian, id: attributes.attribute(CTA.id)?.u32BigEndian)
+            let reply = try attributes.attribute(CTA.tupleReply).flatMap({ a throws(NetlinkDecodeError) in try tuple(a) })
+        else { return nil }
+        return Entry(
+            original: original, reply: reply, status: attributes.attribute(CTA.status)?.u32BigEndian ?? 0,
+            timeoutSeconds: attributes.attribute(CTA.timeout)?.u32BigEndian, mark: attributes.attribute(CTA.mark)?.u32BigEndian,
+            zone: attributes.attribute(CTA.zone)?.u16BigEndian, id: attributes.attribute(CTA.id)?.u32BigEndian)
     }
 
     /// One CPU's counters (enum ctattr_stats_cpu), by the names `conntrack -S` prints.
@@ -128,12 +134,14 @@ public enum Conntrack {
     ]
 
     public static func statistics(_ message: NetlinkMessage) throws(NetlinkDecodeError) -> CPUStatistics? {
-        guard message.type == getStatsCPU || message.type == MessageType(rawValue: 1 << 8 | 4), message.payload.count >= GenericHeader.size else { return nil }
+        guard message.type == getStatsCPU || message.type == MessageType(rawValue: 1 << 8 | 4), message.payload.count >= GenericHeader.size
+        else { return nil }
         let start = message.payload.startIndex
         // nfgenmsg's res_id (bytes 2-3, network order) is the CPU.
         let cpu = UInt16(message.payload[start + 2]) << 8 | UInt16(message.payload[start + 3])
         var counters: [String: UInt32] = [:]
-        try Attribute.forEach(in: message.payload.dropFirst(GenericHeader.size)) { (type: UInt16, payload: ArraySlice<UInt8>) throws(NetlinkDecodeError) in
+        try Attribute.forEach(in: message.payload.dropFirst(GenericHeader.size)) {
+            (type: UInt16, payload: ArraySlice<UInt8>) throws(NetlinkDecodeError) in
             if let name = statisticNames[type], payload.count >= 4 { counters[name] = bigEndian32(payload) }
         }
         return CPUStatistics(cpu: cpu, counters: counters)
@@ -148,13 +156,16 @@ public enum Conntrack {
     static func encode(_ tuple: Tuple) -> [UInt8] {
         var ip = WireWriter()
         ip.attribute(tuple.source.isIPv4 ? IPAttribute.v4Source.rawValue : IPAttribute.v6Source.rawValue, tuple.source.bytes)
-        ip.attribute(tuple.destination.isIPv4 ? IPAttribute.v4Destination.rawValue : IPAttribute.v6Destination.rawValue, tuple.destination.bytes)
+        ip.attribute(
+            tuple.destination.isIPv4 ? IPAttribute.v4Destination.rawValue : IPAttribute.v6Destination.rawValue, tuple.destination.bytes)
         var proto = WireWriter()
         proto.attribute(ProtoAttribute.number.rawValue, [tuple.proto])
         if tuple.proto == 1 || tuple.proto == 58 {
             // ICMP: the echo id stands in for the ports; type 8/128 (echo request), code 0.
             let v6 = tuple.proto == 58
-            if let id = tuple.sourcePort { proto.attribute(v6 ? ProtoAttribute.icmpv6ID.rawValue : ProtoAttribute.icmpID.rawValue, bigEndian(id)) }
+            if let id = tuple.sourcePort {
+                proto.attribute(v6 ? ProtoAttribute.icmpv6ID.rawValue : ProtoAttribute.icmpID.rawValue, bigEndian(id))
+            }
             proto.attribute(v6 ? ProtoAttribute.icmpv6Type.rawValue : ProtoAttribute.icmpType.rawValue, [v6 ? 128 : 8])
             proto.attribute(v6 ? ProtoAttribute.icmpv6Code.rawValue : ProtoAttribute.icmpCode.rawValue, [0])
         } else {
@@ -169,15 +180,19 @@ public enum Conntrack {
 
     static func tuple(_ attribute: Attribute) throws(NetlinkDecodeError) -> Tuple? {
         let parts = try attribute.nested()
-        guard let ip = try parts.attribute(TupleAttribute.ip)?.nested(), let proto = try parts.attribute(TupleAttribute.proto)?.nested() else { return nil }
+        guard let ip = try parts.attribute(TupleAttribute.ip)?.nested(), let proto = try parts.attribute(TupleAttribute.proto)?.nested()
+        else { return nil }
         let source = ip.attribute(IPAttribute.v4Source) ?? ip.attribute(IPAttribute.v6Source)
         let destination = ip.attribute(IPAttribute.v4Destination) ?? ip.attribute(IPAttribute.v6Destination)
-        guard let source = source.flatMap({ IPAddress(wire: $0.payload) }), let destination = destination.flatMap({ IPAddress(wire: $0.payload) }),
-              let number = proto.attribute(ProtoAttribute.number)?.u8 else { return nil }
+        guard let source = source.flatMap({ IPAddress(wire: $0.payload) }),
+            let destination = destination.flatMap({ IPAddress(wire: $0.payload) }),
+            let number = proto.attribute(ProtoAttribute.number)?.u8
+        else { return nil }
         let id = (proto.attribute(ProtoAttribute.icmpID) ?? proto.attribute(ProtoAttribute.icmpv6ID))?.u16BigEndian
-        return Tuple(source: source, destination: destination, proto: number,
-                     sourcePort: proto.attribute(ProtoAttribute.sourcePort)?.u16BigEndian ?? id,
-                     destinationPort: proto.attribute(ProtoAttribute.destinationPort)?.u16BigEndian)
+        return Tuple(
+            source: source, destination: destination, proto: number,
+            sourcePort: proto.attribute(ProtoAttribute.sourcePort)?.u16BigEndian ?? id,
+            destinationPort: proto.attribute(ProtoAttribute.destinationPort)?.u16BigEndian)
     }
 
     static func bigEndian(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xFF)] }

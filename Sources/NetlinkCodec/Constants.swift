@@ -141,7 +141,9 @@ public enum NFTables {
         let attributes = try Attribute.parseAll(message.payload.dropFirst(GenericHeader.size))
         guard let name = attributes.attribute(NFTA.Chain.name)?.string else { return nil }
         let table: String = attributes.attribute(NFTA.Chain.table).map(\.string) ?? ""
-        return (table, name, try attributes.attribute(NFTA.Chain.counters).flatMap { a throws(NetlinkDecodeError) in try counter(a.nested()) })
+        return (
+            table, name, try attributes.attribute(NFTA.Chain.counters).flatMap { a throws(NetlinkDecodeError) in try counter(a.nested()) }
+        )
     }
 
     /// A rule's chain and the counter expression in it.
@@ -152,7 +154,9 @@ public enum NFTables {
         var found: Counter? = nil
         for element in try attributes.attribute(NFTA.Rule.expressions)?.nested() ?? [] {
             let parts = try element.nested()
-            guard parts.attribute(NFTA.Expression.name)?.string == "counter", let data = parts.attribute(NFTA.Expression.data) else { continue }
+            guard parts.attribute(NFTA.Expression.name)?.string == "counter", let data = parts.attribute(NFTA.Expression.data) else {
+                continue
+            }
             found = try counter(data.nested())
         }
         return (chain, found)
@@ -160,7 +164,8 @@ public enum NFTables {
 
     static func counter(_ attributes: [Attribute]) -> Counter? {
         guard let bytes = attributes.attribute(NFTA.Counter.bytes), let packets = attributes.attribute(NFTA.Counter.packets),
-              bytes.payload.count == 8, packets.payload.count == 8 else { return nil }
+            bytes.payload.count == 8, packets.payload.count == 8
+        else { return nil }
         return Counter(packets: bigEndian64(packets.payload), bytes: bigEndian64(bytes.payload))
     }
 

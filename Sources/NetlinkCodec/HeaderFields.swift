@@ -45,7 +45,9 @@ public enum RouteType: Sendable, Hashable, CustomStringConvertible {
     case unspecified, unicast, local, broadcast, anycast, multicast, blackhole, unreachable, prohibit, `throw`, nat
     case other(UInt8)
 
-    static let named: [RouteType] = [.unspecified, .unicast, .local, .broadcast, .anycast, .multicast, .blackhole, .unreachable, .prohibit, .throw, .nat]
+    static let named: [RouteType] = [
+        .unspecified, .unicast, .local, .broadcast, .anycast, .multicast, .blackhole, .unreachable, .prohibit, .throw, .nat,
+    ]
 
     public init(rawValue: UInt8) { self = Int(rawValue) < Self.named.count ? Self.named[Int(rawValue)] : .other(rawValue) }
 

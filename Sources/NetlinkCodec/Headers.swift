@@ -159,4 +159,3 @@ extension AddressHeader: MessageHeader {}
 extension RouteHeader: MessageHeader {}
 extension NeighborHeader: MessageHeader {}
 extension GenericHeader: MessageHeader {}
-

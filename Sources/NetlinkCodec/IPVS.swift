@@ -8,21 +8,23 @@ import NetAddress
 public enum IPVS {
     /// The generic-netlink controller's fixed id (GENL_ID_CTRL) and its commands and attributes.
     public static let controller = MessageType(rawValue: 0x10)
-    static let getFamilyCommand: UInt8 = 3       // CTRL_CMD_GETFAMILY
-    static let familyIDAttribute: UInt16 = 1     // CTRL_ATTR_FAMILY_ID (u16)
-    static let familyNameAttribute: UInt16 = 2   // CTRL_ATTR_FAMILY_NAME (string)
+    static let getFamilyCommand: UInt8 = 3  // CTRL_CMD_GETFAMILY
+    static let familyIDAttribute: UInt16 = 1  // CTRL_ATTR_FAMILY_ID (u16)
+    static let familyNameAttribute: UInt16 = 2  // CTRL_ATTR_FAMILY_NAME (string)
 
-    static let getServiceCommand: UInt8 = 4      // IPVS_CMD_GET_SERVICE
+    static let getServiceCommand: UInt8 = 4  // IPVS_CMD_GET_SERVICE
     static let getDestinationCommand: UInt8 = 8  // IPVS_CMD_GET_DEST
-    static let serviceAttribute: UInt16 = 1      // IPVS_CMD_ATTR_SERVICE (nested)
+    static let serviceAttribute: UInt16 = 1  // IPVS_CMD_ATTR_SERVICE (nested)
     static let destinationAttribute: UInt16 = 2  // IPVS_CMD_ATTR_DEST (nested)
 
     /// enum ipvs_service_attr.
-    enum ServiceAttribute: UInt16 { case family = 1, proto = 2, address = 3, port = 4, firewallMark = 5, scheduler = 6, flags = 7, timeout = 8, netmask = 9 }
+    enum ServiceAttribute: UInt16 {
+        case family = 1, proto = 2, address = 3, port = 4, firewallMark = 5, scheduler = 6, flags = 7, timeout = 8, netmask = 9
+    }
     /// enum ipvs_dest_attr.
     enum DestinationAttribute: UInt16 {
         case address = 1, port = 2, forwarding = 3, weight = 4, upperThreshold = 5, lowerThreshold = 6, activeConnections = 7,
-             inactiveConnections = 8, persistentConnections = 9, stats = 10, addressFamily = 11
+            inactiveConnections = 8, persistentConnections = 9, stats = 10, addressFamily = 11
     }
 
     /// A virtual service: protocol, address and port (or a firewall mark), scheduler.
@@ -35,7 +37,8 @@ public enum IPVS {
         public var firewallMark: UInt32?
         public var scheduler: String?
 
-        public init(family: UInt16, proto: UInt16, address: IPAddress?, port: UInt16, firewallMark: UInt32? = nil, scheduler: String? = nil) {
+        public init(family: UInt16, proto: UInt16, address: IPAddress?, port: UInt16, firewallMark: UInt32? = nil, scheduler: String? = nil)
+        {
             self.family = family
             self.proto = proto
             self.address = address
@@ -57,7 +60,9 @@ public enum IPVS {
     }
 
     /// A generic-netlink message: struct genlmsghdr (cmd, version, reserved u16), then attributes.
-    static func message(type: MessageType, command: UInt8, version: UInt8, dump: Bool, attributes: (inout WireWriter) -> Void) -> NetlinkMessage {
+    static func message(
+        type: MessageType, command: UInt8, version: UInt8, dump: Bool, attributes: (inout WireWriter) -> Void
+    ) -> NetlinkMessage {
         var w = WireWriter()
         w.u8(command); w.u8(version); w.u16(0)
         attributes(&w)
@@ -66,13 +71,17 @@ public enum IPVS {
 
     /// CTRL_CMD_GETFAMILY for "IPVS".
     public static var familyRequest: NetlinkMessage {
-        message(type: controller, command: getFamilyCommand, version: 1, dump: false) { $0.attribute(familyNameAttribute, Array("IPVS".utf8) + [0]) }
+        message(type: controller, command: getFamilyCommand, version: 1, dump: false) {
+            $0.attribute(familyNameAttribute, Array("IPVS".utf8) + [0])
+        }
     }
 
     /// The family id in the controller's answer; nil when it is not one.
     public static func familyID(_ message: NetlinkMessage) throws(NetlinkDecodeError) -> MessageType? {
         guard message.type == controller, message.payload.count >= 4 else { return nil }
-        return try Attribute.parseAll(message.payload.dropFirst(4)).first { $0.type == familyIDAttribute }?.u16.map { MessageType(rawValue: $0) }
+        return try Attribute.parseAll(message.payload.dropFirst(4)).first { $0.type == familyIDAttribute }?.u16.map {
+            MessageType(rawValue: $0)
+        }
     }
 
     /// A dump of every virtual service.
@@ -111,26 +120,34 @@ public enum IPVS {
     /// An IPVS_CMD_NEW_SERVICE answer to the services dump; nil for other messages.
     public static func service(_ message: NetlinkMessage, family: MessageType) throws(NetlinkDecodeError) -> Service? {
         guard message.type == family, message.payload.count >= 4 else { return nil }
-        guard let nested = try Attribute.parseAll(message.payload.dropFirst(4)).first(where: { $0.type == serviceAttribute }) else { return nil }
+        guard let nested = try Attribute.parseAll(message.payload.dropFirst(4)).first(where: { $0.type == serviceAttribute }) else {
+            return nil
+        }
         let parts = try nested.nested()
         let value = { (attribute: ServiceAttribute) in parts.first { $0.type == attribute.rawValue } }
         guard let addressFamily = value(.family)?.u16 else { return nil }
-        return Service(family: addressFamily, proto: value(.proto)?.u16 ?? 0,
-                       address: value(.address).flatMap { address($0.payload, family: addressFamily) },
-                       port: value(.port)?.u16BigEndian ?? 0, firewallMark: value(.firewallMark)?.u32,
-                       scheduler: value(.scheduler)?.string)
+        return Service(
+            family: addressFamily, proto: value(.proto)?.u16 ?? 0,
+            address: value(.address).flatMap { address($0.payload, family: addressFamily) },
+            port: value(.port)?.u16BigEndian ?? 0, firewallMark: value(.firewallMark)?.u32,
+            scheduler: value(.scheduler)?.string)
     }
 
     /// An IPVS_CMD_NEW_DEST answer to a destinations dump; nil for other messages.
-    public static func destination(_ message: NetlinkMessage, family: MessageType, serviceFamily: UInt16) throws(NetlinkDecodeError) -> Destination? {
+    public static func destination(
+        _ message: NetlinkMessage, family: MessageType, serviceFamily: UInt16
+    ) throws(NetlinkDecodeError) -> Destination? {
         guard message.type == family, message.payload.count >= 4 else { return nil }
-        guard let nested = try Attribute.parseAll(message.payload.dropFirst(4)).first(where: { $0.type == destinationAttribute }) else { return nil }
+        guard let nested = try Attribute.parseAll(message.payload.dropFirst(4)).first(where: { $0.type == destinationAttribute }) else {
+            return nil
+        }
         let parts = try nested.nested()
         let value = { (attribute: DestinationAttribute) in parts.first { $0.type == attribute.rawValue } }
         let addressFamily = value(.addressFamily)?.u16 ?? serviceFamily
         guard let address = value(.address).flatMap({ address($0.payload, family: addressFamily) }) else { return nil }
-        return Destination(address: address, port: value(.port)?.u16BigEndian ?? 0, weight: value(.weight)?.u32 ?? 0,
-                           forwarding: value(.forwarding)?.u32 ?? 0, activeConnections: value(.activeConnections)?.u32 ?? 0,
-                           inactiveConnections: value(.inactiveConnections)?.u32 ?? 0)
+        return Destination(
+            address: address, port: value(.port)?.u16BigEndian ?? 0, weight: value(.weight)?.u32 ?? 0,
+            forwarding: value(.forwarding)?.u32 ?? 0, activeConnections: value(.activeConnections)?.u32 ?? 0,
+            inactiveConnections: value(.inactiveConnections)?.u32 ?? 0)
     }
 }

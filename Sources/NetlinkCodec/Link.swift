@@ -94,7 +94,8 @@ public struct VXLANInfo: Sendable, Equatable {
         vni = data.attribute(IFLAVXLAN.id)?.u32
         group = data.attribute(IFLAVXLAN.group).flatMap { IPAddress(wire: $0.payload) }
         underlayIndex = data.attribute(IFLAVXLAN.link)?.u32
-        local = data.attribute(IFLAVXLAN.local).flatMap { IPAddress(wire: $0.payload) }
+        local =
+            data.attribute(IFLAVXLAN.local).flatMap { IPAddress(wire: $0.payload) }
             ?? data.attribute(IFLAVXLAN.local6).flatMap { IPAddress(wire: $0.payload) }
         learning = data.attribute(IFLAVXLAN.learning)?.u8.map { $0 != 0 }
         port = data.attribute(IFLAVXLAN.port)?.u16BigEndian

@@ -20,9 +20,13 @@ public enum NFQueue {
         var command = WireWriter()
         command.attribute(ConfigAttribute.command, [1, 0, 0, 0])
         var params = WireWriter()
-        params.attribute(ConfigAttribute.params, [UInt8(copyRange >> 24), UInt8(copyRange >> 16 & 0xFF), UInt8(copyRange >> 8 & 0xFF), UInt8(copyRange & 0xFF), 2])
-        return [NetlinkMessage(type: config, flags: [.request, .ack], payload: header(queue: queue) + command.bytes),
-                NetlinkMessage(type: config, flags: [.request, .ack], payload: header(queue: queue) + params.bytes)]
+        params.attribute(
+            ConfigAttribute.params,
+            [UInt8(copyRange >> 24), UInt8(copyRange >> 16 & 0xFF), UInt8(copyRange >> 8 & 0xFF), UInt8(copyRange & 0xFF), 2])
+        return [
+            NetlinkMessage(type: config, flags: [.request, .ack], payload: header(queue: queue) + command.bytes),
+            NetlinkMessage(type: config, flags: [.request, .ack], payload: header(queue: queue) + params.bytes),
+        ]
     }
 
     /// A queued packet: its ID (NFQA_PACKET_HDR) and its bytes from the network header (NFQA_PAYLOAD).
@@ -44,7 +48,9 @@ public enum NFQueue {
     public static func verdict(queue: UInt16, id: UInt32, accept: Bool) -> NetlinkMessage {
         var w = WireWriter()
         let code: UInt32 = accept ? 1 : 0
-        w.attribute(Attribute.verdictHeader, [0, 0, 0, UInt8(code), UInt8(id >> 24), UInt8(id >> 16 & 0xFF), UInt8(id >> 8 & 0xFF), UInt8(id & 0xFF)])
+        w.attribute(
+            Attribute.verdictHeader,
+            [0, 0, 0, UInt8(code), UInt8(id >> 24), UInt8(id >> 16 & 0xFF), UInt8(id >> 8 & 0xFF), UInt8(id & 0xFF)])
         return NetlinkMessage(type: verdict, flags: [.request], payload: header(queue: queue) + w.bytes)
     }
 }

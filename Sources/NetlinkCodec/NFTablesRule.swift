@@ -15,11 +15,12 @@ extension NFTables {
 
         /// Every comment the rule carries: its user data's, and iptables-nft's xt comment matches.
         public var comments: [String] {
-            (comment.map { [$0] } ?? []) + expressions.compactMap { expression in
-                guard case .match("comment", _, let info) = expression else { return nil }
-                let text = String(decoding: info.prefix { $0 != 0 }, as: UTF8.self)
-                return text.isEmpty ? nil : text
-            }
+            (comment.map { [$0] } ?? [])
+                + expressions.compactMap { expression in
+                    guard case .match("comment", _, let info) = expression else { return nil }
+                    let text = String(decoding: info.prefix { $0 != 0 }, as: UTF8.self)
+                    return text.isEmpty ? nil : text
+                }
         }
 
         public init(table: String, chain: String, expressions: [Expression], comment: String? = nil) {
@@ -81,8 +82,10 @@ extension NFTables {
     /// A NEWRULE message's table, chain and expressions; nil for another message, or (without
     /// decoding the expressions) a rule of a table and chain `wanted` says no to: a table of tens
     /// of thousands of rules is read for the chains a caller needs.
-    public static func rule(expressionsOf message: NetlinkMessage,
-                            wanted: (_ table: ArraySlice<UInt8>, _ chain: ArraySlice<UInt8>) -> Bool = { _, _ in true }) throws(NetlinkDecodeError) -> Rule? {
+    public static func rule(
+        expressionsOf message: NetlinkMessage,
+        wanted: (_ table: ArraySlice<UInt8>, _ chain: ArraySlice<UInt8>) -> Bool = { _, _ in true }
+    ) throws(NetlinkDecodeError) -> Rule? {
         guard message.type == newRule, message.payload.count >= GenericHeader.size else { return nil }
         var table: ArraySlice<UInt8> = []
         var chain: ArraySlice<UInt8>? = nil
@@ -103,7 +106,9 @@ extension NFTables {
         guard wanted(table, chain) else { return nil }
         var rule = Rule(table: String(decoding: table, as: UTF8.self), chain: String(decoding: chain, as: UTF8.self), expressions: [])
         if let expressions {
-            try Attribute.forEach(in: expressions) { (_, element) throws(NetlinkDecodeError) in rule.expressions.append(try expression(element)) }
+            try Attribute.forEach(in: expressions) { (_, element) throws(NetlinkDecodeError) in
+                rule.expressions.append(try expression(element))
+            }
         }
         rule.comment = userdata.flatMap(comment(userdata:))
         rule.handle = handle
@@ -126,7 +131,8 @@ extension NFTables {
         let values = { (type: UInt16) -> ArraySlice<UInt8>? in attribute(type, in: data) }
         let u32 = { (type: UInt16) -> UInt32 in values(type).map(bigEndian32) ?? 0 }
         // Names compared as bytes: no String made for the common ones.
-        let named = { (word: StaticString) in name.elementsEqual(UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)) }
+        let named = { (word: StaticString) in name.elementsEqual(UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount))
+        }
         if named("meta"), values(1) != nil {  // a load (a set has NFTA_META_SREG instead)
             return .meta(key: u32(2), register: u32(1))
         }
@@ -151,7 +157,8 @@ extension NFTables {
         if named("match") || named("target") {
             let extensionName = String(decoding: (values(1) ?? []).prefix { $0 != 0 }, as: UTF8.self)
             let info = values(3) ?? []
-            return named("match") ? .match(name: extensionName, revision: u32(2), info: info)
+            return named("match")
+                ? .match(name: extensionName, revision: u32(2), info: info)
                 : .target(name: extensionName, revision: u32(2), info: info)
         }
         return .other(name: String(decoding: name, as: UTF8.self))

@@ -35,9 +35,11 @@ public struct Neighbor: Sendable, Equatable {
 
         /// Names as ip prints them.
         public var names: [String] {
-            let all: [(State, String)] = [(.incomplete, "INCOMPLETE"), (.reachable, "REACHABLE"), (.stale, "STALE"),
-                                          (.delay, "DELAY"), (.probe, "PROBE"), (.failed, "FAILED"), (.noARP, "NOARP"),
-                                          (.permanent, "PERMANENT")]
+            let all: [(State, String)] = [
+                (.incomplete, "INCOMPLETE"), (.reachable, "REACHABLE"), (.stale, "STALE"),
+                (.delay, "DELAY"), (.probe, "PROBE"), (.failed, "FAILED"), (.noARP, "NOARP"),
+                (.permanent, "PERMANENT"),
+            ]
             let names = all.filter { contains($0.0) }.map(\.1)
             return names.isEmpty ? ["NONE"] : names
         }

@@ -111,9 +111,11 @@ public struct NetlinkMessage: Sendable, Equatable {
             guard offset + length <= bytes.count else {
                 throw NetlinkDecodeError("length \(length) runs past the \(bytes.count)-byte buffer", offset: offset)
             }
-            messages.append(NetlinkMessage(type: MessageType(rawValue: r.u16(4)), flags: MessageFlags(rawValue: r.u16(6)),
-                                           sequence: r.u32(8), portID: r.u32(12),
-                                           slice: bytes[(offset + headerSize)..<(offset + length)]))
+            messages.append(
+                NetlinkMessage(
+                    type: MessageType(rawValue: r.u16(4)), flags: MessageFlags(rawValue: r.u16(6)),
+                    sequence: r.u32(8), portID: r.u32(12),
+                    slice: bytes[(offset + headerSize)..<(offset + length)]))
             offset += align4(length)
         }
         if offset < bytes.count && bytes.count - offset >= 4 && bytes[offset...].contains(where: { $0 != 0 }) {

@@ -20,8 +20,10 @@ public enum RouteRequest {
 
     /// A route lookup as `ip route get DST [from SRC] [iif DEV] [oif DEV] [mark N] [fibmatch]`
     /// asks it: RTM_GETROUTE without NLM_F_DUMP, with the flags iproute2 sets per family.
-    public static func lookup(destination: IPAddress, source: IPAddress? = nil, inputIndex: Int32? = nil,
-                              outputIndex: Int32? = nil, mark: UInt32? = nil, fibMatch: Bool = false) -> NetlinkMessage {
+    public static func lookup(
+        destination: IPAddress, source: IPAddress? = nil, inputIndex: Int32? = nil,
+        outputIndex: Int32? = nil, mark: UInt32? = nil, fibMatch: Bool = false
+    ) -> NetlinkMessage {
         let family = destination.isIPv4 ? AddressFamily.inet : .inet6
         let hostLength: UInt8 = destination.isIPv4 ? 32 : 128
         var header = RouteHeader(family: family.rawValue)

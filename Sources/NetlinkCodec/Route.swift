@@ -93,7 +93,8 @@ public struct Route: Sendable, Equatable {
                     throw NetlinkDecodeError("rtnexthop length \(length) out of range", offset: offset)
                 }
                 let hopAttributes = try Attribute.parseAll(bytes[(offset + 8)..<(offset + length)])
-                nextHops.append(NextHop(gateway: hopAttributes.attribute(RTA.gateway).flatMap { IPAddress(wire: $0.payload) }, outputIndex: nr.i32(4)))
+                nextHops.append(
+                    NextHop(gateway: hopAttributes.attribute(RTA.gateway).flatMap { IPAddress(wire: $0.payload) }, outputIndex: nr.i32(4)))
                 offset += align4(length)
             }
         }

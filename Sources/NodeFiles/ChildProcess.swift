@@ -1,9 +1,9 @@
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
-@preconcurrency import Musl
+    @preconcurrency import Musl
 #endif
 
 /// Runs a program with a given environment and standard input, collects its output and error
@@ -24,13 +24,19 @@ public enum ChildProcess {
     /// too, such as a plugin that left a process behind.
     /// `streaming`: standard output is handed over chunk by chunk as it arrives (and not kept in
     /// the result), so the caller's parse runs while the child is still writing.
-    public static func run(_ path: String, arguments: [String] = [], environment: [String], input: [UInt8] = [],
-                           timeoutMilliseconds: Int32 = 2000, outputLimit: Int = 16 << 20, endGroup: Bool = false,
-                           streaming: ((UnsafeBufferPointer<UInt8>) -> Void)? = nil) -> Result? {
+    public static func run(
+        _ path: String, arguments: [String] = [], environment: [String], input: [UInt8] = [],
+        timeoutMilliseconds: Int32 = 2000, outputLimit: Int = 16 << 20, endGroup: Bool = false,
+        streaming: ((UnsafeBufferPointer<UInt8>) -> Void)? = nil
+    ) -> Result? {
         var pipes: [[Int32]] = []
         for _ in 0..<3 {
             var fds: [Int32] = [0, 0]
-            guard pipe(&fds) == 0 else { pipes.forEach { close($0[0]); close($0[1]) }; return nil }
+            guard pipe(&fds) == 0 else {
+                pipes.forEach {
+                    close($0[0]); close($0[1])
+                }; return nil
+            }
             // Close-on-exec (pipe2 is hidden behind _GNU_SOURCE); dup2 clears it on the child's copies.
             _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
             _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
@@ -164,8 +170,10 @@ public enum ChildProcess {
     }
 
     /// argv and envp as NULL-terminated C arrays for the duration of `body`.
-    static func withCStrings<R>(_ arguments: [String], _ environment: [String],
-                                _ body: ([UnsafeMutablePointer<CChar>?], [UnsafeMutablePointer<CChar>?]) -> R) -> R {
+    static func withCStrings<R>(
+        _ arguments: [String], _ environment: [String],
+        _ body: ([UnsafeMutablePointer<CChar>?], [UnsafeMutablePointer<CChar>?]) -> R
+    ) -> R {
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
         defer {

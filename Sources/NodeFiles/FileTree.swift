@@ -1,9 +1,9 @@
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
-@preconcurrency import Musl
+    @preconcurrency import Musl
 #endif
 
 /// Writing and removing files on this machine: for the lab's node trees and for tests. netdoctor

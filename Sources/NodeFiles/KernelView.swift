@@ -28,7 +28,8 @@ public struct KernelView: Sendable, Equatable {
                 guard fields.count > 7, fields[1] == "00000000", fields[7] == "00000000" else { continue }
                 let device = String(fields[0])
                 if let text = try? system.readText("/sys/class/net/\(device)/mtu"),
-                   let mtu = Int(text.filter { $0.isNumber }) {
+                    let mtu = Int(text.filter { $0.isNumber })
+                {
                     view.uplink = (device, mtu)
                 }
                 break
@@ -39,8 +40,8 @@ public struct KernelView: Sendable, Equatable {
             // the up interfaces named like NICs.
             for name in view.devices.sorted() where looksLikeNIC(name) {
                 guard let flags = try? system.readText("/sys/class/net/\(name)/flags"),
-                      let value = Int(flags.filter { $0.isHexDigit || $0 == "x" }.dropFirst(2), radix: 16), value & 1 == 1,
-                      let text = try? system.readText("/sys/class/net/\(name)/mtu"), let mtu = Int(text.filter { $0.isNumber })
+                    let value = Int(flags.filter { $0.isHexDigit || $0 == "x" }.dropFirst(2), radix: 16), value & 1 == 1,
+                    let text = try? system.readText("/sys/class/net/\(name)/mtu"), let mtu = Int(text.filter { $0.isNumber })
                 else { continue }
                 if view.uplink == nil || mtu < view.uplink!.mtu { view.uplink = (name, mtu) }
             }

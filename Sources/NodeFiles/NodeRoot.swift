@@ -1,9 +1,9 @@
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
-@preconcurrency import Musl
+    @preconcurrency import Musl
 #endif
 
 /// The node's file system as seen from here: `/` on the node itself, or the node's root mounted

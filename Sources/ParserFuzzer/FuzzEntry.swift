@@ -35,7 +35,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     // The runtime's answers (protobuf off its socket) and the verbose info's JSON.
     if let list = try? Runtime_V1_ListPodSandboxResponse(serializedBytes: bytes),
-       let status = try? Runtime_V1_PodSandboxStatusResponse(serializedBytes: bytes) {
+        let status = try? Runtime_V1_PodSandboxStatusResponse(serializedBytes: bytes)
+    {
         _ = RuntimeInventory(RuntimeAnswers(version: Runtime_V1_VersionResponse(), list: list, statuses: [status]))
     }
     _ = SandboxInfo.networkNamespacePath(["info": text])
@@ -109,19 +110,19 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 #if FUZZING
-// SwiftPM links an executable's entry point as `<module>_main`; with libFuzzer, that entry hands
-// control to libFuzzer's driver, which parses its flags and calls fuzzOneInput.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
+    // SwiftPM links an executable's entry point as `<module>_main`; with libFuzzer, that entry hands
+    // control to libFuzzer's driver, which parses its flags and calls fuzzOneInput.
+    @_silgen_name("LLVMFuzzerRunDriver")
+    func LLVMFuzzerRunDriver(
+        _ argc: UnsafeMutablePointer<CInt>,
+        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+    ) -> CInt
 
-@_cdecl("ParserFuzzer_main")
-public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments, fuzzOneInput)
-}
+    @_cdecl("ParserFuzzer_main")
+    public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+        var count = argc
+        var arguments = argv
+        return LLVMFuzzerRunDriver(&count, &arguments, fuzzOneInput)
+    }
 #endif

@@ -5,7 +5,7 @@ import NetlinkCodec
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// Who answers for an address on a segment, asked so that no host's neighbour cache learns
@@ -18,25 +18,33 @@ import NetSystem
 /// this node too: an unsolicited reply changes no permanent neighbour entry.
 public enum AddressClaimProbe {
     /// Waits for replies until `window` ms have passed, or `settle` ms after the last one.
-    static func ask(_ address: IPAddress, on link: Link, in handle: NamespaceHandle, windowMilliseconds: Int64 = 60,
-                    settleMilliseconds: Int64 = 3) throws -> [LinkAddress] {
+    static func ask(
+        _ address: IPAddress, on link: Link, in handle: NamespaceHandle, windowMilliseconds: Int64 = 60,
+        settleMilliseconds: Int64 = 3
+    ) throws -> [LinkAddress] {
         guard let mac = link.address, mac.bytes.count == 6 else { return [] }
         if address.isIPv4 {
             let request: [UInt8] = [0, 1, 8, 0, 6, 4, 0, 1] + mac.bytes + [0, 0, 0, 0] + [0, 0, 0, 0, 0, 0] + address.bytes
-            return try exchange(request, protocol: UInt16(ETH_P_ARP), to: [UInt8](repeating: 0xff, count: 6), on: link, in: handle,
-                                window: windowMilliseconds, settle: settleMilliseconds) { claimant(of: address, in: $0) }
+            return try exchange(
+                request, protocol: UInt16(ETH_P_ARP), to: [UInt8](repeating: 0xff, count: 6), on: link, in: handle,
+                window: windowMilliseconds, settle: settleMilliseconds
+            ) { claimant(of: address, in: $0) }
         }
         // 33:33 and the solicited-node group's last four bytes (RFC 2464 §7).
         let group: [UInt8] = [0x33, 0x33] + solicitedNodeGroup(of: address).suffix(4)
-        return try exchange(neighborSolicitation(for: address), protocol: UInt16(ETH_P_IPV6), to: group, on: link, in: handle,
-                            window: windowMilliseconds, settle: settleMilliseconds) { advertiser(of: address, in: $0) }
+        return try exchange(
+            neighborSolicitation(for: address), protocol: UInt16(ETH_P_IPV6), to: group, on: link, in: handle,
+            window: windowMilliseconds, settle: settleMilliseconds
+        ) { advertiser(of: address, in: $0) }
     }
 
     /// Sends `packet` (a link-layer payload of `protocol`) to `destination` on `link` from a
     /// packet socket opened in the link's namespace, and collects what `claimant` makes of every
     /// packet that arrives on that link until the window closes.
-    static func exchange(_ packet: [UInt8], protocol ethertype: UInt16, to destination: [UInt8], on link: Link, in handle: NamespaceHandle,
-                         window: Int64, settle: Int64, claimant: (ArraySlice<UInt8>) -> LinkAddress?) throws -> [LinkAddress] {
+    static func exchange(
+        _ packet: [UInt8], protocol ethertype: UInt16, to destination: [UInt8], on link: Link, in handle: NamespaceHandle,
+        window: Int64, settle: Int64, claimant: (ArraySlice<UInt8>) -> LinkAddress?
+    ) throws -> [LinkAddress] {
         let socket = try handle.run {
             try Socket(domain: AF_PACKET, type: Int32(SOCK_DGRAM.rawValue), protocol: Int32(ethertype.bigEndian), what: "AF_PACKET")
         }
@@ -66,7 +74,9 @@ public enum AddressClaimProbe {
             let n = retryingOnInterrupt {
                 buffer.withUnsafeMutableBytes { bytes in
                     withUnsafeMutablePointer(to: &from) { pointer in
-                        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0, &length) }
+                        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            recvfrom(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0, &length)
+                        }
                     }
                 }
             }
@@ -83,7 +93,8 @@ public enum AddressClaimProbe {
     public static func claimant(of address: IPAddress, in packet: ArraySlice<UInt8>) -> LinkAddress? {
         let p = Array(packet)
         guard p.count >= 28, p[0] == 0, p[1] == 1, p[2] == 8, p[3] == 0, p[4] == 6, p[5] == 4, p[6] == 0, p[7] == 2,
-              Array(p[14..<18]) == address.bytes else { return nil }
+            Array(p[14..<18]) == address.bytes
+        else { return nil }
         return LinkAddress(Array(p[8..<14]))
     }
 
@@ -120,7 +131,8 @@ public enum AddressClaimProbe {
     public static func advertiser(of address: IPAddress, in packet: ArraySlice<UInt8>) -> LinkAddress? {
         let p = Array(packet)
         guard p.count >= 64, p[0] >> 4 == 6, p[6] == UInt8(IPPROTO_ICMPV6), p[40] == 136, p[41] == 0,
-              Array(p[48..<64]) == address.bytes else { return nil }
+            Array(p[48..<64]) == address.bytes
+        else { return nil }
         // Options: type, length in units of 8 bytes; option 2 is the target link-layer address.
         var offset = 64
         while offset + 8 <= p.count {

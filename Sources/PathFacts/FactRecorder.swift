@@ -26,7 +26,9 @@ final class FactRecorder: @unchecked Sendable {
         FileTree.makeDirectories(directory)
     }
 
-    static func folder(_ known: KnownNamespace) -> String { known.name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }.reduce("") { $0 + String($1) } }
+    static func folder(_ known: KnownNamespace) -> String {
+        known.name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }.reduce("") { $0 + String($1) }
+    }
 
     func record(namespace known: KnownNamespace) {
         append("namespaces.txt", "\(known.name)\t\(known.identity.device)\t\(known.identity.inode)")
@@ -40,8 +42,10 @@ final class FactRecorder: @unchecked Sendable {
 
     func record(_ dumps: NamespaceDumps, sysctls: [String: String], of known: KnownNamespace) {
         let folder = directory + "/" + Self.folder(known)
-        for (name, messages) in [("links", dumps.links), ("addresses", dumps.addresses), ("routes", dumps.routes),
-                                 ("neighbors", dumps.neighbors), ("fdb", dumps.forwardingDatabase)] {
+        for (name, messages) in [
+            ("links", dumps.links), ("addresses", dumps.addresses), ("routes", dumps.routes),
+            ("neighbors", dumps.neighbors), ("fdb", dumps.forwardingDatabase),
+        ] {
             FileTree.write("\(folder)/\(name).bin", bytes: messages.flatMap(\.encoded))
         }
         let text = sysctls.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined()
@@ -53,11 +57,12 @@ final class FactRecorder: @unchecked Sendable {
     }
 
     func record(_ query: RouteQuery, reply: Result<NetlinkMessage, NetlinkError>, of known: KnownNamespace) {
-        let answer = switch reply {
-        case .success(let message): "0\t" + message.encoded.map(Self.hex).joined()
-        case .failure(.kernel(let code, let message)): "\(code)\t\(message ?? "")"
-        case .failure(let error): "-1\t\(error)"
-        }
+        let answer =
+            switch reply {
+            case .success(let message): "0\t" + message.encoded.map(Self.hex).joined()
+            case .failure(.kernel(let code, let message)): "\(code)\t\(message ?? "")"
+            case .failure(let error): "-1\t\(error)"
+            }
         append("\(Self.folder(known))/lookups.txt", "\(query)\t\(answer)")
     }
 

@@ -22,11 +22,14 @@ public struct PathGatherer {
     /// This node's half: from `start` (a pod's namespace, or the node's) towards `destination`,
     /// through the veth's host side and the node's forwarding decision, to a destination pod of
     /// this node or to where the request leaves the node.
-    public func local(from start: KnownNamespace, label: String, sourceAddress: IPAddress?, to destination: IPAddress,
-                      destinationName: String, destinationPod: Pod?) throws -> PathFacts {
+    public func local(
+        from start: KnownNamespace, label: String, sourceAddress: IPAddress?, to destination: IPAddress,
+        destinationName: String, destinationPod: Pod?
+    ) throws -> PathFacts {
         let source = try access.open(start)
         let sourceState = try source.state()
-        var facts = PathFacts(sourceAddress: sourceAddress ?? destination, destinationAddress: destination, destinationName: destinationName)
+        var facts = PathFacts(
+            sourceAddress: sourceAddress ?? destination, destinationAddress: destination, destinationName: destinationName)
         let s = facts.add(start, label: label, state: sourceState)
         let answer = ask(.sourceRoute, RouteQuery(destination: destination), in: source, label: label, facts: &facts)
         _ = ask(.configured, RouteQuery(destination: destination, fibMatch: true), in: source, label: label, facts: &facts)
@@ -41,9 +44,12 @@ public struct PathGatherer {
         facts.hops.append(hop(interface, .source, in: start, label: label))
 
         // A veth into another namespace: the node from its host side on.
-        guard interface.kind == "veth", let peerIndex = interface.linkIndex, let nsid = interface.linkNetnsID, nsid >= 0 else { return facts }
+        guard interface.kind == "veth", let peerIndex = interface.linkIndex, let nsid = interface.linkNetnsID, nsid >= 0 else {
+            return facts
+        }
         guard let hostKnown = source.peer(nsid: nsid) else {
-            facts.collectionErrors.append(.init(place: label, what: "the namespace \(interface.name)'s peer is in (nsid \(nsid)) is none netdoctor can open"))
+            facts.collectionErrors.append(
+                .init(place: label, what: "the namespace \(interface.name)'s peer is in (nsid \(nsid)) is none netdoctor can open"))
             return facts
         }
         let node: any NamespaceAccess, nodeState: NamespaceState
@@ -56,7 +62,8 @@ public struct PathGatherer {
         }
         let n = facts.add(hostKnown, label: hostKnown.name, state: nodeState)
         guard let hostVeth = nodeState.link(index: peerIndex) else {
-            facts.collectionErrors.append(.init(place: hostKnown.name, what: "\(interface.name)'s peer (index \(peerIndex)) is not among its links"))
+            facts.collectionErrors.append(
+                .init(place: hostKnown.name, what: "\(interface.name)'s peer (index \(peerIndex)) is not among its links"))
             return facts
         }
         facts.node = .init(namespace: n, arrival: hostVeth, hostVeth: hostVeth)
@@ -76,25 +83,30 @@ public struct PathGatherer {
         let label = facts.nodeLabel, destination = facts.destinationAddress
         let query = RouteQuery(destination: destination, source: source, inputIndex: arrival.index)
         let answer = ask(.forward, query, in: node, label: label, facts: &facts, inputName: arrival.name)
-        _ = ask(.configured, RouteQuery(destination: destination, source: source, inputIndex: arrival.index, fibMatch: true),
-                in: node, label: label, facts: &facts, inputName: arrival.name)
+        _ = ask(
+            .configured, RouteQuery(destination: destination, source: source, inputIndex: arrival.index, fibMatch: true),
+            in: node, label: label, facts: &facts, inputName: arrival.name)
         defer { facts.node = step }
         guard let route = answer.route, let out = route.outputIndex.flatMap({ state.link(index: $0) }) else { return }
         step.forward = route
         step.output = out
         let intoBridge = out.index == arrival.masterIndex
         guard !intoBridge || leavesNode else { return }
-        let role: TraceHop.Role = out.isOverlay ? .overlay
+        let role: TraceHop.Role =
+            out.isOverlay
+            ? .overlay
             : leavesNode ? .underlay : (out.kind == "bridge" ? .bridge : .output)
         if !intoBridge { facts.hops.append(hop(out, role, in: facts.nodeNamespace!.known, label: label)) }
         // Replies come back in on the same device: the node must route them to the source.
         if leavesNode {
-            _ = ask(.repliesIn, RouteQuery(destination: source, source: destination, inputIndex: out.index), in: node, label: label,
-                    facts: &facts, inputName: out.name)
+            _ = ask(
+                .repliesIn, RouteQuery(destination: source, source: destination, inputIndex: out.index), in: node, label: label,
+                facts: &facts, inputName: out.name)
         }
         if role == .overlay {
             step.overlay = out
-            step.underlay = out.vxlan?.underlayIndex.flatMap { state.link(index: Int32($0)) }
+            step.underlay =
+                out.vxlan?.underlayIndex.flatMap { state.link(index: Int32($0)) }
                 ?? out.tunnel?.underlayIndex.flatMap { $0 > 0 ? state.link(index: Int32($0)) : nil }
             step.remoteAddress = route.gateway.flatMap { state.overlayDestination(of: $0, on: out)?.remote }
             if let underlay = step.underlay { facts.hops.append(hop(underlay, .underlay, in: facts.nodeNamespace!.known, label: label)) }
@@ -124,7 +136,9 @@ public struct PathGatherer {
         let nodeKnown = facts.nodeNamespace!.known
         if let hostSide {
             // Routed to the pod's own veth (ptp, calico): the output hop is its host side.
-            if let last = facts.hops.last, last.role == .output, last.link?.index == hostSide.index, last.namespace?.identity == nodeKnown.identity {
+            if let last = facts.hops.last, last.role == .output, last.link?.index == hostSide.index,
+                last.namespace?.identity == nodeKnown.identity
+            {
                 facts.hops.removeLast()
             }
             facts.hops.append(hop(hostSide, .destinationHostSide, in: nodeKnown, label: facts.nodeLabel))
@@ -138,14 +152,18 @@ public struct PathGatherer {
     /// The remote node's half, as its agent gathers it: from the device the request arrives on
     /// (the underlay holding `nodeAddress`, then the overlay device that unwraps it) through the
     /// node's forwarding decision to the destination pod, and its replies' way back.
-    public func remote(nodeName: String, sourceAddress: IPAddress, destination: IPAddress, nodeAddress: IPAddress, encapsulated: Bool,
-                       pods: [Pod]) throws -> PathFacts {
+    public func remote(
+        nodeName: String, sourceAddress: IPAddress, destination: IPAddress, nodeAddress: IPAddress, encapsulated: Bool,
+        pods: [Pod]
+    ) throws -> PathFacts {
         let node = try access.open(access.node)
         let state = try node.state()
-        var facts = PathFacts(sourceAddress: sourceAddress, destinationAddress: destination, destinationName: destination.description,
-                              nodeName: nodeName)
+        var facts = PathFacts(
+            sourceAddress: sourceAddress, destinationAddress: destination, destinationName: destination.description,
+            nodeName: nodeName)
         let n = facts.add(access.node, label: nodeName, state: state)
-        guard let held = state.addresses.first(where: { $0.address == nodeAddress }), let underlay = state.link(index: held.interfaceIndex) else {
+        guard let held = state.addresses.first(where: { $0.address == nodeAddress }), let underlay = state.link(index: held.interfaceIndex)
+        else {
             throw PathGatheringError("\(nodeAddress) is not an address of \(nodeName): the packet is sent to another node")
         }
         facts.hops.append(hop(underlay, .underlay, in: access.node, label: nodeName))
@@ -157,7 +175,8 @@ public struct PathGatherer {
             // one on that underlay in that family; Geneve devices name no underlay: the first then.
             let onUnderlay = overlays.filter { $0.vxlan?.underlayIndex == UInt32(underlay.index) }
             if let overlay = overlays.first(where: { $0.vxlan?.local == nodeAddress })
-                ?? onUnderlay.first(where: { $0.vxlan?.local?.family == nodeAddress.family }) ?? onUnderlay.first ?? overlays.first {
+                ?? onUnderlay.first(where: { $0.vxlan?.local?.family == nodeAddress.family }) ?? onUnderlay.first ?? overlays.first
+            {
                 facts.hops.append(hop(overlay, .overlay, in: access.node, label: nodeName))
                 step.arrival = overlay
                 step.overlay = overlay
@@ -192,8 +211,9 @@ public struct PathGatherer {
         facts.lookups.removeAll { $0.purpose == .podReplies || $0.purpose == .repliesForwarded }
         _ = ask(.podReplies, RouteQuery(destination: source), in: podAccess, label: pod.label, facts: &facts)
         if let hostSide = step.hostSide {
-            _ = ask(.repliesForwarded, RouteQuery(destination: source, source: facts.destinationAddress, inputIndex: hostSide.index),
-                    in: node, label: nodeFacts.label, facts: &facts, inputName: hostSide.name)
+            _ = ask(
+                .repliesForwarded, RouteQuery(destination: source, source: facts.destinationAddress, inputIndex: hostSide.index),
+                in: node, label: nodeFacts.label, facts: &facts, inputName: hostSide.name)
         }
     }
 
@@ -216,8 +236,10 @@ public struct PathGatherer {
         }
     }
 
-    func ask(_ purpose: LookupFact.Purpose, _ query: RouteQuery, in namespace: any NamespaceAccess, label: String, facts: inout PathFacts,
-             inputName: String? = nil) -> RouteAnswer {
+    func ask(
+        _ purpose: LookupFact.Purpose, _ query: RouteQuery, in namespace: any NamespaceAccess, label: String, facts: inout PathFacts,
+        inputName: String? = nil
+    ) -> RouteAnswer {
         let answer = namespace.lookup(query)
         facts.lookups.append(LookupFact(purpose: purpose, namespace: label, query: query, answer: answer, inputName: inputName))
         return answer

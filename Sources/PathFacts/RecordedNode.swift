@@ -22,8 +22,9 @@ public final class RecordedNode: NodeAccess, @unchecked Sendable {
         for fields in try Self.lines(directory + "/namespaces.txt") where fields.count == 3 {
             guard let device = UInt64(fields[1]), let inode = UInt64(fields[2]) else { continue }
             // The recorder names the node's own namespace by the reserved name, and nothing else so.
-            namespaces[fields[0]] = KnownNamespace(name: fields[0], path: "", identity: .init(device: device, inode: inode),
-                                                   isNode: fields[0] == KnownNamespace.nodeName)
+            namespaces[fields[0]] = KnownNamespace(
+                name: fields[0], path: "", identity: .init(device: device, inode: inode),
+                isNode: fields[0] == KnownNamespace.nodeName)
         }
         guard let node = namespaces[KnownNamespace.nodeName] else { throw RecordingError("\(directory): no node namespace recorded") }
         self.node = node
@@ -94,8 +95,9 @@ final class RecordedNamespace: NamespaceAccess, @unchecked Sendable {
     }
 
     func state() throws -> NamespaceState {
-        let dumps = NamespaceDumps(links: try messages("links"), addresses: try messages("addresses"), routes: try messages("routes"),
-                                   neighbors: try messages("neighbors"), forwardingDatabase: try messages("fdb"))
+        let dumps = NamespaceDumps(
+            links: try messages("links"), addresses: try messages("addresses"), routes: try messages("routes"),
+            neighbors: try messages("neighbors"), forwardingDatabase: try messages("fdb"))
         var sysctls: [String: String] = [:]
         for line in try NodeRoot("/").readText(folder + "/sysctls.txt").split(separator: "\n") {
             guard let equals = line.firstIndex(of: "=") else { continue }

@@ -3,7 +3,7 @@ import Netlink
 import NetlinkCodec
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// One route lookup, as `ip route get DST [from SRC] [iif DEV] [fibmatch]` asks it.
@@ -28,7 +28,8 @@ public struct RouteQuery: Sendable, Hashable, CustomStringConvertible {
 
     /// `get 10.0.0.2 from 10.0.0.1 iif 7 fibmatch`: also the key a recording stores it under.
     public var description: String {
-        "get \(destination)" + (source.map { " from \($0)" } ?? "") + (inputIndex.map { " iif \($0)" } ?? "") + (fibMatch ? " fibmatch" : "")
+        "get \(destination)" + (source.map { " from \($0)" } ?? "") + (inputIndex.map { " iif \($0)" } ?? "")
+            + (fibMatch ? " fibmatch" : "")
     }
 
     /// Reads `description` back; nil for anything else.

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 import Diagnosis
 import Firewall
@@ -20,7 +20,9 @@ public struct ProbedPath: Sendable {
     /// For a black hole: this node's rules that drop ICMP "fragmentation needed" (nil: not read).
     public var icmpTooBigDrops: [String]? = nil
 
-    public init(source: String, destination: String, destinationAddress: IPAddress, measurement: PathMeasurement, interfaces: [PathInterface]) {
+    public init(
+        source: String, destination: String, destinationAddress: IPAddress, measurement: PathMeasurement, interfaces: [PathInterface]
+    ) {
         self.source = source
         self.destination = destination
         self.destinationAddress = destinationAddress
@@ -73,17 +75,23 @@ public struct MTUProber {
 
     /// Gathers the path from `source` (opened through `node`, which a trace has read already)
     /// and measures it.
-    public func probe(from source: ProbeSource, node: LiveNode, to destination: IPAddress, named destinationName: String) throws -> (ProbedPath, PathFacts) {
-        let facts = try PathGatherer(access: node).local(from: source.namespace, label: source.name, sourceAddress: nil, to: destination,
-                                                         destinationName: destinationName, destinationPod: nil)
-        let path = try probe(in: try node.handle(source.namespace), source: source.name, interfaces: PathInterfaces.from(facts),
-                             to: destination, named: destinationName)
+    public func probe(
+        from source: ProbeSource, node: LiveNode, to destination: IPAddress, named destinationName: String
+    ) throws -> (ProbedPath, PathFacts) {
+        let facts = try PathGatherer(access: node).local(
+            from: source.namespace, label: source.name, sourceAddress: nil, to: destination,
+            destinationName: destinationName, destinationPod: nil)
+        let path = try probe(
+            in: try node.handle(source.namespace), source: source.name, interfaces: PathInterfaces.from(facts),
+            to: destination, named: destinationName)
         return (path, facts)
     }
 
     /// Measures the path from the handle's namespace to `destination`.
-    public func probe(in handle: NamespaceHandle, source: String, interfaces: [PathInterface], to destination: IPAddress,
-                      named destinationName: String) throws -> ProbedPath {
+    public func probe(
+        in handle: NamespaceHandle, source: String, interfaces: [PathInterface], to destination: IPAddress,
+        named destinationName: String
+    ) throws -> ProbedPath {
         // The socket is opened inside the source namespace, then used from here.
         let (port, method) = (self.port, self.method)
         let probeSocket = try handle.run { () throws -> ProbeSocket in
@@ -94,9 +102,11 @@ public struct MTUProber {
                 return try ProbeSocket(destination: destination, port: port, method: .udp)
             }
         }
-        let measurement = search.measure(probeSocket, start: PathInterfaces.sourceMTU(interfaces), hint: PathInterfaces.expectedMTU(interfaces))
-        var path = ProbedPath(source: source, destination: destinationName, destinationAddress: destination, measurement: measurement,
-                              interfaces: interfaces)
+        let measurement = search.measure(
+            probeSocket, start: PathInterfaces.sourceMTU(interfaces), hint: PathInterfaces.expectedMTU(interfaces))
+        var path = ProbedPath(
+            source: source, destination: destinationName, destinationAddress: destination, measurement: measurement,
+            interfaces: interfaces)
         // A black hole's usual cause: a rule dropping ICMP "fragmentation needed" on this node.
         if case .blackhole = measurement.verdict { path.icmpTooBigDrops = Self.icmpTooBigDrops(destination.family) }
         return path
@@ -114,7 +124,8 @@ public struct MTUProber {
         let what: String
         switch probe.outcome {
         case .passed(let from): what = "passed (answered by \(from.map(\.description) ?? "the destination"))"
-        case .fragmentationNeeded(let from, let mtu): what = "\(family == .ipv6 ? "packet too big" : "fragmentation needed") from \(from.map(\.description) ?? "a hop"), mtu \(mtu)"
+        case .fragmentationNeeded(let from, let mtu):
+            what = "\(family == .ipv6 ? "packet too big" : "fragmentation needed") from \(from.map(\.description) ?? "a hop"), mtu \(mtu)"
         case .localLimit(let mtu): what = "refused by this host: mtu \(mtu)"
         case .silent: what = "no answer in \(probe.milliseconds) ms"
         case .unreachable(let from, let type, let code, _): what = "ICMP type \(type) code \(code) from \(from.map(\.description) ?? "?")"

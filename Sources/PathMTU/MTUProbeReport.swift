@@ -17,22 +17,31 @@ public struct MTUProbeReport: Report {
     }
 
     public var jsonFields: [(String, ConfigValue)] {
-        [("paths", .array(paths.map { path in
-            .fields([
-                "source": .string(path.source),
-                "destination": .string(path.destination),
-                "destinationAddress": .string(path.destinationAddress.description),
-                "pathMTU": .int(path.measurement.pathMTU),
-                "interfaceMTU": .int(path.interfaceMTU),
-                "expectedMTU": .int(path.expectedMTU),
-                "verdict": .string(Self.verdictName(path.measurement.verdict)),
-                "probes": .array(path.measurement.probes.map(Self.probeJSON)),
-                "interfaces": .array(path.interfaces.map { i in
-                    .fields(["namespace": .string(i.namespace), "name": .string(i.name), "kind": .string(i.kind),
-                             "mtu": .int(i.mtu), "role": .string(i.role.rawValue), "overhead": .int(i.overhead)])
-                }),
-            ])
-        }))]
+        [
+            (
+                "paths",
+                .array(
+                    paths.map { path in
+                        .fields([
+                            "source": .string(path.source),
+                            "destination": .string(path.destination),
+                            "destinationAddress": .string(path.destinationAddress.description),
+                            "pathMTU": .int(path.measurement.pathMTU),
+                            "interfaceMTU": .int(path.interfaceMTU),
+                            "expectedMTU": .int(path.expectedMTU),
+                            "verdict": .string(Self.verdictName(path.measurement.verdict)),
+                            "probes": .array(path.measurement.probes.map(Self.probeJSON)),
+                            "interfaces": .array(
+                                path.interfaces.map { i in
+                                    .fields([
+                                        "namespace": .string(i.namespace), "name": .string(i.name), "kind": .string(i.kind),
+                                        "mtu": .int(i.mtu), "role": .string(i.role.rawValue), "overhead": .int(i.overhead),
+                                    ])
+                                }),
+                        ])
+                    })
+            )
+        ]
     }
 
     static func verdictName(_ verdict: PathMeasurement.Verdict) -> String {
@@ -54,8 +63,10 @@ public struct MTUProbeReport: Report {
         case .unreachable(let f, _, _, _): from = f?.description
         case .silent: break
         }
-        return .fields(["size": .int(probe.size), "outcome": .string(probe.outcome.label), "from": .text(from), "mtu": .int(mtu),
-                        "milliseconds": .int(probe.milliseconds)])
+        return .fields([
+            "size": .int(probe.size), "outcome": .string(probe.outcome.label), "from": .text(from), "mtu": .int(mtu),
+            "milliseconds": .int(probe.milliseconds),
+        ])
     }
 
     public func humanSections(style: TextStyle) -> [HumanSection] {
@@ -73,7 +84,8 @@ public struct MTUProbeReport: Report {
             case .blackhole: line += "  " + style.red("✘ black hole above \(m.pathMTU ?? 0)")
             case .noAnswer(let why): line += "  " + style.red("✘ \(why)")
             }
-            line += style.dim("  (\(m.probes.count) probe\(m.probes.count == 1 ? "" : "s"), \(m.probes.map(\.milliseconds).reduce(0, +)) ms)")
+            line += style.dim(
+                "  (\(m.probes.count) probe\(m.probes.count == 1 ? "" : "s"), \(m.probes.map(\.milliseconds).reduce(0, +)) ms)")
             rows.append((path.source + " →", line))
             if verbose {
                 rows += path.interfaces.map { ("", "  " + $0.label + ($0.role == .underlay ? " − \($0.overhead ?? 0)" : "")) }

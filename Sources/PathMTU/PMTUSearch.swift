@@ -85,20 +85,24 @@ public struct PMTUSearch: Sendable {
             case .localLimit(let mtu):
                 high = min(mtu, high - 1)
             case .unreachable(let from, let type, let code, _):
-                return PathMeasurement(pathMTU: nil, localMTU: localMTU,
-                                       verdict: .noAnswer("ICMP type \(type) code \(code)\(from.map { " from \($0)" } ?? "")"),
-                                       probes: log.records, firstSilentSize: nil)
+                return PathMeasurement(
+                    pathMTU: nil, localMTU: localMTU,
+                    verdict: .noAnswer("ICMP type \(type) code \(code)\(from.map { " from \($0)" } ?? "")"),
+                    probes: log.records, firstSilentSize: nil)
             case .silent:
                 return bisect(below: high, localMTU: localMTU, icmp: icmp, hint: hint, log: log, send: send)
             }
         }
-        return PathMeasurement(pathMTU: nil, localMTU: localMTU, verdict: .noAnswer("the sizes named by ICMP errors kept failing"),
-                               probes: log.records, firstSilentSize: nil)
+        return PathMeasurement(
+            pathMTU: nil, localMTU: localMTU, verdict: .noAnswer("the sizes named by ICMP errors kept failing"),
+            probes: log.records, firstSilentSize: nil)
     }
 
     /// `high` vanished: find a size that crosses, then bisect.
-    private func bisect(below high: Int, localMTU: Int?, icmp: (from: IPAddress?, mtu: Int)?, hint: Int?, log: ProbeLog,
-                        send: (Int) -> ProbeOutcome) -> PathMeasurement {
+    private func bisect(
+        below high: Int, localMTU: Int?, icmp: (from: IPAddress?, mtu: Int)?, hint: Int?, log: ProbeLog,
+        send: (Int) -> ProbeOutcome
+    ) -> PathMeasurement {
         var icmp = icmp
         var low: Int? = nil
         var silent = high
@@ -110,16 +114,18 @@ public struct PMTUSearch: Sendable {
                 icmp = (from, mtu)
                 silent = min(silent, floor)
             case .unreachable(let from, let type, let code, _):
-                return PathMeasurement(pathMTU: nil, localMTU: localMTU,
-                                       verdict: .noAnswer("ICMP type \(type) code \(code)\(from.map { " from \($0)" } ?? "")"),
-                                       probes: log.records, firstSilentSize: nil)
+                return PathMeasurement(
+                    pathMTU: nil, localMTU: localMTU,
+                    verdict: .noAnswer("ICMP type \(type) code \(code)\(from.map { " from \($0)" } ?? "")"),
+                    probes: log.records, firstSilentSize: nil)
             default: silent = min(silent, floor)
             }
             if low != nil { break }
         }
         guard var good = low else {
-            return PathMeasurement(pathMTU: nil, localMTU: localMTU,
-                                   verdict: .noAnswer("no probe of any size was answered"), probes: log.records, firstSilentSize: nil)
+            return PathMeasurement(
+                pathMTU: nil, localMTU: localMTU,
+                verdict: .noAnswer("no probe of any size was answered"), probes: log.records, firstSilentSize: nil)
         }
         // The expected size crossed: one byte more tells whether it is the edge.
         if let hint, good == hint, silent - good > 1 {

@@ -41,7 +41,9 @@ public enum PathInterfaces {
         let name = source.known.name
         var hops = [hop(name, link, .source)]
         if let mtu = configured(in: source.label, facts)?.mtu {
-            hops.append(PathInterface(namespace: name, name: "route to \(facts.destinationAddress)", kind: "route metric", mtu: Int(mtu), role: .route))
+            hops.append(
+                PathInterface(
+                    namespace: name, name: "route to \(facts.destinationAddress)", kind: "route metric", mtu: Int(mtu), role: .route))
         }
         hops += overlayHops(link, state: source.state, namespace: name)
         guard let node = facts.nodeNamespace, let veth = facts.node?.hostVeth else { return hops }
@@ -49,11 +51,14 @@ public enum PathInterfaces {
         hops.append(hop(host, veth, .hostSide))
         if let master = veth.masterIndex, let bridge = node.state.link(index: master) { hops.append(hop(host, bridge, .bridge)) }
         guard let route = configured(in: node.label, facts), let out = route.outputIndex.flatMap({ node.state.link(index: $0) }),
-              out.index != veth.masterIndex else { return hops }
+            out.index != veth.masterIndex
+        else { return hops }
         let overlay = overlayHops(out, state: node.state, namespace: host)
         if overlay.isEmpty { hops.append(hop(host, out, .output)) }
         if let mtu = route.mtu {
-            hops.append(PathInterface(namespace: host, name: "route to \(facts.destinationAddress)", kind: "route metric", mtu: Int(mtu), role: .route))
+            hops.append(
+                PathInterface(
+                    namespace: host, name: "route to \(facts.destinationAddress)", kind: "route metric", mtu: Int(mtu), role: .route))
         }
         return hops + overlay
     }
@@ -72,15 +77,20 @@ public enum PathInterfaces {
         let overhead: Int
         let underlayIndex: UInt32?
         // The outer family is known for VXLAN (its local address); the others are taken as IPv4's.
-        guard let kind = link.kind, let bytes = Tunnels.overhead(kind: kind, outerIPv6: link.vxlan?.local?.isIPv4 == false) else { return [] }
+        guard let kind = link.kind, let bytes = Tunnels.overhead(kind: kind, outerIPv6: link.vxlan?.local?.isIPv4 == false) else {
+            return []
+        }
         overhead = bytes
         switch kind {
         case "vxlan": underlayIndex = link.vxlan?.underlayIndex
         case "ipip": underlayIndex = link.tunnel?.underlayIndex
         default: underlayIndex = nil
         }
-        var hops = [PathInterface(namespace: namespace, name: link.name, kind: link.kind!, mtu: Int(link.mtu ?? 0), role: .overlay,
-                                  overhead: overhead)]
+        var hops = [
+            PathInterface(
+                namespace: namespace, name: link.name, kind: link.kind!, mtu: Int(link.mtu ?? 0), role: .overlay,
+                overhead: overhead)
+        ]
         if let index = underlayIndex, index > 0, let underlay = state.link(index: Int32(index)) {
             var u = hop(namespace, underlay, .underlay)
             u.overhead = overhead

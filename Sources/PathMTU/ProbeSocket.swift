@@ -3,7 +3,7 @@ import NetAddress
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// What became of one don't-fragment probe.
@@ -62,13 +62,17 @@ public final class ProbeSocket: ProbeTransport, @unchecked Sendable {
         let family = destination.isIPv4 ? AF_INET : AF_INET6
         switch method {
         case .udp: socket = try Socket(domain: family, type: Int32(SOCK_DGRAM.rawValue), what: "UDP")
-        case .icmp: socket = try Socket(domain: family, type: Int32(SOCK_RAW.rawValue),
-                                        protocol: destination.isIPv4 ? Int32(IPPROTO_ICMP) : Int32(IPPROTO_ICMPV6), what: "raw ICMP")
+        case .icmp:
+            socket = try Socket(
+                domain: family, type: Int32(SOCK_RAW.rawValue),
+                protocol: destination.isIPv4 ? Int32(IPPROTO_ICMP) : Int32(IPPROTO_ICMPV6), what: "raw ICMP")
         }
         let fd = socket.fd
         // PROBE mode: DF set, and the cached path MTU ignored, so every probe measures afresh.
         let probe = destination.isIPv4 ? Int32(IP_PMTUDISC_PROBE) : Int32(IPV6_PMTUDISC_PROBE)
-        let (level, discover, recvErr) = destination.isIPv4 ? (Int32(IPPROTO_IP), Int32(IP_MTU_DISCOVER), Int32(IP_RECVERR))
+        let (level, discover, recvErr) =
+            destination.isIPv4
+            ? (Int32(IPPROTO_IP), Int32(IP_MTU_DISCOVER), Int32(IP_RECVERR))
             : (Int32(IPPROTO_IPV6), Int32(IPV6_MTU_DISCOVER), Int32(IPV6_RECVERR))
         try socket.set(level, discover, to: probe, what: "MTU discovery")
         try socket.set(level, recvErr, to: 1, what: "RECVERR")

@@ -41,8 +41,10 @@ public struct Pod: Sendable, Equatable {
         public var addresses: [IPAddress]
     }
 
-    public init(namespace: String?, name: String, containerID: String, uid: String? = nil, attachments: [CacheEntry],
-                loopback: CacheEntry? = nil, netnsPath: String?, source: PodSource = .cache, runtime: RuntimeView? = nil) {
+    public init(
+        namespace: String?, name: String, containerID: String, uid: String? = nil, attachments: [CacheEntry],
+        loopback: CacheEntry? = nil, netnsPath: String?, source: PodSource = .cache, runtime: RuntimeView? = nil
+    ) {
         self.namespace = namespace
         self.name = name
         self.containerID = containerID
@@ -80,8 +82,9 @@ public struct Pod: Sendable, Equatable {
     /// How the report names where this pod came from.
     public var sourceDescription: String {
         switch source {
-        case .runtime: "the runtime (\(runtime.map { "\($0.name) \($0.version)" } ?? "CRI"))"
-            + (attachments.isEmpty ? "; no libcni cache entry" : " and libcni's cache")
+        case .runtime:
+            "the runtime (\(runtime.map { "\($0.name) \($0.version)" } ?? "CRI"))"
+                + (attachments.isEmpty ? "; no libcni cache entry" : " and libcni's cache")
         case .cache: "libcni's result cache"
         }
     }

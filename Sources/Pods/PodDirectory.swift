@@ -45,8 +45,10 @@ public struct PodDirectory: Sendable {
     }
 
     /// `othersRunning`: the runtime's other ready pods (namespace/name) when only some were loaded.
-    init(pods: [Pod], denied: [String], runtime: RuntimeStatus, stale: [Pod], crossCheck: [PodNote], root: NodeRoot? = nil,
-         othersRunning: [String] = []) {
+    init(
+        pods: [Pod], denied: [String], runtime: RuntimeStatus, stale: [Pod], crossCheck: [PodNote], root: NodeRoot? = nil,
+        othersRunning: [String] = []
+    ) {
         self.pods = Self.labelled(pods, othersRunning: othersRunning)
         self.othersRunning = othersRunning
         self.denied = denied
@@ -64,16 +66,19 @@ public struct PodDirectory: Sendable {
     /// The pods of libcni's result cache alone (no runtime asked).
     public init(root: NodeRoot) {
         let cache = CacheEntry.readAllReportingDenied(root: root)
-        self.init(pods: Self.cachePods(cache.entries.map(\.entry)), denied: cache.denied, runtime: .notAsked, stale: [], crossCheck: [],
-                  root: root)
+        self.init(
+            pods: Self.cachePods(cache.entries.map(\.entry)), denied: cache.denied, runtime: .notAsked, stale: [], crossCheck: [],
+            root: root)
     }
 
     /// Asks the runtime (at `endpoint`, else the kubelet's, else the runtimes' default sockets
     /// under `root`) and reads the cache; the runtime's answer wins where both speak.
     /// `interest`: the pods (names or IPs) the command will look up; only their sandboxes' status
     /// is asked (nil: every sandbox's, as detect-cni's cross-check needs).
-    public static func load(root: NodeRoot, endpoint given: String? = nil, kubeletEndpoint: String? = nil,
-                            budget: Duration = RuntimeClient.defaultBudget, interest: [String]? = nil) -> PodDirectory {
+    public static func load(
+        root: NodeRoot, endpoint given: String? = nil, kubeletEndpoint: String? = nil,
+        budget: Duration = RuntimeClient.defaultBudget, interest: [String]? = nil
+    ) -> PodDirectory {
         let endpoint = RuntimeStatus.endpoint(root: root, given: given, kubeletEndpoint: kubeletEndpoint)
         // Pods named by name, with a runtime to ask: only their cache entries are read.
         if let endpoint, let interest, !interest.isEmpty, interest.allSatisfy({ IPAddress.parse($0) == nil }) {
@@ -82,17 +87,21 @@ public struct PodDirectory: Sendable {
         let cache = CacheEntry.readAllReportingDenied(root: root)
         let cached = cachePods(cache.entries.map(\.entry))
         guard let endpoint else {
-            return PodDirectory(pods: cached, denied: cache.denied, runtime: .noEndpoint(given: given), stale: [], crossCheck: [], root: root)
+            return PodDirectory(
+                pods: cached, denied: cache.denied, runtime: .noEndpoint(given: given), stale: [], crossCheck: [], root: root)
         }
         let inventory: RuntimeInventory
         do {
-            inventory = try RuntimeClient.inventory(endpoint, budget: budget, wantsStatus: Self.statusWanted(cached: cached, interest: interest))
+            inventory = try RuntimeClient.inventory(
+                endpoint, budget: budget, wantsStatus: Self.statusWanted(cached: cached, interest: interest))
         } catch {
-            return PodDirectory(pods: cached, denied: cache.denied, runtime: .unavailable(endpoint, error), stale: [], crossCheck: [], root: root)
+            return PodDirectory(
+                pods: cached, denied: cache.denied, runtime: .unavailable(endpoint, error), stale: [], crossCheck: [], root: root)
         }
         let merged = PodMerge(cached: cached, inventory: inventory)
-        return PodDirectory(pods: merged.pods, denied: cache.denied, runtime: .answered(endpoint, inventory),
-                            stale: merged.stale, crossCheck: merged.notes, root: root)
+        return PodDirectory(
+            pods: merged.pods, denied: cache.denied, runtime: .answered(endpoint, inventory),
+            stale: merged.stale, crossCheck: merged.notes, root: root)
     }
 
     /// The pods `names` name, as the runtime lists them, with their cache entries: a command that
@@ -105,17 +114,21 @@ public struct PodDirectory: Sendable {
         let byID = Dictionary(grouping: listing.files) { CacheEntry.containerID(inFileName: $0.name) ?? "" }
         let cachedIDs = Set(byID.keys.filter { !$0.isEmpty })
         let wanted = Set(names)
-        let named: @Sendable (Runtime_V1_PodSandbox) -> Bool = { item in wanted.contains(item.metadata.name) || wanted.contains("\(item.metadata.namespace)/\(item.metadata.name)") }
+        let named: @Sendable (Runtime_V1_PodSandbox) -> Bool = { item in
+            wanted.contains(item.metadata.name) || wanted.contains("\(item.metadata.namespace)/\(item.metadata.name)")
+        }
         let inventory: RuntimeInventory
         do {
             inventory = try RuntimeClient.inventory(endpoint, budget: budget) { !cachedIDs.contains($0.id) || named($0) }
         } catch {
             let cache = CacheEntry.read(listing.files, root: root, denied: listing.denied)
-            return PodDirectory(pods: cachePods(cache.entries.map(\.entry)), denied: cache.denied, runtime: .unavailable(endpoint, error),
-                                stale: [], crossCheck: [], root: root)
+            return PodDirectory(
+                pods: cachePods(cache.entries.map(\.entry)), denied: cache.denied, runtime: .unavailable(endpoint, error),
+                stale: [], crossCheck: [], root: root)
         }
         let ready = Set(inventory.sandboxes.filter(\.ready).map(\.id))
-        let namedIDs = Set(inventory.sandboxes.filter { wanted.contains($0.name) || wanted.contains("\($0.namespace)/\($0.name)") }.map(\.id))
+        let namedIDs = Set(
+            inventory.sandboxes.filter { wanted.contains($0.name) || wanted.contains("\($0.namespace)/\($0.name)") }.map(\.id))
         // Files whose name says no sandbox (another writer's naming) are read: only they can say.
         let files = byID.filter { id, _ in id.isEmpty || namedIDs.contains(id) || !ready.contains(id) }.flatMap(\.value)
         let cache = CacheEntry.read(files, root: root, denied: listing.denied)
@@ -123,8 +136,9 @@ public struct PodDirectory: Sendable {
         let loaded = Set(merged.pods.map(\.containerID))
         let others = inventory.sandboxes.filter { $0.ready && !loaded.contains($0.id) }
             .map { $0.namespace.isEmpty ? $0.name : "\($0.namespace)/\($0.name)" }
-        return PodDirectory(pods: merged.pods, denied: cache.denied, runtime: .answered(endpoint, inventory),
-                            stale: merged.stale, crossCheck: merged.notes, root: root, othersRunning: others)
+        return PodDirectory(
+            pods: merged.pods, denied: cache.denied, runtime: .answered(endpoint, inventory),
+            stale: merged.stale, crossCheck: merged.notes, root: root, othersRunning: others)
     }
 
     /// Each pod labelled by its name, or by namespace/name where another pod of the node (loaded
@@ -134,7 +148,11 @@ public struct PodDirectory: Sendable {
         for pod in pods { namespacesByName[pod.name, default: []].insert(pod.namespace ?? "") }
         for other in othersRunning {
             let parts = other.split(separator: "/", maxSplits: 1).map(String.init)
-            if parts.count == 2 { namespacesByName[parts[1], default: []].insert(parts[0]) } else { namespacesByName[other, default: []].insert("") }
+            if parts.count == 2 {
+                namespacesByName[parts[1], default: []].insert(parts[0])
+            } else {
+                namespacesByName[other, default: []].insert("")
+            }
         }
         return pods.map { pod in
             var pod = pod
@@ -172,8 +190,9 @@ public struct PodDirectory: Sendable {
             guard let entries = byContainer[id], let first = entries.first, let name = first.podName else { return nil }
             let (attachments, loopback) = Pod.arrange(entries)
             let netns = (attachments + [loopback].compactMap { $0 }).lazy.compactMap(\.netns).first
-            return Pod(namespace: first.podNamespace, name: name, containerID: id, attachments: attachments, loopback: loopback,
-                       netnsPath: netns)
+            return Pod(
+                namespace: first.podNamespace, name: name, containerID: id, attachments: attachments, loopback: loopback,
+                netnsPath: netns)
         }
     }
 
@@ -185,27 +204,36 @@ public struct PodDirectory: Sendable {
         if matches.count > 1, Set(matches.map(\.fullName)).count == 1 {
             let alive = matches.filter { $0.netnsPath.map(namespaceExists) ?? false }
             if alive.count == 1 { return alive[0] }
-            throw PodLookupError(kind: .ambiguous,
-                                 message: "\(matches[0].fullName) names \(matches.count) sandboxes in libcni's cache (\(matches.map { String($0.containerID.prefix(13)) }.joined(separator: ", "))) and \(alive.isEmpty ? "none" : "more than one") of their namespaces exists: stale entries; the runtime (\(runtime.endpointName)) would say which runs")
+            throw PodLookupError(
+                kind: .ambiguous,
+                message:
+                    "\(matches[0].fullName) names \(matches.count) sandboxes in libcni's cache (\(matches.map { String($0.containerID.prefix(13)) }.joined(separator: ", "))) and \(alive.isEmpty ? "none" : "more than one") of their namespaces exists: stale entries; the runtime (\(runtime.endpointName)) would say which runs"
+            )
         }
         if matches.count == 1 { return matches[0] }
         if matches.isEmpty, let first = denied.first, runtime.inventory == nil {
-            throw PodLookupError(kind: .permissionDenied,
-                                 message: "cannot read the CNI result cache (\(first): permission denied): run as root to find pods")
+            throw PodLookupError(
+                kind: .permissionDenied,
+                message: "cannot read the CNI result cache (\(first): permission denied): run as root to find pods")
         }
         if matches.isEmpty, let gone = Self.matching(query, in: stale).first {
-            throw PodLookupError(kind: .unknown,
-                                 message: "\(gone.fullName) is only in libcni's result cache: the runtime (\(runtime.endpointName)) runs no ready sandbox \(gone.containerID.prefix(13)) (a stale entry of a deleted or stopped pod)")
+            throw PodLookupError(
+                kind: .unknown,
+                message:
+                    "\(gone.fullName) is only in libcni's result cache: the runtime (\(runtime.endpointName)) runs no ready sandbox \(gone.containerID.prefix(13)) (a stale entry of a deleted or stopped pod)"
+            )
         }
         if matches.isEmpty {
             let names = pods.map(\.fullName) + othersRunning
             let known = names.prefix(8).joined(separator: ", ")
             let empty = runtime.inventory == nil ? " (the CNI result cache is empty)" : " (the runtime runs no pod sandbox)"
-            throw PodLookupError(kind: .unknown,
-                                 message: "no pod \(query) on this node" + (names.isEmpty ? empty : " (pods here: \(known)\(names.count > 8 ? ", …" : ""))"))
+            throw PodLookupError(
+                kind: .unknown,
+                message: "no pod \(query) on this node" + (names.isEmpty ? empty : " (pods here: \(known)\(names.count > 8 ? ", …" : ""))"))
         }
-        throw PodLookupError(kind: .ambiguous,
-                             message: "\(query) names \(matches.count) pods: \(matches.map(\.fullName).joined(separator: ", ")); say NAMESPACE/NAME")
+        throw PodLookupError(
+            kind: .ambiguous,
+            message: "\(query) names \(matches.count) pods: \(matches.map(\.fullName).joined(separator: ", ")); say NAMESPACE/NAME")
     }
 
     /// Whether a namespace path of the node exists (under --root first, then as written).
@@ -245,33 +273,47 @@ extension PodDirectory {
             do {
                 located = try directory.namespace(atNodePath: path)
             } catch {
-                throw PodLookupError(kind: .permissionDenied, message: "cannot look at \(pod.fullName)'s namespace \(path): \(error.description): run as root")
+                throw PodLookupError(
+                    kind: .permissionDenied,
+                    message: "cannot look at \(pod.fullName)'s namespace \(path): \(error.description): run as root")
             }
             guard let found = located else {
-                throw PodLookupError(kind: .namespaceGone,
-                                     message: "the network namespace of \(pod.fullName) (\(path)) is gone: \(pod.source == .cache ? "the cache entry is stale (the pod was deleted or its sandbox recreated)" : "though \(pod.runtime?.name ?? "the runtime") still lists the sandbox (it is being torn down, or its namespace was removed under it)")")
+                throw PodLookupError(
+                    kind: .namespaceGone,
+                    message:
+                        "the network namespace of \(pod.fullName) (\(path)) is gone: \(pod.source == .cache ? "the cache entry is stale (the pod was deleted or its sandbox recreated)" : "though \(pod.runtime?.name ?? "the runtime") still lists the sandbox (it is being torn down, or its namespace was removed under it)")"
+                )
             }
             return found
         }
         let wanted = Set(pod.addresses)
         guard !wanted.isEmpty else {
-            throw PodLookupError(kind: .namespaceGone,
-                                 message: "\(pod.fullName) has neither a namespace path nor an address in \(pod.sourceDescription): netdoctor cannot tell which namespace is the pod's")
+            throw PodLookupError(
+                kind: .namespaceGone,
+                message:
+                    "\(pod.fullName) has neither a namespace path nor an address in \(pod.sourceDescription): netdoctor cannot tell which namespace is the pod's"
+            )
         }
         for candidate in directory.known where !candidate.isNode {
             guard let opened = try? directory.open(candidate), let addresses = try? NamespaceReader.addresses(opened) else { continue }
             if addresses.contains(where: { $0.address.map(wanted.contains) == true }) { return candidate }
         }
-        throw PodLookupError(kind: .namespaceGone,
-                             message: "no network namespace on this node holds \(pod.fullName)'s address \(pod.addresses.map(\.description).joined(separator: ", ")) (the cache has no netns path, and the pod is gone)")
+        throw PodLookupError(
+            kind: .namespaceGone,
+            message:
+                "no network namespace on this node holds \(pod.fullName)'s address \(pod.addresses.map(\.description).joined(separator: ", ")) (the cache has no netns path, and the pod is gone)"
+        )
     }
 
     /// The namespace must hold the pod's primary address: a path reused by another sandbox, or a
     /// cache that names another pod's namespace, must not make netdoctor look at the wrong pod.
     public static func verify(_ namespace: KnownNamespace, holds pod: Pod, addresses held: [IPAddress]) throws(PodLookupError) {
         guard pod.netnsPath != nil, let address = pod.primaryAddress() ?? pod.addresses.first, !held.contains(address) else { return }
-        throw PodLookupError(kind: .namespaceMismatch,
-                             message: "\(pod.fullName)'s namespace \(pod.netnsPath ?? namespace.name) does not hold its address \(address) (it holds \(held.filter { !$0.isLoopback }.map(\.description).joined(separator: ", ").ifEmpty("no address but loopback"))): \(pod.sourceDescription) and the kernel disagree, so netdoctor will not guess which namespace is the pod's")
+        throw PodLookupError(
+            kind: .namespaceMismatch,
+            message:
+                "\(pod.fullName)'s namespace \(pod.netnsPath ?? namespace.name) does not hold its address \(address) (it holds \(held.filter { !$0.isLoopback }.map(\.description).joined(separator: ", ").ifEmpty("no address but loopback"))): \(pod.sourceDescription) and the kernel disagree, so netdoctor will not guess which namespace is the pod's"
+        )
     }
 }
 

@@ -26,9 +26,16 @@ public struct PodSourcedReport<Base: Report>: Report {
     public func humanSections(style: TextStyle) -> [HumanSection] {
         let sections = base.humanSections(style: style)
         guard !pods.isEmpty else { return sections }
-        return sections + [HumanSection("Pods named", rows: pods.map { pod in
-            (pod.fullName, "from \(pod.sourceDescription); sandbox \(pod.containerID.prefix(13)); netns \(pod.netnsPath ?? "not recorded")")
-        })]
+        return sections + [
+            HumanSection(
+                "Pods named",
+                rows: pods.map { pod in
+                    (
+                        pod.fullName,
+                        "from \(pod.sourceDescription); sandbox \(pod.containerID.prefix(13)); netns \(pod.netnsPath ?? "not recorded")"
+                    )
+                })
+        ]
     }
 }
 

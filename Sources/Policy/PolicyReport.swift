@@ -49,27 +49,45 @@ public struct PolicyReport: Report {
     }
 
     public var jsonFields: [(String, ConfigValue)] {
-        [("pod", .string(pod)), ("address", .text(address)), ("hostInterface", .text(hostInterface)),
-         ("selected", .bool(endpoints.contains { !$0.selecting.isEmpty } || !queuedBy.isEmpty)),
-         ("endpoints", .array(endpoints.map(json))),
-         ("queuedBy", .array(queuedBy.map { .fields(["engine": .string($0.engine), "table": .string($0.table), "queue": .int(Int($0.queue)),
-                                                       "bypass": .bool($0.bypass)]) }))]
+        [
+            ("pod", .string(pod)), ("address", .text(address)), ("hostInterface", .text(hostInterface)),
+            ("selected", .bool(endpoints.contains { !$0.selecting.isEmpty } || !queuedBy.isEmpty)),
+            ("endpoints", .array(endpoints.map(json))),
+            (
+                "queuedBy",
+                .array(
+                    queuedBy.map {
+                        .fields([
+                            "engine": .string($0.engine), "table": .string($0.table), "queue": .int(Int($0.queue)),
+                            "bypass": .bool($0.bypass),
+                        ])
+                    })
+            ),
+        ]
     }
 
     func json(_ endpoint: PolicyEndpoint) -> ConfigValue {
         let policy = { (policy: ProgrammedPolicy) -> ConfigValue in
-            .fields(["kind": .text(policy.kind), "namespace": .text(policy.namespace), "name": .string(policy.name),
-                     "direction": .text(policy.direction?.rawValue), "chain": .string(policy.chain), "group": .text(policy.group),
-                     "evaluatedPackets": evaluated(policy, from: endpoint).map { .int(Int($0)) } ?? .null,
-                     "rules": .array(chain(endpoint.table, policy.chain).map(ruleJSON))])
+            .fields([
+                "kind": .text(policy.kind), "namespace": .text(policy.namespace), "name": .string(policy.name),
+                "direction": .text(policy.direction?.rawValue), "chain": .string(policy.chain), "group": .text(policy.group),
+                "evaluatedPackets": evaluated(policy, from: endpoint).map { .int(Int($0)) } ?? .null,
+                "rules": .array(chain(endpoint.table, policy.chain).map(ruleJSON)),
+            ])
         }
         return .fields([
             ("engine", .string(endpoint.engine.rawValue)), ("table", .string(endpoint.table)), ("chain", .string(endpoint.chain)),
             ("direction", .text(endpoint.direction?.rawValue)),
-            ("tiers", .array(endpoint.tiers.map { tier in
-                .fields(["name": .string(tier.name), "policies": .array(tier.policies.map(policy)),
-                         "defaultDeny": tier.dropRule.map(ruleJSON) ?? .null])
-            })),
+            (
+                "tiers",
+                .array(
+                    endpoint.tiers.map { tier in
+                        .fields([
+                            "name": .string(tier.name), "policies": .array(tier.policies.map(policy)),
+                            "defaultDeny": tier.dropRule.map(ruleJSON) ?? .null,
+                        ])
+                    })
+            ),
             ("policies", .array(endpoint.policies.map(policy))),
             ("profiles", .texts(endpoint.profiles)),
             ("defaultDeny", endpoint.defaultDrop.map(ruleJSON) ?? .null),
@@ -84,22 +102,35 @@ public struct PolicyReport: Report {
     public func humanSections(style: TextStyle) -> [HumanSection] {
         var head: [(label: String, value: String)] = [("address", address ?? "?"), ("host side", hostInterface ?? "?")]
         for queued in queuedBy {
-            head.append(("queued", "\(queued.engine) judges its new connections in userspace (NFQUEUE \(queued.queue)\(queued.bypass ? ", bypass" : ""), \(queued.table)); its policies are not in the firewall: its logs name them"))
+            head.append(
+                (
+                    "queued",
+                    "\(queued.engine) judges its new connections in userspace (NFQUEUE \(queued.queue)\(queued.bypass ? ", bypass" : ""), \(queued.table)); its policies are not in the firewall: its logs name them"
+                ))
         }
         if endpoints.isEmpty && queuedBy.isEmpty {
-            head.append(("policy", "no policy engine's chains for this pod (Calico and kube-router looked for; Cilium and Antrea keep policy out of the firewall)"))
+            head.append(
+                (
+                    "policy",
+                    "no policy engine's chains for this pod (Calico and kube-router looked for; Cilium and Antrea keep policy out of the firewall)"
+                ))
         }
         var sections = [HumanSection("NetworkPolicy of \(pod)", rows: head)]
         for endpoint in endpoints {
             var rows: [(label: String, value: String)] = [("chain", "\(endpoint.table) \(endpoint.chain)")]
             let policyRow = { (policy: ProgrammedPolicy) -> (String, String) in
                 let count = self.evaluated(policy, from: endpoint).map { "\($0) packets evaluated" } ?? "not counted"
-                return ("  " + (policy.direction?.rawValue ?? "policy"), "\(policy.title)  (chain \(policy.chain)\(policy.group.map { " via group \($0)" } ?? ""), \(count))")
+                return (
+                    "  " + (policy.direction?.rawValue ?? "policy"),
+                    "\(policy.title)  (chain \(policy.chain)\(policy.group.map { " via group \($0)" } ?? ""), \(count))"
+                )
             }
             for tier in endpoint.tiers {
                 rows.append(("tier \(tier.name)", tier.policies.isEmpty ? "no policy selects it" : "\(tier.policies.count) selecting"))
                 rows += tier.policies.map(policyRow)
-                if let drop = tier.dropRule { rows.append(("  default deny", "\(drop.packets) packets dropped (End of tier \(tier.name))")) }
+                if let drop = tier.dropRule {
+                    rows.append(("  default deny", "\(drop.packets) packets dropped (End of tier \(tier.name))"))
+                }
             }
             if endpoint.engine == .calico, endpoint.tiers.isEmpty { rows.append(("policies", "none select it: its profiles decide")) }
             rows += endpoint.policies.map(policyRow)
@@ -107,7 +138,8 @@ public struct PolicyReport: Report {
             if let drop = endpoint.defaultDrop ?? endpoint.profileDrop {
                 rows.append((endpoint.defaultDrop != nil ? "default deny" : "no profile", "\(drop.packets) packets dropped"))
             }
-            let title = "\(endpoint.engine == .calico ? "Calico" : "kube-router") \(endpoint.direction.map { $0.rawValue } ?? "ingress and egress")"
+            let title =
+                "\(endpoint.engine == .calico ? "Calico" : "kube-router") \(endpoint.direction.map { $0.rawValue } ?? "ingress and egress")"
             sections.append(HumanSection(title, rows: rows))
         }
         return sections

@@ -55,10 +55,11 @@ public struct CacheEntry: Sendable, Equatable {
     /// Reads a cache file's bytes; nil when it is not JSON at all.
     public static func parse(bytes: [UInt8]) -> CacheEntry? {
         guard let object = (try? JSONParser.parse(bytes: bytes))?.object else { return nil }
-        var entry = CacheEntry(kind: object["kind"]?.string, containerID: object["containerId"]?.string,
-                               networkName: object["networkName"]?.string, ifName: object["ifName"]?.string,
-                               netns: object["netns"]?.string, podNamespace: nil, podName: nil, types: [],
-                               cniVersion: nil, ips: [], gateway: nil, problems: [])
+        var entry = CacheEntry(
+            kind: object["kind"]?.string, containerID: object["containerId"]?.string,
+            networkName: object["networkName"]?.string, ifName: object["ifName"]?.string,
+            netns: object["netns"]?.string, podNamespace: nil, podName: nil, types: [],
+            cniVersion: nil, ips: [], gateway: nil, problems: [])
         var argCount: [String: Int] = [:]
         for pair in object["cniArgs"]?.array ?? [] {
             guard let kv = pair.array, kv.count == 2, let key = kv[0].string, let value = kv[1].string else { continue }
@@ -68,7 +69,8 @@ public struct CacheEntry: Sendable, Equatable {
         }
         if argCount.values.contains(where: { $0 > 1 }) { entry.problems.append("cniArgs repeats keys") }
         if let encoded = object["config"]?.string, let decoded = Base64.decode(encoded),
-           let config = (try? JSONParser.parse(bytes: decoded))?.object {
+            let config = (try? JSONParser.parse(bytes: decoded))?.object
+        {
             // The chain the network ran: a conflist's plugins, or the one plugin of a conf.
             let plugins = config.field("plugins").map { $0.array?.compactMap(\.object) ?? [] } ?? [config]
             entry.types = plugins.compactMap { $0.field("type")?.string }
@@ -133,12 +135,16 @@ public struct CacheEntry: Sendable, Equatable {
     /// The sandbox ID in a cache file's name, as libcni names it (`NETWORK-CONTAINERID-IFNAME`):
     /// the part of 64 hex digits; nil for any other name (then only its content says whose it is).
     public static func containerID(inFileName name: String) -> String? {
-        name.split(separator: "-").first { $0.utf8.count == 64 && $0.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) } }
-            .map(String.init)
+        name.split(separator: "-").first {
+            $0.utf8.count == 64 && $0.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+        }
+        .map(String.init)
     }
 
     /// Parses the given files; those that could not be read for lack of permission are listed.
-    public static func read(_ files: [DirectoryEntry], root: NodeRoot, denied: [String] = []) -> (entries: [(path: String, entry: CacheEntry)], denied: [String]) {
+    public static func read(
+        _ files: [DirectoryEntry], root: NodeRoot, denied: [String] = []
+    ) -> (entries: [(path: String, entry: CacheEntry)], denied: [String]) {
         var entries: [(String, CacheEntry)] = []
         var denied = denied
         for file in files {

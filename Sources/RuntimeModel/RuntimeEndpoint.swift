@@ -1,7 +1,7 @@
 import NodeFiles
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// The container runtime's CRI socket: as the node names it (`unix:///run/containerd/containerd.sock`)
@@ -15,8 +15,10 @@ public struct RuntimeEndpoint: Sendable, Equatable, CustomStringConvertible {
     public var description: String { named }
 
     /// The runtimes' default sockets, in the order crictl tries them.
-    public static let defaults = ["unix:///run/containerd/containerd.sock", "unix:///var/run/crio/crio.sock",
-                                  "unix:///run/cri-dockerd.sock"]
+    public static let defaults = [
+        "unix:///run/containerd/containerd.sock", "unix:///var/run/crio/crio.sock",
+        "unix:///run/cri-dockerd.sock",
+    ]
 
     public init(named: String, socketPath: String) {
         self.named = named

@@ -41,19 +41,26 @@ public enum RuntimeStatus: Sendable {
         switch self {
         case .notAsked, .answered: return nil
         case .noEndpoint(let given):
-            return Finding(.runtimeUnreachable, .info,
-                           "No container runtime socket to ask: pods were read from libcni's result cache alone.",
-                           hop: "runtime", evidence: [given.map { $0 == "none" ? "--runtime-endpoint none" : "--runtime-endpoint \($0) is not a unix socket path" }
-                                                        ?? "no containerRuntimeEndpoint in the kubelet's config and no socket at \(RuntimeEndpoint.defaults.joined(separator: ", "))"],
-                           remedy: "Mount the runtime's socket (e.g. /run/containerd/containerd.sock) under --root, or give --runtime-endpoint.")
+            return Finding(
+                .runtimeUnreachable, .info,
+                "No container runtime socket to ask: pods were read from libcni's result cache alone.",
+                hop: "runtime",
+                evidence: [
+                    given.map { $0 == "none" ? "--runtime-endpoint none" : "--runtime-endpoint \($0) is not a unix socket path" }
+                        ?? "no containerRuntimeEndpoint in the kubelet's config and no socket at \(RuntimeEndpoint.defaults.joined(separator: ", "))"
+                ],
+                remedy: "Mount the runtime's socket (e.g. /run/containerd/containerd.sock) under --root, or give --runtime-endpoint.")
         case .unavailable(let endpoint, let error):
             let quiet = error.kind == .noSocket
-            return Finding(.runtimeUnreachable, quiet ? .info : .warning,
-                           quiet ? "The runtime's socket \(endpoint.named) is not here: pods were read from libcni's result cache alone."
-                                 : "The container runtime at \(endpoint.named) did not answer: pods were read from libcni's result cache alone, which may name pods that are gone.",
-                           hop: "runtime", evidence: [error.message],
-                           remedy: quiet ? "Mount the runtime's socket under --root (the DaemonSet's optional runtime-socket volume), or give --runtime-endpoint."
-                                         : "Check that the runtime is running and healthy (crictl version); netdoctor retries on its next run.")
+            return Finding(
+                .runtimeUnreachable, quiet ? .info : .warning,
+                quiet
+                    ? "The runtime's socket \(endpoint.named) is not here: pods were read from libcni's result cache alone."
+                    : "The container runtime at \(endpoint.named) did not answer: pods were read from libcni's result cache alone, which may name pods that are gone.",
+                hop: "runtime", evidence: [error.message],
+                remedy: quiet
+                    ? "Mount the runtime's socket under --root (the DaemonSet's optional runtime-socket volume), or give --runtime-endpoint."
+                    : "Check that the runtime is running and healthy (crictl version); netdoctor retries on its next run.")
         }
     }
 }

@@ -5,7 +5,7 @@ import NetlinkCodec
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// This node's conntrack table over ctnetlink, read-only: one entry by its original direction
@@ -13,7 +13,8 @@ import NetSystem
 /// towards an address (a Service's), and the per-CPU counters (insert_failed, drop).
 public enum ConntrackReader {
     /// The entry a connection made; nil when there is none (or it could not be asked: `problem`).
-    public static func entry(_ original: Conntrack.Tuple, in namespace: NetNamespace? = nil) -> (entry: Conntrack.Entry?, problem: String?) {
+    public static func entry(_ original: Conntrack.Tuple, in namespace: NetNamespace? = nil) -> (entry: Conntrack.Entry?, problem: String?)
+    {
         do {
             let socket = try NetlinkSocket.open(in: namespace, protocol: NETLINK_NETFILTER)
             let reply = try socket.request(Conntrack.lookup(original))
@@ -26,7 +27,9 @@ public enum ConntrackReader {
     }
 
     /// Every entry whose original destination is one of `destinations` (both families dumped as needed).
-    public static func entries(to destinations: Set<IPAddress>, in namespace: NetNamespace? = nil) -> (entries: [Conntrack.Entry], problem: String?) {
+    public static func entries(
+        to destinations: Set<IPAddress>, in namespace: NetNamespace? = nil
+    ) -> (entries: [Conntrack.Entry], problem: String?) {
         do {
             let socket = try NetlinkSocket.open(in: namespace, protocol: NETLINK_NETFILTER)
             var found: [Conntrack.Entry] = []

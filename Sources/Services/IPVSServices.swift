@@ -19,14 +19,17 @@ public enum IPVSServices {
                     problems.append("an /proc/net/ip_vs service line that does not parse: \(line.prefix(80))")
                     continue
                 }
-                entries.append(ServiceEntry(name: nil, proto: first.lowercased(), frontends: [.clusterIP(address, port)],
-                                            disposition: .noEndpoints, evidence: ["/proc/net/ip_vs: \(line.trimmed)"]))
+                entries.append(
+                    ServiceEntry(
+                        name: nil, proto: first.lowercased(), frontends: [.clusterIP(address, port)],
+                        disposition: .noEndpoints, evidence: ["/proc/net/ip_vs: \(line.trimmed)"]))
             } else if first == "->", words.count >= 3, !entries.isEmpty, words[1] != "RemoteAddress:Port" {
                 guard let (address, port) = hostPort(words[1]) else {
                     problems.append("an /proc/net/ip_vs real-server line that does not parse: \(line.prefix(80))")
                     continue
                 }
-                entries[entries.count - 1].endpoints.append(ServiceEndpoint(address: address, port: port, rule: "IPVS real server (\(words[2]))"))
+                entries[entries.count - 1].endpoints.append(
+                    ServiceEndpoint(address: address, port: port, rule: "IPVS real server (\(words[2]))"))
                 entries[entries.count - 1].disposition = .endpoints
             }
         }
@@ -38,10 +41,13 @@ public enum IPVSServices {
         let entries = services.compactMap { service, destinations -> ServiceEntry? in
             guard let address = service.address else { return nil }  // firewall-mark services carry no VIP
             let proto = [6: "tcp", 17: "udp", 132: "sctp"][Int(service.proto)] ?? "proto \(service.proto)"
-            let endpoints = destinations.map { ServiceEndpoint(address: $0.address, port: $0.port, rule: "IPVS real server, weight \($0.weight)") }
-            return ServiceEntry(name: nil, proto: proto, frontends: [.clusterIP(address, service.port)], endpoints: endpoints,
-                                disposition: endpoints.isEmpty ? .noEndpoints : .endpoints,
-                                evidence: ["IPVS virtual server \(proto) \(ServiceFrontend.join(address, service.port)) \(service.scheduler ?? "")"])
+            let endpoints = destinations.map {
+                ServiceEndpoint(address: $0.address, port: $0.port, rule: "IPVS real server, weight \($0.weight)")
+            }
+            return ServiceEntry(
+                name: nil, proto: proto, frontends: [.clusterIP(address, service.port)], endpoints: endpoints,
+                disposition: endpoints.isEmpty ? .noEndpoints : .endpoints,
+                evidence: ["IPVS virtual server \(proto) \(ServiceFrontend.join(address, service.port)) \(service.scheduler ?? "")"])
         }
         return ServiceTable(mode: .ipvs, entries: entries)
     }

@@ -35,7 +35,9 @@ public enum IptablesServices {
         for (chain, rule) in scanned.filter { builder.addRejection(rule, chain: chain) }
         // kube-proxy hooks KUBE-SERVICES into nat PREROUTING (pods' traffic) and OUTPUT (the node's).
         for hook in ["PREROUTING", "OUTPUT"] where !scanned.hooked.contains(hook) && !services.isEmpty {
-            builder.problems.append("nat \(hook) has no jump to KUBE-SERVICES: \(hook == "PREROUTING" ? "pods'" : "the node's own") traffic to Services is not translated")
+            builder.problems.append(
+                "nat \(hook) has no jump to KUBE-SERVICES: \(hook == "PREROUTING" ? "pods'" : "the node's own") traffic to Services is not translated"
+            )
         }
         var table = builder.table()
         table.masqueradeMissing = masqueradeMissing(scanned)
@@ -76,7 +78,8 @@ public enum IptablesServices {
         /// A `KUBE-SERVICES` or `KUBE-NODEPORTS` rule jumping to a Service port's chain.
         mutating func addDispatch(_ rule: KubeRule, nodePort: Bool) {
             guard let target = rule.target,
-                  let prefix = IptablesServices.portChainPrefixes.first(where: { target.hasPrefix($0) }) else { return }
+                let prefix = IptablesServices.portChainPrefixes.first(where: { target.hasPrefix($0) })
+            else { return }
             let hash = String(target.dropFirst(prefix.count))
             guard let comment = rule.comment, let proto = rule.proto, let port = rule.destinationPort else {
                 problems.append("a KUBE-SERVICES rule kube-proxy would not write (no comment, protocol or port): jump to \(target)")
@@ -133,7 +136,9 @@ public enum IptablesServices {
             }
             let slot = entrySlot(name, proto: proto)
             // An address already met in the nat table keeps the kind its comment gave it there.
-            let known = entries[slot].frontends.contains { $0 == frontend || ($0.address != nil && $0.address == frontend.address && $0.port == port) }
+            let known = entries[slot].frontends.contains {
+                $0 == frontend || ($0.address != nil && $0.address == frontend.address && $0.port == port)
+            }
             if !known { entries[slot].frontends.append(frontend) }
             // "No local endpoints" concerns external traffic only (cluster traffic keeps its
             // endpoints); "no endpoints" outranks it.
@@ -214,11 +219,14 @@ public enum IptablesServices {
             if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
                 let host = text[text.index(after: text.startIndex)..<close]
                 let rest = text[text.index(after: close)...]
-                guard rest.hasPrefix(":"), let port = UInt16(rest.dropFirst()), let address = IPAddress.parse(String(host)) else { return nil }
+                guard rest.hasPrefix(":"), let port = UInt16(rest.dropFirst()), let address = IPAddress.parse(String(host)) else {
+                    return nil
+                }
                 return (address, port)
             }
             guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]),
-                  let address = IPAddress.parse(String(text[..<colon])) else { return nil }
+                let address = IPAddress.parse(String(text[..<colon]))
+            else { return nil }
             return (address, port)
         }
     }

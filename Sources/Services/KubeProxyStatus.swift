@@ -30,11 +30,13 @@ public struct KubeProxyStatus: Sendable, Equatable {
             let name = parts[0].split(separator: "{", maxSplits: 1).first.map(String.init) ?? ""
             values[name, default: 0] += value
         }
-        let failures = values["kubeproxy_sync_proxy_rules_iptables_restore_failures_total"]
+        let failures =
+            values["kubeproxy_sync_proxy_rules_iptables_restore_failures_total"]
             .map { $0 + (values["kubeproxy_sync_proxy_rules_nftables_sync_failures_total"] ?? 0) }
             ?? values["kubeproxy_sync_proxy_rules_nftables_sync_failures_total"]
-        return KubeProxyStatus(lastSync: values["kubeproxy_sync_proxy_rules_last_timestamp_seconds"],
-                               lastQueued: values["kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds"], failures: failures)
+        return KubeProxyStatus(
+            lastSync: values["kubeproxy_sync_proxy_rules_last_timestamp_seconds"],
+            lastQueued: values["kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds"], failures: failures)
     }
 }
 
@@ -72,7 +74,8 @@ public struct KubeProxyConfig: Sendable, Equatable {
     public var clusterCIDR: String { clusterCIDRs?.joined(separator: ",") ?? "" }
 
     public static func parse(json: [UInt8]) -> KubeProxyConfig? {
-        guard let document = try? JSONParser.parse(bytes: json), let config = document["kubeproxy.config.k8s.io"], config.object != nil else { return nil }
+        guard let document = try? JSONParser.parse(bytes: json), let config = document["kubeproxy.config.k8s.io"], config.object != nil
+        else { return nil }
         let detectLocal = config.field("DetectLocal")
         let cidrs: [String]?
         let shape: String
@@ -82,17 +85,22 @@ public struct KubeProxyConfig: Sendable, Equatable {
         } else if let single = config.field("ClusterCIDR") {
             cidrs = (single.string ?? "").split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
             let versioned = config.object?.members.contains { $0.key == "clusterCIDR" } == true
-            shape = versioned ? "the versioned type (clusterCIDR)"
-                : config.field("NFTables") != nil ? "1.29–1.30 (ClusterCIDR, NFTables)"
-                : detectLocal != nil ? "1.24–1.28 (ClusterCIDR, DetectLocal)" : "before 1.24 (ClusterCIDR)"
+            shape =
+                versioned
+                ? "the versioned type (clusterCIDR)"
+                : config.field("NFTables") != nil
+                    ? "1.29–1.30 (ClusterCIDR, NFTables)"
+                    : detectLocal != nil ? "1.24–1.28 (ClusterCIDR, DetectLocal)" : "before 1.24 (ClusterCIDR)"
         } else {
             cidrs = nil
             shape = "unknown (no ClusterCIDR or DetectLocal.ClusterCIDRs field)"
         }
-        let masqueradeAll = [config.field("Linux"), config.field("IPTables"), config.field("NFTables")]
+        let masqueradeAll =
+            [config.field("Linux"), config.field("IPTables"), config.field("NFTables")]
             .contains { $0?.field("MasqueradeAll")?.bool == true } || config.field("MasqueradeAll")?.bool == true
-        return KubeProxyConfig(clusterCIDRs: cidrs, detectLocalMode: config.field("DetectLocalMode")?.string ?? "",
-                               masqueradeAll: masqueradeAll, shape: shape)
+        return KubeProxyConfig(
+            clusterCIDRs: cidrs, detectLocalMode: config.field("DetectLocalMode")?.string ?? "",
+            masqueradeAll: masqueradeAll, shape: shape)
     }
 
     /// kube-proxy's local-traffic detector has nothing to go on: ClusterCIDR mode (the default)

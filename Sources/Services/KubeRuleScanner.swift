@@ -93,7 +93,8 @@ enum KubeRuleScanner {
             if first == UInt8(ascii: "#") {
                 let text = String(decoding: line, as: UTF8.self)
                 if text.hasPrefix("# Table `"), text.contains("' is incompatible"),
-                   let name = text.dropFirst("# Table `".count).split(separator: "'").first {
+                    let name = text.dropFirst("# Table `".count).split(separator: "'").first
+                {
                     scanned.incompatible.append(String(name))
                 }
                 return
@@ -114,19 +115,25 @@ enum KubeRuleScanner {
                 at += 1
                 while at < line.count, line[at] == space { at += 1 }
             }
-            guard line.count - at > 3, line[at] == UInt8(ascii: "-"), line[at + 1] == UInt8(ascii: "A"), line[at + 2] == space else { return }
+            guard line.count - at > 3, line[at] == UInt8(ascii: "-"), line[at + 1] == UInt8(ascii: "A"), line[at + 2] == space else {
+                return
+            }
             let chainStart = at + 3
             var chainEnd = chainStart
             while chainEnd < line.count, line[chainEnd] != space { chainEnd += 1 }
             let chain = UnsafeBufferPointer(rebasing: line[chainStart..<chainEnd])
             let kube = chain.starts(with: "KUBE-".utf8)
-            let hook = table == .nat && (chain.elementsEqual("PREROUTING".utf8) || chain.elementsEqual("OUTPUT".utf8)
-                || chain.elementsEqual("POSTROUTING".utf8))
+            let hook =
+                table == .nat
+                && (chain.elementsEqual("PREROUTING".utf8) || chain.elementsEqual("OUTPUT".utf8)
+                    || chain.elementsEqual("POSTROUTING".utf8))
             guard kube || hook else { return }
             words.split(UnsafeBufferPointer(rebasing: line[chainEnd...]))
             // Per-endpoint and per-service chains' comments repeat what the dispatch rules say.
-            let rule = words.rule(keepComment: !(chain.starts(with: "KUBE-SEP-".utf8) || chain.starts(with: "KUBE-SVC-".utf8)
-                                                 || chain.starts(with: "KUBE-SVL-".utf8) || chain.starts(with: "KUBE-EXT-".utf8)))
+            let rule = words.rule(
+                keepComment:
+                    !(chain.starts(with: "KUBE-SEP-".utf8) || chain.starts(with: "KUBE-SVC-".utf8)
+                    || chain.starts(with: "KUBE-SVL-".utf8) || chain.starts(with: "KUBE-EXT-".utf8)))
             let name = String(decoding: chain, as: UTF8.self)
             if hook {
                 if rule.target == "KUBE-SERVICES" { scanned.hooked.insert(name) }

@@ -4,7 +4,7 @@ import NetlinkCodec
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// kube-proxy's iptables rules read from nf_tables itself, where iptables-nft keeps them: the nat
@@ -26,7 +26,10 @@ enum KubeRulesOverNetlink {
         // Legacy tables beside nf_tables' (a node that switched backends): which holds kube-proxy's
         // rules is iptables-save's question (it warns and netdoctor then reads the legacy ones).
         if let legacy = ServiceReader.procText("/proc/thread-self/net/ip_tables_names"),
-           legacy.split(separator: "\n").contains("nat") { return nil }
+            legacy.split(separator: "\n").contains("nat")
+        {
+            return nil
+        }
         guard let socket = try? NetlinkSocket(protocol: NETLINK_NETFILTER) else { return nil }
         for _ in 0..<3 {
             guard let before = try? NFTables.generation(socket.request(NFTables.generationRequest)) else { return nil }
@@ -41,7 +44,8 @@ enum KubeRulesOverNetlink {
                 guard table.wanted(Array(chain.name.utf8)[...]) else { continue }
                 // A chain gone since its listing moved the generation: the read is retried.
                 guard let rules = try? socket.dump(NFTables.dump(NFTables.getRule, family: 2, table: table.rawValue, chain: chain.name)),
-                      collector.add(rules, table: table) else { return nil }
+                    collector.add(rules, table: table)
+                else { return nil }
             }
             guard natFound else { return nil }
             guard let after = try? NFTables.generation(socket.request(NFTables.generationRequest)) else { return nil }
@@ -84,7 +88,8 @@ enum KubeRulesOverNetlink {
         var scanned: KubeRuleScanner.Scanned {
             var ordered = collected
             ordered.readFrom = "nf_tables over netlink (iptables-nft's tables nat and filter)"
-            ordered.filter = ordered.filter.enumerated().sorted { ($0.element.chain, $0.offset) < ($1.element.chain, $1.offset) }.map(\.element)
+            ordered.filter = ordered.filter.enumerated().sorted { ($0.element.chain, $0.offset) < ($1.element.chain, $1.offset) }.map(
+                \.element)
             return ordered
         }
 
@@ -94,7 +99,9 @@ enum KubeRulesOverNetlink {
                 let decoded: NFTables.Rule?
                 // A dump may hold other tables' rules (nft's own listing fetches them all).
                 let name = table.name
-                do { decoded = try NFTables.rule(expressionsOf: message) { $0.elementsEqual(name) && table.wanted($1) } } catch { return false }
+                do { decoded = try NFTables.rule(expressionsOf: message) { $0.elementsEqual(name) && table.wanted($1) } } catch {
+                    return false
+                }
                 guard let nftRule = decoded else { continue }
                 let chain = nftRule.chain
                 // Per-endpoint and per-service chains' comments repeat what the dispatch rules say.
@@ -163,7 +170,9 @@ enum KubeRulesOverNetlink {
             case .counter:
                 continue
             case .match(let name, let revision, let info):
-                guard XtablesInfo.apply(match: name, revision: revision, info: info, to: &rule, keepComment: keepComment) else { return nil }
+                guard XtablesInfo.apply(match: name, revision: revision, info: info, to: &rule, keepComment: keepComment) else {
+                    return nil
+                }
             case .target(let name, let revision, let info):
                 rule.target = name
                 if name == "DNAT" {
@@ -194,11 +203,15 @@ enum KubeRulesOverNetlink {
             return true
         case .payload(base: NFTables.transportHeader, offset: 2, length: 2) where data.count == 2:
             // `--dport A:B` compiles to two comparisons (or a range): no single port, as in the text.
-            if equal { rule.destinationPort = UInt16(data[data.startIndex]) << 8 | UInt16(data[data.startIndex + 1]) } else { rule.destinationPort = nil }
+            if equal {
+                rule.destinationPort = UInt16(data[data.startIndex]) << 8 | UInt16(data[data.startIndex + 1])
+            } else {
+                rule.destinationPort = nil
+            }
             return true
         case .payload(base: NFTables.networkHeader, offset: 12, _), .masked(base: NFTables.networkHeader, offset: 12, _),
-             .payload(base: NFTables.transportHeader, offset: 0, length: 2),
-             .meta(NFTables.metaInputName), .meta(NFTables.metaOutputName), .meta(NFTables.metaMark), .maskedMeta(NFTables.metaMark):
+            .payload(base: NFTables.transportHeader, offset: 0, length: 2),
+            .meta(NFTables.metaInputName), .meta(NFTables.metaOutputName), .meta(NFTables.metaMark), .maskedMeta(NFTables.metaMark):
             return true  // -s, --sport, -i, -o, -m mark: not part of the table
         default:
             return false

@@ -77,13 +77,19 @@ public enum NftablesServices {
             var builder = Entries()
             for element in maps["service-ips"] ?? [] {
                 guard element.key.count == 3, let address = element.key[0].string.flatMap(IPAddress.parse),
-                      let proto = element.key[1].string, let port = Self.port(element.key[2]) else { continue }
-                let frontend: ServiceFrontend = element.verdict.hasPrefix("external-") ? .externalIP(address, port) : .clusterIP(address, port)
-                builder.add(chain: element.verdict, proto: proto, frontend: frontend, evidence: "service-ips: \(address) . \(proto) . \(port) : goto \(element.verdict)")
+                    let proto = element.key[1].string, let port = Self.port(element.key[2])
+                else { continue }
+                let frontend: ServiceFrontend =
+                    element.verdict.hasPrefix("external-") ? .externalIP(address, port) : .clusterIP(address, port)
+                builder.add(
+                    chain: element.verdict, proto: proto, frontend: frontend,
+                    evidence: "service-ips: \(address) . \(proto) . \(port) : goto \(element.verdict)")
             }
             for element in maps["service-nodeports"] ?? [] {
                 guard element.key.count == 2, let proto = element.key[0].string, let port = Self.port(element.key[1]) else { continue }
-                builder.add(chain: element.verdict, proto: proto, frontend: .nodePort(port), evidence: "service-nodeports: \(proto) . \(port) : goto \(element.verdict)")
+                builder.add(
+                    chain: element.verdict, proto: proto, frontend: .nodePort(port),
+                    evidence: "service-nodeports: \(proto) . \(port) : goto \(element.verdict)")
             }
             for (mapName, nodePorts) in [("no-endpoint-services", false), ("no-endpoint-nodeports", true)] {
                 for element in maps[mapName] ?? [] {
@@ -95,28 +101,36 @@ public enum NftablesServices {
                         proto = p
                         frontend = .nodePort(port)
                     } else {
-                        guard element.key.count == 3, let address = element.key[0].string.flatMap(IPAddress.parse), let p = element.key[1].string,
-                              let port = Self.port(element.key[2]) else { continue }
+                        guard element.key.count == 3, let address = element.key[0].string.flatMap(IPAddress.parse),
+                            let p = element.key[1].string,
+                            let port = Self.port(element.key[2])
+                        else { continue }
                         proto = p
                         frontend = .clusterIP(address, port)
                     }
                     // kube-proxy rejects (no endpoints at all) or drops (none local, for external traffic).
                     let disposition: ServiceDisposition = element.verdict == "drop" ? .noLocalEndpoints : .noEndpoints
-                    builder.addUnserved(name: name, proto: proto, frontend: frontend, disposition: disposition,
-                                        evidence: "\(mapName): \(element.key.map(Self.text).joined(separator: " . ")) comment \"\(comment)\" : \(element.verdict)")
+                    builder.addUnserved(
+                        name: name, proto: proto, frontend: frontend, disposition: disposition,
+                        evidence:
+                            "\(mapName): \(element.key.map(Self.text).joined(separator: " . ")) comment \"\(comment)\" : \(element.verdict)"
+                    )
                 }
             }
             var entries = builder.entries
             for index in entries.indices { fillEndpoints(&entries[index], base: builder.bases[index]) }
-            return ServiceTable(mode: .nftables, entries: entries, problems: problems + builder.problems,
-                                masqueradeMissing: entries.isEmpty ? nil : masqueradeMissing())
+            return ServiceTable(
+                mode: .nftables, entries: entries, problems: problems + builder.problems,
+                masqueradeMissing: entries.isEmpty ? nil : masqueradeMissing())
         }
 
         /// The chain `masquerading` must masquerade, and `nat-postrouting` jump to it.
         func masqueradeMissing() -> String? {
             let masquerades = (chains["masquerading"] ?? []).contains { rule in rule.contains { $0["masquerade"] != nil } }
             if !masquerades { return "chain masquerading of table ip kube-proxy has no masquerade rule" }
-            let hooked = (chains["nat-postrouting"] ?? []).contains { rule in rule.contains { $0["jump"]?["target"]?.string == "masquerading" } }
+            let hooked = (chains["nat-postrouting"] ?? []).contains { rule in
+                rule.contains { $0["jump"]?["target"]?.string == "masquerading" }
+            }
             return hooked ? nil : "chain nat-postrouting of table ip kube-proxy does not jump to masquerading"
         }
 
@@ -131,11 +145,15 @@ public enum NftablesServices {
                 for expressions in rules {
                     for expression in expressions {
                         guard let vmap = expression["vmap"], let modulus = vmap["key"]?["numgen"]?["mod"]?.int,
-                              let choices = vmap["data"]?["set"]?.array else { continue }
+                            let choices = vmap["data"]?["set"]?.array
+                        else { continue }
                         for choice in choices {
                             guard let pair = choice.array, pair.count == 2, let target = Self.verdict(pair[1]),
-                                  let endpoint = endpoint(target, share: prefix == "service-" && modulus > 0 ? 1 / Double(modulus) : nil) else { continue }
-                            if !endpoints.contains(where: { $0.address == endpoint.address && $0.port == endpoint.port }) { endpoints.append(endpoint) }
+                                let endpoint = endpoint(target, share: prefix == "service-" && modulus > 0 ? 1 / Double(modulus) : nil)
+                            else { continue }
+                            if !endpoints.contains(where: { $0.address == endpoint.address && $0.port == endpoint.port }) {
+                                endpoints.append(endpoint)
+                            }
                         }
                     }
                 }
@@ -148,7 +166,8 @@ public enum NftablesServices {
             for expressions in chains[chain] ?? [] {
                 for expression in expressions {
                     guard let dnat = expression["dnat"], let address = dnat["addr"]?.string.flatMap(IPAddress.parse),
-                          let port = dnat["port"].flatMap(Self.port) else { continue }
+                        let port = dnat["port"].flatMap(Self.port)
+                    else { continue }
                     return ServiceEndpoint(address: address, port: port, share: share, rule: chain)
                 }
             }
@@ -181,7 +200,9 @@ public enum NftablesServices {
             entries[slot].evidence.append(evidence)
         }
 
-        mutating func addUnserved(name: ServicePortName, proto: String, frontend: ServiceFrontend, disposition: ServiceDisposition, evidence: String) {
+        mutating func addUnserved(
+            name: ServicePortName, proto: String, frontend: ServiceFrontend, disposition: ServiceDisposition, evidence: String
+        ) {
             let key = "\(name) \(proto)"
             let slot: Int
             if let known = byName[key] {

@@ -20,7 +20,8 @@ public struct ServiceQuery: Sendable, Equatable, CustomStringConvertible {
         guard !text.isEmpty, text.utf8.count <= 512, !text.contains(" ") else { return nil }
         // "[fd00::1]:80", "10.96.0.1:80", "10.96.0.1", "fd00::1"
         if text.hasPrefix("["), let close = text.firstIndex(of: "]"),
-           let address = IPAddress.parse(String(text[text.index(after: text.startIndex)..<close])) {
+            let address = IPAddress.parse(String(text[text.index(after: text.startIndex)..<close]))
+        {
             let rest = text[text.index(after: close)...]
             guard rest.isEmpty || (rest.hasPrefix(":") && UInt16(rest.dropFirst()) != nil) else { return nil }
             return ServiceQuery(target: .address(address), port: rest.isEmpty ? nil : String(rest.dropFirst()), text: text)
@@ -38,7 +39,8 @@ public struct ServiceQuery: Sendable, Equatable, CustomStringConvertible {
         if let port, port.isEmpty || !port.allSatisfy(Self.isNameCharacter) { return nil }
         let parts = service.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count <= 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(Self.isNameCharacter) }) else { return nil }
-        return ServiceQuery(target: .name(namespace: parts.count == 2 ? String(parts[0]) : nil, name: String(parts.last!)), port: port, text: text)
+        return ServiceQuery(
+            target: .name(namespace: parts.count == 2 ? String(parts[0]) : nil, name: String(parts.last!)), port: port, text: text)
     }
 
     static func isNameCharacter(_ character: Character) -> Bool {
@@ -51,8 +53,12 @@ public struct ServiceQuery: Sendable, Equatable, CustomStringConvertible {
         switch target {
         case .name(let namespace, let name):
             return table.entries.filter { entry in
-                guard let entryName = entry.name, entryName.name == name, namespace.map({ $0 == entryName.namespace }) ?? true else { return false }
-                return port.map { $0 == entryName.port || entry.frontends.contains(where: { String($0.port) == port && $0.address != nil }) } ?? true
+                guard let entryName = entry.name, entryName.name == name, namespace.map({ $0 == entryName.namespace }) ?? true else {
+                    return false
+                }
+                return port.map {
+                    $0 == entryName.port || entry.frontends.contains(where: { String($0.port) == port && $0.address != nil })
+                } ?? true
             }
         case .address(let address):
             let wanted = port.flatMap { UInt16($0) }

@@ -3,7 +3,7 @@ import NetSystem
 import NodeFiles
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// How the proxy mode was learnt, for the report: kube-proxy said so, or the kernel's state did.
@@ -49,11 +49,16 @@ public enum ServiceReader {
 
     /// `counters`: read iptables-save with its counters, so that a trace that follows takes its
     /// firewall snapshot from the same read (`services` needs none).
-    public static func read(mode given: ProxyMode? = nil, metricsPort: UInt16 = kubeProxyMetricsPort, counters: Bool = false) -> ServiceReading {
+    public static func read(
+        mode given: ProxyMode? = nil, metricsPort: UInt16 = kubeProxyMetricsPort, counters: Bool = false
+    ) -> ServiceReading {
         let answered = LoopbackHTTP.get(port: metricsPort, path: "/proxyMode")
         // Its metrics say whether its rules are current (PROXY_STALE).
-        var status = answered == nil ? nil : LoopbackHTTP.get(port: metricsPort, path: "/metrics")
-            .flatMap { $0.status == 200 ? KubeProxyStatus.parse(metrics: $0.text) : nil }
+        var status =
+            answered == nil
+            ? nil
+            : LoopbackHTTP.get(port: metricsPort, path: "/metrics")
+                .flatMap { $0.status == 200 ? KubeProxyStatus.parse(metrics: $0.text) : nil }
         // Its running configuration says how it tells local traffic (MASQUERADE_MISSING).
         if answered != nil, let configz = LoopbackHTTP.get(port: metricsPort, path: "/configz"), configz.status == 200 {
             status = status ?? KubeProxyStatus(lastSync: nil, lastQueued: nil, failures: nil)
@@ -99,13 +104,18 @@ public enum ServiceReader {
         }
         guard let mode else {
             if let problem = iptables().problem { problems.append(problem) }
-            return ServiceReading(table: nil, mode: nil, modeSource: nil, problems: problems,
-                                  absence: "no KUBE-SERVICES chain or other kube-proxy chain, no kube-proxy nftables table, no kube-ipvs0 link, no Cilium service map, and nothing answers on 127.0.0.1:\(metricsPort)")
+            return ServiceReading(
+                table: nil, mode: nil, modeSource: nil, problems: problems,
+                absence:
+                    "no KUBE-SERVICES chain or other kube-proxy chain, no kube-proxy nftables table, no kube-ipvs0 link, no Cilium service map, and nothing answers on 127.0.0.1:\(metricsPort)"
+            )
         }
         switch mode {
         case .iptables:
             let (rules, problem) = iptables()
-            guard let rules else { return ServiceReading(table: nil, mode: mode, modeSource: source, problems: problems + [problem ?? "iptables-save failed"]) }
+            guard let rules else {
+                return ServiceReading(table: nil, mode: mode, modeSource: source, problems: problems + [problem ?? "iptables-save failed"])
+            }
             var table = IptablesServices.table(from: rules)
             table.readFrom = rules.readFrom
             // A dual-stack or IPv6 cluster: kube-proxy's IPv6 proxier keeps its Services in ip6tables.
@@ -129,15 +139,18 @@ public enum ServiceReader {
         case .ipvs:
             // /proc/net/ip_vs of this thread's namespace (the node's).
             guard let text = procText("/proc/thread-self/net/ip_vs") else {
-                return ServiceReading(table: nil, mode: mode, modeSource: source,
-                                      problems: problems + ["IPVS mode, but /proc/net/ip_vs cannot be read (the ip_vs module not loaded?)"])
+                return ServiceReading(
+                    table: nil, mode: mode, modeSource: source,
+                    problems: problems + ["IPVS mode, but /proc/net/ip_vs cannot be read (the ip_vs module not loaded?)"])
             }
             var table = IPVSServices.table(procText: text)
             table.readFrom = "/proc/net/ip_vs"
-            table.problems = problems + table.problems + ["IPVS mode: Service names are not in the kernel; entries are named by their virtual server"]
+            table.problems =
+                problems + table.problems + ["IPVS mode: Service names are not in the kernel; entries are named by their virtual server"]
             return ServiceReading(table: table, mode: mode, modeSource: source, problems: [])
         case .cilium:
-            let what = "Cilium's kube-proxy replacement: services live in BPF maps (cilium_lb4_services_v2), which this netdoctor does not read yet; with socket-LB, pods' connections are translated at connect() and no DNAT shows in conntrack or on the wire"
+            let what =
+                "Cilium's kube-proxy replacement: services live in BPF maps (cilium_lb4_services_v2), which this netdoctor does not read yet; with socket-LB, pods' connections are translated at connect() and no DNAT shows in conntrack or on the wire"
             return ServiceReading(table: nil, mode: mode, modeSource: source, problems: problems + [what])
         }
     }
@@ -158,7 +171,11 @@ public enum ServiceReader {
             for family in ["ip", "ip6"] {
                 let (output, failure) = NftablesReader.json(["list", "table", family, "kube-proxy"], in: nil)
                 // No such table is an answer (nothing programmed), not a failure to read.
-                if let output { documents.append(output) } else if family == "ip", let failure, !failure.contains("No such file") { problem = failure }
+                if let output {
+                    documents.append(output)
+                } else if family == "ip", let failure, !failure.contains("No such file") {
+                    problem = failure
+                }
             }
             if before == nil || FirewallReader.generation() == before { return (documents, problem) }
         }
@@ -166,8 +183,10 @@ public enum ServiceReader {
     }
 
     /// The mode the kernel's state shows, and the evidence; nil when it shows none.
-    static func detect(iptables: (rules: KubeRuleScanner.Scanned?, problem: String?),
-                       ip6tables: () -> (rules: KubeRuleScanner.Scanned?, problem: String?) = { ServiceReader.ip6tablesRules() }) -> (mode: ProxyMode, evidence: String)? {
+    static func detect(
+        iptables: (rules: KubeRuleScanner.Scanned?, problem: String?),
+        ip6tables: () -> (rules: KubeRuleScanner.Scanned?, problem: String?) = { ServiceReader.ip6tablesRules() }
+    ) -> (mode: ProxyMode, evidence: String)? {
         if NftablesReader.tables(in: nil).contains(where: { $0.name == "kube-proxy" && ($0.family == "ip" || $0.family == "ip6") }) {
             return (.nftables, "table ip kube-proxy exists")
         }
@@ -200,12 +219,17 @@ public enum ServiceReader {
     /// ip6tables-save (an IPv4-only node).
     static func ip6tablesRules() -> (rules: KubeRuleScanner.Scanned?, problem: String?) {
         guard let tool = FirewallReader.saveTool(.ipv6), FirewallReader.tableExists("nat", family: .ipv6) else { return (nil, nil) }
-        guard let result = ChildProcess.run(tool, arguments: [], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
-                                            timeoutMilliseconds: 10_000, outputLimit: 512 << 20) else {
+        guard
+            let result = ChildProcess.run(
+                tool, arguments: [], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+                timeoutMilliseconds: 10_000, outputLimit: 512 << 20)
+        else {
             return (nil, "ip6tables-save could not be started")
         }
         guard result.status == 0 else {
-            return (nil, "ip6tables-save failed: \(result.errorText.split(separator: "\n").first.map(String.init) ?? "status \(result.status)")")
+            return (
+                nil, "ip6tables-save failed: \(result.errorText.split(separator: "\n").first.map(String.init) ?? "status \(result.status)")"
+            )
         }
         var scanned = KubeRuleScanner.scan(result.output)
         scanned.readFrom = "ip6tables-save"
@@ -243,21 +267,29 @@ public enum ServiceReader {
         var stream = KubeRuleScanner.Stream()
         var head: [UInt8] = []
         let generation = counters ? FirewallReader.generation() : nil
-        guard let result = ChildProcess.run(tool, arguments: counters ? ["-c"] : [], environment: environment, timeoutMilliseconds: 10_000,
-                                            outputLimit: 512 << 20, streaming: { chunk in
-                                                if head.count < 512 { head += chunk.prefix(512 - head.count) }
-                                                stream.feed(chunk)
-                                            }) else {
+        guard
+            let result = ChildProcess.run(
+                tool, arguments: counters ? ["-c"] : [], environment: environment, timeoutMilliseconds: 10_000,
+                outputLimit: 512 << 20,
+                streaming: { chunk in
+                    if head.count < 512 { head += chunk.prefix(512 - head.count) }
+                    stream.feed(chunk)
+                })
+        else {
             return (nil, "iptables-save could not be started")
         }
         guard result.status == 0 else {
-            let reason = result.timedOut ? "timed out" : result.errorText.split(separator: "\n").first.map(String.init) ?? "status \(result.status)"
+            let reason =
+                result.timedOut ? "timed out" : result.errorText.split(separator: "\n").first.map(String.init) ?? "status \(result.status)"
             return (nil, "iptables-save failed: \(reason)")
         }
         var scanned = stream.finish()
         scanned.readFrom = "iptables-save"
         if let table = scanned.incompatible.first(where: { $0 == "nat" || $0 == "filter" }) {
-            return (nil, "iptables-save cannot print the \(table) table (\"Table `\(table)' is incompatible, use 'nft' tool\"): a rule in it was written by nft, not iptables; `nft list table ip \(table)` shows it")
+            return (
+                nil,
+                "iptables-save cannot print the \(table) table (\"Table `\(table)' is incompatible, use 'nft' tool\"): a rule in it was written by nft, not iptables; `nft list table ip \(table)` shows it"
+            )
         }
         // The same output is this node's firewall snapshot for a trace that follows, if nothing
         // changed while it was read.
@@ -266,10 +298,15 @@ public enum ServiceReader {
         }
         // iptables-nft warns on stderr, and older versions in a comment at the top of the output.
         let warning = "iptables-legacy tables present"
-        if result.errorText.contains(warning) || String(decoding: head, as: UTF8.self).contains(warning), scanned.nat["KUBE-SERVICES"] == nil,
-           let legacy = ["/usr/sbin/iptables-legacy-save", "/sbin/iptables-legacy-save"].first(where: { NodeRoot("/").status($0)?.isExecutable == true }),
-           let old = ChildProcess.run(legacy, arguments: counters ? ["-c"] : [], environment: environment, timeoutMilliseconds: 10_000, outputLimit: 512 << 20),
-           old.status == 0 {
+        if result.errorText.contains(warning) || String(decoding: head, as: UTF8.self).contains(warning),
+            scanned.nat["KUBE-SERVICES"] == nil,
+            let legacy = ["/usr/sbin/iptables-legacy-save", "/sbin/iptables-legacy-save"].first(where: {
+                NodeRoot("/").status($0)?.isExecutable == true
+            }),
+            let old = ChildProcess.run(
+                legacy, arguments: counters ? ["-c"] : [], environment: environment, timeoutMilliseconds: 10_000, outputLimit: 512 << 20),
+            old.status == 0
+        {
             scanned = KubeRuleScanner.scan(old.output)
             scanned.readFrom = "iptables-legacy-save"
         }

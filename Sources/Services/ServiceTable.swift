@@ -132,8 +132,10 @@ public struct ServiceEntry: Sendable, Hashable {
     /// The rules that say all this, in the proxy's own words.
     public var evidence: [String]
 
-    public init(name: ServicePortName?, proto: String, frontends: [ServiceFrontend] = [], endpoints: [ServiceEndpoint] = [],
-                disposition: ServiceDisposition = .endpoints, localPolicy: Bool = false, affinitySeconds: Int? = nil, evidence: [String] = []) {
+    public init(
+        name: ServicePortName?, proto: String, frontends: [ServiceFrontend] = [], endpoints: [ServiceEndpoint] = [],
+        disposition: ServiceDisposition = .endpoints, localPolicy: Bool = false, affinitySeconds: Int? = nil, evidence: [String] = []
+    ) {
         self.name = name
         self.proto = proto
         self.frontends = frontends
@@ -164,7 +166,9 @@ public struct ServiceTable: Sendable {
     /// runs to see the same.
     public var readFrom: String?
 
-    public init(mode: ProxyMode, entries: [ServiceEntry], largeCluster: Bool = false, problems: [String] = [], masqueradeMissing: String? = nil) {
+    public init(
+        mode: ProxyMode, entries: [ServiceEntry], largeCluster: Bool = false, problems: [String] = [], masqueradeMissing: String? = nil
+    ) {
         self.mode = mode
         self.entries = entries
         self.largeCluster = largeCluster

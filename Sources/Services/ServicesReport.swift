@@ -43,8 +43,10 @@ public struct ServicesReport: Report {
     public var findings: [Finding]
 
     /// `now`: Unix time, to judge kube-proxy's sync timestamps.
-    public init(reading: ServiceReading, query: ServiceQuery?, places: [IPAddress: EndpointPlace], conntrack: ConntrackFacts? = nil,
-                now: Double = 0) {
+    public init(
+        reading: ServiceReading, query: ServiceQuery?, places: [IPAddress: EndpointPlace], conntrack: ConntrackFacts? = nil,
+        now: Double = 0
+    ) {
         self.reading = reading
         self.query = query
         self.places = places
@@ -72,40 +74,60 @@ public struct ServicesReport: Report {
     }
 
     public var jsonFields: [(String, ConfigValue)] {
-        [("mode", .text(reading.mode?.rawValue)), ("modeSource", .text(reading.modeSource?.description)), ("rulesFrom", .text(reading.table?.readFrom)),
-         ("kubeProxy", reading.proxyStatus.map { status in
-            .fields(["lastSync": status.lastSync.map { .number($0, text: String(Int($0))) } ?? .null,
-                     "lastQueued": status.lastQueued.map { .number($0, text: String(Int($0))) } ?? .null,
-                     "syncFailures": status.failures.map { .number($0, text: String(Int($0))) } ?? .null,
-                     "clusterCIDR": .text(status.config?.clusterCIDR), "detectLocalMode": .text(status.config?.detectLocalMode),
-                     "configzShape": .text(status.config?.shape)])
-         } ?? .null),
-         ("query", .text(query?.text)), ("largeCluster", .bool(reading.table?.largeCluster ?? false)),
-         ("services", .array(entries.map(json))),
-         ("conntrack", conntrack.map { facts in
-            .fields(["udpEntriesToServices": .int(facts.entries.count),
-                     "counters": facts.statistics.map { cpus in
-                        .fields(["insert_failed", "drop", "early_drop", "insert", "found", "invalid"].map { name in
-                            (name, .int(Int(cpus.reduce(UInt64(0)) { $0 + UInt64($1[name]) })))
-                        })
-                     } ?? .null,
-                     "problems": .texts(facts.problems)])
-         } ?? .null)]
+        [
+            ("mode", .text(reading.mode?.rawValue)), ("modeSource", .text(reading.modeSource?.description)),
+            ("rulesFrom", .text(reading.table?.readFrom)),
+            (
+                "kubeProxy",
+                reading.proxyStatus.map { status in
+                    .fields([
+                        "lastSync": status.lastSync.map { .number($0, text: String(Int($0))) } ?? .null,
+                        "lastQueued": status.lastQueued.map { .number($0, text: String(Int($0))) } ?? .null,
+                        "syncFailures": status.failures.map { .number($0, text: String(Int($0))) } ?? .null,
+                        "clusterCIDR": .text(status.config?.clusterCIDR), "detectLocalMode": .text(status.config?.detectLocalMode),
+                        "configzShape": .text(status.config?.shape),
+                    ])
+                } ?? .null
+            ),
+            ("query", .text(query?.text)), ("largeCluster", .bool(reading.table?.largeCluster ?? false)),
+            ("services", .array(entries.map(json))),
+            (
+                "conntrack",
+                conntrack.map { facts in
+                    .fields([
+                        "udpEntriesToServices": .int(facts.entries.count),
+                        "counters": facts.statistics.map { cpus in
+                            .fields(
+                                ["insert_failed", "drop", "early_drop", "insert", "found", "invalid"].map { name in
+                                    (name, .int(Int(cpus.reduce(UInt64(0)) { $0 + UInt64($1[name]) })))
+                                })
+                        } ?? .null,
+                        "problems": .texts(facts.problems),
+                    ])
+                } ?? .null
+            ),
+        ]
     }
 
     func json(_ entry: ServiceEntry) -> ConfigValue {
         .fields([
             "name": .text(entry.name?.description), "namespace": .text(entry.name?.namespace), "service": .text(entry.name?.name),
             "port": .text(entry.name?.port), "protocol": .string(entry.proto),
-            "frontends": .array(entry.frontends.map { .fields(["kind": .string($0.kind), "address": .text($0.address?.description), "port": .int(Int($0.port))]) }),
+            "frontends": .array(
+                entry.frontends.map {
+                    .fields(["kind": .string($0.kind), "address": .text($0.address?.description), "port": .int(Int($0.port))])
+                }),
             "disposition": .string(Self.word(entry.disposition)), "localPolicy": .bool(entry.localPolicy),
             "affinitySeconds": .int(entry.affinitySeconds),
-            "endpoints": .array(entry.endpoints.map { endpoint in
-                let place = places[endpoint.address]
-                return .fields(["address": .string(endpoint.address.description), "port": .int(Int(endpoint.port)),
-                                "share": endpoint.share.map { .number($0, text: String(format3($0))) } ?? .null,
-                                "where": .text(place?.kind.rawValue), "detail": .text(place?.detail), "rule": .string(endpoint.rule)])
-            }),
+            "endpoints": .array(
+                entry.endpoints.map { endpoint in
+                    let place = places[endpoint.address]
+                    return .fields([
+                        "address": .string(endpoint.address.description), "port": .int(Int(endpoint.port)),
+                        "share": endpoint.share.map { .number($0, text: String(format3($0))) } ?? .null,
+                        "where": .text(place?.kind.rawValue), "detail": .text(place?.detail), "rule": .string(endpoint.rule),
+                    ])
+                }),
             "evidence": .texts(entry.evidence),
         ])
     }
@@ -128,13 +150,18 @@ public struct ServicesReport: Report {
             }
             for endpoint in entry.endpoints {
                 let share = endpoint.share.map { " \(Int(($0 * 100).rounded()))%" } ?? ""
-                let place = places[endpoint.address].map { "  \($0.kind == .thisNode ? "this node" : $0.kind == .remote ? "another node" : "unknown"): \($0.detail)" } ?? ""
+                let place =
+                    places[endpoint.address].map {
+                        "  \($0.kind == .thisNode ? "this node" : $0.kind == .remote ? "another node" : "unknown"): \($0.detail)"
+                    } ?? ""
                 rows.append(("endpoint", "\(endpoint.description)\(share)\(place)"))
             }
             if entry.localPolicy { rows.append(("policy", "externalTrafficPolicy: Local")) }
             sections.append(HumanSection("\(entry.label) \(entry.proto)", rows: rows))
         }
-        if entries.count > 200 { sections.append(HumanSection("…", rows: [("more", "\(entries.count - 200) service ports (-o json lists all)")])) }
+        if entries.count > 200 {
+            sections.append(HumanSection("…", rows: [("more", "\(entries.count - 200) service ports (-o json lists all)")]))
+        }
         return sections
     }
 

@@ -88,9 +88,17 @@ enum XtablesInfo {
 
     /// Host byte order, as the kernel keeps the structs (the recorded fixtures are from x86-64).
     /// `at` counts from the struct's start.
-    static func u16(_ bytes: ArraySlice<UInt8>, _ at: Int) -> UInt16 { bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt16.self) } }
-    static func u32(_ bytes: ArraySlice<UInt8>, _ at: Int) -> UInt32 { bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt32.self) } }
-    static func be16(_ bytes: ArraySlice<UInt8>, _ at: Int) -> UInt16 { UInt16(bytes[bytes.startIndex + at]) << 8 | UInt16(bytes[bytes.startIndex + at + 1]) }
+    static func u16(_ bytes: ArraySlice<UInt8>, _ at: Int) -> UInt16 {
+        bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt16.self) }
+    }
+    static func u32(_ bytes: ArraySlice<UInt8>, _ at: Int) -> UInt32 {
+        bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt32.self) }
+    }
+    static func be16(_ bytes: ArraySlice<UInt8>, _ at: Int) -> UInt16 {
+        UInt16(bytes[bytes.startIndex + at]) << 8 | UInt16(bytes[bytes.startIndex + at + 1])
+    }
     static func byte(_ bytes: ArraySlice<UInt8>, _ at: Int) -> UInt8 { bytes[bytes.startIndex + at] }
-    static func bytes(_ bytes: ArraySlice<UInt8>, _ range: Range<Int>) -> [UInt8] { Array(bytes[(bytes.startIndex + range.lowerBound)..<(bytes.startIndex + range.upperBound)]) }
+    static func bytes(_ bytes: ArraySlice<UInt8>, _ range: Range<Int>) -> [UInt8] {
+        Array(bytes[(bytes.startIndex + range.lowerBound)..<(bytes.startIndex + range.upperBound)])
+    }
 }

@@ -42,15 +42,17 @@ extension NodeSession {
             if let pod, !named.contains(pod) { named.append(pod) }
             return point
         }
-        return OpenedCapture(points: points, pods: named,
-                             session: try CaptureSession(points: points, filter: filter, bufferBytes: bufferBytes, immediate: immediate))
+        return OpenedCapture(
+            points: points, pods: named,
+            session: try CaptureSession(points: points, filter: filter, bufferBytes: bufferBytes, immediate: immediate))
     }
 
     /// The capture's report, with the pods its targets named (the runtime is not asked when only
     /// node interfaces are).
     public func report(_ capture: OpenedCapture, outcome: CaptureRun.Outcome, file: String?) -> PodSourcedReport<CaptureReport> {
-        let report = CaptureReport(points: capture.points, handles: capture.session.handles, outcome: outcome, file: file,
-                                   problems: capture.session.problems)
+        let report = CaptureReport(
+            points: capture.points, handles: capture.session.handles, outcome: outcome, file: file,
+            problems: capture.session.problems)
         return PodSourcedReport(report, pods: capture.pods, directory: capture.pods.isEmpty ? PodDirectory(pods: []) : pods)
     }
 }

@@ -18,8 +18,10 @@ extension NodeSession {
     /// mtu-probe: SOURCE to DESTINATION, or without them the sweep (every pod of this node to
     /// every remote pod subnet and to another local pod). A destination on another node asks its
     /// agent for the remote half's MTUs.
-    public func mtuProbe(source: String?, destination: String?, prober: MTUProber, verbose: Bool,
-                         family: IPFamily? = nil) throws -> PodSourcedReport<MTUProbeReport> {
+    public func mtuProbe(
+        source: String?, destination: String?, prober: MTUProber, verbose: Bool,
+        family: IPFamily? = nil
+    ) throws -> PodSourcedReport<MTUProbeReport> {
         var sources: [ProbeSource] = []
         var findings: [Finding] = []
         if let source {
@@ -28,8 +30,9 @@ extension NodeSession {
             // A pod whose namespace cannot be found is said, not silently left out of the sweep.
             var unreachable: [String] = []
             for pod in pods.pods {
-                do { sources.append(ProbeSource(name: pod.fullName, namespace: try node.namespace(of: pod), pod: pod)) }
-                catch { unreachable.append("\(pod.fullName): its network namespace was not found (\(error)): not probed") }
+                do { sources.append(ProbeSource(name: pod.fullName, namespace: try node.namespace(of: pod), pod: pod)) } catch {
+                    unreachable.append("\(pod.fullName): its network namespace was not found (\(error)): not probed")
+                }
             }
             if !unreachable.isEmpty { findings.append(CollectionFailed.finding(unreachable, place: KnownNamespace.nodeName)) }
         }
@@ -39,14 +42,17 @@ extension NodeSession {
                 var (path, facts) = try prober.probe(from: probeSource, node: node, to: target.address, named: target.name)
                 findings += MTUChecks.findings(for: path, remedy: { [self] in mtuRemedy })
                 if source != nil, let pod = probeSource.pod, pods.pod(holding: target.address) == nil {
-                    let (interfaces, remote) = RemotePathMTU.check(path, facts: facts, from: pod, locate: agents, remedy: { [self] in mtuRemedy })
+                    let (interfaces, remote) = RemotePathMTU.check(
+                        path, facts: facts, from: pod, locate: agents, remedy: { [self] in mtuRemedy })
                     path.interfaces += interfaces
                     findings += remote
                 }
                 paths.append(path)
             }
         }
-        guard !paths.isEmpty else { throw SessionError("mtu-probe: nothing to probe (no pods on this node; name a source and a destination)") }
+        guard !paths.isEmpty else {
+            throw SessionError("mtu-probe: nothing to probe (no pods on this node; name a source and a destination)")
+        }
         let named = source == nil ? [] : [source, destination].compactMap { $0 }.compactMap { try? pods.find($0) }
         return PodSourcedReport(MTUProbeReport(paths: paths, findings: findings, verbose: verbose), pods: named, directory: pods)
     }
@@ -82,7 +88,9 @@ extension NodeSession {
     /// A probe is sent to one host: broadcast, multicast and 0.0.0.0 are the caller's error.
     static func requireOneHost(_ address: IPAddress) throws {
         let first = address.bytes.first ?? 0
-        guard !address.isUnspecified, address.description != "255.255.255.255", !(address.isIPv4 ? (224...239).contains(first) : first == 0xFF) else {
+        guard !address.isUnspecified, address.description != "255.255.255.255",
+            !(address.isIPv4 ? (224...239).contains(first) : first == 0xFF)
+        else {
             throw SessionError("destination \(address) is not one host (broadcast, multicast or unspecified)")
         }
     }

@@ -30,15 +30,18 @@ extension NodeSession {
         let exchanges = SideBySide.map(conf.queries(for: name, control: control)) { query, server, transport in
             DNSClient.exchange(query, server: server, transport: transport, in: namespace, timeoutMilliseconds: timeout)
         }
-        var facts = DNSFacts(pod: pod.fullName, podNamespace: pod.namespace, resolvConfPath: file.path, resolvConf: conf, kubelet: kubelet,
-                             nodeResolvConf: nodeConf, name: name, exchanges: exchanges, slowMilliseconds: slowMilliseconds)
+        var facts = DNSFacts(
+            pod: pod.fullName, podNamespace: pod.namespace, resolvConfPath: file.path, resolvConf: conf, kubelet: kubelet,
+            nodeResolvConf: nodeConf, name: name, exchanges: exchanges, slowMilliseconds: slowMilliseconds)
         facts.controlName = control
         facts.burst = conntrackRaceProbe(facts, in: namespace, timeoutMilliseconds: timeout)
         facts.nodeLocal = nodeLocalDNS()
         var (extra, traces) = nameserverServices(&facts, pod: query, timeoutMilliseconds: timeout)
         if let problem = facts.nodeLocal?.linkProblem {
-            extra.append(CollectionFailed.finding(["the node's links were not read (\(problem)): NodeLocal DNSCache's link not judged"],
-                                                  place: "node"))
+            extra.append(
+                CollectionFailed.finding(
+                    ["the node's links were not read (\(problem)): NodeLocal DNSCache's link not judged"],
+                    place: "node"))
         }
         return DNSReport(facts: facts, extraFindings: extra, serviceTraces: traces)
     }
@@ -61,10 +64,13 @@ extension NodeSession {
     /// failed, the Service's verdicts and its endpoints traced through it as the pod's own traffic
     /// goes, over TCP 53 (a DNS server answers a handshake; a UDP probe it would ignore), except
     /// where NodeLocal DNSCache takes the address.
-    func nameserverServices(_ facts: inout DNSFacts, pod: String, timeoutMilliseconds: Int32) -> (findings: [Finding], traces: [any Report]) {
+    func nameserverServices(_ facts: inout DNSFacts, pod: String, timeoutMilliseconds: Int32) -> (findings: [Finding], traces: [any Report])
+    {
         let servers = facts.nameservers
         let reading = ServiceReader.read()
-        let served = reading.table?.entries.filter { entry in entry.frontends.contains { frontend in servers.contains { $0 == frontend.address } } } ?? []
+        let served =
+            reading.table?.entries.filter { entry in entry.frontends.contains { frontend in servers.contains { $0 == frontend.address } } }
+            ?? []
         guard !served.isEmpty else { return ([], []) }
         let mode = reading.mode ?? .iptables
         var findings: [Finding] = []
@@ -74,18 +80,24 @@ extension NodeSession {
             guard !entries.isEmpty else { continue }
             facts.serviceContext[server] = entries.map { entry in
                 let endpoints = entry.endpoints.map(\.description).joined(separator: ", ")
-                return "\(entry.label) (\(entry.proto)), kube-proxy \(mode.rawValue) mode: \(entry.endpoints.isEmpty ? "no endpoints" : "endpoints \(endpoints)")"
+                return
+                    "\(entry.label) (\(entry.proto)), kube-proxy \(mode.rawValue) mode: \(entry.endpoints.isEmpty ? "no endpoints" : "endpoints \(endpoints)")"
             }
             guard !facts.exchanges(server: server).contains(where: { $0.response?.code == .noError }) else { continue }
             findings += ServiceChecks.judge(entries, mode: mode, named: true)
             if facts.nodeLocal?.inUse(podNameservers: facts.resolvConf.nameservers) != true,
-               entries.contains(where: { $0.proto == "tcp" && !$0.endpoints.isEmpty }) {
+                entries.contains(where: { $0.proto == "tcp" && !$0.endpoints.isEmpty })
+            {
                 do {
-                    traces.append(try trace(from: pod, to: "\(server):53", timeoutMilliseconds: min(timeoutMilliseconds, 1000), proto: .tcp, port: 53))
+                    traces.append(
+                        try trace(from: pod, to: "\(server):53", timeoutMilliseconds: min(timeoutMilliseconds, 1000), proto: .tcp, port: 53)
+                    )
                 } catch {
                     // Said, not dropped: the verdicts above stand, the trace that would explain them is missing.
-                    findings.append(CollectionFailed.finding(["the DNS Service \(server) was not traced over TCP 53 from \(pod): \(error)"],
-                                                             place: "\(pod) → \(server):53"))
+                    findings.append(
+                        CollectionFailed.finding(
+                            ["the DNS Service \(server) was not traced over TCP 53 from \(pod): \(error)"],
+                            place: "\(pod) → \(server):53"))
                 }
             }
         }
@@ -101,10 +113,15 @@ extension NodeSession {
         // A name the server answered over UDP: the resolved one, else the control name.
         guard let server = facts.nameservers.first else { return nil }
         let answered = facts.exchanges(server: server, transport: .udp).filter { $0.response != nil }.map(\.name)
-        guard let name = [DNSResolution(facts).name, facts.controlName].compactMap({ $0 }).first(where: answered.contains) else { return nil }
+        guard let name = [DNSResolution(facts).name, facts.controlName].compactMap({ $0 }).first(where: answered.contains) else {
+            return nil
+        }
         let rounds = 20
         let before = ConntrackReader.statistics().statistics
-        guard let lost = DNSBurst.send(name: name, server: server, rounds: rounds, in: namespace, timeoutMilliseconds: min(timeoutMilliseconds, 1000)) else {
+        guard
+            let lost = DNSBurst.send(
+                name: name, server: server, rounds: rounds, in: namespace, timeoutMilliseconds: min(timeoutMilliseconds, 1000))
+        else {
             return nil
         }
         return DNSBurst(server: server, rounds: rounds, lost: lost, before: before, after: ConntrackReader.statistics().statistics)
@@ -135,8 +152,9 @@ extension NodeSession {
     func dnsSettings() -> DNSFacts.Kubelet? {
         let settings = kubelet ?? KubeletReader.read(root: root)
         guard !settings.filesRead.isEmpty else { return nil }
-        return DNSFacts.Kubelet(clusterDNS: (settings.clusterDNS ?? []).compactMap { IPAddress.parse($0) }, clusterDomain: settings.clusterDomain,
-                                resolvConf: settings.resolvConf, files: settings.filesRead)
+        return DNSFacts.Kubelet(
+            clusterDNS: (settings.clusterDNS ?? []).compactMap { IPAddress.parse($0) }, clusterDomain: settings.clusterDomain,
+            resolvConf: settings.resolvConf, files: settings.filesRead)
     }
 }
 
@@ -159,16 +177,19 @@ extension NodeSession {
     /// when there is none.
     /// The address traced is the first answer (A before AAAA) in a family the source pod has
     /// (`family` narrows it): an IPv6-only pod follows the AAAA record.
-    func traceName(from source: String, host: String, port: UInt16?, timeoutMilliseconds: Int32, proto: TraceProtocol?,
-                   family: IPFamily? = nil) throws -> any Report {
+    func traceName(
+        from source: String, host: String, port: UInt16?, timeoutMilliseconds: Int32, proto: TraceProtocol?,
+        family: IPFamily? = nil
+    ) throws -> any Report {
         // The lookups wait as long as the trace's probe does, not the resolver's 5 s.
         let dns = try self.dns(pod: source, name: host, timeoutMilliseconds: timeoutMilliseconds, slowMilliseconds: 500)
         let families = (try? pod(source).families).map { $0.filter { family == nil || $0 == family } } ?? []
-        guard dns.resolution.status == .resolved, let address = dns.resolution.addresses.first(where: { families.contains($0.family) }) else {
+        guard dns.resolution.status == .resolved, let address = dns.resolution.addresses.first(where: { families.contains($0.family) })
+        else {
             return NameTraceReport(dns: dns, traced: nil)
         }
         let target = port.map { ServiceFrontend.join(address, $0) } ?? address.description
-        return NameTraceReport(dns: dns, traced: try trace(from: source, to: target, timeoutMilliseconds: timeoutMilliseconds, proto: proto, port: port))
+        return NameTraceReport(
+            dns: dns, traced: try trace(from: source, to: target, timeoutMilliseconds: timeoutMilliseconds, proto: proto, port: port))
     }
 }
-

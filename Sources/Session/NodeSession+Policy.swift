@@ -3,7 +3,7 @@ import NetSystem
 import Policy
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 extension NodeSession {
@@ -21,7 +21,9 @@ extension NodeSession {
         let rules = FirewallReader.readEverything(in: nil)
         // Without root the tools cannot read the rules at all: the environment's fault, not the node's.
         if rules == nil, geteuid() != 0 { throw SystemError("reading the node's firewall (iptables-save, nft)", errno: EPERM) }
-        return PolicyReport(pod: pod.fullName, address: (pod.primaryAddress(.ipv4) ?? pod.primaryAddress(.ipv6))?.description, hostInterface: hostInterface, rules: rules,
-                            queued: QueuedPolicy.read(in: nil, iptables: rules ?? []))
+        return PolicyReport(
+            pod: pod.fullName, address: (pod.primaryAddress(.ipv4) ?? pod.primaryAddress(.ipv6))?.description, hostInterface: hostInterface,
+            rules: rules,
+            queued: QueuedPolicy.read(in: nil, iptables: rules ?? []))
     }
 }

@@ -6,7 +6,7 @@ import Services
 import Trace
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 extension NodeSession {
@@ -15,8 +15,9 @@ extension NodeSession {
     public func services(_ query: ServiceQuery?, mode: ProxyMode? = nil) -> ServicesReport {
         let reading = ServiceReader.read(mode: mode)
         let shown = query.map { query in reading.table.map { query.matches(in: $0) } ?? [] } ?? reading.table?.entries ?? []
-        return ServicesReport(reading: reading, query: query, places: places(of: shown.flatMap { $0.endpoints.map(\.address) }),
-                              conntrack: reading.table == nil ? nil : conntrack(for: shown), now: Double(time(nil)))
+        return ServicesReport(
+            reading: reading, query: query, places: places(of: shown.flatMap { $0.endpoints.map(\.address) }),
+            conntrack: reading.table == nil ? nil : conntrack(for: shown), now: Double(time(nil)))
     }
 
     /// The conntrack facts the shown Services need: UDP entries towards their addresses (only
@@ -25,8 +26,9 @@ extension NodeSession {
         let udp = Set(entries.filter { $0.proto == "udp" }.flatMap { $0.frontends.compactMap(\.address) })
         let (found, dumpProblem) = udp.isEmpty ? ([], nil) : ConntrackReader.entries(to: udp)
         let (statistics, statisticsProblem) = ConntrackReader.statistics()
-        return ConntrackFacts(entries: found.filter { $0.original.proto == 17 }, statistics: statistics,
-                              problems: [dumpProblem, statisticsProblem].compactMap { $0 })
+        return ConntrackFacts(
+            entries: found.filter { $0.original.proto == 17 }, statistics: statistics,
+            problems: [dumpProblem, statisticsProblem].compactMap { $0 })
     }
 
     /// Where each address is: one of this node's pods, behind one of its bridges or veths, or
@@ -44,9 +46,10 @@ extension NodeSession {
                 places[address] = EndpointPlace(.thisNode, "pod \(pod.fullName)")
                 continue
             }
-            let answer = table.map { routes -> RouteAnswer in
-                routes.lookup(address).map { .route($0) } ?? .noRoute(why: "no route in the main table")
-            } ?? handle.lookup(RouteQuery(destination: address))
+            let answer =
+                table.map { routes -> RouteAnswer in
+                    routes.lookup(address).map { .route($0) } ?? .noRoute(why: "no route in the main table")
+                } ?? handle.lookup(RouteQuery(destination: address))
             switch answer {
             case .route(let route):
                 let device = route.outputIndex.flatMap { state?.link(index: $0) }
@@ -80,8 +83,10 @@ extension NodeSession {
         guard let table = reading.table else {
             if addressWithPort { return .notProgrammed(query, reading) }
             if case .name = query.target, IPAddress.parse(destination) == nil {
-                throw SessionError("\(destination) is no pod of this node, and no Service can be looked up: "
-                                   + (reading.problems.first ?? reading.absence.map { "no kube-proxy state (\($0))" } ?? "no kube-proxy state") + "; for a pod on another node, give its IP")
+                throw SessionError(
+                    "\(destination) is no pod of this node, and no Service can be looked up: "
+                        + (reading.problems.first ?? reading.absence.map { "no kube-proxy state (\($0))" } ?? "no kube-proxy state")
+                        + "; for a pod on another node, give its IP")
             }
             return nil
         }
@@ -91,8 +96,9 @@ extension NodeSession {
         guard !entries.isEmpty else {
             if addressWithPort { return .notProgrammed(query, reading) }
             if case .address = query.target { return nil }  // an IP no rule has: a path trace
-            throw SessionError("no pod of this node and no Service \(query) (\(port.map { "port \($0)" } ?? "any port")) in kube-proxy's rules "
-                               + "(\(reading.mode?.rawValue ?? "no") mode, \(table.entries.count) service ports); `netdoctor services` lists them")
+            throw SessionError(
+                "no pod of this node and no Service \(query) (\(port.map { "port \($0)" } ?? "any port")) in kube-proxy's rules "
+                    + "(\(reading.mode?.rawValue ?? "no") mode, \(table.entries.count) service ports); `netdoctor services` lists them")
         }
         guard entries.count == 1, let entry = entries.first else {
             let ports = entries.map { "\($0.name?.port ?? "?") (\($0.proto) \($0.frontends.first.map { String($0.port) } ?? "?"))" }
@@ -127,7 +133,9 @@ struct ServiceTarget {
         switch query.target {
         case .address(let address):
             // Its own frontend on that address, else a node port (NODE-IP:NODE-PORT).
-            if let own = entry.frontends.first(where: { frontend in frontend.address == address && (wanted.map { frontend.port == $0 } ?? true) }) {
+            if let own = entry.frontends.first(where: { frontend in
+                frontend.address == address && (wanted.map { frontend.port == $0 } ?? true)
+            }) {
                 frontend = own
             } else if let wanted, entry.frontends.contains(.nodePort(wanted)) {
                 frontend = .nodePort(wanted)
@@ -136,8 +144,12 @@ struct ServiceTarget {
             }
             self.address = address
         case .name:
-            guard let own = entry.frontends.first(where: { if case .clusterIP = $0 { return true }; return false })
-                    ?? entry.frontends.first(where: { $0.address != nil }), let address = own.address else {
+            guard
+                let own = entry.frontends.first(where: {
+                    if case .clusterIP = $0 { return true }; return false
+                })
+                    ?? entry.frontends.first(where: { $0.address != nil }), let address = own.address
+            else {
                 throw SessionError("\(entry.label) has no cluster IP on this node; trace NODE-IP:NODE-PORT instead")
             }
             frontend = own

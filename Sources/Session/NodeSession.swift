@@ -10,7 +10,7 @@ import Pods
 import Trace
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// What one command, or one agent request, knows of the node, built once and read lazily: the
@@ -29,8 +29,9 @@ public final class NodeSession: @unchecked Sendable {
     /// The pods (names or IPs) this command will name: only their sandboxes' status is asked of
     /// the runtime (one round trip each); nil: every pod's.
     public let podsNamed: [String]?
-    public private(set) lazy var pods = PodDirectory.load(root: root, endpoint: runtimeEndpoint, kubeletEndpoint: kubeletRuntimeEndpoint,
-                                                          interest: podsNamed)
+    public private(set) lazy var pods = PodDirectory.load(
+        root: root, endpoint: runtimeEndpoint, kubeletEndpoint: kubeletRuntimeEndpoint,
+        interest: podsNamed)
 
     /// The kubelet's containerRuntimeEndpoint under the root: read only when no endpoint was given.
     var kubeletRuntimeEndpoint: String? {
@@ -51,8 +52,10 @@ public final class NodeSession: @unchecked Sendable {
 
     /// `kernel`: how the kernel's state is read (a RecordedNode replays a recording); nil: this
     /// node's, live. The root, the runtime endpoint and the agents are given the same way.
-    public init(root: NodeRoot, runtimeEndpoint: String?, kubelet: KubeletSettings? = nil, agents: AgentLocator? = nil,
-                podsNamed: [String]? = nil, kernel: (any NodeAccess)? = nil) {
+    public init(
+        root: NodeRoot, runtimeEndpoint: String?, kubelet: KubeletSettings? = nil, agents: AgentLocator? = nil,
+        podsNamed: [String]? = nil, kernel: (any NodeAccess)? = nil
+    ) {
         self.root = root
         givenKernel = kernel
         self.podsNamed = podsNamed
@@ -89,15 +92,21 @@ public final class NodeSession: @unchecked Sendable {
     /// A destination as given, in each family the trace covers: an IP (its own family; a pod of
     /// this node's when one holds it), a remote pod's two podIPs, or a pod's name (every family
     /// both pods have, or `family`).
-    public func destinations(_ text: String, from source: Pod, family: IPFamily? = nil) throws -> [(name: String, address: IPAddress, pod: Pod?)] {
+    public func destinations(
+        _ text: String, from source: Pod, family: IPFamily? = nil
+    ) throws -> [(name: String, address: IPAddress, pod: Pod?)] {
         if let pair = try Self.podIPs(text) {
             let wanted = pair.filter { (family == nil || $0.family == family) && source.primaryAddress($0.family) != nil }
-            guard !wanted.isEmpty else { throw SessionError("\(source.fullName) shares no family with \(text)\(family.map { " in \($0)" } ?? "")") }
+            guard !wanted.isEmpty else {
+                throw SessionError("\(source.fullName) shares no family with \(text)\(family.map { " in \($0)" } ?? "")")
+            }
             return try wanted.map { try destination(address: $0, text: $0.description, from: source, family: nil) }
         }
         // "[fd00::2]:80": the port is the probe's (--port), the address the destination.
         let bracketed = text.hasPrefix("[") ? text.dropFirst().split(separator: "]").first.map(String.init) : nil
-        if let address = IPAddress.parse(bracketed ?? text) { return [try destination(address: address, text: text, from: source, family: family)] }
+        if let address = IPAddress.parse(bracketed ?? text) {
+            return [try destination(address: address, text: text, from: source, family: family)]
+        }
         return try podDestinations(text, from: source, family: family)
     }
 
@@ -106,15 +115,23 @@ public final class NodeSession: @unchecked Sendable {
     static func podIPs(_ text: String) throws -> [IPAddress]? {
         let listed = text.split(separator: ",").map(String.init).compactMap(IPAddress.parse)
         guard listed.count == 2, text.split(separator: ",").count == 2 else { return nil }
-        guard listed[0].family != listed[1].family else { throw SessionError("\(text): two addresses of one family (give a pod's IPv4 and IPv6 address)") }
+        guard listed[0].family != listed[1].family else {
+            throw SessionError("\(text): two addresses of one family (give a pod's IPv4 and IPv6 address)")
+        }
         return listed
     }
 
     /// An IP destination, in its own family.
-    func destination(address: IPAddress, text: String, from source: Pod, family: IPFamily?) throws -> (name: String, address: IPAddress, pod: Pod?) {
-        if let family, family != address.family { throw SessionError("\(text) is an \(address.family) address; --family \(family.rawValue) asks for \(family)") }
+    func destination(
+        address: IPAddress, text: String, from source: Pod, family: IPFamily?
+    ) throws -> (name: String, address: IPAddress, pod: Pod?) {
+        if let family, family != address.family {
+            throw SessionError("\(text) is an \(address.family) address; --family \(family.rawValue) asks for \(family)")
+        }
         guard source.primaryAddress(address.family) != nil else {
-            throw SessionError("\(source.fullName) has no \(address.family) address to probe \(text) from (it has \(source.addresses.map(\.description).joined(separator: ", ")))")
+            throw SessionError(
+                "\(source.fullName) has no \(address.family) address to probe \(text) from (it has \(source.addresses.map(\.description).joined(separator: ", ")))"
+            )
         }
         let pod = pods.pod(holding: address)
         return (pod.map { "\($0.fullName) (\(address))" } ?? text, address, pod)
@@ -125,13 +142,16 @@ public final class NodeSession: @unchecked Sendable {
         let found: Result<Pod, PodLookupError> = Result { () throws(PodLookupError) -> Pod in try pods.find(text) }
         if case .failure(let error) = found, error.kind == .unknown {
             // Without the API server a pod of another node has no name here, only its IPs.
-            throw PodLookupError(kind: .unknown, message: error.message + "; for a pod on another node, give its IP (or both of its podIPs)")
+            throw PodLookupError(
+                kind: .unknown, message: error.message + "; for a pod on another node, give its IP (or both of its podIPs)")
         }
         let pod = try found.get()
         let shared = source.families.filter { pod.families.contains($0) && (family == nil || family == $0) }
         guard !shared.isEmpty else {
             let wanted = family.map { "an \($0) address" } ?? "an address family"
-            throw SessionError("\(source.fullName) (\(source.families.map(\.description).joined(separator: ", "))) and \(pod.fullName) (\(pod.families.map(\.description).joined(separator: ", "))) do not share \(wanted)")
+            throw SessionError(
+                "\(source.fullName) (\(source.families.map(\.description).joined(separator: ", "))) and \(pod.fullName) (\(pod.families.map(\.description).joined(separator: ", "))) do not share \(wanted)"
+            )
         }
         return shared.compactMap { family in pod.primaryAddress(family).map { ("\(pod.fullName) (\($0))", $0, pod) } }
     }
@@ -154,20 +174,26 @@ public final class NodeSession: @unchecked Sendable {
 
     /// trace SRC DST: to a pod or an IP, or through a Service (a name no pod has, or an address
     /// kube-proxy's rules translate). `proto` nil: ICMP, TCP with a port; a Service's own protocol.
-    public func trace(from source: String, to destination: String, timeoutMilliseconds: Int32, proto: TraceProtocol?,
-                      port: UInt16?, traceRules: Bool = false, family: IPFamily? = nil) throws -> any Report {
+    public func trace(
+        from source: String, to destination: String, timeoutMilliseconds: Int32, proto: TraceProtocol?,
+        port: UInt16?, traceRules: Bool = false, family: IPFamily? = nil
+    ) throws -> any Report {
         // A name with dots: a DNS name, unless a pod of this node has it (pod names may have dots).
         if let (host, namedPort) = Self.dnsDestination(destination), (try? pods.find(destination)) == nil {
-            return try traceName(from: source, host: host, port: namedPort ?? port, timeoutMilliseconds: timeoutMilliseconds, proto: proto,
-                                 family: family)
+            return try traceName(
+                from: source, host: host, port: namedPort ?? port, timeoutMilliseconds: timeoutMilliseconds, proto: proto,
+                family: family)
         }
         let sourcePod = try pod(source)
-        var tracer = Tracer(node: node, timeoutMilliseconds: timeoutMilliseconds, proto: proto ?? (port == nil ? .icmp : .tcp), port: port,
-                            agents: agents) { [self] in mtuRemedy }
+        var tracer = Tracer(
+            node: node, timeoutMilliseconds: timeoutMilliseconds, proto: proto ?? (port == nil ? .icmp : .tcp), port: port,
+            agents: agents
+        ) { [self] in mtuRemedy }
         tracer.traceRules = traceRules
         switch try serviceDestination(destination, port: port, proto: proto) {
         case .notProgrammed(let query, let reading):
-            return PodSourcedReport(UnprogrammedServiceReport(source: sourcePod, query: query, reading: reading), pods: [sourcePod], directory: pods)
+            return PodSourcedReport(
+                UnprogrammedServiceReport(source: sourcePod, query: query, reading: reading), pods: [sourcePod], directory: pods)
         case .service(let service):
             let traced = ServiceTracer(tracer: tracer).trace(
                 source: sourcePod, sourceAddress: try address(of: sourcePod, family: service.address.family),
@@ -184,8 +210,11 @@ public final class NodeSession: @unchecked Sendable {
         var traces: [TraceReport] = []
         var named: [Pod] = [sourcePod]
         for (name, address, destinationPod) in try destinations(destination, from: sourcePod, family: family) {
-            traces.append(try tracer.trace(TraceEnds(source: sourcePod, sourceAddress: try self.address(of: sourcePod, family: address.family),
-                                                     destinationName: name, destinationAddress: address, destinationPod: destinationPod)))
+            traces.append(
+                try tracer.trace(
+                    TraceEnds(
+                        source: sourcePod, sourceAddress: try self.address(of: sourcePod, family: address.family),
+                        destinationName: name, destinationAddress: address, destinationPod: destinationPod)))
             if let destinationPod, !named.contains(where: { $0.containerID == destinationPod.containerID }) { named.append(destinationPod) }
         }
         if traces.count == 1 { return PodSourcedReport(traces[0], pods: named, directory: pods) }

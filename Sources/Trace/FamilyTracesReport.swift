@@ -23,7 +23,8 @@ public struct FamilyTracesReport: Report {
 
     /// "reachable in IPv4 and IPv6", or which family fails.
     public var verdict: String {
-        let reached = traces.filter(\.reachable).map(\.family.description), failed = traces.filter { !$0.reachable }.map(\.family.description)
+        let reached = traces.filter(\.reachable).map(\.family.description),
+            failed = traces.filter { !$0.reachable }.map(\.family.description)
         if failed.isEmpty { return "reachable in " + reached.joined(separator: " and ") }
         if reached.isEmpty { return "not reachable in " + failed.joined(separator: " or ") }
         return "reachable in \(reached.joined(separator: " and ")), not in \(failed.joined(separator: " and "))"
@@ -42,6 +43,10 @@ public struct FamilyTracesReport: Report {
 
     public func humanSections(style: TextStyle) -> [HumanSection] {
         traces.flatMap { $0.humanSections(style: style) }
-            + [HumanSection("Verdict", rows: [("families", traces.count == traces.filter(\.reachable).count ? style.green(verdict) : style.red(verdict))])]
+            + [
+                HumanSection(
+                    "Verdict",
+                    rows: [("families", traces.count == traces.filter(\.reachable).count ? style.green(verdict) : style.red(verdict))])
+            ]
     }
 }

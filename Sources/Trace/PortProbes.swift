@@ -3,16 +3,19 @@ import PathFacts
 import NetSystem
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// A TCP handshake from the source namespace: SYN-ACK (open), RST (closed) or silence.
 enum TCPProbe {
     /// `whileOpen` gets the socket's local port once the answer is in, before the socket closes
     /// (a trace to a Service reads the connection's conntrack entry then).
-    static func connect(from namespace: NetNamespace, to destination: IPAddress, port: UInt16, timeoutMilliseconds: Int32,
-                        whileOpen: (UInt16?) -> Void = { _ in }) throws -> ProbeResult {
-        let socket = try ConnectedSocket(Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), in: namespace, to: destination.bytes, port: port)
+    static func connect(
+        from namespace: NetNamespace, to destination: IPAddress, port: UInt16, timeoutMilliseconds: Int32,
+        whileOpen: (UInt16?) -> Void = { _ in }
+    ) throws -> ProbeResult {
+        let socket = try ConnectedSocket(
+            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), in: namespace, to: destination.bytes, port: port)
         defer { whileOpen(socket.localPort) }
         let what = "TCP SYN to port \(port)"
         if socket.connectError != 0 && socket.connectError != EINPROGRESS { return failed(what, socket.connectError) }
@@ -35,8 +38,10 @@ enum TCPProbe {
 /// datagram back means a service answered. Silence is ambiguous for UDP: many services ignore a
 /// datagram they cannot parse, so the captures, not the socket, tell where it went.
 enum UDPProbe {
-    static func send(from namespace: NetNamespace, to destination: IPAddress, port: UInt16, timeoutMilliseconds: Int32,
-                     whileOpen: (UInt16?) -> Void = { _ in }) throws -> ProbeResult {
+    static func send(
+        from namespace: NetNamespace, to destination: IPAddress, port: UInt16, timeoutMilliseconds: Int32,
+        whileOpen: (UInt16?) -> Void = { _ in }
+    ) throws -> ProbeResult {
         let socket = try ConnectedSocket(Int32(SOCK_DGRAM.rawValue), in: namespace, to: destination.bytes, port: port)
         defer { whileOpen(socket.localPort) }
         let what = "UDP to port \(port)"
@@ -44,13 +49,15 @@ enum UDPProbe {
         if socket.connectError != 0 { return failed(what, socket.connectError) }
         if Glibc.send(socket.fd, payload, payload.count, 0) < 0 { return failed(what, errno) }
         guard socket.wait(for: POLLIN, milliseconds: timeoutMilliseconds) else {
-            return ProbeResult(kind: .silent, description: "\(what): no answer in \(timeoutMilliseconds) ms (a UDP service may ignore the probe)")
+            return ProbeResult(
+                kind: .silent, description: "\(what): no answer in \(timeoutMilliseconds) ms (a UDP service may ignore the probe)")
         }
         var buffer = [UInt8](repeating: 0, count: 2048)
         if recv(socket.fd, &buffer, buffer.count, Int32(MSG_DONTWAIT)) >= 0 {
             return ProbeResult(kind: .answered, description: "\(what): a datagram came back")
         }
-        return errno == ECONNREFUSED ? ProbeResult(kind: .refused, description: "\(what): ICMP port unreachable (closed)") : failed(what, errno)
+        return errno == ECONNREFUSED
+            ? ProbeResult(kind: .refused, description: "\(what): ICMP port unreachable (closed)") : failed(what, errno)
     }
 }
 

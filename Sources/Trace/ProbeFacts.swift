@@ -28,8 +28,10 @@ public struct ProbeFacts: Sendable {
     /// A userspace policy engine's queues on this node and their listeners around the probe.
     public var queues: QueueObservation?
 
-    public init(outcome: ProbeResult, seen: [HopSeen], firewallBefore: [[FirewallRule]?], firewallAfter: [[FirewallRule]],
-                remote: RemoteHalfView? = nil, agentFindings: [Finding] = [], mtuPath: ProbedPath? = nil) {
+    public init(
+        outcome: ProbeResult, seen: [HopSeen], firewallBefore: [[FirewallRule]?], firewallAfter: [[FirewallRule]],
+        remote: RemoteHalfView? = nil, agentFindings: [Finding] = [], mtuPath: ProbedPath? = nil
+    ) {
         self.outcome = outcome
         self.seen = seen
         self.firewallBefore = firewallBefore
@@ -54,8 +56,10 @@ extension ProbeFacts {
     /// As a recording keeps it (the MTU search is not kept: its checks are tested on scripted paths).
     public var json: ConfigValue {
         .fields([
-            "outcome": .fields(["kind": .string(outcome.kindName), "reason": .text(outcome.reason), "description": .string(outcome.description),
-                                "captureProblems": .texts(outcome.captureProblems)]),
+            "outcome": .fields([
+                "kind": .string(outcome.kindName), "reason": .text(outcome.reason), "description": .string(outcome.description),
+                "captureProblems": .texts(outcome.captureProblems),
+            ]),
             "seen": .array(seen.map(\.json)),
             "firewallBefore": .array(firewallBefore.map { $0.map { .array($0.map(\.json)) } ?? .null }),
             "firewallAfter": .array(firewallAfter.map { .array($0.map(\.json)) }),
@@ -67,15 +71,17 @@ extension ProbeFacts {
 
     public init?(json: ConfigValue) {
         guard let outcome = json["outcome"], let kind = outcome["kind"]?.string, let description = outcome["description"]?.string,
-              let result = ProbeResult(kindName: kind, reason: outcome["reason"]?.string, description: description) else { return nil }
+            let result = ProbeResult(kindName: kind, reason: outcome["reason"]?.string, description: description)
+        else { return nil }
         var probe = result
         probe.captureProblems = outcome["captureProblems"]?.array?.compactMap(\.string) ?? []
-        self.init(outcome: probe,
-                  seen: (json["seen"]?.array ?? []).map(HopSeen.init(json:)),
-                  firewallBefore: (json["firewallBefore"]?.array ?? []).map { $0.array?.compactMap(FirewallRule.init(json:)) },
-                  firewallAfter: (json["firewallAfter"]?.array ?? []).map { $0.array?.compactMap(FirewallRule.init(json:)) ?? [] },
-                  remote: json["remote"].flatMap(RemoteHalfView.init(json:)),
-                  agentFindings: json["agentFindings"]?.array?.compactMap(Finding.init(json:)) ?? [])
+        self.init(
+            outcome: probe,
+            seen: (json["seen"]?.array ?? []).map(HopSeen.init(json:)),
+            firewallBefore: (json["firewallBefore"]?.array ?? []).map { $0.array?.compactMap(FirewallRule.init(json:)) },
+            firewallAfter: (json["firewallAfter"]?.array ?? []).map { $0.array?.compactMap(FirewallRule.init(json:)) ?? [] },
+            remote: json["remote"].flatMap(RemoteHalfView.init(json:)),
+            agentFindings: json["agentFindings"]?.array?.compactMap(Finding.init(json:)) ?? [])
         if let sent = json["sent"], let proto = sent["protocol"]?.string.flatMap(TraceProtocol.init(rawValue:)) {
             let port = sent["port"]?.int.flatMap { UInt16(exactly: $0) }
             self.sent = (proto, port)
@@ -110,24 +116,31 @@ extension ProbeResult {
 
 extension FirewallRule {
     var json: ConfigValue {
-        let origin = switch self.origin {
-        case .iptables: "iptables"
-        case .iptablesPolicy: "iptables-policy"
-        case .nftables: "nftables"
-        }
-        return .fields(["origin": .string(origin), "table": .string(table), "chain": .string(chain), "specification": .string(specification),
-                        "packets": .int(Int(clamping: packets)), "bytes": .int(Int(clamping: bytes)), "family": .int(family.rawValue)])
+        let origin =
+            switch self.origin {
+            case .iptables: "iptables"
+            case .iptablesPolicy: "iptables-policy"
+            case .nftables: "nftables"
+            }
+        return .fields([
+            "origin": .string(origin), "table": .string(table), "chain": .string(chain), "specification": .string(specification),
+            "packets": .int(Int(clamping: packets)), "bytes": .int(Int(clamping: bytes)), "family": .int(family.rawValue),
+        ])
     }
 
     init?(json: ConfigValue) {
-        guard let table = json["table"]?.string, let chain = json["chain"]?.string, let specification = json["specification"]?.string else { return nil }
-        let origin: Origin = switch json["origin"]?.string {
-        case "iptables-policy": .iptablesPolicy
-        case "nftables": .nftables
-        default: .iptables
+        guard let table = json["table"]?.string, let chain = json["chain"]?.string, let specification = json["specification"]?.string else {
+            return nil
         }
-        self.init(table: table, chain: chain, specification: specification, packets: UInt64(json["packets"]?.int ?? 0),
-                  bytes: UInt64(json["bytes"]?.int ?? 0), origin: origin, family: json["family"]?.int.flatMap(IPFamily.init(rawValue:)) ?? .ipv4)
+        let origin: Origin =
+            switch json["origin"]?.string {
+            case "iptables-policy": .iptablesPolicy
+            case "nftables": .nftables
+            default: .iptables
+            }
+        self.init(
+            table: table, chain: chain, specification: specification, packets: UInt64(json["packets"]?.int ?? 0),
+            bytes: UInt64(json["bytes"]?.int ?? 0), origin: origin, family: json["family"]?.int.flatMap(IPFamily.init(rawValue:)) ?? .ipv4)
     }
 }
 

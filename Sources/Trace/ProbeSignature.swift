@@ -63,15 +63,19 @@ public struct ProbeSignature: Sendable, Equatable {
     }
 
     public var json: ConfigValue {
-        .fields(["protocol": .string(proto.rawValue), "source": .string(source.description), "destination": .string(destination.description),
-                 "port": .int(port.map(Int.init)), "echoSequence": .int(echoSequence.map(Int.init))])
+        .fields([
+            "protocol": .string(proto.rawValue), "source": .string(source.description), "destination": .string(destination.description),
+            "port": .int(port.map(Int.init)), "echoSequence": .int(echoSequence.map(Int.init)),
+        ])
     }
 
     public init?(json: ConfigValue) {
         guard let proto = json["protocol"]?.string.flatMap(TraceProtocol.init(rawValue:)),
-              let source = json["source"]?.string.flatMap(IPAddress.parse), let destination = json["destination"]?.string.flatMap(IPAddress.parse)
+            let source = json["source"]?.string.flatMap(IPAddress.parse),
+            let destination = json["destination"]?.string.flatMap(IPAddress.parse)
         else { return nil }
-        self.init(proto: proto, source: source, destination: destination,
-                  port: json["port"]?.int.flatMap(UInt16.init(exactly:)), echoSequence: json["echoSequence"]?.int.flatMap(UInt16.init(exactly:)))
+        self.init(
+            proto: proto, source: source, destination: destination,
+            port: json["port"]?.int.flatMap(UInt16.init(exactly:)), echoSequence: json["echoSequence"]?.int.flatMap(UInt16.init(exactly:)))
     }
 }

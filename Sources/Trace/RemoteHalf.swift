@@ -25,7 +25,9 @@ public enum AgentDefaults {
         }
         guard !host.isEmpty else { return nil }
         if rest.isEmpty { return (String(host), port) }
-        guard rest.hasPrefix(":"), let number = Int(rest.dropFirst()), ((allowingPortZero ? 0 : 1)...65535).contains(number) else { return nil }
+        guard rest.hasPrefix(":"), let number = Int(rest.dropFirst()), ((allowingPortZero ? 0 : 1)...65535).contains(number) else {
+            return nil
+        }
         return (String(host), number)
     }
 
@@ -60,8 +62,10 @@ public struct RemoteTraceRequest: Sendable, Equatable {
     public var proto: TraceProtocol
     public var port: UInt16?
 
-    public init(sourceAddress: IPAddress, destinationAddress: IPAddress, nodeAddress: IPAddress, encapsulated: Bool, windowMilliseconds: Int,
-                proto: TraceProtocol = .icmp, port: UInt16? = nil) {
+    public init(
+        sourceAddress: IPAddress, destinationAddress: IPAddress, nodeAddress: IPAddress, encapsulated: Bool, windowMilliseconds: Int,
+        proto: TraceProtocol = .icmp, port: UInt16? = nil
+    ) {
         self.sourceAddress = sourceAddress
         self.destinationAddress = destinationAddress
         self.nodeAddress = nodeAddress
@@ -72,24 +76,30 @@ public struct RemoteTraceRequest: Sendable, Equatable {
     }
 
     public var json: ConfigValue {
-        .fields(["source": .string(sourceAddress.description), "destination": .string(destinationAddress.description),
-                 "nodeAddress": .string(nodeAddress.description), "encapsulated": .bool(encapsulated),
-                 "windowMilliseconds": .int(windowMilliseconds), "protocol": .string(proto.rawValue), "port": .int(port.map(Int.init))])
+        .fields([
+            "source": .string(sourceAddress.description), "destination": .string(destinationAddress.description),
+            "nodeAddress": .string(nodeAddress.description), "encapsulated": .bool(encapsulated),
+            "windowMilliseconds": .int(windowMilliseconds), "protocol": .string(proto.rawValue), "port": .int(port.map(Int.init)),
+        ])
     }
 
     public init?(json: ConfigValue) {
-        guard let source = json["source"]?.string.flatMap(IPAddress.parse), let destination = json["destination"]?.string.flatMap(IPAddress.parse),
-              let node = json["nodeAddress"]?.string.flatMap(IPAddress.parse) else { return nil }
+        guard let source = json["source"]?.string.flatMap(IPAddress.parse),
+            let destination = json["destination"]?.string.flatMap(IPAddress.parse),
+            let node = json["nodeAddress"]?.string.flatMap(IPAddress.parse)
+        else { return nil }
         let proto = json["protocol"].map { $0.string.flatMap(TraceProtocol.init(rawValue:)) } ?? .icmp
         guard let proto else { return nil }
-        self.init(sourceAddress: source, destinationAddress: destination, nodeAddress: node,
-                  encapsulated: json["encapsulated"]?.bool ?? false, windowMilliseconds: json["windowMilliseconds"]?.int ?? 5000,
-                  proto: proto, port: json["port"]?.int.flatMap(UInt16.init(exactly:)))
+        self.init(
+            sourceAddress: source, destinationAddress: destination, nodeAddress: node,
+            encapsulated: json["encapsulated"]?.bool ?? false, windowMilliseconds: json["windowMilliseconds"]?.int ?? 5000,
+            proto: proto, port: json["port"]?.int.flatMap(UInt16.init(exactly:)))
     }
 
     /// What the probe will look like, but for its ICMP sequence.
     var expectedSignature: ProbeSignature {
-        ProbeSignature(proto: proto, source: sourceAddress, destination: destinationAddress, port: proto == .icmp ? nil : port, echoSequence: nil)
+        ProbeSignature(
+            proto: proto, source: sourceAddress, destination: destinationAddress, port: proto == .icmp ? nil : port, echoSequence: nil)
     }
 }
 
@@ -114,9 +124,11 @@ public struct RemoteHalfView: Sendable {
 
     /// Its keys but the findings: the agent answers with a report around them.
     public var jsonFields: [(String, ConfigValue)] {
-        [("node", .string(node)), ("hasDestination", .bool(hasDestination)),
-         ("hops", .array(hops.map(\.json))),
-         ("problems", .texts(problems))]
+        [
+            ("node", .string(node)), ("hasDestination", .bool(hasDestination)),
+            ("hops", .array(hops.map(\.json))),
+            ("problems", .texts(problems)),
+        ]
     }
 
     public var json: ConfigValue { .fields(jsonFields + [("findings", .array(findings.map(\.json)))]) }

@@ -16,11 +16,16 @@ struct RemoteHalfCall: Sendable {
 
     /// What to ask the agent of the node the packet leaves for; nil when the destination is on
     /// this node, or the path does not leave it.
-    static func request(facts: PathFacts, ends: TraceEnds, windowMilliseconds: Int, proto: TraceProtocol, port: UInt16?) -> RemoteTraceRequest? {
-        guard ends.destinationPod == nil, let nodeAddress = facts.node?.remoteAddress, facts.hops.last?.role == .underlay else { return nil }
-        return RemoteTraceRequest(sourceAddress: ends.sourceAddress, destinationAddress: ends.destinationAddress, nodeAddress: nodeAddress,
-                                  encapsulated: facts.hops.contains { $0.role == .overlay }, windowMilliseconds: windowMilliseconds,
-                                  proto: proto, port: port)
+    static func request(
+        facts: PathFacts, ends: TraceEnds, windowMilliseconds: Int, proto: TraceProtocol, port: UInt16?
+    ) -> RemoteTraceRequest? {
+        guard ends.destinationPod == nil, let nodeAddress = facts.node?.remoteAddress, facts.hops.last?.role == .underlay else {
+            return nil
+        }
+        return RemoteTraceRequest(
+            sourceAddress: ends.sourceAddress, destinationAddress: ends.destinationAddress, nodeAddress: nodeAddress,
+            encapsulated: facts.hops.contains { $0.role == .overlay }, windowMilliseconds: windowMilliseconds,
+            proto: proto, port: port)
     }
 
     /// Asks the agent to watch its half before the probe leaves; the local view alone when not.
@@ -36,8 +41,14 @@ struct RemoteHalfCall: Sendable {
             let (session, view) = try agent.prepare(request)
             return (RemoteHalfCall(agent: agent, session: session, view: view), [])
         } catch {
-            return (nil, [unreachable("The agent of the node at \(nodeAddress) could not be asked: its half of the path is not seen.",
-                                      severity: .warning, evidence: ["\(agent.endpoint): \(error)"])])
+            return (
+                nil,
+                [
+                    unreachable(
+                        "The agent of the node at \(nodeAddress) could not be asked: its half of the path is not seen.",
+                        severity: .warning, evidence: ["\(agent.endpoint): \(error)"])
+                ]
+            )
         }
     }
 
@@ -46,8 +57,14 @@ struct RemoteHalfCall: Sendable {
         do {
             return (try agent.finish(session: session, signature: signature), [])
         } catch {
-            return (nil, [Self.unreachable("The agent on \(view.node) stopped answering during the trace: its half of the path is not seen.",
-                                           severity: .warning, evidence: ["\(agent.endpoint): \(error)"])])
+            return (
+                nil,
+                [
+                    Self.unreachable(
+                        "The agent on \(view.node) stopped answering during the trace: its half of the path is not seen.",
+                        severity: .warning, evidence: ["\(agent.endpoint): \(error)"])
+                ]
+            )
         }
     }
 
@@ -55,7 +72,10 @@ struct RemoteHalfCall: Sendable {
     func abandon() { try? agent.abandon(session: session) }
 
     static func unreachable(_ message: String, severity: Severity, evidence: [String]) -> Finding {
-        Finding(.agentUnreachable, severity, message + " The verdict is this node's view alone.", hop: nil, evidence: evidence,
-                remedy: "Run the netdoctor agent on that node (deploy/daemonset.yaml, or lab up --agents), give this command its token (--token-file), or name it with --agent ADDR:PORT.")
+        Finding(
+            .agentUnreachable, severity, message + " The verdict is this node's view alone.", hop: nil, evidence: evidence,
+            remedy:
+                "Run the netdoctor agent on that node (deploy/daemonset.yaml, or lab up --agents), give this command its token (--token-file), or name it with --agent ADDR:PORT."
+        )
     }
 }

@@ -10,7 +10,7 @@ import Pods
 import Synchronization
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 public struct RemoteHalfError: Error, Sendable, CustomStringConvertible {
@@ -37,16 +37,18 @@ public final class RemoteHalfSession: @unchecked Sendable {
     /// The static view only: no capture, no counters (mtu-probe's question).
     public static func path(_ request: RemoteTraceRequest, nodeName: String, node: LiveNode, pods: [Pod]) throws -> RemoteHalfView {
         let facts = try gather(request, nodeName: nodeName, node: node, pods: pods)
-        return RemoteHalfView(node: nodeName, hops: facts.hops.map { ObservedHop($0) }, findings: PathChecks.run(facts), problems: [],
-                              hasDestination: facts.destination != nil)
+        return RemoteHalfView(
+            node: nodeName, hops: facts.hops.map { ObservedHop($0) }, findings: PathChecks.run(facts), problems: [],
+            hasDestination: facts.destination != nil)
     }
 
     public init(_ request: RemoteTraceRequest, nodeName: String, node: LiveNode, pods: [Pod]) throws {
         self.node = nodeName
         access = node
         facts = try Self.gather(request, nodeName: nodeName, node: node, pods: pods)
-        capture = HopCapture(hops: facts.hops, filter: request.expectedSignature.captureFilter,
-                             namespaces: { try node.handle($0).opened }, label: nodeName)
+        capture = HopCapture(
+            hops: facts.hops, filter: request.expectedSignature.captureFilter,
+            namespaces: { try node.handle($0).opened }, label: nodeName)
         firewallNamespaces = try facts.namespaces.map { $0.known.isNode ? nil : try node.handle($0.known).opened }
         let firewallRead = FirewallReader.readAll(in: firewallNamespaces, family: request.destinationAddress.family)
         firewallFindings = FirewallDrop.unreadable(firewallRead, labels: facts.namespaces.map(\.label))
@@ -55,8 +57,9 @@ public final class RemoteHalfSession: @unchecked Sendable {
 
     static func gather(_ request: RemoteTraceRequest, nodeName: String, node: LiveNode, pods: [Pod]) throws -> PathFacts {
         do {
-            return try PathGatherer(access: node).remote(nodeName: nodeName, sourceAddress: request.sourceAddress, destination: request.destinationAddress,
-                                                         nodeAddress: request.nodeAddress, encapsulated: request.encapsulated, pods: pods)
+            return try PathGatherer(access: node).remote(
+                nodeName: nodeName, sourceAddress: request.sourceAddress, destination: request.destinationAddress,
+                nodeAddress: request.nodeAddress, encapsulated: request.encapsulated, pods: pods)
         } catch let error as PathGatheringError {
             throw RemoteHalfError(error.description)
         }
@@ -64,8 +67,10 @@ public final class RemoteHalfSession: @unchecked Sendable {
 
     /// The half as the caller sees it: hops, what each saw, and the findings there.
     public var view: RemoteHalfView {
-        RemoteHalfView(node: node, hops: ObservedHop.pairing(facts.hops, seen), findings: PathChecks.run(facts) + firewallFindings, problems: capture.problems,
-                       hasDestination: facts.destination != nil)
+        RemoteHalfView(
+            node: node, hops: ObservedHop.pairing(facts.hops, seen), findings: PathChecks.run(facts) + firewallFindings,
+            problems: capture.problems,
+            hasDestination: facts.destination != nil)
     }
 
     /// Stops the captures, reads the counters again, and marks what each hop saw of the probe.
@@ -81,8 +86,9 @@ public final class RemoteHalfSession: @unchecked Sendable {
         if let arrived = sources.first, arrived != signature.source { PathGatherer(access: access).askReplies(to: arrived, facts: &facts) }
         let firewallAfter = FirewallReader.readAgain(firewallBefore, in: firewallNamespaces, family: signature.destination.family)
         for (i, namespace) in facts.namespaces.enumerated() {
-            firewallFindings += FirewallDrop.findings(before: firewallBefore[i] ?? [], after: firewallAfter[i], in: namespace.label,
-                                                      probe: policyProbe(signature))
+            firewallFindings += FirewallDrop.findings(
+                before: firewallBefore[i] ?? [], after: firewallAfter[i], in: namespace.label,
+                probe: policyProbe(signature))
         }
         return view
     }
@@ -90,8 +96,10 @@ public final class RemoteHalfSession: @unchecked Sendable {
     /// What a policy verdict says was sent: the probe as it arrived here (its source the
     /// caller's pod; this node knows only its own pods' names).
     func policyProbe(_ signature: ProbeSignature) -> PolicyProbe {
-        PolicyProbe(what: PolicyProbe.describe(signature.proto.rawValue, port: signature.port), isICMP: signature.proto == .icmp,
-                    source: signature.source.description, pods: PolicyProbe.pods(of: facts, source: nil), destinationPod: facts.destination?.podName)
+        PolicyProbe(
+            what: PolicyProbe.describe(signature.proto.rawValue, port: signature.port), isICMP: signature.proto == .icmp,
+            source: signature.source.description, pods: PolicyProbe.pods(of: facts, source: nil), destinationPod: facts.destination?.podName
+        )
     }
 
     /// Ends a session nobody finished (its caller went away): captures closed.

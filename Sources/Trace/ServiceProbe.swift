@@ -25,8 +25,10 @@ public struct ServiceProbeResult: Sendable {
 enum ServiceProbe {
     /// `node`: the namespace whose conntrack table translates the source's traffic (the node's;
     /// nil: the one netdoctor runs in).
-    static func run(from source: NetNamespace, sourceAddress: IPAddress, to frontend: ServiceFrontend, address: IPAddress, proto: String,
-                    timeoutMilliseconds: Int32, node: NetNamespace?) -> ServiceProbeResult {
+    static func run(
+        from source: NetNamespace, sourceAddress: IPAddress, to frontend: ServiceFrontend, address: IPAddress, proto: String,
+        timeoutMilliseconds: Int32, node: NetNamespace?
+    ) -> ServiceProbeResult {
         var connection: Conntrack.Entry? = nil
         var problem: String? = nil
         let lookUp = { (localPort: UInt16?) in
@@ -34,15 +36,19 @@ enum ServiceProbe {
                 problem = "the probe's local port is unknown: conntrack not asked"
                 return
             }
-            let tuple = Conntrack.Tuple(source: sourceAddress, destination: address, proto: proto == "udp" ? 17 : 6,
-                                        sourcePort: localPort, destinationPort: frontend.port)
+            let tuple = Conntrack.Tuple(
+                source: sourceAddress, destination: address, proto: proto == "udp" ? 17 : 6,
+                sourcePort: localPort, destinationPort: frontend.port)
             (connection, problem) = ConntrackReader.entry(tuple, in: node)
         }
         let result: ProbeResult
         do {
-            result = proto == "udp"
-                ? try UDPProbe.send(from: source, to: address, port: frontend.port, timeoutMilliseconds: timeoutMilliseconds, whileOpen: lookUp)
-                : try TCPProbe.connect(from: source, to: address, port: frontend.port, timeoutMilliseconds: timeoutMilliseconds, whileOpen: lookUp)
+            result =
+                proto == "udp"
+                ? try UDPProbe.send(
+                    from: source, to: address, port: frontend.port, timeoutMilliseconds: timeoutMilliseconds, whileOpen: lookUp)
+                : try TCPProbe.connect(
+                    from: source, to: address, port: frontend.port, timeoutMilliseconds: timeoutMilliseconds, whileOpen: lookUp)
         } catch {
             result = ProbeResult(kind: .unreachable("\(error)"), description: "no probe sent: \(error)")
         }

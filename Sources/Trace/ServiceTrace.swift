@@ -28,20 +28,24 @@ public struct ServiceTracer {
     public init(tracer: Tracer) { self.tracer = tracer }
 
     /// `masqueradeMissing`: the table's word on kube-proxy's SNAT step (ServiceTable).
-    public func trace(source: Pod, sourceAddress: IPAddress, sourceNamespace: NetNamespace, entry: ServiceEntry, mode: ProxyMode,
-                      frontend: ServiceFrontend, address: IPAddress, places: [IPAddress: EndpointPlace],
-                      pods: (IPAddress) -> Pod?, node: NetNamespace?, masqueradeMissing: String? = nil,
-                      proxyStatus: KubeProxyStatus? = nil, now: Double = 0) -> ServiceTraceReport {
-        let probe = ServiceProbe.run(from: sourceNamespace, sourceAddress: sourceAddress, to: frontend, address: address, proto: entry.proto,
-                                     timeoutMilliseconds: tracer.timeoutMilliseconds, node: node)
+    public func trace(
+        source: Pod, sourceAddress: IPAddress, sourceNamespace: NetNamespace, entry: ServiceEntry, mode: ProxyMode,
+        frontend: ServiceFrontend, address: IPAddress, places: [IPAddress: EndpointPlace],
+        pods: (IPAddress) -> Pod?, node: NetNamespace?, masqueradeMissing: String? = nil,
+        proxyStatus: KubeProxyStatus? = nil, now: Double = 0
+    ) -> ServiceTraceReport {
+        let probe = ServiceProbe.run(
+            from: sourceNamespace, sourceAddress: sourceAddress, to: frontend, address: address, proto: entry.proto,
+            timeoutMilliseconds: tracer.timeoutMilliseconds, node: node)
         var endpoints: [EndpointTrace] = []
         for endpoint in entry.endpoints {
             var direct = tracer
             direct.proto = entry.proto == "udp" ? .udp : .tcp
             direct.port = endpoint.port
-            let ends = TraceEnds(source: source, sourceAddress: sourceAddress,
-                                 destinationName: "\(endpoint.description) (\(entry.label) endpoint)", destinationAddress: endpoint.address,
-                                 destinationPod: pods(endpoint.address))
+            let ends = TraceEnds(
+                source: source, sourceAddress: sourceAddress,
+                destinationName: "\(endpoint.description) (\(entry.label) endpoint)", destinationAddress: endpoint.address,
+                destinationPod: pods(endpoint.address))
             do {
                 endpoints.append(EndpointTrace(endpoint: endpoint, place: places[endpoint.address], report: try direct.trace(ends)))
             } catch {
@@ -52,20 +56,24 @@ public struct ServiceTracer {
         // The source's own bridge port, when it is one of the endpoints (hairpin).
         let hostInterface = source.primary?.hostSideInterface
         let hairpin = entry.endpoints.contains { $0.address == sourceAddress } ? hostInterface.flatMap(Self.hairpinMode) : nil
-        var findings = ServiceVerdict.judge(entry: entry, mode: mode, probe: probe, endpoints: endpoints, source: sourceAddress,
-                                            connections: connections)
+        var findings = ServiceVerdict.judge(
+            entry: entry, mode: mode, probe: probe, endpoints: endpoints, source: sourceAddress,
+            connections: connections)
         findings += ServiceChecks.hairpin(entry, source: sourceAddress, hostInterface: hostInterface, hairpin: hairpin)
-        findings += ServiceChecks.masquerade(ServiceTable(mode: mode, entries: [entry], masqueradeMissing: masqueradeMissing),
-                                             config: proxyStatus?.config)
+        findings += ServiceChecks.masquerade(
+            ServiceTable(mode: mode, entries: [entry], masqueradeMissing: masqueradeMissing),
+            config: proxyStatus?.config)
         findings += ServiceChecks.proxyStale(proxyStatus, now: now)
-        return ServiceTraceReport(source: source, entry: entry, mode: mode, address: address, probe: probe, endpoints: endpoints, findings: findings)
+        return ServiceTraceReport(
+            source: source, entry: entry, mode: mode, address: address, probe: probe, endpoints: endpoints, findings: findings)
     }
 
     /// A bridge port's hairpin_mode from sysfs (the namespace netdoctor runs in: the node's); nil
     /// when the interface is no bridge port or cannot be read.
     static func hairpinMode(_ interface: String) -> Bool? {
         guard !interface.contains("/"), !interface.hasPrefix("."),
-              let value = Sysctl.readFile("/sys/class/net/\(interface)/brport/hairpin_mode") else { return nil }
+            let value = Sysctl.readFile("/sys/class/net/\(interface)/brport/hairpin_mode")
+        else { return nil }
         return value == "1" ? true : value == "0" ? false : nil
     }
 }

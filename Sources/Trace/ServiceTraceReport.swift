@@ -24,39 +24,74 @@ public struct ServiceTraceReport: Report {
     var destination: String { "\(entry.label) (\(entry.proto) \(ServiceFrontend.join(address, probe.frontend.port)))" }
 
     public var jsonFields: [(String, ConfigValue)] {
-        [("source", .string(source.fullName)), ("destination", .string(destination)), ("reachable", .bool(reachable)),
-         ("probe", .string(probe.result.description)),
-         ("service", .fields(["name": .text(entry.name?.description), "protocol": .string(entry.proto), "mode": .string(mode.rawValue),
-                              "frontend": .fields(["kind": .string(probe.frontend.kind), "address": .string(address.description),
-                                                   "port": .int(Int(probe.frontend.port))]),
-                              "dnat": .texts(entry.evidence),
-                              "endpointsProgrammed": .int(entry.endpoints.count)])),
-         ("conntrack", probe.connection.map { connection in
-            .fields(["entry": .string(connection.summary), "endpoint": .text(probe.chosen.map { ServiceFrontend.join($0.address, $0.port ?? 0) }),
-                     "masqueraded": .bool(connection.sourceTranslated), "replied": .bool(connection.seenReply)])
-         } ?? .null),
-         ("endpoints", .array(endpoints.map { trace in
-            .fields(["address": .string(trace.endpoint.address.description), "port": .int(Int(trace.endpoint.port)),
-                     "where": .text(trace.place?.kind.rawValue), "detail": .text(trace.place?.detail), "answers": .bool(trace.answers),
-                     "probe": .text(trace.report?.probe ?? trace.problem),
-                     "chosen": .bool(probe.chosen?.address == trace.endpoint.address),
-                     "hops": .array((trace.report?.hops ?? []).map { hop in
-                        .fields(["name": .string(hop.name), "requestSeen": .flag(hop.requestSeen), "replySeen": .flag(hop.replySeen)])
-                     })])
-         }))]
+        [
+            ("source", .string(source.fullName)), ("destination", .string(destination)), ("reachable", .bool(reachable)),
+            ("probe", .string(probe.result.description)),
+            (
+                "service",
+                .fields([
+                    "name": .text(entry.name?.description), "protocol": .string(entry.proto), "mode": .string(mode.rawValue),
+                    "frontend": .fields([
+                        "kind": .string(probe.frontend.kind), "address": .string(address.description),
+                        "port": .int(Int(probe.frontend.port)),
+                    ]),
+                    "dnat": .texts(entry.evidence),
+                    "endpointsProgrammed": .int(entry.endpoints.count),
+                ])
+            ),
+            (
+                "conntrack",
+                probe.connection.map { connection in
+                    .fields([
+                        "entry": .string(connection.summary),
+                        "endpoint": .text(probe.chosen.map { ServiceFrontend.join($0.address, $0.port ?? 0) }),
+                        "masqueraded": .bool(connection.sourceTranslated), "replied": .bool(connection.seenReply),
+                    ])
+                } ?? .null
+            ),
+            (
+                "endpoints",
+                .array(
+                    endpoints.map { trace in
+                        .fields([
+                            "address": .string(trace.endpoint.address.description), "port": .int(Int(trace.endpoint.port)),
+                            "where": .text(trace.place?.kind.rawValue), "detail": .text(trace.place?.detail),
+                            "answers": .bool(trace.answers),
+                            "probe": .text(trace.report?.probe ?? trace.problem),
+                            "chosen": .bool(probe.chosen?.address == trace.endpoint.address),
+                            "hops": .array(
+                                (trace.report?.hops ?? []).map { hop in
+                                    .fields([
+                                        "name": .string(hop.name), "requestSeen": .flag(hop.requestSeen), "replySeen": .flag(hop.replySeen),
+                                    ])
+                                }),
+                        ])
+                    })
+            ),
+        ]
     }
 
     public func humanSections(style: TextStyle) -> [HumanSection] {
         let answering = endpoints.filter(\.answers).count
         var rows: [(label: String, value: String)] = [
             ("service", "\(entry.label) \(entry.proto), kube-proxy \(mode.rawValue) mode"),
-            ("DNAT", entry.endpoints.isEmpty ? style.red("no endpoints") : "\(entry.endpoints.count) endpoint\(entry.endpoints.count == 1 ? "" : "s"): "
-                + entry.endpoints.map { "\($0.description)\($0.share.map { " \(Int(($0 * 100).rounded()))%" } ?? "")" }.joined(separator: ", ")),
+            (
+                "DNAT",
+                entry.endpoints.isEmpty
+                    ? style.red("no endpoints")
+                    : "\(entry.endpoints.count) endpoint\(entry.endpoints.count == 1 ? "" : "s"): "
+                        + entry.endpoints.map { "\($0.description)\($0.share.map { " \(Int(($0 * 100).rounded()))%" } ?? "")" }.joined(
+                            separator: ", ")
+            ),
             ("probe", probe.result.description),
         ]
         if let connection = probe.connection {
             let chosen = probe.chosen.map { "sent to \(ServiceFrontend.join($0.address, $0.port ?? 0))" } ?? "not translated"
-            rows.append(("conntrack", "\(chosen); \(connection.sourceTranslated ? "masqueraded" : "not masqueraded")\(connection.seenReply ? "" : "; no reply seen")"))
+            rows.append(
+                (
+                    "conntrack",
+                    "\(chosen); \(connection.sourceTranslated ? "masqueraded" : "not masqueraded")\(connection.seenReply ? "" : "; no reply seen")"
+                ))
         } else if probe.conntrackProblem == nil {
             rows.append(("conntrack", "no entry for the probe"))
         }
@@ -65,10 +100,12 @@ public struct ServiceTraceReport: Report {
         var sections = [HumanSection("Trace \(source.fullName) → \(destination)", rows: rows)]
         let mark = { (seen: Bool?) -> String in seen == true ? style.green("✔") : seen == false ? style.red("✘") : "·" }
         for trace in endpoints {
-            let place = trace.place.map { "\($0.kind == .thisNode ? "this node" : $0.kind == .remote ? "another node" : "?"): \($0.detail)" } ?? ""
+            let place =
+                trace.place.map { "\($0.kind == .thisNode ? "this node" : $0.kind == .remote ? "another node" : "?"): \($0.detail)" } ?? ""
             var endpointRows: [(label: String, value: String)] = [("", style.dim("request reply"))]
             for hop in trace.report?.hops ?? [] {
-                endpointRows.append((hop.name, "   \(mark(hop.requestSeen))      \(mark(hop.replySeen))    \(style.dim(hop.role.rawValue))"))
+                endpointRows.append(
+                    (hop.name, "   \(mark(hop.requestSeen))      \(mark(hop.replySeen))    \(style.dim(hop.role.rawValue))"))
             }
             endpointRows.append(("probe", trace.report?.probe ?? trace.problem ?? "?"))
             endpointRows.append(("verdict", trace.answers ? style.green("answers") : style.red("does not answer")))
@@ -91,21 +128,29 @@ public struct UnprogrammedServiceReport: Report {
         self.source = source
         self.query = query
         self.reading = reading
-        findings = (reading.mode == nil ? [ServiceChecks.nothingProgrammed(reading, named: true)] : [ServiceChecks.notProgrammed(query, reading: reading)])
+        findings =
+            (reading.mode == nil
+                ? [ServiceChecks.nothingProgrammed(reading, named: true)] : [ServiceChecks.notProgrammed(query, reading: reading)])
             + ServiceChecks.unreadable(reading.problems + (reading.table?.problems ?? []), mode: reading.mode)
     }
 
     public var exitStatus: Int32 { 1 }
 
     public var jsonFields: [(String, ConfigValue)] {
-        [("source", .string(source.fullName)), ("destination", .string(query.text)), ("reachable", .bool(false)),
-         ("probe", .string("no probe sent: no Service rule")), ("service", .fields(["mode": .text(reading.mode?.rawValue)]))]
+        [
+            ("source", .string(source.fullName)), ("destination", .string(query.text)), ("reachable", .bool(false)),
+            ("probe", .string("no probe sent: no Service rule")), ("service", .fields(["mode": .text(reading.mode?.rawValue)])),
+        ]
     }
 
     public func humanSections(style: TextStyle) -> [HumanSection] {
-        [HumanSection("Trace \(source.fullName) → \(query.text)", rows: [
-            ("service", "in none of kube-proxy's rules (\(reading.mode.map { "\($0.rawValue) mode" } ?? "no proxy state"))"),
-            ("verdict", style.red("not reachable through a Service")),
-        ])]
+        [
+            HumanSection(
+                "Trace \(source.fullName) → \(query.text)",
+                rows: [
+                    ("service", "in none of kube-proxy's rules (\(reading.mode.map { "\($0.rawValue) mode" } ?? "no proxy state"))"),
+                    ("verdict", style.red("not reachable through a Service")),
+                ])
+        ]
     }
 }

@@ -11,8 +11,10 @@ import Services
 public enum ServiceVerdict {
     /// `connections`: this node's UDP conntrack entries towards the Service's address (stale ones
     /// trap flows at a gone endpoint).
-    public static func judge(entry: ServiceEntry, mode: ProxyMode, probe: ServiceProbeResult, endpoints: [EndpointTrace],
-                             source: IPAddress, connections: [Conntrack.Entry] = []) -> [Finding] {
+    public static func judge(
+        entry: ServiceEntry, mode: ProxyMode, probe: ServiceProbeResult, endpoints: [EndpointTrace],
+        source: IPAddress, connections: [Conntrack.Entry] = []
+    ) -> [Finding] {
         var findings = ServiceChecks.judge([entry], mode: mode, named: true)
         findings += ServiceChecks.staleConntrack(connections, table: ServiceTable(mode: mode, entries: [entry]))
         for trace in endpoints where !trace.answers {
@@ -29,13 +31,19 @@ public enum ServiceVerdict {
 
     static func unreachable(_ trace: EndpointTrace, entry: ServiceEntry, chosen: Bool) -> Finding {
         let port = "\(entry.proto.uppercased()) port \(trace.endpoint.port)"
-        let place = trace.place.map { " (\($0.kind == .thisNode ? "this node" : $0.kind == .remote ? "another node" : "place unknown"): \($0.detail))" } ?? ""
-        let cause = trace.report?.findings.first { $0.severity == .error }.map { ": \($0.code) at \($0.hop ?? "?"), \($0.message)" }
+        let place =
+            trace.place.map {
+                " (\($0.kind == .thisNode ? "this node" : $0.kind == .remote ? "another node" : "place unknown"): \($0.detail))"
+            } ?? ""
+        let cause =
+            trace.report?.findings.first { $0.severity == .error }.map { ": \($0.code) at \($0.hop ?? "?"), \($0.message)" }
             ?? trace.problem.map { ": not traced (\($0))" } ?? ""
         var evidence = ["direct trace to \(trace.endpoint.description): \(trace.report?.probe ?? "no probe")"]
         if chosen { evidence.append("the kernel chose this endpoint for the probe to \(entry.label) (conntrack)") }
         evidence.append("kube-proxy rule: \(trace.endpoint.rule)")
-        return Finding(.endpointUnreachable, .error, "Endpoint \(trace.endpoint.description)\(place) of \(entry.label) does not answer on \(port)\(cause)",
-                       hop: trace.endpoint.description, evidence: evidence, remedy: FindingCode.endpointUnreachable.entry?.remedy)
+        return Finding(
+            .endpointUnreachable, .error,
+            "Endpoint \(trace.endpoint.description)\(place) of \(entry.label) does not answer on \(port)\(cause)",
+            hop: trace.endpoint.description, evidence: evidence, remedy: FindingCode.endpointUnreachable.entry?.remedy)
     }
 }

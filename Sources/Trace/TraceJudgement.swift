@@ -16,7 +16,8 @@ public enum TraceJudgement {
         facts.probeAnswered = probe?.outcome.reachable
         var findings = PathChecks.run(facts)
         guard let probe else {
-            return TraceReport(ends: ends, hops: facts.hops.map { ObservedHop($0) }, reachable: false, probe: "no probe sent", findings: findings)
+            return TraceReport(
+                ends: ends, hops: facts.hops.map { ObservedHop($0) }, reachable: false, probe: "no probe sent", findings: findings)
         }
         // The path's hops and what the probe saw at each (a recording of another path: nothing).
         var hops = ObservedHop.pairing(facts.hops, probe.seen.count == facts.hops.count ? probe.seen : [])
@@ -24,21 +25,25 @@ public enum TraceJudgement {
         findings += FirewallDrop.unreadable(probe.firewallBefore, labels: labels)
         findings += probe.agentFindings + (probe.remote?.findings ?? [])
         let policyProbe = probe.sent.map { sent in
-            PolicyProbe(what: PolicyProbe.describe(sent.proto.rawValue, port: sent.port), isICMP: sent.proto == .icmp,
-                        source: ends.sourceAddress.description, pods: PolicyProbe.pods(of: facts, source: ends.source.label),
-                        destinationPod: facts.destination?.podName)
+            PolicyProbe(
+                what: PolicyProbe.describe(sent.proto.rawValue, port: sent.port), isICMP: sent.proto == .icmp,
+                source: ends.sourceAddress.description, pods: PolicyProbe.pods(of: facts, source: ends.source.label),
+                destinationPod: facts.destination?.podName)
         }
         for (i, label) in labels.enumerated() where i < probe.firewallBefore.count && i < probe.firewallAfter.count {
-            findings += FirewallDrop.findings(before: probe.firewallBefore[i] ?? [], after: probe.firewallAfter[i], in: label, probe: policyProbe)
+            findings += FirewallDrop.findings(
+                before: probe.firewallBefore[i] ?? [], after: probe.firewallAfter[i], in: label, probe: policyProbe)
         }
         if let queues = probe.queues, let node = facts.nodeNamespace {
-            findings += QueuedPolicyChecks.findings(queues, in: node.label, source: ends.sourceAddress.description,
-                                                    destination: ends.destinationAddress.description, reachable: probe.outcome.reachable,
-                                                    reachedDestination: hops.contains { $0.role == .destination && $0.requestSeen == true },
-                                                    probe: policyProbe)
+            findings += QueuedPolicyChecks.findings(
+                queues, in: node.label, source: ends.sourceAddress.description,
+                destination: ends.destinationAddress.description, reachable: probe.outcome.reachable,
+                reachedDestination: hops.contains { $0.role == .destination && $0.requestSeen == true },
+                probe: policyProbe)
         }
         if let policyProbe {
-            findings += PolicyDenied.icmpOnly(rules: probe.firewallAfter, labels: labels, probe: policyProbe, reachable: probe.outcome.reachable)
+            findings += PolicyDenied.icmpOnly(
+                rules: probe.firewallAfter, labels: labels, probe: policyProbe, reachable: probe.outcome.reachable)
         }
         if !probe.outcome.reachable, !findings.contains(where: { $0.code == .neighborFailed }) {
             findings += NeighborChecks.afterProbe(facts, explained: findings.contains { $0.severity == .error })
@@ -46,12 +51,14 @@ public enum TraceJudgement {
         if let path = probe.mtuPath { findings += mtuFindings(path, ends: ends, remote: probe.remote, remedy: mtuRemedy) }
         findings += CaptureReport.incompleteHops(probe.outcome.captureProblems + (probe.remote?.problems ?? []))
         hops += probe.remote?.hops ?? []
-        findings = ProbeVerdict.explain(source: ends.source.label, destination: ends.destinationName, hops: hops, outcome: probe.outcome,
-                                        findings: findings, remoteVTEP: facts.node?.remoteAddress,
-                                        hasDestination: facts.destination != nil || probe.remote?.hasDestination == true,
-                                        remoteNode: probe.remote?.node)
+        findings = ProbeVerdict.explain(
+            source: ends.source.label, destination: ends.destinationName, hops: hops, outcome: probe.outcome,
+            findings: findings, remoteVTEP: facts.node?.remoteAddress,
+            hasDestination: facts.destination != nil || probe.remote?.hasDestination == true,
+            remoteNode: probe.remote?.node)
         findings += RuleTraceFindings.problems(probe.ruleTraces)
-        var report = TraceReport(ends: ends, hops: hops, reachable: probe.outcome.reachable, probe: probe.outcome.description, findings: findings)
+        var report = TraceReport(
+            ends: ends, hops: hops, reachable: probe.outcome.reachable, probe: probe.outcome.description, findings: findings)
         report.ruleTraces = probe.ruleTraces
         return report
     }
@@ -69,11 +76,15 @@ public enum TraceJudgement {
     /// The ends as a recording keeps them, to name the same pods when replayed.
     public static func json(_ ends: TraceEnds) -> ConfigValue {
         func pod(_ pod: Pod) -> ConfigValue {
-            .fields(["namespace": .text(pod.namespace), "name": .string(pod.name), "sandboxID": .string(pod.containerID),
-                     "interface": .string(pod.primaryInterface), "addresses": .texts(pod.addresses.map(\.description))])
+            .fields([
+                "namespace": .text(pod.namespace), "name": .string(pod.name), "sandboxID": .string(pod.containerID),
+                "interface": .string(pod.primaryInterface), "addresses": .texts(pod.addresses.map(\.description)),
+            ])
         }
-        return .fields(["source": pod(ends.source), "sourceAddress": .string(ends.sourceAddress.description),
-                        "destinationName": .string(ends.destinationName), "destinationAddress": .string(ends.destinationAddress.description),
-                        "destinationPod": ends.destinationPod.map(pod) ?? .null])
+        return .fields([
+            "source": pod(ends.source), "sourceAddress": .string(ends.sourceAddress.description),
+            "destinationName": .string(ends.destinationName), "destinationAddress": .string(ends.destinationAddress.description),
+            "destinationPod": ends.destinationPod.map(pod) ?? .null,
+        ])
     }
 }

@@ -22,9 +22,11 @@ public struct TraceReport: Report {
     public var exitStatus: Int32 { !reachable || findings.contains { $0.severity == .error } ? 1 : 0 }
 
     public var jsonFields: [(String, ConfigValue)] {
-        [("source", .string(ends.source.fullName)), ("destination", .string(ends.destinationName)),
-         ("family", .int(family.rawValue)), ("reachable", .bool(reachable)), ("probe", .string(probe)),
-         ("hops", .array(hops.map(\.json)))] + (ruleTraces.isEmpty ? [] : [("ruleTrace", .array(ruleTraces.map(\.json)))])
+        [
+            ("source", .string(ends.source.fullName)), ("destination", .string(ends.destinationName)),
+            ("family", .int(family.rawValue)), ("reachable", .bool(reachable)), ("probe", .string(probe)),
+            ("hops", .array(hops.map(\.json))),
+        ] + (ruleTraces.isEmpty ? [] : [("ruleTrace", .array(ruleTraces.map(\.json)))])
     }
 
     public func humanSections(style: TextStyle) -> [HumanSection] {
@@ -35,21 +37,38 @@ public struct TraceReport: Report {
         }
         rows.append(("probe", probe))
         rows.append(("verdict", reachable ? style.green("reachable") : style.red("not reachable")))
-        return [HumanSection("Trace \(ends.source.fullName) → \(ends.destinationName)\(family == .ipv6 ? " (IPv6)" : "")", rows: rows)] + ruleTraces.map { view in
-            HumanSection("Rules the request met in \(view.label) (nftrace)",
-                         rows: view.rules.isEmpty ? [("", view.problem ?? "none: no nf_tables rule saw it here (no nf_tables tables in this namespace, or iptables-legacy rules only)")]
-                            : view.rules.map { ("#\($0.packet % 10000)", $0.text) })
-        }
+        return [HumanSection("Trace \(ends.source.fullName) → \(ends.destinationName)\(family == .ipv6 ? " (IPv6)" : "")", rows: rows)]
+            + ruleTraces.map { view in
+                HumanSection(
+                    "Rules the request met in \(view.label) (nftrace)",
+                    rows: view.rules.isEmpty
+                        ? [
+                            (
+                                "",
+                                view.problem
+                                    ?? "none: no nf_tables rule saw it here (no nf_tables tables in this namespace, or iptables-legacy rules only)"
+                            )
+                        ]
+                        : view.rules.map { ("#\($0.packet % 10000)", $0.text) })
+            }
     }
 }
 
 extension RuleTraceView {
     var json: ConfigValue {
-        .fields([("namespace", .string(label)), ("problem", .text(problem)), ("leftTable", .text(leftTable)),
-                 ("rules", .array(rules.map { rule in
-                     .fields(["family": .string(rule.family), "table": .string(rule.table), "chain": .string(rule.chain),
-                              "handle": rule.handle.map { .int(Int(clamping: $0)) } ?? .null, "kind": .string(rule.kind),
-                              "verdict": .text(rule.verdict), "comments": .texts(rule.comments), "packet": .int(Int(rule.packet))])
-                 }))])
+        .fields([
+            ("namespace", .string(label)), ("problem", .text(problem)), ("leftTable", .text(leftTable)),
+            (
+                "rules",
+                .array(
+                    rules.map { rule in
+                        .fields([
+                            "family": .string(rule.family), "table": .string(rule.table), "chain": .string(rule.chain),
+                            "handle": rule.handle.map { .int(Int(clamping: $0)) } ?? .null, "kind": .string(rule.kind),
+                            "verdict": .text(rule.verdict), "comments": .texts(rule.comments), "packet": .int(Int(rule.packet)),
+                        ])
+                    })
+            ),
+        ])
     }
 }

@@ -29,8 +29,10 @@ public struct Tracer {
     /// --trace-rules: nftrace the request in each namespace on this node's part of the path.
     public var traceRules = false
 
-    public init(node: LiveNode, timeoutMilliseconds: Int32, proto: TraceProtocol, port: UInt16?, agents: AgentLocator? = nil,
-                mtuRemedy: @escaping () -> String) {
+    public init(
+        node: LiveNode, timeoutMilliseconds: Int32, proto: TraceProtocol, port: UInt16?, agents: AgentLocator? = nil,
+        mtuRemedy: @escaping () -> String
+    ) {
         self.node = node
         self.timeoutMilliseconds = timeoutMilliseconds
         self.proto = proto
@@ -41,9 +43,10 @@ public struct Tracer {
 
     public func trace(_ ends: TraceEnds) throws -> TraceReport {
         node.recordAlongside("trace-ends.json", JSONWriter.bytes(TraceJudgement.json(ends)))
-        var facts = try PathGatherer(access: node).local(from: try node.namespace(of: ends.source), label: ends.source.label,
-                                                         sourceAddress: ends.sourceAddress, to: ends.destinationAddress,
-                                                         destinationName: ends.destinationName, destinationPod: ends.destinationPod)
+        var facts = try PathGatherer(access: node).local(
+            from: try node.namespace(of: ends.source), label: ends.source.label,
+            sourceAddress: ends.sourceAddress, to: ends.destinationAddress,
+            destinationName: ends.destinationName, destinationPod: ends.destinationPod)
         // No route at all from the source: nothing is worth sending.
         guard facts.sourceHasRoute, let sourceFacts = facts.sourceNamespace else {
             return TraceJudgement.judge(ends, facts: facts, probe: nil, mtuRemedy: mtuRemedy)
@@ -56,7 +59,8 @@ public struct Tracer {
             for namespace in facts.namespaces { _ = try node.handle(namespace.known) }
         } catch {
             // Read, but no longer open (the pod went away meanwhile): said, not a fault.
-            facts.collectionErrors.append(.init(place: sourceFacts.label, what: "no probe sent: a namespace of the path could not be opened again: \(error)"))
+            facts.collectionErrors.append(
+                .init(place: sourceFacts.label, what: "no probe sent: a namespace of the path could not be opened again: \(error)"))
             return TraceJudgement.judge(ends, facts: facts, probe: nil, mtuRemedy: mtuRemedy)
         }
         let probe = try send(ends, facts: &facts, from: source)
@@ -72,9 +76,11 @@ public struct Tracer {
         // calls run beside this node's own set-up and tear-down (each costs the remote kernel
         // what the local captures cost this one).
         let opening = agents.flatMap { locate in
-            RemoteHalfCall.request(facts: facts, ends: ends, windowMilliseconds: Int(timeoutMilliseconds) + 5000, proto: proto,
-                                   port: ProbeSignature.port(for: proto, given: port))
-                .map { request in Pending { RemoteHalfCall.open(request, locate: locate) } }
+            RemoteHalfCall.request(
+                facts: facts, ends: ends, windowMilliseconds: Int(timeoutMilliseconds) + 5000, proto: proto,
+                port: ProbeSignature.port(for: proto, given: port)
+            )
+            .map { request in Pending { RemoteHalfCall.open(request, locate: locate) } }
         }
         var finishing: Pending<(RemoteHalfView?, [Finding])>? = nil
         let firewallNamespaces = try facts.namespaces.map { $0.known.isNode ? nil : try opened($0.known) }
@@ -86,10 +92,12 @@ public struct Tracer {
         let queuePolicies = QueuedPolicy.read(in: nil, iptables: nodeRules)
         let listenersBefore = queuePolicies.isEmpty ? [] : QueueListener.readHere()
         let probed = Result {
-            try ActiveProbe.run(from: source, ends: ends, hops: facts.hops, proto: proto, port: port, timeoutMilliseconds: timeoutMilliseconds,
-                                namespaces: opened, beforeProbe: { _ = opening?.wait() }, afterProbe: { signature in
-                if let call = opening?.wait().0 { finishing = Pending { call.finish(signature: signature) } }
-            })
+            try ActiveProbe.run(
+                from: source, ends: ends, hops: facts.hops, proto: proto, port: port, timeoutMilliseconds: timeoutMilliseconds,
+                namespaces: opened, beforeProbe: { _ = opening?.wait() },
+                afterProbe: { signature in
+                    if let call = opening?.wait().0 { finishing = Pending { call.finish(signature: signature) } }
+                })
         }
         let (call, openFindings) = opening?.wait() ?? (nil, [])
         if finishing == nil { call?.abandon() }  // the probe failed before it left
@@ -98,17 +106,21 @@ public struct Tracer {
         let (outcome, seen) = try probed.get()
         let firewallAfter = FirewallReader.readAgain(firewallBefore, in: firewallNamespaces, family: family)
         PathGatherer(access: node).afterProbe(&facts, answered: outcome.reachable)
-        var probe = ProbeFacts(outcome: outcome, seen: seen, firewallBefore: firewallBefore,
-                               firewallAfter: firewallAfter, remote: remote, agentFindings: openFindings + finishFindings)
+        var probe = ProbeFacts(
+            outcome: outcome, seen: seen, firewallBefore: firewallBefore,
+            firewallAfter: firewallAfter, remote: remote, agentFindings: openFindings + finishFindings)
         probe.sent = (proto, ProbeSignature.port(for: proto, given: port))
         probe.ruleTraces = ruleTraces
-        if !queuePolicies.isEmpty { probe.queues = QueueObservation(policies: queuePolicies, before: listenersBefore, after: QueueListener.readHere()) }
+        if !queuePolicies.isEmpty {
+            probe.queues = QueueObservation(policies: queuePolicies, before: listenersBefore, after: QueueListener.readHere())
+        }
         // Small probes crossing says little about large ones: measure the path MTU with DF probes.
         if outcome.reachable, ends.destinationPod?.fullName != ends.source.fullName {
             do {
                 probe.mtuPath = try MTUProber(timeoutMilliseconds: min(timeoutMilliseconds, 300))
-                    .probe(in: source, source: ends.source.label, interfaces: PathInterfaces.from(facts), to: ends.destinationAddress,
-                           named: ends.destinationName)
+                    .probe(
+                        in: source, source: ends.source.label, interfaces: PathInterfaces.from(facts), to: ends.destinationAddress,
+                        named: ends.destinationName)
             } catch {
                 facts.collectionErrors.append(.init(place: ends.source.label, what: "the path MTU was not measured: \(error)"))
             }
@@ -117,9 +129,12 @@ public struct Tracer {
     }
 
     /// A tracing table in each namespace on the path, before anything is sent.
-    func startRuleTraces(_ ends: TraceEnds, facts: PathFacts, namespaces: [NetNamespace?]) -> [(label: String, trace: Result<RuleTrace, RuleTraceError>)] {
-        let match = RuleTraceMatch(source: ends.sourceAddress.description, destination: ends.destinationAddress.description, proto: proto.rawValue,
-                                   port: ProbeSignature.port(for: proto, given: port))
+    func startRuleTraces(
+        _ ends: TraceEnds, facts: PathFacts, namespaces: [NetNamespace?]
+    ) -> [(label: String, trace: Result<RuleTrace, RuleTraceError>)] {
+        let match = RuleTraceMatch(
+            source: ends.sourceAddress.description, destination: ends.destinationAddress.description, proto: proto.rawValue,
+            port: ProbeSignature.port(for: proto, given: port))
         return zip(facts.namespaces, namespaces).map { facts, namespace in
             (facts.label, Result { () throws(RuleTraceError) -> RuleTrace in try RuleTrace.start(in: namespace, match: match) })
         }

@@ -3,7 +3,7 @@ import NetSystem
 import Synchronization
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// One failure the watcher explained: the probe that failed, and the full trace it ran then.
@@ -33,24 +33,31 @@ public struct Incident: Sendable, Equatable {
     var key: String { "\(kind)|\(targetNode)|\(target)" }
 
     public var json: ConfigValue {
-        .fields([("id", .int(id)), ("time", .number(time, text: "\(time)")), ("sourceNode", .string(sourceNode)), ("targetNode", .string(targetNode)),
-                 ("kind", .string(kind)), ("target", .string(target)), ("probe", .string(probe)), ("reachable", .bool(reachable)),
-                 ("verdict", .string(verdict)), ("codes", .texts(codes)), ("count", .int(count)),
-                 ("lastTime", .number(max(lastTime, time), text: "\(max(lastTime, time))")), ("report", report)])
+        .fields([
+            ("id", .int(id)), ("time", .number(time, text: "\(time)")), ("sourceNode", .string(sourceNode)),
+            ("targetNode", .string(targetNode)),
+            ("kind", .string(kind)), ("target", .string(target)), ("probe", .string(probe)), ("reachable", .bool(reachable)),
+            ("verdict", .string(verdict)), ("codes", .texts(codes)), ("count", .int(count)),
+            ("lastTime", .number(max(lastTime, time), text: "\(max(lastTime, time))")), ("report", report),
+        ])
     }
 
-    public init(id: Int, time: Double, sourceNode: String, targetNode: String, kind: String, target: String, probe: String,
-                reachable: Bool, verdict: String, codes: [String], report: ConfigValue) {
+    public init(
+        id: Int, time: Double, sourceNode: String, targetNode: String, kind: String, target: String, probe: String,
+        reachable: Bool, verdict: String, codes: [String], report: ConfigValue
+    ) {
         (self.id, self.time, self.sourceNode, self.targetNode, self.kind, self.target) = (id, time, sourceNode, targetNode, kind, target)
         (self.probe, self.reachable, self.verdict, self.codes, self.report) = (probe, reachable, verdict, codes, report)
     }
 
     public init?(json: ConfigValue) {
         guard let id = json["id"]?.int, let time = json["time"]?.double, let source = json["sourceNode"]?.string,
-              let target = json["targetNode"]?.string, let kind = json["kind"]?.string else { return nil }
-        self.init(id: id, time: time, sourceNode: source, targetNode: target, kind: kind, target: json["target"]?.string ?? "",
-                  probe: json["probe"]?.string ?? "", reachable: json["reachable"]?.bool ?? false, verdict: json["verdict"]?.string ?? "",
-                  codes: json["codes"]?.array?.compactMap(\.string) ?? [], report: json["report"] ?? .null)
+            let target = json["targetNode"]?.string, let kind = json["kind"]?.string
+        else { return nil }
+        self.init(
+            id: id, time: time, sourceNode: source, targetNode: target, kind: kind, target: json["target"]?.string ?? "",
+            probe: json["probe"]?.string ?? "", reachable: json["reachable"]?.bool ?? false, verdict: json["verdict"]?.string ?? "",
+            codes: json["codes"]?.array?.compactMap(\.string) ?? [], report: json["report"] ?? .null)
         count = max(1, json["count"]?.int ?? 1)
         lastTime = json["lastTime"]?.double ?? time
     }

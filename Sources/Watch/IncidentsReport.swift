@@ -37,20 +37,24 @@ public struct IncidentsReport: Report {
     }
 
     public func humanSections(style: TextStyle) -> [HumanSection] {
-        guard !incidents.isEmpty else { return [HumanSection("Incidents on \(node)", rows: [("", style.green("none: every watched path answered"))])] }
+        guard !incidents.isEmpty else {
+            return [HumanSection("Incidents on \(node)", rows: [("", style.green("none: every watched path answered"))])]
+        }
         return incidents.map { incident in
             let hops = (incident.report["hops"]?.array ?? []).compactMap { hop -> String? in
                 guard let name = hop["name"]?.string else { return nil }
                 let mark = { (seen: ConfigValue?) in seen?.bool == true ? "✔" : seen?.bool == false ? "✘" : "·" }
                 return "\(name) \(mark(hop["requestSeen"]))\(mark(hop["replySeen"]))"
             }
-            return HumanSection("Incident \(incident.id): \(incident.sourceNode) → \(incident.targetNode) (\(incident.kind))", rows: [
-                ("time", Self.timestamp(incident.time)),
-                ("probe", incident.probe),
-                ("verdict", incident.reachable ? style.yellow(incident.verdict) : style.red(incident.verdict)),
-                ("codes", incident.codes.isEmpty ? "none" : incident.codes.joined(separator: ", ")),
-                ("seen", incident.count > 1 ? "\(incident.count) intervals, last \(Self.timestamp(incident.lastTime))" : "once"),
-            ] + (hops.isEmpty ? [] : [("hops", hops.joined(separator: "  "))]))
+            return HumanSection(
+                "Incident \(incident.id): \(incident.sourceNode) → \(incident.targetNode) (\(incident.kind))",
+                rows: [
+                    ("time", Self.timestamp(incident.time)),
+                    ("probe", incident.probe),
+                    ("verdict", incident.reachable ? style.yellow(incident.verdict) : style.red(incident.verdict)),
+                    ("codes", incident.codes.isEmpty ? "none" : incident.codes.joined(separator: ", ")),
+                    ("seen", incident.count > 1 ? "\(incident.count) intervals, last \(Self.timestamp(incident.lastTime))" : "once"),
+                ] + (hops.isEmpty ? [] : [("hops", hops.joined(separator: "  "))]))
         }
     }
 

@@ -37,7 +37,8 @@ public enum PeerRing {
         }
         for route in state.mainRoutes where route.destinationLength > 0 && route.type == .unicast {
             guard let gateway = route.gateway, let out = route.outputIndex, !overlays.contains(out), !gateway.isLinkLocal,
-                  !own.contains(gateway), state.link(index: out)?.kind != "veth" else { continue }
+                !own.contains(gateway), state.link(index: out)?.kind != "veth"
+            else { continue }
             found.append(gateway)
         }
         var seen = Set<IPAddress>()

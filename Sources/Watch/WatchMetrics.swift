@@ -8,8 +8,10 @@ import Prometheus
 public final class WatchMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let node: String
-    static let buckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
-                                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5)]
+    static let buckets: [Duration] = [
+        .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
+    ]
 
     public init(node: String) { self.node = node }
 
@@ -21,45 +23,62 @@ public final class WatchMetrics: Sendable {
     /// One probe's outcome: its duration (answered or not), and a failure counted.
     func probed(kind: String, target: String, family: Int, seconds: Double, failed: Bool) {
         let labels = labels(kind, target, family)
-        registry.makeDurationHistogram(descriptor: .init(namespace: "netdoctor", metricName: "probe_duration", unitName: "seconds",
-                                                         helpText: "How long each watch probe took, answered or not."),
-                                       labels: labels, buckets: Self.buckets)
-            .recordNanoseconds(Int64(seconds * 1e9))
-        let failures = registry.makeCounter(descriptor: .init(namespace: "netdoctor", metricName: "probe_failures", unitName: "total",
-                                                              helpText: "Watch probes that failed (no answer, an error, or too big for the path with DF set)."),
-                                            labels: labels)
+        registry.makeDurationHistogram(
+            descriptor: .init(
+                namespace: "netdoctor", metricName: "probe_duration", unitName: "seconds",
+                helpText: "How long each watch probe took, answered or not."),
+            labels: labels, buckets: Self.buckets
+        )
+        .recordNanoseconds(Int64(seconds * 1e9))
+        let failures = registry.makeCounter(
+            descriptor: .init(
+                namespace: "netdoctor", metricName: "probe_failures", unitName: "total",
+                helpText: "Watch probes that failed (no answer, an error, or too big for the path with DF set)."),
+            labels: labels)
         if failed { failures.increment() }
     }
 
     /// The largest size that crossed to a peer's pod with DF set (the pod MTU when the path carries it).
     func pathMTU(target: String, family: Int, bytes: Int) {
-        registry.makeGauge(descriptor: .init(namespace: "netdoctor", metricName: "path_mtu", unitName: "bytes",
-                                             helpText: "The largest packet that crossed to the peer's pod with DF set."),
-                           labels: [("source_node", node), ("target_node", target), ("family", String(family))])
-            .set(Double(bytes))
+        registry.makeGauge(
+            descriptor: .init(
+                namespace: "netdoctor", metricName: "path_mtu", unitName: "bytes",
+                helpText: "The largest packet that crossed to the peer's pod with DF set."),
+            labels: [("source_node", node), ("target_node", target), ("family", String(family))]
+        )
+        .set(Double(bytes))
     }
 
     /// A finding code an incident's trace gave, for the probe of `kind` to `target`.
     func verdict(code: String, kind: String, target: String) {
-        registry.makeCounter(descriptor: .init(namespace: "netdoctor", metricName: "verdicts", unitName: "total",
-                                               helpText: "Finding codes of the traces that explained failed probes."),
-                             labels: [("code", code), ("kind", kind), ("source_node", node), ("target_node", target)])
-            .increment()
+        registry.makeCounter(
+            descriptor: .init(
+                namespace: "netdoctor", metricName: "verdicts", unitName: "total",
+                helpText: "Finding codes of the traces that explained failed probes."),
+            labels: [("code", code), ("kind", kind), ("source_node", node), ("target_node", target)]
+        )
+        .increment()
     }
 
     func incident() {
-        registry.makeCounter(descriptor: .init(namespace: "netdoctor", metricName: "incidents", unitName: "total",
-                                               helpText: "Incidents recorded: failed probes explained by a full trace."),
-                             labels: [("source_node", node)])
-            .increment()
+        registry.makeCounter(
+            descriptor: .init(
+                namespace: "netdoctor", metricName: "incidents", unitName: "total",
+                helpText: "Incidents recorded: failed probes explained by a full trace."),
+            labels: [("source_node", node)]
+        )
+        .increment()
     }
 
     /// Peers this node probes now.
     func peers(_ count: Int) {
-        registry.makeGauge(descriptor: .init(namespace: "netdoctor", metricName: "watch_peers", unitName: "",
-                                             helpText: "Peers on this node's ring, probed each interval."),
-                           labels: [("source_node", node)])
-            .set(Double(count))
+        registry.makeGauge(
+            descriptor: .init(
+                namespace: "netdoctor", metricName: "watch_peers", unitName: "",
+                helpText: "Peers on this node's ring, probed each interval."),
+            labels: [("source_node", node)]
+        )
+        .set(Double(count))
     }
 
     public var text: String { registry.emitToString() }

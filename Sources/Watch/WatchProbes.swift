@@ -8,7 +8,7 @@ import Pods
 import Session
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// The probes of one interval, each with what explains it when it fails.
@@ -20,19 +20,25 @@ extension Watcher {
         let started = Self.now()
         let agent = peer(target.address)
         let answered = (try? agent?.health()) != nil
-        metrics.probed(kind: "node", target: target.node, family: target.address.family.rawValue, seconds: Self.now() - started, failed: !answered)
+        metrics.probed(
+            kind: "node", target: target.node, family: target.address.family.rawValue, seconds: Self.now() - started, failed: !answered)
         guard !answered else { return nil }
-        return ("node|\(target.node)", { [self] in
-            incident(kind: "node", targetNode: target.node, target: agent?.endpoint ?? target.address.description,
-                     probe: "GET /healthz of the agent at \(target.address): no answer", report: nil)
-        })
+        return (
+            "node|\(target.node)",
+            { [self] in
+                incident(
+                    kind: "node", targetNode: target.node, target: agent?.endpoint ?? target.address.description,
+                    probe: "GET /healthz of the agent at \(target.address): no answer", report: nil)
+            }
+        )
     }
 
     /// A pod of the peer, in each family both pods have: an ICMP echo as large as the source
     /// pod's interface allows, with DF set (small probes cross MTU black holes unharmed).
     func probePods(_ target: (node: String, address: IPAddress, pods: [IPAddress]), from source: Pod, session: NodeSession) -> [Failure] {
         guard let namespace = try? session.node.namespace(of: source), let handle = try? session.node.handle(namespace),
-              let state = try? handle.state() else { return [] }
+            let state = try? handle.state()
+        else { return [] }
         let mtu = state.link(named: source.primaryInterface ?? "eth0").flatMap(\.mtu).map(Int.init) ?? 1500
         return target.pods.filter { source.primaryAddress($0.family) != nil }.compactMap { address in
             let family = address.family.rawValue
@@ -47,12 +53,19 @@ extension Watcher {
             }
             metrics.probed(kind: "pod", target: target.node, family: family, seconds: Self.now() - started, failed: failed)
             guard failed else { return nil }
-            let what = "\(address.isIPv4 ? "ICMP" : "ICMPv6") echo of \(mtu) bytes with DF from \(source.fullName) to \(address): \(outcome?.label ?? "could not be sent")"
-            return ("pod|\(target.node)|\(address)", { [self] in
-                let report = Result { try session.trace(from: source.fullName, to: address.description, timeoutMilliseconds: settings.timeoutMilliseconds,
-                                                         proto: nil, port: nil) }
-                return incident(kind: "pod", targetNode: target.node, target: address.description, probe: what, report: report)
-            })
+            let what =
+                "\(address.isIPv4 ? "ICMP" : "ICMPv6") echo of \(mtu) bytes with DF from \(source.fullName) to \(address): \(outcome?.label ?? "could not be sent")"
+            return (
+                "pod|\(target.node)|\(address)",
+                { [self] in
+                    let report = Result {
+                        try session.trace(
+                            from: source.fullName, to: address.description, timeoutMilliseconds: settings.timeoutMilliseconds,
+                            proto: nil, port: nil)
+                    }
+                    return incident(kind: "pod", targetNode: target.node, target: address.description, probe: what, report: report)
+                }
+            )
         }
     }
 
@@ -62,25 +75,43 @@ extension Watcher {
         var failures: [Failure] = []
         if let name = settings.dnsName {
             let started = Self.now()
-            let report = Result { try session.dns(pod: source.fullName, name: name, timeoutMilliseconds: settings.timeoutMilliseconds, slowMilliseconds: 500) as any Report }
+            let report = Result {
+                try session.dns(pod: source.fullName, name: name, timeoutMilliseconds: settings.timeoutMilliseconds, slowMilliseconds: 500)
+                    as any Report
+            }
             let failed = (try? report.get().exitStatus) != 0
             metrics.probed(kind: "dns", target: node, family: 4, seconds: Self.now() - started, failed: failed)
             if failed {
-                failures.append(("dns|\(name)", { [self] in
-                    incident(kind: "dns", targetNode: node, target: name, probe: "lookup of \(name) from \(source.fullName)", report: report)
-                }))
+                failures.append(
+                    (
+                        "dns|\(name)",
+                        { [self] in
+                            incident(
+                                kind: "dns", targetNode: node, target: name, probe: "lookup of \(name) from \(source.fullName)",
+                                report: report)
+                        }
+                    ))
             }
         }
         if let service = settings.service {
             let started = Self.now()
-            let report = Result { try session.trace(from: source.fullName, to: service, timeoutMilliseconds: settings.timeoutMilliseconds,
-                                                     proto: nil, port: nil) }
+            let report = Result {
+                try session.trace(
+                    from: source.fullName, to: service, timeoutMilliseconds: settings.timeoutMilliseconds,
+                    proto: nil, port: nil)
+            }
             let failed = (try? report.get().exitStatus) != 0
             metrics.probed(kind: "service", target: node, family: 4, seconds: Self.now() - started, failed: failed)
             if failed {
-                failures.append(("service|\(service)", { [self] in
-                    incident(kind: "service", targetNode: node, target: service, probe: "connection to \(service) from \(source.fullName)", report: report)
-                }))
+                failures.append(
+                    (
+                        "service|\(service)",
+                        { [self] in
+                            incident(
+                                kind: "service", targetNode: node, target: service,
+                                probe: "connection to \(service) from \(source.fullName)", report: report)
+                        }
+                    ))
             }
         }
         return failures
@@ -94,13 +125,16 @@ extension Watcher {
             codes = report.sortedFindings.filter { $0.severity != .info }.map(\.code.rawValue)
             json = report.json
             reachable = report.exitStatus == 0
-            verdict = report.sortedFindings.first.map { "\($0.code.rawValue): \($0.message)" } ?? (reachable ? "healthy when traced" : "not reachable")
+            verdict =
+                report.sortedFindings.first.map { "\($0.code.rawValue): \($0.message)" }
+                ?? (reachable ? "healthy when traced" : "not reachable")
         case .failure(let error)?:
             verdict = "the trace could not run: \(error)"
         case nil:
             break
         }
-        return Incident(id: 0, time: Self.now(), sourceNode: node, targetNode: targetNode, kind: kind, target: target, probe: probe,
-                        reachable: reachable, verdict: verdict, codes: codes, report: json)
+        return Incident(
+            id: 0, time: Self.now(), sourceNode: node, targetNode: targetNode, kind: kind, target: target, probe: probe,
+            reachable: reachable, verdict: verdict, codes: codes, report: json)
     }
 }

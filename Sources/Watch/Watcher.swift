@@ -10,7 +10,7 @@ import Session
 import Synchronization
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// How `agent --watch` probes: how often, how long it waits, which peers and what else.
@@ -66,8 +66,10 @@ public final class Watcher: AgentWatch, @unchecked Sendable {
     var cycles = 0
     let stopping = Atomic<Bool>(false)
 
-    public init(settings: WatchSettings, node: String, incidents: IncidentLog, peer: @escaping @Sendable (IPAddress) -> (any WatchPeer)?,
-                session: @escaping @Sendable () -> NodeSession, log: @escaping @Sendable (String, [(String, ConfigValue)]) -> Void) {
+    public init(
+        settings: WatchSettings, node: String, incidents: IncidentLog, peer: @escaping @Sendable (IPAddress) -> (any WatchPeer)?,
+        session: @escaping @Sendable () -> NodeSession, log: @escaping @Sendable (String, [(String, ConfigValue)]) -> Void
+    ) {
         self.settings = settings
         self.node = node
         self.incidents = incidents
@@ -132,8 +134,12 @@ public final class Watcher: AgentWatch, @unchecked Sendable {
             for code in incident.codes { metrics.verdict(code: code, kind: incident.kind, target: incident.targetNode) }
             guard added.count == 1 else { continue }  // the same failure, counted on its incident
             metrics.incident()
-            log("incident", [("id", .int(added.id)), ("target", .string(added.target)), ("targetNode", .string(added.targetNode)),
-                             ("verdict", .string(added.verdict)), ("codes", .texts(added.codes))])
+            log(
+                "incident",
+                [
+                    ("id", .int(added.id)), ("target", .string(added.target)), ("targetNode", .string(added.targetNode)),
+                    ("verdict", .string(added.verdict)), ("codes", .texts(added.codes)),
+                ])
         }
     }
 
@@ -154,7 +160,9 @@ public final class Watcher: AgentWatch, @unchecked Sendable {
         for address in addresses {  // in address order: the choice of a dual-stack peer's address is stable
             guard let info = known[address], info.node != node else { continue }
             // A dual-stack peer is reached at either address: IPv4's first, its pods in both families.
-            if byNode[info.node] == nil || (byNode[info.node]?.address.isIPv4 == false && address.isIPv4) { byNode[info.node] = (address, info.pods) }
+            if byNode[info.node] == nil || (byNode[info.node]?.address.isIPv4 == false && address.isIPv4) {
+                byNode[info.node] = (address, info.pods)
+            }
         }
         return PeerRing.peers(of: node, among: Array(byNode.keys), size: settings.ringSize).compactMap { name in
             byNode[name].map { (name, $0.address, $0.pods) }

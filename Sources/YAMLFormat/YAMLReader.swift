@@ -16,8 +16,9 @@ public enum YAMLReader {
         guard let node else { return .null }
         var budget = maximumValues
         guard let value = convert(node, depth: 0, budget: &budget) else {
-            throw ParseError(message: "the document expands to more than \(maximumValues) values (YAML aliases repeating aliases?): refused",
-                             line: 0, column: 0)
+            throw ParseError(
+                message: "the document expands to more than \(maximumValues) values (YAML aliases repeating aliases?): refused",
+                line: 0, column: 0)
         }
         return value
     }
@@ -64,14 +65,17 @@ public enum YAMLReader {
     private static func parseError(from error: YamlError) -> ParseError {
         switch error {
         case .scanner(let context, let problem, let mark, _):
-            return ParseError(message: [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": "),
-                              line: mark.line, column: mark.column)
+            return ParseError(
+                message: [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": "),
+                line: mark.line, column: mark.column)
         case .parser(let context, let problem, let mark, _):
-            return ParseError(message: [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": "),
-                              line: mark.line, column: mark.column)
+            return ParseError(
+                message: [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": "),
+                line: mark.line, column: mark.column)
         case .composer(let context, let problem, let mark, _):
-            return ParseError(message: [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": "),
-                              line: mark.line, column: mark.column)
+            return ParseError(
+                message: [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": "),
+                line: mark.line, column: mark.column)
         case .reader(let problem, _, _, _):
             return ParseError(message: problem, line: 0, column: 0)
         default:

@@ -8,7 +8,7 @@ import NetSystem
 import NodeFiles
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 extension LabPlan.Topology: ExpressibleByArgument {}
@@ -23,16 +23,18 @@ struct LabCommand: ParsableCommand {
         commandName: "lab",
         abstract: "A two-node pod network in network namespaces, wired by the real CNI plugins, to try every command on.",
         discussion: """
-        `lab up` builds node1 and node2 (namespaces \(LabPlan.defaultPrefix)-node1/2, joined by an underlay link), \
-        each with its own containerd (Debian's containerd and runc, its config, root, state and socket in the \
-        node's file tree under \(LabPlan.stateDirectory)/NODE, in a mount namespace of its own), and asks \
-        them over CRI, as a kubelet does, for pods pod-a and pod-b on node1 and pod-c on node2: containerd \
-        makes each pod's namespace, runs the CNI reference plugins from \(Lab.pluginDirectory) and writes \
-        libcni's cache itself. The pause image is built from a tiny static program and imported; nothing \
-        is pulled. pod-a serves HTTP on port 80. `lab exec node1 -- netdoctor …` runs a command as if on \
-        node1, `lab exec pod-a -- …` inside pod-a's namespace. `lab down` removes all of it. Needs root.
-        """,
-        subcommands: [Up.self, Down.self, Status.self, Break.self, Exec.self, Serve.self, RecordCRI.self, ProxyRules.self, CalicoPlugin.self])
+            `lab up` builds node1 and node2 (namespaces \(LabPlan.defaultPrefix)-node1/2, joined by an underlay link), \
+            each with its own containerd (Debian's containerd and runc, its config, root, state and socket in the \
+            node's file tree under \(LabPlan.stateDirectory)/NODE, in a mount namespace of its own), and asks \
+            them over CRI, as a kubelet does, for pods pod-a and pod-b on node1 and pod-c on node2: containerd \
+            makes each pod's namespace, runs the CNI reference plugins from \(Lab.pluginDirectory) and writes \
+            libcni's cache itself. The pause image is built from a tiny static program and imported; nothing \
+            is pulled. pod-a serves HTTP on port 80. `lab exec node1 -- netdoctor …` runs a command as if on \
+            node1, `lab exec pod-a -- …` inside pod-a's namespace. `lab down` removes all of it. Needs root.
+            """,
+        subcommands: [
+            Up.self, Down.self, Status.self, Break.self, Exec.self, Serve.self, RecordCRI.self, ProxyRules.self, CalicoPlugin.self,
+        ])
 
     struct Up: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -40,46 +42,87 @@ struct LabCommand: ParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(help: "overlay: a bridge per node and VXLAN between nodes (flannel-like); routed: point-to-point veths and node routes (kindnet-like); calico: /32 pods behind proxy-ARP cali veths, per-pod host routes, per-block routes over vxlan.calico, and felix's policy chains.")
+        @Option(
+            help:
+                "overlay: a bridge per node and VXLAN between nodes (flannel-like); routed: point-to-point veths and node routes (kindnet-like); calico: /32 pods behind proxy-ARP cali veths, per-pod host routes, per-block routes over vxlan.calico, and felix's policy chains."
+        )
         var topology: LabPlan.Topology = .overlay
 
-        @Option(help: ArgumentHelp("The pods' address families: 4, dual (IPv4 and IPv6: host-local with a range per family, IPv6 routes between nodes, flannel-v6.1 beside flannel.1) or 6 (IPv6 only: the nodes have no IPv4 address either). Every topology; calico's policy engines are IPv4's.", valueName: "4|dual|6"))
+        @Option(
+            help: ArgumentHelp(
+                "The pods' address families: 4, dual (IPv4 and IPv6: host-local with a range per family, IPv6 routes between nodes, flannel-v6.1 beside flannel.1) or 6 (IPv6 only: the nodes have no IPv4 address either). Every topology; calico's policy engines are IPv4's.",
+                valueName: "4|dual|6"))
         var family: LabPlan.Family = .ipv4
 
-        @Flag(help: "Also run `netdoctor agent` on each node (port \(LabPlan.agentPort), a token in \(Lab.agentTokenPath)): cross-node traces then see both nodes.")
+        @Flag(
+            help:
+                "Also run `netdoctor agent` on each node (port \(LabPlan.agentPort), a token in \(Lab.agentTokenPath)): cross-node traces then see both nodes."
+        )
         var agents = false
 
-        @Flag(help: "With --agents: the agents watch each other (agent --watch, every \(Lab.watchIntervalSeconds) s): break a path and the incident appears (netdoctor incidents).")
+        @Flag(
+            help:
+                "With --agents: the agents watch each other (agent --watch, every \(Lab.watchIntervalSeconds) s): break a path and the incident appears (netdoctor incidents)."
+        )
         var watch = false
 
-        @Option(help: ArgumentHelp("More pods on node1 (pod-x1 …), up to \(LabPlan.maxExtraPods): a node with many pods, for benchmarks.", valueName: "n"))
+        @Option(
+            help: ArgumentHelp(
+                "More pods on node1 (pod-x1 …), up to \(LabPlan.maxExtraPods): a node with many pods, for benchmarks.", valueName: "n"))
         var extraPods = 0
 
-        @Flag(help: "Also web-0 in the namespaces staging and prod on node1, as two StatefulSets would have them: reports name each namespace/web-0.")
+        @Flag(
+            help:
+                "Also web-0 in the namespaces staging and prod on node1, as two StatefulSets would have them: reports name each namespace/web-0."
+        )
         var sameNamePods = false
 
-        @Option(help: ArgumentHelp("Services on both nodes, with rules written as kube-proxy writes them in this mode (iptables or nftables): default/web, default/echo (UDP), default/empty (no endpoints), default/local (externalTrafficPolicy: Local).", valueName: "mode"))
+        @Option(
+            help: ArgumentHelp(
+                "Services on both nodes, with rules written as kube-proxy writes them in this mode (iptables or nftables): default/web, default/echo (UDP), default/empty (no endpoints), default/local (externalTrafficPolicy: Local).",
+                valueName: "mode"))
         var proxy: LabServices.Mode?
 
-        @Option(help: ArgumentHelp("With --proxy: this many more Services of three endpoints each in the rules (benchmarks), up to 20000.", valueName: "n"))
+        @Option(
+            help: ArgumentHelp(
+                "With --proxy: this many more Services of three endpoints each in the rules (benchmarks), up to 20000.", valueName: "n"))
         var extraServices = 0
 
-        @Flag(name: .customLong("nodelocaldns"), help: "With --proxy iptables: NodeLocal DNSCache on each node (a link named nodelocaldns holding 169.254.20.10 and the kube-dns address, node-cache's NOTRACK and ACCEPT rules, a DNS server on the node answering there).")
+        @Flag(
+            name: .customLong("nodelocaldns"),
+            help:
+                "With --proxy iptables: NodeLocal DNSCache on each node (a link named nodelocaldns holding 169.254.20.10 and the kube-dns address, node-cache's NOTRACK and ACCEPT rules, a DNS server on the node answering there)."
+        )
         var nodeLocalDNS = false
 
-        @Option(help: ArgumentHelp("With --topology calico: whose NetworkPolicy chains the nodes carry: calico (felix's iptables dataplane), calico-nftables (felix's nftables dataplane), kube-router.", valueName: "engine"))
+        @Option(
+            help: ArgumentHelp(
+                "With --topology calico: whose NetworkPolicy chains the nodes carry: calico (felix's iptables dataplane), calico-nftables (felix's nftables dataplane), kube-router.",
+                valueName: "engine"))
         var policyEngine: LabPolicyEngine?
 
-        @Option(help: ArgumentHelp("With --proxy: the kube-proxy release whose /configz the stand-in serves: 1.33 (DetectLocal.ClusterCIDRs, as since 1.31) or 1.30 (a top-level ClusterCIDR).", valueName: "release"))
+        @Option(
+            help: ArgumentHelp(
+                "With --proxy: the kube-proxy release whose /configz the stand-in serves: 1.33 (DetectLocal.ClusterCIDRs, as since 1.31) or 1.30 (a top-level ClusterCIDR).",
+                valueName: "release"))
         var kubeProxyRelease: LabServer.KubeProxyRelease = .current
 
         func validate() throws {
             if watch, !agents { throw ValidationError("--watch goes with --agents") }
             if policyEngine != nil, topology != .calico { throw ValidationError("--policy-engine goes with --topology calico") }
-            if family == .ipv6, policyEngine != nil { throw ValidationError("--policy-engine needs IPv4 pods (the lab's policy engines write IPv4 chains; --family dual has them)") }
-            if family == .ipv6, proxy != nil { throw ValidationError("--proxy needs IPv4 pods (the lab's Services are IPv4; --family dual has them)") }
-            if nodeLocalDNS, proxy != .iptables { throw ValidationError("--nodelocaldns goes with --proxy iptables (node-cache binds the kube-dns address in iptables mode)") }
-            guard (0...LabPlan.maxExtraPods).contains(extraPods) else { throw ValidationError("--extra-pods must be between 0 and \(LabPlan.maxExtraPods)") }
+            if family == .ipv6, policyEngine != nil {
+                throw ValidationError(
+                    "--policy-engine needs IPv4 pods (the lab's policy engines write IPv4 chains; --family dual has them)")
+            }
+            if family == .ipv6, proxy != nil {
+                throw ValidationError("--proxy needs IPv4 pods (the lab's Services are IPv4; --family dual has them)")
+            }
+            if nodeLocalDNS, proxy != .iptables {
+                throw ValidationError("--nodelocaldns goes with --proxy iptables (node-cache binds the kube-dns address in iptables mode)")
+            }
+            guard (0...LabPlan.maxExtraPods).contains(extraPods) else {
+                throw ValidationError("--extra-pods must be between 0 and \(LabPlan.maxExtraPods)")
+            }
             guard (0...20_000).contains(extraServices) else { throw ValidationError("--extra-services must be between 0 and 20000") }
             if extraServices > 0, proxy == nil { throw ValidationError("--extra-services goes with --proxy") }
         }
@@ -87,8 +130,10 @@ struct LabCommand: ParsableCommand {
         func run() throws {
             let lab = Lab(plan: LabPlan(topology: topology, family: family, extraPods: extraPods, sameNamePods: sameNamePods))
             do {
-                _ = try lab.up(netdoctorPath: netdoctorBinary(), agents: agents, proxy: proxy, extraServices: extraServices, nodeLocalDNS: nodeLocalDNS,
-                           policyEngine: policyEngine ?? .calico, watch: watch, kubeProxyRelease: kubeProxyRelease)
+                _ = try lab.up(
+                    netdoctorPath: netdoctorBinary(), agents: agents, proxy: proxy, extraServices: extraServices,
+                    nodeLocalDNS: nodeLocalDNS,
+                    policyEngine: policyEngine ?? .calico, watch: watch, kubeProxyRelease: kubeProxyRelease)
             } catch {
                 throw CLIError(.environment, "lab up: \(error)")
             }
@@ -126,7 +171,8 @@ struct LabCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "break",
             abstract: "Inject a fault: one per finding code.",
-            discussion: "Faults:\n" + LabFault.allCases.map { "  \($0.rawValue.padding(toLength: 24)) \($0.summary)" }
+            discussion: "Faults:\n"
+                + LabFault.allCases.map { "  \($0.rawValue.padding(toLength: 24)) \($0.summary)" }
                 .joined(separator: "\n") + "\nWith --node node2 (the remote half, seen by node2's agent):\n"
                 + LabFault.allCases.compactMap { fault in fault.node2Summary.map { "  \(fault.rawValue.padding(toLength: 24)) \($0)" } }
                 .joined(separator: "\n") + "\n`lab up` again gives a healthy lab.")
@@ -137,7 +183,9 @@ struct LabCommand: ParsableCommand {
         @Option(help: "node2: inject the fault's node2 variant.")
         var node: String?
 
-        @Option(help: ArgumentHelp("The family the fault breaks, where it has an IPv6 half (default: IPv4, or IPv6 in an IPv6-only lab).", valueName: "4|6"))
+        @Option(
+            help: ArgumentHelp(
+                "The family the fault breaks, where it has an IPv6 half (default: IPv4, or IPv6 in an IPv6-only lab).", valueName: "4|6"))
         var family: IPFamily?
 
         func run() throws {
@@ -176,11 +224,14 @@ struct LabCommand: ParsableCommand {
             if let plannedNode = lab.plan.node(node) {
                 // The agents' token, so that a trace from one node can ask the other's agent.
                 let token = access(Lab.agentTokenPath, R_OK) == 0 ? ["NETDOCTOR_TOKEN_FILE=\(Lab.agentTokenPath)"] : []
-                argv = ["ip", "netns", "exec", plannedNode.namespace, "env", "NETDOCTOR_ROOT=\(lab.plan.nodeRoot(plannedNode))"] + token + words
+                argv =
+                    ["ip", "netns", "exec", plannedNode.namespace, "env", "NETDOCTOR_ROOT=\(lab.plan.nodeRoot(plannedNode))"] + token
+                    + words
             } else if let pod = state.pods[node] {
                 argv = ["ip", "netns", "exec", pod.netnsName] + words
             } else {
-                throw CLIError(.badInput, "lab exec: no node or pod \(node) (node1, node2, \(lab.plan.pods.map(\.name).joined(separator: ", ")))")
+                throw CLIError(
+                    .badInput, "lab exec: no node or pod \(node) (node1, node2, \(lab.plan.pods.map(\.name).joined(separator: ", ")))")
             }
             let cArguments = argv.map { strdup($0) } + [nil]
             execvp("ip", cArguments)
@@ -228,11 +279,14 @@ struct LabCommand: ParsableCommand {
         @Option(help: "Be a DNS relay on port 53 that answers this many milliseconds late (lab break DNS_SLOW).") var slowDNS: Int?
         @Flag(help: "Be kube-network-policies' queue listener (NFQUEUE 100) in this namespace.") var nfqueue = false
         @Option(help: "Be an IPv6 router on this interface: a router advertisement every second.") var routerAdvertisements: String?
-        @Option(help: "With --nfqueue: ADDRESS,in|out,proto/port+… (a pod a policy selects, and what it allows).") var queuePolicy: [String] = []
+        @Option(help: "With --nfqueue: ADDRESS,in|out,proto/port+… (a pod a policy selects, and what it allows).") var queuePolicy:
+            [String] = []
 
         func run() throws {
             if let routerAdvertisements { LabRouterAdvertiser.run(interface: routerAdvertisements) }
-            if let kubeProxy { LabServer.kubeProxy(mode: kubeProxy, clusterCIDRs: clusterCIDR, staleFlag: staleFlag, release: kubeProxyRelease) }
+            if let kubeProxy {
+                LabServer.kubeProxy(mode: kubeProxy, clusterCIDRs: clusterCIDR, staleFlag: staleFlag, release: kubeProxyRelease)
+            }
             if let slowDNS { LabSlowDNS.run(delayMilliseconds: slowDNS) }
             if nfqueue { LabPolicyQueue.serve(decisions: queuePolicy) }
             udp ? LabServer.echo(port: port) : LabServer.run(port: port)
@@ -249,11 +303,13 @@ struct LabCommand: ParsableCommand {
         var services: Int?
         @Option var endpoints = 3
         @Flag(help: "kube-proxy's large-cluster mode: no per-endpoint comments.") var largeCluster = false
-        @Flag(help: "The fixture's IPv6 twin, as kube-proxy's IPv6 proxier writes it (ip6tables-restore input, table ip6 kube-proxy).") var ipv6 = false
+        @Flag(help: "The fixture's IPv6 twin, as kube-proxy's IPv6 proxier writes it (ip6tables-restore input, table ip6 kube-proxy).")
+        var ipv6 = false
 
         func run() throws {
             let ports = ipv6 ? LabServices.fixture6 : services.map { LabServices.many($0, endpoints: endpoints) } ?? LabServices.fixture
-            let (cluster, serviceRange, nodeIP) = ipv6 ? ("fd00:10::/48", "fd00:172:30::/112", "fd00:192:168::2") : ("10.0.0.0/8", "172.30.0.0/16", "192.168.0.2")
+            let (cluster, serviceRange, nodeIP) =
+                ipv6 ? ("fd00:10::/48", "fd00:172:30::/112", "fd00:192:168::2") : ("10.0.0.0/8", "172.30.0.0/16", "192.168.0.2")
             switch mode {
             case .iptables: writeStandardOutput(KubeProxyRules.iptables(ports, clusterCIDR: cluster, largeCluster: largeCluster))
             case .nftables:
@@ -262,7 +318,6 @@ struct LabCommand: ParsableCommand {
         }
     }
 }
-
 
 /// The netdoctor the lab starts as its agents and runs in `lab exec … -- netdoctor`: the one that
 /// ran this lab (NETDOCTOR_BINARY), else the one installed beside it.

@@ -2,7 +2,7 @@ import ArgumentParser
 import NetdoctorCLI
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// netdoctor-lab: the lab, apart from the product. Run as `netdoctor lab …` (which passes its

@@ -2,7 +2,7 @@ import CNetShims
 import NetdoctorCLI
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 // A closed pipe (`netdoctor … | head`) ends output quietly instead of killing the process.

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// The agent under abuse (HOSTILE-INPUT 2, 6, 11, 12, 19, 20): it stays up, its probes answer,
@@ -21,7 +21,9 @@ struct AgentAbuseTests {
         }
     }
 
-    @Test("600 slowloris connections without a token: /healthz and an authenticated call keep answering; the slow ones are cut at the read deadline")
+    @Test(
+        "600 slowloris connections without a token: /healthz and an authenticated call keep answering; the slow ones are cut at the read deadline"
+    )
     func slowloris() throws {
         Self.allowDescriptors(4096)
         let agent = try RunningAgent(extraArguments: ["--read-timeout", "2"])
@@ -72,18 +74,21 @@ struct AgentAbuseTests {
         let agent = try RunningAgent(extraArguments: ["--max-capture-seconds", "20"])
         defer { agent.stop() }
         let body = #"{"targets": ["node:lo"], "filter": "udp port 9", "durationMilliseconds": 16000}"#
-        let request = "POST /v1/capture HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(RunningAgent.token)\r\nContent-Type: application/json\r\n"
+        let request =
+            "POST /v1/capture HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(RunningAgent.token)\r\nContent-Type: application/json\r\n"
             + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
         let answer = try RawHTTP.exchange(port: agent.port, bytes: Array(request.utf8), timeoutSeconds: 30)
         #expect(answer.status == 200, "\(answer.head)")
         #expect(try JSONParser.parse(answer.body)["ended"]?.string?.contains("16") == true, "\(answer.body)")
     }
 
-    @Test("out-of-range and wrong-type parameters are 400, never the default (HOSTILE-INPUT 19)", arguments: [
-        #"{"targets": ["node:lo"], "durationMilliseconds": 1e20}"#, #"{"targets": ["node:lo"], "durationMilliseconds": "100"}"#,
-        #"{"targets": ["node:lo"], "durationMilliseconds": 1.5}"#, #"{"targets": ["node:lo"], "count": 1e18}"#,
-        #"{"targets": ["node:lo"], "filter": 5}"#, #"{"targets": ["node:lo\u0000evil"]}"#, #"{"targets": ["node:lo", 7]}"#,
-    ])
+    @Test(
+        "out-of-range and wrong-type parameters are 400, never the default (HOSTILE-INPUT 19)",
+        arguments: [
+            #"{"targets": ["node:lo"], "durationMilliseconds": 1e20}"#, #"{"targets": ["node:lo"], "durationMilliseconds": "100"}"#,
+            #"{"targets": ["node:lo"], "durationMilliseconds": 1.5}"#, #"{"targets": ["node:lo"], "count": 1e18}"#,
+            #"{"targets": ["node:lo"], "filter": 5}"#, #"{"targets": ["node:lo\u0000evil"]}"#, #"{"targets": ["node:lo", 7]}"#,
+        ])
     func badCaptureParameters(body: String) throws {
         let agent = try RunningAgent()
         defer { agent.stop() }
@@ -98,16 +103,22 @@ struct AgentAbuseTests {
         #expect(try RawHTTP.get(port: agent.port, "/v1/fdb?lladdr=zz:zz").status == 400)
         let trace = #"{"source": "10.0.0.1", "destination": "10.0.0.2", "nodeAddress": "127.0.0.1", "windowMilliseconds": WINDOW}"#
         for window in ["1e15", "\"10\""] {
-            #expect(try RawHTTP.post(port: agent.port, "/v1/trace/sessions", body: trace.split(separator: "WINDOW").joined(separator: window)).status == 400)
+            #expect(
+                try RawHTTP.post(port: agent.port, "/v1/trace/sessions", body: trace.split(separator: "WINDOW").joined(separator: window))
+                    .status == 400)
         }
-        #expect(try RawHTTP.post(port: agent.port, "/v1/mtu-probe", body: #"{"source": "node", "destination": "255.255.255.255"}"#).status == 400)
+        #expect(
+            try RawHTTP.post(port: agent.port, "/v1/mtu-probe", body: #"{"source": "node", "destination": "255.255.255.255"}"#).status
+                == 400)
     }
 
     @Test("the Bearer scheme in any case; a token that no client could send is refused at start; a loose token file is warned about")
     func tokens() throws {
         let agent = try RunningAgent()
         defer { agent.stop() }
-        let lower = try RawHTTP.exchange(port: agent.port, "GET /v1/info HTTP/1.1\r\nHost: x\r\nAuthorization: bearer \(RunningAgent.token)\r\nConnection: close\r\n\r\n")
+        let lower = try RawHTTP.exchange(
+            port: agent.port, "GET /v1/info HTTP/1.1\r\nHost: x\r\nAuthorization: bearer \(RunningAgent.token)\r\nConnection: close\r\n\r\n"
+        )
         #expect(lower.status == 200)
         let tree = NodeTree()
         _ = tree.write("/bad", "abc\u{0}defghijklmnopqrstuvwxyz\n", mode: 0o600)
@@ -143,12 +154,15 @@ extension AgentAbuseTests {
 }
 
 extension AgentAbuseTests {
-    @Test("a cache entry whose netns is a FIFO on the agent's node (HOSTILE-INPUT 6): each request answers at once, the agent keeps serving")
+    @Test(
+        "a cache entry whose netns is a FIFO on the agent's node (HOSTILE-INPUT 6): each request answers at once, the agent keeps serving")
     func fifoNamespace() throws {
         let agent = try RunningAgent()
         defer { agent.stop() }
         _ = ChildProcess.run("/usr/bin/mkfifo", arguments: [agent.tree.path + "/fifo"], environment: [])
-        agent.tree.write("/var/lib/cni/results/n-f-eth0", """
+        agent.tree.write(
+            "/var/lib/cni/results/n-f-eth0",
+            """
             {"kind":"cniCacheV1","containerId":"f","networkName":"n","ifName":"eth0","netns":"/fifo",
              "cniArgs":[["K8S_POD_NAMESPACE","default"],["K8S_POD_NAME","evil"]],"result":{"ips":[{"address":"10.66.0.2/24"}]}}
             """, mode: 0o600)

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 import ConfigFormats
 import NodeFiles
@@ -38,17 +38,26 @@ struct AgentSecurityTests {
         defer { agent.stop() }
         let port = agent.port
         // Declared too large: refused before the body is read.
-        let huge = try RawHTTP.exchange(port: port, "POST /v1/trace/path HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(RunningAgent.token)\r\nContent-Length: 10000000\r\n\r\n{")
+        let huge = try RawHTTP.exchange(
+            port: port,
+            "POST /v1/trace/path HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(RunningAgent.token)\r\nContent-Length: 10000000\r\n\r\n{")
         #expect(huge.status == 413)
         // Sent too large in chunks, with no length given.
         let chunk = String(repeating: "a", count: 70_000)
-        let chunked = try RawHTTP.exchange(port: port, "POST /v1/trace/path HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(RunningAgent.token)\r\nTransfer-Encoding: chunked\r\n\r\n\(String(chunk.utf8.count, radix: 16))\r\n\(chunk)\r\n0\r\n\r\n")
+        let chunked = try RawHTTP.exchange(
+            port: port,
+            "POST /v1/trace/path HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(RunningAgent.token)\r\nTransfer-Encoding: chunked\r\n\r\n\(String(chunk.utf8.count, radix: 16))\r\n\(chunk)\r\n0\r\n\r\n"
+        )
         #expect(chunked.status == 413)
         let badJSON = try RawHTTP.post(port: port, "/v1/trace/path", body: "{\"source\": ")
         #expect(badJSON.status == 400)
         #expect(try JSONParser.parse(badJSON.body)["error"]?.string?.contains("malformed JSON") == true)
         #expect(try RawHTTP.post(port: port, "/v1/trace/path", body: "{\"source\": \"not-an-ip\"}").status == 400)
-        #expect(try RawHTTP.post(port: port, "/v1/trace/sessions/0123/finish", body: "{\"protocol\": \"icmp\", \"source\": \"10.0.0.1\", \"destination\": \"10.0.0.2\"}").status == 404)
+        #expect(
+            try RawHTTP.post(
+                port: port, "/v1/trace/sessions/0123/finish",
+                body: "{\"protocol\": \"icmp\", \"source\": \"10.0.0.1\", \"destination\": \"10.0.0.2\"}"
+            ).status == 404)
         // Not HTTP at all.
         let garbage = try RawHTTP.exchange(port: port, bytes: Array("\u{01}\u{02}GARBAGE \u{7f}\r\n\r\n".utf8))
         #expect(garbage.status == 400)
@@ -74,7 +83,8 @@ struct AgentSecurityTests {
     func manyConcurrent() throws {
         let agent = try RunningAgent()
         defer { agent.stop() }
-        let request = "GET /v1/inspect?target=node HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(RunningAgent.token)\r\nConnection: close\r\n\r\n"
+        let request =
+            "GET /v1/inspect?target=node HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(RunningAgent.token)\r\nConnection: close\r\n\r\n"
         let answers = try RawHTTP.many(port: agent.port, count: 200, request)
         #expect(answers.count == 200)
         let statuses = Set(answers)
@@ -102,7 +112,9 @@ struct AgentSecurityTests {
         // With the flood still open, a probe and an authenticated call are served.
         #expect(try RawHTTP.get(port: agent.port, "/healthz").status == 200)
         #expect(try RawHTTP.get(port: agent.port, "/v1/info").status == 200)
-        #expect(try RawHTTP.get(port: agent.port, "/metrics").body.contains("netdoctor_agent_rejected_total{reason=\"evicted_unauthenticated\"}"))
+        #expect(
+            try RawHTTP.get(port: agent.port, "/metrics").body.contains(
+                "netdoctor_agent_rejected_total{reason=\"evicted_unauthenticated\"}"))
         #expect(agent.isRunning)
     }
 
@@ -139,7 +151,8 @@ struct AgentSecurityTests {
         #expect(short.status == 2)
         let agent = try RunningAgent()
         defer { agent.stop() }
-        let taken = try Binary.run(["agent", "--listen", "127.0.0.1:\(agent.port)", "--token-file", agent.tree.path + "/etc/netdoctor/token"], timeout: 10_000)
+        let taken = try Binary.run(
+            ["agent", "--listen", "127.0.0.1:\(agent.port)", "--token-file", agent.tree.path + "/etc/netdoctor/token"], timeout: 10_000)
         #expect(taken.status == 3, "\(taken.errorText)")
         #expect(taken.errorText.contains("cannot listen"))
         #expect(taken.errorText.split(separator: "\n").count == 1)

@@ -12,7 +12,9 @@ struct DeployManifestTests {
         return try YAMLReader.parse(String(decoding: bytes, as: UTF8.self))
     }
 
-    @Test("the DaemonSet: privileged, host network and PID, the node's root read-only at /host with --root /host, the token Secret, every node")
+    @Test(
+        "the DaemonSet: privileged, host network and PID, the node's root read-only at /host with --root /host, the token Secret, every node"
+    )
     func daemonSet() throws {
         let ds = try manifest("daemonset.yaml")
         #expect(ds["kind"]?.string == "DaemonSet")
@@ -57,9 +59,11 @@ struct DeployManifestTests {
 
     /// The metric names the watching agent exports (Sources/Watch/WatchMetrics.swift), with the
     /// suffixes Prometheus gives a histogram.
-    static let exported = ["netdoctor_probe_duration_seconds_bucket", "netdoctor_probe_duration_seconds_sum", "netdoctor_probe_duration_seconds_count",
-                           "netdoctor_probe_failures_total", "netdoctor_path_mtu_bytes", "netdoctor_verdicts_total", "netdoctor_incidents_total",
-                           "netdoctor_watch_peers"]
+    static let exported = [
+        "netdoctor_probe_duration_seconds_bucket", "netdoctor_probe_duration_seconds_sum", "netdoctor_probe_duration_seconds_count",
+        "netdoctor_probe_failures_total", "netdoctor_path_mtu_bytes", "netdoctor_verdicts_total", "netdoctor_incidents_total",
+        "netdoctor_watch_peers",
+    ]
 
     /// Every netdoctor_… name in a query.
     static func metricNames(_ expression: String) -> [String] {
@@ -73,13 +77,17 @@ struct DeployManifestTests {
         return names
     }
 
-    @Test("watching: the DaemonSet watches and keeps incidents on a hostPath; the PrometheusRule, PodMonitor and Grafana dashboard use only metrics the agent exports")
+    @Test(
+        "watching: the DaemonSet watches and keeps incidents on a hostPath; the PrometheusRule, PodMonitor and Grafana dashboard use only metrics the agent exports"
+    )
     func monitoring() throws {
         let pod = try manifest("daemonset.yaml")["spec"]?["template"]?["spec"]
         let container = try #require(pod?["containers"]?.array?.first)
         let args = container["args"]?.array?.compactMap(\.string) ?? []
         #expect(args.contains("--watch") && args.contains("--incidents-file=/var/lib/netdoctor/incidents.json"))
-        #expect(container["volumeMounts"]?.array?.contains { $0["mountPath"]?.string == "/var/lib/netdoctor" && $0["readOnly"]?.bool != true } == true)
+        #expect(
+            container["volumeMounts"]?.array?.contains { $0["mountPath"]?.string == "/var/lib/netdoctor" && $0["readOnly"]?.bool != true }
+                == true)
         #expect(pod?["volumes"]?.array?.contains { $0["hostPath"]?["path"]?.string == "/var/lib/netdoctor" } == true)
 
         let rule = try manifest("monitoring/prometheusrule.yaml")
@@ -88,11 +96,14 @@ struct DeployManifestTests {
         #expect(alerts.count >= 5)
         for alert in alerts {
             let expression = try #require(alert["expr"]?.string)
-            #expect(!Self.metricNames(expression).isEmpty && Self.metricNames(expression).allSatisfy(Self.exported.contains), "\(expression)")
+            #expect(
+                !Self.metricNames(expression).isEmpty && Self.metricNames(expression).allSatisfy(Self.exported.contains), "\(expression)")
             #expect(alert["alert"]?.string?.hasPrefix("Netdoctor") == true && alert["labels"]?["severity"] != nil)
         }
         let monitor = try manifest("monitoring/podmonitor.yaml")
-        #expect(monitor["spec"]?["podMetricsEndpoints"]?.array?.first?["authorization"]?["credentials"]?["name"]?.string == "netdoctor-agent-token")
+        #expect(
+            monitor["spec"]?["podMetricsEndpoints"]?.array?.first?["authorization"]?["credentials"]?["name"]?.string
+                == "netdoctor-agent-token")
 
         let bytes = try #require(Repository.read(Repository.root + "/deploy/monitoring/grafana-dashboard.json"))
         let dashboard = try JSONParser.parse(bytes: bytes)
@@ -101,7 +112,9 @@ struct DeployManifestTests {
         for panel in panels {
             for target in panel["targets"]?.array ?? [] {
                 let expression = try #require(target["expr"]?.string)
-                #expect(!Self.metricNames(expression).isEmpty && Self.metricNames(expression).allSatisfy(Self.exported.contains), "\(expression)")
+                #expect(
+                    !Self.metricNames(expression).isEmpty && Self.metricNames(expression).allSatisfy(Self.exported.contains),
+                    "\(expression)")
             }
         }
         let titles = panels.compactMap { $0["title"]?.string?.lowercased() }

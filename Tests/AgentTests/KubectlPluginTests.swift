@@ -7,27 +7,30 @@ import Testing
 @Suite("kubectl-netdoctor plugin")
 struct KubectlPluginTests {
     static let fakeKubectl = """
-    #!/bin/sh
-    case "$*" in
-      "config view"*) printf default ;;
-      "get pod pod-a -n default -o jsonpath={.spec.nodeName}") printf node1 ;;
-      "get pod pod-b -n default -o jsonpath={.spec.nodeName}") printf node2 ;;
-      "get pod pod-b -n default -o jsonpath={.status.podIP}") printf 10.244.2.7 ;;
-      "get pod pod-c -n default -o jsonpath={.spec.nodeName}") printf node1 ;;
-      "get pod web -n shop -o jsonpath={.spec.nodeName}") printf node2 ;;
-      "get pod ghost"*) echo 'Error from server (NotFound): pods "ghost" not found' >&2; exit 1 ;;
-      "get pods -n netdoctor -l app.kubernetes.io/name=netdoctor-agent --field-selector spec.nodeName=node1 -o jsonpath={.items[0].metadata.name}") printf netdoctor-agent-aaaaa ;;
-      "get pods -n netdoctor -l app.kubernetes.io/name=netdoctor-agent --field-selector spec.nodeName=node2 -o jsonpath={.items[0].metadata.name}") printf netdoctor-agent-bbbbb ;;
-      "get pods"*) ;;
-      exec*) echo "EXEC $*" ;;
-      *) echo "unexpected: $*" >&2; exit 9 ;;
-    esac
-    """
+        #!/bin/sh
+        case "$*" in
+          "config view"*) printf default ;;
+          "get pod pod-a -n default -o jsonpath={.spec.nodeName}") printf node1 ;;
+          "get pod pod-b -n default -o jsonpath={.spec.nodeName}") printf node2 ;;
+          "get pod pod-b -n default -o jsonpath={.status.podIP}") printf 10.244.2.7 ;;
+          "get pod pod-c -n default -o jsonpath={.spec.nodeName}") printf node1 ;;
+          "get pod web -n shop -o jsonpath={.spec.nodeName}") printf node2 ;;
+          "get pod ghost"*) echo 'Error from server (NotFound): pods "ghost" not found' >&2; exit 1 ;;
+          "get pods -n netdoctor -l app.kubernetes.io/name=netdoctor-agent --field-selector spec.nodeName=node1 -o jsonpath={.items[0].metadata.name}") printf netdoctor-agent-aaaaa ;;
+          "get pods -n netdoctor -l app.kubernetes.io/name=netdoctor-agent --field-selector spec.nodeName=node2 -o jsonpath={.items[0].metadata.name}") printf netdoctor-agent-bbbbb ;;
+          "get pods"*) ;;
+          exec*) echo "EXEC $*" ;;
+          *) echo "unexpected: $*" >&2; exit 9 ;;
+        esac
+        """
 
     func plugin(_ arguments: [String]) throws -> ChildProcess.Result {
         let tree = NodeTree().write("/kubectl", Self.fakeKubectl, mode: 0o755)
-        guard let result = ChildProcess.run(Repository.root + "/deploy/kubectl-netdoctor", arguments: arguments,
-                                            environment: ["PATH=/usr/bin:/bin", "KUBECTL=\(tree.path)/kubectl"]) else {
+        guard
+            let result = ChildProcess.run(
+                Repository.root + "/deploy/kubectl-netdoctor", arguments: arguments,
+                environment: ["PATH=/usr/bin:/bin", "KUBECTL=\(tree.path)/kubectl"])
+        else {
             throw TestFailure("cannot run the plugin")
         }
         return result
@@ -37,11 +40,15 @@ struct KubectlPluginTests {
     func mapsPods() throws {
         let trace = try plugin(["trace", "pod-a", "pod-b", "--port", "80"])
         #expect(trace.status == 0, "\(trace.errorText)")
-        #expect(trace.outputText == "EXEC exec -i -n netdoctor netdoctor-agent-aaaaa -c agent -- netdoctor trace default/pod-a 10.244.2.7 --port 80\n")
+        #expect(
+            trace.outputText
+                == "EXEC exec -i -n netdoctor netdoctor-agent-aaaaa -c agent -- netdoctor trace default/pod-a 10.244.2.7 --port 80\n")
         let local = try plugin(["trace", "pod-a", "pod-c", "-o", "json"])
         #expect(local.outputText.contains("netdoctor trace default/pod-a default/pod-c -o json"))
         let capture = try plugin(["-n", "shop", "capture", "web:eth0", "node:cni0", "--count", "10"])
-        #expect(capture.outputText.contains("netdoctor-agent-bbbbb -c agent -- netdoctor capture shop/web:eth0 node:cni0 --count 10"), "\(capture.outputText)")
+        #expect(
+            capture.outputText.contains("netdoctor-agent-bbbbb -c agent -- netdoctor capture shop/web:eth0 node:cni0 --count 10"),
+            "\(capture.outputText)")
         let onNode = try plugin(["--node", "node2", "detect-cni"])
         #expect(onNode.outputText.contains("netdoctor-agent-bbbbb -c agent -- netdoctor detect-cni"))
     }

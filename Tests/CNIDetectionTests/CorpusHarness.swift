@@ -25,7 +25,8 @@ struct CorpusHarness {
 
     init?(corpus: String = Repository.corpus) {
         guard let bytes = Repository.read(corpus + "/MANIFEST.json"),
-              let manifest = try? JSONParser.parse(bytes: bytes).array else { return nil }
+            let manifest = try? JSONParser.parse(bytes: bytes).array
+        else { return nil }
         self.corpus = corpus
         entries = manifest.compactMap { entry in
             guard let path = entry["path"]?.string, let expected = entry["expected"]?.object else { return nil }
@@ -63,15 +64,18 @@ struct CorpusHarness {
             let report = CNIDetector.detect(DetectionInput(root: tree.root))
             guard let file = report.files.first(where: { $0.fileName == name }) else { return ["not listed in the conf dir"] }
             reading = file
-            flagged = file.problems + report.findings.filter {
-                $0.hop == file.nodePath && $0.code != .cniBinaryMissing && !file.problems.contains($0)
-            }
+            flagged =
+                file.problems
+                + report.findings.filter {
+                    $0.hop == file.nodePath && $0.code != .cniBinaryMissing && !file.problems.contains($0)
+                }
         } else {
             // Not loaded by libcni: it must be ignored, and its content still read for what it means.
             let report = CNIDetector.detect(DetectionInput(root: tree.root))
             if !report.files.isEmpty || !report.ignoredFiles.contains(name) { misses.append("not ignored by the conf dir scan") }
-            reading = ConfigFileReading.judge(bytes: bytes(entry.path), nodePath: "/etc/cni/net.d/" + name,
-                                              context: FamilyContext(flannelBackend: flannelBackend(near: entry.path)))
+            reading = ConfigFileReading.judge(
+                bytes: bytes(entry.path), nodePath: "/etc/cni/net.d/" + name,
+                context: FamilyContext(flannelBackend: flannelBackend(near: entry.path)))
             flagged = reading.problems + report.findings.filter { $0.code == .cniConfigIgnored }
         }
         let e = entry.expected
@@ -102,8 +106,8 @@ struct CorpusHarness {
         guard siblings.filter({ LibCNI.isConfigFile($0.name) }).count > 1 else { return [] }
         let report = scenarioReport(dir)
         return report.findings.filter { finding in
-            finding.code != .cniBinaryMissing && finding.code != .cniConfigIgnored &&
-                (finding.hop == "/etc/cni/net.d/" + name || finding.evidence.contains { $0.hasPrefix(name + ":") })
+            finding.code != .cniBinaryMissing && finding.code != .cniConfigIgnored
+                && (finding.hop == "/etc/cni/net.d/" + name || finding.evidence.contains { $0.hasPrefix(name + ":") })
         }
     }
 
@@ -125,7 +129,8 @@ struct CorpusHarness {
     /// multus entry depends on, placed beside it as on the node it came from.
     func placeClusterNetwork(of path: String, in tree: NodeTree) {
         guard let object = try? JSONParser.parse(bytes: bytes(path), mode: .lenient),
-              let cluster = object["clusterNetwork"]?.string else { return }
+            let cluster = object["clusterNetwork"]?.string
+        else { return }
         let dir = String(path[..<path.lastIndex(of: "/")!])
         let file = String(cluster.split(separator: "/").last ?? "")
         let content = bytes(dir + "/" + file)
@@ -285,6 +290,8 @@ struct CorpusHarness {
 
 /// Config paths the kubelet reader finds without a --config flag.
 enum KubeletReaderPaths {
-    static let known: Set<String> = ["/var/lib/kubelet/config.yaml", "/etc/kubernetes/kubelet/config.json",
-                                     "/etc/kubernetes/kubelet/kubelet-config.json", "/etc/kubernetes/kubelet-config.yaml"]
+    static let known: Set<String> = [
+        "/var/lib/kubelet/config.yaml", "/etc/kubernetes/kubelet/config.json",
+        "/etc/kubernetes/kubelet/kubelet-config.json", "/etc/kubernetes/kubelet-config.yaml",
+    ]
 }

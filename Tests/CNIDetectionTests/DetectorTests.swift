@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 import CNIDetection
 import ConfigFormats
@@ -25,8 +25,10 @@ struct DetectorTests {
         #expect(report.kubelet.clusterDNS == ["10.96.0.10"])
         #expect(report.kubelet.maxPods == 110)
         let json = JSONWriter.write(report.json)
-        for key in ["\"cni\": \"flannel\"", "\"activeConfig\": \"/etc/cni/net.d/10-flannel.conflist\"", "\"encapsulation\": \"vxlan\"",
-                    "\"mtu\": 1450", "\"maxConfNum\": 1", "\"containerRuntimeEndpoint\": \"unix:///run/containerd/containerd.sock\""] {
+        for key in [
+            "\"cni\": \"flannel\"", "\"activeConfig\": \"/etc/cni/net.d/10-flannel.conflist\"", "\"encapsulation\": \"vxlan\"",
+            "\"mtu\": 1450", "\"maxConfNum\": 1", "\"containerRuntimeEndpoint\": \"unix:///run/containerd/containerd.sock\"",
+        ] {
             #expect(json.contains(key), "\(key)")
         }
     }
@@ -86,7 +88,9 @@ struct DetectorTests {
         #expect(report.exitStatus == 1)
 
         let crio = Fixtures.flannelNode().write("/etc/cni/net.d/00-broken.conflist", broken)
-            .write("/var/lib/kubelet/config.yaml", Fixtures.kubeletConfig.replacingOccurrences("containerd/containerd.sock", "crio/crio.sock"))
+            .write(
+                "/var/lib/kubelet/config.yaml", Fixtures.kubeletConfig.replacingOccurrences("containerd/containerd.sock", "crio/crio.sock")
+            )
             .write("/etc/crio/crio.conf", "[crio.network]\nplugin_dirs = [\"/opt/cni/bin\"]\n")
         let crioReport = Fixtures.detect(crio)
         #expect(crioReport.runtime.name == .crio)
@@ -144,19 +148,24 @@ struct DetectorTests {
 
     @Test("CNI_VERSION_UNSUPPORTED: unknown versions, old chains, and plugins that say no")
     func versions() {
-        let unknown = Fixtures.flannelNode().write("/etc/cni/net.d/10-flannel.conflist",
-                                                   Fixtures.flannelConflist.replacingOccurrences("0.3.1", "9.9.9"))
+        let unknown = Fixtures.flannelNode().write(
+            "/etc/cni/net.d/10-flannel.conflist",
+            Fixtures.flannelConflist.replacingOccurrences("0.3.1", "9.9.9"))
         #expect(Fixtures.detect(unknown).findings(.cniVersionUnsupported).count == 1)
-        let old = Fixtures.flannelNode().write("/etc/cni/net.d/10-flannel.conflist",
-                                               Fixtures.flannelConflist.replacingOccurrences("0.3.1", "0.2.0"))
+        let old = Fixtures.flannelNode().write(
+            "/etc/cni/net.d/10-flannel.conflist",
+            Fixtures.flannelConflist.replacingOccurrences("0.3.1", "0.2.0"))
         #expect(Fixtures.detect(old).findings(.cniVersionUnsupported).first?.message.contains("chaining needs 0.3.0") == true)
         // Plugins from before CNI 0.4.0 answer VERSION without it (containernetworking/plugins#359).
-        let tree = Fixtures.flannelNode().write("/etc/cni/net.d/10-flannel.conflist",
-                                                Fixtures.flannelConflist.replacingOccurrences("0.3.1", "0.4.0"))
-        tree.write("/opt/cni/bin/portmap", """
-        #!/bin/sh
-        [ "$CNI_COMMAND" = VERSION ] && echo '{"cniVersion":"0.3.1","supportedVersions":["0.1.0","0.2.0","0.3.0","0.3.1"]}'
-        """, mode: 0o755)
+        let tree = Fixtures.flannelNode().write(
+            "/etc/cni/net.d/10-flannel.conflist",
+            Fixtures.flannelConflist.replacingOccurrences("0.3.1", "0.4.0"))
+        tree.write(
+            "/opt/cni/bin/portmap",
+            """
+            #!/bin/sh
+            [ "$CNI_COMMAND" = VERSION ] && echo '{"cniVersion":"0.3.1","supportedVersions":["0.1.0","0.2.0","0.3.0","0.3.1"]}'
+            """, mode: 0o755)
         let finding = Fixtures.detect(tree).findings(.cniVersionUnsupported).first
         #expect(finding?.message.contains("portmap does not support cniVersion 0.4.0") == true, "\(String(describing: finding))")
         #expect(finding?.evidence.first?.contains("supports 0.1.0, 0.2.0, 0.3.0, 0.3.1") == true)
@@ -165,16 +174,22 @@ struct DetectorTests {
     @Test("containerd v3 with custom dirs and imports; version-1 configs are deprecated")
     func containerdVersions() {
         let tree = NodeTree()
-            .write("/etc/containerd/config.toml", """
-            version = 3
-            imports = ["/etc/containerd/conf.d/*.toml"]
-            [plugins.'io.containerd.cri.v1.runtime'.cni]
-              bin_dirs = ["/opt/cni/bin", "/usr/libexec/cni"]
-            """)
-            .write("/etc/containerd/conf.d/10-cni.toml", """
-            [plugins.'io.containerd.cri.v1.runtime'.cni]
-              conf_dir = "/var/lib/cni/conf"
-            """)
+            .write(
+                "/etc/containerd/config.toml",
+                """
+                version = 3
+                imports = ["/etc/containerd/conf.d/*.toml"]
+                [plugins.'io.containerd.cri.v1.runtime'.cni]
+                  bin_dirs = ["/opt/cni/bin", "/usr/libexec/cni"]
+                """
+            )
+            .write(
+                "/etc/containerd/conf.d/10-cni.toml",
+                """
+                [plugins.'io.containerd.cri.v1.runtime'.cni]
+                  conf_dir = "/var/lib/cni/conf"
+                """
+            )
             .write("/var/lib/cni/conf/10-lab.conflist", Fixtures.bridgeConflist)
             .plugins(["bridge", "host-local"], in: "/usr/libexec/cni").plugins(["portmap"])
         let report = Fixtures.detect(tree)
@@ -194,7 +209,8 @@ struct DetectorTests {
         #expect(findings.contains { $0.code == .runtimeConfigDeprecated })
 
         // CNI keys under another version's section are ignored by containerd.
-        let misplaced = NodeTree().write("/etc/containerd/config.toml", "version = 2\n[plugins.\"io.containerd.cri.v1.runtime\".cni]\nconf_dir = \"/x\"\n")
+        let misplaced = NodeTree().write(
+            "/etc/containerd/config.toml", "version = 2\n[plugins.\"io.containerd.cri.v1.runtime\".cni]\nconf_dir = \"/x\"\n")
         let ignored = ContainerdConfigReader.read(path: "/etc/containerd/config.toml", root: misplaced.root)
         findings = RuntimeChecks.findings(ignored)
         #expect(ignored.confDir == "/etc/cni/net.d")
@@ -235,15 +251,21 @@ struct DetectorTests {
     func kubeletMerge() {
         let tree = Fixtures.flannelNode()
             .write("/lib/systemd/system/kubelet.service", "[Service]\nExecStart=/usr/bin/kubelet\n")
-            .write("/etc/systemd/system/kubelet.service.d/10-kubeadm.conf", """
-            [Service]
-            Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"
-            EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env
-            EnvironmentFile=-/etc/default/kubelet
-            ExecStart=
-            ExecStart=/usr/bin/kubelet $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
-            """)
-            .write("/var/lib/kubelet/kubeadm-flags.env", "KUBELET_KUBEADM_ARGS=\"--network-plugin=cni --pod-infra-container-image=registry.k8s.io/pause:3.9\"\n")
+            .write(
+                "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf",
+                """
+                [Service]
+                Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"
+                EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env
+                EnvironmentFile=-/etc/default/kubelet
+                ExecStart=
+                ExecStart=/usr/bin/kubelet $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
+                """
+            )
+            .write(
+                "/var/lib/kubelet/kubeadm-flags.env",
+                "KUBELET_KUBEADM_ARGS=\"--network-plugin=cni --pod-infra-container-image=registry.k8s.io/pause:3.9\"\n"
+            )
             .write("/etc/default/kubelet", "KUBELET_EXTRA_ARGS=--max-pods=42 --container-runtime-endpoint=unix:///var/run/crio/crio.sock\n")
         let report = Fixtures.detect(tree)
         #expect(report.kubelet.maxPods == 42)  // flags win over the config file
@@ -293,10 +315,12 @@ struct DetectorTests {
         let config = "{\"cniVersion\":\"0.3.1\",\"name\":\"k8s-pod-network\",\"plugins\":[{\"type\":\"calico\"}]}"
         let encoded = base64(Array(config.utf8))
         let tree = Fixtures.flannelNode()
-            .write("/var/lib/cni/results/k8s-pod-network-abc-eth0", """
-            {"kind":"cniCacheV1","containerId":"abc","config":"\(encoded)","ifName":"eth0","networkName":"k8s-pod-network",
-             "cniArgs":[["K8S_POD_NAMESPACE","default"],["K8S_POD_NAME","web"]],"result":{"cniVersion":"0.3.1","ips":[{"address":"10.244.1.5/24"}]}}
-            """)
+            .write(
+                "/var/lib/cni/results/k8s-pod-network-abc-eth0",
+                """
+                {"kind":"cniCacheV1","containerId":"abc","config":"\(encoded)","ifName":"eth0","networkName":"k8s-pod-network",
+                 "cniArgs":[["K8S_POD_NAMESPACE","default"],["K8S_POD_NAME","web"]],"result":{"cniVersion":"0.3.1","ips":[{"address":"10.244.1.5/24"}]}}
+                """)
         let finding = Fixtures.detect(tree).findings(.cniStaleConfig).first
         #expect(finding?.severity == .warning)
         #expect(finding?.evidence.first?.contains("default/web on k8s-pod-network") == true)

@@ -51,10 +51,12 @@ struct ScenarioTests {
         #expect(report.findings(.cniMultipleConfigs).first?.hop == "/etc/cni/net.d/10-flannel.conflist")
     }
 
-    @Test("templates beside their rendered files are never loaded", arguments: [
-        ("cni/calico/manifest-calico-yaml", "calico"), ("cni/kindnet", "kindnet"), ("cni/gke-netd", "gke-netd"),
-        ("cni/weave/v2.8", "weave"), ("cni/canal", "canal"), ("cni/containerd/gce-conf-template", "ptp"),
-    ])
+    @Test(
+        "templates beside their rendered files are never loaded",
+        arguments: [
+            ("cni/calico/manifest-calico-yaml", "calico"), ("cni/kindnet", "kindnet"), ("cni/gke-netd", "gke-netd"),
+            ("cni/weave/v2.8", "weave"), ("cni/canal", "canal"), ("cni/containerd/gce-conf-template", "ptp"),
+        ])
     func templates(dir: String, family: String) throws {
         let report = try report(dir)
         #expect(report.cniName == family)
@@ -72,7 +74,9 @@ struct ScenarioTests {
     func k3s() throws {
         let harness = try #require(harness)
         let tree = NodeTree()
-            .write("/var/lib/rancher/k3s/agent/etc/containerd/config.toml", bytes: harness.bytes("runtime/containerd/k3s-derived/config.toml"))
+            .write(
+                "/var/lib/rancher/k3s/agent/etc/containerd/config.toml", bytes: harness.bytes("runtime/containerd/k3s-derived/config.toml")
+            )
             .write("/var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist", bytes: harness.bytes("cni/k3s/10-flannel.conflist"))
             .plugins(["flannel", "portmap", "bandwidth", "bridge", "host-local"], in: "/var/lib/rancher/k3s/data/current/bin")
         let report = CNIDetector.detect(DetectionInput(root: tree.root, queryPlugins: false))
@@ -87,8 +91,13 @@ struct ScenarioTests {
         let harness = try #require(harness)
         let tree = NodeTree()
             .write("/etc/systemd/system/kubelet.service", "[Service]\nExecStart=/usr/bin/kubelet\n")
-            .write("/etc/systemd/system/kubelet.service.d/10-kubeadm.conf", bytes: harness.bytes("kubelet/kind/kubelet.service.d/10-kubeadm.conf"))
-            .write("/etc/systemd/system/kubelet.service.d/11-kind.conf", bytes: harness.bytes("kubelet/kind/kubelet.service.d/11-kind.conf"))
+            .write(
+                "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf",
+                bytes: harness.bytes("kubelet/kind/kubelet.service.d/10-kubeadm.conf")
+            )
+            .write(
+                "/etc/systemd/system/kubelet.service.d/11-kind.conf", bytes: harness.bytes("kubelet/kind/kubelet.service.d/11-kind.conf")
+            )
             .write("/etc/default/kubelet", bytes: harness.bytes("kubelet/kind/default/kubelet"))
             .write("/var/lib/kubelet/config.yaml", bytes: harness.bytes("kubelet/kubeadm-defaulted/config.yaml"))
             .write("/var/lib/kubelet/kubeadm-flags.env", bytes: harness.bytes("kubelet/kubeadm-flags/k8s-issue-122632/kubeadm-flags.env"))

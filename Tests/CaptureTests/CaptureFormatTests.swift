@@ -15,14 +15,17 @@ enum Frames {
         [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, UInt8(type >> 8), UInt8(type & 0xFF)] + ipPacket
     }
 
-    static let echoRequest = ethernet(ipv4(protocol: 1, source: [10, 244, 1, 2], destination: [10, 244, 2, 2],
-                                           payload: [8, 0, 0, 0, 0x12, 0x34, 0, 7] + [UInt8](repeating: 0x61, count: 56)))
+    static let echoRequest = ethernet(
+        ipv4(
+            protocol: 1, source: [10, 244, 1, 2], destination: [10, 244, 2, 2],
+            payload: [8, 0, 0, 0, 0x12, 0x34, 0, 7] + [UInt8](repeating: 0x61, count: 56)))
 
     /// The echo request inside VXLAN (VNI 1, port 8472) between two nodes.
     static var vxlan: [UInt8] {
         let udp: [UInt8] = [0xd6, 0xb5, 0x21, 0x18, 0, UInt8(8 + 8 + echoRequest.count), 0, 0]
         let header: [UInt8] = [0x08, 0, 0, 0, 0, 0, 1, 0]
-        return ethernet(ipv4(protocol: 17, source: [192, 168, 77, 1], destination: [192, 168, 77, 2], payload: udp + header + echoRequest))
+        return ethernet(
+            ipv4(protocol: 17, source: [192, 168, 77, 1], destination: [192, 168, 77, 2], payload: udp + header + echoRequest))
     }
 }
 
@@ -36,7 +39,9 @@ struct CaptureFormatTests {
         #expect(fields.icmpType == 8)
         #expect(fields.echoID == 0x1234)
         #expect(fields.echoSequence == 7)
-        #expect(PacketSummary.describe(Frames.echoRequest[...], linkType: 1, length: 98) == "10.244.1.2 > 10.244.2.2 ICMP echo request id 4660 seq 7, length 98")
+        #expect(
+            PacketSummary.describe(Frames.echoRequest[...], linkType: 1, length: 98)
+                == "10.244.1.2 > 10.244.2.2 ICMP echo request id 4660 seq 7, length 98")
     }
 
     @Test("VXLAN: the outer UDP and the frame it carries")
@@ -63,16 +68,22 @@ struct CaptureFormatTests {
         let tree = NodeTree()
         let path = tree.path + "/out.pcapng"
         let writer = try PcapNGWriter(path: path, interfaces: [("pod-a:eth0", 1, 262_144), ("node:eth0", 1, 262_144)])
-        var first = Packet(seconds: 1_700_000_000, nanoseconds: 123_456_789, originalLength: Frames.echoRequest.count, bytes: Frames.echoRequest[...])
+        var first = Packet(
+            seconds: 1_700_000_000, nanoseconds: 123_456_789, originalLength: Frames.echoRequest.count, bytes: Frames.echoRequest[...])
         first.point = 0
         var second = Packet(seconds: 1_700_000_000, nanoseconds: 223_456_789, originalLength: Frames.vxlan.count, bytes: Frames.vxlan[...])
         second.point = 1
         try writer.write(first)
         try writer.write(second)
         try writer.finish(statistics: [(1, 0), (1, 0)], timestamp: 1_700_000_001_000_000_000)
-        let result = try #require(ChildProcess.run(tshark, arguments: ["-r", path, "-d", "udp.port==8472,vxlan", "-T", "fields",
-                                                                       "-e", "frame.interface_name", "-e", "frame.time_epoch", "-e", "icmp.seq"],
-                                                   environment: ["PATH=/usr/bin:/bin", "HOME=/tmp"], timeoutMilliseconds: 20_000))
+        let result = try #require(
+            ChildProcess.run(
+                tshark,
+                arguments: [
+                    "-r", path, "-d", "udp.port==8472,vxlan", "-T", "fields",
+                    "-e", "frame.interface_name", "-e", "frame.time_epoch", "-e", "icmp.seq",
+                ],
+                environment: ["PATH=/usr/bin:/bin", "HOME=/tmp"], timeoutMilliseconds: 20_000))
         #expect(result.status == 0, "\(result.errorText)")
         let lines = result.outputText.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
         #expect(lines.count == 2)

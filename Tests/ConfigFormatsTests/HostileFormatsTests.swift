@@ -3,7 +3,7 @@ import YAMLFormat
 import Testing
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// Inputs from HOSTILE-INPUT.md that expand, nest or repeat without bound: each is refused (or

@@ -23,18 +23,20 @@ struct JSONParserTests {
         #expect(repeated.lines == [2, 3])
     }
 
-    @Test("errors carry line and column", arguments: [
-        ("{\n  \"a\": 1,\n}", 3, 1, "looking for beginning of object key string"),
-        ("{\"a\": 1 // x\n}", 1, 9, "after object key:value pair"),
-        ("{\"a\": [1, 2,]}", 1, 13, "looking for beginning of value"),
-        ("{\n  allow: false\n}", 2, 3, "looking for beginning of object key string"),
-        ("{\"a\": tru}", 1, 7, "looking for beginning of value"),
-        ("{\"a\": \"x", 1, 9, "unexpected end of JSON input"),
-        ("", 1, 1, "unexpected end of JSON input"),
-        ("{} {}", 1, 4, "after top-level value"),
-        ("{\"a\": 01}", 1, 8, "after object key:value pair"),
-        ("{\"a\": \"\u{01}\"}", 1, 8, "in string literal"),
-    ])
+    @Test(
+        "errors carry line and column",
+        arguments: [
+            ("{\n  \"a\": 1,\n}", 3, 1, "looking for beginning of object key string"),
+            ("{\"a\": 1 // x\n}", 1, 9, "after object key:value pair"),
+            ("{\"a\": [1, 2,]}", 1, 13, "looking for beginning of value"),
+            ("{\n  allow: false\n}", 2, 3, "looking for beginning of object key string"),
+            ("{\"a\": tru}", 1, 7, "looking for beginning of value"),
+            ("{\"a\": \"x", 1, 9, "unexpected end of JSON input"),
+            ("", 1, 1, "unexpected end of JSON input"),
+            ("{} {}", 1, 4, "after top-level value"),
+            ("{\"a\": 01}", 1, 8, "after object key:value pair"),
+            ("{\"a\": \"\u{01}\"}", 1, 8, "in string literal"),
+        ])
     func errorPositions(text: String, line: Int, column: Int, message: String) {
         do {
             _ = try JSONParser.parse(text)
@@ -61,16 +63,16 @@ struct JSONParserTests {
     @Test("lenient mode recovers what broken and templated files mean")
     func lenient() throws {
         let text = """
-        {
-          // comment
-          "name": "k8s",
-          "plugins": [
-            { "type": "calico", "mtu": __CNI_MTU__, "ipam": {"type": "calico-ipam"}, },
-            { "type": "portmap", "enable": {{.Debug | js }}, }
-          ]
-          unquoted: true
-        }
-        """
+            {
+              // comment
+              "name": "k8s",
+              "plugins": [
+                { "type": "calico", "mtu": __CNI_MTU__, "ipam": {"type": "calico-ipam"}, },
+                { "type": "portmap", "enable": {{.Debug | js }}, }
+              ]
+              unquoted: true
+            }
+            """
         #expect(throws: ParseError.self) { try JSONParser.parse(text) }
         let value = try JSONParser.parse(text, mode: .lenient)
         #expect(value["plugins"]?.array?.compactMap { $0["type"]?.string } == ["calico", "portmap"])
@@ -90,13 +92,19 @@ struct JSONParserTests {
     func writtenInPieces() throws {
         // 20,000 routes' worth of objects: many 64 KiB pieces, elements made as they are written.
         let rows = Array(0..<20_000)
-        let generated: ConfigValue = .fields(["routes": .generated(GeneratedArray(rows) { i in
-            .fields(["destination": .string("10.\(i / 250).\(i % 250).0/24"), "escaped": .string("tab\tquote\"")])
-        })])
+        let generated: ConfigValue = .fields([
+            "routes": .generated(
+                GeneratedArray(rows) { i in
+                    .fields(["destination": .string("10.\(i / 250).\(i % 250).0/24"), "escaped": .string("tab\tquote\"")])
+                })
+        ])
         let materialised: ConfigValue = .fields(["routes": .array(generated["routes"]!.array!)])
         for pretty in [false, true] {
             var pieces: [[UInt8]] = []
-            #expect(JSONWriter.write(generated, pretty: pretty, trailer: [0x0A]) { pieces.append($0); return true })
+            #expect(
+                JSONWriter.write(generated, pretty: pretty, trailer: [0x0A]) {
+                    pieces.append($0); return true
+                })
             #expect(pieces.count > 10)
             #expect(pieces.dropLast().allSatisfy { $0.count >= 1 << 16 && $0.count < 1 << 17 })
             #expect(pieces.flatMap { $0 } == JSONWriter.bytes(materialised, pretty: pretty) + [0x0A])
@@ -104,7 +112,10 @@ struct JSONParserTests {
         #expect(generated["routes"]?.kindName == "an array")
         // A reader that stops (a closed pipe): writing stops at the next piece.
         var delivered = 0
-        #expect(!JSONWriter.write(generated, pretty: false) { _ in delivered += 1; return false })
+        #expect(
+            !JSONWriter.write(generated, pretty: false) { _ in
+                delivered += 1; return false
+            })
         #expect(delivered == 1)
     }
 }

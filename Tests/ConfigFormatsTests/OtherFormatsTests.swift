@@ -6,14 +6,15 @@ import Testing
 struct OtherFormatsTests {
     @Test("YAML resolves scalars as the kubelet's decoder does")
     func yaml() throws {
-        let value = try YAMLReader.parse("""
-        kind: KubeletConfiguration
-        clusterDNS:
-        - 10.96.0.10
-        maxPods: 110
-        serializeImagePulls: false
-        podCIDR: null
-        """)
+        let value = try YAMLReader.parse(
+            """
+            kind: KubeletConfiguration
+            clusterDNS:
+            - 10.96.0.10
+            maxPods: 110
+            serializeImagePulls: false
+            podCIDR: null
+            """)
         #expect(value["clusterDNS"]?.array?.first?.string == "10.96.0.10")
         #expect(value["maxPods"]?.int == 110)
         #expect(value["serializeImagePulls"]?.bool == false)
@@ -33,12 +34,13 @@ struct OtherFormatsTests {
 
     @Test("TOML tables and positions of errors")
     func toml() throws {
-        let value = try TOMLReader.parse("""
-        version = 2
-        [plugins."io.containerd.grpc.v1.cri".cni]
-          bin_dir = "/opt/cni/bin"
-          max_conf_num = 1
-        """)
+        let value = try TOMLReader.parse(
+            """
+            version = 2
+            [plugins."io.containerd.grpc.v1.cri".cni]
+              bin_dir = "/opt/cni/bin"
+              max_conf_num = 1
+            """)
         #expect(value["version"]?.int == 2)
         #expect(value["plugins"]?["io.containerd.grpc.v1.cri"]?["cni"]?["bin_dir"]?.string == "/opt/cni/bin")
         do {
@@ -52,14 +54,15 @@ struct OtherFormatsTests {
 
     @Test("environment files as systemd reads them")
     func environmentFile() {
-        let env = EnvironmentFile.parse("""
-        # comment
-        KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.9"
-        KUBELET_EXTRA_ARGS=--node-ip=10.0.0.1 --max-pods=50
-        CONT=a \\
-        b
-        not an assignment
-        """)
+        let env = EnvironmentFile.parse(
+            """
+            # comment
+            KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.9"
+            KUBELET_EXTRA_ARGS=--node-ip=10.0.0.1 --max-pods=50
+            CONT=a \\
+            b
+            not an assignment
+            """)
         #expect(env["KUBELET_KUBEADM_ARGS"]?.hasPrefix("--container-runtime-endpoint") == true)
         #expect(env.assignments[1].quoted == false)
         #expect(env["KUBELET_EXTRA_ARGS"] == "--node-ip=10.0.0.1 --max-pods=50")
@@ -69,14 +72,15 @@ struct OtherFormatsTests {
 
     @Test("systemd units: sections, resets, wrapped comments")
     func systemdUnit() {
-        let unit = SystemdUnit.parse("""
-        [Service]
-        Environment="A=--config=/var/lib/kubelet/config.yaml" "B=x y"
-        ExecStart=
-        ExecStart=/usr/bin/kubelet $A \\
-            $B
-        the KUBELET_KUBEADM_ARGS variable dynamically
-        """)
+        let unit = SystemdUnit.parse(
+            """
+            [Service]
+            Environment="A=--config=/var/lib/kubelet/config.yaml" "B=x y"
+            ExecStart=
+            ExecStart=/usr/bin/kubelet $A \\
+                $B
+            the KUBELET_KUBEADM_ARGS variable dynamically
+            """)
         let exec = unit.values("ExecStart")
         #expect(exec.count == 2)
         #expect(exec[0].value.isEmpty)
@@ -89,8 +93,10 @@ struct OtherFormatsTests {
 
     @Test("flags: --a=b, --a b, lone booleans; variables expand")
     func flags() {
-        let words = ShellWords.split(ShellWords.expand("/usr/bin/kubelet ${X} --network-plugin cni --v=2 --fail-swap-on --pod-cidr '10.0.0.0/24'",
-                                                       variables: ["X": "--config=/c.yaml"]))
+        let words = ShellWords.split(
+            ShellWords.expand(
+                "/usr/bin/kubelet ${X} --network-plugin cni --v=2 --fail-swap-on --pod-cidr '10.0.0.0/24'",
+                variables: ["X": "--config=/c.yaml"]))
         let flags = CommandLineFlags(words: words)
         #expect(flags["--config"] == "/c.yaml")
         #expect(flags["--network-plugin"] == "cni")
@@ -104,40 +110,41 @@ struct OtherFormatsTests {
 struct TOMLParserTests {
     @Test("the TOML that containerd and CRI-O configs use")
     func document() throws {
-        let value = try TOMLReader.parse("""
-        # containerd
-        version = 3
-        imports = ["/etc/containerd/conf.d/*.toml", 'lit\\eral']
-        root = "/var/lib/containerd"
-        [grpc]
-          address = "/run/containerd/containerd.sock"
-          max_recv_message_size = 16_777_216
-        [plugins]
-          [plugins.'io.containerd.cri.v1.runtime']
-            enable_selinux = false
-            [plugins.'io.containerd.cri.v1.runtime'.cni]
-              bin_dirs = [
-                "/opt/cni/bin",  # comment
-                "/usr/libexec/cni",
-              ]
-              conf_dir = "/etc/cni/net.d"
-              max_conf_num = 1
-        [[proxy_plugins.x]]
-          type = "snapshot"
-        [[proxy_plugins.x]]
-          type = "content"
-        [timeouts]
-          "io.containerd.timeout.shim.cleanup" = "5s"
-        inline = { a = 1, b.c = "d" }
-        when = 1979-05-27T07:32:00Z
-        hex = 0xff
-        float = -1.5e3
-        multi = \"\"\"
-        one \\
-          two\"\"\"
-        lit = '''
-        raw\\n'''
-        """)
+        let value = try TOMLReader.parse(
+            """
+            # containerd
+            version = 3
+            imports = ["/etc/containerd/conf.d/*.toml", 'lit\\eral']
+            root = "/var/lib/containerd"
+            [grpc]
+              address = "/run/containerd/containerd.sock"
+              max_recv_message_size = 16_777_216
+            [plugins]
+              [plugins.'io.containerd.cri.v1.runtime']
+                enable_selinux = false
+                [plugins.'io.containerd.cri.v1.runtime'.cni]
+                  bin_dirs = [
+                    "/opt/cni/bin",  # comment
+                    "/usr/libexec/cni",
+                  ]
+                  conf_dir = "/etc/cni/net.d"
+                  max_conf_num = 1
+            [[proxy_plugins.x]]
+              type = "snapshot"
+            [[proxy_plugins.x]]
+              type = "content"
+            [timeouts]
+              "io.containerd.timeout.shim.cleanup" = "5s"
+            inline = { a = 1, b.c = "d" }
+            when = 1979-05-27T07:32:00Z
+            hex = 0xff
+            float = -1.5e3
+            multi = \"\"\"
+            one \\
+              two\"\"\"
+            lit = '''
+            raw\\n'''
+            """)
         let cni = value["plugins"]?["io.containerd.cri.v1.runtime"]?["cni"]
         #expect(value["version"]?.int == 3)
         #expect(value["imports"]?.array?.compactMap(\.string) == ["/etc/containerd/conf.d/*.toml", "lit\\eral"])
@@ -154,17 +161,19 @@ struct TOMLParserTests {
         #expect(value["timeouts"]?["lit"]?.string == "raw\\n")
     }
 
-    @Test("invalid TOML gives line and column", arguments: [
-        ("a = 1\na = 2\n", 2, "duplicate key"),
-        ("[t]\n[t]\n", 2, "defined twice"),
-        ("bin_dir = ${cni_bin_dir}\n", 1, "invalid value"),
-        ("conf_dir = \"{{ .Dir }}\"\nmax = {{ .N }}\n", 2, "expected a key"),
-        ("[\n{\"path\": 1}\n", 1, "expected a key"),
-        ("a = \"unterminated\n", 1, "newline"),
-        ("a = [1, 2\n", 2, "unterminated array"),
-        ("a = 07\n", 1, "invalid value"),
-        ("a = 1 b = 2\n", 1, "end of the line"),
-    ])
+    @Test(
+        "invalid TOML gives line and column",
+        arguments: [
+            ("a = 1\na = 2\n", 2, "duplicate key"),
+            ("[t]\n[t]\n", 2, "defined twice"),
+            ("bin_dir = ${cni_bin_dir}\n", 1, "invalid value"),
+            ("conf_dir = \"{{ .Dir }}\"\nmax = {{ .N }}\n", 2, "expected a key"),
+            ("[\n{\"path\": 1}\n", 1, "expected a key"),
+            ("a = \"unterminated\n", 1, "newline"),
+            ("a = [1, 2\n", 2, "unterminated array"),
+            ("a = 07\n", 1, "invalid value"),
+            ("a = 1 b = 2\n", 1, "end of the line"),
+        ])
     func errors(text: String, line: Int, message: String) {
         do {
             _ = try TOMLReader.parse(text)

@@ -9,34 +9,43 @@ import Testing
 struct DNSChecksTests {
     static let server = IPAddress.parse("10.96.0.10")!
     static let web = IPAddress.parse("10.96.0.80")!
-    static let pod = ResolvConf.parse("nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n")
-    static let kubelet = DNSFacts.Kubelet(clusterDNS: [server], clusterDomain: "cluster.local", resolvConf: nil, files: ["/var/lib/kubelet/config.yaml"])
+    static let pod = ResolvConf.parse(
+        "nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n")
+    static let kubelet = DNSFacts.Kubelet(
+        clusterDNS: [server], clusterDomain: "cluster.local", resolvConf: nil, files: ["/var/lib/kubelet/config.yaml"])
 
     /// An answer for every query the pod's resolver would send for `name`, made by `answer`.
-    static func facts(_ name: String = "web", conf: ResolvConf = pod, kubelet: DNSFacts.Kubelet? = kubelet, node: ResolvConf? = nil,
-                      answer: (DNSName, DNSRecordType, DNSTransport) -> DNSExchange.Outcome) -> DNSFacts {
+    static func facts(
+        _ name: String = "web", conf: ResolvConf = pod, kubelet: DNSFacts.Kubelet? = kubelet, node: ResolvConf? = nil,
+        answer: (DNSName, DNSRecordType, DNSTransport) -> DNSExchange.Outcome
+    ) -> DNSFacts {
         let asked = DNSName(name)!
         var exchanges: [DNSExchange] = []
         for candidate in conf.candidates(for: asked) {
             for server in conf.nameservers {
                 for transport in DNSTransport.allCases {
                     for type in [DNSRecordType.a, .aaaa] {
-                        exchanges.append(DNSExchange(server: server, transport: transport, name: candidate, type: type,
-                                                     outcome: answer(candidate, type, transport), milliseconds: 1.5))
+                        exchanges.append(
+                            DNSExchange(
+                                server: server, transport: transport, name: candidate, type: type,
+                                outcome: answer(candidate, type, transport), milliseconds: 1.5))
                     }
                 }
             }
         }
-        return DNSFacts(pod: "default/pod-b", podNamespace: "default", resolvConfPath: "/var/lib/containerd/…/resolv.conf", resolvConf: conf,
-                        kubelet: kubelet, nodeResolvConf: node, name: asked, exchanges: exchanges)
+        return DNSFacts(
+            pod: "default/pod-b", podNamespace: "default", resolvConfPath: "/var/lib/containerd/…/resolv.conf", resolvConf: conf,
+            kubelet: kubelet, nodeResolvConf: node, name: asked, exchanges: exchanges)
     }
 
     /// A response as dnsmasq gives it for the lab's zone: web.default.svc.cluster.local has an A record.
     static func zone(_ name: DNSName, _ type: DNSRecordType, _ transport: DNSTransport) -> DNSExchange.Outcome {
         let known = name.description == "web.default.svc.cluster.local"
         let answers = known && type == .a ? [DNSRecord(name: name.description, type: .a, ttl: 0, data: .address(web))] : []
-        return .answered(DNSResponse(id: 1, code: known ? .noError : .nameError, truncated: false, authoritative: true, recursionAvailable: false,
-                                     question: (name.description, type), answers: answers))
+        return .answered(
+            DNSResponse(
+                id: 1, code: known ? .noError : .nameError, truncated: false, authoritative: true, recursionAvailable: false,
+                question: (name.description, type), answers: answers))
     }
 
     static func codes(_ facts: DNSFacts) -> [String] { DNSReport(facts: facts).findings.map(\.code.rawValue) }
@@ -71,8 +80,14 @@ struct DNSChecksTests {
     func transports() {
         #expect(Self.codes(Self.facts { _, _, _ in .silent }) == ["DNS_SERVER_UNREACHABLE"])
         #expect(Self.codes(Self.facts { _, _, _ in .refused }) == ["DNS_SERVER_UNREACHABLE"])
-        #expect(Self.codes(Self.facts { name, type, transport in transport == .udp ? .silent : Self.zone(name, type, transport) }) == ["DNS_UDP_BLOCKED"])
-        #expect(Self.codes(Self.facts { name, type, transport in transport == .tcp ? .silent : Self.zone(name, type, transport) }) == ["DNS_NO_ANSWER"])
+        #expect(
+            Self.codes(Self.facts { name, type, transport in transport == .udp ? .silent : Self.zone(name, type, transport) }) == [
+                "DNS_UDP_BLOCKED"
+            ])
+        #expect(
+            Self.codes(Self.facts { name, type, transport in transport == .tcp ? .silent : Self.zone(name, type, transport) }) == [
+                "DNS_NO_ANSWER"
+            ])
         // AAAA never answered over UDP while A is: each lookup waits for it.
         let aaaa = Self.facts { name, type, transport in type == .aaaa && transport == .udp ? .silent : Self.zone(name, type, transport) }
         #expect(Self.codes(aaaa) == ["DNS_NO_ANSWER"])
@@ -84,8 +99,10 @@ struct DNSChecksTests {
         let control = DNSName("kubernetes.default.svc.cluster.local.")!
         facts.controlName = control
         for transport in DNSTransport.allCases {
-            facts.exchanges.append(DNSExchange(server: Self.server, transport: transport, name: control, type: .a, outcome: Self.zone(control, .a, transport),
-                                               milliseconds: 1))
+            facts.exchanges.append(
+                DNSExchange(
+                    server: Self.server, transport: transport, name: control, type: .a, outcome: Self.zone(control, .a, transport),
+                    milliseconds: 1))
         }
         let findings = DNSReport(facts: facts).findings
         #expect(findings.map(\.code) == [.dnsNoAnswer] && findings.first?.severity == .error, "\(findings.map(\.code))")
@@ -94,7 +111,9 @@ struct DNSChecksTests {
     @Test("a truncated UDP answer is asked again over TCP, as the resolver does")
     func truncated() {
         let facts = Self.facts { name, type, transport in
-            guard transport == .udp, case .answered(var response) = Self.zone(name, type, transport) else { return Self.zone(name, type, transport) }
+            guard transport == .udp, case .answered(var response) = Self.zone(name, type, transport) else {
+                return Self.zone(name, type, transport)
+            }
             response.truncated = true
             response.answers = []
             return .answered(response)
@@ -105,7 +124,10 @@ struct DNSChecksTests {
     @Test("errors instead of answers: DNS_SERVER_ERROR; slow answers: DNS_SLOW")
     func errorsAndSlowness() {
         let refused = Self.facts { name, type, _ in
-            .answered(DNSResponse(id: 1, code: .refused, truncated: false, authoritative: false, recursionAvailable: false, question: (name.description, type), answers: []))
+            .answered(
+                DNSResponse(
+                    id: 1, code: .refused, truncated: false, authoritative: false, recursionAvailable: false,
+                    question: (name.description, type), answers: []))
         }
         #expect(Self.codes(refused) == ["DNS_SERVER_ERROR", "DNS_SERVER_ERROR"])  // the server's, and the lookup that failed
         #expect(DNSResolution(refused).status == .failed)
@@ -116,19 +138,27 @@ struct DNSChecksTests {
 
     @Test("the pod's file against the kubelet: another nameserver, a search list of another namespace, none at all, ignored lines")
     func configuration() {
-        let moved = DNSFacts.Kubelet(clusterDNS: [IPAddress.parse("10.96.0.11")!], clusterDomain: "cluster.local", resolvConf: nil, files: ["config.yaml"])
+        let moved = DNSFacts.Kubelet(
+            clusterDNS: [IPAddress.parse("10.96.0.11")!], clusterDomain: "cluster.local", resolvConf: nil, files: ["config.yaml"])
         #expect(Self.codes(Self.facts(kubelet: moved, answer: Self.zone)) == ["DNS_CONFIG_MISMATCH"])
-        let other = ResolvConf.parse("nameserver 10.96.0.10\nsearch kube-system.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n")
+        let other = ResolvConf.parse(
+            "nameserver 10.96.0.10\nsearch kube-system.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n")
         #expect(Self.codes(Self.facts("web.default", conf: other, answer: Self.zone)) == ["DNS_CONFIG_MISMATCH"])
-        let ignored = ResolvConf.parse(Self.pod.search.isEmpty ? "" : "nameserver 10.96.0.10\nnameserver dns.example\nnameservers x\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n")
+        let ignored = ResolvConf.parse(
+            Self.pod.search.isEmpty
+                ? ""
+                : "nameserver 10.96.0.10\nnameserver dns.example\nnameservers x\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
+        )
         #expect(Self.codes(Self.facts(conf: ignored, answer: Self.zone)) == ["DNS_CONFIG_INVALID"])
-        let empty = DNSFacts(pod: "p", podNamespace: nil, resolvConfPath: "f", resolvConf: ResolvConf.parse("search x\n"), kubelet: nil,
-                             nodeResolvConf: nil, name: DNSName("web")!, exchanges: [])
+        let empty = DNSFacts(
+            pod: "p", podNamespace: nil, resolvConfPath: "f", resolvConf: ResolvConf.parse("search x\n"), kubelet: nil,
+            nodeResolvConf: nil, name: DNSName("web")!, exchanges: [])
         #expect(DNSReport(facts: empty).findings.first?.code == .dnsConfigInvalid)
         #expect(empty.nameservers == [IPAddress.parse("127.0.0.1")!])
     }
 
-    @Test("the race probe: insert_failed rising is DNS_CONNTRACK_RACE (an error when answers were lost); clashes the kernel resolved are not")
+    @Test(
+        "the race probe: insert_failed rising is DNS_CONNTRACK_RACE (an error when answers were lost); clashes the kernel resolved are not")
     func race() {
         var facts = Self.facts(answer: Self.zone)
         facts.burst = DNSBurst(server: Self.server, rounds: 20, lost: 2, insertFailed: 2, clashResolved: 0, drop: 0)
@@ -142,10 +172,14 @@ struct DNSChecksTests {
         #expect(DNSReport(facts: facts).findings.isEmpty)
     }
 
-    static let notrack = ["-t raw -A PREROUTING -d 10.96.0.10/32 -p udp -m udp --dport 53 -m comment --comment \"NodeLocal DNS Cache: skip conntrack\" -j NOTRACK",
-                          "-t raw -A PREROUTING -d 169.254.20.10/32 -p udp -m udp --dport 53 -m comment --comment \"NodeLocal DNS Cache: skip conntrack\" -j NOTRACK"]
+    static let notrack = [
+        "-t raw -A PREROUTING -d 10.96.0.10/32 -p udp -m udp --dport 53 -m comment --comment \"NodeLocal DNS Cache: skip conntrack\" -j NOTRACK",
+        "-t raw -A PREROUTING -d 169.254.20.10/32 -p udp -m udp --dport 53 -m comment --comment \"NodeLocal DNS Cache: skip conntrack\" -j NOTRACK",
+    ]
 
-    @Test("NodeLocal DNSCache: healthy (its link up, or down as node-cache leaves it), its link gone with its rules left, its address missing, its rules missing")
+    @Test(
+        "NodeLocal DNSCache: healthy (its link up, or down as node-cache leaves it), its link gone with its rules left, its address missing, its rules missing"
+    )
     func nodeLocal() {
         var facts = Self.facts(answer: Self.zone)
         let both = [Self.server, IPAddress.parse("169.254.20.10")!]
@@ -169,9 +203,12 @@ struct DNSChecksTests {
         facts.nodeLocal = NodeLocalDNS(link: .init(kind: "dummy", up: true, addresses: both), notrackRules: [], acceptRules: [])
         #expect(DNSReport(facts: facts).findings.map(\.severity) == [.warning])
         // IPVS-mode NodeLocal: the pod's nameserver is the link-local address itself.
-        var linkLocal = Self.facts(conf: ResolvConf.parse("nameserver 169.254.20.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"),
-                                   kubelet: nil, answer: Self.zone)
-        linkLocal.nodeLocal = NodeLocalDNS(link: .init(kind: "dummy", up: true, addresses: [Self.server]), notrackRules: [Self.notrack[0]], acceptRules: [])
+        var linkLocal = Self.facts(
+            conf: ResolvConf.parse(
+                "nameserver 169.254.20.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"),
+            kubelet: nil, answer: Self.zone)
+        linkLocal.nodeLocal = NodeLocalDNS(
+            link: .init(kind: "dummy", up: true, addresses: [Self.server]), notrackRules: [Self.notrack[0]], acceptRules: [])
         #expect(DNSReport(facts: linkLocal).findings.map(\.code) == [.nodeLocalDNSBroken])
     }
 

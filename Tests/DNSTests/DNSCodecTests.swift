@@ -60,10 +60,14 @@ struct DNSCodecTests {
         #expect(Int(tcp[0]) << 8 | Int(tcp[1]) == bytes.count && Array(tcp.dropFirst(2)) == bytes)
     }
 
-    @Test("names: what DNS allows, and what it does not", arguments: [
-        ("web", true), ("web.default.svc.cluster.local.", true), ("_dns._udp.kube-dns", true), ("a..b", false), ("", false), (".", false),
-        ("has space", false), ("ünïcode", false), (String(repeating: "a", count: 64), false), (String(repeating: "abcdefg.", count: 32), false),
-    ])
+    @Test(
+        "names: what DNS allows, and what it does not",
+        arguments: [
+            ("web", true), ("web.default.svc.cluster.local.", true), ("_dns._udp.kube-dns", true), ("a..b", false), ("", false),
+            (".", false),
+            ("has space", false), ("ünïcode", false), (String(repeating: "a", count: 64), false),
+            (String(repeating: "abcdefg.", count: 32), false),
+        ])
     func names(text: String, valid: Bool) {
         #expect((DNSName(text) != nil) == valid, "\(text)")
     }

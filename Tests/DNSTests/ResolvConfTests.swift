@@ -9,7 +9,9 @@ import Testing
 struct ResolvConfTests {
     @Test("containerd's file for a kube-system pod: the kubelet's ClusterFirst search list, ndots 5")
     func containerdFile() throws {
-        let path = Repository.corpus + "/cache/containerd-1.6.20/sandboxes/2a6a62661366b4acea8695030b119ad5a7278fe8a0f7b1504902ebc321bb8cd3/resolv.conf"
+        let path =
+            Repository.corpus
+            + "/cache/containerd-1.6.20/sandboxes/2a6a62661366b4acea8695030b119ad5a7278fe8a0f7b1504902ebc321bb8cd3/resolv.conf"
         let text = try #require(Repository.read(path), "the corpus is missing at \(Repository.corpus)")
         let conf = ResolvConf.parse(String(decoding: text, as: UTF8.self))
         #expect(conf.nameservers == [IPAddress.parse("10.96.0.10")!])
@@ -17,10 +19,13 @@ struct ResolvConfTests {
         #expect(conf.ndots == 5 && conf.timeoutSeconds == 5 && conf.attempts == 2 && conf.unknownLines.isEmpty)
     }
 
-    @Test("where runtimes keep a pod's resolv.conf: containerd's sandbox directory, CRI-O's userdata; missing or not text: said, with the places looked at")
+    @Test(
+        "where runtimes keep a pod's resolv.conf: containerd's sandbox directory, CRI-O's userdata; missing or not text: said, with the places looked at"
+    )
     func locations() throws {
         let id = "2a6a62661366b4acea8695030b119ad5a7278fe8a0f7b1504902ebc321bb8cd3"
-        let containerd = NodeTree().write("/var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/\(id)/resolv.conf", "nameserver 10.96.0.10\n")
+        let containerd = NodeTree().write(
+            "/var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/\(id)/resolv.conf", "nameserver 10.96.0.10\n")
         defer { NodeTree.removeTree(containerd.path) }
         let found = try PodResolvConf.read(sandbox: id, root: containerd.root).get()
         #expect(found.path.hasSuffix("sandboxes/\(id)/resolv.conf") && found.text.hasPrefix("nameserver"))
@@ -29,30 +34,35 @@ struct ResolvConfTests {
         #expect(try PodResolvConf.read(sandbox: id, root: crio.root).get().path.contains("userdata"))
         let empty = NodeTree()
         defer { NodeTree.removeTree(empty.path) }
-        guard case .failure(let missing) = PodResolvConf.read(sandbox: id, root: empty.root) else { Issue.record("found a file that is not there"); return }
+        guard case .failure(let missing) = PodResolvConf.read(sandbox: id, root: empty.root) else {
+            Issue.record("found a file that is not there"); return
+        }
         #expect(missing.description.contains("no resolv.conf") && missing.description.contains("/var/lib/docker/containers/"))
         let binary = NodeTree().write("/var/lib/docker/containers/\(id)/resolv.conf", bytes: [0x6E, 0, 0, 1])
         defer { NodeTree.removeTree(binary.path) }
-        guard case .failure(let notText) = PodResolvConf.read(sandbox: id, root: binary.root) else { Issue.record("read a binary file"); return }
+        guard case .failure(let notText) = PodResolvConf.read(sandbox: id, root: binary.root) else {
+            Issue.record("read a binary file"); return
+        }
         #expect(notText.description.contains("not a text file"))
     }
 
     @Test("glibc's rules: keywords at the line's start, the last of domain/search wins, three nameservers, capped options")
     func rules() {
-        let conf = ResolvConf.parse("""
-        # comment
-        ; comment
-        domain example.org
-        search a.example b.example
-        nameserver 10.0.0.1
-         nameserver 10.0.0.9
-        nameserver fe80::1%eth0
-        nameserver 10.0.0.3
-        nameserver 10.0.0.4
-        nameserver not-an-address
-        options ndots:20 timeout:0 attempts:9 single-request-reopen rotate
-        bogus line
-        """)
+        let conf = ResolvConf.parse(
+            """
+            # comment
+            ; comment
+            domain example.org
+            search a.example b.example
+            nameserver 10.0.0.1
+             nameserver 10.0.0.9
+            nameserver fe80::1%eth0
+            nameserver 10.0.0.3
+            nameserver 10.0.0.4
+            nameserver not-an-address
+            options ndots:20 timeout:0 attempts:9 single-request-reopen rotate
+            bogus line
+            """)
         #expect(conf.nameservers.map(\.description) == ["10.0.0.1", "fe80::1", "10.0.0.3"])
         #expect(conf.ignoredNameservers == ["10.0.0.4", "not-an-address"])
         #expect(conf.search == ["a.example", "b.example"])
@@ -67,7 +77,8 @@ struct ResolvConfTests {
         #expect(many.candidates(for: DNSName("web")!).count == 33)
     }
 
-    static let pod = ResolvConf.parse("nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n")
+    static let pod = ResolvConf.parse(
+        "nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n")
 
     static func names(_ text: String, _ conf: ResolvConf = pod) -> [String] {
         conf.candidates(for: DNSName(text)!).map(\.description)
@@ -82,8 +93,11 @@ struct ResolvConfTests {
 
     @Test("at least ndots dots: the name first; an absolute name alone")
     func asIsFirst() {
-        #expect(Self.names("a.b.c.d.e.f") == ["a.b.c.d.e.f", "a.b.c.d.e.f.default.svc.cluster.local", "a.b.c.d.e.f.svc.cluster.local",
-                                              "a.b.c.d.e.f.cluster.local"])
+        #expect(
+            Self.names("a.b.c.d.e.f") == [
+                "a.b.c.d.e.f", "a.b.c.d.e.f.default.svc.cluster.local", "a.b.c.d.e.f.svc.cluster.local",
+                "a.b.c.d.e.f.cluster.local",
+            ])
         #expect(Self.names("web.default.svc.cluster.local.") == ["web.default.svc.cluster.local"])
         let ndots1 = ResolvConf.parse("search corp.example\n")
         #expect(Self.names("host.lan", ndots1) == ["host.lan", "host.lan.corp.example"])

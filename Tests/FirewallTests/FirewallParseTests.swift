@@ -17,7 +17,9 @@ struct FirewallParseTests {
         let drop = try #require(rules.first { $0.origin == .iptables && $0.drops })
         #expect(drop.table == "filter" && drop.chain == "FORWARD")
         #expect(drop.packets == 1 && drop.bytes == 84)
-        #expect(drop.text == "-t filter -A FORWARD -s 10.244.1.2/32 -d 10.244.2.2/32 -m comment --comment \"netdoctor lab: FIREWALL_DROP\" -j DROP")
+        #expect(
+            drop.text
+                == "-t filter -A FORWARD -s 10.244.1.2/32 -d 10.244.2.2/32 -m comment --comment \"netdoctor lab: FIREWALL_DROP\" -j DROP")
         // MASQUERADE and ACCEPT end nothing; user chains ("-") have no policy.
         #expect(rules.filter(\.drops).count == 2)  // the rule, and FORWARD's DROP policy
         #expect(!rules.contains { $0.chain.hasPrefix("CNI-") && $0.origin == .iptablesPolicy })
@@ -35,7 +37,10 @@ struct FirewallParseTests {
         #expect(tooBig.count == 2 && tooBig.allSatisfy { $0.specification.contains("--icmpv6-type 2") })
         // The same rules read as IPv4's would not say ip6tables; IPv4's fragmentation-needed rules still match.
         #expect(!FirewallReader.parse(String(decoding: try fixture("ip6tables-save-c.txt"), as: UTF8.self))[4].text.hasPrefix("ip6tables"))
-        #expect(FirewallReader.icmpTooBigDrops(FirewallReader.parse("*filter\n[0:0] -A OUTPUT -p icmp -m icmp --icmp-type 3/4 -j DROP\nCOMMIT\n")).count == 1)
+        #expect(
+            FirewallReader.icmpTooBigDrops(
+                FirewallReader.parse("*filter\n[0:0] -A OUTPUT -p icmp -m icmp --icmp-type 3/4 -j DROP\nCOMMIT\n")
+            ).count == 1)
     }
 
     @Test("a chain's policy counts what no rule decided: FORWARD DROP [2:168]")
@@ -58,11 +63,12 @@ struct FirewallParseTests {
     func nftables() throws {
         let rules = NftablesReader.parse(json: try fixture("nft-ruleset.json"))
         #expect(rules.map(\.table) == ["inet ndtest", "inet ndtest", "inet ndtest"])
-        #expect(rules.map(\.specification) == [
-            "handle 2: ip daddr 10.244.2.2 tcp dport 80 drop",
-            "handle 3: meta iifname cni0 ip saddr 10.244.0.0/16 reject",
-            "handle 4: meta l4proto icmp accept",
-        ])
+        #expect(
+            rules.map(\.specification) == [
+                "handle 2: ip daddr 10.244.2.2 tcp dport 80 drop",
+                "handle 3: meta iifname cni0 ip saddr 10.244.0.0/16 reject",
+                "handle 4: meta l4proto icmp accept",
+            ])
         #expect(rules.map(\.drops) == [true, true, false])
         #expect(rules[1].packets == 5 && rules[1].bytes == 300)
         #expect(rules[0].text == "nft table inet ndtest chain forward_check handle 2: ip daddr 10.244.2.2 tcp dport 80 drop")
@@ -71,7 +77,8 @@ struct FirewallParseTests {
     @Test("an nft rule dropping ICMP fragmentation-needed is seen as breaking PMTU discovery, as the iptables one is")
     func nftFragNeeded() {
         // `nft -j list ruleset` for: icmp type destination-unreachable icmp code frag-needed counter drop
-        let json = #"{"nftables": [{"rule": {"family": "inet", "table": "t", "chain": "f", "handle": 2, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "icmp", "field": "type"}}, "right": "destination-unreachable"}}, {"match": {"op": "==", "left": {"payload": {"protocol": "icmp", "field": "code"}}, "right": "frag-needed"}}, {"counter": {"packets": 3, "bytes": 1680}}, {"drop": null}]}}]}"#
+        let json =
+            #"{"nftables": [{"rule": {"family": "inet", "table": "t", "chain": "f", "handle": 2, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "icmp", "field": "type"}}, "right": "destination-unreachable"}}, {"match": {"op": "==", "left": {"payload": {"protocol": "icmp", "field": "code"}}, "right": "frag-needed"}}, {"counter": {"packets": 3, "bytes": 1680}}, {"drop": null}]}}]}"#
         let rules = NftablesReader.parse(json: Array(json.utf8))
         #expect(rules.map(\.specification) == ["handle 2: icmp type destination-unreachable icmp code frag-needed drop"])
         #expect(FirewallReader.icmpTooBigDrops(rules).count == 1)

@@ -15,17 +15,20 @@ struct CLITests {
         #expect(!version.outputText.isEmpty)
     }
 
-    @Test("bad usage: one line on stderr, exit 2", arguments: [
-        ["detect-cni", "--bogus"], ["no-such-command"], ["detect-cni", "--output", "xml"], ["detect-cni", "--uplink-mtu", "5"],
-        ["explain", "NOT_A_CODE"],
-        ["trace", "pod-a"], ["trace", "pod-a", "pod-b", "--protocol", "udp"], ["trace", "pod-a", "pod-b", "--port", "80", "--protocol", "icmp"],
-        ["trace", "pod-a", "pod-b", "--timeout", "0"],
-        // HOSTILE-INPUT 9: only finite, bounded stop conditions.
-        ["capture", "node:lo", "--duration", "nan"], ["capture", "node:lo", "--duration", "inf"],
-        ["capture", "node:lo", "--duration", "1e10"], ["capture", "node:lo", "--duration", "9000000000"],
-        ["capture", "node:lo", "--duration", "1e300"], ["capture", "node:lo", "--duration", "-1"],
-        ["capture", "node:lo", "--count", "0"], ["capture", "node:lo", "--count", "2000000000"],
-    ])
+    @Test(
+        "bad usage: one line on stderr, exit 2",
+        arguments: [
+            ["detect-cni", "--bogus"], ["no-such-command"], ["detect-cni", "--output", "xml"], ["detect-cni", "--uplink-mtu", "5"],
+            ["explain", "NOT_A_CODE"],
+            ["trace", "pod-a"], ["trace", "pod-a", "pod-b", "--protocol", "udp"],
+            ["trace", "pod-a", "pod-b", "--port", "80", "--protocol", "icmp"],
+            ["trace", "pod-a", "pod-b", "--timeout", "0"],
+            // HOSTILE-INPUT 9: only finite, bounded stop conditions.
+            ["capture", "node:lo", "--duration", "nan"], ["capture", "node:lo", "--duration", "inf"],
+            ["capture", "node:lo", "--duration", "1e10"], ["capture", "node:lo", "--duration", "9000000000"],
+            ["capture", "node:lo", "--duration", "1e300"], ["capture", "node:lo", "--duration", "-1"],
+            ["capture", "node:lo", "--count", "0"], ["capture", "node:lo", "--count", "2000000000"],
+        ])
     func badUsage(arguments: [String]) throws {
         let result = try Binary.run(arguments)
         #expect(result.status == 2)
@@ -86,13 +89,19 @@ struct CLITests {
         #expect(!result.outputText.contains("\u{1B}["))
     }
 
-    @Test("completion scripts match what the current build generates", arguments: [
-        ("bash", "completions/netdoctor.bash"), ("zsh", "completions/netdoctor.zsh"), ("fish", "completions/netdoctor.fish"),
-        ("bash", "completions/netdoctor-lab.bash"), ("zsh", "completions/netdoctor-lab.zsh"), ("fish", "completions/netdoctor-lab.fish"),
-    ])
+    @Test(
+        "completion scripts match what the current build generates",
+        arguments: [
+            ("bash", "completions/netdoctor.bash"), ("zsh", "completions/netdoctor.zsh"), ("fish", "completions/netdoctor.fish"),
+            ("bash", "completions/netdoctor-lab.bash"), ("zsh", "completions/netdoctor-lab.zsh"),
+            ("fish", "completions/netdoctor-lab.fish"),
+        ])
     func completions(shell: String, file: String) throws {
-        let generated = file.contains("-lab")
-            ? try #require(ChildProcess.run(Binary.path + "-lab", arguments: ["--generate-completion-script", shell], environment: [], timeoutMilliseconds: 20_000))
+        let generated =
+            file.contains("-lab")
+            ? try #require(
+                ChildProcess.run(
+                    Binary.path + "-lab", arguments: ["--generate-completion-script", shell], environment: [], timeoutMilliseconds: 20_000))
             : try Binary.run(["--generate-completion-script", shell])
         #expect(generated.status == 0)
         let committed = try #require(Repository.read(Repository.root + "/" + file), "\(file) is missing")
@@ -131,7 +140,8 @@ struct CLITests {
         #expect(missing.status == 3)
         #expect(missing.errorText.split(separator: "\n").count == 1)
         // The product links none of the lab: its binary holds no symbol of the Lab module.
-        let symbols = try #require(ChildProcess.run("/usr/bin/nm", arguments: ["--defined-only", Binary.path], environment: [], timeoutMilliseconds: 60_000))
+        let symbols = try #require(
+            ChildProcess.run("/usr/bin/nm", arguments: ["--defined-only", Binary.path], environment: [], timeoutMilliseconds: 60_000))
         #expect(!symbols.outputText.contains("$s3Lab"), "the Lab module is linked into netdoctor")
     }
 
@@ -145,14 +155,22 @@ struct CLITests {
 
     func healthyNode() -> NodeTree {
         NodeTree()
-            .write("/etc/containerd/config.toml", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".cni]\n  bin_dir = \"/opt/cni/bin\"\n")
-            .write("/var/lib/kubelet/config.yaml", "kind: KubeletConfiguration\nclusterDNS: [10.96.0.10]\ncontainerRuntimeEndpoint: unix:///run/containerd/containerd.sock\n")
-            .write("/etc/cni/net.d/10-lab.conflist", """
-            {"cniVersion": "1.0.0", "name": "lab", "plugins": [
-              {"type": "bridge", "bridge": "cni0", "isGateway": true, "mtu": 1450,
-               "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.244.1.0/24"}]]}},
-              {"type": "portmap", "capabilities": {"portMappings": true}}]}
-            """)
+            .write(
+                "/etc/containerd/config.toml", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".cni]\n  bin_dir = \"/opt/cni/bin\"\n"
+            )
+            .write(
+                "/var/lib/kubelet/config.yaml",
+                "kind: KubeletConfiguration\nclusterDNS: [10.96.0.10]\ncontainerRuntimeEndpoint: unix:///run/containerd/containerd.sock\n"
+            )
+            .write(
+                "/etc/cni/net.d/10-lab.conflist",
+                """
+                {"cniVersion": "1.0.0", "name": "lab", "plugins": [
+                  {"type": "bridge", "bridge": "cni0", "isGateway": true, "mtu": 1450,
+                   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.244.1.0/24"}]]}},
+                  {"type": "portmap", "capabilities": {"portMappings": true}}]}
+                """
+            )
             .plugins(["bridge", "host-local", "portmap"])
     }
 }

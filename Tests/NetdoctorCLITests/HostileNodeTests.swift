@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// Node trees that attack (HOSTILE-INPUT.md): the binary answers each with its documented exit
@@ -16,16 +16,22 @@ struct HostileNodeTests {
     func node(plugins count: Int, sleeping: Bool) -> NodeTree {
         let types = (0..<count).map { "p\($0)" }
         let tree = NodeTree()
-            .write("/etc/containerd/config.toml", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".cni]\n  bin_dir = \"/opt/cni/bin\"\n")
-            .write("/etc/cni/net.d/10-x.conflist", """
-            {"cniVersion": "1.0.0", "name": "x", "plugins": [\(types.map { "{\"type\": \"\($0)\"}" }.joined(separator: ","))]}
-            """)
+            .write(
+                "/etc/containerd/config.toml", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".cni]\n  bin_dir = \"/opt/cni/bin\"\n"
+            )
+            .write(
+                "/etc/cni/net.d/10-x.conflist",
+                """
+                {"cniVersion": "1.0.0", "name": "x", "plugins": [\(types.map { "{\"type\": \"\($0)\"}" }.joined(separator: ","))]}
+                """)
         for type in types {
-            _ = tree.write("/opt/cni/bin/\(type)", """
-            #!/bin/sh
-            echo ran >> '\(tree.path)/EXECUTED'
-            \(sleeping ? "sleep 300 & sleep 300" : "echo '{\"cniVersion\":\"1.0.0\",\"supportedVersions\":[\"1.0.0\"]}'")
-            """, mode: 0o755)
+            _ = tree.write(
+                "/opt/cni/bin/\(type)",
+                """
+                #!/bin/sh
+                echo ran >> '\(tree.path)/EXECUTED'
+                \(sleeping ? "sleep 300 & sleep 300" : "echo '{\"cniVersion\":\"1.0.0\",\"supportedVersions\":[\"1.0.0\"]}'")
+                """, mode: 0o755)
         }
         return tree
     }
@@ -55,11 +61,20 @@ struct HostileNodeTests {
         var left = "?"
         for _ in 0..<50 where !left.isEmpty {
             usleep(200_000)
-            left = ChildProcess.run("/usr/bin/pgrep", arguments: ["-f", "^sleep 300$"], environment: [], timeoutMilliseconds: 5000)?.outputText ?? "?"
+            left =
+                ChildProcess.run("/usr/bin/pgrep", arguments: ["-f", "^sleep 300$"], environment: [], timeoutMilliseconds: 5000)?.outputText
+                ?? "?"
         }
-        let detail = left.isEmpty ? "" : ChildProcess.run("/usr/bin/ps", arguments: ["-o", "pid,ppid,pgid,stat,etime,cmd", "-p",
-                                                                                      left.split(separator: "\n").joined(separator: ",")],
-                                                          environment: [])?.outputText ?? ""
+        let detail =
+            left.isEmpty
+            ? ""
+            : ChildProcess.run(
+                "/usr/bin/ps",
+                arguments: [
+                    "-o", "pid,ppid,pgid,stat,etime,cmd", "-p",
+                    left.split(separator: "\n").joined(separator: ","),
+                ],
+                environment: [])?.outputText ?? ""
         #expect(left.isEmpty, "survivors: \(left) \(detail)")
     }
 }
@@ -67,8 +82,10 @@ struct HostileNodeTests {
 extension HostileNodeTests {
     @Test("with --output json a failure is still one JSON document on stdout, and one line on stderr")
     func jsonOnError() throws {
-        for arguments in [["inspect", "no-such-pod", "-o", "json"], ["-o", "json", "trace", "a", "b"].dropFirst(2) + ["-o", "json"],
-                          ["detect-cni", "--root", "/nonexistent", "--output=json"]] {
+        for arguments in [
+            ["inspect", "no-such-pod", "-o", "json"], ["-o", "json", "trace", "a", "b"].dropFirst(2) + ["-o", "json"],
+            ["detect-cni", "--root", "/nonexistent", "--output=json"],
+        ] {
             let result = try Binary.run(Array(arguments))
             #expect(result.status == 2 || result.status == 3, "\(arguments): \(result.status)")
             let document = try JSONParser.parse(bytes: result.output)
@@ -81,7 +98,9 @@ extension HostileNodeTests {
 
     @Test("a pod name with terminal escapes and a newline cannot forge output (HOSTILE-INPUT 10)")
     func escapes() throws {
-        let tree = NodeTree().write("/var/lib/cni/results/n-c-eth0", """
+        let tree = NodeTree().write(
+            "/var/lib/cni/results/n-c-eth0",
+            """
             {"kind":"cniCacheV1","containerId":"c","networkName":"n","ifName":"eth0","netns":"/nonexistent",
              "cniArgs":[["K8S_POD_NAMESPACE","\\u001b[2J\\u001b]0;pwned\\u0007ns\\nnetdoctor: fake line"],["K8S_POD_NAME","p"]],
              "result":{"ips":[{"address":"10.1.1.1/24"}]}}
@@ -101,11 +120,18 @@ extension HostileNodeTests {
         for i in 1..<10 { lines.append("a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ",") + "]") }
         let tree = NodeTree().write("/var/lib/kubelet/config.yaml", lines.joined(separator: "\n"))
         let rssFile = tree.path + "/rss"
-        let result = try #require(ChildProcess.run("/usr/bin/time", arguments: ["-f", "%M", "-o", rssFile, Binary.path, "detect-cni", "--root", tree.path,
-                                                                                "--uplink-mtu", "1500", "-o", "json"],
-                                                   environment: ["PATH=/usr/bin:/bin"], timeoutMilliseconds: 20_000))
+        let result = try #require(
+            ChildProcess.run(
+                "/usr/bin/time",
+                arguments: [
+                    "-f", "%M", "-o", rssFile, Binary.path, "detect-cni", "--root", tree.path,
+                    "--uplink-mtu", "1500", "-o", "json",
+                ],
+                environment: ["PATH=/usr/bin:/bin"], timeoutMilliseconds: 20_000))
         #expect(!result.timedOut)
-        #expect(try JSONParser.parse(bytes: result.output)["findings"]?.array?.contains { $0["code"]?.string == "KUBELET_CONFIG_INVALID" } == true)
+        #expect(
+            try JSONParser.parse(bytes: result.output)["findings"]?.array?.contains { $0["code"]?.string == "KUBELET_CONFIG_INVALID" }
+                == true)
         let rss = Int((try NodeRoot("/").readText(rssFile)).split(separator: "\n").last ?? "") ?? .max
         #expect(rss < 200_000, "peak RSS \(rss) KiB")
     }
@@ -114,8 +140,11 @@ extension HostileNodeTests {
     func fifoKey() throws {
         let tree = NodeTree().write("/token", "test-token-0123456789abcdef\n", mode: 0o600).write("/cert.pem", "x")
         _ = ChildProcess.run("/usr/bin/mkfifo", arguments: [tree.path + "/key.pem"], environment: [])
-        let result = try Binary.run(["agent", "--listen", "127.0.0.1:0", "--token-file", tree.path + "/token",
-                                     "--tls-cert", tree.path + "/cert.pem", "--tls-key", tree.path + "/key.pem"], timeout: 10_000)
+        let result = try Binary.run(
+            [
+                "agent", "--listen", "127.0.0.1:0", "--token-file", tree.path + "/token",
+                "--tls-cert", tree.path + "/cert.pem", "--tls-key", tree.path + "/key.pem",
+            ], timeout: 10_000)
         #expect(!result.timedOut)
         #expect(result.status == 2, "\(result.errorText)")
         #expect(result.errorText.contains("not a regular file"))

@@ -132,10 +132,12 @@ struct CodecTests {
         #expect(attributes.attribute(RTA.destination).map { Array($0.payload) } == [10, 9, 1, 1])
     }
 
-    @Test("truncated and malformed input is an error, never a crash", arguments: [
-        [UInt8](repeating: 0xff, count: 20), [0x10, 0, 0, 0, 0x10, 0, 0, 0], [0x30, 0, 0, 0] + [UInt8](repeating: 0, count: 20),
-        [0x14, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-    ])
+    @Test(
+        "truncated and malformed input is an error, never a crash",
+        arguments: [
+            [UInt8](repeating: 0xff, count: 20), [0x10, 0, 0, 0, 0x10, 0, 0, 0], [0x30, 0, 0, 0] + [UInt8](repeating: 0, count: 20),
+            [0x14, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        ])
     func malformed(bytes: [UInt8]) {
         do {
             for message in try NetlinkMessage.parseAll(bytes) { _ = try Link(message) }
@@ -171,18 +173,23 @@ extension CodecTests {
     @Test("IPv6 address flags as duplicate address detection left them: dadfailed, tentative, deprecated, nodad")
     func addressFlags() throws {
         let addresses = try messages("addr-flags").filter { $0.type == .newAddress }.map { try InterfaceAddress($0) }
-        let byAddress = Dictionary(addresses.compactMap { a in a.address.map { ($0.description, a.flags) } }, uniquingKeysWith: { a, _ in a })
+        let byAddress = Dictionary(
+            addresses.compactMap { a in a.address.map { ($0.description, a.flags) } }, uniquingKeysWith: { a, _ in a })
         // fd00:1::1 was on the peer first: DAD failed here.
         #expect(byAddress["fd00:1::1"]?.contains(.dadFailed) == true && byAddress["fd00:1::1"]?.contains(.tentative) == true)
         #expect(byAddress["fd00:1::2"]?.contains(.tentative) == true && byAddress["fd00:1::2"]?.contains(.dadFailed) == false)
         #expect(byAddress["fd00:1::3"]?.contains(.deprecated) == true && byAddress["fd00:1::3"]?.contains(.tentative) == false)
         #expect(byAddress["fd00:1::1"]?.names.contains("dadfailed") == true)
         // The IPv4 capture's nodad address, from ip addr add … nodad.
-        let v6 = try messages("addr-dump").filter { $0.type == .newAddress }.map { try InterfaceAddress($0) }.first { $0.address?.description == "fd00:244::1" }
+        let v6 = try messages("addr-dump").filter { $0.type == .newAddress }.map { try InterfaceAddress($0) }.first {
+            $0.address?.description == "fd00:244::1"
+        }
         #expect(v6?.flags.contains(.noDAD) == true && v6?.flags.contains(.permanent) == true)
     }
 
-    @Test("IPv6 on a forwarding node: the default route a real router advertisement installed (proto ra, an expiry), NDP entries reachable and failed")
+    @Test(
+        "IPv6 on a forwarding node: the default route a real router advertisement installed (proto ra, an expiry), NDP entries reachable and failed"
+    )
     func ipv6RoutesAndNeighbours() throws {
         let routes = try messages("route-dump-v6").filter { $0.type == .newRoute }.map { try Route($0) }
         let learned = try #require(routes.first { $0.destinationLength == 0 && $0.family == .inet6 })

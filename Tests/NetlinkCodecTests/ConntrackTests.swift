@@ -14,13 +14,18 @@ struct ConntrackTests {
 
     static func ip(_ text: String) -> IPAddress { IPAddress.parse(text)! }
 
-    @Test("conntrack -L: both entries, DNAT read as a reply source that is not the original destination, SNAT as a reply destination that is not the source")
+    @Test(
+        "conntrack -L: both entries, DNAT read as a reply source that is not the original destination, SNAT as a reply destination that is not the source"
+    )
     func dump() throws {
         let entries = try messages("conntrack-dump").compactMap { try Conntrack.entry($0) }
         #expect(entries.count == 2)
         let tcp = try #require(entries.first { $0.original.proto == 6 })
-        #expect(tcp.original == Conntrack.Tuple(source: Self.ip("10.244.1.3"), destination: Self.ip("10.96.0.80"), proto: 6,
-                                                  sourcePort: 40000, destinationPort: 80))
+        #expect(
+            tcp.original
+                == Conntrack.Tuple(
+                    source: Self.ip("10.244.1.3"), destination: Self.ip("10.96.0.80"), proto: 6,
+                    sourcePort: 40000, destinationPort: 80))
         #expect(tcp.reply.source == Self.ip("10.244.2.2") && tcp.reply.sourcePort == 8080)
         #expect(tcp.reply.destination == Self.ip("10.244.1.3"))
         #expect(tcp.destinationTranslated && !tcp.sourceTranslated && tcp.seenReply)
@@ -105,7 +110,8 @@ struct NFTablesCounterTests {
         #expect(drop.last == .verdict(NFTables.Verdict(code: NFTables.Verdict.drop)))
         #expect(rules[1].expressions.last == .verdict(NFTables.Verdict(code: NFTables.Verdict.accept)))
         // A caller that wants other chains gets nothing decoded.
-        #expect(try messages().compactMap { try NFTables.rule(expressionsOf: $0) { _, chain in chain.elementsEqual("INPUT".utf8) } }.isEmpty)
+        #expect(
+            try messages().compactMap { try NFTables.rule(expressionsOf: $0) { _, chain in chain.elementsEqual("INPUT".utf8) } }.isEmpty)
         // A chain request for one chain names it.
         let one = NFTables.dump(NFTables.getRule, family: 2, table: "nat", chain: "KUBE-SERVICES")
         #expect(try Attribute.parseAll(one.payload.dropFirst(4)).map(\.string) == ["nat", "KUBE-SERVICES"])

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Typed headers and named attributes on bytes the kernel sent (and iproute2 asked with), as
@@ -25,8 +25,10 @@ struct HeaderTests {
     @Test("every header of every captured dump parses and emits back to the same bytes")
     func headerRoundTrip() throws {
         var checked = 0
-        for name in ["link-dump", "addr-dump", "route-dump", "neigh-dump", "fdb-dump", "nsid-dump", "route-get", "route-get-v6",
-                     "route-get-multipath"] {
+        for name in [
+            "link-dump", "addr-dump", "route-dump", "neigh-dump", "fdb-dump", "nsid-dump", "route-get", "route-get-v6",
+            "route-get-multipath",
+        ] {
             for message in try messages(name) {
                 switch message.type {
                 case .newLink: #expect(try roundTrips(LinkHeader.self, message.payload), "\(name)")
@@ -42,8 +44,9 @@ struct HeaderTests {
         #expect(checked > 50)
     }
 
-    @Test("a route lookup encodes byte for byte as iproute2's `ip route get`, IPv4 and IPv6 (no RTM_F_LOOKUP_TABLE for IPv6)",
-          arguments: [("request-route-get", "10.9.1.1"), ("request-route-get-v6", "fd00:244::5")])
+    @Test(
+        "a route lookup encodes byte for byte as iproute2's `ip route get`, IPv4 and IPv6 (no RTM_F_LOOKUP_TABLE for IPv6)",
+        arguments: [("request-route-get", "10.9.1.1"), ("request-route-get-v6", "fd00:244::5")])
     func lookupRequest(fixture: String, destination: String) throws {
         let sent = try #require(try messages(fixture).first)
         let ours = RouteRequest.lookup(destination: try #require(IPAddress.parse(destination)))
@@ -92,10 +95,12 @@ struct HeaderTests {
 /// IPAddress.parse's own dotted-quad reader agrees with inet_pton on what it takes and refuses.
 @Suite("IPv4 text as inet_pton reads it")
 struct DottedQuadTests {
-    @Test("accepted and refused alike", arguments: [
-        "10.244.1.2", "0.0.0.0", "255.255.255.255", "1.2.3.4", "192.168.077.1", "256.1.1.1", "1.2.3", "1.2.3.4.5", "1..2.3",
-        "01.2.3.4", "1.2.3.4 ", " 1.2.3.4", "1.2.3.-4", "", ".1.2.3", "1.2.3.", "1234.1.1.1", "::1", "fd00::10", "0.0.0.00",
-    ])
+    @Test(
+        "accepted and refused alike",
+        arguments: [
+            "10.244.1.2", "0.0.0.0", "255.255.255.255", "1.2.3.4", "192.168.077.1", "256.1.1.1", "1.2.3", "1.2.3.4.5", "1..2.3",
+            "01.2.3.4", "1.2.3.4 ", " 1.2.3.4", "1.2.3.-4", "", ".1.2.3", "1.2.3.", "1234.1.1.1", "::1", "fd00::10", "0.0.0.00",
+        ])
     func agree(text: String) {
         var v4 = in_addr()
         let pton = inet_pton(AF_INET, text, &v4) == 1 ? IPAddress(bytes: withUnsafeBytes(of: &v4) { Array($0) }) : nil

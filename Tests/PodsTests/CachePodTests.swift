@@ -20,8 +20,10 @@ struct CachePodTests {
         return tree
     }
 
-    static let containerd = ["cache/containerd-1.6.20/results/containerd-net-2a6a62661366b4acea8695030b119ad5a7278fe8a0f7b1504902ebc321bb8cd3-eth0",
-                             "cache/containerd-1.6.20/results/cni-loopback-2a6a62661366b4acea8695030b119ad5a7278fe8a0f7b1504902ebc321bb8cd3-lo"]
+    static let containerd = [
+        "cache/containerd-1.6.20/results/containerd-net-2a6a62661366b4acea8695030b119ad5a7278fe8a0f7b1504902ebc321bb8cd3-eth0",
+        "cache/containerd-1.6.20/results/cni-loopback-2a6a62661366b4acea8695030b119ad5a7278fe8a0f7b1504902ebc321bb8cd3-lo",
+    ]
 
     @Test("containerd 1.6.20's two entries: one pod, its namespace from the interfaces' sandbox, loopback kept apart")
     func containerd16() throws {
@@ -57,12 +59,12 @@ struct CachePodTests {
     @Test("a libcni ≥ 1.2 entry: the top-level netns wins")
     func libcni12() throws {
         let entry = """
-        {"kind":"cniCacheV1","containerId":"c0ffee","config":"","ifName":"eth0","networkName":"k8s-pod-network",
-         "netns":"/var/run/netns/cni-1234","cniArgs":[["K8S_POD_NAMESPACE","web"],["K8S_POD_NAME","front-1"]],
-         "result":{"cniVersion":"1.1.0","interfaces":[{"name":"cali0123","mac":"ee:ee:ee:ee:ee:ee"},
-                                                      {"name":"eth0","sandbox":"/var/run/netns/cni-other"}],
-                   "ips":[{"address":"192.168.7.9/32","interface":1},{"address":"fd00::7:9/128","interface":1}]}}
-        """
+            {"kind":"cniCacheV1","containerId":"c0ffee","config":"","ifName":"eth0","networkName":"k8s-pod-network",
+             "netns":"/var/run/netns/cni-1234","cniArgs":[["K8S_POD_NAMESPACE","web"],["K8S_POD_NAME","front-1"]],
+             "result":{"cniVersion":"1.1.0","interfaces":[{"name":"cali0123","mac":"ee:ee:ee:ee:ee:ee"},
+                                                          {"name":"eth0","sandbox":"/var/run/netns/cni-other"}],
+                       "ips":[{"address":"192.168.7.9/32","interface":1},{"address":"fd00::7:9/128","interface":1}]}}
+            """
         let tree = NodeTree().write("/var/lib/cni/results/k8s-pod-network-c0ffee-eth0", entry, mode: 0o600)
         let pod = try PodDirectory(root: tree.root).find("web/front-1")
         #expect(pod.netnsPath == "/var/run/netns/cni-1234")
@@ -72,8 +74,10 @@ struct CachePodTests {
 
     @Test("a multus pod: two attachments with their own interface and network, the cluster network first")
     func multus() throws {
-        let tree = try node(["cache/multus-test/results/macvlan-conf-1-3f6940ab5ab43bc522569d15b23f8c1bbde1d7678b080398506924fc01d72755-net1",
-                             "cache/multus-test/results/cbr0-3f6940ab5ab43bc522569d15b23f8c1bbde1d7678b080398506924fc01d72755-eth0"])
+        let tree = try node([
+            "cache/multus-test/results/macvlan-conf-1-3f6940ab5ab43bc522569d15b23f8c1bbde1d7678b080398506924fc01d72755-net1",
+            "cache/multus-test/results/cbr0-3f6940ab5ab43bc522569d15b23f8c1bbde1d7678b080398506924fc01d72755-eth0",
+        ])
         let pod = try PodDirectory(root: tree.root).find("default/macvlan")
         #expect(pod.attachments.map(\.ifName) == ["eth0", "net1"])
         #expect(pod.attachments.map(\.networkName) == ["cbr0", "macvlan-conf-1"])
@@ -92,7 +96,9 @@ struct CachePodTests {
             #expect(CacheEntry.containerID(inFileName: file.name) == entry.containerID)
         }
         // A network name with dashes, and names libcni did not write.
-        #expect(CacheEntry.containerID(inFileName: "k8s-pod-network-" + String(repeating: "ab", count: 32) + "-eth0") == String(repeating: "ab", count: 32))
+        #expect(
+            CacheEntry.containerID(inFileName: "k8s-pod-network-" + String(repeating: "ab", count: 32) + "-eth0")
+                == String(repeating: "ab", count: 32))
         #expect(CacheEntry.containerID(inFileName: "net-shortid-eth0") == nil)
         #expect(CacheEntry.containerID(inFileName: "") == nil)
     }
@@ -100,13 +106,15 @@ struct CachePodTests {
     @Test("two pods of one name in two namespaces are labelled namespace/name, a pod whose name is its own keeps it")
     func sameNamedPodsLabelled() throws {
         let tree = NodeTree()
-        for (id, namespace, name, ip) in [("a1", "staging", "web-0", "10.244.1.5"), ("b2", "prod", "web-0", "10.244.1.6"),
-                                          ("c3", "prod", "api", "10.244.1.7")] {
+        for (id, namespace, name, ip) in [
+            ("a1", "staging", "web-0", "10.244.1.5"), ("b2", "prod", "web-0", "10.244.1.6"),
+            ("c3", "prod", "api", "10.244.1.7"),
+        ] {
             let entry = """
-            {"kind":"cniCacheV1","containerId":"\(id)","networkName":"n","ifName":"eth0",
-             "cniArgs":[["K8S_POD_NAMESPACE","\(namespace)"],["K8S_POD_NAME","\(name)"]],
-             "result":{"ips":[{"address":"\(ip)/24","interface":0}],"interfaces":[{"name":"eth0","sandbox":"/var/run/netns/\(id)"}]}}
-            """
+                {"kind":"cniCacheV1","containerId":"\(id)","networkName":"n","ifName":"eth0",
+                 "cniArgs":[["K8S_POD_NAMESPACE","\(namespace)"],["K8S_POD_NAME","\(name)"]],
+                 "result":{"ips":[{"address":"\(ip)/24","interface":0}],"interfaces":[{"name":"eth0","sandbox":"/var/run/netns/\(id)"}]}}
+                """
             _ = tree.write("/var/lib/cni/results/n-\(id)-eth0", entry, mode: 0o600)
         }
         let pods = PodDirectory(root: tree.root)
@@ -121,9 +129,9 @@ struct CachePodTests {
     func hostileAddresses() throws {
         for address in ["", "/", "//", "garbage/24", "10.0.0.1/", "/24"] {
             let entry = """
-            {"kind":"cniCacheV1","containerId":"e","networkName":"n","ifName":"eth0","cniArgs":[["K8S_POD_NAME","evil"]],
-             "result":{"ips":[{"address":"\(address)","interface":7}],"interfaces":[]}}
-            """
+                {"kind":"cniCacheV1","containerId":"e","networkName":"n","ifName":"eth0","cniArgs":[["K8S_POD_NAME","evil"]],
+                 "result":{"ips":[{"address":"\(address)","interface":7}],"interfaces":[]}}
+                """
             let tree = NodeTree().write("/var/lib/cni/results/n-e-eth0", entry, mode: 0o600)
             let pods = PodDirectory(root: tree.root)
             #expect(throws: PodLookupError.self) { try pods.find("10.77.1.2") }
@@ -137,12 +145,12 @@ extension CachePodTests {
     @Test("a CRI-O-shaped entry (spec-built: no CRI-O here): /var/run/netns/<uuid> without cni- prefix, no IgnoreUnknown")
     func crio() throws {
         let entry = """
-        {"kind":"cniCacheV1","containerId":"5f1d","config":"","ifName":"eth0","networkName":"crio",
-         "netns":"/var/run/netns/0a8b7c6d-1e2f-4a5b-8c9d-0e1f2a3b4c5d",
-         "cniArgs":[["K8S_POD_NAMESPACE","db"],["K8S_POD_NAME","pg-0"],["K8S_POD_INFRA_CONTAINER_ID","5f1d"],["K8S_POD_UID","u"]],
-         "result":{"cniVersion":"1.0.0","interfaces":[{"name":"cni0"},{"name":"veth1"},{"name":"eth0","sandbox":"/var/run/netns/0a8b7c6d-1e2f-4a5b-8c9d-0e1f2a3b4c5d"}],
-                   "ips":[{"address":"10.85.0.12/16","gateway":"10.85.0.1","interface":2}]}}
-        """
+            {"kind":"cniCacheV1","containerId":"5f1d","config":"","ifName":"eth0","networkName":"crio",
+             "netns":"/var/run/netns/0a8b7c6d-1e2f-4a5b-8c9d-0e1f2a3b4c5d",
+             "cniArgs":[["K8S_POD_NAMESPACE","db"],["K8S_POD_NAME","pg-0"],["K8S_POD_INFRA_CONTAINER_ID","5f1d"],["K8S_POD_UID","u"]],
+             "result":{"cniVersion":"1.0.0","interfaces":[{"name":"cni0"},{"name":"veth1"},{"name":"eth0","sandbox":"/var/run/netns/0a8b7c6d-1e2f-4a5b-8c9d-0e1f2a3b4c5d"}],
+                       "ips":[{"address":"10.85.0.12/16","gateway":"10.85.0.1","interface":2}]}}
+            """
         let tree = NodeTree().write("/var/lib/cni/results/crio-5f1d-eth0", entry, mode: 0o600)
         let pod = try PodDirectory(root: tree.root).find("db/pg-0")
         #expect(pod.netnsPath == "/var/run/netns/0a8b7c6d-1e2f-4a5b-8c9d-0e1f2a3b4c5d")
@@ -152,7 +160,9 @@ extension CachePodTests {
 }
 
 extension CachePodTests {
-    @Test("one pod twice, an old sandbox's entry beside the live one (HOSTILE-INPUT 18): the live namespace wins; else the sandboxes are listed")
+    @Test(
+        "one pod twice, an old sandbox's entry beside the live one (HOSTILE-INPUT 18): the live namespace wins; else the sandboxes are listed"
+    )
     func staleTwin() throws {
         func entry(_ id: String, netns: String) -> String {
             """
@@ -169,6 +179,7 @@ extension CachePodTests {
             .write("/var/lib/cni/results/n-a-eth0", entry("aaaaaaaaaaaaaa", netns: "/var/run/netns/gone1"), mode: 0o600)
             .write("/var/lib/cni/results/n-b-eth0", entry("bbbbbbbbbbbbbb", netns: "/var/run/netns/gone2"), mode: 0o600)
         let error = #expect(throws: PodLookupError.self) { try PodDirectory(root: bothGone.root).find("default/pod1") }
-        #expect(error?.message.contains("aaaaaaaaaaaaa") == true && error?.message.contains("bbbbbbbbbbbbb") == true, "\(error?.message ?? "")")
+        #expect(
+            error?.message.contains("aaaaaaaaaaaaa") == true && error?.message.contains("bbbbbbbbbbbbb") == true, "\(error?.message ?? "")")
     }
 }

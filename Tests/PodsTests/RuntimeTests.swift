@@ -8,7 +8,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// The runtime's side: CRI answers recorded from the lab's containerd (bytes), merged with its
@@ -26,8 +26,9 @@ struct RuntimeTests {
             statuses.append(try Runtime_V1_PodSandboxStatusResponse(serializedBytes: status))
             i += 1
         }
-        return RuntimeAnswers(version: try Runtime_V1_VersionResponse(serializedBytes: try bytes("version.bin")),
-                              list: try Runtime_V1_ListPodSandboxResponse(serializedBytes: try bytes("list.bin")), statuses: statuses)
+        return RuntimeAnswers(
+            version: try Runtime_V1_VersionResponse(serializedBytes: try bytes("version.bin")),
+            list: try Runtime_V1_ListPodSandboxResponse(serializedBytes: try bytes("list.bin")), statuses: statuses)
     }
 
     @Test("containerd's answers (recorded from the lab): who it is, each sandbox's name, IP and namespace")
@@ -51,24 +52,28 @@ struct RuntimeTests {
         let podA = try #require(inventory.sandboxes.first { $0.name == "pod-a" })
         let podB = try #require(inventory.sandboxes.first { $0.name == "pod-b" })
         func entry(_ id: String, _ name: String, _ address: String) -> CacheEntry {
-            CacheEntry.parse(bytes: Array("""
-            {"kind":"cniCacheV1","containerId":"\(id)","networkName":"lab-overlay","ifName":"eth0",
-             "cniArgs":[["K8S_POD_NAMESPACE","default"],["K8S_POD_NAME","\(name)"]],
-             "result":{"ips":[{"address":"\(address)/24","interface":0}],"interfaces":[{"name":"eth0","sandbox":"/var/run/netns/x"}]}}
-            """.utf8))!
+            CacheEntry.parse(
+                bytes: Array(
+                    """
+                    {"kind":"cniCacheV1","containerId":"\(id)","networkName":"lab-overlay","ifName":"eth0",
+                     "cniArgs":[["K8S_POD_NAMESPACE","default"],["K8S_POD_NAME","\(name)"]],
+                     "result":{"ips":[{"address":"\(address)/24","interface":0}],"interfaces":[{"name":"eth0","sandbox":"/var/run/netns/x"}]}}
+                    """.utf8))!
         }
-        let cached = PodDirectory.cachePods([entry(podA.id, "pod-a", podA.ips[0]), entry(String(repeating: "9", count: 64), "gone", "10.244.1.99")])
+        let cached = PodDirectory.cachePods([
+            entry(podA.id, "pod-a", podA.ips[0]), entry(String(repeating: "9", count: 64), "gone", "10.244.1.99"),
+        ])
         let merged = PodMerge(cached: cached, inventory: inventory)
         #expect(merged.pods.map(\.name).sorted() == ["pod-a", "pod-b"])
         #expect(merged.pods.allSatisfy { $0.source == .runtime })
         #expect(merged.stale.map(\.name) == ["gone"])
         let a = try #require(merged.pods.first { $0.name == "pod-a" })
-        #expect(a.netnsPath == podA.netnsPath)          // the runtime's, not the cache's "/var/run/netns/x"
+        #expect(a.netnsPath == podA.netnsPath)  // the runtime's, not the cache's "/var/run/netns/x"
         #expect(a.attachments.count == 1)
         let codes = merged.notes.map(\.finding.code)
         #expect(codes.contains(.podCacheStale))
-        #expect(codes.contains(.podCacheMissing))       // pod-b has no entry
-        #expect(codes.contains(.podSourcesDisagree))    // pod-a's namespace differs
+        #expect(codes.contains(.podCacheMissing))  // pod-b has no entry
+        #expect(codes.contains(.podSourcesDisagree))  // pod-a's namespace differs
         #expect(merged.notes.first { $0.finding.code == .podCacheMissing }?.sandboxes == [podB.id])
     }
 
@@ -113,7 +118,9 @@ struct RuntimeTests {
                 while true {
                     let client = accept(sock, nil, nil)
                     if client < 0 { return }
-                    if let reply { _ = reply.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }; close(client) }
+                    if let reply {
+                        _ = reply.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }; close(client)
+                    }
                     // nil: hold the connection open and say nothing
                 }
             }
@@ -170,11 +177,13 @@ enum ServerThread {
         final class Box { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
         var thread = pthread_t()
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        pthread_create(&thread, nil, { raw in
-            let box = Unmanaged<AnyObject>.fromOpaque(raw!).takeRetainedValue() as! Box
-            box.body()
-            return nil
-        }, box)
+        pthread_create(
+            &thread, nil,
+            { raw in
+                let box = Unmanaged<AnyObject>.fromOpaque(raw!).takeRetainedValue() as! Box
+                box.body()
+                return nil
+            }, box)
         pthread_detach(thread)
     }
 }

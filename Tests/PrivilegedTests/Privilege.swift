@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// Whether this process can build network namespaces: tried, not guessed from the uid.
@@ -32,8 +32,11 @@ enum Privilege {
 func sh(_ arguments: [String], timeout: Int32 = 30_000) throws -> String {
     let path = arguments[0].hasPrefix("/") ? arguments[0] : "/usr/bin/" + arguments[0]
     let exe = NodeRoot("/").status(path) != nil ? path : "/usr/sbin/" + arguments[0]
-    guard let result = ChildProcess.run(exe, arguments: Array(arguments.dropFirst()),
-                                        environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], timeoutMilliseconds: timeout) else {
+    guard
+        let result = ChildProcess.run(
+            exe, arguments: Array(arguments.dropFirst()),
+            environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], timeoutMilliseconds: timeout)
+    else {
         throw TestFailure("cannot run \(arguments.joined(separator: " "))")
     }
     guard result.status == 0 else {
@@ -51,6 +54,7 @@ struct PrivilegedSuite {}
 func labPod(_ name: String) throws -> (netns: String, sandboxID: String) {
     let status = try JSONParser.parse(bytes: try Binary.run(["lab", "status", "-o", "json"]).output)
     guard let pod = status["pods"]?.array?.first(where: { $0["name"]?.string == name }),
-          let netns = pod["namespace"]?.string, let id = pod["sandboxID"]?.string else { throw TestFailure("lab status names no pod \(name)") }
+        let netns = pod["namespace"]?.string, let id = pod["sandboxID"]?.string
+    else { throw TestFailure("lab status names no pod \(name)") }
     return (netns, id)
 }

@@ -9,107 +9,127 @@ import Testing
 /// node with the right code within two intervals; the metrics are Prometheus text that a strict
 /// parser accepts, with bounded labels.
 extension PrivilegedSuite {
-@Suite("Privileged: watching agents, incidents and metrics")
-struct WatchLabTests {
-    static let interval = 2.0
+    @Suite("Privileged: watching agents, incidents and metrics")
+    struct WatchLabTests {
+        static let interval = 2.0
 
-    func up(_ extra: [String] = []) throws {
-        let up = try Binary.run(["lab", "up", "--agents", "--watch"] + extra, timeout: 120_000)
-        try #require(up.status == 0, "lab up --agents --watch \(extra): \(up.errorText)")
-    }
-
-    func incidents(on node: String = "node1") throws -> (status: Int32, json: ConfigValue) {
-        let result = try Binary.run(["lab", "exec", node, "--", "netdoctor", "incidents", "-o", "json"], timeout: 30_000)
-        return (result.status, try JSONParser.parse(bytes: result.output))
-    }
-
-    /// Waits up to two intervals (and the trace that explains) for an incident with `code`.
-    func waitForIncident(_ code: String, on node: String = "node1") throws -> ConfigValue? {
-        let deadline = Date().addingTimeInterval(2 * Self.interval + 6)
-        while Date() < deadline {
-            let found = (try incidents(on: node).json["incidents"]?.array ?? []).first { $0["codes"]?.array?.contains(.string(code)) == true }
-            if let found { return found }
-            usleep(500_000)
+        func up(_ extra: [String] = []) throws {
+            let up = try Binary.run(["lab", "up", "--agents", "--watch"] + extra, timeout: 120_000)
+            try #require(up.status == 0, "lab up --agents --watch \(extra): \(up.errorText)")
         }
-        return nil
-    }
 
-    @Test("healthy for ten intervals: no incident on either node, both peers probed")
-    func healthy() throws {
-        try Privilege.require()
-        try up()
-        defer { _ = try? Binary.run(["lab", "down"]) }
-        usleep(UInt32(10 * Self.interval * 1_000_000))
-        for node in ["node1", "node2"] {
-            let (status, json) = try incidents(on: node)
-            #expect(status == 0 && json["incidents"]?.array?.isEmpty == true, "\(node): \(json["incidents"] ?? .null)")
+        func incidents(on node: String = "node1") throws -> (status: Int32, json: ConfigValue) {
+            let result = try Binary.run(["lab", "exec", node, "--", "netdoctor", "incidents", "-o", "json"], timeout: 30_000)
+            return (result.status, try JSONParser.parse(bytes: result.output))
         }
-        let metrics = try self.metrics(on: "node1")
-        let samples = try PrometheusText.parse(metrics)
-        // Prometheus' own linter, where Debian's prometheus package put it (scripts/setup).
-        let promtool = try #require(ChildProcess.run("/usr/bin/promtool", arguments: ["check", "metrics"], environment: ["PATH=/usr/bin:/bin"],
-                                                     input: Array(metrics.utf8), timeoutMilliseconds: 10_000), "promtool (scripts/setup installs it)")
-        #expect(promtool.status == 0, "promtool check metrics: \(promtool.outputText) \(promtool.errorText)")
-        let probes = samples.filter { $0.name == "netdoctor_probe_duration_seconds_count" && $0.labels["target_node"] == "node2" }
-        #expect(probes.contains { $0.labels["kind"] == "pod" && $0.value >= 8 } && probes.contains { $0.labels["kind"] == "node" && $0.value >= 8 }, "\(probes)")
-        #expect(samples.contains { $0.name == "netdoctor_path_mtu_bytes" && $0.value == 1450 })
-        #expect(!samples.contains { $0.name == "netdoctor_probe_failures_total" && $0.value > 0 })
-    }
 
-    @Test("each fault family becomes an incident with its code, on the node that probes across it, within two intervals", arguments: [
-        ("FIREWALL_DROP", ["--node", "node2"], "FIREWALL_DROP"), ("MTU_MISMATCH", [], "MTU_MISMATCH"),
-        ("OVERLAY_FDB_MISSING", [], "OVERLAY_FDB_MISSING"),
-    ])
-    func faults(fault: String, options: [String], code: String) throws {
-        try Privilege.require()
-        try up()
-        defer { _ = try? Binary.run(["lab", "down"]) }
-        let broken = try Binary.run(["lab", "break", fault] + options)
-        try #require(broken.status == 0, "\(broken.errorText)")
-        let incident = try waitForIncident(code)
-        let seen = try incidents().json
-        #expect(incident != nil, "\(fault): \(seen)")
-        #expect(incident?["sourceNode"]?.string == "node1" && incident?["targetNode"]?.string == "node2" && incident?["kind"]?.string == "pod")
-        #expect((incident?["report"]?["hops"]?.array?.count ?? 0) >= 5, "the full trace, both nodes' hops")
-        let (status, json) = try incidents()
-        #expect(status == 1 && json["findings"]?.array?.first?["code"]?.string == code)
-        let verdicts = try PrometheusText.parse(try metrics(on: "node1")).filter { $0.name == "netdoctor_verdicts_total" && $0.labels["code"] == code }
-        #expect(verdicts.first.map { $0.value >= 1 } == true)
-    }
+        /// Waits up to two intervals (and the trace that explains) for an incident with `code`.
+        func waitForIncident(_ code: String, on node: String = "node1") throws -> ConfigValue? {
+            let deadline = Date().addingTimeInterval(2 * Self.interval + 6)
+            while Date() < deadline {
+                let found = (try incidents(on: node).json["incidents"]?.array ?? []).first {
+                    $0["codes"]?.array?.contains(.string(code)) == true
+                }
+                if let found { return found }
+                usleep(500_000)
+            }
+            return nil
+        }
 
-    @Test("a Service without endpoints: the watcher's Service probe becomes SERVICE_NO_ENDPOINTS; incidents survive an agent restart")
-    func service() throws {
-        try Privilege.require()
-        try up(["--proxy", "iptables"])
-        defer { _ = try? Binary.run(["lab", "down"]) }
-        try #require(try Binary.run(["lab", "break", "SERVICE_NO_ENDPOINTS"]).status == 0)
-        let incident = try waitForIncident("SERVICE_NO_ENDPOINTS")
-        #expect(incident?["kind"]?.string == "service" && incident?["target"]?.string == "default/web", "\(String(describing: incident))")
-        // Kept in the agent's incidents file: what a restarted agent reads back.
-        let kept = try String(contentsOfFile: "/var/lib/netdoctor-lab/incidents-node1.json", encoding: .utf8)
-        #expect(kept.contains("SERVICE_NO_ENDPOINTS"))
-    }
+        @Test("healthy for ten intervals: no incident on either node, both peers probed")
+        func healthy() throws {
+            try Privilege.require()
+            try up()
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            usleep(UInt32(10 * Self.interval * 1_000_000))
+            for node in ["node1", "node2"] {
+                let (status, json) = try incidents(on: node)
+                #expect(status == 0 && json["incidents"]?.array?.isEmpty == true, "\(node): \(json["incidents"] ?? .null)")
+            }
+            let metrics = try self.metrics(on: "node1")
+            let samples = try PrometheusText.parse(metrics)
+            // Prometheus' own linter, where Debian's prometheus package put it (scripts/setup).
+            let promtool = try #require(
+                ChildProcess.run(
+                    "/usr/bin/promtool", arguments: ["check", "metrics"], environment: ["PATH=/usr/bin:/bin"],
+                    input: Array(metrics.utf8), timeoutMilliseconds: 10_000), "promtool (scripts/setup installs it)")
+            #expect(promtool.status == 0, "promtool check metrics: \(promtool.outputText) \(promtool.errorText)")
+            let probes = samples.filter { $0.name == "netdoctor_probe_duration_seconds_count" && $0.labels["target_node"] == "node2" }
+            #expect(
+                probes.contains { $0.labels["kind"] == "pod" && $0.value >= 8 }
+                    && probes.contains { $0.labels["kind"] == "node" && $0.value >= 8 }, "\(probes)")
+            #expect(samples.contains { $0.name == "netdoctor_path_mtu_bytes" && $0.value == 1450 })
+            #expect(!samples.contains { $0.name == "netdoctor_probe_failures_total" && $0.value > 0 })
+        }
 
-    @Test("dual-stack: pods probed in each family; an IPv6-only drop is an incident about the IPv6 address, IPv4 unharmed")
-    func dualStack() throws {
-        try Privilege.require()
-        try up(["--family", "dual"])
-        defer { _ = try? Binary.run(["lab", "down"]) }
-        try #require(try Binary.run(["lab", "break", "FIREWALL_DROP", "--family", "6"]).status == 0)
-        let incident = try waitForIncident("FIREWALL_DROP")
-        #expect(incident?["target"]?.string == "fd00:10:244:2::2", "\(String(describing: incident))")
-        let samples = try PrometheusText.parse(try metrics(on: "node1")).filter { $0.name == "netdoctor_probe_failures_total" && $0.labels["kind"] == "pod" }
-        #expect(samples.contains { $0.labels["family"] == "6" && $0.value >= 1 } && samples.contains { $0.labels["family"] == "4" && $0.value == 0 }, "\(samples)")
-    }
+        @Test(
+            "each fault family becomes an incident with its code, on the node that probes across it, within two intervals",
+            arguments: [
+                ("FIREWALL_DROP", ["--node", "node2"], "FIREWALL_DROP"), ("MTU_MISMATCH", [], "MTU_MISMATCH"),
+                ("OVERLAY_FDB_MISSING", [], "OVERLAY_FDB_MISSING"),
+            ])
+        func faults(fault: String, options: [String], code: String) throws {
+            try Privilege.require()
+            try up()
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            let broken = try Binary.run(["lab", "break", fault] + options)
+            try #require(broken.status == 0, "\(broken.errorText)")
+            let incident = try waitForIncident(code)
+            let seen = try incidents().json
+            #expect(incident != nil, "\(fault): \(seen)")
+            #expect(
+                incident?["sourceNode"]?.string == "node1" && incident?["targetNode"]?.string == "node2"
+                    && incident?["kind"]?.string == "pod")
+            #expect((incident?["report"]?["hops"]?.array?.count ?? 0) >= 5, "the full trace, both nodes' hops")
+            let (status, json) = try incidents()
+            #expect(status == 1 && json["findings"]?.array?.first?["code"]?.string == code)
+            let verdicts = try PrometheusText.parse(try metrics(on: "node1")).filter {
+                $0.name == "netdoctor_verdicts_total" && $0.labels["code"] == code
+            }
+            #expect(verdicts.first.map { $0.value >= 1 } == true)
+        }
 
-    func metrics(on node: String) throws -> String {
-        let token = try String(contentsOfFile: "/var/lib/netdoctor-lab/agent-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let address = node == "node1" ? "192.168.77.1" : "192.168.77.2"
-        let result = try Binary.run(["lab", "exec", node, "--", "curl", "-sf", "-H", "Authorization: Bearer \(token)", "http://\(address):9449/metrics"])
-        try #require(result.status == 0, "\(result.errorText)")
-        return String(decoding: result.output, as: UTF8.self)
+        @Test("a Service without endpoints: the watcher's Service probe becomes SERVICE_NO_ENDPOINTS; incidents survive an agent restart")
+        func service() throws {
+            try Privilege.require()
+            try up(["--proxy", "iptables"])
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            try #require(try Binary.run(["lab", "break", "SERVICE_NO_ENDPOINTS"]).status == 0)
+            let incident = try waitForIncident("SERVICE_NO_ENDPOINTS")
+            #expect(
+                incident?["kind"]?.string == "service" && incident?["target"]?.string == "default/web", "\(String(describing: incident))")
+            // Kept in the agent's incidents file: what a restarted agent reads back.
+            let kept = try String(contentsOfFile: "/var/lib/netdoctor-lab/incidents-node1.json", encoding: .utf8)
+            #expect(kept.contains("SERVICE_NO_ENDPOINTS"))
+        }
+
+        @Test("dual-stack: pods probed in each family; an IPv6-only drop is an incident about the IPv6 address, IPv4 unharmed")
+        func dualStack() throws {
+            try Privilege.require()
+            try up(["--family", "dual"])
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            try #require(try Binary.run(["lab", "break", "FIREWALL_DROP", "--family", "6"]).status == 0)
+            let incident = try waitForIncident("FIREWALL_DROP")
+            #expect(incident?["target"]?.string == "fd00:10:244:2::2", "\(String(describing: incident))")
+            let samples = try PrometheusText.parse(try metrics(on: "node1")).filter {
+                $0.name == "netdoctor_probe_failures_total" && $0.labels["kind"] == "pod"
+            }
+            #expect(
+                samples.contains { $0.labels["family"] == "6" && $0.value >= 1 }
+                    && samples.contains { $0.labels["family"] == "4" && $0.value == 0 }, "\(samples)")
+        }
+
+        func metrics(on node: String) throws -> String {
+            let token = try String(contentsOfFile: "/var/lib/netdoctor-lab/agent-token", encoding: .utf8).trimmingCharacters(
+                in: .whitespacesAndNewlines)
+            let address = node == "node1" ? "192.168.77.1" : "192.168.77.2"
+            let result = try Binary.run([
+                "lab", "exec", node, "--", "curl", "-sf", "-H", "Authorization: Bearer \(token)", "http://\(address):9449/metrics",
+            ])
+            try #require(result.status == 0, "\(result.errorText)")
+            return String(decoding: result.output, as: UTF8.self)
+        }
     }
-}
 }
 
 /// A strict reader of Prometheus' text exposition format 0.0.4: every line a comment (HELP or
@@ -130,9 +150,13 @@ enum PrometheusText {
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
             if line.hasPrefix("#") {
                 let words = line.split(separator: " ", maxSplits: 3).map(String.init)
-                guard words.count >= 3, ["HELP", "TYPE"].contains(words[1]), isMetricName(words[2]) else { throw ParseError(description: "line \(number + 1): \(line)") }
+                guard words.count >= 3, ["HELP", "TYPE"].contains(words[1]), isMetricName(words[2]) else {
+                    throw ParseError(description: "line \(number + 1): \(line)")
+                }
                 if words[1] == "TYPE" {
-                    guard words.count == 4, ["counter", "gauge", "histogram", "summary", "untyped"].contains(words[3]), typed[words[2]] == nil else {
+                    guard words.count == 4, ["counter", "gauge", "histogram", "summary", "untyped"].contains(words[3]),
+                        typed[words[2]] == nil
+                    else {
                         throw ParseError(description: "line \(number + 1): bad or repeated TYPE: \(line)")
                     }
                     typed[words[2]] = words[3]
@@ -146,7 +170,9 @@ enum PrometheusText {
                 name.hasSuffix(suffix) && typed[String(name.dropLast(suffix.count))] != nil ? String(name.dropLast(suffix.count)) : name
             }
             guard typed[base] != nil || typed[sample.name] != nil else { throw ParseError(description: "\(sample.name) has no TYPE") }
-            if sample.name.hasSuffix("_bucket") { guard sample.labels["le"] != nil else { throw ParseError(description: "\(sample.name) without le") } }
+            if sample.name.hasSuffix("_bucket") {
+                guard sample.labels["le"] != nil else { throw ParseError(description: "\(sample.name) without le") }
+            }
         }
         return samples
     }

@@ -9,19 +9,19 @@ import Testing
 @Suite("IPVS mode on recorded and spec-built input")
 struct IPVSTests {
     static let proc = """
-    IP Virtual Server version 1.2.1 (size=4096)
-    Prot LocalAddress:Port Scheduler Flags
-      -> RemoteAddress:Port Forward Weight ActiveConn InActConn
-    TCP  0A600001:01BB rr
-      -> C0A84D01:192B      Masq    1      0          0
-    TCP  0A600050:0050 rr
-      -> 0AF40102:1F90      Masq    1      2          1
-      -> 0AF40202:1F90      Masq    1      0          3
-    UDP  0A60000A:0035 rr
-    TCP  [fd00:0000:0000:0000:0000:0000:0000:0010]:0050 rr
-      -> [fd00:0244:0000:0000:0000:0000:0000:0002]:1F90      Masq    1      0          0
+        IP Virtual Server version 1.2.1 (size=4096)
+        Prot LocalAddress:Port Scheduler Flags
+          -> RemoteAddress:Port Forward Weight ActiveConn InActConn
+        TCP  0A600001:01BB rr
+          -> C0A84D01:192B      Masq    1      0          0
+        TCP  0A600050:0050 rr
+          -> 0AF40102:1F90      Masq    1      2          1
+          -> 0AF40202:1F90      Masq    1      0          3
+        UDP  0A60000A:0035 rr
+        TCP  [fd00:0000:0000:0000:0000:0000:0000:0010]:0050 rr
+          -> [fd00:0244:0000:0000:0000:0000:0000:0002]:1F90      Masq    1      0          0
 
-    """
+        """
 
     @Test("/proc/net/ip_vs: virtual servers with their real servers; one without any is no endpoints")
     func procText() throws {
@@ -41,7 +41,8 @@ struct IPVSTests {
     static func message(family: UInt16, top: UInt16, _ attributes: [(UInt16, [UInt8])]) -> NetlinkMessage {
         var nested: [UInt8] = []
         for (type, payload) in attributes { nested += attribute(type, payload) }
-        return NetlinkMessage(type: MessageType(rawValue: family), flags: [.multipart], payload: [1, 1, 0, 0] + attribute(top | 0x8000, nested))
+        return NetlinkMessage(
+            type: MessageType(rawValue: family), flags: [.multipart], payload: [1, 1, 0, 0] + attribute(top | 0x8000, nested))
     }
 
     static func attribute(_ type: UInt16, _ payload: [UInt8]) -> [UInt8] {
@@ -57,18 +58,28 @@ struct IPVSTests {
     @Test("generic netlink: the family id from the controller, services and destinations decoded, the dump requests laid out")
     func genericNetlink() throws {
         let family: UInt16 = 0x1b
-        let controllerAnswer = NetlinkMessage(type: IPVS.controller, flags: [], payload: [1, 2, 0, 0] + Self.attribute(2, Array("IPVS".utf8) + [0])
-                                                  + Self.attribute(1, Self.le16(family)))
+        let controllerAnswer = NetlinkMessage(
+            type: IPVS.controller, flags: [],
+            payload: [1, 2, 0, 0] + Self.attribute(2, Array("IPVS".utf8) + [0])
+                + Self.attribute(1, Self.le16(family)))
         #expect(try IPVS.familyID(controllerAnswer) == MessageType(rawValue: family))
         let address = [10, 96, 0, 80] + [UInt8](repeating: 0, count: 12)
-        let service = try #require(try IPVS.service(Self.message(family: family, top: 1, [
-            (1, Self.le16(2)), (2, Self.le16(6)), (3, address), (4, [0x00, 0x50]), (6, Array("rr".utf8) + [0]),
-        ]), family: MessageType(rawValue: family)))
+        let service = try #require(
+            try IPVS.service(
+                Self.message(
+                    family: family, top: 1,
+                    [
+                        (1, Self.le16(2)), (2, Self.le16(6)), (3, address), (4, [0x00, 0x50]), (6, Array("rr".utf8) + [0]),
+                    ]), family: MessageType(rawValue: family)))
         #expect(service.address == IPAddress.parse("10.96.0.80") && service.port == 80 && service.proto == 6 && service.scheduler == "rr")
-        let destination = try #require(try IPVS.destination(Self.message(family: family, top: 2, [
-            (1, [10, 244, 2, 2] + [UInt8](repeating: 0, count: 12)), (2, [0x1F, 0x90]), (3, Self.le32(0)), (4, Self.le32(1)),
-            (7, Self.le32(2)), (8, Self.le32(1)),
-        ]), family: MessageType(rawValue: family), serviceFamily: 2))
+        let destination = try #require(
+            try IPVS.destination(
+                Self.message(
+                    family: family, top: 2,
+                    [
+                        (1, [10, 244, 2, 2] + [UInt8](repeating: 0, count: 12)), (2, [0x1F, 0x90]), (3, Self.le32(0)), (4, Self.le32(1)),
+                        (7, Self.le32(2)), (8, Self.le32(1)),
+                    ]), family: MessageType(rawValue: family), serviceFamily: 2))
         #expect(destination.address == IPAddress.parse("10.244.2.2") && destination.port == 8080 && destination.weight == 1)
         #expect(destination.activeConnections == 2 && destination.inactiveConnections == 1)
         let table = IPVSServices.table(services: [(service, [destination])])
@@ -78,8 +89,11 @@ struct IPVSTests {
         #expect(request.flags.contains(.dump) && Array(request.payload.prefix(2)) == [8, 1])
         #expect(try Attribute.parseAll(request.payload.dropFirst(4)).first?.nested().count == 4)
         // Foreign and truncated messages: nil or an error, never a crash.
-        #expect(try IPVS.service(NetlinkMessage(type: .newRoute, flags: [], payload: [1, 1, 0, 0]), family: MessageType(rawValue: family)) == nil)
-        _ = try? IPVS.service(NetlinkMessage(type: MessageType(rawValue: family), flags: [], payload: [1, 1, 0, 0, 8, 0, 1, 0x80]),
-                              family: MessageType(rawValue: family))
+        #expect(
+            try IPVS.service(NetlinkMessage(type: .newRoute, flags: [], payload: [1, 1, 0, 0]), family: MessageType(rawValue: family))
+                == nil)
+        _ = try? IPVS.service(
+            NetlinkMessage(type: MessageType(rawValue: family), flags: [], payload: [1, 1, 0, 0, 8, 0, 1, 0x80]),
+            family: MessageType(rawValue: family))
     }
 }

@@ -9,13 +9,13 @@ import Testing
 @Suite("kube-proxy's metrics and config, and the checks on them")
 struct KubeProxyStatusTests {
     static let metrics = """
-    # HELP kubeproxy_sync_proxy_rules_last_timestamp_seconds [ALPHA] The last time proxy rules were successfully synced
-    # TYPE kubeproxy_sync_proxy_rules_last_timestamp_seconds gauge
-    kubeproxy_sync_proxy_rules_last_timestamp_seconds 1.7e+09
-    kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds 1.7000003e+09
-    kubeproxy_sync_proxy_rules_iptables_restore_failures_total 2
-    kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy="external"} 1
-    """
+        # HELP kubeproxy_sync_proxy_rules_last_timestamp_seconds [ALPHA] The last time proxy rules were successfully synced
+        # TYPE kubeproxy_sync_proxy_rules_last_timestamp_seconds gauge
+        kubeproxy_sync_proxy_rules_last_timestamp_seconds 1.7e+09
+        kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds 1.7000003e+09
+        kubeproxy_sync_proxy_rules_iptables_restore_failures_total 2
+        kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy="external"} 1
+        """
 
     @Test("metrics: the last sync, the last queued change, the failures; a change waiting is an error, failures a warning")
     func stale() {
@@ -51,15 +51,25 @@ struct KubeProxyStatusTests {
         let table = ServiceTable(mode: .iptables, entries: [])
         #expect(ServiceChecks.masquerade(table, config: current).isEmpty && ServiceChecks.masquerade(table, config: older).isEmpty)
         // Before 1.24, and dual-stack's comma-separated flag value.
-        let old = try #require(KubeProxyConfig.parse(json: Array(#"{"kubeproxy.config.k8s.io": {"Mode": "ipvs", "ClusterCIDR": "10.244.0.0/16, fd00::/56", "IPTables": {"MasqueradeAll": false}}}"#.utf8)))
+        let old = try #require(
+            KubeProxyConfig.parse(
+                json: Array(
+                    #"{"kubeproxy.config.k8s.io": {"Mode": "ipvs", "ClusterCIDR": "10.244.0.0/16, fd00::/56", "IPTables": {"MasqueradeAll": false}}}"#
+                        .utf8)))
         #expect(old.clusterCIDRs == ["10.244.0.0/16", "fd00::/56"] && old.shape.hasPrefix("before 1.24"))
         // 1.31+ without cluster CIDRs: the detector has nothing to go on, said with the shape.
-        let none = try #require(KubeProxyConfig.parse(json: Array(#"{"kubeproxy.config.k8s.io": {"Mode": "iptables", "DetectLocalMode": "ClusterCIDR", "DetectLocal": {"ClusterCIDRs": null}, "Linux": {"MasqueradeAll": false}}}"#.utf8)))
+        let none = try #require(
+            KubeProxyConfig.parse(
+                json: Array(
+                    #"{"kubeproxy.config.k8s.io": {"Mode": "iptables", "DetectLocalMode": "ClusterCIDR", "DetectLocal": {"ClusterCIDRs": null}, "Linux": {"MasqueradeAll": false}}}"#
+                        .utf8)))
         #expect(none.detectorMissing)
         let finding = try #require(ServiceChecks.masquerade(table, config: none).first)
         #expect(finding.evidence.contains { $0.contains("1.31+") }, "\(finding.evidence)")
         // masquerade-all (1.31+: under Linux) needs no detector.
-        let all = try #require(KubeProxyConfig.parse(json: Array(#"{"kubeproxy.config.k8s.io": {"DetectLocal": {"ClusterCIDRs": []}, "Linux": {"MasqueradeAll": true}}}"#.utf8)))
+        let all = try #require(
+            KubeProxyConfig.parse(
+                json: Array(#"{"kubeproxy.config.k8s.io": {"DetectLocal": {"ClusterCIDRs": []}, "Linux": {"MasqueradeAll": true}}}"#.utf8)))
         #expect(!all.detectorMissing)
         // A shape with neither field (a future release, a null entry): not judged.
         let unknown = try #require(KubeProxyConfig.parse(json: Array(#"{"kubeproxy.config.k8s.io": {"Mode": "nftables"}}"#.utf8)))
@@ -69,7 +79,8 @@ struct KubeProxyStatusTests {
 
     @Test("configz: a ClusterCIDR detector without a cluster CIDR is MASQUERADE_MISSING; a missing rule is the error")
     func config() throws {
-        let empty = try #require(KubeProxyConfig.parse(json: Array(#"{"kubeproxy.config.k8s.io": {"clusterCIDR": "", "detectLocalMode": "ClusterCIDR"}}"#.utf8)))
+        let empty = try #require(
+            KubeProxyConfig.parse(json: Array(#"{"kubeproxy.config.k8s.io": {"clusterCIDR": "", "detectLocalMode": "ClusterCIDR"}}"#.utf8)))
         #expect(empty.detectorMissing)
         let set = try #require(KubeProxyConfig.parse(json: Array(#"{"kubeproxy.config.k8s.io": {"clusterCIDR": "10.244.0.0/16"}}"#.utf8)))
         #expect(!set.detectorMissing)
@@ -84,9 +95,12 @@ struct KubeProxyStatusTests {
     @Test("hairpin: only when the source is an endpoint and its bridge port does not hairpin")
     func hairpin() {
         let source = IPAddress.parse("10.244.1.2")!
-        let entry = ServiceEntry(name: ServicePortName(namespace: "default", name: "web", port: "http"), proto: "tcp",
-                                 endpoints: [ServiceEndpoint(address: source, port: 8080, share: 0.5, rule: "KUBE-SEP-A"),
-                                             ServiceEndpoint(address: IPAddress.parse("10.244.2.2")!, port: 8080, share: 0.5, rule: "KUBE-SEP-B")])
+        let entry = ServiceEntry(
+            name: ServicePortName(namespace: "default", name: "web", port: "http"), proto: "tcp",
+            endpoints: [
+                ServiceEndpoint(address: source, port: 8080, share: 0.5, rule: "KUBE-SEP-A"),
+                ServiceEndpoint(address: IPAddress.parse("10.244.2.2")!, port: 8080, share: 0.5, rule: "KUBE-SEP-B"),
+            ])
         #expect(ServiceChecks.hairpin(entry, source: source, hostInterface: "veth1", hairpin: false).first?.message.contains("50%") == true)
         #expect(ServiceChecks.hairpin(entry, source: source, hostInterface: "veth1", hairpin: true).isEmpty)
         #expect(ServiceChecks.hairpin(entry, source: source, hostInterface: "veth1", hairpin: nil).isEmpty)
@@ -96,18 +110,23 @@ struct KubeProxyStatusTests {
     @Test("stale conntrack by kube-proxy's rule: a UDP entry to a Service whose reply source is no endpoint now")
     func staleConntrack() {
         let vip = IPAddress.parse("10.96.0.53")!
-        let entry = ServiceEntry(name: ServicePortName(namespace: "default", name: "echo", port: "udp"), proto: "udp",
-                                 frontends: [.clusterIP(vip, 53)],
-                                 endpoints: [ServiceEndpoint(address: IPAddress.parse("10.244.1.2")!, port: 8080, rule: "KUBE-SEP-A")])
+        let entry = ServiceEntry(
+            name: ServicePortName(namespace: "default", name: "echo", port: "udp"), proto: "udp",
+            frontends: [.clusterIP(vip, 53)],
+            endpoints: [ServiceEndpoint(address: IPAddress.parse("10.244.1.2")!, port: 8080, rule: "KUBE-SEP-A")])
         let table = ServiceTable(mode: .iptables, entries: [entry])
         func connection(replyFrom: String, assured: Bool = false, timeout: UInt32? = nil) -> Conntrack.Entry {
-            Conntrack.Entry(original: Conntrack.Tuple(source: IPAddress.parse("10.244.1.3")!, destination: vip, proto: 17, sourcePort: 4000, destinationPort: 53),
-                            reply: Conntrack.Tuple(source: IPAddress.parse(replyFrom)!, destination: IPAddress.parse("10.244.1.3")!, proto: 17,
-                                                   sourcePort: 8080, destinationPort: 4000),
-                            status: Conntrack.Status.destinationNAT | (assured ? Conntrack.Status.assured : 0), timeoutSeconds: timeout)
+            Conntrack.Entry(
+                original: Conntrack.Tuple(
+                    source: IPAddress.parse("10.244.1.3")!, destination: vip, proto: 17, sourcePort: 4000, destinationPort: 53),
+                reply: Conntrack.Tuple(
+                    source: IPAddress.parse(replyFrom)!, destination: IPAddress.parse("10.244.1.3")!, proto: 17,
+                    sourcePort: 8080, destinationPort: 4000),
+                status: Conntrack.Status.destinationNAT | (assured ? Conntrack.Status.assured : 0), timeoutSeconds: timeout)
         }
         #expect(ServiceChecks.staleConntrack([connection(replyFrom: "10.244.1.2")], table: table).isEmpty)
-        let stale = ServiceChecks.staleConntrack([connection(replyFrom: "10.244.2.99"), connection(replyFrom: "10.244.2.99")], table: table)
+        let stale = ServiceChecks.staleConntrack(
+            [connection(replyFrom: "10.244.2.99"), connection(replyFrom: "10.244.2.99")], table: table)
         #expect(stale.count == 1 && stale[0].code == .staleConntrack && stale[0].message.contains("2 UDP conntrack entries"))
         // Unreplied entries only wait to expire: a warning.
         #expect(stale[0].severity == .warning)

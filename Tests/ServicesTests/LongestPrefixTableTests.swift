@@ -25,10 +25,14 @@ struct LongestPrefixTableTests {
             entries.append((IPPrefix(address: IPAddress(bytes: bytes), length: length), i))
         }
         let table = LongestPrefixTable(entries)
-        let ranked = entries.enumerated().sorted { $0.element.prefix.length != $1.element.prefix.length ? $0.element.prefix.length > $1.element.prefix.length : $0.offset < $1.offset }
+        let ranked = entries.enumerated().sorted {
+            $0.element.prefix.length != $1.element.prefix.length
+                ? $0.element.prefix.length > $1.element.prefix.length : $0.offset < $1.offset
+        }
         for _ in 0..<3000 {
             let v4 = random.next() % 2 == 0
-            let address = IPAddress(bytes: (0..<(v4 ? 4 : 16)).map { j in UInt8(truncatingIfNeeded: j < 2 ? random.next() % 3 : random.next()) })
+            let address = IPAddress(
+                bytes: (0..<(v4 ? 4 : 16)).map { j in UInt8(truncatingIfNeeded: j < 2 ? random.next() % 3 : random.next()) })
             let scanned = ranked.first { $0.element.prefix.contains(address) }?.element.value
             #expect(table.lookup(address) == scanned, "\(address)")
         }

@@ -19,7 +19,9 @@ struct NetlinkRulesTests {
         return try #require(KubeRulesOverNetlink.scanned(nat: nat, filter: filter), "every rule understood")
     }
 
-    @Test("each of kube-proxy's rules reads the same from nf_tables as from iptables-save", arguments: ["kube-proxy-iptables", "kube-proxy-iptables-large"])
+    @Test(
+        "each of kube-proxy's rules reads the same from nf_tables as from iptables-save",
+        arguments: ["kube-proxy-iptables", "kube-proxy-iptables-large"])
     func sameRules(set: String) throws {
         let fromNetlink = try scanned(set)
         let fromText = KubeRuleScanner.scan(try fixture("\(set).iptables-save"))
@@ -77,18 +79,25 @@ struct NetlinkRulesTests {
     func olderForms() throws {
         // struct xt_tcp: spts 0–65535, dpts 53–53, option, flg_mask, flg_cmp, invflags.
         let xtTCP = Self.u16(0) + Self.u16(65535) + Self.u16(53) + Self.u16(53) + [0, 0, 0, 0]
-        let rule = try #require(KubeRulesOverNetlink.kubeRule(Self.rule("KUBE-SERVICES", [
-            .payload(base: NFTables.networkHeader, offset: 9, length: 1, register: 1), .compare(register: 1, op: .equal, data: [17]),
-            .payload(base: NFTables.networkHeader, offset: 16, length: 4, register: 1), .compare(register: 1, op: .equal, data: [10, 96, 0, 10]),
-            .match(name: "tcp", revision: 0, info: xtTCP[...]),
-            .verdict(NFTables.Verdict(code: NFTables.Verdict.jump, chain: "KUBE-SVC-X")),
-        ], comment: "kube-system/kube-dns:dns cluster IP")))
+        let rule = try #require(
+            KubeRulesOverNetlink.kubeRule(
+                Self.rule(
+                    "KUBE-SERVICES",
+                    [
+                        .payload(base: NFTables.networkHeader, offset: 9, length: 1, register: 1),
+                        .compare(register: 1, op: .equal, data: [17]),
+                        .payload(base: NFTables.networkHeader, offset: 16, length: 4, register: 1),
+                        .compare(register: 1, op: .equal, data: [10, 96, 0, 10]),
+                        .match(name: "tcp", revision: 0, info: xtTCP[...]),
+                        .verdict(NFTables.Verdict(code: NFTables.Verdict.jump, chain: "KUBE-SVC-X")),
+                    ], comment: "kube-system/kube-dns:dns cluster IP")))
         #expect(rule.proto == "udp" && rule.destination == "10.96.0.10/32" && rule.destinationPort == 53)
         #expect(rule.target == "KUBE-SVC-X" && rule.comment == "kube-system/kube-dns:dns cluster IP" && rule.commented)
         // An inverted port is no destination port, as `! --dport 53` reads in the text.
         var inverted = xtTCP
         inverted[11] = 0x02
-        let negated = try #require(KubeRulesOverNetlink.kubeRule(Self.rule("KUBE-SERVICES", [.match(name: "tcp", revision: 0, info: inverted[...])])))
+        let negated = try #require(
+            KubeRulesOverNetlink.kubeRule(Self.rule("KUBE-SERVICES", [.match(name: "tcp", revision: 0, info: inverted[...])])))
         #expect(negated.destinationPort == nil)
     }
 
@@ -109,21 +118,30 @@ struct NetlinkRulesTests {
 
         // struct xt_recent_mtinfo: seconds 10800, hit_count 0, check_set XT_RECENT_CHECK, invert 0, name…
         let recent = Self.u32(10800) + Self.u32(0) + [1, 0] + [UInt8](repeating: 0, count: 202)
-        let affinity = try #require(KubeRulesOverNetlink.kubeRule(Self.rule("KUBE-SVC-X", [
-            .match(name: "recent", revision: 0, info: recent[...]),
-            .verdict(NFTables.Verdict(code: NFTables.Verdict.jump, chain: "KUBE-SEP-Y")),
-        ])))
+        let affinity = try #require(
+            KubeRulesOverNetlink.kubeRule(
+                Self.rule(
+                    "KUBE-SVC-X",
+                    [
+                        .match(name: "recent", revision: 0, info: recent[...]),
+                        .verdict(NFTables.Verdict(code: NFTables.Verdict.jump, chain: "KUBE-SEP-Y")),
+                    ])))
         #expect(affinity.recentCheck && affinity.seconds == 10800)
 
-        let masked = try #require(KubeRulesOverNetlink.kubeRule(Self.rule("KUBE-SERVICES", [
-            .payload(base: NFTables.networkHeader, offset: 16, length: 4, register: 1),
-            .bitwise(source: 1, destination: 1, mask: [255, 255, 0, 0], xor: [0, 0, 0, 0]),
-            .compare(register: 1, op: .equal, data: [10, 96, 0, 0]),
-        ])))
+        let masked = try #require(
+            KubeRulesOverNetlink.kubeRule(
+                Self.rule(
+                    "KUBE-SERVICES",
+                    [
+                        .payload(base: NFTables.networkHeader, offset: 16, length: 4, register: 1),
+                        .bitwise(source: 1, destination: 1, mask: [255, 255, 0, 0], xor: [0, 0, 0, 0]),
+                        .compare(register: 1, op: .equal, data: [10, 96, 0, 0]),
+                    ])))
         #expect(masked.destination == "10.96.0.0/16")
         // statistic: mode random, probability 1/3 of 2^31.
         let statistic = Self.u16(0) + Self.u16(0) + Self.u32(715_827_883) + [UInt8](repeating: 0, count: 16)
-        let spread = try #require(KubeRulesOverNetlink.kubeRule(Self.rule("KUBE-SVC-X", [.match(name: "statistic", revision: 0, info: statistic[...])])))
+        let spread = try #require(
+            KubeRulesOverNetlink.kubeRule(Self.rule("KUBE-SVC-X", [.match(name: "statistic", revision: 0, info: statistic[...])])))
         #expect(abs((spread.probability ?? 0) - 1.0 / 3) < 1e-9)
     }
 
@@ -134,12 +152,15 @@ struct NetlinkRulesTests {
         let invertedStatistic = Self.u16(0) + Self.u16(1) + Self.u32(1 << 30) + [UInt8](repeating: 0, count: 16)
         let shortDNAT: [NFTables.Expression] = [.target(name: "DNAT", revision: 2, info: [1, 0, 0, 0])]
         let verdictCode: [NFTables.Expression] = [.verdict(NFTables.Verdict(code: -1))]
-        for expressions in [unknownLoad, nativeNAT, [.match(name: "statistic", revision: 0, info: invertedStatistic[...])], shortDNAT, verdictCode,
-                            [.compare(register: 2, op: .equal, data: [1])]] {
+        for expressions in [
+            unknownLoad, nativeNAT, [.match(name: "statistic", revision: 0, info: invertedStatistic[...])], shortDNAT, verdictCode,
+            [.compare(register: 2, op: .equal, data: [1])],
+        ] {
             #expect(KubeRulesOverNetlink.kubeRule(Self.rule("KUBE-SEP-X", Self.tcp + expressions)) == nil, "\(expressions)")
         }
         // Matches the table does not need pass, as their options do in the text.
-        #expect(KubeRulesOverNetlink.kubeRule(Self.rule("KUBE-SERVICES", [.match(name: "addrtype", revision: 1, info: [0, 0, 0, 0])])) != nil)
+        #expect(
+            KubeRulesOverNetlink.kubeRule(Self.rule("KUBE-SERVICES", [.match(name: "addrtype", revision: 1, info: [0, 0, 0, 0])])) != nil)
     }
 
     @Test("bytes cut short or foreign: no table, no crash")

@@ -61,7 +61,9 @@ struct ServiceTableTests {
         #expect(table.entries(namespace: "ns4", name: "svc4").first?.endpoints.count == 2)
     }
 
-    @Test("iptables mode: frontends from KUBE-SERVICES and KUBE-NODEPORTS, endpoints through KUBE-SVC/SVL to KUBE-SEP DNATs, REJECT and DROP for none")
+    @Test(
+        "iptables mode: frontends from KUBE-SERVICES and KUBE-NODEPORTS, endpoints through KUBE-SVC/SVL to KUBE-SEP DNATs, REJECT and DROP for none"
+    )
     func iptablesMode() throws {
         let table = try iptables()
         #expect(table.mode == .iptables && !table.largeCluster)
@@ -90,10 +92,13 @@ struct ServiceTableTests {
         try expectFixture(table)
     }
 
-    @Test("IPv6 (kube-proxy's IPv6 proxier: ip6tables, table ip6 kube-proxy): the same Services at IPv6 addresses, endpoints as [addr]:port",
-          arguments: ["iptables", "nftables"])
+    @Test(
+        "IPv6 (kube-proxy's IPv6 proxier: ip6tables, table ip6 kube-proxy): the same Services at IPv6 addresses, endpoints as [addr]:port",
+        arguments: ["iptables", "nftables"])
     func ipv6(mode: String) throws {
-        let table = mode == "iptables" ? IptablesServices.table(fromSave: try fixture("kube-proxy-ip6tables.ip6tables-save"))
+        let table =
+            mode == "iptables"
+            ? IptablesServices.table(fromSave: try fixture("kube-proxy-ip6tables.ip6tables-save"))
             : NftablesServices.table(fromJSON: [try fixture("kube-proxy-nftables6.json")])
         #expect(table.problems.isEmpty, "\(table.problems)")
         #expect(table.entries.count == 7)
@@ -132,7 +137,8 @@ struct ServiceTableTests {
 
     @Test("rule words: quoted comments with escapes, bare comments, negations, options without values")
     func words() {
-        let rule = Self.rule(#"! -s 10.0.0.0/8 -d 10.96.0.1/32 -p tcp -m comment --comment "a \"b\" c\\d" -m tcp --dport 443 -j KUBE-MARK-MASQ"#)
+        let rule = Self.rule(
+            #"! -s 10.0.0.0/8 -d 10.96.0.1/32 -p tcp -m comment --comment "a \"b\" c\\d" -m tcp --dport 443 -j KUBE-MARK-MASQ"#)
         #expect(rule.comment == #"a "b" c\d"#)
         #expect(rule.destination == "10.96.0.1/32" && rule.proto == "tcp")
         #expect(rule.destinationPort == 443 && rule.target == "KUBE-MARK-MASQ")
@@ -148,17 +154,19 @@ struct ServiceTableTests {
 
     @Test("rules kube-proxy would not write: named as problems, never misread")
     func hostile() {
-        let table = IptablesServices.table(fromSave: Array("""
-        *nat
-        -A KUBE-SERVICES -d 10.96.0.9/32 -j KUBE-SVC-AAAAAAAAAAAAAAAA
-        -A KUBE-SERVICES -d 10.96.0.8/32 -p tcp -m comment --comment "no-slash-here cluster IP" --dport 80 -j KUBE-SVC-BBBBBBBBBBBBBBBB
-        -A KUBE-SERVICES -d 10.96.0.7/32 -p tcp -m comment --comment "ns/svc:p cluster IP" --dport 80 -j KUBE-SVC-CCCCCCCCCCCCCCCC
-        -A KUBE-SVC-CCCCCCCCCCCCCCCC -j KUBE-SEP-DDDDDDDDDDDDDDDD
-        -A KUBE-SVC-CCCCCCCCCCCCCCCC -j KUBE-SEP-EEEEEEEEEEEEEEEE
-        -A KUBE-SEP-EEEEEEEEEEEEEEEE -p tcp -j DNAT --to-destination not-an-address
-        -A KUBE-SVC-CCCCCCCCCCCCCCCC -j KUBE-SVC-CCCCCCCCCCCCCCCC
-        COMMIT
-        """.utf8))
+        let table = IptablesServices.table(
+            fromSave: Array(
+                """
+                *nat
+                -A KUBE-SERVICES -d 10.96.0.9/32 -j KUBE-SVC-AAAAAAAAAAAAAAAA
+                -A KUBE-SERVICES -d 10.96.0.8/32 -p tcp -m comment --comment "no-slash-here cluster IP" --dport 80 -j KUBE-SVC-BBBBBBBBBBBBBBBB
+                -A KUBE-SERVICES -d 10.96.0.7/32 -p tcp -m comment --comment "ns/svc:p cluster IP" --dport 80 -j KUBE-SVC-CCCCCCCCCCCCCCCC
+                -A KUBE-SVC-CCCCCCCCCCCCCCCC -j KUBE-SEP-DDDDDDDDDDDDDDDD
+                -A KUBE-SVC-CCCCCCCCCCCCCCCC -j KUBE-SEP-EEEEEEEEEEEEEEEE
+                -A KUBE-SEP-EEEEEEEEEEEEEEEE -p tcp -j DNAT --to-destination not-an-address
+                -A KUBE-SVC-CCCCCCCCCCCCCCCC -j KUBE-SVC-CCCCCCCCCCCCCCCC
+                COMMIT
+                """.utf8))
         #expect(table.entries.count == 1)
         #expect(table.entries.first?.endpoints.isEmpty == true)
         // No comment, a comment without a namespace, a missing KUBE-SEP chain, a DNAT to no
@@ -171,7 +179,11 @@ struct ServiceTableTests {
     func hostileJSON() {
         #expect(NftablesServices.table(fromJSON: [Array("{".utf8)]).problems.count == 1)
         #expect(NftablesServices.table(fromJSON: [Array("{\"x\": 1}".utf8)]).problems.count == 1)
-        let odd = NftablesServices.table(fromJSON: [Array(#"{"nftables": [{"map": {"name": "service-ips", "elem": [[{"concat": ["10.96.0.1", "tcp", 80]}, {"goto": {"target": "elsewhere"}}], 7, [1]]}}]}"#.utf8)])
+        let odd = NftablesServices.table(fromJSON: [
+            Array(
+                #"{"nftables": [{"map": {"name": "service-ips", "elem": [[{"concat": ["10.96.0.1", "tcp", 80]}, {"goto": {"target": "elsewhere"}}], 7, [1]]}}]}"#
+                    .utf8)
+        ])
         #expect(odd.entries.isEmpty && odd.problems.count == 1)
     }
 }

@@ -25,8 +25,10 @@ struct RecordedSessionTests {
         let addresses = (source["addresses"]?.array ?? []).compactMap(\.string)
         let cache: ConfigValue = .fields([
             "kind": .string("cniCacheV1"), "containerId": .string(id), "ifName": .string("eth0"), "networkName": .string("lab"),
-            "cniArgs": .array([.array([.string("K8S_POD_NAMESPACE"), .string(source["namespace"]?.string ?? "default")]),
-                               .array([.string("K8S_POD_NAME"), .string(try #require(source["name"]?.string))])]),
+            "cniArgs": .array([
+                .array([.string("K8S_POD_NAMESPACE"), .string(source["namespace"]?.string ?? "default")]),
+                .array([.string("K8S_POD_NAME"), .string(try #require(source["name"]?.string))]),
+            ]),
             "result": .fields(["cniVersion": .string("1.0.0"), "ips": .array(addresses.map { .fields(["address": .string("\($0)/24")]) })]),
         ])
         let tree = NodeTree().write("/var/lib/cni/results/lab-\(id)-eth0", bytes: JSONWriter.bytes(cache))

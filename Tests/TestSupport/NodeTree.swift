@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 import NodeFiles
 
@@ -89,12 +89,14 @@ public enum Binary {
     }()
 
     public static func run(_ arguments: [String], environment: [String] = [], timeout: Int32 = 20_000) throws -> ChildProcess.Result {
-        guard let result = ChildProcess.run(path, arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"] + environment,
-                                            timeoutMilliseconds: timeout) else { throw TestFailure("cannot run \(path)") }
+        guard
+            let result = ChildProcess.run(
+                path, arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"] + environment,
+                timeoutMilliseconds: timeout)
+        else { throw TestFailure("cannot run \(path)") }
         return result
     }
 }
-
 
 /// A failure of the test's own machinery.
 public struct TestFailure: Error, CustomStringConvertible {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 import ConfigFormats
 import NodeFiles
@@ -19,10 +19,16 @@ public final class RunningAgent {
         tree.write("/etc/netdoctor/token", Self.token + "\n", mode: 0o600)
         logPath = tree.path + "/agent.log"
         // Port 0: the kernel picks a free one, and the agent's first log line says which.
-        let arguments = ["agent", "--root", tree.path, "--listen", "127.0.0.1:0", "--token-file", tree.path + "/etc/netdoctor/token",
-                         "--node-name", "test-node"] + extraArguments
-        guard let pid = ChildProcess.spawnDetached(Binary.path, arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
-                                                   log: logPath) else { throw TestFailure("cannot start the agent") }
+        let arguments =
+            [
+                "agent", "--root", tree.path, "--listen", "127.0.0.1:0", "--token-file", tree.path + "/etc/netdoctor/token",
+                "--node-name", "test-node",
+            ] + extraArguments
+        guard
+            let pid = ChildProcess.spawnDetached(
+                Binary.path, arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+                log: logPath)
+        else { throw TestFailure("cannot start the agent") }
         self.pid = pid
         var bound: Int? = nil
         for _ in 0..<400 where bound == nil {
@@ -149,7 +155,10 @@ public enum RawHTTP {
 
     public static func post(port: Int, _ path: String, body: String, token: String? = RunningAgent.token) throws -> Answer {
         let auth = token.map { "Authorization: Bearer \($0)\r\n" } ?? ""
-        return try exchange(port: port, "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(auth)Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+        return try exchange(
+            port: port,
+            "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(auth)Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        )
     }
 }
 

@@ -43,16 +43,20 @@ struct CatalogueTests {
         ]
         for source in Self.sources where !copies.contains(source.path) {
             for argument in Self.firstArguments(in: source.text) {
-                #expect(argument.hasPrefix(".") || argument.contains("? ."), "\(source.path): Finding(\(argument), …: a code not written out")
+                #expect(
+                    argument.hasPrefix(".") || argument.contains("? ."), "\(source.path): Finding(\(argument), …: a code not written out")
             }
         }
     }
 
     /// The codes written as the first argument of `Finding(` in a source text.
     static func builtCodes(in text: String) -> Set<String> {
-        Set(firstArguments(in: text).flatMap { argument in
-            argument.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "." }).filter { $0.hasPrefix(".") }.map { String($0.dropFirst()) }
-        })
+        Set(
+            firstArguments(in: text).flatMap { argument in
+                argument.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "." }).filter { $0.hasPrefix(".") }.map {
+                    String($0.dropFirst())
+                }
+            })
     }
 
     /// The text of the first argument of every `Finding(` call (not `[Finding](`, not `-> Finding`).
@@ -63,7 +67,7 @@ struct CatalogueTests {
             let before = rest[..<found.lowerBound].last
             rest = rest[found.upperBound...]
             guard before.map({ !$0.isLetter && !$0.isNumber && $0 != "]" }) ?? true else { continue }
-            let argument = rest.prefix { $0 != "," && $0 != ")" && $0 != "\n" }
+            let argument = rest.drop { $0 == " " || $0 == "\n" }.prefix { $0 != "," && $0 != ")" && $0 != "\n" }
             if !argument.isEmpty, !argument.hasPrefix("json:") { arguments.append(argument.trimmingCharacters(in: .whitespaces)) }
         }
         return arguments

@@ -15,7 +15,7 @@ import Testing
 import Trace
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 /// The codes a trace raises from what the probe showed, and what gathering could not read, on
@@ -37,10 +37,12 @@ struct FactsTests {
         #expect(findings.first?.evidence.contains { $0.contains("was not recorded") } == true)
     }
 
-    @Test("a prediction that the path is cut, contradicted by an answered probe, is a warning its check makes", arguments: [
-        ("overlay-LINK_DOWN", FindingCode.linkDown), ("overlay-NO_ROUTE", .noRoute), ("overlay-NEIGHBOR_FAILED", .neighborFailed),
-        ("overlay-OVERLAY_FDB_MISSING", .overlayFDBMissing),
-    ])
+    @Test(
+        "a prediction that the path is cut, contradicted by an answered probe, is a warning its check makes",
+        arguments: [
+            ("overlay-LINK_DOWN", FindingCode.linkDown), ("overlay-NO_ROUTE", .noRoute), ("overlay-NEIGHBOR_FAILED", .neighborFailed),
+            ("overlay-OVERLAY_FDB_MISSING", .overlayFDBMissing),
+        ])
     func answeredProbeWeighsPredictions(recording: String, code: FindingCode) throws {
         var facts = try RecordedTrace(recording).facts()
         let predicted = try #require(PathChecks.run(facts).first { $0.code == code }, "\(recording): \(code) predicted")
@@ -89,7 +91,9 @@ struct FactsTests {
         #expect(AddressClaimProbe.claimant(of: address, in: reply.prefix(27)) == nil)
     }
 
-    @Test("a Neighbor Solicitation as DAD sends it (unspecified source, solicited-node group, hop limit 255, a valid checksum); an advertisement's target MAC read, anything else refused")
+    @Test(
+        "a Neighbor Solicitation as DAD sends it (unspecified source, solicited-node group, hop limit 255, a valid checksum); an advertisement's target MAC read, anything else refused"
+    )
     func neighborSolicitation() throws {
         let address = try #require(IPAddress.parse("fd00:77::2"))
         let ns = AddressClaimProbe.neighborSolicitation(for: address)
@@ -101,7 +105,8 @@ struct FactsTests {
         let pseudo = Array(ns[8..<40]) + [0, 0, 0, 24, 0, 0, 0, 58] + Array(ns[40...])
         #expect(AddressClaimProbe.internetChecksum(pseudo) == 0)
         let mac: [UInt8] = [0x12, 0xac, 0xc5, 0x4a, 0x35, 0x21]
-        var na: [UInt8] = [0x60, 0, 0, 0, 0, 32, 58, 255] + [UInt8](repeating: 0xfe, count: 16) + [0xff, 0x02] + [UInt8](repeating: 0, count: 13) + [1]
+        var na: [UInt8] =
+            [0x60, 0, 0, 0, 0, 32, 58, 255] + [UInt8](repeating: 0xfe, count: 16) + [0xff, 0x02] + [UInt8](repeating: 0, count: 13) + [1]
         na += [136, 0, 0, 0, 0x20, 0, 0, 0] + address.bytes + [2, 1] + mac
         #expect(AddressClaimProbe.advertiser(of: address, in: na[...]) == LinkAddress(mac))
         #expect(AddressClaimProbe.advertiser(of: try #require(IPAddress.parse("fd00:77::3")), in: na[...]) == nil)
@@ -146,14 +151,18 @@ struct FactsTests {
         #expect(report.reachable)
     }
 
-    @Test("MTU_MISMATCH and PMTU_BLACKHOLE on the recorded path's interfaces, measured against a scripted path; the remedy is asked only then")
+    @Test(
+        "MTU_MISMATCH and PMTU_BLACKHOLE on the recorded path's interfaces, measured against a scripted path; the remedy is asked only then"
+    )
     func mtu() throws {
         let recorded = try RecordedTrace("overlay-healthy-cross-node")
         let interfaces = PathInterfaces.from(try recorded.facts())
         #expect(interfaces.map(\.role) == [.source, .hostSide, .bridge, .overlay, .underlay])
         #expect(PathInterfaces.expectedMTU(interfaces) == 1450)
         var asked = 0
-        let remedy = { () -> String in asked += 1; return "flannel's MTU" }
+        let remedy = { () -> String in
+            asked += 1; return "flannel's MTU"
+        }
         let clean = path(interfaces, ScriptedPath(localMTU: 1450, pathMTU: 1450, icmp: true))
         #expect(MTUChecks.findings(for: clean, remedy: remedy).isEmpty)
         #expect(asked == 0)
@@ -167,10 +176,12 @@ struct FactsTests {
     }
 
     func path(_ interfaces: [PathInterface], _ transport: ScriptedPath) -> ProbedPath {
-        let measurement = PMTUSearch(timeoutMilliseconds: 10).measure(transport, start: PathInterfaces.sourceMTU(interfaces),
-                                                                      hint: PathInterfaces.expectedMTU(interfaces))
-        return ProbedPath(source: "pod-a", destination: "10.244.2.2", destinationAddress: IPAddress.parse("10.244.2.2")!,
-                          measurement: measurement, interfaces: interfaces)
+        let measurement = PMTUSearch(timeoutMilliseconds: 10).measure(
+            transport, start: PathInterfaces.sourceMTU(interfaces),
+            hint: PathInterfaces.expectedMTU(interfaces))
+        return ProbedPath(
+            source: "pod-a", destination: "10.244.2.2", destinationAddress: IPAddress.parse("10.244.2.2")!,
+            measurement: measurement, interfaces: interfaces)
     }
 }
 
@@ -204,5 +215,7 @@ enum Scratch {
         return target
     }
 
-    static func remove(_ directory: String) { _ = ChildProcess.run("/bin/rm", arguments: ["-rf", directory], environment: [], timeoutMilliseconds: 10_000) }
+    static func remove(_ directory: String) {
+        _ = ChildProcess.run("/bin/rm", arguments: ["-rf", directory], environment: [], timeoutMilliseconds: 10_000)
+    }
 }

@@ -23,69 +23,76 @@ struct RecordedTraceTests {
         var testDescription: String { fixture }
     }
 
-    static let cases: [Case] = ["overlay", "routed"].flatMap { t -> [Case] in
-        var cases = [
-            Case(fixture: "\(t)-healthy-same-node", reachable: true, errors: []),
-            Case(fixture: "\(t)-healthy-cross-node", reachable: true, errors: []),
-            Case(fixture: "\(t)-healthy-tcp", reachable: true, errors: []),
-            Case(fixture: "\(t)-LINK_DOWN", reachable: false, errors: [("LINK_DOWN", "node:veth")]),
-            Case(fixture: "\(t)-NO_ROUTE", reachable: false, errors: [("NO_ROUTE", "node")]),
-            Case(fixture: "\(t)-IP_FORWARD_DISABLED", reachable: false, errors: [("IP_FORWARD_DISABLED", "node")]),
-            Case(fixture: "\(t)-NEIGHBOR_FAILED", reachable: false, errors: [("NEIGHBOR_FAILED", t == "overlay" ? "node:flannel.1" : "node:eth0")]),
-            Case(fixture: "\(t)-NEIGHBOR_MAC_MISMATCH", reachable: false, errors: [("NEIGHBOR_MAC_MISMATCH", "pod-a:eth0")]),
-            Case(fixture: "\(t)-FIREWALL_DROP", reachable: false, errors: [("FIREWALL_DROP", "node")]),
-            Case(fixture: "\(t)-LOST_BEYOND_NODE", reachable: false, errors: [("LOST_BEYOND_NODE", "node:eth0")]),
-            Case(fixture: "\(t)-REPLY_MISSING", reachable: false, errors: [("FIREWALL_DROP", "pod-b"), ("REPLY_MISSING", "pod-b:eth0")]),
-            Case(fixture: "\(t)-PORT_CLOSED", reachable: false, errors: [("PORT_CLOSED", "pod-a:eth0")]),
-            Case(fixture: "\(t)-reply-route", reachable: false, errors: [("NO_ROUTE", t == "overlay" ? "node:flannel.1" : "node:eth0")]),
-        ]
-        if t == "overlay" {
-            cases += [
-                Case(fixture: "overlay-BRIDGE_PORT_MISSING", reachable: false, errors: [("BRIDGE_PORT_MISSING", "node:veth")]),
-                Case(fixture: "overlay-OVERLAY_FDB_MISSING", reachable: false, errors: [("OVERLAY_FDB_MISSING", "node:flannel.1")]),
-                Case(fixture: "overlay-DUPLICATE_IP", reachable: true, errors: [("DUPLICATE_IP", "node")]),
+    static let cases: [Case] =
+        ["overlay", "routed"].flatMap { t -> [Case] in
+            var cases = [
+                Case(fixture: "\(t)-healthy-same-node", reachable: true, errors: []),
+                Case(fixture: "\(t)-healthy-cross-node", reachable: true, errors: []),
+                Case(fixture: "\(t)-healthy-tcp", reachable: true, errors: []),
+                Case(fixture: "\(t)-LINK_DOWN", reachable: false, errors: [("LINK_DOWN", "node:veth")]),
+                Case(fixture: "\(t)-NO_ROUTE", reachable: false, errors: [("NO_ROUTE", "node")]),
+                Case(fixture: "\(t)-IP_FORWARD_DISABLED", reachable: false, errors: [("IP_FORWARD_DISABLED", "node")]),
+                Case(
+                    fixture: "\(t)-NEIGHBOR_FAILED", reachable: false,
+                    errors: [("NEIGHBOR_FAILED", t == "overlay" ? "node:flannel.1" : "node:eth0")]),
+                Case(fixture: "\(t)-NEIGHBOR_MAC_MISMATCH", reachable: false, errors: [("NEIGHBOR_MAC_MISMATCH", "pod-a:eth0")]),
+                Case(fixture: "\(t)-FIREWALL_DROP", reachable: false, errors: [("FIREWALL_DROP", "node")]),
+                Case(fixture: "\(t)-LOST_BEYOND_NODE", reachable: false, errors: [("LOST_BEYOND_NODE", "node:eth0")]),
+                Case(
+                    fixture: "\(t)-REPLY_MISSING", reachable: false, errors: [("FIREWALL_DROP", "pod-b"), ("REPLY_MISSING", "pod-b:eth0")]),
+                Case(fixture: "\(t)-PORT_CLOSED", reachable: false, errors: [("PORT_CLOSED", "pod-a:eth0")]),
+                Case(
+                    fixture: "\(t)-reply-route", reachable: false, errors: [("NO_ROUTE", t == "overlay" ? "node:flannel.1" : "node:eth0")]),
             ]
-        }
-        return cases
-    } + [
-        // calico: /32 pods behind proxy ARP, host routes per pod, block routes over vxlan.calico, felix's chains.
-        Case(fixture: "calico-healthy-same-node", reachable: true, errors: []),
-        Case(fixture: "calico-healthy-cross-node", reachable: true, errors: []),
-        Case(fixture: "calico-healthy-tcp", reachable: true, errors: []),
-        Case(fixture: "calico-LINK_DOWN", reachable: false, errors: [("LINK_DOWN", "node:cali")]),
-        Case(fixture: "calico-NO_ROUTE", reachable: false, errors: [("NO_ROUTE", "node:cali")]),
-        Case(fixture: "calico-IP_FORWARD_DISABLED", reachable: false, errors: [("IP_FORWARD_DISABLED", "node")]),
-        Case(fixture: "calico-NEIGHBOR_FAILED", reachable: false, errors: [("NEIGHBOR_FAILED", "node:eth0")]),
-        Case(fixture: "calico-FIREWALL_DROP", reachable: false, errors: [("FIREWALL_DROP", "node")]),
-        Case(fixture: "calico-LOST_BEYOND_NODE", reachable: false, errors: [("LOST_BEYOND_NODE", "node:eth0")]),
-        Case(fixture: "calico-NEIGHBOR_FAILED_PROXY_ARP", reachable: false, errors: [("NEIGHBOR_FAILED", "pod-a:eth0")]),
-        Case(fixture: "calico-NO_ROUTE_POD_ROUTE", reachable: false, errors: [("NO_ROUTE", "node:cali")]),
-        Case(fixture: "calico-POLICY_DENIED", reachable: false, errors: [("POLICY_DENIED", "node:cali")]),
-        Case(fixture: "calico-POLICY_DENIED_PORT", reachable: false, errors: [("POLICY_DENIED", "node:cali")]),
-        Case(fixture: "calico-POLICY_DENIED_EXPLICIT", reachable: false, errors: [("POLICY_DENIED", "node:cali")]),
-        // IPv6 on the dual-stack overlay: each fault's IPv6 half named as its IPv4 half is, and IPv6's own.
-        Case(fixture: "overlay-ipv6-healthy-same-node", reachable: true, errors: []),
-        Case(fixture: "overlay-ipv6-healthy-cross-node", reachable: true, errors: []),
-        Case(fixture: "overlay-ipv6-healthy-tcp", reachable: true, errors: []),
-        Case(fixture: "overlay-ipv6-NO_ROUTE", reachable: false, errors: [("NO_ROUTE", "node")]),
-        Case(fixture: "overlay-ipv6-IP_FORWARD_DISABLED", reachable: false, errors: [("IP_FORWARD_DISABLED", "node")]),
-        Case(fixture: "overlay-ipv6-NEIGHBOR_FAILED", reachable: false, errors: [("NEIGHBOR_FAILED", "node:flannel-v6.1")]),
-        Case(fixture: "overlay-ipv6-NEIGHBOR_MAC_MISMATCH", reachable: false, errors: [("NEIGHBOR_MAC_MISMATCH", "pod-a:eth0")]),
-        Case(fixture: "overlay-ipv6-OVERLAY_FDB_MISSING", reachable: false, errors: [("OVERLAY_FDB_MISSING", "node:flannel-v6.1")]),
-        Case(fixture: "overlay-ipv6-FIREWALL_DROP", reachable: false, errors: [("FIREWALL_DROP", "node")]),
-        Case(fixture: "overlay-ipv6-LOST_BEYOND_NODE", reachable: false, errors: [("LOST_BEYOND_NODE", "node:eth0")]),
-        Case(fixture: "overlay-ipv6-REPLY_MISSING", reachable: false, errors: [("FIREWALL_DROP", "pod-b"), ("REPLY_MISSING", "pod-b:eth0")]),
-        Case(fixture: "overlay-ipv6-ADDRESS_DADFAILED", reachable: true, errors: [("ADDRESS_DADFAILED", "pod-b:eth0")]),
-        Case(fixture: "overlay-ipv6-ADDRESS_TENTATIVE", reachable: false, errors: [("NEIGHBOR_FAILED", "pod-a:eth0")]),
-        Case(fixture: "overlay-ipv6-IPV6_RA_IGNORED", reachable: true, errors: [("IPV6_RA_IGNORED", "node:eth0")]),
-        // What a tidy lab did not lay out (issue 26): the missing pod-subnet route falls through to
-        // the RA-learned default route (NO_ROUTE, not a loss beyond the node), the RA route has
-        // expired (the configuration is the evidence), a static neighbour entry pins a stale MAC
-        // (found by asking who holds the address: ARP, a Neighbor Solicitation).
-        Case(fixture: "overlay-ipv6-IPV6_RA_IGNORED-expired", reachable: true, errors: [("IPV6_RA_IGNORED", "node:eth0")]),
-        Case(fixture: "routed-NEIGHBOR_MAC_MISMATCH_STATIC", reachable: false, errors: [("NEIGHBOR_MAC_MISMATCH", "node:eth0")]),
-        Case(fixture: "routed-ipv6-NEIGHBOR_MAC_MISMATCH_STATIC", reachable: false, errors: [("NEIGHBOR_MAC_MISMATCH", "node:eth0")]),
-    ]
+            if t == "overlay" {
+                cases += [
+                    Case(fixture: "overlay-BRIDGE_PORT_MISSING", reachable: false, errors: [("BRIDGE_PORT_MISSING", "node:veth")]),
+                    Case(fixture: "overlay-OVERLAY_FDB_MISSING", reachable: false, errors: [("OVERLAY_FDB_MISSING", "node:flannel.1")]),
+                    Case(fixture: "overlay-DUPLICATE_IP", reachable: true, errors: [("DUPLICATE_IP", "node")]),
+                ]
+            }
+            return cases
+        } + [
+            // calico: /32 pods behind proxy ARP, host routes per pod, block routes over vxlan.calico, felix's chains.
+            Case(fixture: "calico-healthy-same-node", reachable: true, errors: []),
+            Case(fixture: "calico-healthy-cross-node", reachable: true, errors: []),
+            Case(fixture: "calico-healthy-tcp", reachable: true, errors: []),
+            Case(fixture: "calico-LINK_DOWN", reachable: false, errors: [("LINK_DOWN", "node:cali")]),
+            Case(fixture: "calico-NO_ROUTE", reachable: false, errors: [("NO_ROUTE", "node:cali")]),
+            Case(fixture: "calico-IP_FORWARD_DISABLED", reachable: false, errors: [("IP_FORWARD_DISABLED", "node")]),
+            Case(fixture: "calico-NEIGHBOR_FAILED", reachable: false, errors: [("NEIGHBOR_FAILED", "node:eth0")]),
+            Case(fixture: "calico-FIREWALL_DROP", reachable: false, errors: [("FIREWALL_DROP", "node")]),
+            Case(fixture: "calico-LOST_BEYOND_NODE", reachable: false, errors: [("LOST_BEYOND_NODE", "node:eth0")]),
+            Case(fixture: "calico-NEIGHBOR_FAILED_PROXY_ARP", reachable: false, errors: [("NEIGHBOR_FAILED", "pod-a:eth0")]),
+            Case(fixture: "calico-NO_ROUTE_POD_ROUTE", reachable: false, errors: [("NO_ROUTE", "node:cali")]),
+            Case(fixture: "calico-POLICY_DENIED", reachable: false, errors: [("POLICY_DENIED", "node:cali")]),
+            Case(fixture: "calico-POLICY_DENIED_PORT", reachable: false, errors: [("POLICY_DENIED", "node:cali")]),
+            Case(fixture: "calico-POLICY_DENIED_EXPLICIT", reachable: false, errors: [("POLICY_DENIED", "node:cali")]),
+            // IPv6 on the dual-stack overlay: each fault's IPv6 half named as its IPv4 half is, and IPv6's own.
+            Case(fixture: "overlay-ipv6-healthy-same-node", reachable: true, errors: []),
+            Case(fixture: "overlay-ipv6-healthy-cross-node", reachable: true, errors: []),
+            Case(fixture: "overlay-ipv6-healthy-tcp", reachable: true, errors: []),
+            Case(fixture: "overlay-ipv6-NO_ROUTE", reachable: false, errors: [("NO_ROUTE", "node")]),
+            Case(fixture: "overlay-ipv6-IP_FORWARD_DISABLED", reachable: false, errors: [("IP_FORWARD_DISABLED", "node")]),
+            Case(fixture: "overlay-ipv6-NEIGHBOR_FAILED", reachable: false, errors: [("NEIGHBOR_FAILED", "node:flannel-v6.1")]),
+            Case(fixture: "overlay-ipv6-NEIGHBOR_MAC_MISMATCH", reachable: false, errors: [("NEIGHBOR_MAC_MISMATCH", "pod-a:eth0")]),
+            Case(fixture: "overlay-ipv6-OVERLAY_FDB_MISSING", reachable: false, errors: [("OVERLAY_FDB_MISSING", "node:flannel-v6.1")]),
+            Case(fixture: "overlay-ipv6-FIREWALL_DROP", reachable: false, errors: [("FIREWALL_DROP", "node")]),
+            Case(fixture: "overlay-ipv6-LOST_BEYOND_NODE", reachable: false, errors: [("LOST_BEYOND_NODE", "node:eth0")]),
+            Case(
+                fixture: "overlay-ipv6-REPLY_MISSING", reachable: false,
+                errors: [("FIREWALL_DROP", "pod-b"), ("REPLY_MISSING", "pod-b:eth0")]),
+            Case(fixture: "overlay-ipv6-ADDRESS_DADFAILED", reachable: true, errors: [("ADDRESS_DADFAILED", "pod-b:eth0")]),
+            Case(fixture: "overlay-ipv6-ADDRESS_TENTATIVE", reachable: false, errors: [("NEIGHBOR_FAILED", "pod-a:eth0")]),
+            Case(fixture: "overlay-ipv6-IPV6_RA_IGNORED", reachable: true, errors: [("IPV6_RA_IGNORED", "node:eth0")]),
+            // What a tidy lab did not lay out (issue 26): the missing pod-subnet route falls through to
+            // the RA-learned default route (NO_ROUTE, not a loss beyond the node), the RA route has
+            // expired (the configuration is the evidence), a static neighbour entry pins a stale MAC
+            // (found by asking who holds the address: ARP, a Neighbor Solicitation).
+            Case(fixture: "overlay-ipv6-IPV6_RA_IGNORED-expired", reachable: true, errors: [("IPV6_RA_IGNORED", "node:eth0")]),
+            Case(fixture: "routed-NEIGHBOR_MAC_MISMATCH_STATIC", reachable: false, errors: [("NEIGHBOR_MAC_MISMATCH", "node:eth0")]),
+            Case(fixture: "routed-ipv6-NEIGHBOR_MAC_MISMATCH_STATIC", reachable: false, errors: [("NEIGHBOR_MAC_MISMATCH", "node:eth0")]),
+        ]
 
     @Test("the replayed verdict: reachable or not, each error code at its hop, and nothing else", arguments: cases)
     func verdict(_ c: Case) throws {
@@ -121,14 +128,17 @@ struct RecordedTraceTests {
         #expect(facts.addressClaims?.count == 1)
     }
 
-    @Test("IPv6 recordings: the tentative address behind an unanswered solicitation, ip6tables named, the RA route's expiry, forwarding per family")
+    @Test(
+        "IPv6 recordings: the tentative address behind an unanswered solicitation, ip6tables named, the RA route's expiry, forwarding per family"
+    )
     func ipv6Details() throws {
         let tentative = try RecordedTrace("overlay-ipv6-ADDRESS_TENTATIVE").report()
         #expect(tentative.findings.contains { $0.code == .addressTentative && $0.severity == .warning && $0.hop == "pod-b:eth0" })
         #expect(tentative.findings.first { $0.code == .neighborFailed }?.message.contains("neighbour solicitation") == true)
         let drop = try RecordedTrace("overlay-ipv6-FIREWALL_DROP").report()
-        #expect(drop.findings.first { $0.code == .firewallDrop }?.evidence.contains { $0.hasPrefix("ip6tables -t filter -A FORWARD") } == true,
-                "\(drop.findings.map(\.evidence))")
+        #expect(
+            drop.findings.first { $0.code == .firewallDrop }?.evidence.contains { $0.hasPrefix("ip6tables -t filter -A FORWARD") } == true,
+            "\(drop.findings.map(\.evidence))")
         let ignored = try RecordedTrace("overlay-ipv6-IPV6_RA_IGNORED").report()
         let ra = try #require(ignored.findings.first { $0.code == .ipv6RAIgnored })
         #expect(ra.message.contains("accept_ra is 1") && ra.evidence.contains { $0.contains("proto ra (expires in") })
@@ -150,8 +160,12 @@ struct RecordedTraceTests {
         let json = Dictionary(both.jsonFields.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
         #expect(json["families"]?.array?.compactMap { $0["family"]?.int } == [4, 6])
         #expect(json["reachable"]?.bool == false && json["hops"]?.array?.count == v4.hops.count)
-        #expect(FamilyTracesReport(traces: [v4, try RecordedTrace("overlay-ipv6-healthy-same-node").report()]).verdict == "reachable in IPv4 and IPv6")
-        #expect(FamilyTracesReport(traces: [try RecordedTrace("overlay-REPLY_MISSING").report(), v6]).verdict == "not reachable in IPv4 or IPv6")
+        #expect(
+            FamilyTracesReport(traces: [v4, try RecordedTrace("overlay-ipv6-healthy-same-node").report()]).verdict
+                == "reachable in IPv4 and IPv6")
+        #expect(
+            FamilyTracesReport(traces: [try RecordedTrace("overlay-REPLY_MISSING").report(), v6]).verdict == "not reachable in IPv4 or IPv6"
+        )
     }
 
     @Test("agent endpoints: ADDR:PORT, [V6]:PORT, an address alone (an IPv6 one too, as status.hostIP gives it), and status.hostIPs' list")

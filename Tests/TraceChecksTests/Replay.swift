@@ -31,8 +31,9 @@ struct RecordedTrace {
     }
 
     func facts() throws -> PathFacts {
-        try PathGatherer(access: node).local(from: try node.namespace(of: ends.source), label: ends.source.name, sourceAddress: ends.sourceAddress,
-                                             to: ends.destinationAddress, destinationName: ends.destinationName, destinationPod: ends.destinationPod)
+        try PathGatherer(access: node).local(
+            from: try node.namespace(of: ends.source), label: ends.source.name, sourceAddress: ends.sourceAddress,
+            to: ends.destinationAddress, destinationName: ends.destinationName, destinationPod: ends.destinationPod)
     }
 
     /// The facts as the trace judged them: after the probe when one was sent.
@@ -45,17 +46,22 @@ struct RecordedTrace {
     static func ends(_ json: ConfigValue) throws -> TraceEnds {
         func pod(_ json: ConfigValue) throws -> Pod {
             let name = try #require(json["name"]?.string)
-            let cache: ConfigValue = .fields(["kind": .string("cniCacheV1"), "containerId": .string(json["sandboxID"]?.string ?? name),
-                                              "ifName": .string(json["interface"]?.string ?? "eth0"), "networkName": .string("recorded"),
-                                              "result": .fields(["ips": .array((json["addresses"]?.array ?? []).map { .fields(["address": $0]) })])])
+            let cache: ConfigValue = .fields([
+                "kind": .string("cniCacheV1"), "containerId": .string(json["sandboxID"]?.string ?? name),
+                "ifName": .string(json["interface"]?.string ?? "eth0"), "networkName": .string("recorded"),
+                "result": .fields(["ips": .array((json["addresses"]?.array ?? []).map { .fields(["address": $0]) })]),
+            ])
             let entry = try #require(CacheEntry.parse(bytes: JSONWriter.bytes(cache)))
-            return Pod(namespace: json["namespace"]?.string, name: name, containerID: entry.containerID ?? name, attachments: [entry], netnsPath: nil)
+            return Pod(
+                namespace: json["namespace"]?.string, name: name, containerID: entry.containerID ?? name, attachments: [entry],
+                netnsPath: nil)
         }
-        return TraceEnds(source: try pod(try #require(json["source"])),
-                         sourceAddress: try #require(json["sourceAddress"]?.string.flatMap(IPAddress.parse)),
-                         destinationName: try #require(json["destinationName"]?.string),
-                         destinationAddress: try #require(json["destinationAddress"]?.string.flatMap(IPAddress.parse)),
-                         destinationPod: try json["destinationPod"].flatMap { $0.object == nil ? nil : try pod($0) })
+        return TraceEnds(
+            source: try pod(try #require(json["source"])),
+            sourceAddress: try #require(json["sourceAddress"]?.string.flatMap(IPAddress.parse)),
+            destinationName: try #require(json["destinationName"]?.string),
+            destinationAddress: try #require(json["destinationAddress"]?.string.flatMap(IPAddress.parse)),
+            destinationPod: try json["destinationPod"].flatMap { $0.object == nil ? nil : try pod($0) })
     }
 }
 

@@ -29,8 +29,9 @@ struct WatchTests {
     }
 
     func incident(_ target: String, codes: [String], at time: Double = 1000) -> Incident {
-        Incident(id: 0, time: time, sourceNode: "node1", targetNode: "node2", kind: "pod", target: target, probe: "ICMP echo",
-                 reachable: false, verdict: "x", codes: codes, report: .fields(["hops": .array([])]))
+        Incident(
+            id: 0, time: time, sourceNode: "node1", targetNode: "node2", kind: "pod", target: target, probe: "ICMP echo",
+            reachable: false, verdict: "x", codes: codes, report: .fields(["hops": .array([])]))
     }
 
     @Test("the log: bounded, newest first, a lasting failure counted on its incident, a new verdict a new incident, kept in its file")
@@ -59,7 +60,9 @@ struct WatchTests {
     func report() {
         var explained = incident("10.0.0.1", codes: ["FIREWALL_DROP"])
         explained.report = .fields(["findings": .array([.fields(["code": .string("FIREWALL_DROP"), "severity": .string("error")])])])
-        let answer: ConfigValue = .fields(["node": .string("node1"), "incidents": .array([explained.json, incident("10.0.0.9", codes: []).json])])
+        let answer: ConfigValue = .fields([
+            "node": .string("node1"), "incidents": .array([explained.json, incident("10.0.0.9", codes: []).json]),
+        ])
         let report = IncidentsReport(agent: "192.168.77.1:9449", answer: answer)
         #expect(report.findings.map(\.code.rawValue) == ["FIREWALL_DROP", "WATCH_PROBE_FAILED"])
         #expect(report.exitStatus == 1)
