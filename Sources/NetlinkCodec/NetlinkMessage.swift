@@ -137,7 +137,10 @@ public struct NetlinkErrorMessage: Sendable, Equatable {
     public init(_ message: NetlinkMessage) throws(NetlinkDecodeError) {
         guard message.payload.count >= 4 else { throw NetlinkDecodeError("NLMSG_ERROR without errno", offset: 0) }
         let r = WireReader(message.payload)
-        errno = -r.i32(0)
+        // The kernel sends -errno; Int32.min, which no errno is, has no negation (a hostile or
+        // corrupt message): read as the largest value, never a trap.
+        let negated = r.i32(0)
+        errno = negated == .min ? .max : -negated
         guard message.flags.contains(.ackTLVs) else { return }
         // The original request follows: its header only when capped, else all of it.
         var skip = 4 + NetlinkMessage.headerSize

@@ -118,6 +118,16 @@ struct CodecTests {
         #expect(try NetlinkErrorMessage(error).errno == 19)  // ENODEV
     }
 
+    @Test("an NLMSG_ERROR whose errno is Int32.min (the fuzzer's crash f80c1697, 2026-12-07) decodes without a trap")
+    func errorMessageMinimum() throws {
+        let bytes: [UInt8] = [
+            0x30, 0, 0, 0, 0x1a, 0, 0x1, 0, 0x14, 0x90, 0xe, 0x6b, 0, 0, 0xa, 0, 0, 0, 0, 0x80, 0, 0x3, 0, 0, 0, 0, 0, 0,
+            0x14, 0, 0x1, 0, 0xfd, 0, 0x2, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x5,
+        ]
+        let message = try #require(try NetlinkMessage.parseAll(bytes).first)
+        #expect(try NetlinkErrorMessage(message).errno == Int32.max)
+    }
+
     @Test("requests encode as the kernel expects")
     func requests() throws {
         let dump = RouteRequest.dump(.getLink)
