@@ -95,9 +95,12 @@ public enum CNIDetector {
             ignoredFiles: ignored, active: outcome.active, loadedNetworks: outcome.loaded,
             uplink: nil, mtu: nil, findings: [])
         if let active = outcome.active {
-            findings += judgeActive(
-                active, readings: readings, outcome: outcome, runtime: runtime,
-                binaries: binaries, input: input, report: &report)
+            let facts = active.network.flatMap { network in
+                active.family.map {
+                    ActiveNetworkFacts.read(active, network: network, family: $0, readings: readings, binaries: binaries, input: input)
+                }
+            }
+            findings += facts.map { judgeActive(active, facts: $0, runtime: runtime, report: &report) } ?? active.problems
         } else if !readings.isEmpty, runtime.confTemplate == nil {
             // Describe what the runtime would have taken, for the operator's orientation.
             report.wouldBeActive = readings.first
@@ -156,43 +159,34 @@ public enum CNIDetector {
         }
     }
 
+    /// The active network judged on its facts (ActiveNetworkFacts, read beforehand): missing
+    /// plugins, a stale config winning over an installed one, a version the plugins refuse, a
+    /// loopback-only network, an MTU the uplink cannot carry. Pure.
     static func judgeActive(
-        _ active: ConfigFileReading, readings: [ConfigFileReading], outcome: RuntimeLoad.Outcome,
-        runtime: RuntimeSettings, binaries: BinaryLookup, input: DetectionInput,
-        report: inout DetectCNIReport
+        _ active: ConfigFileReading, facts: ActiveNetworkFacts, runtime: RuntimeSettings, report: inout DetectCNIReport
     ) -> [Finding] {
         var findings = active.problems
         guard let network = active.network, let family = active.family else { return findings }
         let file = active.nodePath
-
-        // Binaries of the chain (and of multus's delegate).
-        let required = BinaryLookup.requiredTypes(network, delegate: family.delegate?.types ?? [])
-        let missing = binaries.missing(required)
-        for (type, outcome) in missing {
+        for (type, outcome) in facts.missing {
             var evidence = runtime.binDirs.map { "\(NodeRoot.join($0, type)): not found" }
             if case .notExecutable(let path) = outcome { evidence = ["\(path): not executable"] }
             findings.append(BinaryMissing.activeNeeds(type, file: file, evidence: evidence, binDirs: runtime.binDirs))
         }
-        if !missing.isEmpty {
-            if let healthy = readings.first(where: { other in
-                other.nodePath != file && other.isLoadable
-                    && other.network.map { binaries.missing(BinaryLookup.requiredTypes($0)).isEmpty } == true
-                    && other.family?.family != "loopback"
-            }) {
-                findings.append(
-                    Finding(
-                        .cniStaleConfig, .error,
-                        "\(active.fileName) wins, but its CNI (\(family.family ?? "unknown")) is not installed here, while \(healthy.fileName) (\(healthy.family?.family ?? "unknown")) is.",
-                        hop: file,
-                        evidence: [
-                            "missing: \(missing.map(\.type).joined(separator: ", "))",
-                            "\(healthy.fileName): every plugin present",
-                        ],
-                        remedy: "Remove \(file), a leftover of a previous CNI, so that \(healthy.fileName) wins."))
-            }
+        if let healthy = facts.installedAlternative {
+            findings.append(
+                Finding(
+                    .cniStaleConfig, .error,
+                    "\(active.fileName) wins, but its CNI (\(family.family ?? "unknown")) is not installed here, while \(healthy.fileName) (\(healthy.family?.family ?? "unknown")) is.",
+                    hop: file,
+                    evidence: [
+                        "missing: \(facts.missing.map(\.type).joined(separator: ", "))",
+                        "\(healthy.fileName): every plugin present",
+                    ],
+                    remedy: "Remove \(file), a leftover of a previous CNI, so that \(healthy.fileName) wins."))
         }
-        if input.queryPlugins {
-            findings += PluginVersions.check(network, file: file, binaries: binaries)
+        if let refusing = facts.refusingVersion, !refusing.plugins.isEmpty {
+            findings.append(VersionUnsupported.refusedByPlugins(file, version: refusing.version, refusing: refusing.plugins))
         }
         if network.types.allSatisfy({ $0 == "loopback" }) {
             findings.append(
@@ -203,14 +197,12 @@ public enum CNIDetector {
         }
 
         // MTU: what pods get, and whether the uplink carries it.
-        let (mtu, mtuFileFindings) = NodeMTU.effective(family: family, root: input.root)
-        findings += mtuFileFindings
-        report.mtu = mtu
-        let uplink: Sourced<Int>? =
-            input.uplinkMTU.map { Sourced($0, "--uplink-mtu") }
-            ?? input.kernel.uplink.map { Sourced($0.mtu, "\($0.device) on this node") }
-        report.uplink = uplink
-        if let mtu, let uplink, let overhead = family.encapsulation.value.overhead(family: family.family) {
+        if let notAnMTU = facts.notAnMTU {
+            findings.append(ConfigInvalid.notAnMTU(notAnMTU.text, source: notAnMTU.source, key: notAnMTU.key))
+        }
+        report.mtu = facts.mtu
+        report.uplink = facts.uplink
+        if let mtu = facts.mtu, let uplink = facts.uplink, let overhead = family.encapsulation.value.overhead(family: family.family) {
             if mtu.value > uplink.value - overhead {
                 let encapsulation = family.encapsulation.value
                 findings.append(

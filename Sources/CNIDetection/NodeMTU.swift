@@ -11,21 +11,30 @@ enum NodeMTU {
 
     /// The MTU and where it came from; a node file whose value is no MTU is a finding, never
     /// read as some other number (`-1` as 1, `1e3` as 13).
-    static func effective(family: FamilyReading, root: NodeRoot) -> (mtu: Sourced<Int>?, findings: [Finding]) {
+    /// The MTU pods get, and where it comes from; or the node file that should give it and
+    /// holds no MTU (a fact: ConfigInvalid.notAnMTU says it).
+    static func effective(family: FamilyReading, root: NodeRoot) -> (mtu: Sourced<Int>?, notAnMTU: NotAnMTU?) {
         let name = family.family == "multus" ? family.delegate?.family : family.family
         if let configured = family.configuredMTU, configured > 0 {
-            return (Sourced(configured, "the CNI config"), [])
+            return (Sourced(configured, "the CNI config"), nil)
         }
         if name == "flannel" || name == "canal", let env = flannelEnvironment(root: root), let text = env["FLANNEL_MTU"] {
             let source = "\(flannelSubnetEnv) (FLANNEL_MTU)"
-            guard let mtu = strict(text) else { return (nil, [invalid(text, source: flannelSubnetEnv, key: "FLANNEL_MTU=")]) }
-            return (Sourced(mtu, source), [])
+            guard let mtu = strict(text) else { return (nil, NotAnMTU(text: text, source: flannelSubnetEnv, key: "FLANNEL_MTU=")) }
+            return (Sourced(mtu, source), nil)
         }
         if name == "calico" || name == "canal", let text = try? root.readText(calicoMTUFile) {
-            guard let mtu = strict(text) else { return (nil, [invalid(text, source: calicoMTUFile, key: "")]) }
-            return (Sourced(mtu, "\(calicoMTUFile) (calico's auto-detected MTU, used when the conf says 0)"), [])
+            guard let mtu = strict(text) else { return (nil, NotAnMTU(text: text, source: calicoMTUFile, key: "")) }
+            return (Sourced(mtu, "\(calicoMTUFile) (calico's auto-detected MTU, used when the conf says 0)"), nil)
         }
-        return (nil, [])
+        return (nil, nil)
+    }
+
+    /// A node file's text where an MTU should be.
+    struct NotAnMTU {
+        var text: String
+        var source: String
+        var key: String
     }
 
     /// Decimal digits only (surrounding blanks and a newline allowed), 68 to 65535: what the
@@ -37,8 +46,6 @@ enum NodeMTU {
         else { return nil }
         return value
     }
-
-    static func invalid(_ text: String, source: String, key: String) -> Finding { ConfigInvalid.notAnMTU(text, source: source, key: key) }
 
     static func flannelEnvironment(root: NodeRoot) -> EnvironmentFile? {
         (try? root.readText(flannelSubnetEnv)).map(EnvironmentFile.parse)

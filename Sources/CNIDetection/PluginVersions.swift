@@ -23,11 +23,11 @@ enum PluginVersions {
         return answer["supportedVersions"]?.array?.compactMap(\.string)
     }
 
-    /// CNI_VERSION_UNSUPPORTED when plugins of the chain do not support the version: one
-    /// finding, a line of evidence per plugin.
-    static func check(_ network: NetworkConfig, file: String, binaries: BinaryLookup) -> [Finding] {
-        guard let version = LibCNI.effectiveVersion(network) else { return [] }
-        var refusing: [(type: String, path: String, supported: [String])] = []
+    /// The chain's plugins that refuse the network's version, as each answers CNI_COMMAND=VERSION
+    /// (a fact: VersionUnsupported judges it); nil when the network names no version.
+    static func refusing(_ network: NetworkConfig, binaries: BinaryLookup) -> (version: String, plugins: [RefusingPlugin])? {
+        guard let version = LibCNI.effectiveVersion(network) else { return nil }
+        var refusing: [RefusingPlugin] = []
         let deadline = ChildProcess.monotonicMilliseconds() + budgetMilliseconds
         for type in BinaryLookup.requiredTypes(network) {
             let left = deadline - ChildProcess.monotonicMilliseconds()
@@ -38,8 +38,15 @@ enum PluginVersions {
                     timeoutMilliseconds: Int32(min(Int64(perPluginMilliseconds), left))),
                 !supported.contains(version)
             else { continue }
-            refusing.append((type, path, supported))
+            refusing.append(RefusingPlugin(type: type, path: path, supported: supported))
         }
-        return refusing.isEmpty ? [] : [VersionUnsupported.refusedByPlugins(file, version: version, refusing: refusing)]
+        return (version, refusing)
     }
+}
+
+/// A plugin that answered CNI_COMMAND=VERSION without the network's version.
+struct RefusingPlugin: Sendable {
+    var type: String
+    var path: String
+    var supported: [String]
 }

@@ -26,8 +26,7 @@ enum VersionUnsupported {
     }
 
     /// One finding for every plugin of the chain that refuses the version, a line of evidence each.
-    static func refusedByPlugins(_ file: String, version: String, refusing: [(type: String, path: String, supported: [String])]) -> Finding
-    {
+    static func refusedByPlugins(_ file: String, version: String, refusing: [RefusingPlugin]) -> Finding {
         let best = refusing.map { Set($0.supported) }.reduce(Set(LibCNI.supportedVersions)) { $0.intersection($1) }
             .max(by: LibCNI.versionLess)
         return Finding(
