@@ -211,11 +211,12 @@ let package = Package(
             ],
             exclude: ["Fixtures"]),
         .testTarget(name: "NetdoctorCLITests", dependencies: ["NodeFiles", "ConfigFormats", "TestSupport"]),
-        // Real namespaces, veths, bridges, VXLAN and the CNI plugins: root only, and never skipped on CI.
+        .testTarget(name: "NetSystemTests", dependencies: ["NetSystem"]),
         .testTarget(
             name: "SessionTests",
             dependencies: ["ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "PathFacts", "Pods", "Session", "TestSupport"]),
         .testTarget(name: "WatchTests", dependencies: ["ConfigFormats", "NetAddress", "TestSupport", "Watch"]),
+        // Real namespaces, veths, bridges, VXLAN and the CNI plugins: root only, and never skipped on CI.
         .testTarget(
             name: "PrivilegedTests",
             dependencies: ["ConfigFormats", "NodeFiles", "NetSystem", "Netlink", "NetlinkCodec", "Services", "TestSupport"]),

@@ -108,3 +108,27 @@ struct DottedQuadTests {
         if let pton { #expect(parsed == pton, "\(text)") } else { #expect(parsed == nil || !(parsed!.isIPv4), "\(text)") }
     }
 }
+
+@Suite("rtnetlink header fields as named values")
+struct HeaderFieldTests {
+    @Test("every byte reads back as itself, named or not")
+    func roundTrips() {
+        for byte in UInt8.min...UInt8.max {
+            #expect(AddressFamily(rawValue: byte).rawValue == byte)
+            #expect(RouteType(rawValue: byte).rawValue == byte)
+            #expect(RouteProtocol(rawValue: byte).rawValue == byte)
+            #expect(RouteScope(rawValue: byte).rawValue == byte)
+        }
+        for table: UInt32 in [0, 1, 100, 252, 253, 254, 255, 256, 1000, .max] { #expect(RouteTable(rawValue: table).rawValue == table) }
+    }
+
+    @Test("the kernel's names as ip prints them")
+    func names() {
+        #expect(RouteType(rawValue: 1) == .unicast && RouteType(rawValue: 6).description == "blackhole")
+        #expect(RouteType(rawValue: 200).description == "type 200")
+        #expect(RouteTable(rawValue: 254) == .main && RouteTable(rawValue: 100).description == "100")
+        #expect(RouteScope(rawValue: 253).description == "link" && RouteScope(rawValue: 0).description == "global")
+        #expect(AddressFamily(rawValue: 10).ipFamily == .ipv6 && AddressFamily(rawValue: 7).ipFamily == nil)
+        #expect(RouteProtocol(rawValue: 9) == .routerAdvertisement)
+    }
+}
