@@ -197,7 +197,8 @@ let package = Package(
             name: "CNIDetectionTests",
             dependencies: ["RuntimeModel", "CNIDetection", "ConfigFormats", "Diagnosis", "NodeFiles", "Pods", "TestSupport"]),
         // The agent on loopback, unprivileged: authentication, TLS, limits, bad requests.
-        .testTarget(name: "AgentTests", dependencies: ["AgentClient", "ConfigFormats", "NodeFiles", "TestSupport", "YAMLFormat"]),
+        .testTarget(
+            name: "AgentTests", dependencies: ["AgentClient", "ConfigFormats", "Lab", "NodeFiles", "TestSupport", "Trace", "YAMLFormat"]),
         // Pods from libcni's cache (the shared corpus) and from the runtime (CRI answers recorded from the lab).
         .testTarget(
             name: "PodsTests", dependencies: ["RuntimeModel", "Pods", "CRI", "CNIDetection", "NodeFiles", "NetAddress", "TestSupport"],

@@ -92,7 +92,7 @@ public struct LabPlan: Sendable, Equatable {
     public static let stateDirectory = "/var/lib/netdoctor-lab"
     public static let defaultPrefix = "ndlab"
     /// Where the lab's agents listen: netdoctor's default agent port (AgentDefaults.port, which
-    /// Lab does not link), so that traces find them unasked.
+    /// Lab does not link; AgentTests holds the two equal), so that traces find them unasked.
     public static let agentPort = 9449
     public static let overlayMTU = 1450
     /// VXLAN over the IPv6 underlay costs 70 bytes (its outer IPv6 header is 40): flannel-v6.1's MTU.

@@ -1,4 +1,6 @@
 import ConfigFormats
+import Lab
+import Trace
 import YAMLFormat
 import NodeFiles
 import TestSupport
@@ -41,6 +43,14 @@ struct DeployManifestTests {
         #expect(volumes.contains { $0["secret"]?["secretName"]?.string == "netdoctor-agent-token" })
         #expect(container["readinessProbe"]?["httpGet"]?["path"]?.string == "/readyz")
         #expect(container["livenessProbe"]?["httpGet"]?["path"]?.string == "/healthz")
+    }
+
+    @Test("the agent's port is one number: the default traces look at, the lab's agents', the DaemonSet's")
+    func agentPort() throws {
+        #expect(LabPlan.agentPort == AgentDefaults.port)
+        let container = try #require(manifest("daemonset.yaml")["spec"]?["template"]?["spec"]?["containers"]?.array?.first)
+        #expect(container["ports"]?.array?.first?["containerPort"]?.int == AgentDefaults.port)
+        #expect(container["livenessProbe"]?["httpGet"]?["port"]?.int == AgentDefaults.port)
     }
 
     @Test("the ServiceAccount mounts no API token, and nothing grants it API rights")
