@@ -40,12 +40,14 @@ struct LabPassthrough: ParsableCommand {
         guard let lab = locate() else {
             Netdoctor.fail(
                 "lab: \(executableName) is not installed beside \(Executable.path) or on PATH (swift build --product \(executableName); or set NETDOCTOR_LAB)",
-                status: CLIError.Kind.environment.rawValue)
+                status: CLIError.Kind.environment.rawValue, arguments: ["lab"] + words)
         }
         setenv("NETDOCTOR_BINARY", Executable.path, 1)
         let argv = [executableName, "lab"] + words
         var pointers = argv.map { strdup($0) } + [nil]
         execv(lab, &pointers)
-        Netdoctor.fail("lab: cannot run \(lab): \(String(cString: strerror(errno)))", status: CLIError.Kind.environment.rawValue)
+        Netdoctor.fail(
+            "lab: cannot run \(lab): \(String(cString: strerror(errno)))", status: CLIError.Kind.environment.rawValue,
+            arguments: ["lab"] + words)
     }
 }
