@@ -54,6 +54,21 @@ struct FactsTests {
         #expect(contradicted.message == predicted.message)
     }
 
+    @Test("a remote half's hops read back as they were written: one encoding, the agent's MTU and state kept, the node set")
+    func remoteHopsRoundTrip() throws {
+        let facts = try RecordedTrace("overlay-healthy-cross-node").facts()
+        let seen = facts.hops.indices.map { HopSeen(request: true, reply: $0 % 2 == 0) }
+        let view = RemoteHalfView(
+            node: "node2", hops: ObservedHop.pairing(facts.hops, seen), findings: [], problems: [], hasDestination: true)
+        let back = try #require(RemoteHalfView(json: try JSONParser.parse(bytes: JSONWriter.bytes(view.json))))
+        #expect(back.hops.map(\.name) == facts.hops.map(\.name))
+        #expect(back.hops.map(\.namespaceName) == facts.hops.map(\.namespaceName))
+        #expect(back.hops.map(\.seen) == seen)
+        #expect(back.hops.map(\.mtu) == facts.hops.map(\.mtu))
+        #expect(back.hops.map(\.isUp) == facts.hops.map(\.isUp))
+        #expect(back.hops.allSatisfy { $0.node == "node2" && $0.namespace == nil })
+    }
+
     @Test("the kernel's answers: no route, a rejecting route, and errors that are no answer about the network")
     func routeAnswers() throws {
         let query = RouteQuery(destination: try #require(IPAddress.parse("::1")))
