@@ -96,7 +96,7 @@ let package = Package(
             name: "Trace",
             dependencies: [
                 "Capture", "Checks", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
-                "NetlinkCodec", "NetSystem", "PathFacts", "PathMTU", "Pods", "Services",
+                "Netlink", "NetlinkCodec", "NetSystem", "PathFacts", "PathMTU", "Pods", "Services",
             ]),
         .target(
             name: "Session",
@@ -119,8 +119,8 @@ let package = Package(
         .target(
             name: "PathMTU",
             dependencies: [
-                "CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec",
-                "NetSystem", "PathFacts", "Pods",
+                "CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "Netlink",
+                "NetlinkCodec", "NetSystem", "PathFacts", "Pods",
             ]),
         .target(
             name: "Inspection",

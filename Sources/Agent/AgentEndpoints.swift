@@ -100,7 +100,7 @@ final class AgentEndpoints: Sendable {
     func firewall(_ request: AgentRequest) throws -> AgentResponse {
         let target = request.query["target"] ?? "node"
         let (label, handle, _) = try settings.session(naming: [target]).target(target)
-        guard let rules = FirewallReader.readEverything(in: handle.known.isNode ? nil : handle.opened) else {
+        guard let rules = FirewallReader.readEverything(in: handle.sockets) else {
             throw AgentFailure(500, "neither iptables-save nor nft could be run in \(label)")
         }
         return .report(FirewallAnswer(target: label, rules: rules))

@@ -76,7 +76,7 @@ public enum FirewallReader {
     /// security where they exist): the nat table cannot, and on a node of many Services or pods
     /// it holds nearly all the rules (kube-proxy's, the bridge plugin's per-pod chains).
     public static func read(
-        in namespace: NetNamespace?, thread: NamespaceThread = .shared, dropping: Bool = false,
+        in namespace: NetlinkSockets, thread: NamespaceThread = .shared, dropping: Bool = false,
         family: IPFamily = .ipv4
     ) -> [FirewallRule]? {
         guard let tool = saveTool(family) else { return nil }
@@ -91,7 +91,7 @@ public enum FirewallReader {
                 return parse(bytes: result.output, family: family)
             }
             var output: [UInt8] = []
-            for table in droppingTables(family) {
+            for table in droppingTables(family, namespace) {
                 // An absent table prints as empty built-in chains, or fails: either way no rule.
                 guard let result = run(["-c", "-t", table]) else { return nil }
                 if result.status == 0 { output += result.output } else if table == "filter" { return nil }
@@ -101,18 +101,20 @@ public enum FirewallReader {
         let work = { () -> [FirewallRule]? in
             // Read before in this process, and the ruleset unchanged since: counters over nfnetlink.
             let key = NetNamespace.identity(of: "/proc/thread-self/ns/net").map { SnapshotCache.Key(namespace: $0, family: family) }
-            if dropping, let key, let snapshot = SnapshotCache.shared[key], let rules = IptablesCounters.refresh(snapshot, family: family) {
+            if dropping, let key, let snapshot = SnapshotCache.shared[key],
+                let rules = IptablesCounters.refresh(snapshot, family: family, on: namespace)
+            {
                 return rules
             }
-            let generation = dropping ? IptablesCounters.generation() : nil
+            let generation = dropping ? IptablesCounters.generation(namespace) : nil
             let rules = save()
-            if let rules, let key, let generation, IptablesCounters.generation() == generation {
+            if let rules, let key, let generation, IptablesCounters.generation(namespace) == generation {
                 SnapshotCache.shared[key] = IptablesCounters.Snapshot(generation: generation, rules: rules)
             }
             return rules
         }
         // A child process starts in the namespace of the thread that spawns it.
-        return namespace.map { ns in (try? thread.run(in: ns) { work() }) ?? nil } ?? work()
+        return namespace.namespace.map { ns in (try? thread.run(in: ns) { work() }) ?? nil } ?? work()
     }
 
     /// Seeds the snapshot of the calling thread's namespace with rules read by someone else's
@@ -124,9 +126,9 @@ public enum FirewallReader {
             generation: generation, rules: rules)
     }
 
-    /// The ruleset's generation in the calling thread's namespace (nil without nf_tables): taken
-    /// before a read, it dates the snapshot `remember` keeps.
-    public static func generation() -> UInt32? { IptablesCounters.generation() }
+    /// The ruleset's generation in the sockets' namespace (nil without nf_tables): taken before a
+    /// read, it dates the snapshot `remember` keeps.
+    public static func generation(_ sockets: NetlinkSockets) -> UInt32? { IptablesCounters.generation(sockets) }
 
     /// Where iptables-save is installed, if it is.
     public static var iptablesSave: String? { saveTool(.ipv4) }
@@ -137,16 +139,17 @@ public enum FirewallReader {
         return ["/usr/sbin/", "/sbin/", "/usr/bin/"].map { $0 + name }.first { NodeRoot("/").status($0)?.isExecutable == true }
     }
 
-    /// Whether the calling thread's namespace has an iptables table of a family (iptables-nft's
-    /// in nf_tables, or a legacy one): an IPv4-only node has no ip6 nat table, and its
-    /// ip6tables-save need not run.
-    public static func tableExists(_ name: String, family: IPFamily) -> Bool {
-        presentTables(family).contains(name)
+    /// Whether the calling thread's namespace (the sockets') has an iptables table of a family
+    /// (iptables-nft's in nf_tables, or a legacy one): an IPv4-only node has no ip6 nat table, and
+    /// its ip6tables-save need not run.
+    public static func tableExists(_ name: String, family: IPFamily, sockets: NetlinkSockets) -> Bool {
+        presentTables(family, sockets).contains(name)
     }
 
-    static func presentTables(_ family: IPFamily) -> Set<String> {
+    /// `sockets`: of the calling thread's namespace (the legacy tables are read from its procfs).
+    static func presentTables(_ family: IPFamily, _ sockets: NetlinkSockets) -> Set<String> {
         var present: Set<String> = []
-        if let socket = try? NetlinkSocket(protocol: NETLINK_NETFILTER), let messages = try? socket.dump(NFTables.dumpTables) {
+        if let messages = try? sockets.netfilter({ try $0.dump(NFTables.dumpTables) }) {
             for message in messages {
                 if let table = try? NFTables.table(message), table.family == IptablesCounters.netfilterFamily(family) {
                     present.insert(table.name)
@@ -162,15 +165,15 @@ public enum FirewallReader {
     /// filter, and the other tables that can drop where the namespace has them: nf_tables lists
     /// iptables-nft's (family ip or ip6), /proc/thread-self/net/ip(6)_tables_names the legacy
     /// ones (both the calling thread's namespace).
-    static func droppingTables(_ family: IPFamily) -> [String] {
-        let present = presentTables(family)
+    static func droppingTables(_ family: IPFamily, _ sockets: NetlinkSockets) -> [String] {
+        let present = presentTables(family, sockets)
         return ["filter"] + ["raw", "mangle", "security"].filter(present.contains)
     }
 
     /// iptables-save's rules and policies and native nftables rules of one namespace, or nil when
     /// neither tool can tell. `dropping`: as for `read`.
     public static func readEverything(
-        in namespace: NetNamespace?, thread: NamespaceThread = .shared, dropping: Bool = false,
+        in namespace: NetlinkSockets, thread: NamespaceThread = .shared, dropping: Bool = false,
         family: IPFamily = .ipv4
     ) -> [FirewallRule]? {
         let iptables = read(in: namespace, thread: thread, dropping: dropping, family: family)
@@ -178,11 +181,11 @@ public enum FirewallReader {
         return iptables == nil && nftables == nil ? nil : (iptables ?? []) + (nftables ?? [])
     }
 
-    /// The rules of several namespaces at once (nil: the caller's): iptables-save's, and those of
+    /// The rules of several namespaces at once: iptables-save's, and those of
     /// native nftables tables. Each iptables-save takes tens
     /// of milliseconds, mostly process start; run side by side, a path of five namespaces costs
     /// about one. Each namespace gets a worker thread to spawn from, so none waits on another.
-    public static func readAll(in namespaces: [NetNamespace?], family: IPFamily = .ipv4) -> [[FirewallRule]?] {
+    public static func readAll(in namespaces: [NetlinkSockets], family: IPFamily = .ipv4) -> [[FirewallRule]?] {
         // Each worker writes its own slot of the buffer, and concurrentPerform returns only when
         // all are done: no two writers share memory.
         let slots = UnsafeMutableBufferPointer<[FirewallRule]?>.allocate(capacity: namespaces.count)
@@ -199,7 +202,7 @@ public enum FirewallReader {
     /// The rules again after a probe, only where a rule or policy could have dropped it: a
     /// namespace whose rules drop nothing (most pods; a node whose CNI adds only NAT chains) cannot
     /// show a drop, and its snapshot stands. An unreadable one stays empty.
-    public static func readAgain(_ before: [[FirewallRule]?], in namespaces: [NetNamespace?], family: IPFamily = .ipv4) -> [[FirewallRule]]
+    public static func readAgain(_ before: [[FirewallRule]?], in namespaces: [NetlinkSockets], family: IPFamily = .ipv4) -> [[FirewallRule]]
     {
         let dropping = before.indices.filter { before[$0]?.contains(where: \.drops) == true }
         let again = readAll(in: dropping.map { namespaces[$0] }, family: family)

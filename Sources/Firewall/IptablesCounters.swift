@@ -27,18 +27,24 @@ enum IptablesCounters {
     /// nf_tables' family of iptables-nft's tables: NFPROTO_IPV4 (2) or NFPROTO_IPV6 (10).
     static func netfilterFamily(_ family: IPFamily) -> UInt8 { family == .ipv6 ? 10 : 2 }
 
-    /// The ruleset's generation, in the calling thread's namespace; nil without nf_tables.
-    static func generation() -> UInt32? {
-        guard let socket = try? NetlinkSocket(protocol: NETLINK_NETFILTER), let reply = try? socket.request(NFTables.generationRequest)
-        else { return nil }
-        return try? NFTables.generation(reply)
+    /// The ruleset's generation in the sockets' namespace; nil without nf_tables.
+    static func generation(_ sockets: NetlinkSockets) -> UInt32? {
+        try? sockets.netfilter { generation(on: $0) }
+    }
+
+    static func generation(on socket: NetlinkSocket) -> UInt32? {
+        (try? socket.request(NFTables.generationRequest)).flatMap { try? NFTables.generation($0) }
     }
 
     /// The snapshot's rules with their counters now; nil when the ruleset changed or the rules do
-    /// not map onto nf_tables' (then iptables-save must run). In the calling thread's namespace.
-    static func refresh(_ snapshot: Snapshot, family: IPFamily = .ipv4) -> [FirewallRule]? {
+    /// not map onto nf_tables' (then iptables-save must run). In the sockets' namespace.
+    static func refresh(_ snapshot: Snapshot, family: IPFamily = .ipv4, on sockets: NetlinkSockets) -> [FirewallRule]? {
+        (try? sockets.netfilter { refresh(snapshot, family: family, socket: $0) }) ?? nil
+    }
+
+    private static func refresh(_ snapshot: Snapshot, family: IPFamily, socket: NetlinkSocket) -> [FirewallRule]? {
         let number = netfilterFamily(family)
-        guard generation() == snapshot.generation, let socket = try? NetlinkSocket(protocol: NETLINK_NETFILTER) else { return nil }
+        guard generation(on: socket) == snapshot.generation else { return nil }
         var rules = snapshot.rules
         let tables = Set(rules.filter { $0.origin != .nftables }.map(\.table))
         for table in tables {

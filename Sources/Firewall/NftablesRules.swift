@@ -17,13 +17,13 @@ public enum NftablesReader {
     /// `overNetlink`: the tables may be listed over nfnetlink instead of by running nft (when
     /// iptables-save read the rest; otherwise nft must run, so that "neither tool could read
     /// this namespace" stays what it means).
-    public static func read(in namespace: NetNamespace?, thread: NamespaceThread = .shared, overNetlink: Bool = true) -> [FirewallRule]? {
+    public static func read(in sockets: NetlinkSockets, thread: NamespaceThread = .shared, overNetlink: Bool = true) -> [FirewallRule]? {
         guard tool != nil else { return nil }
-        let nft = { (arguments: [String]) -> [UInt8]? in json(arguments, in: namespace, thread: thread).output }
+        let nft = { (arguments: [String]) -> [UInt8]? in json(arguments, in: sockets.namespace, thread: thread).output }
         // nf_tables itself says which tables there are (one netlink dump, no process): a node
         // whose firewall is iptables' alone spawns no nft at all. `nft list tables` if it cannot.
         let native: [(family: String, name: String)]
-        if overNetlink, let tables = tablesOverNetlink(in: namespace, thread: thread) {
+        if overNetlink, let tables = tablesOverNetlink(sockets) {
             native = tables.filter { !isIptablesTable($0) }
         } else {
             guard let listed = nft(["list", "tables"]) else { return nil }
@@ -74,9 +74,9 @@ public enum NftablesReader {
 
     /// Every table of the namespace: over nfnetlink, else from `nft -j list tables`; [] when
     /// neither can tell.
-    public static func tables(in namespace: NetNamespace?, thread: NamespaceThread = .shared) -> [(family: String, name: String)] {
-        if let tables = tablesOverNetlink(in: namespace, thread: thread) { return tables }
-        guard let listed = json(["list", "tables"], in: namespace, thread: thread).output,
+    public static func tables(in sockets: NetlinkSockets, thread: NamespaceThread = .shared) -> [(family: String, name: String)] {
+        if let tables = tablesOverNetlink(sockets) { return tables }
+        guard let listed = json(["list", "tables"], in: sockets.namespace, thread: thread).output,
             let items = (try? JSONParser.parse(bytes: listed))?["nftables"]?.array
         else { return [] }
         return items.compactMap { item in
@@ -104,10 +104,8 @@ public enum NftablesReader {
     /// Every table of the namespace, from an nfnetlink dump (NFT_MSG_GETTABLE); nil when the
     /// kernel could not be asked. Names that are not one plain word are left out (nft takes them
     /// as command-line words).
-    static func tablesOverNetlink(in namespace: NetNamespace?, thread: NamespaceThread) -> [(family: String, name: String)]? {
-        guard let socket = try? NetlinkSocket.open(in: namespace, thread: thread, protocol: NETLINK_NETFILTER),
-            let messages = try? socket.dump(NFTables.dumpTables)
-        else { return nil }
+    static func tablesOverNetlink(_ sockets: NetlinkSockets) -> [(family: String, name: String)]? {
+        guard let messages = try? sockets.netfilter({ try $0.dump(NFTables.dumpTables) }) else { return nil }
         return messages.compactMap { message in
             guard let table = try? NFTables.table(message), let family = NFTables.familyName(table.family),
                 !table.name.isEmpty, table.name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })

@@ -1,4 +1,5 @@
 import ConfigFormats
+import Netlink
 import NetSystem
 
 /// kube-network-policies (kubernetes-sigs): NetworkPolicy decided in userspace. Its nftables
@@ -76,12 +77,12 @@ public struct QueuedPolicy: Sendable, Equatable {
         return byQueue.values.sorted { $0.queue < $1.queue }
     }
 
-    /// kube-network-policies' table in a namespace (nil: the calling thread's), and the NFQUEUE
-    /// rules among `iptables` (that namespace's rules, already read).
-    public static func read(in namespace: NetNamespace?, thread: NamespaceThread = .shared, iptables: [FirewallRule]) -> [QueuedPolicy] {
+    /// kube-network-policies' table in a namespace, and the NFQUEUE rules among `iptables` (that
+    /// namespace's rules, already read).
+    public static func read(in sockets: NetlinkSockets, thread: NamespaceThread = .shared, iptables: [FirewallRule]) -> [QueuedPolicy] {
         var found = fromIptables(iptables)
-        for (family, name) in NftablesReader.tables(in: namespace, thread: thread) where name == tableName {
-            guard let json = NftablesReader.json(["list", "table", family, tableName], in: namespace, thread: thread).output,
+        for (family, name) in NftablesReader.tables(in: sockets, thread: thread) where name == tableName {
+            guard let json = NftablesReader.json(["list", "table", family, tableName], in: sockets.namespace, thread: thread).output,
                 let queued = parse(json: json, family: family)
             else { continue }
             found.append(queued)

@@ -70,7 +70,7 @@ public struct RuleTraceError: Error, Sendable, CustomStringConvertible {
 /// then the table removed. Nothing else of the node is changed.
 public final class RuleTrace: @unchecked Sendable {
     public let table: String
-    let namespace: NetNamespace?
+    let sockets: NetlinkSockets
     let thread: NamespaceThread
     let socket: NetlinkSocket
     private var removed = false
@@ -84,12 +84,14 @@ public final class RuleTrace: @unchecked Sendable {
     /// Adds the table and starts listening. Fails, changing nothing, when nft is missing or the
     /// kernel or privileges refuse either step.
     public static func start(
-        in namespace: NetNamespace?, thread: NamespaceThread = .shared, match: RuleTraceMatch
+        in sockets: NetlinkSockets, thread: NamespaceThread = .shared, match: RuleTraceMatch
     ) throws(RuleTraceError) -> RuleTrace {
         guard NftablesReader.tool != nil else { throw RuleTraceError("nft is not installed: --trace-rules adds its tracing rule with it") }
-        removeLeftovers(in: namespace, thread: thread)
+        let namespace = sockets.namespace
+        removeLeftovers(in: sockets, thread: thread)
         let table = "\(tablePrefix)\(getpid())-\(counter.add(1, ordering: .relaxed).newValue)"
-        // Listen first: the kernel builds trace events only while someone listens.
+        // Listen first: the kernel builds trace events only while someone listens. A socket of its
+        // own, not one of the handle's: it joins the trace group, and its queue is events, not replies.
         let socket: NetlinkSocket
         do {
             socket = try NetlinkSocket.open(in: namespace, thread: thread, protocol: NETLINK_NETFILTER)
@@ -107,12 +109,12 @@ public final class RuleTrace: @unchecked Sendable {
         if let problem = runNft(["-f", "-"], input: script, in: namespace, thread: thread) {
             throw RuleTraceError("cannot add the tracing table: \(problem)")
         }
-        return RuleTrace(table: table, namespace: namespace, thread: thread, socket: socket)
+        return RuleTrace(table: table, sockets: sockets, thread: thread, socket: socket)
     }
 
-    init(table: String, namespace: NetNamespace?, thread: NamespaceThread, socket: NetlinkSocket) {
+    init(table: String, sockets: NetlinkSockets, thread: NamespaceThread, socket: NetlinkSocket) {
         self.table = table
-        self.namespace = namespace
+        self.sockets = sockets
         self.thread = thread
         self.socket = socket
     }
@@ -133,7 +135,7 @@ public final class RuleTrace: @unchecked Sendable {
     public func remove() -> String? {
         guard !removed else { return nil }
         removed = true
-        return Self.runNft(["delete", "table", Self.tableFamily, table], input: "", in: namespace, thread: thread)
+        return Self.runNft(["delete", "table", Self.tableFamily, table], input: "", in: sockets.namespace, thread: thread)
     }
 
     /// A chain as a trace event names it.
@@ -148,12 +150,9 @@ public final class RuleTrace: @unchecked Sendable {
     func resolve(_ events: [NFTables.TraceEvent]) -> [TracedRule] {
         let key = { (event: NFTables.TraceEvent) in ChainKey(family: event.family, table: event.table, chain: event.chain) }
         var comments: [ChainKey: [UInt64: [String]]] = [:]
-        let reader = try? NetlinkSocket.open(in: namespace, thread: thread, protocol: NETLINK_NETFILTER)
         for chain in Set(events.map(key)) {
-            guard let reader,
-                let messages = try? reader.dump(
-                    NFTables.dump(NFTables.getRule, family: chain.family, table: chain.table, chain: chain.chain))
-            else { continue }
+            let request = NFTables.dump(NFTables.getRule, family: chain.family, table: chain.table, chain: chain.chain)
+            guard let messages = try? sockets.netfilter({ try $0.dump(request) }) else { continue }
             var byHandle: [UInt64: [String]] = [:]
             for message in messages {
                 if let rule = try? NFTables.rule(expressionsOf: message), let handle = rule.handle { byHandle[handle] = rule.comments }
@@ -178,9 +177,10 @@ public final class RuleTrace: @unchecked Sendable {
     }
 
     /// Tables an earlier netdoctor left (killed before it could remove them): their process is gone.
-    static func removeLeftovers(in namespace: NetNamespace?, thread: NamespaceThread) {
+    static func removeLeftovers(in sockets: NetlinkSockets, thread: NamespaceThread) {
+        let namespace = sockets.namespace
         // (ip: what netdoctor before IPv6 support added.)
-        for (family, name) in NftablesReader.tables(in: namespace, thread: thread)
+        for (family, name) in NftablesReader.tables(in: sockets, thread: thread)
         where ["inet", "ip"].contains(family) && name.hasPrefix(tablePrefix) {
             let pid = name.dropFirst(tablePrefix.count).split(separator: "-").first.flatMap { Int32($0) }
             if let pid, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {

@@ -1,4 +1,5 @@
 import KernelState
+import Netlink
 import NetAddress
 import NetlinkCodec
 import NetSystem
@@ -10,6 +11,9 @@ public final class LiveNode: NodeAccess, @unchecked Sendable {
     public let directory: NamespaceDirectory
     private let recorder: FactRecorder?
     private var handles: [NetNamespace.Identity: NamespaceHandle] = [:]
+    /// The netlink sockets of the namespace netdoctor runs in (the node's): its handle's, and
+    /// those of every read of the node that has no handle at hand (kube-proxy's rules, conntrack).
+    public let nodeSockets = NetlinkSockets(namespace: nil)
 
     /// `recordingTo`: a directory to write the facts into (NETDOCTOR_RECORD_FACTS).
     public init(directory: NamespaceDirectory, recordingTo: String? = nil) {
@@ -23,7 +27,7 @@ public final class LiveNode: NodeAccess, @unchecked Sendable {
 
     public func handle(_ known: KnownNamespace) throws -> NamespaceHandle {
         if let open = handles[known.identity] { return open }
-        let opened = try NamespaceHandle(known, directory: directory, recorder: recorder)
+        let opened = try NamespaceHandle(known, directory: directory, recorder: recorder, nodeSockets: nodeSockets)
         recorder?.record(namespace: known)
         handles[known.identity] = opened
         return opened

@@ -3,23 +3,29 @@ import Netlink
 import NetlinkCodec
 import NetSystem
 
-/// A namespace opened once: the open descriptor (for setns), a route socket bound inside it,
-/// its state dumped once, and `run` for work that must happen there (on the namespace thread,
+/// A namespace opened once: the open descriptor (for setns), a route socket bound inside it and
+/// its other netlink sockets as they are needed (`sockets`), its state dumped once, and `run` for work that must happen there (on the namespace thread,
 /// or right here for the node netdoctor runs in).
 public final class NamespaceHandle: NamespaceAccess, @unchecked Sendable {
     public let known: KnownNamespace
     public let opened: NetNamespace
+    /// rtnetlink's socket, for the dumps, route lookups and nsid questions made here, one at a time.
     public let socket: NetlinkSocket
+    /// The namespace's sockets of the other families (nfnetlink), shared by its firewall and
+    /// conntrack readers.
+    public let sockets: NetlinkSockets
     private let directory: NamespaceDirectory
     private let recorder: FactRecorder?
     private var cached: NamespaceState?
 
-    init(_ known: KnownNamespace, directory: NamespaceDirectory, recorder: FactRecorder?) throws {
+    /// `nodeSockets`: the node's, when `known` is the node (the session reads it without a handle too).
+    init(_ known: KnownNamespace, directory: NamespaceDirectory, recorder: FactRecorder?, nodeSockets: NetlinkSockets) throws {
         self.known = known
         self.directory = directory
         self.recorder = recorder
         opened = try directory.open(known)
         socket = try NetlinkSocket.open(in: known.isNode ? nil : opened)
+        sockets = known.isNode ? nodeSockets : NetlinkSockets(namespace: opened)
     }
 
     public var handle: NamespaceHandle? { self }

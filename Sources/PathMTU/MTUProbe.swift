@@ -5,6 +5,7 @@ import Diagnosis
 import Firewall
 import KernelState
 import NetAddress
+import Netlink
 import NetSystem
 import PathFacts
 import Pods
@@ -83,14 +84,15 @@ public struct MTUProber {
             destinationName: destinationName, destinationPod: nil)
         let path = try probe(
             in: try node.handle(source.namespace), source: source.name, interfaces: PathInterfaces.from(facts),
-            to: destination, named: destinationName)
+            to: destination, named: destinationName, node: node.nodeSockets)
         return (path, facts)
     }
 
-    /// Measures the path from the handle's namespace to `destination`.
+    /// Measures the path from the handle's namespace to `destination`. `node`: the node's sockets,
+    /// where a black hole's firewall rules are looked for.
     public func probe(
         in handle: NamespaceHandle, source: String, interfaces: [PathInterface], to destination: IPAddress,
-        named destinationName: String
+        named destinationName: String, node: NetlinkSockets
     ) throws -> ProbedPath {
         // The socket is opened inside the source namespace, then used from here.
         let (port, method) = (self.port, self.method)
@@ -108,14 +110,14 @@ public struct MTUProber {
             source: source, destination: destinationName, destinationAddress: destination, measurement: measurement,
             interfaces: interfaces)
         // A black hole's usual cause: a rule dropping ICMP "fragmentation needed" on this node.
-        if case .blackhole = measurement.verdict { path.icmpTooBigDrops = Self.icmpTooBigDrops(destination.family) }
+        if case .blackhole = measurement.verdict { path.icmpTooBigDrops = Self.icmpTooBigDrops(destination.family, node: node) }
         return path
     }
 
     /// Rules on this node that drop ICMP "fragmentation needed" (IPv6: ICMPv6 "packet too big"),
     /// with their counters.
-    static func icmpTooBigDrops(_ family: IPFamily) -> [String]? {
-        guard let rules = FirewallReader.readEverything(in: nil, dropping: true, family: family) else { return nil }
+    static func icmpTooBigDrops(_ family: IPFamily, node: NetlinkSockets) -> [String]? {
+        guard let rules = FirewallReader.readEverything(in: node, dropping: true, family: family) else { return nil }
         let what = family == .ipv6 ? "ICMPv6 packet-too-big" : "ICMP fragmentation-needed"
         return FirewallReader.icmpTooBigDrops(rules).map { "node firewall drops \(what): \($0.text) (\($0.packets) packets)" }
     }

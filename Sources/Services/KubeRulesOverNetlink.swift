@@ -21,8 +21,9 @@ import NetSystem
 enum KubeRulesOverNetlink {
     /// The rules, or nil when iptables-save must read them: no nf_tables nat table (iptables-legacy,
     /// or no kube-proxy), legacy tables beside it, a rule not understood, or a ruleset that kept
-    /// changing while it was read. In the calling thread's namespace.
-    static func read() -> KubeRuleScanner.Scanned? {
+    /// changing while it was read. In the calling thread's namespace, whose sockets are `sockets`:
+    /// each exchange takes the socket alone, so a firewall read beside this one goes on meanwhile.
+    static func read(_ sockets: NetlinkSockets) -> KubeRuleScanner.Scanned? {
         // Legacy tables beside nf_tables' (a node that switched backends): which holds kube-proxy's
         // rules is iptables-save's question (it warns and netdoctor then reads the legacy ones).
         if let legacy = ServiceReader.procText("/proc/thread-self/net/ip_tables_names"),
@@ -30,25 +31,26 @@ enum KubeRulesOverNetlink {
         {
             return nil
         }
-        guard let socket = try? NetlinkSocket(protocol: NETLINK_NETFILTER) else { return nil }
+        let request = { (message: NetlinkMessage) in try? sockets.netfilter { try $0.request(message) } }
+        let dump = { (message: NetlinkMessage) in try? sockets.netfilter { try $0.dump(message) } }
         for _ in 0..<3 {
-            guard let before = try? NFTables.generation(socket.request(NFTables.generationRequest)) else { return nil }
+            guard let before = request(NFTables.generationRequest).flatMap({ try? NFTables.generation($0) }) else { return nil }
             var collector = Collector()
             // Every table's chains of the family (a chain dump does not filter by table); no nat
             // table: not iptables-nft's (or nothing), and iptables-save says which.
-            guard let chains = try? socket.dump(NFTables.dump(NFTables.getChain, family: 2, table: "nat")) else { return nil }
+            guard let chains = dump(NFTables.dump(NFTables.getChain, family: 2, table: "nat")) else { return nil }
             var natFound = false
             for message in chains {
                 guard let chain = (try? NFTables.chain(message)) ?? nil, let table = Table(rawValue: chain.table) else { continue }
                 natFound = natFound || table == .nat
                 guard table.wanted(Array(chain.name.utf8)[...]) else { continue }
                 // A chain gone since its listing moved the generation: the read is retried.
-                guard let rules = try? socket.dump(NFTables.dump(NFTables.getRule, family: 2, table: table.rawValue, chain: chain.name)),
+                guard let rules = dump(NFTables.dump(NFTables.getRule, family: 2, table: table.rawValue, chain: chain.name)),
                     collector.add(rules, table: table)
                 else { return nil }
             }
             guard natFound else { return nil }
-            guard let after = try? NFTables.generation(socket.request(NFTables.generationRequest)) else { return nil }
+            guard let after = request(NFTables.generationRequest).flatMap({ try? NFTables.generation($0) }) else { return nil }
             if after == before { return collector.scanned }
         }
         return nil

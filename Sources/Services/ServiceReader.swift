@@ -1,4 +1,5 @@
 import Firewall
+import Netlink
 import NetSystem
 import NodeFiles
 
@@ -48,9 +49,10 @@ public enum ServiceReader {
     public static let kubeProxyMetricsPort: UInt16 = 10249
 
     /// `counters`: read iptables-save with its counters, so that a trace that follows takes its
-    /// firewall snapshot from the same read (`services` needs none).
+    /// firewall snapshot from the same read (`services` needs none). `node`: the sockets of the
+    /// namespace netdoctor runs in (the node's), where kube-proxy's rules are.
     public static func read(
-        mode given: ProxyMode? = nil, metricsPort: UInt16 = kubeProxyMetricsPort, counters: Bool = false
+        mode given: ProxyMode? = nil, metricsPort: UInt16 = kubeProxyMetricsPort, counters: Bool = false, node: NetlinkSockets
     ) -> ServiceReading {
         let answered = LoopbackHTTP.get(port: metricsPort, path: "/proxyMode")
         // Its metrics say whether its rules are current (PROXY_STALE).
@@ -64,26 +66,28 @@ public enum ServiceReader {
             status = status ?? KubeProxyStatus(lastSync: nil, lastQueued: nil, failures: nil)
             status?.config = KubeProxyConfig.parse(json: configz.body)
         }
-        var reading = readTable(given: given, answered: answered, metricsPort: metricsPort, counters: counters)
+        var reading = readTable(given: given, answered: answered, metricsPort: metricsPort, counters: counters, node: node)
         reading.proxyStatus = status
         return reading
     }
 
     /// The mode (given, kube-proxy's answer, else the kernel's state), then that mode's rules.
-    static func readTable(given: ProxyMode?, answered: LoopbackHTTP.Response?, metricsPort: UInt16, counters: Bool) -> ServiceReading {
+    static func readTable(
+        given: ProxyMode?, answered: LoopbackHTTP.Response?, metricsPort: UInt16, counters: Bool, node: NetlinkSockets
+    ) -> ServiceReading {
         var problems: [String] = []
         // iptables-save runs anyway in most cases: detection and the iptables mode share it.
         var saved: (rules: KubeRuleScanner.Scanned?, problem: String?)? = nil
         let iptables = { () -> (rules: KubeRuleScanner.Scanned?, problem: String?) in
             if let saved { return saved }
-            saved = Self.iptablesRules(counters: counters)
+            saved = Self.iptablesRules(counters: counters, node: node)
             return saved!
         }
         // ip6tables-save too runs at most once: detection on an IPv6-only node and the table share it.
         var saved6: (rules: KubeRuleScanner.Scanned?, problem: String?)? = nil
         let ip6tables = { () -> (rules: KubeRuleScanner.Scanned?, problem: String?) in
             if let saved6 { return saved6 }
-            saved6 = Self.ip6tablesRules()
+            saved6 = Self.ip6tablesRules(node)
             return saved6!
         }
         var mode = given
@@ -98,7 +102,7 @@ public enum ServiceReader {
             }
         }
         if mode == nil {
-            let detected = detect(iptables: iptables(), ip6tables: ip6tables)
+            let detected = detect(iptables: iptables(), node: node, ip6tables: ip6tables)
             mode = detected?.mode
             source = detected.map { .kernel($0.evidence) }
         }
@@ -129,7 +133,7 @@ public enum ServiceReader {
             table.problems = problems + table.problems
             return ServiceReading(table: table, mode: mode, modeSource: source, problems: [], scanned: rules)
         case .nftables:
-            let (documents, problem) = nftablesDocuments()
+            let (documents, problem) = nftablesDocuments(node)
             if let problem { problems.append(problem) }
             guard problem == nil else { return ServiceReading(table: nil, mode: mode, modeSource: source, problems: problems) }
             var table = documents.isEmpty ? ServiceTable(mode: .nftables, entries: []) : NftablesServices.table(fromJSON: documents)
@@ -162,14 +166,14 @@ public enum ServiceReader {
 
     /// `nft -j list table ip|ip6 kube-proxy`, read again when kube-proxy changed the ruleset in
     /// between (the generation moved: the two families would not be of one sync).
-    static func nftablesDocuments() -> (documents: [[UInt8]], problem: String?) {
+    static func nftablesDocuments(_ node: NetlinkSockets) -> (documents: [[UInt8]], problem: String?) {
         var problem: String? = nil
         for _ in 0..<3 {
-            let before = FirewallReader.generation()
+            let before = FirewallReader.generation(node)
             var documents: [[UInt8]] = []
             problem = nil
             for family in ["ip", "ip6"] {
-                let (output, failure) = NftablesReader.json(["list", "table", family, "kube-proxy"], in: nil)
+                let (output, failure) = NftablesReader.json(["list", "table", family, "kube-proxy"], in: node.namespace)
                 // No such table is an answer (nothing programmed), not a failure to read.
                 if let output {
                     documents.append(output)
@@ -177,17 +181,17 @@ public enum ServiceReader {
                     problem = failure
                 }
             }
-            if before == nil || FirewallReader.generation() == before { return (documents, problem) }
+            if before == nil || FirewallReader.generation(node) == before { return (documents, problem) }
         }
         return ([], "kube-proxy's nftables rules changed each of three times they were read (a sync in progress): not judged")
     }
 
     /// The mode the kernel's state shows, and the evidence; nil when it shows none.
     static func detect(
-        iptables: (rules: KubeRuleScanner.Scanned?, problem: String?),
-        ip6tables: () -> (rules: KubeRuleScanner.Scanned?, problem: String?) = { ServiceReader.ip6tablesRules() }
+        iptables: (rules: KubeRuleScanner.Scanned?, problem: String?), node: NetlinkSockets,
+        ip6tables: () -> (rules: KubeRuleScanner.Scanned?, problem: String?)
     ) -> (mode: ProxyMode, evidence: String)? {
-        if NftablesReader.tables(in: nil).contains(where: { $0.name == "kube-proxy" && ($0.family == "ip" || $0.family == "ip6") }) {
+        if NftablesReader.tables(in: node).contains(where: { $0.name == "kube-proxy" && ($0.family == "ip" || $0.family == "ip6") }) {
             return (.nftables, "table ip kube-proxy exists")
         }
         if let rules = iptables.rules {
@@ -217,8 +221,10 @@ public enum ServiceReader {
     /// kube-proxy's IPv6 rules: ip6tables-save's nat and filter tables (a Service without
     /// endpoints is a REJECT in filter), nil and no problem where there is no ip6 nat table or no
     /// ip6tables-save (an IPv4-only node).
-    static func ip6tablesRules() -> (rules: KubeRuleScanner.Scanned?, problem: String?) {
-        guard let tool = FirewallReader.saveTool(.ipv6), FirewallReader.tableExists("nat", family: .ipv6) else { return (nil, nil) }
+    static func ip6tablesRules(_ node: NetlinkSockets) -> (rules: KubeRuleScanner.Scanned?, problem: String?) {
+        guard let tool = FirewallReader.saveTool(.ipv6), FirewallReader.tableExists("nat", family: .ipv6, sockets: node) else {
+            return (nil, nil)
+        }
         guard
             let result = ChildProcess.run(
                 tool, arguments: [], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
@@ -241,14 +247,14 @@ public enum ServiceReader {
     /// `counters`: a trace follows, and its firewall snapshot of this namespace (iptables-save of
     /// the tables that can drop: a third of a second beside 60,000 nat rules, which iptables-nft
     /// fetches whatever table is asked) is taken on a second thread meanwhile.
-    static func iptablesRules(counters: Bool) -> (rules: KubeRuleScanner.Scanned?, problem: String?) {
+    static func iptablesRules(counters: Bool, node: NetlinkSockets) -> (rules: KubeRuleScanner.Scanned?, problem: String?) {
         let read = ReadOnce()
         // A new thread starts in its creator's namespace: both read this one.
         SideBySide.run(counters ? 2 : 1) { index in
-            if index == 0 { read.scanned = KubeRulesOverNetlink.read() } else { _ = FirewallReader.read(in: nil, dropping: true) }
+            if index == 0 { read.scanned = KubeRulesOverNetlink.read(node) } else { _ = FirewallReader.read(in: node, dropping: true) }
         }
         if let scanned = read.scanned { return (scanned, nil) }
-        return savedRules(counters: counters)
+        return savedRules(counters: counters, node: node)
     }
 
     /// The netlink reading, handed from the thread that made it (SideBySide joins it first).
@@ -259,14 +265,14 @@ public enum ServiceReader {
     /// kube-proxy's rules from iptables-save's output, read as it is written (legacy's too when
     /// the nft flavour says legacy tables exist, as after a switch of backends: K8S#107965), or
     /// why there are none.
-    static func savedRules(counters: Bool) -> (rules: KubeRuleScanner.Scanned?, problem: String?) {
+    static func savedRules(counters: Bool, node: NetlinkSockets) -> (rules: KubeRuleScanner.Scanned?, problem: String?) {
         let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
         guard let tool = FirewallReader.iptablesSave else {
             return (nil, "iptables-save is not installed")
         }
         var stream = KubeRuleScanner.Stream()
         var head: [UInt8] = []
-        let generation = counters ? FirewallReader.generation() : nil
+        let generation = counters ? FirewallReader.generation(node) : nil
         guard
             let result = ChildProcess.run(
                 tool, arguments: counters ? ["-c"] : [], environment: environment, timeoutMilliseconds: 10_000,
@@ -293,7 +299,7 @@ public enum ServiceReader {
         }
         // The same output is this node's firewall snapshot for a trace that follows, if nothing
         // changed while it was read.
-        if let generation, FirewallReader.generation() == generation {
+        if let generation, FirewallReader.generation(node) == generation {
             FirewallReader.remember(FirewallReader.parse(bytes: scanned.droppingTables), generation: generation)
         }
         // iptables-nft warns on stderr, and older versions in a comment at the top of the output.

@@ -67,7 +67,7 @@ extension NodeSession {
     func nameserverServices(_ facts: inout DNSFacts, pod: String, timeoutMilliseconds: Int32) -> (findings: [Finding], traces: [any Report])
     {
         let servers = facts.nameservers
-        let reading = ServiceReader.read()
+        let reading = ServiceReader.read(node: node.nodeSockets)
         let served =
             reading.table?.entries.filter { entry in entry.frontends.contains { frontend in servers.contains { $0 == frontend.address } } }
             ?? []
@@ -102,7 +102,7 @@ extension NodeSession {
             }
         }
         let addresses = Set(served.flatMap { $0.frontends.compactMap(\.address) }.filter(servers.contains))
-        let found = ConntrackReader.entries(to: addresses).entries.filter { $0.original.proto == 17 }
+        let found = ConntrackReader.entries(to: addresses, on: node.nodeSockets).entries.filter { $0.original.proto == 17 }
         findings += ServiceChecks.staleConntrack(found, table: ServiceTable(mode: mode, entries: served))
         return (findings, traces)
     }
@@ -117,14 +117,15 @@ extension NodeSession {
             return nil
         }
         let rounds = 20
-        let before = ConntrackReader.statistics().statistics
+        let before = ConntrackReader.statistics(on: node.nodeSockets).statistics
         guard
             let lost = DNSBurst.send(
                 name: name, server: server, rounds: rounds, in: namespace, timeoutMilliseconds: min(timeoutMilliseconds, 1000))
         else {
             return nil
         }
-        return DNSBurst(server: server, rounds: rounds, lost: lost, before: before, after: ConntrackReader.statistics().statistics)
+        return DNSBurst(
+            server: server, rounds: rounds, lost: lost, before: before, after: ConntrackReader.statistics(on: node.nodeSockets).statistics)
     }
 
     /// NodeLocal DNSCache's link (with its addresses) in the node's namespace, and its NOTRACK and
@@ -141,7 +142,7 @@ extension NodeSession {
         }
         var cache = NodeLocalDNS(link: link, notrackRules: [], acceptRules: [], rulesProblem: "iptables-save could not be run")
         cache.linkProblem = linkProblem
-        guard let rules = FirewallReader.read(in: nil, dropping: true) else { return cache }
+        guard let rules = FirewallReader.read(in: node.nodeSockets, dropping: true) else { return cache }
         cache.rulesProblem = nil
         cache.notrackRules = rules.filter { $0.table == "raw" && $0.specification.containsBytes(NodeLocalDNS.skipConntrack) }.map(\.text)
         cache.acceptRules = rules.filter { $0.table == "filter" && $0.specification.containsBytes(NodeLocalDNS.allowTraffic) }.map(\.text)

@@ -18,12 +18,12 @@ extension NodeSession {
             let nodeState = try kernel.open(kernel.node).state()
             hostInterface = podState.link(named: pod.primaryInterface)?.linkIndex.flatMap { nodeState.link(index: $0)?.name }
         }
-        let rules = FirewallReader.readEverything(in: nil)
+        let rules = FirewallReader.readEverything(in: node.nodeSockets)
         // Without root the tools cannot read the rules at all: the environment's fault, not the node's.
         if rules == nil, geteuid() != 0 { throw SystemError("reading the node's firewall (iptables-save, nft)", errno: EPERM) }
         return PolicyReport(
             pod: pod.fullName, address: (pod.primaryAddress(.ipv4) ?? pod.primaryAddress(.ipv6))?.description, hostInterface: hostInterface,
             rules: rules,
-            queued: QueuedPolicy.read(in: nil, iptables: rules ?? []))
+            queued: QueuedPolicy.read(in: node.nodeSockets, iptables: rules ?? []))
     }
 }

@@ -13,7 +13,7 @@ extension NodeSession {
     /// services [SERVICE]: the Service table kube-proxy programmed on this node, each endpoint
     /// placed by this node's routes (and named when it is one of this node's pods).
     public func services(_ query: ServiceQuery?, mode: ProxyMode? = nil) -> ServicesReport {
-        let reading = ServiceReader.read(mode: mode)
+        let reading = ServiceReader.read(mode: mode, node: node.nodeSockets)
         let shown = query.map { query in reading.table.map { query.matches(in: $0) } ?? [] } ?? reading.table?.entries ?? []
         return ServicesReport(
             reading: reading, query: query, places: places(of: shown.flatMap { $0.endpoints.map(\.address) }),
@@ -24,8 +24,8 @@ extension NodeSession {
     /// when one is UDP: a busy node's table is large), and the failure counters.
     func conntrack(for entries: [ServiceEntry]) -> ConntrackFacts {
         let udp = Set(entries.filter { $0.proto == "udp" }.flatMap { $0.frontends.compactMap(\.address) })
-        let (found, dumpProblem) = udp.isEmpty ? ([], nil) : ConntrackReader.entries(to: udp)
-        let (statistics, statisticsProblem) = ConntrackReader.statistics()
+        let (found, dumpProblem) = udp.isEmpty ? ([], nil) : ConntrackReader.entries(to: udp, on: node.nodeSockets)
+        let (statistics, statisticsProblem) = ConntrackReader.statistics(on: node.nodeSockets)
         return ConntrackFacts(
             entries: found.filter { $0.original.proto == 17 }, statistics: statistics,
             problems: [dumpProblem, statisticsProblem].compactMap { $0 })
@@ -76,7 +76,7 @@ extension NodeSession {
         if let address = IPAddress.parse(destination), pods.pod(holding: address) != nil { return nil }
         guard let query = ServiceQuery.parse(destination) else { return nil }
         if case .name = query.target, query.port == nil, (try? pods.find(destination)) != nil { return nil }
-        let reading = ServiceReader.read(counters: true)
+        let reading = ServiceReader.read(counters: true, node: node.nodeSockets)
         // ADDRESS:PORT names a Service's frontend, or nothing: never a pod.
         let addressWithPort: Bool
         if case .address = query.target, query.port != nil { addressWithPort = true } else { addressWithPort = false }

@@ -199,7 +199,8 @@ public final class NodeSession: @unchecked Sendable {
                 source: sourcePod, sourceAddress: try address(of: sourcePod, family: service.address.family),
                 sourceNamespace: try node.handle(try node.namespace(of: sourcePod)).opened,
                 entry: service.entry, mode: service.mode, frontend: service.frontend, address: service.address,
-                places: places(of: service.entry.endpoints.map(\.address)), pods: { [self] in endpointPod(holding: $0) }, node: nil,
+                places: places(of: service.entry.endpoints.map(\.address)), pods: { [self] in endpointPod(holding: $0) },
+                node: node.nodeSockets,
                 masqueradeMissing: service.masqueradeMissing, proxyStatus: service.proxyStatus, now: Double(time(nil)))
             return PodSourcedReport(traced, pods: [sourcePod], directory: pods)
         case nil:

@@ -4,6 +4,7 @@ import Diagnosis
 import Firewall
 import KernelState
 import NetAddress
+import Netlink
 import NetSystem
 import PathFacts
 import Pods
@@ -30,7 +31,7 @@ public final class RemoteHalfSession: @unchecked Sendable {
     private var capture: HopCapture
     /// What the captures saw at each hop, once the session is finished.
     private var seen: [HopSeen] = []
-    private let firewallNamespaces: [NetNamespace?]
+    private let firewallNamespaces: [NetlinkSockets]
     private let firewallBefore: [[FirewallRule]?]
     private let ended = Mutex(false)
 
@@ -49,7 +50,7 @@ public final class RemoteHalfSession: @unchecked Sendable {
         capture = HopCapture(
             hops: facts.hops, filter: request.expectedSignature.captureFilter,
             namespaces: { try node.handle($0).opened }, label: nodeName)
-        firewallNamespaces = try facts.namespaces.map { $0.known.isNode ? nil : try node.handle($0.known).opened }
+        firewallNamespaces = try facts.namespaces.map { try node.handle($0.known).sockets }
         let firewallRead = FirewallReader.readAll(in: firewallNamespaces, family: request.destinationAddress.family)
         firewallFindings = FirewallDrop.unreadable(firewallRead, labels: facts.namespaces.map(\.label))
         firewallBefore = firewallRead

@@ -1,4 +1,5 @@
 import NetAddress
+import Netlink
 import NetlinkCodec
 import NetSystem
 import PathFacts
@@ -23,11 +24,11 @@ public struct ServiceProbeResult: Sendable {
 }
 
 enum ServiceProbe {
-    /// `node`: the namespace whose conntrack table translates the source's traffic (the node's;
-    /// nil: the one netdoctor runs in).
+    /// `node`: the sockets of the namespace whose conntrack table translates the source's traffic
+    /// (the node's).
     static func run(
         from source: NetNamespace, sourceAddress: IPAddress, to frontend: ServiceFrontend, address: IPAddress, proto: String,
-        timeoutMilliseconds: Int32, node: NetNamespace?
+        timeoutMilliseconds: Int32, node: NetlinkSockets
     ) -> ServiceProbeResult {
         var connection: Conntrack.Entry? = nil
         var problem: String? = nil
@@ -39,7 +40,7 @@ enum ServiceProbe {
             let tuple = Conntrack.Tuple(
                 source: sourceAddress, destination: address, proto: proto == "udp" ? 17 : 6,
                 sourcePort: localPort, destinationPort: frontend.port)
-            (connection, problem) = ConntrackReader.entry(tuple, in: node)
+            (connection, problem) = ConntrackReader.entry(tuple, on: node)
         }
         let result: ProbeResult
         do {

@@ -1,5 +1,6 @@
 import Diagnosis
 import NetAddress
+import Netlink
 import NetSystem
 import PathFacts
 import Pods
@@ -31,7 +32,7 @@ public struct ServiceTracer {
     public func trace(
         source: Pod, sourceAddress: IPAddress, sourceNamespace: NetNamespace, entry: ServiceEntry, mode: ProxyMode,
         frontend: ServiceFrontend, address: IPAddress, places: [IPAddress: EndpointPlace],
-        pods: (IPAddress) -> Pod?, node: NetNamespace?, masqueradeMissing: String? = nil,
+        pods: (IPAddress) -> Pod?, node: NetlinkSockets, masqueradeMissing: String? = nil,
         proxyStatus: KubeProxyStatus? = nil, now: Double = 0
     ) -> ServiceTraceReport {
         let probe = ServiceProbe.run(
@@ -52,7 +53,7 @@ public struct ServiceTracer {
                 endpoints.append(EndpointTrace(endpoint: endpoint, place: places[endpoint.address], report: nil, problem: "\(error)"))
             }
         }
-        let connections = entry.proto == "udp" ? ConntrackReader.entries(to: [address], in: node).entries : []
+        let connections = entry.proto == "udp" ? ConntrackReader.entries(to: [address], on: node).entries : []
         // The source's own bridge port, when it is one of the endpoints (hairpin).
         let hostInterface = source.primary?.hostSideInterface
         let hairpin = entry.endpoints.contains { $0.address == sourceAddress } ? hostInterface.flatMap(Self.hairpinMode) : nil

@@ -3,6 +3,7 @@ import Diagnosis
 import Firewall
 import KernelState
 import NetAddress
+import Netlink
 import NetSystem
 import PathFacts
 import PathMTU
@@ -83,13 +84,13 @@ public struct Tracer {
             .map { request in Pending { RemoteHalfCall.open(request, locate: locate) } }
         }
         var finishing: Pending<(RemoteHalfView?, [Finding])>? = nil
-        let firewallNamespaces = try facts.namespaces.map { $0.known.isNode ? nil : try opened($0.known) }
+        let firewallNamespaces = try facts.namespaces.map { try node.handle($0.known).sockets }
         let tracing = traceRules ? startRuleTraces(ends, facts: facts, namespaces: firewallNamespaces) : []
         let family = ends.destinationAddress.family
         let firewallBefore = FirewallReader.readAll(in: firewallNamespaces, family: family)
         // A userspace policy engine's queues on this node (its process runs where netdoctor does).
         let nodeRules = facts.namespaces.indices.first { facts.namespaces[$0].known.isNode }.flatMap { firewallBefore[$0] } ?? []
-        let queuePolicies = QueuedPolicy.read(in: nil, iptables: nodeRules)
+        let queuePolicies = QueuedPolicy.read(in: node.nodeSockets, iptables: nodeRules)
         let listenersBefore = queuePolicies.isEmpty ? [] : QueueListener.readHere()
         let probed = Result {
             try ActiveProbe.run(
@@ -120,7 +121,7 @@ public struct Tracer {
                 probe.mtuPath = try MTUProber(timeoutMilliseconds: min(timeoutMilliseconds, 300))
                     .probe(
                         in: source, source: ends.source.label, interfaces: PathInterfaces.from(facts), to: ends.destinationAddress,
-                        named: ends.destinationName)
+                        named: ends.destinationName, node: node.nodeSockets)
             } catch {
                 facts.collectionErrors.append(.init(place: ends.source.label, what: "the path MTU was not measured: \(error)"))
             }
@@ -130,7 +131,7 @@ public struct Tracer {
 
     /// A tracing table in each namespace on the path, before anything is sent.
     func startRuleTraces(
-        _ ends: TraceEnds, facts: PathFacts, namespaces: [NetNamespace?]
+        _ ends: TraceEnds, facts: PathFacts, namespaces: [NetlinkSockets]
     ) -> [(label: String, trace: Result<RuleTrace, RuleTraceError>)] {
         let match = RuleTraceMatch(
             source: ends.sourceAddress.description, destination: ends.destinationAddress.description, proto: proto.rawValue,

@@ -1,6 +1,8 @@
+import CNetShims
 import ConfigFormats
 import Netlink
 import NetlinkCodec
+import NetSystem
 import NodeFiles
 import TestSupport
 import Testing
@@ -24,6 +26,25 @@ extension PrivilegedSuite {
             let reply = try socket.request(RouteRequest.lookup(destination: .parse("127.0.0.1")!))
             let route = try Route(reply)
             #expect(route.type == .local)
+        }
+
+        @Test("a namespace's sockets: one per family, opened once, answering for that namespace from any thread")
+        func namespaceSockets() throws {
+            try Privilege.require()
+            _ = try sh(["ip", "netns", "add", "ndtest-sockets"])
+            defer { _ = try? sh(["ip", "netns", "del", "ndtest-sockets"]) }
+            _ = try sh(["ip", "netns", "exec", "ndtest-sockets", "nft", "add", "table", "inet", "ndtest_only_here"])
+            let sockets = NetlinkSockets(namespace: try NetNamespace(path: "/var/run/netns/ndtest-sockets"))
+            let tables = { (sockets: NetlinkSockets) throws -> [String] in
+                try sockets.netfilter { try $0.dump(NFTables.dumpTables) }.compactMap { try NFTables.table($0)?.name }
+            }
+            #expect(try tables(sockets).contains("ndtest_only_here"))
+            // The node's sockets do not see the pod's table: each is bound where it was opened.
+            #expect(try !tables(NetlinkSockets(namespace: nil)).contains("ndtest_only_here"))
+            // Asked again, the same socket answers (no new one per read).
+            let first = try sockets.netfilter { ObjectIdentifier($0) }
+            #expect(try sockets.netfilter { ObjectIdentifier($0) } == first)
+            #expect(try sockets.with(NETLINK_ROUTE) { ObjectIdentifier($0) } != first)
         }
     }
 }
