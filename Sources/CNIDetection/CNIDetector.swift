@@ -30,7 +30,9 @@ public enum CNIDetector {
 
         let kubelet = KubeletReader.read(root: root)
         findings += KubeletChecks.findings(kubelet)
-        let runtime = chooseRuntime(kubelet: kubelet, root: root, findings: &findings)
+        let choice = chooseRuntime(kubelet: kubelet, root: root)
+        let runtime = choice.settings
+        findings += RuntimeChecks.findings(choice)
         if let systemd = runtime.systemdCgroup, let driver = kubelet.cgroupDriver, !driver.isEmpty,
             (driver == "systemd") != systemd
         {
@@ -113,8 +115,9 @@ public enum CNIDetector {
         return report
     }
 
-    /// Picks the runtime the kubelet talks to, and reads its config.
-    static func chooseRuntime(kubelet: KubeletSettings, root: NodeRoot, findings: inout [Finding]) -> RuntimeSettings {
+    /// Picks the runtime the kubelet talks to, and reads its config (what went wrong reading it
+    /// stays in the settings' problems, for RuntimeChecks). Judges nothing.
+    static func chooseRuntime(kubelet: KubeletSettings, root: NodeRoot) -> RuntimeChoice {
         let containerdPath = ContainerdConfigReader.candidatePaths.first { root.status($0) != nil }
         let crioPresent =
             root.status(CRIOConfigReader.mainPath) != nil
@@ -126,37 +129,26 @@ public enum CNIDetector {
         case .crio?: name = .crio
         default: name = containerdPath != nil ? .containerd : crioPresent ? .crio : .unknown
         }
+        var mismatch: RuntimeChoice.Mismatch? = nil
         if let wanted, wanted != .unknown {
             let configured = wanted == .containerd ? containerdPath != nil : crioPresent
             let other = wanted == .containerd ? crioPresent : containerdPath != nil
             if !configured && other {
-                findings.append(
-                    Finding(
-                        .runtimeMismatch, .error,
-                        "The kubelet talks to \(wanted.rawValue), but this node is configured for \(wanted == .containerd ? "cri-o" : "containerd").",
-                        hop: "kubelet",
-                        evidence: [
-                            "containerRuntimeEndpoint: \(kubelet.containerRuntimeEndpoint ?? "")",
-                            wanted == .containerd
-                                ? "no containerd config; \(CRIOConfigReader.mainPath) present"
-                                : "no CRI-O config; \(containerdPath ?? "") present",
-                        ],
-                        remedy: "Point containerRuntimeEndpoint at the runtime that is installed."))
+                mismatch = RuntimeChoice.Mismatch(
+                    wanted: wanted, endpoint: kubelet.containerRuntimeEndpoint ?? "",
+                    otherConfig: wanted == .containerd ? CRIOConfigReader.mainPath : containerdPath ?? "")
             }
         }
+        let settings: RuntimeSettings
         switch name {
         case .containerd:
-            guard let containerdPath else { return RuntimeSettings.defaults(.containerd) }
-            let settings = ContainerdConfigReader.read(path: containerdPath, root: root)
-            findings += RuntimeChecks.findings(settings)
-            return settings
+            settings = containerdPath.map { ContainerdConfigReader.read(path: $0, root: root) } ?? RuntimeSettings.defaults(.containerd)
         case .crio:
-            let settings = CRIOConfigReader.read(root: root)
-            findings += RuntimeChecks.findings(settings)
-            return settings
+            settings = CRIOConfigReader.read(root: root)
         case .unknown:
-            return RuntimeSettings.defaults(.unknown)
+            settings = RuntimeSettings.defaults(.unknown)
         }
+        return RuntimeChoice(settings: settings, mismatch: mismatch)
     }
 
     /// The active network judged on its facts (ActiveNetworkFacts, read beforehand): missing

@@ -3,8 +3,31 @@ import NodeFiles
 
 /// The runtime's settings judged: what reading its config met (RuntimeReadProblem), its
 /// conf_template, directories other tools will not look in. RUNTIME_CONFIG_INVALID,
-/// RUNTIME_CONFIG_DEPRECATED, CNI_CONF_TEMPLATE and CNI_DIRS_NONDEFAULT are built here only.
+/// RUNTIME_CONFIG_DEPRECATED, CNI_CONF_TEMPLATE, CNI_DIRS_NONDEFAULT and RUNTIME_MISMATCH are
+/// built here only.
 public enum RuntimeChecks {
+    /// The chosen runtime's findings, and RUNTIME_MISMATCH when the kubelet talks to a runtime
+    /// this node has no configuration for while it has the other's.
+    static func findings(_ choice: RuntimeChoice) -> [Finding] {
+        var findings: [Finding] = []
+        if let mismatch = choice.mismatch {
+            let wanted = mismatch.wanted
+            findings.append(
+                Finding(
+                    .runtimeMismatch, .error,
+                    "The kubelet talks to \(wanted.rawValue), but this node is configured for \(wanted == .containerd ? "cri-o" : "containerd").",
+                    hop: "kubelet",
+                    evidence: [
+                        "containerRuntimeEndpoint: \(mismatch.endpoint)",
+                        wanted == .containerd
+                            ? "no containerd config; \(mismatch.otherConfig) present"
+                            : "no CRI-O config; \(mismatch.otherConfig) present",
+                    ],
+                    remedy: "Point containerRuntimeEndpoint at the runtime that is installed."))
+        }
+        return findings + Self.findings(choice.settings)
+    }
+
     public static func findings(_ settings: RuntimeSettings) -> [Finding] {
         var findings = settings.problems.map { finding($0, runtime: settings.name) }
         // containerd's notes need its main file read; CRI-O's files are each their own.
@@ -85,4 +108,19 @@ public enum RuntimeChecks {
                 hop: path, evidence: evidence, remedy: "Install CNI configs and plugins where the runtime looks.")
         ]
     }
+}
+
+/// Which runtime the node's CNI config is read for, as CNIDetector chose it: the settings read,
+/// and whether the kubelet's endpoint names a runtime this node is not configured for.
+struct RuntimeChoice {
+    struct Mismatch {
+        /// The runtime the kubelet's containerRuntimeEndpoint names.
+        var wanted: RuntimeSettings.Name
+        var endpoint: String
+        /// The other runtime's config, which is present.
+        var otherConfig: String
+    }
+
+    var settings: RuntimeSettings
+    var mismatch: Mismatch?
 }

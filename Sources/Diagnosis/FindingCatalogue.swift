@@ -27,7 +27,7 @@ public enum FindingCatalogue {
         .cniConfigSuspicious: "Sources/CNIDetection/ConfigFileReading.swift",
         .cniChainIncomplete: "Sources/CNIDetection/ConfigFileReading.swift",
         .cniLoopbackOnly: "Sources/CNIDetection/CNIDetector.swift", .runtimeConfigDeprecated: "Sources/CNIDetection/RuntimeChecks.swift",
-        .runtimeMismatch: "Sources/CNIDetection/CNIDetector.swift",
+        .runtimeMismatch: "Sources/CNIDetection/RuntimeChecks.swift",
         .runtimeConfigSuspicious: "Sources/CNIDetection/Findings/RuntimeConfigSuspicious.swift",
         .cniConfTemplate: "Sources/CNIDetection/RuntimeChecks.swift", .cniDirsNonDefault: "Sources/CNIDetection/RuntimeChecks.swift",
         .kubeletFlagRemoved: "Sources/CNIDetection/KubeletChecks.swift",
