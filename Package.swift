@@ -98,12 +98,19 @@ let package = Package(
                 "Capture", "Checks", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
                 "Netlink", "NetlinkCodec", "NetSystem", "PathFacts", "PathMTU", "Pods", "Services",
             ]),
+        // The whole node judged (check): host-local's pools, the node's tables and bridges, pure checks over them.
+        .target(
+            name: "NodeCheck",
+            dependencies: [
+                "Checks", "CNIDetection", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "NetlinkCodec", "NetSystem",
+                "NodeFiles", "RuntimeModel",
+            ]),
         .target(
             name: "Session",
             dependencies: [
-                "Capture", "Checks", "CNIDetection", "ConfigFormats", "Diagnosis", "DNS", "Firewall", "Inspection", "KernelState",
-                "NetAddress",
-                "NetlinkCodec", "NetSystem", "NodeFiles", "PathFacts", "PathMTU", "Pods", "Policy", "Services", "Trace",
+                "Capture", "Checks", "CNIDetection", "ConfigFormats", "CRI", "Diagnosis", "DNS", "Firewall", "Inspection", "KernelState",
+                "NetAddress", "NetlinkCodec", "NetSystem", "NodeCheck", "NodeFiles", "PathFacts", "PathMTU", "Pods", "Policy",
+                "RuntimeModel", "Services", "Trace",
             ]),
         .target(
             name: "Firewall",

@@ -102,6 +102,27 @@ public enum RuntimeClient {
         }
     }
 
+    /// The runtime's own conditions (CRI `Status`): RuntimeReady and NetworkReady, each with
+    /// its reason and message as the runtime words them.
+    public static func conditions(
+        _ endpoint: RuntimeEndpoint, budget: Duration = defaultBudget
+    ) throws(RuntimeQueryError)
+        -> [RuntimeCondition]
+    {
+        let answer = try call(endpoint, budget: budget) { service, options in
+            try await service.status(Runtime_V1_StatusRequest(), options: options)
+        }
+        return conditions(answer)
+    }
+
+    /// The conditions of a Status answer (recorded ones included).
+    public static func conditions(_ answer: Runtime_V1_StatusResponse) -> [RuntimeCondition] {
+        answer.status.conditions.map {
+            RuntimeCondition(
+                type: Printable.line($0.type), status: $0.status, reason: Printable.line($0.reason), message: Printable.line($0.message))
+        }
+    }
+
     typealias Service = Runtime_V1_RuntimeService.Client<HTTP2ClientTransport.Posix>
 
     /// Runs `body` against the runtime and waits for it on this thread, at most `budget`.

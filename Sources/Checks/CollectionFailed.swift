@@ -14,12 +14,14 @@ public enum CollectionFailed: PathCheck {
         return [finding(gaps, place: facts.nodeLabel)]
     }
 
-    /// One warning for everything one gathering could not read.
-    public static func finding(_ gaps: [String], place: String?) -> Finding {
+    /// One warning for everything one gathering could not read. `scope`: what was gathered
+    /// ("this path", "this node"), `again`: the command to run again.
+    public static func finding(_ gaps: [String], place: String?, scope: String = "this path", again: String = "trace") -> Finding {
         Finding(
-            .collectionFailed, .warning, "netdoctor could not gather every fact on this path: what depends on them is not judged.",
+            .collectionFailed, .warning, "netdoctor could not gather every fact on \(scope): what depends on them is not judged.",
             hop: place, evidence: gaps,
-            remedy: "Run as root on the node itself (or in the agent's DaemonSet pod with hostNetwork and CAP_NET_ADMIN), then trace again."
+            remedy:
+                "Run as root on the node itself (or in the agent's DaemonSet pod with hostNetwork and CAP_NET_ADMIN), then \(again) again."
         )
     }
 }

@@ -43,3 +43,13 @@ public enum Printable {
         scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 }
+
+extension String {
+    /// The text without whitespace (newlines included) at either end, as node files are read.
+    public func trimmingCharacters() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

@@ -46,6 +46,14 @@ public enum FindingCatalogue {
         .captureDropped: "Sources/Capture/CaptureReport.swift", .mtuMismatch: "Sources/PathMTU/MTUChecks.swift",
         .pmtuBlackhole: "Sources/PathMTU/MTUChecks.swift", .probeNoAnswer: "Sources/PathMTU/MTUChecks.swift",
         .agentUnreachable: "Sources/Trace/RemoteHalfCall.swift", .labIncomplete: "Sources/Lab/LabStatus.swift",
+        .ipamExhausted: "Sources/NodeCheck/Checks/IPAMChecks.swift", .ipamLeaked: "Sources/NodeCheck/Checks/IPAMChecks.swift",
+        .ipamRangeTooSmall: "Sources/NodeCheck/Checks/IPAMChecks.swift",
+        .runtimeNetworkNotReady: "Sources/NodeCheck/Checks/RuntimeNetworkChecks.swift",
+        .bridgeAddressMismatch: "Sources/NodeCheck/Checks/BridgeChecks.swift",
+        .brNetfilterDisabled: "Sources/NodeCheck/Checks/BridgeChecks.swift",
+        .flannelSubnetMissing: "Sources/NodeCheck/Checks/FlannelChecks.swift",
+        .conntrackTableFull: "Sources/NodeCheck/Checks/TableChecks.swift", .neighborTableFull: "Sources/NodeCheck/Checks/TableChecks.swift",
+        .nodePortRangeOverlap: "Sources/NodeCheck/Checks/PortRangeChecks.swift",
         .serviceNoEndpoints: "Sources/Services/ServiceChecks.swift", .serviceNoLocalEndpoints: "Sources/Services/ServiceChecks.swift",
         .serviceNotProgrammed: "Sources/Services/ServiceChecks.swift", .serviceRulesUnreadable: "Sources/Services/ServiceChecks.swift",
         .endpointUnreachable: "Sources/Trace/ServiceVerdict.swift", .staleConntrack: "Sources/Services/ServiceChecks.swift",
@@ -552,6 +560,82 @@ public enum FindingCatalogue {
                 "kube-proxy's own metrics on 127.0.0.1:10249/metrics: kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds later than …_last_timestamp_seconds by more than 60 s, the last sync older than 5 minutes (kube-proxy syncs every 30 s by default), or …_iptables_restore_failures_total / …_nftables_sync_failures_total above zero (a warning). Only where kube-proxy answers.",
             remedy:
                 "Read kube-proxy's log on this node (a failing iptables-restore or nft says why: a rule another tool holds, a lock, a kernel without a needed module); restart it if it is stuck.",
+            inContract: false),
+        Entry(
+            code: .ipamExhausted, area: "check",
+            meaning:
+                "A host-local range set the pod network allocates from is full (error: the next pod fails with \"no IP addresses available in range set\") or at least 90% used (warning).",
+            decidedBy:
+                "The reservation files in host-local's data dir (<dataDir>/<network name>/, one per address) counted against the range set's addresses, with host-local's defaults (the gateway excluded); flannel's pool from subnet.env.",
+            remedy: "Release leaked addresses (IPAM_LEAKED), then give the node a larger range or admit fewer pods (maxPods).",
+            inContract: false),
+        Entry(
+            code: .ipamLeaked, area: "check",
+            meaning:
+                "host-local holds addresses for containers that neither the runtime nor libcni's cache knows: a CNI DEL never ran (a node crash, a killed runtime), and the addresses are lost to new pods.",
+            decidedBy:
+                "Each reservation file's container ID against every sandbox the runtime lists (any state) and every container in libcni's result cache; not judged when the runtime did not answer.",
+            remedy:
+                "Confirm each container is gone (`crictl inspectp ID`), then remove its reservation file; never while a pod is being created.",
+            inContract: false),
+        Entry(
+            code: .ipamRangeTooSmall, area: "check",
+            meaning: "A host-local range set has fewer addresses than the pods the kubelet admits (maxPods): pods past it get no address.",
+            decidedBy:
+                "The range set's addresses (host-local's defaults, the gateway excluded) against the kubelet's maxPods (110 when its config does not say).",
+            remedy: "Give the node a pod range at least as large as maxPods, or lower maxPods.",
+            inContract: false),
+        Entry(
+            code: .runtimeNetworkNotReady, area: "check",
+            meaning:
+                "The container runtime reports NetworkReady=false: it cannot load a CNI network, so no new pod gets one and the node is NotReady.",
+            decidedBy:
+                "The runtime's conditions from CRI Status, as it words them (reason NetworkPluginNotReady, \"cni plugin not initialized\").",
+            remedy: "Fix what the configuration findings name; the runtime turns ready once a loadable network config is in its conf dir.",
+            inContract: false),
+        Entry(
+            code: .bridgeAddressMismatch, area: "check",
+            meaning:
+                "The CNI bridge carries an address other than the pod network's gateway: the bridge plugin fails every new pod (\"cni0 already has an IP address different from …\"), typically after the node's pod subnet changed.",
+            decidedBy:
+                "The bridge's addresses (rtnetlink) against the gateway/length the bridge plugin would set (isGateway, host-local's gateway, flannel's FLANNEL_SUBNET), as the plugin compares them (any other IPv4 address; an overlapping IPv6 one).",
+            remedy: "Once no pod uses it, delete the bridge and let the plugin recreate it; or fix the config if the bridge is right.",
+            inContract: false),
+        Entry(
+            code: .flannelSubnetMissing, area: "check",
+            meaning:
+                "The active network is flannel's, and its subnet.env is missing or lacks FLANNEL_NETWORK/FLANNEL_SUBNET: every new pod fails.",
+            decidedBy: "The conf's subnetFile (default /run/flannel/subnet.env) under --root.",
+            remedy: "Check flannel's daemon on this node: it writes the file once it holds the node's lease.",
+            inContract: false),
+        Entry(
+            code: .brNetfilterDisabled, area: "check",
+            meaning:
+                "Pods are bridge ports and kube-proxy uses iptables, nftables or IPVS, but br_netfilter is not loaded or bridge-nf-call-ip(6)tables is 0: same-node Service traffic (DNS, often) skips kube-proxy's DNAT.",
+            decidedBy:
+                "/proc/sys/net/bridge/bridge-nf-call-ip(6)tables in the node's namespace, the node's bridges with veth ports, kube-proxy's mode.",
+            remedy: "modprobe br_netfilter; sysctl net.bridge.bridge-nf-call-iptables=1 (and -ip6tables); persist both.",
+            inContract: false),
+        Entry(
+            code: .conntrackTableFull, area: "check",
+            meaning: "The conntrack table is full (error: new connections are dropped) or at least 90% full (warning).",
+            decidedBy: "net.netfilter.nf_conntrack_count against nf_conntrack_max; the per-CPU drop and early_drop counters as evidence.",
+            remedy: "Raise nf_conntrack_max (kube-proxy's conntrack.maxPerCore), and find what opens the connections.",
+            inContract: false),
+        Entry(
+            code: .neighborTableFull, area: "check",
+            meaning:
+                "A neighbour table (ARP, IPv6 NDISC) overflowed (\"neighbor table overflow!\", table_fulls above 0) or holds at least 90% of gc_thresh3 entries.",
+            decidedBy:
+                "/proc/net/stat/arp_cache and ndisc_cache (entries, table_fulls) against net.ipv4/ipv6.neigh.default.gc_thresh2/3 (initial namespace only); entries counts permanent ones too, so near the limit is a warning.",
+            remedy: "Raise gc_thresh1/2/3 in the initial namespace and persist them.",
+            inContract: false),
+        Entry(
+            code: .nodePortRangeOverlap, area: "check",
+            meaning:
+                "NodePorts lie inside the node's ephemeral port range and are not reserved: a client socket may take one first (warning, for ports kube-proxy programmed; info when only the default range 30000-32767 overlaps).",
+            decidedBy: "net.ipv4.ip_local_port_range and ip_local_reserved_ports against the NodePorts in kube-proxy's rules.",
+            remedy: "net.ipv4.ip_local_reserved_ports=30000-32767 (the cluster's NodePort range), persisted.",
             inContract: false),
         Entry(
             code: .labIncomplete, area: "lab",

@@ -38,21 +38,60 @@ public enum Inspector {
                 host = (hostNamespace, hostView.state, link)
             }
         }
-        let label = pod.fullName
-        var findings = LinkDown.check(
-            pod: label, namespace: namespace, interfaces: view.state.links, hostSide: host.map { ($0.known, $0.veth) })
+        report.findings = podFindings(
+            pod.fullName, namespace: namespace, state: view.state, host: host,
+            veths: view.interfaces.filter { $0.kind == "veth" }.map {
+                "\($0.name): peer \($0.peer.map { "\($0.namespace):\($0.interface)" } ?? "unknown")"
+            })
+        return report
+    }
+
+    /// What inspect says of one pod, from its namespace's state and its host side's (nil: the
+    /// veth's peer was not found; `veths` then says what the pod's veths point at).
+    static func podFindings(
+        _ label: String, namespace: KnownNamespace, state: NamespaceState,
+        host: (known: KnownNamespace, state: NamespaceState, veth: Link)?,
+        veths: @autoclosure () -> [String]
+    ) -> [Finding] {
+        var findings = LinkDown.check(pod: label, namespace: namespace, interfaces: state.links, hostSide: host.map { ($0.known, $0.veth) })
         if let host {
             findings += BridgePortMissing.check(host.veth, node: host.state, label: host.known.name)
         } else {
-            findings += LinkDown.peerNotFound(
-                pod: label,
-                veths: view.interfaces.filter { $0.kind == "veth" }.map {
-                    "\($0.name): peer \($0.peer.map { "\($0.namespace):\($0.interface)" } ?? "unknown")"
-                })
+            findings += LinkDown.peerNotFound(pod: label, veths: veths())
         }
-        report.findings =
-            findings + NoRoute.check(pod: label, routes: view.state.routes) + NeighborChecks.check(table: view.state, label: label)
-            + AddressState.check(table: view.state, label: label)
-        return report
+        return findings + NoRoute.check(pod: label, routes: state.routes) + NeighborChecks.check(table: state, label: label)
+            + AddressState.check(table: state, label: label)
+    }
+
+    /// inspect's findings for every pod of a node at once (check's sweep): the states each
+    /// handle holds, no view built, the node's read once however many pods it serves. A pod
+    /// whose namespace cannot be read is returned with why.
+    public static func sweep(_ pods: [Pod], node: any NodeAccess) -> (findings: [Finding], unread: [String]) {
+        var findings: [Finding] = []
+        var unread: [String] = []
+        for pod in pods {
+            do {
+                let namespace = try node.namespace(of: pod)
+                let access = try node.open(namespace)
+                let state = try access.state()
+                findings += podFindings(
+                    pod.label, namespace: namespace, state: state, host: try hostSide(of: pod, state: state, access: access, node: node),
+                    veths: state.links.filter { $0.kind == "veth" }.map { "\($0.name): peer if\($0.linkIndex.map(String.init) ?? "?")" })
+            } catch {
+                unread.append("\(pod.label): \(error)")
+            }
+        }
+        return (findings, unread)
+    }
+
+    /// The host side of the pod's interface: its veth's peer, in the namespace its nsid names.
+    static func hostSide(
+        of pod: Pod, state: NamespaceState, access: any NamespaceAccess, node: any NodeAccess
+    ) throws -> (known: KnownNamespace, state: NamespaceState, veth: Link)? {
+        guard let interface = state.link(named: pod.primaryInterface), interface.kind == "veth", let peerIndex = interface.linkIndex,
+            let nsid = interface.linkNetnsID, let peer = access.peer(nsid: nsid)
+        else { return nil }
+        let hostState = try node.open(peer).state()
+        return hostState.link(index: peerIndex).map { (peer, hostState, $0) }
     }
 }

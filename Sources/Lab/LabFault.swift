@@ -60,6 +60,11 @@ public enum LabFault: String, Sendable, CaseIterable {
     case addressTentative = "ADDRESS_TENTATIVE"
     case ipv6RAIgnored = "IPV6_RA_IGNORED"
     case staticNeighborStale = "NEIGHBOR_MAC_MISMATCH_STATIC"
+    case ipamExhausted = "IPAM_EXHAUSTED"
+    case ipamLeaked = "IPAM_LEAKED"
+    case bridgeAddressMismatch = "BRIDGE_ADDRESS_MISMATCH"
+    case runtimeNetworkNotReady = "RUNTIME_NETWORK_NOT_READY"
+    case brNetfilterDisabled = "BR_NETFILTER_DISABLED"
 
     public var summary: String {
         switch self {
@@ -130,6 +135,15 @@ public enum LabFault: String, Sendable, CaseIterable {
             "node1: accept_ra=1 on eth0 while IPv6 forwarding is on: node2's router advertisements are ignored, the default route they gave expires (--family dual or 6)"
         case .staticNeighborStale:
             "node1: a permanent neighbour entry pins its next hop towards node2's pods (node2's underlay address) to a MAC node2 does not have, as a static entry left after a NIC was replaced (routed topology; --family 6: its NDP entry)"
+        case .ipamExhausted:
+            "node1: every free address of its pod range reserved through the real host-local, for containers no runtime knows (as sandboxes whose CNI DEL never ran)"
+        case .ipamLeaked:
+            "node1: three addresses reserved through the real host-local for containers the runtime never had (a DEL that never ran)"
+        case .bridgeAddressMismatch:
+            "node1: its pod subnet changed in the CNI config (10.244.101.0/24) while cni0 keeps the old gateway address (overlay)"
+        case .runtimeNetworkNotReady: "node1: the conf dir emptied; containerd reports NetworkReady=false (cni plugin not initialized)"
+        case .brNetfilterDisabled:
+            "node1: net.bridge.bridge-nf-call-iptables=0, as after a reboot that did not persist it (overlay, lab up --proxy)"
         }
     }
 
@@ -139,7 +153,7 @@ public enum LabFault: String, Sendable, CaseIterable {
             .serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled,
             .proxyStale,
             .dnsServerUnreachable, .dnsUDPBlocked, .dnsNoAnswer, .dnsConfigMismatch, .dnsConfigInvalid, .dnsLoopRisk, .dnsServerError,
-            .dnsSlow, .nodeLocalDNSBroken,
+            .dnsSlow, .nodeLocalDNSBroken, .brNetfilterDisabled,
         ]
         .contains(self)
     }
@@ -167,7 +181,10 @@ public enum LabFault: String, Sendable, CaseIterable {
     public var needsIPv6: Bool { [.addressDADFailed, .addressTentative, .ipv6RAIgnored].contains(self) }
 
     /// Faults that need a bridge and an overlay.
-    public var needsOverlay: Bool { [.bridgePortMissing, .overlayFDBMissing, .duplicateIP, .hairpinDisabled].contains(self) }
+    public var needsOverlay: Bool {
+        [.bridgePortMissing, .overlayFDBMissing, .duplicateIP, .hairpinDisabled, .bridgeAddressMismatch, .brNetfilterDisabled].contains(
+            self)
+    }
 
     /// Faults of the routed topology's node routes (a next hop on the underlay).
     public var needsRouted: Bool { self == .staticNeighborStale }
@@ -350,6 +367,8 @@ extension Lab {
             try Shell.run(["ip", "-n", n1, "route", "del", "\(podB.address)/32", "dev", podB.hostInterface])
         case .addressDADFailed, .addressTentative, .ipv6RAIgnored:
             break  // IPv6 only: injectIPv6
+        case .ipamExhausted, .ipamLeaked, .bridgeAddressMismatch, .runtimeNetworkNotReady, .brNetfilterDisabled:
+            try injectNodeFault(fault)
         case .policyEngineDown:
             guard state.policyEngine == LabPolicyEngine.kubeNetworkPolicies.rawValue, let listener = state.queueListeners[node1.name] else {
                 throw LabError("POLICY_ENGINE_DOWN needs --policy-engine kube-network-policies")

@@ -8,8 +8,8 @@
 /// accept. Stored inline (no heap allocation): a route dump holds tens of thousands of them.
 public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     /// The address bytes in network order, left-aligned (IPv4 uses the first 4).
-    private var high: UInt64
-    private var low: UInt64
+    fileprivate(set) var high: UInt64
+    fileprivate(set) var low: UInt64
     public let isIPv4: Bool
 
     public init(bytes: [UInt8]) {

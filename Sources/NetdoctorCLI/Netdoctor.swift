@@ -21,7 +21,8 @@ public struct Netdoctor: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            DetectCNICommand.self, InspectCommand.self, MTUProbeCommand.self, TraceCommand.self, ServicesCommand.self, DNSCommand.self,
+            CheckCommand.self, DetectCNICommand.self, InspectCommand.self, MTUProbeCommand.self, TraceCommand.self, ServicesCommand.self,
+            DNSCommand.self,
             PolicyCommand.self, CaptureCommand.self,
             AgentCommand.self, IncidentsCommand.self, LabPassthrough.self,
             ExplainCommand.self,
@@ -84,6 +85,7 @@ public struct Netdoctor: ParsableCommand {
         case "services": ServicesCommand.self
         case "dns": DNSCommand.self
         case "policy": PolicyCommand.self
+        case "check": CheckCommand.self
         default: nil
         }
     }

@@ -64,3 +64,22 @@ public enum RuntimeStatus: Sendable {
         }
     }
 }
+
+/// One of the runtime's own conditions from CRI `Status`: `RuntimeReady`, `NetworkReady` (false
+/// with reason NetworkPluginNotReady while the runtime has no CNI network it can load: then no
+/// new pod gets a network, and the kubelet marks the node NotReady).
+public struct RuntimeCondition: Sendable, Equatable {
+    public var type: String
+    public var status: Bool
+    public var reason: String
+    public var message: String
+
+    public init(type: String, status: Bool, reason: String, message: String) {
+        self.type = type
+        self.status = status
+        self.reason = reason
+        self.message = message
+    }
+
+    public static let networkReady = "NetworkReady"
+}

@@ -117,6 +117,19 @@ public enum Runtime_V1_RuntimeService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Status" metadata.
+        public enum Status: Sendable {
+            /// Request type for "Status".
+            public typealias Input = Runtime_V1_StatusRequest
+            /// Response type for "Status".
+            public typealias Output = Runtime_V1_StatusResponse
+            /// Descriptor for "Status".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "runtime.v1.RuntimeService"),
+                method: "Status",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "runtime.v1.RuntimeService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Version.descriptor,
@@ -124,7 +137,8 @@ public enum Runtime_V1_RuntimeService: Sendable {
             StopPodSandbox.descriptor,
             RemovePodSandbox.descriptor,
             PodSandboxStatus.descriptor,
-            ListPodSandbox.descriptor
+            ListPodSandbox.descriptor,
+            Status.descriptor
         ]
     }
 }
@@ -147,8 +161,8 @@ extension Runtime_V1_RuntimeService {
     /// > Source IDL Documentation:
     /// >
     /// > Runtime service defines the public APIs for remote container runtimes.
-    /// > (Subset: the calls netdoctor makes; netdoctor itself makes only Version, ListPodSandbox and
-    /// > PodSandboxStatus; the lab, playing the kubelet, also runs, stops and removes sandboxes.)
+    /// > (Subset: the calls netdoctor makes; netdoctor itself makes only Version, Status, ListPodSandbox
+    /// > and PodSandboxStatus; the lab, playing the kubelet, also runs, stops and removes sandboxes.)
     public protocol ClientProtocol: Sendable {
         /// Call the "Version" method.
         ///
@@ -263,6 +277,25 @@ extension Runtime_V1_RuntimeService {
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Runtime_V1_ListPodSandboxResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
+
+        /// Call the "Status" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Runtime_V1_StatusRequest` message.
+        ///   - serializer: A serializer for `Runtime_V1_StatusRequest` messages.
+        ///   - deserializer: A deserializer for `Runtime_V1_StatusResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func status<Result>(
+            request: GRPCCore.ClientRequest<Runtime_V1_StatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Runtime_V1_StatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Runtime_V1_StatusResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Runtime_V1_StatusResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
     }
 
     /// Generated client for the "runtime.v1.RuntimeService" service.
@@ -274,8 +307,8 @@ extension Runtime_V1_RuntimeService {
     /// > Source IDL Documentation:
     /// >
     /// > Runtime service defines the public APIs for remote container runtimes.
-    /// > (Subset: the calls netdoctor makes; netdoctor itself makes only Version, ListPodSandbox and
-    /// > PodSandboxStatus; the lab, playing the kubelet, also runs, stops and removes sandboxes.)
+    /// > (Subset: the calls netdoctor makes; netdoctor itself makes only Version, Status, ListPodSandbox
+    /// > and PodSandboxStatus; the lab, playing the kubelet, also runs, stops and removes sandboxes.)
     public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
         private let client: GRPCCore.GRPCClient<Transport>
 
@@ -466,6 +499,36 @@ extension Runtime_V1_RuntimeService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Status" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Runtime_V1_StatusRequest` message.
+        ///   - serializer: A serializer for `Runtime_V1_StatusRequest` messages.
+        ///   - deserializer: A deserializer for `Runtime_V1_StatusResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func status<Result>(
+            request: GRPCCore.ClientRequest<Runtime_V1_StatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Runtime_V1_StatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Runtime_V1_StatusResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Runtime_V1_StatusResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Runtime_V1_RuntimeService.Method.Status.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -617,6 +680,31 @@ extension Runtime_V1_RuntimeService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Runtime_V1_ListPodSandboxRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Runtime_V1_ListPodSandboxResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Status" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Runtime_V1_StatusRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func status<Result>(
+        request: GRPCCore.ClientRequest<Runtime_V1_StatusRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Runtime_V1_StatusResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.status(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Runtime_V1_StatusRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Runtime_V1_StatusResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -794,6 +882,35 @@ extension Runtime_V1_RuntimeService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listPodSandbox(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Status" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func status<Result>(
+        _ message: Runtime_V1_StatusRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Runtime_V1_StatusResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Runtime_V1_StatusRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.status(
             request: request,
             options: options,
             onResponse: handleResponse
