@@ -198,6 +198,13 @@ let package = Package(
             name: "ServicesTests", dependencies: ["Diagnosis", "Services", "Firewall", "NetAddress", "NetlinkCodec", "TestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(name: "PathMTUTests", dependencies: ["PathMTU", "NetAddress"]),
+        // check's readers and checks on recorded bytes (host-local's data dir as the plugin wrote it, /proc/net/stat).
+        .testTarget(
+            name: "NodeCheckTests",
+            dependencies: [
+                "CNIDetection", "ConfigFormats", "Diagnosis", "NetAddress", "NodeCheck", "NodeFiles", "RuntimeModel", "TestSupport",
+            ],
+            exclude: ["Fixtures"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "NetAddress", "NodeFiles", "TestSupport"]),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(

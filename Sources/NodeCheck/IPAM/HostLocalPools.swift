@@ -53,6 +53,13 @@ public struct HostLocalPool: Sendable, Equatable {
     /// delegate, subnet from /run/flannel/subnet.env)".
     public var source: String
 
+    public init(network: String, dataDirectory: String, rangeSets: [[IPAMRange]], source: String) {
+        self.network = network
+        self.dataDirectory = dataDirectory
+        self.rangeSets = rangeSets
+        self.source = source
+    }
+
     /// The node path of the network's directory, where one file per reserved address is kept.
     public var directory: String { dataDirectory.hasSuffix("/") ? dataDirectory + network : dataDirectory + "/" + network }
 

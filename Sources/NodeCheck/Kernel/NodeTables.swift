@@ -45,6 +45,14 @@ public struct NeighborTableFill: Sendable, Equatable {
     public var softLimit: Int?
     public var hardLimit: Int?
 
+    public init(family: IPFamily, entries: Int, tableFulls: UInt64, softLimit: Int?, hardLimit: Int?) {
+        self.family = family
+        self.entries = entries
+        self.tableFulls = tableFulls
+        self.softLimit = softLimit
+        self.hardLimit = hardLimit
+    }
+
     public var name: String { family == .ipv4 ? "arp_cache" : "ndisc_cache" }
     public var statisticsFile: String { "/proc/net/stat/\(name)" }
     public var thresholdPrefix: String { "net.\(family == .ipv4 ? "ipv4" : "ipv6").neigh.default" }

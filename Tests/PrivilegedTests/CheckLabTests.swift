@@ -1,0 +1,133 @@
+import ConfigFormats
+import NodeFiles
+import TestSupport
+import Testing
+
+/// `check` on the real lab: a healthy node says nothing is wrong; each fault made as its real
+/// cause makes it is named, at its place, and nothing else is an error.
+extension PrivilegedSuite {
+    @Suite("Privileged: check on the lab")
+    struct CheckLabTests {
+        func check(_ node: String = "node1") throws -> (status: Int32, json: ConfigValue) {
+            let result = try Binary.run(["lab", "exec", node, "--", "netdoctor", "check", "-o", "json"])
+            return (result.status, try JSONParser.parse(bytes: result.output))
+        }
+
+        func findings(_ json: ConfigValue, atLeast severities: Set<String> = ["warning", "error"]) -> [ConfigValue] {
+            (json["findings"]?.array ?? []).filter { severities.contains($0["severity"]?.string ?? "") }
+        }
+
+        func codes(_ json: ConfigValue, _ severities: Set<String> = ["warning", "error"]) -> [String] {
+            findings(json, atLeast: severities).compactMap { $0["code"]?.string }
+        }
+
+        func fresh(_ arguments: [String] = []) throws {
+            let up = try Binary.run(["lab", "up"] + arguments, timeout: 120_000)
+            try #require(up.status == 0, "lab up: \(up.errorText)")
+        }
+
+        @Test(
+            "a healthy lab: no problem on either node, in every topology and family",
+            arguments: [
+                ["--topology", "overlay"], ["--topology", "routed"], ["--topology", "overlay", "--family", "dual"],
+                ["--proxy", "iptables"],
+            ])
+        func healthy(arguments: [String]) throws {
+            try Privilege.require()
+            try fresh(arguments)
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            for node in ["node1", "node2"] {
+                let (status, json) = try check(node)
+                #expect(status == 0, "\(arguments) \(node): \(codes(json))")
+                #expect(codes(json).isEmpty, "\(arguments) \(node): \(codes(json))")
+                #expect(json["runtime"]?["networkReady"]?.bool == true)
+                #expect(json["pods"]?["count"]?.int == (node == "node1" ? 2 : 1))
+                let sets = json["ipam"]?.array?.first?["rangeSets"]?.array ?? []
+                #expect(sets.count == (arguments.contains("dual") ? 2 : 1))
+                #expect(sets.first?["used"]?.int == (node == "node1" ? 2 : 1))
+            }
+        }
+
+        @Test("IPAM faults through the real host-local: a full pool is an error with its leaks named; a leak alone a warning")
+        func ipam() throws {
+            try Privilege.require()
+            try fresh()
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            _ = try Binary.run(["lab", "break", "IPAM_LEAKED"])
+            var (status, json) = try check()
+            #expect(status == 0)
+            #expect(codes(json) == ["IPAM_LEAKED"])
+            #expect(json["ipam"]?.array?.first?["leaked"]?.int == 3)
+            #expect(findings(json).first?["hop"]?.string == "/var/lib/cni/networks/lab-overlay")
+            _ = try Binary.run(["lab", "break", "IPAM_EXHAUSTED"], timeout: 120_000)
+            (status, json) = try check()
+            #expect(status == 1)
+            #expect(codes(json, ["error"]) == ["IPAM_EXHAUSTED"])
+            #expect(codes(json, ["warning"]) == ["IPAM_LEAKED"])
+            let exhausted = findings(json, atLeast: ["error"]).first
+            #expect(exhausted?["message"]?.string?.contains("no IP addresses available in range set: 10.244.1.1-10.244.1.254") == true)
+            #expect(json["ipam"]?.array?.first?["rangeSets"]?.array?.first?["used"]?.int == 253)
+            // node2's pool is its own.
+            #expect(try check("node2").status == 0)
+        }
+
+        @Test("a pod subnet changed under the bridge: check says what the real bridge plugin then says")
+        func bridgeAddress() throws {
+            try Privilege.require()
+            try fresh()
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            _ = try Binary.run(["lab", "break", "BRIDGE_ADDRESS_MISMATCH"])
+            let (status, json) = try check()
+            #expect(status == 1)
+            #expect(codes(json) == ["BRIDGE_ADDRESS_MISMATCH"])
+            let finding = findings(json).first
+            #expect(finding?["hop"]?.string == "node:cni0")
+            #expect(finding?["evidence"]?.array?.first?.string == "ip addr show cni0: 10.244.1.1/24")
+            // The real plugin, asked for a new pod on node1 with the changed config, refuses as predicted.
+            _ = try sh(["ip", "netns", "add", "ndtest-bridge"])
+            defer { _ = try? sh(["ip", "netns", "del", "ndtest-bridge"]) }
+            let config = """
+                {"cniVersion":"1.0.0","name":"lab-overlay","type":"bridge","bridge":"cni0","isGateway":true,
+                 "ipam":{"type":"host-local","dataDir":"/tmp/ndtest-bridge-ipam","ranges":[[{"subnet":"10.244.101.0/24"}]]}}
+                """
+            defer { FileTree.remove("/tmp/ndtest-bridge-ipam") }
+            let plugin = ChildProcess.run(
+                "/usr/bin/ip",
+                arguments: [
+                    "netns", "exec", "ndlab-node1", "env", "CNI_COMMAND=ADD", "CNI_CONTAINERID=ndtestbridge",
+                    "CNI_NETNS=/var/run/netns/ndtest-bridge",
+                    "CNI_IFNAME=eth0", "CNI_PATH=/usr/lib/cni", "/usr/lib/cni/bridge",
+                ], environment: [], input: Array(config.utf8), timeoutMilliseconds: 10_000)
+            // (Its answer is JSON: the quotes around cni0 come escaped.)
+            let said = (try? JSONParser.parse(bytes: plugin?.output ?? []))?["msg"]?.string
+            #expect(said == "failed to set bridge addr: \"cni0\" already has an IP address different from 10.244.101.1/24")
+        }
+
+        @Test("the runtime's own word: an emptied conf dir turns containerd's NetworkReady false")
+        func runtimeNotReady() throws {
+            try Privilege.require()
+            try fresh()
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            _ = try Binary.run(["lab", "break", "RUNTIME_NETWORK_NOT_READY"])
+            let (status, json) = try check()
+            #expect(status == 1)
+            // detect-cni's finding is the cause; the runtime's condition its consequence.
+            #expect(Set(codes(json, ["error"])) == ["CNI_NO_CONFIG", "RUNTIME_NETWORK_NOT_READY"])
+            #expect(json["runtime"]?["networkReady"]?.bool == false)
+            #expect(json["runtime"]?["reason"]?.string == "NetworkPluginNotReady")
+        }
+
+        @Test("br_netfilter's switch off where pods are bridge ports and kube-proxy uses iptables")
+        func brNetfilter() throws {
+            try Privilege.require()
+            try fresh(["--proxy", "iptables"])
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            _ = try Binary.run(["lab", "break", "BR_NETFILTER_DISABLED"])
+            let (status, json) = try check()
+            #expect(status == 1)
+            #expect(codes(json) == ["BR_NETFILTER_DISABLED"])
+            #expect(findings(json).first?["evidence"]?.array?.first?.string == "net.bridge.bridge-nf-call-iptables = 0")
+            #expect(json["services"]?["mode"]?.string == "iptables")
+        }
+    }
+}
