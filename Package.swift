@@ -183,7 +183,7 @@ let package = Package(
             name: "ParserFuzzer",
             dependencies: [
                 "RuntimeModel", "ConfigFormats", "CNIDetection", "CRI", "Diagnosis", "DNS", "Firewall", "NetAddress",
-                "NodeFiles", "NetlinkCodec", "PathFacts", "Pods", "Services", "Trace", "YAMLFormat",
+                "NodeCheck", "NodeFiles", "NetlinkCodec", "PathFacts", "Pods", "Services", "Trace", "YAMLFormat",
             ]),
         // Throw-away node trees and repository paths, shared by the test targets.
         .target(name: "TestSupport", dependencies: ["NodeFiles", "ConfigFormats"], path: "Tests/TestSupport"),

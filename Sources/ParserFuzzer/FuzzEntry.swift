@@ -15,6 +15,7 @@ import Trace
 import NetAddress
 import NetlinkCodec
 import PathFacts
+import NodeCheck
 import NodeFiles
 import Services
 
@@ -106,6 +107,19 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = KubeProxyStatus.parse(metrics: text)
     _ = KubeProxyConfig.parse(json: bytes)?.detectorMissing
     if let query = ServiceQuery.parse(text) { _ = query.matches(in: IptablesServices.table(fromSave: bytes)) }
+    // check's readers: a host-local reservation file, /proc/net/stat, the port-range sysctls,
+    // the conntrack fill, an IPAM range and a network's pools, the runtime's Status answer.
+    _ = HostLocalStore.parse(text)
+    _ = NeighborTableFill.parse(statistics: text, family: .ipv4)
+    _ = LocalPortRanges.parse(range: text, reserved: text)
+    _ = LocalPortRanges.portList(text)
+    _ = ConntrackFill.parse(count: text, max: text)
+    if let json = try? JSONParser.parse(bytes: bytes) { _ = IPAMRange(json)?.capacity }
+    if let network = LibCNI.load(bytes: bytes, fileName: "x.conflist").network {
+        let pools = HostLocalPools.of(network, file: "x", flannelEnvironment: EnvironmentFile.parse(text)).pools
+        _ = BridgeExpectation.of(network, file: "x", pools: pools)
+    }
+    if let status = try? Runtime_V1_StatusResponse(serializedBytes: bytes) { _ = RuntimeClient.conditions(status) }
     return 0
 }
 

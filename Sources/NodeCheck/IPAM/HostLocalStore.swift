@@ -76,7 +76,7 @@ public struct HostLocalStore: Sendable, Equatable {
     }
 
     /// "ID" or "ID\r\nIFNAME" (or LF alone, as a hand-edited file may have).
-    static func parse(_ text: String) -> (id: String?, interface: String?) {
+    public static func parse(_ text: String) -> (id: String?, interface: String?) {
         let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }).map {
             String($0).trimmingCharacters()
         }
