@@ -173,13 +173,36 @@ _netdoctor() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    detect-cni|inspect|mtu-probe|trace|services|dns|policy|capture|agent|incidents|lab|explain|help)
+    check|detect-cni|inspect|mtu-probe|trace|services|dns|policy|capture|agent|incidents|lab|explain|help)
         # Offer subcommand argument completions
         "_netdoctor_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'detect-cni inspect mtu-probe trace services dns policy capture agent incidents lab explain help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'check detect-cni inspect mtu-probe trace services dns policy capture agent incidents lab explain help' -- "${cur}"))
+        ;;
+    esac
+}
+
+_netdoctor_check() {
+    repeating_flags=()
+    non_repeating_flags=(--no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root -o --output --runtime-endpoint)
+    __netdoctor_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __netdoctor_add_completions -d
+        return
+        ;;
+    '-o'|'--output')
+        __netdoctor_add_completions -W 'human'$'\n''json'
+        return
+        ;;
+    '--runtime-endpoint')
+        return
         ;;
     esac
 }

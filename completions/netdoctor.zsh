@@ -50,6 +50,7 @@ _netdoctor() {
     case "${state}" in
     command)
         local -ar subcommands=(
+            'check:The whole node'\''s pod network judged at once, including what breaks before a pod has a network.'
             'detect-cni:Which CNI config the runtime really loads, its chain, IPAM, MTU, encapsulation, and every problem.'
             'inspect:A pod'\''s (or the node'\''s) network namespace as the kernel sees it.'
             'mtu-probe:The real path MTU between pods, MTU mismatches and PMTU black holes.'
@@ -68,12 +69,28 @@ _netdoctor() {
         ;;
     arg)
         case "${words[1]}" in
-        detect-cni|inspect|mtu-probe|trace|services|dns|policy|capture|agent|incidents|lab|explain|help)
+        check|detect-cni|inspect|mtu-probe|trace|services|dns|policy|capture|agent|incidents|lab|explain|help)
             "_netdoctor_${words[1]}" && ret=0
             ;;
         esac
         ;;
     esac
+
+    return "${ret}"
+}
+
+_netdoctor_check() {
+    local -i ret=1
+    local -ar ___output=('human' 'json')
+    local -ar arg_specs=(
+        '--root[Prefix for every node file read (env NETDOCTOR_ROOT).]:dir:_files -/'
+        '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
+        '--no-color[Plain text without colour (also when NO_COLOR is set).]'
+        '--runtime-endpoint[The container runtime'\''s CRI socket, unix\:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default\: the kubelet'\''s, under --root).]:endpoint:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
 
     return "${ret}"
 }
