@@ -90,14 +90,8 @@ public enum RuntimeClient {
         try call(endpoint, budget: budget) { service, options in
             let version = try await service.version(.with { $0.version = "v1" }, options: options)
             let listed = try await service.listPodSandbox(Runtime_V1_ListPodSandboxRequest(), options: options)
-            var statuses: [Runtime_V1_PodSandboxStatusResponse] = []
-            for item in listed.items where item.state == .sandboxReady && wantsStatus(item) {
-                statuses.append(
-                    try await service.podSandboxStatus(
-                        .with {
-                            $0.podSandboxID = item.id; $0.verbose = true
-                        }, options: options))
-            }
+            let wanted = listed.items.filter { $0.state == .sandboxReady && wantsStatus($0) }
+            let statuses = try await statuses(of: wanted, service: service, options: options)
             return RuntimeAnswers(version: version, list: listed, statuses: statuses)
         }
     }
@@ -120,6 +114,44 @@ public enum RuntimeClient {
         answer.status.conditions.map {
             RuntimeCondition(
                 type: Printable.line($0.type), status: $0.status, reason: Printable.line($0.reason), message: Printable.line($0.message))
+        }
+    }
+
+    /// How many PodSandboxStatus calls are in flight at once over the one connection: a node of
+    /// 110 pods asked one at a time waits 110 round trips; the runtime answers several at once.
+    static let statusesInFlight = 8
+
+    /// The verbose status of each sandbox, in the list's order, asked `statusesInFlight` at a time.
+    static func statuses(
+        of sandboxes: [Runtime_V1_PodSandbox], service: Service, options: CallOptions
+    ) async throws -> [Runtime_V1_PodSandboxStatusResponse] {
+        try await withThrowingTaskGroup(of: (Int, Runtime_V1_PodSandboxStatusResponse).self) { group in
+            var answers = [Runtime_V1_PodSandboxStatusResponse?](repeating: nil, count: sandboxes.count)
+            var next = 0
+            func ask(_ index: Int) {
+                let id = sandboxes[index].id
+                group.addTask {
+                    (
+                        index,
+                        try await service.podSandboxStatus(
+                            .with {
+                                $0.podSandboxID = id; $0.verbose = true
+                            }, options: options)
+                    )
+                }
+            }
+            while next < min(statusesInFlight, sandboxes.count) {
+                ask(next)
+                next += 1
+            }
+            while let (index, answer) = try await group.next() {
+                answers[index] = answer
+                if next < sandboxes.count {
+                    ask(next)
+                    next += 1
+                }
+            }
+            return answers.compactMap { $0 }
         }
     }
 

@@ -20,7 +20,9 @@ struct CheckCommand: SessionCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    var podsNamed: [String]? { nil }
+    /// Every pod, none named: the runtime is asked for the status of only the sandboxes its
+    /// cache cannot place (PodDirectory.statusWanted).
+    var podsNamed: [String]? { [] }
     var doing: String { "check" }
     func report(_ session: NodeSession) throws -> any Report { session.check() }
 }

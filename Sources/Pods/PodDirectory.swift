@@ -163,7 +163,9 @@ public struct PodDirectory: Sendable {
 
     /// Which sandboxes' status to ask: those the cache does not know (only the runtime can say
     /// where they are), and those the command will name. An IP no cache entry holds could be
-    /// any sandbox's: then every one.
+    /// any sandbox's: then every one. `interest` []: no pod named, every pod looked at (check's
+    /// sweep): only the sandboxes the cache does not know; the others' namespaces are found by
+    /// their addresses, all namespaces read once (libcni before 1.2 writes no netns path).
     static func statusWanted(cached: [Pod], interest: [String]?) -> @Sendable (Runtime_V1_PodSandbox) -> Bool {
         guard let interest else { return { _ in true } }
         let known = Set(cached.map(\.containerID))
@@ -286,18 +288,14 @@ extension PodDirectory {
             }
             return found
         }
-        let wanted = Set(pod.addresses)
-        guard !wanted.isEmpty else {
+        guard !pod.addresses.isEmpty else {
             throw PodLookupError(
                 kind: .namespaceGone,
                 message:
                     "\(pod.fullName) has neither a namespace path nor an address in \(pod.sourceDescription): netdoctor cannot tell which namespace is the pod's"
             )
         }
-        for candidate in directory.known where !candidate.isNode {
-            guard let opened = try? directory.open(candidate), let addresses = try? NamespaceReader.addresses(opened) else { continue }
-            if addresses.contains(where: { $0.address.map(wanted.contains) == true }) { return candidate }
-        }
+        if let found = pod.addresses.lazy.compactMap(directory.namespace(holding:)).first { return found }
         throw PodLookupError(
             kind: .namespaceGone,
             message:

@@ -75,8 +75,8 @@ extension NodeSession {
         guard let inventory = pods.runtime.inventory else { return nil }
         var known = Set(inventory.sandboxes.map(\.id))
         known.formUnion(pods.pods.map(\.containerID))
+        // The cache's containers: merged into the pods, or stale beside them.
         known.formUnion(pods.stale.map(\.containerID))
-        known.formUnion(PodDirectory(root: root).pods.map(\.containerID))
         return known
     }
 
