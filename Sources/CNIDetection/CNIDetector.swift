@@ -12,12 +12,19 @@ public struct DetectionInput: Sendable {
     public var uplinkMTU: Int?
     /// Whether to ask the active chain's plugins which versions they support (CNI VERSION).
     public var queryPlugins: Bool
+    /// libcni's result cache when the caller read it already (a session reads it once for its
+    /// pods too); nil: read here.
+    public var cache: [(path: String, entry: CacheEntry)]?
 
-    public init(root: NodeRoot, kernel: KernelView = KernelView(), uplinkMTU: Int? = nil, queryPlugins: Bool = true) {
+    public init(
+        root: NodeRoot, kernel: KernelView = KernelView(), uplinkMTU: Int? = nil, queryPlugins: Bool = true,
+        cache: [(path: String, entry: CacheEntry)]? = nil
+    ) {
         self.root = root
         self.kernel = kernel
         self.uplinkMTU = uplinkMTU
         self.queryPlugins = queryPlugins
+        self.cache = cache
     }
 }
 
@@ -110,7 +117,7 @@ public enum CNIDetector {
         if readings.isEmpty, let template = runtime.confTemplate {
             findings.append(NoConfig.fromTemplate(template, configPath: runtime.configPath))
         }
-        findings += cacheFindings(root: root, active: outcome.active)
+        findings += cacheFindings(input.cache ?? CacheEntry.readAll(root: root), active: outcome.active)
         report.findings = findings
         return report
     }
@@ -222,9 +229,8 @@ public enum CNIDetector {
     }
 
     /// Pods that the result cache says were wired by a network that is no longer the active one.
-    static func cacheFindings(root: NodeRoot, active: ConfigFileReading?) -> [Finding] {
+    static func cacheFindings(_ entries: [(path: String, entry: CacheEntry)], active: ConfigFileReading?) -> [Finding] {
         guard let activeName = active?.network?.name else { return [] }
-        let entries = CacheEntry.readAll(root: root)
         let primary = entries.filter { $0.entry.ifName == "eth0" }
         let stale = primary.filter { $0.entry.networkName != nil && $0.entry.networkName != activeName }
         guard !stale.isEmpty else { return [] }

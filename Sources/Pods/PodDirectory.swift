@@ -75,20 +75,22 @@ public struct PodDirectory: Sendable {
     /// under `root`) and reads the cache; the runtime's answer wins where both speak.
     /// `interest`: the pods (names or IPs) the command will look up; only their sandboxes' status
     /// is asked (nil: every sandbox's, as detect-cni's cross-check needs).
+    /// `cache`: libcni's result cache when the caller read it already (read here otherwise).
     public static func load(
-        root: NodeRoot, endpoint given: String? = nil, kubeletEndpoint: String? = nil,
-        budget: Duration = RuntimeClient.defaultBudget, interest: [String]? = nil
+        root: NodeRoot, endpoint endpointGiven: String? = nil, kubeletEndpoint: String? = nil,
+        budget: Duration = RuntimeClient.defaultBudget, interest: [String]? = nil,
+        cache given: (entries: [(path: String, entry: CacheEntry)], denied: [String])? = nil
     ) -> PodDirectory {
-        let endpoint = RuntimeStatus.endpoint(root: root, given: given, kubeletEndpoint: kubeletEndpoint)
+        let endpoint = RuntimeStatus.endpoint(root: root, given: endpointGiven, kubeletEndpoint: kubeletEndpoint)
         // Pods named by name, with a runtime to ask: only their cache entries are read.
         if let endpoint, let interest, !interest.isEmpty, interest.allSatisfy({ IPAddress.parse($0) == nil }) {
             return loadNamed(interest, root: root, endpoint: endpoint, budget: budget)
         }
-        let cache = CacheEntry.readAllReportingDenied(root: root)
+        let cache = given ?? CacheEntry.readAllReportingDenied(root: root)
         let cached = cachePods(cache.entries.map(\.entry))
         guard let endpoint else {
             return PodDirectory(
-                pods: cached, denied: cache.denied, runtime: .noEndpoint(given: given), stale: [], crossCheck: [], root: root)
+                pods: cached, denied: cache.denied, runtime: .noEndpoint(given: endpointGiven), stale: [], crossCheck: [], root: root)
         }
         let inventory: RuntimeInventory
         do {

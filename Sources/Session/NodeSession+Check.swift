@@ -18,8 +18,9 @@ extension NodeSession {
     /// is sent and nothing changed.
     public func check() -> NodeCheckReport {
         let configuration = CNIDetector.detect(
-            DetectionInput(root: root, kernel: root.prefix.isEmpty ? KernelView.current() : KernelView(), queryPlugins: root.prefix.isEmpty)
-        )
+            DetectionInput(
+                root: root, kernel: root.prefix.isEmpty ? KernelView.current() : KernelView(), queryPlugins: root.prefix.isEmpty,
+                cache: resultCache.entries))
         let maxPods =
             configuration.kubelet.maxPods.map { ($0, "the kubelet's maxPods") } ?? (
                 110, "Kubernetes' default; the kubelet's config does not set it"

@@ -7,6 +7,7 @@ import NodeFiles
 import PathFacts
 import PathMTU
 import Pods
+import RuntimeModel
 import Trace
 
 #if canImport(Glibc)
@@ -31,7 +32,10 @@ public final class NodeSession: @unchecked Sendable {
     public let podsNamed: [String]?
     public private(set) lazy var pods = PodDirectory.load(
         root: root, endpoint: runtimeEndpoint, kubeletEndpoint: kubeletRuntimeEndpoint,
-        interest: podsNamed)
+        interest: podsNamed, cache: podsNamed?.isEmpty == false ? nil : resultCache)
+    /// libcni's result cache, read once for whoever needs all of it (the pods when none is named,
+    /// check's configuration).
+    public private(set) lazy var resultCache = CacheEntry.readAllReportingDenied(root: root)
 
     /// The kubelet's containerRuntimeEndpoint under the root: read only when no endpoint was given.
     var kubeletRuntimeEndpoint: String? {
