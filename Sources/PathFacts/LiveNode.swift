@@ -14,6 +14,9 @@ public final class LiveNode: NodeAccess, @unchecked Sendable {
     /// The netlink sockets of the namespace netdoctor runs in (the node's): its handle's, and
     /// those of every read of the node that has no handle at hand (kube-proxy's rules, conntrack).
     public let nodeSockets = NetlinkSockets(namespace: nil)
+    /// Which namespace other than the node's holds each address, from every handle's state,
+    /// built the first time a pod without a namespace path is looked for.
+    private var holders: [IPAddress: KnownNamespace]?
 
     /// `recordingTo`: a directory to write the facts into (NETDOCTOR_RECORD_FACTS).
     public init(directory: NamespaceDirectory, recordingTo: String? = nil) {
@@ -33,12 +36,30 @@ public final class LiveNode: NodeAccess, @unchecked Sendable {
         return opened
     }
 
+    /// The namespace other than the node's whose state holds `address`.
+    func holder(of address: IPAddress) -> KnownNamespace? {
+        if holders == nil {
+            var index: [IPAddress: KnownNamespace] = [:]
+            for candidate in directory.known where !candidate.isNode {
+                guard let state = try? handle(candidate).state() else { continue }
+                for held in state.addresses.compactMap(\.address) where !held.isLoopback && index[held] == nil { index[held] = candidate }
+            }
+            holders = index
+        }
+        return holders?[address]
+    }
+
     public func namespace(named name: String) -> KnownNamespace? {
         directory.named(name) ?? directory.known.first { $0.name == name }
     }
 
     public func namespace(of pod: Pod) throws -> KnownNamespace {
-        let known = try PodDirectory.locate(pod, directory: directory)
+        // Without a path (libcni before 1.2 writes none), the namespace holding the pod's
+        // address, from the states the handles read anyway: each namespace visited once.
+        let known =
+            try pod.netnsPath == nil
+            ? pod.addresses.lazy.compactMap(holder(of:)).first ?? PodDirectory.locate(pod, directory: directory)
+            : PodDirectory.locate(pod, directory: directory)
         // The pod's address must be in that namespace: checked on the state read once anyway. A
         // state that cannot be read here fails again where a command reads it, and is said there.
         if let state = try? handle(known).state() {

@@ -24,8 +24,43 @@ public final class NamespaceHandle: NamespaceAccess, @unchecked Sendable {
         self.directory = directory
         self.recorder = recorder
         opened = try directory.open(known)
-        socket = try NetlinkSocket.open(in: known.isNode ? nil : opened)
         sockets = known.isNode ? nodeSockets : NetlinkSockets(namespace: opened)
+        guard !known.isNode else {
+            socket = try NetlinkSocket.open(in: nil)
+            return
+        }
+        // One visit to the namespace thread: the socket opened there, and the state read while
+        // there (its sysctls can only be read inside; a handle is opened to be read, and a sweep
+        // of a hundred pods pays each visit's two setns calls a hundred times). A read that fails
+        // here is left to state(), which says why where a command asks.
+        let (socket, read) = try NamespaceThread.shared.run(in: opened) { () throws -> (NetlinkSocket, Read?) in
+            let socket = try NetlinkSocket()
+            return (socket, try? Self.read(socket: socket, sysctls: { NamespaceReader.sysctlsHere(interfaces: $0) }))
+        }
+        self.socket = socket
+        if let read { cached = try? remember(read) }
+    }
+
+    /// What one read of the namespace gave: its dumps, its links parsed, its sysctls.
+    struct Read {
+        var dumps: NamespaceDumps
+        var links: [Link]
+        var sysctls: [String: String]
+    }
+
+    /// The dumps and sysctls of the socket's namespace; `sysctls` reads them for the interfaces
+    /// named, where it runs.
+    static func read(socket: NetlinkSocket, sysctls: ([String]) throws -> [String: String]) throws -> Read {
+        let dumps = try NamespaceDumps.read(socket: socket)
+        let links = try dumps.parsedLinks()
+        return Read(dumps: dumps, links: links, sysctls: try sysctls(NamespaceReader.sysctlInterfaces(links)))
+    }
+
+    /// The state of a read, recorded when recording, kept as the handle's.
+    private func remember(_ read: Read) throws -> NamespaceState {
+        let state = try read.dumps.state(links: read.links, sysctls: read.sysctls)
+        recorder?.record(read.dumps, sysctls: read.sysctls, of: known)
+        return state
     }
 
     public var handle: NamespaceHandle? { self }
@@ -37,12 +72,8 @@ public final class NamespaceHandle: NamespaceAccess, @unchecked Sendable {
 
     public func state() throws -> NamespaceState {
         if let cached { return cached }
-        let dumps = try NamespaceDumps.read(socket: socket)
-        let links = try dumps.parsedLinks()
-        let interfaces = NamespaceReader.sysctlInterfaces(links)
-        let sysctls = try run { NamespaceReader.sysctlsHere(interfaces: interfaces) }
-        let state = try dumps.state(links: links, sysctls: sysctls)
-        recorder?.record(dumps, sysctls: sysctls, of: known)
+        let state = try remember(
+            Self.read(socket: socket, sysctls: { interfaces in try run { NamespaceReader.sysctlsHere(interfaces: interfaces) } }))
         cached = state
         return state
     }
