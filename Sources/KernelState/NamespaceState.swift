@@ -168,7 +168,8 @@ public enum NamespaceReader {
     /// Per-interface sysctls for every interface of a small namespace (a pod, a node); in a big
     /// one, thousands of veths would cost thousands of procfs reads, so only the others.
     public static func sysctlInterfaces(_ links: [Link]) -> [String] {
-        links.filter { links.count <= 64 || $0.kind != "veth" }.map(\.name)
+        // lo carries nothing between namespaces: its switches decide nothing a check asks.
+        links.filter { $0.name != "lo" && (links.count <= 64 || $0.kind != "veth") }.map(\.name)
     }
 
     /// net.ipv4.ip_forward and friends, and per-interface forwarding, rp_filter and proxy_arp for

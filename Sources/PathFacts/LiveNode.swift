@@ -36,11 +36,30 @@ public final class LiveNode: NodeAccess, @unchecked Sendable {
         return opened
     }
 
+    /// Opens (and reads) the handles of `namespaces` not open yet, two at a time on two
+    /// namespace threads: a sweep of a hundred pods waits on the kernel half as long. Not when
+    /// recording (the recorder is written from one thread).
+    public func prefetch(_ namespaces: [KnownNamespace]) {
+        let wanted = namespaces.filter { handles[$0.identity] == nil }
+        guard recorder == nil, wanted.count > 1 else { return }
+        let lanes = 2
+        let (directory, nodeSockets) = (self.directory, self.nodeSockets)
+        let opened = SideBySide.map(Array(0..<lanes)) { lane in
+            stride(from: lane, to: wanted.count, by: lanes).compactMap { index -> NamespaceHandle? in
+                try? NamespaceHandle(
+                    wanted[index], directory: directory, recorder: nil, nodeSockets: nodeSockets, thread: .worker(lane))
+            }
+        }
+        for handle in opened.joined() where handles[handle.known.identity] == nil { handles[handle.known.identity] = handle }
+    }
+
     /// The namespace other than the node's whose state holds `address`.
     func holder(of address: IPAddress) -> KnownNamespace? {
         if holders == nil {
             var index: [IPAddress: KnownNamespace] = [:]
-            for candidate in directory.known where !candidate.isNode {
+            let candidates = directory.known.filter { !$0.isNode }
+            prefetch(candidates)
+            for candidate in candidates {
                 guard let state = try? handle(candidate).state() else { continue }
                 for held in state.addresses.compactMap(\.address) where !held.isLoopback && index[held] == nil { index[held] = candidate }
             }

@@ -19,7 +19,11 @@ public final class NamespaceHandle: NamespaceAccess, @unchecked Sendable {
     private var cached: NamespaceState?
 
     /// `nodeSockets`: the node's, when `known` is the node (the session reads it without a handle too).
-    init(_ known: KnownNamespace, directory: NamespaceDirectory, recorder: FactRecorder?, nodeSockets: NetlinkSockets) throws {
+    /// `thread`: where the first visit happens (a sweep opens handles on several at once).
+    init(
+        _ known: KnownNamespace, directory: NamespaceDirectory, recorder: FactRecorder?, nodeSockets: NetlinkSockets,
+        thread: NamespaceThread = .shared
+    ) throws {
         self.known = known
         self.directory = directory
         self.recorder = recorder
@@ -33,7 +37,7 @@ public final class NamespaceHandle: NamespaceAccess, @unchecked Sendable {
         // there (its sysctls can only be read inside; a handle is opened to be read, and a sweep
         // of a hundred pods pays each visit's two setns calls a hundred times). A read that fails
         // here is left to state(), which says why where a command asks.
-        let (socket, read) = try NamespaceThread.shared.run(in: opened) { () throws -> (NetlinkSocket, Read?) in
+        let (socket, read) = try thread.run(in: opened) { () throws -> (NetlinkSocket, Read?) in
             let socket = try NetlinkSocket()
             return (socket, try? Self.read(socket: socket, sysctls: { NamespaceReader.sysctlsHere(interfaces: $0) }))
         }

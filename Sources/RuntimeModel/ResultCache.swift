@@ -117,7 +117,8 @@ public struct CacheEntry: Sendable, Equatable {
     /// The entries, and the files that could not be read for lack of permission (the cache is
     /// 0600 root: without root, pods are invisible, which is not the same as absent).
     public static func readAllReportingDenied(root: NodeRoot) -> (entries: [(path: String, entry: CacheEntry)], denied: [String]) {
-        let listing = list(root: root)
+        // Names only: reading refuses what is not a regular file.
+        let listing = list(root: root, withStatus: false)
         return read(listing.files, root: root, denied: listing.denied)
     }
 
@@ -147,11 +148,11 @@ public struct CacheEntry: Sendable, Equatable {
     ) -> (entries: [(path: String, entry: CacheEntry)], denied: [String]) {
         var entries: [(String, CacheEntry)] = []
         var denied = denied
-        for file in files {
-            do {
-                if let entry = parse(bytes: try root.read(file.nodePath)) { entries.append((file.nodePath, entry)) }
-            } catch {
-                if error.reason == .permissionDenied { denied.append(file.nodePath) }
+        // Every file of the listing is in the results directory: opened relative to it.
+        for (path, content) in root.readEach(resultsDirectory, names: files.map(\.name)) {
+            switch content {
+            case .success(let bytes): if let entry = parse(bytes: bytes) { entries.append((path, entry)) }
+            case .failure(let error): if error.reason == .permissionDenied { denied.append(path) }
             }
         }
         return (entries, denied)
