@@ -147,7 +147,7 @@ let package = Package(
         .target(
             name: "AgentClient",
             dependencies: [
-                "Trace", "ConfigFormats", "NetAddress",
+                "Trace", "ConfigFormats", "Diagnosis", "NetAddress",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
@@ -155,7 +155,7 @@ let package = Package(
             name: "Watch",
             dependencies: [
                 "Agent", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "NetlinkCodec", "NetSystem",
-                "PathFacts", "PathMTU", "Pods", "Session",
+                "NodeCheck", "PathFacts", "PathMTU", "Pods", "Session",
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
         .target(
@@ -202,7 +202,8 @@ let package = Package(
         .testTarget(
             name: "NodeCheckTests",
             dependencies: [
-                "CNIDetection", "ConfigFormats", "Diagnosis", "NetAddress", "NodeCheck", "NodeFiles", "RuntimeModel", "TestSupport",
+                "CNIDetection", "ConfigFormats", "Diagnosis", "NetAddress", "NetSystem", "NodeCheck", "NodeFiles", "RuntimeModel",
+                "TestSupport",
             ],
             exclude: ["Fixtures"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "NetAddress", "NodeFiles", "TestSupport"]),

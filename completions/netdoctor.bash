@@ -188,7 +188,7 @@ _netdoctor_check() {
     repeating_flags=()
     non_repeating_flags=(--no-color --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output --runtime-endpoint)
+    non_repeating_options=(--root -o --output --runtime-endpoint --runtime-log --node --agent --token-file)
     __netdoctor_offer_flags_options 0
 
     # Offer option value completions
@@ -202,6 +202,20 @@ _netdoctor_check() {
         return
         ;;
     '--runtime-endpoint')
+        return
+        ;;
+    '--runtime-log')
+        __netdoctor_add_completions -f
+        return
+        ;;
+    '--node')
+        return
+        ;;
+    '--agent')
+        return
+        ;;
+    '--token-file')
+        __netdoctor_add_completions -f
         return
         ;;
     esac

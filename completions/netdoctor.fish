@@ -23,7 +23,7 @@ function __netdoctor_parse_tokens -S
         __netdoctor_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'check'
-            __netdoctor_parse_subcommand 0 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'version' 'h/help'
+            __netdoctor_parse_subcommand 0 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'runtime-log=' 'node=' 'agent=' 'token-file=' 'version' 'h/help'
         case 'detect-cni'
             __netdoctor_parse_subcommand 0 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'uplink-mtu=' 'no-plugin-query' 'query-plugins' 'version' 'h/help'
         case 'inspect'
@@ -123,6 +123,10 @@ complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_op
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor check" o output' -s 'o' -l 'output' -d 'Output format: human or json (one JSON document on stdout).' -rfka 'human json'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor check" no-color' -l 'no-color' -d 'Plain text without colour (also when NO_COLOR is set).'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor check" runtime-endpoint' -l 'runtime-endpoint' -d 'The container runtime\'s CRI socket, unix:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default: the kubelet\'s, under --root).' -rfka ''
+complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor check" runtime-log' -l 'runtime-log' -d 'The container runtime\'s log file on this machine, when it does not log to the journal (k3s\'s and rke2\'s are found by themselves).' -rF
+complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor check" node' -l 'node' -d 'Ask this node\'s agent instead (its address or a name that resolves to it; port 9449).' -rfka ''
+complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor check" agent' -l 'agent' -d 'The agent to ask, when not at the node\'s address and port.' -rfka ''
+complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor check" token-file' -l 'token-file' -d 'The agents\' bearer token (env NETDOCTOR_TOKEN_FILE).' -rF
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor check" version' -l 'version' -d 'Show the version.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor check" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor detect-cni" root' -l 'root' -d 'Prefix for every node file read (env NETDOCTOR_ROOT).' -rfa '(__netdoctor_complete_directories)'

@@ -87,6 +87,10 @@ _netdoctor_check() {
         '(-o --output)'{-o,--output}'[Output format\: human or json (one JSON document on stdout).]:output:{__netdoctor_complete "${___output[@]}"}'
         '--no-color[Plain text without colour (also when NO_COLOR is set).]'
         '--runtime-endpoint[The container runtime'\''s CRI socket, unix\:///path, or none (env NETDOCTOR_RUNTIME_ENDPOINT; default\: the kubelet'\''s, under --root).]:endpoint:'
+        '--runtime-log[The container runtime'\''s log file on this machine, when it does not log to the journal (k3s'\''s and rke2'\''s are found by themselves).]:file:_files'
+        '--node[Ask this node'\''s agent instead (its address or a name that resolves to it; port 9449).]:node:'
+        '--agent[The agent to ask, when not at the node'\''s address and port.]:addr\:port:'
+        '--token-file[The agents'\'' bearer token (env NETDOCTOR_TOKEN_FILE).]:file:_files'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

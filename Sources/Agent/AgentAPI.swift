@@ -14,6 +14,7 @@ final class AgentAPI: Sendable {
         case tracePath = "/v1/trace/path", traceStart = "/v1/trace/sessions", traceFinish = "/v1/trace/sessions/{id}/finish"
         case traceAbandon = "/v1/trace/sessions/{id}"
         case incidents = "/v1/incidents"
+        case check = "/v1/check"
 
         var method: String {
             switch self {
@@ -104,6 +105,7 @@ final class AgentAPI: Sendable {
                 }
                 return .json(watch.incidents(node: request.query["node"]))
             case .inspect: return try endpoints.inspect(request)
+            case .check: return endpoints.check()
             case .route: return try endpoints.route(request)
             case .neighbors: return try endpoints.neighbors(request)
             case .fdb: return try endpoints.forwardingDatabase(request)

@@ -53,6 +53,11 @@ final class AgentEndpoints: Sendable {
 
     // MARK: reading state
 
+    /// check: the whole node, as `netdoctor check` judges it here (no pod named: every one).
+    func check() -> AgentResponse {
+        .report(settings.session(naming: []).check())
+    }
+
     func inspect(_ request: AgentRequest) throws -> AgentResponse {
         let target = request.query["target"] ?? "node"
         return .report(try settings.session(naming: [target]).inspect(target))

@@ -49,11 +49,13 @@ public enum FindingCatalogue {
         .ipamExhausted: "Sources/NodeCheck/Checks/IPAMChecks.swift", .ipamLeaked: "Sources/NodeCheck/Checks/IPAMChecks.swift",
         .ipamRangeTooSmall: "Sources/NodeCheck/Checks/IPAMChecks.swift",
         .runtimeNetworkNotReady: "Sources/NodeCheck/Checks/RuntimeNetworkChecks.swift",
+        .sandboxNetworkFailed: "Sources/NodeCheck/Checks/SandboxChecks.swift",
         .bridgeAddressMismatch: "Sources/NodeCheck/Checks/BridgeChecks.swift",
         .brNetfilterDisabled: "Sources/NodeCheck/Checks/BridgeChecks.swift",
         .flannelSubnetMissing: "Sources/NodeCheck/Checks/FlannelChecks.swift",
         .conntrackTableFull: "Sources/NodeCheck/Checks/TableChecks.swift", .neighborTableFull: "Sources/NodeCheck/Checks/TableChecks.swift",
         .nodePortRangeOverlap: "Sources/NodeCheck/Checks/PortRangeChecks.swift",
+        .overlayWrongUnderlay: "Sources/NodeCheck/Checks/OverlayChecks.swift",
         .serviceNoEndpoints: "Sources/Services/ServiceChecks.swift", .serviceNoLocalEndpoints: "Sources/Services/ServiceChecks.swift",
         .serviceNotProgrammed: "Sources/Services/ServiceChecks.swift", .serviceRulesUnreadable: "Sources/Services/ServiceChecks.swift",
         .endpointUnreachable: "Sources/Trace/ServiceVerdict.swift", .staleConntrack: "Sources/Services/ServiceChecks.swift",
@@ -594,6 +596,14 @@ public enum FindingCatalogue {
             remedy: "Fix what the configuration findings name; the runtime turns ready once a loadable network config is in its conf dir.",
             inContract: false),
         Entry(
+            code: .sandboxNetworkFailed, area: "check",
+            meaning:
+                "Pods' sandboxes failed to get a network recently (\"failed to setup network for sandbox\"): one finding per cause, in the CNI plugin's words, with how many, when and which pods.",
+            decidedBy:
+                "The runtime's and the kubelet's log lines of the last hour: the systemd journal (journalctl -o json, bounded in time, lines, bytes and seconds), else the runtime's log file (k3s's containerd.log, --runtime-log); a sandbox logged by both counted once.",
+            remedy: "Fix the cause the plugin names (the other findings often say it); the kubelet retries the pods by itself.",
+            inContract: false),
+        Entry(
             code: .bridgeAddressMismatch, area: "check",
             meaning:
                 "The CNI bridge carries an address other than the pod network's gateway: the bridge plugin fails every new pod (\"cni0 already has an IP address different from …\"), typically after the node's pod subnet changed.",
@@ -636,6 +646,15 @@ public enum FindingCatalogue {
                 "NodePorts lie inside the node's ephemeral port range and are not reserved: a client socket may take one first (warning, for ports kube-proxy programmed; info when only the default range 30000-32767 overlaps).",
             decidedBy: "net.ipv4.ip_local_port_range and ip_local_reserved_ports against the NodePorts in kube-proxy's rules.",
             remedy: "net.ipv4.ip_local_reserved_ports=30000-32767 (the cluster's NodePort range), persisted.",
+            inContract: false),
+        Entry(
+            code: .overlayWrongUnderlay, area: "check",
+            meaning:
+                "A VXLAN device (flannel.1, vxlan.calico, …) sends from an address or is bound to an interface the node does not reach its peers by: the second-NIC VM whose overlay took the NAT interface.",
+            decidedBy:
+                "The device's local address and link (rtnetlink) against the kernel's route to each remote VTEP its forwarding entries name (the interface and source it picks).",
+            remedy:
+                "Bind the CNI's overlay to the node-to-node interface (flannel --iface, Calico IP_AUTODETECTION_METHOD, Cilium --devices).",
             inContract: false),
         Entry(
             code: .labIncomplete, area: "lab",

@@ -156,15 +156,16 @@ public struct Lab: Sendable {
     /// underlay) with the subnet's first address as a host address, a route to the remote subnet
     /// via the remote VTEP's address onlink, a permanent neighbour for that address with the
     /// remote VTEP's MAC, and an FDB entry sending that MAC to the remote node.
+    /// `underlayDevice`: the interface flanneld bound the device to (its --iface).
     func wireFlannel(
         _ node: LabPlan.Node, device: String, local: (underlay: String, vtep: String, length: Int, mac: String),
-        remote: (underlay: String, vtep: String, subnet: String, mac: String)
+        remote: (underlay: String, vtep: String, subnet: String, mac: String), underlayDevice: String = "eth0"
     ) throws(LabError) {
         let ns = node.namespace
         try Shell.run([
             "ip", "-n", ns, "link", "add", device, "address", local.mac,
             "mtu", String(local.length == 128 ? LabPlan.overlayMTU6 : LabPlan.overlayMTU), "type", "vxlan",
-            "id", "1", "local", local.underlay, "dev", "eth0", "dstport", String(LabPlan.vxlanPort), "nolearning",
+            "id", "1", "local", local.underlay, "dev", underlayDevice, "dstport", String(LabPlan.vxlanPort), "nolearning",
         ])
         try Shell.run(
             ["ip", "-n", ns, "addr", "add", "\(local.vtep)/\(local.length)", "dev", device] + (local.length == 128 ? ["nodad"] : []))

@@ -31,6 +31,24 @@ extension Lab {
             try waitForNetworkNotReady(node1)
         case .brNetfilterDisabled:
             try Shell.inNamespace(node1.namespace, ["sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=0"])
+        case .overlayWrongUnderlay:
+            let remote = plan.nodes[1]
+            let ns = node1.namespace
+            try Shell.run(["ip", "-n", ns, "link", "add", "eth1", "type", "veth", "peer", "name", "eth1-nat"])
+            try Shell.run(["ip", "-n", ns, "addr", "add", "10.0.2.15/24", "dev", "eth1"])
+            for link in ["eth1", "eth1-nat"] { try Shell.run(["ip", "-n", ns, "link", "set", link, "up"]) }
+            try Shell.run(["ip", "-n", ns, "link", "del", "flannel.1"])
+            try wireFlannel(
+                node1, device: "flannel.1", local: ("10.0.2.15", node1.vtepAddress, 32, node1.vtepMAC),
+                remote: (remote.underlayAddress, remote.vtepAddress, remote.podSubnet, remote.vtepMAC), underlayDevice: "eth1")
+        case .sandboxNetworkFailed:
+            // What the kubelet then does: asks for a sandbox, which the runtime cannot wire.
+            let plugin = plan.topology == .overlay ? "bridge" : plan.topology == .routed ? "ptp" : "calico"
+            unlink("\(root1)/opt/cni/bin/\(plugin)")
+            let pod = LabPlan.Pod(name: "pod-new", node: node1.name, uid: "0d1e5a6b-9c4f-4e7a-8b2d-6f0a1c3e5d70", serves: false)
+            if (try? NodeRuntime(plan: plan, node: node1).run(pod)) != nil {
+                throw LabError("node1's containerd gave pod-new a network without its \(plugin) plugin")
+            }
         default:
             throw LabError("\(fault.rawValue) is not a node fault")
         }

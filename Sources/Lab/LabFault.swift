@@ -65,6 +65,8 @@ public enum LabFault: String, Sendable, CaseIterable {
     case bridgeAddressMismatch = "BRIDGE_ADDRESS_MISMATCH"
     case runtimeNetworkNotReady = "RUNTIME_NETWORK_NOT_READY"
     case brNetfilterDisabled = "BR_NETFILTER_DISABLED"
+    case sandboxNetworkFailed = "SANDBOX_NETWORK_FAILED"
+    case overlayWrongUnderlay = "OVERLAY_WRONG_UNDERLAY"
 
     public var summary: String {
         switch self {
@@ -144,6 +146,10 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .runtimeNetworkNotReady: "node1: the conf dir emptied; containerd reports NetworkReady=false (cni plugin not initialized)"
         case .brNetfilterDisabled:
             "node1: net.bridge.bridge-nf-call-iptables=0, as after a reboot that did not persist it (overlay, lab up --proxy)"
+        case .overlayWrongUnderlay:
+            "node1: a second NIC, eth1 (10.0.2.15, as every VirtualBox VM's NAT interface), and flannel.1 made again bound to it, as flanneld does when it picks that interface (overlay)"
+        case .sandboxNetworkFailed:
+            "node1: its main CNI plugin's binary removed, then a new pod (pod-new) asked of its containerd, whose sandbox gets no network (its log: /var/lib/netdoctor-lab/containerd-node1.log)"
         }
     }
 
@@ -367,7 +373,8 @@ extension Lab {
             try Shell.run(["ip", "-n", n1, "route", "del", "\(podB.address)/32", "dev", podB.hostInterface])
         case .addressDADFailed, .addressTentative, .ipv6RAIgnored:
             break  // IPv6 only: injectIPv6
-        case .ipamExhausted, .ipamLeaked, .bridgeAddressMismatch, .runtimeNetworkNotReady, .brNetfilterDisabled:
+        case .ipamExhausted, .ipamLeaked, .bridgeAddressMismatch, .runtimeNetworkNotReady, .brNetfilterDisabled, .sandboxNetworkFailed,
+            .overlayWrongUnderlay:
             try injectNodeFault(fault)
         case .policyEngineDown:
             guard state.policyEngine == LabPolicyEngine.kubeNetworkPolicies.rawValue, let listener = state.queueListeners[node1.name] else {

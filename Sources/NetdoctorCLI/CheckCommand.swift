@@ -1,6 +1,9 @@
+import AgentClient
 import ArgumentParser
+import ConfigFormats
 import Diagnosis
 import Session
+import Trace
 
 struct CheckCommand: SessionCommand {
     static let configuration = CommandConfiguration(
@@ -14,15 +17,60 @@ struct CheckCommand: SessionCommand {
             the CNI bridge's address against the gateway the bridge plugin would set; br_netfilter \
             where pods are bridge ports and kube-proxy needs it; the conntrack and neighbour tables \
             against their limits; the ephemeral port range against the NodePorts; and kube-proxy's \
-            state in brief (details in `services` and `dns`).
-            Exit status: 0 healthy, 1 a problem of severity error, 2 bad input, 3 not allowed.
+            state in brief (details in `services` and `dns`); the sandboxes that got no network in the \
+            last hour, by cause, from the journal (the node's, or its persistent journal under --root) \
+            or the runtime's log file.
+            With --node (or --agent), that node's agent (GET /v1/check) judges its own node and this \
+            command shows its report.
+            Exit status: 0 healthy, 1 a problem of severity error, 2 bad input, 3 not allowed or no agent answered.
             """)
 
     @OptionGroup var global: GlobalOptions
+
+    @Option(
+        help: ArgumentHelp(
+            "The container runtime's log file on this machine, when it does not log to the journal (k3s's and rke2's are found by themselves).",
+            valueName: "file"), completion: .file())
+    var runtimeLog: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Ask this node's agent instead (its address or a name that resolves to it; port \(AgentDefaults.port)).", valueName: "node"))
+    var node: String?
+
+    @Option(help: ArgumentHelp("The agent to ask, when not at the node's address and port.", valueName: "addr:port"))
+    var agent: String?
+
+    @Option(help: ArgumentHelp("The agents' bearer token (env NETDOCTOR_TOKEN_FILE).", valueName: "file"), completion: .file())
+    var tokenFile: String?
+
+    func validate() throws {
+        if let agent, AgentDefaults.endpoint(agent) == nil { throw ValidationError("--agent wants ADDR:PORT, not \(agent)") }
+        if runtimeLog != nil, node != nil || agent != nil {
+            throw ValidationError("--runtime-log is this node's: not with --node or --agent")
+        }
+    }
+
+    func run() throws {
+        guard node != nil || agent != nil else { return try runOnSession() }
+        let (host, port) = agent.flatMap { AgentDefaults.endpoint($0) } ?? (node ?? "", AgentDefaults.port)
+        let token = try AgentToken.read(tokenFile, doing: "check")
+        let settings = AgentClientSettings(token: token, caPath: environment("NETDOCTOR_TLS_CA"), serverName: nil)
+        let answer: ConfigValue
+        do {
+            answer = try AgentClient(host: host, port: port, settings: settings).call("GET", "/v1/check")
+        } catch {
+            throw CLIError(.environment, "check: the agent at \(host):\(port) did not answer: \(error)")
+        }
+        guard let report = ForwardedReport(agent: "\(host):\(port)", answer: answer) else {
+            throw CLIError(.environment, "check: the agent at \(host):\(port) answered with something that is not a report")
+        }
+        global.emit(report)
+    }
 
     /// Every pod, none named: the runtime is asked for the status of only the sandboxes its
     /// cache cannot place (PodDirectory.statusWanted).
     var podsNamed: [String]? { [] }
     var doing: String { "check" }
-    func report(_ session: NodeSession) throws -> any Report { session.check() }
+    func report(_ session: NodeSession) throws -> any Report { session.check(runtimeLog: runtimeLog) }
 }

@@ -21,7 +21,11 @@ protocol SessionCommand: ParsableCommand {
 extension SessionCommand {
     func agentLocator() -> AgentLocator? { nil }
 
-    func run() throws {
+    func run() throws { try runOnSession() }
+
+    /// Opens the session, makes the report and emits it (a command with another way to run,
+    /// `check --node`, calls this for its own node).
+    func runOnSession() throws {
         let session = try global.session(agents: agentLocator(), naming: podsNamed)
         let report: any Report
         do {

@@ -25,6 +25,8 @@ public struct NodeCheckFacts: Sendable {
     /// The node's namespace; nil when it could not be read (a collection problem says why).
     public var node: NamespaceState?
     public var bridges: [BridgeExpectation]
+    /// The node's VXLAN devices and the routes to their peers.
+    public var overlays: [OverlayUnderlay] = []
     /// subnet.env, when the active network is flannel's; with the network's file.
     public var flannel: (subnet: FlannelSubnet, source: String)?
     public var bridgeNetfilter: BridgeNetfilter
@@ -32,6 +34,10 @@ public struct NodeCheckFacts: Sendable {
     public var neighborTables: [NeighborTableFill]
     public var portRanges: LocalPortRanges?
     public var services: ServicesSummary?
+    /// Sandboxes that got no network lately, by cause; which logs were read and which not.
+    public var sandboxFailures: [SandboxFailureGroup] = []
+    public var logsRead: [String] = []
+    public var logsNotRead: [String] = []
     /// What could not be read, one line each: becomes one COLLECTION_FAILED warning.
     public var collectionProblems: [String]
 

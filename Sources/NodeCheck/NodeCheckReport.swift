@@ -24,7 +24,24 @@ public struct NodeCheckReport: Report {
             ("ipamNotRead", .texts(facts.ipamNotRead)),
             ("tables", tablesJSON),
             ("services", servicesJSON),
+            (
+                "sandboxFailures",
+                .array(
+                    facts.sandboxFailures.map { group in
+                        .fields([
+                            "cause": .string(group.cause), "count": .int(group.count), "first": Self.time(group.first),
+                            "last": Self.time(group.last), "pods": .texts(group.pods), "sources": .texts(group.sources),
+                        ])
+                    })
+            ),
+            ("logsRead", .texts(facts.logsRead)),
+            ("logsNotRead", .texts(facts.logsNotRead)),
         ]
+    }
+
+    /// Unix seconds, as JSON numbers are written; null when unknown.
+    static func time(_ seconds: Double?) -> ConfigValue {
+        seconds.map { .number($0, text: String(Int64($0))) } ?? .null
     }
 
     var runtimeJSON: ConfigValue {
@@ -117,6 +134,8 @@ public struct NodeCheckReport: Report {
                 ))
         }
         if !tables.isEmpty { sections.append(HumanSection("Tables", rows: tables)) }
+        let logs = facts.logsRead.map { ("read", $0) } + facts.logsNotRead.map { ("not read", $0) }
+        if !logs.isEmpty { sections.append(HumanSection("Logs (last \(NodeChecks.logWindowMinutes) min)", rows: logs)) }
         return sections
     }
 

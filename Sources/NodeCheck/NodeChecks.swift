@@ -7,9 +7,13 @@ import NetlinkCodec
 /// Every check of `check`, run over the facts: pure, in the order a reader meets the layers
 /// (configuration, the runtime, IPAM, the pods, the node's kernel, kube-proxy).
 public enum NodeChecks {
+    /// How far back the runtime's and the kubelet's logs are read for failed sandboxes.
+    public static let logWindowMinutes = 60
+
     public static func run(_ facts: NodeCheckFacts) -> [Finding] {
         var found = facts.configuration.findings
         found += facts.runtimeConditions.map { RuntimeNetworkChecks.notReady($0, runtime: facts.runtimeName) } ?? []
+        found += SandboxChecks.networkFailed(facts.sandboxFailures, window: NodeChecks.logWindowMinutes)
         for usage in facts.ipam { found += IPAMChecks.findings(usage, maxPods: facts.maxPods) }
         found += facts.pods.findings
         if let node = facts.node {
@@ -17,6 +21,7 @@ public enum NodeChecks {
             found += BridgeChecks.netfilterDisabled(
                 facts.bridgeNetfilter, proxyMode: facts.services?.mode, bridges: bridgesWithPods(node))
         }
+        for overlay in facts.overlays { found += OverlayChecks.wrongUnderlay(overlay) }
         if let flannel = facts.flannel { found += FlannelChecks.subnetMissing(flannel.subnet, source: flannel.source) }
         found += facts.conntrack.map(TableChecks.conntrack) ?? []
         for table in facts.neighborTables { found += TableChecks.neighbors(table) }

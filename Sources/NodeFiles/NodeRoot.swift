@@ -134,6 +134,23 @@ public struct NodeRoot: Sendable, Equatable {
         }
     }
 
+    /// The last `limit` bytes of a regular file of any size (a log), from the start of a line:
+    /// the part of a line cut by the limit is left out.
+    public func readTail(_ nodePath: String, limit: Int) throws(NodeFileError) -> ArraySlice<UInt8> {
+        let host = try resolve(nodePath)
+        let fd = open(host, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        if fd < 0 { throw NodeFileError(path: nodePath, errno: errno) }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw NodeFileError(path: nodePath, errno: errno) }
+        try Self.checkRegular(st, nodePath: nodePath, limit: Int.max)
+        let start = max(0, Int(st.st_size) - limit)
+        if start > 0, lseek(fd, off_t(start), SEEK_SET) < 0 { throw NodeFileError(path: nodePath, errno: errno) }
+        let bytes = try Self.readAll(fd, nodePath: nodePath, limit: limit + (64 << 10))
+        guard start > 0, let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) else { return bytes[...] }
+        return bytes[(newline + 1)...]
+    }
+
     /// A regular file of at most `limit` bytes, or why not.
     static func checkRegular(_ st: stat, nodePath: String, limit: Int) throws(NodeFileError) {
         switch st.st_mode & S_IFMT {

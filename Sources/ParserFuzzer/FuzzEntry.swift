@@ -120,6 +120,10 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = BridgeExpectation.of(network, file: "x", pools: pools)
     }
     if let status = try? Runtime_V1_StatusResponse(serializedBytes: bytes) { _ = RuntimeClient.conditions(status) }
+    // The runtime's and the kubelet's logs: a line, journalctl's JSON, a log file.
+    _ = SandboxLog.failure(in: text[...], time: nil, source: "fuzz")
+    _ = SandboxFailures.group(
+        SandboxFailures.fromJournal(bytes, since: 0) + SandboxFailures.fromLogFile(bytes[...], source: "fuzz", since: 0))
     return 0
 }
 

@@ -5,9 +5,11 @@ import KernelState
 import NetAddress
 import NodeCheck
 import NodeFiles
+import PathFacts
 import Pods
 import RuntimeModel
 import Services
+import ConfigFormats
 
 #if canImport(Glibc)
     @preconcurrency import Glibc
@@ -15,8 +17,9 @@ import Services
 
 extension NodeSession {
     /// check: the whole node, every fact gathered here once, then judged by NodeChecks. Nothing
-    /// is sent and nothing changed.
-    public func check() -> NodeCheckReport {
+    /// is sent and nothing changed. `runtimeLog`: the runtime's log file on this machine, when it
+    /// does not log to the journal.
+    public func check(runtimeLog: String? = nil) -> NodeCheckReport {
         let configuration = CNIDetector.detect(
             DetectionInput(
                 root: root, kernel: root.prefix.isEmpty ? KernelView.current() : KernelView(), queryPlugins: root.prefix.isEmpty,
@@ -37,6 +40,7 @@ extension NodeSession {
         gatherPods(into: &facts)
         gatherPools(into: &facts)
         gatherKernel(into: &facts)
+        gatherSandboxFailures(into: &facts, runtimeLog: runtimeLog)
         facts.services = servicesSummary(clusterDNS: (configuration.kubelet.clusterDNS ?? []).compactMap(IPAddress.parse))
         return NodeCheckReport(facts)
     }
@@ -84,7 +88,19 @@ extension NodeSession {
     /// The node's namespace and tables, read in the namespace netdoctor runs in.
     func gatherKernel(into facts: inout NodeCheckFacts) {
         do {
-            facts.node = try kernel.open(kernel.node).state()
+            let access = try kernel.open(kernel.node)
+            let state = try access.state()
+            facts.node = state
+            facts.overlays = OverlayUnderlay.read(state) { remote in
+                switch access.lookup(RouteQuery(destination: remote)) {
+                case .route(let route):
+                    return .init(
+                        address: remote, interface: route.outputIndex.flatMap(state.name(ofIndex:)), source: route.preferredSource,
+                        problem: nil)
+                case .noRoute(let why), .failed(let why):
+                    return .init(address: remote, interface: nil, source: nil, problem: why)
+                }
+            }
         } catch {
             facts.collectionProblems.append("the node's namespace: \(error)")
         }
@@ -123,5 +139,78 @@ extension NodeSession {
         return ServicesSummary(
             mode: mode.rawValue, services: entries.count, withoutEndpoints: entries.filter(\.endpoints.isEmpty).count,
             nodePorts: nodePorts, findings: nodeWide + (dns.isEmpty ? [] : ServiceChecks.judge(dns, mode: mode, named: true)))
+    }
+
+    /// At most this much of a log is read (its end); a journal's answer is cut there too.
+    static let logByteLimit = 32 << 20
+
+    /// Sandboxes that got no network lately, from the journal (the node's own, or under --root
+    /// its persistent journal) and the runtime's log files.
+    func gatherSandboxFailures(into facts: inout NodeCheckFacts, runtimeLog: String?) {
+        let since = Double(time(nil)) - Double(NodeChecks.logWindowMinutes * 60)
+        var failures: [SandboxFailure] = []
+        switch readJournal() {
+        case .success(let journal):
+            failures += SandboxFailures.fromJournal(journal.bytes, since: since)
+            facts.logsRead.append(journal.what)
+        case .failure(let problem):
+            facts.logsNotRead.append(problem.description)
+        }
+        var files: [(root: NodeRoot, path: String)] = Self.runtimeLogFiles.map { (root, $0) }.filter { root.status($0.path) != nil }
+        if let runtimeLog { files.append((NodeRoot("/"), runtimeLog)) }
+        for (fileRoot, path) in files {
+            do {
+                let bytes = try fileRoot.readTail(path, limit: Self.logByteLimit)
+                failures += SandboxFailures.fromLogFile(bytes, source: path, since: since)
+                facts.logsRead.append(path)
+            } catch {
+                facts.logsNotRead.append(Printable.line("\(error)"))
+            }
+        }
+        facts.sandboxFailures = SandboxFailures.group(failures)
+    }
+
+    /// Where runtimes that do not log to the journal keep their log (k3s and rke2's containerd).
+    static let runtimeLogFiles = [
+        "/var/lib/rancher/k3s/agent/containerd/containerd.log", "/var/lib/rancher/rke2/agent/containerd/containerd.log",
+    ]
+
+    /// The units whose lines can tell of a sandbox's network (the kubelet's run under k3s's and
+    /// rke2's own units).
+    static let journalUnits = [
+        "containerd.service", "crio.service", "kubelet.service", "k3s.service", "k3s-agent.service", "rke2-server.service",
+        "rke2-agent.service",
+    ]
+
+    struct LogProblem: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// journalctl's JSON for the window, bounded in entries, bytes and time; the node's
+    /// persistent journal under --root.
+    func readJournal() -> Result<(bytes: [UInt8], what: String), LogProblem> {
+        guard let journalctl = ["/usr/bin/journalctl", "/bin/journalctl"].first(where: { NodeRoot("/").status($0)?.isExecutable == true })
+        else { return .failure(LogProblem(description: "the journal: journalctl is not installed here")) }
+        var arguments = ["-o", "json", "--no-pager", "-a", "--since=-\(NodeChecks.logWindowMinutes)min", "-n", "20000"]
+        var what = "journal"
+        if !root.prefix.isEmpty {
+            let directory = root.prefix + "/var/log/journal"
+            guard NodeRoot("/").status(directory)?.isDirectory == true else {
+                return .failure(LogProblem(description: "the journal: no persistent journal under --root (/var/log/journal)"))
+            }
+            arguments += ["-D", directory]
+            what = "journal \(directory)"
+        }
+        arguments += Self.journalUnits.flatMap { ["-u", $0] }
+        guard
+            let result = ChildProcess.run(
+                journalctl, arguments: arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], timeoutMilliseconds: 5000,
+                outputLimit: Self.logByteLimit)
+        else { return .failure(LogProblem(description: "the journal: journalctl could not be started")) }
+        if result.timedOut { return .failure(LogProblem(description: "the journal: journalctl took more than 5 s")) }
+        guard result.status == 0 else {
+            return .failure(LogProblem(description: "the journal: journalctl failed: \(Printable.line(result.errorText))"))
+        }
+        return .success((result.output, what))
     }
 }

@@ -1,3 +1,5 @@
+import Diagnosis
+import NodeCheck
 import Prometheus
 
 /// The watcher's metrics, through the Swift server ecosystem's Prometheus client
@@ -82,4 +84,57 @@ public final class WatchMetrics: Sendable {
     }
 
     public var text: String { registry.emitToString() }
+}
+
+extension WatchMetrics {
+    /// What `check` found this interval: the tables that fill up, host-local's pools, and the
+    /// findings by code and severity. A code gone since the last interval is set to 0, so that
+    /// an alert on it ends.
+    func nodeCheck(_ report: NodeCheckReport, previous: Set<String>) -> Set<String> {
+        let facts = report.facts
+        if let conntrack = facts.conntrack {
+            gauge("conntrack_entries", "Connections in the node's conntrack table.", []).set(Double(conntrack.count))
+            gauge("conntrack_max", "nf_conntrack_max: the table's limit.", []).set(Double(conntrack.max))
+        }
+        for table in facts.neighborTables {
+            let family = [("family", table.family == .ipv4 ? "4" : "6")]
+            gauge("neighbor_entries", "Entries of the kernel's neighbour table (every namespace's).", family).set(Double(table.entries))
+            if let hard = table.hardLimit { gauge("neighbor_gc_thresh3", "The neighbour table's hard limit.", family).set(Double(hard)) }
+            gauge("neighbor_table_fulls", "Times since boot the neighbour table was full and refused an entry.", family)
+                .set(Double(table.tableFulls))
+        }
+        for usage in facts.ipam {
+            for set in usage.sets where set.capacity != UInt64.max {
+                let labels = [("network", usage.pool.network), ("range_set", String(set.index))]
+                let addresses = gauge(
+                    "ipam_addresses", "host-local's addresses by state: used, free, leaked.", labels + [("state", "used")])
+                addresses.set(Double(set.used))
+                gauge("ipam_addresses", "host-local's addresses by state: used, free, leaked.", labels + [("state", "free")])
+                    .set(Double(set.capacity) - Double(min(UInt64(set.used), set.capacity)))
+                let leaked = usage.leaked?.filter { reservation in set.ranges.contains { $0.contains(reservation.address) } }.count ?? 0
+                gauge("ipam_addresses", "host-local's addresses by state: used, free, leaked.", labels + [("state", "leaked")])
+                    .set(Double(leaked))
+            }
+        }
+        var counts: [String: Int] = [:]
+        for finding in report.findings where finding.severity >= .warning {
+            counts["\(finding.code)\u{0}\(finding.severity)", default: 0] += 1
+        }
+        for key in previous.union(counts.keys) {
+            let parts = key.split(separator: "\u{0}").map(String.init)
+            gauge(
+                "check_findings", "Findings of the node's check this interval, by code and severity.",
+                [("code", parts[0]), ("severity", parts[1])]
+            )
+            .set(Double(counts[key] ?? 0))
+        }
+        return Set(counts.keys)
+    }
+
+    /// A gauge of this node; every series of a name has the same label names.
+    func gauge(_ name: String, _ help: String, _ labels: [(String, String)]) -> Gauge {
+        registry.makeGauge(
+            descriptor: .init(namespace: "netdoctor", metricName: name, unitName: "", helpText: help),
+            labels: [("node", node)] + labels)
+    }
 }

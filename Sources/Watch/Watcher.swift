@@ -64,6 +64,8 @@ public final class Watcher: AgentWatch, @unchecked Sendable {
     static let memoryCycles = 30
     static let asksPerCycle = 32
     var cycles = 0
+    /// The finding codes `check` gave last interval (their gauges go to 0 when they go).
+    var checkCodes: Set<String> = []
     let stopping = Atomic<Bool>(false)
 
     public init(
@@ -124,6 +126,9 @@ public final class Watcher: AgentWatch, @unchecked Sendable {
             if let source { failures += probePods(target, from: source, session: session) }
         }
         if let source { failures += probeExtras(from: source, session: session) }
+        // The node judged whole, on the same session (its pods already read): gauges of what
+        // fills up, and findings by code.
+        checkCodes = metrics.nodeCheck(session.check(), previous: checkCodes)
         let now = Self.now()
         let failedKeys = Set(failures.map(\.key))
         failing = failing.filter { failedKeys.contains($0.key) }

@@ -6,6 +6,10 @@ import NodeFiles
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#endif
+
 /// deploy/: what the issue and docs/agent.md promise of the manifests, read as Kubernetes would.
 @Suite("deploy/ manifests")
 struct DeployManifestTests {
@@ -72,7 +76,8 @@ struct DeployManifestTests {
     static let exported = [
         "netdoctor_probe_duration_seconds_bucket", "netdoctor_probe_duration_seconds_sum", "netdoctor_probe_duration_seconds_count",
         "netdoctor_probe_failures_total", "netdoctor_path_mtu_bytes", "netdoctor_verdicts_total", "netdoctor_incidents_total",
-        "netdoctor_watch_peers",
+        "netdoctor_watch_peers", "netdoctor_conntrack_entries", "netdoctor_conntrack_max", "netdoctor_neighbor_entries",
+        "netdoctor_neighbor_gc_thresh3", "netdoctor_neighbor_table_fulls", "netdoctor_ipam_addresses", "netdoctor_check_findings",
     ]
 
     /// Every netdoctor_… name in a query.
@@ -109,6 +114,15 @@ struct DeployManifestTests {
             #expect(
                 !Self.metricNames(expression).isEmpty && Self.metricNames(expression).allSatisfy(Self.exported.contains), "\(expression)")
             #expect(alert["alert"]?.string?.hasPrefix("Netdoctor") == true && alert["labels"]?["severity"] != nil)
+        }
+        // Prometheus' own checker on the rules (scripts/setup installs Debian's prometheus).
+        let promtool = "/usr/bin/promtool"
+        if NodeRoot("/").status(promtool) != nil || getenv("CI").map({ String(cString: $0) }) == "true" {
+            let rules = NodeTree().write("/rules.json", JSONWriter.write(.fields([("groups", rule["spec"]?["groups"] ?? .null)])))
+            let checked = ChildProcess.run(
+                promtool, arguments: ["check", "rules", rules.path + "/rules.json"], environment: ["PATH=/usr/bin:/bin"],
+                timeoutMilliseconds: 10_000)
+            #expect(checked?.status == 0, "promtool check rules: \(checked?.outputText ?? "not run") \(checked?.errorText ?? "")")
         }
         let monitor = try manifest("monitoring/podmonitor.yaml")
         #expect(

@@ -129,5 +129,43 @@ extension PrivilegedSuite {
             #expect(findings(json).first?["evidence"]?.array?.first?.string == "net.bridge.bridge-nf-call-iptables = 0")
             #expect(json["services"]?["mode"]?.string == "iptables")
         }
+
+        @Test("a sandbox that got no network: its cause in the plugin's words, from the runtime's log")
+        func sandboxFailed() throws {
+            try Privilege.require()
+            try fresh()
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            #expect(try Binary.run(["lab", "break", "SANDBOX_NETWORK_FAILED"]).status == 0)
+            let result = try Binary.run([
+                "lab", "exec", "node1", "--", "netdoctor", "check", "--runtime-log", "/var/lib/netdoctor-lab/containerd-node1.log", "-o",
+                "json",
+            ])
+            let json = try JSONParser.parse(bytes: result.output)
+            #expect(result.status == 1)
+            // The cause (the binary detect-cni finds missing) and its consequence for new pods.
+            #expect(Set(codes(json, ["error"])) == ["CNI_BINARY_MISSING", "SANDBOX_NETWORK_FAILED"])
+            let failure = findings(json, atLeast: ["error"]).first { $0["code"]?.string == "SANDBOX_NETWORK_FAILED" }
+            #expect(failure?["message"]?.string?.contains(#"plugin type="bridge" failed (add): failed to find plugin "bridge""#) == true)
+            #expect(failure?["evidence"]?.array?.contains(.string("pods: default/pod-new")) == true)
+            #expect(json["sandboxFailures"]?.array?.first?["count"]?.int == 1)
+            #expect(json["logsRead"]?.array?.contains(.string("/var/lib/netdoctor-lab/containerd-node1.log")) == true)
+        }
+
+        @Test("flannel.1 bound to a second NIC (the NAT interface): the overlay's underlay is not the one the node reaches its peers by")
+        func overlayUnderlay() throws {
+            try Privilege.require()
+            try fresh()
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            #expect(try check().status == 0)
+            #expect(try Binary.run(["lab", "break", "OVERLAY_WRONG_UNDERLAY"]).status == 0)
+            let (status, json) = try check()
+            #expect(status == 1)
+            #expect(codes(json, ["error"]) == ["OVERLAY_WRONG_UNDERLAY"])
+            let finding = findings(json, atLeast: ["error"]).first
+            #expect(finding?["hop"]?.string == "node:flannel.1")
+            #expect(
+                finding?["evidence"]?.array?.first?.string
+                    == "flannel.1 is bound to eth1, but the route to VTEP 192.168.77.2 leaves by eth0")
+        }
     }
 }

@@ -60,6 +60,37 @@ extension PrivilegedSuite {
                     && probes.contains { $0.labels["kind"] == "node" && $0.value >= 8 }, "\(probes)")
             #expect(samples.contains { $0.name == "netdoctor_path_mtu_bytes" && $0.value == 1450 })
             #expect(!samples.contains { $0.name == "netdoctor_probe_failures_total" && $0.value > 0 })
+            // The node's own check each interval: what fills up, and no finding.
+            #expect(samples.contains { $0.name == "netdoctor_conntrack_max" && $0.value > 0 && $0.labels["node"] == "node1" })
+            #expect(
+                samples.contains { $0.name == "netdoctor_ipam_addresses" && $0.labels["state"] == "used" && $0.value == 2 }
+                    && samples.contains { $0.name == "netdoctor_ipam_addresses" && $0.labels["state"] == "free" && $0.value == 251 })
+            #expect(
+                !samples.contains { $0.name == "netdoctor_check_findings" && $0.value > 0 },
+                "\(samples.filter { $0.name == "netdoctor_check_findings" })")
+        }
+
+        @Test("a full pool shows in the gauges and as IPAM_EXHAUSTED by code within an interval; check --node asks the agent")
+        func nodeCheckGauges() throws {
+            try Privilege.require()
+            try up()
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            try #require(try Binary.run(["lab", "break", "IPAM_EXHAUSTED"], timeout: 60_000).status == 0)
+            usleep(UInt32(2 * Self.interval * 1_000_000) + 1_000_000)
+            let samples = try PrometheusText.parse(try metrics(on: "node1"))
+            #expect(samples.contains { $0.name == "netdoctor_ipam_addresses" && $0.labels["state"] == "free" && $0.value == 0 })
+            #expect(samples.contains { $0.name == "netdoctor_ipam_addresses" && $0.labels["state"] == "leaked" && $0.value == 251 })
+            #expect(
+                samples.contains {
+                    $0.name == "netdoctor_check_findings" && $0.labels["code"] == "IPAM_EXHAUSTED" && $0.labels["severity"] == "error"
+                        && $0.value == 1
+                })
+            // node2 asks node1's agent for its check: node1's verdict, node2's exit status for it.
+            let remote = try Binary.run(["lab", "exec", "node2", "--", "netdoctor", "check", "--node", "192.168.77.1", "-o", "json"])
+            let json = try JSONParser.parse(bytes: remote.output)
+            #expect(remote.status == 1, "\(remote.errorText)")
+            #expect(json["command"]?.string == "check" && json["agent"]?.string == "192.168.77.1:9449")
+            #expect(json["findings"]?.array?.contains { $0["code"]?.string == "IPAM_EXHAUSTED" } == true)
         }
 
         @Test(
