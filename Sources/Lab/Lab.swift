@@ -190,7 +190,7 @@ public struct Lab: Sendable {
             clusterDomain: cluster.local
             containerRuntimeEndpoint: unix:///run/containerd/containerd.sock
             podCIDR: \(node.podSubnet)
-            maxPods: 110
+            maxPods: \(plan.maxPods)
 
             """)
         // The node's own resolver (the kubelet's resolvConf: what dnsPolicy Default pods get).

@@ -150,7 +150,10 @@ public struct LabPlan: Sendable, Equatable {
                     vtepMAC: "0e:6e:64:00:00:0\(i)", underlayAddress6: "fd00:77::\(i)", podSubnet6: "fd00:10:\(second):\(i)::/64",
                     podGateway6: "fd00:10:\(second):\(i)::1", vtepAddress6: "fd00:10:\(second):\(i)::", vtepMAC6: "0e:6e:64:00:06:0\(i)")
         }
-        let extra = (0..<min(max(extraPods, 0), topology == .calico ? 60 : Self.maxExtraPods)).map { ("pod-x\($0 + 1)", "node1", false) }
+        // The calico topology's node block (a /26 through host-local) holds maxPods pods: pod-a, pod-b and 59 more.
+        let extra = (0..<min(max(extraPods, 0), topology == .calico ? Self.maxPods(topology) - 2 : Self.maxExtraPods)).map {
+            ("pod-x\($0 + 1)", "node1", false)
+        }
         pods = ([("pod-a", "node1", true), ("pod-b", "node1", false), ("pod-c", "node2", false)] + extra).map { name, node, serves in
             Pod(name: name, node: node, uid: Self.uid(for: "\(prefix)-\(name)"), serves: serves)
         }
@@ -192,6 +195,12 @@ public struct LabPlan: Sendable, Equatable {
         }
         return out
     }
+
+    /// The kubelet's maxPods: Kubernetes' default, or what the calico topology's /26 block holds
+    /// through host-local (62 hosts, the gateway skipped), so that the lab's own config is one a
+    /// check finds sound.
+    public var maxPods: Int { Self.maxPods(topology) }
+    static func maxPods(_ topology: Topology) -> Int { topology == .calico ? 61 : 110 }
 
     /// The CNI network config the lab's runtime loads on a node.
     public func networkConfig(for node: Node) -> String {

@@ -29,8 +29,9 @@ extension PrivilegedSuite {
         @Test(
             "a healthy lab: no problem on either node, in every topology and family",
             arguments: [
-                ["--topology", "overlay"], ["--topology", "routed"], ["--topology", "overlay", "--family", "dual"],
-                ["--proxy", "iptables"],
+                ["--topology", "overlay"], ["--topology", "routed"], ["--topology", "calico"],
+                ["--topology", "overlay", "--family", "dual"],
+                ["--topology", "routed", "--family", "6"], ["--proxy", "iptables"],
             ])
         func healthy(arguments: [String]) throws {
             try Privilege.require()
@@ -44,6 +45,7 @@ extension PrivilegedSuite {
                 #expect(json["pods"]?["count"]?.int == (node == "node1" ? 2 : 1))
                 let sets = json["ipam"]?.array?.first?["rangeSets"]?.array ?? []
                 #expect(sets.count == (arguments.contains("dual") ? 2 : 1))
+                #expect(json["network"]?.string != nil)
                 #expect(sets.first?["used"]?.int == (node == "node1" ? 2 : 1))
             }
         }
