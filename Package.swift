@@ -230,7 +230,9 @@ let package = Package(
         .testTarget(name: "NetSystemTests", dependencies: ["NetSystem"]),
         .testTarget(
             name: "SessionTests",
-            dependencies: ["ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "PathFacts", "Pods", "Session", "TestSupport"]),
+            dependencies: [
+                "CNIDetection", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "PathFacts", "Pods", "Session", "TestSupport",
+            ]),
         .testTarget(name: "WatchTests", dependencies: ["ConfigFormats", "NetAddress", "TestSupport", "Watch"]),
         // Real namespaces, veths, bridges, VXLAN and the CNI plugins: root only, and never skipped on CI.
         .testTarget(

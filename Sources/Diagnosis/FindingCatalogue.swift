@@ -566,17 +566,17 @@ public enum FindingCatalogue {
         Entry(
             code: .ipamExhausted, area: "check",
             meaning:
-                "A host-local range set the pod network allocates from is full (error: the next pod fails with \"no IP addresses available in range set\") or at least 90% used (warning).",
+                "An IPAM pool the pod network allocates from is full (error: the next pod fails with \"no IP addresses available in range set\") or at least 90% used (warning).",
             decidedBy:
-                "The reservation files in host-local's data dir (<dataDir>/<network name>/, one per address) counted against the range set's addresses, with host-local's defaults (the gateway excluded); flannel's pool from subnet.env.",
+                "host-local: the reservation files in its data dir (<dataDir>/<network name>/, one per address) against the range set's addresses, with host-local's defaults (the gateway excluded), flannel's pool from subnet.env; Azure CNI: the in-use addresses of /var/run/azure-vnet-ipam.json against the pool's secondary IPs (AWS's pool size is ipamd's, live: not judged).",
             remedy: "Release leaked addresses (IPAM_LEAKED), then give the node a larger range or admit fewer pods (maxPods).",
             inContract: false),
         Entry(
             code: .ipamLeaked, area: "check",
             meaning:
-                "host-local holds addresses for containers that neither the runtime nor libcni's cache knows: a CNI DEL never ran (a node crash, a killed runtime), and the addresses are lost to new pods.",
+                "The IPAM (host-local, Azure CNI, AWS VPC CNI's ipamd) holds addresses for containers that neither the runtime nor libcni's cache knows: a CNI DEL never ran (a node crash, a killed runtime), and the addresses are lost to new pods.",
             decidedBy:
-                "Each reservation file's container ID against every sandbox the runtime lists (any state) and every container in libcni's result cache; not judged when the runtime did not answer.",
+                "Each reservation's container ID (host-local's files, Azure's in-use records of v1.1.8+, ipamd's checkpoint allocations) against every sandbox the runtime lists (any state) and every container in libcni's result cache; not judged when the runtime did not answer.",
             remedy:
                 "Confirm each container is gone (`crictl inspectp ID`), then remove its reservation file; never while a pod is being created.",
             inContract: false),

@@ -56,21 +56,22 @@ public struct NodeCheckReport: Report {
 
     static func json(_ usage: IPAMUsage) -> ConfigValue {
         .fields([
-            "network": .string(usage.pool.network),
-            "directory": .string(usage.store.directory),
-            "source": .string(usage.pool.source),
+            "ipam": .string(usage.ipam),
+            "network": .string(usage.network),
+            "directory": .string(usage.place),
+            "source": .string(usage.source),
             "rangeSets": .array(
                 usage.sets.map { set in
                     .fields([
                         "index": .int(set.index),
-                        "ranges": .texts(set.ranges.map(\.description)),
+                        "ranges": .texts(set.ranges.isEmpty ? [set.description] : set.ranges.map(\.description)),
                         "capacity": set.capacity == UInt64.max ? .null : .number(Double(set.capacity), text: String(set.capacity)),
                         "used": .int(set.used),
                     ])
                 }),
-            "reserved": .int(usage.store.reservations.count),
+            "reserved": .int(usage.reservations.count),
             "leaked": .int(usage.leaked?.count),
-            "unreadable": .texts(usage.store.unreadable),
+            "unreadable": .texts(usage.unreadable),
         ])
     }
 
@@ -116,10 +117,18 @@ public struct NodeCheckReport: Report {
         }
         var sections = [HumanSection("Node", rows: node)]
         var ipam: [(String, String)] = facts.ipam.flatMap { usage in
-            usage.sets.map { set in
+            let leaked = usage.leaked.map { ", \($0.count) leaked" } ?? ", leaks not judged (the runtime was not asked)"
+            guard !usage.sets.isEmpty else {
+                return [
+                    (
+                        "\(usage.network)",
+                        "\(usage.ipam): \(usage.reservations.count) addresses assigned\(leaked) (the pool's size is not on the node)"
+                    )
+                ]
+            }
+            return usage.sets.map { set in
                 let capacity = set.capacity == UInt64.max ? "a range beyond counting" : "\(set.capacity)"
-                let leaked = usage.leaked.map { ", \($0.count) leaked" } ?? ", leaks not judged (the runtime was not asked)"
-                return ("\(usage.pool.network)[\(set.index)]", "\(set.description): \(set.used) of \(capacity) used\(leaked)")
+                return ("\(usage.network)[\(set.index)]", "\(set.description): \(set.used) of \(capacity) used\(leaked)")
             }
         }
         ipam += facts.ipamNotRead.map { ("not read", $0) }

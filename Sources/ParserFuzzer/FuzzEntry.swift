@@ -120,6 +120,9 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = BridgeExpectation.of(network, file: "x", pools: pools)
     }
     if let status = try? Runtime_V1_StatusResponse(serializedBytes: bytes) { _ = RuntimeClient.conditions(status) }
+    // The cloud CNIs' IPAM state: Azure's file, AWS's ipamd checkpoint.
+    _ = AzureIPAM.usage(bytes, file: "f", source: "s", known: [])
+    _ = AWSIPAMCheckpoint.reservations(bytes, file: "f")
     // The runtime's and the kubelet's logs: a line, journalctl's JSON, a log file.
     _ = SandboxLog.failure(in: text[...], time: nil, source: "fuzz")
     _ = SandboxFailures.group(

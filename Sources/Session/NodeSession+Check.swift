@@ -72,6 +72,53 @@ extension NodeSession {
         facts.bridges = BridgeExpectation.of(network, file: active.nodePath, pools: pools)
         let known = knownContainers()
         facts.ipam = pools.map { IPAMUsage(pool: $0, store: HostLocalStore.read($0.directory, root: root), known: known) }
+        facts.ipam += cloudPools(network, file: active.nodePath, known: known, notRead: &facts.ipamNotRead)
+    }
+
+    /// Azure CNI's IPAM file and AWS VPC CNI's ipamd checkpoints, where the active network uses them.
+    func cloudPools(_ network: NetworkConfig, file: String, known: Set<String>?, notRead: inout [String]) -> [IPAMUsage] {
+        var found: [IPAMUsage] = []
+        if let index = network.plugins.firstIndex(where: { $0.ipamType == "azure-vnet-ipam" }) {
+            let source = "\(file) plugins[\(index)] (azure-vnet-ipam)"
+            do {
+                let bytes = try root.read(AzureIPAM.path, limit: 16 << 20)
+                if let usage = AzureIPAM.usage(bytes, file: AzureIPAM.path, source: source, known: known) {
+                    found.append(usage)
+                } else {
+                    notRead.append("\(AzureIPAM.path) is not azure-vnet-ipam's state as netdoctor knows it")
+                }
+            } catch {
+                notRead.append("\(source): \(error)")
+            }
+        }
+        if let index = network.plugins.firstIndex(where: { $0.type == "aws-cni" }) {
+            let source = "\(file) plugins[\(index)] (aws-cni: ipamd)"
+            let names = ((try? root.list(AWSIPAMCheckpoint.directory, withStatus: false)) ?? []).map(\.name).filter {
+                $0 == "ipam.json" || ($0.hasPrefix("ipam-nic-") && $0.hasSuffix(".json"))
+            }
+            var reservations: [IPAMReservation] = []
+            var files: [String] = []
+            for (path, content) in root.readEach(AWSIPAMCheckpoint.directory, names: names, limit: 16 << 20) {
+                switch content {
+                case .success(let bytes):
+                    if let read = AWSIPAMCheckpoint.reservations(bytes, file: path) {
+                        reservations += read
+                        files.append(path)
+                    } else {
+                        notRead.append("\(path) is not ipamd's checkpoint (\(AWSIPAMCheckpoint.version))")
+                    }
+                case .failure(let error): notRead.append("\(error)")
+                }
+            }
+            if files.isEmpty {
+                if names.isEmpty {
+                    notRead.append("\(source): no checkpoint in \(AWSIPAMCheckpoint.directory) (aws-node before v1.7 keeps none)")
+                }
+            } else {
+                found.append(AWSIPAMCheckpoint.usage(reservations, files: files, source: source, known: known))
+            }
+        }
+        return found
     }
 
     /// The container IDs that own addresses: every sandbox the runtime lists (in any state) and

@@ -105,13 +105,13 @@ extension WatchMetrics {
         }
         for usage in facts.ipam {
             for set in usage.sets where set.capacity != UInt64.max {
-                let labels = [("network", usage.pool.network), ("range_set", String(set.index))]
+                let labels = [("network", usage.network), ("range_set", String(set.index))]
                 let addresses = gauge(
                     "ipam_addresses", "host-local's addresses by state: used, free, leaked.", labels + [("state", "used")])
                 addresses.set(Double(set.used))
                 gauge("ipam_addresses", "host-local's addresses by state: used, free, leaked.", labels + [("state", "free")])
                     .set(Double(set.capacity) - Double(min(UInt64(set.used), set.capacity)))
-                let leaked = usage.leaked?.filter { reservation in set.ranges.contains { $0.contains(reservation.address) } }.count ?? 0
+                let leaked = usage.leaked(in: set).count
                 gauge("ipam_addresses", "host-local's addresses by state: used, free, leaked.", labels + [("state", "leaked")])
                     .set(Double(leaked))
             }

@@ -86,7 +86,8 @@ public enum HostLocalPools {
             }
             guard let ipam = plugin.raw.field("ipam")?.object, let type = ipam.field("type")?.string else { continue }
             guard type == "host-local" else {
-                notRead.append("\(place) allocates with \(type) IPAM, which netdoctor does not read")
+                // Azure CNI's is read from its own file (AzureIPAM).
+                if type != "azure-vnet-ipam" { notRead.append("\(place) allocates with \(type) IPAM, which netdoctor does not read") }
                 continue
             }
             if let pool = pool(ipam, network: name, source: place) {
