@@ -31,6 +31,9 @@ extension Lab {
             try waitForNetworkNotReady(node1)
         case .brNetfilterDisabled:
             try Shell.inNamespace(node1.namespace, ["sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=0"])
+        case .nodePortRangeOverlap:
+            // Per namespace, as on a node whose sysctl.d widened it.
+            try Shell.inNamespace(node1.namespace, ["sysctl", "-q", "-w", "net.ipv4.ip_local_port_range=20000 60999"])
         case .overlayWrongUnderlay:
             let remote = plan.nodes[1]
             let ns = node1.namespace

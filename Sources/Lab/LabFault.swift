@@ -67,6 +67,7 @@ public enum LabFault: String, Sendable, CaseIterable {
     case brNetfilterDisabled = "BR_NETFILTER_DISABLED"
     case sandboxNetworkFailed = "SANDBOX_NETWORK_FAILED"
     case overlayWrongUnderlay = "OVERLAY_WRONG_UNDERLAY"
+    case nodePortRangeOverlap = "NODEPORT_RANGE_OVERLAP"
 
     public var summary: String {
         switch self {
@@ -146,6 +147,8 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .runtimeNetworkNotReady: "node1: the conf dir emptied; containerd reports NetworkReady=false (cni plugin not initialized)"
         case .brNetfilterDisabled:
             "node1: net.bridge.bridge-nf-call-iptables=0, as after a reboot that did not persist it (overlay, lab up --proxy)"
+        case .nodePortRangeOverlap:
+            "node1: net.ipv4.ip_local_port_range widened to 20000-60999 (a tuning guide's advice), over the NodePorts 30080 and 30081 (lab up --proxy)"
         case .overlayWrongUnderlay:
             "node1: a second NIC, eth1 (10.0.2.15, as every VirtualBox VM's NAT interface), and flannel.1 made again bound to it, as flanneld does when it picks that interface (overlay)"
         case .sandboxNetworkFailed:
@@ -159,7 +162,7 @@ public enum LabFault: String, Sendable, CaseIterable {
             .serviceNoEndpoints, .serviceNotProgrammed, .endpointUnreachable, .staleConntrack, .masqueradeMissing, .hairpinDisabled,
             .proxyStale,
             .dnsServerUnreachable, .dnsUDPBlocked, .dnsNoAnswer, .dnsConfigMismatch, .dnsConfigInvalid, .dnsLoopRisk, .dnsServerError,
-            .dnsSlow, .nodeLocalDNSBroken, .brNetfilterDisabled,
+            .dnsSlow, .nodeLocalDNSBroken, .brNetfilterDisabled, .nodePortRangeOverlap,
         ]
         .contains(self)
     }
@@ -374,7 +377,7 @@ extension Lab {
         case .addressDADFailed, .addressTentative, .ipv6RAIgnored:
             break  // IPv6 only: injectIPv6
         case .ipamExhausted, .ipamLeaked, .bridgeAddressMismatch, .runtimeNetworkNotReady, .brNetfilterDisabled, .sandboxNetworkFailed,
-            .overlayWrongUnderlay:
+            .overlayWrongUnderlay, .nodePortRangeOverlap:
             try injectNodeFault(fault)
         case .policyEngineDown:
             guard state.policyEngine == LabPolicyEngine.kubeNetworkPolicies.rawValue, let listener = state.queueListeners[node1.name] else {

@@ -169,5 +169,19 @@ extension PrivilegedSuite {
                 finding?["evidence"]?.array?.first?.string
                     == "flannel.1 is bound to eth1, but the route to VTEP 192.168.77.2 leaves by eth0")
         }
+
+        @Test("the ephemeral port range widened over kube-proxy's NodePorts")
+        func nodePortOverlap() throws {
+            try Privilege.require()
+            try fresh(["--proxy", "iptables"])
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            #expect(try Binary.run(["lab", "break", "NODEPORT_RANGE_OVERLAP"]).status == 0)
+            let (status, json) = try check()
+            #expect(status == 0)  // a warning: nothing is broken until a client takes the port
+            #expect(codes(json) == ["NODEPORT_RANGE_OVERLAP"])
+            let evidence = findings(json).first?["evidence"]?.array?.compactMap(\.string) ?? []
+            #expect(evidence.first == "net.ipv4.ip_local_port_range = 20000 60999")
+            #expect(evidence.last == "NodePorts programmed by kube-proxy: 30080, 30081")
+        }
     }
 }
