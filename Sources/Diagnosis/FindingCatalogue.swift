@@ -56,6 +56,7 @@ public enum FindingCatalogue {
         .conntrackTableFull: "Sources/NodeCheck/Checks/TableChecks.swift", .neighborTableFull: "Sources/NodeCheck/Checks/TableChecks.swift",
         .nodePortRangeOverlap: "Sources/NodeCheck/Checks/PortRangeChecks.swift",
         .overlayWrongUnderlay: "Sources/NodeCheck/Checks/OverlayChecks.swift",
+        .rpFilterStrict: "Sources/NodeCheck/Checks/ReversePathChecks.swift",
         .serviceNoEndpoints: "Sources/Services/ServiceChecks.swift", .serviceNoLocalEndpoints: "Sources/Services/ServiceChecks.swift",
         .serviceNotProgrammed: "Sources/Services/ServiceChecks.swift", .serviceRulesUnreadable: "Sources/Services/ServiceChecks.swift",
         .endpointUnreachable: "Sources/Trace/ServiceVerdict.swift", .staleConntrack: "Sources/Services/ServiceChecks.swift",
@@ -655,6 +656,15 @@ public enum FindingCatalogue {
                 "The device's local address and link (rtnetlink) against the kernel's route to each remote VTEP its forwarding entries name (the interface and source it picks).",
             remedy:
                 "Bind the CNI's overlay to the node-to-node interface (flannel --iface, Calico IP_AUTODETECTION_METHOD, Cilium --devices).",
+            inContract: false),
+        Entry(
+            code: .rpFilterStrict, area: "check",
+            meaning:
+                "Strict reverse-path filtering (rp_filter 1) drops a pod's packets where they enter the node: the node's route back to the pod's address leaves by another interface than the one they came in by.",
+            decidedBy:
+                "For each pod's IPv4 address: the interface its packets enter by (its host veth, or the bridge that veth is a port of), the larger of net.ipv4.conf.all.rp_filter and that interface's, and the kernel's route to the address.",
+            remedy:
+                "Delete a wrong route back to the pod (a leftover of an earlier CNI), or set rp_filter to 2 (loose) where the CNI routes so on purpose.",
             inContract: false),
         Entry(
             code: .labIncomplete, area: "lab",

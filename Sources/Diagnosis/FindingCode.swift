@@ -105,6 +105,7 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let neighborTableFull = FindingCode(rawValue: "NEIGHBOR_TABLE_FULL")
     public static let nodePortRangeOverlap = FindingCode(rawValue: "NODEPORT_RANGE_OVERLAP")
     public static let overlayWrongUnderlay = FindingCode(rawValue: "OVERLAY_WRONG_UNDERLAY")
+    public static let rpFilterStrict = FindingCode(rawValue: "RP_FILTER_STRICT")
     // The lab's own bookkeeping (lab status)
     public static let labIncomplete = FindingCode(rawValue: "LAB_INCOMPLETE")
 }

@@ -85,7 +85,7 @@ public enum Inspector {
     }
 
     /// The host side of the pod's interface: its veth's peer, in the namespace its nsid names.
-    static func hostSide(
+    public static func hostSide(
         of pod: Pod, state: NamespaceState, access: any NamespaceAccess, node: any NodeAccess
     ) throws -> (known: KnownNamespace, state: NamespaceState, veth: Link)? {
         guard let interface = state.link(named: pod.primaryInterface), interface.kind == "veth", let peerIndex = interface.linkIndex,

@@ -11,7 +11,7 @@ import NodeFiles
 /// that keeps its address, a conf dir emptied under a running containerd, a br_netfilter switch
 /// off.
 extension Lab {
-    func injectNodeFault(_ fault: LabFault) throws(LabError) {
+    func injectNodeFault(_ fault: LabFault, state: LabState) throws(LabError) {
         let node1 = plan.nodes[0]
         let root1 = plan.nodeRoot(node1)
         switch fault {
@@ -31,6 +31,10 @@ extension Lab {
             try waitForNetworkNotReady(node1)
         case .brNetfilterDisabled:
             try Shell.inNamespace(node1.namespace, ["sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=0"])
+        case .rpFilterStrict:
+            let podA = try attachment("pod-a", state: state)
+            try Shell.inNamespace(node1.namespace, ["sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=1"])
+            try Shell.run(["ip", "-n", node1.namespace, "route", "add", "\(podA.address)/32", "dev", "eth0"])
         case .nodePortRangeOverlap:
             // Per namespace, as on a node whose sysctl.d widened it.
             try Shell.inNamespace(node1.namespace, ["sysctl", "-q", "-w", "net.ipv4.ip_local_port_range=20000 60999"])

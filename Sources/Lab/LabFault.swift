@@ -68,6 +68,7 @@ public enum LabFault: String, Sendable, CaseIterable {
     case sandboxNetworkFailed = "SANDBOX_NETWORK_FAILED"
     case overlayWrongUnderlay = "OVERLAY_WRONG_UNDERLAY"
     case nodePortRangeOverlap = "NODEPORT_RANGE_OVERLAP"
+    case rpFilterStrict = "RP_FILTER_STRICT"
 
     public var summary: String {
         switch self {
@@ -147,6 +148,8 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .runtimeNetworkNotReady: "node1: the conf dir emptied; containerd reports NetworkReady=false (cni plugin not initialized)"
         case .brNetfilterDisabled:
             "node1: net.bridge.bridge-nf-call-iptables=0, as after a reboot that did not persist it (overlay, lab up --proxy)"
+        case .rpFilterStrict:
+            "node1: net.ipv4.conf.all.rp_filter=1 and a host route to pod-a's address by eth0, as an earlier CNI left it: pod-a's packets, coming in by cni0, fail the strict reverse-path check (overlay)"
         case .nodePortRangeOverlap:
             "node1: net.ipv4.ip_local_port_range widened to 20000-60999 (a tuning guide's advice), over the NodePorts 30080 and 30081 (lab up --proxy)"
         case .overlayWrongUnderlay:
@@ -377,8 +380,8 @@ extension Lab {
         case .addressDADFailed, .addressTentative, .ipv6RAIgnored:
             break  // IPv6 only: injectIPv6
         case .ipamExhausted, .ipamLeaked, .bridgeAddressMismatch, .runtimeNetworkNotReady, .brNetfilterDisabled, .sandboxNetworkFailed,
-            .overlayWrongUnderlay, .nodePortRangeOverlap:
-            try injectNodeFault(fault)
+            .overlayWrongUnderlay, .nodePortRangeOverlap, .rpFilterStrict:
+            try injectNodeFault(fault, state: state)
         case .policyEngineDown:
             guard state.policyEngine == LabPolicyEngine.kubeNetworkPolicies.rawValue, let listener = state.queueListeners[node1.name] else {
                 throw LabError("POLICY_ENGINE_DOWN needs --policy-engine kube-network-policies")

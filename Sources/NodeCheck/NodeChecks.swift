@@ -22,6 +22,7 @@ public enum NodeChecks {
                 facts.bridgeNetfilter, proxyMode: facts.services?.mode, bridges: bridgesWithPods(node))
         }
         for overlay in facts.overlays { found += OverlayChecks.wrongUnderlay(overlay) }
+        found += ReversePathChecks.strict(facts.reversePaths)
         if let flannel = facts.flannel { found += FlannelChecks.subnetMissing(flannel.subnet, source: flannel.source) }
         found += facts.conntrack.map(TableChecks.conntrack) ?? []
         for table in facts.neighborTables { found += TableChecks.neighbors(table) }

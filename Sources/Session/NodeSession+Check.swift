@@ -40,6 +40,7 @@ extension NodeSession {
         gatherPods(into: &facts)
         gatherPools(into: &facts)
         gatherKernel(into: &facts)
+        gatherReversePaths(into: &facts)
         gatherSandboxFailures(into: &facts, runtimeLog: runtimeLog)
         facts.services = servicesSummary(clusterDNS: (configuration.kubelet.clusterDNS ?? []).compactMap(IPAddress.parse))
         return NodeCheckReport(facts)
@@ -259,5 +260,30 @@ extension NodeSession {
             return .failure(LogProblem(description: "the journal: journalctl failed: \(Printable.line(result.errorText))"))
         }
         return .success((result.output, what))
+    }
+
+    /// Each pod's IPv4 addresses: the interface its packets enter the node by, rp_filter there,
+    /// and the kernel's route back (from the states and handles the sweep opened).
+    func gatherReversePaths(into facts: inout NodeCheckFacts) {
+        guard let node = facts.node, let nodeAccess = try? kernel.open(kernel.node) else { return }
+        let all = node.sysctls["net.ipv4.conf.all.rp_filter"].flatMap { Int($0) }
+        for pod in pods.pods {
+            guard let known = try? kernel.namespace(of: pod), let access = try? kernel.open(known), let state = try? access.state(),
+                let host = try? Inspector.hostSide(of: pod, state: state, access: access, node: kernel)
+            else { continue }
+            let arrival = host.veth.masterIndex.flatMap(host.state.link(index:)) ?? host.veth
+            let own = host.state.sysctls["net.ipv4.conf.\(arrival.name).rp_filter"].flatMap { Int($0) }
+            for address in pod.addresses where address.isIPv4 {
+                let (interface, problem): (String?, String?) =
+                    switch nodeAccess.lookup(RouteQuery(destination: address)) {
+                    case .route(let route): (route.outputIndex.flatMap(node.name(ofIndex:)), nil)
+                    case .noRoute(let why), .failed(let why): (nil, why)
+                    }
+                facts.reversePaths.append(
+                    ReversePath(
+                        pod: pod.label, address: address, arrival: arrival.name, rpFilter: ReversePath.effective(all: all, interface: own),
+                        routeInterface: interface, problem: problem))
+            }
+        }
     }
 }

@@ -84,4 +84,21 @@ struct NodeTablesTests {
         tree.write(FlannelSubnet.defaultPath, "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\n")
         #expect(FlannelChecks.subnetMissing(FlannelSubnet.read(FlannelSubnet.defaultPath, root: tree.root), source: "f").isEmpty)
     }
+
+    @Test(
+        "rp_filter: the larger of all and the interface's; strict and a route back by another interface is a drop, loose or symmetric is not"
+    )
+    func reversePaths() throws {
+        #expect(ReversePath.effective(all: 0, interface: 1) == 1)
+        #expect(ReversePath.effective(all: 2, interface: 1) == 2)
+        #expect(ReversePath.effective(all: 1, interface: nil) == 1)
+        #expect(ReversePath.effective(all: 0, interface: nil) == nil)
+        let address = try #require(IPAddress.parse("10.244.1.2"))
+        let path = { (rp: Int?, out: String?) in
+            ReversePath(pod: "pod-a", address: address, arrival: "cni0", rpFilter: rp, routeInterface: out, problem: nil)
+        }
+        #expect(ReversePathChecks.strict([path(1, "cni0"), path(2, "eth0"), path(nil, "eth0"), path(1, nil)]).isEmpty)
+        let dropped = ReversePathChecks.strict([path(1, "eth0")])
+        #expect(dropped.map(\.code) == [.rpFilterStrict] && dropped.first?.hop == "node:cni0")
+    }
 }

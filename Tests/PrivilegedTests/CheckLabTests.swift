@@ -183,5 +183,24 @@ extension PrivilegedSuite {
             #expect(evidence.first == "net.ipv4.ip_local_port_range = 20000 60999")
             #expect(evidence.last == "NodePorts programmed by kube-proxy: 30080, 30081")
         }
+
+        @Test("strict rp_filter with a route back to a pod by another interface: the pod's packets dropped where they enter")
+        func reversePath() throws {
+            try Privilege.require()
+            try fresh()
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            // Strict alone is no fault: the bridge routes each pod back out of cni0.
+            _ = try Binary.run(["lab", "exec", "node1", "--", "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=1"])
+            #expect(try check().status == 0)
+            #expect(try Binary.run(["lab", "break", "RP_FILTER_STRICT"]).status == 0)
+            let (status, json) = try check()
+            #expect(status == 1)
+            #expect(codes(json, ["error"]) == ["RP_FILTER_STRICT"])
+            let finding = findings(json, atLeast: ["error"]).first
+            #expect(finding?["hop"]?.string == "node:cni0")
+            #expect(
+                finding?["evidence"]?.array?.first?.string
+                    == "pod-a (10.244.1.2) enters by cni0, where rp_filter is 1; the route back to 10.244.1.2 leaves by eth0")
+        }
     }
 }
