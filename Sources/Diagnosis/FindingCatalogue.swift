@@ -57,6 +57,7 @@ public enum FindingCatalogue {
         .nodePortRangeOverlap: "Sources/NodeCheck/Checks/PortRangeChecks.swift",
         .overlayWrongUnderlay: "Sources/NodeCheck/Checks/OverlayChecks.swift",
         .rpFilterStrict: "Sources/NodeCheck/Checks/ReversePathChecks.swift",
+        .linkManagedByHost: "Sources/NodeCheck/Checks/HostManagerChecks.swift",
         .serviceNoEndpoints: "Sources/Services/ServiceChecks.swift", .serviceNoLocalEndpoints: "Sources/Services/ServiceChecks.swift",
         .serviceNotProgrammed: "Sources/Services/ServiceChecks.swift", .serviceRulesUnreadable: "Sources/Services/ServiceChecks.swift",
         .endpointUnreachable: "Sources/Trace/ServiceVerdict.swift", .staleConntrack: "Sources/Services/ServiceChecks.swift",
@@ -665,6 +666,15 @@ public enum FindingCatalogue {
                 "For each pod's IPv4 address: the interface its packets enter by (its host veth, or the bridge that veth is a port of), the larger of net.ipv4.conf.all.rp_filter and that interface's, and the kernel's route to the address.",
             remedy:
                 "Delete a wrong route back to the pod (a leftover of an earlier CNI), or set rp_filter to 2 (loose) where the CNI routes so on purpose.",
+            inContract: false),
+        Entry(
+            code: .linkManagedByHost, area: "check",
+            meaning:
+                "systemd-networkd applies a .network file to a CNI link (error when it matches by a pattern, warning when it names the link), or NetworkManager activates a profile of its own on one: they strip the CNI's addresses and routes, run DHCP on veths, take devices down.",
+            decidedBy:
+                "For the node's live CNI links (cni*, cali*, veth*, flannel.*, vxlan.calico, lxc*, cilium_*, …): /run/systemd/netif/links/IFINDEX (ADMIN_STATE, NETWORK_FILE and its [Match] Name=) and /run/NetworkManager/devices/IFINDEX (managed, connection-uuid) with the profile's [.nmmeta] external (a link NM only observes is not a fault).",
+            remedy:
+                "Make the CNI's links unmanaged: Unmanaged=yes in a matching .network; NetworkManager's unmanaged-devices with interface-name: patterns.",
             inContract: false),
         Entry(
             code: .labIncomplete, area: "lab",

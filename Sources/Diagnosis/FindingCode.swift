@@ -106,6 +106,7 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let nodePortRangeOverlap = FindingCode(rawValue: "NODEPORT_RANGE_OVERLAP")
     public static let overlayWrongUnderlay = FindingCode(rawValue: "OVERLAY_WRONG_UNDERLAY")
     public static let rpFilterStrict = FindingCode(rawValue: "RP_FILTER_STRICT")
+    public static let linkManagedByHost = FindingCode(rawValue: "LINK_MANAGED_BY_HOST")
     // The lab's own bookkeeping (lab status)
     public static let labIncomplete = FindingCode(rawValue: "LAB_INCOMPLETE")
 }

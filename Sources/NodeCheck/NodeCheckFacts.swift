@@ -25,6 +25,8 @@ public struct NodeCheckFacts: Sendable {
     /// The node's namespace; nil when it could not be read (a collection problem says why).
     public var node: NamespaceState?
     public var bridges: [BridgeExpectation]
+    /// CNI links a host network manager claims.
+    public var managedLinks: [ManagedLink] = []
     /// Each pod's way into the node and the route back to it (rp_filter).
     public var reversePaths: [ReversePath] = []
     /// The node's VXLAN devices and the routes to their peers.

@@ -139,6 +139,7 @@ extension NodeSession {
             let access = try kernel.open(kernel.node)
             let state = try access.state()
             facts.node = state
+            facts.managedLinks = HostLinkManagers.read(root: root, links: state.links.map { ($0.index, $0.name) })
             facts.overlays = OverlayUnderlay.read(state) { remote in
                 switch access.lookup(RouteQuery(destination: remote)) {
                 case .route(let route):
