@@ -33,12 +33,6 @@ public struct AgentLog: Sendable {
 
     /// RFC 3339 UTC, to the second, or with milliseconds when given.
     public static func timestamp(seconds: Int, milliseconds: Int? = nil) -> String {
-        var seconds = seconds
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        let fraction = milliseconds.map { millis in "." + (millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)") } ?? ""
-        return
-            "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))\(fraction)Z"
+        RFC3339.format(seconds: seconds, milliseconds: milliseconds)
     }
 }

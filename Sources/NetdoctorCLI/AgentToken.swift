@@ -1,3 +1,5 @@
+import AgentClient
+import ConfigFormats
 import NodeFiles
 import Session
 
@@ -62,5 +64,18 @@ extension String {
     var trimmingWhitespace: String {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }
         return String(drop(while: isSpace).reversed().drop(while: isSpace).reversed())
+    }
+}
+
+/// One GET to a node's agent as a command asks it (incidents, check --node): the token from
+/// --token-file or NETDOCTOR_TOKEN_FILE, TLS from NETDOCTOR_TLS_CA, and no answer as the
+/// contract's environment failure (exit 3) naming the agent.
+func askAgent(host: String, port: Int, path: String, tokenFile: String?, doing: String) throws -> ConfigValue {
+    let token = try AgentToken.read(tokenFile, doing: doing)
+    let settings = AgentClientSettings(token: token, caPath: environment("NETDOCTOR_TLS_CA"), serverName: nil)
+    do {
+        return try AgentClient(host: host, port: port, settings: settings).call("GET", path)
+    } catch {
+        throw CLIError(.environment, "\(doing): the agent at \(host):\(port) did not answer: \(error)")
     }
 }

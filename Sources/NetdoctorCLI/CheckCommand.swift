@@ -1,6 +1,5 @@
 import AgentClient
 import ArgumentParser
-import ConfigFormats
 import Diagnosis
 import Session
 import Trace
@@ -54,14 +53,7 @@ struct CheckCommand: SessionCommand {
     func run() throws {
         guard node != nil || agent != nil else { return try runOnSession() }
         let (host, port) = agent.flatMap { AgentDefaults.endpoint($0) } ?? (node ?? "", AgentDefaults.port)
-        let token = try AgentToken.read(tokenFile, doing: "check")
-        let settings = AgentClientSettings(token: token, caPath: environment("NETDOCTOR_TLS_CA"), serverName: nil)
-        let answer: ConfigValue
-        do {
-            answer = try AgentClient(host: host, port: port, settings: settings).call("GET", "/v1/check")
-        } catch {
-            throw CLIError(.environment, "check: the agent at \(host):\(port) did not answer: \(error)")
-        }
+        let answer = try askAgent(host: host, port: port, path: "/v1/check", tokenFile: tokenFile, doing: "check")
         guard let report = ForwardedReport(agent: "\(host):\(port)", answer: answer) else {
             throw CLIError(.environment, "check: the agent at \(host):\(port) answered with something that is not a report")
         }

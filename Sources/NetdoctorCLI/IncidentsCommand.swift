@@ -36,16 +36,10 @@ struct IncidentsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let token = try AgentToken.read(tokenFile, doing: "incidents")
         let (host, port) = try agent.flatMap { AgentDefaults.endpoint($0) } ?? (thisNodeAddress(), AgentDefaults.port)
-        let settings = AgentClientSettings(token: token, caPath: environment("NETDOCTOR_TLS_CA"), serverName: nil)
         let path = "/v1/incidents" + (node.map { "?node=\(Self.percentEncoded($0))" } ?? "")
-        do {
-            let answer = try AgentClient(host: host, port: port, settings: settings).call("GET", path)
-            global.emit(IncidentsReport(agent: "\(host):\(port)", answer: answer))
-        } catch {
-            throw CLIError(.environment, "incidents: the agent at \(host):\(port) did not answer: \(error)")
-        }
+        let answer = try askAgent(host: host, port: port, path: path, tokenFile: tokenFile, doing: "incidents")
+        global.emit(IncidentsReport(agent: "\(host):\(port)", answer: answer))
     }
 
     /// The node's own address, where its agent listens (NamespaceState.nodeAddress).

@@ -85,7 +85,7 @@ struct SandboxLogTests {
         #expect(groups.last?.sources == ["journal: containerd.service", "journal: kubelet.service"])
         let findings = SandboxChecks.networkFailed(groups, window: 60)
         #expect(findings.map(\.code) == [.sandboxNetworkFailed, .sandboxNetworkFailed])
-        #expect(findings.last?.evidence.first == "1 failed sandbox in the last 60 min (at 1970-01-01 00:33:20 UTC)")
+        #expect(findings.last?.evidence.first == "1 failed sandbox in the last 60 min (at 1970-01-01T00:33:20Z)")
     }
 
     @Test("a runtime's log file: its own times, the window, a huge line and garbage survive")

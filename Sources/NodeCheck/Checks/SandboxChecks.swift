@@ -1,8 +1,5 @@
+import ConfigFormats
 import Diagnosis
-
-#if canImport(Glibc)
-    @preconcurrency import Glibc
-#endif
 
 /// SANDBOX_NETWORK_FAILED, built here only: pods whose sandbox got no network, one finding per
 /// cause, in the plugin's own words. Pure.
@@ -28,13 +25,5 @@ public enum SandboxChecks {
         return first == last ? " (at \(utc(first)))" : " (first \(utc(first)), last \(utc(last)))"
     }
 
-    /// "2026-12-07 15:40:02 UTC".
-    static func utc(_ seconds: Double) -> String {
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        let two = { (value: Int32) in value < 10 ? "0\(value)" : "\(value)" }
-        return
-            "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) \(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) UTC"
-    }
+    static func utc(_ seconds: Double) -> String { RFC3339.format(seconds: Int(seconds)) }
 }

@@ -4,11 +4,11 @@
     @preconcurrency import Musl
 #endif
 
-/// RFC 3339 times as Go writes them in logs: `2024-11-21T07:25:50.590372815Z`,
-/// `2026-08-21T07:28:16.9+08:00`, CRI-O's `2024-02-05 22:08:55.629884893Z`.
-enum RFC3339 {
+/// RFC 3339 times: read as Go writes them in logs (`2024-11-21T07:25:50.590372815Z`,
+/// `2026-08-21T07:28:16.9+08:00`, CRI-O's `2024-02-05 22:08:55.629884893Z`), written in UTC.
+public enum RFC3339 {
     /// Unix seconds; nil for anything else.
-    static func seconds(_ text: String) -> Double? {
+    public static func seconds(_ text: String) -> Double? {
         let bytes = Array(text.utf8.prefix(40))
         func number(_ at: Int, _ count: Int) -> Int? {
             guard at + count <= bytes.count else { return nil }
@@ -51,5 +51,18 @@ enum RFC3339 {
         parts.tm_min = Int32(minute)
         parts.tm_sec = Int32(second)
         return Double(timegm(&parts) - offset) + fraction
+    }
+}
+
+extension RFC3339 {
+    /// `2026-12-07T15:40:02Z` (with `.123` when milliseconds are given).
+    public static func format(seconds: Int, milliseconds: Int? = nil) -> String {
+        var seconds = seconds
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let fraction = milliseconds.map { millis in "." + (millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)") } ?? ""
+        return
+            "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))\(fraction)Z"
     }
 }
