@@ -69,9 +69,9 @@ public enum Inspector {
     public static func sweep(_ pods: [Pod], node: any NodeAccess) -> (findings: [Finding], unread: [String]) {
         var findings: [Finding] = []
         var unread: [String] = []
-        for pod in pods {
+        for (pod, located) in zip(pods, node.namespaces(of: pods)) {
             do {
-                let namespace = try node.namespace(of: pod)
+                let namespace = try located.get()
                 let access = try node.open(namespace)
                 let state = try access.state()
                 findings += podFindings(

@@ -45,6 +45,8 @@ public final class NamespaceDirectory: @unchecked Sendable {
     }
     /// For each namespace (by identity), the namespaces its nsids name, as far as asked.
     private var nsidSearches: [NetNamespace.Identity: NsidSearch] = [:]
+    /// The node's namespace, opened once for the nsid questions (askable).
+    var nodeOpened: NetNamespace?
     /// Which namespace (other than the node's) holds each address, built the first time an
     /// address is looked for: one dump per namespace, however many pods are looked up by address.
     private var holders: [IPAddress: KnownNamespace]?
@@ -175,13 +177,24 @@ public final class NamespaceDirectory: @unchecked Sendable {
             }
             let candidate = candidates[search.next]
             search.next += 1
-            guard candidate.identity != namespace.identity, let opened = try? open(candidate),
+            guard candidate.identity != namespace.identity, let opened = askable(candidate),
                 let reply = try? socket.request(RouteRequest.namespaceID(fd: opened.fd)),
                 let id = try? NamespaceID(reply), id.nsid >= 0
             else { continue }
             search.found[id.nsid] = candidate
             if id.nsid == nsid { return candidate }
         }
+    }
+}
+
+extension NamespaceDirectory {
+    /// `candidate` opened to be named in RTM_GETNSID: the node's kept open (every pod's veth
+    /// names it first), the others opened for the question.
+    func askable(_ candidate: KnownNamespace) -> NetNamespace? {
+        guard candidate.isNode else { return try? open(candidate) }
+        if let nodeOpened { return nodeOpened }
+        nodeOpened = try? open(candidate)
+        return nodeOpened
     }
 }
 

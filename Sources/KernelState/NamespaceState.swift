@@ -107,16 +107,20 @@ public struct NamespaceDumps: Sendable {
     public var neighbors: [NetlinkMessage]
     /// The bridge forwarding database, which answers only a dump asked for with AF_BRIDGE.
     public var forwardingDatabase: [NetlinkMessage]
+    /// RTM_NEWNETCONF for IPv4's "all" and "default" and IPv6's "all": the switches no link
+    /// carries. Empty where a family is off or the kernel refused.
+    public var familyConfigs: [NetlinkMessage]
 
     public init(
         links: [NetlinkMessage], addresses: [NetlinkMessage], routes: [NetlinkMessage], neighbors: [NetlinkMessage],
-        forwardingDatabase: [NetlinkMessage]
+        forwardingDatabase: [NetlinkMessage], familyConfigs: [NetlinkMessage] = []
     ) {
         self.links = links
         self.addresses = addresses
         self.routes = routes
         self.neighbors = neighbors
         self.forwardingDatabase = forwardingDatabase
+        self.familyConfigs = familyConfigs
     }
 
     /// One pass per dump: big namespaces send tens of thousands of messages.
@@ -126,7 +130,41 @@ public struct NamespaceDumps: Sendable {
             addresses: try socket.dump(RouteRequest.dump(.getAddress)),
             routes: try socket.dump(RouteRequest.dump(.getRoute)),
             neighbors: try socket.dump(RouteRequest.dump(.getNeighbor, family: .unspecified)),
-            forwardingDatabase: try socket.dump(RouteRequest.dump(.getNeighbor, family: .bridge)))
+            forwardingDatabase: try socket.dump(RouteRequest.dump(.getNeighbor, family: .bridge)),
+            familyConfigs: [
+                (.inet, FamilyConfig.allInterfaces), (.inet, FamilyConfig.defaultInterface), (.inet6, FamilyConfig.allInterfaces),
+            ].compactMap { family, index in try? socket.request(RouteRequest.netconf(family: family, interfaceIndex: index)) })
+    }
+
+    /// The forwarding sysctls, by their names, as procfs would show them: the families' from
+    /// the netconf answers, each of `interfaces`' from its link's IFLA_AF_SPEC.
+    public func sysctls(links: [Link], interfaces: [String]) -> [String: String] {
+        var values: [String: String] = [:]
+        func set(_ name: String, _ value: Int32?) { if let value { values[name] = String(value) } }
+        for config in familyConfigs.compactMap({ try? FamilyConfig($0) }) {
+            switch (AddressFamily(rawValue: config.family), config.interfaceIndex) {
+            case (.inet, FamilyConfig.allInterfaces):
+                // net.ipv4.ip_forward is all.forwarding under another name (devinet.c).
+                set("net.ipv4.ip_forward", config.forwarding)
+                set("net.ipv4.conf.all.forwarding", config.forwarding)
+                set("net.ipv4.conf.all.rp_filter", config.rpFilter)
+                set("net.ipv4.conf.all.proxy_arp", config.proxyNeighbor)
+            case (.inet, FamilyConfig.defaultInterface): set("net.ipv4.conf.default.rp_filter", config.rpFilter)
+            case (.inet6, FamilyConfig.allInterfaces): set("net.ipv6.conf.all.forwarding", config.forwarding)
+            default: break
+            }
+        }
+        let wanted = Set(interfaces)
+        for link in links where wanted.contains(link.name) {
+            guard let config = link.deviceConfig else { continue }
+            set("net.ipv4.conf.\(link.name).rp_filter", config.rpFilter)
+            set("net.ipv4.conf.\(link.name).forwarding", config.ipv4Forwarding)
+            set("net.ipv4.conf.\(link.name).proxy_arp", config.proxyARP)
+            set("net.ipv6.conf.\(link.name).forwarding", config.ipv6Forwarding)
+            set("net.ipv6.conf.\(link.name).accept_ra", config.acceptRA)
+            set("net.ipv6.conf.\(link.name).proxy_ndp", config.proxyNDP)
+        }
+        return values
     }
 
     public func parsedLinks() throws -> [Link] { try Self.parse(links, .newLink, Link.init) }
@@ -157,7 +195,7 @@ public struct NamespaceDumps: Sendable {
 }
 
 /// What a namespace's state is read with besides the dumps (NamespaceDumps): its addresses alone,
-/// and its sysctls. Full reads go through PathFacts' NamespaceHandle, once per namespace.
+/// and which interfaces' sysctls are kept. Full reads go through PathFacts' NamespaceHandle, once per namespace.
 public enum NamespaceReader {
     /// Only the addresses of a namespace (one dump): enough to tell whose namespace it is.
     public static func addresses(_ namespace: NetNamespace, thread: NamespaceThread = .shared) throws -> [InterfaceAddress] {
@@ -165,35 +203,12 @@ public enum NamespaceReader {
         return try socket.dump(RouteRequest.dump(.getAddress)).compactMap { $0.type == .newAddress ? try InterfaceAddress($0) : nil }
     }
 
-    /// Per-interface sysctls for every interface of a small namespace (a pod, a node); in a big
-    /// one, thousands of veths would cost thousands of procfs reads, so only the others.
+    /// Whose per-interface sysctls are kept: every interface of a small namespace (a pod, a
+    /// node); in a big one only the others than veths (thousands of veths would be tens of
+    /// thousands of names kept for no check).
     public static func sysctlInterfaces(_ links: [Link]) -> [String] {
         // lo carries nothing between namespaces: its switches decide nothing a check asks.
         links.filter { $0.name != "lo" && (links.count <= 64 || $0.kind != "veth") }.map(\.name)
-    }
-
-    /// net.ipv4.ip_forward and friends, and per-interface forwarding, rp_filter and proxy_arp for
-    /// `interfaces`, read in the calling thread's namespace.
-    public static func sysctlsHere(interfaces: [String]) -> [String: String] {
-        var values: [String: String] = [:]
-        for name in [
-            "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.conf.all.rp_filter",
-            "net.ipv4.conf.all.forwarding", "net.ipv4.conf.default.rp_filter", "net.ipv4.conf.all.proxy_arp",
-        ] {
-            values[name] = Sysctl.read(name)
-        }
-        for interface in interfaces {
-            for key in ["rp_filter", "forwarding", "proxy_arp"] {
-                let name = "net.ipv4.conf.\(interface).\(key)"
-                values[name] = Sysctl.read(name)
-            }
-            // IPv6's: accept_ra against forwarding decides whether router advertisements count.
-            for key in ["forwarding", "accept_ra", "proxy_ndp"] {
-                let name = "net.ipv6.conf.\(interface).\(key)"
-                values[name] = Sysctl.read(name)
-            }
-        }
-        return values
     }
 }
 

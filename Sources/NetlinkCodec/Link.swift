@@ -24,6 +24,8 @@ public struct Link: Sendable, Equatable {
     public var vxlan: VXLANInfo?
     public var geneve: GeneveInfo?
     public var tunnel: TunnelInfo?
+    /// Forwarding, rp_filter, proxy ARP/NDP and accept_ra, as IFLA_AF_SPEC carries them.
+    public var deviceConfig: DeviceConfig?
     /// The attributes exactly as received (unknown ones included), decoded on demand.
     public var rawAttributes: ArraySlice<UInt8>
     public var attributes: [Attribute] { (try? Attribute.parseAll(rawAttributes)) ?? [] }
@@ -64,6 +66,7 @@ public struct Link: Sendable, Equatable {
         masterIndex = attributes.attribute(IFLA.master)?.i32
         operState = OperState(rawValue: attributes.attribute(IFLA.operstate)?.u8 ?? 0) ?? .unknown
         linkNetnsID = attributes.attribute(IFLA.linkNetnsID)?.i32
+        deviceConfig = attributes.attribute(IFLA.afSpec).flatMap { DeviceConfig(afSpec: $0.payload) }
         if let info = try attributes.attribute(IFLA.linkinfo)?.nested() {
             kind = info.attribute(IFLAInfo.kind)?.string
             portKind = info.attribute(IFLAInfo.slaveKind)?.string

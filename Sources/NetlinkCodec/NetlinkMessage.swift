@@ -28,6 +28,8 @@ public struct MessageType: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let getRoute = MessageType(rawValue: 26)
     public static let newNeighbor = MessageType(rawValue: 28)
     public static let getNeighbor = MessageType(rawValue: 30)
+    public static let newNetconf = MessageType(rawValue: 80)
+    public static let getNetconf = MessageType(rawValue: 82)
     public static let newNSID = MessageType(rawValue: 88)
     public static let getNSID = MessageType(rawValue: 90)
 
@@ -40,6 +42,7 @@ public struct MessageType: RawRepresentable, Sendable, Hashable, CustomStringCon
         case .newRoute: "RTM_NEWROUTE"
         case .newNeighbor: "RTM_NEWNEIGH"
         case .newNSID: "RTM_NEWNSID"
+        case .newNetconf: "RTM_NEWNETCONF"
         default: "type \(rawValue)"
         }
     }

@@ -47,6 +47,16 @@ public enum RouteRequest {
         (family == .inet ? RTMFlags.lookupTable : 0) | (fibMatch ? RTMFlags.fibMatch : 0)
     }
 
+    /// RTM_GETNETCONF for one interface's or a whole family's settings (NETCONFA_IFINDEX_ALL,
+    /// _DEFAULT), as `ip netconf show` asks: struct netconfmsg (the family, padded to 4) and
+    /// NETCONFA_IFINDEX, the only attribute strict checking accepts.
+    public static func netconf(family: AddressFamily, interfaceIndex: Int32) -> NetlinkMessage {
+        var w = WireWriter()
+        GenericHeader(family: family.rawValue).emit(into: &w)
+        w.attribute(NETCONFA.interfaceIndex, u32: UInt32(bitPattern: interfaceIndex))
+        return NetlinkMessage(type: .getNetconf, flags: [.request], payload: w.bytes)
+    }
+
     /// RTM_GETNSID for the namespace open at `fd` (NETNSA_FD): which id this namespace gives it.
     public static func namespaceID(fd: Int32) -> NetlinkMessage {
         var w = WireWriter()

@@ -17,6 +17,9 @@ public final class LiveNode: NodeAccess, @unchecked Sendable {
     /// Which namespace other than the node's holds each address, from every handle's state,
     /// built the first time a pod without a namespace path is looked for.
     private var holders: [IPAddress: KnownNamespace]?
+    /// Each pod's namespace once found and checked, by sandbox: a command that looks at every
+    /// pod twice (check's sweep, then its reverse paths) locates each once.
+    private var located: [String: KnownNamespace] = [:]
 
     /// `recordingTo`: a directory to write the facts into (NETDOCTOR_RECORD_FACTS).
     public init(directory: NamespaceDirectory, recordingTo: String? = nil) {
@@ -36,19 +39,18 @@ public final class LiveNode: NodeAccess, @unchecked Sendable {
         return opened
     }
 
-    /// Opens (and reads) the handles of `namespaces` not open yet, two at a time on two
-    /// namespace threads: a sweep of a hundred pods waits on the kernel half as long. Not when
-    /// recording (the recorder is written from one thread).
+    /// Opens (and reads) the handles of `namespaces` not open yet, in two lanes on two namespace
+    /// threads, each lane one visit (a sweep of a hundred pods waits on the kernel half as long,
+    /// with one setns per namespace). Not when recording (the recorder is written from one thread).
     public func prefetch(_ namespaces: [KnownNamespace]) {
-        let wanted = namespaces.filter { handles[$0.identity] == nil }
+        let wanted = namespaces.filter { !$0.isNode && handles[$0.identity] == nil }
         guard recorder == nil, wanted.count > 1 else { return }
         let lanes = 2
-        let (directory, nodeSockets) = (self.directory, self.nodeSockets)
+        let directory = self.directory
         let opened = SideBySide.map(Array(0..<lanes)) { lane in
-            stride(from: lane, to: wanted.count, by: lanes).compactMap { index -> NamespaceHandle? in
-                try? NamespaceHandle(
-                    wanted[index], directory: directory, recorder: nil, nodeSockets: nodeSockets, thread: .worker(lane))
-            }
+            NamespaceHandle.open(
+                stride(from: lane, to: wanted.count, by: lanes).map { wanted[$0] }, directory: directory, recorder: nil,
+                thread: .worker(lane))
         }
         for handle in opened.joined() where handles[handle.known.identity] == nil { handles[handle.known.identity] = handle }
     }
@@ -73,19 +75,41 @@ public final class LiveNode: NodeAccess, @unchecked Sendable {
     }
 
     public func namespace(of pod: Pod) throws -> KnownNamespace {
+        if let known = located[pod.containerID] { return known }
         // Without a path (libcni before 1.2 writes none), the namespace holding the pod's
         // address, from the states the handles read anyway: each namespace visited once.
         let known =
             try pod.netnsPath == nil
             ? pod.addresses.lazy.compactMap(holder(of:)).first ?? PodDirectory.locate(pod, directory: directory)
             : PodDirectory.locate(pod, directory: directory)
-        // The pod's address must be in that namespace: checked on the state read once anyway. A
-        // state that cannot be read here fails again where a command reads it, and is said there.
+        return try verified(known, holds: pod)
+    }
+
+    /// `known`, once its state shows the pod's address (checked on the state read once anyway; a
+    /// state that cannot be read here fails again where a command reads it, and is said there).
+    private func verified(_ known: KnownNamespace, holds pod: Pod) throws -> KnownNamespace {
         if let state = try? handle(known).state() {
             try PodDirectory.verify(known, holds: pod, addresses: state.addresses.compactMap(\.address))
         }
         recorder?.record(pod: pod, in: known)
+        located[pod.containerID] = known
         return known
+    }
+
+    /// Every pod's namespace located first, their handles opened and read side by side, then
+    /// each checked to hold its pod's address as namespace(of:) checks it.
+    public func namespaces(of pods: [Pod]) -> [Result<KnownNamespace, any Error>] {
+        let located = pods.map { pod in
+            Result { () throws -> KnownNamespace? in pod.netnsPath == nil ? nil : try PodDirectory.locate(pod, directory: directory) }
+        }
+        prefetch(located.compactMap { try? $0.get() })
+        return zip(pods, located).map { pod, located in
+            Result {
+                if let known = self.located[pod.containerID] { return known }
+                guard let known = try located.get() else { return try namespace(of: pod) }
+                return try verified(known, holds: pod)
+            }
+        }
     }
 
     /// Keeps what a caller gathered beside the kernel's answers (a trace's ends, its probe), when

@@ -25,10 +25,19 @@ public protocol NodeAccess: AnyObject {
     func open(_ known: KnownNamespace) throws -> any NamespaceAccess
     /// The pod's namespace, checked to hold the pod's address (PodDirectory's rule).
     func namespace(of pod: Pod) throws -> KnownNamespace
+    /// The namespaces of many pods, in their order: what a sweep asks (a live node reads them
+    /// side by side).
+    func namespaces(of pods: [Pod]) -> [Result<KnownNamespace, any Error>]
     /// A namespace by the name reports give it (a veth peer's, as NamespaceView names it).
     func namespace(named name: String) -> KnownNamespace?
     /// The link-layer addresses that answer an ARP probe (IPv4) or a Neighbor Solicitation
     /// (IPv6) for `address` sent on `link` in `namespace`: more than one means the address is
     /// claimed twice. nil: not asked (a replay that recorded none).
     func addressClaims(of address: IPAddress, on link: Link, in namespace: any NamespaceAccess) -> [LinkAddress]?
+}
+
+extension NodeAccess {
+    public func namespaces(of pods: [Pod]) -> [Result<KnownNamespace, any Error>] {
+        pods.map { pod in Result { try namespace(of: pod) } }
+    }
 }

@@ -33,16 +33,51 @@ public final class NamespaceHandle: NamespaceAccess, @unchecked Sendable {
             socket = try NetlinkSocket.open(in: nil)
             return
         }
-        // One visit to the namespace thread: the socket opened there, and the state read while
-        // there (its sysctls can only be read inside; a handle is opened to be read, and a sweep
-        // of a hundred pods pays each visit's two setns calls a hundred times). A read that fails
-        // here is left to state(), which says why where a command asks.
+        // The socket opened on the namespace thread, the state read right after on the same
+        // thread (a handle is opened to be read; a sweep's prefetch reads on several threads at
+        // once). A read that fails here is left to state(), which says why where a command asks.
         let (socket, read) = try thread.run(in: opened) { () throws -> (NetlinkSocket, Read?) in
             let socket = try NetlinkSocket()
-            return (socket, try? Self.read(socket: socket, sysctls: { NamespaceReader.sysctlsHere(interfaces: $0) }))
+            return (socket, try? Self.read(socket: socket))
         }
         self.socket = socket
         if let read { cached = try? remember(read) }
+    }
+
+    /// A handle from a batch's visit (`open(_:…)`): the socket opened there, the read made there.
+    private init(
+        _ known: KnownNamespace, opened: NetNamespace, socket: NetlinkSocket, read: Read?, directory: NamespaceDirectory,
+        recorder: FactRecorder?
+    ) {
+        self.known = known
+        self.opened = opened
+        self.socket = socket
+        self.directory = directory
+        self.recorder = recorder
+        sockets = NetlinkSockets(namespace: opened)
+        if let read { cached = try? remember(read) }
+    }
+
+    /// Handles for many namespaces other than the node's, opened in one visit to `thread`
+    /// (NamespaceThread.runEach: one setns per namespace). Those that cannot be opened are left
+    /// out; opening them alone says why.
+    static func open(
+        _ namespaces: [KnownNamespace], directory: NamespaceDirectory, recorder: FactRecorder?, thread: NamespaceThread
+    ) -> [NamespaceHandle] {
+        let opened = namespaces.compactMap { known in (try? directory.open(known)).map { (known, $0) } }
+        guard
+            let visits = try? thread.runEach(
+                in: opened.map(\.1),
+                { _ in
+                    let socket = try NetlinkSocket()
+                    return (socket, try? Self.read(socket: socket))
+                })
+        else { return [] }
+        return zip(opened, visits).compactMap { namespace, visit in
+            guard case .success(let (socket, read)) = visit else { return nil }
+            return NamespaceHandle(
+                namespace.0, opened: namespace.1, socket: socket, read: read, directory: directory, recorder: recorder)
+        }
     }
 
     /// What one read of the namespace gave: its dumps, its links parsed, its sysctls.
@@ -52,12 +87,12 @@ public final class NamespaceHandle: NamespaceAccess, @unchecked Sendable {
         var sysctls: [String: String]
     }
 
-    /// The dumps and sysctls of the socket's namespace; `sysctls` reads them for the interfaces
-    /// named, where it runs.
-    static func read(socket: NetlinkSocket, sysctls: ([String]) throws -> [String: String]) throws -> Read {
+    /// The dumps and sysctls of the socket's namespace (the sysctls from the same answers: no
+    /// procfs read, so any thread can do it).
+    static func read(socket: NetlinkSocket) throws -> Read {
         let dumps = try NamespaceDumps.read(socket: socket)
         let links = try dumps.parsedLinks()
-        return Read(dumps: dumps, links: links, sysctls: try sysctls(NamespaceReader.sysctlInterfaces(links)))
+        return Read(dumps: dumps, links: links, sysctls: dumps.sysctls(links: links, interfaces: NamespaceReader.sysctlInterfaces(links)))
     }
 
     /// The state of a read, recorded when recording, kept as the handle's.
@@ -76,8 +111,7 @@ public final class NamespaceHandle: NamespaceAccess, @unchecked Sendable {
 
     public func state() throws -> NamespaceState {
         if let cached { return cached }
-        let state = try remember(
-            Self.read(socket: socket, sysctls: { interfaces in try run { NamespaceReader.sysctlsHere(interfaces: interfaces) } }))
+        let state = try remember(Self.read(socket: socket))
         cached = state
         return state
     }

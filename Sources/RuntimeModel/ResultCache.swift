@@ -54,6 +54,16 @@ public struct CacheEntry: Sendable, Equatable {
 
     /// Reads a cache file's bytes; nil when it is not JSON at all.
     public static func parse(bytes: [UInt8]) -> CacheEntry? {
+        var configs = ConfigMemo()
+        return parse(bytes: bytes, configs: &configs)
+    }
+
+    /// What a cached network config says (its plugins' types, its cniVersion), by the config's
+    /// base64 text: every pod of a network caches the same config, so a read of a node's cache
+    /// decodes and parses each once, not once per pod.
+    public typealias ConfigMemo = [String: (types: [String], cniVersion: String?)]
+
+    static func parse(bytes: [UInt8], configs: inout ConfigMemo) -> CacheEntry? {
         guard let object = (try? JSONParser.parse(bytes: bytes))?.object else { return nil }
         var entry = CacheEntry(
             kind: object["kind"]?.string, containerID: object["containerId"]?.string,
@@ -68,13 +78,13 @@ public struct CacheEntry: Sendable, Equatable {
             if key == "K8S_POD_NAME" { entry.podName = value }
         }
         if argCount.values.contains(where: { $0 > 1 }) { entry.problems.append("cniArgs repeats keys") }
-        if let encoded = object["config"]?.string, let decoded = Base64.decode(encoded),
-            let config = (try? JSONParser.parse(bytes: decoded))?.object
-        {
-            // The chain the network ran: a conflist's plugins, or the one plugin of a conf.
-            let plugins = config.field("plugins").map { $0.array?.compactMap(\.object) ?? [] } ?? [config]
-            entry.types = plugins.compactMap { $0.field("type")?.string }
-            entry.cniVersion = config.field("cniVersion")?.string
+        if let encoded = object["config"]?.string {
+            if configs[encoded] == nil, let decoded = Base64.decode(encoded), let config = (try? JSONParser.parse(bytes: decoded))?.object {
+                // The chain the network ran: a conflist's plugins, or the one plugin of a conf.
+                let plugins = config.field("plugins").map { $0.array?.compactMap(\.object) ?? [] } ?? [config]
+                configs[encoded] = (plugins.compactMap { $0.field("type")?.string }, config.field("cniVersion")?.string)
+            }
+            if let said = configs[encoded] { (entry.types, entry.cniVersion) = said }
         }
         let result = object["result"]?.object ?? object
         if let version = result["cniVersion"]?.string { entry.cniVersion = version }
@@ -146,12 +156,18 @@ public struct CacheEntry: Sendable, Equatable {
     public static func read(
         _ files: [DirectoryEntry], root: NodeRoot, denied: [String] = []
     ) -> (entries: [(path: String, entry: CacheEntry)], denied: [String]) {
+        let read = readPart(files.map(\.name), root: root)
+        return (read.entries, denied + read.denied)
+    }
+
+    private static func readPart(_ names: [String], root: NodeRoot) -> (entries: [(path: String, entry: CacheEntry)], denied: [String]) {
         var entries: [(String, CacheEntry)] = []
-        var denied = denied
+        var denied: [String] = []
+        var configs = ConfigMemo()
         // Every file of the listing is in the results directory: opened relative to it.
-        for (path, content) in root.readEach(resultsDirectory, names: files.map(\.name)) {
+        for (path, content) in root.readEach(resultsDirectory, names: names) {
             switch content {
-            case .success(let bytes): if let entry = parse(bytes: bytes) { entries.append((path, entry)) }
+            case .success(let bytes): if let entry = parse(bytes: bytes, configs: &configs) { entries.append((path, entry)) }
             case .failure(let error): if error.reason == .permissionDenied { denied.append(path) }
             }
         }

@@ -47,6 +47,7 @@ public struct HostLocalStore: Sendable, Equatable {
             store.problem = "\(directory): \(error)"
             return store
         }
+        var toRead: [(address: IPAddress, name: String)] = []
         for entry in entries {
             if entry.name == "lock" { continue }
             if entry.name.hasPrefix("last_reserved_ip.") {
@@ -59,16 +60,22 @@ public struct HostLocalStore: Sendable, Equatable {
                 if store.strayEntries.count < 20 { store.strayEntries.append(Printable.line(entry.name)) }
                 continue
             }
-            var reservation = IPAMReservation(address: address, containerID: nil, interface: nil, file: entry.nodePath)
-            if store.reservations.count < contentLimit {
-                // A FIFO, a directory or a huge file where a reservation should be: left unread.
-                do {
-                    (reservation.containerID, reservation.interface) = parse(try root.readText(entry.nodePath, limit: fileLimit))
-                } catch {
-                    if store.unreadable.count < 10 { store.unreadable.append(Printable.line("\(error)")) }
-                }
+            if toRead.count < contentLimit {
+                toRead.append((address, entry.name))
             } else {
                 store.unreadFiles += 1
+                store.reservations.append(
+                    IPAMReservation(address: address, containerID: nil, interface: nil, file: entry.nodePath))
+            }
+        }
+        // Opened relative to the directory, resolved once (a full pool is hundreds of files).
+        let contents = root.readEach(directory, names: toRead.map(\.name), limit: fileLimit)
+        for ((address, _), (path, content)) in zip(toRead, contents) {
+            var reservation = IPAMReservation(address: address, containerID: nil, interface: nil, file: path)
+            switch content {
+            case .success(let bytes): (reservation.containerID, reservation.interface) = parse(String(decoding: bytes, as: UTF8.self))
+            // A FIFO, a directory or a huge file where a reservation should be: left unread.
+            case .failure(let error): if store.unreadable.count < 10 { store.unreadable.append(Printable.line("\(error)")) }
             }
             store.reservations.append(reservation)
         }

@@ -43,13 +43,14 @@ public enum HostLinkManagers {
         guard !cni.isEmpty else { return [] }
         var found: [ManagedLink] = []
         var profiles: [String: (id: String, file: String, external: Bool)]? = nil
+        // Each manager's directory listed once: a node without it costs one lookup, not two per link.
+        let networkdStates = states(in: networkdLinks, of: cni, root: root)
+        let managerStates = states(in: managerDevices, of: cni, root: root)
         for (index, name) in cni {
-            if let text = try? root.readText("\(networkdLinks)/\(index)", limit: 64 << 10),
-                let claim = networkd(text, link: name, root: root)
-            {
+            if let text = networkdStates[index], let claim = networkd(text, link: name, root: root) {
                 found.append(claim)
             }
-            if let text = try? root.readText("\(managerDevices)/\(index)", limit: 64 << 10) {
+            if let text = managerStates[index] {
                 let device = SystemdUnit.parse(text)
                 guard device.values("managed", section: "device").last?.value.lowercased() == "true",
                     let uuid = device.values("connection-uuid", section: "device").last?.value, !uuid.isEmpty
@@ -64,6 +65,18 @@ public enum HostLinkManagers {
             }
         }
         return found
+    }
+
+    /// The state files a manager keeps in `directory` (one per ifindex) for the links given.
+    static func states(in directory: String, of links: [(index: Int32, name: String)], root: NodeRoot) -> [Int32: String] {
+        let present = Set(((try? root.list(directory, withStatus: false)) ?? []).map(\.name))
+        let wanted = links.map(\.index).filter { present.contains(String($0)) }
+        guard !wanted.isEmpty else { return [:] }
+        var texts: [Int32: String] = [:]
+        for (index, (_, content)) in zip(wanted, root.readEach(directory, names: wanted.map(String.init), limit: 64 << 10)) {
+            if case .success(let bytes) = content { texts[index] = String(decoding: bytes, as: UTF8.self) }
+        }
+        return texts
     }
 
     /// networkd's state file of a link: managed when a .network applies (ADMIN_STATE
