@@ -202,8 +202,8 @@ let package = Package(
         .testTarget(
             name: "NodeCheckTests",
             dependencies: [
-                "CNIDetection", "ConfigFormats", "Diagnosis", "NetAddress", "NetSystem", "NodeCheck", "NodeFiles", "RuntimeModel",
-                "TestSupport",
+                "CNIDetection", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "NetlinkCodec", "NetSystem", "NodeCheck",
+                "NodeFiles", "RuntimeModel", "TestSupport",
             ],
             exclude: ["Fixtures"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "NetAddress", "NodeFiles", "TestSupport"]),

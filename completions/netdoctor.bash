@@ -186,9 +186,9 @@ _netdoctor() {
 
 _netdoctor_check() {
     repeating_flags=()
-    non_repeating_flags=(--no-color --version -h --help)
+    non_repeating_flags=(--no-color --probe --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root -o --output --runtime-endpoint --runtime-log --node --agent --token-file)
+    non_repeating_options=(--root -o --output --runtime-endpoint --runtime-log --node --agent --token-file --probe-timeout)
     __netdoctor_offer_flags_options 0
 
     # Offer option value completions
@@ -216,6 +216,9 @@ _netdoctor_check() {
         ;;
     '--token-file')
         __netdoctor_add_completions -f
+        return
+        ;;
+    '--probe-timeout')
         return
         ;;
     esac

@@ -23,7 +23,7 @@ function __netdoctor_parse_tokens -S
         __netdoctor_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'check'
-            __netdoctor_parse_subcommand 0 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'runtime-log=' 'node=' 'agent=' 'token-file=' 'version' 'h/help'
+            __netdoctor_parse_subcommand 0 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'runtime-log=' 'node=' 'agent=' 'token-file=' 'probe' 'probe-timeout=' 'version' 'h/help'
         case 'detect-cni'
             __netdoctor_parse_subcommand 0 'root=' 'o/output=' 'no-color' 'runtime-endpoint=' 'uplink-mtu=' 'no-plugin-query' 'query-plugins' 'version' 'h/help'
         case 'inspect'
@@ -127,6 +127,8 @@ complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_op
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor check" node' -l 'node' -d 'Ask this node\'s agent instead (its address or a name that resolves to it; port 9449).' -rfka ''
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor check" agent' -l 'agent' -d 'The agent to ask, when not at the node\'s address and port.' -rfka ''
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor check" token-file' -l 'token-file' -d 'The agents\' bearer token (env NETDOCTOR_TOKEN_FILE).' -rF
+complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor check" probe' -l 'probe' -d 'Also probe: the MTU sweep and a DNS lookup of kubernetes.default from the node\'s first pod, and the health of each peer node\'s agent (with a token).'
+complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor check" probe-timeout' -l 'probe-timeout' -d 'With --probe: how long each MTU probe waits for its answer, in milliseconds.' -rfka ''
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor check" version' -l 'version' -d 'Show the version.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor check" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'netdoctor' -n '__netdoctor_should_offer_completions_for_flags_or_options "netdoctor detect-cni" root' -l 'root' -d 'Prefix for every node file read (env NETDOCTOR_ROOT).' -rfa '(__netdoctor_complete_directories)'

@@ -91,6 +91,8 @@ _netdoctor_check() {
         '--node[Ask this node'\''s agent instead (its address or a name that resolves to it; port 9449).]:node:'
         '--agent[The agent to ask, when not at the node'\''s address and port.]:addr\:port:'
         '--token-file[The agents'\'' bearer token (env NETDOCTOR_TOKEN_FILE).]:file:_files'
+        '--probe[Also probe\: the MTU sweep and a DNS lookup of kubernetes.default from the node'\''s first pod, and the health of each peer node'\''s agent (with a token).]'
+        '--probe-timeout[With --probe\: how long each MTU probe waits for its answer, in milliseconds.]:ms:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

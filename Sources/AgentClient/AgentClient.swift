@@ -70,6 +70,11 @@ public final class AgentClient: RemoteNodeAgent {
 
     // MARK: RemoteNodeAgent
 
+    public func health() throws {
+        let (status, _) = try exchange(method: "GET", path: "/healthz", body: [])
+        guard status == 200 else { throw RemoteHalfError("HTTP \(status)") }
+    }
+
     public func prepare(_ request: RemoteTraceRequest) throws -> (session: String, view: RemoteHalfView) {
         let answer = try call("POST", "/v1/trace/sessions", body: request.json, expect: 201)
         guard let session = answer["session"]?.string, let view = answer["view"].flatMap(RemoteHalfView.init(json:)) else {

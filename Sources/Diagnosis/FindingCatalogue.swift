@@ -458,11 +458,11 @@ public enum FindingCatalogue {
             remedy: "Recreate the pod if its network misbehaves; report the CNI if it changes pods after ADD.",
             inContract: false),
         Entry(
-            code: .agentUnreachable, area: "trace, mtu-probe",
+            code: .agentUnreachable, area: "trace, mtu-probe, check --probe",
             meaning:
-                "The remote node's netdoctor agent could not be asked (not running, refused the token, failed TLS, or stopped answering mid-trace): the remote half of the path is not seen, and the verdict is this node's alone.",
+                "The remote node's netdoctor agent could not be asked (not running, refused the token, failed TLS, or stopped answering mid-trace): the remote half of the path is not seen, and the verdict is this node's alone. From check --probe: a peer node's agent did not answer its health check.",
             decidedBy:
-                "The HTTP/JSON call to the agent at the remote node's address (the overlay FDB entry or the route's gateway), or at --agent.",
+                "The HTTP/JSON call to the agent at the remote node's address (the overlay FDB entry or the route's gateway), or at --agent; check --probe: GET /healthz of each node the routes name.",
             remedy:
                 "Start the agent there (deploy/ DaemonSet, or lab up --agents), check the token and CA, or name it with --agent ADDR:PORT.",
             inContract: false),

@@ -33,10 +33,17 @@ struct AgentOptions: ParsableArguments {
     /// Where the agent of the node at an address is, and how to talk to it; nil with --no-agent.
     func locator() -> AgentLocator? {
         if noAgent { return nil }
+        return Self.locator(
+            tokenFile: tokenFile, explicit: agent.flatMap { AgentDefaults.endpoint($0) }, tlsCA: tlsCA, serverName: tlsServerName)
+    }
+
+    /// Each node's agent at its address (or `explicit`), with the token of --token-file or
+    /// NETDOCTOR_TOKEN_FILE and the CA of --tls-ca or NETDOCTOR_TLS_CA; a missing token is said
+    /// where an agent is asked.
+    static func locator(tokenFile: String?, explicit: (host: String, port: Int)?, tlsCA: String?, serverName: String?) -> AgentLocator {
         let tokenPath = AgentToken.path(tokenFile)
-        let explicit = agent.flatMap { AgentDefaults.endpoint($0) }
         let token = Result { try AgentToken.read(tokenFile, doing: "agent") }
-        let ca = tlsCA ?? environment("NETDOCTOR_TLS_CA"), serverName = tlsServerName
+        let ca = tlsCA ?? environment("NETDOCTOR_TLS_CA")
         return AgentClient.locator(
             settings: {
                 guard tokenPath != nil else {

@@ -1,6 +1,7 @@
 import AgentClient
 import ArgumentParser
 import Diagnosis
+import PathMTU
 import Session
 import Trace
 
@@ -19,6 +20,9 @@ struct CheckCommand: SessionCommand {
             state in brief (details in `services` and `dns`); the sandboxes that got no network in the \
             last hour, by cause, from the journal (the node's, or its persistent journal under --root) \
             or the runtime's log file.
+            With --probe it also sends: the MTU sweep from the node's first pod (as `mtu-probe POD`), one \
+            lookup of kubernetes.default from that pod (as `dns POD`), and GET /healthz to each peer \
+            node's agent; without it nothing is sent.
             With --node (or --agent), that node's agent (GET /v1/check) judges its own node and this \
             command shows its report.
             Exit status: 0 healthy, 1 a problem of severity error, 2 bad input, 3 not allowed or no agent answered.
@@ -43,11 +47,25 @@ struct CheckCommand: SessionCommand {
     @Option(help: ArgumentHelp("The agents' bearer token (env NETDOCTOR_TOKEN_FILE).", valueName: "file"), completion: .file())
     var tokenFile: String?
 
+    @Flag(
+        help: ArgumentHelp(
+            "Also probe: the MTU sweep and a DNS lookup of kubernetes.default from the node's first pod, and the health of each peer node's agent (with a token)."
+        ))
+    var probe = false
+
+    @Option(help: ArgumentHelp("With --probe: how long each MTU probe waits for its answer, in milliseconds.", valueName: "ms"))
+    var probeTimeout: Int32 = 300
+
     func validate() throws {
         if let agent, AgentDefaults.endpoint(agent) == nil { throw ValidationError("--agent wants ADDR:PORT, not \(agent)") }
         if runtimeLog != nil, node != nil || agent != nil {
             throw ValidationError("--runtime-log is this node's: not with --node or --agent")
         }
+        if probe, node != nil || agent != nil {
+            throw ValidationError(
+                "--probe probes from this node: not with --node or --agent (run it on that node, or ask its agent without it)")
+        }
+        if !(50...10_000).contains(probeTimeout) { throw ValidationError("--probe-timeout must be between 50 and 10000 ms") }
     }
 
     func run() throws {
@@ -64,5 +82,11 @@ struct CheckCommand: SessionCommand {
     /// cache cannot place (PodDirectory.statusWanted).
     var podsNamed: [String]? { [] }
     var doing: String { "check" }
-    func report(_ session: NodeSession) throws -> any Report { session.check(runtimeLog: runtimeLog) }
+    /// The peers' agents, asked for their health only with --probe.
+    func agentLocator() -> AgentLocator? {
+        probe ? AgentOptions.locator(tokenFile: tokenFile, explicit: nil, tlsCA: nil, serverName: nil) : nil
+    }
+    func report(_ session: NodeSession) throws -> any Report {
+        session.check(runtimeLog: runtimeLog, probing: probe ? CheckProbing(prober: MTUProber(timeoutMilliseconds: probeTimeout)) : nil)
+    }
 }

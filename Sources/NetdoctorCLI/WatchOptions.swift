@@ -106,8 +106,4 @@ extension AgentClient: WatchPeer {
         return (node, Array(pods.prefix(4)))
     }
 
-    public func health() throws {
-        let (status, _) = try exchange(method: "GET", path: "/healthz", body: [])
-        guard status == 200 else { throw RemoteHalfError("HTTP \(status)") }
-    }
 }

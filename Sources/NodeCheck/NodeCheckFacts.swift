@@ -42,6 +42,8 @@ public struct NodeCheckFacts: Sendable {
     public var sandboxFailures: [SandboxFailureGroup] = []
     public var logsRead: [String] = []
     public var logsNotRead: [String] = []
+    /// What --probe sent and what came back; nil without it (nothing sent).
+    public var probes: CheckProbes?
     /// What could not be read, one line each: becomes one COLLECTION_FAILED warning.
     public var collectionProblems: [String]
 

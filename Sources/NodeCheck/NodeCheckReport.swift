@@ -36,7 +36,19 @@ public struct NodeCheckReport: Report {
             ),
             ("logsRead", .texts(facts.logsRead)),
             ("logsNotRead", .texts(facts.logsNotRead)),
+            ("probes", probesJSON),
         ]
+    }
+
+    /// null without --probe: nothing was sent.
+    var probesJSON: ConfigValue {
+        guard let probes = facts.probes else { return .null }
+        return .fields([
+            "pod": .text(probes.pod),
+            "sent": .array(
+                probes.sent.map { .fields(["probe": .string($0.probe), "target": .string($0.target), "outcome": .string($0.outcome)]) }),
+            "notSent": .texts(probes.notSent),
+        ])
     }
 
     /// Unix seconds, as JSON numbers are written; null when unknown.
@@ -145,7 +157,19 @@ public struct NodeCheckReport: Report {
         if !tables.isEmpty { sections.append(HumanSection("Tables", rows: tables)) }
         let logs = facts.logsRead.map { ("read", $0) } + facts.logsNotRead.map { ("not read", $0) }
         if !logs.isEmpty { sections.append(HumanSection("Logs (last \(NodeChecks.logWindowMinutes) min)", rows: logs)) }
+        sections.append(probesSection)
         return sections
+    }
+
+    var probesSection: HumanSection {
+        guard let probes = facts.probes else {
+            return HumanSection(
+                "Probes", rows: [("none sent", "--probe sends the MTU sweep, a DNS lookup from a pod, and asks the agents' health")])
+        }
+        let from = probes.pod.map { [("from", $0)] } ?? []
+        return HumanSection(
+            "Probes (--probe)",
+            rows: from + probes.sent.map { ("\($0.probe) \($0.target)", $0.outcome) } + probes.notSent.map { ("not sent", $0) })
     }
 
     var runtimeLine: String {

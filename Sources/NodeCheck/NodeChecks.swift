@@ -5,7 +5,7 @@ import NetAddress
 import NetlinkCodec
 
 /// Every check of `check`, run over the facts: pure, in the order a reader meets the layers
-/// (configuration, the runtime, IPAM, the pods, the node's kernel, kube-proxy).
+/// (configuration, the runtime, IPAM, the pods, the node's kernel, kube-proxy, the probes).
 public enum NodeChecks {
     /// How far back the runtime's and the kubelet's logs are read for failed sandboxes.
     public static let logWindowMinutes = 60
@@ -29,6 +29,7 @@ public enum NodeChecks {
         for table in facts.neighborTables { found += TableChecks.neighbors(table) }
         if let ranges = facts.portRanges { found += PortRangeChecks.overlap(ranges, nodePorts: facts.services?.nodePorts ?? []) }
         found += facts.services?.findings ?? []
+        found += facts.probes?.findings ?? []
         if !facts.collectionProblems.isEmpty {
             found.append(CollectionFailed.finding(facts.collectionProblems, place: "node", scope: "this node", again: "check"))
         }

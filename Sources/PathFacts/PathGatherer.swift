@@ -257,14 +257,3 @@ extension PathFacts {
         return namespaces.count - 1
     }
 }
-
-extension NamespaceState {
-    /// Where an overlay device sends packets for `gateway` (the remote VTEP's address): its
-    /// neighbour entry's MAC, and the FDB entry for that MAC naming the remote node.
-    public func overlayDestination(of gateway: IPAddress, on device: Link) -> (neighbor: Neighbor?, fdb: Neighbor?, remote: IPAddress?)? {
-        let entry = neighbor(gateway, on: device.index)
-        guard let entry, let mac = entry.linkAddress, !entry.state.isBroken else { return (entry, nil, nil) }
-        let fdb = forwardingDatabase.first { $0.linkAddress == mac && $0.interfaceIndex == device.index }
-        return (entry, fdb, fdb?.destination)
-    }
-}

@@ -17,9 +17,9 @@ import ConfigFormats
 
 extension NodeSession {
     /// check: the whole node, every fact gathered here once, then judged by NodeChecks. Nothing
-    /// is sent and nothing changed. `runtimeLog`: the runtime's log file on this machine, when it
-    /// does not log to the journal.
-    public func check(runtimeLog: String? = nil) -> NodeCheckReport {
+    /// is sent and nothing changed, unless `probing` (--probe) says how to probe. `runtimeLog`:
+    /// the runtime's log file on this machine, when it does not log to the journal.
+    public func check(runtimeLog: String? = nil, probing: CheckProbing? = nil) -> NodeCheckReport {
         let configuration = CNIDetector.detect(
             DetectionInput(
                 root: root, kernel: root.prefix.isEmpty ? KernelView.current() : KernelView(), queryPlugins: root.prefix.isEmpty,
@@ -42,6 +42,7 @@ extension NodeSession {
         gatherKernel(into: &facts)
         gatherReversePaths(into: &facts)
         gatherSandboxFailures(into: &facts, runtimeLog: runtimeLog)
+        if let probing { gatherProbes(into: &facts, probing: probing) }
         facts.services = servicesSummary(clusterDNS: (configuration.kubelet.clusterDNS ?? []).compactMap(IPAddress.parse))
         return NodeCheckReport(facts)
     }

@@ -158,4 +158,6 @@ public protocol RemoteNodeAgent: Sendable {
     func abandon(session: String) throws
     /// The static view only (hops with their MTUs, and the checks), for mtu-probe.
     func path(_ request: RemoteTraceRequest) throws -> RemoteHalfView
+    /// Answers when the agent is up (GET /healthz, 200); throws why not.
+    func health() throws
 }

@@ -72,8 +72,15 @@ struct RemoteHalfCall: Sendable {
     func abandon() { try? agent.abandon(session: session) }
 
     static func unreachable(_ message: String, severity: Severity, evidence: [String]) -> Finding {
+        AgentUnreachable.finding(message + " The verdict is this node's view alone.", severity: severity, evidence: evidence)
+    }
+}
+
+/// AGENT_UNREACHABLE, for every caller that asked another node's agent and got no answer.
+public enum AgentUnreachable {
+    public static func finding(_ message: String, severity: Severity, evidence: [String]) -> Finding {
         Finding(
-            .agentUnreachable, severity, message + " The verdict is this node's view alone.", hop: nil, evidence: evidence,
+            .agentUnreachable, severity, message, hop: nil, evidence: evidence,
             remedy:
                 "Run the netdoctor agent on that node (deploy/daemonset.yaml, or lab up --agents), give this command its token (--token-file), or name it with --agent ADDR:PORT."
         )

@@ -3,6 +3,10 @@ import NodeFiles
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#endif
+
 /// `check` on the real lab: a healthy node says nothing is wrong; each fault made as its real
 /// cause makes it is named, at its place, and nothing else is an error.
 extension PrivilegedSuite {
@@ -201,6 +205,55 @@ extension PrivilegedSuite {
             #expect(
                 finding?["evidence"]?.array?.first?.string
                     == "pod-a (10.244.1.2) enters by cni0, where rp_filter is 1; the route back to 10.244.1.2 leaves by eth0")
+        }
+
+        @Test("--probe: the MTU sweep and a DNS lookup from pod-a, node2's agent's health; each fault named by the probe's own code")
+        func probes() throws {
+            try Privilege.require()
+            try fresh(["--agents", "--proxy", "iptables"])
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            func probed(_ extra: [String] = []) throws -> (status: Int32, json: ConfigValue) {
+                let result = try Binary.run(
+                    [
+                        "lab", "exec", "node1", "--", "netdoctor", "check", "--probe", "--token-file", "/var/lib/netdoctor-lab/agent-token",
+                        "-o", "json",
+                    ]
+                        + extra, timeout: 60_000)
+                return (result.status, try JSONParser.parse(bytes: result.output))
+            }
+            // Without --probe nothing is sent: the report says so.
+            #expect(try check().json["probes"] == .null)
+            let (status, json) = try probed()
+            #expect(status == 0, "\(codes(json))")
+            #expect(codes(json).isEmpty, "\(codes(json))")
+            let sent = json["probes"]?["sent"]?.array ?? []
+            #expect(json["probes"]?["pod"]?.string == "default/pod-a")
+            let kinds = sent.compactMap { $0["probe"]?.string }
+            #expect(kinds.filter { $0 == "path MTU to" }.count >= 2, "\(sent)")
+            #expect(sent.contains { $0["probe"]?.string == "DNS lookup of" && $0["outcome"]?.string?.contains("is 10.96.0.1") == true })
+            #expect(
+                sent.contains {
+                    $0["probe"]?.string == "agent health" && $0["target"]?.string == "192.168.77.2:9449"
+                        && $0["outcome"]?.string == "healthy"
+                })
+
+            // node2's agent stopped: its health check goes unanswered, in bounded time.
+            let state = try JSONParser.parse(bytes: try #require(Repository.read("/var/lib/netdoctor-lab/state.json")))
+            let agent = try #require(state["agents"]?["node2"]?.int)
+            kill(pid_t(agent), SIGSTOP)
+            let silent = try probed()
+            kill(pid_t(agent), SIGCONT)
+            #expect(codes(silent.json).contains("AGENT_UNREACHABLE"), "\(codes(silent.json))")
+            #expect(
+                (silent.json["probes"]?["sent"]?.array ?? []).contains {
+                    $0["probe"]?.string == "agent health" && $0["outcome"]?.string?.hasPrefix("no answer") == true
+                })
+
+            // The path carries less than pod-a's MTU: mtu-probe's own verdict.
+            #expect(try Binary.run(["lab", "break", "MTU_MISMATCH"]).status == 0)
+            let small = try probed()
+            #expect(small.status == 1)
+            #expect(codes(small.json, ["error"]).contains("MTU_MISMATCH"), "\(codes(small.json))")
         }
     }
 }
