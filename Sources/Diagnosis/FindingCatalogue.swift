@@ -670,11 +670,11 @@ public enum FindingCatalogue {
         Entry(
             code: .linkManagedByHost, area: "check",
             meaning:
-                "systemd-networkd applies a .network file to a CNI link (error when it matches by a pattern, warning when it names the link), or NetworkManager activates a profile of its own on one: they strip the CNI's addresses and routes, run DHCP on veths, take devices down.",
+                "systemd-networkd applies a .network file to a CNI link (error when it matches by a pattern, warning when it names the link), or NetworkManager activates a profile of its own on one: they strip the CNI's addresses and routes, run DHCP on veths, take devices down. Or systemd-udevd replaced a CNI link's MAC with MACAddressPolicy=persistent's after the CNI created it (error for an overlay's VTEP, whose MAC peers learned; warning for a veth or bridge).",
             decidedBy:
-                "For the node's live CNI links (cni*, cali*, veth*, flannel.*, vxlan.calico, lxc*, cilium_*, …): /run/systemd/netif/links/IFINDEX (ADMIN_STATE, NETWORK_FILE and its [Match] Name=) and /run/NetworkManager/devices/IFINDEX (managed, connection-uuid) with the profile's [.nmmeta] external (a link NM only observes is not a fault).",
+                "For the node's live CNI links (cni*, cali*, veth*, flannel.*, vxlan.calico, lxc*, cilium_*, …): /run/systemd/netif/links/IFINDEX (ADMIN_STATE, NETWORK_FILE and its [Match] Name=) and /run/NetworkManager/devices/IFINDEX (managed, connection-uuid) with the profile's [.nmmeta] external (a link NM only observes is not a fault). udev: /run/udev/data/nIFINDEX's ID_NET_LINK_FILE (and _DROPINS) with MACAddressPolicy=persistent, and the link's MAC equal to the one that policy derives (SipHash-2-4 of /etc/machine-id and the link's name under systemd's key): any other MAC is not judged.",
             remedy:
-                "Make the CNI's links unmanaged: Unmanaged=yes in a matching .network; NetworkManager's unmanaged-devices with interface-name: patterns.",
+                "Make the CNI's links unmanaged: Unmanaged=yes in a matching .network; NetworkManager's unmanaged-devices with interface-name: patterns; for udev, a .link file before 99-default.link matching the CNI's links (OriginalName=flannel* or Driver=veth) with MACAddressPolicy=none.",
             inContract: false),
         Entry(
             code: .labIncomplete, area: "lab",

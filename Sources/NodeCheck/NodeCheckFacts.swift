@@ -27,6 +27,8 @@ public struct NodeCheckFacts: Sendable {
     public var bridges: [BridgeExpectation]
     /// CNI links a host network manager claims.
     public var managedLinks: [ManagedLink] = []
+    /// CNI links udev gave the MAC of its MACAddressPolicy=persistent.
+    public var rewrittenMACs: [RewrittenMAC] = []
     /// Each pod's way into the node and the route back to it (rp_filter).
     public var reversePaths: [ReversePath] = []
     /// The node's VXLAN devices and the routes to their peers.

@@ -24,6 +24,7 @@ public enum NodeChecks {
         for overlay in facts.overlays { found += OverlayChecks.wrongUnderlay(overlay) }
         found += ReversePathChecks.strict(facts.reversePaths)
         found += HostManagerChecks.managed(facts.managedLinks)
+        found += HostManagerChecks.macRewritten(facts.rewrittenMACs)
         if let flannel = facts.flannel { found += FlannelChecks.subnetMissing(flannel.subnet, source: flannel.source) }
         found += facts.conntrack.map(TableChecks.conntrack) ?? []
         for table in facts.neighborTables { found += TableChecks.neighbors(table) }

@@ -57,6 +57,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if let messages = try? NetlinkMessage.parseAll(bytes) {
         for message in messages {
             _ = try? Link(message)
+            _ = try? FamilyConfig(message)
             _ = try? InterfaceAddress(message)
             _ = try? Route(message)
             _ = try? Neighbor(message)
@@ -119,6 +120,9 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         let pools = HostLocalPools.of(network, file: "x", flannelEnvironment: EnvironmentFile.parse(text)).pools
         _ = BridgeExpectation.of(network, file: "x", pools: pools)
     }
+    // udev's database record of a link (which .link file applied), a machine id's hash.
+    _ = UdevMACPolicy.linkFiles(text)
+    _ = UdevMACPolicy.persistentMAC(machineID: Array(bytes.prefix(16)), name: String(text.prefix(15)))
     if let status = try? Runtime_V1_StatusResponse(serializedBytes: bytes) { _ = RuntimeClient.conditions(status) }
     // The cloud CNIs' IPAM state: Azure's file, AWS's ipamd checkpoint.
     _ = AzureIPAM.usage(bytes, file: "f", source: "s", known: [])

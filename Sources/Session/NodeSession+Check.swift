@@ -141,6 +141,7 @@ extension NodeSession {
             let state = try access.state()
             facts.node = state
             facts.managedLinks = HostLinkManagers.read(root: root, links: state.links.map { ($0.index, $0.name) })
+            facts.rewrittenMACs = UdevMACPolicy.read(root: root, links: state.links.map { ($0.index, $0.name, $0.address, $0.kind) })
             facts.overlays = OverlayUnderlay.read(state) { remote in
                 switch access.lookup(RouteQuery(destination: remote)) {
                 case .route(let route):

@@ -68,12 +68,15 @@ public enum HostLinkManagers {
     }
 
     /// The state files a manager keeps in `directory` (one per ifindex) for the links given.
-    static func states(in directory: String, of links: [(index: Int32, name: String)], root: NodeRoot) -> [Int32: String] {
+    /// `prefix`: before the ifindex in the file's name (udev's database: "n").
+    static func states(
+        in directory: String, of links: [(index: Int32, name: String)], root: NodeRoot, prefix: String = ""
+    ) -> [Int32: String] {
         let present = Set(((try? root.list(directory, withStatus: false)) ?? []).map(\.name))
-        let wanted = links.map(\.index).filter { present.contains(String($0)) }
+        let wanted = links.map(\.index).filter { present.contains(prefix + String($0)) }
         guard !wanted.isEmpty else { return [:] }
         var texts: [Int32: String] = [:]
-        for (index, (_, content)) in zip(wanted, root.readEach(directory, names: wanted.map(String.init), limit: 64 << 10)) {
+        for (index, (_, content)) in zip(wanted, root.readEach(directory, names: wanted.map { prefix + String($0) }, limit: 64 << 10)) {
             if case .success(let bytes) = content { texts[index] = String(decoding: bytes, as: UTF8.self) }
         }
         return texts
