@@ -637,9 +637,9 @@ public enum FindingCatalogue {
         Entry(
             code: .neighborTableFull, area: "check",
             meaning:
-                "A neighbour table (ARP, IPv6 NDISC) overflowed (\"neighbor table overflow!\", table_fulls above 0) or holds at least 90% of gc_thresh3 entries.",
+                "A neighbour table (ARP, IPv6 NDISC) overflowed (\"neighbor table overflow!\", table_fulls above 0) and is still past gc_thresh2 or near gc_thresh3 (error), or holds at least 90% of gc_thresh3 entries (warning). An overflow since boot with the table below its limits now is told as info.",
             decidedBy:
-                "/proc/net/stat/arp_cache and ndisc_cache (entries, table_fulls) against net.ipv4/ipv6.neigh.default.gc_thresh2/3 (initial namespace only); entries counts permanent ones too, so near the limit is a warning.",
+                "rtnetlink's neighbour tables (RTM_GETNEIGHTBL, as `ip -s ntable` asks: entries, table_fulls, gc_thresh1/2/3, in any namespace), else /proc/net/stat/arp_cache and ndisc_cache with net.ipv4/ipv6.neigh.default.gc_thresh2/3 (initial namespace only); entries counts permanent ones too, so near the limit is a warning.",
             remedy: "Raise gc_thresh1/2/3 in the initial namespace and persist them.",
             inContract: false),
         Entry(

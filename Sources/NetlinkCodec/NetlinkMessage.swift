@@ -28,6 +28,8 @@ public struct MessageType: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let getRoute = MessageType(rawValue: 26)
     public static let newNeighbor = MessageType(rawValue: 28)
     public static let getNeighbor = MessageType(rawValue: 30)
+    public static let newNeighborTable = MessageType(rawValue: 64)
+    public static let getNeighborTable = MessageType(rawValue: 66)
     public static let newNetconf = MessageType(rawValue: 80)
     public static let getNetconf = MessageType(rawValue: 82)
     public static let newNSID = MessageType(rawValue: 88)

@@ -3,6 +3,7 @@ import CRI
 import Inspection
 import KernelState
 import NetAddress
+import NetlinkCodec
 import NodeCheck
 import NodeFiles
 import PathFacts
@@ -166,8 +167,21 @@ extension NodeSession {
                 facts.collectionProblems.append(problem)
             }
         }
-        facts.neighborTables = IPFamily.allCases.compactMap(NeighborTableFill.read)
+        facts.neighborTables = neighborTables()
         facts.portRanges = LocalPortRanges.read()
+    }
+
+    /// The ARP and NDP tables' fill and limits over rtnetlink (RTM_GETNEIGHTBL, as `ip -s ntable`
+    /// asks), else from procfs.
+    func neighborTables() -> [NeighborTableFill] {
+        if let socket = (try? kernel.open(kernel.node))?.handle?.socket,
+            let messages = try? socket.dump(RouteRequest.dump(.getNeighborTable)),
+            case let tables = messages.compactMap({ (try? NeighborTableInfo($0)) ?? nil }).compactMap(NeighborTableFill.init),
+            !tables.isEmpty
+        {
+            return tables.sorted { $0.family == .ipv4 && $1.family != .ipv4 }
+        }
+        return IPFamily.allCases.compactMap(NeighborTableFill.read)
     }
 
     /// kube-proxy's side in brief: how many Services, how many without endpoints, its NodePorts,

@@ -30,6 +30,12 @@ struct NodeTablesTests {
         let finding = try #require(TableChecks.neighbors(fill).first)
         #expect(finding.code == .neighborTableFull && finding.severity == .error)
         #expect(finding.evidence.contains("net.ipv4.neigh.default.gc_thresh3 = 1024"))
+        #expect(finding.evidence.first == "arp_cache: entries 1020, table_fulls 18 (since boot)")
+        // An overflow long past, the table quiet now: told (info), not a fault of today.
+        #expect(
+            TableChecks.neighbors(NeighborTableFill(family: .ipv4, entries: 15, tableFulls: 8, softLimit: 512, hardLimit: 1024)).map(
+                \.severity)
+                == [.info])
         // A quiet table: nothing; garbage: no reading.
         #expect(TableChecks.neighbors(NeighborTableFill(family: .ipv4, entries: 6, tableFulls: 0, softLimit: 512, hardLimit: 1024)).isEmpty)
         #expect(NeighborTableFill.parse(statistics: "garbage\n\u{1B}[2J", family: .ipv4) == nil)

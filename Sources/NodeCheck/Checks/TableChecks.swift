@@ -31,7 +31,7 @@ public enum TableChecks {
     /// which the limits spare, so a table at gc_thresh3 is said to be near full; table_fulls
     /// (the kernel refused an entry) is what says it overflowed.
     public static func neighbors(_ fill: NeighborTableFill) -> [Finding] {
-        var evidence = ["\(fill.statisticsFile): entries \(fill.entries), table_fulls \(fill.tableFulls)"]
+        var evidence = ["\(fill.name): entries \(fill.entries), table_fulls \(fill.tableFulls) (since boot)"]
         if let soft = fill.softLimit { evidence.append("\(fill.thresholdPrefix).gc_thresh2 = \(soft)") }
         if let hard = fill.hardLimit { evidence.append("\(fill.thresholdPrefix).gc_thresh3 = \(hard)") }
         let nearHard = fill.hardLimit.map { Double(fill.entries) >= Double($0) * warningFill } ?? false
@@ -41,11 +41,13 @@ public enum TableChecks {
         let message: String
         let severity: Severity
         if fill.tableFulls > 0 {
-            severity = pastSoft || nearHard ? .error : .warning
+            // The counter only grows until reboot: an overflow long past with the table far from
+            // its limits now is told, not judged a fault of today.
+            severity = pastSoft || nearHard ? .error : .info
             message =
                 severity == .error
                 ? "The \(table) table has overflowed (\(fill.tableFulls) times since boot) and is still near its limit: new neighbours are refused (\"neighbour: arp_cache: neighbor table overflow!\") and traffic to them is dropped."
-                : "The \(table) table overflowed \(fill.tableFulls) times since boot (\"neighbor table overflow!\"); it has \(fill.entries) entries now."
+                : "The \(table) table overflowed \(fill.tableFulls) times since boot (\"neighbor table overflow!\"); it has \(fill.entries) entries now, below its limits."
         } else {
             severity = .warning
             message =

@@ -1,5 +1,6 @@
 import ConfigFormats
 import NetAddress
+import NetlinkCodec
 import NetSystem
 
 /// The conntrack table's fill: entries now against the limit, in the namespace read (the count
@@ -54,7 +55,6 @@ public struct NeighborTableFill: Sendable, Equatable {
     }
 
     public var name: String { family == .ipv4 ? "arp_cache" : "ndisc_cache" }
-    public var statisticsFile: String { "/proc/net/stat/\(name)" }
     public var thresholdPrefix: String { "net.\(family == .ipv4 ? "ipv4" : "ipv6").neigh.default" }
 
     /// /proc/net/stat/arp_cache: a header line naming the columns, then one row of hex numbers
@@ -78,6 +78,22 @@ public struct NeighborTableFill: Sendable, Equatable {
         return NeighborTableFill(family: family, entries: entries, tableFulls: fulls, softLimit: nil, hardLimit: nil)
     }
 
+    /// From the kernel's answer to RTM_GETNEIGHTBL: the thresholds are there in any namespace.
+    public init?(_ table: NeighborTableInfo) {
+        let family: IPFamily
+        switch table.name {
+        case "arp_cache": family = .ipv4
+        case "ndisc_cache": family = .ipv6
+        default: return nil
+        }
+        guard let entries = table.entries else { return nil }
+        self.init(
+            family: family, entries: Int(entries), tableFulls: table.tableFulls ?? 0, softLimit: table.thresholds.map { Int($0.1) },
+            hardLimit: table.thresholds.map { Int($0.2) })
+    }
+
+    /// The procfs way, where rtnetlink did not answer: the counters from /proc/net/stat, the
+    /// thresholds from sysctls that exist in the initial namespace only.
     public static func read(_ family: IPFamily) -> NeighborTableFill? {
         let file = family == .ipv4 ? "arp_cache" : "ndisc_cache"
         guard let bytes = KernelFile.bytes("/proc/thread-self/net/stat/\(file)", limit: 1 << 20),
