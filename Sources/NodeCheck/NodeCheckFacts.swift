@@ -14,6 +14,10 @@ public struct NodeCheckFacts: Sendable {
     public var runtimeName: String
     /// The runtime's own conditions (CRI Status); nil when it was not asked or did not answer.
     public var runtimeConditions: [RuntimeCondition]?
+    /// The runtime's sandboxes by state; nil when it did not answer. NotReady ones are counted,
+    /// not judged: the kubelet keeps a restarted or deleted pod's old sandbox until it collects it,
+    /// and one whose network failed is said by SANDBOX_NETWORK_FAILED from the logs.
+    public var sandboxes: (ready: Int, notReady: Int)?
     /// The pods swept, and what their own checks found (inspect's, per pod; the cache against
     /// the runtime).
     public var pods: PodSweep

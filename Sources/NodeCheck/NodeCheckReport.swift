@@ -63,6 +63,7 @@ public struct NodeCheckReport: Report {
             "networkReady": .flag(network?.status),
             "reason": .text(network?.reason),
             "message": .text(network?.message),
+            "sandboxes": facts.sandboxes.map { .fields(["ready": .int($0.ready), "notReady": .int($0.notReady)]) } ?? .null,
         ])
     }
 
@@ -173,10 +174,12 @@ public struct NodeCheckReport: Report {
     }
 
     var runtimeLine: String {
-        guard let conditions = facts.runtimeConditions else { return "\(facts.runtimeName) (its conditions were not asked)" }
+        let sandboxes = facts.sandboxes.map { ", sandboxes: \($0.ready) ready, \($0.notReady) not ready" } ?? ""
+        guard let conditions = facts.runtimeConditions else { return "\(facts.runtimeName) (its conditions were not asked)\(sandboxes)" }
         guard let network = conditions.first(where: { $0.type == "NetworkReady" }) else {
-            return "\(facts.runtimeName), no NetworkReady condition"
+            return "\(facts.runtimeName), no NetworkReady condition\(sandboxes)"
         }
-        return "\(facts.runtimeName), NetworkReady=\(network.status)\(network.status ? "" : " (\(network.reason): \(network.message))")"
+        return
+            "\(facts.runtimeName), NetworkReady=\(network.status)\(network.status ? "" : " (\(network.reason): \(network.message))")\(sandboxes)"
     }
 }

@@ -31,6 +31,10 @@ extension NodeSession {
             )
         var facts = NodeCheckFacts(
             configuration: configuration, runtimeName: pods.runtime.inventory?.runtimeName ?? pods.runtime.endpointName, maxPods: maxPods)
+        if let inventory = pods.runtime.inventory {
+            let ready = inventory.sandboxes.filter(\.ready).count
+            facts.sandboxes = (ready, inventory.sandboxes.count - ready)
+        }
         if case .answered(let endpoint, _) = pods.runtime {
             do {
                 facts.runtimeConditions = try RuntimeClient.conditions(endpoint)

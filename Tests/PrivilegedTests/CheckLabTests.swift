@@ -46,6 +46,8 @@ extension PrivilegedSuite {
                 #expect(status == 0, "\(arguments) \(node): \(codes(json))")
                 #expect(codes(json).isEmpty, "\(arguments) \(node): \(codes(json))")
                 #expect(json["runtime"]?["networkReady"]?.bool == true)
+                #expect((json["runtime"]?["sandboxes"]?["ready"]?.int ?? 0) >= (json["pods"]?["count"]?.int ?? 1))
+                #expect(json["runtime"]?["sandboxes"]?["notReady"]?.int == 0)
                 #expect(json["pods"]?["count"]?.int == (node == "node1" ? 2 : 1))
                 let sets = json["ipam"]?.array?.first?["rangeSets"]?.array ?? []
                 #expect(sets.count == (arguments.contains("dual") ? 2 : 1))
