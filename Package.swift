@@ -231,7 +231,8 @@ let package = Package(
         .testTarget(
             name: "SessionTests",
             dependencies: [
-                "CNIDetection", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "PathFacts", "Pods", "Session", "TestSupport",
+                "CNIDetection", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "NodeCheck", "PathFacts", "Pods", "Session",
+                "TestSupport",
             ]),
         .testTarget(name: "WatchTests", dependencies: ["ConfigFormats", "NetAddress", "TestSupport", "Watch"]),
         // Real namespaces, veths, bridges, VXLAN and the CNI plugins: root only, and never skipped on CI.

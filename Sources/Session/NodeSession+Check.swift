@@ -20,7 +20,9 @@ extension NodeSession {
     /// check: the whole node, every fact gathered here once, then judged by NodeChecks. Nothing
     /// is sent and nothing changed, unless `probing` (--probe) says how to probe. `runtimeLog`:
     /// the runtime's log file on this machine, when it does not log to the journal.
-    public func check(runtimeLog: String? = nil, probing: CheckProbing? = nil) -> NodeCheckReport {
+    /// `journal`: kept by a caller that checks again and again (the watching agent), so each
+    /// check reads only what the journal got since the last.
+    public func check(runtimeLog: String? = nil, probing: CheckProbing? = nil, journal: JournalWindow? = nil) -> NodeCheckReport {
         let configuration = CNIDetector.detect(
             DetectionInput(
                 root: root, kernel: root.prefix.isEmpty ? KernelView.current() : KernelView(), queryPlugins: root.prefix.isEmpty,
@@ -46,7 +48,7 @@ extension NodeSession {
         gatherPools(into: &facts)
         gatherKernel(into: &facts)
         gatherReversePaths(into: &facts)
-        gatherSandboxFailures(into: &facts, runtimeLog: runtimeLog)
+        gatherSandboxFailures(into: &facts, runtimeLog: runtimeLog, journal: journal)
         if let probing { gatherProbes(into: &facts, probing: probing) }
         facts.services = servicesSummary(clusterDNS: (configuration.kubelet.clusterDNS ?? []).compactMap(IPAddress.parse))
         return NodeCheckReport(facts)
@@ -215,12 +217,22 @@ extension NodeSession {
 
     /// Sandboxes that got no network lately, from the journal (the node's own, or under --root
     /// its persistent journal) and the runtime's log files.
-    func gatherSandboxFailures(into facts: inout NodeCheckFacts, runtimeLog: String?) {
+    func gatherSandboxFailures(into facts: inout NodeCheckFacts, runtimeLog: String?, journal window: JournalWindow?) {
         let since = Double(time(nil)) - Double(NodeChecks.logWindowMinutes * 60)
         var failures: [SandboxFailure] = []
-        switch readJournal() {
+        // Where the last check of a long-running caller stopped; a cursor the journal no longer
+        // has (rotated, vacuumed) is read again from the window's start.
+        var read = readJournal(after: window?.cursor)
+        if case .failure = read, window?.cursor != nil { read = readJournal(after: nil) }
+        switch read {
         case .success(let journal):
-            failures += SandboxFailures.fromJournal(journal.bytes, since: since)
+            let new = SandboxFailures.fromJournal(journal.bytes, since: since)
+            if let window {
+                window.keep(new, continued: journal.continued, since: since, cursor: SandboxFailures.lastCursor(journal.bytes))
+                failures += window.failures
+            } else {
+                failures += new
+            }
             facts.logsRead.append(journal.what)
         case .failure(let problem):
             facts.logsNotRead.append(problem.description)
@@ -255,12 +267,13 @@ extension NodeSession {
         var description: String
     }
 
-    /// journalctl's JSON for the window, bounded in entries, bytes and time; the node's
-    /// persistent journal under --root.
-    func readJournal() -> Result<(bytes: [UInt8], what: String), LogProblem> {
+    /// journalctl's JSON for the window (or what came after `cursor`), bounded in entries,
+    /// bytes and time; the node's persistent journal under --root.
+    func readJournal(after cursor: String?) -> Result<(bytes: [UInt8], what: String, continued: Bool), LogProblem> {
         guard let journalctl = ["/usr/bin/journalctl", "/bin/journalctl"].first(where: { NodeRoot("/").status($0)?.isExecutable == true })
         else { return .failure(LogProblem(description: "the journal: journalctl is not installed here")) }
-        var arguments = ["-o", "json", "--no-pager", "-a", "--since=-\(NodeChecks.logWindowMinutes)min", "-n", "20000"]
+        var arguments = ["-o", "json", "--no-pager", "-a", "-n", "20000"]
+        arguments.append(cursor.map { "--after-cursor=\($0)" } ?? "--since=-\(NodeChecks.logWindowMinutes)min")
         var what = "journal"
         if !root.prefix.isEmpty {
             let directory = root.prefix + "/var/log/journal"
@@ -280,7 +293,7 @@ extension NodeSession {
         guard result.status == 0 else {
             return .failure(LogProblem(description: "the journal: journalctl failed: \(Printable.line(result.errorText))"))
         }
-        return .success((result.output, what))
+        return .success((result.output, what, cursor != nil))
     }
 
     /// Each pod's IPv4 addresses: the interface its packets enter the node by, rp_filter there,

@@ -66,6 +66,8 @@ public final class Watcher: AgentWatch, @unchecked Sendable {
     var cycles = 0
     /// The finding codes `check` gave last interval (their gauges go to 0 when they go).
     var checkCodes: Set<String> = []
+    /// The journal read so far: each interval's check reads only what came after.
+    let journal = JournalWindow()
     let stopping = Atomic<Bool>(false)
 
     public init(
@@ -128,7 +130,7 @@ public final class Watcher: AgentWatch, @unchecked Sendable {
         if let source { failures += probeExtras(from: source, session: session) }
         // The node judged whole, on the same session (its pods already read): gauges of what
         // fills up, and findings by code.
-        checkCodes = metrics.nodeCheck(session.check(), previous: checkCodes)
+        checkCodes = metrics.nodeCheck(session.check(journal: journal), previous: checkCodes)
         let now = Self.now()
         let failedKeys = Set(failures.map(\.key))
         failing = failing.filter { failedKeys.contains($0.key) }

@@ -88,6 +88,15 @@ struct SandboxLogTests {
         #expect(findings.last?.evidence.first == "1 failed sandbox in the last 60 min (at 1970-01-01T00:33:20Z)")
     }
 
+    @Test("the last entry's __CURSOR, where the next read goes on from; none in garbage")
+    func cursor() {
+        let lines = [
+            #"{"__CURSOR":"s=1;i=a1","MESSAGE":"x"}"#, #"{"__CURSOR":"s=1;i=a2","MESSAGE":"y"}"#, "not json", #"{"MESSAGE":"no cursor"}"#,
+        ].joined(separator: "\n")
+        #expect(SandboxFailures.lastCursor(Array(lines.utf8)) == "s=1;i=a2")
+        #expect(SandboxFailures.lastCursor(Array("garbage\n\u{1B}[2J".utf8)) == nil)
+    }
+
     @Test("a runtime's log file: its own times, the window, a huge line and garbage survive")
     func logFile() {
         let huge = String(repeating: "failed to setup network for sandbox ", count: 100_000)

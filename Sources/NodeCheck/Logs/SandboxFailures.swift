@@ -36,6 +36,14 @@ public enum SandboxFailures {
         return failures
     }
 
+    /// The last entry's __CURSOR: where the next read goes on from (journalctl --after-cursor).
+    public static func lastCursor(_ bytes: [UInt8]) -> String? {
+        for line in bytes.split(separator: UInt8(ascii: "\n")).reversed() where line.count < SandboxLog.lineLimit * 4 {
+            if let cursor = (try? JSONParser.parse(bytes: Array(line)))?["__CURSOR"]?.string, !cursor.isEmpty { return cursor }
+        }
+        return nil
+    }
+
     /// MESSAGE's text in each of the forms journalctl writes it.
     static func messages(_ value: ConfigValue?) -> [String] {
         switch value {
