@@ -47,9 +47,6 @@ public final class NamespaceDirectory: @unchecked Sendable {
     private var nsidSearches: [NetNamespace.Identity: NsidSearch] = [:]
     /// The node's namespace, opened once for the nsid questions (askable).
     var nodeOpened: NetNamespace?
-    /// Which namespace (other than the node's) holds each address, built the first time an
-    /// address is looked for: one dump per namespace, however many pods are looked up by address.
-    private var holders: [IPAddress: KnownNamespace]?
 
     static let namedDirectories = ["/var/run/netns", "/run/netns"]
 
@@ -63,21 +60,6 @@ public final class NamespaceDirectory: @unchecked Sendable {
                 name: KnownNamespace.nodeName, path: path,
                 identity: NetNamespace.identity(of: path) ?? .init(device: 0, inode: 0), isNode: true)
         ]
-    }
-
-    /// The namespace other than the node's that holds `address`; nil when none does. Every
-    /// namespace's addresses are read once, the first time (a node's pods looked up one by one
-    /// cost one pass, not one per pod).
-    public func namespace(holding address: IPAddress) -> KnownNamespace? {
-        if holders == nil {
-            var index: [IPAddress: KnownNamespace] = [:]
-            for candidate in known where !candidate.isNode {
-                guard let opened = try? open(candidate), let addresses = try? NamespaceReader.addresses(opened) else { continue }
-                for held in addresses.compactMap(\.address) where !held.isLoopback && index[held] == nil { index[held] = candidate }
-            }
-            holders = index
-        }
-        return holders?[address]
     }
 
     /// The named namespaces, once (/var/run/netns is usually /run/netns: one stat each tells).

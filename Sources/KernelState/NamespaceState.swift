@@ -194,15 +194,9 @@ public struct NamespaceDumps: Sendable {
     }
 }
 
-/// What a namespace's state is read with besides the dumps (NamespaceDumps): its addresses alone,
-/// and which interfaces' sysctls are kept. Full reads go through PathFacts' NamespaceHandle, once per namespace.
+/// Which interfaces' sysctls a namespace's read keeps. Full reads go through PathFacts'
+/// NamespaceHandle, once per namespace.
 public enum NamespaceReader {
-    /// Only the addresses of a namespace (one dump): enough to tell whose namespace it is.
-    public static func addresses(_ namespace: NetNamespace, thread: NamespaceThread = .shared) throws -> [InterfaceAddress] {
-        let socket = try NetlinkSocket.open(in: namespace, thread: thread)
-        return try socket.dump(RouteRequest.dump(.getAddress)).compactMap { $0.type == .newAddress ? try InterfaceAddress($0) : nil }
-    }
-
     /// Whose per-interface sysctls are kept: every interface of a small namespace (a pod, a
     /// node); in a big one only the others than veths (thousands of veths would be tens of
     /// thousands of names kept for no check).

@@ -78,10 +78,7 @@ public final class LiveNode: NodeAccess, @unchecked Sendable {
         if let known = located[pod.containerID] { return known }
         // Without a path (libcni before 1.2 writes none), the namespace holding the pod's
         // address, from the states the handles read anyway: each namespace visited once.
-        let known =
-            try pod.netnsPath == nil
-            ? pod.addresses.lazy.compactMap(holder(of:)).first ?? PodDirectory.locate(pod, directory: directory)
-            : PodDirectory.locate(pod, directory: directory)
+        let known = try PodDirectory.locate(pod, directory: directory, holder: holder(of:))
         return try verified(known, holds: pod)
     }
 
@@ -100,7 +97,9 @@ public final class LiveNode: NodeAccess, @unchecked Sendable {
     /// each checked to hold its pod's address as namespace(of:) checks it.
     public func namespaces(of pods: [Pod]) -> [Result<KnownNamespace, any Error>] {
         let located = pods.map { pod in
-            Result { () throws -> KnownNamespace? in pod.netnsPath == nil ? nil : try PodDirectory.locate(pod, directory: directory) }
+            Result { () throws -> KnownNamespace? in
+                pod.netnsPath == nil ? nil : try PodDirectory.locate(pod, directory: directory, holder: { _ in nil })
+            }
         }
         prefetch(located.compactMap { try? $0.get() })
         return zip(pods, located).map { pod, located in

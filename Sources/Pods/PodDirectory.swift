@@ -269,9 +269,12 @@ public struct PodDirectory: Sendable {
 
 extension PodDirectory {
     /// The pod's network namespace: the runtime's or the cache's path (under --root first, then
-    /// as written), or, when neither names one, the namespace that holds the pod's address; not
-    /// yet checked to hold the pod's address (`verify` does, on the state read once: LiveNode).
-    public static func locate(_ pod: Pod, directory: NamespaceDirectory) throws(PodLookupError) -> KnownNamespace {
+    /// as written), or, when neither names one, the namespace `holder` says holds the pod's
+    /// address (LiveNode's index of the states it read); not yet checked to hold the pod's
+    /// address (`verify` does, on the state read once: LiveNode).
+    public static func locate(
+        _ pod: Pod, directory: NamespaceDirectory, holder: (IPAddress) -> KnownNamespace?
+    ) throws(PodLookupError) -> KnownNamespace {
         if let path = pod.netnsPath {
             let located: KnownNamespace?
             do {
@@ -297,7 +300,7 @@ extension PodDirectory {
                     "\(pod.fullName) has neither a namespace path nor an address in \(pod.sourceDescription): netdoctor cannot tell which namespace is the pod's"
             )
         }
-        if let found = pod.addresses.lazy.compactMap(directory.namespace(holding:)).first { return found }
+        if let found = pod.addresses.lazy.compactMap(holder).first { return found }
         throw PodLookupError(
             kind: .namespaceGone,
             message:
