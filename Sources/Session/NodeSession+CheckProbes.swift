@@ -58,7 +58,7 @@ extension NodeSession {
             return
         }
         guard let agents else {
-            probes.notSent.append("the agents' health: no agent to ask (--no-agent)")
+            probes.notSent.append("the agents' health: this session was given no way to reach them")
             return
         }
         for peer in peers {
