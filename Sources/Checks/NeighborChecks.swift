@@ -115,7 +115,7 @@ public enum NeighborChecks: PathCheck {
     ) -> Finding {
         let states = entry.state.names.joined(separator: ",")
         let setting = "net.ipv4.conf.\(proxied.veth.name).proxy_arp"
-        let forwarding = facts.nodeNamespace?.state.sysctls["net.ipv4.conf.\(proxied.veth.name).forwarding"]
+        let forwarding = facts.nodeNamespace?.state.interfaceSetting(.ipv4, "forwarding", of: proxied.veth.name).map(String.init)
         let message =
             "\(gateway), \(source.label)'s gateway, does not answer ARP on \(interface.name) (\(states)): "
             + "no interface holds it, so \(facts.nodeLabel):\(proxied.veth.name) must answer by proxy ARP"
@@ -144,8 +144,8 @@ public enum NeighborChecks: PathCheck {
             !node.addresses.contains(where: { $0.address == gateway })
         else { return nil }
         // The kernel ORs the interface's setting with conf.all's.
-        let value = node.sysctls["net.ipv4.conf.\(hostVeth.name).proxy_arp"]
-        return (hostVeth, value.map { $0 != "0" || node.sysctls["net.ipv4.conf.all.proxy_arp"] == "1" })
+        let value = node.interfaceSetting(.ipv4, "proxy_arp", of: hostVeth.name)
+        return (hostVeth, value.map { $0 != 0 || node.sysctls["net.ipv4.conf.all.proxy_arp"] == "1" })
     }
 
     /// The MAC the source's next hop should have: the bridge's, or the host veth's (ptp, or a

@@ -92,8 +92,15 @@ public struct NamespaceState: Sendable {
     /// A family's forwarding switch.
     public func forwarding(_ family: IPFamily) -> Bool? { family == .ipv4 ? ipForwarding : ipv6Forwarding }
     /// An interface's IPv6 sysctl (accept_ra, forwarding, proxy_ndp), when it was read.
-    public func ipv6Setting(_ key: String, of interface: String) -> Int? {
-        sysctls["net.ipv6.conf.\(interface).\(key)"].flatMap { Int($0) }
+    public func ipv6Setting(_ key: String, of interface: String) -> Int? { interfaceSetting(.ipv6, key, of: interface) }
+
+    /// An interface's switch (net.ipv4.conf.IF.KEY: forwarding, rp_filter, proxy_arp; IPv6's:
+    /// forwarding, accept_ra, proxy_ndp): from its link's IFLA_AF_SPEC, which every link carries
+    /// however many the namespace has (the sysctls keep a big namespace's veths out), else from
+    /// the sysctls read (a recording of a link without it).
+    public func interfaceSetting(_ family: IPFamily, _ key: String, of interface: String) -> Int? {
+        if let value = link(named: interface)?.deviceConfig?.value(ipv6: family == .ipv6, key) { return Int(value) }
+        return sysctls["net.\(family == .ipv4 ? "ipv4" : "ipv6").conf.\(interface).\(key)"].flatMap { Int($0) }
     }
 }
 

@@ -12,6 +12,20 @@ public struct DeviceConfig: Sendable, Equatable {
 
     public init() {}
 
+    /// The switch procfs names net.ipv4.conf.IF.KEY (`ipv6`: net.ipv6.conf.IF.KEY); nil for a key
+    /// the link does not carry here.
+    public func value(ipv6: Bool, _ key: String) -> Int32? {
+        switch (ipv6, key) {
+        case (false, "forwarding"): ipv4Forwarding
+        case (false, "rp_filter"): rpFilter
+        case (false, "proxy_arp"): proxyARP
+        case (true, "forwarding"): ipv6Forwarding
+        case (true, "accept_ra"): acceptRA
+        case (true, "proxy_ndp"): proxyNDP
+        default: nil
+        }
+    }
+
     /// From IFLA_AF_SPEC's payload: one nested attribute per address family, typed by AF_*.
     /// Nil when neither family's configuration is there (a kernel or device without them).
     init?(afSpec: ArraySlice<UInt8>) {

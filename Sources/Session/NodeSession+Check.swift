@@ -306,7 +306,7 @@ extension NodeSession {
                 let host = try? Inspector.hostSide(of: pod, state: state, access: access, node: kernel)
             else { continue }
             let arrival = host.veth.masterIndex.flatMap(host.state.link(index:)) ?? host.veth
-            let own = host.state.sysctls["net.ipv4.conf.\(arrival.name).rp_filter"].flatMap { Int($0) }
+            let own = host.state.interfaceSetting(.ipv4, "rp_filter", of: arrival.name)
             for address in pod.addresses where address.isIPv4 {
                 let (interface, problem): (String?, String?) =
                     switch nodeAccess.lookup(RouteQuery(destination: address)) {

@@ -1,4 +1,5 @@
 import KernelState
+import NetAddress
 import NetlinkCodec
 import NodeFiles
 import TestSupport
@@ -25,6 +26,8 @@ struct RecordedSysctlsTests {
                     links: try NetlinkMessage.parseAll(links), addresses: [], routes: [], neighbors: [], forwardingDatabase: [])
                 let parsed = try dumps.parsedLinks()
                 let derived = dumps.sysctls(links: parsed, interfaces: parsed.map(\.name))
+                // A big namespace keeps no veth's sysctls: each interface's switch still comes from its link.
+                let bare = try dumps.state(links: parsed, sysctls: [:])
                 namespaces += 1
                 for line in String(decoding: text, as: UTF8.self).split(separator: "\n") {
                     let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
@@ -33,6 +36,10 @@ struct RecordedSysctlsTests {
                     // from RTM_GETNETCONF, which the recordings do not hold.
                     guard parts.count == 2, name.count == 5, name[2] == "conf", !["all", "default"].contains(name[3]) else { continue }
                     #expect(derived[parts[0]] == parts[1], "\(recording.name)/\(namespace.name): \(parts[0])")
+                    let family: IPFamily = name[1] == "ipv4" ? .ipv4 : .ipv6
+                    #expect(
+                        bare.interfaceSetting(family, String(name[4]), of: String(name[3])).map(String.init) == parts[1],
+                        "\(recording.name)/\(namespace.name): \(parts[0]) without the sysctls")
                     compared += 1
                 }
             }
