@@ -58,6 +58,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         for message in messages {
             _ = try? Link(message)
             _ = try? FamilyConfig(message)
+            _ = try? NeighborTableInfo(message)
             _ = try? InterfaceAddress(message)
             _ = try? Route(message)
             _ = try? Neighbor(message)
