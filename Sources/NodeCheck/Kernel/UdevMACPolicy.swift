@@ -31,14 +31,15 @@ public enum UdevMACPolicy {
         let cni = links.filter { HostLinkManagers.isCNILink($0.name) && $0.mac?.bytes.count == 6 }
         let records = HostLinkManagers.states(in: dataDirectory, of: cni.map { ($0.index, $0.name) }, root: root, prefix: "n")
         guard !records.isEmpty, let machineID = machineID(root: root) else { return [] }
-        var policies: [String: String?] = [:]
+        // Each set of .link files read once ("" where none sets a policy): 99-default.link for most links.
+        var policies: [String: String] = [:]
         var found: [RewrittenMAC] = []
         for link in cni {
             guard let record = records[link.index], let mac = link.mac else { continue }
             let files = linkFiles(record)
             guard !files.isEmpty else { continue }
             let key = files.joined(separator: "\n")
-            if policies[key] == nil { policies[key] = policy(files, root: root) }
+            if policies[key] == nil { policies[key] = policy(files, root: root) ?? "" }
             guard policies[key] == "persistent", mac.bytes == persistentMAC(machineID: machineID, name: link.name) else { continue }
             found.append(RewrittenMAC(link: link.name, kind: link.kind, mac: mac, linkFiles: files))
         }
