@@ -168,7 +168,22 @@ public struct JSONParser {
 
     private mutating func parseString() throws(ParseError) -> String {
         advance()  // opening quote
+        // Most strings have no escape and no control byte: taken as one slice, not byte by byte
+        // (a libcni cache entry's base64 config is a string of a kilobyte, read for every pod).
+        var plainEnd = index
+        while plainEnd < bytes.count, bytes[plainEnd] >= 0x20, bytes[plainEnd] != UInt8(ascii: "\""),
+            bytes[plainEnd] != UInt8(ascii: "\\")
+        {
+            plainEnd += 1
+        }
+        if plainEnd < bytes.count, bytes[plainEnd] == UInt8(ascii: "\"") {
+            let text = String(decoding: bytes[index..<plainEnd], as: UTF8.self)
+            index = plainEnd + 1  // past the closing quote; no newline in between (0x0A < 0x20)
+            return text
+        }
         var out: [UInt8] = []
+        out.append(contentsOf: bytes[index..<plainEnd])
+        index = plainEnd
         while true {
             guard let byte = current else { throw error("unexpected end of JSON input in string") }
             switch byte {

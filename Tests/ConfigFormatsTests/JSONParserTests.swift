@@ -48,6 +48,23 @@ struct JSONParserTests {
         }
     }
 
+    @Test("a string taken whole up to its first escape or control byte reads the same as byte by byte")
+    func plainRuns() throws {
+        #expect(
+            try JSONParser.parse(#"["plain", "run\tthen escape", "é multi-byte", "", "ends \\"]"#).array?.map(\.string) == [
+                "plain", "run\tthen escape", "é multi-byte", "", "ends \\",
+            ])
+        // The position after a plain run stays right: the error is at the control byte.
+        do {
+            _ = try JSONParser.parse("{\"abc\u{01}\"}")
+            Issue.record("a control byte parsed")
+        } catch {
+            #expect(error.column == 6)
+        }
+        #expect(try JSONParser.parse(bytes: Array("\"a\u{01}b\"".utf8), mode: .lenient).string == "a\u{01}b")
+        #expect(throws: ParseError.self) { try JSONParser.parse("\"unterminated plain run") }
+    }
+
     @Test("nesting is bounded, so hostile input cannot exhaust the stack")
     func depth() {
         let deep = String(repeating: "[", count: 100_000)
