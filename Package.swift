@@ -55,6 +55,8 @@ let package = Package(
     targets: [
         .target(name: "CNetShims"),
         .target(name: "CPcap"),
+        .target(name: "CLibBPF"),
+        .target(name: "CLabBPF"),
         .target(name: "ConfigFormats"),
         .target(name: "YAMLFormat", dependencies: ["ConfigFormats", "Yams"]),
         .target(name: "NodeFiles", dependencies: ["NetSystem"]),
@@ -63,6 +65,8 @@ let package = Package(
         .target(name: "NetlinkCodec", dependencies: ["NetAddress"]),
         .target(name: "NetSystem", dependencies: ["CNetShims"]),
         .target(name: "Netlink", dependencies: ["NetlinkCodec", "NetSystem", "CNetShims"]),
+        // BPF on libbpf (opened on first use): programs, attach points, BTF, the drop-reason probe.
+        .target(name: "BPF", dependencies: ["CLibBPF", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
         .target(name: "KernelState", dependencies: ["Netlink", "NetlinkCodec", "NetSystem", "NetAddress", "NodeFiles"]),
         .target(
             name: "CNIDetection",
@@ -91,11 +95,11 @@ let package = Package(
         .target(
             name: "PathFacts",
             dependencies: ["CNetShims", "KernelState", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles", "Pods"]),
-        .target(name: "Checks", dependencies: ["Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
+        .target(name: "Checks", dependencies: ["BPF", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
         .target(
             name: "Trace",
             dependencies: [
-                "Capture", "Checks", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
+                "BPF", "Capture", "Checks", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
                 "Netlink", "NetlinkCodec", "NetSystem", "PathFacts", "PathMTU", "Pods", "Services",
             ]),
         // The whole node judged (check): host-local's pools, the node's tables and bridges, pure checks over them.

@@ -326,7 +326,7 @@ _netdoctor_mtu-probe() {
 
 _netdoctor_trace() {
     repeating_flags=()
-    non_repeating_flags=(--no-color --no-agent --trace-rules --version -h --help)
+    non_repeating_flags=(--no-color --no-agent --trace-rules --drop-reasons --version -h --help)
     repeating_options=()
     non_repeating_options=(--root -o --output --runtime-endpoint --agent --token-file --tls-ca --tls-server-name --port --protocol --timeout --family)
     __netdoctor_offer_flags_options 2

@@ -189,6 +189,7 @@ _netdoctor_trace() {
         '--timeout[How long the probe waits for an answer, in milliseconds.]:ms:'
         '--family[Trace only this family (default\: every family both ends have).]:4|6:{__netdoctor_complete "${___family[@]}"}'
         '--trace-rules[Trace the request through nf_tables (nftrace) in each namespace on this node'\''s part of the path, and list every rule it met with its table, chain, handle, verdict and comment. Adds a table of netdoctor'\''s own (netdoctor-trace-PID-N) for the probe and removes it after, also on Ctrl-C; without this flag trace changes nothing.]'
+        '--drop-reasons[Ask the kernel why it dropped the probe\: a BPF program of netdoctor'\''s own on the skb\:kfree_skb tracepoint, filtered in the kernel to the probe'\''s packets, reports each drop'\''s reason (named from the kernel'\''s BTF), function, interface and namespace. Loaded for the probe only and removed after; it lives only as this process'\''s file descriptors, so nothing is left behind even if the run is killed. Needs root, libbpf and a kernel with BTF (5.17+).]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

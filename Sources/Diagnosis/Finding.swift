@@ -47,6 +47,11 @@ public struct Finding: Sendable, Hashable {
         Finding(code, severity, "\(part): \(message)", hop: hop, evidence: evidence, remedy: remedy)
     }
 
+    /// The same finding with more evidence (another source agreeing with its check).
+    public func adding(evidence more: [String]) -> Finding {
+        Finding(code, severity, message, hop: hop, evidence: evidence + more, remedy: remedy)
+    }
+
     /// A finding read back from its JSON (as a remote agent sends it); nil when it is not one.
     public init?(json: ConfigValue) {
         guard let code = json["code"]?.string, let severity = json["severity"]?.string.flatMap(Severity.init(rawValue:)),

@@ -71,6 +71,8 @@ public enum FindingCatalogue {
         .dnsLoopRisk: "Sources/DNS/DNSChecks.swift",
         .dnsConntrackRace: "Sources/DNS/DNSChecks.swift", .nodeLocalDNSBroken: "Sources/DNS/NodeLocalDNS.swift",
         .policyDenied: "Sources/Checks/PolicyDenied.swift", .policyICMPOnly: "Sources/Checks/PolicyDenied.swift",
+        .kernelDrop: "Sources/Checks/KernelDrops.swift", .rpFilterDrop: "Sources/Checks/KernelDrops.swift",
+        .bpfProgramDrop: "Sources/Checks/KernelDrops.swift", .dropReasonsUnavailable: "Sources/Checks/KernelDrops.swift",
         .ruleTraceFailed: "Sources/Trace/RuleTraceFindings.swift", .policyEngineDown: "Sources/Checks/QueuedPolicyChecks.swift",
         .addressTentative: "Sources/Checks/AddressState.swift", .addressDADFailed: "Sources/Checks/AddressState.swift",
         .addressDeprecated: "Sources/Checks/AddressState.swift", .ipv6RAIgnored: "Sources/Checks/RouterAdvertisements.swift",
@@ -689,6 +691,37 @@ public enum FindingCatalogue {
             decidedBy: "Capture on the underlay shows the request leaving; no reply is seen.",
             remedy: "Run netdoctor on the remote node, as the evidence says.",
             inContract: true),
+        Entry(
+            code: .kernelDrop, area: "trace",
+            meaning:
+                "The kernel dropped the probe on this node for a reason of its own (NO_SOCKET, OTHERHOST, IP_INADDRERRORS, NEIGH_FAILED, …), at a place the finding names. As info: a drop of the probe in a namespace not on this node's part of the path.",
+            decidedBy:
+                "trace --drop-reasons: a BPF program on the skb:kfree_skb tracepoint, filtered in the kernel to the probe's packets, reports each drop's reason (named from the running kernel's BTF), the function that decided it (/proc/kallsyms), the device and its namespace.",
+            remedy: "Depends on the reason, named as the kernel names it.",
+            inContract: false),
+        Entry(
+            code: .rpFilterDrop, area: "trace",
+            meaning:
+                "Reverse-path filtering dropped the probe: the route back to its source leaves by another interface than the one it arrived on.",
+            decidedBy:
+                "trace --drop-reasons: the kernel's reason IP_RPFILTER where the packet arrived; the route back looked up in that namespace.",
+            remedy: "Loose (2) or no reverse-path filtering on that interface and on all, or symmetric routes.",
+            inContract: false),
+        Entry(
+            code: .bpfProgramDrop, area: "trace",
+            meaning:
+                "A BPF program attached to an interface on the path (tc, tcx, netkit or XDP) dropped the probe (error, with --drop-reasons); or, without it, the loss happened where such a program runs and nothing else explains it (warning).",
+            decidedBy:
+                "The kernel's reason TC_INGRESS, TC_EGRESS or XDP at an interface, with the programs attached there (tc filters over rtnetlink, XDP from the link, tcx and netkit by BPF_PROG_QUERY) and their owner where the name says.",
+            remedy: "Ask the program's owner (Cilium: cilium-dbg monitor --type drop); bpftool prog show id N.",
+            inContract: false),
+        Entry(
+            code: .dropReasonsUnavailable, area: "trace",
+            meaning: "trace --drop-reasons could not read the kernel's drop reasons here, or some were not reported.",
+            decidedBy:
+                "libbpf missing, no kernel BTF, a kernel before 5.17 (no enum skb_drop_reason), no privileges, or the program's ring full.",
+            remedy: "A kernel with BTF (5.17+), libbpf1, and root; the trace's verdict stands without them.",
+            inContract: false),
         Entry(
             code: .replyMissing, area: "trace",
             meaning: "The request reached the destination, no reply left it.",

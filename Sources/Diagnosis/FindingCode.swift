@@ -62,6 +62,11 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let policyICMPOnly = FindingCode(rawValue: "POLICY_ICMP_ONLY")
     public static let ruleTraceFailed = FindingCode(rawValue: "RULE_TRACE_FAILED")
     public static let policyEngineDown = FindingCode(rawValue: "POLICY_ENGINE_DOWN")
+    // The kernel's drop reasons and BPF programs on the path (trace --drop-reasons)
+    public static let kernelDrop = FindingCode(rawValue: "KERNEL_DROP")
+    public static let rpFilterDrop = FindingCode(rawValue: "RP_FILTER_DROP")
+    public static let bpfProgramDrop = FindingCode(rawValue: "BPF_PROGRAM_DROP")
+    public static let dropReasonsUnavailable = FindingCode(rawValue: "DROP_REASONS_UNAVAILABLE")
     // IPv6
     public static let addressTentative = FindingCode(rawValue: "ADDRESS_TENTATIVE")
     public static let addressDADFailed = FindingCode(rawValue: "ADDRESS_DADFAILED")

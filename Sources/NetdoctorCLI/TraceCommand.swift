@@ -64,6 +64,12 @@ struct TraceCommand: SessionCommand {
     )
     var traceRules = false
 
+    @Flag(
+        help:
+            "Ask the kernel why it dropped the probe: a BPF program of netdoctor's own on the skb:kfree_skb tracepoint, filtered in the kernel to the probe's packets, reports each drop's reason (named from the kernel's BTF), function, interface and namespace. Loaded for the probe only and removed after; it lives only as this process's file descriptors, so nothing is left behind even if the run is killed. Needs root, libbpf and a kernel with BTF (5.17+)."
+    )
+    var dropReasons = false
+
     func validate() throws {
         guard (50...30_000).contains(timeout) else { throw ValidationError("--timeout must be between 50 and 30000 ms") }
         if proto == .icmp, port != nil { throw ValidationError("--port goes with --protocol tcp or udp") }
@@ -83,7 +89,7 @@ struct TraceCommand: SessionCommand {
         do {
             report = try session.trace(
                 from: source, to: destination, timeoutMilliseconds: timeout, proto: proto, port: port,
-                traceRules: traceRules, family: family)
+                traceRules: traceRules, dropReasons: dropReasons, family: family)
         } catch {
             if traceStopRequested != 0 { throw ExitCode(130) }
             throw error

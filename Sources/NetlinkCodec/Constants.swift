@@ -5,7 +5,7 @@ public protocol AttributeType: RawRepresentable, Sendable where RawValue == UInt
 /// IFLA_*: a link's attributes.
 public enum IFLA: UInt16, AttributeType {
     case address = 1, broadcast = 2, ifname = 3, mtu = 4, link = 5, master = 10, operstate = 16, linkinfo = 18
-    case afSpec = 26, extMask = 29, linkNetnsID = 37
+    case afSpec = 26, extMask = 29, linkNetnsID = 37, xdp = 43
 }
 
 /// IFLA_INFO_*: nested in IFLA_LINKINFO.

@@ -26,6 +26,8 @@ public struct Link: Sendable, Equatable {
     public var tunnel: TunnelInfo?
     /// Forwarding, rp_filter, proxy ARP/NDP and accept_ra, as IFLA_AF_SPEC carries them.
     public var deviceConfig: DeviceConfig?
+    /// IFLA_XDP: the XDP programs the link runs; nil when none.
+    public var xdp: XDPAttachment?
     /// The attributes exactly as received (unknown ones included), decoded on demand.
     public var rawAttributes: ArraySlice<UInt8>
     public var attributes: [Attribute] { (try? Attribute.parseAll(rawAttributes)) ?? [] }
@@ -67,6 +69,7 @@ public struct Link: Sendable, Equatable {
         operState = OperState(rawValue: attributes.attribute(IFLA.operstate)?.u8 ?? 0) ?? .unknown
         linkNetnsID = attributes.attribute(IFLA.linkNetnsID)?.i32
         deviceConfig = attributes.attribute(IFLA.afSpec).flatMap { DeviceConfig(afSpec: $0.payload) }
+        if let nested = try attributes.attribute(IFLA.xdp)?.nested() { xdp = XDPAttachment(nested) }
         if let info = try attributes.attribute(IFLA.linkinfo)?.nested() {
             kind = info.attribute(IFLAInfo.kind)?.string
             portKind = info.attribute(IFLAInfo.slaveKind)?.string

@@ -180,7 +180,7 @@ public final class NodeSession: @unchecked Sendable {
     /// kube-proxy's rules translate). `proto` nil: ICMP, TCP with a port; a Service's own protocol.
     public func trace(
         from source: String, to destination: String, timeoutMilliseconds: Int32, proto: TraceProtocol?,
-        port: UInt16?, traceRules: Bool = false, family: IPFamily? = nil
+        port: UInt16?, traceRules: Bool = false, dropReasons: Bool = false, family: IPFamily? = nil
     ) throws -> any Report {
         // A name with dots: a DNS name, unless a pod of this node has it (pod names may have dots).
         if let (host, namedPort) = Self.dnsDestination(destination), (try? pods.find(destination)) == nil {
@@ -194,6 +194,7 @@ public final class NodeSession: @unchecked Sendable {
             agents: agents
         ) { [self] in mtuRemedy }
         tracer.traceRules = traceRules
+        tracer.dropReasons = dropReasons
         switch try serviceDestination(destination, port: port, proto: proto) {
         case .notProgrammed(let query, let reading):
             return PodSourcedReport(

@@ -1,3 +1,5 @@
+import BPF
+import Checks
 import ConfigFormats
 import NetAddress
 import Diagnosis
@@ -27,6 +29,10 @@ public struct ProbeFacts: Sendable {
     public var ruleTraces: [RuleTraceView] = []
     /// A userspace policy engine's queues on this node and their listeners around the probe.
     public var queues: QueueObservation?
+    /// --drop-reasons: what the kernel dropped of the probe, placed on the path (live only).
+    public var kernelDrops: KernelDropObservation?
+    /// The BPF programs attached to each local hop's interface, by hop name.
+    public var hopPrograms: [String: [AttachedProgram]] = [:]
 
     public init(
         outcome: ProbeResult, seen: [HopSeen], firewallBefore: [[FirewallRule]?], firewallAfter: [[FirewallRule]],

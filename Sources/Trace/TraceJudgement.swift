@@ -45,21 +45,37 @@ public enum TraceJudgement {
             findings += PolicyDenied.icmpOnly(
                 rules: probe.firewallAfter, labels: labels, probe: policyProbe, reachable: probe.outcome.reachable)
         }
+        let dropped = probe.kernelDrops.map { observation -> KernelDropObservation in
+            guard case .observed(let drops, let lost) = observation else { return observation }
+            return .observed(
+                KernelDrops.sortCopies(drops, hops: hops, reachable: probe.outcome.reachable, source: ends.sourceAddress), lost: lost)
+        }
+        if let dropped { KernelDrops.judge(dropped, findings: &findings) }
         if !probe.outcome.reachable, !findings.contains(where: { $0.code == .neighborFailed }) {
             findings += NeighborChecks.afterProbe(facts, explained: findings.contains { $0.severity == .error })
         }
         if let path = probe.mtuPath { findings += mtuFindings(path, ends: ends, remote: probe.remote, remedy: mtuRemedy) }
         findings += CaptureReport.incompleteHops(probe.outcome.captureProblems + (probe.remote?.problems ?? []))
+        if probe.kernelDrops == nil, !probe.outcome.reachable, !probe.outcome.portClosed {
+            findings += KernelDrops.likelyProgram(
+                hops: hops, programs: probe.hopPrograms, explained: findings.contains { $0.severity == .error })
+        }
         hops += probe.remote?.hops ?? []
         findings = ProbeVerdict.explain(
             source: ends.source.label, destination: ends.destinationName, hops: hops, outcome: probe.outcome,
             findings: findings, remoteVTEP: facts.node?.remoteAddress,
             hasDestination: facts.destination != nil || probe.remote?.hasDestination == true,
             remoteNode: probe.remote?.node)
+        // The kernel saw the drop on this node: the loss is not past it.
+        if case .observed(let drops, _) = dropped, drops.contains(where: { $0.onPath && !$0.isCopy }) {
+            findings.removeAll { $0.code == .lostBeyondNode }
+        }
         findings += RuleTraceFindings.problems(probe.ruleTraces)
         var report = TraceReport(
             ends: ends, hops: hops, reachable: probe.outcome.reachable, probe: probe.outcome.description, findings: findings)
         report.ruleTraces = probe.ruleTraces
+        report.hopPrograms = probe.hopPrograms
+        if case .observed(let drops, _) = dropped { report.kernelDrops = drops }
         return report
     }
 

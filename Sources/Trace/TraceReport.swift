@@ -1,3 +1,5 @@
+import BPF
+import Checks
 import Firewall
 import ConfigFormats
 import Diagnosis
@@ -14,6 +16,10 @@ public struct TraceReport: Report {
     public var findings: [Finding]
     /// --trace-rules: every rule the request met, per namespace.
     public var ruleTraces: [RuleTraceView] = []
+    /// The BPF programs on each local hop's interface, by hop name.
+    public var hopPrograms: [String: [AttachedProgram]] = [:]
+    /// --drop-reasons: each of the probe's packets the kernel dropped (nil: not asked).
+    public var kernelDrops: [KernelDropFact]?
 
     /// The family the probe went in: its destination's.
     public var family: IPFamily { ends.destinationAddress.family }
@@ -25,19 +31,47 @@ public struct TraceReport: Report {
         [
             ("source", .string(ends.source.fullName)), ("destination", .string(ends.destinationName)),
             ("family", .int(family.rawValue)), ("reachable", .bool(reachable)), ("probe", .string(probe)),
-            ("hops", .array(hops.map(\.json))),
+            ("hops", .array(hops.map(hopJSON))),
         ] + (ruleTraces.isEmpty ? [] : [("ruleTrace", .array(ruleTraces.map(\.json)))])
+            + (kernelDrops.map { [("kernelDrops", .array($0.map(\.json)))] } ?? [])
+    }
+
+    /// A hop as ObservedHop writes it, with the programs on its interface where there are.
+    func hopJSON(_ hop: ObservedHop) -> ConfigValue {
+        guard let programs = hopPrograms[hop.name], case .object(var object) = hop.json else { return hop.json }
+        object.members.append(.init(key: "programs", value: .array(programs.map(\.json))))
+        return .object(object)
     }
 
     public func humanSections(style: TextStyle) -> [HumanSection] {
         let mark = { (seen: Bool?) -> String in seen == true ? style.green("✔") : seen == false ? style.red("✘") : "·" }
         var rows: [(String, String)] = [("", style.dim("request reply"))]
         for hop in hops {
-            rows.append((hop.name, "   \(mark(hop.requestSeen))      \(mark(hop.replySeen))    \(style.dim(hop.role.rawValue))"))
+            let programs = hopPrograms[hop.name].map { "  " + style.yellow("BPF: " + $0.map(\.program.name).joined(separator: ", ")) } ?? ""
+            rows.append(
+                (hop.name, "   \(mark(hop.requestSeen))      \(mark(hop.replySeen))    \(style.dim(hop.role.rawValue))\(programs)"))
         }
         rows.append(("probe", probe))
         rows.append(("verdict", reachable ? style.green("reachable") : style.red("not reachable")))
+        let dropped = kernelDrops.map { drops in
+            HumanSection(
+                "What the kernel dropped of the probe (drop reasons)",
+                rows: drops.contains { !$0.isCopy }
+                    ? drops.filter { !$0.isCopy }.map {
+                        ($0.drop.reasonName, "\($0.place) at \($0.drop.function ?? "?"): \($0.drop.packet)")
+                    }
+                    : [
+                        (
+                            "",
+                            "nothing: no packet of the probe was dropped on this kernel while it was watched"
+                                + (drops.isEmpty
+                                    ? ""
+                                    : " (\(drops.count) cop\(drops.count == 1 ? "y" : "ies") freed while the packet went on: in the JSON)")
+                        )
+                    ])
+        }
         return [HumanSection("Trace \(ends.source.fullName) → \(ends.destinationName)\(family == .ipv6 ? " (IPv6)" : "")", rows: rows)]
+            + (dropped.map { [$0] } ?? [])
             + ruleTraces.map { view in
                 HumanSection(
                     "Rules the request met in \(view.label) (nftrace)",
@@ -69,6 +103,28 @@ extension RuleTraceView {
                         ])
                     })
             ),
+        ])
+    }
+}
+
+extension AttachedProgram {
+    var json: ConfigValue {
+        .fields([
+            ("point", .string(point.rawValue)), ("id", .int(Int(program.id))), ("name", .string(program.name)),
+            ("tag", .string(program.tag)), ("type", .string(program.type.description)), ("owner", .text(program.owner)),
+            ("priority", priority.map { .int(Int($0)) } ?? .null), ("directAction", .flag(directAction)),
+        ])
+    }
+}
+
+extension KernelDropFact {
+    var json: ConfigValue {
+        .fields([
+            ("reason", .string(drop.reasonName)), ("reasonCode", .int(Int(drop.reason))), ("place", .string(place)),
+            ("onPath", .bool(onPath)), ("copy", .bool(isCopy)), ("function", .text(drop.function)),
+            ("location", .string("0x" + String(drop.location, radix: 16))),
+            ("interfaceIndex", .int(Int(drop.interfaceIndex))), ("namespaceInode", .int(Int(drop.namespaceInode))),
+            ("packet", .string(drop.packet)), ("programs", .array(programs.map(\.json))), ("reverseRoute", .text(reverseRoute)),
         ])
     }
 }

@@ -1,3 +1,5 @@
+import BPF
+import Checks
 import ConfigFormats
 import Diagnosis
 import Firewall
@@ -29,6 +31,9 @@ public struct Tracer {
     public var agents: AgentLocator?
     /// --trace-rules: nftrace the request in each namespace on this node's part of the path.
     public var traceRules = false
+    /// --drop-reasons: the kernel's reason for each of the probe's packets it drops (a BPF
+    /// program on skb:kfree_skb, loaded for the probe only).
+    public var dropReasons = false
 
     public init(
         node: LiveNode, timeoutMilliseconds: Int32, proto: TraceProtocol, port: UInt16?, agents: AgentLocator? = nil,
@@ -86,6 +91,13 @@ public struct Tracer {
         var finishing: Pending<(RemoteHalfView?, [Finding])>? = nil
         let firewallNamespaces = try facts.namespaces.map { try node.handle($0.known).sockets }
         let tracing = traceRules ? startRuleTraces(ends, facts: facts, namespaces: firewallNamespaces) : []
+        let hopPrograms = KernelDropWatch.programs(on: facts, node: node)
+        // Attached last, just before the probe, and detached right after it: nothing else is watched.
+        let dropTracer =
+            dropReasons
+            ? Result { () throws(BPFError) in
+                try DropReasonTracer.start(flows: [KernelDropWatch.flow(ends, proto: proto, port: port)])
+            } : nil
         let family = ends.destinationAddress.family
         let firewallBefore = FirewallReader.readAll(in: firewallNamespaces, family: family)
         // A userspace policy engine's queues on this node (its process runs where netdoctor does).
@@ -104,6 +116,12 @@ public struct Tracer {
         if finishing == nil { call?.abandon() }  // the probe failed before it left
         let (remote, finishFindings) = finishing?.wait() ?? (nil, [])
         let ruleTraces = finishRuleTraces(tracing)
+        let dropped = dropTracer.map { started in
+            switch started {
+            case .success(let tracer): KernelDropWatch.place(tracer.finish(), facts: facts, node: node)
+            case .failure(let error): KernelDropObservation.unavailable(error.description)
+            }
+        }
         let (outcome, seen) = try probed.get()
         let firewallAfter = FirewallReader.readAgain(firewallBefore, in: firewallNamespaces, family: family)
         PathGatherer(access: node).afterProbe(&facts, answered: outcome.reachable)
@@ -112,6 +130,9 @@ public struct Tracer {
             firewallAfter: firewallAfter, remote: remote, agentFindings: openFindings + finishFindings)
         probe.sent = (proto, ProbeSignature.port(for: proto, given: port))
         probe.ruleTraces = ruleTraces
+        probe.kernelDrops = dropped
+        probe.hopPrograms = hopPrograms.byHop
+        facts.collectionErrors += hopPrograms.problems.map { .init(place: "BPF programs", what: $0) }
         if !queuePolicies.isEmpty {
             probe.queues = QueueObservation(policies: queuePolicies, before: listenersBefore, after: QueueListener.readHere())
         }

@@ -1,0 +1,108 @@
+import NetAddress
+
+/// One packet of the probe the kernel dropped, as the drop-reason program reported it.
+public struct KernelDrop: Sendable, Equatable {
+    /// enum skb_drop_reason's value, and its name from the running kernel's BTF.
+    public var reason: UInt32
+    public var reasonName: String
+    /// The kernel address that freed it, and the function there (from /proc/kallsyms).
+    public var location: UInt64
+    public var function: String?
+    /// The device the packet was on (skb->dev, else where it arrived), and its namespace's inode.
+    public var interfaceIndex: Int32
+    public var namespaceInode: UInt32
+    public var source: IPAddress
+    public var destination: IPAddress
+    /// IPPROTO_*; ports for TCP and UDP.
+    public var protocolNumber: UInt8
+    public var sourcePort: UInt16?
+    public var destinationPort: UInt16?
+    /// Nanoseconds since boot (CLOCK_MONOTONIC), to order them.
+    public var time: UInt64
+
+    public init(
+        reason: UInt32, reasonName: String, location: UInt64, function: String? = nil, interfaceIndex: Int32, namespaceInode: UInt32,
+        source: IPAddress, destination: IPAddress, protocolNumber: UInt8, sourcePort: UInt16? = nil, destinationPort: UInt16? = nil,
+        time: UInt64 = 0
+    ) {
+        self.reason = reason
+        self.reasonName = reasonName
+        self.location = location
+        self.function = function
+        self.interfaceIndex = interfaceIndex
+        self.namespaceInode = namespaceInode
+        self.source = source
+        self.destination = destination
+        self.protocolNumber = protocolNumber
+        self.sourcePort = sourcePort
+        self.destinationPort = destinationPort
+        self.time = time
+    }
+
+    /// "10.244.1.2 -> 10.244.1.3 ICMP" and the ports where there are.
+    public var packet: String {
+        let name = [1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6"][Int(protocolNumber)] ?? "protocol \(protocolNumber)"
+        let from = sourcePort.map { "\(source.bracketedForPort):\($0)" } ?? source.description
+        let to = destinationPort.map { "\(destination.bracketedForPort):\($0)" } ?? destination.description
+        return "\(from) -> \(to) \(name)"
+    }
+}
+
+extension IPAddress {
+    fileprivate var bracketedForPort: String { isIPv4 ? description : "[\(description)]" }
+}
+
+/// The records the program writes (struct drop_event in bpf/drop_reasons.bpf.c), read from the
+/// ring buffer's bytes: 72 bytes each, host order but for the ports (network order, as the
+/// packet carries them). A record that is short or says a family other than 4 or 6 is refused.
+public enum DropEventRecord {
+    public static let size = 72
+
+    public static func parse(_ bytes: ArraySlice<UInt8>, names: DropReasonNames) -> KernelDrop? {
+        guard bytes.count >= size else { return nil }
+        let base = bytes.startIndex
+        func u8(_ offset: Int) -> UInt8 { bytes[base + offset] }
+        func u16(_ offset: Int) -> UInt16 { UInt16(u8(offset)) | UInt16(u8(offset + 1)) << 8 }
+        func u16Network(_ offset: Int) -> UInt16 { UInt16(u8(offset)) << 8 | UInt16(u8(offset + 1)) }
+        func u32(_ offset: Int) -> UInt32 { UInt32(u16(offset)) | UInt32(u16(offset + 2)) << 16 }
+        func u64(_ offset: Int) -> UInt64 { UInt64(u32(offset)) | UInt64(u32(offset + 4)) << 32 }
+        let family = u8(28)
+        guard family == 4 || family == 6 else { return nil }
+        let length = family == 4 ? 4 : 16
+        guard let source = IPAddress(wire: bytes[(base + 32)..<(base + 32 + length)]),
+            let destination = IPAddress(wire: bytes[(base + 48)..<(base + 48 + length)])
+        else { return nil }
+        let protocolNumber = u8(29)
+        let hasPorts = protocolNumber == 6 || protocolNumber == 17
+        let reason = u32(16)
+        return KernelDrop(
+            reason: reason, reasonName: names.name(reason), location: u64(0), interfaceIndex: Int32(bitPattern: u32(20)),
+            namespaceInode: u32(24), source: source, destination: destination, protocolNumber: protocolNumber,
+            sourcePort: hasPorts ? u16Network(30) : nil, destinationPort: hasPorts ? u16Network(64) : nil, time: u64(8))
+    }
+}
+
+/// The kernel's symbols (/proc/kallsyms), to name the function at a drop's location: read once,
+/// for the addresses asked only (the file is megabytes; nothing of it is kept). Without root the
+/// kernel shows every address as 0: then nothing is named.
+public enum KernelSymbols {
+    /// "function+0x1f" for each address, where the file names one below it.
+    public static func name(_ addresses: Set<UInt64>, kallsyms text: String) -> [UInt64: String] {
+        guard !addresses.isEmpty else { return [:] }
+        let wanted = Array(addresses)
+        var best: [UInt64: (start: UInt64, name: String)] = [:]
+        for line in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+            let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 3, omittingEmptySubsequences: true)
+            guard fields.count >= 3, let start = UInt64(String(decoding: fields[0], as: UTF8.self), radix: 16), start != 0,
+                [UInt8(ascii: "t"), UInt8(ascii: "T")].contains(fields[1].first ?? 0)
+            else { continue }
+            // The nearest symbol at or below each address (a drop has a handful: a scan each).
+            for address in wanted where address >= start && best[address].map({ $0.start < start }) ?? true {
+                best[address] = (start, BPFText.printable(String(decoding: fields[2], as: UTF8.self), limit: 80))
+            }
+        }
+        var named: [UInt64: String] = [:]
+        for (address, symbol) in best { named[address] = "\(symbol.name)+0x\(String(address - symbol.start, radix: 16))" }
+        return named
+    }
+}

@@ -1,0 +1,214 @@
+import BPF
+import Diagnosis
+import NetAddress
+import PathFacts
+
+/// One of the probe's packets the kernel dropped, placed on the path: where (the namespace's
+/// label and the interface's name, when the namespace is one of the path's), the programs
+/// attached there, and for a reverse-path drop the route the kernel's check found instead.
+public struct KernelDropFact: Sendable, Equatable {
+    public var drop: KernelDrop
+    /// "node:cni0", "pod-b:eth0"; for a namespace not on the path "net:[4026532…] if 12".
+    public var place: String
+    /// The namespace is one of the path's (this node's part of it).
+    public var onPath: Bool
+    /// The programs attached where it was dropped (for a TC or XDP reason, the culprits).
+    public var programs: [AttachedProgram]
+    /// IP_RPFILTER: where the route back to the packet's source leaves ("eth0 via 10.0.0.1").
+    public var reverseRoute: String?
+    /// Not the probe's loss: a copy freed while the packet itself went on (a bridge or a capture
+    /// in promiscuous mode passes frames for others up, to be freed as OTHERHOST; a reply
+    /// delivered to the probe's raw socket is freed by the ping socket that did not want it),
+    /// or any drop of a probe that was answered.
+    public var isCopy = false
+
+    public init(
+        drop: KernelDrop, place: String, onPath: Bool, programs: [AttachedProgram] = [], reverseRoute: String? = nil
+    ) {
+        self.drop = drop
+        self.place = place
+        self.onPath = onPath
+        self.programs = programs
+        self.reverseRoute = reverseRoute
+    }
+
+    /// "NETFILTER_DROP at nf_hook_slow+0x9b on node:cni0 (10.244.1.2 -> 10.244.1.3 ICMP)".
+    public var summary: String {
+        "\(drop.reasonName) at \(drop.function ?? "0x" + String(drop.location, radix: 16)) on \(place) (\(drop.packet))"
+    }
+}
+
+/// What --drop-reasons saw: the drops, or why it could not look.
+public enum KernelDropObservation: Sendable, Equatable {
+    case observed([KernelDropFact], lost: UInt64)
+    case unavailable(String)
+}
+
+/// KERNEL_DROP, RP_FILTER_DROP, BPF_PROGRAM_DROP and DROP_REASONS_UNAVAILABLE: the kernel's own
+/// reason for dropping the probe (trace --drop-reasons) turned into a verdict; and, without it, a
+/// program on the path named as the likely cause of a loss nothing else explains.
+public enum KernelDrops {
+    public static let codes: [FindingCode] = [.kernelDrop, .rpFilterDrop, .bpfProgramDrop, .dropReasonsUnavailable]
+
+    /// Each drop marked a copy where the packet was seen to go on: the probe answered, or the
+    /// same direction seen at a hop past the drop's place (the request further from the source,
+    /// the reply nearer to it). Only the others can be the probe's loss.
+    public static func sortCopies(_ drops: [KernelDropFact], hops: [ObservedHop], reachable: Bool, source: IPAddress) -> [KernelDropFact] {
+        drops.map { fact in
+            var fact = fact
+            fact.isCopy = reachable || wentOn(fact, hops: hops, source: source)
+            return fact
+        }
+    }
+
+    static func wentOn(_ fact: KernelDropFact, hops: [ObservedHop], source: IPAddress) -> Bool {
+        let label = fact.place.split(separator: ":", maxSplits: 1).first.map(String.init) ?? fact.place
+        let here =
+            hops.lastIndex { $0.name == fact.place }
+            ?? hops.lastIndex { $0.name.split(separator: ":", maxSplits: 1).first.map(String.init) == label }
+        guard let here else { return false }
+        if fact.drop.source == source {
+            return hops[(here + 1)...].contains { $0.requestSeen == true }
+        }
+        return hops[..<here].contains { $0.replySeen == true }
+    }
+
+    /// The findings of what the kernel dropped. A drop the firewall counters already explain
+    /// (FIREWALL_DROP, POLICY_DENIED) stays theirs, with the kernel's agreement added to their
+    /// evidence; every other drop on the path is a finding of its own.
+    public static func judge(_ observation: KernelDropObservation, findings: inout [Finding]) {
+        let drops: [KernelDropFact]
+        let lost: UInt64
+        switch observation {
+        case .unavailable(let why):
+            findings.append(
+                Finding(
+                    .dropReasonsUnavailable, .info, "The kernel's drop reasons could not be read: \(why).",
+                    remedy:
+                        "Drop reasons need a kernel with BTF and 5.17 or later, libbpf, and root (or CAP_BPF with CAP_PERFMON); the trace's verdict stands without them."
+                ))
+            return
+        case .observed(let seen, let count):
+            (drops, lost) = (seen, count)
+        }
+        if lost > 0 {
+            findings.append(
+                Finding(
+                    .dropReasonsUnavailable, .info, "\(lost) of the probe's drops were not reported: the drop-reason ring was full.",
+                    remedy: "The drops listed are some of them, not all."))
+        }
+        // One finding per reason and place: a probe's retries are dropped the same way each time.
+        var grouped: [String: (fact: KernelDropFact, count: Int)] = [:]
+        var order: [String] = []
+        for fact in drops where fact.onPath && !fact.isCopy {
+            let key = "\(fact.drop.reason)@\(fact.place)"
+            if grouped[key] == nil { order.append(key) }
+            grouped[key] = (grouped[key]?.fact ?? fact, (grouped[key]?.count ?? 0) + 1)
+        }
+        for key in order {
+            guard let (fact, count) = grouped[key] else { continue }
+            let evidence = ["the kernel: \(fact.summary)" + (count > 1 ? " (\(count) packets)" : "")]
+            if fact.drop.reasonName == "NETFILTER_DROP",
+                let index = findings.firstIndex(where: { [.firewallDrop, .policyDenied].contains($0.code) && $0.severity == .error })
+            {
+                findings[index] = findings[index].adding(evidence: evidence.map { $0 + ": the kernel agrees" })
+                continue
+            }
+            findings.append(finding(fact, evidence: evidence))
+        }
+        let elsewhere = drops.filter { !$0.onPath && !$0.isCopy }
+        if !elsewhere.isEmpty {
+            findings.append(
+                Finding(
+                    .kernelDrop, .info,
+                    "The kernel also dropped \(elsewhere.count) of the probe's packets in a namespace not on this node's part of the path.",
+                    evidence: Array(Set(elsewhere.map(\.summary))).sorted().prefix(4).map { $0 },
+                    remedy:
+                        "On one kernel with several nodes' namespaces (a lab), that is another node's drop: trace from there. Elsewhere, a namespace the probe was not expected in."
+                ))
+        }
+    }
+
+    static func finding(_ fact: KernelDropFact, evidence: [String]) -> Finding {
+        let reason = fact.drop.reasonName
+        switch reason {
+        case "IP_RPFILTER":
+            return Finding(
+                .rpFilterDrop, .error,
+                "Reverse-path filtering dropped the probe on \(fact.place): the route back to \(fact.drop.source) does not leave by the interface it came in on.",
+                hop: fact.place,
+                evidence: evidence + [
+                    "arrived on \(fact.place)",
+                    fact.reverseRoute.map { "the route back to \(fact.drop.source) leaves by \($0)" } ?? "the route back was not looked up",
+                ],
+                remedy:
+                    "Set rp_filter to 2 (loose) or 0 on that interface and on \"all\" (the kernel uses the larger of the two), or route the traffic symmetrically."
+            )
+        case "TC_INGRESS", "TC_EGRESS", "XDP", "TCX_INGRESS", "TCX_EGRESS":
+            let ingress = reason != "TC_EGRESS" && reason != "TCX_EGRESS"
+            let culprits = fact.programs.filter { $0.point.isIngress == ingress && $0.canDrop }
+            let named = culprits.isEmpty ? fact.programs : culprits
+            return Finding(
+                .bpfProgramDrop, .error,
+                "A BPF program \(named.first.map { "(\($0.program.name)\($0.program.owner.map { ", \($0)" } ?? ""))" } ?? "")"
+                    + " dropped the probe at \(reason.lowercased().replacingOccurrences(of: "_", with: " ")) of \(fact.place).",
+                hop: fact.place,
+                evidence: evidence
+                    + (named.isEmpty
+                        ? ["no program was found attached there when read (it may have been replaced since)"]
+                        : named.map { "attached: \($0.summary)" }),
+                remedy: remedy(for: named.first))
+        default:
+            return Finding(
+                .kernelDrop, .error, "The kernel dropped the probe on \(fact.place): \(reason) (\(meaning(reason))).",
+                hop: fact.place, evidence: evidence,
+                remedy: "The reason and the function name where the kernel decided; see the kernel's enum skb_drop_reason for its meaning.")
+        }
+    }
+
+    static func remedy(for attached: AttachedProgram?) -> String {
+        switch attached?.program.owner {
+        case "Cilium":
+            "Cilium's datapath dropped it: cilium-dbg monitor --type drop (or hubble observe --verdict DROPPED) names the reason."
+        case "Calico": "Calico's eBPF dataplane dropped it: check the policies that select these pods, and calico-node's BPF counters."
+        case let owner?: "Its owner (\(owner)) decides what it drops; bpftool prog show id \(attached!.program.id) shows it."
+        case nil:
+            "Find who attached it (bpftool prog show id \(attached.map { String($0.program.id) } ?? "N"), bpftool net show), and remove or fix it."
+        }
+    }
+
+    /// Short meanings of the reasons a probe meets most; any other is named as the kernel names it.
+    static func meaning(_ reason: String) -> String {
+        [
+            "NO_SOCKET": "nothing listens there", "OTHERHOST": "the packet was addressed to another host's MAC",
+            "IP_INADDRERRORS": "the destination address is not valid here", "IP_NOPROTO": "no handler for the protocol",
+            "NEIGH_FAILED": "the next hop's link-layer address never resolved",
+            "NEIGH_QUEUEFULL": "too many packets waited for the neighbour",
+            "UNICAST_IN_L2_MULTICAST": "a unicast IP packet in a multicast frame", "NETFILTER_DROP": "a netfilter rule dropped it",
+            "IP_OUTNOROUTES": "no route out", "IP_INNOROUTES": "no route for the arriving packet",
+            "PKT_TOO_BIG": "larger than the path allows",
+            "DEV_READY": "the device was not up", "TC_INGRESS": "a tc ingress program", "TC_EGRESS": "a tc egress program",
+            "XDP": "an XDP program", "SOCKET_FILTER": "a socket filter", "TCP_RESET": "TCP reset the connection",
+            "IPV6DISABLED": "IPv6 is disabled on the interface", "QDISC_DROP": "the queueing discipline dropped it",
+        ][reason] ?? "the kernel's reason"
+    }
+
+    /// Without --drop-reasons: a loss nothing else explains, at a hop whose interface runs a
+    /// program that can drop, names the program as the likely cause, and how to confirm it.
+    public static func likelyProgram(hops: [ObservedHop], programs: [String: [AttachedProgram]], explained: Bool) -> [Finding] {
+        guard !explained else { return [] }
+        // The last hop that saw the request, and the one after it: a drop there stops it.
+        guard let last = hops.lastIndex(where: { $0.requestSeen == true }) else { return [] }
+        let candidates = [hops[last]] + (last + 1 < hops.count ? [hops[last + 1]] : [])
+        guard let (hop, attached) = candidates.lazy.compactMap({ hop in programs[hop.name].flatMap { $0.isEmpty ? nil : (hop, $0) } }).first
+        else { return [] }
+        return [
+            Finding(
+                .bpfProgramDrop, .warning,
+                "The request was last seen at \(hop.name), whose interface runs \(attached.count == 1 ? "a BPF program" : "BPF programs"): likely what dropped it.",
+                hop: hop.name, evidence: attached.map { "attached: \($0.summary)" },
+                remedy: "Confirm with trace --drop-reasons (the kernel then says which program dropped it and why). "
+                    + remedy(for: attached.first))
+        ]
+    }
+}
