@@ -88,9 +88,8 @@ let package = Package(
         .target(
             name: "Lab",
             dependencies: [
-                "RuntimeModel", "CNetShims", "ConfigFormats", "CRI", "Diagnosis", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem",
-                "NodeFiles", "Pods",
-                "Services",
+                "RuntimeModel", "CLabBPF", "CLibBPF", "CNetShims", "ConfigFormats", "CRI", "Diagnosis", "NetAddress", "Netlink",
+                "NetlinkCodec", "NetSystem", "NodeFiles", "Pods", "Services",
             ]),
         .target(
             name: "PathFacts",

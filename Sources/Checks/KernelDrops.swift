@@ -51,26 +51,33 @@ public enum KernelDrops {
     public static let codes: [FindingCode] = [.kernelDrop, .rpFilterDrop, .bpfProgramDrop, .dropReasonsUnavailable]
 
     /// Each drop marked a copy where the packet was seen to go on: the probe answered, or the
-    /// same direction seen at a hop past the drop's place (the request further from the source,
-    /// the reply nearer to it). Only the others can be the probe's loss.
+    /// same direction seen, or dropped, at a hop past the drop's place (the request further from
+    /// the source, the reply nearer to it). Only the others can be the probe's loss.
     public static func sortCopies(_ drops: [KernelDropFact], hops: [ObservedHop], reachable: Bool, source: IPAddress) -> [KernelDropFact] {
         drops.map { fact in
             var fact = fact
-            fact.isCopy = reachable || wentOn(fact, hops: hops, source: source)
+            fact.isCopy = reachable || wentOn(fact, hops: hops, drops: drops, source: source)
             return fact
         }
     }
 
-    static func wentOn(_ fact: KernelDropFact, hops: [ObservedHop], source: IPAddress) -> Bool {
-        let label = fact.place.split(separator: ":", maxSplits: 1).first.map(String.init) ?? fact.place
-        let here =
-            hops.lastIndex { $0.name == fact.place }
-            ?? hops.lastIndex { $0.name.split(separator: ":", maxSplits: 1).first.map(String.init) == label }
-        guard let here else { return false }
-        if fact.drop.source == source {
-            return hops[(here + 1)...].contains { $0.requestSeen == true }
+    /// The namespace's label of a place ("node" of "node:cni0").
+    static func label(of place: String) -> String { place.split(separator: ":", maxSplits: 1).first.map(String.init) ?? place }
+
+    /// The index of the hop a drop happened at: its own, else the last of its namespace's.
+    static func hopIndex(_ fact: KernelDropFact, hops: [ObservedHop]) -> Int? {
+        hops.lastIndex { $0.name == fact.place } ?? hops.lastIndex { label(of: $0.name) == label(of: fact.place) }
+    }
+
+    static func wentOn(_ fact: KernelDropFact, hops: [ObservedHop], drops: [KernelDropFact], source: IPAddress) -> Bool {
+        guard let here = hopIndex(fact, hops: hops) else { return false }
+        let request = fact.drop.source == source
+        let past = { (index: Int) in request ? index > here : index < here }
+        let seenPast = hops.indices.contains { past($0) && (request ? hops[$0].requestSeen : hops[$0].replySeen) == true }
+        let droppedPast = drops.contains { other in
+            (other.drop.source == source) == request && hopIndex(other, hops: hops).map(past) == true
         }
-        return hops[..<here].contains { $0.replySeen == true }
+        return seenPast || droppedPast
     }
 
     /// The findings of what the kernel dropped. A drop the firewall counters already explain
@@ -115,6 +122,13 @@ public enum KernelDrops {
                 continue
             }
             findings.append(finding(fact, evidence: evidence))
+        }
+        // A route lookup the kernel refused (EINVAL) where it dropped the probe by reverse-path
+        // filtering was that check refusing the source, not a missing route.
+        let filtered = Set(grouped.values.filter { $0.fact.drop.reasonName == "IP_RPFILTER" }.map { label(of: $0.fact.place) })
+        findings.removeAll { finding in
+            finding.code == .noRoute && filtered.contains(label(of: finding.hop ?? ""))
+                && finding.evidence.contains { $0.hasSuffix("Invalid argument") }
         }
         let elsewhere = drops.filter { !$0.onPath && !$0.isCopy }
         if !elsewhere.isEmpty {
@@ -202,10 +216,11 @@ public enum KernelDrops {
         let candidates = [hops[last]] + (last + 1 < hops.count ? [hops[last + 1]] : [])
         guard let (hop, attached) = candidates.lazy.compactMap({ hop in programs[hop.name].flatMap { $0.isEmpty ? nil : (hop, $0) } }).first
         else { return [] }
+        let whose = hop.name == hops[last].name ? "whose interface" : "and \(hop.name), the next interface,"
         return [
             Finding(
                 .bpfProgramDrop, .warning,
-                "The request was last seen at \(hop.name), whose interface runs \(attached.count == 1 ? "a BPF program" : "BPF programs"): likely what dropped it.",
+                "The request was last seen at \(hops[last].name), \(whose) runs \(attached.count == 1 ? "a BPF program" : "BPF programs"): likely what dropped it.",
                 hop: hop.name, evidence: attached.map { "attached: \($0.summary)" },
                 remedy: "Confirm with trace --drop-reasons (the kernel then says which program dropped it and why). "
                     + remedy(for: attached.first))

@@ -28,7 +28,8 @@ public enum ProbeVerdict {
                     remedy: "Start the service, or probe the port it listens on."))
             return findings
         }
-        let explained = findings.contains { $0.severity == .error }
+        // A program on the path named as the likely cause (BPF_PROGRAM_DROP) explains it too.
+        let explained = findings.contains { $0.severity == .error || $0.code == .bpfProgramDrop }
         if let last = lastRequest {
             let tail = hops[last]
             if tail.role == .destination {

@@ -23,6 +23,8 @@ extension LabFault {
         case .lostBeyondNode: "node2: an ip6tables FORWARD rule drops traffic to pod-c"
         case .replyMissing:
             "pod-b drops every IPv6 reply it sends: echo replies, TCP, UDP (ip6tables; neighbour discovery passes, as ARP does past iptables; probe pod-a → pod-b)"
+        case .bpfDrop:
+            "node1: the lab's tc program on pod-b's host-side veth drops every packet to or from pod-b's IPv6 address (IPv4 passes; probe pod-a → pod-b)"
         case .addressDADFailed, .addressTentative, .ipv6RAIgnored, .staticNeighborStale: summary
         default: nil
         }
@@ -113,6 +115,8 @@ extension Lab {
                     "ip6tables", "-I", "FORWARD", "-d", c6,
                     "-m", "comment", "--comment", "netdoctor lab: LOST_BEYOND_NODE (IPv6)", "-j", "DROP",
                 ])
+        case .bpfDrop:
+            try attachLabDrop(namespace: n1, interface: podB.hostInterface, address: b6)
         case .replyMissing:
             // Not all of OUTPUT: that would drop pod-b's neighbour advertisements too, and the
             // request would never arrive (iptables never sees IPv4's ARP).

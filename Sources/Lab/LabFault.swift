@@ -69,6 +69,8 @@ public enum LabFault: String, Sendable, CaseIterable {
     case overlayWrongUnderlay = "OVERLAY_WRONG_UNDERLAY"
     case nodePortRangeOverlap = "NODEPORT_RANGE_OVERLAP"
     case rpFilterStrict = "RP_FILTER_STRICT"
+    case bpfDrop = "BPF_DROP"
+    case rpFilter = "RP_FILTER"
 
     public var summary: String {
         switch self {
@@ -150,6 +152,10 @@ public enum LabFault: String, Sendable, CaseIterable {
             "node1: net.bridge.bridge-nf-call-iptables=0, as after a reboot that did not persist it (overlay, lab up --proxy)"
         case .rpFilterStrict:
             "node1: net.ipv4.conf.all.rp_filter=1 and a host route to pod-a's address by eth0, as an earlier CNI left it: pod-a's packets, coming in by cni0, fail the strict reverse-path check (overlay)"
+        case .rpFilter:
+            "node1: a policy route for what comes from the overlay (ip rule iif flannel.1 to pod-a, table 100: pod-a's address via node2's eth0), as a routing daemon may leave one, and strict reverse-path filtering (net.ipv4.conf.all.rp_filter=1): pod-a's requests to pod-c, checked as if answered from flannel.1, find the route back to pod-a leaving by eth0, not cni0 where they came in (overlay; trace pod-a to pod-c's address)"
+        case .bpfDrop:
+            "node1: a tc program of the lab's own (lab_drop_probe, direct-action) on pod-b's host-side veth's egress drops every packet to or from pod-b's address, as a CNI's or security agent's program would (probe pod-a → pod-b)"
         case .nodePortRangeOverlap:
             "node1: net.ipv4.ip_local_port_range widened to 20000-60999 (a tuning guide's advice), over the NodePorts 30080 and 30081 (lab up --proxy)"
         case .overlayWrongUnderlay:
@@ -194,8 +200,11 @@ public enum LabFault: String, Sendable, CaseIterable {
 
     /// Faults that need a bridge and an overlay.
     public var needsOverlay: Bool {
-        [.bridgePortMissing, .overlayFDBMissing, .duplicateIP, .hairpinDisabled, .bridgeAddressMismatch, .brNetfilterDisabled].contains(
-            self)
+        [
+            .bridgePortMissing, .overlayFDBMissing, .duplicateIP, .hairpinDisabled, .bridgeAddressMismatch, .brNetfilterDisabled,
+            .rpFilter,
+        ]
+        .contains(self)
     }
 
     /// Faults of the routed topology's node routes (a next hop on the underlay).
@@ -303,6 +312,17 @@ extension Lab {
                     "iptables", "-I", "FORWARD", "-d", podC.address,
                     "-m", "comment", "--comment", "netdoctor lab: LOST_BEYOND_NODE", "-j", "DROP",
                 ])
+        case .bpfDrop:
+            try attachLabDrop(namespace: n1, interface: podB.hostInterface, address: podB.address)
+        case .rpFilter:
+            // The check looks pod-a up as if sending to it from the interface the request is
+            // forwarded to (flannel.1): only that lookup takes the rule; pod-a's ARP, checked as
+            // local traffic, and the forwarding itself do not.
+            try Shell.run(["ip", "-n", n1, "rule", "add", "iif", "flannel.1", "to", "\(podA.address)/32", "lookup", "100", "pref", "100"])
+            try Shell.run([
+                "ip", "-n", n1, "route", "add", "\(podA.address)/32", "via", node2.underlayAddress, "dev", "eth0", "table", "100",
+            ])
+            try Shell.inNamespace(n1, ["sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=1"])
         case .replyMissing:
             try Shell.inNamespace(
                 podB.netns,

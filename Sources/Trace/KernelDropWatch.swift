@@ -73,10 +73,13 @@ enum KernelDropWatch {
         return .observed(facts, lost: result.lost)
     }
 
-    /// Where the namespace routes packets back to `source`: the interface (and gateway) the
-    /// reverse-path check compared with the arrival interface.
+    /// Where the namespace routes packets back to `source`, as the reverse-path check looks it up
+    /// (fib_validate_source): from `local`, as if arriving on the interface the dropped packet was
+    /// to be forwarded to, so policy rules by input interface apply as they did to the check.
     static func reverseRoute(to source: IPAddress, from local: IPAddress, in handle: NamespaceHandle, state: NamespaceState) -> String? {
-        guard let route = handle.lookup(RouteQuery(destination: source)).route else { return nil }
+        let forwardedTo = handle.lookup(RouteQuery(destination: local)).route?.outputIndex
+        let asChecked = forwardedTo.flatMap { handle.lookup(RouteQuery(destination: source, source: local, inputIndex: $0)).route }
+        guard let route = asChecked ?? handle.lookup(RouteQuery(destination: source)).route else { return nil }
         let device = route.outputIndex.flatMap { state.link(index: $0)?.name } ?? "?"
         return device + (route.gateway.map { " via \($0)" } ?? "")
     }
