@@ -210,6 +210,8 @@ let package = Package(
             ],
             exclude: ["Fixtures"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "NetAddress", "NodeFiles", "TestSupport"]),
+        .testTarget(
+            name: "BPFTests", dependencies: ["BPF", "Checks", "Diagnosis", "NetAddress", "PathFacts", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "CNIDetectionTests",

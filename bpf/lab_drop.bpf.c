@@ -50,4 +50,9 @@ int lab_drop_probe(struct __sk_buff *skb) {
     return TC_ACT_OK;
 }
 
+// An XDP program that passes everything: what scripts/capture-netlink-fixtures attaches (with
+// ip link set … xdpgeneric) to record a link's IFLA_XDP as the kernel reports it.
+SEC("xdp")
+int lab_xdp_pass(struct xdp_md *context) { return XDP_PASS; }
+
 char LICENSE[] SEC("license") = "GPL";

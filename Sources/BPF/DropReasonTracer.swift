@@ -38,9 +38,12 @@ public struct DropReasonResult: Sendable, Equatable {
     public var drops: [KernelDrop]
     /// Records the ring could not hold (said, so an empty list is not mistaken for "none").
     public var lost: UInt64
-    public init(drops: [KernelDrop], lost: UInt64 = 0) {
+    /// The records as the program wrote them (a recording keeps them for the unit tests).
+    public var records: [[UInt8]]
+    public init(drops: [KernelDrop], lost: UInt64 = 0, records: [[UInt8]] = []) {
         self.drops = drops
         self.lost = lost
+        self.records = records
     }
 }
 
@@ -141,7 +144,7 @@ public final class DropReasonTracer: @unchecked Sendable {
         ring = nil
         object = nil
         let drops = records.compactMap { DropEventRecord.parse($0[...], names: names) }
-        let result = DropReasonResult(drops: Self.named(drops), lost: lost)
+        let result = DropReasonResult(drops: Self.named(drops), lost: lost, records: records)
         finished = result
         return result
     }

@@ -83,7 +83,9 @@ public enum KernelDrops {
     /// The findings of what the kernel dropped. A drop the firewall counters already explain
     /// (FIREWALL_DROP, POLICY_DENIED) stays theirs, with the kernel's agreement added to their
     /// evidence; every other drop on the path is a finding of its own.
-    public static func judge(_ observation: KernelDropObservation, findings: inout [Finding]) {
+    /// `portClosed`: the probe was refused (a reset, a port unreachable): NO_SOCKET there is the
+    /// verdict's own evidence (`confirmPortClosed`), not a finding.
+    public static func judge(_ observation: KernelDropObservation, portClosed: Bool = false, findings: inout [Finding]) {
         let drops: [KernelDropFact]
         let lost: UInt64
         switch observation {
@@ -107,7 +109,7 @@ public enum KernelDrops {
         // One finding per reason and place: a probe's retries are dropped the same way each time.
         var grouped: [String: (fact: KernelDropFact, count: Int)] = [:]
         var order: [String] = []
-        for fact in drops where fact.onPath && !fact.isCopy {
+        for fact in drops where fact.onPath && !fact.isCopy && !(portClosed && fact.drop.reasonName == "NO_SOCKET") {
             let key = "\(fact.drop.reason)@\(fact.place)"
             if grouped[key] == nil { order.append(key) }
             grouped[key] = (grouped[key]?.fact ?? fact, (grouped[key]?.count ?? 0) + 1)
@@ -115,9 +117,8 @@ public enum KernelDrops {
         for key in order {
             guard let (fact, count) = grouped[key] else { continue }
             let evidence = ["the kernel: \(fact.summary)" + (count > 1 ? " (\(count) packets)" : "")]
-            if fact.drop.reasonName == "NETFILTER_DROP",
-                let index = findings.firstIndex(where: { [.firewallDrop, .policyDenied].contains($0.code) && $0.severity == .error })
-            {
+            let agreeing = agrees[fact.drop.reasonName] ?? []
+            if let index = findings.firstIndex(where: { agreeing.contains($0.code) && $0.severity == .error }) {
                 findings[index] = findings[index].adding(evidence: evidence.map { $0 + ": the kernel agrees" })
                 continue
             }
@@ -142,6 +143,24 @@ public enum KernelDrops {
                 ))
         }
     }
+
+    /// PORT_CLOSED, decided after the drops were judged, with the kernel's NO_SOCKET as evidence.
+    public static func confirmPortClosed(_ observation: KernelDropObservation?, findings: inout [Finding]) {
+        guard case .observed(let drops, _) = observation,
+            let socketless = drops.first(where: { $0.onPath && !$0.isCopy && $0.drop.reasonName == "NO_SOCKET" }),
+            let index = findings.firstIndex(where: { $0.code == .portClosed })
+        else { return }
+        findings[index] = findings[index].adding(evidence: ["the kernel: \(socketless.summary): the kernel agrees"])
+    }
+
+    /// The verdicts a reason confirms: a drop they already explain stays theirs.
+    static let agrees: [String: [FindingCode]] = [
+        "NETFILTER_DROP": [.firewallDrop, .policyDenied], "IP_INNOROUTES": [.noRoute, .ipForwardDisabled],
+        "IP_OUTNOROUTES": [.noRoute], "IP_INADDRERRORS": [.ipForwardDisabled, .noRoute], "NEIGH_FAILED": [.neighborFailed],
+        "NEIGH_QUEUEFULL": [.neighborFailed],
+        "NO_SOCKET": [.portClosed], "PKT_TOO_BIG": [.mtuMismatch, .pmtuBlackhole], "DEV_READY": [.linkDown],
+        "OTHERHOST": [.neighborMACMismatch],
+    ]
 
     static func finding(_ fact: KernelDropFact, evidence: [String]) -> Finding {
         let reason = fact.drop.reasonName

@@ -50,7 +50,7 @@ public enum TraceJudgement {
             return .observed(
                 KernelDrops.sortCopies(drops, hops: hops, reachable: probe.outcome.reachable, source: ends.sourceAddress), lost: lost)
         }
-        if let dropped { KernelDrops.judge(dropped, findings: &findings) }
+        if let dropped { KernelDrops.judge(dropped, portClosed: probe.outcome.portClosed, findings: &findings) }
         if !probe.outcome.reachable, !findings.contains(where: { $0.code == .neighborFailed }) {
             findings += NeighborChecks.afterProbe(facts, explained: findings.contains { $0.severity == .error })
         }
@@ -66,6 +66,7 @@ public enum TraceJudgement {
             findings: findings, remoteVTEP: facts.node?.remoteAddress,
             hasDestination: facts.destination != nil || probe.remote?.hasDestination == true,
             remoteNode: probe.remote?.node)
+        KernelDrops.confirmPortClosed(dropped, findings: &findings)
         // The kernel saw the drop on this node: the loss is not past it.
         if case .observed(let drops, _) = dropped, drops.contains(where: { $0.onPath && !$0.isCopy }) {
             findings.removeAll { $0.code == .lostBeyondNode }

@@ -118,8 +118,11 @@ public struct Tracer {
         let ruleTraces = finishRuleTraces(tracing)
         let dropped = dropTracer.map { started in
             switch started {
-            case .success(let tracer): KernelDropWatch.place(tracer.finish(), facts: facts, node: node)
-            case .failure(let error): KernelDropObservation.unavailable(error.description)
+            case .success(let tracer):
+                let result = tracer.finish()
+                node.recordAlongside("drop-events.bin", result.records.joined().map { $0 })
+                return KernelDropWatch.place(result, facts: facts, node: node)
+            case .failure(let error): return KernelDropObservation.unavailable(error.description)
             }
         }
         let (outcome, seen) = try probed.get()
