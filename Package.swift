@@ -66,7 +66,8 @@ let package = Package(
         .target(name: "NetSystem", dependencies: ["CNetShims"]),
         .target(name: "Netlink", dependencies: ["NetlinkCodec", "NetSystem", "CNetShims"]),
         // BPF on libbpf (opened on first use): programs, attach points, BTF, the drop-reason probe.
-        .target(name: "BPF", dependencies: ["CLibBPF", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
+        .target(
+            name: "BPF", dependencies: ["CLibBPF", "ConfigFormats", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
         .target(name: "KernelState", dependencies: ["Netlink", "NetlinkCodec", "NetSystem", "NetAddress", "NodeFiles"]),
         .target(
             name: "CNIDetection",
@@ -135,7 +136,7 @@ let package = Package(
         .target(
             name: "Inspection",
             dependencies: [
-                "Checks", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "NetlinkCodec", "NetSystem",
+                "BPF", "Checks", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "NetlinkCodec", "NetSystem",
                 "NodeFiles", "PathFacts", "Pods",
             ]),
         .target(

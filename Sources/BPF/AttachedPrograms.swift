@@ -177,13 +177,17 @@ public enum NodePrograms {
         case unknown(String)
     }
 
-    public static func onInterfacePaths() -> Answer {
+    /// Asked once per process: a command reads several namespaces; the list does not change
+    /// under it in a way that matters (a program loaded meanwhile shows in the next run).
+    public static func onInterfacePaths() -> Answer { answer }
+
+    private static let answer: Answer = {
         if let missing = BPFLibrary.unavailable { return .unknown(missing) }
         do {
             let programs = try BPFPrograms.loaded().filter(\.type.isOnInterfacePath)
             return programs.isEmpty ? .none : .some(programs)
         } catch {
-            return .unknown(error.description)
+            return .unknown("\(error)")
         }
-    }
+    }()
 }

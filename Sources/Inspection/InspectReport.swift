@@ -1,3 +1,4 @@
+import BPF
 import ConfigFormats
 import Diagnosis
 import KernelState
@@ -93,6 +94,7 @@ public struct InspectReport: Report {
             "peer": i.peer.map { .fields(["namespace": .string($0.namespace), "interface": .string($0.interface)]) } ?? .null,
             "master": .text(i.master), "details": .text(i.details),
             "addressFlags": .fields(i.addressFlags.sorted { $0.key < $1.key }.map { ($0.key, .texts($0.value)) }),
+            "programs": .array(i.programs.map(\.json)),
         ])
     }
 
@@ -167,6 +169,7 @@ public struct InspectReport: Report {
         if let master = i.master { parts.append("master \(master)") }
         if let peer = i.peer { parts.append("peer \(peer.namespace):\(peer.interface)") }
         if let details = i.details { parts.append(details) }
+        parts += i.programs.map { style.yellow("BPF " + $0.summary) }
         return parts.joined(separator: "  ")
     }
 

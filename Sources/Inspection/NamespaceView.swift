@@ -1,3 +1,4 @@
+import BPF
 import KernelState
 import NetAddress
 import NetlinkCodec
@@ -27,6 +28,8 @@ public struct InterfaceView: Sendable, Equatable {
     public var peer: Peer?
     /// Overlay details: "vni 1 local 192.168.100.1 port 8472 dev eth0".
     public var details: String?
+    /// The BPF programs attached to it (tc, tcx, netkit, XDP); read live only.
+    public var programs: [AttachedProgram] = []
 }
 
 /// A route as inspect reports it.
@@ -107,7 +110,12 @@ public struct NamespaceView: Sendable {
     public static func read(_ namespace: KnownNamespace, node: any NodeAccess) throws -> NamespaceView {
         let access = try node.open(namespace)
         let state = try access.state()
-        let interfaces = state.links.map { link in interfaceView(link, state: state, access: access, node: node) }
+        let programs = attachedPrograms(access: access, links: state.links)
+        let interfaces = state.links.map { link in
+            var view = interfaceView(link, state: state, access: access, node: node)
+            view.programs = programs[link.index] ?? []
+            return view
+        }
         let name = { (index: Int32?) in index.flatMap { state.name(ofIndex: $0) } }
         let routes = RouteViews(state: state)
         // As `ip neigh` shows them: NOARP pseudo-entries (loopback, multicast) left out.
@@ -126,6 +134,15 @@ public struct NamespaceView: Sendable {
         return NamespaceView(
             namespace: namespace, state: state, interfaces: interfaces, routes: routes,
             neighbors: neighbors, forwardingDatabase: fdb)
+    }
+
+    /// The programs on the namespace's interfaces, by interface index: asked only of a live
+    /// namespace, and only when the kernel has programs that attach to interfaces at all.
+    static func attachedPrograms(access: any NamespaceAccess, links: [Link]) -> [Int32: [AttachedProgram]] {
+        guard let handle = access.handle, case .some = NodePrograms.onInterfacePaths(),
+            let reading = try? handle.run({ AttachedPrograms.read(links: links, socket: handle.socket) })
+        else { return [:] }
+        return Dictionary(grouping: reading.programs, by: \.interfaceIndex)
     }
 
     static func interfaceView(_ link: Link, state: NamespaceState, access: any NamespaceAccess, node: any NodeAccess) -> InterfaceView {

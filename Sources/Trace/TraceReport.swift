@@ -107,16 +107,6 @@ extension RuleTraceView {
     }
 }
 
-extension AttachedProgram {
-    var json: ConfigValue {
-        .fields([
-            ("point", .string(point.rawValue)), ("id", .int(Int(program.id))), ("name", .string(program.name)),
-            ("tag", .string(program.tag)), ("type", .string(program.type.description)), ("owner", .text(program.owner)),
-            ("priority", priority.map { .int(Int($0)) } ?? .null), ("directAction", .flag(directAction)),
-        ])
-    }
-}
-
 extension KernelDropFact {
     var json: ConfigValue {
         .fields([

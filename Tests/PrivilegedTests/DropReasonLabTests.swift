@@ -1,0 +1,169 @@
+import ConfigFormats
+import NodeFiles
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#endif
+
+extension PrivilegedSuite {
+    /// trace --drop-reasons on the lab: the kernel's own reason for each lost probe, the BPF
+    /// programs on the path, and nothing left behind.
+    @Suite("Privileged: the kernel's drop reasons and the BPF programs on the path")
+    struct DropReasonLabTests {
+        func trace(_ arguments: [String], node: String = "node1") throws -> (status: Int32, json: ConfigValue) {
+            let result = try Binary.run(["lab", "exec", node, "--", "netdoctor", "trace"] + arguments + ["-o", "json"], timeout: 60_000)
+            #expect(result.errorText.isEmpty, "\(arguments): \(result.errorText)")
+            return (result.status, try JSONParser.parse(bytes: result.output))
+        }
+
+        func findings(_ json: ConfigValue, _ severity: String = "error") -> [(code: String, hop: String, evidence: [String])] {
+            (json["findings"]?.array ?? []).compactMap { finding in
+                guard finding["severity"]?.string == severity, let code = finding["code"]?.string else { return nil }
+                return (code, finding["hop"]?.string ?? "", finding["evidence"]?.array?.compactMap(\.string) ?? [])
+            }
+        }
+
+        func up(_ options: [String] = []) throws {
+            let up = try Binary.run(["lab", "up"] + options, timeout: 120_000)
+            try #require(up.status == 0, "lab up: \(up.errorText)")
+        }
+
+        /// No program, map or link of netdoctor's own is left in the kernel.
+        func nothingLeft() throws {
+            let programs = try sh(["bpftool", "prog", "show"])
+            #expect(!programs.contains("netdoctor_drop_"), "left behind: \(programs)")
+            let maps = try sh(["bpftool", "map", "show"])
+            #expect(!maps.contains("drop_events") && !maps.contains("probe_flows"), "left behind: \(maps)")
+        }
+
+        @Test("BPF_DROP, both families: named as the likely cause without --drop-reasons, as the cause with; the hop shows the program")
+        func bpfDrop() throws {
+            try Privilege.require()
+            for family in ["4", "6"] {
+                try up(["--family", "dual"])
+                defer { _ = try? Binary.run(["lab", "down"]) }
+                try #require(try Binary.run(["lab", "break", "BPF_DROP", "--family", family]).status == 0)
+                let plain = try trace(["pod-a", "pod-b", "--family", family, "--timeout", "500"])
+                #expect(plain.status == 1)
+                #expect(plain.json["reachable"]?.bool == false)
+                let likely = findings(plain.json, "warning").filter { $0.code == "BPF_PROGRAM_DROP" }
+                #expect(likely.count == 1, "IPv\(family): \(findings(plain.json, "warning"))")
+                #expect(likely.first?.evidence.contains { $0.contains("tc egress: lab_drop_probe") } == true)
+                #expect(findings(plain.json).isEmpty, "IPv\(family): \(findings(plain.json))")
+                let hop = (plain.json["hops"]?.array ?? []).first { $0["role"]?.string == "destination host side" }
+                #expect(hop?["programs"]?.array?.first?["name"]?.string == "lab_drop_probe")
+                #expect(hop?["programs"]?.array?.first?["point"]?.string == "tc egress")
+
+                let asked = try trace(["pod-a", "pod-b", "--family", family, "--timeout", "500", "--drop-reasons"])
+                #expect(asked.status == 1)
+                let errors = findings(asked.json)
+                #expect(errors.map(\.code) == ["BPF_PROGRAM_DROP"], "IPv\(family): \(errors)")
+                #expect(errors.first?.hop.hasPrefix("node:veth") == true)
+                #expect(errors.first?.evidence.first?.contains("TC_EGRESS") == true)
+                let drops = asked.json["kernelDrops"]?.array ?? []
+                #expect(drops.contains { $0["reason"]?.string == "TC_EGRESS" && $0["copy"]?.bool == false })
+                try nothingLeft()
+            }
+        }
+
+        @Test("RP_FILTER: RP_FILTER_DROP where the request came in, with the route back as the check found it")
+        func reversePath() throws {
+            try Privilege.require()
+            try up()
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            try #require(try Binary.run(["lab", "break", "RP_FILTER"]).status == 0)
+            let (status, json) = try trace(["pod-a", "10.244.2.2", "--timeout", "500", "--drop-reasons"])
+            #expect(status == 1)
+            let errors = findings(json)
+            #expect(errors.map(\.code) == ["RP_FILTER_DROP"], "\(errors)")
+            #expect(errors.first?.hop == "node:cni0")
+            #expect(errors.first?.evidence.contains("the route back to 10.244.1.2 leaves by eth0 via 192.168.77.2") == true)
+        }
+
+        @Test(
+            "the faults netfilter, routes and sockets explain: the kernel's reason agrees with the verdict they already have",
+            arguments: [
+                ("FIREWALL_DROP", ["pod-a", "10.244.2.2"]), ("NO_ROUTE", ["pod-a", "10.244.2.2"]),
+                ("IP_FORWARD_DISABLED", ["pod-a", "10.244.2.2"]), ("PORT_CLOSED", ["pod-b", "pod-a", "--port", "80"]),
+            ])
+        func agreement(fault: String, arguments: [String]) throws {
+            try Privilege.require()
+            try up()
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            try #require(try Binary.run(["lab", "break", fault]).status == 0)
+            let (status, json) = try trace(arguments + ["--timeout", "500", "--drop-reasons"])
+            #expect(status == 1)
+            let errors = findings(json)
+            #expect(errors.map(\.code) == [fault], "\(fault): \(errors)")
+            #expect(errors.first?.evidence.contains { $0.hasSuffix("the kernel agrees") } == true, "\(fault): \(errors)")
+        }
+
+        @Test("NEIGHBOR_FAILED: the queued request is freed when resolution fails, after the probe's wait: the verdict stands alone")
+        func neighborFailed() throws {
+            try Privilege.require()
+            try up()
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            try #require(try Binary.run(["lab", "break", "NEIGHBOR_FAILED"]).status == 0)
+            let (_, json) = try trace(["pod-a", "10.244.2.2", "--timeout", "500", "--drop-reasons"])
+            #expect(findings(json).map(\.code) == ["NEIGHBOR_FAILED"])
+        }
+
+        @Test("the healthy lab, both families and protocols: no drop of the probe reported, copies kept apart, nothing left behind")
+        func healthy() throws {
+            try Privilege.require()
+            try up(["--family", "dual"])
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            for arguments in [
+                ["pod-a", "pod-b", "--family", "4"], ["pod-a", "pod-b", "--family", "6"], ["pod-a", "10.244.2.2"],
+                ["pod-b", "pod-a", "--port", "80", "--family", "4"],
+            ] {
+                let (status, json) = try trace(arguments + ["--drop-reasons"])
+                #expect(status == 0, "\(arguments): \(findings(json))")
+                #expect(json["reachable"]?.bool == true)
+                #expect(
+                    !(json["findings"]?.array ?? []).contains {
+                        ["KERNEL_DROP", "BPF_PROGRAM_DROP", "RP_FILTER_DROP"].contains($0["code"]?.string)
+                    })
+                #expect((json["kernelDrops"]?.array ?? []).allSatisfy { $0["copy"]?.bool == true }, "\(arguments)")
+            }
+            try nothingLeft()
+        }
+
+        @Test("a run killed while its program is attached leaves nothing: the kernel drops it with the process's descriptors")
+        func killed() throws {
+            try Privilege.require()
+            try up()
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            try #require(try Binary.run(["lab", "break", "FIREWALL_DROP"]).status == 0)
+            // SIGKILL'd (the run's process group) two seconds into a five-second probe.
+            let killed = try Binary.run(
+                ["lab", "exec", "node1", "--", "netdoctor", "trace", "pod-a", "10.244.2.2", "--timeout", "5000", "--drop-reasons"],
+                timeout: 2_000)
+            #expect(killed.status != 0)
+            usleep(200_000)
+            try nothingLeft()
+        }
+
+        @Test("inspect lists each interface's programs: the lab's tc program on pod-b's host veth, with its id, tag and owner")
+        func inspectPrograms() throws {
+            try Privilege.require()
+            try up()
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            try #require(try Binary.run(["lab", "break", "BPF_DROP"]).status == 0)
+            let result = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "inspect", "node", "-o", "json"], timeout: 30_000)
+            let json = try JSONParser.parse(bytes: result.output)
+            let interfaces = json["interfaces"]?.array ?? []
+            let withPrograms = interfaces.filter { !($0["programs"]?.array ?? []).isEmpty }
+            #expect(withPrograms.count == 1, "\(withPrograms.map { $0["name"]?.string ?? "?" })")
+            let program = withPrograms.first?["programs"]?.array?.first
+            #expect(program?["name"]?.string == "lab_drop_probe")
+            #expect(program?["point"]?.string == "tc egress")
+            #expect(program?["owner"]?.string?.hasPrefix("netdoctor lab") == true)
+            #expect(program?["directAction"]?.bool == true)
+            let text = try Binary.run(["lab", "exec", "node1", "--", "netdoctor", "inspect", "node"], timeout: 30_000)
+            #expect(String(decoding: text.output, as: UTF8.self).contains("lab_drop_probe"))
+        }
+    }
+}
