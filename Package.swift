@@ -95,7 +95,9 @@ let package = Package(
         .target(
             name: "PathFacts",
             dependencies: ["CNetShims", "KernelState", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles", "Pods"]),
-        .target(name: "Checks", dependencies: ["BPF", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
+        .target(
+            name: "Checks",
+            dependencies: ["BPF", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
         .target(
             name: "Trace",
             dependencies: [
@@ -186,7 +188,7 @@ let package = Package(
         .executableTarget(
             name: "ParserFuzzer",
             dependencies: [
-                "RuntimeModel", "ConfigFormats", "CNIDetection", "CRI", "Diagnosis", "DNS", "Firewall", "NetAddress",
+                "BPF", "Checks", "RuntimeModel", "ConfigFormats", "CNIDetection", "CRI", "Diagnosis", "DNS", "Firewall", "NetAddress",
                 "NodeCheck", "NodeFiles", "NetlinkCodec", "PathFacts", "Pods", "Services", "Trace", "YAMLFormat",
             ]),
         // Throw-away node trees and repository paths, shared by the test targets.

@@ -31,6 +31,8 @@ struct sk_buff {
 
 // One probe's packets: its two addresses (either direction), its protocol, and for TCP/UDP the
 // destination port (the request's destination, the reply's source). family 0: an unused slot.
+// `a` all zero: any address (a remote node's half, where the request may arrive masqueraded by
+// the sender's CNI; user space then keeps only the source the captures saw arrive).
 struct probe_flow {
     __u8 family;  // 4 or 6
     __u8 protocol;  // IPPROTO_*; ICMP and ICMPv6 included
@@ -75,6 +77,12 @@ struct {
     __type(key, __u32);
     __type(value, __u64);
 } lost_events SEC(".maps");
+
+static __always_inline int unset(const __u8 *x) {
+    for (int i = 0; i < 16; i++)
+        if (x[i]) return 0;
+    return 1;
+}
 
 static __always_inline int same(const __u8 *x, const __u8 *y, int n) {
     for (int i = 0; i < 16; i++) {
@@ -141,8 +149,9 @@ int netdoctor_drop_reason(struct bpf_raw_tracepoint_args *ctx) {
         struct probe_flow *flow = bpf_map_lookup_elem(&probe_flows, &key);
         if (!flow || flow->family != event.family) continue;
         if (flow->protocol && flow->protocol != event.protocol) continue;
-        int forward = same(event.source, flow->a, length) && same(event.destination, flow->b, length);
-        int backward = same(event.source, flow->b, length) && same(event.destination, flow->a, length);
+        int any = unset(flow->a);
+        int forward = (any || same(event.source, flow->a, length)) && same(event.destination, flow->b, length);
+        int backward = same(event.source, flow->b, length) && (any || same(event.destination, flow->a, length));
         if (!forward && !backward) continue;
         if (flow->port && (event.protocol == 6 || event.protocol == 17)) {
             if (forward && event.destination_port != flow->port) continue;

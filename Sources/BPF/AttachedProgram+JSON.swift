@@ -10,3 +10,18 @@ extension AttachedProgram {
         ])
     }
 }
+
+extension AttachedProgram {
+    /// A program another node's agent reported: names kept printable and bounded.
+    public init?(json: ConfigValue) {
+        guard let point = json["point"]?.string.flatMap(AttachPoint.init(rawValue:)),
+            let id = json["id"]?.int.flatMap(UInt32.init(exactly:)), let name = json["name"]?.string
+        else { return nil }
+        let type = BPFProgramType.names.first { $0.value == json["type"]?.string }.map { BPFProgramType(rawValue: $0.key) } ?? .schedCls
+        self.init(
+            interfaceIndex: 0, interface: "", point: point,
+            program: BPFProgram(
+                id: id, name: BPFText.printable(name), tag: BPFText.printable(json["tag"]?.string ?? "?", limit: 16), type: type),
+            priority: json["priority"]?.int.flatMap(UInt16.init(exactly:)), directAction: json["directAction"]?.bool)
+    }
+}

@@ -11,13 +11,14 @@ import NodeFiles
 /// two addresses in either direction, of the protocol, and for TCP and UDP to the port (the
 /// request's destination port, the reply's source port).
 public struct ProbeFlow: Sendable, Equatable {
-    public var a: IPAddress
+    /// nil: any address (a remote half, where the request may arrive masqueraded).
+    public var a: IPAddress?
     public var b: IPAddress
     /// IPPROTO_*: 1 ICMP, 6 TCP, 17 UDP, 58 ICMPv6.
     public var protocolNumber: UInt8
     public var port: UInt16?
 
-    public init(a: IPAddress, b: IPAddress, protocolNumber: UInt8, port: UInt16? = nil) {
+    public init(a: IPAddress?, b: IPAddress, protocolNumber: UInt8, port: UInt16? = nil) {
         self.a = a
         self.b = b
         self.protocolNumber = protocolNumber
@@ -27,8 +28,11 @@ public struct ProbeFlow: Sendable, Equatable {
     /// struct probe_flow's bytes (bpf/drop_reasons.bpf.c): family, protocol, port (network
     /// order), then each address in 16 bytes.
     var record: [UInt8] {
-        var bytes: [UInt8] = [a.isIPv4 ? 4 : 6, protocolNumber, UInt8((port ?? 0) >> 8), UInt8((port ?? 0) & 0xFF)]
-        for address in [a, b] { bytes += address.bytes + [UInt8](repeating: 0, count: 16 - address.bytes.count) }
+        var bytes: [UInt8] = [b.isIPv4 ? 4 : 6, protocolNumber, UInt8((port ?? 0) >> 8), UInt8((port ?? 0) & 0xFF)]
+        for address in [a, b] {
+            let raw = address?.bytes ?? []
+            bytes += raw + [UInt8](repeating: 0, count: 16 - raw.count)
+        }
         return bytes
     }
 }

@@ -90,12 +90,7 @@ public enum KernelDrops {
         let lost: UInt64
         switch observation {
         case .unavailable(let why):
-            findings.append(
-                Finding(
-                    .dropReasonsUnavailable, .info, "The kernel's drop reasons could not be read: \(why).",
-                    remedy:
-                        "Drop reasons need a kernel with BTF and 5.17 or later, libbpf, and root (or CAP_BPF with CAP_PERFMON); the trace's verdict stands without them."
-                ))
+            findings.append(unavailable(why))
             return
         case .observed(let seen, let count):
             (drops, lost) = (seen, count)
@@ -144,6 +139,15 @@ public enum KernelDrops {
         }
     }
 
+    /// DROP_REASONS_UNAVAILABLE: why the kernel could not be asked, in one line.
+    public static func unavailable(_ why: String) -> Finding {
+        Finding(
+            .dropReasonsUnavailable, .info, "The kernel's drop reasons could not be read: \(why).",
+            remedy:
+                "Drop reasons need a kernel with BTF and 5.17 or later, libbpf, and root (or CAP_BPF with CAP_PERFMON); the trace's verdict stands without them."
+        )
+    }
+
     /// PORT_CLOSED, decided after the drops were judged, with the kernel's NO_SOCKET as evidence.
     public static func confirmPortClosed(_ observation: KernelDropObservation?, findings: inout [Finding]) {
         guard case .observed(let drops, _) = observation,
@@ -183,7 +187,7 @@ public enum KernelDrops {
             let named = culprits.isEmpty ? fact.programs : culprits
             return Finding(
                 .bpfProgramDrop, .error,
-                "A BPF program \(named.first.map { "(\($0.program.name)\($0.program.owner.map { ", \($0)" } ?? ""))" } ?? "")"
+                "A BPF program\(named.first.map { " (\($0.program.name)\($0.program.owner.map { ", \($0)" } ?? ""))" } ?? "")"
                     + " dropped the probe at \(reason.lowercased().replacingOccurrences(of: "_", with: " ")) of \(fact.place).",
                 hop: fact.place,
                 evidence: evidence

@@ -186,6 +186,7 @@ public enum LabFault: String, Sendable, CaseIterable {
         case .firewallDrop: "node2: an iptables FORWARD rule drops ICMP to pod-c"
         case .mtuMismatch: "pod-c: MTU 9000 on its eth0 and host veth, far above the path"
         case .policyDenied: "NetworkPolicy default/deny-all-c selects pod-c for ingress and allows nothing (calico topology)"
+        case .bpfDrop: "node2: the lab's tc program on pod-c's host-side veth's egress drops every packet to or from pod-c"
         default: nil
         }
     }
@@ -419,7 +420,7 @@ extension Lab {
     func injectOnNode2(_ fault: LabFault, state: inout LabState) throws(LabError) {
         guard fault.node2Summary != nil else {
             throw LabError(
-                "\(fault.rawValue) has no node2 variant (those with one: LINK_DOWN, NO_ROUTE, IP_FORWARD_DISABLED, FIREWALL_DROP, MTU_MISMATCH, POLICY_DENIED)"
+                "\(fault.rawValue) has no node2 variant (those with one: LINK_DOWN, NO_ROUTE, IP_FORWARD_DISABLED, FIREWALL_DROP, MTU_MISMATCH, POLICY_DENIED, BPF_DROP)"
             )
         }
         let node2 = plan.nodes[1]
@@ -442,6 +443,8 @@ extension Lab {
                     "iptables", "-I", "FORWARD", "-d", podC.address, "-p", "icmp",
                     "-m", "comment", "--comment", "netdoctor lab: FIREWALL_DROP on node2", "-j", "DROP",
                 ])
+        case .bpfDrop:
+            try attachLabDrop(namespace: n2, interface: podC.hostInterface, address: podC.address)
         case .mtuMismatch:
             try Shell.run(["ip", "-n", n2, "link", "set", podC.hostInterface, "mtu", "9000"])
             try Shell.run(["ip", "-n", podC.netns, "link", "set", "eth0", "mtu", "9000"])

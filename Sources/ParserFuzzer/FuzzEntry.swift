@@ -2,6 +2,8 @@
 // kernel's netlink messages and the container runtime's CRI answers. scripts/fuzz builds it with
 // -sanitize=fuzzer -DFUZZING, where libFuzzer supplies main(); a plain build replays the files
 // named on the command line through the same entry point, to reproduce a crash.
+import BPF
+import Checks
 import CNIDetection
 import CRI
 import DNS
@@ -47,7 +49,15 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = ProbeSignature(json: json)
         _ = RemoteHalfView(json: json)
         _ = Finding(json: json)
+        _ = KernelDropFact(json: json)
+        _ = AttachedProgram(json: json)
     }
+    // The drop-reason program's records (its ring buffer's bytes, 72 each) and kallsyms text.
+    for start in stride(from: 0, to: bytes.count, by: DropEventRecord.size) {
+        _ = DropEventRecord.parse(
+            bytes[start..<min(start + DropEventRecord.size, bytes.count)], names: DropReasonNames(names: [3: "NO_SOCKET"]))
+    }
+    _ = KernelSymbols.name([0xffff_ffff_8100_0010, 42], kallsyms: text)
     _ = try? FlannelNetConf.parse(bytes: bytes)
     _ = try? YAMLReader.parse(text)
     _ = try? TOMLReader.parse(text)
@@ -59,6 +69,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             _ = try? Link(message)
             _ = try? FamilyConfig(message)
             _ = try? NeighborTableInfo(message)
+            _ = try? Qdisc(message)
+            _ = try? TrafficControlFilter(message)
             _ = try? InterfaceAddress(message)
             _ = try? Route(message)
             _ = try? Neighbor(message)

@@ -10,16 +10,20 @@ import PathFacts
 enum KernelDropWatch {
     /// The probe's packets, as the drop-reason program matches them.
     static func flow(_ ends: TraceEnds, proto: TraceProtocol, port: UInt16?) -> ProbeFlow {
-        let ipv4 = ends.destinationAddress.isIPv4
+        flow(
+            source: ends.sourceAddress, destination: ends.destinationAddress, proto: proto,
+            port: proto == .icmp ? nil : ProbeSignature.port(for: proto, given: port))
+    }
+
+    /// `source` nil: any (a remote half).
+    static func flow(source: IPAddress?, destination: IPAddress, proto: TraceProtocol, port: UInt16?) -> ProbeFlow {
         let number: UInt8 =
             switch proto {
-            case .icmp: ipv4 ? 1 : 58
+            case .icmp: destination.isIPv4 ? 1 : 58
             case .tcp: 6
             case .udp: 17
             }
-        return ProbeFlow(
-            a: ends.sourceAddress, b: ends.destinationAddress, protocolNumber: number,
-            port: proto == .icmp ? nil : ProbeSignature.port(for: proto, given: port))
+        return ProbeFlow(a: source, b: destination, protocolNumber: number, port: port)
     }
 
     /// The programs attached to each local hop's interface, by hop name; empty without any on

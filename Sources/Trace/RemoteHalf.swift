@@ -1,3 +1,4 @@
+import Checks
 import ConfigFormats
 import Diagnosis
 import KernelState
@@ -61,10 +62,13 @@ public struct RemoteTraceRequest: Sendable, Equatable {
     /// is known only once it is sent: `finish` brings it).
     public var proto: TraceProtocol
     public var port: UInt16?
+    /// --drop-reasons: the agent asks its kernel why it drops the probe too. An agent that
+    /// predates it ignores the key and reports none.
+    public var dropReasons = false
 
     public init(
         sourceAddress: IPAddress, destinationAddress: IPAddress, nodeAddress: IPAddress, encapsulated: Bool, windowMilliseconds: Int,
-        proto: TraceProtocol = .icmp, port: UInt16? = nil
+        proto: TraceProtocol = .icmp, port: UInt16? = nil, dropReasons: Bool = false
     ) {
         self.sourceAddress = sourceAddress
         self.destinationAddress = destinationAddress
@@ -73,6 +77,7 @@ public struct RemoteTraceRequest: Sendable, Equatable {
         self.windowMilliseconds = windowMilliseconds
         self.proto = proto
         self.port = port
+        self.dropReasons = dropReasons
     }
 
     public var json: ConfigValue {
@@ -80,6 +85,7 @@ public struct RemoteTraceRequest: Sendable, Equatable {
             "source": .string(sourceAddress.description), "destination": .string(destinationAddress.description),
             "nodeAddress": .string(nodeAddress.description), "encapsulated": .bool(encapsulated),
             "windowMilliseconds": .int(windowMilliseconds), "protocol": .string(proto.rawValue), "port": .int(port.map(Int.init)),
+            "dropReasons": .bool(dropReasons),
         ])
     }
 
@@ -93,7 +99,7 @@ public struct RemoteTraceRequest: Sendable, Equatable {
         self.init(
             sourceAddress: source, destinationAddress: destination, nodeAddress: node,
             encapsulated: json["encapsulated"]?.bool ?? false, windowMilliseconds: json["windowMilliseconds"]?.int ?? 5000,
-            proto: proto, port: json["port"]?.int.flatMap(UInt16.init(exactly:)))
+            proto: proto, port: json["port"]?.int.flatMap(UInt16.init(exactly:)), dropReasons: json["dropReasons"]?.bool ?? false)
     }
 
     /// What the probe will look like, but for its ICMP sequence.
@@ -113,6 +119,9 @@ public struct RemoteHalfView: Sendable {
     public var problems: [String]
     /// True when the destination pod was found on that node.
     public var hasDestination: Bool
+    /// --drop-reasons: what that node's kernel dropped of the probe, placed on its half (nil:
+    /// not asked, or an agent that does not report them).
+    public var kernelDrops: [KernelDropFact]?
 
     public init(node: String, hops: [ObservedHop], findings: [Finding], problems: [String], hasDestination: Bool) {
         self.node = node
@@ -128,7 +137,7 @@ public struct RemoteHalfView: Sendable {
             ("node", .string(node)), ("hasDestination", .bool(hasDestination)),
             ("hops", .array(hops.map(\.json))),
             ("problems", .texts(problems)),
-        ]
+        ] + (kernelDrops.map { [("kernelDrops", .array($0.map(\.json)))] } ?? [])
     }
 
     public var json: ConfigValue { .fields(jsonFields + [("findings", .array(findings.map(\.json)))]) }
@@ -142,6 +151,8 @@ public struct RemoteHalfView: Sendable {
         self.hops = hops.compactMap { ObservedHop(json: $0, node: node) }
         self.findings = json["findings"]?.array?.compactMap(Finding.init(json:)) ?? []
         self.problems = json["problems"]?.array?.compactMap(\.string) ?? []
+        // Bounded: a probe's drops are a handful.
+        self.kernelDrops = json["kernelDrops"]?.array.map { Array($0.prefix(64)).compactMap(KernelDropFact.init(json:)) }
     }
 }
 

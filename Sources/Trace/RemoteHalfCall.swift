@@ -17,7 +17,7 @@ struct RemoteHalfCall: Sendable {
     /// What to ask the agent of the node the packet leaves for; nil when the destination is on
     /// this node, or the path does not leave it.
     static func request(
-        facts: PathFacts, ends: TraceEnds, windowMilliseconds: Int, proto: TraceProtocol, port: UInt16?
+        facts: PathFacts, ends: TraceEnds, windowMilliseconds: Int, proto: TraceProtocol, port: UInt16?, dropReasons: Bool = false
     ) -> RemoteTraceRequest? {
         guard ends.destinationPod == nil, let nodeAddress = facts.node?.remoteAddress, facts.hops.last?.role == .underlay else {
             return nil
@@ -25,7 +25,7 @@ struct RemoteHalfCall: Sendable {
         return RemoteTraceRequest(
             sourceAddress: ends.sourceAddress, destinationAddress: ends.destinationAddress, nodeAddress: nodeAddress,
             encapsulated: facts.hops.contains { $0.role == .overlay }, windowMilliseconds: windowMilliseconds,
-            proto: proto, port: port)
+            proto: proto, port: port, dropReasons: dropReasons)
     }
 
     /// Asks the agent to watch its half before the probe leaves; the local view alone when not.

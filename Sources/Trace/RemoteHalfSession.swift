@@ -1,3 +1,4 @@
+import BPF
 import Capture
 import Checks
 import Diagnosis
@@ -34,6 +35,9 @@ public final class RemoteHalfSession: @unchecked Sendable {
     private let firewallNamespaces: [NetlinkSockets]
     private let firewallBefore: [[FirewallRule]?]
     private let ended = Mutex(false)
+    /// --drop-reasons: the tracer attached for the probe, or why it could not be.
+    private let dropTracer: Result<DropReasonTracer, BPFError>?
+    private var kernelDrops: KernelDropObservation?
 
     /// The static view only: no capture, no counters (mtu-probe's question).
     public static func path(_ request: RemoteTraceRequest, nodeName: String, node: LiveNode, pods: [Pod]) throws -> RemoteHalfView {
@@ -54,6 +58,17 @@ public final class RemoteHalfSession: @unchecked Sendable {
         let firewallRead = FirewallReader.readAll(in: firewallNamespaces, family: request.destinationAddress.family)
         firewallFindings = FirewallDrop.unreadable(firewallRead, labels: facts.namespaces.map(\.label))
         firewallBefore = firewallRead
+        // Any source: the request may arrive masqueraded by the sender's CNI; `finish` keeps the
+        // sources the captures saw arrive.
+        dropTracer =
+            request.dropReasons
+            ? Result { () throws(BPFError) in
+                try DropReasonTracer.start(flows: [
+                    KernelDropWatch.flow(
+                        source: nil, destination: request.destinationAddress, proto: request.proto,
+                        port: request.proto == .icmp ? nil : request.port)
+                ])
+            } : nil
     }
 
     static func gather(_ request: RemoteTraceRequest, nodeName: String, node: LiveNode, pods: [Pod]) throws -> PathFacts {
@@ -68,10 +83,17 @@ public final class RemoteHalfSession: @unchecked Sendable {
 
     /// The half as the caller sees it: hops, what each saw, and the findings there.
     public var view: RemoteHalfView {
-        RemoteHalfView(
+        var view = RemoteHalfView(
             node: node, hops: ObservedHop.pairing(facts.hops, seen), findings: PathChecks.run(facts) + firewallFindings,
             problems: capture.problems,
             hasDestination: facts.destination != nil)
+        switch kernelDrops {
+        case .observed(let drops, _): view.kernelDrops = drops
+        case .unavailable(let why):
+            view.findings.append(KernelDrops.unavailable(why).about(node))
+        case nil: break
+        }
+        return view
     }
 
     /// Stops the captures, reads the counters again, and marks what each hop saw of the probe.
@@ -80,6 +102,9 @@ public final class RemoteHalfSession: @unchecked Sendable {
         usleep(5_000)
         let (seen, sources) = capture.finish(facts.hops, signature: signature)
         self.seen = seen
+        if let dropTracer {
+            kernelDrops = Self.drops(dropTracer, arrivedFrom: Set(sources + [signature.source]), facts: facts, node: access)
+        }
         // A reply seen crossing this node contradicts a prediction that its half is cut.
         facts.probeAnswered = seen.contains { $0.reply == true }
         // Replies go to the source the request arrived with: a CNI that masquerades pod traffic
@@ -103,10 +128,26 @@ public final class RemoteHalfSession: @unchecked Sendable {
         )
     }
 
-    /// Ends a session nobody finished (its caller went away): captures closed.
+    /// What this node's kernel dropped of the probe, placed on this half: only packets from or to
+    /// a source the captures saw arrive (the caller's pod, or its node when it masquerades).
+    static func drops(
+        _ started: Result<DropReasonTracer, BPFError>, arrivedFrom sources: Set<IPAddress>, facts: PathFacts, node: LiveNode
+    ) -> KernelDropObservation {
+        switch started {
+        case .failure(let error): return .unavailable(error.description)
+        case .success(let tracer):
+            var result = tracer.finish()
+            result.drops = result.drops.filter { sources.contains($0.source) || sources.contains($0.destination) }
+            return KernelDropWatch.place(result, facts: facts, node: node)
+        }
+    }
+
+    /// Ends a session nobody finished (its caller went away): captures closed, the drop-reason
+    /// program removed.
     public func abandon() {
         guard claim() else { return }
         capture.abandon()
+        if case .success(let tracer) = dropTracer { _ = tracer.finish() }
     }
 
     /// True for the one caller that ends the session.

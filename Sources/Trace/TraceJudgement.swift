@@ -46,9 +46,16 @@ public enum TraceJudgement {
                 rules: probe.firewallAfter, labels: labels, probe: policyProbe, reachable: probe.outcome.reachable)
         }
         let dropped = probe.kernelDrops.map { observation -> KernelDropObservation in
-            guard case .observed(let drops, let lost) = observation else { return observation }
+            guard case .observed(let local, let lost) = observation else { return observation }
+            // The remote half's drops, placed by its agent; the same drop seen from here (a lab's
+            // nodes share one kernel) is the agent's.
+            let remote = probe.remote?.kernelDrops ?? []
+            let theirs = Set(remote.map { "\($0.drop.time)@\($0.drop.location)" })
+            let drops = local.filter { $0.onPath || !theirs.contains("\($0.drop.time)@\($0.drop.location)") } + remote
             return .observed(
-                KernelDrops.sortCopies(drops, hops: hops, reachable: probe.outcome.reachable, source: ends.sourceAddress), lost: lost)
+                KernelDrops.sortCopies(
+                    drops, hops: hops + (probe.remote?.hops ?? []), reachable: probe.outcome.reachable, source: ends.sourceAddress),
+                lost: lost)
         }
         if let dropped { KernelDrops.judge(dropped, portClosed: probe.outcome.portClosed, findings: &findings) }
         if !probe.outcome.reachable, !findings.contains(where: { $0.code == .neighborFailed }) {

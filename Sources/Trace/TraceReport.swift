@@ -106,15 +106,3 @@ extension RuleTraceView {
         ])
     }
 }
-
-extension KernelDropFact {
-    var json: ConfigValue {
-        .fields([
-            ("reason", .string(drop.reasonName)), ("reasonCode", .int(Int(drop.reason))), ("place", .string(place)),
-            ("onPath", .bool(onPath)), ("copy", .bool(isCopy)), ("function", .text(drop.function)),
-            ("location", .string("0x" + String(drop.location, radix: 16))),
-            ("interfaceIndex", .int(Int(drop.interfaceIndex))), ("namespaceInode", .int(Int(drop.namespaceInode))),
-            ("packet", .string(drop.packet)), ("programs", .array(programs.map(\.json))), ("reverseRoute", .text(reverseRoute)),
-        ])
-    }
-}

@@ -84,7 +84,7 @@ public struct Tracer {
         let opening = agents.flatMap { locate in
             RemoteHalfCall.request(
                 facts: facts, ends: ends, windowMilliseconds: Int(timeoutMilliseconds) + 5000, proto: proto,
-                port: ProbeSignature.port(for: proto, given: port)
+                port: ProbeSignature.port(for: proto, given: port), dropReasons: dropReasons
             )
             .map { request in Pending { RemoteHalfCall.open(request, locate: locate) } }
         }

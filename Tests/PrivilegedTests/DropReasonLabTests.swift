@@ -146,6 +146,24 @@ extension PrivilegedSuite {
             try nothingLeft()
         }
 
+        @Test("across nodes: with agents, node2's kernel names the drop on its half; without, this node's view says it is not here")
+        func remoteHalf() throws {
+            try Privilege.require()
+            try up(["--agents"])
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            try #require(try Binary.run(["lab", "break", "BPF_DROP", "--node", "node2"]).status == 0)
+            let (status, json) = try trace(["pod-a", "10.244.2.2", "--timeout", "500", "--drop-reasons"])
+            #expect(status == 1)
+            let errors = findings(json)
+            #expect(errors.map(\.code) == ["BPF_PROGRAM_DROP"], "\(errors)")
+            #expect(errors.first?.hop.hasPrefix("node2:veth") == true)
+            #expect(errors.first?.evidence.contains { $0.contains("lab_drop_probe") } == true)
+            // The same lab without asking the agent: the drop is past this node (the request
+            // arrives there masqueraded, so even this shared kernel's drop is not the probe's pair).
+            let alone = try trace(["pod-a", "10.244.2.2", "--timeout", "500", "--drop-reasons", "--no-agent"])
+            #expect(findings(alone.json).map(\.code) == ["LOST_BEYOND_NODE"], "\(findings(alone.json))")
+        }
+
         @Test("inspect lists each interface's programs: the lab's tc program on pod-b's host veth, with its id, tag and owner")
         func inspectPrograms() throws {
             try Privilege.require()
