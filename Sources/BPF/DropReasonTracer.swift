@@ -73,7 +73,7 @@ public final class DropReasonTracer: @unchecked Sendable {
 
     deinit { _ = finish() }
 
-    /// Loads and attaches the program for `flows` (at most four). Throws, in one line, when the
+    /// Loads and attaches the program for `flows` (at most two). Throws, in one line, when the
     /// kernel or the node cannot: no libbpf, no BTF, a kernel before drop reasons, no privileges.
     public static func start(flows: [ProbeFlow]) throws(BPFError) -> DropReasonTracer {
         if let missing = BPFLibrary.unavailable { throw BPFError(missing, code: ENOSYS) }
@@ -84,7 +84,7 @@ public final class DropReasonTracer: @unchecked Sendable {
         }
         let tracer = DropReasonTracer(names: names)
         do {
-            try tracer.load(flows: Array(flows.prefix(4)))
+            try tracer.load(flows: Array(flows.prefix(2)))
         } catch {
             _ = tracer.finish()
             throw error
@@ -156,8 +156,8 @@ public final class DropReasonTracer: @unchecked Sendable {
     /// Each drop's location named from /proc/kallsyms, when it can be read.
     static func named(_ drops: [KernelDrop]) -> [KernelDrop] {
         // The running kernel's, whatever --root says: the drops are this kernel's.
-        guard !drops.isEmpty, let text = try? NodeRoot("/").readText("/proc/kallsyms", limit: 64 << 20) else { return drops }
-        let functions = KernelSymbols.name(Set(drops.map(\.location)), kallsyms: text)
+        guard !drops.isEmpty, let bytes = try? NodeRoot("/").read("/proc/kallsyms", limit: 64 << 20) else { return drops }
+        let functions = KernelSymbols.name(Set(drops.map(\.location)), kallsyms: bytes)
         return drops.map { drop in
             var drop = drop
             drop.function = functions[drop.location]

@@ -83,26 +83,57 @@ public enum DropEventRecord {
 }
 
 /// The kernel's symbols (/proc/kallsyms), to name the function at a drop's location: read once,
-/// for the addresses asked only (the file is megabytes; nothing of it is kept). Without root the
-/// kernel shows every address as 0: then nothing is named.
+/// for the addresses asked only (the file is megabytes, a line per symbol: scanned as bytes,
+/// nothing of it kept but the names found). Without root the kernel shows every address as 0:
+/// then nothing is named.
 public enum KernelSymbols {
-    /// "function+0x1f" for each address, where the file names one below it.
+    /// "function+0x1f" for each address, where the file names a text symbol at or below it.
     public static func name(_ addresses: Set<UInt64>, kallsyms text: String) -> [UInt64: String] {
+        name(addresses, kallsyms: Array(text.utf8))
+    }
+
+    public static func name(_ addresses: Set<UInt64>, kallsyms bytes: [UInt8]) -> [UInt64: String] {
         guard !addresses.isEmpty else { return [:] }
         let wanted = Array(addresses)
-        var best: [UInt64: (start: UInt64, name: String)] = [:]
-        for line in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
-            let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 3, omittingEmptySubsequences: true)
-            guard fields.count >= 3, let start = UInt64(String(decoding: fields[0], as: UTF8.self), radix: 16), start != 0,
-                [UInt8(ascii: "t"), UInt8(ascii: "T")].contains(fields[1].first ?? 0)
-            else { continue }
-            // The nearest symbol at or below each address (a drop has a handful: a scan each).
-            for address in wanted where address >= start && best[address].map({ $0.start < start }) ?? true {
-                best[address] = (start, BPFText.printable(String(decoding: fields[2], as: UTF8.self), limit: 80))
+        var best: [UInt64: (start: UInt64, name: Range<Int>)] = [:]
+        bytes.withUnsafeBufferPointer { b in
+            var i = 0
+            while i < b.count {
+                // "ffffffff81a00000 T ip_rcv_core\t[module]\n"
+                var start: UInt64 = 0
+                var digits = 0
+                while i < b.count, digits < 16, let digit = hexDigit(b[i]) {
+                    start = start << 4 | digit
+                    digits += 1
+                    i += 1
+                }
+                let type: UInt8 = i + 1 < b.count && b[i] == 0x20 ? b[i + 1] : 0
+                i += 3
+                let nameStart = min(i, b.count)
+                while i < b.count, b[i] != 0x0A, b[i] != 0x20, b[i] != 0x09 { i += 1 }
+                let nameEnd = min(i, b.count)
+                while i < b.count, b[i] != 0x0A { i += 1 }
+                i += 1
+                guard digits > 0, start != 0, type == UInt8(ascii: "t") || type == UInt8(ascii: "T"), nameStart < nameEnd else { continue }
+                // The nearest symbol at or below each address (a drop has a handful: a scan each).
+                for address in wanted where address >= start && best[address].map({ $0.start < start }) ?? true {
+                    best[address] = (start, nameStart..<nameEnd)
+                }
             }
         }
         var named: [UInt64: String] = [:]
-        for (address, symbol) in best { named[address] = "\(symbol.name)+0x\(String(address - symbol.start, radix: 16))" }
+        for (address, symbol) in best {
+            let name = BPFText.printable(String(decoding: bytes[symbol.name], as: UTF8.self), limit: 80)
+            named[address] = "\(name)+0x\(String(address - symbol.start, radix: 16))"
+        }
         return named
+    }
+
+    private static func hexDigit(_ byte: UInt8) -> UInt64? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt64(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt64(byte - UInt8(ascii: "a") + 10)
+        default: nil
+        }
     }
 }
