@@ -59,7 +59,11 @@ static const char *const library_names[] = {"libbpf.so.1", "libbpf.so"};
     X(__u32, btf__type_cnt, (const struct btf *btf), (btf), 0)                                     \
     X(int, bpf_tc_hook_create, (struct bpf_tc_hook * hook), (hook), -ENOSYS)                       \
     X(int, bpf_tc_attach, (const struct bpf_tc_hook *hook, struct bpf_tc_opts *opts),              \
-      (hook, opts), -ENOSYS)
+      (hook, opts), -ENOSYS)                                                                       \
+    X(int, bpf_obj_pin, (int fd, const char *path), (fd, path), -ENOSYS)                           \
+    X(int, bpf_link_create,                                                                        \
+      (int prog, int target, enum bpf_attach_type type, const struct bpf_link_create_opts *opts),  \
+      (prog, target, type, opts), -ENOSYS)
 #define FUNCTIONS_RETURNING_NOTHING(X)                                                             \
     X(void, bpf_object__close, (struct bpf_object * object), (object))                             \
     X(void, ring_buffer__free, (struct ring_buffer * ring), (ring))                                \

@@ -327,6 +327,7 @@ public struct Lab: Sendable {
         if let state { stopRuntimes(state) }
         Self.killProcesses(inNamespacesWithPrefix: plan.prefix)
         Self.removeNamespaces(prefix: plan.prefix)
+        Self.removePins()
         for mountPoint in (state?.createdMountPoints ?? []).reversed() { rmdir(mountPoint) }
         FileTree.remove(LabPlan.stateDirectory)
     }

@@ -1,5 +1,6 @@
 import CLabBPF
 import CLibBPF
+import CNetShims
 import NetAddress
 import NetSystem
 
@@ -10,11 +11,17 @@ import NetSystem
 /// BPF_DROP: the lab's own tc program (bpf/lab_drop.bpf.c) attached as a CNI or a security agent
 /// attaches theirs: a clsact qdisc on the interface, the program as a direct-action filter on
 /// its egress hook, dropping every packet to or from one address. The filter holds the program
-/// once this process ends; `lab fix` or `lab down` removes it with the qdisc or the namespace.
+/// once this process ends; `lab down` removes it with the namespace.
+/// BPF_DROP_TCX: the same program as a tcx link (kernel 6.6 on), as Cilium 1.16+ attaches
+/// its programs, pinned in bpffs (the link lives while pinned): `tc filter show` shows nothing
+/// then, only BPF_PROG_QUERY does. `lab down` removes the pins.
 extension Lab {
+    /// Where the lab pins its tcx links (bpffs mounted there first, if it is not).
+    static let pinDirectory = "/sys/fs/bpf/netdoctor-lab"
+
     /// Attaches the program to `interface`'s egress (towards the pod behind a host-side veth) in
-    /// the node namespace `namespace`, dropping `address`'s traffic.
-    func attachLabDrop(namespace: String, interface: String, address: String) throws(LabError) {
+    /// the node namespace `namespace`, dropping `address`'s traffic: a tc filter, or a tcx link.
+    func attachLabDrop(namespace: String, interface: String, address: String, tcx: Bool = false) throws(LabError) {
         if let missing = BPFLibrary.unavailableReason { throw LabError("BPF_DROP needs libbpf: \(missing)") }
         guard let target = IPAddress.parse(address) else { throw LabError("no address \(address)") }
         let opened: NetNamespace
@@ -22,7 +29,10 @@ extension Lab {
         let outcome: Result<Void, LabError>
         do {
             outcome = try NamespaceThread.shared.run(in: opened) { () -> Result<Void, LabError> in
-                Result { () throws(LabError) in try Self.loadAndAttach(interface: interface, target: target) }
+                Result { () throws(LabError) in
+                    try Self.loadAndAttach(
+                        interface: interface, target: target, pin: tcx ? "\(Self.pinDirectory)/\(namespace)-\(interface)" : nil)
+                }
             }
         } catch {
             throw LabError("\(namespace): \(error)")
@@ -30,7 +40,7 @@ extension Lab {
         try outcome.get()
     }
 
-    private static func loadAndAttach(interface: String, target: IPAddress) throws(LabError) {
+    private static func loadAndAttach(interface: String, target: IPAddress, pin: String?) throws(LabError) {
         let index = Int32(if_nametoindex(interface))
         guard index > 0 else { throw LabError("no interface \(interface)") }
         guard let object = bpf_object__open_mem(netdoctor_lab_drop_object(), netdoctor_lab_drop_object_size(), nil) else {
@@ -53,6 +63,7 @@ extension Lab {
         var key: UInt32 = 0
         let written = value.withUnsafeBytes { bpf_map_update_elem(bpf_map__fd(map), &key, $0.baseAddress, 0) }
         guard written == 0 else { throw LabError("the drop target could not be written: \(String(cString: strerror(-written)))") }
+        if let pin { return try attachTCX(program: bpf_program__fd(program), interface: index, pin: pin) }
         var hook = bpf_tc_hook()
         hook.sz = MemoryLayout<bpf_tc_hook>.size
         hook.ifindex = index
@@ -70,6 +81,43 @@ extension Lab {
         guard attached == 0 else {
             throw LabError("the program could not be attached to \(interface): \(String(cString: strerror(-attached)))")
         }
+    }
+}
+
+extension Lab {
+    /// A tcx link on the interface's egress (BPF_TCX_EGRESS, 47: libbpf 1.1's headers predate
+    /// it; the kernel takes the number), pinned so it outlives this process.
+    fileprivate static func attachTCX(program: Int32, interface: Int32, pin: String) throws(LabError) {
+        try mountBPFFilesystem()
+        mkdir(pinDirectory, 0o700)
+        let link = bpf_link_create(program, interface, bpf_attach_type(47), nil)
+        guard link >= 0 else {
+            throw LabError("no tcx link (a kernel before 6.6?): \(String(cString: strerror(-link)))")
+        }
+        defer { close(link) }
+        unlink(pin)
+        let pinned = bpf_obj_pin(link, pin)
+        guard pinned == 0 else { throw LabError("the tcx link could not be pinned at \(pin): \(String(cString: strerror(-pinned)))") }
+    }
+
+    /// bpffs at /sys/fs/bpf, as Cilium and systemd mount it (mounted here when it is not).
+    fileprivate static func mountBPFFilesystem() throws(LabError) {
+        var info = statfs()
+        if statfs("/sys/fs/bpf", &info) == 0, UInt32(truncatingIfNeeded: info.f_type) == 0xCAFE_4A11 { return }
+        guard mount("bpf", "/sys/fs/bpf", "bpf", 0, nil) == 0 else {
+            throw LabError("bpffs could not be mounted at /sys/fs/bpf: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The lab's pinned links, removed (their programs go with them).
+    static func removePins() {
+        guard let directory = opendir(pinDirectory) else { return }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { unlink("\(pinDirectory)/\(name)") }
+        }
+        closedir(directory)
+        rmdir(pinDirectory)
     }
 }
 

@@ -70,6 +70,7 @@ public enum LabFault: String, Sendable, CaseIterable {
     case nodePortRangeOverlap = "NODEPORT_RANGE_OVERLAP"
     case rpFilterStrict = "RP_FILTER_STRICT"
     case bpfDrop = "BPF_DROP"
+    case bpfDropTCX = "BPF_DROP_TCX"
     case rpFilter = "RP_FILTER"
 
     public var summary: String {
@@ -152,6 +153,8 @@ public enum LabFault: String, Sendable, CaseIterable {
             "node1: net.bridge.bridge-nf-call-iptables=0, as after a reboot that did not persist it (overlay, lab up --proxy)"
         case .rpFilterStrict:
             "node1: net.ipv4.conf.all.rp_filter=1 and a host route to pod-a's address by eth0, as an earlier CNI left it: pod-a's packets, coming in by cni0, fail the strict reverse-path check (overlay)"
+        case .bpfDropTCX:
+            "as BPF_DROP, attached as a tcx link (kernel 6.6 on) as Cilium 1.16+ attaches its programs, pinned under /sys/fs/bpf/netdoctor-lab: tc filter show lists nothing, only BPF_PROG_QUERY finds it"
         case .rpFilter:
             "node1: a policy route for what comes from the overlay (ip rule iif flannel.1 to pod-a, table 100: pod-a's address via node2's eth0), as a routing daemon may leave one, and strict reverse-path filtering (net.ipv4.conf.all.rp_filter=1): pod-a's requests to pod-c, checked as if answered from flannel.1, find the route back to pod-a leaving by eth0, not cni0 where they came in (overlay; trace pod-a to pod-c's address)"
         case .bpfDrop:
@@ -313,8 +316,8 @@ extension Lab {
                     "iptables", "-I", "FORWARD", "-d", podC.address,
                     "-m", "comment", "--comment", "netdoctor lab: LOST_BEYOND_NODE", "-j", "DROP",
                 ])
-        case .bpfDrop:
-            try attachLabDrop(namespace: n1, interface: podB.hostInterface, address: podB.address)
+        case .bpfDrop, .bpfDropTCX:
+            try attachLabDrop(namespace: n1, interface: podB.hostInterface, address: podB.address, tcx: fault == .bpfDropTCX)
         case .rpFilter:
             // The check looks pod-a up as if sending to it from the interface the request is
             // forwarded to (flannel.1): only that lookup takes the rule; pod-a's ARP, checked as
