@@ -175,7 +175,9 @@ public enum NoRoute: PathCheck {
         Finding(
             .noRoute, .error, "The request got as far as \(hop) and no further, with no rule or state to blame found.",
             hop: hop, evidence: hops.map { "\($0.name): request \(($0.requestSeen ?? false) ? "seen" : "not seen")" } + [probe],
-            remedy: "Inspect the next hop's namespace (netdoctor inspect) and its firewall.")
+            remedy:
+                "Inspect the next hop's namespace (netdoctor inspect) and its firewall; trace --drop-reasons asks the kernel why it dropped the probe."
+        )
     }
 
     /// The probe was not seen leaving the source, and no rule or state explains it.

@@ -40,7 +40,8 @@ public enum ProbeVerdict {
                         hop: tail.name, evidence: ["request seen at \(tail.name)", "no reply seen at any hop", outcome.description],
                         remedy: explained
                             ? "See the other findings: they name what stops the reply."
-                            : "Check \(destination)'s own firewall (iptables -L OUTPUT in its namespace) and that it answers."))
+                            : "Check \(destination)'s own firewall (iptables -L OUTPUT in its namespace) and that it answers; trace --drop-reasons asks the kernel why it dropped the reply."
+                    ))
             } else if tail.role == .underlay, tail.node == nil, !hops.contains(where: { $0.replySeen == true }) {
                 let via = remoteVTEP.map { " for \($0)" } ?? ""
                 // Only a watched remote underlay that saw nothing says the packet never arrived.
@@ -61,7 +62,7 @@ public enum ProbeVerdict {
                             outcome.description,
                         ],
                         remedy:
-                            "Run netdoctor on the node\(remoteVTEP.map { " at \($0)" } ?? "") (inspect and trace there; check its FORWARD chain, routes and the destination pod)."
+                            "Run netdoctor on the node\(remoteVTEP.map { " at \($0)" } ?? "") (inspect and trace there; check its FORWARD chain, routes and the destination pod); with its agent, trace --drop-reasons asks that kernel why it dropped the probe."
                     ))
             } else if !explained {
                 findings.append(NoRoute.stopped(at: tail.name, hops: hops, probe: outcome.description))
