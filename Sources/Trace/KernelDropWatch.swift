@@ -15,6 +15,27 @@ enum KernelDropWatch {
             port: proto == .icmp ? nil : ProbeSignature.port(for: proto, given: port))
     }
 
+    /// The probe's flows: between its two ends; and for a destination past this node, from any
+    /// source to it, since the node may masquerade the request as it leaves (a CNI's ipMasq, after
+    /// which a neighbour that never resolves frees it). `ours` keeps only this node's sources.
+    static func flows(_ ends: TraceEnds, proto: TraceProtocol, port: UInt16?) -> [ProbeFlow] {
+        let exact = flow(ends, proto: proto, port: port)
+        guard ends.destinationPod == nil else { return [exact] }
+        return [exact, ProbeFlow(a: nil, b: exact.b, protocolNumber: exact.protocolNumber, port: exact.port)]
+    }
+
+    /// The drops of the probe itself: to or from its source, or an address of this node's own
+    /// namespace (the request masqueraded as it left).
+    static func ours(_ result: DropReasonResult, ends: TraceEnds, facts: PathFacts) -> DropReasonResult {
+        var sources: Set<IPAddress> = [ends.sourceAddress]
+        for namespace in facts.namespaces where namespace.known.isNode {
+            sources.formUnion(namespace.state.addresses.compactMap(\.address))
+        }
+        var result = result
+        result.drops = result.drops.filter { sources.contains($0.source) || sources.contains($0.destination) }
+        return result
+    }
+
     /// `source` nil: any (a remote half).
     static func flow(source: IPAddress?, destination: IPAddress, proto: TraceProtocol, port: UInt16?) -> ProbeFlow {
         let number: UInt8 =

@@ -96,7 +96,7 @@ public struct Tracer {
         let dropTracer =
             dropReasons
             ? Result { () throws(BPFError) in
-                try DropReasonTracer.start(flows: [KernelDropWatch.flow(ends, proto: proto, port: port)])
+                try DropReasonTracer.start(flows: KernelDropWatch.flows(ends, proto: proto, port: port))
             } : nil
         let family = ends.destinationAddress.family
         let firewallBefore = FirewallReader.readAll(in: firewallNamespaces, family: family)
@@ -121,7 +121,7 @@ public struct Tracer {
             case .success(let tracer):
                 let result = tracer.finish()
                 node.recordAlongside("drop-events.bin", result.records.joined().map { $0 })
-                return KernelDropWatch.place(result, facts: facts, node: node)
+                return KernelDropWatch.place(KernelDropWatch.ours(result, ends: ends, facts: facts), facts: facts, node: node)
             case .failure(let error): return KernelDropObservation.unavailable(error.description)
             }
         }

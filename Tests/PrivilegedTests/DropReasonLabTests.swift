@@ -105,14 +105,17 @@ extension PrivilegedSuite {
             #expect(errors.first?.evidence.contains { $0.hasSuffix("the kernel agrees") } == true, "\(fault): \(errors)")
         }
 
-        @Test("NEIGHBOR_FAILED: the queued request is freed when resolution fails, after the probe's wait: the verdict stands alone")
+        @Test("NEIGHBOR_FAILED: the request, masqueraded as it left, freed when resolution fails (three seconds on): the kernel agrees")
         func neighborFailed() throws {
             try Privilege.require()
             try up()
             defer { _ = try? Binary.run(["lab", "down"]) }
             try #require(try Binary.run(["lab", "break", "NEIGHBOR_FAILED"]).status == 0)
-            let (_, json) = try trace(["pod-a", "10.244.2.2", "--timeout", "500", "--drop-reasons"])
-            #expect(findings(json).map(\.code) == ["NEIGHBOR_FAILED"])
+            let (_, json) = try trace(["pod-a", "10.244.2.2", "--timeout", "5000", "--drop-reasons"])
+            let errors = findings(json)
+            #expect(errors.map(\.code) == ["NEIGHBOR_FAILED"])
+            #expect(
+                errors.first?.evidence.contains { $0.contains("NEIGH_FAILED") && $0.hasSuffix("the kernel agrees") } == true, "\(errors)")
         }
 
         @Test("the healthy lab, both families and protocols: no drop of the probe reported, copies kept apart, nothing left behind")
