@@ -68,6 +68,8 @@ let package = Package(
         // BPF on libbpf (opened on first use): programs, attach points, BTF, the drop-reason probe.
         .target(
             name: "BPF", dependencies: ["CLibBPF", "ConfigFormats", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
+        // Cilium's datapath read from its pinned maps, by the layouts each release writes.
+        .target(name: "Cilium", dependencies: ["BPF", "NodeFiles"]),
         .target(name: "KernelState", dependencies: ["Netlink", "NetlinkCodec", "NetSystem", "NetAddress", "NodeFiles"]),
         .target(
             name: "CNIDetection",
@@ -101,7 +103,7 @@ let package = Package(
         .target(
             name: "Trace",
             dependencies: [
-                "BPF", "Capture", "Checks", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
+                "BPF", "Capture", "Checks", "Cilium", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
                 "Netlink", "NetlinkCodec", "NetSystem", "PathFacts", "PathMTU", "Pods", "Services",
             ]),
         // The whole node judged (check): host-local's pools, the node's tables and bridges, pure checks over them.
@@ -114,9 +116,9 @@ let package = Package(
         .target(
             name: "Session",
             dependencies: [
-                "Capture", "Checks", "CNIDetection", "ConfigFormats", "CRI", "Diagnosis", "DNS", "Firewall", "Inspection", "KernelState",
-                "NetAddress", "NetlinkCodec", "NetSystem", "NodeCheck", "NodeFiles", "PathFacts", "PathMTU", "Pods", "Policy",
-                "RuntimeModel", "Services", "Trace",
+                "Capture", "Checks", "Cilium", "CNIDetection", "ConfigFormats", "CRI", "Diagnosis", "DNS", "Firewall", "Inspection",
+                "KernelState", "NetAddress", "NetlinkCodec", "NetSystem", "NodeCheck", "NodeFiles", "PathFacts", "PathMTU", "Pods",
+                "Policy", "RuntimeModel", "Services", "Trace",
             ]),
         .target(
             name: "Firewall",
@@ -188,7 +190,8 @@ let package = Package(
         .executableTarget(
             name: "ParserFuzzer",
             dependencies: [
-                "BPF", "Checks", "RuntimeModel", "ConfigFormats", "CNIDetection", "CRI", "Diagnosis", "DNS", "Firewall", "NetAddress",
+                "BPF", "Checks", "Cilium", "RuntimeModel", "ConfigFormats", "CNIDetection", "CRI", "Diagnosis", "DNS", "Firewall",
+                "NetAddress",
                 "NodeCheck", "NodeFiles", "NetlinkCodec", "PathFacts", "Pods", "Services", "Trace", "YAMLFormat",
             ]),
         // Throw-away node trees and repository paths, shared by the test targets.
@@ -246,6 +249,6 @@ let package = Package(
         // Real namespaces, veths, bridges, VXLAN and the CNI plugins: root only, and never skipped on CI.
         .testTarget(
             name: "PrivilegedTests",
-            dependencies: ["ConfigFormats", "NodeFiles", "NetSystem", "Netlink", "NetlinkCodec", "Services", "TestSupport"]),
+            dependencies: ["BPF", "ConfigFormats", "NodeFiles", "NetSystem", "Netlink", "NetlinkCodec", "Services", "TestSupport"]),
     ]
 )

@@ -19,6 +19,13 @@ public final class BTF {
         return BTF(handle)
     }
 
+    /// A BTF object the kernel holds (a map's or a program's own, by its id).
+    public static func kernelObject(id: UInt32) throws(BPFError) -> BTF {
+        if let missing = BPFLibrary.unavailable { throw BPFError(missing, code: ENOSYS) }
+        guard let handle = btf__load_from_kernel_by_id(id) else { throw .failed("BTF object \(id) could not be read", returned: -errno) }
+        return BTF(handle)
+    }
+
     /// BTF from raw bytes (a recording, a map's BTF as the kernel gave it); libbpf checks it.
     public static func parse(_ bytes: [UInt8]) throws(BPFError) -> BTF {
         if let missing = BPFLibrary.unavailable { throw BPFError(missing, code: ENOSYS) }
@@ -26,6 +33,15 @@ public final class BTF {
         guard bytes.count < 1 << 30, let handle = bytes.withUnsafeBytes({ btf__new($0.baseAddress, UInt32($0.count)) })
         else { throw .failed("BTF that libbpf refuses", returned: -errno) }
         return BTF(handle)
+    }
+
+    /// A type's name (a struct's, an enum's, a typedef's); nil for an anonymous type or an id
+    /// past the last.
+    public func name(ofType id: UInt32) -> String? {
+        guard id > 0, id < btf__type_cnt(handle), let type = btf__type_by_id(handle, id), type.pointee.name_off != 0,
+            let text = btf__name_by_offset(handle, type.pointee.name_off)
+        else { return nil }
+        return BPFText.printable(String(cString: text), limit: 80)
     }
 
     /// The named enum's enumerators, value to name; nil when there is no such enum.

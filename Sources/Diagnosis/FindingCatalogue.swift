@@ -73,6 +73,7 @@ public enum FindingCatalogue {
         .policyDenied: "Sources/Checks/PolicyDenied.swift", .policyICMPOnly: "Sources/Checks/PolicyDenied.swift",
         .kernelDrop: "Sources/Checks/KernelDrops.swift", .rpFilterDrop: "Sources/Checks/KernelDrops.swift",
         .bpfProgramDrop: "Sources/Checks/KernelDrops.swift", .dropReasonsUnavailable: "Sources/Checks/KernelDrops.swift",
+        .ciliumDrop: "Sources/Checks/CiliumDrops.swift",
         .ruleTraceFailed: "Sources/Trace/RuleTraceFindings.swift", .policyEngineDown: "Sources/Checks/QueuedPolicyChecks.swift",
         .addressTentative: "Sources/Checks/AddressState.swift", .addressDADFailed: "Sources/Checks/AddressState.swift",
         .addressDeprecated: "Sources/Checks/AddressState.swift", .ipv6RAIgnored: "Sources/Checks/RouterAdvertisements.swift",
@@ -714,6 +715,14 @@ public enum FindingCatalogue {
             decidedBy:
                 "The kernel's reason TC_INGRESS, TC_EGRESS or XDP at an interface, with the programs attached there (tc filters over rtnetlink, XDP from the link, tcx and netkit by BPF_PROG_QUERY) and their owner where the name says.",
             remedy: "Ask the program's owner (Cilium: cilium-dbg monitor --type drop); bpftool prog show id N.",
+            inContract: false),
+        Entry(
+            code: .ciliumDrop, area: "trace",
+            meaning:
+                "Cilium's datapath counted a drop while the probe was lost: its reason in Cilium's words (Policy denied, Policy denied by denylist, Service backend not found, FIB lookup failed, …), the direction and, from 1.16, the datapath file and line. As info: counters that could not be read, or drops counted while the probe was answered (other traffic's).",
+            decidedBy:
+                "cilium_metrics (pinned under /sys/fs/bpf/tc/globals, a per-CPU hash) read before and after the probe, each counter summed over CPUs, its layout checked against the ones Cilium 1.14 to 1.18 write (docs/cilium.md); reasons 2 and 130 and above are drops, as Cilium's metrics map counts them.",
+            remedy: "Per reason: a policy to allow the traffic, a Service's endpoints, the node's routes; cilium-dbg monitor --type drop.",
             inContract: false),
         Entry(
             code: .dropReasonsUnavailable, area: "trace",

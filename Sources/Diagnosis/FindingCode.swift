@@ -67,6 +67,8 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let rpFilterDrop = FindingCode(rawValue: "RP_FILTER_DROP")
     public static let bpfProgramDrop = FindingCode(rawValue: "BPF_PROGRAM_DROP")
     public static let dropReasonsUnavailable = FindingCode(rawValue: "DROP_REASONS_UNAVAILABLE")
+    // Cilium's datapath, read from its pinned maps
+    public static let ciliumDrop = FindingCode(rawValue: "CILIUM_DROP")
     // IPv6
     public static let addressTentative = FindingCode(rawValue: "ADDRESS_TENTATIVE")
     public static let addressDADFailed = FindingCode(rawValue: "ADDRESS_DADFAILED")

@@ -4,6 +4,7 @@
 // named on the command line through the same entry point, to reproduce a crash.
 import BPF
 import Checks
+import Cilium
 import CNIDetection
 import CRI
 import DNS
@@ -58,6 +59,12 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             bytes[start..<min(start + DropEventRecord.size, bytes.count)], names: DropReasonNames(names: [3: "NO_SOCKET"]))
     }
     _ = KernelSymbols.name([0xffff_ffff_8100_0010, 42], kallsyms: text)
+    // cilium_metrics entries as a map read gives them: an 8-byte key, 16-byte values per CPU.
+    if bytes.count >= 8 {
+        let values = stride(from: 8, to: bytes.count, by: 16).map { Array(bytes[$0..<min($0 + 16, bytes.count)]) }
+        let metrics = CiliumMetrics(entries: [BPFMapEntry(key: Array(bytes[0..<8]), values: values)])
+        _ = metrics.drops(since: CiliumMetrics(entries: []))
+    }
     _ = try? FlannelNetConf.parse(bytes: bytes)
     _ = try? YAMLReader.parse(text)
     _ = try? TOMLReader.parse(text)

@@ -1,3 +1,4 @@
+import Cilium
 import CNIDetection
 import Diagnosis
 import Inspection
@@ -195,6 +196,7 @@ public final class NodeSession: @unchecked Sendable {
         ) { [self] in mtuRemedy }
         tracer.traceRules = traceRules
         tracer.dropReasons = dropReasons
+        tracer.cilium = CiliumDatapath.find(root: root)
         switch try serviceDestination(destination, port: port, proto: proto) {
         case .notProgrammed(let query, let reading):
             return PodSourcedReport(

@@ -33,6 +33,8 @@ public struct ProbeFacts: Sendable {
     public var kernelDrops: KernelDropObservation?
     /// The BPF programs attached to each local hop's interface, by hop name.
     public var hopPrograms: [String: [AttachedProgram]] = [:]
+    /// Cilium's drop counters around the probe, on a node that runs Cilium.
+    public var cilium: CiliumObservation?
 
     public init(
         outcome: ProbeResult, seen: [HopSeen], firewallBefore: [[FirewallRule]?], firewallAfter: [[FirewallRule]],

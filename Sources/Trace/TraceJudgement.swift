@@ -63,7 +63,10 @@ public enum TraceJudgement {
         }
         if let path = probe.mtuPath { findings += mtuFindings(path, ends: ends, remote: probe.remote, remedy: mtuRemedy) }
         findings += CaptureReport.incompleteHops(probe.outcome.captureProblems + (probe.remote?.problems ?? []))
-        if probe.kernelDrops == nil, !probe.outcome.reachable, !probe.outcome.portClosed {
+        if let cilium = probe.cilium { CiliumDrops.judge(cilium, reachable: probe.outcome.reachable, findings: &findings) }
+        if probe.kernelDrops == nil, !probe.outcome.reachable, !probe.outcome.portClosed,
+            !findings.contains(where: { $0.code == .ciliumDrop && $0.severity == .error })
+        {
             findings += KernelDrops.likelyProgram(
                 hops: hops, programs: probe.hopPrograms, explained: findings.contains { $0.severity == .error })
         }

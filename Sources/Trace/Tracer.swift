@@ -1,5 +1,6 @@
 import BPF
 import Checks
+import Cilium
 import ConfigFormats
 import Diagnosis
 import Firewall
@@ -34,6 +35,9 @@ public struct Tracer {
     /// --drop-reasons: the kernel's reason for each of the probe's packets it drops (a BPF
     /// program on skb:kfree_skb, loaded for the probe only).
     public var dropReasons = false
+    /// Cilium's pinned maps on this node, when it runs Cilium: its drop counters are read around
+    /// the probe.
+    public var cilium: CiliumDatapath?
 
     public init(
         node: LiveNode, timeoutMilliseconds: Int32, proto: TraceProtocol, port: UInt16?, agents: AgentLocator? = nil,
@@ -100,6 +104,7 @@ public struct Tracer {
             } : nil
         let family = ends.destinationAddress.family
         let firewallBefore = FirewallReader.readAll(in: firewallNamespaces, family: family)
+        let ciliumBefore = cilium?.metrics()
         // A userspace policy engine's queues on this node (its process runs where netdoctor does).
         let nodeRules = facts.namespaces.indices.first { facts.namespaces[$0].known.isNode }.flatMap { firewallBefore[$0] } ?? []
         let queuePolicies = QueuedPolicy.read(in: node.nodeSockets, iptables: nodeRules)
@@ -127,6 +132,7 @@ public struct Tracer {
         }
         let (outcome, seen) = try probed.get()
         let firewallAfter = FirewallReader.readAgain(firewallBefore, in: firewallNamespaces, family: family)
+        let ciliumAfter = cilium?.metrics()
         PathGatherer(access: node).afterProbe(&facts, answered: outcome.reachable)
         var probe = ProbeFacts(
             outcome: outcome, seen: seen, firewallBefore: firewallBefore,
@@ -134,6 +140,7 @@ public struct Tracer {
         probe.sent = (proto, ProbeSignature.port(for: proto, given: port))
         probe.ruleTraces = ruleTraces
         probe.kernelDrops = dropped
+        if let cilium, let ciliumBefore, let ciliumAfter { probe.cilium = Self.observe(cilium, before: ciliumBefore, after: ciliumAfter) }
         probe.hopPrograms = hopPrograms.byHop
         facts.collectionErrors += hopPrograms.problems.map { .init(place: "BPF programs", what: $0) }
         if !queuePolicies.isEmpty {
@@ -151,6 +158,17 @@ public struct Tracer {
             }
         }
         return probe
+    }
+
+    /// Cilium's drop counters that moved around the probe, or why they could not be read.
+    static func observe(
+        _ cilium: CiliumDatapath, before: Result<CiliumMetrics, BPFError>, after: Result<CiliumMetrics, BPFError>
+    ) -> CiliumObservation {
+        switch (before, after) {
+        case (.success(let before), .success(let after)): CiliumObservation(drops: after.drops(since: before), releases: cilium.releases)
+        case (.failure(let error), _), (_, .failure(let error)):
+            CiliumObservation(drops: [], releases: cilium.releases, problem: error.description)
+        }
     }
 
     /// A tracing table in each namespace on the path, before anything is sent.

@@ -125,3 +125,28 @@ struct DropReasonTests {
         #expect(named[0x10] == nil)
     }
 }
+
+/// Map reading's pure parts: per-CPU values summed as Cilium's tools sum them, type names.
+@Suite("BPF: map values")
+struct BPFMapValueTests {
+    @Test("a per-CPU counter summed over every CPU's value; a value too short counts nothing")
+    func perCPU() {
+        let entry = BPFMapEntry(
+            key: [133, 1, 0, 0, 0, 0, 0, 0],
+            values: [
+                [2, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0], [3, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0], [1, 0, 0],
+            ])
+        #expect(entry.sum64(at: 0) == 5)
+        #expect(entry.sum64(at: 8) == 356)
+        #expect(entry.sum64(at: 12) == 0)
+        #expect(entry.sum64(at: -1) == 0)
+    }
+
+    @Test("map types by name; which are per-CPU")
+    func types() {
+        #expect(BPFMapType.perCPUHash.description == "percpu_hash")
+        #expect(BPFMapType.lpmTrie.description == "lpm_trie")
+        #expect(BPFMapType(rawValue: 999).description == "type 999")
+        #expect(BPFMapType.perCPUHash.isPerCPU && BPFMapType.lruPerCPUHash.isPerCPU && !BPFMapType.hash.isPerCPU)
+    }
+}

@@ -1,0 +1,81 @@
+import BPF
+import Cilium
+import Diagnosis
+
+/// What Cilium's own drop counters (cilium_metrics) said around the probe.
+public struct CiliumObservation: Sendable, Equatable {
+    /// The drop counters that moved while the probe was out.
+    public var drops: [CiliumDropCount]
+    /// The Cilium releases the node's pinned maps are laid out for.
+    public var releases: ClosedRange<Int>?
+    /// Why the counters could not be read (then `drops` is empty and says nothing).
+    public var problem: String?
+
+    public init(drops: [CiliumDropCount], releases: ClosedRange<Int>?, problem: String? = nil) {
+        self.drops = drops
+        self.releases = releases
+        self.problem = problem
+    }
+}
+
+/// CILIUM_DROP: a drop Cilium's datapath counted while the probe was lost, in Cilium's own words
+/// (its reason, direction and, from 1.16, the datapath file and line that counted it). The
+/// counters are the node's: what else was dropped in the same second counts too, and is said.
+public enum CiliumDrops {
+    public static let codes: [FindingCode] = [.ciliumDrop]
+
+    public static func judge(_ observation: CiliumObservation, reachable: Bool, findings: inout [Finding]) {
+        if let problem = observation.problem {
+            findings.append(
+                Finding(
+                    .ciliumDrop, .info, "Cilium's drop counters (cilium_metrics) could not be read: \(problem).",
+                    remedy: "cilium-dbg bpf metrics list on the node shows them; the trace's verdict stands without them."))
+            return
+        }
+        guard !observation.drops.isEmpty else { return }
+        let lines = observation.drops.map { describe($0, releases: observation.releases) }
+        guard !reachable else {
+            findings.append(
+                Finding(
+                    .ciliumDrop, .info, "Cilium counted drops while the probe was out, and the probe was answered: other traffic's.",
+                    evidence: lines))
+            return
+        }
+        // The kernel's view of the same drop (a BPF program at tc) is Cilium's: one finding, both said.
+        let kernel = findings.filter { $0.code == .bpfProgramDrop }.flatMap(\.evidence)
+        findings.removeAll { $0.code == .bpfProgramDrop }
+        let first = observation.drops[0]
+        findings.append(
+            Finding(
+                .ciliumDrop, .error,
+                "Cilium's datapath dropped the probe: \(CiliumDropReasons.text(first.key.reason)) (\(CiliumDropReasons.direction(first.key.direction)))"
+                    + (first.key.file != 0 ? ", counted at \(place(first.key, releases: observation.releases))." : "."),
+                hop: kernel.isEmpty ? nil : findings.last?.hop,
+                evidence: lines + ["cilium_metrics is the node's: drops of other traffic in the same moment count too"] + kernel,
+                remedy: remedy(first.key.reason)))
+    }
+
+    static func describe(_ drop: CiliumDropCount, releases: ClosedRange<Int>?) -> String {
+        "cilium_metrics: reason \(drop.key.reason) \"\(CiliumDropReasons.text(drop.key.reason))\", \(CiliumDropReasons.direction(drop.key.direction))"
+            + (drop.key.file != 0 ? ", \(place(drop.key, releases: releases))" : "")
+            + ": +\(drop.packets) packet\(drop.packets == 1 ? "" : "s") during the probe"
+    }
+
+    static func place(_ key: CiliumMetricKey, releases: ClosedRange<Int>?) -> String {
+        let release = releases.flatMap {
+            $0.lowerBound == $0.upperBound ? $0.lowerBound : ($0.lowerBound >= 18 ? 18 : ($0.upperBound <= 17 ? 17 : nil))
+        }
+        return "\(CiliumDropReasons.file(key.file, release: release)):\(key.line)"
+    }
+
+    static func remedy(_ reason: UInt8) -> String {
+        switch reason {
+        case 133, 181:
+            "A NetworkPolicy (or CiliumNetworkPolicy) denies it: cilium-dbg policy get, or hubble observe --verdict DROPPED, names the policy; allow the traffic there."
+        case 158: "The Service has no backend Cilium knows: check its endpoints (cilium-dbg service list)."
+        case 169: "Cilium's FIB lookup failed: the node has no route for the destination (ip route get on the node)."
+        case 189: "Mutual authentication is required and did not complete: check Cilium's auth (SPIRE) for these identities."
+        default: "cilium-dbg monitor --type drop shows each such drop with its endpoints; the reason is Cilium's own."
+        }
+    }
+}

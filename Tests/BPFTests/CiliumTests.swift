@@ -1,0 +1,96 @@
+import BPF
+import Checks
+import Cilium
+import Diagnosis
+import Testing
+
+/// Cilium's maps by the layouts its releases write (docs/cilium.md): recognised by name, type and
+/// sizes; its drop counters read and diffed; its reasons in its own words.
+@Suite("Cilium: layouts, drop counters, reasons")
+struct CiliumTests {
+    static func info(_ type: BPFMapType, _ key: UInt32, _ value: UInt32) -> BPFMapInfo {
+        BPFMapInfo(id: 1, name: "", type: type, keySize: key, valueSize: value, maxEntries: 1024)
+    }
+
+    @Test("the release told from what is pinned: ipcache_v2 and policystats are 1.18, policy_v2 of 24 bytes 1.17, cilium_policy_ 1.14-1.16")
+    func releases() throws {
+        func releases(_ maps: [(String, BPFMapInfo)]) -> ClosedRange<Int>? {
+            CiliumLayouts.releases(of: maps.compactMap { CiliumLayouts.layout(of: $0.1, pinnedAs: $0.0) })
+        }
+        let metrics = ("cilium_metrics", Self.info(.perCPUHash, 8, 16))
+        #expect(releases([metrics]) == 14...18)
+        #expect(releases([metrics, ("cilium_ipcache_v2", Self.info(.lpmTrie, 24, 24))]) == 18...18)
+        #expect(releases([metrics, ("cilium_policy_v2_01234", Self.info(.lpmTrie, 12, 24))]) == 17...17)
+        #expect(
+            releases([
+                metrics, ("cilium_policy_v2_01234", Self.info(.lpmTrie, 12, 8)), ("cilium_policystats", Self.info(.lruPerCPUHash, 12, 16)),
+            ]) == 18...18)
+        #expect(
+            releases([metrics, ("cilium_policy_00042", Self.info(.lpmTrie, 12, 24)), ("cilium_ipcache", Self.info(.lpmTrie, 24, 12))])
+                == 14...16)
+        // An upgrade's stale pins beside the new: they contradict, and nothing is guessed.
+        #expect(
+            releases([("cilium_policy_00042", Self.info(.lpmTrie, 12, 24)), ("cilium_ipcache_v2", Self.info(.lpmTrie, 24, 24))]) == nil)
+        // A layout no release writes is not Cilium's as far as netdoctor knows.
+        #expect(CiliumLayouts.layout(of: Self.info(.perCPUHash, 12, 16), pinnedAs: "cilium_metrics") == nil)
+        #expect(CiliumLayouts.layout(of: Self.info(.lpmTrie, 12, 24), pinnedAs: "cilium_policy_v2_12") == nil)
+    }
+
+    static func value(_ count: UInt64, _ bytes: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(count >> (8 * UInt64($0)) & 0xFF) } + (0..<8).map { UInt8(bytes >> (8 * UInt64($0)) & 0xFF) }
+    }
+
+    @Test("cilium_metrics: keys of 1.14/1.15 (reserved zeros) and 1.16+ (line, file), summed over CPUs; drops that moved only")
+    func metrics() {
+        let before = CiliumMetrics(entries: [
+            BPFMapEntry(key: [133, 1, 0xA6, 0x08, 2, 0, 0, 0], values: [Self.value(1, 98), Self.value(0, 0)]),
+            BPFMapEntry(key: [0, 2, 0, 0, 0, 0, 0, 0], values: [Self.value(10, 1000), Self.value(5, 500)]),
+        ])
+        let after = CiliumMetrics(entries: [
+            BPFMapEntry(key: [133, 1, 0xA6, 0x08, 2, 0, 0, 0], values: [Self.value(1, 98), Self.value(2, 196)]),
+            BPFMapEntry(key: [0, 2, 0, 0, 0, 0, 0, 0], values: [Self.value(20, 2000), Self.value(5, 500)]),
+            BPFMapEntry(key: [169, 2, 0, 0, 0, 0, 0, 0], values: [Self.value(1, 60)]),
+            BPFMapEntry(key: [133, 1], values: [Self.value(9, 9)]),
+        ])
+        let drops = after.drops(since: before)
+        #expect(drops.map(\.key.reason) == [133, 169])
+        #expect(drops[0].packets == 2)
+        #expect(drops[0].key.line == 2214 && drops[0].key.file == 2 && drops[0].key.direction == 1)
+        #expect(drops[1].key.file == 0)
+        #expect(after.counters[CiliumMetricKey(reason: 0, direction: 2)]?.packets == 25)
+    }
+
+    @Test("reasons in Cilium's words; which count as drops; the file ids by release")
+    func reasons() {
+        #expect(CiliumDropReasons.text(133) == "Policy denied")
+        #expect(CiliumDropReasons.text(181) == "Policy denied by denylist")
+        #expect(CiliumDropReasons.text(159).contains("not one Cilium"))
+        #expect(
+            CiliumDropReasons.isDrop(2) && CiliumDropReasons.isDrop(130) && !CiliumDropReasons.isDrop(0) && !CiliumDropReasons.isDrop(12))
+        #expect(CiliumDropReasons.file(2, release: 16) == "bpf_lxc.c")
+        #expect(CiliumDropReasons.file(110, release: 17) == "l3.h")
+        #expect(CiliumDropReasons.file(110, release: 18) == "local_delivery.h")
+        #expect(CiliumDropReasons.file(110, release: nil).contains("or"))
+        #expect(CiliumDropReasons.file(250, release: 18) == "unknown(250)")
+    }
+
+    @Test("CILIUM_DROP: the probe lost while a drop counter moved, in Cilium's words, the kernel's program finding folded in")
+    func verdict() {
+        let drop = CiliumDropCount(key: CiliumMetricKey(reason: 133, direction: 1, line: 2214, file: 2), packets: 1)
+        var findings = [Finding(.bpfProgramDrop, .warning, "likely", hop: "node:lxc1", evidence: ["attached: tc egress: cil_to_containe"])]
+        CiliumDrops.judge(CiliumObservation(drops: [drop], releases: 16...16), reachable: false, findings: &findings)
+        #expect(findings.map(\.code) == [.ciliumDrop])
+        #expect(findings[0].severity == .error)
+        #expect(findings[0].message.contains("Policy denied (ingress), counted at bpf_lxc.c:2214"))
+        #expect(findings[0].evidence.contains("attached: tc egress: cil_to_containe"))
+        var answered: [Finding] = []
+        CiliumDrops.judge(CiliumObservation(drops: [drop], releases: nil), reachable: true, findings: &answered)
+        #expect(answered.map(\.severity) == [.info])
+        var unread: [Finding] = []
+        CiliumDrops.judge(CiliumObservation(drops: [], releases: nil, problem: "no privileges"), reachable: false, findings: &unread)
+        #expect(unread.map(\.code) == [.ciliumDrop] && unread[0].severity == .info)
+        var quiet: [Finding] = []
+        CiliumDrops.judge(CiliumObservation(drops: [], releases: 18...18), reachable: false, findings: &quiet)
+        #expect(quiet.isEmpty)
+    }
+}
