@@ -3,6 +3,9 @@
 // drops every IPv4 or IPv6 packet to or from one address (written into `lab_drop_target` after
 // load) and passes everything else, neighbour discovery and ARP included. Attached by
 // `netdoctor-lab break BPF_DROP` to a pod's host-side veth; the lab only, never the product.
+// CILIUM_DROP: the same drop by a program named as Cilium's (cil_to_container), which counts it
+// in a cilium_metrics of Cilium's 1.16+ layout (bpf/lib/common.h struct metrics_key/value), as
+// Cilium's datapath counts a policy drop: a stand-in of that one piece (docs/cilium.md).
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -21,6 +24,28 @@ struct {
     __type(value, struct drop_target);
 } lab_drop_target SEC(".maps");
 
+// struct metrics_key (1.16+): reason (the drop code negated, as a u8), direction in the low two
+// bits, the datapath line and file that counted it; struct metrics_value: count, bytes.
+struct metrics_key {
+    __u8 reason;
+    __u8 dir;
+    __u16 line;
+    __u8 file;
+    __u8 reserved[3];
+};
+
+struct metrics_value {
+    __u64 count;
+    __u64 bytes;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __uint(max_entries, 1024);
+    __type(key, struct metrics_key);
+    __type(value, struct metrics_value);
+} cilium_metrics SEC(".maps");
+
 static __always_inline int equal(const __u8 *x, const __u8 *y, int n) {
     for (int i = 0; i < 16; i++) {
         if (i >= n) break;
@@ -29,25 +54,46 @@ static __always_inline int equal(const __u8 *x, const __u8 *y, int n) {
     return 1;
 }
 
-SEC("tc")
-int lab_drop_probe(struct __sk_buff *skb) {
+// Whether the packet is to or from the target address (neighbour discovery and ARP never are).
+static __always_inline int targeted(struct __sk_buff *skb) {
     __u32 zero = 0;
     struct drop_target *target = bpf_map_lookup_elem(&lab_drop_target, &zero);
-    if (!target || !target->family) return TC_ACT_OK;
+    if (!target || !target->family) return 0;
     __u8 header[40];
     if (skb->protocol == __builtin_bswap16(0x0800) && target->family == 4) {
-        if (bpf_skb_load_bytes(skb, 14, header, 20)) return TC_ACT_OK;
-        if (equal(header + 12, target->address, 4) || equal(header + 16, target->address, 4)) return TC_ACT_SHOT;
-    } else if (skb->protocol == __builtin_bswap16(0x86DD) && target->family == 6) {
-        if (bpf_skb_load_bytes(skb, 14, header, 40)) return TC_ACT_OK;
+        if (bpf_skb_load_bytes(skb, 14, header, 20)) return 0;
+        return equal(header + 12, target->address, 4) || equal(header + 16, target->address, 4);
+    }
+    if (skb->protocol == __builtin_bswap16(0x86DD) && target->family == 6) {
+        if (bpf_skb_load_bytes(skb, 14, header, 40)) return 0;
         if (header[6] == 58) {  // ICMPv6: neighbour discovery passes, echo does not
             __u8 type = 0;
-            if (bpf_skb_load_bytes(skb, 14 + 40, &type, 1)) return TC_ACT_OK;
-            if (type >= 133 && type <= 137) return TC_ACT_OK;
+            if (bpf_skb_load_bytes(skb, 14 + 40, &type, 1)) return 0;
+            if (type >= 133 && type <= 137) return 0;
         }
-        if (equal(header + 8, target->address, 16) || equal(header + 24, target->address, 16)) return TC_ACT_SHOT;
+        return equal(header + 8, target->address, 16) || equal(header + 24, target->address, 16);
     }
-    return TC_ACT_OK;
+    return 0;
+}
+
+SEC("tc")
+int lab_drop_probe(struct __sk_buff *skb) { return targeted(skb) ? TC_ACT_SHOT : TC_ACT_OK; }
+
+// Cilium's DROP_POLICY (-133) on the way into the pod (METRIC_INGRESS), counted as bpf_lxc.c
+// (file id 2, pkg/monitor/api/files.go) would count it, at this stand-in's own line.
+SEC("tc")
+int cil_to_container(struct __sk_buff *skb) {
+    if (!targeted(skb)) return TC_ACT_OK;
+    struct metrics_key key = {.reason = 133, .dir = 1, .line = __LINE__, .file = 2};
+    struct metrics_value *value = bpf_map_lookup_elem(&cilium_metrics, &key);
+    if (value) {
+        value->count += 1;
+        value->bytes += skb->len;
+    } else {
+        struct metrics_value first = {.count = 1, .bytes = skb->len};
+        bpf_map_update_elem(&cilium_metrics, &key, &first, BPF_NOEXIST);
+    }
+    return TC_ACT_SHOT;
 }
 
 // An XDP program that passes everything: what scripts/capture-netlink-fixtures attaches (with

@@ -24,7 +24,9 @@ public struct CiliumObservation: Sendable, Equatable {
 public enum CiliumDrops {
     public static let codes: [FindingCode] = [.ciliumDrop]
 
-    public static func judge(_ observation: CiliumObservation, reachable: Bool, findings: inout [Finding]) {
+    /// `at`: the hop whose interface runs a program of Cilium's where the request stopped, when
+    /// the trace found one.
+    public static func judge(_ observation: CiliumObservation, reachable: Bool, at hop: String? = nil, findings: inout [Finding]) {
         if let problem = observation.problem {
             findings.append(
                 Finding(
@@ -42,7 +44,8 @@ public enum CiliumDrops {
             return
         }
         // The kernel's view of the same drop (a BPF program at tc) is Cilium's: one finding, both said.
-        let kernel = findings.filter { $0.code == .bpfProgramDrop }.flatMap(\.evidence)
+        let programFindings = findings.filter { $0.code == .bpfProgramDrop }
+        let kernel = programFindings.flatMap(\.evidence)
         findings.removeAll { $0.code == .bpfProgramDrop }
         let first = observation.drops[0]
         findings.append(
@@ -50,7 +53,7 @@ public enum CiliumDrops {
                 .ciliumDrop, .error,
                 "Cilium's datapath dropped the probe: \(CiliumDropReasons.text(first.key.reason)) (\(CiliumDropReasons.direction(first.key.direction)))"
                     + (first.key.file != 0 ? ", counted at \(place(first.key, releases: observation.releases))." : "."),
-                hop: kernel.isEmpty ? nil : findings.last?.hop,
+                hop: programFindings.first?.hop ?? hop,
                 evidence: lines + ["cilium_metrics is the node's: drops of other traffic in the same moment count too"] + kernel,
                 remedy: remedy(first.key.reason)))
     }

@@ -328,6 +328,7 @@ public struct Lab: Sendable {
         Self.killProcesses(inNamespacesWithPrefix: plan.prefix)
         Self.removeNamespaces(prefix: plan.prefix)
         Self.removePins()
+        unmountNodeBPF()
         for mountPoint in (state?.createdMountPoints ?? []).reversed() { rmdir(mountPoint) }
         FileTree.remove(LabPlan.stateDirectory)
     }

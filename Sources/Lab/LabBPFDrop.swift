@@ -21,7 +21,12 @@ extension Lab {
 
     /// Attaches the program to `interface`'s egress (towards the pod behind a host-side veth) in
     /// the node namespace `namespace`, dropping `address`'s traffic: a tc filter, or a tcx link.
-    func attachLabDrop(namespace: String, interface: String, address: String, tcx: Bool = false) throws(LabError) {
+    /// `program`: lab_drop_probe, or cil_to_container (CILIUM_DROP), whose cilium_metrics is then
+    /// pinned at `metricsPin` (a bpffs mounted at the node root's /sys/fs/bpf first).
+    func attachLabDrop(
+        namespace: String, interface: String, address: String, tcx: Bool = false, program: String = "lab_drop_probe",
+        metricsPin: String? = nil
+    ) throws(LabError) {
         if let missing = BPFLibrary.unavailableReason { throw LabError("BPF_DROP needs libbpf: \(missing)") }
         guard let target = IPAddress.parse(address) else { throw LabError("no address \(address)") }
         let opened: NetNamespace
@@ -31,7 +36,8 @@ extension Lab {
             outcome = try NamespaceThread.shared.run(in: opened) { () -> Result<Void, LabError> in
                 Result { () throws(LabError) in
                     try Self.loadAndAttach(
-                        interface: interface, target: target, pin: tcx ? "\(Self.pinDirectory)/\(namespace)-\(interface)" : nil)
+                        interface: interface, target: target, pin: tcx ? "\(Self.pinDirectory)/\(namespace)-\(interface)" : nil,
+                        program: program, metricsPin: metricsPin)
                 }
             }
         } catch {
@@ -40,7 +46,9 @@ extension Lab {
         try outcome.get()
     }
 
-    private static func loadAndAttach(interface: String, target: IPAddress, pin: String?) throws(LabError) {
+    private static func loadAndAttach(
+        interface: String, target: IPAddress, pin: String?, program programName: String, metricsPin: String?
+    ) throws(LabError) {
         let index = Int32(if_nametoindex(interface))
         guard index > 0 else { throw LabError("no interface \(interface)") }
         guard let object = bpf_object__open_mem(netdoctor_lab_drop_object(), netdoctor_lab_drop_object_size(), nil) else {
@@ -54,9 +62,11 @@ extension Lab {
                 "the lab's drop program could not be loaded: \(String(cString: strerror(-loaded))) \(String(cString: netdoctor_bpf_last_message()))"
             )
         }
-        guard let program = bpf_object__find_program_by_name(object, "lab_drop_probe"),
-            let map = bpf_object__find_map_by_name(object, "lab_drop_target")
-        else { throw LabError("the lab's drop object lacks its program or map (scripts/gen-bpf)") }
+        guard let program = bpf_object__find_program_by_name(object, programName),
+            let map = bpf_object__find_map_by_name(object, "lab_drop_target"),
+            let metrics = bpf_object__find_map_by_name(object, "cilium_metrics")
+        else { throw LabError("the lab's drop object lacks its program or maps (scripts/gen-bpf)") }
+        if let metricsPin { try pinMetrics(bpf_map__fd(metrics), at: metricsPin) }
         // struct drop_target: family, three bytes of padding, the address in 16 bytes.
         var value: [UInt8] = [target.isIPv4 ? 4 : 6, 0, 0, 0] + target.bytes
         value += [UInt8](repeating: 0, count: 20 - value.count)
@@ -107,6 +117,29 @@ extension Lab {
         guard mount("bpf", "/sys/fs/bpf", "bpf", 0, nil) == 0 else {
             throw LabError("bpffs could not be mounted at /sys/fs/bpf: \(String(cString: strerror(errno)))")
         }
+    }
+
+    /// cilium_metrics pinned where Cilium pins it, under a node root: a bpffs of its own mounted
+    /// at ROOT/sys/fs/bpf (each bpffs mount is a new instance), the directories made.
+    fileprivate static func pinMetrics(_ fd: Int32, at path: String) throws(LabError) {
+        guard let range = path.range(of: "/sys/fs/bpf/") else { throw LabError("not a bpffs path: \(path)") }
+        let mountPoint = String(path[..<range.upperBound].dropLast())
+        var info = statfs()
+        if statfs(mountPoint, &info) != 0 || UInt32(truncatingIfNeeded: info.f_type) != 0xCAFE_4A11 {
+            _ = try? Shell.run(["mkdir", "-p", mountPoint])
+            guard mount("bpf", mountPoint, "bpf", 0, nil) == 0 else {
+                throw LabError("bpffs could not be mounted at \(mountPoint): \(String(cString: strerror(errno)))")
+            }
+        }
+        _ = try? Shell.run(["mkdir", "-p", String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])])
+        unlink(path)
+        let pinned = bpf_obj_pin(fd, path)
+        guard pinned == 0 else { throw LabError("cilium_metrics could not be pinned at \(path): \(String(cString: strerror(-pinned)))") }
+    }
+
+    /// The node roots' bpffs mounts (CILIUM_DROP's), taken down with what is pinned there.
+    func unmountNodeBPF() {
+        for node in plan.nodes { umount2(plan.nodeRoot(node) + "/sys/fs/bpf", Int32(MNT_DETACH)) }
     }
 
     /// The lab's pinned links, removed (their programs go with them).

@@ -71,6 +71,7 @@ public enum LabFault: String, Sendable, CaseIterable {
     case rpFilterStrict = "RP_FILTER_STRICT"
     case bpfDrop = "BPF_DROP"
     case bpfDropTCX = "BPF_DROP_TCX"
+    case ciliumDrop = "CILIUM_DROP"
     case rpFilter = "RP_FILTER"
 
     public var summary: String {
@@ -153,6 +154,8 @@ public enum LabFault: String, Sendable, CaseIterable {
             "node1: net.bridge.bridge-nf-call-iptables=0, as after a reboot that did not persist it (overlay, lab up --proxy)"
         case .rpFilterStrict:
             "node1: net.ipv4.conf.all.rp_filter=1 and a host route to pod-a's address by eth0, as an earlier CNI left it: pod-a's packets, coming in by cni0, fail the strict reverse-path check (overlay)"
+        case .ciliumDrop:
+            "node1: a stand-in of Cilium's policy drop: a tc program named as Cilium's (cil_to_container) on pod-b's host-side veth drops every packet to pod-b and counts it as Cilium does, in a cilium_metrics of Cilium 1.16+'s layout pinned where Cilium pins it (node1's root /sys/fs/bpf/tc/globals): reason 133 Policy denied, ingress, bpf_lxc.c (probe pod-a → pod-b)"
         case .bpfDropTCX:
             "as BPF_DROP, attached as a tcx link (kernel 6.6 on) as Cilium 1.16+ attaches its programs, pinned under /sys/fs/bpf/netdoctor-lab: tc filter show lists nothing, only BPF_PROG_QUERY finds it"
         case .rpFilter:
@@ -318,6 +321,10 @@ extension Lab {
                 ])
         case .bpfDrop, .bpfDropTCX:
             try attachLabDrop(namespace: n1, interface: podB.hostInterface, address: podB.address, tcx: fault == .bpfDropTCX)
+        case .ciliumDrop:
+            try attachLabDrop(
+                namespace: n1, interface: podB.hostInterface, address: podB.address, program: "cil_to_container",
+                metricsPin: root1 + "/sys/fs/bpf/tc/globals/cilium_metrics")
         case .rpFilter:
             // The check looks pod-a up as if sending to it from the interface the request is
             // forwarded to (flannel.1): only that lookup takes the rule; pod-a's ARP, checked as

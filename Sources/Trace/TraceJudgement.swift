@@ -63,7 +63,10 @@ public enum TraceJudgement {
         }
         if let path = probe.mtuPath { findings += mtuFindings(path, ends: ends, remote: probe.remote, remedy: mtuRemedy) }
         findings += CaptureReport.incompleteHops(probe.outcome.captureProblems + (probe.remote?.problems ?? []))
-        if let cilium = probe.cilium { CiliumDrops.judge(cilium, reachable: probe.outcome.reachable, findings: &findings) }
+        if let cilium = probe.cilium {
+            let programHop = KernelDrops.likelyProgram(hops: hops, programs: probe.hopPrograms, explained: false).first?.hop
+            CiliumDrops.judge(cilium, reachable: probe.outcome.reachable, at: programHop, findings: &findings)
+        }
         if probe.kernelDrops == nil, !probe.outcome.reachable, !probe.outcome.portClosed,
             !findings.contains(where: { $0.code == .ciliumDrop && $0.severity == .error })
         {

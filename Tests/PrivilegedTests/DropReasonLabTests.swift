@@ -191,6 +191,30 @@ extension PrivilegedSuite {
             try nothingLeft(["lab_drop_probe"])
         }
 
+        @Test(
+            "CILIUM_DROP (the lab's stand-in): Cilium's own counter names the reason, direction and file; the kernel's drop folded in; lab down unmounts"
+        )
+        func ciliumDrop() throws {
+            try Privilege.require()
+            try up()
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            try #require(try Binary.run(["lab", "break", "CILIUM_DROP"]).status == 0)
+            for options in [[], ["--drop-reasons"]] {
+                let (status, json) = try trace(["pod-a", "pod-b", "--timeout", "500"] + options)
+                #expect(status == 1)
+                let errors = findings(json)
+                #expect(errors.map(\.code) == ["CILIUM_DROP"], "\(options): \(errors)")
+                #expect(errors.first?.hop.hasPrefix("node:veth") == true)
+                #expect(errors.first?.evidence.first?.contains("reason 133 \"Policy denied\", ingress, bpf_lxc.c:") == true)
+                if !options.isEmpty { #expect(errors.first?.evidence.contains { $0.contains("TC_EGRESS") } == true) }
+            }
+            // Elsewhere on the node nothing is Cilium's: pod-a to pod-c is not dropped nor counted.
+            let other = try trace(["pod-a", "10.244.2.2", "--timeout", "500"])
+            #expect(!(other.json["findings"]?.array ?? []).contains { $0["code"]?.string == "CILIUM_DROP" })
+            _ = try Binary.run(["lab", "down"])
+            #expect(NodeRoot("/").status("/var/lib/netdoctor-lab/node1/sys/fs/bpf/tc/globals/cilium_metrics") == nil)
+        }
+
         @Test("inspect lists each interface's programs: the lab's tc program on pod-b's host veth, with its id, tag and owner")
         func inspectPrograms() throws {
             try Privilege.require()
