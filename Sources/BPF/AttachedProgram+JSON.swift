@@ -7,6 +7,7 @@ extension AttachedProgram {
             ("point", .string(point.rawValue)), ("id", .int(Int(program.id))), ("name", .string(program.name)),
             ("tag", .string(program.tag)), ("type", .string(program.type.description)), ("owner", .text(program.owner)),
             ("priority", priority.map { .int(Int($0)) } ?? .null), ("directAction", .flag(directAction)),
+            ("linkID", linkID.map { .int(Int($0)) } ?? .null),
         ])
     }
 }

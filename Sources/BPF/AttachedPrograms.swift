@@ -16,6 +16,9 @@ public struct AttachedProgram: Sendable, Equatable {
     public var priority: UInt16?
     /// tc: direct-action (the program's verdict is final, it can drop); nil where not tc.
     public var directAction: Bool?
+    /// The BPF link that holds a tcx, netkit or XDP attachment (bpftool link show id N); nil for
+    /// tc filters and attachments made without a link.
+    public var linkID: UInt32?
 
     public init(
         interfaceIndex: Int32, interface: String, point: AttachPoint, program: BPFProgram, priority: UInt16? = nil,
@@ -32,7 +35,8 @@ public struct AttachedProgram: Sendable, Equatable {
     /// "tc ingress: cil_from_contai (id 812, tag 8b5c…, Cilium)".
     public var summary: String {
         let owner = program.owner.map { ", \($0)" } ?? ""
-        return "\(point.rawValue): \(program.name.isEmpty ? "unnamed" : program.name) (id \(program.id), tag \(program.tag)\(owner))"
+        let link = linkID.map { ", link \($0)" } ?? ""
+        return "\(point.rawValue): \(program.name.isEmpty ? "unnamed" : program.name) (id \(program.id), tag \(program.tag)\(link)\(owner))"
     }
 
     /// Whether the program on this hook decides the packet's fate: every XDP and tcx program
@@ -96,7 +100,24 @@ public enum AttachedPrograms {
                 }
             }
         }
+        if reading.programs.contains(where: { ![.tcIngress, .tcEgress].contains($0.point) }) { linkAttachments(&reading.programs) }
         return reading
+    }
+
+    /// The links that hold tcx, netkit and XDP attachments, matched by program, interface and
+    /// attach point (links are the kernel's: one listing for the namespace).
+    static func linkAttachments(_ programs: inout [AttachedProgram]) {
+        guard let links = try? BPFLinks.loaded() else { return }
+        let attachTypes: [AttachPoint: UInt32] = [.tcxIngress: 46, .tcxEgress: 47, .netkitPrimary: 54, .netkitPeer: 55]
+        for index in programs.indices where ![.tcIngress, .tcEgress].contains(programs[index].point) {
+            let attached = programs[index]
+            programs[index].linkID =
+                links.first { link in
+                    link.programID == attached.program.id && link.interfaceIndex == attached.interfaceIndex
+                        && (attachTypes[attached.point].map { link.attachType == $0 } ?? (link.type == 6))
+                }?
+                .id
+        }
     }
 
     /// tc's BPF classifiers: the qdiscs first (one dump), then the filters of the devices that

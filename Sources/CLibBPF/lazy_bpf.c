@@ -17,6 +17,8 @@ static const char *const library_names[] = {"libbpf.so.1", "libbpf.so"};
 #define FUNCTIONS(X)                                                                               \
     X(int, bpf_prog_get_next_id, (__u32 start, __u32 * next), (start, next), -ENOSYS)              \
     X(int, bpf_map_get_next_id, (__u32 start, __u32 * next), (start, next), -ENOSYS)               \
+    X(int, bpf_link_get_next_id, (__u32 start, __u32 * next), (start, next), -ENOSYS)              \
+    X(int, bpf_link_get_fd_by_id, (__u32 id), (id), -ENOSYS)                                       \
     X(int, bpf_prog_get_fd_by_id, (__u32 id), (id), -ENOSYS)                                       \
     X(int, bpf_map_get_fd_by_id, (__u32 id), (id), -ENOSYS)                                        \
     X(int, bpf_obj_get_info_by_fd, (int fd, void *info, __u32 *length), (fd, info, length),        \

@@ -142,6 +142,18 @@ struct BPFMapValueTests {
         #expect(entry.sum64(at: -1) == 0)
     }
 
+    @Test("a link's information as the kernel fills it: tcx's interface and attach point, XDP's interface, others neither")
+    func links() {
+        func u32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(v >> (8 * UInt32($0)) & 0xFF) } }
+        let tcx = BPFLink(info: u32(11) + u32(278) + u32(1327) + u32(0) + u32(6) + u32(47))
+        #expect(tcx == BPFLink(id: 278, type: 11, programID: 1327, interfaceIndex: 6, attachType: 47))
+        #expect(tcx?.typeName == "tcx")
+        let xdp = BPFLink(info: u32(6) + u32(3) + u32(9) + u32(0) + u32(2) + u32(0))
+        #expect(xdp?.interfaceIndex == 2 && xdp?.attachType == nil)
+        #expect(BPFLink(info: u32(1) + u32(4) + u32(5))?.interfaceIndex == nil)
+        #expect(BPFLink(info: [1, 2, 3]) == nil)
+    }
+
     @Test("map types by name; which are per-CPU")
     func types() {
         #expect(BPFMapType.perCPUHash.description == "percpu_hash")

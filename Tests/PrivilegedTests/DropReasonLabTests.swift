@@ -182,6 +182,9 @@ extension PrivilegedSuite {
             let plain = try trace(["pod-a", "pod-b", "--timeout", "500"])
             let hop = (plain.json["hops"]?.array ?? []).first { $0["role"]?.string == "destination host side" }
             #expect(hop?["programs"]?.array?.first?["point"]?.string == "tcx egress")
+            // The link that holds it, as bpftool link show lists it.
+            let link = try #require(hop?["programs"]?.array?.first?["linkID"]?.int)
+            #expect(try sh(["bpftool", "link", "show", "id", String(link)]).contains("type 11"))
             #expect(findings(plain.json, "warning").map(\.code) == ["BPF_PROGRAM_DROP"])
             let asked = try trace(["pod-a", "pod-b", "--timeout", "500", "--drop-reasons"])
             #expect(findings(asked.json).map(\.code) == ["BPF_PROGRAM_DROP"])
