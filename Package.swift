@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "BPF", dependencies: ["CLibBPF", "ConfigFormats", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
         // Cilium's datapath read from its pinned maps, by the layouts each release writes.
-        .target(name: "Cilium", dependencies: ["BPF", "NodeFiles"]),
+        .target(name: "Cilium", dependencies: ["BPF", "NetAddress", "NodeFiles"]),
         .target(name: "KernelState", dependencies: ["Netlink", "NetlinkCodec", "NetSystem", "NetAddress", "NodeFiles"]),
         .target(
             name: "CNIDetection",
@@ -140,7 +140,7 @@ let package = Package(
         .target(
             name: "Inspection",
             dependencies: [
-                "BPF", "Checks", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "NetlinkCodec", "NetSystem",
+                "BPF", "Checks", "Cilium", "ConfigFormats", "Diagnosis", "KernelState", "NetAddress", "NetlinkCodec", "NetSystem",
                 "NodeFiles", "PathFacts", "Pods",
             ]),
         .target(

@@ -74,8 +74,9 @@ public struct CiliumDropCount: Sendable, Equatable {
 public struct CiliumDatapath: Sendable {
     /// Where Cilium pins its global maps, on the node (under --root).
     public static let globals = "/sys/fs/bpf/tc/globals"
-    /// The metrics map's path on this machine.
-    public var metricsPath: String
+    /// Where its global maps are pinned, on this machine (under the root).
+    public var globalsPath: String
+    public var metricsPath: String { globalsPath + "/cilium_metrics" }
     /// The releases the pinned maps' layouts agree on; nil when they do not say.
     public var releases: ClosedRange<Int>?
     /// Pinned maps whose name is Cilium's and whose layout is none Cilium 1.14 to 1.18 writes.
@@ -85,7 +86,7 @@ public struct CiliumDatapath: Sendable {
     /// bpffs not reachable under the root).
     public static func find(root: NodeRoot) -> CiliumDatapath? {
         guard let listing = try? root.list(globals, withStatus: false), listing.contains(where: { $0.name == "cilium_metrics" }),
-            let metricsPath = try? root.resolve(globals + "/cilium_metrics")
+            let globalsPath = try? root.resolve(globals)
         else { return nil }
         var layouts: [CiliumMapLayout] = []
         var unknown: [String] = []
@@ -99,7 +100,7 @@ public struct CiliumDatapath: Sendable {
                 unknown.append("\(entry.name) (\(map.info.type), key \(map.info.keySize), value \(map.info.valueSize))")
             }
         }
-        return CiliumDatapath(metricsPath: metricsPath, releases: CiliumLayouts.releases(of: layouts), unknownLayouts: unknown)
+        return CiliumDatapath(globalsPath: globalsPath, releases: CiliumLayouts.releases(of: layouts), unknownLayouts: unknown)
     }
 
     /// cilium_metrics now, or why it could not be read (a layout that is not Cilium's is not read).

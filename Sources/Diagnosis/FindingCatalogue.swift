@@ -73,7 +73,7 @@ public enum FindingCatalogue {
         .policyDenied: "Sources/Checks/PolicyDenied.swift", .policyICMPOnly: "Sources/Checks/PolicyDenied.swift",
         .kernelDrop: "Sources/Checks/KernelDrops.swift", .rpFilterDrop: "Sources/Checks/KernelDrops.swift",
         .bpfProgramDrop: "Sources/Checks/KernelDrops.swift", .dropReasonsUnavailable: "Sources/Checks/KernelDrops.swift",
-        .ciliumDrop: "Sources/Checks/CiliumDrops.swift",
+        .ciliumDrop: "Sources/Checks/CiliumDrops.swift", .ciliumEndpointNotReady: "Sources/Checks/CiliumEndpointChecks.swift",
         .ruleTraceFailed: "Sources/Trace/RuleTraceFindings.swift", .policyEngineDown: "Sources/Checks/QueuedPolicyChecks.swift",
         .addressTentative: "Sources/Checks/AddressState.swift", .addressDADFailed: "Sources/Checks/AddressState.swift",
         .addressDeprecated: "Sources/Checks/AddressState.swift", .ipv6RAIgnored: "Sources/Checks/RouterAdvertisements.swift",
@@ -723,6 +723,14 @@ public enum FindingCatalogue {
             decidedBy:
                 "cilium_metrics (pinned under /sys/fs/bpf/tc/globals, a per-CPU hash) read before and after the probe, each counter summed over CPUs, its layout checked against the ones Cilium 1.14 to 1.18 write (docs/cilium.md); reasons 2 and 130 and above are drops, as Cilium's metrics map counts them.",
             remedy: "Per reason: a policy to allow the traffic, a Service's endpoints, the node's routes; cilium-dbg monitor --type drop.",
+            inContract: false),
+        Entry(
+            code: .ciliumEndpointNotReady, area: "inspect",
+            meaning:
+                "On a Cilium node, a pod whose endpoint Cilium's datapath does not have as it must: no cilium_lxc entry for its address, an entry naming another device than its host-side veth, or a veth without cil_from_container on its ingress.",
+            decidedBy:
+                "cilium_lxc (pinned under /sys/fs/bpf/tc/globals; its layout checked, docs/cilium.md) looked up by the pod's addresses, against the pod's host-side veth and the programs attached to it (tc, tcx, netkit).",
+            remedy: "cilium-dbg endpoint list / endpoint regenerate; restart the pod or the agent if it stays so.",
             inContract: false),
         Entry(
             code: .dropReasonsUnavailable, area: "trace",

@@ -69,6 +69,7 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, CustomStringCon
     public static let dropReasonsUnavailable = FindingCode(rawValue: "DROP_REASONS_UNAVAILABLE")
     // Cilium's datapath, read from its pinned maps
     public static let ciliumDrop = FindingCode(rawValue: "CILIUM_DROP")
+    public static let ciliumEndpointNotReady = FindingCode(rawValue: "CILIUM_ENDPOINT_NOT_READY")
     // IPv6
     public static let addressTentative = FindingCode(rawValue: "ADDRESS_TENTATIVE")
     public static let addressDADFailed = FindingCode(rawValue: "ADDRESS_DADFAILED")

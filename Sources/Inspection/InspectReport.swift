@@ -1,4 +1,5 @@
 import BPF
+import Cilium
 import ConfigFormats
 import Diagnosis
 import KernelState
@@ -14,6 +15,8 @@ public struct InspectReport: Report {
     /// For a pod: its eth0's host-side veth in the node's namespace, and what serves it there.
     public var hostSide: HostSide?
     public var findings: [Finding]
+    /// On a Cilium node: the pod's endpoint as cilium_lxc has it.
+    public var ciliumEndpoint: CiliumEndpoint?
 
     public struct HostSide: Sendable {
         public var namespace: String
@@ -72,6 +75,17 @@ public struct InspectReport: Report {
             ),
             ("sysctls", .fields(view.state.sysctls.keys.sorted().map { ($0, .string(view.state.sysctls[$0]!)) })),
         ]
+        if let endpoint = ciliumEndpoint {
+            fields.append(
+                (
+                    "ciliumEndpoint",
+                    .fields([
+                        "endpointID": .int(Int(endpoint.endpointID)), "identity": .int(Int(endpoint.identity)),
+                        "interfaceIndex": .int(Int(endpoint.interfaceIndex)), "address": .string(endpoint.address.description),
+                        "mac": .text(endpoint.mac?.description), "nodeMAC": .text(endpoint.nodeMAC?.description),
+                    ])
+                ))
+        }
         if let hostSide {
             fields.append(
                 (
@@ -121,6 +135,13 @@ public struct InspectReport: Report {
                         "\(attachment.networkName ?? "?") → \(attachment.ifName ?? "?") \(attachment.ips.joined(separator: " "))"
                     ))
             }
+        }
+        if let endpoint = ciliumEndpoint {
+            head.append(
+                (
+                    "cilium",
+                    "endpoint \(endpoint.endpointID), identity \(endpoint.identity), device if\(endpoint.interfaceIndex) (cilium_lxc)"
+                ))
         }
         sections.append(HumanSection(pod == nil ? "Node \(target)" : "Pod", rows: head))
         sections.append(

@@ -1,3 +1,4 @@
+import Checks
 import Cilium
 import CNIDetection
 import Diagnosis
@@ -174,7 +175,26 @@ public final class NodeSession: @unchecked Sendable {
     public func inspect(_ target: String) throws -> any Report {
         if target == KnownNamespace.nodeName { return try Inspector.inspectNode(kernel) }
         let pod = try pods.find(target)
-        return PodSourcedReport(try Inspector.inspectPod(pod, node: kernel), pods: [pod], directory: pods)
+        var report = try Inspector.inspectPod(pod, node: kernel)
+        if let cilium = CiliumDatapath.find(root: root) { Self.addCiliumEndpoint(cilium, pod: pod, to: &report) }
+        return PodSourcedReport(report, pods: [pod], directory: pods)
+    }
+
+    /// On a Cilium node: the pod's endpoint as cilium_lxc has it, judged against its host veth.
+    static func addCiliumEndpoint(_ cilium: CiliumDatapath, pod: Pod, to report: inout InspectReport) {
+        switch cilium.endpoints() {
+        case .success(let endpoints):
+            report.ciliumEndpoint = endpoints.first { pod.addresses.contains($0.address) && !$0.isHost }
+            let veth = report.hostSide?.interface
+            report.findings += CiliumEndpointChecks.check(
+                pod: pod.fullName, addresses: pod.addresses, hostVeth: veth.map { ($0.index, $0.name) }, programs: veth?.programs ?? [],
+                endpoints: endpoints)
+        case .failure(let error):
+            report.findings.append(
+                CollectionFailed.finding(
+                    ["Cilium's endpoints (cilium_lxc) could not be read: \(error)"], place: "cilium_lxc", scope: "this pod",
+                    again: "inspect"))
+        }
     }
 
     /// trace SRC DST: to a pod or an IP, or through a Service (a name no pod has, or an address

@@ -2,6 +2,7 @@ import BPF
 import Checks
 import Cilium
 import Diagnosis
+import NetAddress
 import Testing
 
 /// Cilium's maps by the layouts its releases write (docs/cilium.md): recognised by name, type and
@@ -92,5 +93,44 @@ struct CiliumTests {
         var quiet: [Finding] = []
         CiliumDrops.judge(CiliumObservation(drops: [], releases: 18...18), reachable: false, findings: &quiet)
         #expect(quiet.isEmpty)
+    }
+
+    @Test("cilium_lxc's entries: key and value as Cilium lays them out (IPv4 and IPv6), the host's own endpoint told apart")
+    func endpoint() throws {
+        func u32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(v >> (8 * UInt32($0)) & 0xFF) } }
+        let key4 = [10, 244, 1, 2] + [UInt8](repeating: 0, count: 12) + [1, 0, 0, 0]
+        var value =
+            u32(6) + [0, 0, 0xD2, 0x04] + u32(0) + u32(0) + [0x0a, 0x58, 0x0a, 0xf4, 0x01, 0x02, 0, 0] + [UInt8](repeating: 0, count: 8)
+        value += u32(5678) + u32(0) + [UInt8](repeating: 0, count: 8)
+        let endpoint = try #require(CiliumEndpoint(key: key4, value: value))
+        #expect(endpoint.address == IPAddress.parse("10.244.1.2"))
+        #expect(endpoint.interfaceIndex == 6 && endpoint.endpointID == 1234 && endpoint.identity == 5678 && !endpoint.isHost)
+        #expect(endpoint.mac?.description == "0a:58:0a:f4:01:02")
+        let key6 = IPAddress.parse("fd00::2")!.bytes + [2, 0, 0, 0]
+        #expect(CiliumEndpoint(key: key6, value: value)?.address == IPAddress.parse("fd00::2"))
+        #expect(CiliumEndpoint(key: Array(key4.prefix(16)) + [9, 0, 0, 0], value: value) == nil)
+        #expect(CiliumEndpoint(key: key4, value: Array(value.prefix(40))) == nil)
+        var host = value
+        host[8] = 1
+        #expect(CiliumEndpoint(key: key4, value: host)?.isHost == true)
+    }
+
+    @Test("CILIUM_ENDPOINT_NOT_READY: no endpoint, another device, no cil_from_container; none when all is as Cilium makes it")
+    func endpointChecks() {
+        let address = IPAddress.parse("10.244.1.2")!
+        let endpoint = CiliumEndpoint(address: address, interfaceIndex: 6, endpointID: 1234, identity: 5678)
+        let program = AttachedProgram(
+            interfaceIndex: 6, interface: "lxc1", point: .tcxIngress,
+            program: BPFProgram(id: 9, name: "cil_from_contai", tag: "ab", type: .schedCls))
+        #expect(
+            CiliumEndpointChecks.check(pod: "a", addresses: [address], hostVeth: (6, "lxc1"), programs: [program], endpoints: [endpoint])
+                .isEmpty)
+        let none = CiliumEndpointChecks.check(pod: "a", addresses: [address], hostVeth: (6, "lxc1"), programs: [program], endpoints: [])
+        #expect(none.map(\.code) == [.ciliumEndpointNotReady] && none[0].message.contains("no endpoint"))
+        let moved = CiliumEndpointChecks.check(
+            pod: "a", addresses: [address], hostVeth: (7, "lxc2"), programs: [program], endpoints: [endpoint])
+        #expect(moved.count == 1 && moved[0].message.contains("names device 6"))
+        let bare = CiliumEndpointChecks.check(pod: "a", addresses: [address], hostVeth: (6, "lxc1"), programs: [], endpoints: [endpoint])
+        #expect(bare.count == 1 && bare[0].message.contains("runs no cil_from_container"))
     }
 }

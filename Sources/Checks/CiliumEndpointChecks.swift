@@ -1,0 +1,60 @@
+import BPF
+import Cilium
+import Diagnosis
+import NetAddress
+
+/// CILIUM_ENDPOINT_NOT_READY: a pod on a Cilium node whose endpoint the datapath does not have as
+/// it must: no entry in cilium_lxc for its address, an entry naming another device than its
+/// host-side veth, or a veth without Cilium's program on its ingress (cil_from_container, over
+/// tc, tcx or netkit), which every packet the pod sends must meet.
+public enum CiliumEndpointChecks {
+    public static let codes: [FindingCode] = [.ciliumEndpointNotReady]
+
+    /// `hostVeth`: the pod's host-side device (index, name), nil when not found; `programs`: those
+    /// attached to it; `endpoints`: cilium_lxc's entries.
+    public static func check(
+        pod label: String, addresses: [IPAddress], hostVeth: (index: Int32, name: String)?, programs: [AttachedProgram],
+        endpoints: [CiliumEndpoint]
+    ) -> [Finding] {
+        let mine = endpoints.filter { addresses.contains($0.address) && !$0.isHost }
+        guard let endpoint = mine.first else {
+            return [
+                Finding(
+                    .ciliumEndpointNotReady, .error,
+                    "Cilium's datapath has no endpoint for \(label): cilium_lxc has none of \(addresses.map(\.description).joined(separator: ", ")).",
+                    hop: hostVeth.map { "node:\($0.name)" },
+                    evidence: ["cilium_lxc: \(endpoints.count) endpoints, none with the pod's address"],
+                    remedy:
+                        "The agent has not (re)created the endpoint: cilium-dbg endpoint list on the node; restart the pod if it stays missing."
+                )
+            ]
+        }
+        var findings: [Finding] = []
+        let evidence =
+            "cilium_lxc: \(endpoint.address) endpoint \(endpoint.endpointID), identity \(endpoint.identity), ifindex \(endpoint.interfaceIndex)"
+        if let hostVeth, endpoint.interfaceIndex != UInt32(bitPattern: hostVeth.index) {
+            findings.append(
+                Finding(
+                    .ciliumEndpointNotReady, .error,
+                    "Cilium's endpoint for \(label) names device \(endpoint.interfaceIndex), not its host-side veth \(hostVeth.name) (\(hostVeth.index)).",
+                    hop: "node:\(hostVeth.name)", evidence: [evidence],
+                    remedy:
+                        "A stale endpoint from an earlier sandbox: the agent regenerates it (cilium-dbg endpoint regenerate), or restart the pod."
+                ))
+        }
+        let fromContainer = programs.contains { $0.point.isIngress && $0.program.name.hasPrefix("cil_from_contai") }
+        if let hostVeth, !fromContainer {
+            findings.append(
+                Finding(
+                    .ciliumEndpointNotReady, .error,
+                    "\(label)'s host-side veth \(hostVeth.name) runs no cil_from_container on its ingress: Cilium's datapath never sees what the pod sends.",
+                    hop: "node:\(hostVeth.name)",
+                    evidence: [evidence]
+                        + (programs.isEmpty ? ["no BPF program attached to \(hostVeth.name)"] : programs.map { "attached: \($0.summary)" }),
+                    remedy:
+                        "The endpoint's programs were not (re)attached: cilium-dbg endpoint regenerate \(endpoint.endpointID), or restart the agent."
+                ))
+        }
+        return findings
+    }
+}
