@@ -10,11 +10,14 @@ public struct CiliumObservation: Sendable, Equatable {
     public var releases: ClosedRange<Int>?
     /// Why the counters could not be read (then `drops` is empty and says nothing).
     public var problem: String?
+    /// What the ipcache says of the probe's two ends ("10.244.1.2 is identity 5678").
+    public var identities: [String] = []
 
-    public init(drops: [CiliumDropCount], releases: ClosedRange<Int>?, problem: String? = nil) {
+    public init(drops: [CiliumDropCount], releases: ClosedRange<Int>?, problem: String? = nil, identities: [String] = []) {
         self.drops = drops
         self.releases = releases
         self.problem = problem
+        self.identities = identities
     }
 }
 
@@ -54,7 +57,8 @@ public enum CiliumDrops {
                 "Cilium's datapath dropped the probe: \(CiliumDropReasons.text(first.key.reason)) (\(CiliumDropReasons.direction(first.key.direction)))"
                     + (first.key.file != 0 ? ", counted at \(place(first.key, releases: observation.releases))." : "."),
                 hop: programFindings.first?.hop ?? hop,
-                evidence: lines + ["cilium_metrics is the node's: drops of other traffic in the same moment count too"] + kernel,
+                evidence: lines + ["cilium_metrics is the node's: drops of other traffic in the same moment count too"]
+                    + observation.identities + kernel,
                 remedy: remedy(first.key.reason)))
     }
 

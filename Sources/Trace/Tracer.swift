@@ -140,7 +140,12 @@ public struct Tracer {
         probe.sent = (proto, ProbeSignature.port(for: proto, given: port))
         probe.ruleTraces = ruleTraces
         probe.kernelDrops = dropped
-        if let cilium, let ciliumBefore, let ciliumAfter { probe.cilium = Self.observe(cilium, before: ciliumBefore, after: ciliumAfter) }
+        if let cilium, let ciliumBefore, let ciliumAfter {
+            probe.cilium = Self.observe(cilium, before: ciliumBefore, after: ciliumAfter)
+            if probe.cilium?.drops.isEmpty == false {
+                probe.cilium?.identities = Self.identities(cilium, of: [ends.sourceAddress, ends.destinationAddress])
+            }
+        }
         probe.hopPrograms = hopPrograms.byHop
         facts.collectionErrors += hopPrograms.problems.map { .init(place: "BPF programs", what: $0) }
         if !queuePolicies.isEmpty {
@@ -168,6 +173,19 @@ public struct Tracer {
         case (.success(let before), .success(let after)): CiliumObservation(drops: after.drops(since: before), releases: cilium.releases)
         case (.failure(let error), _), (_, .failure(let error)):
             CiliumObservation(drops: [], releases: cilium.releases, problem: error.description)
+        }
+    }
+
+    /// What the ipcache says of each address: its identity, or that it has none.
+    static func identities(_ cilium: CiliumDatapath, of addresses: [IPAddress]) -> [String] {
+        addresses.map { address in
+            switch cilium.identity(of: address) {
+            case .success(let found?):
+                "ipcache: \(address) is identity \(found.identity)\(found.reservedName.map { " (\($0))" } ?? "")"
+                    + (found.tunnelEndpoint.map { ", tunnelled to \($0)" } ?? "")
+            case .success(nil): "ipcache: no entry for \(address) (the datapath takes it as world)"
+            case .failure(let error): "ipcache: \(address) not looked up: \(error)"
+            }
         }
     }
 

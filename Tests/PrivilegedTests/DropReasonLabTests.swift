@@ -202,6 +202,19 @@ extension PrivilegedSuite {
             try up()
             defer { _ = try? Binary.run(["lab", "down"]) }
             try #require(try Binary.run(["lab", "break", "CILIUM_DROP"]).status == 0)
+            // An ipcache of Cilium's layout (1.14-1.17) beside the stand-in's counters: pod-a is identity 5678.
+            let globals = "/var/lib/netdoctor-lab/node1/sys/fs/bpf/tc/globals"
+            _ = try sh([
+                "bpftool", "map", "create", globals + "/cilium_ipcache", "type", "lpm_trie", "key", "24", "value", "12", "entries", "64",
+                "name", "cilium_ipcache", "flags", "1",
+            ])
+            _ = try sh(
+                [
+                    "bpftool", "map", "update", "pinned", globals + "/cilium_ipcache", "key", "hex", "40", "00", "00", "00", "00", "00",
+                    "00", "01",
+                ]
+                    + ["0a", "f4", "01", "02"] + Array(repeating: "00", count: 12)
+                    + ["value", "hex", "2e", "16", "00", "00"] + Array(repeating: "00", count: 8))
             for options in [[], ["--drop-reasons"]] {
                 let (status, json) = try trace(["pod-a", "pod-b", "--timeout", "500"] + options)
                 #expect(status == 1)
@@ -209,6 +222,8 @@ extension PrivilegedSuite {
                 #expect(errors.map(\.code) == ["CILIUM_DROP"], "\(options): \(errors)")
                 #expect(errors.first?.hop.hasPrefix("node:veth") == true)
                 #expect(errors.first?.evidence.first?.contains("reason 133 \"Policy denied\", ingress, bpf_lxc.c:") == true)
+                #expect(errors.first?.evidence.contains("ipcache: 10.244.1.2 is identity 5678") == true, "\(errors)")
+                #expect(errors.first?.evidence.contains("ipcache: no entry for 10.244.1.3 (the datapath takes it as world)") == true)
                 if !options.isEmpty { #expect(errors.first?.evidence.contains { $0.contains("TC_EGRESS") } == true) }
             }
             // Elsewhere on the node nothing is Cilium's: pod-a to pod-c is not dropped nor counted.

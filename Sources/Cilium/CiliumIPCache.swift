@@ -1,0 +1,48 @@
+import BPF
+import NetAddress
+
+/// The ipcache (cilium_ipcache to 1.17, cilium_ipcache_v2 in 1.18; an LPM trie): which security
+/// identity Cilium gives an address. Looked up as the datapath does, longest prefix first, with
+/// the full prefix of the address (32 static bits, then its own).
+public struct CiliumIdentity: Sendable, Equatable {
+    public var address: IPAddress
+    public var identity: UInt32
+    /// Where to tunnel to reach it (the node it lives on); nil when local or not tunnelled.
+    public var tunnelEndpoint: IPAddress?
+
+    /// Identities below 256 are Cilium's reserved ones (pkg/identity/numericidentity.go).
+    public var reservedName: String? {
+        [1: "host", 2: "world", 3: "unmanaged", 4: "health", 5: "init", 6: "remote-node", 7: "kube-apiserver", 8: "ingress"][identity]
+    }
+}
+
+extension CiliumDatapath {
+    /// The identity of `address` in the ipcache, or nil when it has none (then the datapath
+    /// treats it as world); a failure to read is an error.
+    public func identity(of address: IPAddress) -> Result<CiliumIdentity?, BPFError> {
+        let names = ["cilium_ipcache_v2", "cilium_ipcache"]
+        var lastError: BPFError?
+        for name in names {
+            guard let map = try? BPFMap.open(pinned: globalsPath + "/" + name) else { continue }
+            guard CiliumLayouts.layout(of: map.info, pinnedAs: name) != nil else {
+                lastError = BPFError("\(name) has a layout no Cilium release writes: not read")
+                continue
+            }
+            // struct ipcache_key: prefixlen (host order), cluster id 0, family at 7 (1 IPv4, 2 IPv6),
+            // the address at 8 in 16 bytes; the same bytes in every release for cluster 0.
+            let length = UInt32(32 + address.bytes.count * 8)
+            var key = (0..<4).map { UInt8(length >> (8 * UInt32($0)) & 0xFF) } + [0, 0, 0, address.isIPv4 ? 1 : 2]
+            key += address.bytes + [UInt8](repeating: 0, count: 16 - address.bytes.count)
+            guard let value = map.lookup(key)?.first, value.count >= 8 else { return .success(nil) }
+            let identity = (0..<4).reduce(UInt32(0)) { $0 | UInt32(value[$1]) << (8 * UInt32($1)) }
+            // The tunnel endpoint: IPv4 at 4 (to 1.17), 16 bytes at 4 in 1.18 (flags at 23 say which).
+            let tunnel: IPAddress? =
+                value.count == 24
+                ? (value[23] & 0x02 == 0 ? nil : (value[23] & 0x04 != 0 ? IPAddress(wire: value[4..<20]) : IPAddress(wire: value[4..<8])))
+                : IPAddress(wire: value[4..<8]).flatMap { $0.bytes.allSatisfy { $0 == 0 } ? nil : $0 }
+            return .success(CiliumIdentity(address: address, identity: identity, tunnelEndpoint: tunnel))
+        }
+        if let lastError { return .failure(lastError) }
+        return .success(nil)
+    }
+}
