@@ -124,7 +124,7 @@ let package = Package(
             name: "Firewall",
             dependencies: ["CNetShims", "ConfigFormats", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles"]),
         .target(name: "DNS", dependencies: ["ConfigFormats", "Diagnosis", "NetAddress", "NetlinkCodec", "NetSystem", "NodeFiles"]),
-        .target(name: "Policy", dependencies: ["Checks", "ConfigFormats", "Diagnosis", "Firewall"]),
+        .target(name: "Policy", dependencies: ["Checks", "Cilium", "ConfigFormats", "Diagnosis", "Firewall"]),
         .target(
             name: "Services",
             dependencies: [

@@ -1,4 +1,5 @@
 import Checks
+import Cilium
 import ConfigFormats
 import Diagnosis
 import Firewall
@@ -20,6 +21,23 @@ public struct PolicyReport: Report {
     /// Userspace engines that judge the pod's new connections (kube-network-policies): their
     /// policies are not in the firewall, only the queue is.
     public var queuedBy: [QueuedPolicy]
+    /// On a Cilium node: the pod's endpoint and its policy map's entries, as the datapath has them.
+    public var cilium: CiliumPolicyView?
+
+    /// The pod's endpoint (cilium_lxc) and its policy map, or why they could not be read.
+    public struct CiliumPolicyView: Sendable {
+        public var endpoint: CiliumEndpoint?
+        public var map: String?
+        public var entries: [CiliumPolicyEntry]
+        public var problem: String?
+
+        public init(endpoint: CiliumEndpoint?, map: String?, entries: [CiliumPolicyEntry], problem: String?) {
+            self.endpoint = endpoint
+            self.map = map
+            self.entries = entries
+            self.problem = problem
+        }
+    }
 
     public init(pod: String, address: String?, hostInterface: String?, rules: [FirewallRule]?, queued: [QueuedPolicy] = []) {
         self.pod = pod
@@ -63,7 +81,28 @@ public struct PolicyReport: Report {
                         ])
                     })
             ),
-        ]
+        ] + (cilium.map { [("cilium", ciliumJSON($0))] } ?? [])
+    }
+
+    func ciliumJSON(_ view: CiliumPolicyView) -> ConfigValue {
+        .fields([
+            ("endpointID", view.endpoint.map { .int(Int($0.endpointID)) } ?? .null),
+            ("identity", view.endpoint.map { .int(Int($0.identity)) } ?? .null), ("map", .text(view.map)),
+            ("problem", .text(view.problem)),
+            (
+                "entries",
+                .array(
+                    view.entries.map { entry in
+                        .fields([
+                            ("direction", .string(entry.egress ? "egress" : "ingress")), ("identity", .int(Int(entry.identity))),
+                            ("protocol", entry.protocolNumber.map { .int(Int($0)) } ?? .null),
+                            ("ports", entry.ports.map { .string("\($0.lowerBound)-\($0.upperBound)") } ?? .null),
+                            ("deny", .bool(entry.deny)), ("proxyPort", .int(Int(entry.proxyPort))),
+                            ("packets", entry.packets.map { .int(Int(clamping: $0)) } ?? .null),
+                        ])
+                    })
+            ),
+        ])
     }
 
     func json(_ endpoint: PolicyEndpoint) -> ConfigValue {
@@ -108,7 +147,7 @@ public struct PolicyReport: Report {
                     "\(queued.engine) judges its new connections in userspace (NFQUEUE \(queued.queue)\(queued.bypass ? ", bypass" : ""), \(queued.table)); its policies are not in the firewall: its logs name them"
                 ))
         }
-        if endpoints.isEmpty && queuedBy.isEmpty {
+        if endpoints.isEmpty && queuedBy.isEmpty && cilium == nil {
             head.append(
                 (
                     "policy",
@@ -141,6 +180,18 @@ public struct PolicyReport: Report {
             let title =
                 "\(endpoint.engine == .calico ? "Calico" : "kube-router") \(endpoint.direction.map { $0.rawValue } ?? "ingress and egress")"
             sections.append(HumanSection(title, rows: rows))
+        }
+        if let cilium {
+            var rows: [(label: String, value: String)] = []
+            if let endpoint = cilium.endpoint {
+                rows.append(("endpoint", "\(endpoint.endpointID), identity \(endpoint.identity)\(cilium.map.map { ", map \($0)" } ?? "")"))
+            }
+            if let problem = cilium.problem { rows.append(("", problem)) }
+            rows += cilium.entries.map { ("  entry", $0.summary) }
+            if cilium.problem == nil, cilium.entries.isEmpty {
+                rows.append(("", "no entry: the datapath allows nothing it enforces for this endpoint"))
+            }
+            sections.append(HumanSection("Cilium (its policy map, as the datapath reads it)", rows: rows))
         }
         return sections
     }

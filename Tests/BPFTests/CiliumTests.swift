@@ -133,4 +133,34 @@ struct CiliumTests {
         let bare = CiliumEndpointChecks.check(pod: "a", addresses: [address], hostVeth: (6, "lxc1"), programs: [], endpoints: [endpoint])
         #expect(bare.count == 1 && bare[0].message.contains("runs no cil_from_container"))
     }
+
+    @Test(
+        "policy map entries: identity and direction always, then protocol (prefix 48), one port (64) or a range (between); deny; counters to 1.17"
+    )
+    func policyEntries() throws {
+        func key(prefix: UInt32, identity: UInt32, egress: Bool, proto: UInt8, port: UInt16) -> [UInt8] {
+            (0..<4).map { UInt8(prefix >> (8 * UInt32($0)) & 0xFF) } + (0..<4).map { UInt8(identity >> (8 * UInt32($0)) & 0xFF) }
+                + [egress ? 1 : 0, proto, UInt8(port >> 8), UInt8(port & 0xFF)]
+        }
+        let allow24 = [UInt8](repeating: 0, count: 8) + [3, 0, 0, 0, 0, 0, 0, 0] + [0xC4, 0, 0, 0, 0, 0, 0, 0]
+        let exact = try #require(CiliumPolicyEntry(key: key(prefix: 64, identity: 5678, egress: false, proto: 6, port: 80), value: allow24))
+        #expect(exact.identity == 5678 && !exact.egress && exact.protocolNumber == 6 && exact.ports == 80...80 && !exact.deny)
+        #expect(exact.packets == 3 && exact.bytes == 196)
+        #expect(exact.summary == "ingress from identity 5678 TCP 80: allow, 3 packets")
+        let range = try #require(
+            CiliumPolicyEntry(key: key(prefix: 60, identity: 0, egress: true, proto: 17, port: 8080), value: Array(allow24.prefix(8))))
+        #expect(range.ports == 8080...8095 && range.egress && range.packets == nil)
+        #expect(range.summary == "egress to any identity UDP 8080-8095: allow")
+        let anyPort = try #require(
+            CiliumPolicyEntry(key: key(prefix: 48, identity: 7, egress: false, proto: 6, port: 0), value: Array(allow24.prefix(8))))
+        #expect(anyPort.ports == nil && anyPort.protocolNumber == 6)
+        var deny = Array(allow24.prefix(8))
+        deny[2] = 1
+        let l3 = try #require(CiliumPolicyEntry(key: key(prefix: 40, identity: 9, egress: false, proto: 0, port: 0), value: deny))
+        #expect(l3.protocolNumber == nil && l3.ports == nil && l3.deny)
+        #expect(l3.summary == "ingress from identity 9 any protocol: deny")
+        #expect(CiliumPolicyEntry(key: key(prefix: 72, identity: 9, egress: false, proto: 0, port: 0), value: deny) == nil)
+        #expect(CiliumPolicyEntry(key: [1, 2, 3], value: deny) == nil)
+        #expect(CiliumPolicyEntry(key: key(prefix: 64, identity: 1, egress: false, proto: 6, port: 1), value: [1, 2]) == nil)
+    }
 }

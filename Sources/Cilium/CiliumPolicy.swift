@@ -1,0 +1,81 @@
+import BPF
+
+/// One entry of an endpoint's policy map (cilium_policy_NNNNN to 1.16, cilium_policy_v2_NNNNN
+/// from 1.17; LPM tries from 1.14): whom it concerns, in which direction, for what, and whether
+/// it allows (perhaps through a proxy) or denies. docs/cilium.md §3.4 gives the layout.
+public struct CiliumPolicyEntry: Sendable, Equatable {
+    /// The peer's security identity; 0: any identity.
+    public var identity: UInt32
+    public var egress: Bool
+    /// nil: any protocol.
+    public var protocolNumber: UInt8?
+    /// The destination ports it covers; nil: any.
+    public var ports: ClosedRange<UInt16>?
+    public var deny: Bool
+    /// The L7 proxy the traffic is redirected to; 0: none.
+    public var proxyPort: UInt16
+    public var authType: UInt8
+    /// Counters in the entry (to 1.17; 1.18 keeps them in cilium_policystats).
+    public var packets: UInt64?
+    public var bytes: UInt64?
+
+    /// Key (12 bytes): prefixlen at 0, identity at 4, egress at 8 (bit 0), protocol at 9, dport
+    /// at 10 (network order); 40 bits are always matched (identity and direction), then the
+    /// protocol (8) and the port (16): prefixlen 64 is one port, 48 any port, between a range.
+    /// Value: proxy port at 0 (network order), flags at 2 (bit 0 deny), auth type at 3 (7 bits);
+    /// 24 bytes carry packets at 8 and bytes at 16.
+    public init?(key: [UInt8], value: [UInt8]) {
+        guard key.count == 12, value.count == 24 || value.count == 8 else { return nil }
+        let prefix = (0..<4).reduce(UInt32(0)) { $0 | UInt32(key[$1]) << (8 * UInt32($1)) }
+        guard prefix >= 40, prefix <= 64 else { return nil }
+        identity = (4..<8).reduce(UInt32(0)) { $0 | UInt32(key[$1]) << (8 * UInt32($1 - 4)) }
+        egress = key[8] & 1 != 0
+        protocolNumber = prefix >= 48 ? key[9] : nil
+        if prefix > 48 {
+            let port = UInt16(key[10]) << 8 | UInt16(key[11])
+            let fixed = Int(prefix) - 48
+            let mask: UInt16 = fixed >= 16 ? 0xFFFF : ~(0xFFFF >> UInt16(fixed))
+            ports = (port & mask)...((port & mask) | ~mask)
+        } else {
+            ports = nil
+        }
+        proxyPort = UInt16(value[0]) << 8 | UInt16(value[1])
+        deny = value[2] & 1 != 0
+        authType = value[3] & 0x7F
+        func u64(_ offset: Int) -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(value[offset + $1]) << (8 * UInt64($1)) } }
+        packets = value.count == 24 ? u64(8) : nil
+        bytes = value.count == 24 ? u64(16) : nil
+    }
+
+    /// "ingress from identity 5678 TCP 80 allow", as a line.
+    public var summary: String {
+        let peer = identity == 0 ? "any identity" : "identity \(identity)"
+        let proto =
+            protocolNumber.map { [1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6", 132: "SCTP"][Int($0)] ?? "protocol \($0)" }
+            ?? "any protocol"
+        let port = ports.map { $0.lowerBound == $0.upperBound ? " \($0.lowerBound)" : " \($0.lowerBound)-\($0.upperBound)" } ?? ""
+        let verdict = deny ? "deny" : (proxyPort != 0 ? "allow via proxy port \(proxyPort)" : "allow")
+        let counted = packets.map { ", \($0) packets" } ?? ""
+        return
+            "\(egress ? "egress to" : "ingress from") \(peer) \(proto)\(port): \(verdict)\(authType != 0 ? " (auth type \(authType))" : "")\(counted)"
+    }
+}
+
+extension CiliumDatapath {
+    /// An endpoint's policy map: its name and entries (bounded), or why it could not be read.
+    public func policy(endpoint: UInt16) -> Result<(map: String, entries: [CiliumPolicyEntry]), BPFError> {
+        let digits = String(endpoint)
+        let suffix = String(repeating: "0", count: max(0, 5 - digits.count)) + digits
+        var lastError = BPFError("no policy map for endpoint \(endpoint) (cilium_policy_v2_\(suffix) or cilium_policy_\(suffix))")
+        for name in ["cilium_policy_v2_" + suffix, "cilium_policy_" + suffix] {
+            guard let map = try? BPFMap.open(pinned: globalsPath + "/" + name) else { continue }
+            guard CiliumLayouts.layout(of: map.info, pinnedAs: name) != nil else {
+                lastError = BPFError("\(name) has a layout no Cilium release writes: not read")
+                continue
+            }
+            let entries = map.entries(limit: 1 << 16).entries.compactMap { CiliumPolicyEntry(key: $0.key, value: $0.values.first ?? []) }
+            return .success((name, entries))
+        }
+        return .failure(lastError)
+    }
+}
