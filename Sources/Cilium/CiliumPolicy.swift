@@ -18,6 +18,13 @@ public struct CiliumPolicyEntry: Sendable, Equatable {
     /// Counters in the entry (to 1.17; 1.18 keeps them in cilium_policystats).
     public var packets: UInt64?
     public var bytes: UInt64?
+    /// The key's LPM prefix length (40 to 64) and the value's flags byte: to 1.16 bit 1 and 2
+    /// are wildcard protocol and wildcard port; from 1.17 bits 3-7 the entry's own prefix length.
+    public var prefixLength: UInt32
+    public var flags: UInt8
+    /// 1.17+: the proxy port's priority (byte 4) and whether the auth type was given explicitly.
+    public var proxyPriority: UInt8
+    public var explicitAuth: Bool
 
     /// Key (12 bytes): prefixlen at 0, identity at 4, egress at 8 (bit 0), protocol at 9, dport
     /// at 10 (network order); 40 bits are always matched (identity and direction), then the
@@ -28,6 +35,10 @@ public struct CiliumPolicyEntry: Sendable, Equatable {
         guard key.count == 12, value.count == 24 || value.count == 8 else { return nil }
         let prefix = (0..<4).reduce(UInt32(0)) { $0 | UInt32(key[$1]) << (8 * UInt32($1)) }
         guard prefix >= 40, prefix <= 64 else { return nil }
+        prefixLength = prefix
+        flags = value[2]
+        proxyPriority = value[4]
+        explicitAuth = value[3] & 0x80 != 0
         identity = (4..<8).reduce(UInt32(0)) { $0 | UInt32(key[$1]) << (8 * UInt32($1 - 4)) }
         egress = key[8] & 1 != 0
         protocolNumber = prefix >= 48 ? key[9] : nil
@@ -77,5 +88,110 @@ extension CiliumDatapath {
             return .success((name, entries))
         }
         return .failure(lastError)
+    }
+}
+
+/// The datapath's policy decision for one packet, replayed from an endpoint's policy map as
+/// bpf/lib/policy.h makes it (docs/cilium.md §8): a lookup with the peer's identity and one with
+/// identity 0 (any), each the longest prefix match over {identity, direction, protocol, port},
+/// then the release's rule for which wins.
+public enum CiliumPolicyReplay {
+    public struct Packet: Sendable, Equatable {
+        public var identity: UInt32
+        public var egress: Bool
+        public var protocolNumber: UInt8
+        /// The destination port; for ICMP and ICMPv6 the message's type (ICMP rules are on by default).
+        public var port: UInt16
+
+        public init(identity: UInt32, egress: Bool, protocolNumber: UInt8, port: UInt16) {
+            self.identity = identity
+            self.egress = egress
+            self.protocolNumber = protocolNumber
+            self.port = port
+        }
+    }
+
+    public enum Verdict: Sendable, Equatable {
+        case allow(by: CiliumPolicyEntry, proxyPort: UInt16)
+        /// DROP_POLICY_DENY (181).
+        case deny(by: CiliumPolicyEntry)
+        /// DROP_POLICY_AUTH_REQUIRED (189) until the auth map has the pair.
+        case authRequired(by: CiliumPolicyEntry, type: UInt8)
+        /// DROP_POLICY (133): no entry for the identity nor for any identity.
+        case noMatch
+
+        public var dropReason: UInt8? {
+            switch self {
+            case .allow: nil
+            case .deny: 181
+            case .authRequired: 189
+            case .noMatch: 133
+            }
+        }
+    }
+
+    /// `modern`: a 1.17+ map (cilium_policy_v2_, or an 8-byte value).
+    public static func verdict(_ packet: Packet, entries: [CiliumPolicyEntry], modern: Bool) -> Verdict {
+        let peer = longest(packet, identity: packet.identity, in: entries)
+        return modern ? modernVerdict(packet, peer: peer, entries: entries) : legacyVerdict(packet, peer: peer, entries: entries)
+    }
+
+    /// The entry with the longest prefix whose covered bits match the packet.
+    static func longest(_ packet: Packet, identity: UInt32, in entries: [CiliumPolicyEntry]) -> CiliumPolicyEntry? {
+        entries.filter { entry in
+            guard entry.identity == identity, entry.egress == packet.egress else { return false }
+            if entry.prefixLength >= 48, entry.protocolNumber != packet.protocolNumber { return false }
+            if let ports = entry.ports { return ports.contains(packet.port) }
+            return true
+        }
+        .max { $0.prefixLength < $1.prefixLength }
+    }
+
+    /// 1.14 to 1.16: six steps from the most specific (the identity's port) to the least (any).
+    static func legacyVerdict(_ packet: Packet, peer: CiliumPolicyEntry?, entries: [CiliumPolicyEntry]) -> Verdict {
+        let any = longest(packet, identity: 0, in: entries)
+        let wildPort = { (e: CiliumPolicyEntry) in e.flags & 0x04 != 0 }
+        let wildProtocol = { (e: CiliumPolicyEntry) in e.flags & 0x02 != 0 }
+        let chosen: CiliumPolicyEntry?
+        if let peer, !wildPort(peer) {
+            chosen = peer
+        } else if let any, !wildPort(any) {
+            chosen = any
+        } else if let peer, !wildProtocol(peer) {
+            chosen = peer
+        } else if let any, !wildProtocol(any) {
+            chosen = any
+        } else {
+            chosen = peer ?? any
+        }
+        guard let chosen else { return .noMatch }
+        if chosen.deny { return .deny(by: chosen) }
+        if chosen.authType != 0 { return .authRequired(by: chosen, type: chosen.authType) }
+        return .allow(by: chosen, proxyPort: chosen.proxyPort)
+    }
+
+    /// 1.17 and 1.18: the identity's deny returns at once; else any-identity wins if it denies,
+    /// if the identity has none, or by proxy priority, then by its own prefix length.
+    static func modernVerdict(_ packet: Packet, peer: CiliumPolicyEntry?, entries: [CiliumPolicyEntry]) -> Verdict {
+        if let peer, peer.deny { return .deny(by: peer) }
+        let any = longest(packet, identity: 0, in: entries)
+        let chosen: CiliumPolicyEntry
+        let other: CiliumPolicyEntry?
+        let ownLength = { (e: CiliumPolicyEntry) in e.flags >> 3 }
+        if let any,
+            any.deny || peer == nil || any.proxyPriority > peer!.proxyPriority
+                || (any.proxyPriority == peer!.proxyPriority && ownLength(any) > ownLength(peer!))
+        {
+            (chosen, other) = (any, peer)
+        } else if let peer {
+            (chosen, other) = (peer, any)
+        } else {
+            return .noMatch
+        }
+        if chosen.deny { return .deny(by: chosen) }
+        var auth = chosen.authType
+        if let other, other.authType > auth, !chosen.explicitAuth { auth = other.authType }
+        if auth != 0 { return .authRequired(by: chosen, type: auth) }
+        return .allow(by: chosen, proxyPort: chosen.proxyPort)
     }
 }

@@ -143,7 +143,9 @@ public struct Tracer {
         if let cilium, let ciliumBefore, let ciliumAfter {
             probe.cilium = Self.observe(cilium, before: ciliumBefore, after: ciliumAfter)
             if probe.cilium?.drops.isEmpty == false {
-                probe.cilium?.identities = Self.identities(cilium, of: [ends.sourceAddress, ends.destinationAddress])
+                probe.cilium?.identities =
+                    Self.identities(cilium, of: [ends.sourceAddress, ends.destinationAddress])
+                    + CiliumPolicyWatch.replays(cilium, ends: ends, proto: proto, port: ProbeSignature.port(for: proto, given: port))
             }
         }
         probe.hopPrograms = hopPrograms.byHop

@@ -163,4 +163,57 @@ struct CiliumTests {
         #expect(CiliumPolicyEntry(key: [1, 2, 3], value: deny) == nil)
         #expect(CiliumPolicyEntry(key: key(prefix: 64, identity: 1, egress: false, proto: 6, port: 1), value: [1, 2]) == nil)
     }
+
+    static func entry(
+        prefix: UInt32, identity: UInt32, egress: Bool = false, proto: UInt8 = 0, port: UInt16 = 0, flags: UInt8 = 0, length: Int = 8
+    )
+        -> CiliumPolicyEntry
+    {
+        let prefixBytes: [UInt8] = (0..<4).map { UInt8(prefix >> (8 * UInt32($0)) & 0xFF) }
+        let identityBytes: [UInt8] = (0..<4).map { UInt8(identity >> (8 * UInt32($0)) & 0xFF) }
+        let rest: [UInt8] = [egress ? 1 : 0, proto, UInt8(port >> 8), UInt8(port & 0xFF)]
+        let key = prefixBytes + identityBytes + rest
+        var value = [UInt8](repeating: 0, count: length)
+        value[2] = flags
+        return CiliumPolicyEntry(key: key, value: value)!
+    }
+
+    @Test("replay, 1.17+: the identity's deny first; any identity's deny beats the identity's allow; nothing: Policy denied")
+    func replayModern() {
+        let packet = CiliumPolicyReplay.Packet(identity: 5678, egress: false, protocolNumber: 6, port: 80)
+        let allow = Self.entry(prefix: 64, identity: 5678, proto: 6, port: 80)
+        let denyAny = Self.entry(prefix: 40, identity: 0, flags: 1)
+        #expect(CiliumPolicyReplay.verdict(packet, entries: [allow], modern: true) == .allow(by: allow, proxyPort: 0))
+        #expect(CiliumPolicyReplay.verdict(packet, entries: [allow, denyAny], modern: true) == .deny(by: denyAny))
+        #expect(CiliumPolicyReplay.verdict(packet, entries: [], modern: true) == .noMatch)
+        #expect(
+            CiliumPolicyReplay.verdict(packet, entries: [Self.entry(prefix: 64, identity: 5678, proto: 6, port: 443)], modern: true)
+                == .noMatch)
+        // The allow-all Cilium writes where enforcement is off: identity 0, prefix 40, all zero.
+        let allowAll = Self.entry(prefix: 40, identity: 0)
+        #expect(CiliumPolicyReplay.verdict(packet, entries: [allowAll], modern: true) == .allow(by: allowAll, proxyPort: 0))
+        // ICMP rules key the type: an echo request (8) matches a port-8 entry of protocol 1.
+        let icmp = Self.entry(prefix: 64, identity: 5678, proto: 1, port: 8)
+        #expect(
+            CiliumPolicyReplay.verdict(.init(identity: 5678, egress: false, protocolNumber: 1, port: 8), entries: [icmp], modern: true)
+                .dropReason == nil)
+        #expect(
+            CiliumPolicyReplay.verdict(
+                packet, entries: [Self.entry(prefix: 64, identity: 5678, proto: 6, port: 80, flags: 1)], modern: true
+            ).dropReason == 181)
+    }
+
+    @Test("replay, 1.14-1.16: six steps by wildcards, the identity's port first, any identity's port before the identity's wildcards")
+    func replayLegacy() {
+        let packet = CiliumPolicyReplay.Packet(identity: 5678, egress: false, protocolNumber: 6, port: 80)
+        // The identity's L3-only allow (wildcard protocol and port) and any identity's port-80 deny:
+        // step 3 (any identity's port) comes before step 6 (the identity's L3): denied.
+        let l3Allow = Self.entry(prefix: 40, identity: 5678, flags: 0x06, length: 24)
+        let portDeny = Self.entry(prefix: 64, identity: 0, proto: 6, port: 80, flags: 1, length: 24)
+        #expect(CiliumPolicyReplay.verdict(packet, entries: [l3Allow, portDeny], modern: false) == .deny(by: portDeny))
+        #expect(CiliumPolicyReplay.verdict(packet, entries: [l3Allow], modern: false) == .allow(by: l3Allow, proxyPort: 0))
+        let exact = Self.entry(prefix: 64, identity: 5678, proto: 6, port: 80, length: 24)
+        #expect(CiliumPolicyReplay.verdict(packet, entries: [exact, portDeny], modern: false) == .allow(by: exact, proxyPort: 0))
+        #expect(CiliumPolicyReplay.verdict(packet, entries: [], modern: false).dropReason == 133)
+    }
 }

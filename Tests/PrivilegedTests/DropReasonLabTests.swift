@@ -215,6 +215,33 @@ extension PrivilegedSuite {
                 ]
                     + ["0a", "f4", "01", "02"] + Array(repeating: "00", count: 12)
                     + ["value", "hex", "2e", "16", "00", "00"] + Array(repeating: "00", count: 8))
+            // pod-b as Cilium's endpoint 1234, whose policy (1.17's map) allows only identity 9999 TCP 80.
+            let podB = try #require(
+                (try JSONParser.parse(bytes: try Binary.run(["lab", "status", "-o", "json"]).output)["pods"]?.array ?? []).first {
+                    $0["name"]?.string == "pod-b"
+                }?["hostInterface"]?.string)
+            let index = try #require(
+                UInt32(try sh(["ip", "-n", "ndlab-node1", "-o", "link", "show", podB]).split(separator: ":").first ?? ""))
+            let le = { (value: UInt32, count: Int) in (0..<count).map { String(format: "%02x", Int(value >> (8 * UInt32($0)) & 0xFF)) } }
+            _ = try sh([
+                "bpftool", "map", "create", globals + "/cilium_lxc", "type", "hash", "key", "20", "value", "48", "entries", "64", "name",
+                "cilium_lxc",
+            ])
+            var value = le(index, 4) + ["00", "00"] + le(1234, 2) + Array(repeating: "00", count: 24) + le(4321, 4)
+            value += Array(repeating: "00", count: 48 - value.count)
+            _ = try sh(
+                ["bpftool", "map", "update", "pinned", globals + "/cilium_lxc", "key", "hex", "0a", "f4", "01", "03"]
+                    + Array(repeating: "00", count: 12)
+                    + ["01", "00", "00", "00", "value", "hex"] + value)
+            _ = try sh([
+                "bpftool", "map", "create", globals + "/cilium_policy_v2_01234", "type", "lpm_trie", "key", "12", "value", "24", "entries",
+                "64",
+                "name", "cilium_policy_v", "flags", "1",
+            ])
+            _ = try sh(
+                ["bpftool", "map", "update", "pinned", globals + "/cilium_policy_v2_01234", "key", "hex", "40", "00", "00", "00"]
+                    + le(9999, 4)
+                    + ["00", "06", "00", "50", "value", "hex"] + Array(repeating: "00", count: 24))
             for options in [[], ["--drop-reasons"]] {
                 let (status, json) = try trace(["pod-a", "pod-b", "--timeout", "500"] + options)
                 #expect(status == 1)
@@ -224,6 +251,10 @@ extension PrivilegedSuite {
                 #expect(errors.first?.evidence.first?.contains("reason 133 \"Policy denied\", ingress, bpf_lxc.c:") == true)
                 #expect(errors.first?.evidence.contains("ipcache: 10.244.1.2 is identity 5678") == true, "\(errors)")
                 #expect(errors.first?.evidence.contains("ipcache: no entry for 10.244.1.3 (the datapath takes it as world)") == true)
+                #expect(
+                    errors.first?.evidence.contains(
+                        "cilium_policy_v2_01234 of endpoint 1234, replayed for ingress from identity 5678: no entry for that identity nor for any identity (133, Policy denied)"
+                    ) == true, "\(errors.first?.evidence ?? [])")
                 if !options.isEmpty { #expect(errors.first?.evidence.contains { $0.contains("TC_EGRESS") } == true) }
             }
             // Elsewhere on the node nothing is Cilium's: pod-a to pod-c is not dropped nor counted.

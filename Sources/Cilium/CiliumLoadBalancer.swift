@@ -1,0 +1,89 @@
+import BPF
+import NetAddress
+
+/// A frontend of Cilium's load balancer (cilium_lb4_services_v2, cilium_lb6_services_v2) with the
+/// backends its slots name (cilium_lb{4,6}_backends_v3), as the datapath sees them.
+public struct CiliumFrontend: Sendable, Equatable {
+    public var address: IPAddress
+    public var port: UInt16
+    /// IPPROTO_* from the key (1.17 on; 0: any, as earlier releases always write).
+    public var protocolNumber: UInt8
+    /// 0 external, 1 internal (a Service with two scopes has an entry for each).
+    public var scope: UInt8
+    public var flags: UInt8
+    public var flags2: UInt8
+    public var revNatIndex: UInt16
+    public var backends: [CiliumBackend]
+    /// Slots the master entry counts whose backend is not in the backends map.
+    public var missingBackends: [UInt32]
+}
+
+/// A backend of Cilium's load balancer.
+public struct CiliumBackend: Sendable, Equatable {
+    public var id: UInt32
+    public var address: IPAddress
+    public var port: UInt16
+    public var protocolNumber: UInt8
+    /// BE_STATE_*: 0 active; others terminating, quarantined, maintenance (not chosen).
+    public var state: UInt8
+}
+
+extension CiliumDatapath {
+    /// Every frontend of one family, or why the maps could not be read (a layout no release writes
+    /// is refused). Bounded: 65,536 entries a map.
+    public func loadBalancer(ipv6: Bool) -> Result<[CiliumFrontend], BPFError> {
+        let family = ipv6 ? "6" : "4"
+        let addressSize = ipv6 ? 16 : 4
+        do {
+            let services = try opened("cilium_lb\(family)_services_v2")
+            let backendsMap = try opened("cilium_lb\(family)_backends_v3")
+            var backends: [UInt32: CiliumBackend] = [:]
+            for entry in backendsMap.entries(limit: 1 << 16).entries {
+                guard entry.key.count == 4, let value = entry.values.first, value.count >= addressSize + 4,
+                    let address = IPAddress(wire: value[0..<addressSize])
+                else { continue }
+                let id = Self.u32(entry.key, 0)
+                backends[id] = CiliumBackend(
+                    id: id, address: address, port: UInt16(value[addressSize]) << 8 | UInt16(value[addressSize + 1]),
+                    protocolNumber: value[addressSize + 2], state: value[addressSize + 3])
+            }
+            // Master entries (slot 0) first, then each frontend's slots.
+            var masters: [[UInt8]: (key: [UInt8], value: [UInt8])] = [:]
+            var slots: [[UInt8]: [UInt16: UInt32]] = [:]
+            for entry in services.entries(limit: 1 << 16).entries {
+                guard entry.key.count == addressSize + 8, let value = entry.values.first, value.count == 12 else { continue }
+                let slot = UInt16(entry.key[addressSize + 2]) | UInt16(entry.key[addressSize + 3]) << 8
+                // The frontend's identity: the key without its slot.
+                var frontend = entry.key
+                frontend[addressSize + 2] = 0
+                frontend[addressSize + 3] = 0
+                if slot == 0 { masters[frontend] = (entry.key, value) } else { slots[frontend, default: [:]][slot] = Self.u32(value, 0) }
+            }
+            let frontends = masters.compactMap { frontend, master -> CiliumFrontend? in
+                guard let address = IPAddress(wire: master.key[0..<addressSize]) else { return nil }
+                let count = UInt16(master.value[4]) | UInt16(master.value[5]) << 8
+                let ids = count == 0 ? [] : (1...count).compactMap { slots[frontend]?[$0] }
+                return CiliumFrontend(
+                    address: address, port: UInt16(master.key[addressSize]) << 8 | UInt16(master.key[addressSize + 1]),
+                    protocolNumber: master.key[addressSize + 4], scope: master.key[addressSize + 5], flags: master.value[8],
+                    flags2: master.value[9], revNatIndex: UInt16(master.value[6]) << 8 | UInt16(master.value[7]),
+                    backends: ids.compactMap { backends[$0] }, missingBackends: ids.filter { backends[$0] == nil })
+            }
+            return .success(frontends.sorted { ($0.address.description, $0.port, $0.scope) < ($1.address.description, $1.port, $1.scope) })
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func opened(_ name: String) throws(BPFError) -> BPFMap {
+        let map = try BPFMap.open(pinned: globalsPath + "/" + name)
+        guard CiliumLayouts.layout(of: map.info, pinnedAs: name) != nil else {
+            throw BPFError("\(name) has a layout no Cilium release writes: not read")
+        }
+        return map
+    }
+
+    static func u32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
+        (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << (8 * UInt32($1)) }
+    }
+}
