@@ -128,6 +128,7 @@ let package = Package(
         .target(
             name: "Services",
             dependencies: [
+                "Cilium",
                 "CNetShims", "ConfigFormats", "Diagnosis", "Firewall", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles",
             ]),
         .target(name: "Capture", dependencies: ["CPcap", "NetSystem", "KernelState", "NetAddress", "Diagnosis", "ConfigFormats"]),
@@ -204,7 +205,8 @@ let package = Package(
         // kube-proxy's rules (iptables-save, nft -j) as kube-proxy writes them and as the lab loads them.
         .testTarget(name: "DNSTests", dependencies: ["DNS", "Diagnosis", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(
-            name: "ServicesTests", dependencies: ["Diagnosis", "Services", "Firewall", "NetAddress", "NetlinkCodec", "TestSupport"],
+            name: "ServicesTests",
+            dependencies: ["Cilium", "Diagnosis", "Services", "Firewall", "NetAddress", "NetlinkCodec", "TestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(name: "PathMTUTests", dependencies: ["PathMTU", "NetAddress"]),
         // check's readers and checks on recorded bytes (host-local's data dir as the plugin wrote it, /proc/net/stat).

@@ -16,6 +16,21 @@ public struct CiliumFrontend: Sendable, Equatable {
     public var backends: [CiliumBackend]
     /// Slots the master entry counts whose backend is not in the backends map.
     public var missingBackends: [UInt32]
+
+    public init(
+        address: IPAddress, port: UInt16, protocolNumber: UInt8 = 0, scope: UInt8 = 0, flags: UInt8 = 0, flags2: UInt8 = 0,
+        revNatIndex: UInt16, backends: [CiliumBackend], missingBackends: [UInt32] = []
+    ) {
+        self.address = address
+        self.port = port
+        self.protocolNumber = protocolNumber
+        self.scope = scope
+        self.flags = flags
+        self.flags2 = flags2
+        self.revNatIndex = revNatIndex
+        self.backends = backends
+        self.missingBackends = missingBackends
+    }
 }
 
 /// A backend of Cilium's load balancer.
@@ -26,6 +41,14 @@ public struct CiliumBackend: Sendable, Equatable {
     public var protocolNumber: UInt8
     /// BE_STATE_*: 0 active; others terminating, quarantined, maintenance (not chosen).
     public var state: UInt8
+
+    public init(id: UInt32, address: IPAddress, port: UInt16, protocolNumber: UInt8 = 6, state: UInt8 = 0) {
+        self.id = id
+        self.address = address
+        self.port = port
+        self.protocolNumber = protocolNumber
+        self.state = state
+    }
 }
 
 extension CiliumDatapath {

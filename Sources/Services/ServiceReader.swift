@@ -1,3 +1,4 @@
+import Cilium
 import Firewall
 import Netlink
 import NetSystem
@@ -153,9 +154,19 @@ public enum ServiceReader {
                 problems + table.problems + ["IPVS mode: Service names are not in the kernel; entries are named by their virtual server"]
             return ServiceReading(table: table, mode: mode, modeSource: source, problems: [])
         case .cilium:
-            let what =
-                "Cilium's kube-proxy replacement: services live in BPF maps (cilium_lb4_services_v2), which this netdoctor does not read yet; with socket-LB, pods' connections are translated at connect() and no DNAT shows in conntrack or on the wire"
-            return ServiceReading(table: nil, mode: mode, modeSource: source, problems: problems + [what])
+            guard let cilium = CiliumDatapath.find(root: NodeRoot("/")) else {
+                return ServiceReading(
+                    table: nil, mode: mode, modeSource: source,
+                    problems: problems + [
+                        "Cilium's kube-proxy replacement, but its maps (cilium_metrics, cilium_lb4_services_v2) are not pinned under /sys/fs/bpf/tc/globals"
+                    ])
+            }
+            let (table, failures) = CiliumServices.table(cilium)
+            var reading = ServiceReading(table: table, mode: mode, modeSource: source, problems: problems + failures)
+            // With socket-LB, pods' connections are translated at connect(): no DNAT on the wire.
+            reading.table?.problems.append(
+                "With Cilium's socket-LB, pods' connections are translated at connect(): no DNAT shows in conntrack or on the wire")
+            return reading
         }
     }
 
