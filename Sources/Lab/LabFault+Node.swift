@@ -11,6 +11,18 @@ import NodeFiles
 /// that keeps its address, a conf dir emptied under a running containerd, a br_netfilter switch
 /// off.
 extension Lab {
+    /// The named network namespaces (/run/netns), as `ip netns list` shows them.
+    static func namedNamespaces() -> [String] {
+        guard let directory = opendir("/run/netns") else { return [] }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     func injectNodeFault(_ fault: LabFault, state: LabState) throws(LabError) {
         let node1 = plan.nodes[0]
         let root1 = plan.nodeRoot(node1)
@@ -53,8 +65,14 @@ extension Lab {
             let plugin = plan.topology == .overlay ? "bridge" : plan.topology == .routed ? "ptp" : "calico"
             unlink("\(root1)/opt/cni/bin/\(plugin)")
             let pod = LabPlan.Pod(name: "pod-new", node: node1.name, uid: "0d1e5a6b-9c4f-4e7a-8b2d-6f0a1c3e5d70", serves: false)
+            let before = Set(Self.namedNamespaces())
             if (try? NodeRuntime(plan: plan, node: node1).run(pod)) != nil {
                 throw LabError("node1's containerd gave pod-new a network without its \(plugin) plugin")
+            }
+            // The namespace containerd made for pod-new and left behind when CNI failed: nothing
+            // uses it, and nothing would remove it (the lab's state never knew it).
+            for left in Set(Self.namedNamespaces()).subtracting(before) where left.hasPrefix("cni-") {
+                _ = try? Shell.run(["ip", "netns", "del", left])
             }
         default:
             throw LabError("\(fault.rawValue) is not a node fault")
