@@ -34,10 +34,7 @@ public struct BPFLink: Sendable, Equatable {
     /// struct bpf_link_info as the kernel fills it: type, id, prog_id, then (at 16) the union
     /// whose xdp, tcx and netkit members begin with the ifindex (tcx and netkit: attach_type next).
     public init?(info bytes: [UInt8]) {
-        func u32(_ offset: Int) -> UInt32? {
-            guard offset + 4 <= bytes.count else { return nil }
-            return (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << (8 * UInt32($1)) }
-        }
+        func u32(_ offset: Int) -> UInt32? { HostOrder.u32(bytes, at: offset) }
         guard let type = u32(0), let id = u32(4), let program = u32(8) else { return nil }
         self.init(id: id, type: type, programID: program)
         if [6, 11, 13].contains(type) { interfaceIndex = u32(16).map { Int32(bitPattern: $0) } }

@@ -78,10 +78,7 @@ public struct BPFMapEntry: Sendable, Equatable {
     /// `bpftool` and Cilium's own tools add it up); values too short count 0.
     public func sum64(at offset: Int) -> UInt64 {
         values.reduce(0) { total, value in
-            guard offset >= 0, offset + 8 <= value.count else { return total }
-            var word: UInt64 = 0
-            for i in 0..<8 { word |= UInt64(value[offset + i]) << (8 * UInt64(i)) }
-            return total &+ word
+            total &+ (HostOrder.u64(value, at: offset) ?? 0)
         }
     }
 }

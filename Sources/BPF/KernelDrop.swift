@@ -62,10 +62,9 @@ public enum DropEventRecord {
         guard bytes.count >= size else { return nil }
         let base = bytes.startIndex
         func u8(_ offset: Int) -> UInt8 { bytes[base + offset] }
-        func u16(_ offset: Int) -> UInt16 { UInt16(u8(offset)) | UInt16(u8(offset + 1)) << 8 }
         func u16Network(_ offset: Int) -> UInt16 { UInt16(u8(offset)) << 8 | UInt16(u8(offset + 1)) }
-        func u32(_ offset: Int) -> UInt32 { UInt32(u16(offset)) | UInt32(u16(offset + 2)) << 16 }
-        func u64(_ offset: Int) -> UInt64 { UInt64(u32(offset)) | UInt64(u32(offset + 4)) << 32 }
+        func u32(_ offset: Int) -> UInt32 { HostOrder.u32(bytes, at: offset) ?? 0 }
+        func u64(_ offset: Int) -> UInt64 { HostOrder.u64(bytes, at: offset) ?? 0 }
         let family = u8(28)
         guard family == 4 || family == 6 else { return nil }
         let length = family == 4 ? 4 : 16

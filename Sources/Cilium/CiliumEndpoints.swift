@@ -40,7 +40,7 @@ public struct CiliumEndpoint: Sendable, Equatable {
     /// wire order), sec_id at 32, parent_ifindex at 36 (1.17+; padding, zero, before).
     public init?(key: [UInt8], value: [UInt8]) {
         guard key.count == 20, value.count == 48 else { return nil }
-        func u32(_ offset: Int) -> UInt32 { (0..<4).reduce(UInt32(0)) { $0 | UInt32(value[offset + $1]) << (8 * UInt32($1)) } }
+        func u32(_ offset: Int) -> UInt32 { HostOrder.u32(value, at: offset) ?? 0 }
         let address: IPAddress?
         switch key[16] {
         case 1: address = IPAddress(wire: key[0..<4])

@@ -34,7 +34,7 @@ extension CiliumDatapath {
             var key = (0..<4).map { UInt8(length >> (8 * UInt32($0)) & 0xFF) } + [0, 0, 0, address.isIPv4 ? 1 : 2]
             key += address.bytes + [UInt8](repeating: 0, count: 16 - address.bytes.count)
             guard let value = map.lookup(key)?.first, value.count >= 8 else { return .success(nil) }
-            let identity = (0..<4).reduce(UInt32(0)) { $0 | UInt32(value[$1]) << (8 * UInt32($1)) }
+            let identity = HostOrder.u32(value, at: 0) ?? 0
             // The tunnel endpoint: IPv4 at 4 (to 1.17), 16 bytes at 4 in 1.18 (flags at 23 say which).
             let tunnel: IPAddress? =
                 value.count == 24

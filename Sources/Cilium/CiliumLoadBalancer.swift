@@ -65,7 +65,7 @@ extension CiliumDatapath {
                 guard entry.key.count == 4, let value = entry.values.first, value.count >= addressSize + 4,
                     let address = IPAddress(wire: value[0..<addressSize])
                 else { continue }
-                let id = Self.u32(entry.key, 0)
+                let id = HostOrder.u32(entry.key, at: 0) ?? 0
                 backends[id] = CiliumBackend(
                     id: id, address: address, port: UInt16(value[addressSize]) << 8 | UInt16(value[addressSize + 1]),
                     protocolNumber: value[addressSize + 2], state: value[addressSize + 3])
@@ -80,7 +80,11 @@ extension CiliumDatapath {
                 var frontend = entry.key
                 frontend[addressSize + 2] = 0
                 frontend[addressSize + 3] = 0
-                if slot == 0 { masters[frontend] = (entry.key, value) } else { slots[frontend, default: [:]][slot] = Self.u32(value, 0) }
+                if slot == 0 {
+                    masters[frontend] = (entry.key, value)
+                } else {
+                    slots[frontend, default: [:]][slot] = HostOrder.u32(value, at: 0) ?? 0
+                }
             }
             let frontends = masters.compactMap { frontend, master -> CiliumFrontend? in
                 guard let address = IPAddress(wire: master.key[0..<addressSize]) else { return nil }
@@ -106,7 +110,4 @@ extension CiliumDatapath {
         return map
     }
 
-    static func u32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
-        (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << (8 * UInt32($1)) }
-    }
 }

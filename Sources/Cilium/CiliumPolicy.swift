@@ -33,13 +33,13 @@ public struct CiliumPolicyEntry: Sendable, Equatable {
     /// 24 bytes carry packets at 8 and bytes at 16.
     public init?(key: [UInt8], value: [UInt8]) {
         guard key.count == 12, value.count == 24 || value.count == 8 else { return nil }
-        let prefix = (0..<4).reduce(UInt32(0)) { $0 | UInt32(key[$1]) << (8 * UInt32($1)) }
+        let prefix = HostOrder.u32(key, at: 0) ?? 0
         guard prefix >= 40, prefix <= 64 else { return nil }
         prefixLength = prefix
         flags = value[2]
         proxyPriority = value[4]
         explicitAuth = value[3] & 0x80 != 0
-        identity = (4..<8).reduce(UInt32(0)) { $0 | UInt32(key[$1]) << (8 * UInt32($1 - 4)) }
+        identity = HostOrder.u32(key, at: 4) ?? 0
         egress = key[8] & 1 != 0
         protocolNumber = prefix >= 48 ? key[9] : nil
         if prefix > 48 {
@@ -53,9 +53,8 @@ public struct CiliumPolicyEntry: Sendable, Equatable {
         proxyPort = UInt16(value[0]) << 8 | UInt16(value[1])
         deny = value[2] & 1 != 0
         authType = value[3] & 0x7F
-        func u64(_ offset: Int) -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(value[offset + $1]) << (8 * UInt64($1)) } }
-        packets = value.count == 24 ? u64(8) : nil
-        bytes = value.count == 24 ? u64(16) : nil
+        packets = value.count == 24 ? HostOrder.u64(value, at: 8) : nil
+        bytes = value.count == 24 ? HostOrder.u64(value, at: 16) : nil
     }
 
     /// "ingress from identity 5678 TCP 80 allow", as a line.

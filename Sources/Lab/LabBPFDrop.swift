@@ -110,12 +110,13 @@ extension Lab {
         guard pinned == 0 else { throw LabError("the tcx link could not be pinned at \(pin): \(String(cString: strerror(-pinned)))") }
     }
 
-    /// bpffs at /sys/fs/bpf, as Cilium and systemd mount it (mounted here when it is not).
-    fileprivate static func mountBPFFilesystem() throws(LabError) {
+    /// A bpffs at `path` (/sys/fs/bpf, as Cilium and systemd mount it, or a node root's), mounted
+    /// when none is there; each mount of bpffs is an instance of its own.
+    fileprivate static func mountBPFFilesystem(at path: String = "/sys/fs/bpf") throws(LabError) {
         var info = statfs()
-        if statfs("/sys/fs/bpf", &info) == 0, UInt32(truncatingIfNeeded: info.f_type) == 0xCAFE_4A11 { return }
-        guard mount("bpf", "/sys/fs/bpf", "bpf", 0, nil) == 0 else {
-            throw LabError("bpffs could not be mounted at /sys/fs/bpf: \(String(cString: strerror(errno)))")
+        if statfs(path, &info) == 0, UInt32(truncatingIfNeeded: info.f_type) == 0xCAFE_4A11 { return }
+        guard mount("bpf", path, "bpf", 0, nil) == 0 else {
+            throw LabError("bpffs could not be mounted at \(path): \(String(cString: strerror(errno)))")
         }
     }
 
@@ -124,13 +125,8 @@ extension Lab {
     fileprivate static func pinMetrics(_ fd: Int32, at path: String) throws(LabError) {
         guard let range = path.range(of: "/sys/fs/bpf/") else { throw LabError("not a bpffs path: \(path)") }
         let mountPoint = String(path[..<range.upperBound].dropLast())
-        var info = statfs()
-        if statfs(mountPoint, &info) != 0 || UInt32(truncatingIfNeeded: info.f_type) != 0xCAFE_4A11 {
-            _ = try? Shell.run(["mkdir", "-p", mountPoint])
-            guard mount("bpf", mountPoint, "bpf", 0, nil) == 0 else {
-                throw LabError("bpffs could not be mounted at \(mountPoint): \(String(cString: strerror(errno)))")
-            }
-        }
+        _ = try? Shell.run(["mkdir", "-p", mountPoint])
+        try mountBPFFilesystem(at: mountPoint)
         _ = try? Shell.run(["mkdir", "-p", String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])])
         unlink(path)
         let pinned = bpf_obj_pin(fd, path)

@@ -65,6 +65,13 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         let metrics = CiliumMetrics(entries: [BPFMapEntry(key: Array(bytes[0..<8]), values: values)])
         _ = metrics.drops(since: CiliumMetrics(entries: []))
     }
+    // cilium_lxc, policy-map entries and BPF link information as the kernel hands them back.
+    if bytes.count >= 20 { _ = CiliumEndpoint(key: Array(bytes.prefix(20)), value: Array(bytes.dropFirst(20).prefix(48))) }
+    if bytes.count >= 12 {
+        _ = CiliumPolicyEntry(key: Array(bytes.prefix(12)), value: Array(bytes.dropFirst(12).prefix(24)))?.summary
+        _ = CiliumPolicyEntry(key: Array(bytes.prefix(12)), value: Array(bytes.dropFirst(12).prefix(8)))
+    }
+    _ = BPFLink(info: bytes)
     _ = try? FlannelNetConf.parse(bytes: bytes)
     _ = try? YAMLReader.parse(text)
     _ = try? TOMLReader.parse(text)
