@@ -31,6 +31,11 @@ static const char *const library_names[] = {"libbpf.so.1", "libbpf.so"};
     X(int, bpf_map_update_elem, (int fd, const void *key, const void *value, __u64 flags),         \
       (fd, key, value, flags), -ENOSYS)                                                            \
     X(int, bpf_map_get_next_key, (int fd, const void *key, void *next), (fd, key, next), -ENOSYS)  \
+    X(int, bpf_map_delete_elem, (int fd, const void *key), (fd, key), -ENOSYS)                     \
+    X(int, bpf_map_create,                                                                         \
+      (enum bpf_map_type type, const char *name, __u32 key_size, __u32 value_size,                 \
+       __u32 max_entries, const struct bpf_map_create_opts *opts),                                 \
+      (type, name, key_size, value_size, max_entries, opts), -ENOSYS)                              \
     X(int, libbpf_num_possible_cpus, (void), (), -ENOSYS)                                          \
     X(struct bpf_object *, bpf_object__open_mem,                                                   \
       (const void *buffer, size_t size, const struct bpf_object_open_opts *opts),                  \

@@ -21,12 +21,11 @@ public struct Lab: Sendable {
         guard let text = LabFiles.read(stateFile), let state = LabState(json: text),
             let topology = LabPlan.Topology(rawValue: state.topology)
         else { return nil }
-        return (
-            Lab(
-                plan: LabPlan(
-                    topology: topology, family: LabPlan.Family(rawValue: state.family) ?? .ipv4, prefix: state.prefix,
-                    extraPods: state.extraPods, sameNamePods: state.sameNamePods)), state
-        )
+        var plan = LabPlan(
+            topology: topology, family: LabPlan.Family(rawValue: state.family) ?? .ipv4, prefix: state.prefix,
+            extraPods: state.extraPods, sameNamePods: state.sameNamePods)
+        plan.ciliumRelease = state.ciliumRelease
+        return (Lab(plan: plan), state)
     }
 
     // MARK: up
@@ -52,6 +51,7 @@ public struct Lab: Sendable {
         state.family = plan.family.rawValue
         state.extraPods = plan.extraPodCount
         state.sameNamePods = plan.hasSameNamePods
+        state.ciliumRelease = plan.ciliumRelease
         do {
             try buildNodes()
             try wireNodes()
@@ -59,6 +59,7 @@ public struct Lab: Sendable {
             try startRuntimes(state: &state)
             try save(state)
             for pod in plan.pods { try runPod(pod, state: &state) }
+            if plan.topology == .cilium { try programCiliumDatapath(state: state) }
             // The lab's policy engines write IPv4 chains: an IPv6-only calico lab has none.
             if plan.topology == .calico, plan.family.hasIPv4 { try programPolicyEngine(policyEngine, state: &state) }
             if plan.family.hasIPv6 { waitForDuplicateAddressDetection(state: state) }
@@ -148,6 +149,8 @@ public struct Lab: Sendable {
                 }
             case .calico:
                 try wireCalicoNode(node, remote: remote)
+            case .cilium:
+                try wireCiliumNode(node, remote: remote)
             }
         }
     }
@@ -211,6 +214,7 @@ public struct Lab: Sendable {
         }
         FileTree.makeDirectories("\(root)/var/lib/cni/results")
         if plan.topology == .calico { try writeCalicoFiles(node) }
+        if plan.topology == .cilium { try writeCiliumFiles(node) }
     }
 
     /// A containerd per node, started side by side, with the pause image imported into each.
@@ -437,6 +441,8 @@ public struct LabState: Sendable, Equatable {
     public var policies: [String] = []
     /// kube-network-policies' stand-in listener on each node, by node name.
     public var queueListeners: [String: Int32] = [:]
+    /// The cilium topology's map layouts: Cilium 1.15's or 1.18's (LabPlan.ciliumRelease).
+    public var ciliumRelease = 18
 
     public var json: String {
         JSONWriter.write(
@@ -453,7 +459,7 @@ public struct LabState: Sendable, Equatable {
                 "proxy": .text(proxy), "servicePIDs": .array(servicePIDs.map { .int(Int($0)) }),
                 "extraServices": .int(extraServices), "nodeLocalDNS": .bool(nodeLocalDNS), "kubeProxyRelease": .string(kubeProxyRelease),
                 "policyEngine": .text(policyEngine), "policies": .texts(policies),
-                "queueListeners": Self.pidFields(queueListeners),
+                "queueListeners": Self.pidFields(queueListeners), "ciliumRelease": .int(ciliumRelease),
             ])) + "\n"
     }
 
@@ -494,6 +500,7 @@ public struct LabState: Sendable, Equatable {
         policyEngine = value["policyEngine"]?.string
         policies = value["policies"]?.array?.compactMap(\.string) ?? []
         queueListeners = Self.pids(value["queueListeners"])
+        ciliumRelease = value["ciliumRelease"]?.int ?? 18
         servicePIDs = value["servicePIDs"]?.array?.compactMap { $0.int.map(Int32.init) } ?? []
         for member in value["runtimeMountNamespaces"]?.object?.members ?? [] { runtimeMountNamespaces[member.key] = member.value.string }
         for member in value["pods"]?.object?.members ?? [] {

@@ -73,7 +73,7 @@ extension Lab {
         var key: UInt32 = 0
         let written = value.withUnsafeBytes { bpf_map_update_elem(bpf_map__fd(map), &key, $0.baseAddress, 0) }
         guard written == 0 else { throw LabError("the drop target could not be written: \(String(cString: strerror(-written)))") }
-        if let pin { return try attachTCX(program: bpf_program__fd(program), interface: index, pin: pin) }
+        if let pin { return try attachTCX(program: bpf_program__fd(program), interface: index, ingress: false, pin: pin) }
         var hook = bpf_tc_hook()
         hook.sz = MemoryLayout<bpf_tc_hook>.size
         hook.ifindex = index
@@ -95,12 +95,13 @@ extension Lab {
 }
 
 extension Lab {
-    /// A tcx link on the interface's egress (BPF_TCX_EGRESS, 47: libbpf 1.1's headers predate
-    /// it; the kernel takes the number), pinned so it outlives this process.
-    fileprivate static func attachTCX(program: Int32, interface: Int32, pin: String) throws(LabError) {
+    /// A tcx link on the interface's ingress or egress (BPF_TCX_INGRESS 46, BPF_TCX_EGRESS 47:
+    /// libbpf 1.1's headers predate them; the kernel takes the numbers), pinned so it outlives
+    /// this process.
+    static func attachTCX(program: Int32, interface: Int32, ingress: Bool, pin: String) throws(LabError) {
         try mountBPFFilesystem()
         mkdir(pinDirectory, 0o700)
-        let link = bpf_link_create(program, interface, bpf_attach_type(47), nil)
+        let link = bpf_link_create(program, interface, bpf_attach_type(ingress ? 46 : 47), nil)
         guard link >= 0 else {
             throw LabError("no tcx link (a kernel before 6.6?): \(String(cString: strerror(-link)))")
         }
@@ -112,7 +113,7 @@ extension Lab {
 
     /// A bpffs at `path` (/sys/fs/bpf, as Cilium and systemd mount it, or a node root's), mounted
     /// when none is there; each mount of bpffs is an instance of its own.
-    fileprivate static func mountBPFFilesystem(at path: String = "/sys/fs/bpf") throws(LabError) {
+    static func mountBPFFilesystem(at path: String = "/sys/fs/bpf") throws(LabError) {
         var info = statfs()
         if statfs(path, &info) == 0, UInt32(truncatingIfNeeded: info.f_type) == 0xCAFE_4A11 { return }
         guard mount("bpf", path, "bpf", 0, nil) == 0 else {

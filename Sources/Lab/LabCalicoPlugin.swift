@@ -17,21 +17,33 @@ import NodeFiles
 /// gateway: no proxy NDP needed), a /128 host route, accept_ra off on the host veth (felix).
 /// Everything goes through `ip` and `sysctl`: what a real node would see, made by the same
 /// kernel calls.
+/// The cilium topology's plugin is the same program in Cilium's style (`cilium-cni`, LabCiliumPlugin):
+/// `lxc` veths with the kernel's MAC, the node's router address on cilium_host as the gateway
+/// (IPv6: answered by proxy NDP on the lxc veth, where Cilium's datapath answers itself), IPAM
+/// on the node's ranges as cilium-agent's would hand them out.
 public enum LabCalicoPlugin {
+    /// How the pod is wired: calico's way, or Cilium's with the node's ranges and router addresses.
+    public enum Style: Sendable {
+        case calico
+        case cilium(LabCiliumPlugin.Node)
+    }
+
     /// Runs one CNI command on stdin's config: the exit status, and what goes to stdout (the
     /// result, or the CNI error object).
-    public static func main() -> (status: Int32, output: String) {
+    public static func main(style: Style = .calico) -> (status: Int32, output: String) {
         let env = environment()
-        let input = readAll(fd: 0)
+        var input = readAll(fd: 0)
         guard let config = try? JSONParser.parse(bytes: input) else {
             return fail(code: 6, "the network config on stdin does not parse", version: "0.3.1")
         }
         let version = config["cniVersion"]?.string ?? "0.3.1"
+        // cilium-cni's config has no IPAM: the agent's is host-local over the node's ranges here.
+        if case .cilium(let node) = style { input = Array(node.ipamConfig(version: version).utf8) }
         do {
             switch env["CNI_COMMAND"] ?? "" {
-            case "ADD": return (0, try add(config: config, input: input, env: env, version: version))
-            case "DEL": try delete(input: input, env: env)
-            case "CHECK": try check(env: env)
+            case "ADD": return (0, try add(config: config, input: input, env: env, version: version, style: style))
+            case "DEL": try delete(input: input, env: env, style: style)
+            case "CHECK": try check(env: env, style: style)
             case "VERSION":
                 return (
                     0,
@@ -51,18 +63,29 @@ public enum LabCalicoPlugin {
 
     /// calico's host veth name: `cali` and the first 11 hex digits of a hash of the pod's
     /// workload ID (namespace.name); calico hashes with SHA-1, the lab with its own stable hash.
-    public static func hostVethName(namespace: String, pod: String) -> String {
-        "cali" + String(LabPlan.hexDigits(for: "\(namespace).\(pod)").prefix(11))
+    /// Cilium's: `lxc` and 12 hex digits.
+    public static func hostVethName(namespace: String, pod: String, style: Style = .calico) -> String {
+        let digits = LabPlan.hexDigits(for: "\(namespace).\(pod)")
+        if case .cilium = style { return "lxc" + String(digits.prefix(12)) }
+        return "cali" + String(digits.prefix(11))
     }
 
-    static func add(config: ConfigValue, input: [UInt8], env: [String: String], version: String) throws(LabError) -> String {
+    static func hostVethName(env: [String: String], style: Style) -> String {
+        let args = podArguments(env["CNI_ARGS"] ?? "")
+        return hostVethName(
+            namespace: args["K8S_POD_NAMESPACE"] ?? "default", pod: args["K8S_POD_NAME"] ?? env["CNI_CONTAINERID"] ?? "pod",
+            style: style)
+    }
+
+    static func add(config: ConfigValue, input: [UInt8], env: [String: String], version: String, style: Style) throws(LabError)
+        -> String
+    {
         guard let netns = env["CNI_NETNS"], !netns.isEmpty, let ifname = env["CNI_IFNAME"] else {
             throw LabError("CNI_NETNS and CNI_IFNAME are required")
         }
-        let args = podArguments(env["CNI_ARGS"] ?? "")
-        let hostVeth = hostVethName(
-            namespace: args["K8S_POD_NAMESPACE"] ?? "default", pod: args["K8S_POD_NAME"] ?? env["CNI_CONTAINERID"] ?? "pod")
-        let mtu = config["mtu"]?.int ?? 1500
+        let hostVeth = hostVethName(env: env, style: style)
+        var mtu = config["mtu"]?.int ?? 1500
+        if case .cilium(let node) = style { mtu = node.mtu }
         let ipamResult = try ipam(input: input, env: env)
         let addresses = (ipamResult["ips"]?.array ?? []).compactMap { $0["address"]?.string?.split(separator: "/").first.map(String.init) }
         guard !addresses.isEmpty else { throw LabError("host-local gave no address") }
@@ -72,13 +95,15 @@ public enum LabCalicoPlugin {
                 "ip", "link", "add", hostVeth, "mtu", String(mtu), "type", "veth", "peer", "name", ifname, "mtu", String(mtu),
                 "netns", netns,
             ])
-            try Shell.run(["ip", "link", "set", hostVeth, "address", "ee:ee:ee:ee:ee:ee", "up"])
+            if case .calico = style { try Shell.run(["ip", "link", "set", hostVeth, "address", "ee:ee:ee:ee:ee:ee"]) }
+            try Shell.run(["ip", "link", "set", hostVeth, "up"])
             try Shell.run(pod + ["link", "set", ifname, "up"])
             for address in addresses {
-                if address.contains(":") {
-                    try wireIPv6(address, hostVeth: hostVeth, ifname: ifname, pod: pod)
-                } else {
-                    try wireIPv4(address, hostVeth: hostVeth, ifname: ifname, pod: pod)
+                switch (style, address.contains(":")) {
+                case (.calico, true): try wireIPv6(address, hostVeth: hostVeth, ifname: ifname, pod: pod)
+                case (.calico, false): try wireIPv4(address, hostVeth: hostVeth, ifname: ifname, pod: pod)
+                case (.cilium(let node), let v6):
+                    try LabCiliumPlugin.wire(address, ipv6: v6, router: v6 ? node.router6 : node.router4, hostVeth: hostVeth, ifname: ifname, pod: pod)
                 }
             }
         } catch {
@@ -90,7 +115,13 @@ public enum LabCalicoPlugin {
         let link = (try? Shell.run(["nsenter", "--net=\(netns)", "ip", "-o", "link", "show", ifname])) ?? ""
         let words = link.split(separator: " ")
         let podMAC = words.firstIndex(of: "link/ether").flatMap { $0 + 1 < words.count ? String(words[$0 + 1]) : nil } ?? ""
-        return result(version: version, hostVeth: hostVeth, ifname: ifname, podMAC: podMAC, netns: netns, addresses: addresses)
+        var hostMAC = "ee:ee:ee:ee:ee:ee"
+        if case .cilium = style {
+            let host = ((try? Shell.run(["ip", "-o", "link", "show", hostVeth])) ?? "").split(separator: " ")
+            hostMAC = host.firstIndex(of: "link/ether").flatMap { $0 + 1 < host.count ? String(host[$0 + 1]) : nil } ?? ""
+        }
+        return result(
+            version: version, hostVeth: hostVeth, hostMAC: hostMAC, ifname: ifname, podMAC: podMAC, netns: netns, addresses: addresses)
     }
 
     /// IPv4: proxy ARP on the host veth answers for 169.254.1.1, which no interface holds.
@@ -117,7 +148,9 @@ public enum LabCalicoPlugin {
 
     /// The result as calico's plugin writes it: the host veth and the pod's interface, a /32 (an
     /// IPv6 /128) per address, no gateway (0.3.x results carry the address family as "version").
-    static func result(version: String, hostVeth: String, ifname: String, podMAC: String, netns: String, addresses: [String]) -> String {
+    static func result(
+        version: String, hostVeth: String, hostMAC: String, ifname: String, podMAC: String, netns: String, addresses: [String]
+    ) -> String {
         let ips: [ConfigValue] = addresses.map { address in
             let v6 = address.contains(":")
             var ip: [(String, ConfigValue)] = [("address", .string("\(address)/\(v6 ? 128 : 32)")), ("interface", .int(1))]
@@ -130,7 +163,7 @@ public enum LabCalicoPlugin {
                 (
                     "interfaces",
                     .array([
-                        .fields(["name": .string(hostVeth), "mac": .string("ee:ee:ee:ee:ee:ee")]),
+                        .fields(["name": .string(hostVeth), "mac": .string(hostMAC)]),
                         .fields(["name": .string(ifname), "mac": .string(podMAC), "sandbox": .string(netns)]),
                     ])
                 ),
@@ -140,18 +173,13 @@ public enum LabCalicoPlugin {
     }
 
     /// DEL is idempotent, as the spec asks: the veth (and with it the host route) and the address.
-    static func delete(input: [UInt8], env: [String: String]) throws(LabError) {
-        let args = podArguments(env["CNI_ARGS"] ?? "")
-        let hostVeth = hostVethName(
-            namespace: args["K8S_POD_NAMESPACE"] ?? "default", pod: args["K8S_POD_NAME"] ?? env["CNI_CONTAINERID"] ?? "pod")
-        Shell.attempt(["ip", "link", "del", hostVeth])
+    static func delete(input: [UInt8], env: [String: String], style: Style) throws(LabError) {
+        Shell.attempt(["ip", "link", "del", hostVethName(env: env, style: style)])
         _ = try runIPAM(input: input, env: env, command: "DEL")
     }
 
-    static func check(env: [String: String]) throws(LabError) {
-        let args = podArguments(env["CNI_ARGS"] ?? "")
-        let hostVeth = hostVethName(namespace: args["K8S_POD_NAMESPACE"] ?? "default", pod: args["K8S_POD_NAME"] ?? "pod")
-        _ = try Shell.run(["ip", "link", "show", hostVeth])
+    static func check(env: [String: String], style: Style) throws(LabError) {
+        _ = try Shell.run(["ip", "link", "show", hostVethName(env: env, style: style)])
     }
 
     static func ipam(input: [UInt8], env: [String: String]) throws(LabError) -> ConfigValue {

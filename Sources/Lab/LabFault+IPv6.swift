@@ -76,7 +76,7 @@ extension Lab {
             switch plan.topology {
             case .overlay:
                 try Shell.run(["ip", "-n", n1, "neigh", "del", node2.vtepAddress6, "dev", LabPlan.vxlanDevice6])
-            case .routed, .calico:
+            case .routed, .calico, .cilium:
                 try Shell.run(["ip", "-n", n1, "-6", "route", "replace", node2.podSubnet6, "via", "fd00:77::99", "dev", "eth0"])
             }
         case .staticNeighborStale:

@@ -270,7 +270,7 @@ extension Lab {
                 // Without its permanent entry, the VTEP address is resolved by ARP on a
                 // nolearning VXLAN device: nobody answers.
                 try Shell.run(["ip", "-n", n1, "neigh", "del", node2.vtepAddress, "dev", "flannel.1"])
-            case .routed, .calico:
+            case .routed, .calico, .cilium:
                 try Shell.run(["ip", "-n", n1, "route", "replace", node2.podSubnet, "via", "192.168.77.99", "dev", "eth0"])
             }
         case .neighborMACMismatch:
@@ -471,7 +471,7 @@ extension Lab {
     func raisePodMTU(_ podA: PodAttachment) throws(LabError) {
         let n1 = plan.nodes[0].namespace
         switch plan.topology {
-        case .overlay, .calico:
+        case .overlay, .calico, .cilium:
             try Shell.run(["ip", "-n", n1, "link", "set", podA.hostInterface, "mtu", "1500"])
             try Shell.run(["ip", "-n", podA.netns, "link", "set", "eth0", "mtu", "1500"])
         case .routed:

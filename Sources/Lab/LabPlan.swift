@@ -12,6 +12,11 @@ public struct LabPlan: Sendable, Equatable {
         /// proxy ARP), a /32 host route per local pod, a route per remote IPAM block over
         /// vxlan.calico, and felix's filter chains (see LabFelix).
         case calico
+        /// As Cilium wires it in tunnel mode with per-endpoint routes: a /32 per pod on eth0 with
+        /// its default route via the node's router address on cilium_host, an `lxc…` veth per pod
+        /// with a /32 host route, cilium_vxlan (collect-metadata VXLAN) between nodes, and a
+        /// stand-in of Cilium's BPF datapath (bpf/lab_cilium.h) keeping Cilium's maps (LabCilium).
+        case cilium
     }
 
     /// The pods' address families, as a cluster's `--service-cluster-ip-range`/podCIDRs give them:
@@ -56,6 +61,9 @@ public struct LabPlan: Sendable, Equatable {
 
     public var topology: Topology
     public var family: Family
+    /// The Cilium release whose map layouts the cilium topology's datapath keeps: 15 (1.15) or 18 (1.18).
+    public var ciliumRelease = 18
+    public static let ciliumReleases = [15, 18]
     public var prefix: String
     public var nodes: [Node]
     public var pods: [Pod]
@@ -66,6 +74,7 @@ public struct LabPlan: Sendable, Equatable {
         case .overlay: "lab-overlay"
         case .routed: "lab-routed"
         case .calico: "k8s-pod-network"
+        case .cilium: "cilium"
         }
     }
     public var configFileName: String {
@@ -73,6 +82,7 @@ public struct LabPlan: Sendable, Equatable {
         case .overlay: "10-lab-overlay.conflist"
         case .routed: "10-lab-routed.conflist"
         case .calico: "10-calico.conflist"
+        case .cilium: "05-cilium.conflist"
         }
     }
     /// The address a calico pod's default route goes via: no interface holds it.
@@ -134,6 +144,7 @@ public struct LabPlan: Sendable, Equatable {
             case .overlay: 244;
             case .routed: 245;
             case .calico: 246
+            case .cilium: 247
             }
         nodes = (1...2).map { i in
             // calico: the node's IPAM block (a /26, calico's default block size); its VTEP holds
@@ -205,6 +216,7 @@ public struct LabPlan: Sendable, Equatable {
     /// The CNI network config the lab's runtime loads on a node.
     public func networkConfig(for node: Node) -> String {
         if topology == .calico { return calicoNetworkConfig(for: node) }
+        if topology == .cilium { return Self.ciliumNetworkConfig }
         // host-local with a range set per family, as dual-stack clusters configure it.
         var ranges: [String] = [], routes: [String] = []
         if family.hasIPv4 {
@@ -226,7 +238,7 @@ public struct LabPlan: Sendable, Equatable {
                 {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true, "hairpinMode": true, "mtu": \(overlayPodMTU),
                       \(ipam)}
                 """
-        case .routed, .calico:
+        case .routed, .calico, .cilium:
             main = """
                 {"type": "ptp", "ipMasq": true, "mtu": \(Self.underlayMTU),
                       \(ipam)}

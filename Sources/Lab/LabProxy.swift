@@ -113,6 +113,7 @@ extension Lab {
         case .overlay: "fd00:10:244::/56"
         case .routed: "fd00:10:245::/56"
         case .calico: "fd00:10:246::/56"
+        case .cilium: Lab.ciliumClusterRange6
         }
     }
 
@@ -132,6 +133,7 @@ extension Lab {
         case .overlay: "10.244.0.0/16"
         case .routed: "10.245.0.0/16"
         case .calico: "10.246.0.0/16"
+        case .cilium: Lab.ciliumClusterRange4
         }
     }
 

@@ -33,7 +33,7 @@ struct LabCommand: ParsableCommand {
             node1, `lab exec pod-a -- …` inside pod-a's namespace. `lab down` removes all of it. Needs root.
             """,
         subcommands: [
-            Up.self, Down.self, Status.self, Break.self, Exec.self, Serve.self, RecordCRI.self, ProxyRules.self, CalicoPlugin.self,
+            Up.self, Down.self, Status.self, Break.self, Exec.self, Serve.self, RecordCRI.self, ProxyRules.self, CalicoPlugin.self, CiliumPlugin.self,
         ])
 
     struct Up: ParsableCommand {
@@ -44,7 +44,7 @@ struct LabCommand: ParsableCommand {
 
         @Option(
             help:
-                "overlay: a bridge per node and VXLAN between nodes (flannel-like); routed: point-to-point veths and node routes (kindnet-like); calico: /32 pods behind proxy-ARP cali veths, per-pod host routes, per-block routes over vxlan.calico, and felix's policy chains."
+                "overlay: a bridge per node and VXLAN between nodes (flannel-like); routed: point-to-point veths and node routes (kindnet-like); calico: /32 pods behind proxy-ARP cali veths, per-pod host routes, per-block routes over vxlan.calico, and felix's policy chains; cilium: /32 pods behind lxc veths, cilium_host as the gateway, cilium_vxlan between nodes, and a stand-in of Cilium's BPF datapath keeping Cilium's maps."
         )
         var topology: LabPlan.Topology = .overlay
 
@@ -107,7 +107,19 @@ struct LabCommand: ParsableCommand {
                 valueName: "release"))
         var kubeProxyRelease: LabServer.KubeProxyRelease = .current
 
+        @Option(
+            help: ArgumentHelp(
+                "With --topology cilium: whose map layouts the stand-in datapath keeps: 1.15 (cilium_ipcache, cilium_policy_NNNNN with counters, tc filters) or 1.18 (cilium_ipcache_v2, cilium_policy_v2_NNNNN and cilium_policystats, metrics with file and line, tcx links).",
+                valueName: "1.15|1.18"))
+        var ciliumRelease = "1.18"
+
         func validate() throws {
+            if topology == .cilium, family == .ipv6 {
+                throw ValidationError("--topology cilium needs IPv4 nodes (its tunnel endpoints are IPv4 addresses before 1.18; --family dual has IPv6 pods)")
+            }
+            guard let minor = ciliumMinor, LabPlan.ciliumReleases.contains(minor) else {
+                throw ValidationError("--cilium-release is 1.15 or 1.18")
+            }
             if watch, !agents { throw ValidationError("--watch goes with --agents") }
             if policyEngine != nil, topology != .calico { throw ValidationError("--policy-engine goes with --topology calico") }
             if family == .ipv6, policyEngine != nil {
@@ -127,8 +139,12 @@ struct LabCommand: ParsableCommand {
             if extraServices > 0, proxy == nil { throw ValidationError("--extra-services goes with --proxy") }
         }
 
+        var ciliumMinor: Int? { ciliumRelease.hasPrefix("1.") ? Int(ciliumRelease.dropFirst(2)) : nil }
+
         func run() throws {
-            let lab = Lab(plan: LabPlan(topology: topology, family: family, extraPods: extraPods, sameNamePods: sameNamePods))
+            var plan = LabPlan(topology: topology, family: family, extraPods: extraPods, sameNamePods: sameNamePods)
+            plan.ciliumRelease = ciliumMinor ?? 18
+            let lab = Lab(plan: plan)
             do {
                 _ = try lab.up(
                     netdoctorPath: netdoctorBinary(), agents: agents, proxy: proxy, extraServices: extraServices,
@@ -261,6 +277,25 @@ struct LabCommand: ParsableCommand {
 
         func run() throws {
             let (status, output) = LabCalicoPlugin.main()
+            _ = writeStandardOutput(output)
+            if status != 0 { throw ExitCode(status) }
+        }
+    }
+
+    struct CiliumPlugin: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "cni-cilium", abstract: "The cilium topology's CNI plugin (containerd runs it as `cilium-cni`).",
+            shouldDisplay: false)
+
+        @Option var mtu = LabPlan.ciliumMTU
+        @Option var subnet4 = ""
+        @Option var router4 = ""
+        @Option var subnet6 = ""
+        @Option var router6 = ""
+
+        func run() throws {
+            let node = LabCiliumPlugin.Node(subnet4: subnet4, subnet6: subnet6, router4: router4, router6: router6, mtu: mtu)
+            let (status, output) = LabCalicoPlugin.main(style: .cilium(node))
             _ = writeStandardOutput(output)
             if status != 0 { throw ExitCode(status) }
         }
