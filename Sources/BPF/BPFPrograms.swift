@@ -78,9 +78,34 @@ public enum BPFPrograms {
         var length = UInt32(MemoryLayout<bpf_prog_info>.size)
         let status = bpf_obj_get_info_by_fd(fd, &info, &length)
         guard status == 0 else { throw .failed("BPF program information could not be read", returned: status) }
+        var name = BPFText.cString(info.name)
+        if name.utf8.count == 15, let full = fullName(fd: fd, info: info), full.hasPrefix(name) { name = full }
         return BPFProgram(
-            id: info.id, name: BPFText.cString(info.name), tag: BPFText.hex(info.tag), type: BPFProgramType(rawValue: info.type),
-            btfID: info.btf_id)
+            id: info.id, name: name, tag: BPFText.hex(info.tag), type: BPFProgramType(rawValue: info.type), btfID: info.btf_id)
+    }
+
+    /// The kernel keeps 15 characters of a program's name (`cil_from_contai`); its BTF keeps the
+    /// function's whole name, as bpftool shows it: the first func_info record (the entry
+    /// function) names its type in the program's BTF. nil when the program has no BTF.
+    static func fullName(fd: Int32, info: bpf_prog_info) -> String? {
+        guard info.btf_id != 0, info.nr_func_info > 0, info.func_info_rec_size >= UInt32(MemoryLayout<bpf_func_info>.size) else {
+            return nil
+        }
+        var record = [UInt8](repeating: 0, count: Int(info.func_info_rec_size))
+        var again = bpf_prog_info()
+        var length = UInt32(MemoryLayout<bpf_prog_info>.size)
+        let status = record.withUnsafeMutableBytes { buffer -> Int32 in
+            again.nr_func_info = 1
+            again.func_info_rec_size = info.func_info_rec_size
+            again.func_info = UInt64(UInt(bitPattern: buffer.baseAddress))
+            return bpf_obj_get_info_by_fd(fd, &again, &length)
+        }
+        guard status == 0, let btf = btf__load_from_kernel_by_id(info.btf_id) else { return nil }
+        defer { btf__free(btf) }
+        let typeID = record.withUnsafeBytes { $0.load(fromByteOffset: 4, as: UInt32.self) }
+        guard let type = btf__type_by_id(btf, typeID), let text = btf__name_by_offset(btf, type.pointee.name_off) else { return nil }
+        let name = String(cString: text)
+        return name.isEmpty ? nil : name
     }
 
     /// Every program the kernel has loaded, by id (BPF_PROG_GET_NEXT_ID): programs are the

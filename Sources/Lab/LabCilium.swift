@@ -42,9 +42,10 @@ extension Lab {
         if plan.family.hasIPv6 {
             try Shell.run(["ip", "-n", ns, "addr", "add", "\(node.podGateway6)/128", "dev", "cilium_host", "nodad"])
             for range in [node.podSubnet6, remote.podSubnet6] {
+                // IPv6 takes no local address as a gateway: the range is on cilium_host directly.
                 try Shell.run([
-                    "ip", "-n", ns, "-6", "route", "add", range, "via", node.podGateway6, "dev", "cilium_host", "src",
-                    node.podGateway6, "mtu", String(LabPlan.ciliumMTU),
+                    "ip", "-n", ns, "-6", "route", "add", range, "dev", "cilium_host", "src", node.podGateway6, "mtu",
+                    String(LabPlan.ciliumMTU),
                 ])
             }
         }

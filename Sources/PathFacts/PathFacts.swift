@@ -109,6 +109,8 @@ public struct LookupFact: Sendable {
         case repliesForwarded
         /// The configured FIB entry (its MTU), for the MTU search.
         case configured
+        /// The node's route to the tunnel endpoint a BPF datapath sends the request to itself.
+        case tunnelUnderlay
     }
 
     public var purpose: Purpose
@@ -190,6 +192,9 @@ public struct PathFacts: Sendable {
         public var gateway: IPAddress?
         /// On a remote node: the request arrives encapsulated, and there is no overlay device.
         public var missingOverlay = false
+        /// The request is tunnelled by a BPF datapath on the host veth (Cilium's), not routed by the
+        /// node: what said where to (nil: the kernel's routing decided).
+        public var tunnelledBy: String?
     }
 
     public struct DestinationStep: Sendable {

@@ -14,8 +14,17 @@ public struct PathGatheringError: Error, Sendable, CustomStringConvertible {
 /// checks do, on what it returns. The one walker for trace, mtu-probe and the agent's half.
 public struct PathGatherer {
     public let access: any NodeAccess
+    /// A BPF datapath on the pods' host veths that tunnels what a pod sends itself, before the
+    /// node routes it (Cilium's cil_from_container sends it into cilium_vxlan towards the node
+    /// its ipcache names): given the host veth (and the node's namespace it is in) and the
+    /// destination, the tunnel endpoint and what said so; nil where the node's routing decides.
+    public typealias DatapathTunnel = @Sendable (Link, KnownNamespace, IPAddress) -> (endpoint: IPAddress, source: String)?
+    public var datapathTunnel: DatapathTunnel?
 
-    public init(access: any NodeAccess) { self.access = access }
+    public init(access: any NodeAccess, datapathTunnel: DatapathTunnel? = nil) {
+        self.access = access
+        self.datapathTunnel = datapathTunnel
+    }
 
     /// Device kinds that encapsulate: the request leaves inside another packet.
 
@@ -71,6 +80,11 @@ public struct PathGatherer {
         if let master = hostVeth.masterIndex, let bridge = nodeState.link(index: master) {
             facts.hops.append(hop(bridge, .bridge, in: hostKnown, label: hostKnown.name))
         }
+        if destinationPod == nil, let tunnel = datapathTunnel?(hostVeth, hostKnown, destination),
+            tunnelled(to: tunnel.endpoint, by: tunnel.source, in: node, facts: &facts)
+        {
+            return facts
+        }
         forward(from: hostVeth, source: facts.sourceAddress, in: node, facts: &facts, leavesNode: destinationPod == nil)
         if let destinationPod { try self.destinationPod(destinationPod, node: node, facts: &facts) }
         return facts
@@ -118,6 +132,31 @@ public struct PathGatherer {
                 facts.gatewayClaims = access.addressClaims(of: gateway, on: out, in: node)
             }
         }
+    }
+
+    /// The request sent into the node's collect-metadata tunnel device (Cilium's cilium_vxlan or
+    /// cilium_geneve: fixed names) towards `endpoint` by a BPF datapath, and the underlay the
+    /// node routes the tunnel's packets by; false when the node has no such device.
+    func tunnelled(to endpoint: IPAddress, by source: String, in node: any NamespaceAccess, facts: inout PathFacts) -> Bool {
+        guard var step = facts.node, let state = facts.nodeNamespace?.state,
+            let device = state.links.first(where: { $0.isLinkLayerOverlay && $0.name.hasPrefix("cilium_") })
+        else { return false }
+        let label = facts.nodeLabel, known = facts.nodeNamespace!.known
+        let answer = ask(.tunnelUnderlay, RouteQuery(destination: endpoint), in: node, label: label, facts: &facts)
+        step.output = device
+        step.overlay = device
+        step.remoteAddress = endpoint
+        step.tunnelledBy = source
+        step.underlay = answer.route?.outputIndex.flatMap { state.link(index: $0) }
+        step.gateway = answer.route?.gateway
+        facts.hops.append(hop(device, .overlay, in: known, label: label))
+        if let underlay = step.underlay { facts.hops.append(hop(underlay, .underlay, in: known, label: label)) }
+        // Replies come back out of the tunnel device: the node must route them to the source.
+        _ = ask(
+            .repliesIn, RouteQuery(destination: facts.sourceAddress, source: facts.destinationAddress, inputIndex: device.index), in: node,
+            label: label, facts: &facts, inputName: device.name)
+        facts.node = step
+        return true
     }
 
     /// A destination pod of this node: its interface, its host side, who answers for its

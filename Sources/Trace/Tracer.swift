@@ -53,7 +53,7 @@ public struct Tracer {
 
     public func trace(_ ends: TraceEnds) throws -> TraceReport {
         node.recordAlongside("trace-ends.json", JSONWriter.bytes(TraceJudgement.json(ends)))
-        var facts = try PathGatherer(access: node).local(
+        var facts = try PathGatherer(access: node, datapathTunnel: cilium.map { CiliumTunnel.decider($0, node: node) }).local(
             from: try node.namespace(of: ends.source), label: ends.source.label,
             sourceAddress: ends.sourceAddress, to: ends.destinationAddress,
             destinationName: ends.destinationName, destinationPod: ends.destinationPod)

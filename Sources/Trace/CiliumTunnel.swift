@@ -1,0 +1,33 @@
+import BPF
+import Cilium
+import KernelState
+import NetAddress
+import NetlinkCodec
+import PathFacts
+
+/// Where Cilium's datapath sends a pod's packet before the node routes it: in tunnel mode
+/// cil_from_container looks the destination up in the ipcache and, when it names a tunnel
+/// endpoint (the node the address lives on), encapsulates towards it through cilium_vxlan. The
+/// node's routes (via cilium_host) are what the kernel would do without the program, so the
+/// path follows the ipcache only where the pod's veth runs cil_from_container; without it, the
+/// kernel's routing is the path (and CILIUM_ENDPOINT_NOT_READY says why).
+enum CiliumTunnel {
+    static func decider(_ cilium: CiliumDatapath, node: LiveNode) -> PathGatherer.DatapathTunnel {
+        { veth, namespace, destination in
+            guard case .success(let found?) = cilium.identity(of: destination), let endpoint = found.tunnelEndpoint,
+                runsFromContainer(veth, in: namespace, node: node)
+            else { return nil }
+            return (
+                endpoint,
+                "Cilium's ipcache: \(destination) is identity \(found.identity), behind tunnel endpoint \(endpoint); cil_from_container on \(veth.name) encapsulates it there"
+            )
+        }
+    }
+
+    static func runsFromContainer(_ veth: Link, in namespace: KnownNamespace, node: LiveNode) -> Bool {
+        guard case .some = NodePrograms.onInterfacePaths(), let handle = try? node.handle(namespace),
+            let reading = try? handle.run({ AttachedPrograms.read(links: [veth], socket: handle.socket, only: [veth.index]) })
+        else { return false }
+        return reading.programs.contains { $0.point.isIngress && $0.program.name.hasPrefix("cil_from_contai") }
+    }
+}
