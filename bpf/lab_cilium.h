@@ -481,15 +481,24 @@ static __always_inline int rewrite(struct __sk_buff *skb, struct packet *p, int 
 }
 
 // A frontend's service entry for slot `slot` (0: the frontend itself).
-static __always_inline struct lb_service *service(struct packet *p, __u16 slot) {
+// From 1.17 the key has the protocol (0: any): looked up with the packet's, then with any.
+static __always_inline struct lb_service *service_with(struct packet *p, __u16 slot, __u8 proto) {
     if (p->family == 4) {
-        struct lb4_key key = {.dport = p->dport, .backend_slot = slot};
+        struct lb4_key key = {.dport = p->dport, .backend_slot = slot, .proto = proto};
         __builtin_memcpy(&key.address, p->daddr, 4);
         return bpf_map_lookup_elem(&cilium_lb4_services_v2, &key);
     }
-    struct lb6_key key = {.dport = p->dport, .backend_slot = slot};
+    struct lb6_key key = {.dport = p->dport, .backend_slot = slot, .proto = proto};
     __builtin_memcpy(key.address, p->daddr, 16);
     return bpf_map_lookup_elem(&cilium_lb6_services_v2, &key);
+}
+
+static __always_inline struct lb_service *service(struct packet *p, __u16 slot) {
+#if CILIUM_LAYOUT >= 117
+    struct lb_service *found = service_with(p, slot, p->proto);
+    if (found) return found;
+#endif
+    return service_with(p, slot, 0);
 }
 
 // 1: the packet was to a frontend and now goes to a backend; 0: not a frontend; <0: drop.

@@ -59,7 +59,10 @@ public struct Lab: Sendable {
             try startRuntimes(state: &state)
             try save(state)
             for pod in plan.pods { try runPod(pod, state: &state) }
-            if plan.topology == .cilium { try programCiliumDatapath(state: state) }
+            if plan.topology == .cilium {
+                try programCiliumDatapath(state: state)
+                try startCiliumServices(state: &state)
+            }
             // The lab's policy engines write IPv4 chains: an IPv6-only calico lab has none.
             if plan.topology == .calico, plan.family.hasIPv4 { try programPolicyEngine(policyEngine, state: &state) }
             if plan.family.hasIPv6 { waitForDuplicateAddressDetection(state: state) }
@@ -443,6 +446,8 @@ public struct LabState: Sendable, Equatable {
     public var queueListeners: [String: Int32] = [:]
     /// The cilium topology's map layouts: Cilium 1.15's or 1.18's (LabPlan.ciliumRelease).
     public var ciliumRelease = 18
+    /// The lab's Services are in Cilium's load-balancer maps (the cilium topology).
+    public var ciliumServices = false
 
     public var json: String {
         JSONWriter.write(
@@ -459,7 +464,7 @@ public struct LabState: Sendable, Equatable {
                 "proxy": .text(proxy), "servicePIDs": .array(servicePIDs.map { .int(Int($0)) }),
                 "extraServices": .int(extraServices), "nodeLocalDNS": .bool(nodeLocalDNS), "kubeProxyRelease": .string(kubeProxyRelease),
                 "policyEngine": .text(policyEngine), "policies": .texts(policies),
-                "queueListeners": Self.pidFields(queueListeners), "ciliumRelease": .int(ciliumRelease),
+                "queueListeners": Self.pidFields(queueListeners), "ciliumRelease": .int(ciliumRelease), "ciliumServices": .bool(ciliumServices),
             ])) + "\n"
     }
 
@@ -501,6 +506,7 @@ public struct LabState: Sendable, Equatable {
         policies = value["policies"]?.array?.compactMap(\.string) ?? []
         queueListeners = Self.pids(value["queueListeners"])
         ciliumRelease = value["ciliumRelease"]?.int ?? 18
+        ciliumServices = value["ciliumServices"]?.bool ?? false
         servicePIDs = value["servicePIDs"]?.array?.compactMap { $0.int.map(Int32.init) } ?? []
         for member in value["runtimeMountNamespaces"]?.object?.members ?? [] { runtimeMountNamespaces[member.key] = member.value.string }
         for member in value["pods"]?.object?.members ?? [] {

@@ -283,6 +283,25 @@ final class PinnedMap {
         guard written == 0 else { throw LabError("a map update failed: \(String(cString: strerror(-written)))") }
     }
 
+    /// Every entry deleted (the keys read first: deleting while walking skips some).
+    func removeAll() throws(LabError) {
+        var info = bpf_map_info()
+        var length = UInt32(MemoryLayout<bpf_map_info>.size)
+        guard bpf_obj_get_info_by_fd(fd, &info, &length) == 0 else { throw LabError("a map could not be described") }
+        var keys: [[UInt8]] = []
+        var current: [UInt8]? = nil
+        var next = [UInt8](repeating: 0, count: Int(info.key_size))
+        while keys.count < Int(info.max_entries) {
+            let status =
+                current.map { key in key.withUnsafeBytes { k in next.withUnsafeMutableBytes { bpf_map_get_next_key(fd, k.baseAddress, $0.baseAddress) } } }
+                ?? next.withUnsafeMutableBytes { bpf_map_get_next_key(fd, nil, $0.baseAddress) }
+            guard status == 0 else { break }
+            keys.append(next)
+            current = next
+        }
+        for key in keys { try delete(key) }
+    }
+
     func delete(_ key: [UInt8]) throws(LabError) {
         let deleted = key.withUnsafeBytes { bpf_map_delete_elem(fd, $0.baseAddress) }
         guard deleted == 0 else { throw LabError("a map entry could not be deleted: \(String(cString: strerror(-deleted)))") }

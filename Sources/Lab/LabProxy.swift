@@ -13,17 +13,7 @@ extension Lab {
     func startServices(mode: LabServices.Mode, state: inout LabState) throws(LabError) {
         let addresses = try podAddresses(state)
         guard let ip = Shell.find("ip") else { throw LabError("ip is not installed") }
-        for pod in LabServices.backendPods {
-            guard let netns = state.pods[pod]?.netnsName else { continue }
-            for extra in [[], ["--udp"]] {
-                let arguments = ["netns", "exec", netns, Executable.path, "lab", "serve", "--port", String(LabServices.targetPort)] + extra
-                guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment) else {
-                    throw LabError("cannot start the service backend in \(pod)")
-                }
-                state.servicePIDs.append(pid)
-            }
-        }
-        try startClusterDNS(state: &state)
+        try startServiceBackends(state: &state)
         state.proxy = mode.rawValue
         // kube-proxy's metrics listener, as a stand-in (no kube-proxy runs here): /proxyMode, /metrics.
         for node in plan.nodes {
@@ -57,7 +47,28 @@ extension Lab {
                 usleep(20_000)
             }
         }
-        // Wait until the TCP backends listen, so that a trace right after `lab up` finds them.
+        waitForServiceBackends(state: state)
+    }
+
+    /// The Services' backends in their pods (HTTP and a UDP echo on the target port) and the
+    /// cluster DNS server.
+    func startServiceBackends(state: inout LabState) throws(LabError) {
+        guard let ip = Shell.find("ip") else { throw LabError("ip is not installed") }
+        for pod in LabServices.backendPods {
+            guard let netns = state.pods[pod]?.netnsName else { continue }
+            for extra in [[], ["--udp"]] {
+                let arguments = ["netns", "exec", netns, Executable.path, "lab", "serve", "--port", String(LabServices.targetPort)] + extra
+                guard let pid = ChildProcess.spawnDetached(ip, arguments: arguments, environment: Shell.environment) else {
+                    throw LabError("cannot start the service backend in \(pod)")
+                }
+                state.servicePIDs.append(pid)
+            }
+        }
+        try startClusterDNS(state: &state)
+    }
+
+    /// Until the TCP backends listen, so that a trace right after `lab up` finds them.
+    func waitForServiceBackends(state: LabState) {
         for pod in LabServices.backendPods {
             guard let netns = state.pods[pod]?.netnsName else { continue }
             for _ in 0..<50 {

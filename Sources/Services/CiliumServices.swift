@@ -29,17 +29,25 @@ enum CiliumServices {
         guard !frontends.isEmpty || problems.isEmpty else { return (nil, problems) }
         var table = ServiceTable(mode: .cilium, entries: entries(frontends))
         table.readFrom = "Cilium's maps: \(CiliumDatapath.globals)/cilium_lb{4,6}_services_v2, cilium_lb{4,6}_backends_v3"
-        table.problems =
-            problems + [
-                "Cilium's maps carry no Service names: entries are named by their frontend (cilium-dbg service list shows the names)"
-            ]
+        table.problems = problems
+        table.notes = ["Cilium's maps carry no Service names: entries are named by their frontend (cilium-dbg service list shows the names)"]
         return (table, [])
     }
 
     /// One entry per Service port (reverse-NAT index and protocol), its frontends of the external
     /// scope (the internal one, for a Local traffic policy, repeats them).
+    /// Cilium gives each frontend its own index, so a NodePort's surrogate (0.0.0.0) and each node
+    /// address are grouped by the port, protocol and backends they share: one Service port.
     static func entries(_ frontends: [CiliumFrontend]) -> [ServiceEntry] {
-        let grouped = Dictionary(grouping: frontends.filter { $0.scope == 0 }) { "\($0.revNatIndex)/\($0.protocolNumber)" }
+        // A Local traffic policy's internal scope (1): the backends pods may still reach.
+        let internalScope = Dictionary(
+            frontends.filter { $0.scope == 1 }.map { ("\($0.address)/\($0.port)/\($0.protocolNumber)", $0) }, uniquingKeysWith: { a, _ in a })
+        let grouped = Dictionary(grouping: frontends.filter { $0.scope == 0 }) { frontend -> String in
+            let backends = frontend.backends.map { "\($0.address)/\($0.port)" }.sorted().joined(separator: ",")
+            return frontend.flags & nodePort != 0
+                ? "nodePort \(frontend.port)/\(frontend.protocolNumber)/\(frontend.address.isIPv4)/\(backends)"
+                : "\(frontend.revNatIndex)/\(frontend.protocolNumber)"
+        }
         return grouped.values.compactMap { group -> ServiceEntry? in
             guard let first = group.first else { return nil }
             var frontendsSeen: [ServiceFrontend] = []
@@ -47,7 +55,11 @@ enum CiliumServices {
                 guard let kind = kind(frontend) else { continue }
                 if !frontendsSeen.contains(kind) { frontendsSeen.append(kind) }
             }
-            let backends = first.backends.filter { $0.state == 0 }
+            let local = first.flags & externalLocal != 0
+            var backends = first.backends.filter { $0.state == 0 }
+            // No backend of this node for outside traffic; pods still reach the internal scope's.
+            let noneLocal = local && backends.isEmpty
+            if noneLocal { backends = internalScope["\(first.address)/\(first.port)/\(first.protocolNumber)"]?.backends.filter { $0.state == 0 } ?? [] }
             let share = backends.isEmpty ? nil : 1.0 / Double(backends.count)
             let endpoints = backends.map {
                 ServiceEndpoint(address: $0.address, port: $0.port, share: share, rule: "cilium backend \($0.id)")
@@ -59,7 +71,7 @@ enum CiliumServices {
             if !first.missingBackends.isEmpty { evidence.append("slots naming backends the backends map lacks: \(first.missingBackends)") }
             return ServiceEntry(
                 name: nil, proto: proto, frontends: frontendsSeen, endpoints: endpoints,
-                disposition: endpoints.isEmpty ? .noEndpoints : .endpoints, localPolicy: first.flags & externalLocal != 0,
+                disposition: noneLocal ? .noLocalEndpoints : (endpoints.isEmpty ? .noEndpoints : .endpoints), localPolicy: local,
                 evidence: evidence)
         }
         .sorted { $0.label < $1.label }

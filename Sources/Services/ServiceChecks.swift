@@ -22,8 +22,10 @@ public enum ServiceChecks {
         let frontends = entry.frontends.map(\.description).joined(separator: ", ")
         return Finding(
             .serviceNoEndpoints, named ? .error : .warning,
-            "\(entry.label) (\(entry.proto)) has no endpoints: kube-proxy rejects new connections to \(frontends).",
-            hop: "node: kube-proxy (\(mode.rawValue) mode)", evidence: entry.evidence,
+            mode == .cilium
+                ? "\(entry.label) (\(entry.proto)) has no backends: Cilium's load balancer drops new connections to \(frontends) (Service backend not found)."
+                : "\(entry.label) (\(entry.proto)) has no endpoints: kube-proxy rejects new connections to \(frontends).",
+            hop: hop(mode), evidence: entry.evidence,
             remedy: FindingCode.serviceNoEndpoints.entry?.remedy)
     }
 
@@ -38,8 +40,12 @@ public enum ServiceChecks {
         return Finding(
             .serviceNoLocalEndpoints, .warning,
             "\(entry.label) (\(entry.proto)) has externalTrafficPolicy: Local and no endpoint on this node: traffic from outside to \(external.isEmpty ? "its external frontends" : external.joined(separator: ", ")) is dropped here.\(elsewhere)",
-            hop: "node: kube-proxy (\(mode.rawValue) mode)", evidence: entry.evidence,
-            remedy: FindingCode.serviceNoLocalEndpoints.entry?.remedy)
+            hop: hop(mode), evidence: entry.evidence, remedy: FindingCode.serviceNoLocalEndpoints.entry?.remedy)
+    }
+
+    /// Who translates the Service's traffic on this node.
+    static func hop(_ mode: ProxyMode) -> String {
+        mode == .cilium ? "node: Cilium's load balancer" : "node: kube-proxy (\(mode.rawValue) mode)"
     }
 
     /// The asked Service is in no rule of the mode read.

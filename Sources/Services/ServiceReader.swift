@@ -51,9 +51,11 @@ public enum ServiceReader {
 
     /// `counters`: read iptables-save with its counters, so that a trace that follows takes its
     /// firewall snapshot from the same read (`services` needs none). `node`: the sockets of the
-    /// namespace netdoctor runs in (the node's), where kube-proxy's rules are.
+    /// namespace netdoctor runs in (the node's), where kube-proxy's rules are. `bpfRoot`: the
+    /// node's root, where Cilium's maps are pinned (its /sys/fs/bpf).
     public static func read(
-        mode given: ProxyMode? = nil, metricsPort: UInt16 = kubeProxyMetricsPort, counters: Bool = false, node: NetlinkSockets
+        mode given: ProxyMode? = nil, metricsPort: UInt16 = kubeProxyMetricsPort, counters: Bool = false, node: NetlinkSockets,
+        bpfRoot: NodeRoot = NodeRoot("/")
     ) -> ServiceReading {
         let answered = LoopbackHTTP.get(port: metricsPort, path: "/proxyMode")
         // Its metrics say whether its rules are current (PROXY_STALE).
@@ -67,14 +69,16 @@ public enum ServiceReader {
             status = status ?? KubeProxyStatus(lastSync: nil, lastQueued: nil, failures: nil)
             status?.config = KubeProxyConfig.parse(json: configz.body)
         }
-        var reading = readTable(given: given, answered: answered, metricsPort: metricsPort, counters: counters, node: node)
+        var reading = readTable(
+            given: given, answered: answered, metricsPort: metricsPort, counters: counters, node: node, bpfRoot: bpfRoot)
         reading.proxyStatus = status
         return reading
     }
 
     /// The mode (given, kube-proxy's answer, else the kernel's state), then that mode's rules.
     static func readTable(
-        given: ProxyMode?, answered: LoopbackHTTP.Response?, metricsPort: UInt16, counters: Bool, node: NetlinkSockets
+        given: ProxyMode?, answered: LoopbackHTTP.Response?, metricsPort: UInt16, counters: Bool, node: NetlinkSockets,
+        bpfRoot: NodeRoot = NodeRoot("/")
     ) -> ServiceReading {
         var problems: [String] = []
         // iptables-save runs anyway in most cases: detection and the iptables mode share it.
@@ -103,7 +107,7 @@ public enum ServiceReader {
             }
         }
         if mode == nil {
-            let detected = detect(iptables: iptables(), node: node, ip6tables: ip6tables)
+            let detected = detect(iptables: iptables(), node: node, ip6tables: ip6tables, bpfRoot: bpfRoot)
             mode = detected?.mode
             source = detected.map { .kernel($0.evidence) }
         }
@@ -150,11 +154,11 @@ public enum ServiceReader {
             }
             var table = IPVSServices.table(procText: text)
             table.readFrom = "/proc/net/ip_vs"
-            table.problems =
-                problems + table.problems + ["IPVS mode: Service names are not in the kernel; entries are named by their virtual server"]
+            table.problems = problems + table.problems
+            table.notes.append("IPVS mode: Service names are not in the kernel; entries are named by their virtual server")
             return ServiceReading(table: table, mode: mode, modeSource: source, problems: [])
         case .cilium:
-            guard let cilium = CiliumDatapath.find(root: NodeRoot("/")) else {
+            guard let cilium = CiliumDatapath.find(root: bpfRoot) else {
                 return ServiceReading(
                     table: nil, mode: mode, modeSource: source,
                     problems: problems + [
@@ -164,7 +168,7 @@ public enum ServiceReader {
             let (table, failures) = CiliumServices.table(cilium)
             var reading = ServiceReading(table: table, mode: mode, modeSource: source, problems: problems + failures)
             // With socket-LB, pods' connections are translated at connect(): no DNAT on the wire.
-            reading.table?.problems.append(
+            reading.table?.notes.append(
                 "With Cilium's socket-LB, pods' connections are translated at connect(): no DNAT shows in conntrack or on the wire")
             return reading
         }
@@ -200,7 +204,7 @@ public enum ServiceReader {
     /// The mode the kernel's state shows, and the evidence; nil when it shows none.
     static func detect(
         iptables: (rules: KubeRuleScanner.Scanned?, problem: String?), node: NetlinkSockets,
-        ip6tables: () -> (rules: KubeRuleScanner.Scanned?, problem: String?)
+        ip6tables: () -> (rules: KubeRuleScanner.Scanned?, problem: String?), bpfRoot: NodeRoot = NodeRoot("/")
     ) -> (mode: ProxyMode, evidence: String)? {
         if NftablesReader.tables(in: node).contains(where: { $0.name == "kube-proxy" && ($0.family == "ip" || $0.family == "ip6") }) {
             return (.nftables, "table ip kube-proxy exists")
@@ -223,7 +227,7 @@ public enum ServiceReader {
         let live = NodeRoot("/")
         if live.status("/sys/class/net/kube-ipvs0") != nil { return (.ipvs, "link kube-ipvs0 exists") }
         for path in ["/sys/fs/bpf/tc/globals/cilium_lb4_services_v2", "/run/cilium/bpffs/tc/globals/cilium_lb4_services_v2"]
-        where live.status(path) != nil {
+        where bpfRoot.status(path) != nil {
             return (.cilium, "\(path) is pinned")
         }
         return nil

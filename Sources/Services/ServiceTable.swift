@@ -159,6 +159,9 @@ public struct ServiceTable: Sendable {
     public var largeCluster: Bool
     /// What could not be read or did not fit, one line each.
     public var problems: [String]
+    /// What the reader should know of how the mode's state is read (its entries carry no
+    /// Service names, …): said with the listing, not judged.
+    public var notes: [String] = []
     /// Why kube-proxy's masquerade step is not in place (the rule or the jump to it missing);
     /// nil when it is, or when the mode has none to read.
     public var masqueradeMissing: String?

@@ -76,7 +76,7 @@ public struct ServicesReport: Report {
     public var jsonFields: [(String, ConfigValue)] {
         [
             ("mode", .text(reading.mode?.rawValue)), ("modeSource", .text(reading.modeSource?.description)),
-            ("rulesFrom", .text(reading.table?.readFrom)),
+            ("rulesFrom", .text(reading.table?.readFrom)), ("notes", .texts(reading.table?.notes ?? [])),
             (
                 "kubeProxy",
                 reading.proxyStatus.map { status in
@@ -133,12 +133,13 @@ public struct ServicesReport: Report {
     }
 
     public func humanSections(style: TextStyle) -> [HumanSection] {
-        let mode = reading.mode.map { "kube-proxy \($0.rawValue) mode" } ?? "no proxy state"
+        let mode = reading.mode.map { $0 == .cilium ? "Cilium's kube-proxy replacement" : "kube-proxy \($0.rawValue) mode" } ?? "no proxy state"
         var head: [(label: String, value: String)] = [("mode", mode + (reading.modeSource.map { ", from \($0)" } ?? ""))]
         if let from = reading.table?.readFrom { head.append(("rules from", from)) }
         if let query { head.append(("asked", query.text)) }
         head.append(("service ports", query == nil ? "\(entries.count)" : "\(entries.count) of \(reading.table?.entries.count ?? 0)"))
         if reading.table?.largeCluster == true { head.append(("note", "large-cluster mode: endpoints named by their DNAT targets only")) }
+        for note in reading.table?.notes ?? [] { head.append(("note", note)) }
         var sections = [HumanSection("Services", rows: head)]
         // A listing of thousands stays readable: the first 200, then a count.
         for entry in entries.prefix(200) {

@@ -195,7 +195,7 @@ extension NodeSession {
     /// without endpoints). No kube-proxy state at all is not judged here: the node may run
     /// without it (a CNI that replaces it); `services` says so.
     func servicesSummary(clusterDNS: [IPAddress]) -> ServicesSummary? {
-        let reading = ServiceReader.read(node: node.nodeSockets)
+        let reading = ServiceReader.read(node: node.nodeSockets, bpfRoot: root)
         guard let mode = reading.mode else { return nil }
         let report = ServicesReport(reading: reading, query: nil, places: [:], now: Double(time(nil)))
         let entries = reading.table?.entries ?? []

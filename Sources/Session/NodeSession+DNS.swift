@@ -67,7 +67,7 @@ extension NodeSession {
     func nameserverServices(_ facts: inout DNSFacts, pod: String, timeoutMilliseconds: Int32) -> (findings: [Finding], traces: [any Report])
     {
         let servers = facts.nameservers
-        let reading = ServiceReader.read(node: node.nodeSockets)
+        let reading = ServiceReader.read(node: node.nodeSockets, bpfRoot: root)
         let served =
             reading.table?.entries.filter { entry in entry.frontends.contains { frontend in servers.contains { $0 == frontend.address } } }
             ?? []

@@ -1,3 +1,4 @@
+import Cilium
 import KernelState
 import NetlinkCodec
 import NetAddress
@@ -13,7 +14,7 @@ extension NodeSession {
     /// services [SERVICE]: the Service table kube-proxy programmed on this node, each endpoint
     /// placed by this node's routes (and named when it is one of this node's pods).
     public func services(_ query: ServiceQuery?, mode: ProxyMode? = nil) -> ServicesReport {
-        let reading = ServiceReader.read(mode: mode, node: node.nodeSockets)
+        let reading = ServiceReader.read(mode: mode, node: node.nodeSockets, bpfRoot: root)
         let shown = query.map { query in reading.table.map { query.matches(in: $0) } ?? [] } ?? reading.table?.entries ?? []
         return ServicesReport(
             reading: reading, query: query, places: places(of: shown.flatMap { $0.endpoints.map(\.address) }),
@@ -41,9 +42,15 @@ extension NodeSession {
         // lookup each (policy routing is not seen then; a few endpoints get the kernel's answer).
         let table = unique.count > 64 ? state.map { LongestPrefixTable($0.unicastRoutesForLookup) } : nil
         var places: [IPAddress: EndpointPlace] = [:]
+        // Cilium's datapath tunnels what its ipcache places on another node, whatever the routes say.
+        let cilium = CiliumDatapath.find(root: root)
         for address in unique {
             if let pod = pods.pod(holding: address) {
                 places[address] = EndpointPlace(.thisNode, "pod \(pod.fullName)")
+                continue
+            }
+            if let cilium, case .success(let found?) = cilium.identity(of: address), let endpoint = found.tunnelEndpoint {
+                places[address] = EndpointPlace(.remote, "Cilium's tunnel to \(endpoint) (identity \(found.identity))")
                 continue
             }
             let answer =
@@ -76,7 +83,7 @@ extension NodeSession {
         if let address = IPAddress.parse(destination), pods.pod(holding: address) != nil { return nil }
         guard let query = ServiceQuery.parse(destination) else { return nil }
         if case .name = query.target, query.port == nil, (try? pods.find(destination)) != nil { return nil }
-        let reading = ServiceReader.read(counters: true, node: node.nodeSockets)
+        let reading = ServiceReader.read(counters: true, node: node.nodeSockets, bpfRoot: root)
         // ADDRESS:PORT names a Service's frontend, or nothing: never a pod.
         let addressWithPort: Bool
         if case .address = query.target, query.port != nil { addressWithPort = true } else { addressWithPort = false }

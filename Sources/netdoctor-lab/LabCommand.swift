@@ -117,6 +117,9 @@ struct LabCommand: ParsableCommand {
             if topology == .cilium, family == .ipv6 {
                 throw ValidationError("--topology cilium needs IPv4 nodes (its tunnel endpoints are IPv4 addresses before 1.18; --family dual has IPv6 pods)")
             }
+            if topology == .cilium, proxy != nil {
+                throw ValidationError("--topology cilium has its Services in Cilium's load balancer (kube-proxy replaced): no --proxy")
+            }
             guard let minor = ciliumMinor, LabPlan.ciliumReleases.contains(minor) else {
                 throw ValidationError("--cilium-release is 1.15 or 1.18")
             }
