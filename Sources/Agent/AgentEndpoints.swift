@@ -1,3 +1,4 @@
+import Cilium
 import Capture
 import ConfigFormats
 import Diagnosis
@@ -192,7 +193,8 @@ final class AgentEndpoints: Sendable {
             throw AgentFailure(429, "\(sessions.limit) trace sessions are already open on this node", headers: [("Retry-After", "1")])
         }
         let node = settings.session(naming: [trace.destinationAddress.description])
-        let session = try RemoteHalfSession(trace, nodeName: settings.nodeName, node: node.node, pods: node.pods.pods)
+        let session = try RemoteHalfSession(
+            trace, nodeName: settings.nodeName, node: node.node, pods: node.pods.pods, cilium: CiliumDatapath.find(root: node.root))
         guard let id = sessions.add(session, windowMilliseconds: trace.windowMilliseconds) else {
             throw AgentFailure(429, "\(sessions.limit) trace sessions are already open on this node", headers: [("Retry-After", "1")])
         }

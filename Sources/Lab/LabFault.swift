@@ -73,6 +73,13 @@ public enum LabFault: String, Sendable, CaseIterable {
     case bpfDropTCX = "BPF_DROP_TCX"
     case ciliumDrop = "CILIUM_DROP"
     case rpFilter = "RP_FILTER"
+    case ciliumPolicyDenied = "CILIUM_POLICY_DENIED"
+    case ciliumPolicyDeniedExplicit = "CILIUM_POLICY_DENIED_EXPLICIT"
+    case ciliumEndpointNoProgram = "CILIUM_ENDPOINT_NO_PROGRAM"
+    case ciliumPolicyProgramMissing = "CILIUM_POLICY_PROGRAM_MISSING"
+    case ciliumServiceNoBackends = "CILIUM_SERVICE_NO_BACKENDS"
+    case ciliumIdentityStale = "CILIUM_IDENTITY_STALE"
+    case ciliumTunnelEndpointMissing = "CILIUM_TUNNEL_ENDPOINT_MISSING"
 
     public var summary: String {
         switch self {
@@ -160,6 +167,9 @@ public enum LabFault: String, Sendable, CaseIterable {
             "as BPF_DROP, attached as a tcx link (kernel 6.6 on) as Cilium 1.16+ attaches its programs, pinned under /sys/fs/bpf/netdoctor-lab: tc filter show lists nothing, only BPF_PROG_QUERY finds it"
         case .rpFilter:
             "node1: a policy route for what comes from the overlay (ip rule iif flannel.1 to pod-a, table 100: pod-a's address via node2's eth0), as a routing daemon may leave one, and strict reverse-path filtering (net.ipv4.conf.all.rp_filter=1): pod-a's requests to pod-c, checked as if answered from flannel.1, find the route back to pod-a leaving by eth0, not cni0 where they came in (overlay; trace pod-a to pod-c's address)"
+        case .ciliumPolicyDenied, .ciliumPolicyDeniedExplicit, .ciliumEndpointNoProgram, .ciliumPolicyProgramMissing,
+            .ciliumServiceNoBackends, .ciliumIdentityStale, .ciliumTunnelEndpointMissing:
+            ciliumSummary
         case .bpfDrop:
             "node1: a tc program of the lab's own (lab_drop_probe, direct-action) on pod-b's host-side veth's egress drops every packet to or from pod-b's address, as a CNI's or security agent's program would (probe pod-a → pod-b)"
         case .nodePortRangeOverlap:
@@ -202,6 +212,9 @@ public enum LabFault: String, Sendable, CaseIterable {
         [.policyDenied, .policyDeniedPort, .policyDeniedExplicit, .proxyARPOff, .podRouteMissing, .policyEngineDown].contains(self)
     }
 
+    /// Faults of the cilium topology's datapath (its maps and programs).
+    public var needsCilium: Bool { rawValue.hasPrefix("CILIUM_") && self != .ciliumDrop }
+
     /// Faults of IPv6 only (a lab with IPv6 pods: --family dual or 6).
     public var needsIPv6: Bool { [.addressDADFailed, .addressTentative, .ipv6RAIgnored].contains(self) }
 
@@ -222,6 +235,14 @@ extension Lab {
     /// Injects a fault into the running lab: on node1 (or where its summary says), or with
     /// `node` "node2", the node2 variant.
     public func inject(_ fault: LabFault, node: String? = nil, family asked: IPFamily? = nil, state: inout LabState) throws(LabError) {
+        if fault.needsCilium {
+            guard plan.topology == .cilium else { throw LabError("\(fault.rawValue) needs the cilium topology (lab up --topology cilium)") }
+            if let node, node != "node1" { throw LabError("\(fault.rawValue) breaks where its summary says: no --node") }
+            try injectCilium(fault, state: state)
+            state.faults.append(fault.rawValue)
+            try save(state)
+            return
+        }
         let family = try checkFamily(fault, asked: asked, node: node)
         if let node, node != "node1" {
             guard node == "node2" else { throw LabError("no node \(node) (node1 or node2)") }
@@ -325,6 +346,9 @@ extension Lab {
             try attachLabDrop(
                 namespace: n1, interface: podB.hostInterface, address: podB.address, program: "cil_to_container",
                 metricsPin: root1 + "/sys/fs/bpf/tc/globals/cilium_metrics")
+        case .ciliumPolicyDenied, .ciliumPolicyDeniedExplicit, .ciliumEndpointNoProgram, .ciliumPolicyProgramMissing,
+            .ciliumServiceNoBackends, .ciliumIdentityStale, .ciliumTunnelEndpointMissing:
+            try injectCilium(fault, state: state)
         case .rpFilter:
             // The check looks pod-a up as if sending to it from the interface the request is
             // forwarded to (flannel.1): only that lookup takes the rule; pod-a's ARP, checked as

@@ -6,6 +6,10 @@ import NetAddress
 /// CILIUM_DROP for a policy reason says of which entry decided.
 enum CiliumPolicyWatch {
     static func replays(_ cilium: CiliumDatapath, ends: TraceEnds, proto: TraceProtocol, port: UInt16?) -> [String] {
+        replays(cilium, source: ends.sourceAddress, destination: ends.destinationAddress, proto: proto, port: port)
+    }
+
+    static func replays(_ cilium: CiliumDatapath, source: IPAddress, destination: IPAddress, proto: TraceProtocol, port: UInt16?) -> [String] {
         guard case .success(let endpoints) = cilium.endpoints() else { return [] }
         let identity = { (address: IPAddress) -> UInt32 in
             // An address the ipcache does not have is world (2) to the datapath.
@@ -14,15 +18,15 @@ enum CiliumPolicyWatch {
         }
         let number: UInt8 =
             switch proto {
-            case .icmp: ends.destinationAddress.isIPv4 ? 1 : 58
+            case .icmp: destination.isIPv4 ? 1 : 58
             case .tcp: 6
             case .udp: 17
             }
         // ICMP rules key the message's type: an echo request is 8 (IPv4) or 128 (IPv6).
-        let probePort = proto == .icmp ? (ends.destinationAddress.isIPv4 ? 8 : 128) : (port ?? 0)
+        let probePort = proto == .icmp ? (destination.isIPv4 ? 8 : 128) : (port ?? 0)
         var lines: [String] = []
         let sides: [(IPAddress, IPAddress, Bool)] = [
-            (ends.destinationAddress, ends.sourceAddress, false), (ends.sourceAddress, ends.destinationAddress, true),
+            (destination, source, false), (source, destination, true),
         ]
         for (local, peer, egress) in sides {
             guard let endpoint = endpoints.first(where: { $0.address == local && !$0.isHost }),

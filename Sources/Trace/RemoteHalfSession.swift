@@ -1,6 +1,7 @@
 import BPF
 import Capture
 import Checks
+import Cilium
 import Diagnosis
 import Firewall
 import KernelState
@@ -38,6 +39,10 @@ public final class RemoteHalfSession: @unchecked Sendable {
     /// --drop-reasons: the tracer attached for the probe, or why it could not be.
     private let dropTracer: Result<DropReasonTracer, BPFError>?
     private var kernelDrops: KernelDropObservation?
+    /// Cilium's drop counters on this node, read before the probe (nil: no Cilium here).
+    private let cilium: CiliumDatapath?
+    private let ciliumBefore: Result<CiliumMetrics, BPFError>?
+    private var ciliumFindings: [Finding] = []
 
     /// The static view only: no capture, no counters (mtu-probe's question).
     public static func path(_ request: RemoteTraceRequest, nodeName: String, node: LiveNode, pods: [Pod]) throws -> RemoteHalfView {
@@ -47,8 +52,11 @@ public final class RemoteHalfSession: @unchecked Sendable {
             hasDestination: facts.destination != nil)
     }
 
-    public init(_ request: RemoteTraceRequest, nodeName: String, node: LiveNode, pods: [Pod]) throws {
+    /// `cilium`: this node's Cilium maps, when it runs Cilium: its drop counters are read around
+    /// the probe and judged here, where they are.
+    public init(_ request: RemoteTraceRequest, nodeName: String, node: LiveNode, pods: [Pod], cilium: CiliumDatapath? = nil) throws {
         self.node = nodeName
+        self.cilium = cilium
         access = node
         facts = try Self.gather(request, nodeName: nodeName, node: node, pods: pods)
         capture = HopCapture(
@@ -58,6 +66,7 @@ public final class RemoteHalfSession: @unchecked Sendable {
         let firewallRead = FirewallReader.readAll(in: firewallNamespaces, family: request.destinationAddress.family)
         firewallFindings = FirewallDrop.unreadable(firewallRead, labels: facts.namespaces.map(\.label))
         firewallBefore = firewallRead
+        ciliumBefore = cilium?.metrics()
         // Any source: the request may arrive masqueraded by the sender's CNI; `finish` keeps the
         // sources the captures saw arrive.
         dropTracer =
@@ -84,7 +93,7 @@ public final class RemoteHalfSession: @unchecked Sendable {
     /// The half as the caller sees it: hops, what each saw, and the findings there.
     public var view: RemoteHalfView {
         var view = RemoteHalfView(
-            node: node, hops: ObservedHop.pairing(facts.hops, seen), findings: PathChecks.run(facts) + firewallFindings,
+            node: node, hops: ObservedHop.pairing(facts.hops, seen), findings: PathChecks.run(facts) + firewallFindings + ciliumFindings,
             problems: capture.problems,
             hasDestination: facts.destination != nil)
         switch kernelDrops {
@@ -110,6 +119,7 @@ public final class RemoteHalfSession: @unchecked Sendable {
         // Replies go to the source the request arrived with: a CNI that masquerades pod traffic
         // leaving its node (ipMasq) makes that the sending node's address.
         if let arrived = sources.first, arrived != signature.source { PathGatherer(access: access).askReplies(to: arrived, facts: &facts) }
+        if let cilium, let ciliumBefore { judgeCilium(cilium, before: ciliumBefore, signature: signature) }
         let firewallAfter = FirewallReader.readAgain(firewallBefore, in: firewallNamespaces, family: signature.destination.family)
         for (i, namespace) in facts.namespaces.enumerated() {
             firewallFindings += FirewallDrop.findings(
@@ -117,6 +127,21 @@ public final class RemoteHalfSession: @unchecked Sendable {
                 probe: policyProbe(signature))
         }
         return view
+    }
+
+    /// What Cilium's datapath on this node dropped while the probe was out, in its words, with the
+    /// probe replayed through this node's policy maps.
+    private func judgeCilium(_ cilium: CiliumDatapath, before: Result<CiliumMetrics, BPFError>, signature: ProbeSignature) {
+        var observation = Tracer.observe(cilium, before: before, after: cilium.metrics())
+        let ends = [signature.source, signature.destination]
+        if !observation.drops.isEmpty {
+            observation.identities =
+                Tracer.identities(cilium, of: ends)
+                + CiliumPolicyWatch.replays(
+                    cilium, source: signature.source, destination: signature.destination, proto: signature.proto, port: signature.port)
+        }
+        let place = facts.hops.last { $0.role == .destinationHostSide }?.name
+        CiliumDrops.judge(observation, reachable: facts.probeAnswered ?? false, at: place, findings: &ciliumFindings)
     }
 
     /// What a policy verdict says was sent: the probe as it arrived here (its source the
