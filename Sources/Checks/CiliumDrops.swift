@@ -27,9 +27,13 @@ public struct CiliumObservation: Sendable, Equatable {
 public enum CiliumDrops {
     public static let codes: [FindingCode] = [.ciliumDrop]
 
-    /// `at`: the hop whose interface runs a program of Cilium's where the request stopped, when
-    /// the trace found one.
-    public static func judge(_ observation: CiliumObservation, reachable: Bool, at hop: String? = nil, findings: inout [Finding]) {
+    /// `at`: where Cilium counts a drop of each direction: ingress (into an endpoint: its host
+    /// veth's cil_to_container and policy program) at the destination's host side, egress (what
+    /// an endpoint sends: cil_from_container) at the source's; nil where the trace has none.
+    public static func judge(
+        _ observation: CiliumObservation, reachable: Bool, at places: (ingress: String?, egress: String?) = (nil, nil),
+        findings: inout [Finding]
+    ) {
         if let problem = observation.problem {
             findings.append(
                 Finding(
@@ -56,7 +60,8 @@ public enum CiliumDrops {
                 .ciliumDrop, .error,
                 "Cilium's datapath dropped the probe: \(CiliumDropReasons.text(first.key.reason)) (\(CiliumDropReasons.direction(first.key.direction)))"
                     + (first.key.file != 0 ? ", counted at \(place(first.key, releases: observation.releases))." : "."),
-                hop: programFindings.first?.hop ?? hop,
+                hop: (first.key.direction == 1 ? places.ingress : places.egress) ?? programFindings.first?.hop
+                    ?? places.ingress ?? places.egress,
                 evidence: lines + ["cilium_metrics is the node's: drops of other traffic in the same moment count too"]
                     + observation.identities + kernel,
                 remedy: remedy(first.key.reason)))
@@ -79,7 +84,11 @@ public enum CiliumDrops {
         switch reason {
         case 133, 181:
             "A NetworkPolicy (or CiliumNetworkPolicy) denies it: cilium-dbg policy get, or hubble observe --verdict DROPPED, names the policy; allow the traffic there."
+        case 140:
+            "The endpoint's policy program is missing from cilium_call_policy (a regeneration that failed): cilium-dbg endpoint regenerate, or restart the agent."
         case 158: "The Service has no backend Cilium knows: check its endpoints (cilium-dbg service list)."
+        case 160:
+            "The ipcache names no tunnel endpoint for the destination: the agent has not learned that node (cilium-dbg bpf ipcache get ADDRESS; check the CiliumNode and the agent's connectivity to the API server)."
         case 169: "Cilium's FIB lookup failed: the node has no route for the destination (ip route get on the node)."
         case 189: "Mutual authentication is required and did not complete: check Cilium's auth (SPIRE) for these identities."
         default: "cilium-dbg monitor --type drop shows each such drop with its endpoints; the reason is Cilium's own."

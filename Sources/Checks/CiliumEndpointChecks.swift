@@ -11,10 +11,12 @@ public enum CiliumEndpointChecks {
     public static let codes: [FindingCode] = [.ciliumEndpointNotReady]
 
     /// `hostVeth`: the pod's host-side device (index, name), nil when not found; `programs`: those
-    /// attached to it; `endpoints`: cilium_lxc's entries.
+    /// attached to it; `endpoints`: cilium_lxc's entries; `policySlot`: whether the endpoint's
+    /// slot in cilium_call_policy holds a program, by endpoint id (absent: not read);
+    /// `ipcache`: the identity the ipcache gives each address (absent: not read or no entry).
     public static func check(
         pod label: String, addresses: [IPAddress], hostVeth: (index: Int32, name: String)?, programs: [AttachedProgram],
-        endpoints: [CiliumEndpoint]
+        endpoints: [CiliumEndpoint], policySlot: [UInt16: Bool] = [:], ipcache: [IPAddress: UInt32] = [:]
     ) -> [Finding] {
         let mine = endpoints.filter { addresses.contains($0.address) && !$0.isHost }
         guard let endpoint = mine.first else {
@@ -42,6 +44,29 @@ public enum CiliumEndpointChecks {
                         "A stale endpoint from an earlier sandbox: the agent regenerates it (cilium-dbg endpoint regenerate), or restart the pod."
                 ))
         }
+        // The datapath takes a local sender's identity from the ipcache: one that disagrees
+        // with the endpoint's is a stale entry, and peers' policies judge the pod as someone else.
+        for address in addresses.sorted(by: { $0.description < $1.description }) {
+            guard let cached = ipcache[address], cached != endpoint.identity else { continue }
+            findings.append(
+                Finding(
+                    .ciliumEndpointNotReady, .error,
+                    "The ipcache gives \(label)'s address \(address) identity \(cached), but its endpoint has identity \(endpoint.identity): Cilium's policies on this node judge its packets as identity \(cached).",
+                    hop: hostVeth.map { "node:\($0.name)" }, evidence: [evidence, "ipcache: \(address) is identity \(cached)"],
+                    remedy:
+                        "A stale ipcache entry (an identity that changed while the agent was behind): cilium-dbg bpf ipcache get \(address) against cilium-dbg endpoint get \(endpoint.endpointID); restarting the agent resynchronises the ipcache."
+                ))
+        }
+        if policySlot[endpoint.endpointID] == false {
+            findings.append(
+                Finding(
+                    .ciliumEndpointNotReady, .error,
+                    "\(label)'s endpoint \(endpoint.endpointID) has no program in its cilium_call_policy slot: what is delivered to it misses its policy program and is dropped (Cilium's 140, Missed tail call).",
+                    hop: hostVeth.map { "node:\($0.name)" }, evidence: [evidence, "cilium_call_policy[\(endpoint.endpointID)]: empty"],
+                    remedy:
+                        "The endpoint's policy program was not (re)loaded: cilium-dbg endpoint regenerate \(endpoint.endpointID), or restart the agent."
+                ))
+        }
         let fromContainer = programs.contains { $0.point.isIngress && $0.program.name.hasPrefix("cil_from_contai") }
         if let hostVeth, !fromContainer {
             findings.append(
@@ -56,5 +81,35 @@ public enum CiliumEndpointChecks {
                 ))
         }
         return findings
+    }
+}
+
+/// What a trace read of one of its pods' Cilium endpoint: judged by CiliumEndpointChecks.
+public struct CiliumEndpointFact: Sendable {
+    public var pod: String
+    public var addresses: [IPAddress]
+    public var hostVeth: (index: Int32, name: String)?
+    public var programs: [AttachedProgram]
+    public var endpoints: [CiliumEndpoint]
+    public var policySlot: [UInt16: Bool]
+    public var ipcache: [IPAddress: UInt32]
+
+    public init(
+        pod: String, addresses: [IPAddress], hostVeth: (index: Int32, name: String)?, programs: [AttachedProgram],
+        endpoints: [CiliumEndpoint], policySlot: [UInt16: Bool], ipcache: [IPAddress: UInt32] = [:]
+    ) {
+        self.ipcache = ipcache
+        self.pod = pod
+        self.addresses = addresses
+        self.hostVeth = hostVeth
+        self.programs = programs
+        self.endpoints = endpoints
+        self.policySlot = policySlot
+    }
+
+    public var findings: [Finding] {
+        CiliumEndpointChecks.check(
+            pod: pod, addresses: addresses, hostVeth: hostVeth, programs: programs, endpoints: endpoints, policySlot: policySlot,
+            ipcache: ipcache)
     }
 }

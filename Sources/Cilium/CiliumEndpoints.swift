@@ -72,3 +72,30 @@ extension CiliumDatapath {
         }
     }
 }
+
+extension CiliumDatapath {
+    /// The program in the endpoint's slot of cilium_call_policy (its id: a lookup of a program
+    /// array from user space answers ids), nil when the slot is empty: then what is delivered to
+    /// the endpoint misses its policy program (Cilium's 140, Missed tail call).
+    public func policyProgram(endpoint: UInt16) -> Result<UInt32?, BPFError> {
+        do {
+            let map = try BPFMap.open(pinned: globalsPath + "/cilium_call_policy")
+            guard CiliumLayouts.layout(of: map.info, pinnedAs: "cilium_call_policy") != nil else {
+                return .failure(BPFError("cilium_call_policy has a layout no Cilium release writes: not read"))
+            }
+            let key = (0..<4).map { UInt8(UInt32(endpoint) >> (8 * UInt32($0)) & 0xFF) }
+            return .success(map.lookup(key)?.first.flatMap { HostOrder.u32($0, at: 0) })
+        } catch {
+            return .failure(error)
+        }
+    }
+}
+
+extension CiliumDatapath {
+    /// For a check: whether `endpoint`'s slot holds a program; empty when there is no endpoint
+    /// or the slot could not be read (then nothing is said of it).
+    public func policySlots(of endpoint: CiliumEndpoint?) -> [UInt16: Bool] {
+        guard let endpoint, case .success(let program) = policyProgram(endpoint: endpoint.endpointID) else { return [:] }
+        return [endpoint.endpointID: program != nil]
+    }
+}

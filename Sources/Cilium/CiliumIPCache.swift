@@ -46,3 +46,12 @@ extension CiliumDatapath {
         return .success(nil)
     }
 }
+
+extension CiliumDatapath {
+    /// The identities the ipcache gives `addresses`: those it has an entry for.
+    public func identities(of addresses: [IPAddress]) -> [IPAddress: UInt32] {
+        var found: [IPAddress: UInt32] = [:]
+        for address in addresses { if case .success(let entry?) = identity(of: address) { found[address] = entry.identity } }
+        return found
+    }
+}

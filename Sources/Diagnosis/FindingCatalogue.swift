@@ -725,11 +725,11 @@ public enum FindingCatalogue {
             remedy: "Per reason: a policy to allow the traffic, a Service's endpoints, the node's routes; cilium-dbg monitor --type drop.",
             inContract: false),
         Entry(
-            code: .ciliumEndpointNotReady, area: "inspect",
+            code: .ciliumEndpointNotReady, area: "inspect, trace",
             meaning:
-                "On a Cilium node, a pod whose endpoint Cilium's datapath does not have as it must: no cilium_lxc entry for its address, an entry naming another device than its host-side veth, or a veth without cil_from_container on its ingress.",
+                "On a Cilium node, a pod whose endpoint Cilium's datapath does not have as it must: no cilium_lxc entry for its address, an entry naming another device than its host-side veth, a veth without cil_from_container on its ingress, an empty slot in cilium_call_policy (its policy program), or an ipcache identity for its address other than its endpoint's (stale).",
             decidedBy:
-                "cilium_lxc (pinned under /sys/fs/bpf/tc/globals; its layout checked, docs/cilium.md) looked up by the pod's addresses, against the pod's host-side veth and the programs attached to it (tc, tcx, netkit).",
+                "cilium_lxc (pinned under /sys/fs/bpf/tc/globals; its layout checked, docs/cilium.md) looked up by the pod's addresses, against the pod's host-side veth and the programs attached to it (tc, tcx, netkit), the endpoint's cilium_call_policy slot and the ipcache's entries for its addresses.",
             remedy: "cilium-dbg endpoint list / endpoint regenerate; restart the pod or the agent if it stays so.",
             inContract: false),
         Entry(

@@ -1,4 +1,5 @@
 import BPF
+import Checks
 import Cilium
 import KernelState
 import NetAddress
@@ -21,6 +22,22 @@ enum CiliumTunnel {
                 endpoint,
                 "Cilium's ipcache: \(destination) is identity \(found.identity), behind tunnel endpoint \(endpoint); cil_from_container on \(veth.name) encapsulates it there"
             )
+        }
+    }
+
+    /// The path's pods of this node (its source; its destination when local) with their endpoints.
+    static func endpoints(_ cilium: CiliumDatapath, ends: TraceEnds, hops: [TraceHop], programs: [String: [AttachedProgram]])
+        -> [CiliumEndpointFact]
+    {
+        guard case .success(let endpoints) = cilium.endpoints() else { return [] }
+        let pods = [(ends.source, TraceHop.Role.hostSide)] + (ends.destinationPod.map { [($0, TraceHop.Role.destinationHostSide)] } ?? [])
+        return pods.map { pod, role in
+            let hop = hops.first { $0.role == role && $0.node == nil }
+            let endpoint = endpoints.first { pod.addresses.contains($0.address) && !$0.isHost }
+            return CiliumEndpointFact(
+                pod: pod.label, addresses: pod.addresses, hostVeth: hop?.link.map { ($0.index, $0.name) },
+                programs: hop.flatMap { programs[$0.name] } ?? [], endpoints: endpoints, policySlot: cilium.policySlots(of: endpoint),
+                ipcache: cilium.identities(of: pod.addresses))
         }
     }
 

@@ -141,7 +141,7 @@ public final class RemoteHalfSession: @unchecked Sendable {
                     cilium, source: signature.source, destination: signature.destination, proto: signature.proto, port: signature.port)
         }
         let place = facts.hops.last { $0.role == .destinationHostSide }?.name
-        CiliumDrops.judge(observation, reachable: facts.probeAnswered ?? false, at: place, findings: &ciliumFindings)
+        CiliumDrops.judge(observation, reachable: facts.probeAnswered ?? false, at: (place, place), findings: &ciliumFindings)
     }
 
     /// What a policy verdict says was sent: the probe as it arrived here (its source the

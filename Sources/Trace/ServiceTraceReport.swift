@@ -74,7 +74,7 @@ public struct ServiceTraceReport: Report {
     public func humanSections(style: TextStyle) -> [HumanSection] {
         let answering = endpoints.filter(\.answers).count
         var rows: [(label: String, value: String)] = [
-            ("service", "\(entry.label) \(entry.proto), kube-proxy \(mode.rawValue) mode"),
+            ("service", "\(entry.label) \(entry.proto), \(mode == .cilium ? "Cilium's load balancer" : "kube-proxy \(mode.rawValue) mode")"),
             (
                 "DNAT",
                 entry.endpoints.isEmpty

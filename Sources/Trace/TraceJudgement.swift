@@ -63,9 +63,13 @@ public enum TraceJudgement {
         }
         if let path = probe.mtuPath { findings += mtuFindings(path, ends: ends, remote: probe.remote, remedy: mtuRemedy) }
         findings += CaptureReport.incompleteHops(probe.outcome.captureProblems + (probe.remote?.problems ?? []))
+        findings += probe.ciliumEndpoints.flatMap(\.findings)
         if let cilium = probe.cilium {
-            let programHop = KernelDrops.likelyProgram(hops: hops, programs: probe.hopPrograms, explained: false).first?.hop
-            CiliumDrops.judge(cilium, reachable: probe.outcome.reachable, at: programHop, findings: &findings)
+            let places = (
+                ingress: hops.last { $0.role == .destinationHostSide && $0.node == nil }?.name,
+                egress: hops.first { $0.role == .hostSide && $0.node == nil }?.name
+            )
+            CiliumDrops.judge(cilium, reachable: probe.outcome.reachable, at: places, findings: &findings)
         }
         if probe.kernelDrops == nil, !probe.outcome.reachable, !probe.outcome.portClosed,
             !findings.contains(where: { $0.code == .ciliumDrop && $0.severity == .error })

@@ -149,6 +149,7 @@ public struct Tracer {
             }
         }
         probe.hopPrograms = hopPrograms.byHop
+        if let cilium { probe.ciliumEndpoints = CiliumTunnel.endpoints(cilium, ends: ends, hops: facts.hops, programs: hopPrograms.byHop) }
         facts.collectionErrors += hopPrograms.problems.map { .init(place: "BPF programs", what: $0) }
         if !queuePolicies.isEmpty {
             probe.queues = QueueObservation(policies: queuePolicies, before: listenersBefore, after: QueueListener.readHere())
