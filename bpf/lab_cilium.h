@@ -5,14 +5,15 @@
 // twice by scripts/gen-bpf: lab_cilium_115.bpf.c (1.15's layouts) and lab_cilium_118.bpf.c
 // (1.18's: cilium_ipcache_v2, cilium_policy_v2_NNNNN of 8-byte entries, cilium_policystats,
 // metrics keys with the datapath's line and file). It is not Cilium: one lookup path per packet
-// (no conntrack, no proxy, no egress policy, no NAT), written for the lab only; the product never
+// (conntrack for load-balanced connections only, no proxy, no egress policy, no masquerading), written for the lab only; the product never
 // loads it. What it does, and in which of Cilium's words:
 //   cil_from_container (tc ingress of a pod's lxc veth: what the pod sends): a remote pod's
 //     address is sent through cilium_vxlan to the tunnel endpoint the ipcache gives it, with the
 //     source's identity as the VNI (as Cilium's tunnel does); a pod address without one is
 //     DROP_NO_TUNNEL_ENDPOINT (160); a Service's frontend is load-balanced to a backend from the
-//     LB maps (DNAT, the reply translated back from the reverse-NAT map), DROP_NO_SERVICE (158)
-//     when it has none.
+//     LB maps (DNAT, with conntrack entries in Cilium's CT maps as Cilium writes them for it; the
+//     reply translated back by them and the reverse-NAT map), DROP_NO_SERVICE (158) when it has
+//     none.
 //   cil_from_overlay (tc ingress of cilium_vxlan): the VNI's identity carried in the mark
 //     (MARK_MAGIC_IDENTITY, as Cilium carries it), the packet handed to the stack.
 //   cil_to_container (tc egress of the lxc veth: what the pod receives): the source's identity
@@ -304,8 +305,9 @@ struct lab_config {
     __u32 vxlan_ifindex;
     __u32 pod_range4;       // network order
     __u32 pod_range4_mask;  // network order
-    __u8 pod_range6[16];    // the IPv6 range's prefix, in its first pod_range6_bytes bytes
-    __u32 pod_range6_bytes;
+    __u32 pad;
+    __u64 pod_range6;       // the first 8 bytes of the IPv6 range, as they lie in the packet
+    __u64 pod_range6_mask;  // 0: no IPv6 range
 };
 
 struct {
@@ -316,24 +318,60 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } lab_cilium_config SEC(".maps");
 
-// The stand-in's reverse NAT: which frontend a client's connection went to (Cilium keeps it in
-// the CT entry's rev_nat_index), by client address, port and backend.
-struct lab_nat_key {
-    __u8 client[16];
-    __u8 backend[16];
-    __u16 client_port;
-    __u16 backend_port;
-    __u8 proto;
-    __u8 pad[3];
+// Cilium's conntrack (bpf/lib/common.h struct ipv4_ct_tuple / ipv6_ct_tuple, struct ct_entry;
+// docs/cilium.md §3.8): the stand-in writes the entries of a load-balanced connection as
+// lb4_local and the egress pass write them, and translates replies back by them. TCP's go to
+// cilium_ct{4,6}_global, the rest to cilium_ct_any{4,6}_global.
+struct ipv4_ct_tuple {
+    __u32 daddr;
+    __u32 saddr;
+    __u16 dport;
+    __u16 sport;
+    __u8 nexthdr;
+    __u8 flags;
+} __attribute__((packed));
+
+struct ipv6_ct_tuple {
+    __u8 daddr[16];
+    __u8 saddr[16];
+    __u16 dport;
+    __u16 sport;
+    __u8 nexthdr;
+    __u8 flags;
+} __attribute__((packed));
+
+#define TUPLE_F_OUT 0
+#define TUPLE_F_SERVICE 4
+
+struct ct_entry {
+    __u64 reserved0;  // 1.14-1.15: rx_packets
+    __u64 backend_id; // 1.14-1.15: rx_bytes, or the backend (service entries)
+    __u64 packets;
+    __u64 bytes;
+    __u32 lifetime;
+    __u16 flags;
+    __u16 rev_nat_index;  // network order
+    __u16 ifindex;
+    __u8 tx_flags_seen;
+    __u8 rx_flags_seen;
+    __u32 src_sec_id;
+    __u32 last_tx_report;
+    __u32 last_rx_report;
 };
 
-struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, 65536);
-    __type(key, struct lab_nat_key);
-    __type(value, __u16);
-    __uint(pinning, LIBBPF_PIN_BY_NAME);
-} lab_cilium_nat SEC(".maps");
+#define CT_MAP(name, k)                         \
+    struct {                                    \
+        __uint(type, BPF_MAP_TYPE_LRU_HASH);    \
+        __uint(max_entries, 65536);             \
+        __type(key, k);                         \
+        __type(value, struct ct_entry);         \
+        __uint(pinning, LIBBPF_PIN_BY_NAME);    \
+    } name SEC(".maps")
+
+CT_MAP(cilium_ct4_global, struct ipv4_ct_tuple);
+CT_MAP(cilium_ct_any4_global, struct ipv4_ct_tuple);
+CT_MAP(cilium_ct6_global, struct ipv6_ct_tuple);
+CT_MAP(cilium_ct_any6_global, struct ipv6_ct_tuple);
 
 // ---- helpers ----
 
@@ -431,18 +469,15 @@ static __always_inline struct remote_endpoint_info *ipcache(__u8 family, const _
     return bpf_map_lookup_elem(&IPCACHE_MAP, &key);
 }
 
-static __always_inline int in_pod_ranges(struct lab_config *config, struct packet *p) {
-    if (p->family == 4) {
+static __always_inline int in_pod_ranges(struct lab_config *config, struct packet *p, int family) {
+    if (family == 4) {
         __u32 address;
         __builtin_memcpy(&address, p->daddr, 4);
         return config->pod_range4_mask && (address & config->pod_range4_mask) == config->pod_range4;
     }
-    if (!config->pod_range6_bytes) return 0;
-    for (int i = 0; i < 16; i++) {
-        if (i >= config->pod_range6_bytes) break;
-        if (p->daddr[i] != config->pod_range6[i]) return 0;
-    }
-    return 1;
+    __u64 prefix;
+    __builtin_memcpy(&prefix, p->daddr, 8);
+    return config->pod_range6_mask && (prefix & config->pod_range6_mask) == config->pod_range6;
 }
 
 // ---- the load balancer (IPv4 and IPv6 alike: the address is 4 or 16 bytes of the packet) ----
@@ -453,12 +488,12 @@ static __always_inline int csum_offset(struct packet *p) {
 
 // Rewrites one address (destination when `destination`, else source) and one port, the
 // checksums with them: IPv4's header and the transport's pseudo-header; IPv6 has only the latter.
-static __always_inline int rewrite(struct __sk_buff *skb, struct packet *p, int destination, const __u8 *address, __u16 port) {
+static __always_inline int rewrite(struct __sk_buff *skb, struct packet *p, int family, int destination, const __u8 *address, __u16 port) {
     __u32 flags = BPF_F_PSEUDO_HDR | (p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0);
     __u8 *old = destination ? p->daddr : p->saddr;
     __u16 old_port = destination ? p->dport : p->sport;
     int port_offset = p->l4 + (destination ? 2 : 0);
-    if (p->family == 4) {
+    if (family == 4) {
         __u32 from, to;
         __builtin_memcpy(&from, old, 4);
         __builtin_memcpy(&to, address, 4);
@@ -482,8 +517,8 @@ static __always_inline int rewrite(struct __sk_buff *skb, struct packet *p, int 
 
 // A frontend's service entry for slot `slot` (0: the frontend itself).
 // From 1.17 the key has the protocol (0: any): looked up with the packet's, then with any.
-static __always_inline struct lb_service *service_with(struct packet *p, __u16 slot, __u8 proto) {
-    if (p->family == 4) {
+static __always_inline struct lb_service *service_with(struct packet *p, int family, __u16 slot, __u8 proto) {
+    if (family == 4) {
         struct lb4_key key = {.dport = p->dport, .backend_slot = slot, .proto = proto};
         __builtin_memcpy(&key.address, p->daddr, 4);
         return bpf_map_lookup_elem(&cilium_lb4_services_v2, &key);
@@ -493,72 +528,127 @@ static __always_inline struct lb_service *service_with(struct packet *p, __u16 s
     return bpf_map_lookup_elem(&cilium_lb6_services_v2, &key);
 }
 
-static __always_inline struct lb_service *service(struct packet *p, __u16 slot) {
+static __always_inline struct lb_service *service(struct packet *p, int family, __u16 slot) {
 #if CILIUM_LAYOUT >= 117
-    struct lb_service *found = service_with(p, slot, p->proto);
+    struct lb_service *found = service_with(p, family, slot, p->proto);
     if (found) return found;
 #endif
-    return service_with(p, slot, 0);
+    return service_with(p, family, slot, 0);
+}
+
+static __always_inline void *ct_map(struct packet *p, int family) {
+    if (family == 4) return p->proto == IPPROTO_TCP ? (void *)&cilium_ct4_global : (void *)&cilium_ct_any4_global;
+    return p->proto == IPPROTO_TCP ? (void *)&cilium_ct6_global : (void *)&cilium_ct_any6_global;
+}
+
+// A conntrack key as Cilium stores it: the addresses as given, the ports as given (Cilium keeps
+// the reply's addresses and the original's ports: the caller orders them).
+static __always_inline int ct_key(struct packet *p, int family, const __u8 *daddr, const __u8 *saddr, __u16 dport, __u16 sport, __u8 flags,
+                                  struct ipv6_ct_tuple *key) {
+    __builtin_memset(key, 0, sizeof(*key));
+    if (family == 4) {
+        struct ipv4_ct_tuple *v4 = (struct ipv4_ct_tuple *)key;
+        __builtin_memcpy(&v4->daddr, daddr, 4);
+        __builtin_memcpy(&v4->saddr, saddr, 4);
+        v4->dport = dport;
+        v4->sport = sport;
+        v4->nexthdr = p->proto;
+        v4->flags = flags;
+        return 0;
+    }
+    __builtin_memcpy(key->daddr, daddr, 16);
+    __builtin_memcpy(key->saddr, saddr, 16);
+    key->dport = dport;
+    key->sport = sport;
+    key->nexthdr = p->proto;
+    key->flags = flags;
+    return 0;
+}
+
+// Without a branch per byte: the verifier walks it once.
+static __always_inline int same_address(const __u8 *x, const __u8 *y) {
+    __u64 a[2], b[2];
+    __builtin_memcpy(a, x, 16);
+    __builtin_memcpy(b, y, 16);
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1])) == 0;
+}
+
+// The backend in `slot` of the frontend: its address (16 bytes) and port; <0: none.
+static __always_inline int backend_in(struct packet *p, int family, __u16 slot, __u8 *address, __u16 *port, __u32 *id) {
+    struct lb_service *chosen = service(p, family, slot);
+    if (!chosen) return -1;
+    __u32 backend_id = chosen->backend_id;
+    *id = backend_id;
+    __builtin_memset(address, 0, 16);
+    if (family == 4) {
+        struct lb4_backend *backend = bpf_map_lookup_elem(&cilium_lb4_backends_v3, &backend_id);
+        if (!backend) return -1;
+        __builtin_memcpy(address, &backend->address, 4);
+        *port = backend->port;
+    } else {
+        struct lb6_backend *backend = bpf_map_lookup_elem(&cilium_lb6_backends_v3, &backend_id);
+        if (!backend) return -1;
+        __builtin_memcpy(address, backend->address, 16);
+        *port = backend->port;
+    }
+    return 0;
 }
 
 // 1: the packet was to a frontend and now goes to a backend; 0: not a frontend; <0: drop.
-static __always_inline int load_balance(struct __sk_buff *skb, struct packet *p) {
+// The stand-in never sends a pod to itself (Cilium does, through its loopback address).
+static __always_inline int load_balance(struct __sk_buff *skb, struct packet *p, int family) {
     if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) return 0;
-    struct lb_service *frontend = service(p, 0);
+    struct lb_service *frontend = service(p, family, 0);
     if (!frontend) return 0;
     if (frontend->count == 0) return -DROP_NO_SERVICE;
+    __u16 count = frontend->count, rev_nat = frontend->rev_nat_index;
+    __u8 address[16];
+    __u16 port = 0;
+    __u32 backend_id = 0;
     // Slots are 1..count; the source port picks one, so one connection keeps its backend.
-    __u16 slot = (bpf_ntohs(p->sport) % frontend->count) + 1;
-    __u16 rev_nat = frontend->rev_nat_index;
-    struct lb_service *chosen = service(p, slot);
-    if (!chosen) return -DROP_NO_SERVICE;
-    __u32 backend_id = chosen->backend_id;
-    __u8 address[16] = {};
-    __u16 port;
-    if (p->family == 4) {
-        struct lb4_backend *backend = bpf_map_lookup_elem(&cilium_lb4_backends_v3, &backend_id);
-        if (!backend) return -DROP_NO_SERVICE;
-        __builtin_memcpy(address, &backend->address, 4);
-        port = backend->port;
-    } else {
-        struct lb6_backend *backend = bpf_map_lookup_elem(&cilium_lb6_backends_v3, &backend_id);
-        if (!backend) return -DROP_NO_SERVICE;
-        __builtin_memcpy(address, backend->address, 16);
-        port = backend->port;
+    __u16 slot = (bpf_ntohs(p->sport) % count) + 1;
+    if (backend_in(p, family, slot, address, &port, &backend_id)) return -DROP_NO_SERVICE;
+    if (count > 1 && same_address(address, p->saddr)) {
+        if (backend_in(p, family, (slot % count) + 1, address, &port, &backend_id)) return -DROP_NO_SERVICE;
     }
-    struct lab_nat_key nat = {.client_port = p->sport, .backend_port = port, .proto = p->proto};
-    __builtin_memcpy(nat.client, p->saddr, 16);
-    __builtin_memcpy(nat.backend, address, 16);
-    bpf_map_update_elem(&lab_cilium_nat, &nat, &rev_nat, BPF_ANY);
-    if (rewrite(skb, p, 1, address, port)) return -DROP_NO_SERVICE;
+    // The service entry (lb4_local's): the frontend as daddr, the ports as the packet has them
+    // swapped; then the backend's egress entry, with the frontend's reverse-NAT index.
+    struct ipv6_ct_tuple key;
+    struct ct_entry entry = {.backend_id = backend_id, .rev_nat_index = rev_nat, .lifetime = 60};
+    ct_key(p, family, p->daddr, p->saddr, p->sport, p->dport, TUPLE_F_SERVICE, &key);
+    bpf_map_update_elem(ct_map(p, family), &key, &entry, BPF_ANY);
+    entry.backend_id = 0;
+    ct_key(p, family, p->saddr, address, port, p->sport, TUPLE_F_OUT, &key);
+    bpf_map_update_elem(ct_map(p, family), &key, &entry, BPF_ANY);
+    if (rewrite(skb, p, family, 1, address, port)) return -DROP_NO_SERVICE;
     __builtin_memcpy(p->daddr, address, 16);
     p->dport = port;
     return 1;
 }
 
-// A backend's reply on its way to the client: its source translated back to the frontend.
-static __always_inline void reverse_nat(struct __sk_buff *skb, struct packet *p) {
+// A backend's reply on its way to the client: its source translated back to the frontend the
+// connection's conntrack entry names.
+static __always_inline void reverse_nat(struct __sk_buff *skb, struct packet *p, int family) {
     if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) return;
-    struct lab_nat_key nat = {.client_port = p->dport, .backend_port = p->sport, .proto = p->proto};
-    __builtin_memcpy(nat.client, p->daddr, 16);
-    __builtin_memcpy(nat.backend, p->saddr, 16);
-    __u16 *index = bpf_map_lookup_elem(&lab_cilium_nat, &nat);
-    if (!index) return;
-    __u16 key = *index;
+    struct ipv6_ct_tuple key;
+    ct_key(p, family, p->daddr, p->saddr, p->sport, p->dport, TUPLE_F_OUT, &key);
+    struct ct_entry *entry = bpf_map_lookup_elem(ct_map(p, family), &key);
+    if (!entry || !entry->rev_nat_index) return;
+    __u16 index = entry->rev_nat_index;
     __u8 address[16] = {};
     __u16 port;
-    if (p->family == 4) {
-        struct lb4_reverse_nat *frontend = bpf_map_lookup_elem(&cilium_lb4_reverse_nat, &key);
+    if (family == 4) {
+        struct lb4_reverse_nat *frontend = bpf_map_lookup_elem(&cilium_lb4_reverse_nat, &index);
         if (!frontend) return;
         __builtin_memcpy(address, &frontend->address, 4);
         port = frontend->port;
     } else {
-        struct lb6_reverse_nat *frontend = bpf_map_lookup_elem(&cilium_lb6_reverse_nat, &key);
+        struct lb6_reverse_nat *frontend = bpf_map_lookup_elem(&cilium_lb6_reverse_nat, &index);
         if (!frontend) return;
         __builtin_memcpy(address, frontend->address, 16);
         port = frontend->port;
     }
-    if (rewrite(skb, p, 0, address, port) == 0) {
+    if (rewrite(skb, p, family, 0, address, port) == 0) {
         __builtin_memcpy(p->saddr, address, 16);
         p->sport = port;
     }
@@ -566,31 +656,36 @@ static __always_inline void reverse_nat(struct __sk_buff *skb, struct packet *p)
 
 // ---- the programs ----
 
-SEC("tc")
-int cil_from_container(struct __sk_buff *skb) {
-    struct packet p;
-    if (parse(skb, &p) || !p.family) return TC_ACT_OK;
-    int balanced = load_balance(skb, &p);
+// Each family's path apart (the family a constant in each): the verifier walks each once.
+static __always_inline int from_container(struct __sk_buff *skb, struct packet *p, int family) {
+    int balanced = load_balance(skb, p, family);
     if (balanced < 0) return DROP(skb, -balanced, METRIC_EGRESS, FILE_BPF_LXC);
     // A local pod: the stack routes it to the pod's lxc, where cil_to_container judges it.
-    if (endpoint(p.family, p.daddr)) return TC_ACT_OK;
+    if (endpoint(family, p->daddr)) return TC_ACT_OK;
     __u32 zero = 0;
     struct lab_config *config = bpf_map_lookup_elem(&lab_cilium_config, &zero);
     if (!config) return TC_ACT_OK;
-    struct remote_endpoint_info *remote = ipcache(p.family, p.daddr);
+    struct remote_endpoint_info *remote = ipcache(family, p->daddr);
     __u32 tunnel = remote ? TUNNEL_ENDPOINT(remote) : 0;
     if (!tunnel) {
-        if (in_pod_ranges(config, &p)) return DROP(skb, DROP_NO_TUNNEL_ENDPOINT, METRIC_EGRESS, FILE_BPF_LXC);
+        if (in_pod_ranges(config, p, family)) return DROP(skb, DROP_NO_TUNNEL_ENDPOINT, METRIC_EGRESS, FILE_BPF_LXC);
         return TC_ACT_OK;
     }
     // The tunnel carries the source's identity as its VNI, as Cilium's does.
-    struct endpoint_info *source = endpoint(p.family, p.saddr);
+    struct endpoint_info *source = endpoint(family, p->saddr);
     struct bpf_tunnel_key key = {};
     key.remote_ipv4 = bpf_ntohl(tunnel);
     key.tunnel_id = source ? source->sec_id : WORLD_ID;
     key.tunnel_ttl = 64;
     if (bpf_skb_set_tunnel_key(skb, &key, sizeof(key), BPF_F_ZERO_CSUM_TX)) return TC_ACT_SHOT;
     return bpf_redirect(config->vxlan_ifindex, 0);
+}
+
+SEC("tc")
+int cil_from_container(struct __sk_buff *skb) {
+    struct packet p;
+    if (parse(skb, &p) || !p.family) return TC_ACT_OK;
+    return p.family == 4 ? from_container(skb, &p, 4) : from_container(skb, &p, 6);
 }
 
 SEC("tc")
@@ -603,26 +698,30 @@ int cil_from_overlay(struct __sk_buff *skb) {
     return TC_ACT_OK;
 }
 
-SEC("tc")
-int cil_to_container(struct __sk_buff *skb) {
-    struct packet p;
-    if (parse(skb, &p) || !p.family) return TC_ACT_OK;
-    reverse_nat(skb, &p);
-    struct endpoint_info *local = endpoint(p.family, p.daddr);
+static __always_inline int to_container(struct __sk_buff *skb, struct packet *p, int family) {
+    reverse_nat(skb, p, family);
+    struct endpoint_info *local = endpoint(family, p->daddr);
     if (!local) return TC_ACT_OK;
     __u32 identity = WORLD_ID;
     if ((skb->mark & MARK_MAGIC_MASK) == MARK_MAGIC_IDENTITY) {
         identity = skb->mark >> 16;
     } else {
-        struct remote_endpoint_info *remote = ipcache(p.family, p.saddr);
+        struct remote_endpoint_info *remote = ipcache(family, p->saddr);
         if (remote) identity = remote->sec_identity;
     }
     skb->cb[0] = identity;
     skb->cb[1] = local->lxc_id;
-    skb->cb[2] = p.proto;
-    skb->cb[3] = p.dport;
+    skb->cb[2] = p->proto;
+    skb->cb[3] = p->dport;
     bpf_tail_call(skb, &cilium_call_policy, local->lxc_id);
     return DROP(skb, DROP_MISSED_TAIL_CALL, METRIC_INGRESS, FILE_BPF_LXC);
+}
+
+SEC("tc")
+int cil_to_container(struct __sk_buff *skb) {
+    struct packet p;
+    if (parse(skb, &p) || !p.family) return TC_ACT_OK;
+    return p.family == 4 ? to_container(skb, &p, 4) : to_container(skb, &p, 6);
 }
 
 #if CILIUM_LAYOUT >= 118

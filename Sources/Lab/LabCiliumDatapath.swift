@@ -121,15 +121,16 @@ struct LabCiliumDatapath {
         return object
     }
 
-    /// lab_cilium_config: cilium_vxlan's index and the cluster's pod ranges.
+    /// lab_cilium_config: cilium_vxlan's index and the cluster's pod ranges (10.247.0.0/16,
+    /// fd00:10:247::/48), each as its first bytes and a mask, as they lie in a packet.
     private func writeConfig(_ object: OpaquePointer) throws(LabError) {
         let vxlan = if_nametoindex("cilium_vxlan")
         guard vxlan > 0 else { throw LabError("no cilium_vxlan on \(node.name)") }
         var value = Bytes.u32(vxlan)
-        let range4 = IPAddress.parse("10.247.0.0")!.bytes
-        value += family.hasIPv4 ? range4 + [255, 255, 0, 0] : [UInt8](repeating: 0, count: 8)
-        let range6 = IPAddress.parse("fd00:10:247::")!.bytes
-        value += range6 + Bytes.u32(family.hasIPv6 ? 6 : 0)
+        value += family.hasIPv4 ? [10, 247, 0, 0, 255, 255, 0, 0] : [UInt8](repeating: 0, count: 8)
+        value += Bytes.u32(0)
+        let range6 = Array(IPAddress.parse("fd00:10:247::")!.bytes.prefix(8))
+        value += family.hasIPv6 ? range6 + [255, 255, 255, 255, 255, 255, 0, 0] : [UInt8](repeating: 0, count: 16)
         try PinnedMap(globals + "/lab_cilium_config").update(Bytes.u32(0), value)
     }
 

@@ -49,6 +49,7 @@ public enum LabCiliumPlugin {
         if ipv6 {
             try Shell.run(["sysctl", "-q", "-w", "net.ipv6.conf.\(hostVeth).accept_ra=0"])
             try Shell.run(["sysctl", "-q", "-w", "net.ipv6.conf.\(hostVeth).proxy_ndp=1"])
+            try Shell.run(["sysctl", "-q", "-w", "net.ipv6.neigh.\(hostVeth).proxy_delay=0"])
             try Shell.run(["ip", "-6", "neigh", "add", "proxy", router, "dev", hostVeth])
             try Shell.run(["ip", "-6", "route", "replace", "\(address)/128", "dev", hostVeth])
             try Shell.run(pod + ["-6", "addr", "add", "\(address)/128", "dev", ifname, "nodad"])
