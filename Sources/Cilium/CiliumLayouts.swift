@@ -80,6 +80,12 @@ public enum CiliumLayouts {
         .init(
             name: "cilium_ct6_global", perEndpoint: false, type: .lruHash, keySize: 38, valueSize: 56, releases: 14...18,
             source: "bpf/lib/common.h struct ipv6_ct_tuple/ct_entry"),
+        .init(
+            name: "cilium_ct_any4_global", perEndpoint: false, type: .lruHash, keySize: 14, valueSize: 56, releases: 14...18,
+            source: "bpf/lib/conntrack_map.h (non-TCP); bpf/lib/common.h struct ipv4_ct_tuple/ct_entry"),
+        .init(
+            name: "cilium_ct_any6_global", perEndpoint: false, type: .lruHash, keySize: 38, valueSize: 56, releases: 14...18,
+            source: "bpf/lib/conntrack_map.h (non-TCP); bpf/lib/common.h struct ipv6_ct_tuple/ct_entry"),
     ]
 
     /// The layout a pinned map has, of those Cilium writes; nil: not one of them.

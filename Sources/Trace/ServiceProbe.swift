@@ -1,3 +1,4 @@
+import Cilium
 import NetAddress
 import Netlink
 import NetlinkCodec
@@ -15,9 +16,14 @@ public struct ServiceProbeResult: Sendable {
     public var connection: Conntrack.Entry?
     /// Why the entry is missing, when it could not be asked.
     public var conntrackProblem: String?
+    /// On a Cilium node: the connection's service entry in Cilium's conntrack (which backend
+    /// its load balancer chose), where the kernel's conntrack has no translation to show.
+    public var ciliumConnection: CiliumServiceConnection?
 
-    /// The endpoint the kernel sent the probe to, from the entry's reply direction.
+    /// The endpoint the probe was sent to: from the kernel's entry's reply direction, or the
+    /// backend Cilium's service entry names.
     public var chosen: (address: IPAddress, port: UInt16?)? {
+        if let backend = ciliumConnection?.backend { return (backend.address, backend.port) }
         guard let connection, connection.destinationTranslated else { return nil }
         return (connection.reply.source, connection.reply.sourcePort)
     }
@@ -25,16 +31,27 @@ public struct ServiceProbeResult: Sendable {
 
 enum ServiceProbe {
     /// `node`: the sockets of the namespace whose conntrack table translates the source's traffic
-    /// (the node's).
+    /// (the node's). `cilium`: the node's Cilium maps, when Cilium's load balancer translates.
     static func run(
         from source: NetNamespace, sourceAddress: IPAddress, to frontend: ServiceFrontend, address: IPAddress, proto: String,
-        timeoutMilliseconds: Int32, node: NetlinkSockets
+        timeoutMilliseconds: Int32, node: NetlinkSockets, cilium: CiliumDatapath? = nil
     ) -> ServiceProbeResult {
         var connection: Conntrack.Entry? = nil
+        var ciliumConnection: CiliumServiceConnection? = nil
         var problem: String? = nil
         let lookUp = { (localPort: UInt16?) in
             guard let localPort else {
                 problem = "the probe's local port is unknown: conntrack not asked"
+                return
+            }
+            if let cilium {
+                switch cilium.serviceConnection(
+                    client: sourceAddress, clientPort: localPort, frontend: address, frontendPort: frontend.port,
+                    protocolNumber: proto == "udp" ? 17 : 6)
+                {
+                case .success(let found): ciliumConnection = found
+                case .failure(let error): problem = "Cilium's conntrack: \(error)"
+                }
                 return
             }
             let tuple = Conntrack.Tuple(
@@ -53,6 +70,7 @@ enum ServiceProbe {
         } catch {
             result = ProbeResult(kind: .unreachable("\(error)"), description: "no probe sent: \(error)")
         }
-        return ServiceProbeResult(frontend: frontend, result: result, connection: connection, conntrackProblem: problem)
+        return ServiceProbeResult(
+            frontend: frontend, result: result, connection: connection, conntrackProblem: problem, ciliumConnection: ciliumConnection)
     }
 }

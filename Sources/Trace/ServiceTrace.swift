@@ -37,7 +37,7 @@ public struct ServiceTracer {
     ) -> ServiceTraceReport {
         let probe = ServiceProbe.run(
             from: sourceNamespace, sourceAddress: sourceAddress, to: frontend, address: address, proto: entry.proto,
-            timeoutMilliseconds: tracer.timeoutMilliseconds, node: node)
+            timeoutMilliseconds: tracer.timeoutMilliseconds, node: node, cilium: mode == .cilium ? tracer.cilium : nil)
         var endpoints: [EndpointTrace] = []
         for endpoint in entry.endpoints {
             var direct = tracer

@@ -40,6 +40,16 @@ public struct ServiceTraceReport: Report {
                 ])
             ),
             (
+                "ciliumConnection",
+                probe.ciliumConnection.map { cilium in
+                    .fields([
+                        "map": .string(cilium.map), "backendID": .int(Int(truncatingIfNeeded: cilium.backendID)),
+                        "revNatIndex": .int(Int(cilium.revNatIndex)),
+                        "endpoint": .text(probe.chosen.map { ServiceFrontend.join($0.address, $0.port ?? 0) }),
+                    ])
+                } ?? .null
+            ),
+            (
                 "conntrack",
                 probe.connection.map { connection in
                     .fields([
@@ -85,7 +95,10 @@ public struct ServiceTraceReport: Report {
             ),
             ("probe", probe.result.description),
         ]
-        if let connection = probe.connection {
+        if let cilium = probe.ciliumConnection {
+            let chosen = cilium.backend.map { "sent to \(ServiceFrontend.join($0.address, $0.port))" } ?? "backend \(cilium.backendID), no longer in the backends map"
+            rows.append(("conntrack", "Cilium's \(cilium.map): \(chosen) (backend \(cilium.backendID), rev-NAT \(cilium.revNatIndex))"))
+        } else if let connection = probe.connection {
             let chosen = probe.chosen.map { "sent to \(ServiceFrontend.join($0.address, $0.port ?? 0))" } ?? "not translated"
             rows.append(
                 (
