@@ -162,6 +162,7 @@ public final class BPFMap: @unchecked Sendable {
     /// an entry removed between the two is skipped. Bounded: a map of millions is read in part,
     /// and `truncated` says so.
     public func entries(limit: Int = 1 << 20) -> (entries: [BPFMapEntry], truncated: Bool) {
+        if let batched = batchedEntries(limit: limit) { return batched }
         var entries: [BPFMapEntry] = []
         let keySize = Int(info.keySize)
         guard keySize > 0 else { return ([], false) }
@@ -176,6 +177,48 @@ public final class BPFMap: @unchecked Sendable {
             first = false
             key = next
             if let values = lookup(key) { entries.append(BPFMapEntry(key: key, values: values)) }
+        }
+        return (entries, true)
+    }
+
+    /// The hash maps' entries thousands at a time (BPF_MAP_LOOKUP_BATCH, kernel 5.6 on): two
+    /// system calls an entry become one a few thousand. nil where the kernel or the map type does
+    /// not batch (LPM tries, program arrays, older kernels) or a batch fails: then entry by entry.
+    func batchedEntries(limit: Int) -> (entries: [BPFMapEntry], truncated: Bool)? {
+        guard [.hash, .lruHash, .perCPUHash, .lruPerCPUHash].contains(info.type), limit > 0 else { return nil }
+        let keySize = Int(info.keySize), stride = valueStride * valueCount
+        let chunk = min(4096, limit)
+        var keys = [UInt8](repeating: 0, count: chunk * keySize)
+        var values = [UInt8](repeating: 0, count: chunk * stride)
+        // The batch position is the kernel's own token (a bucket for hash maps): key-sized at least.
+        var position = [UInt8](repeating: 0, count: max(keySize, 8))
+        var next = position
+        var entries: [BPFMapEntry] = []
+        var first = true
+        while entries.count < limit {
+            var count = UInt32(min(chunk, limit - entries.count))
+            let status = keys.withUnsafeMutableBytes { k in
+                values.withUnsafeMutableBytes { v in
+                    position.withUnsafeMutableBytes { p in
+                        next.withUnsafeMutableBytes { n in
+                            bpf_map_lookup_batch(fd, first ? nil : p.baseAddress, n.baseAddress, k.baseAddress, v.baseAddress, &count, nil)
+                        }
+                    }
+                }
+            }
+            let code = status == 0 ? 0 : (status < 0 ? -status : errno)
+            guard code == 0 || code == ENOENT else { return nil }
+            for i in 0..<min(Int(count), chunk) {
+                let key = Array(keys[(i * keySize)..<((i + 1) * keySize)])
+                let base = i * stride
+                let perCPU = (0..<valueCount).map { cpu in
+                    Array(values[(base + cpu * valueStride)..<(base + cpu * valueStride + Int(info.valueSize))])
+                }
+                entries.append(BPFMapEntry(key: key, values: perCPU))
+            }
+            if code == ENOENT { return (entries, false) }
+            position = next
+            first = false
         }
         return (entries, true)
     }

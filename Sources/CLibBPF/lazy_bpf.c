@@ -32,6 +32,10 @@ static const char *const library_names[] = {"libbpf.so.1", "libbpf.so"};
       (fd, key, value, flags), -ENOSYS)                                                            \
     X(int, bpf_map_get_next_key, (int fd, const void *key, void *next), (fd, key, next), -ENOSYS)  \
     X(int, bpf_map_delete_elem, (int fd, const void *key), (fd, key), -ENOSYS)                     \
+    X(int, bpf_map_lookup_batch,                                                                   \
+      (int fd, void *in_batch, void *out_batch, void *keys, void *values, __u32 *count,            \
+       const struct bpf_map_batch_opts *opts),                                                     \
+      (fd, in_batch, out_batch, keys, values, count, opts), -ENOSYS)                               \
     X(int, bpf_map_create,                                                                         \
       (enum bpf_map_type type, const char *name, __u32 key_size, __u32 value_size,                 \
        __u32 max_entries, const struct bpf_map_create_opts *opts),                                 \

@@ -20,38 +20,54 @@ extension CiliumDatapath {
     /// The identity of `address` in the ipcache, or nil when it has none (then the datapath
     /// treats it as world); a failure to read is an error.
     public func identity(of address: IPAddress) -> Result<CiliumIdentity?, BPFError> {
-        let names = ["cilium_ipcache_v2", "cilium_ipcache"]
-        var lastError: BPFError?
-        for name in names {
+        ipcache().flatMap { $0.identity(of: address) }
+    }
+
+    /// The ipcache opened once, for many lookups: 1.18's map first, then the older one.
+    public func ipcache() -> Result<CiliumIPCache, BPFError> {
+        var lastError = BPFError("no ipcache pinned (cilium_ipcache_v2, cilium_ipcache)")
+        for name in ["cilium_ipcache_v2", "cilium_ipcache"] {
             guard let map = try? BPFMap.open(pinned: globalsPath + "/" + name) else { continue }
             guard CiliumLayouts.layout(of: map.info, pinnedAs: name) != nil else {
                 lastError = BPFError("\(name) has a layout no Cilium release writes: not read")
                 continue
             }
-            // struct ipcache_key: prefixlen (host order), cluster id 0, family at 7 (1 IPv4, 2 IPv6),
-            // the address at 8 in 16 bytes; the same bytes in every release for cluster 0.
-            let length = UInt32(32 + address.bytes.count * 8)
-            var key = (0..<4).map { UInt8(length >> (8 * UInt32($0)) & 0xFF) } + [0, 0, 0, address.isIPv4 ? 1 : 2]
-            key += address.bytes + [UInt8](repeating: 0, count: 16 - address.bytes.count)
-            guard let value = map.lookup(key)?.first, value.count >= 8 else { return .success(nil) }
-            let identity = HostOrder.u32(value, at: 0) ?? 0
-            // The tunnel endpoint: IPv4 at 4 (to 1.17), 16 bytes at 4 in 1.18 (flags at 23 say which).
-            let tunnel: IPAddress? =
-                value.count == 24
-                ? (value[23] & 0x02 == 0 ? nil : (value[23] & 0x04 != 0 ? IPAddress(wire: value[4..<20]) : IPAddress(wire: value[4..<8])))
-                : IPAddress(wire: value[4..<8]).flatMap { $0.bytes.allSatisfy { $0 == 0 } ? nil : $0 }
-            return .success(CiliumIdentity(address: address, identity: identity, tunnelEndpoint: tunnel))
+            return .success(CiliumIPCache(map: map))
         }
-        if let lastError { return .failure(lastError) }
-        return .success(nil)
+        // No ipcache at all: every address is world to the datapath, which is not an error.
+        if lastError.description.hasPrefix("no ipcache") { return .success(CiliumIPCache(map: nil)) }
+        return .failure(lastError)
+    }
+}
+
+/// An opened ipcache (cilium_ipcache or cilium_ipcache_v2), looked up as the datapath looks it up.
+public struct CiliumIPCache: Sendable {
+    let map: BPFMap?
+
+    public func identity(of address: IPAddress) -> Result<CiliumIdentity?, BPFError> {
+        guard let map else { return .success(nil) }
+        // struct ipcache_key: prefixlen (host order), cluster id 0, family at 7 (1 IPv4, 2 IPv6),
+        // the address at 8 in 16 bytes; the same bytes in every release for cluster 0.
+        let length = UInt32(32 + address.bytes.count * 8)
+        var key = (0..<4).map { UInt8(length >> (8 * UInt32($0)) & 0xFF) } + [0, 0, 0, address.isIPv4 ? 1 : 2]
+        key += address.bytes + [UInt8](repeating: 0, count: 16 - address.bytes.count)
+        guard let value = map.lookup(key)?.first, value.count >= 8 else { return .success(nil) }
+        let identity = HostOrder.u32(value, at: 0) ?? 0
+        // The tunnel endpoint: IPv4 at 4 (to 1.17), 16 bytes at 4 in 1.18 (flags at 23 say which).
+        let tunnel: IPAddress? =
+            value.count == 24
+            ? (value[23] & 0x02 == 0 ? nil : (value[23] & 0x04 != 0 ? IPAddress(wire: value[4..<20]) : IPAddress(wire: value[4..<8])))
+            : IPAddress(wire: value[4..<8]).flatMap { $0.bytes.allSatisfy { $0 == 0 } ? nil : $0 }
+        return .success(CiliumIdentity(address: address, identity: identity, tunnelEndpoint: tunnel))
     }
 }
 
 extension CiliumDatapath {
     /// The identities the ipcache gives `addresses`: those it has an entry for.
     public func identities(of addresses: [IPAddress]) -> [IPAddress: UInt32] {
+        guard case .success(let ipcache) = ipcache() else { return [:] }
         var found: [IPAddress: UInt32] = [:]
-        for address in addresses { if case .success(let entry?) = identity(of: address) { found[address] = entry.identity } }
+        for address in addresses { if case .success(let entry?) = ipcache.identity(of: address) { found[address] = entry.identity } }
         return found
     }
 }

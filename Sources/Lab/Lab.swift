@@ -61,6 +61,7 @@ public struct Lab: Sendable {
             for pod in plan.pods { try runPod(pod, state: &state) }
             if plan.topology == .cilium {
                 try programCiliumDatapath(state: state)
+                state.extraServices = extraServices
                 try startCiliumServices(state: &state)
             }
             // The lab's policy engines write IPv4 chains: an IPv6-only calico lab has none.

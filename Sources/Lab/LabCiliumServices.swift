@@ -9,6 +9,8 @@ import NetAddress
 /// all. 1.15's frontends carry no protocol (a TCP and a UDP port at one address share one, as
 /// before Cilium 1.17: the first written wins); 1.18's do.
 extension Lab {
+    /// `state.extraServices`: that many more Services of three (unanswering) backends each, as
+    /// the other topologies' kube-proxy rules have them (benchmarks).
     func startCiliumServices(state: inout LabState) throws(LabError) {
         try startServiceBackends(state: &state)
         state.ciliumServices = true
@@ -35,6 +37,11 @@ extension Lab {
                     try writer.add(port, ipv6: ipv6, node: node, backends: backends.map(\.1), localBackends: local.map(\.1))
                 }
             }
+            for port in LabServices.many(state.extraServices, endpoints: 3) {
+                guard let clusterIP = IPAddress.parse(port.clusterIP) else { continue }
+                let backends = port.endpoints.compactMap { IPAddress.parse($0.address) }
+                try writer.frontend(clusterIP, port.port, proto: 6, flags: 0, backends: backends, targetPort: LabServices.targetPort)
+            }
         }
     }
 }
@@ -50,6 +57,8 @@ struct LabCiliumLoadBalancer {
     private var nextBackend: UInt32 = 1
     private var backendIDs: [String: UInt32] = [:]
     private var written: Set<[UInt8]> = []
+    /// The maps, opened once each.
+    private var opened: [String: PinnedMap] = [:]
 
     init(release: Int, globals: String) {
         self.release = release
@@ -83,8 +92,15 @@ struct LabCiliumLoadBalancer {
         }
     }
 
+    private mutating func map(_ name: String) throws(LabError) -> PinnedMap {
+        if let map = opened[name] { return map }
+        let map = try PinnedMap(globals + "/" + name)
+        opened[name] = map
+        return map
+    }
+
     /// A frontend: its master entry, a slot per backend, the backends, its reverse NAT.
-    private mutating func frontend(
+    mutating func frontend(
         _ address: IPAddress, _ port: UInt16, proto: UInt8, flags: UInt8, scope: UInt8 = 0, backends: [IPAddress], targetPort: UInt16
     ) throws(LabError) {
         let family = address.isIPv4 ? "4" : "6"
@@ -93,8 +109,8 @@ struct LabCiliumLoadBalancer {
         guard written.insert(identity).inserted else { return }
         let id = nextID
         nextID += 1
-        let services = try PinnedMap(globals + "/cilium_lb\(family)_services_v2")
-        let backendMap = try PinnedMap(globals + "/cilium_lb\(family)_backends_v3")
+        let services = try map("cilium_lb\(family)_services_v2")
+        let backendMap = try map("cilium_lb\(family)_backends_v3")
         try services.update(identity, Self.service(backendID: 0, count: UInt16(backends.count), revNat: id, flags: flags))
         for (slot, backend) in backends.enumerated() {
             let backendID = try backendID(backend, targetPort, proto: proto, map: backendMap)
@@ -103,7 +119,7 @@ struct LabCiliumLoadBalancer {
                 Self.service(backendID: backendID, count: 0, revNat: id, flags: flags))
         }
         // struct lb4_reverse_nat / lb6_reverse_nat: the frontend's address and port; keyed by the index (network order).
-        try PinnedMap(globals + "/cilium_lb\(family)_reverse_nat").update([UInt8(id >> 8), UInt8(id & 0xFF)], address.bytes + Self.be16(port))
+        try map("cilium_lb\(family)_reverse_nat").update([UInt8(id >> 8), UInt8(id & 0xFF)], address.bytes + Self.be16(port))
     }
 
     private mutating func backendID(_ address: IPAddress, _ port: UInt16, proto: UInt8, map: PinnedMap) throws(LabError) -> UInt32 {

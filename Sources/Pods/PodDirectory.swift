@@ -249,6 +249,14 @@ public struct PodDirectory: Sendable {
     /// The pod that holds an address, if any.
     public func pod(holding address: IPAddress) -> Pod? { pods.first { $0.addresses.contains(address) } }
 
+    /// Every pod by the addresses it holds (the first pod listed wins a shared one): for many
+    /// lookups, where `pod(holding:)` would walk the pods each time.
+    public var holders: [IPAddress: Pod] {
+        var found: [IPAddress: Pod] = [:]
+        for pod in pods { for address in pod.addresses where found[address] == nil { found[address] = pod } }
+        return found
+    }
+
     static func matching(_ query: String, in pods: [Pod]) -> [Pod] {
         if let address = IPAddress.parse(query) { return pods.filter { $0.addresses.contains(address) } }
         if query.contains("/") { return pods.filter { $0.fullName == query } }

@@ -74,7 +74,8 @@ enum CiliumServices {
                 disposition: noneLocal ? .noLocalEndpoints : (endpoints.isEmpty ? .noEndpoints : .endpoints), localPolicy: local,
                 evidence: evidence)
         }
-        .sorted { $0.label < $1.label }
+        // Each label made once, not twice per comparison.
+        .map { ($0.label, $0) }.sorted { $0.0 < $1.0 }.map(\.1)
     }
 
     /// The frontend as a Service's: NodePort (its surrogate 0.0.0.0 and each node address alike),

@@ -43,13 +43,14 @@ extension NodeSession {
         let table = unique.count > 64 ? state.map { LongestPrefixTable($0.unicastRoutesForLookup) } : nil
         var places: [IPAddress: EndpointPlace] = [:]
         // Cilium's datapath tunnels what its ipcache places on another node, whatever the routes say.
-        let cilium = CiliumDatapath.find(root: root)
+        let ipcache = CiliumDatapath.find(root: root).flatMap { try? $0.ipcache().get() }
+        let holders = pods.holders
         for address in unique {
-            if let pod = pods.pod(holding: address) {
+            if let pod = holders[address] {
                 places[address] = EndpointPlace(.thisNode, "pod \(pod.fullName)")
                 continue
             }
-            if let cilium, case .success(let found?) = cilium.identity(of: address), let endpoint = found.tunnelEndpoint {
+            if let ipcache, case .success(let found?) = ipcache.identity(of: address), let endpoint = found.tunnelEndpoint {
                 places[address] = EndpointPlace(.remote, "Cilium's tunnel to \(endpoint) (identity \(found.identity))")
                 continue
             }

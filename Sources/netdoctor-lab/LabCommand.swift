@@ -139,7 +139,9 @@ struct LabCommand: ParsableCommand {
                 throw ValidationError("--extra-pods must be between 0 and \(LabPlan.maxExtraPods)")
             }
             guard (0...20_000).contains(extraServices) else { throw ValidationError("--extra-services must be between 0 and 20000") }
-            if extraServices > 0, proxy == nil { throw ValidationError("--extra-services goes with --proxy") }
+            if extraServices > 0, proxy == nil, topology != .cilium {
+                throw ValidationError("--extra-services goes with --proxy (or --topology cilium)")
+            }
         }
 
         var ciliumMinor: Int? { ciliumRelease.hasPrefix("1.") ? Int(ciliumRelease.dropFirst(2)) : nil }
