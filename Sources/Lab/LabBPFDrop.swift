@@ -74,23 +74,7 @@ extension Lab {
         let written = value.withUnsafeBytes { bpf_map_update_elem(bpf_map__fd(map), &key, $0.baseAddress, 0) }
         guard written == 0 else { throw LabError("the drop target could not be written: \(String(cString: strerror(-written)))") }
         if let pin { return try attachTCX(program: bpf_program__fd(program), interface: index, ingress: false, pin: pin) }
-        var hook = bpf_tc_hook()
-        hook.sz = MemoryLayout<bpf_tc_hook>.size
-        hook.ifindex = index
-        hook.attach_point = BPF_TC_EGRESS
-        let created = bpf_tc_hook_create(&hook)
-        guard created == 0 || created == -EEXIST else {
-            throw LabError("no clsact qdisc on \(interface): \(String(cString: strerror(-created)))")
-        }
-        var options = bpf_tc_opts()
-        options.sz = MemoryLayout<bpf_tc_opts>.size
-        options.prog_fd = bpf_program__fd(program)
-        options.handle = 1
-        options.priority = 1
-        let attached = bpf_tc_attach(&hook, &options)
-        guard attached == 0 else {
-            throw LabError("the program could not be attached to \(interface): \(String(cString: strerror(-attached)))")
-        }
+        try attachTC(program: bpf_program__fd(program), interface: index, name: interface, ingress: false, replace: false)
     }
 }
 
@@ -148,6 +132,46 @@ extension Lab {
         }
         closedir(directory)
         rmdir(pinDirectory)
+    }
+}
+
+/// A C struct in zeroed memory of its own, for the call in `body`: libbpf refuses an options
+/// struct whose bytes past its last field are not zero (EINVAL), and a Swift value of a C struct
+/// keeps no promise about its padding (an optimised build left garbage there). Fields set through
+/// the pointer leave the padding as it is: zero.
+func withZeroed<T, R>(_ type: T.Type, _ body: (UnsafeMutablePointer<T>) -> R) -> R {
+    let pointer = UnsafeMutablePointer<T>.allocate(capacity: 1)
+    defer { pointer.deallocate() }
+    UnsafeMutableRawPointer(pointer).initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<T>.stride)
+    return body(pointer)
+}
+
+extension Lab {
+    /// A program as a direct-action tc filter on the interface's ingress or egress (the clsact
+    /// qdisc made if it is not there), `replace`: over a filter of the same handle.
+    static func attachTC(program: Int32, interface index: Int32, name: String, ingress: Bool, replace: Bool) throws(LabError) {
+        let (created, attached) = withZeroed(bpf_tc_hook.self) { hook -> (Int32, Int32) in
+            hook.pointee.sz = MemoryLayout<bpf_tc_hook>.size
+            hook.pointee.ifindex = index
+            hook.pointee.attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS
+            let created = bpf_tc_hook_create(hook)
+            guard created == 0 || created == -EEXIST else { return (created, 0) }
+            return withZeroed(bpf_tc_opts.self) { options in
+                options.pointee.sz = MemoryLayout<bpf_tc_opts>.size
+                options.pointee.prog_fd = program
+                options.pointee.handle = 1
+                options.pointee.priority = 1
+                if replace { options.pointee.flags = UInt32(BPF_TC_F_REPLACE.rawValue) }
+                return (0, bpf_tc_attach(hook, options))
+            }
+        }
+        guard created == 0 || created == -EEXIST else {
+            throw LabError("no clsact qdisc on \(name): \(String(cString: strerror(-created))) \(String(cString: netdoctor_bpf_last_message()))")
+        }
+        guard attached == 0 else {
+            throw LabError(
+                "the program could not be attached to \(name): \(String(cString: strerror(-attached))) \(String(cString: netdoctor_bpf_last_message()))")
+        }
     }
 }
 

@@ -105,10 +105,11 @@ struct LabCiliumDatapath {
             ? (netdoctor_lab_cilium_118_object(), netdoctor_lab_cilium_118_object_size())
             : (netdoctor_lab_cilium_115_object(), netdoctor_lab_cilium_115_object_size())
         let object = globals.withCString { root -> OpaquePointer? in
-            var options = bpf_object_open_opts()
-            options.sz = MemoryLayout<bpf_object_open_opts>.size
-            options.pin_root_path = root
-            return bpf_object__open_mem(bytes, size, &options)
+            withZeroed(bpf_object_open_opts.self) { options in
+                options.pointee.sz = MemoryLayout<bpf_object_open_opts>.size
+                options.pointee.pin_root_path = root
+                return bpf_object__open_mem(bytes, size, options)
+            }
         }
         guard let object else { throw LabError("the Cilium stand-in could not be opened: \(String(cString: strerror(errno)))") }
         let loaded = bpf_object__load(object)
@@ -169,22 +170,7 @@ struct LabCiliumDatapath {
             try Lab.attachTCX(program: bpf_program__fd(program), interface: index, ingress: ingress, pin: "\(directory)/\(name)")
             return
         }
-        var hook = bpf_tc_hook()
-        hook.sz = MemoryLayout<bpf_tc_hook>.size
-        hook.ifindex = index
-        hook.attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS
-        let created = bpf_tc_hook_create(&hook)
-        guard created == 0 || created == -EEXIST else {
-            throw LabError("no clsact qdisc on \(interface): \(String(cString: strerror(-created)))")
-        }
-        var options = bpf_tc_opts()
-        options.sz = MemoryLayout<bpf_tc_opts>.size
-        options.prog_fd = bpf_program__fd(program)
-        options.handle = 1
-        options.priority = 1
-        options.flags = UInt32(BPF_TC_F_REPLACE.rawValue)
-        let attached = bpf_tc_attach(&hook, &options)
-        guard attached == 0 else { throw LabError("\(name) could not be attached to \(interface): \(String(cString: strerror(-attached)))") }
+        try Lab.attachTC(program: bpf_program__fd(program), interface: index, name: interface, ingress: ingress, replace: true)
     }
 
     func nodeAddresses(_ node: LabPlan.Node) -> [IPAddress] {
@@ -268,10 +254,13 @@ final class PinnedMap {
     /// An endpoint's policy map, as Cilium creates it (an LPM trie of 16,384 entries, 12-byte
     /// keys, not preallocated), pinned at `path` (an existing one there replaced).
     static func createPolicyMap(name: String, valueSize: UInt32, at path: String) throws(LabError) -> PinnedMap {
-        var options = bpf_map_create_opts()
-        options.sz = MemoryLayout<bpf_map_create_opts>.size
-        options.map_flags = UInt32(BPF_F_NO_PREALLOC)
-        let fd = String(name.prefix(15)).withCString { bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, $0, 12, valueSize, 16384, &options) }
+        let fd = String(name.prefix(15)).withCString { mapName in
+            withZeroed(bpf_map_create_opts.self) { options in
+                options.pointee.sz = MemoryLayout<bpf_map_create_opts>.size
+                options.pointee.map_flags = UInt32(BPF_F_NO_PREALLOC)
+                return bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, mapName, 12, valueSize, 16384, options)
+            }
+        }
         guard fd >= 0 else { throw LabError("\(name) could not be created: \(String(cString: strerror(-fd)))") }
         unlink(path)
         let pinned = bpf_obj_pin(fd, path)
