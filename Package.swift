@@ -85,6 +85,16 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ], exclude: ["Generated/README.md"]),
+        // Hubble's Observer, the flows a trace asks Cilium for (generated code: scripts/gen-hubble).
+        .target(
+            name: "Hubble",
+            dependencies: [
+                "Cilium", "NetAddress", "NetSystem",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
         .target(
             name: "Pods",
             dependencies: ["ConfigFormats", "CRI", "Diagnosis", "KernelState", "NetAddress", "NetSystem", "NodeFiles", "RuntimeModel"]),
@@ -103,7 +113,7 @@ let package = Package(
         .target(
             name: "Trace",
             dependencies: [
-                "BPF", "Capture", "Checks", "Cilium", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress",
+                "BPF", "Capture", "Checks", "Cilium", "ConfigFormats", "Diagnosis", "Firewall", "Hubble", "KernelState", "NetAddress",
                 "Netlink", "NetlinkCodec", "NetSystem", "PathFacts", "PathMTU", "Pods", "Services",
             ]),
         // The whole node judged (check): host-local's pools, the node's tables and bridges, pure checks over them.
@@ -116,7 +126,7 @@ let package = Package(
         .target(
             name: "Session",
             dependencies: [
-                "Capture", "Checks", "Cilium", "CNIDetection", "ConfigFormats", "CRI", "Diagnosis", "DNS", "Firewall", "Inspection",
+                "Capture", "Checks", "Cilium", "CNIDetection", "ConfigFormats", "CRI", "Diagnosis", "DNS", "Firewall", "Hubble", "Inspection",
                 "KernelState", "NetAddress", "NetlinkCodec", "NetSystem", "NodeCheck", "NodeFiles", "PathFacts", "PathMTU", "Pods",
                 "Policy", "RuntimeModel", "Services", "Trace",
             ]),
@@ -220,6 +230,14 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "NetAddress", "NodeFiles", "TestSupport"]),
         .testTarget(
             name: "BPFTests", dependencies: ["BPF", "Checks", "Diagnosis", "NetAddress", "PathFacts", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "HubbleTests",
+            dependencies: [
+                "Checks", "Cilium", "Diagnosis", "Hubble", "NetAddress", "TestSupport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "CNIDetectionTests",

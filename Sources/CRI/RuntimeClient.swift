@@ -228,24 +228,6 @@ public enum RuntimeClient {
     }
 }
 
-/// One result handed from a task to a waiting thread.
-final class Outcome<T: Sendable>: Sendable {
-    private let result = Mutex<Result<T, any Error>?>(nil)
-    private let done = DispatchSemaphore(value: 0)
-
-    func finish(_ value: Result<T, any Error>) {
-        result.withLock { $0 = value }
-        done.signal()
-    }
-
-    func wait(for budget: Duration) -> Result<T, any Error>? {
-        let (seconds, attoseconds) = budget.components
-        let nanos = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-        guard done.wait(timeout: .now() + .nanoseconds(nanos)) == .success else { return nil }
-        return result.withLock { $0 }
-    }
-}
-
 /// The verbose status's `info` map: JSON the runtime writes (containerd's sandbox_info.go,
 /// CRI-O's sandbox_status.go), with the sandbox's OCI runtime spec inside.
 public enum SandboxInfo {

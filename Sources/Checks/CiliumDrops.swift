@@ -12,6 +12,9 @@ public struct CiliumObservation: Sendable, Equatable {
     public var problem: String?
     /// What the ipcache says of the probe's two ends ("10.244.1.2 is identity 5678").
     public var identities: [String] = []
+    /// Hubble's flows of the probe, where Hubble answers on the node; why it could not be asked.
+    public var hubble: [HubbleFlow] = []
+    public var hubbleProblem: String?
 
     public init(drops: [CiliumDropCount], releases: ClosedRange<Int>?, problem: String? = nil, identities: [String] = []) {
         self.drops = drops
@@ -41,7 +44,20 @@ public enum CiliumDrops {
                     remedy: "cilium-dbg bpf metrics list on the node shows them; the trace's verdict stands without them."))
             return
         }
-        guard !observation.drops.isEmpty else { return }
+        let hubbleDrop = observation.hubble.first { $0.verdict == "DROPPED" }
+        let hubbleLines =
+            observation.hubble.prefix(8).map(describe) + (observation.hubbleProblem.map { ["Hubble not asked: \($0)"] } ?? [])
+        guard !observation.drops.isEmpty else {
+            // Hubble alone saw it (the counters said nothing, or could not be read): its word.
+            if let hubbleDrop, !reachable {
+                findings.append(
+                    Finding(
+                        .ciliumDrop, .error, "Hubble reports the probe dropped: \(said(hubbleDrop)).",
+                        hop: (hubbleDrop.direction == "EGRESS" ? places.egress : places.ingress) ?? places.ingress,
+                        evidence: hubbleLines + observation.identities, remedy: remedy(UInt8(clamping: hubbleDrop.dropReason))))
+            }
+            return
+        }
         let lines = observation.drops.map { describe($0, releases: observation.releases) }
         guard !reachable else {
             findings.append(
@@ -59,12 +75,27 @@ public enum CiliumDrops {
             Finding(
                 .ciliumDrop, .error,
                 "Cilium's datapath dropped the probe: \(CiliumDropReasons.text(first.key.reason)) (\(CiliumDropReasons.direction(first.key.direction)))"
-                    + (first.key.file != 0 ? ", counted at \(place(first.key, releases: observation.releases))." : "."),
+                    + (first.key.file != 0 ? ", counted at \(place(first.key, releases: observation.releases))" : "")
+                    + (hubbleDrop.map { $0.deniedBy.isEmpty ? "; Hubble agrees" : "; Hubble names \($0.deniedBy.joined(separator: ", "))" } ?? "")
+                    + ".",
                 hop: (first.key.direction == 1 ? places.ingress : places.egress) ?? programFindings.first?.hop
                     ?? places.ingress ?? places.egress,
-                evidence: lines + ["cilium_metrics is the node's: drops of other traffic in the same moment count too"]
+                evidence: hubbleLines + lines + ["cilium_metrics is the node's: drops of other traffic in the same moment count too"]
                     + observation.identities + kernel,
                 remedy: remedy(first.key.reason)))
+    }
+
+    /// Hubble's flow as evidence: which source spoke, and what it said.
+    static func describe(_ flow: HubbleFlow) -> String {
+        "Hubble (\(flow.node.isEmpty ? "this node" : flow.node)): \(flow.source) → \(flow.destination) \(flow.verdict)"
+            + (flow.dropReason != 0 ? ", \(said(flow))" : "") + (flow.direction.isEmpty ? "" : ", \(flow.direction.lowercased())")
+            + (flow.allowedBy.isEmpty ? "" : ", allowed by \(flow.allowedBy.joined(separator: ", "))")
+    }
+
+    /// Hubble's reason (Cilium's code and text), and the policies that denied it.
+    static func said(_ flow: HubbleFlow) -> String {
+        let reason = flow.dropReason > 0 && flow.dropReason < 256 ? CiliumDropReasons.text(UInt8(flow.dropReason)) : "reason \(flow.dropReason)"
+        return reason + (flow.deniedBy.isEmpty ? "" : " by \(flow.deniedBy.joined(separator: ", "))")
     }
 
     static func describe(_ drop: CiliumDropCount, releases: ClosedRange<Int>?) -> String {

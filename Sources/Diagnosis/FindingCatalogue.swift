@@ -721,7 +721,7 @@ public enum FindingCatalogue {
             meaning:
                 "Cilium's datapath counted a drop while the probe was lost: its reason in Cilium's words (Policy denied, Policy denied by denylist, Service backend not found, FIB lookup failed, …), the direction and, from 1.16, the datapath file and line. As info: counters that could not be read, or drops counted while the probe was answered (other traffic's).",
             decidedBy:
-                "cilium_metrics (pinned under /sys/fs/bpf/tc/globals, a per-CPU hash) read before and after the probe, each counter summed over CPUs, its layout checked against the ones Cilium 1.14 to 1.18 write (docs/cilium.md); reasons 2 and 130 and above are drops, as Cilium's metrics map counts them.",
+                "cilium_metrics (pinned under /sys/fs/bpf/tc/globals, a per-CPU hash) read before and after the probe on this node and, through its agent, on the destination's node, each counter summed over CPUs, its layout checked against the ones Cilium 1.14 to 1.18 write (docs/cilium.md); reasons 2 and 130 and above are drops, as Cilium's metrics map counts them. Where Hubble answers on the node (/var/run/cilium/hubble.sock), its flows of the probe are asked after a loss: its reason and the policies it names (1.18) come first, said as Hubble's; a drop Hubble alone reports is one too.",
             remedy: "Per reason: a policy to allow the traffic, a Service's endpoints, the node's routes; cilium-dbg monitor --type drop.",
             inContract: false),
         Entry(

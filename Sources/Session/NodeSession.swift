@@ -2,6 +2,7 @@ import Checks
 import Cilium
 import CNIDetection
 import Diagnosis
+import Hubble
 import Inspection
 import KernelState
 import NetAddress
@@ -217,6 +218,9 @@ public final class NodeSession: @unchecked Sendable {
         tracer.traceRules = traceRules
         tracer.dropReasons = dropReasons
         tracer.cilium = CiliumDatapath.find(root: root)
+        if tracer.cilium != nil, let socket = try? root.resolve(HubbleClient.socketPath), NodeRoot("/").status(socket) != nil {
+            tracer.hubbleSocket = socket
+        }
         switch try serviceDestination(destination, port: port, proto: proto) {
         case .notProgrammed(let query, let reading):
             return PodSourcedReport(

@@ -4,6 +4,7 @@ import Cilium
 import ConfigFormats
 import Diagnosis
 import Firewall
+import Hubble
 import KernelState
 import NetAddress
 import Netlink
@@ -11,6 +12,10 @@ import NetSystem
 import PathFacts
 import PathMTU
 import Pods
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#endif
 
 /// What a trace probes with.
 public enum TraceProtocol: String, Sendable, CaseIterable { case icmp, tcp, udp }
@@ -38,6 +43,9 @@ public struct Tracer {
     /// Cilium's pinned maps on this node, when it runs Cilium: its drop counters are read around
     /// the probe.
     public var cilium: CiliumDatapath?
+    /// Hubble's socket on this node (under the root), when it has one: asked for the probe's
+    /// flows when Cilium's node lost it.
+    public var hubbleSocket: String?
 
     public init(
         node: LiveNode, timeoutMilliseconds: Int32, proto: TraceProtocol, port: UInt16?, agents: AgentLocator? = nil,
@@ -105,6 +113,8 @@ public struct Tracer {
         let family = ends.destinationAddress.family
         let firewallBefore = FirewallReader.readAll(in: firewallNamespaces, family: family)
         let ciliumBefore = cilium?.metrics()
+        // Hubble keeps flows by time: the probe's are those from about now on.
+        let sentAt = Double(time(nil))
         // A userspace policy engine's queues on this node (its process runs where netdoctor does).
         let nodeRules = facts.namespaces.indices.first { facts.namespaces[$0].known.isNode }.flatMap { firewallBefore[$0] } ?? []
         let queuePolicies = QueuedPolicy.read(in: node.nodeSockets, iptables: nodeRules)
@@ -142,6 +152,14 @@ public struct Tracer {
         probe.kernelDrops = dropped
         if let cilium, let ciliumBefore, let ciliumAfter {
             probe.cilium = Self.observe(cilium, before: ciliumBefore, after: ciliumAfter)
+            if !outcome.reachable, let hubbleSocket {
+                do throws(HubbleError) {
+                    probe.cilium?.hubble = try HubbleClient.flows(
+                        socket: hubbleSocket, between: ends.sourceAddress, and: ends.destinationAddress, since: sentAt - 1)
+                } catch {
+                    probe.cilium?.hubbleProblem = error.description
+                }
+            }
             if probe.cilium?.drops.isEmpty == false {
                 probe.cilium?.identities =
                     Self.identities(cilium, of: [ends.sourceAddress, ends.destinationAddress])

@@ -97,53 +97,21 @@ struct RuntimeTests {
     }
 
     /// A Unix socket server that answers each connection with `reply` (nil: never answers).
-    final class FakeRuntime: @unchecked Sendable {
-        let path: String
-        let fd: Int32
-        let tree = NodeTree()
-        init(reply: [UInt8]?, listening: Bool = true) throws {
-            path = tree.path + "/runtime.sock"
-            let sock = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            fd = sock
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sock, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            try #require(bound == 0)
-            guard listening else { return }
-            listen(sock, 16)
-            ServerThread.start {
-                while true {
-                    let client = accept(sock, nil, nil)
-                    if client < 0 { return }
-                    if let reply {
-                        _ = reply.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }; close(client)
-                    }
-                    // nil: hold the connection open and say nothing
-                }
-            }
-        }
-        var endpoint: RuntimeEndpoint { RuntimeEndpoint(named: "unix://" + path, socketPath: path) }
-        deinit { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
-    }
-
     @Test("a runtime that accepts and never answers: timed out within the budget")
     func hangs() throws {
-        let fake = try FakeRuntime(reply: nil)
+        let fake = try FakeUnixServer(reply: nil)
         let started = Elapsed.now()
-        let error = #expect(throws: RuntimeQueryError.self) { _ = try RuntimeClient.inventory(fake.endpoint, budget: .milliseconds(500)) }
+        let error = #expect(throws: RuntimeQueryError.self) { _ = try RuntimeClient.inventory(RuntimeEndpoint(named: "unix://" + fake.path, socketPath: fake.path), budget: .milliseconds(500)) }
         #expect(error?.kind == .timedOut)
         #expect(Elapsed.now() - started < 2.5)
     }
 
     @Test("a runtime that answers garbage: failed, at once, one line")
     func garbage() throws {
-        let fake = try FakeRuntime(reply: Array("HTTP/1.1 400 Bad Request\r\n\r\n\u{1b}[31mgarbage".utf8))
+        let fake = try FakeUnixServer(reply: Array("HTTP/1.1 400 Bad Request\r\n\r\n\u{1b}[31mgarbage".utf8))
         let started = Elapsed.now()
         do {
-            _ = try RuntimeClient.inventory(fake.endpoint, budget: .seconds(2))
+            _ = try RuntimeClient.inventory(RuntimeEndpoint(named: "unix://" + fake.path, socketPath: fake.path), budget: .seconds(2))
             Issue.record("garbage accepted")
         } catch {
             #expect(error.kind == .failed || error.kind == .timedOut)
@@ -156,42 +124,17 @@ struct RuntimeTests {
     func absent() throws {
         let missing = RuntimeEndpoint(named: "unix:///nonexistent.sock", socketPath: "/nonexistent.sock")
         #expect(#expect(throws: RuntimeQueryError.self) { _ = try RuntimeClient.version(missing) }?.kind == .noSocket)
-        let deaf = try FakeRuntime(reply: nil, listening: false)
+        let deaf = try FakeUnixServer(reply: nil, listening: false)
         let started = Elapsed.now()
-        #expect(#expect(throws: RuntimeQueryError.self) { _ = try RuntimeClient.version(deaf.endpoint) }?.kind == .notListening)
+        #expect(#expect(throws: RuntimeQueryError.self) { _ = try RuntimeClient.version(RuntimeEndpoint(named: "unix://" + deaf.path, socketPath: deaf.path)) }?.kind == .notListening)
         #expect(Elapsed.now() - started < 0.5)
         // Through the directory: the cache is used and the report says why.
         let tree = NodeTree()
-        let pods = PodDirectory.load(root: tree.root, endpoint: deaf.endpoint.named)
+        let pods = PodDirectory.load(root: tree.root, endpoint: "unix://" + deaf.path)
         guard case .unavailable = pods.runtime else { Issue.record("\(pods.runtime)"); return }
         #expect(pods.runtime.finding?.severity == .warning)
         let none = PodDirectory.load(root: tree.root)
         guard case .noEndpoint = none.runtime else { Issue.record("\(none.runtime)"); return }
         #expect(none.runtime.finding?.severity == .info)
-    }
-}
-
-/// A detached thread for a test server.
-enum ServerThread {
-    static func start(_ body: @escaping @Sendable () -> Void) {
-        final class Box { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        pthread_create(
-            &thread, nil,
-            { raw in
-                let box = Unmanaged<AnyObject>.fromOpaque(raw!).takeRetainedValue() as! Box
-                box.body()
-                return nil
-            }, box)
-        pthread_detach(thread)
-    }
-}
-
-enum Elapsed {
-    static func now() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 }

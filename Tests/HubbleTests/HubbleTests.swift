@@ -1,0 +1,182 @@
+import Checks
+import Cilium
+import Diagnosis
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import NetAddress
+import SwiftProtobuf
+import TestSupport
+import Testing
+
+@testable import Hubble
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#endif
+
+/// Hubble's client: flows decoded as Cilium's messages lay them out (the subset of
+/// api/v1/flow in Protos/hubble), asked of a stand-in Observer over a Unix socket as a node's
+/// Hubble is asked, and the servers that stall or answer garbage: one line each, bounded.
+@Suite("Hubble: flows of the probe from the node's Observer")
+struct HubbleTests {
+    static func ip(_ text: String) -> IPAddress { IPAddress.parse(text)! }
+
+    /// A drop as Hubble reports a policy deny (Cilium 1.18 names the policies).
+    static func deniedFlow(from source: String = "10.247.1.2", to destination: String = "10.247.1.3") -> Flow_Flow {
+        var flow = Flow_Flow()
+        flow.verdict = .dropped
+        flow.dropReasonDesc = Flow_DropReason(rawValue: 133)!
+        flow.ip.source = source
+        flow.ip.destination = destination
+        flow.trafficDirection = .ingress
+        flow.nodeName = "node1"
+        var policy = Flow_Policy()
+        policy.name = "deny-all"
+        policy.namespace = "default"
+        policy.kind = "NetworkPolicy"
+        flow.ingressDeniedBy = [policy]
+        flow.summary = "ICMPv4 EchoRequest"
+        return flow
+    }
+
+    @Test("a flow read back from its bytes: verdict, Cilium's reason, direction, the denying policy; control bytes made harmless")
+    func decoded() throws {
+        var flow = Self.deniedFlow()
+        flow.summary = "evil\u{1b}[31m"
+        let bytes: [UInt8] = try flow.serializedBytes()
+        let read = HubbleFlow(try Flow_Flow(serializedBytes: bytes))
+        #expect(read.verdict == "DROPPED")
+        #expect(read.dropReason == 133)
+        #expect(read.direction == "INGRESS")
+        #expect(read.deniedBy == ["NetworkPolicy default/deny-all"])
+        #expect(read.node == "node1")
+        #expect(!read.summary.contains("\u{1b}"))
+        // A flow of an older Hubble: the deprecated numeric reason only, no policies.
+        var old = Flow_Flow()
+        old.verdict = .dropped
+        old.dropReason = 181
+        #expect(HubbleFlow(old).dropReason == 181)
+        #expect(HubbleFlow(old).deniedBy.isEmpty)
+    }
+
+    /// Serves the flows it is given, the request's whitelist applied as Hubble applies it.
+    struct StandIn: Observer_Observer.SimpleServiceProtocol {
+        var flows: [Flow_Flow]
+        var delay: Duration = .zero
+
+        func getFlows(request: Observer_GetFlowsRequest, response: RPCWriter<Observer_GetFlowsResponse>, context: ServerContext) async throws {
+            try await Task.sleep(for: delay)
+            for flow in flows
+            where request.whitelist.contains(where: { $0.sourceIp.contains(flow.ip.source) && $0.destinationIp.contains(flow.ip.destination) }) {
+                var message = Observer_GetFlowsResponse()
+                message.flow = flow
+                message.nodeName = flow.nodeName
+                try await response.write(message)
+            }
+        }
+
+        func serverStatus(request: Observer_ServerStatusRequest, context: ServerContext) async throws -> Observer_ServerStatusResponse {
+            Observer_ServerStatusResponse()
+        }
+    }
+
+    /// The stand-in serving on a socket while `body` runs; the client, which waits for its answer
+    /// on its thread as the commands do, runs on a thread of its own, off the test's task pool
+    /// (on two cores the pool's threads are all the server has).
+    func serving<T: Sendable>(_ service: StandIn, _ body: @escaping @Sendable (String) throws -> T) async throws -> T {
+        let tree = NodeTree()
+        let path = tree.path + "/hubble.sock"
+        let server = GRPCServer(
+            transport: .http2NIOPosix(address: .unixDomainSocket(path: path), transportSecurity: .plaintext), services: [service])
+        let task = Task { try await server.serve() }
+        defer {
+            server.beginGracefulShutdown()
+            task.cancel()
+        }
+        for _ in 0..<100 where NodeFilesProbe.exists(path) == false { try await Task.sleep(for: .milliseconds(10)) }
+        return try await withCheckedThrowingContinuation { continuation in
+            ServerThread.start { continuation.resume(with: Result { try body(path) }) }
+        }
+    }
+
+    @Test("the probe's flows, both ways, and no other's")
+    func asked() async throws {
+        let flows = [Self.deniedFlow(), Self.deniedFlow(from: "10.247.1.9", to: "10.247.1.3")]
+        let got = try await serving(StandIn(flows: flows)) { path in
+            try HubbleClient.flows(socket: path, between: Self.ip("10.247.1.2"), and: Self.ip("10.247.1.3"), since: 0)
+        }
+        #expect(got.count == 1)
+        #expect(got.first?.deniedBy == ["NetworkPolicy default/deny-all"])
+    }
+
+    @Test("a Hubble that stalls: timed out within the budget, one line")
+    func stalls() async throws {
+        let started = Elapsed.now()
+        let error = try await serving(StandIn(flows: [Self.deniedFlow()], delay: .seconds(10))) { path -> String in
+            do {
+                _ = try HubbleClient.flows(
+                    socket: path, between: Self.ip("10.247.1.2"), and: Self.ip("10.247.1.3"), since: 0, budget: .milliseconds(300))
+                return "answered"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(error.contains("did not answer within"), "\(error)")
+        #expect(Elapsed.now() - started < 3)
+        // A socket that accepts and says nothing at all.
+        let silent = try FakeUnixServer(reply: nil)
+        let begun = Elapsed.now()
+        #expect(throws: HubbleError.self) {
+            _ = try HubbleClient.flows(
+                socket: silent.path, between: Self.ip("10.247.1.2"), and: Self.ip("10.247.1.3"), since: 0, budget: .milliseconds(300))
+        }
+        #expect(Elapsed.now() - begun < 2)
+    }
+
+    @Test("garbage on the socket, or nobody there: failed, one line, within the budget")
+    func garbage() throws {
+        let fake = try FakeUnixServer(reply: Array("HTTP/1.1 400 Bad Request\r\n\r\n\u{1b}[31mgarbage".utf8))
+        let started = Elapsed.now()
+        do {
+            _ = try HubbleClient.flows(socket: fake.path, between: Self.ip("10.247.1.2"), and: Self.ip("10.247.1.3"), since: 0)
+            Issue.record("garbage accepted")
+        } catch {
+            #expect(!error.description.contains("\n") && !error.description.contains("\u{1b}"), "\(error)")
+        }
+        // Within the budget and its backstop: gRPC may try the connection again until then.
+        #expect(Elapsed.now() - started < 3)
+        #expect(throws: HubbleError.self) {
+            _ = try HubbleClient.flows(socket: "/nonexistent/hubble.sock", between: Self.ip("10.0.0.1"), and: Self.ip("10.0.0.2"), since: 0)
+        }
+    }
+
+    @Test("CILIUM_DROP with Hubble's word: the policies it names, which source spoke; Hubble alone when the counters said nothing")
+    func judged() {
+        let flow = HubbleFlow(Self.deniedFlow())
+        let drop = CiliumDropCount(key: CiliumMetricKey(reason: 133, direction: 1, line: 0, file: 0), packets: 1)
+        var both: [Finding] = []
+        var observation = CiliumObservation(drops: [drop], releases: 18...18)
+        observation.hubble = [flow]
+        CiliumDrops.judge(observation, reachable: false, at: ("node:lxcb", "node:lxca"), findings: &both)
+        #expect(both.count == 1)
+        #expect(both.first?.message.contains("Hubble names NetworkPolicy default/deny-all") == true, "\(both)")
+        #expect(both.first?.evidence.first?.hasPrefix("Hubble (node1)") == true)
+        #expect(both.first?.hop == "node:lxcb")
+        var alone: [Finding] = []
+        var quiet = CiliumObservation(drops: [], releases: 18...18)
+        quiet.hubble = [flow]
+        CiliumDrops.judge(quiet, reachable: false, at: ("node:lxcb", "node:lxca"), findings: &alone)
+        #expect(alone.map(\.code) == [.ciliumDrop])
+        #expect(alone.first?.message.contains("Policy denied by NetworkPolicy default/deny-all") == true, "\(alone)")
+        var unasked: [Finding] = []
+        var failed = CiliumObservation(drops: [drop], releases: 18...18)
+        failed.hubbleProblem = "Hubble at /var/run/cilium/hubble.sock did not answer within 2 seconds"
+        CiliumDrops.judge(failed, reachable: false, findings: &unasked)
+        #expect(unasked.first?.evidence.first?.hasPrefix("Hubble not asked") == true)
+    }
+}
+
+/// Whether a path exists (the server's socket, once it listens).
+enum NodeFilesProbe {
+    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+}
