@@ -101,8 +101,11 @@ let package = Package(
         .target(
             name: "Lab",
             dependencies: [
-                "RuntimeModel", "CLabBPF", "CLibBPF", "CNetShims", "ConfigFormats", "CRI", "Diagnosis", "NetAddress", "Netlink",
+                "RuntimeModel", "CLabBPF", "CLibBPF", "CNetShims", "ConfigFormats", "CRI", "Diagnosis", "Hubble", "NetAddress", "Netlink",
                 "NetlinkCodec", "NetSystem", "NodeFiles", "Pods", "Services",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]),
         .target(
             name: "PathFacts",
@@ -233,11 +236,9 @@ let package = Package(
         .testTarget(
             name: "HubbleTests",
             dependencies: [
-                "Checks", "Cilium", "Diagnosis", "Hubble", "NetAddress", "TestSupport",
-                .product(name: "GRPCCore", package: "grpc-swift-2"),
-                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                "Checks", "Cilium", "Diagnosis", "Hubble", "NetAddress", "NodeFiles", "TestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ]),
+            ], exclude: ["Fixtures"]),
         .testTarget(name: "NetlinkCodecTests", dependencies: ["NetlinkCodec", "NetAddress", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "CNIDetectionTests",

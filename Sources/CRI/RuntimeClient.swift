@@ -171,7 +171,10 @@ public enum RuntimeClient {
         }
         let options = callOptions(budget)
         let outcome = Outcome<T>()
-        let task = Task {
+        // Its own thread: the call never waits for a free thread of the shared pool.
+        let executor = ThreadExecutor()
+        defer { executor.finish() }
+        let task = Task(executorPreference: executor) {
             do {
                 let value = try await withGRPCClient(transport: transport) { client in
                     try await body(Service(wrapping: client), options)

@@ -72,7 +72,10 @@ public enum HubbleClient {
         options.timeout = budget
         options.maxResponseMessageBytes = maxResponseBytes
         let outcome = Outcome<[HubbleFlow]>()
-        let task = Task {
+        // Its own thread: the call never waits for a free thread of the shared pool.
+        let executor = ThreadExecutor()
+        defer { executor.finish() }
+        let task = Task(executorPreference: executor) {
             do {
                 let flows = try await withGRPCClient(transport: transport) { client in
                     try await Observer_Observer.Client(wrapping: client).getFlows(request, options: options) { response in

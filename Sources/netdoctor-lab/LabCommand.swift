@@ -319,11 +319,15 @@ struct LabCommand: ParsableCommand {
         @Option(help: "Be a DNS relay on port 53 that answers this many milliseconds late (lab break DNS_SLOW).") var slowDNS: Int?
         @Flag(help: "Be kube-network-policies' queue listener (NFQUEUE 100) in this namespace.") var nfqueue = false
         @Option(help: "Be an IPv6 router on this interface: a router advertisement every second.") var routerAdvertisements: String?
+        @Option(help: "Be a stand-in of Hubble's Observer on this Unix socket, serving --hubble-flows.") var hubble: String?
+        @Option(help: "With --hubble: a file of `hubble observe -o jsonpb` lines to serve.") var hubbleFlows = "/dev/null"
+        @Option(help: "With --hubble: answer this many milliseconds late.") var hubbleDelay = 0
         @Option(help: "With --nfqueue: ADDRESS,in|out,proto/port+… (a pod a policy selects, and what it allows).") var queuePolicy:
             [String] = []
 
         func run() throws {
             if let routerAdvertisements { LabRouterAdvertiser.run(interface: routerAdvertisements) }
+            if let hubble { LabHubble.serve(socket: hubble, flowsFile: hubbleFlows, delayMilliseconds: hubbleDelay) }
             if let kubeProxy {
                 LabServer.kubeProxy(mode: kubeProxy, clusterCIDRs: clusterCIDR, staleFlag: staleFlag, release: kubeProxyRelease)
             }
