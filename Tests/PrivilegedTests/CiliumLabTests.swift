@@ -3,6 +3,10 @@ import NodeFiles
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#endif
+
 extension PrivilegedSuite {
     /// The cilium topology: pods wired as Cilium wires them with the lab's stand-in of its
     /// datapath keeping Cilium's maps in 1.15's and 1.18's layouts, agents on both nodes, both
@@ -106,6 +110,51 @@ extension PrivilegedSuite {
                     let there = findings(across).filter { $0.code == "CILIUM_DROP" }
                     #expect(there.count == 1 && there.first?.message.contains(words) == true, "\(release) IPv\(family): \(findings(across))")
                     #expect(there.first?.hop.hasPrefix("node2:lxc") == true, "\(release): \(there)")
+                }
+            }
+        }
+
+        @Test("where Hubble answers on the node, its flow comes first: the policy it names, said as Hubble's; a Hubble that stalls is one line")
+        func hubble() throws {
+            try Privilege.require()
+            try up("1.18")
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            try breakLab("CILIUM_POLICY_DENIED")
+            let status = try JSONParser.parse(bytes: try Binary.run(["lab", "status", "-o", "json"]).output)
+            let address = { (name: String) -> String in
+                let pod = (status["pods"]?.array ?? []).first { $0["name"]?.string == name }
+                return String((pod?["address"]?.string ?? "").split(separator: " ").first ?? "")
+            }
+            // What Hubble on node1 would say of the drop (hubble observe -o jsonpb), served by the
+            // lab's stand-in Observer at the socket Cilium serves it on, under node1's root.
+            let tree = NodeTree()
+            tree.write(
+                "/flows.jsonpb",
+                #"{"flow":{"verdict":"DROPPED","drop_reason":133,"IP":{"source":"\#(address("pod-a"))","destination":"\#(address("pod-b"))","ipVersion":"IPv4"},"traffic_direction":"INGRESS","drop_reason_desc":"POLICY_DENIED","ingress_denied_by":[{"name":"allow-8080","namespace":"default","kind":"NetworkPolicy"}],"node_name":"node1"},"node_name":"node1"}"#
+                    + "\n")
+            let socket = "/var/lib/netdoctor-lab/node1/var/run/cilium/hubble.sock"
+            _ = try sh(["mkdir", "-p", "/var/lib/netdoctor-lab/node1/var/run/cilium"])
+            for delay in ["0", "10000"] {
+                let server = try #require(
+                    ChildProcess.spawnDetached(
+                        Binary.path, arguments: ["lab", "serve", "--hubble", socket, "--hubble-flows", tree.path + "/flows.jsonpb", "--hubble-delay", delay],
+                        environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]))
+                defer {
+                    kill(server, SIGKILL)
+                    var exit: Int32 = 0
+                    waitpid(server, &exit, 0)
+                    unlink(socket)
+                }
+                for _ in 0..<300 where NodeRoot("/").status(socket) == nil { usleep(10_000) }
+                let traced = try run(["trace", "pod-a", "pod-b", "--family", "4", "--timeout", "500"]).json
+                let drop = findings(traced).first { $0.code == "CILIUM_DROP" }
+                if delay == "0" {
+                    #expect(drop?.message.contains("Hubble names NetworkPolicy default/allow-8080") == true, "\(findings(traced))")
+                } else {
+                    // The counters still say it; Hubble's silence is a line of evidence, in bounded time.
+                    #expect(drop?.message.contains("Policy denied") == true, "\(findings(traced))")
+                    let evidence = (traced["findings"]?.array ?? []).flatMap { $0["evidence"]?.array?.compactMap(\.string) ?? [] }
+                    #expect(evidence.contains { $0.hasPrefix("Hubble not asked") && $0.contains("did not answer within") }, "\(evidence)")
                 }
             }
         }
