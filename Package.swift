@@ -205,7 +205,7 @@ let package = Package(
             name: "ParserFuzzer",
             dependencies: [
                 "BPF", "Checks", "Cilium", "RuntimeModel", "ConfigFormats", "CNIDetection", "CRI", "Diagnosis", "DNS", "Firewall",
-                "NetAddress",
+                "Hubble", "NetAddress",
                 "NodeCheck", "NodeFiles", "NetlinkCodec", "PathFacts", "Pods", "Services", "Trace", "YAMLFormat",
             ]),
         // Throw-away node trees and repository paths, shared by the test targets.

@@ -14,6 +14,15 @@ public struct CiliumServiceConnection: Sendable, Equatable {
     public var backend: CiliumBackend?
 }
 
+extension CiliumServiceConnection {
+    /// struct ct_entry (56 bytes in every release read): backend_id at 8 (u64), rev_nat_index at
+    /// 38 (network order); nil for any other size.
+    public init?(map: String, entry value: [UInt8]) {
+        guard value.count == 56 else { return nil }
+        self.init(map: map, backendID: HostOrder.u64(value, at: 8) ?? 0, revNatIndex: UInt16(value[38]) << 8 | UInt16(value[39]), backend: nil)
+    }
+}
+
 extension CiliumDatapath {
     /// The service entry of a connection from `client`:`clientPort` to the frontend
     /// `frontend`:`frontendPort`; nil when Cilium has none (not load-balanced per packet: with
@@ -33,13 +42,11 @@ extension CiliumDatapath {
             let key =
                 frontend.bytes + client.bytes + [UInt8(clientPort >> 8), UInt8(clientPort & 0xFF)]
                 + [UInt8(frontendPort >> 8), UInt8(frontendPort & 0xFF), protocolNumber, 4]
-            guard let value = map.lookup(key)?.first, value.count == 56 else { return .success(nil) }
-            // struct ct_entry: backend_id at 8 (u64), rev_nat_index at 38 (network order).
-            let backendID = HostOrder.u64(value, at: 8) ?? 0
-            let revNat = UInt16(value[38]) << 8 | UInt16(value[39])
-            return .success(
-                CiliumServiceConnection(
-                    map: name, backendID: backendID, revNatIndex: revNat, backend: backend(UInt32(truncatingIfNeeded: backendID), ipv6: !frontend.isIPv4)))
+            guard let value = map.lookup(key)?.first, var connection = CiliumServiceConnection(map: name, entry: value) else {
+                return .success(nil)
+            }
+            connection.backend = backend(UInt32(truncatingIfNeeded: connection.backendID), ipv6: !frontend.isIPv4)
+            return .success(connection)
         } catch {
             return .failure(error)
         }

@@ -16,6 +16,21 @@ public struct CiliumIdentity: Sendable, Equatable {
     }
 }
 
+extension CiliumIdentity {
+    /// struct remote_endpoint_info as the ipcache holds it: the identity at 0, the tunnel
+    /// endpoint's IPv4 address at 4 (to 1.17, 12 bytes), or 16 bytes at 4 with flags at 23 saying
+    /// whether there is one and which family (1.18, 24 bytes). nil for any other size.
+    public init?(address: IPAddress, value: [UInt8]) {
+        guard value.count == 12 || value.count == 24 else { return nil }
+        let identity = HostOrder.u32(value, at: 0) ?? 0
+        let tunnel: IPAddress? =
+            value.count == 24
+            ? (value[23] & 0x02 == 0 ? nil : (value[23] & 0x04 != 0 ? IPAddress(wire: value[4..<20]) : IPAddress(wire: value[4..<8])))
+            : IPAddress(wire: value[4..<8]).flatMap { $0.bytes.allSatisfy { $0 == 0 } ? nil : $0 }
+        self.init(address: address, identity: identity, tunnelEndpoint: tunnel)
+    }
+}
+
 extension CiliumDatapath {
     /// The identity of `address` in the ipcache, or nil when it has none (then the datapath
     /// treats it as world); a failure to read is an error.
@@ -51,14 +66,8 @@ public struct CiliumIPCache: Sendable {
         let length = UInt32(32 + address.bytes.count * 8)
         var key = (0..<4).map { UInt8(length >> (8 * UInt32($0)) & 0xFF) } + [0, 0, 0, address.isIPv4 ? 1 : 2]
         key += address.bytes + [UInt8](repeating: 0, count: 16 - address.bytes.count)
-        guard let value = map.lookup(key)?.first, value.count >= 8 else { return .success(nil) }
-        let identity = HostOrder.u32(value, at: 0) ?? 0
-        // The tunnel endpoint: IPv4 at 4 (to 1.17), 16 bytes at 4 in 1.18 (flags at 23 say which).
-        let tunnel: IPAddress? =
-            value.count == 24
-            ? (value[23] & 0x02 == 0 ? nil : (value[23] & 0x04 != 0 ? IPAddress(wire: value[4..<20]) : IPAddress(wire: value[4..<8])))
-            : IPAddress(wire: value[4..<8]).flatMap { $0.bytes.allSatisfy { $0 == 0 } ? nil : $0 }
-        return .success(CiliumIdentity(address: address, identity: identity, tunnelEndpoint: tunnel))
+        guard let value = map.lookup(key)?.first else { return .success(nil) }
+        return .success(CiliumIdentity(address: address, value: value))
     }
 }
 

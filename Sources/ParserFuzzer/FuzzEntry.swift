@@ -5,6 +5,7 @@
 import BPF
 import Checks
 import Cilium
+import Hubble
 import CNIDetection
 import CRI
 import DNS
@@ -70,6 +71,18 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if bytes.count >= 12 {
         _ = CiliumPolicyEntry(key: Array(bytes.prefix(12)), value: Array(bytes.dropFirst(12).prefix(24)))?.summary
         _ = CiliumPolicyEntry(key: Array(bytes.prefix(12)), value: Array(bytes.dropFirst(12).prefix(8)))
+    }
+    // ipcache values (1.14-1.17's 12 bytes, 1.18's 24), conntrack entries, a BTF blob that lies.
+    if let address = IPAddress.parse("10.0.0.1") {
+        _ = CiliumIdentity(address: address, value: Array(bytes.prefix(12)))
+        _ = CiliumIdentity(address: address, value: Array(bytes.prefix(24)))
+    }
+    _ = CiliumServiceConnection(map: "cilium_ct4_global", entry: Array(bytes.prefix(56)))
+    _ = try? BTF.parse(bytes)
+    // Hubble's answers as its socket would send them (a flow, a GetFlows response).
+    if let flow = try? Flow_Flow(serializedBytes: bytes) { _ = HubbleFlow(flow) }
+    if let answer = try? Observer_GetFlowsResponse(serializedBytes: bytes), case .flow(let flow) = answer.responseTypes {
+        _ = HubbleFlow(flow)
     }
     _ = BPFLink(info: bytes)
     _ = try? FlannelNetConf.parse(bytes: bytes)
