@@ -232,7 +232,8 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "NetAddress", "NodeFiles", "TestSupport"]),
         .testTarget(
-            name: "BPFTests", dependencies: ["BPF", "Checks", "Diagnosis", "NetAddress", "PathFacts", "TestSupport"], exclude: ["Fixtures"]),
+            name: "BPFTests", dependencies: ["BPF", "Checks", "Cilium", "ConfigFormats", "Diagnosis", "NetAddress", "NodeFiles", "PathFacts", "TestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "HubbleTests",
             dependencies: [

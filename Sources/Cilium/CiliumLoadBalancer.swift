@@ -56,50 +56,57 @@ extension CiliumDatapath {
     /// is refused). Bounded: 65,536 entries a map.
     public func loadBalancer(ipv6: Bool) -> Result<[CiliumFrontend], BPFError> {
         let family = ipv6 ? "6" : "4"
-        let addressSize = ipv6 ? 16 : 4
         do {
             let services = try opened("cilium_lb\(family)_services_v2")
-            let backendsMap = try opened("cilium_lb\(family)_backends_v3")
-            var backends: [UInt32: CiliumBackend] = [:]
-            for entry in backendsMap.entries(limit: 1 << 16).entries {
-                guard entry.key.count == 4, let value = entry.values.first, value.count >= addressSize + 4,
-                    let address = IPAddress(wire: value[0..<addressSize])
-                else { continue }
-                let id = HostOrder.u32(entry.key, at: 0) ?? 0
-                backends[id] = CiliumBackend(
-                    id: id, address: address, port: UInt16(value[addressSize]) << 8 | UInt16(value[addressSize + 1]),
-                    protocolNumber: value[addressSize + 2], state: value[addressSize + 3])
-            }
-            // Master entries (slot 0) first, then each frontend's slots.
-            var masters: [[UInt8]: (key: [UInt8], value: [UInt8])] = [:]
-            var slots: [[UInt8]: [UInt16: UInt32]] = [:]
-            for entry in services.entries(limit: 1 << 16).entries {
-                guard entry.key.count == addressSize + 8, let value = entry.values.first, value.count == 12 else { continue }
-                let slot = UInt16(entry.key[addressSize + 2]) | UInt16(entry.key[addressSize + 3]) << 8
-                // The frontend's identity: the key without its slot.
-                var frontend = entry.key
-                frontend[addressSize + 2] = 0
-                frontend[addressSize + 3] = 0
-                if slot == 0 {
-                    masters[frontend] = (entry.key, value)
-                } else {
-                    slots[frontend, default: [:]][slot] = HostOrder.u32(value, at: 0) ?? 0
-                }
-            }
-            let frontends = masters.compactMap { frontend, master -> CiliumFrontend? in
-                guard let address = IPAddress(wire: master.key[0..<addressSize]) else { return nil }
-                let count = UInt16(master.value[4]) | UInt16(master.value[5]) << 8
-                let ids = count == 0 ? [] : (1...count).compactMap { slots[frontend]?[$0] }
-                return CiliumFrontend(
-                    address: address, port: UInt16(master.key[addressSize]) << 8 | UInt16(master.key[addressSize + 1]),
-                    protocolNumber: master.key[addressSize + 4], scope: master.key[addressSize + 5], flags: master.value[8],
-                    flags2: master.value[9], revNatIndex: UInt16(master.value[6]) << 8 | UInt16(master.value[7]),
-                    backends: ids.compactMap { backends[$0] }, missingBackends: ids.filter { backends[$0] == nil })
-            }
-            return .success(frontends.sorted { ($0.address.description, $0.port, $0.scope) < ($1.address.description, $1.port, $1.scope) })
+            let backends = try opened("cilium_lb\(family)_backends_v3")
+            return .success(
+                Self.frontends(
+                    services: services.entries(limit: 1 << 16).entries, backends: backends.entries(limit: 1 << 16).entries, ipv6: ipv6))
         } catch {
             return .failure(error)
         }
+    }
+
+    /// The frontends a services map's entries and a backends map's make, as the datapath reads
+    /// them: master entries (slot 0), then each frontend's slots 1 to its count.
+    public static func frontends(services: [BPFMapEntry], backends backendEntries: [BPFMapEntry], ipv6: Bool) -> [CiliumFrontend] {
+        let addressSize = ipv6 ? 16 : 4
+        var backends: [UInt32: CiliumBackend] = [:]
+        for entry in backendEntries {
+            guard entry.key.count == 4, let value = entry.values.first, value.count >= addressSize + 4,
+                let address = IPAddress(wire: value[0..<addressSize])
+            else { continue }
+            let id = HostOrder.u32(entry.key, at: 0) ?? 0
+            backends[id] = CiliumBackend(
+                id: id, address: address, port: UInt16(value[addressSize]) << 8 | UInt16(value[addressSize + 1]),
+                protocolNumber: value[addressSize + 2], state: value[addressSize + 3])
+        }
+        var masters: [[UInt8]: (key: [UInt8], value: [UInt8])] = [:]
+        var slots: [[UInt8]: [UInt16: UInt32]] = [:]
+        for entry in services {
+            guard entry.key.count == addressSize + 8, let value = entry.values.first, value.count == 12 else { continue }
+            let slot = UInt16(entry.key[addressSize + 2]) | UInt16(entry.key[addressSize + 3]) << 8
+            // The frontend's identity: the key without its slot.
+            var frontend = entry.key
+            frontend[addressSize + 2] = 0
+            frontend[addressSize + 3] = 0
+            if slot == 0 {
+                masters[frontend] = (entry.key, value)
+            } else {
+                slots[frontend, default: [:]][slot] = HostOrder.u32(value, at: 0) ?? 0
+            }
+        }
+        let frontends = masters.compactMap { frontend, master -> CiliumFrontend? in
+            guard let address = IPAddress(wire: master.key[0..<addressSize]) else { return nil }
+            let count = UInt16(master.value[4]) | UInt16(master.value[5]) << 8
+            let ids = count == 0 ? [] : (1...count).compactMap { slots[frontend]?[$0] }
+            return CiliumFrontend(
+                address: address, port: UInt16(master.key[addressSize]) << 8 | UInt16(master.key[addressSize + 1]),
+                protocolNumber: master.key[addressSize + 4], scope: master.key[addressSize + 5], flags: master.value[8],
+                flags2: master.value[9], revNatIndex: UInt16(master.value[6]) << 8 | UInt16(master.value[7]),
+                backends: ids.compactMap { backends[$0] }, missingBackends: ids.filter { backends[$0] == nil })
+        }
+        return frontends.sorted { ($0.address.description, $0.port, $0.scope) < ($1.address.description, $1.port, $1.scope) }
     }
 
     private func opened(_ name: String) throws(BPFError) -> BPFMap {
