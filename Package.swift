@@ -85,6 +85,8 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ], exclude: ["Generated/README.md"]),
+        // Calico's eBPF dataplane counters, read from the node.
+        .target(name: "CalicoBPF", dependencies: ["BPF", "NodeFiles"]),
         // Hubble's Observer, the flows a trace asks Cilium for (generated code: scripts/gen-hubble).
         .target(
             name: "Hubble",
@@ -112,11 +114,11 @@ let package = Package(
             dependencies: ["CNetShims", "KernelState", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles", "Pods"]),
         .target(
             name: "Checks",
-            dependencies: ["BPF", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
+            dependencies: ["BPF", "CalicoBPF", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
         .target(
             name: "Trace",
             dependencies: [
-                "BPF", "Capture", "Checks", "Cilium", "ConfigFormats", "Diagnosis", "Firewall", "Hubble", "KernelState", "NetAddress",
+                "BPF", "CalicoBPF", "Capture", "Checks", "Cilium", "ConfigFormats", "Diagnosis", "Firewall", "Hubble", "KernelState", "NetAddress",
                 "Netlink", "NetlinkCodec", "NetSystem", "PathFacts", "PathMTU", "Pods", "Services",
             ]),
         // The whole node judged (check): host-local's pools, the node's tables and bridges, pure checks over them.
@@ -129,7 +131,8 @@ let package = Package(
         .target(
             name: "Session",
             dependencies: [
-                "Capture", "Checks", "Cilium", "CNIDetection", "ConfigFormats", "CRI", "Diagnosis", "DNS", "Firewall", "Hubble", "Inspection",
+                "CalicoBPF", "Capture", "Checks", "Cilium", "CNIDetection", "ConfigFormats", "CRI", "Diagnosis", "DNS", "Firewall", "Hubble",
+                "Inspection",
                 "KernelState", "NetAddress", "NetlinkCodec", "NetSystem", "NodeCheck", "NodeFiles", "PathFacts", "PathMTU", "Pods",
                 "Policy", "RuntimeModel", "Services", "Trace",
             ]),

@@ -6,6 +6,10 @@
 // CILIUM_DROP: the same drop by a program named as Cilium's (cil_to_container), which counts it
 // in a cilium_metrics of Cilium's 1.16+ layout (bpf/lib/common.h struct metrics_key/value), as
 // Cilium's datapath counts a policy drop: a stand-in of that one piece (docs/cilium.md).
+// CALICO_EBPF_DROP: the same drop by a program named as Calico's (calico_tc_main), which counts it
+// in a cali_counters3 of Calico 3.30's layout (felix/bpf-gpl/counters.h: a per-CPU hash keyed
+// by ifindex and hook, 17 u64 counters indexed by enum calico_reason) as its policy drop
+// (CALI_REASON_DROPPED_BY_POLICY, 4) on the tc egress hook (1: traffic to a workload).
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -45,6 +49,22 @@ struct {
     __type(key, struct metrics_key);
     __type(value, struct metrics_value);
 } cilium_metrics SEC(".maps");
+
+struct counters_key {
+    __u32 ifindex;
+    __u32 hook;  // 0 tc ingress, 1 tc egress, 2 XDP
+};
+
+struct counters_value {
+    __u64 counter[17];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __uint(max_entries, 20000);
+    __type(key, struct counters_key);
+    __type(value, struct counters_value);
+} cali_counters3 SEC(".maps");
 
 static __always_inline int equal(const __u8 *x, const __u8 *y, int n) {
     for (int i = 0; i < 16; i++) {
@@ -93,6 +113,24 @@ int cil_to_container(struct __sk_buff *skb) {
         struct metrics_value first = {.count = 1, .bytes = skb->len};
         bpf_map_update_elem(&cilium_metrics, &key, &first, BPF_NOEXIST);
     }
+    return TC_ACT_SHOT;
+}
+
+// Calico's policy drop on the way to a workload: the total and DROPPED_BY_POLICY counted, as
+// felix's programs count them (counters.h: an entry made if missing).
+SEC("tc")
+int calico_tc_main(struct __sk_buff *skb) {
+    struct counters_key key = {.ifindex = skb->ifindex, .hook = 1};
+    struct counters_value *value = bpf_map_lookup_elem(&cali_counters3, &key);
+    if (!value) {
+        struct counters_value zero = {};
+        bpf_map_update_elem(&cali_counters3, &key, &zero, BPF_NOEXIST);
+        value = bpf_map_lookup_elem(&cali_counters3, &key);
+        if (!value) return TC_ACT_OK;
+    }
+    value->counter[0] += 1;
+    if (!targeted(skb)) return TC_ACT_OK;
+    value->counter[4] += 1;
     return TC_ACT_SHOT;
 }
 

@@ -1,4 +1,5 @@
 import BPF
+import CalicoBPF
 import Diagnosis
 import NetAddress
 import PathFacts
@@ -248,5 +249,53 @@ public enum KernelDrops {
                 remedy: "Confirm with trace --drop-reasons (the kernel then says which program dropped it and why). "
                     + remedy(for: attached.first))
         ]
+    }
+}
+
+/// What Calico's eBPF counters (cali_countersN) said around the probe.
+public struct CalicoObservation: Sendable, Equatable {
+    public var drops: [CalicoDrop]
+    /// The layout read ("cali_counters3, Calico 3.30"), or why the counters were not read.
+    public var layout: String
+    public var problem: String?
+
+    public init(drops: [CalicoDrop], layout: String, problem: String? = nil) {
+        self.drops = drops
+        self.layout = layout
+        self.problem = problem
+    }
+}
+
+extension KernelDrops {
+    /// BPF_PROGRAM_DROP in Calico's words: a drop counter of its eBPF dataplane that moved on an
+    /// interface of the path while the probe was lost, placed at that hop (`hops`: the path's
+    /// interfaces on this node by index). Its programs count per interface and hook, so the
+    /// counter names the place, and other traffic's drops there in the same moment count too.
+    public static func judgeCalico(
+        _ observation: CalicoObservation, reachable: Bool, hops: [Int32: String], findings: inout [Finding]
+    ) {
+        if let problem = observation.problem {
+            findings.append(
+                Finding(
+                    .bpfProgramDrop, .info, "Calico's eBPF counters were not read: \(problem).",
+                    remedy: "calico-node -bpf counters dump on the node shows them; the trace's verdict stands without them."))
+            return
+        }
+        let onPath = observation.drops.filter { hops[Int32(bitPattern: $0.key.interfaceIndex)] != nil }
+        guard !reachable, let first = onPath.first else { return }
+        let place = hops[Int32(bitPattern: first.key.interfaceIndex)]!
+        // The kernel's or the guess's view of the same drop is Calico's: one finding.
+        findings.removeAll { $0.code == .bpfProgramDrop }
+        findings.append(
+            Finding(
+                .bpfProgramDrop, .error,
+                "Calico's eBPF dataplane dropped the probe at \(place) (\(first.key.hookName)): \(first.reasonText).",
+                hop: place,
+                evidence: onPath.map {
+                    "\(observation.layout): interface \($0.key.interfaceIndex), \($0.key.hookName): \"\($0.reasonText)\" +\($0.packets) during the probe"
+                } + ["the counters are the interface's: drops of other traffic there in the same moment count too"],
+                remedy: first.reason == 4
+                    ? "A Calico policy (or a Kubernetes NetworkPolicy) denies it: calicoctl get networkpolicy, and calico-node -bpf policy dump \(place.split(separator: ":").last.map(String.init) ?? "IFACE") all shows the program's rules."
+                    : "calico-node -bpf counters dump --iface=\(place.split(separator: ":").last.map(String.init) ?? "IFACE") shows the counters; the reason is Calico's own."))
     }
 }

@@ -21,11 +21,12 @@ extension Lab {
 
     /// Attaches the program to `interface`'s egress (towards the pod behind a host-side veth) in
     /// the node namespace `namespace`, dropping `address`'s traffic: a tc filter, or a tcx link.
-    /// `program`: lab_drop_probe, or cil_to_container (CILIUM_DROP), whose cilium_metrics is then
-    /// pinned at `metricsPin` (a bpffs mounted at the node root's /sys/fs/bpf first).
+    /// `program`: lab_drop_probe, cil_to_container (CILIUM_DROP) or calico_tc_main
+    /// (CALICO_EBPF_DROP), whose counters map (cilium_metrics, cali_counters3) is then pinned at
+    /// `countersPin` (a bpffs mounted at the node root's /sys/fs/bpf first).
     func attachLabDrop(
         namespace: String, interface: String, address: String, tcx: Bool = false, program: String = "lab_drop_probe",
-        metricsPin: String? = nil
+        countersPin: (map: String, path: String)? = nil
     ) throws(LabError) {
         if let missing = BPFLibrary.unavailableReason { throw LabError("BPF_DROP needs libbpf: \(missing)") }
         guard let target = IPAddress.parse(address) else { throw LabError("no address \(address)") }
@@ -37,7 +38,7 @@ extension Lab {
                 Result { () throws(LabError) in
                     try Self.loadAndAttach(
                         interface: interface, target: target, pin: tcx ? "\(Self.pinDirectory)/\(namespace)-\(interface)" : nil,
-                        program: program, metricsPin: metricsPin)
+                        program: program, countersPin: countersPin)
                 }
             }
         } catch {
@@ -47,7 +48,7 @@ extension Lab {
     }
 
     private static func loadAndAttach(
-        interface: String, target: IPAddress, pin: String?, program programName: String, metricsPin: String?
+        interface: String, target: IPAddress, pin: String?, program programName: String, countersPin: (map: String, path: String)?
     ) throws(LabError) {
         let index = Int32(if_nametoindex(interface))
         guard index > 0 else { throw LabError("no interface \(interface)") }
@@ -63,10 +64,14 @@ extension Lab {
             )
         }
         guard let program = bpf_object__find_program_by_name(object, programName),
-            let map = bpf_object__find_map_by_name(object, "lab_drop_target"),
-            let metrics = bpf_object__find_map_by_name(object, "cilium_metrics")
+            let map = bpf_object__find_map_by_name(object, "lab_drop_target")
         else { throw LabError("the lab's drop object lacks its program or maps (scripts/gen-bpf)") }
-        if let metricsPin { try pinMetrics(bpf_map__fd(metrics), at: metricsPin) }
+        if let countersPin {
+            guard let counters = bpf_object__find_map_by_name(object, countersPin.map) else {
+                throw LabError("the lab's drop object has no \(countersPin.map) (scripts/gen-bpf)")
+            }
+            try pinCounters(bpf_map__fd(counters), at: countersPin.path)
+        }
         // struct drop_target: family, three bytes of padding, the address in 16 bytes.
         var value: [UInt8] = [target.isIPv4 ? 4 : 6, 0, 0, 0] + target.bytes
         value += [UInt8](repeating: 0, count: 20 - value.count)
@@ -105,9 +110,9 @@ extension Lab {
         }
     }
 
-    /// cilium_metrics pinned where Cilium pins it, under a node root: a bpffs of its own mounted
-    /// at ROOT/sys/fs/bpf (each bpffs mount is a new instance), the directories made.
-    fileprivate static func pinMetrics(_ fd: Int32, at path: String) throws(LabError) {
+    /// A counters map pinned where its datapath pins it, under a node root: a bpffs of its own
+    /// mounted at ROOT/sys/fs/bpf (each bpffs mount is a new instance), the directories made.
+    fileprivate static func pinCounters(_ fd: Int32, at path: String) throws(LabError) {
         guard let range = path.range(of: "/sys/fs/bpf/") else { throw LabError("not a bpffs path: \(path)") }
         let mountPoint = String(path[..<range.upperBound].dropLast())
         _ = try? Shell.run(["mkdir", "-p", mountPoint])
@@ -115,10 +120,11 @@ extension Lab {
         _ = try? Shell.run(["mkdir", "-p", String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])])
         unlink(path)
         let pinned = bpf_obj_pin(fd, path)
-        guard pinned == 0 else { throw LabError("cilium_metrics could not be pinned at \(path): \(String(cString: strerror(-pinned)))") }
+        guard pinned == 0 else { throw LabError("the counters could not be pinned at \(path): \(String(cString: strerror(-pinned)))") }
     }
 
-    /// The node roots' bpffs mounts (CILIUM_DROP's), taken down with what is pinned there.
+    /// The node roots' bpffs mounts (CILIUM_DROP's, CALICO_EBPF_DROP's, the cilium topology's),
+    /// taken down with what is pinned there.
     func unmountNodeBPF() {
         for node in plan.nodes { umount2(plan.nodeRoot(node) + "/sys/fs/bpf", Int32(MNT_DETACH)) }
     }

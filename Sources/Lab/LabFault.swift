@@ -73,6 +73,7 @@ public enum LabFault: String, Sendable, CaseIterable {
     case bpfDropTCX = "BPF_DROP_TCX"
     case ciliumDrop = "CILIUM_DROP"
     case rpFilter = "RP_FILTER"
+    case calicoEBPFDrop = "CALICO_EBPF_DROP"
     case ciliumPolicyDenied = "CILIUM_POLICY_DENIED"
     case ciliumPolicyDeniedExplicit = "CILIUM_POLICY_DENIED_EXPLICIT"
     case ciliumEndpointNoProgram = "CILIUM_ENDPOINT_NO_PROGRAM"
@@ -163,6 +164,8 @@ public enum LabFault: String, Sendable, CaseIterable {
             "node1: net.ipv4.conf.all.rp_filter=1 and a host route to pod-a's address by eth0, as an earlier CNI left it: pod-a's packets, coming in by cni0, fail the strict reverse-path check (overlay)"
         case .ciliumDrop:
             "node1: a stand-in of Cilium's policy drop: a tc program named as Cilium's (cil_to_container) on pod-b's host-side veth drops every packet to pod-b and counts it as Cilium does, in a cilium_metrics of Cilium 1.16+'s layout pinned where Cilium pins it (node1's root /sys/fs/bpf/tc/globals): reason 133 Policy denied, ingress, bpf_lxc.c (probe pod-a → pod-b)"
+        case .calicoEBPFDrop:
+            "node1: a stand-in of Calico's eBPF policy drop: a tc program named as Calico's (calico_tc_main) on pod-b's host-side veth's egress drops every packet to pod-b and counts it as felix's programs do, in a cali_counters3 of Calico 3.30's layout pinned where felix pins it (node1's root /sys/fs/bpf/tc/globals): reason 4, Dropped by policy, on the tc egress hook (probe pod-a → pod-b)"
         case .bpfDropTCX:
             "as BPF_DROP, attached as a tcx link (kernel 6.6 on) as Cilium 1.16+ attaches its programs, pinned under /sys/fs/bpf/netdoctor-lab: tc filter show lists nothing, only BPF_PROG_QUERY finds it"
         case .rpFilter:
@@ -345,7 +348,11 @@ extension Lab {
         case .ciliumDrop:
             try attachLabDrop(
                 namespace: n1, interface: podB.hostInterface, address: podB.address, program: "cil_to_container",
-                metricsPin: root1 + "/sys/fs/bpf/tc/globals/cilium_metrics")
+                countersPin: ("cilium_metrics", root1 + "/sys/fs/bpf/tc/globals/cilium_metrics"))
+        case .calicoEBPFDrop:
+            try attachLabDrop(
+                namespace: n1, interface: podB.hostInterface, address: podB.address, program: "calico_tc_main",
+                countersPin: ("cali_counters3", root1 + "/sys/fs/bpf/tc/globals/cali_counters3"))
         case .ciliumPolicyDenied, .ciliumPolicyDeniedExplicit, .ciliumEndpointNoProgram, .ciliumPolicyProgramMissing,
             .ciliumServiceNoBackends, .ciliumIdentityStale, .ciliumTunnelEndpointMissing:
             try injectCilium(fault, state: state)

@@ -1,3 +1,4 @@
+import CalicoBPF
 import Checks
 import Cilium
 import CNIDetection
@@ -218,6 +219,7 @@ public final class NodeSession: @unchecked Sendable {
         tracer.traceRules = traceRules
         tracer.dropReasons = dropReasons
         tracer.cilium = CiliumDatapath.find(root: root)
+        tracer.calico = CalicoCounters.find(root: root)
         if tracer.cilium != nil, let socket = try? root.resolve(HubbleClient.socketPath), NodeRoot("/").status(socket) != nil {
             tracer.hubbleSocket = socket
         }

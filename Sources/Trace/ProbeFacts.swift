@@ -35,6 +35,8 @@ public struct ProbeFacts: Sendable {
     public var hopPrograms: [String: [AttachedProgram]] = [:]
     /// Cilium's drop counters around the probe, on a node that runs Cilium.
     public var cilium: CiliumObservation?
+    /// What Calico's eBPF counters said around the probe (a node running its eBPF dataplane).
+    public var calico: CalicoObservation?
     /// The path's pods of this node as Cilium's datapath has their endpoints.
     public var ciliumEndpoints: [CiliumEndpointFact] = []
 

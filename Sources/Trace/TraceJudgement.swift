@@ -63,6 +63,12 @@ public enum TraceJudgement {
         }
         if let path = probe.mtuPath { findings += mtuFindings(path, ends: ends, remote: probe.remote, remedy: mtuRemedy) }
         findings += CaptureReport.incompleteHops(probe.outcome.captureProblems + (probe.remote?.problems ?? []))
+        if let calico = probe.calico {
+            // The path's interfaces on this node, by index (where Calico's programs count).
+            var places: [Int32: String] = [:]
+            for hop in hops where hop.node == nil && hop.namespace?.isNode == true { if let index = hop.link?.index { places[index] = hop.name } }
+            KernelDrops.judgeCalico(calico, reachable: probe.outcome.reachable, hops: places, findings: &findings)
+        }
         findings += probe.ciliumEndpoints.flatMap(\.findings)
         if let cilium = probe.cilium {
             let places = (
@@ -72,7 +78,7 @@ public enum TraceJudgement {
             CiliumDrops.judge(cilium, reachable: probe.outcome.reachable, at: places, findings: &findings)
         }
         if probe.kernelDrops == nil, !probe.outcome.reachable, !probe.outcome.portClosed,
-            !findings.contains(where: { $0.code == .ciliumDrop && $0.severity == .error })
+            !findings.contains(where: { [.ciliumDrop, .bpfProgramDrop].contains($0.code) && $0.severity == .error })
         {
             findings += KernelDrops.likelyProgram(
                 hops: hops, programs: probe.hopPrograms, explained: findings.contains { $0.severity == .error })

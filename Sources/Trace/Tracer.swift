@@ -1,4 +1,5 @@
 import BPF
+import CalicoBPF
 import Checks
 import Cilium
 import ConfigFormats
@@ -43,6 +44,8 @@ public struct Tracer {
     /// Cilium's pinned maps on this node, when it runs Cilium: its drop counters are read around
     /// the probe.
     public var cilium: CiliumDatapath?
+    /// Calico's eBPF counters on this node (under the root), when it runs that dataplane.
+    public var calico: (path: String, layout: CalicoCountersLayout?, shape: String)?
     /// Hubble's socket on this node (under the root), when it has one: asked for the probe's
     /// flows when Cilium's node lost it.
     public var hubbleSocket: String?
@@ -113,6 +116,7 @@ public struct Tracer {
         let family = ends.destinationAddress.family
         let firewallBefore = FirewallReader.readAll(in: firewallNamespaces, family: family)
         let ciliumBefore = cilium?.metrics()
+        let calicoBefore = calico.flatMap { found in found.layout.map { CalicoCounters.read(path: found.path, layout: $0) } }
         // Hubble keeps flows by time: the probe's are those from about now on.
         let sentAt = Double(time(nil))
         // A userspace policy engine's queues on this node (its process runs where netdoctor does).
@@ -143,6 +147,7 @@ public struct Tracer {
         let (outcome, seen) = try probed.get()
         let firewallAfter = FirewallReader.readAgain(firewallBefore, in: firewallNamespaces, family: family)
         let ciliumAfter = cilium?.metrics()
+        let calicoAfter = calico.flatMap { found in found.layout.map { CalicoCounters.read(path: found.path, layout: $0) } }
         PathGatherer(access: node).afterProbe(&facts, answered: outcome.reachable)
         var probe = ProbeFacts(
             outcome: outcome, seen: seen, firewallBefore: firewallBefore,
@@ -167,6 +172,7 @@ public struct Tracer {
             }
         }
         probe.hopPrograms = hopPrograms.byHop
+        if let calico { probe.calico = Self.observe(calico, before: calicoBefore, after: calicoAfter) }
         if let cilium { probe.ciliumEndpoints = CiliumTunnel.endpoints(cilium, ends: ends, hops: facts.hops, programs: hopPrograms.byHop) }
         facts.collectionErrors += hopPrograms.problems.map { .init(place: "BPF programs", what: $0) }
         if !queuePolicies.isEmpty {
@@ -184,6 +190,23 @@ public struct Tracer {
             }
         }
         return probe
+    }
+
+    /// Calico's drop counters that moved around the probe, or why they could not be read.
+    static func observe(
+        _ calico: (path: String, layout: CalicoCountersLayout?, shape: String), before: Result<[CalicoCounterKey: [UInt64]], BPFError>?,
+        after: Result<[CalicoCounterKey: [UInt64]], BPFError>?
+    ) -> CalicoObservation {
+        guard let layout = calico.layout else {
+            return CalicoObservation(drops: [], layout: calico.shape, problem: "\(calico.shape): no layout Calico 3.26 to 3.31 writes")
+        }
+        let name = "\(layout.name) (Calico \(layout.releases))"
+        switch (before, after) {
+        case (.success(let before)?, .success(let after)?):
+            return CalicoObservation(drops: CalicoCounters.drops(before: before, after: after), layout: name)
+        case (.failure(let error)?, _), (_, .failure(let error)?): return CalicoObservation(drops: [], layout: name, problem: error.description)
+        default: return CalicoObservation(drops: [], layout: name)
+        }
     }
 
     /// Cilium's drop counters that moved around the probe, or why they could not be read.
