@@ -235,7 +235,7 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "NetAddress", "NodeFiles", "TestSupport"]),
         .testTarget(
-            name: "BPFTests", dependencies: ["BPF", "Checks", "Cilium", "ConfigFormats", "Diagnosis", "NetAddress", "NodeFiles", "PathFacts", "TestSupport"],
+            name: "BPFTests", dependencies: ["BPF", "CalicoBPF", "Checks", "Cilium", "ConfigFormats", "Diagnosis", "NetAddress", "NodeFiles", "PathFacts", "TestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "HubbleTests",

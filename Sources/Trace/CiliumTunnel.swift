@@ -31,12 +31,16 @@ enum CiliumTunnel {
     {
         guard case .success(let endpoints) = cilium.endpoints() else { return [] }
         let pods = [(ends.source, TraceHop.Role.hostSide)] + (ends.destinationPod.map { [($0, TraceHop.Role.destinationHostSide)] } ?? [])
-        return pods.map { pod, role in
+        return pods.compactMap { pod, role in
             let hop = hops.first { $0.role == role && $0.node == nil }
             let endpoint = endpoints.first { pod.addresses.contains($0.address) && !$0.isHost }
+            let attached = hop.flatMap { programs[$0.name] } ?? []
+            // A pod Cilium does not know and whose veth runs none of its programs is not Cilium's
+            // (another CNI's, or maps left pinned by a Cilium that is gone): nothing to judge.
+            guard endpoint != nil || attached.contains(where: { $0.program.owner == "Cilium" }) else { return nil }
             return CiliumEndpointFact(
                 pod: pod.label, addresses: pod.addresses, hostVeth: hop?.link.map { ($0.index, $0.name) },
-                programs: hop.flatMap { programs[$0.name] } ?? [], endpoints: endpoints, policySlot: cilium.policySlots(of: endpoint),
+                programs: attached, endpoints: endpoints, policySlot: cilium.policySlots(of: endpoint),
                 ipcache: cilium.identities(of: pod.addresses))
         }
     }

@@ -245,8 +245,12 @@ extension PrivilegedSuite {
             for options in [[], ["--drop-reasons"]] {
                 let (status, json) = try trace(["pod-a", "pod-b", "--timeout", "500"] + options)
                 #expect(status == 1)
-                let errors = findings(json)
-                #expect(errors.map(\.code) == ["CILIUM_DROP"], "\(options): \(errors)")
+                // pod-b's endpoint (made above) has no cil_from_container on its veth: said; pod-a is
+                // no endpoint of Cilium's and runs none of its programs: not judged.
+                let all = findings(json)
+                #expect(Set(all.map(\.code)) == ["CILIUM_DROP", "CILIUM_ENDPOINT_NOT_READY"], "\(options): \(all)")
+                #expect(all.filter { $0.code == "CILIUM_ENDPOINT_NOT_READY" }.count == 1)
+                let errors = all.filter { $0.code == "CILIUM_DROP" }
                 #expect(errors.first?.hop.hasPrefix("node:veth") == true)
                 #expect(errors.first?.evidence.first?.contains("reason 133 \"Policy denied\", ingress, bpf_lxc.c:") == true)
                 #expect(errors.first?.evidence.contains("ipcache: 10.244.1.2 is identity 5678") == true, "\(errors)")
@@ -262,6 +266,31 @@ extension PrivilegedSuite {
             #expect(!(other.json["findings"]?.array ?? []).contains { $0["code"]?.string == "CILIUM_DROP" })
             _ = try Binary.run(["lab", "down"])
             #expect(NodeRoot("/").status("/var/lib/netdoctor-lab/node1/sys/fs/bpf/tc/globals/cilium_metrics") == nil)
+        }
+
+        @Test("CALICO_EBPF_DROP (the lab's stand-in): Calico's counter names the reason at the hop; with --drop-reasons one finding; lab down unmounts")
+        func calicoDrop() throws {
+            try Privilege.require()
+            try up()
+            defer { _ = try? Binary.run(["lab", "down"]) }
+            try #require(try Binary.run(["lab", "break", "CALICO_EBPF_DROP"]).status == 0)
+            for options in [[], ["--drop-reasons"]] {
+                let (status, json) = try trace(["pod-a", "pod-b", "--timeout", "500"] + options)
+                #expect(status == 1)
+                let errors = findings(json)
+                #expect(errors.map(\.code) == ["BPF_PROGRAM_DROP"], "\(options): \(errors)")
+                #expect(errors.first?.hop.hasPrefix("node:veth") == true)
+                #expect(
+                    errors.first?.evidence.first?.hasPrefix("cali_counters3 (Calico 3.30): interface ") == true
+                        && errors.first?.evidence.first?.contains("tc egress: \"Dropped by policy\" +1") == true,
+                    "\(errors.first?.evidence ?? [])")
+            }
+            // Elsewhere on the path nothing is Calico's: pod-a to pod-c passes, and nothing is said.
+            let other = try trace(["pod-a", "10.244.2.2", "--timeout", "500"])
+            #expect(other.status == 0)
+            #expect(!(other.json["findings"]?.array ?? []).contains { $0["code"]?.string == "BPF_PROGRAM_DROP" })
+            _ = try Binary.run(["lab", "down"])
+            #expect(NodeRoot("/").status("/var/lib/netdoctor-lab/node1/sys/fs/bpf/tc/globals/cali_counters3") == nil)
         }
 
         @Test("inspect lists each interface's programs: the lab's tc program on pod-b's host veth, with its id, tag and owner")
