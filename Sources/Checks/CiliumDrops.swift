@@ -50,11 +50,16 @@ public enum CiliumDrops {
         guard !observation.drops.isEmpty else {
             // Hubble alone saw it (the counters said nothing, or could not be read): its word.
             if let hubbleDrop, !reachable {
+                let hop = (hubbleDrop.direction == "EGRESS" ? places.egress : places.ingress) ?? places.ingress
+                let reason = UInt8(clamping: hubbleDrop.dropReason)
                 findings.append(
-                    Finding(
-                        .ciliumDrop, .error, "Hubble reports the probe dropped: \(said(hubbleDrop)).",
-                        hop: (hubbleDrop.direction == "EGRESS" ? places.egress : places.ingress) ?? places.ingress,
-                        evidence: hubbleLines + observation.identities, remedy: remedy(UInt8(clamping: hubbleDrop.dropReason))))
+                    isPolicy(reason)
+                        ? PolicyDenied.byDatapath(
+                            "Cilium's policy denied the probe, as Hubble reports it: \(said(hubbleDrop)).", hop: hop,
+                            evidence: hubbleLines + observation.identities, remedy: remedy(reason))
+                        : Finding(
+                            .ciliumDrop, .error, "Hubble reports the probe dropped: \(said(hubbleDrop)).", hop: hop,
+                            evidence: hubbleLines + observation.identities, remedy: remedy(reason)))
             }
             return
         }
@@ -71,19 +76,26 @@ public enum CiliumDrops {
         let kernel = programFindings.flatMap(\.evidence)
         findings.removeAll { $0.code == .bpfProgramDrop }
         let first = observation.drops[0]
+        let message =
+            "\(CiliumDropReasons.text(first.key.reason)) (\(CiliumDropReasons.direction(first.key.direction)))"
+            + (first.key.file != 0 ? ", counted at \(place(first.key, releases: observation.releases))" : "")
+            + (hubbleDrop.map { $0.deniedBy.isEmpty ? "; Hubble agrees" : "; Hubble names \($0.deniedBy.joined(separator: ", "))" } ?? "")
+            + "."
+        let hop = (first.key.direction == 1 ? places.ingress : places.egress) ?? programFindings.first?.hop ?? places.ingress ?? places.egress
+        let evidence =
+            hubbleLines + lines + ["cilium_metrics is the node's: drops of other traffic in the same moment count too"]
+            + observation.identities + kernel
+        // A policy's drop is POLICY_DENIED, as every engine's is; the rest are Cilium's own.
         findings.append(
-            Finding(
-                .ciliumDrop, .error,
-                "Cilium's datapath dropped the probe: \(CiliumDropReasons.text(first.key.reason)) (\(CiliumDropReasons.direction(first.key.direction)))"
-                    + (first.key.file != 0 ? ", counted at \(place(first.key, releases: observation.releases))" : "")
-                    + (hubbleDrop.map { $0.deniedBy.isEmpty ? "; Hubble agrees" : "; Hubble names \($0.deniedBy.joined(separator: ", "))" } ?? "")
-                    + ".",
-                hop: (first.key.direction == 1 ? places.ingress : places.egress) ?? programFindings.first?.hop
-                    ?? places.ingress ?? places.egress,
-                evidence: hubbleLines + lines + ["cilium_metrics is the node's: drops of other traffic in the same moment count too"]
-                    + observation.identities + kernel,
-                remedy: remedy(first.key.reason)))
+            isPolicy(first.key.reason)
+                ? PolicyDenied.byDatapath("Cilium's policy denied the probe: " + message, hop: hop, evidence: evidence, remedy: remedy(first.key.reason))
+                : Finding(
+                    .ciliumDrop, .error, "Cilium's datapath dropped the probe: " + message, hop: hop, evidence: evidence,
+                    remedy: remedy(first.key.reason)))
     }
+
+    /// Cilium's policy reasons: 133 Policy denied (no entry allowed it), 181 Policy denied by denylist.
+    static func isPolicy(_ reason: UInt8) -> Bool { reason == 133 || reason == 181 }
 
     /// Hubble's flow as evidence: which source spoke, and what it said.
     static func describe(_ flow: HubbleFlow) -> String {

@@ -286,16 +286,24 @@ extension KernelDrops {
         let place = hops[Int32(bitPattern: first.key.interfaceIndex)]!
         // The kernel's or the guess's view of the same drop is Calico's: one finding.
         findings.removeAll { $0.code == .bpfProgramDrop }
+        let interface = place.split(separator: ":").last.map(String.init) ?? "IFACE"
+        let evidence =
+            onPath.map {
+                "\(observation.layout): interface \($0.key.interfaceIndex), \($0.key.hookName): \"\($0.reasonText)\" +\($0.packets) during the probe"
+            } + ["the counters are the interface's: drops of other traffic there in the same moment count too"]
+        // Its policy's drop is POLICY_DENIED, as every engine's is; the rest are the program's.
         findings.append(
-            Finding(
-                .bpfProgramDrop, .error,
-                "Calico's eBPF dataplane dropped the probe at \(place) (\(first.key.hookName)): \(first.reasonText).",
-                hop: place,
-                evidence: onPath.map {
-                    "\(observation.layout): interface \($0.key.interfaceIndex), \($0.key.hookName): \"\($0.reasonText)\" +\($0.packets) during the probe"
-                } + ["the counters are the interface's: drops of other traffic there in the same moment count too"],
-                remedy: first.reason == 4
-                    ? "A Calico policy (or a Kubernetes NetworkPolicy) denies it: calicoctl get networkpolicy, and calico-node -bpf policy dump \(place.split(separator: ":").last.map(String.init) ?? "IFACE") all shows the program's rules."
-                    : "calico-node -bpf counters dump --iface=\(place.split(separator: ":").last.map(String.init) ?? "IFACE") shows the counters; the reason is Calico's own."))
+            first.reason == 4
+                ? PolicyDenied.byDatapath(
+                    "Calico's eBPF dataplane dropped the probe at \(place) (\(first.key.hookName)) by policy.", hop: place,
+                    evidence: evidence,
+                    remedy:
+                        "A Calico policy (or a Kubernetes NetworkPolicy) denies it: calicoctl get networkpolicy, and calico-node -bpf policy dump \(interface) all shows the program's rules."
+                )
+                : Finding(
+                    .bpfProgramDrop, .error,
+                    "Calico's eBPF dataplane dropped the probe at \(place) (\(first.key.hookName)): \(first.reasonText).", hop: place,
+                    evidence: evidence,
+                    remedy: "calico-node -bpf counters dump --iface=\(interface) shows the counters; the reason is Calico's own."))
     }
 }

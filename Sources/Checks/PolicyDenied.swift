@@ -68,6 +68,14 @@ public enum PolicyDenied {
     /// Policies select the pod and none allows the packet: named, with the tier (Calico) whose
     /// end dropped it. kube-router's pod chain judges both ways: the probe's direction picks the
     /// policies that count.
+    /// A datapath's own policy drop, where no rule of an engine is to be read: Cilium's (133
+    /// Policy denied, 181 Policy denied by denylist, from its counters or Hubble) or Calico eBPF's
+    /// (Dropped by policy, from its counters). POLICY_DENIED keeps its meaning; the evidence is the
+    /// datapath's (the entry that decided, the policies it names where known).
+    public static func byDatapath(_ message: String, hop: String?, evidence: [String], remedy: String) -> Finding {
+        Finding(.policyDenied, .error, message, hop: hop, evidence: evidence, remedy: remedy)
+    }
+
     static func defaultDeny(
         _ endpoint: PolicyEndpoint, tier: String?, selecting all: [ProgrammedPolicy], what: String, counted: String,
         label: String, probe: PolicyProbe?

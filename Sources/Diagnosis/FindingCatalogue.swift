@@ -303,9 +303,9 @@ public enum FindingCatalogue {
         Entry(
             code: .policyDenied, area: "trace",
             meaning:
-                "A NetworkPolicy engine's rule dropped the probe: policies select the pod in that direction and none allowed this protocol and port from this peer (Kubernetes NetworkPolicy's default deny), or a rule of one policy denies it (Calico's Deny, a GlobalNetworkPolicy).",
+                "A NetworkPolicy engine's rule dropped the probe: policies select the pod in that direction and none allowed this protocol and port from this peer (Kubernetes NetworkPolicy's default deny), or a rule of one policy denies it (Calico's Deny, a GlobalNetworkPolicy). On eBPF datapaths, their own policy drop: Cilium's 133 Policy denied or 181 Policy denied by denylist, Calico eBPF's Dropped by policy.",
             decidedBy:
-                "The drop rule whose counter moved during the probe, read in the engine's own layout: Calico's endpoint chains (cali-tw-/cali-fw-<veth>, \"End of tier … Drop if no policies passed packet\", the cali-pi-/cali-po- policy chains and their identity comments, reached directly or, from felix 3.28, through the policy group chains cali-gi-/cali-go- that hold consecutive policies of one selector), kube-router's pod chains (KUBE-POD-FW-…, \"<ns>/<name> policy\" jumps, \"<ns>/<pod> reject\"); iptables or nftables.",
+                "The drop rule whose counter moved during the probe, read in the engine's own layout: Calico's endpoint chains (cali-tw-/cali-fw-<veth>, \"End of tier … Drop if no policies passed packet\", the cali-pi-/cali-po- policy chains and their identity comments, reached directly or, from felix 3.28, through the policy group chains cali-gi-/cali-go- that hold consecutive policies of one selector), kube-router's pod chains (KUBE-POD-FW-…, \"<ns>/<name> policy\" jumps, \"<ns>/<pod> reject\"); iptables or nftables. On Cilium, its drop counters (cilium_metrics) or Hubble's flow, with the policy map entry that decided (the probe replayed) and the policies Hubble names; on Calico eBPF, its per-interface counters (cali_countersN).",
             remedy:
                 "Add an allow rule for this peer, protocol and port to one of the selecting policies (or remove the denying rule); `netdoctor policy POD` lists what selects the pod.",
             inContract: false),
@@ -719,7 +719,7 @@ public enum FindingCatalogue {
         Entry(
             code: .ciliumDrop, area: "trace",
             meaning:
-                "Cilium's datapath counted a drop while the probe was lost: its reason in Cilium's words (Policy denied, Policy denied by denylist, Service backend not found, FIB lookup failed, …), the direction and, from 1.16, the datapath file and line. As info: counters that could not be read, or drops counted while the probe was answered (other traffic's).",
+                "Cilium's datapath counted a drop while the probe was lost, for a reason other than its policy's (those are POLICY_DENIED): in Cilium's words (Missed tail call, No tunnel/encapsulation endpoint, Service backend not found, FIB lookup failed, …), the direction and, from 1.16, the datapath file and line. As info: counters that could not be read, or drops counted while the probe was answered (other traffic's).",
             decidedBy:
                 "cilium_metrics (pinned under /sys/fs/bpf/tc/globals, a per-CPU hash) read before and after the probe on this node and, through its agent, on the destination's node, each counter summed over CPUs, its layout checked against the ones Cilium 1.14 to 1.18 write (docs/cilium.md); reasons 2 and 130 and above are drops, as Cilium's metrics map counts them. Where Hubble answers on the node (/var/run/cilium/hubble.sock), its flows of the probe are asked after a loss: its reason and the policies it names (1.18) come first, said as Hubble's; a drop Hubble alone reports is one too.",
             remedy: "Per reason: a policy to allow the traffic, a Service's endpoints, the node's routes; cilium-dbg monitor --type drop.",

@@ -78,7 +78,7 @@ public enum TraceJudgement {
             CiliumDrops.judge(cilium, reachable: probe.outcome.reachable, at: places, findings: &findings)
         }
         if probe.kernelDrops == nil, !probe.outcome.reachable, !probe.outcome.portClosed,
-            !findings.contains(where: { [.ciliumDrop, .bpfProgramDrop].contains($0.code) && $0.severity == .error })
+            !findings.contains(where: { [.ciliumDrop, .bpfProgramDrop, .policyDenied].contains($0.code) && $0.severity == .error })
         {
             findings += KernelDrops.likelyProgram(
                 hops: hops, programs: probe.hopPrograms, explained: findings.contains { $0.severity == .error })

@@ -45,15 +45,21 @@ struct CalicoCountersTests {
         #expect(drops.last?.reasonText == "Dropped packets with unknown route")
     }
 
-    @Test("BPF_PROGRAM_DROP at the hop whose counter moved, replacing the guess; a drop off the path or an answered probe says nothing")
+    @Test("a policy drop is POLICY_DENIED at the hop whose counter moved, replacing the guess; another reason BPF_PROGRAM_DROP; off the path or answered: nothing")
     func judged() {
         let drop = CalicoDrop(key: CalicoCounterKey(interfaceIndex: 7, hook: 1), reason: 4, packets: 1)
         var findings = [Finding(.bpfProgramDrop, .warning, "likely", hop: "node:cali1")]
         KernelDrops.judgeCalico(
             CalicoObservation(drops: [drop], layout: "cali_counters3 (Calico 3.30)"), reachable: false, hops: [7: "node:cali1"],
             findings: &findings)
-        #expect(findings.map(\.severity) == [.error])
-        #expect(findings.first?.message.contains("Dropped by policy") == true)
+        #expect(findings.map(\.code) == [.policyDenied])
+        #expect(findings.first?.message.contains("by policy") == true)
+        var route: [Finding] = []
+        KernelDrops.judgeCalico(
+            CalicoObservation(drops: [CalicoDrop(key: drop.key, reason: 12, packets: 1)], layout: "x"), reachable: false,
+            hops: [7: "node:cali1"], findings: &route)
+        #expect(route.map(\.code) == [.bpfProgramDrop])
+        #expect(route.first?.message.contains("Dropped packets with unknown route") == true)
         #expect(findings.first?.hop == "node:cali1")
         var elsewhere: [Finding] = []
         KernelDrops.judgeCalico(

@@ -75,15 +75,20 @@ struct CiliumTests {
         #expect(CiliumDropReasons.file(250, release: 18) == "unknown(250)")
     }
 
-    @Test("CILIUM_DROP: the probe lost while a drop counter moved, in Cilium's words, the kernel's program finding folded in")
+    @Test("a policy's drop is POLICY_DENIED in Cilium's words, another reason CILIUM_DROP; the kernel's program finding folded in")
     func verdict() {
         let drop = CiliumDropCount(key: CiliumMetricKey(reason: 133, direction: 1, line: 2214, file: 2), packets: 1)
         var findings = [Finding(.bpfProgramDrop, .warning, "likely", hop: "node:lxc1", evidence: ["attached: tc egress: cil_to_containe"])]
         CiliumDrops.judge(CiliumObservation(drops: [drop], releases: 16...16), reachable: false, findings: &findings)
-        #expect(findings.map(\.code) == [.ciliumDrop])
+        #expect(findings.map(\.code) == [.policyDenied])
         #expect(findings[0].severity == .error)
         #expect(findings[0].message.contains("Policy denied (ingress), counted at bpf_lxc.c:2214"))
         #expect(findings[0].evidence.contains("attached: tc egress: cil_to_containe"))
+        let tunnel = CiliumDropCount(key: CiliumMetricKey(reason: 160, direction: 2, line: 583, file: 2), packets: 1)
+        var other: [Finding] = []
+        CiliumDrops.judge(CiliumObservation(drops: [tunnel], releases: 18...18), reachable: false, at: ("node:lxcb", "node:lxca"), findings: &other)
+        #expect(other.map(\.code) == [.ciliumDrop])
+        #expect(other.first?.hop == "node:lxca")
         var answered: [Finding] = []
         CiliumDrops.judge(CiliumObservation(drops: [drop], releases: nil), reachable: true, findings: &answered)
         #expect(answered.map(\.severity) == [.info])

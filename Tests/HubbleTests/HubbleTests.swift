@@ -154,7 +154,7 @@ struct HubbleTests {
         }
     }
 
-    @Test("CILIUM_DROP with Hubble's word: the policies it names, which source spoke; Hubble alone when the counters said nothing")
+    @Test("POLICY_DENIED with Hubble's word: the policies it names, which source spoke; Hubble alone when the counters said nothing")
     func judged() {
         let flow = HubbleFlow(Self.deniedFlow())
         let drop = CiliumDropCount(key: CiliumMetricKey(reason: 133, direction: 1, line: 0, file: 0), packets: 1)
@@ -170,7 +170,7 @@ struct HubbleTests {
         var quiet = CiliumObservation(drops: [], releases: 18...18)
         quiet.hubble = [flow]
         CiliumDrops.judge(quiet, reachable: false, at: ("node:lxcb", "node:lxca"), findings: &alone)
-        #expect(alone.map(\.code) == [.ciliumDrop])
+        #expect(alone.map(\.code) == [.policyDenied])
         #expect(alone.first?.message.contains("Policy denied by NetworkPolicy default/deny-all") == true, "\(alone)")
         var unasked: [Finding] = []
         var failed = CiliumObservation(drops: [drop], releases: 18...18)

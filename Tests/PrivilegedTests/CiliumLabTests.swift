@@ -94,7 +94,7 @@ extension PrivilegedSuite {
         }
 
         @Test(
-            "policy denies, default and explicit: CILIUM_DROP in Cilium's words where the destination's veth counts it, this node's and node2's",
+            "policy denies, default and explicit: POLICY_DENIED in Cilium's words where the destination's veth counts it, this node's and node2's",
             arguments: [("CILIUM_POLICY_DENIED", "Policy denied (ingress)"), ("CILIUM_POLICY_DENIED_EXPLICIT", "Policy denied by denylist")])
         func policyDenied(fault: String, words: String) throws {
             try Privilege.require()
@@ -104,10 +104,10 @@ extension PrivilegedSuite {
                 try breakLab(fault)
                 for family in ["4", "6"] {
                     let (same, across) = try traces(family)
-                    let here = findings(same).filter { $0.code == "CILIUM_DROP" }
+                    let here = findings(same).filter { $0.code == "POLICY_DENIED" }
                     #expect(here.count == 1 && here.first?.message.contains(words) == true, "\(release) IPv\(family): \(findings(same))")
                     #expect(here.first?.hop.hasPrefix("node:lxc") == true)
-                    let there = findings(across).filter { $0.code == "CILIUM_DROP" }
+                    let there = findings(across).filter { $0.code == "POLICY_DENIED" }
                     #expect(there.count == 1 && there.first?.message.contains(words) == true, "\(release) IPv\(family): \(findings(across))")
                     #expect(there.first?.hop.hasPrefix("node2:lxc") == true, "\(release): \(there)")
                 }
@@ -147,7 +147,7 @@ extension PrivilegedSuite {
                 }
                 for _ in 0..<300 where NodeRoot("/").status(socket) == nil { usleep(10_000) }
                 let traced = try run(["trace", "pod-a", "pod-b", "--family", "4", "--timeout", "500"]).json
-                let drop = findings(traced).first { $0.code == "CILIUM_DROP" }
+                let drop = findings(traced).first { $0.code == "POLICY_DENIED" }
                 if delay == "0" {
                     #expect(drop?.message.contains("Hubble names NetworkPolicy default/allow-8080") == true, "\(findings(traced))")
                 } else {
@@ -196,7 +196,7 @@ extension PrivilegedSuite {
                 for family in ["4", "6"] {
                     let same = try run(["trace", "pod-a", "pod-b", "--family", family, "--timeout", "500"]).json
                     #expect(findings(same).contains { $0.code == "CILIUM_ENDPOINT_NOT_READY" && $0.message.contains("identity 10099") })
-                    #expect(findings(same).contains { $0.code == "CILIUM_DROP" && $0.message.contains("Policy denied") })
+                    #expect(findings(same).contains { $0.code == "POLICY_DENIED" && $0.message.contains("Policy denied") })
                 }
                 _ = try Binary.run(["lab", "down"])
                 try up(release)

@@ -195,7 +195,7 @@ extension PrivilegedSuite {
         }
 
         @Test(
-            "CILIUM_DROP (the lab's stand-in): Cilium's own counter names the reason, direction and file; the kernel's drop folded in; lab down unmounts"
+            "CILIUM_DROP (the lab's stand-in of a policy drop): POLICY_DENIED from Cilium's own counter, its reason, direction and file; the kernel's drop folded in; lab down unmounts"
         )
         func ciliumDrop() throws {
             try Privilege.require()
@@ -248,9 +248,9 @@ extension PrivilegedSuite {
                 // pod-b's endpoint (made above) has no cil_from_container on its veth: said; pod-a is
                 // no endpoint of Cilium's and runs none of its programs: not judged.
                 let all = findings(json)
-                #expect(Set(all.map(\.code)) == ["CILIUM_DROP", "CILIUM_ENDPOINT_NOT_READY"], "\(options): \(all)")
+                #expect(Set(all.map(\.code)) == ["POLICY_DENIED", "CILIUM_ENDPOINT_NOT_READY"], "\(options): \(all)")
                 #expect(all.filter { $0.code == "CILIUM_ENDPOINT_NOT_READY" }.count == 1)
-                let errors = all.filter { $0.code == "CILIUM_DROP" }
+                let errors = all.filter { $0.code == "POLICY_DENIED" }
                 #expect(errors.first?.hop.hasPrefix("node:veth") == true)
                 #expect(errors.first?.evidence.first?.contains("reason 133 \"Policy denied\", ingress, bpf_lxc.c:") == true)
                 #expect(errors.first?.evidence.contains("ipcache: 10.244.1.2 is identity 5678") == true, "\(errors)")
@@ -263,7 +263,7 @@ extension PrivilegedSuite {
             }
             // Elsewhere on the node nothing is Cilium's: pod-a to pod-c is not dropped nor counted.
             let other = try trace(["pod-a", "10.244.2.2", "--timeout", "500"])
-            #expect(!(other.json["findings"]?.array ?? []).contains { $0["code"]?.string == "CILIUM_DROP" })
+            #expect(!(other.json["findings"]?.array ?? []).contains { ["CILIUM_DROP", "POLICY_DENIED"].contains($0["code"]?.string) })
             _ = try Binary.run(["lab", "down"])
             #expect(NodeRoot("/").status("/var/lib/netdoctor-lab/node1/sys/fs/bpf/tc/globals/cilium_metrics") == nil)
         }
@@ -278,7 +278,7 @@ extension PrivilegedSuite {
                 let (status, json) = try trace(["pod-a", "pod-b", "--timeout", "500"] + options)
                 #expect(status == 1)
                 let errors = findings(json)
-                #expect(errors.map(\.code) == ["BPF_PROGRAM_DROP"], "\(options): \(errors)")
+                #expect(errors.map(\.code) == ["POLICY_DENIED"], "\(options): \(errors)")
                 #expect(errors.first?.hop.hasPrefix("node:veth") == true)
                 #expect(
                     errors.first?.evidence.first?.hasPrefix("cali_counters3 (Calico 3.30): interface ") == true
@@ -288,7 +288,7 @@ extension PrivilegedSuite {
             // Elsewhere on the path nothing is Calico's: pod-a to pod-c passes, and nothing is said.
             let other = try trace(["pod-a", "10.244.2.2", "--timeout", "500"])
             #expect(other.status == 0)
-            #expect(!(other.json["findings"]?.array ?? []).contains { $0["code"]?.string == "BPF_PROGRAM_DROP" })
+            #expect(!(other.json["findings"]?.array ?? []).contains { ["BPF_PROGRAM_DROP", "POLICY_DENIED"].contains($0["code"]?.string) })
             _ = try Binary.run(["lab", "down"])
             #expect(NodeRoot("/").status("/var/lib/netdoctor-lab/node1/sys/fs/bpf/tc/globals/cali_counters3") == nil)
         }
