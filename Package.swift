@@ -114,11 +114,14 @@ let package = Package(
             dependencies: ["CNetShims", "KernelState", "NetAddress", "Netlink", "NetlinkCodec", "NetSystem", "NodeFiles", "Pods"]),
         .target(
             name: "Checks",
-            dependencies: ["BPF", "CalicoBPF", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts"]),
+            dependencies: [
+                "BPF", "CalicoBPF", "ConfigFormats", "Diagnosis", "Firewall", "KernelState", "NetAddress", "NetlinkCodec", "PathFacts",
+            ]),
         .target(
             name: "Trace",
             dependencies: [
-                "BPF", "CalicoBPF", "Capture", "Checks", "Cilium", "ConfigFormats", "Diagnosis", "Firewall", "Hubble", "KernelState", "NetAddress",
+                "BPF", "CalicoBPF", "Capture", "Checks", "Cilium", "ConfigFormats", "Diagnosis", "Firewall", "Hubble", "KernelState",
+                "NetAddress",
                 "Netlink", "NetlinkCodec", "NetSystem", "PathFacts", "PathMTU", "Pods", "Services",
             ]),
         // The whole node judged (check): host-local's pools, the node's tables and bridges, pure checks over them.
@@ -131,7 +134,8 @@ let package = Package(
         .target(
             name: "Session",
             dependencies: [
-                "CalicoBPF", "Capture", "Checks", "Cilium", "CNIDetection", "ConfigFormats", "CRI", "Diagnosis", "DNS", "Firewall", "Hubble",
+                "CalicoBPF", "Capture", "Checks", "Cilium", "CNIDetection", "ConfigFormats", "CRI", "Diagnosis", "DNS", "Firewall",
+                "Hubble",
                 "Inspection",
                 "KernelState", "NetAddress", "NetlinkCodec", "NetSystem", "NodeCheck", "NodeFiles", "PathFacts", "PathMTU", "Pods",
                 "Policy", "RuntimeModel", "Services", "Trace",
@@ -235,7 +239,10 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "NetAddress", "NodeFiles", "TestSupport"]),
         .testTarget(
-            name: "BPFTests", dependencies: ["BPF", "CalicoBPF", "Checks", "Cilium", "ConfigFormats", "Diagnosis", "NetAddress", "NodeFiles", "PathFacts", "TestSupport"],
+            name: "BPFTests",
+            dependencies: [
+                "BPF", "CalicoBPF", "Checks", "Cilium", "ConfigFormats", "Diagnosis", "NetAddress", "NodeFiles", "PathFacts", "TestSupport",
+            ],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "HubbleTests",

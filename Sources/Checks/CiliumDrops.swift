@@ -81,14 +81,16 @@ public enum CiliumDrops {
             + (first.key.file != 0 ? ", counted at \(place(first.key, releases: observation.releases))" : "")
             + (hubbleDrop.map { $0.deniedBy.isEmpty ? "; Hubble agrees" : "; Hubble names \($0.deniedBy.joined(separator: ", "))" } ?? "")
             + "."
-        let hop = (first.key.direction == 1 ? places.ingress : places.egress) ?? programFindings.first?.hop ?? places.ingress ?? places.egress
+        let hop =
+            (first.key.direction == 1 ? places.ingress : places.egress) ?? programFindings.first?.hop ?? places.ingress ?? places.egress
         let evidence =
             hubbleLines + lines + ["cilium_metrics is the node's: drops of other traffic in the same moment count too"]
             + observation.identities + kernel
         // A policy's drop is POLICY_DENIED, as every engine's is; the rest are Cilium's own.
         findings.append(
             isPolicy(first.key.reason)
-                ? PolicyDenied.byDatapath("Cilium's policy denied the probe: " + message, hop: hop, evidence: evidence, remedy: remedy(first.key.reason))
+                ? PolicyDenied.byDatapath(
+                    "Cilium's policy denied the probe: " + message, hop: hop, evidence: evidence, remedy: remedy(first.key.reason))
                 : Finding(
                     .ciliumDrop, .error, "Cilium's datapath dropped the probe: " + message, hop: hop, evidence: evidence,
                     remedy: remedy(first.key.reason)))
@@ -106,7 +108,8 @@ public enum CiliumDrops {
 
     /// Hubble's reason (Cilium's code and text), and the policies that denied it.
     static func said(_ flow: HubbleFlow) -> String {
-        let reason = flow.dropReason > 0 && flow.dropReason < 256 ? CiliumDropReasons.text(UInt8(flow.dropReason)) : "reason \(flow.dropReason)"
+        let reason =
+            flow.dropReason > 0 && flow.dropReason < 256 ? CiliumDropReasons.text(UInt8(flow.dropReason)) : "reason \(flow.dropReason)"
         return reason + (flow.deniedBy.isEmpty ? "" : " by \(flow.deniedBy.joined(separator: ", "))")
     }
 

@@ -67,7 +67,20 @@ public enum CiliumEndpointChecks {
                         "The endpoint's policy program was not (re)loaded: cilium-dbg endpoint regenerate \(endpoint.endpointID), or restart the agent."
                 ))
         }
-        let fromContainer = programs.contains { $0.point.isIngress && $0.program.name.hasPrefix("cil_from_contai") }
+        // Two of Cilium's entry programs on one hook: an older agent's attachment left beside the
+        // new one (1.16 moved from tc filters to tcx links), and the packet meets both.
+        let entries = programs.filter { $0.point.isIngress && $0.program.name.hasPrefix("cil_from_contai") }
+        if entries.count > 1, let hostVeth {
+            findings.append(
+                Finding(
+                    .ciliumEndpointNotReady, .warning,
+                    "\(label)'s host-side veth \(hostVeth.name) runs \(entries.count) cil_from_container programs on its ingress: a stale attachment beside the current one.",
+                    hop: "node:\(hostVeth.name)", evidence: [evidence] + entries.map { "attached: \($0.summary)" },
+                    remedy:
+                        "An agent upgrade that left its older attachment (tc filter beside tcx link): cilium-dbg endpoint regenerate \(endpoint.endpointID); remove the stale tc filter if it stays (tc filter show dev \(hostVeth.name) ingress)."
+                ))
+        }
+        let fromContainer = !entries.isEmpty
         if let hostVeth, !fromContainer {
             findings.append(
                 Finding(

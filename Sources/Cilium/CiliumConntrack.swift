@@ -19,7 +19,8 @@ extension CiliumServiceConnection {
     /// 38 (network order); nil for any other size.
     public init?(map: String, entry value: [UInt8]) {
         guard value.count == 56 else { return nil }
-        self.init(map: map, backendID: HostOrder.u64(value, at: 8) ?? 0, revNatIndex: UInt16(value[38]) << 8 | UInt16(value[39]), backend: nil)
+        self.init(
+            map: map, backendID: HostOrder.u64(value, at: 8) ?? 0, revNatIndex: UInt16(value[38]) << 8 | UInt16(value[39]), backend: nil)
     }
 }
 

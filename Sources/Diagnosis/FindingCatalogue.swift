@@ -727,7 +727,7 @@ public enum FindingCatalogue {
         Entry(
             code: .ciliumEndpointNotReady, area: "inspect, trace",
             meaning:
-                "On a Cilium node, a pod whose endpoint Cilium's datapath does not have as it must: no cilium_lxc entry for its address, an entry naming another device than its host-side veth, a veth without cil_from_container on its ingress, an empty slot in cilium_call_policy (its policy program), or an ipcache identity for its address other than its endpoint's (stale).",
+                "On a Cilium node, a pod whose endpoint Cilium's datapath does not have as it must: no cilium_lxc entry for its address, an entry naming another device than its host-side veth, a veth without cil_from_container on its ingress (or, as a warning, with two: a stale attachment beside the current one), an empty slot in cilium_call_policy (its policy program), or an ipcache identity for its address other than its endpoint's (stale).",
             decidedBy:
                 "cilium_lxc (pinned under /sys/fs/bpf/tc/globals; its layout checked, docs/cilium.md) looked up by the pod's addresses, against the pod's host-side veth and the programs attached to it (tc, tcx, netkit), the endpoint's cilium_call_policy slot and the ipcache's entries for its addresses.",
             remedy: "cilium-dbg endpoint list / endpoint regenerate; restart the pod or the agent if it stays so.",

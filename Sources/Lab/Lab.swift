@@ -465,7 +465,8 @@ public struct LabState: Sendable, Equatable {
                 "proxy": .text(proxy), "servicePIDs": .array(servicePIDs.map { .int(Int($0)) }),
                 "extraServices": .int(extraServices), "nodeLocalDNS": .bool(nodeLocalDNS), "kubeProxyRelease": .string(kubeProxyRelease),
                 "policyEngine": .text(policyEngine), "policies": .texts(policies),
-                "queueListeners": Self.pidFields(queueListeners), "ciliumRelease": .int(ciliumRelease), "ciliumServices": .bool(ciliumServices),
+                "queueListeners": Self.pidFields(queueListeners), "ciliumRelease": .int(ciliumRelease),
+                "ciliumServices": .bool(ciliumServices),
             ])) + "\n"
     }
 

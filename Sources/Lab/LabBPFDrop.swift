@@ -172,11 +172,13 @@ extension Lab {
             }
         }
         guard created == 0 || created == -EEXIST else {
-            throw LabError("no clsact qdisc on \(name): \(String(cString: strerror(-created))) \(String(cString: netdoctor_bpf_last_message()))")
+            throw LabError(
+                "no clsact qdisc on \(name): \(String(cString: strerror(-created))) \(String(cString: netdoctor_bpf_last_message()))")
         }
         guard attached == 0 else {
             throw LabError(
-                "the program could not be attached to \(name): \(String(cString: strerror(-attached))) \(String(cString: netdoctor_bpf_last_message()))")
+                "the program could not be attached to \(name): \(String(cString: strerror(-attached))) \(String(cString: netdoctor_bpf_last_message()))"
+            )
         }
     }
 }

@@ -77,7 +77,9 @@ public enum LabCalicoPlugin {
             style: style)
     }
 
-    static func add(config: ConfigValue, input: [UInt8], env: [String: String], version: String, style: Style) throws(LabError)
+    static func add(
+        config: ConfigValue, input: [UInt8], env: [String: String], version: String, style: Style
+    ) throws(LabError)
         -> String
     {
         guard let netns = env["CNI_NETNS"], !netns.isEmpty, let ifname = env["CNI_IFNAME"] else {
@@ -103,7 +105,8 @@ public enum LabCalicoPlugin {
                 case (.calico, true): try wireIPv6(address, hostVeth: hostVeth, ifname: ifname, pod: pod)
                 case (.calico, false): try wireIPv4(address, hostVeth: hostVeth, ifname: ifname, pod: pod)
                 case (.cilium(let node), let v6):
-                    try LabCiliumPlugin.wire(address, ipv6: v6, router: v6 ? node.router6 : node.router4, hostVeth: hostVeth, ifname: ifname, pod: pod)
+                    try LabCiliumPlugin.wire(
+                        address, ipv6: v6, router: v6 ? node.router6 : node.router4, hostVeth: hostVeth, ifname: ifname, pod: pod)
                 }
             }
         } catch {

@@ -174,7 +174,8 @@ struct LabCiliumDatapath {
     }
 
     func nodeAddresses(_ node: LabPlan.Node) -> [IPAddress] {
-        ((family.hasIPv4 ? [node.underlayAddress, node.podGateway] : []) + (family.hasIPv6 ? [node.underlayAddress6, node.podGateway6] : []))
+        ((family.hasIPv4 ? [node.underlayAddress, node.podGateway] : [])
+            + (family.hasIPv6 ? [node.underlayAddress6, node.podGateway6] : []))
             .compactMap(IPAddress.parse)
     }
 
@@ -283,7 +284,9 @@ final class PinnedMap {
         var next = [UInt8](repeating: 0, count: Int(info.key_size))
         while keys.count < Int(info.max_entries) {
             let status =
-                current.map { key in key.withUnsafeBytes { k in next.withUnsafeMutableBytes { bpf_map_get_next_key(fd, k.baseAddress, $0.baseAddress) } } }
+                current.map { key in
+                    key.withUnsafeBytes { k in next.withUnsafeMutableBytes { bpf_map_get_next_key(fd, k.baseAddress, $0.baseAddress) } }
+                }
                 ?? next.withUnsafeMutableBytes { bpf_map_get_next_key(fd, nil, $0.baseAddress) }
             guard status == 0 else { break }
             keys.append(next)

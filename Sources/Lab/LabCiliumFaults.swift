@@ -84,7 +84,8 @@ extension Lab {
             let datapath = ciliumDatapath(node1)
             let ipcache = try PinnedMap(datapath.globals + "/" + datapath.ipcacheName)
             for address in try ciliumAddresses(podC, state: state) {
-                try ipcache.update(LabCiliumDatapath.ipcacheKey(address), datapath.ipcacheValue(identity: ciliumIdentity(podC), tunnel: nil))
+                try ipcache.update(
+                    LabCiliumDatapath.ipcacheKey(address), datapath.ipcacheValue(identity: ciliumIdentity(podC), tunnel: nil))
             }
         default: break
         }

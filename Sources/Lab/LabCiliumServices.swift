@@ -65,7 +65,9 @@ struct LabCiliumLoadBalancer {
         self.globals = globals
     }
 
-    mutating func add(_ port: LabServices.Port, ipv6: Bool, node: LabPlan.Node, backends: [IPAddress], localBackends: [IPAddress])
+    mutating func add(
+        _ port: LabServices.Port, ipv6: Bool, node: LabPlan.Node, backends: [IPAddress], localBackends: [IPAddress]
+    )
         throws(LabError)
     {
         guard let clusterIP = IPAddress.parse(port.clusterIP) else { return }

@@ -38,7 +38,9 @@ public enum LabHubble {
         var responses: [Observer_GetFlowsResponse]
         var delay: Duration
 
-        func getFlows(request: Observer_GetFlowsRequest, response: RPCWriter<Observer_GetFlowsResponse>, context: ServerContext) async throws {
+        func getFlows(
+            request: Observer_GetFlowsRequest, response: RPCWriter<Observer_GetFlowsResponse>, context: ServerContext
+        ) async throws {
             try await Task.sleep(for: delay)
             let wanted = responses.filter { answer in
                 guard case .flow(let flow) = answer.responseTypes else { return false }

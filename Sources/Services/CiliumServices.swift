@@ -30,7 +30,9 @@ enum CiliumServices {
         var table = ServiceTable(mode: .cilium, entries: entries(frontends))
         table.readFrom = "Cilium's maps: \(CiliumDatapath.globals)/cilium_lb{4,6}_services_v2, cilium_lb{4,6}_backends_v3"
         table.problems = problems
-        table.notes = ["Cilium's maps carry no Service names: entries are named by their frontend (cilium-dbg service list shows the names)"]
+        table.notes = [
+            "Cilium's maps carry no Service names: entries are named by their frontend (cilium-dbg service list shows the names)"
+        ]
         return (table, [])
     }
 
@@ -41,7 +43,8 @@ enum CiliumServices {
     static func entries(_ frontends: [CiliumFrontend]) -> [ServiceEntry] {
         // A Local traffic policy's internal scope (1): the backends pods may still reach.
         let internalScope = Dictionary(
-            frontends.filter { $0.scope == 1 }.map { ("\($0.address)/\($0.port)/\($0.protocolNumber)", $0) }, uniquingKeysWith: { a, _ in a })
+            frontends.filter { $0.scope == 1 }.map { ("\($0.address)/\($0.port)/\($0.protocolNumber)", $0) },
+            uniquingKeysWith: { a, _ in a })
         let grouped = Dictionary(grouping: frontends.filter { $0.scope == 0 }) { frontend -> String in
             let backends = frontend.backends.map { "\($0.address)/\($0.port)" }.sorted().joined(separator: ",")
             return frontend.flags & nodePort != 0
@@ -59,7 +62,9 @@ enum CiliumServices {
             var backends = first.backends.filter { $0.state == 0 }
             // No backend of this node for outside traffic; pods still reach the internal scope's.
             let noneLocal = local && backends.isEmpty
-            if noneLocal { backends = internalScope["\(first.address)/\(first.port)/\(first.protocolNumber)"]?.backends.filter { $0.state == 0 } ?? [] }
+            if noneLocal {
+                backends = internalScope["\(first.address)/\(first.port)/\(first.protocolNumber)"]?.backends.filter { $0.state == 0 } ?? []
+            }
             let share = backends.isEmpty ? nil : 1.0 / Double(backends.count)
             let endpoints = backends.map {
                 ServiceEndpoint(address: $0.address, port: $0.port, share: share, rule: "cilium backend \($0.id)")

@@ -133,7 +133,8 @@ public struct ServicesReport: Report {
     }
 
     public func humanSections(style: TextStyle) -> [HumanSection] {
-        let mode = reading.mode.map { $0 == .cilium ? "Cilium's kube-proxy replacement" : "kube-proxy \($0.rawValue) mode" } ?? "no proxy state"
+        let mode =
+            reading.mode.map { $0 == .cilium ? "Cilium's kube-proxy replacement" : "kube-proxy \($0.rawValue) mode" } ?? "no proxy state"
         var head: [(label: String, value: String)] = [("mode", mode + (reading.modeSource.map { ", from \($0)" } ?? ""))]
         if let from = reading.table?.readFrom { head.append(("rules from", from)) }
         if let query { head.append(("asked", query.text)) }

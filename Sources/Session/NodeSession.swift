@@ -190,7 +190,8 @@ public final class NodeSession: @unchecked Sendable {
             let veth = report.hostSide?.interface
             report.findings += CiliumEndpointChecks.check(
                 pod: pod.fullName, addresses: pod.addresses, hostVeth: veth.map { ($0.index, $0.name) }, programs: veth?.programs ?? [],
-                endpoints: endpoints, policySlot: cilium.policySlots(of: report.ciliumEndpoint), ipcache: cilium.identities(of: pod.addresses))
+                endpoints: endpoints, policySlot: cilium.policySlots(of: report.ciliumEndpoint),
+                ipcache: cilium.identities(of: pod.addresses))
         case .failure(let error):
             report.findings.append(
                 CollectionFailed.finding(

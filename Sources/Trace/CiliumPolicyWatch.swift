@@ -9,7 +9,9 @@ enum CiliumPolicyWatch {
         replays(cilium, source: ends.sourceAddress, destination: ends.destinationAddress, proto: proto, port: port)
     }
 
-    static func replays(_ cilium: CiliumDatapath, source: IPAddress, destination: IPAddress, proto: TraceProtocol, port: UInt16?) -> [String] {
+    static func replays(
+        _ cilium: CiliumDatapath, source: IPAddress, destination: IPAddress, proto: TraceProtocol, port: UInt16?
+    ) -> [String] {
         guard case .success(let endpoints) = cilium.endpoints() else { return [] }
         let identity = { (address: IPAddress) -> UInt32 in
             // An address the ipcache does not have is world (2) to the datapath.

@@ -26,7 +26,9 @@ enum CiliumTunnel {
     }
 
     /// The path's pods of this node (its source; its destination when local) with their endpoints.
-    static func endpoints(_ cilium: CiliumDatapath, ends: TraceEnds, hops: [TraceHop], programs: [String: [AttachedProgram]])
+    static func endpoints(
+        _ cilium: CiliumDatapath, ends: TraceEnds, hops: [TraceHop], programs: [String: [AttachedProgram]]
+    )
         -> [CiliumEndpointFact]
     {
         guard case .success(let endpoints) = cilium.endpoints() else { return [] }

@@ -84,7 +84,10 @@ public struct ServiceTraceReport: Report {
     public func humanSections(style: TextStyle) -> [HumanSection] {
         let answering = endpoints.filter(\.answers).count
         var rows: [(label: String, value: String)] = [
-            ("service", "\(entry.label) \(entry.proto), \(mode == .cilium ? "Cilium's load balancer" : "kube-proxy \(mode.rawValue) mode")"),
+            (
+                "service",
+                "\(entry.label) \(entry.proto), \(mode == .cilium ? "Cilium's load balancer" : "kube-proxy \(mode.rawValue) mode")"
+            ),
             (
                 "DNAT",
                 entry.endpoints.isEmpty
@@ -96,7 +99,9 @@ public struct ServiceTraceReport: Report {
             ("probe", probe.result.description),
         ]
         if let cilium = probe.ciliumConnection {
-            let chosen = cilium.backend.map { "sent to \(ServiceFrontend.join($0.address, $0.port))" } ?? "backend \(cilium.backendID), no longer in the backends map"
+            let chosen =
+                cilium.backend.map { "sent to \(ServiceFrontend.join($0.address, $0.port))" }
+                ?? "backend \(cilium.backendID), no longer in the backends map"
             rows.append(("conntrack", "Cilium's \(cilium.map): \(chosen) (backend \(cilium.backendID), rev-NAT \(cilium.revNatIndex))"))
         } else if let connection = probe.connection {
             let chosen = probe.chosen.map { "sent to \(ServiceFrontend.join($0.address, $0.port ?? 0))" } ?? "not translated"

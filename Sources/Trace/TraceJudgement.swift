@@ -66,7 +66,9 @@ public enum TraceJudgement {
         if let calico = probe.calico {
             // The path's interfaces on this node, by index (where Calico's programs count).
             var places: [Int32: String] = [:]
-            for hop in hops where hop.node == nil && hop.namespace?.isNode == true { if let index = hop.link?.index { places[index] = hop.name } }
+            for hop in hops where hop.node == nil && hop.namespace?.isNode == true {
+                if let index = hop.link?.index { places[index] = hop.name }
+            }
             KernelDrops.judgeCalico(calico, reachable: probe.outcome.reachable, hops: places, findings: &findings)
         }
         findings += probe.ciliumEndpoints.flatMap(\.findings)

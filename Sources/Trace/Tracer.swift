@@ -204,7 +204,8 @@ public struct Tracer {
         switch (before, after) {
         case (.success(let before)?, .success(let after)?):
             return CalicoObservation(drops: CalicoCounters.drops(before: before, after: after), layout: name)
-        case (.failure(let error)?, _), (_, .failure(let error)?): return CalicoObservation(drops: [], layout: name, problem: error.description)
+        case (.failure(let error)?, _), (_, .failure(let error)?):
+            return CalicoObservation(drops: [], layout: name, problem: error.description)
         default: return CalicoObservation(drops: [], layout: name)
         }
     }

@@ -33,7 +33,8 @@ struct LabCommand: ParsableCommand {
             node1, `lab exec pod-a -- …` inside pod-a's namespace. `lab down` removes all of it. Needs root.
             """,
         subcommands: [
-            Up.self, Down.self, Status.self, Break.self, Exec.self, Serve.self, RecordCRI.self, ProxyRules.self, CalicoPlugin.self, CiliumPlugin.self,
+            Up.self, Down.self, Status.self, Break.self, Exec.self, Serve.self, RecordCRI.self, ProxyRules.self, CalicoPlugin.self,
+            CiliumPlugin.self,
         ])
 
     struct Up: ParsableCommand {
@@ -115,7 +116,8 @@ struct LabCommand: ParsableCommand {
 
         func validate() throws {
             if topology == .cilium, family == .ipv6 {
-                throw ValidationError("--topology cilium needs IPv4 nodes (its tunnel endpoints are IPv4 addresses before 1.18; --family dual has IPv6 pods)")
+                throw ValidationError(
+                    "--topology cilium needs IPv4 nodes (its tunnel endpoints are IPv4 addresses before 1.18; --family dual has IPv6 pods)")
             }
             if topology == .cilium, proxy != nil {
                 throw ValidationError("--topology cilium has its Services in Cilium's load balancer (kube-proxy replaced): no --proxy")

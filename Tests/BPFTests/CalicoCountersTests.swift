@@ -45,7 +45,9 @@ struct CalicoCountersTests {
         #expect(drops.last?.reasonText == "Dropped packets with unknown route")
     }
 
-    @Test("a policy drop is POLICY_DENIED at the hop whose counter moved, replacing the guess; another reason BPF_PROGRAM_DROP; off the path or answered: nothing")
+    @Test(
+        "a policy drop is POLICY_DENIED at the hop whose counter moved, replacing the guess; another reason BPF_PROGRAM_DROP; off the path or answered: nothing"
+    )
     func judged() {
         let drop = CalicoDrop(key: CalicoCounterKey(interfaceIndex: 7, hook: 1), reason: 4, packets: 1)
         var findings = [Finding(.bpfProgramDrop, .warning, "likely", hop: "node:cali1")]
@@ -66,7 +68,8 @@ struct CalicoCountersTests {
             CalicoObservation(drops: [drop], layout: "x"), reachable: false, hops: [8: "node:cali2"], findings: &elsewhere)
         #expect(elsewhere.isEmpty)
         var answered: [Finding] = []
-        KernelDrops.judgeCalico(CalicoObservation(drops: [drop], layout: "x"), reachable: true, hops: [7: "node:cali1"], findings: &answered)
+        KernelDrops.judgeCalico(
+            CalicoObservation(drops: [drop], layout: "x"), reachable: true, hops: [7: "node:cali1"], findings: &answered)
         #expect(answered.isEmpty)
         var unread: [Finding] = []
         KernelDrops.judgeCalico(

@@ -17,7 +17,9 @@ struct CiliumRecordedMapsTests {
     static func dump(_ release: String, _ map: String) throws -> [BPFMapEntry] {
         let path = Repository.root + "/Tests/BPFTests/Fixtures/cilium-\(release)/\(map).json"
         let json = try JSONParser.parse(bytes: try NodeRoot("/").read(path))
-        let bytes = { (value: ConfigValue?) -> [UInt8] in (value?.array ?? []).compactMap { $0.string.flatMap { UInt8($0.dropFirst(2), radix: 16) } } }
+        let bytes = { (value: ConfigValue?) -> [UInt8] in
+            (value?.array ?? []).compactMap { $0.string.flatMap { UInt8($0.dropFirst(2), radix: 16) } }
+        }
         return (json.array ?? []).map { entry in
             let values = entry["values"]?.array.map { $0.map(bytes) } ?? [bytes(entry["value"])]
             return BPFMapEntry(key: bytes(entry["key"]), values: values)
@@ -77,7 +79,9 @@ struct CiliumRecordedMapsTests {
         #expect(connection?.revNatIndex == web?.revNatIndex)
     }
 
-    @Test("cilium_metrics after a policy drop: reason 133, ingress; 1.18 names bpf_lxc.c and a line, 1.15 neither", arguments: ["1.15", "1.18"])
+    @Test(
+        "cilium_metrics after a policy drop: reason 133, ingress; 1.18 names bpf_lxc.c and a line, 1.15 neither",
+        arguments: ["1.15", "1.18"])
     func metrics(release: String) throws {
         let drops = CiliumMetrics(entries: try Self.dump(release, "cilium_metrics")).drops(since: CiliumMetrics(entries: []))
         let policy = drops.first { $0.key.reason == 133 }

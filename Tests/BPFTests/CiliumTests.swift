@@ -86,7 +86,8 @@ struct CiliumTests {
         #expect(findings[0].evidence.contains("attached: tc egress: cil_to_containe"))
         let tunnel = CiliumDropCount(key: CiliumMetricKey(reason: 160, direction: 2, line: 583, file: 2), packets: 1)
         var other: [Finding] = []
-        CiliumDrops.judge(CiliumObservation(drops: [tunnel], releases: 18...18), reachable: false, at: ("node:lxcb", "node:lxca"), findings: &other)
+        CiliumDrops.judge(
+            CiliumObservation(drops: [tunnel], releases: 18...18), reachable: false, at: ("node:lxcb", "node:lxca"), findings: &other)
         #expect(other.map(\.code) == [.ciliumDrop])
         #expect(other.first?.hop == "node:lxca")
         var answered: [Finding] = []
@@ -120,7 +121,9 @@ struct CiliumTests {
         #expect(CiliumEndpoint(key: key4, value: host)?.isHost == true)
     }
 
-    @Test("CILIUM_ENDPOINT_NOT_READY: no endpoint, another device, no cil_from_container; none when all is as Cilium makes it")
+    @Test(
+        "CILIUM_ENDPOINT_NOT_READY: no endpoint, another device, no or two cil_from_container, an empty policy slot, a stale ipcache identity; none when all is as Cilium makes it"
+    )
     func endpointChecks() {
         let address = IPAddress.parse("10.244.1.2")!
         let endpoint = CiliumEndpoint(address: address, interfaceIndex: 6, endpointID: 1234, identity: 5678)
@@ -137,6 +140,23 @@ struct CiliumTests {
         #expect(moved.count == 1 && moved[0].message.contains("names device 6"))
         let bare = CiliumEndpointChecks.check(pod: "a", addresses: [address], hostVeth: (6, "lxc1"), programs: [], endpoints: [endpoint])
         #expect(bare.count == 1 && bare[0].message.contains("runs no cil_from_container"))
+        // A stale tc filter beside the tcx link; an empty policy slot; an ipcache identity of another.
+        var legacy = program
+        legacy.point = .tcIngress
+        let twice = CiliumEndpointChecks.check(
+            pod: "a", addresses: [address], hostVeth: (6, "lxc1"), programs: [program, legacy], endpoints: [endpoint])
+        #expect(twice.map(\.severity) == [.warning] && twice[0].message.contains("2 cil_from_container programs"))
+        let slot = CiliumEndpointChecks.check(
+            pod: "a", addresses: [address], hostVeth: (6, "lxc1"), programs: [program], endpoints: [endpoint], policySlot: [1234: false])
+        #expect(slot.count == 1 && slot[0].message.contains("no program in its cilium_call_policy slot"))
+        let stale = CiliumEndpointChecks.check(
+            pod: "a", addresses: [address], hostVeth: (6, "lxc1"), programs: [program], endpoints: [endpoint], ipcache: [address: 9999])
+        #expect(stale.count == 1 && stale[0].message.contains("identity 9999"))
+        #expect(
+            CiliumEndpointChecks.check(
+                pod: "a", addresses: [address], hostVeth: (6, "lxc1"), programs: [program], endpoints: [endpoint], policySlot: [1234: true],
+                ipcache: [address: 5678]
+            ).isEmpty)
     }
 
     @Test(

@@ -179,4 +179,3 @@ struct HubbleTests {
         #expect(unasked.first?.evidence.first?.hasPrefix("Hubble not asked") == true)
     }
 }
-

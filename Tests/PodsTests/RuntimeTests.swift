@@ -101,7 +101,10 @@ struct RuntimeTests {
     func hangs() throws {
         let fake = try FakeUnixServer(reply: nil)
         let started = Elapsed.now()
-        let error = #expect(throws: RuntimeQueryError.self) { _ = try RuntimeClient.inventory(RuntimeEndpoint(named: "unix://" + fake.path, socketPath: fake.path), budget: .milliseconds(500)) }
+        let error = #expect(throws: RuntimeQueryError.self) {
+            _ = try RuntimeClient.inventory(
+                RuntimeEndpoint(named: "unix://" + fake.path, socketPath: fake.path), budget: .milliseconds(500))
+        }
         #expect(error?.kind == .timedOut)
         #expect(Elapsed.now() - started < 2.5)
     }
@@ -126,7 +129,10 @@ struct RuntimeTests {
         #expect(#expect(throws: RuntimeQueryError.self) { _ = try RuntimeClient.version(missing) }?.kind == .noSocket)
         let deaf = try FakeUnixServer(reply: nil, listening: false)
         let started = Elapsed.now()
-        #expect(#expect(throws: RuntimeQueryError.self) { _ = try RuntimeClient.version(RuntimeEndpoint(named: "unix://" + deaf.path, socketPath: deaf.path)) }?.kind == .notListening)
+        #expect(
+            #expect(throws: RuntimeQueryError.self) {
+                _ = try RuntimeClient.version(RuntimeEndpoint(named: "unix://" + deaf.path, socketPath: deaf.path))
+            }?.kind == .notListening)
         #expect(Elapsed.now() - started < 0.5)
         // Through the directory: the cache is used and the report says why.
         let tree = NodeTree()

@@ -37,7 +37,9 @@ extension PrivilegedSuite {
         func findings(_ json: ConfigValue, atLeast severity: String = "error") -> [(code: String, hop: String, message: String)] {
             let wanted = severity == "warning" ? ["warning", "error"] : [severity]
             return (json["findings"]?.array ?? []).compactMap { finding in
-                guard let level = finding["severity"]?.string, wanted.contains(level), let code = finding["code"]?.string else { return nil }
+                guard let level = finding["severity"]?.string, wanted.contains(level), let code = finding["code"]?.string else {
+                    return nil
+                }
                 return (code, finding["hop"]?.string ?? "", finding["message"]?.string ?? "")
             }
         }
@@ -68,7 +70,8 @@ extension PrivilegedSuite {
                     #expect(same["reachable"]?.bool == true, "\(release) IPv\(family): \(findings(same, atLeast: "warning"))")
                     #expect(across["reachable"]?.bool == true, "\(release) IPv\(family): \(findings(across, atLeast: "warning"))")
                     #expect(findings(same, atLeast: "warning").isEmpty, "\(release) IPv\(family): \(findings(same, atLeast: "warning"))")
-                    #expect(findings(across, atLeast: "warning").isEmpty, "\(release) IPv\(family): \(findings(across, atLeast: "warning"))")
+                    #expect(
+                        findings(across, atLeast: "warning").isEmpty, "\(release) IPv\(family): \(findings(across, atLeast: "warning"))")
                     let hops = (across["hops"]?.array ?? []).compactMap { $0["name"]?.string }
                     #expect(hops.contains("node:cilium_vxlan") && hops.contains("node2:cilium_vxlan"), "\(release): \(hops)")
                     let source = (across["hops"]?.array ?? []).first { $0["role"]?.string == "host side" }
@@ -95,7 +98,9 @@ extension PrivilegedSuite {
 
         @Test(
             "policy denies, default and explicit: POLICY_DENIED in Cilium's words where the destination's veth counts it, this node's and node2's",
-            arguments: [("CILIUM_POLICY_DENIED", "Policy denied (ingress)"), ("CILIUM_POLICY_DENIED_EXPLICIT", "Policy denied by denylist")])
+            arguments: [
+                ("CILIUM_POLICY_DENIED", "Policy denied (ingress)"), ("CILIUM_POLICY_DENIED_EXPLICIT", "Policy denied by denylist"),
+            ])
         func policyDenied(fault: String, words: String) throws {
             try Privilege.require()
             for release in Self.releases {
@@ -108,13 +113,16 @@ extension PrivilegedSuite {
                     #expect(here.count == 1 && here.first?.message.contains(words) == true, "\(release) IPv\(family): \(findings(same))")
                     #expect(here.first?.hop.hasPrefix("node:lxc") == true)
                     let there = findings(across).filter { $0.code == "POLICY_DENIED" }
-                    #expect(there.count == 1 && there.first?.message.contains(words) == true, "\(release) IPv\(family): \(findings(across))")
+                    #expect(
+                        there.count == 1 && there.first?.message.contains(words) == true, "\(release) IPv\(family): \(findings(across))")
                     #expect(there.first?.hop.hasPrefix("node2:lxc") == true, "\(release): \(there)")
                 }
             }
         }
 
-        @Test("where Hubble answers on the node, its flow comes first: the policy it names, said as Hubble's; a Hubble that stalls is one line")
+        @Test(
+            "where Hubble answers on the node, its flow comes first: the policy it names, said as Hubble's; a Hubble that stalls is one line"
+        )
         func hubble() throws {
             try Privilege.require()
             try up("1.18")
@@ -137,7 +145,10 @@ extension PrivilegedSuite {
             for delay in ["0", "10000"] {
                 let server = try #require(
                     ChildProcess.spawnDetached(
-                        Binary.path, arguments: ["lab", "serve", "--hubble", socket, "--hubble-flows", tree.path + "/flows.jsonpb", "--hubble-delay", delay],
+                        Binary.path,
+                        arguments: [
+                            "lab", "serve", "--hubble", socket, "--hubble-flows", tree.path + "/flows.jsonpb", "--hubble-delay", delay,
+                        ],
                         environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]))
                 defer {
                     kill(server, SIGKILL)
@@ -159,7 +170,9 @@ extension PrivilegedSuite {
             }
         }
 
-        @Test("an endpoint without cil_from_container, and endpoints without their policy program: CILIUM_ENDPOINT_NOT_READY and Missed tail call")
+        @Test(
+            "an endpoint without cil_from_container, and endpoints without their policy program: CILIUM_ENDPOINT_NOT_READY and Missed tail call"
+        )
         func endpointPrograms() throws {
             try Privilege.require()
             for release in Self.releases {
@@ -180,9 +193,13 @@ extension PrivilegedSuite {
                 for family in ["4", "6"] {
                     let (same, across) = try traces(family)
                     let codes = findings(same).map(\.code)
-                    #expect(codes.contains("CILIUM_ENDPOINT_NOT_READY") && codes.contains("CILIUM_DROP"), "\(release) IPv\(family): \(codes)")
+                    #expect(
+                        codes.contains("CILIUM_ENDPOINT_NOT_READY") && codes.contains("CILIUM_DROP"), "\(release) IPv\(family): \(codes)")
                     #expect(findings(same).contains { $0.message.contains("Missed tail call") })
-                    #expect(findings(across).contains { $0.code == "CILIUM_DROP" && $0.hop.hasPrefix("node2:") && $0.message.contains("Missed tail call") })
+                    #expect(
+                        findings(across).contains {
+                            $0.code == "CILIUM_DROP" && $0.hop.hasPrefix("node2:") && $0.message.contains("Missed tail call")
+                        })
                 }
             }
         }
@@ -214,7 +231,8 @@ extension PrivilegedSuite {
                 for address in ["10.96.0.80", "fd00:96::80"] {
                     let web = try run(["trace", "pod-a", address, "--port", "80", "--timeout", "500"])
                     #expect(web.status == 1)
-                    #expect(findings(web.json).contains { $0.code == "SERVICE_NO_ENDPOINTS" && $0.message.contains("Cilium's load balancer") })
+                    #expect(
+                        findings(web.json).contains { $0.code == "SERVICE_NO_ENDPOINTS" && $0.message.contains("Cilium's load balancer") })
                 }
             }
         }

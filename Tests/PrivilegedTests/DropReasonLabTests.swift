@@ -268,7 +268,9 @@ extension PrivilegedSuite {
             #expect(NodeRoot("/").status("/var/lib/netdoctor-lab/node1/sys/fs/bpf/tc/globals/cilium_metrics") == nil)
         }
 
-        @Test("CALICO_EBPF_DROP (the lab's stand-in): Calico's counter names the reason at the hop; with --drop-reasons one finding; lab down unmounts")
+        @Test(
+            "CALICO_EBPF_DROP (the lab's stand-in): Calico's counter names the reason at the hop; with --drop-reasons one finding; lab down unmounts"
+        )
         func calicoDrop() throws {
             try Privilege.require()
             try up()
