@@ -14,7 +14,7 @@ extension PrivilegedSuite {
             (0..<count).map { String(format: "%02x", Int(value >> (8 * UInt32($0)) & 0xFF)) }
         }
 
-        @Test("a ClusterIP with a NodePort and two backends, one without backends: entries, endpoints, SERVICE_NO_ENDPOINTS")
+        @Test("a ClusterIP and a NodePort of two backends each, one without backends: entries, endpoints, SERVICE_NO_ENDPOINTS")
         func services() throws {
             try Privilege.require()
             if (try? sh(["stat", "-f", "-c", "%T", "/sys/fs/bpf"]))?.contains("bpf") != true {
@@ -52,10 +52,13 @@ extension PrivilegedSuite {
                     ["bpftool", "map", "update", "pinned", Self.globals + "/cilium_lb4_services_v2", "key", "hex"] + key + ["value", "hex"]
                         + value)
             }
-            // web: 10.96.0.80:80 and NodePort 30080 (0.0.0.0, flags 0x02), rev-NAT 1, backends 1 and 2.
-            for (address, port, flags) in [(["0a", "60", "00", "50"], UInt16(80), "00"), (["00", "00", "00", "00"], UInt16(30080), "02")] {
+            // web: 10.96.0.80:80 (rev-NAT 1) and NodePort 30080 (0.0.0.0, flags 0x02, rev-NAT 3: Cilium
+            // gives each frontend its own id), backends 1 and 2.
+            for (address, port, flags, id) in [
+                (["0a", "60", "00", "50"], UInt16(80), "00", "01"), (["00", "00", "00", "00"], UInt16(30080), "02", "03"),
+            ] {
                 try service(
-                    address, port: port, slot: 0, value: ["00", "00", "00", "00"] + hex(2, 2) + ["00", "01", flags, "00", "00", "00"])
+                    address, port: port, slot: 0, value: ["00", "00", "00", "00"] + hex(2, 2) + ["00", id, flags, "00", "00", "00"])
                 for slot in [UInt32(1), 2] {
                     try service(address, port: port, slot: UInt16(slot), value: hex(slot, 4) + Array(repeating: "00", count: 8))
                 }
@@ -75,9 +78,11 @@ extension PrivilegedSuite {
             let json = try JSONParser.parse(bytes: result.output)
             #expect(json["mode"]?.string == "cilium")
             let services = json["services"]?.array ?? []
-            #expect(services.count == 2, "\(String(decoding: result.output, as: UTF8.self))")
-            let web = services.first { ($0["frontends"]?.array ?? []).contains { $0["kind"]?.string == "nodePort" } }
-            #expect((web?["endpoints"]?.array ?? []).compactMap { $0["address"]?.string }.sorted() == ["10.244.1.2", "10.244.2.2"])
+            #expect(services.count == 3, "\(String(decoding: result.output, as: UTF8.self))")
+            for kind in ["clusterIP", "nodePort"] {
+                let web = services.first { ($0["frontends"]?.array ?? []).contains { $0["kind"]?.string == kind } }
+                #expect((web?["endpoints"]?.array ?? []).compactMap { $0["address"]?.string }.sorted() == ["10.244.1.2", "10.244.2.2"])
+            }
             #expect((json["findings"]?.array ?? []).contains { $0["code"]?.string == "SERVICE_NO_ENDPOINTS" })
         }
     }
