@@ -178,7 +178,9 @@ enum FuzzTargets {
             let conf = ResolvConf.parse(text)
             if let name = DNSName(String(text.prefix(300))) { _ = conf.candidates(for: name) }
         },
-        FuzzTarget(name: "procfs-sysctl", summary: "procfs and sysctl text: neighbour tables, port ranges, conntrack, queues, kallsyms, udev") {
+        FuzzTarget(
+            name: "procfs-sysctl", summary: "procfs and sysctl text: neighbour tables, port ranges, conntrack, queues, kallsyms, udev"
+        ) {
             bytes, text in
             _ = NeighborTableFill.parse(statistics: text, family: .ipv4)
             _ = LocalPortRanges.parse(range: text, reserved: text)
