@@ -211,8 +211,8 @@ let package = Package(
         .executableTarget(
             name: "ParserFuzzer",
             dependencies: [
-                "BPF", "Checks", "Cilium", "RuntimeModel", "ConfigFormats", "CNIDetection", "CRI", "Diagnosis", "DNS", "Firewall",
-                "Hubble", "NetAddress",
+                "BPF", "CalicoBPF", "Checks", "Cilium", "RuntimeModel", "ConfigFormats", "CNIDetection", "CRI", "Diagnosis", "DNS",
+                "Firewall", "Hubble", "NetAddress",
                 "NodeCheck", "NodeFiles", "NetlinkCodec", "PathFacts", "Pods", "Services", "Trace", "YAMLFormat",
             ]),
         // Throw-away node trees and repository paths, shared by the test targets.

@@ -1,4 +1,5 @@
 import CLibBPF
+import NetSystem
 import Netlink
 import NetlinkCodec
 
@@ -175,13 +176,14 @@ public enum AttachedPrograms {
         var ids = [UInt32](repeating: 0, count: 64)
         var count: UInt32 = 0
         let status = ids.withUnsafeMutableBufferPointer { buffer in
-            var options = bpf_prog_query_opts()
-            options.sz = MemoryLayout<bpf_prog_query_opts>.size
-            options.prog_ids = buffer.baseAddress
-            options.prog_cnt = UInt32(buffer.count)
-            let status = bpf_prog_query_opts(interfaceIndex, bpf_attach_type(attachType), &options)
-            count = options.prog_cnt
-            return status
+            withZeroed(bpf_prog_query_opts.self) { options in
+                options.pointee.sz = MemoryLayout<bpf_prog_query_opts>.size
+                options.pointee.prog_ids = buffer.baseAddress
+                options.pointee.prog_cnt = UInt32(buffer.count)
+                let status = bpf_prog_query_opts(interfaceIndex, bpf_attach_type(attachType), options)
+                count = options.pointee.prog_cnt
+                return status
+            }
         }
         guard status == 0 else { return [] }
         return Array(ids.prefix(Int(min(count, 64))))

@@ -10,6 +10,14 @@ import NetAddress
 public enum CiliumEndpointChecks {
     public static let codes: [FindingCode] = [.ciliumEndpointNotReady]
 
+    /// Cilium's entry program where what the pod sends meets it: the host veth's tc or tcx
+    /// ingress, or a netkit hook (netkit runs its programs on the device pair's transmit paths).
+    public static func fromContainer(_ programs: [AttachedProgram]) -> [AttachedProgram] {
+        programs.filter {
+            ($0.point.isIngress || $0.point == .netkitPrimary || $0.point == .netkitPeer) && $0.program.name.hasPrefix("cil_from_contai")
+        }
+    }
+
     /// `hostVeth`: the pod's host-side device (index, name), nil when not found; `programs`: those
     /// attached to it; `endpoints`: cilium_lxc's entries; `policySlot`: whether the endpoint's
     /// slot in cilium_call_policy holds a program, by endpoint id (absent: not read);
@@ -69,7 +77,7 @@ public enum CiliumEndpointChecks {
         }
         // Two of Cilium's entry programs on one hook: an older agent's attachment left beside the
         // new one (1.16 moved from tc filters to tcx links), and the packet meets both.
-        let entries = programs.filter { $0.point.isIngress && $0.program.name.hasPrefix("cil_from_contai") }
+        let entries = fromContainer(programs)
         if entries.count > 1, let hostVeth {
             findings.append(
                 Finding(

@@ -141,17 +141,6 @@ extension Lab {
     }
 }
 
-/// A C struct in zeroed memory of its own, for the call in `body`: libbpf refuses an options
-/// struct whose bytes past its last field are not zero (EINVAL), and a Swift value of a C struct
-/// keeps no promise about its padding (an optimised build left garbage there). Fields set through
-/// the pointer leave the padding as it is: zero.
-func withZeroed<T, R>(_ type: T.Type, _ body: (UnsafeMutablePointer<T>) -> R) -> R {
-    let pointer = UnsafeMutablePointer<T>.allocate(capacity: 1)
-    defer { pointer.deallocate() }
-    UnsafeMutableRawPointer(pointer).initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<T>.stride)
-    return body(pointer)
-}
-
 extension Lab {
     /// A program as a direct-action tc filter on the interface's ingress or egress (the clsact
     /// qdisc made if it is not there), `replace`: over a filter of the same handle.

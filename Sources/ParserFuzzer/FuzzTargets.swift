@@ -3,6 +3,7 @@
 // ones. NETDOCTOR_FUZZ_TARGET picks one (scripts/fuzz TARGET); unset, every target runs on each
 // input (`all`, what older crash files were found with).
 import BPF
+import CalicoBPF
 import Checks
 import Cilium
 import CNIDetection
@@ -209,7 +210,10 @@ enum FuzzTargets {
                     bytes[start..<min(start + DropEventRecord.size, bytes.count)], names: DropReasonNames(names: [3: "NO_SOCKET"]))
             }
         },
-        FuzzTarget(name: "bpf-map-values", summary: "BPF map values and link information: Cilium's maps of every layout", maxLength: 1024) {
+        FuzzTarget(
+            name: "bpf-map-values", summary: "BPF map values and link information: Cilium's maps of every layout, Calico's counters",
+            maxLength: 1024
+        ) {
             bytes, _ in
             // cilium_metrics entries as a map read gives them: an 8-byte key, 16-byte values per CPU.
             if bytes.count >= 8 {
@@ -226,6 +230,15 @@ enum FuzzTargets {
                 _ = CiliumIdentity(address: address, value: Array(bytes.prefix(24)))
             }
             _ = CiliumServiceConnection(map: "cilium_ct4_global", entry: Array(bytes.prefix(56)))
+            // Calico's counters: an 8-byte key, then per-CPU blocks of each release's size.
+            if bytes.count >= 8 {
+                for layout in CalicoCounters.layouts {
+                    let size = Int(layout.valueSize)
+                    let values = stride(from: 8, to: bytes.count, by: size).map { Array(bytes[$0..<min($0 + size, bytes.count)]) }
+                    let read = CalicoCounters.counters([BPFMapEntry(key: Array(bytes[0..<8]), values: values)], layout: layout)
+                    _ = CalicoCounters.drops(before: [:], after: read).map(\.reasonText)
+                }
+            }
             _ = BPFLink(info: bytes)
         },
         FuzzTarget(name: "btf", summary: "BTF blobs (a map's own, the kernel's): one that lies") { bytes, _ in _ = try? BTF.parse(bytes) },

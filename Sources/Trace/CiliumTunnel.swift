@@ -51,6 +51,6 @@ enum CiliumTunnel {
         guard case .some = NodePrograms.onInterfacePaths(), let handle = try? node.handle(namespace),
             let reading = try? handle.run({ AttachedPrograms.read(links: [veth], socket: handle.socket, only: [veth.index]) })
         else { return false }
-        return reading.programs.contains { $0.point.isIngress && $0.program.name.hasPrefix("cil_from_contai") }
+        return !CiliumEndpointChecks.fromContainer(reading.programs).isEmpty
     }
 }

@@ -140,6 +140,12 @@ struct CiliumTests {
         #expect(moved.count == 1 && moved[0].message.contains("names device 6"))
         let bare = CiliumEndpointChecks.check(pod: "a", addresses: [address], hostVeth: (6, "lxc1"), programs: [], endpoints: [endpoint])
         #expect(bare.count == 1 && bare[0].message.contains("runs no cil_from_container"))
+        // Over netkit (Cilium 1.16+'s netkit mode), the program on the pair's hook is the entry.
+        var netkit = program
+        netkit.point = .netkitPeer
+        #expect(
+            CiliumEndpointChecks.check(pod: "a", addresses: [address], hostVeth: (6, "lxc1"), programs: [netkit], endpoints: [endpoint])
+                .isEmpty)
         // A stale tc filter beside the tcx link; an empty policy slot; an ipcache identity of another.
         var legacy = program
         legacy.point = .tcIngress
